@@ -1,0 +1,60 @@
+/**
+ * Contracts shared by every model in batchlab. A cost function is pluggable: the
+ * roofline of a catalog hardware spec (lib/roofline) or a model fitted to this
+ * machine's GEMM measurements (lib/cost/fit) both implement MatmulCostModel, and a
+ * serving simulator only ever sees a StepCostFn built from one of them.
+ */
+
+/** Element types a cost can be asked for. */
+export type Dtype = 'fp32' | 'tf32' | 'bf16' | 'fp16' | 'fp8' | 'int8';
+export const DTYPES: readonly Dtype[] = ['fp32', 'tf32', 'bf16', 'fp16', 'fp8', 'int8'];
+
+/** Bytes per element of each dtype. */
+export const DTYPE_BYTES: Readonly<Record<Dtype, number>> = { fp32: 4, tf32: 4, bf16: 2, fp16: 2, fp8: 1, int8: 1 };
+
+/** X[m×k] · W[k×n], repeated `batch` times over independent operands (default 1). */
+export interface MatmulShape {
+  m: number;
+  k: number;
+  n: number;
+  dtype: Dtype;
+  batch?: number;
+}
+
+/** Seconds for one matmul shape. */
+export interface MatmulCostModel {
+  readonly kind: 'roofline' | 'fitted';
+  /** Human-readable origin, e.g. "H100 SXM spec roofline" or "fitted to tensorflow on host-a, 2026-11-28". */
+  readonly label: string;
+  matmulSeconds(shape: MatmulShape): number;
+}
+
+/** The work of one engine step: one forward pass over whatever the scheduler batched. */
+export interface StepWork {
+  /** Prompt tokens processed this step (prefill, possibly chunked). */
+  prefillTokens: number;
+  /** Sequences that each produce one output token this step. */
+  decodeTokens: number;
+  /** KV-cache tokens read by attention this step, summed over the decoding sequences. */
+  contextTokens: number;
+}
+
+/** Seconds for one engine step. Must be positive, finite and non-decreasing in each field. */
+export type StepCostFn = (work: StepWork) => number;
+
+/**
+ * The parameters of a roofline fitted to real measurements (lib/cost): time is
+ * overhead + max(flops / peakFlops, bytes / bytesPerSecond), possibly smoothed.
+ * A hardware entry for "this machine" and the fitted MatmulCostModel both read it.
+ */
+export interface FittedRoofline {
+  /** Fixed per-call cost: dispatch, kernel launch, synchronisation. */
+  overheadSeconds: number;
+  /** Effective compute peak reached by large matmuls. */
+  peakFlopsPerSecond: number;
+  /** Effective bandwidth for weight and activation traffic. */
+  bytesPerSecond: number;
+  dtype: Dtype;
+  /** Backend, device, host and date of the sweep it was fitted to. */
+  label: string;
+}

@@ -1,0 +1,28 @@
+/**
+ * The one error type for bad input anywhere in batchlab. It names the field and
+ * the allowed range so that a notebook reader or CLI user can fix the call without
+ * reading the source.
+ *
+ * @example
+ * new InputError('batch', 0, 'an integer in [1, 65536]').message
+ * // => "batch must be an integer in [1, 65536]; got 0"
+ */
+export class InputError extends Error {
+  readonly field: string;
+  readonly value: unknown;
+  readonly allowed: string;
+  constructor(field: string, value: unknown, allowed: string, detail?: string) {
+    super(`${field} must be ${allowed}; got ${describe(value)}${detail ? ` (${detail})` : ''}`);
+    this.name = 'InputError';
+    this.field = field;
+    this.value = value;
+    this.allowed = allowed;
+  }
+}
+
+function describe(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 60 ? `${v.slice(0, 57)}...` : v);
+  if (typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined) return String(v);
+  if (Array.isArray(v)) return `an array of length ${v.length}`;
+  return typeof v;
+}

@@ -1,0 +1,175 @@
+#!/usr/bin/env node
+// One idempotent set-up for a fresh machine, run by `npm run report`, `npm test`,
+// `npm run lab` and `npm run bench`. Each step checks its own result first and
+// does nothing when it is already in place, so a second run takes seconds.
+//
+//   node scripts/setup.mjs [--browser] [--force-native]
+//
+// Steps: npm dependencies -> self link (import "batchlab" by name) -> Python venv
+// (JupyterLab, nbconvert, nbclient, numpy) -> tslab kernel -> native TensorFlow
+// binding built from the tensorflow-cpu wheel -> (with --browser) Chromium.
+// Uses only Node built-ins: it runs before node_modules exists.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, lstatSync, readFileSync, statSync, writeFileSync, readlinkSync } from 'node:fs';
+import { dirname, join, resolve, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const args = new Set(process.argv.slice(2));
+const cache = join(root, '.cache');
+const venv = join(root, '.venv');
+const venvPython = join(venv, 'bin', 'python');
+const TF_VERSION = process.env.BATCHLAB_TF_WHEEL_VERSION ?? '2.21.0';
+const TF_WHEEL = process.env.BATCHLAB_TF_WHEEL ?? 'tensorflow-cpu';
+const PY_PACKAGES = ['jupyterlab>=4.2,<5', 'nbconvert>=7.16,<8', 'nbclient>=0.10,<1', 'ipykernel>=6.29,<8', 'numpy>=1.26,<3'];
+
+let step = 0;
+const t0 = Date.now();
+function say(msg) {
+  process.stderr.write(`[setup ${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${msg}\n`);
+}
+function run(cmd, argv, opts = {}) {
+  say(`$ ${cmd} ${argv.join(' ')}`);
+  const r = spawnSync(cmd, argv, { cwd: opts.cwd ?? root, stdio: opts.quiet ? 'pipe' : 'inherit', env: { ...process.env, ...opts.env }, encoding: 'utf8' });
+  if (r.error) throw new Error(`${cmd} could not start: ${r.error.message}`);
+  if (r.status !== 0) {
+    if (opts.quiet) process.stderr.write(`${r.stdout ?? ''}${r.stderr ?? ''}`);
+    throw new Error(`${cmd} ${argv.join(' ')} exited with ${r.status}`);
+  }
+  return r;
+}
+function check(cmd, argv, opts = {}) {
+  const r = spawnSync(cmd, argv, { cwd: root, encoding: 'utf8', env: { ...process.env, ...opts.env }, timeout: opts.timeout ?? 120_000 });
+  return { ok: !r.error && r.status === 0, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
+}
+function begin(title) {
+  step += 1;
+  say(`step ${step}: ${title}`);
+}
+
+// 1. npm dependencies, with install scripts off: tfjs-node-gpu's script would
+// download libtensorflow, which fails offline; the native binding is built in step 5.
+function npmDependencies() {
+  begin('npm dependencies');
+  const marker = join(root, 'node_modules', '.package-lock.json');
+  const lock = join(root, 'package-lock.json');
+  const fresh = existsSync(marker) && existsSync(lock) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs;
+  if (fresh) return say('node_modules is up to date with package-lock.json');
+  run('npm', [existsSync(lock) ? 'ci' : 'install', '--ignore-scripts', '--no-audit', '--no-fund']);
+}
+
+// 2. tslab compiles each notebook with the notebook's folder as rootDir, so a notebook
+// imports the built library by package name; this link makes "batchlab" resolve
+// (for TypeScript's node10 resolution too) from anywhere inside the project.
+function selfLink() {
+  begin('link node_modules/batchlab -> project root');
+  const link = join(root, 'node_modules', 'batchlab');
+  if (existsSync(link) && lstatSync(link).isSymbolicLink() && resolve(dirname(link), readlinkSync(link)) === root) return say('already linked');
+  rmSync(link, { recursive: true, force: true });
+  symlinkSync(relative(dirname(link), root) || '..', link, 'dir');
+  say('linked');
+}
+
+// 3. Python side: a project-local venv, so nothing touches the system Python.
+function pythonVenv() {
+  begin('Python venv (.venv) with JupyterLab, nbconvert, nbclient, numpy');
+  const stamp = join(venv, '.batchlab-packages');
+  const want = PY_PACKAGES.join('\n');
+  if (existsSync(venvPython) && existsSync(stamp) && readFileSync(stamp, 'utf8') === want) return say('venv is ready');
+  if (!existsSync(venvPython)) run('python3', ['-m', 'venv', venv]);
+  run(venvPython, ['-m', 'pip', 'install', '--disable-pip-version-check', '--progress-bar', 'on', ...PY_PACKAGES]);
+  writeFileSync(stamp, want);
+}
+
+// 4. The TypeScript kernel, registered into the venv only (--sys-prefix).
+function tslabKernel() {
+  begin('tslab kernel in the venv');
+  const spec = join(venv, 'share', 'jupyter', 'kernels', 'tslab', 'kernel.json');
+  const tslabBin = join(root, 'node_modules', '.bin', 'tslab');
+  if (existsSync(spec)) {
+    const argv = JSON.parse(readFileSync(spec, 'utf8')).argv ?? [];
+    if (argv.some((a) => String(a).includes(root))) return say('kernel "tslab" is registered');
+  }
+  // --binary points the kernel at this project's tslab, whatever is on PATH.
+  run(tslabBin, ['install', `--python=${venvPython}`, '--sys-prefix', `--binary=${tslabBin}`]);
+}
+
+// 5. Native TensorFlow for tfjs-node-gpu, built from source against the C library
+// inside the tensorflow-cpu wheel (no prebuilt download).
+function nativeTensorflow() {
+  begin(`native TensorFlow binding (tfjs-node-gpu against ${TF_WHEEL} ${TF_VERSION})`);
+  const pkg = join(root, 'node_modules', '@tensorflow', 'tfjs-node-gpu');
+  const probe = `const tf=require('@tensorflow/tfjs-node-gpu');const t=tf.matMul(tf.ones([2,2]),tf.ones([2,2]));if(t.dataSync()[0]!==2)process.exit(3);console.log(tf.getBackend())`;
+  if (!args.has('--force-native')) {
+    const c = check('node', ['-e', probe]);
+    if (c.ok && c.out.includes('tensorflow')) return say('binding is present and loads');
+  }
+  const wheelDir = join(cache, 'wheels');
+  mkdirSync(wheelDir, { recursive: true });
+  const findWheel = () => readdirSync(wheelDir).find((f) => f.startsWith(`${TF_WHEEL.replace(/-/g, '_')}-${TF_VERSION}-`) && f.endsWith('.whl'));
+  if (!findWheel()) {
+    say(`downloading the ${TF_WHEEL}==${TF_VERSION} wheel (~250 MB) from PyPI`);
+    run('python3', ['-m', 'pip', 'download', '--disable-pip-version-check', '--no-deps', '--only-binary=:all:', `${TF_WHEEL}==${TF_VERSION}`, '-d', wheelDir]);
+  }
+  const wheel = join(wheelDir, findWheel());
+  const unpacked = join(cache, `${TF_WHEEL}-${TF_VERSION}`);
+  if (!existsSync(join(unpacked, 'tensorflow', 'libtensorflow_cc.so.2'))) {
+    say(`unpacking libtensorflow and headers from ${relative(root, wheel)}`);
+    rmSync(unpacked, { recursive: true, force: true });
+    run('python3', ['-c', [
+      'import sys, zipfile',
+      'z = zipfile.ZipFile(sys.argv[1])',
+      "names = [n for n in z.namelist() if n.startswith('tensorflow/include/') or n in ('tensorflow/libtensorflow_cc.so.2', 'tensorflow/libtensorflow_framework.so.2')]",
+      'z.extractall(sys.argv[2], names)',
+    ].join('\n'), wheel, unpacked]);
+  }
+  const deps = join(pkg, 'deps');
+  rmSync(deps, { recursive: true, force: true });
+  mkdirSync(join(deps, 'lib'), { recursive: true });
+  const lib = (n) => join(unpacked, 'tensorflow', n);
+  // The linker wants the unversioned names; the built binding asks for the .so.2
+  // names at run time, through its rpath $ORIGIN/../../deps/lib.
+  for (const [name, target] of [
+    ['libtensorflow_cc.so.2', lib('libtensorflow_cc.so.2')],
+    ['libtensorflow_framework.so.2', lib('libtensorflow_framework.so.2')],
+    ['libtensorflow.so', lib('libtensorflow_cc.so.2')],
+    ['libtensorflow_framework.so', lib('libtensorflow_framework.so.2')],
+  ]) symlinkSync(target, join(deps, 'lib', name));
+  symlinkSync(join(unpacked, 'tensorflow', 'include'), join(deps, 'include'), 'dir');
+  const preGyp = join(root, 'node_modules', '@mapbox', 'node-pre-gyp', 'bin', 'node-pre-gyp');
+  // node-gyp would download Node's headers; the ones installed beside this node serve.
+  const nodedir = process.env.npm_config_nodedir ?? resolve(dirname(process.execPath), '..');
+  if (!existsSync(join(nodedir, 'include', 'node', 'node_api.h'))) {
+    throw new Error(`Node's C headers are not at ${nodedir}/include/node (node-gyp cannot download them offline); install them (Debian: apt-get install libnode-dev, or the nodejs package from NodeSource) or set npm_config_nodedir`);
+  }
+  say('compiling the binding (about 30 s on 2 cores)');
+  run('node', [preGyp, 'install', '--build-from-source', `--nodedir=${nodedir}`], { env: { npm_config_loglevel: 'warn' }, quiet: true, cwd: pkg });
+  const c = check('node', ['-e', probe]);
+  if (!c.ok) throw new Error(`the native binding was built but does not load:\n${c.out}`);
+  say(`binding loads; backend = ${c.out.trim()}`);
+}
+
+// 6. Chromium for the browser tests, from Debian's package (never a browser download).
+function chromium() {
+  begin('Chromium (Debian package) for the browser tests');
+  const bin = process.env.BATCHLAB_CHROMIUM ?? '/usr/bin/chromium';
+  if (existsSync(bin)) return say(`${bin} is present`);
+  if (process.getuid?.() !== 0) throw new Error(`Chromium is missing at ${bin} and this user cannot apt-get install it; run: sudo apt-get install -y chromium`);
+  run('apt-get', ['update', '-qq']);
+  run('apt-get', ['install', '-y', '-qq', 'chromium'], { env: { DEBIAN_FRONTEND: 'noninteractive' } });
+  if (!existsSync(bin)) throw new Error(`apt-get installed chromium, but ${bin} is still missing`);
+}
+
+try {
+  npmDependencies();
+  selfLink();
+  pythonVenv();
+  tslabKernel();
+  if (process.env.BATCHLAB_NATIVE === 'off') say('BATCHLAB_NATIVE=off: skipping the native TensorFlow build (wasm and cpu backends only)');
+  else nativeTensorflow();
+  if (args.has('--browser')) chromium();
+  say('set-up complete');
+} catch (err) {
+  say(`set-up failed: ${err.message}`);
+  process.exit(1);
+}
