@@ -23,6 +23,5 @@ export function baseLayout(
     yaxis: { title: { text: y.title }, type: y.log ? 'log' : 'linear' },
     legend: { orientation: 'h', y: -0.2 },
     margin: { t: 50, r: 20, b: 60, l: 70 },
-    template: 'plotly_white',
   };
 }
