@@ -21,7 +21,8 @@ const venv = join(root, '.venv');
 const venvPython = join(venv, 'bin', 'python');
 const TF_VERSION = process.env.BATCHLAB_TF_WHEEL_VERSION ?? '2.21.0';
 const TF_WHEEL = process.env.BATCHLAB_TF_WHEEL ?? 'tensorflow-cpu';
-const PY_PACKAGES = ['jupyterlab>=4.2,<5', 'nbconvert>=7.16,<8', 'nbclient>=0.10,<1', 'ipykernel>=6.29,<8', 'numpy>=1.26,<3'];
+// plotly brings the jupyterlab-plotly renderer, so figures render inside JupyterLab too.
+const PY_PACKAGES = ['jupyterlab>=4.2,<5', 'nbconvert>=7.16,<8', 'nbclient>=0.10,<1', 'ipykernel>=6.29,<8', 'numpy>=1.26,<3', 'plotly>=5.24,<8'];
 
 let step = 0;
 const t0 = Date.now();

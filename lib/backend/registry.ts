@@ -42,6 +42,10 @@ function loadNative(): NativeState {
   if (process.env.BATCHLAB_NATIVE === 'off') return (native = { error: 'disabled by BATCHLAB_NATIVE=off' });
   // TensorFlow's C++ logging would otherwise print CPU-feature notices into every notebook.
   process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+  // TensorFlow turns its oneDNN kernels on by default only on CPUs with AVX-512/AMX
+  // extensions; elsewhere (e.g. AVX2 EPYC) its Eigen fallback reaches about half the
+  // fp32 matmul throughput at M >= 1024 (lib/gemm, bench/gemm-vs-reference.ts).
+  process.env.TF_ENABLE_ONEDNN_OPTS ??= '1';
   try {
     const tf = require(nativePackageName()) as Tf;
     const backend = tf.backend() as unknown as { isUsingGpuDevice?: boolean; binding?: { TF_Version?: string } };

@@ -1,2 +1,15 @@
 export type { Dtype, MatmulShape, MatmulCostModel, StepWork, StepCostFn, FittedRoofline } from './types.js';
 export { DTYPES, DTYPE_BYTES } from './types.js';
+export {
+  fitRoofline,
+  fittedRooflineSeconds,
+  fittedMatmulCost,
+  fittedKneeBatch,
+  rooflineFitError,
+  heldOutFitError,
+  rooflineFitPoints,
+} from './fit.js';
+export { ROOFLINE_FORMS } from './fit.js';
+export type { RooflineFitPoint, RooflineFitOptions, RooflineFitError, RooflineForm, FittedRooflineWithForm } from './fit.js';
+export { saveFittedRoofline, loadLatestFittedRoofline } from './store.js';
+export type { StoredRooflineFit } from './store.js';

@@ -1,1 +1,16 @@
-export {};
+// GEMM benchmark harness: timing primitive, batch sweeps, the one-vs-many,
+// dispatch and grouped-expert cases, and resumable CSV/JSON results.
+export { timingStats } from './stats.js';
+export type { TimingStats } from './stats.js';
+export { timeTfOp, defaultSyncMode, readbackOne, resolveTimingOptions, SYNC_MODES } from './timing.js';
+export type { SyncMode, TimingOptions, OpTiming } from './timing.js';
+export { assertGemmMemory, defaultGemmMemoryBudget, DEFAULT_MEMORY_FRACTION } from './memory.js';
+export { gemmBatchSizes, gemmFlops, gemmBytes, gemmWeightBytes, MAX_GEMM_DIM } from './shapes.js';
+export { GEMM_COLUMNS, GEMM_NUMERIC_COLUMNS, gemmRow, gemmRowKey, versionsString, tensorflowSettings } from './row.js';
+export type { GemmRow } from './row.js';
+export { sweepGemm, gemmSweepPoints, gemmTable, gemmRows, gemmDtypes, gemmBackend, gemmTiming, gemmVariantOperands, GEMM_VARIANTS } from './sweep.js';
+export type { GemmVariant, GemmBenchOptions, GemmSweepOptions } from './sweep.js';
+export { benchOneVsMany, benchDispatchOverhead, benchGroupedExperts } from './cases.js';
+export type { OneVsManyPoint, GroupedExpertsOptions, GroupedExpertsSummary } from './cases.js';
+export { measuredDir, gemmFileStem, gemmCsv, parseGemmCsv, readGemmCsv, writeGemmResults, sweepGemmToFiles, readMeasuredGemm } from './store.js';
+export type { GemmResultDoc, GemmSweepFileOptions } from './store.js';

@@ -1,1 +1,5 @@
-export {};
+export { hardwareFromJson, listHardware, loadHardware, hardwarePeakFlops, thisMachineHardware } from './spec.js';
+export type { HardwareSpec, ThisMachineOptions } from './spec.js';
+export { probeMachineRoofline } from './probe.js';
+export type { RooflineProbeOptions } from './probe.js';
+export { findMeasuredRoofline } from './measured.js';

@@ -1,1 +1,6 @@
-export {};
+export { loadModelConfig, loadModel, listModelIds, MODEL_ARCHITECTURES } from './spec.js';
+export type { ModelSpec, ModelArchitecture, GqaAttentionSpec, MlaAttentionSpec, MoeSpec } from './spec.js';
+export { paramCounts, kvBytesPerToken, kvCacheBytesPerSequence } from './params.js';
+export type { ParamCounts } from './params.js';
+export { modelStepOps, decodeOps, prefillOps } from './ops.js';
+export type { ModelOperation, OperationGroup, StepOpsInput } from './ops.js';

@@ -1,1 +1,166 @@
-export {};
+import { fittedRooflineSeconds } from '../cost/fit.js';
+import type { FittedRooflineWithForm } from '../cost/fit.js';
+import type { Dtype } from '../cost/types.js';
+import type { GroupedExpertsSummary, OneVsManyPoint } from '../gemm/cases.js';
+import type { GemmRow } from '../gemm/row.js';
+import { gemmBytes, gemmFlops } from '../gemm/shapes.js';
+import { InputError } from '../util/errors.js';
+import type { Figure } from './types.js';
+import { baseLayout, PALETTE } from './types.js';
+
+/** A spec roofline to draw beside measurements: peak and bandwidth of a device at a dtype. */
+export interface GemmSpecLine {
+  label: string;
+  peakFlopsPerSecond: number;
+  bytesPerSecond: number;
+  dtype: Dtype;
+}
+
+function rowsOf(rows: readonly GemmRow[] | { objects(): object[] }): GemmRow[] {
+  const r = Array.isArray(rows) ? rows : (rows as { objects(): object[] }).objects();
+  if (!Array.isArray(r) || r.length === 0) throw new InputError('rows', r, 'a non-empty GEMM table or array of GEMM rows');
+  return r as GemmRow[];
+}
+
+function seriesKey(r: GemmRow): string {
+  const who = r.backend.startsWith('torch') ? `${r.device} ${r.dtype}` : `${r.backend} ${r.dtype}`;
+  return `${who}, K=${r.k} N=${r.n}${r.variant === 'plain' ? '' : ` (${r.variant})`}`;
+}
+
+function groupSweep(rows: GemmRow[]): Map<string, GemmRow[]> {
+  const groups = new Map<string, GemmRow[]>();
+  for (const r of rows.filter((x) => x.case === 'sweep')) groups.set(seriesKey(r), [...(groups.get(seriesKey(r)) ?? []), r]);
+  for (const g of groups.values()) g.sort((a, b) => a.m - b.m);
+  if (groups.size === 0) throw new InputError('rows', rows.length, "rows including case 'sweep'");
+  return groups;
+}
+
+/**
+ * Latency against batch size M (log–log), one line per backend/device, dtype and
+ * (K, N), with the p10–p90 spread as error bars. A flat start is the essay's claim:
+ * more tokens in the batch cost almost nothing until the matmul turns compute-bound.
+ *
+ * @example
+ * show(gemmLatencyChart(await sweepGemm({ shapes: [{ k: 1024, n: 1024 }] })));
+ */
+export function gemmLatencyChart(rows: readonly GemmRow[] | { objects(): object[] }, opts: { title?: string } = {}): Figure {
+  const groups = groupSweep(rowsOf(rows));
+  const data = [...groups.entries()].map(([name, g], i) => ({
+    type: 'scatter',
+    mode: 'lines+markers',
+    name,
+    x: g.map((r) => r.m),
+    y: g.map((r) => r.median_s * 1e3),
+    error_y: { type: 'data', symmetric: false, array: g.map((r) => (r.p90_s - r.median_s) * 1e3), arrayminus: g.map((r) => (r.median_s - r.p10_s) * 1e3), thickness: 1 },
+    line: { color: PALETTE[i % PALETTE.length] },
+    hovertemplate: 'M=%{x}: %{y:.3f} ms<extra>%{fullData.name}</extra>',
+  }));
+  return { data, layout: baseLayout(opts.title ?? 'Matmul latency against batch size', { title: 'batch size M (tokens)', log: true }, { title: 'median time per matmul (ms)', log: true }) };
+}
+
+/**
+ * Throughput (GFLOP/s) against batch size M (log–log): measured points, the fitted
+ * roofline of this machine for each measured (K, N) as a dashed curve, and spec
+ * rooflines (e.g. H100 and H200 at bf16) as dotted ceilings min(peak, bandwidth ·
+ * intensity(M)) for the first (K, N).
+ *
+ * @example
+ * show(gemmThroughputChart(table, { fit, specs: [{ label: 'H100 bf16', peakFlopsPerSecond: 989e12, bytesPerSecond: 3.35e12, dtype: 'bf16' }] }));
+ */
+export function gemmThroughputChart(
+  rows: readonly GemmRow[] | { objects(): object[] },
+  opts: { fit?: FittedRooflineWithForm; specs?: readonly GemmSpecLine[]; title?: string } = {},
+): Figure {
+  const all = rowsOf(rows);
+  const groups = groupSweep(all);
+  const data: Array<Record<string, unknown>> = [];
+  let i = 0;
+  const ms = [...new Set(all.filter((r) => r.case === 'sweep').map((r) => r.m))].sort((a, b) => a - b);
+  for (const [name, g] of groups) {
+    data.push({
+      type: 'scatter',
+      mode: 'markers+lines',
+      name,
+      x: g.map((r) => r.m),
+      y: g.map((r) => r.gflops),
+      line: { color: PALETTE[i++ % PALETTE.length], width: 1 },
+      hovertemplate: 'M=%{x}: %{y:.1f} GFLOP/s<extra>%{fullData.name}</extra>',
+    });
+  }
+  if (opts.fit) {
+    const fit = opts.fit;
+    const shapes = [...new Map(all.filter((r) => r.case === 'sweep' && r.dtype === fit.dtype).map((r) => [`${r.k}x${r.n}`, r])).values()];
+    for (const s of shapes) {
+      data.push({
+        type: 'scatter',
+        mode: 'lines',
+        name: `fitted roofline, K=${s.k} N=${s.n}`,
+        x: ms,
+        y: ms.map((m) => gemmFlops(m, s.k, s.n) / fittedRooflineSeconds(fit, { m, k: s.k, n: s.n, dtype: fit.dtype }) / 1e9),
+        line: { color: '#444', dash: 'dash', width: 1.5 },
+      });
+    }
+  }
+  const first = all.find((r) => r.case === 'sweep') as GemmRow;
+  for (const [j, s] of (opts.specs ?? []).entries()) {
+    data.push({
+      type: 'scatter',
+      mode: 'lines',
+      name: `${s.label} spec roofline, K=${first.k} N=${first.n}`,
+      x: ms,
+      y: ms.map((m) => {
+        const f = gemmFlops(m, first.k, first.n);
+        return f / Math.max(f / s.peakFlopsPerSecond, gemmBytes(m, first.k, first.n, s.dtype) / s.bytesPerSecond) / 1e9;
+      }),
+      line: { color: PALETTE[(groups.size + 2 + j) % PALETTE.length], dash: 'dot', width: 2 },
+    });
+  }
+  return { data, layout: baseLayout(opts.title ?? 'Matmul throughput against batch size', { title: 'batch size M (tokens)', log: true }, { title: 'GFLOP/s', log: true }) };
+}
+
+/**
+ * Speed-up of one B-token matmul over B one-token matmuls, against B, with the ideal
+ * (speed-up = B, a batch that costs exactly one token) for reference.
+ *
+ * @example
+ * show(gemmOneVsManyChart((await benchOneVsMany({ batches: [1, 2, 4, 8, 16], k: 1024, n: 1024 })).points));
+ */
+export function gemmOneVsManyChart(points: readonly OneVsManyPoint[], opts: { title?: string; label?: string } = {}): Figure {
+  if (!Array.isArray(points) || points.length === 0) throw new InputError('points', points, 'a non-empty array of one-vs-many points');
+  const b = points.map((p) => p.batch);
+  return {
+    data: [
+      { type: 'scatter', mode: 'lines+markers', name: opts.label ?? 'measured speed-up', x: b, y: points.map((p) => p.speedup), line: { color: PALETTE[0] } },
+      { type: 'scatter', mode: 'lines', name: 'ideal: B tokens for the price of one', x: b, y: b, line: { color: '#888', dash: 'dot' } },
+    ],
+    layout: baseLayout(opts.title ?? 'One matmul of B tokens vs B matmuls of one token', { title: 'tokens B', log: true }, { title: 'speed-up (time of B calls / time of one)', log: true }),
+  };
+}
+
+/**
+ * Grouped-expert timings: for each scenario (e.g. a routing draw), the padded batched
+ * call, E separate calls and one dense matmul of equal FLOPs, in milliseconds.
+ *
+ * @example
+ * show(gemmGroupedExpertsChart([{ label: '8 tokens, top-8 of 64', summary }]));
+ */
+export function gemmGroupedExpertsChart(scenarios: ReadonlyArray<{ label: string; summary: GroupedExpertsSummary }>, opts: { title?: string } = {}): Figure {
+  if (!Array.isArray(scenarios) || scenarios.length === 0) throw new InputError('scenarios', scenarios, 'a non-empty array of {label, summary}');
+  const x = scenarios.map((s) => s.label);
+  const bar = (name: string, key: 'batchedSeconds' | 'separateSeconds' | 'denseSeconds', color: string, text?: (s: GroupedExpertsSummary) => string) => ({
+    type: 'bar',
+    name,
+    x,
+    y: scenarios.map((s) => s.summary[key] * 1e3),
+    text: text ? scenarios.map((s) => text(s.summary)) : undefined,
+    marker: { color },
+  });
+  return {
+    data: [
+      bar('one padded batched matmul', 'batchedSeconds', PALETTE[0], (s) => `${Math.round(s.paddingEfficiency * 100)} % rows useful`),
+      bar('E separate matmuls', 'separateSeconds', PALETTE[1], (s) => `E=${s.activeExperts}`),
+      bar('one dense matmul, same FLOPs', 'denseSeconds', PALETTE[2]),
+    ],
+    layout: { ...baseLayout(opts.title ?? 'Grouped expert matmuls vs one dense matmul', { title: 'scenario' }, { title: 'time (ms)' }), barmode: 'group' },
+  };
+}

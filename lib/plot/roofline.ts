@@ -1,1 +1,159 @@
-export {};
+import type { Dtype } from '../cost/types.js';
+import type { HardwareSpec } from '../hardware/spec.js';
+import { hardwarePeakFlops } from '../hardware/spec.js';
+import type { DecodeThroughputPoint, OpRooflineRow } from '../roofline/model.js';
+import { InputError } from '../util/errors.js';
+import type { Figure } from './types.js';
+import { baseLayout, PALETTE } from './types.js';
+
+/** One hardware/dtype roofline with the operations placed on it. */
+export interface RooflineSeries {
+  label: string;
+  hw: HardwareSpec;
+  dtype: Dtype;
+  rows: OpRooflineRow[];
+}
+
+/**
+ * The classic roofline chart: attainable FLOP/s against arithmetic intensity (both
+ * log), one ceiling per series, and each operation at (intensity, achieved FLOP/s).
+ * Operations without FLOPs (the embedding gather) are left out.
+ *
+ * @example
+ * show(rooflineChart([{ label: 'H100 bf16', hw, dtype: 'bf16', rows: decodeOpRoofline(model, hw, opts) }]));
+ */
+export function rooflineChart(series: RooflineSeries[], title = 'Roofline: operations of one step'): Figure {
+  if (!Array.isArray(series) || series.length === 0) throw new InputError('series', series, 'a non-empty array of roofline series');
+  const data: Array<Record<string, unknown>> = [];
+  let lo = Infinity;
+  let hi = 0;
+  for (const s of series) {
+    for (const r of s.rows) {
+      if (r.flops > 0 && r.intensity > 0) {
+        lo = Math.min(lo, r.intensity);
+        hi = Math.max(hi, r.intensity);
+      }
+    }
+  }
+  if (!Number.isFinite(lo)) {
+    lo = 1;
+    hi = 1000;
+  }
+  series.forEach((s, i) => {
+    const color = PALETTE[i % PALETTE.length];
+    const peak = hardwarePeakFlops(s.hw, s.dtype);
+    const bw = s.hw.memoryBytesPerSecond;
+    const ridge = peak / bw;
+    const x0 = Math.min(lo, ridge) / 4;
+    const x1 = Math.max(hi, ridge) * 4;
+    data.push({
+      type: 'scatter',
+      mode: 'lines',
+      name: `${s.label} ceiling`,
+      x: [x0, ridge, x1],
+      y: [x0 * bw, peak, peak],
+      line: { color, dash: 'dot' },
+      hovertemplate: `${s.label}: ridge ${ridge.toFixed(0)} FLOP/B<extra></extra>`,
+    });
+    const pts = s.rows.filter((r) => r.flops > 0);
+    data.push({
+      type: 'scatter',
+      mode: 'markers',
+      name: s.label,
+      x: pts.map((r) => r.intensity),
+      y: pts.map((r) => r.flopsPerSecond),
+      text: pts.map((r) => `${r.name}<br>${r.bound}-bound, ${(r.seconds * 1e3).toPrecision(3)} ms, critical batch ${Number.isFinite(r.criticalBatch) ? r.criticalBatch : '∞'}`),
+      hovertemplate: '%{text}<br>%{x:.3g} FLOP/B, %{y:.3g} FLOP/s<extra></extra>',
+      marker: { color, size: 8, symbol: pts.map((r) => (r.bound === 'compute' ? 'diamond' : 'circle')) },
+    });
+  });
+  return { data, layout: baseLayout(title, { title: 'arithmetic intensity (FLOP/byte)', log: true }, { title: 'FLOP/s at the lower bound', log: true }) };
+}
+
+/**
+ * Time lower bound of each operation of one step as horizontal bars, coloured by
+ * the limit that binds it.
+ *
+ * @example
+ * show(rooflineOpTimeChart(decodeOpRoofline(model, hw, { dtype: 'bf16', batch: 64, context: 4096 })));
+ */
+export function rooflineOpTimeChart(rows: OpRooflineRow[], title = 'Time per operation (lower bound)'): Figure {
+  if (!Array.isArray(rows) || rows.length === 0) throw new InputError('rows', rows, 'a non-empty array of operation rows');
+  const data = (['memory', 'compute'] as const).map((bound, i) => {
+    const rs = rows.filter((r) => r.bound === bound);
+    return {
+      type: 'bar',
+      orientation: 'h',
+      name: `${bound}-bound`,
+      y: rs.map((r) => r.name),
+      x: rs.map((r) => r.seconds * 1e3),
+      marker: { color: PALETTE[i] },
+      hovertemplate: '%{y}: %{x:.3g} ms<extra></extra>',
+    };
+  });
+  const layout = baseLayout(title, { title: 'milliseconds per step' }, { title: '' });
+  (layout.yaxis as Record<string, unknown>).categoryorder = 'array';
+  (layout.yaxis as Record<string, unknown>).categoryarray = rows.map((r) => r.name).reverse();
+  layout.barmode = 'stack';
+  layout.margin = { t: 50, r: 20, b: 60, l: 190 };
+  return { data, layout };
+}
+
+/**
+ * Decode throughput (tokens/s over the batch) against batch size for several
+ * model/hardware curves, log-log.
+ *
+ * @example
+ * show(rooflineThroughputChart([{ label: 'Llama-3.1-70B on H100', points: decodeThroughputCurve(...) }]));
+ */
+export function rooflineThroughputChart(
+  curves: Array<{ label: string; points: DecodeThroughputPoint[] }>,
+  title = 'Decode throughput against batch (roofline)',
+): Figure {
+  if (!Array.isArray(curves) || curves.length === 0) throw new InputError('curves', curves, 'a non-empty array of throughput curves');
+  const data = curves.map((c, i) => ({
+    type: 'scatter',
+    mode: 'lines+markers',
+    name: c.label,
+    x: c.points.map((p) => p.batch),
+    y: c.points.map((p) => p.tokensPerSecond),
+    customdata: c.points.map((p) => p.stepSeconds * 1e3),
+    hovertemplate: 'batch %{x}: %{y:.3g} tok/s, step %{customdata:.3g} ms<extra></extra>',
+    line: { color: PALETTE[i % PALETTE.length] },
+  }));
+  return { data, layout: baseLayout(title, { title: 'concurrent sequences (decode batch)', log: true }, { title: 'output tokens/s', log: true }) };
+}
+
+/** A critical batch for one (series, hardware) pair, e.g. one dtype or one model. */
+export interface CriticalBatchPoint {
+  series: string;
+  hardware: string;
+  criticalBatch: number;
+}
+
+/**
+ * Critical batch per hardware as grouped bars (log axis), one bar group per
+ * hardware and one colour per series. Infinite critical batches are left out.
+ *
+ * @example
+ * show(rooflineCriticalBatchChart([{ series: 'bf16', hardware: 'H100', criticalBatch: 311 }]));
+ */
+export function rooflineCriticalBatchChart(points: CriticalBatchPoint[], title = 'Critical batch: where a decode step turns compute-bound'): Figure {
+  if (!Array.isArray(points) || points.length === 0) throw new InputError('points', points, 'a non-empty array of critical batches');
+  const names = [...new Set(points.map((p) => p.series))];
+  const data = names.map((name, i) => {
+    const ps = points.filter((p) => p.series === name && Number.isFinite(p.criticalBatch));
+    return {
+      type: 'bar',
+      name,
+      x: ps.map((p) => p.hardware),
+      y: ps.map((p) => p.criticalBatch),
+      text: ps.map((p) => String(Math.round(p.criticalBatch))),
+      textposition: 'outside',
+      marker: { color: PALETTE[i % PALETTE.length] },
+    };
+  });
+  const layout = baseLayout(title, { title: '' }, { title: 'tokens per step', log: true });
+  layout.barmode = 'group';
+  return { data, layout };
+}

@@ -1,0 +1,75 @@
+"""numpy reference for bench/gemm-vs-reference.ts.
+
+A small line server so that the TypeScript bench can interleave numpy and tfjs
+points in one run (both see the same machine load): it reads one JSON request per
+line on stdin and answers one JSON line on stdout.
+
+  {"op": "info"}                                   -> versions and BLAS
+  {"op": "time", "m": 8, "k": 4096, "n": 4096,
+   "warmup": 1, "minReps": 3, "minTimeMs": 100, "maxTimeMs": 10000}
+                                                   -> {"samples": [seconds, ...]}
+The weight W[K×N] (float32, row-major) is kept between requests of the same (K, N),
+like the bench keeps its tfjs weight.
+"""
+import json
+import platform
+import sys
+import time
+
+import numpy as np
+
+_w = {}
+
+
+def info():
+    blas = {}
+    try:
+        cfg = np.show_config(mode="dicts")
+        blas = cfg.get("Build Dependencies", {}).get("blas", {})
+    except Exception:  # older numpy prints instead of returning a dict
+        pass
+    return {
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "blas": blas.get("name", "unknown"),
+        "blasVersion": blas.get("version", "unknown"),
+    }
+
+
+def timed(req):
+    m, k, n = int(req["m"]), int(req["k"]), int(req["n"])
+    key = (k, n)
+    if key not in _w:
+        _w.clear()
+        _w[key] = np.random.default_rng(1).uniform(-1, 1, size=(k, n)).astype(np.float32)
+    w = _w[key]
+    x = np.random.default_rng(m).uniform(-1, 1, size=(m, k)).astype(np.float32)
+    for _ in range(int(req.get("warmup", 1))):
+        x @ w
+    samples = []
+    start = time.perf_counter()
+    min_reps, min_s = int(req.get("minReps", 3)), float(req.get("minTimeMs", 100)) / 1e3
+    max_s = float(req.get("maxTimeMs", 10_000)) / 1e3
+    while True:
+        t0 = time.perf_counter()
+        x @ w
+        t1 = time.perf_counter()
+        samples.append(t1 - t0)
+        if len(samples) >= min_reps and t1 - start >= min_s:
+            break
+        if t1 - start >= max_s and len(samples) >= min(3, min_reps):
+            break
+    return {"samples": samples}
+
+
+for line in sys.stdin:
+    line = line.strip()
+    if not line:
+        continue
+    try:
+        req = json.loads(line)
+        out = info() if req.get("op") == "info" else timed(req)
+    except Exception as e:  # answer, never hang the bench
+        out = {"error": repr(e)}
+    sys.stdout.write(json.dumps(out) + "\n")
+    sys.stdout.flush()

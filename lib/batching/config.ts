@@ -1,0 +1,169 @@
+import { InputError } from '../util/errors.js';
+import { checkInt, checkNumber, checkOneOf, checkPositive } from '../util/validate.js';
+import { exponential, fork, gammaByMeanCv, normal, type Rng } from '../util/random.js';
+import type { ServingArrivalSpec, ServingLengthSpec, ServingConfig, ServingPolicy } from './types.js';
+
+/** Bounds that keep a run's memory predictable (about 52 bytes per request: 260 MB at the cap). */
+export const MAX_SERVING_REQUESTS = 5_000_000;
+export const MAX_SERVING_BATCH = 1_000_000;
+const MAX_TOKENS = 10_000_000;
+
+/** A validated config with the arrival and length sources resolved. */
+export interface ResolvedServing {
+  n: number;
+  policy: ServingPolicy;
+  kvCapacity: number;
+  /** Largest prompt + output a request can have: bounds the KV check. */
+  maxRequestTokens: number;
+  nextArrival: () => number;
+  nextPrompt: () => number;
+  nextOutput: () => number;
+  costLabel: string;
+  description: string;
+}
+
+function checkLength(field: string, spec: ServingLengthSpec | undefined): { max: number; describe: string } {
+  if (!spec || typeof spec !== 'object') throw new InputError(field, spec, "a length spec { kind: 'fixed' | 'uniform' | 'lognormal', ... }");
+  const kind = checkOneOf(`${field}.kind`, spec.kind, ['fixed', 'uniform', 'lognormal'] as const);
+  if (kind === 'fixed') {
+    const s = spec as Extract<ServingLengthSpec, { kind: 'fixed' }>;
+    const t = checkInt(`${field}.tokens`, s.tokens, { min: 1, max: MAX_TOKENS });
+    return { max: t, describe: `${t}` };
+  }
+  if (kind === 'uniform') {
+    const s = spec as Extract<ServingLengthSpec, { kind: 'uniform' }>;
+    const lo = checkInt(`${field}.min`, s.min, { min: 1, max: MAX_TOKENS });
+    const hi = checkInt(`${field}.max`, s.max, { min: lo, max: MAX_TOKENS });
+    return { max: hi, describe: `U[${lo},${hi}]` };
+  }
+  const s = spec as Extract<ServingLengthSpec, { kind: 'lognormal' }>;
+  const med = checkNumber(`${field}.median`, s.median, { min: 1, max: MAX_TOKENS });
+  const sigma = checkNumber(`${field}.sigma`, s.sigma, { min: 0, max: 5 });
+  const hi = checkInt(`${field}.max`, s.max, { min: 1, max: MAX_TOKENS });
+  return { max: hi, describe: `LogN(median ${med}, σ ${sigma}, ≤${hi})` };
+}
+
+function lengthSource(spec: ServingLengthSpec, r: Rng): () => number {
+  switch (spec.kind) {
+    case 'fixed': {
+      const t = spec.tokens;
+      return () => t;
+    }
+    case 'uniform': {
+      const lo = spec.min;
+      const span = spec.max - spec.min + 1;
+      return () => lo + Math.floor(r() * span);
+    }
+    case 'lognormal': {
+      const z = normal(r, 0, 1);
+      const { median, sigma, max } = spec;
+      return () => Math.min(max, Math.max(1, Math.round(median * Math.exp(sigma * z()))));
+    }
+  }
+}
+
+function checkPolicy(p: ServingPolicy | undefined): ServingPolicy {
+  if (!p || typeof p !== 'object') throw new InputError('policy', p, "a policy { kind: 'window' | 'continuous' | 'chunked', ... }");
+  const kind = checkOneOf('policy.kind', p.kind, ['window', 'continuous', 'chunked'] as const);
+  const maxBatch = checkInt('policy.maxBatch', p.maxBatch, { min: 1, max: MAX_SERVING_BATCH });
+  if (kind === 'window') {
+    const w = checkPositive('policy.windowMs', (p as Extract<ServingPolicy, { kind: 'window' }>).windowMs, 3.6e6);
+    return { kind, windowMs: w, maxBatch };
+  }
+  if (kind === 'chunked') {
+    // Every running decode needs one token of the budget, so a budget below the batch
+    // limit could leave a free slot with no room to prefill into it.
+    const b = checkInt('policy.tokenBudget', (p as Extract<ServingPolicy, { kind: 'chunked' }>).tokenBudget, { min: maxBatch, max: MAX_TOKENS });
+    return { kind, maxBatch, tokenBudget: b };
+  }
+  return { kind, maxBatch };
+}
+
+function describePolicy(p: ServingPolicy): string {
+  if (p.kind === 'window') return `window ${p.windowMs} ms, batch ≤ ${p.maxBatch}`;
+  if (p.kind === 'chunked') return `chunked prefill, budget ${p.tokenBudget} tok/step, batch ≤ ${p.maxBatch}`;
+  return `continuous, batch ≤ ${p.maxBatch}`;
+}
+
+/** Validates a config and builds its seeded sources. Pure: same (config, seed), same sources. */
+export function resolveServing(config: ServingConfig, seed: number): ResolvedServing {
+  if (!config || typeof config !== 'object') throw new InputError('config', config, 'a ServingConfig object');
+  checkNumber('seed', seed);
+  const policy = checkPolicy(config.policy);
+  if (typeof config.stepCost !== 'function') throw new InputError('stepCost', config.stepCost, 'a StepCostFn (work) => seconds');
+  const costLabel = config.costLabel ?? config.stepCost.label ?? 'unlabelled step cost';
+  if (typeof costLabel !== 'string') throw new InputError('costLabel', costLabel, 'a string');
+  const arr = config.arrivals as ServingArrivalSpec;
+  if (!arr || typeof arr !== 'object') throw new InputError('arrivals', arr, "an arrival spec { kind: 'poisson' | 'gamma' | 'burst' | 'trace', ... }");
+  const akind = checkOneOf('arrivals.kind', arr.kind, ['poisson', 'gamma', 'burst', 'trace'] as const);
+
+  let n: number;
+  let nextArrival: () => number;
+  let nextPrompt: () => number;
+  let nextOutput: () => number;
+  let maxRequestTokens: number;
+  let description: string;
+  if (akind === 'trace') {
+    const tr = (arr as Extract<ServingArrivalSpec, { kind: 'trace' }>).trace;
+    if (!tr || !(tr.timestamps instanceof Float64Array) || tr.timestamps.length === 0) {
+      throw new InputError('arrivals.trace', tr, 'a non-empty trace from parseServingTrace');
+    }
+    const len = tr.timestamps.length;
+    if (tr.promptTokens?.length !== len || tr.outputTokens?.length !== len) {
+      throw new InputError('arrivals.trace', tr, 'a trace whose three columns have equal length');
+    }
+    n = config.requests === undefined ? len : checkInt('requests', config.requests, { min: 1, max: len });
+    // Replay starts the clock at the first request so that windows align the same way for any trace offset.
+    const t0 = tr.timestamps[0];
+    let i = 0;
+    let j = 0;
+    let k = 0;
+    nextArrival = () => tr.timestamps[i++] - t0;
+    nextPrompt = () => tr.promptTokens[j++];
+    nextOutput = () => tr.outputTokens[k++];
+    maxRequestTokens = 0;
+    for (let r = 0; r < n; r++) maxRequestTokens = Math.max(maxRequestTokens, tr.promptTokens[r] + tr.outputTokens[r]);
+    description = `trace ${tr.source} (${n} requests)`;
+  } else {
+    n = checkInt('requests', config.requests, { min: 1, max: MAX_SERVING_REQUESTS });
+    let gap: () => number;
+    if (akind === 'burst') {
+      gap = () => 0;
+      description = 'burst arrivals (all at t = 0)';
+    } else if (akind === 'gamma') {
+      const rate = checkPositive('arrivals.ratePerSecond', (arr as { ratePerSecond: number }).ratePerSecond, 1e9);
+      const ar = fork(seed, 'arrivals');
+      const cv = checkPositive('arrivals.cv', (arr as Extract<ServingArrivalSpec, { kind: 'gamma' }>).cv, 100);
+      gap = gammaByMeanCv(ar, 1 / rate, cv);
+      description = `gamma arrivals ${rate}/s cv ${cv}`;
+    } else {
+      const rate = checkPositive('arrivals.ratePerSecond', (arr as { ratePerSecond: number }).ratePerSecond, 1e9);
+      const ar = fork(seed, 'arrivals');
+      gap = exponential(ar, rate);
+      description = `poisson arrivals ${rate}/s`;
+    }
+    // The first request arrives at t = 0; the clock only matters relative to it.
+    let t = 0;
+    let first = true;
+    nextArrival = () => {
+      if (first) {
+        first = false;
+        return 0;
+      }
+      t += gap();
+      return t;
+    };
+    const ps = checkLength('promptTokens', config.promptTokens);
+    const os = checkLength('outputTokens', config.outputTokens);
+    nextPrompt = lengthSource(config.promptTokens!, fork(seed, 'prompt'));
+    nextOutput = lengthSource(config.outputTokens!, fork(seed, 'output'));
+    maxRequestTokens = ps.max + os.max;
+    description += `, prompt ${ps.describe}, output ${os.describe}, ${n} requests`;
+  }
+  let kvCapacity = Infinity;
+  if (config.kvCapacityTokens !== undefined) {
+    kvCapacity = checkInt('kvCapacityTokens', config.kvCapacityTokens, { min: maxRequestTokens, max: Number.MAX_SAFE_INTEGER });
+  }
+  description += `; ${describePolicy(policy)}${Number.isFinite(kvCapacity) ? `, KV ${kvCapacity} tok` : ''}`;
+  return { n, policy, kvCapacity, maxRequestTokens, nextArrival, nextPrompt, nextOutput, costLabel, description };
+}

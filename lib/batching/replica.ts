@@ -1,0 +1,117 @@
+import type { Dtype, MatmulCostModel } from '../cost/types.js';
+import { DTYPE_BYTES } from '../cost/types.js';
+import type { HardwareSpec } from '../hardware/spec.js';
+import type { ModelSpec } from '../models/spec.js';
+import { kvBytesPerToken, paramCounts } from '../models/params.js';
+import { rooflineStepCost } from '../roofline/model.js';
+import { InputError } from '../util/errors.js';
+import * as aq from 'arquero';
+import { checkArray, checkFraction, checkInt, checkPositive } from '../util/validate.js';
+import { simulateServing } from './simulate.js';
+import { servingSweep, type ServingSweepGrid } from './sweep.js';
+
+type Table = ReturnType<typeof aq.from>;
+import type { ServingStepCost, ServingConfig, ServingPolicy } from './types.js';
+
+/** A serving replica: what it is, its step cost and (optionally) its KV capacity. */
+export interface ServingReplica {
+  label: string;
+  stepCost: ServingStepCost;
+  /** KV-cache tokens that fit beside the weights; absent means unlimited. */
+  kvCapacityTokens?: number;
+}
+
+/**
+ * One tensor-parallel replica of a catalog model on catalog hardware: a roofline step
+ * cost (or `matmulCost`, e.g. a model fitted to this machine) and the KV capacity left
+ * by the weights, floor((f·memory·devices − params·bytes) / KV bytes per token). Weights
+ * and KV cache share `dtype`; f defaults to 0.9, vLLM's default gpu_memory_utilization,
+ * leaving the rest for activations and workspace.
+ *
+ * @example
+ * const r = catalogServingReplica(loadModel('llama-3.1-70b'), loadHardware('h100-sxm'), { dtype: 'bf16', devices: 4 });
+ * r.kvCapacityTokens // => about 448,000
+ */
+export function catalogServingReplica(
+  model: ModelSpec,
+  hw: HardwareSpec,
+  opts: { dtype: Dtype; devices?: number; memoryFraction?: number; matmulCost?: MatmulCostModel },
+): ServingReplica & { kvCapacityTokens: number } {
+  const devices = checkInt('devices', opts.devices ?? 1, { min: 1, max: 4096 });
+  const f = checkFraction('memoryFraction', opts.memoryFraction ?? 0.9);
+  const fn = rooflineStepCost(model, hw, { dtype: opts.dtype, devices, matmulCost: opts.matmulCost }) as ServingStepCost;
+  const weights = paramCounts(model).total * DTYPE_BYTES[opts.dtype];
+  const free = f * hw.memoryCapacityBytes * devices - weights;
+  const kv = Math.floor(free / kvBytesPerToken(model, opts.dtype));
+  if (!(kv >= 1)) {
+    throw new InputError('devices', devices, `enough devices for ${(weights / 1e9).toFixed(0)} GB of ${opts.dtype} weights plus a KV cache`, `${model.id} on ${hw.id}`);
+  }
+  const how = opts.matmulCost ? opts.matmulCost.label : 'spec roofline';
+  const label = `${model.id} ${opts.dtype} on ${devices}× ${hw.id} (${how})`;
+  fn.label = label;
+  return { label, stepCost: fn, kvCapacityTokens: kv };
+}
+
+/**
+ * Saturated throughput (requests/s) of a replica under a policy. Every request arrives
+ * at t = 0 (base.arrivals is replaced; base.requests counts), and the rate is read off
+ * the departures while the queue is still non-empty, after the first 10 % have left:
+ * the steady state of a full engine, free of the ramp-up and of the drain tail of the
+ * longest outputs. Falls back to requests / makespan when the queue empties too soon
+ * (fewer requests than a few batches). A natural unit for the arrival rates of a sweep.
+ *
+ * @example
+ * servingCapacity(base, { kind: 'continuous', maxBatch: 256 }, 1) // => requests/s at full load
+ */
+export function servingCapacity(base: Omit<ServingConfig, 'policy'>, policy: ServingPolicy, seed: number): number {
+  if (!base || typeof base !== 'object') throw new InputError('base', base, 'a ServingConfig without its policy');
+  const burst: ServingConfig = { ...base, arrivals: { kind: 'burst' }, policy, keepRequests: true };
+  const r = simulateServing(burst, seed);
+  const log = r.requestLog!;
+  let lastAdmission = 0;
+  for (let i = 0; i < r.requests; i++) lastAdmission = Math.max(lastAdmission, log.admitted[i]);
+  const finish = Float64Array.from(log.finish).sort();
+  const lo = finish[Math.floor(0.1 * r.requests)];
+  let departed = 0;
+  for (let i = 0; i < finish.length; i++) if (finish[i] > lo && finish[i] <= lastAdmission) departed++;
+  return departed > 0 && lastAdmission > lo ? departed / (lastAdmission - lo) : r.throughputRequestsPerSecond;
+}
+
+/**
+ * The same workload and policy grid on several replicas, with arrival rates set as
+ * fractions of each replica's own capacity (servingCapacity under continuous batching
+ * at the largest batch limit), so a small and a large replica are both swept from light
+ * load to saturation. One row per (replica, point), with columns `replica`, `load`,
+ * `capacityRps` and `series` (replica · policy) added to the ServingSweepRow fields.
+ *
+ * @example
+ * const t = servingReplicaSweep([r70bH100, r70bH200], { workload, policies: ['window', 'continuous'],
+ *   maxBatches: [256], windowsMs: [20, 200], loads: [0.25, 0.5, 0.9] }, 1);
+ * servingFrontier(t, { groupBy: 'series' });
+ */
+export function servingReplicaSweep(
+  replicas: ServingReplica[],
+  grid: Omit<ServingSweepGrid, 'base' | 'ratesPerSecond'> & { workload: Omit<ServingConfig, 'policy' | 'stepCost'>; loads: number[] },
+  seed: number,
+): Table {
+  checkArray<ServingReplica>('replicas', replicas, 64).forEach((r, i) => {
+    if (!r || typeof r.label !== 'string' || typeof r.stepCost !== 'function') {
+      throw new InputError(`replicas[${i}]`, r, 'a replica { label, stepCost, kvCapacityTokens? }');
+    }
+  });
+  const loads = checkArray<number>('loads', grid?.loads, 1000).map((l, i) => checkPositive(`loads[${i}]`, l, 100));
+  const kind = grid.workload?.arrivals?.kind;
+  if (kind !== 'poisson' && kind !== 'gamma') throw new InputError('workload.arrivals.kind', kind, 'one of "poisson", "gamma" (the sweep sets their rate)');
+  const maxBatch = Math.max(...checkArray<number>('maxBatches', grid.maxBatches, 4096));
+  const rows: Array<Record<string, unknown>> = [];
+  for (const replica of replicas) {
+    const base: Omit<ServingConfig, 'policy'> = { ...grid.workload, stepCost: replica.stepCost, costLabel: replica.label, kvCapacityTokens: replica.kvCapacityTokens };
+    const capacity = servingCapacity(base, { kind: 'continuous', maxBatch }, seed);
+    const sub: ServingSweepGrid = { ...grid, base, ratesPerSecond: loads.map((l) => l * capacity) };
+    const table = servingSweep(sub, seed);
+    for (const row of table.objects() as Array<Record<string, unknown>>) {
+      rows.push({ replica: replica.label, series: `${replica.label} · ${row.policy}`, load: (row.ratePerSecond as number) / capacity, capacityRps: capacity, ...row });
+    }
+  }
+  return aq.from(rows);
+}

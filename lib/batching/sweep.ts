@@ -1,0 +1,194 @@
+import * as aq from 'arquero';
+import { InputError } from '../util/errors.js';
+import { checkArray, checkInt, checkOneOf, checkPositive } from '../util/validate.js';
+import { simulateServing } from './simulate.js';
+import type { ServingConfig, ServingPolicy, ServingPolicyKind, ServingResult } from './types.js';
+
+type Table = ReturnType<typeof aq.from>;
+
+/**
+ * A grid of simulation runs: every policy × batch limit × (window | token budget) ×
+ * arrival rate, over one base config (arrivals, lengths, step cost, KV capacity).
+ * Axes that do not apply to a policy (windows for continuous batching, budgets for
+ * windows) are not multiplied in.
+ */
+export interface ServingSweepGrid {
+  base: Omit<ServingConfig, 'policy'>;
+  policies: ServingPolicyKind[];
+  maxBatches: number[];
+  /** Collection windows for `window` points, milliseconds. */
+  windowsMs?: number[];
+  /** Per-step token budgets for `chunked` points. */
+  tokenBudgets?: number[];
+  /** Arrival rates replacing the base rate (Poisson or gamma arrivals only). */
+  ratesPerSecond?: number[];
+}
+
+/** One sweep result: the point's knobs, its metrics (seconds, per second) and its provenance. */
+export interface ServingSweepRow {
+  index: number;
+  policy: ServingPolicyKind;
+  windowMs: number | null;
+  maxBatch: number;
+  tokenBudget: number | null;
+  ratePerSecond: number | null;
+  requests: number;
+  throughputRps: number;
+  throughputTokS: number;
+  waitP50: number;
+  waitP99: number;
+  ttftP50: number;
+  ttftP99: number;
+  tpotP50: number | null;
+  tpotP99: number | null;
+  e2eP50: number;
+  e2eP90: number;
+  e2eP99: number;
+  utilisation: number;
+  meanBatch: number;
+  meanAdmitted: number;
+  cost: string;
+  seed: number;
+  config: string;
+}
+
+/**
+ * Every point of a grid, in a fixed order; the index into this list addresses a point
+ * (see runServingSweepPoint). Points carry `keepRequests: false`.
+ *
+ * @example
+ * servingSweepPoints({ base, policies: ['window', 'continuous'], maxBatches: [8, 64], windowsMs: [5, 50] }).length // => 6
+ */
+export function servingSweepPoints(grid: ServingSweepGrid): ServingConfig[] {
+  if (!grid || typeof grid !== 'object' || !grid.base) throw new InputError('grid', grid, 'a ServingSweepGrid { base, policies, maxBatches, ... }');
+  const policies = checkArray<ServingPolicyKind>('policies', grid.policies, 16).map((p, i) =>
+    checkOneOf(`policies[${i}]`, p, ['window', 'continuous', 'chunked'] as const),
+  );
+  const batches = checkArray<number>('maxBatches', grid.maxBatches, 4096).map((b, i) => checkInt(`maxBatches[${i}]`, b, { min: 1 }));
+  const windows = policies.includes('window') ? checkArray<number>('windowsMs', grid.windowsMs, 4096).map((w, i) => checkPositive(`windowsMs[${i}]`, w)) : [];
+  const budgets = policies.includes('chunked') ? checkArray<number>('tokenBudgets', grid.tokenBudgets, 4096).map((b, i) => checkInt(`tokenBudgets[${i}]`, b, { min: 1 })) : [];
+  let rates: Array<number | null> = [null];
+  if (grid.ratesPerSecond !== undefined) {
+    const k = grid.base.arrivals?.kind;
+    if (k === 'trace' || k === 'burst') throw new InputError('ratesPerSecond', grid.ratesPerSecond, `absent for ${k} arrivals (they fix their own arrival times)`);
+    rates = checkArray<number>('ratesPerSecond', grid.ratesPerSecond, 4096).map((r, i) => checkPositive(`ratesPerSecond[${i}]`, r));
+  }
+  const points: ServingConfig[] = [];
+  for (const rate of rates) {
+    const arrivals = rate === null ? grid.base.arrivals : { ...grid.base.arrivals, ratePerSecond: rate } as ServingConfig['arrivals'];
+    for (const kind of policies) {
+      for (const maxBatch of batches) {
+        const policiesHere: ServingPolicy[] =
+          kind === 'window'
+            ? windows.map((windowMs) => ({ kind, windowMs, maxBatch }))
+            : kind === 'chunked'
+              ? budgets.filter((b) => b >= maxBatch).map((tokenBudget) => ({ kind, maxBatch, tokenBudget }))
+              : [{ kind, maxBatch }];
+        for (const policy of policiesHere) points.push({ ...grid.base, arrivals, policy, keepRequests: false });
+      }
+    }
+  }
+  if (points.length > 100_000) throw new InputError('grid', points.length, 'at most 100000 points');
+  return points;
+}
+
+function row(index: number, config: ServingConfig, r: ServingResult, seed: number): ServingSweepRow {
+  const p = config.policy;
+  const a = config.arrivals;
+  return {
+    index,
+    policy: p.kind,
+    windowMs: p.kind === 'window' ? p.windowMs : null,
+    maxBatch: p.maxBatch,
+    tokenBudget: p.kind === 'chunked' ? p.tokenBudget : null,
+    ratePerSecond: a.kind === 'poisson' || a.kind === 'gamma' ? a.ratePerSecond : null,
+    requests: r.requests,
+    throughputRps: r.throughputRequestsPerSecond,
+    throughputTokS: r.throughputTokensPerSecond,
+    waitP50: r.wait.p50,
+    waitP99: r.wait.p99,
+    ttftP50: r.ttft.p50,
+    ttftP99: r.ttft.p99,
+    tpotP50: r.tpot ? r.tpot.p50 : null,
+    tpotP99: r.tpot ? r.tpot.p99 : null,
+    e2eP50: r.e2e.p50,
+    e2eP90: r.e2e.p90,
+    e2eP99: r.e2e.p99,
+    utilisation: r.utilisation,
+    meanBatch: r.meanBatch,
+    meanAdmitted: r.meanAdmitted,
+    cost: r.provenance.cost,
+    seed,
+    config: r.provenance.config,
+  };
+}
+
+/**
+ * Runs point `index` of a grid: a pure function of (grid, index, seed), so a batch
+ * scheduler can fan points out and the rows can be gathered in any order.
+ *
+ * @example
+ * const n = servingSweepPoints(grid).length;
+ * const rows = Array.from({ length: n }, (_, i) => runServingSweepPoint(grid, i, 7));
+ */
+export function runServingSweepPoint(grid: ServingSweepGrid, index: number, seed: number): ServingSweepRow {
+  const points = servingSweepPoints(grid);
+  checkInt('index', index, { min: 0, max: points.length - 1 });
+  return row(index, points[index], simulateServing(points[index], seed), seed);
+}
+
+/**
+ * Runs every point of a grid with the same seed (common random numbers: every policy
+ * sees the same arrivals) and returns one row per point as an arquero table.
+ *
+ * @example
+ * const table = servingSweep({ base, policies: ['window', 'continuous'], maxBatches: [8, 64], windowsMs: [5, 50] }, 1);
+ * table.orderby('throughputTokS').objects();
+ */
+export function servingSweep(grid: ServingSweepGrid, seed: number): Table {
+  const points = servingSweepPoints(grid);
+  return aq.from(points.map((c, i) => row(i, c, simulateServing(c, seed), seed)));
+}
+
+/**
+ * The latency–throughput frontier: the rows no other row beats on both throughput
+ * (higher is better) and latency (lower is better), sorted by throughput, optionally
+ * per group (e.g. per policy).
+ *
+ * @example
+ * servingFrontier(table, { latency: 'e2eP99', groupBy: 'policy' }).objects();
+ */
+export function servingFrontier(
+  table: Table,
+  opts: { latency?: string; throughput?: string; groupBy?: string } = {},
+): Table {
+  const latency = opts.latency ?? 'e2eP99';
+  const throughput = opts.throughput ?? 'throughputTokS';
+  const names = table.columnNames();
+  for (const [field, col] of [['latency', latency], ['throughput', throughput], ['groupBy', opts.groupBy]] as const) {
+    if (col !== undefined && !names.includes(col)) throw new InputError(field, col, `a column of the table (${names.join(', ')})`);
+  }
+  const rows = table.objects() as Array<Record<string, unknown>>;
+  const groups = new Map<unknown, Array<Record<string, unknown>>>();
+  for (const r of rows) {
+    const g = opts.groupBy ? r[opts.groupBy] : null;
+    if (!groups.has(g)) groups.set(g, []);
+    groups.get(g)!.push(r);
+  }
+  const keep: Array<Record<string, unknown>> = [];
+  for (const members of groups.values()) {
+    // Sweep by throughput descending, keeping each row that beats the best latency seen so far.
+    const sorted = [...members].sort((a, b) => (b[throughput] as number) - (a[throughput] as number) || (a[latency] as number) - (b[latency] as number));
+    let best = Infinity;
+    const front: Array<Record<string, unknown>> = [];
+    for (const r of sorted) {
+      const l = r[latency] as number;
+      if (l < best) {
+        front.push(r);
+        best = l;
+      }
+    }
+    keep.push(...front.reverse());
+  }
+  return aq.from(keep);
+}

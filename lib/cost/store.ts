@@ -1,0 +1,99 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import writeFileAtomic from 'write-file-atomic';
+import { batchlabDataDir } from '../hardware/package-root.js';
+import { InputError } from '../util/errors.js';
+import type { Provenance } from '../util/provenance.js';
+import type { RooflineFitError } from './fit.js';
+import type { FittedRoofline } from './types.js';
+import { DTYPES } from './types.js';
+
+/** A fit as stored under data/measured/: the parameters and where they came from. */
+export interface StoredRooflineFit {
+  fit: FittedRoofline;
+  provenance: Provenance & { host: string; backend: string; date: string };
+  /** Points the fit used, and its held-out error when known. */
+  points?: number;
+  heldOut?: RooflineFitError;
+  /** Path of the file it was read from (set by the loader). */
+  file?: string;
+}
+
+function isFit(x: unknown): x is FittedRoofline {
+  const f = x as Record<string, unknown> | null;
+  return (
+    typeof f === 'object' &&
+    f !== null &&
+    typeof f.overheadSeconds === 'number' &&
+    f.overheadSeconds >= 0 &&
+    typeof f.peakFlopsPerSecond === 'number' &&
+    f.peakFlopsPerSecond > 0 &&
+    typeof f.bytesPerSecond === 'number' &&
+    f.bytesPerSecond > 0 &&
+    (DTYPES as readonly string[]).includes(f.dtype as string) &&
+    typeof f.label === 'string'
+  );
+}
+
+function fitsDir(dir?: string): string {
+  return dir ?? process.env.BATCHLAB_MEASURED_DIR ?? batchlabDataDir('measured');
+}
+
+/**
+ * Saves a fit as `fit-<host>-<backend>-<date>.json` (atomically) and returns the path.
+ *
+ * @example
+ * saveFittedRoofline({ fit, provenance: { source: 'measured', host: 'box', backend: 'tensorflow', date: '2026-01-02' } })
+ * // => '<root>/data/measured/fit-box-tensorflow-2026-01-02.json'
+ */
+export function saveFittedRoofline(doc: StoredRooflineFit, dir?: string): string {
+  if (!isFit(doc?.fit)) throw new InputError('fit', doc?.fit, 'a FittedRoofline with non-negative overhead and positive peak and bandwidth');
+  const p = doc.provenance;
+  for (const f of ['host', 'backend', 'date'] as const) {
+    if (typeof p?.[f] !== 'string' || p[f] === '') throw new InputError(`provenance.${f}`, p?.[f], 'a non-empty string');
+  }
+  const d = fitsDir(dir);
+  mkdirSync(d, { recursive: true });
+  const safe = (s: string): string => s.replace(/[^A-Za-z0-9._-]+/g, '-');
+  const path = join(d, `fit-${safe(p.host)}-${safe(p.backend)}-${safe(p.date)}.json`);
+  const { file: _file, ...rest } = doc;
+  writeFileAtomic.sync(path, `${JSON.stringify(rest, null, 1)}\n`);
+  return path;
+}
+
+/**
+ * The newest stored fit for a host (default: this host; '*' for any) and optionally a
+ * backend, from every JSON file under data/measured/ that carries `fit` and
+ * `provenance` (fit files and completed sweep results alike). Newest means the latest
+ * provenance date, then the latest file modification. Undefined when none matches.
+ *
+ * @example
+ * const stored = loadLatestFittedRoofline();
+ * if (stored) fittedMatmulCost(stored.fit)
+ */
+export function loadLatestFittedRoofline(opts: { host?: string; backend?: string; dir?: string } = {}): StoredRooflineFit | undefined {
+  const d = fitsDir(opts.dir);
+  if (!existsSync(d)) return undefined;
+  const host = opts.host ?? hostname();
+  const found: Array<StoredRooflineFit & { mtime: number }> = [];
+  for (const name of readdirSync(d)) {
+    if (!name.endsWith('.json')) continue;
+    const file = join(d, name);
+    let doc: Partial<StoredRooflineFit>;
+    try {
+      doc = JSON.parse(readFileSync(file, 'utf8')) as Partial<StoredRooflineFit>;
+    } catch {
+      continue; // not JSON, or being replaced: not a fit
+    }
+    if (!isFit(doc.fit) || typeof doc.provenance !== 'object' || doc.provenance === null) continue;
+    const prov = doc.provenance;
+    if (host !== '*' && prov.host !== host) continue;
+    if (opts.backend && prov.backend !== opts.backend) continue;
+    found.push({ ...(doc as StoredRooflineFit), file, mtime: statSync(file).mtimeMs });
+  }
+  found.sort((a, b) => String(b.provenance.date ?? '').localeCompare(String(a.provenance.date ?? '')) || b.mtime - a.mtime);
+  if (!found.length) return undefined;
+  const { mtime: _m, ...best } = found[0];
+  return best;
+}

@@ -1,0 +1,177 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import writeFileAtomic from 'write-file-atomic';
+import { deviceInfo } from '../backend/device.js';
+import { batchlabDataDir } from '../hardware/package-root.js';
+import type { Provenance } from '../util/provenance.js';
+import { InputError } from '../util/errors.js';
+import { GEMM_COLUMNS, GEMM_NUMERIC_COLUMNS, tensorflowSettings } from './row.js';
+import type { GemmRow } from './row.js';
+import { gemmBackend, gemmRows, gemmSweepPoints, sweepGemm } from './sweep.js';
+import type { GemmSweepOptions } from './sweep.js';
+import type * as aq from 'arquero';
+
+/** data/measured/ of the batchlab package (BATCHLAB_MEASURED_DIR overrides it). */
+export function measuredDir(): string {
+  return process.env.BATCHLAB_MEASURED_DIR ?? batchlabDataDir('measured');
+}
+
+/** A file-name-safe version of a host or backend name. */
+function safe(s: string): string {
+  return s.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'unknown';
+}
+
+/**
+ * The file stem of a measurement: `gemm-<host>-<backend>-<YYYY-MM-DD>[-<tag>]`.
+ *
+ * @example
+ * gemmFileStem({ host: 'box', backend: 'tensorflow', date: '2026-01-02' }) // => 'gemm-box-tensorflow-2026-01-02'
+ */
+export function gemmFileStem(p: { host: string; backend: string; date: string; tag?: string }): string {
+  return ['gemm', safe(p.host), safe(p.backend), p.date, ...(p.tag ? [safe(p.tag)] : [])].join('-');
+}
+
+function csvCell(v: unknown): string {
+  const s = typeof v === 'number' ? (Number.isFinite(v) ? String(v) : '') : String(v ?? '');
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** GEMM rows as CSV text in the harness's column order. */
+export function gemmCsv(rows: readonly GemmRow[]): string {
+  const lines = [GEMM_COLUMNS.join(',')];
+  for (const r of rows) lines.push(GEMM_COLUMNS.map((c) => csvCell(r[c])).join(','));
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Parses GEMM CSV text (this harness's or the PyTorch reference's). A missing column
+ * or a non-numeric value in a numeric column is an error naming the line.
+ *
+ * @example
+ * parseGemmCsv(gemmCsv(rows)).length === rows.length // => true
+ */
+export function parseGemmCsv(text: string, source = 'CSV'): GemmRow[] {
+  const records = parse(text, { columns: true, skip_empty_lines: true, info: true }) as Array<{ record: Record<string, string>; info: { lines: number } }>;
+  return records.map(({ record, info }) => {
+    const row: Record<string, unknown> = {};
+    for (const c of GEMM_COLUMNS) {
+      const v = record[c];
+      if (v === undefined) throw new InputError(`${source} line ${info.lines} column ${c}`, v, 'present (GEMM CSV format, lib/gemm/row.ts)');
+      if (GEMM_NUMERIC_COLUMNS.has(c)) {
+        const num = Number(v);
+        if (v === '' || !Number.isFinite(num)) throw new InputError(`${source} line ${info.lines} column ${c}`, v, 'a finite number');
+        row[c] = num;
+      } else row[c] = v;
+    }
+    return row as unknown as GemmRow;
+  });
+}
+
+/** Reads a GEMM CSV file; a missing file is an empty list. */
+export function readGemmCsv(path: string): GemmRow[] {
+  if (!existsSync(path)) return [];
+  return parseGemmCsv(readFileSync(path, 'utf8'), path);
+}
+
+/** The JSON twin of a GEMM CSV: provenance, rows and, once complete, extras such as a fit. */
+export interface GemmResultDoc {
+  provenance: Provenance;
+  complete: boolean;
+  columns: readonly string[];
+  rows: GemmRow[];
+  [extra: string]: unknown;
+}
+
+/**
+ * Writes the CSV and JSON of a measurement atomically (write-file-atomic: a temporary
+ * file renamed over the target), so that a crash mid-write leaves the previous
+ * complete file, never a truncated one.
+ */
+export function writeGemmResults(paths: { csv: string; json: string }, rows: readonly GemmRow[], doc: Omit<GemmResultDoc, 'rows' | 'columns'>): void {
+  writeFileAtomic.sync(paths.csv, gemmCsv(rows));
+  writeFileAtomic.sync(paths.json, `${JSON.stringify({ ...doc, columns: GEMM_COLUMNS, rows }, null, 1)}\n`);
+}
+
+/** Options of `sweepGemmToFiles`. */
+export interface GemmSweepFileOptions extends GemmSweepOptions {
+  /** Output folder; default `measuredDir()`. */
+  dir?: string;
+  /** File stem; default `gemmFileStem` of this host, backend and today's date. */
+  stem?: string;
+  /** Extra fields for the JSON once the sweep is complete (e.g. `{ fit }`). */
+  onComplete?: (table: aq.ColumnTable) => Record<string, unknown> | Promise<Record<string, unknown>>;
+}
+
+/**
+ * The resumable form of `sweepGemm`, used by `batchlab bench gemm`: points already in
+ * `<dir>/<stem>.csv` are kept and skipped, and the CSV and JSON are rewritten
+ * atomically after every new point, so an interrupted sweep keeps its completed
+ * points and the next run continues where it stopped.
+ *
+ * @example
+ * const r = await sweepGemmToFiles({ ms: [1, 2, 4], shapes: [{ k: 64, n: 64 }], dir: '/tmp/m' });
+ * r.csv // => '/tmp/m/gemm-<host>-tensorflow-<date>.csv'
+ */
+export async function sweepGemmToFiles(
+  opts: GemmSweepFileOptions = {},
+): Promise<{ table: aq.ColumnTable; csv: string; json: string; resumed: number; measured: number; complete: boolean }> {
+  const points = gemmSweepPoints(opts);
+  const backend = await gemmBackend(opts.backend);
+  const info = await deviceInfo();
+  const dir = opts.dir ?? measuredDir();
+  mkdirSync(dir, { recursive: true });
+  const date = new Date().toISOString().slice(0, 10);
+  const stem = opts.stem ?? gemmFileStem({ host: info.host, backend: backend.name, date });
+  const paths = { csv: join(dir, `${stem}.csv`), json: join(dir, `${stem}.json`) };
+  const previous = readGemmCsv(paths.csv);
+  const foreign = previous.find((r) => r.backend !== backend.name || r.host !== info.host);
+  if (foreign) {
+    throw new InputError('stem', stem, `a file of this host and backend (${info.host}, ${backend.name})`, `${paths.csv} holds points of ${foreign.host}, ${foreign.backend}`);
+  }
+  const provenance: Provenance = { source: 'measured', date, backend: backend.name, device: info.device, host: info.host, versions: { ...info.versions, ...tensorflowSettings(backend.name) }, notes: 'batchlab GEMM harness (lib/gemm)' };
+  const rows: GemmRow[] = [...previous];
+  let measured = 0;
+  const table = await sweepGemm({
+    ...opts,
+    backend: backend.name,
+    done: previous,
+    onPoint: async (row, progress) => {
+      rows.push(row);
+      measured++;
+      writeGemmResults(paths, rows, { provenance, complete: false });
+      await opts.onPoint?.(row, progress);
+    },
+  });
+  const have = new Set(gemmRows(table).map((r) => `${r.case}|${r.variant}|${r.m}|${r.k}|${r.n}|${r.dtype}`));
+  const complete = points.every((p) => have.has(`sweep|${p.variant}|${p.m}|${p.k}|${p.n}|${p.dtype}`));
+  const extra = complete && opts.onComplete ? await opts.onComplete(table) : {};
+  writeGemmResults(paths, gemmRows(table), { provenance, complete, ...extra });
+  return { table, ...paths, resumed: previous.length, measured, complete };
+}
+
+/**
+ * Every GEMM row saved under a folder (default data/measured/): all `gemm-*.csv`
+ * files, e.g. this machine's CLI sweeps and GPU references from
+ * bench/gpu/torch_gemm_sweep.py, optionally filtered. A file that does not parse is
+ * skipped and named in `skipped`, so one bad file does not hide the others.
+ *
+ * @example
+ * const gpu = readMeasuredGemm({ where: (r) => r.backend === 'torch-cuda' }).rows;
+ */
+export function readMeasuredGemm(opts: { dir?: string; where?: (r: GemmRow) => boolean } = {}): { rows: GemmRow[]; files: string[]; skipped: string[] } {
+  const dir = opts.dir ?? measuredDir();
+  const out = { rows: [] as GemmRow[], files: [] as string[], skipped: [] as string[] };
+  if (!existsSync(dir)) return out;
+  for (const name of readdirSync(dir).filter((f) => f.startsWith('gemm-') && f.endsWith('.csv')).sort()) {
+    const path = join(dir, name);
+    try {
+      const rows = readGemmCsv(path).filter((r) => (opts.where ? opts.where(r) : true));
+      out.files.push(path);
+      out.rows.push(...rows);
+    } catch (err) {
+      out.skipped.push(`${path}: ${(err as Error).message}`);
+    }
+  }
+  return out;
+}

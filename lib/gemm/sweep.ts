@@ -1,0 +1,211 @@
+import type { Tensor } from '@tensorflow/tfjs';
+import * as aq from 'arquero';
+import { activeBackend, selectBackend } from '../backend/registry.js';
+import type { BackendName, SelectedBackend } from '../backend/registry.js';
+import { deviceInfo } from '../backend/device.js';
+import type { Dtype } from '../cost/types.js';
+import { InputError } from '../util/errors.js';
+import { checkArray, checkOneOf } from '../util/validate.js';
+import { assertGemmMemory, defaultGemmMemoryBudget } from './memory.js';
+import { GEMM_COLUMNS, gemmRow, gemmRowKey } from './row.js';
+import type { GemmRow } from './row.js';
+import { checkDim, gemmBatchSizes, gemmBytes, gemmFlops, gemmWeightBytes } from './shapes.js';
+import { resolveTimingOptions, timeTfOp } from './timing.js';
+import type { TimingOptions } from './timing.js';
+
+/**
+ * How the weight is stored and multiplied.
+ * - `plain`: W is [K×N] row-major, `matMul(X, W)`.
+ * - `transposed-w`: W is stored [N×K] (each output's weights contiguous, the layout of
+ *   a PyTorch `nn.Linear`), `matMul(X, W, false, true)`.
+ * - `feature-major`: activations are kept feature-major, X^T [K×M], and W is [N×K]:
+ *   `matMul(W, X^T)` gives Y^T [N×M]. The same product with the batch as the inner
+ *   (output-column) dimension; on oneDNN CPUs it is the fastest layout for 8 ≲ M ≲ 256.
+ */
+export type GemmVariant = 'plain' | 'transposed-w' | 'feature-major';
+export const GEMM_VARIANTS: readonly GemmVariant[] = ['plain', 'transposed-w', 'feature-major'];
+
+/**
+ * The operands and product of one variant: weight shape, activation shape and the
+ * call. Weights and activations are created once per point; only `run` is timed.
+ */
+export function gemmVariantOperands(variant: GemmVariant, m: number, k: number, n: number): { wShape: [number, number]; xShape: [number, number]; transposeB: boolean; weightFirst: boolean } {
+  switch (variant) {
+    case 'plain':
+      return { wShape: [k, n], xShape: [m, k], transposeB: false, weightFirst: false };
+    case 'transposed-w':
+      return { wShape: [n, k], xShape: [m, k], transposeB: true, weightFirst: false };
+    case 'feature-major':
+      return { wShape: [n, k], xShape: [k, m], transposeB: false, weightFirst: true };
+  }
+}
+
+/**
+ * Element types the tfjs backends can multiply. tfjs 4.22 has no 16-bit or 8-bit
+ * float dtype: every floating-point tensor is float32 on all backends.
+ */
+export function gemmDtypes(_backend?: BackendName | string): Dtype[] {
+  return ['fp32'];
+}
+
+/** Options shared by every measurement of the harness. */
+export interface GemmBenchOptions {
+  /** Backend to run on; default: the active one (BATCHLAB_BACKEND or the best available). */
+  backend?: BackendName | 'auto';
+  /** Per-point repetition policy (warm-up, minimum count and time). */
+  timing?: TimingOptions;
+  /** Shorthands for timing.minReps and timing.minTimeMs. */
+  minReps?: number;
+  minTimeMs?: number;
+  /** Bytes of tensors a point may allocate; default: half of free memory. */
+  memoryBudgetBytes?: number;
+  /** Seed for the operand values (values do not change dense-matmul speed, but runs are reproducible). */
+  seed?: number;
+}
+
+/** Options of `sweepGemm`. */
+export interface GemmSweepOptions extends GemmBenchOptions {
+  /** Batch sizes M; default `gemmBatchSizes(4096)`. */
+  ms?: number[];
+  /** (K, N) pairs; default [{k: 4096, n: 4096}]. */
+  shapes?: Array<{ k: number; n: number }>;
+  dtypes?: Dtype[];
+  variants?: GemmVariant[];
+  /** Rows already measured (from a file being resumed): their points are skipped and kept. */
+  done?: readonly GemmRow[];
+  /** Called after each new point, e.g. to save progress; awaited before the next point. */
+  onPoint?: (row: GemmRow, progress: { done: number; total: number }) => void | Promise<void>;
+  /** Stops the sweep between points; completed points are returned. */
+  signal?: AbortSignal;
+}
+
+/** Activates `name` if it is not the active backend, quietly. */
+export async function gemmBackend(name: BackendName | 'auto' | undefined): Promise<SelectedBackend> {
+  const active = await activeBackend();
+  if (name === undefined || name === active.name) return active;
+  if (name === 'auto') return selectBackend('auto', { log: () => {} });
+  return selectBackend(name, { log: () => {} });
+}
+
+/** The timing options of a GemmBenchOptions, shorthands folded in. */
+export function gemmTiming(opts: GemmBenchOptions): TimingOptions {
+  const t = { ...opts.timing };
+  if (opts.minReps !== undefined) t.minReps = opts.minReps;
+  if (opts.minTimeMs !== undefined) t.minTimeMs = opts.minTimeMs;
+  resolveTimingOptions(t);
+  return t;
+}
+
+/** An arquero table of GEMM rows, with the harness's column order. */
+export function gemmTable(rows: readonly GemmRow[]): aq.ColumnTable {
+  const cols: Record<string, unknown[]> = {};
+  for (const c of GEMM_COLUMNS) cols[c] = rows.map((r) => r[c]);
+  return aq.table(cols);
+}
+
+/** Rows of a GEMM table as plain objects. */
+export function gemmRows(table: aq.ColumnTable): GemmRow[] {
+  return table.objects() as unknown as GemmRow[];
+}
+
+interface SweepPoint {
+  m: number;
+  k: number;
+  n: number;
+  dtype: Dtype;
+  variant: GemmVariant;
+}
+
+/** The points of a sweep, validated, in measuring order (shape, variant, then M ascending). */
+export function gemmSweepPoints(opts: GemmSweepOptions): SweepPoint[] {
+  const ms = checkArray<number>('ms', opts.ms ?? gemmBatchSizes(4096), 10_000);
+  ms.forEach((m, i) => checkDim(`ms[${i}]`, m));
+  const shapes = checkArray<{ k: number; n: number }>('shapes', opts.shapes ?? [{ k: 4096, n: 4096 }], 1000);
+  shapes.forEach((s, i) => {
+    if (typeof s !== 'object' || s === null) throw new InputError(`shapes[${i}]`, s, 'an object {k, n}');
+    checkDim(`shapes[${i}].k`, s.k);
+    checkDim(`shapes[${i}].n`, s.n);
+  });
+  const dtypes = checkArray<Dtype>('dtypes', opts.dtypes ?? ['fp32'], 16);
+  const supported = gemmDtypes(opts.backend);
+  dtypes.forEach((d, i) => checkOneOf(`dtypes[${i}]`, d, supported));
+  const variants = checkArray<GemmVariant>('variants', opts.variants ?? ['plain'], 16);
+  variants.forEach((v, i) => checkOneOf(`variants[${i}]`, v, GEMM_VARIANTS));
+  const points: SweepPoint[] = [];
+  for (const { k, n } of shapes)
+    for (const dtype of dtypes)
+      for (const variant of variants)
+        for (const m of [...new Set(ms)].sort((a, b) => a - b)) points.push({ m, k, n, dtype, variant });
+  return points;
+}
+
+function sweepRowKey(p: SweepPoint): string {
+  return gemmRowKey({ case: 'sweep', variant: p.variant, m: p.m, k: p.k, n: p.n, batch: 1, dtype: p.dtype, detail: '' });
+}
+
+/**
+ * Case (a): the batch sweep. Times X[M×K]·W[K×N] for every M, (K, N), dtype and
+ * variant, each after a warm-up and for at least `minReps` repetitions and
+ * `minTimeMs` milliseconds. Every shape is checked against the memory budget before
+ * anything is allocated. Returns an arquero table of `GemmRow`s (provenance and
+ * robust statistics per point), resumed rows first.
+ *
+ * @example
+ * const t = await sweepGemm({ ms: [1, 8, 64], shapes: [{ k: 256, n: 256 }], minTimeMs: 20 });
+ * t.array('gflops') // => GFLOP/s per M, rising with M
+ */
+export async function sweepGemm(opts: GemmSweepOptions = {}): Promise<aq.ColumnTable> {
+  const points = gemmSweepPoints(opts);
+  const timing = gemmTiming(opts);
+  const budget = opts.memoryBudgetBytes ?? defaultGemmMemoryBudget();
+  for (const p of points) assertGemmMemory(`X[${p.m}×${p.k}]·W[${p.k}×${p.n}] (${p.dtype})`, gemmBytes(p.m, p.k, p.n, p.dtype), budget);
+  const backend = await gemmBackend(opts.backend);
+  const tf = backend.tf;
+  const info = await deviceInfo();
+  const done = new Map((opts.done ?? []).map((r) => [gemmRowKey(r), r]));
+  const todo = points.filter((p) => !done.has(sweepRowKey(p)));
+  const rows: GemmRow[] = [...done.values()];
+  let completed = points.length - todo.length;
+  let seed = opts.seed ?? 1;
+  let w: Tensor | undefined;
+  let wKey = '';
+  try {
+    for (const p of todo) {
+      if (opts.signal?.aborted) break;
+      const key = `${p.k}|${p.n}|${p.variant}`;
+      if (key !== wKey) {
+        w?.dispose();
+        w = tf.randomUniform(gemmVariantOperands(p.variant, p.m, p.k, p.n).wShape, -1, 1, 'float32', seed++);
+        wKey = key;
+      }
+      const ops = gemmVariantOperands(p.variant, p.m, p.k, p.n);
+      const x = tf.randomUniform(ops.xShape, -1, 1, 'float32', seed++);
+      const weight = w as Tensor;
+      try {
+        const t = await timeTfOp(() => (ops.weightFirst ? tf.matMul(weight, x) : tf.matMul(x, weight, false, ops.transposeB)), timing);
+        const row = gemmRow(
+          {
+            case: 'sweep',
+            variant: p.variant,
+            m: p.m,
+            k: p.k,
+            n: p.n,
+            dtype: p.dtype,
+            flops: gemmFlops(p.m, p.k, p.n),
+            bytes: gemmBytes(p.m, p.k, p.n, p.dtype),
+            weightBytes: gemmWeightBytes(p.k, p.n, p.dtype),
+          },
+          t,
+          info,
+        );
+        rows.push(row);
+        await opts.onPoint?.(row, { done: ++completed, total: points.length });
+      } finally {
+        x.dispose();
+      }
+    }
+  } finally {
+    w?.dispose();
+  }
+  return gemmTable(rows);
+}

@@ -1,0 +1,118 @@
+import type { Tensor } from '@tensorflow/tfjs';
+import { activeBackend } from '../backend/registry.js';
+import type { BackendName } from '../backend/registry.js';
+import { checkInt, checkNumber, checkOneOf } from '../util/validate.js';
+import { timingStats } from './stats.js';
+import type { TimingStats } from './stats.js';
+
+/**
+ * How the harness makes sure the timed work has finished.
+ * - `return`: the backend runs kernels in the calling thread, so the op call itself
+ *   returns only when the result is complete (native TensorFlow on the CPU runs its
+ *   eager executor synchronously; wasm and cpu compute inside the call). Reading
+ *   anything back would only add a fixed cost to every repetition.
+ * - `readback`: the backend queues work on a device (CUDA, WebGL); the harness reads
+ *   back one element of each output, which waits for everything queued before it
+ *   without copying the whole result to the host.
+ */
+export type SyncMode = 'return' | 'readback';
+export const SYNC_MODES: readonly SyncMode[] = ['return', 'readback'];
+
+/** The completion mode batchlab uses by default on a backend. */
+export function defaultSyncMode(backend: BackendName | string): SyncMode {
+  return backend === 'tensorflow-gpu' || backend === 'webgl' || backend === 'webgpu' ? 'readback' : 'return';
+}
+
+/** When to stop repeating a timed operation. */
+export interface TimingOptions {
+  /** Untimed calls first, for kernel selection and first-touch allocation (default 2). */
+  warmup?: number;
+  /** Timed repetitions at least (default 5). */
+  minReps?: number;
+  /** Milliseconds of timed repetitions at least (default 200). */
+  minTimeMs?: number;
+  /** Stop after this many repetitions even if minTimeMs is not reached (default 10 000). */
+  maxReps?: number;
+  /** Stop after this long once 3 repetitions are in, even below minReps (default max(10 s, 20 × minTimeMs)). */
+  maxTimeMs?: number;
+  /** Completion mode; default: `defaultSyncMode` of the active backend. */
+  sync?: SyncMode;
+}
+
+/** The outcome of `timeTfOp`: per-repetition seconds and their summary. */
+export interface OpTiming {
+  /** Seconds per repetition, in the order measured. */
+  samples: number[];
+  stats: TimingStats;
+  warmup: number;
+  sync: SyncMode;
+  backend: BackendName;
+}
+
+/** Validated timing options with defaults applied. */
+export function resolveTimingOptions(opts: TimingOptions = {}): Required<Omit<TimingOptions, 'sync'>> & { sync?: SyncMode } {
+  const warmup = checkInt('warmup', opts.warmup ?? 2, { min: 0, max: 1000 });
+  const minReps = checkInt('minReps', opts.minReps ?? 5, { min: 1, max: 1_000_000 });
+  const minTimeMs = checkNumber('minTimeMs', opts.minTimeMs ?? 200, { min: 0, max: 3_600_000 });
+  const maxReps = checkInt('maxReps', opts.maxReps ?? 10_000, { min: minReps, max: 10_000_000 });
+  const maxTimeMs = checkNumber('maxTimeMs', opts.maxTimeMs ?? Math.max(10_000, 20 * minTimeMs), { min: minTimeMs, max: 86_400_000 });
+  const sync = opts.sync === undefined ? undefined : checkOneOf('sync', opts.sync, SYNC_MODES);
+  return { warmup, minReps, minTimeMs, maxReps, maxTimeMs, sync };
+}
+
+type Tf = typeof import('@tensorflow/tfjs');
+
+/** Waits for `outs` to be computed by reading back a single element of each. */
+export function readbackOne(tf: Tf, outs: readonly Tensor[]): void {
+  for (const y of outs) {
+    if (y.size <= 1) {
+      y.dataSync();
+      continue;
+    }
+    // A one-element slice at the origin: its kernel depends on the whole output and is
+    // queued behind it, and only 4 bytes cross to the host.
+    const one = tf.slice(y, new Array(y.rank).fill(0), new Array(y.rank).fill(1));
+    one.dataSync();
+    one.dispose();
+  }
+}
+
+/**
+ * Times any tfjs operation: `warmup` untimed calls, then timed calls until both
+ * `minReps` and `minTimeMs` are reached (or a cap). Each call runs inside `tf.tidy`,
+ * is completed according to the sync mode, and its outputs are disposed, so a timed
+ * op leaves no tensors behind.
+ *
+ * @example
+ * const { tf } = await activeBackend();
+ * const a = tf.ones([64, 64]);
+ * const t = await timeTfOp(() => tf.matMul(a, a), { minReps: 5, minTimeMs: 20 });
+ * t.stats.median // => seconds per call, e.g. 6e-5
+ * a.dispose();
+ */
+export async function timeTfOp(run: () => Tensor | Tensor[], opts: TimingOptions = {}): Promise<OpTiming> {
+  const o = resolveTimingOptions(opts);
+  const backend = await activeBackend();
+  const tf = backend.tf;
+  const sync = o.sync ?? defaultSyncMode(backend.name);
+  const once = (): void => {
+    const out = tf.tidy(run);
+    const outs = Array.isArray(out) ? out : [out];
+    if (sync === 'readback') readbackOne(tf, outs);
+    for (const y of outs) y.dispose();
+  };
+  for (let i = 0; i < o.warmup; i++) once();
+  const samples: number[] = [];
+  const start = performance.now();
+  for (;;) {
+    const t0 = performance.now();
+    once();
+    const t1 = performance.now();
+    samples.push((t1 - t0) / 1e3);
+    const elapsed = t1 - start;
+    if (samples.length >= o.minReps && elapsed >= o.minTimeMs) break;
+    if (samples.length >= o.maxReps) break;
+    if (elapsed >= o.maxTimeMs && samples.length >= Math.min(3, o.minReps)) break;
+  }
+  return { samples, stats: timingStats(samples), warmup: o.warmup, sync, backend: backend.name };
+}

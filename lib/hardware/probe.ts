@@ -1,0 +1,69 @@
+import { hostname } from 'node:os';
+import { median } from 'simple-statistics';
+import type { FittedRoofline } from '../cost/types.js';
+import { activeBackend } from '../backend/registry.js';
+import { checkInt } from '../util/validate.js';
+
+/** Sizes of the quick probe; the defaults take about a second on a 2-core CPU. */
+export interface RooflineProbeOptions {
+  /** Side of the square fp32 matmul that estimates the compute peak (default 1024). */
+  size?: number;
+  /** Side of the fp32 weight of the matrix-vector product that estimates bandwidth (default 4096: 64 MiB). */
+  gemvSize?: number;
+  /** Timed repetitions per shape; the median counts (default 5). */
+  reps?: number;
+}
+
+/**
+ * A rough roofline of this machine from three fp32 shapes on the active tfjs
+ * backend: a tiny matmul (per-call overhead), a square matmul (compute peak) and a
+ * matrix-vector product (memory bandwidth), medians of a few repetitions. It is a
+ * stand-in for the GEMM harness's fitted roofline, labelled "quick probe" so that
+ * it is never mistaken for one.
+ *
+ * @example
+ * const fit = await probeMachineRoofline();
+ * thisMachineHardware(fit).peakFlops.fp32 // => e.g. 6e10 on a 2-core CPU
+ */
+export async function probeMachineRoofline(opts: RooflineProbeOptions = {}): Promise<FittedRoofline> {
+  const size = checkInt('size', opts.size ?? 1024, { min: 16, max: 8192 });
+  const gemvSize = checkInt('gemvSize', opts.gemvSize ?? 4096, { min: 16, max: 16384 });
+  const reps = checkInt('reps', opts.reps ?? 5, { min: 1, max: 1000 });
+  const backend = await activeBackend();
+  const tf = backend.tf;
+
+  const time = async (m: number, k: number, n: number): Promise<number> => {
+    const a = tf.randomUniform([m, k]);
+    const b = tf.randomUniform([k, n]);
+    const run = async (): Promise<number> => {
+      const t0 = performance.now();
+      const y = tf.matMul(a, b);
+      await y.data();
+      const t = (performance.now() - t0) / 1e3;
+      y.dispose();
+      return t;
+    };
+    await run(); // warm-up: kernel selection and first-touch allocation
+    const ts: number[] = [];
+    for (let i = 0; i < reps; i++) ts.push(await run());
+    a.dispose();
+    b.dispose();
+    return median(ts);
+  };
+
+  const overheadSeconds = await time(4, 4, 4);
+  const square = await time(size, size, size);
+  const gemv = await time(1, gemvSize, gemvSize);
+  // Subtracting the per-call overhead keeps small probes from understating the peaks;
+  // the floor keeps a noisy overhead from producing a negative time.
+  const peakFlopsPerSecond = (2 * size ** 3) / Math.max(square - overheadSeconds, square * 0.1);
+  const bytesPerSecond = ((gemvSize * gemvSize + 2 * gemvSize) * 4) / Math.max(gemv - overheadSeconds, gemv * 0.1);
+  const date = new Date().toISOString().slice(0, 10);
+  return {
+    overheadSeconds,
+    peakFlopsPerSecond,
+    bytesPerSecond,
+    dtype: 'fp32',
+    label: `quick probe (${size}³ matmul, ${gemvSize}² GEMV) on ${backend.name}, ${hostname()}, ${date}`,
+  };
+}

@@ -1,0 +1,216 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { totalmem } from 'node:os';
+import type { Dtype, FittedRoofline } from '../cost/types.js';
+import { DTYPES } from '../cost/types.js';
+import { InputError } from '../util/errors.js';
+import { checkNumber, checkPositive, checkOneOf } from '../util/validate.js';
+import type { Provenance } from '../util/provenance.js';
+import { batchlabDataDir } from './package-root.js';
+
+/**
+ * One accelerator as the roofline sees it. Every number is per device and carries
+ * its provenance in `sources`, keyed by field path ("peakFlops.bf16",
+ * "memoryBytesPerSecond", ...). Peaks are dense: with-sparsity datasheet figures
+ * are halved or ignored, because LLM weights are not 2:4 sparse.
+ */
+export interface HardwareSpec {
+  /** Catalog id, e.g. "h100-sxm"; the file name under data/hardware/. */
+  id: string;
+  name: string;
+  vendor: string;
+  /** Dense peak FLOP/s (or OP/s for int8) per dtype; a dtype the device lacks is absent. */
+  peakFlops: Partial<Record<Dtype, number>>;
+  /** Device memory bandwidth, bytes/s. */
+  memoryBytesPerSecond: number;
+  /** Device memory capacity, bytes. */
+  memoryCapacityBytes: number;
+  /** Device-to-device bandwidth inside a node, bytes/s per device and direction. */
+  intraNodeBytesPerSecond: number;
+  /** Network bandwidth to other nodes, bytes/s per device and direction. */
+  interNodeBytesPerSecond: number;
+  /** Typical on-demand price of one device-hour, USD (an assumption: see its source). */
+  hourlyPriceUsd: number;
+  /** Where each number comes from, keyed by field path. */
+  sources: Record<string, Provenance>;
+}
+
+const SCALAR_FIELDS = [
+  'memoryBytesPerSecond',
+  'memoryCapacityBytes',
+  'intraNodeBytesPerSecond',
+  'interNodeBytesPerSecond',
+  'hourlyPriceUsd',
+] as const;
+
+/** A catalog number as stored in data/hardware/*.json. */
+interface SourcedNumber {
+  value: number;
+  source: string;
+  notes?: string;
+  date?: string;
+}
+
+function sourced(field: string, raw: unknown, allowZero: boolean): { value: number; prov: Provenance } {
+  if (typeof raw !== 'object' || raw === null) throw new InputError(field, raw, 'an object { value, source }');
+  const r = raw as Partial<SourcedNumber>;
+  const value = allowZero ? checkNumber(`${field}.value`, r.value, { min: 0 }) : checkPositive(`${field}.value`, r.value);
+  if (typeof r.source !== 'string' || r.source.trim() === '') {
+    throw new InputError(`${field}.source`, r.source, 'a non-empty string naming the document the number comes from');
+  }
+  const prov: Provenance = { source: r.source };
+  if (typeof r.notes === 'string') prov.notes = r.notes;
+  if (typeof r.date === 'string') prov.date = r.date;
+  return { value, prov };
+}
+
+/**
+ * Validates one catalog entry (the JSON of data/hardware/<id>.json) into a
+ * HardwareSpec. Every number must be `{ value, source }`; a missing or invalid one is
+ * an InputError naming the field.
+ *
+ * @example
+ * hardwareFromJson(JSON.parse(text)).peakFlops.bf16 // => 989.5e12 for h100-sxm
+ */
+export function hardwareFromJson(json: unknown): HardwareSpec {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new InputError('hardware', json, 'a JSON object');
+  const j = json as Record<string, unknown>;
+  for (const f of ['id', 'name', 'vendor'] as const) {
+    if (typeof j[f] !== 'string' || (j[f] as string).trim() === '') throw new InputError(f, j[f], 'a non-empty string');
+  }
+  const sources: Record<string, Provenance> = {};
+  if (typeof j.peakFlops !== 'object' || j.peakFlops === null) throw new InputError('peakFlops', j.peakFlops, 'an object keyed by dtype');
+  const peakFlops: Partial<Record<Dtype, number>> = {};
+  for (const [dt, raw] of Object.entries(j.peakFlops as Record<string, unknown>)) {
+    const dtype = checkOneOf('peakFlops dtype', dt, DTYPES);
+    const { value, prov } = sourced(`peakFlops.${dtype}`, raw, false);
+    peakFlops[dtype] = value;
+    sources[`peakFlops.${dtype}`] = prov;
+  }
+  if (Object.keys(peakFlops).length === 0) throw new InputError('peakFlops', j.peakFlops, 'at least one dtype');
+  const scalars = {} as Record<(typeof SCALAR_FIELDS)[number], number>;
+  for (const f of SCALAR_FIELDS) {
+    const { value, prov } = sourced(f, j[f], f === 'hourlyPriceUsd');
+    scalars[f] = value;
+    sources[f] = prov;
+  }
+  return { id: j.id as string, name: j.name as string, vendor: j.vendor as string, peakFlops, ...scalars, sources };
+}
+
+function hardwareDir(): string {
+  return batchlabDataDir('hardware');
+}
+
+function catalogIds(): string[] {
+  return readdirSync(hardwareDir())
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => f.slice(0, -'.json'.length))
+    .sort();
+}
+
+/**
+ * Every hardware entry of the catalog (data/hardware/*.json), sorted by id.
+ *
+ * @example
+ * listHardware().map((h) => h.id) // => ['a100-80gb', 'b200', 'h100-sxm', 'h200', 'h800', 'mi300x', 'rtx-4090']
+ */
+export function listHardware(): HardwareSpec[] {
+  return catalogIds().map((id) => loadHardware(id));
+}
+
+/**
+ * One catalog entry by id; an unknown id is an InputError listing the known ones.
+ *
+ * @example
+ * loadHardware('h200').memoryBytesPerSecond // => 4.8e12
+ */
+export function loadHardware(id: string): HardwareSpec {
+  const ids = catalogIds();
+  if (typeof id !== 'string' || !ids.includes(id)) throw new InputError('hardware id', id, `one of ${ids.join(', ')}`);
+  const file = join(hardwareDir(), `${id}.json`);
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new InputError(`data/hardware/${id}.json`, id, 'valid JSON', (err as Error).message);
+  }
+  const spec = hardwareFromJson(json);
+  if (spec.id !== id) throw new InputError(`data/hardware/${id}.json id`, spec.id, `"${id}" (the file name)`);
+  return spec;
+}
+
+/**
+ * Dense peak FLOP/s of `hw` for `dtype`; a dtype the device has no figure for is an
+ * InputError listing the dtypes it has.
+ *
+ * @example
+ * hardwarePeakFlops(loadHardware('a100-80gb'), 'fp8') // throws: A100 has no FP8 tensor cores
+ */
+export function hardwarePeakFlops(hw: HardwareSpec, dtype: Dtype): number {
+  const p = hw.peakFlops[dtype];
+  if (p === undefined) {
+    throw new InputError('dtype', dtype, `one of ${Object.keys(hw.peakFlops).join(', ')}`, `${hw.name} has no ${dtype} peak`);
+  }
+  return p;
+}
+
+/** Options for `thisMachineHardware`; each default is labelled in the spec's sources. */
+export interface ThisMachineOptions {
+  id?: string;
+  name?: string;
+  /** Memory the backend can use; default: this host's RAM (os.totalmem()). */
+  memoryCapacityBytes?: number;
+  /** Default: the fitted bandwidth, since one device has no peer to talk to. */
+  intraNodeBytesPerSecond?: number;
+  /** Default: 1.25e9 (an assumed 10 Gb/s Ethernet link). */
+  interNodeBytesPerSecond?: number;
+  /** Default: 0 (a machine already paid for). */
+  hourlyPriceUsd?: number;
+}
+
+/**
+ * A HardwareSpec for "this machine" from a roofline fitted to the GEMM harness's
+ * measurements: the fitted compute peak for the fitted dtype and the fitted
+ * bandwidth, both labelled as measured. The fit's fixed per-call overhead is not part
+ * of a spec; pass the fitted MatmulCostModel to the roofline to keep it.
+ *
+ * @example
+ * const hw = thisMachineHardware({ overheadSeconds: 2e-5, peakFlopsPerSecond: 4e10,
+ *   bytesPerSecond: 1e10, dtype: 'fp32', label: 'tensorflow on host-a, 2026-11-28' });
+ * hw.peakFlops.fp32 // => 4e10
+ */
+export function thisMachineHardware(fit: FittedRoofline, opts: ThisMachineOptions = {}): HardwareSpec {
+  if (typeof fit !== 'object' || fit === null) throw new InputError('fit', fit, 'a FittedRoofline');
+  const peak = checkPositive('fit.peakFlopsPerSecond', fit.peakFlopsPerSecond);
+  const bw = checkPositive('fit.bytesPerSecond', fit.bytesPerSecond);
+  const dtype = checkOneOf('fit.dtype', fit.dtype, DTYPES);
+  const label = typeof fit.label === 'string' && fit.label !== '' ? fit.label : 'unlabelled fit';
+  const measured: Provenance = { source: 'measured', notes: `GEMM harness fit: ${label}` };
+  const capacity = opts.memoryCapacityBytes === undefined ? totalmem() : checkPositive('memoryCapacityBytes', opts.memoryCapacityBytes);
+  const intra = opts.intraNodeBytesPerSecond === undefined ? bw : checkPositive('intraNodeBytesPerSecond', opts.intraNodeBytesPerSecond);
+  const inter = opts.interNodeBytesPerSecond === undefined ? 1.25e9 : checkPositive('interNodeBytesPerSecond', opts.interNodeBytesPerSecond);
+  const price = opts.hourlyPriceUsd === undefined ? 0 : checkNumber('hourlyPriceUsd', opts.hourlyPriceUsd, { min: 0 });
+  const given = (what: string): Provenance => ({ source: 'given by the caller', notes: what });
+  return {
+    id: opts.id ?? 'this-machine',
+    name: opts.name ?? `this machine (${label})`,
+    vendor: 'this machine',
+    peakFlops: { [dtype]: peak },
+    memoryBytesPerSecond: bw,
+    memoryCapacityBytes: capacity,
+    intraNodeBytesPerSecond: intra,
+    interNodeBytesPerSecond: inter,
+    hourlyPriceUsd: price,
+    sources: {
+      [`peakFlops.${dtype}`]: measured,
+      memoryBytesPerSecond: measured,
+      memoryCapacityBytes:
+        opts.memoryCapacityBytes === undefined ? { source: 'os.totalmem() of this host', notes: 'host RAM, the memory a CPU backend uses' } : given('memory capacity'),
+      intraNodeBytesPerSecond:
+        opts.intraNodeBytesPerSecond === undefined ? { source: 'assumption', notes: 'one device: set to the fitted memory bandwidth' } : given('intra-node bandwidth'),
+      interNodeBytesPerSecond:
+        opts.interNodeBytesPerSecond === undefined ? { source: 'assumption', notes: 'a 10 Gb/s Ethernet link' } : given('inter-node bandwidth'),
+      hourlyPriceUsd: opts.hourlyPriceUsd === undefined ? { source: 'assumption', notes: 'an owned machine: no hourly price' } : given('hourly price'),
+    },
+  };
+}

@@ -1,0 +1,330 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { InputError } from '../util/errors.js';
+import { checkInt } from '../util/validate.js';
+import { batchlabDataDir } from '../hardware/package-root.js';
+
+/** The HF architectures the loader understands (their `model_type`). */
+export type ModelArchitecture = 'llama' | 'mixtral' | 'qwen3_moe' | 'deepseek_v3' | 'gpt_oss';
+export const MODEL_ARCHITECTURES: readonly ModelArchitecture[] = ['llama', 'mixtral', 'qwen3_moe', 'deepseek_v3', 'gpt_oss'];
+
+// `architectures[0]` names the module that runs the weights, so it decides; model_type
+// is the fallback (Kimi-K2 ships model_type "kimi_k2" with DeepseekV3ForCausalLM).
+const CLASS_TO_ARCH: Record<string, ModelArchitecture> = {
+  LlamaForCausalLM: 'llama',
+  MixtralForCausalLM: 'mixtral',
+  Qwen3MoeForCausalLM: 'qwen3_moe',
+  DeepseekV3ForCausalLM: 'deepseek_v3',
+  GptOssForCausalLM: 'gpt_oss',
+};
+const TYPE_TO_ARCH: Record<string, ModelArchitecture> = {
+  llama: 'llama',
+  mixtral: 'mixtral',
+  qwen3_moe: 'qwen3_moe',
+  deepseek_v3: 'deepseek_v3',
+  kimi_k2: 'deepseek_v3',
+  gpt_oss: 'gpt_oss',
+};
+
+/** Grouped-query attention; MHA is numKvHeads = numHeads, MQA is numKvHeads = 1. */
+export interface GqaAttentionSpec {
+  kind: 'mha' | 'gqa';
+  numHeads: number;
+  numKvHeads: number;
+  headDim: number;
+  /** Biases on q, k, v and o projections. */
+  bias: boolean;
+  /** Per-head RMSNorm on q and k (Qwen3). */
+  qkNorm: boolean;
+  /** One learned attention-sink logit per head (gpt-oss). */
+  sinks: boolean;
+}
+
+/** DeepSeek's multi-head latent attention: K and V are rebuilt from a small cached latent. */
+export interface MlaAttentionSpec {
+  kind: 'mla';
+  numHeads: number;
+  /** Rank of the query down-projection; null when q is projected directly. */
+  qLoraRank: number | null;
+  /** Width of the cached latent c_kv. */
+  kvLoraRank: number;
+  qkNopeHeadDim: number;
+  /** Width of the decoupled rotary key, cached once per token (shared by all heads). */
+  qkRopeHeadDim: number;
+  vHeadDim: number;
+}
+
+export interface MoeSpec {
+  /** Routed experts per MoE layer. */
+  numExperts: number;
+  /** Routed experts each token goes to (top-k). */
+  expertsPerToken: number;
+  /** Hidden width of one routed expert's gated FFN. */
+  expertIntermediateSize: number;
+  /** Always-on shared experts (DeepSeek), modelled as one FFN of width sharedIntermediateSize. */
+  sharedExperts: number;
+  sharedIntermediateSize: number;
+  /** A bias per expert on the router (gpt-oss logits bias, DeepSeek's e_score_correction_bias). */
+  routerBias: boolean;
+  /** Biases inside each expert's projections (gpt-oss). */
+  expertBias: boolean;
+}
+
+/**
+ * A model normalised from its HF config.json: the numbers every operation shape,
+ * parameter count and KV-cache size is derived from. All FFNs are gated (SwiGLU):
+ * gate and up projections of width intermediateSize, then down.
+ */
+export interface ModelSpec {
+  id: string;
+  architecture: ModelArchitecture;
+  hiddenSize: number;
+  numLayers: number;
+  vocabSize: number;
+  tieWordEmbeddings: boolean;
+  attention: GqaAttentionSpec | MlaAttentionSpec;
+  /** Layers whose attention sees only the last `slidingWindow` tokens. */
+  slidingLayers: number;
+  slidingWindow: number | null;
+  /** Layers with a dense FFN of width intermediateSize. */
+  denseLayers: number;
+  intermediateSize: number;
+  mlpBias: boolean;
+  /** Layers with a routed-expert FFN; moe is null when there are none. */
+  moeLayers: number;
+  moe: MoeSpec | null;
+}
+
+const DIM = { min: 1, max: 1 << 20 };
+
+function int(cfg: Record<string, unknown>, key: string, bounds = DIM): number {
+  return checkInt(key, cfg[key], bounds);
+}
+function intOr(cfg: Record<string, unknown>, key: string, dflt: number, bounds = DIM): number {
+  return cfg[key] === undefined || cfg[key] === null ? dflt : checkInt(key, cfg[key], bounds);
+}
+function bool(cfg: Record<string, unknown>, key: string, dflt: boolean): boolean {
+  const v = cfg[key];
+  if (v === undefined || v === null) return dflt;
+  if (typeof v !== 'boolean') throw new InputError(key, v, 'true or false');
+  return v;
+}
+
+function architectureOf(cfg: Record<string, unknown>): ModelArchitecture {
+  const arches = cfg.architectures;
+  if (arches !== undefined) {
+    if (!Array.isArray(arches) || arches.length === 0 || typeof arches[0] !== 'string') {
+      throw new InputError('architectures', arches, 'a non-empty array of class names');
+    }
+    const a = CLASS_TO_ARCH[arches[0]];
+    if (!a) {
+      throw new InputError('architectures', arches[0], `one of ${Object.keys(CLASS_TO_ARCH).join(', ')}`, `unsupported architecture ${arches[0]}`);
+    }
+    return a;
+  }
+  const mt = cfg.model_type;
+  if (mt === undefined) throw new InputError('model_type', mt, `one of ${Object.keys(TYPE_TO_ARCH).join(', ')} (or an architectures list)`);
+  const a = typeof mt === 'string' ? TYPE_TO_ARCH[mt] : undefined;
+  if (!a) throw new InputError('model_type', mt, `one of ${Object.keys(TYPE_TO_ARCH).join(', ')}`, `unsupported architecture ${String(mt)}`);
+  return a;
+}
+
+function gqa(cfg: Record<string, unknown>, hidden: number, opts: { bias: boolean; qkNorm: boolean; sinks: boolean }): GqaAttentionSpec {
+  const numHeads = int(cfg, 'num_attention_heads');
+  const numKvHeads = intOr(cfg, 'num_key_value_heads', numHeads, { min: 1, max: numHeads });
+  if (numHeads % numKvHeads !== 0) {
+    throw new InputError('num_key_value_heads', numKvHeads, `a divisor of num_attention_heads (${numHeads})`);
+  }
+  let headDim: number;
+  if (cfg.head_dim === undefined || cfg.head_dim === null) {
+    if (hidden % numHeads !== 0) throw new InputError('head_dim', cfg.head_dim, `given, since hidden_size ${hidden} is not a multiple of num_attention_heads ${numHeads}`);
+    headDim = hidden / numHeads;
+  } else headDim = int(cfg, 'head_dim');
+  return { kind: numKvHeads === numHeads ? 'mha' : 'gqa', numHeads, numKvHeads, headDim, ...opts };
+}
+
+function experts(cfg: Record<string, unknown>, countKey: string, topKKey: string): { numExperts: number; expertsPerToken: number } {
+  const numExperts = int(cfg, countKey, { min: 1, max: 65536 });
+  const expertsPerToken = int(cfg, topKKey, { min: 1, max: numExperts });
+  return { numExperts, expertsPerToken };
+}
+
+/**
+ * Normalises an HF config.json (parsed) into a ModelSpec. Supports the llama,
+ * mixtral, qwen3_moe, deepseek_v3 (also Kimi-K2) and gpt_oss architectures; any
+ * other architecture, and any missing or invalid field, is an InputError naming it.
+ *
+ * @example
+ * const m = loadModelConfig(JSON.parse(readFileSync('config.json', 'utf8')), 'my-llama');
+ * m.attention.kind // => 'gqa'
+ */
+export function loadModelConfig(json: unknown, id?: string): ModelSpec {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new InputError('config', json, 'a JSON object (an HF config.json)');
+  const cfg = json as Record<string, unknown>;
+  const architecture = architectureOf(cfg);
+  const hiddenSize = int(cfg, 'hidden_size');
+  const numLayers = int(cfg, 'num_hidden_layers', { min: 1, max: 4096 });
+  const vocabSize = int(cfg, 'vocab_size', { min: 1, max: 1 << 24 });
+  const tieWordEmbeddings = bool(cfg, 'tie_word_embeddings', false);
+  const name = id ?? (typeof cfg._name_or_path === 'string' && cfg._name_or_path ? cfg._name_or_path : architecture);
+  const base = { id: name, architecture, hiddenSize, numLayers, vocabSize, tieWordEmbeddings };
+
+  switch (architecture) {
+    case 'llama': {
+      return {
+        ...base,
+        attention: gqa(cfg, hiddenSize, { bias: bool(cfg, 'attention_bias', false), qkNorm: false, sinks: false }),
+        slidingLayers: 0,
+        slidingWindow: null,
+        denseLayers: numLayers,
+        intermediateSize: int(cfg, 'intermediate_size'),
+        mlpBias: bool(cfg, 'mlp_bias', false),
+        moeLayers: 0,
+        moe: null,
+      };
+    }
+    case 'mixtral': {
+      const e = experts(cfg, 'num_local_experts', 'num_experts_per_tok');
+      const window = cfg.sliding_window === undefined || cfg.sliding_window === null ? null : int(cfg, 'sliding_window', { min: 1, max: 1 << 24 });
+      return {
+        ...base,
+        attention: gqa(cfg, hiddenSize, { bias: false, qkNorm: false, sinks: false }),
+        slidingLayers: window === null ? 0 : numLayers,
+        slidingWindow: window,
+        denseLayers: 0,
+        intermediateSize: int(cfg, 'intermediate_size'),
+        mlpBias: false,
+        moeLayers: numLayers,
+        moe: { ...e, expertIntermediateSize: int(cfg, 'intermediate_size'), sharedExperts: 0, sharedIntermediateSize: 0, routerBias: false, expertBias: false },
+      };
+    }
+    case 'qwen3_moe': {
+      const e = experts(cfg, 'num_experts', 'num_experts_per_tok');
+      const step = intOr(cfg, 'decoder_sparse_step', 1, { min: 1, max: numLayers });
+      const only = cfg.mlp_only_layers ?? [];
+      if (!Array.isArray(only) || !only.every((l) => Number.isInteger(l) && l >= 0 && l < numLayers)) {
+        throw new InputError('mlp_only_layers', only, `an array of layer indices in [0, ${numLayers - 1}]`);
+      }
+      // Qwen3MoeDecoderLayer: sparse when not listed in mlp_only_layers and (i + 1) % decoder_sparse_step == 0.
+      let moeLayers = 0;
+      for (let i = 0; i < numLayers; i++) if (!only.includes(i) && (i + 1) % step === 0) moeLayers++;
+      const useSliding = bool(cfg, 'use_sliding_window', false);
+      const window = useSliding ? int(cfg, 'sliding_window', { min: 1, max: 1 << 24 }) : null;
+      const maxWindowLayers = useSliding ? intOr(cfg, 'max_window_layers', numLayers, { min: 0, max: numLayers }) : numLayers;
+      return {
+        ...base,
+        attention: gqa(cfg, hiddenSize, { bias: bool(cfg, 'attention_bias', false), qkNorm: true, sinks: false }),
+        slidingLayers: useSliding ? numLayers - maxWindowLayers : 0,
+        slidingWindow: window,
+        denseLayers: numLayers - moeLayers,
+        intermediateSize: moeLayers === numLayers ? intOr(cfg, 'intermediate_size', 1) : int(cfg, 'intermediate_size'),
+        mlpBias: false,
+        moeLayers,
+        moe: { ...e, expertIntermediateSize: int(cfg, 'moe_intermediate_size'), sharedExperts: 0, sharedIntermediateSize: 0, routerBias: false, expertBias: false },
+      };
+    }
+    case 'deepseek_v3': {
+      const numHeads = int(cfg, 'num_attention_heads');
+      const qLoraRank = cfg.q_lora_rank === null ? null : int(cfg, 'q_lora_rank');
+      const attention: MlaAttentionSpec = {
+        kind: 'mla',
+        numHeads,
+        qLoraRank,
+        kvLoraRank: int(cfg, 'kv_lora_rank'),
+        qkNopeHeadDim: int(cfg, 'qk_nope_head_dim'),
+        qkRopeHeadDim: int(cfg, 'qk_rope_head_dim'),
+        vHeadDim: int(cfg, 'v_head_dim'),
+      };
+      const firstDense = intOr(cfg, 'first_k_dense_replace', 0, { min: 0, max: numLayers });
+      const freq = intOr(cfg, 'moe_layer_freq', 1, { min: 1, max: numLayers });
+      const e = experts(cfg, 'n_routed_experts', 'num_experts_per_tok');
+      const shared = intOr(cfg, 'n_shared_experts', 0, { min: 0, max: 1024 });
+      const expertIntermediateSize = int(cfg, 'moe_intermediate_size');
+      // DeepseekV3DecoderLayer: MoE when layer_idx >= first_k_dense_replace and layer_idx % moe_layer_freq == 0.
+      let moeLayers = 0;
+      for (let i = firstDense; i < numLayers; i++) if (i % freq === 0) moeLayers++;
+      return {
+        ...base,
+        attention,
+        slidingLayers: 0,
+        slidingWindow: null,
+        denseLayers: numLayers - moeLayers,
+        intermediateSize: moeLayers === numLayers ? intOr(cfg, 'intermediate_size', 1) : int(cfg, 'intermediate_size'),
+        mlpBias: false,
+        moeLayers,
+        moe: {
+          ...e,
+          expertIntermediateSize,
+          sharedExperts: shared,
+          sharedIntermediateSize: shared * expertIntermediateSize,
+          routerBias: cfg.topk_method === 'noaux_tc',
+          expertBias: false,
+        },
+      };
+    }
+    case 'gpt_oss': {
+      const topKKey = cfg.num_experts_per_tok !== undefined ? 'num_experts_per_tok' : 'experts_per_token';
+      const e = experts(cfg, 'num_local_experts', topKKey);
+      const window = int(cfg, 'sliding_window', { min: 1, max: 1 << 24 });
+      let slidingLayers: number;
+      const types = cfg.layer_types;
+      if (types === undefined || types === null) {
+        // GptOssConfig's default: even layers slide, odd layers see everything.
+        slidingLayers = Math.ceil(numLayers / 2);
+      } else {
+        if (!Array.isArray(types) || types.length !== numLayers || !types.every((t) => t === 'sliding_attention' || t === 'full_attention')) {
+          throw new InputError('layer_types', types, `an array of ${numLayers} entries, each "sliding_attention" or "full_attention"`);
+        }
+        slidingLayers = types.filter((t) => t === 'sliding_attention').length;
+      }
+      const inter = int(cfg, 'intermediate_size');
+      return {
+        ...base,
+        attention: gqa(cfg, hiddenSize, { bias: bool(cfg, 'attention_bias', true), qkNorm: false, sinks: true }),
+        slidingLayers,
+        slidingWindow: window,
+        denseLayers: 0,
+        intermediateSize: inter,
+        mlpBias: false,
+        moeLayers: numLayers,
+        moe: { ...e, expertIntermediateSize: inter, sharedExperts: 0, sharedIntermediateSize: 0, routerBias: true, expertBias: true },
+      };
+    }
+  }
+}
+
+function modelDir(): string {
+  return batchlabDataDir('models');
+}
+
+/**
+ * Ids of the model configs shipped in data/models/.
+ *
+ * @example
+ * listModelIds() // => ['deepseek-v3', 'gpt-oss-120b', 'kimi-k2', 'llama-3.1-405b', ...]
+ */
+export function listModelIds(): string[] {
+  return readdirSync(modelDir())
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => f.slice(0, -'.json'.length))
+    .sort();
+}
+
+/**
+ * A shipped model by id (data/models/<id>.json, an HF config.json).
+ *
+ * @example
+ * loadModel('deepseek-v3').moe?.numExperts // => 256
+ */
+export function loadModel(id: string): ModelSpec {
+  const ids = listModelIds();
+  if (typeof id !== 'string' || !ids.includes(id)) throw new InputError('model id', id, `one of ${ids.join(', ')}`);
+  const text = readFileSync(join(modelDir(), `${id}.json`), 'utf8');
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new InputError(`data/models/${id}.json`, id, 'valid JSON', (err as Error).message);
+  }
+  return loadModelConfig(json, id);
+}

@@ -1,0 +1,94 @@
+import { createRequire } from 'node:module';
+import type { Figure } from '../plot/types.js';
+
+/**
+ * MIME bundle of one figure. JupyterLab renders the plotly MIME type with its plotly
+ * extension; nbconvert's HTML exporter does not know that type and takes the HTML
+ * part, whose script draws the figure once the report has inlined plotly.js.
+ */
+export interface MimeBundle {
+  [mime: string]: unknown;
+}
+
+export const PLOTLY_MIME = 'application/vnd.plotly.v1+json';
+/** Marker class of every plot container batchlab emits; the browser test counts them. */
+export const PLOT_CLASS = 'batchlab-plot';
+
+let plotCounter = 0;
+
+function escapeScriptJson(value: unknown): string {
+  // JSON inside <script> must not close the tag or open a comment.
+  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026');
+}
+
+/**
+ * The MIME bundle for a figure: plotly JSON, an HTML fallback that draws with
+ * window.Plotly, and a plain-text line for terminals.
+ *
+ * @example
+ * Object.keys(figureBundle({ data: [], layout: {} })) // => ['application/vnd.plotly.v1+json', 'text/html', 'text/plain']
+ */
+export function figureBundle(fig: Figure, opts: { height?: number } = {}): MimeBundle {
+  const id = `batchlab-plot-${process.pid}-${Date.now().toString(36)}-${plotCounter++}`;
+  const layout = { height: opts.height ?? 420, ...fig.layout };
+  const config = { responsive: true, displaylogo: false };
+  const title = (fig.layout.title as { text?: string } | undefined)?.text ?? 'figure';
+  const html =
+    `<div id="${id}" class="${PLOT_CLASS}" style="width:100%;min-height:${layout.height}px"></div>\n` +
+    `<script type="text/javascript">(function(){var spec=${escapeScriptJson({ data: fig.data, layout, config })};` +
+    `var n=0;function draw(){var el=document.getElementById(${JSON.stringify(id)});if(!el)return;` +
+    `if(window.Plotly){window.Plotly.newPlot(el,spec.data,spec.layout,spec.config);}` +
+    `else if(n++<100){setTimeout(draw,50);}else{el.textContent='plotly.js is not loaded on this page: open the exported report or enable the plotly extension';}}draw();})();</script>`;
+  return {
+    [PLOTLY_MIME]: { data: fig.data, layout, config },
+    'text/html': html,
+    'text/plain': `[plotly figure: ${title}]`,
+  };
+}
+
+const require = createRequire(import.meta.url);
+
+type WriteDisplay = (data: { data: MimeBundle; metadata: object; transient: object }, update: boolean) => void;
+
+/** tslab's channel for display_data, present only inside a running tslab kernel. */
+function tslabWriter(): WriteDisplay | undefined {
+  try {
+    const jupyter = require('tslab/dist/jupyter.js') as { lastWriteDisplayData?: WriteDisplay };
+    return jupyter.lastWriteDisplayData ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Sends a MIME bundle to the notebook (all types at once, so each front end picks
+ * the one it renders). Outside a kernel it prints the text/plain part.
+ */
+export function displayBundle(bundle: MimeBundle): void {
+  const write = tslabWriter();
+  if (!write) {
+    console.log(String(bundle['text/plain'] ?? '[output]'));
+    return;
+  }
+  write({ data: bundle, metadata: {}, transient: {} }, false);
+}
+
+/**
+ * Shows a plotly figure in the notebook (JupyterLab) and in the exported report.
+ *
+ * @example
+ * show(latencyChart(table)); // one chart in the cell's output
+ */
+export function show(fig: Figure, opts: { height?: number } = {}): void {
+  displayBundle(figureBundle(fig, opts));
+}
+
+/** Shows HTML (tables, notes) in the notebook; plain text elsewhere. */
+export function showHtml(html: string, text = html.replace(/<[^>]+>/g, '')): void {
+  displayBundle({ 'text/html': html, 'text/plain': text });
+}
+
+/** Shows Markdown in the notebook; the raw text elsewhere. */
+export function showMarkdown(md: string): void {
+  displayBundle({ 'text/markdown': md, 'text/plain': md });
+}

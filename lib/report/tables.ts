@@ -1,0 +1,64 @@
+import { createRequire } from 'node:module';
+import * as aq from 'arquero';
+import { showHtml } from './display.js';
+import type { DeviceInfo } from '../backend/device.js';
+import type { Provenance } from '../util/provenance.js';
+
+type Table = ReturnType<typeof aq.table>;
+const require = createRequire(import.meta.url);
+
+function isTable(x: unknown): x is Table {
+  return typeof (x as Table)?.toHTML === 'function' && typeof (x as Table)?.numRows === 'function';
+}
+
+/**
+ * Shows an arquero table (or plain row objects) as an HTML table, numbers rounded
+ * for reading; the full-precision data stays in the table.
+ *
+ * @example
+ * showTable(aq.from([{ backend: 'wasm', available: true }]));
+ */
+export function showTable(data: Table | Array<Record<string, unknown>>, opts: { limit?: number; digits?: number } = {}): void {
+  const t = isTable(data) ? data : aq.from(data);
+  const digits = opts.digits ?? 4;
+  const format: Record<string, (v: unknown) => string> = {};
+  for (const name of t.columnNames()) {
+    format[name] = (v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(digits)).toString() : String(v));
+  }
+  showHtml(`<div class="batchlab-table">${t.toHTML({ limit: opts.limit ?? 50, format })}</div>`, t.toMarkdown({ limit: opts.limit ?? 50 }));
+}
+
+/**
+ * Summary statistics of benchmark samples (count, mean, std, min, median, max,
+ * variance per column), computed with danfojs-node's pandas-style `describe()`.
+ *
+ * @example
+ * describeSamples({ 'M=1': [5.6, 5.7, 5.5] })[4] // => { stat: 'median', 'M=1': 5.6 }
+ */
+export function describeSamples(samples: Record<string, number[]>): Array<Record<string, string | number>> {
+  // danfojs-node is loaded on demand: it pulls in tfjs (through the one-engine shim) and mathjs.
+  const dfd = require('danfojs-node') as {
+    DataFrame: new (data: Record<string, number[]>) => { describe(): { index: string[]; columns: string[]; values: number[][] } };
+  };
+  const names = Object.keys(samples);
+  const longest = Math.max(...names.map((n) => samples[n].length));
+  // describe() needs equal column lengths; pad with NaN, which it skips.
+  const padded: Record<string, number[]> = {};
+  for (const n of names) padded[n] = [...samples[n], ...Array(longest - samples[n].length).fill(NaN)];
+  const d = new dfd.DataFrame(padded).describe();
+  return d.index.map((stat, i) => {
+    const row: Record<string, string | number> = { stat };
+    d.columns.forEach((c, j) => (row[c] = d.values[i][j]));
+    return row;
+  });
+}
+
+/** A one-line provenance note for a chart: machine, backend and versions. */
+export function provenanceLine(p: DeviceInfo | Provenance): string {
+  if ('cpuModel' in p) {
+    const v = p.versions;
+    const tf = v.tensorflow ? `, TensorFlow ${v.tensorflow}` : '';
+    return `Measured on ${p.host} (${p.device}${p.gpu ? `, ${p.gpu.name}` : ''}), backend ${p.backend}, tfjs ${v['tfjs-core']}${tf}, Node ${v.node}, ${new Date().toISOString().slice(0, 10)}.`;
+  }
+  return `Source: ${p.source}${p.date ? ` (${p.date})` : ''}${p.device ? `, ${p.device}` : ''}${p.backend ? `, backend ${p.backend}` : ''}.`;
+}

@@ -1,0 +1,143 @@
+import type { Dtype, MatmulCostModel, MatmulShape } from '../cost/types.js';
+import { DTYPE_BYTES, DTYPES } from '../cost/types.js';
+import { checkNumber, checkOneOf } from '../util/validate.js';
+import { InputError } from '../util/errors.js';
+import type { HardwareSpec } from '../hardware/spec.js';
+import { hardwarePeakFlops } from '../hardware/spec.js';
+import type { ModelOperation } from '../models/ops.js';
+
+const MAX_DIM = 2 ** 40;
+
+function checkShape(shape: MatmulShape, fallbackDtype: Dtype): { m: number; k: number; n: number; b: number; dtype: Dtype } {
+  if (typeof shape !== 'object' || shape === null) throw new InputError('shape', shape, 'an object { m, k, n, dtype, batch? }');
+  return {
+    m: checkNumber('m', shape.m, { min: 0, max: MAX_DIM }),
+    k: checkNumber('k', shape.k, { min: 0, max: MAX_DIM }),
+    n: checkNumber('n', shape.n, { min: 0, max: MAX_DIM }),
+    b: checkNumber('batch', shape.batch ?? 1, { min: 0, max: MAX_DIM }),
+    dtype: checkOneOf('dtype', shape.dtype ?? fallbackDtype, DTYPES),
+  };
+}
+
+/**
+ * The spec-sheet roofline as a MatmulCostModel: a matmul takes
+ * max(2·b·m·k·n / peak, b·(m·k + k·n + m·n)·bytes / bandwidth) seconds, each operand
+ * moved through memory exactly once. It is a lower bound: real kernels add launch
+ * overhead and reach a fraction of both peaks. Shapes may carry their own dtype;
+ * `dtype` is used when they do not.
+ *
+ * @example
+ * rooflineMatmulCost(loadHardware('h100-sxm'), 'bf16').matmulSeconds({ m: 1, k: 8192, n: 8192, dtype: 'bf16' })
+ * // => about 4.0e-5 (134 MB of weights at 3.35 TB/s)
+ */
+export function rooflineMatmulCost(hw: HardwareSpec, dtype: Dtype): MatmulCostModel {
+  checkOneOf('dtype', dtype, DTYPES);
+  hardwarePeakFlops(hw, dtype);
+  return {
+    kind: 'roofline',
+    label: `${hw.name} spec roofline (${dtype})`,
+    matmulSeconds(shape: MatmulShape): number {
+      const { m, k, n, b, dtype: dt } = checkShape(shape, dtype);
+      const flops = 2 * b * m * k * n;
+      const bytes = b * (m * k + k * n + m * n) * DTYPE_BYTES[dt];
+      return Math.max(flops / hardwarePeakFlops(hw, dt), bytes / hw.memoryBytesPerSecond);
+    },
+  };
+}
+
+/**
+ * A cost model's seconds for a shape whose m, n or batch is fractional (an expected
+ * token count per expert, a mean context): multilinear interpolation between the
+ * neighbouring integer shapes, so a fitted model with integer-only measurements
+ * sees only integer shapes and the expected work is preserved.
+ */
+export function fractionalMatmulSeconds(cost: MatmulCostModel, shape: MatmulShape): number {
+  const dims = ['m', 'k', 'n', 'batch'] as const;
+  const base: Record<(typeof dims)[number], number> = { m: shape.m, k: shape.k, n: shape.n, batch: shape.batch ?? 1 };
+  const frac = dims.filter((d) => !Number.isInteger(base[d]));
+  let total = 0;
+  for (let mask = 0; mask < 1 << frac.length; mask++) {
+    const s = { ...base };
+    let w = 1;
+    frac.forEach((d, i) => {
+      const lo = Math.floor(base[d]);
+      const up = (mask >> i) & 1;
+      // Below 1 there is no smaller shape to blend with: round up (a slight over-estimate).
+      if (lo === 0) {
+        s[d] = 1;
+        w *= up ? 0 : 1;
+        return;
+      }
+      const t = base[d] - lo;
+      s[d] = up ? lo + 1 : lo;
+      w *= up ? t : 1 - t;
+    });
+    if (w === 0) continue;
+    total += w * cost.matmulSeconds({ m: s.m, k: s.k, n: s.n, batch: s.batch, dtype: shape.dtype });
+  }
+  return total;
+}
+
+/** Which limit binds an operation on the roofline. */
+export type RooflineBound = 'compute' | 'memory';
+
+/** An operation's position on the spec roofline. */
+export interface OpRooflinePoint {
+  /** FLOPs / peak FLOP/s. */
+  computeSeconds: number;
+  /** Bytes / memory bandwidth. */
+  memorySeconds: number;
+  /** The lower bound: max of the two. */
+  seconds: number;
+  /** FLOPs per byte moved. */
+  intensity: number;
+  bound: RooflineBound;
+}
+
+/**
+ * Where one operation sits on a hardware spec's roofline at a dtype.
+ *
+ * @example
+ * opRoofline(decodeOps(llama, { batch: 1, context: 0 })[1], loadHardware('h100-sxm'), 'bf16').bound // => 'memory'
+ */
+export function opRoofline(op: ModelOperation, hw: HardwareSpec, dtype: Dtype): OpRooflinePoint {
+  const peak = hardwarePeakFlops(hw, dtype);
+  const computeSeconds = op.flops / peak;
+  const memorySeconds = op.bytes / hw.memoryBytesPerSecond;
+  return {
+    computeSeconds,
+    memorySeconds,
+    seconds: Math.max(computeSeconds, memorySeconds),
+    intensity: op.bytes > 0 ? op.flops / op.bytes : 0,
+    bound: computeSeconds >= memorySeconds && op.flops > 0 ? 'compute' : 'memory',
+  };
+}
+
+/**
+ * Ridge point of a hardware spec: the arithmetic intensity (FLOP/byte) above which
+ * an operation is compute-bound, peak / bandwidth.
+ *
+ * @example
+ * ridgeIntensity(loadHardware('h100-sxm'), 'bf16') // => 295.4 (989.5e12 / 3.35e12)
+ */
+export function ridgeIntensity(hw: HardwareSpec, dtype: Dtype): number {
+  return hardwarePeakFlops(hw, dtype) / hw.memoryBytesPerSecond;
+}
+
+/**
+ * Critical batch of a weight matmul [B×k]·[k×n]: the smallest token count B at
+ * which it turns compute-bound, from 2·B·k·n / P = (k·n + B·(k + n))·s / W:
+ * B* = R·s·k·n / (2·k·n − R·s·(k + n)) with R = P/W. About R·s/2 for large k and n;
+ * Infinity when the layer can never reach the ridge.
+ *
+ * @example
+ * matmulCriticalBatch(loadHardware('h100-sxm'), 'bf16', 8192, 28672) // => about 307
+ */
+export function matmulCriticalBatch(hw: HardwareSpec, dtype: Dtype, k: number, n: number): number {
+  checkNumber('k', k, { min: 0, exclusiveMin: true, max: MAX_DIM });
+  checkNumber('n', n, { min: 0, exclusiveMin: true, max: MAX_DIM });
+  const R = ridgeIntensity(hw, dtype);
+  const s = DTYPE_BYTES[dtype];
+  const denom = 2 * k * n - R * s * (k + n);
+  return denom > 0 ? (R * s * k * n) / denom : Infinity;
+}

@@ -1,0 +1,138 @@
+"""Execute tslab notebooks headlessly and export self-contained HTML reports.
+
+Run with the project venv's python (scripts/report.mjs and scripts/run-notebook.mjs do):
+
+    python scripts/notebooks.py --out reports [--executed .cache/executed] [--no-html] NB.ipynb...
+
+For each notebook: execute it with the tslab kernel (every cell, even after an error,
+so that one run lists every failing cell), write the executed .ipynb, and export HTML
+with nbconvert's lab template. The HTML is made self-contained and offline: plotly.js
+is inlined once, before any AMD loader can capture it, and references to CDNs
+(MathJax, require.js, fonts) are removed. A JSON summary goes to stdout's last line.
+"""
+import argparse
+import json
+import re
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbconvert import HTMLExporter
+
+ROOT = Path(__file__).resolve().parent.parent
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
+
+
+def count_outputs(nb):
+    errors, plots = [], 0
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                errors.append({"cell": i, "ename": out.get("ename"), "evalue": out.get("evalue", "")[:2000]})
+            if out.get("output_type") in ("display_data", "execute_result") and PLOTLY_MIME in out.get("data", {}):
+                plots += 1
+    return errors, plots
+
+
+EXTERNAL_SCRIPT = re.compile(r"<script[^>]*\bsrc=\"(?:https?:)?//[^\"]*\"[^>]*>\s*</script>", re.I)
+EXTERNAL_LINK = re.compile(r"<link[^>]*\bhref=\"(?:https?:)?//[^\"]*\"[^>]*/?>", re.I)
+MATHJAX_CONFIG = re.compile(r"<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->", re.S)
+
+
+def offline_html(html, plotly_js):
+    html = MATHJAX_CONFIG.sub("", html)
+    html = EXTERNAL_SCRIPT.sub("", html)
+    html = EXTERNAL_LINK.sub("", html)
+    # plotly.js registers itself as an AMD module when a `define` is present and would
+    # then never set window.Plotly; hide any loader while it runs.
+    safe_js = plotly_js.replace("</script", "<\\/script")
+    bundle = (
+        "<script>window.__batchlabDefine = window.define; window.define = undefined;</script>\n"
+        "<script>" + safe_js + "</script>\n"
+        "<script>window.define = window.__batchlabDefine; delete window.__batchlabDefine;</script>\n"
+    )
+    head = html.find("<head>")
+    if head < 0:
+        raise RuntimeError("exported HTML has no <head>")
+    return html[: head + 6] + "\n" + bundle + html[head + 6 :]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("notebooks", nargs="+")
+    ap.add_argument("--out", default=str(ROOT / "reports"))
+    ap.add_argument("--executed", default=str(ROOT / ".cache" / "executed"))
+    ap.add_argument("--kernel", default="tslab")
+    ap.add_argument("--timeout", type=int, default=1200, help="seconds per cell")
+    ap.add_argument("--no-html", action="store_true")
+    args = ap.parse_args()
+
+    out_dir, exec_dir = Path(args.out), Path(args.executed)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    exec_dir.mkdir(parents=True, exist_ok=True)
+    plotly_js = None
+    if not args.no_html:
+        plotly_js = (ROOT / "node_modules" / "plotly.js-dist" / "plotly.js").read_text(encoding="utf-8")
+    summary = []
+    for path in map(Path, args.notebooks):
+        t0 = time.time()
+        print(f"[notebooks] executing {path.name} ...", file=sys.stderr, flush=True)
+        nb = nbformat.read(path, as_version=4)
+        client = NotebookClient(
+            nb,
+            kernel_name=args.kernel,
+            timeout=args.timeout,
+            allow_errors=True,
+            resources={"metadata": {"path": str(path.parent.resolve())}},
+        )
+        failed_replies = []
+
+        def on_cell_executed(cell, cell_index, execute_reply, **_):
+            # tslab reports a TypeScript compile error as stderr text plus an execute_reply
+            # with status "error" and no error output: count the reply, not only outputs.
+            content = execute_reply.get("content", {})
+            has_error_output = any(o.get("output_type") == "error" for o in cell.get("outputs", []))
+            if content.get("status") == "error" and not has_error_output:
+                stderr = "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("name") == "stderr")
+                failed_replies.append({"cell": cell_index, "ename": content.get("ename") or "KernelError", "evalue": (content.get("evalue") or stderr)[:2000]})
+
+        client.on_cell_executed = on_cell_executed
+        fatal = None
+        try:
+            client.execute()
+        except Exception as err:  # a dead kernel or a timeout: record it, keep the partial notebook
+            fatal = f"{type(err).__name__}: {err}"[:2000]
+        errors, plots = count_outputs(nb)
+        errors.extend(failed_replies)
+        if fatal:
+            errors.append({"cell": None, "ename": "ExecutionFailed", "evalue": fatal})
+        executed = exec_dir / path.name
+        nbformat.write(nb, executed)
+        record = {
+            "notebook": path.name,
+            "seconds": round(time.time() - t0, 1),
+            "errors": errors,
+            "plots": plots,
+            "executed": str(executed),
+        }
+        if plotly_js is not None:
+            exporter = HTMLExporter(template_name="lab")
+            body, _ = exporter.from_notebook_node(nb)
+            html_path = out_dir / (path.stem + ".html")
+            html_path.write_text(offline_html(body, plotly_js), encoding="utf-8")
+            record["html"] = str(html_path)
+        status = "ok" if not errors else f"{len(errors)} error(s)"
+        print(f"[notebooks] {path.name}: {status}, {plots} plot(s), {record['seconds']} s", file=sys.stderr, flush=True)
+        for e in errors:
+            print(f"[notebooks]   cell {e['cell']}: {e['ename']}: {e['evalue'][:500]}", file=sys.stderr, flush=True)
+        summary.append(record)
+    print(json.dumps(summary))
+    return 1 if any(r["errors"] for r in summary) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { catalogServingReplica, servingCapacity, servingReplicaSweep, constantStepCost, simulateServing, servingSweepPoints } from '../../lib/batching/index.js';
+import { loadModel } from '../../lib/models/index.js';
+import { loadHardware } from '../../lib/hardware/index.js';
+import { InputError } from '../../lib/util/errors.js';
+
+test('servingCapacity equals maxBatch / S for one-step requests at constant step time S', () => {
+  // All 1000 requests are queued at t = 0; each 10 ms step serves 10 of them.
+  const base = {
+    arrivals: { kind: 'poisson' as const, ratePerSecond: 1 }, // replaced by a burst
+    requests: 1000,
+    promptTokens: { kind: 'fixed' as const, tokens: 1 },
+    outputTokens: { kind: 'fixed' as const, tokens: 1 },
+    stepCost: constantStepCost(0.01),
+  };
+  const close = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-9 * b, `${a} vs ${b}`);
+  close(servingCapacity(base, { kind: 'continuous', maxBatch: 10 }, 1), 1000);
+  // A window dispatches a full batch at once too: the same 1000 requests/s.
+  close(servingCapacity(base, { kind: 'window', windowMs: 1000, maxBatch: 10 }, 1), 1000);
+  // Ten-token outputs: cohorts of 10 run 1 prefill + 9 decode steps, so 10 / (10 × 10 ms) = 100/s
+  // in steady state, although the last cohort's drain makes n / makespan lower.
+  close(servingCapacity({ ...base, outputTokens: { kind: 'fixed', tokens: 10 } }, { kind: 'continuous', maxBatch: 10 }, 1), 100);
+  // Burst arrivals take no rate axis in a sweep.
+  assert.throws(
+    () => servingSweepPoints({ base: { ...base, arrivals: { kind: 'burst' } }, policies: ['continuous'], maxBatches: [1], ratesPerSecond: [5] }),
+    (e: unknown) => e instanceof InputError && e.field === 'ratesPerSecond',
+  );
+});
+
+test('catalogServingReplica KV capacity for Llama-3.1-70B bf16 on 4×H100 is (0.9·4·80 GB − weights) / 327,680 B', () => {
+  // 327,680 B/token = 2 (K,V) × 8 KV heads × 128 head dim × 80 layers × 2 bytes (data/models/llama-3.1-70b.json);
+  // 80 GB per H100 SXM (data/hardware/h100-sxm.json); 0.9 is vLLM's default gpu_memory_utilization.
+  const model = loadModel('llama-3.1-70b');
+  const r = catalogServingReplica(model, loadHardware('h100-sxm'), { dtype: 'bf16', devices: 4 });
+  const weights = 70.55e9 * 2; // ≈70.55 B parameters (Meta's model card rounds to 70B)
+  const expected = (0.9 * 4 * 80e9 - weights) / 327_680;
+  assert.ok(Math.abs(r.kvCapacityTokens - expected) / expected < 0.002, `${r.kvCapacityTokens} vs ${expected}`);
+  assert.match(r.label, /llama-3\.1-70b bf16 on 4× h100-sxm \(spec roofline\)/);
+  assert.equal(r.stepCost.label, r.label);
+  // The step cost is the model's roofline: a batch-1 decode step reads every weight but the
+  // embedding table (128,256 × 8,192 bf16, from the config) at 4 × 3.35 TB/s (H100 SXM datasheet).
+  const t = r.stepCost({ prefillTokens: 0, decodeTokens: 1, contextTokens: 1000 });
+  const read = (weights - 128_256 * 8_192 * 2) / (4 * 3.35e12);
+  assert.ok(t > read && t < 1.2 * read, `${t} vs ${read}`);
+});
+
+test('catalogServingReplica refuses a replica whose weights do not fit, naming devices', () => {
+  // DeepSeek-V3 has 671 B parameters: 671 GB in fp8 does not fit in one 141 GB H200.
+  assert.throws(
+    () => catalogServingReplica(loadModel('deepseek-v3'), loadHardware('h200'), { dtype: 'fp8', devices: 1 }),
+    (e: unknown) => e instanceof InputError && e.field === 'devices',
+  );
+});
+
+test('simulateServing on a catalog replica: continuous batching beats a 200 ms window on p99 at the same load', () => {
+  const r = catalogServingReplica(loadModel('llama-3.1-8b'), loadHardware('h100-sxm'), { dtype: 'bf16' });
+  const base = {
+    arrivals: { kind: 'poisson' as const, ratePerSecond: 20 },
+    requests: 600,
+    promptTokens: { kind: 'fixed' as const, tokens: 256 },
+    outputTokens: { kind: 'fixed' as const, tokens: 32 },
+    stepCost: r.stepCost,
+    kvCapacityTokens: r.kvCapacityTokens,
+  };
+  const cont = simulateServing({ ...base, policy: { kind: 'continuous', maxBatch: 64 } }, 1);
+  const win = simulateServing({ ...base, policy: { kind: 'window', windowMs: 200, maxBatch: 64 } }, 1);
+  // A window adds up to W of collection wait, and newcomers wait for a whole batch to drain.
+  assert.ok(cont.e2e.p99 < win.e2e.p99, `${cont.e2e.p99} vs ${win.e2e.p99}`);
+  assert.ok(win.wait.mean > 0.05, `${win.wait.mean}`); // at least a fraction of W/2 = 100 ms on average
+});
+
+test('servingReplicaSweep sets rates as fractions of each replica\'s capacity and labels every row', () => {
+  const workload = {
+    arrivals: { kind: 'poisson' as const, ratePerSecond: 1 },
+    requests: 400,
+    promptTokens: { kind: 'fixed' as const, tokens: 1 },
+    outputTokens: { kind: 'fixed' as const, tokens: 1 },
+  };
+  const fast = { label: 'fast', stepCost: constantStepCost(0.001) };
+  const slow = { label: 'slow', stepCost: constantStepCost(0.01) };
+  const t = servingReplicaSweep([fast, slow], { workload, policies: ['continuous', 'window'], maxBatches: [1, 4], windowsMs: [5], loads: [0.5] }, 1);
+  const rows = t.objects() as Array<{ replica: string; series: string; load: number; capacityRps: number; ratePerSecond: number; cost: string; utilisation: number; maxBatch: number; policy: string }>;
+  assert.equal(rows.length, 2 * 4); // per replica: continuous × 2 batch limits + window × 2 batch limits
+  for (const r of rows) {
+    // Capacity of one-step requests at batch limit 4 is 4 / S (see the servingCapacity test).
+    const S = r.replica === 'fast' ? 0.001 : 0.01;
+    assert.ok(Math.abs(r.capacityRps - 4 / S) < 1e-6 * r.capacityRps, `${r.capacityRps}`);
+    assert.ok(Math.abs(r.ratePerSecond - 0.5 * r.capacityRps) < 1e-9 * r.capacityRps);
+    assert.equal(r.series, `${r.replica} · ${r.policy}`);
+    assert.equal(r.cost, r.replica);
+  }
+  // Batch limit 1 at half the batch-4 capacity is ρ = 2: overloaded, the engine never idles.
+  const b1 = rows.find((r) => r.replica === 'slow' && r.policy === 'continuous' && r.maxBatch === 1)!;
+  assert.ok(b1.utilisation > 0.99, `${b1.utilisation}`);
+  assert.throws(() => servingReplicaSweep([fast], { workload: { ...workload, arrivals: { kind: 'burst' } }, policies: ['continuous'], maxBatches: [1], loads: [1] }, 1), (e: unknown) => e instanceof InputError && e.field === 'workload.arrivals.kind');
+  assert.throws(() => servingReplicaSweep([fast], { workload, policies: ['continuous'], maxBatches: [1], loads: [0] }, 1), (e: unknown) => e instanceof InputError && e.field === 'loads[0]');
+});

@@ -1,0 +1,108 @@
+// End to end: every notebook executes headlessly with the tslab kernel with zero cell
+// errors, and every exported report renders all of its plots in headless Chromium
+// with the network unreachable and nothing logged as an error.
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const root = resolve(import.meta.dirname, '..', '..');
+const out = join(root, '.cache', 'test-reports');
+const chromiumPath = process.env.BATCHLAB_CHROMIUM ?? '/usr/bin/chromium';
+const notebooks = readdirSync(join(root, 'notebooks')).filter((f) => f.endsWith('.ipynb')).sort();
+
+interface NotebookSummary {
+  notebook: string;
+  errors: Array<{ cell: number | null; ename: string; evalue: string }>;
+  plots: number;
+  html?: string;
+  seconds: number;
+}
+let summary: NotebookSummary[] = [];
+
+before(() => {
+  // The same driver as `npm run report`, into a folder of its own.
+  const r = spawnSync(process.execPath, [join(root, 'scripts', 'report.mjs'), '--out', out], {
+    cwd: root,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, BATCHLAB_PROFILE: 'quick' },
+    timeout: 40 * 60_000,
+  });
+  process.stderr.write(r.stderr ?? '');
+  const file = join(out, 'summary.json');
+  assert.ok(existsSync(file), `the report driver wrote no summary (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
+  summary = JSON.parse(readFileSync(file, 'utf8')).notebooks;
+});
+
+test('every notebook in notebooks/ was executed', () => {
+  assert.deepEqual(summary.map((s) => s.notebook), notebooks);
+  assert.ok(notebooks.includes('00-environment.ipynb'));
+});
+
+for (const nb of notebooks) {
+  test(`${nb} executes headlessly with zero cell errors`, () => {
+    const s = summary.find((x) => x.notebook === nb);
+    assert.ok(s, `${nb} missing from the summary`);
+    assert.deepEqual(s.errors, [], s.errors.map((e) => `cell ${e.cell}: ${e.ename}: ${e.evalue}`).join('\n'));
+    assert.ok(s.plots >= 1, `${nb} emitted no plot`);
+  });
+}
+
+test('reports/index.html links every report', () => {
+  const index = readFileSync(join(out, 'index.html'), 'utf8');
+  for (const nb of notebooks) assert.ok(index.includes(`href="${nb.replace(/\.ipynb$/, '.html')}"`), nb);
+});
+
+test('every report renders all its plots in headless Chromium, offline, with no errors logged', async () => {
+  assert.ok(
+    existsSync(chromiumPath),
+    `Chromium is required for the browser tests and was not found at ${chromiumPath}. Install Debian's package (apt-get install -y chromium) or run \`node scripts/setup.mjs --browser\`; set BATCHLAB_CHROMIUM to use another binary.`,
+  );
+  const browser = await chromium.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    for (const s of summary) {
+      assert.ok(s.html, `${s.notebook} has no HTML report`);
+      const context = await browser.newContext({ offline: true });
+      const page = await context.newPage();
+      const problems: string[] = [];
+      const remote: string[] = [];
+      // The report must need nothing but itself: any request off the file is refused and recorded.
+      await context.route('**/*', (route) => {
+        const url = route.request().url();
+        if (url.startsWith('file:') || url.startsWith('data:') || url.startsWith('blob:')) return route.continue();
+        remote.push(url);
+        return route.abort();
+      });
+      page.on('console', (msg) => {
+        if (msg.type() === 'error') problems.push(`console: ${msg.text()}`);
+      });
+      page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
+      await page.goto(pathToFileURL(s.html).href, { waitUntil: 'load', timeout: 120_000 });
+      const expected = s.plots;
+      await page
+        .waitForFunction((n) => document.querySelectorAll('.batchlab-plot.js-plotly-plot .main-svg').length >= n, expected, { timeout: 60_000 })
+        .catch(() => undefined);
+      const counts = await page.evaluate(() => ({
+        containers: document.querySelectorAll('.batchlab-plot').length,
+        rendered: document.querySelectorAll('.batchlab-plot.js-plotly-plot').length,
+        plotly: typeof (window as unknown as { Plotly?: unknown }).Plotly,
+      }));
+      await context.close();
+      assert.equal(counts.plotly, 'object', `${s.notebook}: window.Plotly is not defined`);
+      assert.equal(counts.containers, expected, `${s.notebook}: plot containers in the page vs plots the notebook emitted`);
+      assert.equal(counts.rendered, expected, `${s.notebook}: rendered plotly graphs vs plots the notebook emitted`);
+      assert.deepEqual(remote, [], `${s.notebook} asked for remote resources`);
+      assert.deepEqual(problems, [], `${s.notebook} logged errors`);
+    }
+  } finally {
+    await browser.close();
+  }
+});

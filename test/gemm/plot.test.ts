@@ -1,0 +1,55 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { gemmLatencyChart, gemmThroughputChart, gemmOneVsManyChart, gemmGroupedExpertsChart } from '../../lib/plot/gemm.js';
+import type { GemmRow } from '../../lib/gemm/index.js';
+import { InputError } from '../../lib/util/errors.js';
+
+function row(m: number, seconds: number, extra: Partial<GemmRow> = {}): GemmRow {
+  const flops = 2 * m * 64 * 64;
+  return {
+    case: 'sweep', variant: 'plain', m, k: 64, n: 64, batch: 1, calls: 1, dtype: 'fp32', backend: 'tensorflow', device: 'cpu', host: 'h', versions: '',
+    timestamp: '', sync: 'return', warmup: 1, reps: 5, median_s: seconds, p10_s: seconds * 0.9, p90_s: seconds * 1.2, mean_s: seconds, cv: 0.1,
+    flops, bytes: 0, weight_bytes: 64 * 64 * 4, gflops: flops / seconds / 1e9, weight_gbps: 0, detail: '', ...extra,
+  };
+}
+const rows = [row(4, 2e-5), row(1, 1e-5), row(2, 1.5e-5), row(1, 5e-6, { backend: 'torch', device: 'NVIDIA H200', dtype: 'bf16' })];
+
+test('gemmLatencyChart: one log-log series per backend and dtype, sorted by M, p10–p90 as error bars in ms', () => {
+  const f = gemmLatencyChart(rows);
+  assert.equal(f.data.length, 2);
+  const s = f.data[0] as { x: number[]; y: number[]; error_y: { array: number[]; arrayminus: number[] } };
+  assert.deepEqual(s.x, [1, 2, 4]);
+  [1e-2, 1.5e-2, 2e-2].forEach((ms, i) => assert.ok(Math.abs(s.y[i] - ms) < 1e-15));
+  // p90 − median = 0.2·median and median − p10 = 0.1·median (row() above).
+  assert.ok(Math.abs(s.error_y.array[0] - 0.2 * 1e-2) < 1e-12 && Math.abs(s.error_y.arrayminus[0] - 0.1 * 1e-2) < 1e-12);
+  assert.match(String(f.data[1].name), /NVIDIA H200 bf16/);
+  assert.equal((f.layout.xaxis as { type: string }).type, 'log');
+  assert.throws(() => gemmLatencyChart([]), InputError);
+});
+
+test('gemmThroughputChart draws the fit as FLOPs / fitted time and a spec ceiling min(peak, bw·intensity)', () => {
+  const fit = { overheadSeconds: 1e-5, peakFlopsPerSecond: 1e11, bytesPerSecond: 1e10, dtype: 'fp32' as const, label: 'f' };
+  const spec = { label: 'H100 bf16', peakFlopsPerSecond: 989.5e12, bytesPerSecond: 3.35e12, dtype: 'bf16' as const };
+  const f = gemmThroughputChart(rows, { fit, specs: [spec] });
+  const fitted = f.data.find((d) => String(d.name).startsWith('fitted')) as { x: number[]; y: number[] };
+  // M=1, K=N=64: 8192 FLOPs; bytes 4·(64+4096+64) = 16 896 → t = 1e-5 + 1.6896e-6.
+  assert.ok(Math.abs(fitted.y[0] - 8192 / (1e-5 + 16_896 / 1e10) / 1e9) < 1e-9);
+  const ceiling = f.data.find((d) => String(d.name).startsWith('H100')) as { y: number[] };
+  // bf16 M=1: memory-bound, bw · FLOPs/bytes = 3.35e12 · 8192 / (2·4224) GFLOP/s.
+  assert.ok(Math.abs(ceiling.y[0] - (3.35e12 * 8192) / 8448 / 1e9) < 1e-6);
+});
+
+test('gemmOneVsManyChart plots speed-up against B with the ideal line y = B', () => {
+  const f = gemmOneVsManyChart([{ batch: 1, oneSeconds: 1, manySeconds: 1, speedup: 1 }, { batch: 8, oneSeconds: 1, manySeconds: 6, speedup: 6 }]);
+  assert.deepEqual((f.data[0] as { y: number[] }).y, [1, 6]);
+  assert.deepEqual((f.data[1] as { y: number[] }).y, [1, 8]);
+  assert.throws(() => gemmOneVsManyChart([]), InputError);
+});
+
+test('gemmGroupedExpertsChart groups the three formulations per scenario in ms', () => {
+  const summary = { activeExperts: 3, totalTokens: 9, maxTokens: 5, paddingEfficiency: 0.6, batchedSeconds: 0.002, separateSeconds: 0.003, denseSeconds: 0.001, batchedSpeedup: 1.5, expertPenalty: 3 };
+  const f = gemmGroupedExpertsChart([{ label: 'a', summary }]);
+  assert.deepEqual(f.data.map((d) => (d as { y: number[] }).y[0]), [2, 3, 1]);
+  assert.equal((f.data[0] as { text: string[] }).text[0], '60 % rows useful');
+  assert.equal(f.layout.barmode, 'group');
+});

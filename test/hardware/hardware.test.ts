@@ -1,0 +1,98 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { listHardware, loadHardware, hardwareFromJson, hardwarePeakFlops, thisMachineHardware } from '../../lib/hardware/index.js';
+import { batchlabRoot } from '../../lib/hardware/package-root.js';
+import { InputError } from '../../lib/util/errors.js';
+import type { FittedRoofline } from '../../lib/cost/types.js';
+
+const REQUIRED = ['a100-80gb', 'b200', 'h100-sxm', 'h200', 'h800', 'mi300x', 'rtx-4090'];
+
+test('batchlabRoot() finds the folder whose package.json is named batchlab', () => {
+  const root = batchlabRoot();
+  assert.ok(existsSync(join(root, 'package.json')));
+  assert.equal(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).name, 'batchlab');
+});
+
+test('listHardware() holds every catalog device, each with a source for every number', () => {
+  const all = listHardware();
+  assert.deepEqual(
+    all.map((h) => h.id).filter((id) => REQUIRED.includes(id)),
+    REQUIRED,
+  );
+  for (const hw of all) {
+    const numbers = [
+      ...Object.keys(hw.peakFlops).map((d) => `peakFlops.${d}`),
+      'memoryBytesPerSecond',
+      'memoryCapacityBytes',
+      'intraNodeBytesPerSecond',
+      'interNodeBytesPerSecond',
+      'hourlyPriceUsd',
+    ];
+    for (const key of numbers) assert.ok(hw.sources[key]?.source.length > 10, `${hw.id}: ${key} has no source`);
+    // Prices are assumptions, and say so (or name the report whose assumption they are).
+    assert.match(hw.sources.hourlyPriceUsd.source, /assum/i, `${hw.id} price source`);
+    // Datasheet ratios: every tensor dtype in the catalog runs at least as fast as fp32.
+    for (const v of Object.values(hw.peakFlops)) assert.ok(v! >= hw.peakFlops.fp32!, hw.id);
+  }
+});
+
+test('catalog peaks are dense: the with-sparsity datasheet figures halved', () => {
+  // NVIDIA H100 datasheet (SXM): BF16 1,979 TFLOPS and FP8 3,958 TFLOPS "with sparsity".
+  assert.equal(loadHardware('h100-sxm').peakFlops.bf16! * 2, 1979e12);
+  assert.equal(loadHardware('h100-sxm').peakFlops.fp8! * 2, 3958e12);
+  // NVIDIA H200 datasheet: same compute as H100 SXM, 4.8 TB/s and 141 GB.
+  const h200 = loadHardware('h200');
+  assert.equal(h200.peakFlops.bf16! * 2, 1979e12);
+  assert.equal(h200.memoryBytesPerSecond, 4.8e12);
+  assert.equal(h200.memoryCapacityBytes, 141e9);
+  // NVIDIA A100 datasheet lists dense BF16 312 TFLOPS next to 624 with sparsity.
+  assert.equal(loadHardware('a100-80gb').peakFlops.bf16, 312e12);
+  // AMD MI300X datasheet: BF16 1,307.4 TFLOPS dense (2,614.9 with sparsity).
+  assert.equal(loadHardware('mi300x').peakFlops.bf16, 1307.4e12);
+  // NVIDIA HGX B200: 36 PFLOPS FP16/BF16 with sparsity for 8 GPUs -> 2.25 PFLOPS dense each.
+  assert.equal(loadHardware('b200').peakFlops.bf16, 36e15 / 8 / 2);
+});
+
+test('hardwarePeakFlops() rejects a dtype the device has no figure for, naming the ones it has', () => {
+  // The A100 has no FP8 tensor cores (A100 datasheet lists none).
+  assert.throws(() => hardwarePeakFlops(loadHardware('a100-80gb'), 'fp8'), (e: unknown) => e instanceof InputError && /dtype/.test(e.message) && /bf16/.test(e.message));
+  assert.equal(hardwarePeakFlops(loadHardware('h800'), 'bf16'), 989.5e12);
+});
+
+test('loadHardware() rejects an unknown id, listing the known ones', () => {
+  assert.throws(() => loadHardware('tpu-v9'), (e: unknown) => e instanceof InputError && /h100-sxm/.test(e.message));
+});
+
+test('hardwareFromJson() names the field that is missing or invalid', () => {
+  const good = JSON.parse(readFileSync(join(batchlabRoot(), 'data/hardware/h100-sxm.json'), 'utf8'));
+  assert.equal(hardwareFromJson(good).memoryBytesPerSecond, 3.35e12);
+  const noSource = structuredClone(good);
+  delete noSource.memoryBytesPerSecond.source;
+  assert.throws(() => hardwareFromJson(noSource), /memoryBytesPerSecond\.source/);
+  const negative = structuredClone(good);
+  negative.peakFlops.bf16.value = -1;
+  assert.throws(() => hardwareFromJson(negative), /peakFlops\.bf16\.value/);
+  const badDtype = structuredClone(good);
+  badDtype.peakFlops.fp4 = { value: 1, source: 'x' };
+  assert.throws(() => hardwareFromJson(badDtype), /peakFlops dtype/);
+  const missing = structuredClone(good);
+  delete missing.interNodeBytesPerSecond;
+  assert.throws(() => hardwareFromJson(missing), /interNodeBytesPerSecond/);
+  assert.throws(() => hardwareFromJson([]), InputError);
+});
+
+test('thisMachineHardware(fit) takes the fitted peak and bandwidth, labelled as measured', () => {
+  const fit: FittedRoofline = { overheadSeconds: 2e-5, peakFlopsPerSecond: 4e10, bytesPerSecond: 1e10, dtype: 'fp32', label: 'tensorflow on host-a' };
+  const hw = thisMachineHardware(fit, { memoryCapacityBytes: 16e9 });
+  assert.equal(hw.peakFlops.fp32, 4e10);
+  assert.equal(hw.memoryBytesPerSecond, 1e10);
+  assert.equal(hw.memoryCapacityBytes, 16e9);
+  assert.equal(hw.sources['peakFlops.fp32'].source, 'measured');
+  assert.match(hw.sources.memoryBytesPerSecond.notes!, /host-a/);
+  assert.equal(Object.keys(hw.peakFlops).length, 1);
+  assert.throws(() => hardwarePeakFlops(hw, 'bf16'), InputError);
+  assert.throws(() => thisMachineHardware({ ...fit, peakFlopsPerSecond: NaN }), /fit\.peakFlopsPerSecond/);
+  assert.throws(() => thisMachineHardware({ ...fit, dtype: 'fp64' as never }), /fit\.dtype/);
+});

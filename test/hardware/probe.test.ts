@@ -1,0 +1,22 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { probeMachineRoofline, thisMachineHardware } from '../../lib/hardware/index.js';
+import { InputError } from '../../lib/util/errors.js';
+
+test('probeMachineRoofline() measures a positive fp32 peak, bandwidth and overhead, labelled as a quick probe', async () => {
+  const fit = await probeMachineRoofline({ size: 128, gemvSize: 256, reps: 3 });
+  assert.equal(fit.dtype, 'fp32');
+  for (const v of [fit.peakFlopsPerSecond, fit.bytesPerSecond]) assert.ok(Number.isFinite(v) && v > 0);
+  assert.ok(fit.overheadSeconds >= 0 && fit.overheadSeconds < 1);
+  // No CPU or GPU reaches 1e16 FLOP/s or 1e14 B/s: a larger number would be a timing bug.
+  assert.ok(fit.peakFlopsPerSecond < 1e16 && fit.bytesPerSecond < 1e14);
+  assert.match(fit.label, /^quick probe \(128³ matmul, 256² GEMV\) on /);
+  const hw = thisMachineHardware(fit);
+  assert.equal(hw.peakFlops.fp32, fit.peakFlopsPerSecond);
+});
+
+test('probeMachineRoofline() rejects sizes outside its range before touching the backend', async () => {
+  await assert.rejects(probeMachineRoofline({ size: 0 }), (e: unknown) => e instanceof InputError && /size/.test(e.message));
+  await assert.rejects(probeMachineRoofline({ gemvSize: 1e6 }), /gemvSize/);
+  await assert.rejects(probeMachineRoofline({ reps: 1.5 }), /reps/);
+});
