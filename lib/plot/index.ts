@@ -1,5 +1,6 @@
 // Chart builders: each returns a plain plotly figure spec ({ data, layout }).
 export * from './types.js';
+export * from './environment.js';
 export * from './gemm.js';
 export * from './roofline.js';
 export * from './batching.js';
