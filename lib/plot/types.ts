@@ -19,8 +19,9 @@ export function baseLayout(
 ): Record<string, unknown> {
   return {
     title: { text: title },
-    xaxis: { title: { text: x.title }, type: x.log ? 'log' : 'linear' },
-    yaxis: { title: { text: y.title }, type: y.log ? 'log' : 'linear' },
+    // '-' lets plotly infer the axis type: a forced 'linear' would drop category (bar) data.
+    xaxis: { title: { text: x.title }, type: x.log ? 'log' : '-' },
+    yaxis: { title: { text: y.title }, type: y.log ? 'log' : '-' },
     legend: { orientation: 'h', y: -0.2 },
     margin: { t: 50, r: 20, b: 60, l: 70 },
   };
