@@ -2,4 +2,3 @@ export { hardwareFromJson, listHardware, loadHardware, hardwarePeakFlops, thisMa
 export type { HardwareSpec, ThisMachineOptions } from './spec.js';
 export { probeMachineRoofline } from './probe.js';
 export type { RooflineProbeOptions } from './probe.js';
-export { findMeasuredRoofline } from './measured.js';

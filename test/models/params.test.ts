@@ -22,6 +22,10 @@ test('paramCounts(): Llama-3.1-70B is 70.6B and Llama-3.1-405B is 405.9B', () =>
   // (rounded to one decimal, hence ±0.1%).
   near(paramCounts(loadModel('llama-3.1-70b')).total, 70.6 * B, 0.001, '70B');
   near(paramCounts(loadModel('llama-3.1-405b')).total, 405.9 * B, 0.001, '405B');
+  // Llama 3.2 1B: the HF model page lists 1.24B params; by hand from its config.json,
+  // embed 128256·2048 (tied with the LM head) + 16 layers · (2·2048² + 2·2048·512 + 3·2048·8192)
+  // + norms (33·2048) = 1,235,814,400.
+  assert.equal(paramCounts(loadModel('llama-3.2-1b')).total, 1_235_814_400);
   // Llama 3.1 model card: 8B (HF model page: 8.03B params).
   near(paramCounts(loadModel('llama-3.1-8b')).total, 8.03 * B, 0.001, '8B');
   const dense = paramCounts(loadModel('llama-3.1-70b'));
