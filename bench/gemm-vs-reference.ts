@@ -87,16 +87,56 @@ const peak = Math.max(...table.flatMap((r) => [r.plain, r.trans, r.fm, r.numpy].
 console.log(`measured peak of this run: ${(peak / 1e9).toFixed(1)} GFLOP/s (best of tfjs and numpy over all M)\n`);
 console.log('tfjs layouts: plain Y=X·W, W^T: Y=X·W^T with W stored [N×K], f-major: Y^T=W·X^T with activations stored [K×M]');
 console.log('     M | plain ms |   W^T ms | f-major ms | best tfjs ms |  numpy ms | numpy/best | numpy/plain | best GFLOP/s | % of peak');
-let ratioOk = true;
-let peakOk = true;
 for (const r of table) {
   const best = Math.min(r.plain, r.trans, r.fm);
-  const ratio = r.numpy / best;
-  const share = flops(r.m) / best / peak;
+  console.log(
+    `${String(r.m).padStart(6)} | ${(r.plain * 1e3).toFixed(3).padStart(8)} | ${(r.trans * 1e3).toFixed(3).padStart(8)} | ${(r.fm * 1e3).toFixed(3).padStart(10)} | ${(best * 1e3).toFixed(3).padStart(12)} | ${(r.numpy * 1e3).toFixed(3).padStart(9)} | ${(r.numpy / best).toFixed(2).padStart(9)}× | ${(r.numpy / r.plain).toFixed(2).padStart(10)}× | ${(flops(r.m) / best / 1e9).toFixed(1).padStart(12)} | ${(flops(r.m) / best / peak * 100).toFixed(0).padStart(8)} %`,
+  );
+}
+
+// ---------- the verdict, from alternating rounds ----------
+// One pass per engine is at the mercy of a neighbour on a shared 2-core machine (the
+// scan above swings by ±30 % between adjacent points). So the targets are judged on
+// R rounds per M, each timing numpy and tfjs's best layout back to back in alternating
+// order, after a pause that lets the other engine's spinning worker threads (OpenBLAS,
+// Eigen) go idle; the ratio is the median of the per-round ratios.
+const ROUNDS = thorough ? 9 : 5;
+const settle = () => new Promise((r) => setTimeout(r, 150));
+console.log(`\nverdict: ${ROUNDS} alternating rounds per M, numpy vs the best tfjs layout of the scan`);
+console.log('     M | layout  | tfjs ms | numpy ms | numpy/tfjs median (min–max) | GFLOP/s | % of peak');
+let ratioOk = true;
+let peakOk = true;
+const verdict: Array<{ m: number; ratio: number; tf: number }> = [];
+for (const r of table) {
+  const layout = r.plain <= Math.min(r.trans, r.fm) ? 'plain' : r.trans <= r.fm ? 'W^T' : 'f-major';
+  const x = tf.randomUniform([r.m, K], -1, 1, 'float32', r.m);
+  const xt = tf.transpose(x);
+  const op = layout === 'plain' ? () => tf.matMul(x, w) : layout === 'W^T' ? () => tf.matMul(x, wt, false, true) : () => tf.matMul(wt, xt);
+  const ratios: number[] = [];
+  const tfs: number[] = [];
+  const nps: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    let t = 0;
+    let n = 0;
+    for (const engine of round % 2 ? ['tfjs', 'numpy'] : ['numpy', 'tfjs']) {
+      await settle();
+      if (engine === 'tfjs') t = (await timeTfOp(op, TIMING)).stats.median;
+      else n = timingStats((await ask({ op: 'time', m: r.m, k: K, n: N, ...TIMING })).samples as number[]).median;
+    }
+    tfs.push(t);
+    nps.push(n);
+    ratios.push(n / t);
+  }
+  tf.dispose([x, xt]);
+  const ratio = median(ratios);
+  const tfMedian = median(tfs);
+  const share = flops(r.m) / tfMedian / peak;
   if (ratio < 1) ratioOk = false;
   if (r.m >= 256 && share < 0.85) peakOk = false;
+  verdict.push({ m: r.m, ratio, tf: tfMedian });
   console.log(
-    `${String(r.m).padStart(6)} | ${(r.plain * 1e3).toFixed(3).padStart(8)} | ${(r.trans * 1e3).toFixed(3).padStart(8)} | ${(r.fm * 1e3).toFixed(3).padStart(10)} | ${(best * 1e3).toFixed(3).padStart(12)} | ${(r.numpy * 1e3).toFixed(3).padStart(9)} | ${ratio.toFixed(2).padStart(9)}× | ${(r.numpy / r.plain).toFixed(2).padStart(10)}× | ${(flops(r.m) / best / 1e9).toFixed(1).padStart(12)} | ${(share * 100).toFixed(0).padStart(8)} %`,
+    `${String(r.m).padStart(6)} | ${layout.padEnd(7)} | ${(tfMedian * 1e3).toFixed(3).padStart(7)} | ${(median(nps) * 1e3).toFixed(3).padStart(8)} | ${ratio.toFixed(2).padStart(8)}× (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`.padEnd(72) +
+      ` | ${(flops(r.m) / tfMedian / 1e9).toFixed(1).padStart(7)} | ${(share * 100).toFixed(0).padStart(8)} %`,
   );
 }
 console.log(`target ≥ 1.0× numpy at every M (best layout): ${ratioOk ? 'met' : 'NOT met'}; target ≥ 85 % of peak at M ≥ 256: ${peakOk ? 'met' : 'NOT met'}\n`);

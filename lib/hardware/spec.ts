@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { totalmem } from 'node:os';
+import { hostname, totalmem } from 'node:os';
+import { loadLatestFittedRoofline } from '../cost/store.js';
 import type { Dtype, FittedRoofline } from '../cost/types.js';
 import { DTYPES } from '../cost/types.js';
 import { InputError } from '../util/errors.js';
@@ -118,15 +119,36 @@ export function listHardware(): HardwareSpec[] {
   return catalogIds().map((id) => loadHardware(id));
 }
 
+/** The catalog id of the machine batchlab runs on, filled from the GEMM harness's saved fit. */
+export const THIS_MACHINE = 'this-machine';
+
+// A datasheet cannot describe the user's own machine; its measurement can. The newest
+// fit saved on this host (data/measured/fit-<host>-…json, written by `batchlab bench
+// gemm`) stands in for the datasheet, and without one the error says how to make it.
+function savedThisMachine(measuredDir?: string): HardwareSpec {
+  const stored = loadLatestFittedRoofline({ dir: measuredDir });
+  if (!stored) {
+    throw new InputError(
+      'hardware id',
+      THIS_MACHINE,
+      'a catalog id, or "this-machine" once a GEMM fit is saved for this host',
+      `no fit for host "${hostname()}" in data/measured: run \`npx batchlab bench gemm\` (or use thisMachineHardware(await probeMachineRoofline()))`,
+    );
+  }
+  return thisMachineHardware(stored.fit, { name: `this machine (${stored.fit.label})` });
+}
+
 /**
- * One catalog entry by id; an unknown id is an InputError listing the known ones.
+ * One catalog entry by id; "this-machine" is the spec fitted to this host's saved GEMM
+ * measurements (an InputError saying how to measure when none is saved); an unknown id is an InputError listing the known ones.
  *
  * @example
  * loadHardware('h200').memoryBytesPerSecond // => 4.8e12
  */
-export function loadHardware(id: string): HardwareSpec {
+export function loadHardware(id: string, opts: { measuredDir?: string } = {}): HardwareSpec {
   const ids = catalogIds();
-  if (typeof id !== 'string' || !ids.includes(id)) throw new InputError('hardware id', id, `one of ${ids.join(', ')}`);
+  if (id === THIS_MACHINE) return savedThisMachine(opts.measuredDir);
+  if (typeof id !== 'string' || !ids.includes(id)) throw new InputError('hardware id', id, `one of ${[...ids, THIS_MACHINE].join(', ')}`);
   const file = join(hardwareDir(), `${id}.json`);
   let json: unknown;
   try {
