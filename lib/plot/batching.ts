@@ -31,8 +31,9 @@ function groups(rows: Rows, by: string | undefined): Map<string, Rows> {
 
 /**
  * Throughput against tail latency: every sweep point as a faint marker and each
- * group's frontier as a line (latency in ms on a log axis). Pass the full sweep and
- * its frontier (servingSweep / servingFrontier).
+ * group's frontier as a line. Latency is in seconds on a log axis, which reads as
+ * well for a GPU's milliseconds as for a CPU's minutes. Pass the full sweep and its
+ * frontier (servingSweep / servingFrontier).
  *
  * @example
  * show(servingFrontierChart(table, servingFrontier(table, { groupBy: 'policy' }), { groupBy: 'policy' }));
@@ -55,7 +56,7 @@ export function servingFrontierChart(
       mode: 'markers',
       name: `${g} (all points)`,
       showlegend: false,
-      x: numberColumn(rows, latency, 'points').map((s) => s * 1000),
+      x: numberColumn(rows, latency, 'points'),
       y: numberColumn(rows, throughput, 'points'),
       text: rows.map((r) => String(r.config ?? '')),
       marker: { color: colour(g), opacity: 0.25, size: 6 },
@@ -67,19 +68,19 @@ export function servingFrontierChart(
       type: 'scatter',
       mode: 'lines+markers',
       name: g,
-      x: numberColumn(rows, latency, 'frontier').map((s) => s * 1000),
+      x: numberColumn(rows, latency, 'frontier'),
       y: numberColumn(rows, throughput, 'frontier'),
       text: rows.map((r) => String(r.config ?? '')),
       line: { color: colour(g), width: 2 },
       marker: { color: colour(g), size: 8 },
-      hovertemplate: '%{text}<br>%{x:.1f} ms, %{y:.4s}<extra></extra>',
+      hovertemplate: '%{text}<br>%{x:.3s} s, %{y:.4s}<extra></extra>',
     });
   }
   return {
     data,
     layout: baseLayout(
       opts.title ?? 'Throughput against tail latency',
-      { title: opts.latencyLabel ?? `${latency} latency (ms)`, log: true },
+      { title: opts.latencyLabel ?? `${latency} latency (s)`, log: true },
       { title: opts.throughputLabel ?? (throughput === 'throughputTokS' ? 'output tokens / s' : throughput) },
     ),
   };
