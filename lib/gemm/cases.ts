@@ -118,6 +118,14 @@ export interface GroupedExpertsOptions extends GemmBenchOptions {
   /** Expert output width (e.g. 2048 for DeepSeek-V3's expert intermediate size). */
   n: number;
   dtype?: Dtype;
+  /**
+   * How every weight is stored, the same in all three formulations: 'transposed-w'
+   * (default) keeps W as [N×K] and computes X·Wᵀ, the layout of a PyTorch
+   * `nn.Linear` and of HF checkpoints; 'plain' keeps W as [K×N]. It matters: with
+   * TensorFlow's oneDNN kernels on a CPU, X·W at 32 ≤ M ≤ 256 ran about 1.6× slower
+   * than X·Wᵀ (bench/gemm-vs-reference), which would be charged to the experts.
+   */
+  layout?: 'plain' | 'transposed-w';
 }
 
 /** Medians of the three grouped-expert formulations and what they imply. */
@@ -140,7 +148,7 @@ export interface GroupedExpertsSummary {
 /**
  * Case (d): E experts, expert e receiving `tokensPerExpert[e]` tokens, measured three
  * ways (only active experts hold weights and are computed, as a MoE layer does):
- * - `padded-batched`: one batched matmul X[E×c_max×K]·W[E×K×N], every expert's
+ * - `padded-batched`: one batched matmul X[E×c_max×K]·W[E×K×N] (or ·Wᵀ, see `layout`), every expert's
  *   tokens padded to the largest count. tfjs has no ragged or grouped matmul, and a
  *   gather-based batched call would also need equal row counts per batch entry, so
  *   padding is the only single-call formulation; its wasted rows are reported as
@@ -160,6 +168,8 @@ export async function benchGroupedExperts(opts: GroupedExpertsOptions): Promise<
   const k = checkDim('k', opts.k);
   const n = checkDim('n', opts.n);
   const dtype = checkOneOf('dtype', opts.dtype ?? 'fp32', gemmDtypes(opts.backend));
+  const layout = checkOneOf('layout', opts.layout ?? 'transposed-w', ['plain', 'transposed-w'] as const);
+  const tb = layout === 'transposed-w';
   const active = counts.filter((c) => c > 0);
   if (active.length === 0) throw new InputError('tokensPerExpert', counts, 'an array with at least one positive count');
   const timing = gemmTiming(opts);
@@ -175,7 +185,7 @@ export async function benchGroupedExperts(opts: GroupedExpertsOptions): Promise<
   const { tf } = await gemmBackend(opts.backend);
   const info = await deviceInfo();
   const seed = opts.seed ?? 1;
-  const detail = `E=${e};T=${total};max=${cmax};counts=${active.join(',')}`;
+  const detail = `E=${e};T=${total};max=${cmax};counts=${active.join(',')};layout=${layout}`;
   const base = { case: 'grouped-experts', k, n, dtype, detail };
   const usefulFlops = gemmFlops(total, k, n);
   const rows: GemmRow[] = [];
@@ -183,10 +193,10 @@ export async function benchGroupedExperts(opts: GroupedExpertsOptions): Promise<
   // Phase 1: one padded batched call.
   let batched;
   {
-    const w3 = tf.randomUniform([e, k, n], -1, 1, 'float32', seed);
+    const w3 = tf.randomUniform(tb ? [e, n, k] : [e, k, n], -1, 1, 'float32', seed);
     const x3 = tf.randomUniform([e, cmax, k], -1, 1, 'float32', seed + 1);
     try {
-      batched = await timeTfOp(() => tf.matMul(x3, w3), timing);
+      batched = await timeTfOp(() => tf.matMul(x3, w3, false, tb), timing);
     } finally {
       tf.dispose([w3, x3]);
     }
@@ -199,10 +209,10 @@ export async function benchGroupedExperts(opts: GroupedExpertsOptions): Promise<
     const xs: Tensor[] = [];
     try {
       active.forEach((c, i) => {
-        ws.push(tf.randomUniform([k, n], -1, 1, 'float32', seed + 2 + 2 * i));
+        ws.push(tf.randomUniform(tb ? [n, k] : [k, n], -1, 1, 'float32', seed + 2 + 2 * i));
         xs.push(tf.randomUniform([c, k], -1, 1, 'float32', seed + 3 + 2 * i));
       });
-      separate = await timeTfOp(() => xs.map((x, i) => tf.matMul(x, ws[i])), timing);
+      separate = await timeTfOp(() => xs.map((x, i) => tf.matMul(x, ws[i], false, tb)), timing);
     } finally {
       tf.dispose([...ws, ...xs]);
     }
@@ -213,10 +223,10 @@ export async function benchGroupedExperts(opts: GroupedExpertsOptions): Promise<
   // Phase 3: the same FLOPs as one dense matmul.
   let dense;
   {
-    const w = tf.randomUniform([k, n], -1, 1, 'float32', seed + 2);
+    const w = tf.randomUniform(tb ? [n, k] : [k, n], -1, 1, 'float32', seed + 2);
     const x = tf.randomUniform([total, k], -1, 1, 'float32', seed + 3);
     try {
-      dense = await timeTfOp(() => tf.matMul(x, w), timing);
+      dense = await timeTfOp(() => tf.matMul(x, w, false, tb), timing);
     } finally {
       tf.dispose([w, x]);
     }

@@ -129,4 +129,14 @@ test('benchGroupedExperts handles uneven counts and idle experts; padding effici
   assert.equal(rows[1].calls, 3);
   await assert.rejects(benchGroupedExperts({ tokensPerExpert: [0, 0], k: 8, n: 8 }), isInput('tokensPerExpert'));
   await assert.rejects(benchGroupedExperts({ tokensPerExpert: [1, -1], k: 8, n: 8 }), isInput('tokensPerExpert[1]'));
+  await assert.rejects(benchGroupedExperts({ tokensPerExpert: [1], k: 8, n: 8, layout: 'columns' as 'plain' }), isInput('layout'));
+});
+
+test('benchGroupedExperts stores every weight in the chosen layout (nn.Linear\'s [N×K] by default) and says so in each row', async () => {
+  const def = gemmRows((await benchGroupedExperts({ tokensPerExpert: [2, 3], k: 16, n: 8, timing: FAST })).table);
+  const plain = gemmRows((await benchGroupedExperts({ tokensPerExpert: [2, 3], k: 16, n: 8, timing: FAST, layout: 'plain' })).table);
+  for (const r of def) assert.match(r.detail, /;layout=transposed-w$/);
+  for (const r of plain) assert.match(r.detail, /;layout=plain$/);
+  // The layout changes where the weights sit, not how much work or traffic there is.
+  assert.deepEqual(def.map((r) => [r.flops, r.weight_bytes]), plain.map((r) => [r.flops, r.weight_bytes]));
 });
