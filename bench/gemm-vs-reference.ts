@@ -1,6 +1,6 @@
 // tfjs matmul against numpy (OpenBLAS), same shapes, same run, interleaved point by point.
-//   node --import tsx bench/gemm-vs-reference.ts              quick (about a minute or two)
-//   node --import tsx bench/gemm-vs-reference.ts --thorough   more batch sizes, repetitions, thread probe
+//   node --import tsx bench/gemm-vs-reference.ts              quick (about 3 minutes on 2 cores)
+//   node --import tsx bench/gemm-vs-reference.ts --thorough   more batch sizes, rounds, thread probe (about 16 minutes)
 // Prints, per M (K = N = 4096, fp32): tfjs plain and transposed-weight layouts, numpy,
 // the ratio numpy / best tfjs (≥ 1 means tfjs is at least as fast), GFLOP/s and the
 // share of the run's measured peak. Then: the completion (sync) cost, the harness
