@@ -122,7 +122,7 @@ export interface GroupedExpertsOptions extends GemmBenchOptions {
    * How every weight is stored, the same in all three formulations: 'transposed-w'
    * (default) keeps W as [N×K] and computes X·Wᵀ, the layout of a PyTorch
    * `nn.Linear` and of HF checkpoints; 'plain' keeps W as [K×N]. It matters: with
-   * TensorFlow's oneDNN kernels on a CPU, X·W at 32 ≤ M ≤ 256 ran about 1.6× slower
+   * TensorFlow's oneDNN kernels on a CPU, X·W at 32 ≤ M ≤ 256 ran 1.3–1.8× slower
    * than X·Wᵀ (bench/gemm-vs-reference), which would be charged to the experts.
    */
   layout?: 'plain' | 'transposed-w';
