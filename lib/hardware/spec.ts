@@ -146,8 +146,8 @@ function savedThisMachine(measuredDir?: string): HardwareSpec {
  * loadHardware('h200').memoryBytesPerSecond // => 4.8e12
  */
 export function loadHardware(id: string, opts: { measuredDir?: string } = {}): HardwareSpec {
-  const ids = catalogIds();
   if (id === THIS_MACHINE) return savedThisMachine(opts.measuredDir);
+  const ids = catalogIds();
   if (typeof id !== 'string' || !ids.includes(id)) throw new InputError('hardware id', id, `one of ${[...ids, THIS_MACHINE].join(', ')}`);
   const file = join(hardwareDir(), `${id}.json`);
   let json: unknown;

@@ -5,7 +5,7 @@ import { InputError } from '../util/errors.js';
 import type { HardwareSpec } from '../hardware/spec.js';
 import { hardwarePeakFlops } from '../hardware/spec.js';
 import type { ModelSpec } from '../models/spec.js';
-import type { ModelOperation, OperationGroup } from '../models/ops.js';
+import type { ModelOperation } from '../models/ops.js';
 import { decodeOps, expectedActiveExperts, modelStepOps, prefillOps } from '../models/ops.js';
 import { paramCounts, kvCacheBytesPerSequence } from '../models/params.js';
 import type { OpRooflinePoint } from './matmul.js';
@@ -161,20 +161,10 @@ function smallestTrue(pred: (x: number) => boolean): number {
   return hi;
 }
 
-/** One operation's roofline analysis within a step. */
-export interface OpRooflineRow extends OpRooflinePoint {
-  name: string;
-  group: OperationGroup;
-  m: number;
-  k: number;
-  n: number;
-  batch: number;
-  calls: number;
-  flops: number;
-  bytes: number;
-  weightBytes: number;
-  activationBytes: number;
-  kvBytes: number;
+/** One operation's roofline analysis within a step: the operation's shape and traffic, and where it sits. */
+export interface OpRooflineRow
+  extends OpRooflinePoint,
+    Pick<ModelOperation, 'name' | 'group' | 'm' | 'k' | 'n' | 'batch' | 'calls' | 'flops' | 'bytes' | 'weightBytes' | 'activationBytes' | 'kvBytes'> {
   hardware: string;
   dtype: Dtype;
   /** Achieved FLOP/s at the lower bound (flops / seconds). */
