@@ -1,5 +1,5 @@
 // tfjs matmul against numpy (OpenBLAS), same shapes, same run, in rotating rounds per M.
-//   node --import tsx bench/gemm-vs-reference.ts              quick (about 3 minutes on 2 cores)
+//   node --import tsx bench/gemm-vs-reference.ts              quick (about 2.5 minutes on 2 cores)
 //   node --import tsx bench/gemm-vs-reference.ts --thorough   more batch sizes, rounds, thread probe (about 16 minutes)
 // Prints, per M (K = N = 4096, fp32): tfjs's three weight layouts, numpy, the best
 // layout and the ratio numpy / best tfjs (≥ 1 means tfjs is at least as fast), GFLOP/s and the
