@@ -1,4 +1,5 @@
 // batchlab public API: one re-export per domain (see CONTRIBUTING.md).
+export * from './core/index.js';
 export * from './util/index.js';
 export * from './backend/index.js';
 export * from './gemm/index.js';

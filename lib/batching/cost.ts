@@ -1,4 +1,4 @@
-import type { StepWork } from '../cost/types.js';
+import type { StepWork } from '../core/types.js';
 import type { ServingStepCost } from './types.js';
 import { checkNumber, checkPositive } from '../util/validate.js';
 

@@ -1,5 +1,5 @@
-import type { Dtype, MatmulCostModel } from '../cost/types.js';
-import { DTYPE_BYTES } from '../cost/types.js';
+import type { Dtype, MatmulCostModel } from '../core/types.js';
+import { DTYPE_BYTES } from '../core/types.js';
 import type { HardwareSpec } from '../hardware/spec.js';
 import type { ModelSpec } from '../models/spec.js';
 import { kvBytesPerToken, paramCounts } from '../models/params.js';

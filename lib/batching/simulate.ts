@@ -1,6 +1,6 @@
 import FlatQueue from 'flatqueue';
 import { InputError } from '../util/errors.js';
-import type { StepWork } from '../cost/types.js';
+import type { StepWork } from '../core/types.js';
 import { resolveServing } from './config.js';
 import { latencyStatsInPlace } from './stats.js';
 import type { ServingConfig, ServingResult } from './types.js';

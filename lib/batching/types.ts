@@ -1,4 +1,4 @@
-import type { StepCostFn } from '../cost/types.js';
+import type { StepCostFn } from '../core/types.js';
 
 /** How requests arrive. Rates are requests per second of simulated time. */
 export type ServingArrivalSpec =

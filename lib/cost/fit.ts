@@ -1,11 +1,11 @@
 import type * as aq from 'arquero';
 import { median as ssMedian, mean as ssMean } from 'simple-statistics';
-import { gemmBytes, gemmFlops } from '../gemm/shapes.js';
+import { matmulBytes as gemmBytes, matmulFlops as gemmFlops } from '../core/matmul.js';
 import { InputError } from '../util/errors.js';
 import { checkArray, checkInt, checkNumber, checkOneOf, checkPositive } from '../util/validate.js';
 import { nelderMead } from './nelder-mead.js';
-import type { Dtype, FittedRoofline, MatmulCostModel, MatmulShape } from './types.js';
-import { DTYPE_BYTES, DTYPES } from './types.js';
+import type { Dtype, FittedRoofline, MatmulCostModel, MatmulShape } from '../core/types.js';
+import { DTYPE_BYTES, DTYPES } from '../core/types.js';
 
 /**
  * How the compute and memory times combine. `max` is the roofline: whichever is

@@ -2,12 +2,12 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
-import { batchlabDataDir } from '../hardware/package-root.js';
+import { batchlabDataDir } from '../util/package-root.js';
 import { InputError } from '../util/errors.js';
 import type { Provenance } from '../util/provenance.js';
 import type { RooflineFitError } from './fit.js';
-import type { FittedRoofline } from './types.js';
-import { DTYPES } from './types.js';
+import type { FittedRoofline } from '../core/types.js';
+import { DTYPES } from '../core/types.js';
 
 /** A fit as stored under data/measured/: the parameters and where they came from. */
 export interface StoredRooflineFit {

@@ -1,8 +1,8 @@
 import type { Tensor } from '@tensorflow/tfjs';
 import type * as aq from 'arquero';
 import { deviceInfo } from '../backend/device.js';
-import type { Dtype } from '../cost/types.js';
-import { DTYPE_BYTES } from '../cost/types.js';
+import type { Dtype } from '../core/types.js';
+import { DTYPE_BYTES } from '../core/types.js';
 import { InputError } from '../util/errors.js';
 import { checkArray, checkInt, checkOneOf } from '../util/validate.js';
 import { assertGemmMemory, defaultGemmMemoryBudget } from './memory.js';

@@ -14,3 +14,5 @@ export { benchOneVsMany, benchDispatchOverhead, benchGroupedExperts } from './ca
 export type { OneVsManyPoint, GroupedExpertsOptions, GroupedExpertsSummary } from './cases.js';
 export { measuredDir, gemmFileStem, gemmCsv, parseGemmCsv, readGemmCsv, writeGemmResults, sweepGemmToFiles, readMeasuredGemm } from './store.js';
 export type { GemmResultDoc, GemmSweepFileOptions } from './store.js';
+export { probeMachineRoofline } from './probe.js';
+export type { RooflineProbeOptions } from './probe.js';

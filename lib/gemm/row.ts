@@ -1,5 +1,5 @@
 import type { DeviceInfo } from '../backend/device.js';
-import type { Dtype } from '../cost/types.js';
+import type { Dtype } from '../core/types.js';
 import type { OpTiming } from './timing.js';
 
 /**

@@ -1,5 +1,3 @@
-import type { Dtype } from '../cost/types.js';
-import { DTYPE_BYTES } from '../cost/types.js';
 import { checkInt } from '../util/validate.js';
 
 /** Largest size of one matmul dimension the harness accepts. */
@@ -24,20 +22,8 @@ export function gemmBatchSizes(max = 4096, opts: { between?: boolean } = {}): nu
   return out;
 }
 
-/** Floating-point operations of X[m×k]·W[k×n], `batch` times: 2·m·k·n per product. */
-export function gemmFlops(m: number, k: number, n: number, batch = 1): number {
-  return 2 * m * k * n * batch;
-}
-
-/** Bytes a matmul must move at least: read X and W, write Y, once each. */
-export function gemmBytes(m: number, k: number, n: number, dtype: Dtype, batch = 1): number {
-  return DTYPE_BYTES[dtype] * (m * k + k * n + m * n) * batch;
-}
-
-/** Bytes of the weight matrices alone: what a decode step streams from memory. */
-export function gemmWeightBytes(k: number, n: number, dtype: Dtype, batch = 1): number {
-  return DTYPE_BYTES[dtype] * k * n * batch;
-}
+// The matmul counts live in lib/core; the harness keeps its historical names.
+export { matmulFlops as gemmFlops, matmulBytes as gemmBytes, matmulWeightBytes as gemmWeightBytes } from '../core/matmul.js';
 
 /** Validates one dimension, naming it in the error. */
 export function checkDim(field: string, v: unknown): number {

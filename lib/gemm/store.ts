@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import writeFileAtomic from 'write-file-atomic';
 import { deviceInfo } from '../backend/device.js';
-import { batchlabDataDir } from '../hardware/package-root.js';
+import { batchlabDataDir } from '../util/package-root.js';
 import type { Provenance } from '../util/provenance.js';
 import { InputError } from '../util/errors.js';
 import { GEMM_COLUMNS, GEMM_NUMERIC_COLUMNS, tensorflowSettings } from './row.js';

@@ -3,7 +3,7 @@ import * as aq from 'arquero';
 import { activeBackend, selectBackend } from '../backend/registry.js';
 import type { BackendName, SelectedBackend } from '../backend/registry.js';
 import { deviceInfo } from '../backend/device.js';
-import type { Dtype } from '../cost/types.js';
+import type { Dtype } from '../core/types.js';
 import { InputError } from '../util/errors.js';
 import { checkArray, checkOneOf } from '../util/validate.js';
 import { assertGemmMemory, defaultGemmMemoryBudget } from './memory.js';

@@ -1,4 +1,2 @@
 export { hardwareFromJson, listHardware, loadHardware, hardwarePeakFlops, thisMachineHardware, THIS_MACHINE } from './spec.js';
 export type { HardwareSpec, ThisMachineOptions } from './spec.js';
-export { probeMachineRoofline } from './probe.js';
-export type { RooflineProbeOptions } from './probe.js';

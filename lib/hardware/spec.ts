@@ -2,12 +2,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostname, totalmem } from 'node:os';
 import { loadLatestFittedRoofline } from '../cost/store.js';
-import type { Dtype, FittedRoofline } from '../cost/types.js';
-import { DTYPES } from '../cost/types.js';
+import type { Dtype, FittedRoofline } from '../core/types.js';
+import { DTYPES } from '../core/types.js';
 import { InputError } from '../util/errors.js';
 import { checkNumber, checkPositive, checkOneOf } from '../util/validate.js';
 import type { Provenance } from '../util/provenance.js';
-import { batchlabDataDir } from './package-root.js';
+import { batchlabDataDir } from '../util/package-root.js';
 
 /**
  * One accelerator as the roofline sees it. Every number is per device and carries

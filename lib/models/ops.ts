@@ -1,5 +1,5 @@
-import type { Dtype, MatmulShape } from '../cost/types.js';
-import { DTYPE_BYTES, DTYPES } from '../cost/types.js';
+import type { Dtype, MatmulShape } from '../core/types.js';
+import { DTYPE_BYTES, DTYPES } from '../core/types.js';
 import { InputError } from '../util/errors.js';
 import { checkInt, checkNumber, checkOneOf } from '../util/validate.js';
 import type { ModelSpec } from './spec.js';

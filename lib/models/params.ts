@@ -1,5 +1,5 @@
-import type { Dtype } from '../cost/types.js';
-import { DTYPE_BYTES, DTYPES } from '../cost/types.js';
+import type { Dtype } from '../core/types.js';
+import { DTYPE_BYTES, DTYPES } from '../core/types.js';
 import { checkInt, checkOneOf } from '../util/validate.js';
 import type { ModelSpec } from './spec.js';
 

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../util/errors.js';
 import { checkInt } from '../util/validate.js';
-import { batchlabDataDir } from '../hardware/package-root.js';
+import { batchlabDataDir } from '../util/package-root.js';
 
 /** The HF architectures the loader understands (their `model_type`). */
 export type ModelArchitecture = 'llama' | 'mixtral' | 'qwen3_moe' | 'deepseek_v3' | 'gpt_oss';

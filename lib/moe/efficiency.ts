@@ -1,5 +1,5 @@
-import type { Dtype, MatmulCostModel } from '../cost/types.js';
-import { DTYPES } from '../cost/types.js';
+import type { Dtype, MatmulCostModel } from '../core/types.js';
+import { DTYPES } from '../core/types.js';
 import type { ModelSpec } from '../models/spec.js';
 import { InputError } from '../util/errors.js';
 import { checkFraction, checkInt, checkNumber, checkOneOf } from '../util/validate.js';

@@ -1,6 +1,6 @@
 import { InputError } from '../util/errors.js';
 import { checkInt, checkNumber, checkPositive } from '../util/validate.js';
-import type { StepCostFn, StepWork } from '../cost/types.js';
+import type { StepCostFn, StepWork } from '../core/types.js';
 
 /**
  * Seconds of one layer for one micro-batch: one number for every layer, one number

@@ -1,6 +1,6 @@
 import { fittedRooflineSeconds } from '../cost/fit.js';
 import type { FittedRooflineWithForm } from '../cost/fit.js';
-import type { Dtype } from '../cost/types.js';
+import type { Dtype } from '../core/types.js';
 import type { GroupedExpertsSummary, OneVsManyPoint } from '../gemm/cases.js';
 import type { GemmRow } from '../gemm/row.js';
 import { gemmBytes, gemmFlops } from '../gemm/shapes.js';

@@ -1,4 +1,4 @@
-import type { Dtype } from '../cost/types.js';
+import type { Dtype } from '../core/types.js';
 import type { HardwareSpec } from '../hardware/spec.js';
 import { hardwarePeakFlops } from '../hardware/spec.js';
 import type { DecodeThroughputPoint, OpRooflineRow } from '../roofline/model.js';

@@ -1,5 +1,5 @@
-import type { Dtype, MatmulCostModel, StepCostFn, StepWork } from '../cost/types.js';
-import { DTYPE_BYTES, DTYPES } from '../cost/types.js';
+import type { Dtype, MatmulCostModel, StepCostFn, StepWork } from '../core/types.js';
+import { DTYPE_BYTES, DTYPES } from '../core/types.js';
 import { checkInt, checkNumber, checkOneOf } from '../util/validate.js';
 import { InputError } from '../util/errors.js';
 import type { HardwareSpec } from '../hardware/spec.js';

@@ -11,7 +11,7 @@ import {
   type ServingPolicy,
   type ServingResult,
 } from '../../lib/batching/index.js';
-import type { StepWork } from '../../lib/cost/types.js';
+import type { StepWork } from '../../lib/core/types.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const close = (a: number, b: number, tol = 1e-12) => assert.ok(Math.abs(a - b) <= tol, `${a} != ${b}`);

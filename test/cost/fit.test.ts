@@ -15,7 +15,8 @@ import {
   saveFittedRoofline,
   loadLatestFittedRoofline,
 } from '../../lib/cost/index.js';
-import type { FittedRoofline, RooflineFitPoint, RooflineForm } from '../../lib/cost/index.js';
+import type { RooflineFitPoint, RooflineForm } from '../../lib/cost/index.js';
+import type { FittedRoofline } from '../../lib/core/index.js';
 import { gemmBatchSizes } from '../../lib/gemm/shapes.js';
 import { InputError } from '../../lib/util/errors.js';
 import { rng, normal } from '../../lib/util/random.js';

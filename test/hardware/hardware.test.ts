@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { listHardware, loadHardware, hardwareFromJson, hardwarePeakFlops, thisMachineHardware } from '../../lib/hardware/index.js';
-import { batchlabRoot } from '../../lib/hardware/package-root.js';
+import { batchlabRoot } from '../../lib/util/package-root.js';
 import { InputError } from '../../lib/util/errors.js';
-import type { FittedRoofline } from '../../lib/cost/types.js';
+import type { FittedRoofline } from '../../lib/core/types.js';
 
 const REQUIRED = ['a100-80gb', 'b200', 'h100-sxm', 'h200', 'h800', 'mi300x', 'rtx-4090'];
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel, loadModelConfig, listModelIds } from '../../lib/models/index.js';
-import { batchlabRoot } from '../../lib/hardware/package-root.js';
+import { batchlabRoot } from '../../lib/util/package-root.js';
 import { InputError } from '../../lib/util/errors.js';
 
 const config = (id: string): Record<string, unknown> => JSON.parse(readFileSync(join(batchlabRoot(), 'data/models', `${id}.json`), 'utf8'));

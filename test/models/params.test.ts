@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel, loadModelConfig, paramCounts, kvBytesPerToken, kvCacheBytesPerSequence } from '../../lib/models/index.js';
-import { batchlabRoot } from '../../lib/hardware/package-root.js';
+import { batchlabRoot } from '../../lib/util/package-root.js';
 
 const B = 1e9;
 function near(actual: number, expected: number, relTol: number, what: string): void {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gammaln } from 'simple-statistics';
-import type { MatmulCostModel, MatmulShape } from '../../lib/cost/types.js';
+import type { MatmulCostModel, MatmulShape } from '../../lib/core/types.js';
 import { InputError } from '../../lib/util/errors.js';
 import {
   moeLayerShape,

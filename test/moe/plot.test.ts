@@ -9,7 +9,7 @@ import {
   moeEfficiencyChart,
   moeGroupedBenchChart,
 } from '../../lib/plot/moe.js';
-import type { MatmulCostModel, MatmulShape } from '../../lib/cost/types.js';
+import type { MatmulCostModel, MatmulShape } from '../../lib/core/types.js';
 
 const sweep = moeRoutingSweep({
   models: [

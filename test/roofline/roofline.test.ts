@@ -17,7 +17,7 @@ import {
   moeExpertBatch,
   decodeMemoryBatchLimit,
 } from '../../lib/roofline/index.js';
-import type { MatmulCostModel, MatmulShape } from '../../lib/cost/types.js';
+import type { MatmulCostModel, MatmulShape } from '../../lib/core/types.js';
 import { InputError } from '../../lib/util/errors.js';
 
 const h100 = loadHardware('h100-sxm');

@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
-import { median } from 'simple-statistics';
-import type { FittedRoofline } from '../cost/types.js';
+import type { FittedRoofline } from '../core/types.js';
 import { activeBackend } from '../backend/registry.js';
 import { checkInt } from '../util/validate.js';
+import { timeTfOp } from './timing.js';
 
 /** Sizes of the quick probe; the defaults take about a second on a 2-core CPU. */
 export interface RooflineProbeOptions {
@@ -32,23 +32,18 @@ export async function probeMachineRoofline(opts: RooflineProbeOptions = {}): Pro
   const backend = await activeBackend();
   const tf = backend.tf;
 
+  // The harness's own timing loop, so that the probe and a sweep agree on what a
+  // repetition is (warm-up, completion mode, tensors disposed).
   const time = async (m: number, k: number, n: number): Promise<number> => {
     const a = tf.randomUniform([m, k]);
     const b = tf.randomUniform([k, n]);
-    const run = async (): Promise<number> => {
-      const t0 = performance.now();
-      const y = tf.matMul(a, b);
-      await y.data();
-      const t = (performance.now() - t0) / 1e3;
-      y.dispose();
-      return t;
-    };
-    await run(); // warm-up: kernel selection and first-touch allocation
-    const ts: number[] = [];
-    for (let i = 0; i < reps; i++) ts.push(await run());
-    a.dispose();
-    b.dispose();
-    return median(ts);
+    try {
+      const t = await timeTfOp(() => tf.matMul(a, b), { warmup: 1, minReps: reps, maxReps: reps, minTimeMs: 0 });
+      return t.stats.median;
+    } finally {
+      a.dispose();
+      b.dispose();
+    }
   };
 
   const overheadSeconds = await time(4, 4, 4);

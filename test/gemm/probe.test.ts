@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { probeMachineRoofline, thisMachineHardware } from '../../lib/hardware/index.js';
+import { probeMachineRoofline } from '../../lib/gemm/index.js';
+import { thisMachineHardware } from '../../lib/hardware/index.js';
 import { InputError } from '../../lib/util/errors.js';
 
 test('probeMachineRoofline() measures a positive fp32 peak, bandwidth and overhead, labelled as a quick probe', async () => {
