@@ -31,3 +31,17 @@ export function matmulBytes(m: number, k: number, n: number, dtype: Dtype, batch
 export function matmulWeightBytes(k: number, n: number, dtype: Dtype, batch = 1): number {
   return DTYPE_BYTES[dtype] * k * n * batch;
 }
+
+/**
+ * Query–key pairs of causal attention for a chunk of `chunk` new tokens whose prompt
+ * already has `offset` tokens cached: each new token attends to the cached ones and to
+ * the new ones up to itself. Summing it over chunks gives the whole prompt's pairs, so
+ * chunked prefill is priced like the prompt in one piece.
+ *
+ * @example
+ * prefillAttentionPairs(4, 0) // => 10
+ * prefillAttentionPairs(2, 2) + prefillAttentionPairs(2, 0) // => 10
+ */
+export function prefillAttentionPairs(chunk: number, offset = 0): number {
+  return chunk * offset + (chunk * (chunk + 1)) / 2;
+}

@@ -37,6 +37,18 @@ export interface StepWork {
   decodeTokens: number;
   /** KV-cache tokens read by attention this step, summed over the decoding sequences. */
   contextTokens: number;
+  /**
+   * Prompts (or prompt chunks) the prefill tokens belong to (default 1). k prompts
+   * prefilled together cost k single-prompt prefills, not one prompt k times as long.
+   */
+  prefillSequences?: number;
+  /**
+   * Query–key pairs the step's causal prefill attention covers, summed over its prompt
+   * chunks: a chunk of c tokens after o tokens of the same prompt already cached covers
+   * `prefillAttentionPairs(c, o)` = c·o + c·(c+1)/2. When absent, the prefill tokens are
+   * taken as `prefillSequences` equal prompts starting from an empty cache.
+   */
+  prefillAttentionPairs?: number;
 }
 
 /** Seconds for one engine step. Must be positive, finite and non-decreasing in each field. */
