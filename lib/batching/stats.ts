@@ -1,4 +1,4 @@
-import { quantileSorted } from 'simple-statistics';
+import { quantileSorted } from '../util/stats.js';
 import type { ServingLatencyStats } from './types.js';
 
 /**

@@ -3,3 +3,4 @@
 export type { Dtype, MatmulShape, MatmulCostModel, StepWork, StepCostFn, FittedRoofline } from './types.js';
 export { DTYPES, DTYPE_BYTES } from './types.js';
 export { matmulFlops, matmulBytes, matmulWeightBytes, prefillAttentionPairs } from './matmul.js';
+export { atLeastOnceProbability, expectedDistinctExperts } from './moe.js';

@@ -1,5 +1,5 @@
 import type * as aq from 'arquero';
-import { median as ssMedian, mean as ssMean } from 'simple-statistics';
+import { median as ssMedian, mean as ssMean } from '../util/stats.js';
 import { matmulBytes as gemmBytes, matmulFlops as gemmFlops } from '../core/matmul.js';
 import { InputError } from '../util/errors.js';
 import { checkArray, checkInt, checkNumber, checkOneOf, checkPositive } from '../util/validate.js';

@@ -1,4 +1,4 @@
-import { mean, quantileSorted, sampleStandardDeviation } from 'simple-statistics';
+import { summarizeSample } from '../util/stats.js';
 import { checkArray, checkNumber } from '../util/validate.js';
 
 /** Robust summary of repeated timings, in the unit of the samples. */
@@ -24,15 +24,7 @@ export interface TimingStats {
 export function timingStats(samples: readonly number[]): TimingStats {
   checkArray<number>('samples', samples);
   samples.forEach((s, i) => checkNumber(`samples[${i}]`, s, { min: 0 }));
-  const sorted = [...samples].sort((a, b) => a - b);
-  const m = mean(sorted);
-  const sd = sorted.length > 1 ? sampleStandardDeviation(sorted) : 0;
-  return {
-    median: quantileSorted(sorted, 0.5),
-    p10: quantileSorted(sorted, 0.1),
-    p90: quantileSorted(sorted, 0.9),
-    mean: m,
-    cv: m > 0 ? sd / m : 0,
-    n: sorted.length,
-  };
+  const s = summarizeSample(samples);
+  const sd = s.count > 1 ? s.std : 0;
+  return { median: s.median, p10: s.p10, p90: s.p90, mean: s.mean, cv: s.mean > 0 ? sd / s.mean : 0, n: s.count };
 }

@@ -1,5 +1,6 @@
 import type { Dtype, MatmulShape } from '../core/types.js';
 import { DTYPE_BYTES, DTYPES } from '../core/types.js';
+import { expectedDistinctExperts } from '../core/moe.js';
 import { InputError } from '../util/errors.js';
 import { checkInt, checkNumber, checkOneOf } from '../util/validate.js';
 import type { ModelSpec } from './spec.js';
@@ -59,8 +60,9 @@ const MAX_TOKENS = 1 << 24;
 
 /**
  * Expected number of distinct routed experts that `tokens` tokens reach when each
- * picks `topK` of `experts` uniformly: E·(1 − (1 − k/E)^T). One token reaches k;
- * many tokens reach all E, each with its routed share T·k/E.
+ * picks `topK` of `experts` uniformly: E·(1 − (1 − k/E)^T) (`expectedDistinctExperts`
+ * in lib/core, after validating). One token reaches k; many tokens reach all E, each
+ * with its routed share T·k/E.
  *
  * @example
  * expectedActiveExperts(256, 8, 1) // => 8
@@ -69,7 +71,7 @@ export function expectedActiveExperts(experts: number, topK: number, tokens: num
   checkInt('experts', experts, { min: 1, max: 65536 });
   checkInt('topK', topK, { min: 1, max: experts });
   checkNumber('tokens', tokens, { min: 0, max: MAX_TOKENS });
-  return experts * (1 - Math.pow(1 - topK / experts, tokens));
+  return expectedDistinctExperts(experts, topK, tokens);
 }
 
 /** Query-key pairs of one causal sequence of L tokens whose queries see at most `window` keys. */

@@ -1,6 +1,7 @@
 import { checkInt, checkNumber } from '../util/validate.js';
 import { InputError } from '../util/errors.js';
 import { MOE_MAX_EXPERTS } from './routing.js';
+import { atLeastOnceProbability, expectedDistinctExperts } from '../core/moe.js';
 
 /** Largest batch the closed forms accept (they stay O(√batch) per call). */
 export const MOE_MAX_CLOSED_FORM_TOKENS = 1e12;
@@ -87,9 +88,7 @@ function checkEKB(experts: number, topK: number, tokens: number): void {
  */
 export function moeDistinctExperts(experts: number, topK: number, tokens: number): number {
   checkEKB(experts, topK, tokens);
-  // 0·log(0) would be NaN when k = E.
-  if (tokens === 0) return 0;
-  return experts * -Math.expm1(tokens * Math.log1p(-topK / experts));
+  return expectedDistinctExperts(experts, topK, tokens);
 }
 
 /**
@@ -123,8 +122,7 @@ export function moeDistinctExpertsFromInclusion(inclusion: ArrayLike<number>, to
   const pi = checkInclusion(inclusion);
   checkInt('tokens', tokens, { min: 0, max: MOE_MAX_CLOSED_FORM_TOKENS });
   let s = 0;
-  if (tokens === 0) return 0;
-  for (let i = 0; i < pi.length; i++) s += -Math.expm1(tokens * Math.log1p(-pi[i]));
+  for (let i = 0; i < pi.length; i++) s += atLeastOnceProbability(pi[i], tokens);
   return s;
 }
 
@@ -180,7 +178,7 @@ function expectedMaxIndependent(w: BinomialWindow, copies: number): number {
   // x runs over lo+1 .. hi: P(X ≥ x) = tails[x − lo].
   for (let i = 1; i < w.pmf.length; i++) {
     const s = Math.min(1, tails[i]);
-    total += s >= 1 ? 1 : -Math.expm1(copies * Math.log1p(-s));
+    total += atLeastOnceProbability(s, copies);
   }
   return total;
 }

@@ -3,6 +3,7 @@ import { DTYPES } from '../core/types.js';
 import type { ModelSpec } from '../models/spec.js';
 import { InputError } from '../util/errors.js';
 import { checkFraction, checkInt, checkNumber, checkOneOf } from '../util/validate.js';
+import { smallestIntegerWhere } from '../util/search.js';
 import { MOE_MAX_EXPERTS } from './routing.js';
 import { checkInclusion, moeBinomialUpperTail, moeBinomialWindow } from './closed.js';
 
@@ -112,32 +113,12 @@ export function moeExpertEfficiency(shape: MoeLayerShape, cost: MatmulCostModel,
 
 /** Smallest n in [1, sat] with eff(n) ≥ target, assuming eff rises with n (binary search). */
 function tokensForTarget(eff: (n: number) => number, target: number, sat: number): number {
-  if (eff(1) >= target) return 1;
-  if (eff(sat) < target) return Infinity;
-  let lo = 1;
-  let hi = sat;
-  while (hi - lo > 1) {
-    const mid = Math.floor((lo + hi) / 2);
-    if (eff(mid) >= target) hi = mid;
-    else lo = mid;
-  }
-  return hi;
+  return smallestIntegerWhere((n) => eff(n) >= target, 1, sat);
 }
 
 /** Smallest integer B in [1, MOE_MAX_SEARCH_TOKENS] with ok(B), for ok monotone in B. */
 function smallestBatch(ok: (b: number) => boolean, start: number): number {
-  let hi = Math.max(1, Math.ceil(start));
-  while (!ok(hi)) {
-    if (hi >= MOE_MAX_SEARCH_TOKENS) return Infinity;
-    hi = Math.min(MOE_MAX_SEARCH_TOKENS, hi * 2);
-  }
-  let lo = 0;
-  while (hi - lo > 1) {
-    const mid = Math.floor((lo + hi) / 2);
-    if (ok(mid)) hi = mid;
-    else lo = mid;
-  }
-  return hi;
+  return smallestIntegerWhere(ok, 1, MOE_MAX_SEARCH_TOKENS, { guess: start });
 }
 
 /** The answer of `moeBatchForExpertEfficiency`. */

@@ -1,4 +1,4 @@
-import { mean, sampleStandardDeviation, probit } from 'simple-statistics';
+import { mean, sampleStandardDeviation, probit } from '../util/stats.js';
 import { checkInt, checkNumber } from '../util/validate.js';
 import { InputError } from '../util/errors.js';
 import { fork } from '../util/random.js';

@@ -1,11 +1,10 @@
-import { createRequire } from 'node:module';
 import * as aq from 'arquero';
 import { showHtml } from './display.js';
 import type { DeviceInfo } from '../backend/device.js';
 import type { Provenance } from '../util/provenance.js';
+import { summarizeSample } from '../util/stats.js';
 
 type Table = ReturnType<typeof aq.table>;
-const require = createRequire(import.meta.url);
 
 function isTable(x: unknown): x is Table {
   return typeof (x as Table)?.toHTML === 'function' && typeof (x as Table)?.numRows === 'function';
@@ -29,26 +28,19 @@ export function showTable(data: Table | Array<Record<string, unknown>>, opts: { 
 }
 
 /**
- * Summary statistics of benchmark samples (count, mean, std, min, median, max,
- * variance per column), computed with danfojs-node's pandas-style `describe()`.
+ * Summary statistics of benchmark samples, one row per statistic (count, mean, std,
+ * min, median, max, variance: pandas' `describe()` rows) and one column per sample,
+ * from `summarizeSample` (simple-statistics). Samples may differ in length.
  *
  * @example
  * describeSamples({ 'M=1': [5.6, 5.7, 5.5] })[4] // => { stat: 'median', 'M=1': 5.6 }
  */
 export function describeSamples(samples: Record<string, number[]>): Array<Record<string, string | number>> {
-  // danfojs-node is loaded on demand: it pulls in tfjs (through the one-engine shim) and mathjs.
-  const dfd = require('danfojs-node') as {
-    DataFrame: new (data: Record<string, number[]>) => { describe(): { index: string[]; columns: string[]; values: number[][] } };
-  };
-  const names = Object.keys(samples);
-  const longest = Math.max(...names.map((n) => samples[n].length));
-  // describe() needs equal column lengths; pad with NaN, which it skips.
-  const padded: Record<string, number[]> = {};
-  for (const n of names) padded[n] = [...samples[n], ...Array(longest - samples[n].length).fill(NaN)];
-  const d = new dfd.DataFrame(padded).describe();
-  return d.index.map((stat, i) => {
+  const summaries = Object.entries(samples).map(([name, values]) => [name, summarizeSample(values)] as const);
+  const stats = ['count', 'mean', 'std', 'min', 'median', 'max', 'variance'] as const;
+  return stats.map((stat) => {
     const row: Record<string, string | number> = { stat };
-    d.columns.forEach((c, j) => (row[c] = d.values[i][j]));
+    for (const [name, s] of summaries) row[name] = s[stat];
     return row;
   });
 }

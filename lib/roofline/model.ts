@@ -2,6 +2,7 @@ import type { Dtype, MatmulCostModel, StepCostFn, StepWork } from '../core/types
 import { DTYPE_BYTES, DTYPES } from '../core/types.js';
 import { checkInt, checkNumber, checkOneOf } from '../util/validate.js';
 import { InputError } from '../util/errors.js';
+import { smallestIntegerWhere } from '../util/search.js';
 import type { HardwareSpec } from '../hardware/spec.js';
 import { hardwarePeakFlops } from '../hardware/spec.js';
 import type { ModelSpec } from '../models/spec.js';
@@ -149,16 +150,7 @@ export function decodeThroughputCurve(
 
 /** Smallest integer x in [1, MAX_TOKENS] with pred(x), assuming pred is monotone; Infinity if none. */
 function smallestTrue(pred: (x: number) => boolean): number {
-  if (pred(1)) return 1;
-  if (!pred(MAX_TOKENS)) return Infinity;
-  let lo = 1;
-  let hi = MAX_TOKENS;
-  while (hi - lo > 1) {
-    const mid = Math.floor((lo + hi) / 2);
-    if (pred(mid)) hi = mid;
-    else lo = mid;
-  }
-  return hi;
+  return smallestIntegerWhere(pred, 1, MAX_TOKENS);
 }
 
 /** One operation's roofline analysis within a step: the operation's shape and traffic, and where it sits. */

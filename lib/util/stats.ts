@@ -1,0 +1,50 @@
+// The one home of summary statistics: every folder of lib that summarises a sample
+// imports from here, and only this file imports simple-statistics.
+import { max, mean, median, min, probit, quantileSorted, sampleStandardDeviation, sampleVariance } from 'simple-statistics';
+
+export { mean, median, probit, quantileSorted, sampleStandardDeviation };
+
+/** Summary of a sample of numbers, pandas `describe()` style plus the 10th and 90th percentiles. */
+export interface SampleSummary {
+  count: number;
+  mean: number;
+  /** Sample standard deviation (n − 1 denominator); NaN for a single value, as in pandas. */
+  std: number;
+  /** Sample variance (n − 1 denominator); NaN for a single value. */
+  variance: number;
+  min: number;
+  /** 10th percentile, linear interpolation between ranks (R type 7, numpy's default). */
+  p10: number;
+  median: number;
+  /** 90th percentile. */
+  p90: number;
+  max: number;
+}
+
+/**
+ * Count, mean, spread and quantiles of a non-empty sample of finite numbers, computed
+ * with simple-statistics; NaN entries are skipped (pandas' convention), so columns of
+ * unequal length can be padded. Callers validate the sample; an empty one (after
+ * skipping NaN) gives count 0 and NaN everywhere else.
+ *
+ * @example
+ * summarizeSample([1, 2, 3, 4, 10]).std // => 3.5355… (√12.5, n − 1 denominator)
+ * summarizeSample([3, 1, 2]).median // => 2
+ */
+export function summarizeSample(values: ArrayLike<number>): SampleSummary {
+  const xs = Array.from(values).filter((x) => !Number.isNaN(x));
+  if (xs.length === 0) return { count: 0, mean: NaN, std: NaN, variance: NaN, min: NaN, p10: NaN, median: NaN, p90: NaN, max: NaN };
+  const sorted = xs.sort((a, b) => a - b);
+  const variance = sorted.length > 1 ? sampleVariance(sorted) : NaN;
+  return {
+    count: sorted.length,
+    mean: mean(sorted),
+    std: sorted.length > 1 ? sampleStandardDeviation(sorted) : NaN,
+    variance,
+    min: min(sorted),
+    p10: quantileSorted(sorted, 0.1),
+    median: quantileSorted(sorted, 0.5),
+    p90: quantileSorted(sorted, 0.9),
+    max: max(sorted),
+  };
+}
