@@ -2,6 +2,7 @@ import { checkInt, checkNumber } from '../util/validate.js';
 import { InputError } from '../util/errors.js';
 import { MOE_MAX_EXPERTS } from './routing.js';
 import { atLeastOnceProbability, expectedDistinctExperts } from '../core/moe.js';
+import { smallestIntegerWhere } from '../util/search.js';
 
 /** Largest batch the closed forms accept (they stay O(√batch) per call). */
 export const MOE_MAX_CLOSED_FORM_TOKENS = 1e12;
@@ -89,6 +90,21 @@ function checkEKB(experts: number, topK: number, tokens: number): void {
 export function moeDistinctExperts(experts: number, topK: number, tokens: number): number {
   checkEKB(experts, topK, tokens);
   return expectedDistinctExperts(experts, topK, tokens);
+}
+
+/**
+ * Smallest batch of tokens whose expected number of experts left idle,
+ * E − E·(1 − (1 − k/E)^B) = E·(1 − k/E)^B, is at most `idle` under uniform top-k
+ * routing: how many decoding requests a step needs before all but `idle` experts run.
+ *
+ * @example
+ * moeTokensToReachExperts(8, 2, 0.5) // => 10 (8·0.75^10 = 0.45 ≤ 0.5, 8·0.75^9 = 0.60)
+ * moeTokensToReachExperts(256, 8, 1) // => 175 (DeepSeek-V3: all but one expert)
+ */
+export function moeTokensToReachExperts(experts: number, topK: number, idle: number): number {
+  checkEKB(experts, topK, 0);
+  checkNumber('idle', idle, { min: 0, max: experts, exclusiveMin: true });
+  return smallestIntegerWhere((b) => experts - expectedDistinctExperts(experts, topK, b) <= idle, 0, MOE_MAX_CLOSED_FORM_TOKENS);
 }
 
 /**

@@ -15,6 +15,7 @@ export {
   moeDistinctExperts,
   moeDistinctExpertsVariance,
   moeDistinctExpertsFromInclusion,
+  moeTokensToReachExperts,
   moeTokensPerExpert,
   moeExpectedMaxLoad,
   MOE_MAX_CLOSED_FORM_TOKENS,
@@ -41,3 +42,5 @@ export {
   MOE_MAX_SEARCH_TOKENS,
 } from './efficiency.js';
 export type { MoeLayerShape, MoeEfficiencyOptions, MoeBatchForEfficiency, MoeEfficiencyRow } from './efficiency.js';
+export { moeBenchDeviceExperts } from './bench.js';
+export type { MoeDeviceExpertsBenchOptions, MoeDeviceExpertsBenchRow } from './bench.js';

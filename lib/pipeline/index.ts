@@ -7,3 +7,5 @@ export { pipelineSchedule, PIPELINE_SCHEDULE_KINDS, PIPELINE_MAX_SLOTS } from '.
 export type { PipelineScheduleSpec, PipelineScheduleKind, PipelineSlot, PipelineRun } from './schedule.js';
 export { pipelineBubbleFraction, pipelineTickClosedForm, pipelineCollectionWindow, pipelineBubbleSweep, pipelineWindowSweep } from './bubbles.js';
 export type { PipelineTickClosedForm, PipelineCollectionWindow, PipelineBubbleRow, PipelineWindowRow } from './bubbles.js';
+export { pipelineTransferSeconds } from './transfer.js';
+export type { PipelineTransferOptions } from './transfer.js';

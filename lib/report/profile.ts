@@ -7,10 +7,22 @@ import { InputError } from '../util/errors.js';
  */
 export type ProfileName = 'quick' | 'thorough';
 
+/** Repetition policy of one benchmark point (the fields of lib/gemm's TimingOptions the notebooks set). */
+export interface ProfileTiming {
+  /** Untimed calls first. */
+  warmup: number;
+  /** Timed repetitions at least. */
+  minReps: number;
+  /** Milliseconds of timed repetitions at least. */
+  minTimeMs: number;
+}
+
+/**
+ * Every size a notebook reads from the profile: notebooks never branch on the
+ * profile's name, they read the number they need here.
+ */
 export interface NotebookProfile {
   name: ProfileName;
-  /** Multiplier on repetitions, sample counts and sweep density. */
-  scale: number;
   /** Minimum measuring time per benchmark point, milliseconds. */
   minTimeMs: number;
   /** Minimum repetitions per benchmark point. */
@@ -19,11 +31,75 @@ export interface NotebookProfile {
   simRequests: number;
   /** Monte Carlo trials. */
   trials: number;
+  /** Notebook 00: K = N of the square weight in the workbench batch sweep. */
+  workbenchK: number;
+  /** Notebook 01: timing of the GEMM sweep and the one-vs-many benchmark. */
+  gemmTiming: ProfileTiming;
+  /** Notebook 01: weight shapes (K, N) of the GEMM sweep. */
+  gemmShapes: ReadonlyArray<{ k: number; n: number }>;
+  /** Notebook 01: token counts B of "one matmul of B tokens vs B matmuls of one". */
+  oneVsManyBatches: readonly number[];
+  /** Notebook 01: timing of the grouped-expert benchmark. */
+  expertBenchTiming: ProfileTiming;
+  /** Notebook 02: repetitions of the machine roofline probe. */
+  probeReps: number;
+  /** Notebook 02: decode batches of the throughput curves. */
+  rooflineBatches: readonly number[];
+  /** Notebook 03: offered loads (fraction of capacity) of the collection-window sweep. */
+  loads: readonly number[];
+  /** Notebook 04: Monte Carlo trials of the routing sweep against batch size. */
+  routingSweepTrials: number;
+  /** Notebook 04: trials of the group-limited routing comparison. */
+  groupRoutingTrials: number;
+  /** Notebook 04: simulated steps per point of the expert-parallel imbalance sweep. */
+  imbalanceSteps: number;
+  /** Notebook 05: micro-batches per tick of the bubble sweep. */
+  pipelineMicroBatches: readonly number[];
 }
 
+const range = (n: number, f: (i: number) => number) => Array.from({ length: n }, (_, i) => f(i));
+
 const PROFILES: Record<ProfileName, NotebookProfile> = {
-  quick: { name: 'quick', scale: 1, minTimeMs: 150, minReps: 5, simRequests: 20_000, trials: 200 },
-  thorough: { name: 'thorough', scale: 4, minTimeMs: 1000, minReps: 20, simRequests: 200_000, trials: 2_000 },
+  quick: {
+    name: 'quick',
+    minTimeMs: 150,
+    minReps: 5,
+    simRequests: 20_000,
+    trials: 200,
+    workbenchK: 2048,
+    // Short points: the quick report must fit a few minutes on 2 cores.
+    gemmTiming: { warmup: 1, minReps: 3, minTimeMs: 40 },
+    // K = N = 1024, plus a tiny shape that shows the per-call overhead.
+    gemmShapes: [{ k: 1024, n: 1024 }, { k: 64, n: 64 }],
+    oneVsManyBatches: [1, 2, 4, 8, 16, 32, 64],
+    expertBenchTiming: { warmup: 1, minReps: 3, minTimeMs: 40 },
+    probeReps: 5,
+    rooflineBatches: [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536],
+    loads: [0.2, 0.4, 0.6, 0.8, 0.95],
+    routingSweepTrials: 50,
+    groupRoutingTrials: 20,
+    imbalanceSteps: 25,
+    pipelineMicroBatches: [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128],
+  },
+  thorough: {
+    name: 'thorough',
+    minTimeMs: 1000,
+    minReps: 20,
+    simRequests: 200_000,
+    trials: 2_000,
+    workbenchK: 4096,
+    gemmTiming: { warmup: 2, minReps: 20, minTimeMs: 1000 },
+    gemmShapes: [{ k: 1024, n: 1024 }, { k: 4096, n: 4096 }, { k: 64, n: 64 }],
+    oneVsManyBatches: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+    expertBenchTiming: { warmup: 1, minReps: 3, minTimeMs: 1000 },
+    probeReps: 20,
+    rooflineBatches: range(33, (i) => Math.round(2 ** (i / 2))),
+    loads: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0],
+    routingSweepTrials: 500,
+    groupRoutingTrials: 200,
+    imbalanceSteps: 250,
+    pipelineMicroBatches: range(128, (i) => i + 1),
+  },
 };
 
 /**
@@ -31,6 +107,7 @@ const PROFILES: Record<ProfileName, NotebookProfile> = {
  *
  * @example
  * notebookProfile().name // => 'quick' unless BATCHLAB_PROFILE=thorough
+ * notebookProfile('thorough').workbenchK // => 4096
  */
 export function notebookProfile(name: string | undefined = process.env.BATCHLAB_PROFILE): NotebookProfile {
   const n = name === undefined || name === '' ? 'quick' : name;

@@ -1,0 +1,116 @@
+// Golden-file snapshots of every chart builder in lib/plot (see ./golden.ts). Inputs are
+// small hand-made fixtures for measured data and seeded library calls for models, so a
+// golden changes only when a builder or a model it draws changes. After an intended
+// change: BATCHLAB_UPDATE_GOLDEN=1 node scripts/test.mjs test/plot
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import * as plot from '../../lib/plot/index.js';
+import type { GemmRow } from '../../lib/gemm/index.js';
+import type { GroupedExpertsSummary } from '../../lib/gemm/index.js';
+import { loadHardware } from '../../lib/hardware/index.js';
+import { loadModel } from '../../lib/models/index.js';
+import { decodeOpRoofline, decodeThroughputCurve } from '../../lib/roofline/index.js';
+import { moeRoutingSweep, moeImbalanceSweep, moeEfficiencyCurve } from '../../lib/moe/index.js';
+import { pipelineSchedule, pipelineBubbleSweep, pipelineWindowSweep } from '../../lib/pipeline/index.js';
+import type { MatmulCostModel, MatmulShape } from '../../lib/core/types.js';
+import { assertMatchesGolden, GOLDEN_DIR, roundForGolden } from './golden.js';
+
+// ---- fixtures: measured data, made by hand
+function gemmRow(m: number, k: number, seconds: number, extra: Partial<GemmRow> = {}): GemmRow {
+  const flops = 2 * m * k * k;
+  return {
+    case: 'sweep', variant: 'plain', m, k, n: k, batch: 1, calls: 1, dtype: 'fp32', backend: 'tensorflow', device: 'cpu', host: 'h', versions: '',
+    timestamp: '', sync: 'return', warmup: 1, reps: 5, median_s: seconds, p10_s: seconds * 0.9, p90_s: seconds * 1.2, mean_s: seconds, cv: 0.1,
+    flops, bytes: 4 * (m * k + k * k + m * k), weight_bytes: 4 * k * k, gflops: flops / seconds / 1e9, weight_gbps: (4 * k * k) / seconds / 1e9, detail: '', ...extra,
+  };
+}
+const gemmRows: GemmRow[] = [
+  ...[1, 4, 16, 64, 256].map((m) => gemmRow(m, 1024, 2e-4 + m * 2e-6)),
+  ...[1, 4, 16, 64, 256].map((m) => gemmRow(m, 64, 1e-5 + m * 1e-8)),
+  ...[1, 16, 256].map((m) => gemmRow(m, 1024, 1e-5 + m * 1e-8, { backend: 'torch-cuda', device: 'NVIDIA H200', dtype: 'bf16' })),
+];
+const summary = (active: number, total: number, max: number, batched: number, separate: number, dense: number): GroupedExpertsSummary => ({
+  activeExperts: active, totalTokens: total, maxTokens: max, paddingEfficiency: total / (active * max),
+  batchedSeconds: batched, separateSeconds: separate, denseSeconds: dense, batchedSpeedup: separate / batched, expertPenalty: separate / dense,
+});
+const servingPoints = [
+  { policy: 'window', windowMs: 10, e2eP99: 0.8, throughputTokS: 900 },
+  { policy: 'window', windowMs: 50, e2eP99: 1.2, throughputTokS: 1500 },
+  { policy: 'window', windowMs: 200, e2eP99: 2.5, throughputTokS: 1700 },
+  { policy: 'continuous', windowMs: 0, e2eP99: 0.6, throughputTokS: 1400 },
+  { policy: 'continuous', windowMs: 0, e2eP99: 0.9, throughputTokS: 2100 },
+];
+const servingFront = [servingPoints[0], servingPoints[1], servingPoints[2], servingPoints[3], servingPoints[4]];
+
+// ---- fixtures: models, computed by the library with fixed seeds
+const h100 = loadHardware('h100-sxm');
+const opRows = decodeOpRoofline(loadModel('llama-3.1-8b'), h100, { dtype: 'bf16', batch: 32, context: 1024 });
+const routing = moeRoutingSweep({ models: [{ label: 'A', experts: 8, topK: 2 }, { label: 'B', experts: 64, topK: 4 }], tokens: [1, 10, 100], trials: 20, seed: 1 });
+// A linear toy cost (1 ms per GFLOP plus 1 µs) keeps the efficiency curve independent of any hardware catalogue.
+const toyCost: MatmulCostModel = { kind: 'roofline', label: 'toy', matmulSeconds: (s: MatmulShape) => 1e-6 + (2 * s.m * s.k * s.n * (s.batch ?? 1)) / 1e12 };
+const layerShape = { experts: 16, topK: 2, hiddenSize: 256, expertIntermediate: 128 };
+const pipelineSpec = { layers: 10, stages: 4, layerSeconds: 1e-3, transferSeconds: 1e-4 };
+
+const builders: Record<string, () => unknown> = {
+  batchLatencyThroughputChart: () =>
+    plot.batchLatencyThroughputChart([1, 2, 4, 8].map((m) => ({ m, median_s: 1e-3 + m * 1e-5, p10_s: 0.9e-3 + m * 1e-5, p90_s: 1.2e-3 + m * 1e-5 })), { title: 'sweep', label: 'cpu' }),
+  gemmLatencyChart: () => plot.gemmLatencyChart(gemmRows),
+  gemmThroughputChart: () =>
+    plot.gemmThroughputChart(gemmRows, {
+      fit: { overheadSeconds: 1e-5, peakFlopsPerSecond: 1e11, bytesPerSecond: 1e10, dtype: 'fp32', label: 'fit' },
+      specs: [{ label: 'H100 bf16', peakFlopsPerSecond: 989.5e12, bytesPerSecond: 3.35e12, dtype: 'bf16' }],
+    }),
+  gemmOneVsManyChart: () => plot.gemmOneVsManyChart([1, 2, 4, 8].map((b) => ({ batch: b, oneSeconds: 1e-3, manySeconds: b * 1e-3, speedup: b / (1 + 0.1 * b) }))),
+  gemmGroupedExpertsChart: () => plot.gemmGroupedExpertsChart([{ label: 'few', summary: summary(3, 5, 3, 3e-3, 4e-3, 1e-3) }, { label: 'many', summary: summary(8, 800, 120, 9e-3, 10e-3, 7e-3) }]),
+  rooflineChart: () => plot.rooflineChart([{ label: 'H100 bf16', hw: h100, dtype: 'bf16', rows: opRows }]),
+  rooflineOpTimeChart: () => plot.rooflineOpTimeChart(opRows),
+  rooflineThroughputChart: () =>
+    plot.rooflineThroughputChart([{ label: 'Llama-3.1-8B on H100', points: decodeThroughputCurve(loadModel('llama-3.1-8b'), h100, { dtype: 'bf16', context: 0, batches: [1, 16, 256] }) }]),
+  rooflineCriticalBatchChart: () =>
+    plot.rooflineCriticalBatchChart([
+      { series: 'bf16', hardware: 'H100', criticalBatch: 300 },
+      { series: 'fp8', hardware: 'H100', criticalBatch: 600 },
+      { series: 'bf16', hardware: 'H200', criticalBatch: Infinity },
+    ]),
+  servingFrontierChart: () => plot.servingFrontierChart(servingPoints, servingFront, { groupBy: 'policy' }),
+  windowCatchChart: () =>
+    plot.windowCatchChart([10, 100, 1000].flatMap((rate) => [5, 50].map((w) => ({ ratePerSecond: rate, windowMs: w, meanAdmitted: Math.max(1, (rate * w) / 1000) })))),
+  servingBatchSizeChart: () => plot.servingBatchSizeChart({ continuous: [0, 5, 3, 0, 2], 'window 50 ms': Float64Array.of(0, 0, 1, 4) }),
+  moeDistinctExpertsChart: () => plot.moeDistinctExpertsChart(routing, { markBatches: [10] }),
+  moeTokensPerExpertChart: () => plot.moeTokensPerExpertChart(routing, { markBatches: [10] }),
+  moeImbalanceChart: () =>
+    plot.moeImbalanceChart(moeImbalanceSweep({ experts: 16, topK: 2, tokens: 64, devices: 4, zipfExponents: [0, 1], redundant: [0, 4], steps: 10, warmupSteps: 5, seed: 1 })),
+  moeEfficiencyChart: () =>
+    plot.moeEfficiencyChart([{ label: 'toy', rows: moeEfficiencyCurve(layerShape, toyCost, { dtype: 'fp32', tokens: [1, 10, 100, 1000], efficiency: 0.8 }) }], { markBatches: [10] }),
+  moeGroupedBenchChart: () => plot.moeGroupedBenchChart([{ label: '10 requests', ...summary(3, 5, 3, 3e-3, 4e-3, 1e-3) }, { label: '4000 requests', ...summary(8, 800, 120, 9e-3, 10e-3, 7e-3) }]),
+  pipelineGanttChart: () => plot.pipelineGanttChart(pipelineSchedule(pipelineSpec, { kind: 'fill-drain', microBatches: 3, microBatchSize: 2 })),
+  pipelineBubbleChart: () =>
+    plot.pipelineBubbleChart(pipelineBubbleSweep({ layers: 10, stages: [2, 4], microBatches: [1, 2, 4, 8], layerSeconds: 1e-3, transferSeconds: 1e-4 }), { target: 0.1 }),
+  pipelineWindowChart: () =>
+    plot.pipelineWindowChart(pipelineWindowSweep({ stages: [2, 4], arrivalRates: [10, 100], targetBubble: 0.2, microBatchSize: 4, layers: 12, layerSeconds: 1e-3, transferSeconds: 1e-4 })),
+};
+
+for (const [name, build] of Object.entries(builders)) {
+  test(`${name}(fixture) matches its golden plotly spec (test/plot/golden/${name}.json)`, () => {
+    const spec = build() as { data: unknown[]; layout: object };
+    assert.ok(Array.isArray(spec.data) && spec.data.length > 0 && typeof spec.layout === 'object', `${name} returns { data, layout }`);
+    assertMatchesGolden(name, spec);
+  });
+}
+
+test('every chart builder exported by lib/plot has a golden snapshot here', () => {
+  // Builders are the exported functions whose names end in "Chart".
+  const exported = Object.entries(plot).filter(([n, v]) => typeof v === 'function' && n.endsWith('Chart')).map(([n]) => n).sort();
+  const missing = exported.filter((n) => !(n in builders));
+  assert.deepEqual(missing, [], `chart builders without a snapshot test: ${missing.join(', ')}; add them to test/plot/snapshots.test.ts`);
+  // And no golden is left over from a builder that is gone.
+  const goldens = readdirSync(GOLDEN_DIR).filter((f) => f.endsWith('.json') && !f.endsWith('-changed.json')).map((f) => f.replace(/\.json$/, ''));
+  assert.deepEqual(goldens.filter((g) => !(g in builders)), []);
+});
+
+test('roundForGolden keeps 4 significant digits and writes non-finite numbers as strings', () => {
+  assert.deepEqual(roundForGolden({ a: 1.23456789, b: [12345.678, -0.0000123449], c: Infinity, d: Float64Array.of(0.1 + 0.2), e: undefined }), {
+    a: 1.235, b: [12350, -0.00001234], c: 'Infinity', d: [0.3],
+  });
+});
