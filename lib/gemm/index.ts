@@ -8,7 +8,7 @@ export { assertGemmMemory, defaultGemmMemoryBudget, DEFAULT_MEMORY_FRACTION } fr
 export { gemmBatchSizes, gemmFlops, gemmBytes, gemmWeightBytes, MAX_GEMM_DIM } from './shapes.js';
 export { GEMM_COLUMNS, GEMM_NUMERIC_COLUMNS, gemmRow, gemmRowKey, versionsString, tensorflowSettings } from './row.js';
 export type { GemmRow } from './row.js';
-export { sweepGemm, gemmSweepPoints, gemmTable, gemmRows, gemmDtypes, gemmBackend, gemmTiming, gemmVariantOperands, GEMM_VARIANTS } from './sweep.js';
+export { sweepGemm, gemmSweepPoints, gemmTable, gemmRows, gemmDtypes, gemmBackend, gemmTiming, gemmVariantOperands, gemmVariantProduct, GEMM_VARIANTS } from './sweep.js';
 export type { GemmVariant, GemmBenchOptions, GemmSweepOptions } from './sweep.js';
 export { benchOneVsMany, benchDispatchOverhead, benchGroupedExperts } from './cases.js';
 export type { OneVsManyPoint, GroupedExpertsOptions, GroupedExpertsSummary } from './cases.js';

@@ -41,6 +41,20 @@ export function gemmVariantOperands(variant: GemmVariant, m: number, k: number, 
 }
 
 /**
+ * The product the harness times for a variant, on a weight and an activation shaped by
+ * `gemmVariantOperands` (pass its answer as `ops`): X·W (plain), X·Wᵀ (transposed-w) or
+ * W·X (feature-major, the product transposed). The correctness suite multiplies with
+ * this same function, so what is timed is what is checked.
+ *
+ * @example
+ * const ops = gemmVariantOperands('transposed-w', 4, 64, 32);
+ * gemmVariantProduct(tf, ops, tf.ones(ops.wShape), tf.ones(ops.xShape)).shape // => [4, 32]
+ */
+export function gemmVariantProduct(tf: SelectedBackend['tf'], ops: { transposeB: boolean; weightFirst: boolean }, weight: Tensor, x: Tensor): Tensor {
+  return ops.weightFirst ? tf.matMul(weight, x) : tf.matMul(x, weight, false, ops.transposeB);
+}
+
+/**
  * Element types the tfjs backends can multiply. tfjs 4.22 has no 16-bit or 8-bit
  * float dtype: every floating-point tensor is float32 on all backends.
  */
@@ -182,7 +196,7 @@ export async function sweepGemm(opts: GemmSweepOptions = {}): Promise<aq.ColumnT
       const x = tf.randomUniform(ops.xShape, -1, 1, 'float32', seed++);
       const weight = w as Tensor;
       try {
-        const t = await timeTfOp(() => (ops.weightFirst ? tf.matMul(weight, x) : tf.matMul(x, weight, false, ops.transposeB)), timing);
+        const t = await timeTfOp(() => gemmVariantProduct(tf, ops, weight, x), timing);
         const row = gemmRow(
           {
             case: 'sweep',

@@ -36,17 +36,17 @@ export interface NotebookProfile {
   /** Notebook 01: timing of the GEMM sweep and the one-vs-many benchmark. */
   gemmTiming: ProfileTiming;
   /** Notebook 01: weight shapes (K, N) of the GEMM sweep. */
-  gemmShapes: ReadonlyArray<{ k: number; n: number }>;
+  gemmShapes: Array<{ k: number; n: number }>;
   /** Notebook 01: token counts B of "one matmul of B tokens vs B matmuls of one". */
-  oneVsManyBatches: readonly number[];
+  oneVsManyBatches: number[];
   /** Notebook 01: timing of the grouped-expert benchmark. */
   expertBenchTiming: ProfileTiming;
   /** Notebook 02: repetitions of the machine roofline probe. */
   probeReps: number;
   /** Notebook 02: decode batches of the throughput curves. */
-  rooflineBatches: readonly number[];
+  rooflineBatches: number[];
   /** Notebook 03: offered loads (fraction of capacity) of the collection-window sweep. */
-  loads: readonly number[];
+  loads: number[];
   /** Notebook 04: Monte Carlo trials of the routing sweep against batch size. */
   routingSweepTrials: number;
   /** Notebook 04: trials of the group-limited routing comparison. */
@@ -54,7 +54,7 @@ export interface NotebookProfile {
   /** Notebook 04: simulated steps per point of the expert-parallel imbalance sweep. */
   imbalanceSteps: number;
   /** Notebook 05: micro-batches per tick of the bubble sweep. */
-  pipelineMicroBatches: readonly number[];
+  pipelineMicroBatches: number[];
 }
 
 const range = (n: number, f: (i: number) => number) => Array.from({ length: n }, (_, i) => f(i));
@@ -112,5 +112,6 @@ const PROFILES: Record<ProfileName, NotebookProfile> = {
 export function notebookProfile(name: string | undefined = process.env.BATCHLAB_PROFILE): NotebookProfile {
   const n = name === undefined || name === '' ? 'quick' : name;
   if (n !== 'quick' && n !== 'thorough') throw new InputError('BATCHLAB_PROFILE', name, 'one of "quick", "thorough"');
-  return PROFILES[n];
+  // A copy: a notebook that edits its profile must not change the next caller's.
+  return structuredClone(PROFILES[n]);
 }

@@ -11,9 +11,9 @@ test('detectBackends() reports every backend, best first, each with a reason', a
   assert.equal(s.find((b) => b.name === 'cpu')?.available, true);
 });
 
-test('the native tensorflow backend is built and selected by default on this machine', async () => {
+test('the native tensorflow backend is built and selected by default on this machine', async (t) => {
   // scripts/setup.mjs builds the binding; BATCHLAB_NATIVE=off is the documented opt-out.
-  if (process.env.BATCHLAB_NATIVE === 'off') return;
+  if (process.env.BATCHLAB_NATIVE === 'off') return t.skip('BATCHLAB_NATIVE=off: the native binding is opted out');
   const logs: string[] = [];
   const sel = await selectBackend('auto', { log: (l) => logs.push(l) });
   assert.ok(sel.name === 'tensorflow' || sel.name === 'tensorflow-gpu', logs.join('\n'));
