@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
  * CUDA device or on the CPU; `wasm` and `cpu` are tfjs's portable backends.
  */
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+/** The compute backends batchlab knows, best first: the order `selectBackend('auto')` tries them in. */
 export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
 
 /** What `detectBackends` found for one backend. */
@@ -23,7 +24,12 @@ export interface BackendStatus {
 type Tf = typeof import('@tensorflow/tfjs');
 const require = createRequire(import.meta.url);
 
-/** Package that provides the native binding; overridable to test the fallback path. */
+/**
+ * Package that provides the native binding; overridable to test the fallback path.
+ *
+ * @example
+ * nativePackageName() // => '@tensorflow/tfjs-node-gpu' (BATCHLAB_NATIVE_PACKAGE overrides it)
+ */
 export function nativePackageName(): string {
   return process.env.BATCHLAB_NATIVE_PACKAGE ?? '@tensorflow/tfjs-node-gpu';
 }
@@ -57,7 +63,12 @@ function loadNative(): NativeState {
   return native;
 }
 
-/** The tfjs namespace of this process: the native package when it loaded, else @tensorflow/tfjs. */
+/**
+ * The tfjs namespace of this process: the native package when it loaded, else @tensorflow/tfjs.
+ *
+ * @example
+ * tfjs().matMul(tfjs().ones([2, 3]), tfjs().ones([3, 4])).shape // => [2, 4]
+ */
 export function tfjs(): Tf {
   const n = loadNative();
   return n.tf ?? (require('@tensorflow/tfjs') as Tf);
@@ -165,7 +176,12 @@ export async function selectBackend(
   return current;
 }
 
-/** The active backend, selecting the best one on first use. */
+/**
+ * The active backend, selecting the best one on first use.
+ *
+ * @example
+ * const { name, tf } = await activeBackend(); // name => e.g. 'tensorflow'
+ */
 export async function activeBackend(): Promise<SelectedBackend> {
   return current ?? selectBackend('auto', { log: () => {} });
 }

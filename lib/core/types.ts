@@ -7,6 +7,7 @@
 
 /** Element types a cost can be asked for. */
 export type Dtype = 'fp32' | 'tf32' | 'bf16' | 'fp16' | 'fp8' | 'int8';
+/** Every element type batchlab prices, in `DTYPE_BYTES` order of width. */
 export const DTYPES: readonly Dtype[] = ['fp32', 'tf32', 'bf16', 'fp16', 'fp8', 'int8'];
 
 /** Bytes per element of each dtype. */

@@ -63,7 +63,12 @@ export const GEMM_NUMERIC_COLUMNS: ReadonlySet<string> = new Set([
   'weight_bytes', 'gflops', 'weight_gbps',
 ]);
 
-/** "name=version;…" for a versions record, sorted by name. */
+/**
+ * "name=version;…" for a versions record, sorted by name.
+ *
+ * @example
+ * versionsString({ tfjs: '4.22.0', node: '20.19.0' }) // => 'node=20.19.0;tfjs=4.22.0'
+ */
 export function versionsString(v: Record<string, string>): string {
   return Object.keys(v)
     .sort()
@@ -74,6 +79,10 @@ export function versionsString(v: Record<string, string>): string {
 /**
  * TensorFlow settings that change native-backend matmul speed, as "name=value" pairs
  * ("default" when unset): they belong with the library versions in a row's provenance.
+ *
+ * @example
+ * tensorflowSettings('wasm') // => {}
+ * tensorflowSettings('tensorflow').TF_ENABLE_ONEDNN_OPTS // => 'default' unless set
  */
 export function tensorflowSettings(backend: string): Record<string, string> {
   if (!backend.startsWith('tensorflow')) return {};
@@ -82,12 +91,22 @@ export function tensorflowSettings(backend: string): Record<string, string> {
   return out;
 }
 
-/** Identity of a point for resuming: everything that defines what was measured. */
+/**
+ * Identity of a point for resuming: everything that defines what was measured.
+ *
+ * @example
+ * gemmRowKey({ case: 'sweep', variant: 'plain', m: 8, k: 64, n: 64, batch: 1, dtype: 'fp32', detail: '' }) // => 'sweep|plain|8|64|64|1|fp32|'
+ */
 export function gemmRowKey(r: Pick<GemmRow, 'case' | 'variant' | 'm' | 'k' | 'n' | 'batch' | 'dtype' | 'detail'>): string {
   return [r.case, r.variant, r.m, r.k, r.n, r.batch, r.dtype, r.detail].join('|');
 }
 
-/** Builds a row from a timing and the work it did. */
+/**
+ * Builds a row from a timing and the work it did.
+ *
+ * @example
+ * gemmRow({ case: 'sweep', variant: 'plain', m, k, n, dtype: 'fp32', flops, bytes, weightBytes }, await timeTfOp(run), await deviceInfo()).gflops
+ */
 export function gemmRow(
   spec: { case: string; variant: string; m: number; k: number; n: number; batch?: number; calls?: number; dtype: Dtype; flops: number; bytes: number; weightBytes: number; detail?: string },
   timing: OpTiming,

@@ -12,7 +12,12 @@ import { gemmBackend, gemmRows, gemmSweepPoints, sweepGemm } from './sweep.js';
 import type { GemmSweepOptions } from './sweep.js';
 import type * as aq from 'arquero';
 
-/** data/measured/ of the batchlab package (BATCHLAB_MEASURED_DIR overrides it). */
+/**
+ * data/measured/ of the batchlab package (BATCHLAB_MEASURED_DIR overrides it).
+ *
+ * @example
+ * measuredDir() // => '<package>/data/measured' unless BATCHLAB_MEASURED_DIR is set
+ */
 export function measuredDir(): string {
   return process.env.BATCHLAB_MEASURED_DIR ?? batchlabDataDir('measured');
 }
@@ -37,7 +42,12 @@ function csvCell(v: unknown): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** GEMM rows as CSV text in the harness's column order. */
+/**
+ * GEMM rows as CSV text in the harness's column order.
+ *
+ * @example
+ * gemmCsv(gemmRows(table)).split('\n')[0] // => the header: case,variant,m,k,n,…
+ */
 export function gemmCsv(rows: readonly GemmRow[]): string {
   const lines = [GEMM_COLUMNS.join(',')];
   for (const r of rows) lines.push(GEMM_COLUMNS.map((c) => csvCell(r[c])).join(','));
@@ -68,7 +78,12 @@ export function parseGemmCsv(text: string, source = 'CSV'): GemmRow[] {
   });
 }
 
-/** Reads a GEMM CSV file; a missing file is an empty list. */
+/**
+ * Reads a GEMM CSV file; a missing file is an empty list.
+ *
+ * @example
+ * readGemmCsv('data/measured/gemm-sweep.csv')[0].median_s // => a number
+ */
 export function readGemmCsv(path: string): GemmRow[] {
   if (!existsSync(path)) return [];
   return parseGemmCsv(readFileSync(path, 'utf8'), path);
@@ -87,6 +102,9 @@ export interface GemmResultDoc {
  * Writes the CSV and JSON of a measurement atomically (write-file-atomic: a temporary
  * file renamed over the target), so that a crash mid-write leaves the previous
  * complete file, never a truncated one.
+ *
+ * @example
+ * writeGemmResults({ csv: 'out.csv', json: 'out.json' }, rows, { provenance, complete: true });
  */
 export function writeGemmResults(paths: { csv: string; json: string }, rows: readonly GemmRow[], doc: Omit<GemmResultDoc, 'rows' | 'columns'>): void {
   writeFileAtomic.sync(paths.csv, gemmCsv(rows));

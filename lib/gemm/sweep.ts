@@ -23,11 +23,15 @@ import type { TimingOptions } from './timing.js';
  *   (output-column) dimension; on oneDNN CPUs it is the fastest layout for 8 ≲ M ≲ 256.
  */
 export type GemmVariant = 'plain' | 'transposed-w' | 'feature-major';
+/** The weight layouts the GEMM harness times (see `gemmVariantOperands`). */
 export const GEMM_VARIANTS: readonly GemmVariant[] = ['plain', 'transposed-w', 'feature-major'];
 
 /**
  * The operands and product of one variant: weight shape, activation shape and the
  * call. Weights and activations are created once per point; only `run` is timed.
+ *
+ * @example
+ * gemmVariantOperands('feature-major', 4, 64, 32) // => { wShape: [32, 64], xShape: [64, 4], transposeB: false, weightFirst: true }
  */
 export function gemmVariantOperands(variant: GemmVariant, m: number, k: number, n: number): { wShape: [number, number]; xShape: [number, number]; transposeB: boolean; weightFirst: boolean } {
   switch (variant) {
@@ -57,6 +61,9 @@ export function gemmVariantProduct(tf: SelectedBackend['tf'], ops: { transposeB:
 /**
  * Element types the tfjs backends can multiply. tfjs 4.22 has no 16-bit or 8-bit
  * float dtype: every floating-point tensor is float32 on all backends.
+ *
+ * @example
+ * gemmDtypes('wasm') // => ['fp32']
  */
 export function gemmDtypes(_backend?: BackendName | string): Dtype[] {
   return ['fp32'];
@@ -93,7 +100,12 @@ export interface GemmSweepOptions extends GemmBenchOptions {
   signal?: AbortSignal;
 }
 
-/** Activates `name` if it is not the active backend, quietly. */
+/**
+ * Activates `name` if it is not the active backend, quietly.
+ *
+ * @example
+ * const { tf } = await gemmBackend('cpu');
+ */
 export async function gemmBackend(name: BackendName | 'auto' | undefined): Promise<SelectedBackend> {
   const active = await activeBackend();
   if (name === undefined || name === active.name) return active;
@@ -101,7 +113,12 @@ export async function gemmBackend(name: BackendName | 'auto' | undefined): Promi
   return selectBackend(name, { log: () => {} });
 }
 
-/** The timing options of a GemmBenchOptions, shorthands folded in. */
+/**
+ * The timing options of a GemmBenchOptions, shorthands folded in.
+ *
+ * @example
+ * gemmTiming({ timing: { warmup: 1 }, minReps: 3 }) // => { warmup: 1, minReps: 3 }
+ */
 export function gemmTiming(opts: GemmBenchOptions): TimingOptions {
   const t = { ...opts.timing };
   if (opts.minReps !== undefined) t.minReps = opts.minReps;
@@ -110,14 +127,24 @@ export function gemmTiming(opts: GemmBenchOptions): TimingOptions {
   return t;
 }
 
-/** An arquero table of GEMM rows, with the harness's column order. */
+/**
+ * An arquero table of GEMM rows, with the harness's column order.
+ *
+ * @example
+ * gemmTable(rows).numRows() // => rows.length
+ */
 export function gemmTable(rows: readonly GemmRow[]): aq.ColumnTable {
   const cols: Record<string, unknown[]> = {};
   for (const c of GEMM_COLUMNS) cols[c] = rows.map((r) => r[c]);
   return aq.table(cols);
 }
 
-/** Rows of a GEMM table as plain objects. */
+/**
+ * Rows of a GEMM table as plain objects.
+ *
+ * @example
+ * gemmRows(await sweepGemm({ ms: [1, 8], shapes: [{ k: 64, n: 64 }] }))[0].median_s // => seconds per matmul at M = 1
+ */
 export function gemmRows(table: aq.ColumnTable): GemmRow[] {
   return table.objects() as unknown as GemmRow[];
 }
@@ -130,7 +157,12 @@ interface SweepPoint {
   variant: GemmVariant;
 }
 
-/** The points of a sweep, validated, in measuring order (shape, variant, then M ascending). */
+/**
+ * The points of a sweep, validated, in measuring order (shape, variant, then M ascending).
+ *
+ * @example
+ * gemmSweepPoints({ ms: [8, 1], shapes: [{ k: 64, n: 64 }] }).map((p) => p.m) // => [1, 8]
+ */
 export function gemmSweepPoints(opts: GemmSweepOptions): SweepPoint[] {
   const ms = checkArray<number>('ms', opts.ms ?? gemmBatchSizes(4096), 10_000);
   ms.forEach((m, i) => checkDim(`ms[${i}]`, m));

@@ -16,9 +16,16 @@ import type { TimingStats } from './stats.js';
  *   without copying the whole result to the host.
  */
 export type SyncMode = 'return' | 'readback';
+/** How a timed call waits for its result: `return` (the op returns when done) or `readback` (read one element back). */
 export const SYNC_MODES: readonly SyncMode[] = ['return', 'readback'];
 
-/** The completion mode batchlab uses by default on a backend. */
+/**
+ * The completion mode batchlab uses by default on a backend.
+ *
+ * @example
+ * defaultSyncMode('tensorflow-gpu') // => 'readback'
+ * defaultSyncMode('wasm') // => 'return'
+ */
 export function defaultSyncMode(backend: BackendName | string): SyncMode {
   return backend === 'tensorflow-gpu' || backend === 'webgl' || backend === 'webgpu' ? 'readback' : 'return';
 }
@@ -49,7 +56,12 @@ export interface OpTiming {
   backend: BackendName;
 }
 
-/** Validated timing options with defaults applied. */
+/**
+ * Validated timing options with defaults applied.
+ *
+ * @example
+ * resolveTimingOptions({ minReps: 3 }).warmup // => 2
+ */
 export function resolveTimingOptions(opts: TimingOptions = {}): Required<Omit<TimingOptions, 'sync'>> & { sync?: SyncMode } {
   const warmup = checkInt('warmup', opts.warmup ?? 2, { min: 0, max: 1000 });
   const minReps = checkInt('minReps', opts.minReps ?? 5, { min: 1, max: 1_000_000 });
@@ -62,7 +74,12 @@ export function resolveTimingOptions(opts: TimingOptions = {}): Required<Omit<Ti
 
 type Tf = typeof import('@tensorflow/tfjs');
 
-/** Waits for `outs` to be computed by reading back a single element of each. */
+/**
+ * Waits for `outs` to be computed by reading back a single element of each.
+ *
+ * @example
+ * readbackOne(tf, [tf.matMul(a, b)]); // returns once the product is computed
+ */
 export function readbackOne(tf: Tf, outs: readonly Tensor[]): void {
   for (const y of outs) {
     if (y.size <= 1) {

@@ -6,6 +6,7 @@ import { batchlabDataDir } from '../util/package-root.js';
 
 /** The HF architectures the loader understands (their `model_type`). */
 export type ModelArchitecture = 'llama' | 'mixtral' | 'qwen3_moe' | 'deepseek_v3' | 'gpt_oss';
+/** The config.json architectures (`model_type`) the loader reads. */
 export const MODEL_ARCHITECTURES: readonly ModelArchitecture[] = ['llama', 'mixtral', 'qwen3_moe', 'deepseek_v3', 'gpt_oss'];
 
 // `architectures[0]` names the module that runs the weights, so it decides; model_type
@@ -54,6 +55,7 @@ export interface MlaAttentionSpec {
   vHeadDim: number;
 }
 
+/** The routed-expert part of a mixture-of-experts model, from its config.json. */
 export interface MoeSpec {
   /** Routed experts per MoE layer. */
   numExperts: number;

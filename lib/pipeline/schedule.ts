@@ -21,7 +21,9 @@ export type PipelineScheduleSpec =
   | { kind: 'interleaved'; microBatches: number; chunks: number; ticks?: number; microBatchSize?: number }
   | { kind: 'streaming'; requests: number; tokens: number; chunks?: number; microBatchSize?: number };
 
+/** The schedule a pipeline run follows: fill–drain ticks, interleaved (virtual) stages, or streaming requests. */
 export type PipelineScheduleKind = PipelineScheduleSpec['kind'];
+/** Every `PipelineScheduleKind`, for validation and listings. */
 export const PIPELINE_SCHEDULE_KINDS: readonly PipelineScheduleKind[] = ['fill-drain', 'interleaved', 'streaming'];
 
 /** One micro-batch on one virtual stage. */

@@ -48,17 +48,34 @@ export function checkInt(field: string, value: unknown, bounds: Bounds = {}): nu
   return value as number;
 }
 
-/** A positive number (> 0). */
+/**
+ * A positive number (> 0).
+ *
+ * @example
+ * checkPositive('rate', 2.5) // => 2.5
+ * checkPositive('rate', 0) // throws InputError: rate must be a finite number in (0, inf)
+ */
 export function checkPositive(field: string, value: unknown, max?: number): number {
   return checkNumber(field, value, { min: 0, exclusiveMin: true, max });
 }
 
-/** A probability or fraction in [0, 1]. */
+/**
+ * A probability or fraction in [0, 1].
+ *
+ * @example
+ * checkFraction('share', 0.9) // => 0.9
+ * checkFraction('share', 1.5) // throws InputError naming share
+ */
 export function checkFraction(field: string, value: unknown): number {
   return checkNumber(field, value, { min: 0, max: 1 });
 }
 
-/** One of a fixed set of strings. */
+/**
+ * One of a fixed set of strings.
+ *
+ * @example
+ * checkOneOf('policy', 'window', ['window', 'continuous']) // => 'window'
+ */
 export function checkOneOf<T extends string>(field: string, value: unknown, allowed: readonly T[]): T {
   if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
     throw new InputError(field, value, `one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`);
@@ -66,7 +83,13 @@ export function checkOneOf<T extends string>(field: string, value: unknown, allo
   return value as T;
 }
 
-/** A non-empty array whose length is at most `maxLength`. */
+/**
+ * A non-empty array whose length is at most `maxLength`.
+ *
+ * @example
+ * checkArray<number>('batches', [1, 2, 4], 100) // => [1, 2, 4]
+ * checkArray('batches', [], 100) // throws InputError: a non-empty array of at most 100 items
+ */
 export function checkArray<T>(field: string, value: unknown, maxLength = Number.MAX_SAFE_INTEGER): T[] {
   if (!Array.isArray(value) || value.length === 0 || value.length > maxLength) {
     throw new InputError(field, value, `a non-empty array of at most ${maxLength} items`);
