@@ -13,7 +13,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { median } from 'simple-statistics';
+import { median } from '../lib/util/stats.js';
 import writeFileAtomic from 'write-file-atomic';
 import { selectBackend, deviceInfo } from '../lib/backend/index.js';
 import { fitRoofline, heldOutFitError, fittedKneeBatch, rooflineFitPoints } from '../lib/cost/index.js';

@@ -55,12 +55,23 @@ export async function moeBenchDeviceExperts(opts: MoeDeviceExpertsBenchOptions):
   const which = opts.device ?? 'busiest';
   if (which !== 'busiest') checkInt('device', which, { min: 0, max: opts.devices - 1 });
   checkInt('routingSeed', opts.routingSeed, { min: 0, max: 2 ** 31 });
-  const { routing: _r, requests: _q, devices: _d, device: _w, routingSeed: _s, ...bench } = opts;
   const rows: MoeDeviceExpertsBenchRow[] = [];
   for (const r of requests) {
     const counts = moeRouteCounts(opts.routing, r, fork(opts.routingSeed, `bench-${r}`));
     const device = moeDeviceExpertTokens(placement, counts, which);
-    const run = await benchGroupedExperts({ ...bench, tokensPerExpert: device.tokens });
+    const run = await benchGroupedExperts({
+      tokensPerExpert: device.tokens,
+      k: opts.k,
+      n: opts.n,
+      dtype: opts.dtype,
+      layout: opts.layout,
+      backend: opts.backend,
+      timing: opts.timing,
+      minReps: opts.minReps,
+      minTimeMs: opts.minTimeMs,
+      memoryBudgetBytes: opts.memoryBudgetBytes,
+      seed: opts.seed,
+    });
     rows.push({
       label: `${r} requests: ${device.tokens.join(', ')} tokens`,
       requests: r,

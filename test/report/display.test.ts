@@ -28,7 +28,7 @@ test('notebookProfile(name) is quick by default and rejects unknown profiles nam
   assert.throws(() => notebookProfile('fast'), (e: unknown) => e instanceof InputError && /BATCHLAB_PROFILE must be one of "quick", "thorough"; got "fast"/.test(e.message));
 });
 
-test('describeSamples(samples) matches hand-computed statistics (danfojs describe)', () => {
+test('describeSamples(samples) matches hand-computed statistics (pandas describe rows)', () => {
   const rows = describeSamples({ a: [1, 2, 3, 4, 10], b: [2, 2] });
   const get = (stat: string, col: string) => rows.find((r) => r.stat === stat)![col];
   // a = [1,2,3,4,10]: mean 4, median 3, sample std sqrt(62.5/... ) = sqrt(12.5) = 3.5355 (n-1 denominator)
@@ -36,7 +36,9 @@ test('describeSamples(samples) matches hand-computed statistics (danfojs describ
   assert.equal(get('mean', 'a'), 4);
   assert.equal(get('median', 'a'), 3);
   assert.ok(Math.abs(Number(get('std', 'a')) - Math.sqrt(12.5)) < 1e-12);
-  // Shorter columns are padded with NaN, which describe() skips: b has 2 samples.
+  // Columns may differ in length: b has 2 samples, mean 2 and no spread.
   assert.equal(get('count', 'b'), 2);
   assert.equal(get('max', 'b'), 2);
+  assert.equal(get('mean', 'b'), 2);
+  assert.equal(get('std', 'b'), 0);
 });
