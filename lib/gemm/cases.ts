@@ -9,7 +9,7 @@ import { assertGemmMemory, defaultGemmMemoryBudget } from './memory.js';
 import { gemmRow } from './row.js';
 import type { GemmRow } from './row.js';
 import { checkDim, gemmBytes, gemmFlops, gemmWeightBytes } from './shapes.js';
-import { gemmBackend, gemmDtypes, gemmTable, gemmTiming } from './sweep.js';
+import { gemmBackend, gemmDtypes, gemmTable, gemmTiming, gemmVariantProduct } from './sweep.js';
 import type { GemmBenchOptions } from './sweep.js';
 import { timeTfOp } from './timing.js';
 
@@ -170,6 +170,8 @@ export async function benchGroupedExperts(opts: GroupedExpertsOptions): Promise<
   const dtype = checkOneOf('dtype', opts.dtype ?? 'fp32', gemmDtypes(opts.backend));
   const layout = checkOneOf('layout', opts.layout ?? 'transposed-w', ['plain', 'transposed-w'] as const);
   const tb = layout === 'transposed-w';
+  // The same product as the sweep's plain and transposed-w variants, checked per backend by the correctness suite.
+  const product = { transposeB: tb, weightFirst: false };
   const active = counts.filter((c) => c > 0);
   if (active.length === 0) throw new InputError('tokensPerExpert', counts, 'an array with at least one positive count');
   const timing = gemmTiming(opts);
@@ -196,7 +198,7 @@ export async function benchGroupedExperts(opts: GroupedExpertsOptions): Promise<
     const w3 = tf.randomUniform(tb ? [e, n, k] : [e, k, n], -1, 1, 'float32', seed);
     const x3 = tf.randomUniform([e, cmax, k], -1, 1, 'float32', seed + 1);
     try {
-      batched = await timeTfOp(() => tf.matMul(x3, w3, false, tb), timing);
+      batched = await timeTfOp(() => gemmVariantProduct(tf, product, w3, x3), timing);
     } finally {
       tf.dispose([w3, x3]);
     }
@@ -212,7 +214,7 @@ export async function benchGroupedExperts(opts: GroupedExpertsOptions): Promise<
         ws.push(tf.randomUniform(tb ? [n, k] : [k, n], -1, 1, 'float32', seed + 2 + 2 * i));
         xs.push(tf.randomUniform([c, k], -1, 1, 'float32', seed + 3 + 2 * i));
       });
-      separate = await timeTfOp(() => xs.map((x, i) => tf.matMul(x, ws[i], false, tb)), timing);
+      separate = await timeTfOp(() => xs.map((x, i) => gemmVariantProduct(tf, product, ws[i], x)), timing);
     } finally {
       tf.dispose([...ws, ...xs]);
     }
@@ -226,7 +228,7 @@ export async function benchGroupedExperts(opts: GroupedExpertsOptions): Promise<
     const w = tf.randomUniform(tb ? [n, k] : [k, n], -1, 1, 'float32', seed + 2);
     const x = tf.randomUniform([total, k], -1, 1, 'float32', seed + 3);
     try {
-      dense = await timeTfOp(() => tf.matMul(x, w, false, tb), timing);
+      dense = await timeTfOp(() => gemmVariantProduct(tf, product, w, x), timing);
     } finally {
       tf.dispose([w, x]);
     }

@@ -59,3 +59,38 @@ for (const name of BACKEND_NAMES) {
     });
   }
 }
+
+// The grouped-expert benchmark multiplies a stack of experts in one batched call,
+// X[E×c×K]·W[E×K×N] (or ·Wᵀ from W[E×N×K]), through the same gemmVariantProduct.
+for (const name of BACKEND_NAMES) {
+  for (const variant of ['plain', 'transposed-w'] as const) {
+    test(`gemmVariantProduct(${variant}) on ${name} multiplies a batch of expert weights expert by expert`, async (t) => {
+      const status = (await detectBackends()).find((b) => b.name === name)!;
+      if (!status.available) return t.skip(`${name} unavailable: ${status.reason}`);
+      const { tf } = await selectBackend(name, { log: () => {} });
+      const [e, c, k, n] = [3, 5, 17, 6];
+      const ops = gemmVariantOperands(variant, c, k, n);
+      const wAtE = (x: number, p: number, j: number) => Math.cos(p * 1.7 - j * 0.3 + x);
+      const xAtE = (x: number, i: number, p: number) => Math.sin(i * 1.3 + p * 0.7 - x) * 0.5;
+      const wData = new Float32Array(e * k * n);
+      const xData = new Float32Array(e * c * k);
+      for (let x = 0; x < e; x++) {
+        for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) wData[x * k * n + (ops.transposeB ? j * k + p : p * n + j)] = wAtE(x, p, j);
+        for (let i = 0; i < c; i++) for (let p = 0; p < k; p++) xData[x * c * k + i * k + p] = xAtE(x, i, p);
+      }
+      const out = tf.tidy(() => gemmVariantProduct(tf, ops, tf.tensor3d(wData, [e, ...ops.wShape]), tf.tensor3d(xData, [e, c, k])).dataSync());
+      for (let x = 0; x < e; x++)
+        for (let i = 0; i < c; i++)
+          for (let j = 0; j < n; j++) {
+            let ref = 0;
+            let mag = 0;
+            for (let p = 0; p < k; p++) {
+              ref += Math.fround(xAtE(x, i, p)) * Math.fround(wAtE(x, p, j));
+              mag += Math.abs(xAtE(x, i, p) * wAtE(x, p, j));
+            }
+            const got = out[x * c * n + i * n + j];
+            assert.ok(Math.abs(got - ref) <= 4 * k * 2 ** -24 * mag + 1e-7, `${variant} expert ${x} [${i},${j}] ${got} vs ${ref}`);
+          }
+    });
+  }
+}
