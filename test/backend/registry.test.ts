@@ -25,27 +25,7 @@ test('selectBackend(name) rejects an unknown backend name', async () => {
   await assert.rejects(selectBackend('tpu' as never), /backend must be one of auto, tensorflow-gpu, tensorflow, wasm, cpu; got "tpu"/);
 });
 
-// One correctness suite for every backend present (as tfjs-core does): X·W against a
-// float64 reference computed here, on a shape with no symmetry to hide a transpose bug.
-for (const name of BACKEND_NAMES) {
-  test(`matMul on ${name} matches a float64 reference within float32 rounding`, async (t) => {
-    const status = (await detectBackends()).find((b) => b.name === name)!;
-    if (!status.available) return t.skip(`${name} unavailable: ${status.reason}`);
-    const { tf } = await selectBackend(name, { log: () => {} });
-    const [m, k, n] = [7, 33, 5];
-    const x = Float32Array.from({ length: m * k }, (_, i) => Math.sin(i) * 0.5);
-    const w = Float32Array.from({ length: k * n }, (_, i) => Math.cos(i * 1.7));
-    const before = tf.memory().numTensors;
-    const out = tf.tidy(() => tf.matMul(tf.tensor2d(x, [m, k]), tf.tensor2d(w, [k, n])).dataSync());
-    assert.equal(tf.memory().numTensors, before, 'no tensor leaked');
-    for (let i = 0; i < m; i++)
-      for (let j = 0; j < n; j++) {
-        let ref = 0;
-        for (let p = 0; p < k; p++) ref += x[i * k + p] * w[p * n + j];
-        assert.ok(Math.abs(out[i * n + j] - ref) < 1e-4, `[${i},${j}] ${out[i * n + j]} vs ${ref}`);
-      }
-  });
-}
+// The per-backend GEMM correctness suite, every layout the harness times, is gemm-layouts.test.ts.
 
 test('deviceInfo() carries host, cores and tfjs versions for provenance', async () => {
   await selectBackend('cpu', { log: () => {} });
