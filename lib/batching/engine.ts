@@ -252,7 +252,6 @@ export function runServingEngine(R: ResolvedServing, cost: ServingStepCost, deci
     const c = cachedOf(prompt[r]);
     const need = prompt[r] + generated[r] - c;
     if (fresh) r0.cached += c;
-    else r0.recomputed += need;
     prefillLeft[r] = need;
     prefillPending += need;
     kvTokens[r] = c;
@@ -459,6 +458,8 @@ export function runServingEngine(R: ResolvedServing, cost: ServingStepCost, deci
   // Config validation guarantees every request fits the KV capacity alone, so the
   // engine can always admit the head of the queue once it drains; anything else is a bug.
   if (completed !== n) throw new Error(`simulateServing: ${n - completed} of ${n} requests never finished (simulator invariant broken)`);
+  // Every prefill token beyond each prompt's one uncached pass was computed again after a preemption.
+  r0.recomputed = r0.prefilled - (r0.promptTotal - r0.cached);
   return {
     state: S,
     n,

@@ -54,11 +54,14 @@ export function catalogServingReplica(
 
 /**
  * Saturated throughput (requests/s) of a replica under a policy. Every request arrives
- * at t = 0 (base.arrivals is replaced; base.requests counts), and the rate is read off
- * the departures while the queue is still non-empty, after the first 10 % have left:
- * the steady state of a full engine, free of the ramp-up and of the drain tail of the
- * longest outputs. Falls back to requests / makespan when the queue empties too soon
- * (fewer requests than a few batches). A natural unit for the arrival rates of a sweep.
+ * at t = 0 (base.arrivals is replaced; base.requests counts), so requests are admitted
+ * in order; the rate is the number admitted between two admission instants over the
+ * time between them, from the instant that admits the request at the 10 % mark to the
+ * last admission: the steady state of a full engine (every departure makes room for an
+ * admission), free of the ramp-up and of the drain tail. Whole admission instants
+ * delimit the interval, so departures that come in synchronized waves (static batches,
+ * equal lengths) are counted over whole cycles. Falls back to requests / makespan when
+ * there are too few requests for two distinct admission instants.
  *
  * @example
  * servingCapacity(base, { kind: 'continuous', maxBatch: 256 }, 1) // => requests/s at full load
@@ -67,14 +70,15 @@ export function servingCapacity(base: Omit<ServingConfig, 'policy'>, policy: Ser
   if (!base || typeof base !== 'object') throw new InputError('base', base, 'a ServingConfig without its policy');
   const burst: ServingConfig = { ...base, arrivals: { kind: 'burst' }, policy, keepRequests: true };
   const r = simulateServing(burst, seed);
-  const log = r.requestLog!;
-  let lastAdmission = 0;
-  for (let i = 0; i < r.requests; i++) lastAdmission = Math.max(lastAdmission, log.admitted[i]);
-  const finish = Float64Array.from(log.finish).sort();
-  const lo = finish[Math.floor(0.1 * r.requests)];
-  let departed = 0;
-  for (let i = 0; i < finish.length; i++) if (finish[i] > lo && finish[i] <= lastAdmission) departed++;
-  return departed > 0 && lastAdmission > lo ? departed / (lastAdmission - lo) : r.throughputRequestsPerSecond;
+  const admitted = r.requestLog!.admitted;
+  const n = r.requests;
+  const a2 = admitted[n - 1];
+  let i1 = Math.floor(0.1 * n);
+  const a1 = admitted[i1];
+  while (i1 > 0 && admitted[i1 - 1] === a1) i1--;
+  let i2 = n - 1;
+  while (i2 > 0 && admitted[i2 - 1] === a2) i2--;
+  return a2 > a1 && i2 > i1 ? (i2 - i1) / (a2 - a1) : r.throughputRequestsPerSecond;
 }
 
 /**
