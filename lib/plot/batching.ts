@@ -220,7 +220,7 @@ export function servingLoadLimitChart(rows: TableLike, opts: { title?: string } 
   const limits = String(all[0].limits ?? '');
   return {
     data,
-    layout: { ...baseLayout(opts.title ?? `Load carried while ${limits}`, { title: 'policy' }, { title: '% of continuous-batching capacity' }), barmode: 'group' },
+    layout: { ...baseLayout(opts.title ?? `Load carried while ${limits}`, { title: 'policy' }, { title: '% of saturated continuous-batching capacity' }), barmode: 'group' },
   };
 }
 
@@ -241,16 +241,23 @@ export function concurrencyCurveChart(curve: { table: TableLike; maxThroughputRp
   const { maxThroughputRps: xmax, saturationClients: nstar } = curve;
   const lo = n[0];
   const hi = n[n.length - 1];
+  // N / (R(1) + Z) is a straight line on linear axes only: sample it densely for the log axis.
+  const rise: number[] = [];
+  for (let k = 0; k <= 40; k++) {
+    const v = lo * Math.pow(Math.min(hi, nstar) / lo, k / 40);
+    rise.push(v);
+  }
   return {
     data: [
       { type: 'scatter', mode: 'lines+markers', name: 'throughput (simulated)', x: n, y: x, line: { color: PALETTE[0], width: 2 } },
-      { type: 'scatter', mode: 'lines', name: 'N / (R(1) + Z)', x: [lo, Math.min(hi, nstar)], y: [(lo * xmax) / nstar, Math.min(hi, nstar) * (xmax / nstar)], line: { color: PALETTE[0], dash: 'dash', width: 1 } },
+      { type: 'scatter', mode: 'lines', name: 'N / (R(1) + Z)', x: rise, y: rise.map((v) => v * (xmax / nstar)), line: { color: PALETTE[0], dash: 'dash', width: 1 } },
       { type: 'scatter', mode: 'lines', name: 'X_max', x: [lo, hi], y: [xmax, xmax], line: { color: PALETTE[7], dash: 'dash', width: 1 } },
       { type: 'scatter', mode: 'lines+markers', name: 'ITL p50 (right axis)', x: n, y: itl, yaxis: 'y2', line: { color: PALETTE[1] } },
     ],
     layout: {
       ...baseLayout(opts.title ?? 'Closed loop: throughput and inter-token latency against concurrency', { title: 'concurrent clients N', log: true }, { title: 'requests / s' }),
-      yaxis2: { overlaying: 'y', side: 'right', type: 'log', title: { text: 'ITL p50 (s)' } },
+      yaxis2: { overlaying: 'y', side: 'right', rangemode: 'tozero', tickformat: '.3~s', title: { text: 'ITL p50 (s)' } },
+      margin: { t: 50, r: 80, b: 60, l: 70 },
       shapes: [{ type: 'line', x0: nstar, x1: nstar, yref: 'paper', y0: 0, y1: 1, line: { dash: 'dot', color: '#444', width: 1 } }],
       annotations: [{ x: Math.log10(nstar), y: 1, yref: 'paper', text: `N* ≈ ${nstar.toFixed(0)}`, showarrow: false, yanchor: 'bottom' }],
     },
