@@ -45,7 +45,13 @@ export interface EngineRun {
  * The event loop of one replica: arrivals (open or closed loop), one engine step at a
  * time, KV accounting (reserved or paged with recompute preemption), and the policy
  * asked what to run whenever the engine is free. Deterministic: the same resolved
- * config and decider give the same run.
+ * config and decider give the same run. simulateServing is the public door; this is
+ * the loop behind it, for callers that bring their own decider.
+ *
+ * @example
+ * const R = resolveServing(config, 1);
+ * const run = runServingEngine(R, config.stepCost, servingPolicyModule('continuous').decider(R.policy));
+ * run.steps;
  */
 export function runServingEngine(R: ResolvedServing, cost: ServingStepCost, decide: PolicyDecider): EngineRun {
   const { n, kvCapacity } = R;
