@@ -39,6 +39,8 @@ export interface EngineRun {
   bytes: number;
   thinkSum: number;
   thinkCount: number;
+  /** Most KV tokens held at once (paged: blocks × block size). */
+  kvPeakTokens: number;
 }
 
 /**
@@ -89,6 +91,7 @@ export function runServingEngine(R: ResolvedServing, cost: ServingStepCost, deci
   let contextSum = 0; // Σ (prompt + emitted) over decoding sequences
   let kvUsed = 0; // tokens (reserve) or blocks (paged)
   let growthNext = 0;
+  let kvPeak = 0;
   let inSystem = 0;
   let completed = 0;
   let busy = false;
@@ -273,6 +276,7 @@ export function runServingEngine(R: ResolvedServing, cost: ServingStepCost, deci
     } else {
       kvUsed += prompt[r] + output[r];
     }
+    if (kvUsed > kvPeak) kvPeak = kvUsed;
     prefillRing.pushBack(r);
   }
 
@@ -304,7 +308,10 @@ export function runServingEngine(R: ResolvedServing, cost: ServingStepCost, deci
     stepDecoding = d.decode ? decoding : 0;
     const seqs = stepDecoding + chunks;
     if (seqs === 0) return false;
-    if (blocks && stepDecoding > 0) kvUsed += growthNext;
+    if (blocks && stepDecoding > 0) {
+      kvUsed += growthNext;
+      if (kvUsed > kvPeak) kvPeak = kvUsed;
+    }
     const work: StepWork = {
       prefillTokens,
       decodeTokens: stepDecoding,
@@ -464,6 +471,7 @@ export function runServingEngine(R: ResolvedServing, cost: ServingStepCost, deci
   // Config validation guarantees every request fits the KV capacity alone, so the
   // engine can always admit the head of the queue once it drains; anything else is a bug.
   if (completed !== n) throw new Error(`simulateServing: ${n - completed} of ${n} requests never finished (simulator invariant broken)`);
+  if (kvUsed !== 0) throw new Error(`simulateServing: ${kvUsed} KV units still held after the last request (simulator invariant broken)`);
   // Every prefill token beyond each prompt's one uncached pass was computed again after a preemption.
   r0.recomputed = r0.prefilled - (r0.promptTotal - r0.cached);
   return {
@@ -474,6 +482,7 @@ export function runServingEngine(R: ResolvedServing, cost: ServingStepCost, deci
     areaSystem,
     areaQueue,
     itl,
+    kvPeakTokens: blocks ? kvPeak * B : kvPeak,
     ...r0,
   };
 }

@@ -142,6 +142,8 @@ for (const policy of [
   test(`simulateServing paged KV with recompute preemption (${policy.kind}${'priority' in policy ? ', prefill-first' : ''}) never loses a request or a token`, () => {
     const r = simulateServing({ ...workload, requests: 3000, kvAdmission: 'blocks', kvBlockTokens: 16, kvCapacityTokens: 8000, prefixCacheHitRatio: 0.2, policy }, 7);
     assert.ok(r.preemptions > 0, 'the cache is small enough to preempt');
+    // Paged: never more blocks than fit (8000 tokens = 500 blocks of 16), and the cache is used.
+    assert.ok(r.kvPeakTokens <= 8000 && r.kvPeakTokens > 7000, `peak ${r.kvPeakTokens}`);
     const log = r.requestLog!;
     let out = 0;
     let pr = 0;
@@ -220,4 +222,28 @@ test('simulateServing rejects bad load-model and scheduler inputs naming the fie
   for (const [field, patch] of cases) {
     assert.throws(() => simulateServing({ ...workload, policy: { kind: 'continuous', maxBatch: 8 }, ...patch }, 1), (e: unknown) => e instanceof InputError && e.field === field, field);
   }
+});
+
+test('simulateServing paged KV at the smallest capacity the config allows still finishes every request, for any block size', () => {
+  // Prompts ≤ 400 and outputs ≤ 100 tokens: one request needs at most 500 tokens, rounded up to whole blocks.
+  for (const B of [1, 7, 16, 64]) {
+    const cap = Math.ceil(500 / B) * B;
+    for (const policy of [{ kind: 'continuous', maxBatch: 16 }, { kind: 'chunked', maxBatch: 16, tokenBudget: 64 }] as ServingPolicy[]) {
+      const r = simulateServing({
+        arrivals: { kind: 'poisson', ratePerSecond: 50 },
+        requests: 400,
+        promptTokens: { kind: 'uniform', min: 1, max: 400 },
+        outputTokens: { kind: 'uniform', min: 1, max: 100 },
+        policy,
+        stepCost: cost,
+        kvAdmission: 'blocks',
+        kvBlockTokens: B,
+        kvCapacityTokens: cap,
+      }, B);
+      assert.equal(r.tokens.emitted, r.tokens.output, `B=${B} ${policy.kind}`);
+      assert.ok(r.kvPeakTokens <= cap);
+    }
+  }
+  // 2,000 + 300 tokens fit 2,300 reserved, but whole 16-token blocks need 2,304.
+  assert.throws(() => simulateServing({ ...workload, policy: { kind: 'continuous', maxBatch: 8 }, kvAdmission: 'blocks', kvBlockTokens: 16, kvCapacityTokens: 2300 }, 1), (e: unknown) => e instanceof InputError && e.field === 'kvCapacityTokens');
 });
