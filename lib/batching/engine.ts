@@ -132,7 +132,8 @@ export function runServingEngine(R: ResolvedServing, cost: ServingStepCost, deci
   let areaQueue = 0;
 
   const cachedOf = (p: number): number => (hit > 0 ? Math.min(p - 1, Math.floor(hit * p)) : 0);
-  const view: SchedulerView & { now: number; lastStepStart: number; lastStepEnd: number; queued: number; running: number; decoding: number; prefilling: number; prefillPending: number; kvFree: number } = {
+  // One view, refreshed before every decision: read-only to the policy, written here.
+  const view: { -readonly [K in keyof SchedulerView]: SchedulerView[K] } = {
     now: 0,
     lastStepStart: -Infinity,
     lastStepEnd: -Infinity,
