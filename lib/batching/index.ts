@@ -9,13 +9,23 @@ export type {
   ServingLatencyStats,
   ServingRequestLog,
   ServingResult,
+  ServingSlo,
 } from './types.js';
+export { registerServingPolicy, servingPolicyModule, servingPolicyKinds, checkServingPolicy } from './policy.js';
+export type { SchedulerView, PolicyDecision, PolicyDecider, PolicyConfigBase, ServingPolicyModule } from './policy.js';
+export { staticPolicy, windowPolicy, continuousPolicy, chunkedPolicy, admitFifo, iterationStep, WAIT_FOR_EVENT } from './policies/index.js';
+export type { StaticPolicy, WindowPolicy, ContinuousPolicy, ChunkedPolicy, StepPriority } from './policies/index.js';
+export { runServingEngine } from './engine.js';
+export { DurationHistogram } from './metrics.js';
 export { constantStepCost, affineStepCost } from './cost.js';
 export type { AffineStepCostParams } from './cost.js';
 export { parseServingTrace, loadServingTrace, MAX_TRACE_ROWS } from './trace.js';
-export { MAX_SERVING_REQUESTS, MAX_SERVING_BATCH } from './config.js';
+export { MAX_SERVING_REQUESTS, MAX_SERVING_BATCH, resolveServing } from './config.js';
+export type { ResolvedServing } from './config.js';
 export { simulateServing } from './simulate.js';
 export { servingSweepPoints, runServingSweepPoint, servingSweep, servingFrontier } from './sweep.js';
 export type { ServingSweepGrid, ServingSweepRow } from './sweep.js';
 export { catalogServingReplica, servingCapacity, servingReplicaSweep } from './replica.js';
 export type { ServingReplica } from './replica.js';
+export { servingLoadUnderLimit, servingLoadUnderLimitTable, servingConcurrencySweep } from './study.js';
+export type { ServingWorkload, ServingLatencyLimits, ConcurrencyCurve } from './study.js';

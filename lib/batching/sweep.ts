@@ -1,6 +1,6 @@
 import * as aq from 'arquero';
 import { InputError } from '../util/errors.js';
-import { checkArray, checkInt, checkOneOf, checkPositive } from '../util/validate.js';
+import { checkArray, checkInt, checkNumber, checkOneOf, checkPositive } from '../util/validate.js';
 import { simulateServing } from './simulate.js';
 import type { ServingConfig, ServingPolicy, ServingPolicyKind, ServingResult } from './types.js';
 
@@ -16,7 +16,7 @@ export interface ServingSweepGrid {
   base: Omit<ServingConfig, 'policy'>;
   policies: ServingPolicyKind[];
   maxBatches: number[];
-  /** Collection windows for `window` points, milliseconds. */
+  /** Collection windows for `static` and `window` points, milliseconds. */
   windowsMs?: number[];
   /** Per-step token budgets for `chunked` points. */
   tokenBudgets?: number[];
@@ -41,10 +41,20 @@ export interface ServingSweepRow {
   ttftP99: number;
   tpotP50: number | null;
   tpotP99: number | null;
+  /** Per-token inter-token latency quantiles (null when every output is one token). */
+  itlP50: number | null;
+  itlP99: number | null;
   e2eP50: number;
   e2eP90: number;
   e2eP99: number;
   utilisation: number;
+  /** Engine busy seconds per 1,000 output tokens, and its inverse in tokens per busy second. */
+  busySecondsPer1kTokens: number;
+  tokensPerBusySecond: number;
+  mfu: number | null;
+  bandwidthUtilisation: number | null;
+  goodputRps: number | null;
+  preemptions: number;
   meanBatch: number;
   meanAdmitted: number;
   cost: string;
@@ -62,10 +72,11 @@ export interface ServingSweepRow {
 export function servingSweepPoints(grid: ServingSweepGrid): ServingConfig[] {
   if (!grid || typeof grid !== 'object' || !grid.base) throw new InputError('grid', grid, 'a ServingSweepGrid { base, policies, maxBatches, ... }');
   const policies = checkArray<ServingPolicyKind>('policies', grid.policies, 16).map((p, i) =>
-    checkOneOf(`policies[${i}]`, p, ['window', 'continuous', 'chunked'] as const),
+    checkOneOf(`policies[${i}]`, p, ['static', 'window', 'continuous', 'chunked'] as const),
   );
+  const windowed = policies.includes('static') || policies.includes('window');
   const batches = checkArray<number>('maxBatches', grid.maxBatches, 4096).map((b, i) => checkInt(`maxBatches[${i}]`, b, { min: 1 }));
-  const windows = policies.includes('window') ? checkArray<number>('windowsMs', grid.windowsMs, 4096).map((w, i) => checkPositive(`windowsMs[${i}]`, w)) : [];
+  const windows = windowed ? checkArray<number>('windowsMs', grid.windowsMs, 4096).map((w, i) => checkNumber(`windowsMs[${i}]`, w, { min: 0, max: 3.6e6 })) : [];
   const budgets = policies.includes('chunked') ? checkArray<number>('tokenBudgets', grid.tokenBudgets, 4096).map((b, i) => checkInt(`tokenBudgets[${i}]`, b, { min: 1 })) : [];
   let rates: Array<number | null> = [null];
   if (grid.ratesPerSecond !== undefined) {
@@ -79,8 +90,8 @@ export function servingSweepPoints(grid: ServingSweepGrid): ServingConfig[] {
     for (const kind of policies) {
       for (const maxBatch of batches) {
         const policiesHere: ServingPolicy[] =
-          kind === 'window'
-            ? windows.map((windowMs) => ({ kind, windowMs, maxBatch }))
+          kind === 'window' || kind === 'static'
+            ? windows.filter((w) => kind === 'window' || w > 0).map((windowMs) => ({ kind, windowMs, maxBatch }))
             : kind === 'chunked'
               ? budgets.filter((b) => b >= maxBatch).map((tokenBudget) => ({ kind, maxBatch, tokenBudget }))
               : [{ kind, maxBatch }];
@@ -98,7 +109,7 @@ function row(index: number, config: ServingConfig, r: ServingResult, seed: numbe
   return {
     index,
     policy: p.kind,
-    windowMs: p.kind === 'window' ? p.windowMs : null,
+    windowMs: p.kind === 'window' || p.kind === 'static' ? p.windowMs : null,
     maxBatch: p.maxBatch,
     tokenBudget: p.kind === 'chunked' ? p.tokenBudget : null,
     ratePerSecond: a.kind === 'poisson' || a.kind === 'gamma' ? a.ratePerSecond : null,
@@ -111,10 +122,18 @@ function row(index: number, config: ServingConfig, r: ServingResult, seed: numbe
     ttftP99: r.ttft.p99,
     tpotP50: r.tpot ? r.tpot.p50 : null,
     tpotP99: r.tpot ? r.tpot.p99 : null,
+    itlP50: r.itl ? r.itl.p50 : null,
+    itlP99: r.itl ? r.itl.p99 : null,
     e2eP50: r.e2e.p50,
     e2eP90: r.e2e.p90,
     e2eP99: r.e2e.p99,
     utilisation: r.utilisation,
+    busySecondsPer1kTokens: r.busySecondsPer1kTokens,
+    tokensPerBusySecond: 1000 / r.busySecondsPer1kTokens,
+    mfu: r.mfu,
+    bandwidthUtilisation: r.bandwidthUtilisation,
+    goodputRps: r.goodputRps,
+    preemptions: r.preemptions,
     meanBatch: r.meanBatch,
     meanAdmitted: r.meanAdmitted,
     cost: r.provenance.cost,
