@@ -4,3 +4,4 @@ export { paramCounts, kvBytesPerToken, kvCacheBytesPerSequence } from './params.
 export type { ParamCounts } from './params.js';
 export { modelStepOps, decodeOps, prefillOps } from './ops.js';
 export type { ModelOperation, OperationGroup, StepOpsInput } from './ops.js';
+export { modelAttentionShape, modelKvBatchLimit, stepActivationBytes } from './attention.js';

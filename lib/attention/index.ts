@@ -1,0 +1,11 @@
+// Attention and the KV cache from plain shape numbers: FLOPs and bytes of the
+// attention core, KV memory and paged blocks, batching strategies for ragged
+// lengths, measured batched decode attention, and attention–FFN disaggregation.
+export type { AttentionShape } from './shape.js';
+export { checkAttentionShape, gqaShape } from './shape.js';
+export type { AttentionCoreCall, AttentionCost } from './cost.js';
+export { decodeAttentionCalls, prefillAttentionCalls, decodeAttentionCost, prefillAttentionCost, windowedCausalPairs } from './cost.js';
+export type { PagedKvUsage, KvSharding, KvBatchLimitInput, KvBatchLimit } from './kv.js';
+export { attentionKvElementsPerTokenPerLayer, attentionKvBytesPerToken, attentionKvBytesPerSequence, pagedKvUsage, kvBatchLimit } from './kv.js';
+export type { RaggedStrategy, RaggedGroup, RaggedPlan } from './strategies.js';
+export { RAGGED_STRATEGIES, raggedGroups, raggedBatchPlan, raggedBatchSeconds, decodeLengthsFromMix } from './strategies.js';
