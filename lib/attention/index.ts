@@ -9,3 +9,16 @@ export type { PagedKvUsage, KvSharding, KvBatchLimitInput, KvBatchLimit } from '
 export { attentionKvElementsPerTokenPerLayer, attentionKvBytesPerToken, attentionKvBytesPerSequence, pagedKvUsage, kvBatchLimit } from './kv.js';
 export type { RaggedStrategy, RaggedGroup, RaggedPlan } from './strategies.js';
 export { RAGGED_STRATEGIES, raggedGroups, raggedBatchPlan, raggedBatchSeconds, decodeLengthsFromMix } from './strategies.js';
+export type { MeasuredStrategy, DecodeAttentionProblem, PreparedDecodeAttention, AttentionRow, LengthCase, MeasureDecodeAttentionOptions, AttentionKernelFit } from './measure.js';
+export {
+  MEASURED_STRATEGIES,
+  ATTENTION_COLUMNS,
+  decodeAttentionProblem,
+  referenceDecodeAttention,
+  prepareDecodeAttention,
+  attentionError,
+  measureDecodeAttention,
+  attentionCsv,
+  saveAttentionRows,
+  fitAttentionKernelCost,
+} from './measure.js';
