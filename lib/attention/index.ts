@@ -7,9 +7,9 @@ export type { AttentionCoreCall, AttentionCost } from './cost.js';
 export { decodeAttentionCalls, prefillAttentionCalls, decodeAttentionCost, prefillAttentionCost, windowedCausalPairs } from './cost.js';
 export type { PagedKvUsage, KvSharding, KvBatchLimitInput, KvBatchLimit } from './kv.js';
 export { attentionKvElementsPerTokenPerLayer, attentionKvBytesPerToken, attentionKvBytesPerSequence, pagedKvUsage, kvBatchLimit } from './kv.js';
-export type { RaggedStrategy, RaggedGroup, RaggedPlan } from './strategies.js';
-export { RAGGED_STRATEGIES, raggedGroups, raggedBatchPlan, raggedBatchSeconds, decodeLengthsFromMix } from './strategies.js';
-export type { MeasuredStrategy, DecodeAttentionProblem, PreparedDecodeAttention, AttentionRow, LengthCase, MeasureDecodeAttentionOptions, AttentionKernelFit } from './measure.js';
+export type { RaggedStrategy, RaggedGroup, RaggedPlan, RaggedStrategyRow } from './strategies.js';
+export { RAGGED_STRATEGIES, raggedGroups, raggedBatchPlan, raggedBatchSeconds, raggedStrategyTable, decodeLengthsFromMix, lengthCases } from './strategies.js';
+export type { MeasuredStrategy, DecodeAttentionProblem, PreparedDecodeAttention, AttentionRow, LengthCase, MeasureDecodeAttentionOptions, AttentionKernelFit, AttentionStrategyComparison } from './measure.js';
 export {
   MEASURED_STRATEGIES,
   ATTENTION_COLUMNS,
@@ -21,4 +21,7 @@ export {
   attentionCsv,
   saveAttentionRows,
   fitAttentionKernelCost,
+  compareAttentionStrategies,
 } from './measure.js';
+export type { PartStepSeconds, DisaggregationInput, DisaggregationResult, LayoutStep } from './disaggregation.js';
+export { disaggregationWhatIf } from './disaggregation.js';

@@ -444,3 +444,36 @@ export function fitAttentionKernelCost(rows: readonly AttentionRow[]): Attention
   const r0 = rows[0];
   return { perKernelSeconds: k, perTokenSeconds: t, points: rows.length, r2: sst === 0 ? 1 : 1 - ssr / sst, label: `fitted to ${rows.length} decode-attention points, ${r0.backend} on ${r0.host}, ${r0.timestamp.slice(0, 10)}` };
 }
+
+/** One length case of a measurement, each strategy's median relative to padding in the same run. */
+export interface AttentionStrategyComparison {
+  batch: number;
+  spread: string;
+  distinctLengths: number;
+  /** executed / useful tokens of the padded strategy. */
+  paddedOverhead: number;
+  paddedSeconds: number;
+  /** median seconds / padded median seconds, by strategy. */
+  vsPadded: Partial<Record<MeasuredStrategy, number>>;
+}
+
+/**
+ * Groups measured rows by (batch, spread) and divides each strategy's median by the
+ * padded strategy's: ratios taken within one run, which survive a loaded machine
+ * better than absolute times.
+ *
+ * @example
+ * compareAttentionStrategies(rows).find((c) => c.spread === 'request mix')?.vsPadded['exact-shape'] // => e.g. 1.4
+ */
+export function compareAttentionStrategies(rows: readonly AttentionRow[]): AttentionStrategyComparison[] {
+  checkArray<AttentionRow>('rows', rows, 1_000_000);
+  const keys = [...new Set(rows.map((r) => `${r.batch}|${r.spread}`))];
+  return keys.flatMap((key) => {
+    const rs = rows.filter((r) => `${r.batch}|${r.spread}` === key);
+    const padded = rs.find((r) => r.strategy === 'padded');
+    if (!padded) return [];
+    const vsPadded: Partial<Record<MeasuredStrategy, number>> = {};
+    for (const r of rs) vsPadded[r.strategy] = r.median_s / padded.median_s;
+    return [{ batch: padded.batch, spread: padded.spread, distinctLengths: padded.distinct_lengths, paddedOverhead: padded.executed_tokens / padded.useful_tokens, paddedSeconds: padded.median_s, vsPadded }];
+  });
+}

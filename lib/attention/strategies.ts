@@ -3,6 +3,7 @@ import { DTYPES } from '../core/types.js';
 import { InputError } from '../util/errors.js';
 import { checkArray, checkInt, checkNumber, checkOneOf } from '../util/validate.js';
 import type { Rng } from '../util/random.js';
+import { fork } from '../util/random.js';
 import { decodeAttentionCalls } from './cost.js';
 import type { AttentionShape } from './shape.js';
 import { checkAttentionShape } from './shape.js';
@@ -203,4 +204,71 @@ export function decodeLengthsFromMix(opts: { promptTokens: ArrayLike<number>; ou
     out.push(Math.max(1, p + Math.floor(opts.rng() * (o + 1))));
   }
   return out;
+}
+
+/** One strategy's row of `raggedStrategyTable`. */
+export interface RaggedStrategyRow extends RaggedPlan {
+  seconds: number;
+  /** seconds / the ragged kernel's seconds. */
+  vsRagged: number;
+}
+
+/**
+ * Every strategy for one batch of lengths, side by side: waste, launches and
+ * predicted seconds (`raggedBatchSeconds`), each relative to a ragged kernel.
+ *
+ * @example
+ * raggedStrategyTable(shape, { lengths, dtype: 'bf16', cost: rooflineMatmulCost(h100, 'bf16'), launchSeconds: 4e-6 })
+ */
+export function raggedStrategyTable(
+  shape: AttentionShape,
+  opts: { lengths: readonly number[]; dtype: Dtype; cost: MatmulCostModel; launchSeconds: number; buckets?: number },
+): RaggedStrategyRow[] {
+  const seconds = (strategy: RaggedStrategy): number => raggedBatchSeconds(shape, { ...opts, strategy });
+  const ragged = seconds('ragged');
+  return RAGGED_STRATEGIES.map((strategy) => {
+    const t = seconds(strategy);
+    return { ...raggedBatchPlan(shape, { lengths: opts.lengths, strategy, buckets: opts.buckets, dtype: opts.dtype }), seconds: t, vsRagged: t / ragged };
+  });
+}
+
+/**
+ * Batches of context lengths to measure: for each batch size, lengths spread
+ * uniformly by ±s around `mean` for each spread s (0: all equal), and, with `mix`,
+ * lengths drawn from a request mix (`decodeLengthsFromMix`) scaled by `mix.scale`.
+ * Seeded; labels read 'equal', '±50%', 'request mix'.
+ *
+ * @example
+ * lengthCases({ batches: [16], mean: 512, spreads: [0, 0.5], seed: 1 }).map((c) => c.spread) // => ['equal', '±50%']
+ */
+export function lengthCases(opts: {
+  batches: readonly number[];
+  mean: number;
+  spreads: readonly number[];
+  mix?: { promptTokens: ArrayLike<number>; outputTokens: ArrayLike<number>; scale?: number };
+  seed: number;
+}): Array<{ spread: string; lengths: number[] }> {
+  const batches = checkArray<number>('batches', opts.batches, 100);
+  const mean = checkInt('mean', opts.mean, { min: 1, max: 1 << 20 });
+  const spreads = checkArray<number>('spreads', opts.spreads, 100);
+  const out: Array<{ spread: string; lengths: number[] }> = [];
+  for (const [bi, b] of batches.entries()) {
+    checkInt(`batches[${bi}]`, b, { min: 1, max: 4096 });
+    const r = rngFor(opts.seed, bi);
+    for (const [si, s] of spreads.entries()) {
+      checkNumber(`spreads[${si}]`, s, { min: 0, max: 1 });
+      const lengths = Array.from({ length: b }, () => Math.max(1, Math.round(mean * (1 + s * (2 * r() - 1)))));
+      out.push({ spread: s === 0 ? 'equal' : `±${Math.round(s * 100)}%`, lengths });
+    }
+    if (opts.mix) {
+      const scale = checkNumber('mix.scale', opts.mix.scale ?? 1, { min: 0, exclusiveMin: true, max: 1 });
+      const lengths = decodeLengthsFromMix({ ...opts.mix, batch: b, rng: r }).map((l) => Math.max(1, Math.round(l * scale)));
+      out.push({ spread: 'request mix', lengths });
+    }
+  }
+  return out;
+}
+
+function rngFor(seed: number, index: number): Rng {
+  return fork(seed, `lengthCases/${index}`);
 }
