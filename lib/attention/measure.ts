@@ -5,7 +5,8 @@ import writeFileAtomic from 'write-file-atomic';
 import { activeBackend } from '../backend/registry.js';
 import { deviceInfo } from '../backend/device.js';
 import type { DeviceInfo } from '../backend/device.js';
-import { timeTfOp } from '../gemm/timing.js';
+import { resolveTimingOptions, timeTfOp } from '../gemm/timing.js';
+import { timingStats } from '../gemm/stats.js';
 import type { TimingOptions } from '../gemm/timing.js';
 import { tensorflowSettings, versionsString } from '../gemm/row.js';
 import { measuredDir } from '../gemm/store.js';
@@ -239,12 +240,17 @@ export interface AttentionRow {
   timestamp: string;
   sync: string;
   warmup: number;
+  /** Rounds over the strategies (each round times every strategy once, in rotated order). */
+  rounds: number;
+  /** Timed repetitions over all rounds (the sample count). */
   reps: number;
   median_s: number;
   p10_s: number;
   p90_s: number;
   mean_s: number;
   cv: number;
+  /** Median over rounds of this strategy's median / padding's median in the same round (NaN without padding). */
+  vs_padded: number;
   max_abs_error: number;
   tolerance: number;
 }
@@ -252,7 +258,8 @@ export interface AttentionRow {
 export const ATTENTION_COLUMNS: readonly (keyof AttentionRow)[] = [
   'case', 'strategy', 'spread', 'buckets', 'batch', 'heads', 'kv_heads', 'head_dim', 'length_mean', 'length_min', 'length_max',
   'distinct_lengths', 'kernels', 'useful_tokens', 'executed_tokens', 'useful_flops', 'executed_flops', 'backend', 'device', 'host',
-  'versions', 'timestamp', 'sync', 'warmup', 'reps', 'median_s', 'p10_s', 'p90_s', 'mean_s', 'cv', 'max_abs_error', 'tolerance',
+  'versions', 'timestamp', 'sync', 'warmup', 'rounds', 'reps', 'median_s', 'p10_s', 'p90_s', 'mean_s', 'cv', 'vs_padded', 'max_abs_error',
+  'tolerance',
 ];
 
 /** A batch of sequence lengths to measure, with its label. */
@@ -270,7 +277,10 @@ export interface MeasureDecodeAttentionOptions {
   strategies?: MeasuredStrategy[];
   /** Buckets of the `bucketed` strategy (default 4). */
   buckets?: number;
+  /** Timing of each strategy within a round. */
   timing?: TimingOptions;
+  /** Rounds over the strategies (default 5). */
+  rounds?: number;
   seed?: number;
   /** Called after each point (progress, saving). */
   onRow?: (row: AttentionRow) => void;
@@ -280,8 +290,8 @@ export interface MeasureDecodeAttentionOptions {
  * Measures batched decode attention on the active tfjs backend: for each length case
  * and strategy, the step is laid out (`prepareDecodeAttention`), checked against the
  * float64 reference (it throws when the output is outside float32 rounding), then
- * timed with `timeTfOp`. Strategies of one case run back to back, so their ratios
- * share the machine's load.
+ * timed with `timeTfOp` in `rounds` rounds that rotate the strategies' order, so
+ * that their ratios (`vs_padded`, paired within each round) share the machine's load.
  *
  * @example
  * const rows = await measureDecodeAttention({ heads: 8, kvHeads: 2, headDim: 128, cases: [{ spread: 'equal', lengths: [512, 512] }] });
@@ -291,7 +301,12 @@ export async function measureDecodeAttention(opts: MeasureDecodeAttentionOptions
   const tf = backend.tf;
   const info: DeviceInfo = await deviceInfo();
   const strategies = opts.strategies ?? [...MEASURED_STRATEGIES];
+  checkArray<MeasuredStrategy>('strategies', strategies, MEASURED_STRATEGIES.length).forEach((st, i) => {
+    if (!MEASURED_STRATEGIES.includes(st)) throw new InputError(`strategies[${i}]`, st, `one of ${MEASURED_STRATEGIES.join(', ')}`);
+  });
   const buckets = checkInt('buckets', opts.buckets ?? 4, { min: 1, max: 4096 });
+  const rounds = checkInt('rounds', opts.rounds ?? 5, { min: 1, max: 1000 });
+  const timing = resolveTimingOptions(opts.timing);
   const rows: AttentionRow[] = [];
   checkArray<LengthCase>('cases', opts.cases, 1000).forEach((c, ci) => {
     if (typeof c?.spread !== 'string') throw new InputError(`cases[${ci}].spread`, c?.spread, 'a label');
@@ -299,23 +314,41 @@ export async function measureDecodeAttention(opts: MeasureDecodeAttentionOptions
   for (const [ci, c] of opts.cases.entries()) {
     const p = decodeAttentionProblem({ heads: opts.heads, kvHeads: opts.kvHeads, headDim: opts.headDim, lengths: c.lengths, seed: (opts.seed ?? 1) + ci });
     const useful = p.lengths.reduce((s, l) => s + l, 0);
-    for (const strategy of strategies) {
-      const prep = prepareDecodeAttention(tf, p, strategy, { buckets });
-      try {
+    const preps = strategies.map((st) => prepareDecodeAttention(tf, p, st, { buckets }));
+    try {
+      const errors = preps.map((prep) => {
         const y = prep.run();
-        const { maxAbsError, tolerance } = attentionError(p, y.dataSync());
+        const e = attentionError(p, y.dataSync());
         y.dispose();
-        if (!(maxAbsError <= tolerance)) throw new Error(`${strategy} decode attention differs from the float64 reference by ${maxAbsError} (> ${tolerance})`);
-        const timing = await timeTfOp(prep.run, opts.timing);
-        const groups = raggedGroups(p.lengths, strategy, { buckets });
+        if (!(e.maxAbsError <= e.tolerance)) throw new Error(`${prep.strategy} decode attention differs from the float64 reference by ${e.maxAbsError} (> ${e.tolerance})`);
+        return e;
+      });
+      // Rounds rotate the strategies' order, so that a burst of load on the shared
+      // machine falls on all of them alike; ratios are taken within each round.
+      const samples: number[][] = preps.map(() => []);
+      const roundMedians: number[][] = preps.map(() => []);
+      let sync = '';
+      for (let r = 0; r < rounds; r++) {
+        for (let j = 0; j < preps.length; j++) {
+          const i = (j + r) % preps.length;
+          const t = await timeTfOp(preps[i].run, { ...timing, warmup: r === 0 ? timing.warmup : 0 });
+          samples[i].push(...t.samples);
+          roundMedians[i].push(t.stats.median);
+          sync = t.sync;
+        }
+      }
+      const padIdx = strategies.indexOf('padded');
+      preps.forEach((prep, i) => {
+        const groups = raggedGroups(p.lengths, prep.strategy, { buckets });
         const executed = groups.reduce((s, g) => s + g.executedTokens, 0);
         const perToken = 2 * p.heads * 2 * p.headDim;
-        const s = timing.stats;
+        const s = timingStats(samples[i]);
+        const ratio = padIdx < 0 ? NaN : timingStats(roundMedians[i].map((m, r) => m / roundMedians[padIdx][r])).median;
         const row: AttentionRow = {
           case: 'decode-attention',
-          strategy,
+          strategy: prep.strategy,
           spread: c.spread,
-          buckets: strategy === 'bucketed' ? buckets : 0,
+          buckets: prep.strategy === 'bucketed' ? buckets : 0,
           batch: p.lengths.length,
           heads: p.heads,
           kv_heads: p.kvHeads,
@@ -334,22 +367,24 @@ export async function measureDecodeAttention(opts: MeasureDecodeAttentionOptions
           host: info.host,
           versions: versionsString({ ...info.versions, ...tensorflowSettings(backend.name) }),
           timestamp: new Date().toISOString(),
-          sync: timing.sync,
+          sync,
           warmup: timing.warmup,
+          rounds,
           reps: s.n,
           median_s: s.median,
           p10_s: s.p10,
           p90_s: s.p90,
           mean_s: s.mean,
           cv: s.cv,
-          max_abs_error: maxAbsError,
-          tolerance,
+          vs_padded: ratio,
+          max_abs_error: errors[i].maxAbsError,
+          tolerance: errors[i].tolerance,
         };
         rows.push(row);
         opts.onRow?.(row);
-      } finally {
-        prep.dispose();
-      }
+      });
+    } finally {
+      for (const prep of preps) prep.dispose();
     }
   }
   return rows;
@@ -453,14 +488,14 @@ export interface AttentionStrategyComparison {
   /** executed / useful tokens of the padded strategy. */
   paddedOverhead: number;
   paddedSeconds: number;
-  /** median seconds / padded median seconds, by strategy. */
+  /** Time relative to padding in the same rounds, by strategy. */
   vsPadded: Partial<Record<MeasuredStrategy, number>>;
 }
 
 /**
- * Groups measured rows by (batch, spread) and divides each strategy's median by the
- * padded strategy's: ratios taken within one run, which survive a loaded machine
- * better than absolute times.
+ * Groups measured rows by (batch, spread) and gives each strategy's time relative to
+ * padding (the per-round paired ratio `vs_padded`): ratios taken within one run,
+ * which survive a loaded machine better than absolute times.
  *
  * @example
  * compareAttentionStrategies(rows).find((c) => c.spread === 'request mix')?.vsPadded['exact-shape'] // => e.g. 1.4
@@ -473,7 +508,7 @@ export function compareAttentionStrategies(rows: readonly AttentionRow[]): Atten
     const padded = rs.find((r) => r.strategy === 'padded');
     if (!padded) return [];
     const vsPadded: Partial<Record<MeasuredStrategy, number>> = {};
-    for (const r of rs) vsPadded[r.strategy] = r.median_s / padded.median_s;
+    for (const r of rs) vsPadded[r.strategy] = Number.isFinite(r.vs_padded) ? r.vs_padded : r.median_s / padded.median_s;
     return [{ batch: padded.batch, spread: padded.spread, distinctLengths: padded.distinct_lengths, paddedOverhead: padded.executed_tokens / padded.useful_tokens, paddedSeconds: padded.median_s, vsPadded }];
   });
 }

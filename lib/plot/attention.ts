@@ -8,9 +8,9 @@ import type { DecodeTrafficRow, DisaggregationRow, KvBatchLimitRow } from '../mo
 const caseLabel = (r: Pick<AttentionRow, 'spread' | 'batch'>): string => `${r.spread}, B=${r.batch}`;
 
 /**
- * Measured decode attention by strategy: one bar per strategy and length case, the
- * median divided by padding's median in the same case (ratios within one run),
- * with p10–p90 whiskers; hover shows milliseconds.
+ * Measured decode attention by strategy: one bar per strategy and length case, its
+ * time relative to padding's in the same rounds (`vs_padded`; without it, the ratio
+ * of medians); hover shows the milliseconds with their 10th–90th percentiles.
  *
  * @example
  * show(attentionStrategiesChart(await measureDecodeAttention({ heads: 8, kvHeads: 2, headDim: 128, cases })));
@@ -26,14 +26,8 @@ export function attentionStrategiesChart(rows: readonly AttentionRow[], opts: { 
       type: 'bar',
       name: s,
       x: cases,
-      y: rs.map((r, i) => (r ? r.median_s / base(cases[i]) : null)),
-      error_y: {
-        type: 'data',
-        symmetric: false,
-        array: rs.map((r, i) => (r ? (r.p90_s - r.median_s) / base(cases[i]) : null)),
-        arrayminus: rs.map((r, i) => (r ? (r.median_s - r.p10_s) / base(cases[i]) : null)),
-      },
-      text: rs.map((r) => (r ? `${(r.median_s * 1e3).toFixed(2)} ms, ${r.kernels} kernels` : '')),
+      y: rs.map((r, i) => (r ? (Number.isFinite(r.vs_padded) ? r.vs_padded : r.median_s / base(cases[i])) : null)),
+      text: rs.map((r) => (r ? `median ${(r.median_s * 1e3).toFixed(2)} ms (p10–p90 ${(r.p10_s * 1e3).toFixed(2)}–${(r.p90_s * 1e3).toFixed(2)}), ${r.kernels} kernels` : '')),
       hovertemplate: '%{x}<br>%{text}<extra>' + s + '</extra>',
       marker: { color: PALETTE[RAGGED_STRATEGIES.indexOf(s) % PALETTE.length] },
     };

@@ -66,8 +66,12 @@ test('measureDecodeAttention() stores rows with provenance, and the fit recovers
     heads: 4, kvHeads: 2, headDim: 16,
     cases: [{ spread: 'equal', lengths: [40, 40, 40] }, { spread: 'wide', lengths: [4, 40, 120] }],
     timing: { minReps: 3, minTimeMs: 1, warmup: 1 },
+    rounds: 3,
   });
   assert.equal(rows.length, 2 * MEASURED_STRATEGIES.length);
+  // Padding against itself, round by round, is exactly 1; each strategy was timed in every round.
+  for (const r of rows.filter((x) => x.strategy === 'padded')) assert.equal(r.vs_padded, 1);
+  assert.ok(rows.every((r) => r.rounds === 3 && r.reps >= 9 && r.vs_padded > 0));
   for (const r of rows) {
     assert.ok(r.median_s > 0 && r.p10_s <= r.median_s && r.median_s <= r.p90_s && r.max_abs_error <= r.tolerance);
     assert.ok(r.backend && r.host && r.versions.includes('=') && r.timestamp);
