@@ -34,7 +34,14 @@ export interface AttentionCost {
   bytes: number;
 }
 
-/** Query–key pairs of one causal prompt of `tokens` tokens whose queries see at most `window` keys. */
+/**
+ * Query–key pairs of one causal prompt of `tokens` tokens whose queries see at most
+ * `window` keys (null: no window).
+ *
+ * @example
+ * windowedCausalPairs(4, null) // => 10
+ * windowedCausalPairs(4, 2)    // => 7 (1 + 2 + 2 + 2)
+ */
 export function windowedCausalPairs(tokens: number, window: number | null): number {
   if (window === null || tokens <= window) return prefillAttentionPairs(tokens, 0);
   return prefillAttentionPairs(window, 0) + (tokens - window) * window;

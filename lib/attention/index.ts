@@ -6,7 +6,7 @@ export { checkAttentionShape, gqaShape } from './shape.js';
 export type { AttentionCoreCall, AttentionCost } from './cost.js';
 export { decodeAttentionCalls, prefillAttentionCalls, decodeAttentionCost, prefillAttentionCost, windowedCausalPairs } from './cost.js';
 export type { PagedKvUsage, KvSharding, KvBatchLimitInput, KvBatchLimit } from './kv.js';
-export { attentionKvElementsPerTokenPerLayer, attentionKvBytesPerToken, attentionKvBytesPerSequence, pagedKvUsage, kvBatchLimit } from './kv.js';
+export { attentionKvElementsPerTokenPerLayer, attentionKvBytesPerToken, attentionKvBytesPerSequence, pagedKvUsage, kvBatchLimit, kvBlocksForTokens } from './kv.js';
 export type { RaggedStrategy, RaggedGroup, RaggedPlan, RaggedStrategyRow } from './strategies.js';
 export { RAGGED_STRATEGIES, raggedGroups, raggedBatchPlan, raggedBatchSeconds, raggedStrategyTable, decodeLengthsFromMix, lengthCases } from './strategies.js';
 export type { MeasuredStrategy, DecodeAttentionProblem, PreparedDecodeAttention, AttentionRow, LengthCase, MeasureDecodeAttentionOptions, AttentionKernelFit, AttentionStrategyComparison } from './measure.js';

@@ -184,3 +184,16 @@ export function kvBatchLimit(input: KvBatchLimitInput): KvBatchLimit {
   // Sharded by heads, every device holds a slice of every sequence; sharded by sequence, each holds its own.
   return { ...out, sequences: sharding === 'sequences' ? perDevice * devices : perDevice, blocksPerDevice };
 }
+
+/**
+ * Paged blocks a sequence of `tokens` cached tokens holds: ceil(tokens / blockTokens).
+ * What a block-level admission check asks before it adds a token or a prompt.
+ *
+ * @example
+ * kvBlocksForTokens(17, 16) // => 2
+ */
+export function kvBlocksForTokens(tokens: number, blockTokens: number): number {
+  const t = checkInt('tokens', tokens, { min: 0, max: MAX_TOKENS });
+  const B = checkInt('blockTokens', blockTokens, { min: 1, max: 1 << 16 });
+  return Math.ceil(t / B);
+}

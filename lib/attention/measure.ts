@@ -395,7 +395,12 @@ function csvCell(v: unknown): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** Attention rows as CSV text in ATTENTION_COLUMNS order. */
+/**
+ * Attention rows as CSV text in ATTENTION_COLUMNS order.
+ *
+ * @example
+ * attentionCsv(rows).split('\n')[0] // => 'case,strategy,spread,buckets,...'
+ */
 export function attentionCsv(rows: readonly AttentionRow[]): string {
   return `${[ATTENTION_COLUMNS.join(','), ...rows.map((r) => ATTENTION_COLUMNS.map((c) => csvCell(r[c])).join(','))].join('\n')}\n`;
 }

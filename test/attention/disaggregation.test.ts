@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { disaggregationWhatIf } from '../../lib/attention/index.js';
-import { loadModel, modelDisaggregation, disaggregationTable, decodeTraffic, kvBatchLimits } from '../../lib/models/index.js';
+import { loadModel, modelDisaggregation, disaggregationTable, decodeTraffic, kvBatchLimits, modelDecodePartSeconds } from '../../lib/models/index.js';
 import { loadHardware } from '../../lib/hardware/index.js';
-import { rooflineMatmulCost } from '../../lib/roofline/index.js';
+import { rooflineMatmulCost, rooflineStepCost } from '../../lib/roofline/index.js';
 import { InputError } from '../../lib/util/errors.js';
 
 const isInput = (field: string) => (e: unknown) => e instanceof InputError && e.field === field;
@@ -66,4 +66,15 @@ test('decodeTraffic(): the crossover batch is where KV bytes reach weight bytes,
   assert.ok(rows[0].crossoverBatch > rows[1].crossoverBatch && rows[1].crossoverBatch > rows[2].crossoverBatch);
   const lim = kvBatchLimits([{ model: llama, hardware: loadHardware('h100-sxm'), devices: 8, dtype: 'bf16' }], { contexts: [4096, 32768] });
   assert.ok(lim[0].sequences > 7 * lim[1].sequences && lim[0].sequences < 9 * lim[1].sequences);
+});
+
+test('modelDecodePartSeconds(): attention + FFN parts add up to the roofline step, and split over devices', () => {
+  const llama = loadModel('llama-3.1-70b');
+  const h100 = loadHardware('h100-sxm');
+  const parts = modelDecodePartSeconds(llama, { cost: rooflineMatmulCost(h100, 'bf16'), dtype: 'bf16', context: 2048 });
+  const step = rooflineStepCost(llama, h100, { dtype: 'bf16' })({ prefillTokens: 0, decodeTokens: 64, contextTokens: 64 * 2048 });
+  // The parts price each matmul of the attention core on its own and leave out the embedding gather: within 2 %.
+  const sum = parts.attentionSeconds(64, 1) + parts.ffnSeconds(64, 1);
+  assert.ok(Math.abs(sum / step - 1) < 0.02, `${sum} vs ${step}`);
+  assert.ok(Math.abs(parts.ffnSeconds(64, 4) * 4 - parts.ffnSeconds(64, 1)) < 1e-15);
 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { gqaShape, pagedKvUsage, kvBatchLimit, attentionKvBytesPerToken } from '../../lib/attention/index.js';
-import { loadModel, modelAttentionShape, modelKvBatchLimit, paramCounts } from '../../lib/models/index.js';
+import { gqaShape, pagedKvUsage, kvBatchLimit, kvBlocksForTokens, attentionKvBytesPerToken } from '../../lib/attention/index.js';
+import { loadModel, modelAttentionShape, modelKvBatchLimit, paramCounts, stepActivationBytes } from '../../lib/models/index.js';
 import { loadHardware } from '../../lib/hardware/index.js';
 import { rng, randomInt } from '../../lib/util/random.js';
 import { InputError } from '../../lib/util/errors.js';
@@ -75,4 +75,18 @@ test('KV functions reject bad input naming the field', () => {
   assert.throws(() => kvBatchLimit({ shape: llama70b, dtype: 'bf16', context: -3, deviceMemoryBytes: 80e9, weightBytes: 0 }), isInput('context'));
   assert.throws(() => kvBatchLimit({ shape: llama70b, dtype: 'bf16', context: 10, deviceMemoryBytes: 80e9, weightBytes: 0, blockTokens: 0 }), isInput('blockTokens'));
   assert.throws(() => kvBatchLimit({ shape: llama70b, dtype: 'bf16', context: 10, deviceMemoryBytes: 80e9, weightBytes: 0, memoryUtilization: 1.5 }), isInput('memoryUtilization'));
+});
+
+test('kvBlocksForTokens() is ceil(tokens / block) and agrees with pagedKvUsage', () => {
+  assert.deepEqual([0, 1, 16, 17, 32].map((t) => kvBlocksForTokens(t, 16)), [0, 1, 1, 2, 2]);
+  assert.equal(kvBlocksForTokens(1000, 16) + kvBlocksForTokens(17, 16), pagedKvUsage({ contexts: [1000, 17], blockTokens: 16 }).blocks);
+  assert.throws(() => kvBlocksForTokens(5, 0), isInput('blockTokens'));
+});
+
+test('stepActivationBytes(): hidden in and out plus the widest layer temporaries per token, fp32 logits per row', () => {
+  const llama = loadModel('llama-3.1-70b');
+  // 2 · 8192 + max(2 · 28672 FFN, 2 · (64 + 16) · 128 QKV) = 73,728 elements of 2 B per token (config.json).
+  assert.equal(stepActivationBytes(llama, { tokens: 1, logitRows: 0, dtype: 'bf16' }), 73728 * 2);
+  // One logit row: 128,256 vocabulary entries in fp32.
+  assert.equal(stepActivationBytes(llama, { tokens: 0, logitRows: 1, dtype: 'bf16' }), 128256 * 4);
 });

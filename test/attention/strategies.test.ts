@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { gqaShape, raggedGroups, raggedBatchPlan, raggedBatchSeconds, decodeLengthsFromMix, RAGGED_STRATEGIES } from '../../lib/attention/index.js';
+import { gqaShape, raggedGroups, raggedBatchPlan, raggedBatchSeconds, raggedStrategyTable, lengthCases, decodeLengthsFromMix, RAGGED_STRATEGIES } from '../../lib/attention/index.js';
 import { loadHardware } from '../../lib/hardware/index.js';
 import { rooflineMatmulCost } from '../../lib/roofline/index.js';
 import { rng, uniform } from '../../lib/util/random.js';
@@ -64,4 +64,23 @@ test('strategy functions reject bad input naming the field', () => {
   assert.throws(() => raggedGroups([4, 0], 'padded'), isInput('lengths[1]'));
   assert.throws(() => raggedGroups([4], 'bucketed', { buckets: 0 }), isInput('buckets'));
   assert.throws(() => raggedGroups([4], 'magic' as never), isInput('strategy'));
+});
+
+test('lengthCases(): equal lengths for spread 0, within ±s·mean otherwise, and seeded', () => {
+  const cases = lengthCases({ batches: [16], mean: 500, spreads: [0, 0.5], mix: { promptTokens: [100, 3000], outputTokens: [10, 500], scale: 0.5 }, seed: 4 });
+  assert.deepEqual(cases.map((c) => c.spread), ['equal', '±50%', 'request mix']);
+  assert.ok(cases[0].lengths.every((l) => l === 500));
+  assert.ok(cases[1].lengths.every((l) => l >= 250 && l <= 750));
+  // Mix lengths: half of prompt + progress, so within [50, 55] or [1500, 1750].
+  assert.ok(cases[2].lengths.every((l) => (l >= 50 && l <= 55) || (l >= 1500 && l <= 1750)));
+  assert.deepEqual(cases, lengthCases({ batches: [16], mean: 500, spreads: [0, 0.5], mix: { promptTokens: [100, 3000], outputTokens: [10, 500], scale: 0.5 }, seed: 4 }));
+});
+
+test('raggedStrategyTable(): every strategy once, ragged at 1×, and the plan of each row matches raggedBatchPlan', () => {
+  const cost = rooflineMatmulCost(loadHardware('h200'), 'bf16');
+  const lengths = [10, 500, 500, 2000];
+  const rows = raggedStrategyTable(shape, { lengths, dtype: 'bf16', cost, launchSeconds: 5e-6 });
+  assert.deepEqual(rows.map((r) => r.strategy), [...RAGGED_STRATEGIES]);
+  assert.equal(rows.find((r) => r.strategy === 'ragged')!.vsRagged, 1);
+  for (const r of rows) assert.equal(r.executedFlops, raggedBatchPlan(shape, { lengths, strategy: r.strategy, dtype: 'bf16' }).executedFlops);
 });
