@@ -126,6 +126,8 @@ export function prepareDecodeAttention(tf: Tf, p: DecodeAttentionProblem, strate
   const d = p.headDim;
   const g = p.heads / p.kvHeads;
   const groups = raggedGroups(p.lengths, strategy, { buckets: opts.buckets });
+  const laidOut = groups.reduce((s, g) => s + g.executedTokens, 0) * p.kvHeads * d * 2;
+  if (laidOut > 2 * MAX_ELEMENTS) throw new InputError('lengths', p.lengths, `a ${strategy} layout of at most ${2 * MAX_ELEMENTS} floats; padding these lengths needs ${laidOut}`);
   const keep: Tensor[] = [];
   const laid = groups.map((grp) => {
     const n = grp.indices.length;
