@@ -28,6 +28,7 @@ export function attentionStrategiesChart(rows: readonly AttentionRow[], opts: { 
       x: cases,
       y: rs.map((r, i) => (r ? (Number.isFinite(r.vs_padded) ? r.vs_padded : r.median_s / base(cases[i])) : null)),
       text: rs.map((r) => (r ? `median ${(r.median_s * 1e3).toFixed(2)} ms (p10–p90 ${(r.p10_s * 1e3).toFixed(2)}–${(r.p90_s * 1e3).toFixed(2)}), ${r.kernels} kernels` : '')),
+      textposition: 'none',
       hovertemplate: '%{x}<br>%{text}<extra>' + s + '</extra>',
       marker: { color: PALETTE[RAGGED_STRATEGIES.indexOf(s) % PALETTE.length] },
     };
