@@ -33,7 +33,7 @@ export function attentionStrategiesChart(rows: readonly AttentionRow[], opts: { 
       marker: { color: PALETTE[RAGGED_STRATEGIES.indexOf(s) % PALETTE.length] },
     };
   });
-  const layout = baseLayout(opts.title ?? 'Batched decode attention on this machine, relative to padding', { title: 'length spread, batch' }, { title: 'median time / padded median' });
+  const layout = baseLayout(opts.title ?? 'Batched decode attention on this machine, relative to padding', { title: 'length spread, batch' }, { title: 'time / padding time (median over rounds)' });
   layout.barmode = 'group';
   return { data, layout };
 }
