@@ -65,8 +65,8 @@ function stepSeconds(model: ModelSpec, hw: HardwareSpec, ops: ModelOperation[], 
 /**
  * A StepCostFn for a model on a hardware spec: the seconds of one engine step,
  * summed over its operations (each at its roofline lower bound, or from
- * `matmulCost` when given). Prefill attention treats a step's prefill tokens as one
- * prompt; a step with no tokens costs what the cheaper of one prefill token and one
+ * `matmulCost` when given). Prefill attention follows the step's prompt count and
+ * causal pairs (`prefillSequences`, `prefillAttentionPairs`); a step with no tokens costs what the cheaper of one prefill token and one
  * decode token does.
  *
  * @example
@@ -80,11 +80,11 @@ export function rooflineStepCost(model: ModelSpec, hw: HardwareSpec, opts: Roofl
     const P = checkInt('prefillTokens', work.prefillTokens, { min: 0, max: MAX_TOKENS });
     const D = checkInt('decodeTokens', work.decodeTokens, { min: 0, max: MAX_TOKENS });
     const C = checkNumber('contextTokens', work.contextTokens, { min: 0, max: MAX_TOKENS * MAX_TOKENS });
-    const at = (p: number, d: number, c: number): number =>
-      stepSeconds(model, hw, modelStepOps(model, { prefillTokens: p, decodeTokens: d, contextTokens: c, dtype: o.dtype }), p + d, o);
+    const at = (p: number, d: number, c: number, prompts?: number, pairs?: number): number =>
+      stepSeconds(model, hw, modelStepOps(model, { prefillTokens: p, decodeTokens: d, contextTokens: c, prefillSequences: prompts, prefillAttentionPairs: pairs, dtype: o.dtype }), p + d, o);
     // An empty step still has to be positive and no dearer than any step with work.
     if (P + D === 0) return Math.min(at(1, 0, 0), at(0, 1, 0));
-    return at(P, D, D > 0 ? C : 0);
+    return at(P, D, D > 0 ? C : 0, P > 0 ? work.prefillSequences : undefined, P > 0 ? work.prefillAttentionPairs : undefined);
   };
 }
 
