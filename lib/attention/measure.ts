@@ -21,6 +21,7 @@ type Tf = typeof import('@tensorflow/tfjs');
 
 /** Strategies that run on dense tensors; `ragged` needs a ragged kernel tfjs does not have. */
 export type MeasuredStrategy = Exclude<RaggedStrategy, 'ragged'>;
+/** The strategies the tfjs measurement runs; ragged needs a kernel tfjs does not have. */
 export const MEASURED_STRATEGIES: readonly MeasuredStrategy[] = ['per-sequence', 'exact-shape', 'padded', 'bucketed'];
 
 /** One decode step of attention: a query token per sequence against its cached keys and values (float32). */
@@ -257,6 +258,7 @@ export interface AttentionRow {
   tolerance: number;
 }
 
+/** Column order of a stored attention measurement (CSV and table), provenance last. */
 export const ATTENTION_COLUMNS: readonly (keyof AttentionRow)[] = [
   'case', 'strategy', 'spread', 'buckets', 'batch', 'heads', 'kv_heads', 'head_dim', 'length_mean', 'length_min', 'length_max',
   'distinct_lengths', 'kernels', 'useful_tokens', 'executed_tokens', 'useful_flops', 'executed_flops', 'backend', 'device', 'host',

@@ -22,6 +22,7 @@ const MAX_BATCH = 1 << 20;
  *   PagedAttention, FlashInfer, FlashMLA).
  */
 export type RaggedStrategy = 'per-sequence' | 'exact-shape' | 'padded' | 'bucketed' | 'ragged';
+/** Every way to batch sequences of different lengths that batchlab prices. */
 export const RAGGED_STRATEGIES: readonly RaggedStrategy[] = ['per-sequence', 'exact-shape', 'padded', 'bucketed', 'ragged'];
 
 /** One kernel of a strategy: the sequences it covers (indices into the batch) and the length it runs at. */

@@ -73,7 +73,14 @@ function lengthSource(spec: ServingLengthSpec, r: Rng): () => number {
   }
 }
 
-/** Validates a config and builds its seeded sources. Pure: same (config, seed), same sources. */
+/**
+ * Validates a config and builds its seeded sources. Pure: same (config, seed), same sources.
+ *
+ * @example
+ * const r = resolveServing({ arrivals: { kind: 'burst' }, requests: 4, policy: { kind: 'continuous', maxBatch: 4 },
+ *   stepCost: constantStepCost(0.01) }, 1);
+ * r.n // => 4
+ */
 export function resolveServing(config: ServingConfig, seed: number): ResolvedServing {
   if (!config || typeof config !== 'object') throw new InputError('config', config, 'a ServingConfig object');
   checkNumber('seed', seed);

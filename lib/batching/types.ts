@@ -50,6 +50,7 @@ export type ServingLengthSpec =
  */
 export type ServingPolicy = StaticPolicy | WindowPolicy | ContinuousPolicy | ChunkedPolicy;
 
+/** The name of a registered scheduling policy: `static`, `window`, `continuous` or `chunked`. */
 export type ServingPolicyKind = ServingPolicy['kind'];
 
 /**
