@@ -1,4 +1,4 @@
-export { rooflineMatmulCost, fractionalMatmulSeconds, opRoofline, ridgeIntensity, matmulCriticalBatch } from './matmul.js';
+export { rooflineMatmulCost, calibratedMatmulCost, fractionalMatmulSeconds, opRoofline, ridgeIntensity, matmulCriticalBatch } from './matmul.js';
 export type { OpRooflinePoint, RooflineBound } from './matmul.js';
 export {
   rooflineStepCost,
