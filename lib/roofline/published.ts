@@ -169,23 +169,49 @@ export function predictPublishedCase(c: PublishedCase): PublishedComparison {
 }
 
 /**
- * Every published case beside its prediction, as rows for a table: published,
+ * Every published case (data/published/) beside batchlab's prediction.
+ *
+ * @example
+ * publishedComparisons().map((c) => Math.round(c.error * 100)) // => percent errors, case by case
+ */
+export function publishedComparisons(): PublishedComparison[] {
+  return publishedCases().map(predictPublishedCase);
+}
+
+/**
+ * Published cases beside their predictions, as rows for a table: published,
  * predicted, the error in percent and what bounds the predicted step.
  *
  * @example
- * showTable(publishedComparisonTable())
+ * showTable(publishedComparisonTable(publishedComparisons()))
  */
-export function publishedComparisonTable(): Array<Record<string, string | number>> {
-  return publishedCases().map((c) => {
-    const p = predictPublishedCase(c);
-    return {
-      case: p.label,
-      unit: p.unit,
-      published: Math.round(p.published),
-      predicted: Math.round(p.predicted),
-      'error %': Math.round(p.error * 1000) / 10,
-      'bound by': p.step.bound,
-      source: p.source,
-    };
-  });
+export function publishedComparisonTable(comparisons: readonly PublishedComparison[] = publishedComparisons()): Array<Record<string, string | number>> {
+  return comparisons.map((p) => ({
+    case: p.label,
+    unit: p.unit,
+    published: Math.round(p.published),
+    predicted: Math.round(p.predicted),
+    'error %': Math.round(p.error * 1000) / 10,
+    'bound by': p.step.bound,
+    source: p.source,
+  }));
+}
+
+/**
+ * One sentence on how the predictions fare: how many cases lie within `tolerance`
+ * (default 25 %), and the largest miss.
+ *
+ * @example
+ * publishedComparisonSummary(publishedComparisons()) // => "4 of 6 published cases are predicted within ±25 %; ..."
+ */
+export function publishedComparisonSummary(comparisons: readonly PublishedComparison[], tolerance = 0.25): string {
+  checkNumber('tolerance', tolerance, { min: 0, exclusiveMin: true, max: 10 });
+  if (comparisons.length === 0) throw new InputError('comparisons', comparisons, 'at least one comparison');
+  const within = comparisons.filter((c) => Math.abs(c.error) <= tolerance);
+  const worst = comparisons.reduce((a, b) => (Math.abs(b.error) > Math.abs(a.error) ? b : a));
+  const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(0)} %`;
+  return (
+    `${within.length} of ${comparisons.length} published cases are predicted within ±${(tolerance * 100).toFixed(0)} %; ` +
+    `the largest miss is ${worst.label} at ${pct(worst.error)} (predicted ${Math.round(worst.predicted).toLocaleString('en-US')} against ${Math.round(worst.published).toLocaleString('en-US')} ${worst.unit}).`
+  );
 }
