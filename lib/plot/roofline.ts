@@ -168,11 +168,12 @@ export function rooflineCriticalBatchChart(points: CriticalBatchPoint[], title =
  */
 export function publishedComparisonChart(comparisons: readonly PublishedComparison[], title = 'Published throughput against batchlab\'s prediction'): Figure {
   if (!Array.isArray(comparisons) || comparisons.length === 0) throw new InputError('comparisons', comparisons, 'a non-empty array of published comparisons');
-  const x = comparisons.map((c) => c.label);
+  // Case ids keep the axis readable; the full label and source are in the hover text.
+  const x = comparisons.map((c) => c.id);
   const pct = (e: number) => `${e >= 0 ? '+' : ''}${(e * 100).toFixed(0)} %`;
   return {
     data: [
-      { type: 'bar', name: 'published', x, y: comparisons.map((c) => c.published), marker: { color: PALETTE[0] }, hovertext: comparisons.map((c) => `${c.unit}; ${c.source}`) },
+      { type: 'bar', name: 'published', x, y: comparisons.map((c) => c.published), marker: { color: PALETTE[0] }, hovertext: comparisons.map((c) => `${c.label}: ${c.unit}; ${c.source}`) },
       { type: 'bar', name: 'predicted', x, y: comparisons.map((c) => c.predicted), text: comparisons.map((c) => pct(c.error)), textposition: 'outside', marker: { color: PALETTE[1] } },
     ],
     layout: { ...baseLayout(title, { title: 'case' }, { title: 'tokens/s per node' }), barmode: 'group' },
