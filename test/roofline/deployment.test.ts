@@ -154,3 +154,16 @@ test('a calibration without the dtype asked for is an error naming the calibrati
   assert.throws(() => perfStepCost(llama, h100, { precision: 'bf16', parallelism: { tp: 0 } }), /parallelism\.tp/);
   assert.throws(() => perfStepCost(llama, h100, { precision: 'bf16', efficiency: 'fast' as never }), /efficiency/);
 });
+
+test('expertLoadFactor from the MoE placement module: the busiest of 32 devices (static placement, 4096 tokens) sets the step', async () => {
+  const { moeExpertParallelSteps } = await import('../../lib/moe/index.js');
+  const run = moeExpertParallelSteps({ kind: 'uniform', experts: 256, topK: 8 }, { tokens: 4096, devices: 32, steps: 10, warmupSteps: 5, seed: 1 });
+  const factor = run.staticSummary.mean;
+  assert.ok(factor > 1 && factor < 2, String(factor));
+  const w = { prefillTokens: 4096, decodeTokens: 0, contextTokens: 0, prefillSequences: 4 };
+  const cfg = (f: number): PerfConfig => ({ precision: { weights: 'fp8', activations: 'bf16' }, parallelism: { dp: 32, ep: 32, expertLoadFactor: f } });
+  const even = stepTime(ds, h800, cfg(1), w);
+  const skew = stepTime(ds, h800, cfg(factor), w);
+  assert.ok(skew.breakdown.gemmSeconds > even.breakdown.gemmSeconds);
+  assert.equal(skew.breakdown.attentionSeconds, even.breakdown.attentionSeconds);
+});
