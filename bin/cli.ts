@@ -11,6 +11,7 @@ import { GEMM_VARIANTS } from '../lib/gemm/sweep.js';
 import type { GemmVariant } from '../lib/gemm/sweep.js';
 import { InputError } from '../lib/util/errors.js';
 import { checkInt, checkNumber, checkOneOf } from '../lib/util/validate.js';
+import { register as registerAttention } from './commands/attention.js';
 
 /** Where the CLI writes text; tests capture it. */
 export interface CliIo {
@@ -160,6 +161,7 @@ export function batchlabProgram(io: CliIo): Command {
     .option('--stem <name>', 'file name without extension (default gemm-<host>-<backend>-<date>)')
     .exitOverride()
     .action(async (o: GemmCliOptions) => benchGemmCommand(o, io));
+  registerAttention(program);
   return program;
 }
 

@@ -13,3 +13,4 @@ export * from './moe/index.js';
 export * from './pipeline/index.js';
 export * from './plot/index.js';
 export * from './report/index.js';
+export * from './attention/index.js';

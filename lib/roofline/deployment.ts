@@ -284,12 +284,22 @@ function wireBytesPerElement(d: Dtype): number {
 const ELEMENTWISE_KERNELS_PER_LAYER = 6;
 
 /** The busiest attention group's share of the work, and the ops it runs. */
-function groupWork(work: Required<Pick<StepWork, 'prefillTokens' | 'decodeTokens' | 'contextTokens'>> & { prefillSequences: number }, dp: number) {
+function groupWork(work: CheckedWork, dp: number) {
   const P = Math.ceil(work.prefillTokens / dp);
   const D = Math.ceil(work.decodeTokens / dp);
   const C = work.decodeTokens > 0 ? (work.contextTokens * D) / work.decodeTokens : 0;
   const S = P > 0 ? Math.min(P, Math.ceil(work.prefillSequences / dp)) : 1;
-  return { P, D, C, S };
+  // The busiest group's share of the causal pairs, in proportion to its prompt tokens.
+  const pairs = work.prefillAttentionPairs === undefined || P === 0 ? undefined : (work.prefillAttentionPairs * P) / work.prefillTokens;
+  return { P, D, C, S, pairs };
+}
+
+interface CheckedWork {
+  prefillTokens: number;
+  decodeTokens: number;
+  contextTokens: number;
+  prefillSequences: number;
+  prefillAttentionPairs?: number;
 }
 
 interface OpPrice {
@@ -357,10 +367,17 @@ interface StageCost {
   p2pSeconds: number;
 }
 
-function stageCost(model: ModelSpec, hw: HardwareSpec, r: Resolved, work: { prefillTokens: number; decodeTokens: number; contextTokens: number; prefillSequences: number }): StageCost {
+function stageCost(model: ModelSpec, hw: HardwareSpec, r: Resolved, work: CheckedWork): StageCost {
   const g = groupWork(work, r.dp);
   const expertParallel = r.ep > 1 || r.dp > 1;
-  const groupOps = modelStepOps(model, { prefillTokens: g.P, decodeTokens: g.D, contextTokens: g.D > 0 ? g.C : 0, prefillSequences: g.S, dtype: 'fp8' });
+  const groupOps = modelStepOps(model, {
+    prefillTokens: g.P,
+    decodeTokens: g.D,
+    contextTokens: g.D > 0 ? g.C : 0,
+    prefillSequences: g.S,
+    prefillAttentionPairs: g.pairs,
+    dtype: 'fp8',
+  });
   // Routed experts see every token of the stage, spread over ep devices.
   const expertOps =
     r.dp === 1
@@ -495,13 +512,17 @@ function stageCost(model: ModelSpec, hw: HardwareSpec, r: Resolved, work: { pref
   return { breakdown, stageSeconds: (compute + exposed) * scale, p2pSeconds: p2p };
 }
 
-function checkWork(work: StepWork): { prefillTokens: number; decodeTokens: number; contextTokens: number; prefillSequences: number } {
+function checkWork(work: StepWork): CheckedWork {
   if (typeof work !== 'object' || work === null) throw new InputError('work', work, 'a StepWork object');
   const P = checkInt('prefillTokens', work.prefillTokens, { min: 0, max: MAX_TOKENS });
   const D = checkInt('decodeTokens', work.decodeTokens, { min: 0, max: MAX_TOKENS });
   const C = checkNumber('contextTokens', work.contextTokens, { min: 0, max: MAX_TOKENS * MAX_TOKENS });
   const S = P === 0 ? 1 : checkInt('prefillSequences', work.prefillSequences ?? 1, { min: 1, max: P });
-  return { prefillTokens: P, decodeTokens: D, contextTokens: D > 0 ? C : 0, prefillSequences: S };
+  const out: CheckedWork = { prefillTokens: P, decodeTokens: D, contextTokens: D > 0 ? C : 0, prefillSequences: S };
+  if (P > 0 && work.prefillAttentionPairs !== undefined) {
+    out.prefillAttentionPairs = checkNumber('prefillAttentionPairs', work.prefillAttentionPairs, { min: 0, max: MAX_TOKENS * MAX_TOKENS });
+  }
+  return out;
 }
 
 function boundOf(b: StepTimeBreakdown): StepTime['bound'] {

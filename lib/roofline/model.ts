@@ -48,8 +48,8 @@ function specConfig(o: ReturnType<typeof checkOpts>): PerfConfig {
 /**
  * A StepCostFn for a model on a hardware spec: the seconds of one engine step,
  * summed over its operations (each at its roofline lower bound, or from
- * `matmulCost` when given). Prefill attention treats a step's prefill tokens as one
- * prompt; a step with no tokens costs what the cheaper of one prefill token and one
+ * `matmulCost` when given). Prefill attention follows the step's prompt count and
+ * causal pairs (`prefillSequences`, `prefillAttentionPairs`); a step with no tokens costs what the cheaper of one prefill token and one
  * decode token does.
  *
  * @example
