@@ -67,7 +67,12 @@ const FRACTIONS: readonly ScalarField[] = [
 const COUNTS: readonly ScalarField[] = ['gemmTileM', 'gemmTileN', 'computeUnits', 'overlapCommunicationUnits'];
 const SECONDS: readonly ScalarField[] = ['kernelLaunchSeconds', 'graphKernelSeconds', 'intraNodeLatencySeconds', 'interNodeLatencySeconds'];
 
-/** The fields a calibration must carry, in the order the catalog lists them. */
+/**
+ * The fields a calibration must carry, in the order the catalog lists them.
+ *
+ * @example
+ * CALIBRATION_FIELDS[0] // => 'gemmEfficiency'
+ */
 export const CALIBRATION_FIELDS: readonly (keyof HardwareCalibration)[] = ['gemmEfficiency', ...FRACTIONS, ...COUNTS, ...SECONDS];
 
 function sourcedValue(field: string, raw: unknown, kind: 'fraction' | 'count' | 'seconds'): { value: number; prov: Provenance } {

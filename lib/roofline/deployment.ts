@@ -80,10 +80,22 @@ export interface Precision {
  * calibration (an InputError when it has none); 'typical' uses TYPICAL_CALIBRATION.
  */
 export type EfficiencyMode = 'spec' | 'calibrated' | 'typical';
+/**
+ * Every EfficiencyMode, for validation and menus.
+ *
+ * @example
+ * EFFICIENCY_MODES.includes('spec') // => true
+ */
 export const EFFICIENCY_MODES: readonly EfficiencyMode[] = ['spec', 'calibrated', 'typical'];
 
 /** Per-kernel launch cost: none, inside a captured graph, or launched one by one. */
 export type LaunchMode = 'none' | 'graph' | 'eager';
+/**
+ * Every LaunchMode.
+ *
+ * @example
+ * LAUNCH_MODES // => ['none', 'graph', 'eager']
+ */
 export const LAUNCH_MODES: readonly LaunchMode[] = ['none', 'graph', 'eager'];
 
 /** Everything `stepTime` needs beyond the model, the hardware and the work. */
