@@ -24,6 +24,8 @@ export interface MeasuredMatmulCost extends MatmulCostModel {
   readonly fit: FittedRooflineWithForm;
   /** Measured points behind it. */
   readonly points: number;
+  /** The dtypes it has measurements of (others are an InputError). */
+  readonly dtypes: readonly Dtype[];
 }
 
 function checkTablePoints(points: readonly RooflineFitPoint[]): RooflineFitPoint[] {
@@ -96,6 +98,7 @@ export function measuredMatmulCost(points: readonly RooflineFitPoint[], opts: { 
     label: opts.label ?? `measured table (${pts.length} points) over ${first.label}`,
     fit: first,
     points: pts.length,
+    dtypes: [...fits.keys()],
     matmulSeconds(shape: MatmulShape): number {
       checkInt('shape.m', shape.m, { min: 0 });
       checkInt('shape.k', shape.k, { min: 1 });

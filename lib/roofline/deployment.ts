@@ -3,7 +3,8 @@ import { DTYPE_BYTES, DTYPES } from '../core/types.js';
 import { InputError } from '../util/errors.js';
 import { checkInt, checkNumber, checkOneOf } from '../util/validate.js';
 import type { HardwareSpec } from '../hardware/spec.js';
-import { hardwarePeakFlops } from '../hardware/spec.js';
+import { hardwarePeakFlops, THIS_MACHINE } from '../hardware/spec.js';
+import { measuredMatmulCostForHost } from '../cost/table.js';
 import type { ModelSpec } from '../models/spec.js';
 import type { ModelOperation } from '../models/ops.js';
 import { modelStepOps } from '../models/ops.js';
@@ -107,7 +108,11 @@ export interface PerfConfig {
   efficiency?: EfficiencyMode;
   /** Default: 'graph', or 'none' with efficiency 'spec'. */
   launch?: LaunchMode;
-  /** Seconds of weight and attention matmuls from a cost model (a fit or a measured table) instead of the roofline. */
+  /**
+   * Seconds of weight and attention matmuls from a cost model (a fit or a measured
+   * table) instead of the roofline. Default on "this-machine": the measured table of
+   * this host's saved GEMM sweeps when they cover the compute dtype.
+   */
   matmulCost?: MatmulCostModel;
   /** Refuse a step whose weights, KV cache and activations do not fit (default true). */
   checkMemory?: boolean;
@@ -272,9 +277,14 @@ function resolve(model: ModelSpec, hw: HardwareSpec, config: PerfConfig): Resolv
     mode,
     cal,
     launchSecondsPerKernel,
-    matmulCost: config.matmulCost,
+    matmulCost: config.matmulCost ?? (hw.id === THIS_MACHINE && mode !== 'spec' ? measuredTableFor(precision.compute) : undefined),
     checkMemory: config.checkMemory ?? true,
   };
+}
+
+function measuredTableFor(dtype: Dtype): MatmulCostModel | undefined {
+  const table = measuredMatmulCostForHost();
+  return table && table.dtypes.includes(dtype) ? table : undefined;
 }
 
 // ---------------------------------------------------------------- pricing
