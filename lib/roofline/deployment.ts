@@ -139,7 +139,11 @@ export interface StepTimeBreakdown {
   computeSeconds: number;
   /** tensor-parallel + dispatch + combine. */
   communicationSeconds: number;
-  /** Communication not hidden behind computation (all of it without overlap). */
+  /**
+   * Communication not hidden behind computation (all of it without overlap); with
+   * overlap it includes the slowdown of computation while all-to-all kernels hold
+   * compute units.
+   */
   exposedCommunicationSeconds: number;
   /** Of gemm + attention: time of operations bound by compute, and by memory traffic. */
   computeBoundSeconds: number;
