@@ -181,3 +181,25 @@ test('on "this-machine" stepTime() prices matmuls with the measured table of thi
   // The lossless calibration of a fitted machine charges the fit's overhead per kernel.
   assert.ok(stepTime(model, hw, { precision: 'fp32', checkMemory: false, launch: 'eager' }, w).breakdown.launchSeconds > 0);
 });
+
+test('stepTime() and memoryFit() reject bad work and options with an InputError naming the field', () => {
+  const cost = perfStepCost(llama, h100, { precision: 'bf16', parallelism: { tp: 4 } });
+  for (const [work, field] of [
+    [{ prefillTokens: -1, decodeTokens: 1, contextTokens: 0 }, 'prefillTokens'],
+    [{ prefillTokens: 0, decodeTokens: Number.NaN, contextTokens: 0 }, 'decodeTokens'],
+    [{ prefillTokens: 0, decodeTokens: 1, contextTokens: Infinity }, 'contextTokens'],
+    [{ prefillTokens: 4, decodeTokens: 0, contextTokens: 0, prefillSequences: 5 }, 'prefillSequences'],
+    [{ prefillTokens: 4, decodeTokens: 0, contextTokens: 0, prefillAttentionPairs: -3 }, 'prefillAttentionPairs'],
+  ] as const) {
+    assert.throws(() => cost(work as never), (e: unknown) => e instanceof InputError && e.field === field, field);
+  }
+  assert.throws(() => stepTime(llama, h100, { precision: 'bf16', parallelism: { overlap: 2 } }, { prefillTokens: 1, decodeTokens: 0, contextTokens: 0 }), /parallelism\.overlap/);
+  assert.throws(() => stepTime(llama, h100, { precision: { weights: 'fp7' as never } }, { prefillTokens: 1, decodeTokens: 0, contextTokens: 0 }), /precision\.weights/);
+  assert.throws(() => memoryFit(llama, h100, { precision: 'bf16' }, { batch: -1, context: 10 }), /batch/);
+  assert.throws(() => maxBatchThatFits(llama, h100, { precision: 'bf16' }, 0), /context/);
+  // A number in [0, 1] hides that share of the shorter side.
+  const w = { prefillTokens: 0, decodeTokens: 32 * 128, contextTokens: 32 * 128 * 4096 };
+  const half = stepTime(ds, h800, { precision: { weights: 'fp8', activations: 'bf16' }, parallelism: { dp: 32, ep: 32, overlap: 0.5 } }, w);
+  const b = half.breakdown;
+  assert.ok(Math.abs(half.seconds - (b.computeSeconds + b.communicationSeconds - 0.5 * Math.min(b.computeSeconds, b.communicationSeconds))) < 1e-12);
+});
