@@ -5,6 +5,10 @@ import { InputError } from '../util/errors.js';
 import type { HardwareSpec } from '../hardware/spec.js';
 import { hardwarePeakFlops } from '../hardware/spec.js';
 import type { ModelOperation } from '../models/ops.js';
+import { matmulBytes, matmulFlops } from '../core/matmul.js';
+import { matmulKneeBatch, rooflineSeconds } from '../perf/bound.js';
+import { calibrationGemmEfficiency, TYPICAL_CALIBRATION } from '../perf/calibration.js';
+import { gemmComputeSeconds } from '../perf/gemm.js';
 
 const MAX_DIM = 2 ** 40;
 
@@ -38,9 +42,35 @@ export function rooflineMatmulCost(hw: HardwareSpec, dtype: Dtype): MatmulCostMo
     label: `${hw.name} spec roofline (${dtype})`,
     matmulSeconds(shape: MatmulShape): number {
       const { m, k, n, b, dtype: dt } = checkShape(shape, dtype);
-      const flops = 2 * b * m * k * n;
-      const bytes = b * (m * k + k * n + m * n) * DTYPE_BYTES[dt];
-      return Math.max(flops / hardwarePeakFlops(hw, dt), bytes / hw.memoryBytesPerSecond);
+      return rooflineSeconds(matmulFlops(m, k, n, b), matmulBytes(m, k, n, dt, b), hardwarePeakFlops(hw, dt), hw.memoryBytesPerSecond);
+    },
+  };
+}
+
+/**
+ * What a device's GEMM kernels achieve, as a MatmulCostModel: the larger of the tensor-core
+ * time (M and N in whole tiles, tiles in whole waves over the compute units, at the
+ * calibrated fraction of the dtype's peak) and the traffic time (X, W and Y once each
+ * at the calibrated fraction of the bandwidth). A spec-only device uses
+ * TYPICAL_CALIBRATION and says so in its label.
+ *
+ * @example
+ * calibratedMatmulCost(loadHardware('h800'), 'fp8').matmulSeconds({ m: 4096, k: 7168, n: 4096, dtype: 'fp8' })
+ * // => about 1.9e-4 (DeepGEMM measured 1304 TFLOPS: 1.84e-4 s)
+ */
+export function calibratedMatmulCost(hw: HardwareSpec, dtype: Dtype): MatmulCostModel {
+  checkOneOf('dtype', dtype, DTYPES);
+  const cal = hw.calibration ?? TYPICAL_CALIBRATION;
+  calibrationGemmEfficiency(cal, dtype);
+  hardwarePeakFlops(hw, dtype);
+  return {
+    kind: 'roofline',
+    label: `${hw.name} ${hw.calibration ? 'calibrated' : 'typical (spec-only entry)'} GEMM (${dtype})`,
+    matmulSeconds(shape: MatmulShape): number {
+      const { m, k, n, b, dtype: dt } = checkShape(shape, dtype);
+      const compute = gemmComputeSeconds({ m, k, n, batch: b }, hardwarePeakFlops(hw, dt), cal, calibrationGemmEfficiency(cal, dt));
+      const memory = matmulBytes(m, k, n, dt, b) / (hw.memoryBytesPerSecond * cal.memoryEfficiency);
+      return rooflineSeconds(compute, memory, 1, 1);
     },
   };
 }
@@ -50,6 +80,10 @@ export function rooflineMatmulCost(hw: HardwareSpec, dtype: Dtype): MatmulCostMo
  * token count per expert, a mean context): multilinear interpolation between the
  * neighbouring integer shapes, so a fitted model with integer-only measurements
  * sees only integer shapes and the expected work is preserved.
+ *
+ * @example
+ * fractionalMatmulSeconds(cost, { m: 2.5, k: 4096, n: 4096, dtype: 'bf16' })
+ * // => 0.5 · cost(m = 2) + 0.5 · cost(m = 3)
  */
 export function fractionalMatmulSeconds(cost: MatmulCostModel, shape: MatmulShape): number {
   const dims = ['m', 'k', 'n', 'batch'] as const;
@@ -107,7 +141,7 @@ export function opRoofline(op: ModelOperation, hw: HardwareSpec, dtype: Dtype): 
   return {
     computeSeconds,
     memorySeconds,
-    seconds: Math.max(computeSeconds, memorySeconds),
+    seconds: rooflineSeconds(op.flops, op.bytes, peak, hw.memoryBytesPerSecond),
     intensity: op.bytes > 0 ? op.flops / op.bytes : 0,
     bound: computeSeconds >= memorySeconds && op.flops > 0 ? 'compute' : 'memory',
   };
@@ -136,8 +170,5 @@ export function ridgeIntensity(hw: HardwareSpec, dtype: Dtype): number {
 export function matmulCriticalBatch(hw: HardwareSpec, dtype: Dtype, k: number, n: number): number {
   checkNumber('k', k, { min: 0, exclusiveMin: true, max: MAX_DIM });
   checkNumber('n', n, { min: 0, exclusiveMin: true, max: MAX_DIM });
-  const R = ridgeIntensity(hw, dtype);
-  const s = DTYPE_BYTES[dtype];
-  const denom = 2 * k * n - R * s * (k + n);
-  return denom > 0 ? (R * s * k * n) / denom : Infinity;
+  return matmulKneeBatch(hardwarePeakFlops(hw, dtype), hw.memoryBytesPerSecond, DTYPE_BYTES[dtype], k, n);
 }
