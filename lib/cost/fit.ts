@@ -15,6 +15,7 @@ import { DTYPE_BYTES, DTYPES } from '../core/types.js';
  * compute- nor purely memory-bound. A fit without `form` is `max`.
  */
 export type RooflineForm = 'max' | 'sum';
+/** Every form a roofline fit can take. */
 export const ROOFLINE_FORMS: readonly RooflineForm[] = ['max', 'sum'];
 
 /**
@@ -49,6 +50,9 @@ export interface RooflineFitPoint {
 /**
  * Points of a GEMM table: the rows of case 'sweep' (one matmul per repetition) with
  * their median time. Tables without a `case` column are taken whole.
+ *
+ * @example
+ * rooflineFitPoints(readMeasuredGemm().table)[0] // => { m: 1, k: 1024, n: 1024, dtype: 'fp32', seconds: 0.0002 }
  */
 export function rooflineFitPoints(table: aq.ColumnTable): RooflineFitPoint[] {
   const names = new Set(table.columnNames());

@@ -11,7 +11,12 @@ export interface Figure {
 /** The house palette, so the same series keep the same colour across charts. */
 export const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
 
-/** A layout with batchlab's defaults: title, axis titles, optional log axes. */
+/**
+ * A layout with batchlab's defaults: title, axis titles, optional log axes.
+ *
+ * @example
+ * baseLayout('Latency', { title: 'batch', log: true }, { title: 'ms' }).xaxis // => { title: { text: 'batch' }, type: 'log' }
+ */
 export function baseLayout(
   title: string,
   x: { title: string; log?: boolean },

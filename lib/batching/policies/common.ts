@@ -2,6 +2,7 @@ import { checkInt, checkOneOf } from '../../util/validate.js';
 import type { PolicyDecision, SchedulerView } from '../policy.js';
 
 /** Bounds shared by every policy. */
+/** Largest batch a policy may ask for: it bounds the per-step arrays. */
 export const MAX_SERVING_BATCH = 1_000_000;
 export const MAX_STEP_TOKENS = 10_000_000;
 
