@@ -1,0 +1,119 @@
+import type { HardwareSpec } from '../hardware/spec.js';
+import { loadHardware } from '../hardware/spec.js';
+import type { ModelSpec } from '../models/spec.js';
+import { loadModel } from '../models/spec.js';
+import { kvBytesPerToken } from '../models/params.js';
+import type { DayCost } from './cost.js';
+import { costProfitMargin, dailyCostUsd, dailyRevenueUsd, priceDay } from './cost.js';
+import type { DecodePerformance, PrefillPerformance } from './pool.js';
+import { decodePerformance, prefillPerformance } from './pool.js';
+import type { PublishedDay } from './published.js';
+import { deepseekPublishedDay } from './published.js';
+import { rooflineDeviceStepModel } from './step.js';
+import type { DeploymentPrecision, DeviceStepModel, PoolLayout } from './types.js';
+
+/** Builds the per-device performance model of one pool; the spec roofline by default. */
+export type StepModelFactory = (model: ModelSpec, hw: HardwareSpec, layout: PoolLayout, precision: DeploymentPrecision) => DeviceStepModel;
+
+/** One published figure beside the model's prediction. */
+export interface PublishedVsPredicted {
+  figure: string;
+  published: number;
+  predicted: number;
+  /** predicted / published. */
+  ratio: number;
+  /** |ratio − 1| ≤ 0.25. */
+  within25: boolean;
+  unit: string;
+}
+
+/** DeepSeek's day reproduced: the published arithmetic and the model's prediction side by side. */
+export interface DeepseekDayReproduction {
+  published: PublishedDay;
+  /** The published cost and margin recomputed from the published inputs. */
+  arithmetic: { dailyCostUsd: number; revenueUsd: number; margin: number; nodesFromRates: number };
+  prefill: PrefillPerformance;
+  decode: DecodePerformance;
+  /** The day sized and priced at the predicted per-node rates. */
+  day: DayCost;
+  rows: PublishedVsPredicted[];
+  stepModel: string;
+}
+
+/**
+ * Reproduces DeepSeek's published day (Feb 2025) from the model: the prefill pool
+ * (EP32) on DeepSeek's profiling batch of 16K tokens per GPU in 4K-token prompts with
+ * the day's 56.3 % cache hits, the decode pool (EP144) on 128 sequences per GPU at 4K
+ * context with one MTP draft token accepted 85 % of the time, both with FP8 weights
+ * and dispatch, BF16 attention and combine and dual micro-batch overlap; then the day
+ * sized at the predicted per-node rates and priced at $2 per GPU-hour. Nothing is
+ * fitted to the published outputs: `stepModel` (the spec roofline by default) decides.
+ *
+ * @example
+ * deepseekDayReproduction().rows.map((r) => `${r.figure}: ${r.predicted} vs ${r.published}`)
+ */
+export function deepseekDayReproduction(opts: { stepModel?: StepModelFactory } = {}): DeepseekDayReproduction {
+  const pub = deepseekPublishedDay();
+  const f = pub.figures;
+  const w = pub.workload;
+  const model = loadModel(pub.model);
+  const hw = loadHardware(pub.hardware);
+  const make = opts.stepModel ?? rooflineDeviceStepModel;
+  const prefillStep = make(model, hw, pub.prefill, pub.precision);
+  const decodeStep = make(model, hw, pub.decode, pub.precision);
+  const cached = w.prefillPromptTokens * f.cacheHitFraction;
+  const prefill = prefillPerformance(prefillStep, pub.prefill, {
+    tokensPerRank: w.prefillTokensPerGpu,
+    promptTokens: w.prefillPromptTokens - cached,
+    cachedTokens: cached,
+  });
+  const decode = decodePerformance(decodeStep, pub.decode, {
+    sequencesPerRank: w.decodeSequencesPerGpu,
+    context: w.decodeContextTokens,
+    speculative: { draftTokens: 1, acceptance: w.mtpAcceptance },
+  });
+  const load = { inputTokens: f.inputTokens, cacheHitFraction: f.cacheHitFraction, outputTokens: f.outputTokens };
+  const prices = { cachedInput: f.priceCachedInputPerMillionUsd, input: f.priceInputPerMillionUsd, output: f.priceOutputPerMillionUsd };
+  const gpn = f.gpusPerNode;
+  const day = priceDay(
+    {
+      inputTokensPerSecondPerDevice: prefill.inputTokensPerSecondPerDevice,
+      outputTokensPerSecondPerDevice: decode.tokensPerSecondPerDevice,
+      // A cache hit's KV is read from the distributed on-disk cache over the GPU's network link.
+      cachedTokenDeviceSeconds: kvBytesPerToken(model, pub.precision.attention) / hw.interNodeBytesPerSecond,
+      prefillUnitDevices: pub.prefill.dataParallelAttention * pub.prefill.tensorParallel,
+      decodeUnitDevices: pub.decode.dataParallelAttention * pub.decode.tensorParallel,
+      devicesPerNode: gpn,
+    },
+    load,
+    f.pricePerGpuHourUsd,
+    { granularity: 'fractional' },
+  );
+  const revenue = dailyRevenueUsd(load, prices);
+  const nodesFromRates = (f.inputTokens / f.prefillTokensPerNodePerSecond + f.outputTokens / f.decodeTokensPerNodePerSecond) / 86400;
+  const row = (figure: string, published: number, predicted: number, unit: string): PublishedVsPredicted => ({
+    figure,
+    published,
+    predicted,
+    ratio: predicted / published,
+    within25: Math.abs(predicted / published - 1) <= 0.25,
+    unit,
+  });
+  const rows = [
+    row('prefill input tokens/s per node (cache hits counted)', f.prefillTokensPerNodePerSecond, prefill.inputTokensPerSecondPerDevice * gpn, 'tok/s'),
+    row('decode output tokens/s per node', f.decodeTokensPerNodePerSecond, decode.tokensPerSecondPerDevice * gpn, 'tok/s'),
+    row('output tokens/s per user', (f.outputTokensPerUserLow + f.outputTokensPerUserHigh) / 2, decode.tokensPerSecondPerUser, 'tok/s'),
+    row('average nodes', f.averageNodes, day.averageNodes, 'nodes'),
+    row('daily cost', f.dailyCostUsd, day.costUsd, 'USD'),
+    row('cost-profit margin at R1 prices', f.margin, costProfitMargin(revenue, day.costUsd), '×'),
+  ];
+  return {
+    published: pub,
+    arithmetic: { dailyCostUsd: dailyCostUsd(f.averageNodes, gpn, f.pricePerGpuHourUsd), revenueUsd: revenue, margin: costProfitMargin(revenue, f.dailyCostUsd), nodesFromRates },
+    prefill,
+    decode,
+    day,
+    rows,
+    stepModel: decodeStep.label,
+  };
+}

@@ -1,0 +1,15 @@
+// Deployments: layouts and precisions over the per-device step model, pool
+// throughput and memory fit, cost per token over a day, DeepSeek's published day,
+// local setups, and SLO-driven search.
+export type { DeploymentPrecision, PoolLayout, DeviceStepInput, DeviceStepBreakdown, DeviceStepModel } from './types.js';
+export { resolveLayout, checkPrecision, uniformPrecision } from './layout.js';
+export type { ResolvedLayout } from './layout.js';
+export { rooflineDeviceStepModel, checkStepInput } from './step.js';
+export { speculativeTokensPerStep, deviceMemoryFit, assertMemoryFit, maxSequencesThatFit, decodePerformance, prefillPerformance } from './pool.js';
+export type { SpeculativeDecoding, DeviceMemoryFit, DecodePerformance, PrefillPerformance } from './pool.js';
+export { checkLoadCurve, checkDailyLoad, checkPrice, checkPrices, dailyCostUsd, dailyRevenueUsd, costProfitMargin, priceDay } from './cost.js';
+export type { LoadCurve, DailyLoad, TokenPrices, PoolRates, DayCost } from './cost.js';
+export { deepseekPublishedDay } from './published.js';
+export type { PublishedDay } from './published.js';
+export { deepseekDayReproduction } from './deepseek.js';
+export type { StepModelFactory, PublishedVsPredicted, DeepseekDayReproduction } from './deepseek.js';
