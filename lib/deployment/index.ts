@@ -13,3 +13,7 @@ export { deepseekPublishedDay } from './published.js';
 export type { PublishedDay } from './published.js';
 export { deepseekDayReproduction } from './deepseek.js';
 export type { StepModelFactory, PublishedVsPredicted, DeepseekDayReproduction } from './deepseek.js';
+export { listLocalSetups, loadLocalSetup, singleDeviceSetup, localDecode } from './local.js';
+export type { LocalSetup, LocalOffload, HostCompute, LocalRunOptions, LocalTier, LocalRun } from './local.js';
+export { searchSpaceSize, searchPointCoordinates, evaluateSearchPoint, evaluateSearchSpace, cheapestByBruteForce, searchCheapestDeployment, deploymentFrontier } from './search.js';
+export type { SearchLoad, Slo, SearchSpace, SearchPoint } from './search.js';
