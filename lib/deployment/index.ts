@@ -17,3 +17,7 @@ export { listLocalSetups, loadLocalSetup, singleDeviceSetup, localDecode } from 
 export type { LocalSetup, LocalOffload, HostCompute, LocalRunOptions, LocalTier, LocalRun } from './local.js';
 export { searchSpaceSize, searchPointCoordinates, evaluateSearchPoint, evaluateSearchSpace, cheapestByBruteForce, searchCheapestDeployment, deploymentFrontier } from './search.js';
 export type { SearchLoad, Slo, SearchSpace, SearchPoint } from './search.js';
+export { searchSpaceFromSpec, searchSweep } from './spec.js';
+export type { SearchSpec } from './spec.js';
+export { deploymentStepCost, simulateDeployment } from './serve.js';
+export type { DeploymentServing } from './serve.js';

@@ -1,0 +1,85 @@
+import type { StepWork } from '../core/types.js';
+import { simulateServing } from '../batching/simulate.js';
+import type { ServingLengthSpec, ServingResult, ServingStepCost } from '../batching/types.js';
+import { checkInt, checkPositive } from '../util/validate.js';
+import type { DeviceStepModel } from './types.js';
+import { assertMemoryFit } from './pool.js';
+
+/**
+ * A DeviceStepModel as the serving simulator's step cost: a step's prefill tokens,
+ * prompts and decoding sequences (at their mean context) on one attention rank. An
+ * empty step costs a one-sequence decode with no context.
+ *
+ * @example
+ * simulateServing({ ...config, stepCost: deploymentStepCost(step) }, 1)
+ */
+export function deploymentStepCost(step: DeviceStepModel): ServingStepCost {
+  const f = (w: StepWork): number => {
+    const D = w.decodeTokens;
+    if (w.prefillTokens + D === 0) return step.step({ prefillTokens: 0, decodeSequences: 1, decodeContext: 0 }).seconds;
+    return step.step({
+      prefillTokens: w.prefillTokens,
+      prefillSequences: w.prefillTokens > 0 ? Math.min(w.prefillTokens, w.prefillSequences ?? 1) : undefined,
+      decodeSequences: D,
+      decodeContext: D > 0 ? w.contextTokens / D : 0,
+    }).seconds;
+  };
+  return Object.assign(f, { label: step.label });
+}
+
+/** TTFT and TPOT percentiles of one rank under load, from the serving simulator. */
+export interface DeploymentServing {
+  ttftP50: number;
+  ttftP99: number;
+  tpotP50: number | null;
+  tpotP99: number | null;
+  /** Output tokens per second of the rank. */
+  outputTokensPerSecond: number;
+  result: ServingResult;
+}
+
+/**
+ * Runs the serving simulator on one attention rank of a deployment (colocated,
+ * continuous batching up to `maxBatch` sequences, KV capacity from the memory left
+ * beside the weights) at `ratePerSecond` Poisson arrivals, and returns its TTFT and
+ * TPOT percentiles. A pure function of its inputs and `seed`.
+ *
+ * @example
+ * simulateDeployment(step, { ratePerSecond: 4, promptTokens: { kind: 'fixed', tokens: 1000 },
+ *   outputTokens: { kind: 'fixed', tokens: 200 }, maxBatch: 64, requests: 2000 }, 1).ttftP99
+ */
+export function simulateDeployment(
+  step: DeviceStepModel,
+  opts: { ratePerSecond: number; promptTokens: ServingLengthSpec; outputTokens: ServingLengthSpec; maxBatch: number; requests: number },
+  seed: number,
+): DeploymentServing {
+  const rate = checkPositive('ratePerSecond', opts.ratePerSecond, 1e6);
+  const maxBatch = checkInt('maxBatch', opts.maxBatch, { min: 1, max: 1 << 16 });
+  const requests = checkInt('requests', opts.requests, { min: 1, max: 1_000_000 });
+  assertMemoryFit(step, 1, 1, 'one device of the rank');
+  const m = step.memory(1);
+  const kvPerToken = m.kvBytesPerSequence;
+  const free = m.capacityBytes - m.weightBytes;
+  const kvCapacityTokens = free > 0 && kvPerToken > 0 ? Math.floor(free / kvPerToken) : undefined;
+  const result = simulateServing(
+    {
+      arrivals: { kind: 'poisson', ratePerSecond: rate },
+      requests,
+      promptTokens: opts.promptTokens,
+      outputTokens: opts.outputTokens,
+      policy: { kind: 'continuous', maxBatch },
+      stepCost: deploymentStepCost(step),
+      kvCapacityTokens,
+      keepRequests: false,
+    },
+    seed,
+  );
+  return {
+    ttftP50: result.ttft.p50,
+    ttftP99: result.ttft.p99,
+    tpotP50: result.tpot ? result.tpot.p50 : null,
+    tpotP99: result.tpot ? result.tpot.p99 : null,
+    outputTokensPerSecond: result.throughputTokensPerSecond,
+    result,
+  };
+}
