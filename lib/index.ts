@@ -6,6 +6,7 @@ export * from './gemm/index.js';
 export * from './cost/index.js';
 export * from './hardware/index.js';
 export * from './models/index.js';
+export * from './perf/index.js';
 export * from './roofline/index.js';
 export * from './batching/index.js';
 export * from './moe/index.js';

@@ -4,6 +4,7 @@ import { matmulBytes as gemmBytes, matmulFlops as gemmFlops } from '../core/matm
 import { InputError } from '../util/errors.js';
 import { checkArray, checkInt, checkNumber, checkOneOf, checkPositive } from '../util/validate.js';
 import { nelderMead } from './nelder-mead.js';
+import { matmulKneeBatch, rooflineSeconds } from '../perf/bound.js';
 import type { Dtype, FittedRoofline, MatmulCostModel, MatmulShape } from '../core/types.js';
 import { DTYPE_BYTES, DTYPES } from '../core/types.js';
 
@@ -32,7 +33,7 @@ const RIDGE = 1e-6;
 const IDENTIFIED_SHARE = 0.3;
 
 function combine(form: RooflineForm | undefined, compute: number, memory: number): number {
-  return form === 'sum' ? compute + memory : Math.max(compute, memory);
+  return form === 'sum' ? compute + memory : rooflineSeconds(compute, memory, 1, 1);
 }
 
 /** One measured matmul time to fit: X[m×k]·W[k×n], `batch` times, in `seconds`. */
@@ -220,8 +221,7 @@ export function fittedKneeBatch(fit: FittedRoofline, k: number, n: number, dtype
   checkInt('k', k, { min: 1 });
   checkInt('n', n, { min: 1 });
   const b = DTYPE_BYTES[checkOneOf('dtype', dtype, DTYPES)];
-  const denom = (2 * k * n) / fit.peakFlopsPerSecond - (b * (k + n)) / fit.bytesPerSecond;
-  return denom > 0 ? (b * k * n) / fit.bytesPerSecond / denom : Infinity;
+  return matmulKneeBatch(fit.peakFlopsPerSecond, fit.bytesPerSecond, b, k, n);
 }
 
 /** Relative prediction errors |predicted − measured| / measured of a fit on points. */

@@ -8,6 +8,8 @@ import { InputError } from '../util/errors.js';
 import { checkNumber, checkPositive, checkOneOf } from '../util/validate.js';
 import type { Provenance } from '../util/provenance.js';
 import { batchlabDataDir } from '../util/package-root.js';
+import type { HardwareCalibration } from '../perf/calibration.js';
+import { calibrationFromJson } from '../perf/calibration.js';
 
 /**
  * One accelerator as the roofline sees it. Every number is per device and carries
@@ -34,6 +36,12 @@ export interface HardwareSpec {
   hourlyPriceUsd: number;
   /** Where each number comes from, keyed by field path. */
   sources: Record<string, Provenance>;
+  /**
+   * What this device's kernels and links achieve (efficiencies, tiles, launch and
+   * collective costs), each number sourced. Absent for a spec-only entry, which the
+   * performance model prices as a band from the datasheet bound to a typical device.
+   */
+  calibration?: HardwareCalibration;
 }
 
 const SCALAR_FIELDS = [
@@ -95,7 +103,9 @@ export function hardwareFromJson(json: unknown): HardwareSpec {
     scalars[f] = value;
     sources[f] = prov;
   }
-  return { id: j.id as string, name: j.name as string, vendor: j.vendor as string, peakFlops, ...scalars, sources };
+  const spec: HardwareSpec = { id: j.id as string, name: j.name as string, vendor: j.vendor as string, peakFlops, ...scalars, sources };
+  if (j.calibration !== undefined) spec.calibration = calibrationFromJson(j.calibration);
+  return spec;
 }
 
 function hardwareDir(): string {

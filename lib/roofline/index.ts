@@ -11,3 +11,5 @@ export {
   decodeMemoryBatchLimit,
 } from './model.js';
 export type { RooflineOptions, DecodeThroughputPoint, OpRooflineRow } from './model.js';
+export { stepTime, perfStepCost, memoryFit, maxBatchThatFits, EFFICIENCY_MODES, LAUNCH_MODES } from './deployment.js';
+export type { Parallelism, Precision, PerfConfig, EfficiencyMode, LaunchMode, StepTime, StepTimeBreakdown, MemoryFit } from './deployment.js';

@@ -5,6 +5,8 @@ import { InputError } from '../util/errors.js';
 import type { HardwareSpec } from '../hardware/spec.js';
 import { hardwarePeakFlops } from '../hardware/spec.js';
 import type { ModelOperation } from '../models/ops.js';
+import { matmulBytes, matmulFlops } from '../core/matmul.js';
+import { matmulKneeBatch, rooflineSeconds } from '../perf/bound.js';
 
 const MAX_DIM = 2 ** 40;
 
@@ -38,9 +40,7 @@ export function rooflineMatmulCost(hw: HardwareSpec, dtype: Dtype): MatmulCostMo
     label: `${hw.name} spec roofline (${dtype})`,
     matmulSeconds(shape: MatmulShape): number {
       const { m, k, n, b, dtype: dt } = checkShape(shape, dtype);
-      const flops = 2 * b * m * k * n;
-      const bytes = b * (m * k + k * n + m * n) * DTYPE_BYTES[dt];
-      return Math.max(flops / hardwarePeakFlops(hw, dt), bytes / hw.memoryBytesPerSecond);
+      return rooflineSeconds(matmulFlops(m, k, n, b), matmulBytes(m, k, n, dt, b), hardwarePeakFlops(hw, dt), hw.memoryBytesPerSecond);
     },
   };
 }
@@ -107,7 +107,7 @@ export function opRoofline(op: ModelOperation, hw: HardwareSpec, dtype: Dtype): 
   return {
     computeSeconds,
     memorySeconds,
-    seconds: Math.max(computeSeconds, memorySeconds),
+    seconds: rooflineSeconds(op.flops, op.bytes, peak, hw.memoryBytesPerSecond),
     intensity: op.bytes > 0 ? op.flops / op.bytes : 0,
     bound: computeSeconds >= memorySeconds && op.flops > 0 ? 'compute' : 'memory',
   };
@@ -136,8 +136,5 @@ export function ridgeIntensity(hw: HardwareSpec, dtype: Dtype): number {
 export function matmulCriticalBatch(hw: HardwareSpec, dtype: Dtype, k: number, n: number): number {
   checkNumber('k', k, { min: 0, exclusiveMin: true, max: MAX_DIM });
   checkNumber('n', n, { min: 0, exclusiveMin: true, max: MAX_DIM });
-  const R = ridgeIntensity(hw, dtype);
-  const s = DTYPE_BYTES[dtype];
-  const denom = 2 * k * n - R * s * (k + n);
-  return denom > 0 ? (R * s * k * n) / denom : Infinity;
+  return matmulKneeBatch(hardwarePeakFlops(hw, dtype), hw.memoryBytesPerSecond, DTYPE_BYTES[dtype], k, n);
 }

@@ -1,4 +1,4 @@
-import type { Dtype, MatmulCostModel, StepCostFn, StepWork } from '../core/types.js';
+import type { Dtype, MatmulCostModel, StepCostFn } from '../core/types.js';
 import { DTYPE_BYTES, DTYPES } from '../core/types.js';
 import { checkInt, checkNumber, checkOneOf } from '../util/validate.js';
 import { InputError } from '../util/errors.js';
@@ -6,10 +6,13 @@ import type { HardwareSpec } from '../hardware/spec.js';
 import { hardwarePeakFlops } from '../hardware/spec.js';
 import type { ModelSpec } from '../models/spec.js';
 import type { ModelOperation } from '../models/ops.js';
-import { decodeOps, expectedActiveExperts, modelStepOps, prefillOps } from '../models/ops.js';
+import { decodeOps, expectedActiveExperts, prefillOps } from '../models/ops.js';
 import { paramCounts, kvCacheBytesPerSequence } from '../models/params.js';
 import type { OpRooflinePoint } from './matmul.js';
-import { fractionalMatmulSeconds, opRoofline } from './matmul.js';
+import { opRoofline } from './matmul.js';
+import type { PerfConfig } from './deployment.js';
+import { perfStepCost, stepTime } from './deployment.js';
+import { smallestTrue } from '../perf/bound.js';
 
 /** How a whole-model roofline is evaluated. */
 export interface RooflineOptions {
@@ -17,9 +20,9 @@ export interface RooflineOptions {
   /** Seconds for matmul operations (e.g. a model fitted to this machine); default: the spec roofline. */
   matmulCost?: MatmulCostModel;
   /**
-   * Tensor-parallel devices (default 1): each takes 1/devices of every operation's
-   * work (its share of output columns) and each layer adds two ring all-reduces of
-   * the hidden state over the intra-node link.
+   * Tensor-parallel devices (default 1): each holds 1/devices of every weight's output
+   * columns and reads the whole input (as `stepTime` with `parallelism.tp` splits), and
+   * each layer adds two ring all-reduces of the hidden state over the intra-node link.
    */
   devices?: number;
 }
@@ -37,28 +40,9 @@ function checkOpts(hw: HardwareSpec, opts: RooflineOptions): { dtype: Dtype; dev
   return { dtype, devices, cost: opts.matmulCost };
 }
 
-function opSeconds(op: ModelOperation, hw: HardwareSpec, dtype: Dtype, devices: number, cost?: MatmulCostModel): number {
-  if (cost && op.matmuls.length > 0) {
-    let t = 0;
-    for (const sh of op.matmuls) t += fractionalMatmulSeconds(cost, { ...sh, n: sh.n / devices });
-    return t * op.calls;
-  }
-  const p = opRoofline(op, hw, dtype);
-  return p.seconds / devices;
-}
-
-function allReduceSeconds(model: ModelSpec, hw: HardwareSpec, dtype: Dtype, tokens: number, devices: number): number {
-  if (devices === 1) return 0;
-  const bytes = tokens * model.hiddenSize * DTYPE_BYTES[dtype];
-  // A ring all-reduce sends 2(d−1)/d of the buffer over each device's link.
-  const one = ((2 * (devices - 1)) / devices) * bytes / hw.intraNodeBytesPerSecond;
-  return 2 * model.numLayers * one;
-}
-
-function stepSeconds(model: ModelSpec, hw: HardwareSpec, ops: ModelOperation[], tokens: number, o: ReturnType<typeof checkOpts>): number {
-  let t = 0;
-  for (const op of ops) t += opSeconds(op, hw, o.dtype, o.devices, o.cost);
-  return t + allReduceSeconds(model, hw, o.dtype, tokens, o.devices);
+/** The deployment model's configuration that is today's datasheet roofline: tensor parallelism only, one dtype, no losses. */
+function specConfig(o: ReturnType<typeof checkOpts>): PerfConfig {
+  return { precision: o.dtype, parallelism: { tp: o.devices }, efficiency: 'spec', launch: 'none', matmulCost: o.cost, checkMemory: false };
 }
 
 /**
@@ -73,18 +57,7 @@ function stepSeconds(model: ModelSpec, hw: HardwareSpec, ops: ModelOperation[], 
  * cost({ prefillTokens: 0, decodeTokens: 64, contextTokens: 64 * 2048 }) // => seconds of one decode step
  */
 export function rooflineStepCost(model: ModelSpec, hw: HardwareSpec, opts: RooflineOptions): StepCostFn {
-  const o = checkOpts(hw, opts);
-  return (work: StepWork): number => {
-    if (typeof work !== 'object' || work === null) throw new InputError('work', work, 'a StepWork object');
-    const P = checkInt('prefillTokens', work.prefillTokens, { min: 0, max: MAX_TOKENS });
-    const D = checkInt('decodeTokens', work.decodeTokens, { min: 0, max: MAX_TOKENS });
-    const C = checkNumber('contextTokens', work.contextTokens, { min: 0, max: MAX_TOKENS * MAX_TOKENS });
-    const at = (p: number, d: number, c: number): number =>
-      stepSeconds(model, hw, modelStepOps(model, { prefillTokens: p, decodeTokens: d, contextTokens: c, dtype: o.dtype }), p + d, o);
-    // An empty step still has to be positive and no dearer than any step with work.
-    if (P + D === 0) return Math.min(at(1, 0, 0), at(0, 1, 0));
-    return at(P, D, D > 0 ? C : 0);
-  };
+  return perfStepCost(model, hw, specConfig(checkOpts(hw, opts)));
 }
 
 /**
@@ -100,8 +73,9 @@ export function decodeStepTime(
   opts: RooflineOptions & { batch: number; context: number },
 ): number {
   const o = checkOpts(hw, opts);
-  const ops = decodeOps(model, { batch: opts.batch, context: opts.context, dtype: o.dtype });
-  return stepSeconds(model, hw, ops, opts.batch, o);
+  const batch = checkInt('batch', opts.batch, { min: 1, max: MAX_TOKENS });
+  const context = checkNumber('context', opts.context, { min: 0, max: MAX_TOKENS });
+  return stepTime(model, hw, specConfig(o), { prefillTokens: 0, decodeTokens: batch, contextTokens: batch * context }).seconds;
 }
 
 /** One point of a decode throughput curve. */
@@ -133,32 +107,20 @@ export function decodeThroughputCurve(
   if (!Array.isArray(opts.batches) || opts.batches.length === 0 || opts.batches.length > 10_000) {
     throw new InputError('batches', opts.batches, 'a non-empty array of at most 10000 batch sizes');
   }
-  return opts.batches.map((batch) => {
-    const ops = decodeOps(model, { batch, context: opts.context, dtype: o.dtype });
-    const stepS = stepSeconds(model, hw, ops, batch, o);
-    let c = 0;
-    let m = 0;
-    for (const op of ops) {
-      const p = opRoofline(op, hw, o.dtype);
-      c += p.computeSeconds / o.devices;
-      m += p.memorySeconds / o.devices;
-    }
-    return { batch, stepSeconds: stepS, tokensPerSecond: batch / stepS, tokensPerSecondPerSequence: 1 / stepS, computeSeconds: c, memorySeconds: m };
+  const context = checkNumber('context', opts.context, { min: 0, max: MAX_TOKENS });
+  const config = specConfig(o);
+  return opts.batches.map((b, i) => {
+    const batch = checkInt(`batches[${i}]`, b, { min: 1, max: MAX_TOKENS });
+    const t = stepTime(model, hw, config, { prefillTokens: 0, decodeTokens: batch, contextTokens: batch * context });
+    return {
+      batch,
+      stepSeconds: t.seconds,
+      tokensPerSecond: batch / t.seconds,
+      tokensPerSecondPerSequence: 1 / t.seconds,
+      computeSeconds: t.breakdown.flopSeconds,
+      memorySeconds: t.breakdown.byteSeconds,
+    };
   });
-}
-
-/** Smallest integer x in [1, MAX_TOKENS] with pred(x), assuming pred is monotone; Infinity if none. */
-function smallestTrue(pred: (x: number) => boolean): number {
-  if (pred(1)) return 1;
-  if (!pred(MAX_TOKENS)) return Infinity;
-  let lo = 1;
-  let hi = MAX_TOKENS;
-  while (hi - lo > 1) {
-    const mid = Math.floor((lo + hi) / 2);
-    if (pred(mid)) hi = mid;
-    else lo = mid;
-  }
-  return hi;
 }
 
 /** One operation's roofline analysis within a step: the operation's shape and traffic, and where it sits. */
@@ -188,7 +150,7 @@ function rows(
     const criticalBatch = smallestTrue((x) => {
       const same = opsAt(x).find((o) => o.name === op.name);
       return same !== undefined && opRoofline(same, hw, dtype).bound === 'compute';
-    });
+    }, MAX_TOKENS);
     return {
       name: op.name,
       group: op.group,
@@ -264,7 +226,7 @@ export function decodeCriticalBatch(model: ModelSpec, hw: HardwareSpec, opts: { 
       m += p.memorySeconds;
     }
     return c >= m;
-  });
+  }, MAX_TOKENS);
 }
 
 /**

@@ -179,14 +179,21 @@ test('fractionalMatmulSeconds() interpolates between integer shapes, exact for c
   assert.equal(fractionalMatmulSeconds(linear, { m: 2, k: 3, n: 4, dtype: 'bf16' }), linear.matmulSeconds({ m: 2, k: 3, n: 4, dtype: 'bf16' }));
 });
 
-test('rooflineStepCost(devices): tensor parallelism splits the work and adds all-reduces over the intra-node link', () => {
+test('rooflineStepCost(devices): each device holds 1/devices of every weight, reads the whole input, and all-reduces twice per layer', () => {
   const m = loadModel('llama-3.1-70b');
   const w = { prefillTokens: 0, decodeTokens: 32, contextTokens: 32 * 1000 };
-  const one = rooflineStepCost(m, h100, { dtype: 'bf16' })(w);
   const four = rooflineStepCost(m, h100, { dtype: 'bf16', devices: 4 })(w);
-  // Two ring all-reduces per layer of 32·8192·2 bytes, each sending 2·3/4 of it at 450 GB/s.
+  // Closed form per op: FLOPs/4 against the bf16 peak; bytes = (weights/4 + input + output/4)·2 for weight matmuls,
+  // everything/4 for the attention core (8 KV heads over 4 devices) and the embedding gather.
+  let compute = 0;
+  for (const op of decodeOps(m, { batch: 32, context: 1000, dtype: 'bf16' })) {
+    const input = op.group === 'attention-core' || op.matmuls.length === 0 ? 0 : op.m * op.k * op.batch * op.calls * 2;
+    const bytes = input + (op.bytes - input) / 4;
+    compute += Math.max(op.flops / 4 / 989.5e12, bytes / 3.35e12);
+  }
+  // Two ring all-reduces per layer of 32·8192·2 bytes, each sending 2·3/4 of it at 450 GB/s (H100 datasheet NVLink, one direction).
   const comm = 2 * 80 * ((2 * 3) / 4) * (32 * 8192 * 2) / 450e9;
-  assert.ok(rel(four, one / 4 + comm) < 1e-12);
+  assert.ok(rel(four, compute + comm) < 1e-12, `${four} vs ${compute + comm}`);
   assert.throws(() => rooflineStepCost(m, h100, { dtype: 'bf16', devices: 0 }), /devices/);
 });
 

@@ -1,0 +1,186 @@
+import type { Dtype } from '../core/types.js';
+import { DTYPES } from '../core/types.js';
+import { InputError } from '../util/errors.js';
+import { checkNumber, checkOneOf } from '../util/validate.js';
+import type { Provenance } from '../util/provenance.js';
+
+/**
+ * What a device's kernels achieve, as fractions of its datasheet and fixed costs in
+ * seconds. Hardware carries it (data/hardware/<id>.json, key `calibration`), every
+ * number with the source it is derived from. A device without one is spec-only: the
+ * performance model then prices it as a band from the datasheet bound to
+ * `TYPICAL_CALIBRATION`.
+ */
+export interface HardwareCalibration {
+  /** Fraction of the dense datasheet peak that large GEMMs reach, per dtype of the tensor cores used. */
+  gemmEfficiency: Partial<Record<Dtype, number>>;
+  /** Fraction of the datasheet memory bandwidth that streaming kernels (small-M GEMMs, decode attention, norms) reach. */
+  memoryEfficiency: number;
+  /** Fraction of the datasheet memory bandwidth that decode attention reaches streaming the KV cache. */
+  attentionMemoryEfficiency: number;
+  /** Fraction of the activation-dtype peak that causal prefill attention (FlashAttention-class kernels) reaches. */
+  attentionPrefillEfficiency: number;
+  /** Fraction of the activation-dtype peak that decode attention reaches where it is compute-bound. */
+  attentionDecodeEfficiency: number;
+  /** Rows and columns of one GEMM output tile: M and N round up to these (tile quantization). */
+  gemmTileM: number;
+  gemmTileN: number;
+  /** Units the tiles are spread over (streaming multiprocessors): the last wave may run part-empty. */
+  computeUnits: number;
+  /** Per-kernel cost launched one by one from the host. */
+  kernelLaunchSeconds: number;
+  /** Per-kernel cost inside a captured graph (the device-side gap between dependent kernels). */
+  graphKernelSeconds: number;
+  /** Fixed latency of one collective and achieved fraction of the datasheet bandwidth inside a node (NVLink, xGMI). */
+  intraNodeLatencySeconds: number;
+  intraNodeEfficiency: number;
+  /** The same across nodes (InfiniBand, RoCE). */
+  interNodeLatencySeconds: number;
+  interNodeEfficiency: number;
+  /** Where each number comes from, keyed by field path ("gemmEfficiency.fp8", ...). */
+  sources: Record<string, Provenance>;
+}
+
+type ScalarField = Exclude<keyof HardwareCalibration, 'gemmEfficiency' | 'sources'>;
+
+const FRACTIONS: readonly ScalarField[] = [
+  'memoryEfficiency',
+  'attentionMemoryEfficiency',
+  'attentionPrefillEfficiency',
+  'attentionDecodeEfficiency',
+  'intraNodeEfficiency',
+  'interNodeEfficiency',
+];
+const COUNTS: readonly ScalarField[] = ['gemmTileM', 'gemmTileN', 'computeUnits'];
+const SECONDS: readonly ScalarField[] = ['kernelLaunchSeconds', 'graphKernelSeconds', 'intraNodeLatencySeconds', 'interNodeLatencySeconds'];
+
+/** The fields a calibration must carry, in the order the catalog lists them. */
+export const CALIBRATION_FIELDS: readonly (keyof HardwareCalibration)[] = ['gemmEfficiency', ...FRACTIONS, ...COUNTS, ...SECONDS];
+
+function sourcedValue(field: string, raw: unknown, kind: 'fraction' | 'count' | 'seconds'): { value: number; prov: Provenance } {
+  if (typeof raw !== 'object' || raw === null) throw new InputError(field, raw, 'an object { value, source }');
+  const r = raw as { value?: unknown; source?: unknown; notes?: unknown; date?: unknown };
+  const value =
+    kind === 'fraction'
+      ? checkNumber(`${field}.value`, r.value, { min: 0, exclusiveMin: true, max: 1 })
+      : kind === 'count'
+        ? checkNumber(`${field}.value`, r.value, { min: 1, max: 1 << 20 })
+        : checkNumber(`${field}.value`, r.value, { min: 0, max: 1 });
+  if (kind === 'count' && !Number.isInteger(value)) throw new InputError(`${field}.value`, value, 'an integer');
+  if (typeof r.source !== 'string' || r.source.trim() === '') {
+    throw new InputError(`${field}.source`, r.source, 'a non-empty string naming the document or measurement the number comes from');
+  }
+  const prov: Provenance = { source: r.source };
+  if (typeof r.notes === 'string') prov.notes = r.notes;
+  if (typeof r.date === 'string') prov.date = r.date;
+  return { value, prov };
+}
+
+/**
+ * Validates the `calibration` object of a hardware catalog entry. Every number is
+ * `{ value, source }`; efficiencies lie in (0, 1], counts are positive integers,
+ * seconds are in [0, 1]. A bad or missing one is an InputError naming its field path
+ * (e.g. `calibration.gemmEfficiency.fp8.value`).
+ *
+ * @example
+ * calibrationFromJson(JSON.parse(text).calibration).gemmEfficiency.fp8 // => 0.51 for h800
+ */
+export function calibrationFromJson(json: unknown, field = 'calibration'): HardwareCalibration {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new InputError(field, json, 'an object of { value, source } numbers');
+  const j = json as Record<string, unknown>;
+  const sources: Record<string, Provenance> = {};
+  const ge = j.gemmEfficiency;
+  if (typeof ge !== 'object' || ge === null || Array.isArray(ge)) throw new InputError(`${field}.gemmEfficiency`, ge, 'an object keyed by dtype');
+  const gemmEfficiency: Partial<Record<Dtype, number>> = {};
+  for (const [dt, raw] of Object.entries(ge as Record<string, unknown>)) {
+    const dtype = checkOneOf(`${field}.gemmEfficiency dtype`, dt, DTYPES);
+    const { value, prov } = sourcedValue(`${field}.gemmEfficiency.${dtype}`, raw, 'fraction');
+    gemmEfficiency[dtype] = value;
+    sources[`gemmEfficiency.${dtype}`] = prov;
+  }
+  if (Object.keys(gemmEfficiency).length === 0) throw new InputError(`${field}.gemmEfficiency`, ge, 'at least one dtype');
+  const out = { gemmEfficiency, sources } as unknown as HardwareCalibration;
+  const read = (names: readonly ScalarField[], kind: 'fraction' | 'count' | 'seconds'): void => {
+    for (const f of names) {
+      const { value, prov } = sourcedValue(`${field}.${f}`, j[f], kind);
+      (out as unknown as Record<string, number>)[f] = value;
+      sources[f] = prov;
+    }
+  };
+  read(FRACTIONS, 'fraction');
+  read(COUNTS, 'count');
+  read(SECONDS, 'seconds');
+  return out;
+}
+
+/**
+ * The GEMM efficiency of a calibration at a dtype; a dtype it has no figure for is an
+ * InputError naming `calibration.gemmEfficiency.<dtype>`.
+ *
+ * @example
+ * calibrationGemmEfficiency(loadHardware('h800').calibration!, 'fp8') // => 0.51
+ */
+export function calibrationGemmEfficiency(cal: HardwareCalibration, dtype: Dtype): number {
+  const e = cal.gemmEfficiency[dtype];
+  if (e === undefined) {
+    throw new InputError(`calibration.gemmEfficiency.${dtype}`, undefined, `a calibrated efficiency (the entry has ${Object.keys(cal.gemmEfficiency).join(', ')})`);
+  }
+  return e;
+}
+
+const TYPICAL_SOURCE: Provenance = {
+  source: 'batchlab typical datacenter-GPU calibration',
+  notes: 'the H800 calibration (data/hardware/h800.json) rounded down, used for spec-only entries as the typical end of a band',
+};
+
+/**
+ * What a spec-only device is assumed to reach at typical: the Hopper figures derived
+ * from DeepSeek's published kernel timings (see data/hardware/h800.json), applied to
+ * every dtype. A spec-only device's step time is a band from its datasheet bound to
+ * this; it is never presented as a single number.
+ *
+ * @example
+ * TYPICAL_CALIBRATION.memoryEfficiency // => 0.85
+ */
+export const TYPICAL_CALIBRATION: HardwareCalibration = Object.freeze({
+  gemmEfficiency: Object.fromEntries(DTYPES.map((d) => [d, 0.5])) as Record<Dtype, number>,
+  memoryEfficiency: 0.85,
+  attentionMemoryEfficiency: 0.85,
+  attentionPrefillEfficiency: 0.5,
+  attentionDecodeEfficiency: 0.5,
+  gemmTileM: 128,
+  gemmTileN: 128,
+  computeUnits: 100,
+  kernelLaunchSeconds: 3e-6,
+  graphKernelSeconds: 2e-6,
+  intraNodeLatencySeconds: 1e-5,
+  intraNodeEfficiency: 0.75,
+  interNodeLatencySeconds: 1.5e-5,
+  interNodeEfficiency: 0.85,
+  sources: Object.fromEntries(CALIBRATION_FIELDS.map((f) => [f, TYPICAL_SOURCE])),
+}) as HardwareCalibration;
+
+/**
+ * The calibration that makes the performance model reproduce the datasheet roofline:
+ * every efficiency 1, no tile or wave loss, no launch cost, no collective latency.
+ *
+ * @example
+ * SPEC_CALIBRATION.gemmEfficiency.bf16 // => 1
+ */
+export const SPEC_CALIBRATION: HardwareCalibration = Object.freeze({
+  gemmEfficiency: Object.fromEntries(DTYPES.map((d) => [d, 1])) as Record<Dtype, number>,
+  memoryEfficiency: 1,
+  attentionMemoryEfficiency: 1,
+  attentionPrefillEfficiency: 1,
+  attentionDecodeEfficiency: 1,
+  gemmTileM: 1,
+  gemmTileN: 1,
+  computeUnits: 1,
+  kernelLaunchSeconds: 0,
+  graphKernelSeconds: 0,
+  intraNodeLatencySeconds: 0,
+  intraNodeEfficiency: 1,
+  interNodeLatencySeconds: 0,
+  interNodeEfficiency: 1,
+  sources: Object.fromEntries(CALIBRATION_FIELDS.map((f) => [f, { source: 'datasheet roofline: no loss' }])),
+}) as HardwareCalibration;

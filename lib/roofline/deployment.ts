@@ -1,0 +1,628 @@
+import type { Dtype, MatmulCostModel, StepCostFn, StepWork } from '../core/types.js';
+import { DTYPE_BYTES, DTYPES } from '../core/types.js';
+import { InputError } from '../util/errors.js';
+import { checkInt, checkNumber, checkOneOf } from '../util/validate.js';
+import type { HardwareSpec } from '../hardware/spec.js';
+import { hardwarePeakFlops } from '../hardware/spec.js';
+import type { ModelSpec } from '../models/spec.js';
+import type { ModelOperation } from '../models/ops.js';
+import { modelStepOps } from '../models/ops.js';
+import { kvCacheBytesPerSequence, paramCounts } from '../models/params.js';
+import type { HardwareCalibration } from '../perf/calibration.js';
+import { calibrationGemmEfficiency, SPEC_CALIBRATION, TYPICAL_CALIBRATION } from '../perf/calibration.js';
+import { rooflineSeconds, smallestTrue } from '../perf/bound.js';
+import { gemmComputeSeconds } from '../perf/gemm.js';
+import type { Link } from '../perf/collective.js';
+import { linkSeconds, ringAllReduceSeconds } from '../perf/collective.js';
+import { fractionalMatmulSeconds } from './matmul.js';
+
+/**
+ * How a model is spread over devices. One instance serves one step on
+ * `tp · dp · pp` devices: each of the `pp` pipeline stages holds a slice of the layers
+ * and `tp · dp` devices; within a stage, `dp` attention groups of `tp` devices each run
+ * attention and the dense layers on their own share of the sequences, and the routed
+ * experts of every MoE layer are spread over `ep` of the stage's devices.
+ */
+export interface Parallelism {
+  /** Tensor-parallel degree of attention and dense layers (default 1): each device holds 1/tp of every weight's output columns. */
+  tp?: number;
+  /** Data-parallel attention groups per stage (default 1): the busiest group (⌈sequences/dp⌉) sets the step. */
+  dp?: number;
+  /**
+   * Expert-parallel degree (default 1): the routed experts are spread over `ep` devices,
+   * and each expert is tensor-parallel over the stage's remaining (tp·dp)/ep devices.
+   * With ep = dp = 1 an MoE layer is plain tensor parallelism (all-reduce, no all-to-all).
+   */
+  ep?: number;
+  /** Pipeline stages (default 1): layers split evenly, activations sent point-to-point between stages. */
+  pp?: number;
+  /** Devices per node (default 8): a collective spanning more devices crosses the inter-node network. */
+  devicesPerNode?: number;
+  /**
+   * How dispatch reaches a token's experts: 'per-expert' sends one copy per routed
+   * expert (DeepEP's low-latency kernels, decode); 'per-node' sends one copy per
+   * distinct remote node and forwards inside the node (DeepEP's normal kernels, prefill).
+   * Default 'per-expert'.
+   */
+  dispatch?: 'per-expert' | 'per-node';
+  /** At most this many nodes per token (DeepSeek-V3's group-limited routing: 4); default: no limit. */
+  maxNodesPerToken?: number;
+  /** Overlap communication with computation over two micro-batches (default false): the slower of the two sets the step. */
+  overlap?: boolean;
+  /**
+   * Busiest expert device's tokens over the mean (default 1: balanced routing). Take it
+   * from the MoE placement tools (`moeLoadImbalance`, `moeImbalanceSweep`).
+   */
+  expertLoadFactor?: number;
+}
+
+/** An element type per tensor class. */
+export interface Precision {
+  /** Stored weights; also the tensor-core dtype of weight GEMMs unless `compute` says otherwise. */
+  weights: Dtype;
+  /** Activations between operations, and the attention core's compute dtype. */
+  activations: Dtype;
+  kvCache: Dtype;
+  /** Expert-parallel dispatch (tokens to experts) and combine (results back). */
+  dispatch: Dtype;
+  combine: Dtype;
+  /** Tensor-core dtype of weight GEMMs (default: `weights`). */
+  compute: Dtype;
+}
+
+/**
+ * How efficiently the hardware is assumed to run: 'spec' prices every operation at the
+ * datasheet roofline (the lower bound); 'calibrated' uses the entry's sourced
+ * calibration (an InputError when it has none); 'typical' uses TYPICAL_CALIBRATION.
+ */
+export type EfficiencyMode = 'spec' | 'calibrated' | 'typical';
+export const EFFICIENCY_MODES: readonly EfficiencyMode[] = ['spec', 'calibrated', 'typical'];
+
+/** Per-kernel launch cost: none, inside a captured graph, or launched one by one. */
+export type LaunchMode = 'none' | 'graph' | 'eager';
+export const LAUNCH_MODES: readonly LaunchMode[] = ['none', 'graph', 'eager'];
+
+/** Everything `stepTime` needs beyond the model, the hardware and the work. */
+export interface PerfConfig {
+  parallelism?: Parallelism;
+  /** One dtype for everything, or per tensor class (missing classes take `activations`, then bf16). Default bf16. */
+  precision?: Dtype | Partial<Precision>;
+  /** Default: 'calibrated' when the hardware has a calibration, else 'typical'. */
+  efficiency?: EfficiencyMode;
+  /** Default: 'graph', or 'none' with efficiency 'spec'. */
+  launch?: LaunchMode;
+  /** Seconds of weight and attention matmuls from a cost model (a fit or a measured table) instead of the roofline. */
+  matmulCost?: MatmulCostModel;
+  /** Refuse a step whose weights, KV cache and activations do not fit (default true). */
+  checkMemory?: boolean;
+}
+
+/** Where a step's seconds go, per device of the busiest stage, summed over its layers. */
+export interface StepTimeBreakdown {
+  /** Weight GEMMs (projections, dense FFN, experts, LM head). */
+  gemmSeconds: number;
+  /** The attention core (scores and values against the KV cache). */
+  attentionSeconds: number;
+  /** Norms, residual adds, activation functions: bytes at achieved bandwidth. */
+  elementwiseSeconds: number;
+  /** Kernel launch or graph-node gaps. */
+  launchSeconds: number;
+  /** Tensor-parallel all-reduces. */
+  tensorParallelSeconds: number;
+  /** Expert-parallel all-to-all: tokens to experts and results back. */
+  dispatchSeconds: number;
+  combineSeconds: number;
+  /** Point-to-point activation sends between pipeline stages. */
+  pipelineSeconds: number;
+  /** gemm + attention + elementwise + launch. */
+  computeSeconds: number;
+  /** tensor-parallel + dispatch + combine. */
+  communicationSeconds: number;
+  /** Communication not hidden behind computation (all of it without overlap). */
+  exposedCommunicationSeconds: number;
+  /** Of gemm + attention: time of operations bound by compute, and by memory traffic. */
+  computeBoundSeconds: number;
+  memoryBoundSeconds: number;
+  /** Of gemm + attention: the summed compute side and memory side of every operation (before the max per operation). */
+  flopSeconds: number;
+  byteSeconds: number;
+}
+
+/** The time of one engine step of a deployment. */
+export interface StepTime {
+  /** Latency of the step through every pipeline stage. */
+  seconds: number;
+  /** Time between step completions with `pp` steps in flight (the slowest stage); equals `seconds` without pipelining. */
+  intervalSeconds: number;
+  /** What sets the time: compute, memory traffic, exposed communication or kernel launches. */
+  bound: 'compute' | 'memory' | 'communication' | 'launch';
+  breakdown: StepTimeBreakdown;
+  /** tp · dp · pp. */
+  devices: number;
+  efficiency: EfficiencyMode;
+  /**
+   * The datasheet lower bound and the typical estimate, for a spec-only device: one
+   * number would claim a precision its entry does not have. Absent for 'spec' and 'calibrated'.
+   */
+  band?: { boundSeconds: number; typicalSeconds: number };
+}
+
+/** Memory one device of a deployment needs, against what it has. */
+export interface MemoryFit {
+  fits: boolean;
+  weightBytes: number;
+  kvCacheBytes: number;
+  activationBytes: number;
+  totalBytes: number;
+  capacityBytes: number;
+  /** capacity − total: negative when it does not fit. */
+  headroomBytes: number;
+  /** A sentence for a human: what is needed, what there is, and by how much it fails or fits. */
+  message: string;
+}
+
+// ---------------------------------------------------------------- validated config
+
+interface Resolved {
+  tp: number;
+  dp: number;
+  ep: number;
+  pp: number;
+  /** Tensor-parallel degree inside one expert: (tp·dp)/ep. */
+  etp: number;
+  perNode: number;
+  dispatchMode: 'per-expert' | 'per-node';
+  maxNodes: number;
+  overlap: boolean;
+  loadFactor: number;
+  precision: Precision;
+  mode: EfficiencyMode;
+  cal: HardwareCalibration;
+  launchSecondsPerKernel: number;
+  matmulCost?: MatmulCostModel;
+  checkMemory: boolean;
+}
+
+const MAX_DEVICES = 1 << 16;
+const MAX_TOKENS = 1 << 24;
+
+function resolvePrecision(p: PerfConfig['precision']): Precision {
+  if (p === undefined || typeof p === 'string') {
+    const d = checkOneOf('precision', p ?? 'bf16', DTYPES);
+    return { weights: d, activations: d, kvCache: d, dispatch: d, combine: d, compute: d };
+  }
+  if (typeof p !== 'object' || p === null) throw new InputError('precision', p, 'a dtype or an object { weights, activations, kvCache, dispatch, combine, compute }');
+  const act = checkOneOf('precision.activations', p.activations ?? 'bf16', DTYPES);
+  const weights = checkOneOf('precision.weights', p.weights ?? act, DTYPES);
+  return {
+    weights,
+    activations: act,
+    kvCache: checkOneOf('precision.kvCache', p.kvCache ?? act, DTYPES),
+    dispatch: checkOneOf('precision.dispatch', p.dispatch ?? act, DTYPES),
+    combine: checkOneOf('precision.combine', p.combine ?? act, DTYPES),
+    compute: checkOneOf('precision.compute', p.compute ?? weights, DTYPES),
+  };
+}
+
+function resolve(model: ModelSpec, hw: HardwareSpec, config: PerfConfig): Resolved {
+  if (typeof config !== 'object' || config === null) throw new InputError('config', config, 'a PerfConfig object');
+  const par = config.parallelism ?? {};
+  if (typeof par !== 'object' || par === null) throw new InputError('parallelism', par, 'an object { tp?, dp?, ep?, pp?, ... }');
+  const tp = checkInt('parallelism.tp', par.tp ?? 1, { min: 1, max: MAX_DEVICES });
+  const dp = checkInt('parallelism.dp', par.dp ?? 1, { min: 1, max: MAX_DEVICES });
+  const ep = checkInt('parallelism.ep', par.ep ?? 1, { min: 1, max: MAX_DEVICES });
+  const pp = checkInt('parallelism.pp', par.pp ?? 1, { min: 1, max: model.numLayers });
+  if ((tp * dp) % ep !== 0) throw new InputError('parallelism.ep', ep, `a divisor of tp·dp = ${tp * dp} (the devices of one stage)`);
+  if (tp * dp * pp > MAX_DEVICES) throw new InputError('parallelism', tp * dp * pp, `at most ${MAX_DEVICES} devices (tp·dp·pp)`);
+  if (model.moe && ep > model.moe.numExperts) throw new InputError('parallelism.ep', ep, `at most the ${model.moe.numExperts} routed experts of ${model.id}`);
+  const perNode = checkInt('parallelism.devicesPerNode', par.devicesPerNode ?? 8, { min: 1, max: 1024 });
+  const dispatchMode = checkOneOf('parallelism.dispatch', par.dispatch ?? 'per-expert', ['per-expert', 'per-node'] as const);
+  const maxNodes = checkInt('parallelism.maxNodesPerToken', par.maxNodesPerToken ?? MAX_DEVICES, { min: 1, max: MAX_DEVICES });
+  if (par.overlap !== undefined && typeof par.overlap !== 'boolean') throw new InputError('parallelism.overlap', par.overlap, 'true or false');
+  const loadFactor = checkNumber('parallelism.expertLoadFactor', par.expertLoadFactor ?? 1, { min: 1, max: MAX_DEVICES });
+  const precision = resolvePrecision(config.precision);
+  for (const d of [precision.compute, precision.activations]) hardwarePeakFlops(hw, d);
+  const mode = checkOneOf('efficiency', config.efficiency ?? (hw.calibration ? 'calibrated' : 'typical'), EFFICIENCY_MODES);
+  let cal: HardwareCalibration;
+  if (mode === 'spec') cal = SPEC_CALIBRATION;
+  else if (mode === 'typical') cal = TYPICAL_CALIBRATION;
+  else {
+    if (!hw.calibration) throw new InputError('efficiency', mode, `'spec' or 'typical' (${hw.id} is spec-only: it has no calibration)`);
+    cal = hw.calibration;
+  }
+  // Checked here so that a missing dtype is reported once, naming the calibration field.
+  calibrationGemmEfficiency(cal, precision.compute);
+  calibrationGemmEfficiency(cal, precision.activations);
+  const launch = checkOneOf('launch', config.launch ?? (mode === 'spec' ? 'none' : 'graph'), LAUNCH_MODES);
+  const launchSecondsPerKernel = launch === 'none' ? 0 : launch === 'graph' ? cal.graphKernelSeconds : cal.kernelLaunchSeconds;
+  if (config.matmulCost !== undefined && typeof config.matmulCost?.matmulSeconds !== 'function') {
+    throw new InputError('matmulCost', config.matmulCost, 'a MatmulCostModel with matmulSeconds(shape)');
+  }
+  if (config.checkMemory !== undefined && typeof config.checkMemory !== 'boolean') throw new InputError('checkMemory', config.checkMemory, 'true or false');
+  return {
+    tp,
+    dp,
+    ep,
+    pp,
+    etp: (tp * dp) / ep,
+    perNode,
+    dispatchMode,
+    maxNodes,
+    overlap: par.overlap ?? false,
+    loadFactor,
+    precision,
+    mode,
+    cal,
+    launchSecondsPerKernel,
+    matmulCost: config.matmulCost,
+    checkMemory: config.checkMemory ?? true,
+  };
+}
+
+// ---------------------------------------------------------------- pricing
+
+/** The link a collective over `span` consecutive devices uses: inside a node or across nodes. */
+function linkFor(hw: HardwareSpec, r: Resolved, span: number): Link {
+  return span <= r.perNode
+    ? { latencySeconds: r.cal.intraNodeLatencySeconds, bytesPerSecond: hw.intraNodeBytesPerSecond * r.cal.intraNodeEfficiency }
+    : { latencySeconds: r.cal.interNodeLatencySeconds, bytesPerSecond: hw.interNodeBytesPerSecond * r.cal.interNodeEfficiency };
+}
+
+// FP8 activations travel with one FP32 scale per 1×128 block (DeepSeek-V3 report,
+// arXiv:2412.19437 sec. 3.3.2: tile-wise 1×128 activation quantization).
+function wireBytesPerElement(d: Dtype): number {
+  return DTYPE_BYTES[d] === 1 ? 1 + 4 / 128 : DTYPE_BYTES[d];
+}
+
+/** Elementwise kernels per layer: two RMSNorms, two residual adds, rotary embedding, the gated activation. */
+const ELEMENTWISE_KERNELS_PER_LAYER = 6;
+
+/** The busiest attention group's share of the work, and the ops it runs. */
+function groupWork(work: Required<Pick<StepWork, 'prefillTokens' | 'decodeTokens' | 'contextTokens'>> & { prefillSequences: number }, dp: number) {
+  const P = Math.ceil(work.prefillTokens / dp);
+  const D = Math.ceil(work.decodeTokens / dp);
+  const C = work.decodeTokens > 0 ? (work.contextTokens * D) / work.decodeTokens : 0;
+  const S = P > 0 ? Math.min(P, Math.ceil(work.prefillSequences / dp)) : 1;
+  return { P, D, C, S };
+}
+
+interface OpPrice {
+  seconds: number;
+  /** The roofline's two sides for this op (calibrated), whatever priced `seconds`. */
+  computeSeconds: number;
+  memorySeconds: number;
+  computeBound: boolean;
+}
+
+/** One device's share of an operation and its seconds. */
+function priceOp(op: ModelOperation, model: ModelSpec, hw: HardwareSpec, r: Resolved, split: { n: number; batch: number; m: number; kv: number; heads: number }): OpPrice {
+  const p = r.precision;
+  const isCore = op.group === 'attention-core';
+  const computeDtype = isCore ? p.activations : p.compute;
+  // The ops were built at 1 byte per element, so their byte fields are element counts.
+  const weights = (op.weightBytes / (split.n * split.batch)) * DTYPE_BYTES[p.weights];
+  const acts = (isCore ? op.activationBytes / split.heads : activationElements(op, split)) * DTYPE_BYTES[p.activations];
+  const kv = (op.kvBytes / split.kv) * DTYPE_BYTES[p.kvCache];
+  const bytes = weights + acts + kv;
+  const memorySeconds = bytes / (hw.memoryBytesPerSecond * (isCore ? r.cal.attentionMemoryEfficiency : r.cal.memoryEfficiency));
+  const peak = hardwarePeakFlops(hw, computeDtype);
+  let computeSeconds: number;
+  if (isCore) {
+    const eff = op.name.includes('prefill') ? r.cal.attentionPrefillEfficiency : r.cal.attentionDecodeEfficiency;
+    computeSeconds = op.flops / split.heads / (peak * eff);
+  } else if (op.matmuls.length === 0) {
+    computeSeconds = 0;
+  } else {
+    const eff = calibrationGemmEfficiency(r.cal, computeDtype);
+    computeSeconds = op.calls * gemmComputeSeconds({ m: op.m * split.m, k: op.k, n: op.n / split.n, batch: op.batch / split.batch }, peak, r.cal, eff);
+  }
+  const computeBound = computeSeconds >= memorySeconds && computeSeconds > 0;
+  if (r.matmulCost && op.matmuls.length > 0) {
+    let t = 0;
+    for (const sh of op.matmuls) {
+      const shape = isCore
+        ? split.heads > 1 && isMlaDecodeCore(op, model)
+          ? { ...sh, m: sh.m / split.heads }
+          : { ...sh, batch: (sh.batch ?? 1) / split.heads }
+        : { ...sh, m: sh.m * split.m, n: sh.n / split.n, batch: (sh.batch ?? 1) / split.batch };
+      t += fractionalMatmulSeconds(r.matmulCost, { ...shape, dtype: computeDtype });
+    }
+    return { seconds: t * op.calls, computeSeconds, memorySeconds, computeBound };
+  }
+  return { seconds: rooflineSeconds(computeSeconds, memorySeconds, 1, 1), computeSeconds, memorySeconds, computeBound };
+}
+
+function isMlaDecodeCore(op: ModelOperation, model: ModelSpec): boolean {
+  return model.attention.kind === 'mla' && op.name === 'attn.core.decode';
+}
+
+/** Activation elements of a linear op on one device: its full input, its share of the output. */
+function activationElements(op: ModelOperation, split: { n: number; batch: number; m: number }): number {
+  if (op.matmuls.length === 0) return op.activationBytes / split.n;
+  const perCall = op.activationBytes / op.calls / op.batch; // m·k + m·n
+  const mk = op.m * op.k;
+  const mn = perCall - mk;
+  return (mk + mn / split.n) * split.m * (op.batch / split.batch) * op.calls;
+}
+
+interface StageCost {
+  breakdown: StepTimeBreakdown;
+  stageSeconds: number;
+  p2pSeconds: number;
+}
+
+function stageCost(model: ModelSpec, hw: HardwareSpec, r: Resolved, work: { prefillTokens: number; decodeTokens: number; contextTokens: number; prefillSequences: number }): StageCost {
+  const g = groupWork(work, r.dp);
+  const expertParallel = r.ep > 1 || r.dp > 1;
+  const groupOps = modelStepOps(model, { prefillTokens: g.P, decodeTokens: g.D, contextTokens: g.D > 0 ? g.C : 0, prefillSequences: g.S, dtype: 'fp8' });
+  // Routed experts see every token of the stage, spread over ep devices.
+  const expertOps =
+    r.dp === 1
+      ? groupOps
+      : modelStepOps(model, {
+          prefillTokens: work.prefillTokens,
+          decodeTokens: work.decodeTokens,
+          contextTokens: work.decodeTokens > 0 ? work.contextTokens : 0,
+          prefillSequences: work.prefillTokens > 0 ? Math.min(work.prefillTokens, work.prefillSequences) : 1,
+          dtype: 'fp8',
+        });
+  const heads = model.attention.numHeads;
+  const kvHeads = model.attention.kind === 'mla' ? 1 : model.attention.numKvHeads;
+  const coreSplit = { n: 1, batch: 1, m: 1, heads: Math.min(r.tp, heads), kv: Math.min(r.tp, kvHeads) };
+  const denseSplit = { n: r.tp, batch: 1, m: 1, heads: 1, kv: 1 };
+  const expertSplit = { n: r.etp, batch: r.ep, m: r.loadFactor, heads: 1, kv: 1 };
+  let gemm = 0;
+  let attention = 0;
+  let cb = 0;
+  let mb = 0;
+  let kernels = 0;
+  let flopSeconds = 0;
+  let byteSeconds = 0;
+  const add = (op: ModelOperation, split: typeof denseSplit): void => {
+    const pr = priceOp(op, model, hw, r, split);
+    flopSeconds += pr.computeSeconds;
+    byteSeconds += pr.memorySeconds;
+    if (op.group === 'attention-core') attention += pr.seconds;
+    else gemm += pr.seconds;
+    if (pr.computeBound) cb += pr.seconds;
+    else mb += pr.seconds;
+    kernels += op.calls;
+  };
+  for (const op of groupOps) {
+    if (op.group === 'routed-expert') continue;
+    add(op, op.group === 'attention-core' ? coreSplit : denseSplit);
+  }
+  for (const op of expertOps) if (op.group === 'routed-expert') add(op, expertSplit);
+
+  // Elementwise traffic per token and layer, in elements: two norms (read h, write h),
+  // two residual adds (read 2h, write h) and the gated activation (read 2·F, write F)
+  // over the FFN width F a token passes through.
+  const h = model.hiddenSize;
+  const moe = model.moe;
+  const ffnWidthTotal =
+    model.intermediateSize * model.denseLayers +
+    (moe ? (moe.expertsPerToken * moe.expertIntermediateSize + moe.sharedIntermediateSize * (moe.sharedExperts > 0 ? 1 : 0)) * model.moeLayers : 0);
+  const tokens = g.P + g.D;
+  const elementwiseElements = tokens * (10 * h * model.numLayers + (3 * ffnWidthTotal) / r.tp);
+  const elementwise =
+    r.mode === 'spec' ? 0 : (elementwiseElements * DTYPE_BYTES[r.precision.activations]) / (hw.memoryBytesPerSecond * r.cal.memoryEfficiency);
+  if (r.mode !== 'spec') kernels += ELEMENTWISE_KERNELS_PER_LAYER * model.numLayers;
+
+  // Communication.
+  const actBytes = DTYPE_BYTES[r.precision.activations];
+  const tpLink = linkFor(hw, r, r.tp);
+  const allReduce = ringAllReduceSeconds(tokens * h * actBytes, r.tp, tpLink);
+  const moeLayers = moe ? model.moeLayers : 0;
+  const allReduces = expertParallel ? 2 * (model.numLayers - moeLayers) + moeLayers : 2 * model.numLayers;
+  const tensorParallel = allReduces * allReduce;
+  let dispatch = 0;
+  let combine = 0;
+  if (expertParallel && moe && moeLayers > 0) {
+    const sendTokens = tokens / r.tp;
+    const k = moe.expertsPerToken;
+    const nodes = Math.ceil(r.ep / r.perNode);
+    const local = Math.min(r.ep, r.perNode);
+    let interCopies: number;
+    let intraCopies: number;
+    if (nodes <= 1) {
+      interCopies = 0;
+      intraCopies = (k * (r.ep - 1)) / r.ep;
+    } else if (r.dispatchMode === 'per-expert') {
+      interCopies = (k * (nodes - 1)) / nodes;
+      intraCopies = (k * (local - 1)) / r.ep;
+    } else {
+      // Distinct nodes reached by k experts placed uniformly over `nodes` nodes, capped by routing's node limit.
+      const reached = Math.min(r.maxNodes, nodes * (1 - Math.pow(1 - 1 / nodes, k)));
+      interCopies = (reached * (nodes - 1)) / nodes;
+      intraCopies = (k * (local - 1)) / local;
+    }
+    const interLink = linkFor(hw, r, r.perNode + 1);
+    const intraLink = linkFor(hw, r, 1);
+    const a2a = (d: Dtype): number => {
+      const b = sendTokens * h * wireBytesPerElement(d);
+      return Math.max(linkSeconds(interCopies * b, interLink), linkSeconds(intraCopies * b, intraLink));
+    };
+    dispatch = moeLayers * a2a(r.precision.dispatch);
+    combine = moeLayers * a2a(r.precision.combine);
+    if (r.mode !== 'spec') kernels += 2 * moeLayers;
+  }
+  const launch = kernels * r.launchSecondsPerKernel;
+  const compute = gemm + attention + elementwise + launch;
+  const communication = tensorParallel + dispatch + combine;
+  const exposed = r.overlap ? Math.max(0, communication - compute) : communication;
+  const pp = r.pp;
+  // Pipeline stages hold numLayers/pp layers each; the activations cross each boundary once.
+  const stageDevices = r.tp * r.dp;
+  const p2p = pp > 1 ? linkSeconds(tokens * h * actBytes, linkFor(hw, r, stageDevices >= r.perNode ? r.perNode + 1 : 1)) : 0;
+  const scale = 1 / pp;
+  const breakdown: StepTimeBreakdown = {
+    gemmSeconds: gemm * scale,
+    attentionSeconds: attention * scale,
+    elementwiseSeconds: elementwise * scale,
+    launchSeconds: launch * scale,
+    tensorParallelSeconds: tensorParallel * scale,
+    dispatchSeconds: dispatch * scale,
+    combineSeconds: combine * scale,
+    pipelineSeconds: p2p,
+    computeSeconds: compute * scale,
+    communicationSeconds: communication * scale,
+    exposedCommunicationSeconds: exposed * scale,
+    computeBoundSeconds: cb * scale,
+    memoryBoundSeconds: mb * scale,
+    flopSeconds: flopSeconds * scale,
+    byteSeconds: byteSeconds * scale,
+  };
+  return { breakdown, stageSeconds: (compute + exposed) * scale, p2pSeconds: p2p };
+}
+
+function checkWork(work: StepWork): { prefillTokens: number; decodeTokens: number; contextTokens: number; prefillSequences: number } {
+  if (typeof work !== 'object' || work === null) throw new InputError('work', work, 'a StepWork object');
+  const P = checkInt('prefillTokens', work.prefillTokens, { min: 0, max: MAX_TOKENS });
+  const D = checkInt('decodeTokens', work.decodeTokens, { min: 0, max: MAX_TOKENS });
+  const C = checkNumber('contextTokens', work.contextTokens, { min: 0, max: MAX_TOKENS * MAX_TOKENS });
+  const S = P === 0 ? 1 : checkInt('prefillSequences', work.prefillSequences ?? 1, { min: 1, max: P });
+  return { prefillTokens: P, decodeTokens: D, contextTokens: D > 0 ? C : 0, prefillSequences: S };
+}
+
+function boundOf(b: StepTimeBreakdown): StepTime['bound'] {
+  const c: Array<[StepTime['bound'], number]> = [
+    ['compute', b.computeBoundSeconds],
+    ['memory', b.memoryBoundSeconds + b.elementwiseSeconds],
+    ['communication', b.exposedCommunicationSeconds + b.pipelineSeconds],
+    ['launch', b.launchSeconds],
+  ];
+  return c.reduce((a, x) => (x[1] > a[1] ? x : a))[0];
+}
+
+function stepTimeOf(model: ModelSpec, hw: HardwareSpec, r: Resolved, w: ReturnType<typeof checkWork>): { seconds: number; interval: number; cost: StageCost } {
+  const at = (x: typeof w) => {
+    const cost = stageCost(model, hw, r, x);
+    const seconds = r.pp * cost.stageSeconds + (r.pp - 1) * cost.p2pSeconds;
+    return { seconds, interval: cost.stageSeconds + cost.p2pSeconds * (r.pp > 1 ? 1 : 0), cost };
+  };
+  // An empty step still has to be positive and no dearer than any step with work.
+  if (w.prefillTokens + w.decodeTokens === 0) {
+    const a = at({ prefillTokens: 1, decodeTokens: 0, contextTokens: 0, prefillSequences: 1 });
+    const b = at({ prefillTokens: 0, decodeTokens: 1, contextTokens: 0, prefillSequences: 1 });
+    return a.seconds <= b.seconds ? a : b;
+  }
+  return at(w);
+}
+
+/**
+ * Seconds of one engine step of `model` deployed on `hw` under `config`: every
+ * operation priced per device (GEMMs with tile and wave quantization at the calibrated
+ * fraction of peak, attention at its kernel's efficiency, everything against the
+ * achieved memory bandwidth), plus elementwise traffic, kernel launches, tensor-parallel
+ * all-reduces, expert-parallel dispatch and combine (α + bytes/β over NVLink or the
+ * network), and pipeline sends; with `overlap`, communication hides behind
+ * computation. The busiest attention group and the busiest expert device set the step.
+ * A step that does not fit in memory is refused (InputError naming `memory`, saying by
+ * how much). With efficiency 'spec', tp = 1 and one dtype it equals the datasheet
+ * roofline of `rooflineStepCost`.
+ *
+ * @example
+ * const t = stepTime(loadModel('deepseek-v3'), loadHardware('h800'),
+ *   { parallelism: { dp: 32, ep: 32, overlap: true }, precision: { weights: 'fp8', activations: 'bf16' } },
+ *   { prefillTokens: 0, decodeTokens: 32 * 128, contextTokens: 32 * 128 * 4096 });
+ * t.seconds; t.breakdown.dispatchSeconds; t.bound
+ */
+export function stepTime(model: ModelSpec, hw: HardwareSpec, config: PerfConfig, work: StepWork): StepTime {
+  const r = resolve(model, hw, config);
+  const w = checkWork(work);
+  if (r.checkMemory) {
+    const seqs = w.decodeTokens + (w.prefillTokens > 0 ? w.prefillSequences : 0);
+    const context = Math.ceil((w.contextTokens + w.prefillTokens) / Math.max(1, seqs));
+    const fit = fitOf(model, hw, r, { sequences: seqs, context, tokens: w.prefillTokens + w.decodeTokens });
+    if (!fit.fits) throw new InputError('memory', fit.totalBytes, `at most ${fit.capacityBytes} bytes per device`, fit.message);
+  }
+  const { seconds, interval, cost } = stepTimeOf(model, hw, r, w);
+  const out: StepTime = {
+    seconds,
+    intervalSeconds: interval,
+    bound: boundOf(cost.breakdown),
+    breakdown: cost.breakdown,
+    devices: r.tp * r.dp * r.pp,
+    efficiency: r.mode,
+  };
+  if (r.mode === 'typical') {
+    const bound = stepTimeOf(model, hw, { ...r, mode: 'spec', cal: SPEC_CALIBRATION, launchSecondsPerKernel: 0 }, w).seconds;
+    out.band = { boundSeconds: bound, typicalSeconds: seconds };
+  }
+  return out;
+}
+
+/**
+ * A StepCostFn (seconds only) for simulators: the config is validated once, and each
+ * call prices its work without the memory check or the band.
+ *
+ * @example
+ * const cost = perfStepCost(loadModel('llama-3.1-70b'), loadHardware('h100-sxm'), { parallelism: { tp: 4 } });
+ * cost({ prefillTokens: 0, decodeTokens: 64, contextTokens: 64 * 2048 }) // => seconds
+ */
+export function perfStepCost(model: ModelSpec, hw: HardwareSpec, config: PerfConfig): StepCostFn {
+  const r = resolve(model, hw, config);
+  return (work: StepWork): number => stepTimeOf(model, hw, r, checkWork(work)).seconds;
+}
+
+// ---------------------------------------------------------------- memory
+
+function fitOf(model: ModelSpec, hw: HardwareSpec, r: Resolved, x: { sequences: number; context: number; tokens: number }): MemoryFit {
+  const pc = paramCounts(model);
+  const W = DTYPE_BYTES[r.precision.weights];
+  const replicated = pc.total - pc.routedExperts;
+  const weightBytes = ((replicated / r.tp + pc.routedExperts / (r.ep * r.etp)) * W) / r.pp;
+  const seqs = Math.ceil(x.sequences / r.dp);
+  const kvSplit = model.attention.kind === 'mla' ? 1 : Math.min(r.tp, model.attention.numKvHeads);
+  const kvCacheBytes = (seqs * kvCacheBytesPerSequence(model, r.precision.kvCache, Math.min(MAX_TOKENS, Math.ceil(x.context)))) / kvSplit / r.pp;
+  // Live activations of the widest operation: its input and output for the group's tokens.
+  const moe = model.moe;
+  const widest = Math.max(2 * model.intermediateSize, moe ? 2 * moe.expertIntermediateSize * moe.expertsPerToken : 0, model.vocabSize) / r.tp;
+  const tokens = Math.ceil(x.tokens / r.dp);
+  const activationBytes = tokens * (2 * model.hiddenSize + widest) * DTYPE_BYTES[r.precision.activations];
+  const totalBytes = weightBytes + kvCacheBytes + activationBytes;
+  const capacityBytes = hw.memoryCapacityBytes;
+  const headroomBytes = capacityBytes - totalBytes;
+  const gb = (b: number): string => `${(b / 1e9).toFixed(1)} GB`;
+  const what = `${model.id} on ${r.tp * r.dp * r.pp}× ${hw.id} (tp ${r.tp}, dp ${r.dp}, ep ${r.ep}, pp ${r.pp})`;
+  const parts = `${gb(weightBytes)} weights (${r.precision.weights}) + ${gb(kvCacheBytes)} KV cache (${r.precision.kvCache}) + ${gb(activationBytes)} activations`;
+  const message =
+    headroomBytes >= 0
+      ? `${what} fits: ${parts} = ${gb(totalBytes)} of ${gb(capacityBytes)} per device, ${gb(headroomBytes)} to spare`
+      : `${what} does not fit: ${parts} = ${gb(totalBytes)} per device, ${gb(-headroomBytes)} more than its ${gb(capacityBytes)}`;
+  return { fits: headroomBytes >= 0, weightBytes, kvCacheBytes, activationBytes, totalBytes, capacityBytes, headroomBytes, message };
+}
+
+/**
+ * Memory one device needs to serve `batch` sequences of `context` tokens each
+ * (weights of its shard, KV cache of its attention group's sequences, activations of
+ * `tokens` tokens in flight, default `batch`), against its capacity.
+ *
+ * @example
+ * memoryFit(loadModel('deepseek-v3'), loadHardware('h100-sxm'), { precision: 'fp8' }, { batch: 1, context: 4096 }).message
+ * // => "deepseek-v3 on 1× h100-sxm (...) does not fit: 671.0 GB weights ... 601.5 GB more than its 80.0 GB"
+ */
+export function memoryFit(model: ModelSpec, hw: HardwareSpec, config: PerfConfig, opts: { batch: number; context: number; tokens?: number }): MemoryFit {
+  const r = resolve(model, hw, config);
+  if (typeof opts !== 'object' || opts === null) throw new InputError('opts', opts, 'an object { batch, context, tokens? }');
+  const batch = checkInt('batch', opts.batch, { min: 0, max: MAX_TOKENS });
+  const context = checkInt('context', opts.context, { min: 0, max: MAX_TOKENS });
+  const tokens = checkInt('tokens', opts.tokens ?? batch, { min: 0, max: MAX_TOKENS });
+  return fitOf(model, hw, r, { sequences: batch, context, tokens });
+}
+
+/**
+ * The largest number of sequences of `context` tokens that fits (each decoding one
+ * token per step); 0 when not even one does.
+ *
+ * @example
+ * maxBatchThatFits(loadModel('llama-3.1-70b'), loadHardware('h200'), { precision: 'fp8', parallelism: { tp: 2 } }, 4096) // => a few hundred
+ */
+export function maxBatchThatFits(model: ModelSpec, hw: HardwareSpec, config: PerfConfig, context: number): number {
+  const r = resolve(model, hw, config);
+  const c = checkInt('context', context, { min: 1, max: MAX_TOKENS });
+  const fits = (b: number): boolean => fitOf(model, hw, r, { sequences: b, context: c, tokens: b }).fits;
+  if (!fits(1)) return 0;
+  const firstMiss = smallestTrue((b) => !fits(b), MAX_TOKENS);
+  return Number.isFinite(firstMiss) ? firstMiss - 1 : MAX_TOKENS;
+}

@@ -1,0 +1,156 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadHardware } from '../../lib/hardware/index.js';
+import { loadModel, modelStepOps, paramCounts, kvCacheBytesPerSequence } from '../../lib/models/index.js';
+import { stepTime, perfStepCost, memoryFit, maxBatchThatFits, rooflineStepCost } from '../../lib/roofline/index.js';
+import type { PerfConfig } from '../../lib/roofline/index.js';
+import { InputError } from '../../lib/util/errors.js';
+
+const h100 = loadHardware('h100-sxm');
+const h800 = loadHardware('h800');
+const a100 = loadHardware('a100-80gb');
+const llama = loadModel('llama-3.1-70b');
+const ds = loadModel('deepseek-v3');
+const rel = (a: number, b: number): number => Math.abs(a - b) / Math.abs(b);
+const spec: PerfConfig = { precision: 'bf16', efficiency: 'spec', checkMemory: false };
+
+test('stepTime(TP-1, one dtype, spec efficiency) is the datasheet roofline: Σ max(FLOPs/peak, bytes/bandwidth) over the ops', () => {
+  for (const [model, work] of [
+    [llama, { prefillTokens: 512, decodeTokens: 24, contextTokens: 24 * 1500 }],
+    [ds, { prefillTokens: 2048, decodeTokens: 64, contextTokens: 64 * 4096, prefillSequences: 2 }],
+  ] as const) {
+    // Closed form from the op list alone (989.5e12 FLOP/s and 3.35e12 B/s: H100 SXM datasheet, bf16 dense).
+    let expected = 0;
+    for (const op of modelStepOps(model, { ...work, dtype: 'bf16' })) expected += Math.max(op.flops / 989.5e12, op.bytes / 3.35e12);
+    const t = stepTime(model, h100, spec, work);
+    assert.ok(rel(t.seconds, expected) < 1e-12, `${model.id}: ${t.seconds} vs ${expected}`);
+    assert.equal(t.breakdown.communicationSeconds, 0);
+    assert.equal(t.breakdown.launchSeconds, 0);
+    assert.equal(t.breakdown.elementwiseSeconds, 0);
+    assert.equal(t.seconds, t.intervalSeconds);
+  }
+  // rooflineStepCost is that configuration.
+  const w = { prefillTokens: 0, decodeTokens: 32, contextTokens: 32 * 2000 };
+  assert.equal(rooflineStepCost(llama, h100, { dtype: 'bf16' })(w), stepTime(llama, h100, spec, w).seconds);
+});
+
+test('stepTime() is non-decreasing in batch and context, and its compute non-increasing in devices', () => {
+  const cfg: PerfConfig = { precision: { weights: 'fp8', activations: 'bf16' }, parallelism: { tp: 8 } };
+  let prev = 0;
+  for (const b of [1, 2, 8, 32, 128, 512]) {
+    const t = stepTime(llama, h100, cfg, { prefillTokens: 0, decodeTokens: b, contextTokens: b * 2048 }).seconds;
+    assert.ok(t >= prev, `batch ${b}`);
+    prev = t;
+  }
+  prev = 0;
+  for (const c of [0, 128, 1024, 8192, 32768]) {
+    const t = stepTime(llama, h100, cfg, { prefillTokens: 0, decodeTokens: 16, contextTokens: 16 * c }).seconds;
+    assert.ok(t >= prev, `context ${c}`);
+    prev = t;
+  }
+  let prevCompute = Infinity;
+  let prevMemory = Infinity;
+  for (const tp of [1, 2, 4, 8]) {
+    const c: PerfConfig = { precision: 'fp8', parallelism: { tp }, checkMemory: false };
+    const t = stepTime(llama, h100, c, { prefillTokens: 0, decodeTokens: 64, contextTokens: 64 * 4096 });
+    assert.ok(t.breakdown.computeSeconds <= prevCompute, `tp ${tp}`);
+    prevCompute = t.breakdown.computeSeconds;
+    const m = memoryFit(llama, h100, c, { batch: 64, context: 4096 }).totalBytes;
+    assert.ok(m < prevMemory, `memory at tp ${tp}`);
+    prevMemory = m;
+  }
+  // Expert parallelism: more devices, less expert work on the busiest one.
+  let prevGemm = Infinity;
+  for (const n of [8, 16, 32, 64]) {
+    const t = stepTime(ds, h800, { precision: 'fp8', parallelism: { dp: n, ep: n }, checkMemory: false }, { prefillTokens: 0, decodeTokens: 128 * n, contextTokens: 128 * n * 4096 });
+    assert.ok(t.breakdown.gemmSeconds <= prevGemm * (1 + 1e-9), `ep ${n}`);
+    prevGemm = t.breakdown.gemmSeconds;
+  }
+});
+
+test('stepTime() refuses a deployment that does not fit, saying by how much; memoryFit() adds weights, KV and activations', () => {
+  const work = { prefillTokens: 0, decodeTokens: 1, contextTokens: 4096 };
+  assert.throws(
+    () => stepTime(ds, h100, { precision: 'fp8' }, work),
+    (e: unknown) => e instanceof InputError && e.field === 'memory' && /does not fit/.test(e.message) && /more than its 80\.0 GB/.test(e.message),
+  );
+  const fit = memoryFit(ds, h100, { precision: 'fp8' }, { batch: 1, context: 4096 });
+  // Weights: every parameter at 1 byte (fp8) on one device; KV: the MLA latent of one 4096-token sequence in fp8.
+  assert.equal(fit.weightBytes, paramCounts(ds).total);
+  assert.equal(fit.kvCacheBytes, kvCacheBytesPerSequence(ds, 'fp8', 4096));
+  assert.ok(rel(-fit.headroomBytes, fit.totalBytes - 80e9) < 1e-12);
+  assert.match(fit.message, new RegExp(`${((fit.totalBytes - 80e9) / 1e9).toFixed(1)} GB more`));
+  // Spread over 32 devices with expert parallelism it fits.
+  assert.ok(memoryFit(ds, h100, { precision: 'fp8', parallelism: { dp: 32, ep: 32 } }, { batch: 32 * 128, context: 4096 }).fits);
+});
+
+test('maxBatchThatFits() is the last batch memoryFit() accepts', () => {
+  const cfg: PerfConfig = { precision: { weights: 'fp8', kvCache: 'bf16', activations: 'bf16' }, parallelism: { tp: 2 } };
+  const b = maxBatchThatFits(llama, loadHardware('h200'), cfg, 4096);
+  assert.ok(b > 0);
+  assert.ok(memoryFit(llama, loadHardware('h200'), cfg, { batch: b, context: 4096 }).fits);
+  assert.ok(!memoryFit(llama, loadHardware('h200'), cfg, { batch: b + 1, context: 4096 }).fits);
+  assert.equal(maxBatchThatFits(ds, h100, { precision: 'bf16' }, 4096), 0);
+});
+
+test('precision per tensor class: a wider KV cache costs decode time, an FP8 dispatch half the bytes of a BF16 combine', () => {
+  const w = { prefillTokens: 0, decodeTokens: 64, contextTokens: 64 * 8192 };
+  const fp8kv = stepTime(llama, h100, { precision: { weights: 'fp8', kvCache: 'fp8', activations: 'bf16' }, parallelism: { tp: 4 } }, w);
+  const bf16kv = stepTime(llama, h100, { precision: { weights: 'fp8', kvCache: 'bf16', activations: 'bf16' }, parallelism: { tp: 4 } }, w);
+  assert.ok(bf16kv.breakdown.attentionSeconds > 1.5 * fp8kv.breakdown.attentionSeconds);
+  assert.equal(bf16kv.breakdown.gemmSeconds, fp8kv.breakdown.gemmSeconds);
+  // Datasheet links and no latency: time is bytes over bandwidth, FP8 carrying one FP32 scale per 128 values.
+  const ep = stepTime(ds, h800, { precision: { weights: 'fp8', activations: 'bf16', dispatch: 'fp8', combine: 'bf16' }, efficiency: 'spec', parallelism: { dp: 32, ep: 32 }, checkMemory: false },
+    { prefillTokens: 0, decodeTokens: 32 * 128, contextTokens: 32 * 128 * 4096 });
+  assert.ok(rel(ep.breakdown.combineSeconds / ep.breakdown.dispatchSeconds, 2 / (1 + 4 / 128)) < 1e-12);
+});
+
+test('expert parallelism: the busiest device sets the step, and overlap hides communication behind compute', () => {
+  const w = { prefillTokens: 0, decodeTokens: 32 * 128, contextTokens: 32 * 128 * 4096 };
+  const base: PerfConfig = { precision: { weights: 'fp8', activations: 'bf16' }, parallelism: { dp: 32, ep: 32 } };
+  const even = stepTime(ds, h800, base, w);
+  const skew = stepTime(ds, h800, { ...base, parallelism: { dp: 32, ep: 32, expertLoadFactor: 1.5 } }, w);
+  assert.ok(skew.seconds > even.seconds);
+  const overlapped = stepTime(ds, h800, { ...base, parallelism: { dp: 32, ep: 32, overlap: true } }, w);
+  const b = overlapped.breakdown;
+  assert.ok(rel(overlapped.seconds, Math.max(b.computeSeconds, b.communicationSeconds)) < 1e-12);
+  assert.ok(rel(even.seconds, even.breakdown.computeSeconds + even.breakdown.communicationSeconds) < 1e-12);
+  assert.ok(b.dispatchSeconds > 0 && b.combineSeconds > 0);
+});
+
+test('pipeline parallelism: the step crosses every stage; a new step starts every stage time', () => {
+  const w = { prefillTokens: 0, decodeTokens: 64, contextTokens: 64 * 1024 };
+  const one = stepTime(llama, h100, { precision: 'fp8', parallelism: { tp: 2 } }, w);
+  const four = stepTime(llama, h100, { precision: 'fp8', parallelism: { tp: 2, pp: 4 } }, w);
+  const p2p = four.breakdown.pipelineSeconds;
+  assert.ok(p2p > 0);
+  assert.ok(rel(four.seconds, one.seconds + 3 * p2p) < 1e-9);
+  assert.ok(rel(four.intervalSeconds, one.seconds / 4 + p2p) < 1e-9);
+});
+
+test('a spec-only device is priced as a band from the datasheet bound to typical; a calibrated one is not', () => {
+  const w = { prefillTokens: 0, decodeTokens: 8, contextTokens: 8 * 1024 };
+  const t = stepTime(loadModel('llama-3.1-8b'), a100, { precision: 'bf16' }, w);
+  assert.equal(t.efficiency, 'typical');
+  assert.ok(t.band && t.band.boundSeconds < t.band.typicalSeconds && t.band.typicalSeconds === t.seconds);
+  assert.equal(t.band.boundSeconds, stepTime(loadModel('llama-3.1-8b'), a100, { precision: 'bf16', efficiency: 'spec' }, w).seconds);
+  const c = stepTime(loadModel('llama-3.1-8b'), h100, { precision: 'bf16' }, w);
+  assert.equal(c.efficiency, 'calibrated');
+  assert.equal(c.band, undefined);
+  assert.throws(() => stepTime(loadModel('llama-3.1-8b'), a100, { precision: 'bf16', efficiency: 'calibrated' }, w), /spec-only/);
+  // Calibrated is slower than the datasheet bound, and launches add up.
+  const s = stepTime(loadModel('llama-3.1-8b'), h100, { precision: 'bf16', efficiency: 'spec' }, w).seconds;
+  assert.ok(c.seconds > s);
+  const eager = stepTime(loadModel('llama-3.1-8b'), h100, { precision: 'bf16', launch: 'eager' }, w);
+  assert.ok(eager.breakdown.launchSeconds > c.breakdown.launchSeconds);
+});
+
+test('a calibration without the dtype asked for is an error naming the calibration field', () => {
+  assert.throws(
+    () => stepTime(llama, h100, { precision: 'fp32' }, { prefillTokens: 0, decodeTokens: 1, contextTokens: 0 }),
+    (e: unknown) => e instanceof InputError && e.field === 'calibration.gemmEfficiency.fp32',
+  );
+  assert.throws(() => stepTime(llama, h100, { precision: 'bf16', parallelism: { tp: 3, ep: 2 } }, { prefillTokens: 1, decodeTokens: 0, contextTokens: 0 }), /parallelism\.ep/);
+  assert.throws(() => perfStepCost(llama, h100, { precision: 'bf16', parallelism: { tp: 0 } }), /parallelism\.tp/);
+  assert.throws(() => perfStepCost(llama, h100, { precision: 'bf16', efficiency: 'fast' as never }), /efficiency/);
+});
