@@ -9,11 +9,26 @@ import type { DecodePerformance, PrefillPerformance } from './pool.js';
 import { decodePerformance, prefillPerformance } from './pool.js';
 import type { PublishedDay } from './published.js';
 import { deepseekPublishedDay } from './published.js';
-import { rooflineDeviceStepModel } from './step.js';
+import { perfDeviceStepModel } from './perf.js';
 import type { DeploymentPrecision, DeviceStepModel, PoolLayout } from './types.js';
 
-/** Builds the per-device performance model of one pool; the spec roofline by default. */
-export type StepModelFactory = (model: ModelSpec, hw: HardwareSpec, layout: PoolLayout, precision: DeploymentPrecision) => DeviceStepModel;
+/** Which pool a step model is built for: prefill and decode may run different kernels. */
+export type PoolRole = 'prefill' | 'decode';
+
+/** Builds the per-device performance model of one pool. */
+export type StepModelFactory = (model: ModelSpec, hw: HardwareSpec, layout: PoolLayout, precision: DeploymentPrecision, role: PoolRole) => DeviceStepModel;
+
+/**
+ * The calibrated performance model as DeepSeek runs it: DeepEP's normal kernels in
+ * prefill send a token once per remote node and forward it over NVLink; its
+ * low-latency kernels in decode send one copy per expert (DeepEP README).
+ */
+export const calibratedStepModel: StepModelFactory = (model, hw, layout, precision, role) =>
+  perfDeviceStepModel(model, hw, layout, precision, { dispatch: role === 'prefill' ? 'per-node' : 'per-expert' });
+
+/** The same at the datasheet bound (no kernel efficiency, no launch or link latency). */
+export const specBoundStepModel: StepModelFactory = (model, hw, layout, precision, role) =>
+  perfDeviceStepModel(model, hw, layout, precision, { efficiency: 'spec', dispatch: role === 'prefill' ? 'per-node' : 'per-expert' });
 
 /** One published figure beside the model's prediction. */
 export interface PublishedVsPredicted {
@@ -24,6 +39,8 @@ export interface PublishedVsPredicted {
   ratio: number;
   /** |ratio − 1| ≤ 0.25. */
   within25: boolean;
+  /** The same figure at the datasheet bound (every kernel at peak), when computed. */
+  bound?: number;
   unit: string;
 }
 
@@ -47,20 +64,28 @@ export interface DeepseekDayReproduction {
  * context with one MTP draft token accepted 85 % of the time, both with FP8 weights
  * and dispatch, BF16 attention and combine and dual micro-batch overlap; then the day
  * sized at the predicted per-node rates and priced at $2 per GPU-hour. Nothing is
- * fitted to the published outputs: `stepModel` (the spec roofline by default) decides.
+ * fitted to the published outputs: `stepModel` (the calibrated performance model by
+ * default) decides, and `bound` repeats every figure at the datasheet bound.
  *
  * @example
  * deepseekDayReproduction().rows.map((r) => `${r.figure}: ${r.predicted} vs ${r.published}`)
  */
-export function deepseekDayReproduction(opts: { stepModel?: StepModelFactory } = {}): DeepseekDayReproduction {
+export function deepseekDayReproduction(opts: { stepModel?: StepModelFactory; bound?: boolean } = {}): DeepseekDayReproduction {
+  const main = reproduce(opts.stepModel ?? calibratedStepModel);
+  if (opts.bound === false) return main;
+  const b = reproduce(specBoundStepModel);
+  main.rows.forEach((r, i) => (r.bound = b.rows[i].predicted));
+  return main;
+}
+
+function reproduce(make: StepModelFactory): DeepseekDayReproduction {
   const pub = deepseekPublishedDay();
   const f = pub.figures;
   const w = pub.workload;
   const model = loadModel(pub.model);
   const hw = loadHardware(pub.hardware);
-  const make = opts.stepModel ?? rooflineDeviceStepModel;
-  const prefillStep = make(model, hw, pub.prefill, pub.precision);
-  const decodeStep = make(model, hw, pub.decode, pub.precision);
+  const prefillStep = make(model, hw, pub.prefill, pub.precision, 'prefill');
+  const decodeStep = make(model, hw, pub.decode, pub.precision, 'decode');
   const cached = w.prefillPromptTokens * f.cacheHitFraction;
   const prefill = prefillPerformance(prefillStep, pub.prefill, {
     tokensPerRank: w.prefillTokensPerGpu,

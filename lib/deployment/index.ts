@@ -11,8 +11,8 @@ export { checkLoadCurve, checkDailyLoad, checkPrice, checkPrices, dailyCostUsd, 
 export type { LoadCurve, DailyLoad, TokenPrices, PoolRates, DayCost } from './cost.js';
 export { deepseekPublishedDay } from './published.js';
 export type { PublishedDay } from './published.js';
-export { deepseekDayReproduction } from './deepseek.js';
-export type { StepModelFactory, PublishedVsPredicted, DeepseekDayReproduction } from './deepseek.js';
+export { deepseekDayReproduction, calibratedStepModel, specBoundStepModel } from './deepseek.js';
+export type { PoolRole, StepModelFactory, PublishedVsPredicted, DeepseekDayReproduction } from './deepseek.js';
 export { listLocalSetups, loadLocalSetup, singleDeviceSetup, localDecode } from './local.js';
 export type { LocalSetup, LocalOffload, HostCompute, LocalRunOptions, LocalTier, LocalRun } from './local.js';
 export { searchSpaceSize, searchPointCoordinates, evaluateSearchPoint, evaluateSearchSpace, cheapestByBruteForce, searchCheapestDeployment, deploymentFrontier } from './search.js';
@@ -21,3 +21,5 @@ export { searchSpaceFromSpec, searchSweep } from './spec.js';
 export type { SearchSpec } from './spec.js';
 export { deploymentStepCost, simulateDeployment } from './serve.js';
 export type { DeploymentServing } from './serve.js';
+export { perfDeviceStepModel } from './perf.js';
+export type { PerfStepOptions } from './perf.js';

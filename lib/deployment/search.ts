@@ -112,7 +112,7 @@ function groupModel(space: SearchSpace, h: number, l: number, p: number, load: R
   let step: DeviceStepModel;
   let unit: number;
   try {
-    step = make(space.model, hw, layout, checkPrecision(space.precisions[p]));
+    step = make(space.model, hw, layout, checkPrecision(space.precisions[p]), 'decode');
     unit = resolveLayout(space.model, layout).unitDevices;
   } catch (e) {
     if (e instanceof InputError) return { step: null, reason: `layout: ${e.message}`, ttft: Infinity, prefillRate: 0, unit: 1 };

@@ -1,0 +1,85 @@
+import type { StepWork } from '../core/types.js';
+import { prefillAttentionPairs } from '../core/matmul.js';
+import type { HardwareSpec } from '../hardware/spec.js';
+import type { ModelSpec } from '../models/spec.js';
+import type { EfficiencyMode, Parallelism, PerfConfig } from '../roofline/deployment.js';
+import { memoryFit, stepTime } from '../roofline/deployment.js';
+import { checkNumber, checkOneOf } from '../util/validate.js';
+import { checkPrecision, resolveLayout } from './layout.js';
+import { checkStepInput } from './step.js';
+import type { DeploymentPrecision, DeviceStepBreakdown, DeviceStepInput, DeviceStepModel, PoolLayout } from './types.js';
+
+/** Options of the calibrated per-device model. */
+export interface PerfStepOptions {
+  /** 'calibrated' (default when the hardware has a calibration), 'typical', or 'spec' (the datasheet bound). */
+  efficiency?: EfficiencyMode;
+  /** How dispatch reaches a token's experts: one copy per expert (default) or per remote node. */
+  dispatch?: Parallelism['dispatch'];
+}
+
+/**
+ * The DeviceStepModel of the calibrated performance model (`stepTime` in lib/roofline):
+ * GEMMs with tile and wave quantization at the hardware's sourced efficiency, attention
+ * kernels at theirs, kernel launches, collectives priced α + bytes/β, the busiest
+ * attention group and expert device setting the step. One attention rank's work is
+ * scaled to the whole stage (every rank equally loaded). Weight GEMMs, elementwise
+ * work and launches are reported together as `linearSeconds` (experts included).
+ *
+ * @example
+ * const m = perfDeviceStepModel(loadModel('deepseek-v3'), loadHardware('h800'), layout, precision);
+ * m.step({ prefillTokens: 0, decodeSequences: 128, decodeContext: 4096 }).seconds
+ */
+export function perfDeviceStepModel(model: ModelSpec, hw: HardwareSpec, layout: PoolLayout, precision: DeploymentPrecision, opts: PerfStepOptions = {}): DeviceStepModel {
+  const L = resolveLayout(model, layout);
+  const pr = checkPrecision(precision);
+  const dp = L.dataParallelAttention;
+  const config: PerfConfig = {
+    parallelism: {
+      tp: L.tensorParallel,
+      dp,
+      ep: L.expertParallel,
+      pp: L.pipelineParallel,
+      devicesPerNode: L.gpusPerNode,
+      overlap: L.microBatchOverlap,
+      dispatch: opts.dispatch === undefined ? undefined : checkOneOf('dispatch', opts.dispatch, ['per-expert', 'per-node'] as const),
+    },
+    precision: { weights: pr.weights, compute: pr.weights, activations: pr.attention, kvCache: pr.attention, dispatch: pr.dispatch, combine: pr.combine },
+    efficiency: opts.efficiency,
+    checkMemory: false,
+  };
+  // Validates the configuration once, up front.
+  const probe = stepTime(model, hw, config, { prefillTokens: 0, decodeTokens: dp, contextTokens: 0 });
+  const label = `${hw.name} performance model, ${probe.efficiency} efficiency (TP${L.tensorParallel}${L.expertParallel > 1 ? ` EP${L.expertParallel}` : ''}${dp > 1 ? ` DP${dp}` : ''}${L.pipelineParallel > 1 ? ` PP${L.pipelineParallel}` : ''}, ${pr.weights} weights, ${pr.attention} attention)`;
+
+  const step = (raw: DeviceStepInput): DeviceStepBreakdown => {
+    const w = checkStepInput(raw);
+    const D = w.decodeSequences * w.decodeTokensPerSequence;
+    const S = w.prefillSequences;
+    const work: StepWork = {
+      prefillTokens: w.prefillTokens * dp,
+      decodeTokens: D * dp,
+      contextTokens: D * w.decodeContext * dp,
+    };
+    if (w.prefillTokens > 0) {
+      work.prefillSequences = S * dp;
+      work.prefillAttentionPairs = S * dp * prefillAttentionPairs(w.prefillTokens / S, w.prefillCachedTokens);
+    }
+    const t = stepTime(model, hw, config, work);
+    const b = t.breakdown;
+    return {
+      linearSeconds: b.gemmSeconds + b.elementwiseSeconds + b.launchSeconds,
+      attentionSeconds: b.attentionSeconds,
+      expertSeconds: 0,
+      communicationSeconds: b.communicationSeconds + b.pipelineSeconds,
+      seconds: t.intervalSeconds,
+    };
+  };
+
+  const memory = (context: number): { weightBytes: number; kvBytesPerSequence: number; capacityBytes: number } => {
+    const c = Math.ceil(checkNumber('context', context, { min: 0, max: 1 << 24 }));
+    // One sequence per attention group: the KV one device holds per sequence of its rank.
+    const one = memoryFit(model, hw, config, { batch: dp, context: c });
+    return { weightBytes: one.weightBytes, kvBytesPerSequence: one.kvCacheBytes, capacityBytes: one.capacityBytes };
+  };
+  return { label, step, memory };
+}
