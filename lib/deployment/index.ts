@@ -23,3 +23,5 @@ export { deploymentStepCost, simulateDeployment } from './serve.js';
 export type { DeploymentServing } from './serve.js';
 export { perfDeviceStepModel } from './perf.js';
 export type { PerfStepOptions } from './perf.js';
+export { denseVsMoe, candidateLayouts } from './compare.js';
+export type { ArchitectureRow } from './compare.js';
