@@ -9,7 +9,9 @@ import { checkPrecision } from '../../lib/deployment/layout.js';
 import { loadLocalSetup, localDecode } from '../../lib/deployment/local.js';
 import { decodePerformance, prefillPerformance } from '../../lib/deployment/pool.js';
 import { simulateDeployment } from '../../lib/deployment/serve.js';
-import { rooflineDeviceStepModel } from '../../lib/deployment/step.js';
+import { perfDeviceStepModel } from '../../lib/deployment/perf.js';
+import { EFFICIENCY_MODES } from '../../lib/roofline/deployment.js';
+import type { EfficiencyMode } from '../../lib/roofline/deployment.js';
 import type { PoolLayout } from '../../lib/deployment/types.js';
 import { InputError } from '../../lib/util/errors.js';
 import { checkOneOf } from '../../lib/util/validate.js';
@@ -40,6 +42,7 @@ interface DeployOptions {
   output: string;
   requests: string;
   seed: string;
+  efficiency?: string;
   json?: boolean;
 }
 
@@ -95,7 +98,8 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
     redundantExperts: numArg('--redundant', o.redundant),
     microBatchOverlap: o.overlap === true,
   };
-  const step = rooflineDeviceStepModel(model, hw, layout, precisionArg(o.precision));
+  const efficiency = o.efficiency === undefined ? undefined : (checkOneOf('--efficiency', o.efficiency, EFFICIENCY_MODES) as EfficiencyMode);
+  const step = perfDeviceStepModel(model, hw, layout, precisionArg(o.precision), { efficiency });
   const drafts = numArg('--drafts', o.drafts);
   const speculative = drafts > 0 ? { draftTokens: drafts, acceptance: numArg('--acceptance', o.acceptance) } : undefined;
   const context = numArg('--context', o.context);
@@ -175,6 +179,7 @@ export function register(program: Command, io: CliIo): void {
     .option('--output <n>', 'output tokens per request for --simulate', '256')
     .option('--requests <n>', 'requests to simulate', '2000')
     .option('--seed <n>', 'simulation seed', '1')
+    .option('--efficiency <mode>', 'calibrated (default when the hardware has a calibration), typical, or spec (the datasheet bound)')
     .option('--json', 'print JSON')
     .exitOverride()
     .action((o: DeployOptions) => deployCommand(o, io));

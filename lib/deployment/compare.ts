@@ -5,7 +5,7 @@ import { uniformPrecision } from './layout.js';
 import type { SpeculativeDecoding } from './pool.js';
 import type { SearchLoad, SearchPoint, SearchSpace } from './search.js';
 import { deploymentFrontier, evaluateSearchSpace, searchCheapestDeployment } from './search.js';
-import type { StepModelFactory } from './deepseek.js';
+import type { StepModelFactory } from './types.js';
 import type { PoolLayout } from './types.js';
 
 /** One row of the dense-against-MoE comparison. */

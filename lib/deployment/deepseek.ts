@@ -1,6 +1,4 @@
-import type { HardwareSpec } from '../hardware/spec.js';
 import { loadHardware } from '../hardware/spec.js';
-import type { ModelSpec } from '../models/spec.js';
 import { loadModel } from '../models/spec.js';
 import { kvBytesPerToken } from '../models/params.js';
 import type { DayCost } from './cost.js';
@@ -9,26 +7,8 @@ import type { DecodePerformance, PrefillPerformance } from './pool.js';
 import { decodePerformance, prefillPerformance } from './pool.js';
 import type { PublishedDay } from './published.js';
 import { deepseekPublishedDay } from './published.js';
-import { perfDeviceStepModel } from './perf.js';
-import type { DeploymentPrecision, DeviceStepModel, PoolLayout } from './types.js';
-
-/** Which pool a step model is built for: prefill and decode may run different kernels. */
-export type PoolRole = 'prefill' | 'decode';
-
-/** Builds the per-device performance model of one pool. */
-export type StepModelFactory = (model: ModelSpec, hw: HardwareSpec, layout: PoolLayout, precision: DeploymentPrecision, role: PoolRole) => DeviceStepModel;
-
-/**
- * The calibrated performance model as DeepSeek runs it: DeepEP's normal kernels in
- * prefill send a token once per remote node and forward it over NVLink; its
- * low-latency kernels in decode send one copy per expert (DeepEP README).
- */
-export const calibratedStepModel: StepModelFactory = (model, hw, layout, precision, role) =>
-  perfDeviceStepModel(model, hw, layout, precision, { dispatch: role === 'prefill' ? 'per-node' : 'per-expert' });
-
-/** The same at the datasheet bound (no kernel efficiency, no launch or link latency). */
-export const specBoundStepModel: StepModelFactory = (model, hw, layout, precision, role) =>
-  perfDeviceStepModel(model, hw, layout, precision, { efficiency: 'spec', dispatch: role === 'prefill' ? 'per-node' : 'per-expert' });
+import { calibratedStepModel, specBoundStepModel } from './perf.js';
+import type { StepModelFactory } from './types.js';
 
 /** One published figure beside the model's prediction. */
 export interface PublishedVsPredicted {

@@ -7,7 +7,7 @@ import { memoryFit, stepTime } from '../roofline/deployment.js';
 import { checkNumber, checkOneOf } from '../util/validate.js';
 import { checkPrecision, resolveLayout } from './layout.js';
 import { checkStepInput } from './step.js';
-import type { DeploymentPrecision, DeviceStepBreakdown, DeviceStepInput, DeviceStepModel, PoolLayout } from './types.js';
+import type { DeploymentPrecision, DeviceStepBreakdown, DeviceStepInput, DeviceStepModel, PoolLayout, StepModelFactory } from './types.js';
 
 /** Options of the calibrated per-device model. */
 export interface PerfStepOptions {
@@ -83,3 +83,24 @@ export function perfDeviceStepModel(model: ModelSpec, hw: HardwareSpec, layout: 
   };
   return { label, step, memory };
 }
+
+/**
+ * The calibrated performance model as DeepSeek runs it: DeepEP's normal kernels in
+ * prefill send a token once per remote node and forward it over NVLink; its
+ * low-latency kernels in decode send one copy per expert (DeepEP README). The default
+ * per-device model of deployments and searches.
+ *
+ * @example
+ * calibratedStepModel(loadModel('deepseek-v3'), loadHardware('h800'), layout, precision, 'decode').label
+ */
+export const calibratedStepModel: StepModelFactory = (model, hw, layout, precision, role) =>
+  perfDeviceStepModel(model, hw, layout, precision, { dispatch: role === 'prefill' ? 'per-node' : 'per-expert' });
+
+/**
+ * The same at the datasheet bound (no kernel efficiency, no launch or link latency).
+ *
+ * @example
+ * specBoundStepModel(loadModel('deepseek-v3'), loadHardware('h800'), layout, precision, 'decode').label
+ */
+export const specBoundStepModel: StepModelFactory = (model, hw, layout, precision, role) =>
+  perfDeviceStepModel(model, hw, layout, precision, { efficiency: 'spec', dispatch: role === 'prefill' ? 'per-node' : 'per-expert' });

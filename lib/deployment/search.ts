@@ -2,11 +2,11 @@ import type { HardwareSpec } from '../hardware/spec.js';
 import type { ModelSpec } from '../models/spec.js';
 import { InputError } from '../util/errors.js';
 import { checkArray, checkFraction, checkInt, checkPositive } from '../util/validate.js';
-import type { StepModelFactory } from './deepseek.js';
+import type { StepModelFactory } from './types.js';
 import { checkPrecision, resolveLayout } from './layout.js';
 import type { SpeculativeDecoding } from './pool.js';
 import { decodePerformance, prefillPerformance, speculativeTokensPerStep } from './pool.js';
-import { rooflineDeviceStepModel } from './step.js';
+import { calibratedStepModel } from './perf.js';
 import type { DeploymentPrecision, DeviceStepModel, PoolLayout } from './types.js';
 
 /** The load a deployment must carry. */
@@ -37,7 +37,7 @@ export interface SearchSpace {
   batches: number[];
   load: SearchLoad;
   speculative?: SpeculativeDecoding;
-  /** The per-device model (default: the spec roofline). */
+  /** The per-device model (default: the calibrated performance model, `calibratedStepModel`). */
   stepModel?: StepModelFactory;
 }
 
@@ -108,7 +108,7 @@ type Group = { step: DeviceStepModel | null; reason: string | null; ttft: number
 function groupModel(space: SearchSpace, h: number, l: number, p: number, load: Required<SearchLoad>): Group {
   const hw = space.hardware[h];
   const layout = space.layouts[l];
-  const make = space.stepModel ?? rooflineDeviceStepModel;
+  const make = space.stepModel ?? calibratedStepModel;
   let step: DeviceStepModel;
   let unit: number;
   try {

@@ -1,4 +1,6 @@
 import type { Dtype } from '../core/types.js';
+import type { HardwareSpec } from '../hardware/spec.js';
+import type { ModelSpec } from '../models/spec.js';
 
 /**
  * Element types per tensor class: DeepSeek serves with FP8 matmul weights and FP8
@@ -84,3 +86,9 @@ export interface DeviceStepModel {
   /** Bytes each device holds for weights and for one decoding sequence's KV cache at `context` tokens. */
   memory(context: number): { weightBytes: number; kvBytesPerSequence: number; capacityBytes: number };
 }
+
+/** Which pool a step model is built for: prefill and decode may run different kernels. */
+export type PoolRole = 'prefill' | 'decode';
+
+/** Builds the per-device performance model of one pool. */
+export type StepModelFactory = (model: ModelSpec, hw: HardwareSpec, layout: PoolLayout, precision: DeploymentPrecision, role: PoolRole) => DeviceStepModel;

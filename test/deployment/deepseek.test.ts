@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { deepseekDayReproduction, specBoundStepModel } from '../../lib/deployment/deepseek.js';
+import { deepseekDayReproduction } from '../../lib/deployment/deepseek.js';
+import { specBoundStepModel } from '../../lib/deployment/perf.js';
 import { deepseekPublishedDay } from '../../lib/deployment/published.js';
 
 test("deepseekPublishedDay(): every figure carries a source, and the overview's own numbers agree with each other", () => {
