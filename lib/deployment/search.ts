@@ -227,11 +227,11 @@ export function cheapestByBruteForce(space: SearchSpace, slo: Slo): SearchPoint 
 
 /**
  * The cheapest deployment meeting the SLO. Within one (hardware, layout, precision)
- * a larger decode batch slows each user (TPOT rises), needs more memory, and lowers
- * the cost per request (throughput per device rises), so the cheapest feasible batch
- * is the largest one that meets TPOT and fits: a binary search finds it (and a second
- * one the smallest batch that costs the same, where throughput has stopped growing),
- * and the groups are compared. `cheapestByBruteForce` checks it on small grids.
+ * a larger decode batch never lowers TPOT or memory, so the feasible batches are a
+ * prefix of the ascending list: a binary search finds its end, configurations whose
+ * TTFT already fails are skipped whole, and only feasible points are priced. Cost
+ * itself is not monotone in the batch (tile quantization), so every feasible point is
+ * compared. `cheapestByBruteForce` checks it. `cheapestByBruteForce` checks it on small grids.
  *
  * @example
  * searchCheapestDeployment(space, { ttftSeconds: 2, tpotSeconds: 0.05 })
@@ -264,19 +264,13 @@ export function searchCheapestDeployment(space: SearchSpace, slo: Slo): { best: 
       } else hi = mid;
     }
     if (found) {
-      // Past the point where throughput stops growing, smaller batches cost the same: take the smallest.
-      const cost = found.usdPerRequest;
-      let a = -1;
-      let z = lo;
-      while (z - a > 1) {
-        const mid = (a + z) >> 1;
-        const pt = at(mid);
-        if (pt.usdPerRequest <= cost || sameCost(pt.usdPerRequest, cost)) {
-          z = mid;
-          found = pt;
-        } else a = mid;
+      // Cost is not monotone in the batch once GEMM tiles quantize it (a batch just past
+      // a 64-row tile costs more per token than the one before), so every feasible batch
+      // is priced; the binary search only skips the infeasible ones.
+      for (let b = 0; b <= lo; b++) {
+        const pt = b === lo ? found : at(b);
+        if (better(pt, best)) best = pt;
       }
-      if (better(found, best)) best = found;
     }
   }
   return { best, evaluated };

@@ -6,3 +6,4 @@ export * from './roofline.js';
 export * from './batching.js';
 export * from './moe.js';
 export * from './pipeline.js';
+export * from './deployment.js';
