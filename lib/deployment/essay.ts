@@ -16,6 +16,8 @@ export interface LocalVsScaleRow {
   kind: 'local' | 'scale';
   /** Sequences decoded together in the figure. */
   batch: number;
+  /** Accelerators serving them. */
+  devices: number;
   tokensPerSecondPerUser: number;
   usdPerMillionOutput: number;
   /** Weights that live off the accelerator (host memory or SSD), GB. */
@@ -80,7 +82,7 @@ export function localVsScale(
       run = localDecode(model, s, { bitsPerWeight: bits, context: opts.context, batch: 1 });
     } catch (e) {
       if (!(e instanceof InputError && e.field === 'memory')) throw e;
-      rows.push({ where: s.name, kind: 'local', batch: 1, tokensPerSecondPerUser: 0, usdPerMillionOutput: Infinity, offloadedGB: 0, efficientBatch: Infinity, boundBy: '', refusal: e.message });
+      rows.push({ where: s.name, kind: 'local', batch: 1, devices: s.devices, tokensPerSecondPerUser: 0, usdPerMillionOutput: Infinity, offloadedGB: 0, efficientBatch: Infinity, boundBy: '', refusal: e.message });
       continue;
     }
     const dt = (['bf16', 'fp16', 'fp32'] as const).find((d) => s.device.peakFlops[d] !== undefined) ?? 'fp32';
@@ -92,6 +94,7 @@ export function localVsScale(
       where: s.name,
       kind: 'local',
       batch: 1,
+      devices: s.devices,
       tokensPerSecondPerUser: run.tokensPerSecondPerUser,
       usdPerMillionOutput: run.usdPerMillionOutput,
       offloadedGB: run.offloadedBytes / 1e9,
@@ -111,6 +114,7 @@ export function localVsScale(
     where: `DeepSeek's decode pool (${pub.decode.expertParallel} H800s, EP${pub.decode.expertParallel}), predicted`,
     kind: 'scale',
     batch: scale.decode.sequencesPerRank,
+    devices: pub.decode.expertParallel,
     tokensPerSecondPerUser: scale.decode.tokensPerSecondPerUser,
     usdPerMillionOutput: scale.day.perMillion.output,
     offloadedGB: 0,
@@ -123,6 +127,7 @@ export function localVsScale(
     where: "DeepSeek's decode pool, published",
     kind: 'scale',
     batch: scale.decode.sequencesPerRank,
+    devices: pub.decode.expertParallel,
     tokensPerSecondPerUser: (f.outputTokensPerUserLow + f.outputTokensPerUserHigh) / 2,
     usdPerMillionOutput: ((f.pricePerGpuHourUsd * f.gpusPerNode) / 3600 / f.decodeTokensPerNodePerSecond) * 1e6,
     offloadedGB: 0,
@@ -136,6 +141,8 @@ export function localVsScale(
 
 const n0 = (x: number): string => Math.round(x).toLocaleString('en-US');
 const n1 = (x: number): string => (x >= 100 ? n0(x) : x.toFixed(1));
+// Markdown in notebooks treats $…$ as mathematics: the sentences escape every dollar sign.
+const md = (s: string): string => s.replace(/\$/g, '\\$');
 const usd = (x: number): string => (x >= 10 ? `$${n0(x)}` : x >= 1 ? `$${x.toFixed(2)}` : `$${x.toFixed(3)}`);
 
 /**
@@ -156,7 +163,7 @@ export function describeDeepseekDay(r: DeepseekDayReproduction): string {
     `DeepSeek's arithmetic holds: ${f.averageNodes} nodes × ${f.gpusPerNode} GPUs × $${f.pricePerGpuHourUsd} × 24 h = **${usd(r.arithmetic.dailyCostUsd)}** a day, and ${f.inputTokens / 1e9} B input tokens (${Math.round(f.cacheHitFraction * 1000) / 10} % cache hits) plus ${f.outputTokens / 1e9} B output tokens at R1 prices bring ${usd(r.arithmetic.revenueUsd)}, a margin of **${Math.round(r.arithmetic.margin * 100)} %**.`,
     `The model (${r.stepModel}) predicts ${n0(pre.predicted)} input tokens/s per prefill node against the published ${n0(pre.published)} (${pct(pre.ratio)}) and ${n0(dec.predicted)} output tokens/s per decode node against ${n0(dec.published)} (${pct(dec.ratio)}); every kernel at its datasheet peak would give ${n0(pre.bound!)} and ${n0(dec.bound!)}.`,
     `Sized at the predicted rates, the day needs ${n1(r.day.averageNodes)} nodes and costs ${usd(cost.predicted)} instead of ${usd(cost.published)}. ${pre.within25 && dec.within25 ? 'Both rates are within ±25 %.' : `The rates miss the ±25 % target: the prediction is capacity at DeepSeek's profiling batch (16K prompt tokens and 128 sequences per GPU), while the published rates are day averages over ${f.averageNodes} provisioned nodes whose load rises and falls (peak ${f.peakNodes} nodes); the model also leaves out what DeepSeek's kernels lose to load imbalance between experts beyond the redundant copies, to scheduling gaps and to the all-to-all's latency at small messages.`}`,
-  ].join('\n\n');
+  ].map(md).join('\n\n');
 }
 
 /**
@@ -180,7 +187,7 @@ export function describeLocalVsScale(rows: readonly LocalVsScaleRow[], bitsPerWe
     `At ${bitsPerWeight} bits per weight, one user gets between ${n1(slowest.tokensPerSecondPerUser)} tokens/s (${slowest.where}, ${n0(slowest.offloadedGB)} GB of weights off the GPU) and ${n1(fastest.tokensPerSecondPerUser)} tokens/s (${fastest.where}) at home. Even the cheapest local setup, ${cheapestLocal.where}, costs ${usd(cheapestLocal.usdPerMillionOutput)} per million output tokens for that one user, against ${usd(pred.usdPerMillionOutput)} predicted and ${usd(pub.usdPerMillionOutput)} published for DeepSeek's decode pool.`,
     ...(refused.length ? [`${refused.map((r) => `${r.where} cannot run it at all: ${r.refusal}`).join('; ')}.`] : []),
     `The difference is the batch. A local machine serving one user reads every weight a token touches for that token alone; its expert GEMMs only stop waiting on memory at about ${n0(fastest.efficientBatch)} concurrent sequences on ${fastest.where} (${fastest.boundBy}) and ${n0(slowest.efficientBatch)} on ${slowest.where} (${slowest.boundBy}), a load no home has. DeepSeek's decode pool needs about ${n0(pred.efficientBatch)} sequences per GPU for the same, and runs ${n0(pred.batch)}: its 144 GPUs share each weight read among thousands of users, which is why it is cheap, while each of those users still sees ${n1(pub.tokensPerSecondPerUser)} tokens/s (published; ${n1(pred.tokensPerSecondPerUser)} predicted).`,
-  ].join('\n\n');
+  ].map(md).join('\n\n');
 }
 
 /**
@@ -207,5 +214,26 @@ export function describeDenseVsMoe(rows: readonly ArchitectureRow[]): string {
     `**Architecture and more GPUs per user.** Alone on its fastest layout, ${dense} reaches ${n1(fd.tokensPerSecondPerUser)} tokens/s per user on ${fd.devices} GPUs (${fd.layout}) and ${moe} ${n1(fm.tokensPerSecondPerUser)} tokens/s on ${fm.devices} (${fm.layout}): the MoE reads only its active parameters per token and MLA's small cache, but it needs many GPUs just to hold its weights, and those same GPUs make one user fast.`,
     `**Equal latency.** At ${target} tokens/s per user the cheapest ${dense} deployment costs ${usd(cd.usdPerMillionOutput)} per million output tokens (${cd.layout}, batch ${cd.batch}) and the cheapest ${moe} ${usd(cm.usdPerMillionOutput)} (${cm.layout}, batch ${cm.batch} per GPU). **Equal cost.** At ${usd(cm.usdPerMillionOutput)} per million, ${ed.batch > 0 ? `${dense} gives ${n1(ed.tokensPerSecondPerUser)} tokens/s per user` : `no ${dense} deployment on this hardware gets that cheap`}.`,
     `**Tricks.** Speculative decoding (one draft token, stated acceptance) lowers the cost at that speed to ${usd(sd.usdPerMillionOutput)} for ${dense} and ${usd(sm.usdPerMillionOutput)} for ${moe}; prefix caching at DeepSeek's hit ratio lowers the ${moe} cost to ${usd(pm.usdPerMillionOutput)} and its time to first token from ${n0(cm.ttftSeconds * 1e3)} ms to ${n0(pm.ttftSeconds * 1e3)} ms. Quick to respond is mostly how many GPUs stand behind each user; cheap is how many users share them.`,
-  ].join('\n\n');
+  ].map(md).join('\n\n');
+}
+
+/**
+ * The title's answer in the essay's words, from the reproduction and the local table:
+ * how much cheaper a token is at scale, and why.
+ *
+ * @example
+ * showMarkdown(describeTitleAnswer(deepseekDayReproduction(), localVsScale(model, repro, opts)))
+ */
+export function describeTitleAnswer(r: DeepseekDayReproduction, rows: readonly LocalVsScaleRow[]): string {
+  const local = rows.filter((x) => x.kind === 'local' && x.refusal === null && x.usdPerMillionOutput > 0);
+  const pub = rows.filter((x) => x.kind === 'scale').at(-1);
+  if (local.length === 0 || !pub) throw new InputError('rows', rows.length, 'local and scale rows (from localVsScale)');
+  const best = local.reduce((a, x) => (x.usdPerMillionOutput < a.usdPerMillionOutput ? x : a));
+  const f = r.published.figures;
+  const usersPerGpu = r.decode.sequencesPerRank;
+  return [
+    `**Why DeepSeek is cheap at scale but expensive to run locally.** A GPU is efficient only on big matmuls, and a mixture-of-experts model splits every step among its routed experts, so each expert's matmul is big only when thousands of users are served at once.`,
+    `DeepSeek's decode pool spreads the experts over ${r.published.decode.expertParallel} GPUs and runs about ${usersPerGpu} users per GPU, so its output costs ${usd(pub.usdPerMillionOutput)} per million tokens at $${f.pricePerGpuHourUsd} per GPU-hour (published rates), while each user still reads ${n1(pub.tokensPerSecondPerUser)} tokens/s.`,
+    `At home there is one user: the best local setup here, ${best.where}, gives ${n1(best.tokensPerSecondPerUser)} tokens/s for ${usd(best.usdPerMillionOutput)} per million tokens, ${n0(best.usdPerMillionOutput / pub.usdPerMillionOutput)}× DeepSeek's cost, because every weight it reads serves a single token. It is not that the model is slow; it is that only scale fills the batch.`,
+  ].map(md).join('\n\n');
 }

@@ -25,5 +25,5 @@ export { perfDeviceStepModel, calibratedStepModel, specBoundStepModel } from './
 export type { PerfStepOptions } from './perf.js';
 export { denseVsMoe, candidateLayouts } from './compare.js';
 export type { ArchitectureRow } from './compare.js';
-export { thisMachineSetup, localVsScale, describeDeepseekDay, describeLocalVsScale, describeDenseVsMoe } from './essay.js';
+export { thisMachineSetup, localVsScale, describeDeepseekDay, describeLocalVsScale, describeDenseVsMoe, describeTitleAnswer } from './essay.js';
 export type { LocalVsScaleRow } from './essay.js';

@@ -60,28 +60,31 @@ export function deploymentFrontierChart(series: Record<string, readonly SearchPo
  */
 export function publishedVsPredictedChart(rows: readonly PublishedVsPredicted[], opts: { title?: string } = {}): Figure {
   checkArray<PublishedVsPredicted>('rows', rows, 100);
-  const x = rows.map((r) => r.figure);
+  // Horizontal bars, first figure on top: long figure names stay readable.
+  const y = rows.map((r) => r.figure);
   const data: Array<Record<string, unknown>> = [
     {
       type: 'bar',
+      orientation: 'h',
       name: 'model / published',
-      x,
-      y: rows.map((r) => r.ratio),
+      y,
+      x: rows.map((r) => r.ratio),
       text: rows.map((r) => `${r.ratio.toFixed(2)}×`),
       textposition: 'outside',
       marker: { color: PALETTE[0] },
     },
   ];
   if (rows.every((r) => r.bound !== undefined)) {
-    data.push({ type: 'bar', name: 'datasheet bound / published', x, y: rows.map((r) => r.bound! / r.published), marker: { color: PALETTE[7] } });
+    data.push({ type: 'bar', orientation: 'h', name: 'datasheet bound / published', y, x: rows.map((r) => r.bound! / r.published), marker: { color: PALETTE[7] } });
   }
-  const layout = baseLayout(opts.title ?? 'Predicted against published (1 = exact; shaded: ±25 %)', { title: '' }, { title: 'ratio to the published figure', log: true });
+  const layout = baseLayout(opts.title ?? 'Predicted against published (1 = exact; shaded: ±25 %)', { title: 'ratio to the published figure' }, { title: '' });
   layout.barmode = 'group';
+  layout.yaxis = { ...(layout.yaxis as Record<string, unknown>), autorange: 'reversed', automargin: true };
   layout.shapes = [
-    { type: 'rect', xref: 'paper', x0: 0, x1: 1, y0: 0.75, y1: 1.25, fillcolor: '#2ca02c', opacity: 0.12, line: { width: 0 } },
-    { type: 'line', xref: 'paper', x0: 0, x1: 1, y0: 1, y1: 1, line: { color: '#2ca02c', dash: 'dot' } },
+    { type: 'rect', yref: 'paper', y0: 0, y1: 1, x0: 0.75, x1: 1.25, fillcolor: '#2ca02c', opacity: 0.15, line: { width: 0 } },
+    { type: 'line', yref: 'paper', y0: 0, y1: 1, x0: 1, x1: 1, line: { color: '#2ca02c', dash: 'dot' } },
   ];
-  layout.margin = { t: 50, r: 20, b: 140, l: 70 };
+  layout.margin = { t: 50, r: 40, b: 80, l: 20 };
   return { data, layout };
 }
 

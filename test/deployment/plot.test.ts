@@ -26,11 +26,12 @@ test('publishedVsPredictedChart(rows) draws predicted/published with the ±25 % 
     { figure: 'cost', published: 10, predicted: 9, ratio: 0.9, within25: true, unit: 'USD', bound: 8 },
   ];
   const fig = publishedVsPredictedChart(rows);
-  assert.deepEqual(fig.data[0].y, [1.5, 0.9]);
+  assert.deepEqual(fig.data[0].x, [1.5, 0.9]);
+  assert.deepEqual(fig.data[0].y, ['decode', 'cost']);
   // bound / published: 200/100 and 8/10.
-  assert.deepEqual(fig.data[1].y, [2, 0.8]);
-  const band = (fig.layout.shapes as Array<{ y0: number; y1: number }>)[0];
-  assert.deepEqual([band.y0, band.y1], [0.75, 1.25]);
+  assert.deepEqual(fig.data[1].x, [2, 0.8]);
+  const band = (fig.layout.shapes as Array<{ x0: number; x1: number }>)[0];
+  assert.deepEqual([band.x0, band.x1], [0.75, 1.25]);
 });
 
 test('localSetupChart(bars) labels each bar with its tokens/s and $ per million', () => {
