@@ -22,11 +22,23 @@ export interface HardwareCalibration {
   attentionPrefillEfficiency: number;
   /** Fraction of the activation-dtype peak that decode attention reaches where it is compute-bound. */
   attentionDecodeEfficiency: number;
+  /**
+   * Time of the auxiliary kernels around GEMMs and attention (norms, FP8 casts, rotary
+   * embedding, routing, token permutation, reductions) as a share of GEMM + attention
+   * time, as measured in a real forward pass.
+   */
+  auxiliaryKernelFraction: number;
   /** Rows and columns of one GEMM output tile: M and N round up to these (tile quantization). */
   gemmTileM: number;
   gemmTileN: number;
   /** Units the tiles are spread over (streaming multiprocessors): the last wave may run part-empty. */
   computeUnits: number;
+  /**
+   * Units that high-throughput all-to-all kernels (per-node dispatch with forwarding)
+   * hold while they overlap computation; computation meanwhile runs on the rest.
+   * Low-latency (per-expert, pure RDMA) kernels hold none.
+   */
+  overlapCommunicationUnits: number;
   /** Per-kernel cost launched one by one from the host. */
   kernelLaunchSeconds: number;
   /** Per-kernel cost inside a captured graph (the device-side gap between dependent kernels). */
@@ -48,10 +60,11 @@ const FRACTIONS: readonly ScalarField[] = [
   'attentionMemoryEfficiency',
   'attentionPrefillEfficiency',
   'attentionDecodeEfficiency',
+  'auxiliaryKernelFraction',
   'intraNodeEfficiency',
   'interNodeEfficiency',
 ];
-const COUNTS: readonly ScalarField[] = ['gemmTileM', 'gemmTileN', 'computeUnits'];
+const COUNTS: readonly ScalarField[] = ['gemmTileM', 'gemmTileN', 'computeUnits', 'overlapCommunicationUnits'];
 const SECONDS: readonly ScalarField[] = ['kernelLaunchSeconds', 'graphKernelSeconds', 'intraNodeLatencySeconds', 'interNodeLatencySeconds'];
 
 /** The fields a calibration must carry, in the order the catalog lists them. */
@@ -64,7 +77,7 @@ function sourcedValue(field: string, raw: unknown, kind: 'fraction' | 'count' | 
     kind === 'fraction'
       ? checkNumber(`${field}.value`, r.value, { min: 0, exclusiveMin: true, max: 1 })
       : kind === 'count'
-        ? checkNumber(`${field}.value`, r.value, { min: 1, max: 1 << 20 })
+        ? checkNumber(`${field}.value`, r.value, { min: 0, max: 1 << 20 })
         : checkNumber(`${field}.value`, r.value, { min: 0, max: 1 });
   if (kind === 'count' && !Number.isInteger(value)) throw new InputError(`${field}.value`, value, 'an integer');
   if (typeof r.source !== 'string' || r.source.trim() === '') {
@@ -110,6 +123,10 @@ export function calibrationFromJson(json: unknown, field = 'calibration'): Hardw
   read(FRACTIONS, 'fraction');
   read(COUNTS, 'count');
   read(SECONDS, 'seconds');
+  for (const f of ['gemmTileM', 'gemmTileN', 'computeUnits'] as const) if (out[f] < 1) throw new InputError(`${field}.${f}.value`, out[f], 'an integer of at least 1');
+  if (out.overlapCommunicationUnits >= out.computeUnits) {
+    throw new InputError(`${field}.overlapCommunicationUnits.value`, out.overlapCommunicationUnits, `fewer than computeUnits (${out.computeUnits})`);
+  }
   return out;
 }
 
@@ -148,9 +165,11 @@ export const TYPICAL_CALIBRATION: HardwareCalibration = Object.freeze({
   attentionMemoryEfficiency: 0.85,
   attentionPrefillEfficiency: 0.5,
   attentionDecodeEfficiency: 0.5,
+  auxiliaryKernelFraction: 0.38,
   gemmTileM: 128,
   gemmTileN: 128,
   computeUnits: 100,
+  overlapCommunicationUnits: 20,
   kernelLaunchSeconds: 3e-6,
   graphKernelSeconds: 2e-6,
   intraNodeLatencySeconds: 1e-5,
@@ -173,9 +192,11 @@ export const SPEC_CALIBRATION: HardwareCalibration = Object.freeze({
   attentionMemoryEfficiency: 1,
   attentionPrefillEfficiency: 1,
   attentionDecodeEfficiency: 1,
+  auxiliaryKernelFraction: 0,
   gemmTileM: 1,
   gemmTileN: 1,
   computeUnits: 1,
+  overlapCommunicationUnits: 0,
   kernelLaunchSeconds: 0,
   graphKernelSeconds: 0,
   intraNodeLatencySeconds: 0,

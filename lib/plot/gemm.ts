@@ -4,9 +4,18 @@ import type { Dtype } from '../core/types.js';
 import type { GroupedExpertsSummary, OneVsManyPoint } from '../gemm/cases.js';
 import type { GemmRow } from '../gemm/row.js';
 import { gemmBytes, gemmFlops } from '../gemm/shapes.js';
+import { rooflineSeconds } from '../perf/bound.js';
 import { InputError } from '../util/errors.js';
 import type { Figure } from './types.js';
 import { baseLayout, PALETTE } from './types.js';
+
+/** A model's predicted seconds at each M of one (K, N): a curve to draw beside measurements. */
+export interface GemmModelCurve {
+  label: string;
+  k: number;
+  n: number;
+  points: ReadonlyArray<{ m: number; seconds: number }>;
+}
 
 /** A spec roofline to draw beside measurements: peak and bandwidth of a device at a dtype. */
 export interface GemmSpecLine {
@@ -62,14 +71,15 @@ export function gemmLatencyChart(rows: readonly GemmRow[] | { objects(): object[
  * Throughput (GFLOP/s) against batch size M (log–log): measured points, the fitted
  * roofline of this machine for each measured (K, N) as a dashed curve, and spec
  * rooflines (e.g. H100 and H200 at bf16) as dotted ceilings min(peak, bandwidth ·
- * intensity(M)) for the first (K, N).
+ * intensity(M)) for the first (K, N), and any model `curves` computed elsewhere (a
+ * measured-table or calibrated cost model's seconds per M) as dash-dotted lines.
  *
  * @example
  * show(gemmThroughputChart(table, { fit, specs: [{ label: 'H100 bf16', peakFlopsPerSecond: 989e12, bytesPerSecond: 3.35e12, dtype: 'bf16' }] }));
  */
 export function gemmThroughputChart(
   rows: readonly GemmRow[] | { objects(): object[] },
-  opts: { fit?: FittedRooflineWithForm; specs?: readonly GemmSpecLine[]; title?: string } = {},
+  opts: { fit?: FittedRooflineWithForm; specs?: readonly GemmSpecLine[]; curves?: readonly GemmModelCurve[]; title?: string } = {},
 ): Figure {
   const all = rowsOf(rows);
   const groups = groupSweep(all);
@@ -110,9 +120,19 @@ export function gemmThroughputChart(
       x: ms,
       y: ms.map((m) => {
         const f = gemmFlops(m, first.k, first.n);
-        return f / Math.max(f / s.peakFlopsPerSecond, gemmBytes(m, first.k, first.n, s.dtype) / s.bytesPerSecond) / 1e9;
+        return f / rooflineSeconds(f, gemmBytes(m, first.k, first.n, s.dtype), s.peakFlopsPerSecond, s.bytesPerSecond) / 1e9;
       }),
       line: { color: PALETTE[(groups.size + 2 + j) % PALETTE.length], dash: 'dot', width: 2 },
+    });
+  }
+  for (const [j, c] of (opts.curves ?? []).entries()) {
+    data.push({
+      type: 'scatter',
+      mode: 'lines',
+      name: `${c.label}, K=${c.k} N=${c.n}`,
+      x: c.points.map((p) => p.m),
+      y: c.points.map((p) => gemmFlops(p.m, c.k, c.n) / p.seconds / 1e9),
+      line: { color: PALETTE[(groups.size + 5 + j) % PALETTE.length], dash: 'dashdot', width: 2 },
     });
   }
   return { data, layout: baseLayout(opts.title ?? 'Matmul throughput against batch size', { title: 'batch size M (tokens)', log: true }, { title: 'GFLOP/s', log: true }) };

@@ -2,6 +2,7 @@ import type { Dtype } from '../core/types.js';
 import type { HardwareSpec } from '../hardware/spec.js';
 import { hardwarePeakFlops } from '../hardware/spec.js';
 import type { DecodeThroughputPoint, OpRooflineRow } from '../roofline/model.js';
+import type { PublishedComparison } from '../roofline/published.js';
 import { InputError } from '../util/errors.js';
 import type { Figure } from './types.js';
 import { baseLayout, PALETTE } from './types.js';
@@ -156,4 +157,25 @@ export function rooflineCriticalBatchChart(points: CriticalBatchPoint[], title =
   const layout = baseLayout(title, { title: '' }, { title: 'tokens per step', log: true });
   layout.barmode = 'group';
   return { data, layout };
+}
+
+/**
+ * Published throughputs of real serving systems beside batchlab's predictions, one
+ * pair of bars per case, each predicted bar labelled with its error.
+ *
+ * @example
+ * show(publishedComparisonChart(publishedComparisons()));
+ */
+export function publishedComparisonChart(comparisons: readonly PublishedComparison[], title = 'Published throughput against batchlab\'s prediction'): Figure {
+  if (!Array.isArray(comparisons) || comparisons.length === 0) throw new InputError('comparisons', comparisons, 'a non-empty array of published comparisons');
+  // Case ids keep the axis readable; the full label and source are in the hover text.
+  const x = comparisons.map((c) => c.id);
+  const pct = (e: number) => `${e >= 0 ? '+' : ''}${(e * 100).toFixed(0)} %`;
+  return {
+    data: [
+      { type: 'bar', name: 'published', x, y: comparisons.map((c) => c.published), marker: { color: PALETTE[0] }, hovertext: comparisons.map((c) => `${c.label}: ${c.unit}; ${c.source}`) },
+      { type: 'bar', name: 'predicted', x, y: comparisons.map((c) => c.predicted), text: comparisons.map((c) => pct(c.error)), textposition: 'outside', marker: { color: PALETTE[1] } },
+    ],
+    layout: { ...baseLayout(title, { title: 'case' }, { title: 'tokens/s per node' }), barmode: 'group' },
+  };
 }

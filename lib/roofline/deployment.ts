@@ -47,8 +47,12 @@ export interface Parallelism {
   dispatch?: 'per-expert' | 'per-node';
   /** At most this many nodes per token (DeepSeek-V3's group-limited routing: 4); default: no limit. */
   maxNodesPerToken?: number;
-  /** Overlap communication with computation over two micro-batches (default false): the slower of the two sets the step. */
-  overlap?: boolean;
+  /**
+   * Overlap communication with computation over two micro-batches (default false).
+   * `true` hides all of the shorter of the two (the slower sets the step); a number in
+   * [0, 1] hides that fraction of it.
+   */
+  overlap?: boolean | number;
   /**
    * Busiest expert device's tokens over the mean (default 1: balanced routing). Take it
    * from the MoE placement tools (`moeLoadImbalance`, `moeImbalanceSweep`).
@@ -103,7 +107,7 @@ export interface StepTimeBreakdown {
   gemmSeconds: number;
   /** The attention core (scores and values against the KV cache). */
   attentionSeconds: number;
-  /** Norms, residual adds, activation functions: bytes at achieved bandwidth. */
+  /** Auxiliary kernels (norms, residual adds, activations, casts, routing, permutation): the larger of their bytes at achieved bandwidth and the calibrated share of GEMM + attention time. */
   elementwiseSeconds: number;
   /** Kernel launch or graph-node gaps. */
   launchSeconds: number;
@@ -173,7 +177,8 @@ interface Resolved {
   perNode: number;
   dispatchMode: 'per-expert' | 'per-node';
   maxNodes: number;
-  overlap: boolean;
+  /** Fraction of the shorter of computation and communication hidden by overlap. */
+  overlap: number;
   loadFactor: number;
   precision: Precision;
   mode: EfficiencyMode;
@@ -218,7 +223,8 @@ function resolve(model: ModelSpec, hw: HardwareSpec, config: PerfConfig): Resolv
   const perNode = checkInt('parallelism.devicesPerNode', par.devicesPerNode ?? 8, { min: 1, max: 1024 });
   const dispatchMode = checkOneOf('parallelism.dispatch', par.dispatch ?? 'per-expert', ['per-expert', 'per-node'] as const);
   const maxNodes = checkInt('parallelism.maxNodesPerToken', par.maxNodesPerToken ?? MAX_DEVICES, { min: 1, max: MAX_DEVICES });
-  if (par.overlap !== undefined && typeof par.overlap !== 'boolean') throw new InputError('parallelism.overlap', par.overlap, 'true or false');
+  const overlap =
+    par.overlap === undefined || par.overlap === false ? 0 : par.overlap === true ? 1 : checkNumber('parallelism.overlap', par.overlap, { min: 0, max: 1 });
   const loadFactor = checkNumber('parallelism.expertLoadFactor', par.expertLoadFactor ?? 1, { min: 1, max: MAX_DEVICES });
   const precision = resolvePrecision(config.precision);
   for (const d of [precision.compute, precision.activations]) hardwarePeakFlops(hw, d);
@@ -248,7 +254,7 @@ function resolve(model: ModelSpec, hw: HardwareSpec, config: PerfConfig): Resolv
     perNode,
     dispatchMode,
     maxNodes,
-    overlap: par.overlap ?? false,
+    overlap,
     loadFactor,
     precision,
     mode,
@@ -404,8 +410,15 @@ function stageCost(model: ModelSpec, hw: HardwareSpec, r: Resolved, work: { pref
     (moe ? (moe.expertsPerToken * moe.expertIntermediateSize + moe.sharedIntermediateSize * (moe.sharedExperts > 0 ? 1 : 0)) * model.moeLayers : 0);
   const tokens = g.P + g.D;
   const elementwiseElements = tokens * (10 * h * model.numLayers + (3 * ffnWidthTotal) / r.tp);
+  // The byte traffic above is a floor; real stacks add casts, routing and permutation
+  // kernels, measured as a share of GEMM + attention time (auxiliaryKernelFraction).
   const elementwise =
-    r.mode === 'spec' ? 0 : (elementwiseElements * DTYPE_BYTES[r.precision.activations]) / (hw.memoryBytesPerSecond * r.cal.memoryEfficiency);
+    r.mode === 'spec'
+      ? 0
+      : Math.max(
+          (elementwiseElements * DTYPE_BYTES[r.precision.activations]) / (hw.memoryBytesPerSecond * r.cal.memoryEfficiency),
+          r.cal.auxiliaryKernelFraction * (gemm + attention),
+        );
   if (r.mode !== 'spec') kernels += ELEMENTWISE_KERNELS_PER_LAYER * model.numLayers;
 
   // Communication.
@@ -449,7 +462,14 @@ function stageCost(model: ModelSpec, hw: HardwareSpec, r: Resolved, work: { pref
   const launch = kernels * r.launchSecondsPerKernel;
   const compute = gemm + attention + elementwise + launch;
   const communication = tensorParallel + dispatch + combine;
-  const exposed = r.overlap ? Math.max(0, communication - compute) : communication;
+  // High-throughput all-to-all kernels hold some compute units while they overlap
+  // computation, which meanwhile runs on the rest (DeepSeek's prefill: 108 of 132 SMs).
+  let overlapped = compute;
+  if (r.overlap > 0 && expertParallel && r.dispatchMode === 'per-node' && communication > 0) {
+    overlapped = (compute * r.cal.computeUnits) / (r.cal.computeUnits - r.cal.overlapCommunicationUnits);
+  }
+  const hidden = r.overlap * Math.min(overlapped, communication);
+  const exposed = r.overlap > 0 ? overlapped - compute + communication - hidden : communication;
   const pp = r.pp;
   // Pipeline stages hold numLayers/pp layers each; the activations cross each boundary once.
   const stageDevices = r.tp * r.dp;

@@ -1,4 +1,4 @@
-export { rooflineMatmulCost, fractionalMatmulSeconds, opRoofline, ridgeIntensity, matmulCriticalBatch } from './matmul.js';
+export { rooflineMatmulCost, calibratedMatmulCost, fractionalMatmulSeconds, opRoofline, ridgeIntensity, matmulCriticalBatch } from './matmul.js';
 export type { OpRooflinePoint, RooflineBound } from './matmul.js';
 export {
   rooflineStepCost,
@@ -13,3 +13,5 @@ export {
 export type { RooflineOptions, DecodeThroughputPoint, OpRooflineRow } from './model.js';
 export { stepTime, perfStepCost, memoryFit, maxBatchThatFits, EFFICIENCY_MODES, LAUNCH_MODES } from './deployment.js';
 export type { Parallelism, Precision, PerfConfig, EfficiencyMode, LaunchMode, StepTime, StepTimeBreakdown, MemoryFit } from './deployment.js';
+export { publishedCases, predictPublishedCase, publishedComparisons, publishedComparisonTable, publishedComparisonSummary } from './published.js';
+export type { PublishedCase, PublishedComparison } from './published.js';

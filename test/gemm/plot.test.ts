@@ -39,6 +39,15 @@ test('gemmThroughputChart draws the fit as FLOPs / fitted time and a spec ceilin
   assert.ok(Math.abs(ceiling.y[0] - (3.35e12 * 8192) / 8448 / 1e9) < 1e-6);
 });
 
+test('gemmThroughputChart draws model curves computed elsewhere as FLOPs / seconds at their own M', () => {
+  const f = gemmThroughputChart(rows, { curves: [{ label: 'measured table', k: 4096, n: 4096, points: [{ m: 2, seconds: 1e-3 }, { m: 8, seconds: 2e-3 }] }] });
+  const c = f.data.find((d) => String(d.name).startsWith('measured table')) as { x: number[]; y: number[]; name: string };
+  assert.equal(c.name, 'measured table, K=4096 N=4096');
+  assert.deepEqual(c.x, [2, 8]);
+  // 2·2·4096·4096 FLOPs in 1 ms = 67.1 GFLOP/s.
+  assert.ok(Math.abs(c.y[0] - (2 * 2 * 4096 * 4096) / 1e-3 / 1e9) < 1e-9);
+});
+
 test('gemmOneVsManyChart plots speed-up against B with the ideal line y = B', () => {
   const f = gemmOneVsManyChart([{ batch: 1, oneSeconds: 1, manySeconds: 1, speedup: 1 }, { batch: 8, oneSeconds: 1, manySeconds: 6, speedup: 6 }]);
   assert.deepEqual((f.data[0] as { y: number[] }).y, [1, 6]);

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadHardware } from '../../lib/hardware/index.js';
 import { loadModel } from '../../lib/models/index.js';
-import { decodeOpRoofline, decodeThroughputCurve } from '../../lib/roofline/index.js';
-import { rooflineChart, rooflineOpTimeChart, rooflineThroughputChart, rooflineCriticalBatchChart } from '../../lib/plot/roofline.js';
+import { decodeOpRoofline, decodeThroughputCurve, publishedComparisons } from '../../lib/roofline/index.js';
+import { rooflineChart, rooflineOpTimeChart, rooflineThroughputChart, rooflineCriticalBatchChart, publishedComparisonChart } from '../../lib/plot/roofline.js';
 import { InputError } from '../../lib/util/errors.js';
 
 const h100 = loadHardware('h100-sxm');
@@ -49,4 +49,16 @@ test('rooflineThroughputChart() and rooflineCriticalBatchChart() carry their poi
   assert.equal(cb.data.length, 2);
   assert.deepEqual(cb.data[0].y, [311]);
   assert.throws(() => rooflineCriticalBatchChart([]), InputError);
+});
+
+test('publishedComparisonChart(): a published and a predicted bar per case, the predicted one labelled with its error', () => {
+  const comparisons = publishedComparisons();
+  const fig = publishedComparisonChart(comparisons);
+  const [pub, pred] = fig.data as Array<{ x: string[]; y: number[]; text?: string[] }>;
+  assert.deepEqual(pub.x, comparisons.map((c) => c.id));
+  assert.deepEqual(pub.y, comparisons.map((c) => c.published));
+  assert.deepEqual(pred.y, comparisons.map((c) => c.predicted));
+  // The label is the rounded percent error, predicted / published − 1.
+  assert.equal(pred.text?.[0], `${comparisons[0].error >= 0 ? '+' : ''}${(comparisons[0].error * 100).toFixed(0)} %`);
+  assert.throws(() => publishedComparisonChart([]), InputError);
 });

@@ -1,0 +1,159 @@
+import { median as ssMedian, mean as ssMean } from 'simple-statistics';
+import type { Dtype, MatmulCostModel, MatmulShape } from '../core/types.js';
+import { DTYPES } from '../core/types.js';
+import { InputError } from '../util/errors.js';
+import { checkArray, checkInt, checkOneOf, checkPositive } from '../util/validate.js';
+import type { FittedRooflineWithForm, RooflineFitError, RooflineFitPoint } from './fit.js';
+import { fitRoofline, fittedRooflineSeconds } from './fit.js';
+
+/** One line of the table: the measured M values of one (K, N, batch, dtype) and log(measured / roofline) at each. */
+interface TableLine {
+  k: number;
+  n: number;
+  batch: number;
+  dtype: Dtype;
+  logM: number[];
+  residual: number[];
+}
+
+/** A measured-table cost model, with the roofline it extrapolates with. */
+export interface MeasuredMatmulCost extends MatmulCostModel {
+  /** The roofline fitted to the same points: the shape of the curve outside the measured range. */
+  readonly fit: FittedRooflineWithForm;
+  /** Measured points behind it. */
+  readonly points: number;
+}
+
+function checkTablePoints(points: readonly RooflineFitPoint[]): RooflineFitPoint[] {
+  checkArray('points', points, 1_000_000);
+  points.forEach((p, i) => {
+    checkInt(`points[${i}].m`, p.m, { min: 1 });
+    checkInt(`points[${i}].k`, p.k, { min: 1 });
+    checkInt(`points[${i}].n`, p.n, { min: 1 });
+    checkInt(`points[${i}].batch`, p.batch ?? 1, { min: 1 });
+    checkOneOf(`points[${i}].dtype`, p.dtype, DTYPES);
+    checkPositive(`points[${i}].seconds`, p.seconds);
+  });
+  return points as RooflineFitPoint[];
+}
+
+/** Piecewise-linear interpolation of ys over sorted xs, held constant beyond the ends. */
+function interp(xs: number[], ys: number[], x: number): number {
+  if (x <= xs[0]) return ys[0];
+  if (x >= xs[xs.length - 1]) return ys[ys.length - 1];
+  let i = 1;
+  while (xs[i] < x) i++;
+  const t = (x - xs[i - 1]) / (xs[i] - xs[i - 1]);
+  return ys[i - 1] + t * (ys[i] - ys[i - 1]);
+}
+
+/**
+ * A MatmulCostModel that interpolates this machine's measurements: the roofline fitted
+ * to the points sets the curve's shape, and the measured log-ratio to it is
+ * interpolated linearly in log M along the nearest measured (K, N) (nearest in
+ * log K + log N, same dtype and batch), held at the end values outside the measured M
+ * range. So a measured shape is reproduced exactly, M between two measured values is
+ * interpolated in log space, and only beyond the table does the roofline alone decide.
+ * Repeated measurements of one shape enter as their median.
+ *
+ * @example
+ * const cost = measuredMatmulCost(rooflineFitPoints(readMeasuredGemm().rows as never));
+ * cost.matmulSeconds({ m: 48, k: 4096, n: 4096, dtype: 'fp32' }) // => between the M=32 and M=64 measurements
+ */
+export function measuredMatmulCost(points: readonly RooflineFitPoint[], opts: { label?: string } = {}): MeasuredMatmulCost {
+  const pts = checkTablePoints(points);
+  const byDtype = new Map<Dtype, RooflineFitPoint[]>();
+  for (const p of pts) byDtype.set(p.dtype, [...(byDtype.get(p.dtype) ?? []), p]);
+  const fits = new Map<Dtype, FittedRooflineWithForm>();
+  for (const [d, ps] of byDtype) fits.set(d, fitRoofline(ps, { label: `roofline under the measured table (${d})` }));
+  const groups = new Map<string, Map<number, number[]>>();
+  for (const p of pts) {
+    const key = `${p.k}|${p.n}|${p.batch ?? 1}|${p.dtype}`;
+    const g = groups.get(key) ?? new Map<number, number[]>();
+    g.set(p.m, [...(g.get(p.m) ?? []), p.seconds]);
+    groups.set(key, g);
+  }
+  const lines: TableLine[] = [];
+  for (const [key, g] of groups) {
+    const [k, n, batch, dtype] = key.split('|');
+    const fit = fits.get(dtype as Dtype) as FittedRooflineWithForm;
+    const ms = [...g.keys()].sort((a, b) => a - b);
+    const shape = (m: number): MatmulShape => ({ m, k: Number(k), n: Number(n), batch: Number(batch), dtype: dtype as Dtype });
+    lines.push({
+      k: Number(k),
+      n: Number(n),
+      batch: Number(batch),
+      dtype: dtype as Dtype,
+      logM: ms.map(Math.log),
+      residual: ms.map((m) => Math.log(ssMedian(g.get(m) as number[]) / fittedRooflineSeconds(fit, shape(m)))),
+    });
+  }
+  const first = fits.values().next().value as FittedRooflineWithForm;
+  return {
+    kind: 'fitted',
+    label: opts.label ?? `measured table (${pts.length} points) over ${first.label}`,
+    fit: first,
+    points: pts.length,
+    matmulSeconds(shape: MatmulShape): number {
+      checkInt('shape.m', shape.m, { min: 0 });
+      checkInt('shape.k', shape.k, { min: 1 });
+      checkInt('shape.n', shape.n, { min: 1 });
+      const batch = checkInt('shape.batch', shape.batch ?? 1, { min: 1 });
+      const dtype = checkOneOf('shape.dtype', shape.dtype, DTYPES);
+      if (shape.m === 0) return 0;
+      const fit = fits.get(dtype);
+      if (!fit) throw new InputError('shape.dtype', dtype, `a measured dtype (${[...fits.keys()].join(', ')})`);
+      let best: TableLine | undefined;
+      let bestD = Infinity;
+      for (const l of lines) {
+        if (l.dtype !== dtype) continue;
+        const d = Math.abs(Math.log(l.k / shape.k)) + Math.abs(Math.log(l.n / shape.n)) + Math.abs(Math.log(l.batch / batch));
+        if (d < bestD) {
+          bestD = d;
+          best = l;
+        }
+      }
+      const line = best as TableLine;
+      return fittedRooflineSeconds(fit, { ...shape, batch }) * Math.exp(interp(line.logM, line.residual, Math.log(shape.m)));
+    },
+  };
+}
+
+/**
+ * Held-out error of the measured-table model: built on the points `train` selects
+ * (default: alternate M within each (K, N), the 1st, 3rd, … kept) and asked for the
+ * rest. Held-out M between two kept ones is interpolated; beyond them, extrapolated.
+ *
+ * @example
+ * heldOutTableError(points).test.median // => e.g. 0.05
+ */
+export function heldOutTableError(
+  points: readonly RooflineFitPoint[],
+  train?: (p: RooflineFitPoint, index: number) => boolean,
+): { train: RooflineFitError; test: RooflineFitError } {
+  const pts = checkTablePoints(points);
+  let isTrain: boolean[];
+  if (train) isTrain = pts.map((p, i) => train(p, i));
+  else {
+    const groups = new Map<string, number[]>();
+    pts.forEach((p, i) => {
+      const key = `${p.k}|${p.n}|${p.batch ?? 1}|${p.dtype}`;
+      groups.set(key, [...(groups.get(key) ?? []), i]);
+    });
+    isTrain = pts.map(() => false);
+    for (const idx of groups.values()) {
+      const ms = [...new Set(idx.map((i) => pts[i].m))].sort((a, b) => a - b);
+      for (const i of idx) isTrain[i] = ms.indexOf(pts[i].m) % 2 === 0;
+    }
+  }
+  const trainPts = pts.filter((_, i) => isTrain[i]);
+  const testPts = pts.filter((_, i) => !isTrain[i]);
+  if (trainPts.length < 3) throw new InputError('train', trainPts.length, 'a split with at least 3 training points');
+  if (testPts.length < 1) throw new InputError('train', testPts.length, 'a split leaving at least 1 held-out point');
+  const cost = measuredMatmulCost(trainPts);
+  const err = (ps: RooflineFitPoint[]): RooflineFitError => {
+    const e = ps.map((p) => Math.abs(cost.matmulSeconds(p) - p.seconds) / p.seconds);
+    return { median: ssMedian(e), mean: ssMean(e), max: Math.max(...e), n: e.length };
+  };
+  return { train: err(trainPts), test: err(testPts) };
+}
