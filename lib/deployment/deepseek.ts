@@ -40,8 +40,8 @@ export interface DeepseekDayReproduction {
 /**
  * Reproduces DeepSeek's published day (Feb 2025) from the model: the prefill pool
  * (EP32) on DeepSeek's profiling batch of 16K tokens per GPU in 4K-token prompts with
- * the day's 56.3 % cache hits, the decode pool (EP144) on 128 sequences per GPU at 4K
- * context with one MTP draft token accepted 85 % of the time, both with FP8 weights
+ * the day's 56.3 % cache hits, the decode pool (EP144) on the profiling batch of 128
+ * sequences per GPU at the day's published mean KV length (4,989 tokens) with one MTP draft token accepted 85 % of the time, both with FP8 weights
  * and dispatch, BF16 attention and combine and dual micro-batch overlap; then the day
  * sized at the predicted per-node rates and priced at $2 per GPU-hour. Nothing is
  * fitted to the published outputs: `stepModel` (the calibrated performance model by
