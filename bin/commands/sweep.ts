@@ -5,15 +5,19 @@ import type { CliIo } from '../cli.js';
 import { searchSweep } from '../../lib/deployment/spec.js';
 import type { SearchSpec } from '../../lib/deployment/spec.js';
 import { parseShard } from '../../lib/sweep/shard.js';
+import { servingSweepDefinition } from '../../lib/sweep/serving.js';
+import type { ServingSweepSpec } from '../../lib/sweep/serving.js';
+import type { SweepDefinition } from '../../lib/sweep/run.js';
 import { runSweepShard, sweepShardFileName, writeSweepShard } from '../../lib/sweep/run.js';
 import { checkOneOf } from '../../lib/util/validate.js';
 import { readJsonSpec } from './search.js';
 
-const KINDS = ['deployment-search'] as const;
+const KINDS = ['deployment-search', 'serving'] as const;
 
 async function sweepCommand(o: { kind: string; spec?: string; shard: string; out: string; json?: boolean }, io: CliIo): Promise<void> {
-  checkOneOf('--kind', o.kind, KINDS);
-  const def = searchSweep(readJsonSpec('--spec', o.spec) as SearchSpec);
+  const kind = checkOneOf('--kind', o.kind, KINDS);
+  const raw = readJsonSpec('--spec', o.spec);
+  const def: SweepDefinition<unknown> = kind === 'serving' ? servingSweepDefinition(raw as ServingSweepSpec) : searchSweep(raw as SearchSpec);
   const shard = parseShard(o.shard);
   const file = runSweepShard(def, shard);
   mkdirSync(o.out, { recursive: true });

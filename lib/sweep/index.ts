@@ -7,3 +7,5 @@ export { sweepSpecHash, runSweepShard, writeSweepShard, sweepShardFileName, merg
 export type { SweepDefinition, SweepShardFile, SweepResult } from './run.js';
 export { gemmMachineFingerprint, mergeGemmCsvFiles, mergedGemmCsv } from './gemm.js';
 export type { MergedGemm } from './gemm.js';
+export { servingSweepDefinition } from './serving.js';
+export type { ServingSweepSpec } from './serving.js';

@@ -124,3 +124,23 @@ test('mergeGemmCsvFiles(): rows from two machines keyed by fingerprint, independ
   assert.deepEqual(mergeGemmCsvFiles([b, a]).rows, m.rows);
   assert.notEqual(gemmMachineFingerprint(m.rows[0]), gemmMachineFingerprint({ ...m.rows[0], device: 'other' }));
 });
+
+test('servingSweepDefinition(): shards of a serving sweep merge into the rows servingSweep computes in one go', async () => {
+  const { servingSweepDefinition } = await import('../../lib/sweep/serving.js');
+  const spec = JSON.parse(readFileSync(join(root, 'docs', 'serving-sweep.example.json'), 'utf8'));
+  spec.requests = 200;
+  const def = servingSweepDefinition(spec);
+  // 3 rates × (2 windows + 1 continuous) × 3 batch limits.
+  assert.equal(def.size, 27);
+  const dir = mkdtempSync(join(tmpdir(), 'batchlab-serving-sweep-'));
+  const paths: string[] = [];
+  for (let i = 0; i < 4; i++) {
+    const p = join(dir, sweepShardFileName({ index: i, count: 4 }));
+    await writeSweepShard(p, runSweepShard(def, { index: i, count: 4 }));
+    paths.push(p);
+  }
+  const merged = mergeSweepShards(paths);
+  const whole = runSweepShard(def, { index: 0, count: 1 });
+  assert.equal(JSON.stringify(merged.rows), JSON.stringify(whole.rows));
+  assert.equal((merged.rows[5] as { index: number }).index, 5);
+});
