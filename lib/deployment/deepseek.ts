@@ -1,10 +1,9 @@
 import { loadHardware } from '../hardware/spec.js';
 import { loadModel } from '../models/spec.js';
-import { kvBytesPerToken } from '../models/params.js';
 import type { DayCost } from './cost.js';
-import { costProfitMargin, dailyCostUsd, dailyRevenueUsd, priceDay } from './cost.js';
+import { costProfitMargin, dailyCostUsd, dailyRevenueUsd } from './cost.js';
+import { evaluateDeployment } from './deployment.js';
 import type { DecodePerformance, PrefillPerformance } from './pool.js';
-import { decodePerformance, prefillPerformance } from './pool.js';
 import type { PublishedDay } from './published.js';
 import { deepseekPublishedDay } from './published.js';
 import { calibratedStepModel, specBoundStepModel } from './perf.js';
@@ -64,36 +63,21 @@ function reproduce(make: StepModelFactory): DeepseekDayReproduction {
   const w = pub.workload;
   const model = loadModel(pub.model);
   const hw = loadHardware(pub.hardware);
-  const prefillStep = make(model, hw, pub.prefill, pub.precision, 'prefill');
-  const decodeStep = make(model, hw, pub.decode, pub.precision, 'decode');
-  const cached = w.prefillPromptTokens * f.cacheHitFraction;
-  const prefill = prefillPerformance(prefillStep, pub.prefill, {
-    tokensPerRank: w.prefillTokensPerGpu,
-    promptTokens: w.prefillPromptTokens - cached,
-    cachedTokens: cached,
-  });
-  const decode = decodePerformance(decodeStep, pub.decode, {
-    sequencesPerRank: w.decodeSequencesPerGpu,
-    context: w.decodeContextTokens,
-    speculative: { draftTokens: 1, acceptance: w.mtpAcceptance },
-  });
   const load = { inputTokens: f.inputTokens, cacheHitFraction: f.cacheHitFraction, outputTokens: f.outputTokens };
   const prices = { cachedInput: f.priceCachedInputPerMillionUsd, input: f.priceInputPerMillionUsd, output: f.priceOutputPerMillionUsd };
   const gpn = f.gpusPerNode;
-  const day = priceDay(
-    {
-      inputTokensPerSecondPerDevice: prefill.inputTokensPerSecondPerDevice,
-      outputTokensPerSecondPerDevice: decode.tokensPerSecondPerDevice,
-      // A cache hit's KV is read from the distributed on-disk cache over the GPU's network link.
-      cachedTokenDeviceSeconds: kvBytesPerToken(model, pub.precision.attention) / hw.interNodeBytesPerSecond,
-      prefillUnitDevices: pub.prefill.dataParallelAttention * pub.prefill.tensorParallel,
-      decodeUnitDevices: pub.decode.dataParallelAttention * pub.decode.tensorParallel,
-      devicesPerNode: gpn,
-    },
-    load,
-    f.pricePerGpuHourUsd,
-    { granularity: 'fractional' },
-  );
+  const e = evaluateDeployment({
+    model,
+    hardware: hw,
+    precision: pub.precision,
+    prefill: { layout: pub.prefill, tokensPerRank: w.prefillTokensPerGpu },
+    decode: { layout: pub.decode, sequencesPerRank: w.decodeSequencesPerGpu, context: w.decodeContextTokens, speculative: { draftTokens: 1, acceptance: w.mtpAcceptance } },
+    load: { ...load, promptTokensPerRequest: w.prefillPromptTokens },
+    pricePerDeviceHour: f.pricePerGpuHourUsd,
+    granularity: 'fractional',
+    stepModel: make,
+  });
+  const { prefill, decode, day } = e;
   const revenue = dailyRevenueUsd(load, prices);
   const nodesFromRates = (f.inputTokens / f.prefillTokensPerNodePerSecond + f.outputTokens / f.decodeTokensPerNodePerSecond) / 86400;
   const row = (figure: string, published: number, predicted: number, unit: string): PublishedVsPredicted => ({
@@ -119,6 +103,6 @@ function reproduce(make: StepModelFactory): DeepseekDayReproduction {
     decode,
     day,
     rows,
-    stepModel: decodeStep.label,
+    stepModel: e.stepModel,
   };
 }
