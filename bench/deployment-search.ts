@@ -9,7 +9,7 @@
 import { cpus, hostname, loadavg } from 'node:os';
 import { loadHardware } from '../lib/hardware/index.js';
 import { loadModel } from '../lib/models/index.js';
-import { candidateLayouts, cheapestByBruteForce, deploymentFrontier, evaluateSearchSpace, perfDeviceStepModel, searchCheapestDeployment, searchSpaceSize, uniformPrecision } from '../lib/deployment/index.js';
+import { calibratedStepModel, candidateLayouts, cheapestByBruteForce, deploymentFrontier, evaluateSearchSpace, rooflineDeviceStepModel, searchCheapestDeployment, searchSpaceSize, uniformPrecision } from '../lib/deployment/index.js';
 import type { SearchSpace, StepModelFactory } from '../lib/deployment/index.js';
 
 const model = loadModel('llama-3.1-70b');
@@ -24,9 +24,9 @@ const base: SearchSpace = {
 const slo = { ttftSeconds: 1, tpotSeconds: 0.04 };
 console.log(`deployment search; ${hostname()}, ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), load average ${loadavg()[0].toFixed(2)}, Node ${process.version}`);
 console.log(`grid: ${searchSpaceSize(base)} configurations; SLO TTFT ≤ ${slo.ttftSeconds} s, TPOT ≤ ${slo.tpotSeconds * 1e3} ms`);
-const calibrated: StepModelFactory = (m, h, l, p) => perfDeviceStepModel(m, h, l, p);
+const roofline: StepModelFactory = (m, h, l, p) => rooflineDeviceStepModel(m, h, l, p);
 let worst = 0;
-for (const [name, stepModel] of [['datasheet roofline', undefined], ['calibrated performance model', calibrated]] as const) {
+for (const [name, stepModel] of [['datasheet roofline', roofline], ['calibrated performance model', calibratedStepModel]] as const) {
   const space = { ...base, stepModel };
   let t = performance.now();
   const all = evaluateSearchSpace(space);
