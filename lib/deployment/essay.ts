@@ -9,6 +9,7 @@ import type { LocalSetup } from './local.js';
 import { listLocalSetups, localDecode, singleDeviceSetup } from './local.js';
 import { speculativeTokensPerStep } from './pool.js';
 import { DTYPE_BYTES } from '../core/types.js';
+import { matmulKneeBatch } from '../perf/bound.js';
 
 /** One place a model runs, as the essay's title compares them. */
 export interface LocalVsScaleRow {
@@ -24,8 +25,8 @@ export interface LocalVsScaleRow {
   offloadedGB: number;
   /**
    * Sequences per device at which the routed-expert GEMMs turn compute-bound: each
-   * expert must see peak·bytesPerWeight / (2·bandwidth) tokens per step (the large-k,n
-   * limit of the matmul critical batch), and a device's tokens spread over its experts.
+   * expert must see the critical batch of its gate/up GEMM (`matmulKneeBatch`) per
+   * step, and a device's tokens spread over its experts.
    */
   efficientBatch: number;
   /** Which bandwidth sets that batch: the device's, or the link the experts stream over to reach it. */
@@ -52,8 +53,10 @@ export function thisMachineSetup(): LocalSetup | null {
   return { ...singleDeviceSetup(hw, { hourlyCostUsd: 0 }), id: THIS_MACHINE, name: 'this machine (measured)' };
 }
 
-function expertKneeTokens(peak: number, bytesPerWeight: number, bandwidth: number): number {
-  return (peak * bytesPerWeight) / (2 * bandwidth);
+// Tokens one expert's gate/up GEMM [B × hidden]·[hidden × 2·intermediate] needs to turn compute-bound.
+function expertKneeTokens(model: ModelSpec, peak: number, bytesPerWeight: number, bandwidth: number): number {
+  const I = model.moe?.expertIntermediateSize ?? model.intermediateSize;
+  return matmulKneeBatch(peak, bandwidth, bytesPerWeight, model.hiddenSize, 2 * I);
 }
 
 /**
@@ -89,7 +92,7 @@ export function localVsScale(
     // Experts come from the tier holding most of them; off the device they must cross the host link to be computed there.
     const slow = run.tiers.reduce((a, t) => (t.weightBytes > a.weightBytes ? t : a));
     const bw = slow.tier === 'device' ? slow.bytesPerSecond : Math.min(slow.bytesPerSecond, s.hostLinkBytesPerSecond);
-    const knee = expertKneeTokens(hardwarePeakFlops(s.device, dt) * (slow.tier === 'device' ? s.devices : 1), bits / 8, bw);
+    const knee = expertKneeTokens(model, hardwarePeakFlops(s.device, dt) * (slow.tier === 'device' ? s.devices : 1), bits / 8, bw);
     rows.push({
       where: s.name,
       kind: 'local',
@@ -106,7 +109,7 @@ export function localVsScale(
   const pub = scale.published;
   const hw = loadHardware(pub.hardware);
   const dt = pub.precision.weights;
-  const knee = expertKneeTokens(hardwarePeakFlops(hw, dt), DTYPE_BYTES[dt], hw.memoryBytesPerSecond);
+  const knee = expertKneeTokens(model, hardwarePeakFlops(hw, dt), DTYPE_BYTES[dt], hw.memoryBytesPerSecond);
   const perDevice = pub.decode.routedExpertsPerDevice ?? 1;
   const k = moe?.expertsPerToken ?? 1;
   const verify = 1 + 1; // one MTP draft verified per step

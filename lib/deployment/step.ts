@@ -8,6 +8,7 @@ import type { ModelOperation } from '../models/ops.js';
 import { expectedActiveExperts, modelStepOps } from '../models/ops.js';
 import { kvBytesPerToken, paramCounts } from '../models/params.js';
 import { opRoofline } from '../roofline/matmul.js';
+import { ringAllReduceSeconds } from '../perf/collective.js';
 import { InputError } from '../util/errors.js';
 import { checkInt, checkNumber } from '../util/validate.js';
 import type { DeploymentPrecision, DeviceStepBreakdown, DeviceStepInput, DeviceStepModel, PoolLayout } from './types.js';
@@ -124,9 +125,9 @@ export function rooflineDeviceStepModel(model: ModelSpec, hw: HardwareSpec, layo
       comm += (model.moeLayers / pp) * (perLayer(pr.dispatch) + perLayer(pr.combine));
     }
     if (tp > 1) {
-      // Two ring all-reduces of the hidden state per layer; a ring moves 2(d−1)/d of the buffer per device.
-      const buf = T * h * DTYPE_BYTES[pr.attention];
-      comm += 2 * (model.numLayers / pp) * ((2 * (tp - 1)) / tp) * buf / hw.intraNodeBytesPerSecond;
+      // Two ring all-reduces of the hidden state per layer, at the datasheet link and no latency.
+      const link = { latencySeconds: 0, bytesPerSecond: hw.intraNodeBytesPerSecond };
+      comm += 2 * (model.numLayers / pp) * ringAllReduceSeconds(T * h * DTYPE_BYTES[pr.attention], tp, link);
     }
     // One send of the hidden state to the next stage, over the inter-node link once a unit spans nodes.
     if (pp > 1) comm += (T * h * DTYPE_BYTES[pr.attention]) / (L.unitDevices > L.gpusPerNode ? hw.interNodeBytesPerSecond : hw.intraNodeBytesPerSecond);

@@ -12,9 +12,13 @@ test('localVsScale(): one row per local setup and two at scale; the published de
   assert.equal(rows.filter((r) => r.kind === 'local').length, listLocalSetups().length);
   const pub = rows.at(-1)!;
   assert.ok(Math.abs(pub.usdPerMillionOutput - ((2 * 8) / 3600 / 14800) * 1e6) < 1e-12);
-  // H800 fp8: 1979e12 FLOP/s × 1 byte / (2 × 3.35e12 B/s) = 295.4 tokens per expert; 2 experts per GPU,
-  // 8 experts per token, 2 tokens verified per step → ⌈295.4 × 2 / 16⌉ = 37 sequences per GPU.
-  assert.equal(pub.efficientBatch, 37);
+  // H800 fp8: R = 1979e12 / 3.35e12 FLOP/B, s = 1 byte; expert gate/up GEMM k = 7168, n = 2 × 2048 (config.json):
+  // B* = R·s·k·n / (2kn − R·s·(k + n)) = 333.1 tokens per expert; 2 experts per GPU, 8 experts per token,
+  // 2 tokens verified per step → ⌈333.1 × 2 / 16⌉ = 42 sequences per GPU.
+  const R = 1979e12 / 3.35e12;
+  const knee = (R * 7168 * 4096) / (2 * 7168 * 4096 - R * (7168 + 4096));
+  assert.equal(pub.efficientBatch, Math.ceil((knee * 2) / 16));
+  assert.equal(pub.efficientBatch, 42);
   // Every local single user pays more per token than DeepSeek's published decode pool.
   for (const r of rows.filter((x) => x.kind === 'local' && x.refusal === null)) assert.ok(r.usdPerMillionOutput > pub.usdPerMillionOutput, r.where);
 });
