@@ -72,7 +72,7 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
     }
     io.out(`DeepSeek-V3/R1 published day vs ${r.stepModel}`);
     io.out(`arithmetic: $${fmt(r.arithmetic.dailyCostUsd)} per day, revenue $${fmt(r.arithmetic.revenueUsd)}, margin ${(r.arithmetic.margin * 100).toFixed(0)} %`);
-    for (const row of r.rows) io.out(`  ${row.figure}: published ${fmt(row.published)}, predicted ${fmt(row.predicted)} (${row.ratio.toFixed(2)}×${row.within25 ? '' : ', outside ±25 %'})`);
+    for (const row of r.rows) io.out(`  ${row.figure}: published ${fmt(row.published)}, predicted ${fmt(row.predicted)} (${row.ratio.toFixed(2)}×${row.within25 ? '' : ', outside ±25 %'}), datasheet bound ${row.bound === undefined ? '-' : fmt(row.bound)}`);
     return;
   }
   const model = loadModel(o.model);
