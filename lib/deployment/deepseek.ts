@@ -6,7 +6,7 @@ import { evaluateDeployment } from './deployment.js';
 import type { DecodePerformance, PrefillPerformance } from './pool.js';
 import type { PublishedDay } from './published.js';
 import { deepseekPublishedDay } from './published.js';
-import { calibratedStepModel, specBoundStepModel } from './perf.js';
+import { calibratedStepModel, expertLoadFactorFromRouting, specBoundStepModel } from './perf.js';
 import type { StepModelFactory } from './types.js';
 
 /** One published figure beside the model's prediction. */
@@ -34,6 +34,8 @@ export interface DeepseekDayReproduction {
   day: DayCost;
   rows: PublishedVsPredicted[];
   stepModel: string;
+  /** Busiest expert device over the mean in each pool, from seeded uniform routing (lib/moe). */
+  expertLoadFactor: { prefill: number; decode: number };
 }
 
 /**
@@ -50,14 +52,32 @@ export interface DeepseekDayReproduction {
  * deepseekDayReproduction().rows.map((r) => `${r.figure}: ${r.predicted} vs ${r.published}`)
  */
 export function deepseekDayReproduction(opts: { stepModel?: StepModelFactory; bound?: boolean } = {}): DeepseekDayReproduction {
-  const main = reproduce(opts.stepModel ?? calibratedStepModel);
+  const factors = loadFactors();
+  const main = reproduce(opts.stepModel ?? calibratedStepModel, factors);
   if (opts.bound === false) return main;
-  const b = reproduce(specBoundStepModel);
+  const b = reproduce(specBoundStepModel, factors);
   main.rows.forEach((r, i) => (r.bound = b.rows[i].predicted));
   return main;
 }
 
-function reproduce(make: StepModelFactory): DeepseekDayReproduction {
+let cachedFactors: { prefill: number; decode: number } | null = null;
+
+// The routing simulation takes a second or two; its result is a pure function of the
+// published layouts and workload, so it is computed once per process.
+function loadFactors(): { prefill: number; decode: number } {
+  if (cachedFactors) return cachedFactors;
+  const pub = deepseekPublishedDay();
+  const model = loadModel(pub.model);
+  const w = pub.workload;
+  cachedFactors = {
+    prefill: expertLoadFactorFromRouting(model, pub.prefill, w.prefillTokensPerGpu * pub.prefill.expertParallel, 1, 2),
+    // Each decoding sequence sends its token and one MTP draft through the experts.
+    decode: expertLoadFactorFromRouting(model, pub.decode, w.decodeSequencesPerGpu * 2 * pub.decode.expertParallel, 1, 10),
+  };
+  return cachedFactors;
+}
+
+function reproduce(make: StepModelFactory, factors: { prefill: number; decode: number }): DeepseekDayReproduction {
   const pub = deepseekPublishedDay();
   const f = pub.figures;
   const w = pub.workload;
@@ -76,6 +96,7 @@ function reproduce(make: StepModelFactory): DeepseekDayReproduction {
     pricePerDeviceHour: f.pricePerGpuHourUsd,
     granularity: 'fractional',
     stepModel: make,
+    expertLoadFactor: factors,
   });
   const { prefill, decode, day } = e;
   const revenue = dailyRevenueUsd(load, prices);
@@ -104,5 +125,6 @@ function reproduce(make: StepModelFactory): DeepseekDayReproduction {
     day,
     rows,
     stepModel: e.stepModel,
+    expertLoadFactor: factors,
   };
 }

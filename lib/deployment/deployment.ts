@@ -30,6 +30,8 @@ export interface Deployment {
   granularity?: 'unit' | 'fractional';
   /** The per-device model (default: the calibrated performance model). */
   stepModel?: StepModelFactory;
+  /** Busiest expert device over the mean, per pool (default 1); see `expertLoadFactorFromRouting`. */
+  expertLoadFactor?: { prefill?: number; decode?: number };
 }
 
 /** What a deployment delivers and costs. */
@@ -65,8 +67,8 @@ export function evaluateDeployment(d: Deployment): DeploymentEvaluation {
   const pl = resolveLayout(d.model, d.prefill.layout);
   const dl = resolveLayout(d.model, d.decode.layout);
   if (pl.gpusPerNode !== dl.gpusPerNode) throw new InputError('decode.layout.gpusPerNode', dl.gpusPerNode, `${pl.gpusPerNode}, as the prefill pool's nodes`);
-  const prefillStep = make(d.model, d.hardware, d.prefill.layout, d.precision, 'prefill');
-  const decodeStep = make(d.model, d.hardware, d.decode.layout, d.precision, 'decode');
+  const prefillStep = make(d.model, d.hardware, d.prefill.layout, d.precision, 'prefill', { expertLoadFactor: d.expertLoadFactor?.prefill });
+  const decodeStep = make(d.model, d.hardware, d.decode.layout, d.precision, 'decode', { expertLoadFactor: d.expertLoadFactor?.decode });
   const cached = prompt * load.cacheHitFraction;
   const prefill = prefillPerformance(prefillStep, d.prefill.layout, { tokensPerRank: d.prefill.tokensPerRank, promptTokens: Math.max(1, prompt - cached), cachedTokens: cached });
   const decode = decodePerformance(decodeStep, d.decode.layout, { sequencesPerRank: d.decode.sequencesPerRank, context, speculative: d.decode.speculative });

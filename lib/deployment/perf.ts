@@ -4,7 +4,8 @@ import type { HardwareSpec } from '../hardware/spec.js';
 import type { ModelSpec } from '../models/spec.js';
 import type { EfficiencyMode, Parallelism, PerfConfig } from '../roofline/deployment.js';
 import { memoryFit, stepTime } from '../roofline/deployment.js';
-import { checkNumber, checkOneOf } from '../util/validate.js';
+import { checkInt, checkNumber, checkOneOf } from '../util/validate.js';
+import { moeImbalanceSweep } from '../moe/placement.js';
 import { checkPrecision, resolveLayout } from './layout.js';
 import { checkStepInput } from './step.js';
 import type { DeploymentPrecision, DeviceStepBreakdown, DeviceStepInput, DeviceStepModel, PoolLayout, StepModelFactory } from './types.js';
@@ -15,6 +16,8 @@ export interface PerfStepOptions {
   efficiency?: EfficiencyMode;
   /** How dispatch reaches a token's experts: one copy per expert (default) or per remote node. */
   dispatch?: Parallelism['dispatch'];
+  /** Busiest expert device's tokens over the mean (default 1); see `expertLoadFactorFromRouting`. */
+  expertLoadFactor?: number;
 }
 
 /**
@@ -42,6 +45,7 @@ export function perfDeviceStepModel(model: ModelSpec, hw: HardwareSpec, layout: 
       devicesPerNode: L.gpusPerNode,
       overlap: L.microBatchOverlap,
       dispatch: opts.dispatch === undefined ? undefined : checkOneOf('dispatch', opts.dispatch, ['per-expert', 'per-node'] as const),
+      expertLoadFactor: opts.expertLoadFactor,
     },
     precision: { weights: pr.weights, compute: pr.weights, activations: pr.attention, kvCache: pr.attention, dispatch: pr.dispatch, combine: pr.combine },
     efficiency: opts.efficiency,
@@ -93,8 +97,8 @@ export function perfDeviceStepModel(model: ModelSpec, hw: HardwareSpec, layout: 
  * @example
  * calibratedStepModel(loadModel('deepseek-v3'), loadHardware('h800'), layout, precision, 'decode').label
  */
-export const calibratedStepModel: StepModelFactory = (model, hw, layout, precision, role) =>
-  perfDeviceStepModel(model, hw, layout, precision, { dispatch: role === 'prefill' ? 'per-node' : 'per-expert' });
+export const calibratedStepModel: StepModelFactory = (model, hw, layout, precision, role, extras) =>
+  perfDeviceStepModel(model, hw, layout, precision, { dispatch: role === 'prefill' ? 'per-node' : 'per-expert', expertLoadFactor: extras?.expertLoadFactor });
 
 /**
  * The same at the datasheet bound (no kernel efficiency, no launch or link latency).
@@ -102,5 +106,32 @@ export const calibratedStepModel: StepModelFactory = (model, hw, layout, precisi
  * @example
  * specBoundStepModel(loadModel('deepseek-v3'), loadHardware('h800'), layout, precision, 'decode').label
  */
-export const specBoundStepModel: StepModelFactory = (model, hw, layout, precision, role) =>
-  perfDeviceStepModel(model, hw, layout, precision, { efficiency: 'spec', dispatch: role === 'prefill' ? 'per-node' : 'per-expert' });
+export const specBoundStepModel: StepModelFactory = (model, hw, layout, precision, role, extras) =>
+  perfDeviceStepModel(model, hw, layout, precision, { efficiency: 'spec', dispatch: role === 'prefill' ? 'per-node' : 'per-expert', expertLoadFactor: extras?.expertLoadFactor });
+
+/**
+ * The expert load factor a layout sees from routing alone: the mean over seeded steps
+ * of the busiest device's routed tokens over the mean, with uniform top-k routing of
+ * `tokens` tokens per step over the stage's devices and EPLB-style placement of the
+ * redundant copies (lib/moe `moeImbalanceSweep`). Uniform routing is the most
+ * favourable case: real routing is skewed, and only adds to it.
+ *
+ * @example
+ * expertLoadFactorFromRouting(loadModel('deepseek-v3'), decodeLayout, 128 * 2 * 144, 1) // => about 1.18
+ */
+export function expertLoadFactorFromRouting(model: ModelSpec, layout: PoolLayout, tokens: number, seed: number, steps = 5): number {
+  const L = resolveLayout(model, layout);
+  if (!model.moe || L.expertParallel === 1) return 1;
+  const rows = moeImbalanceSweep({
+    experts: model.moe.numExperts,
+    topK: model.moe.expertsPerToken,
+    tokens: checkInt('tokens', tokens, { min: 1, max: 1 << 22 }),
+    devices: L.expertParallel,
+    zipfExponents: [0],
+    redundant: [L.redundantExperts],
+    steps,
+    seed,
+  });
+  const balanced = rows.find((r) => r.policy === 'balanced');
+  return Math.max(1, balanced ? balanced.imbalance.mean : 1);
+}

@@ -90,5 +90,11 @@ export interface DeviceStepModel {
 /** Which pool a step model is built for: prefill and decode may run different kernels. */
 export type PoolRole = 'prefill' | 'decode';
 
+/** What a pool's step model may be told beyond its layout. */
+export interface StepModelExtras {
+  /** Busiest expert device's routed tokens over the mean (default 1: perfectly balanced). */
+  expertLoadFactor?: number;
+}
+
 /** Builds the per-device performance model of one pool. */
-export type StepModelFactory = (model: ModelSpec, hw: HardwareSpec, layout: PoolLayout, precision: DeploymentPrecision, role: PoolRole) => DeviceStepModel;
+export type StepModelFactory = (model: ModelSpec, hw: HardwareSpec, layout: PoolLayout, precision: DeploymentPrecision, role: PoolRole, extras?: StepModelExtras) => DeviceStepModel;

@@ -103,3 +103,15 @@ test('speculativeTokensPerStep() is 1 + a + … + a^d and decodePerformance() mu
   assert.ok(rel(d.tokensPerSecondPerUser, 1 / d.step.seconds) < 1e-12);
   assert.ok(rel(d.tpotSeconds, d.step.seconds) < 1e-12);
 });
+
+test('expertLoadFactorFromRouting(): 1 for dense models and replicated experts; above 1 and seed-deterministic under expert parallelism', async () => {
+  const { expertLoadFactorFromRouting } = await import('../../lib/deployment/perf.js');
+  const pub = deepseekPublishedDay();
+  assert.equal(expertLoadFactorFromRouting(llama, tp(8), 1024, 1), 1);
+  assert.equal(expertLoadFactorFromRouting(ds, tp(8), 1024, 1), 1);
+  const a = expertLoadFactorFromRouting(ds, pub.decode, 128 * 144, 3, 3);
+  assert.ok(a > 1 && a < 2, String(a));
+  assert.equal(expertLoadFactorFromRouting(ds, pub.decode, 128 * 144, 3, 3), a);
+  // More tokens per step average the routing noise out: the factor falls toward 1.
+  assert.ok(expertLoadFactorFromRouting(ds, pub.decode, 16 * 128 * 144, 3, 3) < a);
+});
