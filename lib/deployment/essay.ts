@@ -129,7 +129,8 @@ export function localVsScale(
   rows.push({
     where: "DeepSeek's decode pool, published",
     kind: 'scale',
-    batch: scale.decode.sequencesPerRank,
+    // Users per GPU implied by the published rates: tokens/s per node / GPUs per node / tokens/s per user.
+    batch: Math.round(f.decodeTokensPerNodePerSecond / f.gpusPerNode / ((f.outputTokensPerUserLow + f.outputTokensPerUserHigh) / 2)),
     devices: pub.decode.expertParallel,
     tokensPerSecondPerUser: (f.outputTokensPerUserLow + f.outputTokensPerUserHigh) / 2,
     usdPerMillionOutput: ((f.pricePerGpuHourUsd * f.gpusPerNode) / 3600 / f.decodeTokensPerNodePerSecond) * 1e6,
@@ -189,7 +190,7 @@ export function describeLocalVsScale(rows: readonly LocalVsScaleRow[], bitsPerWe
   return [
     `At ${bitsPerWeight} bits per weight, one user gets between ${n1(slowest.tokensPerSecondPerUser)} tokens/s (${slowest.where}, ${n0(slowest.offloadedGB)} GB of weights off the GPU) and ${n1(fastest.tokensPerSecondPerUser)} tokens/s (${fastest.where}) at home. Even the cheapest local setup, ${cheapestLocal.where}, costs ${usd(cheapestLocal.usdPerMillionOutput)} per million output tokens for that one user, against ${usd(pred.usdPerMillionOutput)} predicted and ${usd(pub.usdPerMillionOutput)} published for DeepSeek's decode pool.`,
     ...(refused.length ? [`${refused.map((r) => `${r.where} cannot run it at all: ${r.refusal}`).join('; ')}.`] : []),
-    `The difference is the batch. A local machine serving one user reads every weight a token touches for that token alone; its expert GEMMs only stop waiting on memory at about ${n0(fastest.efficientBatch)} concurrent sequences on ${fastest.where} (${fastest.boundBy}) and ${n0(slowest.efficientBatch)} on ${slowest.where} (${slowest.boundBy}), a load no home has. DeepSeek's decode pool needs about ${n0(pred.efficientBatch)} sequences per GPU for the same, and runs ${n0(pred.batch)}: its 144 GPUs share each weight read among thousands of users, which is why it is cheap, while each of those users still sees ${n1(pub.tokensPerSecondPerUser)} tokens/s (published; ${n1(pred.tokensPerSecondPerUser)} predicted).`,
+    `The difference is the batch. A local machine serving one user reads every weight a token touches for that token alone; its expert GEMMs only stop waiting on memory at about ${n0(fastest.efficientBatch)} concurrent sequences on ${fastest.where} (${fastest.boundBy}) and ${n0(slowest.efficientBatch)} on ${slowest.where} (${slowest.boundBy}), a load no home has. DeepSeek's decode pool needs about ${n0(pred.efficientBatch)} sequences per GPU for the same, and its published rates imply about ${n0(pub.batch)}: its 144 GPUs share each weight read among thousands of users, which is why it is cheap, while each of those users still sees ${n1(pub.tokensPerSecondPerUser)} tokens/s (published; ${n1(pred.tokensPerSecondPerUser)} predicted).`,
   ].map(md).join('\n\n');
 }
 
@@ -233,10 +234,10 @@ export function describeTitleAnswer(r: DeepseekDayReproduction, rows: readonly L
   if (local.length === 0 || !pub) throw new InputError('rows', rows.length, 'local and scale rows (from localVsScale)');
   const best = local.reduce((a, x) => (x.usdPerMillionOutput < a.usdPerMillionOutput ? x : a));
   const f = r.published.figures;
-  const usersPerGpu = r.decode.sequencesPerRank;
+  const usersPerGpu = pub.batch;
   return [
     `**Why DeepSeek is cheap at scale but expensive to run locally.** A GPU is efficient only on big matmuls, and a mixture-of-experts model splits every step among its routed experts, so each expert's matmul is big only when thousands of users are served at once.`,
-    `DeepSeek's decode pool spreads the experts over ${r.published.decode.expertParallel} GPUs and runs about ${usersPerGpu} users per GPU, so its output costs ${usd(pub.usdPerMillionOutput)} per million tokens at $${f.pricePerGpuHourUsd} per GPU-hour (published rates), while each user still reads ${n1(pub.tokensPerSecondPerUser)} tokens/s.`,
+    `DeepSeek's decode pool spreads the experts over ${r.published.decode.expertParallel} GPUs and its published rates imply about ${usersPerGpu} users per GPU, so its output costs ${usd(pub.usdPerMillionOutput)} per million tokens at $${f.pricePerGpuHourUsd} per GPU-hour (published rates), while each user still reads ${n1(pub.tokensPerSecondPerUser)} tokens/s.`,
     `At home there is one user: the best local setup here, ${best.where}, gives ${n1(best.tokensPerSecondPerUser)} tokens/s for ${usd(best.usdPerMillionOutput)} per million tokens, ${n0(best.usdPerMillionOutput / pub.usdPerMillionOutput)}× DeepSeek's cost, because every weight it reads serves a single token. It is not that the model is slow; it is that only scale fills the batch.`,
   ].map(md).join('\n\n');
 }
