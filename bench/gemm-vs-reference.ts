@@ -1,5 +1,5 @@
 // tfjs matmul against numpy (OpenBLAS), same shapes, same run, in rotating rounds per M.
-//   node --import tsx bench/gemm-vs-reference.ts              quick (about 2.5 minutes on 2 cores)
+//   node --import tsx bench/gemm-vs-reference.ts              quick (about 3 minutes on 2 idle cores)
 //   node --import tsx bench/gemm-vs-reference.ts --thorough   more batch sizes, rounds, thread probe (about 16 minutes)
 // Prints, per M (K = N = 4096, fp32): tfjs's three weight layouts, numpy, the best
 // layout and the ratio numpy / best tfjs (≥ 1 means tfjs is at least as fast), GFLOP/s and the
@@ -92,7 +92,7 @@ function provRow(variant: string, m: number, t: OpTiming, backend = info.backend
 // previous engine's spinning worker threads (OpenBLAS, Eigen) go idle. Per layout, the
 // ratio is the median of its per-round ratios to numpy; the best layout is the one
 // with the highest median ratio. The CSV rows pool every round's samples.
-const ROUNDS = thorough ? 9 : 5;
+const ROUNDS = thorough ? 9 : 4;
 const LAYOUTS = ['plain', 'W^T', 'f-major'] as const;
 type Layout = (typeof LAYOUTS)[number];
 const ENGINES = ['numpy', 'numpy-env', ...LAYOUTS] as const;

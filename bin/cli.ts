@@ -15,6 +15,7 @@ import { register as registerDeploy } from './commands/deploy.js';
 import { register as registerSearch } from './commands/search.js';
 import { register as registerSweep } from './commands/sweep.js';
 import { register as registerMerge } from './commands/merge.js';
+import { register as registerAttention } from './commands/attention.js';
 
 /** Where the CLI writes text; tests capture it. */
 export interface CliIo {
@@ -168,6 +169,7 @@ export function batchlabProgram(io: CliIo): Command {
   registerSearch(program, io);
   registerSweep(program, io);
   registerMerge(program, io);
+  registerAttention(program);
   return program;
 }
 

@@ -15,3 +15,4 @@ export * from './plot/index.js';
 export * from './report/index.js';
 export * from './deployment/index.js';
 export * from './sweep/index.js';
+export * from './attention/index.js';

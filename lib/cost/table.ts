@@ -1,4 +1,6 @@
+import { hostname } from 'node:os';
 import { median as ssMedian, mean as ssMean } from 'simple-statistics';
+import { readMeasuredGemm } from '../gemm/store.js';
 import type { Dtype, MatmulCostModel, MatmulShape } from '../core/types.js';
 import { DTYPES } from '../core/types.js';
 import { InputError } from '../util/errors.js';
@@ -22,6 +24,8 @@ export interface MeasuredMatmulCost extends MatmulCostModel {
   readonly fit: FittedRooflineWithForm;
   /** Measured points behind it. */
   readonly points: number;
+  /** The dtypes it has measurements of (others are an InputError). */
+  readonly dtypes: readonly Dtype[];
 }
 
 function checkTablePoints(points: readonly RooflineFitPoint[]): RooflineFitPoint[] {
@@ -94,6 +98,7 @@ export function measuredMatmulCost(points: readonly RooflineFitPoint[], opts: { 
     label: opts.label ?? `measured table (${pts.length} points) over ${first.label}`,
     fit: first,
     points: pts.length,
+    dtypes: [...fits.keys()],
     matmulSeconds(shape: MatmulShape): number {
       checkInt('shape.m', shape.m, { min: 0 });
       checkInt('shape.k', shape.k, { min: 1 });
@@ -156,4 +161,30 @@ export function heldOutTableError(
     return { median: ssMedian(e), mean: ssMean(e), max: Math.max(...e), n: e.length };
   };
   return { train: err(trainPts), test: err(testPts) };
+}
+
+/**
+ * The best matmul cost model this machine's measurements support, chosen
+ * automatically: the measured table of the GEMM harness's sweeps saved for `host`
+ * (default: this host) and `backend` (default: the backend with the most rows) under
+ * data/measured, when they hold at least `minPoints` points (default 8); else
+ * undefined, and the caller falls back to a saved fit or the spec. Rows of the plain
+ * weight layout only, repeated measurements pooled by their medians.
+ *
+ * @example
+ * const cost = measuredMatmulCostForHost() ?? fittedMatmulCost(loadLatestFittedRoofline()!.fit);
+ */
+export function measuredMatmulCostForHost(opts: { host?: string; backend?: string; dir?: string; minPoints?: number } = {}): MeasuredMatmulCost | undefined {
+  const host = opts.host ?? hostname();
+  const minPoints = checkInt('minPoints', opts.minPoints ?? 8, { min: 3 });
+  const { rows } = readMeasuredGemm({ dir: opts.dir, where: (r) => r.case === 'sweep' && r.variant === 'plain' && r.host === host && r.backend !== 'numpy' && r.median_s > 0 });
+  const counts = new Map<string, number>();
+  for (const r of rows) counts.set(r.backend, (counts.get(r.backend) ?? 0) + 1);
+  const backend = opts.backend ?? [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
+  const mine = rows.filter((r) => r.backend === backend);
+  if (mine.length < minPoints) return undefined;
+  return measuredMatmulCost(
+    mine.map((r) => ({ m: r.m, k: r.k, n: r.n, batch: r.batch, dtype: r.dtype, seconds: r.median_s })),
+    { label: `measured table: ${backend} on ${host}, ${mine.length} points` },
+  );
 }

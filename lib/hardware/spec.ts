@@ -9,7 +9,7 @@ import { checkNumber, checkPositive, checkOneOf } from '../util/validate.js';
 import type { Provenance } from '../util/provenance.js';
 import { batchlabDataDir } from '../util/package-root.js';
 import type { HardwareCalibration } from '../perf/calibration.js';
-import { calibrationFromJson } from '../perf/calibration.js';
+import { calibrationFromJson, CALIBRATION_FIELDS } from '../perf/calibration.js';
 
 /**
  * One accelerator as the roofline sees it. Every number is per device and carries
@@ -203,8 +203,9 @@ export interface ThisMachineOptions {
 /**
  * A HardwareSpec for "this machine" from a roofline fitted to the GEMM harness's
  * measurements: the fitted compute peak for the fitted dtype and the fitted
- * bandwidth, both labelled as measured. The fit's fixed per-call overhead is not part
- * of a spec; pass the fitted MatmulCostModel to the roofline to keep it.
+ * bandwidth, both labelled as measured. Its calibration adds no loss (the fit already
+ * measures what the machine achieves) and takes the fit's per-call overhead as the
+ * launch cost of each kernel; the spec roofline alone leaves the overhead out.
  *
  * @example
  * const hw = thisMachineHardware({ overheadSeconds: 2e-5, peakFlopsPerSecond: 4e10,
@@ -223,6 +224,34 @@ export function thisMachineHardware(fit: FittedRoofline, opts: ThisMachineOption
   const inter = opts.interNodeBytesPerSecond === undefined ? 1.25e9 : checkPositive('interNodeBytesPerSecond', opts.interNodeBytesPerSecond);
   const price = opts.hourlyPriceUsd === undefined ? 0 : checkNumber('hourlyPriceUsd', opts.hourlyPriceUsd, { min: 0 });
   const given = (what: string): Provenance => ({ source: 'given by the caller', notes: what });
+  // The fitted peak and bandwidth are already what this machine achieves, so the
+  // calibration adds no loss on top; the fitted per-call overhead is the launch cost.
+  const calibration: HardwareCalibration = {
+    gemmEfficiency: { [dtype]: 1 },
+    memoryEfficiency: 1,
+    attentionMemoryEfficiency: 1,
+    attentionPrefillEfficiency: 1,
+    attentionDecodeEfficiency: 1,
+    auxiliaryKernelFraction: 0,
+    gemmTileM: 1,
+    gemmTileN: 1,
+    computeUnits: 1,
+    overlapCommunicationUnits: 0,
+    kernelLaunchSeconds: checkNumber('fit.overheadSeconds', fit.overheadSeconds, { min: 0, max: 1 }),
+    graphKernelSeconds: fit.overheadSeconds,
+    intraNodeLatencySeconds: 0,
+    intraNodeEfficiency: 1,
+    interNodeLatencySeconds: 0,
+    interNodeEfficiency: 1,
+    sources: Object.fromEntries(
+      CALIBRATION_FIELDS.map((f) => [
+        f,
+        f === 'kernelLaunchSeconds' || f === 'graphKernelSeconds'
+          ? { ...measured, notes: `the fit's per-call overhead: ${label}` }
+          : { source: 'measured', notes: `the fit already measures what this machine achieves (${label}); no further loss` },
+      ]),
+    ),
+  };
   return {
     id: opts.id ?? 'this-machine',
     name: opts.name ?? `this machine (${label})`,
@@ -244,5 +273,6 @@ export function thisMachineHardware(fit: FittedRoofline, opts: ThisMachineOption
         opts.interNodeBytesPerSecond === undefined ? { source: 'assumption', notes: 'a 10 Gb/s Ethernet link' } : given('inter-node bandwidth'),
       hourlyPriceUsd: opts.hourlyPriceUsd === undefined ? { source: 'assumption', notes: 'an owned machine: no hourly price' } : given('hourly price'),
     },
+    calibration,
   };
 }

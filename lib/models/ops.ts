@@ -3,6 +3,9 @@ import { DTYPE_BYTES, DTYPES } from '../core/types.js';
 import { InputError } from '../util/errors.js';
 import { checkInt, checkNumber, checkOneOf } from '../util/validate.js';
 import type { ModelSpec } from './spec.js';
+import { decodeAttentionCalls, prefillAttentionCalls } from '../attention/index.js';
+import type { AttentionCoreCall } from '../attention/index.js';
+import { modelAttentionShape } from './attention.js';
 
 /** What an operation belongs to, for grouping in tables and charts. */
 export type OperationGroup =
@@ -49,8 +52,14 @@ export interface StepOpsInput {
   decodeTokens: number;
   /** KV tokens read by the decoding sequences, summed over them. */
   contextTokens: number;
-  /** Prompts the prefill tokens split into, equally (default 1). */
+  /** Prompts (or prompt chunks) the prefill tokens belong to (default 1). */
   prefillSequences?: number;
+  /**
+   * Causal query–key pairs of the prefill, summed over its chunks
+   * (`prefillAttentionPairs(chunk, offset)` of lib/core); default: `prefillSequences`
+   * equal prompts from an empty cache.
+   */
+  prefillAttentionPairs?: number;
   /** Element type of weights, activations and KV cache (default bf16). */
   dtype?: Dtype;
 }
@@ -72,12 +81,6 @@ export function expectedActiveExperts(experts: number, topK: number, tokens: num
   return experts * (1 - Math.pow(1 - topK / experts, tokens));
 }
 
-/** Query-key pairs of one causal sequence of L tokens whose queries see at most `window` keys. */
-function causalPairs(L: number, window: number | null): number {
-  if (window === null || L <= window) return (L * (L + 1)) / 2;
-  return (window * (window + 1)) / 2 + (L - window) * window;
-}
-
 /**
  * Every operation of one forward step over `prefillTokens` prompt tokens and
  * `decodeTokens` decoding sequences: embeddings, attention projections (MLA:
@@ -85,7 +88,9 @@ function causalPairs(L: number, window: number | null): number {
  * attention core against the context, dense FFN, router, routed experts (per
  * active expert), shared experts, and the LM head (run only for decode tokens and
  * the last token of each prompt). Norms, rotary embeddings and activations are
- * elementwise and left out. Prompts are prefilled from an empty cache.
+ * elementwise and left out. The attention core comes from lib/attention: k prompts
+ * cost k single prompts, and with `prefillAttentionPairs` a chunk pays for the
+ * earlier chunks of its prompt it attends to.
  *
  * @example
  * modelStepOps(loadModel('llama-3.1-8b'), { prefillTokens: 0, decodeTokens: 16, contextTokens: 16 * 1024 })
@@ -103,8 +108,6 @@ export function modelStepOps(model: ModelSpec, input: StepOpsInput): ModelOperat
   const T = P + D;
   const h = model.hiddenSize;
   const L = model.numLayers;
-  const Ls = model.slidingLayers;
-  const Lf = L - Ls;
   const ops: ModelOperation[] = [];
 
   const linear = (name: string, group: OperationGroup, m: number, k: number, n: number, calls: number, batch = 1): void => {
@@ -126,30 +129,23 @@ export function modelStepOps(model: ModelSpec, input: StepOpsInput): ModelOperat
       dtype,
     });
   };
-  const core = (
-    name: string,
-    calls: number,
-    score: MatmulShape,
-    value: MatmulShape,
-    flopsPerCall: number,
-    kvPerCall: number,
-    actPerCall: number,
-  ): void => {
-    if (calls <= 0 || flopsPerCall <= 0) return;
+  const core = (call: AttentionCoreCall): void => {
+    if (call.layers <= 0 || call.flops <= 0) return;
+    const name = `attn.core.${call.phase}${call.sliding ? '.sliding' : ''}`;
     ops.push({
       name,
       group: 'attention-core',
-      m: score.m,
-      k: score.k,
-      n: score.n,
-      batch: score.batch ?? 1,
-      matmuls: [score, value],
-      calls,
-      flops: flopsPerCall * calls,
+      m: call.score.m,
+      k: call.score.k,
+      n: call.score.n,
+      batch: call.score.batch ?? 1,
+      matmuls: [call.score, call.value],
+      calls: call.layers,
+      flops: call.flops * call.layers,
       weightBytes: 0,
-      activationBytes: actPerCall * calls,
-      kvBytes: kvPerCall * calls,
-      bytes: (actPerCall + kvPerCall) * calls,
+      activationBytes: call.activationBytes * call.layers,
+      kvBytes: call.kvBytes * call.layers,
+      bytes: (call.activationBytes + call.kvBytes) * call.layers,
       dtype,
     });
   };
@@ -173,8 +169,6 @@ export function modelStepOps(model: ModelSpec, input: StepOpsInput): ModelOperat
   });
 
   const a = model.attention;
-  const cbar = D > 0 ? C / D : 0;
-  const Lp = S > 0 ? P / S : 0;
   if (a.kind === 'mla') {
     const qk = a.qkNopeHeadDim + a.qkRopeHeadDim;
     const lat = a.kvLoraRank + a.qkRopeHeadDim;
@@ -191,65 +185,15 @@ export function modelStepOps(model: ModelSpec, input: StepOpsInput): ModelOperat
     linear('attn.q_absorb', 'attention', D, a.qkNopeHeadDim, a.kvLoraRank, L, a.numHeads);
     linear('attn.v_absorb', 'attention', D, a.kvLoraRank, a.vHeadDim, L, a.numHeads);
     linear('attn.o_proj', 'attention', T, a.numHeads * a.vHeadDim, h, L);
-    if (D > 0 && C > 0) {
-      core(
-        'attn.core.decode',
-        L,
-        { m: a.numHeads, k: lat, n: cbar, dtype, batch: D },
-        { m: a.numHeads, k: cbar, n: a.kvLoraRank, dtype, batch: D },
-        2 * a.numHeads * (lat + a.kvLoraRank) * C,
-        lat * C * s,
-        D * a.numHeads * (lat + a.kvLoraRank) * s,
-      );
-    }
-    if (P > 0) {
-      const pairs = causalPairs(Lp, null);
-      core(
-        'attn.core.prefill',
-        L,
-        { m: Lp, k: qk, n: pairs / Lp, dtype, batch: a.numHeads * S },
-        { m: Lp, k: pairs / Lp, n: a.vHeadDim, dtype, batch: a.numHeads * S },
-        2 * a.numHeads * (qk + a.vHeadDim) * pairs * S,
-        P * a.numHeads * (qk + a.vHeadDim) * s,
-        P * a.numHeads * (qk + a.vHeadDim) * s,
-      );
-    }
   } else {
     const d = a.headDim;
-    const g = a.numHeads / a.numKvHeads;
     linear('attn.qkv_proj', 'attention', T, h, (a.numHeads + 2 * a.numKvHeads) * d, L);
     linear('attn.o_proj', 'attention', T, a.numHeads * d, h, L);
-    // The g query heads of a KV group share one K and V, so the core's matmul rows are g·(queries).
-    const decodeCore = (name: string, calls: number, ctx: number): void => {
-      if (D === 0 || ctx <= 0) return;
-      core(
-        name,
-        calls,
-        { m: g, k: d, n: ctx, dtype, batch: a.numKvHeads * D },
-        { m: g, k: ctx, n: d, dtype, batch: a.numKvHeads * D },
-        4 * a.numHeads * d * ctx * D,
-        2 * a.numKvHeads * d * ctx * D * s,
-        2 * D * a.numHeads * d * s,
-      );
-    };
-    const prefillCore = (name: string, calls: number, window: number | null): void => {
-      if (P === 0) return;
-      const pairs = causalPairs(Lp, window);
-      core(
-        name,
-        calls,
-        { m: g * Lp, k: d, n: pairs / Lp, dtype, batch: a.numKvHeads * S },
-        { m: g * Lp, k: pairs / Lp, n: d, dtype, batch: a.numKvHeads * S },
-        4 * a.numHeads * d * pairs * S,
-        2 * a.numKvHeads * d * P * s,
-        2 * P * a.numHeads * d * s,
-      );
-    };
-    decodeCore('attn.core.decode', Lf, cbar);
-    decodeCore('attn.core.decode.sliding', Ls, model.slidingWindow === null ? cbar : Math.min(cbar, model.slidingWindow));
-    prefillCore('attn.core.prefill', Lf, null);
-    prefillCore('attn.core.prefill.sliding', Ls, model.slidingWindow);
   }
+  // The attention core, priced in lib/attention (one home for its FLOPs and bytes).
+  const shape = modelAttentionShape(model);
+  for (const c of decodeAttentionCalls(shape, { sequences: D, contextTokens: C, dtype })) core(c);
+  for (const c of prefillAttentionCalls(shape, { tokens: P, sequences: S || 1, pairs: input.prefillAttentionPairs, dtype })) core(c);
 
   linear('ffn.gate_up_proj', 'ffn', T, h, 2 * model.intermediateSize, model.denseLayers);
   linear('ffn.down_proj', 'ffn', T, model.intermediateSize, h, model.denseLayers);

@@ -2,6 +2,8 @@ import type { Dtype } from '../core/types.js';
 import { DTYPE_BYTES, DTYPES } from '../core/types.js';
 import { checkInt, checkOneOf } from '../util/validate.js';
 import type { ModelSpec } from './spec.js';
+import { attentionKvBytesPerSequence, attentionKvBytesPerToken, attentionKvElementsPerTokenPerLayer } from '../attention/index.js';
+import { modelAttentionShape } from './attention.js';
 
 /** Parameter counts of a model, by part. */
 export interface ParamCounts {
@@ -101,13 +103,12 @@ export function paramCounts(model: ModelSpec): ParamCounts {
 
 /** KV-cache elements one token adds to one layer: K and V per KV head, or MLA's latent plus its rotary key. */
 export function kvElementsPerTokenPerLayer(model: ModelSpec): number {
-  const a = model.attention;
-  return a.kind === 'mla' ? a.kvLoraRank + a.qkRopeHeadDim : 2 * a.numKvHeads * a.headDim;
+  return attentionKvElementsPerTokenPerLayer(modelAttentionShape(model));
 }
 
 /**
  * KV-cache bytes one token adds over all layers: 2·kv_heads·head_dim·layers·bytes
- * for MHA and GQA, (kv_lora_rank + qk_rope_head_dim)·layers·bytes for MLA.
+ * for MHA and GQA, (kv_lora_rank + qk_rope_head_dim)·layers·bytes for MLA (lib/attention).
  * Sliding-window layers are counted too; they stop growing past the window (see
  * kvCacheBytesPerSequence).
  *
@@ -115,22 +116,16 @@ export function kvElementsPerTokenPerLayer(model: ModelSpec): number {
  * kvBytesPerToken(loadModel('deepseek-v3'), 'bf16') // => 70272 = (512 + 64) × 61 × 2
  */
 export function kvBytesPerToken(model: ModelSpec, dtype: Dtype): number {
-  checkOneOf('dtype', dtype, DTYPES);
-  return kvElementsPerTokenPerLayer(model) * model.numLayers * DTYPE_BYTES[dtype];
+  return attentionKvBytesPerToken(modelAttentionShape(model), dtype);
 }
 
 /**
  * KV-cache bytes of one sequence of `context` tokens: full-attention layers hold
- * every token, sliding-window layers at most the window.
+ * every token, sliding-window layers at most the window (lib/attention).
  *
  * @example
  * kvCacheBytesPerSequence(loadModel('llama-3.1-70b'), 'bf16', 1000) // => 1000 × 327680
  */
 export function kvCacheBytesPerSequence(model: ModelSpec, dtype: Dtype, context: number): number {
-  checkOneOf('dtype', dtype, DTYPES);
-  checkInt('context', context, { min: 0, max: 1 << 24 });
-  const perLayer = kvElementsPerTokenPerLayer(model) * DTYPE_BYTES[dtype];
-  const full = model.numLayers - model.slidingLayers;
-  const windowed = model.slidingWindow === null ? context : Math.min(context, model.slidingWindow);
-  return perLayer * (full * context + model.slidingLayers * windowed);
+  return attentionKvBytesPerSequence(modelAttentionShape(model), dtype, context);
 }

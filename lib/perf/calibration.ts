@@ -67,7 +67,12 @@ const FRACTIONS: readonly ScalarField[] = [
 const COUNTS: readonly ScalarField[] = ['gemmTileM', 'gemmTileN', 'computeUnits', 'overlapCommunicationUnits'];
 const SECONDS: readonly ScalarField[] = ['kernelLaunchSeconds', 'graphKernelSeconds', 'intraNodeLatencySeconds', 'interNodeLatencySeconds'];
 
-/** The fields a calibration must carry, in the order the catalog lists them. */
+/**
+ * The fields a calibration must carry, in the order the catalog lists them.
+ *
+ * @example
+ * CALIBRATION_FIELDS[0] // => 'gemmEfficiency'
+ */
 export const CALIBRATION_FIELDS: readonly (keyof HardwareCalibration)[] = ['gemmEfficiency', ...FRACTIONS, ...COUNTS, ...SECONDS];
 
 function sourcedValue(field: string, raw: unknown, kind: 'fraction' | 'count' | 'seconds'): { value: number; prov: Provenance } {
@@ -147,35 +152,38 @@ export function calibrationGemmEfficiency(cal: HardwareCalibration, dtype: Dtype
 
 const TYPICAL_SOURCE: Provenance = {
   source: 'batchlab typical datacenter-GPU calibration',
-  notes: 'the H800 calibration (data/hardware/h800.json) rounded down, used for spec-only entries as the typical end of a band',
+  notes:
+    "the kernel and link figures of the H800 calibration (data/hardware/h800.json, derived from DeepSeek's published kernel timings), " +
+    'with the FP8 GEMM efficiency for every dtype and no wave quantization (a spec-only entry does not say how many units it has)',
 };
 
 /**
  * What a spec-only device is assumed to reach at typical: the Hopper figures derived
- * from DeepSeek's published kernel timings (see data/hardware/h800.json), applied to
- * every dtype. A spec-only device's step time is a band from its datasheet bound to
- * this; it is never presented as a single number.
+ * from DeepSeek's published kernel timings (see data/hardware/h800.json), the FP8
+ * GEMM efficiency applied to every dtype, tiles padded but no waves (the unit count
+ * is device-specific). A spec-only device's step time is a band from its datasheet
+ * bound to this; it is never presented as a single number.
  *
  * @example
- * TYPICAL_CALIBRATION.memoryEfficiency // => 0.85
+ * TYPICAL_CALIBRATION.memoryEfficiency // => 0.69
  */
 export const TYPICAL_CALIBRATION: HardwareCalibration = Object.freeze({
-  gemmEfficiency: Object.fromEntries(DTYPES.map((d) => [d, 0.5])) as Record<Dtype, number>,
-  memoryEfficiency: 0.85,
-  attentionMemoryEfficiency: 0.85,
-  attentionPrefillEfficiency: 0.5,
-  attentionDecodeEfficiency: 0.5,
+  gemmEfficiency: Object.fromEntries(DTYPES.map((d) => [d, 0.55])) as Record<Dtype, number>,
+  memoryEfficiency: 0.69,
+  attentionMemoryEfficiency: 0.9,
+  attentionPrefillEfficiency: 0.56,
+  attentionDecodeEfficiency: 0.67,
   auxiliaryKernelFraction: 0.38,
-  gemmTileM: 128,
+  gemmTileM: 64,
   gemmTileN: 128,
-  computeUnits: 100,
-  overlapCommunicationUnits: 20,
+  computeUnits: 1,
+  overlapCommunicationUnits: 0,
   kernelLaunchSeconds: 3e-6,
   graphKernelSeconds: 2e-6,
-  intraNodeLatencySeconds: 1e-5,
-  intraNodeEfficiency: 0.75,
+  intraNodeLatencySeconds: 3.8e-5,
+  intraNodeEfficiency: 0.96,
   interNodeLatencySeconds: 1.5e-5,
-  interNodeEfficiency: 0.85,
+  interNodeEfficiency: 0.88,
   sources: Object.fromEntries(CALIBRATION_FIELDS.map((f) => [f, TYPICAL_SOURCE])),
 }) as HardwareCalibration;
 

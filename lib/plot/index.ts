@@ -7,3 +7,4 @@ export * from './batching.js';
 export * from './moe.js';
 export * from './pipeline.js';
 export * from './deployment.js';
+export * from './attention.js';

@@ -3,7 +3,8 @@ import { DTYPE_BYTES, DTYPES } from '../core/types.js';
 import { InputError } from '../util/errors.js';
 import { checkInt, checkNumber, checkOneOf } from '../util/validate.js';
 import type { HardwareSpec } from '../hardware/spec.js';
-import { hardwarePeakFlops } from '../hardware/spec.js';
+import { hardwarePeakFlops, THIS_MACHINE } from '../hardware/spec.js';
+import { measuredMatmulCostForHost } from '../cost/table.js';
 import type { ModelSpec } from '../models/spec.js';
 import type { ModelOperation } from '../models/ops.js';
 import { modelStepOps } from '../models/ops.js';
@@ -80,10 +81,22 @@ export interface Precision {
  * calibration (an InputError when it has none); 'typical' uses TYPICAL_CALIBRATION.
  */
 export type EfficiencyMode = 'spec' | 'calibrated' | 'typical';
+/**
+ * Every EfficiencyMode, for validation and menus.
+ *
+ * @example
+ * EFFICIENCY_MODES.includes('spec') // => true
+ */
 export const EFFICIENCY_MODES: readonly EfficiencyMode[] = ['spec', 'calibrated', 'typical'];
 
 /** Per-kernel launch cost: none, inside a captured graph, or launched one by one. */
 export type LaunchMode = 'none' | 'graph' | 'eager';
+/**
+ * Every LaunchMode.
+ *
+ * @example
+ * LAUNCH_MODES // => ['none', 'graph', 'eager']
+ */
 export const LAUNCH_MODES: readonly LaunchMode[] = ['none', 'graph', 'eager'];
 
 /** Everything `stepTime` needs beyond the model, the hardware and the work. */
@@ -95,7 +108,11 @@ export interface PerfConfig {
   efficiency?: EfficiencyMode;
   /** Default: 'graph', or 'none' with efficiency 'spec'. */
   launch?: LaunchMode;
-  /** Seconds of weight and attention matmuls from a cost model (a fit or a measured table) instead of the roofline. */
+  /**
+   * Seconds of weight and attention matmuls from a cost model (a fit or a measured
+   * table) instead of the roofline. Default on "this-machine": the measured table of
+   * this host's saved GEMM sweeps when they cover the compute dtype.
+   */
   matmulCost?: MatmulCostModel;
   /** Refuse a step whose weights, KV cache and activations do not fit (default true). */
   checkMemory?: boolean;
@@ -122,7 +139,11 @@ export interface StepTimeBreakdown {
   computeSeconds: number;
   /** tensor-parallel + dispatch + combine. */
   communicationSeconds: number;
-  /** Communication not hidden behind computation (all of it without overlap). */
+  /**
+   * Communication not hidden behind computation (all of it without overlap); with
+   * overlap it includes the slowdown of computation while all-to-all kernels hold
+   * compute units.
+   */
   exposedCommunicationSeconds: number;
   /** Of gemm + attention: time of operations bound by compute, and by memory traffic. */
   computeBoundSeconds: number;
@@ -260,9 +281,14 @@ function resolve(model: ModelSpec, hw: HardwareSpec, config: PerfConfig): Resolv
     mode,
     cal,
     launchSecondsPerKernel,
-    matmulCost: config.matmulCost,
+    matmulCost: config.matmulCost ?? (hw.id === THIS_MACHINE && mode !== 'spec' ? measuredTableFor(precision.compute) : undefined),
     checkMemory: config.checkMemory ?? true,
   };
+}
+
+function measuredTableFor(dtype: Dtype): MatmulCostModel | undefined {
+  const table = measuredMatmulCostForHost();
+  return table && table.dtypes.includes(dtype) ? table : undefined;
 }
 
 // ---------------------------------------------------------------- pricing
@@ -284,12 +310,22 @@ function wireBytesPerElement(d: Dtype): number {
 const ELEMENTWISE_KERNELS_PER_LAYER = 6;
 
 /** The busiest attention group's share of the work, and the ops it runs. */
-function groupWork(work: Required<Pick<StepWork, 'prefillTokens' | 'decodeTokens' | 'contextTokens'>> & { prefillSequences: number }, dp: number) {
+function groupWork(work: CheckedWork, dp: number) {
   const P = Math.ceil(work.prefillTokens / dp);
   const D = Math.ceil(work.decodeTokens / dp);
   const C = work.decodeTokens > 0 ? (work.contextTokens * D) / work.decodeTokens : 0;
   const S = P > 0 ? Math.min(P, Math.ceil(work.prefillSequences / dp)) : 1;
-  return { P, D, C, S };
+  // The busiest group's share of the causal pairs, in proportion to its prompt tokens.
+  const pairs = work.prefillAttentionPairs === undefined || P === 0 ? undefined : (work.prefillAttentionPairs * P) / work.prefillTokens;
+  return { P, D, C, S, pairs };
+}
+
+interface CheckedWork {
+  prefillTokens: number;
+  decodeTokens: number;
+  contextTokens: number;
+  prefillSequences: number;
+  prefillAttentionPairs?: number;
 }
 
 interface OpPrice {
@@ -357,10 +393,17 @@ interface StageCost {
   p2pSeconds: number;
 }
 
-function stageCost(model: ModelSpec, hw: HardwareSpec, r: Resolved, work: { prefillTokens: number; decodeTokens: number; contextTokens: number; prefillSequences: number }): StageCost {
+function stageCost(model: ModelSpec, hw: HardwareSpec, r: Resolved, work: CheckedWork): StageCost {
   const g = groupWork(work, r.dp);
   const expertParallel = r.ep > 1 || r.dp > 1;
-  const groupOps = modelStepOps(model, { prefillTokens: g.P, decodeTokens: g.D, contextTokens: g.D > 0 ? g.C : 0, prefillSequences: g.S, dtype: 'fp8' });
+  const groupOps = modelStepOps(model, {
+    prefillTokens: g.P,
+    decodeTokens: g.D,
+    contextTokens: g.D > 0 ? g.C : 0,
+    prefillSequences: g.S,
+    prefillAttentionPairs: g.pairs,
+    dtype: 'fp8',
+  });
   // Routed experts see every token of the stage, spread over ep devices.
   const expertOps =
     r.dp === 1
@@ -495,13 +538,17 @@ function stageCost(model: ModelSpec, hw: HardwareSpec, r: Resolved, work: { pref
   return { breakdown, stageSeconds: (compute + exposed) * scale, p2pSeconds: p2p };
 }
 
-function checkWork(work: StepWork): { prefillTokens: number; decodeTokens: number; contextTokens: number; prefillSequences: number } {
+function checkWork(work: StepWork): CheckedWork {
   if (typeof work !== 'object' || work === null) throw new InputError('work', work, 'a StepWork object');
   const P = checkInt('prefillTokens', work.prefillTokens, { min: 0, max: MAX_TOKENS });
   const D = checkInt('decodeTokens', work.decodeTokens, { min: 0, max: MAX_TOKENS });
   const C = checkNumber('contextTokens', work.contextTokens, { min: 0, max: MAX_TOKENS * MAX_TOKENS });
   const S = P === 0 ? 1 : checkInt('prefillSequences', work.prefillSequences ?? 1, { min: 1, max: P });
-  return { prefillTokens: P, decodeTokens: D, contextTokens: D > 0 ? C : 0, prefillSequences: S };
+  const out: CheckedWork = { prefillTokens: P, decodeTokens: D, contextTokens: D > 0 ? C : 0, prefillSequences: S };
+  if (P > 0 && work.prefillAttentionPairs !== undefined) {
+    out.prefillAttentionPairs = checkNumber('prefillAttentionPairs', work.prefillAttentionPairs, { min: 0, max: MAX_TOKENS * MAX_TOKENS });
+  }
+  return out;
 }
 
 function boundOf(b: StepTimeBreakdown): StepTime['bound'] {

@@ -9,8 +9,9 @@ export {
   decodeCriticalBatch,
   moeExpertBatch,
   decodeMemoryBatchLimit,
+  criticalBatchGrid,
 } from './model.js';
-export type { RooflineOptions, DecodeThroughputPoint, OpRooflineRow } from './model.js';
+export type { RooflineOptions, DecodeThroughputPoint, OpRooflineRow, CriticalBatchGridPoint } from './model.js';
 export { stepTime, perfStepCost, memoryFit, maxBatchThatFits, EFFICIENCY_MODES, LAUNCH_MODES } from './deployment.js';
 export type { Parallelism, Precision, PerfConfig, EfficiencyMode, LaunchMode, StepTime, StepTimeBreakdown, MemoryFit } from './deployment.js';
 export { publishedCases, predictPublishedCase, publishedComparisons, publishedComparisonTable, publishedComparisonSummary } from './published.js';

@@ -80,6 +80,10 @@ export function calibratedMatmulCost(hw: HardwareSpec, dtype: Dtype): MatmulCost
  * token count per expert, a mean context): multilinear interpolation between the
  * neighbouring integer shapes, so a fitted model with integer-only measurements
  * sees only integer shapes and the expected work is preserved.
+ *
+ * @example
+ * fractionalMatmulSeconds(cost, { m: 2.5, k: 4096, n: 4096, dtype: 'bf16' })
+ * // => 0.5 · cost(m = 2) + 0.5 · cost(m = 3)
  */
 export function fractionalMatmulSeconds(cost: MatmulCostModel, shape: MatmulShape): number {
   const dims = ['m', 'k', 'n', 'batch'] as const;

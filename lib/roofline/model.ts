@@ -48,8 +48,8 @@ function specConfig(o: ReturnType<typeof checkOpts>): PerfConfig {
 /**
  * A StepCostFn for a model on a hardware spec: the seconds of one engine step,
  * summed over its operations (each at its roofline lower bound, or from
- * `matmulCost` when given). Prefill attention treats a step's prefill tokens as one
- * prompt; a step with no tokens costs what the cheaper of one prefill token and one
+ * `matmulCost` when given). Prefill attention follows the step's prompt count and
+ * causal pairs (`prefillSequences`, `prefillAttentionPairs`); a step with no tokens costs what the cheaper of one prefill token and one
  * decode token does.
  *
  * @example
@@ -263,4 +263,39 @@ export function decodeMemoryBatchLimit(
   const free = hw.memoryCapacityBytes * devices - paramCounts(model).total * DTYPE_BYTES[dtype];
   if (free <= 0) return 0;
   return Math.floor(free / kvCacheBytesPerSequence(model, dtype, context));
+}
+
+/** One point of `criticalBatchGrid`. */
+export interface CriticalBatchGridPoint {
+  /** "<model id> <dtype>", the chart's series. */
+  series: string;
+  model: string;
+  dtype: Dtype;
+  hardware: string;
+  criticalBatch: number;
+}
+
+/**
+ * The decode critical batch (weights only, context 0) of every model on every device
+ * at every dtype the device has a peak for; dtypes a device lacks are left out.
+ *
+ * @example
+ * criticalBatchGrid([loadModel('llama-3.1-70b')], [loadHardware('h100-sxm')], ['bf16', 'fp8']).map((p) => p.criticalBatch)
+ * // => [about 300, about 300]
+ */
+export function criticalBatchGrid(models: readonly ModelSpec[], devices: readonly HardwareSpec[], dtypes: readonly Dtype[]): CriticalBatchGridPoint[] {
+  if (!Array.isArray(models) || models.length === 0 || models.length > 100) throw new InputError('models', models, 'a non-empty array of at most 100 models');
+  if (!Array.isArray(devices) || devices.length === 0 || devices.length > 100) throw new InputError('devices', devices, 'a non-empty array of at most 100 hardware specs');
+  if (!Array.isArray(dtypes) || dtypes.length === 0) throw new InputError('dtypes', dtypes, 'a non-empty array of dtypes');
+  dtypes.forEach((d, i) => checkOneOf(`dtypes[${i}]`, d, DTYPES));
+  const out: CriticalBatchGridPoint[] = [];
+  for (const model of models) {
+    for (const hw of devices) {
+      for (const dtype of dtypes) {
+        if (hw.peakFlops[dtype] === undefined) continue;
+        out.push({ series: `${model.id} ${dtype}`, model: model.id, dtype, hardware: hw.id, criticalBatch: decodeCriticalBatch(model, hw, { dtype }) });
+      }
+    }
+  }
+  return out;
 }

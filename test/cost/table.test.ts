@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { measuredMatmulCost, heldOutTableError, heldOutFitError, fitRoofline, fittedRooflineSeconds } from '../../lib/cost/index.js';
+import { measuredMatmulCost, heldOutTableError, heldOutFitError, fitRoofline, fittedRooflineSeconds, measuredMatmulCostForHost } from '../../lib/cost/index.js';
 import type { RooflineFitPoint } from '../../lib/cost/index.js';
 import { readGemmCsv } from '../../lib/gemm/index.js';
 import { InputError } from '../../lib/util/errors.js';
@@ -45,4 +45,12 @@ test('heldOutTableError() beats heldOutFitError() on this machine\'s saved GEMM 
   // Noise-free synthetic data: interpolation error only.
   const synth = heldOutTableError([...grid(1024, 1024, [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128]), ...grid(64, 64, [1, 4, 16, 64, 256])]);
   assert.ok(synth.test.median < 0.02 && synth.test.max < 0.1, JSON.stringify(synth.test));
+});
+
+test('measuredMatmulCostForHost() picks the saved sweeps of a host, and nothing for a host without any', () => {
+  const dir = new URL('../../data/measured', import.meta.url).pathname;
+  // data/measured holds sweeps of the host named "vm" (tensorflow backend).
+  const cost = measuredMatmulCostForHost({ host: 'vm', dir });
+  assert.ok(cost && cost.points >= 8 && /tensorflow on vm/.test(cost.label));
+  assert.equal(measuredMatmulCostForHost({ host: 'no-such-host', dir }), undefined);
 });

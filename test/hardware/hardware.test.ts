@@ -118,3 +118,11 @@ test('loadHardware("this-machine") is the spec of the newest fit saved on this h
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('thisMachineHardware(fit) carries a lossless calibration whose launch cost is the fitted per-call overhead', () => {
+  const hw = thisMachineHardware({ overheadSeconds: 2e-5, peakFlopsPerSecond: 4e10, bytesPerSecond: 1e10, dtype: 'fp32', label: 'fit' });
+  assert.equal(hw.calibration?.gemmEfficiency.fp32, 1);
+  assert.equal(hw.calibration?.memoryEfficiency, 1);
+  assert.equal(hw.calibration?.kernelLaunchSeconds, 2e-5);
+  assert.match(hw.calibration?.sources.kernelLaunchSeconds.notes ?? '', /overhead/);
+});

@@ -5,6 +5,9 @@ import type { ModelOperation } from '../../lib/models/index.js';
 import { expectedActiveExperts } from '../../lib/models/ops.js';
 import { rng } from '../../lib/util/random.js';
 import { InputError } from '../../lib/util/errors.js';
+import { prefillAttentionPairs } from '../../lib/core/matmul.js';
+import { loadHardware } from '../../lib/hardware/index.js';
+import { rooflineStepCost, opRoofline } from '../../lib/roofline/index.js';
 
 const sum = (ops: ModelOperation[], f: (o: ModelOperation) => number, pred: (o: ModelOperation) => boolean = () => true): number =>
   ops.filter(pred).reduce((s, o) => s + f(o), 0);
@@ -153,4 +156,74 @@ test('operation builders reject bad input with InputError naming the field', () 
   assert.throws(() => modelStepOps(m, { prefillTokens: 0, decodeTokens: 0, contextTokens: 0 }), /at least 1/);
   assert.throws(() => modelStepOps(m, { prefillTokens: 5, decodeTokens: 0, contextTokens: 9 }), /contextTokens/);
   assert.throws(() => decodeOps(m, { batch: 1, context: 1, dtype: 'fp4' as never }), /dtype/);
+});
+
+const coreFlops = (ops: ModelOperation[]): number => sum(ops, (o) => o.flops, (o) => o.group === 'attention-core');
+const coreBytes = (ops: ModelOperation[]): number => sum(ops, (o) => o.bytes, (o) => o.group === 'attention-core');
+
+test('modelStepOps(): k prompts prefilled together cost exactly the sum of k single-prompt prefills', () => {
+  // Causal attention of k prompts of L tokens is k · L(L+1)/2 pairs, not (kL)(kL+1)/2 (issue 12, honest pricing).
+  for (const id of ['llama-3.1-70b', 'deepseek-v3', 'gpt-oss-120b']) {
+    const m = loadModel(id);
+    for (const [k, L] of [[2, 512], [7, 300], [16, 4096]]) {
+      const together = modelStepOps(m, { prefillTokens: k * L, decodeTokens: 0, contextTokens: 0, prefillSequences: k });
+      const one = modelStepOps(m, { prefillTokens: L, decodeTokens: 0, contextTokens: 0 });
+      assert.equal(coreFlops(together), k * coreFlops(one), `${id} k=${k} L=${L}`);
+      assert.equal(coreBytes(together), k * coreBytes(one), `${id} k=${k} L=${L} bytes`);
+      // The same step described by its pair count instead of its prompt count.
+      const byPairs = modelStepOps(m, { prefillTokens: k * L, decodeTokens: 0, contextTokens: 0, prefillSequences: k, prefillAttentionPairs: k * prefillAttentionPairs(L, 0) });
+      // Sliding layers (gpt-oss) price a pair count at min(pairs, tokens·window): an upper bound on the windowed pairs.
+      if (m.slidingLayers === 0) assert.equal(coreFlops(byPairs), coreFlops(together), `${id} pairs`);
+      else assert.ok(coreFlops(byPairs) >= coreFlops(together), `${id} pairs bound`);
+    }
+  }
+});
+
+test('modelStepOps(): the chunks of a prompt sum exactly to the whole prompt\'s attention cost', () => {
+  // A 131,072-token prompt in 8,192-token chunks: chunk i attends to its i·8192 cached tokens too
+  // (prefillAttentionPairs(c, o) = c·o + c(c+1)/2, lib/core), so the chunks sum to 131072·131073/2 pairs.
+  for (const id of ['llama-3.1-70b', 'deepseek-v3']) {
+    const m = loadModel(id);
+    const L = 131072;
+    const c = 8192;
+    const whole = modelStepOps(m, { prefillTokens: L, decodeTokens: 0, contextTokens: 0 });
+    let flops = 0;
+    let bytes = 0;
+    for (let o = 0; o < L; o += c) {
+      const chunk = modelStepOps(m, { prefillTokens: c, decodeTokens: 0, contextTokens: 0, prefillAttentionPairs: prefillAttentionPairs(c, o) });
+      flops += coreFlops(chunk);
+      bytes += coreBytes(chunk);
+    }
+    assert.equal(flops, coreFlops(whole), id);
+    assert.equal(bytes, coreBytes(whole), `${id} bytes`);
+    // Without the pair count each chunk would be priced as a fresh prompt: 16 × 8192²/2 ≈ 1/16 of the whole.
+    const fresh = 16 * coreFlops(modelStepOps(m, { prefillTokens: c, decodeTokens: 0, contextTokens: 0 }));
+    assert.ok(fresh < coreFlops(whole) / 15, id);
+  }
+});
+
+test('rooflineStepCost() honours prefillSequences and prefillAttentionPairs', () => {
+  const m = loadModel('llama-3.1-70b');
+  const hw = loadHardware('h100-sxm');
+  const cost = rooflineStepCost(m, hw, { dtype: 'bf16' });
+  // Eight 4,096-token prompts: one prompt of 32,768 tokens has 8× the attention pairs, so it must cost more.
+  const eight = cost({ prefillTokens: 8 * 4096, decodeTokens: 0, contextTokens: 0, prefillSequences: 8 });
+  const one = cost({ prefillTokens: 8 * 4096, decodeTokens: 0, contextTokens: 0 });
+  assert.ok(eight < one);
+  // The two steps differ only in the attention core and the LM head (one row per prompt): the cost passes both through.
+  const ops8 = modelStepOps(m, { prefillTokens: 8 * 4096, decodeTokens: 0, contextTokens: 0, prefillSequences: 8 });
+  const ops1 = modelStepOps(m, { prefillTokens: 8 * 4096, decodeTokens: 0, contextTokens: 0 });
+  const seconds = (ops: ModelOperation[]): number =>
+    sum(ops, (o) => opRoofline(o, hw, 'bf16').seconds, (o) => o.group === 'attention-core' || o.group === 'lm-head');
+  assert.ok(rel(one - eight, seconds(ops1) - seconds(ops8)) < 1e-9);
+  // A late chunk attends to the cached prompt: dearer than the same chunk from an empty cache.
+  const late = cost({ prefillTokens: 8192, decodeTokens: 0, contextTokens: 0, prefillAttentionPairs: prefillAttentionPairs(8192, 122880) });
+  const first = cost({ prefillTokens: 8192, decodeTokens: 0, contextTokens: 0, prefillAttentionPairs: prefillAttentionPairs(8192, 0) });
+  assert.ok(late > first);
+});
+
+test('modelStepOps() rejects a pair count that cannot be (fewer than one pair per token, or pairs without prefill)', () => {
+  const m = loadModel('llama-3.1-8b');
+  assert.throws(() => modelStepOps(m, { prefillTokens: 10, decodeTokens: 0, contextTokens: 0, prefillAttentionPairs: 9 }), /prefillAttentionPairs/);
+  assert.throws(() => modelStepOps(m, { prefillTokens: 0, decodeTokens: 1, contextTokens: 1, prefillAttentionPairs: 5 }), /prefillAttentionPairs/);
 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { calibrationFromJson, gemmComputeSeconds, rooflineSeconds, matmulKneeBatch, smallestTrue, linkSeconds, ringAllReduceSeconds, SPEC_CALIBRATION } from '../../lib/perf/index.js';
+import { calibrationFromJson, gemmComputeSeconds, rooflineSeconds, matmulKneeBatch, smallestTrue, linkSeconds, ringAllReduceSeconds, SPEC_CALIBRATION, TYPICAL_CALIBRATION } from '../../lib/perf/index.js';
 import { hardwareFromJson, loadHardware } from '../../lib/hardware/index.js';
 import { InputError } from '../../lib/util/errors.js';
 
@@ -62,4 +62,14 @@ test('linkSeconds is α + bytes/β; a ring all-reduce sends 2(d−1)/d of the bu
   assert.ok(rel(linkSeconds(1e6, link), 2e-5) < 1e-12);
   assert.ok(rel(ringAllReduceSeconds(1e6, 4, link), 1e-5 + 1.5e-5) < 1e-12);
   assert.equal(ringAllReduceSeconds(1e6, 1, link), 0);
+});
+
+test('TYPICAL_CALIBRATION carries the H800 kernel and link figures (data/hardware/h800.json) without a unit count', () => {
+  const h800 = loadHardware('h800').calibration!;
+  for (const f of ['memoryEfficiency', 'attentionMemoryEfficiency', 'attentionPrefillEfficiency', 'attentionDecodeEfficiency', 'auxiliaryKernelFraction', 'gemmTileM', 'gemmTileN',
+    'kernelLaunchSeconds', 'graphKernelSeconds', 'intraNodeLatencySeconds', 'intraNodeEfficiency', 'interNodeLatencySeconds', 'interNodeEfficiency'] as const) {
+    assert.equal(TYPICAL_CALIBRATION[f], h800[f], f);
+  }
+  assert.equal(TYPICAL_CALIBRATION.gemmEfficiency.bf16, h800.gemmEfficiency.fp8);
+  assert.equal(TYPICAL_CALIBRATION.computeUnits, 1);
 });

@@ -154,3 +154,52 @@ test('a calibration without the dtype asked for is an error naming the calibrati
   assert.throws(() => perfStepCost(llama, h100, { precision: 'bf16', parallelism: { tp: 0 } }), /parallelism\.tp/);
   assert.throws(() => perfStepCost(llama, h100, { precision: 'bf16', efficiency: 'fast' as never }), /efficiency/);
 });
+
+test('expertLoadFactor from the MoE placement module: the busiest of 32 devices (static placement, 4096 tokens) sets the step', async () => {
+  const { moeExpertParallelSteps } = await import('../../lib/moe/index.js');
+  const run = moeExpertParallelSteps({ kind: 'uniform', experts: 256, topK: 8 }, { tokens: 4096, devices: 32, steps: 10, warmupSteps: 5, seed: 1 });
+  const factor = run.staticSummary.mean;
+  assert.ok(factor > 1 && factor < 2, String(factor));
+  const w = { prefillTokens: 4096, decodeTokens: 0, contextTokens: 0, prefillSequences: 4 };
+  const cfg = (f: number): PerfConfig => ({ precision: { weights: 'fp8', activations: 'bf16' }, parallelism: { dp: 32, ep: 32, expertLoadFactor: f } });
+  const even = stepTime(ds, h800, cfg(1), w);
+  const skew = stepTime(ds, h800, cfg(factor), w);
+  assert.ok(skew.breakdown.gemmSeconds > even.breakdown.gemmSeconds);
+  assert.equal(skew.breakdown.attentionSeconds, even.breakdown.attentionSeconds);
+});
+
+test('on "this-machine" stepTime() prices matmuls with the measured table of this host when one exists', async () => {
+  const { thisMachineHardware } = await import('../../lib/hardware/index.js');
+  const { measuredMatmulCostForHost } = await import('../../lib/cost/index.js');
+  const hw = thisMachineHardware({ overheadSeconds: 2e-5, peakFlopsPerSecond: 5e10, bytesPerSecond: 1e10, dtype: 'fp32', label: 'test fit' });
+  const model = loadModel('llama-3.2-1b');
+  const w = { prefillTokens: 0, decodeTokens: 4, contextTokens: 4 * 256 };
+  const auto = stepTime(model, hw, { precision: 'fp32', checkMemory: false }, w).seconds;
+  const table = measuredMatmulCostForHost();
+  const expected = stepTime(model, hw, { precision: 'fp32', checkMemory: false, ...(table ? { matmulCost: table } : {}) }, w).seconds;
+  assert.equal(auto, expected);
+  // The lossless calibration of a fitted machine charges the fit's overhead per kernel.
+  assert.ok(stepTime(model, hw, { precision: 'fp32', checkMemory: false, launch: 'eager' }, w).breakdown.launchSeconds > 0);
+});
+
+test('stepTime() and memoryFit() reject bad work and options with an InputError naming the field', () => {
+  const cost = perfStepCost(llama, h100, { precision: 'bf16', parallelism: { tp: 4 } });
+  for (const [work, field] of [
+    [{ prefillTokens: -1, decodeTokens: 1, contextTokens: 0 }, 'prefillTokens'],
+    [{ prefillTokens: 0, decodeTokens: Number.NaN, contextTokens: 0 }, 'decodeTokens'],
+    [{ prefillTokens: 0, decodeTokens: 1, contextTokens: Infinity }, 'contextTokens'],
+    [{ prefillTokens: 4, decodeTokens: 0, contextTokens: 0, prefillSequences: 5 }, 'prefillSequences'],
+    [{ prefillTokens: 4, decodeTokens: 0, contextTokens: 0, prefillAttentionPairs: -3 }, 'prefillAttentionPairs'],
+  ] as const) {
+    assert.throws(() => cost(work as never), (e: unknown) => e instanceof InputError && e.field === field, field);
+  }
+  assert.throws(() => stepTime(llama, h100, { precision: 'bf16', parallelism: { overlap: 2 } }, { prefillTokens: 1, decodeTokens: 0, contextTokens: 0 }), /parallelism\.overlap/);
+  assert.throws(() => stepTime(llama, h100, { precision: { weights: 'fp7' as never } }, { prefillTokens: 1, decodeTokens: 0, contextTokens: 0 }), /precision\.weights/);
+  assert.throws(() => memoryFit(llama, h100, { precision: 'bf16' }, { batch: -1, context: 10 }), /batch/);
+  assert.throws(() => maxBatchThatFits(llama, h100, { precision: 'bf16' }, 0), /context/);
+  // A number in [0, 1] hides that share of the shorter side.
+  const w = { prefillTokens: 0, decodeTokens: 32 * 128, contextTokens: 32 * 128 * 4096 };
+  const half = stepTime(ds, h800, { precision: { weights: 'fp8', activations: 'bf16' }, parallelism: { dp: 32, ep: 32, overlap: 0.5 } }, w);
+  const b = half.breakdown;
+  assert.ok(Math.abs(half.seconds - (b.computeSeconds + b.communicationSeconds - 0.5 * Math.min(b.computeSeconds, b.communicationSeconds))) < 1e-12);
+});

@@ -16,6 +16,7 @@ import {
   decodeCriticalBatch,
   moeExpertBatch,
   decodeMemoryBatchLimit,
+  criticalBatchGrid,
 } from '../../lib/roofline/index.js';
 import type { MatmulCostModel, MatmulShape } from '../../lib/core/types.js';
 import { InputError } from '../../lib/util/errors.js';
@@ -215,4 +216,15 @@ test('thisMachineHardware() plugs into the roofline like any catalog entry', () 
   const hw = thisMachineHardware({ overheadSeconds: 0, peakFlopsPerSecond: 1e11, bytesPerSecond: 2e10, dtype: 'fp32', label: 'test' }, { memoryCapacityBytes: 64e9 });
   assert.equal(matmulCriticalBatch(hw, 'fp32', 1e7, 1e7) > 0.99 * (1e11 / 2e10) * 2, true);
   assert.throws(() => decodeStepTime(loadModel('llama-3.1-8b'), hw, { dtype: 'bf16', batch: 1, context: 0 }), /dtype/);
+});
+
+test('criticalBatchGrid() holds decodeCriticalBatch for every model × device × dtype the device has', () => {
+  const llama = loadModel('llama-3.1-70b');
+  const a100 = loadHardware('a100-80gb');
+  const g = criticalBatchGrid([llama], [h100, a100], ['bf16', 'fp8']);
+  // The A100 datasheet has no FP8 peak, so 3 points, not 4.
+  assert.deepEqual(g.map((p) => `${p.hardware} ${p.dtype}`), ['h100-sxm bf16', 'h100-sxm fp8', 'a100-80gb bf16']);
+  assert.equal(g[0].criticalBatch, decodeCriticalBatch(llama, h100, { dtype: 'bf16' }));
+  assert.equal(g[0].series, 'llama-3.1-70b bf16');
+  assert.throws(() => criticalBatchGrid([], [h100], ['bf16']), InputError);
 });

@@ -1,0 +1,89 @@
+import { Command } from 'commander';
+import { compareAttentionStrategies, measureDecodeAttention, saveAttentionRows } from '../../lib/attention/measure.js';
+import { lengthCases } from '../../lib/attention/strategies.js';
+import { selectBackend, BACKEND_NAMES } from '../../lib/backend/registry.js';
+import { loadServingTrace } from '../../lib/batching/trace.js';
+import { InputError } from '../../lib/util/errors.js';
+import { checkInt, checkNumber } from '../../lib/util/validate.js';
+
+interface AttentionCliOptions {
+  backend: string;
+  heads: string;
+  kvHeads: string;
+  headDim: string;
+  batches: string;
+  mean: string;
+  spreads: string;
+  trace?: string;
+  traceScale: string;
+  rounds: string;
+  minTimeMs: string;
+  seed: string;
+  out?: string;
+  tag?: string;
+}
+
+function list(flag: string, raw: string, parse: (f: string, v: number) => number): number[] {
+  const parts = raw.split(',').map((p) => p.trim());
+  if (raw.trim() === '') throw new InputError(flag, raw, 'a comma-separated list of numbers');
+  return parts.map((p, i) => parse(`${flag}[${i}]`, p === '' ? NaN : Number(p)));
+}
+
+/**
+ * `batchlab bench attention`: measures batched decode attention (per-sequence loop,
+ * exact-shape groups, padding with a mask, length buckets) on this machine and writes
+ * `attention-<host>-<backend>-<date>[-<tag>].csv` and `.json` with provenance.
+ *
+ * @example
+ * // batchlab bench attention --batches 8,32 --spreads 0,0.5,0.9 --trace data/traces/bursty-chat.csv --tag mine
+ */
+export function register(program: Command): void {
+  const out = (s: string): void => (program.configureOutput().writeOut ?? ((x: string) => process.stdout.write(x)))(`${s}\n`);
+  const bench = program.commands.find((c) => c.name() === 'bench') ?? program.command('bench').description('run a benchmark on this machine');
+  bench
+    .command('attention')
+    .description('measure batched decode attention by batching strategy; writes CSV and JSON under data/measured/')
+    .option('--backend <name>', `tfjs backend: auto, ${BACKEND_NAMES.join(', ')}`, 'auto')
+    .option('--heads <int>', 'query heads', '8')
+    .option('--kv-heads <int>', 'key/value heads', '2')
+    .option('--head-dim <int>', 'head width', '128')
+    .option('--batches <list>', 'sequences per step', '8,32')
+    .option('--mean <int>', 'mean context length of the spread cases', '512')
+    .option('--spreads <list>', 'uniform spreads ±s around the mean (0 = equal lengths)', '0,0.5,0.9')
+    .option('--trace <csv>', 'also draw contexts from this request trace (timestamp,prompt_tokens,output_tokens)')
+    .option('--trace-scale <x>', 'scale trace contexts by this factor', '0.5')
+    .option('--rounds <int>', 'rounds over the strategies, order rotated each round', '5')
+    .option('--min-time-ms <ms>', 'timed milliseconds per strategy and round', '20')
+    .option('--seed <int>', 'seed of the lengths and tensors', '1')
+    .option('--out <dir>', 'output folder (default data/measured/)')
+    .option('--tag <name>', 'file name suffix')
+    .exitOverride()
+    .action(async (o: AttentionCliOptions) => {
+      if (o.backend !== 'auto' && !(BACKEND_NAMES as readonly string[]).includes(o.backend)) throw new InputError('--backend', o.backend, `one of auto, ${BACKEND_NAMES.join(', ')}`);
+      await selectBackend(o.backend as (typeof BACKEND_NAMES)[number] | 'auto', { log: () => {} });
+      const int = (f: string, v: number): number => checkInt(f, v, { min: 1, max: 1 << 20 });
+      const trace = o.trace ? loadServingTrace(o.trace) : undefined;
+      const cases = lengthCases({
+        batches: list('--batches', o.batches, int),
+        mean: int('--mean', Number(o.mean)),
+        spreads: list('--spreads', o.spreads, (f, v) => checkNumber(f, v, { min: 0, max: 1 })),
+        mix: trace ? { promptTokens: trace.promptTokens, outputTokens: trace.outputTokens, scale: Number(o.traceScale) } : undefined,
+        seed: int('--seed', Number(o.seed)),
+      });
+      const rows = await measureDecodeAttention({
+        heads: int('--heads', Number(o.heads)),
+        kvHeads: int('--kv-heads', Number(o.kvHeads)),
+        headDim: int('--head-dim', Number(o.headDim)),
+        cases,
+        rounds: int('--rounds', Number(o.rounds)),
+        timing: { warmup: 1, minReps: 2, minTimeMs: checkNumber('--min-time-ms', Number(o.minTimeMs), { min: 0, max: 600_000 }) },
+        seed: int('--seed', Number(o.seed)),
+      });
+      const paths = saveAttentionRows(rows, { dir: o.out, tag: o.tag });
+      for (const c of compareAttentionStrategies(rows)) {
+        const v = Object.entries(c.vsPadded).map(([s, x]) => `${s} ${x!.toFixed(2)}x`).join(', ');
+        out(`B=${c.batch} ${c.spread} (${c.distinctLengths} lengths, padding ${c.paddedOverhead.toFixed(2)}x tokens): ${v} of padding`);
+      }
+      out(`wrote ${paths.csv} and ${paths.json}`);
+    });
+}
