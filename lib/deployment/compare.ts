@@ -62,7 +62,7 @@ export function denseVsMoe(opts: {
   cacheHitFraction: number;
   maxBatch?: number;
   stepModel?: StepModelFactory;
-}): { rows: ArchitectureRow[]; frontiers: Record<string, SearchPoint[]> } {
+}): { rows: ArchitectureRow[]; frontiers: Record<string, SearchPoint[]>; spaces: Record<string, SearchSpace>; cheapest: Record<string, SearchPoint | null> } {
   const target = checkPositive('tokensPerSecondPerUser', opts.tokensPerSecondPerUser, 1e6);
   const batches: number[] = [];
   for (let b = 1; b <= (opts.maxBatch ?? 512); b *= 2) batches.push(b);
@@ -78,6 +78,8 @@ export function denseVsMoe(opts: {
   });
   const rows: ArchitectureRow[] = [];
   const frontiers: Record<string, SearchPoint[]> = {};
+  const spaces: Record<string, SearchSpace> = {};
+  const cheapest: Record<string, SearchPoint | null> = {};
   const row = (model: ModelSpec, question: string, sp: SearchSpace, p: SearchPoint | null): void => {
     if (!p) {
       rows.push({ model: model.id, question, layout: 'none meets it', batch: 0, devices: 0, tokensPerSecondPerUser: 0, usdPerMillionOutput: Infinity, ttftSeconds: Infinity });
@@ -105,12 +107,14 @@ export function denseVsMoe(opts: {
     const feasible = all.filter((p) => p.feasible);
     const fastest = feasible.reduce<SearchPoint | null>((a, p) => (a === null || p.tokensPerSecondPerUser > a.tokensPerSecondPerUser ? p : a), null);
     row(model, 'fastest single user (more GPUs per user allowed)', sp, fastest);
-    row(model, `cheapest at ${target} tok/s per user`, sp, model === opts.moe ? moeCheapest : cheapestAt(sp));
+    spaces[model.id] = sp;
+    cheapest[model.id] = model === opts.moe ? moeCheapest : cheapestAt(sp);
+    row(model, `cheapest at ${target} tok/s per user`, sp, cheapest[model.id]);
     const affordable = feasible.filter((p) => p.usdPerMillionOutput <= costCap * (1 + 1e-12));
     row(model, `fastest at ≤ $${costCap.toFixed(3)} per million output tokens`, sp, affordable.reduce<SearchPoint | null>((a, p) => (a === null || p.tokensPerSecondPerUser > a.tokensPerSecondPerUser ? p : a), null));
     row(model, `cheapest at ${target} tok/s per user, with speculative decoding (${opts.speculative.draftTokens} draft, ${opts.speculative.acceptance} accepted)`, sp, cheapestAt({ ...sp, speculative: opts.speculative }));
     const cached = { ...sp, load: { ...sp.load, cacheHitFraction: opts.cacheHitFraction } };
     row(model, `cheapest at ${target} tok/s per user, with ${Math.round(opts.cacheHitFraction * 1000) / 10} % prefix-cache hits`, cached, cheapestAt(cached));
   }
-  return { rows, frontiers };
+  return { rows, frontiers, spaces, cheapest };
 }

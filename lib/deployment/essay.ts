@@ -4,6 +4,8 @@ import type { ModelSpec } from '../models/spec.js';
 import { InputError } from '../util/errors.js';
 import { checkPositive } from '../util/validate.js';
 import type { ArchitectureRow } from './compare.js';
+import type { SearchPoint } from './search.js';
+import type { DeploymentServing } from './serve.js';
 import type { DeepseekDayReproduction } from './deepseek.js';
 import type { LocalSetup } from './local.js';
 import { listLocalSetups, localDecode, singleDeviceSetup } from './local.js';
@@ -240,4 +242,24 @@ export function describeTitleAnswer(r: DeepseekDayReproduction, rows: readonly L
     `DeepSeek's decode pool spreads the experts over ${r.published.decode.expertParallel} GPUs and its published rates imply about ${usersPerGpu} users per GPU, so its output costs ${usd(pub.usdPerMillionOutput)} per million tokens at $${f.pricePerGpuHourUsd} per GPU-hour (published rates), while each user still reads ${n1(pub.tokensPerSecondPerUser)} tokens/s.`,
     `At home there is one user: the best local setup here, ${best.where}, gives ${n1(best.tokensPerSecondPerUser)} tokens/s for ${usd(best.usdPerMillionOutput)} per million tokens, ${n0(best.usdPerMillionOutput / pub.usdPerMillionOutput)}× DeepSeek's cost, because every weight it reads serves a single token. It is not that the model is slow; it is that only scale fills the batch.`,
   ].map(md).join('\n\n');
+}
+
+/**
+ * What the serving simulator adds to an analytic point: its TTFT and TPOT percentiles
+ * under Poisson load, against the analytic TPOT and TTFT, in sentences.
+ *
+ * @example
+ * showMarkdown(describeSimulatedPoint('deepseek-v3', point, simulateSearchPoint(space, point, { requests: 2000 }, 1)))
+ */
+export function describeSimulatedPoint(model: string, p: SearchPoint, sim: DeploymentServing & { ratePerSecond: number; loadFraction: number }): string {
+  const ms = (s: number | null): string => (s === null ? '-' : n0(s * 1e3));
+  const worse = sim.tpotP50 !== null && sim.tpotP50 > p.tpotSeconds * 1.1;
+  return md(
+    `**Under load.** The serving simulator runs one rank of the cheapest ${model} deployment (batch up to ${p.batch}) at ${sim.ratePerSecond.toFixed(2)} requests/s, ` +
+      `${Math.round(sim.loadFraction * 100)} % of its analytic capacity: time to first token p50 ${ms(sim.ttftP50)} ms and p99 ${ms(sim.ttftP99)} ms against ${ms(p.ttftSeconds)} ms for a lone prefill; ` +
+      `time per output token p50 ${ms(sim.tpotP50)} ms and p99 ${ms(sim.tpotP99)} ms against the analytic ${ms(p.tpotSeconds)} ms. ` +
+      (worse
+        ? 'Colocated, every prompt prefilled on the rank stalls the decoding batch for a step, so the per-user speed the search promised holds only when prefill runs elsewhere: the reason DeepSeek disaggregates its prefill and decode pools.'
+        : 'Queueing and interleaved prefills barely move it at this load.'),
+  );
 }

@@ -19,13 +19,13 @@ export { searchSpaceSize, searchPointCoordinates, evaluateSearchPoint, evaluateS
 export type { SearchLoad, Slo, SearchSpace, SearchPoint } from './search.js';
 export { searchSpaceFromSpec, searchSweep } from './spec.js';
 export type { SearchSpec } from './spec.js';
-export { deploymentStepCost, simulateDeployment } from './serve.js';
+export { deploymentStepCost, simulateDeployment, simulateSearchPoint } from './serve.js';
 export type { DeploymentServing } from './serve.js';
 export { perfDeviceStepModel, calibratedStepModel, specBoundStepModel } from './perf.js';
 export type { PerfStepOptions } from './perf.js';
 export { denseVsMoe, candidateLayouts } from './compare.js';
 export type { ArchitectureRow } from './compare.js';
-export { thisMachineSetup, localVsScale, describeDeepseekDay, describeLocalVsScale, describeDenseVsMoe, describeTitleAnswer } from './essay.js';
+export { thisMachineSetup, localVsScale, describeDeepseekDay, describeLocalVsScale, describeDenseVsMoe, describeTitleAnswer, describeSimulatedPoint } from './essay.js';
 export type { LocalVsScaleRow } from './essay.js';
 export { evaluateDeployment } from './deployment.js';
 export type { Deployment, DeploymentEvaluation } from './deployment.js';

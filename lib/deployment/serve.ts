@@ -1,7 +1,12 @@
 import type { StepWork } from '../core/types.js';
 import { simulateServing } from '../batching/simulate.js';
 import type { ServingLengthSpec, ServingResult, ServingStepCost } from '../batching/types.js';
-import { checkInt, checkPositive } from '../util/validate.js';
+import { checkInt, checkNumber, checkPositive } from '../util/validate.js';
+import { InputError } from '../util/errors.js';
+import { checkPrecision } from './layout.js';
+import { calibratedStepModel } from './perf.js';
+import { searchPointCoordinates } from './search.js';
+import type { SearchPoint, SearchSpace } from './search.js';
 import type { DeviceStepModel } from './types.js';
 import { assertMemoryFit } from './pool.js';
 
@@ -82,4 +87,36 @@ export function simulateDeployment(
     outputTokensPerSecond: result.throughputTokensPerSecond,
     result,
   };
+}
+
+/**
+ * Runs the serving simulator on one attention rank of a search point: its layout,
+ * precision and hardware, continuous batching up to the point's batch, the load's
+ * prompt (cache misses only) and output lengths, at `utilisation` of the rank's
+ * capacity (1 / device-seconds per request × the rank's devices). Gives the TTFT and
+ * TPOT percentiles the analytic search only bounds.
+ *
+ * @example
+ * simulateSearchPoint(space, searchCheapestDeployment(space, slo).best!, { requests: 2000 }, 1).tpotP99
+ */
+export function simulateSearchPoint(
+  space: SearchSpace,
+  point: SearchPoint,
+  opts: { utilisation?: number; requests: number },
+  seed: number,
+): DeploymentServing & { ratePerSecond: number; loadFraction: number } {
+  if (!point || !point.feasible) throw new InputError('point', point?.reason ?? point, 'a feasible SearchPoint of the space');
+  const co = searchPointCoordinates(space, point.index);
+  const u = checkNumber('utilisation', opts.utilisation ?? 0.8, { min: 0, exclusiveMin: true, max: 1 });
+  const layout = space.layouts[co.l];
+  const make = space.stepModel ?? calibratedStepModel;
+  const step = make(space.model, space.hardware[co.h], layout, checkPrecision(space.precisions[co.p]), 'decode');
+  const prompt = Math.max(1, space.load.promptTokens - Math.floor(space.load.promptTokens * (space.load.cacheHitFraction ?? 0)));
+  const rate = (u * layout.tensorParallel * layout.pipelineParallel) / point.deviceSecondsPerRequest;
+  const sim = simulateDeployment(
+    step,
+    { ratePerSecond: rate, promptTokens: { kind: 'fixed', tokens: prompt }, outputTokens: { kind: 'fixed', tokens: space.load.outputTokens }, maxBatch: point.batch, requests: opts.requests },
+    seed,
+  );
+  return { ...sim, ratePerSecond: rate, loadFraction: u };
 }

@@ -34,3 +34,19 @@ test('evaluateDeployment() refuses a decode batch that does not fit, naming the 
   assert.throws(() => evaluateDeployment({ ...deployment, pricePerDeviceHour: 0 }), (e: unknown) => e instanceof InputError && e.field === 'pricePerDeviceHour');
   assert.throws(() => evaluateDeployment({ ...deployment, load: { ...deployment.load, curve: { hours: [8, 8], relative: [1, 1] } } }), (e: unknown) => e instanceof InputError && e.field === 'curve.hours');
 });
+
+test('simulateSearchPoint(): the simulator on a searched point is seed-deterministic and never beats the analytic TPOT at the median', async () => {
+  const { candidateLayouts } = await import('../../lib/deployment/compare.js');
+  const { searchCheapestDeployment } = await import('../../lib/deployment/search.js');
+  const { simulateSearchPoint } = await import('../../lib/deployment/serve.js');
+  const m = loadModel('llama-3.1-70b');
+  const space = { model: m, hardware: [loadHardware('h100-sxm')], layouts: candidateLayouts(m), precisions: [uniformPrecision('bf16')], batches: [8, 16, 32, 64], load: { requestsPerSecond: 5, promptTokens: 500, outputTokens: 100 } };
+  const best = searchCheapestDeployment(space, { tpotSeconds: 0.05 }).best!;
+  const a = simulateSearchPoint(space, best, { requests: 300 }, 2);
+  const b = simulateSearchPoint(space, best, { requests: 300 }, 2);
+  assert.deepEqual([a.ttftP99, a.tpotP50], [b.ttftP99, b.tpotP50]);
+  // Rate = 0.8 × devices of the rank / device-seconds per request.
+  assert.ok(Math.abs(a.ratePerSecond - (0.8 * space.layouts[best.layout].tensorParallel) / best.deviceSecondsPerRequest) < 1e-12);
+  assert.ok(a.tpotP50! >= best.tpotSeconds * 0.999);
+  assert.ok(a.ttftP50 >= best.ttftSeconds * 0.999);
+});
