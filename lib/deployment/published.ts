@@ -51,15 +51,38 @@ function num(sources: Record<string, Provenance>, key: string, raw: unknown): nu
   return checkPositive(`${key}.value`, r.value);
 }
 
-function pool(j: Record<string, unknown>, overlap: boolean): PoolLayout {
+/** A pool as data/deployment/deepseek-day-2025-02.json writes it. */
+interface RawPool {
+  nodesPerUnit: number;
+  expertParallel: number;
+  dataParallelAttention: number;
+  tensorParallel: number;
+  redundantExperts: number;
+  routedExpertsPerGpu: number;
+  source: string;
+}
+
+/** The file's shape; its numbers are checked as they are read. */
+interface RawDay {
+  id: string;
+  title: string;
+  model: string;
+  hardware: string;
+  source: string;
+  figures: Record<string, unknown>;
+  workload: Record<string, unknown>;
+  layout: { prefill: RawPool; decode: RawPool; precision: Record<string, Dtype> & { source: string }; microBatchOverlap: { value: boolean; source: string } };
+}
+
+function pool(j: RawPool, overlap: boolean, gpusPerNode: number): PoolLayout {
   return {
-    gpusPerNode: 8,
-    tensorParallel: j.tensorParallel as number,
-    dataParallelAttention: j.dataParallelAttention as number,
+    gpusPerNode,
+    tensorParallel: j.tensorParallel,
+    dataParallelAttention: j.dataParallelAttention,
     pipelineParallel: 1,
-    expertParallel: j.expertParallel as number,
-    redundantExperts: j.redundantExperts as number,
-    routedExpertsPerDevice: j.routedExpertsPerGpu as number,
+    expertParallel: j.expertParallel,
+    redundantExperts: j.redundantExperts,
+    routedExpertsPerDevice: j.routedExpertsPerGpu,
     microBatchOverlap: overlap,
   };
 }
@@ -75,15 +98,15 @@ function pool(j: Record<string, unknown>, overlap: boolean): PoolLayout {
  */
 export function deepseekPublishedDay(): PublishedDay {
   const file = join(batchlabDataDir('deployment'), 'deepseek-day-2025-02.json');
-  const j = JSON.parse(readFileSync(file, 'utf8')) as Record<string, any>;
+  const j = JSON.parse(readFileSync(file, 'utf8')) as RawDay;
   const sources: Record<string, Provenance> = {};
-  const figures = Object.fromEntries(Object.entries(j.figures as Record<string, unknown>).map(([k, v]) => [k, num(sources, `figures.${k}`, v)])) as PublishedDay['figures'];
-  const workload = Object.fromEntries(Object.entries(j.workload as Record<string, unknown>).map(([k, v]) => [k, num(sources, `workload.${k}`, v)])) as PublishedDay['workload'];
+  const figures = Object.fromEntries(Object.entries(j.figures).map(([k, v]) => [k, num(sources, `figures.${k}`, v)])) as PublishedDay['figures'];
+  const workload = Object.fromEntries(Object.entries(j.workload).map(([k, v]) => [k, num(sources, `workload.${k}`, v)])) as PublishedDay['workload'];
   const overlap = j.layout.microBatchOverlap.value === true;
   sources['layout.prefill'] = { source: j.layout.prefill.source };
   sources['layout.decode'] = { source: j.layout.decode.source };
   sources['layout.precision'] = { source: j.layout.precision.source };
-  const pr = j.layout.precision as Record<string, Dtype>;
+  const pr = j.layout.precision;
   return {
     id: j.id,
     title: j.title,
@@ -91,8 +114,8 @@ export function deepseekPublishedDay(): PublishedDay {
     hardware: j.hardware,
     source: j.source,
     figures,
-    prefill: pool(j.layout.prefill, overlap),
-    decode: pool(j.layout.decode, overlap),
+    prefill: pool(j.layout.prefill, overlap, figures.gpusPerNode),
+    decode: pool(j.layout.decode, overlap, figures.gpusPerNode),
     precision: { weights: pr.weights, attention: pr.attention, dispatch: pr.dispatch, combine: pr.combine },
     workload,
     sources,
