@@ -3,6 +3,7 @@ import type { HardwareSpec } from '../hardware/spec.js';
 import { hardwarePeakFlops } from '../hardware/spec.js';
 import type { DecodeThroughputPoint, OpRooflineRow } from '../roofline/model.js';
 import type { PublishedComparison } from '../roofline/published.js';
+import type { StepTime, StepTimeBreakdown } from '../roofline/deployment.js';
 import { InputError } from '../util/errors.js';
 import type { Figure } from './types.js';
 import { baseLayout, PALETTE } from './types.js';
@@ -177,5 +178,37 @@ export function publishedComparisonChart(comparisons: readonly PublishedComparis
       { type: 'bar', name: 'predicted', x, y: comparisons.map((c) => c.predicted), text: comparisons.map((c) => pct(c.error)), textposition: 'outside', marker: { color: PALETTE[1] } },
     ],
     layout: { ...baseLayout(title, { title: 'case' }, { title: 'tokens/s per node' }), barmode: 'group' },
+  };
+}
+
+/**
+ * Where each predicted step's time goes, one stacked bar per case: GEMMs, attention,
+ * auxiliary kernels, launches and the communication left exposed, as percent of the
+ * step (each bar sums to 100 %: prefill steps of seconds and decode steps of
+ * milliseconds side by side), the step's milliseconds in the hover text.
+ *
+ * @example
+ * show(stepBreakdownChart(publishedComparisons().map((c) => ({ label: c.id, step: c.step }))));
+ */
+export function stepBreakdownChart(steps: ReadonlyArray<{ label: string; step: StepTime }>, title = 'Where the predicted step time goes'): Figure {
+  if (!Array.isArray(steps) || steps.length === 0) throw new InputError('steps', steps, 'a non-empty array of { label, step }');
+  const x = steps.map((s) => s.label);
+  const parts: Array<[string, (b: StepTimeBreakdown) => number]> = [
+    ['GEMMs', (b) => b.gemmSeconds],
+    ['attention', (b) => b.attentionSeconds],
+    ['auxiliary kernels', (b) => b.elementwiseSeconds],
+    ['launches', (b) => b.launchSeconds],
+    ['exposed communication', (b) => b.exposedCommunicationSeconds + b.pipelineSeconds],
+  ];
+  return {
+    data: parts.map(([name, get], i) => ({
+      type: 'bar',
+      name,
+      x,
+      y: steps.map((s) => (100 * get(s.step.breakdown)) / s.step.intervalSeconds),
+      hovertext: steps.map((s) => `${name}: ${(get(s.step.breakdown) * 1e3).toFixed(2)} ms of ${(s.step.intervalSeconds * 1e3).toFixed(2)} ms`),
+      marker: { color: PALETTE[i % PALETTE.length] },
+    })),
+    layout: { ...baseLayout(title, { title: 'case' }, { title: '% of the step' }), barmode: 'stack' },
   };
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { loadHardware } from '../../lib/hardware/index.js';
 import { loadModel } from '../../lib/models/index.js';
 import { decodeOpRoofline, decodeThroughputCurve, publishedComparisons } from '../../lib/roofline/index.js';
-import { rooflineChart, rooflineOpTimeChart, rooflineThroughputChart, rooflineCriticalBatchChart, publishedComparisonChart } from '../../lib/plot/roofline.js';
+import { rooflineChart, rooflineOpTimeChart, rooflineThroughputChart, rooflineCriticalBatchChart, publishedComparisonChart, stepBreakdownChart } from '../../lib/plot/roofline.js';
 import { InputError } from '../../lib/util/errors.js';
 
 const h100 = loadHardware('h100-sxm');
@@ -61,4 +61,14 @@ test('publishedComparisonChart(): a published and a predicted bar per case, the 
   // The label is the rounded percent error, predicted / published − 1.
   assert.equal(pred.text?.[0], `${comparisons[0].error >= 0 ? '+' : ''}${(comparisons[0].error * 100).toFixed(0)} %`);
   assert.throws(() => publishedComparisonChart([]), InputError);
+});
+
+test('stepBreakdownChart(): the parts of each step stack to 100 % of its interval', () => {
+  const steps = publishedComparisons().map((c) => ({ label: c.id, step: c.step }));
+  const fig = stepBreakdownChart(steps);
+  const data = fig.data as Array<{ y: number[]; name: string }>;
+  assert.deepEqual(data.map((d) => d.name), ['GEMMs', 'attention', 'auxiliary kernels', 'launches', 'exposed communication']);
+  // gemm + attention + auxiliary + launch = compute; compute + exposed + pipeline = the stage interval.
+  steps.forEach((_, i) => assert.ok(Math.abs(data.reduce((s, d) => s + d.y[i], 0) - 100) < 1e-9));
+  assert.throws(() => stepBreakdownChart([]), InputError);
 });
