@@ -11,6 +11,10 @@ import { GEMM_VARIANTS } from '../lib/gemm/sweep.js';
 import type { GemmVariant } from '../lib/gemm/sweep.js';
 import { InputError } from '../lib/util/errors.js';
 import { checkInt, checkNumber, checkOneOf } from '../lib/util/validate.js';
+import { register as registerDeploy } from './commands/deploy.js';
+import { register as registerSearch } from './commands/search.js';
+import { register as registerSweep } from './commands/sweep.js';
+import { register as registerMerge } from './commands/merge.js';
 import { register as registerAttention } from './commands/attention.js';
 
 /** Where the CLI writes text; tests capture it. */
@@ -161,6 +165,10 @@ export function batchlabProgram(io: CliIo): Command {
     .option('--stem <name>', 'file name without extension (default gemm-<host>-<backend>-<date>)')
     .exitOverride()
     .action(async (o: GemmCliOptions) => benchGemmCommand(o, io));
+  registerDeploy(program, io);
+  registerSearch(program, io);
+  registerSweep(program, io);
+  registerMerge(program, io);
   registerAttention(program);
   return program;
 }

@@ -13,4 +13,6 @@ export * from './moe/index.js';
 export * from './pipeline/index.js';
 export * from './plot/index.js';
 export * from './report/index.js';
+export * from './deployment/index.js';
+export * from './sweep/index.js';
 export * from './attention/index.js';

@@ -6,4 +6,5 @@ export * from './roofline.js';
 export * from './batching.js';
 export * from './moe.js';
 export * from './pipeline.js';
+export * from './deployment.js';
 export * from './attention.js';

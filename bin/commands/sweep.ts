@@ -1,0 +1,46 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import type { CliIo } from '../cli.js';
+import { searchSweep } from '../../lib/deployment/spec.js';
+import type { SearchSpec } from '../../lib/deployment/spec.js';
+import { parseShard } from '../../lib/sweep/shard.js';
+import { servingSweepDefinition } from '../../lib/sweep/serving.js';
+import type { ServingSweepSpec } from '../../lib/sweep/serving.js';
+import type { SweepDefinition } from '../../lib/sweep/run.js';
+import { runSweepShard, sweepShardFileName, writeSweepShard } from '../../lib/sweep/run.js';
+import { checkOneOf } from '../../lib/util/validate.js';
+import { readJsonSpec } from './search.js';
+
+const KINDS = ['deployment-search', 'serving'] as const;
+
+async function sweepCommand(o: { kind: string; spec?: string; shard: string; out: string; json?: boolean }, io: CliIo): Promise<void> {
+  const kind = checkOneOf('--kind', o.kind, KINDS);
+  const raw = readJsonSpec('--spec', o.spec);
+  const def: SweepDefinition<unknown> = kind === 'serving' ? servingSweepDefinition(raw as ServingSweepSpec) : searchSweep(raw as SearchSpec);
+  const shard = parseShard(o.shard);
+  const file = runSweepShard(def, shard);
+  mkdirSync(o.out, { recursive: true });
+  const path = join(o.out, sweepShardFileName(shard));
+  await writeSweepShard(path, file);
+  const summary = { path, kind: file.kind, specHash: file.specHash, shard, start: file.start, end: file.end, size: file.size };
+  io.out(o.json ? JSON.stringify(summary) : `batchlab: shard ${shard.index}/${shard.count} (points ${file.start}..${file.end - 1} of ${file.size}) -> ${path}`);
+}
+
+/**
+ * `batchlab sweep --kind deployment-search --spec s.json --shard i/n --out dir`: runs one
+ * shard of a sweep and writes it atomically; i may come from SLURM_ARRAY_TASK_ID or
+ * JOB_COMPLETION_INDEX ("--shard /n").
+ */
+export function register(program: Command, io: CliIo): void {
+  program
+    .command('sweep')
+    .description('run one shard of a sweep (a pure function of spec and point index) and write it atomically')
+    .option('--kind <kind>', `what to sweep: ${KINDS.join(', ')}`, 'deployment-search')
+    .option('--spec <file>', 'the sweep spec (JSON)')
+    .option('--shard <i/n>', 'this task\'s shard; "/n" takes i from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX', '0/1')
+    .option('--out <dir>', 'folder for shard files', 'sweep-out')
+    .option('--json', 'print a JSON summary')
+    .exitOverride()
+    .action(async (o) => sweepCommand(o, io));
+}

@@ -1,0 +1,31 @@
+// Deployments: layouts and precisions over the per-device step model, pool
+// throughput and memory fit, cost per token over a day, DeepSeek's published day,
+// local setups, and SLO-driven search.
+export type { DeploymentPrecision, PoolLayout, DeviceStepInput, DeviceStepBreakdown, DeviceStepModel, PoolRole, StepModelFactory } from './types.js';
+export { resolveLayout, checkPrecision, uniformPrecision } from './layout.js';
+export type { ResolvedLayout } from './layout.js';
+export { rooflineDeviceStepModel, checkStepInput } from './step.js';
+export { speculativeTokensPerStep, deviceMemoryFit, assertMemoryFit, maxSequencesThatFit, decodePerformance, prefillPerformance } from './pool.js';
+export type { SpeculativeDecoding, DeviceMemoryFit, DecodePerformance, PrefillPerformance } from './pool.js';
+export { checkLoadCurve, checkDailyLoad, checkPrice, checkPrices, dailyCostUsd, dailyRevenueUsd, costProfitMargin, priceDay } from './cost.js';
+export type { LoadCurve, DailyLoad, TokenPrices, PoolRates, DayCost } from './cost.js';
+export { deepseekPublishedDay } from './published.js';
+export type { PublishedDay } from './published.js';
+export { deepseekDayReproduction } from './deepseek.js';
+export type { PublishedVsPredicted, DeepseekDayReproduction } from './deepseek.js';
+export { listLocalSetups, loadLocalSetup, singleDeviceSetup, localDecode } from './local.js';
+export type { LocalSetup, LocalOffload, HostCompute, LocalRunOptions, LocalTier, LocalRun } from './local.js';
+export { searchSpaceSize, searchPointCoordinates, evaluateSearchPoint, evaluateSearchSpace, cheapestByBruteForce, searchCheapestDeployment, deploymentFrontier } from './search.js';
+export type { SearchLoad, Slo, SearchSpace, SearchPoint } from './search.js';
+export { searchSpaceFromSpec, searchSweep } from './spec.js';
+export type { SearchSpec } from './spec.js';
+export { deploymentStepCost, simulateDeployment, simulateSearchPoint } from './serve.js';
+export type { DeploymentServing } from './serve.js';
+export { perfDeviceStepModel, calibratedStepModel, specBoundStepModel } from './perf.js';
+export type { PerfStepOptions } from './perf.js';
+export { denseVsMoe, candidateLayouts } from './compare.js';
+export type { ArchitectureRow } from './compare.js';
+export { thisMachineSetup, localVsScale, describeDeepseekDay, describeLocalVsScale, describeDenseVsMoe, describeTitleAnswer, describeSimulatedPoint } from './essay.js';
+export type { LocalVsScaleRow } from './essay.js';
+export { evaluateDeployment } from './deployment.js';
+export type { Deployment, DeploymentEvaluation } from './deployment.js';

@@ -1,0 +1,75 @@
+import type { ModelSpec } from '../models/spec.js';
+import { InputError } from '../util/errors.js';
+import { checkInt, checkOneOf } from '../util/validate.js';
+import { DTYPES } from '../core/types.js';
+import type { DeploymentPrecision, PoolLayout } from './types.js';
+
+/** A layout with every default filled and every field checked against the model. */
+export interface ResolvedLayout extends Required<PoolLayout> {
+  /** Devices of one serving unit: tensorParallel × dataParallelAttention × pipelineParallel. */
+  unitDevices: number;
+}
+
+/**
+ * Checks a pool layout against a model and fills its defaults. Bad input names the
+ * field: a routed-expert count per device above the model's experts, an expert
+ * parallelism that is not the stage's device count, a layout bigger than 65,536 devices.
+ *
+ * @example
+ * resolveLayout(loadModel('deepseek-v3'), { gpusPerNode: 8, tensorParallel: 1, dataParallelAttention: 144,
+ *   pipelineParallel: 1, expertParallel: 144, redundantExperts: 32, microBatchOverlap: true }).routedExpertsPerDevice // => 2
+ */
+export function resolveLayout(model: ModelSpec, layout: PoolLayout): ResolvedLayout {
+  if (typeof layout !== 'object' || layout === null) throw new InputError('layout', layout, 'a PoolLayout object');
+  const gpusPerNode = checkInt('layout.gpusPerNode', layout.gpusPerNode, { min: 1, max: 1024 });
+  const tp = checkInt('layout.tensorParallel', layout.tensorParallel, { min: 1, max: 1024 });
+  const dp = checkInt('layout.dataParallelAttention', layout.dataParallelAttention, { min: 1, max: 65536 });
+  const pp = checkInt('layout.pipelineParallel', layout.pipelineParallel, { min: 1, max: model.numLayers });
+  const ep = checkInt('layout.expertParallel', layout.expertParallel, { min: 1, max: 65536 });
+  const unitDevices = tp * dp * pp;
+  if (unitDevices > 65536) throw new InputError('layout', unitDevices, 'at most 65536 devices per unit (tensorParallel × dataParallelAttention × pipelineParallel)');
+  if (typeof layout.microBatchOverlap !== 'boolean') throw new InputError('layout.microBatchOverlap', layout.microBatchOverlap, 'true or false');
+  const experts = model.moe?.numExperts ?? 0;
+  const redundant = checkInt('layout.redundantExperts', layout.redundantExperts ?? 0, { min: 0, max: Math.max(0, experts * 64) });
+  if (!model.moe) {
+    if (ep !== 1) throw new InputError('layout.expertParallel', ep, '1 for a dense model (it has no routed experts)');
+    if (redundant !== 0) throw new InputError('layout.redundantExperts', redundant, '0 for a dense model');
+    return { gpusPerNode, tensorParallel: tp, dataParallelAttention: dp, pipelineParallel: pp, expertParallel: 1, redundantExperts: 0, routedExpertsPerDevice: 0, microBatchOverlap: layout.microBatchOverlap, unitDevices };
+  }
+  if (ep > 1 && ep !== tp * dp) {
+    throw new InputError('layout.expertParallel', ep, `1 or tensorParallel × dataParallelAttention = ${tp * dp} (the devices of one pipeline stage)`);
+  }
+  const slots = experts + redundant;
+  const dflt = Math.ceil(slots / ep);
+  const perDevice = checkInt('layout.routedExpertsPerDevice', layout.routedExpertsPerDevice ?? dflt, { min: 1, max: experts });
+  if (perDevice * ep < experts) {
+    throw new InputError('layout.routedExpertsPerDevice', perDevice, `at least ${Math.ceil(experts / ep)} so that ${ep} devices hold all ${experts} experts`);
+  }
+  return { gpusPerNode, tensorParallel: tp, dataParallelAttention: dp, pipelineParallel: pp, expertParallel: ep, redundantExperts: redundant, routedExpertsPerDevice: perDevice, microBatchOverlap: layout.microBatchOverlap, unitDevices };
+}
+
+/**
+ * Checks a precision: every tensor class one of the known dtypes.
+ *
+ * @example
+ * checkPrecision({ weights: 'fp8', attention: 'bf16', dispatch: 'fp8', combine: 'bf16' }).weights // => 'fp8'
+ */
+export function checkPrecision(p: DeploymentPrecision): DeploymentPrecision {
+  if (typeof p !== 'object' || p === null) throw new InputError('precision', p, 'an object { weights, attention, dispatch, combine }');
+  return {
+    weights: checkOneOf('precision.weights', p.weights, DTYPES),
+    attention: checkOneOf('precision.attention', p.attention, DTYPES),
+    dispatch: checkOneOf('precision.dispatch', p.dispatch, DTYPES),
+    combine: checkOneOf('precision.combine', p.combine, DTYPES),
+  };
+}
+
+/**
+ * One precision for every tensor class.
+ *
+ * @example
+ * uniformPrecision('bf16').combine // => 'bf16'
+ */
+export function uniformPrecision(dtype: DeploymentPrecision['weights']): DeploymentPrecision {
+  return checkPrecision({ weights: dtype, attention: dtype, dispatch: dtype, combine: dtype });
+}

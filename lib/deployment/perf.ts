@@ -1,0 +1,137 @@
+import type { StepWork } from '../core/types.js';
+import { prefillAttentionPairs } from '../core/matmul.js';
+import type { HardwareSpec } from '../hardware/spec.js';
+import type { ModelSpec } from '../models/spec.js';
+import type { EfficiencyMode, Parallelism, PerfConfig } from '../roofline/deployment.js';
+import { memoryFit, stepTime } from '../roofline/deployment.js';
+import { checkInt, checkNumber, checkOneOf } from '../util/validate.js';
+import { moeImbalanceSweep } from '../moe/placement.js';
+import { checkPrecision, resolveLayout } from './layout.js';
+import { checkStepInput } from './step.js';
+import type { DeploymentPrecision, DeviceStepBreakdown, DeviceStepInput, DeviceStepModel, PoolLayout, StepModelFactory } from './types.js';
+
+/** Options of the calibrated per-device model. */
+export interface PerfStepOptions {
+  /** 'calibrated' (default when the hardware has a calibration), 'typical', or 'spec' (the datasheet bound). */
+  efficiency?: EfficiencyMode;
+  /** How dispatch reaches a token's experts: one copy per expert (default) or per remote node. */
+  dispatch?: Parallelism['dispatch'];
+  /** Busiest expert device's tokens over the mean (default 1); see `expertLoadFactorFromRouting`. */
+  expertLoadFactor?: number;
+}
+
+/**
+ * The DeviceStepModel of the calibrated performance model (`stepTime` in lib/roofline):
+ * GEMMs with tile and wave quantization at the hardware's sourced efficiency, attention
+ * kernels at theirs, kernel launches, collectives priced α + bytes/β, the busiest
+ * attention group and expert device setting the step. One attention rank's work is
+ * scaled to the whole stage (every rank equally loaded). Weight GEMMs, elementwise
+ * work and launches are reported together as `linearSeconds` (experts included).
+ *
+ * @example
+ * const m = perfDeviceStepModel(loadModel('deepseek-v3'), loadHardware('h800'), layout, precision);
+ * m.step({ prefillTokens: 0, decodeSequences: 128, decodeContext: 4096 }).seconds
+ */
+export function perfDeviceStepModel(model: ModelSpec, hw: HardwareSpec, layout: PoolLayout, precision: DeploymentPrecision, opts: PerfStepOptions = {}): DeviceStepModel {
+  const L = resolveLayout(model, layout);
+  const pr = checkPrecision(precision);
+  const dp = L.dataParallelAttention;
+  const config: PerfConfig = {
+    parallelism: {
+      tp: L.tensorParallel,
+      dp,
+      ep: L.expertParallel,
+      pp: L.pipelineParallel,
+      devicesPerNode: L.gpusPerNode,
+      overlap: L.microBatchOverlap,
+      dispatch: opts.dispatch === undefined ? undefined : checkOneOf('dispatch', opts.dispatch, ['per-expert', 'per-node'] as const),
+      expertLoadFactor: opts.expertLoadFactor,
+    },
+    precision: { weights: pr.weights, compute: pr.weights, activations: pr.attention, kvCache: pr.attention, dispatch: pr.dispatch, combine: pr.combine },
+    efficiency: opts.efficiency,
+    checkMemory: false,
+  };
+  // Validates the configuration once, up front.
+  const probe = stepTime(model, hw, config, { prefillTokens: 0, decodeTokens: dp, contextTokens: 0 });
+  const label = `${hw.name} performance model, ${probe.efficiency} efficiency (TP${L.tensorParallel}${L.expertParallel > 1 ? ` EP${L.expertParallel}` : ''}${dp > 1 ? ` DP${dp}` : ''}${L.pipelineParallel > 1 ? ` PP${L.pipelineParallel}` : ''}, ${pr.weights} weights, ${pr.attention} attention)`;
+
+  const step = (raw: DeviceStepInput): DeviceStepBreakdown => {
+    const w = checkStepInput(raw);
+    const D = w.decodeSequences * w.decodeTokensPerSequence;
+    const S = w.prefillSequences;
+    const work: StepWork = {
+      prefillTokens: w.prefillTokens * dp,
+      decodeTokens: D * dp,
+      contextTokens: D * w.decodeContext * dp,
+    };
+    if (w.prefillTokens > 0) {
+      work.prefillSequences = S * dp;
+      work.prefillAttentionPairs = S * dp * prefillAttentionPairs(w.prefillTokens / S, w.prefillCachedTokens);
+    }
+    const t = stepTime(model, hw, config, work);
+    const b = t.breakdown;
+    return {
+      linearSeconds: b.gemmSeconds + b.elementwiseSeconds + b.launchSeconds,
+      attentionSeconds: b.attentionSeconds,
+      expertSeconds: 0,
+      communicationSeconds: b.communicationSeconds + b.pipelineSeconds,
+      seconds: t.intervalSeconds,
+    };
+  };
+
+  const memory = (context: number): { weightBytes: number; kvBytesPerSequence: number; capacityBytes: number } => {
+    const c = Math.ceil(checkNumber('context', context, { min: 0, max: 1 << 24 }));
+    // One sequence per attention group: the KV one device holds per sequence of its rank.
+    const one = memoryFit(model, hw, config, { batch: dp, context: c });
+    return { weightBytes: one.weightBytes, kvBytesPerSequence: one.kvCacheBytes, capacityBytes: one.capacityBytes };
+  };
+  return { label, step, memory };
+}
+
+/**
+ * The calibrated performance model as DeepSeek runs it: DeepEP's normal kernels in
+ * prefill send a token once per remote node and forward it over NVLink; its
+ * low-latency kernels in decode send one copy per expert (DeepEP README). The default
+ * per-device model of deployments and searches.
+ *
+ * @example
+ * calibratedStepModel(loadModel('deepseek-v3'), loadHardware('h800'), layout, precision, 'decode').label
+ */
+export const calibratedStepModel: StepModelFactory = (model, hw, layout, precision, role, extras) =>
+  perfDeviceStepModel(model, hw, layout, precision, { dispatch: role === 'prefill' ? 'per-node' : 'per-expert', expertLoadFactor: extras?.expertLoadFactor });
+
+/**
+ * The same at the datasheet bound (no kernel efficiency, no launch or link latency).
+ *
+ * @example
+ * specBoundStepModel(loadModel('deepseek-v3'), loadHardware('h800'), layout, precision, 'decode').label
+ */
+export const specBoundStepModel: StepModelFactory = (model, hw, layout, precision, role, extras) =>
+  perfDeviceStepModel(model, hw, layout, precision, { efficiency: 'spec', dispatch: role === 'prefill' ? 'per-node' : 'per-expert', expertLoadFactor: extras?.expertLoadFactor });
+
+/**
+ * The expert load factor a layout sees from routing alone: the mean over seeded steps
+ * of the busiest device's routed tokens over the mean, with uniform top-k routing of
+ * `tokens` tokens per step over the stage's devices and EPLB-style placement of the
+ * redundant copies (lib/moe `moeImbalanceSweep`). Uniform routing is the most
+ * favourable case: real routing is skewed, and only adds to it.
+ *
+ * @example
+ * expertLoadFactorFromRouting(loadModel('deepseek-v3'), decodeLayout, 128 * 2 * 144, 1) // => about 1.18
+ */
+export function expertLoadFactorFromRouting(model: ModelSpec, layout: PoolLayout, tokens: number, seed: number, steps = 5): number {
+  const L = resolveLayout(model, layout);
+  if (!model.moe || L.expertParallel === 1) return 1;
+  const rows = moeImbalanceSweep({
+    experts: model.moe.numExperts,
+    topK: model.moe.expertsPerToken,
+    tokens: checkInt('tokens', tokens, { min: 1, max: 1 << 22 }),
+    devices: L.expertParallel,
+    zipfExponents: [0],
+    redundant: [L.redundantExperts],
+    steps,
+    seed,
+  });
+  const balanced = rows.find((r) => r.policy === 'balanced');
+  return Math.max(1, balanced ? balanced.imbalance.mean : 1);
+}

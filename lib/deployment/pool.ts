@@ -1,0 +1,188 @@
+import { InputError } from '../util/errors.js';
+import { checkFraction, checkInt, checkNumber } from '../util/validate.js';
+import type { DeviceStepBreakdown, DeviceStepModel, PoolLayout } from './types.js';
+
+/** Speculative decoding as a what-if: draft tokens per step and the acceptance rate of each. */
+export interface SpeculativeDecoding {
+  /** Draft tokens proposed per step (DeepSeek's MTP module: 1). */
+  draftTokens: number;
+  /** Probability that each draft token is accepted, given the previous one was. */
+  acceptance: number;
+}
+
+/** Expected tokens one verify step emits: 1 + a + a² + … + a^d. */
+export function speculativeTokensPerStep(spec?: SpeculativeDecoding): number {
+  if (spec === undefined) return 1;
+  const d = checkInt('speculative.draftTokens', spec.draftTokens, { min: 0, max: 16 });
+  const a = checkFraction('speculative.acceptance', spec.acceptance);
+  let t = 1;
+  let p = 1;
+  for (let i = 0; i < d; i++) {
+    p *= a;
+    t += p;
+  }
+  return t;
+}
+
+/** Memory one device needs for weights and KV caches, against what it has. */
+export interface DeviceMemoryFit {
+  fits: boolean;
+  weightBytes: number;
+  kvBytes: number;
+  needBytes: number;
+  capacityBytes: number;
+  /** needBytes − capacityBytes when it does not fit, else 0. */
+  shortfallBytes: number;
+}
+
+const GB = 1e9;
+const gb = (b: number): string => `${(b / GB).toFixed(1)} GB`;
+
+/**
+ * Whether `sequences` decoding sequences of `context` tokens fit on each device of a
+ * rank, next to the weights (activations and runtime buffers are not counted).
+ *
+ * @example
+ * deviceMemoryFit(model, 64, 4096).shortfallBytes // => 0 when it fits
+ */
+export function deviceMemoryFit(step: DeviceStepModel, sequences: number, context: number): DeviceMemoryFit {
+  checkInt('sequences', sequences, { min: 0, max: 1 << 24 });
+  const m = step.memory(checkNumber('context', context, { min: 0, max: 1 << 24 }));
+  const kvBytes = sequences * m.kvBytesPerSequence;
+  const needBytes = m.weightBytes + kvBytes;
+  return { fits: needBytes <= m.capacityBytes, weightBytes: m.weightBytes, kvBytes, needBytes, capacityBytes: m.capacityBytes, shortfallBytes: Math.max(0, needBytes - m.capacityBytes) };
+}
+
+/**
+ * Throws an InputError naming the shortfall when the sequences do not fit.
+ *
+ * @example
+ * assertMemoryFit(step, 1, 4096, 'rtx-4090') // throws "... short by 671.5 GB"
+ */
+export function assertMemoryFit(step: DeviceStepModel, sequences: number, context: number, what = 'the device'): DeviceMemoryFit {
+  const fit = deviceMemoryFit(step, sequences, context);
+  if (!fit.fits) {
+    throw new InputError(
+      'memory',
+      `${gb(fit.needBytes)} per device`,
+      `at most the ${gb(fit.capacityBytes)} of ${what}`,
+      `weights ${gb(fit.weightBytes)} + KV cache ${gb(fit.kvBytes)} for ${sequences} sequence(s) of ${context} tokens: short by ${gb(fit.shortfallBytes)}`,
+    );
+  }
+  return fit;
+}
+
+/**
+ * The largest number of sequences per rank whose KV caches fit beside the weights; 0
+ * when the weights alone do not fit.
+ *
+ * @example
+ * maxSequencesThatFit(step, 4096) // => e.g. 180 for DeepSeek-V3 decode on EP144 H800s
+ */
+export function maxSequencesThatFit(step: DeviceStepModel, context: number): number {
+  const m = step.memory(checkNumber('context', context, { min: 0, max: 1 << 24 }));
+  const free = m.capacityBytes - m.weightBytes;
+  if (free <= 0) return 0;
+  if (m.kvBytesPerSequence === 0) return 1 << 24;
+  return Math.min(1 << 24, Math.floor(free / m.kvBytesPerSequence));
+}
+
+/** One decode operating point of a pool. */
+export interface DecodePerformance {
+  /** Sequences each attention rank decodes at once. */
+  sequencesPerRank: number;
+  context: number;
+  step: DeviceStepBreakdown;
+  /** Expected tokens each sequence gains per step (1 without speculation). */
+  tokensPerStep: number;
+  /** Output tokens per second one user sees. */
+  tokensPerSecondPerUser: number;
+  /** Seconds per output token. */
+  tpotSeconds: number;
+  /** Output tokens per second per device. */
+  tokensPerSecondPerDevice: number;
+  memory: DeviceMemoryFit;
+}
+
+function devicesPerRank(layout: PoolLayout): number {
+  return layout.tensorParallel * layout.pipelineParallel;
+}
+
+/**
+ * Decode throughput of a pool at `sequencesPerRank` sequences with `context` cached
+ * tokens each: per device, per user, and seconds per token. With pipeline
+ * parallelism, as many micro-batches as stages are in flight: a token takes every
+ * stage's step, and each stage is always busy.
+ *
+ * @example
+ * decodePerformance(step, layout, { sequencesPerRank: 128, context: 4096 }).tokensPerSecondPerDevice
+ */
+export function decodePerformance(
+  step: DeviceStepModel,
+  layout: PoolLayout,
+  opts: { sequencesPerRank: number; context: number; speculative?: SpeculativeDecoding },
+): DecodePerformance {
+  const B = checkInt('sequencesPerRank', opts.sequencesPerRank, { min: 1, max: 1 << 20 });
+  const context = checkNumber('context', opts.context, { min: 0, max: 1 << 24 });
+  const q = speculativeTokensPerStep(opts.speculative);
+  const verify = 1 + (opts.speculative?.draftTokens ?? 0);
+  const s = step.step({ prefillTokens: 0, decodeSequences: B, decodeContext: context, decodeTokensPerSequence: verify });
+  const pp = layout.pipelineParallel;
+  const tokenSeconds = s.seconds * pp;
+  return {
+    sequencesPerRank: B,
+    context,
+    step: s,
+    tokensPerStep: q,
+    tokensPerSecondPerUser: q / tokenSeconds,
+    tpotSeconds: tokenSeconds / q,
+    tokensPerSecondPerDevice: (B * pp * q) / tokenSeconds / devicesPerRank(layout),
+    memory: deviceMemoryFit(step, B * pp, context),
+  };
+}
+
+/** One prefill operating point of a pool. */
+export interface PrefillPerformance {
+  /** Prompt tokens computed per rank per step. */
+  tokensPerRank: number;
+  /** Prompt tokens computed per prompt (cache misses). */
+  promptTokens: number;
+  cachedTokens: number;
+  step: DeviceStepBreakdown;
+  /** Computed prompt tokens per second per device. */
+  computedTokensPerSecondPerDevice: number;
+  /** Input tokens per second per device, cache hits counted (DeepSeek's measure). */
+  inputTokensPerSecondPerDevice: number;
+  /** Seconds of the step that prefills a prompt: its time to first token without queueing. */
+  ttftSeconds: number;
+}
+
+/**
+ * Prefill throughput of a pool that computes `tokensPerRank` prompt tokens per step in
+ * prompts of `promptTokens` uncached tokens after `cachedTokens` cache hits each.
+ *
+ * @example
+ * prefillPerformance(step, layout, { tokensPerRank: 16384, promptTokens: 1790, cachedTokens: 2306 }).inputTokensPerSecondPerDevice
+ */
+export function prefillPerformance(
+  step: DeviceStepModel,
+  layout: PoolLayout,
+  opts: { tokensPerRank: number; promptTokens: number; cachedTokens?: number },
+): PrefillPerformance {
+  const T = checkInt('tokensPerRank', opts.tokensPerRank, { min: 1, max: 1 << 24 });
+  const p = checkNumber('promptTokens', opts.promptTokens, { min: 1, max: T });
+  const c = checkNumber('cachedTokens', opts.cachedTokens ?? 0, { min: 0, max: 1 << 24 });
+  const sequences = Math.max(1, Math.round(T / p));
+  const s = step.step({ prefillTokens: T, prefillSequences: sequences, prefillCachedTokens: c, decodeSequences: 0, decodeContext: 0 });
+  const pp = layout.pipelineParallel;
+  const computed = T / s.seconds / devicesPerRank(layout);
+  return {
+    tokensPerRank: T,
+    promptTokens: p,
+    cachedTokens: c,
+    step: s,
+    computedTokensPerSecondPerDevice: computed,
+    inputTokensPerSecondPerDevice: (computed * (p + c)) / p,
+    ttftSeconds: s.seconds * pp,
+  };
+}

@@ -1,0 +1,297 @@
+import type { HardwareSpec } from '../hardware/spec.js';
+import type { ModelSpec } from '../models/spec.js';
+import { InputError } from '../util/errors.js';
+import { checkArray, checkFraction, checkInt, checkPositive } from '../util/validate.js';
+import type { StepModelFactory } from './types.js';
+import { checkPrecision, resolveLayout } from './layout.js';
+import type { SpeculativeDecoding } from './pool.js';
+import { decodePerformance, prefillPerformance, speculativeTokensPerStep } from './pool.js';
+import { calibratedStepModel } from './perf.js';
+import type { DeploymentPrecision, DeviceStepModel, PoolLayout } from './types.js';
+
+/** The load a deployment must carry. */
+export interface SearchLoad {
+  requestsPerSecond: number;
+  /** Mean prompt tokens per request, cache hits included. */
+  promptTokens: number;
+  outputTokens: number;
+  /** Fraction of prompt tokens found in the prefix cache (default 0). */
+  cacheHitFraction?: number;
+}
+
+/** Latency targets; an absent one is not checked. */
+export interface Slo {
+  /** Time to first token, seconds (the prefill of one prompt, without queueing). */
+  ttftSeconds?: number;
+  /** Seconds per output token. */
+  tpotSeconds?: number;
+}
+
+/** Every choice a search ranges over: hardware × layout × precision × decode batch. */
+export interface SearchSpace {
+  model: ModelSpec;
+  hardware: HardwareSpec[];
+  layouts: PoolLayout[];
+  precisions: DeploymentPrecision[];
+  /** Sequences per attention rank, ascending. */
+  batches: number[];
+  load: SearchLoad;
+  speculative?: SpeculativeDecoding;
+  /** The per-device model (default: the calibrated performance model, `calibratedStepModel`). */
+  stepModel?: StepModelFactory;
+}
+
+/** One evaluated configuration. */
+export interface SearchPoint {
+  index: number;
+  hardware: string;
+  layout: number;
+  precision: number;
+  batch: number;
+  feasible: boolean;
+  /** Why it is infeasible: 'memory', 'layout' (invalid for this model or hardware). */
+  reason: string | null;
+  devicesPerUnit: number;
+  tokensPerSecondPerUser: number;
+  tokensPerSecondPerDevice: number;
+  tpotSeconds: number;
+  ttftSeconds: number;
+  /** Device-seconds one request takes: its prefill share plus its decode share. */
+  deviceSecondsPerRequest: number;
+  usdPerRequest: number;
+  usdPerMillionOutput: number;
+  /** Devices the load needs, in whole units. */
+  devicesNeeded: number;
+  usdPerHour: number;
+}
+
+const MAX_POINTS = 1_000_000;
+
+/** The number of points of a space, checked. */
+export function searchSpaceSize(space: SearchSpace): number {
+  if (typeof space !== 'object' || space === null) throw new InputError('space', space, 'a SearchSpace');
+  const hw = checkArray<HardwareSpec>('hardware', space.hardware, 1000).length;
+  const lay = checkArray<PoolLayout>('layouts', space.layouts, 10_000).length;
+  const pr = checkArray<DeploymentPrecision>('precisions', space.precisions, 100).length;
+  const b = checkArray<number>('batches', space.batches, 100_000);
+  b.forEach((x, i) => {
+    checkInt(`batches[${i}]`, x, { min: 1, max: 1 << 20 });
+    if (i > 0 && x <= b[i - 1]) throw new InputError(`batches[${i}]`, x, `greater than batches[${i - 1}] = ${b[i - 1]} (ascending)`);
+  });
+  const n = hw * lay * pr * b.length;
+  if (n > MAX_POINTS) throw new InputError('space', n, `at most ${MAX_POINTS} points`);
+  return n;
+}
+
+function checkLoad(l: SearchLoad): Required<SearchLoad> {
+  if (typeof l !== 'object' || l === null) throw new InputError('load', l, 'an object { requestsPerSecond, promptTokens, outputTokens }');
+  return {
+    requestsPerSecond: checkPositive('load.requestsPerSecond', l.requestsPerSecond, 1e9),
+    promptTokens: checkInt('load.promptTokens', l.promptTokens, { min: 1, max: 1 << 22 }),
+    outputTokens: checkInt('load.outputTokens', l.outputTokens, { min: 1, max: 1 << 22 }),
+    cacheHitFraction: checkFraction('load.cacheHitFraction', l.cacheHitFraction ?? 0),
+  };
+}
+
+/** The (hardware, layout, precision, batch) indices of a point: batch varies fastest. */
+export function searchPointCoordinates(space: SearchSpace, index: number): { h: number; l: number; p: number; b: number } {
+  const n = searchSpaceSize(space);
+  checkInt('index', index, { min: 0, max: n - 1 });
+  const B = space.batches.length;
+  const P = space.precisions.length;
+  const Lc = space.layouts.length;
+  return { b: index % B, p: Math.floor(index / B) % P, l: Math.floor(index / (B * P)) % Lc, h: Math.floor(index / (B * P * Lc)) };
+}
+
+type Group = { step: DeviceStepModel | null; reason: string | null; ttft: number; prefillRate: number; unit: number };
+
+function groupModel(space: SearchSpace, h: number, l: number, p: number, load: Required<SearchLoad>): Group {
+  const hw = space.hardware[h];
+  const layout = space.layouts[l];
+  const make = space.stepModel ?? calibratedStepModel;
+  let step: DeviceStepModel;
+  let unit: number;
+  try {
+    step = make(space.model, hw, layout, checkPrecision(space.precisions[p]), 'decode');
+    unit = resolveLayout(space.model, layout).unitDevices;
+  } catch (e) {
+    if (e instanceof InputError) return { step: null, reason: `layout: ${e.message}`, ttft: Infinity, prefillRate: 0, unit: 1 };
+    throw e;
+  }
+  const cached = Math.floor(load.promptTokens * load.cacheHitFraction);
+  const computed = Math.max(1, load.promptTokens - cached);
+  const pre = prefillPerformance(step, layout, { tokensPerRank: computed, promptTokens: computed, cachedTokens: cached });
+  return { step, reason: null, ttft: pre.ttftSeconds, prefillRate: pre.computedTokensPerSecondPerDevice, unit };
+}
+
+function evaluate(space: SearchSpace, index: number, g: Group, load: Required<SearchLoad>, co: { h: number; l: number; p: number; b: number }): SearchPoint {
+  const hw = space.hardware[co.h];
+  const batch = space.batches[co.b];
+  const base = { index, hardware: hw.id, layout: co.l, precision: co.p, batch, devicesPerUnit: g.unit };
+  const none = { tokensPerSecondPerUser: 0, tokensPerSecondPerDevice: 0, tpotSeconds: Infinity, ttftSeconds: Infinity, deviceSecondsPerRequest: Infinity, usdPerRequest: Infinity, usdPerMillionOutput: Infinity, devicesNeeded: Infinity, usdPerHour: Infinity };
+  if (!g.step) return { ...base, feasible: false, reason: g.reason, ...none };
+  const d = decodePerformance(g.step, space.layouts[co.l], { sequencesPerRank: batch, context: load.promptTokens + load.outputTokens / 2, speculative: space.speculative });
+  if (!d.memory.fits) return { ...base, feasible: false, reason: `memory: short by ${(d.memory.shortfallBytes / 1e9).toFixed(1)} GB per device`, ...none, tpotSeconds: d.tpotSeconds, tokensPerSecondPerUser: d.tokensPerSecondPerUser, tokensPerSecondPerDevice: d.tokensPerSecondPerDevice };
+  const computed = Math.max(1, load.promptTokens - Math.floor(load.promptTokens * load.cacheHitFraction));
+  const dsr = computed / g.prefillRate + load.outputTokens / d.tokensPerSecondPerDevice;
+  const price = hw.hourlyPriceUsd;
+  const devicesNeeded = Math.ceil((load.requestsPerSecond * dsr) / g.unit - 1e-12) * g.unit;
+  return {
+    ...base,
+    feasible: true,
+    reason: null,
+    tokensPerSecondPerUser: d.tokensPerSecondPerUser,
+    tokensPerSecondPerDevice: d.tokensPerSecondPerDevice,
+    tpotSeconds: d.tpotSeconds,
+    ttftSeconds: g.ttft,
+    deviceSecondsPerRequest: dsr,
+    usdPerRequest: (dsr * price) / 3600,
+    usdPerMillionOutput: ((dsr * price) / 3600 / load.outputTokens) * 1e6,
+    devicesNeeded,
+    usdPerHour: devicesNeeded * price,
+  };
+}
+
+/**
+ * Evaluates point `index` of a search space: a pure function of (space, index), so a
+ * batch scheduler can fan points out (see lib/sweep). Colocated serving: each device
+ * time-shares prefill (one prompt per step, which is also the TTFT) and decode (the
+ * point's batch at the mean context, prompt plus half the output). Cost comes from
+ * the hardware's hourly price; devices for the load come in whole serving units.
+ *
+ * @example
+ * evaluateSearchPoint(space, 0).usdPerMillionOutput
+ */
+export function evaluateSearchPoint(space: SearchSpace, index: number): SearchPoint {
+  const co = searchPointCoordinates(space, index);
+  const load = checkLoad(space.load);
+  speculativeTokensPerStep(space.speculative);
+  return evaluate(space, index, groupModel(space, co.h, co.l, co.p, load), load, co);
+}
+
+function meets(pt: SearchPoint, slo: Slo): boolean {
+  return pt.feasible && (slo.ttftSeconds === undefined || pt.ttftSeconds <= slo.ttftSeconds) && (slo.tpotSeconds === undefined || pt.tpotSeconds <= slo.tpotSeconds);
+}
+
+// Costs within a relative 1e-12 are a tie (a compute-bound plateau of batches), broken by the lower index.
+const TIE = 1e-12;
+function sameCost(a: number, b: number): boolean {
+  return Math.abs(a - b) <= TIE * Math.max(a, b);
+}
+function better(a: SearchPoint, b: SearchPoint | null): boolean {
+  if (b === null) return true;
+  if (sameCost(a.usdPerRequest, b.usdPerRequest)) return a.index < b.index;
+  return a.usdPerRequest < b.usdPerRequest;
+}
+
+function checkSlo(slo: Slo): Slo {
+  if (typeof slo !== 'object' || slo === null) throw new InputError('slo', slo, 'an object { ttftSeconds?, tpotSeconds? }');
+  return {
+    ttftSeconds: slo.ttftSeconds === undefined ? undefined : checkPositive('slo.ttftSeconds', slo.ttftSeconds),
+    tpotSeconds: slo.tpotSeconds === undefined ? undefined : checkPositive('slo.tpotSeconds', slo.tpotSeconds),
+  };
+}
+
+/**
+ * Every point of a space evaluated (the brute force), in index order.
+ *
+ * @example
+ * evaluateSearchSpace(space).filter((p) => p.feasible).length
+ */
+export function evaluateSearchSpace(space: SearchSpace): SearchPoint[] {
+  const n = searchSpaceSize(space);
+  const load = checkLoad(space.load);
+  speculativeTokensPerStep(space.speculative);
+  const out: SearchPoint[] = [];
+  const B = space.batches.length;
+  for (let g0 = 0; g0 < n; g0 += B) {
+    const co = searchPointCoordinates(space, g0);
+    const g = groupModel(space, co.h, co.l, co.p, load);
+    for (let b = 0; b < B; b++) out.push(evaluate(space, g0 + b, g, load, { ...co, b }));
+  }
+  return out;
+}
+
+/**
+ * The cheapest point meeting the SLO by brute force over every point; null when none does.
+ *
+ * @example
+ * cheapestByBruteForce(space, { tpotSeconds: 0.05 })?.usdPerMillionOutput
+ */
+export function cheapestByBruteForce(space: SearchSpace, slo: Slo): SearchPoint | null {
+  const s = checkSlo(slo);
+  let best: SearchPoint | null = null;
+  for (const pt of evaluateSearchSpace(space)) if (meets(pt, s) && better(pt, best)) best = pt;
+  return best;
+}
+
+/**
+ * The cheapest deployment meeting the SLO. Within one (hardware, layout, precision)
+ * a larger decode batch never lowers TPOT or memory, so the feasible batches are a
+ * prefix of the ascending list: a binary search finds its end, configurations whose
+ * TTFT already fails are skipped whole, and only feasible points are priced. Cost
+ * itself is not monotone in the batch (tile quantization), so every feasible point is
+ * compared. `cheapestByBruteForce` checks it. `cheapestByBruteForce` checks it on small grids.
+ *
+ * @example
+ * searchCheapestDeployment(space, { ttftSeconds: 2, tpotSeconds: 0.05 })
+ */
+export function searchCheapestDeployment(space: SearchSpace, slo: Slo): { best: SearchPoint | null; evaluated: number } {
+  const s = checkSlo(slo);
+  const n = searchSpaceSize(space);
+  const load = checkLoad(space.load);
+  speculativeTokensPerStep(space.speculative);
+  const B = space.batches.length;
+  let best: SearchPoint | null = null;
+  let evaluated = 0;
+  for (let g0 = 0; g0 < n; g0 += B) {
+    const co = searchPointCoordinates(space, g0);
+    const g = groupModel(space, co.h, co.l, co.p, load);
+    if (!g.step || (s.ttftSeconds !== undefined && g.ttft > s.ttftSeconds)) continue;
+    const at = (b: number): SearchPoint => {
+      evaluated++;
+      return evaluate(space, g0 + b, g, load, { ...co, b });
+    };
+    let lo = -1;
+    let hi = B;
+    let found: SearchPoint | null = null;
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >> 1;
+      const pt = at(mid);
+      if (meets(pt, s)) {
+        lo = mid;
+        found = pt;
+      } else hi = mid;
+    }
+    if (found) {
+      // Cost is not monotone in the batch once GEMM tiles quantize it (a batch just past
+      // a 64-row tile costs more per token than the one before), so every feasible batch
+      // is priced; the binary search only skips the infeasible ones.
+      for (let b = 0; b <= lo; b++) {
+        const pt = b === lo ? found : at(b);
+        if (better(pt, best)) best = pt;
+      }
+    }
+  }
+  return { best, evaluated };
+}
+
+/**
+ * The Pareto frontier of feasible points: no other point gives every user more
+ * tokens/s and every device more tokens/s. Sorted by tokens/s per user.
+ *
+ * @example
+ * deploymentFrontier(evaluateSearchSpace(space)).map((p) => [p.tokensPerSecondPerUser, p.tokensPerSecondPerDevice])
+ */
+export function deploymentFrontier(points: readonly SearchPoint[]): SearchPoint[] {
+  const f = points.filter((p) => p.feasible).sort((a, b) => b.tokensPerSecondPerUser - a.tokensPerSecondPerUser || b.tokensPerSecondPerDevice - a.tokensPerSecondPerDevice || a.index - b.index);
+  const out: SearchPoint[] = [];
+  let bestDev = -Infinity;
+  for (const p of f) {
+    if (p.tokensPerSecondPerDevice > bestDev) {
+      out.push(p);
+      bestDev = p.tokensPerSecondPerDevice;
+    }
+  }
+  return out.reverse();
+}

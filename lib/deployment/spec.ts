@@ -1,0 +1,81 @@
+import type { Dtype } from '../core/types.js';
+import { DTYPES } from '../core/types.js';
+import { loadHardware } from '../hardware/spec.js';
+import { loadModel } from '../models/spec.js';
+import type { SweepDefinition } from '../sweep/run.js';
+import { InputError } from '../util/errors.js';
+import { checkArray, checkInt, checkOneOf } from '../util/validate.js';
+import { checkPrecision, uniformPrecision } from './layout.js';
+import type { SearchLoad, SearchPoint, SearchSpace, Slo } from './search.js';
+import { evaluateSearchPoint, searchSpaceSize } from './search.js';
+import type { SpeculativeDecoding } from './pool.js';
+import type { DeploymentPrecision, PoolLayout } from './types.js';
+
+/**
+ * A search as plain JSON (a file every task of a cluster job reads): catalog ids,
+ * layouts with defaults (8 GPUs per node, no data-parallel attention, pipeline or
+ * expert parallelism, no overlap), precisions as one dtype or per tensor class,
+ * batches as a list or `{ "pow2": max }` (1, 2, 4, …, max), the load and the SLO.
+ */
+export interface SearchSpec {
+  model: string;
+  hardware: string[];
+  layouts: Array<Partial<PoolLayout> & { tensorParallel: number }>;
+  precisions: Array<Dtype | DeploymentPrecision>;
+  batches: number[] | { pow2: number };
+  load: SearchLoad;
+  slo?: Slo;
+  speculative?: SpeculativeDecoding;
+}
+
+/**
+ * Builds the SearchSpace a spec describes; bad fields are InputErrors naming them.
+ *
+ * @example
+ * searchSpaceFromSpec({ model: 'llama-3.1-70b', hardware: ['h100-sxm'], layouts: [{ tensorParallel: 4 }],
+ *   precisions: ['bf16'], batches: { pow2: 256 }, load: { requestsPerSecond: 5, promptTokens: 1000, outputTokens: 300 } }).batches.length // => 9
+ */
+export function searchSpaceFromSpec(spec: SearchSpec): SearchSpace {
+  if (typeof spec !== 'object' || spec === null) throw new InputError('spec', spec, 'a search spec object');
+  if (typeof spec.model !== 'string') throw new InputError('model', spec.model, 'a model catalog id');
+  const model = loadModel(spec.model);
+  const hardware = checkArray<string>('hardware', spec.hardware, 1000).map((id) => loadHardware(id));
+  const layouts = checkArray<Partial<PoolLayout>>('layouts', spec.layouts, 10_000).map((l, i) => {
+    if (typeof l !== 'object' || l === null) throw new InputError(`layouts[${i}]`, l, 'an object { tensorParallel, ... }');
+    return {
+      gpusPerNode: l.gpusPerNode ?? 8,
+      tensorParallel: l.tensorParallel as number,
+      dataParallelAttention: l.dataParallelAttention ?? 1,
+      pipelineParallel: l.pipelineParallel ?? 1,
+      expertParallel: l.expertParallel ?? 1,
+      redundantExperts: l.redundantExperts ?? 0,
+      routedExpertsPerDevice: l.routedExpertsPerDevice,
+      microBatchOverlap: l.microBatchOverlap ?? false,
+    };
+  });
+  const precisions = checkArray<Dtype | DeploymentPrecision>('precisions', spec.precisions, 100).map((p, i) =>
+    typeof p === 'string' ? uniformPrecision(checkOneOf(`precisions[${i}]`, p, DTYPES)) : checkPrecision(p),
+  );
+  let batches: number[];
+  if (Array.isArray(spec.batches)) batches = spec.batches;
+  else if (typeof spec.batches === 'object' && spec.batches !== null && 'pow2' in spec.batches) {
+    const max = checkInt('batches.pow2', spec.batches.pow2, { min: 1, max: 1 << 20 });
+    batches = [];
+    for (let b = 1; b <= max; b *= 2) batches.push(b);
+  } else throw new InputError('batches', spec.batches, 'an ascending list of batch sizes or { "pow2": max }');
+  const space: SearchSpace = { model, hardware, layouts, precisions, batches, load: spec.load, speculative: spec.speculative };
+  searchSpaceSize(space);
+  return space;
+}
+
+/**
+ * A search spec as a sweep: point i is `evaluateSearchPoint(space, i)`, so the grid
+ * can be sharded over a cluster scheduler and merged back (lib/sweep).
+ *
+ * @example
+ * runSweepShard(searchSweep(spec), parseShard('0/4')).rows[0].usdPerMillionOutput
+ */
+export function searchSweep(spec: SearchSpec): SweepDefinition<SearchPoint> {
+  const space = searchSpaceFromSpec(spec);
+  return { kind: 'deployment-search', spec, size: searchSpaceSize(space), point: (i) => evaluateSearchPoint(space, i) };
+}

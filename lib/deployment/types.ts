@@ -1,0 +1,100 @@
+import type { Dtype } from '../core/types.js';
+import type { HardwareSpec } from '../hardware/spec.js';
+import type { ModelSpec } from '../models/spec.js';
+
+/**
+ * Element types per tensor class: DeepSeek serves with FP8 matmul weights and FP8
+ * dispatch, but BF16 attention (MLA core and KV cache) and BF16 combine.
+ */
+export interface DeploymentPrecision {
+  /** Weights and activations of every linear layer (attention projections, FFNs, experts). */
+  weights: Dtype;
+  /** The attention core and the KV cache. */
+  attention: Dtype;
+  /** Tokens sent to their experts (all-to-all dispatch). */
+  dispatch: Dtype;
+  /** Expert outputs sent back (all-to-all combine). */
+  combine: Dtype;
+}
+
+/**
+ * How one pool of devices is laid out. A serving unit is
+ * `tensorParallel × dataParallelAttention × pipelineParallel` devices; with expert
+ * parallelism the routed experts of each pipeline stage are spread over the
+ * `expertParallel` devices of the stage (which must then equal
+ * `tensorParallel × dataParallelAttention`), and each data-parallel attention rank
+ * runs its own batch.
+ */
+export interface PoolLayout {
+  /** Devices per node (the NVLink domain). */
+  gpusPerNode: number;
+  tensorParallel: number;
+  /** Attention ranks, each with its own batch of sequences (DeepSeek: DP32 prefill, DP144 decode). */
+  dataParallelAttention: number;
+  pipelineParallel: number;
+  /** Devices the routed experts of one stage are spread over; 1 = every device holds every expert. */
+  expertParallel: number;
+  /** Extra replicas of hot experts (DeepSeek: 32); they balance the load across devices. */
+  redundantExperts: number;
+  /**
+   * Routed experts per device; default (experts + redundant) / expertParallel. More
+   * than the model has is an error.
+   */
+  routedExpertsPerDevice?: number;
+  /** Two micro-batches overlap one's communication with the other's computation. */
+  microBatchOverlap: boolean;
+}
+
+/** The work of one step on one attention rank (one data-parallel batch). */
+export interface DeviceStepInput {
+  /** Prompt tokens computed this step (cache hits excluded). */
+  prefillTokens: number;
+  /** Prompts those tokens belong to (default 1 when prefillTokens > 0). */
+  prefillSequences?: number;
+  /** Tokens of each prompt already in the KV cache (prefix-cache hits), mean (default 0). */
+  prefillCachedTokens?: number;
+  /** Sequences decoding this step. */
+  decodeSequences: number;
+  /** Mean tokens in each decoding sequence's KV cache. */
+  decodeContext: number;
+  /** Tokens each decoding sequence verifies per step: 1, or 1 + speculative drafts (default 1). */
+  decodeTokensPerSequence?: number;
+}
+
+/** Where the seconds of one step go, on the busiest device of a rank. */
+export interface DeviceStepBreakdown {
+  /** Linear layers (projections, dense FFN, shared experts, router, LM head). */
+  linearSeconds: number;
+  /** The attention core. */
+  attentionSeconds: number;
+  /** Routed experts held by this device. */
+  expertSeconds: number;
+  /** All-to-all dispatch and combine, tensor-parallel all-reduce, pipeline sends. */
+  communicationSeconds: number;
+  /** The step: compute + communication, or their max with micro-batch overlap. */
+  seconds: number;
+}
+
+/**
+ * The per-device performance model the deployment layer stands on: the seconds of
+ * one step of one attention rank under a layout and precision. Swappable, so a
+ * calibrated model replaces the spec roofline without touching the cost and search code.
+ */
+export interface DeviceStepModel {
+  readonly label: string;
+  step(input: DeviceStepInput): DeviceStepBreakdown;
+  /** Bytes each device holds for weights and for one decoding sequence's KV cache at `context` tokens. */
+  memory(context: number): { weightBytes: number; kvBytesPerSequence: number; capacityBytes: number };
+}
+
+/** Which pool a step model is built for: prefill and decode may run different kernels. */
+export type PoolRole = 'prefill' | 'decode';
+
+/** What a pool's step model may be told beyond its layout. */
+export interface StepModelExtras {
+  /** Busiest expert device's routed tokens over the mean (default 1: perfectly balanced). */
+  expertLoadFactor?: number;
+}
+
+/** Builds the per-device performance model of one pool. */
+export type StepModelFactory = (model: ModelSpec, hw: HardwareSpec, layout: PoolLayout, precision: DeploymentPrecision, role: PoolRole, extras?: StepModelExtras) => DeviceStepModel;

@@ -1,0 +1,123 @@
+import type { PublishedVsPredicted } from '../deployment/deepseek.js';
+import type { SearchPoint } from '../deployment/search.js';
+import { InputError } from '../util/errors.js';
+import { checkArray } from '../util/validate.js';
+import { baseLayout, PALETTE, type Figure } from './types.js';
+
+/** A single operating point to mark on a frontier chart (a local setup, a published figure). */
+export interface FrontierMark {
+  label: string;
+  tokensPerSecondPerUser: number;
+  tokensPerSecondPerDevice: number;
+}
+
+/**
+ * Tokens/s per device against tokens/s per user (log–log): one frontier line per
+ * series, and single marked points (local setups, published figures) as symbols. Up
+ * and to the right is better; a frontier shows what a provider trades.
+ *
+ * @example
+ * show(deploymentFrontierChart({ 'deepseek-v3 on H800': deploymentFrontier(evaluateSearchSpace(space)) }));
+ */
+export function deploymentFrontierChart(series: Record<string, readonly SearchPoint[]>, opts: { marks?: readonly FrontierMark[]; title?: string } = {}): Figure {
+  if (typeof series !== 'object' || series === null) throw new InputError('series', series, 'an object of frontier point lists by label');
+  const data: Array<Record<string, unknown>> = Object.entries(series).map(([name, pts], i) => ({
+    type: 'scatter',
+    mode: 'lines+markers',
+    name,
+    x: pts.map((p) => p.tokensPerSecondPerUser),
+    y: pts.map((p) => p.tokensPerSecondPerDevice),
+    text: pts.map((p) => `${p.hardware}, batch ${p.batch}, ${p.devicesPerUnit} device(s), $${p.usdPerMillionOutput.toFixed(3)}/M output`),
+    hoverinfo: 'text+x+y',
+    line: { color: PALETTE[i % PALETTE.length] },
+  }));
+  (opts.marks ?? []).forEach((m, i) => {
+    data.push({
+      type: 'scatter',
+      mode: 'markers+text',
+      name: m.label,
+      x: [m.tokensPerSecondPerUser],
+      y: [m.tokensPerSecondPerDevice],
+      text: [m.label],
+      textposition: 'top center',
+      marker: { symbol: 'diamond', size: 11, color: PALETTE[(Object.keys(series).length + i) % PALETTE.length] },
+      showlegend: false,
+    });
+  });
+  if (data.length === 0) throw new InputError('series', series, 'at least one frontier or mark');
+  return {
+    data,
+    layout: baseLayout(opts.title ?? 'What a provider trades: tokens/s per device against tokens/s per user', { title: 'output tokens/s per user', log: true }, { title: 'output tokens/s per device', log: true }),
+  };
+}
+
+/**
+ * Published figures beside predictions: one bar group per figure, predicted / published
+ * (1 = exact), with the datasheet bound when present and the ±25 % band shaded.
+ *
+ * @example
+ * show(publishedVsPredictedChart(deepseekDayReproduction().rows));
+ */
+export function publishedVsPredictedChart(rows: readonly PublishedVsPredicted[], opts: { title?: string } = {}): Figure {
+  checkArray<PublishedVsPredicted>('rows', rows, 100);
+  // Horizontal bars, first figure on top: long figure names stay readable.
+  const y = rows.map((r) => r.figure);
+  const data: Array<Record<string, unknown>> = [
+    {
+      type: 'bar',
+      orientation: 'h',
+      name: 'model / published',
+      y,
+      x: rows.map((r) => r.ratio),
+      text: rows.map((r) => `${r.ratio.toFixed(2)}×`),
+      textposition: 'outside',
+      marker: { color: PALETTE[0] },
+    },
+  ];
+  if (rows.every((r) => r.bound !== undefined)) {
+    data.push({ type: 'bar', orientation: 'h', name: 'datasheet bound / published', y, x: rows.map((r) => r.bound! / r.published), marker: { color: PALETTE[7] } });
+  }
+  const layout = baseLayout(opts.title ?? 'Predicted against published (1 = exact; shaded: ±25 %)', { title: 'ratio to the published figure' }, { title: '' });
+  layout.barmode = 'group';
+  layout.yaxis = { ...(layout.yaxis as Record<string, unknown>), autorange: 'reversed', automargin: true };
+  layout.shapes = [
+    { type: 'rect', yref: 'paper', y0: 0, y1: 1, x0: 0.75, x1: 1.25, fillcolor: '#2ca02c', opacity: 0.15, line: { width: 0 } },
+    { type: 'line', yref: 'paper', y0: 0, y1: 1, x0: 1, x1: 1, line: { color: '#2ca02c', dash: 'dot' } },
+  ];
+  layout.margin = { t: 50, r: 40, b: 80, l: 20 };
+  return { data, layout };
+}
+
+/** One bar of the local-setup chart. */
+export interface LocalSetupBar {
+  label: string;
+  tokensPerSecondPerUser: number;
+  usdPerMillionOutput: number;
+}
+
+/**
+ * Tokens/s one user gets on each setup (bars, log scale), each labelled with its
+ * dollars per million output tokens.
+ *
+ * @example
+ * show(localSetupChart(runs.map((r) => ({ label: r.setup, tokensPerSecondPerUser: r.tokensPerSecondPerUser, usdPerMillionOutput: r.usdPerMillionOutput }))));
+ */
+export function localSetupChart(bars: readonly LocalSetupBar[], opts: { title?: string } = {}): Figure {
+  checkArray<LocalSetupBar>('bars', bars, 1000);
+  const layout = baseLayout(opts.title ?? 'Tokens/s per user and $ per million output tokens', { title: '' }, { title: 'output tokens/s per user', log: true });
+  layout.margin = { t: 50, r: 20, b: 120, l: 70 };
+  return {
+    data: [
+      {
+        type: 'bar',
+        x: bars.map((b) => b.label),
+        y: bars.map((b) => b.tokensPerSecondPerUser),
+        text: bars.map((b) => `${b.tokensPerSecondPerUser.toFixed(1)} tok/s<br>$${b.usdPerMillionOutput < 1 ? b.usdPerMillionOutput.toFixed(3) : b.usdPerMillionOutput.toFixed(2)}/M`),
+        textposition: 'outside',
+        marker: { color: bars.map((_, i) => PALETTE[i % PALETTE.length]) },
+        showlegend: false,
+      },
+    ],
+    layout,
+  };
+}

@@ -1,0 +1,52 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadHardware } from '../../lib/hardware/index.js';
+import { loadModel } from '../../lib/models/index.js';
+import { evaluateDeployment } from '../../lib/deployment/deployment.js';
+import { uniformPrecision } from '../../lib/deployment/layout.js';
+import { InputError } from '../../lib/util/errors.js';
+
+const tp4 = { gpusPerNode: 8, tensorParallel: 4, dataParallelAttention: 1, pipelineParallel: 1, expertParallel: 1, redundantExperts: 0, microBatchOverlap: false };
+const deployment = {
+  model: loadModel('llama-3.1-70b'),
+  hardware: loadHardware('h100-sxm'),
+  precision: uniformPrecision('bf16'),
+  prefill: { layout: tp4, tokensPerRank: 8192 },
+  decode: { layout: tp4, sequencesPerRank: 64, context: 2250 },
+  load: { inputTokens: 2e9, cacheHitFraction: 0.5, outputTokens: 5e8, promptTokensPerRequest: 2000, curve: { hours: [8, 16], relative: [2, 0.5] } },
+};
+
+test('evaluateDeployment(): whole 4-GPU units over the day, peak from the busy hours, costs per token class from the catalog price', () => {
+  const e = evaluateDeployment(deployment);
+  // Units of 4 devices: device-hours are multiples of 4 per hour of each segment.
+  assert.equal(e.day.deviceHours % 4, 0);
+  assert.ok(e.day.utilisation > 0 && e.day.utilisation <= 1);
+  // $ per device-hour from data/hardware/h100-sxm.json.
+  assert.ok(Math.abs(e.day.costUsd - e.day.deviceHours * 2.99) < 1e-9);
+  assert.ok(e.day.perMillion.output > e.day.perMillion.input && e.day.perMillion.input > e.day.perMillion.cachedInput);
+  // Busy hours at 2× mean set the peak: at least twice the quiet hours' pools.
+  assert.ok(e.day.peakNodes * 8 >= e.day.prefillDevices + e.day.decodeDevices);
+});
+
+test('evaluateDeployment() refuses a decode batch that does not fit, naming the shortfall, and a missing context', () => {
+  assert.throws(() => evaluateDeployment({ ...deployment, decode: { ...deployment.decode, sequencesPerRank: 4096 } }), (e: unknown) => e instanceof InputError && e.field === 'decode.sequencesPerRank' && /short by/.test(e.message));
+  assert.throws(() => evaluateDeployment({ ...deployment, decode: { layout: tp4, sequencesPerRank: 8 } }), (e: unknown) => e instanceof InputError && e.field === 'decode.context');
+  assert.throws(() => evaluateDeployment({ ...deployment, pricePerDeviceHour: 0 }), (e: unknown) => e instanceof InputError && e.field === 'pricePerDeviceHour');
+  assert.throws(() => evaluateDeployment({ ...deployment, load: { ...deployment.load, curve: { hours: [8, 8], relative: [1, 1] } } }), (e: unknown) => e instanceof InputError && e.field === 'curve.hours');
+});
+
+test('simulateSearchPoint(): the simulator on a searched point is seed-deterministic and never beats the analytic TPOT at the median', async () => {
+  const { candidateLayouts } = await import('../../lib/deployment/compare.js');
+  const { searchCheapestDeployment } = await import('../../lib/deployment/search.js');
+  const { simulateSearchPoint } = await import('../../lib/deployment/serve.js');
+  const m = loadModel('llama-3.1-70b');
+  const space = { model: m, hardware: [loadHardware('h100-sxm')], layouts: candidateLayouts(m), precisions: [uniformPrecision('bf16')], batches: [8, 16, 32, 64], load: { requestsPerSecond: 5, promptTokens: 500, outputTokens: 100 } };
+  const best = searchCheapestDeployment(space, { tpotSeconds: 0.05 }).best!;
+  const a = simulateSearchPoint(space, best, { requests: 300 }, 2);
+  const b = simulateSearchPoint(space, best, { requests: 300 }, 2);
+  assert.deepEqual([a.ttftP99, a.tpotP50], [b.ttftP99, b.tpotP50]);
+  // Rate = 0.8 × devices of the rank / device-seconds per request.
+  assert.ok(Math.abs(a.ratePerSecond - (0.8 * space.layouts[best.layout].tensorParallel) / best.deviceSecondsPerRequest) < 1e-12);
+  assert.ok(a.tpotP50! >= best.tpotSeconds * 0.999);
+  assert.ok(a.ttftP50 >= best.ttftSeconds * 0.999);
+});

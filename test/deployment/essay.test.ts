@@ -1,0 +1,35 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadModel } from '../../lib/models/index.js';
+import { deepseekDayReproduction } from '../../lib/deployment/deepseek.js';
+import { describeDeepseekDay, describeLocalVsScale, describeTitleAnswer, localVsScale } from '../../lib/deployment/essay.js';
+import { listLocalSetups } from '../../lib/deployment/local.js';
+
+const day = deepseekDayReproduction();
+const rows = localVsScale(loadModel('deepseek-v3'), day, { bitsPerWeight: 4.8, context: 4096, setups: listLocalSetups() });
+
+test('localVsScale(): one row per local setup and two at scale; the published decode cost is $2 × 8 / 3600 / 14,800 tok/s per million', () => {
+  assert.equal(rows.filter((r) => r.kind === 'local').length, listLocalSetups().length);
+  const pub = rows.at(-1)!;
+  assert.ok(Math.abs(pub.usdPerMillionOutput - ((2 * 8) / 3600 / 14800) * 1e6) < 1e-12);
+  // H800 fp8: R = 1979e12 / 3.35e12 FLOP/B, s = 1 byte; expert gate/up GEMM k = 7168, n = 2 × 2048 (config.json):
+  // B* = R·s·k·n / (2kn − R·s·(k + n)) = 333.1 tokens per expert; 2 experts per GPU, 8 experts per token,
+  // 2 tokens verified per step → ⌈333.1 × 2 / 16⌉ = 42 sequences per GPU.
+  const R = 1979e12 / 3.35e12;
+  const knee = (R * 7168 * 4096) / (2 * 7168 * 4096 - R * (7168 + 4096));
+  assert.equal(pub.efficientBatch, Math.ceil((knee * 2) / 16));
+  assert.equal(pub.efficientBatch, 42);
+  // Every local single user pays more per token than DeepSeek's published decode pool.
+  for (const r of rows.filter((x) => x.kind === 'local' && x.refusal === null)) assert.ok(r.usdPerMillionOutput > pub.usdPerMillionOutput, r.where);
+});
+
+test('describe*(): sentences quote the computed numbers and escape dollar signs for notebook markdown', () => {
+  const a = describeDeepseekDay(day);
+  assert.match(a, /\\\$87,072/);
+  assert.match(a, /545 %/);
+  assert.ok(!/(^|[^\\])\$/.test(a));
+  const b = describeLocalVsScale(rows, 4.8);
+  const fastest = rows.filter((r) => r.kind === 'local').reduce((x, r) => (r.tokensPerSecondPerUser > x.tokensPerSecondPerUser ? r : x));
+  assert.ok(b.includes(fastest.tokensPerSecondPerUser.toFixed(1)));
+  assert.match(describeTitleAnswer(day, rows), /only scale fills the batch/);
+});

@@ -1,0 +1,42 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { deploymentFrontierChart, localSetupChart, publishedVsPredictedChart } from '../../lib/plot/deployment.js';
+import type { SearchPoint } from '../../lib/deployment/search.js';
+import { InputError } from '../../lib/util/errors.js';
+
+const pt = (u: number, d: number): SearchPoint => ({
+  index: 0, hardware: 'h800', layout: 0, precision: 0, batch: 8, feasible: true, reason: null, devicesPerUnit: 8,
+  tokensPerSecondPerUser: u, tokensPerSecondPerDevice: d, tpotSeconds: 1 / u, ttftSeconds: 0.1, deviceSecondsPerRequest: 1,
+  usdPerRequest: 1, usdPerMillionOutput: 0.5, devicesNeeded: 8, usdPerHour: 16,
+});
+
+test('deploymentFrontierChart(series, { marks }) plots tokens/s per user on x and per device on y, log–log, marks as single points', () => {
+  const fig = deploymentFrontierChart({ a: [pt(10, 1000), pt(50, 200)] }, { marks: [{ label: 'home', tokensPerSecondPerUser: 5, tokensPerSecondPerDevice: 5 }] });
+  assert.deepEqual(fig.data[0].x, [10, 50]);
+  assert.deepEqual(fig.data[0].y, [1000, 200]);
+  assert.deepEqual(fig.data[1].x, [5]);
+  assert.equal((fig.layout.xaxis as { type: string }).type, 'log');
+  assert.equal((fig.layout.yaxis as { type: string }).type, 'log');
+  assert.throws(() => deploymentFrontierChart({}), InputError);
+});
+
+test('publishedVsPredictedChart(rows) draws predicted/published with the ±25 % band from 0.75 to 1.25', () => {
+  const rows = [
+    { figure: 'decode', published: 100, predicted: 150, ratio: 1.5, within25: false, unit: 'tok/s', bound: 200 },
+    { figure: 'cost', published: 10, predicted: 9, ratio: 0.9, within25: true, unit: 'USD', bound: 8 },
+  ];
+  const fig = publishedVsPredictedChart(rows);
+  assert.deepEqual(fig.data[0].x, [1.5, 0.9]);
+  assert.deepEqual(fig.data[0].y, ['decode', 'cost']);
+  // bound / published: 200/100 and 8/10.
+  assert.deepEqual(fig.data[1].x, [2, 0.8]);
+  const band = (fig.layout.shapes as Array<{ x0: number; x1: number }>)[0];
+  assert.deepEqual([band.x0, band.x1], [0.75, 1.25]);
+});
+
+test('localSetupChart(bars) labels each bar with its tokens/s and $ per million', () => {
+  const fig = localSetupChart([{ label: 'mac', tokensPerSecondPerUser: 12.34, usdPerMillionOutput: 8.1 }]);
+  assert.deepEqual(fig.data[0].y, [12.34]);
+  assert.match((fig.data[0].text as string[])[0], /12\.3 tok\/s<br>\$8\.10\/M/);
+  assert.throws(() => localSetupChart([]), InputError);
+});

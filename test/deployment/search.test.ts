@@ -1,0 +1,115 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { loadHardware } from '../../lib/hardware/index.js';
+import { loadModel } from '../../lib/models/index.js';
+import { uniformPrecision } from '../../lib/deployment/layout.js';
+import { cheapestByBruteForce, deploymentFrontier, evaluateSearchPoint, evaluateSearchSpace, searchCheapestDeployment, searchSpaceSize } from '../../lib/deployment/search.js';
+import type { SearchSpace } from '../../lib/deployment/search.js';
+import { searchSpaceFromSpec } from '../../lib/deployment/spec.js';
+import { candidateLayouts, denseVsMoe } from '../../lib/deployment/compare.js';
+import { InputError } from '../../lib/util/errors.js';
+
+const llama = loadModel('llama-3.1-70b');
+const hardware = ['a100-80gb', 'h100-sxm', 'h200', 'mi300x'].map((id) => loadHardware(id));
+const batches = Array.from({ length: 40 }, (_, i) => (i + 1) * 8);
+const space: SearchSpace = {
+  model: llama,
+  hardware,
+  layouts: candidateLayouts(llama),
+  precisions: [uniformPrecision('bf16'), uniformPrecision('fp8')],
+  batches,
+  load: { requestsPerSecond: 20, promptTokens: 1500, outputTokens: 400 },
+};
+
+test('searchCheapestDeployment() equals the brute-force optimum on a 1,280-point grid, for several SLOs', () => {
+  assert.equal(searchSpaceSize(space), 4 * 4 * 2 * 40);
+  for (const slo of [{ tpotSeconds: 0.05 }, { tpotSeconds: 0.02, ttftSeconds: 0.5 }, { ttftSeconds: 0.2 }, { tpotSeconds: 0.01 }, {}]) {
+    const brute = cheapestByBruteForce(space, slo);
+    const { best, evaluated } = searchCheapestDeployment(space, slo);
+    assert.deepEqual(best, brute, JSON.stringify(slo));
+    assert.ok(evaluated < searchSpaceSize(space));
+  }
+  // An impossible SLO: nothing meets it, by either method.
+  assert.equal(searchCheapestDeployment(space, { tpotSeconds: 1e-6 }).best, null);
+  assert.equal(cheapestByBruteForce(space, { tpotSeconds: 1e-6 }), null);
+});
+
+test('searchCheapestDeployment() equals brute force on random grids and SLOs (fast-check)', () => {
+  fc.assert(
+    fc.property(
+      fc.uniqueArray(fc.integer({ min: 1, max: 600 }), { minLength: 1, maxLength: 12 }),
+      fc.double({ min: 0.003, max: 0.2, noNaN: true }),
+      fc.double({ min: 0.02, max: 5, noNaN: true }),
+      fc.integer({ min: 0, max: 3 }),
+      (bs, tpot, ttft, h) => {
+        const s: SearchSpace = { ...space, hardware: [hardware[h]], batches: [...bs].sort((a, b) => a - b) };
+        const slo = { tpotSeconds: tpot, ttftSeconds: ttft };
+        assert.deepEqual(searchCheapestDeployment(s, slo).best, cheapestByBruteForce(s, slo));
+      },
+    ),
+    { numRuns: 40, seed: 15 },
+  );
+});
+
+test('deploymentFrontier(): no frontier point is dominated by any feasible point, and every feasible point is dominated or on it', () => {
+  const all = evaluateSearchSpace(space);
+  const f = deploymentFrontier(all);
+  assert.ok(f.length > 1);
+  const feasible = all.filter((p) => p.feasible);
+  const dominates = (a: typeof all[0], b: typeof all[0]): boolean =>
+    a.tokensPerSecondPerUser >= b.tokensPerSecondPerUser && a.tokensPerSecondPerDevice >= b.tokensPerSecondPerDevice && (a.tokensPerSecondPerUser > b.tokensPerSecondPerUser || a.tokensPerSecondPerDevice > b.tokensPerSecondPerDevice);
+  for (const p of f) assert.ok(!feasible.some((q) => dominates(q, p)));
+  for (const q of feasible) assert.ok(f.includes(q) || f.some((p) => dominates(p, q) || (p.tokensPerSecondPerUser === q.tokensPerSecondPerUser && p.tokensPerSecondPerDevice === q.tokensPerSecondPerDevice)));
+  // Sorted by tokens/s per user, ascending; tokens/s per device descending along it.
+  for (let i = 1; i < f.length; i++) {
+    assert.ok(f[i].tokensPerSecondPerUser >= f[i - 1].tokensPerSecondPerUser);
+    assert.ok(f[i].tokensPerSecondPerDevice <= f[i - 1].tokensPerSecondPerDevice);
+  }
+});
+
+test('evaluateSearchPoint(i) equals the i-th row of evaluateSearchSpace; infeasible points say why', () => {
+  const all = evaluateSearchSpace(space);
+  for (const i of [0, 17, 640, 1279]) assert.deepEqual(evaluateSearchPoint(space, i), all[i]);
+  // Llama 70B in bf16 (141 GB) on one 80 GB A100 does not fit.
+  const p = all.find((x) => x.hardware === 'a100-80gb' && x.layout === 0 && x.precision === 0)!;
+  assert.equal(p.feasible, false);
+  assert.match(p.reason!, /memory: short by/);
+  // A100 has no fp8: every fp8 point on it is infeasible for its layout.
+  assert.match(all.find((x) => x.hardware === 'a100-80gb' && x.precision === 1)!.reason!, /layout: .*dtype/);
+  // Cost is device-seconds × hourly price.
+  const ok = all.find((x) => x.feasible)!;
+  const price = hardware.find((h) => h.id === ok.hardware)!.hourlyPriceUsd;
+  assert.ok(Math.abs(ok.usdPerRequest - (ok.deviceSecondsPerRequest * price) / 3600) < 1e-15);
+});
+
+test('bad search input is an InputError naming the field', () => {
+  assert.throws(() => searchSpaceSize({ ...space, batches: [8, 4] }), (e: unknown) => e instanceof InputError && e.field === 'batches[1]');
+  assert.throws(() => evaluateSearchPoint({ ...space, load: { ...space.load, requestsPerSecond: 0 } }, 0), (e: unknown) => e instanceof InputError && e.field === 'load.requestsPerSecond');
+  assert.throws(() => searchCheapestDeployment(space, { tpotSeconds: -1 }), (e: unknown) => e instanceof InputError && e.field === 'slo.tpotSeconds');
+  assert.throws(() => searchSpaceFromSpec({ model: 'llama-3.1-70b', hardware: ['h100-sxm'], layouts: [{ tensorParallel: 1 }], precisions: ['bf17' as never], batches: [1], load: space.load }), (e: unknown) => e instanceof InputError && e.field === 'precisions[0]');
+});
+
+test('denseVsMoe(): each question answered for both models; MTP raises per-user speed, prefix caching lowers cost', () => {
+  const r = denseVsMoe({
+    dense: llama,
+    moe: loadModel('deepseek-v3'),
+    hardware: loadHardware('h800'),
+    load: { requestsPerSecond: 50, promptTokens: 2000, outputTokens: 500 },
+    tokensPerSecondPerUser: 20,
+    speculative: { draftTokens: 1, acceptance: 0.85 },
+    cacheHitFraction: 0.563,
+    maxBatch: 256,
+  });
+  for (const m of ['llama-3.1-70b', 'deepseek-v3']) {
+    const rows = r.rows.filter((x) => x.model === m);
+    assert.equal(rows.length, 5);
+    const base = rows[1];
+    const mtp = rows[3];
+    const cached = rows[4];
+    assert.ok(base.tokensPerSecondPerUser >= 20);
+    assert.ok(mtp.usdPerMillionOutput <= base.usdPerMillionOutput);
+    assert.ok(cached.usdPerMillionOutput <= base.usdPerMillionOutput);
+    assert.ok(r.frontiers[m].length > 0);
+  }
+});

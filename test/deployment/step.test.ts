@@ -1,0 +1,117 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadHardware } from '../../lib/hardware/index.js';
+import { loadModel, paramCounts, kvBytesPerToken } from '../../lib/models/index.js';
+import { rooflineStepCost } from '../../lib/roofline/index.js';
+import { resolveLayout, uniformPrecision } from '../../lib/deployment/layout.js';
+import { rooflineDeviceStepModel } from '../../lib/deployment/step.js';
+import { perfDeviceStepModel } from '../../lib/deployment/perf.js';
+import { assertMemoryFit, decodePerformance, deviceMemoryFit, maxSequencesThatFit, speculativeTokensPerStep } from '../../lib/deployment/pool.js';
+import type { PoolLayout } from '../../lib/deployment/types.js';
+import { deepseekPublishedDay } from '../../lib/deployment/published.js';
+import { InputError } from '../../lib/util/errors.js';
+
+const ds = loadModel('deepseek-v3');
+const llama = loadModel('llama-3.1-70b');
+const h800 = loadHardware('h800');
+const h100 = loadHardware('h100-sxm');
+const tp = (n: number): PoolLayout => ({ gpusPerNode: 8, tensorParallel: n, dataParallelAttention: 1, pipelineParallel: 1, expertParallel: 1, redundantExperts: 0, microBatchOverlap: false });
+const rel = (a: number, b: number): number => Math.abs(a - b) / Math.abs(b);
+
+test('rooflineDeviceStepModel() on one device with one dtype equals rooflineStepCost of the same step', () => {
+  const m = rooflineDeviceStepModel(llama, h100, tp(1), uniformPrecision('bf16'));
+  const ref = rooflineStepCost(llama, h100, { dtype: 'bf16' });
+  for (const [B, ctx] of [[1, 0], [32, 2048], [256, 512]]) {
+    const ours = m.step({ prefillTokens: 0, decodeSequences: B, decodeContext: ctx }).seconds;
+    const theirs = ref({ prefillTokens: 0, decodeTokens: B, contextTokens: B * ctx });
+    assert.ok(rel(ours, theirs) < 1e-9, `B=${B}: ${ours} vs ${theirs}`);
+  }
+});
+
+test('rooflineDeviceStepModel() agrees with the performance model at efficiency "spec" within 5 % on DeepSeek decode at EP144', () => {
+  const pub = deepseekPublishedDay();
+  const a = rooflineDeviceStepModel(ds, h800, pub.decode, pub.precision).step({ prefillTokens: 0, decodeSequences: 128, decodeContext: 4096 }).seconds;
+  const b = perfDeviceStepModel(ds, h800, pub.decode, pub.precision, { efficiency: 'spec' }).step({ prefillTokens: 0, decodeSequences: 128, decodeContext: 4096 }).seconds;
+  // Two independent implementations of the same datasheet bound (per-op roofline, all-to-all bytes over NVLink/IB).
+  assert.ok(rel(a, b) < 0.05, `${a} vs ${b}`);
+});
+
+test('the calibrated performance model is never faster than the datasheet bound', () => {
+  const pub = deepseekPublishedDay();
+  for (const B of [8, 64, 256]) {
+    const cal = perfDeviceStepModel(ds, h800, pub.decode, pub.precision).step({ prefillTokens: 0, decodeSequences: B, decodeContext: 4096 }).seconds;
+    const spec = perfDeviceStepModel(ds, h800, pub.decode, pub.precision, { efficiency: 'spec' }).step({ prefillTokens: 0, decodeSequences: B, decodeContext: 4096 }).seconds;
+    assert.ok(cal >= spec, `B=${B}`);
+  }
+});
+
+test('step seconds are non-decreasing in batch and context; micro-batch overlap never slows a step', () => {
+  const pub = deepseekPublishedDay();
+  const on = rooflineDeviceStepModel(ds, h800, pub.decode, pub.precision);
+  const off = rooflineDeviceStepModel(ds, h800, { ...pub.decode, microBatchOverlap: false }, pub.precision);
+  let last = 0;
+  for (const B of [1, 2, 8, 32, 128, 512]) {
+    const s = on.step({ prefillTokens: 0, decodeSequences: B, decodeContext: 4096 });
+    assert.ok(s.seconds >= last);
+    last = s.seconds;
+    assert.ok(s.seconds <= off.step({ prefillTokens: 0, decodeSequences: B, decodeContext: 4096 }).seconds);
+    // With overlap the step is the larger of compute and communication.
+    assert.equal(s.seconds, Math.max(s.linearSeconds + s.attentionSeconds + s.expertSeconds, s.communicationSeconds));
+  }
+  assert.ok(on.step({ prefillTokens: 0, decodeSequences: 64, decodeContext: 8192 }).seconds >= on.step({ prefillTokens: 0, decodeSequences: 64, decodeContext: 1024 }).seconds);
+});
+
+test("resolveLayout(): DeepSeek's layouts give 9 and 2 routed experts per GPU; more experts per GPU than exist is an InputError naming the field", () => {
+  const pub = deepseekPublishedDay();
+  // (256 routed + 32 redundant) / 32 = 9 and / 144 = 2, as the overview states.
+  assert.equal(resolveLayout(ds, { ...pub.prefill, routedExpertsPerDevice: undefined }).routedExpertsPerDevice, 9);
+  assert.equal(resolveLayout(ds, { ...pub.decode, routedExpertsPerDevice: undefined }).routedExpertsPerDevice, 2);
+  assert.throws(() => resolveLayout(ds, { ...pub.decode, routedExpertsPerDevice: 300 }), (e: unknown) => e instanceof InputError && e.field === 'layout.routedExpertsPerDevice' && /\[1, 256\]/.test(e.message));
+  assert.throws(() => resolveLayout(ds, { ...pub.decode, routedExpertsPerDevice: 1 }), (e: unknown) => e instanceof InputError && e.field === 'layout.routedExpertsPerDevice');
+  assert.throws(() => resolveLayout(ds, { ...pub.decode, expertParallel: 48 }), (e: unknown) => e instanceof InputError && e.field === 'layout.expertParallel');
+  assert.throws(() => resolveLayout(llama, { ...tp(8), expertParallel: 8 }), (e: unknown) => e instanceof InputError && e.field === 'layout.expertParallel');
+});
+
+test('deviceMemoryFit(): weights + KV per device; DeepSeek-V3 on one H100 is refused naming the shortfall', () => {
+  const m = rooflineDeviceStepModel(ds, h100, tp(1), uniformPrecision('fp8'));
+  const fit = deviceMemoryFit(m, 1, 4096);
+  // fp8 weights: one byte per parameter (paramCounts); KV: (512 + 64) × 61 layers × 1 byte per token (fp8 attention here).
+  assert.equal(fit.weightBytes, paramCounts(ds).total);
+  assert.equal(fit.kvBytes, kvBytesPerToken(ds, 'fp8') * 4096);
+  assert.equal(fit.shortfallBytes, fit.needBytes - 80e9);
+  assert.throws(() => assertMemoryFit(m, 1, 4096, 'one H100'), (e: unknown) => e instanceof InputError && e.field === 'memory' && /short by 591\.\d GB/.test(e.message));
+  assert.equal(maxSequencesThatFit(m, 4096), 0);
+});
+
+test('maxSequencesThatFit() is the largest batch deviceMemoryFit accepts', () => {
+  const m = rooflineDeviceStepModel(llama, h100, tp(4), uniformPrecision('bf16'));
+  const n = maxSequencesThatFit(m, 8192);
+  assert.ok(n > 0);
+  assert.ok(deviceMemoryFit(m, n, 8192).fits);
+  assert.ok(!deviceMemoryFit(m, n + 1, 8192).fits);
+});
+
+test('speculativeTokensPerStep() is 1 + a + … + a^d and decodePerformance() multiplies per-user speed by it at equal step', () => {
+  assert.equal(speculativeTokensPerStep(), 1);
+  assert.equal(speculativeTokensPerStep({ draftTokens: 1, acceptance: 0.85 }), 1.85);
+  assert.ok(Math.abs(speculativeTokensPerStep({ draftTokens: 2, acceptance: 0.5 }) - 1.75) < 1e-15);
+  assert.throws(() => speculativeTokensPerStep({ draftTokens: 1, acceptance: 1.5 }), (e: unknown) => e instanceof InputError && e.field === 'speculative.acceptance');
+  const m = rooflineDeviceStepModel(llama, h100, tp(4), uniformPrecision('bf16'));
+  const d = decodePerformance(m, tp(4), { sequencesPerRank: 16, context: 1024 });
+  // Per device: 16 sequences × 1 token per step / step seconds / 4 devices.
+  assert.ok(rel(d.tokensPerSecondPerDevice, 16 / d.step.seconds / 4) < 1e-12);
+  assert.ok(rel(d.tokensPerSecondPerUser, 1 / d.step.seconds) < 1e-12);
+  assert.ok(rel(d.tpotSeconds, d.step.seconds) < 1e-12);
+});
+
+test('expertLoadFactorFromRouting(): 1 for dense models and replicated experts; above 1 and seed-deterministic under expert parallelism', async () => {
+  const { expertLoadFactorFromRouting } = await import('../../lib/deployment/perf.js');
+  const pub = deepseekPublishedDay();
+  assert.equal(expertLoadFactorFromRouting(llama, tp(8), 1024, 1), 1);
+  assert.equal(expertLoadFactorFromRouting(ds, tp(8), 1024, 1), 1);
+  const a = expertLoadFactorFromRouting(ds, pub.decode, 128 * 144, 3, 3);
+  assert.ok(a > 1 && a < 2, String(a));
+  assert.equal(expertLoadFactorFromRouting(ds, pub.decode, 128 * 144, 3, 3), a);
+  // More tokens per step average the routing noise out: the factor falls toward 1.
+  assert.ok(expertLoadFactorFromRouting(ds, pub.decode, 16 * 128 * 144, 3, 3) < a);
+});

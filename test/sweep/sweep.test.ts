@@ -1,0 +1,146 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseShard, shardRange } from '../../lib/sweep/shard.js';
+import { mergeSweepShards, runSweepShard, sweepShardFileName, writeSweepShard, sweepResultText, sweepSpecHash } from '../../lib/sweep/run.js';
+import type { SweepDefinition } from '../../lib/sweep/run.js';
+import { gemmMachineFingerprint, mergeGemmCsvFiles } from '../../lib/sweep/gemm.js';
+import { InputError } from '../../lib/util/errors.js';
+
+const root = resolve(import.meta.dirname, '../..');
+
+test('parseShard(): "i/n", or "/n" with the index from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX; conflicts and gaps name the flag', () => {
+  assert.deepEqual(parseShard('2/8', {}), { index: 2, count: 8 });
+  assert.deepEqual(parseShard('/8', { SLURM_ARRAY_TASK_ID: '5' }), { index: 5, count: 8 });
+  assert.deepEqual(parseShard('/4', { JOB_COMPLETION_INDEX: '3' }), { index: 3, count: 4 });
+  assert.deepEqual(parseShard('1/4', { JOB_COMPLETION_INDEX: '1' }), { index: 1, count: 4 });
+  const field = (f: string) => (e: unknown): boolean => e instanceof InputError && e.field === f;
+  assert.throws(() => parseShard('/4', {}), field('--shard'));
+  assert.throws(() => parseShard('1/4', { SLURM_ARRAY_TASK_ID: '2' }), field('--shard i'));
+  assert.throws(() => parseShard('4/4', {}), field('--shard i'));
+  assert.throws(() => parseShard('/4', { SLURM_ARRAY_TASK_ID: '9' }), field('SLURM_ARRAY_TASK_ID'));
+  assert.throws(() => parseShard('a/b', {}), field('--shard'));
+});
+
+test('shardRange(): contiguous blocks that tile [0, size) and differ in length by at most one', () => {
+  for (const size of [0, 1, 7, 10, 1000]) {
+    for (const count of [1, 2, 3, 7, 16]) {
+      let next = 0;
+      const lengths: number[] = [];
+      for (let i = 0; i < count; i++) {
+        const r = shardRange(size, { index: i, count });
+        assert.equal(r.start, next);
+        next = r.end;
+        lengths.push(r.end - r.start);
+      }
+      assert.equal(next, size);
+      assert.ok(Math.max(...lengths) - Math.min(...lengths) <= 1);
+    }
+  }
+});
+
+const toy: SweepDefinition<{ i: number; v: number }> = { kind: 'toy', spec: { a: 1 }, size: 11, point: (i) => ({ i, v: Math.sqrt(i) / 3 }) };
+
+test('mergeSweepShards(): any sharding merges to the single-shard result; gaps, overlaps and foreign shards are refused', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'batchlab-sweep-'));
+  const one = join(dir, 'one.json');
+  await writeSweepShard(one, runSweepShard(toy, { index: 0, count: 1 }));
+  const single = sweepResultText(mergeSweepShards([one]));
+  const parts: string[] = [];
+  for (let i = 0; i < 4; i++) {
+    const p = join(dir, sweepShardFileName({ index: i, count: 4 }));
+    await writeSweepShard(p, runSweepShard(toy, { index: i, count: 4 }));
+    parts.push(p);
+  }
+  assert.equal(sweepResultText(mergeSweepShards([...parts].reverse())), single);
+  assert.throws(() => mergeSweepShards(parts.slice(1)), (e: unknown) => e instanceof InputError && /points 0\.\.2 are missing/.test(e.message));
+  assert.throws(() => mergeSweepShards([...parts, parts[1]]), (e: unknown) => e instanceof InputError && /appear twice/.test(e.message));
+  const other = join(dir, 'other.json');
+  await writeSweepShard(other, runSweepShard({ ...toy, spec: { a: 2 } }, { index: 0, count: 4 }));
+  assert.throws(() => mergeSweepShards([other, ...parts.slice(1)]), (e: unknown) => e instanceof InputError && /same sweep/.test(e.message));
+  assert.equal(sweepSpecHash({ b: 1, a: [1, 2] }), sweepSpecHash({ a: [1, 2], b: 1 }));
+});
+
+function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((res) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', join(root, 'bin', 'batchlab.ts'), ...args], { cwd: root, env: { ...process.env, SLURM_ARRAY_TASK_ID: '', JOB_COMPLETION_INDEX: '', ...env } });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (err += d));
+    p.on('close', (code) => res({ code: code ?? 1, out, err }));
+  });
+}
+
+test('batchlab sweep: 3 shards as separate processes (explicit, Slurm and Kubernetes indices) merge bit-identically into the single-process run', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'batchlab-cli-sweep-'));
+  const spec = join(dir, 'spec.json');
+  writeFileSync(spec, JSON.stringify({
+    model: 'llama-3.1-70b',
+    hardware: ['h100-sxm', 'h200'],
+    layouts: [{ tensorParallel: 2 }, { tensorParallel: 4 }, { tensorParallel: 8 }],
+    precisions: ['bf16', 'fp8'],
+    batches: { pow2: 256 },
+    load: { requestsPerSecond: 10, promptTokens: 1000, outputTokens: 300 },
+  }));
+  const runs = await Promise.all([
+    cli(['sweep', '--spec', spec, '--shard', '0/1', '--out', join(dir, 'single')]),
+    cli(['sweep', '--spec', spec, '--shard', '0/3', '--out', join(dir, 'sharded')]),
+    cli(['sweep', '--spec', spec, '--shard', '/3', '--out', join(dir, 'sharded')], { SLURM_ARRAY_TASK_ID: '1' }),
+    cli(['sweep', '--spec', spec, '--shard', '/3', '--out', join(dir, 'sharded')], { JOB_COMPLETION_INDEX: '2' }),
+  ]);
+  for (const r of runs) assert.equal(r.code, 0, r.err);
+  assert.equal(readdirSync(join(dir, 'sharded')).length, 3);
+  const m1 = await cli(['merge', join(dir, 'single'), '--out', join(dir, 'single.json')]);
+  const m3 = await cli(['merge', join(dir, 'sharded'), '--out', join(dir, 'sharded.json'), '--json']);
+  assert.equal(m1.code, 0, m1.err);
+  assert.equal(m3.code, 0, m3.err);
+  // 2 hardware × 3 layouts × 2 precisions × 9 batches.
+  assert.equal(JSON.parse(m3.out).size, 108);
+  assert.equal(JSON.parse(m3.out).shards, 3);
+  const a = readFileSync(join(dir, 'single.json'));
+  const b = readFileSync(join(dir, 'sharded.json'));
+  assert.ok(a.equals(b), 'merged shards differ from the single-process run');
+  // A missing shard is an error naming the gap, exit code 2.
+  const bad = await cli(['merge', join(dir, 'sharded', 'shard-0000-of-0003.json'), join(dir, 'sharded', 'shard-0002-of-0003.json')]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /missing/);
+});
+
+test('mergeGemmCsvFiles(): rows from two machines keyed by fingerprint, independent of file order, duplicates kept once', () => {
+  const src = readFileSync(join(root, 'data', 'measured', 'gemm-vm-tensorflow-2026-11-29.csv'), 'utf8');
+  const dir = mkdtempSync(join(tmpdir(), 'batchlab-gemm-merge-'));
+  const a = join(dir, 'a.csv');
+  const b = join(dir, 'b.csv');
+  writeFileSync(a, src);
+  writeFileSync(b, src.replace(/,vm,/g, ',node-b,'));
+  const n = src.trim().split('\n').length - 1;
+  const m = mergeGemmCsvFiles([a, b, a]);
+  assert.equal(m.machines.length, 2);
+  assert.equal(m.rows.length, 2 * n);
+  assert.deepEqual(mergeGemmCsvFiles([b, a]).rows, m.rows);
+  assert.notEqual(gemmMachineFingerprint(m.rows[0]), gemmMachineFingerprint({ ...m.rows[0], device: 'other' }));
+});
+
+test('servingSweepDefinition(): shards of a serving sweep merge into the rows servingSweep computes in one go', async () => {
+  const { servingSweepDefinition } = await import('../../lib/sweep/serving.js');
+  const spec = JSON.parse(readFileSync(join(root, 'docs', 'serving-sweep.example.json'), 'utf8'));
+  spec.requests = 200;
+  const def = servingSweepDefinition(spec);
+  // 3 rates × (2 windows + 1 continuous) × 3 batch limits.
+  assert.equal(def.size, 27);
+  const dir = mkdtempSync(join(tmpdir(), 'batchlab-serving-sweep-'));
+  const paths: string[] = [];
+  for (let i = 0; i < 4; i++) {
+    const p = join(dir, sweepShardFileName({ index: i, count: 4 }));
+    await writeSweepShard(p, runSweepShard(def, { index: i, count: 4 }));
+    paths.push(p);
+  }
+  const merged = mergeSweepShards(paths);
+  const whole = runSweepShard(def, { index: 0, count: 1 });
+  assert.equal(JSON.stringify(merged.rows), JSON.stringify(whole.rows));
+  assert.equal((merged.rows[5] as { index: number }).index, 5);
+});
