@@ -82,6 +82,8 @@ async function benchGemm(o: GemmCliOptions, cmd: Command): Promise<void> {
     ? new cliProgress.SingleBar({ format: 'gemm {bar} {value}/{total} points | M={m} K={k} N={n} {ms} ms', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic)
     : undefined;
   let started = false;
+  // The library names its own fields; the user typed flags.
+  const flagOf: Record<string, string> = { dir: '--out', stem: '--stem', backend: '--backend' };
   const result = await sweepGemmToFiles({
     backend,
     ms,
@@ -106,7 +108,14 @@ async function benchGemm(o: GemmCliOptions, cmd: Command): Promise<void> {
       if (new Set(pts.map((p) => p.m)).size < 3) return {};
       return { fit: fitRoofline(table) };
     },
-  }).finally(() => bar?.stop());
+  })
+    .catch((err: unknown) => {
+      if (err instanceof InputError && Object.hasOwn(flagOf, err.field)) {
+        throw new InputError(flagOf[err.field], err.value, err.allowed, err.detail);
+      }
+      throw err;
+    })
+    .finally(() => bar?.stop());
 
   const pts = rooflineFitPoints(result.table);
   const canFit = result.complete && new Set(pts.map((p) => p.m)).size >= 3;

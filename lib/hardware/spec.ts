@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { hostname, totalmem } from 'node:os';
+import { totalmem } from 'node:os';
 import { loadLatestFittedRoofline } from '../cost/store.js';
 import type { Dtype, FittedRoofline } from '../core/types.js';
 import { DTYPES } from '../core/types.js';
@@ -8,6 +8,7 @@ import { InputError } from '../util/errors.js';
 import { checkNumber, checkPositive, checkOneOf } from '../util/validate.js';
 import type { Provenance } from '../util/provenance.js';
 import { batchlabDataDir } from '../util/package-root.js';
+import { machineId, thisMachineFacts } from '../util/machine.js';
 
 /**
  * One accelerator as the roofline sees it. Every number is per device and carries
@@ -123,23 +124,24 @@ export function listHardware(): HardwareSpec[] {
 export const THIS_MACHINE = 'this-machine';
 
 // A datasheet cannot describe the user's own machine; its measurement can. The newest
-// fit saved on this host (data/measured/fit-<host>-…json, written by `batchlab bench
-// gemm`) stands in for the datasheet, and without one the error says how to make it.
+// fit saved for this machine's id (lib/util/machine.ts: CPU, cores, memory, accelerator;
+// never the host name, which many machines share) stands in for the datasheet, and
+// without one the error says how to make it.
 function savedThisMachine(measuredDir?: string): HardwareSpec {
   const stored = loadLatestFittedRoofline({ dir: measuredDir });
   if (!stored) {
     throw new InputError(
       'hardware id',
       THIS_MACHINE,
-      'a catalog id, or "this-machine" once a GEMM fit is saved for this host',
-      `no fit for host "${hostname()}" in data/measured: run \`npx batchlab bench gemm\` (or use thisMachineHardware(await probeMachineRoofline()))`,
+      'a catalog id, or "this-machine" once a GEMM fit is saved for this machine',
+      `no fit for machine "${machineId(thisMachineFacts())}" in data/measured: run \`npx batchlab bench gemm\` (or use thisMachineHardware(await probeMachineRoofline()))`,
     );
   }
   return thisMachineHardware(stored.fit, { name: `this machine (${stored.fit.label})` });
 }
 
 /**
- * One catalog entry by id; "this-machine" is the spec fitted to this host's saved GEMM
+ * One catalog entry by id; "this-machine" is the spec fitted to this machine's saved GEMM
  * measurements (an InputError saying how to measure when none is saved); an unknown id is an InputError listing the known ones.
  *
  * @example
