@@ -150,8 +150,9 @@ export function simulateServing(config: ServingConfig, seed: number): ServingRes
     if (seqs === 0) return;
     const work: StepWork = { prefillTokens, decodeTokens: decoding, contextTokens: contextSum };
     const dt = cost(work);
-    if (!(typeof dt === 'number' && dt > 0 && Number.isFinite(dt))) {
-      throw new InputError('stepCost', dt, 'a positive finite number of seconds', `returned for ${JSON.stringify(work)}`);
+    // ≤ 1e6 s a step: with the work cap, no sum of steps can overflow to Infinity.
+    if (!(typeof dt === 'number' && dt > 0 && dt <= 1e6)) {
+      throw new InputError('stepCost', dt, 'a positive number of seconds ≤ 1e6', `returned for ${JSON.stringify(work)}`);
     }
     stepDecoding = decoding;
     // Admission only happens once every earlier prompt is fully budgeted, so the

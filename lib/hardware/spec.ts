@@ -53,10 +53,14 @@ interface SourcedNumber {
   date?: string;
 }
 
+const RATE = { min: 1, max: 1e21 };
+
 function sourced(field: string, raw: unknown, allowZero: boolean): { value: number; prov: Provenance } {
   if (typeof raw !== 'object' || raw === null) throw new InputError(field, raw, 'an object { value, source }');
   const r = raw as Partial<SourcedNumber>;
-  const value = allowZero ? checkNumber(`${field}.value`, r.value, { min: 0 }) : checkPositive(`${field}.value`, r.value);
+  // Rates and capacities of any real machine lie in [1, 1e21]; a peak of 1e-300 would turn
+  // every time into Infinity, and 1e308 every rate into 0.
+  const value = checkNumber(`${field}.value`, r.value, { min: allowZero ? 0 : 1, max: 1e21 });
   if (typeof r.source !== 'string' || r.source.trim() === '') {
     throw new InputError(`${field}.source`, r.source, 'a non-empty string naming the document the number comes from');
   }
@@ -205,14 +209,14 @@ export interface ThisMachineOptions {
  */
 export function thisMachineHardware(fit: FittedRoofline, opts: ThisMachineOptions = {}): HardwareSpec {
   if (typeof fit !== 'object' || fit === null) throw new InputError('fit', fit, 'a FittedRoofline');
-  const peak = checkPositive('fit.peakFlopsPerSecond', fit.peakFlopsPerSecond);
-  const bw = checkPositive('fit.bytesPerSecond', fit.bytesPerSecond);
+  const peak = checkNumber('fit.peakFlopsPerSecond', fit.peakFlopsPerSecond, RATE);
+  const bw = checkNumber('fit.bytesPerSecond', fit.bytesPerSecond, RATE);
   const dtype = checkOneOf('fit.dtype', fit.dtype, DTYPES);
   const label = typeof fit.label === 'string' && fit.label !== '' ? fit.label : 'unlabelled fit';
   const measured: Provenance = { source: 'measured', notes: `GEMM harness fit: ${label}` };
-  const capacity = opts.memoryCapacityBytes === undefined ? totalmem() : checkPositive('memoryCapacityBytes', opts.memoryCapacityBytes);
-  const intra = opts.intraNodeBytesPerSecond === undefined ? bw : checkPositive('intraNodeBytesPerSecond', opts.intraNodeBytesPerSecond);
-  const inter = opts.interNodeBytesPerSecond === undefined ? 1.25e9 : checkPositive('interNodeBytesPerSecond', opts.interNodeBytesPerSecond);
+  const capacity = opts.memoryCapacityBytes === undefined ? totalmem() : checkNumber('memoryCapacityBytes', opts.memoryCapacityBytes, RATE);
+  const intra = opts.intraNodeBytesPerSecond === undefined ? bw : checkNumber('intraNodeBytesPerSecond', opts.intraNodeBytesPerSecond, RATE);
+  const inter = opts.interNodeBytesPerSecond === undefined ? 1.25e9 : checkNumber('interNodeBytesPerSecond', opts.interNodeBytesPerSecond, RATE);
   const price = opts.hourlyPriceUsd === undefined ? 0 : checkNumber('hourlyPriceUsd', opts.hourlyPriceUsd, { min: 0 });
   const given = (what: string): Provenance => ({ source: 'given by the caller', notes: what });
   return {
