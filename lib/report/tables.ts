@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import * as aq from 'arquero';
-import { showHtml } from './display.js';
+import { displayBundle, escapeHtml } from './display.js';
+import type { MimeBundle } from './display.js';
 import type { DeviceInfo } from '../backend/device.js';
 import type { Provenance } from '../util/provenance.js';
 
@@ -19,13 +20,28 @@ function isTable(x: unknown): x is Table {
  * showTable(aq.from([{ backend: 'wasm', available: true }]));
  */
 export function showTable(data: Table | Array<Record<string, unknown>>, opts: { limit?: number; digits?: number } = {}): void {
-  const t = isTable(data) ? data : aq.from(data);
+  displayBundle(tableBundle(data, opts));
+}
+
+/**
+ * The MIME bundle showTable displays: an HTML table (every header and cell escaped) and
+ * a Markdown table as plain text.
+ *
+ * @example
+ * tableBundle([{ '<b>': 1 }])['text/html'] // => '<div class="batchlab-table"><table>…&lt;b&gt;…'
+ */
+export function tableBundle(data: Table | Array<Record<string, unknown>>, opts: { limit?: number; digits?: number } = {}): MimeBundle {
+  const raw = isTable(data) ? data : aq.from(data);
+  // arquero escapes cells but not column names; a header is user text too.
+  const names: Record<string, string> = {};
+  for (const name of raw.columnNames()) names[name] = escapeHtml(name);
+  const t = raw.rename(names);
   const digits = opts.digits ?? 4;
   const format: Record<string, (v: unknown) => string> = {};
   for (const name of t.columnNames()) {
     format[name] = (v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(digits)).toString() : String(v));
   }
-  showHtml(`<div class="batchlab-table">${t.toHTML({ limit: opts.limit ?? 50, format })}</div>`, t.toMarkdown({ limit: opts.limit ?? 50 }));
+  return { 'text/html': `<div class="batchlab-table">${t.toHTML({ limit: opts.limit ?? 50, format })}</div>`, 'text/plain': raw.toMarkdown({ limit: opts.limit ?? 50 }) };
 }
 
 /**
