@@ -6,12 +6,16 @@ import { batchlabRoot } from '../lib/util/package-root.js';
 import { attachIo } from './commands/context.js';
 import type { CliIo } from './commands/context.js';
 import * as bench from './commands/bench.js';
+import * as moe from './commands/moe.js';
+import * as pipeline from './commands/pipeline.js';
+import * as roofline from './commands/roofline.js';
+import * as simulate from './commands/simulate.js';
 
 export type { CliIo } from './commands/context.js';
 export { parseBatchList, parseShapeList } from './commands/bench.js';
 
 /** Each command lives in bin/commands/<name>.ts and exports `register(program)`. */
-const COMMANDS: Array<{ register: (program: Command) => void }> = [bench];
+const COMMANDS: Array<{ register: (program: Command) => void }> = [bench, simulate, roofline, moe, pipeline];
 
 function packageVersion(): string {
   return (JSON.parse(readFileSync(join(batchlabRoot(), 'package.json'), 'utf8')) as { version: string }).version;
