@@ -60,6 +60,12 @@ def question_and_headline(nb):
             if m:
                 question = " ".join(m.group(1).split())
                 break
+    if question is None:  # the title asks the question
+        for cell in nb.cells:
+            m = re.search(r"^#\s+(.+)$", cell.source, re.M) if cell.cell_type == "markdown" else None
+            if m:
+                question = m.group(1).strip()
+                break
     markdown, printed = [], []
     for cell in nb.cells:
         if cell.cell_type != "code":
@@ -74,6 +80,18 @@ def question_and_headline(nb):
                     if HAS_NUMBER.search(line) and len(line) > 30:
                         printed.append(line.strip())
     headline = (markdown or printed)[:3]
+    if not headline:  # a notebook that answers in tables: the first row of its first table
+        for cell in nb.cells:
+            for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+                text = out.get("data", {}).get("text/plain", "") if "text/html" in out.get("data", {}) else ""
+                lines = [l for l in str(text).splitlines() if l.startswith("|") and not set(l) <= set("|-: ")]
+                if len(lines) >= 2:
+                    cols = [c.strip() for c in lines[0].strip("|").split("|")]
+                    vals = [c.strip() for c in lines[1].strip("|").split("|")]
+                    headline = ["; ".join(f"{c}: {v}" for c, v in zip(cols, vals))]
+                    break
+            if headline:
+                break
     return question, headline
 
 

@@ -2,4 +2,4 @@ export { show, showHtml, showMarkdown, escapeHtml, escapeMarkdownHtml, figureBun
 export type { MimeBundle } from './display.js';
 export { notebookProfile } from './profile.js';
 export type { NotebookProfile, ProfileName } from './profile.js';
-export { showTable, tableBundle, describeSamples, provenanceLine } from './tables.js';
+export { showTable, tableBundle, timingSpreadNote, describeSamples, provenanceLine } from './tables.js';

@@ -78,3 +78,23 @@ export function provenanceLine(p: DeviceInfo | Provenance): string {
   }
   return `Source: ${p.source}${p.date ? ` (${p.date})` : ''}${p.device ? `, ${p.device}` : ''}${p.backend ? `, backend ${p.backend}` : ''}.`;
 }
+
+/**
+ * One sentence on how far timings with these coefficients of variation (std / mean of
+ * the repetitions of each point) can be trusted, quoting their median: a few percent is
+ * steady; above 0.2 another process shared the cores and only the shape of a curve and
+ * ratios taken within one run mean anything.
+ *
+ * @example
+ * timingSpreadNote([0.02, 0.03, 0.01]) // => 'Median CV 0.02: steady timings; the medians can be trusted to a few percent.'
+ */
+export function timingSpreadNote(cvs: readonly number[]): string {
+  const xs = cvs.filter((c) => Number.isFinite(c) && c >= 0).sort((a, b) => a - b);
+  if (!xs.length) return 'No repeated timings: no spread to judge.';
+  const mid = xs.length >> 1;
+  const median = xs.length % 2 ? xs[mid] : (xs[mid - 1] + xs[mid]) / 2;
+  const m = median.toFixed(2);
+  if (median <= 0.05) return `Median CV ${m}: steady timings; the medians can be trusted to a few percent.`;
+  if (median <= 0.2) return `Median CV ${m}: moderately noisy timings; a median is good to about ±${Math.round(median * 100)} % and only differences larger than that mean anything.`;
+  return `Median CV ${m}: noisy timings (other processes shared the cores during the run); read the shape of the curve and ratios taken within this run, not single values, and re-run on a quiet machine (or with BATCHLAB_PROFILE=thorough) before quoting a number.`;
+}

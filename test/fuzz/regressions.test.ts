@@ -163,3 +163,13 @@ test('65,536 experts with top-60,000 route in well under a second per token (reg
 test('a denormal layer cost is an InputError (found by the fuzz suite: the bubble fraction was NaN)', () => {
   assert.throws(() => pipelineSchedule({ layers: 7, stages: 4, layerSeconds: 1e-320 }, { kind: 'fill-drain', microBatches: 11, ticks: 2 }), isInputError('layerSeconds'));
 });
+
+test('moeEfficiencyChart draws coinciding dense curves once, named after every model (regression: legend entries hidden under each other)', async () => {
+  const { moeEfficiencyChart } = await import('../../lib/plot/moe.js');
+  const rows = [1, 10, 100].map((tokens) => ({ tokens, moeEfficiency: tokens / 200, denseEfficiency: tokens / 100, expertShareAtTarget: 0 }));
+  const other = rows.map((r) => ({ ...r, denseEfficiency: r.denseEfficiency / 2 }));
+  const fig = moeEfficiencyChart([{ label: 'A', rows: rows as never }, { label: 'B', rows: rows as never }, { label: 'C', rows: other as never }]);
+  const names = fig.data.map((d) => d.name as string);
+  assert.deepEqual(names.filter((n) => n.includes('dense')), ['A = B dense, equal active (identical curves)', 'C dense, equal active']);
+  assert.equal(names.filter((n) => n.includes('routed')).length, 3);
+});

@@ -30,3 +30,11 @@ test('provenanceLine of a hostile host name, shown as Markdown, carries no tag (
 test('escapeHtml escapes the five HTML-significant characters', () => {
   assert.equal(escapeHtml(`<a href="x" title='y'>&</a>`), '&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;');
 });
+
+test('timingSpreadNote judges the median CV: steady ≤ 0.05, noisy > 0.2 (regression: notebook 00 called a median CV of 0.21 trustworthy)', async () => {
+  const { timingSpreadNote } = await import('../../lib/report/index.js');
+  assert.match(timingSpreadNote([0.01, 0.03, 0.02]), /^Median CV 0\.02: steady/);
+  assert.match(timingSpreadNote([0.1, 0.12]), /^Median CV 0\.11: moderately noisy.*±11 %/);
+  assert.match(timingSpreadNote([0.21, 0.5, 0.1]), /^Median CV 0\.21: noisy/);
+  assert.match(timingSpreadNote([NaN]), /No repeated timings/);
+});
