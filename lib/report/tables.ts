@@ -52,8 +52,15 @@ export function tableBundle(data: Table | Array<Record<string, unknown>>, opts: 
  * describeSamples({ 'M=1': [5.6, 5.7, 5.5] })[4] // => { stat: 'median', 'M=1': 5.6 }
  */
 export function describeSamples(samples: Record<string, number[]>): Array<Record<string, string | number>> {
-  // danfojs-node is loaded on demand: it pulls in tfjs (through the one-engine shim) and mathjs.
-  const dfd = require('danfojs-node') as {
+  // danfojs-node is loaded on demand (it pulls in tfjs through the one-engine shim, and
+  // mathjs), and it is an optional peer of the published package: say how to get it.
+  let loaded: unknown;
+  try {
+    loaded = require('danfojs-node');
+  } catch (err) {
+    throw new Error(`describeSamples needs danfojs-node (an optional peer dependency of batchlab): npm install danfojs-node (${(err as Error).message.split('\n')[0]})`);
+  }
+  const dfd = loaded as {
     DataFrame: new (data: Record<string, number[]>) => { describe(): { index: string[]; columns: string[]; values: number[][] } };
   };
   const names = Object.keys(samples);
