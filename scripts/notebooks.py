@@ -88,7 +88,8 @@ def question_and_headline(nb):
                 if len(lines) >= 2:
                     cols = [c.strip() for c in lines[0].strip("|").split("|")]
                     vals = [c.strip() for c in lines[1].strip("|").split("|")]
-                    headline = ["; ".join(f"{c}: {v}" for c, v in zip(cols, vals))]
+                    short = lambda v: re.sub(r"\d+\.\d{4,}", lambda m: f"{float(m.group()):.4g}", v)
+                    headline = ["; ".join(f"{c}: {short(v)}" for c, v in zip(cols, vals))]
                     break
             if headline:
                 break

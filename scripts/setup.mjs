@@ -76,10 +76,20 @@ function pythonVenv() {
   begin('Python venv (.venv) with JupyterLab, nbconvert, nbclient, numpy');
   const stamp = join(venv, '.batchlab-packages');
   const want = PY_PACKAGES.join('\n');
-  if (existsSync(venvPython) && existsSync(stamp) && readFileSync(stamp, 'utf8') === want) return say('venv is ready');
-  if (!existsSync(venvPython)) run('python3', ['-m', 'venv', venv]);
-  run(venvPython, ['-m', 'pip', 'install', '--disable-pip-version-check', '--progress-bar', 'on', ...PY_PACKAGES]);
-  writeFileSync(stamp, want);
+  if (!(existsSync(venvPython) && existsSync(stamp) && readFileSync(stamp, 'utf8') === want)) {
+    if (!existsSync(venvPython)) run('python3', ['-m', 'venv', venv]);
+    run(venvPython, ['-m', 'pip', 'install', '--disable-pip-version-check', '--progress-bar', 'on', ...PY_PACKAGES]);
+    writeFileSync(stamp, want);
+  } else say('venv is ready');
+  // The venv sits inside this "type": "module" package, so Node would read the CommonJS
+  // .js files that Python packages ship (jupyter_builder's yarn.js, run by JupyterLab at
+  // start-up) as ES modules and fail loudly; a package.json at the venv root says CommonJS.
+  const marker = join(venv, 'package.json');
+  const body = `${JSON.stringify({ type: 'commonjs', private: true, description: 'batchlab: the Python venv is not an ES module package' }, null, 2)}\n`;
+  if (!existsSync(marker) || readFileSync(marker, 'utf8') !== body) {
+    writeFileSync(marker, body);
+    say('venv/package.json marks its .js files as CommonJS (quiet JupyterLab start-up)');
+  }
 }
 
 // 4. The TypeScript kernel, registered into the venv only (--sys-prefix).
@@ -87,12 +97,31 @@ function tslabKernel() {
   begin('tslab kernel in the venv');
   const spec = join(venv, 'share', 'jupyter', 'kernels', 'tslab', 'kernel.json');
   const tslabBin = join(root, 'node_modules', '.bin', 'tslab');
-  if (existsSync(spec)) {
-    const argv = JSON.parse(readFileSync(spec, 'utf8')).argv ?? [];
-    if (argv.some((a) => String(a).includes(root))) return say('kernel "tslab" is registered');
-  }
+  const argv = existsSync(spec) ? (JSON.parse(readFileSync(spec, 'utf8')).argv ?? []) : [];
+  if (argv.some((a) => String(a).includes(root))) say('kernel "tslab" is registered');
   // --binary points the kernel at this project's tslab, whatever is on PATH.
-  run(tslabBin, ['install', `--python=${venvPython}`, '--sys-prefix', `--binary=${tslabBin}`]);
+  else run(tslabBin, ['install', `--python=${venvPython}`, '--sys-prefix', `--binary=${tslabBin}`]);
+  preferTslab();
+}
+
+// tslab also registers a JavaScript kernel ("jslab"); JupyterLab's kernel dialog (Run All
+// while a kernel starts, a new notebook) would offer it first. batchlab's notebooks are
+// TypeScript: drop jslab and make tslab the server's default kernel.
+function preferTslab() {
+  rmSync(join(venv, 'share', 'jupyter', 'kernels', 'jslab'), { recursive: true, force: true });
+  const dir = join(venv, 'etc', 'jupyter');
+  const file = join(dir, 'jupyter_server_config.json');
+  let config = {};
+  try {
+    config = JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    // absent or unreadable: write ours
+  }
+  if (config.MappingKernelManager?.default_kernel_name === 'tslab') return say('kernel "tslab" is registered and the default');
+  config.MappingKernelManager = { ...config.MappingKernelManager, default_kernel_name: 'tslab' };
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(file, `${JSON.stringify(config, null, 2)}\n`);
+  say('kernel "tslab" is the default; the JavaScript kernel is not offered');
 }
 
 // 5. Native TensorFlow for tfjs-node-gpu, built from source against the C library
