@@ -5,7 +5,7 @@ import writeFileAtomic from 'write-file-atomic';
 import { deviceInfo } from '../backend/device.js';
 import { batchlabDataDir } from '../util/package-root.js';
 import type { Provenance } from '../util/provenance.js';
-import { machineFingerprint, thisMachineFacts } from '../util/machine.js';
+import { machineFingerprint, nativeStackVersions, thisMachineFacts } from '../util/machine.js';
 import { InputError } from '../util/errors.js';
 import { GEMM_COLUMNS, GEMM_NUMERIC_COLUMNS, tensorflowSettings } from './row.js';
 import type { GemmRow } from './row.js';
@@ -193,7 +193,8 @@ export async function sweepGemmToFiles(
   const info = await deviceInfo();
   const dir = opts.dir ?? measuredDir();
   const date = new Date().toISOString().slice(0, 10);
-  const versions = { ...info.versions, ...tensorflowSettings(backend.name) };
+  // Driver, CUDA and cuDNN (or the CPU wheel) of the native build travel with every result.
+  const versions = { ...info.versions, ...(backend.name.startsWith('tensorflow') ? nativeStackVersions() : {}), ...tensorflowSettings(backend.name) };
   const id = machineFingerprint(thisMachineFacts(), { backend: backend.name, versions });
   const stem = opts.stem ?? gemmFileStem({ machine: id.machine, backend: backend.name, date });
   const paths = { csv: join(dir, `${stem}.csv`), json: join(dir, `${stem}.json`) };

@@ -1,6 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import { join } from 'node:path';
+import { batchlabRoot } from './package-root.js';
 
 /**
  * The hardware facts that identify a machine for measurements. Host names do not: many
@@ -23,7 +26,7 @@ export interface SoftwareFacts {
 }
 
 // The versions that change what a GEMM costs; node, batchlab and the like do not.
-const KEY_VERSIONS = ['tfjs-core', 'tensorflow', 'tfjs-backend-wasm', 'cuda', 'cudnn', 'driver'] as const;
+const KEY_VERSIONS = ['tfjs-core', 'tensorflow', 'tensorflow-wheel', 'tfjs-backend-wasm', 'cuda', 'cudnn', 'driver'] as const;
 
 let cachedAccelerator: string | undefined;
 
@@ -87,4 +90,28 @@ export function machineFingerprint(f: MachineFacts, s: SoftwareFacts): { machine
   const machine = machineId(f);
   const h = createHash('sha256').update(JSON.stringify([machine, s.backend, versions])).digest('hex').slice(0, 8);
   return { machine, fingerprint: `${machine}-${h}`, facts: { ...f }, backend: s.backend, versions };
+}
+
+/**
+ * The native TensorFlow stack scripts/setup.mjs built: the wheel the binding links
+ * against and, on a GPU machine, the NVIDIA driver, the CUDA runtime and cuDNN versions
+ * (from .cache/native-tensorflow.json). Empty when set-up has not built the binding.
+ *
+ * @example
+ * nativeStackVersions() // => { 'tensorflow-wheel': 'tensorflow-cpu 2.21.0' } on a CPU machine
+ */
+export function nativeStackVersions(): Record<string, string> {
+  let doc: Record<string, unknown>;
+  try {
+    doc = JSON.parse(readFileSync(join(batchlabRoot(), '.cache', 'native-tensorflow.json'), 'utf8')) as Record<string, unknown>;
+  } catch {
+    return {};
+  }
+  const out: Record<string, string> = {};
+  if (typeof doc.wheel === 'string' && typeof doc.version === 'string') out['tensorflow-wheel'] = `${doc.wheel} ${doc.version}`;
+  for (const [k, key] of [['driver', 'driver'], ['cuda', 'cuda'], ['cudnn', 'cudnn'], ['cudaDriverApi', 'cuda-driver-api']] as const) {
+    if (typeof doc[k] === 'string' && doc[k] !== '') out[key] = doc[k] as string;
+  }
+  if (typeof doc.gpuUsed === 'boolean') out['gpu-used'] = String(doc.gpuUsed);
+  return out;
 }

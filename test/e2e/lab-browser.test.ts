@@ -69,7 +69,7 @@ test('JupyterLab opens a notebook, runs all cells with the tslab kernel and rend
     // Notebook 05 draws five charts; the plotly extension renders each as .js-plotly-plot.
     await page.waitForFunction(
       () => {
-        const busy = [...document.querySelectorAll('.jp-InputPrompt')].some((p) => p.textContent?.includes('*'));
+        const busy = Array.from(document.querySelectorAll('.jp-InputPrompt')).some((p) => p.textContent?.includes('*'));
         return !busy && document.querySelectorAll('.jp-OutputArea .js-plotly-plot').length >= 5;
       },
       undefined,
