@@ -14,10 +14,14 @@ import { decodeStepTime } from '../../lib/roofline/index.js';
 import { rng, fork } from '../../lib/util/index.js';
 import { parseBatchList, parseShapeList } from '../../bin/cli.js';
 import { runBatchlabCli } from '../../bin/cli.js';
-import { assertAllFinite, expectCleanOutcome, FC_RUN, HOSTILE_NUMBERS, HOSTILE_STRINGS, tallies } from './harness.js';
+import { assertAllFinite, expectCleanOutcome, FC_RUN, HOSTILE_NUMBERS, HOSTILE_STRINGS, tallies, withOneMutation } from './harness.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const num = fc.oneof(fc.constantFrom(...HOSTILE_NUMBERS), fc.double(), fc.integer({ min: -10, max: 5000 }));
 const str = fc.oneof(fc.constantFrom(...HOSTILE_STRINGS), fc.string({ maxLength: 12 }));
+const HOSTILE_VALUES: unknown[] = [...HOSTILE_NUMBERS, ...HOSTILE_STRINGS, undefined, null, true, [], {}, { value: 1 }];
+const mutation = fc.record({ path: fc.nat(), value: fc.nat(), mutate: fc.boolean() });
 const anyValue = fc.oneof(num, str, fc.constant(undefined), fc.constant(null), fc.boolean(), fc.constant([]), fc.constant({}));
 
 after(() => {
@@ -54,65 +58,56 @@ test('fuzz loadModelConfig: mutated HF configs give a ModelSpec with positive si
   );
 });
 
-test('fuzz hardwareFromJson: mutated catalog entries give finite positive rates or an InputError', () => {
-  const h200 = JSON.parse(JSON.stringify(loadHardware('h200'))) as Record<string, unknown>;
-  void h200;
-  const sourced = fc.record({ value: num, source: str });
-  const spec = fc.record({
-    id: str, name: str, vendor: str,
-    peakFlops: fc.dictionary(fc.constantFrom('fp32', 'bf16', 'fp8', 'constructor', '__proto__'), sourced, { maxKeys: 3 }),
-    memoryBytesPerSecond: sourced, memoryCapacityBytes: sourced, intraNodeBytesPerSecond: sourced, interNodeBytesPerSecond: sourced, hourlyPriceUsd: sourced,
-  }, { requiredKeys: [] });
+test('fuzz hardwareFromJson: catalog entries with one hostile field give finite rates ≥ 1 or an InputError', () => {
+  const h200 = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'data', 'hardware', 'h200.json'), 'utf8')) as Record<string, unknown>;
+  const paths = ['id', 'name', 'vendor', 'peakFlops', 'peakFlops.bf16', 'peakFlops.bf16.value', 'peakFlops.fp8.value', 'peakFlops.fp8.source', 'memoryBytesPerSecond.value',
+    'memoryCapacityBytes.value', 'intraNodeBytesPerSecond', 'interNodeBytesPerSecond.value', 'hourlyPriceUsd.value', 'hourlyPriceUsd.source', 'peakFlops.constructor', 'peakFlops.__proto__'];
   fc.assert(
-    fc.property(spec, (j) =>
-      expectCleanOutcome('hardwareFromJson', () => hardwareFromJson(j), (hw) => {
+    fc.property(mutation, (m) =>
+      expectCleanOutcome('hardwareFromJson', () => hardwareFromJson(withOneMutation(h200, paths, HOSTILE_VALUES, m)), (hw) => {
         assertAllFinite(hw);
         for (const v of Object.values(hw.peakFlops)) assert.ok((v as number) >= 1);
-        assert.ok(hw.memoryBytesPerSecond >= 1);
+        assert.ok(hw.memoryBytesPerSecond >= 1 && hw.hourlyPriceUsd >= 0);
       }),
     ),
     FC_RUN,
   );
 });
 
-test('fuzz simulateServing: generated configs finish with finite times and non-negative counts, or an InputError', () => {
-  const length = fc.oneof(
-    fc.record({ kind: fc.constant('fixed'), tokens: fc.integer({ min: 1, max: 64 }) }),
-    fc.record({ kind: fc.constant('fixed'), tokens: fc.integer({ min: 1, max: 64 }) }),
-    fc.record({ kind: fc.constant('fixed'), tokens: num }),
-    fc.record({ kind: fc.constant('uniform'), min: num, max: num }),
-    fc.record({ kind: fc.constant('lognormal'), median: num, sigma: num, max: num }),
-    fc.record({ kind: str }),
-  );
-  const validLength = fc.record({ kind: fc.constant('fixed'), tokens: fc.integer({ min: 1, max: 64 }) });
-  const validPolicy = fc.oneof(fc.record({ kind: fc.constant('continuous'), maxBatch: fc.integer({ min: 1, max: 64 }) }), fc.record({ kind: fc.constant('window'), windowMs: fc.double({ min: 1e-3, max: 500, noNaN: true }), maxBatch: fc.integer({ min: 1, max: 64 }) }));
-  const policy = fc.oneof(validPolicy, validPolicy,
-    fc.record({ kind: fc.constant('window'), windowMs: num, maxBatch: num }),
-    fc.record({ kind: fc.constant('continuous'), maxBatch: num }),
-    fc.record({ kind: fc.constant('chunked'), maxBatch: num, tokenBudget: num }),
+test('fuzz simulateServing: configs with one hostile field finish with finite times and non-negative counts, or an InputError', () => {
+  const policy = fc.oneof(
+    fc.record({ kind: fc.constant('window'), windowMs: fc.double({ min: 1e-3, max: 500, noNaN: true }), maxBatch: fc.integer({ min: 1, max: 64 }) }),
+    fc.record({ kind: fc.constant('continuous'), maxBatch: fc.integer({ min: 1, max: 64 }) }),
+    fc.integer({ min: 1, max: 16 }).map((maxBatch) => ({ kind: 'chunked', maxBatch, tokenBudget: maxBatch * 8 })),
   );
   const arrivals = fc.oneof(
     fc.record({ kind: fc.constant('poisson'), ratePerSecond: fc.double({ min: 0.1, max: 1000, noNaN: true }) }),
-    fc.record({ kind: fc.constant('poisson'), ratePerSecond: num }),
-    fc.record({ kind: fc.constant('gamma'), ratePerSecond: num, cv: num }),
-    fc.record({ kind: fc.constant('burst') }),
+    fc.record({ kind: fc.constant('gamma'), ratePerSecond: fc.double({ min: 0.1, max: 1000, noNaN: true }), cv: fc.double({ min: 0.1, max: 5, noNaN: true }) }),
+    fc.constant({ kind: 'burst' }),
   );
-  // Small runs keep the property fast; the caps are what hostile sizes must hit.
-  const requests = fc.oneof(fc.integer({ min: 1, max: 60 }), fc.constantFrom(0, -1, 2.5, 1e7, 2 ** 53, NaN));
-  const stepSeconds = fc.oneof(fc.double({ min: 1e-6, max: 1, noNaN: true }), fc.double({ min: 1e-6, max: 1, noNaN: true }), fc.constantFrom(1e308, 1e-300, 0, -1, NaN));
+  const length = fc.oneof(
+    fc.record({ kind: fc.constant('fixed'), tokens: fc.integer({ min: 1, max: 64 }) }),
+    fc.integer({ min: 1, max: 64 }).map((min) => ({ kind: 'uniform', min, max: min + 10 })),
+    fc.record({ kind: fc.constant('lognormal'), median: fc.integer({ min: 1, max: 64 }), sigma: fc.double({ min: 0, max: 2, noNaN: true }), max: fc.constant(128) }),
+  );
+  const config = fc.record({ requests: fc.integer({ min: 1, max: 60 }), arrivals, promptTokens: length, outputTokens: length, policy, step: fc.double({ min: 1e-6, max: 1, noNaN: true }) });
+  const paths = ['requests', 'arrivals.kind', 'arrivals.ratePerSecond', 'promptTokens.kind', 'promptTokens.tokens', 'outputTokens.tokens', 'outputTokens.max',
+    'policy.kind', 'policy.maxBatch', 'policy.windowMs', 'policy.tokenBudget', 'kvCapacityTokens', 'step'];
+  // Lengths up to the 1e7-token cap are valid but make a run take seconds (the work cap allows
+  // minutes); the regression tests cover the cap itself, the fuzz keeps each run small.
+  const hostile = [...HOSTILE_VALUES, 5_000_001, 10_000_001, 2 ** 31];
   fc.assert(
-    fc.property(requests, arrivals, length, length, policy, stepSeconds, fc.oneof(fc.integer(), fc.double()), (n, a, p, o, pol, dt, seed) =>
+    fc.property(config, mutation, fc.oneof(fc.integer(), fc.double()), (c, m, seed) =>
       expectCleanOutcome(
         'simulateServing',
         () => {
-          // Output lengths are clamped so that one property run stays small; the work cap is fuzzed by the requests count.
-          const ot = (o as { tokens?: unknown }).tokens;
-          const oo = o.kind === 'fixed' && typeof ot === 'number' && ot > 200 ? { ...o, tokens: 200 } : o;
-          return simulateServing({ requests: n, arrivals: a, promptTokens: p, outputTokens: oo, policy: pol, stepCost: () => dt } as never, seed);
+          const { step, ...cfg } = withOneMutation(c, paths, hostile, m) as typeof c & { step: unknown };
+          return simulateServing({ ...cfg, stepCost: () => step } as never, seed);
         },
         (r) => {
           assert.ok(r.requests >= 1 && r.steps >= 1 && r.makespanSeconds >= 0);
           assert.ok(r.tokens.prompt >= 0 && r.tokens.output >= 0, JSON.stringify(r.tokens));
+          assert.ok(r.meanBatch >= 0 && r.utilisation >= 0 && r.utilisation <= 1 + 1e-9);
           assertAllFinite({ m: r.makespanSeconds, t: r.throughputTokensPerSecond, w: r.wait, e: r.e2e, u: r.utilisation });
         },
       ),
@@ -121,20 +116,32 @@ test('fuzz simulateServing: generated configs finish with finite times and non-n
   );
 });
 
-test('fuzz parseServingTrace: generated CSV text gives non-negative finite columns or an InputError naming the line', () => {
-  const cell = fc.oneof(fc.constantFrom('0', '1', '2147483648', '-1', '1e3', '0x10', '', 'NaN', '1.5', '9007199254740993', '"1"', '#'), fc.nat(5000).map(String));
-  const row = fc.array(cell, { minLength: 1, maxLength: 4 }).map((r) => r.join(','));
-  const header = fc.constantFrom('timestamp,prompt_tokens,output_tokens', 'prompt_tokens,timestamp,output_tokens', 'timestamp,prompt_tokens', 'a,b,c', '');
+test('fuzz parseServingTrace: traces with hostile cells, rows and headers give valid columns or an InputError naming the line', () => {
+  const row = fc.tuple(fc.double({ min: 0, max: 5, noNaN: true }), fc.integer({ min: 1, max: 5000 }), fc.integer({ min: 1, max: 5000 }));
+  const hostileCell = fc.constantFrom('2147483648', '-1', '0', '0x10', '', 'NaN', '1.5', '9007199254740993', '"1', '1e400', '<script>', '1,2');
   fc.assert(
-    fc.property(header, fc.array(row, { maxLength: 20 }), fc.constantFrom('\n', '\r\n'), (h, rows, eol) =>
-      expectCleanOutcome('parseServingTrace', () => parseServingTrace([h, ...rows].join(eol)), (t) => {
-        assert.equal(t.promptTokens.length, t.timestamps.length);
-        for (let i = 0; i < t.timestamps.length; i++) {
-          assert.ok(t.promptTokens[i] >= 1 && t.outputTokens[i] >= 1 && t.timestamps[i] >= 0);
-          if (i) assert.ok(t.timestamps[i] >= t.timestamps[i - 1]);
-        }
+    fc.property(fc.array(row, { minLength: 1, maxLength: 30 }), fc.option(fc.tuple(fc.nat(), fc.nat(2), hostileCell), { nil: undefined }),
+      fc.constantFrom('timestamp,prompt_tokens,output_tokens', 'output_tokens,timestamp,prompt_tokens', 'Timestamp,Prompt_Tokens,Output_Tokens', 'timestamp,prompt_tokens', ''),
+      fc.constantFrom('\n', '\r\n'), fc.boolean(),
+      (rows, bad, header, eol, comment) => {
+        let t = 0;
+        const order = header.toLowerCase().split(',');
+        const lines = rows.map(([dt, p, o], i) => {
+          t += dt;
+          const cells: Record<string, string> = { timestamp: String(t), prompt_tokens: String(p), output_tokens: String(o) };
+          const out = order.map((c) => cells[c] ?? '1');
+          if (bad && bad[0] % rows.length === i) out[bad[1] % out.length] = bad[2];
+          return out.join(',');
+        });
+        const text = [header, ...(comment ? ['# a comment'] : []), ...lines].join(eol);
+        expectCleanOutcome('parseServingTrace', () => parseServingTrace(text), (tr) => {
+          assert.equal(tr.timestamps.length, rows.length);
+          for (let i = 0; i < tr.timestamps.length; i++) {
+            assert.ok(tr.promptTokens[i] >= 1 && tr.outputTokens[i] >= 1 && tr.timestamps[i] >= 0);
+            if (i) assert.ok(tr.timestamps[i] >= tr.timestamps[i - 1]);
+          }
+        });
       }),
-    ),
     FC_RUN,
   );
 });
@@ -153,6 +160,27 @@ test('fuzz servingSweepPoints: grids of any size are counted before they are bui
 });
 
 test('fuzz MoE routing: generated specs give counts that sum to tokens·topK, or an InputError', () => {
+  const valid = fc.oneof(
+    fc.integer({ min: 1, max: 256 }).chain((e) => fc.record({ kind: fc.constant('uniform'), experts: fc.constant(e), topK: fc.integer({ min: 1, max: e }) })),
+    fc.integer({ min: 1, max: 64 }).chain((e) => fc.record({ kind: fc.constant('weighted'), experts: fc.constant(e), topK: fc.integer({ min: 1, max: e }), popularity: fc.array(fc.double({ min: 0.01, max: 1, noNaN: true }), { minLength: e, maxLength: e }) })),
+    fc.constantFrom({ kind: 'group-limited', experts: 256, topK: 8, groups: 8, groupsPerToken: 4 }, { kind: 'group-limited', experts: 16, topK: 4, groups: 4, groupsPerToken: 2 }),
+  );
+  fc.assert(
+    fc.property(valid, mutation, fc.integer({ min: 0, max: 40 }), fc.integer(), (s, m, t, seed) =>
+      expectCleanOutcome('moeRouteCounts', () => {
+        const spec = withOneMutation(s, ['experts', 'topK', 'kind', 'groups', 'groupsPerToken', 'popularity'], [...HOSTILE_VALUES, 65_536, 65_537, 60_000, [0, 0, 0]], m);
+        return { spec, counts: moeRouteCounts(spec as never, t, fork(seed, 'fuzz')) };
+      }, ({ spec, counts }) => {
+        let sum = 0;
+        for (const c of counts) {
+          assert.ok(c >= 0);
+          sum += c;
+        }
+        assert.equal(sum, t * (spec.topK as number));
+      }),
+    ),
+    { ...FC_RUN, numRuns: 300 },
+  );
   const experts = fc.oneof(fc.integer({ min: 1, max: 300 }), fc.constantFrom(65_536, 65_537, 0, -1, 2.5, NaN));
   const spec = fc.record({
     kind: fc.constantFrom('uniform', 'weighted', 'group-limited', 'x'),
@@ -184,6 +212,27 @@ test('fuzz MoE routing: generated specs give counts that sum to tokens·topK, or
 });
 
 test('fuzz pipeline schedules and bubbles: finite makespans and bubble fractions in [0, 1), or an InputError', () => {
+  const validRun = fc.record({
+    layers: fc.integer({ min: 1, max: 80 }), stages: fc.integer({ min: 1, max: 8 }), cost: fc.double({ min: 1e-6, max: 1, noNaN: true }),
+    kind: fc.constantFrom('fill-drain', 'interleaved', 'streaming'), flows: fc.integer({ min: 1, max: 12 }), passes: fc.integer({ min: 1, max: 4 }), chunks: fc.integer({ min: 1, max: 3 }),
+  });
+  fc.assert(
+    fc.property(validRun, mutation, (v, m) =>
+      expectCleanOutcome(
+        'pipelineSchedule (valid ± one field)',
+        () => {
+          const r = withOneMutation(v, ['layers', 'stages', 'cost', 'kind', 'flows', 'passes', 'chunks'], HOSTILE_VALUES, m);
+          return pipelineSchedule({ layers: r.layers, stages: r.stages, layerSeconds: r.cost }, { kind: r.kind, microBatches: r.flows, requests: r.flows, ticks: r.passes, tokens: r.passes, chunks: r.chunks } as never);
+        },
+        (run) => {
+          assert.ok(run.makespanSeconds > 0 && Number.isFinite(run.makespanSeconds));
+          assert.ok(run.bubbleFraction >= 0 && run.bubbleFraction < 1, String(run.bubbleFraction));
+          assert.ok(Number.isFinite(run.tokensPerSecond) && run.tokensPerSecond > 0);
+        },
+      ),
+    ),
+    { ...FC_RUN, numRuns: 300 },
+  );
   const kind = fc.constantFrom('fill-drain', 'interleaved', 'streaming', 'x');
   const small = fc.oneof(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 12 }), fc.constantFrom(0, -1, 1.5, 1e9, NaN));
   const cost = fc.oneof(fc.double({ min: 1e-6, max: 1, noNaN: true }), fc.double({ min: 1e-6, max: 1, noNaN: true }), fc.constantFrom(0, -1, 1e308, 1e-320, NaN, Infinity));

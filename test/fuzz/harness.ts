@@ -62,3 +62,27 @@ export const HOSTILE_STRINGS = ['', ' ', 'constructor', '__proto__', 'toString',
 
 /** fast-check parameters: bounded runs and a time limit per property, never a failure for the limit itself. */
 export const FC_RUN = { numRuns: 400, interruptAfterTimeLimit: 3000, markInterruptAsFailure: false, endOnFailure: true, seed: 20261130 };
+
+/**
+ * A valid input, or the same input with one field (a dotted path) replaced by a hostile
+ * value: half the runs reach a result, the other half probe one field at a time.
+ */
+export function withOneMutation<T extends object>(valid: T, paths: readonly string[], hostile: unknown[], pick: { path: number; value: number; mutate: boolean }): T {
+  const copy = structuredCloneSafe(valid);
+  if (!pick.mutate) return copy;
+  const path = paths[pick.path % paths.length].split('.');
+  let at = copy as Record<string, unknown>;
+  for (const k of path.slice(0, -1)) at = at[k] as Record<string, unknown>;
+  at[path[path.length - 1]] = hostile[pick.value % hostile.length];
+  return copy;
+}
+
+function structuredCloneSafe<T>(v: T): T {
+  // Functions (step costs) are kept by reference; everything else is copied.
+  if (typeof v === 'function' || v === null || typeof v !== 'object') return v;
+  if (ArrayBuffer.isView(v)) return v;
+  if (Array.isArray(v)) return v.map(structuredCloneSafe) as T;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) out[k] = structuredCloneSafe(x);
+  return out as T;
+}
