@@ -173,3 +173,20 @@ test('moeEfficiencyChart draws coinciding dense curves once, named after every m
   assert.deepEqual(names.filter((n) => n.includes('dense')), ['A = B dense, equal active (identical curves)', 'C dense, equal active']);
   assert.equal(names.filter((n) => n.includes('routed')).length, 3);
 });
+
+test('GEMM results are named and keyed by machine id, not host name; another fingerprint is never resumed (regression: every VM is "vm")', async () => {
+  const { machineId, thisMachineFacts } = await import('../../lib/util/machine.js');
+  const dir = mkdtempSync(join(tmpdir(), 'batchlab-machine-'));
+  const r = await sweepGemmToFiles({ ms: [1], shapes: [{ k: 4, n: 4 }], timing: FAST, dir });
+  const id = machineId(thisMachineFacts());
+  assert.ok(r.csv.includes(`gemm-${id}-`), r.csv);
+  const doc = JSON.parse(readFileSync(r.json, 'utf8'));
+  assert.equal(doc.provenance.machine, id);
+  assert.ok(doc.provenance.fingerprint.startsWith(`${id}-`));
+  assert.ok(doc.provenance.versions['tensorflow-wheel'] === undefined || /^tensorflow(-cpu)? /.test(doc.provenance.versions['tensorflow-wheel']));
+  // The same host name with another machine's fingerprint: refused, not resumed.
+  doc.provenance.fingerprint = 'another-machine-00000000';
+  writeFileSync(r.json, JSON.stringify(doc));
+  const stem = r.csv.slice(dir.length + 1, -'.csv'.length);
+  await assert.rejects(sweepGemmToFiles({ ms: [1, 2], shapes: [{ k: 4, n: 4 }], timing: FAST, dir, stem }), isInputError('stem'));
+});
