@@ -1,8 +1,5 @@
 #!/usr/bin/env node
 // The `batchlab` command: runs the compiled CLI (bin/batchlab.ts, built to dist/bin/).
-// TensorFlow's C++ start-up chatter (oneDNN, CPU features) is not the CLI's output;
-// TF_CPP_MIN_LOG_LEVEL=0 brings it back.
-process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
 import('../dist/bin/batchlab.js').catch((err) => {
   if (err && err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('dist/bin/batchlab.js')) {
     console.error('batchlab: the CLI is not built yet; run `npm run build` in the batchlab folder');
