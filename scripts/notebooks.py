@@ -7,8 +7,11 @@ Run with the project venv's python (scripts/report.mjs and scripts/run-notebook.
 For each notebook: execute it with the tslab kernel (every cell, even after an error,
 so that one run lists every failing cell), write the executed .ipynb, and export HTML
 with nbconvert's lab template. The HTML is made self-contained and offline: plotly.js
-is inlined once, before any AMD loader can capture it, and references to CDNs
-(MathJax, require.js, fonts) are removed. A JSON summary goes to stdout's last line.
+is inlined once (the minified build), before any AMD loader can capture it, and
+references to CDNs (MathJax, require.js, fonts) are removed; long code lines wrap.
+A JSON summary goes to stdout's last line: per notebook its errors, plots, the
+question it asks (its "**Question:**" paragraph) and its headline (the computed
+Markdown or printed sentences with numbers that the run produced).
 """
 import argparse
 import json
@@ -43,6 +46,77 @@ EXTERNAL_LINK = re.compile(r"<link[^>]*\bhref=\"(?:https?:)?//[^\"]*\"[^>]*/?>",
 MATHJAX_CONFIG = re.compile(r"<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->", re.S)
 
 
+QUESTION = re.compile(r"\*\*Question:?\*\*:?\s*(.+?)(?:\n\n|$)", re.S)
+HAS_NUMBER = re.compile(r"\d")
+
+
+def question_and_headline(nb):
+    """The notebook's question (its **Question:** paragraph) and up to three computed
+    sentences with numbers (Markdown displays first, then printed lines)."""
+    question = None
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            m = QUESTION.search(cell.source)
+            if m:
+                question = " ".join(m.group(1).split())
+                break
+    if question is None:  # the title asks the question
+        for cell in nb.cells:
+            m = re.search(r"^#\s+(.+)$", cell.source, re.M) if cell.cell_type == "markdown" else None
+            if m:
+                question = m.group(1).strip()
+                break
+    markdown, printed = [], []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        for out in cell.get("outputs", []):
+            if out.get("output_type") in ("display_data", "execute_result") and "text/markdown" in out.get("data", {}):
+                text = " ".join(str(out["data"]["text/markdown"]).split())
+                if HAS_NUMBER.search(text):
+                    markdown.append(text)
+            elif out.get("output_type") == "stream" and out.get("name") == "stdout":
+                for line in str(out.get("text", "")).splitlines():
+                    if HAS_NUMBER.search(line) and len(line) > 30:
+                        printed.append(line.strip())
+    headline = (markdown or printed)[:3]
+    if not headline:  # a notebook that answers in tables: the first row of its first table
+        for cell in nb.cells:
+            for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+                text = out.get("data", {}).get("text/plain", "") if "text/html" in out.get("data", {}) else ""
+                lines = [l for l in str(text).splitlines() if l.startswith("|") and not set(l) <= set("|-: ")]
+                if len(lines) >= 2:
+                    cols = [c.strip() for c in lines[0].strip("|").split("|")]
+                    vals = [c.strip() for c in lines[1].strip("|").split("|")]
+                    short = lambda v: re.sub(r"\d+\.\d{4,}", lambda m: f"{float(m.group()):.4g}", v)
+                    headline = ["; ".join(f"{c}: {short(v)}" for c, v in zip(cols, vals))]
+                    break
+            if headline:
+                break
+    return question, headline
+
+
+# Long code lines wrap instead of being cut off; wide outputs scroll.
+WRAP_CSS = """<style>
+.jp-InputArea-editor pre, .jp-InputArea-editor .highlight pre, .jp-RenderedText pre { white-space: pre-wrap; overflow-wrap: anywhere; }
+.jp-OutputArea-output { overflow-x: auto; }
+</style>
+"""
+
+
+BASIC_TYPES = {"scatter", "bar", "pie"}
+
+
+def plotly_bundle(kind):
+    """Minified plotly.js: the basic build, or the full build minified with esbuild."""
+    if kind == "basic":
+        return (ROOT / "node_modules" / "plotly.js-basic-dist-min" / "plotly-basic.min.js").read_text(encoding="utf-8")
+    import subprocess
+    code = "const e=require('esbuild'),f=require('fs');process.stdout.write(e.transformSync(f.readFileSync(process.argv[1],'utf8'),{minify:true,legalComments:'none'}).code)"
+    full = ROOT / "node_modules" / "plotly.js-dist" / "plotly.js"
+    return subprocess.run(["node", "-e", code, str(full)], cwd=ROOT, check=True, capture_output=True, text=True).stdout
+
+
 def offline_html(html, plotly_js):
     html = MATHJAX_CONFIG.sub("", html)
     html = EXTERNAL_SCRIPT.sub("", html)
@@ -54,6 +128,7 @@ def offline_html(html, plotly_js):
         "<script>window.__batchlabDefine = window.define; window.define = undefined;</script>\n"
         "<script>" + safe_js + "</script>\n"
         "<script>window.define = window.__batchlabDefine; delete window.__batchlabDefine;</script>\n"
+        + WRAP_CSS
     )
     head = html.find("<head>")
     if head < 0:
@@ -74,9 +149,21 @@ def main():
     out_dir, exec_dir = Path(args.out), Path(args.executed)
     out_dir.mkdir(parents=True, exist_ok=True)
     exec_dir.mkdir(parents=True, exist_ok=True)
-    plotly_js = None
-    if not args.no_html:
-        plotly_js = (ROOT / "node_modules" / "plotly.js-dist" / "plotly.js").read_text(encoding="utf-8")
+    bundles = {}
+
+    def plotly_for(nb):
+        # The basic build (scatter, bar, pie: 1.1 MB) draws every batchlab chart; a figure
+        # of another type gets the full build, minified once per run.
+        types = set()
+        for cell in nb.cells:
+            for out in cell.get("outputs", []):
+                for trace in out.get("data", {}).get(PLOTLY_MIME, {}).get("data", []) or []:
+                    types.add(trace.get("type", "scatter"))
+        key = "basic" if types <= BASIC_TYPES else "full"
+        if key not in bundles:
+            bundles[key] = plotly_bundle(key)
+        return bundles[key]
+
     summary = []
     for path in map(Path, args.notebooks):
         t0 = time.time()
@@ -112,14 +199,18 @@ def main():
             errors.append({"cell": None, "ename": "ExecutionFailed", "evalue": fatal})
         executed = exec_dir / path.name
         nbformat.write(nb, executed)
+        question, headline = question_and_headline(nb)
         record = {
             "notebook": path.name,
+            "question": question,
+            "headline": headline,
             "seconds": round(time.time() - t0, 1),
             "errors": errors,
             "plots": plots,
             "executed": str(executed),
         }
-        if plotly_js is not None:
+        if not args.no_html:
+            plotly_js = plotly_for(nb)
             exporter = HTMLExporter(template_name="lab")
             body, _ = exporter.from_notebook_node(nb)
             html_path = out_dir / (path.stem + ".html")

@@ -20,7 +20,24 @@ const cache = join(root, '.cache');
 const venv = join(root, '.venv');
 const venvPython = join(venv, 'bin', 'python');
 const TF_VERSION = process.env.BATCHLAB_TF_WHEEL_VERSION ?? '2.21.0';
-const TF_WHEEL = process.env.BATCHLAB_TF_WHEEL ?? 'tensorflow-cpu';
+
+// An NVIDIA GPU that nvidia-smi can see: its name, driver and the CUDA version the driver
+// supports. BATCHLAB_GPU=off ignores it (CPU build on a GPU machine).
+function visibleGpu() {
+  if (process.env.BATCHLAB_GPU === 'off') return undefined;
+  const q = spawnSync('nvidia-smi', ['--query-gpu=name,driver_version', '--format=csv,noheader'], { encoding: 'utf8', timeout: 15_000 });
+  if (q.error || q.status !== 0 || !q.stdout.trim()) return undefined;
+  const [name, driver] = q.stdout.trim().split('\n')[0].split(',').map((x) => x.trim());
+  const full = spawnSync('nvidia-smi', [], { encoding: 'utf8', timeout: 15_000 });
+  const cuda = /CUDA Version:\s*([\d.]+)/.exec(full.stdout ?? '')?.[1];
+  return { name, driver, cuda, count: q.stdout.trim().split('\n').length };
+}
+const GPU = visibleGpu();
+// The CUDA-enabled wheel ("tensorflow") where a GPU is visible, the CPU wheel elsewhere.
+const TF_WHEEL = process.env.BATCHLAB_TF_WHEEL ?? (GPU ? 'tensorflow' : 'tensorflow-cpu');
+// CUDA libraries come from PyPI (the nvidia-* wheels of tensorflow[and-cuda]) when a GPU is
+// visible; BATCHLAB_CUDA_LIBS=on fetches them anyway (about 3 GB), =off never.
+const WANT_CUDA_LIBS = TF_WHEEL === 'tensorflow' && (process.env.BATCHLAB_CUDA_LIBS === 'on' || (GPU !== undefined && process.env.BATCHLAB_CUDA_LIBS !== 'off'));
 // plotly brings the jupyterlab-plotly renderer, so figures render inside JupyterLab too.
 const PY_PACKAGES = ['jupyterlab>=4.2,<5', 'nbconvert>=7.16,<8', 'nbclient>=0.10,<1', 'ipykernel>=6.29,<8', 'numpy>=1.26,<3', 'plotly>=5.24,<8'];
 
@@ -76,10 +93,20 @@ function pythonVenv() {
   begin('Python venv (.venv) with JupyterLab, nbconvert, nbclient, numpy');
   const stamp = join(venv, '.batchlab-packages');
   const want = PY_PACKAGES.join('\n');
-  if (existsSync(venvPython) && existsSync(stamp) && readFileSync(stamp, 'utf8') === want) return say('venv is ready');
-  if (!existsSync(venvPython)) run('python3', ['-m', 'venv', venv]);
-  run(venvPython, ['-m', 'pip', 'install', '--disable-pip-version-check', '--progress-bar', 'on', ...PY_PACKAGES]);
-  writeFileSync(stamp, want);
+  if (!(existsSync(venvPython) && existsSync(stamp) && readFileSync(stamp, 'utf8') === want)) {
+    if (!existsSync(venvPython)) run('python3', ['-m', 'venv', venv]);
+    run(venvPython, ['-m', 'pip', 'install', '--disable-pip-version-check', '--progress-bar', 'on', ...PY_PACKAGES]);
+    writeFileSync(stamp, want);
+  } else say('venv is ready');
+  // The venv sits inside this "type": "module" package, so Node would read the CommonJS
+  // .js files that Python packages ship (jupyter_builder's yarn.js, run by JupyterLab at
+  // start-up) as ES modules and fail loudly; a package.json at the venv root says CommonJS.
+  const marker = join(venv, 'package.json');
+  const body = `${JSON.stringify({ type: 'commonjs', private: true, description: 'batchlab: the Python venv is not an ES module package' }, null, 2)}\n`;
+  if (!existsSync(marker) || readFileSync(marker, 'utf8') !== body) {
+    writeFileSync(marker, body);
+    say('venv/package.json marks its .js files as CommonJS (quiet JupyterLab start-up)');
+  }
 }
 
 // 4. The TypeScript kernel, registered into the venv only (--sys-prefix).
@@ -87,12 +114,31 @@ function tslabKernel() {
   begin('tslab kernel in the venv');
   const spec = join(venv, 'share', 'jupyter', 'kernels', 'tslab', 'kernel.json');
   const tslabBin = join(root, 'node_modules', '.bin', 'tslab');
-  if (existsSync(spec)) {
-    const argv = JSON.parse(readFileSync(spec, 'utf8')).argv ?? [];
-    if (argv.some((a) => String(a).includes(root))) return say('kernel "tslab" is registered');
-  }
+  const argv = existsSync(spec) ? (JSON.parse(readFileSync(spec, 'utf8')).argv ?? []) : [];
+  if (argv.some((a) => String(a).includes(root))) say('kernel "tslab" is registered');
   // --binary points the kernel at this project's tslab, whatever is on PATH.
-  run(tslabBin, ['install', `--python=${venvPython}`, '--sys-prefix', `--binary=${tslabBin}`]);
+  else run(tslabBin, ['install', `--python=${venvPython}`, '--sys-prefix', `--binary=${tslabBin}`]);
+  preferTslab();
+}
+
+// tslab also registers a JavaScript kernel ("jslab"); JupyterLab's kernel dialog (Run All
+// while a kernel starts, a new notebook) would offer it first. batchlab's notebooks are
+// TypeScript: drop jslab and make tslab the server's default kernel.
+function preferTslab() {
+  rmSync(join(venv, 'share', 'jupyter', 'kernels', 'jslab'), { recursive: true, force: true });
+  const dir = join(venv, 'etc', 'jupyter');
+  const file = join(dir, 'jupyter_server_config.json');
+  let config = {};
+  try {
+    config = JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    // absent or unreadable: write ours
+  }
+  if (config.MappingKernelManager?.default_kernel_name === 'tslab') return say('kernel "tslab" is registered and the default');
+  config.MappingKernelManager = { ...config.MappingKernelManager, default_kernel_name: 'tslab' };
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(file, `${JSON.stringify(config, null, 2)}\n`);
+  say('kernel "tslab" is the default; the JavaScript kernel is not offered');
 }
 
 // 5. Native TensorFlow for tfjs-node-gpu, built from source against the C library
@@ -101,9 +147,14 @@ function nativeTensorflow() {
   begin(`native TensorFlow binding (tfjs-node-gpu against ${TF_WHEEL} ${TF_VERSION})`);
   const pkg = join(root, 'node_modules', '@tensorflow', 'tfjs-node-gpu');
   const probe = `const tf=require('@tensorflow/tfjs-node-gpu');const t=tf.matMul(tf.ones([2,2]),tf.ones([2,2]));if(t.dataSync()[0]!==2)process.exit(3);console.log(tf.getBackend())`;
-  if (!args.has('--force-native')) {
+  const record = join(cache, 'native-tensorflow.json');
+  const built = existsSync(record) ? JSON.parse(readFileSync(record, 'utf8')) : undefined;
+  if (!args.has('--force-native') && (!built || built.wheel === TF_WHEEL)) {
     const c = check('node', ['-e', probe]);
-    if (c.ok && c.out.includes('tensorflow')) return say('binding is present and loads');
+    if (c.ok && c.out.includes('tensorflow')) {
+      if (GPU && built && !built.gpuUsed) throw new Error(gpuUnusedMessage(built.fallbackReason));
+      return say(`binding is present and loads${built?.gpuUsed ? ` on ${GPU?.name}` : ''}`);
+    }
   }
   const wheelDir = join(cache, 'wheels');
   mkdirSync(wheelDir, { recursive: true });
@@ -114,6 +165,7 @@ function nativeTensorflow() {
   }
   const wheel = join(wheelDir, findWheel());
   const unpacked = join(cache, `${TF_WHEEL}-${TF_VERSION}`);
+  const cudaLibs = WANT_CUDA_LIBS ? cudaLibraries(wheel, wheelDir, unpacked) : {};
   if (!existsSync(join(unpacked, 'tensorflow', 'libtensorflow_cc.so.2'))) {
     say(`unpacking libtensorflow and headers from ${relative(root, wheel)}`);
     rmSync(unpacked, { recursive: true, force: true });
@@ -145,9 +197,55 @@ function nativeTensorflow() {
   }
   say('compiling the binding (about 30 s on 2 cores)');
   run('node', [preGyp, 'install', '--build-from-source', `--nodedir=${nodedir}`], { env: { npm_config_loglevel: 'warn' }, quiet: true, cwd: pkg });
-  const c = check('node', ['-e', probe]);
+  // TF_CPP_MIN_LOG_LEVEL=0: TensorFlow then says which devices it created and, when a GPU
+  // library does not load, why; both decide whether the GPU is used.
+  const c = check('node', ['-e', probe], { env: { TF_CPP_MIN_LOG_LEVEL: '0' } });
   if (!c.ok) throw new Error(`the native binding was built but does not load:\n${c.out}`);
-  say(`binding loads; backend = ${c.out.trim()}`);
+  const gpuUsed = /device:GPU:\d/.test(c.out);
+  const fallbackReason = gpuUsed
+    ? undefined
+    : c.out.split('\n').filter((l) => /dlopen|Cannot|GPU|CUDA|cuda|cuDNN|driver/.test(l)).map((l) => l.replace(/^.*\] /, '').trim()).slice(0, 4).join(' | ') ||
+      (TF_WHEEL === 'tensorflow-cpu' ? 'built against the CPU-only wheel' : 'no GPU device created');
+  const doc = {
+    wheel: TF_WHEEL, version: TF_VERSION, date: new Date().toISOString().slice(0, 10),
+    gpu: GPU ?? null, driver: GPU?.driver ?? null, cudaDriverApi: GPU?.cuda ?? null,
+    cuda: cudaLibs.cuda ?? null, cudnn: cudaLibs.cudnn ?? null, gpuUsed, fallbackReason: fallbackReason ?? null,
+  };
+  writeFileSync(record, `${JSON.stringify(doc, null, 2)}\n`);
+  if (GPU && !gpuUsed) throw new Error(gpuUnusedMessage(fallbackReason));
+  say(`binding loads; backend = ${c.out.split('\n').find((l) => /^(tensorflow|cpu|wasm)$/.test(l.trim())) ?? '?'}${gpuUsed ? `, on ${GPU?.name ?? 'a GPU'}` : TF_WHEEL === 'tensorflow' ? `; no GPU used, falls back to the CPU: ${fallbackReason}` : ''}`);
+}
+
+function gpuUnusedMessage(reason) {
+  return (
+    `nvidia-smi sees ${GPU.count}x ${GPU.name} (driver ${GPU.driver}, CUDA ${GPU.cuda}), but native TensorFlow (${TF_WHEEL} ${TF_VERSION}) does not use it: ${reason}. ` +
+    'Every measurement would silently run on the CPU. Fix the CUDA libraries (BATCHLAB_CUDA_LIBS=on node scripts/setup.mjs --force-native), ' +
+    'or build for the CPU on purpose with BATCHLAB_GPU=off node scripts/setup.mjs --force-native.'
+  );
+}
+
+// The CUDA libraries of tensorflow[and-cuda], from PyPI: the nvidia-* wheels its metadata
+// names for the "and-cuda" extra, unpacked beside tensorflow/ so that the RUNPATH the
+// wheel's libraries carry ($ORIGIN/../nvidia/<lib>/lib) finds them without LD_LIBRARY_PATH.
+function cudaLibraries(tfWheel, wheelDir, unpacked) {
+  const meta = spawnSync('python3', ['-c', [
+    'import sys, zipfile',
+    'z = zipfile.ZipFile(sys.argv[1])',
+    "name = next(n for n in z.namelist() if n.endswith('.dist-info/METADATA'))",
+    'print(z.read(name).decode())',
+  ].join('\n'), tfWheel], { encoding: 'utf8', maxBuffer: 16 * 2 ** 20 });
+  const reqs = [...(meta.stdout ?? '').matchAll(/^Requires-Dist: (nvidia-[a-z0-9-]+)([^;]*);.*extra == "and-cuda"/gm)].map((m) => `${m[1]}${m[2].replace(/[()\s]/g, '')}`);
+  if (!reqs.length) throw new Error(`${tfWheel} names no CUDA libraries for the "and-cuda" extra`);
+  say(`downloading the CUDA libraries of tensorflow[and-cuda] from PyPI: ${reqs.join(', ')}`);
+  run('python3', ['-m', 'pip', 'download', '--disable-pip-version-check', '--no-deps', '--only-binary=:all:', '-d', wheelDir, ...reqs]);
+  const versions = {};
+  for (const f of readdirSync(wheelDir).filter((x) => x.startsWith('nvidia_') && x.endsWith('.whl'))) {
+    const [dist, version] = f.split('-');
+    if (dist === 'nvidia_cuda_runtime_cu12' || dist === 'nvidia_cuda_runtime') versions.cuda = version;
+    if (dist.startsWith('nvidia_cudnn')) versions.cudnn = version;
+    run('python3', ['-c', 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); z.extractall(sys.argv[2], [n for n in z.namelist() if n.startswith("nvidia/")])', join(wheelDir, f), unpacked], { quiet: true });
+  }
+  return versions;
 }
 
 // 6. Chromium for the browser tests, from Debian's package (never a browser download).

@@ -8,8 +8,19 @@ import './policies/index.js';
 /** Bounds that keep a run's memory predictable (about 90 bytes per request: 450 MB at the cap). */
 export const MAX_SERVING_REQUESTS = 5_000_000;
 export { MAX_SERVING_BATCH } from './policies/common.js';
-const MAX_TOKENS = 10_000_000;
 const MAX_CLIENTS = 1_000_000;
+/** Largest prompt or output of one request, in tokens (also the trace bound). */
+export const MAX_REQUEST_TOKENS = 10_000_000;
+const MAX_TOKENS = MAX_REQUEST_TOKENS;
+
+/**
+ * Largest total work of one run, in request tokens (requests × longest prompt + output, or
+ * a trace's exact sum): a run at batch 1 takes up to one step per token, and the
+ * simulator does about 8 million steps a second on one core, so this bounds a run to
+ * a few minutes. Checked before anything is built.
+ */
+export const MAX_SERVING_WORK_TOKENS = 1e9;
+export { MIN_WINDOW_MS } from './policies/common.js';
 
 /** A validated config with the arrival and length sources resolved. */
 export interface ResolvedServing {
@@ -120,7 +131,14 @@ export function resolveServing(config: ServingConfig, seed: number): ResolvedSer
     nextPrompt = () => tr.promptTokens[j++];
     nextOutput = () => tr.outputTokens[k++];
     maxRequestTokens = 0;
-    for (let r = 0; r < n; r++) maxRequestTokens = Math.max(maxRequestTokens, tr.promptTokens[r] + tr.outputTokens[r]);
+    let work = 0;
+    for (let r = 0; r < n; r++) {
+      const t = tr.promptTokens[r] + tr.outputTokens[r];
+      if (!(t >= 2)) throw new InputError(`arrivals.trace row ${r + 1}`, t, 'prompt and output tokens ≥ 1 each (a trace from parseServingTrace)');
+      maxRequestTokens = Math.max(maxRequestTokens, t);
+      work += t;
+    }
+    if (work > MAX_SERVING_WORK_TOKENS) throw new InputError('requests', n, `a trace of at most ${MAX_SERVING_WORK_TOKENS} tokens in all`, `${work} tokens`);
     description = `trace ${tr.source} (${n} requests)`;
   } else {
     n = checkInt('requests', config.requests, { min: 1, max: MAX_SERVING_REQUESTS });
@@ -165,6 +183,9 @@ export function resolveServing(config: ServingConfig, seed: number): ResolvedSer
     nextPrompt = lengthSource(config.promptTokens!, fork(seed, 'prompt'));
     nextOutput = lengthSource(config.outputTokens!, fork(seed, 'output'));
     maxRequestTokens = ps.max + os.max;
+    if (n * maxRequestTokens > MAX_SERVING_WORK_TOKENS) {
+      throw new InputError('requests', n, `at most ${Math.floor(MAX_SERVING_WORK_TOKENS / maxRequestTokens)} for requests of up to ${maxRequestTokens} tokens (total work ≤ ${MAX_SERVING_WORK_TOKENS} tokens)`);
+    }
     description += `, prompt ${ps.describe}, output ${os.describe}, ${n} requests`;
   }
   const kvBlocks = checkOneOf('kvAdmission', config.kvAdmission ?? 'reserve', ['reserve', 'blocks'] as const) === 'blocks';

@@ -321,8 +321,9 @@ export function runServingEngine(R: ResolvedServing, cost: ServingStepCost, deci
       prefillAttentionPairs: pairs,
     };
     const dt = cost(work);
-    if (!(typeof dt === 'number' && dt > 0 && Number.isFinite(dt))) {
-      throw new InputError('stepCost', dt, 'a positive finite number of seconds', `returned for ${JSON.stringify(work)}`);
+    // ≤ 1e6 s a step: with the work cap, no sum of steps can overflow to Infinity.
+    if (!(typeof dt === 'number' && dt > 0 && dt <= 1e6)) {
+      throw new InputError('stepCost', dt, 'a positive number of seconds ≤ 1e6', `returned for ${JSON.stringify(work)}`);
     }
     if (flopsOf) r0.flops += flopsOf(work);
     if (bytesOf) r0.bytes += bytesOf(work);

@@ -62,6 +62,9 @@ export interface ServingSweepRow {
   config: string;
 }
 
+/** Largest serving sweep grid. */
+export const MAX_SWEEP_POINTS = 100_000;
+
 /**
  * Every point of a grid, in a fixed order; the index into this list addresses a point
  * (see runServingSweepPoint). Points carry `keepRequests: false`.
@@ -84,6 +87,13 @@ export function servingSweepPoints(grid: ServingSweepGrid): ServingConfig[] {
     if (k === 'trace' || k === 'burst') throw new InputError('ratesPerSecond', grid.ratesPerSecond, `absent for ${k} arrivals (they fix their own arrival times)`);
     rates = checkArray<number>('ratesPerSecond', grid.ratesPerSecond, 4096).map((r, i) => checkPositive(`ratesPerSecond[${i}]`, r));
   }
+  // Count before building: a grid of 4096⁴ points must be refused, not allocated.
+  let count = 0;
+  for (const kind of policies) {
+    for (const b of batches) count += kind === 'window' ? windows.length : kind === 'chunked' ? budgets.filter((t) => t >= b).length : 1;
+  }
+  count *= rates.length;
+  if (count > MAX_SWEEP_POINTS) throw new InputError('grid', count, `at most ${MAX_SWEEP_POINTS} points (rates × policies × batches × windows or budgets)`);
   const points: ServingConfig[] = [];
   for (const rate of rates) {
     const arrivals = rate === null ? grid.base.arrivals : { ...grid.base.arrivals, ratePerSecond: rate } as ServingConfig['arrivals'];
@@ -99,7 +109,6 @@ export function servingSweepPoints(grid: ServingSweepGrid): ServingConfig[] {
       }
     }
   }
-  if (points.length > 100_000) throw new InputError('grid', points.length, 'at most 100000 points');
   return points;
 }
 

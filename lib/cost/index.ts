@@ -13,5 +13,5 @@ export { ROOFLINE_FORMS } from './fit.js';
 export type { RooflineFitPoint, RooflineFitOptions, RooflineFitError, RooflineForm, FittedRooflineWithForm } from './fit.js';
 export { saveFittedRoofline, loadLatestFittedRoofline } from './store.js';
 export type { StoredRooflineFit } from './store.js';
-export { measuredMatmulCost, heldOutTableError, measuredMatmulCostForHost } from './table.js';
+export { measuredMatmulCost, heldOutTableError, measuredMatmulCostForMachine } from './table.js';
 export type { MeasuredMatmulCost } from './table.js';

@@ -1,10 +1,10 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { batchlabDataDir } from '../util/package-root.js';
 import { InputError } from '../util/errors.js';
 import type { Provenance } from '../util/provenance.js';
+import { machineId, thisMachineFacts } from '../util/machine.js';
 import type { RooflineFitError } from './fit.js';
 import type { FittedRoofline } from '../core/types.js';
 import { DTYPES } from '../core/types.js';
@@ -41,11 +41,12 @@ function fitsDir(dir?: string): string {
 }
 
 /**
- * Saves a fit as `fit-<host>-<backend>-<date>.json` (atomically) and returns the path.
+ * Saves a fit as `fit-<machine>-<backend>-<date>.json` (atomically; the host name when
+ * the provenance has no machine id) and returns the path.
  *
  * @example
- * saveFittedRoofline({ fit, provenance: { source: 'measured', host: 'box', backend: 'tensorflow', date: '2026-01-02' } })
- * // => '<root>/data/measured/fit-box-tensorflow-2026-01-02.json'
+ * saveFittedRoofline({ fit, provenance: { source: 'measured', host: 'vm', machine: 'epyc-2c-8g-3f09a1c2', backend: 'tensorflow', date: '2026-01-02' } })
+ * // => '<root>/data/measured/fit-epyc-2c-8g-3f09a1c2-tensorflow-2026-01-02.json'
  */
 export function saveFittedRoofline(doc: StoredRooflineFit, dir?: string): string {
   if (!isFit(doc?.fit)) throw new InputError('fit', doc?.fit, 'a FittedRoofline with non-negative overhead and positive peak and bandwidth');
@@ -56,26 +57,30 @@ export function saveFittedRoofline(doc: StoredRooflineFit, dir?: string): string
   const d = fitsDir(dir);
   mkdirSync(d, { recursive: true });
   const safe = (s: string): string => s.replace(/[^A-Za-z0-9._-]+/g, '-');
-  const path = join(d, `fit-${safe(p.host)}-${safe(p.backend)}-${safe(p.date)}.json`);
+  const path = join(d, `fit-${safe(p.machine ?? p.host)}-${safe(p.backend)}-${safe(p.date)}.json`);
   const { file: _file, ...rest } = doc;
   writeFileAtomic.sync(path, `${JSON.stringify(rest, null, 1)}\n`);
   return path;
 }
 
 /**
- * The newest stored fit for a host (default: this host; '*' for any) and optionally a
- * backend, from every JSON file under data/measured/ that carries `fit` and
- * `provenance` (fit files and completed sweep results alike). Newest means the latest
- * provenance date, then the latest file modification. Undefined when none matches.
+ * The newest stored fit of a machine (default: this machine, by its id from
+ * lib/util/machine.ts, unless a host is given; '*' for any) and optionally a host and a backend, from every JSON
+ * file under data/measured/ that carries `fit` and `provenance` (fit files and completed
+ * sweep results alike). A fit without a machine id never counts as this machine's: host
+ * names repeat across machines. Newest means the latest provenance date, then the latest
+ * file modification. Undefined when none matches.
  *
  * @example
  * const stored = loadLatestFittedRoofline();
  * if (stored) fittedMatmulCost(stored.fit)
  */
-export function loadLatestFittedRoofline(opts: { host?: string; backend?: string; dir?: string } = {}): StoredRooflineFit | undefined {
+export function loadLatestFittedRoofline(opts: { machine?: string; host?: string; backend?: string; dir?: string } = {}): StoredRooflineFit | undefined {
   const d = fitsDir(opts.dir);
   if (!existsSync(d)) return undefined;
-  const host = opts.host ?? hostname();
+  // Asking by host is asking about files named by hand; otherwise this machine's id decides.
+  const machine = opts.machine ?? (opts.host !== undefined ? '*' : machineId(thisMachineFacts()));
+  const host = opts.host ?? '*';
   const found: Array<StoredRooflineFit & { mtime: number }> = [];
   for (const name of readdirSync(d)) {
     if (!name.endsWith('.json')) continue;
@@ -88,6 +93,7 @@ export function loadLatestFittedRoofline(opts: { host?: string; backend?: string
     }
     if (!isFit(doc.fit) || typeof doc.provenance !== 'object' || doc.provenance === null) continue;
     const prov = doc.provenance;
+    if (machine !== '*' && prov.machine !== machine) continue;
     if (host !== '*' && prov.host !== host) continue;
     if (opts.backend && prov.backend !== opts.backend) continue;
     found.push({ ...(doc as StoredRooflineFit), file, mtime: statSync(file).mtimeMs });

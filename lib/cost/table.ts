@@ -1,4 +1,4 @@
-import { hostname } from 'node:os';
+import { machineId, thisMachineFacts } from '../util/machine.js';
 import { median as ssMedian, mean as ssMean } from 'simple-statistics';
 import { readMeasuredGemm } from '../gemm/store.js';
 import type { Dtype, MatmulCostModel, MatmulShape } from '../core/types.js';
@@ -164,20 +164,21 @@ export function heldOutTableError(
 }
 
 /**
- * The best matmul cost model this machine's measurements support, chosen
- * automatically: the measured table of the GEMM harness's sweeps saved for `host`
- * (default: this host) and `backend` (default: the backend with the most rows) under
- * data/measured, when they hold at least `minPoints` points (default 8); else
- * undefined, and the caller falls back to a saved fit or the spec. Rows of the plain
- * weight layout only, repeated measurements pooled by their medians.
+ * The best matmul cost model a machine's measurements support, chosen automatically:
+ * the measured table of the GEMM harness's sweeps saved for `machine` (default: this
+ * machine's id, lib/util/machine.ts — never the host name, which machines share) and
+ * `backend` (default: the backend with the most rows) under data/measured, when they
+ * hold at least `minPoints` points (default 8); else undefined, and the caller falls
+ * back to a saved fit or the spec. Rows of the plain weight layout only, repeated
+ * measurements pooled by their medians.
  *
  * @example
- * const cost = measuredMatmulCostForHost() ?? fittedMatmulCost(loadLatestFittedRoofline()!.fit);
+ * const cost = measuredMatmulCostForMachine() ?? fittedMatmulCost(loadLatestFittedRoofline()!.fit);
  */
-export function measuredMatmulCostForHost(opts: { host?: string; backend?: string; dir?: string; minPoints?: number } = {}): MeasuredMatmulCost | undefined {
-  const host = opts.host ?? hostname();
+export function measuredMatmulCostForMachine(opts: { machine?: string; backend?: string; dir?: string; minPoints?: number } = {}): MeasuredMatmulCost | undefined {
+  const machine = opts.machine ?? machineId(thisMachineFacts());
   const minPoints = checkInt('minPoints', opts.minPoints ?? 8, { min: 3 });
-  const { rows } = readMeasuredGemm({ dir: opts.dir, where: (r) => r.case === 'sweep' && r.variant === 'plain' && r.host === host && r.backend !== 'numpy' && r.median_s > 0 });
+  const { rows } = readMeasuredGemm({ dir: opts.dir, machine, where: (r) => r.case === 'sweep' && r.variant === 'plain' && r.backend !== 'numpy' && r.median_s > 0 });
   const counts = new Map<string, number>();
   for (const r of rows) counts.set(r.backend, (counts.get(r.backend) ?? 0) + 1);
   const backend = opts.backend ?? [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
@@ -185,6 +186,6 @@ export function measuredMatmulCostForHost(opts: { host?: string; backend?: strin
   if (mine.length < minPoints) return undefined;
   return measuredMatmulCost(
     mine.map((r) => ({ m: r.m, k: r.k, n: r.n, batch: r.batch, dtype: r.dtype, seconds: r.median_s })),
-    { label: `measured table: ${backend} on ${host}, ${mine.length} points` },
+    { label: `measured table: ${backend} on ${machine}, ${mine.length} points` },
   );
 }

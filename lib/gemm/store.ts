@@ -1,10 +1,11 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import writeFileAtomic from 'write-file-atomic';
 import { deviceInfo } from '../backend/device.js';
 import { batchlabDataDir } from '../util/package-root.js';
 import type { Provenance } from '../util/provenance.js';
+import { machineFingerprint, nativeStackVersions, thisMachineFacts } from '../util/machine.js';
 import { InputError } from '../util/errors.js';
 import { GEMM_COLUMNS, GEMM_NUMERIC_COLUMNS, tensorflowSettings } from './row.js';
 import type { GemmRow } from './row.js';
@@ -28,13 +29,15 @@ function safe(s: string): string {
 }
 
 /**
- * The file stem of a measurement: `gemm-<host>-<backend>-<YYYY-MM-DD>[-<tag>]`.
+ * The file stem of a measurement: `gemm-<machine>-<backend>-<YYYY-MM-DD>[-<tag>]`, where
+ * machine is the machine id (lib/util/machine.ts; a host name is accepted for files
+ * named by hand).
  *
  * @example
- * gemmFileStem({ host: 'box', backend: 'tensorflow', date: '2026-01-02' }) // => 'gemm-box-tensorflow-2026-01-02'
+ * gemmFileStem({ machine: 'epyc-2c-8g-3f09a1c2', backend: 'tensorflow', date: '2026-01-02' }) // => 'gemm-epyc-2c-8g-3f09a1c2-tensorflow-2026-01-02'
  */
-export function gemmFileStem(p: { host: string; backend: string; date: string; tag?: string }): string {
-  return ['gemm', safe(p.host), safe(p.backend), p.date, ...(p.tag ? [safe(p.tag)] : [])].join('-');
+export function gemmFileStem(p: { machine?: string; host?: string; backend: string; date: string; tag?: string }): string {
+  return ['gemm', safe(p.machine ?? p.host ?? ''), safe(p.backend), p.date, ...(p.tag ? [safe(p.tag)] : [])].join('-');
 }
 
 function csvCell(v: unknown): string {
@@ -99,6 +102,63 @@ export interface GemmResultDoc {
 }
 
 /**
+ * A result file stem: letters, digits, '.', '_' and '-', not starting with '.' or '-', so
+ * that `<dir>/<stem>.csv` can never leave `dir` (no '/', '..', newline or hidden file).
+ *
+ * @example
+ * checkStem('gemm-box-tensorflow-2026-01-02') // => 'gemm-box-tensorflow-2026-01-02'
+ */
+export function checkStem(stem: unknown): string {
+  if (typeof stem !== 'string' || !/^[A-Za-z0-9_][A-Za-z0-9._-]{0,199}$/.test(stem)) {
+    throw new InputError('stem', stem, "a file name of up to 200 letters, digits, '.', '_' or '-', not starting with '.' or '-'");
+  }
+  return stem;
+}
+
+/**
+ * Creates `dir` and its missing parents one level at a time. Node's recursive mkdir
+ * spins forever under a path such as /proc/x (procfs answers neither EEXIST nor ENOENT
+ * the way it expects); walking up to the nearest existing folder and creating each
+ * level with a plain mkdir turns that, and every other refusal, into an InputError.
+ */
+export function ensureDir(field: string, dir: string): string {
+  const abs = resolve(dir);
+  const missing: string[] = [];
+  let at = abs;
+  for (;;) {
+    let isDir: boolean | undefined;
+    try {
+      isDir = statSync(at).isDirectory();
+    } catch {
+      isDir = undefined;
+    }
+    if (isDir === true) break;
+    if (isDir === false) throw new InputError(field, dir, 'a folder (or a path whose existing part is a folder)', `${at} is a file`);
+    const up = dirname(at);
+    if (up === at) break;
+    missing.unshift(at);
+    at = up;
+  }
+  for (const d of missing) {
+    try {
+      mkdirSync(d);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST' && statSync(d).isDirectory()) continue;
+      throw new InputError(field, dir, 'a folder this user can create and write', (err as Error).message);
+    }
+  }
+  return abs;
+}
+
+// write-file-atomic writes "<target>.<number>" and renames it over the target; a process
+// killed between the two leaves that temporary behind.
+function removeOrphanTemps(dir: string, stem: string): void {
+  if (!existsSync(dir)) return;
+  const orphan = new RegExp(`^${stem.replace(/[.]/g, '\\.')}\\.(csv|json)\\.\\d+$`);
+  for (const name of readdirSync(dir)) if (orphan.test(name)) unlinkSync(join(dir, name));
+}
+
+/**
  * Writes the CSV and JSON of a measurement atomically (write-file-atomic: a temporary
  * file renamed over the target), so that a crash mid-write leaves the previous
  * complete file, never a truncated one.
@@ -111,11 +171,19 @@ export function writeGemmResults(paths: { csv: string; json: string }, rows: rea
   writeFileAtomic.sync(paths.json, `${JSON.stringify({ ...doc, columns: GEMM_COLUMNS, rows }, null, 1)}\n`);
 }
 
+function readJsonProvenance(path: string): Provenance | undefined {
+  try {
+    return (JSON.parse(readFileSync(path, 'utf8')) as { provenance?: Provenance }).provenance;
+  } catch {
+    return undefined; // absent or torn: the CSV is the record
+  }
+}
+
 /** Options of `sweepGemmToFiles`. */
 export interface GemmSweepFileOptions extends GemmSweepOptions {
   /** Output folder; default `measuredDir()`. */
   dir?: string;
-  /** File stem; default `gemmFileStem` of this host, backend and today's date. */
+  /** File stem; default `gemmFileStem` of this machine's id, the backend and today's date. */
   stem?: string;
   /** Extra fields for the JSON once the sweep is complete (e.g. `{ fit }`). */
   onComplete?: (table: aq.ColumnTable) => Record<string, unknown> | Promise<Record<string, unknown>>;
@@ -129,26 +197,53 @@ export interface GemmSweepFileOptions extends GemmSweepOptions {
  *
  * @example
  * const r = await sweepGemmToFiles({ ms: [1, 2, 4], shapes: [{ k: 64, n: 64 }], dir: '/tmp/m' });
- * r.csv // => '/tmp/m/gemm-<host>-tensorflow-<date>.csv'
+ * r.csv // => '/tmp/m/gemm-<machine>-tensorflow-<date>.csv'
  */
 export async function sweepGemmToFiles(
   opts: GemmSweepFileOptions = {},
 ): Promise<{ table: aq.ColumnTable; csv: string; json: string; resumed: number; measured: number; complete: boolean }> {
   const points = gemmSweepPoints(opts);
-  const backend = await gemmBackend(opts.backend);
+  if (opts.stem !== undefined) checkStem(opts.stem);
+  if (opts.dir !== undefined && (typeof opts.dir !== 'string' || opts.dir === '' || opts.dir.includes('\0'))) throw new InputError('dir', opts.dir, 'a folder path');
+  const backend = await gemmBackend(opts.backend).catch((err: Error) => {
+    throw new InputError('backend', opts.backend, 'a backend that loads on this machine (see listBackends())', err.message);
+  });
   const info = await deviceInfo();
   const dir = opts.dir ?? measuredDir();
-  mkdirSync(dir, { recursive: true });
   const date = new Date().toISOString().slice(0, 10);
-  const stem = opts.stem ?? gemmFileStem({ host: info.host, backend: backend.name, date });
+  // Driver, CUDA and cuDNN (or the CPU wheel) of the native build travel with every result.
+  const versions = { ...info.versions, ...(backend.name.startsWith('tensorflow') ? nativeStackVersions() : {}), ...tensorflowSettings(backend.name) };
+  const id = machineFingerprint(thisMachineFacts(), { backend: backend.name, versions });
+  const stem = opts.stem ?? gemmFileStem({ machine: id.machine, backend: backend.name, date });
   const paths = { csv: join(dir, `${stem}.csv`), json: join(dir, `${stem}.json`) };
   const previous = readGemmCsv(paths.csv);
   const foreign = previous.find((r) => r.backend !== backend.name || r.host !== info.host);
   if (foreign) {
     throw new InputError('stem', stem, `a file of this host and backend (${info.host}, ${backend.name})`, `${paths.csv} holds points of ${foreign.host}, ${foreign.backend}`);
   }
-  const provenance: Provenance = { source: 'measured', date, backend: backend.name, device: info.device, host: info.host, versions: { ...info.versions, ...tensorflowSettings(backend.name) }, notes: 'batchlab GEMM harness (lib/gemm)' };
+  // Host names repeat across machines, so the JSON's fingerprint decides whose file it is.
+  const before = previous.length ? readJsonProvenance(paths.json) : undefined;
+  if (before?.fingerprint !== undefined && before.fingerprint !== id.fingerprint) {
+    throw new InputError('stem', stem, `a file of this machine, backend and versions (${id.fingerprint})`, `${paths.json} was measured on ${before.fingerprint}`);
+  }
+  const provenance: Provenance = {
+    source: 'measured', date, backend: backend.name, device: info.device, host: info.host, machine: id.machine, fingerprint: id.fingerprint,
+    versions, notes: 'batchlab GEMM harness (lib/gemm)',
+  };
   const rows: GemmRow[] = [...previous];
+  // The folder is made when there is something to write: a refused run leaves no trace.
+  let ready = false;
+  const write = (list: readonly GemmRow[], doc: Omit<GemmResultDoc, 'rows' | 'columns'>): void => {
+    if (!ready) {
+      ensureDir('dir', dir);
+      removeOrphanTemps(dir, stem);
+      ready = true;
+    }
+    writeGemmResults(paths, list, doc);
+  };
+  // The CSV is the record a resume trusts; a kill between the CSV and JSON renames
+  // leaves the JSON a row behind, so a resume rewrites both before measuring.
+  if (previous.length) write(previous, { provenance, complete: false });
   let measured = 0;
   const table = await sweepGemm({
     ...opts,
@@ -157,14 +252,14 @@ export async function sweepGemmToFiles(
     onPoint: async (row, progress) => {
       rows.push(row);
       measured++;
-      writeGemmResults(paths, rows, { provenance, complete: false });
+      write(rows, { provenance, complete: false });
       await opts.onPoint?.(row, progress);
     },
   });
   const have = new Set(gemmRows(table).map((r) => `${r.case}|${r.variant}|${r.m}|${r.k}|${r.n}|${r.dtype}`));
   const complete = points.every((p) => have.has(`sweep|${p.variant}|${p.m}|${p.k}|${p.n}|${p.dtype}`));
   const extra = complete && opts.onComplete ? await opts.onComplete(table) : {};
-  writeGemmResults(paths, gemmRows(table), { provenance, complete, ...extra });
+  write(gemmRows(table), { provenance, complete, ...extra });
   return { table, ...paths, resumed: previous.length, measured, complete };
 }
 
@@ -177,11 +272,13 @@ export async function sweepGemmToFiles(
  * @example
  * const gpu = readMeasuredGemm({ where: (r) => r.backend === 'torch-cuda' }).rows;
  */
-export function readMeasuredGemm(opts: { dir?: string; where?: (r: GemmRow) => boolean } = {}): { rows: GemmRow[]; files: string[]; skipped: string[] } {
+export function readMeasuredGemm(opts: { dir?: string; where?: (r: GemmRow) => boolean; machine?: string } = {}): { rows: GemmRow[]; files: string[]; skipped: string[] } {
   const dir = opts.dir ?? measuredDir();
   const out = { rows: [] as GemmRow[], files: [] as string[], skipped: [] as string[] };
   if (!existsSync(dir)) return out;
-  for (const name of readdirSync(dir).filter((f) => f.startsWith('gemm-') && f.endsWith('.csv')).sort()) {
+  // A machine's files carry its id in their name (gemmFileStem); rows do not.
+  const prefix = opts.machine === undefined ? 'gemm-' : `gemm-${safe(opts.machine)}-`;
+  for (const name of readdirSync(dir).filter((f) => f.startsWith(prefix) && f.endsWith('.csv')).sort()) {
     const path = join(dir, name);
     try {
       const rows = readGemmCsv(path).filter((r) => (opts.where ? opts.where(r) : true));

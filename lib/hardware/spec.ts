@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { hostname, totalmem } from 'node:os';
+import { totalmem } from 'node:os';
 import { loadLatestFittedRoofline } from '../cost/store.js';
 import type { Dtype, FittedRoofline } from '../core/types.js';
 import { DTYPES } from '../core/types.js';
@@ -10,6 +10,7 @@ import type { Provenance } from '../util/provenance.js';
 import { batchlabDataDir } from '../util/package-root.js';
 import type { HardwareCalibration } from '../perf/calibration.js';
 import { calibrationFromJson, CALIBRATION_FIELDS } from '../perf/calibration.js';
+import { machineId, thisMachineFacts } from '../util/machine.js';
 
 /**
  * One accelerator as the roofline sees it. Every number is per device and carries
@@ -60,10 +61,14 @@ interface SourcedNumber {
   date?: string;
 }
 
+const RATE = { min: 1, max: 1e21 };
+
 function sourced(field: string, raw: unknown, allowZero: boolean): { value: number; prov: Provenance } {
   if (typeof raw !== 'object' || raw === null) throw new InputError(field, raw, 'an object { value, source }');
   const r = raw as Partial<SourcedNumber>;
-  const value = allowZero ? checkNumber(`${field}.value`, r.value, { min: 0 }) : checkPositive(`${field}.value`, r.value);
+  // Rates and capacities of any real machine lie in [1, 1e21]; a peak of 1e-300 would turn
+  // every time into Infinity, and 1e308 every rate into 0.
+  const value = checkNumber(`${field}.value`, r.value, { min: allowZero ? 0 : 1, max: 1e21 });
   if (typeof r.source !== 'string' || r.source.trim() === '') {
     throw new InputError(`${field}.source`, r.source, 'a non-empty string naming the document the number comes from');
   }
@@ -133,23 +138,24 @@ export function listHardware(): HardwareSpec[] {
 export const THIS_MACHINE = 'this-machine';
 
 // A datasheet cannot describe the user's own machine; its measurement can. The newest
-// fit saved on this host (data/measured/fit-<host>-…json, written by `batchlab bench
-// gemm`) stands in for the datasheet, and without one the error says how to make it.
+// fit saved for this machine's id (lib/util/machine.ts: CPU, cores, memory, accelerator;
+// never the host name, which many machines share) stands in for the datasheet, and
+// without one the error says how to make it.
 function savedThisMachine(measuredDir?: string): HardwareSpec {
   const stored = loadLatestFittedRoofline({ dir: measuredDir });
   if (!stored) {
     throw new InputError(
       'hardware id',
       THIS_MACHINE,
-      'a catalog id, or "this-machine" once a GEMM fit is saved for this host',
-      `no fit for host "${hostname()}" in data/measured: run \`npx batchlab bench gemm\` (or use thisMachineHardware(await probeMachineRoofline()))`,
+      'a catalog id, or "this-machine" once a GEMM fit is saved for this machine',
+      `no fit for machine "${machineId(thisMachineFacts())}" in data/measured: run \`npx batchlab bench gemm\` (or use thisMachineHardware(await probeMachineRoofline()))`,
     );
   }
   return thisMachineHardware(stored.fit, { name: `this machine (${stored.fit.label})` });
 }
 
 /**
- * One catalog entry by id; "this-machine" is the spec fitted to this host's saved GEMM
+ * One catalog entry by id; "this-machine" is the spec fitted to this machine's saved GEMM
  * measurements (an InputError saying how to measure when none is saved); an unknown id is an InputError listing the known ones.
  *
  * @example
@@ -214,14 +220,14 @@ export interface ThisMachineOptions {
  */
 export function thisMachineHardware(fit: FittedRoofline, opts: ThisMachineOptions = {}): HardwareSpec {
   if (typeof fit !== 'object' || fit === null) throw new InputError('fit', fit, 'a FittedRoofline');
-  const peak = checkPositive('fit.peakFlopsPerSecond', fit.peakFlopsPerSecond);
-  const bw = checkPositive('fit.bytesPerSecond', fit.bytesPerSecond);
+  const peak = checkNumber('fit.peakFlopsPerSecond', fit.peakFlopsPerSecond, RATE);
+  const bw = checkNumber('fit.bytesPerSecond', fit.bytesPerSecond, RATE);
   const dtype = checkOneOf('fit.dtype', fit.dtype, DTYPES);
   const label = typeof fit.label === 'string' && fit.label !== '' ? fit.label : 'unlabelled fit';
   const measured: Provenance = { source: 'measured', notes: `GEMM harness fit: ${label}` };
-  const capacity = opts.memoryCapacityBytes === undefined ? totalmem() : checkPositive('memoryCapacityBytes', opts.memoryCapacityBytes);
-  const intra = opts.intraNodeBytesPerSecond === undefined ? bw : checkPositive('intraNodeBytesPerSecond', opts.intraNodeBytesPerSecond);
-  const inter = opts.interNodeBytesPerSecond === undefined ? 1.25e9 : checkPositive('interNodeBytesPerSecond', opts.interNodeBytesPerSecond);
+  const capacity = opts.memoryCapacityBytes === undefined ? totalmem() : checkNumber('memoryCapacityBytes', opts.memoryCapacityBytes, RATE);
+  const intra = opts.intraNodeBytesPerSecond === undefined ? bw : checkNumber('intraNodeBytesPerSecond', opts.intraNodeBytesPerSecond, RATE);
+  const inter = opts.interNodeBytesPerSecond === undefined ? 1.25e9 : checkNumber('interNodeBytesPerSecond', opts.interNodeBytesPerSecond, RATE);
   const price = opts.hourlyPriceUsd === undefined ? 0 : checkNumber('hourlyPriceUsd', opts.hourlyPriceUsd, { min: 0 });
   const given = (what: string): Provenance => ({ source: 'given by the caller', notes: what });
   // The fitted peak and bandwidth are already what this machine achieves, so the

@@ -11,21 +11,23 @@ export const MODEL_ARCHITECTURES: readonly ModelArchitecture[] = ['llama', 'mixt
 
 // `architectures[0]` names the module that runs the weights, so it decides; model_type
 // is the fallback (Kimi-K2 ships model_type "kimi_k2" with DeepseekV3ForCausalLM).
-const CLASS_TO_ARCH: Record<string, ModelArchitecture> = {
+// Maps, not object literals: a user string such as "constructor" or "__proto__" must not
+// find Object.prototype's members.
+const CLASS_TO_ARCH = new Map<string, ModelArchitecture>(Object.entries({
   LlamaForCausalLM: 'llama',
   MixtralForCausalLM: 'mixtral',
   Qwen3MoeForCausalLM: 'qwen3_moe',
   DeepseekV3ForCausalLM: 'deepseek_v3',
   GptOssForCausalLM: 'gpt_oss',
-};
-const TYPE_TO_ARCH: Record<string, ModelArchitecture> = {
+} satisfies Record<string, ModelArchitecture>));
+const TYPE_TO_ARCH = new Map<string, ModelArchitecture>(Object.entries({
   llama: 'llama',
   mixtral: 'mixtral',
   qwen3_moe: 'qwen3_moe',
   deepseek_v3: 'deepseek_v3',
   kimi_k2: 'deepseek_v3',
   gpt_oss: 'gpt_oss',
-};
+} satisfies Record<string, ModelArchitecture>));
 
 /** Grouped-query attention; MHA is numKvHeads = numHeads, MQA is numKvHeads = 1. */
 export interface GqaAttentionSpec {
@@ -99,14 +101,18 @@ export interface ModelSpec {
 
 const DIM = { min: 1, max: 1 << 20 };
 
+function own(cfg: Record<string, unknown>, key: string): unknown {
+  return Object.hasOwn(cfg, key) ? cfg[key] : undefined;
+}
 function int(cfg: Record<string, unknown>, key: string, bounds = DIM): number {
-  return checkInt(key, cfg[key], bounds);
+  return checkInt(key, own(cfg, key), bounds);
 }
 function intOr(cfg: Record<string, unknown>, key: string, dflt: number, bounds = DIM): number {
-  return cfg[key] === undefined || cfg[key] === null ? dflt : checkInt(key, cfg[key], bounds);
+  const v = own(cfg, key);
+  return v === undefined || v === null ? dflt : checkInt(key, v, bounds);
 }
 function bool(cfg: Record<string, unknown>, key: string, dflt: boolean): boolean {
-  const v = cfg[key];
+  const v = own(cfg, key);
   if (v === undefined || v === null) return dflt;
   if (typeof v !== 'boolean') throw new InputError(key, v, 'true or false');
   return v;
@@ -118,16 +124,16 @@ function architectureOf(cfg: Record<string, unknown>): ModelArchitecture {
     if (!Array.isArray(arches) || arches.length === 0 || typeof arches[0] !== 'string') {
       throw new InputError('architectures', arches, 'a non-empty array of class names');
     }
-    const a = CLASS_TO_ARCH[arches[0]];
+    const a = CLASS_TO_ARCH.get(arches[0]);
     if (!a) {
-      throw new InputError('architectures', arches[0], `one of ${Object.keys(CLASS_TO_ARCH).join(', ')}`, `unsupported architecture ${arches[0]}`);
+      throw new InputError('architectures', arches[0], `one of ${[...CLASS_TO_ARCH.keys()].join(', ')}`, `unsupported architecture ${arches[0]}`);
     }
     return a;
   }
   const mt = cfg.model_type;
-  if (mt === undefined) throw new InputError('model_type', mt, `one of ${Object.keys(TYPE_TO_ARCH).join(', ')} (or an architectures list)`);
-  const a = typeof mt === 'string' ? TYPE_TO_ARCH[mt] : undefined;
-  if (!a) throw new InputError('model_type', mt, `one of ${Object.keys(TYPE_TO_ARCH).join(', ')}`, `unsupported architecture ${String(mt)}`);
+  if (mt === undefined) throw new InputError('model_type', mt, `one of ${[...TYPE_TO_ARCH.keys()].join(', ')} (or an architectures list)`);
+  const a = typeof mt === 'string' ? TYPE_TO_ARCH.get(mt) : undefined;
+  if (!a) throw new InputError('model_type', mt, `one of ${[...TYPE_TO_ARCH.keys()].join(', ')}`, `unsupported architecture ${String(mt)}`);
   return a;
 }
 
@@ -162,7 +168,8 @@ function experts(cfg: Record<string, unknown>, countKey: string, topKKey: string
  */
 export function loadModelConfig(json: unknown, id?: string): ModelSpec {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new InputError('config', json, 'a JSON object (an HF config.json)');
-  const cfg = json as Record<string, unknown>;
+  // A prototype-free copy of the own keys: no lookup below can reach Object.prototype.
+  const cfg = Object.assign(Object.create(null) as Record<string, unknown>, json);
   const architecture = architectureOf(cfg);
   const hiddenSize = int(cfg, 'hidden_size');
   const numLayers = int(cfg, 'num_hidden_layers', { min: 1, max: 4096 });

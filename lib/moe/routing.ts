@@ -8,6 +8,12 @@ export const MOE_MAX_EXPERTS = 65_536;
 export const MOE_MAX_TOKENS = 10_000_000;
 /** Largest batch whose per-token assignments may be materialised (tokens·topK ids). */
 export const MOE_MAX_ASSIGNED_TOKENS = 1 << 22;
+/**
+ * Largest routing job in elementary steps (tokens × topK for uniform routing, tokens ×
+ * experts for weighted and group-limited routing, which score every expert): about ten
+ * seconds on one core. Checked before any sampling.
+ */
+export const MOE_MAX_ROUTING_WORK = 2e9;
 
 /**
  * How a router spreads one token over its experts. Every kind picks `topK` distinct
@@ -128,19 +134,22 @@ export function moeZipfPopularity(experts: number, exponent: number, rng?: Rng):
 type TokenRouter = (out: Uint16Array | Int32Array, offset: number) => void;
 
 function uniformRouter(experts: number, topK: number, rng: Rng): TokenRouter {
-  // Floyd's algorithm: an exactly uniform k-subset in O(k) draws.
+  // Floyd's algorithm: an exactly uniform k-subset in O(k) draws. The "already chosen"
+  // test is a stamp per expert (O(1)); a scan of the chosen list made it O(k²), which
+  // hung at top-60,000 of 65,536.
+  const mark = new Uint32Array(experts);
+  let stamp = 0;
   return (out, off) => {
+    if (++stamp === 0xffffffff) {
+      mark.fill(0);
+      stamp = 1;
+    }
     let filled = 0;
     for (let j = experts - topK; j < experts; j++) {
       const t = Math.floor(rng() * (j + 1));
-      let seen = false;
-      for (let q = 0; q < filled; q++) {
-        if (out[off + q] === t) {
-          seen = true;
-          break;
-        }
-      }
-      out[off + filled++] = seen ? j : t;
+      const pick = mark[t] === stamp ? j : t;
+      mark[pick] = stamp;
+      out[off + filled++] = pick;
     }
   };
 }
@@ -166,43 +175,41 @@ function weightedRouter(weights: Float64Array, topK: number, rng: Rng): TokenRou
   for (const i of large) prob[i] = 1;
   for (const i of small) prob[i] = 1;
   const maxRejections = 32 * topK;
+  const mark = new Uint32Array(n);
+  let stamp = 0;
+  const keys = new Float64Array(n);
+  const order: number[] = [];
   return (out, off) => {
+    if (++stamp === 0xffffffff) {
+      mark.fill(0);
+      stamp = 1;
+    }
     let filled = 0;
     let rejections = 0;
     while (filled < topK) {
       if (rejections > maxRejections) {
-        // A few very hot experts make redraws slow: finish with an exact draw over
-        // the remaining mass (O(experts) per pick, still the same distribution).
-        let rest = 1;
-        for (let q = 0; q < filled; q++) rest -= weights[out[off + q]];
-        while (filled < topK) {
-          let u = rng() * rest;
-          let pick = -1;
-          for (let i = 0; i < n; i++) {
-            let taken = false;
-            for (let q = 0; q < filled; q++) if (out[off + q] === i) taken = true;
-            if (taken || weights[i] === 0) continue;
-            pick = i;
-            u -= weights[i];
-            if (u < 0) break;
-          }
-          out[off + filled++] = pick;
-          rest -= weights[pick];
+        // A few very hot experts (or k near the expert count) make redraws slow: finish
+        // with Efraimidis–Spirakis keys log(u)/w over the experts not yet chosen. Taking
+        // the largest keys in order is successive sampling from the remaining weights,
+        // the same distribution, in O(experts log experts) instead of O(experts · k).
+        order.length = 0;
+        for (let i = 0; i < n; i++) {
+          if (mark[i] === stamp || weights[i] === 0) continue;
+          keys[i] = Math.log(Math.max(rng(), 1e-300)) / weights[i];
+          order.push(i);
         }
+        order.sort((a, b) => keys[b] - keys[a]);
+        for (let q = 0; filled < topK; q++) out[off + filled++] = order[q];
         return;
       }
       const u = rng() * n;
       const col = Math.min(n - 1, Math.floor(u));
       const e = u - col < prob[col] ? col : alias[col];
-      let seen = false;
-      for (let q = 0; q < filled; q++) {
-        if (out[off + q] === e) {
-          seen = true;
-          break;
-        }
+      if (mark[e] === stamp) rejections++;
+      else {
+        mark[e] = stamp;
+        out[off + filled++] = e;
       }
-      if (seen) rejections++;
-      else out[off + filled++] = e;
     }
   };
 }
@@ -216,6 +223,7 @@ function groupLimitedRouter(r: CheckedRouting, rng: Rng): TokenRouter {
   const keptGroups = new Int32Array(groupsPerToken);
   const keptScores = new Float64Array(groupsPerToken);
   const best = new Float64Array(topK);
+  const candidates: number[] = [];
   return (out, off) => {
     for (let i = 0; i < experts; i++) {
       const u = Math.max(rng(), 1e-300);
@@ -235,6 +243,14 @@ function groupLimitedRouter(r: CheckedRouting, rng: Rng): TokenRouter {
       groupScore[g] = size > 1 ? a + b : a;
     }
     insertionTop(groupScore, 0, groups, groupsPerToken, keptGroups, keptScores);
+    if (topK > 32) {
+      // Insertion into the best-k list costs O(k) per expert; for a large k sort instead.
+      candidates.length = 0;
+      for (let gi = 0; gi < groupsPerToken; gi++) for (let i = keptGroups[gi] * size; i < (keptGroups[gi] + 1) * size; i++) candidates.push(i);
+      candidates.sort((a, b) => score[b] - score[a]);
+      for (let q = 0; q < topK; q++) out[off + q] = candidates[q];
+      return;
+    }
     let filled = 0;
     best.fill(-Infinity);
     for (let gi = 0; gi < groupsPerToken; gi++) {
@@ -282,6 +298,13 @@ function makeRouter(r: CheckedRouting, rng: Rng): TokenRouter {
   return groupLimitedRouter(r, rng);
 }
 
+function checkRoutingWork(r: CheckedRouting, tokens: number): void {
+  const perToken = r.kind === 'uniform' ? r.topK : r.experts;
+  if (tokens * perToken > MOE_MAX_ROUTING_WORK) {
+    throw new InputError('tokens', tokens, `at most ${Math.floor(MOE_MAX_ROUTING_WORK / perToken)} for ${r.kind} routing over ${r.experts} experts, top-${r.topK} (routing work ≤ ${MOE_MAX_ROUTING_WORK})`);
+  }
+}
+
 function checkRng(rng: unknown): Rng {
   if (typeof rng !== 'function') throw new InputError('rng', rng, 'a seeded generator from rng(seed) or fork(seed, name)');
   return rng as Rng;
@@ -297,6 +320,7 @@ function checkRng(rng: unknown): Rng {
 export function moeRouteTokens(spec: MoeRouting, tokens: number, rng: Rng): Uint16Array {
   const r = checkMoeRouting(spec);
   checkInt('tokens', tokens, { min: 0, max: Math.floor(MOE_MAX_ASSIGNED_TOKENS / r.topK) });
+  checkRoutingWork(r, tokens);
   const route = makeRouter(r, checkRng(rng));
   const out = new Uint16Array(tokens * r.topK);
   for (let t = 0; t < tokens; t++) route(out, t * r.topK);
@@ -314,6 +338,7 @@ export function moeRouteTokens(spec: MoeRouting, tokens: number, rng: Rng): Uint
 export function moeRouteCounts(spec: MoeRouting, tokens: number, rng: Rng): Int32Array {
   const r = checkMoeRouting(spec);
   checkInt('tokens', tokens, { min: 0, max: MOE_MAX_TOKENS });
+  checkRoutingWork(r, tokens);
   const route = makeRouter(r, checkRng(rng));
   const counts = new Int32Array(r.experts);
   const buf = new Int32Array(r.topK);

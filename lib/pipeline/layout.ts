@@ -8,6 +8,10 @@ import type { StepCostFn, StepWork } from '../core/types.js';
  */
 export type PipelineLayerCost = number | readonly number[] | ((layer: number) => number);
 
+
+// A layer takes between a picosecond and a million seconds; a denormal cost (1e-320) made
+// every sum underflow and the bubble fraction NaN.
+const LAYER_SECONDS = { min: 1e-12, max: 1e6 };
 /** How a model's layers sit on a pipeline of devices. */
 export interface PipelineStageSpec {
   /** Transformer layers in the model, 1..100000. */
@@ -91,16 +95,16 @@ export function pipelineLayout(spec: PipelineStageSpec, chunks = 1): PipelineLay
 
 function layerCosts(cost: PipelineLayerCost, layers: number): number[] {
   if (typeof cost === 'number') {
-    checkPositive('layerSeconds', cost);
+    checkNumber('layerSeconds', cost, LAYER_SECONDS);
     return Array.from({ length: layers }, () => cost);
   }
   if (Array.isArray(cost)) {
     if (cost.length !== layers) throw new InputError('layerSeconds', cost, `a number or an array of layers = ${layers} positive numbers`);
-    return cost.map((c, i) => checkPositive(`layerSeconds[${i}]`, c));
+    return cost.map((c, i) => checkNumber(`layerSeconds[${i}]`, c, LAYER_SECONDS));
   }
   if (typeof cost === 'function') {
     const f = cost as (layer: number) => number;
-    return Array.from({ length: layers }, (_, i) => checkPositive(`layerSeconds(${i})`, f(i)));
+    return Array.from({ length: layers }, (_, i) => checkNumber(`layerSeconds(${i})`, f(i), LAYER_SECONDS));
   }
   throw new InputError('layerSeconds', cost, 'a positive number, an array of positive numbers, or a function of the layer index');
 }

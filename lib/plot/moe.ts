@@ -132,17 +132,29 @@ export function moeEfficiencyChart(
 ): Figure {
   checkArray('series', series);
   const data: Array<Record<string, unknown>> = [];
+  // Dense curves of models with equal per-token shapes coincide exactly; drawn one over
+  // another, all but the top one vanish with their legend entries. One curve per distinct
+  // dense curve, named after every model it stands for, says so instead.
+  const dense = new Map<string, { labels: string[]; color: string; x: number[]; y: number[] }>();
   series.forEach((s, i) => {
     if (typeof s?.label !== 'string') throw new InputError(`series[${i}].label`, s?.label, 'a string');
     const rs = [...checkArray<MoeEfficiencyRow>(`series[${i}].rows`, s.rows)].sort((a, b) => a.tokens - b.tokens);
     const color = PALETTE[i % PALETTE.length];
     const x = rs.map((r) => r.tokens);
     data.push({ type: 'scatter', mode: 'lines', name: `${s.label} routed experts`, x, y: rs.map((r) => r.moeEfficiency), line: { color } });
-    data.push({ type: 'scatter', mode: 'lines', name: `${s.label} dense, equal active`, x, y: rs.map((r) => r.denseEfficiency), line: { color, dash: 'dash' } });
+    const y = rs.map((r) => r.denseEfficiency);
+    const key = JSON.stringify([x, y.map((v) => Number(v.toPrecision(9)))]);
+    const same = dense.get(key);
+    if (same) same.labels.push(s.label);
+    else dense.set(key, { labels: [s.label], color, x, y });
     if (opts.showShare) {
       data.push({ type: 'scatter', mode: 'lines', name: `${s.label} share of experts at target`, x, y: rs.map((r) => r.expertShareAtTarget), line: { color, dash: 'dot' } });
     }
   });
+  for (const d of dense.values()) {
+    const name = d.labels.length > 1 ? `${d.labels.join(' = ')} dense, equal active (identical curves)` : `${d.labels[0]} dense, equal active`;
+    data.push({ type: 'scatter', mode: 'lines', name, x: d.x, y: d.y, line: { color: d.labels.length > 1 ? '#444' : d.color, dash: 'dash' } });
+  }
   const layout = baseLayout(opts.title ?? 'FFN efficiency against global batch', { title: 'tokens in the step (global batch)', log: true }, { title: 'share of compute-bound throughput' });
   layout.yaxis = { ...(layout.yaxis as Record<string, unknown>), range: [0, 1.05] };
   layout.shapes = markLines(opts.markBatches);

@@ -9,7 +9,8 @@ const MAX_GANTT_SLOTS = 20_000;
 
 /**
  * A Gantt chart of a pipeline run: one row per device, one bar per micro-batch on a
- * stage, coloured by micro-batch (or request); the white space is the bubble.
+ * stage, coloured by micro-batch (or request) index on a colour bar; the white space is
+ * the bubble.
  *
  * @example
  * show(pipelineGanttChart(pipelineSchedule({ layers: 61, stages: 8, layerSeconds: 1e-4 }, { kind: 'fill-drain', microBatches: 2 })));
@@ -26,35 +27,39 @@ export function pipelineGanttChart(run: PipelineRun, opts: { title?: string; unt
   const who = run.kind === 'streaming' ? 'request' : 'micro-batch';
   const whoPlural = run.kind === 'streaming' ? 'requests' : 'micro-batches';
   const when = run.kind === 'streaming' ? 'token' : 'tick';
-  // One trace per palette colour keeps the spec small however many micro-batches run.
-  const groups = new Map<number, typeof slots>();
-  for (const s of slots) {
-    const g = s.flow % PALETTE.length;
-    if (!groups.has(g)) groups.set(g, []);
-    groups.get(g)!.push(s);
-  }
+  // One trace, coloured by micro-batch (or request) index on a colour bar: the bar is the
+  // legend. Ten cycling palette colours without a legend said nothing about which bar is which.
   const showText = slots.length <= 400;
-  const data = [...groups.entries()]
-    .sort((a, b) => a[0] - b[0])
-    .map(([g, group]) => ({
+  const maxFlow = Math.max(1, run.flows - 1);
+  const data = [
+    {
       type: 'bar',
       orientation: 'h',
-      name: `${who} ≡ ${g} mod ${PALETTE.length}`,
+      name: whoPlural,
       showlegend: false,
-      y: group.map((s) => label(s.device)),
-      base: group.map((s) => s.start * 1e3),
-      x: group.map((s) => (s.end - s.start) * 1e3),
-      marker: { color: PALETTE[g], line: { color: 'white', width: 0.5 } },
-      text: showText ? group.map((s) => String(s.flow)) : undefined,
+      y: slots.map((s) => label(s.device)),
+      base: slots.map((s) => s.start * 1e3),
+      x: slots.map((s) => (s.end - s.start) * 1e3),
+      marker: {
+        color: slots.map((s) => s.flow),
+        cmin: 0,
+        cmax: maxFlow,
+        colorscale: 'Viridis',
+        showscale: true,
+        colorbar: { title: { text: `${who} (0–${run.flows - 1})` }, thickness: 14 },
+        line: { color: 'white', width: 0.5 },
+      },
+      text: showText ? slots.map((s) => String(s.flow)) : undefined,
       textposition: showText ? 'inside' : undefined,
       insidetextanchor: 'middle',
-      hovertext: group.map(
+      hovertext: slots.map(
         (s) =>
           `${who} ${s.flow}, ${when} ${s.pass}, chunk ${Math.floor(s.virtualStage / S)}<br>` +
           `${(s.start * 1e3).toFixed(3)}–${(s.end * 1e3).toFixed(3)} ms`,
       ),
       hoverinfo: 'text',
-    }));
+    },
+  ];
   const title =
     opts.title ?? `${run.kind} schedule: ${S} devices, ${run.flows} ${whoPlural}, bubble ${(100 * run.bubbleFraction).toFixed(1)} %`;
   const layout = baseLayout(title, { title: 'time (ms)' }, { title: 'pipeline device' });

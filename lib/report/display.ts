@@ -83,12 +83,44 @@ export function show(fig: Figure, opts: { height?: number } = {}): void {
   displayBundle(figureBundle(fig, opts));
 }
 
-/** Shows HTML (tables, notes) in the notebook; plain text elsewhere. */
+/**
+ * Text made safe to place in HTML: & < > " ' become entities, so user text (a host name,
+ * a column header, a model id) can never open a tag or an attribute.
+ *
+ * @example
+ * escapeHtml('<img onerror=x>') // => '&lt;img onerror=x&gt;'
+ */
+export function escapeHtml(text: unknown): string {
+  return String(text).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+/**
+ * Markdown whose raw HTML is neutralised: outside code spans and fenced blocks, & < >
+ * become entities (Markdown renders them as the characters), and javascript: link
+ * targets are dropped; inside code, text is already literal.
+ *
+ * @example
+ * escapeMarkdownHtml('a <script> in `x<y`') // => 'a &lt;script&gt; in `x<y`'
+ */
+export function escapeMarkdownHtml(md: string): string {
+  return String(md)
+    .split(/(```[\s\S]*?```|`+[^`]*`+)/g)
+    .map((part, i) => (i % 2 === 1 ? part : part.replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c]!).replace(/\]\(\s*javascript:/gi, '](#')))
+    .join('');
+}
+
+/** Shows HTML (tables, notes) in the notebook; plain text elsewhere. The caller escapes any user text in it (escapeHtml). */
 export function showHtml(html: string, text = html.replace(/<[^>]+>/g, '')): void {
   displayBundle({ 'text/html': html, 'text/plain': text });
 }
 
-/** Shows Markdown in the notebook; the raw text elsewhere. */
+/**
+ * Shows Markdown in the notebook; the raw text elsewhere. Raw HTML in it is shown as
+ * text, never run (escapeMarkdownHtml): prose here is often built from user data.
+ *
+ * @example
+ * showMarkdown(`Measured on **${host}**.`);
+ */
 export function showMarkdown(md: string): void {
-  displayBundle({ 'text/markdown': md, 'text/plain': md });
+  displayBundle({ 'text/markdown': escapeMarkdownHtml(md), 'text/plain': String(md) });
 }

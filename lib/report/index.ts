@@ -1,5 +1,5 @@
-export { show, showHtml, showMarkdown, figureBundle, displayBundle, PLOTLY_MIME, PLOT_CLASS } from './display.js';
+export { show, showHtml, showMarkdown, escapeHtml, escapeMarkdownHtml, figureBundle, displayBundle, PLOTLY_MIME, PLOT_CLASS } from './display.js';
 export type { MimeBundle } from './display.js';
 export { notebookProfile } from './profile.js';
 export type { NotebookProfile, ProfileName, ProfileTiming } from './profile.js';
-export { showTable, describeSamples, provenanceLine } from './tables.js';
+export { showTable, tableBundle, timingSpreadNote, describeSamples, provenanceLine } from './tables.js';

@@ -1,10 +1,12 @@
+import { createRequire } from 'node:module';
 import * as aq from 'arquero';
-import { showHtml } from './display.js';
+import { displayBundle, escapeHtml } from './display.js';
+import type { MimeBundle } from './display.js';
 import type { DeviceInfo } from '../backend/device.js';
 import type { Provenance } from '../util/provenance.js';
-import { summarizeSample } from '../util/stats.js';
 
 type Table = ReturnType<typeof aq.table>;
+const require = createRequire(import.meta.url);
 
 function isTable(x: unknown): x is Table {
   return typeof (x as Table)?.toHTML === 'function' && typeof (x as Table)?.numRows === 'function';
@@ -18,13 +20,28 @@ function isTable(x: unknown): x is Table {
  * showTable(aq.from([{ backend: 'wasm', available: true }]));
  */
 export function showTable(data: Table | Array<Record<string, unknown>>, opts: { limit?: number; digits?: number } = {}): void {
-  const t = isTable(data) ? data : aq.from(data);
+  displayBundle(tableBundle(data, opts));
+}
+
+/**
+ * The MIME bundle showTable displays: an HTML table (every header and cell escaped) and
+ * a Markdown table as plain text.
+ *
+ * @example
+ * tableBundle([{ '<b>': 1 }])['text/html'] // => '<div class="batchlab-table"><table>…&lt;b&gt;…'
+ */
+export function tableBundle(data: Table | Array<Record<string, unknown>>, opts: { limit?: number; digits?: number } = {}): MimeBundle {
+  const raw = isTable(data) ? data : aq.from(data);
+  // arquero escapes cells but not column names; a header is user text too.
+  const names: Record<string, string> = {};
+  for (const name of raw.columnNames()) names[name] = escapeHtml(name);
+  const t = raw.rename(names);
   const digits = opts.digits ?? 4;
   const format: Record<string, (v: unknown) => string> = {};
   for (const name of t.columnNames()) {
     format[name] = (v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(digits)).toString() : String(v));
   }
-  showHtml(`<div class="batchlab-table">${t.toHTML({ limit: opts.limit ?? 50, format })}</div>`, t.toMarkdown({ limit: opts.limit ?? 50 }));
+  return { 'text/html': `<div class="batchlab-table">${t.toHTML({ limit: opts.limit ?? 50, format })}</div>`, 'text/plain': raw.toMarkdown({ limit: opts.limit ?? 50 }) };
 }
 
 /**
@@ -36,11 +53,26 @@ export function showTable(data: Table | Array<Record<string, unknown>>, opts: { 
  * describeSamples({ 'M=1': [5.6, 5.7, 5.5] })[4] // => { stat: 'median', 'M=1': 5.6 }
  */
 export function describeSamples(samples: Record<string, number[]>): Array<Record<string, string | number>> {
-  const summaries = Object.entries(samples).map(([name, values]) => [name, summarizeSample(values)] as const);
-  const stats = ['count', 'mean', 'std', 'min', 'median', 'max', 'variance'] as const;
-  return stats.map((stat) => {
+  // danfojs-node is loaded on demand (it pulls in tfjs through the one-engine shim, and
+  // mathjs), and it is an optional peer of the published package: say how to get it.
+  let loaded: unknown;
+  try {
+    loaded = require('danfojs-node');
+  } catch (err) {
+    throw new Error(`describeSamples needs danfojs-node (an optional peer dependency of batchlab): npm install danfojs-node (${(err as Error).message.split('\n')[0]})`);
+  }
+  const dfd = loaded as {
+    DataFrame: new (data: Record<string, number[]>) => { describe(): { index: string[]; columns: string[]; values: number[][] } };
+  };
+  const names = Object.keys(samples);
+  const longest = Math.max(...names.map((n) => samples[n].length));
+  // describe() needs equal column lengths; pad with NaN, which it skips.
+  const padded: Record<string, number[]> = {};
+  for (const n of names) padded[n] = [...samples[n], ...Array(longest - samples[n].length).fill(NaN)];
+  const d = new dfd.DataFrame(padded).describe();
+  return d.index.map((stat, i) => {
     const row: Record<string, string | number> = { stat };
-    for (const [name, s] of summaries) row[name] = s[stat];
+    d.columns.forEach((c, j) => (row[c] = d.values[i][j]));
     return row;
   });
 }
@@ -53,4 +85,24 @@ export function provenanceLine(p: DeviceInfo | Provenance): string {
     return `Measured on ${p.host} (${p.device}${p.gpu ? `, ${p.gpu.name}` : ''}), backend ${p.backend}, tfjs ${v['tfjs-core']}${tf}, Node ${v.node}, ${new Date().toISOString().slice(0, 10)}.`;
   }
   return `Source: ${p.source}${p.date ? ` (${p.date})` : ''}${p.device ? `, ${p.device}` : ''}${p.backend ? `, backend ${p.backend}` : ''}.`;
+}
+
+/**
+ * One sentence on how far timings with these coefficients of variation (std / mean of
+ * the repetitions of each point) can be trusted, quoting their median: a few percent is
+ * steady; above 0.2 another process shared the cores and only the shape of a curve and
+ * ratios taken within one run mean anything.
+ *
+ * @example
+ * timingSpreadNote([0.02, 0.03, 0.01]) // => 'Median CV 0.02: steady timings; the medians can be trusted to a few percent.'
+ */
+export function timingSpreadNote(cvs: readonly number[]): string {
+  const xs = cvs.filter((c) => Number.isFinite(c) && c >= 0).sort((a, b) => a - b);
+  if (!xs.length) return 'No repeated timings: no spread to judge.';
+  const mid = xs.length >> 1;
+  const median = xs.length % 2 ? xs[mid] : (xs[mid - 1] + xs[mid]) / 2;
+  const m = median.toFixed(2);
+  if (median <= 0.05) return `Median CV ${m}: steady timings; the medians can be trusted to a few percent.`;
+  if (median <= 0.2) return `Median CV ${m}: moderately noisy timings; a median is good to about ±${Math.round(median * 100)} % and only differences larger than that mean anything.`;
+  return `Median CV ${m}: noisy timings (other processes shared the cores during the run); read the shape of the curve and ratios taken within this run, not single values, and re-run on a quiet machine (or with BATCHLAB_PROFILE=thorough) before quoting a number.`;
 }

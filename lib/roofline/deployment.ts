@@ -4,7 +4,7 @@ import { InputError } from '../util/errors.js';
 import { checkInt, checkNumber, checkOneOf } from '../util/validate.js';
 import type { HardwareSpec } from '../hardware/spec.js';
 import { hardwarePeakFlops, THIS_MACHINE } from '../hardware/spec.js';
-import { measuredMatmulCostForHost } from '../cost/table.js';
+import { measuredMatmulCostForMachine } from '../cost/table.js';
 import type { ModelSpec } from '../models/spec.js';
 import type { ModelOperation } from '../models/ops.js';
 import { modelStepOps } from '../models/ops.js';
@@ -287,7 +287,7 @@ function resolve(model: ModelSpec, hw: HardwareSpec, config: PerfConfig): Resolv
 }
 
 function measuredTableFor(dtype: Dtype): MatmulCostModel | undefined {
-  const table = measuredMatmulCostForHost();
+  const table = measuredMatmulCostForMachine();
   return table && table.dtypes.includes(dtype) ? table : undefined;
 }
 

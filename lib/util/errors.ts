@@ -11,12 +11,14 @@ export class InputError extends Error {
   readonly field: string;
   readonly value: unknown;
   readonly allowed: string;
+  readonly detail?: string;
   constructor(field: string, value: unknown, allowed: string, detail?: string) {
     super(`${field} must be ${allowed}; got ${describe(value)}${detail ? ` (${detail})` : ''}`);
     this.name = 'InputError';
     this.field = field;
     this.value = value;
     this.allowed = allowed;
+    this.detail = detail;
   }
 }
 

@@ -7,3 +7,5 @@ export type { SampleSummary } from './stats.js';
 export { rng, fork, exponential, gammaByMeanCv, normal, logNormal, uniform, randomInt } from './random.js';
 export type { Rng } from './random.js';
 export type { Provenance } from './provenance.js';
+export { thisMachineFacts, machineId, machineFingerprint, nativeStackVersions } from './machine.js';
+export type { MachineFacts, SoftwareFacts } from './machine.js';

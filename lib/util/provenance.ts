@@ -10,6 +10,10 @@ export interface Provenance {
   backend?: string;
   device?: string;
   host?: string;
+  /** Machine id (lib/util/machine.ts): the hardware, whatever the host is called. */
+  machine?: string;
+  /** Machine id plus backend and key versions: what keys a measurement or fit. */
+  fingerprint?: string;
   versions?: Record<string, string>;
   notes?: string;
 }

@@ -1,4 +1,5 @@
-import { randomLcg, randomExponential, randomGamma, randomNormal, randomLogNormal, randomUniform } from 'd3-random';
+import { randomExponential, randomGamma, randomNormal, randomLogNormal, randomUniform } from 'd3-random';
+import { InputError } from './errors.js';
 import { checkInt, checkPositive, checkNumber } from './validate.js';
 
 /**
@@ -8,26 +9,90 @@ import { checkInt, checkPositive, checkNumber } from './validate.js';
  */
 export type Rng = () => number;
 
+// Seeds are hashed, never truncated: the 64 bits of the seed (as an IEEE double) and the
+// stream name go through a 128-bit hash (cyrb128's mixing, public domain) into the
+// 128-bit state of sfc32 (Chris Doty-Humphrey's Small Fast Counting generator, which
+// passes PractRand and BigCrush). So s and -s, 1e17 and 2e17, and every seed in a run of
+// consecutive integers give distinct streams, and a fork's stream depends on every bit of
+// its seed and name. Each draw takes 53 bits (two sfc32 outputs): a full double in [0, 1).
+const seedView = new DataView(new ArrayBuffer(8));
+
+function seedWords(seed: number): [number, number] {
+  seedView.setFloat64(0, seed === 0 ? 0 : seed); // -0 and 0 are one seed
+  return [seedView.getUint32(0), seedView.getUint32(4)];
+}
+
+function hash128(words: readonly number[]): [number, number, number, number] {
+  let h1 = 1779033703, h2 = 3144134277, h3 = 1013904242, h4 = 2773480762;
+  for (const w of words) {
+    const k = w >>> 0;
+    h1 = h2 ^ Math.imul(h1 ^ k, 597399067);
+    h2 = h3 ^ Math.imul(h2 ^ k, 2869860233);
+    h3 = h4 ^ Math.imul(h3 ^ k, 951274213);
+    h4 = h1 ^ Math.imul(h4 ^ k, 2716044179);
+  }
+  h1 = Math.imul(h3 ^ (h1 >>> 18), 597399067);
+  h2 = Math.imul(h4 ^ (h2 >>> 22), 2869860233);
+  h3 = Math.imul(h1 ^ (h3 >>> 17), 951274213);
+  h4 = Math.imul(h2 ^ (h4 >>> 19), 2716044179);
+  h1 ^= h2 ^ h3 ^ h4;
+  h2 ^= h1;
+  h3 ^= h1;
+  h4 ^= h1;
+  return [h1 >>> 0, h2 >>> 0, h3 >>> 0, h4 >>> 0];
+}
+
+function sfc32(state: [number, number, number, number]): Rng {
+  let [a, b, c, d] = state;
+  const next = (): number => {
+    a |= 0;
+    b |= 0;
+    c |= 0;
+    d |= 0;
+    const t = (((a + b) | 0) + d) | 0;
+    d = (d + 1) | 0;
+    a = b ^ (b >>> 9);
+    b = (c + (c << 3)) | 0;
+    c = (c << 21) | (c >>> 11);
+    c = (c + t) | 0;
+    return t >>> 0;
+  };
+  // Discard the first outputs: the counter-based generator needs a few rounds to spread a
+  // hashed state (the authors' seeding procedure uses 12 or more).
+  for (let i = 0; i < 15; i++) next();
+  return () => ((next() >>> 5) * 67108864 + (next() >>> 6)) / 9007199254740992;
+}
+
+function checkSeed(seed: unknown): number {
+  return checkNumber('seed', seed);
+}
+
 /**
- * A deterministic uniform generator for a seed (d3-random's linear congruential
- * generator). Derived streams (`fork`) keep components independent of each other's
- * draw counts: adding a draw to arrivals must not shift the routing samples.
+ * A deterministic uniform generator for a seed: 53-bit draws in [0, 1) from a 128-bit
+ * state hashed from all 64 bits of the seed. Any finite number is a seed; every distinct
+ * seed gives a distinct stream.
  *
  * @example
  * const r = rng(42); r() === rng(42)() // => true
  */
 export function rng(seed: number): Rng {
-  checkNumber('seed', seed);
-  return randomLcg(seed);
+  return sfc32(hash128([...seedWords(checkSeed(seed)), 0x9e3779b9]));
 }
 
-/** A child stream for a named component, stable for (seed, name). */
+/**
+ * A child stream for a named component, stable for (seed, name) and independent of the
+ * parent stream and of every other name: adding a draw to arrivals must not shift the
+ * routing samples.
+ *
+ * @example
+ * fork(7, 'arrivals')() === fork(7, 'arrivals')() // => true
+ */
 export function fork(seed: number, name: string): Rng {
-  let h = 2166136261 >>> 0;
-  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 16777619) >>> 0;
-  // Mix the seed in as a float in [0,1): randomLcg takes seeds in [0,1) as-is.
-  const s = ((Math.abs(seed) * 0.6180339887498949 + h / 4294967296) % 1 + 1) % 1;
-  return randomLcg(s);
+  const s = checkSeed(seed);
+  if (typeof name !== 'string') throw new InputError('name', name, 'a string naming the stream');
+  const words = [...seedWords(s), name.length];
+  for (let i = 0; i < name.length; i++) words.push(name.charCodeAt(i));
+  return sfc32(hash128(words));
 }
 
 /** Exponential draws with the given rate (events per unit time). */
@@ -47,19 +112,42 @@ export function gammaByMeanCv(source: Rng, mean: number, cv: number): () => numb
   return randomGamma.source(source)(shape, mean / shape);
 }
 
+/**
+ * Normal draws N(mu, sigma²) from a seeded source.
+ *
+ * @example
+ * const z = normal(rng(1), 0, 1); z() // => a standard normal draw
+ */
 export function normal(source: Rng, mu: number, sigma: number): () => number {
   return randomNormal.source(source)(mu, sigma);
 }
 
+/**
+ * Log-normal draws exp(N(mu, sigma²)) from a seeded source.
+ *
+ * @example
+ * const x = logNormal(rng(1), Math.log(256), 0.5); x() // => a length near 256
+ */
 export function logNormal(source: Rng, mu: number, sigma: number): () => number {
   return randomLogNormal.source(source)(mu, sigma);
 }
 
+/**
+ * Uniform draws in [lo, hi) from a seeded source.
+ *
+ * @example
+ * const u = uniform(rng(1), 2, 4); u() // => a number in [2, 4)
+ */
 export function uniform(source: Rng, lo: number, hi: number): () => number {
   return randomUniform.source(source)(lo, hi);
 }
 
-/** A uniform integer in [0, n). */
+/**
+ * A uniform integer in [0, n).
+ *
+ * @example
+ * randomInt(rng(1), 6) // => one of 0..5
+ */
 export function randomInt(source: Rng, n: number): number {
   checkInt('n', n, { min: 1 });
   return Math.floor(source() * n);

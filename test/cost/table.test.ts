@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { measuredMatmulCost, heldOutTableError, heldOutFitError, fitRoofline, fittedRooflineSeconds, measuredMatmulCostForHost } from '../../lib/cost/index.js';
+import { measuredMatmulCost, heldOutTableError, heldOutFitError, fitRoofline, fittedRooflineSeconds, measuredMatmulCostForMachine } from '../../lib/cost/index.js';
 import type { RooflineFitPoint } from '../../lib/cost/index.js';
 import { readGemmCsv } from '../../lib/gemm/index.js';
 import { InputError } from '../../lib/util/errors.js';
@@ -33,8 +33,8 @@ test('measuredMatmulCost() interpolates in log M between neighbours and follows 
 });
 
 test('heldOutTableError() beats heldOutFitError() on this machine\'s saved GEMM sweep', () => {
-  // data/measured/gemm-vm-tensorflow-2026-11-29.csv: the GEMM harness on this project's 2-core VM, medians per point.
-  const rows = readGemmCsv(new URL('../../data/measured/gemm-vm-tensorflow-2026-11-29.csv', import.meta.url).pathname).filter((r) => r.case === 'sweep');
+  // data/examples/measured/gemm-vm-tensorflow-2026-11-29.csv: the GEMM harness on this project's 2-core VM, medians per point.
+  const rows = readGemmCsv(new URL('../../data/examples/measured/gemm-vm-tensorflow-2026-11-29.csv', import.meta.url).pathname).filter((r) => r.case === 'sweep');
   const pts: RooflineFitPoint[] = rows.map((r) => ({ m: r.m, k: r.k, n: r.n, batch: r.batch, dtype: r.dtype, seconds: r.median_s }));
   const table = heldOutTableError(pts);
   const fit = heldOutFitError(pts);
@@ -47,10 +47,10 @@ test('heldOutTableError() beats heldOutFitError() on this machine\'s saved GEMM 
   assert.ok(synth.test.median < 0.02 && synth.test.max < 0.1, JSON.stringify(synth.test));
 });
 
-test('measuredMatmulCostForHost() picks the saved sweeps of a host, and nothing for a host without any', () => {
-  const dir = new URL('../../data/measured', import.meta.url).pathname;
-  // data/measured holds sweeps of the host named "vm" (tensorflow backend).
-  const cost = measuredMatmulCostForHost({ host: 'vm', dir });
+test('measuredMatmulCostForMachine() picks the saved sweeps of a machine by file name, and nothing for a machine without any', () => {
+  const dir = new URL('../../data/examples/measured', import.meta.url).pathname;
+  // The shipped example sweep is named gemm-vm-tensorflow-2026-11-29 (saved before files were named by machine id).
+  const cost = measuredMatmulCostForMachine({ machine: 'vm', dir });
   assert.ok(cost && cost.points >= 8 && /tensorflow on vm/.test(cost.label));
-  assert.equal(measuredMatmulCostForHost({ host: 'no-such-host', dir }), undefined);
+  assert.equal(measuredMatmulCostForMachine({ machine: 'no-such-machine', dir }), undefined);
 });

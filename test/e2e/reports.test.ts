@@ -4,7 +4,7 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -51,6 +51,25 @@ for (const nb of notebooks) {
     assert.ok(s.plots >= 1, `${nb} emitted no plot`);
   });
 }
+
+test('every report is at most 5 MB: plotly inlined once, minified', () => {
+  for (const s of summary) {
+    assert.ok(s.html, `${s.notebook} has no HTML report`);
+    const bytes = statSync(s.html).size;
+    assert.ok(bytes <= 5 * 2 ** 20, `${s.notebook}: ${(bytes / 2 ** 20).toFixed(2)} MB`);
+    const html = readFileSync(s.html, 'utf8');
+    assert.equal(html.split('window.__batchlabDefine = window.define').length - 1, 1, `${s.notebook}: plotly inlined more than once`);
+  }
+});
+
+test('reports/index.html shows each report\'s question and headline, escaped', () => {
+  const index = readFileSync(join(out, 'index.html'), 'utf8');
+  for (const s of summary as Array<NotebookSummary & { question?: string; headline?: string[] }>) {
+    assert.ok(s.question, `${s.notebook}: no question found`);
+    assert.ok((s.headline ?? []).length > 0, `${s.notebook}: no headline found`);
+  }
+  assert.doesNotMatch(index.replace(/<(\/?)(html|head|meta|title|style|body|h1|p|b|table|thead|tbody|tr|th|td|a|div|ul|li|span)\b[^>]*>/g, ''), /<[a-z]/i);
+});
 
 test('reports/index.html links every report', () => {
   const index = readFileSync(join(out, 'index.html'), 'utf8');

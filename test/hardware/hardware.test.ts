@@ -97,18 +97,22 @@ test('thisMachineHardware(fit) takes the fitted peak and bandwidth, labelled as 
   assert.throws(() => thisMachineHardware({ ...fit, dtype: 'fp64' as never }), /fit\.dtype/);
 });
 
-test('loadHardware("this-machine") is the spec of the newest fit saved on this host, and says how to measure when none is', async () => {
+test('loadHardware("this-machine") is the spec of the newest fit saved for this machine id, and says how to measure when none is', async () => {
   const { mkdtempSync, rmSync } = await import('node:fs');
-  const { tmpdir, hostname } = await import('node:os');
+  const { tmpdir } = await import('node:os');
   const { saveFittedRoofline } = await import('../../lib/cost/store.js');
+  const { machineId, thisMachineFacts } = await import('../../lib/util/machine.js');
+  const here = machineId(thisMachineFacts());
   const dir = mkdtempSync(join(tmpdir(), 'batchlab-hw-'));
   try {
     assert.throws(() => loadHardware('this-machine', { measuredDir: dir }), (e: unknown) => e instanceof InputError && /bench gemm/.test(e.message));
     const fit = (peak: number): FittedRoofline => ({ overheadSeconds: 5e-5, peakFlopsPerSecond: peak, bytesPerSecond: 2e10, dtype: 'fp32', label: `peak ${peak}` });
-    const prov = (host: string, date: string) => ({ source: 'measured', host, backend: 'tensorflow', date });
-    saveFittedRoofline({ fit: fit(1e11), provenance: prov(hostname(), '2026-01-01') }, dir);
-    saveFittedRoofline({ fit: fit(2e11), provenance: prov(hostname(), '2026-02-01') }, dir);
-    saveFittedRoofline({ fit: fit(9e11), provenance: prov(`not-${hostname()}`, '2026-03-01') }, dir); // another host's fit never applies here
+    // Every machine may share one host name ("vm"): only the machine id decides.
+    const prov = (machine: string | undefined, date: string) => ({ source: 'measured', host: 'vm', machine, backend: 'tensorflow', date });
+    saveFittedRoofline({ fit: fit(1e11), provenance: prov(here, '2026-01-01') }, dir);
+    saveFittedRoofline({ fit: fit(2e11), provenance: prov(here, '2026-02-01') }, dir);
+    saveFittedRoofline({ fit: fit(9e11), provenance: prov(`other-${here}`, '2026-03-01') }, dir); // another machine's fit never applies here
+    saveFittedRoofline({ fit: fit(8e11), provenance: prov(undefined, '2026-04-01') }, dir); // nor one keyed by host name only
     const hw = loadHardware('this-machine', { measuredDir: dir });
     assert.equal(hw.id, 'this-machine');
     assert.equal(hw.peakFlops.fp32, 2e11);

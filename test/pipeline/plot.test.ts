@@ -14,7 +14,12 @@ test('pipelineGanttChart draws one bar per slot, its bar lengths adding up to bu
   // Bars end where the run ends: base + width of the latest bar is the makespan.
   const ends = fig.data.flatMap((d) => (d.base as number[]).map((b, i) => b + (d.x as number[])[i]));
   assert.ok(Math.abs(Math.max(...ends) - run.makespanSeconds * 1e3) < 1e-9);
-  assert.equal(fig.data.length, 10); // 13 micro-batches fold into the 10 palette colours
+  // One trace coloured by micro-batch index on a colour bar (the bar is the legend).
+  assert.equal(fig.data.length, 1);
+  const marker = fig.data[0].marker as { color: number[]; showscale: boolean; cmax: number };
+  assert.deepEqual([...new Set(marker.color)].sort((a, b) => a - b), Array.from({ length: 13 }, (_, i) => i));
+  assert.equal(marker.showscale, true);
+  assert.equal(marker.cmax, 12);
   assert.equal((fig.layout.yaxis as { categoryarray: string[] }).categoryarray.length, 8);
   // Stages of 8,8,8,8,8,7,7,7 layers: tick = 61 + 12·8 = 157 layer-times, bubble 1 − 13·61/(8·157) = 36.9 %.
   assert.match((fig.layout.title as { text: string }).text, /bubble 36\.9 %/);

@@ -170,12 +170,12 @@ test('expertLoadFactor from the MoE placement module: the busiest of 32 devices 
 
 test('on "this-machine" stepTime() prices matmuls with the measured table of this host when one exists', async () => {
   const { thisMachineHardware } = await import('../../lib/hardware/index.js');
-  const { measuredMatmulCostForHost } = await import('../../lib/cost/index.js');
+  const { measuredMatmulCostForMachine } = await import('../../lib/cost/index.js');
   const hw = thisMachineHardware({ overheadSeconds: 2e-5, peakFlopsPerSecond: 5e10, bytesPerSecond: 1e10, dtype: 'fp32', label: 'test fit' });
   const model = loadModel('llama-3.2-1b');
   const w = { prefillTokens: 0, decodeTokens: 4, contextTokens: 4 * 256 };
   const auto = stepTime(model, hw, { precision: 'fp32', checkMemory: false }, w).seconds;
-  const table = measuredMatmulCostForHost();
+  const table = measuredMatmulCostForMachine();
   const expected = stepTime(model, hw, { precision: 'fp32', checkMemory: false, ...(table ? { matmulCost: table } : {}) }, w).seconds;
   assert.equal(auto, expected);
   // The lossless calibration of a fitted machine charges the fit's overhead per kernel.

@@ -111,7 +111,7 @@ test('batchlab sweep: 3 shards as separate processes (explicit, Slurm and Kubern
 });
 
 test('mergeGemmCsvFiles(): rows from two machines keyed by fingerprint, independent of file order, duplicates kept once', () => {
-  const src = readFileSync(join(root, 'data', 'measured', 'gemm-vm-tensorflow-2026-11-29.csv'), 'utf8');
+  const src = readFileSync(join(root, 'data', 'examples', 'measured', 'gemm-vm-tensorflow-2026-11-29.csv'), 'utf8');
   const dir = mkdtempSync(join(tmpdir(), 'batchlab-gemm-merge-'));
   const a = join(dir, 'a.csv');
   const b = join(dir, 'b.csv');

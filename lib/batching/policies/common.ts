@@ -1,3 +1,4 @@
+import { InputError } from '../../util/errors.js';
 import { checkInt, checkOneOf } from '../../util/validate.js';
 import type { PolicyDecision, SchedulerView } from '../policy.js';
 
@@ -5,6 +6,8 @@ import type { PolicyDecision, SchedulerView } from '../policy.js';
 /** Largest batch a policy may ask for: it bounds the per-step arrays. */
 export const MAX_SERVING_BATCH = 1_000_000;
 export const MAX_STEP_TOKENS = 10_000_000;
+/** Shortest non-zero collection window: below a microsecond the tick times underflow. */
+export const MIN_WINDOW_MS = 1e-3;
 
 /** Which work a step serves first when both wait. */
 export type StepPriority = 'decode-first' | 'prefill-first';
@@ -16,6 +19,14 @@ export type StepPriority = 'decode-first' | 'prefill-first';
  * decide(emptyView) // => WAIT_FOR_EVENT
  */
 export const WAIT_FOR_EVENT: PolicyDecision = Object.freeze({ kind: 'wait', until: Infinity }) as PolicyDecision;
+
+/** A tick window: 0 (continuous batching) or at least MIN_WINDOW_MS, at most an hour. */
+export function checkWindowMs(w: unknown): number {
+  if (w === 0) return 0;
+  const ok = typeof w === 'number' && Number.isFinite(w) && w >= MIN_WINDOW_MS && w <= 3.6e6;
+  if (!ok) throw new InputError('policy.windowMs', w, `0, or a number in [${MIN_WINDOW_MS}, 3600000]`);
+  return w as number;
+}
 
 export function checkMaxBatch(p: { maxBatch?: unknown }): number {
   return checkInt('policy.maxBatch', p.maxBatch, { min: 1, max: MAX_SERVING_BATCH });

@@ -1,7 +1,7 @@
 import { InputError } from '../../util/errors.js';
-import { checkPositive } from '../../util/validate.js';
+import { checkNumber } from '../../util/validate.js';
 import type { PolicyConfigBase, ServingPolicyModule, SchedulerView } from '../policy.js';
-import { WAIT_FOR_EVENT, admitFifo, checkMaxBatch } from './common.js';
+import { MIN_WINDOW_MS, WAIT_FOR_EVENT, admitFifo, checkMaxBatch } from './common.js';
 
 /** Request-level (static) batching behind a collection window. */
 export interface StaticPolicy extends PolicyConfigBase {
@@ -36,7 +36,7 @@ export const staticPolicy: ServingPolicyModule<StaticPolicy> = {
   check(c) {
     if (!c || typeof c !== 'object') throw new InputError('policy', c, 'a static policy { kind, windowMs, maxBatch }');
     const p = c as StaticPolicy;
-    return { kind: 'static', windowMs: checkPositive('policy.windowMs', p.windowMs, 3.6e6), maxBatch: checkMaxBatch(p) };
+    return { kind: 'static', windowMs: checkNumber('policy.windowMs', p.windowMs, { min: MIN_WINDOW_MS, max: 3.6e6 }), maxBatch: checkMaxBatch(p) };
   },
   describe: (p) => `static window ${p.windowMs} ms, batch ≤ ${p.maxBatch}`,
   decider(p) {

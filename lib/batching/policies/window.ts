@@ -1,7 +1,7 @@
 import { InputError } from '../../util/errors.js';
 import { checkNumber } from '../../util/validate.js';
 import type { PolicyConfigBase, ServingPolicyModule } from '../policy.js';
-import { WAIT_FOR_EVENT, checkMaxBatch, checkPriority, iterationStep, type StepPriority } from './common.js';
+import { WAIT_FOR_EVENT, checkMaxBatch, checkWindowMs, checkPriority, iterationStep, type StepPriority } from './common.js';
 
 /** The essay's tick-level collection window. */
 export interface WindowPolicy extends PolicyConfigBase {
@@ -29,7 +29,7 @@ export const windowPolicy: ServingPolicyModule<WindowPolicy> = {
   check(c) {
     if (!c || typeof c !== 'object') throw new InputError('policy', c, 'a window policy { kind, windowMs, maxBatch }');
     const p = c as WindowPolicy;
-    const out: WindowPolicy = { kind: 'window', windowMs: checkNumber('policy.windowMs', p.windowMs, { min: 0, max: 3.6e6 }), maxBatch: checkMaxBatch(p) };
+    const out: WindowPolicy = { kind: 'window', windowMs: checkWindowMs(p.windowMs), maxBatch: checkMaxBatch(p) };
     if (p.priority !== undefined) out.priority = checkPriority(p);
     return out;
   },

@@ -1,0 +1,169 @@
+import { Command, Option } from 'commander';
+import cliProgress from 'cli-progress';
+import { BACKEND_NAMES } from '../../lib/backend/registry.js';
+import type { BackendName } from '../../lib/backend/registry.js';
+import { fitRoofline, fittedKneeBatch, heldOutFitError, rooflineFitPoints } from '../../lib/cost/fit.js';
+import { DTYPES } from '../../lib/core/types.js';
+import type { Dtype } from '../../lib/core/types.js';
+import { gemmBatchSizes, MAX_GEMM_DIM } from '../../lib/gemm/shapes.js';
+import { sweepGemmToFiles } from '../../lib/gemm/store.js';
+import { GEMM_VARIANTS } from '../../lib/gemm/sweep.js';
+import type { GemmVariant } from '../../lib/gemm/sweep.js';
+import { InputError } from '../../lib/util/errors.js';
+import { checkNumber, checkOneOf } from '../../lib/util/validate.js';
+import { decimalArg, emit, intArg, ioOf } from './context.js';
+
+/**
+ * Parses a batch-size list: "1,2,8,64", or "pow2:4096" (powers of two and the points
+ * between, as gemmBatchSizes), or "pow2only:4096".
+ *
+ * @example
+ * parseBatchList('--m', 'pow2only:8') // => [1, 2, 4, 8]
+ */
+export function parseBatchList(flag: string, raw: string): number[] {
+  const s = raw.trim();
+  const pow = /^pow2(only)?:(.+)$/.exec(s);
+  if (pow) return gemmBatchSizes(intArg(flag, pow[2], 1, MAX_GEMM_DIM), { between: !pow[1] });
+  if (s === '') throw new InputError(flag, raw, 'a comma-separated list of positive integers, or pow2:<max>');
+  return s.split(',').map((p, i) => intArg(`${flag}[${i}]`, p, 1, MAX_GEMM_DIM));
+}
+
+/**
+ * Parses "4096x4096,1024x1024" into (K, N) pairs.
+ *
+ * @example
+ * parseShapeList('--shapes', '8x16') // => [{ k: 8, n: 16 }]
+ */
+export function parseShapeList(flag: string, raw: string): Array<{ k: number; n: number }> {
+  return raw.split(',').map((p, i) => {
+    const m = /^\s*([^x]+)x([^x]+)\s*$/.exec(p);
+    if (!m) throw new InputError(`${flag}[${i}]`, p, 'KxN, e.g. 4096x4096');
+    return { k: intArg(`${flag}[${i}].k`, m[1], 1, MAX_GEMM_DIM), n: intArg(`${flag}[${i}].n`, m[2], 1, MAX_GEMM_DIM) };
+  });
+}
+
+interface GemmCliOptions {
+  backend: string;
+  m: string;
+  k?: string;
+  n?: string;
+  shapes?: string;
+  dtype: string;
+  variants: string;
+  minReps: string;
+  minTimeMs: string;
+  warmup: string;
+  memoryBudgetGib?: string;
+  out?: string;
+  stem?: string;
+}
+
+async function benchGemm(o: GemmCliOptions, cmd: Command): Promise<void> {
+  const io = ioOf(cmd);
+  const backend = checkOneOf('--backend', o.backend, ['auto', ...BACKEND_NAMES] as const) as BackendName | 'auto';
+  const ms = parseBatchList('--m', o.m);
+  let shapes: Array<{ k: number; n: number }>;
+  if (o.shapes !== undefined) {
+    if (o.k !== undefined || o.n !== undefined) throw new InputError('--shapes', o.shapes, 'used without --k and --n');
+    shapes = parseShapeList('--shapes', o.shapes);
+  } else shapes = [{ k: intArg('--k', o.k ?? '4096', 1, MAX_GEMM_DIM), n: intArg('--n', o.n ?? '4096', 1, MAX_GEMM_DIM) }];
+  const dtypes = o.dtype.split(',').map((d, i) => checkOneOf(`--dtype[${i}]`, d.trim(), DTYPES)) as Dtype[];
+  const variants = o.variants.split(',').map((v, i) => checkOneOf(`--variants[${i}]`, v.trim(), GEMM_VARIANTS)) as GemmVariant[];
+  const minReps = intArg('--min-reps', o.minReps, 1, 1_000_000);
+  const minTimeMs = checkNumber('--min-time-ms', decimalArg('--min-time-ms', o.minTimeMs), { min: 0, max: 3_600_000 });
+  const warmup = intArg('--warmup', o.warmup, 0, 1000);
+  const memoryBudgetBytes =
+    o.memoryBudgetGib === undefined
+      ? undefined
+      : checkNumber('--memory-budget-gib', decimalArg('--memory-budget-gib', o.memoryBudgetGib), { min: 0, exclusiveMin: true, max: 1e6 }) * 2 ** 30;
+
+  const showBar = io.progress ?? Boolean(process.stderr.isTTY);
+  const bar = showBar
+    ? new cliProgress.SingleBar({ format: 'gemm {bar} {value}/{total} points | M={m} K={k} N={n} {ms} ms', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic)
+    : undefined;
+  let started = false;
+  // The library names its own fields; the user typed flags.
+  const flagOf: Record<string, string> = { dir: '--out', stem: '--stem', backend: '--backend' };
+  const result = await sweepGemmToFiles({
+    backend,
+    ms,
+    shapes,
+    dtypes,
+    variants,
+    timing: { minReps, minTimeMs, warmup },
+    memoryBudgetBytes,
+    dir: o.out,
+    stem: o.stem,
+    signal: io.signal,
+    onPoint: (row, p) => {
+      if (!bar) return;
+      if (!started) {
+        bar.start(p.total, p.done - 1, { m: '', k: '', n: '', ms: '' });
+        started = true;
+      }
+      bar.update(p.done, { m: row.m, k: row.k, n: row.n, ms: (row.median_s * 1e3).toFixed(3) });
+    },
+    onComplete: (table) => {
+      const pts = rooflineFitPoints(table);
+      if (new Set(pts.map((p) => p.m)).size < 3) return {};
+      return { fit: fitRoofline(table) };
+    },
+  })
+    .catch((err: unknown) => {
+      if (err instanceof InputError && Object.hasOwn(flagOf, err.field)) {
+        throw new InputError(flagOf[err.field], err.value, err.allowed, err.detail);
+      }
+      throw err;
+    })
+    .finally(() => bar?.stop());
+
+  const pts = rooflineFitPoints(result.table);
+  const canFit = result.complete && new Set(pts.map((p) => p.m)).size >= 3;
+  const fit = canFit ? fitRoofline(result.table) : undefined;
+  const knee = fit ? fittedKneeBatch(fit, shapes[0].k, shapes[0].n) : undefined;
+  const heldOut = fit && pts.length >= 6 ? heldOutFitError(pts).test : undefined;
+  emit(
+    cmd,
+    { csv: result.csv, json: result.json, resumed: result.resumed, measured: result.measured, complete: result.complete, fit, kneeBatch: knee, heldOutError: heldOut },
+    () => {
+      const lines = [`batchlab: ${result.resumed} points resumed, ${result.measured} measured -> ${result.csv}`, `batchlab: JSON with provenance -> ${result.json}`];
+      if (!result.complete) lines.push('batchlab: sweep interrupted; completed points are saved, re-run the same command to continue');
+      if (fit && knee !== undefined) {
+        lines.push(
+          `batchlab: fitted roofline: overhead ${(fit.overheadSeconds * 1e6).toFixed(1)} us, peak ${(fit.peakFlopsPerSecond / 1e9).toFixed(1)} GFLOP/s, ` +
+            `bandwidth ${(fit.bytesPerSecond / 1e9).toFixed(1)} GB/s; knee at M = ${knee.toFixed(1)} for K=${shapes[0].k}, N=${shapes[0].n}`,
+        );
+        for (const w of fit.warnings ?? []) lines.push(`batchlab: fit warning: ${w}`);
+      }
+      if (heldOut) lines.push(`batchlab: held-out prediction error (fit on alternate M, predict the rest): median ${(heldOut.median * 100).toFixed(1)} %, max ${(heldOut.max * 100).toFixed(1)} %`);
+      return lines;
+    },
+  );
+}
+
+/**
+ * `batchlab bench gemm`: sweeps X[M×K]·W[K×N] on this machine.
+ *
+ * @example
+ * register(new Command('batchlab'));
+ */
+export function register(program: Command): void {
+  const bench = program.command('bench').description('run a benchmark on this machine');
+  bench
+    .command('gemm')
+    .description('sweep X[M×K]·W[K×N] over batch sizes M; writes CSV and JSON under data/measured/, resumably')
+    .addOption(new Option('--backend <name>', 'tfjs backend').choices(['auto', ...BACKEND_NAMES]).default('auto'))
+    .option('--m <list>', 'batch sizes: "1,2,8" or pow2:<max> (powers of two and 1.5x points) or pow2only:<max>', 'pow2:4096')
+    .option('--k <int>', 'input width K (default 4096)')
+    .option('--n <int>', 'output width N (default 4096)')
+    .option('--shapes <list>', 'several KxN pairs instead of --k/--n, e.g. 4096x4096,1024x1024')
+    .option('--dtype <list>', 'element types (tfjs backends support fp32)', 'fp32')
+    .option('--variants <list>', `weight layouts: ${GEMM_VARIANTS.join(', ')}`, 'plain')
+    .option('--min-reps <int>', 'timed repetitions per point at least', '3')
+    .option('--min-time-ms <ms>', 'timed milliseconds per point at least', '200')
+    .option('--warmup <int>', 'untimed calls per point', '1')
+    .option('--memory-budget-gib <gib>', 'refuse shapes whose tensors exceed this (default: half of free memory)')
+    .option('--out <dir>', 'output folder (default data/measured/)')
+    .option('--stem <name>', 'file name without extension (default gemm-<machine>-<backend>-<date>)')
+    .action(benchGemm);
+}

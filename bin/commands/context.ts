@@ -1,0 +1,77 @@
+import { Command } from 'commander';
+import { checkInt } from '../../lib/util/validate.js';
+import { InputError } from '../../lib/util/errors.js';
+
+/** Where the CLI writes text; tests capture it. */
+export interface CliIo {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  /** Show a progress bar (default: when stderr is a terminal). */
+  progress?: boolean;
+  signal?: AbortSignal;
+}
+
+// Each command file exports `register(program)`; the io travels with the root program
+// so that a command finds it from the Command its action receives.
+const ios = new WeakMap<Command, CliIo>();
+
+/** Binds `io` to the root `program` (done once by batchlabProgram). */
+export function attachIo(program: Command, io: CliIo): void {
+  ios.set(program, io);
+}
+
+function root(cmd: Command): Command {
+  let c = cmd;
+  while (c.parent) c = c.parent;
+  return c;
+}
+
+/**
+ * The io of the program that `cmd` belongs to.
+ *
+ * @example
+ * program.command('x').action((_o, cmd: Command) => ioOf(cmd).out('hello'));
+ */
+export function ioOf(cmd: Command): CliIo {
+  const io = ios.get(root(cmd));
+  if (!io) throw new Error('batchlab CLI: command used outside batchlabProgram');
+  return io;
+}
+
+/** Whether the global `--json` flag was given. */
+export function wantsJson(cmd: Command): boolean {
+  return Boolean((root(cmd).opts() as { json?: boolean }).json);
+}
+
+/**
+ * Prints a command's result: one JSON document under `--json` (numbers as numbers,
+ * for scripts), otherwise the human-readable lines from `text`.
+ *
+ * @example
+ * emit(cmd, { knee: 64 }, () => [`knee at M = 64`]);
+ */
+export function emit(cmd: Command, value: unknown, text: () => string[]): void {
+  const io = ioOf(cmd);
+  if (wantsJson(cmd)) io.out(JSON.stringify(value, null, 2));
+  else for (const line of text()) io.out(line);
+}
+
+/**
+ * A strict decimal number: "0x10", "1e3 " with junk, "" and "Infinity" are refused, so a
+ * typo never silently becomes another number (Number('0x10') is 16).
+ *
+ * @example
+ * decimalArg('--rate', '2.5') // => 2.5
+ */
+export function decimalArg(flag: string, raw: string): number {
+  const s = raw.trim();
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(s)) throw new InputError(flag, raw, 'a decimal number');
+  return Number(s);
+}
+
+/** A strict decimal integer within [min, max]. */
+export function intArg(flag: string, raw: string, min: number, max: number): number {
+  const s = raw.trim();
+  if (!/^[+-]?\d+$/.test(s)) throw new InputError(flag, raw, `an integer in [${min}, ${max}]`);
+  return checkInt(flag, Number(s), { min, max });
+}

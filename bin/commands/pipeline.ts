@@ -1,0 +1,54 @@
+import { Command } from 'commander';
+import { pipelineBubbleFraction } from '../../lib/pipeline/bubbles.js';
+import { pipelineSchedule } from '../../lib/pipeline/schedule.js';
+import { checkNumber } from '../../lib/util/validate.js';
+import { decimalArg, emit, intArg } from './context.js';
+
+interface PipelineCliOptions {
+  layers: string;
+  stages: string;
+  microBatches: string;
+  chunks: string;
+  layerMs: string;
+  ticks: string;
+}
+
+/**
+ * `batchlab pipeline`: the bubble of a pipeline-parallel schedule, in closed form and
+ * from the event-simulated schedule.
+ *
+ * @example
+ * register(new Command('batchlab')); // batchlab pipeline --stages 8 --micro-batches 16
+ */
+export function register(program: Command): void {
+  program
+    .command('pipeline')
+    .description('bubble fraction and throughput of a fill-drain or interleaved pipeline schedule')
+    .option('--layers <int>', 'transformer layers', '61')
+    .option('--stages <int>', 'pipeline devices S', '8')
+    .option('--micro-batches <int>', 'micro-batches per tick m', '8')
+    .option('--chunks <int>', 'model chunks per device v (1: fill-drain, >1: interleaved)', '1')
+    .option('--layer-ms <ms>', 'milliseconds per layer per micro-batch', '1')
+    .option('--ticks <int>', 'ticks simulated', '1')
+    .action((o: PipelineCliOptions, cmd: Command) => {
+      const layers = intArg('--layers', o.layers, 1, 100_000);
+      const stages = intArg('--stages', o.stages, 1, 4096);
+      const microBatches = intArg('--micro-batches', o.microBatches, 1, 4096);
+      const chunks = intArg('--chunks', o.chunks, 1, 64);
+      const ticks = intArg('--ticks', o.ticks, 1, 64);
+      const layerSeconds = checkNumber('--layer-ms', decimalArg('--layer-ms', o.layerMs), { min: 1e-6, max: 1e6 }) / 1e3;
+      const closed = pipelineBubbleFraction({ stages, microBatches, chunks });
+      const run = pipelineSchedule(
+        { layers, stages, layerSeconds },
+        chunks > 1 ? { kind: 'interleaved', microBatches, chunks, ticks } : { kind: 'fill-drain', microBatches, ticks },
+      );
+      const result = {
+        layers, stages, microBatches, chunks, ticks, layerSeconds,
+        closedFormBubble: closed, simulatedBubble: run.bubbleFraction, makespanSeconds: run.makespanSeconds, microBatchesPerSecond: run.microBatchesPerSecond,
+      };
+      emit(cmd, result, () => [
+        `S = ${stages} stages, m = ${microBatches} micro-batches, v = ${chunks}: bubble ${(closed * 100).toFixed(1)} % (closed form (S−1)/(v·m+S−1)), ${(run.bubbleFraction * 100).toFixed(1)} % simulated`,
+        `makespan ${(run.makespanSeconds * 1e3).toFixed(2)} ms for ${ticks} tick(s), ${run.microBatchesPerSecond.toFixed(1)} micro-batches/s`,
+      ]);
+    });
+}

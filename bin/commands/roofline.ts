@@ -1,0 +1,51 @@
+import { Command } from 'commander';
+import { DTYPES } from '../../lib/core/types.js';
+import type { Dtype } from '../../lib/core/types.js';
+import { loadHardware } from '../../lib/hardware/spec.js';
+import { loadModel } from '../../lib/models/spec.js';
+import { decodeCriticalBatch, decodeStepTime } from '../../lib/roofline/model.js';
+import { checkOneOf } from '../../lib/util/validate.js';
+import { emit, intArg } from './context.js';
+
+interface RooflineCliOptions {
+  model: string;
+  hardware: string;
+  dtype: string;
+  batch: string;
+  context: string;
+  devices: string;
+}
+
+/**
+ * `batchlab roofline`: the decode step time of a catalog model on catalog hardware at a
+ * batch size, and the batch where the step turns compute-bound.
+ *
+ * @example
+ * register(new Command('batchlab')); // batchlab roofline --model llama-3.1-8b --hardware h200 --batch 64
+ */
+export function register(program: Command): void {
+  program
+    .command('roofline')
+    .description('decode step time and critical batch of a catalog model on catalog hardware (spec roofline)')
+    .option('--model <id>', 'model id from data/models', 'llama-3.1-8b')
+    .option('--hardware <id>', 'hardware id from data/hardware, or this-machine', 'h200')
+    .option('--dtype <dtype>', `weight and activation type: ${DTYPES.join(', ')}`, 'bf16')
+    .option('--batch <int>', 'sequences decoded per step', '1')
+    .option('--context <int>', 'tokens of KV cache per sequence', '0')
+    .option('--devices <int>', 'tensor-parallel devices', '1')
+    .action((o: RooflineCliOptions, cmd: Command) => {
+      const dtype = checkOneOf('--dtype', o.dtype, DTYPES) as Dtype;
+      const batch = intArg('--batch', o.batch, 1, 1 << 20);
+      const context = intArg('--context', o.context, 0, 1 << 24);
+      const devices = intArg('--devices', o.devices, 1, 4096);
+      const model = loadModel(o.model);
+      const hw = loadHardware(o.hardware);
+      const seconds = decodeStepTime(model, hw, { dtype, batch, context, devices });
+      const critical = decodeCriticalBatch(model, hw, { dtype, context });
+      const result = { model: model.id, hardware: hw.id, dtype, batch, context, devices, stepSeconds: seconds, tokensPerSecond: batch / seconds, criticalBatch: critical };
+      emit(cmd, result, () => [
+        `${model.id} on ${hw.name}, ${dtype}, batch ${batch}, context ${context}: ${(seconds * 1e3).toFixed(3)} ms per decode step, ${(batch / seconds).toFixed(1)} tokens/s`,
+        `the step turns compute-bound at batch ${critical}`,
+      ]);
+    });
+}

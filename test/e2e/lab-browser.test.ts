@@ -1,0 +1,90 @@
+// JupyterLab in headless Chromium: open notebook 05, Run All, and see its plotly charts
+// render through the plotly extension, with the TypeScript kernel and no kernel dialog.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const root = resolve(import.meta.dirname, '..', '..');
+const chromiumPath = process.env.BATCHLAB_CHROMIUM ?? '/usr/bin/chromium';
+const NOTEBOOK = 'notebooks/05-pipeline-bubbles.ipynb';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.once('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => ok(port));
+    });
+  });
+}
+
+test('JupyterLab opens a notebook, runs all cells with the tslab kernel and renders its plotly charts', { timeout: 420_000 }, async () => {
+  const jupyter = join(root, '.venv', 'bin', 'jupyter');
+  assert.ok(existsSync(jupyter), 'the venv has no jupyter; run node scripts/setup.mjs');
+  assert.ok(existsSync(chromiumPath), `Chromium is required at ${chromiumPath} (apt-get install -y chromium, or set BATCHLAB_CHROMIUM)`);
+  const port = await freePort();
+  const token = randomBytes(16).toString('hex');
+  const server = spawn(
+    jupyter,
+    ['lab', '--no-browser', '--ip=127.0.0.1', `--port=${port}`, '--port-retries=0', `--IdentityProvider.token=${token}`, `--ServerApp.root_dir=${root}`, ...(process.getuid?.() === 0 ? ['--allow-root'] : [])],
+    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, JUPYTER_PLATFORM_DIRS: '1', TF_CPP_MIN_LOG_LEVEL: '2' } },
+  );
+  let log = '';
+  server.stdout.on('data', (d) => (log += d));
+  server.stderr.on('data', (d) => (log += d));
+  let exited = false;
+  const exit = new Promise((r) => server.once('exit', () => ((exited = true), r(null))));
+  const base = `http://127.0.0.1:${port}`;
+  const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+  try {
+    let up = false;
+    for (let i = 0; i < 120 && !up && !exited; i++) {
+      await sleep(500);
+      up = await fetch(`${base}/api/status?token=${token}`).then((r) => r.status === 200, () => false);
+    }
+    assert.ok(up, `JupyterLab did not answer:\n${log}`);
+    // Quiet start-up: no ES-module error and no minified JavaScript dumped into the log.
+    assert.doesNotMatch(log, /Dynamic require|ERR_REQUIRE_ESM|yarn configuration/);
+
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const pageErrors: string[] = [];
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    await page.goto(`${base}/lab/tree/${NOTEBOOK}?token=${token}`, { waitUntil: 'domcontentloaded', timeout: 120_000 });
+    // The kernel indicator names the notebook's kernel once it is connected.
+    await page.waitForSelector('.jp-Notebook', { timeout: 120_000 });
+    await page.waitForFunction(() => document.body.innerText.includes('TypeScript'), undefined, { timeout: 120_000 });
+    const dialog = await page.$('.jp-Dialog');
+    assert.equal(dialog, null, 'a kernel dialog opened instead of the TypeScript kernel');
+    await page.click('.jp-Notebook');
+    // Run All through JupyterLab's menu (Run → Run All Cells).
+    await page.click('.lm-MenuBar-itemLabel:text-is("Run")');
+    await page.click('.lm-Menu-itemLabel:text-is("Run All Cells")');
+    // Notebook 05 draws five charts; the plotly extension renders each as .js-plotly-plot.
+    await page.waitForFunction(
+      () => {
+        const busy = Array.from(document.querySelectorAll('.jp-InputPrompt')).some((p) => p.textContent?.includes('*'));
+        return !busy && document.querySelectorAll('.jp-OutputArea .js-plotly-plot').length >= 5;
+      },
+      undefined,
+      { timeout: 300_000, polling: 500 },
+    ).catch(() => undefined);
+    const counts = await page.evaluate(() => ({
+      plots: document.querySelectorAll('.jp-OutputArea .js-plotly-plot').length,
+      errors: document.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').length,
+    }));
+    assert.ok(counts.plots >= 5, `rendered plotly charts: ${counts.plots}`);
+    assert.equal(counts.errors, 0, 'cells wrote to stderr');
+    assert.deepEqual(pageErrors, []);
+  } finally {
+    await browser.close();
+    if (!exited) server.kill('SIGTERM');
+    await exit;
+  }
+});
