@@ -1,3 +1,4 @@
+import { wantsJson } from './context.js';
 import type { Command } from 'commander';
 import type { CliIo } from '../cli.js';
 import { DTYPES } from '../../lib/core/types.js';
@@ -180,7 +181,6 @@ export function register(program: Command, io: CliIo): void {
     .option('--requests <n>', 'requests to simulate', '2000')
     .option('--seed <n>', 'simulation seed', '1')
     .option('--efficiency <mode>', 'calibrated (default when the hardware has a calibration), typical, or spec (the datasheet bound)')
-    .option('--json', 'print JSON')
     .exitOverride()
-    .action((o: DeployOptions) => deployCommand(o, io));
+    .action((o: DeployOptions, cmd: Command) => deployCommand({ ...o, json: wantsJson(cmd) }, io));
 }

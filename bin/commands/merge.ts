@@ -1,3 +1,4 @@
+import { wantsJson } from './context.js';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
@@ -52,7 +53,6 @@ export function register(program: Command, io: CliIo): void {
     .description('merge sweep shards (exactly covering every point) or GEMM CSVs from many machines')
     .argument('<inputs...>', 'shard files, GEMM CSV files, or folders holding them')
     .option('--out <file>', 'write the merged result here (atomically) instead of printing it')
-    .option('--json', 'print a JSON summary')
     .exitOverride()
-    .action(async (inputs: string[], o) => mergeCommand(inputs, o, io));
+    .action(async (inputs: string[], o, cmd: Command) => mergeCommand(inputs, { ...o, json: wantsJson(cmd) }, io));
 }

@@ -1,3 +1,4 @@
+import { wantsJson } from './context.js';
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { CliIo } from '../cli.js';
@@ -52,7 +53,6 @@ export function register(program: Command, io: CliIo): void {
     .option('--spec <file>', 'search spec: model, hardware, layouts, precisions, batches, load, slo')
     .option('--frontier', 'also print the Pareto frontier of tokens/s per user against tokens/s per device')
     .option('--brute-force', 'check the optimum against a brute-force evaluation of every point')
-    .option('--json', 'print JSON')
     .exitOverride()
-    .action((o) => searchCommand(o, io));
+    .action((o, cmd: Command) => searchCommand({ ...o, json: wantsJson(cmd) }, io));
 }

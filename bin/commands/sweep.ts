@@ -1,3 +1,4 @@
+import { wantsJson } from './context.js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -40,7 +41,6 @@ export function register(program: Command, io: CliIo): void {
     .option('--spec <file>', 'the sweep spec (JSON)')
     .option('--shard <i/n>', 'this task\'s shard; "/n" takes i from SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX', '0/1')
     .option('--out <dir>', 'folder for shard files', 'sweep-out')
-    .option('--json', 'print a JSON summary')
     .exitOverride()
-    .action(async (o) => sweepCommand(o, io));
+    .action(async (o, cmd: Command) => sweepCommand({ ...o, json: wantsJson(cmd) }, io));
 }

@@ -55,6 +55,12 @@ export interface NotebookProfile {
   imbalanceSteps: number;
   /** Notebook 05: micro-batches per tick of the bubble sweep. */
   pipelineMicroBatches: number[];
+  /** Notebook 06: rounds of the attention measurement (each times every strategy once). */
+  attentionRounds: number;
+  /** Notebook 06: timing of one attention point. */
+  attentionTiming: ProfileTiming;
+  /** Notebook 06: batch sizes of the attention length cases. */
+  attentionBatches: number[];
 }
 
 const range = (n: number, f: (i: number) => number) => Array.from({ length: n }, (_, i) => f(i));
@@ -80,6 +86,9 @@ const PROFILES: Record<ProfileName, NotebookProfile> = {
     groupRoutingTrials: 20,
     imbalanceSteps: 25,
     pipelineMicroBatches: [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128],
+    attentionRounds: 5,
+    attentionTiming: { warmup: 1, minReps: 2, minTimeMs: 15 },
+    attentionBatches: [8, 32],
   },
   thorough: {
     name: 'thorough',
@@ -99,6 +108,9 @@ const PROFILES: Record<ProfileName, NotebookProfile> = {
     groupRoutingTrials: 200,
     imbalanceSteps: 250,
     pipelineMicroBatches: range(128, (i) => i + 1),
+    attentionRounds: 9,
+    attentionTiming: { warmup: 2, minReps: 20, minTimeMs: 200 },
+    attentionBatches: [8, 32, 64],
   },
 };
 

@@ -64,15 +64,14 @@ export function describeSamples(samples: Record<string, number[]>): Array<Record
   const dfd = loaded as {
     DataFrame: new (data: Record<string, number[]>) => { describe(): { index: string[]; columns: string[]; values: number[][] } };
   };
+  // One describe() per column: columns may differ in length, and padding them with NaN
+  // would turn every statistic of the shorter ones into NaN.
   const names = Object.keys(samples);
-  const longest = Math.max(...names.map((n) => samples[n].length));
-  // describe() needs equal column lengths; pad with NaN, which it skips.
-  const padded: Record<string, number[]> = {};
-  for (const n of names) padded[n] = [...samples[n], ...Array(longest - samples[n].length).fill(NaN)];
-  const d = new dfd.DataFrame(padded).describe();
-  return d.index.map((stat, i) => {
+  const described = names.map((n) => new dfd.DataFrame({ [n]: samples[n] }).describe());
+  const stats = described[0]?.index ?? [];
+  return stats.map((stat, i) => {
     const row: Record<string, string | number> = { stat };
-    d.columns.forEach((c, j) => (row[c] = d.values[i][j]));
+    described.forEach((d, j) => (row[names[j]] = d.values[i][0]));
     return row;
   });
 }
