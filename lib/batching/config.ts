@@ -1,18 +1,29 @@
 import { InputError } from '../util/errors.js';
 import { checkInt, checkNumber, checkOneOf, checkPositive } from '../util/validate.js';
 import { exponential, fork, gammaByMeanCv, normal, type Rng } from '../util/random.js';
-import type { ServingArrivalSpec, ServingLengthSpec, ServingConfig, ServingPolicy } from './types.js';
+import type { ServingArrivalSpec, ServingLengthSpec, ServingConfig, ServingPolicy, ServingSlo } from './types.js';
+import { checkServingPolicy, servingPolicyModule } from './policy.js';
+import './policies/index.js';
 
-/** Bounds that keep a run's memory predictable (about 52 bytes per request: 260 MB at the cap). */
+/** Bounds that keep a run's memory predictable (about 90 bytes per request: 450 MB at the cap). */
 export const MAX_SERVING_REQUESTS = 5_000_000;
-export const MAX_SERVING_BATCH = 1_000_000;
+export { MAX_SERVING_BATCH } from './policies/common.js';
 const MAX_TOKENS = 10_000_000;
+const MAX_CLIENTS = 1_000_000;
 
 /** A validated config with the arrival and length sources resolved. */
 export interface ResolvedServing {
   n: number;
   policy: ServingPolicy;
+  /** 'open': arrivals come from nextArrival; 'closed': `clients` users, each waiting nextThink() after a finish. */
+  loop: 'open' | 'closed';
+  clients: number;
+  nextThink: () => number;
   kvCapacity: number;
+  kvBlocks: boolean;
+  kvBlockTokens: number;
+  prefixHit: number;
+  slo: ServingSlo | null;
   /** Largest prompt + output a request can have: bounds the KV check. */
   maxRequestTokens: number;
   nextArrival: () => number;
@@ -62,40 +73,20 @@ function lengthSource(spec: ServingLengthSpec, r: Rng): () => number {
   }
 }
 
-function checkPolicy(p: ServingPolicy | undefined): ServingPolicy {
-  if (!p || typeof p !== 'object') throw new InputError('policy', p, "a policy { kind: 'window' | 'continuous' | 'chunked', ... }");
-  const kind = checkOneOf('policy.kind', p.kind, ['window', 'continuous', 'chunked'] as const);
-  const maxBatch = checkInt('policy.maxBatch', p.maxBatch, { min: 1, max: MAX_SERVING_BATCH });
-  if (kind === 'window') {
-    const w = checkPositive('policy.windowMs', (p as Extract<ServingPolicy, { kind: 'window' }>).windowMs, 3.6e6);
-    return { kind, windowMs: w, maxBatch };
-  }
-  if (kind === 'chunked') {
-    // Every running decode needs one token of the budget, so a budget below the batch
-    // limit could leave a free slot with no room to prefill into it.
-    const b = checkInt('policy.tokenBudget', (p as Extract<ServingPolicy, { kind: 'chunked' }>).tokenBudget, { min: maxBatch, max: MAX_TOKENS });
-    return { kind, maxBatch, tokenBudget: b };
-  }
-  return { kind, maxBatch };
-}
-
-function describePolicy(p: ServingPolicy): string {
-  if (p.kind === 'window') return `window ${p.windowMs} ms, batch ≤ ${p.maxBatch}`;
-  if (p.kind === 'chunked') return `chunked prefill, budget ${p.tokenBudget} tok/step, batch ≤ ${p.maxBatch}`;
-  return `continuous, batch ≤ ${p.maxBatch}`;
-}
-
 /** Validates a config and builds its seeded sources. Pure: same (config, seed), same sources. */
 export function resolveServing(config: ServingConfig, seed: number): ResolvedServing {
   if (!config || typeof config !== 'object') throw new InputError('config', config, 'a ServingConfig object');
   checkNumber('seed', seed);
-  const policy = checkPolicy(config.policy);
+  const policy = checkServingPolicy(config.policy) as ServingPolicy;
   if (typeof config.stepCost !== 'function') throw new InputError('stepCost', config.stepCost, 'a StepCostFn (work) => seconds');
   const costLabel = config.costLabel ?? config.stepCost.label ?? 'unlabelled step cost';
   if (typeof costLabel !== 'string') throw new InputError('costLabel', costLabel, 'a string');
   const arr = config.arrivals as ServingArrivalSpec;
   if (!arr || typeof arr !== 'object') throw new InputError('arrivals', arr, "an arrival spec { kind: 'poisson' | 'gamma' | 'burst' | 'trace', ... }");
-  const akind = checkOneOf('arrivals.kind', arr.kind, ['poisson', 'gamma', 'burst', 'trace'] as const);
+  const akind = checkOneOf('arrivals.kind', arr.kind, ['poisson', 'gamma', 'burst', 'trace', 'closed'] as const);
+  let loop: 'open' | 'closed' = 'open';
+  let clients = 0;
+  let nextThink: () => number = () => 0;
 
   let n: number;
   let nextArrival: () => number;
@@ -130,6 +121,15 @@ export function resolveServing(config: ServingConfig, seed: number): ResolvedSer
     if (akind === 'burst') {
       gap = () => 0;
       description = 'burst arrivals (all at t = 0)';
+    } else if (akind === 'closed') {
+      const c = arr as Extract<ServingArrivalSpec, { kind: 'closed' }>;
+      loop = 'closed';
+      clients = checkInt('arrivals.clients', c.clients, { min: 1, max: MAX_CLIENTS });
+      const think = checkNumber('arrivals.thinkSeconds', c.thinkSeconds ?? 0, { min: 0, max: 1e6 });
+      const how = checkOneOf('arrivals.think', c.think ?? 'fixed', ['fixed', 'exponential'] as const);
+      nextThink = how === 'exponential' && think > 0 ? exponential(fork(seed, 'think'), 1 / think) : () => think;
+      gap = () => 0;
+      description = `closed loop, ${clients} clients, think ${how === 'exponential' && think > 0 ? 'Exp ' : ''}${think} s`;
     } else if (akind === 'gamma') {
       const rate = checkPositive('arrivals.ratePerSecond', (arr as { ratePerSecond: number }).ratePerSecond, 1e9);
       const ar = fork(seed, 'arrivals');
@@ -160,10 +160,21 @@ export function resolveServing(config: ServingConfig, seed: number): ResolvedSer
     maxRequestTokens = ps.max + os.max;
     description += `, prompt ${ps.describe}, output ${os.describe}, ${n} requests`;
   }
+  const kvBlocks = checkOneOf('kvAdmission', config.kvAdmission ?? 'reserve', ['reserve', 'blocks'] as const) === 'blocks';
+  const kvBlockTokens = checkInt('kvBlockTokens', config.kvBlockTokens ?? 16, { min: 1, max: 1 << 20 });
   let kvCapacity = Infinity;
   if (config.kvCapacityTokens !== undefined) {
-    kvCapacity = checkInt('kvCapacityTokens', config.kvCapacityTokens, { min: maxRequestTokens, max: Number.MAX_SAFE_INTEGER });
+    // A lone request must always fit, so the engine can never stall with a full cache.
+    const least = kvBlocks ? Math.ceil(maxRequestTokens / kvBlockTokens) * kvBlockTokens : maxRequestTokens;
+    kvCapacity = checkInt('kvCapacityTokens', config.kvCapacityTokens, { min: least, max: Number.MAX_SAFE_INTEGER });
   }
-  description += `; ${describePolicy(policy)}${Number.isFinite(kvCapacity) ? `, KV ${kvCapacity} tok` : ''}`;
-  return { n, policy, kvCapacity, maxRequestTokens, nextArrival, nextPrompt, nextOutput, costLabel, description };
+  const prefixHit = checkNumber('prefixCacheHitRatio', config.prefixCacheHitRatio ?? 0, { min: 0, max: 1 });
+  let slo: ServingSlo | null = null;
+  if (config.slo !== undefined) {
+    if (!config.slo || typeof config.slo !== 'object') throw new InputError('slo', config.slo, 'an object { ttftSeconds, tpotSeconds }');
+    slo = { ttftSeconds: checkPositive('slo.ttftSeconds', config.slo.ttftSeconds), tpotSeconds: checkPositive('slo.tpotSeconds', config.slo.tpotSeconds) };
+  }
+  description += `; ${servingPolicyModule(policy.kind).describe(policy)}${Number.isFinite(kvCapacity) ? `, KV ${kvCapacity} tok${kvBlocks ? ` in ${kvBlockTokens}-token blocks` : ''}` : ''}`;
+  if (prefixHit > 0) description += `, prefix hit ${prefixHit}`;
+  return { n, policy, loop, clients, nextThink, kvCapacity, kvBlocks, kvBlockTokens, prefixHit, slo, maxRequestTokens, nextArrival, nextPrompt, nextOutput, costLabel, description };
 }

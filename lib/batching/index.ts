@@ -9,7 +9,14 @@ export type {
   ServingLatencyStats,
   ServingRequestLog,
   ServingResult,
+  ServingSlo,
 } from './types.js';
+export { registerServingPolicy, servingPolicyModule, servingPolicyKinds, checkServingPolicy } from './policy.js';
+export type { SchedulerView, PolicyDecision, PolicyDecider, PolicyConfigBase, ServingPolicyModule } from './policy.js';
+export { staticPolicy, windowPolicy, continuousPolicy, chunkedPolicy, admitFifo, iterationStep, WAIT_FOR_EVENT } from './policies/index.js';
+export type { StaticPolicy, WindowPolicy, ContinuousPolicy, ChunkedPolicy, StepPriority } from './policies/index.js';
+export { runServingEngine } from './engine.js';
+export { DurationHistogram } from './metrics.js';
 export { constantStepCost, affineStepCost } from './cost.js';
 export type { AffineStepCostParams } from './cost.js';
 export { parseServingTrace, loadServingTrace, MAX_TRACE_ROWS } from './trace.js';

@@ -1,6 +1,6 @@
 import * as aq from 'arquero';
 import { InputError } from '../util/errors.js';
-import { checkArray, checkInt, checkOneOf, checkPositive } from '../util/validate.js';
+import { checkArray, checkInt, checkNumber, checkOneOf, checkPositive } from '../util/validate.js';
 import { simulateServing } from './simulate.js';
 import type { ServingConfig, ServingPolicy, ServingPolicyKind, ServingResult } from './types.js';
 
@@ -16,7 +16,7 @@ export interface ServingSweepGrid {
   base: Omit<ServingConfig, 'policy'>;
   policies: ServingPolicyKind[];
   maxBatches: number[];
-  /** Collection windows for `window` points, milliseconds. */
+  /** Collection windows for `static` and `window` points, milliseconds. */
   windowsMs?: number[];
   /** Per-step token budgets for `chunked` points. */
   tokenBudgets?: number[];
@@ -62,10 +62,11 @@ export interface ServingSweepRow {
 export function servingSweepPoints(grid: ServingSweepGrid): ServingConfig[] {
   if (!grid || typeof grid !== 'object' || !grid.base) throw new InputError('grid', grid, 'a ServingSweepGrid { base, policies, maxBatches, ... }');
   const policies = checkArray<ServingPolicyKind>('policies', grid.policies, 16).map((p, i) =>
-    checkOneOf(`policies[${i}]`, p, ['window', 'continuous', 'chunked'] as const),
+    checkOneOf(`policies[${i}]`, p, ['static', 'window', 'continuous', 'chunked'] as const),
   );
+  const windowed = policies.includes('static') || policies.includes('window');
   const batches = checkArray<number>('maxBatches', grid.maxBatches, 4096).map((b, i) => checkInt(`maxBatches[${i}]`, b, { min: 1 }));
-  const windows = policies.includes('window') ? checkArray<number>('windowsMs', grid.windowsMs, 4096).map((w, i) => checkPositive(`windowsMs[${i}]`, w)) : [];
+  const windows = windowed ? checkArray<number>('windowsMs', grid.windowsMs, 4096).map((w, i) => checkNumber(`windowsMs[${i}]`, w, { min: 0, max: 3.6e6 })) : [];
   const budgets = policies.includes('chunked') ? checkArray<number>('tokenBudgets', grid.tokenBudgets, 4096).map((b, i) => checkInt(`tokenBudgets[${i}]`, b, { min: 1 })) : [];
   let rates: Array<number | null> = [null];
   if (grid.ratesPerSecond !== undefined) {
@@ -79,8 +80,8 @@ export function servingSweepPoints(grid: ServingSweepGrid): ServingConfig[] {
     for (const kind of policies) {
       for (const maxBatch of batches) {
         const policiesHere: ServingPolicy[] =
-          kind === 'window'
-            ? windows.map((windowMs) => ({ kind, windowMs, maxBatch }))
+          kind === 'window' || kind === 'static'
+            ? windows.filter((w) => kind === 'window' || w > 0).map((windowMs) => ({ kind, windowMs, maxBatch }))
             : kind === 'chunked'
               ? budgets.filter((b) => b >= maxBatch).map((tokenBudget) => ({ kind, maxBatch, tokenBudget }))
               : [{ kind, maxBatch }];
@@ -98,7 +99,7 @@ function row(index: number, config: ServingConfig, r: ServingResult, seed: numbe
   return {
     index,
     policy: p.kind,
-    windowMs: p.kind === 'window' ? p.windowMs : null,
+    windowMs: p.kind === 'window' || p.kind === 'static' ? p.windowMs : null,
     maxBatch: p.maxBatch,
     tokenBudget: p.kind === 'chunked' ? p.tokenBudget : null,
     ratePerSecond: a.kind === 'poisson' || a.kind === 'gamma' ? a.ratePerSecond : null,

@@ -1,12 +1,19 @@
-import type { StepCostFn } from '../core/types.js';
+import type { StepCostFn, StepWork } from '../core/types.js';
+import type { StaticPolicy, WindowPolicy, ContinuousPolicy, ChunkedPolicy } from './policies/index.js';
 
 /** How requests arrive. Rates are requests per second of simulated time. */
 export type ServingArrivalSpec =
   | { kind: 'poisson'; ratePerSecond: number }
   /** Gamma inter-arrival times with mean 1/rate and coefficient of variation `cv` (cv > 1 is burstier than Poisson). */
   | { kind: 'gamma'; ratePerSecond: number; cv: number }
-  /** Every request at t = 0: a saturated queue, for measuring capacity. */
+  /** Every request at t = 0: an offline batch, or a saturated queue for measuring capacity. */
   | { kind: 'burst' }
+  /**
+   * Closed loop: `clients` users, each sending its next request when its previous one
+   * has finished and it has thought for `thinkSeconds` (fixed, or exponential with that
+   * mean); all start at t = 0. How benchmark tools load a server at a concurrency.
+   */
+  | { kind: 'closed'; clients: number; thinkSeconds?: number; think?: 'fixed' | 'exponential' }
   /** Replay of a parsed trace; its prompt and output lengths are used as well. */
   | { kind: 'trace'; trace: ServingTrace };
 
@@ -19,34 +26,55 @@ export type ServingLengthSpec =
   | { kind: 'lognormal'; median: number; sigma: number; max: number };
 
 /**
- * A scheduling policy for one replica.
+ * A scheduling policy for one replica: the config of one registered policy module
+ * (see lib/batching/policies and ServingPolicyModule).
  *
- * - `window`: a tick fires every `windowMs` of simulated time (at W, 2W, ...; the first
- *   request arrives at t = 0).
- *   At a tick that finds the engine idle, up to `maxBatch` queued requests (FIFO, within
- *   the KV capacity) are dispatched as one static batch; the batch is also dispatched
- *   as soon as `maxBatch` requests are queued while the engine is idle. A dispatched
- *   batch runs one prefill step for all its prompts (which emits every first token),
- *   then decode steps until its longest output is done; finished sequences leave the
- *   batch but nothing joins it. Ticks that find the engine busy are skipped, so requests
- *   arriving during a batch wait for the first tick after it drains.
+ * - `static`: request-level batching behind a window. A tick fires every `windowMs`
+ *   (at W, 2W, ...); a tick that finds the engine idle dispatches up to `maxBatch`
+ *   queued requests as one batch, which runs to completion (its longest output)
+ *   before anyone joins; the batch also goes as soon as `maxBatch` requests are queued.
+ * - `window`: the essay's tick-level window. Every step's work items (new prompts and
+ *   one decode token per running sequence) queue; a tick starts once `windowMs` has
+ *   passed since the previous tick started and the engine is free, or at once when the
+ *   batch limit is reached, and takes everything queued. `windowMs: 0` is `continuous`.
  * - `continuous`: iteration-level batching. Before every step the scheduler admits
- *   queued requests FIFO while fewer than `maxBatch` sequences run and the KV capacity
- *   holds their full context; admitted prompts are prefilled whole in that step,
- *   alongside one decode token for every running sequence.
+ *   queued requests FIFO while fewer than `maxBatch` sequences run and the KV cache
+ *   holds them; admitted prompts are prefilled whole in that step, alongside one
+ *   decode token for every running sequence.
  * - `chunked`: continuous batching whose steps carry at most `tokenBudget` tokens:
  *   every running decode takes one, and the rest goes to prompt chunks, FIFO. A queued
  *   request is admitted only when budget is left for its first chunk.
+ *
+ * `priority: 'prefill-first'` (window, continuous, chunked) pauses decoding in steps
+ * that carry prompt work, as schedulers without chunked prefill do.
  */
-export type ServingPolicy =
-  | { kind: 'window'; windowMs: number; maxBatch: number }
-  | { kind: 'continuous'; maxBatch: number }
-  | { kind: 'chunked'; maxBatch: number; tokenBudget: number };
+export type ServingPolicy = StaticPolicy | WindowPolicy | ContinuousPolicy | ChunkedPolicy;
 
 export type ServingPolicyKind = ServingPolicy['kind'];
 
-/** A step cost function that may carry a human-readable label (its provenance). */
-export type ServingStepCost = StepCostFn & { label?: string };
+/**
+ * A step cost function that may carry a human-readable label (its provenance) and,
+ * optionally, the FLOPs and bytes of a step with the peaks they are measured against,
+ * from which a run reports its model FLOP utilisation and bandwidth utilisation.
+ */
+export type ServingStepCost = StepCostFn & {
+  label?: string;
+  /** FLOPs of one step's work. */
+  flops?: (work: StepWork) => number;
+  /** Bytes one step moves to and from memory. */
+  bytes?: (work: StepWork) => number;
+  /** Spec peaks of the replica (all devices together). */
+  peakFlopsPerSecond?: number;
+  peakBytesPerSecond?: number;
+};
+
+/** Latency limits a request must meet to count towards goodput. */
+export interface ServingSlo {
+  /** Time to first token, seconds. */
+  ttftSeconds: number;
+  /** Mean time per output token after the first, seconds. */
+  tpotSeconds: number;
+}
 
 /** Everything one simulation run needs besides the seed. */
 export interface ServingConfig {
@@ -68,6 +96,24 @@ export interface ServingConfig {
    * finishes. Default: unlimited.
    */
   kvCapacityTokens?: number;
+  /**
+   * How the KV cache admits sequences. `reserve` (default): a sequence reserves
+   * prompt + output tokens when admitted, so none is ever preempted. `blocks`: paged
+   * KV as vLLM allocates it; a sequence holds ceil(tokens / kvBlockTokens) blocks of
+   * what it has actually written, a request is admitted when its prompt's blocks are
+   * free, and when decoding runs out of blocks the latest-admitted sequences are
+   * preempted and recomputed later (their prompt and generated tokens prefilled again).
+   */
+  kvAdmission?: 'reserve' | 'blocks';
+  /** Tokens per KV block under `blocks` admission (default 16, vLLM's block size). */
+  kvBlockTokens?: number;
+  /**
+   * Fraction of every prompt found in a prefix cache, in [0, 1]: cached tokens skip
+   * prefill compute (at least the last prompt token is always computed) but occupy KV.
+   */
+  prefixCacheHitRatio?: number;
+  /** Limits for goodput (requests per second that meet both); absent: no goodput. */
+  slo?: ServingSlo;
   /** Keep per-request timestamps in the result (default true). */
   keepRequests?: boolean;
 }
@@ -114,12 +160,28 @@ export interface ServingResult {
   wait: ServingLatencyStats;
   /** Time to first token: arrival to the end of the step that finished the prompt. */
   ttft: ServingLatencyStats;
-  /** Time per output token after the first; null when every output is a single token. */
+  /** Time per output token after the first, one value per request; null when every output is a single token. */
   tpot: ServingLatencyStats | null;
+  /**
+   * Inter-token latency, one value per output token after a request's first: the time
+   * since the same request's previous token. Mean and max are exact; quantiles come
+   * from a log histogram with bins 0.1 % wide. Null when every output is one token.
+   */
+  itl: ServingLatencyStats | null;
   /** End-to-end latency: arrival to last token. */
   e2e: ServingLatencyStats;
   /** Fraction of the makespan the engine was running a step. */
   utilisation: number;
+  /** Engine busy seconds per 1,000 output tokens: what a token costs in engine time. */
+  busySecondsPer1kTokens: number;
+  /** Achieved FLOP/s over busy time against the cost's peak (null when the cost reports no FLOPs). */
+  mfu: number | null;
+  /** Achieved bytes/s over busy time against the cost's peak bandwidth (null when the cost reports no bytes). */
+  bandwidthUtilisation: number | null;
+  /** Requests per second (over the makespan) that met `config.slo`; null without one. */
+  goodputRps: number | null;
+  /** Sequences preempted for KV blocks (each recomputed later). */
+  preemptions: number;
   steps: number;
   /** Mean number of sequences per step (prefilling + decoding). */
   meanBatch: number;
@@ -131,7 +193,14 @@ export interface ServingResult {
   /** Time-averaged number of requests in the system and in the queue (Little's law: L = λ·W). */
   meanInSystem: number;
   meanQueued: number;
-  tokens: { prompt: number; output: number; emitted: number; prefilled: number };
+  /**
+   * Token accounting: prompt and output asked for; emitted output tokens; prompt tokens
+   * computed by prefill (prompt − cached + recomputed); prompt tokens served from the
+   * prefix cache; tokens prefilled again after a preemption.
+   */
+  tokens: { prompt: number; output: number; emitted: number; prefilled: number; cached: number; recomputed: number };
   requestLog?: ServingRequestLog;
+  /** Closed loop: mean think time realised between a finish and the same client's next request. */
+  meanThinkSeconds?: number;
   provenance: { config: string; seed: number; cost: string };
 }

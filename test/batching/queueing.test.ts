@@ -33,7 +33,7 @@ test('simulateServing mean wait matches Pollaczek–Khinchine for M/D/1 under co
 
 test('simulateServing mean wait matches Pollaczek–Khinchine for M/D/1 under a window with batch limit 1 within 2 %', () => {
   // A batch limit of 1 dispatches on every arrival to an idle engine, whatever the window.
-  const r = simulateServing(md1({ kind: 'window', windowMs: 50, maxBatch: 1 }), 2);
+  const r = simulateServing(md1({ kind: 'static', windowMs: 50, maxBatch: 1 }), 2);
   assert.ok(rel(r.wait.mean, pkWait) < 0.02, `wait ${r.wait.mean} vs P-K ${pkWait}`);
 });
 
@@ -101,7 +101,7 @@ test('simulateServing under a collection window catches a zero-truncated Poisson
         requests: 50_000,
         promptTokens: { kind: 'fixed', tokens: 1 },
         outputTokens: { kind: 'fixed', tokens: 1 },
-        policy: { kind: 'window', windowMs, maxBatch: 100_000 },
+        policy: { kind: 'static', windowMs, maxBatch: 100_000 },
         stepCost: constantStepCost(1e-6),
         keepRequests: false,
       },

@@ -17,7 +17,7 @@ test('servingCapacity equals maxBatch / S for one-step requests at constant step
   const close = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-9 * b, `${a} vs ${b}`);
   close(servingCapacity(base, { kind: 'continuous', maxBatch: 10 }, 1), 1000);
   // A window dispatches a full batch at once too: the same 1000 requests/s.
-  close(servingCapacity(base, { kind: 'window', windowMs: 1000, maxBatch: 10 }, 1), 1000);
+  close(servingCapacity(base, { kind: 'static', windowMs: 1000, maxBatch: 10 }, 1), 1000);
   // Ten-token outputs: cohorts of 10 run 1 prefill + 9 decode steps, so 10 / (10 × 10 ms) = 100/s
   // in steady state, although the last cohort's drain makes n / makespan lower.
   close(servingCapacity({ ...base, outputTokens: { kind: 'fixed', tokens: 10 } }, { kind: 'continuous', maxBatch: 10 }, 1), 100);
@@ -64,7 +64,7 @@ test('simulateServing on a catalog replica: continuous batching beats a 200 ms w
     kvCapacityTokens: r.kvCapacityTokens,
   };
   const cont = simulateServing({ ...base, policy: { kind: 'continuous', maxBatch: 64 } }, 1);
-  const win = simulateServing({ ...base, policy: { kind: 'window', windowMs: 200, maxBatch: 64 } }, 1);
+  const win = simulateServing({ ...base, policy: { kind: 'static', windowMs: 200, maxBatch: 64 } }, 1);
   // A window adds up to W of collection wait, and newcomers wait for a whole batch to drain.
   assert.ok(cont.e2e.p99 < win.e2e.p99, `${cont.e2e.p99} vs ${win.e2e.p99}`);
   assert.ok(win.wait.mean > 0.05, `${win.wait.mean}`); // at least a fraction of W/2 = 100 ms on average
@@ -79,7 +79,7 @@ test('servingReplicaSweep sets rates as fractions of each replica\'s capacity an
   };
   const fast = { label: 'fast', stepCost: constantStepCost(0.001) };
   const slow = { label: 'slow', stepCost: constantStepCost(0.01) };
-  const t = servingReplicaSweep([fast, slow], { workload, policies: ['continuous', 'window'], maxBatches: [1, 4], windowsMs: [5], loads: [0.5] }, 1);
+  const t = servingReplicaSweep([fast, slow], { workload, policies: ['continuous', 'static'], maxBatches: [1, 4], windowsMs: [5], loads: [0.5] }, 1);
   const rows = t.objects() as Array<{ replica: string; series: string; load: number; capacityRps: number; ratePerSecond: number; cost: string; utilisation: number; maxBatch: number; policy: string }>;
   assert.equal(rows.length, 2 * 4); // per replica: continuous × 2 batch limits + window × 2 batch limits
   for (const r of rows) {

@@ -28,7 +28,7 @@ test('simulateServing window policy dispatches on the W grid (hand-worked fixtur
   const r = simulateServing(
     {
       arrivals: { kind: 'trace', trace: loadServingTrace(fixture('window-grid.csv')) },
-      policy: { kind: 'window', windowMs: 10, maxBatch: 8 },
+      policy: { kind: 'static', windowMs: 10, maxBatch: 8 },
       stepCost: constantStepCost(0.002),
     },
     0,
@@ -41,7 +41,7 @@ test('simulateServing window policy dispatches on the W grid (hand-worked fixtur
   const full = simulateServing(
     {
       arrivals: { kind: 'trace', trace: loadServingTrace(fixture('window-grid.csv')) },
-      policy: { kind: 'window', windowMs: 10, maxBatch: 2 },
+      policy: { kind: 'static', windowMs: 10, maxBatch: 2 },
       stepCost: constantStepCost(0.002),
     },
     0,
@@ -63,15 +63,16 @@ test('simulateServing window batch runs one prefill step then shrinking decode s
         [0, 10, 1],
         [0.003, 20, 3],
       ]),
-      policy: { kind: 'window', windowMs: 5, maxBatch: 8 },
+      policy: { kind: 'static', windowMs: 5, maxBatch: 8 },
       stepCost: cost,
     },
     0,
   );
+  // The prefill step holds two prompts: causal pairs 10·11/2 + 20·21/2 = 55 + 210 = 265.
   assert.deepEqual(works, [
-    { prefillTokens: 30, decodeTokens: 0, contextTokens: 0 },
-    { prefillTokens: 0, decodeTokens: 1, contextTokens: 21 },
-    { prefillTokens: 0, decodeTokens: 1, contextTokens: 22 },
+    { prefillTokens: 30, decodeTokens: 0, contextTokens: 0, prefillSequences: 2, prefillAttentionPairs: 265 },
+    { prefillTokens: 0, decodeTokens: 1, contextTokens: 21, prefillSequences: 0, prefillAttentionPairs: 0 },
+    { prefillTokens: 0, decodeTokens: 1, contextTokens: 22, prefillSequences: 0, prefillAttentionPairs: 0 },
   ]);
   const log = r.requestLog!;
   close(log.admitted[0], 0.005);
@@ -111,10 +112,11 @@ test('simulateServing continuous batching admits a newcomer at the next step bou
     0,
   );
   assert.deepEqual(works, [
-    { prefillTokens: 8, decodeTokens: 0, contextTokens: 0 }, // [0,10) A prefill
-    { prefillTokens: 0, decodeTokens: 1, contextTokens: 9 }, // [10,20) A token 2
-    { prefillTokens: 6, decodeTokens: 1, contextTokens: 10 }, // [20,30) B joins; A token 3
-    { prefillTokens: 0, decodeTokens: 2, contextTokens: 11 + 7 }, // [30,40) A token 4, B token 2
+    // Causal prefill pairs of a lone prompt of L tokens: L(L+1)/2 (8 → 36, 6 → 21).
+    { prefillTokens: 8, decodeTokens: 0, contextTokens: 0, prefillSequences: 1, prefillAttentionPairs: 36 }, // [0,10) A prefill
+    { prefillTokens: 0, decodeTokens: 1, contextTokens: 9, prefillSequences: 0, prefillAttentionPairs: 0 }, // [10,20) A token 2
+    { prefillTokens: 6, decodeTokens: 1, contextTokens: 10, prefillSequences: 1, prefillAttentionPairs: 21 }, // [20,30) B joins; A token 3
+    { prefillTokens: 0, decodeTokens: 2, contextTokens: 11 + 7, prefillSequences: 0, prefillAttentionPairs: 0 }, // [30,40) A token 4, B token 2
   ]);
   const log = r.requestLog!;
   close(log.admitted[1], 0.02);
@@ -225,7 +227,7 @@ function invariants(r: ServingResult, policy: ServingPolicy, kv = Infinity) {
 }
 
 for (const policy of [
-  { kind: 'window', windowMs: 20, maxBatch: 16 },
+  { kind: 'static', windowMs: 20, maxBatch: 16 },
   { kind: 'continuous', maxBatch: 16 },
   { kind: 'chunked', maxBatch: 16, tokenBudget: 256 },
 ] as ServingPolicy[]) {
@@ -273,7 +275,7 @@ test('simulateServing reports the same statistics with and without the request l
     requests: 2000,
     promptTokens: { kind: 'fixed', tokens: 64 },
     outputTokens: { kind: 'fixed', tokens: 8 },
-    policy: { kind: 'window', windowMs: 30, maxBatch: 64 },
+    policy: { kind: 'static', windowMs: 30, maxBatch: 64 },
     stepCost: constantStepCost(0.005),
   };
   const a = simulateServing(config, 1);

@@ -20,7 +20,7 @@ const grid: ServingSweepGrid = {
     outputTokens: { kind: 'uniform', min: 8, max: 128 },
     stepCost: affineStepCost({ fixedSeconds: 0.01, perPrefillToken: 1e-5, perDecodeToken: 1e-4 }),
   },
-  policies: ['window', 'continuous', 'chunked'],
+  policies: ['static', 'continuous', 'chunked'],
   maxBatches: [4, 32],
   windowsMs: [5, 50, 200],
   tokenBudgets: [16, 512],
@@ -50,7 +50,7 @@ test('runServingSweepPoint is addressable by index and agrees with servingSweep 
 });
 
 test('servingSweep: waiting for a longer window never lowers p50 wait at a fixed batch limit and light load', () => {
-  const rows = servingSweep({ ...grid, policies: ['window'], maxBatches: [32], ratesPerSecond: [5] }, 3).objects() as Array<{ windowMs: number; waitP50: number }>;
+  const rows = servingSweep({ ...grid, policies: ['static'], maxBatches: [32], ratesPerSecond: [5] }, 3).objects() as Array<{ windowMs: number; waitP50: number }>;
   rows.sort((a, b) => a.windowMs - b.windowMs);
   for (let i = 1; i < rows.length; i++) assert.ok(rows[i].waitP50 > rows[i - 1].waitP50, JSON.stringify(rows));
 });
@@ -72,7 +72,7 @@ test('servingFrontier keeps exactly the non-dominated rows, per group', () => {
 test('servingSweepPoints rejects empty axes, rates on a trace and bad values, naming the field', () => {
   const cases: Array<[string, Partial<ServingSweepGrid>]> = [
     ['policies', { policies: [] }],
-    ['policies[0]', { policies: ['static' as never] }],
+    ['policies[0]', { policies: ['nope' as never] }],
     ['maxBatches[1]', { maxBatches: [4, 0] }],
     ['windowsMs[0]', { windowsMs: [NaN] }],
     ['windowsMs', { windowsMs: undefined }],
