@@ -11,6 +11,8 @@ import { GEMM_VARIANTS } from '../lib/gemm/sweep.js';
 import type { GemmVariant } from '../lib/gemm/sweep.js';
 import { InputError } from '../lib/util/errors.js';
 import { checkInt, checkNumber, checkOneOf } from '../lib/util/validate.js';
+import { register as registerServe } from './commands/serve.js';
+import { register as registerLoad } from './commands/load.js';
 
 /** Where the CLI writes text; tests capture it. */
 export interface CliIo {
@@ -160,6 +162,8 @@ export function batchlabProgram(io: CliIo): Command {
     .option('--stem <name>', 'file name without extension (default gemm-<host>-<backend>-<date>)')
     .exitOverride()
     .action(async (o: GemmCliOptions) => benchGemmCommand(o, io));
+  registerServe(program, io);
+  registerLoad(program, io);
   return program;
 }
 

@@ -1,0 +1,10 @@
+export { ServingLoop } from './loop.js';
+export type { RequestSink, StepRecord, ServingLoopOptions } from './loop.js';
+export { startCompletionServer, promptTokens, tokenText, MAX_BODY_BYTES } from './http.js';
+export type { CompletionServer, CompletionServerOptions } from './http.js';
+export { runLoad, summariseLoad } from './load.js';
+export type { LoadWorkload, LoadRequestRecord, LoadResult, LoadOptions } from './load.js';
+export { predictLoad, comparePrediction } from './predict.js';
+export type { PredictionRow } from './predict.js';
+export { startEngineServer, spawnServer, resolveEngineConfig, DEFAULT_ENGINE_SCALE } from './serve.js';
+export type { EngineServerOptions, ChildServer } from './serve.js';
