@@ -1,5 +1,5 @@
 export { ServingLoop } from './loop.js';
-export type { RequestSink, StepRecord, ServingLoopOptions } from './loop.js';
+export type { RequestSink, StepRecord, ArrivalRecord, ServingLoopOptions } from './loop.js';
 export { startCompletionServer, promptTokens, tokenText, MAX_BODY_BYTES } from './http.js';
 export type { CompletionServer, CompletionServerOptions } from './http.js';
 export { runLoad, summariseLoad } from './load.js';

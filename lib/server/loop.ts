@@ -29,11 +29,22 @@ interface LiveRequest {
 
 /** One step the loop ran: when, and what it carried (the simulator's StepWork). */
 export interface StepRecord {
+  /** When the policy decided on the step. */
   start: number;
+  /** When the engine returned and the step's tokens were emitted. */
   end: number;
+  /** When the loop next asked the policy (after yielding to I/O); NaN until then. */
+  nextDecision: number;
   work: StepWork;
   queued: number;
   inSystem: number;
+}
+
+/** One accepted request as the loop saw it: its arrival on the loop's clock and its lengths. */
+export interface ArrivalRecord {
+  arrival: number;
+  promptTokens: number;
+  outputTokens: number;
 }
 
 /** Options of a ServingLoop. */
@@ -89,6 +100,10 @@ export class ServingLoop {
   private failure: Error | null = null;
   /** Steps run since the last reset. */
   readonly steps: StepRecord[] = [];
+  /** Requests accepted since the last reset, in order. */
+  readonly arrivals: ArrivalRecord[] = [];
+  /** Times the loop looked at its queue (asked the policy, or found nothing to do) since the last reset. */
+  readonly decisions: number[] = [];
   private stats = { accepted: 0, completed: 0, cancelled: 0, areaInSystem: 0, lastT: NaN, inSystem: 0, firstArrival: NaN, lastCompletion: NaN };
 
   constructor(engine: DecodeEngine, policy: unknown, opts: ServingLoopOptions = {}) {
@@ -122,6 +137,8 @@ export class ServingLoop {
     this.lastStepStart = -Infinity;
     this.lastStepEnd = -Infinity;
     this.steps.length = 0;
+    this.arrivals.length = 0;
+    this.decisions.length = 0;
     this.stats = { accepted: 0, completed: 0, cancelled: 0, areaInSystem: 0, lastT: NaN, inSystem: 0, firstArrival: NaN, lastCompletion: NaN };
   }
 
@@ -167,6 +184,7 @@ export class ServingLoop {
     if (Number.isNaN(this.stats.firstArrival)) this.stats.firstArrival = t;
     const r: LiveRequest = { id: this.nextId++, prompt: prompt.slice(), maxTokens, sink, arrival: t, kvTokens: 0, output: [], phase: 'queued' };
     this.queue.push(r);
+    if (this.keepSteps && this.arrivals.length < MAX_STEP_RECORDS) this.arrivals.push({ arrival: t, promptTokens: prompt.length, outputTokens: maxTokens });
     this.stats.accepted++;
     this.advance(t, +1);
     this.poke();
@@ -251,14 +269,15 @@ export class ServingLoop {
       ...chunks.map((c) => ({ seq: c.r.id, tokens: c.r.prompt.slice(c.r.kvTokens, c.r.kvTokens + c.give) })),
       ...decoders.map((r) => ({ seq: r.id, tokens: [r.output[r.output.length - 1]] })),
     ];
-    const start = this.now();
+    const queued = this.queue.length;
+    const inSystem = this.inSystem();
     const next = this.engine.step(segments);
     const end = this.now();
     this.lastStepStart = t;
     this.lastStepEnd = end;
     if (this.keepSteps) {
       if (this.steps.length >= MAX_STEP_RECORDS) this.steps.shift();
-      this.steps.push({ start, end, work, queued: this.queue.length, inSystem: this.inSystem() });
+      this.steps.push({ start: t, end, nextDecision: NaN, work, queued, inSystem });
     }
     // Emit in the simulator's order: decodes first, then prompts that finished this step.
     decoders.forEach((r, i) => this.emit(r, next[chunks.length + i], end));
@@ -301,6 +320,9 @@ export class ServingLoop {
           await new Promise<void>((r) => setImmediate(r));
           if (this.stopping && this.inSystem() === 0) break;
           const t = this.now();
+          const last = this.steps[this.steps.length - 1];
+          if (last && Number.isNaN(last.nextDecision)) last.nextDecision = t;
+          if (this.keepSteps && !Number.isNaN(this.origin) && this.decisions.length < MAX_STEP_RECORDS) this.decisions.push(t);
           const d = this.inSystem() === 0 ? ({ kind: 'wait', until: Infinity } as const) : this.decide(this.view(t));
           if (d.kind === 'step' && this.step(d, t)) continue;
           const until = d.kind === 'wait' ? d.until : Infinity;
