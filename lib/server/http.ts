@@ -89,8 +89,8 @@ function readBody(req: IncomingMessage): Promise<string> {
  * An OpenAI-compatible completions endpoint on 127.0.0.1 in front of a ServingLoop:
  * `POST /v1/completions` (stream true: server-sent events, one chunk per token, then
  * `data: [DONE]`; stream false: one JSON body), `GET /v1/models`, and
- * `GET /batchlab/metrics`, `POST /batchlab/reset`, `GET /batchlab/step-cost` for
- * measurement runs. Bad input is a 400 with an OpenAI-style error body naming the
+ * `GET /batchlab/metrics`, `POST /batchlab/reset` (optionally `{ policy }` to switch
+ * policy while idle), `GET /batchlab/step-cost` for measurement runs. Bad input is a 400 with an OpenAI-style error body naming the
  * field (malformed JSON, max_tokens < 1, prompt + max_tokens beyond the context with
  * code `context_length_exceeded`); a client that disconnects cancels its request.
  *
@@ -191,12 +191,19 @@ export async function startCompletionServer(loop: ServingLoop, opts: CompletionS
       case 'GET /batchlab/metrics':
         return sendJson(res, 200, { ...loop.metrics(), policy: loop.policy, engine: loop.engine.config, backend: loop.engine.backend, steps: loop.steps });
       case 'POST /batchlab/reset':
-        try {
-          loop.resetClock();
-          return sendJson(res, 200, { ok: true });
-        } catch (e) {
-          return sendError(res, 409, (e as Error).message, null, 'busy');
-        }
+        readBody(req)
+          .then((text) => {
+            const body = text.trim() === '' ? {} : (JSON.parse(text) as { policy?: unknown });
+            try {
+              loop.reset(body.policy);
+            } catch (e) {
+              if (e instanceof InputError && e.field === 'reset') return sendError(res, 409, e.message, null, 'busy');
+              throw e;
+            }
+            return sendJson(res, 200, { ok: true, policy: loop.policy });
+          })
+          .catch((e) => sendError(res, 400, (e as Error).message, e instanceof InputError ? e.field : null, null));
+        return;
       case 'GET /batchlab/step-cost': {
         const fit = opts.stepCost?.();
         return fit ? sendJson(res, 200, fit) : sendError(res, 404, 'no step cost was measured (start the server with a calibration)', null, 'not_found');

@@ -8,3 +8,5 @@ export { predictLoad, comparePrediction } from './predict.js';
 export type { PredictionRow } from './predict.js';
 export { startEngineServer, spawnServer, resolveEngineConfig, DEFAULT_ENGINE_SCALE } from './serve.js';
 export type { EngineServerOptions, ChildServer } from './serve.js';
+export { predictedVsMeasured } from './experiment.js';
+export type { ExperimentModel, ExperimentPoint, ExperimentSpec, ExperimentResult } from './experiment.js';

@@ -79,8 +79,8 @@ const MAX_STEP_RECORDS = 100_000;
  */
 export class ServingLoop {
   readonly engine: DecodeEngine;
-  readonly policy: PolicyConfigBase;
-  private readonly decide: PolicyDecider;
+  private policyConfig: PolicyConfigBase;
+  private decide: PolicyDecider;
   private readonly clock: () => number;
   private readonly kvCapacity: number;
   private readonly keepSteps: boolean;
@@ -109,12 +109,32 @@ export class ServingLoop {
   constructor(engine: DecodeEngine, policy: unknown, opts: ServingLoopOptions = {}) {
     this.engine = engine;
     const module = servingPolicyModule((policy as { kind?: string })?.kind as string);
-    this.policy = module.check(policy);
-    this.decide = module.decider(this.policy);
+    this.policyConfig = module.check(policy);
+    this.decide = module.decider(this.policyConfig);
     const perf = (): number => performance.now() / 1000;
     this.clock = opts.now ?? perf;
     this.kvCapacity = opts.kvCapacityTokens ?? Infinity;
     this.keepSteps = opts.recordSteps ?? true;
+  }
+
+  /** The validated policy config the loop schedules with. */
+  get policy(): PolicyConfigBase {
+    return this.policyConfig;
+  }
+
+  /**
+   * Restarts the clock (as `resetClock`) and, when given, switches to another policy
+   * (validated by its module). Only while nothing is in the system.
+   */
+  reset(policy?: unknown): void {
+    if (this.inSystem() > 0) throw new InputError('reset', this.inSystem(), '0 requests in the system');
+    if (policy !== undefined) {
+      const module = servingPolicyModule((policy as { kind?: string })?.kind as string);
+      const checked = module.check(policy);
+      this.decide = module.decider(checked);
+      this.policyConfig = checked;
+    }
+    this.resetClock();
   }
 
   /** Seconds since the clock's origin (the first arrival); 0 before it. */

@@ -1,0 +1,157 @@
+import * as aq from 'arquero';
+import { servingCapacity } from '../batching/replica.js';
+import { servingPolicyModule } from '../batching/policy.js';
+import type { ServingPolicy, ServingResult } from '../batching/types.js';
+import type { EngineScale } from '../engine/config.js';
+import { engineStepCost } from '../engine/stepcost.js';
+import type { EngineStepCostFit } from '../engine/stepcost.js';
+import { InputError } from '../util/errors.js';
+import { checkArray, checkInt, checkPositive } from '../util/validate.js';
+import { runLoad } from './load.js';
+import type { LoadResult, LoadWorkload } from './load.js';
+import { comparePrediction, predictLoad } from './predict.js';
+import { spawnServer } from './serve.js';
+
+type Table = ReturnType<typeof aq.from>;
+
+/** A model to serve: a catalog id and its shrink factors. */
+export interface ExperimentModel {
+  /** Short name for tables, e.g. "dense" or "MoE". */
+  label: string;
+  id: string;
+  scale: EngineScale;
+}
+
+/** One measured point: a policy and an arrival rate (absolute, or a fraction of capacity). */
+export interface ExperimentPoint {
+  policy: ServingPolicy;
+  /** Fraction of the engine's predicted capacity under continuous batching at `capacityBatch`. */
+  load?: number;
+  ratePerSecond?: number;
+  /** A name for the point in tables (default: the load or rate). */
+  name?: string;
+}
+
+/** A predicted-vs-measured experiment on one model. */
+export interface ExperimentSpec {
+  model: ExperimentModel;
+  /** Prompt and output lengths, and requests per point; arrivals are Poisson at each point's rate. */
+  workload: Omit<LoadWorkload, 'arrivals'>;
+  points: ExperimentPoint[];
+  seed: number;
+  maxContext: number;
+  /** Batch limit of the capacity that `load` refers to, and largest batch the step cost is measured at. */
+  capacityBatch: number;
+  /** Rounds of the step-cost measurement (default 5). */
+  calibrateReps?: number;
+  /** Called with a line of progress. */
+  log?: (line: string) => void;
+}
+
+/** What an experiment returns: one row per point and metric, the fit and the capacity. */
+export interface ExperimentResult {
+  /**
+   * Columns: model, policy, point, ratePerSecond, metric, predicted, measured, error;
+   * plus meanBatchPredicted and stepsPredicted per point (the simulator's view).
+   */
+  table: Table;
+  /** One row per point: measured and predicted throughput, TTFT p50, ITL p50 and e2e p50. */
+  points: Table;
+  fit: EngineStepCostFit;
+  capacityRps: number;
+  measured: LoadResult[];
+  predicted: ServingResult[];
+  provenance: { model: string; backend: string; date: string; seed: number; note: string };
+}
+
+/**
+ * Serves a model in a child process (so the engine's synchronous steps never delay the
+ * load generator's clock), measures its step cost there, then for every point: resets
+ * the server to the point's policy, drives it with Poisson arrivals of the workload and
+ * seed, and predicts the same run with `simulateServing` from the measured step cost.
+ * Returns predicted beside measured TTFT p50/p99, inter-token latency p50, time per
+ * output token p50 and throughput, each with its relative error.
+ *
+ * @example
+ * const r = await predictedVsMeasured({ model: { label: 'dense', id: 'llama-3.2-1b', scale: { width: 0.25, depth: 0.25, vocab: 0.0625 } },
+ *   workload: { requests: 40, promptTokens: { kind: 'uniform', min: 16, max: 64 }, outputTokens: { kind: 'uniform', min: 8, max: 32 } },
+ *   points: [{ policy: { kind: 'continuous', maxBatch: 8 }, load: 0.5 }], seed: 1, maxContext: 256, capacityBatch: 8 });
+ * r.table.filter((d) => d.metric === 'TTFT p50 (s)')
+ */
+export async function predictedVsMeasured(spec: ExperimentSpec): Promise<ExperimentResult> {
+  const log = spec.log ?? (() => {});
+  const points = checkArray<ExperimentPoint>('points', spec.points, 100);
+  const maxContext = checkInt('maxContext', spec.maxContext, { min: 2, max: 32768 });
+  const capBatch = checkInt('capacityBatch', spec.capacityBatch, { min: 1, max: 4096 });
+  const maxPrompt = spec.workload.promptTokens && spec.workload.promptTokens.kind !== 'lognormal' ? (spec.workload.promptTokens.kind === 'fixed' ? spec.workload.promptTokens.tokens : spec.workload.promptTokens.max) : 128;
+  const s = spec.model.scale;
+  const srv = await spawnServer([
+    '--model', spec.model.id,
+    '--width', String(s.width), '--depth', String(s.depth), '--vocab', String(s.vocab),
+    '--max-context', String(maxContext), '--seed', String(spec.seed),
+    '--policy', 'continuous', '--max-batch', String(capBatch),
+    '--calibrate', '--calibrate-max-prompt', String(Math.min(maxContext, Math.max(2 * capBatch, maxPrompt))), '--calibrate-reps', String(spec.calibrateReps ?? 5),
+  ]);
+  try {
+    for (const line of srv.output) if (/engine|step cost/.test(line)) log(line);
+    const fit = (await (await fetch(`${srv.url}/batchlab/step-cost`)).json()) as EngineStepCostFit;
+    const base = { ...spec.workload, arrivals: { kind: 'poisson' as const, ratePerSecond: 1 }, stepCost: engineStepCost(fit) };
+    const capacityRps = servingCapacity(base, { kind: 'continuous', maxBatch: capBatch }, spec.seed);
+    log(`batchlab: predicted capacity ${capacityRps.toFixed(2)} requests/s (continuous, batch ≤ ${capBatch})`);
+    const rows: Array<Record<string, unknown>> = [];
+    const perPoint: Array<Record<string, unknown>> = [];
+    const measured: LoadResult[] = [];
+    const predicted: ServingResult[] = [];
+    for (const [i, p] of points.entries()) {
+      const rate = p.ratePerSecond ?? (p.load !== undefined ? checkPositive(`points[${i}].load`, p.load, 100) * capacityRps : undefined);
+      if (rate === undefined) throw new InputError(`points[${i}]`, p, 'a point with ratePerSecond or load');
+      const policy = servingPolicyModule(p.policy?.kind).check(p.policy) as ServingPolicy;
+      const describe = servingPolicyModule(policy.kind).describe(policy);
+      const reset = await fetch(`${srv.url}/batchlab/reset`, { method: 'POST', body: JSON.stringify({ policy }) });
+      if (!reset.ok) throw new Error(`the server refused the reset: ${await reset.text()}`);
+      const workload: LoadWorkload = { ...spec.workload, arrivals: { kind: 'poisson', ratePerSecond: rate } };
+      const m = await runLoad({ url: srv.url, workload, seed: spec.seed });
+      const pr = predictLoad(workload, policy, fit, spec.seed);
+      measured.push(m);
+      predicted.push(pr);
+      const name = p.name ?? (p.load !== undefined ? `load ${p.load}` : `${rate} req/s`);
+      const cmp = comparePrediction(m, pr);
+      log(`batchlab: ${spec.model.label} · ${describe} · ${name} (${rate.toFixed(2)} req/s): ` + cmp.map((c) => `${c.metric.split(' (')[0]} ${(100 * c.error).toFixed(0)} %`).join(', '));
+      for (const c of cmp) rows.push({ model: spec.model.label, policy: describe, point: name, ratePerSecond: rate, ...c, meanBatchPredicted: pr.meanBatch, stepsPredicted: pr.steps });
+      perPoint.push({
+        model: spec.model.label,
+        policy: describe,
+        kind: policy.kind,
+        maxBatch: policy.maxBatch,
+        windowMs: (policy as { windowMs?: number }).windowMs ?? 0,
+        point: name,
+        ratePerSecond: rate,
+        measuredThroughput: m.throughputTokensPerSecond,
+        predictedThroughput: pr.throughputTokensPerSecond,
+        measuredTtftP50: m.ttft.p50,
+        predictedTtftP50: pr.ttft.p50,
+        measuredItlP50: m.itl?.p50 ?? NaN,
+        predictedItlP50: pr.itl?.p50 ?? NaN,
+        measuredE2eP50: m.e2e.p50,
+        predictedE2eP50: pr.e2e.p50,
+      });
+    }
+    return {
+      table: aq.from(rows),
+      points: aq.from(perPoint),
+      fit,
+      capacityRps,
+      measured,
+      predicted,
+      provenance: {
+        model: fit.provenance.model,
+        backend: fit.provenance.backend,
+        date: new Date().toISOString(),
+        seed: spec.seed,
+        note: 'measured on a CPU shared with other processes: errors include the load they put on it',
+      },
+    };
+  } finally {
+    await srv.stop('SIGTERM');
+  }
+}
