@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import writeFileAtomic from 'write-file-atomic';
 import type { ServingArrivalSpec, ServingPolicy } from '../../lib/batching/types.js';
 import type { EngineStepCostFit } from '../../lib/engine/stepcost.js';
-import { runLoad } from '../../lib/server/load.js';
+import { probeServerOverheads, runLoad } from '../../lib/server/load.js';
 import type { LoadWorkload } from '../../lib/server/load.js';
 import { comparePrediction, predictLoad } from '../../lib/server/predict.js';
 import { InputError } from '../../lib/util/errors.js';
@@ -64,10 +64,7 @@ export function register(program: Command, io: { out: (s: string) => void; err: 
       };
       const seed = num('--seed', o.seed, { int: true });
       const url = o.url.replace(/\/+$/, '');
-      if (o.predict) {
-        const reset = await fetch(`${url}/batchlab/reset`, { method: 'POST' });
-        if (!reset.ok) throw new Error(`the server refused a reset: ${await reset.text()}`);
-      }
+      const overheads = o.predict ? await probeServerOverheads(url) : undefined;
       const r = await runLoad({ url, workload, seed, signal: io.signal });
       io.out(`batchlab: ${r.requests} requests (${r.failed} failed) in ${r.makespanSeconds.toFixed(2)} s; ${r.provenance.workload}`);
       io.out(`  TTFT p50 ${ms(r.ttft.p50)}  p99 ${ms(r.ttft.p99)}`);
@@ -79,7 +76,8 @@ export function register(program: Command, io: { out: (s: string) => void; err: 
         if (!fitRes.ok) throw new Error(`the server has no measured step cost (start it with --calibrate): ${await fitRes.text()}`);
         const fit = (await fitRes.json()) as EngineStepCostFit;
         const metrics = (await (await fetch(`${url}/batchlab/metrics`)).json()) as { policy: ServingPolicy };
-        const rows = comparePrediction(r, predictLoad(workload, metrics.policy, fit, seed));
+        const rows = comparePrediction(r, predictLoad(workload, metrics.policy, fit, seed, overheads), overheads);
+        io.out(`  server overheads measured before the run: ${(overheads!.stepSeconds * 1e3).toFixed(2)} ms per step, ${(overheads!.requestSeconds * 1e3).toFixed(2)} ms per request`);
         io.out('  metric               predicted    measured     error');
         for (const row of rows) io.out(`  ${row.metric.padEnd(20)} ${row.predicted.toPrecision(4).padStart(10)} ${row.measured.toPrecision(4).padStart(10)} ${(100 * row.error).toFixed(1).padStart(8)} %`);
       }

@@ -198,9 +198,14 @@ export function defaultStepCostGrid(o: { maxBatch: number; maxContext: number; m
     out.push(max);
     return [...new Set(out)];
   };
-  const ctxs = [...new Set([Math.min(16, maxContext - 1), Math.max(1, Math.floor(maxContext / 4)), Math.max(1, Math.floor(maxContext / 2)), maxContext - 1])].sort((a, b) => a - b);
+  // The longest context leaves room for the decode steps timed back to back after it.
+  const longest = Math.max(1, maxContext - DECODE_RUN - 1);
+  const ctxs = [...new Set([Math.min(16, longest), Math.max(1, Math.floor(maxContext / 4)), Math.max(1, Math.floor(maxContext / 2)), longest])].sort((a, b) => a - b);
   return { decodeBatches: pow(maxBatch), decodeContexts: ctxs, prefillTokens: pow(maxPrompt, Math.min(8, maxPrompt)), reps: o.reps };
 }
+
+/** Decode steps timed back to back after each set-up, as a server runs them. */
+const DECODE_RUN = 3;
 
 function median(v: number[]): number {
   const s = [...v].sort((a, b) => a - b);
@@ -221,7 +226,8 @@ function quantile(v: number[], q: number): number {
  * the middle batch size, and single prompts at every prompt length (which include the
  * decode batch sizes, so the per-sequence and per-token parts separate). The shapes are
  * timed in rounds, each round one step of every shape in turn, so a change in the
- * machine's load shifts all shapes alike; each shape's time is its median over rounds.
+ * machine's load shifts all shapes alike; a decode shape is timed over 3 steps back to
+ * back after its set-up (as a server decodes), and each shape's time is its median.
  * Uses sequence ids from 1e9 up and frees them.
  *
  * @example
@@ -238,23 +244,26 @@ export function measureEngineStepCost(engine: DecodeEngine, grid: StepCostGrid, 
     point: Omit<EngineStepCostPoint, 'medianSeconds' | 'iqrRelative'>;
     setup: () => void;
     run: () => void;
+    /** Steps timed back to back per round (a server decodes in runs of steps). */
+    repeat: number;
     times: number[];
   }
   const shapes: Shape[] = [];
   const seqs = (n: number): number[] => Array.from({ length: n }, (_, i) => base + i);
   const decode = (batch: number, context: number): void => {
-    if (context + 1 > maxCtx || shapes.some((s) => s.point.kind === 'decode' && s.point.sequences === batch && s.point.context === context)) return;
+    if (context + DECODE_RUN > maxCtx || shapes.some((s) => s.point.kind === 'decode' && s.point.sequences === batch && s.point.context === context)) return;
     const ids = seqs(batch);
     shapes.push({
       point: { kind: 'decode', sequences: batch, tokensPerSequence: 1, context },
       setup: () => engine.step(ids.map((s, i) => ({ seq: s, tokens: tokens(context, i) }))),
       run: () => engine.step(ids.map((s) => ({ seq: s, tokens: [1] }))),
+      repeat: DECODE_RUN,
       times: [],
     });
   };
   const prefill = (n: number): void => {
     if (n > maxCtx) return;
-    shapes.push({ point: { kind: 'prefill', sequences: 1, tokensPerSequence: n, context: 0 }, setup: () => {}, run: () => engine.step([{ seq: base, tokens: tokens(n, 0) }]), times: [] });
+    shapes.push({ point: { kind: 'prefill', sequences: 1, tokensPerSequence: n, context: 0 }, setup: () => {}, run: () => engine.step([{ seq: base, tokens: tokens(n, 0) }]), repeat: 1, times: [] });
   };
   const shortest = Math.min(...grid.decodeContexts);
   for (const b of grid.decodeBatches) decode(b, shortest);
@@ -268,11 +277,13 @@ export function measureEngineStepCost(engine: DecodeEngine, grid: StepCostGrid, 
   for (let r = 0; r <= reps; r++) {
     for (const s of shapes) {
       s.setup();
-      const t0 = clock();
-      s.run();
-      const dt = clock() - t0;
+      for (let k = 0; k < s.repeat; k++) {
+        const t0 = clock();
+        s.run();
+        const dt = clock() - t0;
+        if (r > 0) s.times.push(dt);
+      }
       release();
-      if (r > 0) s.times.push(dt);
     }
   }
   const points = shapes.map((s) => {

@@ -3,13 +3,13 @@ import { servingCapacity } from '../batching/replica.js';
 import { servingPolicyModule } from '../batching/policy.js';
 import type { ServingPolicy, ServingResult } from '../batching/types.js';
 import type { EngineScale } from '../engine/config.js';
-import { engineStepCost } from '../engine/stepcost.js';
 import type { EngineStepCostFit } from '../engine/stepcost.js';
 import { InputError } from '../util/errors.js';
 import { checkArray, checkInt, checkPositive } from '../util/validate.js';
-import { runLoad } from './load.js';
+import { probeServerOverheads, runLoad } from './load.js';
 import type { LoadResult, LoadWorkload } from './load.js';
-import { comparePrediction, predictLoad } from './predict.js';
+import { comparePrediction, predictLoad, serverStepCost } from './predict.js';
+import type { ServerOverheads } from './predict.js';
 import { spawnServer } from './serve.js';
 
 type Table = ReturnType<typeof aq.from>;
@@ -58,6 +58,7 @@ export interface ExperimentResult {
   /** One row per point: measured and predicted throughput, TTFT p50, ITL p50 and e2e p50. */
   points: Table;
   fit: EngineStepCostFit;
+  overheads: ServerOverheads;
   capacityRps: number;
   measured: LoadResult[];
   predicted: ServingResult[];
@@ -66,7 +67,8 @@ export interface ExperimentResult {
 
 /**
  * Serves a model in a child process (so the engine's synchronous steps never delay the
- * load generator's clock), measures its step cost there, then for every point: resets
+ * load generator's clock), measures its step cost there and the server's overheads
+ * beyond engine steps (probeServerOverheads), then for every point: resets
  * the server to the point's policy, drives it with Poisson arrivals of the workload and
  * seed, and predicts the same run with `simulateServing` from the measured step cost.
  * Returns predicted beside measured TTFT p50/p99, inter-token latency p50, time per
@@ -95,7 +97,9 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
   try {
     for (const line of srv.output) if (/engine|step cost/.test(line)) log(line);
     const fit = (await (await fetch(`${srv.url}/batchlab/step-cost`)).json()) as EngineStepCostFit;
-    const base = { ...spec.workload, arrivals: { kind: 'poisson' as const, ratePerSecond: 1 }, stepCost: engineStepCost(fit) };
+    const overheads = await probeServerOverheads(srv.url);
+    log(`batchlab: server overheads: ${(overheads.stepSeconds * 1e3).toFixed(2)} ms per step (loop), ${(overheads.requestSeconds * 1e3).toFixed(2)} ms per request (HTTP path)`);
+    const base = { ...spec.workload, arrivals: { kind: 'poisson' as const, ratePerSecond: 1 }, stepCost: serverStepCost(fit, overheads) };
     const capacityRps = servingCapacity(base, { kind: 'continuous', maxBatch: capBatch }, spec.seed);
     log(`batchlab: predicted capacity ${capacityRps.toFixed(2)} requests/s (continuous, batch ≤ ${capBatch})`);
     const rows: Array<Record<string, unknown>> = [];
@@ -111,11 +115,11 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
       if (!reset.ok) throw new Error(`the server refused the reset: ${await reset.text()}`);
       const workload: LoadWorkload = { ...spec.workload, arrivals: { kind: 'poisson', ratePerSecond: rate } };
       const m = await runLoad({ url: srv.url, workload, seed: spec.seed });
-      const pr = predictLoad(workload, policy, fit, spec.seed);
+      const pr = predictLoad(workload, policy, fit, spec.seed, overheads);
       measured.push(m);
       predicted.push(pr);
       const name = p.name ?? (p.load !== undefined ? `load ${p.load}` : `${rate} req/s`);
-      const cmp = comparePrediction(m, pr);
+      const cmp = comparePrediction(m, pr, overheads);
       log(`batchlab: ${spec.model.label} · ${describe} · ${name} (${rate.toFixed(2)} req/s): ` + cmp.map((c) => `${c.metric.split(' (')[0]} ${(100 * c.error).toFixed(0)} %`).join(', '));
       for (const c of cmp) rows.push({ model: spec.model.label, policy: describe, point: name, ratePerSecond: rate, ...c, meanBatchPredicted: pr.meanBatch, stepsPredicted: pr.steps });
       perPoint.push({
@@ -129,17 +133,18 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
         measuredThroughput: m.throughputTokensPerSecond,
         predictedThroughput: pr.throughputTokensPerSecond,
         measuredTtftP50: m.ttft.p50,
-        predictedTtftP50: pr.ttft.p50,
+        predictedTtftP50: pr.ttft.p50 + overheads.requestSeconds,
         measuredItlP50: m.itl?.p50 ?? NaN,
         predictedItlP50: pr.itl?.p50 ?? NaN,
         measuredE2eP50: m.e2e.p50,
-        predictedE2eP50: pr.e2e.p50,
+        predictedE2eP50: pr.e2e.p50 + overheads.requestSeconds,
       });
     }
     return {
       table: aq.from(rows),
       points: aq.from(perPoint),
       fit,
+      overheads,
       capacityRps,
       measured,
       predicted,

@@ -189,7 +189,7 @@ export async function startCompletionServer(loop: ServingLoop, opts: CompletionS
       case 'GET /v1/models':
         return sendJson(res, 200, { object: 'list', data: [{ id: model, object: 'model', created, owned_by: 'batchlab' }] });
       case 'GET /batchlab/metrics':
-        return sendJson(res, 200, { ...loop.metrics(), policy: loop.policy, engine: loop.engine.config, backend: loop.engine.backend, steps: loop.steps });
+        return sendJson(res, 200, { ...loop.metrics(), policy: loop.policy, engine: loop.engine.config, backend: loop.engine.backend, steps: loop.steps, arrivals: loop.arrivals, decisions: loop.decisions });
       case 'POST /batchlab/reset':
         readBody(req)
           .then((text) => {

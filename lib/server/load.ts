@@ -4,6 +4,7 @@ import { latencyStatsInPlace } from '../batching/stats.js';
 import type { ServingConfig, ServingLatencyStats } from '../batching/types.js';
 import { fork } from '../util/random.js';
 import { InputError } from '../util/errors.js';
+import { checkInt } from '../util/validate.js';
 
 /** A workload: the simulator's arrival and length specs (no policy, no cost). */
 export type LoadWorkload = Pick<ServingConfig, 'arrivals' | 'requests' | 'promptTokens' | 'outputTokens'>;
@@ -210,3 +211,33 @@ export function summariseLoad(records: LoadRequestRecord[], meta: { url: string;
     provenance: { ...meta, date: new Date().toISOString() },
   };
 }
+
+/**
+ * Measures, on an idle server, what serving costs beyond engine steps: `requests`
+ * one-at-a-time streaming probes (8-token prompt, 8 tokens out), then from the server's
+ * own log the loop's median time from a step's end to its next decision, and the
+ * median of client-observed minus loop-observed TTFT (the HTTP path both ways). Resets
+ * the server's clock and log before and after.
+ *
+ * @example
+ * const o = await probeServerOverheads('http://127.0.0.1:8000'); // { stepSeconds: 4e-4, requestSeconds: 3e-3 }
+ */
+export async function probeServerOverheads(url: string, requests = 8): Promise<{ stepSeconds: number; requestSeconds: number }> {
+  checkInt('requests', requests, { min: 1, max: 1000 });
+  const reset = async (): Promise<void> => {
+    const r = await fetch(`${url}/batchlab/reset`, { method: 'POST' });
+    if (!r.ok) throw new Error(`the server refused a reset: ${await r.text()}`);
+  };
+  await reset();
+  const r = await runLoad({ url, seed: 7, workload: { arrivals: { kind: 'closed', clients: 1, thinkSeconds: 0.02 }, requests, promptTokens: { kind: 'fixed', tokens: 8 }, outputTokens: { kind: 'fixed', tokens: 8 } } });
+  const m = (await (await fetch(`${url}/batchlab/metrics`)).json()) as { steps: Array<{ end: number; nextDecision: number }>; arrivals: Array<{ arrival: number; firstToken: number }> };
+  await reset();
+  const med = (v: number[]): number => {
+    const s = v.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+    return s.length ? s[s.length >> 1] : 0;
+  };
+  const gaps = m.steps.map((s) => (s.nextDecision ?? NaN) - s.end);
+  const diffs = r.records.map((rec, i) => rec.tokenTimes[0] - rec.send - (m.arrivals[i] ? m.arrivals[i].firstToken - m.arrivals[i].arrival : NaN));
+  return { stepSeconds: Math.max(0, med(gaps)), requestSeconds: Math.max(0, med(diffs)) };
+}
+

@@ -21,6 +21,7 @@ interface LiveRequest {
   maxTokens: number;
   sink: RequestSink;
   arrival: number;
+  record?: ArrivalRecord;
   /** Prompt tokens already in the KV cache. */
   kvTokens: number;
   output: number[];
@@ -40,11 +41,13 @@ export interface StepRecord {
   inSystem: number;
 }
 
-/** One accepted request as the loop saw it: its arrival on the loop's clock and its lengths. */
+/** One accepted request as the loop saw it, on the loop's clock (NaN for what has not happened). */
 export interface ArrivalRecord {
   arrival: number;
   promptTokens: number;
   outputTokens: number;
+  firstToken: number;
+  finish: number;
 }
 
 /** Options of a ServingLoop. */
@@ -204,7 +207,10 @@ export class ServingLoop {
     if (Number.isNaN(this.stats.firstArrival)) this.stats.firstArrival = t;
     const r: LiveRequest = { id: this.nextId++, prompt: prompt.slice(), maxTokens, sink, arrival: t, kvTokens: 0, output: [], phase: 'queued' };
     this.queue.push(r);
-    if (this.keepSteps && this.arrivals.length < MAX_STEP_RECORDS) this.arrivals.push({ arrival: t, promptTokens: prompt.length, outputTokens: maxTokens });
+    if (this.keepSteps && this.arrivals.length < MAX_STEP_RECORDS) {
+      r.record = { arrival: t, promptTokens: prompt.length, outputTokens: maxTokens, firstToken: NaN, finish: NaN };
+      this.arrivals.push(r.record);
+    }
     this.stats.accepted++;
     this.advance(t, +1);
     this.poke();
@@ -314,8 +320,10 @@ export class ServingLoop {
 
   private emit(r: LiveRequest, token: number, t: number): void {
     r.output.push(token);
+    if (r.output.length === 1 && r.record) r.record.firstToken = t;
     r.sink.token(token, r.output.length - 1);
     if (r.output.length < r.maxTokens) return;
+    if (r.record) r.record.finish = t;
     this.decoding.splice(this.decoding.indexOf(r), 1);
     this.kvUsed -= r.prompt.length + r.maxTokens;
     this.engine.release(r.id);

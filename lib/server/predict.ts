@@ -1,19 +1,49 @@
 import { simulateServing } from '../batching/simulate.js';
-import type { ServingPolicy, ServingResult } from '../batching/types.js';
+import type { ServingPolicy, ServingResult, ServingStepCost } from '../batching/types.js';
 import { engineStepCost } from '../engine/stepcost.js';
 import type { EngineStepCostFit } from '../engine/stepcost.js';
 import type { LoadResult, LoadWorkload } from './load.js';
 
 /**
+ * Costs of serving that are not engine steps, measured on the running server before a
+ * run (see probeServerOverheads): the loop's work between two steps (emitting tokens,
+ * yielding to I/O), and the HTTP path a request and its first token take between the
+ * client and the loop.
+ */
+export interface ServerOverheads {
+  /** Added to every step: the loop's time from one step's end to the next decision. */
+  stepSeconds: number;
+  /** Added to every TTFT and end-to-end latency: client-observed minus loop-observed TTFT. */
+  requestSeconds: number;
+}
+
+/**
+ * The step cost the simulator runs for a server: the engine's measured step cost plus
+ * the loop's per-step overhead.
+ *
+ * @example
+ * serverStepCost(fit, { stepSeconds: 5e-4, requestSeconds: 0 })({ prefillTokens: 0, decodeTokens: 4, contextTokens: 200 })
+ */
+export function serverStepCost(fit: EngineStepCostFit, overheads?: ServerOverheads): ServingStepCost {
+  const engine = engineStepCost(fit);
+  const extra = overheads?.stepSeconds ?? 0;
+  const fn: ServingStepCost = (w) => engine(w) + extra;
+  fn.label = extra > 0 ? `${fit.label} + ${(extra * 1e3).toFixed(2)} ms loop overhead per step` : fit.label;
+  return fn;
+}
+
+/**
  * The simulator's prediction of a measured run: `simulateServing` with the same
- * workload, seed and policy, and the engine's step cost measured on this machine.
+ * workload, seed and policy, and the engine's step cost measured on this machine (plus
+ * the loop's measured per-step overhead, when given).
  *
  * @example
  * const predicted = predictLoad(workload, { kind: 'continuous', maxBatch: 8 }, fit, 1);
  * predicted.ttft.p50
  */
-export function predictLoad(workload: LoadWorkload, policy: ServingPolicy, fit: EngineStepCostFit, seed: number): ServingResult {
-  return simulateServing({ ...workload, policy, stepCost: engineStepCost(fit), costLabel: fit.label }, seed);
+export function predictLoad(workload: LoadWorkload, policy: ServingPolicy, fit: EngineStepCostFit, seed: number, overheads?: ServerOverheads): ServingResult {
+  const stepCost = serverStepCost(fit, overheads);
+  return simulateServing({ ...workload, policy, stepCost, costLabel: stepCost.label }, seed);
 }
 
 /** One metric, predicted beside measured. */
@@ -28,15 +58,17 @@ export interface PredictionRow {
 /**
  * Predicted and measured TTFT (p50, p99), inter-token latency p50 (every gap between a
  * request's consecutive tokens), time per output token p50 (per request) and output
- * throughput, each with its relative error.
+ * throughput, each with its relative error. The request overhead, when given, is added
+ * to the predicted TTFT (the simulator's requests arrive at the engine instantly).
  *
  * @example
  * comparePrediction(measured, predicted).map((r) => `${r.metric}: ${(100 * r.error).toFixed(1)} %`)
  */
-export function comparePrediction(measured: LoadResult, predicted: ServingResult): PredictionRow[] {
+export function comparePrediction(measured: LoadResult, predicted: ServingResult, overheads?: ServerOverheads): PredictionRow[] {
+  const req = overheads?.requestSeconds ?? 0;
   const rows: Array<[string, number | undefined, number | undefined]> = [
-    ['TTFT p50 (s)', predicted.ttft.p50, measured.ttft.p50],
-    ['TTFT p99 (s)', predicted.ttft.p99, measured.ttft.p99],
+    ['TTFT p50 (s)', predicted.ttft.p50 + req, measured.ttft.p50],
+    ['TTFT p99 (s)', predicted.ttft.p99 + req, measured.ttft.p99],
     ['ITL p50 (s)', predicted.itl?.p50, measured.itl?.p50],
     ['TPOT p50 (s)', predicted.tpot?.p50, measured.tpot?.p50],
     ['throughput (tok/s)', predicted.throughputTokensPerSecond, measured.throughputTokensPerSecond],
