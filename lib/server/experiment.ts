@@ -1,4 +1,5 @@
 import * as aq from 'arquero';
+import { loadavg } from 'node:os';
 import { servingCapacity } from '../batching/replica.js';
 import { servingPolicyModule } from '../batching/policy.js';
 import type { ServingPolicy, ServingResult } from '../batching/types.js';
@@ -62,7 +63,7 @@ export interface ExperimentResult {
   capacityRps: number;
   measured: LoadResult[];
   predicted: ServingResult[];
-  provenance: { model: string; backend: string; date: string; seed: number; note: string };
+  provenance: { model: string; backend: string; date: string; seed: number; loadAverage: number[]; note: string };
 }
 
 /**
@@ -153,6 +154,7 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
         backend: fit.provenance.backend,
         date: new Date().toISOString(),
         seed: spec.seed,
+        loadAverage: loadavg(),
         note: 'measured on a CPU shared with other processes: errors include the load they put on it',
       },
     };

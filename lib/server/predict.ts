@@ -77,3 +77,35 @@ export function comparePrediction(measured: LoadResult, predicted: ServingResult
     .filter((r): r is [string, number, number] => r[1] !== undefined && r[2] !== undefined)
     .map(([metric, p, m]) => ({ metric, predicted: p, measured: m, error: (p - m) / m }));
 }
+
+/** How far off a set of predictions is, for one metric. */
+export interface PredictionErrorSummary {
+  metric: string;
+  points: number;
+  medianAbsError: number;
+  maxAbsError: number;
+  /** Points whose |error| ≤ 10 %, the target of the predicted-vs-measured benchmark. */
+  within10: number;
+}
+
+/**
+ * Median and largest |error| per metric over the rows of comparePrediction (or the
+ * `table` of predictedVsMeasured), and how many are within 10 %.
+ *
+ * @example
+ * predictionErrorSummary(rows).find((s) => s.metric === 'TTFT p50 (s)')?.medianAbsError
+ */
+export function predictionErrorSummary(rows: Array<{ metric: string; error: number }>): PredictionErrorSummary[] {
+  const metrics = [...new Set(rows.map((r) => r.metric))];
+  return metrics.map((metric) => {
+    const e = rows.filter((r) => r.metric === metric).map((r) => Math.abs(r.error)).sort((a, b) => a - b);
+    const mid = e.length >> 1;
+    return {
+      metric,
+      points: e.length,
+      medianAbsError: e.length % 2 ? e[mid] : (e[mid - 1] + e[mid]) / 2,
+      maxAbsError: e[e.length - 1],
+      within10: e.filter((x) => x <= 0.1).length,
+    };
+  });
+}
