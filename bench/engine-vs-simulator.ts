@@ -9,7 +9,8 @@
 // Every error is printed; the run's CPU load is printed too, because the measured side
 // shares the cores with whatever else runs.
 import { cpus, hostname, loadavg } from 'node:os';
-import { predictedVsMeasured } from '../lib/server/experiment.js';
+import { describeExperiment, predictedVsMeasured } from '../lib/server/experiment.js';
+import { predictionErrorSummary } from '../lib/server/predict.js';
 import type { ExperimentModel } from '../lib/server/experiment.js';
 import type { ServingPolicy } from '../lib/batching/types.js';
 
@@ -52,10 +53,8 @@ for (const model of models) {
     log: (l) => console.log(l),
   });
   const f = r.fit;
-  console.log(
-    `step cost (${f.label}): tokens ${f.tokenKnots.map((k, i) => `${k}:${(f.tokenSeconds[i] * 1e3).toFixed(1)}`).join(' ')} ms; ` +
-      `+${(f.perSequenceSeconds * 1e3).toFixed(2)} ms/sequence, +${(f.perKeySeconds * 1e6).toFixed(2)} µs/context token; fit rms ${(100 * f.rmsRelativeError).toFixed(0)} %`,
-  );
+  console.log(describeExperiment(r));
+  console.log(`step cost by tokens per step: ${f.tokenKnots.map((k, i) => `${k}: ${(f.tokenSeconds[i] * 1e3).toFixed(1)}`).join(', ')} ms`);
   console.log(`${'model'.padEnd(6)} ${'policy'.padEnd(30)} ${'load'.padEnd(10)} ${'rate/s'.padStart(7)} ${'metric'.padEnd(19)} ${'predicted'.padStart(10)} ${'measured'.padStart(10)} ${'error'.padStart(8)}`);
   for (const row of r.table.objects() as Array<Record<string, unknown>>) {
     const err = row.error as number;
@@ -68,9 +67,7 @@ for (const model of models) {
   }
   console.log();
 }
-for (const metric of ['TTFT p50 (s)', 'ITL p50 (s)', 'throughput (tok/s)']) {
-  const e = all.filter((a) => a.metric === metric).map((a) => Math.abs(a.error)).sort((a, b) => a - b);
-  const within = e.filter((x) => x <= 0.1).length;
-  console.log(`${metric.padEnd(19)} |error| median ${(100 * e[e.length >> 1]).toFixed(1)} %, max ${(100 * e[e.length - 1]).toFixed(1)} %; ${within}/${e.length} within the 10 % target`);
+for (const sm of predictionErrorSummary(all)) {
+  console.log(`${sm.metric.padEnd(19)} |error| median ${(100 * sm.medianAbsError).toFixed(1)} %, max ${(100 * sm.maxAbsError).toFixed(1)} %; ${sm.within10}/${sm.points} within the 10 % target`);
 }
 console.log(`\nrun time ${((performance.now() - t0) / 1000).toFixed(0)} s; load average after ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);

@@ -3,6 +3,7 @@ import { loadavg } from 'node:os';
 import { servingCapacity } from '../batching/replica.js';
 import { servingPolicyModule } from '../batching/policy.js';
 import type { ServingPolicy, ServingResult } from '../batching/types.js';
+import { engineParamCount, scaleEngineConfig } from '../engine/config.js';
 import type { EngineScale } from '../engine/config.js';
 import type { EngineStepCostFit } from '../engine/stepcost.js';
 import { InputError } from '../util/errors.js';
@@ -11,7 +12,7 @@ import { probeServerOverheads, runLoad } from './load.js';
 import type { LoadResult, LoadWorkload } from './load.js';
 import { comparePrediction, predictLoad, serverStepCost } from './predict.js';
 import type { ServerOverheads } from './predict.js';
-import { spawnServer } from './serve.js';
+import { resolveEngineConfig, spawnServer } from './serve.js';
 
 type Table = ReturnType<typeof aq.from>;
 
@@ -58,6 +59,9 @@ export interface ExperimentResult {
   table: Table;
   /** One row per point: measured and predicted throughput, TTFT p50, ITL p50 and e2e p50. */
   points: Table;
+  model: ExperimentModel;
+  /** Parameters of the served engine (total, and active per token). */
+  params: { total: number; active: number };
   fit: EngineStepCostFit;
   overheads: ServerOverheads;
   capacityRps: number;
@@ -142,6 +146,8 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
       });
     }
     return {
+      model: spec.model,
+      params: engineParamCount(scaleEngineConfig(resolveEngineConfig(spec.model.id, maxContext), spec.model.scale)),
       table: aq.from(rows),
       points: aq.from(perPoint),
       fit,
@@ -161,4 +167,26 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
   } finally {
     await srv.stop('SIGTERM');
   }
+}
+
+/**
+ * One markdown bullet on what an experiment served and measured: parameters, the
+ * measured step cost in its three parts, the server's overheads and the predicted
+ * capacity.
+ *
+ * @example
+ * showMarkdown(describeExperiment(r)); // "- **dense** (...): 19.3 M parameters, ..."
+ */
+export function describeExperiment(r: ExperimentResult): string {
+  const f = r.fit;
+  const p = r.params;
+  return (
+    `- **${r.model.label}** (${f.provenance.model}): ${(p.total / 1e6).toFixed(1)} M parameters, ${(p.active / 1e6).toFixed(1)} M active per token. ` +
+    `A decode step of 1 sequence costs ${(1e3 * (f.tokenSeconds[0] + f.perSequenceSeconds)).toFixed(1)} ms; each further sequence adds ` +
+    `${(1e3 * f.perSequenceSeconds).toFixed(2)} ms of attention plus its share of the GEMMs, each cached token ${(1e6 * f.perKeySeconds).toFixed(2)} µs ` +
+    `(fit error ${(100 * f.rmsRelativeError).toFixed(0)} % rms over ${f.points.length} shapes). The server adds ${(1e3 * r.overheads.stepSeconds).toFixed(2)} ms per step ` +
+    `and ${(1e3 * r.overheads.requestSeconds).toFixed(1)} ms per request; predicted capacity ${r.capacityRps.toFixed(1)} requests/s ` +
+    `(continuous batching). Measured on the ${r.provenance.backend} backend, ${r.provenance.date.slice(0, 16).replace('T', ' ')} UTC, ` +
+    `load average ${r.provenance.loadAverage.map((l) => l.toFixed(1)).join(' / ')}.`
+  );
 }

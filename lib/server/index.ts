@@ -4,10 +4,10 @@ export { startCompletionServer, promptTokens, tokenText, MAX_BODY_BYTES } from '
 export type { CompletionServer, CompletionServerOptions } from './http.js';
 export { runLoad, summariseLoad, probeServerOverheads } from './load.js';
 export type { LoadWorkload, LoadRequestRecord, LoadResult, LoadOptions } from './load.js';
-export { predictLoad, comparePrediction, serverStepCost, predictionErrorSummary } from './predict.js';
+export { predictLoad, comparePrediction, serverStepCost, predictionErrorSummary, describePredictionErrors } from './predict.js';
 export type { PredictionRow, ServerOverheads, PredictionErrorSummary } from './predict.js';
 export { startEngineServer, spawnServer, resolveEngineConfig, DEFAULT_ENGINE_SCALE } from './serve.js';
 export type { EngineServerOptions, ChildServer } from './serve.js';
-export { predictedVsMeasured } from './experiment.js';
+export { predictedVsMeasured, describeExperiment } from './experiment.js';
 export type { ExperimentModel, ExperimentPoint, ExperimentSpec, ExperimentResult } from './experiment.js';
 export { predictionChart, predictionErrorChart } from './plot.js';

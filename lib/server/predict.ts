@@ -78,15 +78,15 @@ export function comparePrediction(measured: LoadResult, predicted: ServingResult
     .map(([metric, p, m]) => ({ metric, predicted: p, measured: m, error: (p - m) / m }));
 }
 
-/** How far off a set of predictions is, for one metric. */
-export interface PredictionErrorSummary {
+/** How far off a set of predictions is, for one metric (a plain record, so tables take it). */
+export type PredictionErrorSummary = {
   metric: string;
   points: number;
   medianAbsError: number;
   maxAbsError: number;
   /** Points whose |error| ≤ 10 %, the target of the predicted-vs-measured benchmark. */
   within10: number;
-}
+};
 
 /**
  * Median and largest |error| per metric over the rows of comparePrediction (or the
@@ -108,4 +108,19 @@ export function predictionErrorSummary(rows: Array<{ metric: string; error: numb
       within10: e.filter((x) => x <= 0.1).length,
     };
   });
+}
+
+/**
+ * A sentence with the median error and the count within 10 % of throughput, inter-token
+ * latency p50 and TTFT p50 over a set of points.
+ *
+ * @example
+ * showMarkdown(describePredictionErrors(predictionErrorSummary(rows)));
+ */
+export function describePredictionErrors(summary: PredictionErrorSummary[]): string {
+  const part = (metric: string): string => {
+    const s = summary.find((x) => x.metric === metric);
+    return s ? `within a median of ${(100 * s.medianAbsError).toFixed(1)} % (${s.within10} of ${s.points} points within 10 %, worst ${(100 * s.maxAbsError).toFixed(0)} %)` : 'not at all (not measured)';
+  };
+  return `Throughput was predicted ${part('throughput (tok/s)')}, inter-token latency p50 ${part('ITL p50 (s)')} and TTFT p50 ${part('TTFT p50 (s)')}.`;
 }
