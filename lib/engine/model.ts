@@ -337,14 +337,19 @@ export class DecodeEngine {
       }
     }
     const outs: Tensor2D[] = [];
-    const segs: number[] = [];
+    // Row of the stacked expert outputs that holds token t's j-th expert: a gather and a
+    // sum combine them (every backend has both; wasm has no segment sum).
+    const slot = new Int32Array(T * k);
+    const filled = new Int32Array(T);
+    let row = 0;
     for (let e = 0; e < E; e++) {
       if (rows[e].length === 0) continue;
       const xe = tf.gather(h, tf.tensor1d(rows[e], 'int32')) as Tensor2D;
       const ye = this.swiglu(xe, L.gateUp[e], L.down[e]);
       outs.push(tf.mul(ye, tf.tensor2d(weights[e], [rows[e].length, 1])) as Tensor2D);
-      segs.push(...rows[e]);
+      for (const t of rows[e]) slot[t * k + filled[t]++] = row++;
     }
-    return tf.unsortedSegmentSum(tf.concat(outs, 0), tf.tensor1d(segs, 'int32'), T) as Tensor2D;
+    const stacked = outs.length > 1 ? tf.concat(outs, 0) : outs[0];
+    return tf.sum(tf.gather(stacked, tf.tensor1d(slot, 'int32')).reshape([T, k, this.config.hiddenSize]), 1) as Tensor2D;
   }
 }
