@@ -1,7 +1,7 @@
 import { prefillAttentionPairs } from '../core/matmul.js';
 import type { StepCostFn, StepWork } from '../core/types.js';
 import { InputError } from '../util/errors.js';
-import { checkInt } from '../util/validate.js';
+import { checkInt, checkNumber } from '../util/validate.js';
 import type { DecodeEngine, EngineSegment } from './model.js';
 
 /**
@@ -292,4 +292,59 @@ export function measureEngineStepCost(engine: DecodeEngine, grid: StepCostGrid, 
   });
   const label = opts.label ?? `${engine.config.id} measured on ${engine.backend}, ${new Date().toISOString().slice(0, 10)}`;
   return fitEngineStepCost(points, { label, backend: engine.backend, model: engine.config.id, reps });
+}
+
+/**
+ * How fast the machine runs the engine now against when its step cost was measured:
+ * the median of `rounds` probes, each a prompt of `prompt` tokens then `steps` decode
+ * steps of `batch` sequences back to back, timed and divided by what the fit predicts
+ * for the same steps. On a machine shared with other work the speed drifts between the
+ * measurement and a run; a probe just before the run measures the drift. Uses sequence
+ * ids from 2e9 up and frees them.
+ *
+ * @example
+ * const ratio = probeEngineSpeed(engine, fit); // 1.3: steps take 30 % longer than measured
+ * const now = scaleStepCostFit(fit, ratio);
+ */
+export function probeEngineSpeed(engine: DecodeEngine, fit: EngineStepCostFit, o: { batch?: number; prompt?: number; steps?: number; rounds?: number; now?: () => number } = {}): number {
+  const batch = checkInt('batch', o.batch ?? 4, { min: 1, max: 4096 });
+  const prompt = checkInt('prompt', o.prompt ?? 32, { min: 1, max: engine.config.maxContext - 8 });
+  const steps = checkInt('steps', o.steps ?? 4, { min: 1, max: 1000 });
+  const rounds = checkInt('rounds', o.rounds ?? 3, { min: 1, max: 100 });
+  if (prompt + steps > engine.config.maxContext) throw new InputError('steps', steps, `at most ${engine.config.maxContext - prompt} (the context)`);
+  const clock = o.now ?? (() => performance.now() / 1000);
+  const cost = engineStepCost(fit);
+  const ids = Array.from({ length: batch }, (_, i) => 2e9 + i);
+  const toks = Array.from({ length: prompt }, (_, i) => (i * 13) % Math.min(256, engine.config.vocabSize));
+  let predicted = cost({ prefillTokens: prompt, decodeTokens: 0, contextTokens: 0, prefillSequences: 1, prefillAttentionPairs: prefillAttentionPairs(prompt) });
+  for (let k = 0; k < steps; k++) predicted += cost({ prefillTokens: 0, decodeTokens: batch, contextTokens: batch * (prompt + 1 + k), prefillSequences: 0, prefillAttentionPairs: 0 });
+  const ratios: number[] = [];
+  for (let r = 0; r <= rounds; r++) {
+    for (const s of ids.slice(1)) engine.step([{ seq: s, tokens: toks }]);
+    const t0 = clock();
+    engine.step([{ seq: ids[0], tokens: toks }]);
+    for (let k = 0; k < steps; k++) engine.step(ids.map((s) => ({ seq: s, tokens: [1] })));
+    const dt = clock() - t0;
+    for (const s of ids) engine.release(s);
+    // Round 0 warms up and is not kept.
+    if (r > 0) ratios.push(dt / predicted);
+  }
+  return median(ratios);
+}
+
+/**
+ * A fit with every time multiplied by `ratio` (from probeEngineSpeed), its label saying so.
+ *
+ * @example
+ * scaleStepCostFit(fit, 1.25).perSequenceSeconds === 1.25 * fit.perSequenceSeconds // => true
+ */
+export function scaleStepCostFit(fit: EngineStepCostFit, ratio: number): EngineStepCostFit {
+  const r = checkNumber('ratio', ratio, { min: 0, exclusiveMin: true, max: 1000 });
+  return {
+    ...fit,
+    tokenSeconds: fit.tokenSeconds.map((s) => s * r),
+    perSequenceSeconds: fit.perSequenceSeconds * r,
+    perKeySeconds: fit.perKeySeconds * r,
+    label: `${fit.label} × ${r.toFixed(3)} (speed probed before the run)`,
+  };
 }

@@ -5,6 +5,7 @@ import { servingPolicyModule } from '../batching/policy.js';
 import type { ServingPolicy, ServingResult } from '../batching/types.js';
 import { engineParamCount, scaleEngineConfig } from '../engine/config.js';
 import type { EngineScale } from '../engine/config.js';
+import { scaleStepCostFit } from '../engine/stepcost.js';
 import type { EngineStepCostFit } from '../engine/stepcost.js';
 import { InputError } from '../util/errors.js';
 import { checkArray, checkInt, checkPositive } from '../util/validate.js';
@@ -46,6 +47,11 @@ export interface ExperimentSpec {
   capacityBatch: number;
   /** Rounds of the step-cost measurement (default 5). */
   calibrateReps?: number;
+  /**
+   * Probe the engine's speed before every point and scale the measured step cost by it
+   * (default true): on a shared machine the speed drifts between the measurement and a run.
+   */
+  probeSpeed?: boolean;
   /** Called with a line of progress. */
   log?: (line: string) => void;
 }
@@ -53,7 +59,8 @@ export interface ExperimentSpec {
 /** What an experiment returns: one row per point and metric, the fit and the capacity. */
 export interface ExperimentResult {
   /**
-   * Columns: model, policy, point, ratePerSecond, metric, predicted, measured, error;
+   * Columns: model, policy, point, ratePerSecond, speedRatio (probeEngineSpeed just before
+   * the point), metric, predicted, measured, error;
    * plus meanBatchPredicted and stepsPredicted per point (the simulator's view).
    */
   table: Table;
@@ -74,7 +81,8 @@ export interface ExperimentResult {
  * Serves a model in a child process (so the engine's synchronous steps never delay the
  * load generator's clock), measures its step cost there and the server's overheads
  * beyond engine steps (probeServerOverheads), then for every point: resets
- * the server to the point's policy, drives it with Poisson arrivals of the workload and
+ * the server to the point's policy, probes the engine's speed now against the measured
+ * step cost (probeEngineSpeed; the prediction uses the step cost scaled by it), drives it with Poisson arrivals of the workload and
  * seed, and predicts the same run with `simulateServing` from the measured step cost.
  * Returns predicted beside measured TTFT p50/p99, inter-token latency p50, time per
  * output token p50 and throughput, each with its relative error.
@@ -118,15 +126,20 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
       const describe = servingPolicyModule(policy.kind).describe(policy);
       const reset = await fetch(`${srv.url}/batchlab/reset`, { method: 'POST', body: JSON.stringify({ policy }) });
       if (!reset.ok) throw new Error(`the server refused the reset: ${await reset.text()}`);
+      // The machine's speed just before the run, against the step-cost measurement.
+      const speed = await fetch(`${srv.url}/batchlab/speed`, { method: 'POST' });
+      if (!speed.ok) throw new Error(`the server refused the speed probe: ${await speed.text()}`);
+      const ratio = ((await speed.json()) as { ratio: number }).ratio;
+      const fitNow = spec.probeSpeed === false ? fit : scaleStepCostFit(fit, ratio);
       const workload: LoadWorkload = { ...spec.workload, arrivals: { kind: 'poisson', ratePerSecond: rate } };
       const m = await runLoad({ url: srv.url, workload, seed: spec.seed });
-      const pr = predictLoad(workload, policy, fit, spec.seed, overheads);
+      const pr = predictLoad(workload, policy, fitNow, spec.seed, overheads);
       measured.push(m);
       predicted.push(pr);
       const name = p.name ?? (p.load !== undefined ? `load ${p.load}` : `${rate} req/s`);
       const cmp = comparePrediction(m, pr, overheads);
-      log(`batchlab: ${spec.model.label} · ${describe} · ${name} (${rate.toFixed(2)} req/s): ` + cmp.map((c) => `${c.metric.split(' (')[0]} ${(100 * c.error).toFixed(0)} %`).join(', '));
-      for (const c of cmp) rows.push({ model: spec.model.label, policy: describe, point: name, ratePerSecond: rate, ...c, meanBatchPredicted: pr.meanBatch, stepsPredicted: pr.steps });
+      log(`batchlab: ${spec.model.label} · ${describe} · ${name} (${rate.toFixed(2)} req/s, speed ×${ratio.toFixed(2)}): ` + cmp.map((c) => `${c.metric.split(' (')[0]} ${(100 * c.error).toFixed(0)} %`).join(', '));
+      for (const c of cmp) rows.push({ model: spec.model.label, policy: describe, point: name, ratePerSecond: rate, speedRatio: ratio, ...c, meanBatchPredicted: pr.meanBatch, stepsPredicted: pr.steps });
       perPoint.push({
         model: spec.model.label,
         policy: describe,
@@ -135,6 +148,7 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
         windowMs: (policy as { windowMs?: number }).windowMs ?? 0,
         point: name,
         ratePerSecond: rate,
+        speedRatio: ratio,
         measuredThroughput: m.throughputTokensPerSecond,
         predictedThroughput: pr.throughputTokensPerSecond,
         measuredTtftP50: m.ttft.p50,

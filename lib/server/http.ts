@@ -3,6 +3,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { InputError } from '../util/errors.js';
 import type { ServingLoop } from './loop.js';
+import { probeEngineSpeed } from '../engine/stepcost.js';
 import type { EngineStepCostFit } from '../engine/stepcost.js';
 
 /** Largest request body accepted (a 32k-token prompt as a JSON array fits). */
@@ -90,7 +91,8 @@ function readBody(req: IncomingMessage): Promise<string> {
  * `POST /v1/completions` (stream true: server-sent events, one chunk per token, then
  * `data: [DONE]`; stream false: one JSON body), `GET /v1/models`, and
  * `GET /batchlab/metrics`, `POST /batchlab/reset` (optionally `{ policy }` to switch
- * policy while idle), `GET /batchlab/step-cost` for measurement runs. Bad input is a 400 with an OpenAI-style error body naming the
+ * policy while idle), `GET /batchlab/step-cost` and `POST /batchlab/speed` (the
+ * engine's speed now against its measured step cost) for measurement runs. Bad input is a 400 with an OpenAI-style error body naming the
  * field (malformed JSON, max_tokens < 1, prompt + max_tokens beyond the context with
  * code `context_length_exceeded`); a client that disconnects cancels its request.
  *
@@ -204,12 +206,19 @@ export async function startCompletionServer(loop: ServingLoop, opts: CompletionS
           })
           .catch((e) => sendError(res, 400, (e as Error).message, e instanceof InputError ? e.field : null, null));
         return;
+      case 'POST /batchlab/speed': {
+        // Engine steps are synchronous, so an idle loop cannot start one while the probe runs.
+        const fit = opts.stepCost?.();
+        if (!fit) return sendError(res, 404, 'no step cost was measured (start the server with a calibration)', null, 'not_found');
+        if (loop.inSystem() > 0) return sendError(res, 409, `the server is busy (${loop.inSystem()} requests in the system)`, null, 'busy');
+        return sendJson(res, 200, { ratio: probeEngineSpeed(loop.engine, fit) });
+      }
       case 'GET /batchlab/step-cost': {
         const fit = opts.stepCost?.();
         return fit ? sendJson(res, 200, fit) : sendError(res, 404, 'no step cost was measured (start the server with a calibration)', null, 'not_found');
       }
       default:
-        if (['/v1/completions', '/v1/models', '/batchlab/metrics', '/batchlab/reset', '/batchlab/step-cost'].includes(url)) return sendError(res, 405, `${req.method} is not allowed on ${url}`, null, 'method_not_allowed');
+        if (['/v1/completions', '/v1/models', '/batchlab/metrics', '/batchlab/reset', '/batchlab/step-cost', '/batchlab/speed'].includes(url)) return sendError(res, 405, `${req.method} is not allowed on ${url}`, null, 'method_not_allowed');
         return sendError(res, 404, `no route ${url}`, null, 'not_found');
     }
   });

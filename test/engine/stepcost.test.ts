@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { selectBackend } from '../../lib/backend/registry.js';
 import { DecodeEngine } from '../../lib/engine/model.js';
 import { seededWeights } from '../../lib/engine/weights.js';
-import { defaultStepCostGrid, engineStepCost, fitEngineStepCost, measureEngineStepCost, pointWork } from '../../lib/engine/stepcost.js';
+import { defaultStepCostGrid, engineStepCost, fitEngineStepCost, measureEngineStepCost, pointWork, probeEngineSpeed, scaleStepCostFit } from '../../lib/engine/stepcost.js';
 import type { EngineStepCostPoint } from '../../lib/engine/stepcost.js';
 import { InputError } from '../../lib/util/errors.js';
 import { TINY_DENSE } from './fixtures.js';
@@ -60,5 +60,25 @@ test('measureEngineStepCost times every grid shape on the engine and frees its s
   assert.ok(fit.points.every((p) => p.medianSeconds > 0 && Number.isFinite(p.iqrRelative)));
   assert.deepEqual(e.sequences(), []);
   assert.equal(fit.provenance.backend, e.backend);
+  // Probing the same engine against its own fit gives a positive finite speed ratio, and frees its sequences.
+  const ratio = probeEngineSpeed(e, fit, { batch: 2, prompt: 8, steps: 2, rounds: 2 });
+  assert.ok(ratio > 0 && Number.isFinite(ratio));
+  assert.deepEqual(e.sequences(), []);
+  // A fake clock that advances 1 s per step makes the measured time known: 1 prompt + 2 decode steps = 3 s per round.
+  let t = 0;
+  const real = e.step.bind(e);
+  e.step = (segs) => ((t += 1), real(segs));
+  const slow = probeEngineSpeed(e, fit, { batch: 1, prompt: 8, steps: 2, rounds: 1, now: () => t });
+  const cost = engineStepCost(fit);
+  const predicted = cost({ prefillTokens: 8, decodeTokens: 0, contextTokens: 0, prefillSequences: 1, prefillAttentionPairs: 36 }) +
+    cost({ prefillTokens: 0, decodeTokens: 1, contextTokens: 9 }) + cost({ prefillTokens: 0, decodeTokens: 1, contextTokens: 10 });
+  assert.ok(Math.abs(slow - 3 / predicted) < 1e-9 * slow);
   e.dispose();
+});
+
+test('scaleStepCostFit multiplies every part of the step cost by the ratio', () => {
+  const fit = fitEngineStepCost(synthetic(), { label: 's', backend: 'none', model: 'none', reps: 1 });
+  const w = { prefillTokens: 5, decodeTokens: 3, contextTokens: 99, prefillSequences: 1 };
+  assert.ok(Math.abs(engineStepCost(scaleStepCostFit(fit, 1.5))(w) - 1.5 * engineStepCost(fit)(w)) < 1e-15);
+  assert.throws(() => scaleStepCostFit(fit, 0), InputError);
 });
