@@ -1,7 +1,7 @@
 // Predicted vs measured on this machine: a real batched decode server (lib/engine behind
 // lib/server, in a child process) against simulateServing fed the engine's step cost
 // measured on this machine, with the same Poisson workload and seed.
-//   node --import tsx bench/engine-vs-simulator.ts [--requests 40]
+//   node --import tsx bench/engine-vs-simulator.ts [--requests 40] [--engine-steps]
 // Three loads (light, near the knee, saturated: 0.3, 0.75 and 1.2 × the predicted
 // capacity under continuous batching), two policies (continuous; the tick-level window
 // of 30 ms), two configs (dense Llama-3.2-1B and MoE Mixtral-8x7B, scaled down).
@@ -20,6 +20,9 @@ const arg = (name: string, dflt: number): number => {
 };
 const requests = arg('--requests', 40);
 const seed = arg('--seed', 1);
+// Default: the step cost is fitted to steps the server ran under a calibration load (a
+// different seed from the measured points); --engine-steps uses engine steps timed back to back.
+const calibration = process.argv.includes('--engine-steps') ? 'engine' : 'served';
 const maxBatch = 8;
 const models: ExperimentModel[] = [
   // 19 M parameters: hidden 512, 4 layers, FFN 2048, GQA 8/2 heads of 64, vocab 8016.
@@ -38,7 +41,7 @@ const loads: Array<[string, number]> = [
 ];
 
 console.log(`engine vs simulator; ${hostname()}, ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-console.log(`workload: Poisson arrivals, prompts U[16, 64], outputs U[8, 32], ${requests} requests per point, seed ${seed}\n`);
+console.log(`workload: Poisson arrivals, prompts U[16, 64], outputs U[8, 32], ${requests} requests per point, seed ${seed}; step cost from ${calibration === 'served' ? 'served steps under a calibration load' : 'engine steps timed back to back'}\n`);
 const t0 = performance.now();
 const all: Array<{ model: string; metric: string; error: number }> = [];
 for (const model of models) {
@@ -50,6 +53,7 @@ for (const model of models) {
     maxContext: 256,
     capacityBatch: maxBatch,
     calibrateReps: 5,
+    calibration,
     log: (l) => console.log(l),
   });
   const f = r.fit;

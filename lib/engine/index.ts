@@ -5,5 +5,5 @@ export type { EngineWeights, HostTensor } from './weights.js';
 export { readSafetensors, writeSafetensors, loadSafetensorsDir, saveSafetensors } from './safetensors.js';
 export { DecodeEngine } from './model.js';
 export type { EngineSegment } from './model.js';
-export { measureEngineStepCost, fitEngineStepCost, engineStepCost, defaultStepCostGrid, pointWork, probeEngineSpeed, scaleStepCostFit } from './stepcost.js';
-export type { EngineStepCostFit, EngineStepCostPoint, StepCostGrid } from './stepcost.js';
+export { measureEngineStepCost, fitEngineStepCost, engineStepCost, defaultStepCostGrid, pointWork, probeEngineSpeed, scaleStepCostFit, fitStepCostSamples } from './stepcost.js';
+export type { EngineStepCostFit, EngineStepCostPoint, StepCostGrid, StepSample } from './stepcost.js';

@@ -117,8 +117,28 @@ export function fitEngineStepCost(points: EngineStepCostPoint[], meta: { label: 
   if (!Array.isArray(points) || points.length < 4) throw new InputError('points', points, 'at least 4 measured step shapes');
   const work = points.map((p) => pointWork(p));
   const knots = [...new Set(work.map((w) => w.prefillTokens + w.decodeTokens))].sort((a, b) => a - b);
-  const feats = work.map(features);
   const y = points.map((p) => p.medianSeconds);
+  const parts = fitParts(work, y, knots);
+  const fit: EngineStepCostFit = {
+    ...parts,
+    rmsRelativeError: 0,
+    points,
+    label: meta.label,
+    provenance: { backend: meta.backend, model: meta.model, date: meta.date ?? new Date().toISOString(), reps: meta.reps, statistic: 'median of timed steps' },
+  };
+  fit.rmsRelativeError = rmsRelative(engineStepCost(fit), work, y);
+  return fit;
+}
+
+function rmsRelative(cost: StepCostFn, work: StepWork[], y: number[]): number {
+  let se = 0;
+  work.forEach((w, i) => (se += ((cost(w) - y[i]) / y[i]) ** 2));
+  return Math.sqrt(se / work.length);
+}
+
+/** Least squares of the three parts on given knots; negative per-sequence or per-key parts are pinned at 0. */
+function fitParts(work: StepWork[], y: number[], knots: number[]): Pick<EngineStepCostFit, 'tokenKnots' | 'tokenSeconds' | 'perSequenceSeconds' | 'perKeySeconds'> {
+  const feats = work.map(features);
   // Hat functions on the knots make the token curve piecewise linear through its knot values.
   const hat = (t: number): number[] => knots.map((_, i) => {
     const v = new Array(knots.length).fill(0);
@@ -137,26 +157,68 @@ export function fitEngineStepCost(points: EngineStepCostPoint[], meta: { label: 
     if (s < 0) useSeq = false;
     if (a < 0) useKey = false;
   }
-  const perSequenceSeconds = useSeq ? b[knots.length] : 0;
-  const perKeySeconds = useKey ? b[knots.length + (useSeq ? 1 : 0)] : 0;
   const tokenSeconds = b.slice(0, knots.length);
   for (let i = 0; i < tokenSeconds.length; i++) {
     tokenSeconds[i] = Math.max(tokenSeconds[i], i > 0 ? tokenSeconds[i - 1] : 1e-6, 1e-6);
   }
-  const fit: EngineStepCostFit = {
+  return {
     tokenKnots: knots,
     tokenSeconds,
-    perSequenceSeconds,
-    perKeySeconds,
-    rmsRelativeError: 0,
-    points,
-    label: meta.label,
-    provenance: { backend: meta.backend, model: meta.model, date: meta.date ?? new Date().toISOString(), reps: meta.reps, statistic: 'median of timed steps' },
+    perSequenceSeconds: useSeq ? b[knots.length] : 0,
+    perKeySeconds: useKey ? b[knots.length + (useSeq ? 1 : 0)] : 0,
   };
-  const cost = engineStepCost(fit);
-  let se = 0;
-  work.forEach((w, i) => (se += ((cost(w) - y[i]) / y[i]) ** 2));
-  fit.rmsRelativeError = Math.sqrt(se / work.length);
+}
+
+/** One step a server ran: its work and how long it took, decision to next decision. */
+export interface StepSample {
+  work: StepWork;
+  seconds: number;
+}
+
+/**
+ * Fits the same three-part step cost to steps a server actually ran (its step log under
+ * a calibration load), so the cost carries what a served step costs beyond the engine:
+ * token writes, the loop's yield to I/O, and the client and sockets competing for the
+ * same cores. Knots sit at powers of two of tokens per step (and the largest seen)
+ * wherever samples exist; the slowest 5 % of samples relative to a first fit (steps hit
+ * by another process) are dropped before the final fit.
+ *
+ * @example
+ * const fit = fitStepCostSamples(steps.map((s) => ({ work: s.work, seconds: s.nextDecision - s.start })), { label: 'served', backend: 'tensorflow', model: cfg.id });
+ */
+export function fitStepCostSamples(samples: StepSample[], meta: { label: string; backend: string; model: string; date?: string }): EngineStepCostFit {
+  const ok = (Array.isArray(samples) ? samples : []).filter((s) => s && s.work && s.seconds > 0 && Number.isFinite(s.seconds));
+  if (ok.length < 8) throw new InputError('samples', samples?.length, 'at least 8 steps with a positive duration');
+  const tokensOf = (w: StepWork): number => w.prefillTokens + w.decodeTokens;
+  const ts = ok.map((s) => tokensOf(s.work));
+  const maxT = Math.max(...ts);
+  const candidates: number[] = [];
+  for (let t = 1; t < maxT; t *= 2) candidates.push(t);
+  candidates.push(maxT);
+  // A knot is kept only when some step lies between its neighbours, or its value is unidentified.
+  const knots = candidates.filter((k, i) => {
+    const lo = i > 0 ? candidates[i - 1] : 0;
+    const hi = i + 1 < candidates.length ? candidates[i + 1] : Infinity;
+    return ts.some((t) => t > lo && t < hi);
+  });
+  let work = ok.map((s) => s.work);
+  let y = ok.map((s) => s.seconds);
+  let parts = fitParts(work, y, knots);
+  const first = engineStepCost({ ...parts, rmsRelativeError: 0, points: [], label: '', provenance: { backend: '', model: '', date: '', reps: 0, statistic: '' } });
+  const rel = work.map((w, i) => y[i] / first(w));
+  const cut = [...rel].sort((a, b) => a - b)[Math.floor(0.95 * (rel.length - 1))];
+  const keep = rel.map((r) => r <= cut);
+  work = work.filter((_, i) => keep[i]);
+  y = y.filter((_, i) => keep[i]);
+  parts = fitParts(work, y, knots);
+  const fit: EngineStepCostFit = {
+    ...parts,
+    rmsRelativeError: 0,
+    points: [],
+    label: meta.label,
+    provenance: { backend: meta.backend, model: meta.model, date: meta.date ?? new Date().toISOString(), reps: ok.length, statistic: `least squares over ${work.length} served steps (slowest 5 % dropped)` },
+  };
+  fit.rmsRelativeError = rmsRelative(engineStepCost(fit), work, y);
   return fit;
 }
 

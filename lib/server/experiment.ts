@@ -5,7 +5,8 @@ import { servingPolicyModule } from '../batching/policy.js';
 import type { ServingPolicy, ServingResult } from '../batching/types.js';
 import { engineParamCount, scaleEngineConfig } from '../engine/config.js';
 import type { EngineScale } from '../engine/config.js';
-import { scaleStepCostFit } from '../engine/stepcost.js';
+import { fitStepCostSamples, scaleStepCostFit } from '../engine/stepcost.js';
+import type { StepSample } from '../engine/stepcost.js';
 import type { EngineStepCostFit } from '../engine/stepcost.js';
 import { InputError } from '../util/errors.js';
 import { checkArray, checkInt, checkPositive } from '../util/validate.js';
@@ -48,10 +49,22 @@ export interface ExperimentSpec {
   /** Rounds of the step-cost measurement (default 5). */
   calibrateReps?: number;
   /**
-   * Probe the engine's speed before every point and scale the measured step cost by it
-   * (default true): on a shared machine the speed drifts between the measurement and a run.
+   * Scale the measured step cost by the speed probed just before each point (default
+   * false; the ratio is recorded either way). On a shared machine the speed drifts
+   * between the measurement and a run, but a probe of back-to-back engine steps also
+   * misses what slows a served step (the client and the HTTP writes on the same cores),
+   * and on this 2-core machine it made the predictions worse on average.
    */
-  probeSpeed?: boolean;
+  scaleBySpeed?: boolean;
+  /**
+   * Where the prediction's step cost comes from. 'engine' (default): engine steps timed
+   * back to back in the server process (measureEngineStepCost), plus the loop's measured
+   * per-step overhead. 'served': steps the server ran under a calibration load before
+   * the points (closed loop at 1, half and all of capacityBatch clients, another seed),
+   * fitted by fitStepCostSamples; it carries the cost of serving itself (token writes,
+   * the client on the same cores).
+   */
+  calibration?: 'engine' | 'served';
   /** Called with a line of progress. */
   log?: (line: string) => void;
 }
@@ -82,7 +95,8 @@ export interface ExperimentResult {
  * load generator's clock), measures its step cost there and the server's overheads
  * beyond engine steps (probeServerOverheads), then for every point: resets
  * the server to the point's policy, probes the engine's speed now against the measured
- * step cost (probeEngineSpeed; the prediction uses the step cost scaled by it), drives it with Poisson arrivals of the workload and
+ * step cost (probeEngineSpeed; recorded, and used to scale the step cost when
+ * `scaleBySpeed`), drives it with Poisson arrivals of the workload and
  * seed, and predicts the same run with `simulateServing` from the measured step cost.
  * Returns predicted beside measured TTFT p50/p99, inter-token latency p50, time per
  * output token p50 and throughput, each with its relative error.
@@ -109,9 +123,16 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
   ]);
   try {
     for (const line of srv.output) if (/engine|step cost/.test(line)) log(line);
-    const fit = (await (await fetch(`${srv.url}/batchlab/step-cost`)).json()) as EngineStepCostFit;
-    const overheads = await probeServerOverheads(srv.url);
-    log(`batchlab: server overheads: ${(overheads.stepSeconds * 1e3).toFixed(2)} ms per step (loop), ${(overheads.requestSeconds * 1e3).toFixed(2)} ms per request (HTTP path)`);
+    let fit = (await (await fetch(`${srv.url}/batchlab/step-cost`)).json()) as EngineStepCostFit;
+    const probed = await probeServerOverheads(srv.url);
+    log(`batchlab: server overheads: ${(probed.stepSeconds * 1e3).toFixed(2)} ms per step (loop), ${(probed.requestSeconds * 1e3).toFixed(2)} ms per request (HTTP path)`);
+    let overheads: ServerOverheads = probed;
+    if (spec.calibration === 'served') {
+      fit = await calibrateOnServedSteps(srv.url, spec.workload, capBatch, spec.seed + 1000, fit);
+      // The served steps already include the loop's time between steps.
+      overheads = { stepSeconds: 0, requestSeconds: probed.requestSeconds };
+      log(`batchlab: step cost fitted to ${fit.provenance.reps} served steps (fit rms error ${(100 * fit.rmsRelativeError).toFixed(0)} %)`);
+    }
     const base = { ...spec.workload, arrivals: { kind: 'poisson' as const, ratePerSecond: 1 }, stepCost: serverStepCost(fit, overheads) };
     const capacityRps = servingCapacity(base, { kind: 'continuous', maxBatch: capBatch }, spec.seed);
     log(`batchlab: predicted capacity ${capacityRps.toFixed(2)} requests/s (continuous, batch ≤ ${capBatch})`);
@@ -130,7 +151,7 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
       const speed = await fetch(`${srv.url}/batchlab/speed`, { method: 'POST' });
       if (!speed.ok) throw new Error(`the server refused the speed probe: ${await speed.text()}`);
       const ratio = ((await speed.json()) as { ratio: number }).ratio;
-      const fitNow = spec.probeSpeed === false ? fit : scaleStepCostFit(fit, ratio);
+      const fitNow = spec.scaleBySpeed === true ? scaleStepCostFit(fit, ratio) : fit;
       const workload: LoadWorkload = { ...spec.workload, arrivals: { kind: 'poisson', ratePerSecond: rate } };
       const m = await runLoad({ url: srv.url, workload, seed: spec.seed });
       const pr = predictLoad(workload, policy, fitNow, spec.seed, overheads);
@@ -198,9 +219,29 @@ export function describeExperiment(r: ExperimentResult): string {
     `- **${r.model.label}** (${f.provenance.model}): ${(p.total / 1e6).toFixed(1)} M parameters, ${(p.active / 1e6).toFixed(1)} M active per token. ` +
     `A decode step of 1 sequence costs ${(1e3 * (f.tokenSeconds[0] + f.perSequenceSeconds)).toFixed(1)} ms; each further sequence adds ` +
     `${(1e3 * f.perSequenceSeconds).toFixed(2)} ms of attention plus its share of the GEMMs, each cached token ${(1e6 * f.perKeySeconds).toFixed(2)} µs ` +
-    `(fit error ${(100 * f.rmsRelativeError).toFixed(0)} % rms over ${f.points.length} shapes). The server adds ${(1e3 * r.overheads.stepSeconds).toFixed(2)} ms per step ` +
+    `(fit error ${(100 * f.rmsRelativeError).toFixed(0)} % rms over ${f.points.length ? `${f.points.length} timed shapes` : `${f.provenance.reps} served steps`}). The server adds ${(1e3 * r.overheads.stepSeconds).toFixed(2)} ms per step ` +
     `and ${(1e3 * r.overheads.requestSeconds).toFixed(1)} ms per request; predicted capacity ${r.capacityRps.toFixed(1)} requests/s ` +
     `(continuous batching). Measured on the ${r.provenance.backend} backend, ${r.provenance.date.slice(0, 16).replace('T', ' ')} UTC, ` +
     `load average ${r.provenance.loadAverage.map((l) => l.toFixed(1)).join(' / ')}.`
   );
+}
+
+/**
+ * Runs closed-loop calibration loads (1, half and all of `maxBatch` clients, think time
+ * 0) against an idle server and fits the step cost to the steps it ran, each timed from
+ * the decision on it to the loop's next decision.
+ */
+async function calibrateOnServedSteps(url: string, workload: Omit<LoadWorkload, 'arrivals'>, maxBatch: number, seed: number, engineFit: EngineStepCostFit): Promise<EngineStepCostFit> {
+  const samples: StepSample[] = [];
+  for (const clients of [...new Set([1, Math.max(1, Math.round(maxBatch / 2)), maxBatch])]) {
+    const reset = await fetch(`${url}/batchlab/reset`, { method: 'POST', body: JSON.stringify({ policy: { kind: 'continuous', maxBatch } }) });
+    if (!reset.ok) throw new Error(`the server refused the reset: ${await reset.text()}`);
+    await runLoad({ url, seed: seed + clients, workload: { ...workload, arrivals: { kind: 'closed', clients }, requests: 2 * clients + 4 } });
+    const m = (await (await fetch(`${url}/batchlab/metrics`)).json()) as { steps: Array<{ start: number; end: number; nextDecision: number | null; work: StepSample['work'] }> };
+    for (const s of m.steps) {
+      const next = s.nextDecision ?? NaN;
+      if (Number.isFinite(next)) samples.push({ work: s.work, seconds: next - s.start });
+    }
+  }
+  return fitStepCostSamples(samples, { label: `${engineFit.provenance.model} served steps on ${engineFit.provenance.backend}, ${new Date().toISOString().slice(0, 10)}`, backend: engineFit.provenance.backend, model: engineFit.provenance.model });
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { selectBackend } from '../../lib/backend/registry.js';
 import { DecodeEngine } from '../../lib/engine/model.js';
 import { seededWeights } from '../../lib/engine/weights.js';
-import { defaultStepCostGrid, engineStepCost, fitEngineStepCost, measureEngineStepCost, pointWork, probeEngineSpeed, scaleStepCostFit } from '../../lib/engine/stepcost.js';
+import { defaultStepCostGrid, engineStepCost, fitEngineStepCost, fitStepCostSamples, measureEngineStepCost, pointWork, probeEngineSpeed, scaleStepCostFit } from '../../lib/engine/stepcost.js';
 import type { EngineStepCostPoint } from '../../lib/engine/stepcost.js';
 import { InputError } from '../../lib/util/errors.js';
 import { TINY_DENSE } from './fixtures.js';
@@ -81,4 +81,26 @@ test('scaleStepCostFit multiplies every part of the step cost by the ratio', () 
   const w = { prefillTokens: 5, decodeTokens: 3, contextTokens: 99, prefillSequences: 1 };
   assert.ok(Math.abs(engineStepCost(scaleStepCostFit(fit, 1.5))(w) - 1.5 * engineStepCost(fit)(w)) < 1e-15);
   assert.throws(() => scaleStepCostFit(fit, 0), InputError);
+});
+
+test('fitStepCostSamples recovers a known cost from mixed served steps and ignores the slowest 5 %', () => {
+  // Knots 1, 2, 4, 8, 16, 32 and 63 (powers of two, then the largest step: 56 + 7); the true curve is linear in tokens.
+  const truth = (w: { prefillTokens: number; decodeTokens: number; contextTokens: number; prefillSequences?: number }): number =>
+    0.008 + 0.0002 * (w.prefillTokens + w.decodeTokens) + 0.0006 * (w.decodeTokens + (w.prefillSequences ?? 0)) + 1e-6 * w.contextTokens;
+  const samples = [];
+  for (let b = 1; b <= 8; b++) {
+    for (const ctx of [20, 60, 120]) samples.push({ work: { prefillTokens: 0, decodeTokens: b, contextTokens: b * ctx, prefillSequences: 0 } });
+    for (const p of [16, 40, 56]) samples.push({ work: { prefillTokens: p, decodeTokens: b - 1, contextTokens: (b - 1) * 50, prefillSequences: 1 } });
+  }
+  const timed = samples.map((s) => ({ work: s.work, seconds: truth(s.work) }));
+  // Two steps hit by another process take 10 times as long.
+  timed[3].seconds *= 10;
+  timed[17].seconds *= 10;
+  const fit = fitStepCostSamples(timed, { label: 'served', backend: 'none', model: 'none' });
+  assert.deepEqual(fit.tokenKnots, [1, 2, 4, 8, 16, 32, 63]);
+  assert.ok(Math.abs(fit.perSequenceSeconds - 0.0006) < 1e-9, String(fit.perSequenceSeconds));
+  assert.ok(Math.abs(fit.perKeySeconds - 1e-6) < 1e-11, String(fit.perKeySeconds));
+  const cost = engineStepCost(fit);
+  for (const s of samples) assert.ok(Math.abs(cost(s.work) - truth(s.work)) < 1e-9);
+  assert.throws(() => fitStepCostSamples(timed.slice(0, 5), { label: 's', backend: 'none', model: 'none' }), InputError);
 });
