@@ -39,13 +39,21 @@ export interface EngineRun {
   bytes: number;
   thinkSum: number;
   thinkCount: number;
+  /** Most KV tokens held at once (paged: blocks × block size). */
+  kvPeakTokens: number;
 }
 
 /**
  * The event loop of one replica: arrivals (open or closed loop), one engine step at a
  * time, KV accounting (reserved or paged with recompute preemption), and the policy
  * asked what to run whenever the engine is free. Deterministic: the same resolved
- * config and decider give the same run.
+ * config and decider give the same run. simulateServing is the public door; this is
+ * the loop behind it, for callers that bring their own decider.
+ *
+ * @example
+ * const R = resolveServing(config, 1);
+ * const run = runServingEngine(R, config.stepCost, servingPolicyModule('continuous').decider(R.policy));
+ * run.steps;
  */
 export function runServingEngine(R: ResolvedServing, cost: ServingStepCost, decide: PolicyDecider): EngineRun {
   const { n, kvCapacity } = R;
@@ -83,6 +91,7 @@ export function runServingEngine(R: ResolvedServing, cost: ServingStepCost, deci
   let contextSum = 0; // Σ (prompt + emitted) over decoding sequences
   let kvUsed = 0; // tokens (reserve) or blocks (paged)
   let growthNext = 0;
+  let kvPeak = 0;
   let inSystem = 0;
   let completed = 0;
   let busy = false;
@@ -123,7 +132,8 @@ export function runServingEngine(R: ResolvedServing, cost: ServingStepCost, deci
   let areaQueue = 0;
 
   const cachedOf = (p: number): number => (hit > 0 ? Math.min(p - 1, Math.floor(hit * p)) : 0);
-  const view: SchedulerView & { now: number; lastStepStart: number; lastStepEnd: number; queued: number; running: number; decoding: number; prefilling: number; prefillPending: number; kvFree: number } = {
+  // One view, refreshed before every decision: read-only to the policy, written here.
+  const view: { -readonly [K in keyof SchedulerView]: SchedulerView[K] } = {
     now: 0,
     lastStepStart: -Infinity,
     lastStepEnd: -Infinity,
@@ -252,7 +262,6 @@ export function runServingEngine(R: ResolvedServing, cost: ServingStepCost, deci
     const c = cachedOf(prompt[r]);
     const need = prompt[r] + generated[r] - c;
     if (fresh) r0.cached += c;
-    else r0.recomputed += need;
     prefillLeft[r] = need;
     prefillPending += need;
     kvTokens[r] = c;
@@ -268,6 +277,7 @@ export function runServingEngine(R: ResolvedServing, cost: ServingStepCost, deci
     } else {
       kvUsed += prompt[r] + output[r];
     }
+    if (kvUsed > kvPeak) kvPeak = kvUsed;
     prefillRing.pushBack(r);
   }
 
@@ -299,7 +309,10 @@ export function runServingEngine(R: ResolvedServing, cost: ServingStepCost, deci
     stepDecoding = d.decode ? decoding : 0;
     const seqs = stepDecoding + chunks;
     if (seqs === 0) return false;
-    if (blocks && stepDecoding > 0) kvUsed += growthNext;
+    if (blocks && stepDecoding > 0) {
+      kvUsed += growthNext;
+      if (kvUsed > kvPeak) kvPeak = kvUsed;
+    }
     const work: StepWork = {
       prefillTokens,
       decodeTokens: stepDecoding,
@@ -459,6 +472,9 @@ export function runServingEngine(R: ResolvedServing, cost: ServingStepCost, deci
   // Config validation guarantees every request fits the KV capacity alone, so the
   // engine can always admit the head of the queue once it drains; anything else is a bug.
   if (completed !== n) throw new Error(`simulateServing: ${n - completed} of ${n} requests never finished (simulator invariant broken)`);
+  if (kvUsed !== 0) throw new Error(`simulateServing: ${kvUsed} KV units still held after the last request (simulator invariant broken)`);
+  // Every prefill token beyond each prompt's one uncached pass was computed again after a preemption.
+  r0.recomputed = r0.prefilled - (r0.promptTotal - r0.cached);
   return {
     state: S,
     n,
@@ -467,6 +483,7 @@ export function runServingEngine(R: ResolvedServing, cost: ServingStepCost, deci
     areaSystem,
     areaQueue,
     itl,
+    kvPeakTokens: blocks ? kvPeak * B : kvPeak,
     ...r0,
   };
 }

@@ -10,6 +10,11 @@ const BINS = Math.ceil(Math.log(1e6 / LO) / LOG_RATIO) + 1;
  * A weighted distribution of positive durations (seconds) in log-spaced bins: adding
  * a value with a weight is O(1), so a run can record one inter-token latency per
  * group of tokens emitted together without storing every token. Mean and max are exact.
+ *
+ * @example
+ * const h = new DurationHistogram();
+ * h.add(0.01, 30); // 30 tokens 10 ms after their previous one
+ * h.stats()!.p50 // => 0.01 within 0.05 %
  */
 export class DurationHistogram {
   readonly counts = new Float64Array(BINS);

@@ -1,8 +1,10 @@
-import type { Dtype, MatmulCostModel } from '../core/types.js';
+import type { Dtype, MatmulCostModel, StepWork } from '../core/types.js';
 import { DTYPE_BYTES } from '../core/types.js';
 import type { HardwareSpec } from '../hardware/spec.js';
 import type { ModelSpec } from '../models/spec.js';
 import { kvBytesPerToken, paramCounts } from '../models/params.js';
+import { modelStepOps, type ModelOperation } from '../models/ops.js';
+import { hardwarePeakFlops } from '../hardware/spec.js';
 import { rooflineStepCost } from '../roofline/model.js';
 import { InputError } from '../util/errors.js';
 import * as aq from 'arquero';
@@ -13,12 +15,14 @@ import { servingSweep, type ServingSweepGrid } from './sweep.js';
 type Table = ReturnType<typeof aq.from>;
 import type { ServingStepCost, ServingConfig, ServingPolicy } from './types.js';
 
-/** A serving replica: what it is, its step cost and (optionally) its KV capacity. */
+/** A serving replica: what it is, its step cost and (optionally) its KV capacity and price. */
 export interface ServingReplica {
   label: string;
   stepCost: ServingStepCost;
   /** KV-cache tokens that fit beside the weights; absent means unlimited. */
   kvCapacityTokens?: number;
+  /** Price of the whole replica per hour, USD; absent: no dollar figures. */
+  usdPerHour?: number;
 }
 
 /**
@@ -26,7 +30,10 @@ export interface ServingReplica {
  * cost (or `matmulCost`, e.g. a model fitted to this machine) and the KV capacity left
  * by the weights, floor((f·memory·devices − params·bytes) / KV bytes per token). Weights
  * and KV cache share `dtype`; f defaults to 0.9, vLLM's default gpu_memory_utilization,
- * leaving the rest for activations and workspace.
+ * leaving the rest for activations and workspace. The step cost also reports each
+ * step's FLOPs and bytes (the model's operations, summed over devices) against the
+ * devices' spec peaks, so runs report MFU and bandwidth utilisation, and the replica
+ * carries its price (devices × the catalog's hourly price).
  *
  * @example
  * const r = catalogServingReplica(loadModel('llama-3.1-70b'), loadHardware('h100-sxm'), { dtype: 'bf16', devices: 4 });
@@ -49,16 +56,34 @@ export function catalogServingReplica(
   const how = opts.matmulCost ? opts.matmulCost.label : 'spec roofline';
   const label = `${model.id} ${opts.dtype} on ${devices}× ${hw.id} (${how})`;
   fn.label = label;
-  return { label, stepCost: fn, kvCapacityTokens: kv };
+  // The engine asks for FLOPs and then bytes of the same step: list its operations once.
+  let lastWork: StepWork | null = null;
+  let lastOps: ModelOperation[] = [];
+  const opsOf = (w: StepWork): ModelOperation[] => {
+    if (w !== lastWork) {
+      lastOps = modelStepOps(model, { prefillTokens: w.prefillTokens, decodeTokens: w.decodeTokens, contextTokens: w.decodeTokens > 0 ? w.contextTokens : 0, prefillSequences: w.prefillTokens > 0 ? w.prefillSequences : undefined, dtype: opts.dtype });
+      lastWork = w;
+    }
+    return lastOps;
+  };
+  fn.flops = (w) => opsOf(w).reduce((s, o) => s + o.flops, 0);
+  fn.bytes = (w) => opsOf(w).reduce((s, o) => s + o.bytes, 0);
+  fn.peakFlopsPerSecond = hardwarePeakFlops(hw, opts.dtype) * devices;
+  fn.peakBytesPerSecond = hw.memoryBytesPerSecond * devices;
+  const price = hw.hourlyPriceUsd * devices;
+  return { label, stepCost: fn, kvCapacityTokens: kv, ...(Number.isFinite(price) && price > 0 ? { usdPerHour: price } : {}) };
 }
 
 /**
  * Saturated throughput (requests/s) of a replica under a policy. Every request arrives
- * at t = 0 (base.arrivals is replaced; base.requests counts), and the rate is read off
- * the departures while the queue is still non-empty, after the first 10 % have left:
- * the steady state of a full engine, free of the ramp-up and of the drain tail of the
- * longest outputs. Falls back to requests / makespan when the queue empties too soon
- * (fewer requests than a few batches). A natural unit for the arrival rates of a sweep.
+ * at t = 0 (base.arrivals is replaced; base.requests counts), so requests are admitted
+ * in order; the rate is the number admitted between two admission instants over the
+ * time between them, from the instant that admits the request at the 10 % mark to the
+ * last admission: the steady state of a full engine (every departure makes room for an
+ * admission), free of the ramp-up and of the drain tail. Whole admission instants
+ * delimit the interval, so departures that come in synchronized waves (static batches,
+ * equal lengths) are counted over whole cycles. Falls back to requests / makespan when
+ * there are too few requests for two distinct admission instants.
  *
  * @example
  * servingCapacity(base, { kind: 'continuous', maxBatch: 256 }, 1) // => requests/s at full load
@@ -67,22 +92,25 @@ export function servingCapacity(base: Omit<ServingConfig, 'policy'>, policy: Ser
   if (!base || typeof base !== 'object') throw new InputError('base', base, 'a ServingConfig without its policy');
   const burst: ServingConfig = { ...base, arrivals: { kind: 'burst' }, policy, keepRequests: true };
   const r = simulateServing(burst, seed);
-  const log = r.requestLog!;
-  let lastAdmission = 0;
-  for (let i = 0; i < r.requests; i++) lastAdmission = Math.max(lastAdmission, log.admitted[i]);
-  const finish = Float64Array.from(log.finish).sort();
-  const lo = finish[Math.floor(0.1 * r.requests)];
-  let departed = 0;
-  for (let i = 0; i < finish.length; i++) if (finish[i] > lo && finish[i] <= lastAdmission) departed++;
-  return departed > 0 && lastAdmission > lo ? departed / (lastAdmission - lo) : r.throughputRequestsPerSecond;
+  const admitted = r.requestLog!.admitted;
+  const n = r.requests;
+  const a2 = admitted[n - 1];
+  let i1 = Math.floor(0.1 * n);
+  const a1 = admitted[i1];
+  while (i1 > 0 && admitted[i1 - 1] === a1) i1--;
+  let i2 = n - 1;
+  while (i2 > 0 && admitted[i2 - 1] === a2) i2--;
+  return a2 > a1 && i2 > i1 ? (i2 - i1) / (a2 - a1) : r.throughputRequestsPerSecond;
 }
 
 /**
  * The same workload and policy grid on several replicas, with arrival rates set as
  * fractions of each replica's own capacity (servingCapacity under continuous batching
  * at the largest batch limit), so a small and a large replica are both swept from light
- * load to saturation. One row per (replica, point), with columns `replica`, `load`,
- * `capacityRps` and `series` (replica · policy) added to the ServingSweepRow fields.
+ * load to saturation. One row per (replica, point), with columns `replica`, `load`
+ * (exactly as given) and `loadLabel` ("50 % load"), `capacityRps`, `series` (replica · policy) and `usdPerMTok`
+ * (busy engine time per million output tokens at the replica's price; null without a
+ * price) added to the ServingSweepRow fields.
  *
  * @example
  * const t = servingReplicaSweep([r70bH100, r70bH200], { workload, policies: ['window', 'continuous'],
@@ -107,10 +135,13 @@ export function servingReplicaSweep(
   for (const replica of replicas) {
     const base: Omit<ServingConfig, 'policy'> = { ...grid.workload, stepCost: replica.stepCost, costLabel: replica.label, kvCapacityTokens: replica.kvCapacityTokens };
     const capacity = servingCapacity(base, { kind: 'continuous', maxBatch }, seed);
-    const sub: ServingSweepGrid = { ...grid, base, ratesPerSecond: loads.map((l) => l * capacity) };
+    const rates = loads.map((l) => l * capacity);
+    const sub: ServingSweepGrid = { ...grid, base, ratesPerSecond: rates };
     const table = servingSweep(sub, seed);
     for (const row of table.objects() as Array<Record<string, unknown>>) {
-      rows.push({ replica: replica.label, series: `${replica.label} · ${row.policy}`, load: (row.ratePerSecond as number) / capacity, capacityRps: capacity, ...row });
+      const load = loads[rates.indexOf(row.ratePerSecond as number)];
+      const usd = replica.usdPerHour === undefined ? null : ((row.busySecondsPer1kTokens as number) * 1000 * replica.usdPerHour) / 3600;
+      rows.push({ replica: replica.label, series: `${replica.label} · ${row.policy}`, load, loadLabel: `${+(load * 100).toFixed(1)} % load`, capacityRps: capacity, usdPerMTok: usd, ...row });
     }
   }
   return aq.from(rows);

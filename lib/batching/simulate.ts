@@ -83,6 +83,7 @@ function servingResult(run: EngineRun, config: ServingConfig, description: strin
     bandwidthUtilisation: bw,
     goodputRps,
     preemptions: run.preemptions,
+    kvPeakTokens: run.kvPeakTokens,
     steps: run.steps,
     meanBatch: run.seqSum / run.steps,
     batchHistogram: run.batchHistogram,

@@ -41,10 +41,20 @@ export interface ServingSweepRow {
   ttftP99: number;
   tpotP50: number | null;
   tpotP99: number | null;
+  /** Per-token inter-token latency quantiles (null when every output is one token). */
+  itlP50: number | null;
+  itlP99: number | null;
   e2eP50: number;
   e2eP90: number;
   e2eP99: number;
   utilisation: number;
+  /** Engine busy seconds per 1,000 output tokens, and its inverse in tokens per busy second. */
+  busySecondsPer1kTokens: number;
+  tokensPerBusySecond: number;
+  mfu: number | null;
+  bandwidthUtilisation: number | null;
+  goodputRps: number | null;
+  preemptions: number;
   meanBatch: number;
   meanAdmitted: number;
   cost: string;
@@ -112,10 +122,18 @@ function row(index: number, config: ServingConfig, r: ServingResult, seed: numbe
     ttftP99: r.ttft.p99,
     tpotP50: r.tpot ? r.tpot.p50 : null,
     tpotP99: r.tpot ? r.tpot.p99 : null,
+    itlP50: r.itl ? r.itl.p50 : null,
+    itlP99: r.itl ? r.itl.p99 : null,
     e2eP50: r.e2e.p50,
     e2eP90: r.e2e.p90,
     e2eP99: r.e2e.p99,
     utilisation: r.utilisation,
+    busySecondsPer1kTokens: r.busySecondsPer1kTokens,
+    tokensPerBusySecond: 1000 / r.busySecondsPer1kTokens,
+    mfu: r.mfu,
+    bandwidthUtilisation: r.bandwidthUtilisation,
+    goodputRps: r.goodputRps,
+    preemptions: r.preemptions,
     meanBatch: r.meanBatch,
     meanAdmitted: r.meanAdmitted,
     cost: r.provenance.cost,

@@ -182,6 +182,8 @@ export interface ServingResult {
   goodputRps: number | null;
   /** Sequences preempted for KV blocks (each recomputed later). */
   preemptions: number;
+  /** Most KV-cache tokens held at once (reserved, or paged blocks × block size). */
+  kvPeakTokens: number;
   steps: number;
   /** Mean number of sequences per step (prefilling + decoding). */
   meanBatch: number;

@@ -4,19 +4,36 @@ import { pipelineLayout, type PipelineLayerCost } from './layout.js';
 import { pipelineSchedule } from './schedule.js';
 
 /**
+ * The bubble of a tick of uniform stages, in virtual-stage slots: the m micro-batches
+ * go through the v chunks in groups of S (Megatron-LM's order). A last group of
+ * r = m mod S < S micro-batches cannot cover the S slots a micro-batch takes to come
+ * back to the first device, so it waits S − r slots at each of its v − 1 chunk changes.
+ */
+function evenStagesBubble(S: number, m: number, v: number): number {
+  const r = m % S;
+  const stall = v > 1 && r > 0 ? (v - 1) * (S - r) : 0;
+  return (S - 1 + stall) / (v * m + S - 1 + stall);
+}
+
+/**
  * Idle share of device-time in one fill–drain tick of uniform stages with no
  * transfer latency: (S−1)/(v·m + S−1). With v = 1 this is GPipe's bubble (Huang et
  * al. 2019); with v chunks per device, Megatron-LM's interleaved schedule shrinks the
- * bubble time to (S−1)/(v·m) of the ideal time (Narayanan et al. 2021, §2.2.2).
+ * bubble time to (S−1)/(v·m) of the ideal time (Narayanan et al. 2021, §2.2.2), which
+ * holds when m is a multiple of S (as Megatron-LM requires). Otherwise the last,
+ * partial group of r = m mod S micro-batches stalls S − r slots at each of its v − 1
+ * chunk changes: (S−1+(v−1)(S−r)) / (v·m + S−1 + (v−1)(S−r)), as the event simulator
+ * (pipelineSchedule) finds.
  *
  * @example
  * pipelineBubbleFraction({ stages: 8, microBatches: 8 }) // => 7 / 15
+ * pipelineBubbleFraction({ stages: 4, microBatches: 1, chunks: 2 }) // => 0.75
  */
 export function pipelineBubbleFraction(opts: { stages: number; microBatches: number; chunks?: number }): number {
   const S = checkInt('stages', opts?.stages, { min: 1, max: 4096 });
   const m = checkInt('microBatches', opts.microBatches, { min: 1 });
   const v = checkInt('chunks', opts.chunks ?? 1, { min: 1, max: 64 });
-  return (S - 1) / (v * m + S - 1);
+  return evenStagesBubble(S, m, v);
 }
 
 /** One fill–drain tick in closed form. */
@@ -61,8 +78,9 @@ export interface PipelineCollectionWindow {
 
 /**
  * The collection window that keeps a fill–drain pipeline's bubble at or below a
- * target b. For S even stages a tick's bubble is (S−1)/(v·m+S−1), so it needs
- * m ≥ (S−1)(1−b)/(b·v) micro-batches. Given `stageSeconds` (and a transfer latency),
+ * target b. For S even stages a tick's bubble is pipelineBubbleFraction's, at least
+ * (S−1)/(v·m+S−1), so it needs m ≥ (S−1)(1−b)/(b·v) micro-batches, rounded up to the
+ * first count whose interleaved tick (v > 1) meets the target. Given `stageSeconds` (and a transfer latency),
  * the tick follows the flow-shop form instead, Σt + (S−1)·d + (m−1)·max t, which
  * needs m ≥ (1−b)·S·(Σt + (S−1)·d − max t) / (Σt − (1−b)·S·max t); uneven stages
  * idle at least 1 − Σt/(S·max t) however large the tick, so a target below that
@@ -91,7 +109,8 @@ export function pipelineCollectionWindow(opts: {
   let exact: number;
   if (opts.stageSeconds === undefined) {
     if (opts.transferSeconds !== undefined) throw new InputError('transferSeconds', opts.transferSeconds, 'given together with stageSeconds');
-    bubbleAt = (m) => (S - 1) / (v * m + S - 1);
+    bubbleAt = (m) => evenStagesBubble(S, m, v);
+    // The interleaved stall only adds idle time, so the multiple-of-S form bounds m from below.
     exact = ((S - 1) * (1 - b)) / (b * v);
   } else {
     if (v !== 1) throw new InputError('chunks', v, '1 when stageSeconds is given', 'uneven interleaved stages have no closed form here');
@@ -113,6 +132,8 @@ export function pipelineCollectionWindow(opts: {
   // (7·0.9/0.1 = 63.000…01), so step down while the smaller tick still meets the target.
   let m = Math.max(1, Math.ceil(exact));
   while (m > 1 && bubbleAt(m - 1) <= b * (1 + 1e-12)) m -= 1;
+  // Interleaved ticks of a partial group stall; the next multiple of S meets the bound.
+  while (bubbleAt(m) > b * (1 + 1e-12)) m += 1;
   const requests = m * size;
   return { microBatches: m, requests, windowSeconds: requests / rate, bubbleFraction: bubbleAt(m) };
 }

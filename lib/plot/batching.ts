@@ -140,3 +140,126 @@ export function servingBatchSizeChart(histograms: Record<string, ArrayLike<numbe
   });
   return { data, layout: { ...baseLayout(opts.title ?? 'Batch size per engine step', { title: 'sequences in the step' }, { title: 'fraction of steps' }), barmode: 'overlay' } };
 }
+
+function windowLabel(w: unknown): string {
+  return `${w} ms`;
+}
+
+/**
+ * What the collection window does at a fixed load, in two panels over the same window
+ * axis: a tail latency (left) and the cost of a token (right), one line per group
+ * (e.g. replica · load). Rows are tick-window sweep points (policy `window`) with a
+ * `windowMs` column; both value axes are logarithmic so a GPU's milliseconds and a
+ * CPU's seconds read alike.
+ *
+ * @example
+ * show(windowEffectChart(table.filter((d) => d.policy === 'window'), { groupBy: ['replica', 'loadLabel'] }));
+ */
+export function windowEffectChart(
+  rows: TableLike,
+  opts: { groupBy?: string | string[]; latency?: string; cost?: string; latencyLabel?: string; costLabel?: string; title?: string } = {},
+): Figure {
+  const latency = opts.latency ?? 'itlP99';
+  const cost = opts.cost ?? 'busySecondsPer1kTokens';
+  const all = rowsOf(rows, 'rows').filter((r) => r.windowMs !== null && r.windowMs !== undefined);
+  if (all.length === 0) throw new InputError('rows', rows, 'rows with a windowMs column (tick-window sweep points)');
+  const by = opts.groupBy === undefined ? [] : Array.isArray(opts.groupBy) ? opts.groupBy : [opts.groupBy];
+  const keyed = all.map((r) => ({ ...r, _group: by.length ? by.map((c) => String(r[c])).join(' · ') : 'all' }));
+  const windows = [...new Set(all.map((r) => Number(r.windowMs)))].sort((a, b) => a - b);
+  const data: Array<Record<string, unknown>> = [];
+  let i = 0;
+  for (const [g, rs] of groups(keyed, '_group')) {
+    const sorted = [...rs].sort((a, b) => Number(a.windowMs) - Number(b.windowMs));
+    const x = sorted.map((r) => windowLabel(r.windowMs));
+    const colour = PALETTE[i % PALETTE.length];
+    const dash = ['solid', 'dash', 'dot', 'dashdot'][Math.floor(i / PALETTE.length) % 4];
+    i++;
+    data.push({ type: 'scatter', mode: 'lines+markers', name: g, legendgroup: g, x, y: numberColumn(sorted, latency, 'rows'), line: { color: colour, dash }, xaxis: 'x', yaxis: 'y', hovertemplate: `${g}<br>W = %{x}: %{y:.3s} s<extra></extra>` });
+    data.push({ type: 'scatter', mode: 'lines+markers', name: g, legendgroup: g, showlegend: false, x, y: numberColumn(sorted, cost, 'rows'), line: { color: colour, dash }, xaxis: 'x2', yaxis: 'y2', hovertemplate: `${g}<br>W = %{x}: %{y:.3s}<extra></extra>` });
+  }
+  const categories = windows.map(windowLabel);
+  return {
+    data,
+    layout: {
+      title: { text: opts.title ?? 'Latency and cost per token against the collection window, at fixed loads' },
+      xaxis: { domain: [0, 0.45], type: 'category', categoryorder: 'array', categoryarray: categories, title: { text: 'collection window W' } },
+      yaxis: { type: 'log', title: { text: opts.latencyLabel ?? `${latency} (s)` } },
+      xaxis2: { domain: [0.57, 1], type: 'category', categoryorder: 'array', categoryarray: categories, title: { text: 'collection window W' }, anchor: 'y2' },
+      yaxis2: { type: 'log', anchor: 'x2', title: { text: opts.costLabel ?? (cost === 'busySecondsPer1kTokens' ? 'engine busy seconds per 1,000 output tokens' : cost) } },
+      legend: { orientation: 'h', y: -0.25 },
+      margin: { t: 50, r: 20, b: 60, l: 70 },
+    },
+  };
+}
+
+/**
+ * The load each policy setting carries under a latency limit: one bar group per
+ * window (or policy), one bar per replica, as a percentage of the replica's
+ * continuous-batching capacity (rows from servingLoadUnderLimitTable).
+ *
+ * @example
+ * show(servingLoadLimitChart(servingLoadUnderLimitTable(replicas, workload, policies, { itlP99: 0.25 }, 1)));
+ */
+export function servingLoadLimitChart(rows: TableLike, opts: { title?: string } = {}): Figure {
+  const all = rowsOf(rows, 'rows');
+  if (all.length === 0) throw new InputError('rows', rows, 'at least one row from servingLoadUnderLimitTable');
+  const label = (r: Record<string, unknown>) => (r.windowMs === null || r.windowMs === undefined ? String(r.policy) : `${r.policy} ${windowLabel(r.windowMs)}`);
+  const data: Array<Record<string, unknown>> = [];
+  let i = 0;
+  for (const [g, rs] of groups(all, 'replica')) {
+    data.push({
+      type: 'bar',
+      name: g,
+      x: rs.map(label),
+      y: numberColumn(rs, 'load', 'rows').map((l) => 100 * l),
+      text: rs.map((r) => `${(r.ratePerSecond as number).toPrecision(3)} req/s`),
+      marker: { color: PALETTE[i++ % PALETTE.length] },
+      hovertemplate: '%{x}: %{y:.0f} % of capacity, %{text}<extra></extra>',
+    });
+  }
+  const limits = String(all[0].limits ?? '');
+  return {
+    data,
+    layout: { ...baseLayout(opts.title ?? `Load carried while ${limits}`, { title: 'policy' }, { title: '% of saturated continuous-batching capacity' }), barmode: 'group' },
+  };
+}
+
+/**
+ * A closed-loop concurrency curve: throughput (requests/s) against client count with
+ * the two asymptotes of the response-time law, N / (R(1) + Z) and X_max, which meet
+ * at the saturation point N* (dotted line); p50 inter-token latency on the right axis.
+ *
+ * @example
+ * show(concurrencyCurveChart(servingConcurrencySweep(replica, workload, policy, [1, 4, 16, 64], 1)));
+ */
+export function concurrencyCurveChart(curve: { table: TableLike; maxThroughputRps: number; saturationClients: number }, opts: { title?: string } = {}): Figure {
+  if (!curve || typeof curve !== 'object') throw new InputError('curve', curve, 'a ConcurrencyCurve from servingConcurrencySweep');
+  const rows = [...rowsOf(curve.table, 'curve.table')].sort((a, b) => (a.clients as number) - (b.clients as number));
+  const n = numberColumn(rows, 'clients', 'curve.table');
+  const x = numberColumn(rows, 'throughputRps', 'curve.table');
+  const itl = rows.map((r) => r.itlP50 as number | null);
+  const { maxThroughputRps: xmax, saturationClients: nstar } = curve;
+  const lo = n[0];
+  const hi = n[n.length - 1];
+  // N / (R(1) + Z) is a straight line on linear axes only: sample it densely for the log axis.
+  const rise: number[] = [];
+  for (let k = 0; k <= 40; k++) {
+    const v = lo * Math.pow(Math.min(hi, nstar) / lo, k / 40);
+    rise.push(v);
+  }
+  return {
+    data: [
+      { type: 'scatter', mode: 'lines+markers', name: 'throughput (simulated)', x: n, y: x, line: { color: PALETTE[0], width: 2 } },
+      { type: 'scatter', mode: 'lines', name: 'N / (R(1) + Z)', x: rise, y: rise.map((v) => v * (xmax / nstar)), line: { color: PALETTE[0], dash: 'dash', width: 1 } },
+      { type: 'scatter', mode: 'lines', name: 'X_max', x: [lo, hi], y: [xmax, xmax], line: { color: PALETTE[7], dash: 'dash', width: 1 } },
+      { type: 'scatter', mode: 'lines+markers', name: 'ITL p50 (right axis)', x: n, y: itl, yaxis: 'y2', line: { color: PALETTE[1] } },
+    ],
+    layout: {
+      ...baseLayout(opts.title ?? 'Closed loop: throughput and inter-token latency against concurrency', { title: 'concurrent clients N', log: true }, { title: 'requests / s' }),
+      yaxis2: { overlaying: 'y', side: 'right', rangemode: 'tozero', tickformat: '.3~s', title: { text: 'ITL p50 (s)' } },
+      margin: { t: 50, r: 80, b: 60, l: 70 },
+      shapes: [{ type: 'line', x0: nstar, x1: nstar, yref: 'paper', y0: 0, y1: 1, line: { dash: 'dot', color: '#444', width: 1 } }],
+      annotations: [{ x: Math.log10(nstar), y: 1, yref: 'paper', text: `N* ≈ ${nstar.toFixed(0)}`, showarrow: false, yanchor: 'bottom' }],
+    },
+  };
+}

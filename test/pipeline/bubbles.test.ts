@@ -34,9 +34,10 @@ test('pipelineCollectionWindow picks the fewest micro-batches that keep the bubb
     for (const b of [0.05, 0.1, 0.25, 0.5]) {
       for (const v of [1, 2]) {
         const w = pipelineCollectionWindow({ stages: S, targetBubble: b, arrivalRate: 250, microBatchSize: 4, chunks: v });
-        const at = (m: number) => (S - 1) / (v * m + S - 1); // the tick's bubble
+        // The tick's bubble, interleaved stalls included (checked against the simulator below).
+        const at = (m: number) => pipelineBubbleFraction({ stages: S, microBatches: m, chunks: v });
         assert.ok(at(w.microBatches) <= b + 1e-12, `S=${S} b=${b} v=${v}: m=${w.microBatches}`);
-        if (w.microBatches > 1) assert.ok(at(w.microBatches - 1) > b, `S=${S} b=${b} v=${v}: m−1 is enough`);
+        for (let m = 1; m < w.microBatches; m++) assert.ok(at(m) > b, `S=${S} b=${b} v=${v}: m=${m} is enough`);
         assert.equal(w.requests, 4 * w.microBatches);
         assert.equal(w.windowSeconds, w.requests / 250); // window = m·size / rate
       }
@@ -123,4 +124,26 @@ test('pipelineWindowSweep prices the uneven split of each stage count when given
     const sim = pipelineSchedule({ layers: 61, stages: r.stages, layerSeconds: 1e-4 }, { kind: 'fill-drain', microBatches: r.microBatches });
     assert.ok(Math.abs(sim.bubbleFraction - r.bubbleFraction) < 1e-9 && r.bubbleFraction <= 0.1, `S=${r.stages}`);
   }
+});
+
+test('pipelineBubbleFraction equals the event simulator for interleaved ticks whose micro-batches are not a multiple of the stages', () => {
+  // S = 4, v = 2, m = 1: one micro-batch crosses 8 virtual stages alone, each device busy 2 of 8 slots: 0.75.
+  assert.equal(pipelineBubbleFraction({ stages: 4, microBatches: 1, chunks: 2 }), 0.75);
+  for (const S of [2, 3, 4, 8]) {
+    for (const v of [1, 2, 3]) {
+      for (let m = 1; m <= 2 * S + 1; m++) {
+        const run = pipelineSchedule({ layers: S * v * 2, stages: S, layerSeconds: 1e-3 }, v === 1 ? { kind: 'fill-drain', microBatches: m } : { kind: 'interleaved', microBatches: m, chunks: v });
+        assert.ok(Math.abs(pipelineBubbleFraction({ stages: S, microBatches: m, chunks: v }) - run.bubbleFraction) < 1e-9, `S=${S} v=${v} m=${m}`);
+      }
+    }
+  }
+});
+
+test('pipelineCollectionWindow with chunks picks the fewest micro-batches whose interleaved tick meets the target', () => {
+  // S = 4, v = 2, b = 0.2: the multiple-of-S bound is m ≥ 3·0.8/(0.2·2) = 6, but m = 6 leaves a
+  // partial group of 2 (bubble (3+2)/(12+3+2) = 5/17 > 0.2); m = 7 gives (3+1)/(14+3+1) = 2/9 > 0.2;
+  // m = 8 is a multiple of 4: 3/19 ≤ 0.2.
+  const w = pipelineCollectionWindow({ stages: 4, targetBubble: 0.2, arrivalRate: 10, microBatchSize: 1, chunks: 2 });
+  assert.equal(w.microBatches, 8);
+  assert.equal(w.bubbleFraction, 3 / 19);
 });

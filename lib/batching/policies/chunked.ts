@@ -18,6 +18,9 @@ export interface ChunkedPolicy extends PolicyConfigBase {
  * `tokenBudget` tokens. Decode-first, every running decode takes one and the rest goes
  * to prompt chunks, first-come first-served; a queued request is admitted only when
  * budget is left for its first chunk.
+ *
+ * @example
+ * simulateServing({ ...config, policy: { kind: 'chunked', maxBatch: 256, tokenBudget: 2048 } }, 1)
  */
 export const chunkedPolicy: ServingPolicyModule<ChunkedPolicy> = {
   kind: 'chunked',

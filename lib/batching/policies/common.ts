@@ -8,7 +8,12 @@ export const MAX_STEP_TOKENS = 10_000_000;
 /** Which work a step serves first when both wait. */
 export type StepPriority = 'decode-first' | 'prefill-first';
 
-/** Nothing to run until something arrives or a step ends. */
+/**
+ * Nothing to run until something arrives or a step ends.
+ *
+ * @example
+ * decide(emptyView) // => WAIT_FOR_EVENT
+ */
 export const WAIT_FOR_EVENT: PolicyDecision = Object.freeze({ kind: 'wait', until: Infinity }) as PolicyDecision;
 
 export function checkMaxBatch(p: { maxBatch?: unknown }): number {
@@ -24,6 +29,9 @@ export function checkPriority(p: { priority?: unknown }): StepPriority {
  * cache holds them and prompt budget is left (each admitted prompt takes what it
  * needs of the budget, at least one token). Stops at the first request that does not
  * fit, so nobody overtakes the head of the queue.
+ *
+ * @example
+ * admitFifo(view, 8, Infinity) // => how many of view's queued requests join the next step
  */
 export function admitFifo(view: SchedulerView, maxBatch: number, budget: number): number {
   let k = 0;
@@ -43,6 +51,9 @@ export function admitFifo(view: SchedulerView, maxBatch: number, budget: number)
  * Iteration-level batching with a per-step prompt budget (Infinity: whole prompts).
  * Decode-first: every decoding sequence takes one token of the step, prompts the rest.
  * Prefill-first: a step that has prompt work to do carries no decode tokens.
+ *
+ * @example
+ * iterationStep(view, 256, 2048, 'decode-first') // => { kind: 'step', admit, prefillTokens: 2048 − decoding, decode: true }
  */
 export function iterationStep(view: SchedulerView, maxBatch: number, stepTokens: number, priority: StepPriority): PolicyDecision {
   const prefillFirst = priority === 'prefill-first';

@@ -15,6 +15,9 @@ export interface ContinuousPolicy extends PolicyConfigBase {
  * requests join first-come first-served while fewer than `maxBatch` sequences run and
  * the KV cache holds them; their prompts are prefilled whole in that step, alongside
  * one decode token for every running sequence (or, prefill-first, instead of them).
+ *
+ * @example
+ * simulateServing({ ...config, policy: { kind: 'continuous', maxBatch: 256 } }, 1)
  */
 export const continuousPolicy: ServingPolicyModule<ContinuousPolicy> = {
   kind: 'continuous',

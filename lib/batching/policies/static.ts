@@ -26,6 +26,9 @@ function gridTick(t: number, w: number): number {
  * while the engine is idle. A batch runs one prefill step for all its prompts, then
  * decode steps until its longest output is done; finished sequences leave but nothing
  * joins, so requests arriving during a batch wait for the first tick after it drains.
+ *
+ * @example
+ * servingPolicyModule('static').decider({ kind: 'static', windowMs: 50, maxBatch: 64 })
  */
 export const staticPolicy: ServingPolicyModule<StaticPolicy> = {
   kind: 'static',

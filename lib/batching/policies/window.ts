@@ -19,6 +19,9 @@ export interface WindowPolicy extends PolicyConfigBase {
  * since the previous tick started and the engine is free, or as soon as the batch
  * limit is reached (running plus queued sequences ≥ maxBatch), and takes everything
  * queued up to the limits. With W = 0 it is continuous batching, step for step.
+ *
+ * @example
+ * simulateServing({ ...config, policy: { kind: 'window', windowMs: 50, maxBatch: 256 } }, 1).itl
  */
 export const windowPolicy: ServingPolicyModule<WindowPolicy> = {
   kind: 'window',

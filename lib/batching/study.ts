@@ -1,0 +1,218 @@
+import * as aq from 'arquero';
+import { InputError } from '../util/errors.js';
+import { checkArray, checkInt, checkNumber, checkOneOf, checkPositive } from '../util/validate.js';
+import { simulateServing } from './simulate.js';
+import { servingCapacity, type ServingReplica } from './replica.js';
+import { checkServingPolicy } from './policy.js';
+import type { ServingConfig, ServingPolicy, ServingResult } from './types.js';
+
+type Table = ReturnType<typeof aq.from>;
+
+/** A workload without its arrivals, policy or replica: lengths and how many requests. */
+export type ServingWorkload = Omit<ServingConfig, 'policy' | 'stepCost' | 'arrivals' | 'kvCapacityTokens' | 'costLabel'>;
+
+/** Tail-latency limits a load must meet; each is optional. Seconds. */
+export interface ServingLatencyLimits {
+  ttftP99?: number;
+  itlP99?: number;
+  tpotP99?: number;
+  e2eP99?: number;
+}
+
+const LIMIT_KEYS = ['ttftP99', 'itlP99', 'tpotP99', 'e2eP99'] as const;
+
+function checkReplicas(replicas: unknown): ServingReplica[] {
+  return checkArray<ServingReplica>('replicas', replicas, 64).map((r, i) => {
+    if (!r || typeof r.label !== 'string' || typeof r.stepCost !== 'function') throw new InputError(`replicas[${i}]`, r, 'a replica { label, stepCost, kvCapacityTokens? }');
+    return r;
+  });
+}
+
+function checkLimits(limits: ServingLatencyLimits | undefined): Array<[(typeof LIMIT_KEYS)[number], number]> {
+  if (!limits || typeof limits !== 'object') throw new InputError('limits', limits, `an object with some of ${LIMIT_KEYS.join(', ')} (seconds)`);
+  const out: Array<[(typeof LIMIT_KEYS)[number], number]> = [];
+  for (const k of Object.keys(limits)) {
+    const key = checkOneOf(`limits.${k}`, k, LIMIT_KEYS);
+    out.push([key, checkPositive(`limits.${k}`, limits[key])]);
+  }
+  if (out.length === 0) throw new InputError('limits', limits, `at least one of ${LIMIT_KEYS.join(', ')}`);
+  return out;
+}
+
+function metric(r: ServingResult, key: (typeof LIMIT_KEYS)[number]): number {
+  switch (key) {
+    case 'ttftP99':
+      return r.ttft.p99;
+    case 'itlP99':
+      return r.itl ? r.itl.p99 : 0;
+    case 'tpotP99':
+      return r.tpot ? r.tpot.p99 : 0;
+    case 'e2eP99':
+      return r.e2e.p99;
+  }
+}
+
+/**
+ * The largest Poisson arrival rate a replica carries under a policy while every given
+ * tail-latency limit holds, found by bisection on the rate (latency grows with load)
+ * between 0 and `maxLoad` × its continuous-batching capacity. Returns the rate, the
+ * same as a fraction of that capacity (0 when even the lightest load tried breaks a
+ * limit) and the output tokens/s it carries (that rate times the mean output length).
+ * Seeded runs: common random numbers at every rate.
+ *
+ * @example
+ * servingLoadUnderLimit(replica, workload, { kind: 'window', windowMs: 50, maxBatch: 256 }, { itlP99: 0.2 }, 1).load
+ */
+export function servingLoadUnderLimit(
+  replica: ServingReplica,
+  workload: ServingWorkload,
+  policy: ServingPolicy,
+  limits: ServingLatencyLimits,
+  seed: number,
+  opts: { maxLoad?: number; iterations?: number; capacityRps?: number } = {},
+): { ratePerSecond: number; load: number; capacityRps: number; throughputTokS: number } {
+  const [r] = checkReplicas([replica]);
+  const lim = checkLimits(limits);
+  checkServingPolicy(policy);
+  const maxLoad = checkNumber('maxLoad', opts.maxLoad ?? 1.5, { min: 0.01, max: 100 });
+  const iterations = checkInt('iterations', opts.iterations ?? 10, { min: 1, max: 40 });
+  const base = { ...workload, stepCost: r.stepCost, costLabel: r.label, kvCapacityTokens: r.kvCapacityTokens };
+  const capacity = opts.capacityRps ?? servingCapacity({ ...base, arrivals: { kind: 'burst' } }, { kind: 'continuous', maxBatch: policy.maxBatch }, seed);
+  const at = (load: number) => simulateServing({ ...base, arrivals: { kind: 'poisson', ratePerSecond: load * capacity }, policy, keepRequests: false }, seed);
+  const meets = (res: ServingResult) => lim.every(([k, v]) => metric(res, k) <= v);
+  let lo = 0;
+  let hi = maxLoad;
+  let best: ServingResult | null = null;
+  const top = at(hi);
+  if (meets(top)) {
+    lo = hi;
+    best = top;
+  } else {
+    for (let i = 0; i < iterations; i++) {
+      const mid = (lo + hi) / 2;
+      const res = at(mid);
+      if (meets(res)) {
+        lo = mid;
+        best = res;
+      } else {
+        hi = mid;
+      }
+    }
+  }
+  // The offered token rate, which a run within its limits carries; n / makespan would
+  // charge the drain of the longest answers (at a long window, minutes) to the rate.
+  const tokensPerRequest = top.tokens.output / top.requests;
+  return { ratePerSecond: lo * capacity, load: lo, capacityRps: capacity, throughputTokS: best ? lo * capacity * tokensPerRequest : 0 };
+}
+
+/**
+ * servingLoadUnderLimit for every replica × policy: one row per pair with the
+ * replica, policy kind, window (ms, or null), the largest load as a fraction of the
+ * replica's continuous-batching capacity, that rate in requests/s and the output
+ * tokens/s it carries, and the limits as text.
+ *
+ * @example
+ * servingLoadUnderLimitTable([r70b], workload, [0, 50, 200].map((w) => ({ kind: 'window', windowMs: w, maxBatch: 256 })), { itlP99: 0.25 }, 1);
+ */
+export function servingLoadUnderLimitTable(
+  replicas: ServingReplica[],
+  workload: ServingWorkload,
+  policies: ServingPolicy[],
+  limits: ServingLatencyLimits,
+  seed: number,
+  opts: { maxLoad?: number; iterations?: number } = {},
+): Table {
+  const reps = checkReplicas(replicas);
+  const pols = checkArray<ServingPolicy>('policies', policies, 256);
+  const lim = checkLimits(limits);
+  const rows: Array<Record<string, unknown>> = [];
+  for (const r of reps) {
+    let capacity: number | undefined;
+    for (const p of pols) {
+      const res = servingLoadUnderLimit(r, workload, p, limits, seed, { ...opts, capacityRps: capacity });
+      capacity = res.capacityRps;
+      rows.push({
+        replica: r.label,
+        policy: p.kind,
+        windowMs: 'windowMs' in p ? p.windowMs : null,
+        maxBatch: p.maxBatch,
+        load: res.load,
+        ratePerSecond: res.ratePerSecond,
+        capacityRps: res.capacityRps,
+        throughputTokS: res.throughputTokS,
+        limits: lim.map(([k, v]) => `${k} ≤ ${v} s`).join(', '),
+        seed,
+      });
+    }
+  }
+  return aq.from(rows);
+}
+
+/** A closed-loop concurrency curve and where it saturates. */
+export interface ConcurrencyCurve {
+  /** One row per client count: clients, throughput, TTFT/ITL/e2e statistics. */
+  table: Table;
+  /** Highest throughput over the sweep, requests/s. */
+  maxThroughputRps: number;
+  /**
+   * Kleinrock's saturation number N* = X_max · (R(1) + Z): the client count at which the
+   * two asymptotes of the response-time law meet (X = N / (R(1) + Z) for few clients,
+   * X = X_max beyond). Below it clients rarely queue; above it each added client adds
+   * only waiting time.
+   */
+  saturationClients: number;
+}
+
+/**
+ * The closed-loop concurrency curve as benchmark tools report it: for each client count
+ * N, N users each send a request, wait for it to finish, think `thinkSeconds`, and send
+ * the next. Throughput, TTFT, ITL and e2e against N, with the saturation point N*.
+ * `requestsPerClient` sizes each run by its concurrency (N × it requests) instead of
+ * `workload.requests`, so every client completes as many requests at every N.
+ *
+ * @example
+ * const c = servingConcurrencySweep(replica, workload, { kind: 'continuous', maxBatch: 256 }, [1, 4, 16, 64, 256], 1);
+ * c.saturationClients;
+ */
+export function servingConcurrencySweep(
+  replica: ServingReplica,
+  workload: ServingWorkload,
+  policy: ServingPolicy,
+  clients: number[],
+  seed: number,
+  opts: { thinkSeconds?: number; think?: 'fixed' | 'exponential'; requestsPerClient?: number } = {},
+): ConcurrencyCurve {
+  const [r] = checkReplicas([replica]);
+  checkServingPolicy(policy);
+  const ns = [...checkArray<number>('clients', clients, 1000).map((c, i) => checkInt(`clients[${i}]`, c, { min: 1, max: 1_000_000 }))].sort((a, b) => a - b);
+  const think = checkNumber('thinkSeconds', opts.thinkSeconds ?? 0, { min: 0, max: 1e6 });
+  const perClient = opts.requestsPerClient === undefined ? undefined : checkInt('requestsPerClient', opts.requestsPerClient, { min: 1, max: 1_000_000 });
+  const rows = ns.map((n) => {
+    const res = simulateServing(
+      { ...workload, ...(perClient ? { requests: n * perClient } : {}), arrivals: { kind: 'closed', clients: n, thinkSeconds: think, think: opts.think ?? 'fixed' }, stepCost: r.stepCost, costLabel: r.label, kvCapacityTokens: r.kvCapacityTokens, policy, keepRequests: false },
+      seed,
+    );
+    return {
+      replica: r.label,
+      clients: n,
+      throughputRps: res.throughputRequestsPerSecond,
+      throughputTokS: res.throughputTokensPerSecond,
+      ttftP50: res.ttft.p50,
+      ttftP99: res.ttft.p99,
+      itlP50: res.itl ? res.itl.p50 : null,
+      itlP99: res.itl ? res.itl.p99 : null,
+      e2eMean: res.e2e.mean,
+      thinkSeconds: res.meanThinkSeconds ?? 0,
+      meanBatch: res.meanBatch,
+      busySecondsPer1kTokens: res.busySecondsPer1kTokens,
+      seed,
+      config: res.provenance.config,
+    };
+  });
+  const maxThroughputRps = Math.max(...rows.map((x) => x.throughputRps));
+  // R(1) + Z from the smallest client count: at N = 1 it is measured directly; otherwise
+  // the response-time law gives it back as N / X at that N, an upper bound.
+  const first = rows[0];
+  const cycle = first.clients === 1 ? first.e2eMean + first.thinkSeconds : first.clients / first.throughputRps;
+  return { table: aq.from(rows), maxThroughputRps, saturationClients: maxThroughputRps * cycle };
+}

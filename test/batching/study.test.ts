@@ -1,0 +1,72 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  constantStepCost,
+  affineStepCost,
+  simulateServing,
+  servingLoadUnderLimit,
+  servingLoadUnderLimitTable,
+  servingConcurrencySweep,
+  servingReplicaSweep,
+  type ServingWorkload,
+} from '../../lib/batching/index.js';
+import { InputError } from '../../lib/util/errors.js';
+
+const rel = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
+const oneToken: ServingWorkload = { requests: 4000, promptTokens: { kind: 'fixed', tokens: 1 }, outputTokens: { kind: 'fixed', tokens: 1 } };
+const S = 0.01;
+const replica = { label: 'constant 10 ms', stepCost: constantStepCost(S) };
+
+test('servingLoadUnderLimit returns the largest load within the limit, to the bisection resolution', () => {
+  const policy = { kind: 'continuous' as const, maxBatch: 1 };
+  const limits = { e2eP99: 0.1 };
+  const r = servingLoadUnderLimit(replica, oneToken, policy, limits, 1, { iterations: 8, maxLoad: 1.5 });
+  // One-token requests at batch 1 and 10 ms per step: an M/D/1 queue of capacity 1/S = 100/s.
+  assert.ok(rel(r.capacityRps, 1 / S) < 1e-9, `${r.capacityRps}`);
+  const at = (load: number) => simulateServing({ ...oneToken, arrivals: { kind: 'poisson', ratePerSecond: load * r.capacityRps }, policy, stepCost: replica.stepCost }, 1).e2e.p99;
+  assert.ok(r.load > 0 && at(r.load) <= 0.1, `load ${r.load}`);
+  assert.ok(at(r.load + 1.5 / 2 ** 8) > 0.1);
+  close(r.ratePerSecond, r.load * r.capacityRps);
+  close(r.throughputTokS, r.ratePerSecond); // one output token per request
+});
+const close = (a: number, b: number) => assert.ok(Math.abs(a - b) <= 1e-9 * Math.abs(b), `${a} != ${b}`);
+
+test('servingLoadUnderLimitTable: one row per replica × policy; a longer static window never carries more under a TTFT limit', () => {
+  const work: ServingWorkload = { requests: 1500, promptTokens: { kind: 'fixed', tokens: 64 }, outputTokens: { kind: 'uniform', min: 1, max: 32 } };
+  const cost = { label: 'affine', stepCost: affineStepCost({ fixedSeconds: 0.01, perPrefillToken: 1e-5, perDecodeToken: 1e-4 }) };
+  const t = servingLoadUnderLimitTable([cost], work, [5, 50, 200].map((w) => ({ kind: 'static' as const, windowMs: w, maxBatch: 32 })), { ttftP99: 0.5 }, 1, { iterations: 6 });
+  const rows = t.objects() as Array<{ windowMs: number; load: number; limits: string; replica: string }>;
+  assert.equal(rows.length, 3);
+  assert.equal(rows[0].limits, 'ttftP99 ≤ 0.5 s');
+  assert.ok(rows[0].load >= rows[1].load && rows[1].load >= rows[2].load, JSON.stringify(rows));
+});
+
+test('servingConcurrencySweep: one client obeys X = 1/(R + Z) and N* = X_max·(R(1) + Z) = (S + Z)/S', () => {
+  // One-token requests at 10 ms steps: a lone client's request takes S, then it thinks Z.
+  const Z = 0.04;
+  const c = servingConcurrencySweep(replica, oneToken, { kind: 'continuous', maxBatch: 1 }, [1, 2, 5, 10, 40], 1, { thinkSeconds: Z, requestsPerClient: 200 });
+  const rows = c.table.objects() as Array<{ clients: number; throughputRps: number; e2eMean: number }>;
+  // 200 cycles of S + Z, less the think after the last answer, which no request follows.
+  assert.ok(rel(rows[0].throughputRps, 200 / (200 * (S + Z) - Z)) < 1e-9, `${rows[0].throughputRps}`);
+  // Saturated at 40 clients: X_max = 1/S (one request per step).
+  assert.ok(rel(c.maxThroughputRps, 1 / S) < 1e-3, `${c.maxThroughputRps}`);
+  assert.ok(rel(c.saturationClients, (S + Z) / S) < 2e-3, `${c.saturationClients}`);
+  assert.throws(() => servingConcurrencySweep(replica, oneToken, { kind: 'continuous', maxBatch: 1 }, [0], 1), (e: unknown) => e instanceof InputError && e.field === 'clients[0]');
+  assert.throws(() => servingConcurrencySweep(replica, oneToken, { kind: 'continuous', maxBatch: 1 }, [1], 1, { thinkSeconds: -1 }), (e: unknown) => e instanceof InputError && e.field === 'thinkSeconds');
+});
+
+test('servingLoadUnderLimit rejects empty or unknown limits naming the field', () => {
+  const p = { kind: 'continuous' as const, maxBatch: 1 };
+  assert.throws(() => servingLoadUnderLimit(replica, oneToken, p, {}, 1), (e: unknown) => e instanceof InputError && e.field === 'limits');
+  assert.throws(() => servingLoadUnderLimit(replica, oneToken, p, { p50: 1 } as never, 1), (e: unknown) => e instanceof InputError && e.field === 'limits.p50');
+  assert.throws(() => servingLoadUnderLimit(replica, oneToken, p, { ttftP99: -1 }, 1), (e: unknown) => e instanceof InputError && e.field === 'limits.ttftP99');
+});
+
+test('servingReplicaSweep keeps each load exactly as given and prices busy time per million tokens', () => {
+  const t = servingReplicaSweep([{ ...replica, usdPerHour: 36 }], { workload: { ...oneToken, requests: 500, arrivals: { kind: 'poisson', ratePerSecond: 1 } }, policies: ['window'], windowsMs: [0, 20], maxBatches: [4], loads: [0.3, 0.7] }, 1);
+  const rows = t.objects() as Array<{ load: number; loadLabel: string; busySecondsPer1kTokens: number; usdPerMTok: number }>;
+  assert.deepEqual([...new Set(rows.map((r) => r.load))], [0.3, 0.7]);
+  assert.equal(rows[0].loadLabel, '30 % load');
+  // $36/h = $0.01/s; busy seconds per 1k tokens × 1000 × $0.01.
+  for (const r of rows) close(r.usdPerMTok, r.busySecondsPer1kTokens * 10);
+});

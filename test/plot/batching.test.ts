@@ -1,0 +1,55 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { windowEffectChart, servingLoadLimitChart, concurrencyCurveChart } from '../../lib/plot/batching.js';
+import { InputError } from '../../lib/util/errors.js';
+
+test('windowEffectChart draws latency and cost panels per group over window categories in numeric order', () => {
+  const rows = [
+    { replica: 'a', loadLabel: '20 % load', windowMs: 50, itlP99: 0.1, busySecondsPer1kTokens: 0.3 },
+    { replica: 'a', loadLabel: '20 % load', windowMs: 0, itlP99: 0.02, busySecondsPer1kTokens: 1.1 },
+    { replica: 'a', loadLabel: '80 % load', windowMs: 0, itlP99: 0.05, busySecondsPer1kTokens: 0.4 },
+    { replica: 'a', loadLabel: '80 % load', windowMs: 50, itlP99: 0.2, busySecondsPer1kTokens: 0.25 },
+    { replica: 'a', loadLabel: '80 % load', windowMs: null, itlP99: 9, busySecondsPer1kTokens: 9 }, // not a window row
+  ];
+  const fig = windowEffectChart(rows, { groupBy: ['replica', 'loadLabel'] });
+  assert.equal(fig.data.length, 4);
+  assert.deepEqual(fig.data[0].x, ['0 ms', '50 ms']);
+  assert.deepEqual(fig.data[0].y, [0.02, 0.1]);
+  assert.deepEqual(fig.data[1].y, [1.1, 0.3]);
+  assert.equal(fig.data[1].yaxis, 'y2');
+  assert.equal(fig.data[0].name, 'a · 20 % load');
+  assert.deepEqual((fig.layout.xaxis as { categoryarray: string[] }).categoryarray, ['0 ms', '50 ms']);
+  assert.throws(() => windowEffectChart([{ windowMs: null }]), InputError);
+});
+
+test('servingLoadLimitChart shows each row\'s load as a percentage of capacity, one bar series per replica', () => {
+  const fig = servingLoadLimitChart([
+    { replica: 'a', policy: 'window', windowMs: 0, load: 0.9, ratePerSecond: 9, limits: 'ttftP99 ≤ 1 s' },
+    { replica: 'a', policy: 'window', windowMs: 200, load: 0.5, ratePerSecond: 5, limits: 'ttftP99 ≤ 1 s' },
+    { replica: 'b', policy: 'chunked', windowMs: null, load: 1.2, ratePerSecond: 40, limits: 'ttftP99 ≤ 1 s' },
+  ]);
+  assert.equal(fig.data.length, 2);
+  assert.deepEqual(fig.data[0].x, ['window 0 ms', 'window 200 ms']);
+  assert.deepEqual(fig.data[0].y, [90, 50]);
+  assert.deepEqual(fig.data[1].x, ['chunked']);
+  assert.match(String((fig.layout.title as { text: string }).text), /ttftP99 ≤ 1 s/);
+});
+
+test('concurrencyCurveChart draws the two asymptotes meeting at N* = X_max·(R(1) + Z)', () => {
+  const curve = {
+    table: [
+      { clients: 1, throughputRps: 20, itlP50: 0.01 },
+      { clients: 16, throughputRps: 95, itlP50: 0.02 },
+    ],
+    maxThroughputRps: 100,
+    saturationClients: 5,
+  };
+  const fig = concurrencyCurveChart(curve);
+  const rise = fig.data[1] as { x: number[]; y: number[] };
+  // N / (R(1) + Z) with R(1) + Z = N*/X_max = 0.05 s: 20/s at N = 1, 100/s at N* = 5, linear between.
+  assert.deepEqual([rise.x[0], rise.x.at(-1)], [1, 5]);
+  assert.ok(Math.abs(rise.y[0] - 20) < 1e-9 && Math.abs(rise.y.at(-1)! - 100) < 1e-9);
+  rise.x.forEach((v, i) => assert.ok(Math.abs(rise.y[i] - 20 * v) < 1e-9));
+  assert.deepEqual((fig.data[2] as { y: number[] }).y, [100, 100]);
+  assert.equal((fig.layout.shapes as Array<{ x0: number }>)[0].x0, 5);
+});
