@@ -112,7 +112,7 @@ test('a client that disconnects mid-stream is cancelled cleanly and the server k
   assert.equal(m.cancelled, before.cancelled + 1);
 });
 
-test("Little's law on a measured run: the server's mean requests in system equals λ·W from the client's latencies within 5 %", async () => {
+test("Little's law on a measured run: the server's mean requests in system equals λ·W from the client's latencies within 5 %", async (t) => {
   const reset = await fetch(`${srv.url}/batchlab/reset`, { method: 'POST' });
   assert.equal(reset.status, 200);
   const r = await runLoad({
@@ -131,7 +131,20 @@ test("Little's law on a measured run: the server's mean requests in system equal
   // per second of its makespan × mean end-to-end latency). They differ only by the HTTP
   // round trip and by arrivals that wait in the socket while a step runs.
   const lambdaW = r.throughputRequestsPerSecond * r.e2e.mean;
+  t.diagnostic(`L = ${m.meanInSystem.toFixed(3)} (server), λ·W = ${lambdaW.toFixed(3)} (client)`);
   assert.ok(Math.abs(m.meanInSystem - lambdaW) / lambdaW < 0.05, `L ${m.meanInSystem.toFixed(3)} vs λW ${lambdaW.toFixed(3)}`);
+});
+
+test('runLoad in closed loop keeps at most N requests in flight and completes every one', async () => {
+  const r = await runLoad({ url: srv.url, seed: 4, workload: { arrivals: { kind: 'closed', clients: 3 }, requests: 9, promptTokens: { kind: 'fixed', tokens: 6 }, outputTokens: { kind: 'fixed', tokens: 5 } } });
+  assert.equal(r.requests, 9);
+  assert.equal(r.failed, 0);
+  // At every send, fewer than 3 other requests are still in flight.
+  for (const a of r.records) {
+    const inFlight = r.records.filter((b) => b !== a && b.send <= a.send && b.finish > a.send).length;
+    assert.ok(inFlight <= 2, `${inFlight} in flight at request ${a.index}`);
+  }
+  assert.ok(r.records.every((x) => x.tokens.length === 5));
 });
 
 test('SIGTERM stops the server only after every accepted request has finished', async () => {
