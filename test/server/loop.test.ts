@@ -103,6 +103,30 @@ test('ServingLoop(chunked) runs the step sequence simulateServing chooses for th
   await replayMatches({ kind: 'chunked', maxBatch: 4, tokenBudget: 12 });
 });
 
+test('ServingLoop(static) runs a batch to completion before anyone joins, dispatching on a window tick', async () => {
+  const engine = new DecodeEngine(tf, CFG, seededWeights(CFG, 3));
+  const loop = new ServingLoop(engine, { kind: 'static', windowMs: 15, maxBatch: 4 });
+  const running = loop.run();
+  const a = sink();
+  const b = sink();
+  loop.submit([1, 2, 3], 60, a.s);
+  loop.submit([4, 5], 60, b.s);
+  // C arrives while A and B decode (60 steps take far longer than the 5 ms after the tick).
+  await new Promise((r) => setTimeout(r, 20));
+  const c = sink();
+  loop.submit([6, 7], 3, c.s);
+  await Promise.all([a.finished, b.finished, c.finished]);
+  await loop.stop();
+  await running;
+  const [ra, rb, rc] = loop.arrivals;
+  // A and B were caught by the first tick (t = W = 15 ms, the clock starting at A's arrival) in one batch.
+  assert.equal(ra.firstToken, rb.firstToken);
+  assert.ok(loop.steps[0].start >= 0.015 && loop.steps[0].work.prefillSequences === 2, JSON.stringify(loop.steps[0]));
+  assert.ok(rc.arrival < Math.max(ra.finish, rb.finish));
+  assert.ok(rc.firstToken > Math.max(ra.finish, rb.finish));
+  engine.dispose();
+});
+
 test('ServingLoop: cancelling a queued and a running request frees their KV and the loop keeps serving', async () => {
   const engine = new DecodeEngine(tf, CFG, seededWeights(CFG, 3));
   const loop = new ServingLoop(engine, { kind: 'continuous', maxBatch: 1 });
