@@ -15,6 +15,8 @@ import * as deploy from './commands/deploy.js';
 import * as search from './commands/search.js';
 import * as sweep from './commands/sweep.js';
 import * as merge from './commands/merge.js';
+import * as serve from './commands/serve.js';
+import * as load from './commands/load.js';
 
 export type { CliIo } from './commands/context.js';
 export { parseBatchList, parseShapeList } from './commands/bench.js';
@@ -28,7 +30,7 @@ const COMMANDS: Array<{ register: (program: Command) => void }> = [
   roofline,
   moe,
   pipeline,
-  ...[deploy, search, sweep, merge].map((c) => ({ register: (program: Command) => c.register(program, ioOf(program)) })),
+  ...[deploy, search, sweep, merge, serve, load].map((c) => ({ register: (program: Command) => c.register(program, ioOf(program)) })),
 ];
 
 function packageVersion(): string {

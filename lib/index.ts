@@ -9,6 +9,8 @@ export * from './models/index.js';
 export * from './perf/index.js';
 export * from './roofline/index.js';
 export * from './batching/index.js';
+export * from './engine/index.js';
+export * from './server/index.js';
 export * from './moe/index.js';
 export * from './pipeline/index.js';
 export * from './plot/index.js';

@@ -8,3 +8,4 @@ export * from './moe.js';
 export * from './pipeline.js';
 export * from './deployment.js';
 export * from './attention.js';
+export * from './server.js';

@@ -1,0 +1,77 @@
+// Predicted vs measured on this machine: a real batched decode server (lib/engine behind
+// lib/server, in a child process) against simulateServing fed the engine's step cost
+// measured on this machine, with the same Poisson workload and seed.
+//   node --import tsx bench/engine-vs-simulator.ts [--requests 40] [--engine-steps]
+// Three loads (light, near the knee, saturated: 0.3, 0.75 and 1.2 × the predicted
+// capacity under continuous batching), two policies (continuous; the tick-level window
+// of 30 ms), two configs (dense Llama-3.2-1B and MoE Mixtral-8x7B, scaled down).
+// Target (issue #16): every error ≤ 10 % for TTFT p50, inter-token p50 and throughput.
+// Every error is printed; the run's CPU load is printed too, because the measured side
+// shares the cores with whatever else runs.
+import { cpus, hostname, loadavg } from 'node:os';
+import { describeExperiment, predictedVsMeasured } from '../lib/server/experiment.js';
+import { predictionErrorSummary } from '../lib/server/predict.js';
+import type { ExperimentModel } from '../lib/server/experiment.js';
+import type { ServingPolicy } from '../lib/batching/types.js';
+
+const arg = (name: string, dflt: number): number => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+};
+const requests = arg('--requests', 40);
+const seed = arg('--seed', 1);
+// Default: the step cost is fitted to steps the server ran under a calibration load (a
+// different seed from the measured points); --engine-steps uses engine steps timed back to back.
+const calibration = process.argv.includes('--engine-steps') ? 'engine' : 'served';
+const maxBatch = 8;
+const models: ExperimentModel[] = [
+  // 19 M parameters: hidden 512, 4 layers, FFN 2048, GQA 8/2 heads of 64, vocab 8016.
+  { label: 'dense', id: 'llama-3.2-1b', scale: { width: 0.25, depth: 0.25, vocab: 0.0625 } },
+  // 25 M parameters, 8 M active: hidden 256, 4 layers, 8 experts of width 896, top-2, vocab 1000.
+  { label: 'MoE', id: 'mixtral-8x7b', scale: { width: 0.0625, depth: 0.125, vocab: 0.03125 } },
+];
+const policies: ServingPolicy[] = [
+  { kind: 'continuous', maxBatch },
+  { kind: 'window', windowMs: 30, maxBatch },
+];
+const loads: Array<[string, number]> = [
+  ['light', 0.3],
+  ['knee', 0.75],
+  ['saturated', 1.2],
+];
+
+console.log(`engine vs simulator; ${hostname()}, ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+console.log(`workload: Poisson arrivals, prompts U[16, 64], outputs U[8, 32], ${requests} requests per point, seed ${seed}; step cost from ${calibration === 'served' ? 'served steps under a calibration load' : 'engine steps timed back to back'}\n`);
+const t0 = performance.now();
+const all: Array<{ model: string; metric: string; error: number }> = [];
+for (const model of models) {
+  const r = await predictedVsMeasured({
+    model,
+    workload: { requests, promptTokens: { kind: 'uniform', min: 16, max: 64 }, outputTokens: { kind: 'uniform', min: 8, max: 32 } },
+    points: policies.flatMap((policy) => loads.map(([name, load]) => ({ policy, load, name }))),
+    seed,
+    maxContext: 256,
+    capacityBatch: maxBatch,
+    calibrateReps: 5,
+    calibration,
+    log: (l) => console.log(l),
+  });
+  const f = r.fit;
+  console.log(describeExperiment(r));
+  console.log(`step cost by tokens per step: ${f.tokenKnots.map((k, i) => `${k}: ${(f.tokenSeconds[i] * 1e3).toFixed(1)}`).join(', ')} ms`);
+  console.log(`${'model'.padEnd(6)} ${'policy'.padEnd(30)} ${'load'.padEnd(10)} ${'rate/s'.padStart(7)} ${'metric'.padEnd(19)} ${'predicted'.padStart(10)} ${'measured'.padStart(10)} ${'error'.padStart(8)}`);
+  for (const row of r.table.objects() as Array<Record<string, unknown>>) {
+    const err = row.error as number;
+    const key = ['TTFT p50 (s)', 'ITL p50 (s)', 'throughput (tok/s)'].includes(row.metric as string);
+    console.log(
+      `${String(row.model).padEnd(6)} ${String(row.policy).padEnd(30)} ${String(row.point).padEnd(10)} ${(row.ratePerSecond as number).toFixed(2).padStart(7)} ${String(row.metric).padEnd(19)} ` +
+        `${(row.predicted as number).toPrecision(4).padStart(10)} ${(row.measured as number).toPrecision(4).padStart(10)} ${(100 * err).toFixed(1).padStart(7)} %${key && Math.abs(err) > 0.1 ? '  > 10 %' : ''}`,
+    );
+    if (key) all.push({ model: model.label, metric: row.metric as string, error: err });
+  }
+  console.log();
+}
+for (const sm of predictionErrorSummary(all)) {
+  console.log(`${sm.metric.padEnd(19)} |error| median ${(100 * sm.medianAbsError).toFixed(1)} %, max ${(100 * sm.maxAbsError).toFixed(1)} %; ${sm.within10}/${sm.points} within the 10 % target`);
+}
+console.log(`\nrun time ${((performance.now() - t0) / 1000).toFixed(0)} s; load average after ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);

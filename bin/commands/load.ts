@@ -1,0 +1,95 @@
+import type { Command } from 'commander';
+import { wantsJson } from './context.js';
+import writeFileAtomic from 'write-file-atomic';
+import type { ServingArrivalSpec, ServingPolicy } from '../../lib/batching/types.js';
+import type { EngineStepCostFit } from '../../lib/engine/stepcost.js';
+import { probeServerOverheads, runLoad } from '../../lib/server/load.js';
+import type { LoadWorkload } from '../../lib/server/load.js';
+import { comparePrediction, predictLoad } from '../../lib/server/predict.js';
+import { InputError } from '../../lib/util/errors.js';
+import { checkInt, checkNumber } from '../../lib/util/validate.js';
+
+interface LoadFlags {
+  url: string;
+  rate?: string;
+  clients?: string;
+  think: string;
+  requests: string;
+  prompt: string;
+  output: string;
+  seed: string;
+  predict: boolean;
+  records?: string;
+}
+
+function num(flag: string, raw: string, bounds: { min?: number; max?: number; int?: boolean }): number {
+  const v = raw.trim() === '' ? NaN : Number(raw);
+  return bounds.int ? checkInt(flag, v, bounds) : checkNumber(flag, v, bounds);
+}
+
+function ms(s: number | undefined): string {
+  return s === undefined ? '-' : `${(s * 1e3).toFixed(1)} ms`;
+}
+
+/**
+ * `batchlab load`: drives a completion server open loop (Poisson arrivals at --rate) or
+ * closed loop (--clients N) and prints TTFT, inter-token latency, end-to-end latency and
+ * throughput; with --predict, the simulator's prediction from the server's measured step
+ * cost beside each.
+ */
+export function register(program: Command, io: { out: (s: string) => void; err: (s: string) => void; signal?: AbortSignal } = { out: console.log, err: console.error }): void {
+  program
+    .command('load')
+    .description('load a completion server (open loop Poisson or closed loop) and report TTFT, ITL, e2e and throughput')
+    .option('--url <url>', 'server root', 'http://127.0.0.1:8000')
+    .option('--rate <rps>', 'open loop: Poisson arrivals per second')
+    .option('--clients <n>', 'closed loop: concurrent clients')
+    .option('--think <s>', 'closed loop: think time between a client\'s requests, seconds', '0')
+    .option('--requests <n>', 'requests to send', '50')
+    .option('--prompt <n>', 'prompt tokens per request', '32')
+    .option('--output <n>', 'output tokens per request', '16')
+    .option('--seed <n>', 'workload seed', '1')
+    .option('--predict', 'print the simulator\'s prediction from the server\'s measured step cost', false)
+    .option('--records <file>', 'write every request record and the summary as JSON')
+    .exitOverride()
+    .action(async (o: LoadFlags, cmd: Command) => {
+      let arrivals: ServingArrivalSpec;
+      if ((o.rate === undefined) === (o.clients === undefined)) throw new InputError('--rate/--clients', o.rate ?? o.clients, 'exactly one of --rate (open loop) and --clients (closed loop)');
+      if (o.rate !== undefined) arrivals = { kind: 'poisson', ratePerSecond: num('--rate', o.rate, { min: 1e-6, max: 1e6 }) };
+      else arrivals = { kind: 'closed', clients: num('--clients', o.clients!, { min: 1, max: 10000, int: true }), thinkSeconds: num('--think', o.think, { min: 0, max: 3600 }) };
+      const workload: LoadWorkload = {
+        arrivals,
+        requests: num('--requests', o.requests, { min: 1, max: 1e6, int: true }),
+        promptTokens: { kind: 'fixed', tokens: num('--prompt', o.prompt, { min: 1, max: 32768, int: true }) },
+        outputTokens: { kind: 'fixed', tokens: num('--output', o.output, { min: 1, max: 32768, int: true }) },
+      };
+      const seed = num('--seed', o.seed, { int: true });
+      const url = o.url.replace(/\/+$/, '');
+      const overheads = o.predict ? await probeServerOverheads(url) : undefined;
+      const r = await runLoad({ url, workload, seed, signal: io.signal });
+      let rows: ReturnType<typeof comparePrediction> | undefined;
+      if (o.predict) {
+        const fitRes = await fetch(`${url}/batchlab/step-cost`);
+        if (!fitRes.ok) throw new Error(`the server has no measured step cost (start it with --calibrate): ${await fitRes.text()}`);
+        const fit = (await fitRes.json()) as EngineStepCostFit;
+        const metrics = (await (await fetch(`${url}/batchlab/metrics`)).json()) as { policy: ServingPolicy };
+        rows = comparePrediction(r, predictLoad(workload, metrics.policy, fit, seed, overheads), overheads);
+      }
+      if (o.records) writeFileAtomic.sync(o.records, JSON.stringify(r, null, 1));
+      if (wantsJson(cmd)) {
+        const { records: _records, ...summary } = r as typeof r & { records?: unknown };
+        io.out(JSON.stringify({ ...summary, overheads: overheads ?? null, prediction: rows ?? null }, null, 2));
+        return;
+      }
+      io.out(`batchlab: ${r.requests} requests (${r.failed} failed) in ${r.makespanSeconds.toFixed(2)} s; ${r.provenance.workload}`);
+      io.out(`  TTFT p50 ${ms(r.ttft.p50)}  p99 ${ms(r.ttft.p99)}`);
+      io.out(`  ITL  p50 ${ms(r.itl?.p50)}  p99 ${ms(r.itl?.p99)}`);
+      io.out(`  e2e  p50 ${ms(r.e2e.p50)}  p99 ${ms(r.e2e.p99)}`);
+      io.out(`  throughput ${r.throughputTokensPerSecond.toFixed(1)} tok/s, ${r.throughputRequestsPerSecond.toFixed(2)} req/s`);
+      if (rows) {
+        io.out(`  server overheads measured before the run: ${(overheads!.stepSeconds * 1e3).toFixed(2)} ms per step, ${(overheads!.requestSeconds * 1e3).toFixed(2)} ms per request`);
+        io.out('  metric               predicted    measured     error');
+        for (const row of rows) io.out(`  ${row.metric.padEnd(20)} ${row.predicted.toPrecision(4).padStart(10)} ${row.measured.toPrecision(4).padStart(10)} ${(100 * row.error).toFixed(1).padStart(8)} %`);
+      }
+    });
+}

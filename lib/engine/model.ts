@@ -1,0 +1,355 @@
+import type { Tensor, Tensor1D, Tensor2D, Tensor3D } from '@tensorflow/tfjs';
+import { activeBackend, selectBackend } from '../backend/registry.js';
+import type { BackendName } from '../backend/registry.js';
+import { InputError } from '../util/errors.js';
+import type { EngineConfig } from './config.js';
+import { checkEngineWeights } from './weights.js';
+import type { EngineWeights } from './weights.js';
+
+type Tf = typeof import('@tensorflow/tfjs');
+
+/** New tokens of one sequence in a step: appended after the tokens it already cached. */
+export interface EngineSegment {
+  /** Caller-chosen sequence id; a new id starts an empty KV cache. */
+  seq: number;
+  /** Token ids, each in [0, vocabSize): a whole prompt, a prompt chunk or one decode token. */
+  tokens: ArrayLike<number>;
+}
+
+interface LayerWeights {
+  inNorm: Tensor1D;
+  postNorm: Tensor1D;
+  /** q, k and v projections stacked along the output dim, [(nh + 2·nkv)·hd, H]. */
+  qkv: Tensor2D;
+  o: Tensor2D;
+  /** Dense: gate and up stacked, [2I, H]; MoE: one per expert. */
+  gateUp: Tensor2D[];
+  down: Tensor2D[];
+  router?: Tensor2D;
+}
+
+interface SequenceCache {
+  /** Per layer, keys and values [numKvHeads, length, headDim]. */
+  k: Tensor3D[];
+  v: Tensor3D[];
+  length: number;
+}
+
+/**
+ * A Llama-architecture decode engine on tfjs: RMSNorm, rotary embeddings, grouped-query
+ * attention over a per-sequence KV cache, SwiGLU FFN, and Mixtral-style top-k MoE
+ * layers when the config has experts. One `forward` is one engine step: the new tokens
+ * of every segment (whole prompts, prompt chunks and single decode tokens alike) are
+ * stacked into one [T × H] activation, so every projection is one GEMM over the whole
+ * step; only attention runs per sequence, over that sequence's own cache.
+ *
+ * RoPE uses the plain `rope_theta` frequencies (no long-context `rope_scaling`), which
+ * is exact for contexts below the original training length of the configs shipped here.
+ *
+ * @example
+ * const engine = await DecodeEngine.create(cfg, seededWeights(cfg, 1));
+ * const [first] = engine.step([{ seq: 0, tokens: [1, 2, 3] }]); // prefill, greedy token
+ * engine.step([{ seq: 0, tokens: [first] }]);                  // one decode step
+ * engine.release(0);
+ */
+export class DecodeEngine {
+  readonly config: EngineConfig;
+  readonly tf: Tf;
+  /** The backend the engine's tensors live on. */
+  readonly backend: string;
+  private readonly layers: LayerWeights[];
+  private readonly embed: Tensor2D;
+  private readonly finalNorm: Tensor1D;
+  private readonly lmHead: Tensor2D;
+  private readonly cos: Tensor2D;
+  private readonly sin: Tensor2D;
+  private readonly cache = new Map<number, SequenceCache>();
+  private disposed = false;
+
+  /**
+   * Builds an engine on the active backend (or `opts.backend`), uploading the weights.
+   *
+   * @example
+   * const engine = await DecodeEngine.create(cfg, seededWeights(cfg, 1), { backend: 'tensorflow' });
+   */
+  static async create(config: EngineConfig, weights: EngineWeights, opts: { backend?: BackendName | 'auto' } = {}): Promise<DecodeEngine> {
+    const sel = opts.backend && opts.backend !== 'auto' ? await selectBackend(opts.backend, { log: () => {} }) : await activeBackend();
+    return new DecodeEngine(sel.tf, config, weights);
+  }
+
+  /** Prefer `DecodeEngine.create`; this takes an already initialised tfjs namespace. */
+  constructor(tf: Tf, config: EngineConfig, weights: EngineWeights) {
+    checkEngineWeights(config, weights);
+    this.tf = tf;
+    this.config = config;
+    this.backend = tf.getBackend();
+    const t2 = (name: string): Tensor2D => {
+      const w = weights.get(name)!;
+      return tf.tensor2d(w.data, w.shape as [number, number]);
+    };
+    const t1 = (name: string): Tensor1D => tf.tensor1d(weights.get(name)!.data);
+    const cat = (names: string[]): Tensor2D => tf.tidy(() => tf.concat(names.map(t2), 0) as Tensor2D);
+    this.embed = t2('model.embed_tokens.weight');
+    this.finalNorm = t1('model.norm.weight');
+    this.lmHead = config.tieWordEmbeddings ? this.embed : t2('lm_head.weight');
+    this.layers = [];
+    for (let l = 0; l < config.numLayers; l++) {
+      const p = `model.layers.${l}.`;
+      const a = `${p}self_attn.`;
+      const layer: LayerWeights = {
+        inNorm: t1(`${p}input_layernorm.weight`),
+        postNorm: t1(`${p}post_attention_layernorm.weight`),
+        qkv: cat([`${a}q_proj.weight`, `${a}k_proj.weight`, `${a}v_proj.weight`]),
+        o: t2(`${a}o_proj.weight`),
+        gateUp: [],
+        down: [],
+      };
+      if (config.numExperts > 0) {
+        layer.router = t2(`${p}block_sparse_moe.gate.weight`);
+        for (let e = 0; e < config.numExperts; e++) {
+          const x = `${p}block_sparse_moe.experts.${e}.`;
+          layer.gateUp.push(cat([`${x}w1.weight`, `${x}w3.weight`]));
+          layer.down.push(t2(`${x}w2.weight`));
+        }
+      } else {
+        layer.gateUp.push(cat([`${p}mlp.gate_proj.weight`, `${p}mlp.up_proj.weight`]));
+        layer.down.push(t2(`${p}mlp.down_proj.weight`));
+      }
+      this.layers.push(layer);
+    }
+    // HF LlamaRotaryEmbedding: inv_freq[j] = theta^(-2j/d), angle = position · inv_freq.
+    const half = config.headDim / 2;
+    const cos = new Float32Array(config.maxContext * half);
+    const sin = new Float32Array(config.maxContext * half);
+    for (let pos = 0; pos < config.maxContext; pos++) {
+      for (let j = 0; j < half; j++) {
+        const angle = pos * Math.pow(config.ropeTheta, (-2 * j) / config.headDim);
+        cos[pos * half + j] = Math.cos(angle);
+        sin[pos * half + j] = Math.sin(angle);
+      }
+    }
+    this.cos = tf.tensor2d(cos, [config.maxContext, half]);
+    this.sin = tf.tensor2d(sin, [config.maxContext, half]);
+  }
+
+  /** Tokens cached for a sequence (0 for an unknown id). */
+  length(seq: number): number {
+    return this.cache.get(seq)?.length ?? 0;
+  }
+
+  /** Ids of the sequences holding a KV cache. */
+  sequences(): number[] {
+    return [...this.cache.keys()];
+  }
+
+  /** Frees a sequence's KV cache; unknown ids are ignored. */
+  release(seq: number): void {
+    const c = this.cache.get(seq);
+    if (!c) return;
+    for (const t of c.k) t.dispose();
+    for (const t of c.v) t.dispose();
+    this.cache.delete(seq);
+  }
+
+  /** Frees every KV cache and every weight. The engine cannot be used afterwards. */
+  dispose(): void {
+    if (this.disposed) return;
+    for (const s of this.sequences()) this.release(s);
+    const all: Tensor[] = [this.embed, this.finalNorm, this.cos, this.sin];
+    if (this.lmHead !== this.embed) all.push(this.lmHead);
+    for (const l of this.layers) all.push(l.inNorm, l.postNorm, l.qkv, l.o, ...l.gateUp, ...l.down, ...(l.router ? [l.router] : []));
+    for (const t of all) t.dispose();
+    this.disposed = true;
+  }
+
+  private checkSegments(segments: EngineSegment[]): void {
+    if (this.disposed) throw new Error('DecodeEngine: used after dispose()');
+    if (!Array.isArray(segments) || segments.length === 0) throw new InputError('segments', segments, 'a non-empty array of { seq, tokens }');
+    const seen = new Set<number>();
+    const { vocabSize, maxContext } = this.config;
+    segments.forEach((s, i) => {
+      if (!s || !Number.isSafeInteger(s.seq)) throw new InputError(`segments[${i}].seq`, s?.seq, 'an integer sequence id');
+      if (seen.has(s.seq)) throw new InputError(`segments[${i}].seq`, s.seq, 'an id that appears once per step');
+      seen.add(s.seq);
+      const n = s.tokens?.length;
+      if (!Number.isSafeInteger(n) || n < 1) throw new InputError(`segments[${i}].tokens`, s.tokens, 'a non-empty array of token ids');
+      const room = maxContext - this.length(s.seq);
+      if (n > room) throw new InputError(`segments[${i}].tokens`, `${n} tokens`, `at most ${room} more tokens (context limit ${maxContext})`);
+      for (let k = 0; k < n; k++) {
+        const t = s.tokens[k];
+        if (!Number.isInteger(t) || t < 0 || t >= vocabSize) throw new InputError(`segments[${i}].tokens[${k}]`, t, `an integer in [0, ${vocabSize - 1}]`);
+      }
+    });
+  }
+
+  /**
+   * One engine step: runs every segment's new tokens, appends them to their KV caches
+   * and returns the logits after each segment's last token, [segments × vocab]. The
+   * caller disposes the returned tensor. Bad input throws before any cache changes.
+   *
+   * @example
+   * const logits = engine.forward([{ seq: 0, tokens: [5, 6] }, { seq: 1, tokens: [7] }]);
+   * logits.shape // => [2, vocabSize]
+   */
+  forward(segments: EngineSegment[]): Tensor2D {
+    this.checkSegments(segments);
+    const tf = this.tf;
+    const c = this.config;
+    const { numHeads: nh, numKvHeads: nkv, headDim: hd } = c;
+    const group = nh / nkv;
+    const half = hd / 2;
+    const ids: number[] = [];
+    const positions: number[] = [];
+    const lastRows: number[] = [];
+    for (const s of segments) {
+      const o = this.length(s.seq);
+      for (let k = 0; k < s.tokens.length; k++) {
+        ids.push(s.tokens[k]);
+        positions.push(o + k);
+      }
+      lastRows.push(ids.length - 1);
+    }
+    const T = ids.length;
+    const caches = segments.map((s) => this.cache.get(s.seq) ?? { k: [], v: [], length: 0 });
+    const newK: Tensor3D[][] = segments.map(() => []);
+    const newV: Tensor3D[][] = segments.map(() => []);
+    const logits = tf.tidy(() => {
+      const pos = tf.tensor1d(positions, 'int32');
+      const cos = tf.gather(this.cos, pos).reshape([T, 1, half]);
+      const sin = tf.gather(this.sin, pos).reshape([T, 1, half]);
+      const rope = (x: Tensor3D): Tensor3D => {
+        const [x1, x2] = tf.split(x, 2, 2);
+        return tf.concat([tf.sub(tf.mul(x1, cos), tf.mul(x2, sin)), tf.add(tf.mul(x2, cos), tf.mul(x1, sin))], 2) as Tensor3D;
+      };
+      const masks = segments.map((s, i) => this.causalMask(s.tokens.length, caches[i].length));
+      let x = tf.gather(this.embed, tf.tensor1d(ids, 'int32')) as Tensor2D;
+      const scale = 1 / Math.sqrt(hd);
+      this.layers.forEach((L, l) => {
+        const h = this.rmsNorm(x, L.inNorm);
+        const qkv = tf.matMul(h, L.qkv, false, true);
+        const [qf, kf, vf] = tf.split(qkv, [nh * hd, nkv * hd, nkv * hd], 1);
+        const q = rope(tf.mul(qf, scale).reshape([T, nh, hd]) as Tensor3D);
+        const k = rope(kf.reshape([T, nkv, hd]) as Tensor3D);
+        const v = vf.reshape([T, nkv, hd]) as Tensor3D;
+        const sizes = segments.map((s) => s.tokens.length);
+        const qs = segments.length > 1 ? tf.split(q, sizes, 0) : [q];
+        const ks = segments.length > 1 ? tf.split(k, sizes, 0) : [k];
+        const vs = segments.length > 1 ? tf.split(v, sizes, 0) : [v];
+        const outs = segments.map((s, i) => {
+          const n = sizes[i];
+          // [n, nkv, hd] → [nkv, n, hd]; the cache grows along its middle axis.
+          const kNew = (n === 1 ? ks[i].reshape([nkv, 1, hd]) : tf.transpose(ks[i], [1, 0, 2])) as Tensor3D;
+          const vNew = (n === 1 ? vs[i].reshape([nkv, 1, hd]) : tf.transpose(vs[i], [1, 0, 2])) as Tensor3D;
+          const old = caches[i];
+          const K = tf.keep(old.length > 0 ? (tf.concat([old.k[l], kNew], 1) as Tensor3D) : kNew);
+          const V = tf.keep(old.length > 0 ? (tf.concat([old.v[l], vNew], 1) as Tensor3D) : vNew);
+          newK[i].push(K);
+          newV[i].push(V);
+          // Query head h uses KV head floor(h / group) (HF repeat_kv): [n, nkv, g, hd] → [nkv, g·n, hd].
+          const qh = (n === 1 ? qs[i].reshape([nkv, group, hd]) : tf.transpose(qs[i].reshape([n, nkv, group, hd]), [1, 2, 0, 3]).reshape([nkv, group * n, hd])) as Tensor3D;
+          let scores: Tensor = tf.matMul(qh, K, false, true);
+          const mask = masks[i];
+          if (mask) scores = tf.add(scores.reshape([nkv, group, n, K.shape[1]]), mask).reshape([nkv, group * n, K.shape[1]]);
+          const att = tf.matMul(tf.softmax(scores), V);
+          return n === 1 ? att.reshape([1, nh * hd]) : tf.transpose(att.reshape([nkv, group, n, hd]), [2, 0, 1, 3]).reshape([n, nh * hd]);
+        });
+        const attn = (outs.length > 1 ? tf.concat(outs, 0) : outs[0]) as Tensor2D;
+        x = tf.add(x, tf.matMul(attn, L.o, false, true));
+        const h2 = this.rmsNorm(x, L.postNorm);
+        x = tf.add(x, L.router ? this.moe(h2, L) : this.swiglu(h2, L.gateUp[0], L.down[0]));
+      });
+      const last = tf.gather(x, tf.tensor1d(lastRows, 'int32')) as Tensor2D;
+      return tf.matMul(this.rmsNorm(last, this.finalNorm), this.lmHead, false, true) as Tensor2D;
+    });
+    segments.forEach((s, i) => {
+      const old = this.cache.get(s.seq);
+      if (old) {
+        for (const t of old.k) t.dispose();
+        for (const t of old.v) t.dispose();
+      }
+      this.cache.set(s.seq, { k: newK[i], v: newV[i], length: caches[i].length + s.tokens.length });
+    });
+    return logits;
+  }
+
+  /**
+   * One step with greedy sampling: the argmax token after each segment.
+   *
+   * @example
+   * engine.step([{ seq: 3, tokens: [42] }]) // => Int32Array [next token of sequence 3]
+   */
+  step(segments: EngineSegment[]): Int32Array {
+    const logits = this.forward(segments);
+    const next = this.tf.tidy(() => this.tf.argMax(logits, 1));
+    logits.dispose();
+    const out = next.dataSync() as Int32Array;
+    next.dispose();
+    return Int32Array.from(out);
+  }
+
+  /** Additive causal mask [n, cached + n] for a chunk of n > 1 tokens, or null for one token. */
+  private causalMask(n: number, cached: number): Tensor2D | null {
+    if (n === 1) return null;
+    const L = cached + n;
+    const m = new Float32Array(n * L);
+    for (let i = 0; i < n; i++) for (let j = cached + i + 1; j < L; j++) m[i * L + j] = -1e9;
+    return this.tf.tensor2d(m, [n, L]);
+  }
+
+  private rmsNorm(x: Tensor2D, w: Tensor1D): Tensor2D {
+    const tf = this.tf;
+    const ms = tf.mean(tf.square(x), -1, true);
+    return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, this.config.rmsNormEps))), w) as Tensor2D;
+  }
+
+  private swiglu(h: Tensor2D, gateUp: Tensor2D, down: Tensor2D): Tensor2D {
+    const tf = this.tf;
+    const [g, u] = tf.split(tf.matMul(h, gateUp, false, true), 2, 1);
+    return tf.matMul(tf.mul(tf.mul(g, tf.sigmoid(g)), u), down, false, true) as Tensor2D;
+  }
+
+  /**
+   * Mixtral's sparse block: softmax over the router logits, the top-k experts per token,
+   * their weights renormalised to sum to 1; each expert runs one GEMM over the tokens
+   * routed to it. Routing is read back to the host, as the per-expert token lists are.
+   */
+  private moe(h: Tensor2D, L: LayerWeights): Tensor2D {
+    const tf = this.tf;
+    const T = h.shape[0];
+    const E = this.config.numExperts;
+    const k = this.config.expertsPerToken;
+    const logits = tf.matMul(h, L.router!, false, true).dataSync();
+    const rows: number[][] = Array.from({ length: E }, () => []);
+    const weights: number[][] = Array.from({ length: E }, () => []);
+    const order = new Array<number>(E);
+    for (let t = 0; t < T; t++) {
+      const z = logits.subarray(t * E, (t + 1) * E);
+      for (let e = 0; e < E; e++) order[e] = e;
+      // Ties go to the lower expert index, as torch.topk does on CPU.
+      order.sort((a, b) => z[b] - z[a] || a - b);
+      let max = -Infinity;
+      for (let j = 0; j < k; j++) max = Math.max(max, z[order[j]]);
+      let sum = 0;
+      for (let j = 0; j < k; j++) sum += Math.exp(z[order[j]] - max);
+      for (let j = 0; j < k; j++) {
+        rows[order[j]].push(t);
+        weights[order[j]].push(Math.exp(z[order[j]] - max) / sum);
+      }
+    }
+    const outs: Tensor2D[] = [];
+    // Row of the stacked expert outputs that holds token t's j-th expert: a gather and a
+    // sum combine them (every backend has both; wasm has no segment sum).
+    const slot = new Int32Array(T * k);
+    const filled = new Int32Array(T);
+    let row = 0;
+    for (let e = 0; e < E; e++) {
+      if (rows[e].length === 0) continue;
+      const xe = tf.gather(h, tf.tensor1d(rows[e], 'int32')) as Tensor2D;
+      const ye = this.swiglu(xe, L.gateUp[e], L.down[e]);
+      outs.push(tf.mul(ye, tf.tensor2d(weights[e], [rows[e].length, 1])) as Tensor2D);
+      for (const t of rows[e]) slot[t * k + filled[t]++] = row++;
+    }
+    const stacked = outs.length > 1 ? tf.concat(outs, 0) : outs[0];
+    return tf.sum(tf.gather(stacked, tf.tensor1d(slot, 'int32')).reshape([T, k, this.config.hiddenSize]), 1) as Tensor2D;
+  }
+}

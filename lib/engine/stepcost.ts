@@ -1,0 +1,412 @@
+import { prefillAttentionPairs } from '../core/matmul.js';
+import type { StepCostFn, StepWork } from '../core/types.js';
+import { InputError } from '../util/errors.js';
+import { checkInt, checkNumber } from '../util/validate.js';
+import type { DecodeEngine, EngineSegment } from './model.js';
+
+/**
+ * The step cost of a DecodeEngine measured on this machine, in three parts that follow
+ * how the engine spends a step:
+ *
+ * - `tokenSeconds[i]` at `tokenKnots[i]` tokens: the step's fixed overhead plus its
+ *   GEMMs (every projection runs once over all T tokens of the step), interpolated
+ *   linearly in T between knots and extrapolated with the last slope. Above the
+ *   largest decode batch the knots come from single prompts, so the curve there also
+ *   carries a prompt's own causal attention (which grows with its length);
+ * - `perSequenceSeconds`: attention runs once per sequence in the step (its op
+ *   dispatches, KV append and softmax), whatever its length;
+ * - `perKeySeconds`: per cached key a decoding sequence attends to (StepWork's
+ *   contextTokens): the q·K, softmax, p·V and the KV append grow with the context.
+ */
+export interface EngineStepCostFit {
+  tokenKnots: number[];
+  tokenSeconds: number[];
+  perSequenceSeconds: number;
+  perKeySeconds: number;
+  /** Root-mean-square relative error of the fit over its own points. */
+  rmsRelativeError: number;
+  points: EngineStepCostPoint[];
+  label: string;
+  provenance: { backend: string; model: string; date: string; reps: number; statistic: string };
+}
+
+/** One measured step shape: its work and the median seconds over the repetitions. */
+export interface EngineStepCostPoint {
+  kind: 'decode' | 'prefill';
+  /** Sequences in the step. */
+  sequences: number;
+  /** Tokens per sequence (1 for decode). */
+  tokensPerSequence: number;
+  /** Cached tokens per sequence before the step. */
+  context: number;
+  medianSeconds: number;
+  /** Spread: (p75 − p25) / median over the repetitions. */
+  iqrRelative: number;
+}
+
+/** The three features of a step in the fit's terms. */
+function features(w: StepWork): { tokens: number; sequences: number; keys: number } {
+  const prefSeqs = w.prefillSequences ?? (w.prefillTokens > 0 ? 1 : 0);
+  return { tokens: w.prefillTokens + w.decodeTokens, sequences: w.decodeTokens + prefSeqs, keys: w.contextTokens };
+}
+
+function interpolate(knots: number[], values: number[], x: number): number {
+  if (x <= knots[0]) return values[0];
+  for (let i = 1; i < knots.length; i++) {
+    if (x <= knots[i]) return values[i - 1] + ((values[i] - values[i - 1]) * (x - knots[i - 1])) / (knots[i] - knots[i - 1]);
+  }
+  const n = knots.length;
+  const slope = n > 1 ? Math.max(0, (values[n - 1] - values[n - 2]) / (knots[n - 1] - knots[n - 2])) : 0;
+  return values[n - 1] + slope * (x - knots[n - 1]);
+}
+
+/**
+ * A StepCostFn (with a label) from a fit: for the simulator, given the StepWork of the
+ * engine's own schedule.
+ *
+ * @example
+ * const cost = engineStepCost(fit);
+ * cost({ prefillTokens: 0, decodeTokens: 8, contextTokens: 8 * 100 }) // => seconds of one decode step
+ */
+export function engineStepCost(fit: EngineStepCostFit): StepCostFn & { label: string } {
+  const { tokenKnots, tokenSeconds, perSequenceSeconds: s, perKeySeconds: a } = fit;
+  const fn = ((w: StepWork) => {
+    const f = features(w);
+    return interpolate(tokenKnots, tokenSeconds, f.tokens) + s * f.sequences + a * f.keys;
+  }) as StepCostFn & { label: string };
+  fn.label = fit.label;
+  return fn;
+}
+
+/** Solves the least-squares problem min ‖X·b − y‖ (rows weighted by 1/y: relative error) by normal equations. */
+function leastSquares(X: number[][], y: number[]): number[] {
+  const p = X[0].length;
+  const A = Array.from({ length: p }, () => new Float64Array(p + 1));
+  X.forEach((row, r) => {
+    const w = 1 / (y[r] * y[r]);
+    for (let i = 0; i < p; i++) {
+      for (let j = 0; j < p; j++) A[i][j] += w * row[i] * row[j];
+      A[i][p] += w * row[i] * y[r];
+    }
+  });
+  for (let c = 0; c < p; c++) {
+    let piv = c;
+    for (let r = c + 1; r < p; r++) if (Math.abs(A[r][c]) > Math.abs(A[piv][c])) piv = r;
+    [A[c], A[piv]] = [A[piv], A[c]];
+    const d = A[c][c];
+    if (Math.abs(d) < 1e-300) throw new Error('engine step-cost fit: singular design (measure more distinct shapes)');
+    for (let r = 0; r < p; r++) {
+      if (r === c) continue;
+      const f = A[r][c] / d;
+      for (let k = c; k <= p; k++) A[r][k] -= f * A[c][k];
+    }
+  }
+  return A.map((row, i) => row[p] / row[i]);
+}
+
+/**
+ * Fits EngineStepCostFit's three parts to measured points by least squares on relative
+ * error. The token curve is forced non-decreasing and the per-sequence and per-key
+ * costs non-negative (a StepCostFn must not fall when work grows): a negative one is
+ * pinned at 0 and the rest refitted.
+ *
+ * @example
+ * const fit = fitEngineStepCost(points, { label: 'my engine', backend: 'tensorflow', model: cfg.id, reps: 5 });
+ */
+export function fitEngineStepCost(points: EngineStepCostPoint[], meta: { label: string; backend: string; model: string; reps: number; date?: string }): EngineStepCostFit {
+  if (!Array.isArray(points) || points.length < 4) throw new InputError('points', points, 'at least 4 measured step shapes');
+  const work = points.map((p) => pointWork(p));
+  const knots = [...new Set(work.map((w) => w.prefillTokens + w.decodeTokens))].sort((a, b) => a - b);
+  const y = points.map((p) => p.medianSeconds);
+  const parts = fitParts(work, y, knots);
+  const fit: EngineStepCostFit = {
+    ...parts,
+    rmsRelativeError: 0,
+    points,
+    label: meta.label,
+    provenance: { backend: meta.backend, model: meta.model, date: meta.date ?? new Date().toISOString(), reps: meta.reps, statistic: 'median of timed steps' },
+  };
+  fit.rmsRelativeError = rmsRelative(engineStepCost(fit), work, y);
+  return fit;
+}
+
+function rmsRelative(cost: StepCostFn, work: StepWork[], y: number[]): number {
+  let se = 0;
+  work.forEach((w, i) => (se += ((cost(w) - y[i]) / y[i]) ** 2));
+  return Math.sqrt(se / work.length);
+}
+
+/** Least squares of the three parts on given knots; negative per-sequence or per-key parts are pinned at 0. */
+function fitParts(work: StepWork[], y: number[], knots: number[]): Pick<EngineStepCostFit, 'tokenKnots' | 'tokenSeconds' | 'perSequenceSeconds' | 'perKeySeconds'> {
+  const feats = work.map(features);
+  // Hat functions on the knots make the token curve piecewise linear through its knot values.
+  const hat = (t: number): number[] => knots.map((_, i) => {
+    const v = new Array(knots.length).fill(0);
+    v[i] = 1;
+    return interpolate(knots, v, t);
+  });
+  let useSeq = true;
+  let useKey = true;
+  let b: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    const X = feats.map((f) => [...hat(f.tokens), ...(useSeq ? [f.sequences] : []), ...(useKey ? [f.keys] : [])]);
+    b = leastSquares(X, y);
+    const s = useSeq ? b[knots.length] : 0;
+    const a = useKey ? b[knots.length + (useSeq ? 1 : 0)] : 0;
+    if (s >= 0 && a >= 0) break;
+    if (s < 0) useSeq = false;
+    if (a < 0) useKey = false;
+  }
+  const tokenSeconds = b.slice(0, knots.length);
+  for (let i = 0; i < tokenSeconds.length; i++) {
+    tokenSeconds[i] = Math.max(tokenSeconds[i], i > 0 ? tokenSeconds[i - 1] : 1e-6, 1e-6);
+  }
+  return {
+    tokenKnots: knots,
+    tokenSeconds,
+    perSequenceSeconds: useSeq ? b[knots.length] : 0,
+    perKeySeconds: useKey ? b[knots.length + (useSeq ? 1 : 0)] : 0,
+  };
+}
+
+/** One step a server ran: its work and how long it took, decision to next decision. */
+export interface StepSample {
+  work: StepWork;
+  seconds: number;
+}
+
+/**
+ * Fits the same three-part step cost to steps a server actually ran (its step log under
+ * a calibration load), so the cost carries what a served step costs beyond the engine:
+ * token writes, the loop's yield to I/O, and the client and sockets competing for the
+ * same cores. Knots sit at powers of two of tokens per step (and the largest seen)
+ * wherever samples exist; the slowest 5 % of samples relative to a first fit (steps hit
+ * by another process) are dropped before the final fit.
+ *
+ * @example
+ * const fit = fitStepCostSamples(steps.map((s) => ({ work: s.work, seconds: s.nextDecision - s.start })), { label: 'served', backend: 'tensorflow', model: cfg.id });
+ */
+export function fitStepCostSamples(samples: StepSample[], meta: { label: string; backend: string; model: string; date?: string }): EngineStepCostFit {
+  const ok = (Array.isArray(samples) ? samples : []).filter((s) => s && s.work && s.seconds > 0 && Number.isFinite(s.seconds));
+  if (ok.length < 8) throw new InputError('samples', samples?.length, 'at least 8 steps with a positive duration');
+  const tokensOf = (w: StepWork): number => w.prefillTokens + w.decodeTokens;
+  const ts = ok.map((s) => tokensOf(s.work));
+  const maxT = Math.max(...ts);
+  const candidates: number[] = [];
+  for (let t = 1; t < maxT; t *= 2) candidates.push(t);
+  candidates.push(maxT);
+  // A knot is kept only when some step lies between its neighbours, or its value is unidentified.
+  const knots = candidates.filter((k, i) => {
+    const lo = i > 0 ? candidates[i - 1] : 0;
+    const hi = i + 1 < candidates.length ? candidates[i + 1] : Infinity;
+    return ts.some((t) => t > lo && t < hi);
+  });
+  let work = ok.map((s) => s.work);
+  let y = ok.map((s) => s.seconds);
+  let parts = fitParts(work, y, knots);
+  const first = engineStepCost({ ...parts, rmsRelativeError: 0, points: [], label: '', provenance: { backend: '', model: '', date: '', reps: 0, statistic: '' } });
+  const rel = work.map((w, i) => y[i] / first(w));
+  const cut = [...rel].sort((a, b) => a - b)[Math.floor(0.95 * (rel.length - 1))];
+  const keep = rel.map((r) => r <= cut);
+  work = work.filter((_, i) => keep[i]);
+  y = y.filter((_, i) => keep[i]);
+  parts = fitParts(work, y, knots);
+  const fit: EngineStepCostFit = {
+    ...parts,
+    rmsRelativeError: 0,
+    points: [],
+    label: meta.label,
+    provenance: { backend: meta.backend, model: meta.model, date: meta.date ?? new Date().toISOString(), reps: ok.length, statistic: `least squares over ${work.length} served steps (slowest 5 % dropped)` },
+  };
+  fit.rmsRelativeError = rmsRelative(engineStepCost(fit), work, y);
+  return fit;
+}
+
+/** The StepWork of a measured point, as the simulator would describe that step. */
+export function pointWork(p: EngineStepCostPoint): StepWork {
+  if (p.kind === 'decode') return { prefillTokens: 0, decodeTokens: p.sequences, contextTokens: p.sequences * (p.context + 1), prefillSequences: 0, prefillAttentionPairs: 0 };
+  return {
+    prefillTokens: p.sequences * p.tokensPerSequence,
+    decodeTokens: 0,
+    contextTokens: 0,
+    prefillSequences: p.sequences,
+    prefillAttentionPairs: p.sequences * prefillAttentionPairs(p.tokensPerSequence, p.context),
+  };
+}
+
+/** What to measure: batch sizes of decode steps, their contexts, and prompt lengths. */
+export interface StepCostGrid {
+  decodeBatches: number[];
+  decodeContexts: number[];
+  prefillTokens: number[];
+  /** Timed repetitions per shape (default 5). */
+  reps?: number;
+}
+
+/**
+ * A grid that covers a server's operating range: decode batches 1..maxBatch (powers of
+ * two), contexts from a short one up to maxContext, and prompts up to maxPrompt.
+ *
+ * @example
+ * defaultStepCostGrid({ maxBatch: 16, maxContext: 256, maxPrompt: 128 }).decodeBatches // => [1, 2, 4, 8, 16]
+ */
+export function defaultStepCostGrid(o: { maxBatch: number; maxContext: number; maxPrompt: number; reps?: number }): StepCostGrid {
+  const maxBatch = checkInt('maxBatch', o.maxBatch, { min: 1, max: 4096 });
+  const maxContext = checkInt('maxContext', o.maxContext, { min: 2, max: 1 << 20 });
+  const maxPrompt = checkInt('maxPrompt', o.maxPrompt, { min: 1, max: 1 << 20 });
+  const pow = (max: number, from = 1): number[] => {
+    const out: number[] = [];
+    for (let v = from; v < max; v *= 2) out.push(v);
+    out.push(max);
+    return [...new Set(out)];
+  };
+  // The longest context leaves room for the decode steps timed back to back after it.
+  const longest = Math.max(1, maxContext - DECODE_RUN - 1);
+  const ctxs = [...new Set([Math.min(16, longest), Math.max(1, Math.floor(maxContext / 4)), Math.max(1, Math.floor(maxContext / 2)), longest])].sort((a, b) => a - b);
+  return { decodeBatches: pow(maxBatch), decodeContexts: ctxs, prefillTokens: pow(maxPrompt, Math.min(8, maxPrompt)), reps: o.reps };
+}
+
+/** Decode steps timed back to back after each set-up, as a server runs them. */
+const DECODE_RUN = 3;
+
+function median(v: number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function quantile(v: number[], q: number): number {
+  const s = [...v].sort((a, b) => a - b);
+  const x = q * (s.length - 1);
+  const lo = Math.floor(x);
+  return s[lo] + (s[Math.min(lo + 1, s.length - 1)] - s[lo]) * (x - lo);
+}
+
+/**
+ * Times the engine's own steps on this machine and fits an EngineStepCostFit. Shapes:
+ * decode steps at every batch size at the shortest context and at every context at
+ * the middle batch size, and single prompts at every prompt length (which include the
+ * decode batch sizes, so the per-sequence and per-token parts separate). The shapes are
+ * timed in rounds, each round one step of every shape in turn, so a change in the
+ * machine's load shifts all shapes alike; a decode shape is timed over 3 steps back to
+ * back after its set-up (as a server decodes), and each shape's time is its median.
+ * Uses sequence ids from 1e9 up and frees them.
+ *
+ * @example
+ * const fit = measureEngineStepCost(engine, defaultStepCostGrid({ maxBatch: 16, maxContext: 256, maxPrompt: 128 }));
+ * fit.perSequenceSeconds // => e.g. 4e-4 on 2 CPU cores
+ */
+export function measureEngineStepCost(engine: DecodeEngine, grid: StepCostGrid, opts: { label?: string; now?: () => number } = {}): EngineStepCostFit {
+  const reps = checkInt('grid.reps', grid.reps ?? 5, { min: 1, max: 1000 });
+  const clock = opts.now ?? (() => performance.now() / 1000);
+  const maxCtx = engine.config.maxContext;
+  const base = 1e9;
+  const tokens = (n: number, salt: number): number[] => Array.from({ length: n }, (_, i) => (i * 31 + salt * 7) % Math.min(256, engine.config.vocabSize));
+  interface Shape {
+    point: Omit<EngineStepCostPoint, 'medianSeconds' | 'iqrRelative'>;
+    setup: () => void;
+    run: () => void;
+    /** Steps timed back to back per round (a server decodes in runs of steps). */
+    repeat: number;
+    times: number[];
+  }
+  const shapes: Shape[] = [];
+  const seqs = (n: number): number[] => Array.from({ length: n }, (_, i) => base + i);
+  const decode = (batch: number, context: number): void => {
+    if (context + DECODE_RUN > maxCtx || shapes.some((s) => s.point.kind === 'decode' && s.point.sequences === batch && s.point.context === context)) return;
+    const ids = seqs(batch);
+    shapes.push({
+      point: { kind: 'decode', sequences: batch, tokensPerSequence: 1, context },
+      setup: () => engine.step(ids.map((s, i) => ({ seq: s, tokens: tokens(context, i) }))),
+      run: () => engine.step(ids.map((s) => ({ seq: s, tokens: [1] }))),
+      repeat: DECODE_RUN,
+      times: [],
+    });
+  };
+  const prefill = (n: number): void => {
+    if (n > maxCtx) return;
+    shapes.push({ point: { kind: 'prefill', sequences: 1, tokensPerSequence: n, context: 0 }, setup: () => {}, run: () => engine.step([{ seq: base, tokens: tokens(n, 0) }]), repeat: 1, times: [] });
+  };
+  const shortest = Math.min(...grid.decodeContexts);
+  for (const b of grid.decodeBatches) decode(b, shortest);
+  const mid = grid.decodeBatches[Math.floor(grid.decodeBatches.length / 2)];
+  for (const c of grid.decodeContexts) decode(mid, c);
+  for (const p of [...new Set([...grid.prefillTokens, ...grid.decodeBatches.filter((b) => b >= 2)])].sort((a, b) => a - b)) prefill(p);
+  const release = (): void => {
+    for (const s of engine.sequences()) if (s >= base) engine.release(s);
+  };
+  // Round 0 warms every shape up (first calls build kernels and allocate) and is not kept.
+  for (let r = 0; r <= reps; r++) {
+    for (const s of shapes) {
+      s.setup();
+      for (let k = 0; k < s.repeat; k++) {
+        const t0 = clock();
+        s.run();
+        const dt = clock() - t0;
+        if (r > 0) s.times.push(dt);
+      }
+      release();
+    }
+  }
+  const points = shapes.map((s) => {
+    const med = median(s.times);
+    return { ...s.point, medianSeconds: med, iqrRelative: (quantile(s.times, 0.75) - quantile(s.times, 0.25)) / med };
+  });
+  const label = opts.label ?? `${engine.config.id} measured on ${engine.backend}, ${new Date().toISOString().slice(0, 10)}`;
+  return fitEngineStepCost(points, { label, backend: engine.backend, model: engine.config.id, reps });
+}
+
+/**
+ * How fast the machine runs the engine now against when its step cost was measured:
+ * the median of `rounds` probes, each a prompt of `prompt` tokens then `steps` decode
+ * steps of `batch` sequences back to back, timed and divided by what the fit predicts
+ * for the same steps. On a machine shared with other work the speed drifts between the
+ * measurement and a run; a probe just before the run measures the drift. Uses sequence
+ * ids from 2e9 up and frees them.
+ *
+ * @example
+ * const ratio = probeEngineSpeed(engine, fit); // 1.3: steps take 30 % longer than measured
+ * const now = scaleStepCostFit(fit, ratio);
+ */
+export function probeEngineSpeed(engine: DecodeEngine, fit: EngineStepCostFit, o: { batch?: number; prompt?: number; steps?: number; rounds?: number; now?: () => number } = {}): number {
+  const batch = checkInt('batch', o.batch ?? 4, { min: 1, max: 4096 });
+  const prompt = checkInt('prompt', o.prompt ?? 32, { min: 1, max: engine.config.maxContext - 8 });
+  const steps = checkInt('steps', o.steps ?? 4, { min: 1, max: 1000 });
+  const rounds = checkInt('rounds', o.rounds ?? 3, { min: 1, max: 100 });
+  if (prompt + steps > engine.config.maxContext) throw new InputError('steps', steps, `at most ${engine.config.maxContext - prompt} (the context)`);
+  const clock = o.now ?? (() => performance.now() / 1000);
+  const cost = engineStepCost(fit);
+  const ids = Array.from({ length: batch }, (_, i) => 2e9 + i);
+  const toks = Array.from({ length: prompt }, (_, i) => (i * 13) % Math.min(256, engine.config.vocabSize));
+  let predicted = cost({ prefillTokens: prompt, decodeTokens: 0, contextTokens: 0, prefillSequences: 1, prefillAttentionPairs: prefillAttentionPairs(prompt) });
+  for (let k = 0; k < steps; k++) predicted += cost({ prefillTokens: 0, decodeTokens: batch, contextTokens: batch * (prompt + 1 + k), prefillSequences: 0, prefillAttentionPairs: 0 });
+  const ratios: number[] = [];
+  for (let r = 0; r <= rounds; r++) {
+    for (const s of ids.slice(1)) engine.step([{ seq: s, tokens: toks }]);
+    const t0 = clock();
+    engine.step([{ seq: ids[0], tokens: toks }]);
+    for (let k = 0; k < steps; k++) engine.step(ids.map((s) => ({ seq: s, tokens: [1] })));
+    const dt = clock() - t0;
+    for (const s of ids) engine.release(s);
+    // Round 0 warms up and is not kept.
+    if (r > 0) ratios.push(dt / predicted);
+  }
+  return median(ratios);
+}
+
+/**
+ * A fit with every time multiplied by `ratio` (from probeEngineSpeed), its label saying so.
+ *
+ * @example
+ * scaleStepCostFit(fit, 1.25).perSequenceSeconds === 1.25 * fit.perSequenceSeconds // => true
+ */
+export function scaleStepCostFit(fit: EngineStepCostFit, ratio: number): EngineStepCostFit {
+  const r = checkNumber('ratio', ratio, { min: 0, exclusiveMin: true, max: 1000 });
+  return {
+    ...fit,
+    tokenSeconds: fit.tokenSeconds.map((s) => s * r),
+    perSequenceSeconds: fit.perSequenceSeconds * r,
+    perKeySeconds: fit.perKeySeconds * r,
+    label: `${fit.label} × ${r.toFixed(3)} (speed probed before the run)`,
+  };
+}

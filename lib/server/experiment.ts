@@ -1,0 +1,248 @@
+import * as aq from 'arquero';
+import { loadavg } from 'node:os';
+import { servingCapacity } from '../batching/replica.js';
+import { servingPolicyModule } from '../batching/policy.js';
+import type { ServingPolicy, ServingResult } from '../batching/types.js';
+import { engineParamCount, scaleEngineConfig } from '../engine/config.js';
+import type { EngineScale } from '../engine/config.js';
+import { fitStepCostSamples, scaleStepCostFit } from '../engine/stepcost.js';
+import type { StepSample } from '../engine/stepcost.js';
+import type { EngineStepCostFit } from '../engine/stepcost.js';
+import { InputError } from '../util/errors.js';
+import { checkArray, checkInt, checkPositive } from '../util/validate.js';
+import { probeServerOverheads, runLoad } from './load.js';
+import type { LoadResult, LoadWorkload } from './load.js';
+import { comparePrediction, predictLoad, serverStepCost } from './predict.js';
+import type { ServerOverheads } from './predict.js';
+import { resolveEngineConfig, spawnServer } from './serve.js';
+
+type Table = ReturnType<typeof aq.from>;
+
+/** A model to serve: a catalog id and its shrink factors. */
+export interface ExperimentModel {
+  /** Short name for tables, e.g. "dense" or "MoE". */
+  label: string;
+  id: string;
+  scale: EngineScale;
+}
+
+/** One measured point: a policy and an arrival rate (absolute, or a fraction of capacity). */
+export interface ExperimentPoint {
+  policy: ServingPolicy;
+  /** Fraction of the engine's predicted capacity under continuous batching at `capacityBatch`. */
+  load?: number;
+  ratePerSecond?: number;
+  /** A name for the point in tables (default: the load or rate). */
+  name?: string;
+}
+
+/** A predicted-vs-measured experiment on one model. */
+export interface ExperimentSpec {
+  model: ExperimentModel;
+  /** Prompt and output lengths, and requests per point; arrivals are Poisson at each point's rate. */
+  workload: Omit<LoadWorkload, 'arrivals'>;
+  points: ExperimentPoint[];
+  seed: number;
+  maxContext: number;
+  /** Batch limit of the capacity that `load` refers to, and largest batch the step cost is measured at. */
+  capacityBatch: number;
+  /** Rounds of the step-cost measurement (default 5). */
+  calibrateReps?: number;
+  /**
+   * Scale the measured step cost by the speed probed just before each point (default
+   * false; the ratio is recorded either way). On a shared machine the speed drifts
+   * between the measurement and a run, but a probe of back-to-back engine steps also
+   * misses what slows a served step (the client and the HTTP writes on the same cores),
+   * and on this 2-core machine it made the predictions worse on average.
+   */
+  scaleBySpeed?: boolean;
+  /**
+   * Where the prediction's step cost comes from. 'engine' (default): engine steps timed
+   * back to back in the server process (measureEngineStepCost), plus the loop's measured
+   * per-step overhead. 'served': steps the server ran under a calibration load before
+   * the points (closed loop at 1, half and all of capacityBatch clients, another seed),
+   * fitted by fitStepCostSamples; it carries the cost of serving itself (token writes,
+   * the client on the same cores).
+   */
+  calibration?: 'engine' | 'served';
+  /** Called with a line of progress. */
+  log?: (line: string) => void;
+}
+
+/** What an experiment returns: one row per point and metric, the fit and the capacity. */
+export interface ExperimentResult {
+  /**
+   * Columns: model, policy, point, ratePerSecond, speedRatio (probeEngineSpeed just before
+   * the point), metric, predicted, measured, error;
+   * plus meanBatchPredicted and stepsPredicted per point (the simulator's view).
+   */
+  table: Table;
+  /** One row per point: measured and predicted throughput, TTFT p50, ITL p50 and e2e p50. */
+  points: Table;
+  model: ExperimentModel;
+  /** Parameters of the served engine (total, and active per token). */
+  params: { total: number; active: number };
+  fit: EngineStepCostFit;
+  overheads: ServerOverheads;
+  capacityRps: number;
+  measured: LoadResult[];
+  predicted: ServingResult[];
+  provenance: { model: string; backend: string; date: string; seed: number; loadAverage: number[]; note: string };
+}
+
+/**
+ * Serves a model in a child process (so the engine's synchronous steps never delay the
+ * load generator's clock), measures its step cost there and the server's overheads
+ * beyond engine steps (probeServerOverheads), then for every point: resets
+ * the server to the point's policy, probes the engine's speed now against the measured
+ * step cost (probeEngineSpeed; recorded, and used to scale the step cost when
+ * `scaleBySpeed`), drives it with Poisson arrivals of the workload and
+ * seed, and predicts the same run with `simulateServing` from the measured step cost.
+ * Returns predicted beside measured TTFT p50/p99, inter-token latency p50, time per
+ * output token p50 and throughput, each with its relative error.
+ *
+ * @example
+ * const r = await predictedVsMeasured({ model: { label: 'dense', id: 'llama-3.2-1b', scale: { width: 0.25, depth: 0.25, vocab: 0.0625 } },
+ *   workload: { requests: 40, promptTokens: { kind: 'uniform', min: 16, max: 64 }, outputTokens: { kind: 'uniform', min: 8, max: 32 } },
+ *   points: [{ policy: { kind: 'continuous', maxBatch: 8 }, load: 0.5 }], seed: 1, maxContext: 256, capacityBatch: 8 });
+ * r.table.filter((d) => d.metric === 'TTFT p50 (s)')
+ */
+export async function predictedVsMeasured(spec: ExperimentSpec): Promise<ExperimentResult> {
+  const log = spec.log ?? (() => {});
+  const points = checkArray<ExperimentPoint>('points', spec.points, 100);
+  const maxContext = checkInt('maxContext', spec.maxContext, { min: 2, max: 32768 });
+  const capBatch = checkInt('capacityBatch', spec.capacityBatch, { min: 1, max: 4096 });
+  const maxPrompt = spec.workload.promptTokens && spec.workload.promptTokens.kind !== 'lognormal' ? (spec.workload.promptTokens.kind === 'fixed' ? spec.workload.promptTokens.tokens : spec.workload.promptTokens.max) : 128;
+  const s = spec.model.scale;
+  const srv = await spawnServer([
+    '--model', spec.model.id,
+    '--width', String(s.width), '--depth', String(s.depth), '--vocab', String(s.vocab),
+    '--max-context', String(maxContext), '--seed', String(spec.seed),
+    '--policy', 'continuous', '--max-batch', String(capBatch),
+    '--calibrate', '--calibrate-max-prompt', String(Math.min(maxContext, Math.max(2 * capBatch, maxPrompt))), '--calibrate-reps', String(spec.calibrateReps ?? 5),
+  ]);
+  try {
+    for (const line of srv.output) if (/engine|step cost/.test(line)) log(line);
+    let fit = (await (await fetch(`${srv.url}/batchlab/step-cost`)).json()) as EngineStepCostFit;
+    const probed = await probeServerOverheads(srv.url);
+    log(`batchlab: server overheads: ${(probed.stepSeconds * 1e3).toFixed(2)} ms per step (loop), ${(probed.requestSeconds * 1e3).toFixed(2)} ms per request (HTTP path)`);
+    let overheads: ServerOverheads = probed;
+    if (spec.calibration === 'served') {
+      fit = await calibrateOnServedSteps(srv.url, spec.workload, capBatch, spec.seed + 1000, fit);
+      // The served steps already include the loop's time between steps.
+      overheads = { stepSeconds: 0, requestSeconds: probed.requestSeconds };
+      log(`batchlab: step cost fitted to ${fit.provenance.reps} served steps (fit rms error ${(100 * fit.rmsRelativeError).toFixed(0)} %)`);
+    }
+    const base = { ...spec.workload, arrivals: { kind: 'poisson' as const, ratePerSecond: 1 }, stepCost: serverStepCost(fit, overheads) };
+    const capacityRps = servingCapacity(base, { kind: 'continuous', maxBatch: capBatch }, spec.seed);
+    log(`batchlab: predicted capacity ${capacityRps.toFixed(2)} requests/s (continuous, batch ≤ ${capBatch})`);
+    const rows: Array<Record<string, unknown>> = [];
+    const perPoint: Array<Record<string, unknown>> = [];
+    const measured: LoadResult[] = [];
+    const predicted: ServingResult[] = [];
+    for (const [i, p] of points.entries()) {
+      const rate = p.ratePerSecond ?? (p.load !== undefined ? checkPositive(`points[${i}].load`, p.load, 100) * capacityRps : undefined);
+      if (rate === undefined) throw new InputError(`points[${i}]`, p, 'a point with ratePerSecond or load');
+      const policy = servingPolicyModule(p.policy?.kind).check(p.policy) as ServingPolicy;
+      const describe = servingPolicyModule(policy.kind).describe(policy);
+      const reset = await fetch(`${srv.url}/batchlab/reset`, { method: 'POST', body: JSON.stringify({ policy }) });
+      if (!reset.ok) throw new Error(`the server refused the reset: ${await reset.text()}`);
+      // The machine's speed just before the run, against the step-cost measurement.
+      const speed = await fetch(`${srv.url}/batchlab/speed`, { method: 'POST' });
+      if (!speed.ok) throw new Error(`the server refused the speed probe: ${await speed.text()}`);
+      const ratio = ((await speed.json()) as { ratio: number }).ratio;
+      const fitNow = spec.scaleBySpeed === true ? scaleStepCostFit(fit, ratio) : fit;
+      const workload: LoadWorkload = { ...spec.workload, arrivals: { kind: 'poisson', ratePerSecond: rate } };
+      const m = await runLoad({ url: srv.url, workload, seed: spec.seed });
+      const pr = predictLoad(workload, policy, fitNow, spec.seed, overheads);
+      measured.push(m);
+      predicted.push(pr);
+      const name = p.name ?? (p.load !== undefined ? `load ${p.load}` : `${rate} req/s`);
+      const cmp = comparePrediction(m, pr, overheads);
+      log(`batchlab: ${spec.model.label} · ${describe} · ${name} (${rate.toFixed(2)} req/s, speed ×${ratio.toFixed(2)}): ` + cmp.map((c) => `${c.metric.split(' (')[0]} ${(100 * c.error).toFixed(0)} %`).join(', '));
+      for (const c of cmp) rows.push({ model: spec.model.label, policy: describe, point: name, ratePerSecond: rate, speedRatio: ratio, ...c, meanBatchPredicted: pr.meanBatch, stepsPredicted: pr.steps });
+      perPoint.push({
+        model: spec.model.label,
+        policy: describe,
+        kind: policy.kind,
+        maxBatch: policy.maxBatch,
+        windowMs: (policy as { windowMs?: number }).windowMs ?? 0,
+        point: name,
+        ratePerSecond: rate,
+        speedRatio: ratio,
+        measuredThroughput: m.throughputTokensPerSecond,
+        predictedThroughput: pr.throughputTokensPerSecond,
+        measuredTtftP50: m.ttft.p50,
+        predictedTtftP50: pr.ttft.p50 + overheads.requestSeconds,
+        measuredItlP50: m.itl?.p50 ?? NaN,
+        predictedItlP50: pr.itl?.p50 ?? NaN,
+        measuredE2eP50: m.e2e.p50,
+        predictedE2eP50: pr.e2e.p50 + overheads.requestSeconds,
+      });
+    }
+    return {
+      model: spec.model,
+      params: engineParamCount(scaleEngineConfig(resolveEngineConfig(spec.model.id, maxContext), spec.model.scale)),
+      table: aq.from(rows),
+      points: aq.from(perPoint),
+      fit,
+      overheads,
+      capacityRps,
+      measured,
+      predicted,
+      provenance: {
+        model: fit.provenance.model,
+        backend: fit.provenance.backend,
+        date: new Date().toISOString(),
+        seed: spec.seed,
+        loadAverage: loadavg(),
+        note: 'measured on a CPU shared with other processes: errors include the load they put on it',
+      },
+    };
+  } finally {
+    await srv.stop('SIGTERM');
+  }
+}
+
+/**
+ * One markdown bullet on what an experiment served and measured: parameters, the
+ * measured step cost in its three parts, the server's overheads and the predicted
+ * capacity.
+ *
+ * @example
+ * showMarkdown(describeExperiment(r)); // "- **dense** (...): 19.3 M parameters, ..."
+ */
+export function describeExperiment(r: ExperimentResult): string {
+  const f = r.fit;
+  const p = r.params;
+  return (
+    `- **${r.model.label}** (${f.provenance.model}): ${(p.total / 1e6).toFixed(1)} M parameters, ${(p.active / 1e6).toFixed(1)} M active per token. ` +
+    `A decode step of 1 sequence costs ${(1e3 * (f.tokenSeconds[0] + f.perSequenceSeconds)).toFixed(1)} ms; each further sequence adds ` +
+    `${(1e3 * f.perSequenceSeconds).toFixed(2)} ms of attention plus its share of the GEMMs, each cached token ${(1e6 * f.perKeySeconds).toFixed(2)} µs ` +
+    `(fit error ${(100 * f.rmsRelativeError).toFixed(0)} % rms over ${f.points.length ? `${f.points.length} timed shapes` : `${f.provenance.reps} served steps`}). ` +
+    (f.points.length ? `The server adds ${(1e3 * r.overheads.stepSeconds).toFixed(2)} ms per step and ` : 'The served steps include the loop\'s time between steps; the HTTP path adds ') +
+    `${(1e3 * r.overheads.requestSeconds).toFixed(1)} ms per request; predicted capacity ${r.capacityRps.toFixed(1)} requests/s ` +
+    `(continuous batching). Measured on the ${r.provenance.backend} backend, ${r.provenance.date.slice(0, 16).replace('T', ' ')} UTC, ` +
+    `load average ${r.provenance.loadAverage.map((l) => l.toFixed(1)).join(' / ')}.`
+  );
+}
+
+/**
+ * Runs closed-loop calibration loads (1, half and all of `maxBatch` clients, think time
+ * 0) against an idle server and fits the step cost to the steps it ran, each timed from
+ * the decision on it to the loop's next decision.
+ */
+async function calibrateOnServedSteps(url: string, workload: Omit<LoadWorkload, 'arrivals'>, maxBatch: number, seed: number, engineFit: EngineStepCostFit): Promise<EngineStepCostFit> {
+  const samples: StepSample[] = [];
+  for (const clients of [...new Set([1, Math.max(1, Math.round(maxBatch / 2)), maxBatch])]) {
+    const reset = await fetch(`${url}/batchlab/reset`, { method: 'POST', body: JSON.stringify({ policy: { kind: 'continuous', maxBatch } }) });
+    if (!reset.ok) throw new Error(`the server refused the reset: ${await reset.text()}`);
+    await runLoad({ url, seed: seed + clients, workload: { ...workload, arrivals: { kind: 'closed', clients }, requests: 2 * clients + 4 } });
+    const m = (await (await fetch(`${url}/batchlab/metrics`)).json()) as { steps: Array<{ start: number; end: number; nextDecision: number | null; work: StepSample['work'] }> };
+    for (const s of m.steps) {
+      const next = s.nextDecision ?? NaN;
+      if (Number.isFinite(next)) samples.push({ work: s.work, seconds: next - s.start });
+    }
+  }
+  return fitStepCostSamples(samples, { label: `${engineFit.provenance.model} served steps on ${engineFit.provenance.backend}, ${new Date().toISOString().slice(0, 10)}`, backend: engineFit.provenance.backend, model: engineFit.provenance.model });
+}

@@ -1,0 +1,12 @@
+export { ServingLoop } from './loop.js';
+export type { RequestSink, StepRecord, ArrivalRecord, ServingLoopOptions } from './loop.js';
+export { startCompletionServer, promptTokens, tokenText, MAX_BODY_BYTES } from './http.js';
+export type { CompletionServer, CompletionServerOptions } from './http.js';
+export { runLoad, summariseLoad, probeServerOverheads } from './load.js';
+export type { LoadWorkload, LoadRequestRecord, LoadResult, LoadOptions } from './load.js';
+export { predictLoad, comparePrediction, serverStepCost, predictionErrorSummary, describePredictionErrors } from './predict.js';
+export type { PredictionRow, ServerOverheads, PredictionErrorSummary } from './predict.js';
+export { startEngineServer, spawnServer, resolveEngineConfig, DEFAULT_ENGINE_SCALE } from './serve.js';
+export type { EngineServerOptions, ChildServer } from './serve.js';
+export { predictedVsMeasured, describeExperiment } from './experiment.js';
+export type { ExperimentModel, ExperimentPoint, ExperimentSpec, ExperimentResult } from './experiment.js';

@@ -1,0 +1,126 @@
+import { simulateServing } from '../batching/simulate.js';
+import type { ServingPolicy, ServingResult, ServingStepCost } from '../batching/types.js';
+import { engineStepCost } from '../engine/stepcost.js';
+import type { EngineStepCostFit } from '../engine/stepcost.js';
+import type { LoadResult, LoadWorkload } from './load.js';
+
+/**
+ * Costs of serving that are not engine steps, measured on the running server before a
+ * run (see probeServerOverheads): the loop's work between two steps (emitting tokens,
+ * yielding to I/O), and the HTTP path a request and its first token take between the
+ * client and the loop.
+ */
+export interface ServerOverheads {
+  /** Added to every step: the loop's time from one step's end to the next decision. */
+  stepSeconds: number;
+  /** Added to every TTFT and end-to-end latency: client-observed minus loop-observed TTFT. */
+  requestSeconds: number;
+}
+
+/**
+ * The step cost the simulator runs for a server: the engine's measured step cost plus
+ * the loop's per-step overhead.
+ *
+ * @example
+ * serverStepCost(fit, { stepSeconds: 5e-4, requestSeconds: 0 })({ prefillTokens: 0, decodeTokens: 4, contextTokens: 200 })
+ */
+export function serverStepCost(fit: EngineStepCostFit, overheads?: ServerOverheads): ServingStepCost {
+  const engine = engineStepCost(fit);
+  const extra = overheads?.stepSeconds ?? 0;
+  const fn: ServingStepCost = (w) => engine(w) + extra;
+  fn.label = extra > 0 ? `${fit.label} + ${(extra * 1e3).toFixed(2)} ms loop overhead per step` : fit.label;
+  return fn;
+}
+
+/**
+ * The simulator's prediction of a measured run: `simulateServing` with the same
+ * workload, seed and policy, and the engine's step cost measured on this machine (plus
+ * the loop's measured per-step overhead, when given).
+ *
+ * @example
+ * const predicted = predictLoad(workload, { kind: 'continuous', maxBatch: 8 }, fit, 1);
+ * predicted.ttft.p50
+ */
+export function predictLoad(workload: LoadWorkload, policy: ServingPolicy, fit: EngineStepCostFit, seed: number, overheads?: ServerOverheads): ServingResult {
+  const stepCost = serverStepCost(fit, overheads);
+  return simulateServing({ ...workload, policy, stepCost, costLabel: stepCost.label }, seed);
+}
+
+/** One metric, predicted beside measured. */
+export interface PredictionRow {
+  metric: string;
+  predicted: number;
+  measured: number;
+  /** (predicted − measured) / measured. */
+  error: number;
+}
+
+/**
+ * Predicted and measured TTFT (p50, p99), inter-token latency p50 (every gap between a
+ * request's consecutive tokens), time per output token p50 (per request) and output
+ * throughput, each with its relative error. The request overhead, when given, is added
+ * to the predicted TTFT (the simulator's requests arrive at the engine instantly).
+ *
+ * @example
+ * comparePrediction(measured, predicted).map((r) => `${r.metric}: ${(100 * r.error).toFixed(1)} %`)
+ */
+export function comparePrediction(measured: LoadResult, predicted: ServingResult, overheads?: ServerOverheads): PredictionRow[] {
+  const req = overheads?.requestSeconds ?? 0;
+  const rows: Array<[string, number | undefined, number | undefined]> = [
+    ['TTFT p50 (s)', predicted.ttft.p50 + req, measured.ttft.p50],
+    ['TTFT p99 (s)', predicted.ttft.p99 + req, measured.ttft.p99],
+    ['ITL p50 (s)', predicted.itl?.p50, measured.itl?.p50],
+    ['TPOT p50 (s)', predicted.tpot?.p50, measured.tpot?.p50],
+    ['throughput (tok/s)', predicted.throughputTokensPerSecond, measured.throughputTokensPerSecond],
+  ];
+  return rows
+    .filter((r): r is [string, number, number] => r[1] !== undefined && r[2] !== undefined)
+    .map(([metric, p, m]) => ({ metric, predicted: p, measured: m, error: (p - m) / m }));
+}
+
+/** How far off a set of predictions is, for one metric (a plain record, so tables take it). */
+export type PredictionErrorSummary = {
+  metric: string;
+  points: number;
+  medianAbsError: number;
+  maxAbsError: number;
+  /** Points whose |error| ≤ 10 %, the target of the predicted-vs-measured benchmark. */
+  within10: number;
+};
+
+/**
+ * Median and largest |error| per metric over the rows of comparePrediction (or the
+ * `table` of predictedVsMeasured), and how many are within 10 %.
+ *
+ * @example
+ * predictionErrorSummary(rows).find((s) => s.metric === 'TTFT p50 (s)')?.medianAbsError
+ */
+export function predictionErrorSummary(rows: Array<{ metric: string; error: number }>): PredictionErrorSummary[] {
+  const metrics = [...new Set(rows.map((r) => r.metric))];
+  return metrics.map((metric) => {
+    const e = rows.filter((r) => r.metric === metric).map((r) => Math.abs(r.error)).sort((a, b) => a - b);
+    const mid = e.length >> 1;
+    return {
+      metric,
+      points: e.length,
+      medianAbsError: e.length % 2 ? e[mid] : (e[mid - 1] + e[mid]) / 2,
+      maxAbsError: e[e.length - 1],
+      within10: e.filter((x) => x <= 0.1).length,
+    };
+  });
+}
+
+/**
+ * A sentence with the median error and the count within 10 % of throughput, inter-token
+ * latency p50 and TTFT p50 over a set of points.
+ *
+ * @example
+ * showMarkdown(describePredictionErrors(predictionErrorSummary(rows)));
+ */
+export function describePredictionErrors(summary: PredictionErrorSummary[]): string {
+  const part = (metric: string): string => {
+    const s = summary.find((x) => x.metric === metric);
+    return s ? `within a median of ${(100 * s.medianAbsError).toFixed(1)} % (${s.within10} of ${s.points} points within 10 %, worst ${(100 * s.maxAbsError).toFixed(0)} %)` : 'not at all (not measured)';
+  };
+  return `Throughput was predicted ${part('throughput (tok/s)')}, inter-token latency p50 ${part('ITL p50 (s)')} and TTFT p50 ${part('TTFT p50 (s)')}.`;
+}

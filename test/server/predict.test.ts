@@ -1,0 +1,103 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as aq from 'arquero';
+import { simulateServing } from '../../lib/batching/simulate.js';
+import { fitEngineStepCost } from '../../lib/engine/stepcost.js';
+import type { EngineStepCostFit, EngineStepCostPoint } from '../../lib/engine/stepcost.js';
+import { summariseLoad } from '../../lib/server/load.js';
+import type { LoadRequestRecord } from '../../lib/server/load.js';
+import { comparePrediction, describePredictionErrors, predictLoad, predictionErrorSummary, serverStepCost } from '../../lib/server/predict.js';
+import { predictionChart, predictionErrorChart } from '../../lib/plot/server.js';
+import { promptTokens, tokenText } from '../../lib/server/http.js';
+import { InputError } from '../../lib/util/errors.js';
+
+function fit(): EngineStepCostFit {
+  const pts: EngineStepCostPoint[] = [];
+  for (const b of [1, 2, 4, 8]) pts.push({ kind: 'decode', sequences: b, tokensPerSequence: 1, context: 16, medianSeconds: 0.01 + 0.001 * b, iqrRelative: 0 });
+  pts.push({ kind: 'decode', sequences: 4, tokensPerSequence: 1, context: 100, medianSeconds: 0.0145, iqrRelative: 0 });
+  for (const p of [2, 4, 16, 64]) pts.push({ kind: 'prefill', sequences: 1, tokensPerSequence: p, context: 0, medianSeconds: 0.01 + 0.0003 * p, iqrRelative: 0 });
+  return fitEngineStepCost(pts, { label: 'test fit', backend: 'none', model: 'none', reps: 1 });
+}
+
+/** Records of requests that each send at `send`, get n tokens `gap` apart after `ttft`. */
+function records(rows: Array<[number, number, number, number]>): LoadRequestRecord[] {
+  return rows.map(([send, ttft, n, gap], i) => {
+    const tokenTimes = Array.from({ length: n }, (_, k) => send + ttft + k * gap);
+    return { index: i, promptTokens: 8, outputTokens: n, send, tokenTimes, tokens: tokenTimes.map(() => 1), finish: tokenTimes[n - 1], status: 200 };
+  });
+}
+
+test('serverStepCost(fit, overheads) adds the loop overhead to every step of the engine cost', () => {
+  const f = fit();
+  const w = { prefillTokens: 0, decodeTokens: 3, contextTokens: 60 };
+  assert.equal(serverStepCost(f, { stepSeconds: 0.002, requestSeconds: 0.5 })(w), serverStepCost(f)(w) + 0.002);
+  assert.match(serverStepCost(f, { stepSeconds: 0.002, requestSeconds: 0 }).label!, /2\.00 ms loop overhead/);
+});
+
+test('summariseLoad computes TTFT, inter-token gaps and throughput from request records', () => {
+  // Two requests: sent at 0 and 1 s, first token after 0.1 and 0.3 s, 5 tokens 0.02 s apart.
+  const r = summariseLoad(records([[0, 0.1, 5, 0.02], [1, 0.3, 5, 0.02]]), { url: 'x', workload: 'w', seed: 1 });
+  // Median of {0.1, 0.3}; (1 + 0.3) − 1 carries float rounding, hence the tolerance.
+  assert.ok(Math.abs(r.ttft.p50 - 0.2) < 1e-12 && Math.abs(r.ttft.max - 0.3) < 1e-12);
+  assert.ok(Math.abs(r.itl!.p50 - 0.02) < 1e-12);
+  // First send 0, last finish 1 + 0.3 + 4·0.02 = 1.38 s; 10 tokens.
+  assert.ok(Math.abs(r.makespanSeconds - 1.38) < 1e-12);
+  assert.ok(Math.abs(r.throughputTokensPerSecond - 10 / 1.38) < 1e-9);
+  // Little's law by construction on the client side: area = Σ e2e = 0.18 + 0.38.
+  assert.ok(Math.abs(r.meanInSystem - 0.56 / 1.38) < 1e-12);
+  assert.throws(() => summariseLoad([], { url: 'x', workload: 'w', seed: 1 }), InputError);
+});
+
+test('comparePrediction adds the request overhead to predicted TTFT and reports (predicted − measured) / measured', () => {
+  const f = fit();
+  const workload = { arrivals: { kind: 'poisson' as const, ratePerSecond: 5 }, requests: 30, promptTokens: { kind: 'fixed' as const, tokens: 8 }, outputTokens: { kind: 'fixed' as const, tokens: 5 } };
+  const predicted = predictLoad(workload, { kind: 'continuous', maxBatch: 4 }, f, 2);
+  // The prediction is simulateServing of the same workload, seed and cost.
+  const direct = simulateServing({ ...workload, policy: { kind: 'continuous', maxBatch: 4 }, stepCost: serverStepCost(f) }, 2);
+  assert.equal(predicted.ttft.p50, direct.ttft.p50);
+  const measured = summariseLoad(records([[0, 0.05, 5, 0.02], [0.5, 0.07, 5, 0.02]]), { url: 'x', workload: 'w', seed: 2 });
+  const rows = comparePrediction(measured, predicted, { stepSeconds: 0, requestSeconds: 0.004 });
+  const ttft = rows.find((r) => r.metric === 'TTFT p50 (s)')!;
+  assert.equal(ttft.predicted, predicted.ttft.p50 + 0.004);
+  assert.ok(Math.abs(ttft.measured - 0.06) < 1e-12);
+  assert.equal(ttft.error, (ttft.predicted - ttft.measured) / ttft.measured);
+  assert.deepEqual(rows.map((r) => r.metric), ['TTFT p50 (s)', 'TTFT p99 (s)', 'ITL p50 (s)', 'TPOT p50 (s)', 'throughput (tok/s)']);
+});
+
+test('predictionErrorSummary takes median and max |error| per metric and counts the points within 10 %', () => {
+  const s = predictionErrorSummary([
+    { metric: 'a', error: 0.05 },
+    { metric: 'a', error: -0.2 },
+    { metric: 'a', error: 0.1 },
+    { metric: 'b', error: -0.3 },
+  ]);
+  assert.deepEqual(s, [
+    { metric: 'a', points: 3, medianAbsError: 0.1, maxAbsError: 0.2, within10: 2 },
+    { metric: 'b', points: 1, medianAbsError: 0.3, maxAbsError: 0.3, within10: 0 },
+  ]);
+  assert.match(describePredictionErrors([{ metric: 'throughput (tok/s)', points: 4, medianAbsError: 0.031, maxAbsError: 0.12, within10: 3 }]), /Throughput was predicted within a median of 3\.1 % \(3 of 4 points within 10 %, worst 12 %\)/);
+});
+
+test('predictionChart draws measured markers and predicted lines per model; predictionErrorChart draws the ±10 % band', () => {
+  const points = aq.from([
+    { model: 'dense', kind: 'window', windowMs: 30, maxBatch: 8, measuredTtftP50: 0.05, predictedTtftP50: 0.04 },
+    { model: 'dense', kind: 'window', windowMs: 0, maxBatch: 8, measuredTtftP50: 0.03, predictedTtftP50: 0.02 },
+    { model: 'MoE', kind: 'window', windowMs: 0, maxBatch: 8, measuredTtftP50: 0.06, predictedTtftP50: 0.05 },
+    { model: 'MoE', kind: 'continuous', windowMs: 0, maxBatch: 2, measuredTtftP50: 1, predictedTtftP50: 1 },
+  ]);
+  const fig = predictionChart(points, { x: 'windowMs', y: 'ttft', kind: 'window' });
+  assert.deepEqual(fig.data.map((d) => d.name), ['dense measured', 'dense predicted', 'MoE measured', 'MoE predicted']);
+  assert.deepEqual(fig.data[0].x, [0, 30]); // sorted by the knob
+  assert.deepEqual(fig.data[1].y, [20, 40]); // milliseconds
+  assert.throws(() => predictionChart(points, { x: 'nope' as never, y: 'ttft' }), InputError);
+  const err = predictionErrorChart(aq.from([{ model: 'dense', policy: 'p', point: 'light', metric: 'ITL p50 (s)', error: -0.2 }]));
+  assert.deepEqual(err.data[0].y, [-20]);
+  assert.deepEqual((err.layout.shapes as Array<{ y0: number }>).map((s) => s.y0), [10, -10]);
+});
+
+test('promptTokens reads a string as UTF-8 bytes and refuses batches; tokenText spells an id', () => {
+  assert.deepEqual(promptTokens('hé'), [104, 195, 169]);
+  assert.deepEqual(promptTokens([5, 6]), [5, 6]);
+  for (const bad of ['', [], [[1, 2]], ['a', 'b'], 3, null]) assert.throws(() => promptTokens(bad), InputError);
+  assert.equal(tokenText(42), ' 42');
+});
