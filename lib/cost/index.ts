@@ -1,5 +1,3 @@
-export type { Dtype, MatmulShape, MatmulCostModel, StepWork, StepCostFn, FittedRoofline } from '../core/types.js';
-export { DTYPES, DTYPE_BYTES } from '../core/types.js';
 export {
   fitRoofline,
   fittedRooflineSeconds,
