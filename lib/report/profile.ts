@@ -61,6 +61,16 @@ export interface NotebookProfile {
   attentionTiming: ProfileTiming;
   /** Notebook 06: batch sizes of the attention length cases. */
   attentionBatches: number[];
+  /** Notebook 07: largest batch the deployment search considers. */
+  searchMaxBatch: number;
+  /** Notebook 08: requests per measured server point. */
+  serverRequests: number;
+  /** Notebook 08: collection windows (ms) measured on the real server. */
+  serverWindowsMs: number[];
+  /** Notebook 08: batch caps of continuous batching measured on the real server. */
+  serverBatchCaps: number[];
+  /** Notebook 08: repetitions of the server's step-cost calibration. */
+  serverCalibrateReps: number;
 }
 
 const range = (n: number, f: (i: number) => number) => Array.from({ length: n }, (_, i) => f(i));
@@ -89,6 +99,11 @@ const PROFILES: Record<ProfileName, NotebookProfile> = {
     attentionRounds: 5,
     attentionTiming: { warmup: 1, minReps: 2, minTimeMs: 15 },
     attentionBatches: [8, 32],
+    searchMaxBatch: 512,
+    serverRequests: 24,
+    serverWindowsMs: [0, 30, 120],
+    serverBatchCaps: [2, 8],
+    serverCalibrateReps: 3,
   },
   thorough: {
     name: 'thorough',
@@ -111,6 +126,11 @@ const PROFILES: Record<ProfileName, NotebookProfile> = {
     attentionRounds: 9,
     attentionTiming: { warmup: 2, minReps: 20, minTimeMs: 200 },
     attentionBatches: [8, 32, 64],
+    searchMaxBatch: 2048,
+    serverRequests: 80,
+    serverWindowsMs: [0, 10, 30, 60, 120],
+    serverBatchCaps: [1, 2, 4, 8, 16],
+    serverCalibrateReps: 7,
   },
 };
 
