@@ -10,6 +10,7 @@ export interface MimeBundle {
   [mime: string]: unknown;
 }
 
+/** The MIME type of a plotly figure: JupyterLab's plotly extension renders it. */
 export const PLOTLY_MIME = 'application/vnd.plotly.v1+json';
 /** Marker class of every plot container batchlab emits; the browser test counts them. */
 export const PLOT_CLASS = 'batchlab-plot';
@@ -63,6 +64,9 @@ function tslabWriter(): WriteDisplay | undefined {
 /**
  * Sends a MIME bundle to the notebook (all types at once, so each front end picks
  * the one it renders). Outside a kernel it prints the text/plain part.
+ *
+ * @example
+ * displayBundle({ 'text/markdown': '**done**', 'text/plain': 'done' }); // => bold "done" in the cell; prints done outside a kernel
  */
 export function displayBundle(bundle: MimeBundle): void {
   const write = tslabWriter();
@@ -109,7 +113,12 @@ export function escapeMarkdownHtml(md: string): string {
     .join('');
 }
 
-/** Shows HTML (tables, notes) in the notebook; plain text elsewhere. The caller escapes any user text in it (escapeHtml). */
+/**
+ * Shows HTML (tables, notes) in the notebook; plain text elsewhere. The caller escapes any user text in it (escapeHtml).
+ *
+ * @example
+ * showHtml(`<b>${escapeHtml(host)}</b> ran 4 sweeps`); // => the HTML in the cell; its text without tags outside a kernel
+ */
 export function showHtml(html: string, text = html.replace(/<[^>]+>/g, '')): void {
   displayBundle({ 'text/html': html, 'text/plain': text });
 }

@@ -76,7 +76,13 @@ export function describeSamples(samples: Record<string, number[]>): Array<Record
   });
 }
 
-/** A one-line provenance note for a chart: machine, backend and versions. */
+/**
+ * A one-line provenance note for a chart: machine, backend and versions of a
+ * measurement (DeviceInfo), or the source and date of a published figure.
+ *
+ * @example
+ * provenanceLine({ source: 'NVIDIA H100 datasheet', date: '2023-09-01' }) // => 'Source: NVIDIA H100 datasheet (2023-09-01).'
+ */
 export function provenanceLine(p: DeviceInfo | Provenance): string {
   if ('cpuModel' in p) {
     const v = p.versions;

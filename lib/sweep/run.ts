@@ -76,7 +76,13 @@ export async function writeSweepShard(path: string, file: SweepShardFile): Promi
   await writeFileAtomic(path, `${JSON.stringify(file)}\n`);
 }
 
-/** The file name a shard writes under its output folder. */
+/**
+ * The file name a shard writes under its output folder; the numbers are zero-padded
+ * (at least 4 digits) so the files of one sweep sort in shard order.
+ *
+ * @example
+ * sweepShardFileName({ index: 3, count: 16 }) // => 'shard-0003-of-0016.json'
+ */
 export function sweepShardFileName(shard: Shard): string {
   const w = Math.max(4, String(shard.count).length);
   return `shard-${String(shard.index).padStart(w, '0')}-of-${String(shard.count).padStart(w, '0')}.json`;
@@ -126,7 +132,14 @@ export function mergeSweepShards(paths: string[]): SweepResult {
   return { format: 'batchlab-sweep/1', kind: first.kind, specHash: first.specHash, size: first.size, rows };
 }
 
-/** The canonical text of a merged result (what `batchlab merge` writes). */
+/**
+ * The canonical text of a merged result (what `batchlab merge` writes): one line of
+ * JSON, so merging the same shards in any order gives the same bytes.
+ *
+ * @example
+ * sweepResultText({ format: 'batchlab-sweep/1', kind: 'gemm', specHash: 'ab12', size: 1, rows: [{ m: 1 }] })
+ * // => '{"format":"batchlab-sweep/1","kind":"gemm","specHash":"ab12","size":1,"rows":[{"m":1}]}\n'
+ */
 export function sweepResultText(r: SweepResult): string {
   return `${JSON.stringify(r)}\n`;
 }

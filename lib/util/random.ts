@@ -95,7 +95,13 @@ export function fork(seed: number, name: string): Rng {
   return sfc32(hash128(words));
 }
 
-/** Exponential draws with the given rate (events per unit time). */
+/**
+ * Exponential draws with the given rate (events per unit time): Poisson inter-arrival gaps.
+ *
+ * @example
+ * const gap = exponential(rng(1), 4);
+ * Array.from({ length: 1e5 }, gap).reduce((a, b) => a + b) / 1e5 // => 0.2500 (mean 1/rate)
+ */
 export function exponential(source: Rng, rate: number): () => number {
   checkPositive('rate', rate);
   return randomExponential.source(source)(rate);
@@ -104,6 +110,10 @@ export function exponential(source: Rng, rate: number): () => number {
 /**
  * Gamma draws with a given mean and coefficient of variation (shape = 1/cv², scale = mean·cv²):
  * the usual model of bursty inter-arrival times; cv = 1 is exponential.
+ *
+ * @example
+ * const gap = gammaByMeanCv(rng(1), 0.1, 2); // bursty: gaps of 0.1 s on average, cv 2
+ * Array.from({ length: 1e5 }, gap).reduce((a, b) => a + b) / 1e5 // => 0.1002
  */
 export function gammaByMeanCv(source: Rng, mean: number, cv: number): () => number {
   checkPositive('mean', mean);

@@ -9,8 +9,12 @@ import * as plot from '../../lib/plot/index.js';
 import type { GemmRow } from '../../lib/gemm/index.js';
 import type { GroupedExpertsSummary } from '../../lib/gemm/index.js';
 import { loadHardware } from '../../lib/hardware/index.js';
-import { loadModel } from '../../lib/models/index.js';
-import { decodeOpRoofline, decodeThroughputCurve } from '../../lib/roofline/index.js';
+import { loadModel, modelAttentionShape, decodeTraffic, kvBatchLimits, disaggregationTable } from '../../lib/models/index.js';
+import { decodeOpRoofline, decodeThroughputCurve, publishedComparisons, rooflineMatmulCost } from '../../lib/roofline/index.js';
+import type { AttentionRow } from '../../lib/attention/index.js';
+import { raggedStrategyTable } from '../../lib/attention/index.js';
+import { candidateLayouts, deploymentFrontier, evaluateSearchSpace, uniformPrecision } from '../../lib/deployment/index.js';
+import type { PublishedVsPredicted } from '../../lib/deployment/index.js';
 import { moeRoutingSweep, moeImbalanceSweep, moeEfficiencyCurve } from '../../lib/moe/index.js';
 import { pipelineSchedule, pipelineBubbleSweep, pipelineWindowSweep } from '../../lib/pipeline/index.js';
 import type { MatmulCostModel, MatmulShape } from '../../lib/core/types.js';
@@ -41,6 +45,34 @@ const servingPoints = [
   { policy: 'continuous', windowMs: 0, e2eP99: 0.6, throughputTokS: 1400 },
   { policy: 'continuous', windowMs: 0, e2eP99: 0.9, throughputTokS: 2100 },
 ];
+// A tick-window sweep at two loads, and the load each window carries under a latency limit.
+const windowRows = [0, 50, 200].flatMap((w, i) => [
+  { replica: 'H100', loadLabel: '20 % load', windowMs: w, itlP99: 0.02 * (1 + i), busySecondsPer1kTokens: 1.2 / (1 + i) },
+  { replica: 'H100', loadLabel: '80 % load', windowMs: w, itlP99: 0.05 * (1 + 2 * i), busySecondsPer1kTokens: 0.4 / (1 + 0.5 * i) },
+]);
+const loadLimitRows = [
+  { replica: 'H100', policy: 'window', windowMs: 0, load: 0.9, ratePerSecond: 9, limits: 'p99 ITL ≤ 250 ms' },
+  { replica: 'H100', policy: 'window', windowMs: 200, load: 0.5, ratePerSecond: 5, limits: 'p99 ITL ≤ 250 ms' },
+  { replica: 'H200', policy: 'window', windowMs: 0, load: 1.1, ratePerSecond: 14, limits: 'p99 ITL ≤ 250 ms' },
+  { replica: 'H200', policy: 'window', windowMs: 200, load: 0.7, ratePerSecond: 9, limits: 'p99 ITL ≤ 250 ms' },
+];
+// A closed-loop curve with X_max = 100 req/s and N* = 5 clients (R(1) + Z = 0.05 s).
+const concurrencyCurve = {
+  table: [1, 4, 16, 64].map((n) => ({ clients: n, throughputRps: Math.min(20 * n, 100) * (n > 5 ? 0.95 : 1), itlP50: 0.01 * (1 + n / 16) })),
+  maxThroughputRps: 100,
+  saturationClients: 5,
+};
+// vs_padded is the per-round paired ratio; NaN (a row without it) falls back to the ratio of medians.
+const attentionRow = (strategy: AttentionRow['strategy'], spread: string, median: number, vsPadded: number): AttentionRow =>
+  ({ case: 'decode-attention', strategy, spread, batch: 8, median_s: median, p10_s: median * 0.9, p90_s: median * 1.2, kernels: strategy === 'per-sequence' ? 8 : 1, vs_padded: vsPadded }) as AttentionRow;
+const attentionRows: AttentionRow[] = [
+  attentionRow('padded', 'equal', 2e-3, 1), attentionRow('exact-shape', 'equal', 1.9e-3, 0.96), attentionRow('per-sequence', 'equal', 6e-3, 2.9),
+  attentionRow('padded', 'wide', 4e-3, 1), attentionRow('exact-shape', 'wide', 6e-3, 1.52), attentionRow('per-sequence', 'wide', 7e-3, NaN),
+];
+const publishedRows: PublishedVsPredicted[] = [
+  { figure: 'decode tokens/s per node', published: 14800, predicted: 16000, ratio: 16000 / 14800, within25: true, unit: 'tok/s', bound: 30000 },
+  { figure: 'cost per day', published: 87072, predicted: 60000, ratio: 60000 / 87072, within25: false, unit: 'USD', bound: 40000 },
+];
 const servingFront = [servingPoints[0], servingPoints[1], servingPoints[2], servingPoints[3], servingPoints[4]];
 
 // ---- fixtures: models, computed by the library with fixed seeds
@@ -50,6 +82,15 @@ const routing = moeRoutingSweep({ models: [{ label: 'A', experts: 8, topK: 2 }, 
 // A linear toy cost (1 ms per GFLOP plus 1 µs) keeps the efficiency curve independent of any hardware catalogue.
 const toyCost: MatmulCostModel = { kind: 'roofline', label: 'toy', matmulSeconds: (s: MatmulShape) => 1e-6 + (2 * s.m * s.k * s.n * (s.batch ?? 1)) / 1e12 };
 const layerShape = { experts: 16, topK: 2, hiddenSize: 256, expertIntermediate: 128 };
+const llama70b = loadModel('llama-3.1-70b');
+const h200 = loadHardware('h200');
+const comparisons = publishedComparisons();
+const frontier = deploymentFrontier(
+  evaluateSearchSpace({
+    model: llama70b, hardware: [h100], layouts: candidateLayouts(llama70b), precisions: [uniformPrecision('bf16')], batches: [8, 32, 128],
+    load: { requestsPerSecond: 20, promptTokens: 1500, outputTokens: 400 },
+  }),
+);
 const pipelineSpec = { layers: 10, stages: 4, layerSeconds: 1e-3, transferSeconds: 1e-4 };
 
 const builders: Record<string, () => unknown> = {
@@ -89,6 +130,33 @@ const builders: Record<string, () => unknown> = {
     plot.pipelineBubbleChart(pipelineBubbleSweep({ layers: 10, stages: [2, 4], microBatches: [1, 2, 4, 8], layerSeconds: 1e-3, transferSeconds: 1e-4 }), { target: 0.1 }),
   pipelineWindowChart: () =>
     plot.pipelineWindowChart(pipelineWindowSweep({ stages: [2, 4], arrivalRates: [10, 100], targetBubble: 0.2, microBatchSize: 4, layers: 12, layerSeconds: 1e-3, transferSeconds: 1e-4 })),
+  windowEffectChart: () => plot.windowEffectChart(windowRows, { groupBy: ['replica', 'loadLabel'] }),
+  servingLoadLimitChart: () => plot.servingLoadLimitChart(loadLimitRows),
+  concurrencyCurveChart: () => plot.concurrencyCurveChart(concurrencyCurve),
+  attentionStrategiesChart: () => plot.attentionStrategiesChart(attentionRows),
+  raggedPredictionChart: () =>
+    plot.raggedPredictionChart(raggedStrategyTable(modelAttentionShape(llama70b), { lengths: [100, 900, 900, 2000], dtype: 'bf16', cost: rooflineMatmulCost(h100, 'bf16'), launchSeconds: 4e-6 })),
+  decodeTrafficChart: () =>
+    plot.decodeTrafficChart([...decodeTraffic(llama70b, { batch: 64, contexts: [1024, 8192, 65536], dtype: 'bf16' }), ...decodeTraffic(loadModel('deepseek-v3'), { batch: 64, contexts: [1024, 8192, 65536], dtype: 'bf16' })]),
+  kvBatchLimitChart: () =>
+    plot.kvBatchLimitChart(kvBatchLimits([{ model: llama70b, hardware: h100, devices: 8, dtype: 'bf16' }, { model: llama70b, hardware: h200, devices: 8, dtype: 'bf16' }], { contexts: [2048, 16384, 131072] })),
+  disaggregationChart: () =>
+    plot.disaggregationChart(
+      disaggregationTable(loadModel('deepseek-v3'), {
+        cost: rooflineMatmulCost(h200, 'fp8'), dtype: 'fp8', context: 4096, batch: 2048, splits: [[4, 12], [8, 8]],
+        linkBytesPerSecond: h200.interNodeBytesPerSecond, deviceMemoryBytes: h200.memoryCapacityBytes,
+      }),
+    ),
+  deploymentFrontierChart: () =>
+    plot.deploymentFrontierChart({ 'llama-3.1-70b on H100': frontier }, { marks: [{ label: 'home', tokensPerSecondPerUser: 5, tokensPerSecondPerDevice: 5 }] }),
+  publishedVsPredictedChart: () => plot.publishedVsPredictedChart(publishedRows),
+  localSetupChart: () =>
+    plot.localSetupChart([
+      { label: 'laptop', tokensPerSecondPerUser: 3.2, usdPerMillionOutput: 12.5 },
+      { label: '8× H800 at scale', tokensPerSecondPerUser: 20, usdPerMillionOutput: 0.35 },
+    ]),
+  publishedComparisonChart: () => plot.publishedComparisonChart(comparisons),
+  stepBreakdownChart: () => plot.stepBreakdownChart(comparisons.map((c) => ({ label: c.id, step: c.step }))),
 };
 
 for (const [name, build] of Object.entries(builders)) {
