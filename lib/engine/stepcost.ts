@@ -222,7 +222,13 @@ export function fitStepCostSamples(samples: StepSample[], meta: { label: string;
   return fit;
 }
 
-/** The StepWork of a measured point, as the simulator would describe that step. */
+/**
+ * The StepWork of a measured point, as the simulator would describe that step.
+ *
+ * @example
+ * pointWork({ kind: 'decode', sequences: 4, tokensPerSequence: 1, context: 100, medianSeconds: 0.01, iqrRelative: 0 })
+ * // => { prefillTokens: 0, decodeTokens: 4, contextTokens: 404, prefillSequences: 0, prefillAttentionPairs: 0 }
+ */
 export function pointWork(p: EngineStepCostPoint): StepWork {
   if (p.kind === 'decode') return { prefillTokens: 0, decodeTokens: p.sequences, contextTokens: p.sequences * (p.context + 1), prefillSequences: 0, prefillAttentionPairs: 0 };
   return {

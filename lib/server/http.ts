@@ -31,6 +31,9 @@ export interface CompletionServer {
 /**
  * The text of one token: its id in decimal after a space. The engine has no trained
  * tokenizer, so a completion's text spells the token ids it generated, in order.
+ *
+ * @example
+ * tokenText(42) // => ' 42'
  */
 export function tokenText(id: number): string {
   return ` ${id}`;

@@ -43,7 +43,12 @@ export interface EngineServerOptions {
   log?: (line: string) => void;
 }
 
-/** Reads the config of a catalog id or of a folder's config.json. */
+/**
+ * Reads the config of a catalog id or of a folder's config.json.
+ *
+ * @example
+ * resolveEngineConfig('llama-3.2-1b', 512).maxContext // => 512
+ */
 export function resolveEngineConfig(model: string, maxContext?: number): EngineConfig {
   if (typeof model !== 'string' || model === '') throw new InputError('model', model, 'a catalog model id or a folder with config.json');
   const isDir = existsSync(model) && statSync(model).isDirectory();

@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
+import * as aq from 'arquero';
 import * as plot from '../../lib/plot/index.js';
 import type { GemmRow } from '../../lib/gemm/index.js';
 import type { GroupedExpertsSummary } from '../../lib/gemm/index.js';
@@ -93,7 +94,22 @@ const frontier = deploymentFrontier(
 );
 const pipelineSpec = { layers: 10, stages: 4, layerSeconds: 1e-3, transferSeconds: 1e-4 };
 
+// Server predictions: measured markers against predicted lines, and the signed errors.
+const predictionPoints = aq.from([
+  { model: 'dense', kind: 'window', windowMs: 0, maxBatch: 8, measuredTtftP50: 0.03, predictedTtftP50: 0.028 },
+  { model: 'dense', kind: 'window', windowMs: 30, maxBatch: 8, measuredTtftP50: 0.05, predictedTtftP50: 0.046 },
+  { model: 'MoE', kind: 'window', windowMs: 0, maxBatch: 8, measuredTtftP50: 0.06, predictedTtftP50: 0.066 },
+  { model: 'MoE', kind: 'window', windowMs: 30, maxBatch: 8, measuredTtftP50: 0.09, predictedTtftP50: 0.08 },
+]);
+const predictionErrors = aq.from([
+  { model: 'dense', policy: 'continuous', point: 'light', metric: 'TTFT p50 (s)', error: 0.04 },
+  { model: 'dense', policy: 'continuous', point: 'light', metric: 'ITL p50 (s)', error: -0.12 },
+  { model: 'MoE', policy: 'window 30 ms', point: 'knee', metric: 'throughput (tok/s)', error: 0.02 },
+]);
+
 const builders: Record<string, () => unknown> = {
+  predictionChart: () => plot.predictionChart(predictionPoints, { x: 'windowMs', y: 'ttft', kind: 'window' }),
+  predictionErrorChart: () => plot.predictionErrorChart(predictionErrors),
   batchLatencyThroughputChart: () =>
     plot.batchLatencyThroughputChart([1, 2, 4, 8].map((m) => ({ m, median_s: 1e-3 + m * 1e-5, p10_s: 0.9e-3 + m * 1e-5, p90_s: 1.2e-3 + m * 1e-5 })), { title: 'sweep', label: 'cpu' }),
   gemmLatencyChart: () => plot.gemmLatencyChart(gemmRows),
