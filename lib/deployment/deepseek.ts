@@ -6,7 +6,9 @@ import { evaluateDeployment } from './deployment.js';
 import type { DecodePerformance, PrefillPerformance } from './pool.js';
 import type { PublishedDay } from './published.js';
 import { deepseekPublishedDay } from './published.js';
-import { calibratedStepModel, expertLoadFactorFromRouting, specBoundStepModel } from './perf.js';
+import { calibratedStepModel, specBoundStepModel } from './perf.js';
+import type { PublishedCase } from '../roofline/published.js';
+import { publishedCaseLoadFactor, publishedCases } from '../roofline/published.js';
 import type { StepModelFactory } from './types.js';
 
 /** One published figure beside the model's prediction. */
@@ -60,21 +62,12 @@ export function deepseekDayReproduction(opts: { stepModel?: StepModelFactory; bo
   return main;
 }
 
-let cachedFactors: { prefill: number; decode: number } | null = null;
-
-// The routing simulation takes a second or two; its result is a pure function of the
-// published layouts and workload, so it is computed once per process.
+// The expert load factors are those of the published production cases (lib/roofline),
+// built from the same facts: the two layers price the day identically.
 function loadFactors(): { prefill: number; decode: number } {
-  if (cachedFactors) return cachedFactors;
-  const pub = deepseekPublishedDay();
-  const model = loadModel(pub.model);
-  const w = pub.workload;
-  cachedFactors = {
-    prefill: expertLoadFactorFromRouting(model, pub.prefill, w.prefillTokensPerGpu * pub.prefill.expertParallel, 1, 2),
-    // Each decoding sequence sends its token and one MTP draft through the experts.
-    decode: expertLoadFactorFromRouting(model, pub.decode, w.decodeSequencesPerGpu * 2 * pub.decode.expertParallel, 1, 10),
-  };
-  return cachedFactors;
+  const cases = publishedCases();
+  const of = (id: string): number => publishedCaseLoadFactor(cases.find((c) => c.id === id) as PublishedCase);
+  return { prefill: of('deepseek-prefill'), decode: of('deepseek-decode') };
 }
 
 function reproduce(make: StepModelFactory, factors: { prefill: number; decode: number }): DeepseekDayReproduction {
