@@ -8,7 +8,8 @@ import { batchlabDataDir } from '../util/package-root.js';
 import { loadHardware } from '../hardware/spec.js';
 import { loadModel } from '../models/spec.js';
 import type { Parallelism, Precision, StepTime } from './deployment.js';
-import { memoryFit, stepTime } from './deployment.js';
+import { maxBatchThatFits, memoryFit, stepTime } from './deployment.js';
+import { smallestTrue } from '../perf/bound.js';
 import { prefillAttentionPairs } from '../core/matmul.js';
 import { uniformRoutingLoadFactor } from './routing.js';
 
@@ -40,6 +41,13 @@ export interface PublishedCase {
   tokensPerSequenceStep?: number;
   outputTokensPerStep?: number;
   /**
+   * Decode at the served operating point: the published per-user speed; the batch is
+   * then the most sequences per GPU at which each user still gets it (the published
+   * rate is throughput at the load served, not capacity), and `sequencesPerDevice`
+   * only sets the routing sample of `expertLoad`.
+   */
+  tokensPerSecondPerUser?: number;
+  /**
    * Prefill: tokens of each prompt (`promptTokens`, cache hits included) found in the
    * prefix cache: not computed, but attended to by the computed tokens and counted in
    * the published input rate (default 0).
@@ -70,6 +78,8 @@ export interface PublishedComparison {
   error: number;
   step: StepTime;
   source: string;
+  /** Decode: the sequences per GPU priced (solved for a served per-user speed, or the case's). */
+  sequencesPerDevice?: number;
 }
 
 function checkCase(raw: unknown, where: string, file: { source: string; url?: string; date?: string }): PublishedCase {
@@ -126,6 +136,7 @@ function checkCase(raw: unknown, where: string, file: { source: string; url?: st
     out.contextTokens = checkInt(`${where}.contextTokens`, c.contextTokens, { min: 0, max: 1 << 20 });
     out.tokensPerSequenceStep = checkInt(`${where}.tokensPerSequenceStep`, c.tokensPerSequenceStep ?? 1, { min: 1, max: 16 });
     out.outputTokensPerStep = checkNumber(`${where}.outputTokensPerStep`, c.outputTokensPerStep ?? 1, { min: 0, exclusiveMin: true, max: 16 });
+    if (c.tokensPerSecondPerUser !== undefined) out.tokensPerSecondPerUser = checkNumber(`${where}.tokensPerSecondPerUser`, c.tokensPerSecondPerUser, { min: 0, exclusiveMin: true, max: 1e6 });
   }
   return out;
 }
@@ -168,7 +179,9 @@ interface DayJson {
  * layouts and workload), built from the same facts, in the same configuration, as
  * the deployment layer's reproduction of that day: prefill on the profiling batch of
  * computed tokens per GPU in prompts whose cached share (the day's hit rate) is
- * attended to but not computed; decode at the profiling batch with one MTP draft per
+ * attended to but not computed (its capacity: no published figure says how full the
+ * prefill pool ran); decode at its served operating point, the most sequences per GPU
+ * at which users still get the published per-user speed, with one MTP draft per
  * sequence; expert load from seeded uniform routing over the redundant placement.
  */
 function dayCases(day: DayJson, name: string, file: { source: string; url?: string; date?: string }): PublishedCase[] {
@@ -215,7 +228,7 @@ function dayCases(day: DayJson, name: string, file: { source: string; url?: stri
     {
       ...base,
       id: 'deepseek-decode',
-      label: `DeepSeek production decode, EP${dec.expertParallel} on ${dec.nodesPerUnit}×${gpn} H800 (daily average)`,
+      label: `DeepSeek production decode, EP${dec.expertParallel} on ${dec.nodesPerUnit}×${gpn} H800 (daily average, at the published per-user speed)`,
       phase: 'decode',
       devices: dec.dataParallelAttention,
       parallelism: { dp: dec.dataParallelAttention, ep: dec.expertParallel, overlap, dispatch: 'per-expert', maxNodesPerToken: 4 },
@@ -223,9 +236,10 @@ function dayCases(day: DayJson, name: string, file: { source: string; url?: stri
       contextTokens: Math.round(w('decodeContextTokens')),
       tokensPerSequenceStep: 2,
       outputTokensPerStep: 1 + acceptance,
+      tokensPerSecondPerUser: (f('outputTokensPerUserLow') + f('outputTokensPerUserHigh')) / 2,
       expertLoad: { kind: 'uniform-routing', redundantExperts: dec.redundantExperts, seed: 1, steps: 10 },
       published: { value: f('decodeTokensPerNodePerSecond'), unit: 'output tokens/s per node' },
-      assumptions: `the profile-data decode batch (${w('decodeSequencesPerGpu')} sequences per GPU) at the day's mean KV length (${w('decodeContextTokens')} tokens), one MTP draft per sequence accepted ${(acceptance * 100).toFixed(0)} % of the time; expert load of uniform routing over ${dec.redundantExperts} redundant experts; capacity, not the load the day served`,
+      assumptions: `the served load, not capacity: the most sequences per GPU at which each user still gets the published ${(f('outputTokensPerUserLow') + f('outputTokensPerUserHigh')) / 2} tokens/s (midpoint of 20-22), at the day's mean KV length (${w('decodeContextTokens')} tokens), one MTP draft per sequence accepted ${(acceptance * 100).toFixed(0)} % of the time; expert load of uniform routing over ${dec.redundantExperts} redundant experts at the profiling batch (${w('decodeSequencesPerGpu')} sequences per GPU)`,
     },
   ];
   return cases;
@@ -295,6 +309,7 @@ export function predictPublishedCase(c: PublishedCase): PublishedComparison {
   const nodes = c.devices / c.devicesPerNode;
   let predicted: number;
   let step: StepTime;
+  let sequencesPerDevice: number | undefined;
   if (c.phase === 'prefill') {
     const T = c.tokensPerDevice as number;
     const P = T * c.devices;
@@ -307,13 +322,28 @@ export function predictPublishedCase(c: PublishedCase): PublishedComparison {
     step = stepTime(model, hw, config, work);
     predicted = ((P / step.intervalSeconds / nodes) * (c.promptTokens as number)) / computedPerPrompt;
   } else {
-    const seqs = (c.sequencesPerDevice as number) * c.devices;
     const perSeq = c.tokensPerSequenceStep as number;
+    const context = c.contextTokens as number;
+    const decodeStep = (perDevice: number): StepTime => {
+      const seqs = perDevice * c.devices;
+      return stepTime(model, hw, { ...config, checkMemory: false }, { prefillTokens: 0, decodeTokens: seqs * perSeq, contextTokens: seqs * perSeq * context });
+    };
+    let perDevice = c.sequencesPerDevice as number;
+    if (c.tokensPerSecondPerUser !== undefined) {
+      // The served operating point: the most sequences per GPU at which each user still gets the stated speed.
+      const target = c.tokensPerSecondPerUser;
+      const ceiling = Math.max(1, Math.min(1 << 14, Math.floor(maxBatchThatFits(model, hw, config, Math.max(1, context)) / c.devices)));
+      const firstTooSlow = smallestTrue((b) => (c.outputTokensPerStep as number) / decodeStep(b).intervalSeconds < target, ceiling);
+      if (firstTooSlow === 1) throw new InputError(`${c.id}.tokensPerSecondPerUser`, target, 'a speed one sequence per GPU reaches');
+      perDevice = Number.isFinite(firstTooSlow) ? firstTooSlow - 1 : ceiling;
+    }
+    const seqs = perDevice * c.devices;
     // Speculative drafts share their sequence's KV cache: memory holds `seqs` caches, not one per token.
-    const fit = memoryFit(model, hw, config, { batch: seqs, context: c.contextTokens as number, tokens: seqs * perSeq });
+    const fit = memoryFit(model, hw, config, { batch: seqs, context, tokens: seqs * perSeq });
     if (!fit.fits) throw new InputError('memory', fit.totalBytes, `at most ${fit.capacityBytes} bytes per device`, fit.message);
-    step = stepTime(model, hw, { ...config, checkMemory: false }, { prefillTokens: 0, decodeTokens: seqs * perSeq, contextTokens: seqs * perSeq * (c.contextTokens as number) });
+    step = decodeStep(perDevice);
     predicted = (seqs * (c.outputTokensPerStep as number)) / step.intervalSeconds / nodes;
+    sequencesPerDevice = perDevice;
   }
   return {
     id: c.id,
@@ -324,6 +354,7 @@ export function predictPublishedCase(c: PublishedCase): PublishedComparison {
     error: predicted / c.published.value - 1,
     step,
     source: c.source,
+    ...(sequencesPerDevice === undefined ? {} : { sequencesPerDevice }),
   };
 }
 
