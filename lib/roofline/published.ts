@@ -405,3 +405,51 @@ export function publishedComparisonSummary(comparisons: readonly PublishedCompar
     `the largest miss is ${worst.label} at ${pct(worst.error)} (predicted ${Math.round(worst.predicted).toLocaleString('en-US')} against ${Math.round(worst.published).toLocaleString('en-US')} ${worst.unit}).`
   );
 }
+
+/**
+ * What the comparison says, in sentences computed from it: how overlap is modelled
+ * (the calibrated share it hides), how the capacity cases (profiles and benchmarks at
+ * a stated batch) fare, and why a production day's average may sit below capacity.
+ * Cases it does not find are left out of the sentences.
+ *
+ * @example
+ * showMarkdown(publishedComparisonNotes(publishedComparisons()))
+ */
+export function publishedComparisonNotes(comparisons: readonly PublishedComparison[], tolerance = 0.25): string {
+  checkNumber('tolerance', tolerance, { min: 0, exclusiveMin: true, max: 10 });
+  if (comparisons.length === 0) throw new InputError('comparisons', comparisons, 'at least one comparison');
+  const pct = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(0)} %`;
+  const byId = new Map(comparisons.map((c) => [c.id, c]));
+  const overlap = loadHardware('h800').calibration?.overlapEfficiency ?? 1;
+  const out: string[] = [
+    `Two overlapped micro-batches each run half of the step, so memory-bound GEMMs read their weights twice and every collective pays its latency twice, and they hide ${Math.round(overlap * 100)} % of the shorter of computation and communication: the share that SGLang's published two-batch-overlap ablations imply under this model (\`overlapEfficiency\` in \`data/hardware/h800.json\`, with its derivation).`,
+  ];
+  const day = comparisons.filter((c) => c.id === 'deepseek-prefill' || c.id === 'deepseek-decode');
+  const capacity = comparisons.filter((c) => !day.includes(c));
+  if (capacity.length > 0) {
+    const inside = capacity.filter((c) => Math.abs(c.error) <= tolerance).length;
+    const lo = capacity.reduce((a, b) => (b.error < a.error ? b : a));
+    const hi = capacity.reduce((a, b) => (b.error > a.error ? b : a));
+    out.push(
+      `Against measurements of capacity (profiling runs and benchmarks at a stated batch), ${inside} of ${capacity.length} predictions lie within ±${(tolerance * 100).toFixed(0)} %, from ${pct(lo.error)} (${lo.label}) to ${pct(hi.error)} (${hi.label}).`,
+    );
+  }
+  const dPre = byId.get('deepseek-prefill');
+  const dDec = byId.get('deepseek-decode');
+  const pPre = byId.get('deepseek-profile-prefill');
+  if (dDec && dDec.sequencesPerDevice !== undefined) {
+    out.push(
+      `DeepSeek's production figures are day averages of the load served. Decode is priced where it ran: the most sequences per GPU (${dDec.sequencesPerDevice}) that still give each user the published speed, ${pct(dDec.error)} off the day's rate.`,
+    );
+  }
+  if (dPre && pPre) {
+    // The day's computed tokens per node (the published rate counts cache hits) over the profile's.
+    const c = publishedCases().find((x) => x.id === 'deepseek-prefill');
+    const computedShare = c && c.promptTokens ? (c.promptTokens - (c.cachedTokens ?? 0)) / c.promptTokens : 1;
+    const servedOverProfile = (dPre.published * computedShare) / pPre.published;
+    out.push(
+      `Prefill has no published latency to fix its batch, so it is priced at capacity, ${pct(dPre.error)} above the day. DeepSeek's own profiling run computes ${Math.round(pPre.published).toLocaleString('en-US')} prompt tokens/s per node where the day averaged ${Math.round(dPre.published * computedShare).toLocaleString('en-US')} (${Math.round(servedOverProfile * 100)} %): the gap is how full the prefill pool ran over the day, which no published figure measures, and it is left as a miss rather than fitted.`,
+    );
+  }
+  return out.join('\n\n');
+}

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { median } from 'simple-statistics';
-import { publishedCases, predictPublishedCase, calibratedMatmulCost } from '../../lib/roofline/index.js';
+import { publishedCases, predictPublishedCase, calibratedMatmulCost, publishedComparisons, publishedComparisonNotes } from '../../lib/roofline/index.js';
 import { loadHardware } from '../../lib/hardware/index.js';
 
 test('predictPublishedCase(): every published serving throughput beside its prediction (printed); capacity cases within ±25 %, none off by 2×', () => {
@@ -56,4 +56,17 @@ test('calibratedMatmulCost(h800, fp8) reproduces DeepGEMM\'s published H800 kern
   console.log(`DeepGEMM H800 FP8, ${errs.length} shapes: median |error| ${(median(abs) * 100).toFixed(1)} %, max ${(Math.max(...abs) * 100).toFixed(1)} %`);
   assert.ok(median(abs) <= 0.15);
   assert.ok(Math.max(...abs) < 0.6);
+});
+
+test('publishedComparisonNotes(): sentences computed from the comparison (overlap share, capacity cases, the served day); empty input is an InputError', () => {
+  const c = publishedComparisons();
+  const text = publishedComparisonNotes(c);
+  // h800.json overlapEfficiency 0.9.
+  assert.match(text, /hide 90 % of the shorter/);
+  const capacity = c.filter((x) => x.id !== 'deepseek-prefill' && x.id !== 'deepseek-decode');
+  const inside = capacity.filter((x) => Math.abs(x.error) <= 0.25).length;
+  assert.match(text, new RegExp(`${inside} of ${capacity.length} predictions lie within ±25 %`));
+  // The day averaged 73,700 × (1 − 0.563) = 32,207 computed tokens/s per node, against the profile's 62,713 (LMSYS).
+  assert.match(text, /day averaged 32,207 \(51 %\)/);
+  assert.throws(() => publishedComparisonNotes([]), /comparisons/);
 });
