@@ -2,7 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { median } from 'simple-statistics';
-import { publishedCases, predictPublishedCase, calibratedMatmulCost, publishedComparisons, publishedComparisonNotes } from '../../lib/roofline/index.js';
+import { publishedCases, predictPublishedCase, calibratedMatmulCost, publishedComparisons, publishedComparisonNotes, stepTime } from '../../lib/roofline/index.js';
+import { loadModel } from '../../lib/models/index.js';
+import type { StepWork } from '../../lib/core/types.js';
 import { loadHardware } from '../../lib/hardware/index.js';
 
 test('predictPublishedCase(): every published serving throughput beside its prediction (printed); capacity cases within ±25 %, none off by 2×', () => {
@@ -69,4 +71,31 @@ test('publishedComparisonNotes(): sentences computed from the comparison (overla
   // The day averaged 73,700 × (1 − 0.563) = 32,207 computed tokens/s per node, against the profile's 62,713 (LMSYS).
   assert.match(text, /day averaged 32,207 \(51 %\)/);
   assert.throws(() => publishedComparisonNotes([]), /comparisons/);
+});
+
+test("overlapEfficiency 0.9 (h800/h100-sxm/h200.json) is the median hiding share that reproduces SGLang's measured two-batch-overlap gains", () => {
+  // LMSYS 2025-05-05, ablation study: prefill +27 % to +35 % at 16K tokens per GPU (4K prompts, EP32);
+  // decode +25.5 % at 256 requests per GPU (EP72, 2K inputs).
+  const ds = loadModel('deepseek-v3');
+  const h100 = loadHardware('h100-sxm');
+  const byId = Object.fromEntries(publishedCases().map((c) => [c.id, c]));
+  const share = (id: string, gain: number, work: StepWork): number => {
+    const c = byId[id];
+    const at = (overlap: number | false) =>
+      stepTime(ds, h100, { parallelism: { devicesPerNode: 8, ...c.parallelism, overlap }, precision: c.precision, checkMemory: false }, work).intervalSeconds;
+    const t0 = at(false);
+    let lo = 0;
+    let hi = 1;
+    for (let i = 0; i < 40; i++) {
+      const m = (lo + hi) / 2;
+      if (t0 / at(m) > gain) hi = m;
+      else lo = m;
+    }
+    return (lo + hi) / 2;
+  };
+  const prefill = { prefillTokens: 16384 * 32, decodeTokens: 0, contextTokens: 0, prefillSequences: 4 * 32 };
+  const decode = { prefillTokens: 0, decodeTokens: 256 * 72, contextTokens: 256 * 72 * 2048 };
+  const shares = [share('lmsys-prefill-4k', 1.27, prefill), share('lmsys-prefill-4k', 1.31, prefill), share('lmsys-prefill-4k', 1.35, prefill), share('lmsys-decode-2k', 1.255, decode)];
+  console.log(`hiding shares that reproduce the measured gains: ${shares.map((x) => x.toFixed(2)).join(', ')}; median ${median(shares).toFixed(2)}`);
+  assert.ok(Math.abs(median(shares) - h100.calibration!.overlapEfficiency!) < 0.05);
 });
