@@ -4,9 +4,12 @@ import type { DayCost } from './cost.js';
 import { costProfitMargin, dailyCostUsd, dailyRevenueUsd } from './cost.js';
 import { evaluateDeployment } from './deployment.js';
 import type { DecodePerformance, PrefillPerformance } from './pool.js';
+import { decodeAtUserSpeed, decodePerformance } from './pool.js';
 import type { PublishedDay } from './published.js';
 import { deepseekPublishedDay } from './published.js';
-import { calibratedStepModel, expertLoadFactorFromRouting, specBoundStepModel } from './perf.js';
+import { calibratedStepModel, specBoundStepModel } from './perf.js';
+import type { PublishedCase } from '../roofline/published.js';
+import { publishedCaseLoadFactor, publishedCases } from '../roofline/published.js';
 import type { StepModelFactory } from './types.js';
 
 /** One published figure beside the model's prediction. */
@@ -29,24 +32,45 @@ export interface DeepseekDayReproduction {
   /** The published cost and margin recomputed from the published inputs. */
   arithmetic: { dailyCostUsd: number; revenueUsd: number; margin: number; nodesFromRates: number };
   prefill: PrefillPerformance;
+  /**
+   * The decode pool at its served operating point: the most sequences per GPU at which
+   * each user still gets the published 20-22 tokens/s (midpoint), not the profiling
+   * batch: the published rates are throughput at the load served, not capacity.
+   */
   decode: DecodePerformance;
   /** The day sized and priced at the predicted per-node rates. */
   day: DayCost;
   rows: PublishedVsPredicted[];
+  /** The decode pool at DeepSeek's profiling batch (128 sequences per GPU): its capacity. */
+  decodeCapacity: DecodePerformance;
+  /**
+   * Published rate over predicted capacity (prefill at the profiling batch, decode at
+   * the profiling batch), per pool: the share of its capacity the day used if the model
+   * is right. Beside it, what DeepSeek's own profile implies: the day's
+   * computed prefill tokens and output tokens per node over the per-node throughput of
+   * DeepSeek's profiling runs (as LMSYS derived it; data/published).
+   */
+  utilisation: { prefill: number; decode: number; profile: { prefill: number; decode: number } };
   stepModel: string;
   /** Busiest expert device over the mean in each pool, from seeded uniform routing (lib/moe). */
   expertLoadFactor: { prefill: number; decode: number };
 }
 
 /**
- * Reproduces DeepSeek's published day (Feb 2025) from the model: the prefill pool
- * (EP32) on DeepSeek's profiling batch of 16K tokens per GPU in 4K-token prompts with
- * the day's 56.3 % cache hits, the decode pool (EP144) on the profiling batch of 128
- * sequences per GPU at the day's published mean KV length (4,989 tokens) with one MTP draft token accepted 85 % of the time, both with FP8 weights
- * and dispatch, BF16 attention and combine and dual micro-batch overlap; then the day
- * sized at the predicted per-node rates and priced at $2 per GPU-hour. Nothing is
- * fitted to the published outputs: `stepModel` (the calibrated performance model by
- * default) decides, and `bound` repeats every figure at the datasheet bound.
+ * Reproduces DeepSeek's published day (Feb 2025) from the model, from the facts of
+ * data/published/deepseek-2025-inference-system.json (the same the published-case
+ * table prices, so the two agree): the prefill pool (EP32) at its capacity on
+ * DeepSeek's profiling batch of 16K computed tokens per GPU in 4K-token prompts with
+ * the day's 56.3 % cache hits (attended to, not computed); the decode pool (EP144) at
+ * its served operating point, the most sequences per GPU at which each user still gets
+ * the published 20-22 tokens/s, at the day's mean KV length (4,989 tokens) with one
+ * MTP draft token accepted 85 % of the time, and at the profiling batch of 128 for its
+ * capacity; both with FP8 weights and dispatch, BF16 attention and combine and dual
+ * micro-batch overlap; then the day sized at the predicted per-node rates and priced at
+ * $2 per GPU-hour. `utilisation` sets the published rates against the predicted
+ * capacities, beside what DeepSeek's own profiling runs imply. Nothing is fitted to the
+ * published outputs: `stepModel` (the calibrated performance model by default) decides,
+ * and `bound` repeats every figure at the datasheet bound.
  *
  * @example
  * deepseekDayReproduction().rows.map((r) => `${r.figure}: ${r.predicted} vs ${r.published}`)
@@ -60,21 +84,12 @@ export function deepseekDayReproduction(opts: { stepModel?: StepModelFactory; bo
   return main;
 }
 
-let cachedFactors: { prefill: number; decode: number } | null = null;
-
-// The routing simulation takes a second or two; its result is a pure function of the
-// published layouts and workload, so it is computed once per process.
+// The expert load factors are those of the published production cases (lib/roofline),
+// built from the same facts: the two layers price the day identically.
 function loadFactors(): { prefill: number; decode: number } {
-  if (cachedFactors) return cachedFactors;
-  const pub = deepseekPublishedDay();
-  const model = loadModel(pub.model);
-  const w = pub.workload;
-  cachedFactors = {
-    prefill: expertLoadFactorFromRouting(model, pub.prefill, w.prefillTokensPerGpu * pub.prefill.expertParallel, 1, 2),
-    // Each decoding sequence sends its token and one MTP draft through the experts.
-    decode: expertLoadFactorFromRouting(model, pub.decode, w.decodeSequencesPerGpu * 2 * pub.decode.expertParallel, 1, 10),
-  };
-  return cachedFactors;
+  const cases = publishedCases();
+  const of = (id: string): number => publishedCaseLoadFactor(cases.find((c) => c.id === id) as PublishedCase);
+  return { prefill: of('deepseek-prefill'), decode: of('deepseek-decode') };
 }
 
 function reproduce(make: StepModelFactory, factors: { prefill: number; decode: number }): DeepseekDayReproduction {
@@ -86,12 +101,20 @@ function reproduce(make: StepModelFactory, factors: { prefill: number; decode: n
   const load = { inputTokens: f.inputTokens, cacheHitFraction: f.cacheHitFraction, outputTokens: f.outputTokens };
   const prices = { cachedInput: f.priceCachedInputPerMillionUsd, input: f.priceInputPerMillionUsd, output: f.priceOutputPerMillionUsd };
   const gpn = f.gpusPerNode;
+  const perUser = (f.outputTokensPerUserLow + f.outputTokensPerUserHigh) / 2;
+  const speculative = { draftTokens: 1, acceptance: w.mtpAcceptance };
+  // Decode runs at its served operating point: the most sequences per GPU at which each
+  // user still gets the published speed (the published rates are throughput at the load
+  // served). The profiling batch gives the pool's capacity, reported beside it.
+  const decodeStep = make(model, hw, pub.decode, pub.precision, 'decode', { expertLoadFactor: factors.decode });
+  const served = decodeAtUserSpeed(decodeStep, pub.decode, { context: w.decodeContextTokens, tokensPerSecondPerUser: perUser, speculative });
+  const capacity = decodePerformance(decodeStep, pub.decode, { sequencesPerRank: w.decodeSequencesPerGpu, context: w.decodeContextTokens, speculative });
   const e = evaluateDeployment({
     model,
     hardware: hw,
     precision: pub.precision,
     prefill: { layout: pub.prefill, tokensPerRank: w.prefillTokensPerGpu },
-    decode: { layout: pub.decode, sequencesPerRank: w.decodeSequencesPerGpu, context: w.decodeContextTokens, speculative: { draftTokens: 1, acceptance: w.mtpAcceptance } },
+    decode: { layout: pub.decode, sequencesPerRank: served.sequencesPerRank, context: w.decodeContextTokens, speculative },
     load: { ...load, promptTokensPerRequest: w.prefillPromptTokens },
     pricePerDeviceHour: f.pricePerGpuHourUsd,
     granularity: 'fractional',
@@ -99,6 +122,8 @@ function reproduce(make: StepModelFactory, factors: { prefill: number; decode: n
     expertLoadFactor: factors,
   });
   const { prefill, decode, day } = e;
+  const cases = publishedCases();
+  const profileRate = (id: string): number => (cases.find((c) => c.id === id) as PublishedCase).published.value;
   const revenue = dailyRevenueUsd(load, prices);
   const nodesFromRates = (f.inputTokens / f.prefillTokensPerNodePerSecond + f.outputTokens / f.decodeTokensPerNodePerSecond) / 86400;
   const row = (figure: string, published: number, predicted: number, unit: string): PublishedVsPredicted => ({
@@ -111,8 +136,8 @@ function reproduce(make: StepModelFactory, factors: { prefill: number; decode: n
   });
   const rows = [
     row('prefill input tokens/s per node (cache hits counted)', f.prefillTokensPerNodePerSecond, prefill.inputTokensPerSecondPerDevice * gpn, 'tok/s'),
-    row('decode output tokens/s per node', f.decodeTokensPerNodePerSecond, decode.tokensPerSecondPerDevice * gpn, 'tok/s'),
-    row('output tokens/s per user', (f.outputTokensPerUserLow + f.outputTokensPerUserHigh) / 2, decode.tokensPerSecondPerUser, 'tok/s'),
+    row('decode output tokens/s per node (at the published per-user speed)', f.decodeTokensPerNodePerSecond, decode.tokensPerSecondPerDevice * gpn, 'tok/s'),
+    row('decode capacity: output tokens/s per node at the profiling batch', f.decodeTokensPerNodePerSecond, capacity.tokensPerSecondPerDevice * gpn, 'tok/s'),
     row('average nodes', f.averageNodes, day.averageNodes, 'nodes'),
     row('daily cost', f.dailyCostUsd, day.costUsd, 'USD'),
     row('cost-profit margin at R1 prices', f.margin, costProfitMargin(revenue, day.costUsd), '×'),
@@ -124,6 +149,15 @@ function reproduce(make: StepModelFactory, factors: { prefill: number; decode: n
     decode,
     day,
     rows,
+    decodeCapacity: capacity,
+    utilisation: {
+      prefill: f.prefillTokensPerNodePerSecond / (prefill.inputTokensPerSecondPerDevice * gpn),
+      decode: f.decodeTokensPerNodePerSecond / (capacity.tokensPerSecondPerDevice * gpn),
+      profile: {
+        prefill: (f.prefillTokensPerNodePerSecond * (1 - f.cacheHitFraction)) / profileRate('deepseek-profile-prefill'),
+        decode: f.decodeTokensPerNodePerSecond / profileRate('deepseek-profile-decode'),
+      },
+    },
     stepModel: e.stepModel,
     expertLoadFactor: factors,
   };

@@ -5,7 +5,7 @@ export type { DeploymentPrecision, PoolLayout, DeviceStepInput, DeviceStepBreakd
 export { resolveLayout, checkPrecision, uniformPrecision } from './layout.js';
 export type { ResolvedLayout } from './layout.js';
 export { rooflineDeviceStepModel, checkStepInput } from './step.js';
-export { speculativeTokensPerStep, deviceMemoryFit, assertMemoryFit, maxSequencesThatFit, decodePerformance, prefillPerformance } from './pool.js';
+export { speculativeTokensPerStep, deviceMemoryFit, assertMemoryFit, maxSequencesThatFit, decodePerformance, decodeAtUserSpeed, prefillPerformance } from './pool.js';
 export type { SpeculativeDecoding, DeviceMemoryFit, DecodePerformance, PrefillPerformance } from './pool.js';
 export { checkLoadCurve, checkDailyLoad, checkPrice, checkPrices, dailyCostUsd, dailyRevenueUsd, costProfitMargin, priceDay } from './cost.js';
 export type { LoadCurve, DailyLoad, TokenPrices, PoolRates, DayCost } from './cost.js';

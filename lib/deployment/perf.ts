@@ -4,8 +4,8 @@ import type { HardwareSpec } from '../hardware/spec.js';
 import type { ModelSpec } from '../models/spec.js';
 import type { EfficiencyMode, Parallelism, PerfConfig } from '../roofline/deployment.js';
 import { memoryFit, stepTime } from '../roofline/deployment.js';
-import { checkInt, checkNumber, checkOneOf } from '../util/validate.js';
-import { moeImbalanceSweep } from '../moe/placement.js';
+import { checkNumber, checkOneOf } from '../util/validate.js';
+import { uniformRoutingLoadFactor } from '../roofline/routing.js';
 import { checkPrecision, resolveLayout } from './layout.js';
 import { checkStepInput } from './step.js';
 import type { DeploymentPrecision, DeviceStepBreakdown, DeviceStepInput, DeviceStepModel, PoolLayout, StepModelFactory } from './types.js';
@@ -110,28 +110,14 @@ export const specBoundStepModel: StepModelFactory = (model, hw, layout, precisio
   perfDeviceStepModel(model, hw, layout, precision, { efficiency: 'spec', dispatch: role === 'prefill' ? 'per-node' : 'per-expert', expertLoadFactor: extras?.expertLoadFactor });
 
 /**
- * The expert load factor a layout sees from routing alone: the mean over seeded steps
- * of the busiest device's routed tokens over the mean, with uniform top-k routing of
- * `tokens` tokens per step over the stage's devices and EPLB-style placement of the
- * redundant copies (lib/moe `moeImbalanceSweep`). Uniform routing is the most
- * favourable case: real routing is skewed, and only adds to it.
+ * The expert load factor a layout sees from routing alone (uniform top-k routing over
+ * its expert devices with its redundant copies placed EPLB-style); the computation
+ * lives in lib/roofline (`uniformRoutingLoadFactor`), where the published cases use it too.
  *
  * @example
  * expertLoadFactorFromRouting(loadModel('deepseek-v3'), decodeLayout, 128 * 2 * 144, 1) // => about 1.18
  */
 export function expertLoadFactorFromRouting(model: ModelSpec, layout: PoolLayout, tokens: number, seed: number, steps = 5): number {
   const L = resolveLayout(model, layout);
-  if (!model.moe || L.expertParallel === 1) return 1;
-  const rows = moeImbalanceSweep({
-    experts: model.moe.numExperts,
-    topK: model.moe.expertsPerToken,
-    tokens: checkInt('tokens', tokens, { min: 1, max: 1 << 22 }),
-    devices: L.expertParallel,
-    zipfExponents: [0],
-    redundant: [L.redundantExperts],
-    steps,
-    seed,
-  });
-  const balanced = rows.find((r) => r.policy === 'balanced');
-  return Math.max(1, balanced ? balanced.imbalance.mean : 1);
+  return uniformRoutingLoadFactor(model, { expertParallel: L.expertParallel, redundantExperts: L.redundantExperts }, tokens, seed, steps);
 }

@@ -1,5 +1,6 @@
 import { InputError } from '../util/errors.js';
-import { checkFraction, checkInt, checkNumber } from '../util/validate.js';
+import { checkFraction, checkInt, checkNumber, checkPositive } from '../util/validate.js';
+import { smallestIntegerWhere } from '../util/search.js';
 import type { DeviceStepBreakdown, DeviceStepModel, PoolLayout } from './types.js';
 
 /** Speculative decoding as a what-if: draft tokens per step and the acceptance rate of each. */
@@ -139,6 +140,35 @@ export function decodePerformance(
     tokensPerSecondPerDevice: (B * pp * q) / tokenSeconds / devicesPerRank(layout),
     memory: deviceMemoryFit(step, B * pp, context),
   };
+}
+
+/**
+ * The served operating point of a decode pool: the most sequences per rank at which
+ * each user still gets `tokensPerSecondPerUser` (a latency target or a published
+ * per-user speed), and the pool's performance there. A pool that serves users at a
+ * stated speed runs this batch, not the largest that fits: its throughput is that of
+ * the served load, not its capacity. An InputError when even one sequence is slower
+ * than the target. The search stops at `maxSequencesPerRank` (default:
+ * the most that fit in memory).
+ *
+ * @example
+ * decodeAtUserSpeed(step, layout, { context: 4989, tokensPerSecondPerUser: 21, speculative: { draftTokens: 1, acceptance: 0.85 } }).sequencesPerRank
+ */
+export function decodeAtUserSpeed(
+  step: DeviceStepModel,
+  layout: PoolLayout,
+  opts: { context: number; tokensPerSecondPerUser: number; speculative?: SpeculativeDecoding; maxSequencesPerRank?: number },
+): DecodePerformance {
+  const target = checkPositive('tokensPerSecondPerUser', opts.tokensPerSecondPerUser, 1e6);
+  // Default ceiling: the most sequences whose KV caches fit beside the weights.
+  const max = checkInt('maxSequencesPerRank', opts.maxSequencesPerRank ?? Math.max(1, Math.min(1 << 14, maxSequencesThatFit(step, opts.context))), { min: 1, max: 1 << 14 });
+  const at = (B: number): DecodePerformance => decodePerformance(step, layout, { sequencesPerRank: B, context: opts.context, speculative: opts.speculative });
+  // Per-user speed falls as the batch grows (a step never gets cheaper with more sequences).
+  const firstTooSlow = smallestIntegerWhere((B) => at(B).tokensPerSecondPerUser < target, 1, max);
+  if (firstTooSlow === 1) {
+    throw new InputError('tokensPerSecondPerUser', target, `at most ${at(1).tokensPerSecondPerUser.toFixed(1)} tokens/s (one sequence per rank)`);
+  }
+  return at(Number.isFinite(firstTooSlow) ? firstTooSlow - 1 : max);
 }
 
 /** One prefill operating point of a pool. */

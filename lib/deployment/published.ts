@@ -1,9 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Dtype } from '../core/types.js';
 import { InputError } from '../util/errors.js';
 import { checkPositive } from '../util/validate.js';
-import { batchlabDataDir } from '../util/package-root.js';
+import { readPublishedFile } from '../roofline/published.js';
 import type { Provenance } from '../util/provenance.js';
 import type { DeploymentPrecision, PoolLayout } from './types.js';
 
@@ -43,6 +41,9 @@ export interface PublishedDay {
 
 type Sourced = { value: number; source: string };
 
+/** The file of data/published/ that holds DeepSeek's published facts. */
+const DEEPSEEK_FILE = 'deepseek-2025-inference-system';
+
 function num(sources: Record<string, Provenance>, key: string, raw: unknown): number {
   if (typeof raw !== 'object' || raw === null) throw new InputError(key, raw, 'an object { value, source }');
   const r = raw as Partial<Sourced>;
@@ -51,7 +52,7 @@ function num(sources: Record<string, Provenance>, key: string, raw: unknown): nu
   return checkPositive(`${key}.value`, r.value);
 }
 
-/** A pool as data/deployment/deepseek-day-2025-02.json writes it. */
+/** A pool as the `day` section of data/published/deepseek-2025-inference-system.json writes it. */
 interface RawPool {
   nodesPerUnit: number;
   expertParallel: number;
@@ -91,14 +92,16 @@ function pool(j: RawPool, overlap: boolean, gpusPerNode: number): PoolLayout {
  * DeepSeek-V3/R1's published day of serving (Feb 2025: 226.75 average H800 nodes,
  * 608 B input and 168 B output tokens, $87,072 at $2 per GPU-hour, 545 % margin at R1
  * prices), its prefill and decode layouts, and the profiling workload DeepSeek
- * published with them, from data/deployment/deepseek-day-2025-02.json.
+ * published with them, from the `day` section of
+ * data/published/deepseek-2025-inference-system.json (the one home of DeepSeek's facts,
+ * read through `readPublishedFile`).
  *
  * @example
  * deepseekPublishedDay().figures.averageNodes // => 226.75
  */
 export function deepseekPublishedDay(): PublishedDay {
-  const file = join(batchlabDataDir('deployment'), 'deepseek-day-2025-02.json');
-  const j = JSON.parse(readFileSync(file, 'utf8')) as RawDay;
+  const j = readPublishedFile(DEEPSEEK_FILE).day as RawDay;
+  if (typeof j !== 'object' || j === null) throw new InputError(`data/published/${DEEPSEEK_FILE}.json day`, j, "an object with DeepSeek's published day");
   const sources: Record<string, Provenance> = {};
   const figures = Object.fromEntries(Object.entries(j.figures).map(([k, v]) => [k, num(sources, `figures.${k}`, v)])) as PublishedDay['figures'];
   const workload = Object.fromEntries(Object.entries(j.workload).map(([k, v]) => [k, num(sources, `workload.${k}`, v)])) as PublishedDay['workload'];

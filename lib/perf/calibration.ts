@@ -39,6 +39,12 @@ export interface HardwareCalibration {
    * Low-latency (per-expert, pure RDMA) kernels hold none.
    */
   overlapCommunicationUnits: number;
+  /**
+   * Fraction of the shorter of computation and communication that two-micro-batch
+   * overlap actually hides (1 = all of it). Absent: 1, for calibrations (such as a fit
+   * to this machine) that measured no overlap.
+   */
+  overlapEfficiency?: number;
   /** Per-kernel cost launched one by one from the host. */
   kernelLaunchSeconds: number;
   /** Per-kernel cost inside a captured graph (the device-side gap between dependent kernels). */
@@ -53,7 +59,7 @@ export interface HardwareCalibration {
   sources: Record<string, Provenance>;
 }
 
-type ScalarField = Exclude<keyof HardwareCalibration, 'gemmEfficiency' | 'sources'>;
+type ScalarField = Exclude<keyof HardwareCalibration, 'gemmEfficiency' | 'sources' | 'overlapEfficiency'>;
 
 const FRACTIONS: readonly ScalarField[] = [
   'memoryEfficiency',
@@ -73,7 +79,7 @@ const SECONDS: readonly ScalarField[] = ['kernelLaunchSeconds', 'graphKernelSeco
  * @example
  * CALIBRATION_FIELDS[0] // => 'gemmEfficiency'
  */
-export const CALIBRATION_FIELDS: readonly (keyof HardwareCalibration)[] = ['gemmEfficiency', ...FRACTIONS, ...COUNTS, ...SECONDS];
+export const CALIBRATION_FIELDS: readonly (keyof HardwareCalibration)[] = ['gemmEfficiency', ...FRACTIONS, 'overlapEfficiency', ...COUNTS, ...SECONDS];
 
 function sourcedValue(field: string, raw: unknown, kind: 'fraction' | 'count' | 'seconds'): { value: number; prov: Provenance } {
   if (typeof raw !== 'object' || raw === null) throw new InputError(field, raw, 'an object { value, source }');
@@ -126,6 +132,11 @@ export function calibrationFromJson(json: unknown, field = 'calibration'): Hardw
     }
   };
   read(FRACTIONS, 'fraction');
+  if (j.overlapEfficiency !== undefined) {
+    const { value, prov } = sourcedValue(`${field}.overlapEfficiency`, j.overlapEfficiency, 'fraction');
+    out.overlapEfficiency = value;
+    sources.overlapEfficiency = prov;
+  }
   read(COUNTS, 'count');
   read(SECONDS, 'seconds');
   for (const f of ['gemmTileM', 'gemmTileN', 'computeUnits'] as const) if (out[f] < 1) throw new InputError(`${field}.${f}.value`, out[f], 'an integer of at least 1');
@@ -178,6 +189,7 @@ export const TYPICAL_CALIBRATION: HardwareCalibration = Object.freeze({
   gemmTileN: 128,
   computeUnits: 1,
   overlapCommunicationUnits: 0,
+  overlapEfficiency: 0.9,
   kernelLaunchSeconds: 3e-6,
   graphKernelSeconds: 2e-6,
   intraNodeLatencySeconds: 3.8e-5,
@@ -205,6 +217,7 @@ export const SPEC_CALIBRATION: HardwareCalibration = Object.freeze({
   gemmTileN: 1,
   computeUnits: 1,
   overlapCommunicationUnits: 0,
+  overlapEfficiency: 1,
   kernelLaunchSeconds: 0,
   graphKernelSeconds: 0,
   intraNodeLatencySeconds: 0,

@@ -49,9 +49,10 @@ export interface Parallelism {
   /** At most this many nodes per token (DeepSeek-V3's group-limited routing: 4); default: no limit. */
   maxNodesPerToken?: number;
   /**
-   * Overlap communication with computation over two micro-batches (default false).
-   * `true` hides all of the shorter of the two (the slower sets the step); a number in
-   * [0, 1] hides that fraction of it.
+   * Overlap communication with computation over two micro-batches of half the work
+   * each (default false). `true` hides the calibration's `overlapEfficiency` share of
+   * the shorter of the two (all of it at the datasheet, efficiency 'spec'); a number
+   * in [0, 1] hides that fraction of it.
    */
   overlap?: boolean | number;
   /**
@@ -245,7 +246,7 @@ function resolve(model: ModelSpec, hw: HardwareSpec, config: PerfConfig): Resolv
   const dispatchMode = checkOneOf('parallelism.dispatch', par.dispatch ?? 'per-expert', ['per-expert', 'per-node'] as const);
   const maxNodes = checkInt('parallelism.maxNodesPerToken', par.maxNodesPerToken ?? MAX_DEVICES, { min: 1, max: MAX_DEVICES });
   const overlap =
-    par.overlap === undefined || par.overlap === false ? 0 : par.overlap === true ? 1 : checkNumber('parallelism.overlap', par.overlap, { min: 0, max: 1 });
+    par.overlap === undefined || par.overlap === false ? 0 : par.overlap === true ? -1 : checkNumber('parallelism.overlap', par.overlap, { min: 0, max: 1 });
   const loadFactor = checkNumber('parallelism.expertLoadFactor', par.expertLoadFactor ?? 1, { min: 1, max: MAX_DEVICES });
   const precision = resolvePrecision(config.precision);
   for (const d of [precision.compute, precision.activations]) hardwarePeakFlops(hw, d);
@@ -271,11 +272,12 @@ function resolve(model: ModelSpec, hw: HardwareSpec, config: PerfConfig): Resolv
     dp,
     ep,
     pp,
+    // `true` (marked -1 above) takes what the hardware's overlap achieves.
+    overlap: overlap < 0 ? (cal.overlapEfficiency ?? 1) : overlap,
     etp: (tp * dp) / ep,
     perNode,
     dispatchMode,
     maxNodes,
-    overlap,
     loadFactor,
     precision,
     mode,
@@ -561,9 +563,39 @@ function boundOf(b: StepTimeBreakdown): StepTime['bound'] {
   return c.reduce((a, x) => (x[1] > a[1] ? x : a))[0];
 }
 
+/**
+ * One of the two micro-batches that overlap runs: half of every token, sequence,
+ * cached context and attention pair (DeepSeek balances attention across the two, so a
+ * prompt may be split between them: deepseek-ai/profile-data README, prefilling).
+ */
+function halfWork(w: CheckedWork): CheckedWork {
+  const P = w.prefillTokens / 2;
+  const D = w.decodeTokens / 2;
+  const out: CheckedWork = { prefillTokens: P, decodeTokens: D, contextTokens: w.contextTokens / 2, prefillSequences: Math.max(1, w.prefillSequences / 2) };
+  if (w.prefillAttentionPairs !== undefined) out.prefillAttentionPairs = w.prefillAttentionPairs / 2;
+  return out;
+}
+
+/** A stage cost of one micro-batch, doubled: both micro-batches run every kernel and every collective. */
+function twiceOf(c: StageCost): StageCost {
+  const b = Object.fromEntries(Object.entries(c.breakdown).map(([k, v]) => [k, 2 * v])) as unknown as StepTimeBreakdown;
+  return { breakdown: b, stageSeconds: 2 * c.stageSeconds, p2pSeconds: 2 * c.p2pSeconds };
+}
+
+/**
+ * Overlap runs the step as two micro-batches of half the work each (DeepSeek's dual
+ * micro-batch overlap; SGLang's two-batch overlap "halves the effective batch size"),
+ * so every kernel sees half the tokens: memory-bound GEMMs read their weights twice,
+ * and every collective pays its latency twice. A step of one token cannot be split.
+ */
+function stageCostOf(model: ModelSpec, hw: HardwareSpec, r: Resolved, w: CheckedWork): StageCost {
+  if (r.overlap > 0 && w.prefillTokens + w.decodeTokens >= 2) return twiceOf(stageCost(model, hw, r, halfWork(w)));
+  return stageCost(model, hw, r, w);
+}
+
 function stepTimeOf(model: ModelSpec, hw: HardwareSpec, r: Resolved, w: ReturnType<typeof checkWork>): { seconds: number; interval: number; cost: StageCost } {
   const at = (x: typeof w) => {
-    const cost = stageCost(model, hw, r, x);
+    const cost = stageCostOf(model, hw, r, x);
     const seconds = r.pp * cost.stageSeconds + (r.pp - 1) * cost.p2pSeconds;
     return { seconds, interval: cost.stageSeconds + cost.p2pSeconds * (r.pp > 1 ? 1 : 0), cost };
   };
@@ -613,7 +645,8 @@ export function stepTime(model: ModelSpec, hw: HardwareSpec, config: PerfConfig,
     efficiency: r.mode,
   };
   if (r.mode === 'typical') {
-    const bound = stepTimeOf(model, hw, { ...r, mode: 'spec', cal: SPEC_CALIBRATION, launchSecondsPerKernel: 0 }, w).seconds;
+    // The datasheet bound hides all of what overlap can hide.
+    const bound = stepTimeOf(model, hw, { ...r, mode: 'spec', cal: SPEC_CALIBRATION, launchSecondsPerKernel: 0, overlap: r.overlap > 0 ? 1 : 0 }, w).seconds;
     out.band = { boundSeconds: bound, typicalSeconds: seconds };
   }
   return out;

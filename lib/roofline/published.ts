@@ -1,13 +1,17 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DTYPES } from '../core/types.js';
+import type { StepWork } from '../core/types.js';
 import { InputError } from '../util/errors.js';
 import { checkInt, checkNumber, checkOneOf } from '../util/validate.js';
 import { batchlabDataDir } from '../util/package-root.js';
 import { loadHardware } from '../hardware/spec.js';
 import { loadModel } from '../models/spec.js';
 import type { Parallelism, Precision, StepTime } from './deployment.js';
-import { stepTime } from './deployment.js';
+import { maxBatchThatFits, memoryFit, stepTime } from './deployment.js';
+import { smallestTrue } from '../perf/bound.js';
+import { prefillAttentionPairs } from '../core/matmul.js';
+import { uniformRoutingLoadFactor } from './routing.js';
 
 /**
  * A throughput a real serving system published, with the deployment that reached it
@@ -36,8 +40,25 @@ export interface PublishedCase {
    */
   tokensPerSequenceStep?: number;
   outputTokensPerStep?: number;
-  /** Prefill: share of the published input tokens actually computed (1 − prefix-cache hit rate). */
-  computedFraction?: number;
+  /**
+   * Decode at the served operating point: the published per-user speed; the batch is
+   * then the most sequences per GPU at which each user still gets it (the published
+   * rate is throughput at the load served, not capacity), and `sequencesPerDevice`
+   * only sets the routing sample of `expertLoad`.
+   */
+  tokensPerSecondPerUser?: number;
+  /**
+   * Prefill: tokens of each prompt (`promptTokens`, cache hits included) found in the
+   * prefix cache: not computed, but attended to by the computed tokens and counted in
+   * the published input rate (default 0).
+   */
+  cachedTokens?: number;
+  /**
+   * How busy the busiest expert device is: balanced (default; DeepSeek's profiles
+   * simulate "an absolutely balanced MoE routing") or the imbalance of seeded uniform
+   * routing over the layout with `redundantExperts` copies (`uniformRoutingLoadFactor`).
+   */
+  expertLoad?: { kind: 'balanced' } | { kind: 'uniform-routing'; redundantExperts: number; seed: number; steps: number };
   published: { value: number; unit: string };
   /** Where the number comes from: the file's document, its URL and date. */
   source: string;
@@ -57,6 +78,8 @@ export interface PublishedComparison {
   error: number;
   step: StepTime;
   source: string;
+  /** Decode: the sequences per GPU priced (solved for a served per-user speed, or the case's). */
+  sequencesPerDevice?: number;
 }
 
 function checkCase(raw: unknown, where: string, file: { source: string; url?: string; date?: string }): PublishedCase {
@@ -89,42 +112,181 @@ function checkCase(raw: unknown, where: string, file: { source: string; url?: st
     date: file.date,
   };
   if (typeof c.assumptions === 'string') out.assumptions = c.assumptions;
+  // A case may cite its own document (a figure derived by a third party) instead of the file's.
+  if (typeof c.source === 'string' && c.source !== '') out.source = c.source;
+  const load = c.expertLoad as PublishedCase['expertLoad'] | undefined;
+  if (load !== undefined) {
+    const kind = checkOneOf(`${where}.expertLoad.kind`, (load as { kind?: unknown }).kind, ['balanced', 'uniform-routing'] as const);
+    out.expertLoad =
+      kind === 'balanced'
+        ? { kind }
+        : {
+            kind,
+            redundantExperts: checkInt(`${where}.expertLoad.redundantExperts`, (load as { redundantExperts?: unknown }).redundantExperts, { min: 0, max: 1 << 16 }),
+            seed: checkInt(`${where}.expertLoad.seed`, (load as { seed?: unknown }).seed, { min: 0, max: 2 ** 31 }),
+            steps: checkInt(`${where}.expertLoad.steps`, (load as { steps?: unknown }).steps, { min: 1, max: 1000 }),
+          };
+  }
   if (phase === 'prefill') {
     out.promptTokens = checkInt(`${where}.promptTokens`, c.promptTokens, { min: 1, max: 1 << 20 });
     out.tokensPerDevice = checkInt(`${where}.tokensPerDevice`, c.tokensPerDevice, { min: 1, max: 1 << 20 });
-    out.computedFraction = checkNumber(`${where}.computedFraction`, c.computedFraction ?? 1, { min: 0, exclusiveMin: true, max: 1 });
+    out.cachedTokens = checkNumber(`${where}.cachedTokens`, c.cachedTokens ?? 0, { min: 0, max: out.promptTokens - 1 });
   } else {
     out.sequencesPerDevice = checkInt(`${where}.sequencesPerDevice`, c.sequencesPerDevice, { min: 1, max: 1 << 16 });
     out.contextTokens = checkInt(`${where}.contextTokens`, c.contextTokens, { min: 0, max: 1 << 20 });
     out.tokensPerSequenceStep = checkInt(`${where}.tokensPerSequenceStep`, c.tokensPerSequenceStep ?? 1, { min: 1, max: 16 });
     out.outputTokensPerStep = checkNumber(`${where}.outputTokensPerStep`, c.outputTokensPerStep ?? 1, { min: 0, exclusiveMin: true, max: 16 });
+    if (c.tokensPerSecondPerUser !== undefined) out.tokensPerSecondPerUser = checkNumber(`${where}.tokensPerSecondPerUser`, c.tokensPerSecondPerUser, { min: 0, exclusiveMin: true, max: 1e6 });
   }
   return out;
 }
 
 /**
- * Every published case under data/published/ (files with a `cases` array), in file
- * and case order; a malformed one is an InputError naming its file and field.
+ * One file of data/published/ parsed: the one reader of published facts (the
+ * published-case table and the deployment layer's DeepSeek day both read through it).
+ * A missing or malformed file is an InputError naming it.
  *
  * @example
- * publishedCases().map((c) => c.id) // => ['deepseek-…', 'lmsys-prefill-1k', …]
+ * readPublishedFile('deepseek-2025-inference-system').day.figures.averageNodes.value // => 226.75
+ */
+export function readPublishedFile(id: string): Record<string, unknown> & { source: string } {
+  if (typeof id !== 'string' || !/^[a-z0-9-]+$/.test(id)) throw new InputError('id', id, 'the name of a data/published/*.json file, without .json');
+  const name = `${id}.json`;
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(readFileSync(join(batchlabDataDir('published'), name), 'utf8')) as Record<string, unknown>;
+  } catch (err) {
+    throw new InputError(`data/published/${name}`, name, 'an existing file of valid JSON', (err as Error).message);
+  }
+  if (typeof json !== 'object' || json === null) throw new InputError(`data/published/${name}`, json, 'a JSON object');
+  if (typeof json.source !== 'string' || json.source === '') throw new InputError(`data/published/${name} source`, json.source, 'a non-empty string');
+  return json as Record<string, unknown> & { source: string };
+}
+
+type Sourced = { value: number; source: string };
+interface DayJson {
+  model: string;
+  hardware: string;
+  figures: Record<string, Sourced>;
+  layout: Record<string, { nodesPerUnit: number; expertParallel: number; dataParallelAttention: number; redundantExperts: number } & Record<string, unknown>> & {
+    microBatchOverlap: { value: boolean };
+  };
+  workload: Record<string, Sourced>;
+}
+
+/**
+ * The two production cases of a published day (a file's `day` section: figures,
+ * layouts and workload), built from the same facts, in the same configuration, as
+ * the deployment layer's reproduction of that day: prefill on the profiling batch of
+ * computed tokens per GPU in prompts whose cached share (the day's hit rate) is
+ * attended to but not computed (its capacity: no published figure says how full the
+ * prefill pool ran); decode at its served operating point, the most sequences per GPU
+ * at which users still get the published per-user speed, with one MTP draft per
+ * sequence; expert load from seeded uniform routing over the redundant placement.
+ */
+function dayCases(day: DayJson, name: string, file: { source: string; url?: string; date?: string }): PublishedCase[] {
+  const where = `data/published/${name} day`;
+  const v = (group: Record<string, Sourced>, k: string, field: string): number => {
+    const x = group[k];
+    if (typeof x !== 'object' || x === null) throw new InputError(`${where}.${field}.${k}`, x, 'an object { value, source }');
+    return checkNumber(`${where}.${field}.${k}.value`, x.value, { min: 0, exclusiveMin: true });
+  };
+  const f = (k: string) => v(day.figures, k, 'figures');
+  const w = (k: string) => v(day.workload, k, 'workload');
+  const overlap = day.layout.microBatchOverlap?.value === true;
+  const gpn = f('gpusPerNode');
+  const pool = (role: 'prefill' | 'decode') => {
+    const l = day.layout[role];
+    if (typeof l !== 'object' || l === null) throw new InputError(`${where}.layout.${role}`, l, 'a pool layout');
+    return l;
+  };
+  const pre = pool('prefill');
+  const dec = pool('decode');
+  const precisionOf = (): Partial<Precision> => {
+    const p = day.layout.precision as unknown as Record<string, string>;
+    return { weights: p.weights, compute: p.weights, activations: p.attention, kvCache: p.attention, dispatch: p.dispatch, combine: p.combine } as Partial<Precision>;
+  };
+  const prompt = w('prefillPromptTokens');
+  const hit = f('cacheHitFraction');
+  const acceptance = w('mtpAcceptance');
+  const base = { model: day.model, hardware: day.hardware, devicesPerNode: gpn, precision: precisionOf(), source: file.source, url: file.url, date: file.date };
+  const cases: PublishedCase[] = [
+    {
+      ...base,
+      id: 'deepseek-prefill',
+      label: `DeepSeek production prefill, EP${pre.expertParallel} on ${pre.nodesPerUnit}×${gpn} H800 (daily average)`,
+      phase: 'prefill',
+      devices: pre.dataParallelAttention,
+      parallelism: { dp: pre.dataParallelAttention, ep: pre.expertParallel, overlap, dispatch: 'per-node', maxNodesPerToken: 4 },
+      promptTokens: prompt,
+      cachedTokens: prompt * hit,
+      tokensPerDevice: w('prefillTokensPerGpu'),
+      expertLoad: { kind: 'uniform-routing', redundantExperts: pre.redundantExperts, seed: 1, steps: 2 },
+      published: { value: f('prefillTokensPerNodePerSecond'), unit: 'input tokens/s per node (incl. cache hits)' },
+      assumptions: `the profile-data prefill batch (${w('prefillTokensPerGpu')} computed tokens per GPU) in ${prompt}-token prompts of which the day's ${(hit * 100).toFixed(1)} % are cache hits, attended to but not computed; expert load of uniform routing over ${pre.redundantExperts} redundant experts; capacity, not the load the day served`,
+    },
+    {
+      ...base,
+      id: 'deepseek-decode',
+      label: `DeepSeek production decode, EP${dec.expertParallel} on ${dec.nodesPerUnit}×${gpn} H800 (daily average, at the published per-user speed)`,
+      phase: 'decode',
+      devices: dec.dataParallelAttention,
+      parallelism: { dp: dec.dataParallelAttention, ep: dec.expertParallel, overlap, dispatch: 'per-expert', maxNodesPerToken: 4 },
+      sequencesPerDevice: w('decodeSequencesPerGpu'),
+      contextTokens: Math.round(w('decodeContextTokens')),
+      tokensPerSequenceStep: 2,
+      outputTokensPerStep: 1 + acceptance,
+      tokensPerSecondPerUser: (f('outputTokensPerUserLow') + f('outputTokensPerUserHigh')) / 2,
+      expertLoad: { kind: 'uniform-routing', redundantExperts: dec.redundantExperts, seed: 1, steps: 10 },
+      published: { value: f('decodeTokensPerNodePerSecond'), unit: 'output tokens/s per node' },
+      assumptions: `the served load, not capacity: the most sequences per GPU at which each user still gets the published ${(f('outputTokensPerUserLow') + f('outputTokensPerUserHigh')) / 2} tokens/s (midpoint of 20-22), at the day's mean KV length (${w('decodeContextTokens')} tokens), one MTP draft per sequence accepted ${(acceptance * 100).toFixed(0)} % of the time; expert load of uniform routing over ${dec.redundantExperts} redundant experts at the profiling batch (${w('decodeSequencesPerGpu')} sequences per GPU)`,
+    },
+  ];
+  return cases;
+}
+
+/**
+ * Every published case under data/published/ (files with a `cases` array, and the
+ * production cases of a file's `day`), in file and case order; a malformed one is an
+ * InputError naming its file and field.
+ *
+ * @example
+ * publishedCases().map((c) => c.id) // => ['deepseek-prefill', 'deepseek-decode', 'deepseek-profile-prefill', …, 'lmsys-prefill-1k', …]
  */
 export function publishedCases(): PublishedCase[] {
   const dir = batchlabDataDir('published');
   const out: PublishedCase[] = [];
   for (const name of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
-    let json: Record<string, unknown>;
-    try {
-      json = JSON.parse(readFileSync(join(dir, name), 'utf8')) as Record<string, unknown>;
-    } catch (err) {
-      throw new InputError(`data/published/${name}`, name, 'valid JSON', (err as Error).message);
-    }
-    if (!Array.isArray(json.cases)) continue;
-    if (typeof json.source !== 'string' || json.source === '') throw new InputError(`data/published/${name} source`, json.source, 'a non-empty string');
+    const json = readPublishedFile(name.slice(0, -'.json'.length));
     const file = { source: json.source, url: json.url as string | undefined, date: json.date as string | undefined };
+    if (typeof json.day === 'object' && json.day !== null) out.push(...dayCases(json.day as DayJson, name, file));
+    if (!Array.isArray(json.cases)) continue;
     json.cases.forEach((c, i) => out.push(checkCase(c, `data/published/${name} cases[${i}]`, file)));
   }
   return out;
+}
+
+const loadFactorCache = new Map<string, number>();
+
+/**
+ * The busiest expert device's load over the mean that a case assumes: 1 when balanced,
+ * else the seeded uniform-routing imbalance of its layout (computed once per process).
+ *
+ * @example
+ * publishedCaseLoadFactor(publishedCases().find((c) => c.id === 'deepseek-decode')!) // => about 1.18
+ */
+export function publishedCaseLoadFactor(c: PublishedCase): number {
+  const e = c.expertLoad;
+  if (e === undefined || e.kind === 'balanced') return 1;
+  const ep = c.parallelism.ep ?? 1;
+  const tokens = c.phase === 'prefill' ? (c.tokensPerDevice as number) * ep : (c.sequencesPerDevice as number) * (c.tokensPerSequenceStep as number) * ep;
+  const key = `${c.model}|${ep}|${e.redundantExperts}|${tokens}|${e.seed}|${e.steps}`;
+  let f = loadFactorCache.get(key);
+  if (f === undefined) {
+    f = uniformRoutingLoadFactor(loadModel(c.model), { expertParallel: ep, redundantExperts: e.redundantExperts }, tokens, e.seed, e.steps);
+    loadFactorCache.set(key, f);
+  }
+  return f;
 }
 
 /**
@@ -141,20 +303,47 @@ export function predictPublishedCase(c: PublishedCase): PublishedComparison {
   const model = loadModel(c.model);
   const hw = loadHardware(c.hardware);
   const parallelism: Parallelism = { devicesPerNode: c.devicesPerNode, ...c.parallelism };
+  const factor = publishedCaseLoadFactor(c);
+  if (factor !== 1) parallelism.expertLoadFactor = factor;
   const config = { parallelism, precision: c.precision };
   const nodes = c.devices / c.devicesPerNode;
   let predicted: number;
   let step: StepTime;
+  let sequencesPerDevice: number | undefined;
   if (c.phase === 'prefill') {
-    const P = (c.tokensPerDevice as number) * c.devices;
-    const sequences = Math.max(1, Math.round(P / (c.promptTokens as number)));
-    step = stepTime(model, hw, config, { prefillTokens: P, decodeTokens: 0, contextTokens: 0, prefillSequences: sequences });
-    predicted = P / step.intervalSeconds / nodes / (c.computedFraction as number);
+    const T = c.tokensPerDevice as number;
+    const P = T * c.devices;
+    const cached = c.cachedTokens ?? 0;
+    const computedPerPrompt = (c.promptTokens as number) - cached;
+    // Prompts per GPU rounded as the deployment layer rounds them (one attention rank per GPU).
+    const perDevice = Math.max(1, Math.round(T / computedPerPrompt));
+    const work: StepWork = { prefillTokens: P, decodeTokens: 0, contextTokens: 0, prefillSequences: perDevice * c.devices };
+    if (cached > 0) work.prefillAttentionPairs = perDevice * c.devices * prefillAttentionPairs(T / perDevice, cached);
+    step = stepTime(model, hw, config, work);
+    predicted = ((P / step.intervalSeconds / nodes) * (c.promptTokens as number)) / computedPerPrompt;
   } else {
-    const seqs = (c.sequencesPerDevice as number) * c.devices;
     const perSeq = c.tokensPerSequenceStep as number;
-    step = stepTime(model, hw, config, { prefillTokens: 0, decodeTokens: seqs * perSeq, contextTokens: seqs * perSeq * (c.contextTokens as number) });
+    const context = c.contextTokens as number;
+    const decodeStep = (perDevice: number): StepTime => {
+      const seqs = perDevice * c.devices;
+      return stepTime(model, hw, { ...config, checkMemory: false }, { prefillTokens: 0, decodeTokens: seqs * perSeq, contextTokens: seqs * perSeq * context });
+    };
+    let perDevice = c.sequencesPerDevice as number;
+    if (c.tokensPerSecondPerUser !== undefined) {
+      // The served operating point: the most sequences per GPU at which each user still gets the stated speed.
+      const target = c.tokensPerSecondPerUser;
+      const ceiling = Math.max(1, Math.min(1 << 14, Math.floor(maxBatchThatFits(model, hw, config, Math.max(1, context)) / c.devices)));
+      const firstTooSlow = smallestTrue((b) => (c.outputTokensPerStep as number) / decodeStep(b).intervalSeconds < target, ceiling);
+      if (firstTooSlow === 1) throw new InputError(`${c.id}.tokensPerSecondPerUser`, target, 'a speed one sequence per GPU reaches');
+      perDevice = Number.isFinite(firstTooSlow) ? firstTooSlow - 1 : ceiling;
+    }
+    const seqs = perDevice * c.devices;
+    // Speculative drafts share their sequence's KV cache: memory holds `seqs` caches, not one per token.
+    const fit = memoryFit(model, hw, config, { batch: seqs, context, tokens: seqs * perSeq });
+    if (!fit.fits) throw new InputError('memory', fit.totalBytes, `at most ${fit.capacityBytes} bytes per device`, fit.message);
+    step = decodeStep(perDevice);
     predicted = (seqs * (c.outputTokensPerStep as number)) / step.intervalSeconds / nodes;
+    sequencesPerDevice = perDevice;
   }
   return {
     id: c.id,
@@ -165,6 +354,7 @@ export function predictPublishedCase(c: PublishedCase): PublishedComparison {
     error: predicted / c.published.value - 1,
     step,
     source: c.source,
+    ...(sequencesPerDevice === undefined ? {} : { sequencesPerDevice }),
   };
 }
 
@@ -214,4 +404,52 @@ export function publishedComparisonSummary(comparisons: readonly PublishedCompar
     `${within.length} of ${comparisons.length} published cases are predicted within ±${(tolerance * 100).toFixed(0)} %; ` +
     `the largest miss is ${worst.label} at ${pct(worst.error)} (predicted ${Math.round(worst.predicted).toLocaleString('en-US')} against ${Math.round(worst.published).toLocaleString('en-US')} ${worst.unit}).`
   );
+}
+
+/**
+ * What the comparison says, in sentences computed from it: how overlap is modelled
+ * (the calibrated share it hides), how the capacity cases (profiles and benchmarks at
+ * a stated batch) fare, and why a production day's average may sit below capacity.
+ * Cases it does not find are left out of the sentences.
+ *
+ * @example
+ * showMarkdown(publishedComparisonNotes(publishedComparisons()))
+ */
+export function publishedComparisonNotes(comparisons: readonly PublishedComparison[], tolerance = 0.25): string {
+  checkNumber('tolerance', tolerance, { min: 0, exclusiveMin: true, max: 10 });
+  if (comparisons.length === 0) throw new InputError('comparisons', comparisons, 'at least one comparison');
+  const pct = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(0)} %`;
+  const byId = new Map(comparisons.map((c) => [c.id, c]));
+  const overlap = loadHardware('h800').calibration?.overlapEfficiency ?? 1;
+  const out: string[] = [
+    `Two overlapped micro-batches each run half of the step, so memory-bound GEMMs read their weights twice and every collective pays its latency twice, and they hide ${Math.round(overlap * 100)} % of the shorter of computation and communication: the share that SGLang's published two-batch-overlap ablations imply under this model (\`overlapEfficiency\` in \`data/hardware/h800.json\`, with its derivation).`,
+  ];
+  const day = comparisons.filter((c) => c.id === 'deepseek-prefill' || c.id === 'deepseek-decode');
+  const capacity = comparisons.filter((c) => !day.includes(c));
+  if (capacity.length > 0) {
+    const inside = capacity.filter((c) => Math.abs(c.error) <= tolerance).length;
+    const lo = capacity.reduce((a, b) => (b.error < a.error ? b : a));
+    const hi = capacity.reduce((a, b) => (b.error > a.error ? b : a));
+    out.push(
+      `Against measurements of capacity (profiling runs and benchmarks at a stated batch), ${inside} of ${capacity.length} predictions lie within ±${(tolerance * 100).toFixed(0)} %, from ${pct(lo.error)} (${lo.label}) to ${pct(hi.error)} (${hi.label}).`,
+    );
+  }
+  const dPre = byId.get('deepseek-prefill');
+  const dDec = byId.get('deepseek-decode');
+  const pPre = byId.get('deepseek-profile-prefill');
+  if (dDec && dDec.sequencesPerDevice !== undefined) {
+    out.push(
+      `DeepSeek's production figures are day averages of the load served. Decode is priced where it ran: the most sequences per GPU (${dDec.sequencesPerDevice}) that still give each user the published speed, ${pct(dDec.error)} off the day's rate.`,
+    );
+  }
+  if (dPre && pPre) {
+    // The day's computed tokens per node (the published rate counts cache hits) over the profile's.
+    const c = publishedCases().find((x) => x.id === 'deepseek-prefill');
+    const computedShare = c && c.promptTokens ? (c.promptTokens - (c.cachedTokens ?? 0)) / c.promptTokens : 1;
+    const servedOverProfile = (dPre.published * computedShare) / pPre.published;
+    out.push(
+      `Prefill has no published latency to fix its batch, so it is priced at capacity, ${pct(dPre.error)} above the day. DeepSeek's own profiling run computes ${Math.round(pPre.published).toLocaleString('en-US')} prompt tokens/s per node where the day averaged ${Math.round(dPre.published * computedShare).toLocaleString('en-US')} (${Math.round(servedOverProfile * 100)} %): the gap is how full the prefill pool ran over the day, which no published figure measures, and it is left as a miss rather than fitted.`,
+    );
+  }
+  return out.join('\n\n');
 }

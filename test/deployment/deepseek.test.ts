@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { deepseekDayReproduction } from '../../lib/deployment/deepseek.js';
 import { specBoundStepModel } from '../../lib/deployment/perf.js';
 import { deepseekPublishedDay } from '../../lib/deployment/published.js';
+import { predictPublishedCase, publishedCases } from '../../lib/roofline/published.js';
 
 test("deepseekPublishedDay(): every figure carries a source, and the overview's own numbers agree with each other", () => {
   const d = deepseekPublishedDay();
@@ -22,7 +23,8 @@ test('deepseekDayReproduction(): published arithmetic exact; predictions side by
   assert.equal(Math.round(r.arithmetic.margin * 100), 545);
   const byName = Object.fromEntries(r.rows.map((x) => [x.figure, x]));
   const prefill = byName['prefill input tokens/s per node (cache hits counted)'];
-  const decode = byName['decode output tokens/s per node'];
+  const decode = byName['decode output tokens/s per node (at the published per-user speed)'];
+  const capacity = byName['decode capacity: output tokens/s per node at the profiling batch'];
   const cost = byName['daily cost'];
   assert.equal(prefill.published, 73700);
   assert.equal(decode.published, 14800);
@@ -36,6 +38,13 @@ test('deepseekDayReproduction(): published arithmetic exact; predictions side by
   // The bound runs every kernel at peak: at least the calibrated throughput, at most its cost.
   assert.ok(prefill.bound! >= prefill.predicted);
   assert.ok(decode.bound! >= decode.predicted);
+  // Decode at the published per-user speed (overview: 20-22 tok/s) runs fewer sequences than the profiling batch, so below capacity.
+  assert.ok(r.decode.tokensPerSecondPerUser >= 21 && r.decode.sequencesPerRank < r.decodeCapacity.sequencesPerRank);
+  assert.ok(decode.predicted < capacity.predicted);
+  // Utilisation: published over predicted capacity; and DeepSeek's own day over its profile (LMSYS: 32,206 of 62,713 prefill, 14,800 of 18,598 decode).
+  assert.ok(Math.abs(r.utilisation.profile.prefill - (73700 * (1 - 0.563)) / 62713) < 1e-12);
+  assert.ok(Math.abs(r.utilisation.profile.decode - 14800 / 18598) < 1e-12);
+  assert.ok(Math.abs(r.utilisation.decode - 14800 / capacity.predicted) < 1e-12);
   assert.ok(cost.bound! <= cost.predicted);
   // The day's cost is the predicted nodes at $2 per GPU-hour.
   assert.ok(Math.abs(cost.predicted - r.day.averageNodes * 8 * 2 * 24) < 1e-6);
@@ -52,4 +61,16 @@ test('deepseekDayReproduction({ stepModel }) swaps the per-device model without 
   const b = deepseekDayReproduction();
   assert.deepEqual(a.arithmetic, b.arithmetic);
   assert.deepEqual(a.rows.map((r) => r.predicted), b.rows.map((r) => r.bound));
+});
+
+test("the deployment layer and the published-case table price DeepSeek's day identically (one file of facts, one configuration)", () => {
+  const r = deepseekDayReproduction({ bound: false });
+  const byId = Object.fromEntries(publishedCases().map((c) => [c.id, predictPublishedCase(c)]));
+  const rel = (a: number, b: number): number => Math.abs(a - b) / b;
+  assert.ok(rel(r.prefill.inputTokensPerSecondPerDevice * 8, byId['deepseek-prefill'].predicted) < 1e-9);
+  assert.ok(rel(r.decode.tokensPerSecondPerDevice * 8, byId['deepseek-decode'].predicted) < 1e-9);
+  assert.equal(r.decode.sequencesPerRank, byId['deepseek-decode'].sequencesPerDevice);
+  // Both read the published figure from the same file.
+  assert.equal(byId['deepseek-prefill'].published, r.published.figures.prefillTokensPerNodePerSecond);
+  assert.equal(byId['deepseek-decode'].published, r.published.figures.decodeTokensPerNodePerSecond);
 });

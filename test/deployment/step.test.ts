@@ -6,7 +6,7 @@ import { rooflineStepCost } from '../../lib/roofline/index.js';
 import { resolveLayout, uniformPrecision } from '../../lib/deployment/layout.js';
 import { rooflineDeviceStepModel } from '../../lib/deployment/step.js';
 import { perfDeviceStepModel } from '../../lib/deployment/perf.js';
-import { assertMemoryFit, decodePerformance, deviceMemoryFit, maxSequencesThatFit, speculativeTokensPerStep } from '../../lib/deployment/pool.js';
+import { assertMemoryFit, decodeAtUserSpeed, decodePerformance, deviceMemoryFit, maxSequencesThatFit, speculativeTokensPerStep } from '../../lib/deployment/pool.js';
 import type { PoolLayout } from '../../lib/deployment/types.js';
 import { deepseekPublishedDay } from '../../lib/deployment/published.js';
 import { InputError } from '../../lib/util/errors.js';
@@ -28,10 +28,12 @@ test('rooflineDeviceStepModel() on one device with one dtype equals rooflineStep
   }
 });
 
-test('rooflineDeviceStepModel() agrees with the performance model at efficiency "spec" within 5 % on DeepSeek decode at EP144', () => {
+test('rooflineDeviceStepModel() agrees with the performance model at efficiency "spec" within 5 % on DeepSeek decode at EP144 without micro-batch overlap', () => {
   const pub = deepseekPublishedDay();
-  const a = rooflineDeviceStepModel(ds, h800, pub.decode, pub.precision).step({ prefillTokens: 0, decodeSequences: 128, decodeContext: 4096 }).seconds;
-  const b = perfDeviceStepModel(ds, h800, pub.decode, pub.precision, { efficiency: 'spec' }).step({ prefillTokens: 0, decodeSequences: 128, decodeContext: 4096 }).seconds;
+  // Only the performance model splits an overlapped step into two half micro-batches, so the two agree without overlap.
+  const layout = { ...pub.decode, microBatchOverlap: false };
+  const a = rooflineDeviceStepModel(ds, h800, layout, pub.precision).step({ prefillTokens: 0, decodeSequences: 128, decodeContext: 4096 }).seconds;
+  const b = perfDeviceStepModel(ds, h800, layout, pub.precision, { efficiency: 'spec' }).step({ prefillTokens: 0, decodeSequences: 128, decodeContext: 4096 }).seconds;
   // Two independent implementations of the same datasheet bound (per-op roofline, all-to-all bytes over NVLink/IB).
   assert.ok(rel(a, b) < 0.05, `${a} vs ${b}`);
 });
@@ -114,4 +116,19 @@ test('expertLoadFactorFromRouting(): 1 for dense models and replicated experts; 
   assert.equal(expertLoadFactorFromRouting(ds, pub.decode, 128 * 144, 3, 3), a);
   // More tokens per step average the routing noise out: the factor falls toward 1.
   assert.ok(expertLoadFactorFromRouting(ds, pub.decode, 16 * 128 * 144, 3, 3) < a);
+});
+
+test('decodeAtUserSpeed(): the most sequences per rank whose users still get the target speed; an unreachable target is an InputError naming it', () => {
+  const pub = deepseekPublishedDay();
+  const step = perfDeviceStepModel(ds, h800, pub.decode, pub.precision);
+  const spec = { draftTokens: 1, acceptance: 0.85 };
+  const at = decodeAtUserSpeed(step, pub.decode, { context: 4989, tokensPerSecondPerUser: 21, speculative: spec });
+  const B = at.sequencesPerRank;
+  assert.ok(at.tokensPerSecondPerUser >= 21);
+  assert.ok(decodePerformance(step, pub.decode, { sequencesPerRank: B + 1, context: 4989, speculative: spec }).tokensPerSecondPerUser < 21);
+  // A slower target admits a larger batch.
+  assert.ok(decodeAtUserSpeed(step, pub.decode, { context: 4989, tokensPerSecondPerUser: 15, speculative: spec }).sequencesPerRank > B);
+  // The ceiling holds when every batch up to it is fast enough.
+  assert.equal(decodeAtUserSpeed(step, pub.decode, { context: 4989, tokensPerSecondPerUser: 1, maxSequencesPerRank: 8 }).sequencesPerRank, 8);
+  assert.throws(() => decodeAtUserSpeed(step, pub.decode, { context: 4989, tokensPerSecondPerUser: 1e5 }), (e: unknown) => e instanceof InputError && e.field === 'tokensPerSecondPerUser');
 });

@@ -21,6 +21,12 @@ test('calibrationFromJson() names the field of a negative efficiency, one above 
   bad((c) => (c.gemmEfficiency = {}), 'calibration.gemmEfficiency');
   bad((c) => (c.gemmEfficiency.fp7 = { value: 0.5, source: 'x' }), 'calibration.gemmEfficiency dtype');
   bad((c) => (c.computeUnits.value = 13.5), 'calibration.computeUnits.value');
+  bad((c) => (c.overlapEfficiency.value = 1.1), 'calibration.overlapEfficiency.value');
+  bad((c) => delete c.overlapEfficiency.source, 'calibration.overlapEfficiency.source');
+  // Optional: a calibration without it hides all of the shorter side (a fit to this machine measured no overlap).
+  const j = h800json();
+  delete j.calibration.overlapEfficiency;
+  assert.equal(hardwareFromJson(j).calibration!.overlapEfficiency, undefined);
   assert.throws(() => calibrationFromJson(null), /calibration/);
 });
 
@@ -29,7 +35,9 @@ test('every calibrated catalog entry carries a source for every number', () => {
     const cal = loadHardware(id).calibration;
     assert.ok(cal, id);
     for (const [k, v] of Object.entries(cal.sources)) assert.ok(v.source.length > 10, `${id} ${k}`);
-    assert.ok(Object.keys(cal.sources).length >= 16);
+    assert.ok(Object.keys(cal.sources).length >= 17);
+    // SGLang's two-batch-overlap ablations (LMSYS, 2025-05-05): 0.9 on every Hopper entry.
+    assert.equal(cal.overlapEfficiency, 0.9, id);
   }
   assert.equal(loadHardware('a100-80gb').calibration, undefined);
 });
@@ -67,7 +75,7 @@ test('linkSeconds is α + bytes/β; a ring all-reduce sends 2(d−1)/d of the bu
 test('TYPICAL_CALIBRATION carries the H800 kernel and link figures (data/hardware/h800.json) without a unit count', () => {
   const h800 = loadHardware('h800').calibration!;
   for (const f of ['memoryEfficiency', 'attentionMemoryEfficiency', 'attentionPrefillEfficiency', 'attentionDecodeEfficiency', 'auxiliaryKernelFraction', 'gemmTileM', 'gemmTileN',
-    'kernelLaunchSeconds', 'graphKernelSeconds', 'intraNodeLatencySeconds', 'intraNodeEfficiency', 'interNodeLatencySeconds', 'interNodeEfficiency'] as const) {
+    'kernelLaunchSeconds', 'graphKernelSeconds', 'intraNodeLatencySeconds', 'intraNodeEfficiency', 'interNodeLatencySeconds', 'interNodeEfficiency', 'overlapEfficiency'] as const) {
     assert.equal(TYPICAL_CALIBRATION[f], h800[f], f);
   }
   assert.equal(TYPICAL_CALIBRATION.gemmEfficiency.bf16, h800.gemmEfficiency.fp8);
