@@ -21,7 +21,12 @@ export interface ArchitectureRow {
   ttftSeconds: number;
 }
 
-/** The layouts a comparison tries for a model on 8-GPU nodes: tensor parallelism for dense, expert parallelism with data-parallel attention for MoE. */
+/**
+ * The layouts a comparison tries for a model on 8-GPU nodes: tensor parallelism for dense, expert parallelism with data-parallel attention for MoE.
+ *
+ * @example
+ * candidateLayouts(loadModel('llama-3.1-70b')).map((l) => l.tensorParallel) // => [1, 2, 4, 8]
+ */
 export function candidateLayouts(model: ModelSpec, gpusPerNode = 8): PoolLayout[] {
   const base = { gpusPerNode, pipelineParallel: 1, redundantExperts: 0, microBatchOverlap: false };
   const out: PoolLayout[] = [1, 2, 4, 8].map((tp) => ({ ...base, tensorParallel: tp, dataParallelAttention: 1, expertParallel: 1 }));

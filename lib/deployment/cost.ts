@@ -105,7 +105,12 @@ export function dailyRevenueUsd(load: DailyLoad, prices: TokenPrices): number {
   return (cached * p.cachedInput + (l.inputTokens - cached) * p.input + l.outputTokens * p.output) / 1e6;
 }
 
-/** Checks token prices: each positive. */
+/**
+ * Checks token prices: each positive.
+ *
+ * @example
+ * checkPrices({ cachedInput: 0.14, input: 0.55, output: 2.19 }).output // => 2.19
+ */
 export function checkPrices(p: TokenPrices): TokenPrices {
   if (typeof p !== 'object' || p === null) throw new InputError('prices', p, 'an object { cachedInput, input, output } in USD per million tokens');
   return { cachedInput: checkPrice('prices.cachedInput', p.cachedInput), input: checkPrice('prices.input', p.input), output: checkPrice('prices.output', p.output) };

@@ -11,7 +11,12 @@ export interface SpeculativeDecoding {
   acceptance: number;
 }
 
-/** Expected tokens one verify step emits: 1 + a + a² + … + a^d. */
+/**
+ * Expected tokens one verify step emits: 1 + a + a² + … + a^d.
+ *
+ * @example
+ * speculativeTokensPerStep({ draftTokens: 1, acceptance: 0.85 }) // => 1.85
+ */
 export function speculativeTokensPerStep(spec?: SpeculativeDecoding): number {
   if (spec === undefined) return 1;
   const d = checkInt('speculative.draftTokens', spec.draftTokens, { min: 0, max: 16 });

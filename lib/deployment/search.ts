@@ -67,7 +67,12 @@ export interface SearchPoint {
 
 const MAX_POINTS = 1_000_000;
 
-/** The number of points of a space, checked. */
+/**
+ * The number of points of a space, checked: hardware × layouts × precisions × batches.
+ *
+ * @example
+ * searchSpaceSize({ ...space, batches: [8, 16, 32] }) // => 3 × hardware × layouts × precisions
+ */
 export function searchSpaceSize(space: SearchSpace): number {
   if (typeof space !== 'object' || space === null) throw new InputError('space', space, 'a SearchSpace');
   const hw = checkArray<HardwareSpec>('hardware', space.hardware, 1000).length;
@@ -93,7 +98,12 @@ function checkLoad(l: SearchLoad): Required<SearchLoad> {
   };
 }
 
-/** The (hardware, layout, precision, batch) indices of a point: batch varies fastest. */
+/**
+ * The (hardware, layout, precision, batch) indices of a point: batch varies fastest.
+ *
+ * @example
+ * searchPointCoordinates(space, 0) // => { b: 0, p: 0, l: 0, h: 0 }
+ */
 export function searchPointCoordinates(space: SearchSpace, index: number): { h: number; l: number; p: number; b: number } {
   const n = searchSpaceSize(space);
   checkInt('index', index, { min: 0, max: n - 1 });

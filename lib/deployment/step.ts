@@ -17,7 +17,12 @@ import { checkPrecision, resolveLayout } from './layout.js';
 
 const MAX_TOKENS = 1 << 24;
 
-/** A step input with every default filled and every field checked. */
+/**
+ * A step input with every default filled and every field checked.
+ *
+ * @example
+ * checkStepInput({ prefillTokens: 0, decodeSequences: 8, decodeContext: 1024 }).prefillCachedTokens // => 0
+ */
 export function checkStepInput(input: DeviceStepInput): Required<DeviceStepInput> {
   if (typeof input !== 'object' || input === null) throw new InputError('step', input, 'a DeviceStepInput object');
   const P = checkInt('prefillTokens', input.prefillTokens, { min: 0, max: MAX_TOKENS });

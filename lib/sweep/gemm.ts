@@ -58,7 +58,12 @@ function cell(v: unknown): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** The merged table as CSV: a `machine` column, then the harness's columns. */
+/**
+ * The merged table as CSV: a `machine` column, then the harness's columns.
+ *
+ * @example
+ * mergedGemmCsv(mergeGemmCsvFiles(['a.csv', 'b.csv'])).split('\n')[0] // => 'machine,case,variant,m,k,n,…'
+ */
 export function mergedGemmCsv(m: MergedGemm): string {
   const cols = ['machine', ...GEMM_COLUMNS] as const;
   const lines = [cols.join(',')];
