@@ -730,6 +730,9 @@ export {
   versionsString,
 } from './gemm/index.js';
 
+// cost
+export { alternateBatchSplit } from './cost/index.js';
+
 // attention
 export {
   attentionCsv,

@@ -250,6 +250,29 @@ export function rooflineFitError(fit: FittedRooflineWithForm, input: aq.ColumnTa
 }
 
 /**
+ * The default held-out split of a sweep: within each weight shape (K, N, batch, dtype),
+ * every other distinct M trains and the rest is held out, so that repeated
+ * measurements of one M never sit on both sides. Shared by the fitted roofline and the
+ * measured table, so their held-out errors are comparable.
+ *
+ * @example
+ * alternateBatchSplit([1, 2, 4, 8].map((m) => ({ m, k: 64, n: 64, dtype: 'fp32', seconds: 1e-5 }))) // => [true, false, true, false]
+ */
+export function alternateBatchSplit(pts: readonly RooflineFitPoint[]): boolean[] {
+  const groups = new Map<string, number[]>();
+  pts.forEach((p, i) => {
+    const key = `${p.k}|${p.n}|${p.batch ?? 1}|${p.dtype}`;
+    groups.set(key, [...(groups.get(key) ?? []), i]);
+  });
+  const isTrain = pts.map(() => false);
+  for (const idx of groups.values()) {
+    const ms = [...new Set(idx.map((i) => pts[i].m))].sort((a, b) => a - b);
+    for (const i of idx) isTrain[i] = ms.indexOf(pts[i].m) % 2 === 0;
+  }
+  return isTrain;
+}
+
+/**
  * Held-out error: fits on the points `train` selects and reports the error on the
  * rest. The default split alternates along M within each (K, N): fit on the 1st, 3rd,
  * 5th… batch size, predict the 2nd, 4th….
@@ -263,17 +286,7 @@ export function heldOutFitError(
   opts: RooflineFitOptions = {},
 ): { fit: FittedRooflineWithForm; train: RooflineFitError; test: RooflineFitError } {
   const pts = checkPoints(input);
-  let isTrain: boolean[];
-  if (train) isTrain = pts.map((p, i) => train(p, i));
-  else {
-    const groups = new Map<string, number[]>();
-    pts.forEach((p, i) => {
-      const key = `${p.k}|${p.n}|${p.batch ?? 1}|${p.dtype}`;
-      groups.set(key, [...(groups.get(key) ?? []), i]);
-    });
-    isTrain = pts.map(() => false);
-    for (const idx of groups.values()) idx.sort((a, b) => pts[a].m - pts[b].m).forEach((i, j) => (isTrain[i] = j % 2 === 0));
-  }
+  const isTrain = train ? pts.map((p, i) => train(p, i)) : alternateBatchSplit(pts);
   const trainPts = pts.filter((_, i) => isTrain[i]);
   const testPts = pts.filter((_, i) => !isTrain[i]);
   if (trainPts.length < 3) throw new InputError('train', trainPts.length, 'a split with at least 3 training points');

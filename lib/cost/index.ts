@@ -5,6 +5,7 @@ export {
   fittedKneeBatch,
   rooflineFitError,
   heldOutFitError,
+  alternateBatchSplit,
   rooflineFitPoints,
 } from './fit.js';
 export { ROOFLINE_FORMS } from './fit.js';

@@ -1,12 +1,12 @@
 import { machineId, thisMachineFacts } from '../util/machine.js';
-import { median as ssMedian, mean as ssMean } from 'simple-statistics';
+import { median as ssMedian, mean as ssMean } from '../util/stats.js';
 import { readMeasuredGemm } from '../gemm/store.js';
 import type { Dtype, MatmulCostModel, MatmulShape } from '../core/types.js';
 import { DTYPES } from '../core/types.js';
 import { InputError } from '../util/errors.js';
 import { checkArray, checkInt, checkOneOf, checkPositive } from '../util/validate.js';
 import type { FittedRooflineWithForm, RooflineFitError, RooflineFitPoint } from './fit.js';
-import { fitRoofline, fittedRooflineSeconds } from './fit.js';
+import { alternateBatchSplit, fitRoofline, fittedRooflineSeconds } from './fit.js';
 
 /** One line of the table: the measured M values of one (K, N, batch, dtype) and log(measured / roofline) at each. */
 interface TableLine {
@@ -137,20 +137,7 @@ export function heldOutTableError(
   train?: (p: RooflineFitPoint, index: number) => boolean,
 ): { train: RooflineFitError; test: RooflineFitError } {
   const pts = checkTablePoints(points);
-  let isTrain: boolean[];
-  if (train) isTrain = pts.map((p, i) => train(p, i));
-  else {
-    const groups = new Map<string, number[]>();
-    pts.forEach((p, i) => {
-      const key = `${p.k}|${p.n}|${p.batch ?? 1}|${p.dtype}`;
-      groups.set(key, [...(groups.get(key) ?? []), i]);
-    });
-    isTrain = pts.map(() => false);
-    for (const idx of groups.values()) {
-      const ms = [...new Set(idx.map((i) => pts[i].m))].sort((a, b) => a - b);
-      for (const i of idx) isTrain[i] = ms.indexOf(pts[i].m) % 2 === 0;
-    }
-  }
+  const isTrain = train ? pts.map((p, i) => train(p, i)) : alternateBatchSplit(pts);
   const trainPts = pts.filter((_, i) => isTrain[i]);
   const testPts = pts.filter((_, i) => !isTrain[i]);
   if (trainPts.length < 3) throw new InputError('train', trainPts.length, 'a split with at least 3 training points');
