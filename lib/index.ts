@@ -258,14 +258,18 @@ export {
   perfStepCost,
   predictPublishedCase,
   prefillOpRoofline,
+  publishedCaseLoadFactor,
   publishedCases,
+  publishedComparisonNotes,
   publishedComparisonSummary,
   publishedComparisonTable,
   publishedComparisons,
+  readPublishedFile,
   ridgeIntensity,
   rooflineMatmulCost,
   rooflineStepCost,
   stepTime,
+  uniformRoutingLoadFactor,
 } from './roofline/index.js';
 export type {
   CriticalBatchGridPoint,
@@ -523,6 +527,7 @@ export {
   costProfitMargin,
   dailyCostUsd,
   dailyRevenueUsd,
+  decodeAtUserSpeed,
   decodePerformance,
   deepseekDayReproduction,
   deepseekPublishedDay,
@@ -731,7 +736,9 @@ export {
 } from './gemm/index.js';
 
 // cost
-export { alternateBatchSplit } from './cost/index.js';
+export {
+  alternateBatchSplit,
+} from './cost/index.js';
 
 // attention
 export {
