@@ -38,7 +38,7 @@ export interface LocalVsScaleRow {
 }
 
 /**
- * This machine as a local setup, from its saved GEMM fit; null when this host has none
+ * This machine as a local setup, from its saved GEMM fit; null when this machine has none
  * (then `npx batchlab bench gemm` makes one).
  *
  * @example

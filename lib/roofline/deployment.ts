@@ -112,7 +112,7 @@ export interface PerfConfig {
   /**
    * Seconds of weight and attention matmuls from a cost model (a fit or a measured
    * table) instead of the roofline. Default on "this-machine": the measured table of
-   * this host's saved GEMM sweeps when they cover the compute dtype.
+   * this machine's saved GEMM sweeps (by machine id) when they cover the compute dtype.
    */
   matmulCost?: MatmulCostModel;
   /** Refuse a step whose weights, KV cache and activations do not fit (default true). */
