@@ -58,7 +58,7 @@ def question_and_headline(nb):
         if cell.cell_type == "markdown":
             m = QUESTION.search(cell.source)
             if m:
-                question = " ".join(m.group(1).split())
+                question = re.sub(r"(\*\*|__|`)", "", " ".join(m.group(1).split()))
                 break
     if question is None:  # the title asks the question
         for cell in nb.cells:
@@ -72,7 +72,9 @@ def question_and_headline(nb):
             continue
         for out in cell.get("outputs", []):
             if out.get("output_type") in ("display_data", "execute_result") and "text/markdown" in out.get("data", {}):
+                # The index shows plain text: drop Markdown emphasis and code marks.
                 text = " ".join(str(out["data"]["text/markdown"]).split())
+                text = re.sub(r"(\*\*|__|`)", "", text)
                 if HAS_NUMBER.search(text):
                     markdown.append(text)
             elif out.get("output_type") == "stream" and out.get("name") == "stdout":
