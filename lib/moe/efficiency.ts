@@ -1,6 +1,7 @@
 import type { Dtype, MatmulCostModel } from '../core/types.js';
 import { DTYPES } from '../core/types.js';
 import type { ModelSpec } from '../models/spec.js';
+import { loadModel } from '../models/spec.js';
 import { InputError } from '../util/errors.js';
 import { checkFraction, checkInt, checkNumber, checkOneOf } from '../util/validate.js';
 import { smallestIntegerWhere } from '../util/search.js';
@@ -262,4 +263,79 @@ export function moeEfficiencyCurve(
       denseEfficiency: Math.min(1, (B * densePerTokenSat) / ffnSeconds(cost, dtype, h, s.topK * I, B)),
     };
   });
+}
+
+/** A routed-expert shape named after its model: also a `{ label, experts, topK }` for `moeRoutingSweep`. */
+export interface LabelledMoeLayerShape extends MoeLayerShape {
+  /** The model id. */
+  label: string;
+}
+
+const MAX_MODELS = 50;
+
+function checkLabelledShapes(shapes: readonly LabelledMoeLayerShape[]): Array<{ label: string; shape: MoeLayerShape }> {
+  if (!Array.isArray(shapes) || shapes.length === 0 || shapes.length > MAX_MODELS) {
+    throw new InputError('shapes', shapes, `a non-empty array of at most ${MAX_MODELS} labelled layer shapes (moeLayerShapes)`);
+  }
+  return shapes.map((s, i) => {
+    if (typeof s?.label !== 'string') throw new InputError(`shapes[${i}].label`, s?.label, 'a string');
+    return { label: s.label, shape: s };
+  });
+}
+
+/**
+ * The routed-expert shape of each catalog model (ids from data/models, or specs),
+ * labelled with the model id, in the order given; an InputError names a dense model.
+ *
+ * @example
+ * moeLayerShapes(['deepseek-v3', 'mixtral-8x7b']).map((s) => `${s.label}: ${s.experts} experts, top-${s.topK}`)
+ * // => ['deepseek-v3: 256 experts, top-8', 'mixtral-8x7b: 8 experts, top-2'] (their config.json)
+ */
+export function moeLayerShapes(models: ReadonlyArray<string | ModelSpec>): LabelledMoeLayerShape[] {
+  if (!Array.isArray(models) || models.length === 0 || models.length > MAX_MODELS) {
+    throw new InputError('models', models, `a non-empty array of at most ${MAX_MODELS} model ids or specs`);
+  }
+  return models.map((m, i) => {
+    const spec = typeof m === 'string' ? loadModel(m) : m;
+    if (spec === null || typeof spec !== 'object' || typeof spec.id !== 'string') throw new InputError(`models[${i}]`, m, 'a model id from data/models or a ModelSpec');
+    return { label: spec.id, ...moeLayerShape(spec) };
+  });
+}
+
+/**
+ * `moeEfficiencyCurve` for each labelled shape under one cost model and options:
+ * one `{ label, rows }` per shape, in the order given, ready for `moeEfficiencyChart`.
+ *
+ * @example
+ * moeEfficiencyCurves(moeLayerShapes(['deepseek-v3', 'mixtral-8x7b']), rooflineMatmulCost(loadHardware('h200'), 'fp8'),
+ *   { dtype: 'fp8', tokens: [10, 4000], efficiency: 0.8 })[1].rows[1].moeEfficiency
+ */
+export function moeEfficiencyCurves(
+  shapes: readonly LabelledMoeLayerShape[],
+  cost: MatmulCostModel,
+  opts: MoeEfficiencyOptions & { tokens: readonly number[]; efficiency: number },
+): Array<{ label: string; rows: MoeEfficiencyRow[] }> {
+  return checkLabelledShapes(shapes).map(({ label, shape }) => ({ label, rows: moeEfficiencyCurve(shape, cost, opts) }));
+}
+
+/** One model's row of `moeBatchesForExpertEfficiency`. */
+export interface LabelledMoeBatchForEfficiency extends MoeBatchForEfficiency {
+  label: string;
+  shape: MoeLayerShape;
+}
+
+/**
+ * `moeBatchForExpertEfficiency` for each labelled shape (uniform routing) under one
+ * cost model and target: one row per shape, in the order given, with its label and shape.
+ *
+ * @example
+ * moeBatchesForExpertEfficiency(moeLayerShapes(['deepseek-v3', 'mixtral-8x7b']), rooflineMatmulCost(loadHardware('h200'), 'fp8'),
+ *   { dtype: 'fp8', expertShare: 0.9, efficiency: 0.8 }).map((r) => r.ratio) // => DeepSeek-V3 needs far more than Mixtral
+ */
+export function moeBatchesForExpertEfficiency(
+  shapes: readonly LabelledMoeLayerShape[],
+  cost: MatmulCostModel,
+  opts: MoeEfficiencyOptions & { expertShare: number; efficiency: number },
+): LabelledMoeBatchForEfficiency[] {
+  return checkLabelledShapes(shapes).map(({ label, shape }) => ({ label, shape, ...moeBatchForExpertEfficiency(shape, cost, opts) }));
 }

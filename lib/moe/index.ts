@@ -39,8 +39,11 @@ export {
   moeExpertEfficiency,
   moeBatchForExpertEfficiency,
   moeEfficiencyCurve,
+  moeLayerShapes,
+  moeEfficiencyCurves,
+  moeBatchesForExpertEfficiency,
   MOE_MAX_SEARCH_TOKENS,
 } from './efficiency.js';
-export type { MoeLayerShape, MoeEfficiencyOptions, MoeBatchForEfficiency, MoeEfficiencyRow } from './efficiency.js';
+export type { LabelledMoeLayerShape, LabelledMoeBatchForEfficiency, MoeLayerShape, MoeEfficiencyOptions, MoeBatchForEfficiency, MoeEfficiencyRow } from './efficiency.js';
 export { moeBenchDeviceExperts } from './bench.js';
 export type { MoeDeviceExpertsBenchOptions, MoeDeviceExpertsBenchRow } from './bench.js';

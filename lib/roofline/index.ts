@@ -17,3 +17,5 @@ export type { Parallelism, Precision, PerfConfig, EfficiencyMode, LaunchMode, St
 export { publishedCases, predictPublishedCase, publishedComparisons, publishedComparisonTable, publishedComparisonSummary, publishedComparisonNotes, readPublishedFile, publishedCaseLoadFactor } from './published.js';
 export { uniformRoutingLoadFactor } from './routing.js';
 export type { PublishedCase, PublishedComparison } from './published.js';
+export { hardwareRooflines, decodeOpRooflines, criticalBatchRatios } from './machines.js';
+export type { HardwareAtDtype, HardwareRooflineRow, DecodeOpRooflineSeries, CriticalBatchRatios } from './machines.js';

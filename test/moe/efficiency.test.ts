@@ -10,7 +10,12 @@ import {
   moeBatchForExpertEfficiency,
   moeEfficiencyCurve,
   moeZipfPopularity,
+  moeLayerShapes,
+  moeEfficiencyCurves,
+  moeBatchesForExpertEfficiency,
+  moeRoutingSweep,
 } from '../../lib/moe/index.js';
+import { loadModel } from '../../lib/models/index.js';
 import type { ModelSpec } from '../../lib/models/spec.js';
 
 // A toy roofline with weights-only traffic: t = max(2mkn/P, k·n·1 byte/W). Every matmul
@@ -115,4 +120,35 @@ test('bad efficiency input throws InputError naming the field', () => {
   for (const [fn, field] of bad) {
     assert.throws(fn, (e: unknown) => e instanceof InputError && e.field === field, `expected InputError on ${field}`);
   }
+});
+
+test('moeLayerShapes(ids) reads each model\'s routed-expert shape from its config, labelled by id, in order', () => {
+  const shapes = moeLayerShapes(['deepseek-v3', 'mixtral-8x7b', loadModel('qwen3-235b-a22b')]);
+  // data/models/*.json: DeepSeek-V3 n_routed_experts 256, top-8, moe_intermediate_size 2048, hidden 7168;
+  // Mixtral num_local_experts 8, top-2, intermediate_size 14336, hidden 4096; Qwen3 num_experts 128, top-8, moe_intermediate_size 1536.
+  assert.deepEqual(shapes[0], { label: 'deepseek-v3', ...DSV3 });
+  assert.deepEqual(shapes[1], { label: 'mixtral-8x7b', hiddenSize: 4096, experts: 8, topK: 2, expertIntermediate: 14336 });
+  assert.deepEqual(shapes[2], { label: 'qwen3-235b-a22b', ...moeLayerShape(loadModel('qwen3-235b-a22b')) });
+  assert.equal(shapes[2].expertIntermediate, 1536);
+  // The labelled shapes are models for moeRoutingSweep as they are.
+  assert.deepEqual(moeRoutingSweep({ models: shapes, tokens: [10], trials: 2, seed: 1 }).map((r) => r.label), ['deepseek-v3', 'mixtral-8x7b', 'qwen3-235b-a22b']);
+  assert.throws(() => moeLayerShapes([]), (e: unknown) => e instanceof InputError && e.field === 'models');
+  // Llama-3.1-70B is dense: no routed experts.
+  assert.throws(() => moeLayerShapes(['deepseek-v3', 'llama-3.1-70b']), InputError);
+});
+
+test('moeEfficiencyCurves and moeBatchesForExpertEfficiency equal the one-shape calls for every labelled shape', () => {
+  const shapes = [{ label: 'ds', ...DSV3 }, { label: 'small', hiddenSize: 1024, experts: 8, topK: 2, expertIntermediate: 512 }];
+  const curveOpts = { dtype: 'fp8' as const, tokens: [10, 4000], efficiency: 0.8 };
+  const curves = moeEfficiencyCurves(shapes, toy, curveOpts);
+  assert.deepEqual(curves.map((c) => c.label), ['ds', 'small']);
+  assert.deepEqual(curves[1].rows, moeEfficiencyCurve(shapes[1], toy, curveOpts));
+  const needOpts = { dtype: 'fp8' as const, expertShare: 0.9, efficiency: 0.8 };
+  const needs = moeBatchesForExpertEfficiency(shapes, toy, needOpts);
+  assert.deepEqual(needs[0], { label: 'ds', shape: shapes[0], ...moeBatchForExpertEfficiency(DSV3, toy, needOpts) });
+  // Toy ridge at 100 tokens: DeepSeek-V3's expert needs ⌈0.8 · 100⌉ = 80 tokens for 80 %.
+  assert.equal(needs[0].tokensPerExpert, 80);
+  assert.deepEqual(needs[1], { label: 'small', shape: shapes[1], ...moeBatchForExpertEfficiency(shapes[1], toy, needOpts) });
+  assert.throws(() => moeEfficiencyCurves([{ ...DSV3 } as never], toy, curveOpts), (e: unknown) => e instanceof InputError && e.field === 'shapes[0].label');
+  assert.throws(() => moeBatchesForExpertEfficiency([], toy, needOpts), (e: unknown) => e instanceof InputError && e.field === 'shapes');
 });
