@@ -447,6 +447,7 @@ export type {
   ServingPolicyKind,
   ServingPolicyModule,
   ServingReplica,
+  ServingReplicaSweepRow,
   ServingRequestLog,
   ServingResult,
   ServingSlo,

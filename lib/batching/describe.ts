@@ -2,6 +2,7 @@ import * as aq from 'arquero';
 import { InputError } from '../util/errors.js';
 import { checkNumber } from '../util/validate.js';
 import type { ServingPolicyKind } from './types.js';
+import type { ServingSweepRow } from './sweep.js';
 
 type Table = ReturnType<typeof aq.from>;
 type Row = Record<string, unknown>;
@@ -28,6 +29,19 @@ function num(row: Row, column: string): number {
   return v;
 }
 
+/** A row of a `servingReplicaSweep` table: a sweep row with the replica's columns. */
+export interface ServingReplicaSweepRow extends ServingSweepRow {
+  replica: string;
+  /** "<replica> · <policy>". */
+  series: string;
+  /** The load as given: a fraction of the replica's continuous-batching capacity. */
+  load: number;
+  loadLabel: string;
+  capacityRps: number;
+  /** Busy engine time per million output tokens at the replica's price; null without a price. */
+  usdPerMTok: number | null;
+}
+
 /** Which row of a `servingReplicaSweep` table: a replica, a load, a window (null for policies without one) and a policy (default "window"). */
 export interface ServingSweepRowKey {
   replica: string;
@@ -52,11 +66,11 @@ function findRow(rows: Row[], key: ServingSweepRowKey): Row {
  *
  * @example
  * const row = servingSweepRow(sweep, { replica: replica.label, load: 0.5, windowMs: 200 });
- * row.itlP99 // => seconds
+ * row.itlP99 // => seconds (null when every answer is one token)
  */
-export function servingSweepRow(sweep: Table, key: ServingSweepRowKey): Row {
+export function servingSweepRow(sweep: Table, key: ServingSweepRowKey): ServingReplicaSweepRow {
   if (key === null || typeof key !== 'object' || typeof key.replica !== 'string') throw new InputError('key', key, 'an object { replica, load, windowMs, policy? }');
-  return findRow(objects(sweep, 'sweep'), key);
+  return findRow(objects(sweep, 'sweep'), key) as unknown as ServingReplicaSweepRow;
 }
 
 /**

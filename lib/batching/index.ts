@@ -30,4 +30,4 @@ export type { ServingReplica } from './replica.js';
 export { servingLoadUnderLimit, servingLoadUnderLimitTable, servingConcurrencySweep } from './study.js';
 export type { ServingWorkload, ServingLatencyLimits, ConcurrencyCurve } from './study.js';
 export { servingSweepRow, describeWindowEffect, describeStaticVsWindow, describeLoadUnderLimit } from './describe.js';
-export type { ServingSweepRowKey } from './describe.js';
+export type { ServingSweepRowKey, ServingReplicaSweepRow } from './describe.js';
