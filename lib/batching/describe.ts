@@ -81,7 +81,7 @@ export function servingSweepRow(sweep: Table, key: ServingSweepRowKey): ServingR
  *
  * @example
  * showMarkdown(describeWindowEffect(sweep, { load: 0.5, from: 0, to: 200 }));
- * // "**Llama-3.1-70B …** at 50 % load: from W = 0 to W = 200 ms a step carries 12 → 60 sequences on average; …"
+ * // "**llama-3.1-70b bf16 on 4× h100-sxm (spec roofline)** at 50 % load: from W = 0 to W = 200 ms a step carries 32 → 126 sequences on average; …"
  */
 export function describeWindowEffect(sweep: Table, opts: { load: number; from: number; to: number }): string {
   const rows = objects(sweep, 'sweep');
@@ -111,7 +111,7 @@ export function describeWindowEffect(sweep: Table, opts: { load: number; from: n
  *
  * @example
  * showMarkdown(describeStaticVsWindow(sweep, { load: 0.5, windowMs: 200 }));
- * // "**Llama-3.1-70B …**: behind the same 200 ms window, request-level batching needs 0.150 engine-seconds per 1,000 tokens against 0.090 …"
+ * // "**llama-3.1-70b bf16 on 4× h100-sxm (spec roofline)**: behind the same 200 ms window, request-level batching needs 0.602 engine-seconds per 1,000 tokens against 0.286 …"
  */
 export function describeStaticVsWindow(sweep: Table, opts: { load: number; windowMs: number }): string {
   const rows = objects(sweep, 'sweep');
@@ -139,7 +139,7 @@ export function describeStaticVsWindow(sweep: Table, opts: { load: number; windo
  *
  * @example
  * showMarkdown(describeLoadUnderLimit(servingLoadUnderLimitTable([r70b], workload, policies, { itlP99: 0.25 }, 1)));
- * // "**Llama-3.1-70B …**: W = 0 ms carries 93 % (11.2 req/s), W = 50 ms carries 71 % (8.6 req/s)."
+ * // "**llama-3.1-70b bf16 on 4× h100-sxm (spec roofline)**: W = 0 ms carries 87 % (21.0 req/s), …, W = 200 ms carries 0 % (0.0 req/s)."
  */
 export function describeLoadUnderLimit(limited: Table): string {
   const rows = objects(limited, 'limited');

@@ -330,7 +330,7 @@ export interface LabelledMoeBatchForEfficiency extends MoeBatchForEfficiency {
  *
  * @example
  * moeBatchesForExpertEfficiency(moeLayerShapes(['deepseek-v3', 'mixtral-8x7b']), rooflineMatmulCost(loadHardware('h200'), 'fp8'),
- *   { dtype: 'fp8', expertShare: 0.9, efficiency: 0.8 }).map((r) => r.ratio) // => DeepSeek-V3 needs far more than Mixtral
+ *   { dtype: 'fp8', expertShare: 0.9, efficiency: 0.8 }).map((r) => r.ratio) // => [about 37, about 4.4]
  */
 export function moeBatchesForExpertEfficiency(
   shapes: readonly LabelledMoeLayerShape[],

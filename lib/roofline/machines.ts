@@ -123,7 +123,7 @@ export interface CriticalBatchRatios {
  *
  * @example
  * const grid = criticalBatchGrid([loadModel('llama-3.1-70b'), loadModel('deepseek-v3')], [loadHardware('h100-sxm')], ['bf16']);
- * criticalBatchRatios(grid, { model: 'deepseek-v3', over: 'llama-3.1-70b' }).max // => about 20
+ * criticalBatchRatios(grid, { model: 'deepseek-v3', over: 'llama-3.1-70b' }).max // => about 22 (6804 / 311)
  */
 export function criticalBatchRatios(points: readonly CriticalBatchGridPoint[], opts: { model: string; over: string }): CriticalBatchRatios {
   if (!Array.isArray(points)) throw new InputError('points', points, 'an array of criticalBatchGrid points');
