@@ -7,7 +7,7 @@ import { notebookProfile } from '../../lib/report/index.js';
 
 const notebooksDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'notebooks');
 // Notebooks that still pick sizes by the profile's name; delete an entry once it reads them from the profile.
-const STILL_BRANCHING = new Set(['02-roofline.ipynb', '03-collection-window.ipynb']);
+const STILL_BRANCHING = new Set<string>();
 
 test('notebookProfile(name) gives thorough at least the sizes of quick', () => {
   const q = notebookProfile('quick');
