@@ -152,6 +152,9 @@ export function rooflineCriticalBatchChart(points: CriticalBatchPoint[], title =
       y: ps.map((p) => p.criticalBatch),
       text: ps.map((p) => String(Math.round(p.criticalBatch))),
       textposition: 'outside',
+      // Upright labels on grouped bars of equal height ran together ("64006400").
+      textangle: -90,
+      cliponaxis: false,
       marker: { color: PALETTE[i % PALETTE.length] },
     };
   });

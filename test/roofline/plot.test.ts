@@ -48,6 +48,8 @@ test('rooflineThroughputChart() and rooflineCriticalBatchChart() carry their poi
   ]);
   assert.equal(cb.data.length, 2);
   assert.deepEqual(cb.data[0].y, [311]);
+  // Regression: equal neighbouring bars printed their upright labels as one ("64006400").
+  assert.ok(cb.data.every((d) => d.textangle === -90));
   assert.throws(() => rooflineCriticalBatchChart([]), InputError);
 });
 
