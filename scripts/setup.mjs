@@ -39,7 +39,7 @@ const TF_WHEEL = process.env.BATCHLAB_TF_WHEEL ?? (GPU ? 'tensorflow' : 'tensorf
 // visible; BATCHLAB_CUDA_LIBS=on fetches them anyway (about 3 GB), =off never.
 const WANT_CUDA_LIBS = TF_WHEEL === 'tensorflow' && (process.env.BATCHLAB_CUDA_LIBS === 'on' || (GPU !== undefined && process.env.BATCHLAB_CUDA_LIBS !== 'off'));
 // plotly brings the jupyterlab-plotly renderer, so figures render inside JupyterLab too.
-const PY_PACKAGES = ['jupyterlab>=4.2,<5', 'nbconvert>=7.16,<8', 'nbclient>=0.10,<1', 'ipykernel>=6.29,<8', 'numpy>=1.26,<3', 'plotly>=5.24,<8'];
+const PY_PACKAGES = ['jupyterlab>=4.2,<5', 'nbconvert>=7.16,<8', 'nbclient>=0.10,<1', 'ipykernel>=6.29,<8', 'numpy>=1.26,<3', 'plotly>=5.24,<8', 'threadpoolctl>=3.5,<4'];
 
 let step = 0;
 const t0 = Date.now();
