@@ -14,7 +14,7 @@ export const MAX_REQUEST_TOKENS = 10_000_000;
 const MAX_TOKENS = MAX_REQUEST_TOKENS;
 
 /**
- * Largest total work of one run, in request tokens (requests × longest prompt + output, or
+ * Largest total work of one run, in request tokens (requests × mean prompt + output, or
  * a trace's exact sum): a run at batch 1 takes up to one step per token, and the
  * simulator does about 8 million steps a second on one core, so this bounds a run to
  * a few minutes. Checked before anything is built.
@@ -44,25 +44,27 @@ export interface ResolvedServing {
   description: string;
 }
 
-function checkLength(field: string, spec: ServingLengthSpec | undefined): { max: number; describe: string } {
+function checkLength(field: string, spec: ServingLengthSpec | undefined): { max: number; mean: number; describe: string } {
   if (!spec || typeof spec !== 'object') throw new InputError(field, spec, "a length spec { kind: 'fixed' | 'uniform' | 'lognormal', ... }");
   const kind = checkOneOf(`${field}.kind`, spec.kind, ['fixed', 'uniform', 'lognormal'] as const);
   if (kind === 'fixed') {
     const s = spec as Extract<ServingLengthSpec, { kind: 'fixed' }>;
     const t = checkInt(`${field}.tokens`, s.tokens, { min: 1, max: MAX_TOKENS });
-    return { max: t, describe: `${t}` };
+    return { max: t, mean: t, describe: `${t}` };
   }
   if (kind === 'uniform') {
     const s = spec as Extract<ServingLengthSpec, { kind: 'uniform' }>;
     const lo = checkInt(`${field}.min`, s.min, { min: 1, max: MAX_TOKENS });
     const hi = checkInt(`${field}.max`, s.max, { min: lo, max: MAX_TOKENS });
-    return { max: hi, describe: `U[${lo},${hi}]` };
+    return { max: hi, mean: (lo + hi) / 2, describe: `U[${lo},${hi}]` };
   }
   const s = spec as Extract<ServingLengthSpec, { kind: 'lognormal' }>;
   const med = checkNumber(`${field}.median`, s.median, { min: 1, max: MAX_TOKENS });
   const sigma = checkNumber(`${field}.sigma`, s.sigma, { min: 0, max: 5 });
   const hi = checkInt(`${field}.max`, s.max, { min: 1, max: MAX_TOKENS });
-  return { max: hi, describe: `LogN(median ${med}, σ ${sigma}, ≤${hi})` };
+  // The lognormal's mean, median·exp(σ²/2), bounds the capped draws' mean from above
+  // (capping only lowers it); + 1 covers rounding and the floor at one token.
+  return { max: hi, mean: Math.min(hi, med * Math.exp((sigma * sigma) / 2) + 1), describe: `LogN(median ${med}, σ ${sigma}, ≤${hi})` };
 }
 
 function lengthSource(spec: ServingLengthSpec, r: Rng): () => number {
@@ -183,8 +185,11 @@ export function resolveServing(config: ServingConfig, seed: number): ResolvedSer
     nextPrompt = lengthSource(config.promptTokens!, fork(seed, 'prompt'));
     nextOutput = lengthSource(config.outputTokens!, fork(seed, 'output'));
     maxRequestTokens = ps.max + os.max;
-    if (n * maxRequestTokens > MAX_SERVING_WORK_TOKENS) {
-      throw new InputError('requests', n, `at most ${Math.floor(MAX_SERVING_WORK_TOKENS / maxRequestTokens)} for requests of up to ${maxRequestTokens} tokens (total work ≤ ${MAX_SERVING_WORK_TOKENS} tokens)`);
+    // Expected, not worst-case, work: a capped long tail (lognormal up to 60× its median)
+    // would otherwise refuse runs that finish in seconds.
+    const meanRequestTokens = ps.mean + os.mean;
+    if (n * meanRequestTokens > MAX_SERVING_WORK_TOKENS) {
+      throw new InputError('requests', n, `at most ${Math.floor(MAX_SERVING_WORK_TOKENS / meanRequestTokens)} for requests of ${Math.round(meanRequestTokens)} tokens on average (expected total work ≤ ${MAX_SERVING_WORK_TOKENS} tokens)`);
     }
     description += `, prompt ${ps.describe}, output ${os.describe}, ${n} requests`;
   }

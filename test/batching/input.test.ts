@@ -1,3 +1,4 @@
+import { resolveServing } from '../../lib/batching/config.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
@@ -99,4 +100,20 @@ test('loadServingTrace reads the shipped bursty-chat trace and replays every row
   // requests below the trace length replays a prefix; above it is refused.
   assert.equal(simulateServing({ arrivals: { kind: 'trace', trace }, requests: 10, policy: { kind: 'continuous', maxBatch: 32 }, stepCost: constantStepCost(0.02) }, 1).requests, 10);
   rejects(() => simulateServing({ arrivals: { kind: 'trace', trace }, requests: 501, policy: { kind: 'continuous', maxBatch: 32 }, stepCost: constantStepCost(0.02) }, 1), 'requests');
+});
+
+test('resolveServing caps expected, not worst-case, work: 10^6 chat requests with long capped tails pass, 2,000 × 10^7-token answers do not', () => {
+  // bench/simulator.ts's workload: lognormal prompts (median 512, σ 0.8, ≤ 8192) and outputs
+  // (median 96, ≤ 2048): about 840 tokens per request on average, 8.4e8 for 10^6 requests.
+  const chat = {
+    arrivals: { kind: 'poisson' as const, ratePerSecond: 20 },
+    requests: 1_000_000,
+    promptTokens: { kind: 'lognormal' as const, median: 512, sigma: 0.8, max: 8192 },
+    outputTokens: { kind: 'lognormal' as const, median: 96, sigma: 0.8, max: 2048 },
+    policy: { kind: 'continuous' as const, maxBatch: 256 },
+    stepCost: constantStepCost(0.01),
+  };
+  assert.equal(resolveServing(chat, 1).n, 1_000_000);
+  const huge = { ...chat, requests: 2000, outputTokens: { kind: 'fixed' as const, tokens: 10_000_000 } };
+  assert.throws(() => resolveServing(huge, 1), (e: unknown) => e instanceof InputError && e.field === 'requests');
 });
