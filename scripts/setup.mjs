@@ -41,6 +41,13 @@ const WANT_CUDA_LIBS = TF_WHEEL === 'tensorflow' && (process.env.BATCHLAB_CUDA_L
 // plotly brings the jupyterlab-plotly renderer, so figures render inside JupyterLab too.
 const PY_PACKAGES = ['jupyterlab>=4.2,<5', 'nbconvert>=7.16,<8', 'nbclient>=0.10,<1', 'ipykernel>=6.29,<8', 'numpy>=1.26,<3', 'plotly>=5.24,<8', 'threadpoolctl>=3.5,<4'];
 
+// --plan: print what this machine would get (GPU seen, wheel, CUDA libraries) and stop,
+// so the GPU route can be checked on a machine without a GPU (test/e2e/setup-gpu.test.ts).
+if (args.has('--plan')) {
+  console.log(JSON.stringify({ gpu: GPU ?? null, wheel: TF_WHEEL, version: TF_VERSION, cudaLibraries: WANT_CUDA_LIBS }));
+  process.exit(0);
+}
+
 let step = 0;
 const t0 = Date.now();
 function say(msg) {
