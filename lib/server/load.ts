@@ -110,7 +110,7 @@ async function readStream(res: Response, onText: (text: string) => void): Promis
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   if (typeof o?.url !== 'string' || !/^https?:\/\//.test(o.url)) throw new InputError('url', o?.url, 'an http:// URL of a completion server');
   // Only the seeded arrival and length streams of the config are used; the policy and
-  // cost are placeholders the validator asks for.
+  // cost are stand-ins that the validator asks for.
   const R = resolveServing({ ...o.workload, policy: { kind: 'continuous', maxBatch: 1 }, stepCost: constantStepCost(1) }, o.seed);
   if (R.loop === 'open' && o.workload.arrivals.kind === 'trace') throw new InputError('workload.arrivals.kind', 'trace', 'poisson, gamma, burst or closed');
   const n = R.n;
