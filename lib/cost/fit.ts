@@ -63,7 +63,8 @@ export function rooflineFitPoints(table: aq.ColumnTable): RooflineFitPoint[] {
     .map((r) => ({ m: r.m as number, k: r.k as number, n: r.n as number, batch: (r.batch as number | undefined) ?? 1, dtype: r.dtype as Dtype, seconds: r.median_s as number }));
 }
 
-function checkPoints(input: aq.ColumnTable | readonly RooflineFitPoint[]): RooflineFitPoint[] {
+/** Validates fit points (or a GEMM table's sweep rows), naming the offending field. */
+export function checkPoints(input: aq.ColumnTable | readonly RooflineFitPoint[]): RooflineFitPoint[] {
   const pts = Array.isArray(input) ? (input as RooflineFitPoint[]) : rooflineFitPoints(input as aq.ColumnTable);
   checkArray('points', pts, 1_000_000);
   pts.forEach((p, i) => {

@@ -4,9 +4,9 @@ import { readMeasuredGemm } from '../gemm/store.js';
 import type { Dtype, MatmulCostModel, MatmulShape } from '../core/types.js';
 import { DTYPES } from '../core/types.js';
 import { InputError } from '../util/errors.js';
-import { checkArray, checkInt, checkOneOf, checkPositive } from '../util/validate.js';
+import { checkInt, checkOneOf } from '../util/validate.js';
 import type { FittedRooflineWithForm, RooflineFitError, RooflineFitPoint } from './fit.js';
-import { alternateBatchSplit, fitRoofline, fittedRooflineSeconds } from './fit.js';
+import { alternateBatchSplit, checkPoints, fitRoofline, fittedRooflineSeconds } from './fit.js';
 
 /** One line of the table: the measured M values of one (K, N, batch, dtype) and log(measured / roofline) at each. */
 interface TableLine {
@@ -26,19 +26,6 @@ export interface MeasuredMatmulCost extends MatmulCostModel {
   readonly points: number;
   /** The dtypes it has measurements of (others are an InputError). */
   readonly dtypes: readonly Dtype[];
-}
-
-function checkTablePoints(points: readonly RooflineFitPoint[]): RooflineFitPoint[] {
-  checkArray('points', points, 1_000_000);
-  points.forEach((p, i) => {
-    checkInt(`points[${i}].m`, p.m, { min: 1 });
-    checkInt(`points[${i}].k`, p.k, { min: 1 });
-    checkInt(`points[${i}].n`, p.n, { min: 1 });
-    checkInt(`points[${i}].batch`, p.batch ?? 1, { min: 1 });
-    checkOneOf(`points[${i}].dtype`, p.dtype, DTYPES);
-    checkPositive(`points[${i}].seconds`, p.seconds);
-  });
-  return points as RooflineFitPoint[];
 }
 
 /** Piecewise-linear interpolation of ys over sorted xs, held constant beyond the ends. */
@@ -65,7 +52,7 @@ function interp(xs: number[], ys: number[], x: number): number {
  * cost.matmulSeconds({ m: 48, k: 4096, n: 4096, dtype: 'fp32' }) // => between the M=32 and M=64 measurements
  */
 export function measuredMatmulCost(points: readonly RooflineFitPoint[], opts: { label?: string } = {}): MeasuredMatmulCost {
-  const pts = checkTablePoints(points);
+  const pts = checkPoints(points);
   const byDtype = new Map<Dtype, RooflineFitPoint[]>();
   for (const p of pts) byDtype.set(p.dtype, [...(byDtype.get(p.dtype) ?? []), p]);
   const fits = new Map<Dtype, FittedRooflineWithForm>();
@@ -136,7 +123,7 @@ export function heldOutTableError(
   points: readonly RooflineFitPoint[],
   train?: (p: RooflineFitPoint, index: number) => boolean,
 ): { train: RooflineFitError; test: RooflineFitError } {
-  const pts = checkTablePoints(points);
+  const pts = checkPoints(points);
   const isTrain = train ? pts.map((p, i) => train(p, i)) : alternateBatchSplit(pts);
   const trainPts = pts.filter((_, i) => isTrain[i]);
   const testPts = pts.filter((_, i) => !isTrain[i]);

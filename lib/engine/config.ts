@@ -66,7 +66,7 @@ export function engineConfigFromSpec(spec: ModelSpec, c: { ropeTheta: number; rm
   if (a.qkNorm || a.sinks) throw new InputError('architecture', spec.architecture, '"llama" or "mixtral" (no q/k norms or attention sinks)');
   if (spec.mlpBias) throw new InputError('mlp_bias', true, 'false (the engine has no FFN biases)');
   if (spec.slidingLayers > 0 && (spec.slidingWindow ?? Infinity) < c.maxContext) {
-    throw new InputError('sliding_window', spec.slidingWindow, `absent or at least maxContext (${c.maxContext})`, 'sliding-window attention is not implemented');
+    throw new InputError('sliding_window', spec.slidingWindow, `absent or at least maxContext (${c.maxContext})`, 'this engine runs full attention only');
   }
   if (a.headDim % 2 !== 0) throw new InputError('head_dim', a.headDim, 'an even number (RoPE rotates pairs)');
   const moe = spec.moe;

@@ -9,7 +9,7 @@ import { checkNumber, checkPositive, checkOneOf } from '../util/validate.js';
 import type { Provenance } from '../util/provenance.js';
 import { batchlabDataDir } from '../util/package-root.js';
 import type { HardwareCalibration } from '../perf/calibration.js';
-import { calibrationFromJson, CALIBRATION_FIELDS } from '../perf/calibration.js';
+import { calibrationFromJson, CALIBRATION_FIELDS, SPEC_CALIBRATION } from '../perf/calibration.js';
 import { machineId, thisMachineFacts } from '../util/machine.js';
 
 /**
@@ -232,23 +232,12 @@ export function thisMachineHardware(fit: FittedRoofline, opts: ThisMachineOption
   const given = (what: string): Provenance => ({ source: 'given by the caller', notes: what });
   // The fitted peak and bandwidth are already what this machine achieves, so the
   // calibration adds no loss on top; the fitted per-call overhead is the launch cost.
+  // SPEC_CALIBRATION is that no-loss calibration; only the fitted dtype is known here.
   const calibration: HardwareCalibration = {
+    ...SPEC_CALIBRATION,
     gemmEfficiency: { [dtype]: 1 },
-    memoryEfficiency: 1,
-    attentionMemoryEfficiency: 1,
-    attentionPrefillEfficiency: 1,
-    attentionDecodeEfficiency: 1,
-    auxiliaryKernelFraction: 0,
-    gemmTileM: 1,
-    gemmTileN: 1,
-    computeUnits: 1,
-    overlapCommunicationUnits: 0,
     kernelLaunchSeconds: checkNumber('fit.overheadSeconds', fit.overheadSeconds, { min: 0, max: 1 }),
     graphKernelSeconds: fit.overheadSeconds,
-    intraNodeLatencySeconds: 0,
-    intraNodeEfficiency: 1,
-    interNodeLatencySeconds: 0,
-    interNodeEfficiency: 1,
     sources: Object.fromEntries(
       CALIBRATION_FIELDS.map((f) => [
         f,
