@@ -17,14 +17,18 @@ import { uniformRoutingLoadFactor } from './routing.js';
  * A throughput a real serving system published, with the deployment that reached it
  * (data/published/*.json). The work of one step follows from the setup: a prefill step
  * holds `tokensPerDevice` prompt tokens per GPU in prompts of `promptTokens`; a decode
- * step holds `sequencesPerDevice` sequences per GPU, each with `contextTokens` cached.
+ * step holds `sequencesPerDevice` sequences per GPU, each with `contextTokens` cached;
+ * an offline step (a throughput benchmark at a fixed concurrency with continuous
+ * batching) holds `sequencesPerDevice` sequences per GPU that each decode one token,
+ * plus the prompts of the requests that replace finished ones (on average
+ * `sequencesPerDevice / outputTokens` prompts of `promptTokens` per GPU per step).
  */
 export interface PublishedCase {
   id: string;
   label: string;
   model: string;
   hardware: string;
-  phase: 'prefill' | 'decode';
+  phase: 'prefill' | 'decode' | 'offline';
   /** GPUs of one instance (tp · dp). */
   devices: number;
   devicesPerNode: number;
@@ -32,6 +36,8 @@ export interface PublishedCase {
   precision: Partial<Precision>;
   promptTokens?: number;
   tokensPerDevice?: number;
+  /** Offline: output tokens of every request (a fixed length, as the benchmark generates them). */
+  outputTokens?: number;
   sequencesPerDevice?: number;
   contextTokens?: number;
   /**
@@ -88,7 +94,7 @@ function checkCase(raw: unknown, where: string, file: { source: string; url?: st
   for (const f of ['id', 'label', 'model', 'hardware']) {
     if (typeof c[f] !== 'string' || (c[f] as string) === '') throw new InputError(`${where}.${f}`, c[f], 'a non-empty string');
   }
-  const phase = checkOneOf(`${where}.phase`, c.phase, ['prefill', 'decode'] as const);
+  const phase = checkOneOf(`${where}.phase`, c.phase, ['prefill', 'decode', 'offline'] as const);
   const devices = checkInt(`${where}.devices`, c.devices, { min: 1, max: 1 << 16 });
   const pub = c.published as Record<string, unknown> | undefined;
   if (typeof pub !== 'object' || pub === null) throw new InputError(`${where}.published`, pub, 'an object { value, unit }');
@@ -131,6 +137,10 @@ function checkCase(raw: unknown, where: string, file: { source: string; url?: st
     out.promptTokens = checkInt(`${where}.promptTokens`, c.promptTokens, { min: 1, max: 1 << 20 });
     out.tokensPerDevice = checkInt(`${where}.tokensPerDevice`, c.tokensPerDevice, { min: 1, max: 1 << 20 });
     out.cachedTokens = checkNumber(`${where}.cachedTokens`, c.cachedTokens ?? 0, { min: 0, max: out.promptTokens - 1 });
+  } else if (phase === 'offline') {
+    out.sequencesPerDevice = checkInt(`${where}.sequencesPerDevice`, c.sequencesPerDevice, { min: 1, max: 1 << 16 });
+    out.promptTokens = checkInt(`${where}.promptTokens`, c.promptTokens, { min: 1, max: 1 << 20 });
+    out.outputTokens = checkInt(`${where}.outputTokens`, c.outputTokens, { min: 1, max: 1 << 20 });
   } else {
     out.sequencesPerDevice = checkInt(`${where}.sequencesPerDevice`, c.sequencesPerDevice, { min: 1, max: 1 << 16 });
     out.contextTokens = checkInt(`${where}.contextTokens`, c.contextTokens, { min: 0, max: 1 << 20 });
@@ -321,6 +331,26 @@ export function predictPublishedCase(c: PublishedCase): PublishedComparison {
     if (cached > 0) work.prefillAttentionPairs = perDevice * c.devices * prefillAttentionPairs(T / perDevice, cached);
     step = stepTime(model, hw, config, work);
     predicted = ((P / step.intervalSeconds / nodes) * (c.promptTokens as number)) / computedPerPrompt;
+  } else if (c.phase === 'offline') {
+    const isl = c.promptTokens as number;
+    const osl = c.outputTokens as number;
+    const seqs = (c.sequencesPerDevice as number) * c.devices;
+    // Steady state: every sequence in flight gains one token per step, so seqs/osl requests
+    // finish per step and as many start; a decoding sequence is on average halfway through.
+    const context = isl + (osl - 1) / 2;
+    const prompts = seqs / osl;
+    const work: StepWork = {
+      prefillTokens: Math.max(1, Math.round(prompts * isl)),
+      decodeTokens: seqs,
+      contextTokens: seqs * context,
+      prefillSequences: Math.max(1, Math.ceil(prompts)),
+      prefillAttentionPairs: prompts * prefillAttentionPairs(isl, 0),
+    };
+    const fit = memoryFit(model, hw, config, { batch: seqs, context: Math.ceil(context), tokens: seqs + work.prefillTokens });
+    if (!fit.fits) throw new InputError('memory', fit.totalBytes, `at most ${fit.capacityBytes} bytes per device`, fit.message);
+    step = stepTime(model, hw, { ...config, checkMemory: false }, work);
+    predicted = seqs / step.intervalSeconds / c.devices;
+    sequencesPerDevice = c.sequencesPerDevice;
   } else {
     const perSeq = c.tokensPerSequenceStep as number;
     const context = c.contextTokens as number;

@@ -10,10 +10,11 @@ import { loadHardware } from '../../lib/hardware/index.js';
 test('predictPublishedCase(): every published serving throughput beside its prediction (printed); capacity cases within ±25 %, none off by 2×', () => {
   const cases = publishedCases();
   // data/published: DeepSeek's day (2 production cases built from its figures), DeepSeek's profile (2, as LMSYS derived them),
-  // LMSYS's SGLang runs (3 prefill + 1 perfect-EPLB prefill + 1 decode).
+  // LMSYS's SGLang runs (3 prefill + 1 perfect-EPLB prefill + 1 decode), TensorRT-LLM's DeepSeek-R1 throughput run on 8×H200.
   assert.deepEqual(cases.map((c) => c.id), [
     'deepseek-prefill', 'deepseek-decode', 'deepseek-profile-prefill', 'deepseek-profile-decode',
     'lmsys-prefill-1k', 'lmsys-prefill-2k', 'lmsys-prefill-4k', 'lmsys-prefill-4k-perfect-eplb', 'lmsys-decode-2k',
+    'trtllm-r1-h200-offline',
   ]);
   const rows = cases.map((c) => {
     assert.ok(c.source.length > 20 && c.published.value > 0, c.id);
@@ -28,6 +29,22 @@ test('predictPublishedCase(): every published serving throughput beside its pred
   // Every capacity measurement (a profile or a benchmark at a stated batch) and the served decode day are within ±25 %.
   // DeepSeek's prefill day is the load served over a day, which no published figure relates to capacity: not asserted.
   for (const r of rows.filter((x) => x.case !== 'deepseek-prefill')) assert.ok(Math.abs(r['error %']) <= 25, `${r.case}: ${r['error %']} %`);
+});
+
+test('predictPublishedCase(): an offline case is the steady state of continuous batching: output per step = sequences in flight, prompts replace finished requests', () => {
+  const c = publishedCases().find((x) => x.id === 'trtllm-r1-h200-offline')!;
+  // TensorRT-LLM's run: concurrency 1,024 over 8 GPUs, 1,024-token inputs, 2,048-token outputs.
+  assert.deepEqual([c.sequencesPerDevice, c.promptTokens, c.outputTokens, c.devices], [128, 1024, 2048, 8]);
+  const p = predictPublishedCase(c);
+  const seqs = 128 * 8;
+  const work: StepWork = { prefillTokens: (seqs / 2048) * 1024, decodeTokens: seqs, contextTokens: seqs * (1024 + 2047 / 2), prefillSequences: 1, prefillAttentionPairs: (seqs / 2048) * ((1024 * 1025) / 2) };
+  const step = stepTime(loadModel('deepseek-v3'), loadHardware('h200'), { parallelism: { devicesPerNode: 8, ...c.parallelism }, precision: c.precision, checkMemory: false }, work);
+  assert.ok(Math.abs(p.predicted - seqs / step.intervalSeconds / 8) < 1e-9 * p.predicted);
+  // Half the concurrency amortises the weights over half the tokens: less output per GPU.
+  assert.ok(predictPublishedCase({ ...c, sequencesPerDevice: 64 }).predicted < p.predicted);
+  // A concurrency whose KV cache cannot fit is refused with the shortfall, not priced.
+  assert.throws(() => predictPublishedCase({ ...c, sequencesPerDevice: 4096 }), /memory/);
+  assert.throws(() => predictPublishedCase({ ...c, sequencesPerDevice: undefined }), /sequencesPerDevice|integer/);
 });
 
 test("predictPublishedCase(): DeepSeek's served decode is the most sequences per GPU that still give users the published 21 tokens/s", () => {
