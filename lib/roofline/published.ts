@@ -349,7 +349,7 @@ export function predictPublishedCase(c: PublishedCase): PublishedComparison {
     const fit = memoryFit(model, hw, config, { batch: seqs, context: Math.ceil(context), tokens: seqs + work.prefillTokens });
     if (!fit.fits) throw new InputError('memory', fit.totalBytes, `at most ${fit.capacityBytes} bytes per device`, fit.message);
     step = stepTime(model, hw, { ...config, checkMemory: false }, work);
-    predicted = seqs / step.intervalSeconds / c.devices;
+    predicted = seqs / step.intervalSeconds / nodes;
     sequencesPerDevice = c.sequencesPerDevice;
   } else {
     const perSeq = c.tokensPerSequenceStep as number;
