@@ -24,8 +24,8 @@ export function showTable(data: Table | Array<Record<string, unknown>>, opts: { 
 }
 
 /**
- * The MIME bundle showTable displays: an HTML table (every header and cell escaped) and
- * a Markdown table as plain text.
+ * The MIME bundle showTable displays: an HTML table (every header and cell escaped;
+ * null, undefined and non-finite numbers shown as a dash) and a Markdown table as plain text.
  *
  * @example
  * tableBundle([{ '<b>': 1 }])['text/html'] // => '<div class="batchlab-table"><table>…&lt;b&gt;…'
@@ -39,7 +39,13 @@ export function tableBundle(data: Table | Array<Record<string, unknown>>, opts: 
   const digits = opts.digits ?? 4;
   const format: Record<string, (v: unknown) => string> = {};
   for (const name of t.columnNames()) {
-    format[name] = (v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(digits)).toString() : String(v));
+    // An absent value (a refusal that did not happen, a point no configuration reaches) reads as a dash, not as "null" or "Infinity".
+    format[name] = (v: unknown) =>
+      v === null || v === undefined || (typeof v === 'number' && !Number.isFinite(v))
+        ? '—'
+        : typeof v === 'number' && !Number.isInteger(v)
+          ? Number(v.toPrecision(digits)).toString()
+          : String(v);
   }
   return { 'text/html': `<div class="batchlab-table">${t.toHTML({ limit: opts.limit ?? 50, format })}</div>`, 'text/plain': raw.toMarkdown({ limit: opts.limit ?? 50 }) };
 }

@@ -38,3 +38,11 @@ test('timingSpreadNote judges the median CV: steady ≤ 0.05, noisy > 0.2 (regre
   assert.match(timingSpreadNote([0.21, 0.5, 0.1]), /^Median CV 0\.21: noisy/);
   assert.match(timingSpreadNote([NaN]), /No repeated timings/);
 });
+
+test('tableBundle shows null, undefined and non-finite numbers as a dash, never as "null" or "Infinity"', () => {
+  const html = String(tableBundle([{ refusal: null, cost: Infinity, gap: undefined, x: 1.5 }, { refusal: 'too big', cost: 2, gap: 3, x: 2 }])['text/html']);
+  assert.ok(!/>null<|>Infinity<|>undefined</.test(html), html);
+  assert.equal((html.match(/>—</g) ?? []).length, 3);
+  assert.match(html, />too big</);
+  assert.match(html, />1\.5</);
+});
