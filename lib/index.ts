@@ -408,6 +408,7 @@ export {
   constantStepCost,
   continuousPolicy,
   describeLoadUnderLimit,
+  describeChange,
   describeStaticVsWindow,
   describeWindowEffect,
   loadServingTrace,

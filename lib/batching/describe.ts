@@ -21,6 +21,12 @@ function replicasOf(rows: Row[], field: string): string[] {
   return labels as string[];
 }
 
+/** A load fraction as a percentage: whole percent, or one decimal below 10 %. */
+function pct(x: number): string {
+  const p = 100 * x;
+  return `${p < 10 && p > 0 ? p.toFixed(1) : p.toFixed(0)} %`;
+}
+
 function num(row: Row, column: string): number {
   const v = row[column];
   if (typeof v !== 'number' || Number.isNaN(v)) {
@@ -134,12 +140,14 @@ export function describeStaticVsWindow(sweep: Table, opts: { load: number; windo
 /**
  * One line per replica of a `servingLoadUnderLimitTable`: the load (as a share of the
  * replica's capacity, and in requests/s) each policy carries within the limits, in the
- * table's order; a window policy is named by its window. Markdown; every number is
- * read from the rows.
+ * table's order; a window policy is named by its window. A policy that broke a limit
+ * at every load tried is reported as carrying less than the lightest of them, with the
+ * limits it broke (a zero there is the search's floor, not a measurement). Markdown;
+ * every number is read from the rows.
  *
  * @example
  * showMarkdown(describeLoadUnderLimit(servingLoadUnderLimitTable([r70b], workload, policies, { itlP99: 0.25 }, 1)));
- * // "**llama-3.1-70b bf16 on 4× h100-sxm (spec roofline)**: W = 0 ms carries 87 % (21.0 req/s), …, W = 200 ms carries 0 % (0.0 req/s)."
+ * // "**llama-3.1-70b bf16 on 4× h100-sxm (spec roofline)**: W = 0 ms carries 87 % (21.0 req/s), …, W = 200 ms carries less than 2.3 % (even that load breaks itlP99)."
  */
 export function describeLoadUnderLimit(limited: Table): string {
   const rows = objects(limited, 'limited');
@@ -147,8 +155,37 @@ export function describeLoadUnderLimit(limited: Table): string {
     .map((replica) => {
       const parts = rows
         .filter((o) => o.replica === replica)
-        .map((o) => `${o.windowMs === null ? String(o.policy) : `W = ${String(o.windowMs)} ms`} carries ${(100 * num(o, 'load')).toFixed(0)} % (${num(o, 'ratePerSecond').toFixed(1)} req/s)`);
+        .map((o) => {
+          const name = o.windowMs === null ? String(o.policy) : `W = ${String(o.windowMs)} ms`;
+          const load = num(o, 'load');
+          // A zero is the bisection's floor, not a measurement: say which limit the lightest load tried broke.
+          if (load === 0 && typeof o.brokenAtLoad === 'number') {
+            const limits = typeof o.brokenLimits === 'string' && o.brokenLimits !== '' ? o.brokenLimits : 'a limit';
+            return `${name} carries less than ${pct(o.brokenAtLoad)} (even that load breaks ${limits})`;
+          }
+          return `${name} carries ${pct(load)} (${num(o, 'ratePerSecond').toFixed(1)} req/s)`;
+        });
       return `**${replica}**: ${parts.join(', ')}.`;
     })
     .join('\n\n');
+}
+
+/**
+ * "changes <what> from <a> to <b>" or, when the two agree at the shown precision,
+ * "leaves <what> at <a>": a sentence part for a before/after pair, so that prose never
+ * reads "from 96.1 s to 96.1 s".
+ *
+ * @example
+ * describeChange('p99 inter-token latency', 11.151, 11.149, { digits: 2, unit: ' s' }) // => 'leaves p99 inter-token latency at 11.15 s'
+ */
+export function describeChange(what: string, from: number, to: number, opts: { digits?: number; unit?: string } = {}): string {
+  if (typeof what !== 'string' || what === '') throw new InputError('what', what, 'a non-empty string');
+  const a = checkNumber('from', from);
+  const b = checkNumber('to', to);
+  const digits = opts.digits ?? 1;
+  if (!Number.isInteger(digits) || digits < 0 || digits > 10) throw new InputError('opts.digits', digits, 'an integer in [0, 10]');
+  const unit = opts.unit ?? '';
+  const fa = a.toFixed(digits);
+  const fb = b.toFixed(digits);
+  return fa === fb ? `leaves ${what} at ${fa}${unit}` : `changes ${what} from ${fa}${unit} to ${fb}${unit}`;
 }

@@ -29,5 +29,5 @@ export { catalogServingReplica, servingCapacity, servingReplicaSweep } from './r
 export type { ServingReplica } from './replica.js';
 export { servingLoadUnderLimit, servingLoadUnderLimitTable, servingConcurrencySweep } from './study.js';
 export type { ServingWorkload, ServingLatencyLimits, ConcurrencyCurve } from './study.js';
-export { servingSweepRow, describeWindowEffect, describeStaticVsWindow, describeLoadUnderLimit } from './describe.js';
+export { servingSweepRow, describeWindowEffect, describeStaticVsWindow, describeLoadUnderLimit, describeChange } from './describe.js';
 export type { ServingSweepRowKey, ServingReplicaSweepRow } from './describe.js';

@@ -57,7 +57,9 @@ function metric(r: ServingResult, key: (typeof LIMIT_KEYS)[number]): number {
  * tail-latency limit holds, found by bisection on the rate (latency grows with load)
  * between 0 and `maxLoad` × its continuous-batching capacity. Returns the rate, the
  * same as a fraction of that capacity (0 when even the lightest load tried breaks a
- * limit) and the output tokens/s it carries (that rate times the mean output length).
+ * limit: the answer then lies below `brokenAtLoad`, the bisection's resolution), the
+ * output tokens/s it carries (that rate times the mean output length), and the
+ * lightest load tried that broke a limit with the limits it broke.
  * Seeded runs: common random numbers at every rate.
  *
  * @example
@@ -70,7 +72,16 @@ export function servingLoadUnderLimit(
   limits: ServingLatencyLimits,
   seed: number,
   opts: { maxLoad?: number; iterations?: number; capacityRps?: number } = {},
-): { ratePerSecond: number; load: number; capacityRps: number; throughputTokS: number } {
+): {
+  ratePerSecond: number;
+  load: number;
+  capacityRps: number;
+  throughputTokS: number;
+  /** The lightest load tried that broke a limit (the answer lies below it); null when even `maxLoad` met every limit. */
+  brokenAtLoad: number | null;
+  /** The limits that load broke, by name (e.g. ['itlP99']); empty when none broke. */
+  brokenLimits: string[];
+} {
   const [r] = checkReplicas([replica]);
   const lim = checkLimits(limits);
   checkServingPolicy(policy);
@@ -79,37 +90,48 @@ export function servingLoadUnderLimit(
   const base = { ...workload, stepCost: r.stepCost, costLabel: r.label, kvCapacityTokens: r.kvCapacityTokens };
   const capacity = opts.capacityRps ?? servingCapacity({ ...base, arrivals: { kind: 'burst' } }, { kind: 'continuous', maxBatch: policy.maxBatch }, seed);
   const at = (load: number) => simulateServing({ ...base, arrivals: { kind: 'poisson', ratePerSecond: load * capacity }, policy, keepRequests: false }, seed);
-  const meets = (res: ServingResult) => lim.every(([k, v]) => metric(res, k) <= v);
+  const broken = (res: ServingResult) => lim.filter(([k, v]) => metric(res, k) > v).map(([k]) => k as string);
   let lo = 0;
   let hi = maxLoad;
   let best: ServingResult | null = null;
   const top = at(hi);
-  if (meets(top)) {
+  let failing: ServingResult | null = null;
+  if (broken(top).length === 0) {
     lo = hi;
     best = top;
   } else {
+    failing = top;
     for (let i = 0; i < iterations; i++) {
       const mid = (lo + hi) / 2;
       const res = at(mid);
-      if (meets(res)) {
+      if (broken(res).length === 0) {
         lo = mid;
         best = res;
       } else {
         hi = mid;
+        failing = res;
       }
     }
   }
   // The offered token rate, which a run within its limits carries; n / makespan would
   // charge the drain of the longest answers (at a long window, minutes) to the rate.
   const tokensPerRequest = top.tokens.output / top.requests;
-  return { ratePerSecond: lo * capacity, load: lo, capacityRps: capacity, throughputTokS: best ? lo * capacity * tokensPerRequest : 0 };
+  return {
+    ratePerSecond: lo * capacity,
+    load: lo,
+    capacityRps: capacity,
+    throughputTokS: best ? lo * capacity * tokensPerRequest : 0,
+    brokenAtLoad: failing ? hi : null,
+    brokenLimits: failing ? broken(failing) : [],
+  };
 }
 
 /**
  * servingLoadUnderLimit for every replica × policy: one row per pair with the
  * replica, policy kind, window (ms, or null), the largest load as a fraction of the
  * replica's continuous-batching capacity, that rate in requests/s and the output
- * tokens/s it carries, and the limits as text.
+ * tokens/s it carries, the lightest load tried that broke a limit and which limits it
+ * broke (null and '' when the top load met them all), and the limits as text.
  *
  * @example
  * servingLoadUnderLimitTable([r70b], workload, [0, 50, 200].map((w) => ({ kind: 'window', windowMs: w, maxBatch: 256 })), { itlP99: 0.25 }, 1);
@@ -140,6 +162,8 @@ export function servingLoadUnderLimitTable(
         ratePerSecond: res.ratePerSecond,
         capacityRps: res.capacityRps,
         throughputTokS: res.throughputTokS,
+        brokenAtLoad: res.brokenAtLoad,
+        brokenLimits: res.brokenLimits.join(', '),
         limits: lim.map(([k, v]) => `${k} ≤ ${v} s`).join(', '),
         seed,
       });

@@ -91,8 +91,9 @@ export function localVsScale(
       continue;
     }
     const dt = (['bf16', 'fp16', 'fp32'] as const).find((d) => s.device.peakFlops[d] !== undefined) ?? 'fp32';
-    // Experts come from the tier holding most of them; off the device they must cross the host link to be computed there.
-    const slow = run.tiers.reduce((a, t) => (t.weightBytes > a.weightBytes ? t : a));
+    // The tier that takes the most of a token's time bounds it (an SSD holding fewer bytes than host memory can still
+    // take most of the time); off the device, experts must also cross the host link to be computed there.
+    const slow = run.tiers.reduce((a, t) => (t.seconds > a.seconds ? t : a));
     const bw = slow.tier === 'device' ? slow.bytesPerSecond : Math.min(slow.bytesPerSecond, s.hostLinkBytesPerSecond);
     const knee = expertKneeTokens(model, hardwarePeakFlops(s.device, dt) * (slow.tier === 'device' ? s.devices : 1), bits / 8, bw);
     rows.push({

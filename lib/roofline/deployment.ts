@@ -242,6 +242,13 @@ function resolve(model: ModelSpec, hw: HardwareSpec, config: PerfConfig): Resolv
   if ((tp * dp) % ep !== 0) throw new InputError('parallelism.ep', ep, `a divisor of tp·dp = ${tp * dp} (the devices of one stage)`);
   if (tp * dp * pp > MAX_DEVICES) throw new InputError('parallelism', tp * dp * pp, `at most ${MAX_DEVICES} devices (tp·dp·pp)`);
   if (model.moe && ep > model.moe.numExperts) throw new InputError('parallelism.ep', ep, `at most the ${model.moe.numExperts} routed experts of ${model.id}`);
+  // Tensor parallelism splits attention by heads: each device needs whole query heads, and whole KV heads or a copy of one.
+  const heads = model.attention.numHeads;
+  // MLA caches one latent per token that every head reads: a copy on each device.
+  const kvHeads = model.attention.kind === 'mla' ? 1 : model.attention.numKvHeads;
+  if (heads % tp !== 0 || (kvHeads % tp !== 0 && tp % kvHeads !== 0)) {
+    throw new InputError('parallelism.tp', tp, `a divisor of the ${heads} attention heads of ${model.id} that divides or is a multiple of its ${kvHeads} KV heads`);
+  }
   const perNode = checkInt('parallelism.devicesPerNode', par.devicesPerNode ?? 8, { min: 1, max: 1024 });
   const dispatchMode = checkOneOf('parallelism.dispatch', par.dispatch ?? 'per-expert', ['per-expert', 'per-node'] as const);
   const maxNodes = checkInt('parallelism.maxNodesPerToken', par.maxNodesPerToken ?? MAX_DEVICES, { min: 1, max: MAX_DEVICES });
@@ -700,7 +707,7 @@ function fitOf(model: ModelSpec, hw: HardwareSpec, r: Resolved, x: { sequences: 
  *
  * @example
  * memoryFit(loadModel('deepseek-v3'), loadHardware('h100-sxm'), { precision: 'fp8' }, { batch: 1, context: 4096 }).message
- * // => "deepseek-v3 on 1× h100-sxm (...) does not fit: 671.0 GB weights ... 601.5 GB more than its 80.0 GB"
+ * // => "deepseek-v3 on 1× h100-sxm (tp 1, dp 1, ep 1, pp 1) does not fit: 671.0 GB weights (fp8) + … = 671.2 GB per device, 591.2 GB more than its 80.0 GB"
  */
 export function memoryFit(model: ModelSpec, hw: HardwareSpec, config: PerfConfig, opts: { batch: number; context: number; tokens?: number }): MemoryFit {
   const r = resolve(model, hw, config);

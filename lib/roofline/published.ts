@@ -310,6 +310,12 @@ export function publishedCaseLoadFactor(c: PublishedCase): number {
  * predictPublishedCase(c).error // => predicted / published − 1
  */
 export function predictPublishedCase(c: PublishedCase): PublishedComparison {
+  // Cases built in code skip the file reader's checks: the fields every branch divides by are checked here.
+  if (typeof c !== 'object' || c === null) throw new InputError('case', c, 'a PublishedCase (see publishedCases())');
+  checkOneOf('case.phase', c.phase, ['prefill', 'decode', 'offline'] as const);
+  checkNumber('case.published.value', c.published?.value, { min: 0, exclusiveMin: true });
+  checkInt('case.devices', c.devices, { min: 1, max: 1 << 16 });
+  checkInt('case.devicesPerNode', c.devicesPerNode, { min: 1, max: 1024 });
   const model = loadModel(c.model);
   const hw = loadHardware(c.hardware);
   const parallelism: Parallelism = { devicesPerNode: c.devicesPerNode, ...c.parallelism };

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as aq from 'arquero';
-import { describeWindowEffect, describeStaticVsWindow, describeLoadUnderLimit, servingSweepRow } from '../../lib/batching/index.js';
+import { describeWindowEffect, describeStaticVsWindow, describeLoadUnderLimit, describeChange, servingSweepRow } from '../../lib/batching/index.js';
 import { InputError } from '../../lib/util/errors.js';
 
 // Hand-made rows in the shape of servingReplicaSweep's table: every figure differs, so a
@@ -55,6 +55,22 @@ test('describeLoadUnderLimit(table) lists each replica\'s policies in table orde
     describeLoadUnderLimit(limited),
     '**A**: W = 0 ms carries 93 % (11.2 req/s), W = 50 ms carries 71 % (8.6 req/s).\n\n**B**: continuous carries 120 % (3.0 req/s).',
   );
+});
+
+test('describeLoadUnderLimit(table): a policy that broke a limit at every load tried carries "less than" the lightest, naming the limit, never "0 %"', () => {
+  const limited = aq.from([
+    { replica: 'A', policy: 'window', windowMs: 0, load: 0.87, ratePerSecond: 21.04, brokenAtLoad: 0.88, brokenLimits: 'ttftP99' },
+    { replica: 'A', policy: 'window', windowMs: 200, load: 0, ratePerSecond: 0, brokenAtLoad: 0.0234375, brokenLimits: 'itlP99' },
+  ]);
+  // 1.5 / 2^6 = 0.0234: the lightest load six bisection steps below 150 % reach.
+  assert.equal(describeLoadUnderLimit(limited), '**A**: W = 0 ms carries 87 % (21.0 req/s), W = 200 ms carries less than 2.3 % (even that load breaks itlP99).');
+});
+
+test('describeChange(what, a, b) says "leaves … at" when a and b agree at the shown precision, else "changes … from … to …"', () => {
+  assert.equal(describeChange('engine time per 1,000 tokens', 96.12, 96.08, { unit: ' s' }), 'leaves engine time per 1,000 tokens at 96.1 s');
+  assert.equal(describeChange('p99 latency', 0.5, 0.75, { digits: 2, unit: ' s' }), 'changes p99 latency from 0.50 s to 0.75 s');
+  assert.throws(() => describeChange('x', Number.NaN, 1), (e: unknown) => e instanceof InputError && e.field === 'from');
+  assert.throws(() => describeChange('', 1, 1), (e: unknown) => e instanceof InputError && e.field === 'what');
 });
 
 test('servingSweepRow(sweep, key) finds the row of a replica, load, window and policy; describe* name a point the sweep lacks', () => {

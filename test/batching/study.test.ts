@@ -28,6 +28,23 @@ test('servingLoadUnderLimit returns the largest load within the limit, to the bi
   assert.ok(at(r.load + 1.5 / 2 ** 8) > 0.1);
   close(r.ratePerSecond, r.load * r.capacityRps);
   close(r.throughputTokS, r.ratePerSecond); // one output token per request
+  // The bisection ends with a failing load one resolution step above the answer, and names the limit it broke.
+  close(r.brokenAtLoad as number, r.load + 1.5 / 2 ** 8);
+  assert.deepEqual(r.brokenLimits, ['e2eP99']);
+});
+
+test('servingLoadUnderLimit: a limit no load can meet gives load 0, the lightest load tried and the limit it broke', () => {
+  // A 10 ms step can never finish a request within 5 ms.
+  const r = servingLoadUnderLimit(replica, oneToken, { kind: 'continuous', maxBatch: 1 }, { e2eP99: 0.005, ttftP99: 10 }, 1, { iterations: 6, maxLoad: 1.5 });
+  assert.equal(r.load, 0);
+  assert.equal(r.throughputTokS, 0);
+  close(r.brokenAtLoad as number, 1.5 / 2 ** 6);
+  assert.deepEqual(r.brokenLimits, ['e2eP99']);
+  // A limit every load meets: nothing broke.
+  const easy = servingLoadUnderLimit(replica, oneToken, { kind: 'continuous', maxBatch: 1 }, { ttftP99: 1e6 }, 1, { iterations: 2, maxLoad: 0.5 });
+  assert.equal(easy.load, 0.5);
+  assert.equal(easy.brokenAtLoad, null);
+  assert.deepEqual(easy.brokenLimits, []);
 });
 const close = (a: number, b: number) => assert.ok(Math.abs(a - b) <= 1e-9 * Math.abs(b), `${a} != ${b}`);
 

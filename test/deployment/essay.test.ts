@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { loadModel } from '../../lib/models/index.js';
 import { deepseekDayReproduction } from '../../lib/deployment/deepseek.js';
 import { describeDeepseekDay, describeLocalVsScale, describeTitleAnswer, localVsScale } from '../../lib/deployment/essay.js';
-import { listLocalSetups } from '../../lib/deployment/local.js';
+import { listLocalSetups, localDecode } from '../../lib/deployment/local.js';
 
 const day = deepseekDayReproduction();
 const rows = localVsScale(loadModel('deepseek-v3'), day, { bitsPerWeight: 4.8, context: 4096, setups: listLocalSetups() });
@@ -32,4 +32,15 @@ test('describe*(): sentences quote the computed numbers and escape dollar signs 
   const fastest = rows.filter((r) => r.kind === 'local').reduce((x, r) => (r.tokensPerSecondPerUser > x.tokensPerSecondPerUser ? r : x));
   assert.ok(b.includes(fastest.tokensPerSecondPerUser.toFixed(1)));
   assert.match(describeTitleAnswer(day, rows), /only scale fills the batch/);
+});
+
+test('localVsScale(): a local row is bound by the tier that takes most of a token\'s time, not the one holding most bytes', () => {
+  const model = loadModel('deepseek-v3');
+  for (const s of listLocalSetups()) {
+    const row = rows.find((r) => r.where === s.name)!;
+    if (row.refusal !== null) continue;
+    const run = localDecode(model, s, { bitsPerWeight: 4.8, context: 4096, batch: 1 });
+    const slowest = run.tiers.reduce((a, t) => (t.seconds > a.seconds ? t : a));
+    assert.ok(row.boundBy.includes(slowest.tier === 'device' ? 'device memory' : `from ${slowest.tier}`), `${s.id}: ${row.boundBy} vs ${slowest.tier}`);
+  }
 });

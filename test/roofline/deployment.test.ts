@@ -160,6 +160,12 @@ test('a calibration without the dtype asked for is an error naming the calibrati
   );
   assert.throws(() => stepTime(llama, h100, { precision: 'bf16', parallelism: { tp: 3, ep: 2 } }, { prefillTokens: 1, decodeTokens: 0, contextTokens: 0 }), /parallelism\.ep/);
   assert.throws(() => perfStepCost(llama, h100, { precision: 'bf16', parallelism: { tp: 0 } }), /parallelism\.tp/);
+  // Llama-3.1-70B: 64 query heads, 8 KV heads. TP 3 splits no head evenly; TP 16 copies each KV head to two devices.
+  assert.throws(
+    () => stepTime(llama, h100, { precision: 'bf16', parallelism: { tp: 3 } }, { prefillTokens: 0, decodeTokens: 1, contextTokens: 0 }),
+    (e: unknown) => e instanceof InputError && e.field === 'parallelism.tp' && /64 attention heads/.test(e.message),
+  );
+  assert.ok(stepTime(llama, h100, { precision: 'bf16', parallelism: { tp: 16 }, checkMemory: false }, { prefillTokens: 0, decodeTokens: 1, contextTokens: 0 }).seconds > 0);
   assert.throws(() => perfStepCost(llama, h100, { precision: 'bf16', efficiency: 'fast' as never }), /efficiency/);
 });
 

@@ -46,6 +46,10 @@ test('predictPublishedCase(): an offline case is the steady state of continuous 
   // A concurrency whose KV cache cannot fit is refused with the shortfall, not priced.
   assert.throws(() => predictPublishedCase({ ...c, sequencesPerDevice: 4096 }), /memory/);
   assert.throws(() => predictPublishedCase({ ...c, sequencesPerDevice: undefined }), /sequencesPerDevice|integer/);
+  // Cases built in code get the same clear errors as files: no TypeError, no NaN error.
+  assert.throws(() => predictPublishedCase(null as never), /case/);
+  assert.throws(() => predictPublishedCase({ ...c, published: { value: -1, unit: c.published.unit } }), /case\.published\.value/);
+  assert.throws(() => predictPublishedCase({ ...c, phase: 'train' as never }), /case\.phase/);
 });
 
 test("predictPublishedCase(): DeepSeek's served decode is the most sequences per GPU that still give users the published 21 tokens/s", () => {
