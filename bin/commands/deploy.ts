@@ -102,8 +102,8 @@ function deepseekDay(o: DeployOptions, io: CliIo): void {
 }
 
 function localCommand(o: DeployOptions, io: CliIo): void {
-  const model = loadModel(o.model);
-  const setup = loadLocalSetup(o.local!);
+  const model = asFlags(() => loadModel(o.model), { 'model id': '--model' });
+  const setup = asFlags(() => loadLocalSetup(o.local!), { 'local setup id': '--local' });
   const bitsPerWeight = decimalInRange('--bits', o.bits, { min: 0, exclusiveMin: true, max: 32 });
   const context = intArg('--context', o.context, 0, MAX_TOKENS);
   const batch = intArg('--batch', o.batch, 1, MAX_BATCH);
@@ -136,8 +136,8 @@ function memoryRefusal(step: DeviceStepModel, decode: DecodePerformance, batch: 
 function deployCommand(o: DeployOptions, io: CliIo): void {
   if (o.deepseekDay) return deepseekDay(o, io);
   if (o.local !== undefined) return localCommand(o, io);
-  const model = loadModel(o.model);
-  const hw = loadHardware(o.hardware);
+  const model = asFlags(() => loadModel(o.model), { 'model id': '--model' });
+  const hw = asFlags(() => loadHardware(o.hardware), { 'hardware id': '--hardware' });
   const layout: PoolLayout = {
     gpusPerNode: intArg('--gpus-per-node', o.gpusPerNode, 1, 1024),
     tensorParallel: intArg('--tp', o.tp, 1, 1024),

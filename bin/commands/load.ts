@@ -8,7 +8,7 @@ import { probeServerOverheads, runLoad } from '../../lib/server/load.js';
 import type { LoadWorkload } from '../../lib/server/load.js';
 import { comparePrediction, predictLoad } from '../../lib/server/predict.js';
 import { InputError } from '../../lib/util/errors.js';
-import { checkInt, checkNumber } from '../../lib/util/validate.js';
+import { decimalInRange, intArg } from './context.js';
 
 interface LoadFlags {
   url: string;
@@ -23,9 +23,10 @@ interface LoadFlags {
   records?: string;
 }
 
+// Strict decimals (Number('0x10') is 16), with the range in the refusal.
 function num(flag: string, raw: string, bounds: { min?: number; max?: number; int?: boolean }): number {
-  const v = raw.trim() === '' ? NaN : Number(raw);
-  return bounds.int ? checkInt(flag, v, bounds) : checkNumber(flag, v, bounds);
+  if (bounds.int) return intArg(flag, raw, bounds.min ?? -Number.MAX_SAFE_INTEGER, bounds.max ?? Number.MAX_SAFE_INTEGER);
+  return decimalInRange(flag, raw, bounds);
 }
 
 function ms(s: number | undefined): string {

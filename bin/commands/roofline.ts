@@ -6,7 +6,7 @@ import { loadModel } from '../../lib/models/spec.js';
 import { memoryFit } from '../../lib/roofline/deployment.js';
 import { decodeCriticalBatch, decodeStepTime } from '../../lib/roofline/model.js';
 import { checkOneOf } from '../../lib/util/validate.js';
-import { emit, intArg } from './context.js';
+import { asFlags, emit, intArg } from './context.js';
 
 interface RooflineCliOptions {
   model: string;
@@ -45,8 +45,8 @@ export function register(program: Command): void {
       const batch = intArg('--batch', o.batch, 1, 1 << 20);
       const context = intArg('--context', o.context, 0, 1 << 24);
       const devices = intArg('--devices', o.devices, 1, 4096);
-      const model = loadModel(o.model);
-      const hw = loadHardware(o.hardware);
+      const model = asFlags(() => loadModel(o.model), { 'model id': '--model' });
+      const hw = asFlags(() => loadHardware(o.hardware), { 'hardware id': '--hardware' });
       const seconds = decodeStepTime(model, hw, { dtype, batch, context, devices });
       const critical = decodeCriticalBatch(model, hw, { dtype, context });
       // The roofline prices any configuration; whether it fits is stated first, not refused,
