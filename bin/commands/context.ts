@@ -113,7 +113,14 @@ function renamed(err: unknown, fields: Record<string, string>, words: Record<str
   return new InputError(fields[err.field], err.value, allowed, err.detail);
 }
 
-/** A strict decimal number within bounds (`decimalArg`, then the range), named by its flag. */
+/**
+ * A strict decimal number within bounds (as `decimalArg`), named by its flag; the
+ * refusal gives the range, with open ends where the bounds are exclusive.
+ *
+ * @example
+ * decimalInRange('--cache-hit', '0.5', { min: 0, max: 1, exclusiveMax: true }) // => 0.5
+ * decimalInRange('--cache-hit', '1', { min: 0, max: 1, exclusiveMax: true }) // throws "--cache-hit must be a number in [0, 1); got "1""
+ */
 export function decimalInRange(flag: string, raw: string, bounds: { min?: number; max?: number; exclusiveMin?: boolean; exclusiveMax?: boolean }): number {
   const lo = bounds.min === undefined ? '-inf' : String(bounds.min);
   const hi = bounds.max === undefined ? 'inf' : String(bounds.max);

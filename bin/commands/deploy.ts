@@ -48,13 +48,6 @@ interface DeployOptions {
   json?: boolean;
 }
 
-/** A numeric flag: the whole text must be a number, or an InputError names the flag. */
-export function numArg(flag: string, raw: string): number {
-  const v = raw.trim() === '' ? NaN : Number(raw);
-  if (!Number.isFinite(v)) throw new InputError(flag, raw, 'a number');
-  return v;
-}
-
 function precisionArg(raw: string): ReturnType<typeof checkPrecision> {
   const parts = raw.split(',').map((s) => s.trim());
   const d = parts.map((p, i) => checkOneOf(`--precision[${i}]`, p, DTYPES)) as Dtype[];
@@ -129,7 +122,7 @@ function memoryRefusal(step: DeviceStepModel, decode: DecodePerformance, batch: 
     const reason = `does not fit in memory at --batch ${batch}, --context ${context}: ${parts}`;
     return { reason, error: new InputError('--batch', batch, `an integer in [1, ${most}] for this layout and --context ${context} (KV caches beside the weights)`, parts) };
   }
-  const reason = `the weights alone do not fit in memory: ${parts}`;
+  const reason = `${m.weightBytes > m.capacityBytes ? 'the weights alone do not fit in memory' : `not even one sequence per rank fits beside the weights${pp > 1 ? ` (${pp} in flight with --pp ${pp})` : ''}`}: ${parts}`;
   return { reason, error: new InputError('--tp/--pp/--ep/--precision', `${gb(m.weightBytes)} of weights per device`, `a layout whose weights and one sequence fit in ${gb(m.capacityBytes)} per device (raise --tp, --pp or --ep, or lower --precision)`, parts) };
 }
 
