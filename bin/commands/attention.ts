@@ -4,7 +4,7 @@ import { lengthCases } from '../../lib/attention/strategies.js';
 import { selectBackend, BACKEND_NAMES } from '../../lib/backend/registry.js';
 import { loadServingTrace } from '../../lib/batching/trace.js';
 import { InputError } from '../../lib/util/errors.js';
-import { checkInt, checkNumber } from '../../lib/util/validate.js';
+import { asFlags, asFlagsAsync, decimalInRange, intArg } from './context.js';
 
 interface AttentionCliOptions {
   backend: string;
@@ -23,10 +23,9 @@ interface AttentionCliOptions {
   tag?: string;
 }
 
-function list(flag: string, raw: string, parse: (f: string, v: number) => number): number[] {
-  const parts = raw.split(',').map((p) => p.trim());
+function list(flag: string, raw: string, parse: (f: string, p: string) => number): number[] {
   if (raw.trim() === '') throw new InputError(flag, raw, 'a comma-separated list of numbers');
-  return parts.map((p, i) => parse(`${flag}[${i}]`, p === '' ? NaN : Number(p)));
+  return raw.split(',').map((p, i) => parse(`${flag}[${i}]`, p.trim()));
 }
 
 /**
@@ -60,25 +59,26 @@ export function register(program: Command): void {
     .exitOverride()
     .action(async (o: AttentionCliOptions) => {
       if (o.backend !== 'auto' && !(BACKEND_NAMES as readonly string[]).includes(o.backend)) throw new InputError('--backend', o.backend, `one of auto, ${BACKEND_NAMES.join(', ')}`);
-      await selectBackend(o.backend as (typeof BACKEND_NAMES)[number] | 'auto', { log: () => {} });
-      const int = (f: string, v: number): number => checkInt(f, v, { min: 1, max: 1 << 20 });
-      const trace = o.trace ? loadServingTrace(o.trace) : undefined;
+      // Strict decimal integers: Number('0x10') would read a typo as 16.
+      const int = (f: string, raw: string): number => intArg(f, raw, 1, 1 << 20);
+      const trace = o.trace ? asFlags(() => loadServingTrace(o.trace!), { path: '--trace' }) : undefined;
+      const seed = int('--seed', o.seed);
       const cases = lengthCases({
-        batches: list('--batches', o.batches, int),
-        mean: int('--mean', Number(o.mean)),
-        spreads: list('--spreads', o.spreads, (f, v) => checkNumber(f, v, { min: 0, max: 1 })),
-        mix: trace ? { promptTokens: trace.promptTokens, outputTokens: trace.outputTokens, scale: Number(o.traceScale) } : undefined,
-        seed: int('--seed', Number(o.seed)),
+        batches: list('--batches', o.batches, (f, p) => int(f, p)),
+        mean: int('--mean', o.mean),
+        spreads: list('--spreads', o.spreads, (f, p) => decimalInRange(f, p, { min: 0, max: 1 })),
+        mix: trace ? { promptTokens: trace.promptTokens, outputTokens: trace.outputTokens, scale: decimalInRange('--trace-scale', o.traceScale, { min: 0, exclusiveMin: true, max: 1 }) } : undefined,
+        seed,
       });
-      const rows = await measureDecodeAttention({
-        heads: int('--heads', Number(o.heads)),
-        kvHeads: int('--kv-heads', Number(o.kvHeads)),
-        headDim: int('--head-dim', Number(o.headDim)),
-        cases,
-        rounds: int('--rounds', Number(o.rounds)),
-        timing: { warmup: 1, minReps: 2, minTimeMs: checkNumber('--min-time-ms', Number(o.minTimeMs), { min: 0, max: 600_000 }) },
-        seed: int('--seed', Number(o.seed)),
-      });
+      const heads = intArg('--heads', o.heads, 1, 1024);
+      const shape = { heads, kvHeads: intArg('--kv-heads', o.kvHeads, 1, heads), headDim: intArg('--head-dim', o.headDim, 1, 4096) };
+      if (heads % shape.kvHeads !== 0) throw new InputError('--kv-heads', shape.kvHeads, `a divisor of --heads (${heads})`);
+      const rounds = intArg('--rounds', o.rounds, 1, 1000);
+      const minTimeMs = decimalInRange('--min-time-ms', o.minTimeMs, { min: 0, max: 600_000 });
+      // Every flag is checked before the backend loads.
+      await selectBackend(o.backend as (typeof BACKEND_NAMES)[number] | 'auto', { log: () => {} });
+      // The cache-size cap depends on every length at once: it names the flags that set them.
+      const rows = await asFlagsAsync(() => measureDecodeAttention({ ...shape, cases, rounds, timing: { warmup: 1, minReps: 2, minTimeMs }, seed }), { lengths: '--batches/--mean/--kv-heads/--head-dim' });
       const paths = saveAttentionRows(rows, { dir: o.out, tag: o.tag });
       for (const c of compareAttentionStrategies(rows)) {
         const v = Object.entries(c.vsPadded).map(([s, x]) => `${s} ${x!.toFixed(2)}x`).join(', ');

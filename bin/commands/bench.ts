@@ -1,13 +1,13 @@
 import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
-import { BACKEND_NAMES } from '../../lib/backend/registry.js';
+import { BACKEND_NAMES, tfjs } from '../../lib/backend/registry.js';
 import type { BackendName } from '../../lib/backend/registry.js';
 import { fitRoofline, fittedKneeBatch, heldOutFitError, rooflineFitPoints } from '../../lib/cost/fit.js';
 import { DTYPES } from '../../lib/core/types.js';
 import type { Dtype } from '../../lib/core/types.js';
 import { gemmBatchSizes, MAX_GEMM_DIM } from '../../lib/gemm/shapes.js';
 import { sweepGemmToFiles } from '../../lib/gemm/store.js';
-import { GEMM_VARIANTS } from '../../lib/gemm/sweep.js';
+import { GEMM_VARIANTS, gemmDtypes } from '../../lib/gemm/sweep.js';
 import type { GemmVariant } from '../../lib/gemm/sweep.js';
 import { InputError } from '../../lib/util/errors.js';
 import { checkNumber, checkOneOf } from '../../lib/util/validate.js';
@@ -67,7 +67,15 @@ async function benchGemm(o: GemmCliOptions, cmd: Command): Promise<void> {
     if (o.k !== undefined || o.n !== undefined) throw new InputError('--shapes', o.shapes, 'used without --k and --n');
     shapes = parseShapeList('--shapes', o.shapes);
   } else shapes = [{ k: intArg('--k', o.k ?? '4096', 1, MAX_GEMM_DIM), n: intArg('--n', o.n ?? '4096', 1, MAX_GEMM_DIM) }];
-  const dtypes = o.dtype.split(',').map((d, i) => checkOneOf(`--dtype[${i}]`, d.trim(), DTYPES)) as Dtype[];
+  const supported = gemmDtypes(backend);
+  const dtypes = o.dtype.split(',').map((d) => {
+    const t = d.trim();
+    if (!(supported as string[]).includes(t)) {
+      const allowed = `one of ${supported.map((x) => JSON.stringify(x)).join(', ')}${(DTYPES as readonly string[]).includes(t) ? ' (tfjs has no 16- or 8-bit float type: every backend multiplies in float32)' : ''}`;
+      throw new InputError('--dtype', t, allowed);
+    }
+    return t as Dtype;
+  });
   const variants = o.variants.split(',').map((v, i) => checkOneOf(`--variants[${i}]`, v.trim(), GEMM_VARIANTS)) as GemmVariant[];
   const minReps = intArg('--min-reps', o.minReps, 1, 1_000_000);
   const minTimeMs = checkNumber('--min-time-ms', decimalArg('--min-time-ms', o.minTimeMs), { min: 0, max: 3_600_000 });
@@ -76,6 +84,13 @@ async function benchGemm(o: GemmCliOptions, cmd: Command): Promise<void> {
     o.memoryBudgetGib === undefined
       ? undefined
       : checkNumber('--memory-budget-gib', decimalArg('--memory-budget-gib', o.memoryBudgetGib), { min: 0, exclusiveMin: true, max: 1e6 }) * 2 ** 30;
+
+  if (backend === 'cpu') {
+    // tfjs's plain cpu backend prints "install our node backend" on its first tensor;
+    // here the user chose cpu beside an installed native backend, so the advice is noise.
+    const cpu = tfjs().findBackend('cpu') as unknown as { firstUse?: boolean } | null;
+    if (cpu && 'firstUse' in cpu) cpu.firstUse = false;
+  }
 
   const showBar = io.progress ?? Boolean(process.stderr.isTTY);
   const bar = showBar
@@ -110,6 +125,10 @@ async function benchGemm(o: GemmCliOptions, cmd: Command): Promise<void> {
     },
   })
     .catch((err: unknown) => {
+      if (err instanceof InputError && err.field === 'memoryBudgetBytes') {
+        // The flag is in GiB, the library's field in bytes.
+        throw new InputError('--memory-budget-gib', typeof err.value === 'number' ? err.value / 2 ** 30 : err.value, err.allowed, err.detail);
+      }
       if (err instanceof InputError && Object.hasOwn(flagOf, err.field)) {
         throw new InputError(flagOf[err.field], err.value, err.allowed, err.detail);
       }

@@ -75,3 +75,63 @@ export function intArg(flag: string, raw: string, min: number, max: number): num
   if (!/^[+-]?\d+$/.test(s)) throw new InputError(flag, raw, `an integer in [${min}, ${max}]`);
   return checkInt(flag, Number(s), { min, max });
 }
+
+/**
+ * Maps a library InputError's field to the flag that fed it, so the message names
+ * what the user typed: `fields` maps a field (e.g. 'layout.tensorParallel') to its
+ * flag ('--tp'); `words` replaces internal names inside the allowed range as well.
+ *
+ * @example
+ * asFlags(() => checkInt('tp', 0, { min: 1 }), { tp: '--tp' }) // throws "--tp must be an integer in [1, inf); got 0"
+ */
+export function asFlags<T>(fn: () => T, fields: Record<string, string>, words: Record<string, string> = {}): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw renamed(err, fields, words);
+  }
+}
+
+/**
+ * `asFlags` for an async call.
+ *
+ * @example
+ * await asFlagsAsync(() => runLoad(o), { url: '--url' });
+ */
+export async function asFlagsAsync<T>(fn: () => Promise<T>, fields: Record<string, string>, words: Record<string, string> = {}): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw renamed(err, fields, words);
+  }
+}
+
+function renamed(err: unknown, fields: Record<string, string>, words: Record<string, string>): unknown {
+  if (!(err instanceof InputError) || !Object.hasOwn(fields, err.field)) return err;
+  let allowed = err.allowed;
+  for (const [w, flag] of Object.entries(words)) allowed = allowed.split(w).join(flag);
+  return new InputError(fields[err.field], err.value, allowed, err.detail);
+}
+
+/**
+ * A strict decimal number within bounds (as `decimalArg`), named by its flag; the
+ * refusal gives the range, with open ends where the bounds are exclusive.
+ *
+ * @example
+ * decimalInRange('--cache-hit', '0.5', { min: 0, max: 1, exclusiveMax: true }) // => 0.5
+ * decimalInRange('--cache-hit', '1', { min: 0, max: 1, exclusiveMax: true }) // throws "--cache-hit must be a number in [0, 1); got "1""
+ */
+export function decimalInRange(flag: string, raw: string, bounds: { min?: number; max?: number; exclusiveMin?: boolean; exclusiveMax?: boolean }): number {
+  const lo = bounds.min === undefined ? '-inf' : String(bounds.min);
+  const hi = bounds.max === undefined ? 'inf' : String(bounds.max);
+  const allowed = `a number in ${bounds.exclusiveMin ? '(' : '['}${lo}, ${hi}${bounds.exclusiveMax || bounds.max === undefined ? ')' : ']'}`;
+  const s = raw.trim();
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(s)) throw new InputError(flag, raw, allowed);
+  const v = Number(s);
+  const ok =
+    Number.isFinite(v) &&
+    (bounds.min === undefined || (bounds.exclusiveMin ? v > bounds.min : v >= bounds.min)) &&
+    (bounds.max === undefined || (bounds.exclusiveMax ? v < bounds.max : v <= bounds.max));
+  if (!ok) throw new InputError(flag, raw, allowed);
+  return v;
+}

@@ -1,4 +1,4 @@
-import { wantsJson } from './context.js';
+import { asFlags, decimalArg, decimalInRange, intArg, wantsJson } from './context.js';
 import type { Command } from 'commander';
 import type { CliIo } from '../cli.js';
 import { DTYPES } from '../../lib/core/types.js';
@@ -8,12 +8,13 @@ import { loadModel } from '../../lib/models/spec.js';
 import { deepseekDayReproduction } from '../../lib/deployment/deepseek.js';
 import { checkPrecision } from '../../lib/deployment/layout.js';
 import { loadLocalSetup, localDecode } from '../../lib/deployment/local.js';
-import { decodePerformance, prefillPerformance } from '../../lib/deployment/pool.js';
+import { decodePerformance, maxSequencesThatFit, prefillPerformance } from '../../lib/deployment/pool.js';
+import type { DecodePerformance } from '../../lib/deployment/pool.js';
 import { simulateDeployment } from '../../lib/deployment/serve.js';
 import { perfDeviceStepModel } from '../../lib/deployment/perf.js';
 import { EFFICIENCY_MODES } from '../../lib/roofline/deployment.js';
 import type { EfficiencyMode } from '../../lib/roofline/deployment.js';
-import type { PoolLayout } from '../../lib/deployment/types.js';
+import type { DeviceStepModel, PoolLayout } from '../../lib/deployment/types.js';
 import { InputError } from '../../lib/util/errors.js';
 import { checkOneOf } from '../../lib/util/validate.js';
 
@@ -47,13 +48,6 @@ interface DeployOptions {
   json?: boolean;
 }
 
-/** A numeric flag: the whole text must be a number, or an InputError names the flag. */
-export function numArg(flag: string, raw: string): number {
-  const v = raw.trim() === '' ? NaN : Number(raw);
-  if (!Number.isFinite(v)) throw new InputError(flag, raw, 'a number');
-  return v;
-}
-
 function precisionArg(raw: string): ReturnType<typeof checkPrecision> {
   const parts = raw.split(',').map((s) => s.trim());
   const d = parts.map((p, i) => checkOneOf(`--precision[${i}]`, p, DTYPES)) as Dtype[];
@@ -63,73 +57,141 @@ function precisionArg(raw: string): ReturnType<typeof checkPrecision> {
 }
 
 const fmt = (x: number, digits = 3): string => (Math.abs(x) >= 1000 ? Math.round(x).toLocaleString('en-US') : Number(x.toPrecision(digits)).toString());
+const gb = (bytes: number): string => `${fmt(bytes / 1e9)} GB`;
+
+/** A published-vs-predicted value in its unit: dollars with a $, the margin in percent as DeepSeek published it. */
+function inUnit(v: number, unit: string): string {
+  if (unit === 'USD') return `$${fmt(v)}`;
+  if (unit === '×') return `${(v * 100).toFixed(0)} %`;
+  return fmt(v);
+}
+
+// Library fields fed one-to-one by a flag, so a refusal names what the user typed.
+const LAYOUT_FLAGS: Record<string, string> = {
+  'layout.gpusPerNode': '--gpus-per-node',
+  'layout.tensorParallel': '--tp',
+  'layout.dataParallelAttention': '--dp',
+  'layout.pipelineParallel': '--pp',
+  'layout.expertParallel': '--ep',
+  'layout.redundantExperts': '--redundant',
+};
+const LAYOUT_WORDS: Record<string, string> = { tensorParallel: '--tp', dataParallelAttention: '--dp', pipelineParallel: '--pp', expertParallel: '--ep' };
+
+const MAX_BATCH = 1 << 16;
+const MAX_TOKENS = 1 << 24;
+
+function deepseekDay(o: DeployOptions, io: CliIo): void {
+  const r = deepseekDayReproduction();
+  if (o.json) {
+    io.out(JSON.stringify({ stepModel: r.stepModel, arithmetic: r.arithmetic, rows: r.rows }, null, 2));
+    return;
+  }
+  io.out(`DeepSeek-V3/R1 published day vs ${r.stepModel}`);
+  io.out(`arithmetic: ${inUnit(r.arithmetic.dailyCostUsd, 'USD')} per day, revenue ${inUnit(r.arithmetic.revenueUsd, 'USD')}, margin ${inUnit(r.arithmetic.margin, '×')}`);
+  for (const row of r.rows) {
+    const bound = row.bound === undefined ? '-' : inUnit(row.bound, row.unit);
+    io.out(`  ${row.figure}: published ${inUnit(row.published, row.unit)}, predicted ${inUnit(row.predicted, row.unit)} (${row.ratio.toFixed(2)}×${row.within25 ? '' : ', outside ±25 %'}), datasheet bound ${bound}`);
+  }
+}
+
+function localCommand(o: DeployOptions, io: CliIo): void {
+  const model = asFlags(() => loadModel(o.model), { 'model id': '--model' });
+  const setup = asFlags(() => loadLocalSetup(o.local!), { 'local setup id': '--local' });
+  const bitsPerWeight = decimalInRange('--bits', o.bits, { min: 0, exclusiveMin: true, max: 32 });
+  const context = intArg('--context', o.context, 0, MAX_TOKENS);
+  const batch = intArg('--batch', o.batch, 1, MAX_BATCH);
+  const run = asFlags(() => localDecode(model, setup, { bitsPerWeight, context, batch }), { bitsPerWeight: '--bits', context: '--context', batch: '--batch' });
+  if (o.json) {
+    io.out(JSON.stringify(run, null, 2));
+    return;
+  }
+  io.out(`${model.id} on ${setup.name}, ${bitsPerWeight} bits per weight, batch ${run.batch}, context ${context}`);
+  for (const t of run.tiers) io.out(`  ${t.tier}: ${fmt(t.weightBytes / 1e9)} GB weights, ${fmt(t.bytesPerStep / 1e9)} GB read per step at ${fmt(t.bytesPerSecond / 1e9)} GB/s = ${fmt(t.seconds * 1e3)} ms`);
+  io.out(`  ${fmt(run.tokensPerSecondPerUser)} tok/s per user, ${fmt(run.tokensPerSecond)} tok/s in all, $${fmt(run.usdPerMillionOutput)} per million output tokens`);
+}
+
+/**
+ * The refusal of a decode batch that does not fit: one line naming the flags and the
+ * largest batch that would fit (or the layout flags when the weights alone do not).
+ */
+function memoryRefusal(step: DeviceStepModel, decode: DecodePerformance, batch: number, pp: number, context: number): { error: InputError; reason: string } {
+  const m = decode.memory;
+  const parts = `weights ${gb(m.weightBytes)} + KV ${gb(m.kvBytes)} = ${gb(m.needBytes)} of ${gb(m.capacityBytes)} per device: short by ${gb(m.shortfallBytes)}`;
+  const most = Math.floor(maxSequencesThatFit(step, context) / pp);
+  if (most >= 1) {
+    const reason = `does not fit in memory at --batch ${batch}, --context ${context}: ${parts}`;
+    return { reason, error: new InputError('--batch', batch, `an integer in [1, ${most}] for this layout and --context ${context} (KV caches beside the weights)`, parts) };
+  }
+  const reason = `${m.weightBytes > m.capacityBytes ? 'the weights alone do not fit in memory' : `not even one sequence per rank fits beside the weights${pp > 1 ? ` (${pp} in flight with --pp ${pp})` : ''}`}: ${parts}`;
+  return { reason, error: new InputError('--tp/--pp/--ep/--precision', `${gb(m.weightBytes)} of weights per device`, `a layout whose weights and one sequence fit in ${gb(m.capacityBytes)} per device (raise --tp, --pp or --ep, or lower --precision)`, parts) };
+}
 
 function deployCommand(o: DeployOptions, io: CliIo): void {
-  if (o.deepseekDay) {
-    const r = deepseekDayReproduction();
-    if (o.json) {
-      io.out(JSON.stringify({ stepModel: r.stepModel, arithmetic: r.arithmetic, rows: r.rows }, null, 2));
-      return;
-    }
-    io.out(`DeepSeek-V3/R1 published day vs ${r.stepModel}`);
-    io.out(`arithmetic: $${fmt(r.arithmetic.dailyCostUsd)} per day, revenue $${fmt(r.arithmetic.revenueUsd)}, margin ${(r.arithmetic.margin * 100).toFixed(0)} %`);
-    for (const row of r.rows) io.out(`  ${row.figure}: published ${fmt(row.published)}, predicted ${fmt(row.predicted)} (${row.ratio.toFixed(2)}×${row.within25 ? '' : ', outside ±25 %'}), datasheet bound ${row.bound === undefined ? '-' : fmt(row.bound)}`);
-    return;
-  }
-  const model = loadModel(o.model);
-  if (o.local !== undefined) {
-    const setup = loadLocalSetup(o.local);
-    const run = localDecode(model, setup, { bitsPerWeight: numArg('--bits', o.bits), context: numArg('--context', o.context), batch: numArg('--batch', o.batch) });
-    if (o.json) {
-      io.out(JSON.stringify(run, null, 2));
-      return;
-    }
-    io.out(`${model.id} on ${setup.name}, ${o.bits} bits per weight, batch ${run.batch}, context ${o.context}`);
-    for (const t of run.tiers) io.out(`  ${t.tier}: ${fmt(t.weightBytes / 1e9)} GB weights, ${fmt(t.bytesPerStep / 1e9)} GB read per step at ${fmt(t.bytesPerSecond / 1e9)} GB/s = ${fmt(t.seconds * 1e3)} ms`);
-    io.out(`  ${fmt(run.tokensPerSecondPerUser)} tok/s per user, ${fmt(run.tokensPerSecond)} tok/s in all, $${fmt(run.usdPerMillionOutput)} per million output tokens`);
-    return;
-  }
-  const hw = loadHardware(o.hardware);
+  if (o.deepseekDay) return deepseekDay(o, io);
+  if (o.local !== undefined) return localCommand(o, io);
+  const model = asFlags(() => loadModel(o.model), { 'model id': '--model' });
+  const hw = asFlags(() => loadHardware(o.hardware), { 'hardware id': '--hardware' });
   const layout: PoolLayout = {
-    gpusPerNode: numArg('--gpus-per-node', o.gpusPerNode),
-    tensorParallel: numArg('--tp', o.tp),
-    dataParallelAttention: numArg('--dp', o.dp),
-    pipelineParallel: numArg('--pp', o.pp),
-    expertParallel: numArg('--ep', o.ep),
-    redundantExperts: numArg('--redundant', o.redundant),
+    gpusPerNode: intArg('--gpus-per-node', o.gpusPerNode, 1, 1024),
+    tensorParallel: intArg('--tp', o.tp, 1, 1024),
+    dataParallelAttention: intArg('--dp', o.dp, 1, 65536),
+    pipelineParallel: intArg('--pp', o.pp, 1, model.numLayers),
+    expertParallel: intArg('--ep', o.ep, 1, 65536),
+    redundantExperts: intArg('--redundant', o.redundant, 0, 1 << 20),
     microBatchOverlap: o.overlap === true,
   };
   const efficiency = o.efficiency === undefined ? undefined : (checkOneOf('--efficiency', o.efficiency, EFFICIENCY_MODES) as EfficiencyMode);
-  const step = perfDeviceStepModel(model, hw, layout, precisionArg(o.precision), { efficiency });
-  const drafts = numArg('--drafts', o.drafts);
-  const speculative = drafts > 0 ? { draftTokens: drafts, acceptance: numArg('--acceptance', o.acceptance) } : undefined;
-  const context = numArg('--context', o.context);
-  const prompt = numArg('--prompt', o.prompt);
-  const hit = numArg('--cache-hit', o.cacheHit);
+  const precision = precisionArg(o.precision);
+  const batch = intArg('--batch', o.batch, 1, MAX_BATCH);
+  const context = intArg('--context', o.context, 0, MAX_TOKENS);
+  const prefillTokens = intArg('--prefill-tokens', o.prefillTokens, 1, MAX_TOKENS);
+  // A hit fraction of 1 would leave no token to compute; the library prices at least one.
+  const hit = decimalInRange('--cache-hit', o.cacheHit, { min: 0, max: 1, exclusiveMax: true });
+  const prompt = intArg('--prompt', o.prompt, 1, MAX_TOKENS);
   const cached = Math.floor(prompt * hit);
-  const decode = decodePerformance(step, layout, { sequencesPerRank: numArg('--batch', o.batch), context, speculative });
-  const prefill = prefillPerformance(step, layout, { tokensPerRank: numArg('--prefill-tokens', o.prefillTokens), promptTokens: Math.max(1, prompt - cached), cachedTokens: cached });
+  const uncached = prompt - cached;
+  if (uncached > prefillTokens) {
+    // The longest prompt whose uncached part fits in one prefill step.
+    let most = Math.min(MAX_TOKENS, Math.floor(prefillTokens / (1 - hit)));
+    while (most > 1 && most - Math.floor(most * hit) > prefillTokens) most--;
+    throw new InputError('--prompt', prompt, `an integer in [1, ${most}]: its uncached tokens after --cache-hit ${hit} must fit in one prefill step of --prefill-tokens ${prefillTokens}`, `${uncached} uncached`);
+  }
+  const drafts = intArg('--drafts', o.drafts, 0, 16);
+  const speculative = drafts > 0 ? { draftTokens: drafts, acceptance: decimalInRange('--acceptance', o.acceptance, { min: 0, max: 1 }) } : undefined;
+  let sim: { rate: number; output: number; requests: number; seed: number } | undefined;
+  if (o.simulate) {
+    if (o.rate === undefined) throw new InputError('--rate', undefined, 'given with --simulate: requests per second per rank, a number in (0, 1000000]');
+    sim = {
+      rate: decimalInRange('--rate', o.rate, { min: 0, exclusiveMin: true, max: 1e6 }),
+      output: intArg('--output', o.output, 1, 1 << 22),
+      requests: intArg('--requests', o.requests, 1, 1_000_000),
+      seed: decimalArg('--seed', o.seed),
+    };
+  }
+  const step = asFlags(() => perfDeviceStepModel(model, hw, layout, precision, { efficiency }), LAYOUT_FLAGS, LAYOUT_WORDS);
+  const decode = decodePerformance(step, layout, { sequencesPerRank: batch, context, speculative });
+  if (!decode.memory.fits) {
+    const refusal = memoryRefusal(step, decode, batch, layout.pipelineParallel, context);
+    if (o.json) io.out(JSON.stringify({ stepModel: step.label, fits: false, reason: refusal.reason, memory: decode.memory }, null, 2));
+    throw refusal.error;
+  }
+  const prefill = prefillPerformance(step, layout, { tokensPerRank: prefillTokens, promptTokens: uncached, cachedTokens: cached });
   const price = hw.hourlyPriceUsd;
   const out: Record<string, unknown> = {
     stepModel: step.label,
+    fits: true,
     decode,
     prefill,
     usdPerMillionOutput: price > 0 ? (price / 3600 / decode.tokensPerSecondPerDevice) * 1e6 : null,
     usdPerMillionInput: price > 0 ? (price / 3600 / prefill.inputTokensPerSecondPerDevice) * 1e6 : null,
   };
-  if (o.simulate) {
-    const sim = simulateDeployment(
+  if (sim) {
+    const s = simulateDeployment(
       step,
-      {
-        ratePerSecond: numArg('--rate', o.rate ?? ''),
-        promptTokens: { kind: 'fixed', tokens: Math.max(1, prompt - cached) },
-        outputTokens: { kind: 'fixed', tokens: numArg('--output', o.output) },
-        maxBatch: numArg('--batch', o.batch),
-        requests: numArg('--requests', o.requests),
-      },
-      numArg('--seed', o.seed),
+      { ratePerSecond: sim.rate, promptTokens: { kind: 'fixed', tokens: uncached }, outputTokens: { kind: 'fixed', tokens: sim.output }, maxBatch: batch, requests: sim.requests },
+      sim.seed,
     );
-    const { result: _r, ...rest } = sim;
+    const { result: _r, ...rest } = s;
     out.simulated = rest;
   }
   if (o.json) {
@@ -137,7 +199,7 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
     return;
   }
   io.out(`${model.id} on ${hw.name}: ${step.label}`);
-  io.out(`  memory per device: weights ${fmt(decode.memory.weightBytes / 1e9)} GB + KV ${fmt(decode.memory.kvBytes / 1e9)} GB of ${fmt(decode.memory.capacityBytes / 1e9)} GB${decode.memory.fits ? '' : ` (does not fit: short by ${fmt(decode.memory.shortfallBytes / 1e9)} GB)`}`);
+  io.out(`  memory per device: weights ${gb(decode.memory.weightBytes)} + KV ${gb(decode.memory.kvBytes)} of ${gb(decode.memory.capacityBytes)} (fits)`);
   io.out(`  decode: ${fmt(decode.tokensPerSecondPerDevice)} output tok/s per device, ${fmt(decode.tokensPerSecondPerUser)} tok/s per user (TPOT ${fmt(decode.tpotSeconds * 1e3)} ms)`);
   io.out(`  prefill: ${fmt(prefill.inputTokensPerSecondPerDevice)} input tok/s per device (cache hits counted), step ${fmt(prefill.ttftSeconds * 1e3)} ms`);
   if (price > 0) io.out(`  at $${price} per device-hour: $${fmt(out.usdPerMillionOutput as number)} per million output tokens, $${fmt(out.usdPerMillionInput as number)} per million input tokens`);
@@ -155,12 +217,19 @@ export function register(program: Command, io: CliIo): void {
   program
     .command('deploy')
     .description('price one deployment: tokens/s per device and per user, memory fit, $ per million tokens')
+    .addHelpText(
+      'after',
+      '\nThe defaults describe Llama-3.1-70B in bf16 on 4 H100 SXM (--tp 4) decoding 64 sequences of 2048 tokens per rank:\n' +
+        '35 GB of weights and 11 GB of KV cache per 80 GB device. A batch or layout that does not fit in memory is refused\n' +
+        '(exit code 2) with the shortfall and the largest --batch that fits; with --json the refusal is also printed as\n' +
+        '{ "fits": false, "reason": ... }.',
+    )
     .option('--deepseek-day', "DeepSeek's published day (Feb 2025) beside the model's prediction")
     .option('--local <setup>', 'a local setup (data/deployment/local-setups.json), e.g. rtx-4090-desktop')
     .option('--bits <n>', 'bits per weight for --local', '4.8')
     .option('--model <id>', 'model catalog id', 'llama-3.1-70b')
     .option('--hardware <id>', 'hardware catalog id', 'h100-sxm')
-    .option('--tp <n>', 'tensor parallelism', '1')
+    .option('--tp <n>', 'tensor parallelism', '4')
     .option('--dp <n>', 'data-parallel attention ranks', '1')
     .option('--pp <n>', 'pipeline stages', '1')
     .option('--ep <n>', 'expert parallelism (1, or tp × dp)', '1')
@@ -171,14 +240,14 @@ export function register(program: Command, io: CliIo): void {
     .option('--batch <n>', 'decoding sequences per rank', '64')
     .option('--context <n>', 'tokens in each sequence cache', '2048')
     .option('--prompt <n>', 'prompt tokens per request', '2048')
-    .option('--cache-hit <f>', 'prefix-cache hit fraction', '0')
+    .option('--cache-hit <f>', 'prefix-cache hit fraction, in [0, 1)', '0')
     .option('--prefill-tokens <n>', 'prompt tokens computed per rank per prefill step', '8192')
-    .option('--drafts <n>', 'speculative draft tokens per step', '0')
+    .option('--drafts <n>', 'speculative draft tokens per step, in [0, 16]', '0')
     .option('--acceptance <f>', 'acceptance rate of each draft token', '0.8')
     .option('--simulate', 'run the serving simulator for TTFT and TPOT percentiles')
-    .option('--rate <rps>', 'requests per second per rank for --simulate')
+    .option('--rate <rps>', 'requests per second per rank (required with --simulate)')
     .option('--output <n>', 'output tokens per request for --simulate', '256')
-    .option('--requests <n>', 'requests to simulate', '2000')
+    .option('--requests <n>', 'requests to simulate with --simulate', '2000')
     .option('--seed <n>', 'simulation seed', '1')
     .option('--efficiency <mode>', 'calibrated (default when the hardware has a calibration), typical, or spec (the datasheet bound)')
     .exitOverride()

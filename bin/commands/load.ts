@@ -3,11 +3,12 @@ import { wantsJson } from './context.js';
 import writeFileAtomic from 'write-file-atomic';
 import type { ServingArrivalSpec, ServingPolicy } from '../../lib/batching/types.js';
 import type { EngineStepCostFit } from '../../lib/engine/stepcost.js';
+import { servingPolicyModule } from '../../lib/batching/policy.js';
 import { probeServerOverheads, runLoad } from '../../lib/server/load.js';
 import type { LoadWorkload } from '../../lib/server/load.js';
 import { comparePrediction, predictLoad } from '../../lib/server/predict.js';
 import { InputError } from '../../lib/util/errors.js';
-import { checkInt, checkNumber } from '../../lib/util/validate.js';
+import { decimalInRange, intArg } from './context.js';
 
 interface LoadFlags {
   url: string;
@@ -22,13 +23,46 @@ interface LoadFlags {
   records?: string;
 }
 
+// Strict decimals (Number('0x10') is 16), with the range in the refusal.
 function num(flag: string, raw: string, bounds: { min?: number; max?: number; int?: boolean }): number {
-  const v = raw.trim() === '' ? NaN : Number(raw);
-  return bounds.int ? checkInt(flag, v, bounds) : checkNumber(flag, v, bounds);
+  if (bounds.int) return intArg(flag, raw, bounds.min ?? -Number.MAX_SAFE_INTEGER, bounds.max ?? Number.MAX_SAFE_INTEGER);
+  return decimalInRange(flag, raw, bounds);
 }
 
 function ms(s: number | undefined): string {
   return s === undefined ? '-' : `${(s * 1e3).toFixed(1)} ms`;
+}
+
+/** One GET before the run, so that a wrong --url is one line naming it rather than a failed request per request. */
+async function checkServerAnswers(url: string): Promise<void> {
+  try {
+    const res = await fetch(`${url}/v1/models`, { signal: AbortSignal.timeout(10_000) });
+    await res.arrayBuffer();
+  } catch (e) {
+    const err = e as Error & { cause?: { code?: string; message?: string } };
+    const why = err.cause?.code ?? err.cause?.message ?? err.message;
+    throw new InputError('--url', url, 'the root of a running completion server', `nothing answered GET ${url}/v1/models: ${why}`);
+  }
+}
+
+/** The batching policy the server reports at GET /batchlab/metrics (a batchlab server does); null for any other server. */
+async function reportedPolicy(url: string): Promise<ServingPolicy | null> {
+  try {
+    const res = await fetch(`${url}/batchlab/metrics`, { signal: AbortSignal.timeout(10_000) });
+    if (!res.ok) return null;
+    const policy = ((await res.json()) as { policy?: ServingPolicy }).policy;
+    return policy && typeof policy === 'object' && typeof policy.kind === 'string' ? policy : null;
+  } catch {
+    return null;
+  }
+}
+
+function describePolicy(p: ServingPolicy): string {
+  try {
+    return servingPolicyModule(p.kind).describe(p);
+  } catch {
+    return JSON.stringify(p);
+  }
 }
 
 /**
@@ -54,7 +88,9 @@ export function register(program: Command, io: { out: (s: string) => void; err: 
     .exitOverride()
     .action(async (o: LoadFlags, cmd: Command) => {
       let arrivals: ServingArrivalSpec;
-      if ((o.rate === undefined) === (o.clients === undefined)) throw new InputError('--rate/--clients', o.rate ?? o.clients, 'exactly one of --rate (open loop) and --clients (closed loop)');
+      if ((o.rate === undefined) === (o.clients === undefined)) {
+        throw new InputError('--rate/--clients', o.rate === undefined ? 'neither' : 'both', 'exactly one of --rate (open loop) and --clients (closed loop)');
+      }
       if (o.rate !== undefined) arrivals = { kind: 'poisson', ratePerSecond: num('--rate', o.rate, { min: 1e-6, max: 1e6 }) };
       else arrivals = { kind: 'closed', clients: num('--clients', o.clients!, { min: 1, max: 10000, int: true }), thinkSeconds: num('--think', o.think, { min: 0, max: 3600 }) };
       const workload: LoadWorkload = {
@@ -65,6 +101,8 @@ export function register(program: Command, io: { out: (s: string) => void; err: 
       };
       const seed = num('--seed', o.seed, { int: true });
       const url = o.url.replace(/\/+$/, '');
+      if (!/^https?:\/\/[^/\s]+/.test(url)) throw new InputError('--url', o.url, 'an http:// or https:// URL of a completion server, e.g. http://127.0.0.1:8000');
+      await checkServerAnswers(url);
       const overheads = o.predict ? await probeServerOverheads(url) : undefined;
       const r = await runLoad({ url, workload, seed, signal: io.signal });
       let rows: ReturnType<typeof comparePrediction> | undefined;
@@ -75,13 +113,15 @@ export function register(program: Command, io: { out: (s: string) => void; err: 
         const metrics = (await (await fetch(`${url}/batchlab/metrics`)).json()) as { policy: ServingPolicy };
         rows = comparePrediction(r, predictLoad(workload, metrics.policy, fit, seed, overheads), overheads);
       }
+      const serverPolicy = await reportedPolicy(url);
       if (o.records) writeFileAtomic.sync(o.records, JSON.stringify(r, null, 1));
       if (wantsJson(cmd)) {
         const { records: _records, ...summary } = r as typeof r & { records?: unknown };
-        io.out(JSON.stringify({ ...summary, overheads: overheads ?? null, prediction: rows ?? null }, null, 2));
+        io.out(JSON.stringify({ ...summary, serverPolicy, overheads: overheads ?? null, prediction: rows ?? null }, null, 2));
         return;
       }
       io.out(`batchlab: ${r.requests} requests (${r.failed} failed) in ${r.makespanSeconds.toFixed(2)} s; ${r.provenance.workload}`);
+      io.out(`  server policy: ${serverPolicy ? describePolicy(serverPolicy) : 'not reported by the server'}`);
       io.out(`  TTFT p50 ${ms(r.ttft.p50)}  p99 ${ms(r.ttft.p99)}`);
       io.out(`  ITL  p50 ${ms(r.itl?.p50)}  p99 ${ms(r.itl?.p99)}`);
       io.out(`  e2e  p50 ${ms(r.e2e.p50)}  p99 ${ms(r.e2e.p99)}`);

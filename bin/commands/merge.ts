@@ -1,5 +1,5 @@
 import { wantsJson } from './context.js';
-import { readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import type { Command } from 'commander';
@@ -23,6 +23,24 @@ function expand(inputs: string[]): string[] {
   return out;
 }
 
+const SHARD_FORMAT = 'batchlab-sweep-shard/1';
+const WHAT = `a sweep shard file written by \`batchlab sweep\` (format "${SHARD_FORMAT}") or a GEMM CSV`;
+
+/** Refuses a file that is not a shard before merging, naming the file and what it holds instead. */
+function checkShardFormat(path: string): void {
+  let j: unknown;
+  try {
+    j = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new InputError('input', path, WHAT, `not JSON: ${(e as Error).message.split('\n')[0]}`);
+  }
+  const format = j !== null && typeof j === 'object' && !Array.isArray(j) ? (j as { format?: unknown }).format : undefined;
+  if (format !== SHARD_FORMAT) {
+    const has = format === undefined ? 'it has no "format" field' : `its "format" is ${JSON.stringify(format)}`;
+    throw new InputError('input', path, WHAT, has);
+  }
+}
+
 async function mergeCommand(inputs: string[], o: { out?: string; json?: boolean }, io: CliIo): Promise<void> {
   const files = expand(inputs);
   const csv = files.filter((f) => f.endsWith('.csv'));
@@ -38,6 +56,7 @@ async function mergeCommand(inputs: string[], o: { out?: string; json?: boolean 
     }
     return;
   }
+  for (const f of files) checkShardFormat(f);
   const r = mergeSweepShards(files);
   const text = sweepResultText(r);
   if (o.out) await writeFileAtomic(o.out, text);

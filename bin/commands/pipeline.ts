@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { pipelineBubbleFraction } from '../../lib/pipeline/bubbles.js';
 import { pipelineSchedule } from '../../lib/pipeline/schedule.js';
 import { checkNumber } from '../../lib/util/validate.js';
-import { decimalArg, emit, intArg } from './context.js';
+import { asFlags, decimalArg, emit, intArg } from './context.js';
 
 interface PipelineCliOptions {
   layers: string;
@@ -38,9 +38,10 @@ export function register(program: Command): void {
       const ticks = intArg('--ticks', o.ticks, 1, 64);
       const layerSeconds = checkNumber('--layer-ms', decimalArg('--layer-ms', o.layerMs), { min: 1e-6, max: 1e6 }) / 1e3;
       const closed = pipelineBubbleFraction({ stages, microBatches, chunks });
-      const run = pipelineSchedule(
-        { layers, stages, layerSeconds },
-        chunks > 1 ? { kind: 'interleaved', microBatches, chunks, ticks } : { kind: 'fill-drain', microBatches, ticks },
+      const run = asFlags(
+        () => pipelineSchedule({ layers, stages, layerSeconds }, chunks > 1 ? { kind: 'interleaved', microBatches, chunks, ticks } : { kind: 'fill-drain', microBatches, ticks }),
+        { layers: '--layers' },
+        { 'stages × chunks': '--stages × --chunks' },
       );
       const result = {
         layers, stages, microBatches, chunks, ticks, layerSeconds,

@@ -3,9 +3,10 @@ import { DTYPES } from '../../lib/core/types.js';
 import type { Dtype } from '../../lib/core/types.js';
 import { loadHardware } from '../../lib/hardware/spec.js';
 import { loadModel } from '../../lib/models/spec.js';
+import { memoryFit } from '../../lib/roofline/deployment.js';
 import { decodeCriticalBatch, decodeStepTime } from '../../lib/roofline/model.js';
 import { checkOneOf } from '../../lib/util/validate.js';
-import { emit, intArg } from './context.js';
+import { asFlags, emit, intArg } from './context.js';
 
 interface RooflineCliOptions {
   model: string;
@@ -27,6 +28,12 @@ export function register(program: Command): void {
   program
     .command('roofline')
     .description('decode step time and critical batch of a catalog model on catalog hardware (spec roofline)')
+    .addHelpText(
+      'after',
+      '\nA configuration whose weights, KV cache and activations exceed a device\'s memory is still priced (the roofline is a\n' +
+        'what-if), but the first line says "does not fit: short by X GB per device", and --json carries memory.fits and\n' +
+        'memory.shortfallBytes. With a long context the step may stay memory-bound at every batch: criticalBatch is then null.',
+    )
     .option('--model <id>', 'model id from data/models', 'llama-3.1-8b')
     .option('--hardware <id>', 'hardware id from data/hardware, or this-machine', 'h200')
     .option('--dtype <dtype>', `weight and activation type: ${DTYPES.join(', ')}`, 'bf16')
@@ -38,14 +45,26 @@ export function register(program: Command): void {
       const batch = intArg('--batch', o.batch, 1, 1 << 20);
       const context = intArg('--context', o.context, 0, 1 << 24);
       const devices = intArg('--devices', o.devices, 1, 4096);
-      const model = loadModel(o.model);
-      const hw = loadHardware(o.hardware);
+      const model = asFlags(() => loadModel(o.model), { 'model id': '--model' });
+      const hw = asFlags(() => loadHardware(o.hardware), { 'hardware id': '--hardware' });
       const seconds = decodeStepTime(model, hw, { dtype, batch, context, devices });
       const critical = decodeCriticalBatch(model, hw, { dtype, context });
-      const result = { model: model.id, hardware: hw.id, dtype, batch, context, devices, stepSeconds: seconds, tokensPerSecond: batch / seconds, criticalBatch: critical };
+      // The roofline prices any configuration; whether it fits is stated first, not refused,
+      // so that a what-if beyond one device's memory still reads as one.
+      const fit = memoryFit(model, hw, { precision: dtype, parallelism: { tp: devices }, efficiency: 'spec', launch: 'none' }, { batch, context });
+      const gb = (b: number): string => `${(b / 1e9).toFixed(1)} GB`;
+      const memory = { fits: fit.fits, weightBytes: fit.weightBytes, kvCacheBytes: fit.kvCacheBytes, activationBytes: fit.activationBytes, totalBytes: fit.totalBytes, capacityBytes: fit.capacityBytes, shortfallBytes: Math.max(0, -fit.headroomBytes) };
+      const finite = Number.isFinite(critical);
+      const result = {
+        model: model.id, hardware: hw.id, dtype, batch, context, devices, stepSeconds: seconds, tokensPerSecond: batch / seconds,
+        criticalBatch: finite ? critical : null,
+        ...(finite ? {} : { criticalBatchReason: `memory-bound at every batch: at context ${context} the KV reads grow with the batch as fast as its FLOPs` }),
+        memory,
+      };
       emit(cmd, result, () => [
+        ...(fit.fits ? [] : [`does not fit: short by ${gb(memory.shortfallBytes)} per device (${gb(fit.totalBytes)} needed of ${gb(fit.capacityBytes)}: ${gb(fit.weightBytes)} weights + ${gb(fit.kvCacheBytes)} KV cache + ${gb(fit.activationBytes)} activations); the times below assume it did`]),
         `${model.id} on ${hw.name}, ${dtype}, batch ${batch}, context ${context}: ${(seconds * 1e3).toFixed(3)} ms per decode step, ${(batch / seconds).toFixed(1)} tokens/s`,
-        `the step turns compute-bound at batch ${critical}`,
+        finite ? `the step turns compute-bound at batch ${critical}` : `the step stays memory-bound at every batch at context ${context}`,
       ]);
     });
 }

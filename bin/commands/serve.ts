@@ -6,7 +6,7 @@ import { servingPolicyKinds } from '../../lib/batching/policy.js';
 import '../../lib/batching/policies/index.js';
 import { DEFAULT_ENGINE_SCALE, startEngineServer } from '../../lib/server/serve.js';
 import { InputError } from '../../lib/util/errors.js';
-import { checkInt, checkNumber } from '../../lib/util/validate.js';
+import { asFlagsAsync, decimalInRange, intArg } from './context.js';
 
 interface ServeOptions {
   model: string;
@@ -27,9 +27,10 @@ interface ServeOptions {
   calibrateReps: string;
 }
 
-function num(flag: string, raw: string, bounds: { min?: number; max?: number; int?: boolean }): number {
-  const v = raw.trim() === '' ? NaN : Number(raw);
-  return bounds.int ? checkInt(flag, v, bounds) : checkNumber(flag, v, bounds);
+// Strict decimals (Number('0x10') is 16), with the range in the refusal.
+function num(flag: string, raw: string, bounds: { min?: number; max?: number; exclusiveMin?: boolean; int?: boolean }): number {
+  if (bounds.int) return intArg(flag, raw, bounds.min ?? -Number.MAX_SAFE_INTEGER, bounds.max ?? Number.MAX_SAFE_INTEGER);
+  return decimalInRange(flag, raw, bounds);
 }
 
 /** The policy config of the serve flags, checked by the policy module itself. */
@@ -73,10 +74,10 @@ export function register(program: Command, io: { out: (s: string) => void; err: 
     .action(async (o: ServeOptions) => {
       const policy = policyFromFlags(o);
       const maxContext = num('--max-context', o.maxContext, { min: 2, max: 32768, int: true });
-      const s = await startEngineServer({
+      const s = await asFlagsAsync(() => startEngineServer({
         model: o.model,
         weights: o.weights,
-        scale: { width: num('--width', o.width, { min: 0, max: 1 }), depth: num('--depth', o.depth, { min: 0, max: 1 }), vocab: num('--vocab', o.vocab, { min: 0, max: 1 }) },
+        scale: { width: num('--width', o.width, { min: 0, exclusiveMin: true, max: 1 }), depth: num('--depth', o.depth, { min: 0, exclusiveMin: true, max: 1 }), vocab: num('--vocab', o.vocab, { min: 0, exclusiveMin: true, max: 1 }) },
         seed: num('--seed', o.seed, { int: true }),
         maxContext,
         policy,
@@ -86,7 +87,7 @@ export function register(program: Command, io: { out: (s: string) => void; err: 
           ? { maxBatch: policy.maxBatch as number, maxContext, maxPrompt: Math.min(maxContext, num('--calibrate-max-prompt', o.calibrateMaxPrompt, { min: 1, int: true })), reps: num('--calibrate-reps', o.calibrateReps, { min: 1, max: 100, int: true }) }
           : undefined,
         log: io.out,
-      });
+      }), { model: '--model', 'scale.width': '--width', 'scale.depth': '--depth', 'scale.vocab': '--vocab', maxContext: '--max-context' });
       io.out(`batchlab: policy ${JSON.stringify(s.loop.policy)}; listening on ${s.server.url}`);
       await new Promise<void>((resolve) => {
         let stopping = false;

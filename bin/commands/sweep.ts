@@ -24,8 +24,12 @@ async function sweepCommand(o: { kind: string; spec?: string; shard: string; out
   mkdirSync(o.out, { recursive: true });
   const path = join(o.out, sweepShardFileName(shard));
   await writeSweepShard(path, file);
-  const summary = { path, kind: file.kind, specHash: file.specHash, shard, start: file.start, end: file.end, size: file.size };
-  io.out(o.json ? JSON.stringify(summary) : `batchlab: shard ${shard.index}/${shard.count} (points ${file.start}..${file.end - 1} of ${file.size}) -> ${path}`);
+  const points = file.end - file.start;
+  // More shards than points leave the last ones empty; the file is still written so that merge sees every shard.
+  const reason = points === 0 ? `${file.size} points over ${shard.count} shards leave shard ${shard.index} none` : null;
+  const summary = { path, kind: file.kind, specHash: file.specHash, shard, start: file.start, end: file.end, size: file.size, points, reason };
+  const what = points === 0 ? `holds no points (${reason})` : `(points ${file.start}..${file.end - 1} of ${file.size})`;
+  io.out(o.json ? JSON.stringify(summary) : `batchlab: shard ${shard.index}/${shard.count} ${what} -> ${path}`);
 }
 
 /**

@@ -1,5 +1,6 @@
 import { resolveServing } from '../batching/config.js';
 import { constantStepCost } from '../batching/cost.js';
+import { servingPolicyModule } from '../batching/policy.js';
 import { latencyStatsInPlace } from '../batching/stats.js';
 import type { ServingConfig, ServingLatencyStats } from '../batching/types.js';
 import { fork } from '../util/random.js';
@@ -111,7 +112,11 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   if (typeof o?.url !== 'string' || !/^https?:\/\//.test(o.url)) throw new InputError('url', o?.url, 'an http:// URL of a completion server');
   // Only the seeded arrival and length streams of the config are used; the policy and
   // cost are stand-ins that the validator asks for.
-  const R = resolveServing({ ...o.workload, policy: { kind: 'continuous', maxBatch: 1 }, stepCost: constantStepCost(1) }, o.seed);
+  const standIn = { kind: 'continuous', maxBatch: 1 } as const;
+  const R = resolveServing({ ...o.workload, policy: standIn, stepCost: constantStepCost(1) }, o.seed);
+  // The description names the stand-in policy last; the client does not know the server's, so it is cut off.
+  const standInText = `; ${servingPolicyModule(standIn.kind).describe(standIn)}`;
+  const workloadText = R.description.endsWith(standInText) ? R.description.slice(0, -standInText.length) : R.description;
   if (R.loop === 'open' && o.workload.arrivals.kind === 'trace') throw new InputError('workload.arrivals.kind', 'trace', 'poisson, gamma, burst or closed');
   const n = R.n;
   const records: LoadRequestRecord[] = [];
@@ -175,7 +180,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     };
     await Promise.all(Array.from({ length: Math.min(R.clients, n) }, () => client()));
   }
-  return summariseLoad(records, { url: o.url, workload: R.description, seed: o.seed });
+  return summariseLoad(records, { url: o.url, workload: workloadText, seed: o.seed });
 }
 
 /**

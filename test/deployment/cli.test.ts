@@ -30,10 +30,10 @@ test('batchlab deploy: a deployment priced; --local on a setup; bad flags exit 2
   assert.match(b.out, /tok\/s per user/);
   const c = await run(['deploy', '--tp', '0']);
   assert.equal(c.code, 2);
-  assert.match(c.err, /layout\.tensorParallel/);
+  assert.match(c.err, /^batchlab: --tp must be an integer in \[1, 1024\]; got 0$/);
   const d = await run(['deploy', '--model', 'deepseek-v3', '--hardware', 'h800', '--dp', '144', '--ep', '144', '--redundant', '32', '--precision', 'fp8,bf16,fp8,bf16', '--batch', '64', '--simulate', '--rate', '0', '--json']);
   assert.equal(d.code, 2);
-  assert.match(d.err, /ratePerSecond/);
+  assert.match(d.err, /^batchlab: --rate must be a number in \(0, 1000000\]; got "0"$/);
 });
 
 test('batchlab search --spec --brute-force --json: the optimum agrees with brute force', async () => {
@@ -45,4 +45,98 @@ test('batchlab search --spec --brute-force --json: the optimum agrees with brute
   const bad = await run(['search', '--spec', join(root, 'no-such.json')]);
   assert.equal(bad.code, 2);
   assert.match(bad.err, /--spec/);
+});
+
+// One line on stderr, exit code 2, nothing on stdout: the shape of every flag refusal.
+function refused(r: { code: number; out: string; err: string }, pattern: RegExp): void {
+  assert.equal(r.code, 2, r.out);
+  assert.equal(r.err.split('\n').length, 1, r.err);
+  assert.match(r.err, pattern);
+}
+
+test('batchlab deploy --cache-hit outside [0, 1) is refused naming the flag (1.5 used to price input at $0.0000758/M)', async () => {
+  for (const v of ['1.5', '-0.5', '1', 'abc']) {
+    const r = await run(['deploy', '--cache-hit', v]);
+    refused(r, /^batchlab: --cache-hit must be a number in \[0, 1\); got "/);
+    assert.equal(r.out, '');
+  }
+  // Inside the range, the hits are counted in the input rate: (uncached + cached) / uncached × the computed rate.
+  const ok = await run(['deploy', '--cache-hit', '0.5', '--json']);
+  assert.equal(ok.code, 0, ok.err);
+  const p = JSON.parse(ok.out).prefill;
+  assert.equal(p.cachedTokens, 1024);
+  assert.equal(p.promptTokens, 1024);
+  assert.ok(Math.abs(p.inputTokensPerSecondPerDevice - 2 * p.computedTokensPerSecondPerDevice) < 1e-9 * p.inputTokensPerSecondPerDevice);
+});
+
+test('batchlab deploy --drafts: negatives are refused like values above 16', async () => {
+  for (const v of ['-1', '17', '1.5']) refused(await run(['deploy', '--drafts', v]), /^batchlab: --drafts must be an integer in \[0, 16\]; got /);
+  const ok = await run(['deploy', '--drafts', '2', '--acceptance', '0.5', '--json']);
+  assert.equal(ok.code, 0, ok.err);
+  // Expected tokens per step with 2 drafts at acceptance 0.5: 1 + 0.5 + 0.25 = 1.75.
+  assert.ok(Math.abs(JSON.parse(ok.out).decode.tokensPerStep - 1.75) < 1e-12);
+});
+
+test('batchlab deploy: the defaults fit in memory, and --help states them truthfully', async () => {
+  const r = await run(['deploy', '--json']);
+  assert.equal(r.code, 0, r.err);
+  const j = JSON.parse(r.out);
+  assert.equal(j.fits, true);
+  const m = j.decode.memory;
+  assert.ok(m.fits && m.needBytes <= m.capacityBytes);
+  // Llama-3.1-70B KV per token: 80 layers × 8 KV heads × 128 dims × (K, V) × 2 bytes = 327,680 B;
+  // tp 4 splits the 8 heads four ways; 64 sequences × 2048 tokens.
+  assert.equal(m.kvBytes, (64 * 2048 * 327_680) / 4);
+  const help = await run(['deploy', '--help']);
+  assert.equal(help.code, 0);
+  const text = help.out.replace(/\s+/g, ' ');
+  assert.match(text, /--tp <n> tensor parallelism \(default: "4"\)/);
+  assert.match(text, new RegExp(`${Math.round(m.weightBytes / 1e9)} GB of weights and ${Math.round(m.kvBytes / 1e9)} GB of KV cache per ${Math.round(m.capacityBytes / 1e9)} GB device`));
+  const plain = await run(['deploy']);
+  assert.match(plain.out, /\(fits\)/);
+  assert.doesNotMatch(plain.out, /does not fit/);
+});
+
+test('batchlab deploy refuses a layout or batch that does not fit, with the shortfall (it used to price them)', async () => {
+  // Weights alone: 141.1 GB of bf16 weights on one 80 GB H100 (catalog capacity 80e9 B).
+  const w = await run(['deploy', '--tp', '1', '--json']);
+  refused(w, /^batchlab: --tp\/--pp\/--ep\/--precision must be a layout whose weights and one sequence fit in 80 GB per device .*short by 104 GB\)$/);
+  const j = JSON.parse(w.out);
+  assert.equal(j.fits, false);
+  assert.match(j.reason, /^the weights alone do not fit in memory/);
+  // KV: 64 × 2048 tokens × 327,680 B = 42,949,672,960 B; shortfall = weights + KV − capacity.
+  assert.equal(j.memory.kvBytes, 42_949_672_960);
+  assert.equal(j.memory.shortfallBytes, j.memory.weightBytes + 42_949_672_960 - 80e9);
+  assert.doesNotMatch(w.out, /usdPerMillion/);
+  // Batch: the refusal gives the largest --batch that fits; it fits and one more does not.
+  const b = await run(['deploy', '--model', 'llama-3.2-1b', '--tp', '1', '--batch', '65536']);
+  refused(b, /^batchlab: --batch must be an integer in \[1, (\d+)\] for this layout and --context 2048 .*short by [\d,.]+ GB\)$/);
+  const most = Number(/\[1, (\d+)\]/.exec(b.err)![1]);
+  assert.ok(most > 1 && most < 65536);
+  assert.equal((await run(['deploy', '--model', 'llama-3.2-1b', '--tp', '1', '--batch', String(most)])).code, 0);
+  refused(await run(['deploy', '--model', 'llama-3.2-1b', '--tp', '1', '--batch', String(most + 1)]), /--batch must be an integer in \[1, /);
+});
+
+test('batchlab deploy errors name the flag the user typed and its range', async () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['deploy', '--batch', '0'], /^batchlab: --batch must be an integer in \[1, 65536\]; got 0$/],
+    [['deploy', '--local', 'rtx-4090-desktop', '--model', 'deepseek-v3', '--bits', '0'], /^batchlab: --bits must be a number in \(0, 32\]; got "0"$/],
+    [['deploy', '--prefill-tokens', '0'], /^batchlab: --prefill-tokens must be an integer in \[1, 16777216\]; got 0$/],
+    [['deploy', '--simulate'], /^batchlab: --rate must be given with --simulate/],
+    [['deploy', '--model', 'deepseek-v3', '--ep', '3'], /^batchlab: --ep must be 1 or --tp × --dp = 4 /],
+    [['deploy', '--pp', '81'], /^batchlab: --pp must be an integer in \[1, 80\]; got 81$/],
+    // 8192 prefill tokens per step hold the uncached part of a prompt of at most 8192 / (1 − 0.5) = 16,384 tokens.
+    [['deploy', '--prompt', '16385', '--cache-hit', '0.5'], /^batchlab: --prompt must be an integer in \[1, 16384\]/],
+  ];
+  for (const [args, pattern] of cases) refused(await run(args), pattern);
+});
+
+test('batchlab deploy --deepseek-day prints the margin in percent and dollars with a $ throughout', async () => {
+  const r = await run(['deploy', '--deepseek-day']);
+  assert.equal(r.code, 0, r.err);
+  // DeepSeek's published day (Feb 2025): $87,072 per day, 545 % cost-profit margin.
+  assert.match(r.out, /margin 545 %/);
+  assert.match(r.out, /cost-profit margin at R1 prices: published 545 %, predicted \d+ %/);
+  assert.match(r.out, /daily cost: published \$87,072, predicted \$[\d,]+/);
+  assert.doesNotMatch(r.out, /published 5\.45/);
 });

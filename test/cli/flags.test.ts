@@ -1,0 +1,30 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { run } from './run.js';
+
+// Each refusal names the flag the user typed (not the library field it feeds) with the allowed range.
+const CASES: Array<[string[], string]> = [
+  [['pipeline', '--layers', '3', '--stages', '4'], 'batchlab: --layers must be at least --stages × --chunks = 4; got 3 (every virtual stage needs a layer)'],
+  [['roofline', '--model', 'nope'], 'batchlab: --model must be one of '],
+  [['roofline', '--hardware', 'nope'], 'batchlab: --hardware must be one of '],
+  [['deploy', '--hardware', 'nope'], 'batchlab: --hardware must be one of '],
+  [['deploy', '--local', 'nope'], 'batchlab: --local must be one of '],
+  [['bench', 'attention', '--heads', '8', '--kv-heads', '3'], 'batchlab: --kv-heads must be a divisor of --heads (8); got 3'],
+  [['bench', 'attention', '--trace', '/nonexistent.csv'], 'batchlab: --trace must be a readable CSV file; got "/nonexistent.csv"'],
+  // "0x10" is 16 to Number(): a typo must not become another number.
+  [['bench', 'attention', '--heads', '0x10'], 'batchlab: --heads must be an integer in [1, 1024]; got "0x10"'],
+  [['bench', 'attention', '--trace', 'data/traces/bursty-chat.csv', '--trace-scale', '2'], 'batchlab: --trace-scale must be a number in (0, 1]; got "2"'],
+  [['serve', '--model', 'nope'], 'batchlab: --model must be a catalog model id'],
+  [['serve', '--width', '0'], 'batchlab: --width must be a number in (0, 1]; got "0"'],
+  [['serve', '--max-batch', '0x10'], 'batchlab: --max-batch must be an integer in [1, 4096]; got "0x10"'],
+  [['load', '--rate', '0x10'], 'batchlab: --rate must be a number in [0.000001, 1000000]; got "0x10"'],
+];
+
+test('batchlab: refusals name the flag the user typed, with its range', async () => {
+  for (const [args, start] of CASES) {
+    const r = await run(args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
+    assert.equal(r.err.split('\n').length, 1, r.err);
+    assert.ok(r.err.startsWith(start), `${args.join(' ')}: ${r.err}`);
+  }
+});

@@ -1,0 +1,56 @@
+// `batchlab load` against `batchlab serve` in a child process (a tiny seeded engine), and
+// against addresses where nothing answers.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { spawnServer } from '../../lib/server/serve.js';
+import type { ChildServer } from '../../lib/server/serve.js';
+import { run } from './run.js';
+
+const ARGS = ['--model', 'llama-3.2-1b', '--width', '0.0625', '--depth', '0.125', '--vocab', '0.002', '--max-context', '256', '--seed', '1'];
+let srv: ChildServer;
+
+before(async () => {
+  srv = await spawnServer([...ARGS, '--policy', 'continuous', '--max-batch', '16']);
+});
+
+after(async () => {
+  if (srv && srv.child.exitCode === null) await srv.stop('SIGKILL');
+});
+
+test('batchlab load prints the policy the server reports, not the stand-in that generated arrivals (it printed "batch ≤ 1")', async () => {
+  const args = ['load', '--url', srv.url, '--rate', '50', '--requests', '4', '--prompt', '8', '--output', '4'];
+  const r = await run(args);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /^ {2}server policy: continuous, batch ≤ 16$/m);
+  assert.doesNotMatch(r.out, /batch ≤ 1\b/);
+  const j = JSON.parse((await run(['--json', ...args])).out);
+  assert.deepEqual(j.serverPolicy, { kind: 'continuous', maxBatch: 16 });
+  assert.match(j.provenance.workload, /^poisson arrivals 50\/s, prompt 8, output 4, 4 requests$/);
+});
+
+test('batchlab load: a --url where nothing answers is one line naming the URL', async () => {
+  // A port that was free a moment ago: bind, read it, close.
+  const port = await new Promise<number>((done) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as AddressInfo).port;
+      s.close(() => done(p));
+    });
+  });
+  const r = await run(['load', '--url', `http://127.0.0.1:${port}`, '--rate', '1']);
+  assert.equal(r.code, 2);
+  assert.equal(r.err.split('\n').length, 1);
+  assert.match(r.err, new RegExp(`^batchlab: --url must be the root of a running completion server; got "http://127.0.0.1:${port}" \\(nothing answered GET http://127.0.0.1:${port}/v1/models: ECONNREFUSED\\)$`));
+  const scheme = await run(['load', '--url', 'ftp://127.0.0.1', '--rate', '1']);
+  assert.equal(scheme.code, 2);
+  assert.match(scheme.err, /^batchlab: --url must be an http:\/\/ or https:\/\/ URL/);
+});
+
+test('batchlab load without --rate or --clients says that one of them is required', async () => {
+  const r = await run(['load']);
+  assert.equal(r.code, 2);
+  assert.equal(r.err, 'batchlab: --rate/--clients must be exactly one of --rate (open loop) and --clients (closed loop); got "neither"');
+  assert.match((await run(['load', '--rate', '1', '--clients', '2'])).err, /got "both"$/);
+});

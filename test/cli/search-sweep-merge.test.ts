@@ -1,0 +1,86 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { evaluateSearchSpace } from '../../lib/deployment/search.js';
+import { searchSpaceFromSpec } from '../../lib/deployment/spec.js';
+import type { SearchSpec } from '../../lib/deployment/spec.js';
+import { run } from './run.js';
+
+const example = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../docs/search-spec.example.json'), 'utf8')) as SearchSpec;
+
+function withDir(fn: (dir: string) => Promise<void>): () => Promise<void> {
+  return async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'batchlab-cli-'));
+    try {
+      await fn(dir);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+}
+
+test('batchlab search: when nothing fits in memory it says so (it said "no configuration meets the SLO"), with the reason in --json', withDir(async (dir) => {
+  // Llama-3.1-405B on one or two 24 GB cards: even fp8 weights (~405 GB) are far beyond 48 GB.
+  const spec: SearchSpec = { ...example, model: 'llama-3.1-405b', hardware: ['rtx-4090'], layouts: [{ tensorParallel: 1 }, { tensorParallel: 2 }] };
+  const path = join(dir, 'spec.json');
+  writeFileSync(path, JSON.stringify(spec));
+  const text = await run(['search', '--spec', path]);
+  assert.equal(text.code, 0, text.err);
+  assert.match(text.out, /no configuration fits in memory, even at the smallest batch \(1\); closest: rtx-4090, layout \{"tensorParallel":2\}, precision fp8 \(memory: short by ([\d.]+) GB per device\)/);
+  assert.doesNotMatch(text.out, /meets the SLO/);
+  const j = JSON.parse((await run(['--json', 'search', '--spec', path])).out);
+  assert.equal(j.best, null);
+  assert.equal(j.reasonKind, 'memory');
+  assert.equal(j.reason, text.out.split('\n')[1]);
+  // "closest" is the smallest shortfall of every point of the space.
+  const shortfalls = evaluateSearchSpace(searchSpaceFromSpec(spec)).map((p) => Number(/short by ([\d.]+) GB/.exec(p.reason!)![1]));
+  assert.equal(Number(/short by ([\d.]+) GB/.exec(j.reason)![1]), Math.min(...shortfalls));
+}));
+
+test('batchlab search: when configurations fit but miss the limits, the reason gives the best TTFT and TPOT against them', withDir(async (dir) => {
+  const path = join(dir, 'spec.json');
+  writeFileSync(path, JSON.stringify({ ...example, slo: { ttftSeconds: 0.001, tpotSeconds: 0.001 } }));
+  const j = JSON.parse((await run(['--json', 'search', '--spec', path])).out);
+  assert.equal(j.best, null);
+  assert.equal(j.reasonKind, 'slo');
+  assert.match(j.reason, /^no configuration meets the SLO: \d+ of 24 configurations fit in memory at batch 1, and their best TTFT \d+ ms against 1 ms, best TPOT [\d.]+ ms against 1\.0 ms$/);
+  // A search with an answer carries no reason.
+  const ok = JSON.parse((await run(['--json', 'search', '--spec', resolve(import.meta.dirname, '../../docs/search-spec.example.json')])).out);
+  assert.ok(ok.best);
+  assert.equal(ok.reason, null);
+}));
+
+test('batchlab sweep: a shard beyond the points says it holds none (it printed "points 240..239")', withDir(async (dir) => {
+  const spec = resolve(import.meta.dirname, '../../docs/search-spec.example.json');
+  // The example spec has 3 hardware × 4 layouts × 2 precisions × 10 batches = 240 points; 250 shards leave the last 10 empty.
+  const r = await run(['sweep', '--spec', spec, '--shard', '249/250', '--out', dir]);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /^batchlab: shard 249\/250 holds no points \(240 points over 250 shards leave shard 249 none\) -> /);
+  assert.doesNotMatch(r.out, /240\.\.239/);
+  const j = JSON.parse((await run(['--json', 'sweep', '--spec', spec, '--shard', '249/250', '--out', dir])).out);
+  assert.equal(j.points, 0);
+  assert.match(j.reason, /leave shard 249 none/);
+  const one = JSON.parse((await run(['--json', 'sweep', '--spec', spec, '--shard', '0/250', '--out', dir])).out);
+  assert.equal(one.points, 1);
+  assert.equal(one.reason, null);
+}));
+
+test('batchlab merge: a JSON file that is not a shard is refused naming the file and what it lacks (it said "format; got undefined")', withDir(async (dir) => {
+  const cases: Array<[string, string, RegExp]> = [
+    ['empty.json', '{}', /\(it has no "format" field\)$/],
+    ['array.json', '[1]', /\(it has no "format" field\)$/],
+    ['other.json', '{"format":"x"}', /\(its "format" is "x"\)$/],
+    ['text.json', 'nope', /\(not JSON: /],
+  ];
+  for (const [name, body, detail] of cases) {
+    const p = join(dir, name);
+    writeFileSync(p, body);
+    const r = await run(['merge', p]);
+    assert.equal(r.code, 2);
+    assert.equal(r.err.split('\n').length, 1);
+    assert.ok(r.err.startsWith(`batchlab: input must be a sweep shard file written by \`batchlab sweep\` (format "batchlab-sweep-shard/1") or a GEMM CSV; got ${JSON.stringify(p)}`), r.err);
+    assert.match(r.err, detail);
+  }
+}));
