@@ -281,9 +281,9 @@ if (thorough) {
 // ---------- measured-table model and fitted roofline: held-out error ----------
 {
   // Lines of the plain layout (Y = X·W, the rows measuredMatmulCostForMachine reads) at
-  // K = N ∈ {64, 512, 1024, 4096}, on one M grid whose neighbours are at most 1.5× apart,
-  // so that each held-out M (alternate split) lies between two kept M at most 2× apart
-  // (3× for M = 2). Each line has an odd number of M, so that both its ends are kept and
+  // K = N ∈ {64, 512, 1024, 4096}, on one M grid whose neighbours are at most 1.5× apart
+  // from M = 2 on, so that each held-out M (alternate split) lies between two kept M at
+  // most 2× apart (3× for M = 2). Each line has an odd number of M, so that both its ends are kept and
   // every held-out M is inside the table (beyond it, the model is the roofline, whose
   // held-out error is printed first). K = N = 64 pins the per-call overhead of the fitted
   // roofline; 4096 its bandwidth and peak. Every point is measured in each of R rounds
@@ -323,7 +323,7 @@ if (thorough) {
   const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
   const us = (s: number) => (s * 1e6 >= 1000 ? `${(s * 1e3).toFixed(2)} ms` : `${(s * 1e6).toFixed(1)} µs`);
   console.log(
-    `held-out check: plain layout, K = N ∈ {${LINES.map((l) => l.k).join(', ')}}, M on a grid with neighbours ≤ 1.5× apart (${LINES.map((l) => `${l.k}: M ${l.ms[0]}–${l.ms.at(-1)}`).join('; ')}); ` +
+    `held-out check: plain layout, K = N ∈ {${LINES.map((l) => l.k).join(', ')}}, M on a grid with neighbours ≤ 1.5× apart from M = 2 on (${LINES.map((l) => `${l.k}: M ${l.ms[0]}–${l.ms.at(-1)}`).join('; ')}); ` +
       `${pts.length} points, each the median of ${HELD_ROUNDS} rotating rounds; models built on alternate M of each line (1st, 3rd, …) and asked for the rest`,
   );
   for (const form of ['max', 'sum'] as const) {
