@@ -283,13 +283,14 @@ if (thorough) {
   // Lines of the plain layout (Y = X·W, the rows measuredMatmulCostForMachine reads) at
   // K = N ∈ {64, 512, 1024, 4096}, on one M grid whose neighbours are at most 1.5× apart
   // from M = 2 on, so that each held-out M (alternate split) lies between two kept M at
-  // most 2× apart (3× for M = 2). Each line has an odd number of M, so that both its ends are kept and
-  // every held-out M is inside the table (beyond it, the model is the roofline, whose
-  // held-out error is printed first). K = N = 64 pins the per-call overhead of the fitted
+  // most 2× apart (3× for M = 2). Each line has an odd number of M, so that both its
+  // ends are kept and every held-out M is inside the table (beyond it, the model is the
+  // roofline, whose held-out error is printed first). K = N = 64 pins the per-call overhead of the fitted
   // roofline; 4096 its bandwidth and peak. Every point is measured in each of R rounds
   // (R odd, so that the median is one round's value: at K = N = 64 and M ≥ 24 TensorFlow
   // splits the op over both cores and a round lands near 30 or near 65 µs depending on
-  // whether the other core is free), the order of the points rotating and reversing from
+  // whether the other core is free; with TF_NUM_INTRAOP_THREADS=1 that line is smooth,
+  // 11 µs at M = 16 to 37 µs at M = 768), the order of the points rotating and reversing from
   // round to round; a point enters as the median of its per-round medians.
   const GRID = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768];
   const LINES = [
