@@ -345,6 +345,10 @@ if (thorough) {
     console.log(`measured-table model, ${interpolation === 'linear-m' ? 'time linear in M between measured neighbours (the default)' : 'log(measured / roofline) linear in log M'}: all lines ${summary(h.errors)}; ${perLine}`);
   }
   const chosen = results[0].h;
+  for (const l of LINES) {
+    const errs = chosen.errors.filter((e) => e.point.k === l.k);
+    console.log(`  default model, K = N = ${l.k}, held-out M: error: ${errs.map((e) => `${e.point.m}: ${(e.error * 100).toFixed(1)}`).join(', ')} (%)`);
+  }
   const kept = (k: number) => pts.filter((p) => p.k === k && !chosen.errors.some((e) => e.point === p));
   const over = chosen.errors.filter((e) => e.error > 0.25);
   if (over.length === 0) console.log('no held-out point of the default model misses by more than 25 %');
