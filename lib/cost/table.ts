@@ -57,15 +57,14 @@ function interp(xs: number[], ys: number[], x: number): number {
  * measurements of one shape enter as their median.
  *
  * The default was chosen by measurement: the GEMM bench (bench/gemm-vs-reference.ts)
- * prints the held-out error of both on lines measured in rotating rounds. In four runs
+ * prints the held-out error of both on lines measured in rotating rounds. In six runs
  * on this project's shared 2-core machine (TensorFlow CPU, fp32), linear-in-M had the
- * lower median over all lines in three, and the lower worst error on 8 of the 12 (run,
- * line) pairs at K = N = 512, 1024 and 4096 (e.g. 4.8, 6.3, 3.7 % against 8.9, 11.8,
- * 11.8 % in one run). Where it lost (by up to 8.4 points: K = N = 4096, 20.6 against
- * 12.2 %), the same run's samples taken as pooled medians instead of medians of rounds
- * gave it the lower error (4.8 against 11.6 %): the gap is the noise of single points.
- * Where the time steps up between two measured M (a change of kernel regime) neither
- * can place the step, and linear-in-M misses the lower side by more.
+ * lower held-out median over all lines in five, and the lower worst error on 11 of the
+ * 18 (run, line) pairs at K = N = 512, 1024 and 4096: it won where the line was clean
+ * (e.g. 4.8, 6.3, 3.7 % against 8.9, 11.8, 11.8 %), and the log-residual interpolant
+ * won where a point or its neighbour had been slowed by another process. Where the
+ * time steps up between two measured M (a change of kernel regime, or a slowed point)
+ * neither can place the step, and linear-in-M misses the lower side by more.
  *
  * @example
  * const cost = measuredMatmulCost(rooflineFitPoints(readMeasuredGemm().rows as never));
