@@ -319,28 +319,19 @@ if (thorough) {
     const spec = { case: 'sweep', variant: 'plain', m: p.m, k: p.k, n: p.k, dtype: 'fp32' as const, flops: gemmFlops(p.m, p.k, p.k), bytes: gemmBytes(p.m, p.k, p.k, 'fp32'), weightBytes: gemmWeightBytes(p.k, p.k, 'fp32') };
     rows.push(gemmRow({ ...spec, detail: `held-out line, samples of ${HELD_ROUNDS} rotating rounds pooled` }, timing, info));
   }
-  // Two estimates of each point from the same rounds: the median of the per-round
-  // medians (the check's figure), and the fastest round's median, since contention on a
-  // shared machine only ever adds time (a neighbour busy for most of the rounds moves the
-  // median, not the fastest round).
-  const ESTIMATES = [
-    { name: `median of ${HELD_ROUNDS} rounds`, of: (r: number[]) => median(r) },
-    { name: 'fastest round', of: (r: number[]) => Math.min(...r) },
-  ];
-  const pointsBy = (of: (r: number[]) => number): RooflineFitPoint[] => todo.map((p) => ({ m: p.m, k: p.k, n: p.k, dtype: 'fp32' as const, seconds: of(p.rounds) }));
-  const pts = pointsBy(ESTIMATES[0].of);
+  const pts: RooflineFitPoint[] = todo.map((p) => ({ m: p.m, k: p.k, n: p.k, dtype: 'fp32' as const, seconds: median(p.rounds) }));
   const spread = new Map(todo.map((p) => [`${p.k}|${p.m}`, [Math.min(...p.rounds), Math.max(...p.rounds)]]));
   const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
   const us = (s: number) => (s * 1e6 >= 1000 ? `${(s * 1e3).toFixed(2)} ms` : `${(s * 1e6).toFixed(1)} µs`);
   console.log(
     `held-out check: plain layout, K = N ∈ {${LINES.map((l) => l.k).join(', ')}}, M on a grid with neighbours ≤ 1.5× apart from M = 2 on (${LINES.map((l) => `${l.k}: M ${l.ms[0]}–${l.ms.at(-1)}`).join('; ')}); ` +
-      `${pts.length} points, each measured in ${HELD_ROUNDS} rotating rounds; models built on alternate M of each line (1st, 3rd, …) and asked for the rest`,
+      `${pts.length} points, each the median of ${HELD_ROUNDS} rotating rounds; models built on alternate M of each line (1st, 3rd, …) and asked for the rest`,
   );
   for (const form of ['max', 'sum'] as const) {
     const fit = fitRoofline(pts, { form });
     const h = heldOutFitError(pts, undefined, { form });
     console.log(
-      `fitted roofline (${form}, ${ESTIMATES[0].name}): overhead ${(fit.overheadSeconds * 1e6).toFixed(1)} µs, peak ${(fit.peakFlopsPerSecond / 1e9).toFixed(1)} GFLOP/s, bandwidth ${(fit.bytesPerSecond / 1e9).toFixed(1)} GB/s, knee M ≈ ${fittedKneeBatch(fit, K, N).toFixed(1)}; ` +
+      `fitted roofline (${form}): overhead ${(fit.overheadSeconds * 1e6).toFixed(1)} µs, peak ${(fit.peakFlopsPerSecond / 1e9).toFixed(1)} GFLOP/s, bandwidth ${(fit.bytesPerSecond / 1e9).toFixed(1)} GB/s, knee M ≈ ${fittedKneeBatch(fit, K, N).toFixed(1)}; ` +
         `held-out error (${h.test.n} points): median ${pct(h.test.median)}, max ${pct(h.test.max)}`,
     );
   }
@@ -348,47 +339,43 @@ if (thorough) {
     const e = errs.map((x) => x.error);
     return e.length ? `median ${pct(median(e))}, max ${pct(Math.max(...e))} (${e.length} points)` : 'no points';
   };
-  for (const [i, est] of ESTIMATES.entries()) {
-    const ep = i === 0 ? pts : pointsBy(est.of);
-    console.log(`${i === 0 ? '' : '\n'}points as the ${est.name}${i === 0 ? ' (the check)' : ' (the same rounds, for comparison)'}:`);
-    const results = (['linear-m', 'log-residual'] as const).map((interpolation) => ({ interpolation, h: heldOutTableError(ep, undefined, { interpolation }) }));
-    for (const { interpolation, h } of results) {
-      const perLine = LINES.map((l) => `K = N = ${l.k}: ${summary(h.errors.filter((e) => e.point.k === l.k))}`).join('; ');
-      console.log(`  measured-table model, ${interpolation === 'linear-m' ? 'time linear in M between measured neighbours (the default)' : 'log(measured / roofline) linear in log M'}: all lines ${summary(h.errors)}; ${perLine}`);
-    }
-    const chosen = results[0].h;
-    for (const l of LINES) {
-      const errs = chosen.errors.filter((e) => e.point.k === l.k);
-      console.log(`  default model, K = N = ${l.k}, held-out M: error: ${errs.map((e) => `${e.point.m}: ${(e.error * 100).toFixed(1)}`).join(', ')} (%)`);
-    }
-    const kept = (k: number) => ep.filter((p) => p.k === k && !chosen.errors.some((e) => e.point === p));
-    const over = chosen.errors.filter((e) => e.error > 0.25);
-    if (over.length === 0) console.log('  no held-out point of the default model misses by more than 25 %');
-    for (const { point: p, predicted, error } of over) {
-      const line = kept(p.k);
-      const lo = [...line].reverse().find((q) => q.m < p.m);
-      const hi = line.find((q) => q.m > p.m);
-      const [smin, smax] = spread.get(`${p.k}|${p.m}`) as number[];
-      let why: string;
-      if (!lo || !hi) why = 'outside the kept M range: extrapolated along the roofline';
-      else if (p.seconds < Math.min(lo.seconds, hi.seconds) || p.seconds > Math.max(lo.seconds, hi.seconds))
-        why = 'its time is outside its neighbours\' range: the line is not monotone here (noise at this size, or a change of kernel)';
-      else if (hi.seconds / lo.seconds > hi.m / lo.m)
-        why =
-          `a step: the time grows ${(hi.seconds / lo.seconds).toFixed(1)}× from M = ${lo.m} to ${hi.m} while M grows ${(hi.m / lo.m).toFixed(1)}×, ` +
-          'more than any time a + b·M (a, b ≥ 0) allows, so the kernel changes regime between them (or a neighbour was slowed) and no interpolant from the kept points can place the step';
-      else why = 'the line bends between its neighbours (not affine in M there)';
-      console.log(
-        `  over 25 %: M = ${p.m}, K = N = ${p.k}: measured ${us(p.seconds)} (per-round ${us(smin)}–${us(smax)}), predicted ${us(predicted)} (${pct(error)}); ` +
-          `kept neighbours ${lo ? `M = ${lo.m}: ${us(lo.seconds)}` : '–'}, ${hi ? `M = ${hi.m}: ${us(hi.seconds)}` : '–'}; ${why}`,
-      );
-    }
-    console.log(`  shapes whose measured time is ≥ 100 µs only: ${summary(chosen.errors.filter((e) => e.point.seconds >= 1e-4))}`);
+  const results = (['linear-m', 'log-residual'] as const).map((interpolation) => ({ interpolation, h: heldOutTableError(pts, undefined, { interpolation }) }));
+  for (const { interpolation, h } of results) {
+    const perLine = LINES.map((l) => `K = N = ${l.k}: ${summary(h.errors.filter((e) => e.point.k === l.k))}`).join('; ');
+    console.log(`measured-table model, ${interpolation === 'linear-m' ? 'time linear in M between measured neighbours (the default)' : 'log(measured / roofline) linear in log M'}: all lines ${summary(h.errors)}; ${perLine}`);
+  }
+  const chosen = results[0].h;
+  for (const l of LINES) {
+    const errs = chosen.errors.filter((e) => e.point.k === l.k);
+    console.log(`  default model, K = N = ${l.k}, held-out M: error: ${errs.map((e) => `${e.point.m}: ${(e.error * 100).toFixed(1)}`).join(', ')} (%)`);
+  }
+  const kept = (k: number) => pts.filter((p) => p.k === k && !chosen.errors.some((e) => e.point === p));
+  const over = chosen.errors.filter((e) => e.error > 0.25);
+  if (over.length === 0) console.log('no held-out point of the default model misses by more than 25 %');
+  for (const { point: p, predicted, error } of over) {
+    const line = kept(p.k);
+    const lo = [...line].reverse().find((q) => q.m < p.m);
+    const hi = line.find((q) => q.m > p.m);
+    const [smin, smax] = spread.get(`${p.k}|${p.m}`) as number[];
+    let why: string;
+    if (!lo || !hi) why = 'outside the kept M range: extrapolated along the roofline';
+    else if (p.seconds < Math.min(lo.seconds, hi.seconds) || p.seconds > Math.max(lo.seconds, hi.seconds))
+      why = 'its time is outside its neighbours\' range: the line is not monotone here (noise at this size, or a change of kernel)';
+    else if (hi.seconds / lo.seconds > hi.m / lo.m)
+      why =
+        `a step: the time grows ${(hi.seconds / lo.seconds).toFixed(1)}× from M = ${lo.m} to ${hi.m} while M grows ${(hi.m / lo.m).toFixed(1)}×, ` +
+        'more than any time a + b·M (a, b ≥ 0) allows, so the kernel changes regime between them (or a neighbour was slowed) and no interpolant from the kept points can place the step';
+    else why = 'the line bends between its neighbours (not affine in M there)';
     console.log(
-      `  target (default model, every held-out point, ${est.name}): median ≤ 10 %: ${chosen.test.median <= 0.1 ? 'met' : 'NOT met'} (${pct(chosen.test.median)}); ` +
-        `max ≤ 25 %: ${chosen.test.max <= 0.25 ? 'met' : 'NOT met'} (${pct(chosen.test.max)}) (timings on a shared machine)`,
+      `  over 25 %: M = ${p.m}, K = N = ${p.k}: measured ${us(p.seconds)} (per-round ${us(smin)}–${us(smax)}), predicted ${us(predicted)} (${pct(error)}); ` +
+        `kept neighbours ${lo ? `M = ${lo.m}: ${us(lo.seconds)}` : '–'}, ${hi ? `M = ${hi.m}: ${us(hi.seconds)}` : '–'}; ${why}`,
     );
   }
+  console.log(`  shapes whose measured time is ≥ 100 µs only: ${summary(chosen.errors.filter((e) => e.point.seconds >= 1e-4))}`);
+  console.log(
+    `target (default model, every held-out point): median ≤ 10 %: ${chosen.test.median <= 0.1 ? 'met' : 'NOT met'} (${pct(chosen.test.median)}); ` +
+      `max ≤ 25 %: ${chosen.test.max <= 0.25 ? 'met' : 'NOT met'} (${pct(chosen.test.max)}) (timings on a shared machine; points are medians of rounds)`,
+  );
 }
 
 tf.dispose([w, wt]);
