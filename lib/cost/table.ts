@@ -57,10 +57,10 @@ function interp(xs: number[], ys: number[], x: number): number {
  * measurements of one shape enter as their median.
  *
  * The default was chosen by measurement: the GEMM bench (bench/gemm-vs-reference.ts)
- * prints the held-out error of both on lines measured in rotating rounds. In seven runs
+ * prints the held-out error of both on lines measured in rotating rounds. In eight runs
  * on this project's shared 2-core machine (TensorFlow CPU, fp32), linear-in-M had the
- * lower held-out median over all lines in six, and the lower worst error on 14 of the
- * 21 (run, line) pairs at K = N = 512, 1024 and 4096: it won where the line was clean
+ * lower held-out median over all lines in seven, and the lower worst error on 17 of the
+ * 24 (run, line) pairs at K = N = 512, 1024 and 4096: it won where the line was clean
  * (e.g. 4.8, 6.3, 3.7 % against 8.9, 11.8, 11.8 %), and the log-residual interpolant
  * won where a point or its neighbour had been slowed by another process. Where the
  * time steps up between two measured M (a change of kernel regime, or a slowed point)
