@@ -9,7 +9,8 @@
 // are printed, with the OpenBLAS kernel each one ran. Then: the completion (sync) cost,
 // the harness overhead against a bare timed loop, op formulations at small M and what
 // bounds M = 1, intra-op threads (thorough), and the held-out error of the measured-table
-// cost model and of the fitted roofline on these measurements.
+// cost model and of the fitted roofline on plain-layout lines (K = N = 64, 512, 1024, 4096)
+// measured for it in rotating rounds.
 // Targets: ≥ 1.0× numpy at every M; ≥ 85 % of measured peak at M ≥ 256;
 // harness overhead ≤ 2 %; measured-table held-out error median ≤ 10 %, max ≤ 25 %.
 import { spawn, spawnSync } from 'node:child_process';
