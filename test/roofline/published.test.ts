@@ -14,7 +14,7 @@ test('predictPublishedCase(): every published serving throughput beside its pred
   assert.deepEqual(cases.map((c) => c.id), [
     'deepseek-prefill', 'deepseek-decode', 'deepseek-profile-prefill', 'deepseek-profile-decode',
     'lmsys-prefill-1k', 'lmsys-prefill-2k', 'lmsys-prefill-4k', 'lmsys-prefill-4k-perfect-eplb', 'lmsys-decode-2k',
-    'trtllm-r1-h200-offline',
+    'trtllm-r1-h200',
   ]);
   const rows = cases.map((c) => {
     assert.ok(c.source.length > 20 && c.published.value > 0, c.id);
@@ -32,7 +32,7 @@ test('predictPublishedCase(): every published serving throughput beside its pred
 });
 
 test('predictPublishedCase(): an offline case is the steady state of continuous batching: output per step = sequences in flight, prompts replace finished requests', () => {
-  const c = publishedCases().find((x) => x.id === 'trtllm-r1-h200-offline')!;
+  const c = publishedCases().find((x) => x.id === 'trtllm-r1-h200')!;
   // TensorRT-LLM's run: concurrency 1,024 over 8 GPUs, 1,024-token inputs, 2,048-token outputs.
   assert.deepEqual([c.sequencesPerDevice, c.promptTokens, c.outputTokens, c.devices], [128, 1024, 2048, 8]);
   const p = predictPublishedCase(c);
