@@ -95,7 +95,12 @@ export function localVsScale(
     // take most of the time); off the device, experts must also cross the host link to be computed there.
     const slow = run.tiers.reduce((a, t) => (t.seconds > a.seconds ? t : a));
     const bw = slow.tier === 'device' ? slow.bytesPerSecond : Math.min(slow.bytesPerSecond, s.hostLinkBytesPerSecond);
-    const knee = expertKneeTokens(model, hardwarePeakFlops(s.device, dt) * (slow.tier === 'device' ? s.devices : 1), bits / 8, bw);
+    // Off the device only the weights cross the slow tier (activations stay in device memory): the knee is where
+    // streaming an expert's weights takes as long as computing with them, 2·B·k·n / P = k·n·s / W.
+    const knee =
+      slow.tier === 'device'
+        ? expertKneeTokens(model, hardwarePeakFlops(s.device, dt) * s.devices, bits / 8, bw)
+        : (hardwarePeakFlops(s.device, dt) * (bits / 8)) / (2 * bw);
     rows.push({
       where: s.name,
       kind: 'local',
@@ -187,6 +192,8 @@ export function describeDeepseekDay(r: DeepseekDayReproduction): string {
  * showMarkdown(describeLocalVsScale(localVsScale(model, repro, { bitsPerWeight: 4.8, context: 4096 }), 4.8))
  */
 export function describeLocalVsScale(rows: readonly LocalVsScaleRow[], bitsPerWeight: number): string {
+  // A matmul whose weights stream from a slow tier may never reach the ridge: say so instead of printing ∞.
+  const kneeAt = (b: number, unit: string): string => (Number.isFinite(b) ? `at about ${n0(b)}${unit}` : 'at no batch at all');
   const local = rows.filter((r) => r.kind === 'local' && r.refusal === null);
   const refused = rows.filter((r) => r.refusal !== null);
   const scale = rows.filter((r) => r.kind === 'scale');
@@ -199,7 +206,7 @@ export function describeLocalVsScale(rows: readonly LocalVsScaleRow[], bitsPerWe
   return [
     `At ${bitsPerWeight} bits per weight, one user gets between ${n1(slowest.tokensPerSecondPerUser)} tokens/s (${slowest.where}, ${n0(slowest.offloadedGB)} GB of weights off the GPU) and ${n1(fastest.tokensPerSecondPerUser)} tokens/s (${fastest.where}) at home. Even the cheapest local setup, ${cheapestLocal.where}, costs ${usd(cheapestLocal.usdPerMillionOutput)} per million output tokens for that one user, against ${usd(pred.usdPerMillionOutput)} predicted and ${usd(pub.usdPerMillionOutput)} published for DeepSeek's decode pool.`,
     ...(refused.length ? [`${refused.map((r) => `${r.where} cannot run it at all: ${r.refusal}`).join('; ')}.`] : []),
-    `The difference is the batch. A local machine serving one user reads every weight a token touches for that token alone; its expert GEMMs only stop waiting on memory at about ${n0(fastest.efficientBatch)} concurrent sequences on ${fastest.where} (${fastest.boundBy}) and ${n0(slowest.efficientBatch)} on ${slowest.where} (${slowest.boundBy}), a load no home has. DeepSeek's decode pool needs about ${n0(pred.efficientBatch)} sequences per GPU for the same, and its published rates imply about ${n0(pub.batch)}: its 144 GPUs share each weight read among thousands of users, which is why it is cheap, while each of those users still sees ${n1(pub.tokensPerSecondPerUser)} tokens/s (published; ${n1(pred.tokensPerSecondPerUser)} predicted).`,
+    `The difference is the batch. A local machine serving one user reads every weight a token touches for that token alone; its expert GEMMs only stop waiting on memory ${kneeAt(fastest.efficientBatch, ' concurrent sequences')} on ${fastest.where} (${fastest.boundBy}) and ${kneeAt(slowest.efficientBatch, '')} on ${slowest.where} (${slowest.boundBy}), a load no home has. DeepSeek's decode pool needs about ${n0(pred.efficientBatch)} sequences per GPU for the same, and its published rates imply about ${n0(pub.batch)}: its 144 GPUs share each weight read among thousands of users, which is why it is cheap, while each of those users still sees ${n1(pub.tokensPerSecondPerUser)} tokens/s (published; ${n1(pred.tokensPerSecondPerUser)} predicted).`,
   ].map(md).join('\n\n');
 }
 

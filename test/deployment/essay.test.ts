@@ -44,3 +44,19 @@ test('localVsScale(): a local row is bound by the tier that takes most of a toke
     assert.ok(row.boundBy.includes(slowest.tier === 'device' ? 'device memory' : `from ${slowest.tier}`), `${s.id}: ${row.boundBy} vs ${slowest.tier}`);
   }
 });
+
+test('describeLocalVsScale(): a setup whose experts never reach the ridge reads "at no batch at all", never ∞ or Infinity', () => {
+  const text = describeLocalVsScale(rows, 4.8);
+  assert.ok(!/∞|Infinity|NaN/.test(text), text);
+  // The RTX 4090 desktop streams experts from its SSD: its knee is where streaming an expert's weights takes as long
+  // as computing with them, B = P·s / (2·W) tokens per expert, times 256 experts / 8 per token.
+  const desk = rows.find((r) => r.where.includes('RTX 4090 in a desktop'))!;
+  const s = listLocalSetups().find((x) => x.name === desk.where)!;
+  const run = localDecode(loadModel('deepseek-v3'), s, { bitsPerWeight: 4.8, context: 4096, batch: 1 });
+  const slowest = run.tiers.reduce((a, t) => (t.seconds > a.seconds ? t : a));
+  const bw = Math.min(slowest.bytesPerSecond, s.hostLinkBytesPerSecond);
+  const peak = s.device.peakFlops.bf16 ?? s.device.peakFlops.fp16 ?? (s.device.peakFlops.fp32 as number);
+  const perExpert = (peak * 0.6) / (2 * bw);
+  assert.ok(Math.abs(desk.efficientBatch - Math.ceil((perExpert * 256) / 8)) <= 1, `${desk.efficientBatch}`);
+  assert.match(text, /at about [\d,]+ on one RTX 4090 in a desktop/);
+});
