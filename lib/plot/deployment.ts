@@ -31,6 +31,9 @@ export function deploymentFrontierChart(series: Record<string, readonly SearchPo
     hoverinfo: 'text+x+y',
     line: { color: PALETTE[i % PALETTE.length] },
   }));
+  // A mark's label runs away from the nearer edge of the (log) x range, so that it is not cut off.
+  const xs = [...Object.values(series).flatMap((pts) => pts.map((p) => p.tokensPerSecondPerUser)), ...(opts.marks ?? []).map((m) => m.tokensPerSecondPerUser)].filter((x) => x > 0);
+  const mid = xs.length > 0 ? (Math.log(Math.min(...xs)) + Math.log(Math.max(...xs))) / 2 : 0;
   (opts.marks ?? []).forEach((m, i) => {
     data.push({
       type: 'scatter',
@@ -39,7 +42,7 @@ export function deploymentFrontierChart(series: Record<string, readonly SearchPo
       x: [m.tokensPerSecondPerUser],
       y: [m.tokensPerSecondPerDevice],
       text: [m.label],
-      textposition: 'top center',
+      textposition: m.tokensPerSecondPerUser > 0 && Math.log(m.tokensPerSecondPerUser) > mid ? 'top left' : 'top right',
       marker: { symbol: 'diamond', size: 11, color: PALETTE[(Object.keys(series).length + i) % PALETTE.length] },
       showlegend: false,
     });
@@ -106,11 +109,13 @@ export function localSetupChart(bars: readonly LocalSetupBar[], opts: { title?: 
   checkArray<LocalSetupBar>('bars', bars, 1000);
   const layout = baseLayout(opts.title ?? 'Tokens/s per user and $ per million output tokens', { title: '' }, { title: 'output tokens/s per user', log: true });
   layout.margin = { t: 50, r: 20, b: 120, l: 70 };
+  // Setup names are sentences: wrapped flat under their bars, they are read whole instead of cut off at an angle.
+  layout.xaxis = { ...(layout.xaxis as object), tickangle: 0, automargin: true };
   return {
     data: [
       {
         type: 'bar',
-        x: bars.map((b) => b.label),
+        x: bars.map((b) => wrapWords(b.label, 22)),
         y: bars.map((b) => b.tokensPerSecondPerUser),
         text: bars.map((b) => `${b.tokensPerSecondPerUser.toFixed(1)} tok/s<br>$${b.usdPerMillionOutput < 1 ? b.usdPerMillionOutput.toFixed(3) : b.usdPerMillionOutput.toFixed(2)}/M`),
         textposition: 'outside',
@@ -120,4 +125,15 @@ export function localSetupChart(bars: readonly LocalSetupBar[], opts: { title?: 
     ],
     layout,
   };
+}
+
+/** Words joined into lines of at most `width` characters (a longer word gets its own line), split by <br>. */
+function wrapWords(text: string, width: number): string {
+  const lines: string[] = [];
+  for (const word of text.split(/\s+/).filter((w) => w !== '')) {
+    const last = lines.length - 1;
+    if (last >= 0 && lines[last].length + 1 + word.length <= width) lines[last] += ` ${word}`;
+    else lines.push(word);
+  }
+  return lines.join('<br>');
 }
