@@ -169,12 +169,12 @@ export function heldOutTableError(
   if (testPts.length < 1) throw new InputError('train', testPts.length, 'a split leaving at least 1 held-out point');
   const cost = measuredMatmulCost(trainPts, { interpolation: opts.interpolation });
   const stats = (e: number[]): RooflineFitError => ({ median: ssMedian(e), mean: ssMean(e), max: Math.max(...e), n: e.length });
-  const errors = testPts.map((p) => {
+  const predict = (p: RooflineFitPoint) => {
     const predicted = cost.matmulSeconds(p);
     return { point: p, predicted, error: Math.abs(predicted - p.seconds) / p.seconds };
-  });
-  const trainErr = trainPts.map((p) => Math.abs(cost.matmulSeconds(p) - p.seconds) / p.seconds);
-  return { train: stats(trainErr), test: stats(errors.map((e) => e.error)), errors };
+  };
+  const errors = testPts.map(predict);
+  return { train: stats(trainPts.map((p) => predict(p).error)), test: stats(errors.map((e) => e.error)), errors };
 }
 
 /**
