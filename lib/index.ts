@@ -303,6 +303,7 @@ export {
   SPEC_CALIBRATION,
   TYPICAL_CALIBRATION,
   matmulKneeBatch,
+  weightStreamKneeBatch,
   rooflineSeconds,
 } from './perf/index.js';
 export type {

@@ -11,7 +11,7 @@ import type { LocalSetup } from './local.js';
 import { listLocalSetups, localDecode, singleDeviceSetup } from './local.js';
 import { speculativeTokensPerStep } from './pool.js';
 import { DTYPE_BYTES } from '../core/types.js';
-import { matmulKneeBatch } from '../perf/bound.js';
+import { matmulKneeBatch, weightStreamKneeBatch } from '../perf/bound.js';
 
 /** One place a model runs, as the essay's title compares them. */
 export interface LocalVsScaleRow {
@@ -95,12 +95,11 @@ export function localVsScale(
     // take most of the time); off the device, experts must also cross the host link to be computed there.
     const slow = run.tiers.reduce((a, t) => (t.seconds > a.seconds ? t : a));
     const bw = slow.tier === 'device' ? slow.bytesPerSecond : Math.min(slow.bytesPerSecond, s.hostLinkBytesPerSecond);
-    // Off the device only the weights cross the slow tier (activations stay in device memory): the knee is where
-    // streaming an expert's weights takes as long as computing with them, 2·B·k·n / P = k·n·s / W.
+    // Off the device only the weights cross the slow tier; activations stay in device memory.
     const knee =
       slow.tier === 'device'
         ? expertKneeTokens(model, hardwarePeakFlops(s.device, dt) * s.devices, bits / 8, bw)
-        : (hardwarePeakFlops(s.device, dt) * (bits / 8)) / (2 * bw);
+        : weightStreamKneeBatch(hardwarePeakFlops(s.device, dt), bw, bits / 8);
     rows.push({
       where: s.name,
       kind: 'local',

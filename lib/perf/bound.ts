@@ -33,6 +33,19 @@ export function matmulKneeBatch(peakFlopsPerSecond: number, bytesPerSecond: numb
 }
 
 /**
+ * Critical batch of a weight matmul whose weights stream over a slow link (host memory,
+ * an SSD) while its activations stay in device memory: the token count B at which
+ * 2·B·k·n / P equals k·n·s / W, i.e. B* = P·s / (2·W), whatever k and n. The large-k, n
+ * limit of `matmulKneeBatch`, but finite however slow the link.
+ *
+ * @example
+ * weightStreamKneeBatch(165e12, 7e9, 0.6) // => about 7,071 tokens per expert
+ */
+export function weightStreamKneeBatch(peakFlopsPerSecond: number, linkBytesPerSecond: number, bytesPerElement: number): number {
+  return (peakFlopsPerSecond * bytesPerElement) / (2 * linkBytesPerSecond);
+}
+
+/**
  * Smallest integer x in [1, max] with pred(x) true, for a monotone predicate; Infinity
  * when even `max` fails. The critical batch of a whole step or of one operation inside
  * it (where no closed form exists: expert batches and attention grow differently) is

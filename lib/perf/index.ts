@@ -3,7 +3,7 @@
 // collective costs. Imports only lib/core and lib/util, so that hardware (which
 // validates calibrations), cost (which fits rooflines), roofline (which prices steps)
 // and plot can all use it.
-export { rooflineSeconds, matmulKneeBatch, smallestTrue } from './bound.js';
+export { rooflineSeconds, matmulKneeBatch, weightStreamKneeBatch, smallestTrue } from './bound.js';
 export { calibrationFromJson, calibrationGemmEfficiency, TYPICAL_CALIBRATION, SPEC_CALIBRATION, CALIBRATION_FIELDS } from './calibration.js';
 export type { HardwareCalibration } from './calibration.js';
 export { gemmComputeSeconds } from './gemm.js';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { calibrationFromJson, gemmComputeSeconds, rooflineSeconds, matmulKneeBatch, smallestTrue, linkSeconds, ringAllReduceSeconds, SPEC_CALIBRATION, TYPICAL_CALIBRATION } from '../../lib/perf/index.js';
+import { calibrationFromJson, gemmComputeSeconds, rooflineSeconds, matmulKneeBatch, weightStreamKneeBatch, smallestTrue, linkSeconds, ringAllReduceSeconds, SPEC_CALIBRATION, TYPICAL_CALIBRATION } from '../../lib/perf/index.js';
 import { hardwareFromJson, loadHardware } from '../../lib/hardware/index.js';
 import { InputError } from '../../lib/util/errors.js';
 
@@ -60,6 +60,9 @@ test('rooflineSeconds, matmulKneeBatch and smallestTrue follow their closed form
   const B = matmulKneeBatch(989.5e12, 3.35e12, 2, 8192, 28672);
   assert.ok(rel((2 * B * 8192 * 28672) / 989.5e12, ((8192 * 28672 + B * (8192 + 28672)) * 2) / 3.35e12) < 1e-12);
   assert.equal(matmulKneeBatch(1e15, 1e9, 2, 16, 16), Infinity);
+  // Weights over a slow link, activations on the device: 2·B·k·n/P = k·n·s/W at any k, n; finite where matmulKneeBatch is not.
+  const W = weightStreamKneeBatch(1e15, 1e9, 2);
+  assert.ok(rel((2 * W * 16 * 16) / 1e15, (16 * 16 * 2) / 1e9) < 1e-12);
   assert.equal(smallestTrue((x) => x * x >= 50, 1 << 20), 8);
   assert.equal(smallestTrue(() => false, 100), Infinity);
 });
