@@ -262,6 +262,7 @@ export {
   predictPublishedCase,
   prefillOpRoofline,
   publishedCaseLoadFactor,
+  publishedCasePromptMix,
   publishedCases,
   publishedComparisonNotes,
   publishedComparisonSummary,
@@ -767,10 +768,16 @@ export {
   decodeAttentionProblem,
   prepareDecodeAttention,
   windowedCausalPairs,
+  parsePromptMix,
+  loadPromptMix,
+  promptMixStats,
+  scalePromptMix,
 } from './attention/index.js';
 export type {
   DecodeAttentionProblem,
   PreparedDecodeAttention,
+  PromptMix,
+  PromptMixStats,
 } from './attention/index.js';
 
 // roofline

@@ -5,11 +5,12 @@ import { DTYPES } from '../../lib/core/types.js';
 import type { Dtype } from '../../lib/core/types.js';
 import { loadHardware } from '../../lib/hardware/spec.js';
 import { loadModel } from '../../lib/models/spec.js';
+import { loadPromptMix, promptMixStats, scalePromptMix } from '../../lib/attention/prompts.js';
 import { deepseekDayReproduction } from '../../lib/deployment/deepseek.js';
 import { checkPrecision } from '../../lib/deployment/layout.js';
 import { loadLocalSetup, localDecode } from '../../lib/deployment/local.js';
 import { decodePerformance, maxSequencesThatFit, prefillPerformance } from '../../lib/deployment/pool.js';
-import type { DecodePerformance } from '../../lib/deployment/pool.js';
+import type { DecodePerformance, PrefillPerformance } from '../../lib/deployment/pool.js';
 import { simulateDeployment } from '../../lib/deployment/serve.js';
 import { perfDeviceStepModel } from '../../lib/deployment/perf.js';
 import { EFFICIENCY_MODES } from '../../lib/roofline/deployment.js';
@@ -36,6 +37,7 @@ interface DeployOptions {
   context: string;
   prompt: string;
   cacheHit: string;
+  promptMix?: string;
   prefillTokens: string;
   drafts: string;
   acceptance: string;
@@ -175,7 +177,18 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
     if (o.json) io.out(JSON.stringify({ stepModel: step.label, fits: false, reason: refusal.reason, memory: decode.memory }, null, 2));
     throw refusal.error;
   }
-  const prefill = prefillPerformance(step, layout, { tokensPerRank: prefillTokens, promptTokens: uncached, cachedTokens: cached });
+  let prefill: PrefillPerformance;
+  if (o.promptMix === undefined) prefill = prefillPerformance(step, layout, { tokensPerRank: prefillTokens, promptTokens: uncached, cachedTokens: cached });
+  else {
+    const name = o.promptMix;
+    const mix = asFlags(() => promptMixStats(scalePromptMix(loadPromptMix(name), { meanPromptTokens: prompt, cacheHitFraction: hit })), { promptMix: '--prompt-mix', cacheHitFraction: '--cache-hit' });
+    prefill = prefillPerformance(step, layout, {
+      tokensPerRank: prefillTokens,
+      promptTokens: Math.min(prefillTokens, mix.meanComputedTokens),
+      cachedTokens: mix.meanPromptTokens - mix.meanComputedTokens,
+      attentionPairsPerComputedToken: mix.attentionPairsPerComputedToken,
+    });
+  }
   const price = hw.hourlyPriceUsd;
   const out: Record<string, unknown> = {
     stepModel: step.label,
@@ -241,6 +254,7 @@ export function register(program: Command, io: CliIo): void {
     .option('--context <n>', 'tokens in each sequence cache', '2048')
     .option('--prompt <n>', 'prompt tokens per request', '2048')
     .option('--cache-hit <f>', 'prefix-cache hit fraction, in [0, 1)', '0')
+    .option('--prompt-mix <name>', 'shape prompts and hits like a data/traces prompt mix (e.g. mooncake-conversation-prompts), scaled to --prompt and --cache-hit')
     .option('--prefill-tokens <n>', 'prompt tokens computed per rank per prefill step', '8192')
     .option('--drafts <n>', 'speculative draft tokens per step, in [0, 16]', '0')
     .option('--acceptance <f>', 'acceptance rate of each draft token', '0.8')

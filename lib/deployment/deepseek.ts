@@ -1,5 +1,7 @@
 import { loadHardware } from '../hardware/spec.js';
 import { loadModel } from '../models/spec.js';
+import { loadPromptMix, promptMixStats, scalePromptMix } from '../attention/prompts.js';
+import { prefillAttentionPairs } from '../core/matmul.js';
 import type { DayCost } from './cost.js';
 import { costProfitMargin, dailyCostUsd, dailyRevenueUsd } from './cost.js';
 import { evaluateDeployment } from './deployment.js';
@@ -54,14 +56,21 @@ export interface DeepseekDayReproduction {
   stepModel: string;
   /** Busiest expert device over the mean in each pool, from seeded uniform routing (lib/moe). */
   expertLoadFactor: { prefill: number; decode: number };
+  /**
+   * The shape of the prefill prompts, when the published file names a prompt mix: its
+   * name, and the keys each computed token attends to in it and in prompts all of the
+   * mean lengths.
+   */
+  prefillPromptMix?: { name: string; attentionPairsPerComputedToken: number; alikePairsPerComputedToken: number };
 }
 
 /**
  * Reproduces DeepSeek's published day (Feb 2025) from the model, from the facts of
  * data/published/deepseek-2025-inference-system.json (the same the published-case
  * table prices, so the two agree): the prefill pool (EP32) at its capacity on
- * DeepSeek's profiling batch of 16K computed tokens per GPU in 4K-token prompts with
- * the day's 56.3 % cache hits (attended to, not computed); the decode pool (EP144) at
+ * DeepSeek's profiling batch of 16K computed tokens per GPU in prompts of 4K tokens on
+ * average with the day's 56.3 % cache hits (attended to, not computed), shaped like the
+ * prompt mix the file names (a production chat trace's, data/traces); the decode pool (EP144) at
  * its served operating point, the most sequences per GPU at which each user still gets
  * the published 20-22 tokens/s, at the day's mean KV length (4,989 tokens) with one
  * MTP draft token accepted 85 % of the time, and at the profiling batch of 128 for its
@@ -115,7 +124,7 @@ function reproduce(make: StepModelFactory, factors: { prefill: number; decode: n
     precision: pub.precision,
     prefill: { layout: pub.prefill, tokensPerRank: w.prefillTokensPerGpu },
     decode: { layout: pub.decode, sequencesPerRank: served.sequencesPerRank, context: w.decodeContextTokens, speculative },
-    load: { ...load, promptTokensPerRequest: w.prefillPromptTokens },
+    load: { ...load, promptTokensPerRequest: w.prefillPromptTokens, ...(pub.prefillPromptMix === undefined ? {} : { promptMix: loadPromptMix(pub.prefillPromptMix) }) },
     pricePerDeviceHour: f.pricePerGpuHourUsd,
     granularity: 'fractional',
     stepModel: make,
@@ -160,5 +169,12 @@ function reproduce(make: StepModelFactory, factors: { prefill: number; decode: n
     },
     stepModel: e.stepModel,
     expertLoadFactor: factors,
+    ...(pub.prefillPromptMix === undefined ? {} : { prefillPromptMix: mixSummary(pub.prefillPromptMix, w.prefillPromptTokens, f.cacheHitFraction) }),
   };
+}
+
+function mixSummary(name: string, prompt: number, hit: number): NonNullable<DeepseekDayReproduction['prefillPromptMix']> {
+  const s = promptMixStats(scalePromptMix(loadPromptMix(name), { meanPromptTokens: prompt, cacheHitFraction: hit }));
+  const cached = s.meanPromptTokens - s.meanComputedTokens;
+  return { name, attentionPairsPerComputedToken: s.attentionPairsPerComputedToken, alikePairsPerComputedToken: prefillAttentionPairs(s.meanComputedTokens, cached) / s.meanComputedTokens };
 }

@@ -1,6 +1,8 @@
 import type { HardwareSpec } from '../hardware/spec.js';
 import type { ModelSpec } from '../models/spec.js';
 import { kvBytesPerToken } from '../models/params.js';
+import type { PromptMix, PromptMixStats } from '../attention/prompts.js';
+import { promptMixStats, scalePromptMix } from '../attention/prompts.js';
 import { InputError } from '../util/errors.js';
 import { checkInt, checkNumber } from '../util/validate.js';
 import type { DailyLoad, DayCost } from './cost.js';
@@ -22,8 +24,12 @@ export interface Deployment {
   prefill: { layout: PoolLayout; tokensPerRank: number };
   /** `context`: mean KV tokens of a decoding sequence (default: the prompt plus half the output). */
   decode: { layout: PoolLayout; sequencesPerRank: number; speculative?: SpeculativeDecoding; context?: number };
-  /** The day's tokens and curve, with the mean prompt (and output) tokens of a request. */
-  load: DailyLoad & { promptTokensPerRequest: number; outputTokensPerRequest?: number };
+  /**
+   * The day's tokens and curve, with the mean prompt (and output) tokens of a request;
+   * `promptMix`, the shape of the prompts (lib/attention), scaled to that mean and the
+   * day's hit fraction (default: every prompt of the mean length, hits alike).
+   */
+  load: DailyLoad & { promptTokensPerRequest: number; outputTokensPerRequest?: number; promptMix?: PromptMix };
   /** USD per device-hour (default: the hardware's catalog price). */
   pricePerDeviceHour?: number;
   /** Pools in whole serving units (default) or exact fractions (node-seconds, as DeepSeek counts). */
@@ -32,6 +38,15 @@ export interface Deployment {
   stepModel?: StepModelFactory;
   /** Busiest expert device over the mean, per pool (default 1); see `expertLoadFactorFromRouting`. */
   expertLoadFactor?: { prefill?: number; decode?: number };
+}
+
+function prefillFromMix(step: ReturnType<StepModelFactory>, pool: Deployment['prefill'], m: PromptMixStats): PrefillPerformance {
+  return prefillPerformance(step, pool.layout, {
+    tokensPerRank: pool.tokensPerRank,
+    promptTokens: Math.min(pool.tokensPerRank, Math.max(1, m.meanComputedTokens)),
+    cachedTokens: m.meanPromptTokens - m.meanComputedTokens,
+    attentionPairsPerComputedToken: m.attentionPairsPerComputedToken,
+  });
 }
 
 /** What a deployment delivers and costs. */
@@ -69,8 +84,10 @@ export function evaluateDeployment(d: Deployment): DeploymentEvaluation {
   if (pl.gpusPerNode !== dl.gpusPerNode) throw new InputError('decode.layout.gpusPerNode', dl.gpusPerNode, `${pl.gpusPerNode}, as the prefill pool's nodes`);
   const prefillStep = make(d.model, d.hardware, d.prefill.layout, d.precision, 'prefill', { expertLoadFactor: d.expertLoadFactor?.prefill });
   const decodeStep = make(d.model, d.hardware, d.decode.layout, d.precision, 'decode', { expertLoadFactor: d.expertLoadFactor?.decode });
-  const cached = prompt * load.cacheHitFraction;
-  const prefill = prefillPerformance(prefillStep, d.prefill.layout, { tokensPerRank: d.prefill.tokensPerRank, promptTokens: Math.max(1, prompt - cached), cachedTokens: cached });
+  const prefill =
+    d.load.promptMix === undefined
+      ? prefillPerformance(prefillStep, d.prefill.layout, { tokensPerRank: d.prefill.tokensPerRank, promptTokens: Math.max(1, prompt - prompt * load.cacheHitFraction), cachedTokens: prompt * load.cacheHitFraction })
+      : prefillFromMix(prefillStep, d.prefill, promptMixStats(scalePromptMix(d.load.promptMix, { meanPromptTokens: prompt, cacheHitFraction: load.cacheHitFraction })));
   const decode = decodePerformance(decodeStep, d.decode.layout, { sequencesPerRank: d.decode.sequencesPerRank, context, speculative: d.decode.speculative });
   if (!decode.memory.fits) {
     throw new InputError('decode.sequencesPerRank', d.decode.sequencesPerRank, 'a batch whose KV caches fit beside the weights', `short by ${(decode.memory.shortfallBytes / 1e9).toFixed(1)} GB per device`);

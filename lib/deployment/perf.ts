@@ -1,5 +1,4 @@
 import type { StepWork } from '../core/types.js';
-import { prefillAttentionPairs } from '../core/matmul.js';
 import type { HardwareSpec } from '../hardware/spec.js';
 import type { ModelSpec } from '../models/spec.js';
 import type { EfficiencyMode, Parallelism, PerfConfig } from '../roofline/deployment.js';
@@ -66,7 +65,7 @@ export function perfDeviceStepModel(model: ModelSpec, hw: HardwareSpec, layout: 
     };
     if (w.prefillTokens > 0) {
       work.prefillSequences = S * dp;
-      work.prefillAttentionPairs = S * dp * prefillAttentionPairs(w.prefillTokens / S, w.prefillCachedTokens);
+      work.prefillAttentionPairs = w.prefillTokens * dp * w.prefillAttentionPairsPerToken;
     }
     const t = stepTime(model, hw, config, work);
     const b = t.breakdown;

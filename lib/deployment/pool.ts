@@ -194,7 +194,9 @@ export interface PrefillPerformance {
 
 /**
  * Prefill throughput of a pool that computes `tokensPerRank` prompt tokens per step in
- * prompts of `promptTokens` uncached tokens after `cachedTokens` cache hits each.
+ * prompts of `promptTokens` uncached tokens after `cachedTokens` cache hits each (means).
+ * `attentionPairsPerComputedToken` carries a prompt mix's spread (promptMixStats); by
+ * default every prompt is taken to have the mean lengths.
  *
  * @example
  * prefillPerformance(step, layout, { tokensPerRank: 16384, promptTokens: 1790, cachedTokens: 2306 }).inputTokensPerSecondPerDevice
@@ -202,13 +204,13 @@ export interface PrefillPerformance {
 export function prefillPerformance(
   step: DeviceStepModel,
   layout: PoolLayout,
-  opts: { tokensPerRank: number; promptTokens: number; cachedTokens?: number },
+  opts: { tokensPerRank: number; promptTokens: number; cachedTokens?: number; attentionPairsPerComputedToken?: number },
 ): PrefillPerformance {
   const T = checkInt('tokensPerRank', opts.tokensPerRank, { min: 1, max: 1 << 24 });
   const p = checkNumber('promptTokens', opts.promptTokens, { min: 1, max: T });
   const c = checkNumber('cachedTokens', opts.cachedTokens ?? 0, { min: 0, max: 1 << 24 });
   const sequences = Math.max(1, Math.round(T / p));
-  const s = step.step({ prefillTokens: T, prefillSequences: sequences, prefillCachedTokens: c, decodeSequences: 0, decodeContext: 0 });
+  const s = step.step({ prefillTokens: T, prefillSequences: sequences, prefillCachedTokens: c, prefillAttentionPairsPerToken: opts.attentionPairsPerComputedToken, decodeSequences: 0, decodeContext: 0 });
   const pp = layout.pipelineParallel;
   const computed = T / s.seconds / devicesPerRank(layout);
   return {

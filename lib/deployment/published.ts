@@ -36,6 +36,8 @@ export interface PublishedDay {
   decode: PoolLayout;
   precision: DeploymentPrecision;
   workload: { prefillPromptTokens: number; prefillTokensPerGpu: number; decodeContextTokens: number; decodeSequencesPerGpu: number; mtpAcceptance: number };
+  /** The shape of the prompts priced in prefill: a data/traces prompt mix (loadPromptMix), when the file names one. */
+  prefillPromptMix?: string;
   sources: Record<string, Provenance>;
 }
 
@@ -104,7 +106,17 @@ export function deepseekPublishedDay(): PublishedDay {
   if (typeof j !== 'object' || j === null) throw new InputError(`data/published/${DEEPSEEK_FILE}.json day`, j, "an object with DeepSeek's published day");
   const sources: Record<string, Provenance> = {};
   const figures = Object.fromEntries(Object.entries(j.figures).map(([k, v]) => [k, num(sources, `figures.${k}`, v)])) as PublishedDay['figures'];
-  const workload = Object.fromEntries(Object.entries(j.workload).map(([k, v]) => [k, num(sources, `workload.${k}`, v)])) as PublishedDay['workload'];
+  const { prefillPromptMix: mixRaw, ...numbers } = j.workload;
+  const workload = Object.fromEntries(Object.entries(numbers).map(([k, v]) => [k, num(sources, `workload.${k}`, v)])) as PublishedDay['workload'];
+  let prefillPromptMix: string | undefined;
+  if (mixRaw !== undefined) {
+    const m = mixRaw as Partial<{ value: unknown; source: unknown }>;
+    if (typeof m !== 'object' || m === null || typeof m.value !== 'string' || typeof m.source !== 'string' || m.source === '') {
+      throw new InputError('workload.prefillPromptMix', mixRaw, 'an object { value: the name of a data/traces prompt mix, source }');
+    }
+    prefillPromptMix = m.value;
+    sources['workload.prefillPromptMix'] = { source: m.source };
+  }
   const overlap = j.layout.microBatchOverlap.value === true;
   sources['layout.prefill'] = { source: j.layout.prefill.source };
   sources['layout.decode'] = { source: j.layout.decode.source };
@@ -121,6 +133,7 @@ export function deepseekPublishedDay(): PublishedDay {
     decode: pool(j.layout.decode, overlap, figures.gpusPerNode),
     precision: { weights: pr.weights, attention: pr.attention, dispatch: pr.dispatch, combine: pr.combine },
     workload,
+    ...(prefillPromptMix === undefined ? {} : { prefillPromptMix }),
     sources,
   };
 }

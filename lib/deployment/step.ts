@@ -32,7 +32,14 @@ export function checkStepInput(input: DeviceStepInput): Required<DeviceStepInput
   const ctx = checkNumber('decodeContext', input.decodeContext, { min: 0, max: MAX_TOKENS });
   const q = checkInt('decodeTokensPerSequence', input.decodeTokensPerSequence ?? 1, { min: 1, max: 64 });
   if (P + D === 0) throw new InputError('prefillTokens + decodeSequences', 0, 'at least 1');
-  return { prefillTokens: P, prefillSequences: S, prefillCachedTokens: cached, decodeSequences: D, decodeContext: ctx, decodeTokensPerSequence: q };
+  // Each computed token sees at least itself and at most every token a prompt can hold.
+  const pairs =
+    P === 0
+      ? 0
+      : input.prefillAttentionPairsPerToken === undefined
+        ? prefillAttentionPairs(P / S, cached) / (P / S)
+        : checkNumber('prefillAttentionPairsPerToken', input.prefillAttentionPairsPerToken, { min: 1, max: MAX_TOKENS });
+  return { prefillTokens: P, prefillSequences: S, prefillCachedTokens: cached, prefillAttentionPairsPerToken: pairs, decodeSequences: D, decodeContext: ctx, decodeTokensPerSequence: q };
 }
 
 function sumSeconds(ops: ModelOperation[], hw: HardwareSpec, dtype: Dtype, scale: (op: ModelOperation) => number = () => 1): number {
@@ -112,7 +119,7 @@ export function rooflineDeviceStepModel(model: ModelSpec, hw: HardwareSpec, layo
     const coreOps = modelStepOps(model, { ...work, dtype: pr.attention }).filter((o) => o.group === 'attention-core');
     // Cached prefix tokens are keys every new prompt token still attends to.
     const Lp = w.prefillSequences > 0 ? w.prefillTokens / w.prefillSequences : 0;
-    const pairScale = Lp > 0 ? prefillAttentionPairs(Lp, w.prefillCachedTokens) / prefillAttentionPairs(Lp, 0) : 1;
+    const pairScale = Lp > 0 ? (w.prefillAttentionPairsPerToken * Lp) / prefillAttentionPairs(Lp, 0) : 1;
     const linearSeconds = sumSeconds(linOps, hw, pr.weights) / tp / pp;
     const attentionSeconds = sumSeconds(coreOps, hw, pr.attention, (op) => (op.name.startsWith('attn.core.prefill') ? pairScale : 1)) / tp / pp;
     const T = w.prefillTokens + D;

@@ -53,6 +53,12 @@ export interface DeviceStepInput {
   prefillSequences?: number;
   /** Tokens of each prompt already in the KV cache (prefix-cache hits), mean (default 0). */
   prefillCachedTokens?: number;
+  /**
+   * Keys each computed prompt token attends to, mean over computed tokens. Default: as if
+   * every prompt had the mean computed and cached tokens; a prompt mix's spread makes it
+   * larger (promptMixStats in lib/attention).
+   */
+  prefillAttentionPairsPerToken?: number;
   /** Sequences decoding this step. */
   decodeSequences: number;
   /** Mean tokens in each decoding sequence's KV cache. */

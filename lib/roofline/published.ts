@@ -12,6 +12,8 @@ import { maxBatchThatFits, memoryFit, stepTime } from './deployment.js';
 import { smallestTrue } from '../perf/bound.js';
 import { prefillAttentionPairs } from '../core/matmul.js';
 import { uniformRoutingLoadFactor } from './routing.js';
+import type { PromptMixStats } from '../attention/prompts.js';
+import { loadPromptMix, promptMixStats, scalePromptMix } from '../attention/prompts.js';
 
 /**
  * A throughput a real serving system published, with the deployment that reached it
@@ -59,6 +61,12 @@ export interface PublishedCase {
    * the published input rate (default 0).
    */
   cachedTokens?: number;
+  /**
+   * Prefill: the prompts' shape, a prompt mix under data/traces (loadPromptMix), scaled to
+   * a mean prompt of `promptTokens` with `cachedTokens / promptTokens` of them cache hits
+   * (scalePromptMix). Default: every prompt alike.
+   */
+  promptMix?: string;
   /**
    * How busy the busiest expert device is: balanced (default; DeepSeek's profiles
    * simulate "an absolutely balanced MoE routing") or the imbalance of seeded uniform
@@ -137,6 +145,10 @@ function checkCase(raw: unknown, where: string, file: { source: string; url?: st
     out.promptTokens = checkInt(`${where}.promptTokens`, c.promptTokens, { min: 1, max: 1 << 20 });
     out.tokensPerDevice = checkInt(`${where}.tokensPerDevice`, c.tokensPerDevice, { min: 1, max: 1 << 20 });
     out.cachedTokens = checkNumber(`${where}.cachedTokens`, c.cachedTokens ?? 0, { min: 0, max: out.promptTokens - 1 });
+    if (c.promptMix !== undefined) {
+      if (typeof c.promptMix !== 'string') throw new InputError(`${where}.promptMix`, c.promptMix, 'the name of a data/traces prompt mix');
+      out.promptMix = c.promptMix;
+    }
   } else if (phase === 'offline') {
     out.sequencesPerDevice = checkInt(`${where}.sequencesPerDevice`, c.sequencesPerDevice, { min: 1, max: 1 << 16 });
     out.promptTokens = checkInt(`${where}.promptTokens`, c.promptTokens, { min: 1, max: 1 << 20 });
@@ -218,6 +230,11 @@ function dayCases(day: DayJson, name: string, file: { source: string; url?: stri
   };
   const prompt = w('prefillPromptTokens');
   const hit = f('cacheHitFraction');
+  const mixEntry = day.workload.prefillPromptMix as { value?: unknown } | undefined;
+  if (mixEntry !== undefined && (typeof mixEntry !== 'object' || mixEntry === null || typeof mixEntry.value !== 'string')) {
+    throw new InputError(`${where}.workload.prefillPromptMix`, mixEntry, 'an object { value: the name of a data/traces prompt mix, source }');
+  }
+  const mixName = mixEntry?.value as string | undefined;
   const acceptance = w('mtpAcceptance');
   const base = { model: day.model, hardware: day.hardware, devicesPerNode: gpn, precision: precisionOf(), source: file.source, url: file.url, date: file.date };
   const cases: PublishedCase[] = [
@@ -231,9 +248,10 @@ function dayCases(day: DayJson, name: string, file: { source: string; url?: stri
       promptTokens: prompt,
       cachedTokens: prompt * hit,
       tokensPerDevice: w('prefillTokensPerGpu'),
+      ...(mixName === undefined ? {} : { promptMix: mixName }),
       expertLoad: { kind: 'uniform-routing', redundantExperts: pre.redundantExperts, seed: 1, steps: 2 },
       published: { value: f('prefillTokensPerNodePerSecond'), unit: 'input tokens/s per node (incl. cache hits)' },
-      assumptions: `the profile-data prefill batch (${w('prefillTokensPerGpu')} computed tokens per GPU) in ${prompt}-token prompts of which the day's ${(hit * 100).toFixed(1)} % are cache hits, attended to but not computed; expert load of uniform routing over ${pre.redundantExperts} redundant experts; capacity, not the load the day served`,
+      assumptions: `the profile-data prefill batch (${w('prefillTokensPerGpu')} computed tokens per GPU) in prompts of ${prompt} tokens on average of which the day's ${(hit * 100).toFixed(1)} % are cache hits, attended to but not computed; ${mixName === undefined ? 'every prompt alike' : `prompt lengths and hits shaped like the ${mixName} mix (data/traces), scaled to that mean and hit rate: DeepSeek publishes neither distribution`}; expert load of uniform routing over ${pre.redundantExperts} redundant experts; capacity, not the load the day served`,
     },
     {
       ...base,
@@ -300,6 +318,23 @@ export function publishedCaseLoadFactor(c: PublishedCase): number {
 }
 
 /**
+ * A prefill case's prompt mix scaled to its mean prompt and hit fraction (its stats), or
+ * undefined for a case whose prompts are all alike.
+ *
+ * @example
+ * publishedCasePromptMix(publishedCases().find((c) => c.id === 'deepseek-prefill')!)?.attentionPairsPerComputedToken
+ */
+export function publishedCasePromptMix(c: PublishedCase): PromptMixStats | undefined {
+  return c.promptMix === undefined ? undefined : casePromptMix(c);
+}
+
+function casePromptMix(c: PublishedCase): PromptMixStats {
+  const prompt = checkNumber(`${c.id}.promptTokens`, c.promptTokens, { min: 1, max: 1 << 20 });
+  const hit = checkNumber(`${c.id}.cachedTokens`, c.cachedTokens ?? 0, { min: 0, max: prompt - 1 }) / prompt;
+  return promptMixStats(scalePromptMix(loadPromptMix(c.promptMix as string), { meanPromptTokens: prompt, cacheHitFraction: hit }));
+}
+
+/**
  * batchlab's prediction of a published case: the step of its deployment priced by
  * `stepTime` with the hardware's calibration (no constant depends on the case), turned
  * into the case's unit — tokens per second per node, at the steady-state interval
@@ -330,11 +365,13 @@ export function predictPublishedCase(c: PublishedCase): PublishedComparison {
     const T = c.tokensPerDevice as number;
     const P = T * c.devices;
     const cached = c.cachedTokens ?? 0;
-    const computedPerPrompt = (c.promptTokens as number) - cached;
+    const mix = c.promptMix === undefined ? undefined : casePromptMix(c);
+    const computedPerPrompt = mix ? mix.meanComputedTokens : (c.promptTokens as number) - cached;
     // Prompts per GPU rounded as the deployment layer rounds them (one attention rank per GPU).
     const perDevice = Math.max(1, Math.round(T / computedPerPrompt));
     const work: StepWork = { prefillTokens: P, decodeTokens: 0, contextTokens: 0, prefillSequences: perDevice * c.devices };
-    if (cached > 0) work.prefillAttentionPairs = perDevice * c.devices * prefillAttentionPairs(T / perDevice, cached);
+    if (mix) work.prefillAttentionPairs = P * mix.attentionPairsPerComputedToken;
+    else if (cached > 0) work.prefillAttentionPairs = perDevice * c.devices * prefillAttentionPairs(T / perDevice, cached);
     step = stepTime(model, hw, config, work);
     predicted = ((P / step.intervalSeconds / nodes) * (c.promptTokens as number)) / computedPerPrompt;
   } else if (c.phase === 'offline') {
@@ -483,8 +520,17 @@ export function publishedComparisonNotes(comparisons: readonly PublishedComparis
     const c = publishedCases().find((x) => x.id === 'deepseek-prefill');
     const computedShare = c && c.promptTokens ? (c.promptTokens - (c.cachedTokens ?? 0)) / c.promptTokens : 1;
     const servedOverProfile = (dPre.published * computedShare) / pPre.published;
+    const mix = c ? publishedCasePromptMix(c) : undefined;
+    let shape = '';
+    if (c && mix) {
+      const computed = (c.promptTokens as number) - (c.cachedTokens ?? 0);
+      const alikePairs = prefillAttentionPairs(computed, c.cachedTokens ?? 0) / computed;
+      const alike = predictPublishedCase({ ...c, promptMix: undefined });
+      shape =
+        ` Its prompts follow the shape of a production chat trace (${c.promptMix}, data/traces) scaled to the day's mean prompt and hit rate: a few long conversations with long cached prefixes make each computed token attend to ${Math.round(mix.attentionPairsPerComputedToken).toLocaleString('en-US')} keys on average, ${(mix.attentionPairsPerComputedToken / alikePairs).toFixed(1)}× as many as if every prompt had the mean lengths, and the prediction lands ${pct(dPre.error)} from the day's rate (${pct(alike.error)} with every prompt alike).`;
+    }
     out.push(
-      `Prefill has no published latency to fix its batch, so it is priced at capacity, ${pct(dPre.error)} above the day. DeepSeek's own profiling run computes ${Math.round(pPre.published).toLocaleString('en-US')} prompt tokens/s per node where the day averaged ${Math.round(dPre.published * computedShare).toLocaleString('en-US')} (${Math.round(servedOverProfile * 100)} %): the gap is how full the prefill pool ran over the day, which no published figure measures, and it is left as a miss rather than fitted.`,
+      `Prefill has no published latency to fix its batch, so it is priced at capacity on the profiling batch.${shape} DeepSeek's own profiling run (4K prompts, no cache hits) computes ${Math.round(pPre.published).toLocaleString('en-US')} prompt tokens/s per node where the day averaged ${Math.round(dPre.published * computedShare).toLocaleString('en-US')} (${Math.round(servedOverProfile * 100)} %); ${mix ? 'what the prompt shape does not explain is' : 'the gap is'} how full the prefill pool ran over the day, which no published figure measures, and it is not fitted.`,
     );
   }
   return out.join('\n\n');

@@ -69,6 +69,18 @@ test('batchlab deploy --cache-hit outside [0, 1) is refused naming the flag (1.5
   assert.ok(Math.abs(p.inputTokensPerSecondPerDevice - 2 * p.computedTokensPerSecondPerDevice) < 1e-9 * p.inputTokensPerSecondPerDevice);
 });
 
+test('batchlab deploy --prompt-mix: prompts shaped like a shipped trace at the same means price prefill lower; an unknown mix or an unreachable hit rate names its flag', async () => {
+  const alike = JSON.parse((await run(['deploy', '--cache-hit', '0.5', '--json'])).out).prefill;
+  const r = await run(['deploy', '--cache-hit', '0.5', '--prompt-mix', 'mooncake-conversation-prompts', '--json']);
+  assert.equal(r.code, 0, r.err);
+  const mixed = JSON.parse(r.out).prefill;
+  // Same means (2,048-token prompts, half cached), longer cached prefixes for some: more attention per computed token.
+  assert.ok(Math.abs(mixed.promptTokens - 1024) < 1e-6 && Math.abs(mixed.cachedTokens - 1024) < 1e-6);
+  assert.ok(mixed.inputTokensPerSecondPerDevice < alike.inputTokensPerSecondPerDevice);
+  refused(await run(['deploy', '--prompt-mix', 'nope']), /^batchlab: --prompt-mix must be a prompt mix under data\/traces: mooncake-conversation-prompts; got "nope"$/);
+  refused(await run(['deploy', '--prompt-mix', 'mooncake-conversation-prompts', '--cache-hit', '0.99999']), /^batchlab: --cache-hit must be at most 0\.\d+ for this prompt mix/);
+});
+
 test('batchlab deploy --drafts: negatives are refused like values above 16', async () => {
   for (const v of ['-1', '17', '1.5']) refused(await run(['deploy', '--drafts', v]), /^batchlab: --drafts must be an integer in \[0, 16\]; got /);
   const ok = await run(['deploy', '--drafts', '2', '--acceptance', '0.5', '--json']);

@@ -35,6 +35,8 @@ test('deepseekDayReproduction(): published arithmetic exact; predictions side by
     assert.equal(row.within25, Math.abs(row.ratio - 1) <= 0.25);
     assert.ok(row.bound !== undefined && row.bound > 0);
   }
+  // Issue target: the per-node prefill and decode figures and the daily cost within ±25 % of the published day.
+  for (const row of [prefill, decode, cost]) assert.ok(row.within25, `${row.figure}: ${row.ratio.toFixed(3)}×`);
   // The bound runs every kernel at peak: at least the calibrated throughput, at most its cost.
   assert.ok(prefill.bound! >= prefill.predicted);
   assert.ok(decode.bound! >= decode.predicted);

@@ -35,6 +35,20 @@ test('evaluateDeployment() refuses a decode batch that does not fit, naming the 
   assert.throws(() => evaluateDeployment({ ...deployment, load: { ...deployment.load, curve: { hours: [8, 8], relative: [1, 1] } } }), (e: unknown) => e instanceof InputError && e.field === 'curve.hours');
 });
 
+test('evaluateDeployment(load.promptMix): prompts shaped like a trace cost more prefill attention than prompts alike at the same means; input counts hits the same way', async () => {
+  const { loadPromptMix } = await import('../../lib/attention/index.js');
+  const alike = evaluateDeployment(deployment);
+  const mixed = evaluateDeployment({ ...deployment, load: { ...deployment.load, promptMix: loadPromptMix('mooncake-conversation-prompts') } });
+  // Same computed tokens per step and the same hits per computed token (2,000-token prompts, half cached): attention grows.
+  assert.ok(Math.abs(mixed.prefill.promptTokens - alike.prefill.promptTokens) < 1e-6);
+  assert.ok(Math.abs(mixed.prefill.cachedTokens - alike.prefill.cachedTokens) < 1e-6);
+  assert.ok(mixed.prefill.step.attentionSeconds > alike.prefill.step.attentionSeconds);
+  assert.ok(mixed.prefill.inputTokensPerSecondPerDevice < alike.prefill.inputTokensPerSecondPerDevice);
+  // Input per device counts hits: computed × prompt / computed-per-prompt, as without a mix.
+  const p = mixed.prefill;
+  assert.ok(Math.abs(p.inputTokensPerSecondPerDevice - (p.computedTokensPerSecondPerDevice * (p.promptTokens + p.cachedTokens)) / p.promptTokens) < 1e-9 * p.inputTokensPerSecondPerDevice);
+});
+
 test('simulateSearchPoint(): the simulator on a searched point is seed-deterministic and never beats the analytic TPOT at the median', async () => {
   const { candidateLayouts } = await import('../../lib/deployment/compare.js');
   const { searchCheapestDeployment } = await import('../../lib/deployment/search.js');

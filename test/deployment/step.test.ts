@@ -132,3 +132,21 @@ test('decodeAtUserSpeed(): the most sequences per rank whose users still get the
   assert.equal(decodeAtUserSpeed(step, pub.decode, { context: 4989, tokensPerSecondPerUser: 1, maxSequencesPerRank: 8 }).sequencesPerRank, 8);
   assert.throws(() => decodeAtUserSpeed(step, pub.decode, { context: 4989, tokensPerSecondPerUser: 1e5 }), (e: unknown) => e instanceof InputError && e.field === 'tokensPerSecondPerUser');
 });
+
+test('prefillAttentionPairsPerToken: the default is the fixed-length formula; a larger value grows attention, in both step models; out of range is an InputError', () => {
+  const layout = tp(4);
+  for (const m of [rooflineDeviceStepModel(llama, h100, layout, uniformPrecision('bf16')), perfDeviceStepModel(llama, h100, layout, uniformPrecision('bf16'))]) {
+    // 8,192 computed tokens in 4 prompts of 2,048 after 1,024 cached tokens each.
+    const base = { prefillTokens: 8192, prefillSequences: 4, prefillCachedTokens: 1024, decodeSequences: 0, decodeContext: 0 };
+    const perToken = (2048 * 1024 + (2048 * 2049) / 2) / 2048;
+    const a = m.step(base);
+    const same = m.step({ ...base, prefillAttentionPairsPerToken: perToken });
+    assert.ok(rel(same.seconds, a.seconds) < 1e-12);
+    const more = m.step({ ...base, prefillAttentionPairsPerToken: 2 * perToken });
+    assert.ok(more.attentionSeconds > a.attentionSeconds && more.seconds > a.seconds);
+    // Linear layers see the same tokens; the calibrated model's auxiliary kernels (a share of GEMM + attention time) may grow.
+    assert.ok(more.linearSeconds >= a.linearSeconds);
+    assert.throws(() => m.step({ ...base, prefillAttentionPairsPerToken: 0.5 }), (e: unknown) => e instanceof InputError && e.field === 'prefillAttentionPairsPerToken');
+    assert.throws(() => m.step({ ...base, prefillAttentionPairsPerToken: Number.NaN }), (e: unknown) => e instanceof InputError && e.field === 'prefillAttentionPairsPerToken');
+  }
+});

@@ -1,0 +1,198 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { prefillAttentionPairs } from '../core/matmul.js';
+import { InputError } from '../util/errors.js';
+import { batchlabDataDir } from '../util/package-root.js';
+import { checkNumber } from '../util/validate.js';
+
+/**
+ * The prompts of a workload, request by request: each prompt's length and the tokens of
+ * it already in the prefix cache (data/traces/*-prompts.csv). Prefill attention depends
+ * on the mix, not only its means: a computed token attends to every cached and earlier
+ * token of its own prompt, so a few long prompts with long cached prefixes cost more
+ * attention per computed token than the same tokens in prompts of one length.
+ */
+export interface PromptMix {
+  /** Where the mix comes from (the file's comment lines, or the caller's words). */
+  source: string;
+  promptTokens: Float64Array;
+  cachedTokens: Float64Array;
+}
+
+/** What prefill pricing needs of a mix. */
+export interface PromptMixStats {
+  requests: number;
+  meanPromptTokens: number;
+  /** Cached tokens over prompt tokens (token-weighted, as a service counts its hits). */
+  cacheHitFraction: number;
+  /** Prompt tokens computed per request (cache hits excluded), mean. */
+  meanComputedTokens: number;
+  /** Keys each computed token attends to, mean over computed tokens (`prefillAttentionPairs` summed over requests). */
+  attentionPairsPerComputedToken: number;
+}
+
+/** Large enough for a day of requests summarised, small enough that a runaway file is refused. */
+const MAX_MIX_ROWS = 2_000_000;
+const MAX_MIX_BYTES = 64 * 2 ** 20;
+const MAX_PROMPT = 1 << 24;
+
+/**
+ * Parses a prompt mix: a CSV with the header `prompt_tokens,cached_tokens` (`#` lines
+ * are comments and become the source), prompt tokens in [1, 2^24], cached tokens in
+ * [0, prompt − 1] (a request computes at least one token). A bad row is an InputError
+ * naming its line and column.
+ *
+ * @example
+ * promptMixStats(parsePromptMix('prompt_tokens,cached_tokens\n4096,0\n4096,2048\n')).cacheHitFraction // => 0.25
+ */
+export function parsePromptMix(csv: string, source = 'inline prompt mix'): PromptMix {
+  if (typeof csv !== 'string') throw new InputError('promptMix', csv, 'CSV text');
+  const comments = csv
+    .split('\n')
+    .filter((l) => l.startsWith('#'))
+    .map((l) => l.slice(1).trim());
+  let records: string[][];
+  try {
+    records = parse(csv, { comment: '#', skip_empty_lines: true, trim: true, to: MAX_MIX_ROWS + 2 }) as string[][];
+  } catch (e) {
+    throw new InputError('promptMix', source, 'well-formed CSV', (e as Error).message);
+  }
+  if (records.length < 2) throw new InputError('promptMix', source, 'a header prompt_tokens,cached_tokens and at least one row');
+  if (records.length > MAX_MIX_ROWS + 1) throw new InputError('promptMix', source, `at most ${MAX_MIX_ROWS} rows`);
+  const header = records[0].map((h) => h.toLowerCase());
+  const ip = header.indexOf('prompt_tokens');
+  const ic = header.indexOf('cached_tokens');
+  if (ip < 0 || ic < 0) throw new InputError('promptMix header', records[0].join(','), 'columns prompt_tokens and cached_tokens');
+  const n = records.length - 1;
+  const promptTokens = new Float64Array(n);
+  const cachedTokens = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const r = records[i + 1];
+    const p = checkNumber(`promptMix row ${i + 1}: prompt_tokens`, r[ip] === '' ? NaN : Number(r[ip]), { min: 1, max: MAX_PROMPT });
+    const c = checkNumber(`promptMix row ${i + 1}: cached_tokens`, r[ic] === '' ? NaN : Number(r[ic]), { min: 0, max: p - 1 });
+    promptTokens[i] = p;
+    cachedTokens[i] = c;
+  }
+  return { source: comments.length ? comments.join(' ') : source, promptTokens, cachedTokens };
+}
+
+/**
+ * A prompt mix shipped under data/traces (`<name>.csv`; shipped mixes end in `-prompts`), e.g.
+ * 'mooncake-conversation-prompts': one hour of a production chat service's prompts
+ * with their prefix-cache hits (Mooncake's FAST'25 conversation trace, derived by
+ * scripts/prompt-mix-from-mooncake.mjs).
+ *
+ * @example
+ * promptMixStats(loadPromptMix('mooncake-conversation-prompts')).requests // => 12031
+ */
+export function loadPromptMix(name: string): PromptMix {
+  if (typeof name !== 'string' || !/^[a-z0-9][a-z0-9-]*$/.test(name)) throw new InputError('promptMix', name, 'the name of a data/traces/*.csv prompt mix (lower-case letters, digits, dashes)');
+  const path = join(batchlabDataDir('traces'), `${name}.csv`);
+  let text: string;
+  try {
+    const size = statSync(path).size;
+    if (size > MAX_MIX_BYTES) throw new InputError('promptMix', name, `a file of at most ${MAX_MIX_BYTES} bytes`, `${size} bytes`);
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    if (e instanceof InputError) throw e;
+    const shipped = readdirSync(batchlabDataDir('traces'))
+      .filter((f) => f.endsWith('-prompts.csv'))
+      .map((f) => f.slice(0, -'.csv'.length));
+    throw new InputError('promptMix', name, `a prompt mix under data/traces: ${shipped.join(', ')}`);
+  }
+  return parsePromptMix(text, name);
+}
+
+function checkMix(mix: PromptMix): void {
+  if (typeof mix !== 'object' || mix === null || !(mix.promptTokens instanceof Float64Array) || !(mix.cachedTokens instanceof Float64Array)) {
+    throw new InputError('promptMix', mix, 'a PromptMix (parsePromptMix or loadPromptMix)');
+  }
+  if (mix.promptTokens.length === 0 || mix.promptTokens.length !== mix.cachedTokens.length) throw new InputError('promptMix', mix.promptTokens.length, 'at least one request, with as many cached counts as prompts');
+}
+
+/**
+ * The means of a mix that prefill pricing uses: prompt and computed tokens per request,
+ * the token-weighted cache-hit fraction, and the keys each computed token attends to.
+ *
+ * @example
+ * promptMixStats(parsePromptMix('prompt_tokens,cached_tokens\n4,0\n')).attentionPairsPerComputedToken // => 2.5 (10 pairs / 4 tokens)
+ */
+export function promptMixStats(mix: PromptMix): PromptMixStats {
+  checkMix(mix);
+  let prompt = 0;
+  let computed = 0;
+  let pairs = 0;
+  const n = mix.promptTokens.length;
+  for (let i = 0; i < n; i++) {
+    const L = mix.promptTokens[i];
+    const c = mix.cachedTokens[i];
+    prompt += L;
+    computed += L - c;
+    pairs += prefillAttentionPairs(L - c, c);
+  }
+  return {
+    requests: n,
+    meanPromptTokens: prompt / n,
+    cacheHitFraction: 1 - computed / prompt,
+    meanComputedTokens: computed / n,
+    attentionPairsPerComputedToken: pairs / computed,
+  };
+}
+
+/**
+ * A mix moved to another service's means, keeping its shape: every prompt scaled by one
+ * factor so that the mean prompt is `meanPromptTokens`, and every cached prefix (still at
+ * most its prompt − 1 of the trace's tokens) stretched by one factor so that the
+ * token-weighted hit fraction is `cacheHitFraction`. Which requests hit, and how long
+ * prompts and prefixes are relative to each other, stay the trace's. A hit fraction the
+ * mix cannot reach (it would need requests that never hit to hit) is an InputError
+ * naming the reachable range.
+ *
+ * @example
+ * promptMixStats(scalePromptMix(loadPromptMix('mooncake-conversation-prompts'), { meanPromptTokens: 4096, cacheHitFraction: 0.563 })).meanPromptTokens // => 4096
+ */
+export function scalePromptMix(mix: PromptMix, to: { meanPromptTokens: number; cacheHitFraction: number }): PromptMix {
+  checkMix(mix);
+  const meanPrompt = checkNumber('meanPromptTokens', to?.meanPromptTokens, { min: 1, max: MAX_PROMPT });
+  const target = checkNumber('cacheHitFraction', to?.cacheHitFraction, { min: 0, max: 1 });
+  const n = mix.promptTokens.length;
+  let total = 0;
+  let reachable = 0;
+  let stretchMax = 0;
+  for (let i = 0; i < n; i++) {
+    const L = mix.promptTokens[i];
+    const c = mix.cachedTokens[i];
+    total += L;
+    if (c > 0) {
+      reachable += L - 1;
+      stretchMax = Math.max(stretchMax, (L - 1) / c);
+    }
+  }
+  const hitAt = (k: number): number => {
+    let h = 0;
+    for (let i = 0; i < n; i++) h += Math.min(mix.promptTokens[i] - 1, k * mix.cachedTokens[i]);
+    return h / total;
+  };
+  if (target > reachable / total) {
+    throw new InputError('cacheHitFraction', target, `at most ${(reachable / total).toFixed(4)} for this prompt mix (only its requests that hit can hit more)`);
+  }
+  // hitAt is continuous and non-decreasing in k: bisection finds the stretch.
+  let lo = 0;
+  let hi = Math.max(stretchMax, 1);
+  for (let it = 0; it < 200 && hi - lo > 1e-12 * hi; it++) {
+    const mid = (lo + hi) / 2;
+    if (hitAt(mid) < target) lo = mid;
+    else hi = mid;
+  }
+  const k = target === 0 ? 0 : hi;
+  const s = meanPrompt / (total / n);
+  const promptTokens = new Float64Array(n);
+  const cachedTokens = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const L = mix.promptTokens[i];
+    promptTokens[i] = L * s;
+    cachedTokens[i] = Math.min(L - 1, k * mix.cachedTokens[i]) * s;
+  }
+  return { source: `${mix.source} (scaled to a mean prompt of ${meanPrompt} tokens and ${(target * 100).toFixed(1)} % cache hits)`, promptTokens, cachedTokens };
+}
