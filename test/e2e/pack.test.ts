@@ -35,11 +35,14 @@ test('npm pack yields a package that installs and imports in a clean folder', { 
       join(app, 'check.mjs'),
       `const b = await import('batchlab');
 const m = b.loadModel('deepseek-v3');
-console.log(JSON.stringify({ experts: m.moe.numExperts, pipeline: b.pipelineBubbleFraction({ stages: 4, microBatches: 4 }) }));`,
+console.log(JSON.stringify({ experts: m.moe.numExperts, pipeline: b.pipelineBubbleFraction({ stages: 4, microBatches: 4 }), published: b.publishedComparisons().length, local: b.loadLocalSetup('mac-studio-m3-ultra').id }));`,
     );
-    const out = JSON.parse(run('node', ['check.mjs'], app).trim().split('\n').at(-1)!) as { experts: number; pipeline: number };
+    const out = JSON.parse(run('node', ['check.mjs'], app).trim().split('\n').at(-1)!) as { experts: number; pipeline: number; published: number; local: string };
     assert.equal(out.experts, 256); // DeepSeek-V3 config.json: n_routed_experts
     assert.equal(out.pipeline, 3 / 7); // (S−1)/(m+S−1)
+    // The published cases (data/published, with the prompt mix under data/traces) and the local setups ship too.
+    assert.equal(out.published, 10);
+    assert.equal(out.local, 'mac-studio-m3-ultra');
     const version = run('npx', ['--no-install', 'batchlab', '--version'], app).trim();
     assert.equal(version, (JSON.parse(run('node', ['-p', "JSON.stringify(require('./package.json'))"], root)) as { version: string }).version);
   } finally {
