@@ -212,6 +212,13 @@ export function stepBreakdownChart(steps: ReadonlyArray<{ label: string; step: S
       hovertext: steps.map((s) => `${name}: ${(get(s.step.breakdown) * 1e3).toFixed(2)} ms of ${(s.step.intervalSeconds * 1e3).toFixed(2)} ms`),
       marker: { color: PALETTE[i % PALETTE.length] },
     })),
-    layout: { ...baseLayout(title, { title: 'case' }, { title: '% of the step' }), barmode: 'stack' },
+    // Case labels rotate under long names: the margin grows to hold them, and the legend stands beside the bars.
+    layout: {
+      ...baseLayout(title, { title: 'case' }, { title: '% of the step' }),
+      xaxis: { title: { text: 'case' }, type: '-', automargin: true },
+      barmode: 'stack',
+      legend: { orientation: 'v', x: 1.02, y: 1, traceorder: 'reversed' },
+      margin: { t: 50, r: 180, b: 60, l: 70 },
+    },
   };
 }
