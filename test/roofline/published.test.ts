@@ -11,11 +11,11 @@ import { loadHardware } from '../../lib/hardware/index.js';
 test('predictPublishedCase(): every published serving throughput beside its prediction (printed); capacity cases within ±25 %, none off by 2×', () => {
   const cases = publishedCases();
   // data/published: DeepSeek's day (2 production cases built from its figures), DeepSeek's profile (2, as LMSYS derived them),
-  // LMSYS's SGLang runs (3 prefill + 1 perfect-EPLB prefill + 1 decode), TensorRT-LLM's DeepSeek-R1 throughput run on 8×H200.
+  // LMSYS's SGLang runs (3 prefill + 1 perfect-EPLB prefill + 2 decode, one with simulated MTP), TensorRT-LLM's DeepSeek-R1 throughput run on 8×H200.
   assert.deepEqual(cases.map((c) => c.id), [
     'deepseek-prefill', 'deepseek-decode', 'deepseek-profile-prefill', 'deepseek-profile-decode',
     'lmsys-prefill-1k', 'lmsys-prefill-2k', 'lmsys-prefill-4k', 'lmsys-prefill-4k-perfect-eplb', 'lmsys-decode-2k',
-    'trtllm-r1-h200',
+    'lmsys-decode-4k-mtp', 'trtllm-r1-h200',
   ]);
   const rows = cases.map((c) => {
     assert.ok(c.source.length > 20 && c.published.value > 0, c.id);
