@@ -16,6 +16,7 @@
 // harness overhead ≤ 2 %; measured-table held-out error median ≤ 10 %, max ≤ 25 %.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -323,8 +324,11 @@ if (thorough) {
     }
     tf.dispose(xs);
   };
+  // The 1-minute load average before and after: how busy the machine was while these lines were timed.
+  const loads = [loadavg()[0]];
   const todo: HeldPoint[] = LINES.flatMap(({ k, ms }) => ms.map((m) => ({ k, m, refined: false, rounds: [], samples: [] })));
   await measureRounds(todo, 'held-out lines');
+  loads.push(loadavg()[0]);
   const pointOf = (p: HeldPoint): RooflineFitPoint => ({ m: p.m, k: p.k, n: p.k, dtype: 'fp32' as const, seconds: median(p.rounds) });
   const basePts = todo.map(pointOf);
   const baseSplit = alternateBatchSplit(basePts);
@@ -357,6 +361,7 @@ if (thorough) {
     refined.push(...ask);
   }
   const refineSeconds = (performance.now() - refineStart) / 1e3;
+  loads.push(loadavg()[0]);
   tf.dispose([...weights.entries()].filter(([k]) => k !== K).map(([, t]) => t));
   for (const p of [...todo, ...refined]) {
     const timing: OpTiming = { samples: p.samples, stats: timingStats(p.samples), warmup: TIMING.warmup, sync: 'return', backend: sel.name };
@@ -373,7 +378,8 @@ if (thorough) {
   const us = (s: number) => (s * 1e6 >= 1000 ? `${(s * 1e3).toFixed(2)} ms` : `${(s * 1e6).toFixed(1)} µs`);
   console.log(
     `held-out check: plain layout, K = N ∈ {${LINES.map((l) => l.k).join(', ')}}, M on a grid with neighbours ≤ 1.5× apart from M = 2 on (${LINES.map((l) => `${l.k}: M ${l.ms[0]}–${l.ms.at(-1)}`).join('; ')}); ` +
-      `${basePts.length} points, each the median of ${HELD_ROUNDS} rotating rounds; models built on alternate M of each line (1st, 3rd, …) and asked for the rest`,
+      `${basePts.length} points, each the median of ${HELD_ROUNDS} rotating rounds; models built on alternate M of each line (1st, 3rd, …) and asked for the rest; ` +
+      `1-minute load average ${loads.map((l) => l.toFixed(2)).join(' → ')} (before, after the grid, after refinement; ${cpus().length} CPUs)`,
   );
   console.log(
     `refinement of the training lines (time growing > ${pct(GEMM_REFINE_MARGIN)} faster than proportionally to M between kept neighbours; bisection on integers, never a held-out M, ≤ ${GEMM_REFINE_MAX_EXTRA} points per kept interval): ` +

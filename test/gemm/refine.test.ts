@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { gemmLineRefinement, GEMM_REFINE_MAX_EXTRA } from '../../lib/gemm/index.js';
+import { gemmLineRefinement, GEMM_REFINE_MAX_EXTRA, sweepGemm, gemmRows } from '../../lib/gemm/index.js';
 import type { GemmLinePoint } from '../../lib/gemm/index.js';
 import { InputError } from '../../lib/util/errors.js';
 
@@ -110,4 +110,32 @@ test('gemmLineRefinement() refuses unsorted M, repeats, non-positive or NaN time
   assert.throws(() => gemmLineRefinement(ok, { exclude: 3 as never }), field('exclude'));
   // A single point has no neighbour to step from.
   assert.deepEqual(gemmLineRefinement(ok, { exclude: [] }), { intervals: [], next: [] });
+});
+
+test('sweepGemm({ refine }) measures inside a step of a resumed line, never a grid M, up to the cap', async () => {
+  const FAST = { minReps: 3, minTimeMs: 2, warmup: 1 };
+  // An 8×8 weight: every M up to 64 takes microseconds, overhead-bound, so the real line never grows
+  // faster than M (t64 / t1 < 64) and refinement asks for nothing.
+  const real = gemmRows(await sweepGemm({ ms: [1, 64], shapes: [{ k: 8, n: 8 }], timing: FAST, refine: true }));
+  assert.deepEqual(real.map((r) => r.m), [1, 64]);
+  // The same rows resumed with a step written in: 10 µs at M = 1, 1 s at M = 64 (10⁵× the time for 64× the M).
+  // Real points inside take microseconds (t32 / t1 < 32 unless t32 > 320 µs), so the step stays in the top
+  // interval: first 32, then bisection upward, 3 points in all (the cap).
+  const done = real.map((r) => ({ ...r, median_s: r.m === 1 ? 1e-5 : 1 }));
+  const seen: Array<{ m: number; total: number }> = [];
+  const rows = gemmRows(
+    await sweepGemm({ ms: [1, 64], shapes: [{ k: 8, n: 8 }], timing: FAST, done, refine: { maxExtra: 3 }, onPoint: (r, p) => void seen.push({ m: r.m, total: p.total }) }),
+  );
+  assert.equal(rows.length, 5);
+  assert.deepEqual(rows.slice(0, 2), done);
+  const added = rows.slice(2).map((r) => r.m);
+  assert.equal(added[0], 32);
+  assert.equal(new Set(added).size, 3);
+  for (const m of added) assert.ok(m > 1 && m < 64, `M = ${m}`);
+  assert.deepEqual(seen.map((s) => s.m), added);
+  // The progress total grows as refinement asks, from the 2 grid points to 5.
+  assert.equal(seen[0].total, 3);
+  assert.equal(seen.at(-1)?.total, 5);
+  await assert.rejects(sweepGemm({ ms: [1], refine: { margin: -1 } }), (e: unknown) => e instanceof InputError && e.field === 'margin');
+  await assert.rejects(sweepGemm({ ms: [1], refine: 'yes' as never }), (e: unknown) => e instanceof InputError && e.field === 'refine');
 });
