@@ -343,6 +343,13 @@ if (thorough) {
   const lastIntervals = new Map<number, GemmRefineInterval[]>();
   const heldOutMs = (k: number) => todo.filter((p) => p.k === k && !isKept.get(p)).map((p) => p.m);
   const trainingLine = (k: number) => [...todo.filter((p) => p.k === k && isKept.get(p)), ...refined.filter((p) => p.k === k)].sort((a, b) => a.m - b.m);
+  // A refinement step takes seconds, the grid's rounds take minutes: another process's
+  // load can change in between and fake (or hide) a step. So each step also re-times the
+  // training neighbours of every M it asks for, in the same rounds (probes: they do not
+  // join the table); when a probe's median is off its table time by more than the step
+  // test's margin, the step is measured again, at most REDO times, and the drift printed.
+  const REDO = 2;
+  const drift: string[] = [];
   const refineStart = performance.now();
   let refineSteps = 0;
   for (;;) {
@@ -357,7 +364,27 @@ if (thorough) {
     }
     if (ask.length === 0) break;
     refineSteps++;
-    await measureRounds(ask, `refinement step ${refineSteps} (${ask.length} points)`);
+    const sources = [...new Set(ask.flatMap((a) => {
+      const line = trainingLine(a.k);
+      return [line.filter((q) => q.m < a.m).at(-1), line.find((q) => q.m > a.m)].filter((q): q is HeldPoint => q !== undefined);
+    }))];
+    for (let attempt = 0; ; attempt++) {
+      const probes = sources.map((q) => ({ k: q.k, m: q.m, refined: false, rounds: [] as number[], samples: [] as number[] }));
+      for (const a of ask) {
+        a.rounds = [];
+        a.samples = [];
+      }
+      await measureRounds([...ask, ...probes], `refinement step ${refineSteps}${attempt ? `, again (${attempt})` : ''} (${ask.length} points, ${probes.length} probes)`);
+      const off = probes.map((q, i) => median(q.rounds) / median(sources[i].rounds));
+      const steady = off.every((r) => r <= 1 + GEMM_REFINE_MARGIN && r >= 1 / (1 + GEMM_REFINE_MARGIN));
+      if (steady || attempt === REDO) {
+        drift.push(
+          `step ${refineSteps} (${ask.map((a) => `K = N = ${a.k}, M = ${a.m}`).join('; ')}): neighbours re-timed at ${Math.min(...off).toFixed(2)}–${Math.max(...off).toFixed(2)}× their table times` +
+            (attempt ? `, measured ${attempt + 1} times` : '') + (steady ? '' : ' (load drifted: kept as measured)'),
+        );
+        break;
+      }
+    }
     refined.push(...ask);
   }
   const refineSeconds = (performance.now() - refineStart) / 1e3;
@@ -383,7 +410,7 @@ if (thorough) {
   );
   console.log(
     `refinement of the training lines (time growing > ${pct(GEMM_REFINE_MARGIN)} faster than proportionally to M between kept neighbours; bisection on integers, never a held-out M, ≤ ${GEMM_REFINE_MAX_EXTRA} points per kept interval): ` +
-      `${refined.length} points added in ${refineSteps} steps of ${HELD_ROUNDS} rounds (${refineSeconds.toFixed(1)} s)`,
+      `${refined.length} points added in ${refineSteps} steps of ${HELD_ROUNDS} rounds, each with the asked M's training neighbours re-timed in the same rounds (${refineSeconds.toFixed(1)} s in all)`,
   );
   for (const { k } of LINES) {
     const mine = refined.filter((p) => p.k === k).sort((a, b) => a.m - b.m);
@@ -399,6 +426,7 @@ if (thorough) {
         `steps left: ${ends.length ? ends.join(', ') : 'none'}; largest growth not flagged: ${calm.growth.toFixed(2)}× (M ${calm.lo}–${calm.hi})`,
     );
   }
+  for (const d of drift) console.log(`  refinement ${d}`);
   for (const form of ['max', 'sum'] as const) {
     const fit = fitRoofline(basePts, { form });
     const h = heldOutFitError(basePts, undefined, { form });
@@ -421,7 +449,7 @@ if (thorough) {
     const errs = chosen.errors.filter((e) => e.point.k === l.k);
     console.log(`  default model, K = N = ${l.k}, held-out M: error: ${errs.map((e) => `${e.point.m}: ${(e.error * 100).toFixed(1)}`).join(', ')} (%)`);
   }
-  const kept = (k: number) => pts.filter((p) => p.k === k && train(p));
+  const kept = (k: number) => pts.filter((p) => p.k === k && train(p)).sort((a, b) => a.m - b.m);
   const over = chosen.errors.filter((e) => e.error > 0.25);
   if (over.length === 0) console.log('no held-out point of the default model misses by more than 25 %');
   for (const { point: p, predicted, error } of over) {
@@ -456,6 +484,15 @@ if (thorough) {
     );
   }
   console.log(`  shapes whose measured time is ≥ 100 µs only: ${summary(chosen.errors.filter((e) => e.point.seconds >= 1e-4))}`);
+  // A step that refinement left unresolved (only held-out M inside, or the cap) still
+  // spans the held-out M inside it: those points are the ones no training point can place.
+  const unresolved = (e: { point: RooflineFitPoint }) => (lastIntervals.get(e.point.k) ?? []).some((v) => v.status !== 'bracketed' && v.lo < e.point.m && e.point.m < v.hi);
+  const inSteps = chosen.errors.filter(unresolved);
+  if (inSteps.length)
+    console.log(
+      `  held-out M inside a step refinement could not narrow further (${inSteps.map((e) => `K = N = ${e.point.k}, M = ${e.point.m}`).join('; ')}): ${summary(inSteps)}; ` +
+        `every other held-out point: ${summary(chosen.errors.filter((e) => !unresolved(e)))}`,
+    );
   console.log(
     `target (default model, every held-out point): median ≤ 10 %: ${chosen.test.median <= 0.1 ? 'met' : 'NOT met'} (${pct(chosen.test.median)}); ` +
       `max ≤ 25 %: ${chosen.test.max <= 0.25 ? 'met' : 'NOT met'} (${pct(chosen.test.max)}) (timings on a shared machine; points are medians of rounds)`,
