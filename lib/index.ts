@@ -867,3 +867,4 @@ export {
 export type {
   MimeBundle,
 } from './report/index.js';
+export { gemmLineRefinement, type GemmRefineOptions } from './gemm/index.js';
