@@ -156,7 +156,9 @@ export function measuredMatmulCost(
  * rest. Held-out M between two kept ones is interpolated; beyond them, extrapolated.
  * `opts.interpolation` is passed to measuredMatmulCost. `errors` lists every held-out
  * point with its relative error |predicted − measured| / measured, so that a caller
- * can say which points miss and by how much.
+ * can say which points miss and by how much. Points added by refinement
+ * (gemmLineRefinement) between training M belong on the training side: pass a `train`
+ * that keeps them, as the GEMM bench does, so that the split's held-out M stay the same.
  *
  * @example
  * heldOutTableError(points).test.median // => e.g. 0.05
