@@ -278,11 +278,14 @@ export async function sweepGemm(opts: GemmSweepOptions = {}): Promise<aq.ColumnT
       for (;;) {
         const ask: SweepPoint[] = [];
         for (const l of lines) {
-          const line = rows
-            .filter((r) => r.case === 'sweep' && r.variant === l.variant && r.k === l.k && r.n === l.n && r.dtype === l.dtype && r.batch === 1 && r.median_s > 0)
+          const mine = rows.filter((r) => r.case === 'sweep' && r.variant === l.variant && r.k === l.k && r.n === l.n && r.dtype === l.dtype && r.batch === 1);
+          const line = mine
+            .filter((r) => r.median_s > 0)
             .sort((a, b) => a.m - b.m)
             .map((r) => ({ m: r.m, seconds: r.median_s, refined: !grid.has(r.m) }));
-          if (line.length > 1) for (const m of gemmLineRefinement(line, refine).next) ask.push({ ...l, m });
+          // A point too fast for the clock (median 0) stays out of the line, and is not asked for again.
+          const exclude = [...(refine.exclude ?? []), ...mine.filter((r) => !(r.median_s > 0)).map((r) => r.m)];
+          if (line.length > 1) for (const m of gemmLineRefinement(line, { ...refine, exclude }).next) ask.push({ ...l, m });
         }
         if (ask.length === 0 || opts.signal?.aborted) break;
         total += ask.length;
