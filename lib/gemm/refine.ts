@@ -49,7 +49,7 @@ export interface GemmRefineInterval {
  * shared 2-core machine): in the two runs whose load held steady, neighbours on the lines
  * without a regime change (K = N = 512, 1024, 4096) grew at most 1.02× faster than M,
  * while TensorFlow's split over two threads at K = N = 64 (M = 16 → 17) made the time
- * grow 2.5–6.2× faster. Load that comes and goes is another matter: in the third run
+ * grow 2.5–6.2× faster. Load that comes and goes is another matter: in another run
  * another process took one core for part of the K = N = 4096 line and faked a 2× step,
  * which no margin can tell from a real one (the bench re-times neighbours in the same
  * rounds to see it). The test is one-sided
