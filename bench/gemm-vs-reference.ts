@@ -458,10 +458,10 @@ if (thorough) {
     const hi = line.find((q) => q.m > p.m);
     const [smin, smax] = spread.get(`${p.k}|${p.m}`) as number[];
     let why: string;
+    const outside = !!lo && !!hi && (p.seconds < Math.min(lo.seconds, hi.seconds) || p.seconds > Math.max(lo.seconds, hi.seconds));
     if (!lo || !hi) why = 'outside the kept M range: extrapolated along the roofline';
-    else if (p.seconds < Math.min(lo.seconds, hi.seconds) || p.seconds > Math.max(lo.seconds, hi.seconds))
-      why = 'its time is outside its neighbours\' range: the line is not monotone here (noise at this size, or a change of kernel)';
     else if (hi.seconds / lo.seconds > hi.m / lo.m) {
+      // A step between the neighbours explains more than where the point falls in their range.
       const end = (lastIntervals.get(p.k) ?? []).find((v) => v.lo === lo.m && v.hi === hi.m);
       const stopped = !end
         ? `within the refinement's noise margin (${pct(GEMM_REFINE_MARGIN)}), so not refined`
@@ -472,8 +472,10 @@ if (thorough) {
             : `refinement left it ${end.status}`;
       why =
         `a step: the time grows ${(hi.seconds / lo.seconds).toFixed(2)}× from M = ${lo.m} to ${hi.m} while M grows ${(hi.m / lo.m).toFixed(2)}×, ` +
-        `more than any time a + b·M (a, b ≥ 0) allows, so the kernel changes regime between them (or a neighbour was slowed); ${stopped}`;
-    } else why = 'the line bends between its neighbours (not affine in M there)';
+        `more than any time a + b·M (a, b ≥ 0) allows, so the kernel changes regime between them (or a neighbour was slowed); ${stopped}` +
+        (outside ? '; the point itself lies outside its neighbours\' range (noise)' : '');
+    } else if (outside) why = 'its time is outside its neighbours\' range: the line is not monotone here (noise at this size, or a change of kernel)';
+    else why = 'the line bends between its neighbours (not affine in M there)';
     const rounds = (q: RooflineFitPoint) => {
       const [a, b] = spread.get(`${q.k}|${q.m}`) as number[];
       return `${us(q.seconds)} (per-round ${us(a)}–${us(b)})`;

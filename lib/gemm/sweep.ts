@@ -282,6 +282,7 @@ export async function sweepGemm(opts: GemmSweepOptions = {}): Promise<aq.ColumnT
           const line = mine
             .filter((r) => r.median_s > 0)
             .sort((a, b) => a.m - b.m)
+            .filter((r, i, sorted) => i === 0 || r.m !== sorted[i - 1].m)
             .map((r) => ({ m: r.m, seconds: r.median_s, refined: !grid.has(r.m) }));
           // A point too fast for the clock (median 0) stays out of the line, and is not asked for again.
           const exclude = [...(refine.exclude ?? []), ...mine.filter((r) => !(r.median_s > 0)).map((r) => r.m)];
