@@ -10,21 +10,23 @@
 // the harness overhead against a bare timed loop, op formulations at small M and what
 // bounds M = 1, intra-op threads (thorough), and the held-out error of the measured-table
 // cost model and of the fitted roofline on plain-layout lines (K = N = 64, 512, 1024, 4096)
-// measured for it in rotating rounds.
+// measured for it in rotating rounds, the table's training lines refined where their
+// time steps (lib/gemm/refine.ts).
 // Targets: ≥ 1.0× numpy at every M; ≥ 85 % of measured peak at M ≥ 256;
 // harness overhead ≤ 2 %; measured-table held-out error median ≤ 10 %, max ≤ 25 %.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { median } from '../lib/util/stats.js';
 import writeFileAtomic from 'write-file-atomic';
 import { selectBackend, deviceInfo } from '../lib/backend/index.js';
-import { fitRoofline, heldOutFitError, fittedKneeBatch, heldOutTableError } from '../lib/cost/index.js';
+import { fitRoofline, heldOutFitError, fittedKneeBatch, heldOutTableError, alternateBatchSplit } from '../lib/cost/index.js';
 import type { RooflineFitPoint } from '../lib/cost/index.js';
-import { timeTfOp, timingStats, gemmRow, gemmCsv, measuredDir, gemmFlops, gemmBytes, gemmWeightBytes, readbackOne, tensorflowSettings } from '../lib/gemm/index.js';
-import type { GemmRow, OpTiming } from '../lib/gemm/index.js';
+import { timeTfOp, timingStats, gemmRow, gemmCsv, measuredDir, gemmFlops, gemmBytes, gemmWeightBytes, readbackOne, tensorflowSettings, gemmLineRefinement, GEMM_REFINE_MARGIN, GEMM_REFINE_MAX_EXTRA } from '../lib/gemm/index.js';
+import type { GemmRow, OpTiming, GemmRefineInterval } from '../lib/gemm/index.js';
 import type { Tensor } from '@tensorflow/tfjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -292,7 +294,9 @@ if (thorough) {
   // splits the op over both cores and a round lands near 30 or near 65 µs depending on
   // whether the other core is free; with TF_NUM_INTRAOP_THREADS=1 that line is smooth,
   // 11 µs at M = 16 to 37 µs at M = 768), the order of the points rotating and reversing from
-  // round to round; a point enters as the median of its per-round medians.
+  // round to round; a point enters as the median of its per-round medians. Where that
+  // TensorFlow threading step (or any other) falls between two kept M, the refinement
+  // below measures the training line inside it, so no interpolation spans it.
   const GRID = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768];
   const LINES = [
     { k: 64, ms: GRID },
@@ -301,36 +305,131 @@ if (thorough) {
     { k: 4096, ms: [...GRID, 1024, 1536, ...(thorough ? [2048, 3072] : [])] },
   ];
   const HELD_ROUNDS = thorough ? 7 : 5;
+  type HeldPoint = { k: number; m: number; refined: boolean; rounds: number[]; samples: number[] };
   const weights = new Map(LINES.map(({ k }) => [k, k === K ? w : tf.randomUniform([k, k], -1, 1, 'float32', k + 1)]));
-  const todo = LINES.flatMap(({ k, ms }) => ms.map((m) => ({ k, m, x: tf.randomUniform([m, k], -1, 1, 'float32', m), rounds: [] as number[], samples: [] as number[] })));
-  for (let round = 0; round < HELD_ROUNDS; round++) {
-    const shift = Math.floor((round * todo.length) / HELD_ROUNDS);
-    const order = [...todo.slice(shift), ...todo.slice(0, shift)];
-    for (const p of round % 2 ? order.reverse() : order) {
-      const wk = weights.get(p.k) as Tensor;
-      const got = await timeTfOp(() => tf.matMul(p.x, wk), TIMING);
-      p.rounds.push(got.stats.median);
-      p.samples.push(...got.samples);
-      process.stdout.write(`  held-out lines: round ${round + 1}/${HELD_ROUNDS}   \r`);
+  // Every point of `points` once per round, the order rotating and reversing from round to round.
+  const measureRounds = async (points: HeldPoint[], label: string): Promise<void> => {
+    const xs = points.map((p) => tf.randomUniform([p.m, p.k], -1, 1, 'float32', p.m));
+    const items = points.map((p, i) => ({ p, x: xs[i] }));
+    for (let round = 0; round < HELD_ROUNDS; round++) {
+      const shift = Math.floor((round * items.length) / HELD_ROUNDS);
+      const order = [...items.slice(shift), ...items.slice(0, shift)];
+      for (const { p, x } of round % 2 ? order.reverse() : order) {
+        const wk = weights.get(p.k) as Tensor;
+        const got = await timeTfOp(() => tf.matMul(x, wk), TIMING);
+        p.rounds.push(got.stats.median);
+        p.samples.push(...got.samples);
+        process.stdout.write(`  ${label}: round ${round + 1}/${HELD_ROUNDS}   \r`);
+      }
     }
+    tf.dispose(xs);
+  };
+  // The 1-minute load average before and after: how busy the machine was while these lines were timed.
+  const loads = [loadavg()[0]];
+  const todo: HeldPoint[] = LINES.flatMap(({ k, ms }) => ms.map((m) => ({ k, m, refined: false, rounds: [], samples: [] })));
+  await measureRounds(todo, 'held-out lines');
+  loads.push(loadavg()[0]);
+  const pointOf = (p: HeldPoint): RooflineFitPoint => ({ m: p.m, k: p.k, n: p.k, dtype: 'fp32' as const, seconds: median(p.rounds) });
+  const basePts = todo.map(pointOf);
+  const baseSplit = alternateBatchSplit(basePts);
+  const isKept = new Map(todo.map((p, i) => [p, baseSplit[i]]));
+  // Refinement of the training lines: where a kept line grows faster than proportionally
+  // to M (a change of kernel or threading regime, lib/gemm/refine.ts), more M inside
+  // that interval are measured, in rounds as above, until each step is bracketed between
+  // adjacent integers, or only held-out M are left inside it, or the interval of the
+  // kept grid holds GEMM_REFINE_MAX_EXTRA refined points. Held-out M are never measured
+  // as training points; the refined points train the table and are never asked for.
+  const refined: HeldPoint[] = [];
+  const lastIntervals = new Map<number, GemmRefineInterval[]>();
+  const heldOutMs = (k: number) => todo.filter((p) => p.k === k && !isKept.get(p)).map((p) => p.m);
+  const trainingLine = (k: number) => [...todo.filter((p) => p.k === k && isKept.get(p)), ...refined.filter((p) => p.k === k)].sort((a, b) => a.m - b.m);
+  // A refinement step takes seconds, the grid's rounds take minutes: another process's
+  // load can change in between and fake (or hide) a step. So each step also re-times the
+  // training neighbours of every M it asks for, in the same rounds (probes: they do not
+  // join the table); when a probe's median is off its table time by more than the step
+  // test's margin, the step is measured again, at most REDO times, and the drift printed.
+  const REDO = 2;
+  const drift: string[] = [];
+  const refineStart = performance.now();
+  let refineSteps = 0;
+  for (;;) {
+    const ask: HeldPoint[] = [];
+    for (const { k } of LINES) {
+      const r = gemmLineRefinement(
+        trainingLine(k).map((p) => ({ m: p.m, seconds: median(p.rounds), refined: p.refined })),
+        { exclude: heldOutMs(k) },
+      );
+      lastIntervals.set(k, r.intervals);
+      ask.push(...r.next.map((m) => ({ k, m, refined: true, rounds: [], samples: [] })));
+    }
+    if (ask.length === 0) break;
+    refineSteps++;
+    const sources = [...new Set(ask.flatMap((a) => {
+      const line = trainingLine(a.k);
+      return [line.filter((q) => q.m < a.m).at(-1), line.find((q) => q.m > a.m)].filter((q): q is HeldPoint => q !== undefined);
+    }))];
+    for (let attempt = 0; ; attempt++) {
+      const probes = sources.map((q) => ({ k: q.k, m: q.m, refined: false, rounds: [] as number[], samples: [] as number[] }));
+      for (const a of ask) {
+        a.rounds = [];
+        a.samples = [];
+      }
+      await measureRounds([...ask, ...probes], `refinement step ${refineSteps}${attempt ? `, again (${attempt})` : ''} (${ask.length} points, ${probes.length} probes)`);
+      const off = probes.map((q, i) => median(q.rounds) / median(sources[i].rounds));
+      const steady = off.every((r) => r <= 1 + GEMM_REFINE_MARGIN && r >= 1 / (1 + GEMM_REFINE_MARGIN));
+      if (steady || attempt === REDO) {
+        drift.push(
+          `step ${refineSteps} (${ask.map((a) => `K = N = ${a.k}, M = ${a.m}`).join('; ')}): neighbours re-timed at ${Math.min(...off).toFixed(2)}–${Math.max(...off).toFixed(2)}× their table times` +
+            (attempt ? `, measured ${attempt + 1} times` : '') + (steady ? '' : ' (load drifted: kept as measured)'),
+        );
+        break;
+      }
+    }
+    refined.push(...ask);
   }
-  tf.dispose([...todo.map((p) => p.x), ...[...weights.entries()].filter(([k]) => k !== K).map(([, t]) => t)]);
-  for (const p of todo) {
+  const refineSeconds = (performance.now() - refineStart) / 1e3;
+  loads.push(loadavg()[0]);
+  tf.dispose([...weights.entries()].filter(([k]) => k !== K).map(([, t]) => t));
+  for (const p of [...todo, ...refined]) {
     const timing: OpTiming = { samples: p.samples, stats: timingStats(p.samples), warmup: TIMING.warmup, sync: 'return', backend: sel.name };
     const spec = { case: 'sweep', variant: 'plain', m: p.m, k: p.k, n: p.k, dtype: 'fp32' as const, flops: gemmFlops(p.m, p.k, p.k), bytes: gemmBytes(p.m, p.k, p.k, 'fp32'), weightBytes: gemmWeightBytes(p.k, p.k, 'fp32') };
-    rows.push(gemmRow({ ...spec, detail: `held-out line, samples of ${HELD_ROUNDS} rotating rounds pooled` }, timing, info));
+    const what = p.refined ? 'refined point of a held-out line (training only)' : 'held-out line';
+    rows.push(gemmRow({ ...spec, detail: `${what}, samples of ${HELD_ROUNDS} rotating rounds pooled` }, timing, info));
   }
-  const pts: RooflineFitPoint[] = todo.map((p) => ({ m: p.m, k: p.k, n: p.k, dtype: 'fp32' as const, seconds: median(p.rounds) }));
-  const spread = new Map(todo.map((p) => [`${p.k}|${p.m}`, [Math.min(...p.rounds), Math.max(...p.rounds)]]));
+  const all = [...todo, ...refined];
+  const pts: RooflineFitPoint[] = all.map(pointOf);
+  const trainOf = new Map(pts.map((q, i) => [q, all[i].refined || (isKept.get(all[i]) as boolean)]));
+  const train = (q: RooflineFitPoint) => trainOf.get(q) as boolean;
+  const spread = new Map(all.map((p) => [`${p.k}|${p.m}`, [Math.min(...p.rounds), Math.max(...p.rounds)]]));
   const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
   const us = (s: number) => (s * 1e6 >= 1000 ? `${(s * 1e3).toFixed(2)} ms` : `${(s * 1e6).toFixed(1)} µs`);
   console.log(
     `held-out check: plain layout, K = N ∈ {${LINES.map((l) => l.k).join(', ')}}, M on a grid with neighbours ≤ 1.5× apart from M = 2 on (${LINES.map((l) => `${l.k}: M ${l.ms[0]}–${l.ms.at(-1)}`).join('; ')}); ` +
-      `${pts.length} points, each the median of ${HELD_ROUNDS} rotating rounds; models built on alternate M of each line (1st, 3rd, …) and asked for the rest`,
+      `${basePts.length} points, each the median of ${HELD_ROUNDS} rotating rounds; models built on alternate M of each line (1st, 3rd, …) and asked for the rest; ` +
+      `1-minute load average ${loads.map((l) => l.toFixed(2)).join(' → ')} (before, after the grid, after refinement; ${cpus().length} CPUs)`,
   );
+  console.log(
+    `refinement of the training lines (time growing > ${pct(GEMM_REFINE_MARGIN)} faster than proportionally to M between kept neighbours; bisection on integers, never a held-out M, ≤ ${GEMM_REFINE_MAX_EXTRA} points per kept interval): ` +
+      `${refined.length} points added in ${refineSteps} steps of ${HELD_ROUNDS} rounds, each with the asked M's training neighbours re-timed in the same rounds (${refineSeconds.toFixed(1)} s in all)`,
+  );
+  for (const { k } of LINES) {
+    const mine = refined.filter((p) => p.k === k).sort((a, b) => a.m - b.m);
+    const ends = (lastIntervals.get(k) ?? []).map((v) => `${v.lo}–${v.hi} (growth ${v.growth.toFixed(2)}×, ${v.status})`);
+    const line = trainingLine(k).map((p) => ({ m: p.m, seconds: median(p.rounds) }));
+    let calm = { growth: 0, lo: 0, hi: 0 };
+    for (let i = 0; i + 1 < line.length; i++) {
+      const g = line[i + 1].seconds / line[i].seconds / (line[i + 1].m / line[i].m);
+      if (g <= 1 + GEMM_REFINE_MARGIN && g > calm.growth) calm = { growth: g, lo: line[i].m, hi: line[i + 1].m };
+    }
+    console.log(
+      `  K = N = ${k}: refined ${mine.length ? mine.map((p) => `M = ${p.m}: ${us(median(p.rounds))} (${us(Math.min(...p.rounds))}–${us(Math.max(...p.rounds))})`).join(', ') : 'nothing'}; ` +
+        `steps left: ${ends.length ? ends.join(', ') : 'none'}; largest growth not flagged: ${calm.growth.toFixed(2)}× (M ${calm.lo}–${calm.hi})`,
+    );
+  }
+  for (const d of drift) console.log(`  refinement ${d}`);
   for (const form of ['max', 'sum'] as const) {
-    const fit = fitRoofline(pts, { form });
-    const h = heldOutFitError(pts, undefined, { form });
+    const fit = fitRoofline(basePts, { form });
+    const h = heldOutFitError(basePts, undefined, { form });
     console.log(
       `fitted roofline (${form}): overhead ${(fit.overheadSeconds * 1e6).toFixed(1)} µs, peak ${(fit.peakFlopsPerSecond / 1e9).toFixed(1)} GFLOP/s, bandwidth ${(fit.bytesPerSecond / 1e9).toFixed(1)} GB/s, knee M ≈ ${fittedKneeBatch(fit, K, N).toFixed(1)}; ` +
         `held-out error (${h.test.n} points): median ${pct(h.test.median)}, max ${pct(h.test.max)}`,
@@ -340,7 +439,7 @@ if (thorough) {
     const e = errs.map((x) => x.error);
     return e.length ? `median ${pct(median(e))}, max ${pct(Math.max(...e))} (${e.length} points)` : 'no points';
   };
-  const results = (['linear-m', 'log-residual'] as const).map((interpolation) => ({ interpolation, h: heldOutTableError(pts, undefined, { interpolation }) }));
+  const results = (['linear-m', 'log-residual'] as const).map((interpolation) => ({ interpolation, h: heldOutTableError(pts, train, { interpolation }) }));
   for (const { interpolation, h } of results) {
     const perLine = LINES.map((l) => `K = N = ${l.k}: ${summary(h.errors.filter((e) => e.point.k === l.k))}`).join('; ');
     console.log(`measured-table model, ${interpolation === 'linear-m' ? 'time linear in M between measured neighbours (the default)' : 'log(measured / roofline) linear in log M'}: all lines ${summary(h.errors)}; ${perLine}`);
@@ -350,7 +449,7 @@ if (thorough) {
     const errs = chosen.errors.filter((e) => e.point.k === l.k);
     console.log(`  default model, K = N = ${l.k}, held-out M: error: ${errs.map((e) => `${e.point.m}: ${(e.error * 100).toFixed(1)}`).join(', ')} (%)`);
   }
-  const kept = (k: number) => pts.filter((p) => p.k === k && !chosen.errors.some((e) => e.point === p));
+  const kept = (k: number) => pts.filter((p) => p.k === k && train(p)).sort((a, b) => a.m - b.m);
   const over = chosen.errors.filter((e) => e.error > 0.25);
   if (over.length === 0) console.log('no held-out point of the default model misses by more than 25 %');
   for (const { point: p, predicted, error } of over) {
@@ -359,20 +458,43 @@ if (thorough) {
     const hi = line.find((q) => q.m > p.m);
     const [smin, smax] = spread.get(`${p.k}|${p.m}`) as number[];
     let why: string;
+    const outside = !!lo && !!hi && (p.seconds < Math.min(lo.seconds, hi.seconds) || p.seconds > Math.max(lo.seconds, hi.seconds));
     if (!lo || !hi) why = 'outside the kept M range: extrapolated along the roofline';
-    else if (p.seconds < Math.min(lo.seconds, hi.seconds) || p.seconds > Math.max(lo.seconds, hi.seconds))
-      why = 'its time is outside its neighbours\' range: the line is not monotone here (noise at this size, or a change of kernel)';
-    else if (hi.seconds / lo.seconds > hi.m / lo.m)
+    else if (hi.seconds / lo.seconds > hi.m / lo.m) {
+      // A step between the neighbours explains more than where the point falls in their range.
+      const end = (lastIntervals.get(p.k) ?? []).find((v) => v.lo === lo.m && v.hi === hi.m);
+      const stopped = !end
+        ? `within the refinement's noise margin (${pct(GEMM_REFINE_MARGIN)}), so not refined`
+        : end.status === 'excluded'
+          ? 'refinement stopped there because only held-out M are left between them'
+          : end.status === 'cap'
+            ? `refinement stopped there at its cap of ${GEMM_REFINE_MAX_EXTRA} points per kept interval`
+            : `refinement left it ${end.status}`;
       why =
-        `a step: the time grows ${(hi.seconds / lo.seconds).toFixed(1)}× from M = ${lo.m} to ${hi.m} while M grows ${(hi.m / lo.m).toFixed(1)}×, ` +
-        'more than any time a + b·M (a, b ≥ 0) allows, so the kernel changes regime between them (or a neighbour was slowed) and no interpolant from the kept points can place the step';
+        `a step: the time grows ${(hi.seconds / lo.seconds).toFixed(2)}× from M = ${lo.m} to ${hi.m} while M grows ${(hi.m / lo.m).toFixed(2)}×, ` +
+        `more than any time a + b·M (a, b ≥ 0) allows, so the kernel changes regime between them (or a neighbour was slowed); ${stopped}` +
+        (outside ? '; the point itself lies outside its neighbours\' range (noise)' : '');
+    } else if (outside) why = 'its time is outside its neighbours\' range: the line is not monotone here (noise at this size, or a change of kernel)';
     else why = 'the line bends between its neighbours (not affine in M there)';
+    const rounds = (q: RooflineFitPoint) => {
+      const [a, b] = spread.get(`${q.k}|${q.m}`) as number[];
+      return `${us(q.seconds)} (per-round ${us(a)}–${us(b)})`;
+    };
     console.log(
       `  over 25 %: M = ${p.m}, K = N = ${p.k}: measured ${us(p.seconds)} (per-round ${us(smin)}–${us(smax)}), predicted ${us(predicted)} (${pct(error)}); ` +
-        `kept neighbours ${lo ? `M = ${lo.m}: ${us(lo.seconds)}` : '–'}, ${hi ? `M = ${hi.m}: ${us(hi.seconds)}` : '–'}; ${why}`,
+        `training neighbours ${lo ? `M = ${lo.m}: ${rounds(lo)}` : '–'}, ${hi ? `M = ${hi.m}: ${rounds(hi)}` : '–'}; ${why}`,
     );
   }
   console.log(`  shapes whose measured time is ≥ 100 µs only: ${summary(chosen.errors.filter((e) => e.point.seconds >= 1e-4))}`);
+  // A step that refinement left unresolved (only held-out M inside, or the cap) still
+  // spans the held-out M inside it: those points are the ones no training point can place.
+  const unresolved = (e: { point: RooflineFitPoint }) => (lastIntervals.get(e.point.k) ?? []).some((v) => v.status !== 'bracketed' && v.lo < e.point.m && e.point.m < v.hi);
+  const inSteps = chosen.errors.filter(unresolved);
+  if (inSteps.length)
+    console.log(
+      `  held-out M inside a step refinement could not narrow further (${inSteps.map((e) => `K = N = ${e.point.k}, M = ${e.point.m}`).join('; ')}): ${summary(inSteps)}; ` +
+        `every other held-out point: ${summary(chosen.errors.filter((e) => !unresolved(e)))}`,
+    );
   console.log(
     `target (default model, every held-out point): median ≤ 10 %: ${chosen.test.median <= 0.1 ? 'met' : 'NOT met'} (${pct(chosen.test.median)}); ` +
       `max ≤ 25 %: ${chosen.test.max <= 0.25 ? 'met' : 'NOT met'} (${pct(chosen.test.max)}) (timings on a shared machine; points are medians of rounds)`,

@@ -874,3 +874,4 @@ export {
 export type {
   MimeBundle,
 } from './report/index.js';
+export { gemmLineRefinement, GEMM_REFINE_MARGIN, GEMM_REFINE_MAX_EXTRA, type GemmRefineOptions, type GemmLinePoint, type GemmRefineInterval } from './gemm/index.js';

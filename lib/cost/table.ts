@@ -64,7 +64,13 @@ function interp(xs: number[], ys: number[], x: number): number {
  * (e.g. 4.8, 6.3, 3.7 % against 8.9, 11.8, 11.8 %), and the log-residual interpolant
  * won where a point or its neighbour had been slowed by another process. Where the
  * time steps up between two measured M (a change of kernel regime, or a slowed point)
- * neither can place the step, and linear-in-M misses the lower side by more.
+ * neither can place the step, and linear-in-M misses the lower side by more. Such steps
+ * are found and narrowed by measuring: `sweepGemm({ refine: true })` (gemmLineRefinement)
+ * adds M inside every interval where a line's time grows faster than proportionally to
+ * M, until the step lies between adjacent measured M, so that no interpolation spans it.
+ * On this project's machine (TensorFlow CPU, 2 cores) the line K = N = 64 steps between
+ * M = 16 (about 11 µs, one thread) and M = 17 (30–70 µs: TensorFlow splits the op over
+ * two threads from there, and its time depends on whether the other core is free).
  *
  * @example
  * const cost = measuredMatmulCost(rooflineFitPoints(readMeasuredGemm().rows as never));
@@ -150,7 +156,9 @@ export function measuredMatmulCost(
  * rest. Held-out M between two kept ones is interpolated; beyond them, extrapolated.
  * `opts.interpolation` is passed to measuredMatmulCost. `errors` lists every held-out
  * point with its relative error |predicted − measured| / measured, so that a caller
- * can say which points miss and by how much.
+ * can say which points miss and by how much. Points added by refinement
+ * (gemmLineRefinement) between training M belong on the training side: pass a `train`
+ * that keeps them, as the GEMM bench does, so that the split's held-out M stay the same.
  *
  * @example
  * heldOutTableError(points).test.median // => e.g. 0.05

@@ -16,3 +16,5 @@ export { measuredDir, gemmFileStem, gemmCsv, parseGemmCsv, readGemmCsv, writeGem
 export type { GemmResultDoc, GemmSweepFileOptions } from './store.js';
 export { probeMachineRoofline } from './probe.js';
 export type { RooflineProbeOptions } from './probe.js';
+export { gemmLineRefinement, GEMM_REFINE_MARGIN, GEMM_REFINE_MAX_EXTRA } from './refine.js';
+export type { GemmLinePoint, GemmRefineOptions, GemmRefineInterval } from './refine.js';

@@ -12,6 +12,8 @@ import type { GemmRow } from './row.js';
 import { checkDim, gemmBatchSizes, gemmBytes, gemmFlops, gemmWeightBytes } from './shapes.js';
 import { resolveTimingOptions, timeTfOp } from './timing.js';
 import type { TimingOptions } from './timing.js';
+import { gemmLineRefinement } from './refine.js';
+import type { GemmRefineOptions } from './refine.js';
 
 /**
  * How the weight is stored and multiplied.
@@ -98,6 +100,16 @@ export interface GemmSweepOptions extends GemmBenchOptions {
   onPoint?: (row: GemmRow, progress: { done: number; total: number }) => void | Promise<void>;
   /** Stops the sweep between points; completed points are returned. */
   signal?: AbortSignal;
+  /**
+   * Measure more M where a line's time steps (`gemmLineRefinement`): after the grid,
+   * every (K, N, dtype, variant) line whose time grows faster than proportionally to M
+   * between two measured neighbours is bisected there, point by point, until each step
+   * is bracketed between adjacent M or the cap is reached, so that a measured table built
+   * from the rows never interpolates across a change of kernel or threading regime.
+   * `true` takes the defaults; M of the grid are the base, every other M of a line counts
+   * as refined (also in resumed rows). Default: no refinement.
+   */
+  refine?: boolean | GemmRefineOptions;
 }
 
 /**
@@ -203,6 +215,10 @@ function sweepRowKey(p: SweepPoint): string {
 export async function sweepGemm(opts: GemmSweepOptions = {}): Promise<aq.ColumnTable> {
   const points = gemmSweepPoints(opts);
   const timing = gemmTiming(opts);
+  const refine = opts.refine === undefined || opts.refine === false ? undefined : opts.refine === true ? {} : opts.refine;
+  if (refine !== undefined && (typeof refine !== 'object' || refine === null)) throw new InputError('refine', opts.refine, 'a boolean or refinement options {margin, maxExtra, exclude}');
+  // Its options are checked before anything is measured.
+  if (refine) gemmLineRefinement([{ m: 1, seconds: 1 }], refine);
   const budget = opts.memoryBudgetBytes ?? defaultGemmMemoryBudget();
   for (const p of points) assertGemmMemory(`X[${p.m}×${p.k}]·W[${p.k}×${p.n}] (${p.dtype})`, gemmBytes(p.m, p.k, p.n, p.dtype), budget);
   const backend = await gemmBackend(opts.backend);
@@ -215,39 +231,69 @@ export async function sweepGemm(opts: GemmSweepOptions = {}): Promise<aq.ColumnT
   let seed = opts.seed ?? 1;
   let w: Tensor | undefined;
   let wKey = '';
+  let total = points.length;
+  const measure = async (p: SweepPoint): Promise<void> => {
+    const key = `${p.k}|${p.n}|${p.variant}`;
+    if (key !== wKey) {
+      w?.dispose();
+      w = tf.randomUniform(gemmVariantOperands(p.variant, p.m, p.k, p.n).wShape, -1, 1, 'float32', seed++);
+      wKey = key;
+    }
+    const ops = gemmVariantOperands(p.variant, p.m, p.k, p.n);
+    const x = tf.randomUniform(ops.xShape, -1, 1, 'float32', seed++);
+    const weight = w as Tensor;
+    try {
+      const t = await timeTfOp(() => gemmVariantProduct(tf, ops, weight, x), timing);
+      const row = gemmRow(
+        {
+          case: 'sweep',
+          variant: p.variant,
+          m: p.m,
+          k: p.k,
+          n: p.n,
+          dtype: p.dtype,
+          flops: gemmFlops(p.m, p.k, p.n),
+          bytes: gemmBytes(p.m, p.k, p.n, p.dtype),
+          weightBytes: gemmWeightBytes(p.k, p.n, p.dtype),
+        },
+        t,
+        info,
+      );
+      rows.push(row);
+      await opts.onPoint?.(row, { done: ++completed, total });
+    } finally {
+      x.dispose();
+    }
+  };
   try {
     for (const p of todo) {
       if (opts.signal?.aborted) break;
-      const key = `${p.k}|${p.n}|${p.variant}`;
-      if (key !== wKey) {
-        w?.dispose();
-        w = tf.randomUniform(gemmVariantOperands(p.variant, p.m, p.k, p.n).wShape, -1, 1, 'float32', seed++);
-        wKey = key;
-      }
-      const ops = gemmVariantOperands(p.variant, p.m, p.k, p.n);
-      const x = tf.randomUniform(ops.xShape, -1, 1, 'float32', seed++);
-      const weight = w as Tensor;
-      try {
-        const t = await timeTfOp(() => gemmVariantProduct(tf, ops, weight, x), timing);
-        const row = gemmRow(
-          {
-            case: 'sweep',
-            variant: p.variant,
-            m: p.m,
-            k: p.k,
-            n: p.n,
-            dtype: p.dtype,
-            flops: gemmFlops(p.m, p.k, p.n),
-            bytes: gemmBytes(p.m, p.k, p.n, p.dtype),
-            weightBytes: gemmWeightBytes(p.k, p.n, p.dtype),
-          },
-          t,
-          info,
-        );
-        rows.push(row);
-        await opts.onPoint?.(row, { done: ++completed, total: points.length });
-      } finally {
-        x.dispose();
+      await measure(p);
+    }
+    if (refine) {
+      // The grid's lines, each refined until it asks for nothing; a refined M lies
+      // between two grid M of its line, so the memory check above covers it.
+      const lines = [...new Map(points.map((p) => [`${p.k}|${p.n}|${p.dtype}|${p.variant}`, p])).values()];
+      const grid = new Set(points.map((p) => p.m));
+      for (;;) {
+        const ask: SweepPoint[] = [];
+        for (const l of lines) {
+          const mine = rows.filter((r) => r.case === 'sweep' && r.variant === l.variant && r.k === l.k && r.n === l.n && r.dtype === l.dtype && r.batch === 1);
+          const line = mine
+            .filter((r) => r.median_s > 0)
+            .sort((a, b) => a.m - b.m)
+            .filter((r, i, sorted) => i === 0 || r.m !== sorted[i - 1].m)
+            .map((r) => ({ m: r.m, seconds: r.median_s, refined: !grid.has(r.m) }));
+          // A point too fast for the clock (median 0) stays out of the line, and is not asked for again.
+          const exclude = [...(refine.exclude ?? []), ...mine.filter((r) => !(r.median_s > 0)).map((r) => r.m)];
+          if (line.length > 1) for (const m of gemmLineRefinement(line, { ...refine, exclude }).next) ask.push({ ...l, m });
+        }
+        if (ask.length === 0 || opts.signal?.aborted) break;
+        total += ask.length;
+        for (const p of ask) {
+          if (opts.signal?.aborted) break;
+          await measure(p);
+        }
       }
     }
   } finally {
