@@ -70,7 +70,11 @@ function interp(xs: number[], ys: number[], x: number): number {
  * M, until the step lies between adjacent measured M, so that no interpolation spans it.
  * On this project's machine (TensorFlow CPU, 2 cores) the line K = N = 64 steps between
  * M = 16 (about 11 µs, one thread) and M = 17 (30–70 µs: TensorFlow splits the op over
- * two threads from there, and its time depends on whether the other core is free).
+ * two threads from there, and its time depends on whether the other core is free). That
+ * step is a fast path of one shape, not a work threshold that other lines could locate:
+ * in one run, M·K·N = 65,536 (where it falls at K = N = 64) gave no step at K = N = 32
+ * (M = 64), 48, 96 or 128 (M = 4), whose small-M times all sat at 32–51 µs, so a held-out
+ * M inside a bracketed step stays out of reach of any interpolant.
  *
  * @example
  * const cost = measuredMatmulCost(rooflineFitPoints(readMeasuredGemm().rows as never));
