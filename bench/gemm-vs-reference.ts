@@ -29,6 +29,11 @@ import { timeTfOp, timingStats, gemmRow, gemmCsv, measuredDir, gemmFlops, gemmBy
 import type { GemmRow, OpTiming, GemmRefineInterval } from '../lib/gemm/index.js';
 import type { Tensor } from '@tensorflow/tfjs';
 
+// Progress overwrites one terminal line; piped into a log it would pile up as one endless line, so it is shown only on a terminal.
+const progress = (line: string): void => {
+  if (process.stderr.isTTY) process.stderr.write(`${line}   \r`);
+};
+
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const thorough = process.argv.includes('--thorough');
@@ -142,7 +147,7 @@ for (const m of MS) {
   const medians = Object.fromEntries(ENGINES.map((e) => [e, median(perRound[e])])) as Record<Engine, number>;
   const envRatio = median(perRound[best].map((t, i) => perRound['numpy-env'][i] / t));
   table.push({ m, medians, best, ratio: layoutRatios[best], ratios: ratiosOf(best), layoutRatios, envRatio });
-  process.stdout.write(`  measured M=${m}   \r`);
+  progress(`  measured M=${m}`);
 }
 const flops = (m: number) => gemmFlops(m, K, N);
 const peak = Math.max(...table.flatMap((r) => ENGINES.map((e) => flops(r.m) / r.medians[e])));
@@ -319,7 +324,7 @@ if (thorough) {
         const got = await timeTfOp(() => tf.matMul(x, wk), TIMING);
         p.rounds.push(got.stats.median);
         p.samples.push(...got.samples);
-        process.stdout.write(`  ${label}: round ${round + 1}/${HELD_ROUNDS}   \r`);
+        progress(`  ${label}: round ${round + 1}/${HELD_ROUNDS}`);
       }
     }
     tf.dispose(xs);
