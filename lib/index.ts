@@ -263,6 +263,7 @@ export {
   prefillOpRoofline,
   publishedCaseLoadFactor,
   publishedCasePromptMix,
+  checkPublishedCase,
   publishedCases,
   publishedComparisonNotes,
   publishedComparisonSummary,
@@ -296,6 +297,7 @@ export type {
   RooflineOptions,
   StepTime,
   StepTimeBreakdown,
+  CasePromptMix,
 } from './roofline/index.js';
 
 // perf
@@ -562,6 +564,7 @@ export {
   describeTitleAnswer,
   deviceMemoryFit,
   evaluateDeployment,
+  prefillFromMix,
   evaluateSearchPoint,
   evaluateSearchSpace,
   listLocalSetups,
@@ -778,6 +781,7 @@ export type {
   PreparedDecodeAttention,
   PromptMix,
   PromptMixStats,
+  PromptMixScaling,
 } from './attention/index.js';
 
 // roofline

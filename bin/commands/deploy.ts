@@ -13,6 +13,7 @@ import { decodePerformance, maxSequencesThatFit, prefillPerformance } from '../.
 import type { DecodePerformance, PrefillPerformance } from '../../lib/deployment/pool.js';
 import { simulateDeployment } from '../../lib/deployment/serve.js';
 import { perfDeviceStepModel } from '../../lib/deployment/perf.js';
+import { prefillFromMix } from '../../lib/deployment/deployment.js';
 import { EFFICIENCY_MODES } from '../../lib/roofline/deployment.js';
 import type { EfficiencyMode } from '../../lib/roofline/deployment.js';
 import type { DeviceStepModel, PoolLayout } from '../../lib/deployment/types.js';
@@ -182,12 +183,7 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
   else {
     const name = o.promptMix;
     const mix = asFlags(() => promptMixStats(scalePromptMix(loadPromptMix(name), { meanPromptTokens: prompt, cacheHitFraction: hit })), { promptMix: '--prompt-mix', cacheHitFraction: '--cache-hit' });
-    prefill = prefillPerformance(step, layout, {
-      tokensPerRank: prefillTokens,
-      promptTokens: Math.min(prefillTokens, mix.meanComputedTokens),
-      cachedTokens: mix.meanPromptTokens - mix.meanComputedTokens,
-      attentionPairsPerComputedToken: mix.attentionPairsPerComputedToken,
-    });
+    prefill = prefillFromMix(step, { layout, tokensPerRank: prefillTokens }, mix);
   }
   const price = hw.hourlyPriceUsd;
   const out: Record<string, unknown> = {

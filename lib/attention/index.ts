@@ -5,7 +5,7 @@ export type { AttentionShape } from './shape.js';
 export { checkAttentionShape, gqaShape } from './shape.js';
 export type { AttentionCoreCall, AttentionCost } from './cost.js';
 export { decodeAttentionCalls, prefillAttentionCalls, decodeAttentionCost, prefillAttentionCost, windowedCausalPairs } from './cost.js';
-export type { PromptMix, PromptMixStats } from './prompts.js';
+export type { PromptMix, PromptMixStats, PromptMixScaling } from './prompts.js';
 export { parsePromptMix, loadPromptMix, promptMixStats, scalePromptMix } from './prompts.js';
 export type { PagedKvUsage, KvSharding, KvBatchLimitInput, KvBatchLimit } from './kv.js';
 export { attentionKvElementsPerTokenPerLayer, attentionKvBytesPerToken, attentionKvBytesPerSequence, pagedKvUsage, kvBatchLimit, kvBlocksForTokens } from './kv.js';

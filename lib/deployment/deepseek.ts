@@ -1,12 +1,12 @@
 import { loadHardware } from '../hardware/spec.js';
 import { loadModel } from '../models/spec.js';
-import { loadPromptMix, promptMixStats, scalePromptMix } from '../attention/prompts.js';
 import { prefillAttentionPairs } from '../core/matmul.js';
+import { loadPromptMix, promptMixStats, scalePromptMix } from '../attention/prompts.js';
 import type { DayCost } from './cost.js';
 import { costProfitMargin, dailyCostUsd, dailyRevenueUsd } from './cost.js';
 import { evaluateDeployment } from './deployment.js';
 import type { DecodePerformance, PrefillPerformance } from './pool.js';
-import { decodeAtUserSpeed, decodePerformance } from './pool.js';
+import { decodeAtUserSpeed, decodePerformance, prefillPerformance } from './pool.js';
 import type { PublishedDay } from './published.js';
 import { deepseekPublishedDay } from './published.js';
 import { calibratedStepModel, specBoundStepModel } from './perf.js';
@@ -61,7 +61,22 @@ export interface DeepseekDayReproduction {
    * name, and the keys each computed token attends to in it and in prompts all of the
    * mean lengths.
    */
-  prefillPromptMix?: { name: string; attentionPairsPerComputedToken: number; alikePairsPerComputedToken: number };
+  prefillPromptMix?: {
+    name: string;
+    /** The mix's provenance (its file's comment lines). */
+    source: string;
+    /** Mean prompt of the mix as shipped (another service's). */
+    originalMeanPromptTokens: number;
+    attentionPairsPerComputedToken: number;
+    alikePairsPerComputedToken: number;
+    /** The prefill figure priced with every prompt of the mean lengths instead. */
+    alikeInputTokensPerNodePerSecond: number;
+    /**
+     * Share of the gap between DeepSeek's profiling run and the day (computed prompt
+     * tokens per node, in log terms) that the model's own day-over-profile ratio reproduces.
+     */
+    explainedShareOfProfileGap: number;
+  };
 }
 
 /**
@@ -169,12 +184,36 @@ function reproduce(make: StepModelFactory, factors: { prefill: number; decode: n
     },
     stepModel: e.stepModel,
     expertLoadFactor: factors,
-    ...(pub.prefillPromptMix === undefined ? {} : { prefillPromptMix: mixSummary(pub.prefillPromptMix, w.prefillPromptTokens, f.cacheHitFraction) }),
+    ...(pub.prefillPromptMix === undefined ? {} : { prefillPromptMix: mixSummary(make, pub, factors.prefill, prefill.computedTokensPerSecondPerDevice, profileRate('deepseek-profile-prefill')) }),
   };
 }
 
-function mixSummary(name: string, prompt: number, hit: number): NonNullable<DeepseekDayReproduction['prefillPromptMix']> {
-  const s = promptMixStats(scalePromptMix(loadPromptMix(name), { meanPromptTokens: prompt, cacheHitFraction: hit }));
+// The prompt mix's part in the prefill figure, with the same per-device model as the
+// reproduction: the mix as shipped and as priced, the figure with every prompt alike, and
+// how much of the day-versus-profile gap the model's own day-versus-profile ratio carries.
+function mixSummary(make: StepModelFactory, pub: PublishedDay, prefillLoad: number, dayComputedPerDevice: number, profilePerNode: number): NonNullable<DeepseekDayReproduction['prefillPromptMix']> {
+  const f = pub.figures;
+  const w = pub.workload;
+  const model = loadModel(pub.model);
+  const hw = loadHardware(pub.hardware);
+  const hit = f.cacheHitFraction;
+  const name = pub.prefillPromptMix as string;
+  const mix = loadPromptMix(name);
+  const s = promptMixStats(scalePromptMix(mix, { meanPromptTokens: w.prefillPromptTokens, cacheHitFraction: hit }));
   const cached = s.meanPromptTokens - s.meanComputedTokens;
-  return { name, attentionPairsPerComputedToken: s.attentionPairsPerComputedToken, alikePairsPerComputedToken: prefillAttentionPairs(s.meanComputedTokens, cached) / s.meanComputedTokens };
+  const step = make(model, hw, pub.prefill, pub.precision, 'prefill', { expertLoadFactor: prefillLoad });
+  const alike = prefillPerformance(step, pub.prefill, { tokensPerRank: w.prefillTokensPerGpu, promptTokens: Math.max(1, w.prefillPromptTokens - w.prefillPromptTokens * hit), cachedTokens: w.prefillPromptTokens * hit });
+  // DeepSeek's profiling run: the same pool, balanced experts, whole prompts computed.
+  const profile = prefillPerformance(make(model, hw, pub.prefill, pub.precision, 'prefill', {}), pub.prefill, { tokensPerRank: w.prefillTokensPerGpu, promptTokens: w.prefillPromptTokens });
+  const servedOverProfile = (f.prefillTokensPerNodePerSecond * (1 - hit)) / profilePerNode;
+  const modelOverProfile = dayComputedPerDevice / profile.computedTokensPerSecondPerDevice;
+  return {
+    name,
+    source: mix.source,
+    originalMeanPromptTokens: promptMixStats(mix).meanPromptTokens,
+    attentionPairsPerComputedToken: s.attentionPairsPerComputedToken,
+    alikePairsPerComputedToken: prefillAttentionPairs(s.meanComputedTokens, cached) / s.meanComputedTokens,
+    alikeInputTokensPerNodePerSecond: alike.inputTokensPerSecondPerDevice * f.gpusPerNode,
+    explainedShareOfProfileGap: Math.log(modelOverProfile) / Math.log(servedOverProfile),
+  };
 }

@@ -40,11 +40,20 @@ export interface Deployment {
   expertLoadFactor?: { prefill?: number; decode?: number };
 }
 
-function prefillFromMix(step: ReturnType<StepModelFactory>, pool: Deployment['prefill'], m: PromptMixStats): PrefillPerformance {
+/**
+ * Prefill of a prompt mix at its means, as the path without a mix prices them: at least
+ * one computed token per prompt (the hits are the rest), and a mean computed prompt
+ * longer than a step is refused by prefillPerformance, not cut to fit.
+ *
+ * @example
+ * prefillFromMix(step, { layout, tokensPerRank: 16384 }, promptMixStats(mix)).inputTokensPerSecondPerDevice
+ */
+export function prefillFromMix(step: ReturnType<StepModelFactory>, pool: { layout: PoolLayout; tokensPerRank: number }, m: PromptMixStats): PrefillPerformance {
+  const computed = Math.max(1, m.meanComputedTokens);
   return prefillPerformance(step, pool.layout, {
     tokensPerRank: pool.tokensPerRank,
-    promptTokens: Math.min(pool.tokensPerRank, Math.max(1, m.meanComputedTokens)),
-    cachedTokens: m.meanPromptTokens - m.meanComputedTokens,
+    promptTokens: computed,
+    cachedTokens: Math.max(0, m.meanPromptTokens - computed),
     attentionPairsPerComputedToken: m.attentionPairsPerComputedToken,
   });
 }

@@ -27,5 +27,5 @@ export { denseVsMoe, candidateLayouts } from './compare.js';
 export type { ArchitectureRow } from './compare.js';
 export { thisMachineSetup, localVsScale, describeDeepseekDay, describeLocalVsScale, describeDenseVsMoe, describeTitleAnswer, describeSimulatedPoint } from './essay.js';
 export type { LocalVsScaleRow } from './essay.js';
-export { evaluateDeployment } from './deployment.js';
+export { evaluateDeployment, prefillFromMix } from './deployment.js';
 export type { Deployment, DeploymentEvaluation } from './deployment.js';

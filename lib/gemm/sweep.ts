@@ -271,8 +271,9 @@ export async function sweepGemm(opts: GemmSweepOptions = {}): Promise<aq.ColumnT
       await measure(p);
     }
     if (refine) {
-      // The grid's lines, each refined until it asks for nothing; a refined M lies
-      // between two grid M of its line, so the memory check above covers it.
+      // The grid's lines, each refined until it asks for nothing. A refined M lies between
+      // two measured M of its line, which resumed rows may put beyond the grid: each asked
+      // point gets the memory check the grid had.
       const lines = [...new Map(points.map((p) => [`${p.k}|${p.n}|${p.dtype}|${p.variant}`, p])).values()];
       const grid = new Set(points.map((p) => p.m));
       for (;;) {
@@ -289,6 +290,7 @@ export async function sweepGemm(opts: GemmSweepOptions = {}): Promise<aq.ColumnT
           if (line.length > 1) for (const m of gemmLineRefinement(line, { ...refine, exclude }).next) ask.push({ ...l, m });
         }
         if (ask.length === 0 || opts.signal?.aborted) break;
+        for (const p of ask) assertGemmMemory(`X[${p.m}×${p.k}]·W[${p.k}×${p.n}] (${p.dtype})`, gemmBytes(p.m, p.k, p.n, p.dtype), budget);
         total += ask.length;
         for (const p of ask) {
           if (opts.signal?.aborted) break;

@@ -12,7 +12,7 @@ import { maxBatchThatFits, memoryFit, stepTime } from './deployment.js';
 import { smallestTrue } from '../perf/bound.js';
 import { prefillAttentionPairs } from '../core/matmul.js';
 import { uniformRoutingLoadFactor } from './routing.js';
-import type { PromptMixStats } from '../attention/prompts.js';
+import type { PromptMixScaling, PromptMixStats } from '../attention/prompts.js';
 import { loadPromptMix, promptMixStats, scalePromptMix } from '../attention/prompts.js';
 
 /**
@@ -96,6 +96,23 @@ export interface PublishedComparison {
   sequencesPerDevice?: number;
 }
 
+/**
+ * A published case written as JSON (the shape of a `cases` entry of data/published/*.json),
+ * checked as the files are: every field the prediction reads, with an InputError naming
+ * the field and its allowed range. `opts.source` stands for the file's source when the
+ * case names none of its own.
+ *
+ * @example
+ * predictPublishedCase(checkPublishedCase(JSON.parse(text), { where: 'my-case' }))
+ */
+export function checkPublishedCase(raw: unknown, opts: { where?: string; source?: string } = {}): PublishedCase {
+  const where = opts.where ?? 'case';
+  const own = typeof raw === 'object' && raw !== null ? (raw as { source?: unknown }).source : undefined;
+  const source = opts.source ?? own;
+  if (typeof source !== 'string' || source === '') throw new InputError(`${where}.source`, own, 'a non-empty string naming where the figure was published');
+  return checkCase(raw, where, { source });
+}
+
 function checkCase(raw: unknown, where: string, file: { source: string; url?: string; date?: string }): PublishedCase {
   if (typeof raw !== 'object' || raw === null) throw new InputError(where, raw, 'a published case object');
   const c = raw as Record<string, unknown>;
@@ -141,14 +158,22 @@ function checkCase(raw: unknown, where: string, file: { source: string; url?: st
             steps: checkInt(`${where}.expertLoad.steps`, (load as { steps?: unknown }).steps, { min: 1, max: 1000 }),
           };
   }
+  if (c.promptMix !== undefined) {
+    if (phase !== 'prefill') throw new InputError(`${where}.promptMix`, c.promptMix, 'absent: only prefill cases price a prompt mix');
+    if (typeof c.promptMix !== 'string') throw new InputError(`${where}.promptMix`, c.promptMix, 'the name of a data/traces prompt mix');
+    // Read now, so that a name that is not shipped is refused with the case that names it.
+    try {
+      loadPromptMix(c.promptMix);
+    } catch (e) {
+      if (e instanceof InputError) throw new InputError(`${where}.promptMix`, c.promptMix, e.allowed);
+      throw e;
+    }
+    out.promptMix = c.promptMix;
+  }
   if (phase === 'prefill') {
     out.promptTokens = checkInt(`${where}.promptTokens`, c.promptTokens, { min: 1, max: 1 << 20 });
     out.tokensPerDevice = checkInt(`${where}.tokensPerDevice`, c.tokensPerDevice, { min: 1, max: 1 << 20 });
     out.cachedTokens = checkNumber(`${where}.cachedTokens`, c.cachedTokens ?? 0, { min: 0, max: out.promptTokens - 1 });
-    if (c.promptMix !== undefined) {
-      if (typeof c.promptMix !== 'string') throw new InputError(`${where}.promptMix`, c.promptMix, 'the name of a data/traces prompt mix');
-      out.promptMix = c.promptMix;
-    }
   } else if (phase === 'offline') {
     out.sequencesPerDevice = checkInt(`${where}.sequencesPerDevice`, c.sequencesPerDevice, { min: 1, max: 1 << 16 });
     out.promptTokens = checkInt(`${where}.promptTokens`, c.promptTokens, { min: 1, max: 1 << 20 });
@@ -230,8 +255,8 @@ function dayCases(day: DayJson, name: string, file: { source: string; url?: stri
   };
   const prompt = w('prefillPromptTokens');
   const hit = f('cacheHitFraction');
-  const mixEntry = day.workload.prefillPromptMix as { value?: unknown } | undefined;
-  if (mixEntry !== undefined && (typeof mixEntry !== 'object' || mixEntry === null || typeof mixEntry.value !== 'string')) {
+  const mixEntry = day.workload.prefillPromptMix as { value?: unknown; source?: unknown } | undefined;
+  if (mixEntry !== undefined && (typeof mixEntry !== 'object' || mixEntry === null || typeof mixEntry.value !== 'string' || typeof mixEntry.source !== 'string' || mixEntry.source === '')) {
     throw new InputError(`${where}.workload.prefillPromptMix`, mixEntry, 'an object { value: the name of a data/traces prompt mix, source }');
   }
   const mixName = mixEntry?.value as string | undefined;
@@ -251,7 +276,7 @@ function dayCases(day: DayJson, name: string, file: { source: string; url?: stri
       ...(mixName === undefined ? {} : { promptMix: mixName }),
       expertLoad: { kind: 'uniform-routing', redundantExperts: pre.redundantExperts, seed: 1, steps: 2 },
       published: { value: f('prefillTokensPerNodePerSecond'), unit: 'input tokens/s per node (incl. cache hits)' },
-      assumptions: `the profile-data prefill batch (${w('prefillTokensPerGpu')} computed tokens per GPU) in prompts of ${prompt} tokens on average of which the day's ${(hit * 100).toFixed(1)} % are cache hits, attended to but not computed; ${mixName === undefined ? 'every prompt alike' : `prompt lengths and hits shaped like the ${mixName} mix (data/traces), scaled to that mean and hit rate: DeepSeek publishes neither distribution`}; expert load of uniform routing over ${pre.redundantExperts} redundant experts; capacity, not the load the day served`,
+      assumptions: `the profile-data prefill batch (${w('prefillTokensPerGpu')} computed tokens per GPU) in prompts of ${prompt} tokens on average of which the day's ${(hit * 100).toFixed(1)} % are cache hits, attended to but not computed; ${mixName === undefined ? 'every prompt alike' : `prompt lengths assumed to spread like those of the ${mixName} mix (data/traces, another service's production trace) scaled to that mean, with the day's hit fraction of every prompt cached: DeepSeek publishes only the means`}; expert load of uniform routing over ${pre.redundantExperts} redundant experts; capacity, not the load the day served`,
     },
     {
       ...base,
@@ -317,21 +342,33 @@ export function publishedCaseLoadFactor(c: PublishedCase): number {
   return f;
 }
 
+/** A prefill case's prompt mix: the shipped mix as read, and as scaled to the case's means. */
+export interface CasePromptMix {
+  name: string;
+  /** The mix's provenance (its file's comment lines). */
+  source: string;
+  /** The mix as shipped (another service's means). */
+  original: PromptMixStats;
+  /** Scaled to the case's mean prompt and hit fraction: what the prediction prices. */
+  stats: PromptMixStats;
+  scaling: PromptMixScaling;
+}
+
 /**
- * A prefill case's prompt mix scaled to its mean prompt and hit fraction (its stats), or
+ * A prefill case's prompt mix, as shipped and as scaled to its mean prompt and hit
+ * fraction (every prompt keeps the case's hit fraction: `hits: 'proportional'`), or
  * undefined for a case whose prompts are all alike.
  *
  * @example
- * publishedCasePromptMix(publishedCases().find((c) => c.id === 'deepseek-prefill')!)?.attentionPairsPerComputedToken
+ * publishedCasePromptMix(publishedCases().find((c) => c.id === 'deepseek-prefill')!)?.stats.attentionPairsPerComputedToken
  */
-export function publishedCasePromptMix(c: PublishedCase): PromptMixStats | undefined {
-  return c.promptMix === undefined ? undefined : casePromptMix(c);
-}
-
-function casePromptMix(c: PublishedCase): PromptMixStats {
+export function publishedCasePromptMix(c: PublishedCase): CasePromptMix | undefined {
+  if (c.promptMix === undefined) return undefined;
   const prompt = checkNumber(`${c.id}.promptTokens`, c.promptTokens, { min: 1, max: 1 << 20 });
   const hit = checkNumber(`${c.id}.cachedTokens`, c.cachedTokens ?? 0, { min: 0, max: prompt - 1 }) / prompt;
-  return promptMixStats(scalePromptMix(loadPromptMix(c.promptMix as string), { meanPromptTokens: prompt, cacheHitFraction: hit }));
+  const mix = loadPromptMix(c.promptMix);
+  const scaled = scalePromptMix(mix, { meanPromptTokens: prompt, cacheHitFraction: hit });
+  return { name: c.promptMix, source: mix.source, original: promptMixStats(mix), stats: promptMixStats(scaled), scaling: scaled.scaling as PromptMixScaling };
 }
 
 /**
@@ -365,7 +402,7 @@ export function predictPublishedCase(c: PublishedCase): PublishedComparison {
     const T = c.tokensPerDevice as number;
     const P = T * c.devices;
     const cached = c.cachedTokens ?? 0;
-    const mix = c.promptMix === undefined ? undefined : casePromptMix(c);
+    const mix = publishedCasePromptMix(c)?.stats;
     const computedPerPrompt = mix ? mix.meanComputedTokens : (c.promptTokens as number) - cached;
     // Prompts per GPU rounded as the deployment layer rounds them (one attention rank per GPU).
     const perDevice = Math.max(1, Math.round(T / computedPerPrompt));
@@ -518,19 +555,25 @@ export function publishedComparisonNotes(comparisons: readonly PublishedComparis
   if (dPre && pPre) {
     // The day's computed tokens per node (the published rate counts cache hits) over the profile's.
     const c = publishedCases().find((x) => x.id === 'deepseek-prefill');
+    const p = publishedCases().find((x) => x.id === 'deepseek-profile-prefill');
     const computedShare = c && c.promptTokens ? (c.promptTokens - (c.cachedTokens ?? 0)) / c.promptTokens : 1;
     const servedOverProfile = (dPre.published * computedShare) / pPre.published;
     const mix = c ? publishedCasePromptMix(c) : undefined;
+    const n0 = (x: number): string => Math.round(x).toLocaleString('en-US');
+    const profileSetup = p?.promptTokens ? ` (${n0(p.promptTokens)}-token prompts${(p.cachedTokens ?? 0) > 0 ? '' : ', no cache hits'})` : '';
     let shape = '';
     if (c && mix) {
       const computed = (c.promptTokens as number) - (c.cachedTokens ?? 0);
       const alikePairs = prefillAttentionPairs(computed, c.cachedTokens ?? 0) / computed;
       const alike = predictPublishedCase({ ...c, promptMix: undefined });
+      // The share of the day-versus-profile gap (in log terms) that the model's own day-versus-profile ratio reproduces.
+      const explained = Math.log((dPre.predicted * computedShare) / pPre.predicted) / Math.log(servedOverProfile);
+      const from = mix.source.split(':')[0];
       shape =
-        ` Its prompts follow the shape of a production chat trace (${c.promptMix}, data/traces) scaled to the day's mean prompt and hit rate: a few long conversations with long cached prefixes make each computed token attend to ${Math.round(mix.attentionPairsPerComputedToken).toLocaleString('en-US')} keys on average, ${(mix.attentionPairsPerComputedToken / alikePairs).toFixed(1)}× as many as if every prompt had the mean lengths, and the prediction lands ${pct(dPre.error)} from the day's rate (${pct(alike.error)} with every prompt alike).`;
+        ` DeepSeek publishes only the mean prompt and hit rate, so the model assumes its prompt lengths spread like those of a production chat trace, the ${mix.name} mix (data/traces; ${from}; another service, mean prompt ${n0(mix.original.meanPromptTokens)} tokens), scaled to the day's mean of ${n0(mix.stats.meanPromptTokens)} with ${Math.round(mix.stats.cacheHitFraction * 1000) / 10} % of every prompt cached. A computed token attends to every earlier token of its own prompt, so the long prompts of that spread make it attend to ${n0(mix.stats.attentionPairsPerComputedToken)} keys on average, ${(mix.stats.attentionPairsPerComputedToken / alikePairs).toFixed(1)}× as many as in prompts all of the mean length, and the prediction lands ${pct(dPre.error)} from the day's rate (${pct(alike.error)} with every prompt alike). In the model that spread accounts for ${Math.round(explained * 100)} % of the gap (in log terms) between DeepSeek's profiling run and the day.`;
     }
     out.push(
-      `Prefill has no published latency to fix its batch, so it is priced at capacity on the profiling batch.${shape} DeepSeek's own profiling run (4K prompts, no cache hits) computes ${Math.round(pPre.published).toLocaleString('en-US')} prompt tokens/s per node where the day averaged ${Math.round(dPre.published * computedShare).toLocaleString('en-US')} (${Math.round(servedOverProfile * 100)} %); ${mix ? 'what the prompt shape does not explain is' : 'the gap is'} how full the prefill pool ran over the day, which no published figure measures, and it is not fitted.`,
+      `Prefill has no published latency to fix its batch, so it is priced at capacity on the profiling batch.${shape} DeepSeek's own profiling run${profileSetup} computes ${n0(pPre.published)} prompt tokens/s per node where the day averaged ${n0(dPre.published * computedShare)} (${Math.round(servedOverProfile * 100)} %); ${mix ? 'what the prompt spread does not account for is' : 'the gap is'} how full the prefill pool ran over the day and how DeepSeek's prompts really spread, which no published figure measures, and it is not fitted.`,
     );
   }
   return out.join('\n\n');

@@ -26,27 +26,57 @@ test('promptMixStats(): prompts all alike give the fixed-length formula; spreadi
   assert.ok(spread.attentionPairsPerComputedToken > alike.attentionPairsPerComputedToken);
 });
 
-test('scalePromptMix(): reaches the asked mean prompt and hit fraction, keeps which requests hit, and refuses a hit rate the mix cannot reach', () => {
+test("scalePromptMix(hits: 'proportional'): reaches the asked mean prompt and hit fraction with every prompt cached alike; only the lengths' spread is kept", () => {
   const mix = parsePromptMix(csv([[8000, 4096], [2000, 0], [6000, 1024], [4000, 3999]]));
   const s = scalePromptMix(mix, { meanPromptTokens: 4096, cacheHitFraction: 0.5 });
   const st = promptMixStats(s);
-  assert.ok(Math.abs(st.meanPromptTokens - 4096) < 1e-9);
-  assert.ok(Math.abs(st.cacheHitFraction - 0.5) < 1e-9);
-  // The request that never hit still does not; every cached prefix leaves at least one (scaled) token computed.
-  assert.equal(s.cachedTokens[1], 0);
-  for (let i = 0; i < 4; i++) assert.ok(s.cachedTokens[i] < s.promptTokens[i]);
-  // Zero hits: every prefix gone.
-  assert.equal(promptMixStats(scalePromptMix(mix, { meanPromptTokens: 100, cacheHitFraction: 0 })).cacheHitFraction, 0);
-  // Reachable at most: requests that hit cached up to L − 1: (7999 + 5999 + 3999) / 20,000.
-  assert.throws(() => scalePromptMix(mix, { meanPromptTokens: 4096, cacheHitFraction: 0.9 }), /cacheHitFraction.*at most 0\.8999/);
+  assert.ok(Math.abs(st.meanPromptTokens - 4096) < 1e-9 && Math.abs(st.cacheHitFraction - 0.5) < 1e-12);
+  // Lengths keep their ratios (8000 : 2000 = 4); every prompt is half cached.
+  assert.ok(Math.abs(s.promptTokens[0] / s.promptTokens[1] - 4) < 1e-12);
+  for (let i = 0; i < 4; i++) assert.ok(Math.abs(s.cachedTokens[i] - s.promptTokens[i] / 2) < 1e-9);
+  assert.deepEqual(s.scaling, { lengthFactor: 4096 / 5000, hits: 'proportional', prefixStretch: 1, cappedShare: 0 });
+  // Keys per computed token: Σ (L/2)(L/2) + (L/2)(L/2 + 1)/2 over Σ L/2, by the closed form.
+  const Ls = [...s.promptTokens];
+  const closed = Ls.reduce((a, L) => a + (L / 2) * (L / 2) + ((L / 2) * (L / 2 + 1)) / 2, 0) / Ls.reduce((a, L) => a + L / 2, 0);
+  assert.ok(Math.abs(st.attentionPairsPerComputedToken - closed) < 1e-9 * closed);
+  assert.throws(() => scalePromptMix(mix, { meanPromptTokens: 4096, cacheHitFraction: 1 }), /cacheHitFraction/);
   assert.throws(() => scalePromptMix(mix, { meanPromptTokens: 0, cacheHitFraction: 0.5 }), /meanPromptTokens/);
   assert.throws(() => scalePromptMix(mix, { meanPromptTokens: 4096, cacheHitFraction: Number.NaN }), /cacheHitFraction/);
+  assert.throws(() => scalePromptMix(mix, { meanPromptTokens: 4096, cacheHitFraction: 0.5, hits: 'all' as never }), /hits/);
 });
 
-test('parsePromptMix() and loadPromptMix(): bad rows and names are InputErrors naming the row and column', () => {
-  assert.throws(() => parsePromptMix(csv([[100, 100]])), /row 1: cached_tokens/);
-  assert.throws(() => parsePromptMix(csv([[0, 0]])), /row 1: prompt_tokens/);
-  assert.throws(() => parsePromptMix('prompt_tokens,cached_tokens\n12,x\n'), /row 1: cached_tokens/);
+test("scalePromptMix(hits: 'trace'): keeps which requests hit, stretches their prefixes to the asked hit fraction, each computing at least one scaled token, and reports the stretch", () => {
+  const mix = parsePromptMix(csv([[8000, 4096], [2000, 0], [6000, 1024], [4000, 3999]]));
+  const s = scalePromptMix(mix, { meanPromptTokens: 5000, cacheHitFraction: 0.5, hits: 'trace' });
+  const st = promptMixStats(s);
+  assert.ok(Math.abs(st.cacheHitFraction - 0.5) < 1e-9);
+  // The request that never hit still does not; every other keeps at least one computed token.
+  assert.equal(s.cachedTokens[1], 0);
+  for (let i = 0; i < 4; i++) assert.ok(s.promptTokens[i] - s.cachedTokens[i] >= 1 - 1e-9, `request ${i}`);
+  // Mean already 5,000: lengths unchanged. 10,000 hit tokens from 4096k + 1024k + 3999 (capped, k > 1): k = (10000 − 3999) / 5120.
+  assert.equal(s.scaling?.lengthFactor, 1);
+  assert.ok(Math.abs((s.scaling?.prefixStretch ?? 0) - (10000 - 3999) / 5120) < 1e-9);
+  assert.equal(s.scaling?.cappedShare, 1 / 4);
+  // Reachable at most: (7999 + 5999 + 3999) / 20,000.
+  assert.throws(() => scalePromptMix(mix, { meanPromptTokens: 5000, cacheHitFraction: 0.9, hits: 'trace' }), /cacheHitFraction.*at most 0\.8999/);
+});
+
+test('promptMixStats() and scalePromptMix() refuse a hand-built mix with a bad element, naming it', () => {
+  const good = parsePromptMix(csv([[100, 10]]));
+  for (const [prompt, cached, field] of [[Number.NaN, 0, /promptTokens\[0\]/], [0, 0, /promptTokens\[0\]/], [100, 100, /cachedTokens\[0\]/], [100, -1, /cachedTokens\[0\]/]] as const) {
+    const bad = { ...good, promptTokens: Float64Array.of(prompt), cachedTokens: Float64Array.of(cached) };
+    assert.throws(() => promptMixStats(bad), field);
+    assert.throws(() => scalePromptMix(bad, { meanPromptTokens: 100, cacheHitFraction: 0.1 }), field);
+  }
+});
+
+test('parsePromptMix() and loadPromptMix(): bad rows and names are InputErrors naming the file line and column', () => {
+  // The header is line 1: the first row is line 2; a comment line counts.
+  assert.throws(() => parsePromptMix(csv([[100, 100]])), /line 2: cached_tokens/);
+  assert.throws(() => parsePromptMix(csv([[0, 0]])), /line 2: prompt_tokens/);
+  assert.throws(() => parsePromptMix('# a comment\nprompt_tokens,cached_tokens\n12,1\n12,x\n'), /line 4: cached_tokens/);
+  // A '#' inside a row is a bad value, not a comment that cuts the row short.
+  assert.throws(() => parsePromptMix('prompt_tokens,cached_tokens\n12,#3\n'), /promptMix/);
   assert.throws(() => parsePromptMix('prompt,cached\n12,1\n'), /promptMix header/);
   assert.throws(() => parsePromptMix('prompt_tokens,cached_tokens\n'), /at least one row/);
   assert.throws(() => loadPromptMix('../models/deepseek-v3'), /promptMix/);

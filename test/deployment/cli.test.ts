@@ -77,8 +77,11 @@ test('batchlab deploy --prompt-mix: prompts shaped like a shipped trace at the s
   // Same means (2,048-token prompts, half cached), longer cached prefixes for some: more attention per computed token.
   assert.ok(Math.abs(mixed.promptTokens - 1024) < 1e-6 && Math.abs(mixed.cachedTokens - 1024) < 1e-6);
   assert.ok(mixed.inputTokensPerSecondPerDevice < alike.inputTokensPerSecondPerDevice);
+  // Tiny prompts: at least one token is computed per prompt, as without a mix.
+  const tiny = await run(['deploy', '--prompt', '2', '--cache-hit', '0.6', '--prompt-mix', 'mooncake-conversation-prompts', '--json']);
+  assert.equal(tiny.code, 0, tiny.err);
+  assert.equal(JSON.parse(tiny.out).prefill.promptTokens, 1);
   refused(await run(['deploy', '--prompt-mix', 'nope']), /^batchlab: --prompt-mix must be a prompt mix under data\/traces: mooncake-conversation-prompts; got "nope"$/);
-  refused(await run(['deploy', '--prompt-mix', 'mooncake-conversation-prompts', '--cache-hit', '0.99999']), /^batchlab: --cache-hit must be at most 0\.\d+ for this prompt mix/);
 });
 
 test('batchlab deploy --drafts: negatives are refused like values above 16', async () => {

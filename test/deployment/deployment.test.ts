@@ -47,6 +47,11 @@ test('evaluateDeployment(load.promptMix): prompts shaped like a trace cost more 
   // Input per device counts hits: computed × prompt / computed-per-prompt, as without a mix.
   const p = mixed.prefill;
   assert.ok(Math.abs(p.inputTokensPerSecondPerDevice - (p.computedTokensPerSecondPerDevice * (p.promptTokens + p.cachedTokens)) / p.promptTokens) < 1e-9 * p.inputTokensPerSecondPerDevice);
+  // A mean computed prompt longer than one prefill step is refused with or without a mix, never cut to fit
+  // (4,000-token prompts, 25 % cached: 3,000 computed tokens against a 1,024-token step).
+  const small = { ...deployment, prefill: { ...deployment.prefill, tokensPerRank: 1024 }, load: { ...deployment.load, promptTokensPerRequest: 4000, cacheHitFraction: 0.25 } };
+  assert.throws(() => evaluateDeployment(small), (e: unknown) => e instanceof InputError && e.field === 'promptTokens');
+  assert.throws(() => evaluateDeployment({ ...small, load: { ...small.load, promptMix: loadPromptMix('mooncake-conversation-prompts') } }), (e: unknown) => e instanceof InputError && e.field === 'promptTokens');
 });
 
 test('simulateSearchPoint(): the simulator on a searched point is seed-deterministic and never beats the analytic TPOT at the median', async () => {

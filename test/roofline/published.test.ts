@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { median } from 'simple-statistics';
-import { publishedCases, predictPublishedCase, publishedCasePromptMix, calibratedMatmulCost, publishedComparisons, publishedComparisonNotes, stepTime } from '../../lib/roofline/index.js';
+import { publishedCases, predictPublishedCase, publishedCasePromptMix, checkPublishedCase, calibratedMatmulCost, publishedComparisons, publishedComparisonNotes, stepTime } from '../../lib/roofline/index.js';
 import { prefillAttentionPairs } from '../../lib/core/matmul.js';
 import { loadModel } from '../../lib/models/index.js';
 import type { StepWork } from '../../lib/core/types.js';
@@ -31,24 +31,38 @@ test('predictPublishedCase(): every published serving throughput beside its pred
   for (const r of rows) assert.ok(Math.abs(r['error %']) <= 25, `${r.case}: ${r['error %']} %`);
 });
 
-test("predictPublishedCase(): DeepSeek's prefill day in prompts shaped like a production trace costs more attention per computed token than prompts all alike", () => {
+test("predictPublishedCase(): DeepSeek's prefill day in prompts whose lengths spread like a production trace's costs more attention per computed token than prompts all alike", () => {
   const c = publishedCases().find((x) => x.id === 'deepseek-prefill')!;
   assert.equal(c.promptMix, 'mooncake-conversation-prompts');
   const mix = publishedCasePromptMix(c)!;
-  // Scaled to the case's mean prompt (4,096) and the day's hit rate (56.3 %): 1,790 computed tokens per prompt on average.
-  assert.ok(Math.abs(mix.meanPromptTokens - 4096) < 1e-6 && Math.abs(mix.cacheHitFraction - 0.563) < 1e-9);
-  assert.ok(Math.abs(mix.meanComputedTokens - 4096 * (1 - 0.563)) < 1e-6);
-  // Keys per computed token are convex in the prompt and its prefix (Jensen): a spread mix sees more than the mean prompt does.
-  const alikePairs = prefillAttentionPairs(mix.meanComputedTokens, c.cachedTokens!) / mix.meanComputedTokens;
-  assert.ok(mix.attentionPairsPerComputedToken > alikePairs);
+  // FAST25-release/README.md: the conversation trace's mean input is 12,035 tokens; scaled to the case's 4,096 with the day's 56.3 % of every prompt cached.
+  assert.equal(Math.round(mix.original.meanPromptTokens), 12035);
+  assert.ok(Math.abs(mix.stats.meanPromptTokens - 4096) < 1e-6 && Math.abs(mix.stats.cacheHitFraction - 0.563) < 1e-9);
+  assert.ok(Math.abs(mix.stats.meanComputedTokens - 4096 * (1 - 0.563)) < 1e-6);
+  assert.equal(mix.scaling.hits, 'proportional');
+  // Keys per computed token grow with the square of a prompt's length (convex, Jensen): a spread mix sees more than the mean prompt does.
+  const alikePairs = prefillAttentionPairs(mix.stats.meanComputedTokens, c.cachedTokens!) / mix.stats.meanComputedTokens;
+  assert.ok(mix.stats.attentionPairsPerComputedToken > alikePairs);
   const withMix = predictPublishedCase(c);
   const alike = predictPublishedCase({ ...c, promptMix: undefined });
   assert.ok(withMix.predicted < alike.predicted);
+  console.log(`DeepSeek prefill day: ${Math.round(mix.stats.attentionPairsPerComputedToken)} keys per computed token (${(mix.stats.attentionPairsPerComputedToken / alikePairs).toFixed(2)}× alike); predicted ${(withMix.error * 100).toFixed(1)} % with the mix, ${(alike.error * 100).toFixed(1)} % alike`);
   // Only attention changes: the linear layers see the same tokens.
   assert.equal(withMix.step.breakdown.gemmSeconds, alike.step.breakdown.gemmSeconds);
   assert.ok(withMix.step.breakdown.attentionSeconds > alike.step.breakdown.attentionSeconds);
-  // A mix that does not exist is an InputError naming the field.
+});
+
+test('published cases: a prompt mix that is not shipped, or on a phase that has no prompts to price, is refused naming the case field', () => {
+  const c = publishedCases().find((x) => x.id === 'deepseek-prefill')!;
   assert.throws(() => predictPublishedCase({ ...c, promptMix: 'no-such-mix' }), /promptMix/);
+  const file = JSON.parse(readFileSync(new URL('../../data/published/lmsys-2025-large-scale-ep.json', import.meta.url), 'utf8'));
+  const prefill = file.cases[0];
+  const decode = file.cases.at(-1);
+  assert.equal(checkPublishedCase({ ...prefill, promptMix: 'mooncake-conversation-prompts' }, { source: file.source }).promptMix, 'mooncake-conversation-prompts');
+  assert.throws(() => checkPublishedCase({ ...prefill, promptMix: 'no-such-mix' }, { where: 'x', source: file.source }), /x\.promptMix.*mooncake-conversation-prompts/);
+  assert.throws(() => checkPublishedCase({ ...decode, promptMix: 'mooncake-conversation-prompts' }, { where: 'x', source: file.source }), /x\.promptMix.*only prefill/);
+  // A case with no source of its own and none given is refused: every figure names where it was published.
+  assert.throws(() => checkPublishedCase({ ...prefill, source: undefined }), /case\.source/);
 });
 
 test('predictPublishedCase(): an offline case is the steady state of continuous batching: output per step = sequences in flight, prompts replace finished requests', () => {
