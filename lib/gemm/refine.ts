@@ -93,14 +93,21 @@ export function gemmLineRefinement(line: readonly GemmLinePoint[], opts: GemmRef
   const maxExtra = checkInt('maxExtra', opts.maxExtra ?? GEMM_REFINE_MAX_EXTRA, { min: 0, max: 64 });
   const ex = opts.exclude === undefined || (Array.isArray(opts.exclude) && opts.exclude.length === 0) ? [] : checkArray<number>('exclude', opts.exclude, 100_000);
   const exclude = new Set(ex.map((m, i) => checkInt(`exclude[${i}]`, m, { min: 1 })));
-  // Refined points inside the base interval that contains pts[i]…pts[i+1].
-  const extraAround = (i: number): number => {
+  // Refined points inside the base interval that contains pts[i]…pts[i+1], and that
+  // interval's first point: several steps inside one base interval share its budget, so
+  // asks made in this call count against it too.
+  const baseOf = (i: number): number => {
     let lo = i;
     while (lo > 0 && pts[lo].refined) lo--;
+    return lo;
+  };
+  const extraAround = (i: number): number => {
+    const lo = baseOf(i);
     let hi = i + 1;
     while (hi < pts.length - 1 && pts[hi].refined) hi++;
     return pts.slice(lo + 1, hi).length;
   };
+  const asked = new Map<number, number>();
   const intervals: GemmRefineInterval[] = [];
   for (let i = 0; i + 1 < pts.length; i++) {
     const a = pts[i];
@@ -108,10 +115,12 @@ export function gemmLineRefinement(line: readonly GemmLinePoint[], opts: GemmRef
     const growth = b.seconds / a.seconds / (b.m / a.m);
     if (!(growth > 1 + margin)) continue;
     const base = { lo: a.m, hi: b.m, growth };
+    const home = baseOf(i);
     if (b.m - a.m === 1) intervals.push({ ...base, status: 'bracketed' });
-    else if (extraAround(i) >= maxExtra) intervals.push({ ...base, status: 'cap' });
+    else if (extraAround(i) + (asked.get(home) ?? 0) >= maxExtra) intervals.push({ ...base, status: 'cap' });
     else {
       const next = bisectionPoint(a.m, b.m, exclude);
+      if (next !== undefined) asked.set(home, (asked.get(home) ?? 0) + 1);
       intervals.push(next === undefined ? { ...base, status: 'excluded' } : { ...base, status: 'measure', next });
     }
   }

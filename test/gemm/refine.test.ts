@@ -82,6 +82,19 @@ test('gemmLineRefinement() stops at maxExtra refined points per base interval, a
   assert.equal(none.intervals.length, 2);
 });
 
+test('gemmLineRefinement(): two steps inside one base interval share its budget, even when both are flagged in the same call', () => {
+  // Base points 1 and 64, refined 32 and 48 already (2 of a cap of 3); a slow reading at 32 flags both 1–32 and 48–64.
+  const pts = [
+    { m: 1, seconds: 1e-5 },
+    { m: 32, seconds: 1e-3, refined: true },
+    { m: 48, seconds: 1e-3, refined: true },
+    { m: 64, seconds: 1 },
+  ];
+  const r = gemmLineRefinement(pts, { maxExtra: 3 });
+  assert.equal(r.next.length, 1);
+  assert.deepEqual(r.intervals.map((v) => v.status), ['measure', 'cap']);
+});
+
 test('gemmLineRefinement() takes growth within the margin as noise', () => {
   // t24/t12 = 2.18 while M doubles: growth 1.09, within the default margin (0.1), beyond 0.05.
   const pts = [{ m: 12, seconds: 10e-6 }, { m: 24, seconds: 21.8e-6 }];
