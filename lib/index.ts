@@ -95,6 +95,7 @@ export type {
   GemmBenchOptions,
   GemmResultDoc,
   GemmRow,
+  MeasuredRowProvenance,
   GemmSweepFileOptions,
   GemmSweepOptions,
   GemmVariant,
@@ -172,6 +173,7 @@ export {
 export type {
   DecodeTrafficRow,
   DisaggregationRow,
+  DisaggregationModelOptions,
   GqaAttentionSpec,
   KvBatchLimitRow,
   KvDeployment,

@@ -9,6 +9,7 @@ import { resolveTimingOptions, timeTfOp } from '../gemm/timing.js';
 import { timingStats } from '../gemm/stats.js';
 import type { TimingOptions } from '../gemm/timing.js';
 import { tensorflowSettings, versionsString } from '../gemm/row.js';
+import type { MeasuredRowProvenance } from '../gemm/row.js';
 import { measuredDir } from '../gemm/store.js';
 import { InputError } from '../util/errors.js';
 import type { Provenance } from '../util/provenance.js';
@@ -216,7 +217,7 @@ export function attentionError(p: DecodeAttentionProblem, output: ArrayLike<numb
 }
 
 /** One measured point of batched decode attention, with the provenance of the GEMM harness's rows. */
-export interface AttentionRow {
+export interface AttentionRow extends MeasuredRowProvenance {
   case: 'decode-attention';
   strategy: MeasuredStrategy;
   /** Length distribution label, e.g. 'equal', 'uniform ±50%', 'trace'. */
@@ -236,22 +237,8 @@ export interface AttentionRow {
   /** FLOPs of the cached tokens (2·heads·2·headDim each) and of what the strategy ran. */
   useful_flops: number;
   executed_flops: number;
-  backend: string;
-  device: string;
-  host: string;
-  versions: string;
-  timestamp: string;
-  sync: string;
-  warmup: number;
-  /** Rounds over the strategies (each round times every strategy once, in rotated order). */
+  /** Rounds over the strategies (each round times every strategy once, in rotated order); `reps` counts samples over all rounds. */
   rounds: number;
-  /** Timed repetitions over all rounds (the sample count). */
-  reps: number;
-  median_s: number;
-  p10_s: number;
-  p90_s: number;
-  mean_s: number;
-  cv: number;
   /** Median over rounds of this strategy's median / padding's median in the same round (NaN without padding). */
   vs_padded: number;
   max_abs_error: number;

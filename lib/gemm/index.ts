@@ -7,7 +7,7 @@ export type { SyncMode, TimingOptions, OpTiming } from './timing.js';
 export { assertGemmMemory, defaultGemmMemoryBudget, DEFAULT_MEMORY_FRACTION } from './memory.js';
 export { gemmBatchSizes, gemmFlops, gemmBytes, gemmWeightBytes, MAX_GEMM_DIM } from './shapes.js';
 export { GEMM_COLUMNS, GEMM_NUMERIC_COLUMNS, gemmRow, gemmRowKey, versionsString, tensorflowSettings } from './row.js';
-export type { GemmRow } from './row.js';
+export type { GemmRow, MeasuredRowProvenance } from './row.js';
 export { sweepGemm, gemmSweepPoints, gemmTable, gemmRows, gemmDtypes, gemmBackend, gemmTiming, gemmVariantOperands, gemmVariantProduct, GEMM_VARIANTS } from './sweep.js';
 export type { GemmVariant, GemmBenchOptions, GemmSweepOptions } from './sweep.js';
 export { benchOneVsMany, benchDispatchOverhead, benchGroupedExperts } from './cases.js';

@@ -3,23 +3,10 @@ import type { Dtype } from '../core/types.js';
 import type { OpTiming } from './timing.js';
 
 /**
- * One measured point: the row format of every table and CSV file the GEMM harness
- * writes, and of the PyTorch reference script in bench/gpu/. Times are seconds.
- * The sample count is `reps`; it is not called `n` because `n` is the output width.
+ * Where and how a measured row was timed, and its robust statistics: the columns every
+ * measurement table of batchlab shares (GEMM and attention rows). Times are seconds.
  */
-export interface GemmRow {
-  /** Which experiment: 'sweep', 'one-vs-many', 'dispatch', 'grouped-experts'. */
-  case: string;
-  /** Formulation within the case, e.g. 'plain', 'transposed-w', 'one', 'many', 'padded-batched'. */
-  variant: string;
-  m: number;
-  k: number;
-  n: number;
-  /** Independent products per call (experts for grouped cases), 1 for a plain matmul. */
-  batch: number;
-  /** Matmul calls per timed repetition. */
-  calls: number;
-  dtype: Dtype;
+export interface MeasuredRowProvenance {
   backend: string;
   device: string;
   host: string;
@@ -36,6 +23,26 @@ export interface GemmRow {
   p90_s: number;
   mean_s: number;
   cv: number;
+}
+
+/**
+ * One measured point: the row format of every table and CSV file the GEMM harness
+ * writes, and of the PyTorch reference script in bench/gpu/. Times are seconds.
+ * The sample count is `reps`; it is not called `n` because `n` is the output width.
+ */
+export interface GemmRow extends MeasuredRowProvenance {
+  /** Which experiment: 'sweep', 'one-vs-many', 'dispatch', 'grouped-experts'. */
+  case: string;
+  /** Formulation within the case, e.g. 'plain', 'transposed-w', 'one', 'many', 'padded-batched'. */
+  variant: string;
+  m: number;
+  k: number;
+  n: number;
+  /** Independent products per call (experts for grouped cases), 1 for a plain matmul. */
+  batch: number;
+  /** Matmul calls per timed repetition. */
+  calls: number;
+  dtype: Dtype;
   /** Useful floating-point operations per repetition. */
   flops: number;
   /** Minimum bytes moved per repetition (weights, activations, outputs). */

@@ -128,6 +128,17 @@ export function modelDecodePartSeconds(
   return { attentionSeconds: part(false), ffnSeconds: part(true) };
 }
 
+/** What an attention–FFN split of a model is priced with, whatever the split. */
+export interface DisaggregationModelOptions {
+  cost: MatmulCostModel;
+  dtype: Dtype;
+  context: number;
+  batch: number;
+  linkBytesPerSecond: number;
+  deviceMemoryBytes: number;
+  microBatches?: number;
+}
+
 /**
  * The disaggregation what-if for a catalog model: `disaggregationWhatIf` with the
  * model's decode parts priced by `cost`, its attention and FFN weights, and its KV
@@ -138,17 +149,7 @@ export function modelDecodePartSeconds(
  */
 export function modelDisaggregation(
   model: ModelSpec,
-  opts: {
-    cost: MatmulCostModel;
-    dtype: Dtype;
-    context: number;
-    batch: number;
-    attentionDevices: number;
-    ffnDevices: number;
-    linkBytesPerSecond: number;
-    deviceMemoryBytes: number;
-    microBatches?: number;
-  },
+  opts: DisaggregationModelOptions & { attentionDevices: number; ffnDevices: number },
 ): DisaggregationResult {
   const dtype = checkOneOf('dtype', opts.dtype, DTYPES);
   const context = checkInt('context', opts.context, { min: 1, max: 1 << 24 });
@@ -305,16 +306,7 @@ export interface DisaggregationRow {
  */
 export function disaggregationTable(
   model: ModelSpec,
-  opts: {
-    cost: MatmulCostModel;
-    dtype: Dtype;
-    context: number;
-    batch: number;
-    splits: ReadonlyArray<readonly [number, number]>;
-    linkBytesPerSecond: number;
-    deviceMemoryBytes: number;
-    microBatches?: number;
-  },
+  opts: DisaggregationModelOptions & { splits: ReadonlyArray<readonly [number, number]> },
 ): DisaggregationRow[] {
   const splits = checkArray<readonly [number, number]>('splits', opts.splits, 100);
   const rows: DisaggregationRow[] = [];

@@ -554,8 +554,9 @@ export function publishedComparisonNotes(comparisons: readonly PublishedComparis
   }
   if (dPre && pPre) {
     // The day's computed tokens per node (the published rate counts cache hits) over the profile's.
-    const c = publishedCases().find((x) => x.id === 'deepseek-prefill');
-    const p = publishedCases().find((x) => x.id === 'deepseek-profile-prefill');
+    const cases = publishedCases();
+    const c = cases.find((x) => x.id === 'deepseek-prefill');
+    const p = cases.find((x) => x.id === 'deepseek-profile-prefill');
     const computedShare = c && c.promptTokens ? (c.promptTokens - (c.cachedTokens ?? 0)) / c.promptTokens : 1;
     const servedOverProfile = (dPre.published * computedShare) / pPre.published;
     const mix = c ? publishedCasePromptMix(c) : undefined;
