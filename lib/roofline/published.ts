@@ -7,7 +7,9 @@ import { checkInt, checkNumber, checkOneOf } from '../util/validate.js';
 import { batchlabDataDir } from '../util/package-root.js';
 import { loadHardware } from '../hardware/spec.js';
 import { loadModel } from '../models/spec.js';
-import type { Parallelism, Precision, StepTime } from './deployment.js';
+import type { ModelSpec } from '../models/spec.js';
+import type { HardwareSpec } from '../hardware/spec.js';
+import type { Parallelism, PerfConfig, Precision, StepTime } from './deployment.js';
 import { maxBatchThatFits, memoryFit, stepTime } from './deployment.js';
 import { smallestTrue } from '../perf/bound.js';
 import { prefillAttentionPairs } from '../core/matmul.js';
@@ -41,6 +43,14 @@ export interface PublishedCase {
   /** Offline: output tokens of every request (a fixed length, as the benchmark generates them). */
   outputTokens?: number;
   sequencesPerDevice?: number;
+  /**
+   * Offline, when the publication states no concurrency: how the benchmark's engine admits
+   * requests. 'guaranteed-no-evict' (TensorRT-LLM's default capacity scheduler) admits a
+   * request only while the KV cache can hold its whole prompt and output, so the batch is
+   * the most sequences of `promptTokens + outputTokens` that `kvCacheFraction` of the
+   * memory left beside weights and activations holds, at most `maxBatchSize`.
+   */
+  concurrency?: { kind: 'guaranteed-no-evict'; kvCacheFraction: number; maxBatchSize: number; source: string };
   contextTokens?: number;
   /**
    * Decode: tokens each sequence processes per step (2 with one speculative
@@ -175,7 +185,19 @@ function checkCase(raw: unknown, where: string, file: { source: string; url?: st
     out.tokensPerDevice = checkInt(`${where}.tokensPerDevice`, c.tokensPerDevice, { min: 1, max: 1 << 20 });
     out.cachedTokens = checkNumber(`${where}.cachedTokens`, c.cachedTokens ?? 0, { min: 0, max: out.promptTokens - 1 });
   } else if (phase === 'offline') {
-    out.sequencesPerDevice = checkInt(`${where}.sequencesPerDevice`, c.sequencesPerDevice, { min: 1, max: 1 << 16 });
+    if (c.concurrency !== undefined) {
+      if (c.sequencesPerDevice !== undefined) throw new InputError(`${where}.sequencesPerDevice`, c.sequencesPerDevice, 'absent when the case states a concurrency rule');
+      const k = c.concurrency as Record<string, unknown>;
+      if (typeof k !== 'object' || k === null) throw new InputError(`${where}.concurrency`, k, "an object { kind: 'guaranteed-no-evict', kvCacheFraction, maxBatchSize, source }");
+      checkOneOf(`${where}.concurrency.kind`, k.kind, ['guaranteed-no-evict'] as const);
+      if (typeof k.source !== 'string' || k.source === '') throw new InputError(`${where}.concurrency.source`, k.source, 'a non-empty string citing the engine setting');
+      out.concurrency = {
+        kind: 'guaranteed-no-evict',
+        kvCacheFraction: checkNumber(`${where}.concurrency.kvCacheFraction`, k.kvCacheFraction, { min: 0, exclusiveMin: true, max: 1 }),
+        maxBatchSize: checkInt(`${where}.concurrency.maxBatchSize`, k.maxBatchSize, { min: 1, max: 1 << 16 }),
+        source: k.source,
+      };
+    } else out.sequencesPerDevice = checkInt(`${where}.sequencesPerDevice`, c.sequencesPerDevice, { min: 1, max: 1 << 16 });
     out.promptTokens = checkInt(`${where}.promptTokens`, c.promptTokens, { min: 1, max: 1 << 20 });
     out.outputTokens = checkInt(`${where}.outputTokens`, c.outputTokens, { min: 1, max: 1 << 20 });
   } else {
@@ -372,6 +394,22 @@ export function publishedCasePromptMix(c: PublishedCase): CasePromptMix | undefi
 }
 
 /**
+ * The batch of an engine that admits a request only while its KV cache can hold the
+ * request's whole sequence (TensorRT-LLM's GUARANTEED_NO_EVICT): `kvCacheFraction` of the
+ * memory left beside weights and activations (`memoryFit` of an empty batch), divided by
+ * one sequence's KV cache at `sequenceTokens`, at most `maxBatchSize` per instance.
+ */
+function guaranteedNoEvictBatch(model: ModelSpec, hw: HardwareSpec, config: PerfConfig, rule: NonNullable<PublishedCase['concurrency']>, sequenceTokens: number): number {
+  const empty = memoryFit(model, hw, config, { batch: 0, context: sequenceTokens, tokens: 0 });
+  const one = memoryFit(model, hw, config, { batch: 1, context: sequenceTokens, tokens: 0 });
+  const perSequence = one.kvCacheBytes - empty.kvCacheBytes;
+  const free = rule.kvCacheFraction * (empty.capacityBytes - empty.weightBytes - empty.activationBytes);
+  const seqs = Math.min(rule.maxBatchSize, Math.floor(free / perSequence));
+  if (!(seqs >= 1)) throw new InputError('memory', empty.totalBytes, `room for the KV cache of one ${sequenceTokens}-token sequence per device`, empty.message);
+  return seqs;
+}
+
+/**
  * batchlab's prediction of a published case: the step of its deployment priced by
  * `stepTime` with the hardware's calibration (no constant depends on the case), turned
  * into the case's unit — tokens per second per node, at the steady-state interval
@@ -414,7 +452,7 @@ export function predictPublishedCase(c: PublishedCase): PublishedComparison {
   } else if (c.phase === 'offline') {
     const isl = c.promptTokens as number;
     const osl = c.outputTokens as number;
-    const seqs = (c.sequencesPerDevice as number) * c.devices;
+    const seqs = c.concurrency ? guaranteedNoEvictBatch(model, hw, config, c.concurrency, isl + osl) : (c.sequencesPerDevice as number) * c.devices;
     // Steady state: every sequence in flight gains one token per step, so seqs/osl requests
     // finish per step and as many start; a decoding sequence is on average halfway through.
     const context = isl + (osl - 1) / 2;
@@ -430,7 +468,7 @@ export function predictPublishedCase(c: PublishedCase): PublishedComparison {
     if (!fit.fits) throw new InputError('memory', fit.totalBytes, `at most ${fit.capacityBytes} bytes per device`, fit.message);
     step = stepTime(model, hw, { ...config, checkMemory: false }, work);
     predicted = seqs / step.intervalSeconds / nodes;
-    sequencesPerDevice = c.sequencesPerDevice;
+    sequencesPerDevice = seqs / c.devices;
   } else {
     const perSeq = c.tokensPerSequenceStep as number;
     const context = c.contextTokens as number;
