@@ -304,6 +304,7 @@ export type {
 
 // perf
 export {
+  CALIBRATION_EVIDENCE,
   CALIBRATION_FIELDS,
   SPEC_CALIBRATION,
   TYPICAL_CALIBRATION,
@@ -312,6 +313,7 @@ export {
   rooflineSeconds,
 } from './perf/index.js';
 export type {
+  CalibrationEvidence,
   HardwareCalibration,
 } from './perf/index.js';
 

@@ -41,8 +41,10 @@ export interface HardwareCalibration {
   overlapCommunicationUnits: number;
   /**
    * Fraction of the shorter of computation and communication that two-micro-batch
-   * overlap actually hides (1 = all of it). Absent: 1, for calibrations (such as a fit
-   * to this machine) that measured no overlap.
+   * overlap actually hides (1 = all of it). Absent: 1, so that overlap follows from the
+   * computation and communication times the model prices (computation slowed by the
+   * units communication holds), with no fitted loss; the shipped catalog sets none, since
+   * the only figures that could set it are serving systems' published overlap gains.
    */
   overlapEfficiency?: number;
   /** Per-kernel cost launched one by one from the host. */
@@ -55,8 +57,8 @@ export interface HardwareCalibration {
   /** The same across nodes (InfiniBand, RoCE). */
   interNodeLatencySeconds: number;
   interNodeEfficiency: number;
-  /** Where each number comes from, keyed by field path ("gemmEfficiency.fp8", ...). */
-  sources: Record<string, Provenance>;
+  /** Where each number comes from, keyed by field path ("gemmEfficiency.fp8", ...); catalog entries say what kind of evidence it is. */
+  sources: Record<string, Provenance & { kind?: CalibrationEvidence }>;
 }
 
 type ScalarField = Exclude<keyof HardwareCalibration, 'gemmEfficiency' | 'sources' | 'overlapEfficiency'>;
@@ -81,9 +83,23 @@ const SECONDS: readonly ScalarField[] = ['kernelLaunchSeconds', 'graphKernelSeco
  */
 export const CALIBRATION_FIELDS: readonly (keyof HardwareCalibration)[] = ['gemmEfficiency', ...FRACTIONS, 'overlapEfficiency', ...COUNTS, ...SECONDS];
 
-function sourcedValue(field: string, raw: unknown, kind: 'fraction' | 'count' | 'seconds'): { value: number; prov: Provenance } {
-  if (typeof raw !== 'object' || raw === null) throw new InputError(field, raw, 'an object { value, source }');
-  const r = raw as { value?: unknown; source?: unknown; notes?: unknown; date?: unknown };
+/**
+ * What a calibration number may rest on: a kernel's measured time or throughput (a kernel
+ * table, a profiler trace, a kernel library's published benchmark), a microbenchmark of a
+ * link or collective, or a datasheet or instruction-set fact. Never a serving system's
+ * published throughput or latency: those validate the model (data/published/).
+ *
+ * @example
+ * CALIBRATION_EVIDENCE.includes('datasheet') // => true
+ */
+export const CALIBRATION_EVIDENCE = ['kernel-measurement', 'microbenchmark', 'datasheet'] as const;
+/** One of CALIBRATION_EVIDENCE. */
+export type CalibrationEvidence = (typeof CALIBRATION_EVIDENCE)[number];
+
+function sourcedValue(field: string, raw: unknown, kind: 'fraction' | 'count' | 'seconds'): { value: number; prov: Provenance & { kind: CalibrationEvidence } } {
+  if (typeof raw !== 'object' || raw === null) throw new InputError(field, raw, 'an object { kind, value, source }');
+  const r = raw as { value?: unknown; source?: unknown; notes?: unknown; date?: unknown; kind?: unknown };
+  const evidence = checkOneOf(`${field}.kind`, r.kind, CALIBRATION_EVIDENCE);
   const value =
     kind === 'fraction'
       ? checkNumber(`${field}.value`, r.value, { min: 0, exclusiveMin: true, max: 1 })
@@ -94,7 +110,7 @@ function sourcedValue(field: string, raw: unknown, kind: 'fraction' | 'count' | 
   if (typeof r.source !== 'string' || r.source.trim() === '') {
     throw new InputError(`${field}.source`, r.source, 'a non-empty string naming the document or measurement the number comes from');
   }
-  const prov: Provenance = { source: r.source };
+  const prov: Provenance & { kind: CalibrationEvidence } = { source: r.source, kind: evidence };
   if (typeof r.notes === 'string') prov.notes = r.notes;
   if (typeof r.date === 'string') prov.date = r.date;
   return { value, prov };
@@ -102,7 +118,7 @@ function sourcedValue(field: string, raw: unknown, kind: 'fraction' | 'count' | 
 
 /**
  * Validates the `calibration` object of a hardware catalog entry. Every number is
- * `{ value, source }`; efficiencies lie in (0, 1], counts are positive integers,
+ * `{ kind, value, source }`, `kind` one of CALIBRATION_EVIDENCE; efficiencies lie in (0, 1], counts are positive integers,
  * seconds are in [0, 1]. A bad or missing one is an InputError naming its field path
  * (e.g. `calibration.gemmEfficiency.fp8.value`).
  *
@@ -189,7 +205,7 @@ export const TYPICAL_CALIBRATION: HardwareCalibration = Object.freeze({
   gemmTileN: 128,
   computeUnits: 1,
   overlapCommunicationUnits: 0,
-  overlapEfficiency: 0.9,
+  overlapEfficiency: 1,
   kernelLaunchSeconds: 3e-6,
   graphKernelSeconds: 2e-6,
   intraNodeLatencySeconds: 3.8e-5,

@@ -4,7 +4,8 @@
 // validates calibrations), cost (which fits rooflines), roofline (which prices steps)
 // and plot can all use it.
 export { rooflineSeconds, matmulKneeBatch, weightStreamKneeBatch, smallestTrue } from './bound.js';
-export { calibrationFromJson, calibrationGemmEfficiency, TYPICAL_CALIBRATION, SPEC_CALIBRATION, CALIBRATION_FIELDS } from './calibration.js';
+export { calibrationFromJson, calibrationGemmEfficiency, TYPICAL_CALIBRATION, SPEC_CALIBRATION, CALIBRATION_FIELDS, CALIBRATION_EVIDENCE } from './calibration.js';
+export type { CalibrationEvidence } from './calibration.js';
 export type { HardwareCalibration } from './calibration.js';
 export { gemmComputeSeconds } from './gemm.js';
 export type { GemmWork } from './gemm.js';

@@ -570,7 +570,9 @@ export function publishedComparisonNotes(comparisons: readonly PublishedComparis
   const byId = new Map(comparisons.map((c) => [c.id, c]));
   const overlap = loadHardware('h800').calibration?.overlapEfficiency ?? 1;
   const out: string[] = [
-    `Two overlapped micro-batches each run half of the step, so memory-bound GEMMs read their weights twice and every collective pays its latency twice, and they hide ${Math.round(overlap * 100)} % of the shorter of computation and communication: the share that SGLang's published two-batch-overlap ablations imply under this model (\`overlapEfficiency\` in \`data/hardware/h800.json\`, with its derivation).`,
+    overlap === 1
+      ? 'Two overlapped micro-batches each run half of the step, so memory-bound GEMMs read their weights twice and every collective pays its latency twice; the overlap hides the shorter of computation and communication as the model prices them, computation running on the units communication leaves free, with no fitted loss (no serving figure sets it).'
+      : `Two overlapped micro-batches each run half of the step, so memory-bound GEMMs read their weights twice and every collective pays its latency twice, and they hide ${Math.round(overlap * 100)} % of the shorter of computation and communication (\`overlapEfficiency\` in \`data/hardware/h800.json\`).`,
   ];
   const day = comparisons.filter((c) => c.id === 'deepseek-prefill' || c.id === 'deepseek-decode');
   const capacity = comparisons.filter((c) => !day.includes(c));

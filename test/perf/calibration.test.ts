@@ -19,14 +19,18 @@ test('calibrationFromJson() names the field of a negative efficiency, one above 
   bad((c) => delete c.attentionPrefillEfficiency.source, 'calibration.attentionPrefillEfficiency.source');
   bad((c) => delete c.interNodeLatencySeconds, 'calibration.interNodeLatencySeconds');
   bad((c) => (c.gemmEfficiency = {}), 'calibration.gemmEfficiency');
-  bad((c) => (c.gemmEfficiency.fp7 = { value: 0.5, source: 'x' }), 'calibration.gemmEfficiency dtype');
+  bad((c) => (c.gemmEfficiency.fp7 = { kind: 'datasheet', value: 0.5, source: 'x' }), 'calibration.gemmEfficiency dtype');
   bad((c) => (c.computeUnits.value = 13.5), 'calibration.computeUnits.value');
-  bad((c) => (c.overlapEfficiency.value = 1.1), 'calibration.overlapEfficiency.value');
-  bad((c) => delete c.overlapEfficiency.source, 'calibration.overlapEfficiency.source');
-  // Optional: a calibration without it hides all of the shorter side (a fit to this machine measured no overlap).
+  bad((c) => delete c.memoryEfficiency.kind, 'calibration.memoryEfficiency.kind');
+  bad((c) => (c.graphKernelSeconds.kind = 'published serving figure'), 'calibration.graphKernelSeconds.kind');
+  bad((c) => (c.overlapEfficiency = { kind: 'kernel-measurement', value: 1.1, source: 'x' }), 'calibration.overlapEfficiency.value');
+  bad((c) => (c.overlapEfficiency = { kind: 'kernel-measurement', value: 0.8 }), 'calibration.overlapEfficiency.source');
+  // Optional and absent from the catalog: overlap then hides all of the shorter side the model prices.
   const j = h800json();
-  delete j.calibration.overlapEfficiency;
+  assert.equal(j.calibration.overlapEfficiency, undefined);
   assert.equal(hardwareFromJson(j).calibration!.overlapEfficiency, undefined);
+  j.calibration.overlapEfficiency = { kind: 'kernel-measurement', value: 0.8, source: 'a profiler trace of two overlapped micro-batches' };
+  assert.equal(hardwareFromJson(j).calibration!.overlapEfficiency, 0.8);
   assert.throws(() => calibrationFromJson(null), /calibration/);
 });
 
@@ -36,8 +40,8 @@ test('every calibrated catalog entry carries a source for every number', () => {
     assert.ok(cal, id);
     for (const [k, v] of Object.entries(cal.sources)) assert.ok(v.source.length > 10, `${id} ${k}`);
     assert.ok(Object.keys(cal.sources).length >= 17);
-    // SGLang's two-batch-overlap ablations (LMSYS, 2025-05-05): 0.9 on every Hopper entry.
-    assert.equal(cal.overlapEfficiency, 0.9, id);
+    // No entry sets overlapEfficiency: the only figures that could are serving systems' published overlap gains.
+    assert.equal(cal.overlapEfficiency, undefined, id);
   }
   assert.equal(loadHardware('a100-80gb').calibration, undefined);
 });
@@ -78,9 +82,11 @@ test('linkSeconds is α + bytes/β; a ring all-reduce sends 2(d−1)/d of the bu
 test('TYPICAL_CALIBRATION carries the H800 kernel and link figures (data/hardware/h800.json) without a unit count', () => {
   const h800 = loadHardware('h800').calibration!;
   for (const f of ['memoryEfficiency', 'attentionMemoryEfficiency', 'attentionPrefillEfficiency', 'attentionDecodeEfficiency', 'auxiliaryKernelFraction', 'gemmTileM', 'gemmTileN',
-    'kernelLaunchSeconds', 'graphKernelSeconds', 'intraNodeLatencySeconds', 'intraNodeEfficiency', 'interNodeLatencySeconds', 'interNodeEfficiency', 'overlapEfficiency'] as const) {
+    'kernelLaunchSeconds', 'graphKernelSeconds', 'intraNodeLatencySeconds', 'intraNodeEfficiency', 'interNodeLatencySeconds', 'interNodeEfficiency'] as const) {
     assert.equal(TYPICAL_CALIBRATION[f], h800[f], f);
   }
+  // Overlap hides all of the shorter side, as on every catalog entry (which sets none).
+  assert.equal(TYPICAL_CALIBRATION.overlapEfficiency, 1);
   assert.equal(TYPICAL_CALIBRATION.gemmEfficiency.bf16, h800.gemmEfficiency.fp8);
   assert.equal(TYPICAL_CALIBRATION.computeUnits, 1);
 });

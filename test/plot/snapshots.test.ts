@@ -11,7 +11,8 @@ import type { GemmRow } from '../../lib/gemm/index.js';
 import type { GroupedExpertsSummary } from '../../lib/gemm/index.js';
 import { loadHardware } from '../../lib/hardware/index.js';
 import { loadModel, modelAttentionShape, decodeTraffic, kvBatchLimits, disaggregationTable } from '../../lib/models/index.js';
-import { decodeOpRoofline, decodeThroughputCurve, publishedComparisons, rooflineMatmulCost } from '../../lib/roofline/index.js';
+import { decodeOpRoofline, decodeThroughputCurve, rooflineMatmulCost } from '../../lib/roofline/index.js';
+import type { PublishedComparison, StepTime } from '../../lib/roofline/index.js';
 import type { AttentionRow } from '../../lib/attention/index.js';
 import { raggedStrategyTable } from '../../lib/attention/index.js';
 import { candidateLayouts, deploymentFrontier, evaluateSearchSpace, uniformPrecision } from '../../lib/deployment/index.js';
@@ -85,7 +86,19 @@ const toyCost: MatmulCostModel = { kind: 'roofline', label: 'toy', matmulSeconds
 const layerShape = { experts: 16, topK: 2, hiddenSize: 256, expertIntermediate: 128 };
 const llama70b = loadModel('llama-3.1-70b');
 const h200 = loadHardware('h200');
-const comparisons = publishedComparisons();
+// A fixed pair of comparisons, so that the goldens test the chart builders and not the model's current numbers.
+const breakdown = (gemm: number, attention: number, comm: number): StepTime['breakdown'] => ({
+  gemmSeconds: gemm, attentionSeconds: attention, elementwiseSeconds: 0.2 * (gemm + attention), launchSeconds: 1e-4, tensorParallelSeconds: comm, dispatchSeconds: 0, combineSeconds: 0, pipelineSeconds: 0,
+  computeSeconds: 1.2 * (gemm + attention) + 1e-4, communicationSeconds: comm, exposedCommunicationSeconds: comm, computeBoundSeconds: gemm, memoryBoundSeconds: attention, flopSeconds: gemm, byteSeconds: attention,
+});
+const fixedStep = (gemm: number, attention: number, comm: number, bound: StepTime['bound']): StepTime => {
+  const b = breakdown(gemm, attention, comm);
+  return { seconds: b.computeSeconds + comm, intervalSeconds: b.computeSeconds + comm, bound, breakdown: b, devices: 8, efficiency: 'calibrated' } as StepTime;
+};
+const comparisons: PublishedComparison[] = [
+  { id: 'fixture-prefill', label: 'A prefill case, 4K prompts', unit: 'input tokens/s per node', published: 50000, predicted: 55000, error: 0.1, step: fixedStep(0.03, 0.01, 0.005, 'compute'), source: 'fixture' },
+  { id: 'fixture-decode', label: 'A decode case, 2K context', unit: 'output tokens/s per node', published: 20000, predicted: 15000, error: -0.25, step: fixedStep(0.01, 0.02, 0.004, 'memory'), source: 'fixture', sequencesPerDevice: 128 },
+];
 const frontier = deploymentFrontier(
   evaluateSearchSpace({
     model: llama70b, hardware: [h100], layouts: candidateLayouts(llama70b), precisions: [uniformPrecision('bf16')], batches: [8, 32, 128],
