@@ -17,7 +17,11 @@ function expand(inputs: string[]): string[] {
     } catch {
       throw new InputError('input', p, 'an existing shard file, GEMM CSV or folder of them');
     }
-    if (st.isDirectory()) out.push(...readdirSync(p).filter((f) => /^shard-.*\.json$|\.csv$/.test(f)).sort().map((f) => join(p, f)));
+    if (st.isDirectory()) {
+      const found = readdirSync(p).filter((f) => /^shard-.*\.json$|\.csv$/.test(f)).sort();
+      if (found.length === 0) throw new InputError('input', p, 'an existing shard file, GEMM CSV or folder of them', 'the folder holds no shard-*.json or *.csv file');
+      out.push(...found.map((f) => join(p, f)));
+    }
     else out.push(p);
   }
   return out;

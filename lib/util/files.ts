@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
@@ -168,13 +168,18 @@ export interface ReadCaps {
 
 /** Read size of one chunk: small enough that the cap is overrun by at most this much. */
 const CHUNK = 1 << 16;
+/** How long a FIFO may stay silent (a writer attached, no bytes) before the read is refused. */
+export const FIFO_IDLE_MS = 30_000;
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 /**
  * Reads a UTF-8 text file, refusing it once more than `maxBytes` have been read or at its
  * first NUL byte (no text batchlab reads holds one; /dev/zero is nothing else). The cap
  * counts bytes actually read, so a device or FIFO that `stat` calls empty cannot grow
  * memory without bound. Folders, sockets and unreadable paths are InputErrors naming
- * `field` with the errno code.
+ * `field` with the errno code. A FIFO is opened without blocking, so one that no process
+ * writes reads as empty instead of waiting for ever, and one whose writer stays silent
+ * for FIFO_IDLE_MS is refused; a pipe that is being written (`--spec <(...)`) reads whole.
  *
  * @example
  * readTextCapped('--spec', 'spec.json', { maxBytes: 16 * 2 ** 20 }) // => the file's text
@@ -191,14 +196,16 @@ export function readTextCapped(field: string, path: unknown, caps: ReadCaps): st
     throw new InputError(field, p, `a readable ${caps.what ?? 'text file'}`, errnoText(err));
   }
   if (st.isDirectory() || st.isSocket()) throw new InputError(field, p, allowed, `it is ${kindOf(st)}`);
+  const fifo = st.isFIFO();
   let fd: number;
   try {
-    fd = openSync(p, 'r');
+    fd = openSync(p, fifo ? constants.O_RDONLY | constants.O_NONBLOCK : constants.O_RDONLY);
   } catch (err) {
     throw new InputError(field, p, `a readable ${caps.what ?? 'text file'}`, errnoText(err));
   }
   const chunks: Buffer[] = [];
   let total = 0;
+  let idleMs = 0;
   try {
     for (;;) {
       const buf = Buffer.allocUnsafe(CHUNK);
@@ -206,9 +213,17 @@ export function readTextCapped(field: string, path: unknown, caps: ReadCaps): st
       try {
         n = readSync(fd, buf, 0, CHUNK, null);
       } catch (err) {
+        if (fifo && (err as NodeJS.ErrnoException).code === 'EAGAIN') {
+          // A writer is attached but has nothing yet: wait a little, up to the idle limit.
+          if (idleMs >= FIFO_IDLE_MS) throw new InputError(field, p, allowed, `a FIFO whose writer sent nothing for ${FIFO_IDLE_MS / 1000} s`);
+          Atomics.wait(sleeper, 0, 0, 5);
+          idleMs += 5;
+          continue;
+        }
         throw new InputError(field, p, `a readable ${caps.what ?? 'text file'}`, errnoText(err));
       }
       if (n === 0) break;
+      idleMs = 0;
       const nul = buf.subarray(0, n).indexOf(0);
       if (nul >= 0) throw new InputError(field, p, allowed, `a NUL byte at offset ${total + nul}: not text`);
       total += n;

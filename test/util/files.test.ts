@@ -78,6 +78,8 @@ test('readTextCapped on a FIFO fed without end stops at the cap (stat reports si
   if (f === null) return t.skip('mkfifo unavailable');
   // `yes` writes "y\n" forever; it dies of SIGPIPE once the reader closes.
   const writer = spawn('sh', ['-c', `exec yes > '${f}'`], { stdio: 'ignore' });
+  // The writer counts as attached once it waits in open(); then the read sees its bytes, not an empty FIFO.
+  await new Promise((r) => setTimeout(r, 300));
   try {
     const t0 = performance.now();
     assert.throws(() => readTextCapped('--trace', f, { maxBytes: 1 << 20 }), named('--trace', /more than 1048576 bytes read/));
@@ -112,4 +114,12 @@ test('ensureDir and checkWritableDir: /proc/x and a file on the way are refused 
   assert.ok(statSync(join(dir, 'a', 'b')).isDirectory());
   mkdirSync(join(dir, 'c'));
   assert.equal(ensureDir('--out', join(dir, 'c')), join(dir, 'c'));
+});
+
+test('readTextCapped on a FIFO nobody writes reads as empty at once instead of waiting for a writer', (t) => {
+  const f = fifo(tmp());
+  if (f === null) return t.skip('mkfifo unavailable');
+  const t0 = performance.now();
+  assert.equal(readTextCapped('--spec', f, { maxBytes: 100 }), '');
+  assert.ok(performance.now() - t0 < 2000);
 });
