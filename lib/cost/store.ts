@@ -1,8 +1,8 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { batchlabDataDir } from '../util/package-root.js';
 import { InputError } from '../util/errors.js';
-import { ensureDir, writeFileSafe } from '../util/files.js';
+import { ensureDir, readJsonCapped, writeFileSafe } from '../util/files.js';
 import type { Provenance } from '../util/provenance.js';
 import { machineId, thisMachineFacts } from '../util/machine.js';
 import type { RooflineFitError } from './fit.js';
@@ -87,7 +87,8 @@ export function loadLatestFittedRoofline(opts: { machine?: string; host?: string
     const file = join(d, name);
     let doc: Partial<StoredRooflineFit>;
     try {
-      doc = JSON.parse(readFileSync(file, 'utf8')) as Partial<StoredRooflineFit>;
+      // Capped by bytes read: a device or FIFO named *.json in the folder is skipped, not read for ever.
+      doc = readJsonCapped('dir', file, { maxBytes: 256 * 2 ** 20 }) as Partial<StoredRooflineFit>;
     } catch {
       continue; // not JSON, or being replaced: not a fit
     }

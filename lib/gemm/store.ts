@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { existsSync, readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { deviceInfo } from '../backend/device.js';
@@ -6,7 +6,7 @@ import { batchlabDataDir } from '../util/package-root.js';
 import type { Provenance } from '../util/provenance.js';
 import { machineFingerprint, nativeStackVersions, thisMachineFacts } from '../util/machine.js';
 import { InputError } from '../util/errors.js';
-import { checkWritableDir, ensureDir, readTextCapped, writeFileSafe } from '../util/files.js';
+import { checkWritableDir, ensureDir, readJsonCapped, readTextCapped, writeFileSafe } from '../util/files.js';
 import { GEMM_COLUMNS, GEMM_NUMERIC_COLUMNS, tensorflowSettings } from './row.js';
 import type { GemmRow } from './row.js';
 import { gemmBackend, gemmRows, gemmSweepPoints, sweepGemm } from './sweep.js';
@@ -158,7 +158,8 @@ export function writeGemmResults(paths: { csv: string; json: string }, rows: rea
 
 function readJsonProvenance(path: string): Provenance | undefined {
   try {
-    return (JSON.parse(readFileSync(path, 'utf8')) as { provenance?: Provenance }).provenance;
+    // The JSON twin repeats the CSV's rows with provenance: a few times the CSV's cap.
+    return (readJsonCapped('dir', path, { maxBytes: 4 * MAX_GEMM_CSV_BYTES }) as { provenance?: Provenance }).provenance;
   } catch {
     return undefined; // absent or torn: the CSV is the record
   }
