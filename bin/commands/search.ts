@@ -13,7 +13,7 @@ export const MAX_SPEC_BYTES = 16 * 2 ** 20;
 
 /** Reads a JSON spec file (an object, at most MAX_SPEC_BYTES), or an InputError naming the flag. */
 export function readJsonSpec(flag: string, path: string | undefined): unknown {
-  const kind = 'JSON spec file holding one object (see docs/sweeps.md)';
+  const kind = 'JSON spec file (one object; see docs/sweeps.md)';
   const what = `a ${kind}`;
   if (path === undefined) throw new InputError(flag, path, what);
   const spec = readJsonCapped(flag, path, { maxBytes: MAX_SPEC_BYTES, what: kind });

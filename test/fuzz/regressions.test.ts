@@ -296,7 +296,7 @@ test('a spec that is a JSON array says so (regression: "must be an object" named
   for (const args of [['search', '--spec', p], ['sweep', '--spec', p, '--out', join(dir, 'out')]]) {
     const r = await cli(args);
     assert.equal(r.code, 2, r.err);
-    assert.match(r.err, /^batchlab: --spec must be a JSON spec file holding one object .*\(it holds a JSON array of 1 item; one spec per file/);
+    assert.match(r.err, /^batchlab: --spec must be a JSON spec file \(one object; see docs\/sweeps.md\); got .*\(it holds a JSON array of 1 item; one spec per file/);
   }
 });
 
