@@ -90,7 +90,7 @@ export function register(program: Command, io: { out: (s: string) => void; err: 
           ? { maxBatch: policy.maxBatch as number, maxContext, maxPrompt: Math.min(maxContext, num('--calibrate-max-prompt', o.calibrateMaxPrompt, { min: 1, int: true })), reps: num('--calibrate-reps', o.calibrateReps, { min: 1, max: 100, int: true }) }
           : undefined,
         log: io.out,
-      }), { model: '--model', 'scale.width': '--width', 'scale.depth': '--depth', 'scale.vocab': '--vocab', maxContext: '--max-context' });
+      }), { model: '--model', dir: '--model', 'scale.width': '--width', 'scale.depth': '--depth', 'scale.vocab': '--vocab', maxContext: '--max-context' });
       io.out(`batchlab: policy ${JSON.stringify(s.loop.policy)}; listening on ${s.server.url}`);
       await new Promise<void>((resolve) => {
         let stopping = false;
