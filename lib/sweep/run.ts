@@ -9,7 +9,7 @@ import { shardRange } from './shard.js';
 /** The shard format this version writes and reads: `/2` added `contentHash`. */
 export const SWEEP_SHARD_FORMAT = 'batchlab-sweep-shard/2' as const;
 /** A shard file larger than this is refused while it is read (the byte count, not `stat`, decides). */
-export const MAX_SHARD_BYTES = 1024 * 2 ** 20;
+export const MAX_SHARD_BYTES = 256 * 2 ** 20;
 
 /**
  * A sweep: a pure function of (spec, index) over `size` addressable points. The spec

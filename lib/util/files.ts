@@ -1,3 +1,4 @@
+import { constants as bufferConstants } from 'node:buffer';
 import { closeSync, constants, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -228,6 +229,8 @@ export function readTextCapped(field: string, path: unknown, caps: ReadCaps): st
       if (nul >= 0) throw new InputError(field, p, allowed, `a NUL byte at offset ${total + nul}: not text`);
       total += n;
       if (total > maxBytes) throw new InputError(field, p, allowed, `more than ${maxBytes} bytes read`);
+      // A cap above V8's longest string (about 512 MiB) would end in a RangeError at decoding.
+      if (total > bufferConstants.MAX_STRING_LENGTH) throw new InputError(field, p, allowed, `more than ${bufferConstants.MAX_STRING_LENGTH} bytes read, the longest text Node can hold`);
       chunks.push(n === CHUNK ? buf : buf.subarray(0, n));
     }
   } finally {
