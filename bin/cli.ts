@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { InputError } from '../lib/util/errors.js';
 import { batchlabRoot } from '../lib/util/package-root.js';
-import { attachIo, ioOf } from './commands/context.js';
+import { attachIo, fsErrorAsFlag, ioOf } from './commands/context.js';
 import type { CliIo } from './commands/context.js';
 import * as bench from './commands/bench.js';
 import * as moe from './commands/moe.js';
@@ -71,8 +71,10 @@ export async function runBatchlabCli(argv: string[], io: CliIo): Promise<number>
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-    if (err instanceof InputError) {
-      io.err(`batchlab: ${err.message}`);
+    // A file-system error (raw errno text) is reported against the flag that named the path.
+    const named = err instanceof InputError ? err : fsErrorAsFlag(err, argv);
+    if (named) {
+      io.err(`batchlab: ${named.message}`);
       return 2;
     }
     const e = err as NodeJS.ErrnoException;

@@ -90,6 +90,7 @@ export {
   timeTfOp,
   timingStats,
   writeGemmResults,
+  readGemmCsvForResume,
 } from './gemm/index.js';
 export type {
   GemmBenchOptions,
@@ -642,6 +643,8 @@ export {
   runSweepShard,
   servingSweepDefinition,
   writeSweepShard,
+  readSweepShard,
+  sweepShardContentHash,
 } from './sweep/index.js';
 export type {
   MergedGemm,
@@ -738,10 +741,18 @@ export {
   smallestIntegerWhere,
   summarizeSample,
   uniform as randomUniform,
+  checkWritableFile,
+  checkWritableDir,
+  ensureDir,
+  readTextCapped,
+  readJsonCapped,
+  writeFileSafe,
+  writeFileSafeAsync,
 } from './util/index.js';
 export type {
   Bounds,
   SampleSummary,
+  ReadCaps,
 } from './util/index.js';
 
 // backend
@@ -861,6 +872,8 @@ export {
   sweepResultText,
   sweepShardFileName,
   sweepSpecHash,
+  SWEEP_SHARD_FORMAT,
+  MAX_SHARD_BYTES,
 } from './sweep/index.js';
 
 // plot

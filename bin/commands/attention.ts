@@ -3,8 +3,10 @@ import { compareAttentionStrategies, measureDecodeAttention, saveAttentionRows }
 import { lengthCases } from '../../lib/attention/strategies.js';
 import { selectBackend, BACKEND_NAMES } from '../../lib/backend/registry.js';
 import { loadServingTrace } from '../../lib/batching/trace.js';
+import { measuredDir } from '../../lib/gemm/store.js';
 import { InputError } from '../../lib/util/errors.js';
-import { asFlags, asFlagsAsync, decimalInRange, intArg } from './context.js';
+import { ensureDir } from '../../lib/util/files.js';
+import { asFlags, asFlagsAsync, decimalInRange, emit, intArg } from './context.js';
 
 interface AttentionCliOptions {
   backend: string;
@@ -37,7 +39,6 @@ function list(flag: string, raw: string, parse: (f: string, p: string) => number
  * // batchlab bench attention --batches 8,32 --spreads 0,0.5,0.9 --trace data/traces/bursty-chat.csv --tag mine
  */
 export function register(program: Command): void {
-  const out = (s: string): void => (program.configureOutput().writeOut ?? ((x: string) => process.stdout.write(x)))(`${s}\n`);
   const bench = program.commands.find((c) => c.name() === 'bench') ?? program.command('bench').description('run a benchmark on this machine');
   bench
     .command('attention')
@@ -57,7 +58,7 @@ export function register(program: Command): void {
     .option('--out <dir>', 'output folder (default data/measured/)')
     .option('--tag <name>', 'file name suffix')
     .exitOverride()
-    .action(async (o: AttentionCliOptions) => {
+    .action(async (o: AttentionCliOptions, cmd: Command) => {
       if (o.backend !== 'auto' && !(BACKEND_NAMES as readonly string[]).includes(o.backend)) throw new InputError('--backend', o.backend, `one of auto, ${BACKEND_NAMES.join(', ')}`);
       // Strict decimal integers: Number('0x10') would read a typo as 16.
       const int = (f: string, raw: string): number => intArg(f, raw, 1, 1 << 20);
@@ -75,15 +76,19 @@ export function register(program: Command): void {
       if (heads % shape.kvHeads !== 0) throw new InputError('--kv-heads', shape.kvHeads, `a divisor of --heads (${heads})`);
       const rounds = intArg('--rounds', o.rounds, 1, 1000);
       const minTimeMs = decimalInRange('--min-time-ms', o.minTimeMs, { min: 0, max: 600_000 });
-      // Every flag is checked before the backend loads.
+      // Every flag, the output folder included (a file, /proc/x), is checked before the backend loads.
+      ensureDir('--out', o.out ?? measuredDir());
       await selectBackend(o.backend as (typeof BACKEND_NAMES)[number] | 'auto', { log: () => {} });
       // The cache-size cap depends on every length at once: it names the flags that set them.
       const rows = await asFlagsAsync(() => measureDecodeAttention({ ...shape, cases, rounds, timing: { warmup: 1, minReps: 2, minTimeMs }, seed }), { lengths: '--batches/--mean/--kv-heads/--head-dim' });
-      const paths = saveAttentionRows(rows, { dir: o.out, tag: o.tag });
-      for (const c of compareAttentionStrategies(rows)) {
-        const v = Object.entries(c.vsPadded).map(([s, x]) => `${s} ${x!.toFixed(2)}x`).join(', ');
-        out(`B=${c.batch} ${c.spread} (${c.distinctLengths} lengths, padding ${c.paddedOverhead.toFixed(2)}x tokens): ${v} of padding`);
-      }
-      out(`wrote ${paths.csv} and ${paths.json}`);
+      const paths = asFlags(() => saveAttentionRows(rows, { dir: o.out, tag: o.tag }), { dir: '--out' });
+      const comparisons = compareAttentionStrategies(rows);
+      emit(cmd, { csv: paths.csv, json: paths.json, comparisons }, () => [
+        ...comparisons.map((c) => {
+          const v = Object.entries(c.vsPadded).map(([s, x]) => `${s} ${x!.toFixed(2)}x`).join(', ');
+          return `B=${c.batch} ${c.spread} (${c.distinctLengths} lengths, padding ${c.paddedOverhead.toFixed(2)}x tokens): ${v} of padding`;
+        }),
+        `wrote ${paths.csv} and ${paths.json}`,
+      ]);
     });
 }

@@ -143,9 +143,10 @@ async function benchGemm(o: GemmCliOptions, cmd: Command): Promise<void> {
   const heldOut = fit && pts.length >= 6 ? heldOutFitError(pts).test : undefined;
   emit(
     cmd,
-    { csv: result.csv, json: result.json, resumed: result.resumed, measured: result.measured, complete: result.complete, fit, kneeBatch: knee, heldOutError: heldOut },
+    { csv: result.csv, json: result.json, droppedLine: result.droppedLine, resumed: result.resumed, measured: result.measured, complete: result.complete, fit, kneeBatch: knee, heldOutError: heldOut },
     () => {
       const lines = [`batchlab: ${result.resumed} points resumed, ${result.measured} measured -> ${result.csv}`, `batchlab: JSON with provenance -> ${result.json}`];
+      if (result.droppedLine !== null) lines.push(`batchlab: the last line of ${result.csv} was cut short (no newline) and is dropped: ${JSON.stringify(result.droppedLine.slice(0, 80))}`);
       if (!result.complete) lines.push('batchlab: sweep interrupted; completed points are saved, re-run the same command to continue');
       if (fit && knee !== undefined) {
         lines.push(

@@ -1,3 +1,4 @@
+import { resolve, sep } from 'node:path';
 import { Command } from 'commander';
 import { checkInt } from '../../lib/util/validate.js';
 import { InputError } from '../../lib/util/errors.js';
@@ -134,4 +135,35 @@ export function decimalInRange(flag: string, raw: string, bounds: { min?: number
     (bounds.max === undefined || (bounds.exclusiveMax ? v < bounds.max : v <= bounds.max));
   if (!ok) throw new InputError(flag, raw, allowed);
   return v;
+}
+
+/**
+ * A file-system error (ENOENT, EACCES, EISDIR, …) as an InputError naming the flag or
+ * argument whose path it concerns, found in `argv`: the flag whose value is the path or a
+ * folder above it. Null for any other error, or when no argument names that path.
+ *
+ * @example
+ * fsErrorAsFlag(Object.assign(new Error("EACCES: permission denied, open '/x/y'"), { code: 'EACCES', path: '/x/y' }), ['sweep', '--out', '/x'])
+ * // => InputError "--out must be a path this user can read or write; got "/x" (EACCES: permission denied, open '/x/y')"
+ */
+export function fsErrorAsFlag(err: unknown, argv: readonly string[]): InputError | null {
+  const e = err as NodeJS.ErrnoException;
+  if (!(e instanceof Error) || typeof e.code !== 'string' || typeof e.path !== 'string') return null;
+  const target = resolve(e.path);
+  const within = (value: string): boolean => {
+    const v = resolve(value);
+    return target === v || target.startsWith(v.endsWith(sep) ? v : v + sep);
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    let flag: string;
+    let value: string | undefined;
+    if (a.startsWith('--') && a.includes('=')) [flag, value] = [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)];
+    else if (a.startsWith('-')) [flag, value] = [a, argv[i + 1]];
+    else [flag, value] = [i > 0 && argv[i - 1].startsWith('-') ? '' : 'input', a];
+    if (flag !== '' && value !== undefined && value !== '' && within(value)) {
+      return new InputError(flag, value, 'a path this user can read or write', e.message);
+    }
+  }
+  return null;
 }

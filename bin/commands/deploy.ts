@@ -130,6 +130,8 @@ function memoryRefusal(step: DeviceStepModel, decode: DecodePerformance, batch: 
 }
 
 function deployCommand(o: DeployOptions, io: CliIo): void {
+  // --bits has a default and applies to --local only; it is checked whichever path runs.
+  decimalInRange('--bits', o.bits, { min: 0, exclusiveMin: true, max: 32 });
   if (o.deepseekDay) return deepseekDay(o, io);
   if (o.local !== undefined) return localCommand(o, io);
   const model = asFlags(() => loadModel(o.model), { 'model id': '--model' });

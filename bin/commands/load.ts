@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { wantsJson } from './context.js';
-import writeFileAtomic from 'write-file-atomic';
 import type { ServingArrivalSpec, ServingPolicy } from '../../lib/batching/types.js';
 import type { EngineStepCostFit } from '../../lib/engine/stepcost.js';
 import { servingPolicyModule } from '../../lib/batching/policy.js';
@@ -8,6 +7,7 @@ import { probeServerOverheads, runLoad } from '../../lib/server/load.js';
 import type { LoadWorkload } from '../../lib/server/load.js';
 import { comparePrediction, predictLoad } from '../../lib/server/predict.js';
 import { InputError } from '../../lib/util/errors.js';
+import { checkWritableFile, writeFileSafe } from '../../lib/util/files.js';
 import { decimalInRange, intArg } from './context.js';
 
 interface LoadFlags {
@@ -100,6 +100,7 @@ export function register(program: Command, io: { out: (s: string) => void; err: 
         outputTokens: { kind: 'fixed', tokens: num('--output', o.output, { min: 1, max: 32768, int: true }) },
       };
       const seed = num('--seed', o.seed, { int: true });
+      if (o.records !== undefined) checkWritableFile('--records', o.records);
       const url = o.url.replace(/\/+$/, '');
       if (!/^https?:\/\/[^/\s]+/.test(url)) throw new InputError('--url', o.url, 'an http:// or https:// URL of a completion server, e.g. http://127.0.0.1:8000');
       await checkServerAnswers(url);
@@ -114,7 +115,7 @@ export function register(program: Command, io: { out: (s: string) => void; err: 
         rows = comparePrediction(r, predictLoad(workload, metrics.policy, fit, seed, overheads), overheads);
       }
       const serverPolicy = await reportedPolicy(url);
-      if (o.records) writeFileAtomic.sync(o.records, JSON.stringify(r, null, 1));
+      if (o.records) writeFileSafe('--records', o.records, JSON.stringify(r, null, 1));
       if (wantsJson(cmd)) {
         const { records: _records, ...summary } = r as typeof r & { records?: unknown };
         io.out(JSON.stringify({ ...summary, serverPolicy, overheads: overheads ?? null, prediction: rows ?? null }, null, 2));

@@ -1,5 +1,4 @@
 import { wantsJson } from './context.js';
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { CliIo } from '../cli.js';
 import { cheapestByBruteForce, deploymentFrontier, evaluateSearchPoint, evaluateSearchSpace, searchCheapestDeployment, searchSpaceSize } from '../../lib/deployment/search.js';
@@ -7,15 +6,22 @@ import type { SearchPoint, SearchSpace, Slo } from '../../lib/deployment/search.
 import { searchSpaceFromSpec } from '../../lib/deployment/spec.js';
 import type { SearchSpec } from '../../lib/deployment/spec.js';
 import { InputError } from '../../lib/util/errors.js';
+import { readJsonCapped } from '../../lib/util/files.js';
 
-/** Reads a JSON spec file, or an InputError naming the flag. */
+/** A spec is a few kilobytes of JSON; the cap counts bytes read, so /dev/zero or a FIFO cannot grow memory. */
+export const MAX_SPEC_BYTES = 16 * 2 ** 20;
+
+/** Reads a JSON spec file (an object, at most MAX_SPEC_BYTES), or an InputError naming the flag. */
 export function readJsonSpec(flag: string, path: string | undefined): unknown {
-  if (path === undefined) throw new InputError(flag, path, 'a JSON spec file (see docs/sweeps.md)');
-  try {
-    return JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new InputError(flag, path, 'a readable JSON file', (e as Error).message);
+  const kind = 'JSON spec file (one object; see docs/sweeps.md)';
+  const what = `a ${kind}`;
+  if (path === undefined) throw new InputError(flag, path, what);
+  const spec = readJsonCapped(flag, path, { maxBytes: MAX_SPEC_BYTES, what: kind });
+  if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) {
+    const holds = Array.isArray(spec) ? `a JSON array of ${spec.length} item${spec.length === 1 ? '' : 's'}; one spec per file, an object with its fields at the top` : `JSON ${spec === null ? 'null' : typeof spec}`;
+    throw new InputError(flag, path, what, `it holds ${holds}`);
   }
+  return spec;
 }
 
 function describe(p: SearchPoint, spec: SearchSpec): string {

@@ -37,10 +37,13 @@ function num(flag: string, raw: string, bounds: { min?: number; max?: number; ex
 export function policyFromFlags(o: { policy: string; maxBatch: string; windowMs: string; tokenBudget?: string }): Record<string, unknown> {
   const maxBatch = num('--max-batch', o.maxBatch, { min: 1, max: 4096, int: true });
   const p: Record<string, unknown> = { kind: o.policy, maxBatch };
-  if (o.policy === 'window' || o.policy === 'static') p.windowMs = num('--window-ms', o.windowMs, { min: 0, max: 3.6e6 });
+  // Every flag given is checked, also where the policy does not read it: a typo never passes silently.
+  const windowMs = num('--window-ms', o.windowMs, { min: 0, max: 3.6e6 });
+  const tokenBudget = o.tokenBudget === undefined ? undefined : num('--token-budget', o.tokenBudget, { min: 1, max: 10_000_000, int: true });
+  if (o.policy === 'window' || o.policy === 'static') p.windowMs = windowMs;
   if (o.policy === 'chunked') {
-    if (o.tokenBudget === undefined) throw new InputError('--token-budget', undefined, 'tokens per step (chunked policy)');
-    p.tokenBudget = num('--token-budget', o.tokenBudget, { min: 1, int: true });
+    if (tokenBudget === undefined) throw new InputError('--token-budget', undefined, 'tokens per step (chunked policy)');
+    p.tokenBudget = tokenBudget;
   }
   return p;
 }
@@ -87,7 +90,7 @@ export function register(program: Command, io: { out: (s: string) => void; err: 
           ? { maxBatch: policy.maxBatch as number, maxContext, maxPrompt: Math.min(maxContext, num('--calibrate-max-prompt', o.calibrateMaxPrompt, { min: 1, int: true })), reps: num('--calibrate-reps', o.calibrateReps, { min: 1, max: 100, int: true }) }
           : undefined,
         log: io.out,
-      }), { model: '--model', 'scale.width': '--width', 'scale.depth': '--depth', 'scale.vocab': '--vocab', maxContext: '--max-context' });
+      }), { model: '--model', dir: '--model', 'scale.width': '--width', 'scale.depth': '--depth', 'scale.vocab': '--vocab', maxContext: '--max-context' });
       io.out(`batchlab: policy ${JSON.stringify(s.loop.policy)}; listening on ${s.server.url}`);
       await new Promise<void>((resolve) => {
         let stopping = false;

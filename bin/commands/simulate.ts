@@ -46,12 +46,10 @@ export function register(program: Command): void {
     .action((o: SimulateCliOptions, cmd: Command) => {
       const kind = checkOneOf('--policy', o.policy, ['window', 'continuous', 'chunked'] as const);
       const maxBatch = intArg('--max-batch', o.maxBatch, 1, 1_000_000);
-      const policy: ServingPolicy =
-        kind === 'window'
-          ? { kind, maxBatch, windowMs: checkNumber('--window-ms', decimalArg('--window-ms', o.windowMs), { min: 1e-3, max: 3.6e6 }) }
-          : kind === 'chunked'
-            ? { kind, maxBatch, tokenBudget: intArg('--token-budget', o.tokenBudget, maxBatch, 10_000_000) }
-            : { kind, maxBatch };
+      // Flags of other policies are checked too (they have defaults): "--window-ms abc" never passes silently.
+      const windowMs = checkNumber('--window-ms', decimalArg('--window-ms', o.windowMs), { min: 1e-3, max: 3.6e6 });
+      const tokenBudget = intArg('--token-budget', o.tokenBudget, kind === 'chunked' ? maxBatch : 1, 10_000_000);
+      const policy: ServingPolicy = kind === 'window' ? { kind, maxBatch, windowMs } : kind === 'chunked' ? { kind, maxBatch, tokenBudget } : { kind, maxBatch };
       const stepSeconds = checkNumber('--step-ms', decimalArg('--step-ms', o.stepMs), { min: 1e-6, max: 1e6 }) / 1e3;
       const seed = decimalArg('--seed', o.seed);
       let config: ServingConfig;

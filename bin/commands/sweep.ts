@@ -1,5 +1,4 @@
 import { wantsJson } from './context.js';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { CliIo } from '../cli.js';
@@ -11,6 +10,8 @@ import type { ServingSweepSpec } from '../../lib/sweep/serving.js';
 import type { SweepDefinition } from '../../lib/sweep/run.js';
 import { runSweepShard, sweepShardFileName, writeSweepShard } from '../../lib/sweep/run.js';
 import { checkOneOf } from '../../lib/util/validate.js';
+import { ensureDir } from '../../lib/util/files.js';
+import { asFlagsAsync } from './context.js';
 import { readJsonSpec } from './search.js';
 
 const KINDS = ['deployment-search', 'serving'] as const;
@@ -20,10 +21,11 @@ async function sweepCommand(o: { kind: string; spec?: string; shard: string; out
   const raw = readJsonSpec('--spec', o.spec);
   const def: SweepDefinition<unknown> = kind === 'serving' ? servingSweepDefinition(raw as ServingSweepSpec) : searchSweep(raw as SearchSpec);
   const shard = parseShard(o.shard);
+  // The folder is made (or refused: a file, /proc/x) before the sweep runs, not after it.
+  ensureDir('--out', o.out);
   const file = runSweepShard(def, shard);
-  mkdirSync(o.out, { recursive: true });
   const path = join(o.out, sweepShardFileName(shard));
-  await writeSweepShard(path, file);
+  await asFlagsAsync(() => writeSweepShard(path, file), { path: '--out' });
   const points = file.end - file.start;
   // More shards than points leave the last ones empty; the file is still written so that merge sees every shard.
   const reason = points === 0 ? `${file.size} points over ${shard.count} shards leave shard ${shard.index} none` : null;

@@ -1,7 +1,5 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Tensor } from '@tensorflow/tfjs';
-import writeFileAtomic from 'write-file-atomic';
 import { activeBackend } from '../backend/registry.js';
 import { deviceInfo } from '../backend/device.js';
 import type { DeviceInfo } from '../backend/device.js';
@@ -12,6 +10,7 @@ import { tensorflowSettings, versionsString } from '../gemm/row.js';
 import type { MeasuredRowProvenance } from '../gemm/row.js';
 import { measuredDir } from '../gemm/store.js';
 import { InputError } from '../util/errors.js';
+import { ensureDir, writeFileSafe } from '../util/files.js';
 import type { Provenance } from '../util/provenance.js';
 import { normal, rng } from '../util/random.js';
 import { checkArray, checkInt } from '../util/validate.js';
@@ -410,12 +409,12 @@ export function saveAttentionRows(rows: readonly AttentionRow[], opts: { dir?: s
   const safe = (s: string): string => s.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'unknown';
   const stem = ['attention', safe(r0.host), safe(r0.backend), date, ...(opts.tag ? [safe(opts.tag)] : [])].join('-');
   const dir = opts.dir ?? measuredDir();
-  mkdirSync(dir, { recursive: true });
+  ensureDir('dir', dir);
   const versions = Object.fromEntries(r0.versions.split(';').filter(Boolean).map((kv) => kv.split('=') as [string, string]));
   const provenance: Provenance = { source: 'measured', date, backend: r0.backend, device: r0.device, host: r0.host, versions, notes: opts.notes ?? 'batchlab decode-attention harness (lib/attention/measure.ts)' };
   const paths = { csv: join(dir, `${stem}.csv`), json: join(dir, `${stem}.json`) };
-  writeFileAtomic.sync(paths.csv, attentionCsv(rows));
-  writeFileAtomic.sync(paths.json, `${JSON.stringify({ provenance, columns: ATTENTION_COLUMNS, rows }, null, 1)}\n`);
+  writeFileSafe('dir', paths.csv, attentionCsv(rows));
+  writeFileSafe('dir', paths.json, `${JSON.stringify({ provenance, columns: ATTENTION_COLUMNS, rows }, null, 1)}\n`);
   return paths;
 }
 

@@ -1,8 +1,9 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { prefillAttentionPairs } from '../core/matmul.js';
 import { InputError } from '../util/errors.js';
+import { readTextCapped } from '../util/files.js';
 import { batchlabDataDir } from '../util/package-root.js';
 import { checkNumber, checkOneOf } from '../util/validate.js';
 
@@ -116,19 +117,13 @@ const loaded = new Map<string, PromptMix>();
 
 function readPromptMix(name: string): PromptMix {
   const path = join(batchlabDataDir('traces'), `${name}.csv`);
-  let text: string;
-  try {
-    const size = statSync(path).size;
-    if (size > MAX_MIX_BYTES) throw new InputError('promptMix', name, `a file of at most ${MAX_MIX_BYTES} bytes`, `${size} bytes`);
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    if (e instanceof InputError) throw e;
+  if (!existsSync(path)) {
     const shipped = readdirSync(batchlabDataDir('traces'))
       .filter((f) => f.endsWith('-prompts.csv'))
       .map((f) => f.slice(0, -'.csv'.length));
     throw new InputError('promptMix', name, `a prompt mix under data/traces: ${shipped.join(', ')}`);
   }
-  return parsePromptMix(text, name);
+  return parsePromptMix(readTextCapped('promptMix', path, { maxBytes: MAX_MIX_BYTES, what: 'prompt-mix CSV' }), name);
 }
 
 function checkMix(mix: PromptMix): void {

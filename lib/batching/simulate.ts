@@ -1,3 +1,4 @@
+import { InputError } from '../util/errors.js';
 import { resolveServing } from './config.js';
 import { runServingEngine, type EngineRun } from './engine.js';
 import { servingPolicyModule } from './policy.js';
@@ -43,6 +44,10 @@ function servingResult(run: EngineRun, config: ServingConfig, description: strin
   let first = Infinity;
   for (let r = 0; r < n; r++) if (arrival[r] < first) first = arrival[r];
   const makespan = run.lastT - first;
+  // Steps of denormal length (5e-324 s) finish a run in no representable time: rates would be Infinity.
+  if (!Number.isFinite(Math.max(n, run.outputTotal) / makespan)) {
+    throw new InputError('stepCost', costLabel, 'step times that give the run a representable length (steps of at least about 1e-300 s)', `the run took ${makespan} s`);
+  }
   const scratch = new Float64Array(n);
   for (let r = 0; r < n; r++) scratch[r] = admitted[r] - arrival[r];
   const wait = latencyStatsInPlace(scratch, n);

@@ -1,7 +1,7 @@
-import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { InputError } from '../util/errors.js';
+import { readTextCapped } from '../util/files.js';
 import { checkInt } from '../util/validate.js';
 import { MAX_REQUEST_TOKENS } from './config.js';
 import type { ServingTrace } from './types.js';
@@ -9,7 +9,7 @@ import type { ServingTrace } from './types.js';
 const COLUMNS = ['timestamp', 'prompt_tokens', 'output_tokens'] as const;
 /** Large enough for any real replay, small enough that a runaway file is refused. */
 export const MAX_TRACE_ROWS = 10_000_000;
-/** About 50 bytes a row at the row cap; checked before a file is read. */
+/** About 50 bytes a row at the row cap; counted while the file is read (not taken from `stat`, which reads 0 for a device). */
 export const MAX_TRACE_BYTES = 512 * 2 ** 20;
 
 /**
@@ -18,8 +18,10 @@ export const MAX_TRACE_BYTES = 512 * 2 ** 20;
  * prompt and output tokens integers in [1, MAX_REQUEST_TOKENS]. A malformed row throws an
  * InputError that names the file line and the column.
  *
- * Rows are checked and stored as the parser emits them (no array of records is built),
- * so the row cap stops a runaway input at row MAX_TRACE_ROWS + 1, before its memory grows.
+ * Before parsing, the lines that can hold a row (not blank, not a `#` comment) are counted
+ * in one pass over the text: more than the row cap plus the header is refused at once,
+ * without parsing a row. Rows are then checked and stored as the parser emits them (no
+ * array of records is built).
  *
  * @example
  * const t = parseServingTrace('timestamp,prompt_tokens,output_tokens\n0,128,16\n0.05,64,32\n');
@@ -28,6 +30,8 @@ export const MAX_TRACE_BYTES = 512 * 2 ** 20;
 export function parseServingTrace(csv: string, source = 'inline trace', opts: { maxRows?: number } = {}): ServingTrace {
   if (typeof csv !== 'string') throw new InputError('trace', csv, 'CSV text');
   const maxRows = opts.maxRows === undefined ? MAX_TRACE_ROWS : checkInt('maxRows', opts.maxRows, { min: 1, max: MAX_TRACE_ROWS });
+  const beyond = lineOfRowBeyond(csv, maxRows);
+  if (beyond !== null) throw new InputError('trace', source, `at most ${maxRows} rows`, `row ${maxRows + 1} at line ${beyond}; refused before parsing`);
   let header: string[] | undefined;
   let index: number[] = [];
   let n = 0;
@@ -92,22 +96,38 @@ export function parseServingTrace(csv: string, source = 'inline trace', opts: { 
 }
 
 /**
- * Reads and parses a trace file (see parseServingTrace); a file over MAX_TRACE_BYTES is
- * refused before it is read.
+ * The file line of row `maxRows + 1` (the header is the first line that is neither blank
+ * nor a `#` comment), found in one pass without parsing; null when the text holds at most
+ * `maxRows` rows. Every row csv-parse emits sits on such a line (a quoted cell spanning
+ * lines counts once per line, and no valid trace cell holds a newline), so the scan never
+ * refuses a trace the parser would accept.
+ */
+function lineOfRowBeyond(text: string, maxRows: number): number | null {
+  let rows = -1; // the header is not a row
+  let line = 0;
+  let at = 0;
+  while (at < text.length) {
+    let end = text.indexOf('\n', at);
+    if (end < 0) end = text.length;
+    line++;
+    let i = at;
+    while (i < end && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9 || text.charCodeAt(i) === 13)) i++;
+    if (i < end && text.charCodeAt(i) !== 35 && ++rows > maxRows) return line;
+    at = end + 1;
+  }
+  return null;
+}
+
+/**
+ * Reads and parses a trace file (see parseServingTrace); a file is refused once more than
+ * MAX_TRACE_BYTES have been read, or at a NUL byte (/dev/zero), so a device or FIFO
+ * cannot grow memory without bound.
  *
  * @example
  * const trace = loadServingTrace('data/traces/bursty-chat.csv');
  */
 export function loadServingTrace(path: string): ServingTrace {
   if (typeof path !== 'string' || path === '') throw new InputError('path', path, 'a path to a CSV trace');
-  let text: string;
-  try {
-    const size = statSync(path).size;
-    if (size > MAX_TRACE_BYTES) throw new InputError('path', path, `a trace file of at most ${MAX_TRACE_BYTES} bytes`, `${size} bytes`);
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    if (e instanceof InputError) throw e;
-    throw new InputError('path', path, 'a readable CSV file', (e as Error).message);
-  }
+  const text = readTextCapped('path', path, { maxBytes: MAX_TRACE_BYTES, what: 'CSV file' });
   return parseServingTrace(text, basename(path));
 }

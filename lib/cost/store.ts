@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
 import { batchlabDataDir } from '../util/package-root.js';
 import { InputError } from '../util/errors.js';
+import { ensureDir, readJsonCapped, writeFileSafe } from '../util/files.js';
 import type { Provenance } from '../util/provenance.js';
 import { machineId, thisMachineFacts } from '../util/machine.js';
 import type { RooflineFitError } from './fit.js';
@@ -55,11 +55,11 @@ export function saveFittedRoofline(doc: StoredRooflineFit, dir?: string): string
     if (typeof p?.[f] !== 'string' || p[f] === '') throw new InputError(`provenance.${f}`, p?.[f], 'a non-empty string');
   }
   const d = fitsDir(dir);
-  mkdirSync(d, { recursive: true });
+  ensureDir('dir', d);
   const safe = (s: string): string => s.replace(/[^A-Za-z0-9._-]+/g, '-');
   const path = join(d, `fit-${safe(p.machine ?? p.host)}-${safe(p.backend)}-${safe(p.date)}.json`);
   const { file: _file, ...rest } = doc;
-  writeFileAtomic.sync(path, `${JSON.stringify(rest, null, 1)}\n`);
+  writeFileSafe('dir', path, `${JSON.stringify(rest, null, 1)}\n`);
   return path;
 }
 
@@ -87,7 +87,8 @@ export function loadLatestFittedRoofline(opts: { machine?: string; host?: string
     const file = join(d, name);
     let doc: Partial<StoredRooflineFit>;
     try {
-      doc = JSON.parse(readFileSync(file, 'utf8')) as Partial<StoredRooflineFit>;
+      // Capped by bytes read: a device or FIFO named *.json in the folder is skipped, not read for ever.
+      doc = readJsonCapped('dir', file, { maxBytes: 256 * 2 ** 20 }) as Partial<StoredRooflineFit>;
     } catch {
       continue; // not JSON, or being replaced: not a fit
     }

@@ -163,6 +163,9 @@ function computeDtype(hw: HardwareSpec): Dtype {
  * // => about 40 (the bound: 22 GB read per token at 819 GB/s)
  */
 export function localDecode(model: ModelSpec, setup: LocalSetup, opts: LocalRunOptions): LocalRun {
+  // A hand-built setup gets the catalog's checks (devices: NaN gave NaN tokens/s).
+  checkInt('setup.devices', setup?.devices, { min: 1, max: 64 });
+  for (const f of FIELDS) checkNumber(`setup.${f}`, setup[f], { min: 0 });
   const bits = checkPositive('bitsPerWeight', opts.bitsPerWeight, 32);
   const context = checkInt('context', opts.context, { min: 0, max: 1 << 24 });
   const B = checkInt('batch', opts.batch ?? 1, { min: 1, max: 1 << 16 });

@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
 import { InputError } from '../util/errors.js';
+import { writeFileSafe } from '../util/files.js';
 import type { EngineWeights, HostTensor } from './weights.js';
 
 // The safetensors format (huggingface/safetensors, README "Format"): an 8-byte
@@ -137,7 +137,10 @@ export function loadSafetensorsDir(dir: string): EngineWeights {
   const out: EngineWeights = new Map();
   for (const f of files) {
     const path = join(dir, f);
-    if (statSync(path).size > 8 * 2 ** 30) throw new InputError(path, statSync(path).size, 'a file of at most 8 GiB');
+    // A device or FIFO reports size 0 and would be read without end: only regular files are weights.
+    const st = statSync(path);
+    if (!st.isFile()) throw new InputError(path, f, 'a regular *.safetensors file', 'not a regular file');
+    if (st.size > 8 * 2 ** 30) throw new InputError(path, st.size, 'a file of at most 8 GiB');
     for (const [name, t] of readSafetensors(readFileSync(path), f)) {
       if (out.has(name)) throw new InputError(`${f}["${name}"]`, name, 'a tensor name found in one shard only');
       out.set(name, t);
@@ -154,5 +157,5 @@ export function loadSafetensorsDir(dir: string): EngineWeights {
  */
 export function saveSafetensors(path: string, weights: EngineWeights, metadata: Record<string, string> = {}): void {
   const bytes = writeSafetensors(weights, metadata);
-  writeFileAtomic.sync(path, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  writeFileSafe('path', path, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
 }

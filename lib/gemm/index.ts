@@ -12,7 +12,7 @@ export { sweepGemm, gemmSweepPoints, gemmTable, gemmRows, gemmDtypes, gemmBacken
 export type { GemmVariant, GemmBenchOptions, GemmSweepOptions } from './sweep.js';
 export { benchOneVsMany, benchDispatchOverhead, benchGroupedExperts } from './cases.js';
 export type { OneVsManyPoint, GroupedExpertsOptions, GroupedExpertsSummary } from './cases.js';
-export { measuredDir, gemmFileStem, gemmCsv, parseGemmCsv, readGemmCsv, writeGemmResults, sweepGemmToFiles, readMeasuredGemm } from './store.js';
+export { measuredDir, gemmFileStem, gemmCsv, parseGemmCsv, readGemmCsv, writeGemmResults, sweepGemmToFiles, readMeasuredGemm, readGemmCsvForResume } from './store.js';
 export type { GemmResultDoc, GemmSweepFileOptions } from './store.js';
 export { probeMachineRoofline } from './probe.js';
 export type { RooflineProbeOptions } from './probe.js';

@@ -1,12 +1,12 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, readdirSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import writeFileAtomic from 'write-file-atomic';
 import { deviceInfo } from '../backend/device.js';
 import { batchlabDataDir } from '../util/package-root.js';
 import type { Provenance } from '../util/provenance.js';
 import { machineFingerprint, nativeStackVersions, thisMachineFacts } from '../util/machine.js';
 import { InputError } from '../util/errors.js';
+import { checkWritableDir, ensureDir, readJsonCapped, readTextCapped, writeFileSafe } from '../util/files.js';
 import { GEMM_COLUMNS, GEMM_NUMERIC_COLUMNS, tensorflowSettings } from './row.js';
 import type { GemmRow } from './row.js';
 import { gemmBackend, gemmRows, gemmSweepPoints, sweepGemm } from './sweep.js';
@@ -81,6 +81,9 @@ export function parseGemmCsv(text: string, source = 'CSV'): GemmRow[] {
   });
 }
 
+/** A GEMM CSV holds a row per measured point: thousands of rows, well under a megabyte; the cap counts bytes read. */
+export const MAX_GEMM_CSV_BYTES = 64 * 2 ** 20;
+
 /**
  * Reads a GEMM CSV file; a missing file is an empty list.
  *
@@ -89,7 +92,24 @@ export function parseGemmCsv(text: string, source = 'CSV'): GemmRow[] {
  */
 export function readGemmCsv(path: string): GemmRow[] {
   if (!existsSync(path)) return [];
-  return parseGemmCsv(readFileSync(path, 'utf8'), path);
+  return parseGemmCsv(readTextCapped('path', path, { maxBytes: MAX_GEMM_CSV_BYTES, what: 'GEMM CSV file' }), path);
+}
+
+/**
+ * The rows a resumed sweep keeps from `path`: every line the file ends with a newline.
+ * batchlab writes the CSV whole (atomically), so a last line without its newline was cut
+ * by another writer or a failing disk; it may still parse (a number cut short is a
+ * number), so it is dropped, never trusted, and returned in `dropped` to be reported.
+ *
+ * @example
+ * readGemmCsvForResume('out/gemm-box-tensorflow-2026-01-02.csv') // => { rows: [...], dropped: null }
+ */
+export function readGemmCsvForResume(path: string): { rows: GemmRow[]; dropped: string | null } {
+  if (!existsSync(path)) return { rows: [], dropped: null };
+  const text = readTextCapped('dir', path, { maxBytes: MAX_GEMM_CSV_BYTES, what: 'GEMM CSV file' });
+  if (text === '' || text.endsWith('\n')) return { rows: parseGemmCsv(text, path), dropped: null };
+  const cut = text.lastIndexOf('\n') + 1;
+  return { rows: cut === 0 ? [] : parseGemmCsv(text.slice(0, cut), path), dropped: text.slice(cut) };
 }
 
 /** The JSON twin of a GEMM CSV: provenance, rows and, once complete, extras such as a fit. */
@@ -115,41 +135,6 @@ export function checkStem(stem: unknown): string {
   return stem;
 }
 
-/**
- * Creates `dir` and its missing parents one level at a time. Node's recursive mkdir
- * spins forever under a path such as /proc/x (procfs answers neither EEXIST nor ENOENT
- * the way it expects); walking up to the nearest existing folder and creating each
- * level with a plain mkdir turns that, and every other refusal, into an InputError.
- */
-export function ensureDir(field: string, dir: string): string {
-  const abs = resolve(dir);
-  const missing: string[] = [];
-  let at = abs;
-  for (;;) {
-    let isDir: boolean | undefined;
-    try {
-      isDir = statSync(at).isDirectory();
-    } catch {
-      isDir = undefined;
-    }
-    if (isDir === true) break;
-    if (isDir === false) throw new InputError(field, dir, 'a folder (or a path whose existing part is a folder)', `${at} is a file`);
-    const up = dirname(at);
-    if (up === at) break;
-    missing.unshift(at);
-    at = up;
-  }
-  for (const d of missing) {
-    try {
-      mkdirSync(d);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST' && statSync(d).isDirectory()) continue;
-      throw new InputError(field, dir, 'a folder this user can create and write', (err as Error).message);
-    }
-  }
-  return abs;
-}
-
 // write-file-atomic writes "<target>.<number>" and renames it over the target; a process
 // killed between the two leaves that temporary behind.
 function removeOrphanTemps(dir: string, stem: string): void {
@@ -167,13 +152,14 @@ function removeOrphanTemps(dir: string, stem: string): void {
  * writeGemmResults({ csv: 'out.csv', json: 'out.json' }, rows, { provenance, complete: true });
  */
 export function writeGemmResults(paths: { csv: string; json: string }, rows: readonly GemmRow[], doc: Omit<GemmResultDoc, 'rows' | 'columns'>): void {
-  writeFileAtomic.sync(paths.csv, gemmCsv(rows));
-  writeFileAtomic.sync(paths.json, `${JSON.stringify({ ...doc, columns: GEMM_COLUMNS, rows }, null, 1)}\n`);
+  writeFileSafe('dir', paths.csv, gemmCsv(rows));
+  writeFileSafe('dir', paths.json, `${JSON.stringify({ ...doc, columns: GEMM_COLUMNS, rows }, null, 1)}\n`);
 }
 
 function readJsonProvenance(path: string): Provenance | undefined {
   try {
-    return (JSON.parse(readFileSync(path, 'utf8')) as { provenance?: Provenance }).provenance;
+    // The JSON twin repeats the CSV's rows with provenance: a few times the CSV's cap.
+    return (readJsonCapped('dir', path, { maxBytes: 4 * MAX_GEMM_CSV_BYTES }) as { provenance?: Provenance }).provenance;
   } catch {
     return undefined; // absent or torn: the CSV is the record
   }
@@ -201,10 +187,11 @@ export interface GemmSweepFileOptions extends GemmSweepOptions {
  */
 export async function sweepGemmToFiles(
   opts: GemmSweepFileOptions = {},
-): Promise<{ table: aq.ColumnTable; csv: string; json: string; resumed: number; measured: number; complete: boolean }> {
+): Promise<{ table: aq.ColumnTable; csv: string; json: string; resumed: number; measured: number; complete: boolean; droppedLine: string | null }> {
   const points = gemmSweepPoints(opts);
   if (opts.stem !== undefined) checkStem(opts.stem);
-  if (opts.dir !== undefined && (typeof opts.dir !== 'string' || opts.dir === '' || opts.dir.includes('\0'))) throw new InputError('dir', opts.dir, 'a folder path');
+  // A folder that cannot be one (a file, a device on the way) is refused before anything is measured.
+  if (opts.dir !== undefined) checkWritableDir('dir', opts.dir);
   const backend = await gemmBackend(opts.backend).catch((err: Error) => {
     throw new InputError('backend', opts.backend, 'a backend that loads on this machine (see listBackends())', err.message);
   });
@@ -216,7 +203,7 @@ export async function sweepGemmToFiles(
   const id = machineFingerprint(thisMachineFacts(), { backend: backend.name, versions });
   const stem = opts.stem ?? gemmFileStem({ machine: id.machine, backend: backend.name, date });
   const paths = { csv: join(dir, `${stem}.csv`), json: join(dir, `${stem}.json`) };
-  const previous = readGemmCsv(paths.csv);
+  const { rows: previous, dropped } = readGemmCsvForResume(paths.csv);
   const foreign = previous.find((r) => r.backend !== backend.name || r.host !== info.host);
   if (foreign) {
     throw new InputError('stem', stem, `a file of this host and backend (${info.host}, ${backend.name})`, `${paths.csv} holds points of ${foreign.host}, ${foreign.backend}`);
@@ -243,7 +230,7 @@ export async function sweepGemmToFiles(
   };
   // The CSV is the record a resume trusts; a kill between the CSV and JSON renames
   // leaves the JSON a row behind, so a resume rewrites both before measuring.
-  if (previous.length) write(previous, { provenance, complete: false });
+  if (previous.length || dropped !== null) write(previous, { provenance, complete: false });
   let measured = 0;
   const table = await sweepGemm({
     ...opts,
@@ -260,7 +247,7 @@ export async function sweepGemmToFiles(
   const complete = points.every((p) => have.has(`sweep|${p.variant}|${p.m}|${p.k}|${p.n}|${p.dtype}`));
   const extra = complete && opts.onComplete ? await opts.onComplete(table) : {};
   write(gemmRows(table), { provenance, complete, ...extra });
-  return { table, ...paths, resumed: previous.length, measured, complete };
+  return { table, ...paths, resumed: previous.length, measured, complete, droppedLine: dropped };
 }
 
 /**

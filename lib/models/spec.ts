@@ -217,6 +217,8 @@ export function loadModelConfig(json: unknown, id?: string): ModelSpec {
       // Qwen3MoeDecoderLayer: sparse when not listed in mlp_only_layers and (i + 1) % decoder_sparse_step == 0.
       let moeLayers = 0;
       for (let i = 0; i < numLayers; i++) if (!only.includes(i) && (i + 1) % step === 0) moeLayers++;
+      // A MoE spec with no sparse layer would carry experts that no layer uses.
+      if (moeLayers === 0) throw new InputError('mlp_only_layers/decoder_sparse_step', `${only.length} dense-only layers, step ${step}`, `settings that leave at least one of the ${numLayers} layers sparse`);
       const useSliding = bool(cfg, 'use_sliding_window', false);
       const window = useSliding ? int(cfg, 'sliding_window', { min: 1, max: 1 << 24 }) : null;
       const maxWindowLayers = useSliding ? intOr(cfg, 'max_window_layers', numLayers, { min: 0, max: numLayers }) : numLayers;
@@ -252,6 +254,7 @@ export function loadModelConfig(json: unknown, id?: string): ModelSpec {
       // DeepseekV3DecoderLayer: MoE when layer_idx >= first_k_dense_replace and layer_idx % moe_layer_freq == 0.
       let moeLayers = 0;
       for (let i = firstDense; i < numLayers; i++) if (i % freq === 0) moeLayers++;
+      if (moeLayers === 0) throw new InputError('first_k_dense_replace/moe_layer_freq', `${firstDense}, ${freq}`, `settings that leave at least one of the ${numLayers} layers MoE`);
       return {
         ...base,
         attention,

@@ -55,9 +55,10 @@ export interface PipelineTickClosedForm {
  * pipelineTickClosedForm([2, 1, 1], 4).tickSeconds // => 2 + 1 + 1 + 3 × 2 = 10
  */
 export function pipelineTickClosedForm(stageSeconds: readonly number[], microBatches: number, transferSeconds = 0): PipelineTickClosedForm {
-  const t = checkArray<number>('stageSeconds', stageSeconds, 4096).map((x, i) => checkPositive(`stageSeconds[${i}]`, x));
-  const m = checkInt('microBatches', microBatches, { min: 1 });
-  const d = checkNumber('transferSeconds', transferSeconds, { min: 0 });
+  // Bounds far past any pipeline (a stage of 30 years, 10^9 micro-batches) keep the tick finite: 1e308 overflowed to NaN.
+  const t = checkArray<number>('stageSeconds', stageSeconds, 4096).map((x, i) => checkPositive(`stageSeconds[${i}]`, x, 1e9));
+  const m = checkInt('microBatches', microBatches, { min: 1, max: 1e9 });
+  const d = checkNumber('transferSeconds', transferSeconds, { min: 0, max: 1e9 });
   const S = t.length;
   const sum = t.reduce((a, b) => a + b, 0);
   const tickSeconds = sum + (S - 1) * d + (m - 1) * Math.max(...t);

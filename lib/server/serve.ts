@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -14,6 +14,7 @@ import type { EngineStepCostFit } from '../engine/stepcost.js';
 import { seededWeights } from '../engine/weights.js';
 import { batchlabDataDir, batchlabRoot } from '../util/package-root.js';
 import { InputError } from '../util/errors.js';
+import { readJsonCapped } from '../util/files.js';
 import { startCompletionServer } from './http.js';
 import type { CompletionServer } from './http.js';
 import { ServingLoop } from './loop.js';
@@ -54,12 +55,8 @@ export function resolveEngineConfig(model: string, maxContext?: number): EngineC
   const isDir = existsSync(model) && statSync(model).isDirectory();
   const path = isDir ? join(model, 'config.json') : join(batchlabDataDir('models'), `${model}.json`);
   if (!existsSync(path)) throw new InputError('model', model, 'a catalog model id (data/models/<id>.json) or a folder with config.json');
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new InputError(path, 'unparsable', 'valid JSON', (e as Error).message);
-  }
+  // A config.json is kilobytes; the cap counts bytes read (a FIFO or device reports size 0).
+  const json = readJsonCapped('model', path, { maxBytes: 16 * 2 ** 20, what: 'HF config.json' });
   return engineConfigFromHf(json, { id: isDir ? undefined : model, maxContext });
 }
 

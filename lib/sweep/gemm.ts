@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { GEMM_COLUMNS, gemmRowKey } from '../gemm/row.js';
 import type { GemmRow } from '../gemm/row.js';
-import { parseGemmCsv } from '../gemm/store.js';
+import { MAX_GEMM_CSV_BYTES, parseGemmCsv } from '../gemm/store.js';
 import { InputError } from '../util/errors.js';
+import { readTextCapped } from '../util/files.js';
 
 /**
  * A short fingerprint of the machine a GEMM row was measured on: SHA-256 of its host,
@@ -37,7 +38,7 @@ export function mergeGemmCsvFiles(paths: string[]): MergedGemm {
   const seen = new Map<string, GemmRow & { machine: string }>();
   for (const p of paths) {
     if (!existsSync(p)) throw new InputError('GEMM CSV file', p, 'an existing file');
-    for (const r of parseGemmCsv(readFileSync(p, 'utf8'), p)) {
+    for (const r of parseGemmCsv(readTextCapped('GEMM CSV file', p, { maxBytes: MAX_GEMM_CSV_BYTES, what: 'GEMM CSV file' }), p)) {
       const machine = gemmMachineFingerprint(r);
       seen.set(`${machine}|${gemmRowKey(r)}|${r.timestamp}`, { ...r, machine });
     }

@@ -1,10 +1,15 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import stringify from 'fast-json-stable-stringify';
-import writeFileAtomic from 'write-file-atomic';
 import { InputError } from '../util/errors.js';
+import { readTextCapped, writeFileSafeAsync } from '../util/files.js';
+import { checkInt } from '../util/validate.js';
 import type { Shard } from './shard.js';
 import { shardRange } from './shard.js';
+
+/** The shard format this version writes and reads: `/2` added `contentHash`. */
+export const SWEEP_SHARD_FORMAT = 'batchlab-sweep-shard/2' as const;
+/** A shard file larger than this is refused while it is read (the byte count, not `stat`, decides). */
+export const MAX_SHARD_BYTES = 256 * 2 ** 20;
 
 /**
  * A sweep: a pure function of (spec, index) over `size` addressable points. The spec
@@ -20,7 +25,7 @@ export interface SweepDefinition<Row> {
 
 /** What one shard writes. */
 export interface SweepShardFile<Row = unknown> {
-  format: 'batchlab-sweep-shard/1';
+  format: typeof SWEEP_SHARD_FORMAT;
   kind: string;
   specHash: string;
   size: number;
@@ -28,6 +33,8 @@ export interface SweepShardFile<Row = unknown> {
   start: number;
   end: number;
   rows: Row[];
+  /** `sweepShardContentHash` of every other field: merge recomputes it, so a changed byte anywhere is refused. */
+  contentHash: string;
 }
 
 /** The merged result of every shard: rows in index order. */
@@ -62,7 +69,23 @@ export function runSweepShard<Row>(def: SweepDefinition<Row>, shard: Shard, onPo
     rows.push(def.point(i));
     onPoint?.(i - start + 1, end - start);
   }
-  return { format: 'batchlab-sweep-shard/1', kind: def.kind, specHash: sweepSpecHash(def.spec), size: def.size, shard, start, end, rows };
+  const body = { format: SWEEP_SHARD_FORMAT, kind: def.kind, specHash: sweepSpecHash(def.spec), size: def.size, shard, start, end, rows };
+  return { ...body, contentHash: sweepShardContentHash(body) };
+}
+
+/**
+ * SHA-256 (hex) of a shard's canonical JSON without its `contentHash`: kind, spec hash,
+ * size, shard, range and rows. It finds corruption and hand edits (a flipped byte, a row
+ * nulled or reordered); it is a checksum, not a signature: whoever edits the rows can
+ * recompute it.
+ *
+ * @example
+ * const f = runSweepShard(def, { index: 0, count: 1 });
+ * sweepShardContentHash(f) === f.contentHash // => true
+ */
+export function sweepShardContentHash(file: Omit<SweepShardFile, 'contentHash'> & { contentHash?: unknown }): string {
+  const { contentHash: _ignored, ...body } = file;
+  return createHash('sha256').update(stringify(body)).digest('hex');
 }
 
 /**
@@ -73,7 +96,7 @@ export function runSweepShard<Row>(def: SweepDefinition<Row>, shard: Shard, onPo
  * await writeSweepShard('out/shard-0003-of-0016.json', runSweepShard(def, { index: 3, count: 16 }))
  */
 export async function writeSweepShard(path: string, file: SweepShardFile): Promise<void> {
-  await writeFileAtomic(path, `${JSON.stringify(file)}\n`);
+  await writeFileSafeAsync('path', path, `${JSON.stringify(file)}\n`);
 }
 
 /**
@@ -88,16 +111,55 @@ export function sweepShardFileName(shard: Shard): string {
   return `shard-${String(shard.index).padStart(w, '0')}-of-${String(shard.count).padStart(w, '0')}.json`;
 }
 
-function readShard(path: string): SweepShardFile {
-  let j: SweepShardFile;
+const SHARD_KIND = `sweep shard file written by \`batchlab sweep\` (format "${SWEEP_SHARD_FORMAT}")`;
+const SHARD_WHAT = `a ${SHARD_KIND}`;
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/**
+ * Reads and checks one shard file: its format, every header field, that its range is the
+ * one its shard owns, its row count and its content hash. A shard of the earlier format
+ * (`/1`, no hash) is refused with the advice to re-run it: its rows cannot be checked.
+ *
+ * @example
+ * readSweepShard('out/shard-0000-of-0002.json').rows.length
+ */
+export function readSweepShard(path: string): SweepShardFile {
+  const field = 'shard file';
+  const text = readTextCapped(field, path, { maxBytes: MAX_SHARD_BYTES, what: SHARD_KIND });
+  let j: unknown;
   try {
-    j = JSON.parse(readFileSync(path, 'utf8')) as SweepShardFile;
+    j = JSON.parse(text);
   } catch (e) {
-    throw new InputError(path, 'unreadable', 'a shard file written by `batchlab sweep`', (e as Error).message);
+    throw new InputError(field, path, SHARD_WHAT, `not JSON: ${(e as Error).message.split('\n')[0]}`);
   }
-  if (j?.format !== 'batchlab-sweep-shard/1' || !Array.isArray(j.rows)) throw new InputError(path, j?.format, '"batchlab-sweep-shard/1" format');
-  if (j.rows.length !== j.end - j.start) throw new InputError(`${path} rows`, j.rows.length, `${j.end - j.start} rows (points ${j.start}..${j.end - 1})`);
-  return j;
+  if (j === null || typeof j !== 'object' || Array.isArray(j)) throw new InputError(field, path, SHARD_WHAT, `it holds ${Array.isArray(j) ? 'a JSON array' : `JSON ${j === null ? 'null' : typeof j}`}`);
+  const f = j as Record<string, unknown>;
+  if (f.format === 'batchlab-sweep-shard/1') {
+    throw new InputError(field, path, SHARD_WHAT, 'it was written in format "batchlab-sweep-shard/1", which has no content hash to check its rows against; re-run `batchlab sweep` for this shard');
+  }
+  if (f.format !== SWEEP_SHARD_FORMAT) throw new InputError(field, path, SHARD_WHAT, f.format === undefined ? 'it has no "format" field' : `its "format" is ${JSON.stringify(f.format).slice(0, 60)}`);
+  const bad = (key: string, want: string): never => {
+    throw new InputError(`${field} ${path}: ${key}`, f[key] as unknown, want);
+  };
+  if (typeof f.kind !== 'string' || f.kind === '') bad('kind', 'a non-empty string');
+  if (typeof f.specHash !== 'string' || !HEX64.test(f.specHash)) bad('specHash', 'a SHA-256 hex string');
+  if (typeof f.contentHash !== 'string' || !HEX64.test(f.contentHash)) bad('contentHash', 'a SHA-256 hex string');
+  const size = checkInt(`${field} ${path}: size`, f.size, { min: 0 });
+  const shard = f.shard as { index?: unknown; count?: unknown } | null;
+  if (shard === null || typeof shard !== 'object') bad('shard', 'an object { index, count }');
+  const count = checkInt(`${field} ${path}: shard.count`, shard!.count, { min: 1, max: 1_000_000 });
+  const index = checkInt(`${field} ${path}: shard.index`, shard!.index, { min: 0, max: count - 1 });
+  const own = shardRange(size, { index, count });
+  if (f.start !== own.start || f.end !== own.end) bad('start', `the range shard ${index}/${count} of ${size} points owns: ${own.start}..${own.end} (end exclusive), with "end" ${own.end}`);
+  if (!Array.isArray(f.rows) || f.rows.length !== own.end - own.start) {
+    throw new InputError(`${field} ${path}: rows`, Array.isArray(f.rows) ? f.rows.length : f.rows, `an array of ${own.end - own.start} rows (points ${own.start}..${own.end - 1})`);
+  }
+  const file = f as unknown as SweepShardFile;
+  const hash = sweepShardContentHash(file);
+  if (hash !== file.contentHash) {
+    throw new InputError(`${field} ${path}`, `contentHash ${file.contentHash.slice(0, 12)}`, 'a shard whose content matches its contentHash', `its content hashes to ${hash.slice(0, 12)}: the file changed after \`batchlab sweep\` wrote it; re-run that shard`);
+  }
+  return file;
 }
 
 /**
@@ -111,7 +173,7 @@ function readShard(path: string): SweepShardFile {
  */
 export function mergeSweepShards(paths: string[]): SweepResult {
   if (!Array.isArray(paths) || paths.length === 0) throw new InputError('shard files', paths, 'at least one shard file');
-  const files = paths.map((p) => ({ p, f: readShard(p) }));
+  const files = paths.map((p) => ({ p, f: readSweepShard(p) }));
   const first = files[0].f;
   for (const { p, f } of files) {
     if (f.kind !== first.kind || f.specHash !== first.specHash || f.size !== first.size) {

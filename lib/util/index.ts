@@ -9,3 +9,5 @@ export type { Rng } from './random.js';
 export type { Provenance } from './provenance.js';
 export { thisMachineFacts, machineId, machineFingerprint, nativeStackVersions } from './machine.js';
 export type { MachineFacts, SoftwareFacts } from './machine.js';
+export { checkWritableFile, checkWritableDir, ensureDir, readTextCapped, readJsonCapped, writeFileSafe, writeFileSafeAsync } from './files.js';
+export type { ReadCaps } from './files.js';

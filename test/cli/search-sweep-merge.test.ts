@@ -70,7 +70,7 @@ test('batchlab sweep: a shard beyond the points says it holds none (it printed "
 test('batchlab merge: a JSON file that is not a shard is refused naming the file and what it lacks (it said "format; got undefined")', withDir(async (dir) => {
   const cases: Array<[string, string, RegExp]> = [
     ['empty.json', '{}', /\(it has no "format" field\)$/],
-    ['array.json', '[1]', /\(it has no "format" field\)$/],
+    ['array.json', '[1]', /\(it holds a JSON array\)$/],
     ['other.json', '{"format":"x"}', /\(its "format" is "x"\)$/],
     ['text.json', 'nope', /\(not JSON: /],
   ];
@@ -80,7 +80,7 @@ test('batchlab merge: a JSON file that is not a shard is refused naming the file
     const r = await run(['merge', p]);
     assert.equal(r.code, 2);
     assert.equal(r.err.split('\n').length, 1);
-    assert.ok(r.err.startsWith(`batchlab: input must be a sweep shard file written by \`batchlab sweep\` (format "batchlab-sweep-shard/1") or a GEMM CSV; got ${JSON.stringify(p)}`), r.err);
+    assert.ok(r.err.startsWith(`batchlab: input must be a sweep shard file written by \`batchlab sweep\` (format "batchlab-sweep-shard/2"); got ${JSON.stringify(p)}`), r.err);
     assert.match(r.err, detail);
   }
 }));

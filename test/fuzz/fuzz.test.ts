@@ -14,7 +14,7 @@ import { decodeStepTime } from '../../lib/roofline/index.js';
 import { rng, fork } from '../../lib/util/index.js';
 import { parseBatchList, parseShapeList } from '../../bin/cli.js';
 import { runBatchlabCli } from '../../bin/cli.js';
-import { assertAllFinite, expectCleanOutcome, FC_RUN, HOSTILE_NUMBERS, HOSTILE_STRINGS, tallies, withOneMutation } from './harness.js';
+import { assertAllFinite, expectCleanOutcome, FC_RUN, HOSTILE_NUMBERS, HOSTILE_STRINGS, reportTallies, tallies, withOneMutation } from './harness.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -24,16 +24,7 @@ const HOSTILE_VALUES: unknown[] = [...HOSTILE_NUMBERS, ...HOSTILE_STRINGS, undef
 const mutation = fc.record({ path: fc.nat(), value: fc.nat(), mutate: fc.boolean() });
 const anyValue = fc.oneof(num, str, fc.constant(undefined), fc.constant(null), fc.boolean(), fc.constant([]), fc.constant({}));
 
-after(() => {
-  let inputs = 0, ok = 0, errs = 0;
-  for (const [name, t] of tallies) {
-    inputs += t.inputs;
-    ok += t.ok;
-    errs += t.inputErrors;
-    console.log(`fuzz ${name}: ${t.inputs} inputs, ${t.ok} results, ${t.inputErrors} InputErrors, 0 other outcomes, slowest ${t.slowestMs.toFixed(1)} ms`);
-  }
-  console.log(`fuzz total: ${inputs} inputs, ${ok} finite results, ${errs} clean InputErrors, 0 other outcomes`);
-});
+after(() => reportTallies('fuzz'));
 
 test('fuzz loadModelConfig: mutated HF configs give a ModelSpec with positive sizes or an InputError naming the field', () => {
   const base = JSON.parse(JSON.stringify(loadModel('llama-3.2-1b'))) as unknown; // a spec, not a config: used only for its key names

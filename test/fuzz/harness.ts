@@ -40,6 +40,18 @@ export function expectCleanOutcome<T>(name: string, fn: () => T, check: (v: T) =
   t.ok++;
 }
 
+/** Prints each property's tally and the total (the counts a fuzz run reports). */
+export function reportTallies(suite: string): void {
+  let inputs = 0, ok = 0, errs = 0;
+  for (const [name, t] of tallies) {
+    inputs += t.inputs;
+    ok += t.ok;
+    errs += t.inputErrors;
+    console.log(`${suite} ${name}: ${t.inputs} inputs, ${t.ok} results, ${t.inputErrors} InputErrors, 0 other outcomes, slowest ${t.slowestMs.toFixed(1)} ms`);
+  }
+  console.log(`${suite} total: ${tallies.size} properties, ${inputs} inputs, ${ok} finite results, ${errs} clean InputErrors, 0 other outcomes`);
+}
+
 /** Every number reachable in `v` (own enumerable properties, arrays, typed arrays) is finite. */
 export function assertAllFinite(v: unknown, path = 'result', seen = new Set<unknown>()): void {
   if (typeof v === 'number') {

@@ -1,7 +1,8 @@
 // One test per defect found by hostile use (issue list), each failing before its fix.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runBatchlabCli } from '../../bin/cli.js';
@@ -12,6 +13,7 @@ import { pipelineSchedule } from '../../lib/pipeline/index.js';
 import { hardwareFromJson, loadHardware } from '../../lib/hardware/index.js';
 import { sweepGemmToFiles, checkStem } from '../../lib/gemm/store.js';
 import { InputError, rng } from '../../lib/util/index.js';
+import { runSweepShard, writeSweepShard } from '../../lib/sweep/run.js';
 
 const isInputError = (field: string | RegExp) => (e: unknown) => e instanceof InputError && (typeof field === 'string' ? e.field === field : field.test(e.field));
 const FAST = { minReps: 1, minTimeMs: 0, warmup: 0 };
@@ -189,4 +191,162 @@ test('GEMM results are named and keyed by machine id, not host name; another fin
   writeFileSync(r.json, JSON.stringify(doc));
   const stem = r.csv.slice(dir.length + 1, -'.csv'.length);
   await assert.rejects(sweepGemmToFiles({ ms: [1, 2], shapes: [{ k: 4, n: 4 }], timing: FAST, dir, stem }), isInputError('stem'));
+});
+
+// Issue 26, "Hostile input": each reproducer, failing before its fix.
+
+/** The CLI in its own process (source through tsx), killed after `ms`: a hang fails the test instead of stalling it. */
+function spawnCli(args: string[], ms = 60_000): Promise<{ code: number | null; err: string; seconds: number }> {
+  const root = join(import.meta.dirname, '..', '..');
+  return new Promise((res) => {
+    const t0 = performance.now();
+    const p = spawn(process.execPath, ['--import', 'tsx', join(root, 'bin', 'batchlab.ts'), ...args], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr.on('data', (d) => (err += d));
+    const timer = setTimeout(() => p.kill('SIGKILL'), ms);
+    p.on('close', (code) => {
+      clearTimeout(timer);
+      res({ code, err: err.trim(), seconds: (performance.now() - t0) / 1000 });
+    });
+  });
+}
+
+test('simulate --trace, search --spec and sweep --spec on /dev/zero exit 2 naming the flag and the cap (regression: memory grew to 16.8 GB)', async (t) => {
+  if (!existsSync('/dev/zero')) return t.skip('no /dev/zero');
+  const out = mkdtempSync(join(tmpdir(), 'batchlab-zero-'));
+  for (const [args, flag] of [[['simulate', '--trace', '/dev/zero'], '--trace'], [['search', '--spec', '/dev/zero'], '--spec'], [['sweep', '--spec', '/dev/zero', '--out', out], '--spec']] as const) {
+    const r = await spawnCli([...args]);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
+    assert.match(r.err, new RegExp(`^batchlab: ${flag} must be a .* of at most \\d+ bytes; got "/dev/zero" \\(a NUL byte at offset 0`));
+  }
+});
+
+test('sweep --out /proc/x and bench attention --out /proc/x exit 2 naming --out (regression: both hung in a recursive mkdir)', async (t) => {
+  if (!existsSync('/proc/self')) return t.skip('no procfs');
+  const spec = join(import.meta.dirname, '..', '..', 'docs', 'search-spec.example.json');
+  for (const args of [['sweep', '--spec', spec, '--out', '/proc/batchlab-x'], ['bench', 'attention', '--batches', '2', '--rounds', '1', '--out', '/proc/batchlab-x']]) {
+    const r = await spawnCli(args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
+    assert.match(r.err, /^batchlab: --out must be a folder/);
+  }
+});
+
+test('merge --out refuses devices, a FIFO and a folder, naming --out, and leaves them as they were (regression: the atomic rename replaced /dev/null)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'batchlab-mergeout-'));
+  const shard = join(dir, 'shard.json');
+  await writeSweepShard(shard, runSweepShard({ kind: 'toy', spec: {}, size: 2, point: (i) => i }, { index: 0, count: 1 }));
+  const fifo = join(dir, 'fifo');
+  let targets = [dir];
+  try {
+    execFileSync('mkfifo', [fifo]);
+    targets.push(fifo);
+  } catch {
+    t.diagnostic('mkfifo unavailable: FIFO case not run');
+  }
+  // Devices only through the up-front check: were it to fail, the write would replace them (as root).
+  targets = [...targets, ...['/dev/null', '/dev/zero', '/dev/full'].filter((p) => existsSync(p))];
+  for (const out of targets) {
+    const r = await cli(['merge', shard, '--out', out]);
+    assert.equal(r.code, 2, `${out}: ${r.err}`);
+    assert.match(r.err, /^batchlab: --out must be a regular file or a new file in an existing folder; got .* \(it is a (folder|FIFO|character device)/);
+  }
+  if (targets.includes(fifo)) assert.ok(statSync(fifo).isFIFO());
+  for (const dev of ['/dev/null', '/dev/zero', '/dev/full']) if (existsSync(dev)) assert.ok(statSync(dev).isCharacterDevice());
+  const ok = await cli(['merge', shard, '--out', join(dir, 'merged.json')]);
+  assert.equal(ok.code, 0, ok.err);
+});
+
+test('a shard without specHash is an InputError naming the field (regression: TypeError)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'batchlab-nospec-'));
+  const shard = join(dir, 'shard.json');
+  const { specHash: _s, ...rest } = runSweepShard({ kind: 'toy', spec: {}, size: 2, point: (i) => i }, { index: 0, count: 1 });
+  writeFileSync(shard, JSON.stringify(rest));
+  const r = await cli(['merge', shard]);
+  assert.equal(r.code, 2, r.err);
+  assert.match(r.err, /specHash must be a SHA-256 hex string/);
+});
+
+test('bench attention --json prints one JSON document (regression: --json was ignored)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'batchlab-attjson-'));
+  const r = await cli(['--json', 'bench', 'attention', '--backend', 'cpu', '--heads', '2', '--kv-heads', '1', '--head-dim', '4', '--batches', '2', '--mean', '8', '--spreads', '0,0.5', '--rounds', '1', '--min-time-ms', '0', '--out', dir]);
+  assert.equal(r.code, 0, r.err);
+  const doc = JSON.parse(r.out) as { csv: string; json: string; comparisons: unknown[] };
+  assert.ok(existsSync(doc.csv) && existsSync(doc.json));
+  // One comparison per (batch, spread) case: 1 batch × 2 spreads.
+  assert.equal(doc.comparisons.length, 2);
+});
+
+test('flags of another policy are still checked: --window-ms abc with continuous, --bits NaN without --local, serve --token-budget -1 (regression: ignored)', async () => {
+  for (const [args, flag] of [
+    [['simulate', '--policy', 'continuous', '--window-ms', 'abc'], '--window-ms'],
+    [['simulate', '--policy', 'continuous', '--token-budget', '0'], '--token-budget'],
+    [['deploy', '--bits', 'NaN'], '--bits'],
+    [['serve', '--token-budget=-1'], '--token-budget'],
+  ] as const) {
+    const r = await cli([...args]);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
+    assert.match(r.err, new RegExp(`^batchlab: ${flag} must be`));
+  }
+});
+
+test('a spec that is a JSON array says so (regression: "must be an object" named a field inside)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'batchlab-arrayspec-'));
+  const p = join(dir, 'spec.json');
+  writeFileSync(p, readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'search-spec.example.json'), 'utf8').replace(/^/, '[').concat(']'));
+  for (const args of [['search', '--spec', p], ['sweep', '--spec', p, '--out', join(dir, 'out')]]) {
+    const r = await cli(args);
+    assert.equal(r.code, 2, r.err);
+    assert.match(r.err, /^batchlab: --spec must be a JSON spec file \(one object; see docs\/sweeps.md\); got .*\(it holds a JSON array of 1 item; one spec per file/);
+  }
+});
+
+test('a file-system error names the flag whose path it concerns (regression: raw errno text)', async () => {
+  const { fsErrorAsFlag } = await import('../../bin/commands/context.js');
+  const e = Object.assign(new Error("EACCES: permission denied, open '/data/out/shard-0000-of-0001.json'"), { code: 'EACCES', path: '/data/out/shard-0000-of-0001.json' });
+  const named = fsErrorAsFlag(e, ['sweep', '--spec', 's.json', '--out', '/data/out']);
+  assert.ok(named instanceof InputError && named.field === '--out', String(named?.message));
+  assert.match(named.message, /EACCES/);
+  assert.equal(fsErrorAsFlag(e, ['sweep', '--out', '/elsewhere']), null);
+  assert.equal(fsErrorAsFlag(new TypeError('x'), ['--out', '/data/out']), null);
+});
+
+test('bench gemm resume drops a half-written last CSV line and says so (regression: a cut number was resumed as a measurement)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'batchlab-torn-'));
+  const first = await sweepGemmToFiles({ ms: [1, 2], shapes: [{ k: 4, n: 4 }], timing: FAST, dir, stem: 'torn' });
+  const lines = readFileSync(first.csv, 'utf8').split('\n'); // header, M=1, M=2, ''
+  const torn = lines[2].slice(0, Math.floor(lines[2].length / 2));
+  writeFileSync(first.csv, `${lines[0]}\n${lines[1]}\n${torn}`);
+  const again = await sweepGemmToFiles({ ms: [1, 2], shapes: [{ k: 4, n: 4 }], timing: FAST, dir, stem: 'torn' });
+  assert.equal(again.droppedLine, torn);
+  assert.equal(again.resumed, 1);
+  assert.equal(again.measured, 1);
+  const text = readFileSync(again.csv, 'utf8');
+  assert.ok(text.endsWith('\n'));
+  assert.equal(text.trim().split('\n').length, 3);
+});
+
+test('localDecode with devices: NaN, pipelineTickClosedForm at 1e308, a 5e-324 s step and a MoE config without MoE layers are InputErrors (regression: NaN, Infinity, inconsistent spec)', async () => {
+  const { loadLocalSetup, localDecode } = await import('../../lib/deployment/local.js');
+  const { pipelineTickClosedForm } = await import('../../lib/pipeline/index.js');
+  const { loadModel } = await import('../../lib/models/index.js');
+  const setup = loadLocalSetup('rtx-4090-desktop');
+  assert.throws(() => localDecode(loadModel('llama-3.1-8b'), { ...setup, devices: NaN }, { bitsPerWeight: 4.8, context: 1024 }), isInputError('setup.devices'));
+  assert.throws(() => pipelineTickClosedForm([1e308, 1e308], 2), isInputError('stageSeconds[0]'));
+  assert.throws(
+    () => simulateServing({ requests: 4, arrivals: { kind: 'burst' }, promptTokens: { kind: 'fixed', tokens: 1 }, outputTokens: { kind: 'fixed', tokens: 1 }, policy: { kind: 'continuous', maxBatch: 4 }, stepCost: constantStepCost(5e-324) }, 1),
+    isInputError('stepCost'),
+  );
+  const cfg = { architectures: ['DeepseekV3ForCausalLM'], hidden_size: 64, num_hidden_layers: 2, vocab_size: 100, num_attention_heads: 4, q_lora_rank: null, kv_lora_rank: 16, qk_nope_head_dim: 8, qk_rope_head_dim: 8, v_head_dim: 8, intermediate_size: 32, moe_intermediate_size: 16, n_routed_experts: 8, num_experts_per_tok: 2, moe_layer_freq: 1 };
+  assert.throws(() => loadModelConfig({ ...cfg, first_k_dense_replace: 2 }), isInputError('first_k_dense_replace/moe_layer_freq'));
+  // One MoE layer left: a spec whose experts a layer uses (DeepseekV3DecoderLayer: MoE when i >= first_k_dense_replace).
+  assert.equal(loadModelConfig({ ...cfg, first_k_dense_replace: 1 }).moeLayers, 1);
+});
+
+test('a trace over the row cap is refused before its rows are parsed (regression: 10^7 rows parsed first, 32 s and 609 MB)', () => {
+  // Row cap + 1 rows, the last one malformed: a parser reaching it would name its bad cell instead.
+  const rows = Array.from({ length: 1000 }, (_, i) => `${i},1,1`).join('\n');
+  assert.throws(
+    () => parseServingTrace(`timestamp,prompt_tokens,output_tokens\n${rows}\nnot,a,row\n`, 't', { maxRows: 1000 }),
+    (e: unknown) => e instanceof InputError && e.field === 'trace' && /row 1001 at line 1002; refused before parsing/.test(e.message),
+  );
 });

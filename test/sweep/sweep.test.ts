@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseShard, shardRange } from '../../lib/sweep/shard.js';
-import { mergeSweepShards, runSweepShard, sweepShardFileName, writeSweepShard, sweepResultText, sweepSpecHash } from '../../lib/sweep/run.js';
+import { mergeSweepShards, readSweepShard, runSweepShard, sweepShardContentHash, sweepShardFileName, writeSweepShard, sweepResultText, sweepSpecHash } from '../../lib/sweep/run.js';
 import type { SweepDefinition } from '../../lib/sweep/run.js';
 import { gemmMachineFingerprint, mergeGemmCsvFiles } from '../../lib/sweep/gemm.js';
 import { InputError } from '../../lib/util/errors.js';
@@ -143,4 +143,66 @@ test('servingSweepDefinition(): shards of a serving sweep merge into the rows se
   const whole = runSweepShard(def, { index: 0, count: 1 });
   assert.equal(JSON.stringify(merged.rows), JSON.stringify(whole.rows));
   assert.equal((merged.rows[5] as { index: number }).index, 5);
+});
+
+test('mergeSweepShards() refuses every single-byte change inside the rows of a shard (the content hash; regression: 309 of 450 flips merged)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'batchlab-tamper-'));
+  const path = join(dir, 'shard.json');
+  await writeSweepShard(path, runSweepShard(toy, { index: 0, count: 1 }));
+  const text = readFileSync(path, 'utf8');
+  const good = sweepResultText(mergeSweepShards([path]));
+  const rowsAt = text.indexOf('"rows":[') + '"rows":['.length;
+  const rowsEnd = text.indexOf(']', rowsAt);
+  let refused = 0;
+  let flips = 0;
+  for (let i = rowsAt; i < rowsEnd; i++) {
+    // Each byte replaced by its neighbour code (a digit by another digit: still valid JSON).
+    for (const delta of [1, -1]) {
+      const b = Buffer.from(text);
+      b[i] += delta;
+      writeFileSync(path, b);
+      flips++;
+      try {
+        const merged = sweepResultText(mergeSweepShards([path]));
+        assert.equal(merged, good, `byte ${i} ${delta > 0 ? '+' : '-'}1 merged different rows`);
+      } catch (e) {
+        assert.ok(e instanceof InputError, String(e));
+        refused++;
+      }
+    }
+  }
+  // A flip either is refused or leaves every value as it was: the last of 17 digits of a
+  // double can change without changing the double (JSON.stringify writes the shortest
+  // digits that round-trip, and a longer neighbour may round to the same value). The
+  // assertion inside the loop checks those merged identically; here most flips change a value.
+  assert.ok(refused >= flips - 10, `${refused} of ${flips} flips refused`);
+  writeFileSync(path, text);
+  assert.equal(sweepResultText(mergeSweepShards([path])), good);
+});
+
+test('mergeSweepShards() refuses rows set to null or reversed, shards without kind or specHash (an InputError, not a TypeError), a forged range, and format /1', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'batchlab-tamper-'));
+  const path = join(dir, 'shard.json');
+  const file = runSweepShard(toy, { index: 1, count: 2 });
+  const refusedWith = (doc: unknown, field: RegExp, message: RegExp): void => {
+    writeFileSync(path, JSON.stringify(doc));
+    assert.throws(() => mergeSweepShards([path]), (e: unknown) => e instanceof InputError && field.test(e.field) && message.test(e.message), JSON.stringify(doc).slice(0, 80));
+  };
+  refusedWith({ ...file, rows: file.rows.map((r, i) => (i === 2 ? null : r)) }, /^shard file /, /content hashes to/);
+  refusedWith({ ...file, rows: [...file.rows].reverse() }, /^shard file /, /content hashes to/);
+  const { kind: _k, ...noKind } = file;
+  refusedWith(noKind, /: kind$/, /a non-empty string/);
+  const { specHash: _s, ...noSpec } = file;
+  refusedWith(noSpec, /: specHash$/, /SHA-256/);
+  const { contentHash: _c, ...noHash } = file;
+  refusedWith(noHash, /: contentHash$/, /SHA-256/);
+  // A range moved by hand, hash recomputed to match: the shard does not own that range.
+  const moved = { ...file, start: file.start - 1 };
+  refusedWith({ ...moved, contentHash: sweepShardContentHash(moved) }, /: start$/, /the range shard 1\/2 of 11 points owns: 6\.\.11/);
+  const { contentHash: _h, ...v1 } = file;
+  refusedWith({ ...v1, format: 'batchlab-sweep-shard/1' }, /^shard file$/, /re-run `batchlab sweep` for this shard/);
+  refusedWith([file], /^shard file$/, /it holds a JSON array/);
+  // The untouched shard reads back whole.
+  writeFileSync(path, JSON.stringify(file));
+  assert.deepEqual(readSweepShard(path).rows, file.rows);
 });

@@ -1,0 +1,255 @@
+import { constants as bufferConstants } from 'node:buffer';
+import { closeSync, constants, mkdirSync, openSync, readSync, statSync } from 'node:fs';
+import type { Stats } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import writeFileAtomic from 'write-file-atomic';
+import { InputError } from './errors.js';
+
+// Every file batchlab writes or reads on a user's say-so goes through this module, so a
+// path typed by hand (a flag, a spec field) is checked the same way everywhere.
+
+/** What a non-regular file is, for messages. */
+function kindOf(st: Stats): string {
+  if (st.isDirectory()) return 'a folder';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isFIFO()) return 'a FIFO (named pipe)';
+  if (st.isSocket()) return 'a socket';
+  return st.isFile() ? 'a regular file' : 'not a regular file';
+}
+
+function errnoText(err: unknown): string {
+  // Node's fs messages start with the code: "ENOENT: no such file or directory, open 'x'".
+  return String((err as Error)?.message ?? err);
+}
+
+function checkPathString(field: string, path: unknown, allowed: string): string {
+  if (typeof path !== 'string' || path === '' || path.includes('\0')) throw new InputError(field, path, allowed);
+  return path;
+}
+
+/**
+ * Checks that `path` may be written: an existing regular file (through symbolic links) or
+ * a new name in an existing folder. Devices (/dev/null, /dev/zero, /dev/full), FIFOs,
+ * sockets and folders are refused: an atomic write renames a temporary file over the
+ * target, which would replace a device node rather than write to it. Call it before any
+ * work whose result goes to `path`, so that a bad flag fails at once.
+ *
+ * @example
+ * checkWritableFile('--out', '/tmp/merged.json') // => '/tmp/merged.json'
+ * checkWritableFile('--out', '/dev/null') // throws "--out must be a regular file or a new file in an existing folder; got "/dev/null" (it is a character device)"
+ */
+export function checkWritableFile(field: string, path: unknown): string {
+  const allowed = 'a regular file or a new file in an existing folder';
+  const p = checkPathString(field, path, allowed);
+  let st: Stats | undefined;
+  try {
+    st = statSync(p);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new InputError(field, p, allowed, errnoText(err));
+  }
+  if (st) {
+    if (!st.isFile()) throw new InputError(field, p, allowed, `it is ${kindOf(st)}`);
+    return p;
+  }
+  const parent = dirname(resolve(p));
+  let up: Stats;
+  try {
+    up = statSync(parent);
+  } catch (err) {
+    throw new InputError(field, p, allowed, `its folder ${parent}: ${errnoText(err)}`);
+  }
+  if (!up.isDirectory()) throw new InputError(field, p, allowed, `${parent} is ${kindOf(up)}`);
+  return p;
+}
+
+function writeRefused(field: string, path: string, err: unknown): unknown {
+  if (err instanceof InputError) return err;
+  return new InputError(field, path, 'a regular file this user can write', errnoText(err));
+}
+
+/**
+ * Writes `data` to `path` atomically (write-file-atomic: a temporary file renamed over
+ * the target, so a reader never sees half a file) after `checkWritableFile`; a refusal of
+ * the file system is an InputError naming `field`.
+ *
+ * @example
+ * writeFileSafe('--out', '/tmp/merged.json', '{}\n');
+ */
+export function writeFileSafe(field: string, path: string, data: string | Buffer): void {
+  checkWritableFile(field, path);
+  try {
+    writeFileAtomic.sync(path, data);
+  } catch (err) {
+    throw writeRefused(field, path, err);
+  }
+}
+
+/**
+ * `writeFileSafe` without blocking the event loop.
+ *
+ * @example
+ * await writeFileSafeAsync('--out', '/tmp/merged.json', '{}\n');
+ */
+export async function writeFileSafeAsync(field: string, path: string, data: string | Buffer): Promise<void> {
+  checkWritableFile(field, path);
+  try {
+    await writeFileAtomic(path, data);
+  } catch (err) {
+    throw writeRefused(field, path, err);
+  }
+}
+
+/**
+ * Checks that `dir` is a folder or can be made one, without making it: the nearest
+ * existing ancestor must be a folder. Under a pseudo file system that refuses new
+ * entries (/proc/x) the refusal comes from `ensureDir` at write time, also naming `field`.
+ *
+ * @example
+ * checkWritableDir('--out', '/tmp/new/sub') // => '/tmp/new/sub'
+ */
+export function checkWritableDir(field: string, dir: unknown): string {
+  const d = checkPathString(field, dir, 'a folder path');
+  nearestExisting(field, d);
+  return d;
+}
+
+/** The nearest existing ancestor of `dir` (itself included) and the missing levels below it, top first. */
+function nearestExisting(field: string, dir: string): { at: string; missing: string[] } {
+  const missing: string[] = [];
+  let at = resolve(dir);
+  for (;;) {
+    let st: Stats | undefined;
+    try {
+      st = statSync(at);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      // ENOTDIR: a file on the way (/dev/null/x); walking up names it.
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw new InputError(field, dir, 'a folder this user can create and write', `${at}: ${errnoText(err)}`);
+    }
+    if (st?.isDirectory()) return { at, missing };
+    if (st) throw new InputError(field, dir, 'a folder (or a path whose existing part is a folder)', `${at} is ${kindOf(st)}`);
+    const up = dirname(at);
+    if (up === at) return { at, missing };
+    missing.unshift(at);
+    at = up;
+  }
+}
+
+/**
+ * Creates `dir` and its missing parents one level at a time. Node's recursive mkdir
+ * spins forever under a path such as /proc/x (procfs answers neither EEXIST nor ENOENT
+ * the way it expects); walking up to the nearest existing folder and creating each
+ * level with a plain mkdir turns that, and every other refusal, into an InputError.
+ *
+ * @example
+ * ensureDir('--out', '/tmp/batchlab/out') // => '/tmp/batchlab/out'
+ */
+export function ensureDir(field: string, dir: string): string {
+  checkPathString(field, dir, 'a folder path');
+  const { missing } = nearestExisting(field, dir);
+  for (const d of missing) {
+    try {
+      mkdirSync(d);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST' && statSync(d).isDirectory()) continue;
+      throw new InputError(field, dir, 'a folder this user can create and write', errnoText(err));
+    }
+  }
+  return resolve(dir);
+}
+
+/** Limits of `readTextCapped`. */
+export interface ReadCaps {
+  /** Bytes read before the file is refused; counted while reading, never from `stat` (devices report 0). */
+  maxBytes: number;
+  /** What the file should be, for the refusal, without an article ("JSON spec file"). */
+  what?: string;
+}
+
+/** Read size of one chunk: small enough that the cap is overrun by at most this much. */
+const CHUNK = 1 << 16;
+/** How long a FIFO may stay silent (a writer attached, no bytes) before the read is refused. */
+export const FIFO_IDLE_MS = 30_000;
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Reads a UTF-8 text file, refusing it once more than `maxBytes` have been read or at its
+ * first NUL byte (no text batchlab reads holds one; /dev/zero is nothing else). The cap
+ * counts bytes actually read, so a device or FIFO that `stat` calls empty cannot grow
+ * memory without bound. Folders, sockets and unreadable paths are InputErrors naming
+ * `field` with the errno code. A FIFO is opened without blocking, so one that no process
+ * writes reads as empty instead of waiting for ever, and one whose writer stays silent
+ * for FIFO_IDLE_MS is refused; a pipe that is being written (`--spec <(...)`) reads whole.
+ *
+ * @example
+ * readTextCapped('--spec', 'spec.json', { maxBytes: 16 * 2 ** 20 }) // => the file's text
+ * readTextCapped('--spec', '/dev/zero', { maxBytes: 16 * 2 ** 20 }) // throws "--spec must be a text file of at most 16777216 bytes; got "/dev/zero" (a NUL byte at offset 0)"
+ */
+export function readTextCapped(field: string, path: unknown, caps: ReadCaps): string {
+  const maxBytes = caps.maxBytes;
+  const allowed = `a ${caps.what ?? 'text file'} of at most ${maxBytes} bytes`;
+  const p = checkPathString(field, path, allowed);
+  let st: Stats;
+  try {
+    st = statSync(p);
+  } catch (err) {
+    throw new InputError(field, p, `a readable ${caps.what ?? 'text file'}`, errnoText(err));
+  }
+  if (st.isDirectory() || st.isSocket()) throw new InputError(field, p, allowed, `it is ${kindOf(st)}`);
+  const fifo = st.isFIFO();
+  let fd: number;
+  try {
+    fd = openSync(p, fifo ? constants.O_RDONLY | constants.O_NONBLOCK : constants.O_RDONLY);
+  } catch (err) {
+    throw new InputError(field, p, `a readable ${caps.what ?? 'text file'}`, errnoText(err));
+  }
+  const chunks: Buffer[] = [];
+  let total = 0;
+  let idleMs = 0;
+  try {
+    for (;;) {
+      const buf = Buffer.allocUnsafe(CHUNK);
+      let n: number;
+      try {
+        n = readSync(fd, buf, 0, CHUNK, null);
+      } catch (err) {
+        if (fifo && (err as NodeJS.ErrnoException).code === 'EAGAIN') {
+          // A writer is attached but has nothing yet: wait a little, up to the idle limit.
+          if (idleMs >= FIFO_IDLE_MS) throw new InputError(field, p, allowed, `a FIFO whose writer sent nothing for ${FIFO_IDLE_MS / 1000} s`);
+          Atomics.wait(sleeper, 0, 0, 5);
+          idleMs += 5;
+          continue;
+        }
+        throw new InputError(field, p, `a readable ${caps.what ?? 'text file'}`, errnoText(err));
+      }
+      if (n === 0) break;
+      idleMs = 0;
+      const nul = buf.subarray(0, n).indexOf(0);
+      if (nul >= 0) throw new InputError(field, p, allowed, `a NUL byte at offset ${total + nul}: not text`);
+      total += n;
+      if (total > maxBytes) throw new InputError(field, p, allowed, `more than ${maxBytes} bytes read`);
+      // A cap above V8's longest string (about 512 MiB) would end in a RangeError at decoding.
+      if (total > bufferConstants.MAX_STRING_LENGTH) throw new InputError(field, p, allowed, `more than ${bufferConstants.MAX_STRING_LENGTH} bytes read, the longest text Node can hold`);
+      chunks.push(n === CHUNK ? buf : buf.subarray(0, n));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return Buffer.concat(chunks, total).toString('utf8');
+}
+
+/**
+ * `readTextCapped` then `JSON.parse`; a parse error is an InputError naming `field`.
+ *
+ * @example
+ * readJsonCapped('--spec', 'spec.json', { maxBytes: 16 * 2 ** 20, what: 'JSON spec file' }) // => the parsed value
+ */
+export function readJsonCapped(field: string, path: unknown, caps: ReadCaps): unknown {
+  const text = readTextCapped(field, path, caps);
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new InputError(field, path, `a ${caps.what ?? 'JSON file'}`, `not JSON: ${(err as Error).message.split('\n')[0]}`);
+  }
+}
