@@ -435,6 +435,10 @@ export {
   simulateServing,
   staticPolicy,
   windowPolicy,
+  SERVING_ENGINES,
+  servingEnginePreset,
+  describeEnginePreset,
+  resolveEnginePreset,
 } from './batching/index.js';
 export type {
   AffineStepCostParams,
@@ -467,6 +471,11 @@ export type {
   StaticPolicy,
   StepPriority,
   WindowPolicy,
+  ServingEngineName,
+  ServingEnginePreset,
+  EngineDefault,
+  EngineDevice,
+  ServingEngineConfig,
 } from './batching/index.js';
 
 // engine

@@ -1,8 +1,9 @@
 import { InputError } from '../util/errors.js';
 import { checkInt, checkNumber, checkOneOf, checkPositive } from '../util/validate.js';
 import { exponential, fork, gammaByMeanCv, normal, type Rng } from '../util/random.js';
-import type { ServingArrivalSpec, ServingLengthSpec, ServingConfig, ServingPolicy, ServingSlo } from './types.js';
+import type { ServingArrivalSpec, ServingLengthSpec, ServingConfig, ServingEngineConfig, ServingPolicy, ServingSlo } from './types.js';
 import { checkServingPolicy, servingPolicyModule } from './policy.js';
+import { SERVING_ENGINES, servingEnginePreset, type ServingEnginePreset } from './engines.js';
 import './policies/index.js';
 
 /** Bounds that keep a run's memory predictable (about 90 bytes per request: 450 MB at the cap). */
@@ -87,6 +88,27 @@ function lengthSource(spec: ServingLengthSpec, r: Rng): () => number {
 }
 
 /**
+ * The engine preset a config asks for: `engine` (a name or a preset object), or vLLM's
+ * when neither `engine` nor `policy` is given; null when `policy` is given alone.
+ *
+ * @example
+ * resolveEnginePreset({ ...config, policy: undefined })!.engine // => 'vllm'
+ */
+export function resolveEnginePreset(config: ServingConfig | ServingEngineConfig): ServingEnginePreset | null {
+  const e = config.engine;
+  if (e !== undefined && config.policy !== undefined) {
+    throw new InputError('engine', typeof e === 'string' ? e : e?.engine, 'left out when policy is given (a preset brings its own policy)');
+  }
+  if (e === undefined) return config.policy === undefined ? servingEnginePreset('vllm') : null;
+  if (typeof e === 'string') return servingEnginePreset(e);
+  if (!e || typeof e !== 'object') throw new InputError('engine', e, `one of ${SERVING_ENGINES.join(', ')}, or a preset from servingEnginePreset`);
+  checkOneOf('engine.engine', e.engine, SERVING_ENGINES);
+  checkOneOf('engine.kvAdmission', e.kvAdmission, ['reserve', 'blocks'] as const);
+  if (typeof e.version !== 'string') throw new InputError('engine.version', e.version, 'a string');
+  return e;
+}
+
+/**
  * Validates a config and builds its seeded sources. Pure: same (config, seed), same sources.
  *
  * @example
@@ -94,10 +116,11 @@ function lengthSource(spec: ServingLengthSpec, r: Rng): () => number {
  *   stepCost: constantStepCost(0.01) }, 1);
  * r.n // => 4
  */
-export function resolveServing(config: ServingConfig, seed: number): ResolvedServing {
+export function resolveServing(config: ServingConfig | ServingEngineConfig, seed: number): ResolvedServing {
   if (!config || typeof config !== 'object') throw new InputError('config', config, 'a ServingConfig object');
   checkNumber('seed', seed);
-  const policy = checkServingPolicy(config.policy) as ServingPolicy;
+  const preset = resolveEnginePreset(config);
+  const policy = checkServingPolicy(preset ? preset.policy : config.policy) as ServingPolicy;
   if (typeof config.stepCost !== 'function') throw new InputError('stepCost', config.stepCost, 'a StepCostFn (work) => seconds');
   const costLabel = config.costLabel ?? config.stepCost.label ?? 'unlabelled step cost';
   if (typeof costLabel !== 'string') throw new InputError('costLabel', costLabel, 'a string');
@@ -193,7 +216,7 @@ export function resolveServing(config: ServingConfig, seed: number): ResolvedSer
     }
     description += `, prompt ${ps.describe}, output ${os.describe}, ${n} requests`;
   }
-  const kvBlocks = checkOneOf('kvAdmission', config.kvAdmission ?? 'reserve', ['reserve', 'blocks'] as const) === 'blocks';
+  const kvBlocks = checkOneOf('kvAdmission', config.kvAdmission ?? preset?.kvAdmission ?? 'reserve', ['reserve', 'blocks'] as const) === 'blocks';
   const kvBlockTokens = checkInt('kvBlockTokens', config.kvBlockTokens ?? 16, { min: 1, max: 1 << 20 });
   let kvCapacity = Infinity;
   if (config.kvCapacityTokens !== undefined) {
@@ -207,7 +230,7 @@ export function resolveServing(config: ServingConfig, seed: number): ResolvedSer
     if (!config.slo || typeof config.slo !== 'object') throw new InputError('slo', config.slo, 'an object { ttftSeconds, tpotSeconds }');
     slo = { ttftSeconds: checkPositive('slo.ttftSeconds', config.slo.ttftSeconds), tpotSeconds: checkPositive('slo.tpotSeconds', config.slo.tpotSeconds) };
   }
-  description += `; ${servingPolicyModule(policy.kind).describe(policy)}${Number.isFinite(kvCapacity) ? `, KV ${kvCapacity} tok${kvBlocks ? ` in ${kvBlockTokens}-token blocks` : ''}` : ''}`;
+  description += `; ${preset ? `${preset.engine} preset (${preset.version}): ` : ''}${servingPolicyModule(policy.kind).describe(policy)}${Number.isFinite(kvCapacity) ? `, KV ${kvCapacity} tok${kvBlocks ? ` in ${kvBlockTokens}-token blocks` : ''}` : ''}`;
   if (prefixHit > 0) description += `, prefix hit ${prefixHit}`;
   return { n, policy, loop, clients, nextThink, kvCapacity, kvBlocks, kvBlockTokens, prefixHit, slo, maxRequestTokens, nextArrival, nextPrompt, nextOutput, costLabel, description };
 }

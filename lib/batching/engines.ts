@@ -1,0 +1,108 @@
+import { InputError } from '../util/errors.js';
+import { checkOneOf } from '../util/validate.js';
+import type { ServingPolicy } from './types.js';
+
+/** Serving engines with a preset: the scheduler a default deployment of each runs. */
+export const SERVING_ENGINES = ['vllm', 'trtllm'] as const;
+export type ServingEngineName = (typeof SERVING_ENGINES)[number];
+
+/** One default of an engine: its name in the engine, the value, and where it is read. */
+export interface EngineDefault {
+  setting: string;
+  value: string | number | boolean;
+  source: string;
+}
+
+/**
+ * An engine's documented defaults, mapped onto batchlab's scheduler: a policy module
+ * config and a KV admission mode. `defaults` lists each value with the file or page it
+ * was read from; `modelling` says where batchlab's scheduler departs from the engine.
+ */
+export interface ServingEnginePreset {
+  engine: ServingEngineName;
+  /** The source snapshot the defaults were read from. */
+  version: string;
+  policy: ServingPolicy;
+  kvAdmission: 'reserve' | 'blocks';
+  defaults: EngineDefault[];
+  modelling: string[];
+}
+
+/** What a preset may depend on: the accelerator of one replica (vLLM sizes its defaults by it). */
+export interface EngineDevice {
+  /** Catalog id or marketing name, e.g. "h100-sxm", "NVIDIA A100 80GB". */
+  name: string;
+  memoryCapacityBytes: number;
+}
+
+const VLLM_ARGS = 'vllm-project/vllm vllm/engine/arg_utils.py @ 99d7eb5d, the default_max_num_batched_tokens and default_max_num_seqs tables (by usage context and device)';
+const TRTLLM_BUILD = 'NVIDIA/TensorRT-LLM tensorrt_llm/builder.py @ 008b2b8d, BuildConfig (the defaults trtllm-serve passes on)';
+const TRTLLM_DOCS = 'TensorRT-LLM docs, performance tuning guide, "Useful Runtime Options": capacity scheduler policy GUARANTEED_NO_EVICT (default)';
+const GIB = 2 ** 30;
+
+/**
+ * The preset of a serving engine: its documented scheduler defaults for an OpenAI-style
+ * API server, as a batchlab policy. vLLM picks its batch defaults by device: 8192
+ * batched tokens and 1024 sequences on a GPU of at least 70 GiB that is not an A100,
+ * else 2048 and 256 (also when the device is unknown, as vLLM does when it cannot
+ * query one); max_num_seqs is capped by max_num_batched_tokens. TensorRT-LLM's
+ * max_num_tokens 8192 and max_batch_size 2048 do not depend on the device.
+ *
+ * @example
+ * servingEnginePreset('vllm', { name: 'h100-sxm', memoryCapacityBytes: 80e9 }).policy
+ * // => { kind: 'chunked', maxBatch: 1024, tokenBudget: 8192 }
+ */
+export function servingEnginePreset(engine: ServingEngineName, device?: EngineDevice): ServingEnginePreset {
+  const e = checkOneOf('engine', engine, SERVING_ENGINES);
+  if (device !== undefined && (!device || typeof device.name !== 'string' || !(device.memoryCapacityBytes > 0))) {
+    throw new InputError('device', device, 'a device { name, memoryCapacityBytes > 0 }');
+  }
+  if (e === 'vllm') {
+    const big = device !== undefined && device.memoryCapacityBytes >= 70 * GIB && !device.name.toLowerCase().includes('a100');
+    const tokens = big ? 8192 : 2048;
+    const seqs = Math.min(big ? 1024 : 256, tokens);
+    const where = device ? `${device.name}, ${(device.memoryCapacityBytes / GIB).toFixed(1)} GiB` : 'device unknown';
+    return {
+      engine: e,
+      version: 'vLLM V1 engine, source at commit 99d7eb5d (before v0.12)',
+      policy: { kind: 'chunked', maxBatch: seqs, tokenBudget: tokens },
+      kvAdmission: 'blocks',
+      defaults: [
+        { setting: 'enable_chunked_prefill', value: true, source: `${VLLM_ARGS}: on for generative models` },
+        { setting: 'max_num_batched_tokens', value: tokens, source: `${VLLM_ARGS}: OPENAI_API_SERVER, ${big ? '≥ 70 GiB and not A100' : '< 70 GiB, an A100, or no device'} (${where})` },
+        { setting: 'max_num_seqs', value: seqs, source: `${VLLM_ARGS}: OPENAI_API_SERVER, min(default, max_num_batched_tokens)` },
+      ],
+      modelling: [
+        'decode-first: every running decode takes its token of the budget, prompt chunks the rest, first come first served (batchlab chunked policy)',
+        'paged KV, preemption by recompute of the latest-admitted sequence (batchlab kvAdmission "blocks"; block size is batchlab\'s, not read from vLLM)',
+        'no CUDA-graph padding of decode batches',
+      ],
+    };
+  }
+  return {
+    engine: e,
+    version: 'TensorRT-LLM, source at commit 008b2b8d',
+    policy: { kind: 'chunked', maxBatch: 2048, tokenBudget: 8192 },
+    kvAdmission: 'reserve',
+    defaults: [
+      { setting: 'max_num_tokens', value: 8192, source: TRTLLM_BUILD },
+      { setting: 'max_batch_size', value: 2048, source: TRTLLM_BUILD },
+      { setting: 'capacity_scheduler_policy', value: 'GUARANTEED_NO_EVICT', source: TRTLLM_DOCS },
+    ],
+    modelling: [
+      'GUARANTEED_NO_EVICT: a request is admitted only with KV reserved for its prompt and whole output, never paused (batchlab kvAdmission "reserve")',
+      'prompts split at the token budget (batchlab chunked policy), decode-first; without context chunking TensorRT-LLM admits a prompt only whole',
+      'no CUDA-graph padding of decode batches',
+    ],
+  };
+}
+
+/**
+ * The preset's one-line provenance, for tables and result descriptions.
+ *
+ * @example
+ * describeEnginePreset(servingEnginePreset('trtllm')) // => 'TensorRT-LLM, source at commit 008b2b8d: max_num_tokens 8192, ...'
+ */
+export function describeEnginePreset(p: ServingEnginePreset): string {
+  return `${p.version}: ${p.defaults.map((d) => `${d.setting} ${d.value}`).join(', ')}`;
+}
