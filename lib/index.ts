@@ -439,6 +439,7 @@ export {
   servingEnginePreset,
   describeEnginePreset,
   resolveEnginePreset,
+  serveBenchmarkMetrics,
 } from './batching/index.js';
 export type {
   AffineStepCostParams,
@@ -476,6 +477,7 @@ export type {
   EngineDefault,
   EngineDevice,
   ServingEngineConfig,
+  ServeBenchmarkMetrics,
 } from './batching/index.js';
 
 // engine

@@ -35,3 +35,5 @@ export { SERVING_ENGINES, servingEnginePreset, describeEnginePreset } from './en
 export type { ServingEngineName, ServingEnginePreset, EngineDefault, EngineDevice } from './engines.js';
 export { resolveEnginePreset } from './config.js';
 export type { ServingEngineConfig } from './types.js';
+export { serveBenchmarkMetrics } from './benchmark.js';
+export type { ServeBenchmarkMetrics } from './benchmark.js';
