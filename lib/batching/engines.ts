@@ -4,6 +4,7 @@ import type { ServingPolicy } from './types.js';
 
 /** Serving engines with a preset: the scheduler a default deployment of each runs. */
 export const SERVING_ENGINES = ['vllm', 'trtllm'] as const;
+/** The name of an engine with a preset: 'vllm' or 'trtllm'. */
 export type ServingEngineName = (typeof SERVING_ENGINES)[number];
 
 /** One default of an engine: its name in the engine, the value, and where it is read. */
