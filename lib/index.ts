@@ -440,6 +440,7 @@ export {
   describeEnginePreset,
   resolveEnginePreset,
   serveBenchmarkMetrics,
+  engineDevice,
 } from './batching/index.js';
 export type {
   AffineStepCostParams,

@@ -3,7 +3,7 @@ import { constantStepCost } from '../../lib/batching/cost.js';
 import { simulateServing } from '../../lib/batching/simulate.js';
 import { loadServingTrace } from '../../lib/batching/trace.js';
 import type { ServingConfig, ServingEngineConfig, ServingPolicy, ServingStepCost } from '../../lib/batching/types.js';
-import { SERVING_ENGINES, describeEnginePreset, servingEnginePreset, type ServingEnginePreset } from '../../lib/batching/engines.js';
+import { SERVING_ENGINES, describeEnginePreset, engineDevice, servingEnginePreset, type ServingEnginePreset } from '../../lib/batching/engines.js';
 import { catalogServingReplica } from '../../lib/batching/replica.js';
 import { servingConcurrencySweep } from '../../lib/batching/study.js';
 import { loadHardware } from '../../lib/hardware/spec.js';
@@ -51,7 +51,7 @@ function replicaOf(o: SimulateCliOptions, cmd: Command): { label: string; stepCo
   const hw = asFlags(() => loadHardware(o.hardware!), { 'hardware id': '--hardware' });
   const devices = intArg('--tp', o.tp, 1, 4096);
   const r = asFlags(() => catalogServingReplica(model, hw, { dtype: 'bf16', devices }), { devices: '--tp' });
-  return { ...r, device: { name: `${hw.id} ${hw.name}`, memoryCapacityBytes: hw.memoryCapacityBytes } };
+  return { ...r, device: engineDevice(hw) };
 }
 
 const ms = (x: number | null) => (x === null ? '-' : x >= 100 ? x.toFixed(0) : x.toFixed(2));

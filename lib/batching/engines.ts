@@ -99,6 +99,16 @@ export function servingEnginePreset(engine: ServingEngineName, device?: EngineDe
 }
 
 /**
+ * The device a preset sizes its defaults by, from a catalog hardware entry.
+ *
+ * @example
+ * servingEnginePreset('vllm', engineDevice(loadHardware('h100-sxm')))
+ */
+export function engineDevice(hw: { id: string; name: string; memoryCapacityBytes: number }): EngineDevice {
+  return { name: `${hw.id} ${hw.name}`, memoryCapacityBytes: hw.memoryCapacityBytes };
+}
+
+/**
  * The preset's one-line provenance, for tables and result descriptions.
  *
  * @example

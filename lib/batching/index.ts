@@ -31,7 +31,7 @@ export { servingLoadUnderLimit, servingLoadUnderLimitTable, servingConcurrencySw
 export type { ServingWorkload, ServingLatencyLimits, ConcurrencyCurve } from './study.js';
 export { servingSweepRow, describeWindowEffect, describeStaticVsWindow, describeLoadUnderLimit, describeChange } from './describe.js';
 export type { ServingSweepRowKey, ServingReplicaSweepRow } from './describe.js';
-export { SERVING_ENGINES, servingEnginePreset, describeEnginePreset } from './engines.js';
+export { SERVING_ENGINES, servingEnginePreset, describeEnginePreset, engineDevice } from './engines.js';
 export type { ServingEngineName, ServingEnginePreset, EngineDefault, EngineDevice } from './engines.js';
 export { resolveEnginePreset } from './config.js';
 export type { ServingEngineConfig } from './types.js';

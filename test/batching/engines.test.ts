@@ -1,12 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { simulateServing, servingEnginePreset, describeEnginePreset, resolveEnginePreset, constantStepCost, type ServingEngineConfig } from '../../lib/batching/index.js';
+import { simulateServing, servingEnginePreset, describeEnginePreset, engineDevice, resolveEnginePreset, constantStepCost, type ServingEngineConfig } from '../../lib/batching/index.js';
 import { loadHardware } from '../../lib/hardware/index.js';
 
-const device = (id: string) => {
-  const hw = loadHardware(id);
-  return { name: `${hw.id} ${hw.name}`, memoryCapacityBytes: hw.memoryCapacityBytes };
-};
+const device = (id: string) => engineDevice(loadHardware(id));
 
 test('servingEnginePreset(vllm) takes the API-server batch defaults of a ≥ 70 GiB GPU that is not an A100', () => {
   // vllm/engine/arg_utils.py @ 99d7eb5d: OPENAI_API_SERVER 8192 batched tokens, 1024 sequences;
