@@ -4,10 +4,11 @@
 //   node --import tsx bench/simulator.ts [--max 1000000] [--policy chunked] [--reps 3]
 // Prints, per run, the engine steps, wall seconds, requests simulated per second, the
 // time per engine step (wall and CPU) and how wall time grows against n·log n, with each
-// workload's 10^4 run as its in-run reference for growth. Each step time is also given
-// as a multiple of a bare event loop's step (one heap push and pop and a typed-array
-// update) timed in the same run, the floor any discrete-event engine pays on this
-// machine at this moment. Targets: ≤ 10 s for 10^6 requests on 2 cores, for every
+// workload's 10^4 run as its in-run reference for growth. Each step's CPU time is also
+// given as a multiple of a bare event loop's step (one heap push and pop and a
+// typed-array update) timed in the same run, the floor any discrete-event engine pays
+// on this machine; CPU times, unlike wall times, do not grow when other processes take
+// the cores. Targets: ≤ 10 s for 10^6 requests on 2 cores, for every
 // policy; ≤ 1 µs per engine step. Wall times depend on what else loads the machine: the
 // CPU times and the ratios are comparable within one run, the absolute wall seconds
 // only on a quiet one. Each figure is the median of --reps runs (default: 5 at 10^4,
@@ -73,12 +74,14 @@ const longConfig = (n: number): ServingConfig => ({
   keepRequests: false,
 });
 
-/** µs per step of a bare event loop: one heap push and pop and one typed-array update per step. */
-function referenceStepMicros(steps = 2_000_000): number {
-  const times: number[] = [];
+/** µs per step (wall and CPU) of a bare event loop: one heap push and pop and one typed-array update per step. */
+function referenceStep(steps = 2_000_000): { wall: number; cpu: number } {
+  const wall: number[] = [];
+  const cpu: number[] = [];
   for (let k = 0; k < 3; k++) {
     const q = new FlatQueue<number>();
     const counts = new Float64Array(1024);
+    const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     let t = 0;
     q.push(0, 0);
@@ -88,10 +91,12 @@ function referenceStepMicros(steps = 2_000_000): number {
       counts[(id * 7 + i) & 1023] += t;
       q.push((id + 1) & 1023, t + 0.01 + (i & 7) * 1e-3);
     }
-    times.push(Number(process.hrtime.bigint() - t0) / 1e3 / steps);
+    wall.push(Number(process.hrtime.bigint() - t0) / 1e3 / steps);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / steps);
     if (counts[0] < 0) console.log(''); // keeps the loop from being optimised away
   }
-  return median(times);
+  return { wall: median(wall), cpu: median(cpu) };
 }
 
 function median(xs: number[]): number {
@@ -111,7 +116,7 @@ const verdicts: string[] = [];
 for (const name of names) {
   const w = workloads[name];
   simulateServing(w.config(50_000), 2); // warm-up: JIT
-  const ref = referenceStepMicros();
+  const ref = referenceStep();
   const rows: Array<{ n: number; seconds: number; steps: number; wallUs: number; cpuUs: number; p99: number; util: number; rss: number }> = [];
   for (const n of sizes) {
     const secs: number[] = [];
@@ -131,13 +136,13 @@ for (const name of names) {
   const first = rows[0];
   const nlogn = (n: number) => n * Math.log(n);
   console.log(`\n${name}: ${w.describe}`);
-  console.log(`reference: a bare event-loop step takes ${ref.toFixed(3)} µs (wall) in this run`);
+  console.log(`reference: a bare event-loop step takes ${ref.wall.toFixed(3)} µs wall, ${ref.cpu.toFixed(3)} µs CPU in this run (× ref: CPU per engine step over CPU per reference step)`);
   console.log('requests   seconds  req/s        steps      µs/step  CPU µs/step  × ref  growth  n·log n growth  ratio  e2e p99 (s)  util   RSS (MiB)');
   for (const r of rows) {
     const growth = r.seconds / first.seconds;
     const model = nlogn(r.n) / nlogn(first.n);
     console.log(
-      `${String(r.n).padEnd(10)} ${r.seconds.toFixed(3).padStart(7)}  ${Math.round(r.n / r.seconds).toLocaleString('en-US').padEnd(11)}  ${String(r.steps).padEnd(9)}  ${r.wallUs.toFixed(3).padStart(7)}  ${r.cpuUs.toFixed(3).padStart(11)}  ${(r.wallUs / ref).toFixed(1).padStart(5)}  ${growth.toFixed(1).padStart(6)}  ${model.toFixed(1).padStart(14)}  ${(growth / model).toFixed(2).padStart(5)}  ${r.p99.toFixed(2).padStart(11)}  ${r.util.toFixed(2)}  ${r.rss.toFixed(0).padStart(9)}`,
+      `${String(r.n).padEnd(10)} ${r.seconds.toFixed(3).padStart(7)}  ${Math.round(r.n / r.seconds).toLocaleString('en-US').padEnd(11)}  ${String(r.steps).padEnd(9)}  ${r.wallUs.toFixed(3).padStart(7)}  ${r.cpuUs.toFixed(3).padStart(11)}  ${(r.cpuUs / ref.cpu).toFixed(1).padStart(5)}  ${growth.toFixed(1).padStart(6)}  ${model.toFixed(1).padStart(14)}  ${(growth / model).toFixed(2).padStart(5)}  ${r.p99.toFixed(2).padStart(11)}  ${r.util.toFixed(2)}  ${r.rss.toFixed(0).padStart(9)}`,
     );
   }
   const big = rows[rows.length - 1];
