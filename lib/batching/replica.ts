@@ -145,7 +145,7 @@ export function servingReplicaSweep(
     for (const row of table.objects() as Array<Record<string, unknown>>) {
       const load = loads[rates.indexOf(row.ratePerSecond as number)];
       const usd = replica.usdPerHour === undefined ? null : ((row.busySecondsPer1kTokens as number) * 1000 * replica.usdPerHour) / 3600;
-      rows.push({ replica: replica.label, series: `${replica.label} · ${row.policy}`, load, loadLabel: `${+(load * 100).toFixed(1)} % load`, capacityRps: capacity, usdPerMTok: usd, ...row });
+      rows.push({ replica: replica.label, series: `${replica.label} · ${row.engine ?? row.policy}`, load, loadLabel: `${+(load * 100).toFixed(1)} % load`, capacityRps: capacity, usdPerMTok: usd, ...row });
     }
   }
   return aq.from(rows);
