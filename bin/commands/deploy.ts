@@ -259,7 +259,7 @@ export function register(program: Command, io: CliIo): void {
     .option('--drafts <n>', 'speculative draft tokens per step, in [0, 16]', '0')
     .option('--acceptance <f>', 'acceptance rate of each draft token', '0.8')
     .option('--simulate', 'run the serving simulator for TTFT and TPOT percentiles')
-    .option('--engine <name>', 'with --simulate: schedule as this engine preset (vllm or trtllm) instead of continuous batching up to --batch')
+    .option('--engine <name>', 'with --simulate: schedule as this engine preset (vllm, sglang or trtllm) instead of continuous batching up to --batch')
     .option('--rate <rps>', 'requests per second per rank (required with --simulate)')
     .option('--output <n>', 'output tokens per request for --simulate', '256')
     .option('--requests <n>', 'requests to simulate with --simulate', '2000')

@@ -3,8 +3,8 @@ import { checkOneOf } from '../util/validate.js';
 import type { ServingPolicy } from './types.js';
 
 /** Serving engines with a preset: the scheduler a default deployment of each runs. */
-export const SERVING_ENGINES = ['vllm', 'trtllm'] as const;
-/** The name of an engine with a preset: 'vllm' or 'trtllm'. */
+export const SERVING_ENGINES = ['vllm', 'sglang', 'trtllm'] as const;
+/** The name of an engine with a preset: 'vllm', 'sglang' or 'trtllm'. */
 export type ServingEngineName = (typeof SERVING_ENGINES)[number];
 
 /** One default of an engine: its name in the engine, the value, and where it is read. */
@@ -39,15 +39,30 @@ export interface EngineDevice {
 const VLLM_ARGS = 'vllm-project/vllm vllm/engine/arg_utils.py @ 99d7eb5d, the default_max_num_batched_tokens and default_max_num_seqs tables (by usage context and device)';
 const TRTLLM_BUILD = 'NVIDIA/TensorRT-LLM tensorrt_llm/builder.py @ 008b2b8d, BuildConfig (the defaults trtllm-serve passes on)';
 const TRTLLM_DOCS = 'TensorRT-LLM docs, performance tuning guide, "Useful Runtime Options": capacity scheduler policy GUARANTEED_NO_EVICT (default)';
+const SGLANG_ARGS = 'SGLang python/sglang/srt/server_args.py, the GPU-memory tiers that set chunked_prefill_size (a stored copy; the index gave no commit)';
+const SGLANG_MIXED = 'sgl-project/sglang python/sglang/srt/server_args.py @ 001067ff: enable_mixed_chunk = False ("Enabling mixing prefill and decode in a batch when using chunked prefill")';
 const GIB = 2 ** 30;
+const MIB = 2 ** 20;
+
+/** SGLang's chunked_prefill_size by device memory in MiB (none known: its fallback). */
+function sglangChunk(device: EngineDevice | undefined): { tokens: number; tier: string } {
+  if (!device) return { tokens: 4096, tier: 'no device (fallback)' };
+  const mib = device.memoryCapacityBytes / MIB;
+  if (mib < 35 * 1024) return { tokens: 2048, tier: '< 35 GiB' };
+  if (mib < 60 * 1024) return { tokens: 4096, tier: '35–60 GiB' };
+  if (mib < 160 * 1024) return { tokens: 8192, tier: '60–160 GiB (H100, A100, H20, H200)' };
+  return { tokens: 16384, tier: '≥ 160 GiB (B200, MI300)' };
+}
 
 /**
  * The preset of a serving engine: its documented scheduler defaults for an OpenAI-style
  * API server, as a batchlab policy. vLLM picks its batch defaults by device: 8192
  * batched tokens and 1024 sequences on a GPU of at least 70 GiB that is not an A100,
  * else 2048 and 256 (also when the device is unknown, as vLLM does when it cannot
- * query one); max_num_seqs is capped by max_num_batched_tokens. TensorRT-LLM's
- * max_num_tokens 8192 and max_batch_size 2048 do not depend on the device.
+ * query one); max_num_seqs is capped by max_num_batched_tokens. SGLang sizes its
+ * prefill chunk by device memory (8192 tokens from 60 to 160 GiB) and does not mix
+ * prefill chunks with decodes. TensorRT-LLM's max_num_tokens 8192 and max_batch_size
+ * 2048 do not depend on the device.
  *
  * @example
  * servingEnginePreset('vllm', { name: 'h100-sxm', memoryCapacityBytes: 80e9 }).policy
@@ -76,6 +91,25 @@ export function servingEnginePreset(engine: ServingEngineName, device?: EngineDe
       modelling: [
         'decode-first: every running decode takes its token of the budget, prompt chunks the rest, first come first served (batchlab chunked policy)',
         'paged KV, preemption by recompute of the latest-admitted sequence (batchlab kvAdmission "blocks"; block size is batchlab\'s, not read from vLLM)',
+        'no CUDA-graph padding of decode batches',
+      ],
+    };
+  }
+  if (e === 'sglang') {
+    const chunk = sglangChunk(device);
+    return {
+      engine: e,
+      version: 'SGLang server_args.py (commit 001067ff for enable_mixed_chunk)',
+      policy: { kind: 'chunked', maxBatch: chunk.tokens, tokenBudget: chunk.tokens, priority: 'prefill-first' },
+      kvAdmission: 'blocks',
+      defaults: [
+        { setting: 'chunked_prefill_size', value: chunk.tokens, source: `${SGLANG_ARGS}: ${chunk.tier}` },
+        { setting: 'enable_mixed_chunk', value: false, source: SGLANG_MIXED },
+      ],
+      modelling: [
+        'enable_mixed_chunk off: a step with prompt chunks carries no decodes (batchlab priority "prefill-first")',
+        'max_running_requests: SGLang derives it from its KV pool (not read); batchlab bounds running requests by the KV capacity and by the token budget',
+        'paged KV, preemption by recompute of the latest-admitted sequence (batchlab kvAdmission "blocks"; block size is batchlab\'s)',
         'no CUDA-graph padding of decode batches',
       ],
     };

@@ -55,3 +55,13 @@ test('simulateServing with neither policy nor engine runs the vLLM preset exactl
 test('simulateServing refuses an engine together with a policy', () => {
   assert.throws(() => simulateServing({ ...base, engine: 'vllm', policy: { kind: 'continuous', maxBatch: 8 } } as never, 1), /engine must be left out when policy is given|engine/);
 });
+
+test('servingEnginePreset(sglang) sizes its prefill chunk by device memory and does not mix prefill with decode', () => {
+  // SGLang server_args.py GPU-memory tiers: 8192 tokens from 60 to 160 GiB (H100 80 GB, H200 141 GB),
+  // 16384 at or above 160 GiB (B200, 180e9 bytes in data/hardware/b200.json), 2048 below 35 GiB (RTX 4090, 24 GB), 4096 with no device.
+  const chunk = (id?: string) => (servingEnginePreset('sglang', id ? device(id) : undefined).policy as { tokenBudget: number }).tokenBudget;
+  assert.deepEqual([chunk('h100-sxm'), chunk('h200'), chunk('b200'), chunk('rtx-4090'), chunk()], [8192, 8192, 16384, 2048, 4096]);
+  const p = servingEnginePreset('sglang', device('h100-sxm'));
+  assert.equal((p.policy as { priority?: string }).priority, 'prefill-first');
+  assert.ok(p.defaults.some((d) => d.setting === 'enable_mixed_chunk' && d.value === false && /@ 001067ff/.test(d.source)));
+});
