@@ -441,6 +441,7 @@ export {
   resolveEnginePreset,
   serveBenchmarkMetrics,
   engineDevice,
+  decodePaddingOf,
 } from './batching/index.js';
 export type {
   AffineStepCostParams,

@@ -81,7 +81,8 @@ export function refreshView(s: EngineState, t: number): EngineState['view'] {
 /**
  * Carries out a policy's step decision at t: admits its requests, hands its prefill
  * budget to the prompts first-come first-served (each takes what it has left) and
- * writes the step's work into `s.work`. Returns the number of sequences in the step;
+ * writes the step's work into `s.work` (a decode-only step's batch padded to the next
+ * CUDA-graph size when the run has them). Returns the number of sequences in the step;
  * 0 means the step has no token in it and is not run. Throws when the policy asked
  * for more than the queue or the batch limit allows.
  *
@@ -117,7 +118,9 @@ export function composeStep(s: EngineState, d: PolicyDecision & { kind: 'step' }
   s.stepDecoding = decoding;
   const w = s.work;
   w.prefillTokens = prefillTokens;
-  w.decodeTokens = decoding;
+  // A decode-only step replays the captured graph of the next size up: priced padded.
+  const pad = s.padTo;
+  w.decodeTokens = pad !== null && prefillTokens === 0 && decoding < pad.length ? pad[decoding] : decoding;
   w.contextTokens = decoding > 0 ? s.contextSum : 0;
   w.prefillSequences = chunks;
   w.prefillAttentionPairs = pairs;

@@ -39,6 +39,8 @@ export class EngineState {
   /** KV capacity in blocks (paged) or tokens (reserved). */
   readonly kvCap: number;
   readonly prefixHit: number;
+  /** padTo[D]: the priced batch of a decode-only step of D sequences (null: no padding). */
+  readonly padTo: Int32Array | null;
 
   /** Per-request arrays, indexed by request id. */
   readonly req: RequestState;
@@ -133,6 +135,7 @@ export class EngineState {
     this.blockTokens = R.kvBlockTokens;
     this.kvCap = R.kvBlocks ? Math.floor(R.kvCapacity / R.kvBlockTokens) : R.kvCapacity;
     this.prefixHit = R.prefixHit;
+    this.padTo = R.decodePadding;
     this.req = new RequestState(n);
     const slots = Math.min(maxBatch, n) + 1;
     this.events = new FlatQueue<number>();

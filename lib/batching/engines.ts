@@ -25,6 +25,8 @@ export interface ServingEnginePreset {
   version: string;
   policy: ServingPolicy;
   kvAdmission: 'reserve' | 'blocks';
+  /** Batch sizes with a captured CUDA graph (decode-only steps are priced padded to them); absent: none. */
+  decodeGraphSizes?: number[];
   defaults: EngineDefault[];
   modelling: string[];
 }
@@ -39,6 +41,7 @@ export interface EngineDevice {
 const VLLM_ARGS = 'vllm-project/vllm vllm/engine/arg_utils.py @ 99d7eb5d, the default_max_num_batched_tokens and default_max_num_seqs tables (by usage context and device)';
 const TRTLLM_BUILD = 'NVIDIA/TensorRT-LLM tensorrt_llm/builder.py @ 008b2b8d, BuildConfig (the defaults trtllm-serve passes on)';
 const TRTLLM_DOCS = 'TensorRT-LLM docs, performance tuning guide, "Useful Runtime Options": capacity scheduler policy GUARANTEED_NO_EVICT (default)';
+const VLLM_GRAPHS = 'vllm/config/compilation.py, CompilationConfig.max_cudagraph_capture_size: sizes [1, 2, 4] + range(8, 256, 8) + range(256, max + 1, 16), max = min(2 · max_num_seqs, 512) (a stored copy; the index gave no commit)';
 const SGLANG_ARGS = 'SGLang python/sglang/srt/server_args.py, the GPU-memory tiers that set chunked_prefill_size (a stored copy; the index gave no commit)';
 const SGLANG_MIXED = 'sgl-project/sglang python/sglang/srt/server_args.py @ 001067ff: enable_mixed_chunk = False ("Enabling mixing prefill and decode in a batch when using chunked prefill")';
 const GIB = 2 ** 30;
@@ -78,20 +81,27 @@ export function servingEnginePreset(engine: ServingEngineName, device?: EngineDe
     const tokens = big ? 8192 : 2048;
     const seqs = Math.min(big ? 1024 : 256, tokens);
     const where = device ? `${device.name}, ${(device.memoryCapacityBytes / GIB).toFixed(1)} GiB` : 'device unknown';
+    const graphMax = Math.min(2 * seqs, 512);
+    const graphs = [1, 2, 4];
+    for (let b = 8; b < 256; b += 8) graphs.push(b);
+    for (let b = 256; b <= graphMax; b += 16) graphs.push(b);
+    const decodeGraphSizes = graphs.filter((b) => b <= graphMax);
     return {
       engine: e,
       version: 'vLLM V1 engine, source at commit 99d7eb5d (before v0.12)',
       policy: { kind: 'chunked', maxBatch: seqs, tokenBudget: tokens },
       kvAdmission: 'blocks',
+      decodeGraphSizes,
       defaults: [
         { setting: 'enable_chunked_prefill', value: true, source: `${VLLM_ARGS}: on for generative models` },
         { setting: 'max_num_batched_tokens', value: tokens, source: `${VLLM_ARGS}: OPENAI_API_SERVER, ${big ? '≥ 70 GiB and not A100' : '< 70 GiB, an A100, or no device'} (${where})` },
         { setting: 'max_num_seqs', value: seqs, source: `${VLLM_ARGS}: OPENAI_API_SERVER, min(default, max_num_batched_tokens)` },
+        { setting: 'max_cudagraph_capture_size', value: graphMax, source: VLLM_GRAPHS },
       ],
       modelling: [
         'decode-first: every running decode takes its token of the budget, prompt chunks the rest, first come first served (batchlab chunked policy)',
         'paged KV, preemption by recompute of the latest-admitted sequence (batchlab kvAdmission "blocks"; block size is batchlab\'s, not read from vLLM)',
-        'no CUDA-graph padding of decode batches',
+        'CUDA graphs: a decode-only step is priced at the next captured batch size; steps with prompt chunks are priced unpadded',
       ],
     };
   }

@@ -27,7 +27,7 @@ export interface ServingSweepGrid {
   /**
    * Engine presets swept beside the policies (one point per engine and rate): a name
    * (servingEnginePreset without a device) or a preset built for the replica's device.
-   * Each point runs the preset's policy and, unless `base.kvAdmission` is set, its KV admission.
+   * Each point runs the preset's policy and, unless the base sets them, its KV admission and CUDA-graph sizes.
    */
   engines?: Array<ServingEngineName | ServingEnginePreset>;
 }
@@ -130,7 +130,7 @@ function sweepPoints(grid: ServingSweepGrid): Array<{ config: ServingConfig; eng
       }
     }
     for (const e of engines) {
-      points.push({ config: { ...grid.base, arrivals, policy: e.policy, kvAdmission: grid.base.kvAdmission ?? e.kvAdmission, keepRequests: false }, engine: e.engine });
+      points.push({ config: { ...grid.base, arrivals, policy: e.policy, kvAdmission: grid.base.kvAdmission ?? e.kvAdmission, decodeGraphSizes: grid.base.decodeGraphSizes ?? e.decodeGraphSizes, keepRequests: false }, engine: e.engine });
     }
   }
   return points;

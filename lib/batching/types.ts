@@ -119,6 +119,12 @@ export interface ServingConfig {
    * prefill compute (at least the last prompt token is always computed) but occupy KV.
    */
   prefixCacheHitRatio?: number;
+  /**
+   * Batch sizes with a captured CUDA graph, ascending: a step that only decodes D
+   * sequences, D at most the largest, is priced as the smallest size ≥ D (the padded
+   * graph the engine replays). Default: an engine preset's sizes, else none.
+   */
+  decodeGraphSizes?: number[];
   /** Limits for goodput (requests per second that meet both); absent: no goodput. */
   slo?: ServingSlo;
   /** Keep per-request timestamps in the result (default true). */

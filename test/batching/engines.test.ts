@@ -15,7 +15,7 @@ test('servingEnginePreset(vllm) takes the API-server batch defaults of a ≥ 70 
   for (const q of [servingEnginePreset('vllm', device('a100-80gb')), servingEnginePreset('vllm')]) {
     assert.deepEqual(q.policy, { kind: 'chunked', maxBatch: 256, tokenBudget: 2048 });
   }
-  for (const d of p.defaults) assert.match(d.source, /vllm\/engine\/arg_utils\.py @ 99d7eb5d/);
+  for (const d of p.defaults.filter((x) => x.setting !== 'max_cudagraph_capture_size')) assert.match(d.source, /vllm\/engine\/arg_utils\.py @ 99d7eb5d/);
   assert.match(describeEnginePreset(p), /max_num_batched_tokens 8192, max_num_seqs 1024/);
 });
 
@@ -44,7 +44,7 @@ const base: ServingEngineConfig = {
 test('simulateServing with neither policy nor engine runs the vLLM preset exactly', () => {
   const p = servingEnginePreset('vllm');
   const unconfigured = simulateServing(base, 3);
-  const pinned = simulateServing({ ...base, policy: p.policy, kvAdmission: p.kvAdmission }, 3);
+  const pinned = simulateServing({ ...base, policy: p.policy, kvAdmission: p.kvAdmission, decodeGraphSizes: p.decodeGraphSizes }, 3);
   assert.deepEqual({ ...unconfigured, provenance: null }, { ...pinned, provenance: null });
   assert.match(unconfigured.provenance.config, /vllm preset \(vLLM V1 engine, source at commit 99d7eb5d/);
   assert.equal(resolveEnginePreset(base)!.engine, 'vllm');
@@ -64,4 +64,13 @@ test('servingEnginePreset(sglang) sizes its prefill chunk by device memory and d
   const p = servingEnginePreset('sglang', device('h100-sxm'));
   assert.equal((p.policy as { priority?: string }).priority, 'prefill-first');
   assert.ok(p.defaults.some((d) => d.setting === 'enable_mixed_chunk' && d.value === false && /@ 001067ff/.test(d.source)));
+});
+
+test('servingEnginePreset(vllm) captures CUDA graphs at [1, 2, 4] + 8..248 by 8 + 256..min(2·max_num_seqs, 512) by 16', () => {
+  // vllm/config/compilation.py, max_cudagraph_capture_size: 3 + 31 + 17 = 51 sizes up to 512.
+  const g = servingEnginePreset('vllm', device('h100-sxm')).decodeGraphSizes!;
+  assert.equal(g.length, 51);
+  assert.deepEqual(g.slice(0, 5), [1, 2, 4, 8, 16]);
+  assert.equal(g[g.length - 1], 512);
+  assert.equal(servingEnginePreset('trtllm').decodeGraphSizes, undefined);
 });

@@ -61,7 +61,7 @@ test('batchlab simulate --engine vllm --model --hardware --concurrency prints a 
   assert.equal(r.code, 0, r.err);
   const lines = r.out.split('\n');
   // vLLM's API-server defaults on an 80 GB H100 (vllm/engine/arg_utils.py @ 99d7eb5d).
-  assert.match(lines[0], /^scheduler: vLLM .*max_num_batched_tokens 8192, max_num_seqs 1024$/);
+  assert.match(lines[0], /^scheduler: vLLM .*max_num_batched_tokens 8192, max_num_seqs 1024, max_cudagraph_capture_size 512$/);
   assert.match(lines[1], /^step model: llama-3\.1-8b bf16 on 1× h100-sxm \(spec roofline\)/);
   const header = lines.findIndex((l) => l.startsWith('concurrency'));
   assert.match(lines[header], /TTFT ms mean\/median\/p99 +TPOT ms mean\/median\/p99 +ITL ms mean\/median\/p99 +E2EL ms mean\/median\/p99/);
