@@ -438,6 +438,13 @@ export {
   simulateServing,
   staticPolicy,
   windowPolicy,
+  SERVING_ENGINES,
+  servingEnginePreset,
+  describeEnginePreset,
+  resolveEnginePreset,
+  serveBenchmarkMetrics,
+  engineDevice,
+  decodePaddingOf,
 } from './batching/index.js';
 export type {
   AffineStepCostParams,
@@ -470,6 +477,12 @@ export type {
   StaticPolicy,
   StepPriority,
   WindowPolicy,
+  ServingEngineName,
+  ServingEnginePreset,
+  EngineDefault,
+  EngineDevice,
+  ServingEngineConfig,
+  ServeBenchmarkMetrics,
 } from './batching/index.js';
 
 // engine

@@ -19,6 +19,7 @@ import type { EfficiencyMode } from '../../lib/roofline/deployment.js';
 import type { DeviceStepModel, PoolLayout } from '../../lib/deployment/types.js';
 import { InputError } from '../../lib/util/errors.js';
 import { checkOneOf } from '../../lib/util/validate.js';
+import { SERVING_ENGINES, describeEnginePreset, engineDevice, servingEnginePreset, type ServingEnginePreset } from '../../lib/batching/engines.js';
 
 interface DeployOptions {
   deepseekDay?: boolean;
@@ -43,6 +44,7 @@ interface DeployOptions {
   drafts: string;
   acceptance: string;
   simulate?: boolean;
+  engine?: string;
   rate?: string;
   output: string;
   requests: string;
@@ -163,7 +165,8 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
   }
   const drafts = intArg('--drafts', o.drafts, 0, 16);
   const speculative = drafts > 0 ? { draftTokens: drafts, acceptance: decimalInRange('--acceptance', o.acceptance, { min: 0, max: 1 }) } : undefined;
-  let sim: { rate: number; output: number; requests: number; seed: number } | undefined;
+  let sim: { rate: number; output: number; requests: number; seed: number; engine?: ServingEnginePreset } | undefined;
+  if (o.engine !== undefined && !o.simulate) throw new InputError('--engine', o.engine, 'given with --simulate (it picks the simulated scheduler)');
   if (o.simulate) {
     if (o.rate === undefined) throw new InputError('--rate', undefined, 'given with --simulate: requests per second per rank, a number in (0, 1000000]');
     sim = {
@@ -171,6 +174,7 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
       output: intArg('--output', o.output, 1, 1 << 22),
       requests: intArg('--requests', o.requests, 1, 1_000_000),
       seed: decimalArg('--seed', o.seed),
+      ...(o.engine === undefined ? {} : { engine: servingEnginePreset(checkOneOf('--engine', o.engine, SERVING_ENGINES), engineDevice(hw)) }),
     };
   }
   const step = asFlags(() => perfDeviceStepModel(model, hw, layout, precision, { efficiency }), LAYOUT_FLAGS, LAYOUT_WORDS);
@@ -199,11 +203,11 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
   if (sim) {
     const s = simulateDeployment(
       step,
-      { ratePerSecond: sim.rate, promptTokens: { kind: 'fixed', tokens: uncached }, outputTokens: { kind: 'fixed', tokens: sim.output }, maxBatch: batch, requests: sim.requests },
+      { ratePerSecond: sim.rate, promptTokens: { kind: 'fixed', tokens: uncached }, outputTokens: { kind: 'fixed', tokens: sim.output }, maxBatch: batch, requests: sim.requests, engine: sim.engine },
       sim.seed,
     );
     const { result: _r, ...rest } = s;
-    out.simulated = rest;
+    out.simulated = { ...rest, scheduler: sim.engine ? describeEnginePreset(sim.engine) : `continuous batching, batch ≤ ${batch}` };
   }
   if (o.json) {
     io.out(JSON.stringify(out, null, 2));
@@ -215,8 +219,8 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
   io.out(`  prefill: ${fmt(prefill.inputTokensPerSecondPerDevice)} input tok/s per device (cache hits counted), step ${fmt(prefill.ttftSeconds * 1e3)} ms`);
   if (price > 0) io.out(`  at $${price} per device-hour: $${fmt(out.usdPerMillionOutput as number)} per million output tokens, $${fmt(out.usdPerMillionInput as number)} per million input tokens`);
   if (out.simulated) {
-    const s = out.simulated as { ttftP50: number; ttftP99: number; tpotP50: number | null; tpotP99: number | null };
-    io.out(`  simulated: TTFT p50 ${fmt(s.ttftP50 * 1e3)} ms, p99 ${fmt(s.ttftP99 * 1e3)} ms; TPOT p50 ${s.tpotP50 === null ? '-' : fmt(s.tpotP50 * 1e3)} ms, p99 ${s.tpotP99 === null ? '-' : fmt(s.tpotP99 * 1e3)} ms`);
+    const s = out.simulated as { ttftP50: number; ttftP99: number; tpotP50: number | null; tpotP99: number | null; scheduler: string };
+    io.out(`  simulated (${s.scheduler}): TTFT p50 ${fmt(s.ttftP50 * 1e3)} ms, p99 ${fmt(s.ttftP99 * 1e3)} ms; TPOT p50 ${s.tpotP50 === null ? '-' : fmt(s.tpotP50 * 1e3)} ms, p99 ${s.tpotP99 === null ? '-' : fmt(s.tpotP99 * 1e3)} ms`);
   }
 }
 
@@ -257,6 +261,7 @@ export function register(program: Command, io: CliIo): void {
     .option('--drafts <n>', 'speculative draft tokens per step, in [0, 16]', '0')
     .option('--acceptance <f>', 'acceptance rate of each draft token', '0.8')
     .option('--simulate', 'run the serving simulator for TTFT and TPOT percentiles')
+    .option('--engine <name>', 'with --simulate: schedule as this engine preset (vllm, sglang or trtllm) instead of continuous batching up to --batch')
     .option('--rate <rps>', 'requests per second per rank (required with --simulate)')
     .option('--output <n>', 'output tokens per request for --simulate', '256')
     .option('--requests <n>', 'requests to simulate with --simulate', '2000')

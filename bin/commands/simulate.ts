@@ -2,7 +2,12 @@ import { Command } from 'commander';
 import { constantStepCost } from '../../lib/batching/cost.js';
 import { simulateServing } from '../../lib/batching/simulate.js';
 import { loadServingTrace } from '../../lib/batching/trace.js';
-import type { ServingConfig, ServingPolicy } from '../../lib/batching/types.js';
+import type { ServingConfig, ServingEngineConfig, ServingPolicy, ServingStepCost } from '../../lib/batching/types.js';
+import { SERVING_ENGINES, describeEnginePreset, engineDevice, servingEnginePreset, type ServingEnginePreset } from '../../lib/batching/engines.js';
+import { catalogServingReplica } from '../../lib/batching/replica.js';
+import { servingConcurrencySweep } from '../../lib/batching/study.js';
+import { loadHardware } from '../../lib/hardware/spec.js';
+import { loadModel } from '../../lib/models/spec.js';
 import { InputError } from '../../lib/util/errors.js';
 import { checkNumber, checkOneOf } from '../../lib/util/validate.js';
 import { asFlags, decimalArg, emit, intArg } from './context.js';
@@ -19,40 +24,95 @@ interface SimulateCliOptions {
   stepMs: string;
   seed: string;
   trace?: string;
+  engine?: string;
+  model?: string;
+  hardware?: string;
+  tp: string;
+  concurrency?: string;
+  requestsPerClient: string;
 }
 
+const POLICY_FLAGS = ['maxBatch', 'windowMs', 'tokenBudget'] as const;
+const FLAG_NAMES: Record<(typeof POLICY_FLAGS)[number], string> = { maxBatch: '--max-batch', windowMs: '--window-ms', tokenBudget: '--token-budget' };
+
+/** The step cost (and KV capacity) of the run: a catalog replica with --model and --hardware, else --step-ms. */
+function replicaOf(o: SimulateCliOptions, cmd: Command): { label: string; stepCost: ServingStepCost; kvCapacityTokens?: number; device?: { name: string; memoryCapacityBytes: number } } {
+  if ((o.model === undefined) !== (o.hardware === undefined)) {
+    throw new InputError(o.model === undefined ? '--model' : '--hardware', undefined, 'given together with ' + (o.model === undefined ? '--hardware' : '--model') + ' (a catalog replica needs both)');
+  }
+  if (o.model === undefined || o.hardware === undefined) {
+    if (cmd.getOptionValueSource('tp') === 'cli') throw new InputError('--tp', o.tp, 'left out without --model and --hardware');
+    const stepSeconds = checkNumber('--step-ms', decimalArg('--step-ms', o.stepMs), { min: 1e-6, max: 1e6 }) / 1e3;
+    const stepCost = constantStepCost(stepSeconds);
+    return { label: stepCost.label!, stepCost };
+  }
+  if (cmd.getOptionValueSource('stepMs') === 'cli') throw new InputError('--step-ms', o.stepMs, 'left out with --model and --hardware (the catalog replica prices each step)');
+  const model = asFlags(() => loadModel(o.model!), { 'model id': '--model' });
+  const hw = asFlags(() => loadHardware(o.hardware!), { 'hardware id': '--hardware' });
+  const devices = intArg('--tp', o.tp, 1, 4096);
+  const r = asFlags(() => catalogServingReplica(model, hw, { dtype: 'bf16', devices }), { devices: '--tp' });
+  return { ...r, device: engineDevice(hw) };
+}
+
+const ms = (x: number | null) => (x === null ? '-' : x >= 100 ? x.toFixed(0) : x.toFixed(2));
+
 /**
- * `batchlab simulate`: one run of the serving simulator with a constant step cost
- * (Poisson arrivals, fixed lengths, or a trace file).
+ * `batchlab simulate`: one run of the serving simulator (Poisson arrivals, fixed lengths,
+ * or a trace file) under an engine preset (vLLM's by default) or a policy, priced by a
+ * constant step cost or a catalog replica's spec roofline; with `--concurrency`, a
+ * closed-loop benchmark table as `vllm bench serve` reports it.
  *
  * @example
- * register(new Command('batchlab')); // batchlab simulate --rate 20 --policy window --window-ms 50
+ * register(new Command('batchlab')); // batchlab simulate --engine vllm --model llama-3.1-8b --hardware h100-sxm --tp 1 --concurrency 1,16,64,256
  */
 export function register(program: Command): void {
   program
     .command('simulate')
-    .description('serving simulator: latency and throughput of one batching policy')
+    .description('serving simulator: latency and throughput under an engine preset or a batching policy')
     .option('--requests <int>', 'requests to simulate; with --trace, the first N of the trace (default: all of it)', '1000')
     .option('--rate <per-second>', 'Poisson arrival rate (not with --trace)', '10')
     .option('--prompt <tokens>', 'prompt tokens per request (not with --trace)', '256')
     .option('--output <tokens>', 'output tokens per request (not with --trace)', '64')
-    .option('--policy <kind>', 'window, continuous or chunked', 'continuous')
-    .option('--max-batch <int>', 'largest batch', '32')
-    .option('--window-ms <ms>', 'collection window (window policy)', '20')
-    .option('--token-budget <int>', 'tokens per step (chunked policy)', '2048')
+    .option('--engine <name>', `engine preset: ${SERVING_ENGINES.join(' or ')} (default: vllm unless --policy is given)`)
+    .option('--policy <kind>', 'window, continuous or chunked, instead of an engine preset')
+    .option('--max-batch <int>', 'largest batch (with --policy)', '32')
+    .option('--window-ms <ms>', 'collection window (--policy window)', '20')
+    .option('--token-budget <int>', 'tokens per step (--policy chunked)', '2048')
+    .option('--model <id>', 'catalog model: price steps with its spec roofline on --hardware (with --hardware)')
+    .option('--hardware <id>', 'catalog hardware (with --model)')
+    .option('--tp <int>', 'devices of the replica, tensor parallel (with --model)', '1')
+    .option('--concurrency <list>', 'closed-loop clients, comma-separated (e.g. 1,16,64,256): a benchmark table as vllm bench serve reports it')
+    .option('--requests-per-client <int>', 'requests each client sends at every --concurrency (the first is warm-up)', '20')
     .option('--step-ms <ms>', 'milliseconds per engine step', '20')
     .option('--seed <number>', 'seed of arrivals and lengths', '1')
     .option('--trace <csv>', 'replay a trace (timestamp,prompt_tokens,output_tokens) instead of Poisson arrivals')
     .action((o: SimulateCliOptions, cmd: Command) => {
-      const kind = checkOneOf('--policy', o.policy, ['window', 'continuous', 'chunked'] as const);
-      const maxBatch = intArg('--max-batch', o.maxBatch, 1, 1_000_000);
-      // Flags of other policies are checked too (they have defaults): "--window-ms abc" never passes silently.
-      const windowMs = checkNumber('--window-ms', decimalArg('--window-ms', o.windowMs), { min: 1e-3, max: 3.6e6 });
-      const tokenBudget = intArg('--token-budget', o.tokenBudget, kind === 'chunked' ? maxBatch : 1, 10_000_000);
-      const policy: ServingPolicy = kind === 'window' ? { kind, maxBatch, windowMs } : kind === 'chunked' ? { kind, maxBatch, tokenBudget } : { kind, maxBatch };
-      const stepSeconds = checkNumber('--step-ms', decimalArg('--step-ms', o.stepMs), { min: 1e-6, max: 1e6 }) / 1e3;
+      const byPolicy = o.policy !== undefined;
+      let policy: ServingPolicy | undefined;
+      let preset: ServingEnginePreset | undefined;
+      const replica = replicaOf(o, cmd);
+      if (byPolicy) {
+        if (o.engine !== undefined) throw new InputError('--engine', o.engine, 'left out with --policy (a preset brings its own policy)');
+        const kind = checkOneOf('--policy', o.policy, ['window', 'continuous', 'chunked'] as const);
+        const maxBatch = intArg('--max-batch', o.maxBatch, 1, 1_000_000);
+        // Flags of other policies are checked too (they have defaults): "--window-ms abc" never passes silently.
+        checkNumber('--window-ms', decimalArg('--window-ms', o.windowMs), { min: 1e-3, max: 3.6e6 });
+        intArg('--token-budget', o.tokenBudget, kind === 'chunked' ? maxBatch : 1, 10_000_000);
+        policy =
+          kind === 'window'
+            ? { kind, maxBatch, windowMs: checkNumber('--window-ms', decimalArg('--window-ms', o.windowMs), { min: 1e-3, max: 3.6e6 }) }
+            : kind === 'chunked'
+              ? { kind, maxBatch, tokenBudget: intArg('--token-budget', o.tokenBudget, maxBatch, 10_000_000) }
+              : { kind, maxBatch };
+      } else {
+        for (const f of POLICY_FLAGS) if (cmd.getOptionValueSource(f) === 'cli') throw new InputError(FLAG_NAMES[f], o[f], 'given with --policy (an engine preset sets the batch and the token budget)');
+        const engine = checkOneOf('--engine', o.engine ?? 'vllm', SERVING_ENGINES);
+        preset = servingEnginePreset(engine, replica.device);
+      }
       const seed = decimalArg('--seed', o.seed);
-      let config: ServingConfig;
+      if (o.concurrency !== undefined) return concurrencyTable(o, cmd, replica, policy ?? preset!, seed);
+      const how = { stepCost: replica.stepCost, costLabel: replica.label, kvCapacityTokens: replica.kvCapacityTokens, ...(policy ? { policy } : { engine: preset! }) };
+      let config: ServingConfig | ServingEngineConfig;
       if (o.trace !== undefined) {
         for (const flag of ['rate', 'prompt', 'output'] as const) {
           if (cmd.getOptionValueSource(flag) === 'cli') throw new InputError(`--${flag}`, o[flag], 'left out with --trace (the trace gives the arrival times and the token counts)');
@@ -61,27 +121,67 @@ export function register(program: Command): void {
         const rows = trace.timestamps.length;
         // --requests has a default for Poisson arrivals; with a trace only a typed value cuts it.
         const requests = cmd.getOptionValueSource('requests') === 'cli' ? intArg('--requests', o.requests, 1, rows) : undefined;
-        config = { arrivals: { kind: 'trace', trace }, requests, policy, stepCost: constantStepCost(stepSeconds) };
+        config = { arrivals: { kind: 'trace', trace }, requests, ...how } as ServingConfig | ServingEngineConfig;
       } else {
         config = {
           requests: intArg('--requests', o.requests, 1, 5_000_000),
           arrivals: { kind: 'poisson', ratePerSecond: checkNumber('--rate', decimalArg('--rate', o.rate), { min: 1e-6, max: 1e9 }) },
           promptTokens: { kind: 'fixed', tokens: intArg('--prompt', o.prompt, 1, 10_000_000) },
           outputTokens: { kind: 'fixed', tokens: intArg('--output', o.output, 1, 10_000_000) },
-          policy,
-          stepCost: constantStepCost(stepSeconds),
-        };
+          ...how,
+        } as ServingConfig | ServingEngineConfig;
       }
       const r = asFlags(() => simulateServing({ ...config, keepRequests: false }, seed), { requests: '--requests' });
       const result = {
-        description: r.provenance.config, requests: r.requests, steps: r.steps, makespanSeconds: r.makespanSeconds,
+        description: r.provenance.config, stepModel: r.provenance.cost, requests: r.requests, steps: r.steps, makespanSeconds: r.makespanSeconds,
         throughputRequestsPerSecond: r.throughputRequestsPerSecond, throughputTokensPerSecond: r.throughputTokensPerSecond,
         meanBatch: r.meanBatch, utilisation: r.utilisation, ttft: r.ttft, e2e: r.e2e,
       };
       emit(cmd, result, () => [
+        `${r.provenance.config}`,
+        `step model: ${r.provenance.cost}`,
         `${r.requests} requests in ${r.makespanSeconds.toFixed(2)} s: ${r.throughputTokensPerSecond.toFixed(1)} tokens/s, mean batch ${r.meanBatch.toFixed(2)}, utilisation ${(r.utilisation * 100).toFixed(1)} %`,
         `time to first token: p50 ${(r.ttft.p50 * 1e3).toFixed(1)} ms, p99 ${(r.ttft.p99 * 1e3).toFixed(1)} ms`,
         `end-to-end latency: p50 ${(r.e2e.p50 * 1e3).toFixed(1)} ms, p99 ${(r.e2e.p99 * 1e3).toFixed(1)} ms`,
       ]);
     });
+}
+
+/** `--concurrency`: one closed-loop run per client count, printed as vllm bench serve reports it. */
+function concurrencyTable(o: SimulateCliOptions, cmd: Command, replica: ReturnType<typeof replicaOf>, how: ServingPolicy | ServingEnginePreset, seed: number): void {
+  const clients = o.concurrency!.split(',').map((c, i) => intArg(`--concurrency[${i}]`, c.trim(), 1, 100_000));
+  const perClient = intArg('--requests-per-client', o.requestsPerClient, 2, 100_000);
+  if (o.trace !== undefined) throw new InputError('--trace', o.trace, 'left out with --concurrency (closed-loop clients send the requests)');
+  for (const flag of ['requests', 'rate'] as const) {
+    if (cmd.getOptionValueSource(flag) === 'cli') throw new InputError(`--${flag}`, o[flag], 'left out with --concurrency (each client sends --requests-per-client requests, each as soon as its last one finishes)');
+  }
+  const workload = { promptTokens: { kind: 'fixed' as const, tokens: intArg('--prompt', o.prompt, 1, 10_000_000) }, outputTokens: { kind: 'fixed' as const, tokens: intArg('--output', o.output, 1, 10_000_000) } };
+  const curve = asFlags(() => servingConcurrencySweep(replica, workload, how, clients, seed, { requestsPerClient: perClient }), { clients: '--concurrency', requestsPerClient: '--requests-per-client' });
+  const rows = curve.table.objects() as Array<Record<string, number | null | string>>;
+  const scheduler = 'engine' in how ? describeEnginePreset(how) : `policy ${JSON.stringify(how)}`;
+  const value = { scheduler, stepModel: replica.label, saturationClients: curve.saturationClients, maxThroughputRps: curve.maxThroughputRps, rows };
+  const n = (k: string, r: Record<string, number | null | string>) => r[k] as number | null;
+  emit(cmd, value, () => [
+    `scheduler: ${scheduler}`,
+    `step model: ${replica.label}; every figure is simulated (no measurement)`,
+    `workload: prompt ${workload.promptTokens.tokens}, output ${workload.outputTokens.tokens} tokens; closed loop, zero think time, ${perClient} requests per client, the first of each client excluded as warm-up; figures as vllm bench serve defines them (TPOT excludes the first token; median and p99 ITL include the warm-up)`,
+    '',
+    'concurrency  completed  req/s     output tok/s  total tok/s  TTFT ms mean/median/p99   TPOT ms mean/median/p99   ITL ms mean/median/p99    E2EL ms mean/median/p99   drain s',
+    ...rows.map((r) =>
+      [
+        String(r.clients).padStart(11),
+        String(r.completed).padStart(9),
+        (n('requestThroughput', r) as number).toFixed(2).padStart(8),
+        (n('outputThroughput', r) as number).toFixed(1).padStart(12),
+        (n('totalTokenThroughput', r) as number).toFixed(1).padStart(11),
+        `${ms(n('meanTtftMs', r))}/${ms(n('medianTtftMs', r))}/${ms(n('p99TtftMs', r))}`.padStart(24),
+        `${ms(n('meanTpotMs', r))}/${ms(n('medianTpotMs', r))}/${ms(n('p99TpotMs', r))}`.padStart(24),
+        `${ms(n('meanItlMs', r))}/${ms(n('medianItlMs', r))}/${ms(n('p99ItlMs', r))}`.padStart(24),
+        `${ms(n('meanE2elMs', r))}/${ms(n('medianE2elMs', r))}/${ms(n('p99E2elMs', r))}`.padStart(24),
+        (n('drainSeconds', r) as number).toFixed(2).padStart(8),
+      ].join('  '),
+    ),
+    '',
+    `saturation: N* = ${curve.saturationClients.toFixed(1)} clients (X_max ${curve.maxThroughputRps.toFixed(2)} req/s × (R(1) + Z)), where the two asymptotes X = N / (R(1) + Z) and X = X_max meet`,
+  ]);
 }

@@ -1,13 +1,15 @@
 import { InputError } from '../util/errors.js';
-import { checkInt, checkNumber, checkOneOf, checkPositive } from '../util/validate.js';
+import { checkArray, checkInt, checkNumber, checkOneOf, checkPositive } from '../util/validate.js';
 import { exponential, fork, gammaByMeanCv, normal, type Rng } from '../util/random.js';
-import type { ServingArrivalSpec, ServingLengthSpec, ServingConfig, ServingPolicy, ServingSlo } from './types.js';
+import type { ServingArrivalSpec, ServingLengthSpec, ServingConfig, ServingEngineConfig, ServingPolicy, ServingSlo } from './types.js';
 import { checkServingPolicy, servingPolicyModule } from './policy.js';
+import { SERVING_ENGINES, servingEnginePreset, type ServingEnginePreset } from './engines.js';
 import './policies/index.js';
 
 /** Bounds that keep a run's memory predictable (about 90 bytes per request: 450 MB at the cap). */
 export const MAX_SERVING_REQUESTS = 5_000_000;
 export { MAX_SERVING_BATCH } from './policies/common.js';
+import { MAX_SERVING_BATCH } from './policies/common.js';
 const MAX_CLIENTS = 1_000_000;
 /** Largest prompt or output of one request, in tokens (also the trace bound). */
 export const MAX_REQUEST_TOKENS = 10_000_000;
@@ -35,6 +37,8 @@ export interface ResolvedServing {
   kvBlockTokens: number;
   prefixHit: number;
   slo: ServingSlo | null;
+  /** padTo[D]: the decode batch a decode-only step of D sequences is priced at (null: no padding). */
+  decodePadding: Int32Array | null;
   /** Largest prompt + output a request can have: bounds the KV check. */
   maxRequestTokens: number;
   nextArrival: () => number;
@@ -87,6 +91,48 @@ function lengthSource(spec: ServingLengthSpec, r: Rng): () => number {
 }
 
 /**
+ * The engine preset a config asks for: `engine` (a name or a preset object), or vLLM's
+ * when neither `engine` nor `policy` is given; null when `policy` is given alone.
+ *
+ * @example
+ * resolveEnginePreset({ ...config, policy: undefined })!.engine // => 'vllm'
+ */
+export function resolveEnginePreset(config: ServingConfig | ServingEngineConfig): ServingEnginePreset | null {
+  const e = config.engine;
+  if (e !== undefined && config.policy !== undefined) {
+    throw new InputError('engine', typeof e === 'string' ? e : e?.engine, 'left out when policy is given (a preset brings its own policy)');
+  }
+  if (e === undefined) return config.policy === undefined ? servingEnginePreset('vllm') : null;
+  if (typeof e === 'string') return servingEnginePreset(e);
+  if (!e || typeof e !== 'object') throw new InputError('engine', e, `one of ${SERVING_ENGINES.join(', ')}, or a preset from servingEnginePreset`);
+  checkOneOf('engine.engine', e.engine, SERVING_ENGINES);
+  checkOneOf('engine.kvAdmission', e.kvAdmission, ['reserve', 'blocks'] as const);
+  if (typeof e.version !== 'string') throw new InputError('engine.version', e.version, 'a string');
+  return e;
+}
+
+/**
+ * The padded decode batch of every batch up to the largest graph size, as vLLM's
+ * bs_to_padded_graph_size: padTo[D] = the smallest size ≥ D. Sizes must be ascending
+ * positive integers.
+ *
+ * @example
+ * decodePaddingOf([1, 2, 4, 8])![5] // => 8
+ */
+export function decodePaddingOf(sizes: number[] | undefined): Int32Array | null {
+  if (sizes === undefined) return null;
+  const s = checkArray<number>('decodeGraphSizes', sizes, 4096).map((v, i) => checkInt(`decodeGraphSizes[${i}]`, v, { min: 1, max: MAX_SERVING_BATCH }));
+  for (let i = 1; i < s.length; i++) if (!(s[i] > s[i - 1])) throw new InputError(`decodeGraphSizes[${i}]`, s[i], `greater than decodeGraphSizes[${i - 1}] = ${s[i - 1]} (sizes ascending)`);
+  const pad = new Int32Array(s[s.length - 1] + 1);
+  let k = 0;
+  for (let d = 1; d < pad.length; d++) {
+    while (s[k] < d) k++;
+    pad[d] = s[k];
+  }
+  return pad;
+}
+
+/**
  * Validates a config and builds its seeded sources. Pure: same (config, seed), same sources.
  *
  * @example
@@ -94,10 +140,11 @@ function lengthSource(spec: ServingLengthSpec, r: Rng): () => number {
  *   stepCost: constantStepCost(0.01) }, 1);
  * r.n // => 4
  */
-export function resolveServing(config: ServingConfig, seed: number): ResolvedServing {
+export function resolveServing(config: ServingConfig | ServingEngineConfig, seed: number): ResolvedServing {
   if (!config || typeof config !== 'object') throw new InputError('config', config, 'a ServingConfig object');
   checkNumber('seed', seed);
-  const policy = checkServingPolicy(config.policy) as ServingPolicy;
+  const preset = resolveEnginePreset(config);
+  const policy = checkServingPolicy(preset ? preset.policy : config.policy) as ServingPolicy;
   if (typeof config.stepCost !== 'function') throw new InputError('stepCost', config.stepCost, 'a StepCostFn (work) => seconds');
   const costLabel = config.costLabel ?? config.stepCost.label ?? 'unlabelled step cost';
   if (typeof costLabel !== 'string') throw new InputError('costLabel', costLabel, 'a string');
@@ -193,7 +240,7 @@ export function resolveServing(config: ServingConfig, seed: number): ResolvedSer
     }
     description += `, prompt ${ps.describe}, output ${os.describe}, ${n} requests`;
   }
-  const kvBlocks = checkOneOf('kvAdmission', config.kvAdmission ?? 'reserve', ['reserve', 'blocks'] as const) === 'blocks';
+  const kvBlocks = checkOneOf('kvAdmission', config.kvAdmission ?? preset?.kvAdmission ?? 'reserve', ['reserve', 'blocks'] as const) === 'blocks';
   const kvBlockTokens = checkInt('kvBlockTokens', config.kvBlockTokens ?? 16, { min: 1, max: 1 << 20 });
   let kvCapacity = Infinity;
   if (config.kvCapacityTokens !== undefined) {
@@ -202,12 +249,14 @@ export function resolveServing(config: ServingConfig, seed: number): ResolvedSer
     kvCapacity = checkInt('kvCapacityTokens', config.kvCapacityTokens, { min: least, max: Number.MAX_SAFE_INTEGER });
   }
   const prefixHit = checkNumber('prefixCacheHitRatio', config.prefixCacheHitRatio ?? 0, { min: 0, max: 1 });
+  const decodePadding = decodePaddingOf(config.decodeGraphSizes ?? preset?.decodeGraphSizes);
   let slo: ServingSlo | null = null;
   if (config.slo !== undefined) {
     if (!config.slo || typeof config.slo !== 'object') throw new InputError('slo', config.slo, 'an object { ttftSeconds, tpotSeconds }');
     slo = { ttftSeconds: checkPositive('slo.ttftSeconds', config.slo.ttftSeconds), tpotSeconds: checkPositive('slo.tpotSeconds', config.slo.tpotSeconds) };
   }
-  description += `; ${servingPolicyModule(policy.kind).describe(policy)}${Number.isFinite(kvCapacity) ? `, KV ${kvCapacity} tok${kvBlocks ? ` in ${kvBlockTokens}-token blocks` : ''}` : ''}`;
+  description += `; ${preset ? `${preset.engine} preset (${preset.version}): ` : ''}${servingPolicyModule(policy.kind).describe(policy)}${Number.isFinite(kvCapacity) ? `, KV ${kvCapacity} tok${kvBlocks ? ` in ${kvBlockTokens}-token blocks` : ''}` : ''}`;
   if (prefixHit > 0) description += `, prefix hit ${prefixHit}`;
-  return { n, policy, loop, clients, nextThink, kvCapacity, kvBlocks, kvBlockTokens, prefixHit, slo, maxRequestTokens, nextArrival, nextPrompt, nextOutput, costLabel, description };
+  if (decodePadding) description += `, decode-only steps padded to CUDA-graph sizes ≤ ${decodePadding.length - 1}`;
+  return { n, policy, loop, clients, nextThink, kvCapacity, kvBlocks, kvBlockTokens, prefixHit, slo, decodePadding, maxRequestTokens, nextArrival, nextPrompt, nextOutput, costLabel, description };
 }

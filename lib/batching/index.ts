@@ -20,7 +20,7 @@ export { DurationHistogram } from './metrics.js';
 export { constantStepCost, affineStepCost } from './cost.js';
 export type { AffineStepCostParams } from './cost.js';
 export { parseServingTrace, loadServingTrace, MAX_TRACE_ROWS } from './trace.js';
-export { MAX_SERVING_REQUESTS, MAX_SERVING_BATCH, resolveServing } from './config.js';
+export { MAX_SERVING_REQUESTS, MAX_SERVING_BATCH, resolveServing, decodePaddingOf } from './config.js';
 export type { ResolvedServing } from './config.js';
 export { simulateServing } from './simulate.js';
 export { servingSweepPoints, runServingSweepPoint, servingSweep, servingFrontier } from './sweep.js';
@@ -31,3 +31,9 @@ export { servingLoadUnderLimit, servingLoadUnderLimitTable, servingConcurrencySw
 export type { ServingWorkload, ServingLatencyLimits, ConcurrencyCurve } from './study.js';
 export { servingSweepRow, describeWindowEffect, describeStaticVsWindow, describeLoadUnderLimit, describeChange } from './describe.js';
 export type { ServingSweepRowKey, ServingReplicaSweepRow } from './describe.js';
+export { SERVING_ENGINES, servingEnginePreset, describeEnginePreset, engineDevice } from './engines.js';
+export type { ServingEngineName, ServingEnginePreset, EngineDefault, EngineDevice } from './engines.js';
+export { resolveEnginePreset } from './config.js';
+export type { ServingEngineConfig } from './types.js';
+export { serveBenchmarkMetrics } from './benchmark.js';
+export type { ServeBenchmarkMetrics } from './benchmark.js';

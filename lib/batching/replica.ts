@@ -57,12 +57,16 @@ export function catalogServingReplica(
   const label = `${model.id} ${opts.dtype} on ${devices}× ${hw.id} (${how})`;
   fn.label = label;
   // The engine asks for FLOPs and then bytes of the same step: list its operations once.
-  let lastWork: StepWork | null = null;
+  // It rewrites one StepWork object every step, so the cache compares the counts, not the object.
+  let lastKey: [number, number, number, number | undefined] | null = null;
   let lastOps: ModelOperation[] = [];
   const opsOf = (w: StepWork): ModelOperation[] => {
-    if (w !== lastWork) {
-      lastOps = modelStepOps(model, { prefillTokens: w.prefillTokens, decodeTokens: w.decodeTokens, contextTokens: w.decodeTokens > 0 ? w.contextTokens : 0, prefillSequences: w.prefillTokens > 0 ? w.prefillSequences : undefined, dtype: opts.dtype });
-      lastWork = w;
+    const contextTokens = w.decodeTokens > 0 ? w.contextTokens : 0;
+    const prefillSequences = w.prefillTokens > 0 ? w.prefillSequences : undefined;
+    const k = lastKey;
+    if (!k || k[0] !== w.prefillTokens || k[1] !== w.decodeTokens || k[2] !== contextTokens || k[3] !== prefillSequences) {
+      lastOps = modelStepOps(model, { prefillTokens: w.prefillTokens, decodeTokens: w.decodeTokens, contextTokens, prefillSequences, dtype: opts.dtype });
+      lastKey = [w.prefillTokens, w.decodeTokens, contextTokens, prefillSequences];
     }
     return lastOps;
   };
@@ -141,7 +145,7 @@ export function servingReplicaSweep(
     for (const row of table.objects() as Array<Record<string, unknown>>) {
       const load = loads[rates.indexOf(row.ratePerSecond as number)];
       const usd = replica.usdPerHour === undefined ? null : ((row.busySecondsPer1kTokens as number) * 1000 * replica.usdPerHour) / 3600;
-      rows.push({ replica: replica.label, series: `${replica.label} · ${row.policy}`, load, loadLabel: `${+(load * 100).toFixed(1)} % load`, capacityRps: capacity, usdPerMTok: usd, ...row });
+      rows.push({ replica: replica.label, series: `${replica.label} · ${row.engine ?? row.policy}`, load, loadLabel: `${+(load * 100).toFixed(1)} % load`, capacityRps: capacity, usdPerMTok: usd, ...row });
     }
   }
   return aq.from(rows);

@@ -3,7 +3,7 @@ import { resolveServing } from './config.js';
 import { runServingEngine, type EngineRun } from './engine.js';
 import { servingPolicyModule } from './policy.js';
 import { latencyStatsInPlace } from './stats.js';
-import type { ServingConfig, ServingResult } from './types.js';
+import type { ServingConfig, ServingEngineConfig, ServingResult } from './types.js';
 
 /**
  * Simulates one serving replica, event by event, and returns per-request latency
@@ -31,14 +31,14 @@ import type { ServingConfig, ServingResult } from './types.js';
  * }, 1);
  * r.e2e.p99; r.itl?.p99; r.busySecondsPer1kTokens;
  */
-export function simulateServing(config: ServingConfig, seed: number): ServingResult {
+export function simulateServing(config: ServingConfig | ServingEngineConfig, seed: number): ServingResult {
   const R = resolveServing(config, seed);
   const module = servingPolicyModule(R.policy.kind);
   const run = runServingEngine(R, config.stepCost, module.decider(R.policy));
   return servingResult(run, config, R.description, R.costLabel, R.slo, seed);
 }
 
-function servingResult(run: EngineRun, config: ServingConfig, description: string, costLabel: string, slo: ServingConfig['slo'] | null, seed: number): ServingResult {
+function servingResult(run: EngineRun, config: ServingConfig | ServingEngineConfig, description: string, costLabel: string, slo: ServingConfig['slo'] | null, seed: number): ServingResult {
   const { n, state } = run;
   const { arrival, admitted, firstToken, finish, prompt, output } = state;
   let first = Infinity;

@@ -5,6 +5,8 @@ import { simulateServing } from './simulate.js';
 import { servingCapacity, type ServingReplica } from './replica.js';
 import { checkServingPolicy } from './policy.js';
 import type { ServingConfig, ServingPolicy, ServingResult } from './types.js';
+import type { ServingEngineName, ServingEnginePreset } from './engines.js';
+import { serveBenchmarkMetrics } from './benchmark.js';
 
 type Table = ReturnType<typeof aq.from>;
 
@@ -190,32 +192,44 @@ export interface ConcurrencyCurve {
 /**
  * The closed-loop concurrency curve as benchmark tools report it: for each client count
  * N, N users each send a request, wait for it to finish, think `thinkSeconds`, and send
- * the next. Throughput, TTFT, ITL and e2e against N, with the saturation point N*.
+ * the next (`vllm bench serve --max-concurrency N` with zero think). Each row carries
+ * the figures of `vllm bench serve` (serveBenchmarkMetrics: request, output and total
+ * token throughput; mean, median and p99 TTFT, TPOT, ITL and E2EL in ms) over the
+ * requests after the warm-up (by default each client's first request, the round all
+ * sent at t = 0), the measured window and its drain, and the saturation point N*.
  * `requestsPerClient` sizes each run by its concurrency (N × it requests) instead of
- * `workload.requests`, so every client completes as many requests at every N.
+ * `workload.requests`, so every client completes as many requests at every N. The
+ * `policy` is a policy config, or an engine name or preset (servingEnginePreset) whose
+ * policy and KV admission the runs take.
  *
  * @example
- * const c = servingConcurrencySweep(replica, workload, { kind: 'continuous', maxBatch: 256 }, [1, 4, 16, 64, 256], 1);
+ * const c = servingConcurrencySweep(replica, workload, 'vllm', [1, 4, 16, 64, 256], 1);
  * c.saturationClients;
  */
 export function servingConcurrencySweep(
   replica: ServingReplica,
   workload: ServingWorkload,
-  policy: ServingPolicy,
+  policy: ServingPolicy | ServingEngineName | ServingEnginePreset,
   clients: number[],
   seed: number,
-  opts: { thinkSeconds?: number; think?: 'fixed' | 'exponential'; requestsPerClient?: number } = {},
+  opts: { thinkSeconds?: number; think?: 'fixed' | 'exponential'; requestsPerClient?: number; warmupRequestsPerClient?: number } = {},
 ): ConcurrencyCurve {
   const [r] = checkReplicas([replica]);
-  checkServingPolicy(policy);
+  const byEngine = typeof policy === 'string' || (!!policy && typeof policy === 'object' && 'engine' in policy);
+  if (!byEngine) checkServingPolicy(policy);
   const ns = [...checkArray<number>('clients', clients, 1000).map((c, i) => checkInt(`clients[${i}]`, c, { min: 1, max: 1_000_000 }))].sort((a, b) => a - b);
   const think = checkNumber('thinkSeconds', opts.thinkSeconds ?? 0, { min: 0, max: 1e6 });
   const perClient = opts.requestsPerClient === undefined ? undefined : checkInt('requestsPerClient', opts.requestsPerClient, { min: 1, max: 1_000_000 });
+  const warmPerClient = checkInt('warmupRequestsPerClient', opts.warmupRequestsPerClient ?? 1, { min: 0, max: 1_000_000 });
   const rows = ns.map((n) => {
-    const res = simulateServing(
-      { ...workload, ...(perClient ? { requests: n * perClient } : {}), arrivals: { kind: 'closed', clients: n, thinkSeconds: think, think: opts.think ?? 'fixed' }, stepCost: r.stepCost, costLabel: r.label, kvCapacityTokens: r.kvCapacityTokens, policy, keepRequests: false },
-      seed,
-    );
+    const requests = perClient ? n * perClient : workload.requests;
+    const warmup = Math.min(n * warmPerClient, requests === undefined ? Infinity : requests);
+    if (requests !== undefined && warmup >= requests) {
+      throw new InputError(perClient ? 'requestsPerClient' : 'workload.requests', perClient ?? requests, `more than the ${warmup} warm-up requests at ${n} clients`);
+    }
+    const base = { ...workload, ...(perClient ? { requests: n * perClient } : {}), arrivals: { kind: 'closed' as const, clients: n, thinkSeconds: think, think: opts.think ?? 'fixed' }, stepCost: r.stepCost, costLabel: r.label, kvCapacityTokens: r.kvCapacityTokens };
+    const res = simulateServing(byEngine ? { ...base, engine: policy as ServingEngineName | ServingEnginePreset } : { ...base, policy: policy as ServingPolicy }, seed);
+    const bench = serveBenchmarkMetrics(res, warmup);
     return {
       replica: r.label,
       clients: n,
@@ -229,8 +243,10 @@ export function servingConcurrencySweep(
       thinkSeconds: res.meanThinkSeconds ?? 0,
       meanBatch: res.meanBatch,
       busySecondsPer1kTokens: res.busySecondsPer1kTokens,
+      ...bench,
       seed,
       config: res.provenance.config,
+      cost: res.provenance.cost,
     };
   });
   const maxThroughputRps = Math.max(...rows.map((x) => x.throughputRps));

@@ -2,7 +2,9 @@ import * as aq from 'arquero';
 import { InputError } from '../util/errors.js';
 import { checkArray, checkInt, checkNumber, checkOneOf, checkPositive } from '../util/validate.js';
 import { simulateServing } from './simulate.js';
-import type { ServingConfig, ServingPolicy, ServingPolicyKind, ServingResult } from './types.js';
+import type { ServingConfig, ServingEngineConfig, ServingPolicy, ServingPolicyKind, ServingResult } from './types.js';
+import type { ServingEngineName, ServingEnginePreset } from './engines.js';
+import { resolveEnginePreset } from './config.js';
 
 type Table = ReturnType<typeof aq.from>;
 
@@ -22,11 +24,19 @@ export interface ServingSweepGrid {
   tokenBudgets?: number[];
   /** Arrival rates replacing the base rate (Poisson or gamma arrivals only). */
   ratesPerSecond?: number[];
+  /**
+   * Engine presets swept beside the policies (one point per engine and rate): a name
+   * (servingEnginePreset without a device) or a preset built for the replica's device.
+   * Each point runs the preset's policy and, unless the base sets them, its KV admission and CUDA-graph sizes.
+   */
+  engines?: Array<ServingEngineName | ServingEnginePreset>;
 }
 
 /** One sweep result: the point's knobs, its metrics (seconds, per second) and its provenance. */
 export interface ServingSweepRow {
   index: number;
+  /** The engine preset the point runs (null: a policy of the grid's `policies`). */
+  engine: ServingEngineName | null;
   policy: ServingPolicyKind;
   windowMs: number | null;
   maxBatch: number;
@@ -73,6 +83,10 @@ export const MAX_SWEEP_POINTS = 100_000;
  * servingSweepPoints({ base, policies: ['window', 'continuous'], maxBatches: [8, 64], windowsMs: [5, 50] }).length // => 6
  */
 export function servingSweepPoints(grid: ServingSweepGrid): ServingConfig[] {
+  return sweepPoints(grid).map((p) => p.config);
+}
+
+function sweepPoints(grid: ServingSweepGrid): Array<{ config: ServingConfig; engine: ServingEngineName | null }> {
   if (!grid || typeof grid !== 'object' || !grid.base) throw new InputError('grid', grid, 'a ServingSweepGrid { base, policies, maxBatches, ... }');
   const policies = checkArray<ServingPolicyKind>('policies', grid.policies, 16).map((p, i) =>
     checkOneOf(`policies[${i}]`, p, ['static', 'window', 'continuous', 'chunked'] as const),
@@ -92,9 +106,16 @@ export function servingSweepPoints(grid: ServingSweepGrid): ServingConfig[] {
   for (const kind of policies) {
     for (const b of batches) count += kind === 'window' ? windows.length : kind === 'chunked' ? budgets.filter((t) => t >= b).length : 1;
   }
+  if (grid.base.engine !== undefined) throw new InputError('base.engine', grid.base.engine, 'left out of the base (list engine presets in grid.engines)');
+  const engines = grid.engines === undefined ? [] : checkArray<ServingEngineName | ServingEnginePreset>('engines', grid.engines, 16).map((e, i) => {
+    const preset = resolveEnginePreset({ ...grid.base, engine: e } as ServingEngineConfig);
+    if (!preset) throw new InputError(`engines[${i}]`, e, 'an engine name or preset');
+    return preset;
+  });
+  count += engines.length;
   count *= rates.length;
   if (count > MAX_SWEEP_POINTS) throw new InputError('grid', count, `at most ${MAX_SWEEP_POINTS} points (rates × policies × batches × windows or budgets)`);
-  const points: ServingConfig[] = [];
+  const points: Array<{ config: ServingConfig; engine: ServingEngineName | null }> = [];
   for (const rate of rates) {
     const arrivals = rate === null ? grid.base.arrivals : { ...grid.base.arrivals, ratePerSecond: rate } as ServingConfig['arrivals'];
     for (const kind of policies) {
@@ -105,18 +126,22 @@ export function servingSweepPoints(grid: ServingSweepGrid): ServingConfig[] {
             : kind === 'chunked'
               ? budgets.filter((b) => b >= maxBatch).map((tokenBudget) => ({ kind, maxBatch, tokenBudget }))
               : [{ kind, maxBatch }];
-        for (const policy of policiesHere) points.push({ ...grid.base, arrivals, policy, keepRequests: false });
+        for (const policy of policiesHere) points.push({ config: { ...grid.base, arrivals, policy, keepRequests: false }, engine: null });
       }
+    }
+    for (const e of engines) {
+      points.push({ config: { ...grid.base, arrivals, policy: e.policy, kvAdmission: grid.base.kvAdmission ?? e.kvAdmission, decodeGraphSizes: grid.base.decodeGraphSizes ?? e.decodeGraphSizes, keepRequests: false }, engine: e.engine });
     }
   }
   return points;
 }
 
-function row(index: number, config: ServingConfig, r: ServingResult, seed: number): ServingSweepRow {
+function row(index: number, config: ServingConfig, engine: ServingEngineName | null, r: ServingResult, seed: number): ServingSweepRow {
   const p = config.policy;
   const a = config.arrivals;
   return {
     index,
+    engine,
     policy: p.kind,
     windowMs: p.kind === 'window' || p.kind === 'static' ? p.windowMs : null,
     maxBatch: p.maxBatch,
@@ -160,9 +185,10 @@ function row(index: number, config: ServingConfig, r: ServingResult, seed: numbe
  * const rows = Array.from({ length: n }, (_, i) => runServingSweepPoint(grid, i, 7));
  */
 export function runServingSweepPoint(grid: ServingSweepGrid, index: number, seed: number): ServingSweepRow {
-  const points = servingSweepPoints(grid);
+  const points = sweepPoints(grid);
   checkInt('index', index, { min: 0, max: points.length - 1 });
-  return row(index, points[index], simulateServing(points[index], seed), seed);
+  const p = points[index];
+  return row(index, p.config, p.engine, simulateServing(p.config, seed), seed);
 }
 
 /**
@@ -174,8 +200,8 @@ export function runServingSweepPoint(grid: ServingSweepGrid, index: number, seed
  * table.orderby('throughputTokS').objects();
  */
 export function servingSweep(grid: ServingSweepGrid, seed: number): Table {
-  const points = servingSweepPoints(grid);
-  return aq.from(points.map((c, i) => row(i, c, simulateServing(c, seed), seed)));
+  const points = sweepPoints(grid);
+  return aq.from(points.map((p, i) => row(i, p.config, p.engine, simulateServing(p.config, seed), seed)));
 }
 
 /**

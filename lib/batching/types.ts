@@ -1,5 +1,6 @@
 import type { StepCostFn, StepWork } from '../core/types.js';
 import type { StaticPolicy, WindowPolicy, ContinuousPolicy, ChunkedPolicy } from './policies/index.js';
+import type { ServingEngineName, ServingEnginePreset } from './engines.js';
 
 /** How requests arrive. Rates are requests per second of simulated time. */
 export type ServingArrivalSpec =
@@ -87,6 +88,11 @@ export interface ServingConfig {
   /** Output lengths, at least 1 token (ignored for a trace). */
   outputTokens?: ServingLengthSpec;
   policy: ServingPolicy;
+  /**
+   * A serving engine's preset (servingEnginePreset): its policy and, unless
+   * `kvAdmission` is given, its KV admission. Only in a ServingEngineConfig, without `policy`.
+   */
+  engine?: ServingEngineName | ServingEnginePreset;
   /** Seconds per engine step. */
   stepCost: ServingStepCost;
   /** Where the step cost comes from; defaults to `stepCost.label`. */
@@ -113,11 +119,24 @@ export interface ServingConfig {
    * prefill compute (at least the last prompt token is always computed) but occupy KV.
    */
   prefixCacheHitRatio?: number;
+  /**
+   * Batch sizes with a captured CUDA graph, ascending: a step that only decodes D
+   * sequences, D at most the largest, is priced as the smallest size ≥ D (the padded
+   * graph the engine replays). Default: an engine preset's sizes, else none.
+   */
+  decodeGraphSizes?: number[];
   /** Limits for goodput (requests per second that meet both); absent: no goodput. */
   slo?: ServingSlo;
   /** Keep per-request timestamps in the result (default true). */
   keepRequests?: boolean;
 }
+
+/**
+ * A ServingConfig whose policy comes from an engine preset: `engine`'s, or vLLM's when
+ * `engine` is absent too, so an unconfigured simulation schedules as a default vLLM
+ * server.
+ */
+export type ServingEngineConfig = Omit<ServingConfig, 'policy'> & { policy?: undefined };
 
 /** A replayable arrival trace: one row per request, timestamps in seconds. */
 export interface ServingTrace {

@@ -1,5 +1,6 @@
 import type { StepWork } from '../core/types.js';
 import { simulateServing } from '../batching/simulate.js';
+import { engineDevice, servingEnginePreset, type ServingEngineName, type ServingEnginePreset } from '../batching/engines.js';
 import type { ServingLengthSpec, ServingResult, ServingStepCost } from '../batching/types.js';
 import { checkInt, checkNumber, checkPositive } from '../util/validate.js';
 import { InputError } from '../util/errors.js';
@@ -47,7 +48,9 @@ export interface DeploymentServing {
  * Runs the serving simulator on one attention rank of a deployment (colocated,
  * continuous batching up to `maxBatch` sequences, KV capacity from the memory left
  * beside the weights) at `ratePerSecond` Poisson arrivals, and returns its TTFT and
- * TPOT percentiles. A pure function of its inputs and `seed`.
+ * TPOT percentiles. With `engine`, the rank schedules as that engine's preset instead
+ * (servingEnginePreset: its batch and token budget replace `maxBatch`). A pure function
+ * of its inputs and `seed`.
  *
  * @example
  * simulateDeployment(step, { ratePerSecond: 4, promptTokens: { kind: 'fixed', tokens: 1000 },
@@ -55,7 +58,7 @@ export interface DeploymentServing {
  */
 export function simulateDeployment(
   step: DeviceStepModel,
-  opts: { ratePerSecond: number; promptTokens: ServingLengthSpec; outputTokens: ServingLengthSpec; maxBatch: number; requests: number },
+  opts: { ratePerSecond: number; promptTokens: ServingLengthSpec; outputTokens: ServingLengthSpec; maxBatch: number; requests: number; engine?: ServingEngineName | ServingEnginePreset },
   seed: number,
 ): DeploymentServing {
   const rate = checkPositive('ratePerSecond', opts.ratePerSecond, 1e6);
@@ -72,7 +75,7 @@ export function simulateDeployment(
       requests,
       promptTokens: opts.promptTokens,
       outputTokens: opts.outputTokens,
-      policy: { kind: 'continuous', maxBatch },
+      ...(opts.engine === undefined ? { policy: { kind: 'continuous' as const, maxBatch } } : { engine: opts.engine }),
       stepCost: deploymentStepCost(step),
       kvCapacityTokens,
       keepRequests: false,
@@ -94,7 +97,8 @@ export function simulateDeployment(
  * precision and hardware, continuous batching up to the point's batch, the load's
  * prompt (cache misses only) and output lengths, at `utilisation` of the rank's
  * capacity (1 / device-seconds per request × the rank's devices). Gives the TTFT and
- * TPOT percentiles the analytic search only bounds.
+ * TPOT percentiles the analytic search only bounds. With `engine`, the rank schedules
+ * as that engine's preset on the point's hardware.
  *
  * @example
  * simulateSearchPoint(space, searchCheapestDeployment(space, slo).best!, { requests: 2000 }, 1).tpotP99
@@ -102,7 +106,7 @@ export function simulateDeployment(
 export function simulateSearchPoint(
   space: SearchSpace,
   point: SearchPoint,
-  opts: { utilisation?: number; requests: number },
+  opts: { utilisation?: number; requests: number; engine?: ServingEngineName },
   seed: number,
 ): DeploymentServing & { ratePerSecond: number; loadFraction: number } {
   if (!point || !point.feasible) throw new InputError('point', point?.reason ?? point, 'a feasible SearchPoint of the space');
@@ -115,7 +119,14 @@ export function simulateSearchPoint(
   const rate = (u * layout.tensorParallel * layout.pipelineParallel) / point.deviceSecondsPerRequest;
   const sim = simulateDeployment(
     step,
-    { ratePerSecond: rate, promptTokens: { kind: 'fixed', tokens: prompt }, outputTokens: { kind: 'fixed', tokens: space.load.outputTokens }, maxBatch: point.batch, requests: opts.requests },
+    {
+      ratePerSecond: rate,
+      promptTokens: { kind: 'fixed', tokens: prompt },
+      outputTokens: { kind: 'fixed', tokens: space.load.outputTokens },
+      maxBatch: point.batch,
+      requests: opts.requests,
+      ...(opts.engine === undefined ? {} : { engine: servingEnginePreset(opts.engine, engineDevice(space.hardware[co.h])) }),
+    },
     seed,
   );
   return { ...sim, ratePerSecond: rate, loadFraction: u };

@@ -96,3 +96,19 @@ test('servingReplicaSweep sets rates as fractions of each replica\'s capacity an
   assert.throws(() => servingReplicaSweep([fast], { workload: { ...workload, arrivals: { kind: 'burst' } }, policies: ['continuous'], maxBatches: [1], loads: [1] }, 1), (e: unknown) => e instanceof InputError && e.field === 'workload.arrivals.kind');
   assert.throws(() => servingReplicaSweep([fast], { workload, policies: ['continuous'], maxBatches: [1], loads: [0] }, 1), (e: unknown) => e instanceof InputError && e.field === 'loads[0]');
 });
+
+test('catalogServingReplica FLOPs follow the work when the engine rewrites one StepWork object', () => {
+  const r = catalogServingReplica(loadModel('llama-3.1-8b'), loadHardware('h100-sxm'), { dtype: 'bf16' });
+  const w = { prefillTokens: 0, decodeTokens: 8, contextTokens: 8000, prefillSequences: 0, prefillAttentionPairs: 0 };
+  const decodeOnly = { ...w };
+  const decode = r.stepCost.flops!(w);
+  w.prefillTokens = 512;
+  w.prefillSequences = 1;
+  w.prefillAttentionPairs = (512 * 513) / 2;
+  const mixed = r.stepCost.flops!(w);
+  // The same object with 512 more prompt tokens costs more than the decode-only step,
+  // and exactly what a fresh copy of those counts costs.
+  assert.ok(mixed > decode);
+  assert.equal(mixed, r.stepCost.flops!({ ...w }));
+  assert.equal(decode, r.stepCost.flops!(decodeOnly));
+});

@@ -55,3 +55,34 @@ test('batchlab simulate prints one unit per latency line', async () => {
   // Every request has 64 output tokens at 20 ms per step: end to end is at least 64 × 20 ms.
   assert.ok(Number(/p50 ([\d.]+) ms/.exec(e2e)![1]) >= 1280);
 });
+
+test('batchlab simulate --engine vllm --model --hardware --concurrency prints a bench-serve table and names its step model', async () => {
+  const r = await run(['simulate', '--engine', 'vllm', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--tp', '1', '--concurrency', '1,16', '--requests-per-client', '4']);
+  assert.equal(r.code, 0, r.err);
+  const lines = r.out.split('\n');
+  // vLLM's API-server defaults on an 80 GB H100 (vllm/engine/arg_utils.py @ 99d7eb5d).
+  assert.match(lines[0], /^scheduler: vLLM .*max_num_batched_tokens 8192, max_num_seqs 1024, max_cudagraph_capture_size 512$/);
+  assert.match(lines[1], /^step model: llama-3\.1-8b bf16 on 1× h100-sxm \(spec roofline\)/);
+  const header = lines.findIndex((l) => l.startsWith('concurrency'));
+  assert.match(lines[header], /TTFT ms mean\/median\/p99 +TPOT ms mean\/median\/p99 +ITL ms mean\/median\/p99 +E2EL ms mean\/median\/p99/);
+  // 1 client × 4 requests, the first warm-up: 3 completed; 16 clients: 48.
+  assert.deepEqual([lines[header + 1], lines[header + 2]].map((l) => Number(l.trim().split(/\s+/)[1])), [3, 48]);
+  const json = JSON.parse((await run(['--json', 'simulate', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--concurrency', '1', '--requests-per-client', '3'])).out);
+  assert.equal(json.rows[0].completed, 2);
+  assert.ok(json.rows[0].meanTpotMs > 0);
+});
+
+test('batchlab simulate refuses policy flags without --policy, --engine with --policy, and --model without --hardware', async () => {
+  const batch = await run(['simulate', '--max-batch', '8']);
+  assert.equal(batch.code, 2);
+  assert.match(batch.err, /^batchlab: --max-batch must be given with --policy/);
+  const both = await run(['simulate', '--engine', 'vllm', '--policy', 'continuous']);
+  assert.equal(both.code, 2);
+  assert.match(both.err, /^batchlab: --engine must be left out with --policy/);
+  const half = await run(['simulate', '--model', 'llama-3.1-8b']);
+  assert.equal(half.code, 2);
+  assert.match(half.err, /^batchlab: --hardware must be given together with --model/);
+  const engine = await run(['simulate', '--engine', 'tgi']);
+  assert.equal(engine.code, 2);
+  assert.match(engine.err, /^batchlab: --engine must be one of/);
+});

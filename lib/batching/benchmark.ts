@@ -1,0 +1,114 @@
+import { InputError } from '../util/errors.js';
+import { checkInt } from '../util/validate.js';
+import { latencyStatsInPlace } from './stats.js';
+import type { ServingResult } from './types.js';
+
+/**
+ * A run's figures as `vllm bench serve` reports them (vllm/benchmarks/serve.py @ 009e6d4a,
+ * calculate_metrics), over the measured requests: every request but the warm-up ones.
+ *
+ * - TTFT: first token − send; E2EL: last token − send.
+ * - TPOT: (E2EL − TTFT) / (output − 1), per request with more than one output token;
+ *   it excludes the first token.
+ * - ITL: every gap between two consecutive tokens of a request, pooled over requests.
+ * - Throughputs: completed requests, output tokens, and prompt + output tokens, over
+ *   the benchmark's duration (first measured send to last measured finish).
+ *
+ * Means, medians and p99 are over requests (TTFT, TPOT, E2EL) or tokens (ITL), with
+ * linear interpolation between ranks as numpy's percentile does. Times in ms.
+ */
+export interface ServeBenchmarkMetrics {
+  completed: number;
+  /** Requests left out of every figure: the first `warmupRequests` sent. */
+  warmupRequests: number;
+  totalInput: number;
+  totalOutput: number;
+  /** First measured send to last measured finish, seconds. */
+  durationSeconds: number;
+  /** Last measured finish − last measured send: the drain at the end of the window, when fewer requests are in flight. */
+  drainSeconds: number;
+  requestThroughput: number;
+  outputThroughput: number;
+  totalTokenThroughput: number;
+  meanTtftMs: number;
+  medianTtftMs: number;
+  p99TtftMs: number;
+  meanTpotMs: number | null;
+  medianTpotMs: number | null;
+  p99TpotMs: number | null;
+  /** Exact over the measured requests: their gaps sum to (last − first token) per request. */
+  meanItlMs: number | null;
+  /** Median and p99 ITL come from the whole run's token histogram (warm-up included, 0.05 % bins). */
+  medianItlMs: number | null;
+  p99ItlMs: number | null;
+  meanE2elMs: number;
+  medianE2elMs: number;
+  p99E2elMs: number;
+}
+
+/**
+ * The `vllm bench serve` figures of a simulated run that kept its request log, leaving
+ * out the first `warmupRequests` requests sent (a closed loop's first round, one per
+ * client, all sent at t = 0: the ramp-up a benchmark's warm-up absorbs).
+ *
+ * @example
+ * const r = simulateServing({ ...config, arrivals: { kind: 'closed', clients: 16 } }, 1);
+ * serveBenchmarkMetrics(r, 16).medianTtftMs
+ */
+export function serveBenchmarkMetrics(r: ServingResult, warmupRequests: number): ServeBenchmarkMetrics {
+  const log = r.requestLog;
+  if (!log) throw new InputError('result.requestLog', log, 'a run simulated with keepRequests (the default)');
+  const n = r.requests;
+  const w = checkInt('warmupRequests', warmupRequests, { min: 0, max: n - 1 });
+  const m = n - w;
+  const { arrival, firstToken, finish, promptTokens, outputTokens } = log;
+  const scratch = new Float64Array(m);
+  let start = Infinity;
+  let lastSend = -Infinity;
+  let end = -Infinity;
+  let input = 0;
+  let output = 0;
+  let decodeSeconds = 0;
+  let gaps = 0;
+  for (let i = w; i < n; i++) {
+    if (arrival[i] < start) start = arrival[i];
+    if (arrival[i] > lastSend) lastSend = arrival[i];
+    if (finish[i] > end) end = finish[i];
+    input += promptTokens[i];
+    output += outputTokens[i];
+    decodeSeconds += finish[i] - firstToken[i];
+    gaps += outputTokens[i] - 1;
+  }
+  const ms = (s: number) => s * 1000;
+  for (let i = w; i < n; i++) scratch[i - w] = firstToken[i] - arrival[i];
+  const ttft = latencyStatsInPlace(scratch, m);
+  let k = 0;
+  for (let i = w; i < n; i++) if (outputTokens[i] > 1) scratch[k++] = (finish[i] - firstToken[i]) / (outputTokens[i] - 1);
+  const tpot = k > 0 ? latencyStatsInPlace(scratch, k) : null;
+  for (let i = w; i < n; i++) scratch[i - w] = finish[i] - arrival[i];
+  const e2el = latencyStatsInPlace(scratch, m);
+  const dur = end - start;
+  return {
+    completed: m,
+    warmupRequests: w,
+    totalInput: input,
+    totalOutput: output,
+    durationSeconds: dur,
+    drainSeconds: end - lastSend,
+    requestThroughput: m / dur,
+    outputThroughput: output / dur,
+    totalTokenThroughput: (input + output) / dur,
+    meanTtftMs: ms(ttft.mean),
+    medianTtftMs: ms(ttft.p50),
+    p99TtftMs: ms(ttft.p99),
+    meanTpotMs: tpot ? ms(tpot.mean) : null,
+    medianTpotMs: tpot ? ms(tpot.p50) : null,
+    p99TpotMs: tpot ? ms(tpot.p99) : null,
+    meanItlMs: gaps > 0 ? ms(decodeSeconds / gaps) : null,
+    medianItlMs: r.itl && gaps > 0 ? ms(r.itl.p50) : null,
+    p99ItlMs: r.itl && gaps > 0 ? ms(r.itl.p99) : null,
+    meanE2elMs: ms(e2el.mean),
+    medianE2elMs: ms(e2el.p50),
+    p99E2elMs: ms(e2el.p99),
+  };
+}
