@@ -143,6 +143,8 @@ export {
   listHardware,
   loadHardware,
   thisMachineHardware,
+  resolveHardware,
+  hardwareWithPrice,
 } from './hardware/index.js';
 export type {
   HardwareSpec,
@@ -169,6 +171,8 @@ export {
   paramCounts,
   prefillOps,
   stepActivationBytes,
+  loadModelFile,
+  resolveModel,
 } from './models/index.js';
 export type {
   DecodeTrafficRow,
@@ -589,6 +593,9 @@ export {
   speculativeTokensPerStep,
   thisMachineSetup,
   uniformPrecision,
+  requestPrice,
+  usdPerMillionAtLoad,
+  searchDecodeContext,
 } from './deployment/index.js';
 export type {
   ArchitectureRow,
@@ -628,6 +635,7 @@ export type {
   SpeculativeDecoding,
   StepModelFactory,
   TokenPrices,
+  RequestPrice,
 } from './deployment/index.js';
 
 // sweep
@@ -736,6 +744,7 @@ export {
   smallestIntegerWhere,
   summarizeSample,
   uniform as randomUniform,
+  readRegularTextFile,
 } from './util/index.js';
 export type {
   Bounds,

@@ -9,3 +9,4 @@ export type { Rng } from './random.js';
 export type { Provenance } from './provenance.js';
 export { thisMachineFacts, machineId, machineFingerprint, nativeStackVersions } from './machine.js';
 export type { MachineFacts, SoftwareFacts } from './machine.js';
+export { readRegularTextFile } from './textfile.js';
