@@ -745,6 +745,7 @@ export {
   summarizeSample,
   uniform as randomUniform,
   readRegularTextFile,
+  formatUsd,
 } from './util/index.js';
 export type {
   Bounds,

@@ -1,10 +1,11 @@
 import { Command } from 'commander';
-import { compareAttentionStrategies, measureDecodeAttention, saveAttentionRows } from '../../lib/attention/measure.js';
+import { MEASURED_STRATEGIES, compareAttentionStrategies, measureDecodeAttention, saveAttentionRows } from '../../lib/attention/measure.js';
+import { progressBar } from './inputs.js';
 import { lengthCases } from '../../lib/attention/strategies.js';
 import { selectBackend, BACKEND_NAMES } from '../../lib/backend/registry.js';
 import { loadServingTrace } from '../../lib/batching/trace.js';
 import { InputError } from '../../lib/util/errors.js';
-import { asFlags, asFlagsAsync, decimalInRange, intArg } from './context.js';
+import { asFlags, asFlagsAsync, decimalInRange, intArg, ioOf } from './context.js';
 
 interface AttentionCliOptions {
   backend: string;
@@ -57,7 +58,7 @@ export function register(program: Command): void {
     .option('--out <dir>', 'output folder (default data/measured/)')
     .option('--tag <name>', 'file name suffix')
     .exitOverride()
-    .action(async (o: AttentionCliOptions) => {
+    .action(async (o: AttentionCliOptions, cmd: Command) => {
       if (o.backend !== 'auto' && !(BACKEND_NAMES as readonly string[]).includes(o.backend)) throw new InputError('--backend', o.backend, `one of auto, ${BACKEND_NAMES.join(', ')}`);
       // Strict decimal integers: Number('0x10') would read a typo as 16.
       const int = (f: string, raw: string): number => intArg(f, raw, 1, 1 << 20);
@@ -78,7 +79,10 @@ export function register(program: Command): void {
       // Every flag is checked before the backend loads.
       await selectBackend(o.backend as (typeof BACKEND_NAMES)[number] | 'auto', { log: () => {} });
       // The cache-size cap depends on every length at once: it names the flags that set them.
-      const rows = await asFlagsAsync(() => measureDecodeAttention({ ...shape, cases, rounds, timing: { warmup: 1, minReps: 2, minTimeMs }, seed }), { lengths: '--batches/--mean/--kv-heads/--head-dim' });
+      const bar = progressBar(ioOf(cmd), 'bench attention: points');
+      let done = 0;
+      const onRow = (): void => bar.update(++done, cases.length * MEASURED_STRATEGIES.length);
+      const rows = await asFlagsAsync(() => measureDecodeAttention({ ...shape, cases, rounds, timing: { warmup: 1, minReps: 2, minTimeMs }, seed, onRow }), { lengths: '--batches/--mean/--kv-heads/--head-dim' }).finally(() => bar.stop());
       const paths = saveAttentionRows(rows, { dir: o.out, tag: o.tag });
       for (const c of compareAttentionStrategies(rows)) {
         const v = Object.entries(c.vsPadded).map(([s, x]) => `${s} ${x!.toFixed(2)}x`).join(', ');

@@ -12,6 +12,7 @@ import type { SweepDefinition } from '../../lib/sweep/run.js';
 import { runSweepShard, sweepShardFileName, writeSweepShard } from '../../lib/sweep/run.js';
 import { checkOneOf } from '../../lib/util/validate.js';
 import { readJsonSpec } from './search.js';
+import { progressBar } from './inputs.js';
 
 const KINDS = ['deployment-search', 'serving'] as const;
 
@@ -20,7 +21,13 @@ async function sweepCommand(o: { kind: string; spec?: string; shard: string; out
   const raw = readJsonSpec('--spec', o.spec);
   const def: SweepDefinition<unknown> = kind === 'serving' ? servingSweepDefinition(raw as ServingSweepSpec) : searchSweep(raw as SearchSpec);
   const shard = parseShard(o.shard);
-  const file = runSweepShard(def, shard);
+  const bar = progressBar(io, `sweep shard ${shard.index}/${shard.count}: points`);
+  let file: ReturnType<typeof runSweepShard>;
+  try {
+    file = runSweepShard(def, shard, (done, total) => bar.update(done, total));
+  } finally {
+    bar.stop();
+  }
   mkdirSync(o.out, { recursive: true });
   const path = join(o.out, sweepShardFileName(shard));
   await writeSweepShard(path, file);

@@ -290,12 +290,13 @@ export function cheapestByBruteForce(space: SearchSpace, slo: Slo): SearchPoint 
  * prefix of the ascending list: a binary search finds its end, configurations whose
  * TTFT already fails are skipped whole, and only feasible points are priced. Cost
  * itself is not monotone in the batch (tile quantization), so every feasible point is
- * compared. `cheapestByBruteForce` checks it. `cheapestByBruteForce` checks it on small grids.
+ * compared. `cheapestByBruteForce` checks it on small grids. `onProgress` hears after
+ * each (hardware, layout, precision) configuration, for a progress bar.
  *
  * @example
  * searchCheapestDeployment(space, { ttftSeconds: 2, tpotSeconds: 0.05 })
  */
-export function searchCheapestDeployment(space: SearchSpace, slo: Slo): { best: SearchPoint | null; evaluated: number } {
+export function searchCheapestDeployment(space: SearchSpace, slo: Slo, opts: { onProgress?: (configurationsDone: number, configurations: number) => void } = {}): { best: SearchPoint | null; evaluated: number } {
   const s = checkSlo(slo);
   const n = searchSpaceSize(space);
   const load = checkLoad(space.load);
@@ -304,6 +305,7 @@ export function searchCheapestDeployment(space: SearchSpace, slo: Slo): { best: 
   let best: SearchPoint | null = null;
   let evaluated = 0;
   for (let g0 = 0; g0 < n; g0 += B) {
+    opts.onProgress?.(g0 / B, n / B);
     const co = searchPointCoordinates(space, g0);
     const g = groupModel(space, co.h, co.l, co.p, load);
     if (!g.step || (s.ttftSeconds !== undefined && g.ttft > s.ttftSeconds)) continue;
@@ -332,6 +334,7 @@ export function searchCheapestDeployment(space: SearchSpace, slo: Slo): { best: 
       }
     }
   }
+  opts.onProgress?.(n / B, n / B);
   return { best, evaluated };
 }
 

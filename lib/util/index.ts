@@ -10,3 +10,4 @@ export type { Provenance } from './provenance.js';
 export { thisMachineFacts, machineId, machineFingerprint, nativeStackVersions } from './machine.js';
 export type { MachineFacts, SoftwareFacts } from './machine.js';
 export { readRegularTextFile } from './textfile.js';
+export { formatUsd } from './money.js';
