@@ -101,7 +101,9 @@ function deepseekDay(o: DeployOptions, io: CliIo): void {
 
 function localCommand(o: DeployOptions, io: CliIo): void {
   const model = modelFlag(o.model);
-  const setup = asFlags(() => loadLocalSetup(o.local!), { 'local setup id': '--local' });
+  const catalogSetup = asFlags(() => loadLocalSetup(o.local!), { 'local setup id': '--local' });
+  // --usd-per-hour replaces the setup's amortised cost, as it replaces a device's price.
+  const setup = o.usdPerHour === undefined ? catalogSetup : { ...catalogSetup, hourlyCostUsd: decimalInRange('--usd-per-hour', o.usdPerHour, { min: 0, max: 1e6 }) };
   const bitsPerWeight = decimalInRange('--bits', o.bits, { min: 0, exclusiveMin: true, max: 32 });
   const context = intArg('--context', o.context, 0, MAX_TOKENS);
   const batch = intArg('--batch', o.batch, 1, MAX_BATCH);

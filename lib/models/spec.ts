@@ -243,6 +243,8 @@ function windowNote(slidingLayers: number, numLayers: number, window: number | n
  */
 export function loadModelConfig(json: unknown, id?: string): ModelSpec {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new InputError('config', json, 'a JSON object (an HF config.json)');
+  const outer = json as Record<string, unknown>;
+  if (Array.isArray(outer.architectures) && outer.architectures[0] === 'Gemma3ForConditionalGeneration') return gemma3Multimodal(outer, id);
   // A prototype-free copy of the own keys: no lookup below can reach Object.prototype.
   const cfg = Object.assign(Object.create(null) as Record<string, unknown>, json);
   const architecture = architectureOf(cfg);
@@ -414,6 +416,23 @@ export function loadModelConfig(json: unknown, id?: string): ModelSpec {
         moe: { ...e, expertIntermediateSize: inter, sharedExperts: 0, sharedIntermediateSize: 0, routerBias: true, expertBias: true },
       };
     }
+  }
+}
+
+// Gemma-3 4B and up ship as Gemma3ForConditionalGeneration: the decoder's fields sit
+// under text_config, beside a vision tower whose work on image tokens is not priced.
+function gemma3Multimodal(outer: Record<string, unknown>, id?: string): ModelSpec {
+  const text = Object.hasOwn(outer, 'text_config') ? outer.text_config : undefined;
+  if (typeof text !== 'object' || text === null || Array.isArray(text)) throw new InputError('text_config', text, 'an object with the Gemma-3 decoder\'s fields');
+  const inner: Record<string, unknown> = { ...(text as Record<string, unknown>), architectures: ['Gemma3ForCausalLM'] };
+  if (typeof outer._name_or_path === 'string' && !Object.hasOwn(inner, '_name_or_path')) inner._name_or_path = outer._name_or_path;
+  if (!Object.hasOwn(inner, 'tie_word_embeddings') && Object.hasOwn(outer, 'tie_word_embeddings')) inner.tie_word_embeddings = outer.tie_word_embeddings;
+  try {
+    const m = loadModelConfig(inner, id);
+    return { ...m, notes: [...(m.notes ?? []), 'vision tower (Gemma3ForConditionalGeneration): image tokens and the vision encoder are not priced; the text decoder is'] };
+  } catch (err) {
+    if (err instanceof InputError) throw new InputError(`text_config.${err.field}`, err.value, err.allowed, err.detail);
+    throw err;
   }
 }
 

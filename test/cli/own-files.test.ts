@@ -96,6 +96,17 @@ test('roofline says it is a bound and deploy says it is calibrated: the two diff
   assert.equal(spec.figures, 'bound');
 });
 
+test('batchlab roofline --model <gemma-2 config.json>: the sliding window and the unpriced soft-capping are stated beside the figures', async () => {
+  const r = await run(['roofline', '--model', join(ROOT, 'test/fixtures/models/gemma-2-9b.json'), '--hardware', 'h100-sxm', '--context', '8192']);
+  assert.equal(r.code, 0, r.err);
+  // Gemma-2-9B: 21 of its 42 layers slide over 4096 tokens (test/models/architectures.test.ts).
+  assert.match(r.out, /note: sliding window: 21 of 42 layers attend to the last 4096 tokens/);
+  assert.match(r.out, /note: attention-logit and final-logit soft-capping \(tanh\) are not priced/);
+  const j = JSON.parse((await run(['--json', 'roofline', '--model', join(ROOT, 'test/fixtures/models/gemma-2-9b.json'), '--hardware', 'h100-sxm'])).out);
+  assert.equal(j.model, 'gemma-2-9b');
+  assert.ok(j.notes.length >= 2);
+});
+
 test('batchlab list models|hardware|setups: a text table with units in the headers, --json the rows; an unknown kind names <what>', async () => {
   const m = await run(['list', 'models']);
   assert.equal(m.code, 0, m.err);

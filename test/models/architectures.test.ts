@@ -97,3 +97,16 @@ test('loadModelFile() / resolveModel(): a missing path, a folder without config.
   assert.throws(() => loadModelFile('/dev/zero', '--model'), (e: unknown) => e instanceof InputError && /regular file/.test(e.message));
   assert.throws(() => resolveModel('no-such-model', '--model'), (e: unknown) => e instanceof InputError && /catalog id/.test(e.message));
 });
+
+test('loadModelConfig(): a Gemma3ForConditionalGeneration config reads its text_config as the decoder and notes the unpriced vision tower', () => {
+  // The multimodal Gemma-3 checkpoints nest the decoder's fields under text_config; the 1B fields stand in for them here.
+  const { architectures: _a, model_type: _t, ...decoder } = fixture('gemma-3-1b');
+  const wrapped = { architectures: ['Gemma3ForConditionalGeneration'], model_type: 'gemma3', text_config: decoder, vision_config: { model_type: 'siglip_vision_model' } };
+  const m = loadModelConfig(wrapped, 'gemma-3-wrapped');
+  const plain = loadModelConfig(fixture('gemma-3-1b'), 'gemma-3-wrapped');
+  assert.deepEqual({ ...m, notes: undefined }, { ...plain, notes: undefined });
+  assert.ok(m.notes!.some((n) => /vision tower/.test(n)));
+  const { num_attention_heads: _h, ...noHeads } = decoder;
+  assert.throws(() => loadModelConfig({ ...wrapped, text_config: noHeads }), (e: unknown) => e instanceof InputError && e.field === 'text_config.num_attention_heads');
+  assert.throws(() => loadModelConfig({ ...wrapped, text_config: undefined }), (e: unknown) => e instanceof InputError && e.field === 'text_config');
+});
