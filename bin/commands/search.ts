@@ -83,7 +83,7 @@ const shortGb = (p: SearchPoint): number => Number(/short by ([\d.]+) GB/.exec(p
  * some that fit but miss the latency limits. Each (hardware, layout, precision) is
  * judged at its smallest batch, where memory use and TPOT are lowest.
  */
-function whyNone(space: SearchSpace, slo: Slo): { kind: 'memory' | 'layout' | 'slo'; reason: string } {
+function whyNone(space: SearchSpace, slo: Slo): { kind: 'memory' | 'layout' | 'load' | 'slo'; reason: string } {
   const B = space.batches.length;
   const n = searchSpaceSize(space);
   const groups = n / B;
@@ -93,10 +93,13 @@ function whyNone(space: SearchSpace, slo: Slo): { kind: 'memory' | 'layout' | 's
   let firstLayout: SearchPoint | null = null;
   let bestTtft = Infinity;
   let bestTpot = Infinity;
+  let unfilled: SearchPoint | null = null; // meets the SLO but the load cannot fill it
+  const inSlo = (p: SearchPoint): boolean => (slo.ttftSeconds === undefined || p.ttftSeconds <= slo.ttftSeconds) && (slo.tpotSeconds === undefined || p.tpotSeconds <= slo.tpotSeconds);
   for (let g0 = 0; g0 < n; g0 += B) {
     const p = evaluateSearchPoint(space, g0);
     // A batch the load cannot fill still fits; its latencies are what a smaller batch would beat.
     if (p.feasible || p.reason?.startsWith('load')) {
+      if (!p.feasible && unfilled === null && inSlo(p)) unfilled = p;
       bestTtft = Math.min(bestTtft, p.ttftSeconds);
       bestTpot = Math.min(bestTpot, p.tpotSeconds);
     } else if (p.reason?.startsWith('memory')) {
@@ -114,6 +117,9 @@ function whyNone(space: SearchSpace, slo: Slo): { kind: 'memory' | 'layout' | 's
     return { kind: 'memory', reason: `no configuration fits in memory, even at the smallest batch (${smallest})${layout ? ` (${layout} of ${groups} layouts are invalid)` : ''}; ${eg}` };
   }
   const fit = groups - memory - layout;
+  if (unfilled) {
+    return { kind: 'load', reason: `no configuration is filled by the load, even at the smallest batch (${smallest}): e.g. ${where(unfilled, space)} (${unfilled.reason}); raise load.requestsPerSecond or offer smaller serving units` };
+  }
   const limits = [
     slo.ttftSeconds === undefined ? '' : `best TTFT ${(bestTtft * 1e3).toFixed(0)} ms against ${(slo.ttftSeconds * 1e3).toFixed(0)} ms`,
     slo.tpotSeconds === undefined ? '' : `best TPOT ${(bestTpot * 1e3).toFixed(1)} ms against ${(slo.tpotSeconds * 1e3).toFixed(1)} ms`,

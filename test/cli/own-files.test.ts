@@ -81,6 +81,17 @@ test('search and deploy agree on $/M for the same configuration (one pricing pat
   assert.doesNotMatch(text.out, /\b1 devices\b/);
 }));
 
+test('batchlab search: a load too light to fill even one serving unit at the smallest batch is named as the reason (kind "load")', withDir(async (dir) => {
+  // DeepSeek-V3 on 32 H800s (DP32 EP32) holds 32 sequences at batch 1; 0.1 req/s × (TTFT + 200 × TPOT) is well under 1.
+  const spec = { model: 'deepseek-v3', hardware: ['h800'], layouts: [{ tensorParallel: 1, dataParallelAttention: 32, expertParallel: 32 }], precisions: ['fp8'], batches: [1, 2, 4], load: { requestsPerSecond: 0.1, promptTokens: 1000, outputTokens: 200 }, slo: { tpotSeconds: 1 } };
+  const path = join(dir, 'spec.json');
+  writeFileSync(path, JSON.stringify(spec));
+  const j = JSON.parse((await run(['--json', 'search', '--spec', path])).out);
+  assert.equal(j.best, null);
+  assert.equal(j.reasonKind, 'load');
+  assert.match(j.reason, /no configuration is filled by the load, even at the smallest batch \(1\): .*fewer than the 32 one serving unit holds at batch 1/);
+}));
+
 test('roofline says it is a bound and deploy says it is calibrated: the two differ on purpose at batch 1', async () => {
   const roof = await run(['roofline', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--batch', '1']);
   assert.equal(roof.code, 0, roof.err);
