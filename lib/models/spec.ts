@@ -223,7 +223,13 @@ const UNPRICED = {
   geglu: 'GeGLU FFN (gelu_pytorch_tanh): priced as the same three matmuls as SwiGLU',
   scaledEmbedding: 'the embedding scaled by sqrt(hidden_size) is not priced',
   fused: 'fused qkv_proj and gate_up_proj: priced as the same matmul shapes as separate projections',
+  sinks: 'attention sinks (one learned logit per head): counted in the weights, not priced',
 };
+
+function mtpNote(cfg: Record<string, unknown>): string[] {
+  const n = intOr(cfg, 'num_nextn_predict_layers', 0, { min: 0, max: 64 });
+  return n > 0 ? [`${n} multi-token-prediction layer${n === 1 ? '' : 's'} (num_nextn_predict_layers): neither counted nor priced; speculative decoding is priced by its flags`] : [];
+}
 
 function windowNote(slidingLayers: number, numLayers: number, window: number | null): string[] {
   if (slidingLayers === 0 || window === null) return [];
@@ -380,6 +386,7 @@ export function loadModelConfig(json: unknown, id?: string): ModelSpec {
       return {
         ...base,
         attention,
+        notes: mtpNote(cfg),
         slidingLayers: 0,
         slidingWindow: null,
         denseLayers: numLayers - moeLayers,
@@ -408,7 +415,7 @@ export function loadModelConfig(json: unknown, id?: string): ModelSpec {
         attention: gqa(cfg, hiddenSize, { bias: bool(cfg, 'attention_bias', true), qkNorm: false, sinks: true }),
         slidingLayers,
         slidingWindow: window,
-        notes: windowNote(slidingLayers, numLayers, window),
+        notes: [...windowNote(slidingLayers, numLayers, window), UNPRICED.sinks],
         denseLayers: 0,
         intermediateSize: inter,
         mlpBias: false,

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadModelConfig, loadModelFile, resolveModel } from '../../lib/models/spec.js';
+import { loadModel, loadModelConfig, loadModelFile, resolveModel } from '../../lib/models/spec.js';
 import { paramCounts } from '../../lib/models/params.js';
 import { kvBytesPerToken } from '../../lib/models/index.js';
 import { batchlabRoot } from '../../lib/util/package-root.js';
@@ -109,4 +109,14 @@ test('loadModelConfig(): a Gemma3ForConditionalGeneration config reads its text_
   const { num_attention_heads: _h, ...noHeads } = decoder;
   assert.throws(() => loadModelConfig({ ...wrapped, text_config: noHeads }), (e: unknown) => e instanceof InputError && e.field === 'text_config.num_attention_heads');
   assert.throws(() => loadModelConfig({ ...wrapped, text_config: undefined }), (e: unknown) => e instanceof InputError && e.field === 'text_config');
+});
+
+test('loadModel(): catalog models carry their own notes: gpt-oss\'s sinks and windows, DeepSeek-V3\'s uncounted MTP layer; Llama has none', () => {
+  // openai/gpt-oss-120b config.json: 18 of 36 layers slide over 128 tokens; one sink logit per head.
+  const oss = loadModel('gpt-oss-120b').notes!;
+  assert.ok(oss.some((n) => /18 of 36 layers attend to the last 128 tokens/.test(n)) && oss.some((n) => /attention sinks/.test(n)));
+  // deepseek-ai/DeepSeek-V3 config.json: num_nextn_predict_layers 1; Kimi-K2 sets 0.
+  assert.ok(loadModel('deepseek-v3').notes!.some((n) => /^1 multi-token-prediction layer/.test(n)));
+  assert.deepEqual(loadModel('kimi-k2').notes, []);
+  assert.equal(loadModel('llama-3.1-8b').notes, undefined);
 });
