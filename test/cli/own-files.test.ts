@@ -68,7 +68,8 @@ test('search and deploy agree on $/M for the same configuration (one pricing pat
   assert.ok(best.batch < 512);
   // The deploy command search prints for its answer gives the same full-batch all-in price.
   const cmd: string = s.sameAsDeploy;
-  const args = cmd.replace(/^batchlab /, '').split(' ');
+  // Words as a POSIX shell splits them (a path with spaces comes single-quoted).
+  const args = cmd.replace(/^batchlab /, '').match(/'[^']*'|\S+/g)!.map((w) => w.replace(/^'(.*)'$/, '$1'));
   const d = JSON.parse((await run(['--json', ...args])).out);
   assert.ok(close(d.usdPerMillionOutputAllIn, best.usdPerMillionOutputFullBatch, 1e-9), `${d.usdPerMillionOutputAllIn} vs ${best.usdPerMillionOutputFullBatch}`);
   // The bill on the devices the load needs is never below the full-batch price.
