@@ -11,6 +11,7 @@ import { loadHardware } from '../lib/hardware/index.js';
 import { loadModel } from '../lib/models/index.js';
 import { calibratedStepModel, candidateLayouts, cheapestByBruteForce, deploymentFrontier, evaluateSearchSpace, rooflineDeviceStepModel, searchCheapestDeployment, searchSpaceSize, uniformPrecision } from '../lib/deployment/index.js';
 import type { SearchSpace, StepModelFactory } from '../lib/deployment/index.js';
+import { formatUsd } from '../lib/util/money.js';
 
 const model = loadModel('llama-3.1-70b');
 const base: SearchSpace = {
@@ -42,6 +43,6 @@ for (const [name, stepModel] of [['datasheet roofline', roofline], ['calibrated 
   console.log(`\n${name}:`);
   console.log(`  all ${all.length} configurations + frontier (${frontier.length} points): ${fullS.toFixed(2)} s (${((fullS / all.length) * 1e6).toFixed(0)} µs each)`);
   console.log(`  brute-force optimum: ${bruteS.toFixed(2)} s; binary search: ${searchS.toFixed(3)} s over ${evaluated} points (${(bruteS / searchS).toFixed(0)}× faster)`);
-  console.log(`  optimum ${best ? `${best.hardware}, layout ${best.layout}, precision ${best.precision}, batch ${best.batch}, $${best.usdPerMillionOutput.toFixed(3)}/M output` : 'none'}; brute force ${brute?.index === best?.index ? 'agrees' : 'DISAGREES'}`);
+  console.log(`  optimum ${best ? `${best.hardware}, layout ${best.layout}, precision ${best.precision}, batch ${best.batch}, ${formatUsd(best.usdPerMillionOutput)}/M output at ${(100 * best.utilisation).toFixed(0)} % utilisation` : 'none'}; brute force ${brute?.index === best?.index ? 'agrees' : 'DISAGREES'}`);
 }
 console.log(`\nslowest full evaluation: ${worst.toFixed(2)} s for 10,000 configurations (target ≤ 60 s on 2 cores): ${worst <= 60 ? 'met' : 'missed'}`);

@@ -144,6 +144,8 @@ export {
   listHardware,
   loadHardware,
   thisMachineHardware,
+  resolveHardware,
+  hardwareWithPrice,
 } from './hardware/index.js';
 export type {
   HardwareSpec,
@@ -170,6 +172,8 @@ export {
   paramCounts,
   prefillOps,
   stepActivationBytes,
+  loadModelFile,
+  resolveModel,
 } from './models/index.js';
 export type {
   DecodeTrafficRow,
@@ -605,6 +609,9 @@ export {
   speculativeTokensPerStep,
   thisMachineSetup,
   uniformPrecision,
+  requestPrice,
+  usdPerMillionAtLoad,
+  searchDecodeContext,
 } from './deployment/index.js';
 export type {
   ArchitectureRow,
@@ -644,6 +651,7 @@ export type {
   SpeculativeDecoding,
   StepModelFactory,
   TokenPrices,
+  RequestPrice,
 } from './deployment/index.js';
 
 // sweep
@@ -761,6 +769,7 @@ export {
   readJsonCapped,
   writeFileSafe,
   writeFileSafeAsync,
+  formatUsd,
 } from './util/index.js';
 export type {
   Bounds,

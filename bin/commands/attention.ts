@@ -1,12 +1,13 @@
 import { Command } from 'commander';
-import { compareAttentionStrategies, measureDecodeAttention, saveAttentionRows } from '../../lib/attention/measure.js';
+import { MEASURED_STRATEGIES, compareAttentionStrategies, measureDecodeAttention, saveAttentionRows } from '../../lib/attention/measure.js';
+import { progressBar } from './inputs.js';
 import { lengthCases } from '../../lib/attention/strategies.js';
 import { selectBackend, BACKEND_NAMES } from '../../lib/backend/registry.js';
 import { loadServingTrace } from '../../lib/batching/trace.js';
 import { measuredDir } from '../../lib/gemm/store.js';
 import { InputError } from '../../lib/util/errors.js';
 import { ensureDir } from '../../lib/util/files.js';
-import { asFlags, asFlagsAsync, decimalInRange, emit, intArg } from './context.js';
+import { asFlags, asFlagsAsync, decimalInRange, emit, intArg, ioOf } from './context.js';
 
 interface AttentionCliOptions {
   backend: string;
@@ -80,7 +81,10 @@ export function register(program: Command): void {
       ensureDir('--out', o.out ?? measuredDir());
       await selectBackend(o.backend as (typeof BACKEND_NAMES)[number] | 'auto', { log: () => {} });
       // The cache-size cap depends on every length at once: it names the flags that set them.
-      const rows = await asFlagsAsync(() => measureDecodeAttention({ ...shape, cases, rounds, timing: { warmup: 1, minReps: 2, minTimeMs }, seed }), { lengths: '--batches/--mean/--kv-heads/--head-dim' });
+      const bar = progressBar(ioOf(cmd), 'bench attention: points');
+      let done = 0;
+      const onRow = (): void => bar.update(++done, cases.length * MEASURED_STRATEGIES.length);
+      const rows = await asFlagsAsync(() => measureDecodeAttention({ ...shape, cases, rounds, timing: { warmup: 1, minReps: 2, minTimeMs }, seed, onRow }), { lengths: '--batches/--mean/--kv-heads/--head-dim' }).finally(() => bar.stop());
       const paths = asFlags(() => saveAttentionRows(rows, { dir: o.out, tag: o.tag }), { dir: '--out' });
       const comparisons = compareAttentionStrategies(rows);
       emit(cmd, { csv: paths.csv, json: paths.json, comparisons }, () => [

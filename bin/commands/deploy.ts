@@ -3,8 +3,9 @@ import type { Command } from 'commander';
 import type { CliIo } from '../cli.js';
 import { DTYPES } from '../../lib/core/types.js';
 import type { Dtype } from '../../lib/core/types.js';
-import { loadHardware } from '../../lib/hardware/spec.js';
-import { loadModel } from '../../lib/models/spec.js';
+import { requestPrice } from '../../lib/deployment/cost.js';
+import { formatUsd } from '../../lib/util/money.js';
+import { HARDWARE_FLAG_HELP, MODEL_FLAG_HELP, PRICE_FLAG_HELP, hardwareFlag, modelFlag, modelNoteLines, priceSource } from './inputs.js';
 import { loadPromptMix, promptMixStats, scalePromptMix } from '../../lib/attention/prompts.js';
 import { deepseekDayReproduction } from '../../lib/deployment/deepseek.js';
 import { checkPrecision } from '../../lib/deployment/layout.js';
@@ -50,6 +51,7 @@ interface DeployOptions {
   requests: string;
   seed: string;
   efficiency?: string;
+  usdPerHour?: string;
   json?: boolean;
 }
 
@@ -66,7 +68,7 @@ const gb = (bytes: number): string => `${fmt(bytes / 1e9)} GB`;
 
 /** A published-vs-predicted value in its unit: dollars with a $, the margin in percent as DeepSeek published it. */
 function inUnit(v: number, unit: string): string {
-  if (unit === 'USD') return `$${fmt(v)}`;
+  if (unit === 'USD') return formatUsd(v);
   if (unit === '×') return `${(v * 100).toFixed(0)} %`;
   return fmt(v);
 }
@@ -100,8 +102,10 @@ function deepseekDay(o: DeployOptions, io: CliIo): void {
 }
 
 function localCommand(o: DeployOptions, io: CliIo): void {
-  const model = asFlags(() => loadModel(o.model), { 'model id': '--model' });
-  const setup = asFlags(() => loadLocalSetup(o.local!), { 'local setup id': '--local' });
+  const model = modelFlag(o.model);
+  const catalogSetup = asFlags(() => loadLocalSetup(o.local!), { 'local setup id': '--local' });
+  // --usd-per-hour replaces the setup's amortised cost, as it replaces a device's price.
+  const setup = o.usdPerHour === undefined ? catalogSetup : { ...catalogSetup, hourlyCostUsd: decimalInRange('--usd-per-hour', o.usdPerHour, { min: 0, max: 1e6 }) };
   const bitsPerWeight = decimalInRange('--bits', o.bits, { min: 0, exclusiveMin: true, max: 32 });
   const context = intArg('--context', o.context, 0, MAX_TOKENS);
   const batch = intArg('--batch', o.batch, 1, MAX_BATCH);
@@ -112,7 +116,8 @@ function localCommand(o: DeployOptions, io: CliIo): void {
   }
   io.out(`${model.id} on ${setup.name}, ${bitsPerWeight} bits per weight, batch ${run.batch}, context ${context}`);
   for (const t of run.tiers) io.out(`  ${t.tier}: ${fmt(t.weightBytes / 1e9)} GB weights, ${fmt(t.bytesPerStep / 1e9)} GB read per step at ${fmt(t.bytesPerSecond / 1e9)} GB/s = ${fmt(t.seconds * 1e3)} ms`);
-  io.out(`  ${fmt(run.tokensPerSecondPerUser)} tok/s per user, ${fmt(run.tokensPerSecond)} tok/s in all, $${fmt(run.usdPerMillionOutput)} per million output tokens`);
+  io.out(`  ${fmt(run.tokensPerSecondPerUser)} tok/s per user, ${fmt(run.tokensPerSecond)} tok/s in all, ${formatUsd(run.usdPerMillionOutput)} per million output tokens`);
+  for (const line of modelNoteLines(model)) io.out(line);
 }
 
 /**
@@ -136,8 +141,8 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
   decimalInRange('--bits', o.bits, { min: 0, exclusiveMin: true, max: 32 });
   if (o.deepseekDay) return deepseekDay(o, io);
   if (o.local !== undefined) return localCommand(o, io);
-  const model = asFlags(() => loadModel(o.model), { 'model id': '--model' });
-  const hw = asFlags(() => loadHardware(o.hardware), { 'hardware id': '--hardware' });
+  const model = modelFlag(o.model);
+  const hw = hardwareFlag(o.hardware, o.usdPerHour);
   const layout: PoolLayout = {
     gpusPerNode: intArg('--gpus-per-node', o.gpusPerNode, 1, 1024),
     tensorParallel: intArg('--tp', o.tp, 1, 1024),
@@ -192,13 +197,29 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
     prefill = prefillFromMix(step, { layout, tokensPerRank: prefillTokens }, mix);
   }
   const price = hw.hourlyPriceUsd;
+  const output = intArg('--output', o.output, 1, 1 << 22);
+  // The pricing search uses too: a request's prefill (its uncached prompt at the prefill
+  // rate) and decode (--output tokens at the decode rate) in device-seconds, times the price.
+  const cost = requestPrice({
+    promptTokens: prompt,
+    computedPromptTokens: uncached,
+    outputTokens: output,
+    prefillTokensPerSecondPerDevice: prefill.computedTokensPerSecondPerDevice,
+    decodeTokensPerSecondPerDevice: decode.tokensPerSecondPerDevice,
+    usdPerDeviceHour: price,
+  });
+  const mode = (efficiency ?? (hw.calibration ? 'calibrated' : 'typical')) as EfficiencyMode;
   const out: Record<string, unknown> = {
     stepModel: step.label,
+    figures: mode === 'spec' ? 'bound' : mode,
     fits: true,
     decode,
     prefill,
-    usdPerMillionOutput: price > 0 ? (price / 3600 / decode.tokensPerSecondPerDevice) * 1e6 : null,
-    usdPerMillionInput: price > 0 ? (price / 3600 / prefill.inputTokensPerSecondPerDevice) * 1e6 : null,
+    usdPerDeviceHour: price,
+    usdPerMillionOutput: price > 0 ? cost.usdPerMillionOutputDecode : null,
+    usdPerMillionInput: price > 0 ? cost.usdPerMillionInputPrefill : null,
+    usdPerMillionOutputAllIn: price > 0 ? cost.usdPerMillionOutput : null,
+    notes: model.notes ?? [],
   };
   if (sim) {
     const s = simulateDeployment(
@@ -214,10 +235,19 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
     return;
   }
   io.out(`${model.id} on ${hw.name}: ${step.label}`);
+  io.out(
+    mode === 'spec'
+      ? '  these are bounds: the datasheet roofline, every kernel at peak (no efficiency loss, launch or link latency)'
+      : `  these are ${mode} figures: kernels at the hardware's ${mode === 'calibrated' ? 'sourced calibration' : 'typical'} efficiencies with launch and link costs; \`batchlab roofline\` gives the datasheet bound, which is faster`,
+  );
   io.out(`  memory per device: weights ${gb(decode.memory.weightBytes)} + KV ${gb(decode.memory.kvBytes)} of ${gb(decode.memory.capacityBytes)} (fits)`);
   io.out(`  decode: ${fmt(decode.tokensPerSecondPerDevice)} output tok/s per device, ${fmt(decode.tokensPerSecondPerUser)} tok/s per user (TPOT ${fmt(decode.tpotSeconds * 1e3)} ms)`);
   io.out(`  prefill: ${fmt(prefill.inputTokensPerSecondPerDevice)} input tok/s per device (cache hits counted), step ${fmt(prefill.ttftSeconds * 1e3)} ms`);
-  if (price > 0) io.out(`  at $${price} per device-hour: $${fmt(out.usdPerMillionOutput as number)} per million output tokens, $${fmt(out.usdPerMillionInput as number)} per million input tokens`);
+  if (price > 0) {
+    io.out(`  at ${formatUsd(price)} per device-hour (${priceSource(hw)}), every slot busy: ${formatUsd(cost.usdPerMillionOutputDecode)} per million output tokens (decode) and ${formatUsd(cost.usdPerMillionInputPrefill)} per million input tokens (prefill)`);
+    io.out(`  all-in, a ${prompt}-token prompt and ${output} output tokens: ${formatUsd(cost.usdPerMillionOutput)} per million output tokens (what \`batchlab search\` prices at full batch)`);
+  } else io.out(`  no hourly price (${priceSource(hw)}): give one with --usd-per-hour`);
+  for (const line of modelNoteLines(model)) io.out(line);
   if (out.simulated) {
     const s = out.simulated as { ttftP50: number; ttftP99: number; tpotP50: number | null; tpotP99: number | null; scheduler: string };
     io.out(`  simulated (${s.scheduler}): TTFT p50 ${fmt(s.ttftP50 * 1e3)} ms, p99 ${fmt(s.ttftP99 * 1e3)} ms; TPOT p50 ${s.tpotP50 === null ? '-' : fmt(s.tpotP50 * 1e3)} ms, p99 ${s.tpotP99 === null ? '-' : fmt(s.tpotP99 * 1e3)} ms`);
@@ -242,8 +272,9 @@ export function register(program: Command, io: CliIo): void {
     .option('--deepseek-day', "DeepSeek's published day (Feb 2025) beside the model's prediction")
     .option('--local <setup>', 'a local setup (data/deployment/local-setups.json), e.g. rtx-4090-desktop')
     .option('--bits <n>', 'bits per weight for --local', '4.8')
-    .option('--model <id>', 'model catalog id', 'llama-3.1-70b')
-    .option('--hardware <id>', 'hardware catalog id', 'h100-sxm')
+    .option('--model <id|config.json|dir>', MODEL_FLAG_HELP, 'llama-3.1-70b')
+    .option('--hardware <id|file.json>', HARDWARE_FLAG_HELP, 'h100-sxm')
+    .option('--usd-per-hour <usd>', PRICE_FLAG_HELP)
     .option('--tp <n>', 'tensor parallelism', '4')
     .option('--dp <n>', 'data-parallel attention ranks', '1')
     .option('--pp <n>', 'pipeline stages', '1')
@@ -263,7 +294,7 @@ export function register(program: Command, io: CliIo): void {
     .option('--simulate', 'run the serving simulator for TTFT and TPOT percentiles')
     .option('--engine <name>', 'with --simulate: schedule as this engine preset (vllm, sglang or trtllm) instead of continuous batching up to --batch')
     .option('--rate <rps>', 'requests per second per rank (required with --simulate)')
-    .option('--output <n>', 'output tokens per request for --simulate', '256')
+    .option('--output <n>', 'output tokens per request (the all-in price and --simulate)', '256')
     .option('--requests <n>', 'requests to simulate with --simulate', '2000')
     .option('--seed <n>', 'simulation seed', '1')
     .option('--efficiency <mode>', 'calibrated (default when the hardware has a calibration), typical, or spec (the datasheet bound)')

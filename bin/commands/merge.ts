@@ -7,6 +7,7 @@ import { mergeGemmCsvFiles, mergedGemmCsv } from '../../lib/sweep/gemm.js';
 import { mergeSweepShards, sweepResultText } from '../../lib/sweep/run.js';
 import { InputError } from '../../lib/util/errors.js';
 import { checkWritableFile, writeFileSafeAsync } from '../../lib/util/files.js';
+import { countOf } from './inputs.js';
 
 function expand(inputs: string[]): string[] {
   const out: string[] = [];
@@ -38,18 +39,16 @@ async function mergeCommand(inputs: string[], o: { out?: string; json?: boolean 
     const text = mergedGemmCsv(m);
     if (o.out) await writeFileSafeAsync('--out', o.out, text);
     if (o.json) io.out(JSON.stringify({ out: o.out ?? null, rows: m.rows.length, machines: m.machines }));
-    else {
-      if (!o.out) io.out(text.trimEnd());
-      else io.out(`batchlab: ${m.rows.length} GEMM rows from ${m.machines.length} machine(s) -> ${o.out}`);
-    }
+    else io.out(`batchlab: ${countOf(m.rows.length, 'GEMM row')} from ${countOf(m.machines.length, 'machine')} in ${countOf(csv.length, 'file')} ${o.out ? `-> ${o.out}` : '(not written: give --out FILE to write the merged CSV)'}`);
     return;
   }
   const r = asFlags(() => mergeSweepShards(files), { 'shard file': 'input', 'GEMM CSV file': 'input' });
   const text = sweepResultText(r);
   if (o.out) await writeFileSafeAsync('--out', o.out, text);
   if (o.json) io.out(JSON.stringify({ out: o.out ?? null, kind: r.kind, specHash: r.specHash, size: r.size, shards: files.length }));
-  else if (!o.out) io.out(text.trimEnd());
-  else io.out(`batchlab: ${files.length} shard(s), ${r.size} points of ${r.kind} -> ${o.out}`);
+  else {
+    io.out(`batchlab: ${countOf(files.length, 'shard')} merged: ${countOf(r.size, 'row')} of ${r.kind}, spec hash ${r.specHash} ${o.out ? `-> ${o.out}` : '(not written: give --out FILE to write the merged result)'}`);
+  }
 }
 
 /** `batchlab merge <shards or folder> --out merged.json`: shards into one result; GEMM CSVs into one table by machine. */
@@ -58,7 +57,7 @@ export function register(program: Command, io: CliIo): void {
     .command('merge')
     .description('merge sweep shards (exactly covering every point) or GEMM CSVs from many machines')
     .argument('<inputs...>', 'shard files, GEMM CSV files, or folders holding them')
-    .option('--out <file>', 'write the merged result here (atomically) instead of printing it')
+    .option('--out <file>', 'write the merged result here (atomically); without it only a summary is printed')
     .exitOverride()
     .action(async (inputs: string[], o, cmd: Command) => mergeCommand(inputs, { ...o, json: wantsJson(cmd) }, io));
 }

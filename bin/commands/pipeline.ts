@@ -3,6 +3,7 @@ import { pipelineBubbleFraction } from '../../lib/pipeline/bubbles.js';
 import { pipelineSchedule } from '../../lib/pipeline/schedule.js';
 import { checkNumber } from '../../lib/util/validate.js';
 import { asFlags, decimalArg, emit, intArg } from './context.js';
+import { countOf } from './inputs.js';
 
 interface PipelineCliOptions {
   layers: string;
@@ -49,7 +50,7 @@ export function register(program: Command): void {
       };
       emit(cmd, result, () => [
         `S = ${stages} stages, m = ${microBatches} micro-batches, v = ${chunks}: bubble ${(closed * 100).toFixed(1)} % (closed form (S−1)/(v·m+S−1)), ${(run.bubbleFraction * 100).toFixed(1)} % simulated`,
-        `makespan ${(run.makespanSeconds * 1e3).toFixed(2)} ms for ${ticks} tick(s), ${run.microBatchesPerSecond.toFixed(1)} micro-batches/s`,
+        `makespan ${(run.makespanSeconds * 1e3).toFixed(2)} ms for ${countOf(ticks, 'tick')}, ${run.microBatchesPerSecond.toFixed(1)} micro-batches/s`,
       ]);
     });
 }

@@ -1,12 +1,11 @@
 import { Command } from 'commander';
 import { DTYPES } from '../../lib/core/types.js';
 import type { Dtype } from '../../lib/core/types.js';
-import { loadHardware } from '../../lib/hardware/spec.js';
-import { loadModel } from '../../lib/models/spec.js';
+import { HARDWARE_FLAG_HELP, MODEL_FLAG_HELP, countOf, hardwareFlag, modelFlag, modelNoteLines } from './inputs.js';
 import { memoryFit } from '../../lib/roofline/deployment.js';
 import { decodeCriticalBatch, decodeStepTime } from '../../lib/roofline/model.js';
 import { checkOneOf } from '../../lib/util/validate.js';
-import { asFlags, emit, intArg } from './context.js';
+import { emit, intArg } from './context.js';
 
 interface RooflineCliOptions {
   model: string;
@@ -27,15 +26,15 @@ interface RooflineCliOptions {
 export function register(program: Command): void {
   program
     .command('roofline')
-    .description('decode step time and critical batch of a catalog model on catalog hardware (spec roofline)')
+    .description('decode step time and critical batch at the datasheet roofline (a bound): a catalog model or your config.json, on catalog or your own hardware')
     .addHelpText(
       'after',
       '\nA configuration whose weights, KV cache and activations exceed a device\'s memory is still priced (the roofline is a\n' +
         'what-if), but the first line says "does not fit: short by X GB per device", and --json carries memory.fits and\n' +
         'memory.shortfallBytes. With a long context the step may stay memory-bound at every batch: criticalBatch is then null.',
     )
-    .option('--model <id>', 'model id from data/models', 'llama-3.1-8b')
-    .option('--hardware <id>', 'hardware id from data/hardware, or this-machine', 'h200')
+    .option('--model <id|config.json|dir>', MODEL_FLAG_HELP, 'llama-3.1-8b')
+    .option('--hardware <id|file.json>', HARDWARE_FLAG_HELP, 'h200')
     .option('--dtype <dtype>', `weight and activation type: ${DTYPES.join(', ')}`, 'bf16')
     .option('--batch <int>', 'sequences decoded per step', '1')
     .option('--context <int>', 'tokens of KV cache per sequence', '0')
@@ -45,8 +44,8 @@ export function register(program: Command): void {
       const batch = intArg('--batch', o.batch, 1, 1 << 20);
       const context = intArg('--context', o.context, 0, 1 << 24);
       const devices = intArg('--devices', o.devices, 1, 4096);
-      const model = asFlags(() => loadModel(o.model), { 'model id': '--model' });
-      const hw = asFlags(() => loadHardware(o.hardware), { 'hardware id': '--hardware' });
+      const model = modelFlag(o.model);
+      const hw = hardwareFlag(o.hardware);
       const seconds = decodeStepTime(model, hw, { dtype, batch, context, devices });
       const critical = decodeCriticalBatch(model, hw, { dtype, context });
       // The roofline prices any configuration; whether it fits is stated first, not refused,
@@ -56,15 +55,18 @@ export function register(program: Command): void {
       const memory = { fits: fit.fits, weightBytes: fit.weightBytes, kvCacheBytes: fit.kvCacheBytes, activationBytes: fit.activationBytes, totalBytes: fit.totalBytes, capacityBytes: fit.capacityBytes, shortfallBytes: Math.max(0, -fit.headroomBytes) };
       const finite = Number.isFinite(critical);
       const result = {
-        model: model.id, hardware: hw.id, dtype, batch, context, devices, stepSeconds: seconds, tokensPerSecond: batch / seconds,
+        model: model.id, hardware: hw.id, figures: 'bound', dtype, batch, context, devices, stepSeconds: seconds, tokensPerSecond: batch / seconds,
         criticalBatch: finite ? critical : null,
         ...(finite ? {} : { criticalBatchReason: `memory-bound at every batch: at context ${context} the KV reads grow with the batch as fast as its FLOPs` }),
         memory,
+        notes: model.notes ?? [],
       };
       emit(cmd, result, () => [
         ...(fit.fits ? [] : [`does not fit: short by ${gb(memory.shortfallBytes)} per device (${gb(fit.totalBytes)} needed of ${gb(fit.capacityBytes)}: ${gb(fit.weightBytes)} weights + ${gb(fit.kvCacheBytes)} KV cache + ${gb(fit.activationBytes)} activations); the times below assume it did`]),
-        `${model.id} on ${hw.name}, ${dtype}, batch ${batch}, context ${context}: ${(seconds * 1e3).toFixed(3)} ms per decode step, ${(batch / seconds).toFixed(1)} tokens/s`,
+        `${model.id} on ${hw.name} (${countOf(devices, 'device')}), ${dtype}, batch ${batch}, context ${context}: ${(seconds * 1e3).toFixed(3)} ms per decode step, ${(batch / seconds).toFixed(1)} tokens/s`,
+        'this is a bound: the datasheet roofline (every byte at peak bandwidth, every FLOP at peak); `batchlab deploy` gives calibrated figures with kernel efficiencies and launch costs, which are slower',
         finite ? `the step turns compute-bound at batch ${critical}` : `the step stays memory-bound at every batch at context ${context}`,
+        ...modelNoteLines(model, ''),
       ]);
     });
 }

@@ -4,6 +4,12 @@ import type { CliIo } from '../cli.js';
 import { cheapestByBruteForce, deploymentFrontier, evaluateSearchPoint, evaluateSearchSpace, searchCheapestDeployment, searchSpaceSize } from '../../lib/deployment/search.js';
 import type { SearchPoint, SearchSpace, Slo } from '../../lib/deployment/search.js';
 import { searchSpaceFromSpec } from '../../lib/deployment/spec.js';
+import { searchDecodeContext } from '../../lib/deployment/search.js';
+import type { DeploymentPrecision, PoolLayout } from '../../lib/deployment/types.js';
+import { hardwareWithPrice } from '../../lib/hardware/spec.js';
+import { formatUsd } from '../../lib/util/money.js';
+import { decimalInRange } from './context.js';
+import { PRICE_FLAG_HELP, countOf, modelNoteLines, progressBar } from './inputs.js';
 import type { SearchSpec } from '../../lib/deployment/spec.js';
 import { InputError } from '../../lib/util/errors.js';
 import { readJsonCapped } from '../../lib/util/files.js';
@@ -24,17 +30,55 @@ export function readJsonSpec(flag: string, path: string | undefined): unknown {
   return spec;
 }
 
-function describe(p: SearchPoint, spec: SearchSpec): string {
-  const l = spec.layouts[p.layout];
-  const pr = spec.precisions[p.precision];
-  return `${p.hardware}, layout ${JSON.stringify(l)}, precision ${typeof pr === 'string' ? pr : JSON.stringify(pr)}, batch ${p.batch}: ` +
-    `${p.tokensPerSecondPerUser.toFixed(1)} tok/s per user, ${p.tokensPerSecondPerDevice.toFixed(0)} tok/s per device, ` +
-    `TTFT ${(p.ttftSeconds * 1e3).toFixed(0)} ms, TPOT ${(p.tpotSeconds * 1e3).toFixed(1)} ms, $${p.usdPerMillionOutput.toFixed(3)} per million output tokens, ${p.devicesNeeded} devices ($${p.usdPerHour.toFixed(2)}/h)`;
+/** A layout in words: "TP2", "TP8 DP4 EP32, 32 redundant experts, overlapped". */
+function layoutText(l: PoolLayout): string {
+  const parts = [`TP${l.tensorParallel}`];
+  if (l.dataParallelAttention > 1) parts.push(`DP${l.dataParallelAttention}`);
+  if (l.pipelineParallel > 1) parts.push(`PP${l.pipelineParallel}`);
+  if (l.expertParallel > 1) parts.push(`EP${l.expertParallel}`);
+  let t = parts.join(' ');
+  if (l.redundantExperts > 0) t += `, ${countOf(l.redundantExperts, 'redundant expert')}`;
+  if (l.microBatchOverlap) t += ', overlapped';
+  return t;
 }
 
-function where(p: SearchPoint, spec: SearchSpec): string {
-  const pr = spec.precisions[p.precision];
-  return `${p.hardware}, layout ${JSON.stringify(spec.layouts[p.layout])}, precision ${typeof pr === 'string' ? pr : JSON.stringify(pr)}`;
+function precisionText(p: DeploymentPrecision): string {
+  if (p.weights === p.attention && p.attention === p.dispatch && p.dispatch === p.combine) return p.weights;
+  return `${p.weights} weights, ${p.attention} attention, ${p.dispatch} dispatch, ${p.combine} combine`;
+}
+
+function where(p: SearchPoint, space: SearchSpace): string {
+  return `${p.hardware}, ${layoutText(space.layouts[p.layout])}, ${precisionText(space.precisions[p.precision])}`;
+}
+
+const pct = (x: number): string => `${(100 * x).toFixed(0)} %`;
+
+function describe(p: SearchPoint, space: SearchSpace): string {
+  return `${where(p, space)}, batch ${p.batch}: ` +
+    `${p.tokensPerSecondPerUser.toFixed(1)} tok/s per user, ${p.tokensPerSecondPerDevice.toFixed(0)} tok/s per device, ` +
+    `TTFT ${(p.ttftSeconds * 1e3).toFixed(0)} ms, TPOT ${(p.tpotSeconds * 1e3).toFixed(1)} ms; ` +
+    `${countOf(p.devicesNeeded, 'device')} (${formatUsd(p.usdPerHour)} per hour) at ${pct(p.utilisation)} utilisation: ${formatUsd(p.usdPerMillionOutput)} per million output tokens ` +
+    `(${formatUsd(p.usdPerMillionOutputFullBatch)} were every slot busy)`;
+}
+
+/** The `batchlab deploy` line that prices the same configuration (its full-batch all-in $/M equals the search's). */
+function deployCommandFor(p: SearchPoint, space: SearchSpace, spec: SearchSpec, usdPerHour: string | undefined): string {
+  const l = space.layouts[p.layout];
+  const pr = space.precisions[p.precision];
+  const hit = space.load.cacheHitFraction ?? 0;
+  const computed = Math.max(1, space.load.promptTokens - Math.floor(space.load.promptTokens * hit));
+  const quote = (x: string): string => (/^[\w./:@-]+$/.test(x) ? x : `'${x.replace(/'/g, "'\\''")}'`);
+  const hwRef = spec.hardware.find((h) => h === p.hardware) ?? spec.hardware[space.hardware.findIndex((h) => h.id === p.hardware)];
+  const args = [
+    'batchlab deploy', `--model ${quote(spec.model)}`, `--hardware ${quote(hwRef)}`,
+    `--tp ${l.tensorParallel}`, `--dp ${l.dataParallelAttention}`, `--pp ${l.pipelineParallel}`, `--ep ${l.expertParallel}`,
+    ...(l.redundantExperts > 0 ? [`--redundant ${l.redundantExperts}`] : []), `--gpus-per-node ${l.gpusPerNode}`, ...(l.microBatchOverlap ? ['--overlap'] : []),
+    `--precision ${precisionText(pr) === pr.weights ? pr.weights : [pr.weights, pr.attention, pr.dispatch, pr.combine].join(',')}`,
+    `--batch ${p.batch}`, `--context ${searchDecodeContext(space.load)}`, `--prompt ${space.load.promptTokens}`, `--cache-hit ${hit}`,
+    `--prefill-tokens ${computed}`, `--output ${space.load.outputTokens}`,
+    ...(usdPerHour !== undefined ? [`--usd-per-hour ${usdPerHour}`] : []),
+  ];
+  return args.join(' ');
 }
 
 // The library's memory reason reads "memory: short by X GB per device".
@@ -45,7 +89,7 @@ const shortGb = (p: SearchPoint): number => Number(/short by ([\d.]+) GB/.exec(p
  * some that fit but miss the latency limits. Each (hardware, layout, precision) is
  * judged at its smallest batch, where memory use and TPOT are lowest.
  */
-function whyNone(space: SearchSpace, spec: SearchSpec, slo: Slo): { kind: 'memory' | 'layout' | 'slo'; reason: string } {
+function whyNone(space: SearchSpace, slo: Slo): { kind: 'memory' | 'layout' | 'load' | 'slo'; reason: string } {
   const B = space.batches.length;
   const n = searchSpaceSize(space);
   const groups = n / B;
@@ -55,9 +99,13 @@ function whyNone(space: SearchSpace, spec: SearchSpec, slo: Slo): { kind: 'memor
   let firstLayout: SearchPoint | null = null;
   let bestTtft = Infinity;
   let bestTpot = Infinity;
+  let unfilled: SearchPoint | null = null; // meets the SLO but the load cannot fill it
+  const inSlo = (p: SearchPoint): boolean => (slo.ttftSeconds === undefined || p.ttftSeconds <= slo.ttftSeconds) && (slo.tpotSeconds === undefined || p.tpotSeconds <= slo.tpotSeconds);
   for (let g0 = 0; g0 < n; g0 += B) {
     const p = evaluateSearchPoint(space, g0);
-    if (p.feasible) {
+    // A batch the load cannot fill still fits; its latencies are what a smaller batch would beat.
+    if (p.feasible || p.reason?.startsWith('load')) {
+      if (!p.feasible && unfilled === null && inSlo(p)) unfilled = p;
       bestTtft = Math.min(bestTtft, p.ttftSeconds);
       bestTpot = Math.min(bestTpot, p.tpotSeconds);
     } else if (p.reason?.startsWith('memory')) {
@@ -70,11 +118,14 @@ function whyNone(space: SearchSpace, spec: SearchSpec, slo: Slo): { kind: 'memor
   }
   const smallest = space.batches[0];
   if (memory + layout === groups) {
-    if (memory === 0) return { kind: 'layout', reason: `no layout is valid for ${space.model.id}: e.g. ${where(firstLayout!, spec)} (${firstLayout!.reason})` };
-    const eg = `closest: ${where(firstMemory!, spec)} (${firstMemory!.reason})`;
+    if (memory === 0) return { kind: 'layout', reason: `no layout is valid for ${space.model.id}: e.g. ${where(firstLayout!, space)} (${firstLayout!.reason})` };
+    const eg = `closest: ${where(firstMemory!, space)} (${firstMemory!.reason})`;
     return { kind: 'memory', reason: `no configuration fits in memory, even at the smallest batch (${smallest})${layout ? ` (${layout} of ${groups} layouts are invalid)` : ''}; ${eg}` };
   }
   const fit = groups - memory - layout;
+  if (unfilled) {
+    return { kind: 'load', reason: `no configuration is filled by the load, even at the smallest batch (${smallest}): e.g. ${where(unfilled, space)} (${unfilled.reason}); raise load.requestsPerSecond or offer smaller serving units` };
+  }
   const limits = [
     slo.ttftSeconds === undefined ? '' : `best TTFT ${(bestTtft * 1e3).toFixed(0)} ms against ${(slo.ttftSeconds * 1e3).toFixed(0)} ms`,
     slo.tpotSeconds === undefined ? '' : `best TPOT ${(bestTpot * 1e3).toFixed(1)} ms against ${(slo.tpotSeconds * 1e3).toFixed(1)} ms`,
@@ -82,24 +133,50 @@ function whyNone(space: SearchSpace, spec: SearchSpec, slo: Slo): { kind: 'memor
   return { kind: 'slo', reason: `no configuration meets the SLO: ${fit} of ${groups} configurations fit in memory at batch ${smallest}, and their ${limits.join(', ')}` };
 }
 
-function searchCommand(o: { spec?: string; json?: boolean; frontier?: boolean; bruteForce?: boolean }, io: CliIo): void {
+function sloText(slo: Slo): string {
+  const parts = [
+    slo.ttftSeconds === undefined ? '' : `TTFT ≤ ${(slo.ttftSeconds * 1e3).toFixed(0)} ms`,
+    slo.tpotSeconds === undefined ? '' : `TPOT ≤ ${(slo.tpotSeconds * 1e3).toFixed(1)} ms`,
+  ].filter(Boolean);
+  return parts.length ? parts.join(', ') : 'none';
+}
+
+function searchCommand(o: { spec?: string; json?: boolean; frontier?: boolean; bruteForce?: boolean; usdPerHour?: string }, io: CliIo): void {
   const spec = readJsonSpec('--spec', o.spec) as SearchSpec;
   const space = searchSpaceFromSpec(spec);
+  if (o.usdPerHour !== undefined) {
+    const price = decimalInRange('--usd-per-hour', o.usdPerHour, { min: 0, max: 1e6 });
+    space.hardware = space.hardware.map((h) => hardwareWithPrice(h, price, '--usd-per-hour'));
+  }
   const slo = spec.slo ?? {};
   const t0 = performance.now();
-  const { best, evaluated } = searchCheapestDeployment(space, slo);
+  const bar = progressBar(io, 'search: configurations');
+  let found: ReturnType<typeof searchCheapestDeployment>;
+  try {
+    found = searchCheapestDeployment(space, slo, { onProgress: (d, n) => bar.update(d, n) });
+  } finally {
+    bar.stop();
+  }
+  const { best, evaluated } = found;
   const seconds = (performance.now() - t0) / 1000;
   const brute = o.bruteForce ? cheapestByBruteForce(space, slo) : undefined;
   const frontier = o.frontier ? deploymentFrontier(evaluateSearchSpace(space)) : undefined;
-  const none = best ? null : whyNone(space, spec, slo);
+  const none = best ? null : whyNone(space, slo);
+  const deploy = best ? deployCommandFor(best, space, spec, o.usdPerHour) : null;
   if (o.json) {
-    io.out(JSON.stringify({ slo, best, evaluated, seconds, reason: none?.reason ?? null, reasonKind: none?.kind ?? null, ...(brute !== undefined ? { bruteForce: brute, agrees: brute?.index === best?.index } : {}), ...(frontier ? { frontier } : {}) }, null, 2));
+    io.out(JSON.stringify({ slo, best, evaluated, seconds, reason: none?.reason ?? null, reasonKind: none?.kind ?? null, sameAsDeploy: deploy, notes: space.model.notes ?? [], ...(brute !== undefined ? { bruteForce: brute, agrees: brute?.index === best?.index } : {}), ...(frontier ? { frontier } : {}) }, null, 2));
     return;
   }
-  io.out(`searched ${evaluated} points in ${seconds.toFixed(2)} s; SLO ${JSON.stringify(slo)}`);
-  io.out(best ? `cheapest: ${describe(best, spec)}` : none!.reason);
+  const L = space.load;
+  io.out(`searched ${countOf(evaluated, 'point')} in ${seconds.toFixed(2)} s for ${space.model.id} at ${L.requestsPerSecond} req/s (${L.promptTokens} prompt + ${L.outputTokens} output tokens); SLO: ${sloText(slo)}`);
+  io.out(best ? `cheapest: ${describe(best, space)}` : none!.reason);
+  if (best) {
+    io.out(`  the load keeps ${best.concurrency.toFixed(1)} sequences in flight (Little's law: ${L.requestsPerSecond} req/s × (TTFT + ${L.outputTokens} × TPOT)) in ${best.slots.toFixed(0)} slots; batches it cannot fill are not priced`);
+    io.out(`  figures are calibrated (the performance model); the same configuration: ${deploy}`);
+  }
   if (brute !== undefined) io.out(`brute force: ${brute ? `point ${brute.index}` : 'none'} (${brute?.index === best?.index ? 'agrees' : 'DISAGREES'})`);
-  if (frontier) for (const p of frontier) io.out(`  frontier: ${describe(p, spec)}`);
+  if (frontier) for (const p of frontier) io.out(`  frontier: ${describe(p, space)}`);
+  for (const line of modelNoteLines(space.model)) io.out(line);
 }
 
 /** `batchlab search --spec file.json`: the cheapest deployment meeting the spec's SLO, and the frontier. */
@@ -110,6 +187,7 @@ export function register(program: Command, io: CliIo): void {
     .option('--spec <file>', 'search spec: model, hardware, layouts, precisions, batches, load, slo')
     .option('--frontier', 'also print the Pareto frontier of tokens/s per user against tokens/s per device')
     .option('--brute-force', 'check the optimum against a brute-force evaluation of every point')
+    .option('--usd-per-hour <usd>', `${PRICE_FLAG_HELP} (every hardware of the spec)`)
     .exitOverride()
     .action((o, cmd: Command) => searchCommand({ ...o, json: wantsJson(cmd) }, io));
 }

@@ -2,7 +2,7 @@ import { Option } from 'commander';
 import type { Command } from 'commander';
 import { BACKEND_NAMES } from '../../lib/backend/registry.js';
 import type { BackendName } from '../../lib/backend/registry.js';
-import { servingPolicyKinds } from '../../lib/batching/policy.js';
+import { servingPolicyKinds, servingPolicyModule } from '../../lib/batching/policy.js';
 import '../../lib/batching/policies/index.js';
 import { DEFAULT_ENGINE_SCALE, startEngineServer } from '../../lib/server/serve.js';
 import { InputError } from '../../lib/util/errors.js';
@@ -91,7 +91,7 @@ export function register(program: Command, io: { out: (s: string) => void; err: 
           : undefined,
         log: io.out,
       }), { model: '--model', dir: '--model', 'scale.width': '--width', 'scale.depth': '--depth', 'scale.vocab': '--vocab', maxContext: '--max-context' });
-      io.out(`batchlab: policy ${JSON.stringify(s.loop.policy)}; listening on ${s.server.url}`);
+      io.out(`batchlab: policy ${servingPolicyModule(s.loop.policy.kind).describe(s.loop.policy)}; listening on ${s.server.url}`);
       await new Promise<void>((resolve) => {
         let stopping = false;
         const stop = (why: string): void => {

@@ -13,6 +13,7 @@ import { checkOneOf } from '../../lib/util/validate.js';
 import { ensureDir } from '../../lib/util/files.js';
 import { asFlagsAsync } from './context.js';
 import { readJsonSpec } from './search.js';
+import { progressBar } from './inputs.js';
 
 const KINDS = ['deployment-search', 'serving'] as const;
 
@@ -23,7 +24,13 @@ async function sweepCommand(o: { kind: string; spec?: string; shard: string; out
   const shard = parseShard(o.shard);
   // The folder is made (or refused: a file, /proc/x) before the sweep runs, not after it.
   ensureDir('--out', o.out);
-  const file = runSweepShard(def, shard);
+  const bar = progressBar(io, `sweep shard ${shard.index}/${shard.count}: points`);
+  let file: ReturnType<typeof runSweepShard>;
+  try {
+    file = runSweepShard(def, shard, (done, total) => bar.update(done, total));
+  } finally {
+    bar.stop();
+  }
   const path = join(o.out, sweepShardFileName(shard));
   await asFlagsAsync(() => writeSweepShard(path, file), { path: '--out' });
   const points = file.end - file.start;

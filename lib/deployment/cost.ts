@@ -217,3 +217,73 @@ export function priceDay(rates: PoolRates, load: DailyLoad, pricePerDeviceHour: 
     perMillion: { cachedInput: perM(prefillCost * share, cached), input: perM(prefillCost * (1 - share), computed), output: perM(dHours * price, l.outputTokens) },
   };
 }
+
+/** One request's device time and price on a colocated deployment (prefill and decode time-share each device). */
+export interface RequestPrice {
+  /** Device-seconds its prefill takes: computed prompt tokens over the prefill rate. */
+  prefillDeviceSeconds: number;
+  /** Device-seconds its decode takes: output tokens over the decode rate at the batch. */
+  decodeDeviceSeconds: number;
+  deviceSecondsPerRequest: number;
+  usdPerRequest: number;
+  /** The request's whole cost (prefill and decode) per output token, USD per million: the all-in price. */
+  usdPerMillionOutput: number;
+  /** Decode alone per output token, USD per million. */
+  usdPerMillionOutputDecode: number;
+  /** Prefill alone per input token (cache hits counted as input), USD per million. */
+  usdPerMillionInputPrefill: number;
+}
+
+/**
+ * The price of one request at full batch: the one pricing path `deploy` and `search`
+ * share. Device-seconds are the computed prompt over the prefill rate plus the output
+ * over the decode rate, both per device; a price of 0 (an owned machine) gives $0.
+ * A load that leaves devices idle costs more per token: `usdPerMillionAtLoad` prices that.
+ *
+ * @example
+ * requestPrice({ promptTokens: 2000, computedPromptTokens: 1400, outputTokens: 500,
+ *   prefillTokensPerSecondPerDevice: 14000, decodeTokensPerSecondPerDevice: 1000, usdPerDeviceHour: 3.6 })
+ * // => { deviceSecondsPerRequest: 0.6, usdPerRequest: 0.0006, usdPerMillionOutput: 1.2, ... }
+ */
+export function requestPrice(r: {
+  promptTokens: number;
+  computedPromptTokens: number;
+  outputTokens: number;
+  prefillTokensPerSecondPerDevice: number;
+  decodeTokensPerSecondPerDevice: number;
+  usdPerDeviceHour: number;
+}): RequestPrice {
+  const prompt = checkNumber('promptTokens', r.promptTokens, { min: 0, max: 1 << 30 });
+  const computed = checkNumber('computedPromptTokens', r.computedPromptTokens, { min: 0, max: prompt });
+  const out = checkNumber('outputTokens', r.outputTokens, { min: 1, max: 1 << 30 });
+  const pre = checkPositive('prefillTokensPerSecondPerDevice', r.prefillTokensPerSecondPerDevice);
+  const dec = checkPositive('decodeTokensPerSecondPerDevice', r.decodeTokensPerSecondPerDevice);
+  const usdPerSecond = checkNumber('usdPerDeviceHour', r.usdPerDeviceHour, { min: 0, max: 1e6 }) / 3600;
+  const prefillDeviceSeconds = computed / pre;
+  const decodeDeviceSeconds = out / dec;
+  const deviceSecondsPerRequest = prefillDeviceSeconds + decodeDeviceSeconds;
+  return {
+    prefillDeviceSeconds,
+    decodeDeviceSeconds,
+    deviceSecondsPerRequest,
+    usdPerRequest: deviceSecondsPerRequest * usdPerSecond,
+    usdPerMillionOutput: ((deviceSecondsPerRequest * usdPerSecond) / out) * 1e6,
+    usdPerMillionOutputDecode: ((decodeDeviceSeconds * usdPerSecond) / out) * 1e6,
+    usdPerMillionInputPrefill: prompt === 0 ? 0 : ((prefillDeviceSeconds * usdPerSecond) / prompt) * 1e6,
+  };
+}
+
+/**
+ * What a steady load pays per million output tokens on `devices` devices, idle time
+ * included: the hourly bill over the tokens the load produces in an hour.
+ *
+ * @example
+ * usdPerMillionAtLoad({ devices: 8, usdPerDeviceHour: 2.5, requestsPerSecond: 20, outputTokens: 500 }) // => 0.5556
+ */
+export function usdPerMillionAtLoad(a: { devices: number; usdPerDeviceHour: number; requestsPerSecond: number; outputTokens: number }): number {
+  const devices = checkNumber('devices', a.devices, { min: 0, max: 1 << 30 });
+  const price = checkNumber('usdPerDeviceHour', a.usdPerDeviceHour, { min: 0, max: 1e6 });
+  const rate = checkPositive('requestsPerSecond', a.requestsPerSecond);
+  const out = checkNumber('outputTokens', a.outputTokens, { min: 1, max: 1 << 30 });
+  return ((devices * price) / 3600 / (rate * out)) * 1e6;
+}

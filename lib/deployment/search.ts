@@ -7,6 +7,7 @@ import { checkPrecision, resolveLayout } from './layout.js';
 import type { SpeculativeDecoding } from './pool.js';
 import { decodePerformance, prefillPerformance, speculativeTokensPerStep } from './pool.js';
 import { calibratedStepModel } from './perf.js';
+import { requestPrice, usdPerMillionAtLoad } from './cost.js';
 import type { DeploymentPrecision, DeviceStepModel, PoolLayout } from './types.js';
 
 /** The load a deployment must carry. */
@@ -58,11 +59,21 @@ export interface SearchPoint {
   ttftSeconds: number;
   /** Device-seconds one request takes: its prefill share plus its decode share. */
   deviceSecondsPerRequest: number;
+  /** What one request costs on the devices the load needs, idle time included (the bill over the load). */
   usdPerRequest: number;
+  /** USD per million output tokens on the devices the load needs, idle time included. */
   usdPerMillionOutput: number;
+  /** USD per million output tokens were every slot busy (`requestPrice`, the price `deploy` prints). */
+  usdPerMillionOutputFullBatch: number;
   /** Devices the load needs, in whole units. */
   devicesNeeded: number;
   usdPerHour: number;
+  /** Sequences the load keeps in flight by Little's law: requests per second × (TTFT + output tokens × TPOT). */
+  concurrency: number;
+  /** Sequences the needed devices hold at this batch. */
+  slots: number;
+  /** concurrency / slots: the share of the batch the load fills. */
+  utilisation: number;
 }
 
 const MAX_POINTS = 1_000_000;
@@ -138,36 +149,74 @@ function evaluate(space: SearchSpace, index: number, g: Group, load: Required<Se
   const hw = space.hardware[co.h];
   const batch = space.batches[co.b];
   const base = { index, hardware: hw.id, layout: co.l, precision: co.p, batch, devicesPerUnit: g.unit };
-  const none = { tokensPerSecondPerUser: 0, tokensPerSecondPerDevice: 0, tpotSeconds: Infinity, ttftSeconds: Infinity, deviceSecondsPerRequest: Infinity, usdPerRequest: Infinity, usdPerMillionOutput: Infinity, devicesNeeded: Infinity, usdPerHour: Infinity };
+  const none = { tokensPerSecondPerUser: 0, tokensPerSecondPerDevice: 0, tpotSeconds: Infinity, ttftSeconds: Infinity, deviceSecondsPerRequest: Infinity, usdPerRequest: Infinity, usdPerMillionOutput: Infinity, usdPerMillionOutputFullBatch: Infinity, devicesNeeded: Infinity, usdPerHour: Infinity, concurrency: 0, slots: 0, utilisation: 0 };
   if (!g.step) return { ...base, feasible: false, reason: g.reason, ...none };
-  const d = decodePerformance(g.step, space.layouts[co.l], { sequencesPerRank: batch, context: load.promptTokens + load.outputTokens / 2, speculative: space.speculative });
+  const d = decodePerformance(g.step, space.layouts[co.l], { sequencesPerRank: batch, context: searchDecodeContext(load), speculative: space.speculative });
   if (!d.memory.fits) return { ...base, feasible: false, reason: `memory: short by ${(d.memory.shortfallBytes / 1e9).toFixed(1)} GB per device`, ...none, tpotSeconds: d.tpotSeconds, tokensPerSecondPerUser: d.tokensPerSecondPerUser, tokensPerSecondPerDevice: d.tokensPerSecondPerDevice };
-  const computed = Math.max(1, load.promptTokens - Math.floor(load.promptTokens * load.cacheHitFraction));
-  const dsr = computed / g.prefillRate + load.outputTokens / d.tokensPerSecondPerDevice;
+  const cached = Math.floor(load.promptTokens * load.cacheHitFraction);
+  const computed = Math.max(1, load.promptTokens - cached);
   const price = hw.hourlyPriceUsd;
-  const devicesNeeded = Math.ceil((load.requestsPerSecond * dsr) / g.unit - 1e-12) * g.unit;
+  const full = requestPrice({
+    promptTokens: load.promptTokens,
+    computedPromptTokens: computed,
+    outputTokens: load.outputTokens,
+    prefillTokensPerSecondPerDevice: g.prefillRate,
+    decodeTokensPerSecondPerDevice: d.tokensPerSecondPerDevice,
+    usdPerDeviceHour: price,
+  });
+  const dsr = full.deviceSecondsPerRequest;
+  // Little's law: the sequences in flight are the arrival rate times each one's time in
+  // the system (its prefill step, then one TPOT per output token). A unit at this batch
+  // holds unit × (tokens/s per device ÷ tokens/s per user) sequences.
+  const concurrency = load.requestsPerSecond * (g.ttft + load.outputTokens * d.tpotSeconds);
+  const slotsPerUnit = (g.unit * d.tokensPerSecondPerDevice) / d.tokensPerSecondPerUser;
+  const perf = { tokensPerSecondPerUser: d.tokensPerSecondPerUser, tokensPerSecondPerDevice: d.tokensPerSecondPerDevice, tpotSeconds: d.tpotSeconds, ttftSeconds: g.ttft };
+  if (concurrency < slotsPerUnit) {
+    // Priced at this batch, the point would claim a TPOT and a $/token the load never sees.
+    const reason = `load: ${fmtRate(load.requestsPerSecond)} req/s keeps ${concurrency.toFixed(1)} sequences in flight (Little's law), fewer than the ${Math.round(slotsPerUnit)} one serving unit holds at batch ${batch}`;
+    return { ...base, feasible: false, reason, ...none, ...perf, concurrency, slots: slotsPerUnit, utilisation: concurrency / slotsPerUnit };
+  }
+  const devicesNeeded = Math.max(1, Math.ceil((load.requestsPerSecond * dsr) / g.unit - 1e-12)) * g.unit;
+  const slots = (devicesNeeded / g.unit) * slotsPerUnit;
+  const usdPerHour = devicesNeeded * price;
   return {
     ...base,
     feasible: true,
     reason: null,
-    tokensPerSecondPerUser: d.tokensPerSecondPerUser,
-    tokensPerSecondPerDevice: d.tokensPerSecondPerDevice,
-    tpotSeconds: d.tpotSeconds,
-    ttftSeconds: g.ttft,
+    ...perf,
     deviceSecondsPerRequest: dsr,
-    usdPerRequest: (dsr * price) / 3600,
-    usdPerMillionOutput: ((dsr * price) / 3600 / load.outputTokens) * 1e6,
+    usdPerRequest: usdPerHour / 3600 / load.requestsPerSecond,
+    usdPerMillionOutput: usdPerMillionAtLoad({ devices: devicesNeeded, usdPerDeviceHour: price, requestsPerSecond: load.requestsPerSecond, outputTokens: load.outputTokens }),
+    usdPerMillionOutputFullBatch: full.usdPerMillionOutput,
     devicesNeeded,
-    usdPerHour: devicesNeeded * price,
+    usdPerHour,
+    concurrency,
+    slots,
+    utilisation: concurrency / slots,
   };
+}
+
+const fmtRate = (r: number): string => String(Number(r.toPrecision(3)));
+
+/**
+ * The decode context a search prices: each sequence's prompt plus half its output (the
+ * mean over its decode), in whole tokens so that `batchlab deploy --context` can repeat it.
+ *
+ * @example
+ * searchDecodeContext({ requestsPerSecond: 1, promptTokens: 2000, outputTokens: 500 }) // => 2250
+ */
+export function searchDecodeContext(load: SearchLoad): number {
+  return load.promptTokens + Math.floor(load.outputTokens / 2);
 }
 
 /**
  * Evaluates point `index` of a search space: a pure function of (space, index), so a
  * batch scheduler can fan points out (see lib/sweep). Colocated serving: each device
  * time-shares prefill (one prompt per step, which is also the TTFT) and decode (the
- * point's batch at the mean context, prompt plus half the output). Cost comes from
- * the hardware's hourly price; devices for the load come in whole serving units.
+ * point's batch at the mean context, prompt plus half the output). Devices for the load
+ * come in whole serving units; cost is their hourly price over the tokens the load
+ * produces, idle slots included. A batch the load cannot fill (Little's law: fewer
+ * sequences in flight than one unit holds at that batch) is infeasible, not priced.
  *
  * @example
  * evaluateSearchPoint(space, 0).usdPerMillionOutput
@@ -241,12 +290,13 @@ export function cheapestByBruteForce(space: SearchSpace, slo: Slo): SearchPoint 
  * prefix of the ascending list: a binary search finds its end, configurations whose
  * TTFT already fails are skipped whole, and only feasible points are priced. Cost
  * itself is not monotone in the batch (tile quantization), so every feasible point is
- * compared. `cheapestByBruteForce` checks it. `cheapestByBruteForce` checks it on small grids.
+ * compared. `cheapestByBruteForce` checks it on small grids. `onProgress` hears after
+ * each (hardware, layout, precision) configuration, for a progress bar.
  *
  * @example
  * searchCheapestDeployment(space, { ttftSeconds: 2, tpotSeconds: 0.05 })
  */
-export function searchCheapestDeployment(space: SearchSpace, slo: Slo): { best: SearchPoint | null; evaluated: number } {
+export function searchCheapestDeployment(space: SearchSpace, slo: Slo, opts: { onProgress?: (configurationsDone: number, configurations: number) => void } = {}): { best: SearchPoint | null; evaluated: number } {
   const s = checkSlo(slo);
   const n = searchSpaceSize(space);
   const load = checkLoad(space.load);
@@ -255,6 +305,7 @@ export function searchCheapestDeployment(space: SearchSpace, slo: Slo): { best: 
   let best: SearchPoint | null = null;
   let evaluated = 0;
   for (let g0 = 0; g0 < n; g0 += B) {
+    opts.onProgress?.(g0 / B, n / B);
     const co = searchPointCoordinates(space, g0);
     const g = groupModel(space, co.h, co.l, co.p, load);
     if (!g.step || (s.ttftSeconds !== undefined && g.ttft > s.ttftSeconds)) continue;
@@ -283,6 +334,7 @@ export function searchCheapestDeployment(space: SearchSpace, slo: Slo): { best: 
       }
     }
   }
+  opts.onProgress?.(n / B, n / B);
   return { best, evaluated };
 }
 

@@ -1,7 +1,7 @@
 import type { Dtype } from '../core/types.js';
 import { DTYPES } from '../core/types.js';
-import { loadHardware } from '../hardware/spec.js';
-import { loadModel } from '../models/spec.js';
+import { resolveHardware } from '../hardware/spec.js';
+import { resolveModel } from '../models/spec.js';
 import type { SweepDefinition } from '../sweep/run.js';
 import { InputError } from '../util/errors.js';
 import { checkArray, checkInt, checkOneOf } from '../util/validate.js';
@@ -12,7 +12,8 @@ import type { SpeculativeDecoding } from './pool.js';
 import type { DeploymentPrecision, PoolLayout } from './types.js';
 
 /**
- * A search as plain JSON (a file every task of a cluster job reads): catalog ids,
+ * A search as plain JSON (a file every task of a cluster job reads): catalog ids (or
+ * paths of a config.json and of hardware files, read relative to the working folder),
  * layouts with defaults (8 GPUs per node, no data-parallel attention, pipeline or
  * expert parallelism, no overlap), precisions as one dtype or per tensor class,
  * batches as a list or `{ "pow2": max }` (1, 2, 4, …, max), the load and the SLO.
@@ -37,9 +38,9 @@ export interface SearchSpec {
  */
 export function searchSpaceFromSpec(spec: SearchSpec): SearchSpace {
   if (typeof spec !== 'object' || spec === null) throw new InputError('spec', spec, 'a search spec object');
-  if (typeof spec.model !== 'string') throw new InputError('model', spec.model, 'a model catalog id');
-  const model = loadModel(spec.model);
-  const hardware = checkArray<string>('hardware', spec.hardware, 1000).map((id) => loadHardware(id));
+  if (typeof spec.model !== 'string') throw new InputError('model', spec.model, 'a model catalog id or the path of an HF config.json');
+  const model = resolveModel(spec.model, 'model');
+  const hardware = checkArray<string>('hardware', spec.hardware, 1000).map((id, i) => resolveHardware(id, `hardware[${i}]`));
   const layouts = checkArray<Partial<PoolLayout>>('layouts', spec.layouts, 10_000).map((l, i) => {
     if (typeof l !== 'object' || l === null) throw new InputError(`layouts[${i}]`, l, 'an object { tensorParallel, ... }');
     return {

@@ -62,7 +62,7 @@ export function engineConfigFromHf(json: unknown, opts: { id?: string; maxContex
 export function engineConfigFromSpec(spec: ModelSpec, c: { ropeTheta: number; rmsNormEps: number; maxContext: number }): EngineConfig {
   const a = spec.attention;
   if (a.kind === 'mla') throw new InputError('attention', 'mla', 'grouped-query attention (llama, mixtral)', `${spec.id} uses multi-head latent attention`);
-  if (a.bias) throw new InputError('attention_bias', true, 'false (the engine has no attention biases)');
+  if (a.bias || a.outputBias) throw new InputError('attention_bias', true, 'false (the engine has no attention biases)');
   if (a.qkNorm || a.sinks) throw new InputError('architecture', spec.architecture, '"llama" or "mixtral" (no q/k norms or attention sinks)');
   if (spec.mlpBias) throw new InputError('mlp_bias', true, 'false (the engine has no FFN biases)');
   if (spec.slidingLayers > 0 && (spec.slidingWindow ?? Infinity) < c.maxContext) {
@@ -162,7 +162,7 @@ export function engineModelSpec(c: EngineConfig): ModelSpec {
     numLayers: c.numLayers,
     vocabSize: c.vocabSize,
     tieWordEmbeddings: c.tieWordEmbeddings,
-    attention: { kind: c.numHeads === c.numKvHeads ? 'mha' : 'gqa', numHeads: c.numHeads, numKvHeads: c.numKvHeads, headDim: c.headDim, bias: false, qkNorm: false, sinks: false },
+    attention: { kind: c.numHeads === c.numKvHeads ? 'mha' : 'gqa', numHeads: c.numHeads, numKvHeads: c.numKvHeads, headDim: c.headDim, bias: false, outputBias: false, qkNorm: false, sinks: false },
     slidingLayers: 0,
     slidingWindow: null,
     denseLayers: moe ? 0 : c.numLayers,

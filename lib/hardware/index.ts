@@ -1,2 +1,2 @@
-export { hardwareFromJson, listHardware, loadHardware, hardwarePeakFlops, thisMachineHardware, THIS_MACHINE } from './spec.js';
+export { hardwareFromJson, listHardware, loadHardware, hardwarePeakFlops, thisMachineHardware, THIS_MACHINE, resolveHardware, hardwareWithPrice } from './spec.js';
 export type { HardwareSpec, ThisMachineOptions } from './spec.js';

@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readTextCapped } from '../util/files.js';
 import { join } from 'node:path';
 import { totalmem } from 'node:os';
 import { loadLatestFittedRoofline } from '../cost/store.js';
@@ -270,4 +271,48 @@ export function thisMachineHardware(fit: FittedRoofline, opts: ThisMachineOption
     },
     calibration,
   };
+}
+
+/** The largest hardware file read from a user's path (catalog entries are a few KB). */
+const HARDWARE_FILE_BYTES = 4 << 20;
+
+/**
+ * A catalog id, "this-machine", or the path of the user's own hardware file in the
+ * schema of data/hardware/*.json (every number `{ value, source }`): what every
+ * `--hardware` flag accepts. A bad field is an InputError naming the file and the field.
+ *
+ * @example
+ * resolveHardware('h100-sxm').memoryBytesPerSecond // => 3.35e12
+ * resolveHardware('./my-gpu.json').id // => the file's "id"
+ */
+export function resolveHardware(ref: string, field = 'hardware'): HardwareSpec {
+  if (typeof ref === 'string' && (ref === THIS_MACHINE || catalogIds().includes(ref))) return loadHardware(ref);
+  if (typeof ref !== 'string' || ref === '' || !(existsSync(ref) || /[\\/]|\.json$/i.test(ref))) {
+    throw new InputError(field, ref, `a catalog id (${[...catalogIds(), THIS_MACHINE].join(', ')}) or the path of a hardware file shaped like data/hardware/*.json`);
+  }
+  const text = readTextCapped(field, ref, { maxBytes: HARDWARE_FILE_BYTES, what: 'hardware JSON file' });
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new InputError(field, ref, 'a hardware file shaped like data/hardware/*.json (valid JSON)', (err as Error).message);
+  }
+  try {
+    return hardwareFromJson(json);
+  } catch (err) {
+    if (err instanceof InputError) throw new InputError(`${field} ${ref}: ${err.field}`, err.value, err.allowed, err.detail);
+    throw err;
+  }
+}
+
+/**
+ * `hw` with its hourly price replaced by the caller's (the price is an assumption of the
+ * catalog; a user who pays another price gives it), the source saying who gave it.
+ *
+ * @example
+ * hardwareWithPrice(loadHardware('h100-sxm'), 2.5, '--usd-per-hour').hourlyPriceUsd // => 2.5
+ */
+export function hardwareWithPrice(hw: HardwareSpec, usdPerHour: number, givenBy: string): HardwareSpec {
+  const price = checkNumber('usdPerHour', usdPerHour, { min: 0, max: 1e6 });
+  return { ...hw, hourlyPriceUsd: price, sources: { ...hw.sources, hourlyPriceUsd: { source: 'given by the user', notes: givenBy } } };
 }

@@ -44,7 +44,7 @@ export function attentionParamsPerLayer(model: ModelSpec): number {
   const qOut = a.numHeads * a.headDim;
   const kvOut = a.numKvHeads * a.headDim;
   const weights = h * qOut + 2 * h * kvOut + qOut * h;
-  const biases = a.bias ? qOut + 2 * kvOut + h : 0;
+  const biases = (a.bias ? qOut + 2 * kvOut : 0) + (a.outputBias ? h : 0);
   return weights + biases + (a.sinks ? a.numHeads : 0);
 }
 

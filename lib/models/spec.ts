@@ -1,13 +1,14 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { readTextCapped } from '../util/files.js';
 import { InputError } from '../util/errors.js';
 import { checkInt } from '../util/validate.js';
 import { batchlabDataDir } from '../util/package-root.js';
 
 /** The HF architectures the loader understands (their `model_type`). */
-export type ModelArchitecture = 'llama' | 'mixtral' | 'qwen3_moe' | 'deepseek_v3' | 'gpt_oss';
+export type ModelArchitecture = 'llama' | 'mistral' | 'qwen2' | 'qwen3' | 'gemma2' | 'gemma3' | 'phi3' | 'mixtral' | 'qwen3_moe' | 'deepseek_v3' | 'gpt_oss';
 /** The config.json architectures (`model_type`) the loader reads. */
-export const MODEL_ARCHITECTURES: readonly ModelArchitecture[] = ['llama', 'mixtral', 'qwen3_moe', 'deepseek_v3', 'gpt_oss'];
+export const MODEL_ARCHITECTURES: readonly ModelArchitecture[] = ['llama', 'mistral', 'qwen2', 'qwen3', 'gemma2', 'gemma3', 'phi3', 'mixtral', 'qwen3_moe', 'deepseek_v3', 'gpt_oss'];
 
 // `architectures[0]` names the module that runs the weights, so it decides; model_type
 // is the fallback (Kimi-K2 ships model_type "kimi_k2" with DeepseekV3ForCausalLM).
@@ -15,6 +16,12 @@ export const MODEL_ARCHITECTURES: readonly ModelArchitecture[] = ['llama', 'mixt
 // find Object.prototype's members.
 const CLASS_TO_ARCH = new Map<string, ModelArchitecture>(Object.entries({
   LlamaForCausalLM: 'llama',
+  MistralForCausalLM: 'mistral',
+  Qwen2ForCausalLM: 'qwen2',
+  Qwen3ForCausalLM: 'qwen3',
+  Gemma2ForCausalLM: 'gemma2',
+  Gemma3ForCausalLM: 'gemma3',
+  Phi3ForCausalLM: 'phi3',
   MixtralForCausalLM: 'mixtral',
   Qwen3MoeForCausalLM: 'qwen3_moe',
   DeepseekV3ForCausalLM: 'deepseek_v3',
@@ -22,6 +29,12 @@ const CLASS_TO_ARCH = new Map<string, ModelArchitecture>(Object.entries({
 } satisfies Record<string, ModelArchitecture>));
 const TYPE_TO_ARCH = new Map<string, ModelArchitecture>(Object.entries({
   llama: 'llama',
+  mistral: 'mistral',
+  qwen2: 'qwen2',
+  qwen3: 'qwen3',
+  gemma2: 'gemma2',
+  gemma3_text: 'gemma3',
+  phi3: 'phi3',
   mixtral: 'mixtral',
   qwen3_moe: 'qwen3_moe',
   deepseek_v3: 'deepseek_v3',
@@ -35,8 +48,10 @@ export interface GqaAttentionSpec {
   numHeads: number;
   numKvHeads: number;
   headDim: number;
-  /** Biases on q, k, v and o projections. */
+  /** Biases on the q, k and v projections. */
   bias: boolean;
+  /** A bias on the o projection (Llama's attention_bias and gpt-oss set both; Qwen2 biases q, k, v only). */
+  outputBias: boolean;
   /** Per-head RMSNorm on q and k (Qwen3). */
   qkNorm: boolean;
   /** One learned attention-sink logit per head (gpt-oss). */
@@ -97,6 +112,12 @@ export interface ModelSpec {
   /** Layers with a routed-expert FFN; moe is null when there are none. */
   moeLayers: number;
   moe: MoeSpec | null;
+  /**
+   * What the config asks for that the step cost does not price, one sentence each
+   * (soft-capping, q/k norms, fused projections…), and how the windows it does price
+   * are counted. Printed beside every figure computed from this model.
+   */
+  notes?: string[];
 }
 
 const DIM = { min: 1, max: 1 << 20 };
@@ -137,7 +158,8 @@ function architectureOf(cfg: Record<string, unknown>): ModelArchitecture {
   return a;
 }
 
-function gqa(cfg: Record<string, unknown>, hidden: number, opts: { bias: boolean; qkNorm: boolean; sinks: boolean }): GqaAttentionSpec {
+function gqa(cfg: Record<string, unknown>, hidden: number, o: { bias: boolean; outputBias?: boolean; qkNorm: boolean; sinks: boolean }): GqaAttentionSpec {
+  const opts = { bias: o.bias, outputBias: o.outputBias ?? o.bias, qkNorm: o.qkNorm, sinks: o.sinks };
   const numHeads = int(cfg, 'num_attention_heads');
   const numKvHeads = intOr(cfg, 'num_key_value_heads', numHeads, { min: 1, max: numHeads });
   if (numHeads % numKvHeads !== 0) {
@@ -157,10 +179,69 @@ function experts(cfg: Record<string, unknown>, countKey: string, topKKey: string
   return { numExperts, expertsPerToken };
 }
 
+function windowOf(cfg: Record<string, unknown>): number {
+  return int(cfg, 'sliding_window', { min: 1, max: 1 << 24 });
+}
+
 /**
- * Normalises an HF config.json (parsed) into a ModelSpec. Supports the llama,
- * mixtral, qwen3_moe, deepseek_v3 (also Kimi-K2) and gpt_oss architectures; any
- * other architecture, and any missing or invalid field, is an InputError naming it.
+ * Layers that slide, from `layer_types` when the config lists them (newer transformers
+ * write it for every hybrid model), else from the architecture's own rule `slides(i)`.
+ */
+function slidingFromLayerTypes(cfg: Record<string, unknown>, numLayers: number, slides: (layer: number) => boolean): number {
+  const types = cfg.layer_types;
+  if (types === undefined || types === null) {
+    let n = 0;
+    for (let i = 0; i < numLayers; i++) if (slides(i)) n++;
+    return n;
+  }
+  if (!Array.isArray(types) || types.length !== numLayers || !types.every((t) => t === 'sliding_attention' || t === 'full_attention')) {
+    throw new InputError('layer_types', types, `an array of ${numLayers} entries, each "sliding_attention" or "full_attention"`);
+  }
+  return types.filter((t) => t === 'sliding_attention').length;
+}
+
+/** Qwen2/Qwen3 (dense and MoE): with use_sliding_window, layers from max_window_layers on slide. */
+function qwenWindows(cfg: Record<string, unknown>, numLayers: number): { slidingLayers: number; slidingWindow: number | null } {
+  if (!bool(cfg, 'use_sliding_window', false)) return { slidingLayers: 0, slidingWindow: null };
+  const maxWindowLayers = intOr(cfg, 'max_window_layers', numLayers, { min: 0, max: numLayers });
+  return { slidingLayers: numLayers - maxWindowLayers, slidingWindow: windowOf(cfg) };
+}
+
+/** Mistral and Phi-3 slide every layer when sliding_window is set (null or absent: full attention). */
+function everyLayerWindow(cfg: Record<string, unknown>, numLayers: number): { slidingLayers: number; slidingWindow: number | null } {
+  if (cfg.sliding_window === undefined || cfg.sliding_window === null) return { slidingLayers: 0, slidingWindow: null };
+  return { slidingLayers: numLayers, slidingWindow: windowOf(cfg) };
+}
+
+// What the step cost leaves out, by feature: it prices matmuls and memory traffic, so
+// elementwise work (norms, activations, soft-capping, bias adds) is not in it.
+const UNPRICED = {
+  qkNorm: 'per-head q/k RMSNorm: its weights are counted, its elementwise work is not priced',
+  qkvBias: 'q, k, v projection biases: counted in the weights, the bias adds are not priced',
+  softcap: 'attention-logit and final-logit soft-capping (tanh) are not priced',
+  sandwich: 'four RMSNorms per layer (pre and post attention and FFN): two are counted in the weights, none is priced',
+  geglu: 'GeGLU FFN (gelu_pytorch_tanh): priced as the same three matmuls as SwiGLU',
+  scaledEmbedding: 'the embedding scaled by sqrt(hidden_size) is not priced',
+  fused: 'fused qkv_proj and gate_up_proj: priced as the same matmul shapes as separate projections',
+  sinks: 'attention sinks (one learned logit per head): counted in the weights, not priced',
+};
+
+function mtpNote(cfg: Record<string, unknown>): string[] {
+  const n = intOr(cfg, 'num_nextn_predict_layers', 0, { min: 0, max: 64 });
+  return n > 0 ? [`${n} multi-token-prediction layer${n === 1 ? '' : 's'} (num_nextn_predict_layers): neither counted nor priced; speculative decoding is priced by its flags`] : [];
+}
+
+function windowNote(slidingLayers: number, numLayers: number, window: number | null): string[] {
+  if (slidingLayers === 0 || window === null) return [];
+  return [`sliding window: ${slidingLayers} of ${numLayers} layers attend to the last ${window} tokens; their KV cache and attention reads are capped at ${window} tokens`];
+}
+
+/**
+ * Normalises an HF config.json (parsed) into a ModelSpec. Supports the llama, mistral,
+ * qwen2 (Qwen2 and Qwen2.5), qwen3, gemma2, gemma3 (text), phi3, mixtral, qwen3_moe,
+ * deepseek_v3 (also Kimi-K2) and gpt_oss architectures; any other architecture, and any
+ * missing or invalid field, is an InputError naming it. `notes` says what the step
+ * cost does not price for this architecture.
  *
  * @example
  * const m = loadModelConfig(JSON.parse(readFileSync('config.json', 'utf8')), 'my-llama');
@@ -168,6 +249,8 @@ function experts(cfg: Record<string, unknown>, countKey: string, topKKey: string
  */
 export function loadModelConfig(json: unknown, id?: string): ModelSpec {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new InputError('config', json, 'a JSON object (an HF config.json)');
+  const outer = json as Record<string, unknown>;
+  if (Array.isArray(outer.architectures) && outer.architectures[0] === 'Gemma3ForConditionalGeneration') return gemma3Multimodal(outer, id);
   // A prototype-free copy of the own keys: no lookup below can reach Object.prototype.
   const cfg = Object.assign(Object.create(null) as Record<string, unknown>, json);
   const architecture = architectureOf(cfg);
@@ -192,14 +275,64 @@ export function loadModelConfig(json: unknown, id?: string): ModelSpec {
         moe: null,
       };
     }
+    case 'mistral':
+    case 'phi3':
+    case 'qwen2':
+    case 'qwen3': {
+      // MistralAttention and Phi3Attention have no biases; Qwen2 biases q, k, v (not o);
+      // Qwen3 adds per-head q/k RMSNorm and follows attention_bias on all four.
+      const attention =
+        architecture === 'qwen2'
+          ? gqa(cfg, hiddenSize, { bias: true, outputBias: false, qkNorm: false, sinks: false })
+          : gqa(cfg, hiddenSize, { bias: architecture === 'qwen3' ? bool(cfg, 'attention_bias', false) : false, qkNorm: architecture === 'qwen3', sinks: false });
+      const w = architecture === 'qwen2' || architecture === 'qwen3' ? qwenWindows(cfg, numLayers) : everyLayerWindow(cfg, numLayers);
+      const notes = [
+        ...windowNote(w.slidingLayers, numLayers, w.slidingWindow),
+        ...(architecture === 'qwen2' ? [UNPRICED.qkvBias] : []),
+        ...(architecture === 'qwen3' ? [UNPRICED.qkNorm] : []),
+        ...(architecture === 'phi3' ? [UNPRICED.fused] : []),
+      ];
+      return { ...base, attention, ...w, denseLayers: numLayers, intermediateSize: int(cfg, 'intermediate_size'), mlpBias: false, moeLayers: 0, moe: null, notes };
+    }
+    case 'gemma2':
+    case 'gemma3': {
+      // Gemma2DecoderLayer slides on even layers; Gemma3 on every layer but each
+      // sliding_window_pattern-th ((i + 1) % pattern != 0). Both tie the embeddings by default.
+      const pattern = architecture === 'gemma3' ? intOr(cfg, 'sliding_window_pattern', 6, { min: 1, max: numLayers + 1 }) : 2;
+      const slides = architecture === 'gemma2' ? (i: number) => i % 2 === 0 : (i: number) => (i + 1) % pattern !== 0;
+      const slidingWindow = windowOf(cfg);
+      const slidingLayers = slidingFromLayerTypes(cfg, numLayers, slides);
+      const softcap = own(cfg, 'attn_logit_softcapping') ?? own(cfg, 'final_logit_softcapping');
+      const notes = [
+        ...windowNote(slidingLayers, numLayers, slidingWindow),
+        ...(softcap === undefined || softcap === null ? [] : [UNPRICED.softcap]),
+        ...(architecture === 'gemma3' ? [UNPRICED.qkNorm] : []),
+        UNPRICED.sandwich,
+        UNPRICED.geglu,
+        UNPRICED.scaledEmbedding,
+      ];
+      return {
+        ...base,
+        tieWordEmbeddings: bool(cfg, 'tie_word_embeddings', true),
+        attention: gqa(cfg, hiddenSize, { bias: bool(cfg, 'attention_bias', false), qkNorm: architecture === 'gemma3', sinks: false }),
+        slidingLayers,
+        slidingWindow,
+        denseLayers: numLayers,
+        intermediateSize: int(cfg, 'intermediate_size'),
+        mlpBias: false,
+        moeLayers: 0,
+        moe: null,
+        notes,
+      };
+    }
     case 'mixtral': {
       const e = experts(cfg, 'num_local_experts', 'num_experts_per_tok');
-      const window = cfg.sliding_window === undefined || cfg.sliding_window === null ? null : int(cfg, 'sliding_window', { min: 1, max: 1 << 24 });
+      const w = everyLayerWindow(cfg, numLayers);
       return {
         ...base,
         attention: gqa(cfg, hiddenSize, { bias: false, qkNorm: false, sinks: false }),
-        slidingLayers: window === null ? 0 : numLayers,
-        slidingWindow: window,
+        ...w,
+        notes: windowNote(w.slidingLayers, numLayers, w.slidingWindow),
         denseLayers: 0,
         intermediateSize: int(cfg, 'intermediate_size'),
         mlpBias: false,
@@ -219,14 +352,12 @@ export function loadModelConfig(json: unknown, id?: string): ModelSpec {
       for (let i = 0; i < numLayers; i++) if (!only.includes(i) && (i + 1) % step === 0) moeLayers++;
       // A MoE spec with no sparse layer would carry experts that no layer uses.
       if (moeLayers === 0) throw new InputError('mlp_only_layers/decoder_sparse_step', `${only.length} dense-only layers, step ${step}`, `settings that leave at least one of the ${numLayers} layers sparse`);
-      const useSliding = bool(cfg, 'use_sliding_window', false);
-      const window = useSliding ? int(cfg, 'sliding_window', { min: 1, max: 1 << 24 }) : null;
-      const maxWindowLayers = useSliding ? intOr(cfg, 'max_window_layers', numLayers, { min: 0, max: numLayers }) : numLayers;
+      const w = qwenWindows(cfg, numLayers);
       return {
         ...base,
         attention: gqa(cfg, hiddenSize, { bias: bool(cfg, 'attention_bias', false), qkNorm: true, sinks: false }),
-        slidingLayers: useSliding ? numLayers - maxWindowLayers : 0,
-        slidingWindow: window,
+        ...w,
+        notes: [...windowNote(w.slidingLayers, numLayers, w.slidingWindow), UNPRICED.qkNorm],
         denseLayers: numLayers - moeLayers,
         intermediateSize: moeLayers === numLayers ? intOr(cfg, 'intermediate_size', 1) : int(cfg, 'intermediate_size'),
         mlpBias: false,
@@ -258,6 +389,7 @@ export function loadModelConfig(json: unknown, id?: string): ModelSpec {
       return {
         ...base,
         attention,
+        notes: mtpNote(cfg),
         slidingLayers: 0,
         slidingWindow: null,
         denseLayers: numLayers - moeLayers,
@@ -278,23 +410,15 @@ export function loadModelConfig(json: unknown, id?: string): ModelSpec {
       const topKKey = cfg.num_experts_per_tok !== undefined ? 'num_experts_per_tok' : 'experts_per_token';
       const e = experts(cfg, 'num_local_experts', topKKey);
       const window = int(cfg, 'sliding_window', { min: 1, max: 1 << 24 });
-      let slidingLayers: number;
-      const types = cfg.layer_types;
-      if (types === undefined || types === null) {
-        // GptOssConfig's default: even layers slide, odd layers see everything.
-        slidingLayers = Math.ceil(numLayers / 2);
-      } else {
-        if (!Array.isArray(types) || types.length !== numLayers || !types.every((t) => t === 'sliding_attention' || t === 'full_attention')) {
-          throw new InputError('layer_types', types, `an array of ${numLayers} entries, each "sliding_attention" or "full_attention"`);
-        }
-        slidingLayers = types.filter((t) => t === 'sliding_attention').length;
-      }
+      // GptOssConfig's default: even layers slide, odd layers see everything.
+      const slidingLayers = slidingFromLayerTypes(cfg, numLayers, (i) => i % 2 === 0);
       const inter = int(cfg, 'intermediate_size');
       return {
         ...base,
         attention: gqa(cfg, hiddenSize, { bias: bool(cfg, 'attention_bias', true), qkNorm: false, sinks: true }),
         slidingLayers,
         slidingWindow: window,
+        notes: [...windowNote(slidingLayers, numLayers, window), UNPRICED.sinks],
         denseLayers: 0,
         intermediateSize: inter,
         mlpBias: false,
@@ -302,6 +426,23 @@ export function loadModelConfig(json: unknown, id?: string): ModelSpec {
         moe: { ...e, expertIntermediateSize: inter, sharedExperts: 0, sharedIntermediateSize: 0, routerBias: true, expertBias: true },
       };
     }
+  }
+}
+
+// Gemma-3 4B and up ship as Gemma3ForConditionalGeneration: the decoder's fields sit
+// under text_config, beside a vision tower whose work on image tokens is not priced.
+function gemma3Multimodal(outer: Record<string, unknown>, id?: string): ModelSpec {
+  const text = Object.hasOwn(outer, 'text_config') ? outer.text_config : undefined;
+  if (typeof text !== 'object' || text === null || Array.isArray(text)) throw new InputError('text_config', text, 'an object with the Gemma-3 decoder\'s fields');
+  const inner: Record<string, unknown> = { ...(text as Record<string, unknown>), architectures: ['Gemma3ForCausalLM'] };
+  if (typeof outer._name_or_path === 'string' && !Object.hasOwn(inner, '_name_or_path')) inner._name_or_path = outer._name_or_path;
+  if (!Object.hasOwn(inner, 'tie_word_embeddings') && Object.hasOwn(outer, 'tie_word_embeddings')) inner.tie_word_embeddings = outer.tie_word_embeddings;
+  try {
+    const m = loadModelConfig(inner, id);
+    return { ...m, notes: [...(m.notes ?? []), 'vision tower (Gemma3ForConditionalGeneration): image tokens and the vision encoder are not priced; the text decoder is'] };
+  } catch (err) {
+    if (err instanceof InputError) throw new InputError(`text_config.${err.field}`, err.value, err.allowed, err.detail);
+    throw err;
   }
 }
 
@@ -339,4 +480,54 @@ export function loadModel(id: string): ModelSpec {
     throw new InputError(`data/models/${id}.json`, id, 'valid JSON', (err as Error).message);
   }
   return loadModelConfig(json, id);
+}
+
+/** The largest config.json read from a user's file (real ones are a few KB). */
+const MODEL_FILE_BYTES = 4 << 20;
+
+/**
+ * A model from the user's own HF config.json: the path of the file, or of a folder
+ * holding one (a downloaded checkpoint). The id is the config's `_name_or_path`, else
+ * the folder's name. Every error names `field` (the flag the path came from).
+ *
+ * @example
+ * loadModelFile('./qwen2.5-7b').architecture // => 'qwen2'
+ */
+export function loadModelFile(path: string, field = 'model file'): ModelSpec {
+  if (typeof path !== 'string' || path === '') throw new InputError(field, path, 'the path of an HF config.json or of a folder holding one');
+  let file = path;
+  try {
+    if (statSync(path).isDirectory()) file = join(path, 'config.json');
+  } catch {
+    throw new InputError(field, path, `a catalog id (${listModelIds().join(', ')}) or the path of an HF config.json or of a folder holding one`, 'no such file');
+  }
+  const text = readTextCapped(field, file, { maxBytes: MODEL_FILE_BYTES, what: 'config.json file' });
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new InputError(field, file, 'an HF config.json (valid JSON)', (err as Error).message);
+  }
+  const named = json !== null && typeof json === 'object' && typeof (json as { _name_or_path?: unknown })._name_or_path === 'string' ? (json as { _name_or_path: string })._name_or_path : '';
+  const stem = basename(file) === 'config.json' ? basename(dirname(file)) : basename(file).replace(/\.json$/i, '');
+  try {
+    return loadModelConfig(json, named || stem || 'config.json');
+  } catch (err) {
+    if (err instanceof InputError) throw new InputError(`${field} ${file}: ${err.field}`, err.value, err.allowed, err.detail);
+    throw err;
+  }
+}
+
+/**
+ * A catalog id (data/models) or, when `ref` is not one and names a file or folder, that
+ * config.json: what every `--model` flag accepts.
+ *
+ * @example
+ * resolveModel('llama-3.1-8b').id // => 'llama-3.1-8b'
+ * resolveModel('./qwen2.5-7b/config.json').id // => 'Qwen/Qwen2.5-7B-Instruct'
+ */
+export function resolveModel(ref: string, field = 'model'): ModelSpec {
+  if (typeof ref === 'string' && listModelIds().includes(ref)) return loadModel(ref);
+  if (typeof ref === 'string' && ref !== '' && (existsSync(ref) || /[\\/]|\.json$/i.test(ref))) return loadModelFile(ref, field);
+  throw new InputError(field, ref, `a catalog id (${listModelIds().join(', ')}) or the path of an HF config.json or of a folder holding one`);
 }

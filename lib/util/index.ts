@@ -11,3 +11,4 @@ export { thisMachineFacts, machineId, machineFingerprint, nativeStackVersions } 
 export type { MachineFacts, SoftwareFacts } from './machine.js';
 export { checkWritableFile, checkWritableDir, ensureDir, readTextCapped, readJsonCapped, writeFileSafe, writeFileSafeAsync } from './files.js';
 export type { ReadCaps } from './files.js';
+export { formatUsd } from './money.js';

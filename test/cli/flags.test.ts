@@ -5,9 +5,12 @@ import { run } from './run.js';
 // Each refusal names the flag the user typed (not the library field it feeds) with the allowed range.
 const CASES: Array<[string[], string]> = [
   [['pipeline', '--layers', '3', '--stages', '4'], 'batchlab: --layers must be at least --stages × --chunks = 4; got 3 (every virtual stage needs a layer)'],
-  [['roofline', '--model', 'nope'], 'batchlab: --model must be one of '],
-  [['roofline', '--hardware', 'nope'], 'batchlab: --hardware must be one of '],
-  [['deploy', '--hardware', 'nope'], 'batchlab: --hardware must be one of '],
+  [['roofline', '--model', 'nope'], 'batchlab: --model must be a catalog id (deepseek-v3, '],
+  [['roofline', '--hardware', 'nope'], 'batchlab: --hardware must be a catalog id (a100-80gb, '],
+  [['deploy', '--hardware', 'nope'], 'batchlab: --hardware must be a catalog id (a100-80gb, '],
+  [['deploy', '--model', './missing/config.json'], 'batchlab: --model must be a catalog id (deepseek-v3, '],
+  [['deploy', '--hardware', '/dev/zero'], 'batchlab: --hardware must be a regular file; got "/dev/zero"'],
+  [['deploy', '--usd-per-hour', '-1'], 'batchlab: --usd-per-hour must be a number in [0, 1000000]; got "-1"'],
   [['deploy', '--local', 'nope'], 'batchlab: --local must be one of '],
   [['bench', 'attention', '--heads', '8', '--kv-heads', '3'], 'batchlab: --kv-heads must be a divisor of --heads (8); got 3'],
   [['bench', 'attention', '--trace', '/nonexistent.csv'], 'batchlab: --trace must be a readable CSV file; got "/nonexistent.csv"'],

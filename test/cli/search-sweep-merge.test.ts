@@ -1,25 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { evaluateSearchSpace } from '../../lib/deployment/search.js';
 import { searchSpaceFromSpec } from '../../lib/deployment/spec.js';
 import type { SearchSpec } from '../../lib/deployment/spec.js';
-import { run } from './run.js';
+import { run, withDir } from './run.js';
 
 const example = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../docs/search-spec.example.json'), 'utf8')) as SearchSpec;
 
-function withDir(fn: (dir: string) => Promise<void>): () => Promise<void> {
-  return async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'batchlab-cli-'));
-    try {
-      await fn(dir);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  };
-}
 
 test('batchlab search: when nothing fits in memory it says so (it said "no configuration meets the SLO"), with the reason in --json', withDir(async (dir) => {
   // Llama-3.1-405B on one or two 24 GB cards: even fp8 weights (~405 GB) are far beyond 48 GB.
@@ -28,7 +17,7 @@ test('batchlab search: when nothing fits in memory it says so (it said "no confi
   writeFileSync(path, JSON.stringify(spec));
   const text = await run(['search', '--spec', path]);
   assert.equal(text.code, 0, text.err);
-  assert.match(text.out, /no configuration fits in memory, even at the smallest batch \(1\); closest: rtx-4090, layout \{"tensorParallel":2\}, precision fp8 \(memory: short by ([\d.]+) GB per device\)/);
+  assert.match(text.out, /no configuration fits in memory, even at the smallest batch \(1\); closest: rtx-4090, TP2, fp8 \(memory: short by ([\d.]+) GB per device\)/);
   assert.doesNotMatch(text.out, /meets the SLO/);
   const j = JSON.parse((await run(['--json', 'search', '--spec', path])).out);
   assert.equal(j.best, null);

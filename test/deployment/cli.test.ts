@@ -152,6 +152,7 @@ test('batchlab deploy --deepseek-day prints the margin in percent and dollars wi
   // DeepSeek's published day (Feb 2025): $87,072 per day, 545 % cost-profit margin.
   assert.match(r.out, /margin 545 %/);
   assert.match(r.out, /cost-profit margin at R1 prices: published 545 %, predicted \d+ %/);
-  assert.match(r.out, /daily cost: published \$87,072, predicted \$[\d,]+/);
+  // One money formatter: two decimals on every dollar figure.
+  assert.match(r.out, /daily cost: published \$87,072\.00, predicted \$[\d,]+\.\d\d /);
   assert.doesNotMatch(r.out, /published 5\.45/);
 });

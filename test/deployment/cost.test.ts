@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkLoadCurve, costProfitMargin, dailyCostUsd, dailyRevenueUsd, priceDay, checkPrice } from '../../lib/deployment/cost.js';
+import { checkLoadCurve, costProfitMargin, dailyCostUsd, dailyRevenueUsd, priceDay, checkPrice, requestPrice, usdPerMillionAtLoad } from '../../lib/deployment/cost.js';
 import { deepseekPublishedDay } from '../../lib/deployment/published.js';
 import { InputError } from '../../lib/util/errors.js';
 
@@ -76,4 +76,24 @@ test('a price ≤ 0 is an InputError naming the price field', () => {
   const load = { inputTokens: 1, cacheHitFraction: 0, outputTokens: 1 };
   assert.throws(() => dailyRevenueUsd(load, { cachedInput: 0.1, input: 0, output: 1 }), isField(/^prices\.input$/));
   assert.throws(() => priceDay({ inputTokensPerSecondPerDevice: 1, outputTokensPerSecondPerDevice: 1, prefillUnitDevices: 1, decodeUnitDevices: 1, devicesPerNode: 1 }, load, NaN), isField(/^pricePerDeviceHour$/));
+});
+
+test('requestPrice(): prefill and decode device-seconds times the price, per output and per input token (closed form)', () => {
+  // 1400 computed tokens at 14,000 tok/s = 0.1 s; 500 output tokens at 1000 tok/s = 0.5 s; $3.60/h = $0.001/s.
+  const r = requestPrice({ promptTokens: 2000, computedPromptTokens: 1400, outputTokens: 500, prefillTokensPerSecondPerDevice: 14000, decodeTokensPerSecondPerDevice: 1000, usdPerDeviceHour: 3.6 });
+  const near = (a: number, b: number): boolean => Math.abs(a - b) <= 1e-12 * Math.abs(b);
+  assert.ok(near(r.prefillDeviceSeconds, 0.1) && near(r.decodeDeviceSeconds, 0.5) && near(r.deviceSecondsPerRequest, 0.6));
+  assert.ok(near(r.usdPerRequest, 0.0006));
+  // All-in: $0.0006 over 500 tokens = $1.20 per million; decode alone $1.00; prefill over 2000 input tokens $0.05.
+  assert.ok(near(r.usdPerMillionOutput, 1.2) && near(r.usdPerMillionOutputDecode, 1) && near(r.usdPerMillionInputPrefill, 0.05));
+  // An owned machine (price 0) costs nothing; a bad rate names its field.
+  assert.equal(requestPrice({ promptTokens: 1, computedPromptTokens: 1, outputTokens: 1, prefillTokensPerSecondPerDevice: 1, decodeTokensPerSecondPerDevice: 1, usdPerDeviceHour: 0 }).usdPerMillionOutput, 0);
+  assert.throws(() => requestPrice({ promptTokens: 1, computedPromptTokens: 2, outputTokens: 1, prefillTokensPerSecondPerDevice: 1, decodeTokensPerSecondPerDevice: 1, usdPerDeviceHour: 1 }), isField(/^computedPromptTokens$/));
+  assert.throws(() => requestPrice({ promptTokens: 1, computedPromptTokens: 1, outputTokens: 1, prefillTokensPerSecondPerDevice: 1, decodeTokensPerSecondPerDevice: NaN, usdPerDeviceHour: 1 }), isField(/^decodeTokensPerSecondPerDevice$/));
+});
+
+test('usdPerMillionAtLoad(): the hourly bill over the tokens a steady load produces in an hour', () => {
+  // 8 devices × $2.50 = $20/h; 20 req/s × 500 tokens × 3600 s = 36 M tokens/h → $0.5556 per million.
+  assert.ok(Math.abs(usdPerMillionAtLoad({ devices: 8, usdPerDeviceHour: 2.5, requestsPerSecond: 20, outputTokens: 500 }) - 20 / 36) < 1e-12);
+  assert.throws(() => usdPerMillionAtLoad({ devices: 8, usdPerDeviceHour: 2.5, requestsPerSecond: 0, outputTokens: 500 }), isField(/^requestsPerSecond$/));
 });

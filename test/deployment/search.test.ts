@@ -77,10 +77,37 @@ test('evaluateSearchPoint(i) equals the i-th row of evaluateSearchSpace; infeasi
   assert.match(p.reason!, /memory: short by/);
   // A100 has no fp8: every fp8 point on it is infeasible for its layout.
   assert.match(all.find((x) => x.hardware === 'a100-80gb' && x.precision === 1)!.reason!, /layout: .*dtype/);
-  // Cost is device-seconds × hourly price.
+  // At full batch a request costs its device-seconds × the hourly price; on the load, the
+  // bill of the devices it needs over the requests it serves (closed forms).
   const ok = all.find((x) => x.feasible)!;
   const price = hardware.find((h) => h.id === ok.hardware)!.hourlyPriceUsd;
-  assert.ok(Math.abs(ok.usdPerRequest - (ok.deviceSecondsPerRequest * price) / 3600) < 1e-15);
+  const close = (a: number, b: number): boolean => Math.abs(a - b) <= 1e-12 * Math.max(Math.abs(a), Math.abs(b));
+  assert.ok(close(ok.usdPerMillionOutputFullBatch, ((ok.deviceSecondsPerRequest * price) / 3600 / space.load.outputTokens) * 1e6));
+  assert.ok(close(ok.usdPerRequest, (ok.devicesNeeded * price) / 3600 / space.load.requestsPerSecond));
+  assert.ok(ok.usdPerMillionOutput >= ok.usdPerMillionOutputFullBatch * (1 - 1e-12), 'idle slots never make a token cheaper');
+});
+
+test("evaluateSearchPoint(): Little's law sets the utilisation, and a batch the load cannot fill is not priced", () => {
+  const load = { requestsPerSecond: 10, promptTokens: 1500, outputTokens: 400 };
+  const s: SearchSpace = { ...space, hardware: [loadHardware('h100-sxm')], layouts: [{ ...candidateLayouts(llama)[0], tensorParallel: 8 }], precisions: [uniformPrecision('bf16')], batches: [1, 8, 32, 256], load };
+  const pts = evaluateSearchSpace(s);
+  for (const p of pts) {
+    // Little's law: sequences in flight = arrival rate × time in the system (TTFT + output × TPOT).
+    if (p.tpotSeconds === Infinity) continue;
+    const inFlight = load.requestsPerSecond * (p.ttftSeconds + load.outputTokens * p.tpotSeconds);
+    assert.ok(Math.abs(p.concurrency - inFlight) <= 1e-9 * inFlight);
+    if (p.feasible) {
+      assert.ok(p.utilisation > 0 && p.utilisation <= 1 + 1e-9, `utilisation ${p.utilisation}`);
+      assert.ok(Math.abs(p.utilisation - p.concurrency / p.slots) < 1e-12);
+    }
+  }
+  // 10 req/s of 400-token outputs at tens of ms per token keep far fewer than 256 sequences in flight.
+  const big = pts[pts.length - 1];
+  assert.equal(big.batch, 256);
+  assert.equal(big.feasible, false);
+  assert.match(big.reason!, /^load: 10 req\/s keeps [\d.]+ sequences in flight \(Little's law\), fewer than the 256 one serving unit holds at batch 256/);
+  assert.ok(big.concurrency < 256);
+  assert.ok(pts.some((p) => p.feasible), 'a smaller batch is filled');
 });
 
 test('bad search input is an InputError naming the field', () => {
