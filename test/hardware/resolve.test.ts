@@ -22,7 +22,7 @@ test('resolveHardware(ref): a catalog id is the catalog entry; a file in the sam
     assert.throws(() => resolveHardware(file, '--hardware'), (e: unknown) => e instanceof InputError && e.field === `--hardware ${file}: peakFlops.bf16.source`);
     writeFileSync(file, '[');
     assert.throws(() => resolveHardware(file, '--hardware'), (e: unknown) => e instanceof InputError && /valid JSON/.test(e.message));
-    assert.throws(() => resolveHardware(dir, '--hardware'), (e: unknown) => e instanceof InputError && /regular file/.test(e.message));
+    assert.throws(() => resolveHardware(dir, '--hardware'), (e: unknown) => e instanceof InputError && /it is a folder/.test(e.message));
     assert.throws(() => resolveHardware('h999', '--hardware'), (e: unknown) => e instanceof InputError && e.field === '--hardware' && /catalog id \(a100-80gb/.test(e.message));
   } finally {
     rmSync(dir, { recursive: true, force: true });

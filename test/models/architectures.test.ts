@@ -89,12 +89,13 @@ test('loadModelConfig(): microsoft/Phi-3-mini-4k-instruct is phi3, multi-head (3
 test('loadModelFile() / resolveModel(): a missing path, a folder without config.json, bad JSON and a device are InputErrors naming the flag', () => {
   const dir = mkdtempSync(join(tmpdir(), 'batchlab-model-'));
   assert.throws(() => resolveModel(join(dir, 'nope.json'), '--model'), (e: unknown) => e instanceof InputError && e.field === '--model');
-  assert.throws(() => loadModelFile(dir, '--model'), (e: unknown) => e instanceof InputError && e.field === '--model' && /readable file/.test(e.message));
+  assert.throws(() => loadModelFile(dir, '--model'), (e: unknown) => e instanceof InputError && e.field === '--model' && /readable config\.json file/.test(e.message));
   writeFileSync(join(dir, 'config.json'), '{ not json');
   assert.throws(() => loadModelFile(dir, '--model'), (e: unknown) => e instanceof InputError && /valid JSON/.test(e.message));
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...fixture('qwen3-8b'), num_key_value_heads: 5 }));
   assert.throws(() => loadModelFile(dir, '--model'), (e: unknown) => e instanceof InputError && /^--model .*config\.json: num_key_value_heads/.test(e.field));
-  assert.throws(() => loadModelFile('/dev/zero', '--model'), (e: unknown) => e instanceof InputError && /regular file/.test(e.message));
+  // A device is read until its first NUL byte and refused: /dev/zero at offset 0 (lib/util/files.ts readTextCapped).
+  assert.throws(() => loadModelFile('/dev/zero', '--model'), (e: unknown) => e instanceof InputError && e.field === '--model' && /NUL byte at offset 0/.test(e.message));
   assert.throws(() => resolveModel('no-such-model', '--model'), (e: unknown) => e instanceof InputError && /catalog id/.test(e.message));
 });
 
