@@ -300,6 +300,7 @@ export type {
   StepTime,
   StepTimeBreakdown,
   CasePromptMix,
+  KernelUsage,
 } from './roofline/index.js';
 
 // perf
@@ -314,6 +315,37 @@ export {
 export type {
   HardwareCalibration,
 } from './perf/index.js';
+
+// kernels
+export {
+  KERNEL_FRAMEWORKS,
+  KERNEL_OPS,
+  KERNEL_SCHEMA,
+  compareKernelVersions,
+  defaultKernelDb,
+  kernelPricer,
+  loadKernelDb,
+  lookupKernel,
+  readKernelRows,
+} from './kernels/index.js';
+export type {
+  ContextAttentionQuery,
+  GenerationAttentionQuery,
+  KernelAnswer,
+  KernelAnswerKind,
+  KernelDb,
+  KernelFramework,
+  KernelOp,
+  KernelOpSchema,
+  KernelPricer,
+  KernelRow,
+  KernelRowSource,
+  KernelScope,
+  KernelTable,
+  KernelTableEntry,
+  MlaQuery,
+  MoeQuery,
+} from './kernels/index.js';
 
 // moe
 export {
@@ -804,6 +836,12 @@ export type {
   GemmWork,
   Link,
 } from './perf/index.js';
+
+// kernels
+export {
+  kernelKey,
+  kernelTableFromRows,
+} from './kernels/index.js';
 
 // moe
 export {
