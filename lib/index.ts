@@ -621,6 +621,7 @@ export {
   speculativeTokensPerStep,
   thisMachineSetup,
   uniformPrecision,
+  kernelTableStepModel,
 } from './deployment/index.js';
 export type {
   ArchitectureRow,

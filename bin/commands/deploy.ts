@@ -19,6 +19,7 @@ import type { EfficiencyMode } from '../../lib/roofline/deployment.js';
 import type { DeviceStepModel, PoolLayout } from '../../lib/deployment/types.js';
 import { InputError } from '../../lib/util/errors.js';
 import { checkOneOf } from '../../lib/util/validate.js';
+import { kernelOptionsFromFlags, kernelUsageLines } from './kernels.js';
 
 interface DeployOptions {
   deepseekDay?: boolean;
@@ -48,6 +49,8 @@ interface DeployOptions {
   requests: string;
   seed: string;
   efficiency?: string;
+  framework?: string;
+  kernelDb?: string;
   json?: boolean;
 }
 
@@ -171,7 +174,8 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
       seed: decimalArg('--seed', o.seed),
     };
   }
-  const step = asFlags(() => perfDeviceStepModel(model, hw, layout, precision, { efficiency }), LAYOUT_FLAGS, LAYOUT_WORDS);
+  const kernels = kernelOptionsFromFlags(o);
+  const step = asFlags(() => perfDeviceStepModel(model, hw, layout, precision, { efficiency, ...kernels }), { ...LAYOUT_FLAGS, framework: '--framework' }, LAYOUT_WORDS);
   const decode = decodePerformance(step, layout, { sequencesPerRank: batch, context, speculative });
   if (!decode.memory.fits) {
     const refusal = memoryRefusal(step, decode, batch, layout.pipelineParallel, context);
@@ -186,11 +190,14 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
     prefill = prefillFromMix(step, { layout, tokensPerRank: prefillTokens }, mix);
   }
   const price = hw.hourlyPriceUsd;
+  // One decode step at the flags' batch and context, for the rows that priced it.
+  const decodeStep = kernels.framework === undefined ? undefined : step.step({ prefillTokens: 0, decodeSequences: batch, decodeContext: context });
   const out: Record<string, unknown> = {
     stepModel: step.label,
     fits: true,
     decode,
     prefill,
+    ...(decodeStep ? { decodeStepKernels: decodeStep.kernels ?? [] } : {}),
     usdPerMillionOutput: price > 0 ? (price / 3600 / decode.tokensPerSecondPerDevice) * 1e6 : null,
     usdPerMillionInput: price > 0 ? (price / 3600 / prefill.inputTokensPerSecondPerDevice) * 1e6 : null,
   };
@@ -210,6 +217,10 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
   io.out(`${model.id} on ${hw.name}: ${step.label}`);
   io.out(`  memory per device: weights ${gb(decode.memory.weightBytes)} + KV ${gb(decode.memory.kvBytes)} of ${gb(decode.memory.capacityBytes)} (fits)`);
   io.out(`  decode: ${fmt(decode.tokensPerSecondPerDevice)} output tok/s per device, ${fmt(decode.tokensPerSecondPerUser)} tok/s per user (TPOT ${fmt(decode.tpotSeconds * 1e3)} ms)`);
+  if (decodeStep) {
+    io.out(`  inter-token latency ${fmt(decode.tpotSeconds * 1e3)} ms at batch ${batch}; one decode step (${fmt(decodeStep.seconds * 1e3)} ms) priced by:`);
+    for (const line of kernelUsageLines(decodeStep.kernels ?? [])) io.out(`    ${line}`);
+  }
   io.out(`  prefill: ${fmt(prefill.inputTokensPerSecondPerDevice)} input tok/s per device (cache hits counted), step ${fmt(prefill.ttftSeconds * 1e3)} ms`);
   if (price > 0) io.out(`  at $${price} per device-hour: $${fmt(out.usdPerMillionOutput as number)} per million output tokens, $${fmt(out.usdPerMillionInput as number)} per million input tokens`);
   if (out.simulated) {
@@ -260,6 +271,8 @@ export function register(program: Command, io: CliIo): void {
     .option('--requests <n>', 'requests to simulate with --simulate', '2000')
     .option('--seed <n>', 'simulation seed', '1')
     .option('--efficiency <mode>', 'calibrated (default when the hardware has a calibration), typical, or spec (the datasheet bound)')
+    .option('--framework <name>', 'price GEMMs, attention and all-reduces from this serving framework\'s measured kernel tables: trtllm, sglang or vllm')
+    .option('--kernel-db <dir>', 'kernel tables in batchlab\'s schema, <dir>/<device>/<framework>/<version>/<op>.csv[.gz] (default: the shipped data/kernels)')
     .exitOverride()
     .action((o: DeployOptions, cmd: Command) => deployCommand({ ...o, json: wantsJson(cmd) }, io));
 }

@@ -7,6 +7,8 @@ import type { SearchPoint, SearchSpace, Slo } from '../../lib/deployment/search.
 import { searchSpaceFromSpec } from '../../lib/deployment/spec.js';
 import type { SearchSpec } from '../../lib/deployment/spec.js';
 import { InputError } from '../../lib/util/errors.js';
+import { kernelTableStepModel } from '../../lib/deployment/perf.js';
+import { kernelOptionsFromFlags } from './kernels.js';
 
 /** Reads a JSON spec file, or an InputError naming the flag. */
 export function readJsonSpec(flag: string, path: string | undefined): unknown {
@@ -76,9 +78,10 @@ function whyNone(space: SearchSpace, spec: SearchSpec, slo: Slo): { kind: 'memor
   return { kind: 'slo', reason: `no configuration meets the SLO: ${fit} of ${groups} configurations fit in memory at batch ${smallest}, and their ${limits.join(', ')}` };
 }
 
-function searchCommand(o: { spec?: string; json?: boolean; frontier?: boolean; bruteForce?: boolean }, io: CliIo): void {
+function searchCommand(o: { spec?: string; json?: boolean; frontier?: boolean; bruteForce?: boolean; framework?: string; kernelDb?: string }, io: CliIo): void {
   const spec = readJsonSpec('--spec', o.spec) as SearchSpec;
-  const space = searchSpaceFromSpec(spec);
+  const kernels = kernelOptionsFromFlags(o);
+  const space: SearchSpace = { ...searchSpaceFromSpec(spec), ...(kernels.framework === undefined ? {} : { stepModel: kernelTableStepModel(kernels) }) };
   const slo = spec.slo ?? {};
   const t0 = performance.now();
   const { best, evaluated } = searchCheapestDeployment(space, slo);
@@ -104,6 +107,8 @@ export function register(program: Command, io: CliIo): void {
     .option('--spec <file>', 'search spec: model, hardware, layouts, precisions, batches, load, slo')
     .option('--frontier', 'also print the Pareto frontier of tokens/s per user against tokens/s per device')
     .option('--brute-force', 'check the optimum against a brute-force evaluation of every point')
+    .option('--framework <name>', 'price GEMMs, attention and all-reduces from this serving framework\'s measured kernel tables: trtllm, sglang or vllm')
+    .option('--kernel-db <dir>', 'kernel tables in batchlab\'s schema (default: the shipped data/kernels)')
     .exitOverride()
     .action((o, cmd: Command) => searchCommand({ ...o, json: wantsJson(cmd) }, io));
 }
