@@ -327,6 +327,8 @@ export {
   loadKernelDb,
   lookupKernel,
   readKernelRows,
+  kernelRowsFromGemm,
+  writeKernelTable,
 } from './kernels/index.js';
 export type {
   ContextAttentionQuery,
@@ -345,6 +347,7 @@ export type {
   KernelTableEntry,
   MlaQuery,
   MoeQuery,
+  GemmTiming,
 } from './kernels/index.js';
 
 // moe

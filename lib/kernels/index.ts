@@ -6,3 +6,5 @@ export type { KernelDb, KernelTableEntry } from './load.js';
 export { compareKernelVersions, defaultKernelDb, loadKernelDb, readKernelRows } from './load.js';
 export type { ContextAttentionQuery, GenerationAttentionQuery, KernelFramework, KernelPricer, KernelScope, MlaQuery, MoeQuery } from './pricer.js';
 export { KERNEL_FRAMEWORKS, kernelPricer } from './pricer.js';
+export type { GemmTiming } from './write.js';
+export { kernelRowsFromGemm, writeKernelTable } from './write.js';

@@ -31,7 +31,8 @@ export interface KernelDb {
 
 // A table beyond this is not a kernel table (the largest shipped one is about 10 MB of CSV).
 const MAX_TABLE_BYTES = 256 * 1024 * 1024;
-const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
+/** A folder name a kernel database may hold: no path separators, no leading dot. */
+export const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
 
 /** Orders versions numerically, a release candidate before its release (1.3.0rc20 < 1.3.0). */
 function versionParts(v: string): number[] {

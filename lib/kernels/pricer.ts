@@ -2,7 +2,8 @@ import type { Dtype } from '../core/types.js';
 import { DTYPE_BYTES, DTYPES } from '../core/types.js';
 import { prefillAttentionPairs } from '../core/matmul.js';
 import type { HardwareSpec } from '../hardware/spec.js';
-import { hardwarePeakFlops } from '../hardware/spec.js';
+import { hardwarePeakFlops, THIS_MACHINE } from '../hardware/spec.js';
+import { machineId, thisMachineFacts } from '../util/machine.js';
 import { rooflineSeconds } from '../perf/bound.js';
 import { ringAllReduceSeconds } from '../perf/collective.js';
 import { InputError } from '../util/errors.js';
@@ -25,7 +26,7 @@ export const KERNEL_FRAMEWORKS: readonly KernelFramework[] = ['trtllm', 'sglang'
 /**
  * Kernel-database device folder of each catalog entry whose silicon the shipped tables
  * measured (aiconfigurator's system names). A catalog id that is itself a folder (this
- * machine's id, a user's own table) needs no entry. H800 is left out: its NVLink differs.
+ * machine's id, a user's own table) needs no entry; "this-machine" reads its machine id's folder. H800 is left out: its NVLink differs.
  */
 const DEVICE_FOLDER: Readonly<Record<string, string>> = { 'a100-80gb': 'a100_sxm', 'h100-sxm': 'h100_sxm', h200: 'h200_sxm', b200: 'b200_sxm' };
 
@@ -115,7 +116,8 @@ export interface KernelPricer {
  */
 export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framework: string, version?: string): KernelPricer {
   if (typeof framework !== 'string' || framework === '') throw new InputError('framework', framework, `a framework name, e.g. ${KERNEL_FRAMEWORKS.join(', ')}`);
-  const folder = DEVICE_FOLDER[hw.id] ?? hw.id;
+  // This machine's own rows (`batchlab bench gemm`) are filed under its machine id.
+  const folder = DEVICE_FOLDER[hw.id] ?? (hw.id === THIS_MACHINE ? machineId(thisMachineFacts()) : hw.id);
   const held = db?.entries.some((e) => e.device === folder && e.framework === framework && (version === undefined || e.version === version));
   if (db && !held && db.entries.some((e) => e.device === folder)) {
     const have = [...new Set(db.entries.filter((e) => e.device === folder).map((e) => `${e.framework} ${e.version}`))];

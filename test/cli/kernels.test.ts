@@ -24,3 +24,29 @@ test('batchlab deploy refuses a framework the device has no table for, and --ker
   assert.equal(c.code, 2);
   assert.match(c.err, /^batchlab: --kernel-db must be a directory/);
 });
+
+test('batchlab bench gemm writes kernel-database rows, and this machine is then priced from its own table', async () => {
+  const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { loadKernelDb, kernelPricer } = await import('../../lib/kernels/index.js');
+  const { loadHardware } = await import('../../lib/hardware/spec.js');
+  const { parseGemmCsv } = await import('../../lib/gemm/store.js');
+  const dir = mkdtempSync(join(tmpdir(), 'batchlab-kdb-'));
+  try {
+    const r = await run(['bench', 'gemm', '--backend', 'cpu', '--m', '1,2,4', '--k', '8', '--n', '8', '--min-reps', '1', '--min-time-ms', '1', '--out', dir, '--json']);
+    assert.equal(r.code, 0, r.err);
+    const out = JSON.parse(r.out) as { csv: string; kernelTable: string };
+    assert.match(out.kernelTable, /kernels\/[^/]+\/tfjs-cpu\/[^/]+\/gemm\.csv$/);
+    // The harness's own CSV is the source: median seconds of the M = 2 point.
+    const m2 = parseGemmCsv(readFileSync(out.csv, 'utf8')).find((x) => x.m === 2 && x.dtype === 'fp32')!;
+    const hw = loadHardware('this-machine', { measuredDir: dir });
+    const k = kernelPricer(loadKernelDb(join(dir, 'kernels')), hw, 'tfjs-cpu');
+    const a = k.gemm(2, 8, 8, 'fp32');
+    assert.equal(a.kind, 'measured');
+    assert.ok(Math.abs(a.seconds - m2.median_s) / m2.median_s < 1e-5, `${a.seconds} vs ${m2.median_s}`);
+    assert.equal(k.gemm(3, 8, 8, 'fp32').kind, 'interpolated');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
