@@ -55,8 +55,9 @@ export interface OpSplit {
 
 /**
  * Seconds of one operation from the kernel database, or undefined where no table
- * holds it (routed experts, MLA, sliding-window attention, a dtype the tables lack,
- * a spec-only device): the caller then prices it with its own model.
+ * holds it (routed experts, MLA attention and its batched per-head matmuls,
+ * sliding-window attention, a dtype the tables lack, a spec-only device): the caller
+ * then prices it with its own model.
  *
  * - Weight GEMMs: one GEMM-table query per matmul at the device's (m, n/tp, k), times
  *   the independent operands and the layers.
@@ -105,6 +106,9 @@ export function kernelOpSeconds(
     return undefined;
   }
   if (op.group === 'routed-expert' || op.matmuls.length === 0) return undefined;
+  // A batched matmul (MLA's per-head absorbed projections) runs as one kernel, not as
+  // `batch` separate GEMMs: the GEMM table does not price it.
+  if (op.matmuls.some((sh) => (sh.batch ?? 1) / split.batch > 1)) return undefined;
   let t = 0;
   for (const sh of op.matmuls) {
     // A GEMM runs at least one row: an expected fractional row count prices as one.

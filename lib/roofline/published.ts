@@ -7,7 +7,7 @@ import { checkInt, checkNumber, checkOneOf } from '../util/validate.js';
 import { batchlabDataDir } from '../util/package-root.js';
 import { loadHardware } from '../hardware/spec.js';
 import { loadModel } from '../models/spec.js';
-import type { Parallelism, Precision, StepTime } from './deployment.js';
+import type { Parallelism, PerfConfig, Precision, StepTime } from './deployment.js';
 import { maxBatchThatFits, memoryFit, stepTime } from './deployment.js';
 import { smallestTrue } from '../perf/bound.js';
 import { prefillAttentionPairs } from '../core/matmul.js';
@@ -375,13 +375,14 @@ export function publishedCasePromptMix(c: PublishedCase): CasePromptMix | undefi
  * batchlab's prediction of a published case: the step of its deployment priced by
  * `stepTime` with the hardware's calibration (no constant depends on the case), turned
  * into the case's unit — tokens per second per node, at the steady-state interval
- * between steps.
+ * between steps. `kernels.framework` prices GEMMs, attention and all-reduces from that
+ * framework's kernel tables instead (where the database holds the device).
  *
  * @example
  * const c = publishedCases().find((x) => x.id === 'lmsys-decode-2k')!;
  * predictPublishedCase(c).error // => predicted / published − 1
  */
-export function predictPublishedCase(c: PublishedCase): PublishedComparison {
+export function predictPublishedCase(c: PublishedCase, kernels: Pick<PerfConfig, 'framework' | 'kernelDb'> = {}): PublishedComparison {
   // Cases built in code skip the file reader's checks: the fields every branch divides by are checked here.
   if (typeof c !== 'object' || c === null) throw new InputError('case', c, 'a PublishedCase (see publishedCases())');
   checkOneOf('case.phase', c.phase, ['prefill', 'decode', 'offline'] as const);
@@ -393,7 +394,7 @@ export function predictPublishedCase(c: PublishedCase): PublishedComparison {
   const parallelism: Parallelism = { devicesPerNode: c.devicesPerNode, ...c.parallelism };
   const factor = publishedCaseLoadFactor(c);
   if (factor !== 1) parallelism.expertLoadFactor = factor;
-  const config = { parallelism, precision: c.precision };
+  const config: PerfConfig = { parallelism, precision: c.precision, ...kernels };
   const nodes = c.devices / c.devicesPerNode;
   let predicted: number;
   let step: StepTime;
@@ -475,7 +476,7 @@ export function predictPublishedCase(c: PublishedCase): PublishedComparison {
  * publishedComparisons().map((c) => Math.round(c.error * 100)) // => percent errors, case by case
  */
 export function publishedComparisons(): PublishedComparison[] {
-  return publishedCases().map(predictPublishedCase);
+  return publishedCases().map((c) => predictPublishedCase(c));
 }
 
 /**
