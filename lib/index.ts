@@ -329,6 +329,7 @@ export {
   readKernelRows,
   kernelRowsFromGemm,
   writeKernelTable,
+  kernelDeviceFolder,
 } from './kernels/index.js';
 export type {
   ContextAttentionQuery,
@@ -348,6 +349,7 @@ export type {
   MlaQuery,
   MoeQuery,
   GemmTiming,
+  AiconfiguratorOptions,
 } from './kernels/index.js';
 
 // moe

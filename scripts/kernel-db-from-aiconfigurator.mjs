@@ -4,7 +4,10 @@
 //   data/kernels/<device>/<framework>/<version>/<op>.csv.gz  (+ SOURCE.json)
 //
 //   node scripts/kernel-db-from-aiconfigurator.mjs --source <checkout or bare git dir>
-//        [--commit <sha>] [--out data/kernels]
+//        [--commit <sha>] [--out data/kernels] [--devices all|a,b] [--frameworks all|a,b]
+// Default selection (the shipped data/kernels): trtllm on a100_sxm, h100_sxm, h200_sxm and
+// b200_sxm, plus sglang and vllm on h200_sxm. `all` takes every device folder of the
+// source, or all of trtllm, sglang and vllm.
 //
 // Source layout read: aic-core/src/aiconfigurator_core/systems/data/<device>/<op>/<framework>/<version>/*.parquet,
 // with `reuse.yaml` pointers to a donor version. Units (aiconfigurator's Rust loader,
@@ -153,7 +156,8 @@ function args() {
     console.error('usage: node scripts/kernel-db-from-aiconfigurator.mjs --source <aiconfigurator checkout or bare git dir> [--commit <sha>] [--out data/kernels]');
     process.exit(2);
   }
-  return { source, commit: get('--commit'), out: get('--out') ?? 'data/kernels' };
+  const list = (flag) => (get(flag) === undefined ? undefined : get(flag).split(',').map((x) => x.trim()).filter(Boolean));
+  return { source, commit: get('--commit'), out: get('--out') ?? 'data/kernels', devices: list('--devices'), frameworks: list('--frameworks') };
 }
 
 function openSource(src, commitArg) {
@@ -270,13 +274,19 @@ async function readParquet(buf) {
 // ---------------------------------------------------------------- convert
 
 async function main() {
-  const { source, commit: commitArg, out } = args();
+  const { source, commit: commitArg, out, devices: devArg, frameworks: fwArg } = args();
   const s = openSource(source, commitArg);
+  const devices = devArg === undefined ? DEVICES : devArg[0] === 'all' ? s.list(DATA).filter((d) => s.list(`${DATA}/${d}/gemm`).length > 0) : devArg;
+  const frameworksOf = (device) => (fwArg === undefined ? (FRAMEWORKS[device] ?? ['trtllm']) : fwArg[0] === 'all' ? ['trtllm', 'sglang', 'vllm'] : fwArg);
+  if (devices.length === 0) {
+    console.error(`no device folders with GEMM tables under ${DATA} in ${source}`);
+    process.exit(2);
+  }
   const converted = new Date().toISOString().slice(0, 10);
   const index = { repo: REPO, commit: s.commit, commitDate: s.date, license: 'Apache-2.0', converted, script: 'scripts/kernel-db-from-aiconfigurator.mjs', units: { time_us: 'microseconds per call', bytes: 'message bytes (elements × dtype bytes)' }, tables: [] };
   let total = 0;
-  for (const device of DEVICES) {
-    for (const framework of FRAMEWORKS[device]) {
+  for (const device of devices) {
+    for (const framework of frameworksOf(device)) {
       const version = pickVersion(s, device, framework);
       if (!version) {
         console.log(`${device}/${framework}: no GEMM table, skipped`);

@@ -174,7 +174,7 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
       seed: decimalArg('--seed', o.seed),
     };
   }
-  const kernels = kernelOptionsFromFlags(o);
+  const kernels = kernelOptionsFromFlags(o, hw);
   const step = asFlags(() => perfDeviceStepModel(model, hw, layout, precision, { efficiency, ...kernels }), { ...LAYOUT_FLAGS, framework: '--framework' }, LAYOUT_WORDS);
   const decode = decodePerformance(step, layout, { sequencesPerRank: batch, context, speculative });
   if (!decode.memory.fits) {

@@ -1,5 +1,7 @@
 import type { KernelDb } from '../../lib/kernels/load.js';
 import { loadKernelDb } from '../../lib/kernels/load.js';
+import { kernelDeviceFolder } from '../../lib/kernels/pricer.js';
+import type { HardwareSpec } from '../../lib/hardware/spec.js';
 import type { KernelUsage } from '../../lib/roofline/kernel-step.js';
 import { InputError } from '../../lib/util/errors.js';
 import { asFlags } from './context.js';
@@ -7,16 +9,20 @@ import { asFlags } from './context.js';
 /**
  * The kernel-database options of `--framework` and `--kernel-db`: none without
  * `--framework`; `--kernel-db` alone is refused (it names tables no framework picks).
+ * `--kernel-db` may be an aiconfigurator checkout: only `hw`'s device and the framework
+ * are converted (every device without `hw`).
  *
  * @example
  * kernelOptionsFromFlags({ framework: 'trtllm' }) // => { framework: 'trtllm', kernelDb: undefined }
  */
-export function kernelOptionsFromFlags(o: { framework?: string; kernelDb?: string }): { framework?: string; kernelDb?: KernelDb } {
+export function kernelOptionsFromFlags(o: { framework?: string; kernelDb?: string }, hw?: HardwareSpec): { framework?: string; kernelDb?: KernelDb } {
   if (o.framework === undefined) {
     if (o.kernelDb !== undefined) throw new InputError('--framework', undefined, 'given with --kernel-db: the framework folder to read, e.g. trtllm');
     return {};
   }
-  const kernelDb = o.kernelDb === undefined ? undefined : asFlags(() => loadKernelDb(o.kernelDb), { kernelDb: '--kernel-db' });
+  // An aiconfigurator checkout converts only the tables this command reads (its device, its framework).
+  const only = { devices: hw ? [kernelDeviceFolder(hw)] : undefined, frameworks: [o.framework] };
+  const kernelDb = o.kernelDb === undefined ? undefined : asFlags(() => loadKernelDb(o.kernelDb, only), { kernelDb: '--kernel-db', frameworks: '--framework' });
   return { framework: o.framework, kernelDb };
 }
 

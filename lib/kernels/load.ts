@@ -1,4 +1,7 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
@@ -123,20 +126,70 @@ export function readKernelRows(path: string, meta: { device: string; framework: 
   return rows;
 }
 
+/** Which of an aiconfigurator checkout's tables to convert (default: every device, trtllm, sglang and vllm). */
+export interface AiconfiguratorOptions {
+  devices?: readonly string[];
+  frameworks?: readonly string[];
+}
+
+const AIC_DATA = 'aic-core/src/aiconfigurator_core/systems/data';
+
+function isBareGit(root: string): boolean {
+  return existsSync(join(root, 'HEAD')) && existsSync(join(root, 'objects'));
+}
+
+function isAiconfigurator(root: string): boolean {
+  return existsSync(join(root, AIC_DATA)) || (isBareGit(root) && existsSync(join(root, 'refs')) && !existsSync(join(root, 'SOURCE.json')));
+}
+
+/**
+ * Converts an aiconfigurator checkout (or bare git directory) once with
+ * scripts/kernel-db-from-aiconfigurator.mjs, the one home of the table mapping, into a
+ * cache folder keyed by its path, its state and the selection; returns that folder.
+ */
+function convertAiconfigurator(root: string, opts: AiconfiguratorOptions): string {
+  const names = (field: string, xs: readonly string[] | undefined): string => {
+    if (xs === undefined) return 'all';
+    if (!Array.isArray(xs) || xs.length === 0 || !xs.every((x) => typeof x === 'string' && SAFE_NAME.test(x))) throw new InputError(field, xs, 'a non-empty list of folder names');
+    return xs.join(',');
+  };
+  const devices = names('devices', opts.devices);
+  const frameworks = names('frameworks', opts.frameworks);
+  const real = realpathSync(root);
+  // The state: the data folder's mtime in a checkout, HEAD's target in a bare directory.
+  const state = isBareGit(real) ? readFileSync(join(real, 'HEAD'), 'utf8') + String(statSync(join(real, 'refs')).mtimeMs) : String(statSync(join(real, AIC_DATA)).mtimeMs);
+  const key = createHash('sha256').update(`${real}\0${state}\0${devices}\0${frameworks}`).digest('hex').slice(0, 16);
+  const cache = join(tmpdir(), `batchlab-kernels-${key}`);
+  if (existsSync(join(cache, 'SOURCE.json'))) return cache;
+  const work = `${cache}.tmp-${process.pid}`;
+  const script = join(batchlabRoot(), 'scripts', 'kernel-db-from-aiconfigurator.mjs');
+  try {
+    execFileSync(process.execPath, [script, '--source', real, '--out', work, '--devices', devices, '--frameworks', frameworks], { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 24 });
+    rmSync(cache, { recursive: true, force: true });
+    renameSync(work, cache);
+  } catch (e) {
+    rmSync(work, { recursive: true, force: true });
+    const err = (e as { stderr?: Buffer }).stderr?.toString().trim().split('\n').at(-1) ?? (e as Error).message;
+    throw new InputError('kernelDb', root, 'an aiconfigurator checkout whose tables convert', err);
+  }
+  return cache;
+}
+
 /**
  * Opens a kernel database in batchlab's schema: `<root>/<device>/<framework>/<version>/<op>.csv[.gz]`
  * (the shipped one is data/kernels, converted from NVIDIA aiconfigurator by
- * scripts/kernel-db-from-aiconfigurator.mjs). Files are parsed on first use.
+ * scripts/kernel-db-from-aiconfigurator.mjs). Files are parsed on first use. A full
+ * aiconfigurator checkout (or its bare git directory) is converted by that script once,
+ * into a temporary cache keyed by the checkout's state, with `opts` choosing devices
+ * and frameworks (default all).
  *
  * @example
  * const db = loadKernelDb();
  * db.table('h200_sxm', 'trtllm', 'gemm')?.version // => '1.3.0rc20'
  */
-export function loadKernelDb(root: string = batchlabDataDir('kernels')): KernelDb {
-  if (typeof root !== 'string' || !existsSync(root) || !statSync(root).isDirectory()) throw new InputError('kernelDb', root, 'a directory of <device>/<framework>/<version>/<op>.csv[.gz] tables');
-  if (existsSync(join(root, 'aic-core')) || existsSync(join(root, 'systems', 'data'))) {
-    throw new InputError('kernelDb', root, `a directory in batchlab's kernel schema; convert an aiconfigurator checkout first: node scripts/kernel-db-from-aiconfigurator.mjs --source ${root} --out <dir>`);
-  }
+export function loadKernelDb(root: string = batchlabDataDir('kernels'), opts: AiconfiguratorOptions = {}): KernelDb {
+  if (typeof root !== 'string' || !existsSync(root) || !statSync(root).isDirectory()) throw new InputError('kernelDb', root, 'a directory of <device>/<framework>/<version>/<op>.csv[.gz] tables, or an aiconfigurator checkout');
+  if (isAiconfigurator(root)) root = convertAiconfigurator(root, opts);
   const entries: KernelTableEntry[] = [];
   for (const device of dirs(root)) {
     for (const framework of dirs(join(root, device))) {

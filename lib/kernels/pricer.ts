@@ -30,6 +30,18 @@ export const KERNEL_FRAMEWORKS: readonly KernelFramework[] = ['trtllm', 'sglang'
  */
 const DEVICE_FOLDER: Readonly<Record<string, string>> = { 'a100-80gb': 'a100_sxm', 'h100-sxm': 'h100_sxm', h200: 'h200_sxm', b200: 'b200_sxm' };
 
+/**
+ * The kernel-database folder of a catalog device: aiconfigurator's system name for the
+ * parts its tables measured, this machine's id for "this-machine" (its own rows from
+ * `batchlab bench gemm`), else the catalog id itself.
+ *
+ * @example
+ * kernelDeviceFolder(loadHardware('h200')) // => 'h200_sxm'
+ */
+export function kernelDeviceFolder(hw: Pick<HardwareSpec, 'id'>): string {
+  return DEVICE_FOLDER[hw.id] ?? (hw.id === THIS_MACHINE ? machineId(thisMachineFacts()) : hw.id);
+}
+
 /** The element type a kernel-table dtype runs on the tensor cores, for its datasheet bound. */
 function peakDtype(d: string): Dtype {
   if (d === 'fp8_block') return 'fp8';
@@ -116,8 +128,7 @@ export interface KernelPricer {
  */
 export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framework: string, version?: string): KernelPricer {
   if (typeof framework !== 'string' || framework === '') throw new InputError('framework', framework, `a framework name, e.g. ${KERNEL_FRAMEWORKS.join(', ')}`);
-  // This machine's own rows (`batchlab bench gemm`) are filed under its machine id.
-  const folder = DEVICE_FOLDER[hw.id] ?? (hw.id === THIS_MACHINE ? machineId(thisMachineFacts()) : hw.id);
+  const folder = kernelDeviceFolder(hw);
   const held = db?.entries.some((e) => e.device === folder && e.framework === framework && (version === undefined || e.version === version));
   if (db && !held && db.entries.some((e) => e.device === folder)) {
     const have = [...new Set(db.entries.filter((e) => e.device === folder).map((e) => `${e.framework} ${e.version}`))];

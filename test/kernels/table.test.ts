@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -93,7 +93,7 @@ test('readKernelRows() names the file and line of a negative, NaN or missing val
   assert.throws(() => readKernelRows(p, meta), (e: unknown) => e instanceof InputError && e.field.endsWith('gemm.csv:1') && /missing n/.test(e.message));
 });
 
-test('loadKernelDb() opens a user table in batchlab schema (gzip or plain) and refuses an aiconfigurator checkout with the conversion command', () => {
+test('loadKernelDb() opens a user table in batchlab schema (gzip or plain), and names a checkout whose tables do not convert', () => {
   const root = mkdtempSync(join(tmpdir(), 'kdb-root-'));
   mkdirSync(join(root, 'my_gpu', 'torch', '2.5'), { recursive: true });
   writeFileSync(join(root, 'my_gpu', 'torch', '2.5', 'gemm.csv.gz'), gzipSync('dtype,m,n,k,time_us\nbf16,1,1024,1024,5\nbf16,8,1024,1024,6\n'));
@@ -102,8 +102,25 @@ test('loadKernelDb() opens a user table in batchlab schema (gzip or plain) and r
   assert.equal(t.rows.length, 2);
   assert.equal(lookupKernel(t, { dtype: 'bf16', m: 8, n: 1024, k: 1024 })!.seconds, 6e-6);
   assert.equal(db.table('my_gpu', 'torch', 'moe'), undefined);
+  // An aiconfigurator layout without any device table: the converter's refusal is reported.
   const checkout = mkdtempSync(join(tmpdir(), 'kdb-aic-'));
-  mkdirSync(join(checkout, 'aic-core'));
-  assert.throws(() => loadKernelDb(checkout), (e: unknown) => e instanceof InputError && /kernel-db-from-aiconfigurator/.test(e.message));
+  mkdirSync(join(checkout, 'aic-core/src/aiconfigurator_core/systems/data'), { recursive: true });
+  assert.throws(() => loadKernelDb(checkout), (e: unknown) => e instanceof InputError && e.field === 'kernelDb' && /no device folders/.test(e.message));
   assert.throws(() => loadKernelDb(join(root, 'nowhere')), InputError);
+});
+
+test('loadKernelDb() converts an aiconfigurator git directory once and reads its tables', (t) => {
+  // The snapshot this repository's tables were converted from, where this machine has it.
+  const mirror = '/work/.mirror/ai-dynamo+aiconfigurator/repo';
+  if (!existsSync(mirror)) {
+    t.skip(`no aiconfigurator snapshot at ${mirror}`);
+    return;
+  }
+  const db = loadKernelDb(mirror, { devices: ['h200_sxm'], frameworks: ['vllm'] });
+  const gemm = db.table('h200_sxm', 'vllm', 'gemm')!;
+  assert.equal(gemm.version, '0.24.0');
+  // Same rows as the shipped conversion of the same commit (data/kernels/h200_sxm/vllm/0.24.0/SOURCE.json: 107225 rows).
+  assert.equal(gemm.rows.length, 107225);
+  // A second open reuses the cache.
+  assert.equal(loadKernelDb(mirror, { devices: ['h200_sxm'], frameworks: ['vllm'] }).root, db.root);
 });
