@@ -7,7 +7,7 @@ import { machineId, thisMachineFacts } from '../util/machine.js';
 import { rooflineSeconds } from '../perf/bound.js';
 import { ringAllReduceSeconds } from '../perf/collective.js';
 import { InputError } from '../util/errors.js';
-import { checkOneOf } from '../util/validate.js';
+import { checkNumber, checkOneOf } from '../util/validate.js';
 import type { KernelDb } from './load.js';
 import type { KernelAnswer, KernelOp } from './schema.js';
 import { lookupKernel } from './table.js';
@@ -145,16 +145,22 @@ export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framewo
   const link = (scope: KernelScope) => ({ latencySeconds: 0, bytesPerSecond: scope === 'intra' ? hw.intraNodeBytesPerSecond : hw.interNodeBytesPerSecond });
   const mem = hw.memoryBytesPerSecond;
   const bytesOf = (d: string): number => DTYPE_BYTES[peakDtype(d)];
+  // Every size is checked up front, so a bound never turns a bad query into NaN.
+  const sizes = (op: string, q: Record<string, unknown>): void => {
+    for (const [f, v] of Object.entries(q)) if (typeof v !== 'string') checkNumber(`${op}.${f}`, v, { min: 0, exclusiveMin: true, max: 1e15 });
+  };
   return {
     device,
     framework,
     gemm(m, n, k, dtype) {
+      sizes('gemm', { m, n, k });
       return (
         ask('gemm', { dtype, m, n, k }) ??
         bound(rooflineSeconds(2 * m * n * k, (m * k + k * n + m * n) * bytesOf(dtype), hardwarePeakFlops(hw, peakDtype(dtype)), mem))
       );
     },
     contextAttention(q) {
+      sizes('contextAttention', { ...q });
       const kvKey = q.heads === q.kvHeads ? q.heads : q.kvHeads;
       const found = ask('context_attention', { dtype: q.dtype, kv_dtype: q.kvDtype, kv_heads: kvKey, head_dim: q.headDim, heads: q.heads, prompt: q.prompt, batch: q.batch });
       if (found) return found;
@@ -163,6 +169,7 @@ export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framewo
       return bound(rooflineSeconds(flops, bytes, hardwarePeakFlops(hw, peakDtype(q.dtype)), mem));
     },
     generationAttention(q) {
+      sizes('generationAttention', { ...q });
       const kvKey = q.heads === q.kvHeads ? q.heads : q.kvHeads;
       const found = ask('generation_attention', { dtype: q.dtype, kv_dtype: q.kvDtype, kv_heads: kvKey, head_dim: q.headDim, heads: q.heads, context: q.context, batch: q.batch });
       if (found) return found;
@@ -171,18 +178,21 @@ export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framewo
       return bound(rooflineSeconds(flops, bytes, hardwarePeakFlops(hw, peakDtype(q.dtype)), mem));
     },
     mlaContext(q) {
+      sizes('mlaContext', { ...q });
       const found = ask('mla_context', { dtype: q.dtype, kv_dtype: q.kvDtype, tp: q.tp, heads: q.heads, prompt: q.tokens, batch: q.batch });
       // DeepSeek-V3's MLA in prefill: per head, 192-wide keys and 128-wide values.
       const flops = (2 * q.batch * (q.heads / q.tp) * (192 + 128) * prefillAttentionPairs(q.tokens, 0));
       return found ?? bound(flops / hardwarePeakFlops(hw, peakDtype(q.dtype)));
     },
     mlaGeneration(q) {
+      sizes('mlaGeneration', { ...q });
       const found = ask('mla_generation', { dtype: q.dtype, kv_dtype: q.kvDtype, tp: q.tp, heads: q.heads, context: q.tokens, batch: q.batch });
       // DeepSeek-V3's MLA in decode reads one 576-wide latent per cached token.
       const bytes = q.batch * q.tokens * 576 * bytesOf(q.kvDtype);
       return found ?? bound(bytes / mem);
     },
     moe(q) {
+      sizes('moe', { ...q });
       const found = ask('moe', { dtype: q.dtype, experts: q.experts, topk: q.topk, tp: q.tp, ep: q.ep, hidden: q.hidden, inter: q.inter, tokens: q.tokens });
       if (found) return found;
       const split = q.tp * q.ep;
@@ -192,15 +202,18 @@ export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framewo
       return bound(rooflineSeconds(flops, bytes, hardwarePeakFlops(hw, peakDtype(q.dtype)), mem));
     },
     allReduce(bytes, ranks, scope, dtype) {
+      sizes('allReduce', { bytes, ranks });
       if (ranks <= 1) return bound(0);
       const q = { dtype, scope, ranks, bytes };
       return ask('allreduce', q) ?? ask('nccl', { ...q, collective: 'all_reduce' }) ?? bound(ringAllReduceSeconds(bytes, ranks, link(scope)));
     },
     allToAll(bytes, ranks, scope, dtype) {
+      sizes('allToAll', { bytes, ranks });
       if (ranks <= 1) return bound(0);
       return ask('nccl', { collective: 'alltoall', dtype, scope, ranks, bytes }) ?? bound((((ranks - 1) / ranks) * bytes) / link(scope).bytesPerSecond);
     },
     p2p(bytes, scope) {
+      sizes('p2p', { bytes });
       return bound(bytes / link(scope).bytesPerSecond);
     },
   };

@@ -20,6 +20,10 @@ test('kernelPricer() on a device without tables answers the datasheet roofline, 
   assert.equal(g.seconds, (8 * 4096 * 2 * 128 * 2) / hw.memoryBytesPerSecond);
   // Ring all-reduce at the datasheet link: 2(r−1)/r of the buffer.
   assert.equal(k.allReduce(1e6, 8, 'intra', 'bf16').seconds, ((2 * 7) / 8) * 1e6 / hw.intraNodeBytesPerSecond);
+  // A bad size is an InputError naming the query field, never a NaN bound.
+  assert.throws(() => k.gemm(Number.NaN, 8, 8, 'bf16'), (e: unknown) => e instanceof InputError && e.field === 'gemm.m');
+  assert.throws(() => k.generationAttention({ batch: 1, context: -5, heads: 8, kvHeads: 1, headDim: 128, dtype: 'bf16', kvDtype: 'bf16' }), (e: unknown) => e instanceof InputError && e.field === 'generationAttention.context');
+  assert.throws(() => k.gemm(1, 8, 8, 'fp4'), (e: unknown) => e instanceof InputError && e.field === 'dtype');
 });
 
 test('kernelPricer() reads the framework the caller names and refuses one the device has no table for', () => {
