@@ -1,5 +1,5 @@
 import type { KernelDb } from '../../lib/kernels/load.js';
-import { loadKernelDb } from '../../lib/kernels/load.js';
+import { defaultKernelDb, loadKernelDb } from '../../lib/kernels/load.js';
 import { kernelDeviceFolder } from '../../lib/kernels/pricer.js';
 import type { HardwareSpec } from '../../lib/hardware/spec.js';
 import type { KernelUsage } from '../../lib/roofline/kernel-step.js';
@@ -23,6 +23,9 @@ export function kernelOptionsFromFlags(o: { framework?: string; kernelDb?: strin
   // An aiconfigurator checkout converts only the tables this command reads (its device, its framework).
   const only = { devices: hw ? [kernelDeviceFolder(hw)] : undefined, frameworks: [o.framework] };
   const kernelDb = o.kernelDb === undefined ? undefined : asFlags(() => loadKernelDb(o.kernelDb, only), { kernelDb: '--kernel-db', frameworks: '--framework' });
+  const db = kernelDb ?? defaultKernelDb();
+  const held = [...new Set(db.entries.map((e) => e.framework))].sort();
+  if (!held.includes(o.framework)) throw new InputError('--framework', o.framework, `one of the frameworks ${o.kernelDb ?? 'data/kernels'} holds: ${held.join(', ')}`);
   return { framework: o.framework, kernelDb };
 }
 

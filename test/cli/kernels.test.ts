@@ -20,6 +20,9 @@ test('batchlab deploy refuses a framework the device has no table for, and --ker
   const b = await run(['deploy', '--kernel-db', 'data/kernels']);
   assert.equal(b.code, 2);
   assert.match(b.err, /^batchlab: --framework must be given with --kernel-db/);
+  const d = await run(['search', '--spec', 'docs/search-spec.example.json', '--framework', 'nope']);
+  assert.equal(d.code, 2);
+  assert.match(d.err, /^batchlab: --framework must be one of the frameworks data\/kernels holds: sglang, trtllm, vllm; got "nope"/);
   const c = await run(['deploy', '--framework', 'trtllm', '--kernel-db', '/nonexistent']);
   assert.equal(c.code, 2);
   assert.match(c.err, /^batchlab: --kernel-db must be a directory/);
