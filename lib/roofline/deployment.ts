@@ -509,15 +509,9 @@ function stageCost(model: ModelSpec, hw: HardwareSpec, r: Resolved, work: Checke
   // kernels, measured as a share of GEMM + attention time (auxiliaryKernelFraction).
   // With kernel tables, GEMM and attention times are measured kernels, not a share to scale:
   // the auxiliary kernels are priced by their bytes alone.
+  const elementwiseBytesSeconds = (elementwiseElements * DTYPE_BYTES[r.precision.activations]) / (hw.memoryBytesPerSecond * r.cal.memoryEfficiency);
   const elementwise =
-    r.mode === 'spec'
-      ? 0
-      : r.kernels?.device
-        ? (elementwiseElements * DTYPE_BYTES[r.precision.activations]) / (hw.memoryBytesPerSecond * r.cal.memoryEfficiency)
-        : Math.max(
-          (elementwiseElements * DTYPE_BYTES[r.precision.activations]) / (hw.memoryBytesPerSecond * r.cal.memoryEfficiency),
-          r.cal.auxiliaryKernelFraction * (gemm + attention),
-        );
+    r.mode === 'spec' ? 0 : r.kernels?.device ? elementwiseBytesSeconds : Math.max(elementwiseBytesSeconds, r.cal.auxiliaryKernelFraction * (gemm + attention));
   if (r.mode !== 'spec') kernels += ELEMENTWISE_KERNELS_PER_LAYER * model.numLayers;
 
   // Communication.
