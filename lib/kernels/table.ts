@@ -86,7 +86,7 @@ interface Partial {
   rank: number;
 }
 
-function walk(node: AxisNode | KernelRow, point: readonly number[], depth: number): Partial {
+function walk(node: AxisNode | KernelRow, point: readonly number[], depth: number): Partial | undefined {
   if (!('values' in node)) return { logT: Math.log(node.timeUs / 1e6), rows: [node], rank: 0 };
   const x = point[depth];
   const v = node.values;
@@ -99,15 +99,14 @@ function walk(node: AxisNode | KernelRow, point: readonly number[], depth: numbe
     else hi = mid;
   }
   if (lo < v.length && v[lo] === x) return walk(node.children[lo], point, depth + 1);
-  if (v.length === 1) {
-    // One measured value on this axis: no slope to follow, so the time is held and flagged.
-    const only = walk(node.children[0], point, depth + 1);
-    return { ...only, rank: KIND_RANK.extrapolated };
-  }
+  // One measured value on this axis: no slope to follow. Holding it would be a clamp,
+  // so the table does not answer (the caller falls back to its model or the bound).
+  if (v.length === 1) return undefined;
   const inside = lo > 0 && lo < v.length;
   const i = inside ? lo - 1 : lo === 0 ? 0 : v.length - 2;
   const a = walk(node.children[i], point, depth + 1);
   const b = walk(node.children[i + 1], point, depth + 1);
+  if (!a || !b) return undefined;
   const lx = Math.log(x);
   const la = Math.log(v[i]);
   const lb = Math.log(v[i + 1]);
@@ -127,7 +126,8 @@ function walk(node: AxisNode | KernelRow, point: readonly number[], depth: numbe
  * linear between the two measured values that bracket the query on each axis
  * (monotone between them), and past the measured range the last two points' log-log
  * slope, clamped to [0, 2] and flagged 'extrapolated' (never silently clamped).
- * Undefined when the table has no row with the query's keys (dtype, head dim, ...).
+ * Undefined when the table has no row with the query's keys (dtype, head dim, ...),
+ * or when the query leaves an axis on which only one value was measured (no slope).
  *
  * @example
  * lookupKernel(table, { dtype: 'bf16', m: 64, n: 8192, k: 8192 })?.kind // => 'interpolated' between measured m = 48 and 80
@@ -142,6 +142,7 @@ export function lookupKernel(table: KernelTable, query: Readonly<Record<string, 
   const root = table.index.get(kernelKey(table.op, query));
   if (!root) return undefined;
   const p = walk(root, point, 0);
+  if (!p) return undefined;
   // A measured shape answers its own row's time, not exp(log(t)) one rounding away.
   return { seconds: p.rank === 0 ? p.rows[0].timeUs / 1e6 : Math.exp(p.logT), kind: KIND_OF[p.rank], rows: [...new Set(p.rows)], from: table.file };
 }
