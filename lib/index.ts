@@ -305,6 +305,7 @@ export type {
   StepTime,
   StepTimeBreakdown,
   CasePromptMix,
+  KernelUsage,
 } from './roofline/index.js';
 
 // perf
@@ -321,6 +322,42 @@ export type {
   CalibrationEvidence,
   HardwareCalibration,
 } from './perf/index.js';
+
+// kernels
+export {
+  KERNEL_FRAMEWORKS,
+  KERNEL_OPS,
+  KERNEL_SCHEMA,
+  compareKernelVersions,
+  defaultKernelDb,
+  kernelPricer,
+  loadKernelDb,
+  lookupKernel,
+  readKernelRows,
+  kernelRowsFromGemm,
+  writeKernelTable,
+  kernelDeviceFolder,
+} from './kernels/index.js';
+export type {
+  ContextAttentionQuery,
+  GenerationAttentionQuery,
+  KernelAnswer,
+  KernelAnswerKind,
+  KernelDb,
+  KernelFramework,
+  KernelOp,
+  KernelOpSchema,
+  KernelPricer,
+  KernelRow,
+  KernelRowSource,
+  KernelScope,
+  KernelTable,
+  KernelTableEntry,
+  MlaQuery,
+  MoeQuery,
+  GemmTiming,
+  AiconfiguratorOptions,
+} from './kernels/index.js';
 
 // moe
 export {
@@ -612,6 +649,7 @@ export {
   requestPrice,
   usdPerMillionAtLoad,
   searchDecodeContext,
+  kernelTableStepModel,
 } from './deployment/index.js';
 export type {
   ArchitectureRow,
@@ -839,6 +877,12 @@ export type {
   GemmWork,
   Link,
 } from './perf/index.js';
+
+// kernels
+export {
+  kernelKey,
+  kernelTableFromRows,
+} from './kernels/index.js';
 
 // moe
 export {

@@ -16,6 +16,14 @@ Run (on a machine with a CUDA GPU and PyTorch; no Node needed):
     python bench/gpu/torch_gemm_sweep.py --dtypes bf16 --m 1,8,64,512,4096 --k 7168 --n 2048
 Copy the CSV into data/measured/ of the batchlab checkout; the notebook picks up
 every gemm-*.csv there.
+
+Kernel-database rows (lib/kernels, the schema of data/kernels): with --kernel-db DIR the
+same points are also merged into DIR/<device>/torch/<torch version>/gemm.csv as
+dtype,m,n,k,time_us (median microseconds per call), so that
+`batchlab deploy --hardware <id> --framework torch --kernel-db DIR` prices GEMMs from
+this GPU's own table. --shapes KxN,KxN sweeps several weight shapes in one run:
+    python bench/gpu/torch_gemm_sweep.py --dtypes bf16 --shapes 8192x10240,8192x8192,8192x57344,28672x8192 \
+        --kernel-db data/measured/kernels --device-name h100_sxm
 """
 import argparse
 import csv
@@ -66,6 +74,9 @@ def main():
     ap.add_argument("--min-time-ms", type=float, default=200.0)
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--out", default="data/measured", help="output folder")
+    ap.add_argument("--shapes", default=None, help='weight shapes "KxN,KxN" (default: --k x --n)')
+    ap.add_argument("--kernel-db", default=None, help="also merge the points into DIR/<device>/torch/<version>/gemm.csv")
+    ap.add_argument("--device-name", default=None, help="device folder for --kernel-db (default: the GPU name, lower case)")
     args = ap.parse_args()
 
     import torch  # imported here so that --help works without PyTorch
@@ -80,6 +91,14 @@ def main():
         ms = [int(x) for x in args.m.split(",")]
     if any(m < 1 for m in ms):
         sys.exit(f"--m must list positive integers; got {args.m}")
+    shapes = [(args.k, args.n)]
+    if args.shapes is not None:
+        try:
+            shapes = [tuple(int(v) for v in p.lower().split("x")) for p in args.shapes.split(",")]
+        except ValueError:
+            shapes = []
+        if not shapes or any(len(sh) != 2 or min(sh) < 1 for sh in shapes):
+            sys.exit(f"--shapes must be KxN pairs of positive integers, comma-separated; got {args.shapes}")
     dtypes = [d.strip() for d in args.dtypes.split(",")]
     for d in dtypes:
         if d not in BYTES:
@@ -97,17 +116,17 @@ def main():
     safe = lambda s: "".join(c if c.isalnum() or c in "._-" else "-" for c in s)
     path = os.path.join(args.out, f"gemm-{safe(host)}-torch-cuda-{date}.csv")
     rows = []
-    for dtype in dtypes:
+    for (K, N), dtype in [(sh, d) for sh in shapes for d in dtypes]:
         torch.backends.cuda.matmul.allow_tf32 = dtype == "tf32"
         tdt = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32, "tf32": torch.float32}[dtype]
         b = BYTES[dtype]
-        w = torch.empty(args.k, args.n, device=dev, dtype=tdt).uniform_(-1, 1)
+        w = torch.empty(K, N, device=dev, dtype=tdt).uniform_(-1, 1)
         for m in ms:
-            need = b * (m * args.k + args.k * args.n + m * args.n)
+            need = b * (m * K + K * N + m * N)
             if need > 0.5 * torch.cuda.mem_get_info()[0]:
                 print(f"skip M={m} {dtype}: {need / 2**30:.2f} GiB exceeds half of free GPU memory", file=sys.stderr)
                 continue
-            x = torch.empty(m, args.k, device=dev, dtype=tdt).uniform_(-1, 1)
+            x = torch.empty(m, K, device=dev, dtype=tdt).uniform_(-1, 1)
             for _ in range(args.warmup):
                 torch.matmul(x, w)
             torch.cuda.synchronize()
@@ -129,10 +148,10 @@ def main():
             s = sorted(samples)
             med, mean = quantile(s, 0.5), statistics.fmean(s)
             sd = statistics.stdev(s) if len(s) > 1 else 0.0
-            flops = 2 * m * args.k * args.n
-            wbytes = b * args.k * args.n
+            flops = 2 * m * K * N
+            wbytes = b * K * N
             rows.append({
-                "case": "sweep", "variant": "plain", "m": m, "k": args.k, "n": args.n, "batch": 1, "calls": 1,
+                "case": "sweep", "variant": "plain", "m": m, "k": K, "n": N, "batch": 1, "calls": 1,
                 "dtype": dtype, "backend": "torch-cuda", "device": device, "host": host, "versions": versions,
                 "timestamp": dt.datetime.now(dt.timezone.utc).isoformat().replace("+00:00", "Z"), "sync": "cuda-events",
                 "warmup": args.warmup, "reps": len(s), "median_s": med, "p10_s": quantile(s, 0.1), "p90_s": quantile(s, 0.9),
@@ -148,6 +167,35 @@ def main():
         wr.writerows(rows)
     os.replace(tmp, path)  # atomic: a reader never sees half a file
     print(path)
+    if args.kernel_db is not None:
+        folder = args.device_name or safe(props.name.lower()).replace("-", "_")
+        print(write_kernel_rows(args.kernel_db, folder, safe(torch.__version__.split("+")[0]), rows))
+
+
+def write_kernel_rows(root, device, version, rows):
+    """Merges plain sweep points into root/device/torch/version/gemm.csv in batchlab's
+    kernel-database schema (lib/kernels/schema.ts: dtype,m,n,k,time_us; the loader
+    checks every row). A shape measured again replaces its old row. Returns the path."""
+    if not device or device.startswith(".") or "/" in device or "/" in version:
+        sys.exit(f"--device-name must be a plain folder name; got {device}")
+    folder = os.path.join(root, device, "torch", version)
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, "gemm.csv")
+    merged = {}
+    if os.path.exists(path):
+        with open(path, newline="") as f:
+            for r in csv.DictReader(f):
+                merged[(r["dtype"], int(r["m"]), int(r["n"]), int(r["k"]))] = float(r["time_us"])
+    for r in rows:
+        merged[(r["dtype"], r["m"], r["n"], r["k"])] = r["median_s"] / r["calls"] * 1e6
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w", newline="") as f:
+        wr = csv.writer(f)
+        wr.writerow(["dtype", "m", "n", "k", "time_us"])
+        for (d, m, n, k), t in sorted(merged.items()):
+            wr.writerow([d, m, n, k, f"{t:.6g}"])
+    os.replace(tmp, path)
+    return path
 
 
 if __name__ == "__main__":

@@ -6,8 +6,11 @@ import { fitRoofline, fittedKneeBatch, heldOutFitError, rooflineFitPoints } from
 import { DTYPES } from '../../lib/core/types.js';
 import type { Dtype } from '../../lib/core/types.js';
 import { gemmBatchSizes, MAX_GEMM_DIM } from '../../lib/gemm/shapes.js';
-import { sweepGemmToFiles } from '../../lib/gemm/store.js';
-import { GEMM_VARIANTS, gemmDtypes } from '../../lib/gemm/sweep.js';
+import { measuredDir, sweepGemmToFiles } from '../../lib/gemm/store.js';
+import { GEMM_VARIANTS, gemmDtypes, gemmRows } from '../../lib/gemm/sweep.js';
+import { kernelRowsFromGemm, writeKernelTable } from '../../lib/kernels/write.js';
+import { machineId, thisMachineFacts } from '../../lib/util/machine.js';
+import { join } from 'node:path';
 import type { GemmVariant } from '../../lib/gemm/sweep.js';
 import { InputError } from '../../lib/util/errors.js';
 import { checkNumber, checkOneOf } from '../../lib/util/validate.js';
@@ -136,6 +139,15 @@ async function benchGemm(o: GemmCliOptions, cmd: Command): Promise<void> {
     })
     .finally(() => bar?.stop());
 
+  // The same points as kernel-database rows, so this machine is priced from its own table
+  // like any GPU (`--hardware this-machine --framework tfjs-<backend> --kernel-db <out>/kernels`).
+  const timed = gemmRows(result.table);
+  const kernelRows = kernelRowsFromGemm(timed);
+  const tfjsVersion = /(?:^|;)tfjs=([^;]+)/.exec(timed[0]?.versions ?? '')?.[1] ?? 'unknown';
+  const kernelTable =
+    kernelRows.length > 0
+      ? writeKernelTable(join(o.out ?? measuredDir(), 'kernels'), { device: machineId(thisMachineFacts()), framework: `tfjs-${timed[0].backend}`, version: tfjsVersion, op: 'gemm' }, kernelRows)
+      : undefined;
   const pts = rooflineFitPoints(result.table);
   const canFit = result.complete && new Set(pts.map((p) => p.m)).size >= 3;
   const fit = canFit ? fitRoofline(result.table) : undefined;
@@ -143,10 +155,11 @@ async function benchGemm(o: GemmCliOptions, cmd: Command): Promise<void> {
   const heldOut = fit && pts.length >= 6 ? heldOutFitError(pts).test : undefined;
   emit(
     cmd,
-    { csv: result.csv, json: result.json, droppedLine: result.droppedLine, resumed: result.resumed, measured: result.measured, complete: result.complete, fit, kneeBatch: knee, heldOutError: heldOut },
+    { csv: result.csv, json: result.json, droppedLine: result.droppedLine, kernelTable, resumed: result.resumed, measured: result.measured, complete: result.complete, fit, kneeBatch: knee, heldOutError: heldOut },
     () => {
       const lines = [`batchlab: ${result.resumed} points resumed, ${result.measured} measured -> ${result.csv}`, `batchlab: JSON with provenance -> ${result.json}`];
       if (result.droppedLine !== null) lines.push(`batchlab: the last line of ${result.csv} was cut short (no newline) and is dropped: ${JSON.stringify(result.droppedLine.slice(0, 80))}`);
+      if (kernelTable) lines.push(`batchlab: ${kernelRows.length} kernel-database GEMM rows -> ${kernelTable}`);
       if (!result.complete) lines.push('batchlab: sweep interrupted; completed points are saved, re-run the same command to continue');
       if (fit && knee !== undefined) {
         lines.push(

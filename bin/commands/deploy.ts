@@ -21,6 +21,7 @@ import type { DeviceStepModel, PoolLayout } from '../../lib/deployment/types.js'
 import { InputError } from '../../lib/util/errors.js';
 import { checkOneOf } from '../../lib/util/validate.js';
 import { SERVING_ENGINES, describeEnginePreset, engineDevice, servingEnginePreset, type ServingEnginePreset } from '../../lib/batching/engines.js';
+import { kernelOptionsFromFlags, kernelUsageLines } from './kernels.js';
 
 interface DeployOptions {
   deepseekDay?: boolean;
@@ -52,6 +53,8 @@ interface DeployOptions {
   seed: string;
   efficiency?: string;
   usdPerHour?: string;
+  framework?: string;
+  kernelDb?: string;
   json?: boolean;
 }
 
@@ -182,7 +185,8 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
       ...(o.engine === undefined ? {} : { engine: servingEnginePreset(checkOneOf('--engine', o.engine, SERVING_ENGINES), engineDevice(hw)) }),
     };
   }
-  const step = asFlags(() => perfDeviceStepModel(model, hw, layout, precision, { efficiency }), LAYOUT_FLAGS, LAYOUT_WORDS);
+  const kernels = kernelOptionsFromFlags(o, hw);
+  const step = asFlags(() => perfDeviceStepModel(model, hw, layout, precision, { efficiency, ...kernels }), { ...LAYOUT_FLAGS, framework: '--framework' }, LAYOUT_WORDS);
   const decode = decodePerformance(step, layout, { sequencesPerRank: batch, context, speculative });
   if (!decode.memory.fits) {
     const refusal = memoryRefusal(step, decode, batch, layout.pipelineParallel, context);
@@ -209,6 +213,8 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
     usdPerDeviceHour: price,
   });
   const mode = (efficiency ?? (hw.calibration ? 'calibrated' : 'typical')) as EfficiencyMode;
+  // One decode step at the flags' batch and context, for the rows that priced it.
+  const decodeStep = kernels.framework === undefined ? undefined : step.step({ prefillTokens: 0, decodeSequences: batch, decodeContext: context });
   const out: Record<string, unknown> = {
     stepModel: step.label,
     figures: mode === 'spec' ? 'bound' : mode,
@@ -220,6 +226,7 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
     usdPerMillionInput: price > 0 ? cost.usdPerMillionInputPrefill : null,
     usdPerMillionOutputAllIn: price > 0 ? cost.usdPerMillionOutput : null,
     notes: model.notes ?? [],
+    ...(decodeStep ? { decodeStepKernels: decodeStep.kernels ?? [] } : {}),
   };
   if (sim) {
     const s = simulateDeployment(
@@ -242,6 +249,10 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
   );
   io.out(`  memory per device: weights ${gb(decode.memory.weightBytes)} + KV ${gb(decode.memory.kvBytes)} of ${gb(decode.memory.capacityBytes)} (fits)`);
   io.out(`  decode: ${fmt(decode.tokensPerSecondPerDevice)} output tok/s per device, ${fmt(decode.tokensPerSecondPerUser)} tok/s per user (TPOT ${fmt(decode.tpotSeconds * 1e3)} ms)`);
+  if (decodeStep) {
+    io.out(`  inter-token latency ${fmt(decode.tpotSeconds * 1e3)} ms at batch ${batch}; one decode step (${fmt(decodeStep.seconds * 1e3)} ms) priced by:`);
+    for (const line of kernelUsageLines(decodeStep.kernels ?? [])) io.out(`    ${line}`);
+  }
   io.out(`  prefill: ${fmt(prefill.inputTokensPerSecondPerDevice)} input tok/s per device (cache hits counted), step ${fmt(prefill.ttftSeconds * 1e3)} ms`);
   if (price > 0) {
     io.out(`  at ${formatUsd(price)} per device-hour (${priceSource(hw)}), every slot busy: ${formatUsd(cost.usdPerMillionOutputDecode)} per million output tokens (decode) and ${formatUsd(cost.usdPerMillionInputPrefill)} per million input tokens (prefill)`);
@@ -298,6 +309,8 @@ export function register(program: Command, io: CliIo): void {
     .option('--requests <n>', 'requests to simulate with --simulate', '2000')
     .option('--seed <n>', 'simulation seed', '1')
     .option('--efficiency <mode>', 'calibrated (default when the hardware has a calibration), typical, or spec (the datasheet bound)')
+    .option('--framework <name>', 'price GEMMs, attention and all-reduces from this serving framework\'s measured kernel tables: trtllm, sglang or vllm')
+    .option('--kernel-db <dir>', 'kernel tables in batchlab\'s schema, <dir>/<device>/<framework>/<version>/<op>.csv[.gz] (default: the shipped data/kernels)')
     .exitOverride()
     .action((o: DeployOptions, cmd: Command) => deployCommand({ ...o, json: wantsJson(cmd) }, io));
 }

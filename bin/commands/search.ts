@@ -13,6 +13,8 @@ import { PRICE_FLAG_HELP, countOf, modelNoteLines, progressBar } from './inputs.
 import type { SearchSpec } from '../../lib/deployment/spec.js';
 import { InputError } from '../../lib/util/errors.js';
 import { readJsonCapped } from '../../lib/util/files.js';
+import { kernelTableStepModel } from '../../lib/deployment/perf.js';
+import { kernelOptionsFromFlags } from './kernels.js';
 
 /** A spec is a few kilobytes of JSON; the cap counts bytes read, so /dev/zero or a FIFO cannot grow memory. */
 export const MAX_SPEC_BYTES = 16 * 2 ** 20;
@@ -141,9 +143,10 @@ function sloText(slo: Slo): string {
   return parts.length ? parts.join(', ') : 'none';
 }
 
-function searchCommand(o: { spec?: string; json?: boolean; frontier?: boolean; bruteForce?: boolean; usdPerHour?: string }, io: CliIo): void {
+function searchCommand(o: { spec?: string; json?: boolean; frontier?: boolean; bruteForce?: boolean; usdPerHour?: string; framework?: string; kernelDb?: string }, io: CliIo): void {
   const spec = readJsonSpec('--spec', o.spec) as SearchSpec;
-  const space = searchSpaceFromSpec(spec);
+  const kernels = kernelOptionsFromFlags(o);
+  const space: SearchSpace = { ...searchSpaceFromSpec(spec), ...(kernels.framework === undefined ? {} : { stepModel: kernelTableStepModel(kernels) }) };
   if (o.usdPerHour !== undefined) {
     const price = decimalInRange('--usd-per-hour', o.usdPerHour, { min: 0, max: 1e6 });
     space.hardware = space.hardware.map((h) => hardwareWithPrice(h, price, '--usd-per-hour'));
@@ -188,6 +191,8 @@ export function register(program: Command, io: CliIo): void {
     .option('--frontier', 'also print the Pareto frontier of tokens/s per user against tokens/s per device')
     .option('--brute-force', 'check the optimum against a brute-force evaluation of every point')
     .option('--usd-per-hour <usd>', `${PRICE_FLAG_HELP} (every hardware of the spec)`)
+    .option('--framework <name>', 'price GEMMs, attention and all-reduces from this serving framework\'s measured kernel tables: trtllm, sglang or vllm')
+    .option('--kernel-db <dir>', 'kernel tables in batchlab\'s schema (default: the shipped data/kernels)')
     .exitOverride()
     .action((o, cmd: Command) => searchCommand({ ...o, json: wantsJson(cmd) }, io));
 }

@@ -29,3 +29,4 @@ export { thisMachineSetup, localVsScale, describeDeepseekDay, describeLocalVsSca
 export type { LocalVsScaleRow } from './essay.js';
 export { evaluateDeployment, prefillFromMix } from './deployment.js';
 export type { Deployment, DeploymentEvaluation } from './deployment.js';
+export { kernelTableStepModel } from './perf.js';

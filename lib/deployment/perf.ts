@@ -17,6 +17,11 @@ export interface PerfStepOptions {
   dispatch?: Parallelism['dispatch'];
   /** Busiest expert device's tokens over the mean (default 1); see `expertLoadFactorFromRouting`. */
   expertLoadFactor?: number;
+  /** Price GEMMs, attention and all-reduces from this framework's kernel tables (PerfConfig `framework`). */
+  framework?: string;
+  frameworkVersion?: string;
+  /** The kernel database (default: the shipped one); `false` switches it off. */
+  kernelDb?: PerfConfig['kernelDb'];
 }
 
 /**
@@ -49,10 +54,14 @@ export function perfDeviceStepModel(model: ModelSpec, hw: HardwareSpec, layout: 
     precision: { weights: pr.weights, compute: pr.weights, activations: pr.attention, kvCache: pr.attention, dispatch: pr.dispatch, combine: pr.combine },
     efficiency: opts.efficiency,
     checkMemory: false,
+    framework: opts.framework,
+    frameworkVersion: opts.frameworkVersion,
+    kernelDb: opts.kernelDb,
   };
   // Validates the configuration once, up front.
   const probe = stepTime(model, hw, config, { prefillTokens: 0, decodeTokens: dp, contextTokens: 0 });
-  const label = `${hw.name} performance model, ${probe.efficiency} efficiency (TP${L.tensorParallel}${L.expertParallel > 1 ? ` EP${L.expertParallel}` : ''}${dp > 1 ? ` DP${dp}` : ''}${L.pipelineParallel > 1 ? ` PP${L.pipelineParallel}` : ''}, ${pr.weights} weights, ${pr.attention} attention)`;
+  const kernelsOf = probe.kernels ? ` and ${opts.framework} kernel tables` : '';
+  const label = `${hw.name} performance model, ${probe.efficiency} efficiency${kernelsOf} (TP${L.tensorParallel}${L.expertParallel > 1 ? ` EP${L.expertParallel}` : ''}${dp > 1 ? ` DP${dp}` : ''}${L.pipelineParallel > 1 ? ` PP${L.pipelineParallel}` : ''}, ${pr.weights} weights, ${pr.attention} attention)`;
 
   const step = (raw: DeviceStepInput): DeviceStepBreakdown => {
     const w = checkStepInput(raw);
@@ -75,6 +84,7 @@ export function perfDeviceStepModel(model: ModelSpec, hw: HardwareSpec, layout: 
       expertSeconds: 0,
       communicationSeconds: b.communicationSeconds + b.pipelineSeconds,
       seconds: t.intervalSeconds,
+      ...(t.kernels ? { kernels: t.kernels } : {}),
     };
   };
 
@@ -98,6 +108,20 @@ export function perfDeviceStepModel(model: ModelSpec, hw: HardwareSpec, layout: 
  */
 export const calibratedStepModel: StepModelFactory = (model, hw, layout, precision, role, extras) =>
   perfDeviceStepModel(model, hw, layout, precision, { dispatch: role === 'prefill' ? 'per-node' : 'per-expert', expertLoadFactor: extras?.expertLoadFactor });
+
+/**
+ * The calibrated model with GEMMs, attention and tensor-parallel all-reduces priced
+ * from a serving framework's kernel tables (lib/kernels), dispatch as in
+ * `calibratedStepModel`. Each step's breakdown lists the rows that priced it.
+ *
+ * @example
+ * const make = kernelTableStepModel({ framework: 'trtllm' });
+ * make(loadModel('llama-3.1-70b'), loadHardware('h200'), layout, uniformPrecision('bf16'), 'decode').label
+ */
+export function kernelTableStepModel(opts: Pick<PerfStepOptions, 'framework' | 'frameworkVersion' | 'kernelDb' | 'efficiency'>): StepModelFactory {
+  return (model, hw, layout, precision, role, extras) =>
+    perfDeviceStepModel(model, hw, layout, precision, { ...opts, dispatch: role === 'prefill' ? 'per-node' : 'per-expert', expertLoadFactor: extras?.expertLoadFactor });
+}
 
 /**
  * The same at the datasheet bound (no kernel efficiency, no launch or link latency).

@@ -2,6 +2,8 @@ import type { Dtype } from '../core/types.js';
 import type { HardwareSpec } from '../hardware/spec.js';
 import type { ModelSpec } from '../models/spec.js';
 
+import type { KernelUsage } from '../roofline/kernel-step.js';
+
 /**
  * Element types per tensor class: DeepSeek serves with FP8 matmul weights and FP8
  * dispatch, but BF16 attention (MLA core and KV cache) and BF16 combine.
@@ -79,6 +81,8 @@ export interface DeviceStepBreakdown {
   communicationSeconds: number;
   /** The step: compute + communication, or their max with micro-batch overlap. */
   seconds: number;
+  /** With a kernel-database framework: which table rows (or which model) priced the step. */
+  kernels?: KernelUsage[];
 }
 
 /**

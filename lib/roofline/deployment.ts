@@ -16,6 +16,12 @@ import { gemmComputeSeconds } from '../perf/gemm.js';
 import type { Link } from '../perf/collective.js';
 import { linkSeconds, ringAllReduceSeconds } from '../perf/collective.js';
 import { fractionalMatmulSeconds } from './matmul.js';
+import type { KernelDb } from '../kernels/load.js';
+import { defaultKernelDb } from '../kernels/load.js';
+import type { KernelPricer } from '../kernels/pricer.js';
+import { kernelPricer } from '../kernels/pricer.js';
+import type { GroupWork, KernelUsage } from './kernel-step.js';
+import { KernelTally, kernelOpSeconds } from './kernel-step.js';
 
 /**
  * How a model is spread over devices. One instance serves one step on
@@ -117,6 +123,19 @@ export interface PerfConfig {
   matmulCost?: MatmulCostModel;
   /** Refuse a step whose weights, KV cache and activations do not fit (default true). */
   checkMemory?: boolean;
+  /**
+   * Price GEMMs, attention and tensor-parallel all-reduces from the kernel database's
+   * tables of this serving framework ('trtllm', 'sglang', 'vllm', or a user table's
+   * folder name). Default: none (the calibrated model above).
+   */
+  framework?: string;
+  /** Framework version (default: the newest the database holds). */
+  frameworkVersion?: string;
+  /**
+   * The kernel database `framework` reads (default: the shipped data/kernels); `false`
+   * switches it off, so every op is priced by the efficiency mode's model.
+   */
+  kernelDb?: KernelDb | false;
 }
 
 /** Where a step's seconds go, per device of the busiest stage, summed over its layers. */
@@ -171,6 +190,8 @@ export interface StepTime {
    * number would claim a precision its entry does not have. Absent for 'spec' and 'calibrated'.
    */
   band?: { boundSeconds: number; typicalSeconds: number };
+  /** With `framework`: which kernel-table rows (and which model, where no table held an op) priced the step. */
+  kernels?: KernelUsage[];
 }
 
 /** Memory one device of a deployment needs, against what it has. */
@@ -208,6 +229,7 @@ interface Resolved {
   launchSecondsPerKernel: number;
   matmulCost?: MatmulCostModel;
   checkMemory: boolean;
+  kernels?: KernelPricer;
 }
 
 const MAX_DEVICES = 1 << 16;
@@ -274,6 +296,11 @@ function resolve(model: ModelSpec, hw: HardwareSpec, config: PerfConfig): Resolv
     throw new InputError('matmulCost', config.matmulCost, 'a MatmulCostModel with matmulSeconds(shape)');
   }
   if (config.checkMemory !== undefined && typeof config.checkMemory !== 'boolean') throw new InputError('checkMemory', config.checkMemory, 'true or false');
+  let kernels: KernelPricer | undefined;
+  if (config.framework !== undefined) {
+    const db = config.kernelDb === false ? undefined : (config.kernelDb ?? defaultKernelDb());
+    kernels = kernelPricer(db, hw, config.framework, config.frameworkVersion);
+  }
   return {
     tp,
     dp,
@@ -292,6 +319,7 @@ function resolve(model: ModelSpec, hw: HardwareSpec, config: PerfConfig): Resolv
     launchSecondsPerKernel,
     matmulCost: config.matmulCost ?? (hw.id === THIS_MACHINE && mode !== 'spec' ? measuredTableFor(precision.compute) : undefined),
     checkMemory: config.checkMemory ?? true,
+    kernels,
   };
 }
 
@@ -346,7 +374,15 @@ interface OpPrice {
 }
 
 /** One device's share of an operation and its seconds. */
-function priceOp(op: ModelOperation, model: ModelSpec, hw: HardwareSpec, r: Resolved, split: { n: number; batch: number; m: number; kv: number; heads: number }): OpPrice {
+function priceOp(
+  op: ModelOperation,
+  model: ModelSpec,
+  hw: HardwareSpec,
+  r: Resolved,
+  split: { n: number; batch: number; m: number; kv: number; heads: number },
+  g: GroupWork,
+  tally: KernelTally,
+): OpPrice {
   const p = r.precision;
   const isCore = op.group === 'attention-core';
   const computeDtype = isCore ? p.activations : p.compute;
@@ -368,6 +404,11 @@ function priceOp(op: ModelOperation, model: ModelSpec, hw: HardwareSpec, r: Reso
     computeSeconds = op.calls * gemmComputeSeconds({ m: op.m * split.m, k: op.k, n: op.n / split.n, batch: op.batch / split.batch }, peak, r.cal, eff);
   }
   const computeBound = computeSeconds >= memorySeconds && computeSeconds > 0;
+  if (r.kernels) {
+    const t = kernelOpSeconds(op, model, r.kernels, { weights: p.compute, attention: p.activations, kvCache: p.kvCache }, split, g, tally);
+    if (t !== undefined) return { seconds: t, computeSeconds, memorySeconds, computeBound };
+    tally.add(isCore ? 'attention' : op.group, { kind: r.mode, from: `${hw.name} performance model (${r.mode})`, rows: [] }, op.calls);
+  }
   if (r.matmulCost && op.matmuls.length > 0) {
     let t = 0;
     for (const sh of op.matmuls) {
@@ -400,6 +441,7 @@ interface StageCost {
   breakdown: StepTimeBreakdown;
   stageSeconds: number;
   p2pSeconds: number;
+  kernels?: KernelUsage[];
 }
 
 function stageCost(model: ModelSpec, hw: HardwareSpec, r: Resolved, work: CheckedWork): StageCost {
@@ -436,8 +478,9 @@ function stageCost(model: ModelSpec, hw: HardwareSpec, r: Resolved, work: Checke
   let kernels = 0;
   let flopSeconds = 0;
   let byteSeconds = 0;
+  const tally = new KernelTally();
   const add = (op: ModelOperation, split: typeof denseSplit): void => {
-    const pr = priceOp(op, model, hw, r, split);
+    const pr = priceOp(op, model, hw, r, split, g, tally);
     flopSeconds += pr.computeSeconds;
     byteSeconds += pr.memorySeconds;
     if (op.group === 'attention-core') attention += pr.seconds;
@@ -464,21 +507,24 @@ function stageCost(model: ModelSpec, hw: HardwareSpec, r: Resolved, work: Checke
   const elementwiseElements = tokens * (10 * h * model.numLayers + (3 * ffnWidthTotal) / r.tp);
   // The byte traffic above is a floor; real stacks add casts, routing and permutation
   // kernels, measured as a share of GEMM + attention time (auxiliaryKernelFraction).
+  // With kernel tables, GEMM and attention times are measured kernels, not a share to scale:
+  // the auxiliary kernels are priced by their bytes alone.
+  const elementwiseBytesSeconds = (elementwiseElements * DTYPE_BYTES[r.precision.activations]) / (hw.memoryBytesPerSecond * r.cal.memoryEfficiency);
   const elementwise =
-    r.mode === 'spec'
-      ? 0
-      : Math.max(
-          (elementwiseElements * DTYPE_BYTES[r.precision.activations]) / (hw.memoryBytesPerSecond * r.cal.memoryEfficiency),
-          r.cal.auxiliaryKernelFraction * (gemm + attention),
-        );
+    r.mode === 'spec' ? 0 : r.kernels?.device ? elementwiseBytesSeconds : Math.max(elementwiseBytesSeconds, r.cal.auxiliaryKernelFraction * (gemm + attention));
   if (r.mode !== 'spec') kernels += ELEMENTWISE_KERNELS_PER_LAYER * model.numLayers;
 
   // Communication.
   const actBytes = DTYPE_BYTES[r.precision.activations];
   const tpLink = linkFor(hw, r, r.tp);
-  const allReduce = ringAllReduceSeconds(tokens * h * actBytes, r.tp, tpLink);
   const moeLayers = moe ? model.moeLayers : 0;
   const allReduces = expertParallel ? 2 * (model.numLayers - moeLayers) + moeLayers : 2 * model.numLayers;
+  let allReduce = ringAllReduceSeconds(tokens * h * actBytes, r.tp, tpLink);
+  if (r.kernels?.device && r.tp > 1 && tokens > 0) {
+    const a = r.kernels.allReduce(tokens * h * actBytes, r.tp, r.tp <= r.perNode ? 'intra' : 'inter', r.precision.activations);
+    if (a.kind !== 'bound') allReduce = a.seconds;
+    tally.add('allreduce', a.kind === 'bound' ? { kind: r.mode, from: `${hw.name} performance model (${r.mode})`, rows: [] } : a, allReduces);
+  }
   const tensorParallel = allReduces * allReduce;
   let dispatch = 0;
   let combine = 0;
@@ -544,7 +590,7 @@ function stageCost(model: ModelSpec, hw: HardwareSpec, r: Resolved, work: Checke
     flopSeconds: flopSeconds * scale,
     byteSeconds: byteSeconds * scale,
   };
-  return { breakdown, stageSeconds: (compute + exposed) * scale, p2pSeconds: p2p };
+  return { breakdown, stageSeconds: (compute + exposed) * scale, p2pSeconds: p2p, kernels: r.kernels ? tally.list() : undefined };
 }
 
 function checkWork(work: StepWork): CheckedWork {
@@ -586,7 +632,7 @@ function halfWork(w: CheckedWork): CheckedWork {
 /** A stage cost of one micro-batch, doubled: both micro-batches run every kernel and every collective. */
 function twiceOf(c: StageCost): StageCost {
   const b = Object.fromEntries(Object.entries(c.breakdown).map(([k, v]) => [k, 2 * v])) as unknown as StepTimeBreakdown;
-  return { breakdown: b, stageSeconds: 2 * c.stageSeconds, p2pSeconds: 2 * c.p2pSeconds };
+  return { breakdown: b, stageSeconds: 2 * c.stageSeconds, p2pSeconds: 2 * c.p2pSeconds, kernels: c.kernels?.map((u) => ({ ...u, calls: 2 * u.calls })) };
 }
 
 /**
@@ -651,9 +697,10 @@ export function stepTime(model: ModelSpec, hw: HardwareSpec, config: PerfConfig,
     devices: r.tp * r.dp * r.pp,
     efficiency: r.mode,
   };
+  if (cost.kernels) out.kernels = cost.kernels;
   if (r.mode === 'typical') {
     // The datasheet bound hides all of what overlap can hide.
-    const bound = stepTimeOf(model, hw, { ...r, mode: 'spec', cal: SPEC_CALIBRATION, launchSecondsPerKernel: 0, overlap: r.overlap > 0 ? 1 : 0 }, w).seconds;
+    const bound = stepTimeOf(model, hw, { ...r, mode: 'spec', cal: SPEC_CALIBRATION, launchSecondsPerKernel: 0, overlap: r.overlap > 0 ? 1 : 0, kernels: undefined }, w).seconds;
     out.band = { boundSeconds: bound, typicalSeconds: seconds };
   }
   return out;

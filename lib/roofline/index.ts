@@ -20,3 +20,4 @@ export { uniformRoutingLoadFactor } from './routing.js';
 export type { PublishedCase, PublishedComparison } from './published.js';
 export { hardwareRooflines, decodeOpRooflines, criticalBatchRatios } from './machines.js';
 export type { HardwareAtDtype, HardwareRooflineRow, DecodeOpRooflineSeries, CriticalBatchRatios } from './machines.js';
+export type { KernelUsage } from './kernel-step.js';

@@ -413,13 +413,14 @@ function guaranteedNoEvictBatch(model: ModelSpec, hw: HardwareSpec, config: Perf
  * batchlab's prediction of a published case: the step of its deployment priced by
  * `stepTime` with the hardware's calibration (no constant depends on the case), turned
  * into the case's unit — tokens per second per node, at the steady-state interval
- * between steps.
+ * between steps. `kernels.framework` prices GEMMs, attention and all-reduces from that
+ * framework's kernel tables instead (where the database holds the device).
  *
  * @example
  * const c = publishedCases().find((x) => x.id === 'lmsys-decode-2k')!;
  * predictPublishedCase(c).error // => predicted / published − 1
  */
-export function predictPublishedCase(c: PublishedCase): PublishedComparison {
+export function predictPublishedCase(c: PublishedCase, kernels: Pick<PerfConfig, 'framework' | 'kernelDb'> = {}): PublishedComparison {
   // Cases built in code skip the file reader's checks: the fields every branch divides by are checked here.
   if (typeof c !== 'object' || c === null) throw new InputError('case', c, 'a PublishedCase (see publishedCases())');
   checkOneOf('case.phase', c.phase, ['prefill', 'decode', 'offline'] as const);
@@ -431,7 +432,7 @@ export function predictPublishedCase(c: PublishedCase): PublishedComparison {
   const parallelism: Parallelism = { devicesPerNode: c.devicesPerNode, ...c.parallelism };
   const factor = publishedCaseLoadFactor(c);
   if (factor !== 1) parallelism.expertLoadFactor = factor;
-  const config = { parallelism, precision: c.precision };
+  const config: PerfConfig = { parallelism, precision: c.precision, ...kernels };
   const nodes = c.devices / c.devicesPerNode;
   let predicted: number;
   let step: StepTime;
@@ -513,7 +514,7 @@ export function predictPublishedCase(c: PublishedCase): PublishedComparison {
  * publishedComparisons().map((c) => Math.round(c.error * 100)) // => percent errors, case by case
  */
 export function publishedComparisons(): PublishedComparison[] {
-  return publishedCases().map(predictPublishedCase);
+  return publishedCases().map((c) => predictPublishedCase(c));
 }
 
 /**

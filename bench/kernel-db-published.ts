@@ -1,0 +1,39 @@
+// Published serving cases (data/published/) priced two ways: by the calibrated model and
+// with GEMMs, attention and tensor-parallel all-reduces read from the kernel database
+// (data/kernels, NVIDIA aiconfigurator's measured tables) of each case's framework.
+// Prints both errors against the published figure; nothing is fitted to these cases.
+//   node --import tsx bench/kernel-db-published.ts [--framework trtllm]
+import { publishedCases, predictPublishedCase } from '../lib/roofline/published.js';
+import { KERNEL_FRAMEWORKS } from '../lib/kernels/pricer.js';
+import { checkOneOf } from '../lib/util/validate.js';
+
+const arg = process.argv.indexOf('--framework');
+const framework = checkOneOf('--framework', arg >= 0 ? process.argv[arg + 1] : 'trtllm', KERNEL_FRAMEWORKS);
+const pct = (x: number): string => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)} %`;
+const rows: string[][] = [['case', 'hardware', 'unit', 'published', 'calibrated', 'error', `kernel db (${framework})`, 'error', 'from tables']];
+const errs: { cal: number[]; db: number[] } = { cal: [], db: [] };
+for (const c of publishedCases()) {
+  const cal = predictPublishedCase(c);
+  let db;
+  try {
+    db = predictPublishedCase(c, { framework });
+  } catch (e) {
+    rows.push([c.id, c.hardware, c.published.unit, String(c.published.value), cal.predicted.toFixed(0), pct(cal.error), '-', '-', (e as Error).message.slice(0, 60)]);
+    continue;
+  }
+  // Share of priced kernel calls that a table answered (the rest: the calibrated model).
+  const usage = db.step.kernels ?? [];
+  const all = usage.reduce((s, u) => s + u.calls, 0);
+  const fromTables = usage.filter((u) => u.rows > 0).reduce((s, u) => s + u.calls, 0);
+  errs.cal.push(Math.abs(cal.error));
+  errs.db.push(Math.abs(db.error));
+  rows.push([c.id, c.hardware, c.published.unit, String(c.published.value), cal.predicted.toFixed(0), pct(cal.error), db.predicted.toFixed(0), pct(db.error), `${all ? Math.round((100 * fromTables) / all) : 0} % of calls`]);
+}
+const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+for (const r of rows) console.log(r.map((x, i) => x.padEnd(widths[i])).join('  '));
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+console.log(`\nmedian |error|: calibrated ${(median(errs.cal) * 100).toFixed(1)} %, kernel db ${(median(errs.db) * 100).toFixed(1)} % over ${errs.db.length} cases`);
+console.log(`within ±25 %: calibrated ${errs.cal.filter((e) => e <= 0.25).length}, kernel db ${errs.db.filter((e) => e <= 0.25).length} of ${errs.db.length}`);

@@ -1,0 +1,237 @@
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { parse } from 'csv-parse/sync';
+import { InputError } from '../util/errors.js';
+import { batchlabDataDir, batchlabRoot } from '../util/package-root.js';
+import type { KernelOp, KernelRow } from './schema.js';
+import { KERNEL_OPS, KERNEL_SCHEMA } from './schema.js';
+import type { KernelTable } from './table.js';
+import { kernelTableFromRows } from './table.js';
+
+/** One table file of a kernel database. */
+export interface KernelTableEntry {
+  device: string;
+  framework: string;
+  version: string;
+  op: KernelOp;
+  /** Absolute path of the .csv or .csv.gz file. */
+  path: string;
+}
+
+/**
+ * A kernel database: the table files under one root, read and indexed on first use.
+ * `table` picks the newest version of a (device, framework) unless one is named.
+ */
+export interface KernelDb {
+  readonly root: string;
+  readonly entries: readonly KernelTableEntry[];
+  table(device: string, framework: string, op: KernelOp, version?: string): KernelTable | undefined;
+}
+
+// A table beyond this is not a kernel table (the largest shipped one is about 10 MB of CSV).
+const MAX_TABLE_BYTES = 256 * 1024 * 1024;
+/** A folder name a kernel database may hold: no path separators, no leading dot. */
+export const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
+
+/** Orders versions numerically, a release candidate before its release (1.3.0rc20 < 1.3.0). */
+function versionParts(v: string): number[] {
+  const m = /^(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:\.post(\d+))?(?:rc(\d+))?/.exec(v);
+  if (!m) return [-1];
+  return [Number(m[1]), Number(m[2] ?? 0), Number(m[3] ?? 0), m[5] === undefined ? 1e9 : Number(m[5]), Number(m[4] ?? 0)];
+}
+
+/**
+ * Compares two framework versions: negative when `a` is older.
+ *
+ * @example
+ * compareKernelVersions('1.3.0rc20', '1.3.0') < 0 // => true
+ */
+export function compareKernelVersions(a: string, b: string): number {
+  const x = versionParts(a);
+  const y = versionParts(b);
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    const d = (x[i] ?? 0) - (y[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+const dirs = (p: string): string[] => readdirSync(p, { withFileTypes: true }).filter((d) => d.isDirectory() && SAFE_NAME.test(d.name)).map((d) => d.name);
+
+/**
+ * Reads one table file in batchlab's schema and checks every row: each of the op's
+ * columns present, axes and numeric keys finite and > 0, `time_us` finite and > 0.
+ * A bad row is an InputError naming the file and line.
+ *
+ * @example
+ * readKernelRows('data/kernels/h200_sxm/trtllm/1.3.0rc20/gemm.csv.gz', { device: 'h200_sxm', framework: 'trtllm', version: '1.3.0rc20', op: 'gemm' }).length
+ */
+export function readKernelRows(path: string, meta: { device: string; framework: string; version: string; op: KernelOp }): KernelRow[] {
+  if (!existsSync(path) || !statSync(path).isFile()) throw new InputError('kernel table', path, 'a readable .csv or .csv.gz file');
+  if (statSync(path).size > MAX_TABLE_BYTES) throw new InputError('kernel table', path, `a file of at most ${MAX_TABLE_BYTES} bytes`);
+  const raw = readFileSync(path);
+  let text: string;
+  try {
+    text = (path.endsWith('.gz') ? gunzipSync(raw, { maxOutputLength: MAX_TABLE_BYTES }) : raw).toString('utf8');
+  } catch (e) {
+    throw new InputError('kernel table', path, 'a gzip file of CSV text', (e as Error).message);
+  }
+  let records: string[][];
+  if (!text.includes('"')) {
+    // Unquoted numeric CSV (every shipped table): a plain split is 10× faster than the parser
+    // and keeps physical line numbers.
+    records = text.split(/\r?\n/).map((l) => l.split(',').map((c) => c.trim()));
+    if (records.at(-1)?.length === 1 && records.at(-1)?.[0] === '') records.pop();
+  } else {
+    try {
+      records = parse(text, { relax_column_count: true, trim: true }) as string[][];
+    } catch (e) {
+      throw new InputError('kernel table', path, 'well-formed CSV', (e as Error).message);
+    }
+  }
+  const file = relative(batchlabRoot(), path).startsWith('..') ? path : relative(batchlabRoot(), path);
+  if (records.length === 0) throw new InputError(`${file}:1`, '', `a header with columns ${[...KERNEL_SCHEMA[meta.op].keys, ...KERNEL_SCHEMA[meta.op].axes, 'time_us'].join(',')}`);
+  const s = KERNEL_SCHEMA[meta.op];
+  const header = records[0];
+  const need = [...s.keys, ...s.axes, 'time_us'];
+  const at: Record<string, number> = {};
+  for (const c of need) {
+    at[c] = header.indexOf(c);
+    if (at[c] < 0) throw new InputError(`${file}:1`, header.join(','), `a header naming the ${meta.op} columns ${need.join(',')}`, `missing ${c}`);
+  }
+  const rows: KernelRow[] = [];
+  for (let i = 1; i < records.length; i++) {
+    const r = records[i];
+    const line = i + 1;
+    if (r.length === 1 && r[0] === '') continue;
+    const cell = (c: string): string => {
+      const v = r[at[c]];
+      if (v === undefined || v === '') throw new InputError(`${file}:${line} ${c}`, v, `a value (every ${meta.op} row has ${need.join(',')})`);
+      return v;
+    };
+    const num = (c: string): number => {
+      const v = Number(cell(c));
+      if (!Number.isFinite(v) || v <= 0) throw new InputError(`${file}:${line} ${c}`, cell(c), 'a finite number > 0');
+      return v;
+    };
+    const dims: Record<string, string | number> = {};
+    for (const k of s.keys) dims[k] = s.numericKeys.includes(k) ? num(k) : cell(k);
+    for (const a of s.axes) dims[a] = num(a);
+    rows.push({ ...meta, dims, dtype: String(dims.dtype ?? ''), timeUs: num('time_us'), source: { file, line } });
+  }
+  return rows;
+}
+
+/** Which of an aiconfigurator checkout's tables to convert (default: every device, trtllm, sglang and vllm). */
+export interface AiconfiguratorOptions {
+  devices?: readonly string[];
+  frameworks?: readonly string[];
+}
+
+const AIC_DATA = 'aic-core/src/aiconfigurator_core/systems/data';
+
+function isBareGit(root: string): boolean {
+  return existsSync(join(root, 'HEAD')) && existsSync(join(root, 'objects'));
+}
+
+function isAiconfigurator(root: string): boolean {
+  return existsSync(join(root, AIC_DATA)) || (isBareGit(root) && existsSync(join(root, 'refs')) && !existsSync(join(root, 'SOURCE.json')));
+}
+
+/**
+ * Converts an aiconfigurator checkout (or bare git directory) once with
+ * scripts/kernel-db-from-aiconfigurator.mjs, the one home of the table mapping, into a
+ * cache folder keyed by its path, its state and the selection; returns that folder.
+ */
+function convertAiconfigurator(root: string, opts: AiconfiguratorOptions): string {
+  const names = (field: string, xs: readonly string[] | undefined): string => {
+    if (xs === undefined) return 'all';
+    if (!Array.isArray(xs) || xs.length === 0 || !xs.every((x) => typeof x === 'string' && SAFE_NAME.test(x))) throw new InputError(field, xs, 'a non-empty list of folder names');
+    return xs.join(',');
+  };
+  const devices = names('devices', opts.devices);
+  const frameworks = names('frameworks', opts.frameworks);
+  const real = realpathSync(root);
+  // The state: the data folder's mtime in a checkout, HEAD's target in a bare directory.
+  const state = isBareGit(real) ? readFileSync(join(real, 'HEAD'), 'utf8') + String(statSync(join(real, 'refs')).mtimeMs) : String(statSync(join(real, AIC_DATA)).mtimeMs);
+  const key = createHash('sha256').update(`${real}\0${state}\0${devices}\0${frameworks}`).digest('hex').slice(0, 16);
+  const cache = join(tmpdir(), `batchlab-kernels-${key}`);
+  if (existsSync(join(cache, 'SOURCE.json'))) return cache;
+  const work = `${cache}.tmp-${process.pid}`;
+  const script = join(batchlabRoot(), 'scripts', 'kernel-db-from-aiconfigurator.mjs');
+  try {
+    execFileSync(process.execPath, [script, '--source', real, '--out', work, '--devices', devices, '--frameworks', frameworks], { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 24 });
+    rmSync(cache, { recursive: true, force: true });
+    renameSync(work, cache);
+  } catch (e) {
+    rmSync(work, { recursive: true, force: true });
+    const err = (e as { stderr?: Buffer }).stderr?.toString().trim().split('\n').at(-1) ?? (e as Error).message;
+    throw new InputError('kernelDb', root, 'an aiconfigurator checkout whose tables convert', err);
+  }
+  return cache;
+}
+
+/**
+ * Opens a kernel database in batchlab's schema: `<root>/<device>/<framework>/<version>/<op>.csv[.gz]`
+ * (the shipped one is data/kernels, converted from NVIDIA aiconfigurator by
+ * scripts/kernel-db-from-aiconfigurator.mjs). Files are parsed on first use. A full
+ * aiconfigurator checkout (or its bare git directory) is converted by that script once,
+ * into a temporary cache keyed by the checkout's state, with `opts` choosing devices
+ * and frameworks (default all).
+ *
+ * @example
+ * const db = loadKernelDb();
+ * db.table('h200_sxm', 'trtllm', 'gemm')?.version // => '1.3.0rc20'
+ */
+export function loadKernelDb(root: string = batchlabDataDir('kernels'), opts: AiconfiguratorOptions = {}): KernelDb {
+  if (typeof root !== 'string' || !existsSync(root) || !statSync(root).isDirectory()) throw new InputError('kernelDb', root, 'a directory of <device>/<framework>/<version>/<op>.csv[.gz] tables, or an aiconfigurator checkout');
+  if (isAiconfigurator(root)) root = convertAiconfigurator(root, opts);
+  const entries: KernelTableEntry[] = [];
+  for (const device of dirs(root)) {
+    for (const framework of dirs(join(root, device))) {
+      for (const version of dirs(join(root, device, framework))) {
+        const here = join(root, device, framework, version);
+        for (const f of readdirSync(here)) {
+          const m = /^([a-z_]+)\.csv(\.gz)?$/.exec(f);
+          if (m && (KERNEL_OPS as readonly string[]).includes(m[1])) entries.push({ device, framework, version, op: m[1] as KernelOp, path: join(here, f) });
+        }
+      }
+    }
+  }
+  if (entries.length === 0) throw new InputError('kernelDb', root, 'a directory holding at least one <device>/<framework>/<version>/<op>.csv[.gz] table');
+  const cache = new Map<string, KernelTable>();
+  return {
+    root,
+    entries,
+    table(device, framework, op, version) {
+      const candidates = entries.filter((e) => e.device === device && e.framework === framework && e.op === op && (version === undefined || e.version === version));
+      if (candidates.length === 0) return undefined;
+      const e = candidates.sort((a, b) => compareKernelVersions(a.version, b.version)).at(-1)!;
+      const key = e.path;
+      let t = cache.get(key);
+      if (!t) {
+        const rows = readKernelRows(e.path, { device: e.device, framework: e.framework, version: e.version, op: e.op });
+        t = kernelTableFromRows({ device: e.device, framework: e.framework, version: e.version, op: e.op, file: rows[0]?.source.file ?? e.path }, rows);
+        cache.set(key, t);
+      }
+      return t;
+    },
+  };
+}
+
+let shipped: KernelDb | undefined;
+
+/**
+ * The shipped kernel database (data/kernels), opened once: its files are read-only
+ * package data, so every caller can share one index and its parsed tables.
+ *
+ * @example
+ * defaultKernelDb().entries.some((e) => e.device === 'h200_sxm') // => true
+ */
+export function defaultKernelDb(): KernelDb {
+  return (shipped ??= loadKernelDb());
+}

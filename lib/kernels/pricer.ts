@@ -1,0 +1,220 @@
+import type { Dtype } from '../core/types.js';
+import { DTYPE_BYTES, DTYPES } from '../core/types.js';
+import { prefillAttentionPairs } from '../core/matmul.js';
+import type { HardwareSpec } from '../hardware/spec.js';
+import { hardwarePeakFlops, THIS_MACHINE } from '../hardware/spec.js';
+import { machineId, thisMachineFacts } from '../util/machine.js';
+import { rooflineSeconds } from '../perf/bound.js';
+import { ringAllReduceSeconds } from '../perf/collective.js';
+import { InputError } from '../util/errors.js';
+import { checkNumber, checkOneOf } from '../util/validate.js';
+import type { KernelDb } from './load.js';
+import type { KernelAnswer, KernelOp } from './schema.js';
+import { lookupKernel } from './table.js';
+
+/** Serving frameworks whose kernels the shipped database holds. */
+export type KernelFramework = 'trtllm' | 'sglang' | 'vllm';
+
+/**
+ * Every shipped framework, for validation and menus.
+ *
+ * @example
+ * KERNEL_FRAMEWORKS.includes('trtllm') // => true
+ */
+export const KERNEL_FRAMEWORKS: readonly KernelFramework[] = ['trtllm', 'sglang', 'vllm'];
+
+/**
+ * Kernel-database device folder of each catalog entry whose silicon the shipped tables
+ * measured (aiconfigurator's system names). A catalog id that is itself a folder (this
+ * machine's id, a user's own table) needs no entry; "this-machine" reads its machine id's folder. H800 is left out: its NVLink differs.
+ */
+const DEVICE_FOLDER: Readonly<Record<string, string>> = { 'a100-80gb': 'a100_sxm', 'h100-sxm': 'h100_sxm', h200: 'h200_sxm', b200: 'b200_sxm' };
+
+/**
+ * The kernel-database folder of a catalog device: aiconfigurator's system name for the
+ * parts its tables measured, this machine's id for "this-machine" (its own rows from
+ * `batchlab bench gemm`), else the catalog id itself.
+ *
+ * @example
+ * kernelDeviceFolder(loadHardware('h200')) // => 'h200_sxm'
+ */
+export function kernelDeviceFolder(hw: Pick<HardwareSpec, 'id'>): string {
+  return DEVICE_FOLDER[hw.id] ?? (hw.id === THIS_MACHINE ? machineId(thisMachineFacts()) : hw.id);
+}
+
+/** The element type a kernel-table dtype runs on the tensor cores, for its datasheet bound. */
+function peakDtype(d: string): Dtype {
+  if (d === 'fp8_block') return 'fp8';
+  return checkOneOf('dtype', d, DTYPES);
+}
+
+/** Query of context (prefill) attention: one call over `batch` prompts of `prompt` tokens. */
+export interface ContextAttentionQuery {
+  batch: number;
+  prompt: number;
+  /** Query heads and KV heads on one device (after tensor parallelism). */
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  dtype: string;
+  kvDtype: string;
+}
+
+/** Query of generation (decode) attention: `batch` sequences each reading `context` cached tokens. */
+export interface GenerationAttentionQuery {
+  batch: number;
+  context: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  dtype: string;
+  kvDtype: string;
+}
+
+/** Query of MLA attention (DeepSeek): `heads` of the model per `tp` devices. */
+export interface MlaQuery {
+  batch: number;
+  /** Prompt tokens (context phase) or cached tokens (generation phase). */
+  tokens: number;
+  heads: number;
+  tp: number;
+  dtype: string;
+  kvDtype: string;
+}
+
+/** Query of one MoE layer's grouped expert GEMMs. */
+export interface MoeQuery {
+  tokens: number;
+  experts: number;
+  topk: number;
+  hidden: number;
+  inter: number;
+  dtype: string;
+  tp: number;
+  ep: number;
+}
+
+/** Where a collective runs: inside one node (NVLink) or across nodes. */
+export type KernelScope = 'intra' | 'inter';
+
+/** Kernel times of one (device, framework), with the datasheet bound where no table holds the kernel. */
+export interface KernelPricer {
+  /** The device folder the tables came from, or undefined for a spec-only device. */
+  readonly device: string | undefined;
+  readonly framework: string;
+  gemm(m: number, n: number, k: number, dtype: string): KernelAnswer;
+  contextAttention(q: ContextAttentionQuery): KernelAnswer;
+  generationAttention(q: GenerationAttentionQuery): KernelAnswer;
+  mlaContext(q: MlaQuery): KernelAnswer;
+  mlaGeneration(q: MlaQuery): KernelAnswer;
+  moe(q: MoeQuery): KernelAnswer;
+  /** All-reduce of a `bytes` buffer over `ranks` devices. */
+  allReduce(bytes: number, ranks: number, scope: KernelScope, dtype: string): KernelAnswer;
+  /** All-to-all where each rank sends `bytes` in all. */
+  allToAll(bytes: number, ranks: number, scope: KernelScope, dtype: string): KernelAnswer;
+  /** One point-to-point send (no table holds it: always the datasheet bound). */
+  p2p(bytes: number, scope: KernelScope): KernelAnswer;
+}
+
+/**
+ * The kernel pricer of one device under one framework: answers from the database's
+ * tables where it holds the kernel (measured, interpolated or extrapolated, with the
+ * rows used), else the datasheet roofline with kind 'bound'. A device the database
+ * does not hold (a spec-only catalog entry) answers every query as a bound.
+ *
+ * @example
+ * const k = kernelPricer(loadKernelDb(), loadHardware('h200'), 'trtllm');
+ * k.gemm(1, 1280, 8192, 'bf16').kind // => 'interpolated' (or 'measured' on a measured shape)
+ */
+export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framework: string, version?: string): KernelPricer {
+  if (typeof framework !== 'string' || framework === '') throw new InputError('framework', framework, `a framework name, e.g. ${KERNEL_FRAMEWORKS.join(', ')}`);
+  const folder = kernelDeviceFolder(hw);
+  const held = db?.entries.some((e) => e.device === folder && e.framework === framework && (version === undefined || e.version === version));
+  if (db && !held && db.entries.some((e) => e.device === folder)) {
+    const have = [...new Set(db.entries.filter((e) => e.device === folder).map((e) => `${e.framework} ${e.version}`))];
+    throw new InputError('framework', version ? `${framework} ${version}` : framework, `one the kernel database holds for ${hw.id}: ${have.join(', ')}`);
+  }
+  const device = held ? folder : undefined;
+  const datasheet = `${hw.name} datasheet roofline`;
+  const bound = (seconds: number): KernelAnswer => ({ seconds, kind: 'bound', rows: [], from: datasheet });
+  const ask = (op: KernelOp, query: Record<string, string | number>): KernelAnswer | undefined => {
+    if (!device || !db) return undefined;
+    const t = db.table(device, framework, op, version);
+    return t ? lookupKernel(t, query) : undefined;
+  };
+  const link = (scope: KernelScope) => ({ latencySeconds: 0, bytesPerSecond: scope === 'intra' ? hw.intraNodeBytesPerSecond : hw.interNodeBytesPerSecond });
+  const mem = hw.memoryBytesPerSecond;
+  const bytesOf = (d: string): number => DTYPE_BYTES[peakDtype(d)];
+  // Every size is checked up front, so a bound never turns a bad query into NaN.
+  const sizes = (op: string, q: Record<string, unknown>): void => {
+    for (const [f, v] of Object.entries(q)) if (typeof v !== 'string') checkNumber(`${op}.${f}`, v, { min: 0, exclusiveMin: true, max: 1e15 });
+  };
+  return {
+    device,
+    framework,
+    gemm(m, n, k, dtype) {
+      sizes('gemm', { m, n, k });
+      return (
+        ask('gemm', { dtype, m, n, k }) ??
+        bound(rooflineSeconds(2 * m * n * k, (m * k + k * n + m * n) * bytesOf(dtype), hardwarePeakFlops(hw, peakDtype(dtype)), mem))
+      );
+    },
+    contextAttention(q) {
+      sizes('contextAttention', { ...q });
+      const kvKey = q.heads === q.kvHeads ? q.heads : q.kvHeads;
+      const found = ask('context_attention', { dtype: q.dtype, kv_dtype: q.kvDtype, kv_heads: kvKey, head_dim: q.headDim, heads: q.heads, prompt: q.prompt, batch: q.batch });
+      if (found) return found;
+      const flops = 4 * q.batch * q.heads * q.headDim * prefillAttentionPairs(q.prompt, 0);
+      const bytes = q.batch * q.prompt * q.headDim * (2 * q.heads * bytesOf(q.dtype) + 2 * q.kvHeads * bytesOf(q.kvDtype));
+      return bound(rooflineSeconds(flops, bytes, hardwarePeakFlops(hw, peakDtype(q.dtype)), mem));
+    },
+    generationAttention(q) {
+      sizes('generationAttention', { ...q });
+      const kvKey = q.heads === q.kvHeads ? q.heads : q.kvHeads;
+      const found = ask('generation_attention', { dtype: q.dtype, kv_dtype: q.kvDtype, kv_heads: kvKey, head_dim: q.headDim, heads: q.heads, context: q.context, batch: q.batch });
+      if (found) return found;
+      const flops = 4 * q.batch * q.heads * q.headDim * q.context;
+      const bytes = q.batch * q.context * 2 * q.kvHeads * q.headDim * bytesOf(q.kvDtype);
+      return bound(rooflineSeconds(flops, bytes, hardwarePeakFlops(hw, peakDtype(q.dtype)), mem));
+    },
+    mlaContext(q) {
+      sizes('mlaContext', { ...q });
+      const found = ask('mla_context', { dtype: q.dtype, kv_dtype: q.kvDtype, tp: q.tp, heads: q.heads, prompt: q.tokens, batch: q.batch });
+      // DeepSeek-V3's MLA in prefill: per head, 192-wide keys and 128-wide values.
+      const flops = (2 * q.batch * (q.heads / q.tp) * (192 + 128) * prefillAttentionPairs(q.tokens, 0));
+      return found ?? bound(flops / hardwarePeakFlops(hw, peakDtype(q.dtype)));
+    },
+    mlaGeneration(q) {
+      sizes('mlaGeneration', { ...q });
+      const found = ask('mla_generation', { dtype: q.dtype, kv_dtype: q.kvDtype, tp: q.tp, heads: q.heads, context: q.tokens, batch: q.batch });
+      // DeepSeek-V3's MLA in decode reads one 576-wide latent per cached token.
+      const bytes = q.batch * q.tokens * 576 * bytesOf(q.kvDtype);
+      return found ?? bound(bytes / mem);
+    },
+    moe(q) {
+      sizes('moe', { ...q });
+      const found = ask('moe', { dtype: q.dtype, experts: q.experts, topk: q.topk, tp: q.tp, ep: q.ep, hidden: q.hidden, inter: q.inter, tokens: q.tokens });
+      if (found) return found;
+      const split = q.tp * q.ep;
+      const flops = (6 * q.tokens * q.topk * q.hidden * q.inter) / split;
+      const active = Math.min(q.experts, q.tokens * q.topk);
+      const bytes = (active * 3 * q.hidden * q.inter * bytesOf(q.dtype)) / split;
+      return bound(rooflineSeconds(flops, bytes, hardwarePeakFlops(hw, peakDtype(q.dtype)), mem));
+    },
+    allReduce(bytes, ranks, scope, dtype) {
+      sizes('allReduce', { bytes, ranks });
+      if (ranks <= 1) return bound(0);
+      const q = { dtype, scope, ranks, bytes };
+      return ask('allreduce', q) ?? ask('nccl', { ...q, collective: 'all_reduce' }) ?? bound(ringAllReduceSeconds(bytes, ranks, link(scope)));
+    },
+    allToAll(bytes, ranks, scope, dtype) {
+      sizes('allToAll', { bytes, ranks });
+      if (ranks <= 1) return bound(0);
+      return ask('nccl', { collective: 'alltoall', dtype, scope, ranks, bytes }) ?? bound((((ranks - 1) / ranks) * bytes) / link(scope).bytesPerSecond);
+    },
+    p2p(bytes, scope) {
+      sizes('p2p', { bytes });
+      return bound(bytes / link(scope).bytesPerSecond);
+    },
+  };
+}

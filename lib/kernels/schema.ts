@@ -1,0 +1,76 @@
+/**
+ * The kernel database's row schema. A table holds measured seconds of one kernel
+ * family (an "op") on one device under one serving framework version; every row is one
+ * measured shape. Tables live at `<root>/<device>/<framework>/<version>/<op>.csv[.gz]`,
+ * one header line naming the op's columns plus `time_us`.
+ *
+ * Each op names its categorical keys (matched exactly: dtypes, head dim, collective)
+ * and its numeric axes (interpolated in log space, outermost first).
+ */
+
+/** Kernel families the database prices. */
+export type KernelOp = 'gemm' | 'context_attention' | 'generation_attention' | 'mla_context' | 'mla_generation' | 'moe' | 'allreduce' | 'nccl';
+
+/** Every KernelOp, in the order tables are listed. */
+export const KERNEL_OPS: readonly KernelOp[] = ['gemm', 'context_attention', 'generation_attention', 'mla_context', 'mla_generation', 'moe', 'allreduce', 'nccl'];
+
+/** What kind of number a kernel-database answer is. */
+export type KernelAnswerKind = 'measured' | 'interpolated' | 'extrapolated' | 'bound';
+
+/** Columns of one op's table: categorical keys, then numeric axes (outermost first). */
+export interface KernelOpSchema {
+  /** Matched exactly (strings, or integers such as head_dim). */
+  keys: readonly string[];
+  /** Interpolated in log space; all positive integers or sizes. */
+  axes: readonly string[];
+  /** Key columns holding numbers (validated as positive integers; the rest are strings). */
+  numericKeys: readonly string[];
+}
+
+/**
+ * The schema of every op. Dimensions follow NVIDIA aiconfigurator's tables
+ * (aic-core/src/aiconfigurator_core/systems/data): attention heads are per device
+ * (after tensor parallelism), `context` is the KV length a decode step reads,
+ * collective `bytes` is the message one rank contributes, `scope` 'intra' or 'inter' node.
+ */
+export const KERNEL_SCHEMA: Readonly<Record<KernelOp, KernelOpSchema>> = {
+  gemm: { keys: ['dtype'], axes: ['n', 'k', 'm'], numericKeys: [] },
+  context_attention: { keys: ['dtype', 'kv_dtype', 'kv_heads', 'head_dim'], axes: ['heads', 'prompt', 'batch'], numericKeys: ['kv_heads', 'head_dim'] },
+  generation_attention: { keys: ['dtype', 'kv_dtype', 'kv_heads', 'head_dim'], axes: ['heads', 'context', 'batch'], numericKeys: ['kv_heads', 'head_dim'] },
+  mla_context: { keys: ['dtype', 'kv_dtype', 'tp'], axes: ['heads', 'prompt', 'batch'], numericKeys: ['tp'] },
+  mla_generation: { keys: ['dtype', 'kv_dtype', 'tp'], axes: ['heads', 'context', 'batch'], numericKeys: ['tp'] },
+  moe: { keys: ['dtype', 'experts', 'topk', 'tp', 'ep'], axes: ['hidden', 'inter', 'tokens'], numericKeys: ['experts', 'topk', 'tp', 'ep'] },
+  allreduce: { keys: ['dtype', 'scope'], axes: ['ranks', 'bytes'], numericKeys: [] },
+  nccl: { keys: ['collective', 'dtype', 'scope'], axes: ['ranks', 'bytes'], numericKeys: [] },
+};
+
+/** Where a row was read: a file and its 1-based line (the header is line 1). */
+export interface KernelRowSource {
+  file: string;
+  line: number;
+}
+
+/** One measured kernel time. */
+export interface KernelRow {
+  device: string;
+  framework: string;
+  version: string;
+  op: KernelOp;
+  /** The op's key and axis columns (see KERNEL_SCHEMA). */
+  dims: Readonly<Record<string, string | number>>;
+  /** The element type of the kernel's inputs (the `dtype` key). */
+  dtype: string;
+  /** Measured microseconds per call. */
+  timeUs: number;
+  source: KernelRowSource;
+}
+
+/** A kernel time and what it rests on. */
+export interface KernelAnswer {
+  seconds: number;
+  kind: KernelAnswerKind;
+  /** The measured rows it was read or interpolated from (none for a bound). */
+  rows: readonly KernelRow[];
+  /** The table file it came from, or the datasheet it is bounded by. */
+  from: string;
+}

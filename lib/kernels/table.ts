@@ -1,0 +1,148 @@
+import { InputError } from '../util/errors.js';
+import type { KernelAnswer, KernelAnswerKind, KernelOp, KernelRow } from './schema.js';
+import { KERNEL_SCHEMA } from './schema.js';
+
+/** One level of the lookup tree: the measured values of one axis, sorted, and what lies under each. */
+interface AxisNode {
+  values: number[];
+  children: (AxisNode | KernelRow)[];
+}
+
+/** One op's measured rows for one (device, framework, version), indexed for lookup. */
+export interface KernelTable {
+  device: string;
+  framework: string;
+  version: string;
+  op: KernelOp;
+  /** The file the rows were read from. */
+  file: string;
+  rows: readonly KernelRow[];
+  /** Key tuple (KERNEL_SCHEMA keys joined by '|') → tree over the axes. */
+  readonly index: ReadonlyMap<string, AxisNode>;
+}
+
+// Log-log slope bounds past the last measured point: a kernel does not get faster on a
+// larger shape (slope ≥ 0), and none of these kernels grows faster than quadratically
+// in one dimension (causal attention in the prompt length: slope ≤ 2).
+const MIN_SLOPE = 0;
+const MAX_SLOPE = 2;
+
+const KIND_RANK: Record<Exclude<KernelAnswerKind, 'bound'>, number> = { measured: 0, interpolated: 1, extrapolated: 2 };
+const KIND_OF = ['measured', 'interpolated', 'extrapolated'] as const;
+
+/**
+ * The key under which a row (or a query) is filed: its categorical columns in schema order.
+ *
+ * @example
+ * kernelKey('gemm', { dtype: 'fp8' }) // => 'fp8'
+ */
+export function kernelKey(op: KernelOp, dims: Readonly<Record<string, string | number>>): string {
+  return KERNEL_SCHEMA[op].keys.map((k) => String(dims[k])).join('|');
+}
+
+/**
+ * Indexes validated rows of one op for lookup. A shape measured twice keeps its first
+ * row, as NVIDIA aiconfigurator's loaders do.
+ *
+ * @example
+ * const t = kernelTableFromRows({ device: 'h200_sxm', framework: 'trtllm', version: '1', op: 'gemm', file: 'gemm.csv' }, rows);
+ * t.rows.length
+ */
+export function kernelTableFromRows(meta: { device: string; framework: string; version: string; op: KernelOp; file: string }, rows: readonly KernelRow[]): KernelTable {
+  const axes = KERNEL_SCHEMA[meta.op].axes;
+  type Building = Map<number, Building | KernelRow>;
+  const roots = new Map<string, Building>();
+  const kept: KernelRow[] = [];
+  for (const row of rows) {
+    const key = kernelKey(meta.op, row.dims);
+    let node = roots.get(key);
+    if (!node) roots.set(key, (node = new Map()));
+    for (let i = 0; i < axes.length; i++) {
+      const v = row.dims[axes[i]] as number;
+      if (i === axes.length - 1) {
+        if (!node.has(v)) {
+          node.set(v, row);
+          kept.push(row);
+        }
+      } else {
+        let next = node.get(v) as Building | undefined;
+        if (!next) node.set(v, (next = new Map()));
+        node = next;
+      }
+    }
+  }
+  const freeze = (m: Building, depth: number): AxisNode => {
+    const values = [...m.keys()].sort((a, b) => a - b);
+    return { values, children: values.map((v) => (depth === axes.length - 1 ? (m.get(v) as KernelRow) : freeze(m.get(v) as Building, depth + 1))) };
+  };
+  const index = new Map<string, AxisNode>();
+  for (const [k, m] of roots) index.set(k, freeze(m, 0));
+  return { ...meta, rows: kept, index };
+}
+
+interface Partial {
+  logT: number;
+  rows: KernelRow[];
+  rank: number;
+}
+
+function walk(node: AxisNode | KernelRow, point: readonly number[], depth: number): Partial | undefined {
+  if (!('values' in node)) return { logT: Math.log(node.timeUs / 1e6), rows: [node], rank: 0 };
+  const x = point[depth];
+  const v = node.values;
+  // Binary search: the first measured value ≥ x.
+  let lo = 0;
+  let hi = v.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (v[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo < v.length && v[lo] === x) return walk(node.children[lo], point, depth + 1);
+  // One measured value on this axis: no slope to follow. Holding it would be a clamp,
+  // so the table does not answer (the caller falls back to its model or the bound).
+  if (v.length === 1) return undefined;
+  const inside = lo > 0 && lo < v.length;
+  const i = inside ? lo - 1 : lo === 0 ? 0 : v.length - 2;
+  const a = walk(node.children[i], point, depth + 1);
+  const b = walk(node.children[i + 1], point, depth + 1);
+  if (!a || !b) return undefined;
+  const lx = Math.log(x);
+  const la = Math.log(v[i]);
+  const lb = Math.log(v[i + 1]);
+  let logT: number;
+  if (inside) {
+    const f = (lx - la) / (lb - la);
+    logT = a.logT + f * (b.logT - a.logT);
+  } else {
+    const slope = Math.min(MAX_SLOPE, Math.max(MIN_SLOPE, (b.logT - a.logT) / (lb - la)));
+    logT = lo === 0 ? a.logT + slope * (lx - la) : b.logT + slope * (lx - lb);
+  }
+  return { logT, rows: [...a.rows, ...b.rows], rank: Math.max(a.rank, b.rank, inside ? KIND_RANK.interpolated : KIND_RANK.extrapolated) };
+}
+
+/**
+ * Seconds of one kernel call read from a table: exact on a measured shape, log-log
+ * linear between the two measured values that bracket the query on each axis
+ * (monotone between them), and past the measured range the last two points' log-log
+ * slope, clamped to [0, 2] and flagged 'extrapolated' (never silently clamped).
+ * Undefined when the table has no row with the query's keys (dtype, head dim, ...),
+ * or when the query leaves an axis on which only one value was measured (no slope).
+ *
+ * @example
+ * lookupKernel(table, { dtype: 'bf16', m: 64, n: 8192, k: 8192 })?.kind // => 'interpolated' between measured m = 48 and 80
+ */
+export function lookupKernel(table: KernelTable, query: Readonly<Record<string, string | number>>): KernelAnswer | undefined {
+  const s = KERNEL_SCHEMA[table.op];
+  const point = s.axes.map((a) => {
+    const x = query[a];
+    if (typeof x !== 'number' || !Number.isFinite(x) || x <= 0) throw new InputError(`${table.op}.${a}`, x, 'a finite number > 0');
+    return x;
+  });
+  const root = table.index.get(kernelKey(table.op, query));
+  if (!root) return undefined;
+  const p = walk(root, point, 0);
+  if (!p) return undefined;
+  // A measured shape answers its own row's time, not exp(log(t)) one rounding away.
+  return { seconds: p.rank === 0 ? p.rows[0].timeUs / 1e6 : Math.exp(p.logT), kind: KIND_OF[p.rank], rows: [...new Set(p.rows)], from: table.file };
+}

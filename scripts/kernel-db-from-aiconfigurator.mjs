@@ -1,0 +1,353 @@
+#!/usr/bin/env node
+// Converts NVIDIA aiconfigurator's measured kernel tables (Apache-2.0,
+// github.com/ai-dynamo/aiconfigurator) into batchlab's kernel-database schema:
+//   data/kernels/<device>/<framework>/<version>/<op>.csv.gz  (+ SOURCE.json)
+//
+//   node scripts/kernel-db-from-aiconfigurator.mjs --source <checkout or bare git dir>
+//        [--commit <sha>] [--out data/kernels] [--devices all|a,b] [--frameworks all|a,b]
+// Default selection (the shipped data/kernels): trtllm on a100_sxm, h100_sxm, h200_sxm and
+// b200_sxm, plus sglang and vllm on h200_sxm. `all` takes every device folder of the
+// source, or all of trtllm, sglang and vllm.
+//
+// Source layout read: aic-core/src/aiconfigurator_core/systems/data/<device>/<op>/<framework>/<version>/*.parquet,
+// with `reuse.yaml` pointers to a donor version. Units (aiconfigurator's Rust loader,
+// aic-core/rust/aiconfigurator-core/src/perf_database/*.rs): `latency` is milliseconds;
+// collective `message_size` is elements (tokens × hidden, operators/communication.rs);
+// generation attention's KV length is `isl + step` (perf_database/attention.rs).
+// Duplicate keys keep the first row, as aiconfigurator's loaders do.
+//
+// Kept: the dtypes batchlab prices (bf16, fp16, fp8, fp8_block, nvfp4); balanced MoE
+// routing; full attention (window 0); beam width 1. Dropped: weight-only and smooth-quant
+// GEMMs (int4_wo, int8_wo, sq, awq, gptq), power columns, kernel_source, sliding-window
+// attention, non-balanced (power-law) MoE routing, non-gated MoE kernels, the per-module
+// MLA/DSA/linear-attention tables, which batchlab's models do not use.
+
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { parquetReadObjects } from 'hyparquet';
+import { compressors } from 'hyparquet-compressors';
+
+const DATA = 'aic-core/src/aiconfigurator_core/systems/data';
+const REPO = 'https://github.com/ai-dynamo/aiconfigurator';
+const DEVICES = ['a100_sxm', 'h100_sxm', 'h200_sxm', 'b200_sxm'];
+// trtllm for every device; sglang and vllm for h200 so that `framework` has a choice.
+const FRAMEWORKS = { a100_sxm: ['trtllm'], h100_sxm: ['trtllm'], h200_sxm: ['trtllm', 'sglang', 'vllm'], b200_sxm: ['trtllm'] };
+
+const DTYPE = { bfloat16: 'bf16', float16: 'fp16', half: 'fp16', fp16: 'fp16', fp8: 'fp8', fp8_block: 'fp8_block', nvfp4: 'nvfp4', int8: 'int8' };
+const int = (v) => Number(v);
+const us = (ms) => Number((Number(ms) * 1000).toPrecision(6));
+
+/**
+ * One aiconfigurator table → one batchlab op file. `row` maps a parquet row to the
+ * op's columns (without time_us) or null to drop it; `key` names the columns that
+ * identify a measurement (first row wins).
+ */
+const TABLES = [
+  {
+    op: 'gemm',
+    dir: 'gemm',
+    file: 'gemm_perf',
+    columns: ['dtype', 'm', 'n', 'k'],
+    row: (r) => (DTYPE[r.gemm_dtype] ? { dtype: DTYPE[r.gemm_dtype], m: int(r.m), n: int(r.n), k: int(r.k) } : null),
+  },
+  {
+    op: 'context_attention',
+    dir: 'attention',
+    file: 'context_attention_perf',
+    columns: ['dtype', 'kv_dtype', 'batch', 'prompt', 'heads', 'kv_heads', 'head_dim'],
+    row: (r) =>
+      int(r.window_size ?? 0) !== 0 || int(r.beam_width ?? 1) !== 1 || !DTYPE[r.attn_dtype] || !DTYPE[r.kv_cache_dtype]
+        ? null
+        : { dtype: DTYPE[r.attn_dtype], kv_dtype: DTYPE[r.kv_cache_dtype], batch: int(r.batch_size), prompt: int(r.isl), heads: int(r.num_heads), kv_heads: int(r.num_key_value_heads), head_dim: int(r.head_dim) },
+  },
+  {
+    op: 'generation_attention',
+    dir: 'attention',
+    file: 'generation_attention_perf',
+    columns: ['dtype', 'kv_dtype', 'batch', 'context', 'heads', 'kv_heads', 'head_dim'],
+    row: (r) =>
+      int(r.window_size ?? 0) !== 0 || int(r.beam_width ?? 1) !== 1 || !DTYPE[r.attn_dtype] || !DTYPE[r.kv_cache_dtype]
+        ? null
+        : {
+            dtype: DTYPE[r.attn_dtype],
+            kv_dtype: DTYPE[r.kv_cache_dtype],
+            batch: int(r.batch_size),
+            context: int(r.isl) + int(r.step),
+            heads: int(r.num_heads),
+            kv_heads: int(r.num_key_value_heads),
+            head_dim: int(r.head_dim),
+          },
+  },
+  {
+    op: 'mla_context',
+    dir: 'mla',
+    file: 'context_mla_perf',
+    columns: ['dtype', 'kv_dtype', 'batch', 'prompt', 'heads', 'tp'],
+    row: (r) =>
+      !DTYPE[r.mla_dtype] || !DTYPE[r.kv_cache_dtype]
+        ? null
+        : { dtype: DTYPE[r.mla_dtype], kv_dtype: DTYPE[r.kv_cache_dtype], batch: int(r.batch_size), prompt: int(r.isl), heads: int(r.num_heads), tp: int(r.tp_size ?? 1) },
+  },
+  {
+    op: 'mla_generation',
+    dir: 'mla',
+    file: 'generation_mla_perf',
+    columns: ['dtype', 'kv_dtype', 'batch', 'context', 'heads', 'tp'],
+    row: (r) =>
+      !DTYPE[r.mla_dtype] || !DTYPE[r.kv_cache_dtype]
+        ? null
+        : { dtype: DTYPE[r.mla_dtype], kv_dtype: DTYPE[r.kv_cache_dtype], batch: int(r.batch_size), context: int(r.isl) + int(r.step), heads: int(r.num_heads), tp: int(r.tp_size ?? 1) },
+  },
+  {
+    op: 'moe',
+    dir: 'moe',
+    file: 'moe_perf',
+    columns: ['dtype', 'tokens', 'experts', 'topk', 'hidden', 'inter', 'tp', 'ep'],
+    row: (r) =>
+      (r.distribution ?? 'balanced') !== 'balanced' || String(r.kernel_source ?? '').includes('nongated') || !DTYPE[r.moe_dtype]
+        ? null
+        : {
+            dtype: DTYPE[r.moe_dtype],
+            tokens: int(r.num_tokens),
+            experts: int(r.num_experts),
+            topk: int(r.topk),
+            hidden: int(r.hidden_size),
+            inter: int(r.inter_size),
+            tp: int(r.moe_tp_size),
+            ep: int(r.moe_ep_size),
+          },
+  },
+  {
+    op: 'allreduce',
+    dir: 'comm',
+    file: 'custom_allreduce_perf',
+    columns: ['dtype', 'ranks', 'bytes', 'scope'],
+    row: (r) => (DTYPE[r.allreduce_dtype] ? { dtype: DTYPE[r.allreduce_dtype], ranks: int(r.num_gpus), bytes: int(r.message_size) * bytesOf(DTYPE[r.allreduce_dtype]), scope: 'intra' } : null),
+  },
+  {
+    op: 'nccl',
+    dir: 'comm',
+    framework: 'nccl',
+    file: 'nccl_perf',
+    columns: ['collective', 'dtype', 'ranks', 'bytes', 'scope'],
+    row: (r) =>
+      DTYPE[r.nccl_dtype]
+        ? { collective: String(r.op_name), dtype: DTYPE[r.nccl_dtype], ranks: int(r.num_gpus), bytes: int(r.message_size) * bytesOf(DTYPE[r.nccl_dtype]), scope: 'intra' }
+        : null,
+  },
+];
+
+function bytesOf(d) {
+  return d === 'fp8' || d === 'int8' ? 1 : d === 'nvfp4' ? 0.5 : 2;
+}
+
+// ---------------------------------------------------------------- source access
+
+function args() {
+  const a = process.argv.slice(2);
+  const get = (flag) => {
+    const i = a.indexOf(flag);
+    return i >= 0 ? a[i + 1] : undefined;
+  };
+  const source = get('--source');
+  if (!source) {
+    console.error('usage: node scripts/kernel-db-from-aiconfigurator.mjs --source <aiconfigurator checkout or bare git dir> [--commit <sha>] [--out data/kernels]');
+    process.exit(2);
+  }
+  const list = (flag) => (get(flag) === undefined ? undefined : get(flag).split(',').map((x) => x.trim()).filter(Boolean));
+  return { source, commit: get('--commit'), out: get('--out') ?? 'data/kernels', devices: list('--devices'), frameworks: list('--frameworks') };
+}
+
+function openSource(src, commitArg) {
+  const bare = fs.existsSync(path.join(src, 'HEAD')) && fs.existsSync(path.join(src, 'objects'));
+  if (bare) {
+    const git = (...x) => execFileSync('git', ['--git-dir', src, ...x], { maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'ignore'] });
+    const commit = git('rev-parse', `${commitArg ?? 'HEAD'}^{commit}`).toString().trim();
+    const date = git('show', '-s', '--format=%cI', commit).toString().trim();
+    return {
+      commit,
+      date,
+      list: (p) => {
+        try {
+          return git('ls-tree', '--name-only', `${commit}:${p}`).toString().split('\n').filter(Boolean);
+        } catch {
+          return [];
+        }
+      },
+      read: (p) => {
+        try {
+          return git('show', `${commit}:${p}`);
+        } catch {
+          return undefined;
+        }
+      },
+    };
+  }
+  let commit = commitArg ?? 'unknown';
+  let date = 'unknown';
+  try {
+    commit = execFileSync('git', ['-C', src, 'rev-parse', 'HEAD']).toString().trim();
+    date = execFileSync('git', ['-C', src, 'show', '-s', '--format=%cI', 'HEAD']).toString().trim();
+  } catch {
+    // A plain copy without git metadata: the commit is what --commit says.
+  }
+  return {
+    commit,
+    date,
+    list: (p) => (fs.existsSync(path.join(src, p)) ? fs.readdirSync(path.join(src, p)) : []),
+    read: (p) => (fs.existsSync(path.join(src, p)) ? fs.readFileSync(path.join(src, p)) : undefined),
+  };
+}
+
+/** Orders versions numerically, a release candidate before its release (1.3.0rc20 < 1.3.0). */
+function versionKey(v) {
+  const m = /^(\d+)\.(\d+)(?:\.(\d+))?(?:\.post(\d+))?(?:rc(\d+))?/.exec(v);
+  if (!m) return [-1, 0, 0, 0, 0];
+  return [Number(m[1]), Number(m[2]), Number(m[3] ?? 0), m[5] === undefined ? 1e6 : Number(m[5]), Number(m[4] ?? 0)];
+}
+function compareVersions(a, b) {
+  const x = versionKey(a);
+  const y = versionKey(b);
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return x[i] - y[i];
+  return 0;
+}
+const isRc = (v) => /rc\d+/.test(v) || /dev/.test(v);
+
+/** The parquet path of `table` for (device, dir, framework, version), following reuse.yaml pointers. */
+function resolveTable(s, device, dir, framework, version, table, depth = 0) {
+  const base = `${DATA}/${device}/${dir}/${framework}/${version}`;
+  const direct = `${base}/${table}.parquet`;
+  if (s.list(base).includes(`${table}.parquet`)) return direct;
+  const reuse = s.read(`${base}/reuse.yaml`);
+  if (!reuse || depth > 4) return undefined;
+  // reuse.yaml: a list of `- table: <name>\n  from_version: <version>` entries.
+  const text = reuse.toString();
+  const re = /-\s*table:\s*(\S+)\s*\n\s*from_version:\s*(\S+)/g;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    if (m[1] === table) return resolveTable(s, device, dir, framework, m[2], table, depth + 1);
+  }
+  return undefined;
+}
+
+/**
+ * Newest non-rc version that collected its own GEMM table (not a reuse.yaml pointer
+ * to another version's), else the newest such release candidate.
+ */
+function pickVersion(s, device, framework) {
+  const versions = s.list(`${DATA}/${device}/gemm/${framework}`).filter((v) => s.list(`${DATA}/${device}/gemm/${framework}/${v}`).includes('gemm_perf.parquet'));
+  versions.sort(compareVersions);
+  const releases = versions.filter((v) => !isRc(v));
+  return (releases.length ? releases : versions).at(-1);
+}
+
+/** The op's table at `version`, else at the newest version of that op at or below it. */
+function tableFor(s, device, t, framework, version) {
+  if (t.framework === 'nccl') {
+    const vs = s.list(`${DATA}/${device}/comm/nccl`).sort(compareVersions);
+    for (const v of vs.reverse()) {
+      const p = resolveTable(s, device, 'comm', 'nccl', v, t.file);
+      if (p) return p;
+    }
+    return undefined;
+  }
+  const exact = resolveTable(s, device, t.dir, framework, version, t.file);
+  if (exact) return exact;
+  const older = s
+    .list(`${DATA}/${device}/${t.dir}/${framework}`)
+    .filter((v) => compareVersions(v, version) <= 0)
+    .sort(compareVersions)
+    .reverse();
+  for (const v of older) {
+    const p = resolveTable(s, device, t.dir, framework, v, t.file);
+    if (p) return p;
+  }
+  return undefined;
+}
+
+async function readParquet(buf) {
+  const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
+  return parquetReadObjects({ file: ab, compressors });
+}
+
+// ---------------------------------------------------------------- convert
+
+async function main() {
+  const { source, commit: commitArg, out, devices: devArg, frameworks: fwArg } = args();
+  const s = openSource(source, commitArg);
+  const devices = devArg === undefined ? DEVICES : devArg[0] === 'all' ? s.list(DATA).filter((d) => s.list(`${DATA}/${d}/gemm`).length > 0) : devArg;
+  const frameworksOf = (device) => (fwArg === undefined ? (FRAMEWORKS[device] ?? ['trtllm']) : fwArg[0] === 'all' ? ['trtllm', 'sglang', 'vllm'] : fwArg);
+  if (devices.length === 0) {
+    console.error(`no device folders with GEMM tables under ${DATA} in ${source}`);
+    process.exit(2);
+  }
+  const converted = new Date().toISOString().slice(0, 10);
+  const index = { repo: REPO, commit: s.commit, commitDate: s.date, license: 'Apache-2.0', converted, script: 'scripts/kernel-db-from-aiconfigurator.mjs', units: { time_us: 'microseconds per call', bytes: 'message bytes (elements × dtype bytes)' }, tables: [] };
+  let total = 0;
+  for (const device of devices) {
+    for (const framework of frameworksOf(device)) {
+      const version = pickVersion(s, device, framework);
+      if (!version) {
+        console.log(`${device}/${framework}: no GEMM table, skipped`);
+        continue;
+      }
+      const dirOut = path.join(out, device, framework, version);
+      fs.mkdirSync(dirOut, { recursive: true });
+      const tables = {};
+      for (const t of TABLES) {
+        const p = tableFor(s, device, t, framework, version);
+        if (!p) continue;
+        const rows = await readParquet(s.read(p));
+        const seen = new Set();
+        const lines = [[...t.columns, 'time_us'].join(',')];
+        let dropped = 0;
+        for (const r of rows) {
+          const o = t.row(r);
+          const time = us(r.latency);
+          if (!o || !(time > 0)) {
+            dropped++;
+            continue;
+          }
+          const key = t.columns.map((c) => o[c]).join(',');
+          if (seen.has(key)) {
+            dropped++;
+            continue;
+          }
+          seen.add(key);
+          lines.push(`${key},${time}`);
+        }
+        if (lines.length === 1) {
+          // Every row dropped (A100's MoE table holds only power-law routing): no file.
+          console.log(`${device}/${framework}/${version}/${t.op}: no row kept of ${rows.length} in ${p}`);
+          continue;
+        }
+        const gz = zlib.gzipSync(lines.join('\n') + '\n', { level: 9 });
+        const file = path.join(dirOut, `${t.op}.csv.gz`);
+        fs.writeFileSync(file, gz);
+        total += gz.length;
+        tables[t.op] = { path: p, rows: lines.length - 1, droppedRows: dropped };
+        console.log(`${device}/${framework}/${version}/${t.op}: ${lines.length - 1} rows (${dropped} dropped) from ${p}, ${(gz.length / 1024).toFixed(0)} KiB`);
+      }
+      const meta = { repo: REPO, commit: s.commit, commitDate: s.date, license: 'Apache-2.0', converted, device, framework, version, tables };
+      fs.writeFileSync(path.join(dirOut, 'SOURCE.json'), JSON.stringify(meta, null, 2) + '\n');
+      index.tables.push({ device, framework, version, dir: path.relative(out, dirOut), tables });
+    }
+  }
+  fs.writeFileSync(path.join(out, 'SOURCE.json'), JSON.stringify(index, null, 2) + '\n');
+  const license = s.read('LICENSE');
+  if (license) fs.writeFileSync(path.join(out, 'LICENSE'), license);
+  fs.writeFileSync(
+    path.join(out, 'NOTICE'),
+    `The kernel timing tables under this directory are converted from NVIDIA aiconfigurator\n` +
+      `(${REPO}, commit ${s.commit}),\n` +
+      `Copyright (c) NVIDIA CORPORATION & AFFILIATES, licensed under the Apache License 2.0 (LICENSE).\n` +
+      `Changes: Parquet tables converted to gzip CSV in batchlab's kernel-database schema; latency\n` +
+      `converted from milliseconds to microseconds (6 significant digits); collective message sizes\n` +
+      `converted from elements to bytes; columns and rows batchlab does not use dropped\n` +
+      `(see scripts/kernel-db-from-aiconfigurator.mjs and SOURCE.json).\n`,
+  );
+  console.log(`total ${(total / 1024 / 1024).toFixed(2)} MiB`);
+}
+
+await main();

@@ -1,0 +1,69 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { defaultKernelDb, lookupKernel } from '../../lib/kernels/index.js';
+
+// Spot values read from NVIDIA aiconfigurator at commit 095f58a51c4ca8e61b66ec108d86f223f8d559ce,
+// aic-core/src/aiconfigurator_core/systems/data/<path>, `latency` column (milliseconds),
+// row index 0-based; the shipped tables keep 6 significant digits of microseconds.
+const AIC = [
+  { device: 'h200_sxm', framework: 'trtllm', op: 'gemm', parquet: 'h200_sxm/gemm/trtllm/1.3.0rc20/gemm_perf.parquet row 26560', q: { dtype: 'bf16', m: 1, n: 8192, k: 1024 }, ms: 0.007354666789372762 },
+  { device: 'h200_sxm', framework: 'trtllm', op: 'gemm', parquet: 'h200_sxm/gemm/trtllm/1.3.0rc20/gemm_perf.parquet row 24391', q: { dtype: 'fp8', m: 64, n: 8192, k: 8192 }, ms: 0.031898667414983116 },
+  { device: 'h200_sxm', framework: 'trtllm', op: 'gemm', parquet: 'h200_sxm/gemm/trtllm/1.3.0rc20/gemm_perf.parquet row 0', q: { dtype: 'bf16', m: 4353, n: 65536, k: 51200 }, ms: 41.099622090657554 },
+  { device: 'b200_sxm', framework: 'trtllm', op: 'gemm', parquet: 'b200_sxm/gemm/trtllm/1.3.0rc20/gemm_perf.parquet row 32211', q: { dtype: 'nvfp4', m: 128, n: 8192, k: 8192 }, ms: 0.02275333305199941 },
+  {
+    device: 'h200_sxm',
+    framework: 'trtllm',
+    op: 'context_attention',
+    parquet: 'h200_sxm/attention/trtllm/1.3.0rc20/context_attention_perf.parquet row 0 (batch 16, isl 6144, 96 heads, 1 KV head, head dim 128, bf16)',
+    q: { dtype: 'bf16', kv_dtype: 'bf16', kv_heads: 1, head_dim: 128, heads: 96, prompt: 6144, batch: 16 },
+    ms: 31.601961771647137,
+  },
+  {
+    device: 'h200_sxm',
+    framework: 'trtllm',
+    op: 'generation_attention',
+    // isl 1 + step 1 = 2 cached tokens; 64 heads = 64 KV heads (MHA, filed under its head count).
+    parquet: 'h200_sxm/attention/trtllm/1.3.0rc20/generation_attention_perf.parquet row 0 (batch 32, isl 1, step 1, 64 heads, head dim 64)',
+    q: { dtype: 'bf16', kv_dtype: 'bf16', kv_heads: 64, head_dim: 64, heads: 64, context: 2, batch: 32 },
+    ms: 0.023872000475724537,
+  },
+  {
+    device: 'h200_sxm',
+    framework: 'trtllm',
+    op: 'allreduce',
+    // 128 bf16 elements = 256 bytes.
+    parquet: 'h200_sxm/comm/trtllm/1.3.0rc20/custom_allreduce_perf.parquet row 0 (2 GPUs, message_size 128)',
+    q: { dtype: 'bf16', scope: 'intra', ranks: 2, bytes: 256 },
+    ms: 0.0026371198892593383,
+  },
+] as const;
+
+test('the shipped tables hold the times of their aiconfigurator source rows', () => {
+  const db = defaultKernelDb();
+  for (const c of AIC) {
+    const t = db.table(c.device, c.framework, c.op);
+    assert.ok(t, `${c.device}/${c.framework}/${c.op} is shipped`);
+    const a = lookupKernel(t, c.q)!;
+    assert.equal(a.kind, 'measured', c.parquet);
+    const want = c.ms * 1e-3;
+    assert.ok(Math.abs(a.seconds - want) / want < 1e-5, `${c.parquet}: ${a.seconds} vs ${want}`);
+    assert.ok(a.rows[0].source.line > 1);
+  }
+});
+
+test('data/kernels/SOURCE.json names the aiconfigurator commit and license, and every shipped folder has its own', () => {
+  const root = new URL('../../data/kernels/', import.meta.url);
+  const index = JSON.parse(readFileSync(new URL('SOURCE.json', root), 'utf8'));
+  assert.equal(index.commit, '095f58a51c4ca8e61b66ec108d86f223f8d559ce');
+  assert.equal(index.license, 'Apache-2.0');
+  const devices = new Set(index.tables.map((t: { device: string }) => t.device));
+  for (const d of ['a100_sxm', 'h100_sxm', 'h200_sxm', 'b200_sxm']) assert.ok(devices.has(d), d);
+  for (const t of index.tables) {
+    const own = JSON.parse(readFileSync(new URL(`${t.dir}/SOURCE.json`, root), 'utf8'));
+    assert.equal(own.commit, index.commit);
+    assert.ok(Object.keys(own.tables).includes('gemm'), `${t.dir} has a GEMM table`);
+  }
+  assert.match(readFileSync(new URL('LICENSE', root), 'utf8'), /Apache License/);
+  assert.match(readFileSync(new URL('NOTICE', root), 'utf8'), /aiconfigurator/);
+});

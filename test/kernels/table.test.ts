@@ -1,0 +1,125 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { kernelTableFromRows, loadKernelDb, lookupKernel, readKernelRows } from '../../lib/kernels/index.js';
+import type { KernelRow } from '../../lib/kernels/index.js';
+import { InputError } from '../../lib/util/errors.js';
+
+// A synthetic GEMM table: time_us = 2 + m·n·k / 1e9 at m ∈ {1, 16, 256}, n ∈ {1024, 4096}, k = 1024.
+const M = [1, 16, 256];
+const N = [1024, 4096];
+const timeOf = (m: number, n: number, k: number): number => 2 + (m * n * k) / 1e9;
+const meta = { device: 'test_gpu', framework: 'fw', version: '1.0', op: 'gemm' as const };
+const rows: KernelRow[] = [];
+for (const m of M) for (const n of N) rows.push({ ...meta, dims: { dtype: 'bf16', m, n, k: 1024 }, dtype: 'bf16', timeUs: timeOf(m, n, 1024), source: { file: 'gemm.csv', line: rows.length + 2 } });
+const table = kernelTableFromRows({ ...meta, file: 'gemm.csv' }, rows);
+
+test('lookupKernel() is exact on every measured shape and says measured', () => {
+  for (const m of M) {
+    for (const n of N) {
+      const a = lookupKernel(table, { dtype: 'bf16', m, n, k: 1024 })!;
+      assert.equal(a.kind, 'measured');
+      // The row's own time, not a value rebuilt through exp(log(t)).
+      assert.equal(a.seconds, timeOf(m, n, 1024) / 1e6);
+      assert.equal(a.rows.length, 1);
+    }
+  }
+});
+
+test('lookupKernel() interpolates in log space: the geometric mean of the bracketing times at the geometric mean of their m', () => {
+  // Closed form of log-log linear interpolation: at m = sqrt(16·256) = 64 the time is sqrt(t16·t256).
+  const a = lookupKernel(table, { dtype: 'bf16', m: 64, n: 1024, k: 1024 })!;
+  assert.equal(a.kind, 'interpolated');
+  const expected = Math.sqrt(timeOf(16, 1024, 1024) * timeOf(256, 1024, 1024)) / 1e6;
+  assert.ok(Math.abs(a.seconds - expected) / expected < 1e-12);
+  assert.equal(a.rows.length, 2);
+});
+
+test('lookupKernel() is monotone between measured points on every axis', () => {
+  let prev = 0;
+  for (let m = 1; m <= 256; m += 3) {
+    const s = lookupKernel(table, { dtype: 'bf16', m, n: 2000, k: 1024 })!.seconds;
+    assert.ok(s >= prev, `m = ${m}: ${s} < ${prev}`);
+    prev = s;
+  }
+  prev = 0;
+  for (let n = 1024; n <= 4096; n += 128) {
+    const s = lookupKernel(table, { dtype: 'bf16', m: 100, n, k: 1024 })!.seconds;
+    assert.ok(s >= prev, `n = ${n}`);
+    // Between the values at the bracketing n (both measured at m = 100 by interpolation).
+    assert.ok(s <= lookupKernel(table, { dtype: 'bf16', m: 100, n: 4096, k: 1024 })!.seconds * (1 + 1e-12));
+    prev = s;
+  }
+});
+
+test('lookupKernel() flags a shape outside the table as extrapolated and does not clamp it to the edge', () => {
+  const edge = lookupKernel(table, { dtype: 'bf16', m: 256, n: 4096, k: 1024 })!;
+  const past = lookupKernel(table, { dtype: 'bf16', m: 4096, n: 4096, k: 1024 })!;
+  assert.equal(past.kind, 'extrapolated');
+  assert.ok(past.seconds > edge.seconds, 'a larger GEMM past the last measured m costs more than the edge');
+  // k = 1024 is the only measured k: another k has no slope to follow, so the table does not answer.
+  assert.equal(lookupKernel(table, { dtype: 'bf16', m: 16, n: 1024, k: 2048 }), undefined);
+  // An unmeasured dtype is not answered at all (the pricer falls back to the datasheet bound).
+  assert.equal(lookupKernel(table, { dtype: 'fp8', m: 16, n: 1024, k: 1024 }), undefined);
+  assert.throws(() => lookupKernel(table, { dtype: 'bf16', m: 0, n: 1024, k: 1024 }), InputError);
+});
+
+function tableFile(text: string, gz = false): string {
+  const dir = mkdtempSync(join(tmpdir(), 'kdb-'));
+  const p = join(dir, gz ? 'gemm.csv.gz' : 'gemm.csv');
+  writeFileSync(p, gz ? gzipSync(text) : text);
+  return p;
+}
+
+test('readKernelRows() names the file and line of a negative, NaN or missing value, and of a header without a column', () => {
+  const bad = (text: string, line: number, column: string): void => {
+    const p = tableFile(text);
+    assert.throws(
+      () => readKernelRows(p, meta),
+      (e: unknown) => e instanceof InputError && e.field.includes(`gemm.csv:${line}`) && e.field.endsWith(column),
+      `${column} at line ${line}`,
+    );
+  };
+  bad('dtype,m,n,k,time_us\nbf16,1,1024,1024,3.1\nbf16,2,1024,1024,-4\n', 3, 'time_us');
+  bad('dtype,m,n,k,time_us\nbf16,1,1024,1024,NaN\n', 2, 'time_us');
+  bad('dtype,m,n,k,time_us\nbf16,1,1024,1024,3\nbf16,2,,1024,3\n', 3, 'n');
+  bad('dtype,m,n,k,time_us\nbf16,1,1024,1024,3\nbf16,2,1024\n', 3, 'k');
+  bad('dtype,m,n,k,time_us\n,1,1024,1024,3\n', 2, 'dtype');
+  const p = tableFile('dtype,m,k,time_us\nbf16,1,1024,3\n');
+  assert.throws(() => readKernelRows(p, meta), (e: unknown) => e instanceof InputError && e.field.endsWith('gemm.csv:1') && /missing n/.test(e.message));
+});
+
+test('loadKernelDb() opens a user table in batchlab schema (gzip or plain), and names a checkout whose tables do not convert', () => {
+  const root = mkdtempSync(join(tmpdir(), 'kdb-root-'));
+  mkdirSync(join(root, 'my_gpu', 'torch', '2.5'), { recursive: true });
+  writeFileSync(join(root, 'my_gpu', 'torch', '2.5', 'gemm.csv.gz'), gzipSync('dtype,m,n,k,time_us\nbf16,1,1024,1024,5\nbf16,8,1024,1024,6\n'));
+  const db = loadKernelDb(root);
+  const t = db.table('my_gpu', 'torch', 'gemm')!;
+  assert.equal(t.rows.length, 2);
+  assert.equal(lookupKernel(t, { dtype: 'bf16', m: 8, n: 1024, k: 1024 })!.seconds, 6e-6);
+  assert.equal(db.table('my_gpu', 'torch', 'moe'), undefined);
+  // An aiconfigurator layout without any device table: the converter's refusal is reported.
+  const checkout = mkdtempSync(join(tmpdir(), 'kdb-aic-'));
+  mkdirSync(join(checkout, 'aic-core/src/aiconfigurator_core/systems/data'), { recursive: true });
+  assert.throws(() => loadKernelDb(checkout), (e: unknown) => e instanceof InputError && e.field === 'kernelDb' && /no device folders/.test(e.message));
+  assert.throws(() => loadKernelDb(join(root, 'nowhere')), InputError);
+});
+
+test('loadKernelDb() converts an aiconfigurator git directory once and reads its tables', (t) => {
+  // The snapshot this repository's tables were converted from, where this machine has it.
+  const mirror = '/work/.mirror/ai-dynamo+aiconfigurator/repo';
+  if (!existsSync(mirror)) {
+    t.skip(`no aiconfigurator snapshot at ${mirror}`);
+    return;
+  }
+  const db = loadKernelDb(mirror, { devices: ['h200_sxm'], frameworks: ['vllm'] });
+  const gemm = db.table('h200_sxm', 'vllm', 'gemm')!;
+  assert.equal(gemm.version, '0.24.0');
+  // Same rows as the shipped conversion of the same commit (data/kernels/h200_sxm/vllm/0.24.0/SOURCE.json: 107225 rows).
+  assert.equal(gemm.rows.length, 107225);
+  // A second open reuses the cache.
+  assert.equal(loadKernelDb(mirror, { devices: ['h200_sxm'], frameworks: ['vllm'] }).root, db.root);
+});
