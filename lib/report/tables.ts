@@ -4,6 +4,7 @@ import { displayBundle, escapeHtml } from './display.js';
 import type { MimeBundle } from './display.js';
 import type { DeviceInfo } from '../backend/device.js';
 import type { Provenance } from '../util/provenance.js';
+import { median as medianOf } from '../util/stats.js';
 
 type Table = ReturnType<typeof aq.table>;
 const require = createRequire(import.meta.url);
@@ -110,8 +111,7 @@ export function provenanceLine(p: DeviceInfo | Provenance): string {
 export function timingSpreadNote(cvs: readonly number[]): string {
   const xs = cvs.filter((c) => Number.isFinite(c) && c >= 0).sort((a, b) => a - b);
   if (!xs.length) return 'No repeated timings: no spread to judge.';
-  const mid = xs.length >> 1;
-  const median = xs.length % 2 ? xs[mid] : (xs[mid - 1] + xs[mid]) / 2;
+  const median = medianOf(xs);
   const m = median.toFixed(2);
   if (median <= 0.05) return `Median CV ${m}: steady timings; the medians can be trusted to a few percent.`;
   if (median <= 0.2) return `Median CV ${m}: moderately noisy timings; a median is good to about ±${Math.round(median * 100)} % and only differences larger than that mean anything.`;
