@@ -4,7 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { InputError } from '../lib/util/errors.js';
 import { batchlabRoot } from '../lib/util/package-root.js';
 import { attachIo, ioOf } from './commands/context.js';
-import type { CliIo } from './commands/context.js';
+import type { CliIo } from './commands/io.js';
 import * as bench from './commands/bench.js';
 import * as moe from './commands/moe.js';
 import * as pipeline from './commands/pipeline.js';
@@ -18,7 +18,7 @@ import * as merge from './commands/merge.js';
 import * as serve from './commands/serve.js';
 import * as load from './commands/load.js';
 
-export type { CliIo } from './commands/context.js';
+export type { CliIo } from './commands/io.js';
 export { parseBatchList, parseShapeList } from './commands/bench.js';
 
 /** Each command lives in bin/commands/<name>.ts and exports `register(program)`. */
