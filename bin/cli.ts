@@ -17,6 +17,7 @@ import * as sweep from './commands/sweep.js';
 import * as merge from './commands/merge.js';
 import * as serve from './commands/serve.js';
 import * as load from './commands/load.js';
+import * as setup from './commands/setup.js';
 
 export type { CliIo } from './commands/io.js';
 export { parseBatchList, parseShapeList } from './commands/bench.js';
@@ -30,6 +31,7 @@ const COMMANDS: Array<{ register: (program: Command) => void }> = [
   roofline,
   moe,
   pipeline,
+  setup,
   ...[deploy, search, sweep, merge, serve, load].map((c) => ({ register: (program: Command) => c.register(program, ioOf(program)) })),
 ];
 
