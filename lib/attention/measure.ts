@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Tensor } from '@tensorflow/tfjs';
+import type { Tensor } from '@tensorflow/tfjs-core';
 import writeFileAtomic from 'write-file-atomic';
 import { activeBackend } from '../backend/registry.js';
 import { deviceInfo } from '../backend/device.js';
@@ -18,7 +18,7 @@ import { checkArray, checkInt } from '../util/validate.js';
 import { raggedGroups } from './strategies.js';
 import type { RaggedStrategy } from './strategies.js';
 
-type Tf = typeof import('@tensorflow/tfjs');
+type Tf = typeof import('@tensorflow/tfjs-core');
 
 /** Strategies that run on dense tensors; `ragged` needs a ragged kernel tfjs does not have. */
 export type MeasuredStrategy = Exclude<RaggedStrategy, 'ragged'>;

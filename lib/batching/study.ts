@@ -5,8 +5,8 @@ import { simulateServing } from './simulate.js';
 import { servingCapacity, type ServingReplica } from './replica.js';
 import { checkServingPolicy } from './policy.js';
 import type { ServingConfig, ServingPolicy, ServingResult } from './types.js';
+import type { Table } from '../util/table.js';
 
-type Table = ReturnType<typeof aq.from>;
 
 /** A workload without its arrivals, policy or replica: lengths and how many requests. */
 export type ServingWorkload = Omit<ServingConfig, 'policy' | 'stepCost' | 'arrivals' | 'kvCapacityTokens' | 'costLabel'>;

@@ -3,8 +3,8 @@ import { InputError } from '../util/errors.js';
 import { checkArray, checkInt, checkNumber, checkOneOf, checkPositive } from '../util/validate.js';
 import { simulateServing } from './simulate.js';
 import type { ServingConfig, ServingPolicy, ServingPolicyKind, ServingResult } from './types.js';
+import type { Table } from '../util/table.js';
 
-type Table = ReturnType<typeof aq.from>;
 
 /**
  * A grid of simulation runs: every policy × batch limit × (window | token budget) ×

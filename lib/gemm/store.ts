@@ -12,6 +12,7 @@ import type { GemmRow } from './row.js';
 import { gemmBackend, gemmRows, gemmSweepPoints, sweepGemm } from './sweep.js';
 import type { GemmSweepOptions } from './sweep.js';
 import type * as aq from 'arquero';
+import type { Table } from '../util/table.js';
 
 /**
  * data/measured/ of the batchlab package (BATCHLAB_MEASURED_DIR overrides it).
@@ -186,7 +187,7 @@ export interface GemmSweepFileOptions extends GemmSweepOptions {
   /** File stem; default `gemmFileStem` of this machine's id, the backend and today's date. */
   stem?: string;
   /** Extra fields for the JSON once the sweep is complete (e.g. `{ fit }`). */
-  onComplete?: (table: aq.ColumnTable) => Record<string, unknown> | Promise<Record<string, unknown>>;
+  onComplete?: (table: Table) => Record<string, unknown> | Promise<Record<string, unknown>>;
 }
 
 /**
@@ -201,7 +202,7 @@ export interface GemmSweepFileOptions extends GemmSweepOptions {
  */
 export async function sweepGemmToFiles(
   opts: GemmSweepFileOptions = {},
-): Promise<{ table: aq.ColumnTable; csv: string; json: string; resumed: number; measured: number; complete: boolean }> {
+): Promise<{ table: Table; csv: string; json: string; resumed: number; measured: number; complete: boolean }> {
   const points = gemmSweepPoints(opts);
   if (opts.stem !== undefined) checkStem(opts.stem);
   if (opts.dir !== undefined && (typeof opts.dir !== 'string' || opts.dir === '' || opts.dir.includes('\0'))) throw new InputError('dir', opts.dir, 'a folder path');

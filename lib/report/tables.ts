@@ -5,8 +5,9 @@ import type { MimeBundle } from './display.js';
 import type { DeviceInfo } from '../backend/device.js';
 import type { Provenance } from '../util/provenance.js';
 import { median as medianOf } from '../util/stats.js';
+import { columnTable } from '../util/column-table.js';
+import type { Table } from '../util/table.js';
 
-type Table = ReturnType<typeof aq.table>;
 const require = createRequire(import.meta.url);
 
 function isTable(x: unknown): x is Table {
@@ -32,7 +33,7 @@ export function showTable(data: Table | Array<Record<string, unknown>>, opts: { 
  * tableBundle([{ '<b>': 1 }])['text/html'] // => '<div class="batchlab-table"><table>…&lt;b&gt;…'
  */
 export function tableBundle(data: Table | Array<Record<string, unknown>>, opts: { limit?: number; digits?: number } = {}): MimeBundle {
-  const raw = isTable(data) ? data : aq.from(data);
+  const raw = isTable(data) ? columnTable(data) : aq.from(data);
   // arquero escapes cells but not column names; a header is user text too.
   const names: Record<string, string> = {};
   for (const name of raw.columnNames()) names[name] = escapeHtml(name);
