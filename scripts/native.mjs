@@ -139,8 +139,8 @@ export function buildNativeBinding({ root, cache, plan, force = false, say }) {
 function gpuUnused({ gpu: GPU, wheel: TF_WHEEL, version: TF_VERSION }, reason) {
   return (
     `nvidia-smi sees ${GPU.count}x ${GPU.name} (driver ${GPU.driver}, CUDA ${GPU.cuda}), but native TensorFlow (${TF_WHEEL} ${TF_VERSION}) does not use it: ${reason}. ` +
-    'Every measurement would silently run on the CPU. Fix the CUDA libraries (BATCHLAB_CUDA_LIBS=on with --force-native), ' +
-    'or build for the CPU on purpose with BATCHLAB_GPU=off and --force-native (node scripts/setup.mjs in a checkout, npx batchlab setup in a project).'
+    'Every measurement would silently run on the CPU. Fix the CUDA libraries (BATCHLAB_CUDA_LIBS=on node scripts/setup.mjs --force-native), ' +
+    'or build for the CPU on purpose with BATCHLAB_GPU=off node scripts/setup.mjs --force-native (in a project that installed batchlab: npx batchlab setup --force, with the same variables).'
   );
 }
 
