@@ -125,6 +125,8 @@ export {
   rooflineFitError,
   rooflineFitPoints,
   saveFittedRoofline,
+  fittedRooflineCurves,
+  specRooflineCurves,
 } from './cost/index.js';
 export type {
   FittedRooflineWithForm,
@@ -134,6 +136,8 @@ export type {
   RooflineFitPoint,
   RooflineForm,
   StoredRooflineFit,
+  GemmModelCurve,
+  GemmSpecLine,
 } from './cost/index.js';
 
 // hardware
@@ -217,6 +221,7 @@ export {
   raggedStrategyTable,
   referenceDecodeAttention,
   saveAttentionRows,
+  attentionKernelSeconds,
 } from './attention/index.js';
 export type {
   AttentionCoreCall,
@@ -354,6 +359,7 @@ export {
   moeTokensPerExpert,
   moeTokensToReachExperts,
   moeZipfPopularity,
+  moeStepShares,
 } from './moe/index.js';
 export type {
   BinomialWindow,
@@ -373,6 +379,7 @@ export type {
   MoeRouting,
   MoeRoutingStatsRow,
   MoeRoutingSweepRow,
+  MoeStepShares,
 } from './moe/index.js';
 
 // pipeline
@@ -694,8 +701,6 @@ export type {
   CriticalBatchPoint,
   Figure,
   FrontierMark,
-  GemmModelCurve,
-  GemmSpecLine,
   LocalSetupBar,
   MoeGroupedBenchRun,
   RooflineSeries,
