@@ -73,16 +73,13 @@ console.log(JSON.stringify({ experts: m.moe.numExperts, pipeline: b.pipelineBubb
     assert.match(plan.package, /^@tensorflow\/tfjs-node-gpu@/);
 
     // A small computation on the fallback backend, chosen with its printed reasons.
-    writeFileSync(
-      join(app, 'compute.mjs'),
-      `import { selectBackend, matmulFlops } from 'batchlab';
+    const compute = `import { selectBackend, matmulFlops } from 'batchlab';
 import { checkInt } from 'batchlab/internal';
 const lines = [];
 const { name, tf } = await selectBackend('auto', { log: (l) => lines.push(l) });
 const y = tf.matMul(tf.ones([2, 3]), tf.ones([3, 4]));
-console.log(JSON.stringify({ name, lines, shape: y.shape, sum: (await y.sum().data())[0], flops: matmulFlops(2, 3, 4), k: checkInt('k', 3) }));`,
-    );
-    const c = JSON.parse(run('node', ['compute.mjs'], app).trim().split('\n').at(-1)!) as { name: string; lines: string[]; shape: number[]; sum: number; flops: number; k: number };
+console.log(JSON.stringify({ name, lines, shape: y.shape, sum: (await y.sum().data())[0], flops: matmulFlops(2, 3, 4), k: checkInt('k', 3) }));`;
+    const c = JSON.parse(run('node', ['--input-type=module', '-e', compute], app).trim().split('\n').at(-1)!) as { name: string; lines: string[]; shape: number[]; sum: number; flops: number; k: number };
     assert.ok(c.name === 'wasm' || c.name === 'cpu', `fell back to ${c.name}`);
     assert.ok(c.lines.some((l) => /backend tensorflow unavailable: @tensorflow\/tfjs-node-gpu did not load: .*batchlab setup/.test(l)), c.lines.join('\n'));
     assert.ok(c.lines.some((l) => l.startsWith(`batchlab: using backend ${c.name}`)), c.lines.join('\n'));
