@@ -5,7 +5,9 @@
 // imports by name and computes on the wasm/cpu fallback, the CLI runs through npx, and
 // the public declarations ("batchlab", "batchlab/internal") type-check with
 // skipLibCheck false. Dependencies come from the registry (or npm's cache).
-import { test } from 'node:test';
+// A second test runs `batchlab setup` in such a project (with the wheel setup already
+// keeps in .cache/wheels) and checks that the project then runs on native TensorFlow.
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -31,12 +33,19 @@ function run(cmd: string, args: string[], cwd: string, env: Record<string, strin
   return r.stdout;
 }
 
+let dir: string;
+let tgz: string;
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'batchlab-pack-'));
+  run('npm', ['pack', '--pack-destination', dir], root); // prepack builds dist/
+  const file = readdirSync(dir).find((f) => f.endsWith('.tgz'));
+  assert.ok(file, 'npm pack wrote no tarball');
+  tgz = file;
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
 test('npm pack yields a package that installs and imports in a clean folder', { timeout: 600_000 }, () => {
-  const dir = mkdtempSync(join(tmpdir(), 'batchlab-pack-'));
   try {
-    run('npm', ['pack', '--pack-destination', dir], root); // prepack builds dist/
-    const tgz = readdirSync(dir).find((f) => f.endsWith('.tgz'));
-    assert.ok(tgz, 'npm pack wrote no tarball');
     const listing = run('tar', ['tzf', join(dir, tgz)], dir);
     for (const f of ['package/dist/lib/index.js', 'package/dist/bin/batchlab.js', 'package/bin/batchlab.js', 'package/data/models/deepseek-v3.json', 'package/data/hardware/h200.json']) {
       assert.ok(listing.includes(f), `${f} missing from the tarball`);
@@ -102,6 +111,32 @@ export const rows = (t: Table): number => t.numRows() + experts + bubble + check
     const tsc = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', app], { cwd: app, encoding: 'utf8', timeout: 300_000 });
     assert.equal(tsc.status, 0, `the public declarations fail a skipLibCheck: false build:\n${tsc.stdout}${tsc.stderr}`);
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    consumerPath = undefined;
   }
+});
+
+test('batchlab setup, run in a project that installed the tarball, installs and builds the native binding there', { timeout: 900_000 }, (t) => {
+  if (process.env.BATCHLAB_NATIVE === 'off') return t.skip('BATCHLAB_NATIVE=off: the native binding is opted out');
+  if (spawnSync('python3', ['--version']).status !== 0) return t.skip('no python3: batchlab setup unpacks the wheel with it');
+  // The wheel scripts/setup.mjs keeps in .cache/wheels; the test does not download 250 MB.
+  const plan = JSON.parse(run('node', [join(root, 'scripts', 'setup.mjs'), '--plan'], root)) as { wheel: string; version: string };
+  const wheels = join(root, '.cache', 'wheels');
+  const wheel = existsSync(wheels) ? readdirSync(wheels).find((f) => f.startsWith(`${plan.wheel.replace(/-/g, '_')}-${plan.version}-`) && f.endsWith('.whl')) : undefined;
+  if (!wheel) return t.skip(`no ${plan.wheel} ${plan.version} wheel in .cache/wheels (node scripts/setup.mjs downloads it)`);
+  const app = join(dir, 'native-app');
+  mkdirSync(app);
+  const manifest = { name: 'consumer', version: '1.0.0', private: true, type: 'module' };
+  writeFileSync(join(app, 'package.json'), JSON.stringify(manifest));
+  run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(dir, tgz)], app);
+  const cached = join(app, 'node_modules', 'batchlab', '.cache', 'wheels');
+  mkdirSync(cached, { recursive: true });
+  symlinkSync(join(wheels, wheel), join(cached, wheel));
+  run('npx', ['--no-install', 'batchlab', 'setup'], app);
+  assert.ok(existsSync(join(app, 'node_modules', '@tensorflow', 'tfjs-node-gpu', 'package.json')), 'setup installed no native package');
+  // --no-save: the project's own package.json names batchlab only.
+  assert.deepEqual(Object.keys((JSON.parse(run('node', ['-p', "JSON.stringify(require('./package.json'))"], app)) as { dependencies: object }).dependencies), ['batchlab']);
+  const out = run('node', ['--input-type=module', '-e', "import { selectBackend } from 'batchlab'; const { name, tf } = await selectBackend('auto', { log: () => {} }); console.log(JSON.stringify({ name, sum: tf.matMul(tf.ones([2, 3]), tf.ones([3, 4])).sum().dataSync()[0] }));"], app);
+  const r = JSON.parse(out.trim().split('\n').at(-1)!) as { name: string; sum: number };
+  assert.ok(r.name === 'tensorflow' || r.name === 'tensorflow-gpu', `the project runs on ${r.name}, not the native backend`);
+  assert.equal(r.sum, 24); // ones(2×3)·ones(3×4): 8 entries of 3
 });
