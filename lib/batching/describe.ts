@@ -1,4 +1,3 @@
-import * as aq from 'arquero';
 import { InputError } from '../util/errors.js';
 import { checkNumber } from '../util/validate.js';
 import type { ServingPolicyKind } from './types.js';

@@ -1,4 +1,3 @@
-import type * as aq from 'arquero';
 import { median as ssMedian, mean as ssMean } from '../util/stats.js';
 import { matmulBytes as gemmBytes, matmulFlops as gemmFlops } from '../core/matmul.js';
 import { InputError } from '../util/errors.js';

@@ -1,5 +1,4 @@
 import type { Tensor } from '@tensorflow/tfjs-core';
-import type * as aq from 'arquero';
 import { deviceInfo } from '../backend/device.js';
 import type { Dtype } from '../core/types.js';
 import { DTYPE_BYTES } from '../core/types.js';

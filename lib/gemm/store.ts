@@ -11,7 +11,6 @@ import { GEMM_COLUMNS, GEMM_NUMERIC_COLUMNS, tensorflowSettings } from './row.js
 import type { GemmRow } from './row.js';
 import { gemmBackend, gemmRows, gemmSweepPoints, sweepGemm } from './sweep.js';
 import type { GemmSweepOptions } from './sweep.js';
-import type * as aq from 'arquero';
 import type { Table } from '../util/table.js';
 
 /**

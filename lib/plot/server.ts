@@ -1,4 +1,3 @@
-import * as aq from 'arquero';
 import { PALETTE, baseLayout } from './types.js';
 import type { Figure } from './types.js';
 import { InputError } from '../util/errors.js';
