@@ -4,7 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { InputError } from '../lib/util/errors.js';
 import { batchlabRoot } from '../lib/util/package-root.js';
 import { attachIo, fsErrorAsFlag, ioOf } from './commands/context.js';
-import type { CliIo } from './commands/context.js';
+import type { CliIo } from './commands/io.js';
 import * as bench from './commands/bench.js';
 import * as moe from './commands/moe.js';
 import * as pipeline from './commands/pipeline.js';
@@ -18,8 +18,9 @@ import * as merge from './commands/merge.js';
 import * as serve from './commands/serve.js';
 import * as load from './commands/load.js';
 import * as list from './commands/list.js';
+import * as setup from './commands/setup.js';
 
-export type { CliIo } from './commands/context.js';
+export type { CliIo } from './commands/io.js';
 export { parseBatchList, parseShapeList } from './commands/bench.js';
 
 /** Each command lives in bin/commands/<name>.ts and exports `register(program)`. */
@@ -31,6 +32,7 @@ const COMMANDS: Array<{ register: (program: Command) => void }> = [
   roofline,
   moe,
   pipeline,
+  setup,
   ...[deploy, search, sweep, merge, serve, load, list].map((c) => ({ register: (program: Command) => c.register(program, ioOf(program)) })),
 ];
 

@@ -1,6 +1,6 @@
 // batchlab's entry: named re-exports only, folder by folder (see CONTRIBUTING.md).
-// A name is public when a notebook or a user may call it; the second block lists
-// helpers that several folders share and that carry no stability promise.
+// A name is public when a notebook or a user may call it. Helpers that several folders
+// share and that carry no stability promise live in lib/internal.ts ("batchlab/internal").
 
 // ---------------------------------------------------------------- public API
 
@@ -38,6 +38,7 @@ export type {
   Provenance,
   Rng,
   SoftwareFacts,
+  Table,
 } from './util/index.js';
 
 // backend
@@ -125,6 +126,8 @@ export {
   rooflineFitError,
   rooflineFitPoints,
   saveFittedRoofline,
+  fittedRooflineCurves,
+  specRooflineCurves,
 } from './cost/index.js';
 export type {
   FittedRooflineWithForm,
@@ -134,6 +137,8 @@ export type {
   RooflineFitPoint,
   RooflineForm,
   StoredRooflineFit,
+  GemmModelCurve,
+  GemmSpecLine,
 } from './cost/index.js';
 
 // hardware
@@ -221,6 +226,7 @@ export {
   raggedStrategyTable,
   referenceDecodeAttention,
   saveAttentionRows,
+  attentionKernelSeconds,
 } from './attention/index.js';
 export type {
   AttentionCoreCall,
@@ -397,6 +403,7 @@ export {
   moeTokensPerExpert,
   moeTokensToReachExperts,
   moeZipfPopularity,
+  moeStepShares,
 } from './moe/index.js';
 export type {
   BinomialWindow,
@@ -416,6 +423,7 @@ export type {
   MoeRouting,
   MoeRoutingStatsRow,
   MoeRoutingSweepRow,
+  MoeStepShares,
 } from './moe/index.js';
 
 // pipeline
@@ -757,8 +765,6 @@ export type {
   CriticalBatchPoint,
   Figure,
   FrontierMark,
-  GemmModelCurve,
-  GemmSpecLine,
   LocalSetupBar,
   MoeGroupedBenchRun,
   RooflineSeries,
@@ -779,186 +785,5 @@ export type {
   NotebookProfile,
   ProfileName,
   ProfileTiming,
-} from './report/index.js';
-
-// ------------------------------------------------- internals shared across folders
-
-// util
-export {
-  checkArray,
-  checkFraction,
-  checkInt,
-  checkNumber,
-  checkOneOf,
-  checkPositive,
-  exponential as randomExponential,
-  gammaByMeanCv as randomGammaByMeanCv,
-  logNormal as randomLogNormal,
-  nativeStackVersions,
-  normal as randomNormal,
-  randomInt,
-  smallestIntegerWhere,
-  summarizeSample,
-  uniform as randomUniform,
-  checkWritableFile,
-  checkWritableDir,
-  ensureDir,
-  readTextCapped,
-  readJsonCapped,
-  writeFileSafe,
-  writeFileSafeAsync,
-  formatUsd,
-} from './util/index.js';
-export type {
-  Bounds,
-  SampleSummary,
-  ReadCaps,
-} from './util/index.js';
-
-// backend
-export {
-  nativePackageName,
-  tfjs,
-} from './backend/index.js';
-
-// gemm
-export {
-  GEMM_NUMERIC_COLUMNS,
-  defaultSyncMode,
-  gemmRowKey,
-  gemmVariantOperands,
-  gemmVariantProduct,
-  readbackOne,
-  resolveTimingOptions,
-  tensorflowSettings,
-  versionsString,
-} from './gemm/index.js';
-
-// cost
-export {
-  alternateBatchSplit,
-} from './cost/index.js';
-
-// attention
-export {
-  attentionCsv,
-  checkAttentionShape,
-  decodeAttentionProblem,
-  prepareDecodeAttention,
-  windowedCausalPairs,
-  parsePromptMix,
-  loadPromptMix,
-  promptMixStats,
-  scalePromptMix,
-} from './attention/index.js';
-export type {
-  DecodeAttentionProblem,
-  PreparedDecodeAttention,
-  PromptMix,
-  PromptMixStats,
-  PromptMixScaling,
-} from './attention/index.js';
-
-// roofline
-export {
-  fractionalMatmulSeconds,
-} from './roofline/index.js';
-
-// perf
-export {
-  calibrationFromJson,
-  calibrationGemmEfficiency,
-  gemmComputeSeconds,
-  linkSeconds,
-  ringAllReduceSeconds,
-  smallestTrue,
-} from './perf/index.js';
-export type {
-  GemmWork,
-  Link,
-} from './perf/index.js';
-
-// kernels
-export {
-  kernelKey,
-  kernelTableFromRows,
-} from './kernels/index.js';
-
-// moe
-export {
-  checkMoeRouting,
-} from './moe/index.js';
-
-// batching
-export {
-  DurationHistogram,
-  WAIT_FOR_EVENT,
-  admitFifo,
-  checkServingPolicy,
-  iterationStep,
-  resolveServing,
-  runServingEngine,
-} from './batching/index.js';
-export type {
-  ResolvedServing,
-} from './batching/index.js';
-
-// engine
-export {
-  checkEngineWeights,
-  expectedWeightShapes,
-  pointWork,
-} from './engine/index.js';
-
-// server
-export {
-  MAX_BODY_BYTES,
-  promptTokens,
-  serverStepCost,
-  summariseLoad,
-  tokenText,
-} from './server/index.js';
-
-// deployment
-export {
-  checkDailyLoad,
-  checkLoadCurve,
-  checkPrecision,
-  checkPrice,
-  checkPrices,
-  checkStepInput,
-  resolveLayout,
-  searchPointCoordinates,
-} from './deployment/index.js';
-
-// sweep
-export {
-  parseShard,
-  shardRange,
-  sweepResultText,
-  sweepShardFileName,
-  sweepSpecHash,
-  SWEEP_SHARD_FORMAT,
-  MAX_SHARD_BYTES,
-} from './sweep/index.js';
-
-// plot
-export {
-  PALETTE,
-  baseLayout,
-} from './plot/index.js';
-
-// report
-export {
-  PLOTLY_MIME,
-  PLOT_CLASS,
-  displayBundle,
-  escapeHtml,
-  escapeMarkdownHtml,
-  figureBundle,
-  tableBundle,
-} from './report/index.js';
-export type {
-  MimeBundle,
 } from './report/index.js';
 export { gemmLineRefinement, GEMM_REFINE_MARGIN, GEMM_REFINE_MAX_EXTRA, type GemmRefineOptions, type GemmLinePoint, type GemmRefineInterval } from './gemm/index.js';

@@ -3,14 +3,9 @@ import { Command } from 'commander';
 import { checkInt } from '../../lib/util/validate.js';
 import { InputError } from '../../lib/util/errors.js';
 
-/** Where the CLI writes text; tests capture it. */
-export interface CliIo {
-  out: (s: string) => void;
-  err: (s: string) => void;
-  /** Show a progress bar (default: when stderr is a terminal). */
-  progress?: boolean;
-  signal?: AbortSignal;
-}
+import type { CliIo } from './io.js';
+
+export type { CliIo } from './io.js';
 
 // Each command file exports `register(program)`; the io travels with the root program
 // so that a command finds it from the Command its action receives.

@@ -1,6 +1,6 @@
 import { asFlags, decimalArg, decimalInRange, intArg, wantsJson } from './context.js';
 import type { Command } from 'commander';
-import type { CliIo } from '../cli.js';
+import type { CliIo } from './io.js';
 import { DTYPES } from '../../lib/core/types.js';
 import type { Dtype } from '../../lib/core/types.js';
 import { requestPrice } from '../../lib/deployment/cost.js';

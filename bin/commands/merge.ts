@@ -2,7 +2,7 @@ import { asFlags, wantsJson } from './context.js';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import type { CliIo } from '../cli.js';
+import type { CliIo } from './io.js';
 import { mergeGemmCsvFiles, mergedGemmCsv } from '../../lib/sweep/gemm.js';
 import { mergeSweepShards, sweepResultText } from '../../lib/sweep/run.js';
 import { InputError } from '../../lib/util/errors.js';

@@ -1,6 +1,6 @@
 import { wantsJson } from './context.js';
 import type { Command } from 'commander';
-import type { CliIo } from '../cli.js';
+import type { CliIo } from './io.js';
 import { cheapestByBruteForce, deploymentFrontier, evaluateSearchPoint, evaluateSearchSpace, searchCheapestDeployment, searchSpaceSize } from '../../lib/deployment/search.js';
 import type { SearchPoint, SearchSpace, Slo } from '../../lib/deployment/search.js';
 import { searchSpaceFromSpec } from '../../lib/deployment/spec.js';

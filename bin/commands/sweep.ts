@@ -1,7 +1,7 @@
 import { wantsJson } from './context.js';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import type { CliIo } from '../cli.js';
+import type { CliIo } from './io.js';
 import { searchSweep } from '../../lib/deployment/spec.js';
 import type { SearchSpec } from '../../lib/deployment/spec.js';
 import { parseShard } from '../../lib/sweep/shard.js';

@@ -23,6 +23,7 @@ export {
   attentionCsv,
   saveAttentionRows,
   fitAttentionKernelCost,
+  attentionKernelSeconds,
   compareAttentionStrategies,
 } from './measure.js';
 export type { PartStepSeconds, DisaggregationInput, DisaggregationResult, LayoutStep } from './disaggregation.js';

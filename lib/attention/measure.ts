@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { Tensor } from '@tensorflow/tfjs';
+import type { Tensor } from '@tensorflow/tfjs-core';
 import { activeBackend } from '../backend/registry.js';
 import { deviceInfo } from '../backend/device.js';
 import type { DeviceInfo } from '../backend/device.js';
@@ -13,11 +13,11 @@ import { InputError } from '../util/errors.js';
 import { ensureDir, writeFileSafe } from '../util/files.js';
 import type { Provenance } from '../util/provenance.js';
 import { normal, rng } from '../util/random.js';
-import { checkArray, checkInt } from '../util/validate.js';
+import { checkArray, checkInt, checkNumber } from '../util/validate.js';
 import { raggedGroups } from './strategies.js';
 import type { RaggedStrategy } from './strategies.js';
 
-type Tf = typeof import('@tensorflow/tfjs');
+type Tf = typeof import('@tensorflow/tfjs-core');
 
 /** Strategies that run on dense tensors; `ragged` needs a ragged kernel tfjs does not have. */
 export type MeasuredStrategy = Exclude<RaggedStrategy, 'ragged'>;
@@ -436,7 +436,7 @@ export interface AttentionKernelFit {
  *
  * @example
  * const fit = fitAttentionKernelCost(rows);
- * fit.perKernelSeconds + usefulTokens * fit.perTokenSeconds // => predicted ragged step
+ * attentionKernelSeconds(fit, { kernels: 1, tokens: usefulTokens }) // => predicted ragged step
  */
 export function fitAttentionKernelCost(rows: readonly AttentionRow[]): AttentionKernelFit {
   checkArray<AttentionRow>('rows', rows, 1_000_000);
@@ -468,11 +468,34 @@ export function fitAttentionKernelCost(rows: readonly AttentionRow[]): Attention
   let ssr = 0;
   let sst = 0;
   for (const r of rows) {
-    ssr += (r.median_s - (k * r.kernels + t * r.executed_tokens)) ** 2;
+    ssr += (r.median_s - kernelSeconds(k, t, r.kernels, r.executed_tokens)) ** 2;
     sst += (r.median_s - meanY) ** 2;
   }
   const r0 = rows[0];
   return { perKernelSeconds: k, perTokenSeconds: t, points: rows.length, r2: sst === 0 ? 1 : 1 - ssr / sst, label: `fitted to ${rows.length} decode-attention points, ${r0.backend} on ${r0.host}, ${r0.timestamp.slice(0, 10)}` };
+}
+
+/**
+ * Seconds the fitted linear cost predicts for `kernels` launches over `tokens` cached
+ * tokens: kernels·perKernel + tokens·perToken. A ragged kernel is one launch over the
+ * useful tokens only (no padding), so `{ kernels: 1, tokens: usefulTokens }` predicts it
+ * on the machine the fit was measured on: an interpolation when the measured rows span
+ * that many tokens, an extrapolation beyond them.
+ *
+ * @example
+ * attentionKernelSeconds({ perKernelSeconds: 20e-6, perTokenSeconds: 3e-9 }, { kernels: 1, tokens: 1000 }) // => 2.3e-5
+ */
+export function attentionKernelSeconds(fit: Pick<AttentionKernelFit, 'perKernelSeconds' | 'perTokenSeconds'>, work: { kernels: number; tokens: number }): number {
+  checkNumber('fit.perKernelSeconds', fit.perKernelSeconds, { min: 0 });
+  checkNumber('fit.perTokenSeconds', fit.perTokenSeconds, { min: 0 });
+  checkNumber('kernels', work.kernels, { min: 0 });
+  checkNumber('tokens', work.tokens, { min: 0 });
+  return kernelSeconds(fit.perKernelSeconds, fit.perTokenSeconds, work.kernels, work.tokens);
+}
+
+// attentionKernelSeconds without the checks, for the fit's own residuals.
+function kernelSeconds(perKernel: number, perToken: number, kernels: number, tokens: number): number {
+  return perKernel * kernels + perToken * tokens;
 }
 
 /** One length case of a measurement, each strategy's median relative to padding in the same run. */

@@ -48,7 +48,10 @@ export async function deviceInfo(): Promise<DeviceInfo> {
   const cpus = os.cpus();
   const gpu = nvidiaGpu();
   const versions: Record<string, string> = { node: process.versions.node };
-  for (const [k, v] of Object.entries(b.tf.version as Record<string, string>)) versions[k] = v;
+  // The tfjs namespace at run time (@tensorflow/tfjs or a tfjs-node package) carries every
+  // tfjs package's version; tfjs-core's own declarations know only its version.
+  const tfVersions = (b.tf as unknown as { version?: Record<string, string> }).version ?? { 'tfjs-core': b.tf.version_core };
+  for (const [k, v] of Object.entries(tfVersions)) versions[k] = v;
   const tfBinding = (b.tf.backend() as unknown as { binding?: { TF_Version?: string } }).binding?.TF_Version;
   if (b.tfjsBackend === 'tensorflow' && tfBinding) versions.tensorflow = tfBinding;
   const wasm = packageVersion('@tensorflow/tfjs-backend-wasm');

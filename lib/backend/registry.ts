@@ -21,7 +21,11 @@ export interface BackendStatus {
 
 // The tfjs namespace is loaded lazily: importing batchlab for its pure models must
 // not load a native library, and one process holds exactly one tfjs engine.
-type Tf = typeof import('@tensorflow/tfjs');
+// Types come from tfjs-core alone: @tensorflow/tfjs's declarations reach tfjs-layers',
+// which fail a consumer's `skipLibCheck: false` build. The chained-op declarations
+// (tensor.reshape(…)), which @tensorflow/tfjs pulls in, are named here for batchlab's own code.
+import type {} from '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js';
+type Tf = typeof import('@tensorflow/tfjs-core');
 const require = createRequire(import.meta.url);
 
 /**
@@ -58,7 +62,7 @@ function loadNative(): NativeState {
     native = { tf, usingGpu: Boolean(backend.isUsingGpuDevice), tfVersion: backend.binding?.TF_Version };
   } catch (err) {
     const msg = (err as Error).message.split('\n')[0];
-    native = { error: `${nativePackageName()} did not load: ${msg}. Run \`node scripts/setup.mjs\` to build the native binding (environment.md)` };
+    native = { error: `${nativePackageName()} did not load: ${msg}. Run \`npx batchlab setup\` (in a checkout, \`node scripts/setup.mjs\`) to install and build the optional native binding (environment.md)` };
   }
   return native;
 }

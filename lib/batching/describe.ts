@@ -1,10 +1,9 @@
-import * as aq from 'arquero';
 import { InputError } from '../util/errors.js';
 import { checkNumber } from '../util/validate.js';
 import type { ServingPolicyKind } from './types.js';
 import type { ServingSweepRow } from './sweep.js';
+import type { Table } from '../util/table.js';
 
-type Table = ReturnType<typeof aq.from>;
 type Row = Record<string, unknown>;
 
 function objects(table: Table, field: string): Row[] {

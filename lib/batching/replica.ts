@@ -12,8 +12,8 @@ import { checkArray, checkFraction, checkInt, checkPositive } from '../util/vali
 import { simulateServing } from './simulate.js';
 import { servingSweep, type ServingSweepGrid } from './sweep.js';
 
-type Table = ReturnType<typeof aq.from>;
 import type { ServingStepCost, ServingConfig, ServingPolicy } from './types.js';
+import type { Table } from '../util/table.js';
 
 /** A serving replica: what it is, its step cost and (optionally) its KV capacity and price. */
 export interface ServingReplica {

@@ -7,8 +7,8 @@ import { checkServingPolicy } from './policy.js';
 import type { ServingConfig, ServingPolicy, ServingResult } from './types.js';
 import type { ServingEngineName, ServingEnginePreset } from './engines.js';
 import { serveBenchmarkMetrics } from './benchmark.js';
+import type { Table } from '../util/table.js';
 
-type Table = ReturnType<typeof aq.from>;
 
 /** A workload without its arrivals, policy or replica: lengths and how many requests. */
 export type ServingWorkload = Omit<ServingConfig, 'policy' | 'stepCost' | 'arrivals' | 'kvCapacityTokens' | 'costLabel'>;

@@ -5,8 +5,8 @@ import { simulateServing } from './simulate.js';
 import type { ServingConfig, ServingEngineConfig, ServingPolicy, ServingPolicyKind, ServingResult } from './types.js';
 import type { ServingEngineName, ServingEnginePreset } from './engines.js';
 import { resolveEnginePreset } from './config.js';
+import type { Table } from '../util/table.js';
 
-type Table = ReturnType<typeof aq.from>;
 
 /**
  * A grid of simulation runs: every policy × batch limit × (window | token budget) ×

@@ -1,4 +1,3 @@
-import type * as aq from 'arquero';
 import { median as ssMedian, mean as ssMean } from '../util/stats.js';
 import { matmulBytes as gemmBytes, matmulFlops as gemmFlops } from '../core/matmul.js';
 import { InputError } from '../util/errors.js';
@@ -7,6 +6,7 @@ import { nelderMead } from './nelder-mead.js';
 import { matmulKneeBatch, rooflineSeconds } from '../perf/bound.js';
 import type { Dtype, FittedRoofline, MatmulCostModel, MatmulShape } from '../core/types.js';
 import { DTYPE_BYTES, DTYPES } from '../core/types.js';
+import type { Table } from '../util/table.js';
 
 /**
  * How the compute and memory times combine. `max` is the roofline: whichever is
@@ -54,7 +54,7 @@ export interface RooflineFitPoint {
  * @example
  * rooflineFitPoints(readMeasuredGemm().table)[0] // => { m: 1, k: 1024, n: 1024, dtype: 'fp32', seconds: 0.0002 }
  */
-export function rooflineFitPoints(table: aq.ColumnTable): RooflineFitPoint[] {
+export function rooflineFitPoints(table: Table): RooflineFitPoint[] {
   const names = new Set(table.columnNames());
   for (const c of ['m', 'k', 'n', 'dtype', 'median_s']) if (!names.has(c)) throw new InputError('table', `columns ${[...names].join(',')}`, `a GEMM table with column ${c}`);
   const rows = table.objects() as Array<Record<string, unknown>>;
@@ -64,8 +64,8 @@ export function rooflineFitPoints(table: aq.ColumnTable): RooflineFitPoint[] {
 }
 
 /** Validates fit points (or a GEMM table's sweep rows), naming the offending field. */
-export function checkPoints(input: aq.ColumnTable | readonly RooflineFitPoint[]): RooflineFitPoint[] {
-  const pts = Array.isArray(input) ? (input as RooflineFitPoint[]) : rooflineFitPoints(input as aq.ColumnTable);
+export function checkPoints(input: Table | readonly RooflineFitPoint[]): RooflineFitPoint[] {
+  const pts = Array.isArray(input) ? (input as RooflineFitPoint[]) : rooflineFitPoints(input as Table);
   checkArray('points', pts, 1_000_000);
   pts.forEach((p, i) => {
     checkInt(`points[${i}].m`, p.m, { min: 1 });
@@ -101,9 +101,9 @@ export interface RooflineFitOptions {
   form?: RooflineForm;
 }
 
-function defaultLabel(input: aq.ColumnTable | readonly RooflineFitPoint[]): string {
+function defaultLabel(input: Table | readonly RooflineFitPoint[]): string {
   if (Array.isArray(input)) return 'fitted roofline';
-  const t = input as aq.ColumnTable;
+  const t = input as Table;
   const names = new Set(t.columnNames());
   if (!names.has('backend') || !names.has('host') || t.numRows() === 0) return 'fitted roofline';
   const r = t.object(0) as Record<string, unknown>;
@@ -123,7 +123,7 @@ function defaultLabel(input: aq.ColumnTable | readonly RooflineFitPoint[]): stri
  * const fit = fitRoofline(await sweepGemm({ ms: gemmBatchSizes(1024), shapes: [{ k: 64, n: 64 }, { k: 1024, n: 1024 }] }));
  * fit.peakFlopsPerSecond // => e.g. 1.4e11 on a 2-core CPU
  */
-export function fitRoofline(input: aq.ColumnTable | readonly RooflineFitPoint[], opts: RooflineFitOptions = {}): FittedRooflineWithForm {
+export function fitRoofline(input: Table | readonly RooflineFitPoint[], opts: RooflineFitOptions = {}): FittedRooflineWithForm {
   const pts = checkPoints(input);
   const form = checkOneOf('form', opts.form ?? 'max', ROOFLINE_FORMS);
   const dtype = pts[0].dtype;
@@ -243,7 +243,7 @@ export interface RooflineFitError {
  * @example
  * rooflineFitError(fit, points).median // => e.g. 0.08 (8 %)
  */
-export function rooflineFitError(fit: FittedRooflineWithForm, input: aq.ColumnTable | readonly RooflineFitPoint[]): RooflineFitError {
+export function rooflineFitError(fit: FittedRooflineWithForm, input: Table | readonly RooflineFitPoint[]): RooflineFitError {
   checkFit(fit);
   const pts = checkPoints(input);
   const errs = pts.map((p) => Math.abs(fittedRooflineSeconds(fit, p) - p.seconds) / p.seconds);
@@ -282,7 +282,7 @@ export function alternateBatchSplit(pts: readonly RooflineFitPoint[]): boolean[]
  * heldOutFitError(points).test.median // => e.g. 0.1
  */
 export function heldOutFitError(
-  input: aq.ColumnTable | readonly RooflineFitPoint[],
+  input: Table | readonly RooflineFitPoint[],
   train?: (p: RooflineFitPoint, index: number) => boolean,
   opts: RooflineFitOptions = {},
 ): { fit: FittedRooflineWithForm; train: RooflineFitError; test: RooflineFitError } {

@@ -14,3 +14,5 @@ export { saveFittedRoofline, loadLatestFittedRoofline } from './store.js';
 export type { StoredRooflineFit } from './store.js';
 export { measuredMatmulCost, heldOutTableError, measuredMatmulCostForMachine } from './table.js';
 export type { MeasuredMatmulCost } from './table.js';
+export { fittedRooflineCurves, specRooflineCurves } from './curves.js';
+export type { GemmModelCurve, GemmSpecLine } from './curves.js';

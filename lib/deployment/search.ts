@@ -1,6 +1,7 @@
 import type { HardwareSpec } from '../hardware/spec.js';
 import type { ModelSpec } from '../models/spec.js';
 import { InputError } from '../util/errors.js';
+import { smallestIntegerWhere } from '../util/search.js';
 import { checkArray, checkFraction, checkInt, checkPositive } from '../util/validate.js';
 import type { StepModelFactory } from './types.js';
 import { checkPrecision, resolveLayout } from './layout.js';
@@ -309,29 +310,25 @@ export function searchCheapestDeployment(space: SearchSpace, slo: Slo, opts: { o
     const co = searchPointCoordinates(space, g0);
     const g = groupModel(space, co.h, co.l, co.p, load);
     if (!g.step || (s.ttftSeconds !== undefined && g.ttft > s.ttftSeconds)) continue;
+    const priced = new Map<number, SearchPoint>();
     const at = (b: number): SearchPoint => {
-      evaluated++;
-      return evaluate(space, g0 + b, g, load, { ...co, b });
-    };
-    let lo = -1;
-    let hi = B;
-    let found: SearchPoint | null = null;
-    while (hi - lo > 1) {
-      const mid = (lo + hi) >> 1;
-      const pt = at(mid);
-      if (meets(pt, s)) {
-        lo = mid;
-        found = pt;
-      } else hi = mid;
-    }
-    if (found) {
-      // Cost is not monotone in the batch once GEMM tiles quantize it (a batch just past
-      // a 64-row tile costs more per token than the one before), so every feasible batch
-      // is priced; the binary search only skips the infeasible ones.
-      for (let b = 0; b <= lo; b++) {
-        const pt = b === lo ? found : at(b);
-        if (better(pt, best)) best = pt;
+      let pt = priced.get(b);
+      if (!pt) {
+        evaluated++;
+        pt = evaluate(space, g0 + b, g, load, { ...co, b });
+        priced.set(b, pt);
       }
+      return pt;
+    };
+    // Batches ascend, so the SLO holds up to some batch and fails from the next one on.
+    const firstMiss = smallestIntegerWhere((b) => !meets(at(b), s), 0, B - 1);
+    const lastFeasible = firstMiss === Infinity ? B - 1 : firstMiss - 1;
+    // Cost is not monotone in the batch once GEMM tiles quantize it (a batch just past
+    // a 64-row tile costs more per token than the one before), so every feasible batch
+    // is priced; the binary search only skips the infeasible ones.
+    for (let b = 0; b <= lastFeasible; b++) {
+      const pt = at(b);
+      if (better(pt, best)) best = pt;
     }
   }
   opts.onProgress?.(n / B, n / B);

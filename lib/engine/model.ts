@@ -1,4 +1,4 @@
-import type { Tensor, Tensor1D, Tensor2D, Tensor3D } from '@tensorflow/tfjs';
+import type { Tensor, Tensor1D, Tensor2D, Tensor3D } from '@tensorflow/tfjs-core';
 import { activeBackend, selectBackend } from '../backend/registry.js';
 import type { BackendName } from '../backend/registry.js';
 import { InputError } from '../util/errors.js';
@@ -6,7 +6,7 @@ import type { EngineConfig } from './config.js';
 import { checkEngineWeights } from './weights.js';
 import type { EngineWeights } from './weights.js';
 
-type Tf = typeof import('@tensorflow/tfjs');
+type Tf = typeof import('@tensorflow/tfjs-core');
 
 /** New tokens of one sequence in a step: appended after the tokens it already cached. */
 export interface EngineSegment {

@@ -1,6 +1,7 @@
 import { prefillAttentionPairs } from '../core/matmul.js';
 import type { StepCostFn, StepWork } from '../core/types.js';
 import { InputError } from '../util/errors.js';
+import { median, quantile } from '../util/stats.js';
 import { checkInt, checkNumber } from '../util/validate.js';
 import type { DecodeEngine, EngineSegment } from './model.js';
 
@@ -274,19 +275,6 @@ export function defaultStepCostGrid(o: { maxBatch: number; maxContext: number; m
 
 /** Decode steps timed back to back after each set-up, as a server runs them. */
 const DECODE_RUN = 3;
-
-function median(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-function quantile(v: number[], q: number): number {
-  const s = [...v].sort((a, b) => a - b);
-  const x = q * (s.length - 1);
-  const lo = Math.floor(x);
-  return s[lo] + (s[Math.min(lo + 1, s.length - 1)] - s[lo]) * (x - lo);
-}
 
 /**
  * Times the engine's own steps on this machine and fits an EngineStepCostFit. Shapes:

@@ -1,5 +1,4 @@
-import type { Tensor } from '@tensorflow/tfjs';
-import type * as aq from 'arquero';
+import type { Tensor } from '@tensorflow/tfjs-core';
 import { deviceInfo } from '../backend/device.js';
 import type { Dtype } from '../core/types.js';
 import { DTYPE_BYTES } from '../core/types.js';
@@ -12,6 +11,7 @@ import { checkDim, gemmBytes, gemmFlops, gemmWeightBytes } from './shapes.js';
 import { gemmBackend, gemmDtypes, gemmTable, gemmTiming, gemmVariantProduct } from './sweep.js';
 import type { GemmBenchOptions } from './sweep.js';
 import { timeTfOp } from './timing.js';
+import type { Table } from '../util/table.js';
 
 /** One point of the one-big-vs-many-small comparison. */
 export interface OneVsManyPoint {
@@ -35,7 +35,7 @@ export interface OneVsManyPoint {
  */
 export async function benchOneVsMany(
   opts: GemmBenchOptions & { batches: number[]; k: number; n: number; dtype?: Dtype },
-): Promise<{ table: aq.ColumnTable; points: OneVsManyPoint[] }> {
+): Promise<{ table: Table; points: OneVsManyPoint[] }> {
   const batches = checkArray<number>('batches', opts.batches, 4096);
   batches.forEach((b, i) => checkInt(`batches[${i}]`, b, { min: 1, max: 65_536 }));
   const k = checkDim('k', opts.k);
@@ -92,7 +92,7 @@ export async function benchOneVsMany(
  */
 export async function benchDispatchOverhead(
   opts: GemmBenchOptions = {},
-): Promise<{ table: aq.ColumnTable; dispatchSeconds: number; readbackSeconds: number }> {
+): Promise<{ table: Table; dispatchSeconds: number; readbackSeconds: number }> {
   const timing = gemmTiming(opts);
   const { tf } = await gemmBackend(opts.backend);
   const info = await deviceInfo();
@@ -161,7 +161,7 @@ export interface GroupedExpertsSummary {
  * const r = await benchGroupedExperts({ tokensPerExpert: [3, 0, 5, 1], k: 256, n: 128, minTimeMs: 20 });
  * r.summary.activeExperts // => 3
  */
-export async function benchGroupedExperts(opts: GroupedExpertsOptions): Promise<{ table: aq.ColumnTable; summary: GroupedExpertsSummary }> {
+export async function benchGroupedExperts(opts: GroupedExpertsOptions): Promise<{ table: Table; summary: GroupedExpertsSummary }> {
   const raw = opts.tokensPerExpert;
   const counts = checkArray<number>('tokensPerExpert', ArrayBuffer.isView(raw) ? Array.from(raw) : raw, 65_536);
   counts.forEach((c, i) => checkInt(`tokensPerExpert[${i}]`, c, { min: 0, max: 1 << 20 }));

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { matmulBytes, matmulFlops } from '../core/matmul.js';
 import type { FittedRoofline } from '../core/types.js';
 import { activeBackend } from '../backend/registry.js';
 import { checkInt } from '../util/validate.js';
@@ -51,8 +52,8 @@ export async function probeMachineRoofline(opts: RooflineProbeOptions = {}): Pro
   const gemv = await time(1, gemvSize, gemvSize);
   // Subtracting the per-call overhead keeps small probes from understating the peaks;
   // the floor keeps a noisy overhead from producing a negative time.
-  const peakFlopsPerSecond = (2 * size ** 3) / Math.max(square - overheadSeconds, square * 0.1);
-  const bytesPerSecond = ((gemvSize * gemvSize + 2 * gemvSize) * 4) / Math.max(gemv - overheadSeconds, gemv * 0.1);
+  const peakFlopsPerSecond = matmulFlops(size, size, size) / Math.max(square - overheadSeconds, square * 0.1);
+  const bytesPerSecond = matmulBytes(1, gemvSize, gemvSize, 'fp32') / Math.max(gemv - overheadSeconds, gemv * 0.1);
   const date = new Date().toISOString().slice(0, 10);
   return {
     overheadSeconds,

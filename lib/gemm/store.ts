@@ -11,7 +11,7 @@ import { GEMM_COLUMNS, GEMM_NUMERIC_COLUMNS, tensorflowSettings } from './row.js
 import type { GemmRow } from './row.js';
 import { gemmBackend, gemmRows, gemmSweepPoints, sweepGemm } from './sweep.js';
 import type { GemmSweepOptions } from './sweep.js';
-import type * as aq from 'arquero';
+import type { Table } from '../util/table.js';
 
 /**
  * data/measured/ of the batchlab package (BATCHLAB_MEASURED_DIR overrides it).
@@ -172,7 +172,7 @@ export interface GemmSweepFileOptions extends GemmSweepOptions {
   /** File stem; default `gemmFileStem` of this machine's id, the backend and today's date. */
   stem?: string;
   /** Extra fields for the JSON once the sweep is complete (e.g. `{ fit }`). */
-  onComplete?: (table: aq.ColumnTable) => Record<string, unknown> | Promise<Record<string, unknown>>;
+  onComplete?: (table: Table) => Record<string, unknown> | Promise<Record<string, unknown>>;
 }
 
 /**
@@ -187,7 +187,7 @@ export interface GemmSweepFileOptions extends GemmSweepOptions {
  */
 export async function sweepGemmToFiles(
   opts: GemmSweepFileOptions = {},
-): Promise<{ table: aq.ColumnTable; csv: string; json: string; resumed: number; measured: number; complete: boolean; droppedLine: string | null }> {
+): Promise<{ table: Table; csv: string; json: string; resumed: number; measured: number; complete: boolean; droppedLine: string | null }> {
   const points = gemmSweepPoints(opts);
   if (opts.stem !== undefined) checkStem(opts.stem);
   // A folder that cannot be one (a file, a device on the way) is refused before anything is measured.

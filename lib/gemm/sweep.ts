@@ -1,4 +1,4 @@
-import type { Tensor } from '@tensorflow/tfjs';
+import type { Tensor } from '@tensorflow/tfjs-core';
 import * as aq from 'arquero';
 import { activeBackend, selectBackend } from '../backend/registry.js';
 import type { BackendName, SelectedBackend } from '../backend/registry.js';
@@ -14,6 +14,7 @@ import { resolveTimingOptions, timeTfOp } from './timing.js';
 import type { TimingOptions } from './timing.js';
 import { gemmLineRefinement } from './refine.js';
 import type { GemmRefineOptions } from './refine.js';
+import type { Table } from '../util/table.js';
 
 /**
  * How the weight is stored and multiplied.
@@ -145,7 +146,7 @@ export function gemmTiming(opts: GemmBenchOptions): TimingOptions {
  * @example
  * gemmTable(rows).numRows() // => rows.length
  */
-export function gemmTable(rows: readonly GemmRow[]): aq.ColumnTable {
+export function gemmTable(rows: readonly GemmRow[]): Table {
   const cols: Record<string, unknown[]> = {};
   for (const c of GEMM_COLUMNS) cols[c] = rows.map((r) => r[c]);
   return aq.table(cols);
@@ -157,7 +158,7 @@ export function gemmTable(rows: readonly GemmRow[]): aq.ColumnTable {
  * @example
  * gemmRows(await sweepGemm({ ms: [1, 8], shapes: [{ k: 64, n: 64 }] }))[0].median_s // => seconds per matmul at M = 1
  */
-export function gemmRows(table: aq.ColumnTable): GemmRow[] {
+export function gemmRows(table: Table): GemmRow[] {
   return table.objects() as unknown as GemmRow[];
 }
 
@@ -212,7 +213,7 @@ function sweepRowKey(p: SweepPoint): string {
  * const t = await sweepGemm({ ms: [1, 8, 64], shapes: [{ k: 256, n: 256 }], minTimeMs: 20 });
  * t.array('gflops') // => GFLOP/s per M, rising with M
  */
-export async function sweepGemm(opts: GemmSweepOptions = {}): Promise<aq.ColumnTable> {
+export async function sweepGemm(opts: GemmSweepOptions = {}): Promise<Table> {
   const points = gemmSweepPoints(opts);
   const timing = gemmTiming(opts);
   const refine = opts.refine === undefined || opts.refine === false ? undefined : opts.refine === true ? {} : opts.refine;

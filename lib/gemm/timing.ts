@@ -1,4 +1,4 @@
-import type { Tensor } from '@tensorflow/tfjs';
+import type { Tensor } from '@tensorflow/tfjs-core';
 import { activeBackend } from '../backend/registry.js';
 import type { BackendName } from '../backend/registry.js';
 import { checkInt, checkNumber, checkOneOf } from '../util/validate.js';
@@ -72,7 +72,7 @@ export function resolveTimingOptions(opts: TimingOptions = {}): Required<Omit<Ti
   return { warmup, minReps, minTimeMs, maxReps, maxTimeMs, sync };
 }
 
-type Tf = typeof import('@tensorflow/tfjs');
+type Tf = typeof import('@tensorflow/tfjs-core');
 
 /**
  * Waits for `outs` to be computed by reading back a single element of each.

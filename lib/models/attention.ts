@@ -1,35 +1,14 @@
 import type { Dtype, MatmulCostModel } from '../core/types.js';
 import { DTYPE_BYTES, DTYPES } from '../core/types.js';
-import type { AttentionShape, DisaggregationResult, KvBatchLimit, KvSharding } from '../attention/index.js';
-import { attentionKvBytesPerSequence, checkAttentionShape, disaggregationWhatIf, kvBatchLimit } from '../attention/index.js';
+import type { DisaggregationResult, KvBatchLimit, KvSharding } from '../attention/index.js';
+import { attentionKvBytesPerSequence, disaggregationWhatIf, kvBatchLimit } from '../attention/index.js';
 import { InputError } from '../util/errors.js';
+import { smallestIntegerWhere } from '../util/search.js';
 import { checkArray, checkInt, checkNumber, checkOneOf } from '../util/validate.js';
 import { modelStepOps } from './ops.js';
 import { paramCounts } from './params.js';
 import type { ModelSpec } from './spec.js';
-
-/**
- * The attention numbers of a model, as lib/attention prices them.
- *
- * @example
- * modelAttentionShape(loadModel('deepseek-v3')).mla // => { latentDim: 512, ropeDim: 64 }
- */
-export function modelAttentionShape(model: ModelSpec): AttentionShape {
-  const a = model.attention;
-  const common = { hiddenSize: model.hiddenSize, layers: model.numLayers, slidingLayers: model.slidingLayers, slidingWindow: model.slidingWindow };
-  if (a.kind === 'mla') {
-    return checkAttentionShape({
-      kind: 'mla',
-      heads: a.numHeads,
-      kvHeads: a.numHeads,
-      headDim: a.qkNopeHeadDim + a.qkRopeHeadDim,
-      valueDim: a.vHeadDim,
-      mla: { latentDim: a.kvLoraRank, ropeDim: a.qkRopeHeadDim },
-      ...common,
-    });
-  }
-  return checkAttentionShape({ kind: 'gqa', heads: a.numHeads, kvHeads: a.numKvHeads, headDim: a.headDim, valueDim: a.headDim, mla: null, ...common });
-}
+import { modelAttentionShape } from './attention-shape.js';
 
 /**
  * Activation workspace of one device for a step of `tokens` tokens: the widest
@@ -217,17 +196,8 @@ export function decodeTraffic(model: ModelSpec, opts: { batch: number; contexts:
       const x = bytes(b, c);
       return x.kv >= x.w;
     };
-    let crossover = Infinity;
-    if (dominates(1 << 24)) {
-      let lo = 0;
-      let hi = 1 << 24;
-      while (hi - lo > 1) {
-        const mid = Math.floor((lo + hi) / 2);
-        if (dominates(mid)) hi = mid;
-        else lo = mid;
-      }
-      crossover = hi;
-    }
+    // KV bytes grow with the batch faster than weight bytes (read once per step): monotone.
+    const crossover = smallestIntegerWhere(dominates, 1, 1 << 24);
     return { model: model.id, context: c, batch, weightBytes: at.w, kvBytes: at.kv, crossoverBatch: crossover };
   });
 }

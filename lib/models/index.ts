@@ -4,5 +4,6 @@ export { paramCounts, kvBytesPerToken, kvCacheBytesPerSequence } from './params.
 export type { ParamCounts } from './params.js';
 export { modelStepOps, decodeOps, prefillOps } from './ops.js';
 export type { ModelOperation, OperationGroup, StepOpsInput } from './ops.js';
-export { modelAttentionShape, modelKvBatchLimit, stepActivationBytes, modelDecodePartSeconds, modelDisaggregation, decodeTraffic, kvBatchLimits, disaggregationTable } from './attention.js';
+export { modelAttentionShape } from './attention-shape.js';
+export { modelKvBatchLimit, stepActivationBytes, modelDecodePartSeconds, modelDisaggregation, decodeTraffic, kvBatchLimits, disaggregationTable } from './attention.js';
 export type { DecodeTrafficRow, KvDeployment, KvBatchLimitRow, DisaggregationRow, DisaggregationModelOptions } from './attention.js';

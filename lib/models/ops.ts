@@ -1,12 +1,13 @@
 import type { Dtype, MatmulShape } from '../core/types.js';
 import { DTYPE_BYTES, DTYPES } from '../core/types.js';
+import { matmulBytes, matmulFlops, matmulWeightBytes } from '../core/matmul.js';
 import { expectedDistinctExperts } from '../core/moe.js';
 import { InputError } from '../util/errors.js';
 import { checkInt, checkNumber, checkOneOf } from '../util/validate.js';
 import type { ModelSpec } from './spec.js';
 import { decodeAttentionCalls, prefillAttentionCalls } from '../attention/index.js';
 import type { AttentionCoreCall } from '../attention/index.js';
-import { modelAttentionShape } from './attention.js';
+import { modelAttentionShape } from './attention-shape.js';
 
 /** What an operation belongs to, for grouping in tables and charts. */
 export type OperationGroup =
@@ -123,11 +124,11 @@ export function modelStepOps(model: ModelSpec, input: StepOpsInput): ModelOperat
       batch,
       matmuls: [{ m, k, n, dtype, batch }],
       calls,
-      flops: 2 * m * k * n * batch * calls,
-      weightBytes: k * n * batch * s * calls,
+      flops: matmulFlops(m, k, n, batch) * calls,
+      weightBytes: matmulWeightBytes(k, n, dtype, batch) * calls,
       activationBytes: (m * k + m * n) * batch * s * calls,
       kvBytes: 0,
-      bytes: (k * n + m * k + m * n) * batch * s * calls,
+      bytes: matmulBytes(m, k, n, dtype, batch) * calls,
       dtype,
     });
   };

@@ -3,7 +3,7 @@ import { DTYPE_BYTES, DTYPES } from '../core/types.js';
 import { checkInt, checkOneOf } from '../util/validate.js';
 import type { ModelSpec } from './spec.js';
 import { attentionKvBytesPerSequence, attentionKvBytesPerToken, attentionKvElementsPerTokenPerLayer } from '../attention/index.js';
-import { modelAttentionShape } from './attention.js';
+import { modelAttentionShape } from './attention-shape.js';
 
 /** Parameter counts of a model, by part. */
 export interface ParamCounts {

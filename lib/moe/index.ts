@@ -21,8 +21,8 @@ export {
   MOE_MAX_CLOSED_FORM_TOKENS,
 } from './closed.js';
 export type { BinomialWindow } from './closed.js';
-export { moeMeanCi, moeRoutingStats, moeRoutingSweep } from './montecarlo.js';
-export type { MoeMeanCi, MoeRoutingStatsRow, MoeRoutingSweepRow } from './montecarlo.js';
+export { moeMeanCi, moeRoutingStats, moeRoutingSweep, moeStepShares } from './montecarlo.js';
+export type { MoeMeanCi, MoeRoutingStatsRow, MoeRoutingSweepRow, MoeStepShares } from './montecarlo.js';
 export {
   moeStaticPlacement,
   moeDeviceLoads,

@@ -164,3 +164,33 @@ export function moeRoutingSweep(opts: {
     });
   });
 }
+
+/** What one step of `moeRoutingSweep` reads and how unevenly its tokens land, as shares. */
+export interface MoeStepShares {
+  /**
+   * Expected distinct experts / E: the share of the routed-expert weights the step reads,
+   * since each expert that receives a token streams its weights once (closed form).
+   */
+  weightShareRead: number;
+  /**
+   * The busiest expert's tokens (Monte Carlo mean) over those of the average reached
+   * expert, minus 1: 0.25 means 25 % more than the average.
+   */
+  busiestExcess: number;
+}
+
+/**
+ * The shares a `moeRoutingSweep` row implies: how much of the routed weights a step reads
+ * and how far its busiest expert sits above the average reached one.
+ *
+ * @example
+ * const [row] = moeRoutingSweep({ models: [{ label: 'DeepSeek-V3', experts: 256, topK: 8 }], tokens: [10], trials: 100, seed: 1 });
+ * moeStepShares(row).weightShareRead // => 0.2720… (1 − (1 − k/E)^B at E = 256, k = 8, B = 10)
+ */
+export function moeStepShares(row: Pick<MoeRoutingSweepRow, 'experts' | 'distinctExpected' | 'tokensPerActiveExpert' | 'maxLoadMc'>): MoeStepShares {
+  const experts = checkInt('row.experts', row?.experts, { min: 1 });
+  const distinct = checkNumber('row.distinctExpected', row.distinctExpected, { min: 0, max: experts });
+  const perActive = checkNumber('row.tokensPerActiveExpert', row.tokensPerActiveExpert, { min: Number.MIN_VALUE });
+  const busiest = checkNumber('row.maxLoadMc.mean', row.maxLoadMc?.mean, { min: 0 });
+  return { weightShareRead: distinct / experts, busiestExcess: busiest / perActive - 1 };
+}

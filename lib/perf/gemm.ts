@@ -1,3 +1,4 @@
+import { matmulFlops } from '../core/matmul.js';
 import type { HardwareCalibration } from './calibration.js';
 
 /** The work of a (possibly batched) GEMM X[m×k]·W[k×n], `batch` times; m may be fractional (an expectation). */
@@ -24,9 +25,9 @@ export function gemmComputeSeconds(w: GemmWork, peakFlopsPerSecond: number, cal:
   const tm = cal.gemmTileM;
   const tn = cal.gemmTileN;
   const units = cal.computeUnits;
-  if (tm === 1 && tn === 1 && units === 1) return (2 * w.m * w.k * w.n * w.batch) / rate;
+  if (tm === 1 && tn === 1 && units === 1) return matmulFlops(w.m, w.k, w.n, w.batch) / rate;
   const tiles = Math.ceil(w.m / tm) * Math.ceil(w.n / tn) * Math.ceil(w.batch);
   const waves = Math.ceil(tiles / units);
-  // One wave keeps every unit busy on one tile each: units × 2·k·tm·tn FLOPs at `rate`.
-  return (waves * units * 2 * w.k * tm * tn) / rate;
+  // One wave keeps every unit busy on one tile each: units × (tm×k·k×tn matmul) FLOPs at `rate`.
+  return (waves * units * matmulFlops(tm, w.k, tn)) / rate;
 }

@@ -1,29 +1,10 @@
-import { fittedRooflineSeconds } from '../cost/fit.js';
-import type { FittedRooflineWithForm } from '../cost/fit.js';
-import type { Dtype } from '../core/types.js';
+import type { GemmModelCurve } from '../cost/curves.js';
 import type { GroupedExpertsSummary, OneVsManyPoint } from '../gemm/cases.js';
 import type { GemmRow } from '../gemm/row.js';
-import { gemmBytes, gemmFlops } from '../gemm/shapes.js';
-import { rooflineSeconds } from '../perf/bound.js';
+import { gemmFlops } from '../gemm/shapes.js';
 import { InputError } from '../util/errors.js';
 import type { Figure } from './types.js';
 import { baseLayout, PALETTE } from './types.js';
-
-/** A model's predicted seconds at each M of one (K, N): a curve to draw beside measurements. */
-export interface GemmModelCurve {
-  label: string;
-  k: number;
-  n: number;
-  points: ReadonlyArray<{ m: number; seconds: number }>;
-}
-
-/** A spec roofline to draw beside measurements: peak and bandwidth of a device at a dtype. */
-export interface GemmSpecLine {
-  label: string;
-  peakFlopsPerSecond: number;
-  bytesPerSecond: number;
-  dtype: Dtype;
-}
 
 function rowsOf(rows: readonly GemmRow[] | { objects(): object[] }): GemmRow[] {
   const r = Array.isArray(rows) ? rows : (rows as { objects(): object[] }).objects();
@@ -68,24 +49,20 @@ export function gemmLatencyChart(rows: readonly GemmRow[] | { objects(): object[
 }
 
 /**
- * Throughput (GFLOP/s) against batch size M (log–log): measured points, the fitted
- * roofline of this machine for each measured (K, N) as a dashed curve, and spec
- * rooflines (e.g. H100 and H200 at bf16) as dotted ceilings min(peak, bandwidth ·
- * intensity(M)) for the first (K, N), and any model `curves` computed elsewhere (a
- * measured-table or calibrated cost model's seconds per M) as dash-dotted lines.
+ * Throughput (GFLOP/s) against batch size M (log–log): measured points, and model
+ * `curves` computed elsewhere drawn as FLOPs / predicted seconds at their own M: a
+ * roofline fitted to this machine (`fittedRooflineCurves`, dashed), datasheet ceilings
+ * (`specRooflineCurves`, dotted) and any other model (a measured-table or calibrated
+ * cost model's seconds per M, dash-dotted).
  *
  * @example
- * show(gemmThroughputChart(table, { fit, specs: [{ label: 'H100 bf16', peakFlopsPerSecond: 989e12, bytesPerSecond: 3.35e12, dtype: 'bf16' }] }));
+ * show(gemmThroughputChart(table, { curves: [...fittedRooflineCurves(fit, gemmRows(table)), ...specRooflineCurves(hardwareRooflines([{ hw: 'h100-sxm', dtype: 'bf16' }]), gemmRows(table))] }));
  */
-export function gemmThroughputChart(
-  rows: readonly GemmRow[] | { objects(): object[] },
-  opts: { fit?: FittedRooflineWithForm; specs?: readonly GemmSpecLine[]; curves?: readonly GemmModelCurve[]; title?: string } = {},
-): Figure {
+export function gemmThroughputChart(rows: readonly GemmRow[] | { objects(): object[] }, opts: { curves?: readonly GemmModelCurve[]; title?: string } = {}): Figure {
   const all = rowsOf(rows);
   const groups = groupSweep(all);
   const data: Array<Record<string, unknown>> = [];
   let i = 0;
-  const ms = [...new Set(all.filter((r) => r.case === 'sweep').map((r) => r.m))].sort((a, b) => a - b);
   for (const [name, g] of groups) {
     data.push({
       type: 'scatter',
@@ -97,42 +74,24 @@ export function gemmThroughputChart(
       hovertemplate: 'M=%{x}: %{y:.1f} GFLOP/s<extra>%{fullData.name}</extra>',
     });
   }
-  if (opts.fit) {
-    const fit = opts.fit;
-    const shapes = [...new Map(all.filter((r) => r.case === 'sweep' && r.dtype === fit.dtype).map((r) => [`${r.k}x${r.n}`, r])).values()];
-    for (const s of shapes) {
-      data.push({
-        type: 'scatter',
-        mode: 'lines',
-        name: `fitted roofline, K=${s.k} N=${s.n}`,
-        x: ms,
-        y: ms.map((m) => gemmFlops(m, s.k, s.n) / fittedRooflineSeconds(fit, { m, k: s.k, n: s.n, dtype: fit.dtype }) / 1e9),
-        line: { color: '#444', dash: 'dash', width: 1.5 },
-      });
-    }
-  }
-  const first = all.find((r) => r.case === 'sweep') as GemmRow;
-  for (const [j, s] of (opts.specs ?? []).entries()) {
-    data.push({
-      type: 'scatter',
-      mode: 'lines',
-      name: `${s.label} spec roofline, K=${first.k} N=${first.n}`,
-      x: ms,
-      y: ms.map((m) => {
-        const f = gemmFlops(m, first.k, first.n);
-        return f / rooflineSeconds(f, gemmBytes(m, first.k, first.n, s.dtype), s.peakFlopsPerSecond, s.bytesPerSecond) / 1e9;
-      }),
-      line: { color: PALETTE[(groups.size + 2 + j) % PALETTE.length], dash: 'dot', width: 2 },
-    });
-  }
-  for (const [j, c] of (opts.curves ?? []).entries()) {
+  // Each style numbers its own curves, so a spec ceiling keeps its colour whatever else is drawn.
+  const seen = { fitted: 0, spec: 0, model: 0 };
+  for (const c of opts.curves ?? []) {
+    const style = c.style ?? 'model';
+    const j = seen[style]++;
+    const line =
+      style === 'fitted'
+        ? { color: '#444', dash: 'dash', width: 1.5 }
+        : style === 'spec'
+          ? { color: PALETTE[(groups.size + 2 + j) % PALETTE.length], dash: 'dot', width: 2 }
+          : { color: PALETTE[(groups.size + 5 + j) % PALETTE.length], dash: 'dashdot', width: 2 };
     data.push({
       type: 'scatter',
       mode: 'lines',
       name: `${c.label}, K=${c.k} N=${c.n}`,
       x: c.points.map((p) => p.m),
       y: c.points.map((p) => gemmFlops(p.m, c.k, c.n) / p.seconds / 1e9),
-      line: { color: PALETTE[(groups.size + 5 + j) % PALETTE.length], dash: 'dashdot', width: 2 },
+      line,
     });
   }
   return { data, layout: baseLayout(opts.title ?? 'Matmul throughput against batch size', { title: 'batch size M (tokens)', log: true }, { title: 'GFLOP/s', log: true }) };

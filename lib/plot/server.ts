@@ -1,9 +1,8 @@
-import * as aq from 'arquero';
 import { PALETTE, baseLayout } from './types.js';
 import type { Figure } from './types.js';
 import { InputError } from '../util/errors.js';
+import type { Table } from '../util/table.js';
 
-type Table = ReturnType<typeof aq.from>;
 
 const Y = {
   throughput: { measured: 'measuredThroughput', predicted: 'predictedThroughput', title: 'output tokens / s', scale: 1 },

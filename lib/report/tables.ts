@@ -4,8 +4,10 @@ import { displayBundle, escapeHtml } from './display.js';
 import type { MimeBundle } from './display.js';
 import type { DeviceInfo } from '../backend/device.js';
 import type { Provenance } from '../util/provenance.js';
+import { median as medianOf } from '../util/stats.js';
+import { columnTable } from '../util/column-table.js';
+import type { Table } from '../util/table.js';
 
-type Table = ReturnType<typeof aq.table>;
 const require = createRequire(import.meta.url);
 
 function isTable(x: unknown): x is Table {
@@ -31,7 +33,7 @@ export function showTable(data: Table | Array<Record<string, unknown>>, opts: { 
  * tableBundle([{ '<b>': 1 }])['text/html'] // => '<div class="batchlab-table"><table>…&lt;b&gt;…'
  */
 export function tableBundle(data: Table | Array<Record<string, unknown>>, opts: { limit?: number; digits?: number } = {}): MimeBundle {
-  const raw = isTable(data) ? data : aq.from(data);
+  const raw = isTable(data) ? columnTable(data) : aq.from(data);
   // arquero escapes cells but not column names; a header is user text too.
   const names: Record<string, string> = {};
   for (const name of raw.columnNames()) names[name] = escapeHtml(name);
@@ -110,8 +112,7 @@ export function provenanceLine(p: DeviceInfo | Provenance): string {
 export function timingSpreadNote(cvs: readonly number[]): string {
   const xs = cvs.filter((c) => Number.isFinite(c) && c >= 0).sort((a, b) => a - b);
   if (!xs.length) return 'No repeated timings: no spread to judge.';
-  const mid = xs.length >> 1;
-  const median = xs.length % 2 ? xs[mid] : (xs[mid - 1] + xs[mid]) / 2;
+  const median = medianOf(xs);
   const m = median.toFixed(2);
   if (median <= 0.05) return `Median CV ${m}: steady timings; the medians can be trusted to a few percent.`;
   if (median <= 0.2) return `Median CV ${m}: moderately noisy timings; a median is good to about ±${Math.round(median * 100)} % and only differences larger than that mean anything.`;

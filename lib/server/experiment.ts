@@ -15,8 +15,8 @@ import type { LoadResult, LoadWorkload } from './load.js';
 import { comparePrediction, predictLoad, serverStepCost } from './predict.js';
 import type { ServerOverheads } from './predict.js';
 import { resolveEngineConfig, spawnServer } from './serve.js';
+import type { Table } from '../util/table.js';
 
-type Table = ReturnType<typeof aq.from>;
 
 /** A model to serve: a catalog id and its shrink factors. */
 export interface ExperimentModel {

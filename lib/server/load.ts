@@ -4,6 +4,7 @@ import { servingPolicyModule } from '../batching/policy.js';
 import { latencyStatsInPlace } from '../batching/stats.js';
 import type { ServingConfig, ServingLatencyStats } from '../batching/types.js';
 import { fork } from '../util/random.js';
+import { median } from '../util/stats.js';
 import { InputError } from '../util/errors.js';
 import { checkInt } from '../util/validate.js';
 
@@ -245,8 +246,8 @@ export async function probeServerOverheads(url: string, requests = 8): Promise<{
   const m = (await (await fetch(`${url}/batchlab/metrics`)).json()) as { steps: Array<{ end: number; nextDecision: number }>; arrivals: Array<{ arrival: number; firstToken: number }> };
   await reset();
   const med = (v: number[]): number => {
-    const s = v.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-    return s.length ? s[s.length >> 1] : 0;
+    const s = v.filter((x) => Number.isFinite(x));
+    return s.length ? median(s) : 0;
   };
   const gaps = m.steps.map((s) => (s.nextDecision ?? NaN) - s.end);
   const diffs = r.records.map((rec, i) => rec.tokenTimes[0] - rec.send - (m.arrivals[i] ? m.arrivals[i].firstToken - m.arrivals[i].arrival : NaN));

@@ -3,6 +3,7 @@ import type { ServingPolicy, ServingResult, ServingStepCost } from '../batching/
 import { engineStepCost } from '../engine/stepcost.js';
 import type { EngineStepCostFit } from '../engine/stepcost.js';
 import type { LoadResult, LoadWorkload } from './load.js';
+import { median } from '../util/stats.js';
 
 /**
  * Costs of serving that are not engine steps, measured on the running server before a
@@ -99,11 +100,10 @@ export function predictionErrorSummary(rows: Array<{ metric: string; error: numb
   const metrics = [...new Set(rows.map((r) => r.metric))];
   return metrics.map((metric) => {
     const e = rows.filter((r) => r.metric === metric).map((r) => Math.abs(r.error)).sort((a, b) => a - b);
-    const mid = e.length >> 1;
     return {
       metric,
       points: e.length,
-      medianAbsError: e.length % 2 ? e[mid] : (e[mid - 1] + e[mid]) / 2,
+      medianAbsError: median(e),
       maxAbsError: e[e.length - 1],
       within10: e.filter((x) => x <= 0.1).length,
     };

@@ -4,6 +4,7 @@ export type { Bounds } from './validate.js';
 export { smallestIntegerWhere } from './search.js';
 export { summarizeSample } from './stats.js';
 export type { SampleSummary } from './stats.js';
+export type { Table } from './table.js';
 export { rng, fork, exponential, gammaByMeanCv, normal, logNormal, uniform, randomInt } from './random.js';
 export type { Rng } from './random.js';
 export type { Provenance } from './provenance.js';

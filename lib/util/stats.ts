@@ -1,8 +1,10 @@
 // The one home of summary statistics: every folder of lib that summarises a sample
 // imports from here, and only this file imports simple-statistics.
-import { max, mean, median, min, probit, quantileSorted, sampleStandardDeviation, sampleVariance } from 'simple-statistics';
+import { max, mean, median, min, probit, quantile, quantileSorted, sampleStandardDeviation, sampleVariance } from 'simple-statistics';
 
-export { mean, median, probit, quantileSorted, sampleStandardDeviation };
+// median and quantile interpolate linearly between ranks (R type 7, numpy's default);
+// an even-length sample's median is the mean of its two middle values.
+export { mean, median, probit, quantile, quantileSorted, sampleStandardDeviation };
 
 /** Summary of a sample of numbers, pandas `describe()` style plus the 10th and 90th percentiles. */
 export interface SampleSummary {

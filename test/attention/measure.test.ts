@@ -12,6 +12,7 @@ import {
   measureDecodeAttention,
   saveAttentionRows,
   fitAttentionKernelCost,
+  attentionKernelSeconds,
   MEASURED_STRATEGIES,
   ATTENTION_COLUMNS,
 } from '../../lib/attention/index.js';
@@ -90,6 +91,17 @@ test('measureDecodeAttention() stores rows with provenance, and the fit recovers
   const synth = [[1, 1000], [4, 1000], [16, 500], [2, 8000]].map(([kernels, tokens]) => ({ ...rows[0], kernels, executed_tokens: tokens, median_s: 20e-6 * kernels + 3e-9 * tokens }) as AttentionRow);
   const fit = fitAttentionKernelCost(synth);
   assert.ok(Math.abs(fit.perKernelSeconds - 20e-6) < 1e-12 && Math.abs(fit.perTokenSeconds - 3e-9) < 1e-15 && fit.r2 > 0.999999);
+  // The fit predicts a row it was not given: 20 µs + 1000 · 3 ns (the synthetic cost above).
+  assert.ok(Math.abs(attentionKernelSeconds(fit, { kernels: 1, tokens: 1000 }) - 23e-6) < 1e-12);
+});
+
+test('attentionKernelSeconds(fit, work) is kernels·perKernel + tokens·perToken and refuses negative or NaN inputs, naming them', () => {
+  const fit = { perKernelSeconds: 20e-6, perTokenSeconds: 3e-9 };
+  assert.equal(attentionKernelSeconds(fit, { kernels: 0, tokens: 0 }), 0);
+  assert.equal(attentionKernelSeconds(fit, { kernels: 2, tokens: 0 }), 40e-6); // two launches, no tokens
+  assert.throws(() => attentionKernelSeconds(fit, { kernels: 1, tokens: -1 }), isInput('tokens'));
+  assert.throws(() => attentionKernelSeconds(fit, { kernels: NaN, tokens: 1 }), isInput('kernels'));
+  assert.throws(() => attentionKernelSeconds({ perKernelSeconds: -1, perTokenSeconds: 0 }, { kernels: 1, tokens: 1 }), isInput('fit.perKernelSeconds'));
 });
 
 test('decodeAttentionProblem() rejects bad layouts naming the field', () => {

@@ -1,6 +1,7 @@
-// The package entry (lib/index.ts) is a hand-kept list of named re-exports. These tests
-// keep it honest: every name a folder's index.ts exports reaches the entry (under its own
-// name or a clearer alias), and the entry re-exports nothing with `export *`.
+// The package entries (lib/index.ts, "batchlab", and lib/internal.ts, "batchlab/internal")
+// are hand-kept lists of named re-exports. These tests keep them honest: every name a
+// folder's index.ts exports reaches exactly one entry (under its own name or a clearer
+// alias), and neither re-exports anything with `export *`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -11,9 +12,9 @@ import ts from 'typescript';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const lib = join(root, 'lib');
 
-test('lib/index.ts re-exports every name of every folder index, and only by name', () => {
+test('lib/index.ts and lib/internal.ts re-export every name of every folder index, each in one of them, and only by name', () => {
   const folders = readdirSync(lib).filter((d) => existsSync(join(lib, d, 'index.ts')));
-  const files = [join(lib, 'index.ts'), ...folders.map((d) => join(lib, d, 'index.ts'))];
+  const files = [join(lib, 'index.ts'), join(lib, 'internal.ts'), ...folders.map((d) => join(lib, d, 'index.ts'))];
   const config = ts.getParsedCommandLineOfConfigFile(join(root, 'tsconfig.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} });
   const program = ts.createProgram(files, { ...(config?.options ?? {}), noEmit: true });
   const checker = program.getTypeChecker();
@@ -26,7 +27,11 @@ test('lib/index.ts re-exports every name of every folder index, and only by name
     }
     return out;
   };
-  const entry = declarationsOf(join(lib, 'index.ts'));
+  const publicEntry = declarationsOf(join(lib, 'index.ts'));
+  const internalEntry = declarationsOf(join(lib, 'internal.ts'));
+  const both = [...publicEntry].filter((d) => internalEntry.has(d)).map((d) => (ts.getNameOfDeclaration(d)?.getText() ?? '?'));
+  assert.deepEqual(both, [], 'a name is public (lib/index.ts) or internal (lib/internal.ts), not both');
+  const entry = new Set([...publicEntry, ...internalEntry]);
   const missing: string[] = [];
   for (const d of folders) {
     const mod = checker.getSymbolAtLocation(program.getSourceFile(join(lib, d, 'index.ts'))!)!;
@@ -35,6 +40,6 @@ test('lib/index.ts re-exports every name of every folder index, and only by name
       if (!(target.declarations ?? []).some((decl) => entry.has(decl))) missing.push(`${s.getName()} (lib/${d})`);
     }
   }
-  assert.deepEqual(missing, [], `add these to lib/index.ts (public or internal block): ${missing.join(', ')}`);
-  assert.doesNotMatch(readFileSync(join(lib, 'index.ts'), 'utf8'), /export \*/, 'lib/index.ts lists names, never export *');
+  assert.deepEqual(missing, [], `add these to lib/index.ts (public) or lib/internal.ts (internal): ${missing.join(', ')}`);
+  for (const f of ['index.ts', 'internal.ts']) assert.doesNotMatch(readFileSync(join(lib, f), 'utf8'), /export \*/, `lib/${f} lists names, never export *`);
 });

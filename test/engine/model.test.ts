@@ -8,7 +8,7 @@ import { InputError } from '../../lib/util/errors.js';
 import { referenceLogits } from './reference.js';
 import { TINY_DENSE, TINY_MOE } from './fixtures.js';
 
-type Tf = typeof import('@tensorflow/tfjs');
+type Tf = typeof import('@tensorflow/tfjs-core');
 let tf: Tf;
 before(async () => {
   tf = (await selectBackend('auto', { log: () => {} })).tf;

@@ -1,18 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gemmLatencyChart, gemmThroughputChart, gemmOneVsManyChart, gemmGroupedExpertsChart } from '../../lib/plot/gemm.js';
-import type { GemmRow } from '../../lib/gemm/index.js';
+import { fittedRooflineCurves, specRooflineCurves } from '../../lib/cost/curves.js';
+import { gemmTestRow as row, gemmTestRows as rows } from './rows.js';
 import { InputError } from '../../lib/util/errors.js';
-
-function row(m: number, seconds: number, extra: Partial<GemmRow> = {}): GemmRow {
-  const flops = 2 * m * 64 * 64;
-  return {
-    case: 'sweep', variant: 'plain', m, k: 64, n: 64, batch: 1, calls: 1, dtype: 'fp32', backend: 'tensorflow', device: 'cpu', host: 'h', versions: '',
-    timestamp: '', sync: 'return', warmup: 1, reps: 5, median_s: seconds, p10_s: seconds * 0.9, p90_s: seconds * 1.2, mean_s: seconds, cv: 0.1,
-    flops, bytes: 0, weight_bytes: 64 * 64 * 4, gflops: flops / seconds / 1e9, weight_gbps: 0, detail: '', ...extra,
-  };
-}
-const rows = [row(4, 2e-5), row(1, 1e-5), row(2, 1.5e-5), row(1, 5e-6, { backend: 'torch', device: 'NVIDIA H200', dtype: 'bf16' })];
 
 test('gemmLatencyChart: one log-log series per backend and dtype, sorted by M, p10–p90 as error bars in ms', () => {
   const f = gemmLatencyChart(rows);
@@ -27,10 +18,10 @@ test('gemmLatencyChart: one log-log series per backend and dtype, sorted by M, p
   assert.throws(() => gemmLatencyChart([]), InputError);
 });
 
-test('gemmThroughputChart draws the fit as FLOPs / fitted time and a spec ceiling min(peak, bw·intensity)', () => {
+test('gemmThroughputChart draws the fitted and spec curves as FLOPs / their seconds: the fit and a ceiling min(peak, bw·intensity)', () => {
   const fit = { overheadSeconds: 1e-5, peakFlopsPerSecond: 1e11, bytesPerSecond: 1e10, dtype: 'fp32' as const, label: 'f' };
   const spec = { label: 'H100 bf16', peakFlopsPerSecond: 989.5e12, bytesPerSecond: 3.35e12, dtype: 'bf16' as const };
-  const f = gemmThroughputChart(rows, { fit, specs: [spec] });
+  const f = gemmThroughputChart(rows, { curves: [...fittedRooflineCurves(fit, rows), ...specRooflineCurves([spec], rows)] });
   const fitted = f.data.find((d) => String(d.name).startsWith('fitted')) as { x: number[]; y: number[] };
   // M=1, K=N=64: 8192 FLOPs; bytes 4·(64+4096+64) = 16 896 → t = 1e-5 + 1.6896e-6.
   assert.ok(Math.abs(fitted.y[0] - 8192 / (1e-5 + 16_896 / 1e10) / 1e9) < 1e-9);

@@ -14,6 +14,7 @@ import {
   moeRoutingStats,
   moeRoutingSweep,
   moeRouteCounts,
+  moeStepShares,
 } from '../../lib/moe/index.js';
 
 /** Binomial pmf from log-gamma: an independent reference for the ratio-recurrence window. */
@@ -133,6 +134,21 @@ test('moeRoutingSweep pairs each closed form with its Monte Carlo row', () => {
   assert.ok(Math.abs(r.distinctExpected - 8) < 1e-9);
   assert.ok(Math.abs(r.tokensPerActiveExpert - 1000) < 1e-6);
   assert.ok(r.maxLoadMc.mean >= r.maxLoadBound * 0.98);
+});
+
+test('moeStepShares(row) reads E·(1 − (1 − k/E)^B)/E of the routed weights and puts the busiest expert above the average reached one', () => {
+  const [ds10] = moeRoutingSweep({ models: [{ label: 'DeepSeek-V3', experts: 256, topK: 8 }], tokens: [10], trials: 200, seed: 1 });
+  const s = moeStepShares(ds10);
+  // Closed form for uniform top-8 of 256 (DeepSeek-V3 config.json: n_routed_experts, num_experts_per_tok) at B = 10.
+  assert.ok(Math.abs(s.weightShareRead - (1 - (1 - 8 / 256) ** 10)) < 1e-12);
+  // A busiest expert never holds fewer tokens than the average reached expert.
+  assert.ok(s.busiestExcess >= 0);
+  // A hand-made row: 2 of 4 experts reached, 5 tokens each on average, the busiest with 6: 50 % read, 20 % above.
+  const hand = moeStepShares({ experts: 4, distinctExpected: 2, tokensPerActiveExpert: 5, maxLoadMc: { mean: 6, halfWidth: 0, low: 6, high: 6, samples: 1 } });
+  assert.equal(hand.weightShareRead, 0.5);
+  assert.ok(Math.abs(hand.busiestExcess - 0.2) < 1e-15);
+  assert.throws(() => moeStepShares({ ...ds10, distinctExpected: 300 }), (e: unknown) => e instanceof InputError && e.field === 'row.distinctExpected');
+  assert.throws(() => moeStepShares({ ...ds10, tokensPerActiveExpert: 0 }), (e: unknown) => e instanceof InputError && e.field === 'row.tokensPerActiveExpert');
 });
 
 test('bad closed-form input throws InputError naming the field', () => {

@@ -20,6 +20,7 @@ import type { PublishedVsPredicted } from '../../lib/deployment/index.js';
 import { moeRoutingSweep, moeImbalanceSweep, moeEfficiencyCurve } from '../../lib/moe/index.js';
 import { pipelineSchedule, pipelineBubbleSweep, pipelineWindowSweep } from '../../lib/pipeline/index.js';
 import type { MatmulCostModel, MatmulShape } from '../../lib/core/types.js';
+import { fittedRooflineCurves, specRooflineCurves } from '../../lib/cost/index.js';
 import { assertMatchesGolden, GOLDEN_DIR, roundForGolden } from './golden.js';
 
 // ---- fixtures: measured data, made by hand
@@ -128,8 +129,10 @@ const builders: Record<string, () => unknown> = {
   gemmLatencyChart: () => plot.gemmLatencyChart(gemmRows),
   gemmThroughputChart: () =>
     plot.gemmThroughputChart(gemmRows, {
-      fit: { overheadSeconds: 1e-5, peakFlopsPerSecond: 1e11, bytesPerSecond: 1e10, dtype: 'fp32', label: 'fit' },
-      specs: [{ label: 'H100 bf16', peakFlopsPerSecond: 989.5e12, bytesPerSecond: 3.35e12, dtype: 'bf16' }],
+      curves: [
+        ...fittedRooflineCurves({ overheadSeconds: 1e-5, peakFlopsPerSecond: 1e11, bytesPerSecond: 1e10, dtype: 'fp32', label: 'fit' }, gemmRows),
+        ...specRooflineCurves([{ label: 'H100 bf16', peakFlopsPerSecond: 989.5e12, bytesPerSecond: 3.35e12, dtype: 'bf16' }], gemmRows),
+      ],
     }),
   gemmOneVsManyChart: () => plot.gemmOneVsManyChart([1, 2, 4, 8].map((b) => ({ batch: b, oneSeconds: 1e-3, manySeconds: b * 1e-3, speedup: b / (1 + 0.1 * b) }))),
   gemmGroupedExpertsChart: () => plot.gemmGroupedExpertsChart([{ label: 'few', summary: summary(3, 5, 3, 3e-3, 4e-3, 1e-3) }, { label: 'many', summary: summary(8, 800, 120, 9e-3, 10e-3, 7e-3) }]),

@@ -12,7 +12,7 @@ import type { RequestSink } from '../../lib/server/loop.js';
 import { exponential, fork } from '../../lib/util/random.js';
 import { InputError } from '../../lib/util/errors.js';
 
-type Tf = typeof import('@tensorflow/tfjs');
+type Tf = typeof import('@tensorflow/tfjs-core');
 let tf: Tf;
 before(async () => {
   tf = (await selectBackend('auto', { log: () => {} })).tf;
