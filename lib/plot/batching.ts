@@ -1,5 +1,5 @@
 import { InputError } from '../util/errors.js';
-import { baseLayout, PALETTE, type Figure } from './types.js';
+import { baseLayout, LOG_TICK_FORMAT, PALETTE, secondsLogAxis, type Figure } from './types.js';
 
 type Rows = Array<Record<string, unknown>>;
 /** An arquero table or plain row objects. */
@@ -66,24 +66,29 @@ export function servingFrontierChart(
   for (const [g, rows] of groups(front, opts.groupBy)) {
     data.push({
       type: 'scatter',
-      mode: 'lines+markers',
+      mode: 'lines+markers+text',
       name: g,
       x: numberColumn(rows, latency, 'frontier'),
       y: numberColumn(rows, throughput, 'frontier'),
-      text: rows.map((r) => String(r.config ?? '')),
+      // Each frontier point says which setting it is: the policy and, for a window policy, W.
+      text: rows.map((r) =>
+        r.policy !== 'window' && r.policy !== 'static' ? String(r.policy ?? '') : `${r.policy === 'static' ? 'static ' : ''}W = ${windowLabel(r.windowMs)}`,
+      ),
+      textposition: 'top center',
+      textfont: { size: 10, color: colour(g) },
+      hovertext: rows.map((r) => String(r.config ?? '')),
       line: { color: colour(g), width: 2 },
       marker: { color: colour(g), size: 8 },
-      hovertemplate: '%{text}<br>%{x:.3s} s, %{y:.4s}<extra></extra>',
+      hovertemplate: '%{hovertext}<br>%{x:.3g} s, %{y:.4s}<extra></extra>',
     });
   }
-  return {
-    data,
-    layout: baseLayout(
-      opts.title ?? 'Throughput against tail latency',
-      { title: opts.latencyLabel ?? `${latency} latency (s)`, log: true },
-      { title: opts.throughputLabel ?? (throughput === 'throughputTokS' ? 'output tokens / s' : throughput) },
-    ),
-  };
+  const layout = baseLayout(
+    opts.title ?? 'Throughput against tail latency',
+    { title: opts.latencyLabel ?? metricLabel(latency), log: true },
+    { title: opts.throughputLabel ?? (throughput === 'throughputTokS' ? 'output tokens / s' : throughput) },
+  );
+  layout.xaxis = secondsLogAxis(data.flatMap((d) => d.x as number[]), opts.latencyLabel ?? metricLabel(latency));
+  return { data, layout };
 }
 
 /**
@@ -141,6 +146,17 @@ export function servingBatchSizeChart(histograms: Record<string, ArrayLike<numbe
   return { data, layout: { ...baseLayout(opts.title ?? 'Batch size per engine step', { title: 'sequences in the step' }, { title: 'fraction of steps' }), barmode: 'overlay' } };
 }
 
+// Column names of the serving sweep as a reader says them.
+const METRIC_LABEL: Record<string, string> = {
+  ttftP50: 'p50 time to first token',
+  ttftP99: 'p99 time to first token',
+  itlP50: 'p50 inter-token latency',
+  itlP99: 'p99 inter-token latency',
+  e2eP50: 'p50 end-to-end latency',
+  e2eP99: 'p99 end-to-end latency',
+};
+const metricLabel = (name: string): string => METRIC_LABEL[name] ?? name;
+
 function windowLabel(w: unknown): string {
   return `${w} ms`;
 }
@@ -174,7 +190,7 @@ export function windowEffectChart(
     const colour = PALETTE[i % PALETTE.length];
     const dash = ['solid', 'dash', 'dot', 'dashdot'][Math.floor(i / PALETTE.length) % 4];
     i++;
-    data.push({ type: 'scatter', mode: 'lines+markers', name: g, legendgroup: g, x, y: numberColumn(sorted, latency, 'rows'), line: { color: colour, dash }, xaxis: 'x', yaxis: 'y', hovertemplate: `${g}<br>W = %{x}: %{y:.3s} s<extra></extra>` });
+    data.push({ type: 'scatter', mode: 'lines+markers', name: g, legendgroup: g, x, y: numberColumn(sorted, latency, 'rows'), line: { color: colour, dash }, xaxis: 'x', yaxis: 'y', hovertemplate: `${g}<br>W = %{x}: %{y:.3g} s<extra></extra>` });
     data.push({ type: 'scatter', mode: 'lines+markers', name: g, legendgroup: g, showlegend: false, x, y: numberColumn(sorted, cost, 'rows'), line: { color: colour, dash }, xaxis: 'x2', yaxis: 'y2', hovertemplate: `${g}<br>W = %{x}: %{y:.3s}<extra></extra>` });
   }
   const categories = windows.map(windowLabel);
@@ -183,9 +199,9 @@ export function windowEffectChart(
     layout: {
       title: { text: opts.title ?? 'Latency and cost per token against the collection window, at fixed loads' },
       xaxis: { domain: [0, 0.45], type: 'category', categoryorder: 'array', categoryarray: categories, title: { text: 'collection window W' } },
-      yaxis: { type: 'log', title: { text: opts.latencyLabel ?? `${latency} (s)` } },
+      yaxis: secondsLogAxis(data.filter((d) => d.yaxis === 'y').flatMap((d) => d.y as number[]), opts.latencyLabel ?? metricLabel(latency)),
       xaxis2: { domain: [0.57, 1], type: 'category', categoryorder: 'array', categoryarray: categories, title: { text: 'collection window W' }, anchor: 'y2' },
-      yaxis2: { type: 'log', anchor: 'x2', title: { text: opts.costLabel ?? (cost === 'busySecondsPer1kTokens' ? 'engine busy seconds per 1,000 output tokens' : cost) } },
+      yaxis2: { type: 'log', tickformat: LOG_TICK_FORMAT, anchor: 'x2', title: { text: opts.costLabel ?? (cost === 'busySecondsPer1kTokens' ? 'engine busy seconds per 1,000 output tokens' : cost === 'usdPerMTok' ? '$ per million output tokens' : cost) } },
       legend: { orientation: 'h', y: -0.25 },
       margin: { t: 50, r: 20, b: 60, l: 70 },
     },
@@ -212,7 +228,14 @@ export function servingLoadLimitChart(rows: TableLike, opts: { title?: string } 
       name: g,
       x: rs.map(label),
       y: numberColumn(rs, 'load', 'rows').map((l) => 100 * l),
-      text: rs.map((r) => `${(r.ratePerSecond as number).toPrecision(3)} req/s`),
+      // A zero is the bisection's floor, not a measured load: the bar is missing, and its text says why.
+      text: rs.map((r) =>
+        Number(r.load) > 0
+          ? `${(r.ratePerSecond as number).toPrecision(3)} req/s`
+          : `none: ${r.brokenAtLoad === null || r.brokenAtLoad === undefined ? 'a limit breaks' : `${Math.round(100 * Number(r.brokenAtLoad))} % already breaks ${r.brokenLimits ? String(r.brokenLimits).split(', ').map(metricLabel).join(', ') : 'a limit'}`}`,
+      ),
+      textposition: 'outside',
+      cliponaxis: false,
       marker: { color: PALETTE[i++ % PALETTE.length] },
       hovertemplate: '%{x}: %{y:.0f} % of capacity, %{text}<extra></extra>',
     });

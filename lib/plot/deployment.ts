@@ -91,40 +91,55 @@ export function publishedVsPredictedChart(rows: readonly PublishedVsPredicted[],
   return { data, layout };
 }
 
-/** One bar of the local-setup chart. */
+/** One point of the local-against-scale chart. */
 export interface LocalSetupBar {
   label: string;
   tokensPerSecondPerUser: number;
   usdPerMillionOutput: number;
+  /** A machine at home serving one user, or a provider's pool; local by default. */
+  kind?: 'local' | 'scale';
+  /** What the figures are (e.g. 'bound', 'calibrated', 'published', 'predicted'): shown beside the label. */
+  basis?: string;
 }
 
 /**
- * Tokens/s one user gets on each setup (bars, log scale), each labelled with its
- * dollars per million output tokens.
+ * Dollars per million output tokens against the tokens/s one user gets, log–log, one
+ * labelled point per setup: local machines (circles) against a provider's pool
+ * (diamonds), so cheap-at-scale and expensive-at-home is where the points sit. `note`
+ * (the amortisation assumption, what the speeds are) is printed under the chart.
  *
  * @example
- * show(localSetupChart(runs.map((r) => ({ label: r.setup, tokensPerSecondPerUser: r.tokensPerSecondPerUser, usdPerMillionOutput: r.usdPerMillionOutput }))));
+ * show(localSetupChart([{ label: 'Mac Studio', tokensPerSecondPerUser: 17, usdPerMillionOutput: 5.9, basis: 'bound' }], { note: 'purchase amortised over 3 years' }));
  */
-export function localSetupChart(bars: readonly LocalSetupBar[], opts: { title?: string } = {}): Figure {
+export function localSetupChart(bars: readonly LocalSetupBar[], opts: { title?: string; note?: string } = {}): Figure {
   checkArray<LocalSetupBar>('bars', bars, 1000);
-  const layout = baseLayout(opts.title ?? 'Tokens/s per user and $ per million output tokens', { title: '' }, { title: 'output tokens/s per user', log: true });
-  layout.margin = { t: 50, r: 20, b: 120, l: 70 };
-  // Setup names are sentences: wrapped flat under their bars, they are read whole instead of cut off at an angle.
-  layout.xaxis = { ...(layout.xaxis as object), tickangle: 0, automargin: true };
-  return {
-    data: [
-      {
-        type: 'bar',
-        x: bars.map((b) => wrapWords(b.label, 22)),
-        y: bars.map((b) => b.tokensPerSecondPerUser),
-        text: bars.map((b) => `${b.tokensPerSecondPerUser.toFixed(1)} tok/s<br>$${b.usdPerMillionOutput < 1 ? b.usdPerMillionOutput.toFixed(3) : b.usdPerMillionOutput.toFixed(2)}/M`),
-        textposition: 'outside',
-        marker: { color: bars.map((_, i) => PALETTE[i % PALETTE.length]) },
-        showlegend: false,
-      },
-    ],
-    layout,
+  const layout = baseLayout(
+    opts.title ?? '$ per million output tokens against tokens/s per user',
+    { title: 'output tokens/s per user', log: true },
+    { title: '$ per million output tokens', log: true },
+  );
+  layout.margin = { t: 50, r: 30, b: opts.note ? 110 : 70, l: 80 };
+  if (opts.note) {
+    layout.annotations = [{ text: wrapWords(opts.note, 140), xref: 'paper', yref: 'paper', x: 0, y: -0.32, xanchor: 'left', yanchor: 'top', showarrow: false, align: 'left', font: { size: 11, color: '#555' } }];
+  }
+  const usd = (v: number): string => `$${v < 1 ? v.toFixed(3) : v.toFixed(2)}/M`;
+  const trace = (kind: 'local' | 'scale', i: number): Record<string, unknown> => {
+    const pts = bars.filter((b) => (b.kind ?? 'local') === kind);
+    return {
+      type: 'scatter',
+      mode: 'markers+text',
+      name: kind === 'local' ? 'at home, one user' : 'at scale, shared by many users',
+      x: pts.map((b) => b.tokensPerSecondPerUser),
+      y: pts.map((b) => b.usdPerMillionOutput),
+      text: pts.map((b) => wrapWords(`${b.label}${b.basis ? ` (${b.basis})` : ''}`, 28)),
+      textposition: kind === 'local' ? 'top center' : 'bottom center',
+      hovertext: pts.map((b) => `${b.label}: ${b.tokensPerSecondPerUser.toPrecision(3)} tok/s per user, ${usd(b.usdPerMillionOutput)}`),
+      hoverinfo: 'text',
+      marker: { color: PALETTE[i], size: 11, symbol: kind === 'local' ? 'circle' : 'diamond' },
+      textfont: { size: 10 },
+    };
   };
+  return { data: [trace('local', 1), trace('scale', 0)], layout };
 }
 
 /** Words joined into lines of at most `width` characters (a longer word gets its own line), split by <br>. */

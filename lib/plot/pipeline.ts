@@ -1,6 +1,6 @@
 import { InputError } from '../util/errors.js';
 import { checkArray, checkNumber } from '../util/validate.js';
-import { baseLayout, PALETTE, type Figure } from './types.js';
+import { baseLayout, PALETTE, secondsLogAxis, type Figure } from './types.js';
 import type { PipelineRun } from '../pipeline/schedule.js';
 import type { PipelineBubbleRow, PipelineWindowRow } from '../pipeline/bubbles.js';
 
@@ -141,5 +141,7 @@ export function pipelineWindowChart(rows: readonly PipelineWindowRow[], opts: { 
   });
   const target = rows[0].targetBubble;
   const title = opts.title ?? `Collection window for a bubble ≤ ${(100 * target).toFixed(0)} %`;
-  return { data, layout: baseLayout(title, { title: 'arrival rate (requests/s)', log: true }, { title: 'collection window (s)', log: true }) };
+  const layout = baseLayout(title, { title: 'arrival rate (requests/s)', log: true }, { title: 'collection window', log: true });
+  layout.yaxis = secondsLogAxis(rows.map((r) => r.windowSeconds), 'collection window');
+  return { data, layout };
 }

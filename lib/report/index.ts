@@ -1,4 +1,4 @@
-export { show, showHtml, showMarkdown, escapeHtml, escapeMarkdownHtml, figureBundle, displayBundle, PLOTLY_MIME, PLOT_CLASS } from './display.js';
+export { show, showHtml, showMarkdown, escapeHtml, escapeHtmlText, escapeMarkdownHtml, DOLLAR_HTML, figureBundle, displayBundle, PLOTLY_MIME, PLOT_CLASS } from './display.js';
 export type { MimeBundle } from './display.js';
 export { notebookProfile } from './profile.js';
 export type { NotebookProfile, ProfileName, ProfileTiming } from './profile.js';
