@@ -716,6 +716,8 @@ export type {
   ProfileName,
   ProfileTiming,
 } from './report/index.js';
+export { showAnswer, answerBundle, spreadOf, FIGURE_BASES } from './report/index.js';
+export type { Answer, KeyNumber, FigureBasis } from './report/index.js';
 
 // ------------------------------------------------- internals shared across folders
 
@@ -880,4 +882,6 @@ export {
 export type {
   MimeBundle,
 } from './report/index.js';
+export { ANSWER_MIME, ANSWER_CLASS, DOLLAR_HTML, escapeHtmlText } from './report/index.js';
+export { LOG_TICK_FORMAT, secondsLogAxis } from './plot/index.js';
 export { gemmLineRefinement, GEMM_REFINE_MARGIN, GEMM_REFINE_MAX_EXTRA, type GemmRefineOptions, type GemmLinePoint, type GemmRefineInterval } from './gemm/index.js';
