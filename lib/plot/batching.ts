@@ -1,5 +1,5 @@
 import { InputError } from '../util/errors.js';
-import { baseLayout, LOG_TICK_FORMAT, PALETTE, secondsLogAxis, type Figure } from './types.js';
+import { baseLayout, LOG_TICK_FORMAT, PALETTE, secondsLogAxis, type Figure, withLogTicks } from './types.js';
 
 type Rows = Array<Record<string, unknown>>;
 /** An arquero table or plain row objects. */
@@ -71,9 +71,7 @@ export function servingFrontierChart(
       x: numberColumn(rows, latency, 'frontier'),
       y: numberColumn(rows, throughput, 'frontier'),
       // Each frontier point says which setting it is: the policy and, for a window policy, W.
-      text: rows.map((r) =>
-        r.policy !== 'window' && r.policy !== 'static' ? String(r.policy ?? '') : `${r.policy === 'static' ? 'static ' : ''}W = ${windowLabel(r.windowMs)}`,
-      ),
+      text: frontierLabels(rows, latency, throughput),
       textposition: 'top center',
       textfont: { size: 10, color: colour(g) },
       hovertext: rows.map((r) => String(r.config ?? '')),
@@ -88,7 +86,7 @@ export function servingFrontierChart(
     { title: opts.throughputLabel ?? (throughput === 'throughputTokS' ? 'output tokens / s' : throughput) },
   );
   layout.xaxis = secondsLogAxis(data.flatMap((d) => d.x as number[]), opts.latencyLabel ?? metricLabel(latency));
-  return { data, layout };
+  return withLogTicks({ data, layout });
 }
 
 /**
@@ -117,7 +115,7 @@ export function windowCatchChart(rows: TableLike, opts: { title?: string } = {})
       line: { color: colour, dash: 'dash', width: 1 },
     });
   }
-  return { data, layout: baseLayout(opts.title ?? 'Requests caught per collection window', { title: 'arrival rate (requests / s)', log: true }, { title: 'requests per batch', log: true }) };
+  return withLogTicks({ data, layout: baseLayout(opts.title ?? 'Requests caught per collection window', { title: 'arrival rate (requests / s)', log: true }, { title: 'requests per batch', log: true }) });
 }
 
 /**
@@ -143,7 +141,27 @@ export function servingBatchSizeChart(histograms: Record<string, ArrayLike<numbe
     }
     return { type: 'bar', name, x, y, marker: { color: PALETTE[i % PALETTE.length] }, opacity: 0.7 };
   });
-  return { data, layout: { ...baseLayout(opts.title ?? 'Batch size per engine step', { title: 'sequences in the step' }, { title: 'fraction of steps' }), barmode: 'overlay' } };
+  return withLogTicks({ data, layout: { ...baseLayout(opts.title ?? 'Batch size per engine step', { title: 'sequences in the step' }, { title: 'fraction of steps' }), barmode: 'overlay' } });
+}
+
+/**
+ * The label of each frontier point: its policy and, for a window policy, W. Settings that
+ * land on the same point share one label ("W = 0, 5, 10 ms") instead of overprinting.
+ */
+function frontierLabels(rows: Array<Record<string, unknown>>, x: string, y: string): string[] {
+  const setting = (r: Record<string, unknown>) => (r.policy === 'window' || r.policy === 'static' ? `${r.policy === 'static' ? 'static ' : ''}W = ${windowLabel(r.windowMs)}` : String(r.policy ?? ''));
+  const at = new Map<string, number[]>();
+  rows.forEach((r, i) => {
+    const key = `${Number(r[x]).toPrecision(6)}|${Number(r[y]).toPrecision(6)}`;
+    at.set(key, [...(at.get(key) ?? []), i]);
+  });
+  const labels = rows.map(() => '');
+  for (const idx of at.values()) {
+    const same = idx.map((i) => rows[i]);
+    const windows = same.every((r) => r.policy === same[0].policy && (r.policy === 'window' || r.policy === 'static'));
+    labels[idx[0]] = windows && same.length > 1 ? `${same[0].policy === 'static' ? 'static ' : ''}W = ${same.map((r) => String(r.windowMs)).join(', ')} ms` : same.map(setting).join(' · ');
+  }
+  return labels;
 }
 
 // Column names of the serving sweep as a reader says them.
@@ -194,7 +212,7 @@ export function windowEffectChart(
     data.push({ type: 'scatter', mode: 'lines+markers', name: g, legendgroup: g, showlegend: false, x, y: numberColumn(sorted, cost, 'rows'), line: { color: colour, dash }, xaxis: 'x2', yaxis: 'y2', hovertemplate: `${g}<br>W = %{x}: %{y:.3s}<extra></extra>` });
   }
   const categories = windows.map(windowLabel);
-  return {
+  return withLogTicks({
     data,
     layout: {
       title: { text: opts.title ?? 'Latency and cost per token against the collection window, at fixed loads' },
@@ -205,7 +223,7 @@ export function windowEffectChart(
       legend: { orientation: 'h', y: -0.25 },
       margin: { t: 50, r: 20, b: 60, l: 70 },
     },
-  };
+  });
 }
 
 /**
@@ -221,6 +239,8 @@ export function servingLoadLimitChart(rows: TableLike, opts: { title?: string } 
   if (all.length === 0) throw new InputError('rows', rows, 'at least one row from servingLoadUnderLimitTable');
   const label = (r: Record<string, unknown>) => (r.windowMs === null || r.windowMs === undefined ? String(r.policy) : `${r.policy} ${windowLabel(r.windowMs)}`);
   const data: Array<Record<string, unknown>> = [];
+  const notes: Array<Record<string, unknown>> = [];
+  const missing = new Map<string, number>();
   let i = 0;
   for (const [g, rs] of groups(all, 'replica')) {
     data.push({
@@ -228,23 +248,27 @@ export function servingLoadLimitChart(rows: TableLike, opts: { title?: string } 
       name: g,
       x: rs.map(label),
       y: numberColumn(rs, 'load', 'rows').map((l) => 100 * l),
-      // A zero is the bisection's floor, not a measured load: the bar is missing, and its text says why.
-      text: rs.map((r) =>
-        Number(r.load) > 0
-          ? `${(r.ratePerSecond as number).toPrecision(3)} req/s`
-          : `none: ${r.brokenAtLoad === null || r.brokenAtLoad === undefined ? 'a limit breaks' : `${Math.round(100 * Number(r.brokenAtLoad))} % already breaks ${r.brokenLimits ? String(r.brokenLimits).split(', ').map(metricLabel).join(', ') : 'a limit'}`}`,
-      ),
+      text: rs.map((r) => (Number(r.load) > 0 ? `${(r.ratePerSecond as number).toPrecision(3)} req/s` : '')),
       textposition: 'outside',
       cliponaxis: false,
-      marker: { color: PALETTE[i++ % PALETTE.length] },
+      marker: { color: PALETTE[i % PALETTE.length] },
       hovertemplate: '%{x}: %{y:.0f} % of capacity, %{text}<extra></extra>',
     });
+    // A zero is the bisection's floor, not a measured load: the bar is missing, and a note at its place says why.
+    for (const r of rs.filter((x) => !(Number(x.load) > 0))) {
+      const broke = r.brokenLimits ? String(r.brokenLimits).split(', ').map(metricLabel).join(', ') : 'a limit';
+      const why = r.brokenAtLoad === null || r.brokenAtLoad === undefined ? 'no load meets the limits' : `even ${Math.round(100 * Number(r.brokenAtLoad))} % breaks ${broke}`;
+      const stacked = missing.get(label(r)) ?? 0;
+      missing.set(label(r), stacked + 1);
+      notes.push({ x: label(r), y: 0, yanchor: 'bottom', yshift: 4 + 16 * stacked, showarrow: false, text: `${g}: no bar, ${why}`, font: { size: 11, color: PALETTE[i % PALETTE.length] } });
+    }
+    i++;
   }
   const limits = String(all[0].limits ?? '');
-  return {
+  return withLogTicks({
     data,
-    layout: { ...baseLayout(opts.title ?? `Load carried while ${limits}`, { title: 'policy' }, { title: '% of saturated continuous-batching capacity' }), barmode: 'group' },
-  };
+    layout: { ...baseLayout(opts.title ?? `Load carried while ${limits}`, { title: 'policy' }, { title: '% of saturated continuous-batching capacity' }), barmode: 'group', ...(notes.length ? { annotations: notes } : {}) },
+  });
 }
 
 /**
@@ -270,7 +294,7 @@ export function concurrencyCurveChart(curve: { table: TableLike; maxThroughputRp
     const v = lo * Math.pow(Math.min(hi, nstar) / lo, k / 40);
     rise.push(v);
   }
-  return {
+  return withLogTicks({
     data: [
       { type: 'scatter', mode: 'lines+markers', name: 'throughput (simulated)', x: n, y: x, line: { color: PALETTE[0], width: 2 } },
       { type: 'scatter', mode: 'lines', name: 'N / (R(1) + Z)', x: rise, y: rise.map((v) => v * (xmax / nstar)), line: { color: PALETTE[0], dash: 'dash', width: 1 } },
@@ -284,5 +308,5 @@ export function concurrencyCurveChart(curve: { table: TableLike; maxThroughputRp
       shapes: [{ type: 'line', x0: nstar, x1: nstar, yref: 'paper', y0: 0, y1: 1, line: { dash: 'dot', color: '#444', width: 1 } }],
       annotations: [{ x: Math.log10(nstar), y: 1, yref: 'paper', text: `N* ≈ ${nstar.toFixed(0)}`, showarrow: false, yanchor: 'bottom' }],
     },
-  };
+  });
 }

@@ -2,7 +2,7 @@ import type { PublishedVsPredicted } from '../deployment/deepseek.js';
 import type { SearchPoint } from '../deployment/search.js';
 import { InputError } from '../util/errors.js';
 import { checkArray } from '../util/validate.js';
-import { baseLayout, PALETTE, type Figure } from './types.js';
+import { baseLayout, PALETTE, type Figure, withLogTicks } from './types.js';
 
 /** A single operating point to mark on a frontier chart (a local setup, a published figure). */
 export interface FrontierMark {
@@ -48,10 +48,10 @@ export function deploymentFrontierChart(series: Record<string, readonly SearchPo
     });
   });
   if (data.length === 0) throw new InputError('series', series, 'at least one frontier or mark');
-  return {
+  return withLogTicks({
     data,
     layout: baseLayout(opts.title ?? 'What a provider trades: tokens/s per device against tokens/s per user', { title: 'output tokens/s per user', log: true }, { title: 'output tokens/s per device', log: true }),
-  };
+  });
 }
 
 /**
@@ -88,7 +88,7 @@ export function publishedVsPredictedChart(rows: readonly PublishedVsPredicted[],
     { type: 'line', yref: 'paper', y0: 0, y1: 1, x0: 1, x1: 1, line: { color: '#2ca02c', dash: 'dot' } },
   ];
   layout.margin = { t: 50, r: 40, b: 80, l: 20 };
-  return { data, layout };
+  return withLogTicks({ data, layout });
 }
 
 /** One point of the local-against-scale chart. */
@@ -118,9 +118,11 @@ export function localSetupChart(bars: readonly LocalSetupBar[], opts: { title?: 
     { title: 'output tokens/s per user', log: true },
     { title: '$ per million output tokens', log: true },
   );
-  layout.margin = { t: 50, r: 30, b: opts.note ? 110 : 70, l: 80 };
+  layout.margin = { t: 50, r: 30, b: opts.note ? 120 : 70, l: 80 };
+  // Slow and cheap is the empty corner: the legend sits there, the note under the axis title.
+  layout.legend = { x: 0.01, y: 0.01, xanchor: 'left', yanchor: 'bottom', bgcolor: 'rgba(255,255,255,0.8)' };
   if (opts.note) {
-    layout.annotations = [{ text: wrapWords(opts.note, 140), xref: 'paper', yref: 'paper', x: 0, y: -0.32, xanchor: 'left', yanchor: 'top', showarrow: false, align: 'left', font: { size: 11, color: '#555' } }];
+    layout.annotations = [{ text: wrapWords(opts.note, 150), xref: 'paper', yref: 'paper', x: 0, y: 0, yshift: -62, xanchor: 'left', yanchor: 'top', showarrow: false, align: 'left', font: { size: 11, color: '#555' } }];
   }
   const usd = (v: number): string => `$${v < 1 ? v.toFixed(3) : v.toFixed(2)}/M`;
   const trace = (kind: 'local' | 'scale', i: number): Record<string, unknown> => {
@@ -132,14 +134,16 @@ export function localSetupChart(bars: readonly LocalSetupBar[], opts: { title?: 
       x: pts.map((b) => b.tokensPerSecondPerUser),
       y: pts.map((b) => b.usdPerMillionOutput),
       text: pts.map((b) => wrapWords(`${b.label}${b.basis ? ` (${b.basis})` : ''}`, 28)),
-      textposition: kind === 'local' ? 'top center' : 'bottom center',
+      // Scale points (predicted and published) sit close together: their labels go to either side.
+      textposition: kind === 'local' ? 'top center' : pts.map((_, j) => (j % 2 ? 'middle left' : 'middle right')),
+      cliponaxis: false,
       hovertext: pts.map((b) => `${b.label}: ${b.tokensPerSecondPerUser.toPrecision(3)} tok/s per user, ${usd(b.usdPerMillionOutput)}`),
       hoverinfo: 'text',
       marker: { color: PALETTE[i], size: 11, symbol: kind === 'local' ? 'circle' : 'diamond' },
       textfont: { size: 10 },
     };
   };
-  return { data: [trace('local', 1), trace('scale', 0)], layout };
+  return withLogTicks({ data: [trace('local', 1), trace('scale', 0)], layout });
 }
 
 /** Words joined into lines of at most `width` characters (a longer word gets its own line), split by <br>. */

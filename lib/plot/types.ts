@@ -18,30 +18,77 @@ export const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '
  */
 export const LOG_TICK_FORMAT = ',~r';
 
+/** A tick value written out in full: "0.05", "20", "5,000", then "20k", "1.5M", "3G" from ten thousand up. */
+export function formatTick(v: number): string {
+  const units: Array<[number, string]> = [[1e15, 'P'], [1e12, 'T'], [1e9, 'G'], [1e6, 'M'], [1e4, 'k']];
+  for (const [scale, unit] of units) if (Math.abs(v) >= scale) return `${Number((v / (unit === 'k' ? 1e3 : scale)).toPrecision(3)).toLocaleString('en-US')}${unit}`;
+  return Number(v.toPrecision(3)).toLocaleString('en-US', { maximumSignificantDigits: 3 });
+}
+
+/**
+ * Ticks of a log axis over `values`: a 1–2–5 grid (decades only beyond four decades,
+ * every second decade beyond ten) from the grid tick below the values to the one above,
+ * each labelled in full by `format`, with the axis range set to the outer ticks so both
+ * ends carry a label. Null when no value is finite and positive.
+ *
+ * @example
+ * logTicks([3, 40]).ticktext // => ['2', '5', '10', '20', '50']
+ */
+export function logTicks(values: readonly unknown[], format: (v: number) => string = formatTick): { tickvals: number[]; ticktext: string[]; range: [number, number] } | null {
+  const xs = values.map(Number).filter((v) => Number.isFinite(v) && v > 0);
+  if (!xs.length) return null;
+  const min = Math.min(...xs);
+  const max = Math.max(...xs);
+  const lo = Math.floor(Math.log10(min));
+  const hi = Math.ceil(Math.log10(max));
+  const steps = hi - lo > 4 ? [1] : [1, 2, 5];
+  const every = hi - lo > 10 ? 2 : 1;
+  const grid: number[] = [];
+  for (let e = lo; e < hi + every; e += every) for (const m of steps) grid.push(Number((m * 10 ** e).toPrecision(1)));
+  const first = Math.max(0, grid.findIndex((v) => v >= min / 1.0001) - 1);
+  const lastInside = grid.findLastIndex((v) => v <= max * 1.0001);
+  const kept = grid.slice(first, Math.min(grid.length, lastInside + 2));
+  return { tickvals: kept, ticktext: kept.map(format), range: [Math.log10(kept[0]), Math.log10(kept[kept.length - 1])] };
+}
+
+/**
+ * The figure with every log axis that has no ticks of its own given logTicks over the
+ * values plotted on it (x or y of the traces drawn against that axis): plotly's own log
+ * ticks print minor ticks as bare digits ("2 3 … 9") or crowd them, and small values
+ * with an SI letter ("10m" for 0.01).
+ *
+ * @example
+ * withLogTicks({ data: [{ x: [1, 30], y: [1, 2] }], layout: { xaxis: { type: 'log' } } }).layout.xaxis // => { type: 'log', tickvals: [1, 2, 5, 10, 20, 50], ticktext: [...], range: [0, 1.699] }
+ */
+export function withLogTicks(fig: Figure): Figure {
+  const layout: Record<string, unknown> = { ...fig.layout };
+  for (const [key, axis] of Object.entries(fig.layout)) {
+    const m = /^([xy])axis(\d*)$/.exec(key);
+    const a = axis as Record<string, unknown> | undefined;
+    if (!m || !a || a.type !== 'log' || a.tickvals !== undefined) continue;
+    const id = `${m[1]}${m[2]}`;
+    const values = fig.data.filter((t) => (t[`${m[1]}axis`] ?? m[1]) === id).flatMap((t) => (Array.isArray(t[m[1]]) ? (t[m[1]] as unknown[]) : []));
+    const ticks = logTicks(values);
+    if (!ticks) continue;
+    const { tickformat: _unused, ...rest } = a;
+    layout[key] = { ...rest, ...ticks };
+  }
+  return { data: fig.data, layout };
+}
+
 /**
  * A log axis over `values` in seconds with ticks on a 1–2–5 grid (decades only when the
  * values span more than four) labelled "50 µs", "20 ms", "1 s": a latency reads in the
- * unit it would be quoted in. Values that are not finite and positive are ignored.
+ * unit it would be quoted in. The axis runs from the grid tick below the values to the
+ * one above, so both ends are labelled. Values that are not finite and positive are ignored.
  *
  * @example
  * secondsLogAxis([0.012, 0.3], 'p99 latency').ticktext // => ['10 ms', '20 ms', '50 ms', '100 ms', '200 ms', '500 ms']
  */
 export function secondsLogAxis(values: readonly unknown[], title: string): Record<string, unknown> {
-  const xs = values.map(Number).filter((v) => Number.isFinite(v) && v > 0);
   const axis: Record<string, unknown> = { title: { text: title }, type: 'log' };
-  if (!xs.length) return axis;
-  const lo = Math.floor(Math.log10(Math.min(...xs)));
-  const hi = Math.ceil(Math.log10(Math.max(...xs)));
-  const steps = hi - lo > 4 ? [1] : [1, 2, 5];
-  const tickvals: number[] = [];
-  for (let e = lo; e <= hi; e++) for (const m of steps) tickvals.push(Number((m * 10 ** e).toPrecision(1)));
-  const min = Math.min(...xs) / 1.0001;
-  const max = Math.max(...xs) * 1.0001;
-  // Keep one tick either side of the data so the ends of the axis are labelled too.
-  const first = Math.max(0, tickvals.findIndex((v) => v >= min) - 1);
-  const lastInside = tickvals.findLastIndex((v) => v <= max);
-  const kept = tickvals.slice(first, Math.min(tickvals.length, lastInside + 2));
-  return { ...axis, tickvals: kept, ticktext: kept.map(formatSeconds) };
+  const ticks = logTicks(values, formatSeconds);
+  return ticks ? { ...axis, ...ticks } : axis;
 }
 
 /** A duration in the unit a person would quote it in: µs, ms or s, up to three significant digits. */
