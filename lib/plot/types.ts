@@ -18,7 +18,13 @@ export const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '
  */
 export const LOG_TICK_FORMAT = ',~r';
 
-/** A tick value written out in full: "0.05", "20", "5,000", then "20k", "1.5M", "3G" from ten thousand up. */
+/**
+ * A tick value written out in full: "0.05", "20", "5,000", then "20k", "1.5M", "3G" from
+ * ten thousand up (never an SI letter below one, which plotly writes as "10m").
+ *
+ * @example
+ * formatTick(0.01) // => '0.01'
+ */
 export function formatTick(v: number): string {
   const units: Array<[number, string]> = [[1e15, 'P'], [1e12, 'T'], [1e9, 'G'], [1e6, 'M'], [1e4, 'k']];
   for (const [scale, unit] of units) if (Math.abs(v) >= scale) return `${Number((v / (unit === 'k' ? 1e3 : scale)).toPrecision(3)).toLocaleString('en-US')}${unit}`;

@@ -76,8 +76,6 @@ async function withLab(body: (open: (notebook: string) => Promise<{ page: import
   }
 }
 
-const idle = () => !Array.from(document.querySelectorAll('.jp-InputPrompt')).some((p) => p.textContent?.includes('*'));
-
 test('JupyterLab opens a notebook, runs all cells with the tslab kernel and renders its plotly charts', { timeout: 420_000 }, async () => {
   await withLab(async (open, log) => {
     // Quiet start-up: no ES-module error and no minified JavaScript dumped into the log.
@@ -85,8 +83,11 @@ test('JupyterLab opens a notebook, runs all cells with the tslab kernel and rend
     const { page, pageErrors } = await open(NOTEBOOK);
     // Notebook 05 draws five charts; the plotly extension renders each as .js-plotly-plot.
     await page.waitForFunction(
-      (idleSource) => new Function(`return (${idleSource})()`)() && document.querySelectorAll('.jp-OutputArea .js-plotly-plot').length >= 5,
-      idle.toString(),
+      () => {
+        const busy = Array.from(document.querySelectorAll('.jp-InputPrompt')).some((p) => p.textContent?.includes('*'));
+        return !busy && document.querySelectorAll('.jp-OutputArea .js-plotly-plot').length >= 5;
+      },
+      undefined,
       { timeout: 300_000, polling: 500 },
     ).catch(() => undefined);
     const counts = await page.evaluate(() => ({
@@ -105,8 +106,11 @@ test('JupyterLab shows the dollar amounts of notebooks 07 and 03 as text, not as
       const { page, pageErrors } = await open(notebook);
       // The answer box is the last output of both notebooks.
       await page.waitForFunction(
-        (idleSource) => new Function(`return (${idleSource})()`)() && document.querySelector('.jp-OutputArea .batchlab-answer') !== null,
-        idle.toString(),
+        () => {
+          const busy = Array.from(document.querySelectorAll('.jp-InputPrompt')).some((p) => p.textContent?.includes('*'));
+          return !busy && document.querySelector('.jp-OutputArea .batchlab-answer') !== null;
+        },
+        undefined,
         { timeout: 600_000, polling: 1000 },
       ).catch(() => undefined);
       const seen = await page.evaluate(() => {
