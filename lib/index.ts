@@ -883,5 +883,5 @@ export type {
   MimeBundle,
 } from './report/index.js';
 export { ANSWER_MIME, ANSWER_CLASS, DOLLAR_HTML, escapeHtmlText } from './report/index.js';
-export { LOG_TICK_FORMAT, formatTick, logTicks, secondsLogAxis, withLogTicks } from './plot/index.js';
+export { LOG_TICK_FORMAT, formatTick, logTicks, secondsLogAxis, withLogTicks, wrapWords } from './plot/index.js';
 export { gemmLineRefinement, GEMM_REFINE_MARGIN, GEMM_REFINE_MAX_EXTRA, type GemmRefineOptions, type GemmLinePoint, type GemmRefineInterval } from './gemm/index.js';

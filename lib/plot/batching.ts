@@ -1,5 +1,5 @@
 import { InputError } from '../util/errors.js';
-import { baseLayout, LOG_TICK_FORMAT, PALETTE, secondsLogAxis, type Figure, withLogTicks } from './types.js';
+import { baseLayout, LOG_TICK_FORMAT, PALETTE, secondsLogAxis, type Figure, withLogTicks, wrapWords } from './types.js';
 
 type Rows = Array<Record<string, unknown>>;
 /** An arquero table or plain row objects. */
@@ -260,7 +260,8 @@ export function servingLoadLimitChart(rows: TableLike, opts: { title?: string } 
       const why = r.brokenAtLoad === null || r.brokenAtLoad === undefined ? 'no load meets the limits' : `even ${Math.round(100 * Number(r.brokenAtLoad))} % breaks ${broke}`;
       const stacked = missing.get(label(r)) ?? 0;
       missing.set(label(r), stacked + 1);
-      notes.push({ x: label(r), y: 0, yanchor: 'bottom', yshift: 4 + 16 * stacked, showarrow: false, text: `${g}: no bar, ${why}`, font: { size: 11, color: PALETTE[i % PALETTE.length] } });
+      // In the replica's colour, wrapped to the width of a bar group, one above the other when several are missing.
+      notes.push({ x: label(r), y: 0, yanchor: 'bottom', yshift: 4 + 56 * stacked, showarrow: false, align: 'center', text: wrapWords(`no bar: ${why}`, 24), font: { size: 11, color: PALETTE[i % PALETTE.length] }, hovertext: g });
     }
     i++;
   }

@@ -2,7 +2,7 @@ import type { PublishedVsPredicted } from '../deployment/deepseek.js';
 import type { SearchPoint } from '../deployment/search.js';
 import { InputError } from '../util/errors.js';
 import { checkArray } from '../util/validate.js';
-import { baseLayout, PALETTE, type Figure, withLogTicks } from './types.js';
+import { baseLayout, PALETTE, type Figure, withLogTicks, wrapWords } from './types.js';
 
 /** A single operating point to mark on a frontier chart (a local setup, a published figure). */
 export interface FrontierMark {
@@ -144,15 +144,4 @@ export function localSetupChart(bars: readonly LocalSetupBar[], opts: { title?: 
     };
   };
   return withLogTicks({ data: [trace('local', 1), trace('scale', 0)], layout });
-}
-
-/** Words joined into lines of at most `width` characters (a longer word gets its own line), split by <br>. */
-function wrapWords(text: string, width: number): string {
-  const lines: string[] = [];
-  for (const word of text.split(/\s+/).filter((w) => w !== '')) {
-    const last = lines.length - 1;
-    if (last >= 0 && lines[last].length + 1 + word.length <= width) lines[last] += ` ${word}`;
-    else lines.push(word);
-  }
-  return lines.join('<br>');
 }

@@ -63,7 +63,7 @@ test('servingLoadLimitChart notes a missing bar at its place with the limit the 
   assert.equal(notes.length, 1);
   assert.equal(notes[0].x, 'window 200 ms');
   // 0.02 of capacity → "2 %"; itlP99 read as a person says it.
-  assert.equal(notes[0].text, 'A: no bar, even 2 % breaks p99 inter-token latency');
+  assert.equal(notes[0].text, 'no bar: even 2 % breaks<br>p99 inter-token latency');
   assert.deepEqual((fig.data[0] as { text: string[] }).text, ['9.00 req/s', '']);
 });
 
