@@ -133,7 +133,7 @@ export function localSetupChart(bars: readonly LocalSetupBar[], opts: { title?: 
       name: kind === 'local' ? 'at home, one user' : 'at scale, shared by many users',
       x: pts.map((b) => b.tokensPerSecondPerUser),
       y: pts.map((b) => b.usdPerMillionOutput),
-      text: pts.map((b) => wrapWords(`${b.label}${b.basis ? ` (${b.basis})` : ''}`, 28)),
+      text: pts.map((b) => wrapWords(`${b.label}${b.basis && !b.label.includes(b.basis) ? ` (${b.basis})` : ''}`, 28)),
       // Scale points (predicted and published) sit close together: their labels go to either side.
       textposition: kind === 'local' ? 'top center' : pts.map((_, j) => (j % 2 ? 'middle left' : 'middle right')),
       cliponaxis: false,

@@ -56,13 +56,14 @@ async function withLab(body: (open: (notebook: string) => Promise<{ page: import
       const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
       const pageErrors: string[] = [];
       page.on('pageerror', (e) => pageErrors.push(e.message));
-      await page.goto(`${base}/lab/tree/${notebook}?token=${token}`, { waitUntil: 'domcontentloaded', timeout: 120_000 });
+      // ?reset: a fresh workspace, so no notebook restored from an earlier session sits beside this one.
+      await page.goto(`${base}/lab/tree/${notebook}?reset&token=${token}`, { waitUntil: 'domcontentloaded', timeout: 120_000 });
       // The kernel indicator names the notebook's kernel once it is connected.
       await page.waitForSelector('.jp-Notebook', { timeout: 120_000 });
       await page.waitForFunction(() => document.body.innerText.includes('TypeScript'), undefined, { timeout: 120_000 });
       const dialog = await page.$('.jp-Dialog');
       assert.equal(dialog, null, 'a kernel dialog opened instead of the TypeScript kernel');
-      await page.click('.jp-Notebook');
+      await page.click('.jp-Notebook >> visible=true');
       // Run All through JupyterLab's menu (Run → Run All Cells).
       await page.click('.lm-MenuBar-itemLabel:text-is("Run")');
       await page.click('.lm-Menu-itemLabel:text-is("Run All Cells")');
