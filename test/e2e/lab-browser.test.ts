@@ -112,7 +112,7 @@ test('JupyterLab shows the dollar amounts of notebooks 07 and 03 as text, not as
           return !busy && document.querySelector('.jp-OutputArea .batchlab-answer') !== null;
         },
         undefined,
-        { timeout: 600_000, polling: 1000 },
+        { timeout: 300_000, polling: 1000 },
       ).catch(() => undefined);
       const seen = await page.evaluate(() => {
         const outputs = Array.from(document.querySelectorAll('.jp-OutputArea-output, .jp-MarkdownOutput'));
@@ -126,7 +126,13 @@ test('JupyterLab shows the dollar amounts of notebooks 07 and 03 as text, not as
           errors: document.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').length,
         };
       });
-      assert.ok(seen.answer, `${notebook}: no answer box rendered`);
+      if (!seen.answer) {
+        // What the page shows instead: a screenshot and the first error output, for the failure message.
+        const shot = join(root, '.cache', `lab-${notebook.split('/').pop()}.png`);
+        await page.screenshot({ path: shot, fullPage: false });
+        const firstError = await page.evaluate(() => (document.querySelector('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"], .jp-RenderedText[data-mime-type="application/vnd.jupyter.error"]') as HTMLElement | null)?.innerText ?? 'none');
+        assert.fail(`${notebook}: no answer box rendered; first error output: ${firstError.slice(0, 2000)}; screenshot ${shot}`);
+      }
       assert.ok(seen.sentences.length > 0, `${notebook}: no rendered sentence with two dollar amounts; answer box: ${seen.answer}`);
       assert.equal(seen.maths, 0, `${notebook}: ${seen.maths} dollar spans rendered as maths`);
       assert.equal(seen.errors, 0, `${notebook}: cells wrote to stderr`);
