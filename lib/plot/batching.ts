@@ -146,17 +146,20 @@ export function servingBatchSizeChart(histograms: Record<string, ArrayLike<numbe
 
 /**
  * The label of each frontier point: its policy and, for a window policy, W. Settings that
- * land on the same point share one label ("W = 0, 5, 10 ms") instead of overprinting.
+ * land on (nearly) the same point share one label ("W = 0, 5, 10 ms") instead of overprinting.
  */
 function frontierLabels(rows: Array<Record<string, unknown>>, x: string, y: string): string[] {
   const setting = (r: Record<string, unknown>) => (r.policy === 'window' || r.policy === 'static' ? `${r.policy === 'static' ? 'static ' : ''}W = ${windowLabel(r.windowMs)}` : String(r.policy ?? ''));
-  const at = new Map<string, number[]>();
+  // Points within 3 % of each other on both axes print on top of each other: one label for them.
+  const near = (a: number, b: number) => Math.abs(a - b) <= 0.03 * Math.max(Math.abs(a), Math.abs(b));
+  const clusters: number[][] = [];
   rows.forEach((r, i) => {
-    const key = `${Number(r[x]).toPrecision(6)}|${Number(r[y]).toPrecision(6)}`;
-    at.set(key, [...(at.get(key) ?? []), i]);
+    const home = clusters.find((c) => near(Number(rows[c[0]][x]), Number(r[x])) && near(Number(rows[c[0]][y]), Number(r[y])));
+    if (home) home.push(i);
+    else clusters.push([i]);
   });
   const labels = rows.map(() => '');
-  for (const idx of at.values()) {
+  for (const idx of clusters) {
     const same = idx.map((i) => rows[i]);
     const windows = same.every((r) => r.policy === same[0].policy && (r.policy === 'window' || r.policy === 'static'));
     labels[idx[0]] = windows && same.length > 1 ? `${same[0].policy === 'static' ? 'static ' : ''}W = ${same.map((r) => String(r.windowMs)).join(', ')} ms` : same.map(setting).join(' · ');

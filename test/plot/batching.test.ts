@@ -77,3 +77,12 @@ test('servingFrontierChart labels each frontier point with its window, one label
   const fig = servingFrontierChart(rows, rows, { groupBy: 'replica' });
   assert.deepEqual((fig.data.at(-1) as { text: string[] }).text, ['W = 0, 5 ms', '', 'W = 200 ms', 'chunked']);
 });
+
+test('servingFrontierChart gives settings within 3 % of each other one label, and keeps points 10 % apart separate', () => {
+  const rows = [
+    { replica: 'A', policy: 'window', windowMs: 0, e2eP99: 1, throughputTokS: 100, config: 'w0' },
+    { replica: 'A', policy: 'window', windowMs: 10, e2eP99: 1.02, throughputTokS: 101, config: 'w10' },
+    { replica: 'A', policy: 'window', windowMs: 50, e2eP99: 1.1, throughputTokS: 110, config: 'w50' },
+  ];
+  assert.deepEqual((servingFrontierChart(rows, rows).data.at(-1) as { text: string[] }).text, ['W = 0, 10 ms', '', 'W = 50 ms']);
+});
