@@ -786,4 +786,6 @@ export type {
   ProfileName,
   ProfileTiming,
 } from './report/index.js';
+export { showAnswer, answerBundle, spreadOf, FIGURE_BASES } from './report/index.js';
+export type { Answer, KeyNumber, FigureBasis } from './report/index.js';
 export { gemmLineRefinement, GEMM_REFINE_MARGIN, GEMM_REFINE_MAX_EXTRA, type GemmRefineOptions, type GemmLinePoint, type GemmRefineInterval } from './gemm/index.js';

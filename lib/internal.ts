@@ -180,3 +180,5 @@ export {
 export type {
   MimeBundle,
 } from './report/index.js';
+export { ANSWER_MIME, ANSWER_CLASS, DOLLAR_HTML, escapeHtmlText } from './report/index.js';
+export { LOG_TICK_FORMAT, formatTick, logTicks, secondsLogAxis, withLogTicks, wrapWords } from './plot/index.js';

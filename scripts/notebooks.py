@@ -10,10 +10,13 @@ with nbconvert's lab template. The HTML is made self-contained and offline: plot
 is inlined once (the minified build), before any AMD loader can capture it, and
 references to CDNs (MathJax, require.js, fonts) are removed; long code lines wrap.
 A JSON summary goes to stdout's last line: per notebook its errors, plots, the
-question it asks (its "**Question:**" paragraph) and its headline (the computed
-Markdown or printed sentences with numbers that the run produced).
+question it asks and its answer, from its answer box (showAnswer), which also moves to
+the top of the report; without a box, its "**Question:**" paragraph and the computed
+Markdown or printed sentences with numbers that the run produced.
 """
 import argparse
+import copy
+import html as html_lib
 import json
 import re
 import sys
@@ -50,9 +53,66 @@ QUESTION = re.compile(r"\*\*Question:?\*\*:?\s*(.+?)(?:\n\n|$)", re.S)
 HAS_NUMBER = re.compile(r"\d")
 
 
+ANSWER_MIME = "application/vnd.batchlab.answer+json"
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+
+
+def plain(text):
+    """Markdown or HTML output as plain text: tags, emphasis and code marks dropped,
+    entities decoded, Markdown backslash escapes removed."""
+    text = re.sub(r"<[^>]+>", "", str(text))
+    text = re.sub(r"(\*\*|__|`)", "", text)
+    text = html_lib.unescape(text)
+    text = re.sub(r"\\([$*_`\\])", r"\1", text)
+    return " ".join(text.split())
+
+
+def answer_of(nb):
+    """The answer box the notebook showed (showAnswer), or None."""
+    for cell in nb.cells:
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            data = out.get("data", {})
+            if ANSWER_MIME in data:
+                return data[ANSWER_MIME]
+    return None
+
+
+def hoist_answer(nb):
+    """A copy of the executed notebook whose answer box opens the report: the box moves
+    from the cell that computed it to just below the title."""
+    nb = copy.deepcopy(nb)
+    boxes = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        keep = []
+        for out in cell.get("outputs", []):
+            if ANSWER_MIME in out.get("data", {}):
+                boxes.append(out["data"]["text/html"])
+            else:
+                keep.append(out)
+        cell["outputs"] = keep
+    if boxes:
+        at = 0
+        first = nb.cells[0] if nb.cells else None
+        if first is not None and first.cell_type == "markdown":
+            # Right under the title: the introduction follows the answer.
+            title, _, rest = first.source.partition("\n")
+            at = 1
+            if title.startswith("#") and rest.strip():
+                first.source = title
+                nb.cells.insert(1, nbformat.v4.new_markdown_cell(rest.strip()))
+        nb.cells.insert(at, nbformat.v4.new_markdown_cell("\n".join(boxes)))
+    return nb
+
+
 def question_and_headline(nb):
-    """The notebook's question (its **Question:** paragraph) and up to three computed
-    sentences with numbers (Markdown displays first, then printed lines)."""
+    """The notebook's question and one sentence of answer: from its answer box (showAnswer)
+    when it has one; else its **Question:** paragraph and up to three computed sentences
+    with numbers (Markdown displays first, then printed lines)."""
+    box = answer_of(nb)
+    if box:
+        return plain(box.get("question", "")), [SENTENCE_END.split(plain(box.get("answer", "")))[0]]
     question = None
     for cell in nb.cells:
         if cell.cell_type == "markdown":
@@ -72,9 +132,8 @@ def question_and_headline(nb):
             continue
         for out in cell.get("outputs", []):
             if out.get("output_type") in ("display_data", "execute_result") and "text/markdown" in out.get("data", {}):
-                # The index shows plain text: drop Markdown emphasis and code marks.
-                text = " ".join(str(out["data"]["text/markdown"]).split())
-                text = re.sub(r"(\*\*|__|`)", "", text)
+                # The index shows plain text.
+                text = plain(out["data"]["text/markdown"])
                 if HAS_NUMBER.search(text):
                     markdown.append(text)
             elif out.get("output_type") == "stream" and out.get("name") == "stdout":
@@ -214,7 +273,7 @@ def main():
         if not args.no_html:
             plotly_js = plotly_for(nb)
             exporter = HTMLExporter(template_name="lab")
-            body, _ = exporter.from_notebook_node(nb)
+            body, _ = exporter.from_notebook_node(hoist_answer(nb))
             html_path = out_dir / (path.stem + ".html")
             html_path.write_text(offline_html(body, plotly_js), encoding="utf-8")
             record["html"] = str(html_path)

@@ -60,7 +60,8 @@ const rows = summary
     const link = s.html ? `<a href="${esc(relative(out, s.html))}">${esc(name)}</a>` : esc(name);
     const status = s.errors.length ? `<span class="bad">${s.errors.length} error(s)</span>` : 'ok';
     const question = s.question ? `<div class="q">${esc(s.question)}</div>` : '';
-    const headline = (s.headline ?? []).length ? `<ul>${s.headline.map((h) => `<li>${esc(h)}</li>`).join('')}</ul>` : '';
+    // One question and one sentence of answer per notebook: the rest is in the report.
+    const headline = (s.headline ?? []).length ? `<div class="a">${esc(s.headline[0])}</div>` : '';
     return `<tr><td>${link}</td><td>${question}${headline}</td><td>${status}</td><td>${s.plots}</td><td>${s.seconds}</td></tr>`;
   })
   .join('\n');
@@ -68,11 +69,11 @@ const index = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>batchlab reports</title>
 <style>body{font-family:system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem}
 table{border-collapse:collapse}td,th{padding:.3rem .8rem;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}.bad{color:#b00}
-.q{font-weight:600}ul{margin:.3rem 0;padding-left:1.2rem;color:#333}</style>
+.q{font-weight:600}.a{margin:.2rem 0;color:#333}</style>
 </head><body>
 <h1>batchlab reports</h1>
 <p>Built ${esc(new Date().toISOString())} on ${esc(os.hostname())} (${esc(os.cpus()[0]?.model ?? '')}, ${os.cpus().length} cores), profile <b>${esc(profile)}</b>, in ${seconds} s.</p>
-<table><thead><tr><th>report</th><th>question and headline numbers</th><th>status</th><th>plots</th><th>seconds</th></tr></thead><tbody>
+<table><thead><tr><th>report</th><th>question and answer</th><th>status</th><th>plots</th><th>seconds</th></tr></thead><tbody>
 ${rows}
 </tbody></table>
 </body></html>

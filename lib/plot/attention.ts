@@ -1,5 +1,5 @@
 import type { Figure } from './types.js';
-import { PALETTE, baseLayout } from './types.js';
+import { PALETTE, baseLayout, withLogTicks } from './types.js';
 import { checkArray } from '../util/validate.js';
 import type { AttentionRow, RaggedStrategyRow } from '../attention/index.js';
 import { MEASURED_STRATEGIES, RAGGED_STRATEGIES } from '../attention/index.js';
@@ -35,7 +35,7 @@ export function attentionStrategiesChart(rows: readonly AttentionRow[], opts: { 
   });
   const layout = baseLayout(opts.title ?? 'Batched decode attention on this machine, relative to padding', { title: 'length spread, batch' }, { title: 'time / padding time (median over rounds)' });
   layout.barmode = 'group';
-  return { data, layout };
+  return withLogTicks({ data, layout });
 }
 
 /**
@@ -59,7 +59,7 @@ export function raggedPredictionChart(rows: readonly RaggedStrategyRow[], opts: 
       marker: { color: rows.map((r) => PALETTE[RAGGED_STRATEGIES.indexOf(r.strategy) % PALETTE.length]) },
     },
   ];
-  return { data, layout: baseLayout(opts.title ?? 'Predicted decode attention per step by strategy', { title: 'strategy' }, { title: 'ms per decode step (attention only)' }) };
+  return withLogTicks({ data, layout: baseLayout(opts.title ?? 'Predicted decode attention per step by strategy', { title: 'strategy' }, { title: 'ms per decode step (attention only)' }) });
 }
 
 /**
@@ -76,7 +76,7 @@ export function decodeTrafficChart(rows: readonly DecodeTrafficRow[], opts: { ti
     const rs = rows.filter((r) => r.model === m && Number.isFinite(r.crossoverBatch)).sort((a, b) => a.context - b.context);
     return { type: 'scatter', mode: 'lines+markers', name: m, x: rs.map((r) => r.context), y: rs.map((r) => r.crossoverBatch), line: { color: PALETTE[i % PALETTE.length] } };
   });
-  return { data, layout: baseLayout(opts.title ?? 'Decode batch at which KV reads equal weight reads', { title: 'context tokens per sequence', log: true }, { title: 'batch (sequences)', log: true }) };
+  return withLogTicks({ data, layout: baseLayout(opts.title ?? 'Decode batch at which KV reads equal weight reads', { title: 'context tokens per sequence', log: true }, { title: 'batch (sequences)', log: true }) });
 }
 
 /**
@@ -93,7 +93,7 @@ export function kvBatchLimitChart(rows: readonly KvBatchLimitRow[], opts: { titl
     const rs = rows.filter((r) => key(r) === k && r.sequences > 0).sort((a, b) => a.context - b.context);
     return { type: 'scatter', mode: 'lines+markers', name: k, x: rs.map((r) => r.context), y: rs.map((r) => r.sequences), line: { color: PALETTE[i % PALETTE.length] } };
   });
-  return { data, layout: baseLayout(opts.title ?? 'Concurrent sequences that fit in memory', { title: 'context tokens per sequence', log: true }, { title: 'max concurrent sequences', log: true }) };
+  return withLogTicks({ data, layout: baseLayout(opts.title ?? 'Concurrent sequences that fit in memory', { title: 'context tokens per sequence', log: true }, { title: 'max concurrent sequences', log: true }) });
 }
 
 /**
@@ -115,5 +115,5 @@ export function disaggregationChart(rows: readonly DisaggregationRow[], opts: { 
       marker: { color: rows.map((_, i) => PALETTE[i % PALETTE.length]) },
     },
   ];
-  return { data, layout: baseLayout(opts.title ?? 'Attention–FFN disaggregation: decode throughput per device', { title: 'layout' }, { title: 'output tokens/s per device' }) };
+  return withLogTicks({ data, layout: baseLayout(opts.title ?? 'Attention–FFN disaggregation: decode throughput per device', { title: 'layout' }, { title: 'output tokens/s per device' }) });
 }

@@ -1,5 +1,5 @@
 import { InputError } from '../util/errors.js';
-import { baseLayout, PALETTE, type Figure } from './types.js';
+import { baseLayout, LOG_TICK_FORMAT, PALETTE, secondsLogAxis, type Figure, withLogTicks, wrapWords } from './types.js';
 
 type Rows = Array<Record<string, unknown>>;
 /** An arquero table or plain row objects. */
@@ -66,24 +66,27 @@ export function servingFrontierChart(
   for (const [g, rows] of groups(front, opts.groupBy)) {
     data.push({
       type: 'scatter',
-      mode: 'lines+markers',
+      mode: 'lines+markers+text',
       name: g,
       x: numberColumn(rows, latency, 'frontier'),
       y: numberColumn(rows, throughput, 'frontier'),
-      text: rows.map((r) => String(r.config ?? '')),
+      // Each frontier point says which setting it is: the policy and, for a window policy, W.
+      text: frontierLabels(rows, latency, throughput),
+      textposition: 'top center',
+      textfont: { size: 10, color: colour(g) },
+      hovertext: rows.map((r) => String(r.config ?? '')),
       line: { color: colour(g), width: 2 },
       marker: { color: colour(g), size: 8 },
-      hovertemplate: '%{text}<br>%{x:.3s} s, %{y:.4s}<extra></extra>',
+      hovertemplate: '%{hovertext}<br>%{x:.3g} s, %{y:.4s}<extra></extra>',
     });
   }
-  return {
-    data,
-    layout: baseLayout(
-      opts.title ?? 'Throughput against tail latency',
-      { title: opts.latencyLabel ?? `${latency} latency (s)`, log: true },
-      { title: opts.throughputLabel ?? (throughput === 'throughputTokS' ? 'output tokens / s' : throughput) },
-    ),
-  };
+  const layout = baseLayout(
+    opts.title ?? 'Throughput against tail latency',
+    { title: opts.latencyLabel ?? metricLabel(latency), log: true },
+    { title: opts.throughputLabel ?? (throughput === 'throughputTokS' ? 'output tokens / s' : throughput) },
+  );
+  layout.xaxis = secondsLogAxis(data.flatMap((d) => d.x as number[]), opts.latencyLabel ?? metricLabel(latency));
+  return withLogTicks({ data, layout });
 }
 
 /**
@@ -112,7 +115,7 @@ export function windowCatchChart(rows: TableLike, opts: { title?: string } = {})
       line: { color: colour, dash: 'dash', width: 1 },
     });
   }
-  return { data, layout: baseLayout(opts.title ?? 'Requests caught per collection window', { title: 'arrival rate (requests / s)', log: true }, { title: 'requests per batch', log: true }) };
+  return withLogTicks({ data, layout: baseLayout(opts.title ?? 'Requests caught per collection window', { title: 'arrival rate (requests / s)', log: true }, { title: 'requests per batch', log: true }) });
 }
 
 /**
@@ -138,8 +141,42 @@ export function servingBatchSizeChart(histograms: Record<string, ArrayLike<numbe
     }
     return { type: 'bar', name, x, y, marker: { color: PALETTE[i % PALETTE.length] }, opacity: 0.7 };
   });
-  return { data, layout: { ...baseLayout(opts.title ?? 'Batch size per engine step', { title: 'sequences in the step' }, { title: 'fraction of steps' }), barmode: 'overlay' } };
+  return withLogTicks({ data, layout: { ...baseLayout(opts.title ?? 'Batch size per engine step', { title: 'sequences in the step' }, { title: 'fraction of steps' }), barmode: 'overlay' } });
 }
+
+/**
+ * The label of each frontier point: its policy and, for a window policy, W. Settings that
+ * land on (nearly) the same point share one label ("W = 0, 5, 10 ms") instead of overprinting.
+ */
+function frontierLabels(rows: Array<Record<string, unknown>>, x: string, y: string): string[] {
+  const setting = (r: Record<string, unknown>) => (r.policy === 'window' || r.policy === 'static' ? `${r.policy === 'static' ? 'static ' : ''}W = ${windowLabel(r.windowMs)}` : String(r.policy ?? ''));
+  // Points within 3 % of each other on both axes print on top of each other: one label for them.
+  const near = (a: number, b: number) => Math.abs(a - b) <= 0.03 * Math.max(Math.abs(a), Math.abs(b));
+  const clusters: number[][] = [];
+  rows.forEach((r, i) => {
+    const home = clusters.find((c) => near(Number(rows[c[0]][x]), Number(r[x])) && near(Number(rows[c[0]][y]), Number(r[y])));
+    if (home) home.push(i);
+    else clusters.push([i]);
+  });
+  const labels = rows.map(() => '');
+  for (const idx of clusters) {
+    const same = idx.map((i) => rows[i]);
+    const windows = same.every((r) => r.policy === same[0].policy && (r.policy === 'window' || r.policy === 'static'));
+    labels[idx[0]] = windows && same.length > 1 ? `${same[0].policy === 'static' ? 'static ' : ''}W = ${same.map((r) => String(r.windowMs)).join(', ')} ms` : same.map(setting).join(' · ');
+  }
+  return labels;
+}
+
+// Column names of the serving sweep as a reader says them.
+const METRIC_LABEL: Record<string, string> = {
+  ttftP50: 'p50 time to first token',
+  ttftP99: 'p99 time to first token',
+  itlP50: 'p50 inter-token latency',
+  itlP99: 'p99 inter-token latency',
+  e2eP50: 'p50 end-to-end latency',
+  e2eP99: 'p99 end-to-end latency',
+};
+const metricLabel = (name: string): string => METRIC_LABEL[name] ?? name;
 
 function windowLabel(w: unknown): string {
   return `${w} ms`;
@@ -174,22 +211,22 @@ export function windowEffectChart(
     const colour = PALETTE[i % PALETTE.length];
     const dash = ['solid', 'dash', 'dot', 'dashdot'][Math.floor(i / PALETTE.length) % 4];
     i++;
-    data.push({ type: 'scatter', mode: 'lines+markers', name: g, legendgroup: g, x, y: numberColumn(sorted, latency, 'rows'), line: { color: colour, dash }, xaxis: 'x', yaxis: 'y', hovertemplate: `${g}<br>W = %{x}: %{y:.3s} s<extra></extra>` });
+    data.push({ type: 'scatter', mode: 'lines+markers', name: g, legendgroup: g, x, y: numberColumn(sorted, latency, 'rows'), line: { color: colour, dash }, xaxis: 'x', yaxis: 'y', hovertemplate: `${g}<br>W = %{x}: %{y:.3g} s<extra></extra>` });
     data.push({ type: 'scatter', mode: 'lines+markers', name: g, legendgroup: g, showlegend: false, x, y: numberColumn(sorted, cost, 'rows'), line: { color: colour, dash }, xaxis: 'x2', yaxis: 'y2', hovertemplate: `${g}<br>W = %{x}: %{y:.3s}<extra></extra>` });
   }
   const categories = windows.map(windowLabel);
-  return {
+  return withLogTicks({
     data,
     layout: {
       title: { text: opts.title ?? 'Latency and cost per token against the collection window, at fixed loads' },
       xaxis: { domain: [0, 0.45], type: 'category', categoryorder: 'array', categoryarray: categories, title: { text: 'collection window W' } },
-      yaxis: { type: 'log', title: { text: opts.latencyLabel ?? `${latency} (s)` } },
+      yaxis: secondsLogAxis(data.filter((d) => d.yaxis === 'y').flatMap((d) => d.y as number[]), opts.latencyLabel ?? metricLabel(latency)),
       xaxis2: { domain: [0.57, 1], type: 'category', categoryorder: 'array', categoryarray: categories, title: { text: 'collection window W' }, anchor: 'y2' },
-      yaxis2: { type: 'log', anchor: 'x2', title: { text: opts.costLabel ?? (cost === 'busySecondsPer1kTokens' ? 'engine busy seconds per 1,000 output tokens' : cost) } },
+      yaxis2: { type: 'log', tickformat: LOG_TICK_FORMAT, anchor: 'x2', title: { text: opts.costLabel ?? (cost === 'busySecondsPer1kTokens' ? 'engine busy seconds per 1,000 output tokens' : cost === 'usdPerMTok' ? '$ per million output tokens' : cost) } },
       legend: { orientation: 'h', y: -0.25 },
       margin: { t: 50, r: 20, b: 60, l: 70 },
     },
-  };
+  });
 }
 
 /**
@@ -205,6 +242,8 @@ export function servingLoadLimitChart(rows: TableLike, opts: { title?: string } 
   if (all.length === 0) throw new InputError('rows', rows, 'at least one row from servingLoadUnderLimitTable');
   const label = (r: Record<string, unknown>) => (r.windowMs === null || r.windowMs === undefined ? String(r.policy) : `${r.policy} ${windowLabel(r.windowMs)}`);
   const data: Array<Record<string, unknown>> = [];
+  const notes: Array<Record<string, unknown>> = [];
+  const missing = new Map<string, number>();
   let i = 0;
   for (const [g, rs] of groups(all, 'replica')) {
     data.push({
@@ -212,16 +251,28 @@ export function servingLoadLimitChart(rows: TableLike, opts: { title?: string } 
       name: g,
       x: rs.map(label),
       y: numberColumn(rs, 'load', 'rows').map((l) => 100 * l),
-      text: rs.map((r) => `${(r.ratePerSecond as number).toPrecision(3)} req/s`),
-      marker: { color: PALETTE[i++ % PALETTE.length] },
+      text: rs.map((r) => (Number(r.load) > 0 ? `${(r.ratePerSecond as number).toPrecision(3)} req/s` : '')),
+      textposition: 'outside',
+      cliponaxis: false,
+      marker: { color: PALETTE[i % PALETTE.length] },
       hovertemplate: '%{x}: %{y:.0f} % of capacity, %{text}<extra></extra>',
     });
+    // A zero is the bisection's floor, not a measured load: the bar is missing, and a note at its place says why.
+    for (const r of rs.filter((x) => !(Number(x.load) > 0))) {
+      const broke = r.brokenLimits ? String(r.brokenLimits).split(', ').map(metricLabel).join(', ') : 'a limit';
+      const why = r.brokenAtLoad === null || r.brokenAtLoad === undefined ? 'no load meets the limits' : `even ${Math.round(100 * Number(r.brokenAtLoad))} % breaks ${broke}`;
+      const stacked = missing.get(label(r)) ?? 0;
+      missing.set(label(r), stacked + 1);
+      // In the replica's colour, wrapped to the width of a bar group, one above the other when several are missing.
+      notes.push({ x: label(r), y: 0, yanchor: 'bottom', yshift: 4 + 56 * stacked, showarrow: false, align: 'center', text: wrapWords(`no bar: ${why}`, 24), font: { size: 11, color: PALETTE[i % PALETTE.length] }, hovertext: g });
+    }
+    i++;
   }
   const limits = String(all[0].limits ?? '');
-  return {
+  return withLogTicks({
     data,
-    layout: { ...baseLayout(opts.title ?? `Load carried while ${limits}`, { title: 'policy' }, { title: '% of saturated continuous-batching capacity' }), barmode: 'group' },
-  };
+    layout: { ...baseLayout(opts.title ?? `Load carried while ${limits}`, { title: 'policy' }, { title: '% of saturated continuous-batching capacity' }), barmode: 'group', ...(notes.length ? { annotations: notes } : {}) },
+  });
 }
 
 /**
@@ -247,7 +298,7 @@ export function concurrencyCurveChart(curve: { table: TableLike; maxThroughputRp
     const v = lo * Math.pow(Math.min(hi, nstar) / lo, k / 40);
     rise.push(v);
   }
-  return {
+  return withLogTicks({
     data: [
       { type: 'scatter', mode: 'lines+markers', name: 'throughput (simulated)', x: n, y: x, line: { color: PALETTE[0], width: 2 } },
       { type: 'scatter', mode: 'lines', name: 'N / (R(1) + Z)', x: rise, y: rise.map((v) => v * (xmax / nstar)), line: { color: PALETTE[0], dash: 'dash', width: 1 } },
@@ -261,5 +312,5 @@ export function concurrencyCurveChart(curve: { table: TableLike; maxThroughputRp
       shapes: [{ type: 'line', x0: nstar, x1: nstar, yref: 'paper', y0: 0, y1: 1, line: { dash: 'dot', color: '#444', width: 1 } }],
       annotations: [{ x: Math.log10(nstar), y: 1, yref: 'paper', text: `N* ≈ ${nstar.toFixed(0)}`, showarrow: false, yanchor: 'bottom' }],
     },
-  };
+  });
 }

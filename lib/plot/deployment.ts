@@ -2,7 +2,7 @@ import type { PublishedVsPredicted } from '../deployment/deepseek.js';
 import type { SearchPoint } from '../deployment/search.js';
 import { InputError } from '../util/errors.js';
 import { checkArray } from '../util/validate.js';
-import { baseLayout, PALETTE, type Figure } from './types.js';
+import { baseLayout, PALETTE, type Figure, withLogTicks, wrapWords } from './types.js';
 
 /** A single operating point to mark on a frontier chart (a local setup, a published figure). */
 export interface FrontierMark {
@@ -48,10 +48,10 @@ export function deploymentFrontierChart(series: Record<string, readonly SearchPo
     });
   });
   if (data.length === 0) throw new InputError('series', series, 'at least one frontier or mark');
-  return {
+  return withLogTicks({
     data,
     layout: baseLayout(opts.title ?? 'What a provider trades: tokens/s per device against tokens/s per user', { title: 'output tokens/s per user', log: true }, { title: 'output tokens/s per device', log: true }),
-  };
+  });
 }
 
 /**
@@ -88,52 +88,60 @@ export function publishedVsPredictedChart(rows: readonly PublishedVsPredicted[],
     { type: 'line', yref: 'paper', y0: 0, y1: 1, x0: 1, x1: 1, line: { color: '#2ca02c', dash: 'dot' } },
   ];
   layout.margin = { t: 50, r: 40, b: 80, l: 20 };
-  return { data, layout };
+  return withLogTicks({ data, layout });
 }
 
-/** One bar of the local-setup chart. */
+/** One point of the local-against-scale chart. */
 export interface LocalSetupBar {
   label: string;
   tokensPerSecondPerUser: number;
   usdPerMillionOutput: number;
+  /** A machine at home serving one user, or a provider's pool; local by default. */
+  kind?: 'local' | 'scale';
+  /** What the figures are (e.g. 'bound', 'calibrated', 'published', 'predicted'): shown beside the label. */
+  basis?: string;
 }
 
 /**
- * Tokens/s one user gets on each setup (bars, log scale), each labelled with its
- * dollars per million output tokens.
+ * Dollars per million output tokens against the tokens/s one user gets, log–log, one
+ * labelled point per setup: local machines (circles) against a provider's pool
+ * (diamonds), so cheap-at-scale and expensive-at-home is where the points sit. `note`
+ * (the amortisation assumption, what the speeds are) is printed under the chart.
  *
  * @example
- * show(localSetupChart(runs.map((r) => ({ label: r.setup, tokensPerSecondPerUser: r.tokensPerSecondPerUser, usdPerMillionOutput: r.usdPerMillionOutput }))));
+ * show(localSetupChart([{ label: 'Mac Studio', tokensPerSecondPerUser: 17, usdPerMillionOutput: 5.9, basis: 'bound' }], { note: 'purchase amortised over 3 years' }));
  */
-export function localSetupChart(bars: readonly LocalSetupBar[], opts: { title?: string } = {}): Figure {
+export function localSetupChart(bars: readonly LocalSetupBar[], opts: { title?: string; note?: string } = {}): Figure {
   checkArray<LocalSetupBar>('bars', bars, 1000);
-  const layout = baseLayout(opts.title ?? 'Tokens/s per user and $ per million output tokens', { title: '' }, { title: 'output tokens/s per user', log: true });
-  layout.margin = { t: 50, r: 20, b: 120, l: 70 };
-  // Setup names are sentences: wrapped flat under their bars, they are read whole instead of cut off at an angle.
-  layout.xaxis = { ...(layout.xaxis as object), tickangle: 0, automargin: true };
-  return {
-    data: [
-      {
-        type: 'bar',
-        x: bars.map((b) => wrapWords(b.label, 22)),
-        y: bars.map((b) => b.tokensPerSecondPerUser),
-        text: bars.map((b) => `${b.tokensPerSecondPerUser.toFixed(1)} tok/s<br>$${b.usdPerMillionOutput < 1 ? b.usdPerMillionOutput.toFixed(3) : b.usdPerMillionOutput.toFixed(2)}/M`),
-        textposition: 'outside',
-        marker: { color: bars.map((_, i) => PALETTE[i % PALETTE.length]) },
-        showlegend: false,
-      },
-    ],
-    layout,
-  };
-}
-
-/** Words joined into lines of at most `width` characters (a longer word gets its own line), split by <br>. */
-function wrapWords(text: string, width: number): string {
-  const lines: string[] = [];
-  for (const word of text.split(/\s+/).filter((w) => w !== '')) {
-    const last = lines.length - 1;
-    if (last >= 0 && lines[last].length + 1 + word.length <= width) lines[last] += ` ${word}`;
-    else lines.push(word);
+  const layout = baseLayout(
+    opts.title ?? '$ per million output tokens against tokens/s per user',
+    { title: 'output tokens/s per user', log: true },
+    { title: '$ per million output tokens', log: true },
+  );
+  layout.margin = { t: 50, r: 30, b: opts.note ? 120 : 70, l: 80 };
+  // Slow and cheap is the empty corner: the legend sits there, the note under the axis title.
+  layout.legend = { x: 0.01, y: 0.01, xanchor: 'left', yanchor: 'bottom', bgcolor: 'rgba(255,255,255,0.8)' };
+  if (opts.note) {
+    layout.annotations = [{ text: wrapWords(opts.note, 150), xref: 'paper', yref: 'paper', x: 0, y: 0, yshift: -62, xanchor: 'left', yanchor: 'top', showarrow: false, align: 'left', font: { size: 11, color: '#555' } }];
   }
-  return lines.join('<br>');
+  const usd = (v: number): string => `$${v < 1 ? v.toFixed(3) : v.toFixed(2)}/M`;
+  const trace = (kind: 'local' | 'scale', i: number): Record<string, unknown> => {
+    const pts = bars.filter((b) => (b.kind ?? 'local') === kind);
+    return {
+      type: 'scatter',
+      mode: 'markers+text',
+      name: kind === 'local' ? 'at home, one user' : 'at scale, shared by many users',
+      x: pts.map((b) => b.tokensPerSecondPerUser),
+      y: pts.map((b) => b.usdPerMillionOutput),
+      text: pts.map((b) => wrapWords(`${b.label}${b.basis && !b.label.includes(b.basis) ? ` (${b.basis})` : ''}`, 28)),
+      // Scale points (predicted and published) sit close together: their labels go to either side.
+      textposition: kind === 'local' ? 'top center' : pts.map((_, j) => (j % 2 ? 'middle left' : 'middle right')),
+      cliponaxis: false,
+      hovertext: pts.map((b) => `${b.label}: ${b.tokensPerSecondPerUser.toPrecision(3)} tok/s per user, ${usd(b.usdPerMillionOutput)}`),
+      hoverinfo: 'text',
+      marker: { color: PALETTE[i], size: 11, symbol: kind === 'local' ? 'circle' : 'diamond' },
+      textfont: { size: 10 },
+    };
+  };
+  return withLogTicks({ data: [trace('local', 1), trace('scale', 0)], layout });
 }

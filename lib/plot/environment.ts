@@ -1,5 +1,5 @@
 import type { Figure } from './types.js';
-import { PALETTE, baseLayout } from './types.js';
+import { LOG_TICK_FORMAT, PALETTE, baseLayout, withLogTicks } from './types.js';
 
 /** One measured point of a batch sweep: batch M and median seconds (with spread). */
 export interface BatchLatencyPoint {
@@ -22,8 +22,8 @@ export function batchLatencyThroughputChart(points: readonly BatchLatencyPoint[]
   const label = opts.label ? ` (${opts.label})` : '';
   const layout = baseLayout(opts.title ?? 'Latency and throughput against batch size', { title: 'batch size M (tokens per matmul)', log: true }, { title: 'latency (ms)', log: true });
   layout.margin = { t: 50, r: 80, b: 60, l: 70 };
-  layout.yaxis2 = { title: { text: 'tokens/s' }, type: 'log', overlaying: 'y', side: 'right' };
-  return {
+  layout.yaxis2 = { title: { text: 'tokens/s' }, type: 'log', tickformat: LOG_TICK_FORMAT, overlaying: 'y', side: 'right' };
+  return withLogTicks({
     data: [
       {
         type: 'scatter',
@@ -50,5 +50,5 @@ export function batchLatencyThroughputChart(points: readonly BatchLatencyPoint[]
       },
     ],
     layout,
-  };
+  });
 }

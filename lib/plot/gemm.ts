@@ -4,7 +4,7 @@ import type { GemmRow } from '../gemm/row.js';
 import { gemmFlops } from '../gemm/shapes.js';
 import { InputError } from '../util/errors.js';
 import type { Figure } from './types.js';
-import { baseLayout, PALETTE } from './types.js';
+import { baseLayout, PALETTE, withLogTicks } from './types.js';
 
 function rowsOf(rows: readonly GemmRow[] | { objects(): object[] }): GemmRow[] {
   const r = Array.isArray(rows) ? rows : (rows as { objects(): object[] }).objects();
@@ -45,7 +45,7 @@ export function gemmLatencyChart(rows: readonly GemmRow[] | { objects(): object[
     line: { color: PALETTE[i % PALETTE.length] },
     hovertemplate: 'M=%{x}: %{y:.3f} ms<extra>%{fullData.name}</extra>',
   }));
-  return { data, layout: baseLayout(opts.title ?? 'Matmul latency against batch size', { title: 'batch size M (tokens)', log: true }, { title: 'median time per matmul (ms)', log: true }) };
+  return withLogTicks({ data, layout: baseLayout(opts.title ?? 'Matmul latency against batch size', { title: 'batch size M (tokens)', log: true }, { title: 'median time per matmul (ms)', log: true }) });
 }
 
 /**
@@ -94,7 +94,7 @@ export function gemmThroughputChart(rows: readonly GemmRow[] | { objects(): obje
       line,
     });
   }
-  return { data, layout: baseLayout(opts.title ?? 'Matmul throughput against batch size', { title: 'batch size M (tokens)', log: true }, { title: 'GFLOP/s', log: true }) };
+  return withLogTicks({ data, layout: baseLayout(opts.title ?? 'Matmul throughput against batch size', { title: 'batch size M (tokens)', log: true }, { title: 'GFLOP/s', log: true }) });
 }
 
 /**
@@ -107,13 +107,13 @@ export function gemmThroughputChart(rows: readonly GemmRow[] | { objects(): obje
 export function gemmOneVsManyChart(points: readonly OneVsManyPoint[], opts: { title?: string; label?: string } = {}): Figure {
   if (!Array.isArray(points) || points.length === 0) throw new InputError('points', points, 'a non-empty array of one-vs-many points');
   const b = points.map((p) => p.batch);
-  return {
+  return withLogTicks({
     data: [
       { type: 'scatter', mode: 'lines+markers', name: opts.label ?? 'measured speed-up', x: b, y: points.map((p) => p.speedup), line: { color: PALETTE[0] } },
       { type: 'scatter', mode: 'lines', name: 'ideal: B tokens for the price of one', x: b, y: b, line: { color: '#888', dash: 'dot' } },
     ],
     layout: baseLayout(opts.title ?? 'One matmul of B tokens vs B matmuls of one token', { title: 'tokens B', log: true }, { title: 'speed-up (time of B calls / time of one)', log: true }),
-  };
+  });
 }
 
 /**
@@ -134,12 +134,12 @@ export function gemmGroupedExpertsChart(scenarios: ReadonlyArray<{ label: string
     text: text ? scenarios.map((s) => text(s.summary)) : undefined,
     marker: { color },
   });
-  return {
+  return withLogTicks({
     data: [
       bar('one padded batched matmul', 'batchedSeconds', PALETTE[0], (s) => `${Math.round(s.paddingEfficiency * 100)} % rows useful`),
       bar('E separate matmuls', 'separateSeconds', PALETTE[1], (s) => `E=${s.activeExperts}`),
       bar('one dense matmul, same FLOPs', 'denseSeconds', PALETTE[2]),
     ],
     layout: { ...baseLayout(opts.title ?? 'Grouped expert matmuls vs one dense matmul', { title: 'scenario' }, { title: 'time (ms)' }), barmode: 'group' },
-  };
+  });
 }

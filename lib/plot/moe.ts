@@ -1,5 +1,5 @@
 import type { Figure } from './types.js';
-import { PALETTE, baseLayout } from './types.js';
+import { PALETTE, baseLayout, withLogTicks } from './types.js';
 import { checkArray, checkNumber } from '../util/validate.js';
 import { InputError } from '../util/errors.js';
 import type { MoeRoutingSweepRow } from '../moe/montecarlo.js';
@@ -46,7 +46,7 @@ export function moeDistinctExpertsChart(rows: readonly MoeRoutingSweepRow[], opt
   const layout = baseLayout(opts.title ?? 'Experts reached by one batch', { title: 'tokens in the batch B', log: true }, { title: 'share of experts with ≥ 1 token' });
   layout.yaxis = { ...(layout.yaxis as Record<string, unknown>), range: [0, 1.05] };
   layout.shapes = markLines(opts.markBatches);
-  return { data, layout };
+  return withLogTicks({ data, layout });
 }
 
 function markLines(batches?: readonly number[]): Array<Record<string, unknown>> {
@@ -86,7 +86,7 @@ export function moeTokensPerExpertChart(rows: readonly MoeRoutingSweepRow[], opt
   });
   const layout = baseLayout(opts.title ?? 'Tokens per expert', { title: 'tokens in the batch B', log: true }, { title: 'tokens per expert', log: true });
   layout.shapes = markLines(opts.markBatches);
-  return { data, layout };
+  return withLogTicks({ data, layout });
 }
 
 /**
@@ -115,7 +115,7 @@ export function moeImbalanceChart(rows: readonly MoeImbalanceRow[], opts: { titl
     };
   });
   const layout = baseLayout(opts.title ?? 'Expert-parallel imbalance against routing skew', { title: 'Zipf exponent of expert popularity (0 = uniform)' }, { title: 'busiest device / mean device load' });
-  return { data, layout };
+  return withLogTicks({ data, layout });
 }
 
 /**
@@ -158,7 +158,7 @@ export function moeEfficiencyChart(
   const layout = baseLayout(opts.title ?? 'FFN efficiency against global batch', { title: 'tokens in the step (global batch)', log: true }, { title: 'share of compute-bound throughput' });
   layout.yaxis = { ...(layout.yaxis as Record<string, unknown>), range: [0, 1.05] };
   layout.shapes = markLines(opts.markBatches);
-  return { data, layout };
+  return withLogTicks({ data, layout });
 }
 
 /** One measured step of grouped expert matmuls (the fields of lib/gemm's GroupedExpertsSummary plus a label). */
@@ -205,5 +205,5 @@ export function moeGroupedBenchChart(runs: readonly MoeGroupedBenchRun[], opts: 
   }));
   const layout = baseLayout(opts.title ?? 'Expert matmuls against one dense matmul of equal FLOPs', { title: '' }, { title: 'time / dense time' });
   layout.barmode = 'group';
-  return { data, layout };
+  return withLogTicks({ data, layout });
 }

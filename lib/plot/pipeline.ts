@@ -1,6 +1,6 @@
 import { InputError } from '../util/errors.js';
 import { checkArray, checkNumber } from '../util/validate.js';
-import { baseLayout, PALETTE, type Figure } from './types.js';
+import { baseLayout, PALETTE, secondsLogAxis, type Figure, withLogTicks } from './types.js';
 import type { PipelineRun } from '../pipeline/schedule.js';
 import type { PipelineBubbleRow, PipelineWindowRow } from '../pipeline/bubbles.js';
 
@@ -72,7 +72,7 @@ export function pipelineGanttChart(run: PipelineRun, opts: { title?: string; unt
     categoryarray: Array.from({ length: S }, (_, d) => label(d)),
     autorange: 'reversed',
   };
-  return { data, layout };
+  return withLogTicks({ data, layout });
 }
 
 /**
@@ -114,7 +114,7 @@ export function pipelineBubbleChart(rows: readonly PipelineBubbleRow[], opts: { 
     layout.shapes = [{ type: 'line', xref: 'paper', x0: 0, x1: 1, y0: t, y1: t, line: { color: '#7f7f7f', dash: 'dot' } }];
   }
   layout.yaxis = { ...(layout.yaxis as Record<string, unknown>), range: [0, 1] };
-  return { data, layout };
+  return withLogTicks({ data, layout });
 }
 
 /**
@@ -141,5 +141,7 @@ export function pipelineWindowChart(rows: readonly PipelineWindowRow[], opts: { 
   });
   const target = rows[0].targetBubble;
   const title = opts.title ?? `Collection window for a bubble ≤ ${(100 * target).toFixed(0)} %`;
-  return { data, layout: baseLayout(title, { title: 'arrival rate (requests/s)', log: true }, { title: 'collection window (s)', log: true }) };
+  const layout = baseLayout(title, { title: 'arrival rate (requests/s)', log: true }, { title: 'collection window', log: true });
+  layout.yaxis = secondsLogAxis(rows.map((r) => r.windowSeconds), 'collection window');
+  return withLogTicks({ data, layout });
 }

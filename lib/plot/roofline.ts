@@ -6,7 +6,7 @@ import type { PublishedComparison } from '../roofline/published.js';
 import type { StepTime, StepTimeBreakdown } from '../roofline/deployment.js';
 import { InputError } from '../util/errors.js';
 import type { Figure } from './types.js';
-import { baseLayout, PALETTE } from './types.js';
+import { baseLayout, PALETTE, withLogTicks } from './types.js';
 
 /** One hardware/dtype roofline with the operations placed on it. */
 export interface RooflineSeries {
@@ -69,7 +69,7 @@ export function rooflineChart(series: RooflineSeries[], title = 'Roofline: opera
       marker: { color, size: 8, symbol: pts.map((r) => (r.bound === 'compute' ? 'diamond' : 'circle')) },
     });
   });
-  return { data, layout: baseLayout(title, { title: 'arithmetic intensity (FLOP/byte)', log: true }, { title: 'FLOP/s at the lower bound', log: true }) };
+  return withLogTicks({ data, layout: baseLayout(title, { title: 'arithmetic intensity (FLOP/byte)', log: true }, { title: 'FLOP/s at the lower bound', log: true }) });
 }
 
 /**
@@ -98,7 +98,7 @@ export function rooflineOpTimeChart(rows: OpRooflineRow[], title = 'Time per ope
   (layout.yaxis as Record<string, unknown>).categoryarray = rows.map((r) => r.name).reverse();
   layout.barmode = 'stack';
   layout.margin = { t: 50, r: 20, b: 60, l: 190 };
-  return { data, layout };
+  return withLogTicks({ data, layout });
 }
 
 /**
@@ -123,7 +123,7 @@ export function rooflineThroughputChart(
     hovertemplate: 'batch %{x}: %{y:.3g} tok/s, step %{customdata:.3g} ms<extra></extra>',
     line: { color: PALETTE[i % PALETTE.length] },
   }));
-  return { data, layout: baseLayout(title, { title: 'concurrent sequences (decode batch)', log: true }, { title: 'output tokens/s', log: true }) };
+  return withLogTicks({ data, layout: baseLayout(title, { title: 'concurrent sequences (decode batch)', log: true }, { title: 'output tokens/s', log: true }) });
 }
 
 /** A critical batch for one (series, hardware) pair, e.g. one dtype or one model. */
@@ -160,7 +160,7 @@ export function rooflineCriticalBatchChart(points: CriticalBatchPoint[], title =
   });
   const layout = baseLayout(title, { title: '' }, { title: 'tokens per step', log: true });
   layout.barmode = 'group';
-  return { data, layout };
+  return withLogTicks({ data, layout });
 }
 
 /**
@@ -175,13 +175,13 @@ export function publishedComparisonChart(comparisons: readonly PublishedComparis
   // Case ids keep the axis readable; the full label and source are in the hover text.
   const x = comparisons.map((c) => c.id);
   const pct = (e: number) => `${e >= 0 ? '+' : ''}${(e * 100).toFixed(0)} %`;
-  return {
+  return withLogTicks({
     data: [
       { type: 'bar', name: 'published', x, y: comparisons.map((c) => c.published), marker: { color: PALETTE[0] }, hovertext: comparisons.map((c) => `${c.label}: ${c.unit}; ${c.source}`) },
       { type: 'bar', name: 'predicted', x, y: comparisons.map((c) => c.predicted), text: comparisons.map((c) => pct(c.error)), textposition: 'outside', marker: { color: PALETTE[1] } },
     ],
     layout: { ...baseLayout(title, { title: 'case' }, { title: 'tokens/s per node' }), barmode: 'group' },
-  };
+  });
 }
 
 /**
@@ -203,7 +203,7 @@ export function stepBreakdownChart(steps: ReadonlyArray<{ label: string; step: S
     ['launches', (b) => b.launchSeconds],
     ['exposed communication', (b) => b.exposedCommunicationSeconds + b.pipelineSeconds],
   ];
-  return {
+  return withLogTicks({
     data: parts.map(([name, get], i) => ({
       type: 'bar',
       name,
@@ -220,5 +220,5 @@ export function stepBreakdownChart(steps: ReadonlyArray<{ label: string; step: S
       legend: { orientation: 'v', x: 1.02, y: 1, traceorder: 'reversed' },
       margin: { t: 50, r: 180, b: 60, l: 70 },
     },
-  };
+  });
 }

@@ -1,4 +1,4 @@
-import { PALETTE, baseLayout } from './types.js';
+import { PALETTE, baseLayout, withLogTicks } from './types.js';
 import type { Figure } from './types.js';
 import { InputError } from '../util/errors.js';
 import type { Table } from '../util/table.js';
@@ -39,7 +39,7 @@ export function predictionChart(points: Table, opts: { x: keyof typeof X; y: key
     data.push({ type: 'scatter', mode: 'markers', name: `${m} measured`, x: xs, y: rs.map((r) => (r[y.measured] as number) * y.scale), marker: { color, size: 10 } });
     data.push({ type: 'scatter', mode: 'lines+markers', name: `${m} predicted`, x: xs, y: rs.map((r) => (r[y.predicted] as number) * y.scale), line: { color, dash: 'dash' }, marker: { color, symbol: 'x', size: 8 } });
   });
-  return { data, layout: baseLayout(opts.title ?? `${y.title}: measured and predicted`, { title: X[opts.x] }, { title: y.title }) };
+  return withLogTicks({ data, layout: baseLayout(opts.title ?? `${y.title}: measured and predicted`, { title: X[opts.x] }, { title: y.title }) });
 }
 
 /**
@@ -60,5 +60,5 @@ export function predictionErrorChart(table: Table, opts: { metrics?: string[]; t
   const layout = baseLayout(opts.title ?? 'Prediction error per metric and point', { title: 'metric' }, { title: 'error (%)' });
   layout.barmode = 'group';
   layout.shapes = [10, -10].map((v) => ({ type: 'line', xref: 'paper', x0: 0, x1: 1, y0: v, y1: v, line: { dash: 'dot', color: '#7f7f7f' } }));
-  return { data, layout };
+  return withLogTicks({ data, layout });
 }

@@ -99,18 +99,124 @@ export function escapeHtml(text: unknown): string {
 }
 
 /**
- * Markdown whose raw HTML is neutralised: outside code spans and fenced blocks, & < >
- * become entities (Markdown renders them as the characters), and javascript: link
- * targets are dropped; inside code, text is already literal.
+ * A dollar sign that every notebook front end shows as text. JupyterLab reads `$…$` as
+ * mathematics twice: in the Markdown source (so the sign is an entity there) and again
+ * in the rendered page, where MathJax pairs dollar signs only within one run of text
+ * (so each sign sits in its own element, and two amounts never pair up).
+ */
+export const DOLLAR_HTML = '<span class="batchlab-dollar">&#36;</span>';
+
+/**
+ * Text made safe to show as HTML content (escapeHtml) whose dollar signs stay text in
+ * JupyterLab, nbconvert and the reports: for cells, headers and boxes, not attributes.
  *
  * @example
- * escapeMarkdownHtml('a <script> in `x<y`') // => 'a &lt;script&gt; in `x<y`'
+ * escapeHtmlText('<b> costs $2') // => '&lt;b&gt; costs <span class="batchlab-dollar">&#36;</span>2'
+ */
+export function escapeHtmlText(text: unknown): string {
+  return escapeHtml(text).replace(/\$/g, DOLLAR_HTML);
+}
+
+/**
+ * Text inside code written as HTML: every HTML-significant character, the dollar sign, and
+ * the characters Markdown would still read around inline HTML (backticks, emphasis,
+ * brackets, backslashes) as entities.
+ */
+function escapeCode(text: string): string {
+  return escapeHtml(text).replace(/[$`*_~[\]\\]/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+const PROSE_ENTITY: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', $: DOLLAR_HTML, '`': '&#96;' };
+// Link targets that run code, as an inline link and as a reference definition.
+const UNSAFE_LINK = /\]\(\s*(?:javascript|vbscript|data):/gi;
+const UNSAFE_REFERENCE = /^( {0,3}\[[^\]\n]*\]:\s*)(?:javascript|vbscript|data):/gim;
+
+/** Prose outside code blocks: code spans become <code> elements, everything else is text. */
+function escapeProse(text: string): string {
+  let out = '';
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    const c = text[i];
+    if (c === '\\' && i + 1 < n && '&<>$`'.includes(text[i + 1])) {
+      // A Markdown backslash escape of a character that is escaped here anyway.
+      out += PROSE_ENTITY[text[i + 1]];
+      i += 2;
+    } else if (c === '`') {
+      let j = i;
+      while (j < n && text[j] === '`') j++;
+      const run = j - i;
+      // CommonMark: a run of N backticks opens a code span only if a later run of exactly N closes it.
+      let close = -1;
+      for (let k = j; k < n; ) {
+        if (text[k] !== '`') {
+          k++;
+          continue;
+        }
+        let e = k;
+        while (e < n && text[e] === '`') e++;
+        if (e - k === run) {
+          close = k;
+          break;
+        }
+        k = e;
+      }
+      if (close < 0) {
+        out += '&#96;'.repeat(run);
+        i = j;
+        continue;
+      }
+      let code = text.slice(j, close).replace(/\r?\n/g, ' ');
+      if (code.length > 1 && code.startsWith(' ') && code.endsWith(' ') && code.trim() !== '') code = code.slice(1, -1);
+      out += `<code>${escapeCode(code)}</code>`;
+      i = close + run;
+    } else {
+      out += PROSE_ENTITY[c] ?? c;
+      i++;
+    }
+  }
+  return out.replace(UNSAFE_LINK, '](#').replace(UNSAFE_REFERENCE, '$1#');
+}
+
+/**
+ * Markdown whose raw HTML is neutralised and whose dollar signs stay text, in every
+ * front end (JupyterLab, nbconvert, the HTML reports). Outside code, & < > become
+ * entities, each $ becomes DOLLAR_HTML, and javascript:, vbscript: and data: link
+ * targets are dropped. Code spans and fenced blocks are written out as <code> and
+ * <pre><code> elements with every character escaped, so no renderer's idea of where
+ * code starts or ends (an unmatched backtick run, a fence that never closes) can let
+ * HTML through; backticks left over are entities.
+ *
+ * @example
+ * escapeMarkdownHtml('a <script> in `x<y` costs $2') // => 'a &lt;script&gt; in <code>x&lt;y</code> costs <span class="batchlab-dollar">&#36;</span>2'
  */
 export function escapeMarkdownHtml(md: string): string {
-  return String(md)
-    .split(/(```[\s\S]*?```|`+[^`]*`+)/g)
-    .map((part, i) => (i % 2 === 1 ? part : part.replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c]!).replace(/\]\(\s*javascript:/gi, '](#')))
-    .join('');
+  const lines = String(md).split('\n');
+  const out: string[] = [];
+  let prose: string[] = [];
+  const flush = () => {
+    if (prose.length) out.push(escapeProse(prose.join('\n')));
+    prose = [];
+  };
+  for (let i = 0; i < lines.length; i++) {
+    const open = /^ {0,3}(`{3,}|~{3,})(.*)$/.exec(lines[i]);
+    // A backtick fence's info string holds no backtick (CommonMark); such a line is prose.
+    if (!open || (open[1][0] === '`' && open[2].includes('`'))) {
+      prose.push(lines[i]);
+      continue;
+    }
+    flush();
+    const fence = open[1];
+    const closing = new RegExp(`^ {0,3}${fence[0] === '`' ? '`' : '~'}{${fence.length},}\\s*$`);
+    const body: string[] = [];
+    let j = i + 1;
+    while (j < lines.length && !closing.test(lines[j])) body.push(lines[j++]);
+    // An unclosed fence runs to the end of the text, as in CommonMark.
+    out.push(`<pre><code>${escapeCode(body.join('\n'))}</code></pre>`);
+    i = j;
+  }
+  flush();
+  return out.join('\n');
 }
 
 /**

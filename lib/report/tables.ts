@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import * as aq from 'arquero';
-import { displayBundle, escapeHtml } from './display.js';
+import { DOLLAR_HTML, displayBundle, escapeHtml } from './display.js';
 import type { MimeBundle } from './display.js';
 import type { DeviceInfo } from '../backend/device.js';
 import type { Provenance } from '../util/provenance.js';
@@ -27,7 +27,8 @@ export function showTable(data: Table | Array<Record<string, unknown>>, opts: { 
 
 /**
  * The MIME bundle showTable displays: an HTML table (every header and cell escaped;
- * null, undefined and non-finite numbers shown as a dash) and a Markdown table as plain text.
+ * null, undefined and non-finite numbers shown as a dash, booleans as yes and no, dollar
+ * signs kept as text in JupyterLab) and a Markdown table as plain text.
  *
  * @example
  * tableBundle([{ '<b>': 1 }])['text/html'] // => '<div class="batchlab-table"><table>…&lt;b&gt;…'
@@ -45,11 +46,17 @@ export function tableBundle(data: Table | Array<Record<string, unknown>>, opts: 
     format[name] = (v: unknown) =>
       v === null || v === undefined || (typeof v === 'number' && !Number.isFinite(v))
         ? '—'
-        : typeof v === 'number' && !Number.isInteger(v)
-          ? Number(v.toPrecision(digits)).toString()
-          : String(v);
+        : typeof v === 'boolean'
+          ? v
+            ? 'yes'
+            : 'no'
+          : typeof v === 'number' && !Number.isInteger(v)
+            ? Number(v.toPrecision(digits)).toString()
+            : String(v);
   }
-  return { 'text/html': `<div class="batchlab-table">${t.toHTML({ limit: opts.limit ?? 50, format })}</div>`, 'text/plain': raw.toMarkdown({ limit: opts.limit ?? 50 }) };
+  // Every header and cell is escaped by now, and the markup around them holds no '$'.
+  const html = t.toHTML({ limit: opts.limit ?? 50, format }).replace(/\$/g, DOLLAR_HTML);
+  return { 'text/html': `<div class="batchlab-table">${html}</div>`, 'text/plain': raw.toMarkdown({ limit: opts.limit ?? 50 }) };
 }
 
 /**

@@ -34,9 +34,17 @@ test('publishedVsPredictedChart(rows) draws predicted/published with the ±25 % 
   assert.deepEqual([band.x0, band.x1], [0.75, 1.25]);
 });
 
-test('localSetupChart(bars) labels each bar with its tokens/s and $ per million', () => {
-  const fig = localSetupChart([{ label: 'mac', tokensPerSecondPerUser: 12.34, usdPerMillionOutput: 8.1 }]);
-  assert.deepEqual(fig.data[0].y, [12.34]);
-  assert.match((fig.data[0].text as string[])[0], /12\.3 tok\/s<br>\$8\.10\/M/);
+test('localSetupChart(points) plots $ per million (y) against tokens/s per user (x), log–log, local and scale apart, each labelled with its basis', () => {
+  const fig = localSetupChart([
+    { label: 'mac', tokensPerSecondPerUser: 12.34, usdPerMillionOutput: 8.1, basis: 'bound' },
+    { label: 'pool', tokensPerSecondPerUser: 20, usdPerMillionOutput: 0.3, kind: 'scale', basis: 'published' },
+  ], { note: 'amortised over 3 years' });
+  const [local, scale] = fig.data as Array<{ x: number[]; y: number[]; text: string[] }>;
+  assert.deepEqual([local.x, local.y], [[12.34], [8.1]]);
+  assert.deepEqual([scale.x, scale.y], [[20], [0.3]]);
+  assert.deepEqual([local.text[0], scale.text[0]], ['mac (bound)', 'pool (published)']);
+  const layout = fig.layout as { xaxis: { type: string }; yaxis: { type: string }; annotations: Array<{ text: string }> };
+  assert.deepEqual([layout.xaxis.type, layout.yaxis.type], ['log', 'log']);
+  assert.equal(layout.annotations[0].text, 'amortised over 3 years');
   assert.throws(() => localSetupChart([]), InputError);
 });

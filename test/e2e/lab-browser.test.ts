@@ -1,5 +1,6 @@
 // JupyterLab in headless Chromium: open notebook 05, Run All, and see its plotly charts
-// render through the plotly extension, with the TypeScript kernel and no kernel dialog.
+// render through the plotly extension, with the TypeScript kernel and no kernel dialog;
+// open notebooks 07 and 03 and see their dollar amounts rendered as text, not as maths.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -25,7 +26,8 @@ function freePort(): Promise<number> {
   });
 }
 
-test('JupyterLab opens a notebook, runs all cells with the tslab kernel and renders its plotly charts', { timeout: 420_000 }, async () => {
+/** Starts JupyterLab from the venv and Chromium, hands a page on the Lab URL builder to `body`, and shuts both down. */
+async function withLab(body: (open: (notebook: string) => Promise<{ page: import('playwright-core').Page; pageErrors: string[] }>, log: () => string) => Promise<void>): Promise<void> {
   const jupyter = join(root, '.venv', 'bin', 'jupyter');
   assert.ok(existsSync(jupyter), 'the venv has no jupyter; run node scripts/setup.mjs');
   assert.ok(existsSync(chromiumPath), `Chromium is required at ${chromiumPath} (apt-get install -y chromium, or set BATCHLAB_CHROMIUM)`);
@@ -50,22 +52,36 @@ test('JupyterLab opens a notebook, runs all cells with the tslab kernel and rend
       up = await fetch(`${base}/api/status?token=${token}`).then((r) => r.status === 200, () => false);
     }
     assert.ok(up, `JupyterLab did not answer:\n${log}`);
-    // Quiet start-up: no ES-module error and no minified JavaScript dumped into the log.
-    assert.doesNotMatch(log, /Dynamic require|ERR_REQUIRE_ESM|yarn configuration/);
+    const open = async (notebook: string) => {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+      const pageErrors: string[] = [];
+      page.on('pageerror', (e) => pageErrors.push(e.message));
+      // ?reset: a fresh workspace, so no notebook restored from an earlier session sits beside this one.
+      await page.goto(`${base}/lab/tree/${notebook}?reset&token=${token}`, { waitUntil: 'domcontentloaded', timeout: 120_000 });
+      // The kernel indicator names the notebook's kernel once it is connected.
+      await page.waitForSelector('.jp-Notebook', { timeout: 120_000 });
+      await page.waitForFunction(() => document.body.innerText.includes('TypeScript'), undefined, { timeout: 120_000 });
+      const dialog = await page.$('.jp-Dialog');
+      assert.equal(dialog, null, 'a kernel dialog opened instead of the TypeScript kernel');
+      await page.click('.jp-Notebook >> visible=true');
+      // Run All through JupyterLab's menu (Run → Run All Cells).
+      await page.click('.lm-MenuBar-itemLabel:text-is("Run")');
+      await page.click('.lm-Menu-itemLabel:text-is("Run All Cells")');
+      return { page, pageErrors };
+    };
+    await body(open, () => log);
+  } finally {
+    await browser.close();
+    if (!exited) server.kill('SIGTERM');
+    await exit;
+  }
+}
 
-    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-    const pageErrors: string[] = [];
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    await page.goto(`${base}/lab/tree/${NOTEBOOK}?token=${token}`, { waitUntil: 'domcontentloaded', timeout: 120_000 });
-    // The kernel indicator names the notebook's kernel once it is connected.
-    await page.waitForSelector('.jp-Notebook', { timeout: 120_000 });
-    await page.waitForFunction(() => document.body.innerText.includes('TypeScript'), undefined, { timeout: 120_000 });
-    const dialog = await page.$('.jp-Dialog');
-    assert.equal(dialog, null, 'a kernel dialog opened instead of the TypeScript kernel');
-    await page.click('.jp-Notebook');
-    // Run All through JupyterLab's menu (Run → Run All Cells).
-    await page.click('.lm-MenuBar-itemLabel:text-is("Run")');
-    await page.click('.lm-Menu-itemLabel:text-is("Run All Cells")');
+test('JupyterLab opens a notebook, runs all cells with the tslab kernel and renders its plotly charts', { timeout: 420_000 }, async () => {
+  await withLab(async (open, log) => {
+    // Quiet start-up: no ES-module error and no minified JavaScript dumped into the log.
+    assert.doesNotMatch(log(), /Dynamic require|ERR_REQUIRE_ESM|yarn configuration/);
+    const { page, pageErrors } = await open(NOTEBOOK);
     // Notebook 05 draws five charts; the plotly extension renders each as .js-plotly-plot.
     await page.waitForFunction(
       () => {
@@ -82,9 +98,46 @@ test('JupyterLab opens a notebook, runs all cells with the tslab kernel and rend
     assert.ok(counts.plots >= 5, `rendered plotly charts: ${counts.plots}`);
     assert.equal(counts.errors, 0, 'cells wrote to stderr');
     assert.deepEqual(pageErrors, []);
-  } finally {
-    await browser.close();
-    if (!exited) server.kill('SIGTERM');
-    await exit;
-  }
+  });
+});
+
+test('JupyterLab shows the dollar amounts of notebooks 07 and 03 as text, not as mathematics', { timeout: 900_000 }, async () => {
+  await withLab(async (open) => {
+    for (const notebook of ['notebooks/07-deepseek-local-vs-scale.ipynb', 'notebooks/03-collection-window.ipynb']) {
+      const { page, pageErrors } = await open(notebook);
+      // The answer box is the last output of both notebooks.
+      await page.waitForFunction(
+        () => {
+          const busy = Array.from(document.querySelectorAll('.jp-InputPrompt')).some((p) => p.textContent?.includes('*'));
+          return !busy && document.querySelector('.jp-OutputArea .batchlab-answer') !== null;
+        },
+        undefined,
+        { timeout: 300_000, polling: 1000 },
+      ).catch(() => undefined);
+      const seen = await page.evaluate(() => {
+        const outputs = Array.from(document.querySelectorAll('.jp-OutputArea-output, .jp-MarkdownOutput'));
+        // A rendered sentence holding two dollar amounts, e.g. "… $0.300 per million tokens … $2.00 per GPU-hour …".
+        const sentences = outputs.flatMap((o) => (o as HTMLElement).innerText.split(/(?<=[.!?])\s+/)).filter((t) => /\$\d[\d.,]*[\s\S]*\$\d/.test(t));
+        return {
+          answer: (document.querySelector('.jp-OutputArea .batchlab-answer') as HTMLElement | null)?.innerText ?? null,
+          sentences: sentences.slice(0, 3),
+          // MathJax 3 renders maths as mjx-container elements; dollar amounts must never become one.
+          maths: document.querySelectorAll('.jp-Notebook mjx-container, .jp-Notebook .MathJax').length,
+          errors: document.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').length,
+        };
+      });
+      if (!seen.answer) {
+        // What the page shows instead: a screenshot and the first error output, for the failure message.
+        const shot = join(root, '.cache', `lab-${notebook.split('/').pop()}.png`);
+        await page.screenshot({ path: shot, fullPage: false });
+        const firstError = await page.evaluate(() => (document.querySelector('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"], .jp-RenderedText[data-mime-type="application/vnd.jupyter.error"]') as HTMLElement | null)?.innerText ?? 'none');
+        assert.fail(`${notebook}: no answer box rendered; first error output: ${firstError.slice(0, 2000)}; screenshot ${shot}`);
+      }
+      assert.ok(seen.sentences.length > 0, `${notebook}: no rendered sentence with two dollar amounts; answer box: ${seen.answer}`);
+      assert.equal(seen.maths, 0, `${notebook}: ${seen.maths} dollar spans rendered as maths`);
+      assert.equal(seen.errors, 0, `${notebook}: cells wrote to stderr`);
+      assert.deepEqual(pageErrors, []);
+      await page.close();
+    }
+  });
 });

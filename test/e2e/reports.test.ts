@@ -62,11 +62,17 @@ test('every report is at most 5 MB: plotly inlined once, minified', () => {
   }
 });
 
-test('reports/index.html shows each report\'s question and headline, escaped', () => {
+test('reports/index.html shows each report\'s question and one sentence of answer from its answer box, escaped', () => {
   const index = readFileSync(join(out, 'index.html'), 'utf8');
   for (const s of summary as Array<NotebookSummary & { question?: string; headline?: string[] }>) {
     assert.ok(s.question, `${s.notebook}: no question found`);
     assert.ok((s.headline ?? []).length > 0, `${s.notebook}: no headline found`);
+    const html = readFileSync(s.html!, 'utf8');
+    assert.ok(html.includes('class="batchlab-answer"'), `${s.notebook}: no answer box (showAnswer)`);
+    // One sentence: no sentence break inside, and short enough to read at a glance (07's entry was ~400 words).
+    assert.doesNotMatch(s.headline![0], /[.!?]\s+[A-Z]/, `${s.notebook}: ${s.headline![0]}`);
+    assert.ok(s.headline![0].split(/\s+/).length <= 60, `${s.notebook}: ${s.headline![0].split(/\s+/).length} words`);
+    assert.doesNotMatch(`${s.question} ${s.headline![0]}`, /\\\$|&#36;|<span/, `${s.notebook}: escaping shows in the index`);
   }
   assert.doesNotMatch(index.replace(/<(\/?)(html|head|meta|title|style|body|h1|p|b|table|thead|tbody|tr|th|td|a|div|ul|li|span)\b[^>]*>/g, ''), /<[a-z]/i);
 });
@@ -110,11 +116,20 @@ test('every report renders all its plots in headless Chromium, offline, with no 
         .waitForFunction((n) => document.querySelectorAll('.batchlab-plot.js-plotly-plot .main-svg').length >= n, expected, { timeout: 60_000 })
         .catch(() => undefined);
       const counts = await page.evaluate(() => ({
+        // The report opens with its answer: the box comes before every plot and every table.
+        answerFirst: (() => {
+          const box = document.querySelector('.batchlab-answer');
+          const first = document.querySelector('.batchlab-plot, .batchlab-table');
+          return !!box && (!first || !!(box.compareDocumentPosition(first) & Node.DOCUMENT_POSITION_FOLLOWING));
+        })(),
+        answerTop: document.querySelector('.batchlab-answer')?.getBoundingClientRect().top ?? Infinity,
         containers: document.querySelectorAll('.batchlab-plot').length,
         rendered: document.querySelectorAll('.batchlab-plot.js-plotly-plot').length,
         plotly: typeof (window as unknown as { Plotly?: unknown }).Plotly,
       }));
       await context.close();
+      assert.ok(counts.answerFirst, `${s.notebook}: the answer box does not open the report`);
+      assert.ok(counts.answerTop < 900, `${s.notebook}: the answer box starts ${counts.answerTop} px down, below the first screen`);
       assert.equal(counts.plotly, 'object', `${s.notebook}: window.Plotly is not defined`);
       assert.equal(counts.containers, expected, `${s.notebook}: plot containers in the page vs plots the notebook emitted`);
       assert.equal(counts.rendered, expected, `${s.notebook}: rendered plotly graphs vs plots the notebook emitted`);

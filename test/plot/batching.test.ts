@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { windowEffectChart, servingLoadLimitChart, concurrencyCurveChart } from '../../lib/plot/batching.js';
+import { windowEffectChart, servingLoadLimitChart, concurrencyCurveChart, servingFrontierChart } from '../../lib/plot/batching.js';
 import { InputError } from '../../lib/util/errors.js';
 
 test('windowEffectChart draws latency and cost panels per group over window categories in numeric order', () => {
@@ -52,4 +52,37 @@ test('concurrencyCurveChart draws the two asymptotes meeting at N* = X_max·(R(1
   rise.x.forEach((v, i) => assert.ok(Math.abs(rise.y[i] - 20 * v) < 1e-9));
   assert.deepEqual((fig.data[2] as { y: number[] }).y, [100, 100]);
   assert.equal((fig.layout.shapes as Array<{ x0: number }>)[0].x0, 5);
+});
+
+test('servingLoadLimitChart notes a missing bar at its place with the limit the lightest load broke', () => {
+  const fig = servingLoadLimitChart([
+    { replica: 'A', policy: 'window', windowMs: 0, load: 0.9, ratePerSecond: 9, brokenAtLoad: null, brokenLimits: '', limits: 'p99 ITL ≤ 250 ms' },
+    { replica: 'A', policy: 'window', windowMs: 200, load: 0, ratePerSecond: 0, brokenAtLoad: 0.02, brokenLimits: 'itlP99', limits: 'p99 ITL ≤ 250 ms' },
+  ]);
+  const notes = fig.layout.annotations as Array<{ x: string; text: string }>;
+  assert.equal(notes.length, 1);
+  assert.equal(notes[0].x, 'window 200 ms');
+  // 0.02 of capacity → "2 %"; itlP99 read as a person says it.
+  assert.equal(notes[0].text, 'no bar: even 2 % breaks<br>p99 inter-token latency');
+  assert.deepEqual((fig.data[0] as { text: string[] }).text, ['9.00 req/s', '']);
+});
+
+test('servingFrontierChart labels each frontier point with its window, one label for settings on the same point', () => {
+  const rows = [
+    { replica: 'A', policy: 'window', windowMs: 0, e2eP99: 1, throughputTokS: 10, config: 'w0' },
+    { replica: 'A', policy: 'window', windowMs: 5, e2eP99: 1, throughputTokS: 10, config: 'w5' },
+    { replica: 'A', policy: 'window', windowMs: 200, e2eP99: 3, throughputTokS: 30, config: 'w200' },
+    { replica: 'A', policy: 'chunked', windowMs: null, e2eP99: 0.5, throughputTokS: 5, config: 'c' },
+  ];
+  const fig = servingFrontierChart(rows, rows, { groupBy: 'replica' });
+  assert.deepEqual((fig.data.at(-1) as { text: string[] }).text, ['W = 0, 5 ms', '', 'W = 200 ms', 'chunked']);
+});
+
+test('servingFrontierChart gives settings within 3 % of each other one label, and keeps points 10 % apart separate', () => {
+  const rows = [
+    { replica: 'A', policy: 'window', windowMs: 0, e2eP99: 1, throughputTokS: 100, config: 'w0' },
+    { replica: 'A', policy: 'window', windowMs: 10, e2eP99: 1.02, throughputTokS: 101, config: 'w10' },
+    { replica: 'A', policy: 'window', windowMs: 50, e2eP99: 1.1, throughputTokS: 110, config: 'w50' },
+  ];
+  assert.deepEqual((servingFrontierChart(rows, rows).data.at(-1) as { text: string[] }).text, ['W = 0, 10 ms', '', 'W = 50 ms']);
 });

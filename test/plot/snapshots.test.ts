@@ -56,6 +56,7 @@ const windowRows = [0, 50, 200].flatMap((w, i) => [
 const loadLimitRows = [
   { replica: 'H100', policy: 'window', windowMs: 0, load: 0.9, ratePerSecond: 9, limits: 'p99 ITL ≤ 250 ms' },
   { replica: 'H100', policy: 'window', windowMs: 200, load: 0.5, ratePerSecond: 5, limits: 'p99 ITL ≤ 250 ms' },
+  { replica: 'H100', policy: 'window', windowMs: 500, load: 0, ratePerSecond: 0, brokenAtLoad: 0.05, brokenLimits: 'itlP99', limits: 'p99 ITL ≤ 250 ms' },
   { replica: 'H200', policy: 'window', windowMs: 0, load: 1.1, ratePerSecond: 14, limits: 'p99 ITL ≤ 250 ms' },
   { replica: 'H200', policy: 'window', windowMs: 200, load: 0.7, ratePerSecond: 9, limits: 'p99 ITL ≤ 250 ms' },
 ];
@@ -184,9 +185,9 @@ const builders: Record<string, () => unknown> = {
   publishedVsPredictedChart: () => plot.publishedVsPredictedChart(publishedRows),
   localSetupChart: () =>
     plot.localSetupChart([
-      { label: 'laptop', tokensPerSecondPerUser: 3.2, usdPerMillionOutput: 12.5 },
-      { label: '8× H800 at scale', tokensPerSecondPerUser: 20, usdPerMillionOutput: 0.35 },
-    ]),
+      { label: 'laptop', tokensPerSecondPerUser: 3.2, usdPerMillionOutput: 12.5, basis: 'bound' },
+      { label: '8× H800 at scale', tokensPerSecondPerUser: 20, usdPerMillionOutput: 0.35, kind: 'scale', basis: 'published' },
+    ], { note: 'Purchase price amortised over 3 years of 8,760 hours.' }),
   publishedComparisonChart: () => plot.publishedComparisonChart(comparisons),
   stepBreakdownChart: () => plot.stepBreakdownChart(comparisons.map((c) => ({ label: c.id, step: c.step }))),
 };
