@@ -520,6 +520,11 @@ export {
   spawnServer,
   startCompletionServer,
   startEngineServer,
+  chatPrompt,
+  checkSampling,
+  sampleToken,
+  requestSampler,
+  StopMatcher,
 } from './server/index.js';
 export type {
   ArrivalRecord,
@@ -541,6 +546,9 @@ export type {
   ServerOverheads,
   ServingLoopOptions,
   StepRecord,
+  SamplingParams,
+  SubmitOptions,
+  TokenSampler,
 } from './server/index.js';
 
 // deployment
@@ -838,6 +846,7 @@ export {
   serverStepCost,
   summariseLoad,
   tokenText,
+  checkStop,
 } from './server/index.js';
 
 // deployment

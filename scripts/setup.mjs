@@ -39,7 +39,8 @@ const TF_WHEEL = process.env.BATCHLAB_TF_WHEEL ?? (GPU ? 'tensorflow' : 'tensorf
 // visible; BATCHLAB_CUDA_LIBS=on fetches them anyway (about 3 GB), =off never.
 const WANT_CUDA_LIBS = TF_WHEEL === 'tensorflow' && (process.env.BATCHLAB_CUDA_LIBS === 'on' || (GPU !== undefined && process.env.BATCHLAB_CUDA_LIBS !== 'off'));
 // plotly brings the jupyterlab-plotly renderer, so figures render inside JupyterLab too.
-const PY_PACKAGES = ['jupyterlab>=4.2,<5', 'nbconvert>=7.16,<8', 'nbclient>=0.10,<1', 'ipykernel>=6.29,<8', 'numpy>=1.26,<3', 'plotly>=5.24,<8', 'threadpoolctl>=3.5,<4'];
+// openai: the official Python client, an outside client for the server's end-to-end tests.
+const PY_PACKAGES = ['jupyterlab>=4.2,<5', 'nbconvert>=7.16,<8', 'nbclient>=0.10,<1', 'ipykernel>=6.29,<8', 'numpy>=1.26,<3', 'plotly>=5.24,<8', 'threadpoolctl>=3.5,<4', 'openai>=1.40,<3'];
 
 // --plan: print what this machine would get (GPU seen, wheel, CUDA libraries) and stop,
 // so the GPU route can be checked on a machine without a GPU (test/e2e/setup-gpu.test.ts).

@@ -30,7 +30,18 @@ function num(flag: string, raw: string, bounds: { min?: number; max?: number; in
 }
 
 function ms(s: number | undefined): string {
-  return s === undefined ? '-' : `${(s * 1e3).toFixed(1)} ms`;
+  return s === undefined ? '-' : (s * 1e3).toFixed(2);
+}
+
+/**
+ * The offered rate beside the nominal one. A Poisson sample of n requests spans n − 1
+ * exponential gaps, so its realised rate scatters around the nominal one with a relative
+ * standard deviation of about 1/√(n − 1) (16 % at 40 requests).
+ */
+function offeredRateLine(nominal: number | null, offered: number, n: number): string {
+  if (nominal === null) return `offered ${offered.toFixed(2)} requests/s (closed loop: set by the server's speed)`;
+  const spread = n > 1 ? ` (a sample of ${n} Poisson arrivals realises the nominal rate within ±${(100 / Math.sqrt(n - 1)).toFixed(0)} % at one standard deviation)` : '';
+  return `arrival rate: nominal ${nominal}/s, realised ${offered.toFixed(2)}/s${spread}`;
 }
 
 /** One GET before the run, so that a wrong --url is one line naming it rather than a failed request per request. */
@@ -120,12 +131,22 @@ export function register(program: Command, io: { out: (s: string) => void; err: 
         io.out(JSON.stringify({ ...summary, serverPolicy, overheads: overheads ?? null, prediction: rows ?? null }, null, 2));
         return;
       }
-      io.out(`batchlab: ${r.requests} requests (${r.failed} failed) in ${r.makespanSeconds.toFixed(2)} s; ${r.provenance.workload}`);
+      io.out(`batchlab: ${r.requests} requests (${r.failed} failed) in ${r.makespanSeconds.toFixed(2)} s over ${r.connections} connections; ${r.provenance.workload}`);
       io.out(`  server policy: ${serverPolicy ? describePolicy(serverPolicy) : 'not reported by the server'}`);
-      io.out(`  TTFT p50 ${ms(r.ttft.p50)}  p99 ${ms(r.ttft.p99)}`);
-      io.out(`  ITL  p50 ${ms(r.itl?.p50)}  p99 ${ms(r.itl?.p99)}`);
-      io.out(`  e2e  p50 ${ms(r.e2e.p50)}  p99 ${ms(r.e2e.p99)}`);
-      io.out(`  throughput ${r.throughputTokensPerSecond.toFixed(1)} tok/s, ${r.throughputRequestsPerSecond.toFixed(2)} req/s`);
+      io.out(`  ${offeredRateLine(r.nominalRatePerSecond, r.offeredRatePerSecond, r.requests + r.failed)}`);
+      io.out(`  measured on the client's clock; definitions of vllm bench serve (ITL excludes the first token, TPOT = (e2e − TTFT) / (output − 1))`);
+      io.out(`  ${'Successful requests:'.padEnd(34)} ${r.requests}`);
+      io.out(`  ${'Benchmark duration (s):'.padEnd(34)} ${r.makespanSeconds.toFixed(2)}`);
+      io.out(`  ${'Total input tokens:'.padEnd(34)} ${r.inputTokens}`);
+      io.out(`  ${'Total generated tokens:'.padEnd(34)} ${r.outputTokens}`);
+      io.out(`  ${'Request throughput (req/s):'.padEnd(34)} ${r.throughputRequestsPerSecond.toFixed(2)}`);
+      io.out(`  ${'Output token throughput (tok/s):'.padEnd(34)} ${r.throughputTokensPerSecond.toFixed(2)}`);
+      io.out(`  ${'Total token throughput (tok/s):'.padEnd(34)} ${r.totalTokensPerSecond.toFixed(2)}`);
+      for (const [name, st] of [['TTFT', r.ttft], ['TPOT', r.tpot], ['ITL', r.itl], ['E2EL', r.e2e]] as const) {
+        io.out(`  ${`Mean ${name} (ms):`.padEnd(34)} ${ms(st?.mean)}`);
+        io.out(`  ${`Median ${name} (ms):`.padEnd(34)} ${ms(st?.p50)}`);
+        io.out(`  ${`P99 ${name} (ms):`.padEnd(34)} ${ms(st?.p99)}`);
+      }
       if (rows) {
         io.out(`  server overheads measured before the run: ${(overheads!.stepSeconds * 1e3).toFixed(2)} ms per step, ${(overheads!.requestSeconds * 1e3).toFixed(2)} ms per request`);
         io.out('  metric               predicted    measured     error');

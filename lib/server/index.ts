@@ -1,6 +1,8 @@
 export { ServingLoop } from './loop.js';
-export type { RequestSink, StepRecord, ArrivalRecord, ServingLoopOptions } from './loop.js';
-export { startCompletionServer, promptTokens, tokenText, MAX_BODY_BYTES } from './http.js';
+export type { RequestSink, StepRecord, ArrivalRecord, ServingLoopOptions, SubmitOptions, TokenSampler } from './loop.js';
+export { startCompletionServer, promptTokens, tokenText, chatPrompt, MAX_BODY_BYTES } from './http.js';
+export { checkSampling, checkStop, sampleToken, requestSampler, StopMatcher } from './sampling.js';
+export type { SamplingParams } from './sampling.js';
 export type { CompletionServer, CompletionServerOptions } from './http.js';
 export { runLoad, summariseLoad, probeServerOverheads } from './load.js';
 export type { LoadWorkload, LoadRequestRecord, LoadResult, LoadOptions } from './load.js';
