@@ -525,6 +525,8 @@ export {
   sampleToken,
   requestSampler,
   StopMatcher,
+  planLoad,
+  calibrateOnServedSteps,
 } from './server/index.js';
 export type {
   ArrivalRecord,
@@ -549,6 +551,7 @@ export type {
   SamplingParams,
   SubmitOptions,
   TokenSampler,
+  LoadPlan,
 } from './server/index.js';
 
 // deployment

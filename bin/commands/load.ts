@@ -1,3 +1,4 @@
+import { Option } from 'commander';
 import type { Command } from 'commander';
 import { wantsJson } from './context.js';
 import writeFileAtomic from 'write-file-atomic';
@@ -7,6 +8,8 @@ import { servingPolicyModule } from '../../lib/batching/policy.js';
 import { probeServerOverheads, runLoad } from '../../lib/server/load.js';
 import type { LoadWorkload } from '../../lib/server/load.js';
 import { comparePrediction, predictLoad } from '../../lib/server/predict.js';
+import type { ServerOverheads } from '../../lib/server/predict.js';
+import { calibrateOnServedSteps } from '../../lib/server/experiment.js';
 import { InputError } from '../../lib/util/errors.js';
 import { decimalInRange, intArg } from './context.js';
 
@@ -20,6 +23,7 @@ interface LoadFlags {
   output: string;
   seed: string;
   predict: boolean;
+  calibration: string;
   records?: string;
 }
 
@@ -40,8 +44,11 @@ function ms(s: number | undefined): string {
  */
 function offeredRateLine(nominal: number | null, offered: number, n: number): string {
   if (nominal === null) return `offered ${offered.toFixed(2)} requests/s (closed loop: set by the server's speed)`;
-  const spread = n > 1 ? ` (a sample of ${n} Poisson arrivals realises the nominal rate within ±${(100 / Math.sqrt(n - 1)).toFixed(0)} % at one standard deviation)` : '';
-  return `arrival rate: nominal ${nominal}/s, realised ${offered.toFixed(2)}/s${spread}`;
+  if (n < 2) return `arrival rate: nominal ${nominal}/s (one request)`;
+  const sd = 1 / Math.sqrt(n - 1);
+  const z = (nominal / offered - 1) / sd;
+  const unusual = Math.abs(z) > 2.5 ? `; this seed's sample is ${Math.abs(z).toFixed(1)} standard deviations out, another --seed gives a more typical one` : '';
+  return `arrival rate: nominal ${nominal}/s, realised ${offered.toFixed(2)}/s (a sample of ${n} Poisson arrivals realises the nominal rate within ±${(100 * sd).toFixed(0)} % at one standard deviation${unusual})`;
 }
 
 /** One GET before the run, so that a wrong --url is one line naming it rather than a failed request per request. */
@@ -95,6 +102,7 @@ export function register(program: Command, io: { out: (s: string) => void; err: 
     .option('--output <n>', 'output tokens per request', '16')
     .option('--seed <n>', 'workload seed', '1')
     .option('--predict', 'print the simulator\'s prediction from the server\'s measured step cost', false)
+    .addOption(new Option('--calibration <from>', '--predict: step cost fitted to steps the server ran under a calibration load (served), or engine steps timed back to back (engine)').choices(['served', 'engine']).default('served'))
     .option('--records <file>', 'write every request record and the summary as JSON')
     .exitOverride()
     .action(async (o: LoadFlags, cmd: Command) => {
@@ -114,16 +122,26 @@ export function register(program: Command, io: { out: (s: string) => void; err: 
       const url = o.url.replace(/\/+$/, '');
       if (!/^https?:\/\/[^/\s]+/.test(url)) throw new InputError('--url', o.url, 'an http:// or https:// URL of a completion server, e.g. http://127.0.0.1:8000');
       await checkServerAnswers(url);
-      const overheads = o.predict ? await probeServerOverheads(url) : undefined;
-      const r = await runLoad({ url, workload, seed, signal: io.signal });
-      let rows: ReturnType<typeof comparePrediction> | undefined;
+      let overheads: ServerOverheads | undefined;
+      let fit: EngineStepCostFit | undefined;
+      let policy: ServingPolicy | undefined;
       if (o.predict) {
         const fitRes = await fetch(`${url}/batchlab/step-cost`);
         if (!fitRes.ok) throw new Error(`the server has no measured step cost (start it with --calibrate): ${await fitRes.text()}`);
-        const fit = (await fitRes.json()) as EngineStepCostFit;
-        const metrics = (await (await fetch(`${url}/batchlab/metrics`)).json()) as { policy: ServingPolicy };
-        rows = comparePrediction(r, predictLoad(workload, metrics.policy, fit, seed, overheads), overheads);
+        fit = (await fitRes.json()) as EngineStepCostFit;
+        policy = ((await (await fetch(`${url}/batchlab/metrics`)).json()) as { policy: ServingPolicy }).policy;
+        overheads = await probeServerOverheads(url);
+        if (o.calibration === 'served') {
+          // The calibration of notebook 08 and the benchmark: steps served under closed-loop loads of this workload's lengths (another seed).
+          fit = await calibrateOnServedSteps(url, workload, policy.maxBatch, seed + 1000, fit, policy);
+          overheads = { stepSeconds: 0, requestSeconds: overheads.requestSeconds };
+          const reset = await fetch(`${url}/batchlab/reset`, { method: 'POST' });
+          if (!reset.ok) throw new Error(`the server refused a reset: ${await reset.text()}`);
+        }
       }
+      const r = await runLoad({ url, workload, seed, signal: io.signal });
+      let rows: ReturnType<typeof comparePrediction> | undefined;
+      if (o.predict) rows = comparePrediction(r, predictLoad(workload, policy!, fit!, seed, overheads), overheads);
       const serverPolicy = await reportedPolicy(url);
       if (o.records) writeFileAtomic.sync(o.records, JSON.stringify(r, null, 1));
       if (wantsJson(cmd)) {
@@ -148,7 +166,8 @@ export function register(program: Command, io: { out: (s: string) => void; err: 
         io.out(`  ${`P99 ${name} (ms):`.padEnd(34)} ${ms(st?.p99)}`);
       }
       if (rows) {
-        io.out(`  server overheads measured before the run: ${(overheads!.stepSeconds * 1e3).toFixed(2)} ms per step, ${(overheads!.requestSeconds * 1e3).toFixed(2)} ms per request`);
+        io.out(`  step cost: ${o.calibration === 'served' ? `fitted to ${fit!.provenance.reps} served steps (rms error ${(100 * fit!.rmsRelativeError).toFixed(0)} %), the time between steps included` : `engine steps timed back to back, plus ${(overheads!.stepSeconds * 1e3).toFixed(2)} ms per step measured between served steps`}; HTTP path ${(overheads!.requestSeconds * 1e3).toFixed(2)} ms per request, measured before the run`);
+        io.out('  predicted: simulateServing of the same workload and seed; measured: this run');
         io.out('  metric               predicted    measured     error');
         for (const row of rows) io.out(`  ${row.metric.padEnd(20)} ${row.predicted.toPrecision(4).padStart(10)} ${row.measured.toPrecision(4).padStart(10)} ${(100 * row.error).toFixed(1).padStart(8)} %`);
       }

@@ -26,9 +26,11 @@ export interface ExperimentModel {
   scale: EngineScale;
 }
 
-/** One measured point: a policy and an arrival rate (absolute, or a fraction of capacity). */
+/** One measured point: a policy and an arrival rate (absolute, or a fraction of capacity), or a closed loop of `clients`. */
 export interface ExperimentPoint {
   policy: ServingPolicy;
+  /** Closed loop: this many clients, each sending its next request when the last one finished (no think time). */
+  clients?: number;
   /** Fraction of the engine's predicted capacity under continuous batching at `capacityBatch`. */
   load?: number;
   ratePerSecond?: number;
@@ -65,6 +67,11 @@ export interface ExperimentSpec {
    * the client on the same cores).
    */
   calibration?: 'engine' | 'served';
+  /**
+   * A second client to measure every point with, after batchlab's own (e.g. the openai
+   * Python package): its rows carry its label in the `client` column.
+   */
+  outside?: { label: string; run: (url: string, workload: LoadWorkload, seed: number) => Promise<LoadResult> };
   /** Called with a line of progress. */
   log?: (line: string) => void;
 }
@@ -141,8 +148,9 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
     const measured: LoadResult[] = [];
     const predicted: ServingResult[] = [];
     for (const [i, p] of points.entries()) {
-      const rate = p.ratePerSecond ?? (p.load !== undefined ? checkPositive(`points[${i}].load`, p.load, 100) * capacityRps : undefined);
-      if (rate === undefined) throw new InputError(`points[${i}]`, p, 'a point with ratePerSecond or load');
+      const clients = p.clients === undefined ? undefined : checkInt(`points[${i}].clients`, p.clients, { min: 1, max: 4096 });
+      const rate = clients !== undefined ? NaN : p.ratePerSecond ?? (p.load !== undefined ? checkPositive(`points[${i}].load`, p.load, 100) * capacityRps : undefined);
+      if (rate === undefined) throw new InputError(`points[${i}]`, p, 'a point with ratePerSecond, load or clients');
       const policy = servingPolicyModule(p.policy?.kind).check(p.policy) as ServingPolicy;
       const describe = servingPolicyModule(policy.kind).describe(policy);
       const reset = await fetch(`${srv.url}/batchlab/reset`, { method: 'POST', body: JSON.stringify({ policy }) });
@@ -152,15 +160,24 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
       if (!speed.ok) throw new Error(`the server refused the speed probe: ${await speed.text()}`);
       const ratio = ((await speed.json()) as { ratio: number }).ratio;
       const fitNow = spec.scaleBySpeed === true ? scaleStepCostFit(fit, ratio) : fit;
-      const workload: LoadWorkload = { ...spec.workload, arrivals: { kind: 'poisson', ratePerSecond: rate } };
+      const workload: LoadWorkload = { ...spec.workload, arrivals: clients !== undefined ? { kind: 'closed', clients } : { kind: 'poisson', ratePerSecond: rate } };
       const m = await runLoad({ url: srv.url, workload, seed: spec.seed });
       const pr = predictLoad(workload, policy, fitNow, spec.seed, overheads);
       measured.push(m);
       predicted.push(pr);
-      const name = p.name ?? (p.load !== undefined ? `load ${p.load}` : `${rate} req/s`);
-      const cmp = comparePrediction(m, pr, overheads);
-      log(`batchlab: ${spec.model.label} · ${describe} · ${name} (${rate.toFixed(2)} req/s, speed ×${ratio.toFixed(2)}): ` + cmp.map((c) => `${c.metric.split(' (')[0]} ${(100 * c.error).toFixed(0)} %`).join(', '));
-      for (const c of cmp) rows.push({ model: spec.model.label, policy: describe, point: name, ratePerSecond: rate, speedRatio: ratio, ...c, meanBatchPredicted: pr.meanBatch, stepsPredicted: pr.steps });
+      const name = p.name ?? (clients !== undefined ? `closed ${clients}` : p.load !== undefined ? `load ${p.load}` : `${rate} req/s`);
+      const runs: Array<[string, LoadResult]> = [['batchlab', m]];
+      if (spec.outside) {
+        const again = await fetch(`${srv.url}/batchlab/reset`, { method: 'POST', body: JSON.stringify({ policy }) });
+        if (!again.ok) throw new Error(`the server refused the reset: ${await again.text()}`);
+        runs.push([spec.outside.label, await spec.outside.run(srv.url, workload, spec.seed)]);
+      }
+      for (const [client, mm] of runs) {
+        const cmp = comparePrediction(mm, pr, overheads);
+        const offered = Number.isFinite(rate) ? `${rate.toFixed(2)} req/s, offered ${mm.offeredRatePerSecond.toFixed(2)}` : `${clients} clients`;
+        log(`batchlab: ${spec.model.label} · ${describe} · ${name} (${offered}, speed ×${ratio.toFixed(2)}, ${client} client): ` + cmp.map((c) => `${c.metric.split(' (')[0]} ${(100 * c.error).toFixed(0)} %`).join(', '));
+        for (const c of cmp) rows.push({ model: spec.model.label, policy: describe, point: name, client, ratePerSecond: rate, offeredRatePerSecond: mm.offeredRatePerSecond, speedRatio: ratio, ...c, meanBatchPredicted: pr.meanBatch, stepsPredicted: pr.steps });
+      }
       perPoint.push({
         model: spec.model.label,
         policy: describe,
@@ -228,14 +245,21 @@ export function describeExperiment(r: ExperimentResult): string {
 }
 
 /**
- * Runs closed-loop calibration loads (1, half and all of `maxBatch` clients, think time
- * 0) against an idle server and fits the step cost to the steps it ran, each timed from
- * the decision on it to the loop's next decision.
+ * The served-step calibration: runs closed-loop loads (1, half and all of `maxBatch`
+ * clients, think time 0, `2·clients + 4` requests of the workload's lengths each) against
+ * an idle server and fits the step cost to the steps it ran, each timed from the decision
+ * on it to the loop's next decision, so the fit carries the server's time between steps
+ * (token writes, reading new requests, the client on the same cores). `batchlab load
+ * --predict`, notebook 08 and the engine-vs-simulator benchmark all use it.
+ *
+ * @example
+ * const fit = await calibrateOnServedSteps(url, { requests: 40, promptTokens: { kind: 'fixed', tokens: 32 }, outputTokens: { kind: 'fixed', tokens: 16 } }, 16, 1001, engineFit);
+ * // `policy`: the policy the calibration runs under (default continuous at maxBatch); the server is left with it.
  */
-async function calibrateOnServedSteps(url: string, workload: Omit<LoadWorkload, 'arrivals'>, maxBatch: number, seed: number, engineFit: EngineStepCostFit): Promise<EngineStepCostFit> {
+export async function calibrateOnServedSteps(url: string, workload: Omit<LoadWorkload, 'arrivals'>, maxBatch: number, seed: number, engineFit: EngineStepCostFit, policy: ServingPolicy = { kind: 'continuous', maxBatch }): Promise<EngineStepCostFit> {
   const samples: StepSample[] = [];
   for (const clients of [...new Set([1, Math.max(1, Math.round(maxBatch / 2)), maxBatch])]) {
-    const reset = await fetch(`${url}/batchlab/reset`, { method: 'POST', body: JSON.stringify({ policy: { kind: 'continuous', maxBatch } }) });
+    const reset = await fetch(`${url}/batchlab/reset`, { method: 'POST', body: JSON.stringify({ policy }) });
     if (!reset.ok) throw new Error(`the server refused the reset: ${await reset.text()}`);
     await runLoad({ url, seed: seed + clients, workload: { ...workload, arrivals: { kind: 'closed', clients }, requests: 2 * clients + 4 } });
     const m = (await (await fetch(`${url}/batchlab/metrics`)).json()) as { steps: Array<{ start: number; end: number; nextDecision: number | null; work: StepSample['work'] }> };

@@ -4,11 +4,11 @@ export { startCompletionServer, promptTokens, tokenText, chatPrompt, MAX_BODY_BY
 export { checkSampling, checkStop, sampleToken, requestSampler, StopMatcher } from './sampling.js';
 export type { SamplingParams } from './sampling.js';
 export type { CompletionServer, CompletionServerOptions } from './http.js';
-export { runLoad, summariseLoad, probeServerOverheads } from './load.js';
-export type { LoadWorkload, LoadRequestRecord, LoadResult, LoadOptions } from './load.js';
+export { runLoad, summariseLoad, probeServerOverheads, planLoad } from './load.js';
+export type { LoadWorkload, LoadRequestRecord, LoadResult, LoadOptions, LoadPlan } from './load.js';
 export { predictLoad, comparePrediction, serverStepCost, predictionErrorSummary, describePredictionErrors } from './predict.js';
 export type { PredictionRow, ServerOverheads, PredictionErrorSummary } from './predict.js';
 export { startEngineServer, spawnServer, resolveEngineConfig, DEFAULT_ENGINE_SCALE } from './serve.js';
 export type { EngineServerOptions, ChildServer } from './serve.js';
-export { predictedVsMeasured, describeExperiment } from './experiment.js';
+export { predictedVsMeasured, describeExperiment, calibrateOnServedSteps } from './experiment.js';
 export type { ExperimentModel, ExperimentPoint, ExperimentSpec, ExperimentResult } from './experiment.js';

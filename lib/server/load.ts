@@ -94,8 +94,13 @@ class ConnectionPool {
   readonly sockets = new Set<Socket>();
   private readonly request: typeof httpRequest;
   private readonly url: URL;
+  private readonly active = new Set<ReturnType<typeof httpRequest>>();
 
-  constructor(url: string, maxSockets: number) {
+  /** `signal` aborts every request in flight (one listener, however many requests). */
+  constructor(url: string, maxSockets: number, signal?: AbortSignal) {
+    signal?.addEventListener('abort', () => {
+      for (const r of this.active) r.destroy(new Error('aborted'));
+    }, { once: true });
     this.url = new URL(url);
     const https = this.url.protocol === 'https:';
     this.agent = https ? new HttpsAgent({ keepAlive: true, maxSockets }) : new HttpAgent({ keepAlive: true, maxSockets });
@@ -103,17 +108,19 @@ class ConnectionPool {
   }
 
   /** One request; the response body is handed to `onData` and read to its end. */
-  send(path: string, method: string, body: string | undefined, onData: (chunk: Buffer) => void, signal?: AbortSignal, timeoutMs = 600_000): Promise<number> {
+  send(path: string, method: string, body: string | undefined, onData: (chunk: Buffer) => void, timeoutMs = 600_000): Promise<number> {
     return new Promise((resolve, reject) => {
       const req = this.request(
         new URL(path, this.url),
-        { method, agent: this.agent, signal, timeout: timeoutMs, headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        { method, agent: this.agent, timeout: timeoutMs, headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
         (res: IncomingMessage) => {
           res.on('data', onData);
           res.on('end', () => resolve(res.statusCode ?? 0));
           res.on('error', reject);
         },
       );
+      this.active.add(req);
+      req.on('close', () => this.active.delete(req));
       req.on('socket', (s: Socket) => this.sockets.add(s));
       req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)));
       req.on('error', reject);
@@ -147,6 +154,44 @@ function promptIds(seed: number, i: number, n: number): number[] {
   return Array.from({ length: n }, () => Math.floor(r() * 256));
 }
 
+/** The requests of a load run, drawn from its workload and seed before it starts. */
+export interface LoadPlan {
+  loop: 'open' | 'closed';
+  /** Closed loop: concurrent clients; 0 in open loop. */
+  clients: number;
+  /** The workload in words (arrivals, lengths, count). */
+  description: string;
+  /** In send order: open-loop send time in seconds (NaN in closed loop), prompt token ids, tokens to generate. */
+  requests: Array<{ at: number; prompt: number[]; maxTokens: number }>;
+  /** The seeded streams the plan was drawn from (think times are drawn from it as a run goes). */
+  source: ReturnType<typeof resolveServing>;
+}
+
+/**
+ * The requests a load run of `workload` and `seed` sends: the simulator's seeded arrival
+ * and length streams (so `simulateServing` of the same workload and seed predicts the
+ * run) and seeded prompt bytes. Any client, in this process or outside it, can send them.
+ *
+ * @example
+ * planLoad({ arrivals: { kind: 'poisson', ratePerSecond: 4 }, requests: 3, promptTokens: { kind: 'fixed', tokens: 8 }, outputTokens: { kind: 'fixed', tokens: 4 } }, 1).requests[0].at // => 0
+ */
+export function planLoad(workload: LoadWorkload, seed: number): LoadPlan {
+  // Only the seeded arrival and length streams of the config are used; the policy and
+  // cost are stand-ins that the validator asks for.
+  const standIn = { kind: 'continuous', maxBatch: 1 } as const;
+  const R = resolveServing({ ...workload, policy: standIn, stepCost: constantStepCost(1) }, seed);
+  // The description names the stand-in policy last; the client does not know the server's, so it is cut off.
+  const standInText = `; ${servingPolicyModule(standIn.kind).describe(standIn)}`;
+  const description = R.description.endsWith(standInText) ? R.description.slice(0, -standInText.length) : R.description;
+  if (R.loop === 'open' && workload.arrivals.kind === 'trace') throw new InputError('workload.arrivals.kind', 'trace', 'poisson, gamma, burst or closed');
+  const requests = Array.from({ length: R.n }, (_, i) => {
+    const at = R.loop === 'open' ? R.nextArrival() : NaN;
+    const p = R.nextPrompt();
+    return { at, prompt: promptIds(seed, i, p), maxTokens: R.nextOutput() };
+  });
+  return { loop: R.loop, clients: R.loop === 'open' ? 0 : Math.min(R.clients, R.n), description, requests, source: R };
+}
+
 /**
  * Drives a completion server with the simulator's workload and seed: open loop (the
  * request times of `poisson`, `gamma` or `burst` arrivals, sent whatever the server is
@@ -163,28 +208,24 @@ function promptIds(seed: number, i: number, n: number): number[] {
  */
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   if (typeof o?.url !== 'string' || !/^https?:\/\//.test(o.url)) throw new InputError('url', o?.url, 'an http:// URL of a completion server');
-  // Only the seeded arrival and length streams of the config are used; the policy and
-  // cost are stand-ins that the validator asks for.
-  const standIn = { kind: 'continuous', maxBatch: 1 } as const;
-  const R = resolveServing({ ...o.workload, policy: standIn, stepCost: constantStepCost(1) }, o.seed);
-  // The description names the stand-in policy last; the client does not know the server's, so it is cut off.
-  const standInText = `; ${servingPolicyModule(standIn.kind).describe(standIn)}`;
-  const workloadText = R.description.endsWith(standInText) ? R.description.slice(0, -standInText.length) : R.description;
-  if (R.loop === 'open' && o.workload.arrivals.kind === 'trace') throw new InputError('workload.arrivals.kind', 'trace', 'poisson, gamma, burst or closed');
+  const plan = planLoad(o.workload, o.seed);
+  const R = plan.source;
+  const workloadText = plan.description;
   const n = R.n;
   const records: LoadRequestRecord[] = [];
   const warm = checkInt('warmConnections', o.warmConnections ?? 16, { min: 0, max: 256 });
   const timeoutMs = 1000 * checkNumber('timeoutSeconds', o.timeoutSeconds ?? 600, { min: 0.001, max: 86_400 });
   const clients = R.loop === 'open' ? 0 : Math.min(R.clients, n);
   // Open loop: one shared pool; closed loop: one keep-alive connection per client.
-  const pools = R.loop === 'open' ? [new ConnectionPool(o.url, Infinity)] : Array.from({ length: clients }, () => new ConnectionPool(o.url, 1));
-  const warmUp = (pool: ConnectionPool): Promise<number> => pool.send('/v1/models', 'GET', undefined, () => {}, o.signal, timeoutMs);
+  const pools = R.loop === 'open' ? [new ConnectionPool(o.url, Infinity, o.signal)] : Array.from({ length: clients }, () => new ConnectionPool(o.url, 1, o.signal));
+  const warmUp = (pool: ConnectionPool): Promise<number> => pool.send('/v1/models', 'GET', undefined, () => {}, timeoutMs);
   let created = 0;
   let t0 = NaN;
   const clock = (): number => (performance.now() - t0) / 1000;
 
-  const send = async (pool: ConnectionPool, i: number, prompt: number, output: number): Promise<void> => {
-    const rec: LoadRequestRecord = { index: i, promptTokens: prompt, outputTokens: output, send: clock(), tokenTimes: [], tokens: [], finish: NaN, status: 0 };
+  const send = async (pool: ConnectionPool, i: number): Promise<void> => {
+    const q = plan.requests[i];
+    const rec: LoadRequestRecord = { index: i, promptTokens: q.prompt.length, outputTokens: q.maxTokens, send: clock(), tokenTimes: [], tokens: [], finish: NaN, status: 0 };
     records.push(rec);
     let error = '';
     const onData = sseReader((data) => {
@@ -198,11 +239,11 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       }
     });
     try {
-      const body = JSON.stringify({ model: o.model, prompt: promptIds(o.seed, i, prompt), max_tokens: output, stream: true });
+      const body = JSON.stringify({ model: o.model, prompt: q.prompt, max_tokens: q.maxTokens, stream: true });
       rec.status = await pool.send('/v1/completions', 'POST', body, (c) => {
         if (rec.status === 0) onData(c);
         else error += c.toString();
-      }, o.signal, timeoutMs);
+      }, timeoutMs);
       if (rec.status !== 200) rec.error = error;
     } catch (e) {
       rec.error = (e as Error).message;
@@ -217,13 +258,10 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       t0 = performance.now();
       const pending: Array<Promise<void>> = [];
       for (let i = 0; i < n; i++) {
-        const at = R.nextArrival();
-        const p = R.nextPrompt();
-        const out = R.nextOutput();
-        const wait = at - clock();
+        const wait = plan.requests[i].at - clock();
         if (wait > 0) await new Promise((r) => setTimeout(r, wait * 1000));
         if (o.signal?.aborted) break;
-        pending.push(send(pools[0], i, p, out));
+        pending.push(send(pools[0], i));
         created++;
       }
       await Promise.all(pending);
@@ -233,7 +271,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       const client = async (pool: ConnectionPool): Promise<void> => {
         while (created < n && !o.signal?.aborted) {
           const i = created++;
-          await send(pool, i, R.nextPrompt(), R.nextOutput());
+          await send(pool, i);
           if (created >= n) break;
           const think = R.nextThink();
           if (think > 0) await new Promise((r) => setTimeout(r, think * 1000));

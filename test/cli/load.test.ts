@@ -24,6 +24,9 @@ test('batchlab load prints the policy the server reports, not the stand-in that 
   const r = await run(args);
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /^ {2}server policy: continuous, batch ≤ 16$/m);
+  // The realised rate beside the nominal one, and the fields of vllm bench serve.
+  assert.match(r.out, /^ {2}arrival rate: nominal 50\/s, realised \d+\.\d\d\/s/m);
+  for (const field of ['Request throughput (req/s):', 'Output token throughput (tok/s):', 'Median TTFT (ms):', 'P99 TTFT (ms):', 'Mean TPOT (ms):', 'Median ITL (ms):', 'P99 E2EL (ms):']) assert.ok(r.out.includes(field), field);
   assert.doesNotMatch(r.out, /batch ≤ 1\b/);
   const j = JSON.parse((await run(['--json', ...args])).out);
   assert.deepEqual(j.serverPolicy, { kind: 'continuous', maxBatch: 16 });
