@@ -1,7 +1,7 @@
 // Predicted vs measured on this machine: a real batched decode server (lib/engine behind
 // lib/server, in a child process) against simulateServing fed the engine's step cost
 // measured on this machine, with the same Poisson workload and seed.
-//   node --import tsx bench/engine-vs-simulator.ts [--requests 40] [--engine-steps] [--no-outside | --only-outside] [--repeats 2]
+//   node --import tsx bench/engine-vs-simulator.ts [--requests 40] [--engine-steps] [--no-outside | --only-outside] [--repeats 2] [--scale-by-speed]
 // Three loads (light, near the knee, saturated: 0.3, 0.75 and 1.2 × the predicted
 // capacity under continuous batching), two policies (continuous; the tick-level window
 // of 30 ms), two configs (dense Llama-3.2-1B and MoE Mixtral-8x7B, scaled down).
@@ -117,6 +117,8 @@ if (!process.argv.includes('--no-outside')) {
         capacityBatch: 16,
         calibrateReps: 3,
         calibration: 'served',
+        realiseNominalRate: true,
+        scaleBySpeed: process.argv.includes('--scale-by-speed'),
         outside: { label: 'python', run: (url, workload, s) => runOutsideLoad(url, workload, s) },
         log: (l) => console.log(l),
       });

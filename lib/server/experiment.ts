@@ -10,7 +10,7 @@ import type { StepSample } from '../engine/stepcost.js';
 import type { EngineStepCostFit } from '../engine/stepcost.js';
 import { InputError } from '../util/errors.js';
 import { checkArray, checkInt, checkPositive } from '../util/validate.js';
-import { probeServerOverheads, runLoad } from './load.js';
+import { planLoad, probeServerOverheads, runLoad } from './load.js';
 import type { LoadResult, LoadWorkload } from './load.js';
 import { comparePrediction, predictLoad, serverStepCost } from './predict.js';
 import type { ServerOverheads } from './predict.js';
@@ -55,7 +55,10 @@ export interface ExperimentSpec {
    * false; the ratio is recorded either way). On a shared machine the speed drifts
    * between the measurement and a run, but a probe of back-to-back engine steps also
    * misses what slows a served step (the client and the HTTP writes on the same cores),
-   * and on this 2-core machine it made the predictions worse on average.
+   * and on this 2-core machine it made the predictions worse on average. With the
+   * 'served' calibration the speed is also probed right after the calibration load, and
+   * the step cost is scaled by the ratio of the two probes (the drift since the served
+   * steps were timed).
    */
   scaleBySpeed?: boolean;
   /**
@@ -67,6 +70,15 @@ export interface ExperimentSpec {
    * the client on the same cores).
    */
   calibration?: 'engine' | 'served';
+  /**
+   * Stretch each point's Poisson sample so that it realises the nominal rate ((n − 1)
+   * gaps over the span of the sends), instead of the sample's own rate (default false).
+   * 40 requests realise a Poisson rate within ±16 % at one standard deviation, and some
+   * seeds far outside it (seed 1's first 40 arrivals run at 1.84× the nominal rate), so a
+   * point named by its load would otherwise sit elsewhere. Measured and predicted runs
+   * share the stretched arrivals.
+   */
+  realiseNominalRate?: boolean;
   /**
    * A second client to measure every point with, after batchlab's own (e.g. the openai
    * Python package): its rows carry its label in the `client` column.
@@ -134,11 +146,19 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
     const probed = await probeServerOverheads(srv.url);
     log(`batchlab: server overheads: ${(probed.stepSeconds * 1e3).toFixed(2)} ms per step (loop), ${(probed.requestSeconds * 1e3).toFixed(2)} ms per request (HTTP path)`);
     let overheads: ServerOverheads = probed;
+    // The speed when the prediction's step cost was timed, against the engine fit (1 for that fit itself).
+    let speedAtFit = 1;
     if (spec.calibration === 'served') {
       fit = await calibrateOnServedSteps(srv.url, spec.workload, capBatch, spec.seed + 1000, fit);
       // The served steps already include the loop's time between steps.
       overheads = { stepSeconds: 0, requestSeconds: probed.requestSeconds };
       log(`batchlab: step cost fitted to ${fit.provenance.reps} served steps (fit rms error ${(100 * fit.rmsRelativeError).toFixed(0)} %)`);
+      if (spec.scaleBySpeed === true) {
+        const sp = await fetch(`${srv.url}/batchlab/speed`, { method: 'POST' });
+        if (!sp.ok) throw new Error(`the server refused the speed probe: ${await sp.text()}`);
+        speedAtFit = ((await sp.json()) as { ratio: number }).ratio;
+        log(`batchlab: engine speed right after the served calibration ×${speedAtFit.toFixed(2)} of the engine fit`);
+      }
     }
     const base = { ...spec.workload, arrivals: { kind: 'poisson' as const, ratePerSecond: 1 }, stepCost: serverStepCost(fit, overheads) };
     const capacityRps = servingCapacity(base, { kind: 'continuous', maxBatch: capBatch }, spec.seed);
@@ -151,6 +171,9 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
       const clients = p.clients === undefined ? undefined : checkInt(`points[${i}].clients`, p.clients, { min: 1, max: 4096 });
       const rate = clients !== undefined ? NaN : p.ratePerSecond ?? (p.load !== undefined ? checkPositive(`points[${i}].load`, p.load, 100) * capacityRps : undefined);
       if (rate === undefined) throw new InputError(`points[${i}]`, p, 'a point with ratePerSecond, load or clients');
+      // Gaps scale as 1 / rate: the seed's span at rate 1 gives the rate whose sample realises `rate`.
+      const unitPlan = planLoad({ ...spec.workload, arrivals: { kind: 'poisson', ratePerSecond: 1 } }, spec.seed).requests;
+      const drawRate = spec.realiseNominalRate === true && Number.isFinite(rate) && unitPlan.length > 1 ? (rate * unitPlan[unitPlan.length - 1].at) / (unitPlan.length - 1) : rate;
       const policy = servingPolicyModule(p.policy?.kind).check(p.policy) as ServingPolicy;
       const describe = servingPolicyModule(policy.kind).describe(policy);
       const reset = await fetch(`${srv.url}/batchlab/reset`, { method: 'POST', body: JSON.stringify({ policy }) });
@@ -159,8 +182,8 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
       const speed = await fetch(`${srv.url}/batchlab/speed`, { method: 'POST' });
       if (!speed.ok) throw new Error(`the server refused the speed probe: ${await speed.text()}`);
       const ratio = ((await speed.json()) as { ratio: number }).ratio;
-      const fitNow = spec.scaleBySpeed === true ? scaleStepCostFit(fit, ratio) : fit;
-      const workload: LoadWorkload = { ...spec.workload, arrivals: clients !== undefined ? { kind: 'closed', clients } : { kind: 'poisson', ratePerSecond: rate } };
+      const fitNow = spec.scaleBySpeed === true ? scaleStepCostFit(fit, ratio / speedAtFit) : fit;
+      const workload: LoadWorkload = { ...spec.workload, arrivals: clients !== undefined ? { kind: 'closed', clients } : { kind: 'poisson', ratePerSecond: drawRate } };
       const m = await runLoad({ url: srv.url, workload, seed: spec.seed });
       const pr = predictLoad(workload, policy, fitNow, spec.seed, overheads);
       measured.push(m);
