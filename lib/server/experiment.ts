@@ -160,6 +160,13 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
         log(`batchlab: engine speed right after the served calibration ×${speedAtFit.toFixed(2)} of the engine fit`);
       }
     }
+    // The outside client's own HTTP path (its request building and parsing included), probed the same way.
+    let outsideOverheads: ServerOverheads | undefined;
+    if (spec.outside) {
+      const o = await probeServerOverheads(srv.url, 8, spec.outside.run);
+      outsideOverheads = { stepSeconds: overheads.stepSeconds, requestSeconds: o.requestSeconds };
+      log(`batchlab: the ${spec.outside.label} client's HTTP path: ${(o.requestSeconds * 1e3).toFixed(2)} ms per request`);
+    }
     const base = { ...spec.workload, arrivals: { kind: 'poisson' as const, ratePerSecond: 1 }, stepCost: serverStepCost(fit, overheads) };
     const capacityRps = servingCapacity(base, { kind: 'continuous', maxBatch: capBatch }, spec.seed);
     log(`batchlab: predicted capacity ${capacityRps.toFixed(2)} requests/s (continuous, batch ≤ ${capBatch})`);
@@ -196,10 +203,13 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
         runs.push([spec.outside.label, await spec.outside.run(srv.url, workload, spec.seed)]);
       }
       for (const [client, mm] of runs) {
-        const cmp = comparePrediction(mm, pr, overheads);
+        const ov = client === 'batchlab' ? overheads : outsideOverheads!;
+        // In closed loop predictLoad counts the client's own HTTP path as think time.
+        const prc = clients !== undefined && ov !== overheads ? predictLoad(workload, policy, fitNow, spec.seed, ov) : pr;
+        const cmp = comparePrediction(mm, prc, ov);
         const offered = Number.isFinite(rate) ? `${rate.toFixed(2)} req/s, offered ${mm.offeredRatePerSecond.toFixed(2)}` : `${clients} clients`;
         log(`batchlab: ${spec.model.label} · ${describe} · ${name} (${offered}, speed ×${ratio.toFixed(2)}, ${client} client): ` + cmp.map((c) => `${c.metric.split(' (')[0]} ${(100 * c.error).toFixed(0)} %`).join(', '));
-        for (const c of cmp) rows.push({ model: spec.model.label, policy: describe, point: name, client, ratePerSecond: rate, offeredRatePerSecond: mm.offeredRatePerSecond, speedRatio: ratio, ...c, meanBatchPredicted: pr.meanBatch, stepsPredicted: pr.steps });
+        for (const c of cmp) rows.push({ model: spec.model.label, policy: describe, point: name, client, ratePerSecond: rate, offeredRatePerSecond: mm.offeredRatePerSecond, speedRatio: ratio, ...c, meanBatchPredicted: prc.meanBatch, stepsPredicted: prc.steps });
       }
       perPoint.push({
         model: spec.model.label,

@@ -341,20 +341,26 @@ export function summariseLoad(records: LoadRequestRecord[], meta: { url: string;
  * Measures, on an idle server, what serving costs beyond engine steps: `requests`
  * one-at-a-time streaming probes (8-token prompt, 8 tokens out), then from the server's
  * own log the loop's median time from a step's end to its next decision, and the
- * median of client-observed minus loop-observed TTFT (the HTTP path both ways). Resets
+ * median of client-observed minus loop-observed TTFT (the HTTP path both ways, and the
+ * client's own time to send a request and read its first token). `client` runs the
+ * probes (default batchlab's runLoad; another client measures its own path). Resets
  * the server's clock and log before and after.
  *
  * @example
  * const o = await probeServerOverheads('http://127.0.0.1:8000'); // { stepSeconds: 4e-4, requestSeconds: 3e-3 }
  */
-export async function probeServerOverheads(url: string, requests = 8): Promise<{ stepSeconds: number; requestSeconds: number }> {
+export async function probeServerOverheads(
+  url: string,
+  requests = 8,
+  client: (url: string, workload: LoadWorkload, seed: number) => Promise<LoadResult> = (u, workload, seed) => runLoad({ url: u, workload, seed }),
+): Promise<{ stepSeconds: number; requestSeconds: number }> {
   checkInt('requests', requests, { min: 1, max: 1000 });
   const reset = async (): Promise<void> => {
     const r = await fetch(`${url}/batchlab/reset`, { method: 'POST' });
     if (!r.ok) throw new Error(`the server refused a reset: ${await r.text()}`);
   };
   await reset();
-  const r = await runLoad({ url, seed: 7, workload: { arrivals: { kind: 'closed', clients: 1, thinkSeconds: 0.02 }, requests, promptTokens: { kind: 'fixed', tokens: 8 }, outputTokens: { kind: 'fixed', tokens: 8 } } });
+  const r = await client(url, { arrivals: { kind: 'closed', clients: 1, thinkSeconds: 0.02 }, requests, promptTokens: { kind: 'fixed', tokens: 8 }, outputTokens: { kind: 'fixed', tokens: 8 } }, 7);
   const m = (await (await fetch(`${url}/batchlab/metrics`)).json()) as { steps: Array<{ end: number; nextDecision: number }>; arrivals: Array<{ arrival: number; firstToken: number }> };
   await reset();
   const med = (v: number[]): number => {

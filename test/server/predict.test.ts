@@ -132,3 +132,13 @@ test('promptTokens reads a string as UTF-8 bytes and refuses batches; tokenText 
   for (const bad of ['', [], [[1, 2]], ['a', 'b'], 3, null]) assert.throws(() => promptTokens(bad), InputError);
   assert.equal(tokenText(42), ' 42');
 });
+
+test('predictLoad in closed loop counts the request overhead as think time (the server sees each next request that much later)', () => {
+  const f = fit();
+  const w = { arrivals: { kind: 'closed' as const, clients: 2 }, requests: 10, promptTokens: { kind: 'fixed' as const, tokens: 8 }, outputTokens: { kind: 'fixed' as const, tokens: 4 } };
+  const p = predictLoad(w, { kind: 'continuous', maxBatch: 4 }, f, 1, { stepSeconds: 0, requestSeconds: 0.05 });
+  const s = simulateServing({ ...w, arrivals: { kind: 'closed', clients: 2, thinkSeconds: 0.05 }, policy: { kind: 'continuous', maxBatch: 4 }, stepCost: serverStepCost(f) }, 1);
+  assert.equal(p.makespanSeconds, s.makespanSeconds);
+  // Without the overhead the same run finishes sooner.
+  assert.ok(predictLoad(w, { kind: 'continuous', maxBatch: 4 }, f, 1).makespanSeconds < p.makespanSeconds);
+});
