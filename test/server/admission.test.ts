@@ -23,7 +23,7 @@ after(async () => {
 /** Opens a fresh TCP connection (no request yet). */
 function open(port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const s = connect(port, '127.0.0.1', () => resolve(s));
+    const s: Socket = connect(port, '127.0.0.1', () => resolve(s));
     s.once('error', reject);
     s.setTimeout(120_000, () => s.destroy(new Error('no answer within 120 s')));
   });
