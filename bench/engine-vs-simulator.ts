@@ -1,15 +1,23 @@
 // Predicted vs measured on this machine: a real batched decode server (lib/engine behind
 // lib/server, in a child process) against simulateServing fed the engine's step cost
 // measured on this machine, with the same Poisson workload and seed.
-//   node --import tsx bench/engine-vs-simulator.ts [--requests 40] [--engine-steps]
+//   node --import tsx bench/engine-vs-simulator.ts [--requests 40] [--engine-steps] [--no-outside | --only-outside] [--repeats 2] [--scale-by-speed]
 // Three loads (light, near the knee, saturated: 0.3, 0.75 and 1.2 × the predicted
 // capacity under continuous batching), two policies (continuous; the tick-level window
 // of 30 ms), two configs (dense Llama-3.2-1B and MoE Mixtral-8x7B, scaled down).
 // Target (issue #16): every error ≤ 10 % for TTFT p50, inter-token p50 and throughput.
+// Then the default served model (Llama-3.2-1B at DEFAULT_ENGINE_SCALE, 138 M parameters),
+// continuous batching ≤ 16, at light, knee and saturated Poisson load and in closed loop
+// with 1, 4 and 16 clients, each point measured with batchlab's client and with an outside
+// one (the official openai Python package, bench/outside_load.py), --repeats times for the
+// spread. Target (issue #24): TTFT p50 and p99, ITL p50 and throughput within 10 %.
 // Every error is printed; the run's CPU load is printed too, because the measured side
 // shares the cores with whatever else runs.
 import { cpus, hostname, loadavg } from 'node:os';
 import { describeExperiment, predictedVsMeasured } from '../lib/server/experiment.js';
+import type { ExperimentResult } from '../lib/server/experiment.js';
+import { DEFAULT_ENGINE_SCALE } from '../lib/server/serve.js';
+import { outsideClientAvailable, runOutsideLoad } from './outside-client.js';
 import { predictionErrorSummary } from '../lib/server/predict.js';
 import type { ExperimentModel } from '../lib/server/experiment.js';
 import type { ServingPolicy } from '../lib/batching/types.js';
@@ -44,7 +52,8 @@ console.log(`engine vs simulator; ${hostname()}, ${cpus().length} CPUs (${cpus()
 console.log(`workload: Poisson arrivals, prompts U[16, 64], outputs U[8, 32], ${requests} requests per point, seed ${seed}; step cost from ${calibration === 'served' ? 'served steps under a calibration load' : 'engine steps timed back to back'}\n`);
 const t0 = performance.now();
 const all: Array<{ model: string; metric: string; error: number }> = [];
-for (const model of models) {
+const onlyOutside = process.argv.includes('--only-outside');
+for (const model of onlyOutside ? [] : models) {
   const r = await predictedVsMeasured({
     model,
     workload: { requests, promptTokens: { kind: 'uniform', min: 16, max: 64 }, outputTokens: { kind: 'uniform', min: 8, max: 32 } },
@@ -71,6 +80,69 @@ for (const model of models) {
   }
   console.log();
 }
+function printTable(r: ExperimentResult, keys: string[]): void {
+  console.log(`${'point'.padEnd(10)} ${'client'.padEnd(8)} ${'nominal'.padStart(8)} ${'offered'.padStart(8)} ${'metric'.padEnd(19)} ${'predicted'.padStart(10)} ${'measured'.padStart(10)} ${'error'.padStart(8)}`);
+  for (const row of r.table.objects() as Array<Record<string, unknown>>) {
+    const err = row.error as number;
+    const key = keys.includes(row.metric as string);
+    const nominal = Number.isFinite(row.ratePerSecond as number) ? (row.ratePerSecond as number).toFixed(2) : '-';
+    const offered = Number.isFinite(row.offeredRatePerSecond as number) ? (row.offeredRatePerSecond as number).toFixed(2) : '-';
+    console.log(
+      `${String(row.point).padEnd(10)} ${String(row.client).padEnd(8)} ${nominal.padStart(8)} ${offered.padStart(8)} ${String(row.metric).padEnd(19)} ` +
+        `${(row.predicted as number).toPrecision(4).padStart(10)} ${(row.measured as number).toPrecision(4).padStart(10)} ${(100 * err).toFixed(1).padStart(7)} %${key && Math.abs(err) > 0.1 ? '  > 10 %' : ''}`,
+    );
+  }
+}
+
+if (!process.argv.includes('--no-outside')) {
+  if (!outsideClientAvailable()) {
+    console.log('default model with the outside client: skipped (the venv has no Python; run node scripts/setup.mjs)');
+  } else {
+    const repeats = arg('--repeats', 2);
+    const keys = ['TTFT p50 (s)', 'TTFT p99 (s)', 'ITL p50 (s)', 'throughput (tok/s)'];
+    const policy: ServingPolicy = { kind: 'continuous', maxBatch: 16 };
+    const points = [
+      ...loads.map(([name, load]) => ({ policy, load, name })),
+      ...[1, 4, 16].map((clients) => ({ policy, clients, name: `closed ${clients}` })),
+    ];
+    console.log(`default model (Llama-3.2-1B, DEFAULT_ENGINE_SCALE), continuous ≤ 16; measured with batchlab's client and the openai Python package ("python"); ${repeats} repeats`);
+    const spread = new Map<string, number[]>();
+    for (let rep = 0; rep < repeats; rep++) {
+      const r = await predictedVsMeasured({
+        model: { label: 'default', id: 'llama-3.2-1b', scale: DEFAULT_ENGINE_SCALE },
+        workload: { requests, promptTokens: { kind: 'uniform', min: 16, max: 64 }, outputTokens: { kind: 'uniform', min: 8, max: 32 } },
+        points,
+        seed: seed + rep,
+        maxContext: 256,
+        capacityBatch: 16,
+        calibrateReps: 3,
+        calibration: 'served',
+        realiseNominalRate: true,
+        scaleBySpeed: process.argv.includes('--scale-by-speed'),
+        outside: { label: 'python', run: (url, workload, s) => runOutsideLoad(url, workload, s) },
+        log: (l) => console.log(l),
+      });
+      console.log(describeExperiment(r));
+      console.log(`repeat ${rep + 1} of ${repeats} (seed ${seed + rep}):`);
+      printTable(r, keys);
+      for (const row of r.table.objects() as Array<Record<string, unknown>>) {
+        if (!keys.includes(row.metric as string)) continue;
+        const k = `${row.point} · ${row.client} · ${row.metric}`;
+        spread.set(k, [...(spread.get(k) ?? []), row.error as number]);
+        all.push({ model: `default/${row.client}`, metric: row.metric as string, error: row.error as number });
+      }
+      console.log();
+    }
+    console.log('error over the repeats (min … max), points outside 10 % marked:');
+    for (const [k, errs] of spread) {
+      const lo = Math.min(...errs);
+      const hi = Math.max(...errs);
+      console.log(`  ${k.padEnd(48)} ${(100 * lo).toFixed(1).padStart(7)} % … ${(100 * hi).toFixed(1).padStart(7)} %${errs.some((e) => Math.abs(e) > 0.1) ? '  > 10 %' : ''}`);
+    }
+    console.log();
+  }
+}
+
 for (const sm of predictionErrorSummary(all)) {
   console.log(`${sm.metric.padEnd(19)} |error| median ${(100 * sm.medianAbsError).toFixed(1)} %, max ${(100 * sm.maxAbsError).toFixed(1)} %; ${sm.within10}/${sm.points} within the 10 % target`);
 }

@@ -585,6 +585,13 @@ export {
   spawnServer,
   startCompletionServer,
   startEngineServer,
+  chatPrompt,
+  checkSampling,
+  sampleToken,
+  requestSampler,
+  StopMatcher,
+  planLoad,
+  calibrateOnServedSteps,
 } from './server/index.js';
 export type {
   ArrivalRecord,
@@ -606,6 +613,10 @@ export type {
   ServerOverheads,
   ServingLoopOptions,
   StepRecord,
+  SamplingParams,
+  SubmitOptions,
+  TokenSampler,
+  LoadPlan,
 } from './server/index.js';
 
 // deployment

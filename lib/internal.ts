@@ -130,6 +130,7 @@ export {
   serverStepCost,
   summariseLoad,
   tokenText,
+  checkStop,
 } from './server/index.js';
 
 // deployment

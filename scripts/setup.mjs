@@ -23,7 +23,8 @@ const venvPython = join(venv, 'bin', 'python');
 const PLAN = nativePlan();
 const TF_WHEEL = PLAN.wheel;
 // plotly brings the jupyterlab-plotly renderer, so figures render inside JupyterLab too.
-const PY_PACKAGES = ['jupyterlab>=4.2,<5', 'nbconvert>=7.16,<8', 'nbclient>=0.10,<1', 'ipykernel>=6.29,<8', 'numpy>=1.26,<3', 'plotly>=5.24,<8', 'threadpoolctl>=3.5,<4'];
+// openai: the official Python client, an outside client for the server's end-to-end tests.
+const PY_PACKAGES = ['jupyterlab>=4.2,<5', 'nbconvert>=7.16,<8', 'nbclient>=0.10,<1', 'ipykernel>=6.29,<8', 'numpy>=1.26,<3', 'plotly>=5.24,<8', 'threadpoolctl>=3.5,<4', 'openai>=1.40,<3'];
 
 // --plan: print what this machine would get (GPU seen, wheel, CUDA libraries) and stop,
 // so the GPU route can be checked on a machine without a GPU (test/e2e/setup-gpu.test.ts).

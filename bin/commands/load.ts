@@ -1,3 +1,4 @@
+import { Option } from 'commander';
 import type { Command } from 'commander';
 import { wantsJson } from './context.js';
 import type { ServingArrivalSpec, ServingPolicy } from '../../lib/batching/types.js';
@@ -6,6 +7,8 @@ import { servingPolicyModule } from '../../lib/batching/policy.js';
 import { probeServerOverheads, runLoad } from '../../lib/server/load.js';
 import type { LoadWorkload } from '../../lib/server/load.js';
 import { comparePrediction, predictLoad } from '../../lib/server/predict.js';
+import type { ServerOverheads } from '../../lib/server/predict.js';
+import { calibrateOnServedSteps } from '../../lib/server/experiment.js';
 import { InputError } from '../../lib/util/errors.js';
 import { checkWritableFile, writeFileSafe } from '../../lib/util/files.js';
 import { decimalInRange, intArg } from './context.js';
@@ -20,6 +23,7 @@ interface LoadFlags {
   output: string;
   seed: string;
   predict: boolean;
+  calibration: string;
   records?: string;
 }
 
@@ -30,7 +34,21 @@ function num(flag: string, raw: string, bounds: { min?: number; max?: number; in
 }
 
 function ms(s: number | undefined): string {
-  return s === undefined ? '-' : `${(s * 1e3).toFixed(1)} ms`;
+  return s === undefined ? '-' : (s * 1e3).toFixed(2);
+}
+
+/**
+ * The offered rate beside the nominal one. A Poisson sample of n requests spans n − 1
+ * exponential gaps, so its realised rate scatters around the nominal one with a relative
+ * standard deviation of about 1/√(n − 1) (16 % at 40 requests).
+ */
+function offeredRateLine(nominal: number | null, offered: number, n: number): string {
+  if (nominal === null) return `offered ${offered.toFixed(2)} requests/s (closed loop: set by the server's speed)`;
+  if (n < 2) return `arrival rate: nominal ${nominal}/s (one request)`;
+  const sd = 1 / Math.sqrt(n - 1);
+  const z = (nominal / offered - 1) / sd;
+  const unusual = Math.abs(z) > 2.5 ? `; this seed's sample is ${Math.abs(z).toFixed(1)} standard deviations out, another --seed gives a more typical one` : '';
+  return `arrival rate: nominal ${nominal}/s, realised ${offered.toFixed(2)}/s (a sample of ${n} Poisson arrivals realises the nominal rate within ±${(100 * sd).toFixed(0)} % at one standard deviation${unusual})`;
 }
 
 /** One GET before the run, so that a wrong --url is one line naming it rather than a failed request per request. */
@@ -84,6 +102,7 @@ export function register(program: Command, io: { out: (s: string) => void; err: 
     .option('--output <n>', 'output tokens per request', '16')
     .option('--seed <n>', 'workload seed', '1')
     .option('--predict', 'print the simulator\'s prediction from the server\'s measured step cost', false)
+    .addOption(new Option('--calibration <from>', '--predict: step cost fitted to steps the server ran under a calibration load (served), or engine steps timed back to back (engine)').choices(['served', 'engine']).default('served'))
     .option('--records <file>', 'write every request record and the summary as JSON')
     .exitOverride()
     .action(async (o: LoadFlags, cmd: Command) => {
@@ -104,16 +123,26 @@ export function register(program: Command, io: { out: (s: string) => void; err: 
       const url = o.url.replace(/\/+$/, '');
       if (!/^https?:\/\/[^/\s]+/.test(url)) throw new InputError('--url', o.url, 'an http:// or https:// URL of a completion server, e.g. http://127.0.0.1:8000');
       await checkServerAnswers(url);
-      const overheads = o.predict ? await probeServerOverheads(url) : undefined;
-      const r = await runLoad({ url, workload, seed, signal: io.signal });
-      let rows: ReturnType<typeof comparePrediction> | undefined;
+      let overheads: ServerOverheads | undefined;
+      let fit: EngineStepCostFit | undefined;
+      let policy: ServingPolicy | undefined;
       if (o.predict) {
         const fitRes = await fetch(`${url}/batchlab/step-cost`);
         if (!fitRes.ok) throw new Error(`the server has no measured step cost (start it with --calibrate): ${await fitRes.text()}`);
-        const fit = (await fitRes.json()) as EngineStepCostFit;
-        const metrics = (await (await fetch(`${url}/batchlab/metrics`)).json()) as { policy: ServingPolicy };
-        rows = comparePrediction(r, predictLoad(workload, metrics.policy, fit, seed, overheads), overheads);
+        fit = (await fitRes.json()) as EngineStepCostFit;
+        policy = ((await (await fetch(`${url}/batchlab/metrics`)).json()) as { policy: ServingPolicy }).policy;
+        overheads = await probeServerOverheads(url);
+        if (o.calibration === 'served') {
+          // The calibration of notebook 08 and the benchmark: steps served under closed-loop loads of this workload's lengths (another seed).
+          fit = await calibrateOnServedSteps(url, workload, policy.maxBatch, seed + 1000, fit, policy);
+          overheads = { stepSeconds: 0, requestSeconds: overheads.requestSeconds };
+          const reset = await fetch(`${url}/batchlab/reset`, { method: 'POST' });
+          if (!reset.ok) throw new Error(`the server refused a reset: ${await reset.text()}`);
+        }
       }
+      const r = await runLoad({ url, workload, seed, signal: io.signal });
+      let rows: ReturnType<typeof comparePrediction> | undefined;
+      if (o.predict) rows = comparePrediction(r, predictLoad(workload, policy!, fit!, seed, overheads), overheads);
       const serverPolicy = await reportedPolicy(url);
       if (o.records) writeFileSafe('--records', o.records, JSON.stringify(r, null, 1));
       if (wantsJson(cmd)) {
@@ -121,14 +150,25 @@ export function register(program: Command, io: { out: (s: string) => void; err: 
         io.out(JSON.stringify({ ...summary, serverPolicy, overheads: overheads ?? null, prediction: rows ?? null }, null, 2));
         return;
       }
-      io.out(`batchlab: ${r.requests} requests (${r.failed} failed) in ${r.makespanSeconds.toFixed(2)} s; ${r.provenance.workload}`);
+      io.out(`batchlab: ${r.requests} requests (${r.failed} failed) in ${r.makespanSeconds.toFixed(2)} s over ${r.connections} connections; ${r.provenance.workload}`);
       io.out(`  server policy: ${serverPolicy ? describePolicy(serverPolicy) : 'not reported by the server'}`);
-      io.out(`  TTFT p50 ${ms(r.ttft.p50)}  p99 ${ms(r.ttft.p99)}`);
-      io.out(`  ITL  p50 ${ms(r.itl?.p50)}  p99 ${ms(r.itl?.p99)}`);
-      io.out(`  e2e  p50 ${ms(r.e2e.p50)}  p99 ${ms(r.e2e.p99)}`);
-      io.out(`  throughput ${r.throughputTokensPerSecond.toFixed(1)} tok/s, ${r.throughputRequestsPerSecond.toFixed(2)} req/s`);
+      io.out(`  ${offeredRateLine(r.nominalRatePerSecond, r.offeredRatePerSecond, r.requests + r.failed)}`);
+      io.out(`  measured on the client's clock; definitions of vllm bench serve (ITL excludes the first token, TPOT = (e2e − TTFT) / (output − 1))`);
+      io.out(`  ${'Successful requests:'.padEnd(34)} ${r.requests}`);
+      io.out(`  ${'Benchmark duration (s):'.padEnd(34)} ${r.makespanSeconds.toFixed(2)}`);
+      io.out(`  ${'Total input tokens:'.padEnd(34)} ${r.inputTokens}`);
+      io.out(`  ${'Total generated tokens:'.padEnd(34)} ${r.outputTokens}`);
+      io.out(`  ${'Request throughput (req/s):'.padEnd(34)} ${r.throughputRequestsPerSecond.toFixed(2)}`);
+      io.out(`  ${'Output token throughput (tok/s):'.padEnd(34)} ${r.throughputTokensPerSecond.toFixed(2)}`);
+      io.out(`  ${'Total token throughput (tok/s):'.padEnd(34)} ${r.totalTokensPerSecond.toFixed(2)}`);
+      for (const [name, st] of [['TTFT', r.ttft], ['TPOT', r.tpot], ['ITL', r.itl], ['E2EL', r.e2e]] as const) {
+        io.out(`  ${`Mean ${name} (ms):`.padEnd(34)} ${ms(st?.mean)}`);
+        io.out(`  ${`Median ${name} (ms):`.padEnd(34)} ${ms(st?.p50)}`);
+        io.out(`  ${`P99 ${name} (ms):`.padEnd(34)} ${ms(st?.p99)}`);
+      }
       if (rows) {
-        io.out(`  server overheads measured before the run: ${(overheads!.stepSeconds * 1e3).toFixed(2)} ms per step, ${(overheads!.requestSeconds * 1e3).toFixed(2)} ms per request`);
+        io.out(`  step cost: ${o.calibration === 'served' ? `fitted to ${fit!.provenance.reps} served steps (rms error ${(100 * fit!.rmsRelativeError).toFixed(0)} %), the time between steps included` : `engine steps timed back to back, plus ${(overheads!.stepSeconds * 1e3).toFixed(2)} ms per step measured between served steps`}; HTTP path ${(overheads!.requestSeconds * 1e3).toFixed(2)} ms per request, measured before the run`);
+        io.out('  predicted: simulateServing of the same workload and seed; measured: this run');
         io.out('  metric               predicted    measured     error');
         for (const row of rows) io.out(`  ${row.metric.padEnd(20)} ${row.predicted.toPrecision(4).padStart(10)} ${row.measured.toPrecision(4).padStart(10)} ${(100 * row.error).toFixed(1).padStart(8)} %`);
       }

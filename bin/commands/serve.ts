@@ -25,6 +25,7 @@ interface ServeOptions {
   calibrate: boolean;
   calibrateMaxPrompt: string;
   calibrateReps: string;
+  maxSettleMs: string;
 }
 
 // Strict decimals (Number('0x10') is 16), with the range in the refusal.
@@ -73,6 +74,7 @@ export function register(program: Command, io: { out: (s: string) => void; err: 
     .option('--calibrate', 'measure the step cost first and publish it at /batchlab/step-cost', false)
     .option('--calibrate-max-prompt <n>', 'longest prompt the calibration times', '128')
     .option('--calibrate-reps <n>', 'rounds of the calibration', '5')
+    .option('--max-settle-ms <ms>', 'longest wait before a step for requests still being read (0: one event-loop turn per step)', '20')
     .exitOverride()
     .action(async (o: ServeOptions) => {
       const policy = policyFromFlags(o);
@@ -89,6 +91,7 @@ export function register(program: Command, io: { out: (s: string) => void; err: 
         calibrate: o.calibrate
           ? { maxBatch: policy.maxBatch as number, maxContext, maxPrompt: Math.min(maxContext, num('--calibrate-max-prompt', o.calibrateMaxPrompt, { min: 1, int: true })), reps: num('--calibrate-reps', o.calibrateReps, { min: 1, max: 100, int: true }) }
           : undefined,
+        maxSettleSeconds: num('--max-settle-ms', o.maxSettleMs, { min: 0, max: 1000 }) / 1000,
         log: io.out,
       }), { model: '--model', dir: '--model', 'scale.width': '--width', 'scale.depth': '--depth', 'scale.vocab': '--vocab', maxContext: '--max-context' });
       io.out(`batchlab: policy ${servingPolicyModule(s.loop.policy.kind).describe(s.loop.policy)}; listening on ${s.server.url}`);

@@ -10,7 +10,7 @@ import type { StepSample } from '../engine/stepcost.js';
 import type { EngineStepCostFit } from '../engine/stepcost.js';
 import { InputError } from '../util/errors.js';
 import { checkArray, checkInt, checkPositive } from '../util/validate.js';
-import { probeServerOverheads, runLoad } from './load.js';
+import { planLoad, probeServerOverheads, runLoad } from './load.js';
 import type { LoadResult, LoadWorkload } from './load.js';
 import { comparePrediction, predictLoad, serverStepCost } from './predict.js';
 import type { ServerOverheads } from './predict.js';
@@ -26,9 +26,11 @@ export interface ExperimentModel {
   scale: EngineScale;
 }
 
-/** One measured point: a policy and an arrival rate (absolute, or a fraction of capacity). */
+/** One measured point: a policy and an arrival rate (absolute, or a fraction of capacity), or a closed loop of `clients`. */
 export interface ExperimentPoint {
   policy: ServingPolicy;
+  /** Closed loop: this many clients, each sending its next request when the last one finished (no think time). */
+  clients?: number;
   /** Fraction of the engine's predicted capacity under continuous batching at `capacityBatch`. */
   load?: number;
   ratePerSecond?: number;
@@ -53,7 +55,10 @@ export interface ExperimentSpec {
    * false; the ratio is recorded either way). On a shared machine the speed drifts
    * between the measurement and a run, but a probe of back-to-back engine steps also
    * misses what slows a served step (the client and the HTTP writes on the same cores),
-   * and on this 2-core machine it made the predictions worse on average.
+   * and on this 2-core machine it made the predictions worse on average. With the
+   * 'served' calibration the speed is also probed right after the calibration load, and
+   * the step cost is scaled by the ratio of the two probes (the drift since the served
+   * steps were timed).
    */
   scaleBySpeed?: boolean;
   /**
@@ -65,6 +70,20 @@ export interface ExperimentSpec {
    * the client on the same cores).
    */
   calibration?: 'engine' | 'served';
+  /**
+   * Stretch each point's Poisson sample so that it realises the nominal rate ((n − 1)
+   * gaps over the span of the sends), instead of the sample's own rate (default false).
+   * 40 requests realise a Poisson rate within ±16 % at one standard deviation, and some
+   * seeds far outside it (seed 1's first 40 arrivals run at 1.84× the nominal rate), so a
+   * point named by its load would otherwise sit elsewhere. Measured and predicted runs
+   * share the stretched arrivals.
+   */
+  realiseNominalRate?: boolean;
+  /**
+   * A second client to measure every point with, after batchlab's own (e.g. the openai
+   * Python package): its rows carry its label in the `client` column.
+   */
+  outside?: { label: string; run: (url: string, workload: LoadWorkload, seed: number) => Promise<LoadResult> };
   /** Called with a line of progress. */
   log?: (line: string) => void;
 }
@@ -127,11 +146,26 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
     const probed = await probeServerOverheads(srv.url);
     log(`batchlab: server overheads: ${(probed.stepSeconds * 1e3).toFixed(2)} ms per step (loop), ${(probed.requestSeconds * 1e3).toFixed(2)} ms per request (HTTP path)`);
     let overheads: ServerOverheads = probed;
+    // The speed when the prediction's step cost was timed, against the engine fit (1 for that fit itself).
+    let speedAtFit = 1;
     if (spec.calibration === 'served') {
       fit = await calibrateOnServedSteps(srv.url, spec.workload, capBatch, spec.seed + 1000, fit);
       // The served steps already include the loop's time between steps.
       overheads = { stepSeconds: 0, requestSeconds: probed.requestSeconds };
       log(`batchlab: step cost fitted to ${fit.provenance.reps} served steps (fit rms error ${(100 * fit.rmsRelativeError).toFixed(0)} %)`);
+      if (spec.scaleBySpeed === true) {
+        const sp = await fetch(`${srv.url}/batchlab/speed`, { method: 'POST' });
+        if (!sp.ok) throw new Error(`the server refused the speed probe: ${await sp.text()}`);
+        speedAtFit = ((await sp.json()) as { ratio: number }).ratio;
+        log(`batchlab: engine speed right after the served calibration ×${speedAtFit.toFixed(2)} of the engine fit`);
+      }
+    }
+    // The outside client's own HTTP path (its request building and parsing included), probed the same way.
+    let outsideOverheads: ServerOverheads | undefined;
+    if (spec.outside) {
+      const o = await probeServerOverheads(srv.url, 8, spec.outside.run);
+      outsideOverheads = { stepSeconds: overheads.stepSeconds, requestSeconds: o.requestSeconds };
+      log(`batchlab: the ${spec.outside.label} client's HTTP path: ${(o.requestSeconds * 1e3).toFixed(2)} ms per request`);
     }
     const base = { ...spec.workload, arrivals: { kind: 'poisson' as const, ratePerSecond: 1 }, stepCost: serverStepCost(fit, overheads) };
     const capacityRps = servingCapacity(base, { kind: 'continuous', maxBatch: capBatch }, spec.seed);
@@ -141,8 +175,12 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
     const measured: LoadResult[] = [];
     const predicted: ServingResult[] = [];
     for (const [i, p] of points.entries()) {
-      const rate = p.ratePerSecond ?? (p.load !== undefined ? checkPositive(`points[${i}].load`, p.load, 100) * capacityRps : undefined);
-      if (rate === undefined) throw new InputError(`points[${i}]`, p, 'a point with ratePerSecond or load');
+      const clients = p.clients === undefined ? undefined : checkInt(`points[${i}].clients`, p.clients, { min: 1, max: 4096 });
+      const rate = clients !== undefined ? NaN : p.ratePerSecond ?? (p.load !== undefined ? checkPositive(`points[${i}].load`, p.load, 100) * capacityRps : undefined);
+      if (rate === undefined) throw new InputError(`points[${i}]`, p, 'a point with ratePerSecond, load or clients');
+      // Gaps scale as 1 / rate: the seed's span at rate 1 gives the rate whose sample realises `rate`.
+      const unitPlan = planLoad({ ...spec.workload, arrivals: { kind: 'poisson', ratePerSecond: 1 } }, spec.seed).requests;
+      const drawRate = spec.realiseNominalRate === true && Number.isFinite(rate) && unitPlan.length > 1 ? (rate * unitPlan[unitPlan.length - 1].at) / (unitPlan.length - 1) : rate;
       const policy = servingPolicyModule(p.policy?.kind).check(p.policy) as ServingPolicy;
       const describe = servingPolicyModule(policy.kind).describe(policy);
       const reset = await fetch(`${srv.url}/batchlab/reset`, { method: 'POST', body: JSON.stringify({ policy }) });
@@ -151,16 +189,28 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
       const speed = await fetch(`${srv.url}/batchlab/speed`, { method: 'POST' });
       if (!speed.ok) throw new Error(`the server refused the speed probe: ${await speed.text()}`);
       const ratio = ((await speed.json()) as { ratio: number }).ratio;
-      const fitNow = spec.scaleBySpeed === true ? scaleStepCostFit(fit, ratio) : fit;
-      const workload: LoadWorkload = { ...spec.workload, arrivals: { kind: 'poisson', ratePerSecond: rate } };
+      const fitNow = spec.scaleBySpeed === true ? scaleStepCostFit(fit, ratio / speedAtFit) : fit;
+      const workload: LoadWorkload = { ...spec.workload, arrivals: clients !== undefined ? { kind: 'closed', clients } : { kind: 'poisson', ratePerSecond: drawRate } };
       const m = await runLoad({ url: srv.url, workload, seed: spec.seed });
       const pr = predictLoad(workload, policy, fitNow, spec.seed, overheads);
       measured.push(m);
       predicted.push(pr);
-      const name = p.name ?? (p.load !== undefined ? `load ${p.load}` : `${rate} req/s`);
-      const cmp = comparePrediction(m, pr, overheads);
-      log(`batchlab: ${spec.model.label} · ${describe} · ${name} (${rate.toFixed(2)} req/s, speed ×${ratio.toFixed(2)}): ` + cmp.map((c) => `${c.metric.split(' (')[0]} ${(100 * c.error).toFixed(0)} %`).join(', '));
-      for (const c of cmp) rows.push({ model: spec.model.label, policy: describe, point: name, ratePerSecond: rate, speedRatio: ratio, ...c, meanBatchPredicted: pr.meanBatch, stepsPredicted: pr.steps });
+      const name = p.name ?? (clients !== undefined ? `closed ${clients}` : p.load !== undefined ? `load ${p.load}` : `${rate} req/s`);
+      const runs: Array<[string, LoadResult]> = [['batchlab', m]];
+      if (spec.outside) {
+        const again = await fetch(`${srv.url}/batchlab/reset`, { method: 'POST', body: JSON.stringify({ policy }) });
+        if (!again.ok) throw new Error(`the server refused the reset: ${await again.text()}`);
+        runs.push([spec.outside.label, await spec.outside.run(srv.url, workload, spec.seed)]);
+      }
+      for (const [client, mm] of runs) {
+        const ov = client === 'batchlab' ? overheads : outsideOverheads!;
+        // In closed loop predictLoad counts the client's own HTTP path as think time.
+        const prc = clients !== undefined && ov !== overheads ? predictLoad(workload, policy, fitNow, spec.seed, ov) : pr;
+        const cmp = comparePrediction(mm, prc, ov);
+        const offered = Number.isFinite(rate) ? `${rate.toFixed(2)} req/s, offered ${mm.offeredRatePerSecond.toFixed(2)}` : `${clients} clients`;
+        log(`batchlab: ${spec.model.label} · ${describe} · ${name} (${offered}, speed ×${ratio.toFixed(2)}, ${client} client): ` + cmp.map((c) => `${c.metric.split(' (')[0]} ${(100 * c.error).toFixed(0)} %`).join(', '));
+        for (const c of cmp) rows.push({ model: spec.model.label, policy: describe, point: name, client, ratePerSecond: rate, offeredRatePerSecond: mm.offeredRatePerSecond, speedRatio: ratio, ...c, meanBatchPredicted: prc.meanBatch, stepsPredicted: prc.steps });
+      }
       perPoint.push({
         model: spec.model.label,
         policy: describe,
@@ -228,14 +278,21 @@ export function describeExperiment(r: ExperimentResult): string {
 }
 
 /**
- * Runs closed-loop calibration loads (1, half and all of `maxBatch` clients, think time
- * 0) against an idle server and fits the step cost to the steps it ran, each timed from
- * the decision on it to the loop's next decision.
+ * The served-step calibration: runs closed-loop loads (1, half and all of `maxBatch`
+ * clients, think time 0, `2·clients + 4` requests of the workload's lengths each) against
+ * an idle server and fits the step cost to the steps it ran, each timed from the decision
+ * on it to the loop's next decision, so the fit carries the server's time between steps
+ * (token writes, reading new requests, the client on the same cores). `batchlab load
+ * --predict`, notebook 08 and the engine-vs-simulator benchmark all use it.
+ *
+ * @example
+ * const fit = await calibrateOnServedSteps(url, { requests: 40, promptTokens: { kind: 'fixed', tokens: 32 }, outputTokens: { kind: 'fixed', tokens: 16 } }, 16, 1001, engineFit);
+ * // `policy`: the policy the calibration runs under (default continuous at maxBatch); the server is left with it.
  */
-async function calibrateOnServedSteps(url: string, workload: Omit<LoadWorkload, 'arrivals'>, maxBatch: number, seed: number, engineFit: EngineStepCostFit): Promise<EngineStepCostFit> {
+export async function calibrateOnServedSteps(url: string, workload: Omit<LoadWorkload, 'arrivals'>, maxBatch: number, seed: number, engineFit: EngineStepCostFit, policy: ServingPolicy = { kind: 'continuous', maxBatch }): Promise<EngineStepCostFit> {
   const samples: StepSample[] = [];
   for (const clients of [...new Set([1, Math.max(1, Math.round(maxBatch / 2)), maxBatch])]) {
-    const reset = await fetch(`${url}/batchlab/reset`, { method: 'POST', body: JSON.stringify({ policy: { kind: 'continuous', maxBatch } }) });
+    const reset = await fetch(`${url}/batchlab/reset`, { method: 'POST', body: JSON.stringify({ policy }) });
     if (!reset.ok) throw new Error(`the server refused the reset: ${await reset.text()}`);
     await runLoad({ url, seed: seed + clients, workload: { ...workload, arrivals: { kind: 'closed', clients }, requests: 2 * clients + 4 } });
     const m = (await (await fetch(`${url}/batchlab/metrics`)).json()) as { steps: Array<{ start: number; end: number; nextDecision: number | null; work: StepSample['work'] }> };

@@ -5,6 +5,8 @@ import { InputError } from '../util/errors.js';
 import type { ServingLoop } from './loop.js';
 import { probeEngineSpeed } from '../engine/stepcost.js';
 import type { EngineStepCostFit } from '../engine/stepcost.js';
+import { StopMatcher, checkSampling, checkStop, requestSampler } from './sampling.js';
+import type { SamplingParams } from './sampling.js';
 
 /** Largest request body accepted (a 32k-token prompt as a JSON array fits). */
 export const MAX_BODY_BYTES = 1 << 20;
@@ -15,6 +17,8 @@ export interface CompletionServerOptions {
   port?: number;
   /** The model name the endpoint reports and accepts (any name is accepted when absent). */
   model?: string;
+  /** Seed of the sampling streams of requests that name no seed (default 0). */
+  seed?: number;
   /** A measured step cost to publish at GET /batchlab/step-cost. */
   stepCost?: () => EngineStepCostFit | undefined;
 }
@@ -71,101 +75,224 @@ function sendJson(res: ServerResponse, status: number, value: unknown): void {
   res.end(body);
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+/** A body over MAX_BODY_BYTES: refused with a 413 once read and discarded. */
+class BodyTooLarge extends InputError {}
+
+/** Bytes of an oversized body read and thrown away before the connection is closed (so the client sees the 413). */
+const MAX_DISCARD_BYTES = 64 << 20;
+
+function readBody(req: IncomingMessage, onBytes: () => void = () => {}): Promise<string> {
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
     let size = 0;
+    let refused = false;
+    const refuse = (bytes: string): void => {
+      refused = true;
+      parts.length = 0;
+      reject(new BodyTooLarge('body', bytes, `at most ${MAX_BODY_BYTES} bytes`));
+    };
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) refuse(`${declared} bytes (content-length)`);
     req.on('data', (c: Buffer) => {
+      onBytes();
       size += c.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new InputError('body', `${size} bytes`, `at most ${MAX_BODY_BYTES} bytes`));
-        req.destroy();
+      if (refused) {
+        // Read and drop the rest, so the client is not reset before it reads the 413; bounded.
+        if (size > MAX_DISCARD_BYTES) req.destroy();
         return;
       }
+      if (size > MAX_BODY_BYTES) return refuse(`more than ${MAX_BODY_BYTES} bytes`);
       parts.push(c);
     });
-    req.on('end', () => resolve(Buffer.concat(parts).toString('utf8')));
-    req.on('error', reject);
+    req.on('end', () => {
+      if (!refused) resolve(Buffer.concat(parts).toString('utf8'));
+    });
+    req.on('error', (e) => {
+      if (!refused) reject(e);
+    });
   });
+}
+
+/** Request fields of the two endpoints: those served, and those refused unless they ask for nothing (null, false, 0, 1, {}). */
+const COMMON_FIELDS = ['model', 'max_tokens', 'stream', 'stream_options', 'temperature', 'top_p', 'top_k', 'seed', 'stop', 'n', 'user'];
+const INERT: Record<string, (v: unknown) => boolean> = {
+  logprobs: (v) => v === false,
+  top_logprobs: (v) => v === 0,
+  echo: (v) => v === false,
+  best_of: (v) => v === 1,
+  presence_penalty: (v) => v === 0,
+  frequency_penalty: (v) => v === 0,
+  logit_bias: (v) => !!v && typeof v === 'object' && Object.keys(v).length === 0,
+  suffix: (v) => v === '',
+};
+const FIELDS = {
+  completions: new Set([...COMMON_FIELDS, 'prompt', 'logprobs', 'echo', 'best_of', 'presence_penalty', 'frequency_penalty', 'logit_bias', 'suffix']),
+  chat: new Set([...COMMON_FIELDS, 'messages', 'max_completion_tokens', 'logprobs', 'top_logprobs', 'presence_penalty', 'frequency_penalty', 'logit_bias']),
+};
+
+/**
+ * The plain chat template: one `role: content` line per message, then `assistant:` for
+ * the reply to follow. Content is a string or an array of `{ type: 'text', text }` parts.
+ *
+ * @example
+ * chatPrompt([{ role: 'user', content: 'hi' }]) // => 'user: hi\nassistant:'
+ */
+export function chatPrompt(messages: unknown): string {
+  if (!Array.isArray(messages) || messages.length === 0 || messages.length > 10_000) throw new InputError('messages', messages, 'a non-empty array of { role, content } messages');
+  const lines = messages.map((m, i) => {
+    const msg = m as { role?: unknown; content?: unknown };
+    if (!msg || typeof msg !== 'object' || !['system', 'developer', 'user', 'assistant'].includes(msg.role as string)) {
+      throw new InputError(`messages[${i}].role`, msg?.role, '"system", "developer", "user" or "assistant"');
+    }
+    let content: string;
+    if (typeof msg.content === 'string') content = msg.content;
+    else if (Array.isArray(msg.content) && msg.content.every((p) => p && (p as { type?: unknown }).type === 'text' && typeof (p as { text?: unknown }).text === 'string')) {
+      content = (msg.content as Array<{ text: string }>).map((p) => p.text).join('');
+    } else throw new InputError(`messages[${i}].content`, msg.content, "a string or an array of { type: 'text', text } parts");
+    return `${msg.role}: ${content}\n`;
+  });
+  return `${lines.join('')}assistant:`;
+}
+
+/** What a completion or chat request asks for, validated. */
+interface ParsedRequest {
+  prompt: number[];
+  maxTokens: number;
+  stream: boolean;
+  includeUsage: boolean;
+  sampling: SamplingParams;
+  stop: string[];
+}
+
+function parseRequest(kind: 'completions' | 'chat', body: Record<string, unknown>, model: string, strictModel: boolean): ParsedRequest {
+  for (const [k, v] of Object.entries(body)) {
+    if (!FIELDS[kind].has(k)) throw new InputError(k, v, 'absent (this server does not support the field)');
+    if (INERT[k] && v !== null && v !== undefined && !INERT[k](v)) throw new InputError(k, v, 'absent or null (not supported by this server)');
+  }
+  const prompt = kind === 'chat' ? promptTokens(chatPrompt(body.messages)) : promptTokens(body.prompt);
+  const raw = kind === 'chat' && body.max_completion_tokens !== undefined && body.max_completion_tokens !== null ? body.max_completion_tokens : body.max_tokens;
+  const maxTokens = raw === undefined || raw === null ? 16 : (raw as number);
+  if (!Number.isSafeInteger(maxTokens) || maxTokens < 1) throw new InputError(raw === body.max_tokens ? 'max_tokens' : 'max_completion_tokens', raw, 'an integer ≥ 1');
+  if (body.n !== undefined && body.n !== null && body.n !== 1) throw new InputError('n', body.n, '1 (one completion per request)');
+  if (body.stream !== undefined && body.stream !== null && typeof body.stream !== 'boolean') throw new InputError('stream', body.stream, 'a boolean');
+  const stream = body.stream === true;
+  const so = body.stream_options;
+  if (so !== undefined && so !== null) {
+    if (!stream) throw new InputError('stream_options', so, 'absent unless stream is true');
+    if (typeof so !== 'object' || Array.isArray(so) || Object.entries(so).some(([k, v]) => k !== 'include_usage' || typeof v !== 'boolean')) {
+      throw new InputError('stream_options', so, '{ include_usage: boolean }');
+    }
+  }
+  const sampling = checkSampling(body);
+  const stop = checkStop(body.stop);
+  if (body.model !== undefined && strictModel && body.model !== model) throw new InputError('model', body.model, `"${model}"`);
+  return { prompt, maxTokens, stream, includeUsage: stream && (so as { include_usage?: boolean } | null)?.include_usage === true, sampling, stop };
 }
 
 /**
  * An OpenAI-compatible completions endpoint on 127.0.0.1 in front of a ServingLoop:
- * `POST /v1/completions` (stream true: server-sent events, one chunk per token, then
- * `data: [DONE]`; stream false: one JSON body), `GET /v1/models`, and
- * `GET /batchlab/metrics`, `POST /batchlab/reset` (optionally `{ policy }` to switch
- * policy while idle), `GET /batchlab/step-cost` and `POST /batchlab/speed` (the
- * engine's speed now against its measured step cost) for measurement runs. Bad input is a 400 with an OpenAI-style error body naming the
- * field (malformed JSON, max_tokens < 1, prompt + max_tokens beyond the context with
- * code `context_length_exceeded`); a client that disconnects cancels its request.
+ * `POST /v1/completions` and `POST /v1/chat/completions` (a plain chat template, see
+ * chatPrompt; stream true: server-sent events, `text_completion` or
+ * `chat.completion.chunk` chunks, then `data: [DONE]`; stream false: one JSON body),
+ * `GET /v1/models` and `GET /v1/models/{id}`, and `GET /batchlab/metrics`,
+ * `POST /batchlab/reset` (optionally `{ policy }` to switch policy while idle),
+ * `GET /batchlab/step-cost` and `POST /batchlab/speed` (the engine's speed now against its
+ * measured step cost) for measurement runs. Sampling follows `temperature` (absent or 0:
+ * greedy), `top_p`, `top_k` and `seed`; `stop` strings end a completion with
+ * `finish_reason: "stop"`. Bad input is a 400 with an OpenAI-style error body naming the
+ * field (malformed JSON, max_tokens < 1, temperature outside [0, 2], a non-boolean
+ * stream, `logprobs`, `echo`, `best_of` or any field the server does not serve, prompt +
+ * max_tokens beyond the context with code `context_length_exceeded`); a body over
+ * MAX_BODY_BYTES is a 413; a client that disconnects cancels its request. Between engine
+ * steps the loop waits until every request that has arrived is read (see
+ * ServingLoop.noteIntake), so simultaneous requests on fresh connections reach the same
+ * step.
  *
  * @example
  * const srv = await startCompletionServer(loop, { port: 0, model: 'batchlab' });
- * // new OpenAI({ baseURL: `${srv.url}/v1`, apiKey: 'none' }).completions.create({ model: 'batchlab', prompt: [1, 2], max_tokens: 8, stream: true })
+ * // new OpenAI({ baseURL: `${srv.url}/v1`, apiKey: 'none' }).chat.completions.create({ model: 'batchlab', messages: [{ role: 'user', content: 'hi' }], max_tokens: 8 })
  * await srv.close();
  */
 export async function startCompletionServer(loop: ServingLoop, opts: CompletionServerOptions = {}): Promise<CompletionServer> {
   const model = opts.model ?? 'batchlab';
+  const serverSeed = opts.seed ?? 0;
   let closing = false;
-  const created = Math.floor(Date.now() / 1000);
+  const started = Math.floor(Date.now() / 1000);
   let counter = 0;
+  const modelCard = { id: model, object: 'model', created: started, owned_by: 'batchlab' };
 
-  async function completions(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function completions(kind: 'completions' | 'chat', req: IncomingMessage, res: ServerResponse): Promise<void> {
     let body: Record<string, unknown>;
     try {
-      const text = await readBody(req);
+      const text = await readBody(req, () => loop.noteIntake());
       const parsed: unknown = JSON.parse(text);
       if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new SyntaxError('the body is not a JSON object');
       body = parsed as Record<string, unknown>;
     } catch (e) {
-      if (e instanceof InputError) return sendError(res, 413, e.message, 'body', 'body_too_large');
+      if (e instanceof BodyTooLarge) {
+        res.setHeader('connection', 'close');
+        return sendError(res, 413, e.message, 'body', 'body_too_large');
+      }
       return sendError(res, 400, `malformed JSON body: ${(e as Error).message}`, null, 'invalid_json');
     }
-    let prompt: number[];
-    let maxTokens: number;
+    let q: ParsedRequest;
     try {
-      prompt = promptTokens(body.prompt);
-      maxTokens = body.max_tokens === undefined || body.max_tokens === null ? 16 : (body.max_tokens as number);
-      if (!Number.isSafeInteger(maxTokens) || maxTokens < 1) throw new InputError('max_tokens', body.max_tokens, 'an integer ≥ 1');
-      if (body.n !== undefined && body.n !== 1) throw new InputError('n', body.n, '1 (one completion per request)');
-      if (body.model !== undefined && opts.model !== undefined && body.model !== model) throw new InputError('model', body.model, `"${model}"`);
+      q = parseRequest(kind, body, model, opts.model !== undefined);
     } catch (e) {
       if (!(e instanceof InputError)) throw e;
       return sendError(res, e.field === 'model' ? 404 : 400, e.message, e.field, e.field === 'model' ? 'model_not_found' : null);
     }
-    const stream = body.stream === true;
-    const includeUsage = stream && (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
-    const id = `cmpl-${++counter}`;
-    const chunk = (text: string, finish: string | null): string =>
-      `data: ${JSON.stringify({ id, object: 'text_completion', created, model, choices: [{ text, index: 0, logprobs: null, finish_reason: finish }] })}\n\n`;
-    const usage = { prompt_tokens: prompt.length, completion_tokens: maxTokens, total_tokens: prompt.length + maxTokens };
+    const chat = kind === 'chat';
+    const id = `${chat ? 'chatcmpl' : 'cmpl'}-${++counter}`;
+    const created = Math.floor(Date.now() / 1000);
+    const object = chat ? 'chat.completion.chunk' : 'text_completion';
+    const choice = (text: string | null, finish: string | null): Record<string, unknown> =>
+      chat ? { index: 0, delta: text === null ? {} : { content: text }, logprobs: null, finish_reason: finish } : { text: text ?? '', index: 0, logprobs: null, finish_reason: finish };
+    const chunk = (text: string | null, finish: string | null): string => `data: ${JSON.stringify({ id, object, created, model, choices: [choice(text, finish)] })}\n\n`;
+    const matcher = new StopMatcher(q.stop);
     const tokens: number[] = [];
-    let handle: { cancel: () => void };
+    let out = '';
+    let finishReason = 'length';
+    let handle: { cancel: () => void; finish: () => void } | undefined;
     let finished = false;
+    const sampler = requestSampler(q.sampling, serverSeed, id);
     try {
-      handle = loop.submit(prompt, maxTokens, {
-        token: (t) => {
-          tokens.push(t);
-          if (stream && tokens.length < maxTokens) res.write(chunk(tokenText(t), null));
-          else if (stream) res.write(chunk(tokenText(t), 'length'));
+      handle = loop.submit(
+        q.prompt,
+        q.maxTokens,
+        {
+          token: (t) => {
+            tokens.push(t);
+            const m = matcher.push(tokenText(t));
+            let text = m.text;
+            let finish: string | null = null;
+            if (m.stopped) finish = finishReason = 'stop';
+            else if (tokens.length >= q.maxTokens) {
+              text += matcher.flush();
+              finish = 'length';
+            }
+            if (!q.stream) out += text;
+            else if (chat) {
+              if (text) res.write(chunk(text, null));
+              if (finish) res.write(chunk(null, finish));
+            } else if (text || finish) res.write(chunk(text, finish));
+            if (m.stopped) handle?.finish();
+          },
+          done: () => {
+            finished = true;
+            const usage = { prompt_tokens: q.prompt.length, completion_tokens: tokens.length, total_tokens: q.prompt.length + tokens.length };
+            if (q.stream) {
+              if (q.includeUsage) res.write(`data: ${JSON.stringify({ id, object, created, model, choices: [], usage })}\n\n`);
+              res.end('data: [DONE]\n\n');
+            } else if (chat) {
+              sendJson(res, 200, { id, object: 'chat.completion', created, model, choices: [{ index: 0, message: { role: 'assistant', content: out }, logprobs: null, finish_reason: finishReason }], usage });
+            } else {
+              sendJson(res, 200, { id, object: 'text_completion', created, model, choices: [{ text: out, index: 0, logprobs: null, finish_reason: finishReason }], usage });
+            }
+          },
         },
-        done: () => {
-          finished = true;
-          if (stream) {
-            if (includeUsage) res.write(`data: ${JSON.stringify({ id, object: 'text_completion', created, model, choices: [], usage })}\n\n`);
-            res.end('data: [DONE]\n\n');
-          } else {
-            sendJson(res, 200, {
-              id,
-              object: 'text_completion',
-              created,
-              model,
-              choices: [{ text: tokens.map(tokenText).join(''), index: 0, logprobs: null, finish_reason: 'length' }],
-              usage,
-            });
-          }
-        },
-      });
+        { sampler },
+      );
     } catch (e) {
       if (e instanceof InputError) {
         const ctx = e.field === 'prompt' && /context|KV capacity/.test(e.message);
@@ -175,24 +302,37 @@ export async function startCompletionServer(loop: ServingLoop, opts: CompletionS
     }
     // A client gone before its last token frees its slot and KV cache at the next step boundary.
     res.on('close', () => {
-      if (!finished) handle.cancel();
+      if (!finished) handle?.cancel();
     });
-    if (stream) {
+    if (q.stream) {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
-      res.flushHeaders();
+      if (chat) res.write(`data: ${JSON.stringify({ id, object, created, model, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }] })}\n\n`);
+      else res.flushHeaders();
     }
   }
 
   const server = createServer((req, res) => {
     const url = (req.url ?? '/').split('?')[0];
     const route = `${req.method} ${url}`;
-    if (closing && route === 'POST /v1/completions') return sendError(res, 503, 'the server is shutting down', null, 'unavailable');
+    loop.noteIntake();
+    if (closing && (route === 'POST /v1/completions' || route === 'POST /v1/chat/completions')) return sendError(res, 503, 'the server is shutting down', null, 'unavailable');
+    if (url.startsWith('/v1/models/')) {
+      if (req.method !== 'GET') return sendError(res, 405, `${req.method} is not allowed on ${url}`, null, 'method_not_allowed');
+      let id = url.slice('/v1/models/'.length);
+      try {
+        id = decodeURIComponent(id);
+      } catch {
+        // An undecodable id is simply not this model.
+      }
+      return id === model ? sendJson(res, 200, modelCard) : sendError(res, 404, `the model "${id}" does not exist; this server serves "${model}"`, 'model', 'model_not_found');
+    }
     switch (route) {
       case 'POST /v1/completions':
-        completions(req, res).catch((e) => sendError(res, 500, (e as Error).message, null, null));
+      case 'POST /v1/chat/completions':
+        completions(route === 'POST /v1/completions' ? 'completions' : 'chat', req, res).catch((e) => sendError(res, 500, (e as Error).message, null, null));
         return;
       case 'GET /v1/models':
-        return sendJson(res, 200, { object: 'list', data: [{ id: model, object: 'model', created, owned_by: 'batchlab' }] });
+        return sendJson(res, 200, { object: 'list', data: [modelCard] });
       case 'GET /batchlab/metrics':
         return sendJson(res, 200, { ...loop.metrics(), policy: loop.policy, engine: loop.engine.config, backend: loop.engine.backend, steps: loop.steps, arrivals: loop.arrivals, decisions: loop.decisions });
       case 'POST /batchlab/reset':
@@ -221,10 +361,11 @@ export async function startCompletionServer(loop: ServingLoop, opts: CompletionS
         return fit ? sendJson(res, 200, fit) : sendError(res, 404, 'no step cost was measured (start the server with a calibration)', null, 'not_found');
       }
       default:
-        if (['/v1/completions', '/v1/models', '/batchlab/metrics', '/batchlab/reset', '/batchlab/step-cost', '/batchlab/speed'].includes(url)) return sendError(res, 405, `${req.method} is not allowed on ${url}`, null, 'method_not_allowed');
+        if (['/v1/completions', '/v1/chat/completions', '/v1/models', '/batchlab/metrics', '/batchlab/reset', '/batchlab/step-cost', '/batchlab/speed'].includes(url)) return sendError(res, 405, `${req.method} is not allowed on ${url}`, null, 'method_not_allowed');
         return sendError(res, 404, `no route ${url}`, null, 'not_found');
     }
   });
+  server.on('connection', () => loop.noteIntake());
   const port = opts.port ?? 0;
   if (!Number.isSafeInteger(port) || port < 0 || port > 65535) throw new InputError('port', port, 'an integer in [0, 65535]');
   await new Promise<void>((resolve, reject) => {

@@ -1,3 +1,7 @@
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { Agent, IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import { resolveServing } from '../batching/config.js';
 import { constantStepCost } from '../batching/cost.js';
 import { servingPolicyModule } from '../batching/policy.js';
@@ -6,7 +10,7 @@ import type { ServingConfig, ServingLatencyStats } from '../batching/types.js';
 import { fork } from '../util/random.js';
 import { median } from '../util/stats.js';
 import { InputError } from '../util/errors.js';
-import { checkInt } from '../util/validate.js';
+import { checkInt, checkNumber } from '../util/validate.js';
 
 /** A workload: the simulator's arrival and length specs (no policy, no cost). */
 export type LoadWorkload = Pick<ServingConfig, 'arrivals' | 'requests' | 'promptTokens' | 'outputTokens'>;
@@ -27,20 +31,38 @@ export interface LoadRequestRecord {
   error?: string;
 }
 
-/** Measured metrics of a run, shaped like the simulator's ServingResult where they overlap. */
+/**
+ * Measured metrics of a run, shaped like the simulator's ServingResult where they
+ * overlap, with the definitions of vLLM's `vllm bench serve` (benchmarks/serve.py,
+ * calculate_metrics): TTFT from send to the first token; ITL every gap between a
+ * request's consecutive tokens, the first token excluded; TPOT per request (e2e − TTFT) /
+ * (output tokens − 1); e2e from send to the end of the response; throughputs over the
+ * run's duration.
+ */
 export interface LoadResult {
   requests: number;
   failed: number;
-  /** First send to last completion. */
+  /** First send to last completion (vLLM's benchmark duration). */
   makespanSeconds: number;
   throughputRequestsPerSecond: number;
+  /** Output tokens per second. */
   throughputTokensPerSecond: number;
+  /** Prompt and output tokens per second. */
+  totalTokensPerSecond: number;
+  inputTokens: number;
+  outputTokens: number;
   ttft: ServingLatencyStats;
-  /** Every gap between consecutive tokens of a request. */
+  /** Every gap between consecutive tokens of a request (the first token excluded). */
   itl: ServingLatencyStats | null;
-  /** Mean gap per request. */
+  /** Per request: (e2e − TTFT) / (output tokens − 1). */
   tpot: ServingLatencyStats | null;
   e2e: ServingLatencyStats;
+  /** Open loop: the arrival rate asked for; null in closed loop. */
+  nominalRatePerSecond: number | null;
+  /** Requests sent per second between the first and the last send ((n − 1) / span); NaN for one request. */
+  offeredRatePerSecond: number;
+  /** TCP connections the run opened (warm-up included). */
+  connections: number;
   /** Time-averaged requests in flight, from the client's send and finish times. */
   meanInSystem: number;
   records: LoadRequestRecord[];
@@ -58,10 +80,73 @@ export interface LoadOptions {
   onRequest?: (r: LoadRequestRecord) => void;
   signal?: AbortSignal;
   /**
-   * Keep-alive connections opened before the clock starts (default 16), so that the
-   * requests of the run reuse them instead of timing a TCP handshake each.
+   * Open loop: keep-alive connections opened before the clock starts (default 16), so
+   * that the requests of the run reuse them instead of timing a TCP handshake each. In
+   * closed loop every client opens its one connection before the clock starts.
    */
   warmConnections?: number;
+  /** Give up on a request after this many seconds (default 600). */
+  timeoutSeconds?: number;
+}
+
+/** Keep-alive connections for a load run, counting the sockets they open. */
+class ConnectionPool {
+  readonly agent: Agent;
+  readonly sockets = new Set<Socket>();
+  private readonly request: typeof httpRequest;
+  private readonly url: URL;
+  private readonly active = new Set<ReturnType<typeof httpRequest>>();
+
+  /** `signal` aborts every request in flight (one listener, however many requests). */
+  constructor(url: string, maxSockets: number, signal?: AbortSignal) {
+    signal?.addEventListener('abort', () => {
+      for (const r of this.active) r.destroy(new Error('aborted'));
+    }, { once: true });
+    this.url = new URL(url);
+    const https = this.url.protocol === 'https:';
+    this.agent = https ? new HttpsAgent({ keepAlive: true, maxSockets }) : new HttpAgent({ keepAlive: true, maxSockets });
+    this.request = https ? httpsRequest : httpRequest;
+  }
+
+  /** One request; the response body is handed to `onData` and read to its end. */
+  send(path: string, method: string, body: string | undefined, onData: (chunk: Buffer) => void, timeoutMs = 600_000): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const req = this.request(
+        new URL(path, this.url),
+        { method, agent: this.agent, timeout: timeoutMs, headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        (res: IncomingMessage) => {
+          res.on('data', onData);
+          res.on('end', () => resolve(res.statusCode ?? 0));
+          res.on('error', reject);
+        },
+      );
+      this.active.add(req);
+      req.on('close', () => this.active.delete(req));
+      req.on('socket', (s: Socket) => this.sockets.add(s));
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)));
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+/** Splits server-sent events into their data lines; `[DONE]` is passed on like any other. */
+function sseReader(onData: (data: string) => void): (chunk: Buffer) => void {
+  const dec = new TextDecoder();
+  let buf = '';
+  return (chunk) => {
+    buf += dec.decode(chunk, { stream: true });
+    let cut: number;
+    while ((cut = buf.indexOf('\n\n')) >= 0) {
+      const event = buf.slice(0, cut);
+      buf = buf.slice(cut + 2);
+      for (const line of event.split('\n')) if (line.startsWith('data: ')) onData(line.slice(6));
+    }
+  };
 }
 
 /** The prompt ids of request i: seeded bytes, so every run of a seed sends the same text. */
@@ -70,29 +155,42 @@ function promptIds(seed: number, i: number, n: number): number[] {
   return Array.from({ length: n }, () => Math.floor(r() * 256));
 }
 
-/** Reads an SSE completion stream, calling `onText` per data event's text in order. */
-async function readStream(res: Response, onText: (text: string) => void): Promise<void> {
-  const reader = res.body!.getReader();
-  const dec = new TextDecoder();
-  let buf = '';
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buf += dec.decode(value, { stream: true });
-    let cut: number;
-    while ((cut = buf.indexOf('\n\n')) >= 0) {
-      const event = buf.slice(0, cut);
-      buf = buf.slice(cut + 2);
-      for (const line of event.split('\n')) {
-        if (!line.startsWith('data: ')) continue;
-        const data = line.slice(6);
-        if (data === '[DONE]') return;
-        const j = JSON.parse(data) as { choices?: Array<{ text?: string }> };
-        const text = j.choices?.[0]?.text;
-        if (text) onText(text);
-      }
-    }
-  }
+/** The requests of a load run, drawn from its workload and seed before it starts. */
+export interface LoadPlan {
+  loop: 'open' | 'closed';
+  /** Closed loop: concurrent clients; 0 in open loop. */
+  clients: number;
+  /** The workload in words (arrivals, lengths, count). */
+  description: string;
+  /** In send order: open-loop send time in seconds (NaN in closed loop), prompt token ids, tokens to generate. */
+  requests: Array<{ at: number; prompt: number[]; maxTokens: number }>;
+  /** The seeded streams the plan was drawn from (think times are drawn from it as a run goes). */
+  source: ReturnType<typeof resolveServing>;
+}
+
+/**
+ * The requests a load run of `workload` and `seed` sends: the simulator's seeded arrival
+ * and length streams (so `simulateServing` of the same workload and seed predicts the
+ * run) and seeded prompt bytes. Any client, in this process or outside it, can send them.
+ *
+ * @example
+ * planLoad({ arrivals: { kind: 'poisson', ratePerSecond: 4 }, requests: 3, promptTokens: { kind: 'fixed', tokens: 8 }, outputTokens: { kind: 'fixed', tokens: 4 } }, 1).requests[0].at // => 0
+ */
+export function planLoad(workload: LoadWorkload, seed: number): LoadPlan {
+  // Only the seeded arrival and length streams of the config are used; the policy and
+  // cost are stand-ins that the validator asks for.
+  const standIn = { kind: 'continuous', maxBatch: 1 } as const;
+  const R = resolveServing({ ...workload, policy: standIn, stepCost: constantStepCost(1) }, seed);
+  // The description names the stand-in policy last; the client does not know the server's, so it is cut off.
+  const standInText = `; ${servingPolicyModule(standIn.kind).describe(standIn)}`;
+  const description = R.description.endsWith(standInText) ? R.description.slice(0, -standInText.length) : R.description;
+  if (R.loop === 'open' && workload.arrivals.kind === 'trace') throw new InputError('workload.arrivals.kind', 'trace', 'poisson, gamma, burst or closed');
+  const requests = Array.from({ length: R.n }, (_, i) => {
+    const at = R.loop === 'open' ? R.nextArrival() : NaN;
+    const p = R.nextPrompt();
+    return { at, prompt: promptIds(seed, i, p), maxTokens: R.nextOutput() };
+  });
+  return { loop: R.loop, clients: R.loop === 'open' ? 0 : Math.min(R.clients, R.n), description, requests, source: R };
 }
 
 /**
@@ -111,44 +209,43 @@ async function readStream(res: Response, onText: (text: string) => void): Promis
  */
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   if (typeof o?.url !== 'string' || !/^https?:\/\//.test(o.url)) throw new InputError('url', o?.url, 'an http:// URL of a completion server');
-  // Only the seeded arrival and length streams of the config are used; the policy and
-  // cost are stand-ins that the validator asks for.
-  const standIn = { kind: 'continuous', maxBatch: 1 } as const;
-  const R = resolveServing({ ...o.workload, policy: standIn, stepCost: constantStepCost(1) }, o.seed);
-  // The description names the stand-in policy last; the client does not know the server's, so it is cut off.
-  const standInText = `; ${servingPolicyModule(standIn.kind).describe(standIn)}`;
-  const workloadText = R.description.endsWith(standInText) ? R.description.slice(0, -standInText.length) : R.description;
-  if (R.loop === 'open' && o.workload.arrivals.kind === 'trace') throw new InputError('workload.arrivals.kind', 'trace', 'poisson, gamma, burst or closed');
+  const plan = planLoad(o.workload, o.seed);
+  const R = plan.source;
+  const workloadText = plan.description;
   const n = R.n;
   const records: LoadRequestRecord[] = [];
   const warm = checkInt('warmConnections', o.warmConnections ?? 16, { min: 0, max: 256 });
-  await Promise.all(Array.from({ length: warm }, () => fetch(`${o.url}/v1/models`).then((r) => r.arrayBuffer())));
-  const t0 = performance.now();
-  const clock = (): number => (performance.now() - t0) / 1000;
+  const timeoutMs = 1000 * checkNumber('timeoutSeconds', o.timeoutSeconds ?? 600, { min: 0.001, max: 86_400 });
+  const clients = R.loop === 'open' ? 0 : Math.min(R.clients, n);
+  // Open loop: one shared pool; closed loop: one keep-alive connection per client.
+  const pools = R.loop === 'open' ? [new ConnectionPool(o.url, Infinity, o.signal)] : Array.from({ length: clients }, () => new ConnectionPool(o.url, 1, o.signal));
+  const warmUp = (pool: ConnectionPool): Promise<number> => pool.send('/v1/models', 'GET', undefined, () => {}, timeoutMs);
   let created = 0;
+  let t0 = NaN;
+  const clock = (): number => (performance.now() - t0) / 1000;
 
-  const send = async (i: number, prompt: number, output: number): Promise<void> => {
-    const rec: LoadRequestRecord = { index: i, promptTokens: prompt, outputTokens: output, send: clock(), tokenTimes: [], tokens: [], finish: NaN, status: 0 };
+  const send = async (pool: ConnectionPool, i: number): Promise<void> => {
+    const q = plan.requests[i];
+    const rec: LoadRequestRecord = { index: i, promptTokens: q.prompt.length, outputTokens: q.maxTokens, send: clock(), tokenTimes: [], tokens: [], finish: NaN, status: 0 };
     records.push(rec);
-    try {
-      const res = await fetch(`${o.url}/v1/completions`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ model: o.model, prompt: promptIds(o.seed, i, prompt), max_tokens: output, stream: true }),
-        signal: o.signal,
-      });
-      rec.status = res.status;
-      if (res.status !== 200) {
-        rec.error = await res.text();
-      } else {
-        await readStream(res, (text) => {
-          const t = clock();
-          for (const part of text.trim().split(/\s+/)) {
-            rec.tokenTimes.push(t);
-            rec.tokens.push(Number(part));
-          }
-        });
+    let error = '';
+    const onData = sseReader((data) => {
+      if (data === '[DONE]') return;
+      const text = (JSON.parse(data) as { choices?: Array<{ text?: string }> }).choices?.[0]?.text;
+      if (!text) return;
+      const t = clock();
+      for (const part of text.trim().split(/\s+/)) {
+        rec.tokenTimes.push(t);
+        rec.tokens.push(Number(part));
       }
+    });
+    try {
+      const body = JSON.stringify({ model: o.model, prompt: q.prompt, max_tokens: q.maxTokens, stream: true });
+      rec.status = await pool.send('/v1/completions', 'POST', body, (c) => {
+        if (rec.status === 0) onData(c);
+        else error += c.toString();
+      }, timeoutMs);
+      if (rec.status !== 200) rec.error = error;
     } catch (e) {
       rec.error = (e as Error).message;
     }
@@ -156,32 +253,39 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     o.onRequest?.(rec);
   };
 
-  if (R.loop === 'open') {
-    const pending: Array<Promise<void>> = [];
-    for (let i = 0; i < n; i++) {
-      const at = R.nextArrival();
-      const p = R.nextPrompt();
-      const out = R.nextOutput();
-      const wait = at - clock();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait * 1000));
-      if (o.signal?.aborted) break;
-      pending.push(send(i, p, out));
-      created++;
-    }
-    await Promise.all(pending);
-  } else {
-    const client = async (): Promise<void> => {
-      while (created < n && !o.signal?.aborted) {
-        const i = created++;
-        await send(i, R.nextPrompt(), R.nextOutput());
-        if (created >= n) break;
-        const think = R.nextThink();
-        if (think > 0) await new Promise((r) => setTimeout(r, think * 1000));
+  try {
+    if (R.loop === 'open') {
+      await Promise.all(Array.from({ length: warm }, () => warmUp(pools[0])));
+      t0 = performance.now();
+      const pending: Array<Promise<void>> = [];
+      for (let i = 0; i < n; i++) {
+        const wait = plan.requests[i].at - clock();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait * 1000));
+        if (o.signal?.aborted) break;
+        pending.push(send(pools[0], i));
+        created++;
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(R.clients, n) }, () => client()));
+      await Promise.all(pending);
+    } else {
+      await Promise.all(pools.map(warmUp));
+      t0 = performance.now();
+      const client = async (pool: ConnectionPool): Promise<void> => {
+        while (created < n && !o.signal?.aborted) {
+          const i = created++;
+          await send(pool, i);
+          if (created >= n) break;
+          const think = R.nextThink();
+          if (think > 0) await new Promise((r) => setTimeout(r, think * 1000));
+        }
+      };
+      await Promise.all(pools.map(client));
+    }
+  } finally {
+    for (const p of pools) p.close();
   }
-  return summariseLoad(records, { url: o.url, workload: workloadText, seed: o.seed });
+  const nominal = o.workload.arrivals.kind === 'poisson' || o.workload.arrivals.kind === 'gamma' ? o.workload.arrivals.ratePerSecond : null;
+  const connections = pools.reduce((s, p) => s + p.sockets.size, 0);
+  return summariseLoad(records, { url: o.url, workload: workloadText, seed: o.seed }, { nominalRatePerSecond: nominal, connections });
 }
 
 /**
@@ -192,7 +296,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
  * @example
  * summariseLoad(records, { url, workload: 'poisson 4/s', seed: 1 }).e2e.p50
  */
-export function summariseLoad(records: LoadRequestRecord[], meta: { url: string; workload: string; seed: number }): LoadResult {
+export function summariseLoad(records: LoadRequestRecord[], meta: { url: string; workload: string; seed: number }, run: { nominalRatePerSecond?: number | null; connections?: number } = {}): LoadResult {
   const ok = records.filter((r) => r.status === 200 && r.tokenTimes.length > 0);
   if (ok.length === 0) throw new InputError('records', records.length, 'at least one successful request', records[0]?.error);
   const first = Math.min(...ok.map((r) => r.send));
@@ -202,19 +306,28 @@ export function summariseLoad(records: LoadRequestRecord[], meta: { url: string;
   const gaps: number[] = [];
   const tpots: number[] = [];
   let tokens = 0;
+  let input = 0;
   let area = 0;
   for (const r of ok) {
     tokens += r.tokenTimes.length;
+    input += r.promptTokens;
     area += r.finish - r.send;
     for (let k = 1; k < r.tokenTimes.length; k++) gaps.push(r.tokenTimes[k] - r.tokenTimes[k - 1]);
-    if (r.tokenTimes.length > 1) tpots.push((r.tokenTimes[r.tokenTimes.length - 1] - r.tokenTimes[0]) / (r.tokenTimes.length - 1));
+    if (r.tokenTimes.length > 1) tpots.push((r.finish - r.tokenTimes[0]) / (r.tokenTimes.length - 1));
   }
+  const sends = records.map((r) => r.send).sort((a, b) => a - b);
   return {
     requests: ok.length,
     failed: records.length - ok.length,
     makespanSeconds: span,
     throughputRequestsPerSecond: ok.length / span,
     throughputTokensPerSecond: tokens / span,
+    totalTokensPerSecond: (tokens + input) / span,
+    inputTokens: input,
+    outputTokens: tokens,
+    nominalRatePerSecond: run.nominalRatePerSecond ?? null,
+    offeredRatePerSecond: sends.length > 1 ? (sends.length - 1) / (sends[sends.length - 1] - sends[0]) : NaN,
+    connections: run.connections ?? NaN,
     ttft: stats(ok.map((r) => r.tokenTimes[0] - r.send)),
     itl: gaps.length ? stats(gaps) : null,
     tpot: tpots.length ? stats(tpots) : null,
@@ -229,20 +342,26 @@ export function summariseLoad(records: LoadRequestRecord[], meta: { url: string;
  * Measures, on an idle server, what serving costs beyond engine steps: `requests`
  * one-at-a-time streaming probes (8-token prompt, 8 tokens out), then from the server's
  * own log the loop's median time from a step's end to its next decision, and the
- * median of client-observed minus loop-observed TTFT (the HTTP path both ways). Resets
+ * median of client-observed minus loop-observed TTFT (the HTTP path both ways, and the
+ * client's own time to send a request and read its first token). `client` runs the
+ * probes (default batchlab's runLoad; another client measures its own path). Resets
  * the server's clock and log before and after.
  *
  * @example
  * const o = await probeServerOverheads('http://127.0.0.1:8000'); // { stepSeconds: 4e-4, requestSeconds: 3e-3 }
  */
-export async function probeServerOverheads(url: string, requests = 8): Promise<{ stepSeconds: number; requestSeconds: number }> {
+export async function probeServerOverheads(
+  url: string,
+  requests = 8,
+  client: (url: string, workload: LoadWorkload, seed: number) => Promise<LoadResult> = (u, workload, seed) => runLoad({ url: u, workload, seed }),
+): Promise<{ stepSeconds: number; requestSeconds: number }> {
   checkInt('requests', requests, { min: 1, max: 1000 });
   const reset = async (): Promise<void> => {
     const r = await fetch(`${url}/batchlab/reset`, { method: 'POST' });
     if (!r.ok) throw new Error(`the server refused a reset: ${await r.text()}`);
   };
   await reset();
-  const r = await runLoad({ url, seed: 7, workload: { arrivals: { kind: 'closed', clients: 1, thinkSeconds: 0.02 }, requests, promptTokens: { kind: 'fixed', tokens: 8 }, outputTokens: { kind: 'fixed', tokens: 8 } } });
+  const r = await client(url, { arrivals: { kind: 'closed', clients: 1, thinkSeconds: 0.02 }, requests, promptTokens: { kind: 'fixed', tokens: 8 }, outputTokens: { kind: 'fixed', tokens: 8 } }, 7);
   const m = (await (await fetch(`${url}/batchlab/metrics`)).json()) as { steps: Array<{ end: number; nextDecision: number }>; arrivals: Array<{ arrival: number; firstToken: number }> };
   await reset();
   const med = (v: number[]): number => {

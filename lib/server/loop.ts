@@ -10,8 +10,17 @@ import { InputError } from '../util/errors.js';
 export interface RequestSink {
   /** A new output token (index 0 is the first). */
   token(id: number, index: number): void;
-  /** Every requested token has been emitted. */
+  /** Every requested token has been emitted, or the request was finished early (`finish`). */
   done(): void;
+}
+
+/** Picks the next token from one row of logits (the engine's greedy argmax when absent). */
+export type TokenSampler = (logits: Float32Array) => number;
+
+/** Per-request options of `submit`. */
+export interface SubmitOptions {
+  /** Samples each token from the logits; absent: greedy, the engine's own argmax. */
+  sampler?: TokenSampler;
 }
 
 /** One accepted request inside the loop. */
@@ -20,6 +29,7 @@ interface LiveRequest {
   prompt: number[];
   maxTokens: number;
   sink: RequestSink;
+  sampler?: TokenSampler;
   arrival: number;
   record?: ArrivalRecord;
   /** Prompt tokens already in the KV cache. */
@@ -39,6 +49,10 @@ export interface StepRecord {
   work: StepWork;
   queued: number;
   inSystem: number;
+  /** The step's number since the last reset (0 is the first). */
+  index: number;
+  /** Requests this step admitted from the queue. */
+  admitted: number;
 }
 
 /** One accepted request as the loop saw it, on the loop's clock (NaN for what has not happened). */
@@ -48,6 +62,8 @@ export interface ArrivalRecord {
   outputTokens: number;
   firstToken: number;
   finish: number;
+  /** The number of the step that admitted it (StepRecord.index); NaN until admitted. */
+  admitStep: number;
 }
 
 /** Options of a ServingLoop. */
@@ -58,9 +74,16 @@ export interface ServingLoopOptions {
   kvCapacityTokens?: number;
   /** Keep a record of every step (default true; the recent 100,000). */
   recordSteps?: boolean;
+  /**
+   * Longest time the loop keeps yielding to I/O before a step while new connections,
+   * requests or body bytes are still arriving (default 0.02 s; 0: one yield per step).
+   */
+  maxSettleSeconds?: number;
 }
 
 const MAX_STEP_RECORDS = 100_000;
+
+const yieldToIo = (): Promise<void> => new Promise<void>((r) => setImmediate(r));
 
 /**
  * The wall-clock twin of the simulator's engine loop: the serving policy modules of
@@ -101,6 +124,10 @@ export class ServingLoop {
   private stopping = false;
   private finished: Promise<void> | null = null;
   private failure: Error | null = null;
+  private readonly maxSettle: number;
+  /** Counts intake events (connections, requests, body bytes, submits) the front end reports. */
+  private intake = 0;
+  private stepCount = 0;
   /** Steps run since the last reset. */
   readonly steps: StepRecord[] = [];
   /** Requests accepted since the last reset, in order. */
@@ -118,6 +145,20 @@ export class ServingLoop {
     this.clock = opts.now ?? perf;
     this.kvCapacity = opts.kvCapacityTokens ?? Infinity;
     this.keepSteps = opts.recordSteps ?? true;
+    this.maxSettle = opts.maxSettleSeconds ?? 0.02;
+    if (!(this.maxSettle >= 0 && this.maxSettle <= 1)) throw new InputError('maxSettleSeconds', opts.maxSettleSeconds, 'a number of seconds in [0, 1]');
+  }
+
+  /**
+   * Tells the loop that the front end is taking in work (a connection accepted, a request's
+   * headers or body bytes read). Before each step the loop keeps yielding to the event loop
+   * while such events keep coming (up to maxSettleSeconds), so every request whose bytes have
+   * arrived is parsed and queued before the step: a request on a fresh connection needs
+   * several event-loop turns (accept, read, parse), and one yield per step would admit
+   * simultaneous fresh connections at successive step boundaries.
+   */
+  noteIntake(): void {
+    this.intake++;
   }
 
   /** The validated policy config the loop schedules with. */
@@ -162,6 +203,7 @@ export class ServingLoop {
     this.steps.length = 0;
     this.arrivals.length = 0;
     this.decisions.length = 0;
+    this.stepCount = 0;
     this.stats = { accepted: 0, completed: 0, cancelled: 0, areaInSystem: 0, lastT: NaN, inSystem: 0, firstArrival: NaN, lastCompletion: NaN };
   }
 
@@ -189,7 +231,7 @@ export class ServingLoop {
    * cancel function. Throws an InputError for a request the engine could never run;
    * after `stop()` it throws an Error.
    */
-  submit(prompt: number[], maxTokens: number, sink: RequestSink): { id: number; cancel: () => void } {
+  submit(prompt: number[], maxTokens: number, sink: RequestSink, opts: SubmitOptions = {}): { id: number; cancel: () => void; finish: () => void } {
     if (this.stopping) throw new Error('ServingLoop: stopping, not accepting requests');
     if (this.failure) throw this.failure;
     const { maxContext, vocabSize } = this.engine.config;
@@ -205,20 +247,25 @@ export class ServingLoop {
     if (Number.isNaN(this.origin)) this.origin = this.clock();
     const t = this.now();
     if (Number.isNaN(this.stats.firstArrival)) this.stats.firstArrival = t;
-    const r: LiveRequest = { id: this.nextId++, prompt: prompt.slice(), maxTokens, sink, arrival: t, kvTokens: 0, output: [], phase: 'queued' };
+    const r: LiveRequest = { id: this.nextId++, prompt: prompt.slice(), maxTokens, sink, sampler: opts.sampler, arrival: t, kvTokens: 0, output: [], phase: 'queued' };
     this.queue.push(r);
+    this.intake++;
     if (this.keepSteps && this.arrivals.length < MAX_STEP_RECORDS) {
-      r.record = { arrival: t, promptTokens: prompt.length, outputTokens: maxTokens, firstToken: NaN, finish: NaN };
+      r.record = { arrival: t, promptTokens: prompt.length, outputTokens: maxTokens, firstToken: NaN, finish: NaN, admitStep: NaN };
       this.arrivals.push(r.record);
     }
     this.stats.accepted++;
     this.advance(t, +1);
     this.poke();
-    return { id: r.id, cancel: () => this.cancel(r) };
+    return { id: r.id, cancel: () => this.cancel(r), finish: () => this.cancel(r, true) };
   }
 
-  /** Steps are synchronous, so a cancel always lands between two steps. */
-  private cancel(r: LiveRequest): void {
+  /**
+   * Steps are synchronous, so a cancel always lands between two steps (or in a token
+   * callback, after the step). `completed`: the request ended early on purpose (a stop
+   * string), counted as completed and told `done`.
+   */
+  private cancel(r: LiveRequest, completed = false): void {
     if (r.phase === 'done' || r.phase === 'cancelled') return;
     if (r.phase === 'queued') this.queue.splice(this.queue.indexOf(r), 1);
     else {
@@ -227,9 +274,18 @@ export class ServingLoop {
       if (r.phase === 'prefilling') this.prefilling.splice(this.prefilling.indexOf(r), 1);
       else this.decoding.splice(this.decoding.indexOf(r), 1);
     }
-    r.phase = 'cancelled';
-    this.stats.cancelled++;
-    this.advance(this.now(), -1);
+    const t = this.now();
+    this.advance(t, -1);
+    if (completed) {
+      r.phase = 'done';
+      if (r.record) r.record.finish = t;
+      this.stats.completed++;
+      this.stats.lastCompletion = t;
+      r.sink.done();
+    } else {
+      r.phase = 'cancelled';
+      this.stats.cancelled++;
+    }
     this.poke();
   }
 
@@ -266,6 +322,7 @@ export class ServingLoop {
       throw new Error(`policy ${this.policy.kind} asked for an impossible step ${JSON.stringify(d)}`);
     }
     for (const r of this.queue.splice(0, d.admit)) {
+      if (r.record) r.record.admitStep = this.stepCount;
       r.phase = 'prefilling';
       this.kvUsed += r.prompt.length + r.maxTokens;
       this.prefilling.push(r);
@@ -297,14 +354,16 @@ export class ServingLoop {
     ];
     const queued = this.queue.length;
     const inSystem = this.inSystem();
-    const next = this.engine.step(segments);
+    const samplers = [...chunks.map((c) => c.r.sampler), ...decoders.map((r) => r.sampler)];
+    const next = samplers.some((s) => s) ? this.sampledStep(segments, samplers) : this.engine.step(segments);
     const end = this.now();
     this.lastStepStart = t;
     this.lastStepEnd = end;
     if (this.keepSteps) {
       if (this.steps.length >= MAX_STEP_RECORDS) this.steps.shift();
-      this.steps.push({ start: t, end, nextDecision: NaN, work, queued, inSystem });
+      this.steps.push({ start: t, end, nextDecision: NaN, work, queued, inSystem, index: this.stepCount, admitted: d.admit });
     }
+    this.stepCount++;
     // Emit in the simulator's order: decodes first, then prompts that finished this step.
     decoders.forEach((r, i) => this.emit(r, next[chunks.length + i], end));
     chunks.forEach((c, i) => {
@@ -318,10 +377,27 @@ export class ServingLoop {
     return true;
   }
 
+  /** One step whose rows are sampled where a request asked for it, argmax elsewhere (ties to the lowest id, as tf.argMax). */
+  private sampledStep(segments: Array<{ seq: number; tokens: number[] }>, samplers: Array<TokenSampler | undefined>): Int32Array {
+    const logits = this.engine.forward(segments);
+    const data = logits.dataSync() as Float32Array;
+    logits.dispose();
+    const V = data.length / segments.length;
+    return Int32Array.from(samplers, (s, i) => {
+      const row = data.subarray(i * V, (i + 1) * V);
+      if (s) return s(row);
+      let best = 0;
+      for (let k = 1; k < V; k++) if (row[k] > row[best]) best = k;
+      return best;
+    });
+  }
+
   private emit(r: LiveRequest, token: number, t: number): void {
     r.output.push(token);
     if (r.output.length === 1 && r.record) r.record.firstToken = t;
     r.sink.token(token, r.output.length - 1);
+    // The sink may have finished or cancelled the request (a stop string, a closed socket).
+    if (r.phase === 'done' || r.phase === 'cancelled') return;
     if (r.output.length < r.maxTokens) return;
     if (r.record) r.record.finish = t;
     this.decoding.splice(this.decoding.indexOf(r), 1);
@@ -335,9 +411,23 @@ export class ServingLoop {
   }
 
   /**
+   * Yields to the event loop, then keeps yielding while the front end reports new intake
+   * (noteIntake, submit) during the last yield, for at most maxSettleSeconds.
+   */
+  private async settle(): Promise<void> {
+    let seen = this.intake;
+    await yieldToIo();
+    const t0 = this.clock();
+    while (this.intake !== seen && this.clock() - t0 < this.maxSettle) {
+      seen = this.intake;
+      await yieldToIo();
+    }
+  }
+
+  /**
    * Runs until `stop()` and every accepted request is done. Between steps it yields to
-   * the event loop, so arrivals, cancels and socket writes are handled at step
-   * boundaries (a step itself is synchronous).
+   * the event loop until the intake settles (see noteIntake), so arrivals, cancels and
+   * socket writes are handled at step boundaries (a step itself is synchronous).
    */
   run(): Promise<void> {
     if (this.finished) return this.finished;
@@ -345,7 +435,7 @@ export class ServingLoop {
     this.finished = (async () => {
       try {
         for (;;) {
-          await new Promise<void>((r) => setImmediate(r));
+          await this.settle();
           if (this.stopping && this.inSystem() === 0) break;
           const t = this.now();
           const last = this.steps[this.steps.length - 1];

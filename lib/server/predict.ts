@@ -36,7 +36,9 @@ export function serverStepCost(fit: EngineStepCostFit, overheads?: ServerOverhea
 /**
  * The simulator's prediction of a measured run: `simulateServing` with the same
  * workload, seed and policy, and the engine's step cost measured on this machine (plus
- * the loop's measured per-step overhead, when given).
+ * the loop's measured per-step overhead, when given). In closed loop the request
+ * overhead (the client's HTTP path) is added to each client's think time, since the
+ * server sees the next request that much after the client saw the last token.
  *
  * @example
  * const predicted = predictLoad(workload, { kind: 'continuous', maxBatch: 8 }, fit, 1);
@@ -44,7 +46,10 @@ export function serverStepCost(fit: EngineStepCostFit, overheads?: ServerOverhea
  */
 export function predictLoad(workload: LoadWorkload, policy: ServingPolicy, fit: EngineStepCostFit, seed: number, overheads?: ServerOverheads): ServingResult {
   const stepCost = serverStepCost(fit, overheads);
-  return simulateServing({ ...workload, policy, stepCost, costLabel: stepCost.label }, seed);
+  // In closed loop a client's HTTP path lies between its finish and the server seeing its next request: think time to the server.
+  const a = workload.arrivals;
+  const arrivals = a.kind === 'closed' && (overheads?.requestSeconds ?? 0) > 0 && (a.think ?? 'fixed') === 'fixed' ? { ...a, thinkSeconds: (a.thinkSeconds ?? 0) + overheads!.requestSeconds } : a;
+  return simulateServing({ ...workload, arrivals, policy, stepCost, costLabel: stepCost.label }, seed);
 }
 
 /** One metric, predicted beside measured. */

@@ -41,6 +41,8 @@ export interface EngineServerOptions {
   backend?: BackendName | 'auto';
   /** Measure the step cost before serving, over this operating range. */
   calibrate?: { maxBatch: number; maxContext: number; maxPrompt: number; reps?: number };
+  /** Longest wait before a step for requests still being read (ServingLoopOptions.maxSettleSeconds). */
+  maxSettleSeconds?: number;
   log?: (line: string) => void;
 }
 
@@ -84,8 +86,8 @@ export async function startEngineServer(o: EngineServerOptions): Promise<{ serve
     fit = measureEngineStepCost(engine, defaultStepCostGrid(o.calibrate));
     log(`batchlab: step cost measured in ${((performance.now() - t0) / 1000).toFixed(1)} s (fit rms error ${(100 * fit.rmsRelativeError).toFixed(1)} %)`);
   }
-  const loop = new ServingLoop(engine, o.policy);
-  const server = await startCompletionServer(loop, { port: o.port ?? 0, model: 'batchlab', stepCost: () => fit });
+  const loop = new ServingLoop(engine, o.policy, { maxSettleSeconds: o.maxSettleSeconds });
+  const server = await startCompletionServer(loop, { port: o.port ?? 0, model: 'batchlab', seed: o.seed ?? 1, stepCost: () => fit });
   return { server, loop, engine, fit };
 }
 

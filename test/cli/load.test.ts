@@ -24,6 +24,9 @@ test('batchlab load prints the policy the server reports, not the stand-in that 
   const r = await run(args);
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /^ {2}server policy: continuous, batch ≤ 16$/m);
+  // The realised rate beside the nominal one, and the fields of vllm bench serve.
+  assert.match(r.out, /^ {2}arrival rate: nominal 50\/s, realised \d+\.\d\d\/s/m);
+  for (const field of ['Request throughput (req/s):', 'Output token throughput (tok/s):', 'Median TTFT (ms):', 'P99 TTFT (ms):', 'Mean TPOT (ms):', 'Median ITL (ms):', 'P99 E2EL (ms):']) assert.ok(r.out.includes(field), field);
   assert.doesNotMatch(r.out, /batch ≤ 1\b/);
   const j = JSON.parse((await run(['--json', ...args])).out);
   assert.deepEqual(j.serverPolicy, { kind: 'continuous', maxBatch: 16 });
@@ -53,4 +56,21 @@ test('batchlab load without --rate or --clients says that one of them is require
   assert.equal(r.code, 2);
   assert.equal(r.err, 'batchlab: --rate/--clients must be exactly one of --rate (open loop) and --clients (closed loop); got "neither"');
   assert.match((await run(['load', '--rate', '1', '--clients', '2'])).err, /got "both"$/);
+});
+
+test('batchlab load --predict fits the step cost to served steps (the calibration of notebook 08) and prints predicted beside measured', async () => {
+  const cal = await spawnServer([...ARGS, '--policy', 'continuous', '--max-batch', '4', '--calibrate', '--calibrate-reps', '1', '--calibrate-max-prompt', '16']);
+  try {
+    const r = await run(['load', '--url', cal.url, '--clients', '2', '--requests', '6', '--prompt', '8', '--output', '4', '--predict']);
+    assert.equal(r.code, 0, r.err);
+    // Closed loops at 1, 2 and 4 clients of 2·clients + 4 requests each: 6 + 8 + 12 requests, at least one step each.
+    const m = /step cost: fitted to (\d+) served steps/.exec(r.out);
+    assert.ok(m && Number(m[1]) >= 26, r.out);
+    for (const metric of ['TTFT p50 (s)', 'TTFT p99 (s)', 'ITL p50 (s)', 'throughput (tok/s)']) assert.match(r.out, new RegExp(`^ {2}${metric.replace(/[()]/g, '\\$&')} +[\\d.e+-]+ +[\\d.e+-]+ +-?[\\d.]+ %$`, 'm'));
+    const engine = await run(['load', '--url', cal.url, '--clients', '1', '--requests', '2', '--prompt', '8', '--output', '4', '--predict', '--calibration', 'engine']);
+    assert.equal(engine.code, 0, engine.err);
+    assert.match(engine.out, /step cost: engine steps timed back to back, plus [\d.]+ ms per step/);
+  } finally {
+    await cal.stop('SIGKILL');
+  }
 });

@@ -145,6 +145,90 @@ test('runLoad in closed loop keeps at most N requests in flight and completes ev
     assert.ok(inFlight <= 2, `${inFlight} in flight at request ${a.index}`);
   }
   assert.ok(r.records.every((x) => x.tokens.length === 5));
+  // One keep-alive connection per client: each response is read to its end, so the connection is reused.
+  assert.equal(r.connections, 3);
+});
+
+test('/v1/chat/completions answers streamed (chat.completion.chunk deltas) and not, with the plain chat template', async () => {
+  const messages = [{ role: 'user' as const, content: 'hi' }];
+  // The template: "user: hi\nassistant:" as UTF-8 bytes (chatPrompt), decoded greedily.
+  const [want] = await expected([[...new TextEncoder().encode('user: hi\nassistant:')]], 6);
+  const whole = await client.chat.completions.create({ model: 'batchlab', messages, max_tokens: 6 });
+  assert.equal(whole.object, 'chat.completion');
+  assert.equal(whole.choices[0].message.role, 'assistant');
+  assert.deepEqual(whole.choices[0].message.content!.trim().split(' ').map(Number), want);
+  assert.equal(whole.choices[0].finish_reason, 'length');
+  assert.equal(whole.usage?.prompt_tokens, 19); // "user: hi\nassistant:" is 19 bytes
+  const stream = await client.chat.completions.create({ model: 'batchlab', messages, max_tokens: 6, stream: true, stream_options: { include_usage: true } });
+  let text = '';
+  const finishes: Array<string | null> = [];
+  let usage: number | undefined;
+  for await (const chunk of stream) {
+    assert.equal(chunk.object, 'chat.completion.chunk');
+    if (chunk.usage) usage = chunk.usage.completion_tokens;
+    if (!chunk.choices.length) continue;
+    text += chunk.choices[0].delta.content ?? '';
+    finishes.push(chunk.choices[0].finish_reason);
+  }
+  assert.deepEqual(text.trim().split(' ').map(Number), want);
+  assert.equal(finishes.at(-1), 'length');
+  assert.equal(usage, 6);
+  const card = await client.models.retrieve('batchlab');
+  assert.equal(card.id, 'batchlab');
+  const missing = await fetch(`${srv.url}/v1/models/gpt-4`);
+  assert.equal(missing.status, 404);
+});
+
+test('sampling: the same seed gives the same tokens, temperature 0 is greedy, a stop string ends with finish_reason "stop"', async () => {
+  const prompt = [4, 5, 6, 7];
+  const [greedy] = await expected([prompt], 12);
+  const ask = (extra: Record<string, unknown>) => client.completions.create({ model: 'batchlab', prompt, max_tokens: 12, ...extra });
+  const a = await ask({ temperature: 1.5, top_p: 0.95, seed: 42 });
+  const b = await ask({ temperature: 1.5, top_p: 0.95, seed: 42 });
+  assert.equal(a.choices[0].text, b.choices[0].text);
+  // Twelve draws at temperature 1.5 over 256 tokens differ from the greedy run (else sampling is ignored).
+  assert.notDeepEqual(a.choices[0].text.trim().split(' ').map(Number), greedy);
+  const g = await ask({ temperature: 0 });
+  assert.deepEqual(g.choices[0].text.trim().split(' ').map(Number), greedy);
+  // Stop at the text of the third greedy token: the completion is the text before its first occurrence.
+  const stop = ` ${greedy[2]}`;
+  const full = greedy.map((t) => ` ${t}`).join('');
+  const s = await ask({ temperature: 0, stop: [stop] });
+  assert.equal(s.choices[0].finish_reason, 'stop');
+  assert.equal(s.choices[0].text, full.slice(0, full.indexOf(stop)));
+  const streamed = await client.completions.create({ model: 'batchlab', prompt, max_tokens: 12, stop, stream: true });
+  let text = '';
+  let finish: string | null = null;
+  for await (const c of streamed) if (c.choices.length) (text += c.choices[0].text), (finish = c.choices[0].finish_reason);
+  assert.equal(text, s.choices[0].text);
+  assert.equal(finish, 'stop');
+});
+
+test('unsupported or out-of-range fields are a 400 naming the field; a body over 1 MiB is a 413; created is the time of each response', async () => {
+  const post = async (path: string, body: unknown): Promise<{ status: number; param: string | null }> => {
+    const r = await fetch(`${srv.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const j = (await r.json()) as { error?: { param: string | null } };
+    return { status: r.status, param: j.error?.param ?? null };
+  };
+  const base = { model: 'batchlab', prompt: [1, 2], max_tokens: 2 };
+  for (const [extra, field] of [
+    [{ temperature: 5 }, 'temperature'], [{ temperature: -1 }, 'temperature'], [{ temperature: 'hot' }, 'temperature'], [{ top_p: 7 }, 'top_p'],
+    [{ logprobs: 2 }, 'logprobs'], [{ best_of: 3 }, 'best_of'], [{ echo: true }, 'echo'], [{ stream: 'yes' }, 'stream'], [{ n: 2 }, 'n'], [{ frobnicate: 1 }, 'frobnicate'],
+  ] as const) {
+    assert.deepEqual(await post('/v1/completions', { ...base, ...extra }), { status: 400, param: field }, JSON.stringify(extra));
+  }
+  assert.deepEqual(await post('/v1/chat/completions', { model: 'batchlab', messages: [{ role: 'user', content: 'x' }], logprobs: true }), { status: 400, param: 'logprobs' });
+  assert.deepEqual(await post('/v1/chat/completions', { model: 'batchlab', messages: [] }), { status: 400, param: 'messages' });
+  // Inert values are accepted.
+  assert.equal((await post('/v1/completions', { ...base, logprobs: null, echo: false, best_of: 1, stream: false })).status, 200);
+  const big = JSON.stringify({ prompt: 'x'.repeat(2 << 20) });
+  const r = await fetch(`${srv.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: big });
+  assert.equal(r.status, 413);
+  assert.match(((await r.json()) as { error: { message: string } }).error.message, /body must be at most 1048576 bytes/);
+  // The server was started seconds before: a start-time constant would be older than this.
+  const t = Math.floor(Date.now() / 1000);
+  const c = await client.completions.create(base);
+  assert.ok(c.created >= t && c.created <= Math.floor(Date.now() / 1000), `created ${c.created}, asked at ${t}`);
 });
 
 test('SIGTERM stops the server only after every accepted request has finished', async () => {

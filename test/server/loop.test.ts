@@ -109,12 +109,10 @@ test('ServingLoop(static) runs a batch to completion before anyone joins, dispat
   const running = loop.run();
   const a = sink();
   const b = sink();
-  loop.submit([1, 2, 3], 60, a.s);
-  loop.submit([4, 5], 60, b.s);
-  // C arrives while A and B decode (60 steps take far longer than the 5 ms after the tick).
-  await new Promise((r) => setTimeout(r, 20));
   const c = sink();
-  loop.submit([6, 7], 3, c.s);
+  // C arrives while A and B decode: at A's third token (a timer could fire after a late tick on a busy machine).
+  loop.submit([1, 2, 3], 60, { token: (t, i) => (a.s.token(t, i), i === 2 && loop.submit([6, 7], 3, c.s)), done: a.s.done });
+  loop.submit([4, 5], 60, b.s);
   await Promise.all([a.finished, b.finished, c.finished]);
   await loop.stop();
   await running;

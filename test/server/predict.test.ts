@@ -4,7 +4,7 @@ import * as aq from 'arquero';
 import { simulateServing } from '../../lib/batching/simulate.js';
 import { fitEngineStepCost } from '../../lib/engine/stepcost.js';
 import type { EngineStepCostFit, EngineStepCostPoint } from '../../lib/engine/stepcost.js';
-import { summariseLoad } from '../../lib/server/load.js';
+import { planLoad, summariseLoad } from '../../lib/server/load.js';
 import type { LoadRequestRecord } from '../../lib/server/load.js';
 import { comparePrediction, describePredictionErrors, predictLoad, predictionErrorSummary, serverStepCost } from '../../lib/server/predict.js';
 import { predictionChart, predictionErrorChart } from '../../lib/plot/server.js';
@@ -46,6 +46,37 @@ test('summariseLoad computes TTFT, inter-token gaps and throughput from request 
   // Little's law by construction on the client side: area = Σ e2e = 0.18 + 0.38.
   assert.ok(Math.abs(r.meanInSystem - 0.56 / 1.38) < 1e-12);
   assert.throws(() => summariseLoad([], { url: 'x', workload: 'w', seed: 1 }), InputError);
+});
+
+test('summariseLoad follows vllm bench serve: TPOT = (e2e − TTFT) / (n − 1) per request, ITL excludes the first token, offered rate (n − 1) / send span', () => {
+  // Request 0: sent at 0, tokens at 0.1, 0.12, 0.14, 0.16, 0.18, response ends at 0.20.
+  const rec = records([[0, 0.1, 5, 0.02], [2, 0.3, 5, 0.02], [4, 0.1, 5, 0.02]]);
+  rec[0].finish = 0.2;
+  const r = summariseLoad(rec, { url: 'x', workload: 'w', seed: 1 }, { nominalRatePerSecond: 0.5, connections: 2 });
+  // Request 0's TPOT: (0.2 − 0.1) / 4 = 0.025 (vLLM's benchmarks/serve.py calculate_metrics); the others 0.08 / 4 = 0.02.
+  assert.ok(Math.abs(r.tpot!.max - 0.025) < 1e-12, String(r.tpot!.max));
+  assert.ok(Math.abs(r.tpot!.p50 - 0.02) < 1e-12);
+  // ITL: 4 gaps per request, none from send to the first token.
+  assert.equal(r.itl!.count, 12);
+  // Sends at 0, 2, 4: two gaps over 4 s.
+  assert.equal(r.offeredRatePerSecond, 0.5);
+  assert.equal(r.nominalRatePerSecond, 0.5);
+  assert.equal(r.connections, 2);
+  assert.equal(r.inputTokens, 24);
+  assert.equal(r.outputTokens, 15);
+  assert.ok(Math.abs(r.totalTokensPerSecond - 39 / r.makespanSeconds) < 1e-9);
+});
+
+test('planLoad draws the simulator\'s arrivals and lengths for a seed, the same on every call', () => {
+  const w = { arrivals: { kind: 'poisson' as const, ratePerSecond: 4 }, requests: 20, promptTokens: { kind: 'uniform' as const, min: 4, max: 12 }, outputTokens: { kind: 'uniform' as const, min: 2, max: 6 } };
+  const a = planLoad(w, 3);
+  assert.deepEqual(planLoad(w, 3).requests, a.requests);
+  // The arrival times are the ones simulateServing replays for the same workload and seed.
+  const sim = simulateServing({ ...w, policy: { kind: 'continuous', maxBatch: 4 }, stepCost: serverStepCost(fit()) }, 3);
+  assert.deepEqual(a.requests.map((q) => q.at), Array.from(sim.requestLog!.arrival));
+  assert.deepEqual(a.requests.map((q) => q.prompt.length), Array.from(sim.requestLog!.promptTokens));
+  assert.ok(a.requests.every((q) => q.prompt.every((t) => Number.isInteger(t) && t >= 0 && t < 256)));
+  assert.equal(planLoad({ ...w, arrivals: { kind: 'closed', clients: 5 } }, 3).clients, 5);
 });
 
 test('comparePrediction adds the request overhead to predicted TTFT and reports (predicted − measured) / measured', () => {
@@ -100,4 +131,14 @@ test('promptTokens reads a string as UTF-8 bytes and refuses batches; tokenText 
   assert.deepEqual(promptTokens([5, 6]), [5, 6]);
   for (const bad of ['', [], [[1, 2]], ['a', 'b'], 3, null]) assert.throws(() => promptTokens(bad), InputError);
   assert.equal(tokenText(42), ' 42');
+});
+
+test('predictLoad in closed loop counts the request overhead as think time (the server sees each next request that much later)', () => {
+  const f = fit();
+  const w = { arrivals: { kind: 'closed' as const, clients: 2 }, requests: 10, promptTokens: { kind: 'fixed' as const, tokens: 8 }, outputTokens: { kind: 'fixed' as const, tokens: 4 } };
+  const p = predictLoad(w, { kind: 'continuous', maxBatch: 4 }, f, 1, { stepSeconds: 0, requestSeconds: 0.05 });
+  const s = simulateServing({ ...w, arrivals: { kind: 'closed', clients: 2, thinkSeconds: 0.05 }, policy: { kind: 'continuous', maxBatch: 4 }, stepCost: serverStepCost(f) }, 1);
+  assert.equal(p.makespanSeconds, s.makespanSeconds);
+  // Without the overhead the same run finishes sooner.
+  assert.ok(predictLoad(w, { kind: 'continuous', maxBatch: 4 }, f, 1).makespanSeconds < p.makespanSeconds);
 });

@@ -1,0 +1,69 @@
+"""A load generator batchlab did not write: the official openai Python package (AsyncOpenAI,
+keep-alive connections from its httpx pool), driving `batchlab serve` with a plan of
+requests that batchlab drew (planLoad), so the run is the one the simulator predicts.
+
+Reads {"url", "loop": "open"|"closed", "clients", "requests": [{"at", "prompt", "maxTokens"}]}
+on stdin; prints one JSON list of records, times in seconds since the first send:
+{"index", "send", "tokenTimes", "tokens", "finish", "status", "error"}.
+"""
+import asyncio
+import json
+import sys
+import time
+
+import openai
+
+
+async def main(plan):
+    client = openai.AsyncOpenAI(base_url=f"{plan['url']}/v1", api_key="not-needed", max_retries=0, timeout=600)
+    reqs = plan["requests"]
+    records = [None] * len(reqs)
+    # Warm connections before the clock starts, as batchlab's client does.
+    warm = plan["clients"] if plan["loop"] == "closed" else 16
+    await asyncio.gather(*(client.models.list() for _ in range(warm)))
+    t0 = time.perf_counter()
+
+    async def send(i):
+        q = reqs[i]
+        rec = {"index": i, "send": time.perf_counter() - t0, "tokenTimes": [], "tokens": [], "finish": None, "status": 0}
+        records[i] = rec
+        try:
+            stream = await client.completions.create(model="batchlab", prompt=q["prompt"], max_tokens=q["maxTokens"], stream=True)
+            rec["status"] = 200
+            async for chunk in stream:
+                if chunk.choices and chunk.choices[0].text:
+                    t = time.perf_counter() - t0
+                    for part in chunk.choices[0].text.split():
+                        rec["tokenTimes"].append(t)
+                        rec["tokens"].append(int(part))
+        except openai.APIStatusError as e:
+            rec["status"] = e.status_code
+            rec["error"] = str(e)
+        except Exception as e:  # a failed connection: status 0
+            rec["error"] = repr(e)
+        rec["finish"] = time.perf_counter() - t0
+
+    if plan["loop"] == "open":
+        tasks = []
+        for i, q in enumerate(reqs):
+            wait = q["at"] - (time.perf_counter() - t0)
+            if wait > 0:
+                await asyncio.sleep(wait)
+            tasks.append(asyncio.create_task(send(i)))
+        await asyncio.gather(*tasks)
+    else:
+        nxt = 0
+
+        async def worker():
+            nonlocal nxt
+            while nxt < len(reqs):
+                i = nxt
+                nxt += 1
+                await send(i)
+
+        await asyncio.gather(*(worker() for _ in range(plan["clients"])))
+    await client.close()
+    return records
+
+
+print(json.dumps(asyncio.run(main(json.load(sys.stdin)))))
