@@ -473,7 +473,6 @@ export type {
 export {
   DecodeEngine,
   MAX_ENGINE_CONTEXT,
-  MAX_ENGINE_PARAMS,
   defaultStepCostGrid,
   engineConfigFromHf,
   engineConfigFromSpec,
@@ -491,6 +490,14 @@ export {
   scaleStepCostFit,
   seededWeights,
   writeSafetensors,
+  seededWeightSource,
+  engineParamLimit,
+  checkEngineFits,
+  checkEngineTensor,
+  ENGINE_BYTES_PER_PARAM,
+  ENGINE_HEADROOM_BYTES,
+  openSafetensors,
+  openSafetensorsDir,
 } from './engine/index.js';
 export type {
   EngineConfig,
@@ -502,6 +509,8 @@ export type {
   HostTensor,
   StepCostGrid,
   StepSample,
+  EngineWeightSource,
+  SafetensorsFile,
 } from './engine/index.js';
 
 // server
@@ -520,6 +529,8 @@ export {
   spawnServer,
   startCompletionServer,
   startEngineServer,
+  peakRssBytes,
+  engineMemoryBudget,
 } from './server/index.js';
 export type {
   ArrivalRecord,

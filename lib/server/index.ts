@@ -6,7 +6,7 @@ export { runLoad, summariseLoad, probeServerOverheads } from './load.js';
 export type { LoadWorkload, LoadRequestRecord, LoadResult, LoadOptions } from './load.js';
 export { predictLoad, comparePrediction, serverStepCost, predictionErrorSummary, describePredictionErrors } from './predict.js';
 export type { PredictionRow, ServerOverheads, PredictionErrorSummary } from './predict.js';
-export { startEngineServer, spawnServer, resolveEngineConfig, DEFAULT_ENGINE_SCALE } from './serve.js';
+export { startEngineServer, spawnServer, resolveEngineConfig, DEFAULT_ENGINE_SCALE, peakRssBytes, engineMemoryBudget } from './serve.js';
 export type { EngineServerOptions, ChildServer } from './serve.js';
 export { predictedVsMeasured, describeExperiment } from './experiment.js';
 export type { ExperimentModel, ExperimentPoint, ExperimentSpec, ExperimentResult } from './experiment.js';
