@@ -600,6 +600,12 @@ export {
   speculativeTokensPerStep,
   thisMachineSetup,
   uniformPrecision,
+  localSetupFromJson,
+  loadLocalSetupFile,
+  withSetupOverrides,
+  listLocalRuntimes,
+  loadLocalRuntime,
+  PREFILL_CHUNK,
 } from './deployment/index.js';
 export type {
   ArchitectureRow,
@@ -639,6 +645,9 @@ export type {
   SpeculativeDecoding,
   StepModelFactory,
   TokenPrices,
+  LocalSetupOverrides,
+  LocalRuntime,
+  RuntimeFactor,
 } from './deployment/index.js';
 
 // sweep
