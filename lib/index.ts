@@ -531,6 +531,8 @@ export {
   startEngineServer,
   peakRssBytes,
   engineMemoryBudget,
+  measureEngineVsLocal,
+  describeEngineVsLocal,
 } from './server/index.js';
 export type {
   ArrivalRecord,
@@ -552,6 +554,8 @@ export type {
   ServerOverheads,
   ServingLoopOptions,
   StepRecord,
+  EngineVsLocalRow,
+  EngineVsLocalResult,
 } from './server/index.js';
 
 // deployment

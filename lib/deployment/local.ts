@@ -373,6 +373,12 @@ export interface LocalRun {
 /** Prompt tokens computed per prefill step of a local run (llama.cpp's default micro-batch, -ub 512). */
 export const PREFILL_CHUNK = 512;
 
+/** The note of a device figure that was measured (this machine's probe), or null for a datasheet figure. */
+function measuredNote(hw: HardwareSpec, field: string): string | null {
+  const p = hw.sources[field];
+  return p?.source === 'measured' ? `measured on this machine: ${p.notes ?? hw.name}` : null;
+}
+
 interface ResolvedRuntimes {
   device: LocalRuntime | null;
   host: LocalRuntime | null;
@@ -493,6 +499,12 @@ export function localDecode(model: ModelSpec, setup: LocalSetup, opts: LocalRunO
       calibratedTiers++;
       sources.add(f.source);
     }
+    // A device whose bandwidth was measured (this machine) is calibrated by the measurement itself.
+    const measured = t === 0 && !f && calibration === 'calibrated' ? measuredNote(setup.device, 'memoryBytesPerSecond') : null;
+    if (measured) {
+      calibratedTiers++;
+      sources.add(measured);
+    }
     const rate = bw[t] * (f?.value ?? 1);
     let seconds = bytesPerStep / rate;
     let limitedBy: LocalTier['limitedBy'] = 'bandwidth';
@@ -506,7 +518,7 @@ export function localDecode(model: ModelSpec, setup: LocalSetup, opts: LocalRunO
         limitedBy = 'compute';
       }
     }
-    tiers.push({ tier: names[t], weightBytes, kvBytes, bytesPerStep, bytesPerSecond: rate, bandwidthFactor: f?.value ?? 1, factorSource: f ? f.source : 'bound: the datasheet bandwidth, no runtime factor', seconds, limitedBy });
+    tiers.push({ tier: names[t], weightBytes, kvBytes, bytesPerStep, bytesPerSecond: rate, bandwidthFactor: f?.value ?? 1, factorSource: f ? f.source : (measured ?? 'bound: the datasheet bandwidth, no runtime factor'), seconds, limitedBy });
     step += seconds;
   }
   // Prefill: one device computes every prompt token (split layers take turns; llama.cpp copies offloaded weights to the
@@ -516,6 +528,8 @@ export function localDecode(model: ModelSpec, setup: LocalSetup, opts: LocalRunO
   const inSsd = nrAt[2] + exAt[2];
   const prefillSeconds = (2 * p.active * chunk) / (peak / setup.devices) + (inHost > 0 ? inHost / Math.min(setup.hostBytesPerSecond, setup.hostLinkBytesPerSecond) : 0) + (inSsd > 0 ? inSsd / setup.ssdBytesPerSecond : 0);
   if (computeFactor) sources.add(computeFactor.source);
+  const computeMeasured = !computeFactor && calibration === 'calibrated' ? measuredNote(setup.device, `peakFlops.${dt}`) : null;
+  if (computeMeasured) sources.add(computeMeasured);
   const numa =
     sockets > 1
       ? copies > 1
@@ -536,7 +550,7 @@ export function localDecode(model: ModelSpec, setup: LocalSetup, opts: LocalRunO
     calibration: calibratedTiers === 0 ? 'bound' : calibratedTiers === tiers.length ? 'calibrated' : 'partly calibrated',
     runtimes: { device: rts.device?.id ?? null, host: hostCompute === 'cpu' && tiers.some((t) => t.tier === 'host') ? (rts.host?.id ?? null) : null },
     prefillTokensPerSecond: chunk / prefillSeconds,
-    prefillCalibration: computeFactor ? 'calibrated' : 'bound',
+    prefillCalibration: computeFactor || computeMeasured ? 'calibrated' : 'bound',
     numa,
     sources: [...sources],
   };

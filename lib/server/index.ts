@@ -10,3 +10,5 @@ export { startEngineServer, spawnServer, resolveEngineConfig, DEFAULT_ENGINE_SCA
 export type { EngineServerOptions, ChildServer } from './serve.js';
 export { predictedVsMeasured, describeExperiment } from './experiment.js';
 export type { ExperimentModel, ExperimentPoint, ExperimentSpec, ExperimentResult } from './experiment.js';
+export { measureEngineVsLocal, describeEngineVsLocal } from './realsize.js';
+export type { EngineVsLocalRow, EngineVsLocalResult } from './realsize.js';
