@@ -415,9 +415,19 @@ function computeDtype(hw: HardwareSpec): Dtype {
  * in device memory is an InputError naming the shortfall; with offload, one that does
  * not fit in device, host and SSD together is.
  *
+ * Calibrated (the default): each tier's bandwidth is the datasheet's times what the
+ * setup's runtime achieves (data/deployment/local-runtimes.json, from published
+ * benchmarks of other models), the device's peak likewise for prefill, and a device
+ * measured on this machine counts as calibrated by its measurement; `calibration:
+ * 'bound'` keeps the datasheet figures. Host memory read by CPU cores counts one
+ * socket's bandwidth unless the runtime copies the weights to every socket (then every
+ * socket's, with the host weights held once per socket). Prefill: one device computes
+ * every prompt token and the weights outside its memory cross the host link once per
+ * PREFILL_CHUNK tokens. The result says which figures are calibrated and cites them.
+ *
  * @example
  * localDecode(loadModel('deepseek-v3'), loadLocalSetup('mac-studio-m3-ultra'), { bitsPerWeight: 4.8, context: 4096 }).tokensPerSecondPerUser
- * // => about 40 (the bound: 22 GB read per token at 819 GB/s)
+ * // => about 15 calibrated (llama.cpp on Metal reads at 0.43 × 819 GB/s); about 36 with calibration: 'bound'
  */
 export function localDecode(model: ModelSpec, setup: LocalSetup, opts: LocalRunOptions): LocalRun {
   const bits = checkPositive('bitsPerWeight', opts.bitsPerWeight, 32);

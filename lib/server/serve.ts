@@ -92,7 +92,7 @@ export async function startEngineServer(o: EngineServerOptions): Promise<{ serve
     fit = measureEngineStepCost(engine, grid);
     const m = engineMemoryBudget(config, Math.max(...grid.decodeBatches) * o.calibrate.maxContext);
     log(
-      `batchlab: step cost measured in ${((performance.now() - t0) / 1000).toFixed(1)} s (fit rms error ${(100 * fit.rmsRelativeError).toFixed(1)} %); ` +
+      `batchlab: step cost measured in ${((performance.now() - t0) / 1000).toFixed(1)} s, ${process.uptime().toFixed(1)} s since the process started (fit rms error ${(100 * fit.rmsRelativeError).toFixed(1)} %); ` +
         `peak RSS ${gib(peakRssBytes())} (measured, process lifetime) against a budget of ${gib(m.budgetBytes)} (weights ${gib(m.weightBytes)} + KV ${gib(m.kvBytes)} + ${gib(ENGINE_HEADROOM_BYTES)})`,
     );
   }
