@@ -1,5 +1,5 @@
 import { freemem, totalmem } from 'node:os';
-import { fork } from '../util/random.js';
+import { forkFloat32 } from '../util/random.js';
 import { InputError } from '../util/errors.js';
 import { checkNumber } from '../util/validate.js';
 import type { EngineConfig } from './config.js';
@@ -104,7 +104,8 @@ export interface EngineWeightSource {
 function seededTensor(seed: number, name: string, shape: number[]): HostTensor {
   const n = shape.reduce((a, b) => a * b, 1);
   const data = new Float32Array(n);
-  const r = fork(seed, name);
+  // 24 random bits per float32 weight (forkFloat32): the precision the weight keeps, at half fork's cost.
+  const r = forkFloat32(seed, name);
   if (shape.length === 1) {
     for (let k = 0; k < n; k++) data[k] = 1 + 0.2 * (r() - 0.5);
   } else {
@@ -140,7 +141,7 @@ export function seededWeightSource(c: EngineConfig, seed: number, memory?: { tot
  * activations stay O(1) through the layers), each norm weight 1 ± 0.1 (not all ones,
  * so a test notices a norm that is skipped). Step timing does not depend on the
  * values; answers depend on them only through the seed. Each tensor draws from its
- * own stream (fork(seed, name)), so adding a layer does not change the others.
+ * own stream (forkFloat32(seed, name)), so adding a layer does not change the others.
  * A config whose weights do not fit in memory is an InputError (checkEngineFits).
  *
  * @example
