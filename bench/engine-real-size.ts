@@ -19,12 +19,12 @@ const gib = (b: number): string => `${(b / 2 ** 30).toFixed(2)} GiB`;
 console.log(`engine at real size; ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), ${gib(totalmem())} RAM, Node ${process.version}; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 const t0 = performance.now();
 const r = await measureEngineVsLocal({ batches: [1, 8, 32], rounds: arg('--rounds', 5), prompt: arg('--prompt', 16), log: (l) => console.log(l) });
-console.log(`this machine (microbenchmarks, measured, medians): streaming ${(r.machine.bytesPerSecond / 1e9).toFixed(2)} GB/s (1 × 2048 · [2048 × 8192]ᵀ over 512 MB); GEMM rate with B rows: ${Object.entries(r.machine.flopsPerSecond).map(([b, f]) => `B=${b} ${(f / 1e9).toFixed(1)} GFLOP/s`).join(', ')} (fp32)`);
+console.log(`this machine (microbenchmarks, measured, medians): streaming ${(r.machine.bytesPerSecond / 1e9).toFixed(2)} GB/s (1 × 2048 · [2048 × 8192]ᵀ over 512 MB); GEMM rate with B rows: ${Object.entries(r.machine.flopsPerSecond).map(([b, f]) => `B=${b} ${(f / 1e9).toFixed(1)} GFLOP/s`).join(', ')} (fp32); ${(r.machine.kernelLaunchSeconds * 1e6).toFixed(0)} µs per kernel launch`);
 console.log('\n batch | measured tok/s | predicted tok/s | error   | step measured / predicted');
 let worst = 0;
 for (const x of r.rows) {
   worst = Math.max(worst, Math.abs(x.error));
-  console.log(` ${String(x.batch).padStart(5)} | ${x.measuredTokensPerSecond.toFixed(2).padStart(14)} | ${x.predictedTokensPerSecond.toFixed(2).padStart(15)} | ${(100 * x.error).toFixed(1).padStart(5)} % | ${(x.measuredStepSeconds * 1000).toFixed(0)} ms / ${(x.predictedStepSeconds * 1000).toFixed(0)} ms (${x.calibration}, ${x.limitedBy}-limited)`);
+  console.log(` ${String(x.batch).padStart(5)} | ${x.measuredTokensPerSecond.toFixed(2).padStart(14)} | ${x.predictedTokensPerSecond.toFixed(2).padStart(15)} | ${(100 * x.error).toFixed(1).padStart(5)} % | ${(x.measuredStepSeconds * 1000).toFixed(0)} ms / ${(x.predictedStepSeconds * 1000).toFixed(0)} ms (${x.calibration}, ${x.limitedBy}-limited, ${x.kernels} kernels = ${(x.launchSeconds * 1000).toFixed(0)} ms of launches)`);
 }
 console.log(`\nbatch ${r.batchCost.batch} step / batch 1 step: ${r.batchCost.measured.toFixed(2)}× measured, ${r.batchCost.predicted.toFixed(2)}× predicted (for ${r.batchCost.batch}× the tokens)`);
 const m = r.memory;

@@ -326,6 +326,12 @@ export interface LocalRunOptions {
   calibration?: 'calibrated' | 'bound';
   /** A runtime id replacing the setup's (e.g. 'mlx' on a Mac, 'ktransformers' on a GPU box). */
   runtime?: string;
+  /**
+   * Kernels the runtime launches per decode step, when known: each adds the device's
+   * launch cost (its calibration's kernelLaunchSeconds, e.g. this machine's measured
+   * per-op overhead) to the step. Default 0: launches hidden behind the weight reads.
+   */
+  kernelsPerStep?: number;
 }
 
 /** One memory tier of a local run: what lies there and what a step reads from it. */
@@ -357,6 +363,8 @@ export interface LocalRun {
   usdPerMillionOutput: number;
   /** Weight and KV bytes that live outside device memory. */
   offloadedBytes: number;
+  /** Seconds of the step spent launching kernels (kernelsPerStep × the device's launch cost). */
+  launchSeconds: number;
   /** 'calibrated': every tier scaled by a runtime factor; 'partly calibrated': some; 'bound': datasheet figures. */
   calibration: 'calibrated' | 'partly calibrated' | 'bound';
   /** Runtimes applied to the device tier and the host's CPU tier (null: none, the bound). */
@@ -546,6 +554,9 @@ export function localDecode(model: ModelSpec, setup: LocalSetup, opts: LocalRunO
         ? `${sockets} sockets, weights copied to each (${opts.runtime ?? setup.runtimes?.device}): host bandwidth ${sockets} × one socket's, host memory holds the weights once per socket`
         : `${sockets} sockets, one copy of the weights: host bandwidth is one socket's (a second socket does not add bandwidth unless the runtime replicates the weights)`
       : 'one socket';
+  const kernels = checkNumber('kernelsPerStep', opts.kernelsPerStep ?? 0, { min: 0, max: 1e7 });
+  const launchSeconds = kernels * (setup.device.calibration?.kernelLaunchSeconds ?? 0);
+  step += launchSeconds;
   const tps = B / step;
   return {
     setup: setup.id,
@@ -557,6 +568,7 @@ export function localDecode(model: ModelSpec, setup: LocalSetup, opts: LocalRunO
     tokensPerSecond: tps,
     usdPerMillionOutput: setup.hourlyCostUsd / 3600 / tps * 1e6,
     offloadedBytes: used[1] + used[2],
+    launchSeconds,
     calibration: calibratedTiers === 0 ? 'bound' : calibratedTiers === tiers.length ? 'calibrated' : 'partly calibrated',
     runtimes: { device: rts.device?.id ?? null, host: hostCompute === 'cpu' && tiers.some((t) => t.tier === 'host') ? (rts.host?.id ?? null) : null },
     prefillTokensPerSecond: chunk / prefillSeconds,

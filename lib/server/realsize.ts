@@ -26,6 +26,9 @@ export interface EngineVsLocalRow {
   error: number;
   calibration: LocalRun['calibration'];
   limitedBy: string;
+  /** Kernels the engine launched in one step of this batch (counted), and the seconds the prediction gives them. */
+  kernels: number;
+  launchSeconds: number;
 }
 
 /** The engine at (or near) real size on this machine, measured beside the local model. */
@@ -37,7 +40,7 @@ export interface EngineVsLocalResult {
    * Kernel microbenchmarks in the engine's layout (x·Wᵀ), medians over the rounds: this
    * machine's achieved streaming bandwidth (1 row) and GEMM rate at each batch's row count.
    */
-  machine: { bytesPerSecond: number; flopsPerSecond: Record<number, number> };
+  machine: { bytesPerSecond: number; flopsPerSecond: Record<number, number>; kernelLaunchSeconds: number };
   /** The process's peak resident memory (measured) and what the engine may hold (weights + KV + 2 GiB). */
   memory: { peakRssBytes: number; weightBytes: number; kvBytes: number; budgetBytes: number };
   /** Step time of the largest batch over that of batch 1, measured and predicted: what a batch costs over one token. */
@@ -58,8 +61,10 @@ const median = (v: number[]): number => [...v].sort((a, b) => a - b)[v.length >>
  * rows for the GEMM rate at batch B (a CPU GEMM of few rows reaches a fraction of a
  * large one's rate: the kernel's own table, measured). Each round times the
  * microbenchmarks and one decode step per batch; medians are reported, with the
- * process's peak RSS. What the prediction leaves out is the engine's work beside its
- * weight GEMMs (attention per sequence, norms, op dispatch).
+ * process's peak RSS. The engine launches many small kernels per step (attention per
+ * sequence, norms): their count (tf.profile of one step) times this backend's measured
+ * per-kernel launch cost (256 dependent tiny ops, one sync) is the prediction's launch
+ * term (localDecode's kernelsPerStep).
  *
  * @example
  * const r = await measureEngineVsLocal({ batches: [1, 8, 32], rounds: 5 });
@@ -86,6 +91,22 @@ export async function measureEngineVsLocal(o: { model?: string; scale?: EngineSc
   const pass = async (b: number): Promise<number> => (await timeTfOp(() => mats.map((w) => tf.matMul(xs.get(b)!, w, false, true)), { warmup: 0, minReps: 1, maxReps: 1, minTimeMs: 0 })).stats.median;
   const toks = (i: number): number[] => Array.from({ length: prompt }, (_, k) => (k * 31 + i * 7) % Math.min(256, cfg.vocabSize));
   const seqs = new Map(batches.map((B) => [B, Array.from({ length: B }, (_, i) => B * 1000 + i)]));
+  // Per-kernel launch cost on this backend: 256 dependent tiny ops, one sync at the end (as a step syncs once).
+  const tiny = tf.ones([4]);
+  const launch = (): number => {
+    const a = performance.now();
+    let y = tf.add(tiny, tiny);
+    for (let k = 0; k < 255; k++) {
+      const z = tf.add(y, tiny);
+      y.dispose();
+      y = z;
+    }
+    y.dataSync();
+    y.dispose();
+    return (performance.now() - a) / 1000 / 256;
+  };
+  const kernels = new Map<number, number>();
+  const launches: number[] = [];
   const bw: number[] = [];
   const fl = new Map<number, number[]>(batches.map((B) => [B, []]));
   const times = new Map<number, number[]>(batches.map((B) => [B, []]));
@@ -96,7 +117,11 @@ export async function measureEngineVsLocal(o: { model?: string; scale?: EngineSc
       engine.step(seqs.get(B)!.map((s) => ({ seq: s, tokens: [1] })));
     }
     for (const b of xs.keys()) await pass(b);
+    // Kernels one decode step launches, counted once per batch (tf.profile lists every kernel run).
+    for (const B of batches) kernels.set(B, (await tf.profile(() => { engine.step(seqs.get(B)!.map((s) => ({ seq: s, tokens: [1] }))); })).kernels.length);
+    launch();
     for (let r = 0; r < rounds; r++) {
+      launches.push(launch());
       bw.push((mats.length * N * K * 4) / (await pass(1)));
       for (const B of batches) fl.get(B)!.push((2 * B * mats.length * N * K) / (await pass(B)));
       for (const B of batches) {
@@ -106,18 +131,18 @@ export async function measureEngineVsLocal(o: { model?: string; scale?: EngineSc
       }
     }
   } finally {
-    tf.dispose([...mats, ...xs.values()]);
+    tf.dispose([...mats, ...xs.values(), tiny]);
     engine.dispose();
   }
-  const machine = { bytesPerSecond: median(bw), flopsPerSecond: Object.fromEntries(batches.map((B) => [B, median(fl.get(B)!)])) as Record<number, number> };
+  const machine = { bytesPerSecond: median(bw), flopsPerSecond: Object.fromEntries(batches.map((B) => [B, median(fl.get(B)!)])) as Record<number, number>, kernelLaunchSeconds: median(launches) };
   const model = engineModelSpec(cfg);
   const rows = batches.map((B): EngineVsLocalRow => {
     const hw = thisMachineHardware(
-      { overheadSeconds: 0, peakFlopsPerSecond: machine.flopsPerSecond[B], bytesPerSecond: machine.bytesPerSecond, dtype: 'fp32', label: `engine-layout microbenchmarks at ${B} rows on ${engine.backend}` },
+      { overheadSeconds: machine.kernelLaunchSeconds, peakFlopsPerSecond: machine.flopsPerSecond[B], bytesPerSecond: machine.bytesPerSecond, dtype: 'fp32', label: `engine-layout microbenchmarks at ${B} rows on ${engine.backend}` },
       { name: 'this machine (microbenchmarks)' },
     );
     const step = median(times.get(B)!);
-    const pred = localDecode(model, singleDeviceSetup(hw), { bitsPerWeight: 32, context: prompt + 2 + rounds, batch: B, offload: 'none' });
+    const pred = localDecode(model, singleDeviceSetup(hw), { bitsPerWeight: 32, context: prompt + 2 + rounds, batch: B, offload: 'none', kernelsPerStep: kernels.get(B) });
     return {
       batch: B,
       measuredStepSeconds: step,
@@ -127,6 +152,8 @@ export async function measureEngineVsLocal(o: { model?: string; scale?: EngineSc
       error: pred.tokensPerSecond / (B / step) - 1,
       calibration: pred.calibration,
       limitedBy: pred.tiers.map((t) => t.limitedBy).join(', '),
+      kernels: kernels.get(B)!,
+      launchSeconds: pred.launchSeconds,
     };
   });
   const cached = batches.reduce((a, B) => a + B, 0) * (prompt + 2 + rounds);
@@ -158,7 +185,7 @@ export function describeEngineVsLocal(r: EngineVsLocalResult): string {
     .join('; ');
   const b = r.batchCost;
   return [
-    `This machine ran ${r.model} (${(r.parameters / 1e9).toFixed(2)} B parameters, float32) and the local model predicted it from this machine's own kernel microbenchmarks (${(r.machine.bytesPerSecond / 1e9).toFixed(1)} GB/s streaming weights; GEMMs of the batch's rows at ${r.rows.map((x) => `${(r.machine.flopsPerSecond[x.batch] / 1e9).toFixed(0)}`).join(', ')} GFLOP/s; calibrated by measurement): ${per}.`,
+    `This machine ran ${r.model} (${(r.parameters / 1e9).toFixed(2)} B parameters, float32) and the local model predicted it from this machine's own kernel microbenchmarks (${(r.machine.bytesPerSecond / 1e9).toFixed(1)} GB/s streaming weights; GEMMs of the batch's rows at ${r.rows.map((x) => `${(r.machine.flopsPerSecond[x.batch] / 1e9).toFixed(0)}`).join(', ')} GFLOP/s; ${(r.machine.kernelLaunchSeconds * 1e6).toFixed(0)} µs per kernel launched, ${r.rows.map((x) => x.kernels).join(', ')} kernels per step; calibrated by measurement): ${per}.`,
     b.measured <= b.batch / 4
       ? `A step of ${b.batch} sequences took ${b.measured.toFixed(2)}× the time of a step of one (predicted ${b.predicted.toFixed(2)}×) while making ${b.batch}× the tokens: reading the weights costs the same for one token or ${b.batch}, so a batch costs almost what one token costs.`
       : `A step of ${b.batch} sequences took ${b.measured.toFixed(2)}× the time of a step of one (predicted ${b.predicted.toFixed(2)}×) for ${b.batch}× the tokens: on this run the batch did not come almost free.`,

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadModel, paramCounts, kvBytesPerToken } from '../../lib/models/index.js';
-import { loadHardware } from '../../lib/hardware/index.js';
+import { loadHardware, thisMachineHardware } from '../../lib/hardware/index.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -181,4 +181,18 @@ test('localSetupFromJson()/loadLocalSetupFile(): a user setup with a missing or 
   assert.throws(() => withSetupOverrides(s, { hostBytesPerSecond: -2 }), (e: unknown) => e instanceof InputError && e.field === 'hostBytesPerSecond');
   assert.equal(withSetupOverrides(s, { hostBytesPerSecond: 60e9 }).hostBytesPerSecond, 60e9);
   assert.equal(s.hostBytesPerSecond, 50e9);
+});
+
+test('localDecode(kernelsPerStep): each kernel adds the device calibration\'s launch cost to the step', () => {
+  const hw = thisMachineHardware({ overheadSeconds: 1e-4, peakFlopsPerSecond: 4e10, bytesPerSecond: 1e10, dtype: 'fp32', label: 'test fit' });
+  const s = singleDeviceSetup(hw);
+  const m = loadModel('llama-3.2-1b');
+  const a = localDecode(m, s, { bitsPerWeight: 32, context: 16, offload: 'none' });
+  const b = localDecode(m, s, { bitsPerWeight: 32, context: 16, offload: 'none', kernelsPerStep: 500 });
+  // 500 kernels × 100 µs = 50 ms.
+  assert.ok(Math.abs(b.stepSeconds - a.stepSeconds - 0.05) < 1e-12);
+  assert.equal(b.launchSeconds, 500 * 1e-4);
+  // A measured device is calibrated by its measurement.
+  assert.equal(a.calibration, 'calibrated');
+  assert.throws(() => localDecode(m, s, { bitsPerWeight: 32, context: 16, offload: 'none', kernelsPerStep: -1 }), (e: unknown) => e instanceof InputError && e.field === 'kernelsPerStep');
 });
