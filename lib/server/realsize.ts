@@ -43,6 +43,8 @@ export interface EngineVsLocalResult {
   machine: { bytesPerSecond: number; flopsPerSecond: Record<number, number>; kernelLaunchSeconds: number };
   /** The process's peak resident memory (measured) and what the engine may hold (weights + KV + 2 GiB). */
   memory: { peakRssBytes: number; weightBytes: number; kvBytes: number; budgetBytes: number };
+  /** One long prompt prefilled at the end (option longPrompt): its time and the peak RSS before and after it; null if none. */
+  longPrompt: { tokens: number; seconds: number; peakRssBefore: number; peakRssAfter: number } | null;
   /** Step time of the largest batch over that of batch 1, measured and predicted: what a batch costs over one token. */
   batchCost: { batch: number; measured: number; predicted: number };
   note: string;
@@ -70,14 +72,17 @@ const median = (v: number[]): number => [...v].sort((a, b) => a - b)[v.length >>
  * const r = await measureEngineVsLocal({ batches: [1, 8, 32], rounds: 5 });
  * r.rows[0].error // => e.g. -0.08: the prediction 8 % below the measured tokens/s
  */
-export async function measureEngineVsLocal(o: { model?: string; scale?: EngineScale; batches?: number[]; rounds?: number; prompt?: number; seed?: number; backend?: BackendName | 'auto'; log?: (line: string) => void } = {}): Promise<EngineVsLocalResult> {
+export async function measureEngineVsLocal(
+  o: { model?: string; scale?: EngineScale; batches?: number[]; rounds?: number; prompt?: number; longPrompt?: number; seed?: number; backend?: BackendName | 'auto'; log?: (line: string) => void } = {},
+): Promise<EngineVsLocalResult> {
   const batches = checkArray<number>('batches', o.batches ?? [1, 8, 32], 16).map((b, i) => checkInt(`batches[${i}]`, b, { min: 1, max: 256 }));
   if (batches.length === 0) throw new InputError('batches', batches, 'at least one batch size');
   const rounds = checkInt('rounds', o.rounds ?? 5, { min: 1, max: 100 });
   const prompt = checkInt('prompt', o.prompt ?? 16, { min: 1, max: 1024 });
+  const longPrompt = checkInt('longPrompt', o.longPrompt ?? 0, { min: 0, max: 8192 });
   const log = o.log ?? (() => {});
   const tf = (await selectBackend(o.backend ?? 'auto', { log: () => {} })).tf;
-  const base = resolveEngineConfig(o.model ?? 'llama-3.2-1b', prompt + rounds + 8);
+  const base = resolveEngineConfig(o.model ?? 'llama-3.2-1b', Math.max(prompt + rounds + 8, longPrompt + 1));
   const cfg = o.scale ? scaleEngineConfig(base, o.scale) : base;
   const t0 = performance.now();
   const engine = new DecodeEngine(tf, cfg, seededWeightSource(cfg, o.seed ?? 1));
@@ -106,6 +111,7 @@ export async function measureEngineVsLocal(o: { model?: string; scale?: EngineSc
     return (performance.now() - a) / 1000 / 256;
   };
   const kernels = new Map<number, number>();
+  let long: EngineVsLocalResult['longPrompt'] = null;
   const launches: number[] = [];
   const bw: number[] = [];
   const fl = new Map<number, number[]>(batches.map((B) => [B, []]));
@@ -129,6 +135,15 @@ export async function measureEngineVsLocal(o: { model?: string; scale?: EngineSc
         engine.step(seqs.get(B)!.map((s) => ({ seq: s, tokens: [1] })));
         times.get(B)!.push((performance.now() - a) / 1000);
       }
+    }
+    if (longPrompt > 0) {
+      // One long prompt in one step, after everything else: the peak RSS it adds (each layer's intermediates are freed
+      // before the next layer runs).
+      const before = peakRssBytes();
+      const a = performance.now();
+      engine.step([{ seq: 1e9, tokens: Array.from({ length: longPrompt }, (_, k) => (k * 13) % Math.min(256, cfg.vocabSize)) }]);
+      long = { tokens: longPrompt, seconds: (performance.now() - a) / 1000, peakRssBefore: before, peakRssAfter: peakRssBytes() };
+      engine.release(1e9);
     }
   } finally {
     tf.dispose([...mats, ...xs.values(), tiny]);
@@ -156,7 +171,7 @@ export async function measureEngineVsLocal(o: { model?: string; scale?: EngineSc
       launchSeconds: pred.launchSeconds,
     };
   });
-  const cached = batches.reduce((a, B) => a + B, 0) * (prompt + 2 + rounds);
+  const cached = batches.reduce((a, B) => a + B, 0) * (prompt + 2 + rounds) + longPrompt;
   const m = engineMemoryBudget(cfg, cached);
   const first = rows[0];
   const last = rows[rows.length - 1];
@@ -166,6 +181,7 @@ export async function measureEngineVsLocal(o: { model?: string; scale?: EngineSc
     rows,
     machine,
     memory: { peakRssBytes: peakRssBytes(), ...m },
+    longPrompt: long,
     batchCost: { batch: last.batch, measured: last.measuredStepSeconds / first.measuredStepSeconds, predicted: last.predictedStepSeconds / first.predictedStepSeconds },
     note: `${engine.backend} backend, ${rounds} rounds, prompts of ${prompt} tokens, ${new Date().toISOString().slice(0, 10)}`,
   };
