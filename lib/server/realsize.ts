@@ -41,7 +41,7 @@ export interface EngineVsLocalResult {
    * machine's achieved streaming bandwidth (1 row) and GEMM rate at each batch's row count.
    */
   machine: { bytesPerSecond: number; flopsPerSecond: Record<number, number>; kernelLaunchSeconds: number };
-  /** The process's peak resident memory (measured) and what the engine may hold (weights + KV + 2 GiB). */
+  /** The process's peak resident memory (measured; it includes the 512 MB of microbenchmark matrices) and what the engine may hold (weights + KV + 2 GiB). */
   memory: { peakRssBytes: number; weightBytes: number; kvBytes: number; budgetBytes: number };
   /** One long prompt prefilled at the end (option longPrompt): its time and the peak RSS before and after it; null if none. */
   longPrompt: { tokens: number; seconds: number; peakRssBefore: number; peakRssAfter: number } | null;
@@ -136,6 +136,8 @@ export async function measureEngineVsLocal(
         times.get(B)!.push((performance.now() - a) / 1000);
       }
     }
+    // The microbenchmark matrices (512 MB) are not the engine's: free them before the long prompt.
+    tf.dispose([...mats, ...xs.values(), tiny]);
     if (longPrompt > 0) {
       // One long prompt in one step, after everything else: the peak RSS it adds (each layer's intermediates are freed
       // before the next layer runs).
