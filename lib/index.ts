@@ -538,7 +538,6 @@ export type {
 export {
   DecodeEngine,
   MAX_ENGINE_CONTEXT,
-  MAX_ENGINE_PARAMS,
   defaultStepCostGrid,
   engineConfigFromHf,
   engineConfigFromSpec,
@@ -556,6 +555,14 @@ export {
   scaleStepCostFit,
   seededWeights,
   writeSafetensors,
+  seededWeightSource,
+  engineParamLimit,
+  checkEngineFits,
+  checkEngineTensor,
+  ENGINE_BYTES_PER_PARAM,
+  ENGINE_HEADROOM_BYTES,
+  openSafetensors,
+  openSafetensorsDir,
 } from './engine/index.js';
 export type {
   EngineConfig,
@@ -567,6 +574,8 @@ export type {
   HostTensor,
   StepCostGrid,
   StepSample,
+  EngineWeightSource,
+  SafetensorsFile,
 } from './engine/index.js';
 
 // server
@@ -592,6 +601,10 @@ export {
   StopMatcher,
   planLoad,
   calibrateOnServedSteps,
+  peakRssBytes,
+  engineMemoryBudget,
+  measureEngineVsLocal,
+  describeEngineVsLocal,
 } from './server/index.js';
 export type {
   ArrivalRecord,
@@ -617,6 +630,8 @@ export type {
   SubmitOptions,
   TokenSampler,
   LoadPlan,
+  EngineVsLocalRow,
+  EngineVsLocalResult,
 } from './server/index.js';
 
 // deployment
@@ -669,6 +684,12 @@ export {
   usdPerMillionAtLoad,
   searchDecodeContext,
   kernelTableStepModel,
+  localSetupFromJson,
+  loadLocalSetupFile,
+  withSetupOverrides,
+  listLocalRuntimes,
+  loadLocalRuntime,
+  PREFILL_CHUNK,
 } from './deployment/index.js';
 export type {
   ArchitectureRow,
@@ -709,6 +730,9 @@ export type {
   StepModelFactory,
   TokenPrices,
   RequestPrice,
+  LocalSetupOverrides,
+  LocalRuntime,
+  RuntimeFactor,
 } from './deployment/index.js';
 
 // sweep

@@ -9,7 +9,8 @@ import { HARDWARE_FLAG_HELP, MODEL_FLAG_HELP, PRICE_FLAG_HELP, hardwareFlag, mod
 import { loadPromptMix, promptMixStats, scalePromptMix } from '../../lib/attention/prompts.js';
 import { deepseekDayReproduction } from '../../lib/deployment/deepseek.js';
 import { checkPrecision } from '../../lib/deployment/layout.js';
-import { loadLocalSetup, localDecode } from '../../lib/deployment/local.js';
+import { loadLocalSetup, loadLocalSetupFile, localDecode, withSetupOverrides } from '../../lib/deployment/local.js';
+import type { LocalSetupOverrides } from '../../lib/deployment/local.js';
 import { decodePerformance, maxSequencesThatFit, prefillPerformance } from '../../lib/deployment/pool.js';
 import type { DecodePerformance, PrefillPerformance } from '../../lib/deployment/pool.js';
 import { simulateDeployment } from '../../lib/deployment/serve.js';
@@ -26,6 +27,15 @@ import { kernelOptionsFromFlags, kernelUsageLines } from './kernels.js';
 interface DeployOptions {
   deepseekDay?: boolean;
   local?: string;
+  setup?: string;
+  memory?: string;
+  bandwidth?: string;
+  hostMemory?: string;
+  hostBandwidth?: string;
+  linkBandwidth?: string;
+  sockets?: string;
+  runtime?: string;
+  bound?: boolean;
   bits: string;
   model: string;
   hardware: string;
@@ -104,22 +114,52 @@ function deepseekDay(o: DeployOptions, io: CliIo): void {
   }
 }
 
+// --local/--setup flags that replace a setup's numbers: flag, field, unit.
+const SETUP_FLAGS: Array<[keyof DeployOptions, keyof LocalSetupOverrides, number]> = [
+  ['memory', 'memoryBytes', 1e9],
+  ['bandwidth', 'memoryBytesPerSecond', 1e9],
+  ['hostMemory', 'hostMemoryBytes', 1e9],
+  ['hostBandwidth', 'hostBytesPerSecond', 1e9],
+  ['linkBandwidth', 'hostLinkBytesPerSecond', 1e9],
+  // The same flag that replaces a device's price replaces a setup's amortised cost.
+  ['usdPerHour', 'hourlyCostUsd', 1],
+];
+const flagName = (k: string): string => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
 function localCommand(o: DeployOptions, io: CliIo): void {
   const model = modelFlag(o.model);
-  const catalogSetup = asFlags(() => loadLocalSetup(o.local!), { 'local setup id': '--local' });
-  // --usd-per-hour replaces the setup's amortised cost, as it replaces a device's price.
-  const setup = o.usdPerHour === undefined ? catalogSetup : { ...catalogSetup, hourlyCostUsd: decimalInRange('--usd-per-hour', o.usdPerHour, { min: 0, max: 1e6 }) };
+  if (o.local !== undefined && o.setup !== undefined) throw new InputError('--local/--setup', `${o.local}, ${o.setup}`, 'one of them: a catalog setup id or a setup file');
+  let setup = o.setup !== undefined ? loadLocalSetupFile(o.setup) : asFlags(() => loadLocalSetup(o.local!), { 'local setup id': '--local' });
+  const over: LocalSetupOverrides = {};
+  for (const [flag, field, unit] of SETUP_FLAGS) {
+    const raw = o[flag];
+    if (typeof raw === 'string') over[field] = decimalInRange(flagName(flag), raw, { min: 0, exclusiveMin: field !== 'hourlyCostUsd' && field !== 'hostMemoryBytes' }) * unit;
+  }
+  if (o.sockets !== undefined) over.sockets = intArg('--sockets', o.sockets, 1, 8);
+  setup = withSetupOverrides(setup, over, 'given on the command line');
   const bitsPerWeight = decimalInRange('--bits', o.bits, { min: 0, exclusiveMin: true, max: 32 });
   const context = intArg('--context', o.context, 0, MAX_TOKENS);
   const batch = intArg('--batch', o.batch, 1, MAX_BATCH);
-  const run = asFlags(() => localDecode(model, setup, { bitsPerWeight, context, batch }), { bitsPerWeight: '--bits', context: '--context', batch: '--batch' });
+  const run = asFlags(
+    () => localDecode(model, setup, { bitsPerWeight, context, batch, calibration: o.bound ? 'bound' : 'calibrated', runtime: o.runtime }),
+    { bitsPerWeight: '--bits', context: '--context', batch: '--batch', runtime: '--runtime' },
+  );
   if (o.json) {
     io.out(JSON.stringify(run, null, 2));
     return;
   }
+  const kind = (c: string): string => (c === 'bound' ? 'bound (datasheet figures: an upper limit on speed)' : c);
   io.out(`${model.id} on ${setup.name}, ${bitsPerWeight} bits per weight, batch ${run.batch}, context ${context}`);
-  for (const t of run.tiers) io.out(`  ${t.tier}: ${fmt(t.weightBytes / 1e9)} GB weights, ${fmt(t.bytesPerStep / 1e9)} GB read per step at ${fmt(t.bytesPerSecond / 1e9)} GB/s = ${fmt(t.seconds * 1e3)} ms`);
-  io.out(`  ${fmt(run.tokensPerSecondPerUser)} tok/s per user, ${fmt(run.tokensPerSecond)} tok/s in all, ${formatUsd(run.usdPerMillionOutput)} per million output tokens`);
+  io.out(`  runtimes: device ${run.runtimes.device ?? 'none (bound)'}${run.runtimes.host ? `, host CPU ${run.runtimes.host}` : ''}; ${run.numa}`);
+  for (const t of run.tiers) {
+    io.out(`  ${t.tier}: ${fmt(t.weightBytes / 1e9)} GB weights, ${fmt(t.bytesPerStep / 1e9)} GB read per step at ${fmt(t.bytesPerSecond / 1e9)} GB/s (${t.bandwidthFactor === 1 && t.factorSource.startsWith('bound') ? 'datasheet, bound' : `${t.bandwidthFactor} × datasheet, calibrated`}) = ${fmt(t.seconds * 1e3)} ms, ${t.limitedBy}-limited`);
+  }
+  io.out(`  decode: ${fmt(run.tokensPerSecondPerUser)} tok/s per user, ${fmt(run.tokensPerSecond)} tok/s in all [${kind(run.calibration)}]; ${formatUsd(run.usdPerMillionOutput)} per million output tokens`);
+  io.out(`  prefill: ${fmt(run.prefillTokensPerSecond)} prompt tok/s [${kind(run.prefillCalibration)}]`);
+  if (run.sources.length) {
+    io.out('  sources:');
+    for (const src of run.sources) io.out(`    - ${src}`);
+  }
   for (const line of modelNoteLines(model)) io.out(line);
 }
 
@@ -143,7 +183,7 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
   // --bits has a default and applies to --local only; it is checked whichever path runs.
   decimalInRange('--bits', o.bits, { min: 0, exclusiveMin: true, max: 32 });
   if (o.deepseekDay) return deepseekDay(o, io);
-  if (o.local !== undefined) return localCommand(o, io);
+  if (o.local !== undefined || o.setup !== undefined) return localCommand(o, io);
   const model = modelFlag(o.model);
   const hw = hardwareFlag(o.hardware, o.usdPerHour);
   const layout: PoolLayout = {
@@ -282,6 +322,15 @@ export function register(program: Command, io: CliIo): void {
     )
     .option('--deepseek-day', "DeepSeek's published day (Feb 2025) beside the model's prediction")
     .option('--local <setup>', 'a local setup (data/deployment/local-setups.json), e.g. rtx-4090-desktop')
+    .option('--setup <file.json>', 'your own local setup (schema: docs/local-setup.md)')
+    .option('--memory <GB>', 'with --local/--setup: device memory per device, GB')
+    .option('--bandwidth <GB/s>', 'with --local/--setup: device memory bandwidth, GB/s')
+    .option('--host-memory <GB>', 'with --local/--setup: host memory for offloaded weights, GB')
+    .option('--host-bandwidth <GB/s>', 'with --local/--setup: host memory bandwidth of one socket, GB/s')
+    .option('--link-bandwidth <GB/s>', 'with --local/--setup: host-to-device link, GB/s')
+    .option('--sockets <n>', 'with --local/--setup: CPU sockets of the host')
+    .option('--runtime <id>', 'with --local/--setup: a runtime of data/deployment/local-runtimes.json (e.g. mlx, ktransformers)')
+    .option('--bound', 'with --local/--setup: datasheet figures, no runtime calibration (an upper bound)')
     .option('--bits <n>', 'bits per weight for --local', '4.8')
     .option('--model <id|config.json|dir>', MODEL_FLAG_HELP, 'llama-3.1-70b')
     .option('--hardware <id|file.json>', HARDWARE_FLAG_HELP, 'h100-sxm')

@@ -35,6 +35,8 @@ export interface LocalVsScaleRow {
   boundBy: string;
   /** Why the model cannot run here (the memory shortfall), or null. */
   refusal: string | null;
+  /** Whether the speed is calibrated (runtime factors or this machine's measurements), partly, a datasheet bound, or published. */
+  calibration: 'calibrated' | 'partly calibrated' | 'bound' | 'published';
 }
 
 /**
@@ -75,7 +77,7 @@ function expertKneeTokens(model: ModelSpec, peak: number, bytesPerWeight: number
 export function localVsScale(
   model: ModelSpec,
   scale: DeepseekDayReproduction,
-  opts: { bitsPerWeight: number; context: number; setups?: LocalSetup[] },
+  opts: { bitsPerWeight: number; context: number; setups?: LocalSetup[]; calibration?: 'calibrated' | 'bound' },
 ): LocalVsScaleRow[] {
   const bits = checkPositive('bitsPerWeight', opts.bitsPerWeight, 32);
   const moe = model.moe;
@@ -84,10 +86,10 @@ export function localVsScale(
   for (const s of setups) {
     let run;
     try {
-      run = localDecode(model, s, { bitsPerWeight: bits, context: opts.context, batch: 1 });
+      run = localDecode(model, s, { bitsPerWeight: bits, context: opts.context, batch: 1, calibration: opts.calibration });
     } catch (e) {
       if (!(e instanceof InputError && e.field === 'memory')) throw e;
-      rows.push({ where: s.name, kind: 'local', batch: 1, devices: s.devices, tokensPerSecondPerUser: 0, usdPerMillionOutput: Infinity, offloadedGB: 0, efficientBatch: Infinity, boundBy: '', refusal: e.message });
+      rows.push({ where: s.name, kind: 'local', batch: 1, devices: s.devices, tokensPerSecondPerUser: 0, usdPerMillionOutput: Infinity, offloadedGB: 0, efficientBatch: Infinity, boundBy: '', refusal: e.message, calibration: opts.calibration ?? 'calibrated' });
       continue;
     }
     const dt = (['bf16', 'fp16', 'fp32'] as const).find((d) => s.device.peakFlops[d] !== undefined) ?? 'fp32';
@@ -111,6 +113,7 @@ export function localVsScale(
       efficientBatch: moe ? Math.ceil((knee * moe.numExperts) / moe.expertsPerToken) : Math.ceil(knee),
       boundBy: slow.tier === 'device' ? `device memory, ${(bw / 1e9).toFixed(0)} GB/s` : `experts streamed from ${slow.tier} at ${(bw / 1e9).toFixed(0)} GB/s`,
       refusal: null,
+      calibration: run.calibration,
     });
   }
   const pub = scale.published;
@@ -131,6 +134,7 @@ export function localVsScale(
     efficientBatch: Math.ceil((knee * perDevice) / (k * verify)),
     boundBy: `device memory, ${(hw.memoryBytesPerSecond / 1e9).toFixed(0)} GB/s`,
     refusal: null,
+    calibration: 'calibrated',
   });
   const f = pub.figures;
   rows.push({
@@ -145,6 +149,7 @@ export function localVsScale(
     efficientBatch: Math.ceil((knee * perDevice) / (k * verify)),
     boundBy: `device memory, ${(hw.memoryBytesPerSecond / 1e9).toFixed(0)} GB/s`,
     refusal: null,
+    calibration: 'published',
   });
   speculativeTokensPerStep({ draftTokens: 1, acceptance: pub.workload.mtpAcceptance });
   return rows;

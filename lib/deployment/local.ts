@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Dtype } from '../core/types.js';
 import type { HardwareSpec } from '../hardware/spec.js';
@@ -28,24 +28,228 @@ export interface LocalSetup {
   ssdBytesPerSecond: number;
   ssdBytes: number;
   hourlyCostUsd: number;
+  /** CPU sockets holding the host memory (1 unless stated); hostBytesPerSecond is one socket's. */
+  sockets: number;
+  /** Runtimes (data/deployment/local-runtimes.json) that run on the device and on the host's CPU; absent: the datasheet bound. */
+  runtimes?: { device: string; host?: string };
   sources: Record<string, Provenance>;
 }
 
 const FIELDS = ['hostMemoryBytes', 'hostBytesPerSecond', 'hostLinkBytesPerSecond', 'ssdBytesPerSecond', 'ssdBytes', 'hourlyCostUsd'] as const;
 
-function setupFromJson(j: Record<string, unknown>, i: number): LocalSetup {
-  const at = `setups[${i}]`;
-  for (const f of ['id', 'name', 'device'] as const) if (typeof j[f] !== 'string' || j[f] === '') throw new InputError(`${at}.${f}`, j[f], 'a non-empty string');
+const SETUP_DEVICE_FIELDS = ['memoryBytes', 'memoryBytesPerSecond', 'peakFlops'] as const;
+
+/** A number given plainly or as { value, source }, checked and named; its source, or `fallback`. */
+function sourcedNumber(at: string, raw: unknown, fallback: string | null, bounds: { min?: number; exclusiveMin?: boolean } = { min: 0 }): { value: number; prov: Provenance } {
+  if (raw === undefined || raw === null) throw new InputError(at, raw, fallback === null ? 'an object { value, source }' : 'a number, or { value, source }', 'missing');
+  if (typeof raw === 'object') {
+    const r = raw as { value?: unknown; source?: unknown };
+    if (typeof r.source !== 'string' || r.source === '') throw new InputError(`${at}.source`, r.source, 'a non-empty string');
+    return { value: checkNumber(`${at}.value`, r.value, bounds), prov: { source: r.source } };
+  }
+  if (fallback === null) throw new InputError(at, raw, 'an object { value, source }');
+  return { value: checkNumber(at, raw, bounds), prov: { source: fallback } };
+}
+
+/** A device given inline in a user's setup file: name, memory, bandwidth and dense peak. */
+function inlineDevice(at: string, j: Record<string, unknown>, given: string): HardwareSpec {
+  if (typeof j.name !== 'string' || j.name === '') throw new InputError(`${at}.name`, j.name, 'a non-empty string');
+  const v = {} as Record<(typeof SETUP_DEVICE_FIELDS)[number], { value: number; prov: Provenance }>;
+  for (const f of SETUP_DEVICE_FIELDS) v[f] = sourcedNumber(`${at}.${f}`, j[f], given, { min: 0, exclusiveMin: true });
+  const dtype = checkOneOf(`${at}.dtype`, j.dtype ?? 'bf16', ['bf16', 'fp16', 'fp32'] as const);
+  return {
+    id: j.name,
+    name: j.name,
+    vendor: 'given',
+    peakFlops: { [dtype]: v.peakFlops.value },
+    memoryBytesPerSecond: v.memoryBytesPerSecond.value,
+    memoryCapacityBytes: v.memoryBytes.value,
+    intraNodeBytesPerSecond: v.memoryBytesPerSecond.value,
+    interNodeBytesPerSecond: 0,
+    hourlyPriceUsd: 0,
+    sources: { [`peakFlops.${dtype}`]: v.peakFlops.prov, memoryBytesPerSecond: v.memoryBytesPerSecond.prov, memoryCapacityBytes: v.memoryBytes.prov },
+  };
+}
+
+/**
+ * A local setup from its JSON: the catalog's form (every number { value, source }) or a
+ * user's file (`given` names it; plain numbers are then sourced to it, and the device may
+ * be given inline as { name, memoryBytes, memoryBytesPerSecond, peakFlops, dtype }).
+ * A missing, negative or malformed field is an InputError naming it.
+ *
+ * @example
+ * localSetupFromJson(JSON.parse(readFileSync('my.json', 'utf8')), 'my.json').hostBytesPerSecond
+ */
+export function localSetupFromJson(j: unknown, at = 'setup', given: string | null = null): LocalSetup {
+  if (typeof j !== 'object' || j === null || Array.isArray(j)) throw new InputError(at, j, 'a JSON object describing a local setup (docs/local-setup.md)');
+  const o = j as Record<string, unknown>;
+  for (const f of ['id', 'name'] as const) if (typeof o[f] !== 'string' || o[f] === '') throw new InputError(`${at}.${f}`, o[f], 'a non-empty string');
+  let device: HardwareSpec;
+  if (typeof o.device === 'string' && o.device !== '') device = loadHardware(o.device);
+  else if (given !== null && typeof o.device === 'object' && o.device !== null && !Array.isArray(o.device)) device = inlineDevice(`${at}.device`, o.device as Record<string, unknown>, given);
+  else throw new InputError(`${at}.device`, o.device, given === null ? 'a hardware catalog id' : 'a hardware catalog id, or { name, memoryBytes, memoryBytesPerSecond, peakFlops }');
   const sources: Record<string, Provenance> = {};
   const vals = {} as Record<(typeof FIELDS)[number], number>;
   for (const f of FIELDS) {
-    const raw = j[f] as { value?: unknown; source?: unknown } | undefined;
-    if (typeof raw !== 'object' || raw === null) throw new InputError(`${at}.${f}`, raw, 'an object { value, source }');
-    if (typeof raw.source !== 'string' || raw.source === '') throw new InputError(`${at}.${f}.source`, raw.source, 'a non-empty string');
-    vals[f] = checkNumber(`${at}.${f}.value`, raw.value, { min: 0 });
-    sources[f] = { source: raw.source };
+    const { value, prov } = sourcedNumber(`${at}.${f}`, o[f], given === null ? null : `given in ${given}`);
+    vals[f] = value;
+    sources[f] = prov;
   }
-  return { id: j.id as string, name: j.name as string, device: loadHardware(j.device as string), devices: checkInt(`${at}.devices`, j.devices, { min: 1, max: 64 }), ...vals, sources };
+  const sockets = o.sockets === undefined ? 1 : checkInt(`${at}.sockets`, o.sockets, { min: 1, max: 8 });
+  let runtimes: LocalSetup['runtimes'];
+  if (o.runtimes !== undefined) {
+    const r = o.runtimes as { device?: unknown; host?: unknown } | null;
+    if (typeof r !== 'object' || r === null) throw new InputError(`${at}.runtimes`, r, 'an object { device, host? } of runtime ids');
+    const ids = listLocalRuntimes().map((x) => x.id);
+    runtimes = { device: checkOneOf(`${at}.runtimes.device`, r.device, ids) };
+    if (r.host !== undefined) runtimes.host = checkOneOf(`${at}.runtimes.host`, r.host, ids);
+  }
+  const devices = o.devices === undefined && given !== null ? 1 : checkInt(`${at}.devices`, o.devices, { min: 1, max: 64 });
+  return { id: o.id as string, name: o.name as string, device, devices, ...vals, sockets, ...(runtimes ? { runtimes } : {}), sources };
+}
+
+function setupFromJson(j: Record<string, unknown>, i: number): LocalSetup {
+  return localSetupFromJson(j, `setups[${i}]`);
+}
+
+/**
+ * Reads a user's local setup file (schema: docs/local-setup.md). An unreadable file, bad
+ * JSON or a missing or negative field is an InputError naming the file and the field.
+ *
+ * @example
+ * loadLocalSetupFile('my.json').name
+ */
+export function loadLocalSetupFile(path: string): LocalSetup {
+  if (typeof path !== 'string' || path === '') throw new InputError('setup file', path, 'a path to a JSON file');
+  let text: string;
+  try {
+    if (!statSync(path).isFile()) throw new Error('not a regular file');
+    if (statSync(path).size > 1 << 20) throw new Error('larger than 1 MiB');
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new InputError('setup file', path, 'a readable JSON file of at most 1 MiB', (e as Error).message);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new InputError(path, 'unparsable', 'valid JSON', (e as Error).message);
+  }
+  return localSetupFromJson(json, path, path);
+}
+
+/** What a user may override on a setup from the command line or a call. */
+export interface LocalSetupOverrides {
+  /** Device memory, bytes per device. */
+  memoryBytes?: number;
+  /** Device memory bandwidth, bytes/s. */
+  memoryBytesPerSecond?: number;
+  hostMemoryBytes?: number;
+  hostBytesPerSecond?: number;
+  hostLinkBytesPerSecond?: number;
+  hourlyCostUsd?: number;
+  sockets?: number;
+}
+
+/**
+ * A setup with some numbers replaced (each checked: a negative or non-number value is an
+ * InputError naming the field), each replaced number's source saying it was given.
+ *
+ * @example
+ * withSetupOverrides(loadLocalSetup('rtx-4090-desktop'), { hostBytesPerSecond: 60e9 }).hostBytesPerSecond // => 60e9
+ */
+export function withSetupOverrides(setup: LocalSetup, o: LocalSetupOverrides, given = 'given by the caller'): LocalSetup {
+  const s: LocalSetup = { ...setup, device: { ...setup.device, sources: { ...setup.device.sources } }, sources: { ...setup.sources } };
+  const src: Provenance = { source: given };
+  if (o.memoryBytes !== undefined) {
+    s.device.memoryCapacityBytes = checkNumber('memoryBytes', o.memoryBytes, { min: 0, exclusiveMin: true });
+    s.device.sources.memoryCapacityBytes = src;
+  }
+  if (o.memoryBytesPerSecond !== undefined) {
+    s.device.memoryBytesPerSecond = checkNumber('memoryBytesPerSecond', o.memoryBytesPerSecond, { min: 0, exclusiveMin: true });
+    s.device.sources.memoryBytesPerSecond = src;
+  }
+  for (const f of ['hostMemoryBytes', 'hostBytesPerSecond', 'hostLinkBytesPerSecond', 'hourlyCostUsd'] as const) {
+    if (o[f] === undefined) continue;
+    s[f] = checkNumber(f, o[f], { min: 0 });
+    s.sources[f] = src;
+  }
+  if (o.sockets !== undefined) s.sockets = checkInt('sockets', o.sockets, { min: 1, max: 8 });
+  return s;
+}
+
+/** A runtime's achieved fraction of a datasheet figure, with the benchmark it was derived from. */
+export interface RuntimeFactor {
+  value: number;
+  /** The published benchmark: where, which model, which figures. */
+  source: string;
+  /** The arithmetic from the published figures to the value. */
+  derivation: string;
+}
+
+/** A local runtime on a class of device: what fraction of the datasheet it reaches, and why. */
+export interface LocalRuntime {
+  id: string;
+  name: string;
+  deviceClass: string;
+  /** Achieved / datasheet memory bandwidth in decode; null: not calibrated (the bound). */
+  bandwidthFactor: RuntimeFactor | null;
+  /** Achieved prefill FLOP/s (2 · parameters per token) / the device's catalog peak; null: the bound. */
+  prefillComputeFactor: RuntimeFactor | null;
+  /** Whether the runtime keeps a copy of the weights on every socket (then each socket reads its own). */
+  replicatesWeightsAcrossSockets: boolean;
+  /** For a split runtime: the runtimes of its device tier and of its CPU tier. */
+  composedOf?: [string, string];
+  notes: string[];
+}
+
+function factorFromJson(at: string, raw: unknown): RuntimeFactor | null {
+  if (raw === null) return null;
+  const r = raw as { value?: unknown; source?: unknown; derivation?: unknown };
+  if (typeof r !== 'object' || r === null) throw new InputError(at, raw, 'null or { value, source, derivation }');
+  for (const f of ['source', 'derivation'] as const) if (typeof r[f] !== 'string' || (r[f] as string).length < 20) throw new InputError(`${at}.${f}`, r[f], 'a sentence naming the benchmark and its figures');
+  return { value: checkNumber(`${at}.value`, r.value, { min: 0, exclusiveMin: true, max: 4 }), source: r.source as string, derivation: r.derivation as string };
+}
+
+/**
+ * The runtimes of data/deployment/local-runtimes.json: llama.cpp on Metal, CUDA and CPU,
+ * MLX, the KTransformers split (experts on CPU, the rest on the GPU) and PCIe streaming,
+ * each factor derived from a published benchmark of another model, with its figures.
+ *
+ * @example
+ * listLocalRuntimes().find((r) => r.id === 'llama.cpp-metal')!.bandwidthFactor!.value // => 0.43
+ */
+export function listLocalRuntimes(): LocalRuntime[] {
+  const j = JSON.parse(readFileSync(join(batchlabDataDir('deployment'), 'local-runtimes.json'), 'utf8')) as { runtimes: Array<Record<string, unknown>> };
+  return j.runtimes.map((r, i) => {
+    const at = `runtimes[${i}]`;
+    for (const f of ['id', 'name', 'deviceClass'] as const) if (typeof r[f] !== 'string' || r[f] === '') throw new InputError(`${at}.${f}`, r[f], 'a non-empty string');
+    const notes = ['numaNote', 'prefillNote', 'bandwidthNote'].map((k) => r[k]).filter((x): x is string => typeof x === 'string');
+    const rt: LocalRuntime = {
+      id: r.id as string,
+      name: r.name as string,
+      deviceClass: r.deviceClass as string,
+      bandwidthFactor: factorFromJson(`${at}.bandwidthFactor`, r.bandwidthFactor),
+      prefillComputeFactor: factorFromJson(`${at}.prefillComputeFactor`, r.prefillComputeFactor),
+      replicatesWeightsAcrossSockets: r.replicatesWeightsAcrossSockets === true,
+      notes,
+    };
+    if (Array.isArray(r.composedOf)) rt.composedOf = [String(r.composedOf[0]), String(r.composedOf[1])];
+    return rt;
+  });
+}
+
+/**
+ * One runtime by id; an unknown id is an InputError listing the known ones.
+ *
+ * @example
+ * loadLocalRuntime('mlx').bandwidthFactor!.value // => 0.829
+ */
+export function loadLocalRuntime(id: string): LocalRuntime {
+  const all = listLocalRuntimes();
+  const r = all.find((x) => x.id === id);
+  if (!r) throw new InputError('runtime', id, `one of ${all.map((x) => x.id).join(', ')}`);
+  return r;
 }
 
 /**
@@ -81,7 +285,7 @@ export function loadLocalSetup(id: string): LocalSetup {
  * @example
  * singleDeviceSetup(loadHardware('h200')).devices // => 1
  */
-export function singleDeviceSetup(hw: HardwareSpec, opts: { hourlyCostUsd?: number } = {}): LocalSetup {
+export function singleDeviceSetup(hw: HardwareSpec, opts: { hourlyCostUsd?: number; runtime?: string } = {}): LocalSetup {
   return {
     id: hw.id,
     name: hw.name,
@@ -93,6 +297,8 @@ export function singleDeviceSetup(hw: HardwareSpec, opts: { hourlyCostUsd?: numb
     ssdBytesPerSecond: 0,
     ssdBytes: 0,
     hourlyCostUsd: opts.hourlyCostUsd === undefined ? hw.hourlyPriceUsd : checkNumber('hourlyCostUsd', opts.hourlyCostUsd, { min: 0 }),
+    sockets: 1,
+    ...(opts.runtime ? { runtimes: { device: opts.runtime } } : {}),
     sources: { hourlyCostUsd: hw.sources.hourlyPriceUsd ?? { source: 'given by the caller' } },
   };
 }
@@ -112,6 +318,20 @@ export interface LocalRunOptions {
   batch?: number;
   offload?: LocalOffload;
   hostCompute?: HostCompute;
+  /**
+   * 'calibrated' (default): each tier's bandwidth and the device's compute are scaled by
+   * what the setup's runtimes achieve (data/deployment/local-runtimes.json); 'bound':
+   * the datasheet figures, an upper bound on speed.
+   */
+  calibration?: 'calibrated' | 'bound';
+  /** A runtime id replacing the setup's (e.g. 'mlx' on a Mac, 'ktransformers' on a GPU box). */
+  runtime?: string;
+  /**
+   * Kernels the runtime launches per decode step, when known: each adds the device's
+   * launch cost (its calibration's kernelLaunchSeconds, e.g. this machine's measured
+   * per-op overhead) to the step. Default 0: launches hidden behind the weight reads.
+   */
+  kernelsPerStep?: number;
 }
 
 /** One memory tier of a local run: what lies there and what a step reads from it. */
@@ -121,8 +341,14 @@ export interface LocalTier {
   kvBytes: number;
   /** Bytes one decode step reads from the tier. */
   bytesPerStep: number;
+  /** The bandwidth used: the datasheet's times the runtime's factor (1 for a bound). */
   bytesPerSecond: number;
+  /** Achieved / datasheet bandwidth applied, and where it comes from ('bound': none applied). */
+  bandwidthFactor: number;
+  factorSource: string;
   seconds: number;
+  /** Whether the tier's time is its bytes at its bandwidth or the device's share of the FLOPs. */
+  limitedBy: 'bandwidth' | 'compute';
 }
 
 /** A local decode estimate. */
@@ -137,6 +363,45 @@ export interface LocalRun {
   usdPerMillionOutput: number;
   /** Weight and KV bytes that live outside device memory. */
   offloadedBytes: number;
+  /** Seconds of the step spent launching kernels (kernelsPerStep × the device's launch cost). */
+  launchSeconds: number;
+  /** 'calibrated': every tier scaled by a runtime factor; 'partly calibrated': some; 'bound': datasheet figures. */
+  calibration: 'calibrated' | 'partly calibrated' | 'bound';
+  /** Runtimes applied to the device tier and the host's CPU tier (null: none, the bound). */
+  runtimes: { device: string | null; host: string | null };
+  /** Prompt tokens per second of one prompt, in chunks of PREFILL_CHUNK tokens (see localDecode). */
+  prefillTokensPerSecond: number;
+  prefillCalibration: 'calibrated' | 'bound';
+  /** What the numbers assume about sockets and NUMA. */
+  numa: string;
+  /** The sources of every factor applied. */
+  sources: string[];
+}
+
+/** Prompt tokens computed per prefill step of a local run (llama.cpp's default micro-batch, -ub 512). */
+export const PREFILL_CHUNK = 512;
+
+/** The note of a device figure that was measured (this machine's probe), or null for a datasheet figure. */
+function measuredNote(hw: HardwareSpec, field: string): string | null {
+  const p = hw.sources[field];
+  return p?.source === 'measured' ? `measured on this machine: ${p.notes ?? hw.name}` : null;
+}
+
+interface ResolvedRuntimes {
+  device: LocalRuntime | null;
+  host: LocalRuntime | null;
+  replicate: boolean;
+}
+
+function resolveRuntimes(setup: LocalSetup, opts: LocalRunOptions): ResolvedRuntimes {
+  if (opts.calibration === 'bound') return { device: null, host: null, replicate: false };
+  const id = opts.runtime ?? setup.runtimes?.device;
+  if (id === undefined) return { device: null, host: null, replicate: false };
+  const rt = loadLocalRuntime(id);
+  if (rt.composedOf) return { device: loadLocalRuntime(rt.composedOf[0]), host: loadLocalRuntime(rt.composedOf[1]), replicate: rt.replicatesWeightsAcrossSockets };
+  const hostId = setup.runtimes?.host;
+  const host = hostId === undefined ? null : loadLocalRuntime(hostId);
+  return { device: rt, host, replicate: host?.replicatesWeightsAcrossSockets ?? false };
 }
 
 const GB = 1e9;
@@ -158,9 +423,19 @@ function computeDtype(hw: HardwareSpec): Dtype {
  * in device memory is an InputError naming the shortfall; with offload, one that does
  * not fit in device, host and SSD together is.
  *
+ * Calibrated (the default): each tier's bandwidth is the datasheet's times what the
+ * setup's runtime achieves (data/deployment/local-runtimes.json, from published
+ * benchmarks of other models), the device's peak likewise for prefill, and a device
+ * measured on this machine counts as calibrated by its measurement; `calibration:
+ * 'bound'` keeps the datasheet figures. Host memory read by CPU cores counts one
+ * socket's bandwidth unless the runtime copies the weights to every socket (then every
+ * socket's, with the host weights held once per socket). Prefill: one device computes
+ * every prompt token and the weights outside its memory cross the host link once per
+ * PREFILL_CHUNK tokens. The result says which figures are calibrated and cites them.
+ *
  * @example
  * localDecode(loadModel('deepseek-v3'), loadLocalSetup('mac-studio-m3-ultra'), { bitsPerWeight: 4.8, context: 4096 }).tokensPerSecondPerUser
- * // => about 40 (the bound: 22 GB read per token at 819 GB/s)
+ * // => about 15 calibrated (llama.cpp on Metal reads at 0.43 × 819 GB/s); about 36 with calibration: 'bound'
  */
 export function localDecode(model: ModelSpec, setup: LocalSetup, opts: LocalRunOptions): LocalRun {
   // A hand-built setup gets the catalog's checks (devices: NaN gave NaN tokens/s).
@@ -171,6 +446,8 @@ export function localDecode(model: ModelSpec, setup: LocalSetup, opts: LocalRunO
   const B = checkInt('batch', opts.batch ?? 1, { min: 1, max: 1 << 16 });
   const offload = checkOneOf('offload', opts.offload ?? 'host-and-ssd', ['none', 'host-and-ssd'] as const);
   const hostCompute = checkOneOf('hostCompute', opts.hostCompute ?? 'cpu', ['cpu', 'stream'] as const);
+  const calibration = checkOneOf('calibration', opts.calibration ?? 'calibrated', ['calibrated', 'bound'] as const);
+  const rts = resolveRuntimes(setup, { ...opts, calibration });
   const p = paramCounts(model);
   const bpw = bits / 8;
   const nonRouted = (p.total - p.routedExperts) * bpw;
@@ -187,10 +464,13 @@ export function localDecode(model: ModelSpec, setup: LocalSetup, opts: LocalRunO
       `short by ${gb(total - devCap)}; allow offload to host memory and SSD, quantize further, or add devices`,
     );
   }
-  const hostCap = unified ? 0 : setup.hostMemoryBytes;
+  // A runtime that keeps a copy of the weights on every socket holds host weights once per socket.
+  const sockets = setup.sockets ?? 1;
+  const copies = rts.replicate && hostCompute === 'cpu' ? sockets : 1;
+  const hostCap = unified ? 0 : setup.hostMemoryBytes / copies;
   const ssdCap = setup.ssdBytes;
   if (total > devCap + hostCap + ssdCap) {
-    throw new InputError('memory', gb(total), `at most ${gb(devCap + hostCap + ssdCap)} (device ${gb(devCap)} + host ${gb(hostCap)} + SSD ${gb(ssdCap)}) on ${setup.name}`, `short by ${gb(total - devCap - hostCap - ssdCap)}`);
+    throw new InputError('memory', gb(total), `at most ${gb(devCap + hostCap + ssdCap)} (device ${gb(devCap)} + host ${gb(hostCap)}${copies > 1 ? ` (one copy per socket)` : ''} + SSD ${gb(ssdCap)}) on ${setup.name}`, `short by ${gb(total - devCap - hostCap - ssdCap)}`);
   }
   // Fill device, then host, then SSD: KV first (it is read every step), then always-used weights, then experts.
   const caps = [devCap, hostCap, ssdCap];
@@ -216,29 +496,70 @@ export function localDecode(model: ModelSpec, setup: LocalSetup, opts: LocalRunO
   const reached = moe ? expectedActiveExperts(moe.numExperts, moe.expertsPerToken, B) / moe.numExperts : 1;
   const dt = computeDtype(setup.device);
   const flopsPerStep = 2 * p.active * B;
-  const bw = [
-    setup.device.memoryBytesPerSecond,
-    hostCompute === 'cpu' ? setup.hostBytesPerSecond : Math.min(setup.hostBytesPerSecond, setup.hostLinkBytesPerSecond),
-    setup.ssdBytesPerSecond,
-  ];
+  const devFactor = rts.device?.bandwidthFactor ?? null;
+  const hostFactor = hostCompute === 'cpu' ? (rts.host?.bandwidthFactor ?? null) : null;
+  // Host memory read by CPU cores: one socket's bandwidth, or every socket's when each holds its own copy.
+  const hostBw = hostCompute === 'cpu' ? setup.hostBytesPerSecond * copies : Math.min(setup.hostBytesPerSecond, setup.hostLinkBytesPerSecond);
+  const bw = [setup.device.memoryBytesPerSecond, hostBw, setup.ssdBytesPerSecond];
+  const factors: Array<RuntimeFactor | null> = [devFactor, hostFactor, null];
+  const computeFactor = rts.device?.prefillComputeFactor ?? null;
+  const peak = (setup.device.peakFlops[dt] as number) * setup.devices * (computeFactor?.value ?? 1);
   const names = ['device', 'host', 'ssd'] as const;
   const tiers: LocalTier[] = [];
+  const sources = new Set<string>();
   let step = 0;
+  let calibratedTiers = 0;
   for (let t = 0; t < 3; t++) {
     const weightBytes = nrAt[t] + exAt[t];
     const kvBytes = kvAt[t];
     if (weightBytes + kvBytes === 0) continue;
     const bytesPerStep = nrAt[t] + exAt[t] * reached + kvBytes;
     if (!(bw[t] > 0)) throw new InputError(`${names[t]} bandwidth`, bw[t], 'positive where weights are placed');
-    let seconds = bytesPerStep / bw[t];
-    if (t === 0) {
-      // The device computes its share of the step (by bytes read) at its dense peak.
-      const share = bytesPerStep / (nrAt[0] + exAt[0] * reached + kvAt[0] + nrAt[1] + exAt[1] * reached + kvAt[1] + nrAt[2] + exAt[2] * reached);
-      seconds = Math.max(seconds, (flopsPerStep * share) / (setup.device.peakFlops[dt] as number));
+    const f = factors[t];
+    if (f) {
+      calibratedTiers++;
+      sources.add(f.source);
     }
-    tiers.push({ tier: names[t], weightBytes, kvBytes, bytesPerStep, bytesPerSecond: bw[t], seconds });
+    // A device whose bandwidth was measured (this machine) is calibrated by the measurement itself.
+    const measured = t === 0 && !f && calibration === 'calibrated' ? measuredNote(setup.device, 'memoryBytesPerSecond') : null;
+    if (measured) {
+      calibratedTiers++;
+      sources.add(measured);
+    }
+    const rate = bw[t] * (f?.value ?? 1);
+    let seconds = bytesPerStep / rate;
+    let limitedBy: LocalTier['limitedBy'] = 'bandwidth';
+    if (t === 0) {
+      // Multi-GPU setups split layers (llama.cpp's default): at small batches the devices take turns, so one device's
+      // bandwidth streams each layer; the device computes its share of the step (by bytes read) at its achieved peak.
+      const share = bytesPerStep / (nrAt[0] + exAt[0] * reached + kvAt[0] + nrAt[1] + exAt[1] * reached + kvAt[1] + nrAt[2] + exAt[2] * reached);
+      const compute = (flopsPerStep * share) / (peak / setup.devices);
+      if (compute > seconds) {
+        seconds = compute;
+        limitedBy = 'compute';
+      }
+    }
+    tiers.push({ tier: names[t], weightBytes, kvBytes, bytesPerStep, bytesPerSecond: rate, bandwidthFactor: f?.value ?? 1, factorSource: f ? f.source : (measured ?? 'bound: the datasheet bandwidth, no runtime factor'), seconds, limitedBy });
     step += seconds;
   }
+  // Prefill: one device computes every prompt token (split layers take turns; llama.cpp copies offloaded weights to the
+  // GPU for large batches), and the weights outside device memory cross the host link once per chunk of PREFILL_CHUNK tokens.
+  const chunk = PREFILL_CHUNK;
+  const inHost = nrAt[1] + exAt[1];
+  const inSsd = nrAt[2] + exAt[2];
+  const prefillSeconds = (2 * p.active * chunk) / (peak / setup.devices) + (inHost > 0 ? inHost / Math.min(setup.hostBytesPerSecond, setup.hostLinkBytesPerSecond) : 0) + (inSsd > 0 ? inSsd / setup.ssdBytesPerSecond : 0);
+  if (computeFactor) sources.add(computeFactor.source);
+  const computeMeasured = !computeFactor && calibration === 'calibrated' ? measuredNote(setup.device, `peakFlops.${dt}`) : null;
+  if (computeMeasured) sources.add(computeMeasured);
+  const numa =
+    sockets > 1
+      ? copies > 1
+        ? `${sockets} sockets, weights copied to each (${opts.runtime ?? setup.runtimes?.device}): host bandwidth ${sockets} × one socket's, host memory holds the weights once per socket`
+        : `${sockets} sockets, one copy of the weights: host bandwidth is one socket's (a second socket does not add bandwidth unless the runtime replicates the weights)`
+      : 'one socket';
+  const kernels = checkNumber('kernelsPerStep', opts.kernelsPerStep ?? 0, { min: 0, max: 1e7 });
+  const launchSeconds = kernels * (setup.device.calibration?.kernelLaunchSeconds ?? 0);
+  step += launchSeconds;
   const tps = B / step;
   return {
     setup: setup.id,
@@ -250,5 +571,12 @@ export function localDecode(model: ModelSpec, setup: LocalSetup, opts: LocalRunO
     tokensPerSecond: tps,
     usdPerMillionOutput: setup.hourlyCostUsd / 3600 / tps * 1e6,
     offloadedBytes: used[1] + used[2],
+    launchSeconds,
+    calibration: calibratedTiers === 0 ? 'bound' : calibratedTiers === tiers.length ? 'calibrated' : 'partly calibrated',
+    runtimes: { device: rts.device?.id ?? null, host: hostCompute === 'cpu' && tiers.some((t) => t.tier === 'host') ? (rts.host?.id ?? null) : null },
+    prefillTokensPerSecond: chunk / prefillSeconds,
+    prefillCalibration: computeFactor || computeMeasured ? 'calibrated' : 'bound',
+    numa,
+    sources: [...sources],
   };
 }

@@ -1,8 +1,9 @@
 export { engineConfigFromHf, engineConfigFromSpec, scaleEngineConfig, engineParamCount, engineModelSpec, MAX_ENGINE_CONTEXT } from './config.js';
 export type { EngineConfig, EngineScale } from './config.js';
-export { seededWeights, expectedWeightShapes, checkEngineWeights, MAX_ENGINE_PARAMS } from './weights.js';
-export type { EngineWeights, HostTensor } from './weights.js';
-export { readSafetensors, writeSafetensors, loadSafetensorsDir, saveSafetensors } from './safetensors.js';
+export { seededWeights, expectedWeightShapes, checkEngineWeights, seededWeightSource, engineParamLimit, checkEngineFits, checkEngineTensor, ENGINE_BYTES_PER_PARAM, ENGINE_HEADROOM_BYTES } from './weights.js';
+export type { EngineWeights, EngineWeightSource, HostTensor } from './weights.js';
+export { readSafetensors, writeSafetensors, loadSafetensorsDir, saveSafetensors, openSafetensors, openSafetensorsDir } from './safetensors.js';
+export type { SafetensorsFile } from './safetensors.js';
 export { DecodeEngine } from './model.js';
 export type { EngineSegment } from './model.js';
 export { measureEngineStepCost, fitEngineStepCost, engineStepCost, defaultStepCostGrid, pointWork, probeEngineSpeed, scaleStepCostFit, fitStepCostSamples } from './stepcost.js';

@@ -3,8 +3,8 @@ import { activeBackend, selectBackend } from '../backend/registry.js';
 import type { BackendName } from '../backend/registry.js';
 import { InputError } from '../util/errors.js';
 import type { EngineConfig } from './config.js';
-import { checkEngineWeights } from './weights.js';
-import type { EngineWeights } from './weights.js';
+import { checkEngineTensor, checkEngineWeights, expectedWeightShapes } from './weights.js';
+import type { EngineWeightSource } from './weights.js';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
 
@@ -72,50 +72,85 @@ export class DecodeEngine {
    * @example
    * const engine = await DecodeEngine.create(cfg, seededWeights(cfg, 1), { backend: 'tensorflow' });
    */
-  static async create(config: EngineConfig, weights: EngineWeights, opts: { backend?: BackendName | 'auto' } = {}): Promise<DecodeEngine> {
+  static async create(config: EngineConfig, weights: EngineWeightSource, opts: { backend?: BackendName | 'auto' } = {}): Promise<DecodeEngine> {
     const sel = opts.backend && opts.backend !== 'auto' ? await selectBackend(opts.backend, { log: () => {} }) : await activeBackend();
     return new DecodeEngine(sel.tf, config, weights);
   }
 
-  /** Prefer `DecodeEngine.create`; this takes an already initialised tfjs namespace. */
-  constructor(tf: Tf, config: EngineConfig, weights: EngineWeights) {
-    checkEngineWeights(config, weights);
+  /**
+   * Prefer `DecodeEngine.create`; this takes an already initialised tfjs namespace.
+   * `weights` is a Map (checked whole before anything is uploaded) or a source read one
+   * tensor at a time (seededWeightSource, openSafetensorsDir), each checked as it is
+   * read, so a model near the memory bound never has every weight twice in memory.
+   */
+  constructor(tf: Tf, config: EngineConfig, weights: EngineWeightSource) {
+    if (weights instanceof Map) checkEngineWeights(config, weights);
     this.tf = tf;
     this.config = config;
     this.backend = tf.getBackend();
-    const t2 = (name: string): Tensor2D => {
-      const w = weights.get(name)!;
-      return tf.tensor2d(w.data, w.shape as [number, number]);
+    const shapes = expectedWeightShapes(config);
+    const made: Tensor[] = [];
+    const host = (name: string) => checkEngineTensor(name, shapes.get(name)!, weights.get(name));
+    // tfjs-node keeps a new tensor's host array until an op first reads it, so weights
+    // made here would all be held twice at the first step (host arrays not yet collected
+    // beside their native copies: 2.3 GB more for Llama-3.2-1B). One op per weight now
+    // moves each to native memory as it is read, so host copies go one at a time.
+    const native = this.backend === 'tensorflow';
+    const resident = <T extends Tensor>(t: T): T => {
+      if (!native) return t;
+      const r = tf.tidy(() => tf.add(t, 0) as T);
+      t.dispose();
+      return r;
     };
-    const t1 = (name: string): Tensor1D => tf.tensor1d(weights.get(name)!.data);
-    const cat = (names: string[]): Tensor2D => tf.tidy(() => tf.concat(names.map(t2), 0) as Tensor2D);
-    this.embed = t2('model.embed_tokens.weight');
-    this.finalNorm = t1('model.norm.weight');
-    this.lmHead = config.tieWordEmbeddings ? this.embed : t2('lm_head.weight');
-    this.layers = [];
-    for (let l = 0; l < config.numLayers; l++) {
-      const p = `model.layers.${l}.`;
-      const a = `${p}self_attn.`;
-      const layer: LayerWeights = {
-        inNorm: t1(`${p}input_layernorm.weight`),
-        postNorm: t1(`${p}post_attention_layernorm.weight`),
-        qkv: cat([`${a}q_proj.weight`, `${a}k_proj.weight`, `${a}v_proj.weight`]),
-        o: t2(`${a}o_proj.weight`),
-        gateUp: [],
-        down: [],
-      };
-      if (config.numExperts > 0) {
-        layer.router = t2(`${p}block_sparse_moe.gate.weight`);
-        for (let e = 0; e < config.numExperts; e++) {
-          const x = `${p}block_sparse_moe.experts.${e}.`;
-          layer.gateUp.push(cat([`${x}w1.weight`, `${x}w3.weight`]));
-          layer.down.push(t2(`${x}w2.weight`));
+    const t2 = (name: string): Tensor2D => {
+      const w = host(name);
+      const t = resident(tf.tensor2d(w.data, w.shape as [number, number]));
+      made.push(t);
+      return t;
+    };
+    const t1 = (name: string): Tensor1D => {
+      const t = resident(tf.tensor1d(host(name).data));
+      made.push(t);
+      return t;
+    };
+    const cat = (names: string[]): Tensor2D => {
+      const t = tf.tidy(() => tf.concat(names.map((n) => tf.tensor2d(host(n).data, shapes.get(n) as [number, number])), 0) as Tensor2D);
+      made.push(t);
+      return t;
+    };
+    try {
+      this.embed = t2('model.embed_tokens.weight');
+      this.finalNorm = t1('model.norm.weight');
+      this.lmHead = config.tieWordEmbeddings ? this.embed : t2('lm_head.weight');
+      this.layers = [];
+      for (let l = 0; l < config.numLayers; l++) {
+        const p = `model.layers.${l}.`;
+        const a = `${p}self_attn.`;
+        const layer: LayerWeights = {
+          inNorm: t1(`${p}input_layernorm.weight`),
+          postNorm: t1(`${p}post_attention_layernorm.weight`),
+          qkv: cat([`${a}q_proj.weight`, `${a}k_proj.weight`, `${a}v_proj.weight`]),
+          o: t2(`${a}o_proj.weight`),
+          gateUp: [],
+          down: [],
+        };
+        if (config.numExperts > 0) {
+          layer.router = t2(`${p}block_sparse_moe.gate.weight`);
+          for (let e = 0; e < config.numExperts; e++) {
+            const x = `${p}block_sparse_moe.experts.${e}.`;
+            layer.gateUp.push(cat([`${x}w1.weight`, `${x}w3.weight`]));
+            layer.down.push(t2(`${x}w2.weight`));
+          }
+        } else {
+          layer.gateUp.push(cat([`${p}mlp.gate_proj.weight`, `${p}mlp.up_proj.weight`]));
+          layer.down.push(t2(`${p}mlp.down_proj.weight`));
         }
-      } else {
-        layer.gateUp.push(cat([`${p}mlp.gate_proj.weight`, `${p}mlp.up_proj.weight`]));
-        layer.down.push(t2(`${p}mlp.down_proj.weight`));
+        this.layers.push(layer);
       }
-      this.layers.push(layer);
+    } catch (e) {
+      // A tensor missing or misshapen half way: free what was uploaded before refusing.
+      for (const t of made) t.dispose();
+      throw e;
     }
     // HF LlamaRotaryEmbedding: inv_freq[j] = theta^(-2j/d), angle = position · inv_freq.
     const half = config.headDim / 2;
@@ -213,60 +248,82 @@ export class DecodeEngine {
     const caches = segments.map((s) => this.cache.get(s.seq) ?? { k: [], v: [], length: 0 });
     const newK: Tensor3D[][] = segments.map(() => []);
     const newV: Tensor3D[][] = segments.map(() => []);
-    const logits = tf.tidy(() => {
+    // Memory: each layer runs in its own tidy, so only one layer's intermediates are alive
+    // at a time (one tidy over the whole pass kept every layer's: 2.5 GB more for a
+    // 1,000-token prompt on Llama-3.2-1B); a sequence's old K and V of a layer are freed
+    // as soon as that layer has appended to them, so the caches are never held twice.
+    const [cos, sin, x0] = tf.tidy(() => {
       const pos = tf.tensor1d(positions, 'int32');
-      const cos = tf.gather(this.cos, pos).reshape([T, 1, half]);
-      const sin = tf.gather(this.sin, pos).reshape([T, 1, half]);
-      const rope = (x: Tensor3D): Tensor3D => {
-        const [x1, x2] = tf.split(x, 2, 2);
-        return tf.concat([tf.sub(tf.mul(x1, cos), tf.mul(x2, sin)), tf.add(tf.mul(x2, cos), tf.mul(x1, sin))], 2) as Tensor3D;
-      };
-      const masks = segments.map((s, i) => this.causalMask(s.tokens.length, caches[i].length));
-      let x = tf.gather(this.embed, tf.tensor1d(ids, 'int32')) as Tensor2D;
-      const scale = 1 / Math.sqrt(hd);
-      this.layers.forEach((L, l) => {
-        const h = this.rmsNorm(x, L.inNorm);
-        const qkv = tf.matMul(h, L.qkv, false, true);
-        const [qf, kf, vf] = tf.split(qkv, [nh * hd, nkv * hd, nkv * hd], 1);
-        const q = rope(tf.mul(qf, scale).reshape([T, nh, hd]) as Tensor3D);
-        const k = rope(kf.reshape([T, nkv, hd]) as Tensor3D);
-        const v = vf.reshape([T, nkv, hd]) as Tensor3D;
-        const sizes = segments.map((s) => s.tokens.length);
-        const qs = segments.length > 1 ? tf.split(q, sizes, 0) : [q];
-        const ks = segments.length > 1 ? tf.split(k, sizes, 0) : [k];
-        const vs = segments.length > 1 ? tf.split(v, sizes, 0) : [v];
-        const outs = segments.map((s, i) => {
-          const n = sizes[i];
-          // [n, nkv, hd] → [nkv, n, hd]; the cache grows along its middle axis.
-          const kNew = (n === 1 ? ks[i].reshape([nkv, 1, hd]) : tf.transpose(ks[i], [1, 0, 2])) as Tensor3D;
-          const vNew = (n === 1 ? vs[i].reshape([nkv, 1, hd]) : tf.transpose(vs[i], [1, 0, 2])) as Tensor3D;
-          const old = caches[i];
-          const K = tf.keep(old.length > 0 ? (tf.concat([old.k[l], kNew], 1) as Tensor3D) : kNew);
-          const V = tf.keep(old.length > 0 ? (tf.concat([old.v[l], vNew], 1) as Tensor3D) : vNew);
-          newK[i].push(K);
-          newV[i].push(V);
-          // Query head h uses KV head floor(h / group) (HF repeat_kv): [n, nkv, g, hd] → [nkv, g·n, hd].
-          const qh = (n === 1 ? qs[i].reshape([nkv, group, hd]) : tf.transpose(qs[i].reshape([n, nkv, group, hd]), [1, 2, 0, 3]).reshape([nkv, group * n, hd])) as Tensor3D;
-          let scores: Tensor = tf.matMul(qh, K, false, true);
-          const mask = masks[i];
-          if (mask) scores = tf.add(scores.reshape([nkv, group, n, K.shape[1]]), mask).reshape([nkv, group * n, K.shape[1]]);
-          const att = tf.matMul(tf.softmax(scores), V);
-          return n === 1 ? att.reshape([1, nh * hd]) : tf.transpose(att.reshape([nkv, group, n, hd]), [2, 0, 1, 3]).reshape([n, nh * hd]);
-        });
-        const attn = (outs.length > 1 ? tf.concat(outs, 0) : outs[0]) as Tensor2D;
-        x = tf.add(x, tf.matMul(attn, L.o, false, true));
-        const h2 = this.rmsNorm(x, L.postNorm);
-        x = tf.add(x, L.router ? this.moe(h2, L) : this.swiglu(h2, L.gateUp[0], L.down[0]));
-      });
-      const last = tf.gather(x, tf.tensor1d(lastRows, 'int32')) as Tensor2D;
-      return tf.matMul(this.rmsNorm(last, this.finalNorm), this.lmHead, false, true) as Tensor2D;
+      return [tf.gather(this.cos, pos).reshape([T, 1, half]) as Tensor3D, tf.gather(this.sin, pos).reshape([T, 1, half]) as Tensor3D, tf.gather(this.embed, tf.tensor1d(ids, 'int32')) as Tensor2D];
     });
+    const masks = segments.map((s, i) => this.causalMask(s.tokens.length, caches[i].length));
+    const rope = (x: Tensor3D): Tensor3D => {
+      const [x1, x2] = tf.split(x, 2, 2);
+      return tf.concat([tf.sub(tf.mul(x1, cos), tf.mul(x2, sin)), tf.add(tf.mul(x2, cos), tf.mul(x1, sin))], 2) as Tensor3D;
+    };
+    const scale = 1 / Math.sqrt(hd);
+    const sizes = segments.map((s) => s.tokens.length);
+    let x = x0 as Tensor2D;
+    let logits: Tensor2D;
+    try {
+      this.layers.forEach((L, l) => {
+        const next = tf.tidy(() => {
+          const h = this.rmsNorm(x, L.inNorm);
+          const qkv = tf.matMul(h, L.qkv, false, true);
+          const [qf, kf, vf] = tf.split(qkv, [nh * hd, nkv * hd, nkv * hd], 1);
+          const q = rope(tf.mul(qf, scale).reshape([T, nh, hd]) as Tensor3D);
+          const k = rope(kf.reshape([T, nkv, hd]) as Tensor3D);
+          const v = vf.reshape([T, nkv, hd]) as Tensor3D;
+          const qs = segments.length > 1 ? tf.split(q, sizes, 0) : [q];
+          const ks = segments.length > 1 ? tf.split(k, sizes, 0) : [k];
+          const vs = segments.length > 1 ? tf.split(v, sizes, 0) : [v];
+          const outs = segments.map((s, i) => {
+            const n = sizes[i];
+            // [n, nkv, hd] → [nkv, n, hd]; the cache grows along its middle axis.
+            const kNew = (n === 1 ? ks[i].reshape([nkv, 1, hd]) : tf.transpose(ks[i], [1, 0, 2])) as Tensor3D;
+            const vNew = (n === 1 ? vs[i].reshape([nkv, 1, hd]) : tf.transpose(vs[i], [1, 0, 2])) as Tensor3D;
+            const old = caches[i];
+            const K = tf.keep(old.length > 0 ? (tf.concat([old.k[l], kNew], 1) as Tensor3D) : kNew);
+            const V = tf.keep(old.length > 0 ? (tf.concat([old.v[l], vNew], 1) as Tensor3D) : vNew);
+            if (old.length > 0) {
+              old.k[l].dispose();
+              old.v[l].dispose();
+            }
+            newK[i].push(K);
+            newV[i].push(V);
+            // Query head h uses KV head floor(h / group) (HF repeat_kv): [n, nkv, g, hd] → [nkv, g·n, hd].
+            const qh = (n === 1 ? qs[i].reshape([nkv, group, hd]) : tf.transpose(qs[i].reshape([n, nkv, group, hd]), [1, 2, 0, 3]).reshape([nkv, group * n, hd])) as Tensor3D;
+            let scores: Tensor = tf.matMul(qh, K, false, true);
+            const mask = masks[i];
+            if (mask) scores = tf.add(scores.reshape([nkv, group, n, K.shape[1]]), mask).reshape([nkv, group * n, K.shape[1]]);
+            const att = tf.matMul(tf.softmax(scores), V);
+            return n === 1 ? att.reshape([1, nh * hd]) : tf.transpose(att.reshape([nkv, group, n, hd]), [2, 0, 1, 3]).reshape([n, nh * hd]);
+          });
+          const attn = (outs.length > 1 ? tf.concat(outs, 0) : outs[0]) as Tensor2D;
+          const x1 = tf.add(x, tf.matMul(attn, L.o, false, true)) as Tensor2D;
+          const h2 = this.rmsNorm(x1, L.postNorm);
+          return tf.add(x1, L.router ? this.moe(h2, L) : this.swiglu(h2, L.gateUp[0], L.down[0])) as Tensor2D;
+        });
+        x.dispose();
+        x = next;
+      });
+      logits = tf.tidy(() => {
+        const last = tf.gather(x, tf.tensor1d(lastRows, 'int32')) as Tensor2D;
+        return tf.matMul(this.rmsNorm(last, this.finalNorm), this.lmHead, false, true) as Tensor2D;
+      });
+    } catch (e) {
+      // A failure inside the pass leaves these sequences' caches part old, part new: drop them.
+      for (const t of [...newK.flat(), ...newV.flat()]) t.dispose();
+      for (const s of segments) this.release(s.seq);
+      throw e;
+    } finally {
+      x.dispose();
+      cos.dispose();
+      sin.dispose();
+      for (const m of masks) m?.dispose();
+    }
+    // Every layer's old K and V were freed as the new ones were made.
     segments.forEach((s, i) => {
-      const old = this.cache.get(s.seq);
-      if (old) {
-        for (const t of old.k) t.dispose();
-        for (const t of old.v) t.dispose();
-      }
       this.cache.set(s.seq, { k: newK[i], v: newV[i], length: caches[i].length + s.tokens.length });
     });
     return logits;

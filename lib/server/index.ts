@@ -8,7 +8,9 @@ export { runLoad, summariseLoad, probeServerOverheads, planLoad } from './load.j
 export type { LoadWorkload, LoadRequestRecord, LoadResult, LoadOptions, LoadPlan } from './load.js';
 export { predictLoad, comparePrediction, serverStepCost, predictionErrorSummary, describePredictionErrors } from './predict.js';
 export type { PredictionRow, ServerOverheads, PredictionErrorSummary } from './predict.js';
-export { startEngineServer, spawnServer, resolveEngineConfig, DEFAULT_ENGINE_SCALE } from './serve.js';
+export { startEngineServer, spawnServer, resolveEngineConfig, DEFAULT_ENGINE_SCALE, peakRssBytes, engineMemoryBudget } from './serve.js';
 export type { EngineServerOptions, ChildServer } from './serve.js';
 export { predictedVsMeasured, describeExperiment, calibrateOnServedSteps } from './experiment.js';
 export type { ExperimentModel, ExperimentPoint, ExperimentSpec, ExperimentResult } from './experiment.js';
+export { measureEngineVsLocal, describeEngineVsLocal } from './realsize.js';
+export type { EngineVsLocalRow, EngineVsLocalResult } from './realsize.js';

@@ -8,10 +8,12 @@ import type { BackendName } from '../backend/registry.js';
 import { engineConfigFromHf, engineParamCount, scaleEngineConfig } from '../engine/config.js';
 import type { EngineConfig, EngineScale } from '../engine/config.js';
 import { DecodeEngine } from '../engine/model.js';
-import { loadSafetensorsDir } from '../engine/safetensors.js';
+import { openSafetensorsDir } from '../engine/safetensors.js';
 import { defaultStepCostGrid, measureEngineStepCost } from '../engine/stepcost.js';
 import type { EngineStepCostFit } from '../engine/stepcost.js';
-import { seededWeights } from '../engine/weights.js';
+import { checkEngineFits, ENGINE_HEADROOM_BYTES, seededWeightSource } from '../engine/weights.js';
+import { kvBytesPerToken } from '../models/params.js';
+import { engineModelSpec } from '../engine/config.js';
 import { batchlabDataDir, batchlabRoot } from '../util/package-root.js';
 import { InputError } from '../util/errors.js';
 import { readJsonCapped } from '../util/files.js';
@@ -75,7 +77,9 @@ export async function startEngineServer(o: EngineServerOptions): Promise<{ serve
   const base = resolveEngineConfig(o.model, o.maxContext ?? 1024);
   const useDir = o.weights === 'dir';
   const config = useDir ? base : scaleEngineConfig(base, o.scale ?? DEFAULT_ENGINE_SCALE);
-  const weights = useDir ? loadSafetensorsDir(o.model) : seededWeights(config, o.seed ?? 1);
+  if (useDir) checkEngineFits(config);
+  // Weights are read (or drawn) one tensor at a time as the engine uploads them.
+  const weights = useDir ? openSafetensorsDir(o.model) : seededWeightSource(config, o.seed ?? 1);
   const sel = await selectBackend(o.backend ?? 'auto', { log });
   const engine = new DecodeEngine(sel.tf, config, weights);
   const p = engineParamCount(config);
@@ -83,12 +87,44 @@ export async function startEngineServer(o: EngineServerOptions): Promise<{ serve
   let fit: EngineStepCostFit | undefined;
   if (o.calibrate) {
     const t0 = performance.now();
-    fit = measureEngineStepCost(engine, defaultStepCostGrid(o.calibrate));
-    log(`batchlab: step cost measured in ${((performance.now() - t0) / 1000).toFixed(1)} s (fit rms error ${(100 * fit.rmsRelativeError).toFixed(1)} %)`);
+    const grid = defaultStepCostGrid(o.calibrate);
+    fit = measureEngineStepCost(engine, grid);
+    const m = engineMemoryBudget(config, Math.max(...grid.decodeBatches) * o.calibrate.maxContext);
+    log(
+      `batchlab: step cost measured in ${((performance.now() - t0) / 1000).toFixed(1)} s, ${process.uptime().toFixed(1)} s since the process started (fit rms error ${(100 * fit.rmsRelativeError).toFixed(1)} %); ` +
+        `peak RSS ${gib(peakRssBytes())} (measured, process lifetime) against a budget of ${gib(m.budgetBytes)} (weights ${gib(m.weightBytes)} + KV ${gib(m.kvBytes)} + ${gib(ENGINE_HEADROOM_BYTES)})`,
+    );
   }
   const loop = new ServingLoop(engine, o.policy, { maxSettleSeconds: o.maxSettleSeconds });
   const server = await startCompletionServer(loop, { port: o.port ?? 0, model: 'batchlab', seed: o.seed ?? 1, stepCost: () => fit });
   return { server, loop, engine, fit };
+}
+
+const gib = (b: number): string => `${(b / 2 ** 30).toFixed(2)} GiB`;
+
+/**
+ * The process's peak resident memory so far (getrusage's ru_maxrss), in bytes.
+ *
+ * @example
+ * peakRssBytes() // => 5.9e9 after calibrating the 1.24 B model
+ */
+export function peakRssBytes(): number {
+  return process.resourceUsage().maxRSS * 1024;
+}
+
+/**
+ * What the engine may hold: its float32 weights, the KV cache of `cachedTokens` tokens
+ * (float32 keys and values, kvBytesPerToken of the equivalent ModelSpec), and the
+ * working-memory headroom; the engine frees each layer's intermediates so that a
+ * step's peak stays within it.
+ *
+ * @example
+ * engineMemoryBudget(cfg, 16 * 1024).budgetBytes // => weights + 16 K tokens of KV + 2 GiB
+ */
+export function engineMemoryBudget(c: EngineConfig, cachedTokens: number): { weightBytes: number; kvBytes: number; budgetBytes: number } {
+  const weightBytes = engineParamCount(c).total * 4;
+  const kvBytes = cachedTokens * kvBytesPerToken(engineModelSpec(c), 'fp32');
+  return { weightBytes, kvBytes, budgetBytes: weightBytes + kvBytes + ENGINE_HEADROOM_BYTES };
 }
 
 /** A server in a child process (so its synchronous steps never delay the client's clock). */

@@ -60,3 +60,20 @@ test('describeLocalVsScale(): a setup whose experts never reach the ridge reads 
   assert.ok(Math.abs(desk.efficientBatch - Math.ceil((perExpert * 256) / 8)) <= 1, `${desk.efficientBatch}`);
   assert.match(text, /at about [\d,]+ on one RTX 4090 in a desktop/);
 });
+
+test('localVsScale(): every row says whether its speed is calibrated, a bound or published; calibration: "bound" gives the faster datasheet speeds', () => {
+  const model = loadModel('deepseek-v3');
+  const bound = localVsScale(model, day, { bitsPerWeight: 4.8, context: 4096, setups: listLocalSetups(), calibration: 'bound' });
+  for (const [i, r] of rows.entries()) {
+    if (r.kind === 'scale') {
+      assert.ok(r.calibration === 'calibrated' || r.calibration === 'published');
+      continue;
+    }
+    if (r.refusal !== null) continue;
+    // Every catalog setup names its runtimes: a local row is calibrated, or partly (an SSD tier has no runtime factor).
+    assert.ok(r.calibration === 'calibrated' || r.calibration === 'partly calibrated', `${r.where}: ${r.calibration}`);
+    assert.equal(bound[i].calibration, 'bound');
+    // Runtime factors are below 1 for every bandwidth: the bound is never slower.
+    assert.ok(bound[i].tokensPerSecondPerUser >= r.tokensPerSecondPerUser, r.where);
+  }
+});

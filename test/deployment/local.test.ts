@@ -1,8 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadModel, paramCounts, kvBytesPerToken } from '../../lib/models/index.js';
-import { loadHardware } from '../../lib/hardware/index.js';
-import { listLocalSetups, loadLocalSetup, localDecode, singleDeviceSetup } from '../../lib/deployment/local.js';
+import { loadHardware, thisMachineHardware } from '../../lib/hardware/index.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { listLocalRuntimes, listLocalSetups, loadLocalRuntime, loadLocalSetup, loadLocalSetupFile, localDecode, localSetupFromJson, singleDeviceSetup, withSetupOverrides } from '../../lib/deployment/local.js';
 import { expectedActiveExperts } from '../../lib/models/ops.js';
 import { InputError } from '../../lib/util/errors.js';
 
@@ -38,8 +41,9 @@ test('localDecode(): DeepSeek-V3 without offload on one RTX 4090 is refused, nam
 test('localDecode() on unified memory: one tier, bytes per token = always-used weights + reached experts + KV, at 819 GB/s', () => {
   const mac = loadLocalSetup('mac-studio-m3-ultra');
   const bits = 4.8;
-  const r = localDecode(ds, mac, { bitsPerWeight: bits, context: 4096, batch: 1 });
+  const r = localDecode(ds, mac, { bitsPerWeight: bits, context: 4096, batch: 1, calibration: 'bound' });
   assert.equal(r.tiers.length, 1);
+  assert.equal(r.calibration, 'bound');
   const p = paramCounts(ds);
   // One token reaches 8 of 256 experts per layer (expectedActiveExperts(256, 8, 1) = 8).
   const bytes = (p.total - p.routedExperts) * (bits / 8) + p.routedExperts * (bits / 8) * (expectedActiveExperts(256, 8, 1) / 256) + 4096 * kvBytesPerToken(ds, 'bf16');
@@ -69,4 +73,126 @@ test('singleDeviceSetup(): a catalog device alone holds a small model without of
   const r = localDecode(loadModel('llama-3.1-8b'), singleDeviceSetup(loadHardware('rtx-4090')), { bitsPerWeight: 8, context: 1024, offload: 'none' });
   assert.equal(r.offloadedBytes, 0);
   assert.ok(r.tokensPerSecondPerUser > 50 && r.tokensPerSecondPerUser < 200);
+});
+
+test('listLocalRuntimes(): every factor names its benchmark and arithmetic, and none comes from a DeepSeek-class result', () => {
+  const all = listLocalRuntimes();
+  assert.deepEqual(all.map((r) => r.id).sort(), ['ktransformers', 'llama.cpp-cpu', 'llama.cpp-cuda', 'llama.cpp-metal', 'mlx', 'pcie-offload']);
+  for (const r of all) {
+    for (const f of [r.bandwidthFactor, r.prefillComputeFactor]) {
+      if (!f) continue;
+      assert.ok(f.source.length > 30 && f.derivation.length > 30, r.id);
+      assert.ok(!/deepseek|kimi/i.test(f.source + f.derivation), `${r.id} must not derive from the held-out check`);
+    }
+    // A runtime without a factor says why (its note), so the bound is stated, not silent.
+    if (!r.bandwidthFactor && !r.composedOf) assert.ok(r.notes.length > 0, r.id);
+  }
+  assert.throws(() => loadLocalRuntime('vllm'), (e: unknown) => e instanceof InputError && /llama\.cpp-metal/.test(e.message));
+});
+
+test('local runtime factors equal the arithmetic of the published figures they cite', () => {
+  const GiB = 2 ** 30;
+  // llama.cpp discussion #4167: M3 Ultra tg128 92.1 t/s on Llama-2 7B Q4_0 (3.56 GiB); Apple: 819 GB/s.
+  assert.ok(Math.abs(loadLocalRuntime('llama.cpp-metal').bandwidthFactor!.value - (92.1 * 3.56 * GiB) / 819e9) < 5e-4);
+  // Same table: pp512 1,471 t/s × 2 × 6,738,415,616 parameters ÷ 28.3 TFLOP/s (catalog M3 Ultra peak).
+  assert.ok(Math.abs(loadLocalRuntime('llama.cpp-metal').prefillComputeFactor!.value - (1471 * 2 * 6_738_415_616) / 28.3e12) < 5e-4);
+  // llama.cpp discussion #15013: RTX 4090 tg128 189.0 t/s; NVIDIA: 1,008 GB/s.
+  assert.ok(Math.abs(loadLocalRuntime('llama.cpp-cuda').bandwidthFactor!.value - (189.0 * 3.56 * GiB) / 1008e9) < 5e-4);
+  // mlx-examples #1069: Llama-3.1-70B bf16 (70,553,706,496 parameters × 2 bytes) at 4.7 t/s on an 800 GB/s M2 Ultra.
+  assert.ok(Math.abs(loadLocalRuntime('mlx').bandwidthFactor!.value - (4.7 * 2 * 70_553_706_496) / 800e9) < 5e-4);
+  // llama.cpp #1556: 117.91 ms per token of a 7B Q4_0 (4.5 bits per weight) against one socket of 4 × 1866 MT/s × 8 B.
+  assert.ok(Math.abs(loadLocalRuntime('llama.cpp-cpu').bandwidthFactor!.value - (6_738_415_616 * 4.5) / 8 / 0.11791 / (4 * 1866e6 * 8)) < 5e-3);
+});
+
+test('localDecode() calibrated: the Mac reads at 0.43 × 819 GB/s and says so; the bound is faster and says it is a bound', () => {
+  const mac = loadLocalSetup('mac-studio-m3-ultra');
+  const cal = localDecode(ds, mac, { bitsPerWeight: 4.8, context: 4096 });
+  const bound = localDecode(ds, mac, { bitsPerWeight: 4.8, context: 4096, calibration: 'bound' });
+  const f = loadLocalRuntime('llama.cpp-metal').bandwidthFactor!.value;
+  assert.equal(cal.calibration, 'calibrated');
+  assert.equal(cal.runtimes.device, 'llama.cpp-metal');
+  assert.equal(cal.tiers[0].bytesPerSecond, 819e9 * f);
+  // Bandwidth-limited at batch 1: the calibrated step is the bound's ÷ the factor.
+  assert.equal(cal.tiers[0].limitedBy, 'bandwidth');
+  assert.ok(Math.abs(cal.stepSeconds * f - bound.stepSeconds) / bound.stepSeconds < 1e-12);
+  assert.ok(cal.sources.some((s) => s.includes('#4167')));
+  // Prefill: 512 tokens × 2 × active parameters at 0.7005 × 28.3 TFLOP/s.
+  const active = paramCounts(ds).active;
+  assert.equal(cal.prefillCalibration, 'calibrated');
+  assert.ok(Math.abs(cal.prefillTokensPerSecond - (0.7005 * 28.3e12) / (2 * active)) / cal.prefillTokensPerSecond < 1e-3);
+  assert.equal(bound.prefillCalibration, 'bound');
+  // MLX on the same Mac: its own factor.
+  const mlx = localDecode(ds, mac, { bitsPerWeight: 4.8, context: 4096, runtime: 'mlx' });
+  assert.equal(mlx.tiers[0].bandwidthFactor, loadLocalRuntime('mlx').bandwidthFactor!.value);
+});
+
+test('localDecode() NUMA: one copy of the weights reads one socket; a runtime that copies them per socket reads every socket and holds them twice', () => {
+  const two = loadLocalSetup('xeon-2s-4090-ktransformers');
+  assert.equal(two.sockets, 2);
+  const cpu = loadLocalRuntime('llama.cpp-cpu').bandwidthFactor!.value;
+  const kt = localDecode(ds, two, { bitsPerWeight: 4.8, context: 4096 });
+  const host = kt.tiers.find((t) => t.tier === 'host')!;
+  // KTransformers with USE_NUMA=1: 2 sockets × 307.2 GB/s × the CPU factor.
+  assert.ok(Math.abs(host.bytesPerSecond - 2 * 307.2e9 * cpu) < 1);
+  assert.match(kt.numa, /copied to each/);
+  // llama.cpp with the same two sockets: one socket's bandwidth.
+  const one = localDecode(ds, { ...two, runtimes: { device: 'llama.cpp-cuda', host: 'llama.cpp-cpu' } }, { bitsPerWeight: 4.8, context: 4096 });
+  assert.ok(Math.abs(one.tiers.find((t) => t.tier === 'host')!.bytesPerSecond - 307.2e9 * cpu) < 1);
+  assert.match(one.numa, /does not add bandwidth/);
+  // Copies per socket halve the host memory the weights may use: 1,024 GB holds 512 GB of them.
+  assert.ok(kt.tiers.find((t) => t.tier === 'host')!.weightBytes <= 512e9 + 1);
+});
+
+test('localSetupFromJson()/loadLocalSetupFile(): a user setup with a missing or negative field is an InputError naming it', () => {
+  const ok = {
+    id: 'mine',
+    name: 'my box',
+    device: { name: 'my GPU', memoryBytes: 24e9, memoryBytesPerSecond: 900e9, peakFlops: 70e12, dtype: 'fp16' },
+    hostMemoryBytes: 128e9,
+    hostBytesPerSecond: 50e9,
+    hostLinkBytesPerSecond: 31.5e9,
+    ssdBytesPerSecond: 3e9,
+    ssdBytes: 1e12,
+    hourlyCostUsd: 0.1,
+    runtimes: { device: 'llama.cpp-cuda', host: 'llama.cpp-cpu' },
+  };
+  const s = localSetupFromJson(ok, 'my.json', 'my.json');
+  assert.equal(s.device.memoryBytesPerSecond, 900e9);
+  assert.equal(s.sources.hostBytesPerSecond.source, 'given in my.json');
+  for (const f of ['hostBytesPerSecond', 'ssdBytes', 'hourlyCostUsd']) {
+    const { [f]: _drop, ...missing } = ok as Record<string, unknown>;
+    assert.throws(() => localSetupFromJson(missing, 'my.json', 'my.json'), (e: unknown) => e instanceof InputError && e.field === `my.json.${f}`, f);
+    assert.throws(() => localSetupFromJson({ ...ok, [f]: -1 }, 'my.json', 'my.json'), (e: unknown) => e instanceof InputError && e.field === `my.json.${f}` && /\[0, inf\)/.test(e.message), f);
+  }
+  assert.throws(() => localSetupFromJson({ ...ok, device: { ...ok.device, memoryBytesPerSecond: -5 } }, 'my.json', 'my.json'), (e: unknown) => e instanceof InputError && e.field === 'my.json.device.memoryBytesPerSecond');
+  assert.throws(() => localSetupFromJson({ ...ok, runtimes: { device: 'vllm' } }, 'my.json', 'my.json'), (e: unknown) => e instanceof InputError && e.field === 'my.json.runtimes.device');
+  // The catalog's own form needs { value, source } for every number.
+  assert.throws(() => localSetupFromJson({ ...ok, device: 'rtx-4090', devices: 1 }, 'setups[9]'), (e: unknown) => e instanceof InputError && e.field === 'setups[9].hostMemoryBytes');
+  const dir = mkdtempSync(join(tmpdir(), 'batchlab-setup-'));
+  try {
+    writeFileSync(join(dir, 'my.json'), JSON.stringify(ok));
+    assert.equal(loadLocalSetupFile(join(dir, 'my.json')).name, 'my box');
+    writeFileSync(join(dir, 'bad.json'), '{ nope');
+    assert.throws(() => loadLocalSetupFile(join(dir, 'bad.json')), (e: unknown) => e instanceof InputError && e.field === join(dir, 'bad.json'));
+    assert.throws(() => loadLocalSetupFile(dir), (e: unknown) => e instanceof InputError && /regular file/.test(e.message));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  assert.throws(() => withSetupOverrides(s, { hostBytesPerSecond: -2 }), (e: unknown) => e instanceof InputError && e.field === 'hostBytesPerSecond');
+  assert.equal(withSetupOverrides(s, { hostBytesPerSecond: 60e9 }).hostBytesPerSecond, 60e9);
+  assert.equal(s.hostBytesPerSecond, 50e9);
+});
+
+test('localDecode(kernelsPerStep): each kernel adds the device calibration\'s launch cost to the step', () => {
+  const hw = thisMachineHardware({ overheadSeconds: 1e-4, peakFlopsPerSecond: 4e10, bytesPerSecond: 1e10, dtype: 'fp32', label: 'test fit' });
+  const s = singleDeviceSetup(hw);
+  const m = loadModel('llama-3.2-1b');
+  const a = localDecode(m, s, { bitsPerWeight: 32, context: 16, offload: 'none' });
+  const b = localDecode(m, s, { bitsPerWeight: 32, context: 16, offload: 'none', kernelsPerStep: 500 });
+  // 500 kernels × 100 µs = 50 ms.
+  assert.ok(Math.abs(b.stepSeconds - a.stepSeconds - 0.05) < 1e-12);
+  assert.equal(b.launchSeconds, 500 * 1e-4);
+  // A measured device is calibrated by its measurement.
+  assert.equal(a.calibration, 'calibrated');
+  assert.throws(() => localDecode(m, s, { bitsPerWeight: 32, context: 16, offload: 'none', kernelsPerStep: -1 }), (e: unknown) => e instanceof InputError && e.field === 'kernelsPerStep');
 });

@@ -7,7 +7,7 @@ import { selectBackend } from '../../lib/backend/registry.js';
 import { engineConfigFromHf, engineParamCount, scaleEngineConfig } from '../../lib/engine/config.js';
 import { DecodeEngine } from '../../lib/engine/model.js';
 import { loadSafetensorsDir, readSafetensors, saveSafetensors, writeSafetensors } from '../../lib/engine/safetensors.js';
-import { expectedWeightShapes, seededWeights } from '../../lib/engine/weights.js';
+import { checkEngineFits, engineParamLimit, expectedWeightShapes, seededWeightSource, seededWeights } from '../../lib/engine/weights.js';
 import type { EngineWeights } from '../../lib/engine/weights.js';
 import { loadModel } from '../../lib/models/spec.js';
 import { readFileSync } from 'node:fs';
@@ -122,4 +122,41 @@ test('readSafetensors() decodes F16 and BF16 and names what is wrong in a malfor
   notJson[8] = 0x7b + 1;
   bad.push([notJson, /valid JSON/]);
   for (const [bytes, re] of bad) assert.throws(() => readSafetensors(bytes), (e: unknown) => e instanceof InputError && re.test(e.message), String(re));
+});
+
+test('engineParamLimit(memory) is (min(total, free) − 2 GiB) / 4 bytes, and the full Llama-3.2-1B passes within 24 GiB', () => {
+  const GiB = 2 ** 30;
+  // (18 − 2) GiB of float32 = 16 · 2^30 / 4 parameters.
+  assert.equal(engineParamLimit({ totalBytes: 24 * GiB, freeBytes: 18 * GiB }).params, (16 * GiB) / 4);
+  // Total below free: the total bounds it.
+  assert.equal(engineParamLimit({ totalBytes: 6 * GiB, freeBytes: 18 * GiB }).params, GiB);
+  assert.equal(engineParamLimit({ totalBytes: GiB, freeBytes: GiB }).params, 0);
+  const json = JSON.parse(readFileSync(join(batchlabRoot(), 'data/models/llama-3.2-1b.json'), 'utf8'));
+  const full = engineConfigFromHf(json);
+  // 1,235,814,400 parameters (lib/models count, test above) · 4 bytes = 4.6 GiB, + 2 GiB < 18 GiB.
+  assert.doesNotThrow(() => checkEngineFits(full, { totalBytes: 24 * GiB, freeBytes: 18 * GiB }));
+  // With 6 GiB available only 1 GiB of parameters fit: refused, the bound and its reason in the message.
+  assert.throws(
+    () => seededWeightSource(full, 1, { totalBytes: 24 * GiB, freeBytes: 6 * GiB }),
+    (e: unknown) => e instanceof InputError && e.field === 'config' && e.message.includes(`at most ${GiB} parameters`) && /float32 weights/.test(e.message) && /available 6\.0 GiB/.test(e.message),
+  );
+});
+
+test('seededWeightSource(config, seed) draws each tensor as seededWeights does, one at a time', () => {
+  const src = seededWeightSource(TINY_DENSE, 3);
+  const map = seededWeights(TINY_DENSE, 3);
+  for (const name of expectedWeightShapes(TINY_DENSE).keys()) assert.deepEqual(src.get(name), map.get(name));
+  assert.equal(src.get('not.a.weight'), undefined);
+});
+
+test('DecodeEngine refuses a source that lacks a tensor, naming it, and leaves no tensor behind', async () => {
+  const tf = (await selectBackend('auto', { log: () => {} })).tf;
+  const src = seededWeightSource(TINY_DENSE, 3);
+  const before = tf.memory().numTensors;
+  const missing = 'model.layers.1.mlp.down_proj.weight';
+  assert.throws(
+    () => new DecodeEngine(tf, TINY_DENSE, { get: (n: string) => (n === missing ? undefined : src.get(n)) }),
+    (e: unknown) => e instanceof InputError && e.field === `weights["${missing}"]`,
+  );
+  assert.equal(tf.memory().numTensors, before);
 });

@@ -1,0 +1,46 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadLocalRuntime } from '../../lib/deployment/local.js';
+import { run } from './run.js';
+
+test('batchlab deploy --local mac-studio-m3-ultra prints calibrated speeds with their sources; --bound prints the bound', async () => {
+  const r = await run(['deploy', '--local', 'mac-studio-m3-ultra', '--model', 'deepseek-v3', '--batch', '1']);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /runtimes: device llama\.cpp-metal/);
+  // The Metal factor of data/deployment/local-runtimes.json, applied to 819 GB/s.
+  assert.ok(r.out.includes(`${loadLocalRuntime('llama.cpp-metal').bandwidthFactor!.value} × datasheet, calibrated`), r.out);
+  assert.match(r.out, /decode: .* \[calibrated\]/);
+  assert.match(r.out, /prefill: .* \[calibrated\]/);
+  assert.match(r.out, /discussions\/4167/);
+  const b = await run(['deploy', '--local', 'mac-studio-m3-ultra', '--model', 'deepseek-v3', '--batch', '1', '--bound']);
+  assert.equal(b.code, 0, b.err);
+  assert.match(b.out, /decode: .* \[bound \(datasheet figures: an upper limit on speed\)\]/);
+  assert.ok(!/sources:/.test(b.out));
+});
+
+test('batchlab deploy --setup file.json prints calibrated speeds with sources; flags override its numbers; bad ones are refused by name', async () => {
+  const r = await run(['deploy', '--setup', 'docs/local-setup.example.json', '--model', 'llama-3.1-8b', '--batch', '1']);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /on my desktop: one RTX 3090/);
+  assert.match(r.out, /decode: .* \[calibrated\]/);
+  assert.match(r.out, /discussions\/15013/);
+  const j = await run(['deploy', '--setup', 'docs/local-setup.example.json', '--model', 'llama-3.1-8b', '--batch', '1', '--bandwidth', '468', '--json']);
+  assert.equal(j.code, 0, j.err);
+  const run1 = JSON.parse((await run(['deploy', '--setup', 'docs/local-setup.example.json', '--model', 'llama-3.1-8b', '--batch', '1', '--json'])).out);
+  const run2 = JSON.parse(j.out);
+  // Half the device bandwidth (936 → 468 GB/s): a bandwidth-limited token takes twice as long.
+  assert.equal(run2.tiers[0].limitedBy, 'bandwidth');
+  assert.ok(Math.abs(run2.stepSeconds / run1.stepSeconds - 2) < 1e-3);
+  for (const [args, start] of [
+    [['--host-bandwidth', '-3'], 'batchlab: --host-bandwidth must be a number in (0, inf); got "-3"'],
+    [['--runtime', 'vllm'], 'batchlab: --runtime must be one of '],
+    [['--local', 'mac-studio-m3-ultra'], 'batchlab: --local/--setup must be one of them'],
+  ] as Array<[string[], string]>) {
+    const e = await run(['deploy', '--setup', 'docs/local-setup.example.json', ...args]);
+    assert.equal(e.code, 2, `${args.join(' ')}: ${e.err}`);
+    assert.ok(e.err.startsWith(start), `${args.join(' ')}: ${e.err}`);
+  }
+  const missing = await run(['deploy', '--setup', '/nonexistent/my.json']);
+  assert.equal(missing.code, 2);
+  assert.match(missing.err, /setup file must be a readable JSON file/);
+});
