@@ -171,7 +171,7 @@ export function withSetupOverrides(setup: LocalSetup, o: LocalSetupOverrides, gi
   }
   for (const f of ['hostMemoryBytes', 'hostBytesPerSecond', 'hostLinkBytesPerSecond', 'hourlyCostUsd'] as const) {
     if (o[f] === undefined) continue;
-    s[f] = checkNumber(f, o[f], { min: 0 });
+    s[f] = checkNumber(f, o[f], { min: 0, ...(f === 'hourlyCostUsd' ? { max: 1e6 } : {}) });
     s.sources[f] = src;
   }
   if (o.sockets !== undefined) s.sockets = checkInt('sockets', o.sockets, { min: 1, max: 8 });
@@ -440,7 +440,8 @@ function computeDtype(hw: HardwareSpec): Dtype {
 export function localDecode(model: ModelSpec, setup: LocalSetup, opts: LocalRunOptions): LocalRun {
   // A hand-built setup gets the catalog's checks (devices: NaN gave NaN tokens/s).
   checkInt('setup.devices', setup?.devices, { min: 1, max: 64 });
-  for (const f of FIELDS) checkNumber(`setup.${f}`, setup[f], { min: 0 });
+  // A price past a million dollars an hour is a typo, and would overflow the cost per token.
+  for (const f of FIELDS) checkNumber(`setup.${f}`, setup[f], { min: 0, ...(f === 'hourlyCostUsd' ? { max: 1e6 } : {}) });
   const bits = checkPositive('bitsPerWeight', opts.bitsPerWeight, 32);
   const context = checkInt('context', opts.context, { min: 0, max: 1 << 24 });
   const B = checkInt('batch', opts.batch ?? 1, { min: 1, max: 1 << 16 });

@@ -71,6 +71,12 @@ export interface NotebookProfile {
   serverBatchCaps: number[];
   /** Notebook 08: repetitions of the server's step-cost calibration. */
   serverCalibrateReps: number;
+  /**
+   * Notebooks 07 and 08: the engine measured beside the local model's prediction
+   * (measureEngineVsLocal): the full Llama-3.2-1B, or a scaled copy that keeps the quick
+   * report within minutes on 2 cores.
+   */
+  realSizeEngine: { scale?: { width: number; depth: number; vocab: number }; batches: number[]; rounds: number };
 }
 
 const range = (n: number, f: (i: number) => number) => Array.from({ length: n }, (_, i) => f(i));
@@ -104,6 +110,7 @@ const PROFILES: Record<ProfileName, NotebookProfile> = {
     serverWindowsMs: [0, 30, 120],
     serverBatchCaps: [2, 8],
     serverCalibrateReps: 3,
+    realSizeEngine: { scale: { width: 0.5, depth: 0.5, vocab: 0.125 }, batches: [1, 8, 32], rounds: 3 },
   },
   thorough: {
     name: 'thorough',
@@ -131,6 +138,7 @@ const PROFILES: Record<ProfileName, NotebookProfile> = {
     serverWindowsMs: [0, 10, 30, 60, 120],
     serverBatchCaps: [1, 2, 4, 8, 16],
     serverCalibrateReps: 7,
+    realSizeEngine: { batches: [1, 8, 32], rounds: 5 },
   },
 };
 
