@@ -20,8 +20,15 @@ export interface OneVsManyPoint {
   oneSeconds: number;
   /** Seconds for B matmuls of one token each. */
   manySeconds: number;
-  /** manySeconds / oneSeconds: how much faster batching the B tokens is. */
+  /** manySeconds / oneSeconds: how much faster batching the B tokens is (medians). */
   speedup: number;
+  /**
+   * The speed-up's spread over the repetitions: the fastest 'many' (p10) over the slowest
+   * 'one' (p90), and the slowest 'many' over the fastest 'one'. A shared, noisy machine
+   * moves the median within this range from run to run.
+   */
+  speedupLow: number;
+  speedupHigh: number;
 }
 
 /**
@@ -69,7 +76,14 @@ export async function benchOneVsMany(
             info,
           ),
         );
-        points.push({ batch: b, oneSeconds: one.stats.median, manySeconds: many.stats.median, speedup: many.stats.median / one.stats.median });
+        points.push({
+          batch: b,
+          oneSeconds: one.stats.median,
+          manySeconds: many.stats.median,
+          speedup: many.stats.median / one.stats.median,
+          speedupLow: many.stats.p10 / one.stats.p90,
+          speedupHigh: many.stats.p90 / one.stats.p10,
+        });
       } finally {
         tf.dispose([x, ...xs]);
       }

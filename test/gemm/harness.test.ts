@@ -100,6 +100,8 @@ test('benchOneVsMany pairs one B-token matmul with B one-token matmuls; speed-up
   const r = await benchOneVsMany({ batches: [4, 1], k: 16, n: 16, timing: FAST });
   assert.deepEqual(r.points.map((p) => p.batch), [1, 4]);
   for (const p of r.points) assert.ok(Math.abs(p.speedup - p.manySeconds / p.oneSeconds) < 1e-12);
+  // p10 ≤ median ≤ p90 for each variant, so the range of the ratio brackets the ratio of medians.
+  for (const p of r.points) assert.ok(p.speedupLow <= p.speedup + 1e-12 && p.speedup <= p.speedupHigh + 1e-12, `${p.speedupLow} ${p.speedup} ${p.speedupHigh}`);
   const rows = gemmRows(r.table);
   assert.deepEqual(rows.map((x) => `${x.variant}:${x.m}:${x.calls}`), ['one:1:1', 'many:1:1', 'one:4:1', 'many:4:4']);
   // Same useful work both ways.

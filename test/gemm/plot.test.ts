@@ -40,7 +40,7 @@ test('gemmThroughputChart draws model curves computed elsewhere as FLOPs / secon
 });
 
 test('gemmOneVsManyChart plots speed-up against B with the ideal line y = B', () => {
-  const f = gemmOneVsManyChart([{ batch: 1, oneSeconds: 1, manySeconds: 1, speedup: 1 }, { batch: 8, oneSeconds: 1, manySeconds: 6, speedup: 6 }]);
+  const f = gemmOneVsManyChart([{ batch: 1, oneSeconds: 1, manySeconds: 1, speedup: 1, speedupLow: 1, speedupHigh: 1 }, { batch: 8, oneSeconds: 1, manySeconds: 6, speedup: 6, speedupLow: 5, speedupHigh: 7 }]);
   assert.deepEqual((f.data[0] as { y: number[] }).y, [1, 6]);
   assert.deepEqual((f.data[1] as { y: number[] }).y, [1, 8]);
   assert.throws(() => gemmOneVsManyChart([]), InputError);

@@ -135,7 +135,7 @@ const builders: Record<string, () => unknown> = {
         ...specRooflineCurves([{ label: 'H100 bf16', peakFlopsPerSecond: 989.5e12, bytesPerSecond: 3.35e12, dtype: 'bf16' }], gemmRows),
       ],
     }),
-  gemmOneVsManyChart: () => plot.gemmOneVsManyChart([1, 2, 4, 8].map((b) => ({ batch: b, oneSeconds: 1e-3, manySeconds: b * 1e-3, speedup: b / (1 + 0.1 * b) }))),
+  gemmOneVsManyChart: () => plot.gemmOneVsManyChart([1, 2, 4, 8].map((b) => ({ batch: b, oneSeconds: 1e-3, manySeconds: b * 1e-3, speedup: b / (1 + 0.1 * b), speedupLow: b / (1 + 0.12 * b), speedupHigh: b / (1 + 0.08 * b) }))),
   gemmGroupedExpertsChart: () => plot.gemmGroupedExpertsChart([{ label: 'few', summary: summary(3, 5, 3, 3e-3, 4e-3, 1e-3) }, { label: 'many', summary: summary(8, 800, 120, 9e-3, 10e-3, 7e-3) }]),
   rooflineChart: () => plot.rooflineChart([{ label: 'H100 bf16', hw: h100, dtype: 'bf16', rows: opRows }]),
   rooflineOpTimeChart: () => plot.rooflineOpTimeChart(opRows),
