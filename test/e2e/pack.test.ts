@@ -7,6 +7,7 @@
 // skipLibCheck false. Dependencies come from the registry (or npm's cache).
 // A second test runs `batchlab setup` in such a project (with the wheel setup already
 // keeps in .cache/wheels) and checks that the project then runs on native TensorFlow.
+import { publishedCases } from '../../lib/roofline/index.js';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -70,7 +71,7 @@ console.log(JSON.stringify({ experts: m.moe.numExperts, pipeline: b.pipelineBubb
     assert.equal(out.experts, 256); // DeepSeek-V3 config.json: n_routed_experts
     assert.equal(out.pipeline, 3 / 7); // (S−1)/(m+S−1)
     // The published cases (data/published, with the prompt mix under data/traces) and the local setups ship too.
-    assert.equal(out.published, 11);
+    assert.equal(out.published, publishedCases().length);
     assert.equal(out.local, 'mac-studio-m3-ultra');
     const version = run('npx', ['--no-install', 'batchlab', '--version'], app).trim();
     assert.equal(version, (JSON.parse(run('node', ['-p', "JSON.stringify(require('./package.json'))"], root)) as { version: string }).version);
