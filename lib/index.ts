@@ -494,6 +494,10 @@ export {
   serveBenchmarkMetrics,
   engineDevice,
   decodePaddingOf,
+  readPublishedCurves,
+  checkPublishedCurve,
+  predictPublishedCurve,
+  publishedSaturation,
 } from './batching/index.js';
 export type {
   AffineStepCostParams,
@@ -532,6 +536,10 @@ export type {
   EngineDevice,
   ServingEngineConfig,
   ServeBenchmarkMetrics,
+  PublishedCurve,
+  PublishedCurvePoint,
+  PublishedCurveComparison,
+  CurveTarget,
 } from './batching/index.js';
 
 // engine
@@ -794,6 +802,7 @@ export {
   stepBreakdownChart,
   windowCatchChart,
   windowEffectChart,
+  publishedCurvesChart,
 } from './plot/index.js';
 export type {
   BatchLatencyPoint,
@@ -803,6 +812,7 @@ export type {
   LocalSetupBar,
   MoeGroupedBenchRun,
   RooflineSeries,
+  PublishedCurveSeries,
 } from './plot/index.js';
 
 // report
