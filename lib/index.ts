@@ -498,6 +498,7 @@ export {
   checkPublishedCurve,
   predictPublishedCurve,
   publishedSaturation,
+  publishedCurveTargets,
 } from './batching/index.js';
 export type {
   AffineStepCostParams,
@@ -540,6 +541,7 @@ export type {
   PublishedCurvePoint,
   PublishedCurveComparison,
   CurveTarget,
+  CurveTargetRow,
 } from './batching/index.js';
 
 // engine

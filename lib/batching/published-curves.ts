@@ -265,3 +265,41 @@ export function predictPublishedCurve(curve: PublishedCurve, opts: { seed?: numb
     ...(curve.assumptions ? { assumptions: curve.assumptions } : {}),
   };
 }
+
+/** One row of `publishedCurveTargets`: a target of a curve, published against predicted. */
+export interface CurveTargetRow {
+  curve: string;
+  target: string;
+  /** The allowed error, as the issue states it. */
+  tolerance: string;
+  published: number;
+  predicted: number;
+  unit: string;
+  /** predicted / published − 1 (saturation: the ratio). */
+  error: number;
+  met: boolean;
+  stepModel: string;
+}
+
+/**
+ * The four targets of each compared curve as rows (saturation concurrency within 2×,
+ * ITL at concurrency 1 and plateau throughput within ±25 %, TTFT below saturation
+ * within ±50 %, its worst point), for a table or a benchmark printout.
+ *
+ * @example
+ * publishedCurveTargets(readPublishedCurves('nvidia-nim-llm-benchmarking-curves').map((c) => predictPublishedCurve(c))).filter((r) => !r.met)
+ */
+export function publishedCurveTargets(comparisons: PublishedCurveComparison[]): CurveTargetRow[] {
+  if (!Array.isArray(comparisons)) throw new InputError('comparisons', comparisons, 'an array of PublishedCurveComparison');
+  return comparisons.flatMap((c) => {
+    const step = c.stepModelKind === 'kernel-tables' ? 'kernel tables' : 'calibrated model';
+    const row = (target: string, tolerance: string, t: CurveTarget, unit: string): CurveTargetRow => ({ curve: c.id, target, tolerance, published: t.published, predicted: t.predicted, unit, error: t.error, met: t.met, stepModel: step });
+    const rows = [
+      row('saturation concurrency N*', 'within 2×', c.saturation, 'clients (bound: asymptote crossing)'),
+      row(`ITL at concurrency ${c.points[0].concurrency}`, '±25 %', c.itlAtOne, 'ms'),
+      row('plateau output throughput', '±25 %', c.plateauThroughput, 'output tokens/s'),
+    ];
+    if (c.ttftBelowSaturation) rows.push(row(`TTFT below saturation (worst of ${c.ttftBelowSaturation.points}, at ${c.ttftBelowSaturation.concurrency})`, '±50 %', c.ttftBelowSaturation, 'ms'));
+    return rows;
+  });
+}

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkPublishedCurve, predictPublishedCurve, publishedSaturation, readPublishedCurves } from '../../lib/batching/published-curves.js';
+import { checkPublishedCurve, predictPublishedCurve, publishedCurveTargets, publishedSaturation, readPublishedCurves } from '../../lib/batching/published-curves.js';
 import { perfStepCost } from '../../lib/roofline/deployment.js';
 import { loadHardware } from '../../lib/hardware/spec.js';
 import { loadModel } from '../../lib/models/spec.js';
@@ -102,4 +102,16 @@ test('predictPublishedCurve falls back to the calibrated model where no kernel t
 test('predictPublishedCurve refuses bad options', () => {
   assert.throws(() => predictPublishedCurve(small(), { requestsPerClient: 1 }), (e: unknown) => e instanceof InputError && e.field === 'requestsPerClient');
   assert.throws(() => predictPublishedCurve(null as never), InputError);
+});
+
+test('publishedCurveTargets lists the four targets of a curve with the comparison\'s numbers', () => {
+  const c = predictPublishedCurve(small(), { seed: 1 });
+  const rows = publishedCurveTargets([c]);
+  // N* of the hand-made points is 6.5625 (see above): concurrency 1 lies below it, so TTFT is a target.
+  assert.equal(rows.length, 4);
+  assert.deepEqual(rows.map((r) => r.tolerance), ['within 2×', '±25 %', '±25 %', '±50 %']);
+  assert.equal(rows[2].published, 1200);
+  assert.equal(rows[2].predicted, Math.max(...c.points.map((p) => p.predicted.outputTokensPerSecond)));
+  assert.equal(rows[3].met, Math.abs(c.points[0].predicted.ttftMs / 20 - 1) <= 0.5);
+  assert.throws(() => publishedCurveTargets(null as never), InputError);
 });
