@@ -119,7 +119,9 @@ export function checkPublishedCurve(raw: unknown, opts: { where?: string; source
   });
   const out: PublishedCurve = { id: c.id as string, label: c.label as string, model: c.model as string, hardware: c.hardware as string, engine, tp, precision, promptTokens, outputTokens, points, source };
   for (const f of ['engineVersion', 'stated', 'assumptions'] as const) if (typeof c[f] === 'string') out[f] = c[f] as string;
-  if (opts.url) out.url = opts.url;
+  // A curve may cite its own document (a figure quoted elsewhere) instead of the file's.
+  if (typeof c.url === 'string' && c.url !== '') out.url = c.url;
+  else if (opts.url && c.source === undefined) out.url = opts.url;
   if (opts.date) out.date = opts.date;
   return out;
 }

@@ -32,7 +32,7 @@ const small = (over: Record<string, unknown> = {}) =>
 
 test('readPublishedCurves reads the shipped NIM curves with the page values', () => {
   const cs = readPublishedCurves(FILE);
-  assert.equal(cs.length, 3);
+  assert.equal(cs.length, 5);
   const first = cs[0];
   // The page's 'Llama-3.3-70b-instruct Results', Version 1.8.0, 2 x H100 80G, fp8 TP2, 5000/500: first row.
   assert.deepEqual(first.points[0], { concurrency: 1, ttftMs: 406.77, itlMs: 18.58, outputTokensPerSecond: 51.67 });
