@@ -494,6 +494,11 @@ export {
   serveBenchmarkMetrics,
   engineDevice,
   decodePaddingOf,
+  readPublishedCurves,
+  checkPublishedCurve,
+  predictPublishedCurve,
+  publishedSaturation,
+  publishedCurveTargets,
 } from './batching/index.js';
 export type {
   AffineStepCostParams,
@@ -532,6 +537,11 @@ export type {
   EngineDevice,
   ServingEngineConfig,
   ServeBenchmarkMetrics,
+  PublishedCurve,
+  PublishedCurvePoint,
+  PublishedCurveComparison,
+  CurveTarget,
+  CurveTargetRow,
 } from './batching/index.js';
 
 // engine
@@ -794,6 +804,7 @@ export {
   stepBreakdownChart,
   windowCatchChart,
   windowEffectChart,
+  publishedCurvesChart,
 } from './plot/index.js';
 export type {
   BatchLatencyPoint,
@@ -803,6 +814,7 @@ export type {
   LocalSetupBar,
   MoeGroupedBenchRun,
   RooflineSeries,
+  PublishedCurveSeries,
 } from './plot/index.js';
 
 // report

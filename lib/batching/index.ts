@@ -37,3 +37,5 @@ export { resolveEnginePreset } from './config.js';
 export type { ServingEngineConfig } from './types.js';
 export { serveBenchmarkMetrics } from './benchmark.js';
 export type { ServeBenchmarkMetrics } from './benchmark.js';
+export { readPublishedCurves, checkPublishedCurve, predictPublishedCurve, publishedSaturation, publishedCurveTargets } from './published-curves.js';
+export type { PublishedCurve, PublishedCurvePoint, PublishedCurveComparison, CurveTarget, CurveTargetRow } from './published-curves.js';

@@ -314,3 +314,43 @@ export function concurrencyCurveChart(curve: { table: TableLike; maxThroughputRp
     },
   });
 }
+
+/** What `publishedCurvesChart` draws of one curve (a PublishedCurveComparison has it). */
+export interface PublishedCurveSeries {
+  label: string;
+  points: Array<{ concurrency: number; published: { itlMs: number; outputTokensPerSecond: number }; predicted: { itlMs: number; outputTokensPerSecond: number } }>;
+}
+
+/**
+ * Published concurrency curves beside the simulator's predictions of them: output
+ * throughput against concurrency (log axis), published as markers, predicted as lines
+ * of the same colour; ITL on the right axis (published dotted markers, predicted dotted
+ * lines).
+ *
+ * @example
+ * show(publishedCurvesChart(readPublishedCurves('nvidia-nim-llm-benchmarking-curves').map((c) => predictPublishedCurve(c))));
+ */
+export function publishedCurvesChart(curves: PublishedCurveSeries[], opts: { title?: string } = {}): Figure {
+  if (!Array.isArray(curves) || curves.length === 0) throw new InputError('curves', curves, 'a non-empty array of PublishedCurveComparison');
+  const data: Array<Record<string, unknown>> = [];
+  curves.forEach((c, i) => {
+    if (!c || !Array.isArray(c.points) || c.points.length === 0) throw new InputError(`curves[${i}].points`, c?.points, 'a non-empty array of points');
+    const color = PALETTE[i % PALETTE.length];
+    const n = c.points.map((p) => p.concurrency);
+    const name = wrapWords(c.label, 60);
+    data.push(
+      { type: 'scatter', mode: 'markers', name: `${name} — published`, legendgroup: String(i), x: n, y: c.points.map((p) => p.published.outputTokensPerSecond), marker: { color, size: 8, symbol: 'circle' } },
+      { type: 'scatter', mode: 'lines', name: `${name} — predicted (simulated)`, legendgroup: String(i), x: n, y: c.points.map((p) => p.predicted.outputTokensPerSecond), line: { color, width: 2 } },
+      { type: 'scatter', mode: 'markers', name: 'ITL published (right axis)', legendgroup: String(i), showlegend: false, x: n, y: c.points.map((p) => p.published.itlMs), yaxis: 'y2', marker: { color, size: 6, symbol: 'diamond-open' } },
+      { type: 'scatter', mode: 'lines', name: 'ITL predicted (right axis)', legendgroup: String(i), showlegend: false, x: n, y: c.points.map((p) => p.predicted.itlMs), yaxis: 'y2', line: { color, dash: 'dot', width: 1 } },
+    );
+  });
+  return withLogTicks({
+    data,
+    layout: {
+      ...baseLayout(opts.title ?? 'Published concurrency curves (markers) against the simulator (lines): output tokens/s, and ITL dotted', { title: 'concurrency (clients)', log: true }, { title: 'output tokens / s' }),
+      yaxis2: { overlaying: 'y', side: 'right', rangemode: 'tozero', title: { text: 'ITL (ms), dotted' } },
+      margin: { t: 50, r: 80, b: 60, l: 70 },
+    },
+  });
+}

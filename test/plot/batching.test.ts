@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { windowEffectChart, servingLoadLimitChart, concurrencyCurveChart, servingFrontierChart } from '../../lib/plot/batching.js';
+import { windowEffectChart, servingLoadLimitChart, concurrencyCurveChart, servingFrontierChart, publishedCurvesChart } from '../../lib/plot/batching.js';
 import { InputError } from '../../lib/util/errors.js';
 
 test('windowEffectChart draws latency and cost panels per group over window categories in numeric order', () => {
@@ -85,4 +85,18 @@ test('servingFrontierChart gives settings within 3 % of each other one label, an
     { replica: 'A', policy: 'window', windowMs: 50, e2eP99: 1.1, throughputTokS: 110, config: 'w50' },
   ];
   assert.deepEqual((servingFrontierChart(rows, rows).data.at(-1) as { text: string[] }).text, ['W = 0, 10 ms', '', 'W = 50 ms']);
+});
+
+test('publishedCurvesChart draws published markers and predicted lines per curve, ITL on the right axis', () => {
+  const pt = (n: number, tok: number) => ({ concurrency: n, published: { itlMs: 10, outputTokensPerSecond: tok }, predicted: { itlMs: 11, outputTokensPerSecond: tok * 0.9 } });
+  const fig = publishedCurvesChart([{ label: 'a', points: [pt(1, 100), pt(8, 700)] }, { label: 'b', points: [pt(1, 50)] }]);
+  // Four traces per curve: throughput published/predicted, ITL published/predicted.
+  assert.equal(fig.data.length, 8);
+  const [pub, pred, itlPub] = fig.data as Array<{ mode: string; y: number[]; yaxis?: string }>;
+  assert.equal(pub.mode, 'markers');
+  assert.equal(pred.mode, 'lines');
+  assert.deepEqual(pred.y, [90, 630]);
+  assert.equal(itlPub.yaxis, 'y2');
+  assert.throws(() => publishedCurvesChart([]), InputError);
+  assert.throws(() => publishedCurvesChart([{ label: 'x', points: [] }]), (e: unknown) => e instanceof InputError && e.field === 'curves[0].points');
 });

@@ -166,6 +166,14 @@ const builders: Record<string, () => unknown> = {
   windowEffectChart: () => plot.windowEffectChart(windowRows, { groupBy: ['replica', 'loadLabel'] }),
   servingLoadLimitChart: () => plot.servingLoadLimitChart(loadLimitRows),
   concurrencyCurveChart: () => plot.concurrencyCurveChart(concurrencyCurve),
+  publishedCurvesChart: () =>
+    plot.publishedCurvesChart([
+      {
+        label: 'hand-made curve A',
+        points: [1, 10, 100].map((n) => ({ concurrency: n, published: { itlMs: 10 + n / 10, outputTokensPerSecond: Math.min(100 * n, 5000) }, predicted: { itlMs: 12 + n / 8, outputTokensPerSecond: Math.min(90 * n, 4000) } })),
+      },
+      { label: 'hand-made curve B', points: [{ concurrency: 2, published: { itlMs: 5, outputTokensPerSecond: 400 }, predicted: { itlMs: 6, outputTokensPerSecond: 330 } }] },
+    ]),
   attentionStrategiesChart: () => plot.attentionStrategiesChart(attentionRows),
   raggedPredictionChart: () =>
     plot.raggedPredictionChart(raggedStrategyTable(modelAttentionShape(llama70b), { lengths: [100, 900, 900, 2000], dtype: 'bf16', cost: rooflineMatmulCost(h100, 'bf16'), launchSeconds: 4e-6 })),

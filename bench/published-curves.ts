@@ -1,0 +1,43 @@
+// Published concurrency curves (data/published/*-curves.json) predicted by the serving
+// simulator under each curve's engine preset, priced by kernel tables where the database
+// holds the device and framework, else by the calibrated model. Prints every point and
+// the per-curve targets met or missed: saturation concurrency within 2×, ITL at
+// concurrency 1 and plateau throughput within ±25 %, TTFT below saturation within ±50 %.
+// Nothing is fitted to these curves; the time of each prediction is printed beside the
+// time of the first (the reference measured in the same run).
+//   node --import tsx bench/published-curves.ts [--seed 1] [--requests-per-client 4]
+import { predictPublishedCurve, publishedCurveTargets, readPublishedCurves } from '../lib/batching/published-curves.js';
+import { checkInt } from '../lib/util/validate.js';
+
+const flag = (name: string, def: number): number => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? checkInt(name, Number(process.argv[i + 1]), { min: 0, max: 1e6 }) : def;
+};
+const seed = flag('--seed', 1);
+const perClient = flag('--requests-per-client', 4);
+const files = ['nvidia-nim-llm-benchmarking-curves'];
+const pct = (x: number): string => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)} %`;
+const comparisons = [];
+let reference = 0;
+for (const file of files) {
+  for (const curve of readPublishedCurves(file)) {
+    const t0 = performance.now();
+    const c = predictPublishedCurve(curve, { seed, requestsPerClient: perClient });
+    const s = (performance.now() - t0) / 1000;
+    if (!reference) reference = s;
+    comparisons.push(c);
+    console.log(`\n${c.label}\n  source: ${c.source}\n  step model: ${c.stepModel}\n  scheduler: ${c.scheduler}\n  simulated in ${s.toFixed(2)} s (${(s / reference).toFixed(2)}× the first curve)`);
+    console.log('  concurrency  TTFT ms published/predicted   ITL ms published/predicted   output tok/s published/predicted');
+    for (const p of c.points) {
+      console.log(
+        `  ${String(p.concurrency).padStart(11)}  ${`${p.published.ttftMs.toFixed(1)} / ${p.predicted.ttftMs.toFixed(1)}`.padStart(26)}  ${`${p.published.itlMs.toFixed(2)} / ${p.predicted.itlMs.toFixed(2)}`.padStart(26)}  ${`${p.published.outputTokensPerSecond.toFixed(0)} / ${p.predicted.outputTokensPerSecond.toFixed(0)}`.padStart(32)}`,
+      );
+    }
+  }
+}
+console.log('\nTargets (published: read from the source; predicted: simulated; saturation error is the ratio predicted / published)');
+const rows = publishedCurveTargets(comparisons);
+const table = [['curve', 'target', 'tolerance', 'published', 'predicted', 'error', 'met', 'step model'], ...rows.map((r) => [r.curve, r.target, r.tolerance, r.published.toFixed(2), r.predicted.toFixed(2), r.target.startsWith('saturation') ? `${r.error.toFixed(2)}×` : pct(r.error), r.met ? 'met' : 'MISSED', r.stepModel])];
+const widths = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)));
+for (const r of table) console.log(r.map((x, i) => x.padEnd(widths[i])).join('  '));
+console.log(`\n${rows.filter((r) => r.met).length} of ${rows.length} targets met over ${comparisons.length} curves`);

@@ -1,0 +1,117 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { checkPublishedCurve, predictPublishedCurve, publishedCurveTargets, publishedSaturation, readPublishedCurves } from '../../lib/batching/published-curves.js';
+import { perfStepCost } from '../../lib/roofline/deployment.js';
+import { loadHardware } from '../../lib/hardware/spec.js';
+import { loadModel } from '../../lib/models/spec.js';
+import { InputError } from '../../lib/util/errors.js';
+
+const FILE = 'nvidia-nim-llm-benchmarking-curves';
+
+// A small hand-made curve, so that the simulations stay short.
+const small = (over: Record<string, unknown> = {}) =>
+  checkPublishedCurve(
+    {
+      id: 'toy',
+      label: 'toy',
+      model: 'llama-3.1-8b',
+      hardware: 'h100-sxm',
+      engine: 'trtllm',
+      parallelism: { tp: 1 },
+      precision: { weights: 'fp8', compute: 'fp8', activations: 'bf16', kvCache: 'bf16' },
+      promptTokens: 512,
+      outputTokens: 32,
+      points: [
+        { concurrency: 1, ttftMs: 20, itlMs: 5, outputTokensPerSecond: 190 },
+        { concurrency: 8, ttftMs: 40, itlMs: 6, outputTokensPerSecond: 1200 },
+      ],
+      ...over,
+    },
+    { source: 'hand-made' },
+  );
+
+test('readPublishedCurves reads the shipped NIM curves with the page values', () => {
+  const cs = readPublishedCurves(FILE);
+  assert.equal(cs.length, 5);
+  const first = cs[0];
+  // The page's 'Llama-3.3-70b-instruct Results', Version 1.8.0, 2 x H100 80G, fp8 TP2, 5000/500: first row.
+  assert.deepEqual(first.points[0], { concurrency: 1, ttftMs: 406.77, itlMs: 18.58, outputTokensPerSecond: 51.67 });
+  assert.equal(first.tp, 2);
+  assert.equal(first.promptTokens, 5000);
+  assert.equal(first.outputTokens, 500);
+  assert.match(first.source, /NIM/);
+  for (const c of cs) {
+    assert.ok(c.assumptions && c.assumptions.length > 0, `${c.id} states its assumptions`);
+    for (let i = 1; i < c.points.length; i++) assert.ok(c.points[i].concurrency > c.points[i - 1].concurrency);
+  }
+});
+
+test('readPublishedCurves refuses a published file without curves, naming the file and field', () => {
+  assert.throws(() => readPublishedCurves('deepgemm-h800-fp8'), (e: unknown) => e instanceof InputError && e.field === 'data/published/deepgemm-h800-fp8.json curves');
+  assert.throws(() => readPublishedCurves('../etc'), InputError);
+});
+
+test('checkPublishedCurve names the field of bad input', () => {
+  const bad = (over: Record<string, unknown>, field: string) =>
+    assert.throws(() => small(over), (e: unknown) => e instanceof InputError && e.field === field, field);
+  bad({ engine: 'tgi' }, 'curve.engine');
+  bad({ parallelism: { tp: 0 } }, 'curve.parallelism.tp');
+  bad({ outputTokens: 1 }, 'curve.outputTokens');
+  bad({ precision: { weights: 'fp7' } }, 'curve.precision.weights');
+  bad({ points: [{ concurrency: 4, ttftMs: 1, itlMs: 1, outputTokensPerSecond: 1 }, { concurrency: 4, ttftMs: 1, itlMs: 1, outputTokensPerSecond: 1 }] }, 'curve.points[1].concurrency');
+  bad({ points: [{ concurrency: 1, ttftMs: -1, itlMs: 1, outputTokensPerSecond: 1 }, { concurrency: 4, ttftMs: 1, itlMs: 1, outputTokensPerSecond: 1 }] }, 'curve.points[0].ttftMs');
+  bad({ points: [] }, 'curve.points');
+  assert.throws(() => checkPublishedCurve({ ...small(), source: undefined }), (e: unknown) => e instanceof InputError && e.field === 'curve.source');
+});
+
+test('publishedSaturation is X_max · R(1) of the response-time law', () => {
+  // Closed form: X_max = 1200 / 32 req/s; R(1) = (20 + 31 · 5) ms = 0.175 s; N* = 37.5 · 0.175 = 6.5625.
+  assert.ok(Math.abs(publishedSaturation(small()) - 6.5625) < 1e-12);
+  // The NIM 70B 1.8.0 curve: 920.9 / 500 · (0.40677 + 499 · 0.01858) = 17.8253 (the page's rows).
+  assert.ok(Math.abs(publishedSaturation(readPublishedCurves(FILE)[0]) - (920.9 / 500) * (0.40677 + 499 * 0.01858)) < 1e-9);
+});
+
+test('predictPublishedCurve at concurrency 1 has no queueing: TTFT is one prefill step of the prompt', () => {
+  const r = predictPublishedCurve(small(), { seed: 1 });
+  assert.equal(r.stepModelKind, 'kernel-tables');
+  assert.match(r.stepModel, /kernel tables of trtllm/);
+  // The prompt (512 tokens) fits the trtllm preset's 8192-token budget: one step, nothing ahead of it.
+  const step = perfStepCost(loadModel('llama-3.1-8b'), loadHardware('h100-sxm'), { parallelism: { tp: 1 }, precision: { weights: 'fp8', compute: 'fp8', activations: 'bf16', kvCache: 'bf16' }, framework: 'trtllm' });
+  const prefill = step({ prefillTokens: 512, decodeTokens: 0, contextTokens: 0, prefillSequences: 1 });
+  assert.ok(Math.abs(r.points[0].predicted.ttftMs - prefill * 1000) < 1e-6, `${r.points[0].predicted.ttftMs} vs ${prefill * 1000}`);
+  // More clients only add waiting: TTFT and ITL do not fall, throughput rises.
+  assert.ok(r.points[1].predicted.ttftMs >= r.points[0].predicted.ttftMs);
+  assert.ok(r.points[1].predicted.itlMs >= r.points[0].predicted.itlMs);
+  assert.ok(r.points[1].predicted.outputTokensPerSecond > r.points[0].predicted.outputTokensPerSecond);
+  // The targets are the stated ratios of these numbers.
+  assert.equal(r.itlAtOne.error, r.points[0].predicted.itlMs / 5 - 1);
+  assert.equal(r.itlAtOne.met, Math.abs(r.itlAtOne.error) <= 0.25);
+  assert.equal(r.saturation.met, r.saturation.error >= 0.5 && r.saturation.error <= 2);
+});
+
+test('predictPublishedCurve is bit-identical for a seed', () => {
+  assert.deepEqual(predictPublishedCurve(small(), { seed: 7 }), predictPublishedCurve(small(), { seed: 7 }));
+});
+
+test('predictPublishedCurve falls back to the calibrated model where no kernel table holds the device and framework (h100_sxm has trtllm tables only)', () => {
+  const r = predictPublishedCurve(small({ engine: 'sglang' }), { seed: 1 });
+  assert.equal(r.stepModelKind, 'calibrated');
+  assert.match(r.stepModel, /calibrated model/);
+});
+
+test('predictPublishedCurve refuses bad options', () => {
+  assert.throws(() => predictPublishedCurve(small(), { requestsPerClient: 1 }), (e: unknown) => e instanceof InputError && e.field === 'requestsPerClient');
+  assert.throws(() => predictPublishedCurve(null as never), InputError);
+});
+
+test('publishedCurveTargets lists the four targets of a curve with the comparison\'s numbers', () => {
+  const c = predictPublishedCurve(small(), { seed: 1 });
+  const rows = publishedCurveTargets([c]);
+  // N* of the hand-made points is 6.5625 (see above): concurrency 1 lies below it, so TTFT is a target.
+  assert.equal(rows.length, 4);
+  assert.deepEqual(rows.map((r) => r.tolerance), ['within 2×', '±25 %', '±25 %', '±50 %']);
+  assert.equal(rows[2].published, 1200);
+  assert.equal(rows[2].predicted, Math.max(...c.points.map((p) => p.predicted.outputTokensPerSecond)));
+  assert.equal(rows[3].met, Math.abs(c.points[0].predicted.ttftMs / 20 - 1) <= 0.5);
+  assert.throws(() => publishedCurveTargets(null as never), InputError);
+});
