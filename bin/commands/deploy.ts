@@ -343,7 +343,7 @@ export function register(program: Command, io: CliIo): void {
     .option('--gpus-per-node <n>', 'devices per node', '8')
     .option('--overlap', 'two micro-batches overlap communication with computation')
     .option('--precision <list>', 'one dtype, or weights,attention,dispatch,combine', 'bf16')
-    .option('--batch <n>', 'decoding sequences per rank', '64')
+    .option('--batch <n>', 'decoding sequences per rank (with --local or --setup: default 1, one user)', '64')
     .option('--context <n>', 'tokens in each sequence cache', '2048')
     .option('--prompt <n>', 'prompt tokens per request', '2048')
     .option('--cache-hit <f>', 'prefix-cache hit fraction, in [0, 1)', '0')
@@ -361,5 +361,6 @@ export function register(program: Command, io: CliIo): void {
     .option('--framework <name>', 'price GEMMs, attention and all-reduces from this serving framework\'s measured kernel tables: trtllm, sglang or vllm')
     .option('--kernel-db <dir>', 'kernel tables in batchlab\'s schema, <dir>/<device>/<framework>/<version>/<op>.csv[.gz] (default: the shipped data/kernels)')
     .exitOverride()
-    .action((o: DeployOptions, cmd: Command) => deployCommand({ ...o, json: wantsJson(cmd) }, io));
+    // A local setup serves one user unless --batch says otherwise; the pool default (64 per rank) is a server's.
+    .action((o: DeployOptions, cmd: Command) => deployCommand({ ...o, json: wantsJson(cmd), ...((o.local !== undefined || o.setup !== undefined) && cmd.getOptionValueSource('batch') !== 'cli' ? { batch: '1' } : {}) }, io));
 }
