@@ -288,6 +288,8 @@ export {
   rooflineStepCost,
   stepTime,
   uniformRoutingLoadFactor,
+  kvCacheCapacity,
+  USABLE_MEMORY_FRACTION,
 } from './roofline/index.js';
 export type {
   CriticalBatchGridPoint,
@@ -312,6 +314,7 @@ export type {
   StepTimeBreakdown,
   CasePromptMix,
   KernelUsage,
+  KvCapacity,
 } from './roofline/index.js';
 
 // perf
@@ -514,6 +517,7 @@ export type {
   ServingPolicyModule,
   ServingReplica,
   ServingReplicaSweepRow,
+  CatalogReplicaOptions,
   ServingRequestLog,
   ServingResult,
   ServingSlo,

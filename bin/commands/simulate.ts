@@ -50,7 +50,7 @@ function replicaOf(o: SimulateCliOptions, cmd: Command): { label: string; stepCo
   const model = asFlags(() => loadModel(o.model!), { 'model id': '--model' });
   const hw = asFlags(() => loadHardware(o.hardware!), { 'hardware id': '--hardware' });
   const devices = intArg('--tp', o.tp, 1, 4096);
-  const r = asFlags(() => catalogServingReplica(model, hw, { dtype: 'bf16', devices }), { devices: '--tp' });
+  const r = asFlags(() => catalogServingReplica(model, hw, { dtype: 'bf16', devices }), { devices: '--tp', 'parallelism.tp': '--tp' });
   return { ...r, device: engineDevice(hw) };
 }
 
