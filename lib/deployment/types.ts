@@ -3,6 +3,7 @@ import type { HardwareSpec } from '../hardware/spec.js';
 import type { ModelSpec } from '../models/spec.js';
 
 import type { KernelUsage } from '../roofline/kernel-step.js';
+import type { MemoryFit } from '../roofline/deployment.js';
 
 /**
  * Element types per tensor class: DeepSeek serves with FP8 matmul weights and FP8
@@ -95,6 +96,12 @@ export interface DeviceStepModel {
   step(input: DeviceStepInput): DeviceStepBreakdown;
   /** Bytes each device holds for weights and for one decoding sequence's KV cache at `context` tokens. */
   memory(context: number): { weightBytes: number; kvBytesPerSequence: number; capacityBytes: number };
+  /**
+   * `memoryFit` (lib/roofline) of `sequences` decoding sequences per attention rank at
+   * `context` tokens each: weights, KV cache and activations against the capacity. The
+   * one memory fit every pool check asks.
+   */
+  fit(sequences: number, context: number): MemoryFit;
 }
 
 /** Which pool a step model is built for: prefill and decode may run different kernels. */
