@@ -290,6 +290,7 @@ export {
   uniformRoutingLoadFactor,
   kvCacheCapacity,
   USABLE_MEMORY_FRACTION,
+  precisionOfClasses,
 } from './roofline/index.js';
 export type {
   CriticalBatchGridPoint,
@@ -694,6 +695,7 @@ export {
   listLocalRuntimes,
   loadLocalRuntime,
   PREFILL_CHUNK,
+  layoutParallelism,
 } from './deployment/index.js';
 export type {
   ArchitectureRow,

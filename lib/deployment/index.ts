@@ -3,6 +3,7 @@
 // local setups, and SLO-driven search.
 export type { DeploymentPrecision, PoolLayout, DeviceStepInput, DeviceStepBreakdown, DeviceStepModel, PoolRole, StepModelFactory } from './types.js';
 export { resolveLayout, checkPrecision, uniformPrecision } from './layout.js';
+export { layoutParallelism } from './layout.js';
 export type { ResolvedLayout } from './layout.js';
 export { checkStepInput } from './step.js';
 export { speculativeTokensPerStep, deviceMemoryFit, assertMemoryFit, maxSequencesThatFit, decodePerformance, decodeAtUserSpeed, prefillPerformance } from './pool.js';

@@ -2,10 +2,10 @@ import type { StepWork } from '../core/types.js';
 import type { HardwareSpec } from '../hardware/spec.js';
 import type { ModelSpec } from '../models/spec.js';
 import type { EfficiencyMode, MemoryFit, Parallelism, PerfConfig } from '../roofline/deployment.js';
-import { memoryFit, stepTime } from '../roofline/deployment.js';
-import { checkInt, checkNumber, checkOneOf } from '../util/validate.js';
+import { memoryFit, precisionOfClasses, stepTime } from '../roofline/deployment.js';
+import { checkInt, checkNumber } from '../util/validate.js';
 import { uniformRoutingLoadFactor } from '../roofline/routing.js';
-import { checkPrecision, resolveLayout } from './layout.js';
+import { checkPrecision, layoutParallelism, resolveLayout } from './layout.js';
 import { checkStepInput } from './step.js';
 import type { DeploymentPrecision, DeviceStepBreakdown, DeviceStepInput, DeviceStepModel, PoolLayout, StepModelFactory } from './types.js';
 
@@ -41,17 +41,8 @@ export function perfDeviceStepModel(model: ModelSpec, hw: HardwareSpec, layout: 
   const pr = checkPrecision(precision);
   const dp = L.dataParallelAttention;
   const config: PerfConfig = {
-    parallelism: {
-      tp: L.tensorParallel,
-      dp,
-      ep: L.expertParallel,
-      pp: L.pipelineParallel,
-      devicesPerNode: L.gpusPerNode,
-      overlap: L.microBatchOverlap,
-      dispatch: opts.dispatch === undefined ? undefined : checkOneOf('dispatch', opts.dispatch, ['per-expert', 'per-node'] as const),
-      expertLoadFactor: opts.expertLoadFactor,
-    },
-    precision: { weights: pr.weights, compute: pr.weights, activations: pr.attention, kvCache: pr.attention, dispatch: pr.dispatch, combine: pr.combine },
+    parallelism: layoutParallelism(model, layout, { dispatch: opts.dispatch, expertLoadFactor: opts.expertLoadFactor }),
+    precision: precisionOfClasses(pr),
     efficiency: opts.efficiency,
     checkMemory: false,
     framework: opts.framework,

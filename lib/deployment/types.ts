@@ -7,7 +7,10 @@ import type { MemoryFit } from '../roofline/deployment.js';
 
 /**
  * Element types per tensor class: DeepSeek serves with FP8 matmul weights and FP8
- * dispatch, but BF16 attention (MLA core and KV cache) and BF16 combine.
+ * dispatch, but BF16 attention (MLA core and KV cache) and BF16 combine. The coarse
+ * form of the roofline's Precision (lib/roofline/deployment.ts), mapped by
+ * `precisionOfClasses`: weights → weights and compute, attention → activations and
+ * kvCache, dispatch → dispatch, combine → combine.
  */
 export interface DeploymentPrecision {
   /** Weights and activations of every linear layer (attention projections, FFNs, experts). */
@@ -47,6 +50,12 @@ export interface PoolLayout {
   /** Two micro-batches overlap one's communication with the other's computation. */
   microBatchOverlap: boolean;
 }
+// PoolLayout is the deployment form of the roofline's Parallelism, mapped by
+// `layoutParallelism` (layout.ts): tensorParallel → tp, dataParallelAttention → dp,
+// expertParallel → ep, pipelineParallel → pp, gpusPerNode → devicesPerNode,
+// microBatchOverlap → overlap; redundantExperts and routedExpertsPerDevice enter the
+// model as its expertLoadFactor. Both stay: renaming every layout of data/ and bin/ is
+// not worth one vocabulary.
 
 /** The work of one step on one attention rank (one data-parallel batch). */
 export interface DeviceStepInput {

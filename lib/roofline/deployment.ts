@@ -83,6 +83,28 @@ export interface Precision {
 }
 
 /**
+ * A Precision from the four tensor classes of a deployment (lib/deployment's
+ * DeploymentPrecision): `weights` is also the GEMMs' compute dtype, `attention` the
+ * activations' and the KV cache's. The one mapping between the two vocabularies.
+ *
+ * @example
+ * precisionOfClasses({ weights: 'fp8', attention: 'bf16', dispatch: 'fp8', combine: 'bf16' }).kvCache // => 'bf16'
+ */
+export function precisionOfClasses(p: { weights: Dtype; attention: Dtype; dispatch: Dtype; combine: Dtype }): Precision {
+  if (typeof p !== 'object' || p === null) throw new InputError('precision', p, 'an object { weights, attention, dispatch, combine }');
+  const weights = checkOneOf('precision.weights', p.weights, DTYPES);
+  const attention = checkOneOf('precision.attention', p.attention, DTYPES);
+  return {
+    weights,
+    compute: weights,
+    activations: attention,
+    kvCache: attention,
+    dispatch: checkOneOf('precision.dispatch', p.dispatch, DTYPES),
+    combine: checkOneOf('precision.combine', p.combine, DTYPES),
+  };
+}
+
+/**
  * How efficiently the hardware is assumed to run: 'spec' prices every operation at the
  * datasheet roofline (the lower bound); 'calibrated' uses the entry's sourced
  * calibration (an InputError when it has none); 'typical' uses TYPICAL_CALIBRATION.

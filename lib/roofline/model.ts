@@ -1,5 +1,5 @@
 import type { Dtype, MatmulCostModel, StepCostFn } from '../core/types.js';
-import { DTYPE_BYTES, DTYPES } from '../core/types.js';
+import { DTYPES } from '../core/types.js';
 import { checkInt, checkNumber, checkOneOf } from '../util/validate.js';
 import { InputError } from '../util/errors.js';
 import type { HardwareSpec } from '../hardware/spec.js';
@@ -7,7 +7,6 @@ import { hardwarePeakFlops } from '../hardware/spec.js';
 import type { ModelSpec } from '../models/spec.js';
 import type { ModelOperation } from '../models/ops.js';
 import { decodeOps, expectedActiveExperts, prefillOps } from '../models/ops.js';
-import { paramCounts, kvCacheBytesPerSequence } from '../models/params.js';
 import type { OpRooflinePoint } from './matmul.js';
 import { opRoofline } from './matmul.js';
 import type { PerfConfig } from './deployment.js';

@@ -172,3 +172,25 @@ test('prefillAttentionPairsPerToken: the default is the fixed-length formula; a 
     assert.throws(() => m.step({ ...base, prefillAttentionPairsPerToken: Number.NaN }), (e: unknown) => e instanceof InputError && e.field === 'prefillAttentionPairsPerToken');
   }
 });
+
+test('layoutParallelism() and precisionOfClasses(): the one mapping from the deployment vocabulary to the roofline one', async () => {
+  const { layoutParallelism } = await import('../../lib/deployment/layout.js');
+  const { precisionOfClasses, stepTime } = await import('../../lib/roofline/deployment.js');
+  const pub = deepseekPublishedDay();
+  // DeepSeek's decode pool (data/deployment: DP144, EP144, overlap) in the roofline's names.
+  const par = layoutParallelism(ds, pub.decode, { dispatch: 'per-expert', expertLoadFactor: 1.2 });
+  assert.deepEqual(
+    { tp: par.tp, dp: par.dp, ep: par.ep, pp: par.pp, devicesPerNode: par.devicesPerNode, overlap: par.overlap, dispatch: par.dispatch, expertLoadFactor: par.expertLoadFactor },
+    { tp: pub.decode.tensorParallel, dp: pub.decode.dataParallelAttention, ep: pub.decode.expertParallel, pp: pub.decode.pipelineParallel, devicesPerNode: pub.decode.gpusPerNode, overlap: pub.decode.microBatchOverlap, dispatch: 'per-expert', expertLoadFactor: 1.2 },
+  );
+  // FP8 weights and dispatch, BF16 attention and combine (DeepSeek-V3 report): weights also compute, attention also KV.
+  const p = precisionOfClasses(pub.precision);
+  assert.deepEqual(p, { weights: pub.precision.weights, compute: pub.precision.weights, activations: pub.precision.attention, kvCache: pub.precision.attention, dispatch: pub.precision.dispatch, combine: pub.precision.combine });
+  // The deployment step model is stepTime of that mapping: one rank's work scaled to the stage.
+  const m = perfDeviceStepModel(ds, h800, pub.decode, pub.precision, { efficiency: 'spec' });
+  const dp = pub.decode.dataParallelAttention;
+  const direct = stepTime(ds, h800, { parallelism: layoutParallelism(ds, pub.decode), precision: p, efficiency: 'spec', checkMemory: false }, { prefillTokens: 0, decodeTokens: 64 * dp, contextTokens: 64 * dp * 4096 });
+  assert.equal(m.step({ prefillTokens: 0, decodeSequences: 64, decodeContext: 4096 }).seconds, direct.intervalSeconds);
+  assert.throws(() => precisionOfClasses({ ...pub.precision, attention: 'fp7' as 'fp8' }), (e: unknown) => e instanceof InputError && e.field === 'precision.attention');
+  assert.throws(() => layoutParallelism(llama, { ...tp(4), expertParallel: 2 }), (e: unknown) => e instanceof InputError && e.field === 'layout.expertParallel');
+});
