@@ -151,6 +151,7 @@ export {
   thisMachineHardware,
   resolveHardware,
   hardwareWithPrice,
+  USABLE_MEMORY_FRACTION,
 } from './hardware/index.js';
 export type {
   HardwareSpec,
@@ -289,7 +290,6 @@ export {
   stepTime,
   uniformRoutingLoadFactor,
   kvCacheCapacity,
-  USABLE_MEMORY_FRACTION,
   precisionOfClasses,
 } from './roofline/index.js';
 export type {

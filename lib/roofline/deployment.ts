@@ -3,7 +3,7 @@ import { DTYPE_BYTES, DTYPES } from '../core/types.js';
 import { InputError } from '../util/errors.js';
 import { checkInt, checkNumber, checkOneOf } from '../util/validate.js';
 import type { HardwareSpec } from '../hardware/spec.js';
-import { hardwarePeakFlops, THIS_MACHINE } from '../hardware/spec.js';
+import { hardwarePeakFlops, THIS_MACHINE, USABLE_MEMORY_FRACTION } from '../hardware/spec.js';
 import { measuredMatmulCostForMachine } from '../cost/table.js';
 import type { ModelSpec } from '../models/spec.js';
 import type { ModelOperation } from '../models/ops.js';
@@ -263,18 +263,6 @@ interface Resolved {
   kernels?: KernelPricer;
 }
 
-/**
- * The one assumption about usable memory: a device may fill its whole datasheet
- * capacity (`memoryCapacityBytes` of data/hardware, from the vendor's datasheet) with
- * weights, KV cache and the activations of the step in flight, each counted by
- * `memoryFit`. Runtime workspace (allocator slack, CUDA graphs, communication buffers)
- * is not counted, so a fit is an upper bound on what an engine admits; an engine's own
- * setting goes in PerfConfig `memoryFraction`.
- *
- * @example
- * USABLE_MEMORY_FRACTION // => 1
- */
-export const USABLE_MEMORY_FRACTION = 1;
 
 const MAX_DEVICES = 1 << 16;
 const MAX_TOKENS = 1 << 24;

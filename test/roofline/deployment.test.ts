@@ -223,7 +223,8 @@ test('stepTime() and memoryFit() reject bad work and options with an InputError 
 });
 
 test('memoryFit is the one fit: USABLE_MEMORY_FRACTION of the datasheet capacity, or the engine share memoryFraction; kvCacheCapacity is what it leaves', async () => {
-  const { kvCacheCapacity, USABLE_MEMORY_FRACTION } = await import('../../lib/roofline/deployment.js');
+  const { kvCacheCapacity } = await import('../../lib/roofline/deployment.js');
+  const { USABLE_MEMORY_FRACTION } = await import('../../lib/hardware/spec.js');
   const llama = loadModel('llama-3.1-70b');
   const h100 = loadHardware('h100-sxm'); // 80 GB (data/hardware/h100-sxm.json)
   const cfg: PerfConfig = { parallelism: { tp: 4 }, precision: 'bf16', efficiency: 'spec' };
