@@ -146,6 +146,13 @@ test('catalogServingReplica takes the PerfConfig of stepTime: the calibrated mod
   assert.throws(() => catalogServingReplica(model, hw, { dtype: 'bf16', precision: 'bf16' }), (e: unknown) => e instanceof InputError && e.field === 'precision');
   assert.throws(() => catalogServingReplica(model, hw, { devices: 4, parallelism: { tp: 4 } }), (e: unknown) => e instanceof InputError && e.field === 'devices');
   assert.throws(() => catalogServingReplica(model, hw, { ...config, memoryFraction: 1.5 }), (e: unknown) => e instanceof InputError && e.field === 'memoryFraction');
+  // The kernel-table path of stepTime: the same config, the same seconds, and the same memory fit.
+  const kt = { parallelism: { tp: 8 }, precision: 'bf16' as const, framework: 'trtllm' };
+  const h200 = loadHardware('h200');
+  const t = catalogServingReplica(model, h200, kt);
+  assert.match(t.label, /\(performance model, calibrated, trtllm kernel tables\)$/);
+  assert.equal(t.stepCost(w), perfStepCost(model, h200, kt)(w));
+  assert.equal(t.kvCapacityTokens, kvCacheCapacity(model, h200, { ...kt, framework: undefined }).tokens);
   // A calibrated model that does not fit names memory.
   assert.throws(() => catalogServingReplica(loadModel('deepseek-v3'), loadHardware('h200'), { precision: 'fp8' }), (e: unknown) => e instanceof InputError && e.field === 'memory');
 });
