@@ -151,6 +151,7 @@ export {
   thisMachineHardware,
   resolveHardware,
   hardwareWithPrice,
+  USABLE_MEMORY_FRACTION,
 } from './hardware/index.js';
 export type {
   HardwareSpec,
@@ -288,6 +289,8 @@ export {
   rooflineStepCost,
   stepTime,
   uniformRoutingLoadFactor,
+  kvCacheCapacity,
+  precisionOfClasses,
 } from './roofline/index.js';
 export type {
   CriticalBatchGridPoint,
@@ -312,6 +315,7 @@ export type {
   StepTimeBreakdown,
   CasePromptMix,
   KernelUsage,
+  KvCapacity,
 } from './roofline/index.js';
 
 // perf
@@ -519,6 +523,7 @@ export type {
   ServingPolicyModule,
   ServingReplica,
   ServingReplicaSweepRow,
+  CatalogReplicaOptions,
   ServingRequestLog,
   ServingResult,
   ServingSlo,
@@ -700,6 +705,7 @@ export {
   listLocalRuntimes,
   loadLocalRuntime,
   PREFILL_CHUNK,
+  layoutParallelism,
 } from './deployment/index.js';
 export type {
   ArchitectureRow,

@@ -169,11 +169,11 @@ function localCommand(o: DeployOptions, io: CliIo): void {
  */
 function memoryRefusal(step: DeviceStepModel, decode: DecodePerformance, batch: number, pp: number, context: number): { error: InputError; reason: string } {
   const m = decode.memory;
-  const parts = `weights ${gb(m.weightBytes)} + KV ${gb(m.kvBytes)} = ${gb(m.needBytes)} of ${gb(m.capacityBytes)} per device: short by ${gb(m.shortfallBytes)}`;
+  const parts = `weights ${gb(m.weightBytes)} + KV ${gb(m.kvBytes)} + activations ${gb(m.activationBytes)} = ${gb(m.needBytes)} of ${gb(m.capacityBytes)} per device: short by ${gb(m.shortfallBytes)}`;
   const most = Math.floor(maxSequencesThatFit(step, context) / pp);
   if (most >= 1) {
     const reason = `does not fit in memory at --batch ${batch}, --context ${context}: ${parts}`;
-    return { reason, error: new InputError('--batch', batch, `an integer in [1, ${most}] for this layout and --context ${context} (KV caches beside the weights)`, parts) };
+    return { reason, error: new InputError('--batch', batch, `an integer in [1, ${most}] for this layout and --context ${context} (KV caches and activations beside the weights)`, parts) };
   }
   const reason = `${m.weightBytes > m.capacityBytes ? 'the weights alone do not fit in memory' : `not even one sequence per rank fits beside the weights${pp > 1 ? ` (${pp} in flight with --pp ${pp})` : ''}`}: ${parts}`;
   return { reason, error: new InputError('--tp/--pp/--ep/--precision', `${gb(m.weightBytes)} of weights per device`, `a layout whose weights and one sequence fit in ${gb(m.capacityBytes)} per device (raise --tp, --pp or --ep, or lower --precision)`, parts) };

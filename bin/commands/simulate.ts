@@ -5,6 +5,7 @@ import { loadServingTrace } from '../../lib/batching/trace.js';
 import type { ServingConfig, ServingEngineConfig, ServingPolicy, ServingStepCost } from '../../lib/batching/types.js';
 import { SERVING_ENGINES, describeEnginePreset, engineDevice, servingEnginePreset, type ServingEnginePreset } from '../../lib/batching/engines.js';
 import { catalogServingReplica } from '../../lib/batching/replica.js';
+import { EFFICIENCY_MODES } from '../../lib/roofline/deployment.js';
 import { servingConcurrencySweep } from '../../lib/batching/study.js';
 import { loadHardware } from '../../lib/hardware/spec.js';
 import { loadModel } from '../../lib/models/spec.js';
@@ -28,6 +29,7 @@ interface SimulateCliOptions {
   model?: string;
   hardware?: string;
   tp: string;
+  efficiency?: string;
   concurrency?: string;
   requestsPerClient: string;
 }
@@ -42,6 +44,7 @@ function replicaOf(o: SimulateCliOptions, cmd: Command): { label: string; stepCo
   }
   if (o.model === undefined || o.hardware === undefined) {
     if (cmd.getOptionValueSource('tp') === 'cli') throw new InputError('--tp', o.tp, 'left out without --model and --hardware');
+    if (o.efficiency !== undefined) throw new InputError('--efficiency', o.efficiency, 'left out without --model and --hardware');
     const stepSeconds = checkNumber('--step-ms', decimalArg('--step-ms', o.stepMs), { min: 1e-6, max: 1e6 }) / 1e3;
     const stepCost = constantStepCost(stepSeconds);
     return { label: stepCost.label!, stepCost };
@@ -50,7 +53,10 @@ function replicaOf(o: SimulateCliOptions, cmd: Command): { label: string; stepCo
   const model = asFlags(() => loadModel(o.model!), { 'model id': '--model' });
   const hw = asFlags(() => loadHardware(o.hardware!), { 'hardware id': '--hardware' });
   const devices = intArg('--tp', o.tp, 1, 4096);
-  const r = asFlags(() => catalogServingReplica(model, hw, { dtype: 'bf16', devices }), { devices: '--tp' });
+  // --efficiency prices steps with stepTime's model (the same as deploy); without it, the datasheet roofline.
+  const efficiency = o.efficiency === undefined ? undefined : checkOneOf('--efficiency', o.efficiency, EFFICIENCY_MODES);
+  const opts = efficiency === undefined ? { dtype: 'bf16' as const, devices } : { precision: 'bf16' as const, parallelism: { tp: devices }, efficiency };
+  const r = asFlags(() => catalogServingReplica(model, hw, opts), { devices: '--tp', 'parallelism.tp': '--tp', efficiency: '--efficiency' });
   return { ...r, device: engineDevice(hw) };
 }
 
@@ -81,6 +87,7 @@ export function register(program: Command): void {
     .option('--model <id>', 'catalog model: price steps with its spec roofline on --hardware (with --hardware)')
     .option('--hardware <id>', 'catalog hardware (with --model)')
     .option('--tp <int>', 'devices of the replica, tensor parallel (with --model)', '1')
+    .option('--efficiency <mode>', `price steps with the performance model of deploy: ${EFFICIENCY_MODES.join(', ')} (with --model; default: the spec roofline)`)
     .option('--concurrency <list>', 'closed-loop clients, comma-separated (e.g. 1,16,64,256): a benchmark table as vllm bench serve reports it')
     .option('--requests-per-client <int>', 'requests each client sends at every --concurrency (the first is warm-up)', '20')
     .option('--step-ms <ms>', 'milliseconds per engine step', '20')

@@ -1,6 +1,7 @@
 import type { Dtype } from '../core/types.js';
 import { DTYPE_BYTES, DTYPES } from '../core/types.js';
 import { InputError } from '../util/errors.js';
+import { USABLE_MEMORY_FRACTION } from '../hardware/spec.js';
 import { checkFraction, checkInt, checkNumber, checkOneOf } from '../util/validate.js';
 
 /** Seconds of one part of a whole decode step (all layers) for `tokens` sequences on `devices` devices. */
@@ -30,7 +31,7 @@ export interface DisaggregationInput {
     attentionWeightBytes: number;
     ffnWeightBytes: number;
     kvBytesPerSequence: number;
-    /** Fraction of memory usable (default 0.9). */
+    /** Fraction of memory usable (default USABLE_MEMORY_FRACTION, the one assumption of `memoryFit`: the whole capacity). */
     utilization?: number;
   };
 }
@@ -142,7 +143,7 @@ export function disaggregationWhatIf(input: DisaggregationInput): Disaggregation
     const aw = checkNumber('memory.attentionWeightBytes', mem.attentionWeightBytes, { min: 0, max: 1e18 });
     const fw = checkNumber('memory.ffnWeightBytes', mem.ffnWeightBytes, { min: 0, max: 1e18 });
     const kv = checkNumber('memory.kvBytesPerSequence', mem.kvBytesPerSequence, { min: 0, exclusiveMin: true, max: 1e15 });
-    const u = checkFraction('memory.utilization', mem.utilization ?? 0.9);
+    const u = checkFraction('memory.utilization', mem.utilization ?? USABLE_MEMORY_FRACTION);
     out.colocated.maxBatch = Math.max(0, Math.floor((N * M * u - aw - fw) / kv));
     // The attention pool holds attention weights, the KV cache and the parked hidden states; the FFN weights live elsewhere.
     out.disaggregated.maxBatch = Math.max(0, Math.floor((A * M * u - aw) / (kv + 2 * h * s)));

@@ -150,7 +150,9 @@ export interface KvBatchLimit {
  * The largest concurrent decode batch a deployment can hold at a context length:
  * memory × utilisation − weights/devices − activations is what each device has for
  * KV, counted in paged blocks; each sequence takes ceil(context / block) blocks of
- * its own (after any shared prefix). This is the real batch limit of long-context
+ * its own (after any shared prefix). This models vLLM's block allocator under its own
+ * settings (gpu_memory_utilization, block size, max_num_batched_tokens); whether a
+ * step fits a device in the performance model is `memoryFit` (lib/roofline). This is the real batch limit of long-context
  * decode: weights are read once per step whatever the batch, KV is per sequence.
  *
  * @example

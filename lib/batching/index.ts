@@ -27,6 +27,7 @@ export { servingSweepPoints, runServingSweepPoint, servingSweep, servingFrontier
 export type { ServingSweepGrid, ServingSweepRow } from './sweep.js';
 export { catalogServingReplica, servingCapacity, servingReplicaSweep } from './replica.js';
 export type { ServingReplica } from './replica.js';
+export type { CatalogReplicaOptions } from './replica.js';
 export { servingLoadUnderLimit, servingLoadUnderLimitTable, servingConcurrencySweep } from './study.js';
 export type { ServingWorkload, ServingLatencyLimits, ConcurrencyCurve } from './study.js';
 export { servingSweepRow, describeWindowEffect, describeStaticVsWindow, describeLoadUnderLimit, describeChange } from './describe.js';

@@ -1,14 +1,15 @@
-import type { Dtype, MatmulCostModel, StepWork } from '../core/types.js';
-import { DTYPE_BYTES } from '../core/types.js';
+import type { Dtype, StepWork } from '../core/types.js';
+import { DTYPES } from '../core/types.js';
 import type { HardwareSpec } from '../hardware/spec.js';
 import type { ModelSpec } from '../models/spec.js';
-import { kvBytesPerToken, paramCounts } from '../models/params.js';
 import { modelStepOps, type ModelOperation } from '../models/ops.js';
 import { hardwarePeakFlops } from '../hardware/spec.js';
 import { rooflineStepCost } from '../roofline/model.js';
+import type { PerfConfig } from '../roofline/deployment.js';
+import { kvCacheCapacity, perfStepCost } from '../roofline/deployment.js';
 import { InputError } from '../util/errors.js';
 import * as aq from 'arquero';
-import { checkArray, checkFraction, checkInt, checkPositive } from '../util/validate.js';
+import { checkArray, checkInt, checkOneOf, checkPositive } from '../util/validate.js';
 import { simulateServing } from './simulate.js';
 import { servingSweep, type ServingSweepGrid } from './sweep.js';
 
@@ -26,35 +27,75 @@ export interface ServingReplica {
 }
 
 /**
- * One tensor-parallel replica of a catalog model on catalog hardware: a roofline step
- * cost (or `matmulCost`, e.g. a model fitted to this machine) and the KV capacity left
- * by the weights, floor((f·memory·devices − params·bytes) / KV bytes per token). Weights
- * and KV cache share `dtype`; f defaults to 0.9, vLLM's default gpu_memory_utilization,
- * leaving the rest for activations and workspace. The step cost also reports each
- * step's FLOPs and bytes (the model's operations, summed over devices) against the
- * devices' spec peaks, so runs report MFU and bandwidth utilisation, and the replica
- * carries its price (devices × the catalog's hourly price).
+ * How `catalogServingReplica` prices a replica: the configuration `stepTime` takes
+ * (parallelism, precision, efficiency, framework and kernel database,
+ * `memoryFraction`), or the short form `dtype` + `devices` for the datasheet roofline
+ * of `rooflineStepCost` on `devices` tensor-parallel devices.
+ */
+export interface CatalogReplicaOptions extends PerfConfig {
+  /** Short form: one dtype for weights, activations and KV cache, priced by the spec roofline. Not with `precision`. */
+  dtype?: Dtype;
+  /** Short form: tensor-parallel devices (default 1). Not with `parallelism`. */
+  devices?: number;
+}
+
+/**
+ * One replica of a catalog model on catalog hardware, for the serving simulator. Its
+ * KV capacity is `kvCacheCapacity` (lib/roofline): the memory `memoryFit` leaves
+ * beside each device's weights, the one memory fit of batchlab (the whole datasheet
+ * capacity unless `memoryFraction` says otherwise, e.g. 0.9 for vLLM's default
+ * gpu_memory_utilization). Its step cost is
+ * - with `dtype` (and `devices`, `matmulCost`): the datasheet roofline of
+ *   `rooflineStepCost` (or the `matmulCost` model, e.g. a fit to this machine), as before;
+ * - with a PerfConfig (`parallelism`, `precision`, `efficiency`, `framework`, ...):
+ *   `perfStepCost`, the same model as `stepTime`: calibrated, typical, spec, or priced
+ *   from kernel tables.
+ * The step cost also reports each step's FLOPs and bytes (the model's operations,
+ * summed over devices) against the devices' spec peaks, so runs report MFU and
+ * bandwidth utilisation, and the replica carries its price (devices × the catalog's
+ * hourly price).
  *
  * @example
  * const r = catalogServingReplica(loadModel('llama-3.1-70b'), loadHardware('h100-sxm'), { dtype: 'bf16', devices: 4 });
- * r.kvCapacityTokens // => about 448,000
+ * r.kvCapacityTokens // => about 546,000
+ * const c = catalogServingReplica(loadModel('llama-3.1-70b'), loadHardware('h100-sxm'), { parallelism: { tp: 4 }, precision: 'bf16' });
+ * c.label // => "llama-3.1-70b bf16 on 4× h100-sxm (performance model, calibrated)"
  */
-export function catalogServingReplica(
-  model: ModelSpec,
-  hw: HardwareSpec,
-  opts: { dtype: Dtype; devices?: number; memoryFraction?: number; matmulCost?: MatmulCostModel },
-): ServingReplica & { kvCapacityTokens: number } {
-  const devices = checkInt('devices', opts.devices ?? 1, { min: 1, max: 4096 });
-  const f = checkFraction('memoryFraction', opts.memoryFraction ?? 0.9);
-  const fn = rooflineStepCost(model, hw, { dtype: opts.dtype, devices, matmulCost: opts.matmulCost }) as ServingStepCost;
-  const weights = paramCounts(model).total * DTYPE_BYTES[opts.dtype];
-  const free = f * hw.memoryCapacityBytes * devices - weights;
-  const kv = Math.floor(free / kvBytesPerToken(model, opts.dtype));
-  if (!(kv >= 1)) {
-    throw new InputError('devices', devices, `enough devices for ${(weights / 1e9).toFixed(0)} GB of ${opts.dtype} weights plus a KV cache`, `${model.id} on ${hw.id}`);
+export function catalogServingReplica(model: ModelSpec, hw: HardwareSpec, opts: CatalogReplicaOptions): ServingReplica & { kvCapacityTokens: number } {
+  if (typeof opts !== 'object' || opts === null) throw new InputError('opts', opts, 'an object { dtype, devices? } or a PerfConfig');
+  const short = opts.dtype !== undefined;
+  if (short && opts.precision !== undefined) throw new InputError('precision', opts.precision, 'left out with dtype (give one of the two)');
+  if (opts.devices !== undefined && opts.parallelism !== undefined) throw new InputError('devices', opts.devices, 'left out with parallelism (give one of the two)');
+  const { dtype: shortDtype, devices: shortDevices, ...rest } = opts;
+  const tp = checkInt('devices', shortDevices ?? 1, { min: 1, max: 4096 });
+  const config: PerfConfig = {
+    ...rest,
+    ...(opts.parallelism === undefined ? { parallelism: { tp } } : {}),
+    ...(short ? { precision: checkOneOf('dtype', shortDtype, DTYPES), efficiency: 'spec' as const, launch: 'none' as const } : {}),
+  };
+  let kv: number;
+  try {
+    kv = kvCacheCapacity(model, hw, config).tokens;
+  } catch (e) {
+    // The short form names its own flag: more devices is the fix.
+    if (short && e instanceof InputError && e.field === 'memory') throw new InputError('devices', tp, 'enough devices for the weights plus a KV cache', `${model.id} on ${hw.id}: ${e.message}`);
+    throw e;
   }
-  const how = opts.matmulCost ? opts.matmulCost.label : 'spec roofline';
-  const label = `${model.id} ${opts.dtype} on ${devices}× ${hw.id} (${how})`;
+  const par = config.parallelism!;
+  const devices = (par.tp ?? 1) * (par.dp ?? 1) * (par.pp ?? 1);
+  const weightsDtype = typeof config.precision === 'object' ? (config.precision.weights ?? config.precision.activations ?? 'bf16') : (config.precision ?? 'bf16');
+  const computeDtype = typeof config.precision === 'object' ? (config.precision.compute ?? weightsDtype) : weightsDtype;
+  let fn: ServingStepCost;
+  let how: string;
+  if (short) {
+    fn = rooflineStepCost(model, hw, { dtype: weightsDtype, devices, matmulCost: opts.matmulCost }) as ServingStepCost;
+    how = opts.matmulCost ? opts.matmulCost.label : 'spec roofline';
+  } else {
+    fn = perfStepCost(model, hw, config) as ServingStepCost;
+    const mode = config.efficiency ?? (hw.calibration ? 'calibrated' : 'typical');
+    how = `performance model, ${mode}${config.framework !== undefined && config.kernelDb !== false ? `, ${config.framework} kernel tables` : ''}`;
+  }
+  const label = `${model.id} ${weightsDtype} on ${devices}× ${hw.id} (${how})`;
   fn.label = label;
   // The engine asks for FLOPs and then bytes of the same step: list its operations once.
   // It rewrites one StepWork object every step, so the cache compares the counts, not the object.
@@ -65,14 +106,14 @@ export function catalogServingReplica(
     const prefillSequences = w.prefillTokens > 0 ? w.prefillSequences : undefined;
     const k = lastKey;
     if (!k || k[0] !== w.prefillTokens || k[1] !== w.decodeTokens || k[2] !== contextTokens || k[3] !== prefillSequences) {
-      lastOps = modelStepOps(model, { prefillTokens: w.prefillTokens, decodeTokens: w.decodeTokens, contextTokens, prefillSequences, dtype: opts.dtype });
+      lastOps = modelStepOps(model, { prefillTokens: w.prefillTokens, decodeTokens: w.decodeTokens, contextTokens, prefillSequences, dtype: weightsDtype });
       lastKey = [w.prefillTokens, w.decodeTokens, contextTokens, prefillSequences];
     }
     return lastOps;
   };
   fn.flops = (w) => opsOf(w).reduce((s, o) => s + o.flops, 0);
   fn.bytes = (w) => opsOf(w).reduce((s, o) => s + o.bytes, 0);
-  fn.peakFlopsPerSecond = hardwarePeakFlops(hw, opts.dtype) * devices;
+  fn.peakFlopsPerSecond = hardwarePeakFlops(hw, computeDtype) * devices;
   fn.peakBytesPerSecond = hw.memoryBytesPerSecond * devices;
   const price = hw.hourlyPriceUsd * devices;
   return { label, stepCost: fn, kvCapacityTokens: kv, ...(Number.isFinite(price) && price > 0 ? { usdPerHour: price } : {}) };

@@ -3,8 +3,9 @@
 // local setups, and SLO-driven search.
 export type { DeploymentPrecision, PoolLayout, DeviceStepInput, DeviceStepBreakdown, DeviceStepModel, PoolRole, StepModelFactory } from './types.js';
 export { resolveLayout, checkPrecision, uniformPrecision } from './layout.js';
+export { layoutParallelism } from './layout.js';
 export type { ResolvedLayout } from './layout.js';
-export { rooflineDeviceStepModel, checkStepInput } from './step.js';
+export { checkStepInput } from './step.js';
 export { speculativeTokensPerStep, deviceMemoryFit, assertMemoryFit, maxSequencesThatFit, decodePerformance, decodeAtUserSpeed, prefillPerformance } from './pool.js';
 export type { SpeculativeDecoding, DeviceMemoryFit, DecodePerformance, PrefillPerformance } from './pool.js';
 export { checkLoadCurve, checkDailyLoad, checkPrice, checkPrices, dailyCostUsd, dailyRevenueUsd, costProfitMargin, priceDay, requestPrice, usdPerMillionAtLoad } from './cost.js';
@@ -22,6 +23,7 @@ export type { SearchSpec } from './spec.js';
 export { deploymentStepCost, simulateDeployment, simulateSearchPoint } from './serve.js';
 export type { DeploymentServing } from './serve.js';
 export { perfDeviceStepModel, calibratedStepModel, specBoundStepModel } from './perf.js';
+export { rooflineDeviceStepModel } from './perf.js';
 export type { PerfStepOptions } from './perf.js';
 export { denseVsMoe, candidateLayouts } from './compare.js';
 export type { ArchitectureRow } from './compare.js';

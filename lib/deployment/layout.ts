@@ -3,6 +3,7 @@ import { InputError } from '../util/errors.js';
 import { checkInt, checkOneOf } from '../util/validate.js';
 import { DTYPES } from '../core/types.js';
 import type { DeploymentPrecision, PoolLayout } from './types.js';
+import type { Parallelism } from '../roofline/deployment.js';
 
 /** A layout with every default filled and every field checked against the model. */
 export interface ResolvedLayout extends Required<PoolLayout> {
@@ -72,4 +73,30 @@ export function checkPrecision(p: DeploymentPrecision): DeploymentPrecision {
  */
 export function uniformPrecision(dtype: DeploymentPrecision['weights']): DeploymentPrecision {
   return checkPrecision({ weights: dtype, attention: dtype, dispatch: dtype, combine: dtype });
+}
+
+/**
+ * The roofline's Parallelism of a pool layout: tensorParallel → tp,
+ * dataParallelAttention → dp, expertParallel → ep, pipelineParallel → pp, gpusPerNode →
+ * devicesPerNode, microBatchOverlap → overlap; `dispatch` and `expertLoadFactor` come
+ * from the pool's role and routing. redundantExperts and routedExpertsPerDevice have
+ * no Parallelism field: they enter through `expertLoadFactor`. The one mapping between
+ * the two vocabularies.
+ *
+ * @example
+ * layoutParallelism(loadModel('llama-3.1-70b'), { gpusPerNode: 8, tensorParallel: 4, dataParallelAttention: 1,
+ *   pipelineParallel: 1, expertParallel: 1, redundantExperts: 0, microBatchOverlap: false }).tp // => 4
+ */
+export function layoutParallelism(model: ModelSpec, layout: PoolLayout, opts: Pick<Parallelism, 'dispatch' | 'expertLoadFactor'> = {}): Parallelism {
+  const L = resolveLayout(model, layout);
+  return {
+    tp: L.tensorParallel,
+    dp: L.dataParallelAttention,
+    ep: L.expertParallel,
+    pp: L.pipelineParallel,
+    devicesPerNode: L.gpusPerNode,
+    overlap: L.microBatchOverlap,
+    dispatch: opts.dispatch === undefined ? undefined : checkOneOf('dispatch', opts.dispatch, ['per-expert', 'per-node'] as const),
+    expertLoadFactor: opts.expertLoadFactor,
+  };
 }

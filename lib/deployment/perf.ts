@@ -1,11 +1,11 @@
 import type { StepWork } from '../core/types.js';
 import type { HardwareSpec } from '../hardware/spec.js';
 import type { ModelSpec } from '../models/spec.js';
-import type { EfficiencyMode, Parallelism, PerfConfig } from '../roofline/deployment.js';
-import { memoryFit, stepTime } from '../roofline/deployment.js';
-import { checkNumber, checkOneOf } from '../util/validate.js';
+import type { EfficiencyMode, MemoryFit, Parallelism, PerfConfig } from '../roofline/deployment.js';
+import { memoryFit, precisionOfClasses, stepTime } from '../roofline/deployment.js';
+import { checkInt, checkNumber } from '../util/validate.js';
 import { uniformRoutingLoadFactor } from '../roofline/routing.js';
-import { checkPrecision, resolveLayout } from './layout.js';
+import { checkPrecision, layoutParallelism, resolveLayout } from './layout.js';
 import { checkStepInput } from './step.js';
 import type { DeploymentPrecision, DeviceStepBreakdown, DeviceStepInput, DeviceStepModel, PoolLayout, StepModelFactory } from './types.js';
 
@@ -41,17 +41,8 @@ export function perfDeviceStepModel(model: ModelSpec, hw: HardwareSpec, layout: 
   const pr = checkPrecision(precision);
   const dp = L.dataParallelAttention;
   const config: PerfConfig = {
-    parallelism: {
-      tp: L.tensorParallel,
-      dp,
-      ep: L.expertParallel,
-      pp: L.pipelineParallel,
-      devicesPerNode: L.gpusPerNode,
-      overlap: L.microBatchOverlap,
-      dispatch: opts.dispatch === undefined ? undefined : checkOneOf('dispatch', opts.dispatch, ['per-expert', 'per-node'] as const),
-      expertLoadFactor: opts.expertLoadFactor,
-    },
-    precision: { weights: pr.weights, compute: pr.weights, activations: pr.attention, kvCache: pr.attention, dispatch: pr.dispatch, combine: pr.combine },
+    parallelism: layoutParallelism(model, layout, { dispatch: opts.dispatch, expertLoadFactor: opts.expertLoadFactor }),
+    precision: precisionOfClasses(pr),
     efficiency: opts.efficiency,
     checkMemory: false,
     framework: opts.framework,
@@ -90,11 +81,33 @@ export function perfDeviceStepModel(model: ModelSpec, hw: HardwareSpec, layout: 
 
   const memory = (context: number): { weightBytes: number; kvBytesPerSequence: number; capacityBytes: number } => {
     const c = Math.ceil(checkNumber('context', context, { min: 0, max: 1 << 24 }));
-    // One sequence per attention group: the KV one device holds per sequence of its rank.
-    const one = memoryFit(model, hw, config, { batch: dp, context: c });
+    // One sequence per attention group, no activations: the KV one device holds per sequence of its rank.
+    const one = memoryFit(model, hw, config, { batch: dp, context: c, tokens: 0 });
     return { weightBytes: one.weightBytes, kvBytesPerSequence: one.kvCacheBytes, capacityBytes: one.capacityBytes };
   };
-  return { label, step, memory };
+  // Every attention group decodes `sequences` sequences, one token each in flight.
+  const fit = (sequences: number, context: number): MemoryFit => {
+    const s = checkInt('sequences', sequences, { min: 0, max: 1 << 24 });
+    const c = Math.ceil(checkNumber('context', context, { min: 0, max: 1 << 24 }));
+    return memoryFit(model, hw, config, { batch: s * dp, context: c, tokens: s * dp });
+  };
+  return { label, step, memory, fit };
+}
+
+/**
+ * The datasheet roofline of a deployment: `perfDeviceStepModel` at efficiency 'spec'
+ * (every operation at max(FLOPs / peak, bytes / bandwidth), collectives at the
+ * datasheet link with no latency, no launches or auxiliary kernels), the lower bound
+ * of every step. On one device with one dtype it equals `rooflineStepCost`.
+ *
+ * @example
+ * const m = rooflineDeviceStepModel(loadModel('llama-3.1-70b'), loadHardware('h100-sxm'),
+ *   { gpusPerNode: 8, tensorParallel: 4, dataParallelAttention: 1, pipelineParallel: 1, expertParallel: 1,
+ *     redundantExperts: 0, microBatchOverlap: false }, uniformPrecision('bf16'));
+ * m.step({ prefillTokens: 0, decodeSequences: 32, decodeContext: 2048 }).seconds // => about 0.0124
+ */
+export function rooflineDeviceStepModel(model: ModelSpec, hw: HardwareSpec, layout: PoolLayout, precision: DeploymentPrecision): DeviceStepModel {
+  return perfDeviceStepModel(model, hw, layout, precision, { efficiency: 'spec' });
 }
 
 /**

@@ -30,11 +30,13 @@ export function speculativeTokensPerStep(spec?: SpeculativeDecoding): number {
   return t;
 }
 
-/** Memory one device needs for weights and KV caches, against what it has. */
+/** Memory one device needs for weights, KV caches and activations, against what it has. */
 export interface DeviceMemoryFit {
   fits: boolean;
   weightBytes: number;
   kvBytes: number;
+  /** Activations of the sequences' tokens in flight (one per sequence). */
+  activationBytes: number;
   needBytes: number;
   capacityBytes: number;
   /** needBytes − capacityBytes when it does not fit, else 0. */
@@ -43,20 +45,28 @@ export interface DeviceMemoryFit {
 
 const GB = 1e9;
 const gb = (b: number): string => `${(b / GB).toFixed(1)} GB`;
+const MAX_SEQUENCES = 1 << 24;
 
 /**
  * Whether `sequences` decoding sequences of `context` tokens fit on each device of a
- * rank, next to the weights (activations and runtime buffers are not counted).
+ * rank: the step model's `fit`, which is `memoryFit` of lib/roofline (weights, KV
+ * cache and one token's activations per sequence against the usable capacity).
  *
  * @example
  * deviceMemoryFit(model, 64, 4096).shortfallBytes // => 0 when it fits
  */
 export function deviceMemoryFit(step: DeviceStepModel, sequences: number, context: number): DeviceMemoryFit {
-  checkInt('sequences', sequences, { min: 0, max: 1 << 24 });
-  const m = step.memory(checkNumber('context', context, { min: 0, max: 1 << 24 }));
-  const kvBytes = sequences * m.kvBytesPerSequence;
-  const needBytes = m.weightBytes + kvBytes;
-  return { fits: needBytes <= m.capacityBytes, weightBytes: m.weightBytes, kvBytes, needBytes, capacityBytes: m.capacityBytes, shortfallBytes: Math.max(0, needBytes - m.capacityBytes) };
+  checkInt('sequences', sequences, { min: 0, max: MAX_SEQUENCES });
+  const f = step.fit(sequences, checkNumber('context', context, { min: 0, max: MAX_SEQUENCES }));
+  return {
+    fits: f.fits,
+    weightBytes: f.weightBytes,
+    kvBytes: f.kvCacheBytes,
+    activationBytes: f.activationBytes,
+    needBytes: f.totalBytes,
+    capacityBytes: f.capacityBytes,
+    shortfallBytes: Math.max(0, -f.headroomBytes),
+  };
 }
 
 /**
@@ -72,25 +82,25 @@ export function assertMemoryFit(step: DeviceStepModel, sequences: number, contex
       'memory',
       `${gb(fit.needBytes)} per device`,
       `at most the ${gb(fit.capacityBytes)} of ${what}`,
-      `weights ${gb(fit.weightBytes)} + KV cache ${gb(fit.kvBytes)} for ${sequences} sequence(s) of ${context} tokens: short by ${gb(fit.shortfallBytes)}`,
+      `weights ${gb(fit.weightBytes)} + KV cache ${gb(fit.kvBytes)} + activations ${gb(fit.activationBytes)} for ${sequences} sequence(s) of ${context} tokens: short by ${gb(fit.shortfallBytes)}`,
     );
   }
   return fit;
 }
 
 /**
- * The largest number of sequences per rank whose KV caches fit beside the weights; 0
- * when the weights alone do not fit.
+ * The largest number of sequences per rank that `deviceMemoryFit` accepts; 0 when
+ * not even one does.
  *
  * @example
- * maxSequencesThatFit(step, 4096) // => e.g. 180 for DeepSeek-V3 decode on EP144 H800s
+ * maxSequencesThatFit(step, 4096) // => e.g. 164 for DeepSeek-V3 decode on EP144 H800s
  */
 export function maxSequencesThatFit(step: DeviceStepModel, context: number): number {
-  const m = step.memory(checkNumber('context', context, { min: 0, max: 1 << 24 }));
-  const free = m.capacityBytes - m.weightBytes;
-  if (free <= 0) return 0;
-  if (m.kvBytesPerSequence === 0) return 1 << 24;
-  return Math.min(1 << 24, Math.floor(free / m.kvBytesPerSequence));
+  const c = checkNumber('context', context, { min: 0, max: MAX_SEQUENCES });
+  if (!step.fit(1, c).fits) return 0;
+  // Memory only grows with the batch: gallop up from a typical batch to the first that does not fit.
+  const firstMiss = smallestIntegerWhere((s) => !step.fit(s, c).fits, 2, MAX_SEQUENCES, { guess: 64 });
+  return Number.isFinite(firstMiss) ? firstMiss - 1 : MAX_SEQUENCES;
 }
 
 /** One decode operating point of a pool. */

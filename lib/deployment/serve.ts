@@ -65,9 +65,9 @@ export function simulateDeployment(
   const maxBatch = checkInt('maxBatch', opts.maxBatch, { min: 1, max: 1 << 16 });
   const requests = checkInt('requests', opts.requests, { min: 1, max: 1_000_000 });
   assertMemoryFit(step, 1, 1, 'one device of the rank');
-  const m = step.memory(1);
-  const kvPerToken = m.kvBytesPerSequence;
-  const free = m.capacityBytes - m.weightBytes;
+  // The rank's KV capacity from the one memory fit: what an empty batch leaves beside the weights, over one token's KV.
+  const free = step.fit(0, 1).headroomBytes;
+  const kvPerToken = step.fit(1, 1).kvCacheBytes;
   const kvCapacityTokens = free > 0 && kvPerToken > 0 ? Math.floor(free / kvPerToken) : undefined;
   const result = simulateServing(
     {

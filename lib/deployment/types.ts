@@ -3,10 +3,14 @@ import type { HardwareSpec } from '../hardware/spec.js';
 import type { ModelSpec } from '../models/spec.js';
 
 import type { KernelUsage } from '../roofline/kernel-step.js';
+import type { MemoryFit } from '../roofline/deployment.js';
 
 /**
  * Element types per tensor class: DeepSeek serves with FP8 matmul weights and FP8
- * dispatch, but BF16 attention (MLA core and KV cache) and BF16 combine.
+ * dispatch, but BF16 attention (MLA core and KV cache) and BF16 combine. The coarse
+ * form of the roofline's Precision (lib/roofline/deployment.ts), mapped by
+ * `precisionOfClasses`: weights → weights and compute, attention → activations and
+ * kvCache, dispatch → dispatch, combine → combine.
  */
 export interface DeploymentPrecision {
   /** Weights and activations of every linear layer (attention projections, FFNs, experts). */
@@ -46,6 +50,12 @@ export interface PoolLayout {
   /** Two micro-batches overlap one's communication with the other's computation. */
   microBatchOverlap: boolean;
 }
+// PoolLayout is the deployment form of the roofline's Parallelism, mapped by
+// `layoutParallelism` (layout.ts): tensorParallel → tp, dataParallelAttention → dp,
+// expertParallel → ep, pipelineParallel → pp, gpusPerNode → devicesPerNode,
+// microBatchOverlap → overlap; redundantExperts and routedExpertsPerDevice enter the
+// model as its expertLoadFactor. Both stay: renaming every layout of data/ and bin/ is
+// not worth one vocabulary.
 
 /** The work of one step on one attention rank (one data-parallel batch). */
 export interface DeviceStepInput {
@@ -95,6 +105,12 @@ export interface DeviceStepModel {
   step(input: DeviceStepInput): DeviceStepBreakdown;
   /** Bytes each device holds for weights and for one decoding sequence's KV cache at `context` tokens. */
   memory(context: number): { weightBytes: number; kvBytesPerSequence: number; capacityBytes: number };
+  /**
+   * `memoryFit` (lib/roofline) of `sequences` decoding sequences per attention rank at
+   * `context` tokens each: weights, KV cache and activations against the capacity. The
+   * one memory fit every pool check asks.
+   */
+  fit(sequences: number, context: number): MemoryFit;
 }
 
 /** Which pool a step model is built for: prefill and decode may run different kernels. */

@@ -1,2 +1,3 @@
 export { hardwareFromJson, listHardware, loadHardware, hardwarePeakFlops, thisMachineHardware, THIS_MACHINE, resolveHardware, hardwareWithPrice } from './spec.js';
+export { USABLE_MEMORY_FRACTION } from './spec.js';
 export type { HardwareSpec, ThisMachineOptions } from './spec.js';

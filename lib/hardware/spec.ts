@@ -316,3 +316,16 @@ export function hardwareWithPrice(hw: HardwareSpec, usdPerHour: number, givenBy:
   const price = checkNumber('usdPerHour', usdPerHour, { min: 0, max: 1e6 });
   return { ...hw, hourlyPriceUsd: price, sources: { ...hw.sources, hourlyPriceUsd: { source: 'given by the user', notes: givenBy } } };
 }
+
+/**
+ * The one assumption about usable memory: a device may fill its whole datasheet
+ * capacity (`memoryCapacityBytes` of data/hardware, from the vendor's datasheet) with
+ * weights, KV cache and the activations of the step in flight, each counted by
+ * `memoryFit`. Runtime workspace (allocator slack, CUDA graphs, communication buffers)
+ * is not counted, so a fit is an upper bound on what an engine admits; an engine's own
+ * setting goes in PerfConfig `memoryFraction`.
+ *
+ * @example
+ * USABLE_MEMORY_FRACTION // => 1
+ */
+export const USABLE_MEMORY_FRACTION = 1;

@@ -3,7 +3,7 @@ import { DTYPE_BYTES, DTYPES } from '../core/types.js';
 import { InputError } from '../util/errors.js';
 import { checkInt, checkNumber, checkOneOf } from '../util/validate.js';
 import type { HardwareSpec } from '../hardware/spec.js';
-import { hardwarePeakFlops, THIS_MACHINE } from '../hardware/spec.js';
+import { hardwarePeakFlops, THIS_MACHINE, USABLE_MEMORY_FRACTION } from '../hardware/spec.js';
 import { measuredMatmulCostForMachine } from '../cost/table.js';
 import type { ModelSpec } from '../models/spec.js';
 import type { ModelOperation } from '../models/ops.js';
@@ -83,6 +83,28 @@ export interface Precision {
 }
 
 /**
+ * A Precision from the four tensor classes of a deployment (lib/deployment's
+ * DeploymentPrecision): `weights` is also the GEMMs' compute dtype, `attention` the
+ * activations' and the KV cache's. The one mapping between the two vocabularies.
+ *
+ * @example
+ * precisionOfClasses({ weights: 'fp8', attention: 'bf16', dispatch: 'fp8', combine: 'bf16' }).kvCache // => 'bf16'
+ */
+export function precisionOfClasses(p: { weights: Dtype; attention: Dtype; dispatch: Dtype; combine: Dtype }): Precision {
+  if (typeof p !== 'object' || p === null) throw new InputError('precision', p, 'an object { weights, attention, dispatch, combine }');
+  const weights = checkOneOf('precision.weights', p.weights, DTYPES);
+  const attention = checkOneOf('precision.attention', p.attention, DTYPES);
+  return {
+    weights,
+    compute: weights,
+    activations: attention,
+    kvCache: attention,
+    dispatch: checkOneOf('precision.dispatch', p.dispatch, DTYPES),
+    combine: checkOneOf('precision.combine', p.combine, DTYPES),
+  };
+}
+
+/**
  * How efficiently the hardware is assumed to run: 'spec' prices every operation at the
  * datasheet roofline (the lower bound); 'calibrated' uses the entry's sourced
  * calibration (an InputError when it has none); 'typical' uses TYPICAL_CALIBRATION.
@@ -123,6 +145,13 @@ export interface PerfConfig {
   matmulCost?: MatmulCostModel;
   /** Refuse a step whose weights, KV cache and activations do not fit (default true). */
   checkMemory?: boolean;
+  /**
+   * Share of each device's memory the server may fill, as an engine is told it (vLLM's
+   * `gpu_memory_utilization`, SGLang's `mem_fraction_static`). Default 1
+   * (`USABLE_MEMORY_FRACTION`): the datasheet capacity, with weights, KV cache and
+   * activations each counted. Every "does it fit" of batchlab asks `memoryFit`.
+   */
+  memoryFraction?: number;
   /**
    * Price GEMMs, attention and tensor-parallel all-reduces from the kernel database's
    * tables of this serving framework ('trtllm', 'sglang', 'vllm', or a user table's
@@ -229,8 +258,11 @@ interface Resolved {
   launchSecondsPerKernel: number;
   matmulCost?: MatmulCostModel;
   checkMemory: boolean;
+  /** Share of the datasheet capacity the fit may fill. */
+  memoryFraction: number;
   kernels?: KernelPricer;
 }
+
 
 const MAX_DEVICES = 1 << 16;
 const MAX_TOKENS = 1 << 24;
@@ -296,6 +328,7 @@ function resolve(model: ModelSpec, hw: HardwareSpec, config: PerfConfig): Resolv
     throw new InputError('matmulCost', config.matmulCost, 'a MatmulCostModel with matmulSeconds(shape)');
   }
   if (config.checkMemory !== undefined && typeof config.checkMemory !== 'boolean') throw new InputError('checkMemory', config.checkMemory, 'true or false');
+  const memoryFraction = checkNumber('memoryFraction', config.memoryFraction ?? USABLE_MEMORY_FRACTION, { min: 0, max: 1, exclusiveMin: true });
   let kernels: KernelPricer | undefined;
   if (config.framework !== undefined) {
     const db = config.kernelDb === false ? undefined : (config.kernelDb ?? defaultKernelDb());
@@ -319,6 +352,7 @@ function resolve(model: ModelSpec, hw: HardwareSpec, config: PerfConfig): Resolv
     launchSecondsPerKernel,
     matmulCost: config.matmulCost ?? (hw.id === THIS_MACHINE && mode !== 'spec' ? measuredTableFor(precision.compute) : undefined),
     checkMemory: config.checkMemory ?? true,
+    memoryFraction,
     kernels,
   };
 }
@@ -735,10 +769,11 @@ function fitOf(model: ModelSpec, hw: HardwareSpec, r: Resolved, x: { sequences: 
   const tokens = Math.ceil(x.tokens / r.dp);
   const activationBytes = tokens * (2 * model.hiddenSize + widest) * DTYPE_BYTES[r.precision.activations];
   const totalBytes = weightBytes + kvCacheBytes + activationBytes;
-  const capacityBytes = hw.memoryCapacityBytes;
+  const capacityBytes = hw.memoryCapacityBytes * r.memoryFraction;
   const headroomBytes = capacityBytes - totalBytes;
   const gb = (b: number): string => `${(b / 1e9).toFixed(1)} GB`;
-  const what = `${model.id} on ${r.tp * r.dp * r.pp}× ${hw.id} (tp ${r.tp}, dp ${r.dp}, ep ${r.ep}, pp ${r.pp})`;
+  const share = r.memoryFraction === 1 ? '' : `, ${+(r.memoryFraction * 100).toFixed(2)} % of memory`;
+  const what = `${model.id} on ${r.tp * r.dp * r.pp}× ${hw.id} (tp ${r.tp}, dp ${r.dp}, ep ${r.ep}, pp ${r.pp}${share})`;
   const parts = `${gb(weightBytes)} weights (${r.precision.weights}) + ${gb(kvCacheBytes)} KV cache (${r.precision.kvCache}) + ${gb(activationBytes)} activations`;
   const message =
     headroomBytes >= 0
@@ -750,7 +785,10 @@ function fitOf(model: ModelSpec, hw: HardwareSpec, r: Resolved, x: { sequences: 
 /**
  * Memory one device needs to serve `batch` sequences of `context` tokens each
  * (weights of its shard, KV cache of its attention group's sequences, activations of
- * `tokens` tokens in flight, default `batch`), against its capacity.
+ * `tokens` tokens in flight, default `batch`), against its capacity
+ * (`USABLE_MEMORY_FRACTION` of the datasheet, or the config's `memoryFraction`). The
+ * one home of "does it fit": deployments, searches, published cases, the serving
+ * replica and the CLI all ask it.
  *
  * @example
  * memoryFit(loadModel('deepseek-v3'), loadHardware('h100-sxm'), { precision: 'fp8' }, { batch: 1, context: 4096 }).message
@@ -779,4 +817,32 @@ export function maxBatchThatFits(model: ModelSpec, hw: HardwareSpec, config: Per
   if (!fits(1)) return 0;
   const firstMiss = smallestTrue((b) => !fits(b), MAX_TOKENS);
   return Number.isFinite(firstMiss) ? firstMiss - 1 : MAX_TOKENS;
+}
+
+/** How much KV cache one instance holds beside its weights. */
+export interface KvCapacity {
+  /** KV-cache tokens the whole instance holds (every attention group's, summed). */
+  tokens: number;
+  /** KV-cache bytes one token takes on one device (its shard of heads and layers). */
+  bytesPerTokenPerDevice: number;
+  /** `memoryFit` of an empty batch: weights against capacity. */
+  fit: MemoryFit;
+}
+
+/**
+ * The KV-cache tokens an instance holds: each device's memory left beside its weights
+ * (`memoryFit` of an empty batch) over one token's KV bytes on that device, times the
+ * attention groups (each holds its own sequences). An InputError naming `memory` when
+ * the weights leave no room for one token.
+ *
+ * @example
+ * kvCacheCapacity(loadModel('llama-3.1-70b'), loadHardware('h100-sxm'), { parallelism: { tp: 4 } }).tokens // => about 546,000
+ */
+export function kvCacheCapacity(model: ModelSpec, hw: HardwareSpec, config: PerfConfig): KvCapacity {
+  const r = resolve(model, hw, config);
+  const fit = fitOf(model, hw, r, { sequences: 0, context: 0, tokens: 0 });
+  const bytesPerTokenPerDevice = fitOf(model, hw, r, { sequences: 1, context: 1, tokens: 0 }).kvCacheBytes;
+  const tokens = Math.floor((r.dp * fit.headroomBytes) / bytesPerTokenPerDevice);
+  if (!(tokens >= 1)) throw new InputError('memory', fit.totalBytes, `room beside the weights for the KV cache of one token per device`, fit.message);
+  return { tokens, bytesPerTokenPerDevice, fit };
 }

@@ -1,5 +1,5 @@
 import type { Dtype, MatmulCostModel, StepCostFn } from '../core/types.js';
-import { DTYPE_BYTES, DTYPES } from '../core/types.js';
+import { DTYPES } from '../core/types.js';
 import { checkInt, checkNumber, checkOneOf } from '../util/validate.js';
 import { InputError } from '../util/errors.js';
 import type { HardwareSpec } from '../hardware/spec.js';
@@ -7,11 +7,10 @@ import { hardwarePeakFlops } from '../hardware/spec.js';
 import type { ModelSpec } from '../models/spec.js';
 import type { ModelOperation } from '../models/ops.js';
 import { decodeOps, expectedActiveExperts, prefillOps } from '../models/ops.js';
-import { paramCounts, kvCacheBytesPerSequence } from '../models/params.js';
 import type { OpRooflinePoint } from './matmul.js';
 import { opRoofline } from './matmul.js';
 import type { PerfConfig } from './deployment.js';
-import { perfStepCost, stepTime } from './deployment.js';
+import { maxBatchThatFits, perfStepCost, stepTime } from './deployment.js';
 import { smallestTrue } from '../perf/bound.js';
 
 /** How a whole-model roofline is evaluated. */
@@ -245,9 +244,10 @@ export function moeExpertBatch(model: ModelSpec, tokens: number): { activeExpert
 }
 
 /**
- * Largest decode batch whose weights and KV caches fit in the memory of `devices`
- * devices (default 1) at `context` tokens per sequence; 0 when the weights alone do
- * not fit.
+ * Largest decode batch whose weights, KV caches and activations fit in the memory of
+ * `devices` tensor-parallel devices (default 1) at `context` tokens per sequence; 0
+ * when not even one sequence fits. A thin caller of `maxBatchThatFits` (the one
+ * memory fit, `memoryFit`), with weights, activations and KV cache at `dtype`.
  *
  * @example
  * decodeMemoryBatchLimit(loadModel('llama-3.1-70b'), loadHardware('h200'), { dtype: 'fp8', context: 4096 }) // => about 50
@@ -260,9 +260,7 @@ export function decodeMemoryBatchLimit(
   const dtype = checkOneOf('dtype', opts.dtype, DTYPES);
   const devices = checkInt('devices', opts.devices ?? 1, { min: 1, max: 4096 });
   const context = checkInt('context', opts.context, { min: 1, max: MAX_TOKENS });
-  const free = hw.memoryCapacityBytes * devices - paramCounts(model).total * DTYPE_BYTES[dtype];
-  if (free <= 0) return 0;
-  return Math.floor(free / kvCacheBytesPerSequence(model, dtype, context));
+  return maxBatchThatFits(model, hw, { precision: dtype, parallelism: { tp: devices }, efficiency: 'spec' }, context);
 }
 
 /** One point of `criticalBatchGrid`. */

@@ -10,7 +10,7 @@ import { loadModel } from '../models/spec.js';
 import type { ModelSpec } from '../models/spec.js';
 import type { HardwareSpec } from '../hardware/spec.js';
 import type { Parallelism, PerfConfig, Precision, StepTime } from './deployment.js';
-import { maxBatchThatFits, memoryFit, stepTime } from './deployment.js';
+import { maxBatchThatFits, memoryFit, precisionOfClasses, stepTime } from './deployment.js';
 import { smallestTrue } from '../perf/bound.js';
 import { prefillAttentionPairs } from '../core/matmul.js';
 import { uniformRoutingLoadFactor } from './routing.js';
@@ -272,8 +272,8 @@ function dayCases(day: DayJson, name: string, file: { source: string; url?: stri
   const pre = pool('prefill');
   const dec = pool('decode');
   const precisionOf = (): Partial<Precision> => {
-    const p = day.layout.precision as unknown as Record<string, string>;
-    return { weights: p.weights, compute: p.weights, activations: p.attention, kvCache: p.attention, dispatch: p.dispatch, combine: p.combine } as Partial<Precision>;
+    const p = day.layout.precision as unknown as Parameters<typeof precisionOfClasses>[0];
+    return precisionOfClasses(p);
   };
   const prompt = w('prefillPromptTokens');
   const hit = f('cacheHitFraction');

@@ -4,6 +4,7 @@ import { catalogServingReplica, servingCapacity, servingReplicaSweep, constantSt
 import { loadModel } from '../../lib/models/index.js';
 import { loadHardware } from '../../lib/hardware/index.js';
 import { InputError } from '../../lib/util/errors.js';
+import { kvCacheCapacity, memoryFit, perfStepCost } from '../../lib/roofline/deployment.js';
 
 test('servingCapacity equals maxBatch / S for one-step requests at constant step time S', () => {
   // All 1000 requests are queued at t = 0; each 10 ms step serves 10 of them.
@@ -28,14 +29,26 @@ test('servingCapacity equals maxBatch / S for one-step requests at constant step
   );
 });
 
-test('catalogServingReplica KV capacity for Llama-3.1-70B bf16 on 4×H100 is (0.9·4·80 GB − weights) / 327,680 B', () => {
+test('catalogServingReplica KV capacity for Llama-3.1-70B bf16 on 4×H100 is (4·80 GB − weights) / 327,680 B: memoryFit\'s whole capacity', () => {
   // 327,680 B/token = 2 (K,V) × 8 KV heads × 128 head dim × 80 layers × 2 bytes (data/models/llama-3.1-70b.json);
-  // 80 GB per H100 SXM (data/hardware/h100-sxm.json); 0.9 is vLLM's default gpu_memory_utilization.
+  // 80 GB per H100 SXM (data/hardware/h100-sxm.json). The capacity is what memoryFit leaves
+  // beside the weights (USABLE_MEMORY_FRACTION = 1). This test used to expect 0.9·4·80 GB
+  // (about 448,300 tokens): a second memory assumption that only the replica made; it is now
+  // the explicit memoryFraction below.
   const model = loadModel('llama-3.1-70b');
   const r = catalogServingReplica(model, loadHardware('h100-sxm'), { dtype: 'bf16', devices: 4 });
   const weights = 70.55e9 * 2; // ≈70.55 B parameters (Meta's model card rounds to 70B)
-  const expected = (0.9 * 4 * 80e9 - weights) / 327_680;
+  const expected = (4 * 80e9 - weights) / 327_680;
   assert.ok(Math.abs(r.kvCapacityTokens - expected) / expected < 0.002, `${r.kvCapacityTokens} vs ${expected}`);
+  // vLLM's default gpu_memory_utilization (0.9), given as the engine's setting.
+  const v = catalogServingReplica(model, loadHardware('h100-sxm'), { dtype: 'bf16', devices: 4, memoryFraction: 0.9 });
+  const expected09 = (0.9 * 4 * 80e9 - weights) / 327_680;
+  assert.ok(Math.abs(v.kvCapacityTokens - expected09) / expected09 < 0.002, `${v.kvCapacityTokens} vs ${expected09}`);
+  // The same answer as the one memory fit: that many tokens fit, in sequences of 4,096, and one more sequence does not.
+  const seqs = Math.floor(r.kvCapacityTokens / 4096);
+  const cfg = { parallelism: { tp: 4 }, precision: 'bf16' as const, efficiency: 'spec' as const };
+  assert.equal(memoryFit(model, loadHardware('h100-sxm'), cfg, { batch: seqs, context: 4096, tokens: 0 }).fits, true);
+  assert.equal(memoryFit(model, loadHardware('h100-sxm'), cfg, { batch: seqs + 1, context: 4096, tokens: 0 }).fits, false);
   assert.match(r.label, /llama-3\.1-70b bf16 on 4× h100-sxm \(spec roofline\)/);
   assert.equal(r.stepCost.label, r.label);
   // The step cost is the model's roofline: a batch-1 decode step reads every weight but the
@@ -111,4 +124,35 @@ test('catalogServingReplica FLOPs follow the work when the engine rewrites one S
   assert.ok(mixed > decode);
   assert.equal(mixed, r.stepCost.flops!({ ...w }));
   assert.equal(decode, r.stepCost.flops!(decodeOnly));
+});
+
+test('catalogServingReplica takes the PerfConfig of stepTime: the calibrated model and its KV capacity from memoryFit', () => {
+  const model = loadModel('llama-3.1-70b');
+  const hw = loadHardware('h100-sxm'); // carries a sourced calibration (data/hardware/h100-sxm.json)
+  const config = { parallelism: { tp: 4 }, precision: 'fp8' as const };
+  const r = catalogServingReplica(model, hw, config);
+  assert.match(r.label, /llama-3\.1-70b fp8 on 4× h100-sxm \(performance model, calibrated\)/);
+  // The step cost is perfStepCost of the same config, to the bit.
+  const w = { prefillTokens: 0, decodeTokens: 32, contextTokens: 32 * 2048 };
+  assert.equal(r.stepCost(w), perfStepCost(model, hw, config)(w));
+  // The calibrated step is slower than the datasheet bound of the same config.
+  assert.ok(r.stepCost(w) > perfStepCost(model, hw, { ...config, efficiency: 'spec' })(w));
+  assert.equal(r.kvCapacityTokens, kvCacheCapacity(model, hw, config).tokens);
+  // fp8 KV: 163,840 B per token (half the bf16 figure of the test above), weights 70.55 GB over 4 devices.
+  const expected = (4 * 80e9 - 70.55e9) / 163_840;
+  assert.ok(Math.abs(r.kvCapacityTokens - expected) / expected < 0.002, `${r.kvCapacityTokens} vs ${expected}`);
+  assert.equal(r.usdPerHour, 4 * hw.hourlyPriceUsd);
+  // Two ways of saying the same thing are refused, naming the field.
+  assert.throws(() => catalogServingReplica(model, hw, { dtype: 'bf16', precision: 'bf16' }), (e: unknown) => e instanceof InputError && e.field === 'precision');
+  assert.throws(() => catalogServingReplica(model, hw, { devices: 4, parallelism: { tp: 4 } }), (e: unknown) => e instanceof InputError && e.field === 'devices');
+  assert.throws(() => catalogServingReplica(model, hw, { ...config, memoryFraction: 1.5 }), (e: unknown) => e instanceof InputError && e.field === 'memoryFraction');
+  // The kernel-table path of stepTime: the same config, the same seconds, and the same memory fit.
+  const kt = { parallelism: { tp: 8 }, precision: 'bf16' as const, framework: 'trtllm' };
+  const h200 = loadHardware('h200');
+  const t = catalogServingReplica(model, h200, kt);
+  assert.match(t.label, /\(performance model, calibrated, trtllm kernel tables\)$/);
+  assert.equal(t.stepCost(w), perfStepCost(model, h200, kt)(w));
+  assert.equal(t.kvCapacityTokens, kvCacheCapacity(model, h200, { ...kt, framework: undefined }).tokens);
+  // A calibrated model that does not fit names memory.
+  assert.throws(() => catalogServingReplica(loadModel('deepseek-v3'), loadHardware('h200'), { precision: 'fp8' }), (e: unknown) => e instanceof InputError && e.field === 'memory');
 });

@@ -86,3 +86,22 @@ test('batchlab simulate refuses policy flags without --policy, --engine with --p
   assert.equal(engine.code, 2);
   assert.match(engine.err, /^batchlab: --engine must be one of/);
 });
+
+test('batchlab simulate --efficiency calibrated prices the catalog replica with the performance model of deploy; it is slower than the spec roofline', async () => {
+  const args = ['--json', 'simulate', '--policy', 'continuous', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--requests', '50', '--rate', '5'];
+  const spec = await run(args);
+  const cal = await run([...args, '--efficiency', 'calibrated']);
+  assert.equal(cal.code, 0, cal.err);
+  const a = JSON.parse(spec.out);
+  const b = JSON.parse(cal.out);
+  assert.equal(b.stepModel, 'llama-3.1-8b bf16 on 1× h100-sxm (performance model, calibrated)');
+  // The same arrivals and lengths (seed 1); the calibrated steps take longer than their datasheet bound (h100-sxm calibration).
+  assert.ok(b.e2e.p50 > a.e2e.p50, `${b.e2e.p50} vs ${a.e2e.p50}`);
+  // One memory fit: the same KV capacity whichever model prices the steps.
+  assert.equal(/KV (\d+) tok/.exec(b.description)![1], /KV (\d+) tok/.exec(a.description)![1]);
+  const bad = await run([...args, '--efficiency', 'fast']);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.err, /--efficiency must be one of/);
+  const noModel = await run(['simulate', '--efficiency', 'spec']);
+  assert.match(noModel.err, /--efficiency must be left out without --model and --hardware/);
+});

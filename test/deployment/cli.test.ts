@@ -119,9 +119,12 @@ test('batchlab deploy refuses a layout or batch that does not fit, with the shor
   const j = JSON.parse(w.out);
   assert.equal(j.fits, false);
   assert.match(j.reason, /^the weights alone do not fit in memory/);
-  // KV: 64 × 2048 tokens × 327,680 B = 42,949,672,960 B; shortfall = weights + KV − capacity.
+  // KV: 64 × 2048 tokens × 327,680 B = 42,949,672,960 B; shortfall = weights + KV + activations − capacity
+  // (memoryFit, the one fit; this used to leave the activations out, a second assumption).
+  // Activations: 64 tokens × (2 × 8,192 hidden + 128,256 vocab) × 2 B (the widest op, data/models/llama-3.1-70b.json).
   assert.equal(j.memory.kvBytes, 42_949_672_960);
-  assert.equal(j.memory.shortfallBytes, j.memory.weightBytes + 42_949_672_960 - 80e9);
+  assert.equal(j.memory.activationBytes, 64 * (2 * 8192 + 128_256) * 2);
+  assert.equal(j.memory.shortfallBytes, j.memory.weightBytes + 42_949_672_960 + j.memory.activationBytes - 80e9);
   assert.doesNotMatch(w.out, /usdPerMillion/);
   // Batch: the refusal gives the largest --batch that fits; it fits and one more does not.
   const b = await run(['deploy', '--model', 'llama-3.2-1b', '--tp', '1', '--batch', '65536']);

@@ -4,8 +4,7 @@ import { loadHardware } from '../../lib/hardware/index.js';
 import { loadModel, paramCounts, kvBytesPerToken } from '../../lib/models/index.js';
 import { rooflineStepCost } from '../../lib/roofline/index.js';
 import { resolveLayout, uniformPrecision } from '../../lib/deployment/layout.js';
-import { rooflineDeviceStepModel } from '../../lib/deployment/step.js';
-import { perfDeviceStepModel } from '../../lib/deployment/perf.js';
+import { perfDeviceStepModel, rooflineDeviceStepModel } from '../../lib/deployment/perf.js';
 import { assertMemoryFit, decodeAtUserSpeed, decodePerformance, deviceMemoryFit, maxSequencesThatFit, speculativeTokensPerStep } from '../../lib/deployment/pool.js';
 import type { PoolLayout } from '../../lib/deployment/types.js';
 import { deepseekPublishedDay } from '../../lib/deployment/published.js';
@@ -28,14 +27,32 @@ test('rooflineDeviceStepModel() on one device with one dtype equals rooflineStep
   }
 });
 
-test('rooflineDeviceStepModel() agrees with the performance model at efficiency "spec" within 5 % on DeepSeek decode at EP144 without micro-batch overlap', () => {
+test('rooflineDeviceStepModel() is stepTime at efficiency "spec": the seconds of the removed second roofline, before and after', () => {
+  // The datasheet roofline (every op at max(FLOPs / peak, bytes / bandwidth), H100 SXM and
+  // H800 datasheet peaks and bandwidths of data/hardware). `before` is what the separate
+  // implementation of lib/deployment/step.ts gave, recorded when it was replaced by
+  // perfDeviceStepModel at efficiency 'spec'. Where it was the one-device spec roofline the
+  // two agree to the last bit; with tensor parallelism (the model splits each op, not the
+  // step's sum, and prices the LM head and all-reduces per op) and with DeepSeek's EP144
+  // layout (stepTime's expert placement) the datasheet bound moves by 0.5 % and 2.0 %.
   const pub = deepseekPublishedDay();
-  // Only the performance model splits an overlapped step into two half micro-batches, so the two agree without overlap.
-  const layout = { ...pub.decode, microBatchOverlap: false };
-  const a = rooflineDeviceStepModel(ds, h800, layout, pub.precision).step({ prefillTokens: 0, decodeSequences: 128, decodeContext: 4096 }).seconds;
-  const b = perfDeviceStepModel(ds, h800, layout, pub.precision, { efficiency: 'spec' }).step({ prefillTokens: 0, decodeSequences: 128, decodeContext: 4096 }).seconds;
-  // Two independent implementations of the same datasheet bound (per-op roofline, all-to-all bytes over NVLink/IB).
-  assert.ok(rel(a, b) < 0.05, `${a} vs ${b}`);
+  const l8 = loadModel('llama-3.1-8b');
+  const cases: Array<[string, ReturnType<typeof rooflineDeviceStepModel>, Parameters<ReturnType<typeof rooflineDeviceStepModel>['step']>[0], number, number]> = [
+    ['llama-3.1-8b tp1 decode 1', rooflineDeviceStepModel(l8, h100, tp(1), uniformPrecision('bf16')), { prefillTokens: 0, decodeSequences: 1, decodeContext: 0 }, 0.00448180728358209, 1e-12],
+    ['llama-3.1-70b tp1 decode 32×2048', rooflineDeviceStepModel(llama, h100, tp(1), uniformPrecision('bf16')), { prefillTokens: 0, decodeSequences: 32, decodeContext: 2048 }, 0.04814163540059702, 1e-12],
+    ['llama-3.1-70b tp1 prefill 4×2048', rooflineDeviceStepModel(llama, h100, tp(1), uniformPrecision('bf16')), { prefillTokens: 8192, prefillSequences: 4, decodeSequences: 0, decodeContext: 0 }, 1.1563447423910993, 1e-12],
+    ['llama-3.1-70b tp4 decode 32×2048', rooflineDeviceStepModel(llama, h100, tp(4), uniformPrecision('bf16')), { prefillTokens: 0, decodeSequences: 32, decodeContext: 2048 }, 0.012315029116815923, 0.006],
+    ['deepseek-v3 EP144 decode 128×4096', rooflineDeviceStepModel(ds, h800, { ...pub.decode, microBatchOverlap: false }, pub.precision), { prefillTokens: 0, decodeSequences: 128, decodeContext: 4096 }, 0.043859009614814586, 0.021],
+  ];
+  for (const [name, m, w, before, tol] of cases) {
+    const after = m.step(w).seconds;
+    assert.ok(rel(after, before) <= tol, `${name}: ${after} vs ${before}`);
+    // Never below the old bound by more than rounding: the new one adds, it does not drop, work.
+    assert.ok(after >= before * (1 - 1e-12), `${name}: ${after} vs ${before}`);
+  }
+  // The same model the calibrated path uses, at the datasheet: one implementation.
+  const w = { prefillTokens: 0, decodeSequences: 16, decodeContext: 1024 };
+  assert.equal(rooflineDeviceStepModel(llama, h100, tp(4), uniformPrecision('bf16')).step(w).seconds, perfDeviceStepModel(llama, h100, tp(4), uniformPrecision('bf16'), { efficiency: 'spec' }).step(w).seconds);
 });
 
 test('the calibrated performance model is never faster than the datasheet bound', () => {
@@ -47,7 +64,7 @@ test('the calibrated performance model is never faster than the datasheet bound'
   }
 });
 
-test('step seconds are non-decreasing in batch and context; micro-batch overlap never slows a step', () => {
+test('step seconds are non-decreasing in batch and context; micro-batch overlap hides communication at a large batch', () => {
   const pub = deepseekPublishedDay();
   const on = rooflineDeviceStepModel(ds, h800, pub.decode, pub.precision);
   const off = rooflineDeviceStepModel(ds, h800, { ...pub.decode, microBatchOverlap: false }, pub.precision);
@@ -56,7 +73,11 @@ test('step seconds are non-decreasing in batch and context; micro-batch overlap 
     const s = on.step({ prefillTokens: 0, decodeSequences: B, decodeContext: 4096 });
     assert.ok(s.seconds >= last);
     last = s.seconds;
-    assert.ok(s.seconds <= off.step({ prefillTokens: 0, decodeSequences: B, decodeContext: 4096 }).seconds);
+    // Two micro-batches each read every weight (stepTime's halfWork), so overlap pays off only
+    // once communication is a large share: at DeepSeek's profiling batch of 128 (and above), not
+    // at one sequence per rank. The removed second roofline took overlap as free (max of the
+    // whole step's compute and communication), which this test used to assert at every batch.
+    if (B >= 128) assert.ok(s.seconds < off.step({ prefillTokens: 0, decodeSequences: B, decodeContext: 4096 }).seconds, `B=${B}`);
     // With overlap the step is the larger of compute and communication.
     assert.equal(s.seconds, Math.max(s.linearSeconds + s.attentionSeconds + s.expertSeconds, s.communicationSeconds));
   }
@@ -74,12 +95,13 @@ test("resolveLayout(): DeepSeek's layouts give 9 and 2 routed experts per GPU; m
   assert.throws(() => resolveLayout(llama, { ...tp(8), expertParallel: 8 }), (e: unknown) => e instanceof InputError && e.field === 'layout.expertParallel');
 });
 
-test('deviceMemoryFit(): weights + KV per device; DeepSeek-V3 on one H100 is refused naming the shortfall', () => {
+test('deviceMemoryFit(): memoryFit of weights + KV + activations per device; DeepSeek-V3 on one H100 is refused naming the shortfall', () => {
   const m = rooflineDeviceStepModel(ds, h100, tp(1), uniformPrecision('fp8'));
   const fit = deviceMemoryFit(m, 1, 4096);
   // fp8 weights: one byte per parameter (paramCounts); KV: (512 + 64) × 61 layers × 1 byte per token (fp8 attention here).
   assert.equal(fit.weightBytes, paramCounts(ds).total);
   assert.equal(fit.kvBytes, kvBytesPerToken(ds, 'fp8') * 4096);
+  assert.equal(fit.needBytes, fit.weightBytes + fit.kvBytes + fit.activationBytes);
   assert.equal(fit.shortfallBytes, fit.needBytes - 80e9);
   assert.throws(() => assertMemoryFit(m, 1, 4096, 'one H100'), (e: unknown) => e instanceof InputError && e.field === 'memory' && /short by 591\.\d GB/.test(e.message));
   assert.equal(maxSequencesThatFit(m, 4096), 0);
@@ -149,4 +171,26 @@ test('prefillAttentionPairsPerToken: the default is the fixed-length formula; a 
     assert.throws(() => m.step({ ...base, prefillAttentionPairsPerToken: 0.5 }), (e: unknown) => e instanceof InputError && e.field === 'prefillAttentionPairsPerToken');
     assert.throws(() => m.step({ ...base, prefillAttentionPairsPerToken: Number.NaN }), (e: unknown) => e instanceof InputError && e.field === 'prefillAttentionPairsPerToken');
   }
+});
+
+test('layoutParallelism() and precisionOfClasses(): the one mapping from the deployment vocabulary to the roofline one', async () => {
+  const { layoutParallelism } = await import('../../lib/deployment/layout.js');
+  const { precisionOfClasses, stepTime } = await import('../../lib/roofline/deployment.js');
+  const pub = deepseekPublishedDay();
+  // DeepSeek's decode pool (data/deployment: DP144, EP144, overlap) in the roofline's names.
+  const par = layoutParallelism(ds, pub.decode, { dispatch: 'per-expert', expertLoadFactor: 1.2 });
+  assert.deepEqual(
+    { tp: par.tp, dp: par.dp, ep: par.ep, pp: par.pp, devicesPerNode: par.devicesPerNode, overlap: par.overlap, dispatch: par.dispatch, expertLoadFactor: par.expertLoadFactor },
+    { tp: pub.decode.tensorParallel, dp: pub.decode.dataParallelAttention, ep: pub.decode.expertParallel, pp: pub.decode.pipelineParallel, devicesPerNode: pub.decode.gpusPerNode, overlap: pub.decode.microBatchOverlap, dispatch: 'per-expert', expertLoadFactor: 1.2 },
+  );
+  // FP8 weights and dispatch, BF16 attention and combine (DeepSeek-V3 report): weights also compute, attention also KV.
+  const p = precisionOfClasses(pub.precision);
+  assert.deepEqual(p, { weights: pub.precision.weights, compute: pub.precision.weights, activations: pub.precision.attention, kvCache: pub.precision.attention, dispatch: pub.precision.dispatch, combine: pub.precision.combine });
+  // The deployment step model is stepTime of that mapping: one rank's work scaled to the stage.
+  const m = perfDeviceStepModel(ds, h800, pub.decode, pub.precision, { efficiency: 'spec' });
+  const dp = pub.decode.dataParallelAttention;
+  const direct = stepTime(ds, h800, { parallelism: layoutParallelism(ds, pub.decode), precision: p, efficiency: 'spec', checkMemory: false }, { prefillTokens: 0, decodeTokens: 64 * dp, contextTokens: 64 * dp * 4096 });
+  assert.equal(m.step({ prefillTokens: 0, decodeSequences: 64, decodeContext: 4096 }).seconds, direct.intervalSeconds);
+  assert.throws(() => precisionOfClasses({ ...pub.precision, attention: 'fp7' as 'fp8' }), (e: unknown) => e instanceof InputError && e.field === 'precision.attention');
+  assert.throws(() => layoutParallelism(llama, { ...tp(4), expertParallel: 2 }), (e: unknown) => e instanceof InputError && e.field === 'layout.expertParallel');
 });

@@ -221,3 +221,36 @@ test('stepTime() and memoryFit() reject bad work and options with an InputError 
   const b = half.breakdown;
   assert.ok(Math.abs(half.seconds - (b.computeSeconds + b.communicationSeconds - 0.5 * Math.min(b.computeSeconds, b.communicationSeconds))) < 1e-12);
 });
+
+test('memoryFit is the one fit: USABLE_MEMORY_FRACTION of the datasheet capacity, or the engine share memoryFraction; kvCacheCapacity is what it leaves', async () => {
+  const { kvCacheCapacity } = await import('../../lib/roofline/deployment.js');
+  const { USABLE_MEMORY_FRACTION } = await import('../../lib/hardware/spec.js');
+  const llama = loadModel('llama-3.1-70b');
+  const h100 = loadHardware('h100-sxm'); // 80 GB (data/hardware/h100-sxm.json)
+  const cfg: PerfConfig = { parallelism: { tp: 4 }, precision: 'bf16', efficiency: 'spec' };
+  assert.equal(USABLE_MEMORY_FRACTION, 1);
+  const whole = memoryFit(llama, h100, cfg, { batch: 8, context: 4096 });
+  assert.equal(whole.capacityBytes, 80e9);
+  // vLLM's default gpu_memory_utilization 0.9, given as the engine's setting: 72 GB of the 80.
+  const vllm = memoryFit(llama, h100, { ...cfg, memoryFraction: 0.9 }, { batch: 8, context: 4096 });
+  assert.equal(vllm.capacityBytes, 0.9 * 80e9);
+  assert.equal(vllm.totalBytes, whole.totalBytes);
+  assert.match(vllm.message, /90 % of memory/);
+  assert.ok(maxBatchThatFits(llama, h100, { ...cfg, memoryFraction: 0.9 }, 4096) < maxBatchThatFits(llama, h100, cfg, 4096));
+  for (const bad of [0, 1.5, Number.NaN]) {
+    assert.throws(() => memoryFit(llama, h100, { ...cfg, memoryFraction: bad }, { batch: 1, context: 1 }), (e: unknown) => e instanceof InputError && e.field === 'memoryFraction');
+  }
+  // KV tokens: (80 GB − 141.1 GB / 4) / (327,680 B / 4) per device (data/models/llama-3.1-70b.json: 8 KV heads split 4 ways).
+  const kv = kvCacheCapacity(llama, h100, cfg);
+  assert.equal(kv.bytesPerTokenPerDevice, 327_680 / 4);
+  assert.equal(kv.tokens, Math.floor((whole.capacityBytes - whole.weightBytes) / (327_680 / 4)));
+  // Sequences of 4,096 tokens that fill it fit (no activations); one more sequence does not.
+  const seqs = Math.floor(kv.tokens / 4096);
+  assert.ok(memoryFit(llama, h100, cfg, { batch: seqs, context: 4096, tokens: 0 }).fits);
+  assert.ok(!memoryFit(llama, h100, cfg, { batch: seqs + 1, context: 4096, tokens: 0 }).fits);
+  // Two attention groups hold their own sequences: twice the tokens (weights are replicated per group).
+  const two = kvCacheCapacity(llama, h100, { ...cfg, parallelism: { tp: 4, dp: 2 } });
+  assert.ok(Math.abs(two.tokens - 2 * kv.tokens) <= 1, `${two.tokens} vs 2 × ${kv.tokens}`);
+  // Weights that leave no room are refused, naming memory.
+  assert.throws(() => kvCacheCapacity(llama, h100, { ...cfg, parallelism: { tp: 1 } }), (e: unknown) => e instanceof InputError && e.field === 'memory');
+});

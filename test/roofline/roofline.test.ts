@@ -208,8 +208,10 @@ test('moeExpertBatch() and decodeMemoryBatchLimit() follow their closed forms', 
   const llama = loadModel('llama-3.1-70b');
   // 70.55B bf16 weights (141 GB) do not fit one 80 GB H100.
   assert.equal(decodeMemoryBatchLimit(llama, h100, { dtype: 'bf16', context: 4096 }), 0);
-  const free = 141e9 - paramCounts(llama).total; // H200, fp8 weights
-  assert.equal(decodeMemoryBatchLimit(llama, loadHardware('h200'), { dtype: 'fp8', context: 4096 }), Math.floor(free / (4096 * 163840)));
+  // H200, fp8 weights; each sequence also holds one token's activations, (2 × 8,192 hidden + 128,256 vocab) × 1 B
+  // (memoryFit's widest op, data/models/llama-3.1-70b.json), which this closed form used to leave out.
+  const free = 141e9 - paramCounts(llama).total;
+  assert.equal(decodeMemoryBatchLimit(llama, loadHardware('h200'), { dtype: 'fp8', context: 4096 }), Math.floor(free / (4096 * 163840 + 2 * 8192 + 128_256)));
 });
 
 test('thisMachineHardware() plugs into the roofline like any catalog entry', () => {
