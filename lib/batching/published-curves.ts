@@ -2,7 +2,7 @@ import { DTYPES } from '../core/types.js';
 import { loadHardware } from '../hardware/spec.js';
 import { loadModel } from '../models/spec.js';
 import type { Precision, PerfConfig } from '../roofline/deployment.js';
-import { memoryFit, perfStepCost } from '../roofline/deployment.js';
+import { kvCacheCapacity, perfStepCost } from '../roofline/deployment.js';
 import { readPublishedFile } from '../roofline/published.js';
 import { InputError } from '../util/errors.js';
 import { checkInt, checkNumber, checkOneOf } from '../util/validate.js';
@@ -207,9 +207,8 @@ function curveReplica(curve: PublishedCurve): { label: string; kind: 'kernel-tab
   const how = kind === 'kernel-tables' ? `kernel tables of ${curve.engine} for ${hw.id} (shipped data/kernels), calibrated model where a table holds no op` : `calibrated model (no ${curve.engine} kernel table for ${hw.id})`;
   const label = `${model.id} on ${curve.tp}× ${hw.id} tp ${curve.tp}: ${how}`;
   fn.label = label;
-  const fit = memoryFit(model, hw, base, { batch: 1, context: 1024, tokens: 1 });
-  const kvPerToken = fit.kvCacheBytes / 1024;
-  const kvCapacityTokens = Math.floor((0.9 * hw.memoryCapacityBytes - fit.weightBytes) / kvPerToken);
+  // The one memory fit, at the 90 % share the engines default to (memoryFraction).
+  const kvCapacityTokens = kvCacheCapacity(model, hw, { ...base, memoryFraction: 0.9 }).tokens;
   if (!(kvCapacityTokens >= curve.promptTokens + curve.outputTokens)) throw new InputError(`${curve.id} parallelism.tp`, curve.tp, `enough devices to hold ${model.id}'s weights and one request's KV cache`);
   return { label, kind, stepCost: fn, kvCapacityTokens, device: engineDevice(hw) };
 }
