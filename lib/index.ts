@@ -288,6 +288,9 @@ export {
   rooflineStepCost,
   stepTime,
   uniformRoutingLoadFactor,
+  publishedMethodRows,
+  publishedMethodTable,
+  publishedMethodSummary,
 } from './roofline/index.js';
 export type {
   CriticalBatchGridPoint,
@@ -312,6 +315,7 @@ export type {
   StepTimeBreakdown,
   CasePromptMix,
   KernelUsage,
+  PublishedMethodRow,
 } from './roofline/index.js';
 
 // perf
@@ -794,6 +798,7 @@ export {
   stepBreakdownChart,
   windowCatchChart,
   windowEffectChart,
+  publishedMethodChart,
 } from './plot/index.js';
 export type {
   BatchLatencyPoint,
