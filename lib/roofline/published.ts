@@ -711,26 +711,31 @@ const errorPct = (predicted: number | null, published: number): number | null =>
 
 /**
  * Published-case rows as a table: published, each method's prediction (tokens/s) and
- * its error in percent, with readable headers; '–' where a method cannot price a case.
+ * its error in percent, with readable headers; '–' where a method cannot price a case
+ * (and for the kernel database where it holds no table of the device).
  *
  * @example
  * showTable(publishedMethodTable(publishedMethodRows()))
  */
 export function publishedMethodTable(rows: readonly PublishedMethodRow[], framework = 'trtllm'): Array<Record<string, string | number>> {
   const n = (x: number | null): string | number => (x === null ? '–' : Math.round(x));
-  return rows.map((r) => ({
-    group: r.heldOut ? 'held out' : 'built beside',
-    case: r.id,
-    'published (tokens/s)': Math.round(r.published),
-    'calibrated (tokens/s)': Math.round(r.calibrated),
-    'calibrated error %': errorPct(r.calibrated, r.published) as number,
-    [`kernel db, ${framework} (tokens/s)`]: n(r.kernelDb),
-    'kernel db error %': errorPct(r.kernelDb, r.published) ?? '–',
-    'kernel calls from tables %': Math.round(r.kernelDbTableShare * 100),
-    'datasheet bound (tokens/s)': n(r.spec),
-    'bound / published': r.spec === null ? '–' : Math.round((r.spec / r.published) * 100) / 100,
-    unit: r.unit,
-  }));
+  return rows.map((r) => {
+    // A device without a table is the calibrated model again: no kernel-database figure to show.
+    const db = r.kernelDbTableShare > 0 ? r.kernelDb : null;
+    return {
+      group: r.heldOut ? 'held out' : 'built beside',
+      case: r.id,
+      'published (tokens/s)': Math.round(r.published),
+      'calibrated (tokens/s)': Math.round(r.calibrated),
+      'calibrated error %': errorPct(r.calibrated, r.published) as number,
+      [`kernel db, ${framework} (tokens/s)`]: r.kernelDb !== null && db === null ? `– (no ${r.hardware} table)` : n(db),
+      'kernel db error %': errorPct(db, r.published) ?? '–',
+      'kernel calls from tables %': Math.round(r.kernelDbTableShare * 100),
+      'datasheet bound (tokens/s)': n(r.spec),
+      'bound / published': r.spec === null ? '–' : Math.round((r.spec / r.published) * 100) / 100,
+      unit: r.unit,
+    };
+  });
 }
 
 /**

@@ -255,5 +255,8 @@ test('publishedMethodSummary(): counts computed per group from the rows; a case 
   const table = publishedMethodTable([{ ...rows[0], spec: null, specMissing: 'memory' }]);
   assert.equal(table[0]['datasheet bound (tokens/s)'], '–');
   assert.equal(table[0]['calibrated error %'], 10);
+  // Row a has no kernel table (share 0): its database figure is the calibrated model's, so none is shown.
+  assert.equal(table[0]['kernel db, trtllm (tokens/s)'], '– (no h800 table)');
+  assert.equal(table[0]['kernel db error %'], '–');
   assert.throws(() => publishedMethodSummary([]), InputError);
 });
