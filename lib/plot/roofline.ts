@@ -229,7 +229,7 @@ export function publishedMethodChart(rows: readonly PublishedMethodRow[], title 
   rows.forEach((r, i) => {
     if (i > 0 && rows[i - 1].file === r.file) return;
     if (i > 0) shapes.push({ type: 'line', xref: 'paper', yref: 'y', x0: 0, x1: 1, y0: i - 0.5, y1: i - 0.5, line: { color: '#999', width: 1, dash: 'dot' } });
-    annotations.push({ xref: 'paper', yref: 'y', x: 1.01, y: i - 0.45, xanchor: 'left', yanchor: 'top', align: 'left', showarrow: false, font: { size: 11, color: '#444' }, text: `<b>${r.heldOut ? 'held out' : 'built beside'}</b><br>${r.file}` });
+    annotations.push({ xref: 'paper', yref: 'y', x: 1.01, y: i - 0.45, xanchor: 'left', yanchor: 'top', align: 'left', showarrow: false, font: { size: 10, color: '#444' }, text: `<b>${r.heldOut ? 'held out' : 'built beside'}</b> · ${r.file}` });
   });
   const layout = baseLayout(title, { title: `predicted / published (log; shaded: within ±${Math.round(tolerance * 100)} %)`, log: true }, { title: '' });
   return withLogTicks({
@@ -241,7 +241,7 @@ export function publishedMethodChart(rows: readonly PublishedMethodRow[], title 
       shapes,
       annotations,
       legend: { orientation: 'h', x: 0, y: 1.0, yanchor: 'bottom' },
-      margin: { t: 80, r: 260, b: 60, l: 70 },
+      margin: { t: 80, r: 290, b: 60, l: 70 },
     },
   });
 }
