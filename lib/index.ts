@@ -291,6 +291,9 @@ export {
   uniformRoutingLoadFactor,
   kvCacheCapacity,
   precisionOfClasses,
+  publishedMethodRows,
+  publishedMethodTable,
+  publishedMethodSummary,
 } from './roofline/index.js';
 export type {
   CriticalBatchGridPoint,
@@ -316,6 +319,7 @@ export type {
   CasePromptMix,
   KernelUsage,
   KvCapacity,
+  PublishedMethodRow,
 } from './roofline/index.js';
 
 // perf
@@ -811,6 +815,7 @@ export {
   windowCatchChart,
   windowEffectChart,
   publishedCurvesChart,
+  publishedMethodChart,
 } from './plot/index.js';
 export type {
   BatchLatencyPoint,

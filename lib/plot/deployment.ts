@@ -104,8 +104,9 @@ export interface LocalSetupBar {
 
 /**
  * Dollars per million output tokens against the tokens/s one user gets, log–log, one
- * labelled point per setup: local machines (circles) against a provider's pool
- * (diamonds), so cheap-at-scale and expensive-at-home is where the points sit. `note`
+ * point per setup named with its basis in the legend: local machines (circles) against
+ * a provider's pool (diamonds), so cheap-at-scale and expensive-at-home is where the
+ * points sit. `note`
  * (the amortisation assumption, what the speeds are) is printed under the chart.
  *
  * @example
@@ -119,29 +120,32 @@ export function localSetupChart(bars: readonly LocalSetupBar[], opts: { title?: 
     { title: '$ per million output tokens', log: true },
   );
   layout.margin = { t: 50, r: 30, b: opts.note ? 120 : 70, l: 80 };
-  // Slow and cheap is the empty corner: the legend sits there, the note under the axis title.
-  layout.legend = { x: 0.01, y: 0.01, xanchor: 'left', yanchor: 'bottom', bgcolor: 'rgba(255,255,255,0.8)' };
+  // The note sits under the axis title.
   if (opts.note) {
-    layout.annotations = [{ text: wrapWords(opts.note, 150), xref: 'paper', yref: 'paper', x: 0, y: 0, yshift: -62, xanchor: 'left', yanchor: 'top', showarrow: false, align: 'left', font: { size: 11, color: '#555' } }];
+    layout.annotations = [{ text: wrapWords(opts.note, 110), xref: 'paper', yref: 'paper', x: 0, y: 0, yshift: -62, xanchor: 'left', yanchor: 'top', showarrow: false, align: 'left', font: { size: 11, color: '#555' } }];
   }
   const usd = (v: number): string => `$${v < 1 ? v.toFixed(3) : v.toFixed(2)}/M`;
-  const trace = (kind: 'local' | 'scale', i: number): Record<string, unknown> => {
+  // One trace per setup, named in the legend beside the chart: long setup names written on
+  // the points ran into each other where setups sit close together.
+  layout.legend = { orientation: 'v', x: 1.02, y: 1, xanchor: 'left', yanchor: 'top', groupclick: 'toggleitem', font: { size: 11 } };
+  layout.margin = { ...(layout.margin as object), r: 330 };
+  const data: Array<Record<string, unknown>> = [];
+  for (const kind of ['local', 'scale'] as const) {
     const pts = bars.filter((b) => (b.kind ?? 'local') === kind);
-    return {
-      type: 'scatter',
-      mode: 'markers+text',
-      name: kind === 'local' ? 'at home, one user' : 'at scale, shared by many users',
-      x: pts.map((b) => b.tokensPerSecondPerUser),
-      y: pts.map((b) => b.usdPerMillionOutput),
-      text: pts.map((b) => wrapWords(`${b.label}${b.basis && !b.label.includes(b.basis) ? ` (${b.basis})` : ''}`, 28)),
-      // Scale points (predicted and published) sit close together: their labels go to either side.
-      textposition: kind === 'local' ? 'top center' : pts.map((_, j) => (j % 2 ? 'middle left' : 'middle right')),
-      cliponaxis: false,
-      hovertext: pts.map((b) => `${b.label}: ${b.tokensPerSecondPerUser.toPrecision(3)} tok/s per user, ${usd(b.usdPerMillionOutput)}`),
-      hoverinfo: 'text',
-      marker: { color: PALETTE[i], size: 11, symbol: kind === 'local' ? 'circle' : 'diamond' },
-      textfont: { size: 10 },
-    };
-  };
-  return withLogTicks({ data: [trace('local', 1), trace('scale', 0)], layout });
+    pts.forEach((b, j) => {
+      data.push({
+        type: 'scatter',
+        mode: 'markers',
+        name: wrapWords(`${b.label}${b.basis && !b.label.includes(b.basis) ? ` (${b.basis})` : ''}`, 48),
+        legendgroup: kind,
+        ...(j === 0 ? { legendgrouptitle: { text: kind === 'local' ? 'at home, one user (circles)' : 'at scale, shared by many users (diamonds)' } } : {}),
+        x: [b.tokensPerSecondPerUser],
+        y: [b.usdPerMillionOutput],
+        hovertext: [`${b.label}: ${b.tokensPerSecondPerUser.toPrecision(3)} tok/s per user, ${usd(b.usdPerMillionOutput)}`],
+        hoverinfo: 'text',
+        marker: { color: kind === 'local' ? PALETTE[(1 + j) % PALETTE.length] : j % 2 ? '#6baed6' : PALETTE[0], size: 12, symbol: kind === 'local' ? 'circle' : 'diamond', line: { width: 1, color: '#333' } },
+      });
+    });
+  }
+  return withLogTicks({ data, layout });
 }

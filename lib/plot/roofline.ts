@@ -2,7 +2,7 @@ import type { Dtype } from '../core/types.js';
 import type { HardwareSpec } from '../hardware/spec.js';
 import { hardwarePeakFlops } from '../hardware/spec.js';
 import type { DecodeThroughputPoint, OpRooflineRow } from '../roofline/model.js';
-import type { PublishedComparison } from '../roofline/published.js';
+import type { PublishedComparison, PublishedMethodRow } from '../roofline/published.js';
 import type { StepTime, StepTimeBreakdown } from '../roofline/deployment.js';
 import { InputError } from '../util/errors.js';
 import type { Figure } from './types.js';
@@ -181,6 +181,68 @@ export function publishedComparisonChart(comparisons: readonly PublishedComparis
       { type: 'bar', name: 'predicted', x, y: comparisons.map((c) => c.predicted), text: comparisons.map((c) => pct(c.error)), textposition: 'outside', marker: { color: PALETTE[1] } },
     ],
     layout: { ...baseLayout(title, { title: 'case' }, { title: 'tokens/s per node' }), barmode: 'group' },
+  });
+}
+
+/**
+ * Published cases priced three ways, one row per case: each method's prediction over the
+ * published figure on a log axis (1 = exact), the ±`tolerance` band shaded, the cases
+ * grouped by file with the cases the calibrated model was built beside on top and the
+ * held-out ones below. A kernel-database point whose device has no table (the calibrated
+ * model priced it again) and a method that cannot price a case are left out; the hover
+ * text says which.
+ *
+ * @example
+ * show(publishedMethodChart(publishedMethodRows()));
+ */
+export function publishedMethodChart(rows: readonly PublishedMethodRow[], title = 'Predicted over published, per case', tolerance = 0.25, framework = 'trtllm'): Figure {
+  if (!Array.isArray(rows) || rows.length === 0) throw new InputError('rows', rows, 'a non-empty array of published method rows');
+  if (!(tolerance > 0 && tolerance < 1)) throw new InputError('tolerance', tolerance, 'a number in (0, 1)');
+  const y = rows.map((r) => r.id);
+  const ratio = (v: number | null, r: PublishedMethodRow) => (v === null ? null : v / r.published);
+  const pct = (v: number | null) => (v === null ? '' : `${v >= 1 ? '+' : ''}${((v - 1) * 100).toFixed(0)} %`);
+  const methods: Array<[string, (r: PublishedMethodRow) => number | null, string]> = [
+    ['calibrated model', (r) => ratio(r.calibrated, r), 'circle'],
+    [`kernel database (${framework})`, (r) => (r.kernelDbTableShare > 0 ? ratio(r.kernelDb, r) : null), 'diamond'],
+    ['datasheet bound', (r) => ratio(r.spec, r), 'triangle-right'],
+  ];
+  const data = methods.map(([name, get, symbol], i) => ({
+    type: 'scatter',
+    mode: 'markers',
+    name,
+    y,
+    x: rows.map(get),
+    marker: { color: PALETTE[i], symbol, size: 9 },
+    hovertext: rows.map((r) => {
+      const v = get(r);
+      if (v !== null) return `${r.label}: ${name} ${pct(v)} (${r.unit})`;
+      return `${r.label}: ${name} not shown (${i === 1 && r.kernelDb !== null ? `no ${framework} table for ${r.hardware}` : (r.kernelDbMissing ?? r.specMissing ?? 'not priced')})`;
+    }),
+    hoverinfo: 'text',
+  }));
+  // Group boundaries: a line between files, the file's name (and role) in the right margin, clear of the points.
+  const shapes: Array<Record<string, unknown>> = [
+    { type: 'rect', xref: 'x', yref: 'paper', x0: 1 - tolerance, x1: 1 + tolerance, y0: 0, y1: 1, fillcolor: 'rgba(44,160,44,0.12)', line: { width: 0 }, layer: 'below' },
+    { type: 'line', xref: 'x', yref: 'paper', x0: 1, x1: 1, y0: 0, y1: 1, line: { color: '#555', width: 1 } },
+  ];
+  const annotations: Array<Record<string, unknown>> = [];
+  rows.forEach((r, i) => {
+    if (i > 0 && rows[i - 1].file === r.file) return;
+    if (i > 0) shapes.push({ type: 'line', xref: 'paper', yref: 'y', x0: 0, x1: 1, y0: i - 0.5, y1: i - 0.5, line: { color: '#999', width: 1, dash: 'dot' } });
+    annotations.push({ xref: 'paper', yref: 'y', x: 1.01, y: i - 0.45, xanchor: 'left', yanchor: 'top', align: 'left', showarrow: false, font: { size: 10, color: '#444' }, text: `<b>${r.heldOut ? 'held out' : 'built beside'}</b> · ${r.file}` });
+  });
+  const layout = baseLayout(title, { title: `predicted / published (log; shaded: within ±${Math.round(tolerance * 100)} %)`, log: true }, { title: '' });
+  return withLogTicks({
+    data,
+    layout: {
+      ...layout,
+      yaxis: { type: 'category', autorange: 'reversed', automargin: true, tickfont: { size: 11 } },
+      height: 140 + 24 * rows.length,
+      shapes,
+      annotations,
+      legend: { orientation: 'h', x: 0, y: 1.0, yanchor: 'bottom' },
+      margin: { t: 80, r: 290, b: 60, l: 70 },
+    },
   });
 }
 

@@ -17,6 +17,8 @@ export { kvCacheCapacity, precisionOfClasses } from './deployment.js';
 export type { Parallelism, Precision, PerfConfig, EfficiencyMode, LaunchMode, StepTime, StepTimeBreakdown, MemoryFit } from './deployment.js';
 export type { KvCapacity } from './deployment.js';
 export { publishedCases, predictPublishedCase, publishedComparisons, publishedComparisonTable, publishedComparisonSummary, publishedComparisonNotes, readPublishedFile, publishedCaseLoadFactor, publishedCasePromptMix, checkPublishedCase } from './published.js';
+export { publishedMethodRows, publishedMethodTable, publishedMethodSummary } from './published.js';
+export type { PublishedMethodRow } from './published.js';
 export type { CasePromptMix } from './published.js';
 export { uniformRoutingLoadFactor } from './routing.js';
 export type { PublishedCase, PublishedComparison } from './published.js';

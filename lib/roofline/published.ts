@@ -16,6 +16,7 @@ import { prefillAttentionPairs } from '../core/matmul.js';
 import { uniformRoutingLoadFactor } from './routing.js';
 import type { PromptMixScaling, PromptMixStats } from '../attention/prompts.js';
 import { loadPromptMix, promptMixStats, scalePromptMix } from '../attention/prompts.js';
+import { median } from '../util/stats.js';
 
 /**
  * A throughput a real serving system published, with the deployment that reached it
@@ -89,6 +90,13 @@ export interface PublishedCase {
   url?: string;
   date?: string;
   assumptions?: string;
+  /** The data/published file (name without .json) the case comes from. */
+  file?: string;
+  /**
+   * The file says `"heldOut": true`: its figures were not beside the calibrated model
+   * while it was built (validation only); the other cases were.
+   */
+  heldOut?: boolean;
 }
 
 /** A published case beside batchlab's prediction. */
@@ -334,9 +342,11 @@ export function publishedCases(): PublishedCase[] {
   for (const name of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
     const json = readPublishedFile(name.slice(0, -'.json'.length));
     const file = { source: json.source, url: json.url as string | undefined, date: json.date as string | undefined };
-    if (typeof json.day === 'object' && json.day !== null) out.push(...dayCases(json.day as DayJson, name, file));
+    if (json.heldOut !== undefined && typeof json.heldOut !== 'boolean') throw new InputError(`data/published/${name} heldOut`, json.heldOut, 'true or false');
+    const origin = { file: name.slice(0, -'.json'.length), ...(json.heldOut === true ? { heldOut: true } : {}) };
+    if (typeof json.day === 'object' && json.day !== null) out.push(...dayCases(json.day as DayJson, name, file).map((c) => ({ ...c, ...origin })));
     if (!Array.isArray(json.cases)) continue;
-    json.cases.forEach((c, i) => out.push(checkCase(c, `data/published/${name} cases[${i}]`, file)));
+    json.cases.forEach((c, i) => out.push({ ...checkCase(c, `data/published/${name} cases[${i}]`, file), ...origin }));
   }
   return out;
 }
@@ -414,13 +424,14 @@ function guaranteedNoEvictBatch(model: ModelSpec, hw: HardwareSpec, config: Perf
  * `stepTime` with the hardware's calibration (no constant depends on the case), turned
  * into the case's unit — tokens per second per node, at the steady-state interval
  * between steps. `kernels.framework` prices GEMMs, attention and all-reduces from that
- * framework's kernel tables instead (where the database holds the device).
+ * framework's kernel tables instead (where the database holds the device);
+ * `kernels.efficiency: 'spec'` prices every operation at the datasheet (a bound).
  *
  * @example
  * const c = publishedCases().find((x) => x.id === 'lmsys-decode-2k')!;
  * predictPublishedCase(c).error // => predicted / published − 1
  */
-export function predictPublishedCase(c: PublishedCase, kernels: Pick<PerfConfig, 'framework' | 'kernelDb'> = {}): PublishedComparison {
+export function predictPublishedCase(c: PublishedCase, kernels: Pick<PerfConfig, 'framework' | 'kernelDb' | 'efficiency'> = {}): PublishedComparison {
   // Cases built in code skip the file reader's checks: the fields every branch divides by are checked here.
   if (typeof c !== 'object' || c === null) throw new InputError('case', c, 'a PublishedCase (see publishedCases())');
   checkOneOf('case.phase', c.phase, ['prefill', 'decode', 'offline'] as const);
@@ -618,5 +629,160 @@ export function publishedComparisonNotes(comparisons: readonly PublishedComparis
       `Prefill has no published latency to fix its batch, so it is priced at capacity on the profiling batch.${shape} DeepSeek's own profiling run${profileSetup} computes ${n0(pPre.published)} prompt tokens/s per node where the day averaged ${n0(dPre.published * computedShare)} (${Math.round(servedOverProfile * 100)} %); ${mix ? 'what the prompt spread does not account for is' : 'the gap is'} how full the prefill pool ran over the day and how DeepSeek's prompts really spread, which no published figure measures, and it is not fitted.`,
     );
   }
+  return out.join('\n\n');
+}
+
+/**
+ * One published case priced three ways: by the calibrated model, from a framework's
+ * measured kernel tables (null where the database cannot price it, with the reason) and
+ * at the datasheet (efficiency 'spec', a bound: no loss anywhere, so it should sit above
+ * the published figure).
+ */
+export interface PublishedMethodRow {
+  id: string;
+  label: string;
+  /** The data/published file the case comes from. */
+  file: string;
+  hardware: string;
+  /** Held out: the calibrated model was not built beside this case. */
+  heldOut: boolean;
+  unit: string;
+  published: number;
+  calibrated: number;
+  kernelDb: number | null;
+  /**
+   * Share of the step's priced kernel calls that a measured table answered (0 where the
+   * database holds no table of the device: the calibrated model priced every call).
+   */
+  kernelDbTableShare: number;
+  /** Why the kernel database could not price the case. */
+  kernelDbMissing?: string;
+  spec: number | null;
+  specMissing?: string;
+}
+
+/**
+ * Every published case priced by the calibrated model, from `framework`'s kernel tables
+ * (default 'trtllm') and at the datasheet bound, grouped as the files are: first the
+ * cases the calibrated model was built beside, then the held-out ones. A case a method
+ * cannot price keeps a null and the reason.
+ *
+ * @example
+ * publishedMethodRows().filter((r) => r.heldOut).length // => the cases of held-out files
+ */
+export function publishedMethodRows(cases: readonly PublishedCase[] = publishedCases(), framework = 'trtllm'): PublishedMethodRow[] {
+  if (!Array.isArray(cases) || cases.length === 0) throw new InputError('cases', cases, 'a non-empty array of published cases');
+  const tryPrice = (c: PublishedCase, k: Pick<PerfConfig, 'framework' | 'efficiency'>): { value: number | null; share: number; missing?: string } => {
+    try {
+      const p = predictPublishedCase(c, k);
+      const usage = p.step.kernels ?? [];
+      const calls = usage.reduce((s, u) => s + u.calls, 0);
+      const fromTables = usage.filter((u) => u.rows > 0).reduce((s, u) => s + u.calls, 0);
+      return { value: p.predicted, share: calls > 0 ? fromTables / calls : 0 };
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      return { value: null, share: 0, missing: e.message };
+    }
+  };
+  const rows = cases.map((c): PublishedMethodRow => {
+    const db = tryPrice(c, { framework });
+    const spec = tryPrice(c, { efficiency: 'spec' });
+    return {
+      id: c.id,
+      label: c.label,
+      file: c.file ?? '',
+      hardware: c.hardware,
+      heldOut: c.heldOut === true,
+      unit: c.published.unit,
+      published: c.published.value,
+      calibrated: predictPublishedCase(c).predicted,
+      kernelDb: db.value,
+      kernelDbTableShare: db.share,
+      ...(db.missing === undefined ? {} : { kernelDbMissing: db.missing }),
+      spec: spec.value,
+      ...(spec.missing === undefined ? {} : { specMissing: spec.missing }),
+    };
+  });
+  // Stable: built-beside files first, each file's cases together in file order.
+  return [...rows.filter((r) => !r.heldOut), ...rows.filter((r) => r.heldOut)];
+}
+
+const errorPct = (predicted: number | null, published: number): number | null => (predicted === null ? null : Math.round((predicted / published - 1) * 1000) / 10);
+
+/**
+ * Published-case rows as a table: published, each method's prediction (tokens/s) and
+ * its error in percent, with readable headers; '–' where a method cannot price a case
+ * (and for the kernel database where it holds no table of the device).
+ *
+ * @example
+ * showTable(publishedMethodTable(publishedMethodRows()))
+ */
+export function publishedMethodTable(rows: readonly PublishedMethodRow[], framework = 'trtllm'): Array<Record<string, string | number>> {
+  const n = (x: number | null): string | number => (x === null ? '–' : Math.round(x));
+  return rows.map((r) => {
+    // A device without a table is the calibrated model again: no kernel-database figure to show.
+    const db = r.kernelDbTableShare > 0 ? r.kernelDb : null;
+    return {
+      group: r.heldOut ? 'held out' : 'built beside',
+      case: r.id,
+      'published (tokens/s)': Math.round(r.published),
+      'calibrated (tokens/s)': Math.round(r.calibrated),
+      'calibrated error %': errorPct(r.calibrated, r.published) as number,
+      [`kernel db, ${framework} (tokens/s)`]: r.kernelDb !== null && db === null ? `– (no ${r.hardware} table)` : n(db),
+      'kernel db error %': errorPct(db, r.published) ?? '–',
+      'kernel calls from tables %': Math.round(r.kernelDbTableShare * 100),
+      'datasheet bound (tokens/s)': n(r.spec),
+      'bound / published': r.spec === null ? '–' : Math.round((r.spec / r.published) * 100) / 100,
+      unit: r.unit,
+    };
+  });
+}
+
+/**
+ * How each method fares, computed from the rows, one sentence per group (built beside,
+ * held out): cases within ±`tolerance` (default 25 %) for the calibrated model and the
+ * kernel database (of those it prices), median |error|, and how many datasheet bounds
+ * sit above the published figure, as a bound should.
+ *
+ * @example
+ * showMarkdown(publishedMethodSummary(publishedMethodRows()))
+ */
+export function publishedMethodSummary(rows: readonly PublishedMethodRow[], tolerance = 0.25, framework = 'trtllm'): string {
+  checkNumber('tolerance', tolerance, { min: 0, exclusiveMin: true, max: 10 });
+  if (!Array.isArray(rows) || rows.length === 0) throw new InputError('rows', rows, 'a non-empty array of published method rows');
+  const tol = `±${(tolerance * 100).toFixed(0)} %`;
+  const within = (rs: readonly PublishedMethodRow[], get: (r: PublishedMethodRow) => number | null) => {
+    const priced = rs.filter((r) => get(r) !== null);
+    const errs = priced.map((r) => Math.abs((get(r) as number) / r.published - 1));
+    return { priced: priced.length, within: errs.filter((e) => e <= tolerance).length, median: errs.length ? median(errs) : NaN };
+  };
+  const med = (x: number) => `median |error| ${(x * 100).toFixed(0)} %`;
+  const sentence = (name: string, rs: readonly PublishedMethodRow[]): string => {
+    const cal = within(rs, (r) => r.calibrated);
+    // A case whose device has no table is priced by the calibrated model again: not a kernel-database prediction.
+    const db = within(rs, (r) => (r.kernelDbTableShare > 0 ? r.kernelDb : null));
+    const noTable = rs.filter((r) => r.kernelDb !== null && r.kernelDbTableShare === 0);
+    const spec = rs.filter((r) => r.spec !== null);
+    const below = spec.filter((r) => (r.spec as number) < r.published);
+    const specIn = within(rs, (r) => r.spec);
+    const hw = [...new Set(noTable.map((r) => r.hardware))].join(', ');
+    const dbPart =
+      db.priced === 0
+        ? `the kernel database (${framework}) prices none of them from its tables`
+        : `the kernel database (${framework}) ${db.within} of the ${db.priced} it prices from its tables (${med(db.median)})`;
+    const noTablePart = noTable.length ? ` For ${noTable.length} of them (${hw}) the database holds no table, so they fall back to the calibrated model and are left out of its count.` : '';
+    const belowPart = below.length
+      ? ` The bound holds only at the batch each case is priced at: in ${below.length} of ${spec.length} cases the published figure exceeds it, so there the benchmark ran more sequences per step than the case's modelled admission gives, or less work per step than modelled.`
+      : ` The bound sits above every published figure, as a bound should.`;
+    return (
+      `**${name} (${rs.length} cases):** within ${tol} of the published figure, the calibrated model puts ${cal.within} of ${cal.priced} (${med(cal.median)}), ${dbPart}, ` +
+      `and the datasheet bound ${specIn.within} of ${specIn.priced}.${noTablePart}${belowPart}`
+    );
+  };
+  const out: string[] = [];
+  const beside = rows.filter((r) => !r.heldOut);
+  const held = rows.filter((r) => r.heldOut);
+  if (beside.length) out.push(sentence('Cases the calibrated model was built beside', beside));
+  if (held.length) out.push(sentence('Held-out cases', held));
   return out.join('\n\n');
 }

@@ -19,6 +19,8 @@ export interface EngineVsLocalRow {
   /** Median seconds of a decode step over the rounds (measured). */
   measuredStepSeconds: number;
   measuredTokensPerSecond: number;
+  /** Slowest and fastest round's tokens/s (measured; this machine's spread between rounds). */
+  measuredTokensPerSecondRange: [number, number];
   /** localDecode's step on this machine as a local setup (calibrated: its bandwidth and compute measured). */
   predictedStepSeconds: number;
   predictedTokensPerSecond: number;
@@ -164,6 +166,7 @@ export async function measureEngineVsLocal(
       batch: B,
       measuredStepSeconds: step,
       measuredTokensPerSecond: B / step,
+      measuredTokensPerSecondRange: [B / Math.max(...times.get(B)!), B / Math.min(...times.get(B)!)],
       predictedStepSeconds: pred.stepSeconds,
       predictedTokensPerSecond: pred.tokensPerSecond,
       error: pred.tokensPerSecond / (B / step) - 1,

@@ -39,10 +39,11 @@ test('localSetupChart(points) plots $ per million (y) against tokens/s per user 
     { label: 'mac', tokensPerSecondPerUser: 12.34, usdPerMillionOutput: 8.1, basis: 'bound' },
     { label: 'pool', tokensPerSecondPerUser: 20, usdPerMillionOutput: 0.3, kind: 'scale', basis: 'published' },
   ], { note: 'amortised over 3 years' });
-  const [local, scale] = fig.data as Array<{ x: number[]; y: number[]; text: string[] }>;
+  const [local, scale] = fig.data as Array<{ x: number[]; y: number[]; name: string; legendgroup: string; marker: { symbol: string } }>;
   assert.deepEqual([local.x, local.y], [[12.34], [8.1]]);
   assert.deepEqual([scale.x, scale.y], [[20], [0.3]]);
-  assert.deepEqual([local.text[0], scale.text[0]], ['mac (bound)', 'pool (published)']);
+  assert.deepEqual([local.name, scale.name], ['mac (bound)', 'pool (published)']);
+  assert.deepEqual([local.legendgroup, scale.legendgroup, local.marker.symbol, scale.marker.symbol], ['local', 'scale', 'circle', 'diamond']);
   const layout = fig.layout as { xaxis: { type: string }; yaxis: { type: string }; annotations: Array<{ text: string }> };
   assert.deepEqual([layout.xaxis.type, layout.yaxis.type], ['log', 'log']);
   assert.equal(layout.annotations[0].text, 'amortised over 3 years');

@@ -12,7 +12,7 @@ import type { GroupedExpertsSummary } from '../../lib/gemm/index.js';
 import { loadHardware } from '../../lib/hardware/index.js';
 import { loadModel, modelAttentionShape, decodeTraffic, kvBatchLimits, disaggregationTable } from '../../lib/models/index.js';
 import { decodeOpRoofline, decodeThroughputCurve, rooflineMatmulCost } from '../../lib/roofline/index.js';
-import type { PublishedComparison, StepTime } from '../../lib/roofline/index.js';
+import type { PublishedComparison, PublishedMethodRow, StepTime } from '../../lib/roofline/index.js';
 import type { AttentionRow } from '../../lib/attention/index.js';
 import { raggedStrategyTable } from '../../lib/attention/index.js';
 import { candidateLayouts, deploymentFrontier, evaluateSearchSpace, uniformPrecision } from '../../lib/deployment/index.js';
@@ -97,6 +97,11 @@ const fixedStep = (gemm: number, attention: number, comm: number, bound: StepTim
   const b = breakdown(gemm, attention, comm);
   return { seconds: b.computeSeconds + comm, intervalSeconds: b.computeSeconds + comm, bound, breakdown: b, devices: 8, efficiency: 'calibrated' } as StepTime;
 };
+// Fixed method rows: one built-beside case whose device has no kernel table, one held-out case the database prices.
+const methodRows: PublishedMethodRow[] = [
+  { id: 'a-decode', label: 'A decode', file: 'file-a', hardware: 'h800', heldOut: false, unit: 'tokens/s', published: 1000, calibrated: 1100, kernelDb: 1100, kernelDbTableShare: 0, spec: 2000 },
+  { id: 'b-offline', label: 'B offline', file: 'file-b', hardware: 'h200', heldOut: true, unit: 'tokens/s', published: 500, calibrated: 250, kernelDb: 400, kernelDbTableShare: 0.9, spec: null, specMissing: 'memory' },
+];
 const comparisons: PublishedComparison[] = [
   { id: 'fixture-prefill', label: 'A prefill case, 4K prompts', unit: 'input tokens/s per node', published: 50000, predicted: 55000, error: 0.1, step: fixedStep(0.03, 0.01, 0.005, 'compute'), source: 'fixture' },
   { id: 'fixture-decode', label: 'A decode case, 2K context', unit: 'output tokens/s per node', published: 20000, predicted: 15000, error: -0.25, step: fixedStep(0.01, 0.02, 0.004, 'memory'), source: 'fixture', sequencesPerDevice: 128 },
@@ -197,6 +202,7 @@ const builders: Record<string, () => unknown> = {
       { label: '8× H800 at scale', tokensPerSecondPerUser: 20, usdPerMillionOutput: 0.35, kind: 'scale', basis: 'published' },
     ], { note: 'Purchase price amortised over 3 years of 8,760 hours.' }),
   publishedComparisonChart: () => plot.publishedComparisonChart(comparisons),
+  publishedMethodChart: () => plot.publishedMethodChart(methodRows),
   stepBreakdownChart: () => plot.stepBreakdownChart(comparisons.map((c) => ({ label: c.id, step: c.step }))),
 };
 

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { median } from 'simple-statistics';
-import { publishedCases, predictPublishedCase, publishedCasePromptMix, checkPublishedCase, calibratedMatmulCost, publishedComparisons, publishedComparisonNotes, stepTime } from '../../lib/roofline/index.js';
+import { publishedCases, predictPublishedCase, publishedCasePromptMix, checkPublishedCase, calibratedMatmulCost, publishedComparisons, publishedComparisonNotes, stepTime, publishedMethodRows, publishedMethodSummary, publishedMethodTable } from '../../lib/roofline/index.js';
+import type { PublishedMethodRow } from '../../lib/roofline/index.js';
+import { InputError } from '../../lib/util/errors.js';
 import { prefillAttentionPairs } from '../../lib/core/matmul.js';
 import { loadModel, paramCounts } from '../../lib/models/index.js';
 import type { StepWork } from '../../lib/core/types.js';
@@ -208,4 +210,53 @@ test('checkPublishedCase(): an offline case takes a concurrency rule or a batch,
   assert.throws(() => checkPublishedCase({ ...base, concurrency: { ...rule, kind: 'max-utilization' } }), /case\.concurrency\.kind/);
   assert.throws(() => checkPublishedCase({ ...base, concurrency: { ...rule, source: '' } }), /case\.concurrency\.source/);
   assert.throws(() => checkPublishedCase(base), /case\.sequencesPerDevice/);
+});
+
+test('publishedMethodRows(): every case priced by the calibrated model, the kernel database and the datasheet bound, built-beside cases before held-out ones', () => {
+  const all = publishedCases();
+  // data/published/nvidia-trtllm-perf-overview.json says "heldOut": true; the other files do not.
+  for (const c of all) assert.equal(c.heldOut === true, c.file === 'nvidia-trtllm-perf-overview', c.id);
+  const pick = ['trtllm-llama8b-h200-tp1-128-2048', 'deepseek-profile-decode', 'lmsys-prefill-4k'].map((id) => all.find((c) => c.id === id)!);
+  const rows = publishedMethodRows(pick);
+  assert.deepEqual(rows.map((r) => [r.id, r.heldOut]), [['deepseek-profile-decode', false], ['lmsys-prefill-4k', false], ['trtllm-llama8b-h200-tp1-128-2048', true]]);
+  for (const r of rows) {
+    // The datasheet prices every operation at peak: at the same batch its throughput is at least the calibrated one.
+    assert.ok(r.spec !== null && r.spec >= r.calibrated, `${r.id}: bound ${r.spec} against calibrated ${r.calibrated}`);
+    assert.equal(r.calibrated, predictPublishedCase(pick.find((c) => c.id === r.id)!).predicted);
+  }
+  // data/kernels holds no H800 table: that case is the calibrated model again, and says so by its share.
+  const h800 = rows.find((r) => r.id === 'deepseek-profile-decode')!;
+  assert.equal(h800.kernelDbTableShare, 0);
+  assert.equal(h800.kernelDb, h800.calibrated);
+  const h200 = rows.find((r) => r.heldOut)!;
+  assert.ok(h200.kernelDbTableShare > 0.5, `share of H200 kernel calls from tables ${h200.kernelDbTableShare}`);
+  assert.throws(() => publishedMethodRows([]), InputError);
+});
+
+test('publishedMethodSummary(): counts computed per group from the rows; a case without a table is left out of the database count', () => {
+  const row = (id: string, heldOut: boolean, calibrated: number, kernelDb: number, share: number, spec: number): PublishedMethodRow => ({
+    id, label: id, file: heldOut ? 'held' : 'beside', hardware: share > 0 ? 'h200' : 'h800', heldOut, unit: 'tokens/s', published: 100, calibrated, kernelDb, kernelDbTableShare: share, spec,
+  });
+  // Errors by construction (published 100): beside: calibrated +10 %, −30 %; held out: −20 %, −50 %, +5 %.
+  const rows = [row('a', false, 110, 110, 0, 200), row('b', false, 70, 124, 0.8, 190), row('c', true, 80, 90, 0.9, 95), row('d', true, 50, 60, 0.9, 130), row('e', true, 105, 140, 0.9, 120)];
+  const s = publishedMethodSummary(rows);
+  const [beside, held] = s.split('\n\n');
+  assert.match(beside, /built beside \(2 cases\)/);
+  assert.match(beside, /calibrated model puts 1 of 2/);
+  assert.match(beside, /kernel database \(trtllm\) 1 of the 1 it prices from its tables/);
+  assert.match(beside, /For 1 of them \(h800\) the database holds no table/);
+  assert.match(beside, /above every published figure/);
+  assert.match(held, /Held-out cases \(3 cases\)/);
+  assert.match(held, /calibrated model puts 2 of 3/);
+  assert.match(held, /kernel database \(trtllm\) 1 of the 3/);
+  // Bounds 95, 130, 120: one below the published 100, two within ±25 % (−5 %, +20 %).
+  assert.match(held, /datasheet bound 2 of 3/);
+  assert.match(held, /in 1 of 3 cases the published figure exceeds it/);
+  const table = publishedMethodTable([{ ...rows[0], spec: null, specMissing: 'memory' }]);
+  assert.equal(table[0]['datasheet bound (tokens/s)'], '–');
+  assert.equal(table[0]['calibrated error %'], 10);
+  // Row a has no kernel table (share 0): its database figure is the calibrated model's, so none is shown.
+  assert.equal(table[0]['kernel db, trtllm (tokens/s)'], '– (no h800 table)');
+  assert.equal(table[0]['kernel db error %'], '–');
+  assert.throws(() => publishedMethodSummary([]), InputError);
 });

@@ -10,6 +10,8 @@ test('measureEngineVsLocal(): each batch measured beside a calibrated prediction
   for (const x of r.rows) {
     assert.ok(x.measuredStepSeconds > 0 && Number.isFinite(x.measuredStepSeconds));
     assert.equal(x.measuredTokensPerSecond, x.batch / x.measuredStepSeconds);
+    // The median round lies between the slowest and the fastest.
+    assert.ok(x.measuredTokensPerSecondRange[0] <= x.measuredTokensPerSecond && x.measuredTokensPerSecond <= x.measuredTokensPerSecondRange[1], String(x.measuredTokensPerSecondRange));
     assert.ok(Math.abs(x.error - (x.predictedTokensPerSecond / x.measuredTokensPerSecond - 1)) < 1e-12);
     // This machine's bandwidth is measured: the prediction is calibrated by measurement, and a step reads every
     // float32 weight at least once at that bandwidth.
