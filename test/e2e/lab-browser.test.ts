@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -33,10 +34,15 @@ async function withLab(body: (open: (notebook: string) => Promise<{ page: import
   assert.ok(existsSync(chromiumPath), `Chromium is required at ${chromiumPath} (apt-get install -y chromium, or set BATCHLAB_CHROMIUM)`);
   const port = await freePort();
   const token = randomBytes(16).toString('hex');
+  // Every cell rendered, not only those near the viewport (JupyterLab 4's default windowing), so that checks
+  // of a notebook's outputs see all of them; the user's own settings are left alone.
+  const settings = mkdtempSync(join(tmpdir(), 'batchlab-lab-settings-'));
+  mkdirSync(join(settings, '@jupyterlab', 'notebook-extension'), { recursive: true });
+  writeFileSync(join(settings, '@jupyterlab', 'notebook-extension', 'tracker.jupyterlab-settings'), JSON.stringify({ windowingMode: 'none' }));
   const server = spawn(
     jupyter,
     ['lab', '--no-browser', '--ip=127.0.0.1', `--port=${port}`, '--port-retries=0', `--IdentityProvider.token=${token}`, `--ServerApp.root_dir=${root}`, ...(process.getuid?.() === 0 ? ['--allow-root'] : [])],
-    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, JUPYTER_PLATFORM_DIRS: '1', TF_CPP_MIN_LOG_LEVEL: '2' } },
+    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, JUPYTER_PLATFORM_DIRS: '1', TF_CPP_MIN_LOG_LEVEL: '2', JUPYTERLAB_SETTINGS_DIR: settings } },
   );
   let log = '';
   server.stdout.on('data', (d) => (log += d));
@@ -74,6 +80,7 @@ async function withLab(body: (open: (notebook: string) => Promise<{ page: import
     await browser.close();
     if (!exited) server.kill('SIGTERM');
     await exit;
+    rmSync(settings, { recursive: true, force: true });
   }
 }
 
@@ -105,27 +112,51 @@ test('JupyterLab shows the dollar amounts of notebooks 07 and 03 as text, not as
   await withLab(async (open) => {
     for (const notebook of ['notebooks/07-deepseek-local-vs-scale.ipynb', 'notebooks/03-collection-window.ipynb']) {
       const { page, pageErrors } = await open(notebook);
-      // The answer box is the last output of both notebooks.
+      // The checks scroll, first to the end until the last cell has run, then through the whole notebook,
+      // collecting what each screen shows.
+      const scroller = '.jp-WindowedPanel-outer';
       await page.waitForFunction(
-        () => {
-          const busy = Array.from(document.querySelectorAll('.jp-InputPrompt')).some((p) => p.textContent?.includes('*'));
-          return !busy && document.querySelector('.jp-OutputArea .batchlab-answer') !== null;
+        (sel) => {
+          const outer = document.querySelector(sel) as HTMLElement | null;
+          if (outer) outer.scrollTop = outer.scrollHeight;
+          const prompts = Array.from(document.querySelectorAll('.jp-CodeCell .jp-InputPrompt'));
+          const busy = prompts.some((p) => p.textContent?.includes('*'));
+          const last = prompts.at(-1)?.textContent ?? '';
+          return !busy && /\[\d+\]/.test(last);
         },
-        undefined,
+        scroller,
         { timeout: 300_000, polling: 1000 },
       ).catch(() => undefined);
-      const seen = await page.evaluate(() => {
-        const outputs = Array.from(document.querySelectorAll('.jp-OutputArea-output, .jp-MarkdownOutput'));
-        // A rendered sentence holding two dollar amounts, e.g. "… $0.300 per million tokens … $2.00 per GPU-hour …".
-        const sentences = outputs.flatMap((o) => (o as HTMLElement).innerText.split(/(?<=[.!?])\s+/)).filter((t) => /\$\d[\d.,]*[\s\S]*\$\d/.test(t));
-        return {
-          answer: (document.querySelector('.jp-OutputArea .batchlab-answer') as HTMLElement | null)?.innerText ?? null,
-          sentences: sentences.slice(0, 3),
+      // tsx names the helper functions below with esbuild's __name, which the page lacks.
+      await page.evaluate('window.__name = (f) => f');
+      const seen = await page.evaluate(async (sel) => {
+        const outer = document.querySelector(sel) as HTMLElement | null;
+        const pause = () => new Promise((r) => setTimeout(r, 800));
+        let answer: string | null = null;
+        const sentences = new Set<string>();
+        let maths = 0;
+        let errors = 0;
+        const stderr = new Set<string>();
+        const collect = () => {
+          for (const e of Array.from(document.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'))) stderr.add((e as HTMLElement).innerText.slice(0, 300));
+          const outputs = Array.from(document.querySelectorAll('.jp-OutputArea-output, .jp-MarkdownOutput'));
+          // A rendered sentence holding two dollar amounts, e.g. "… $0.300 per million tokens … $2.00 per GPU-hour …".
+          for (const t of outputs.flatMap((o) => (o as HTMLElement).innerText.split(/(?<=[.!?])\s+/))) if (/\$\d[\d.,]*[\s\S]*\$\d/.test(t)) sentences.add(t);
+          answer ??= (document.querySelector('.jp-OutputArea .batchlab-answer') as HTMLElement | null)?.innerText ?? null;
           // MathJax 3 renders maths as mjx-container elements; dollar amounts must never become one.
-          maths: document.querySelectorAll('.jp-Notebook mjx-container, .jp-Notebook .MathJax').length,
-          errors: document.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').length,
+          maths = Math.max(maths, document.querySelectorAll('.jp-Notebook mjx-container, .jp-Notebook .MathJax').length);
+          errors = Math.max(errors, document.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').length);
         };
-      });
+        if (outer) {
+          for (let y = 0; ; y += Math.max(200, outer.clientHeight * 0.8)) {
+            outer.scrollTop = y;
+            await pause();
+            collect();
+            if (y >= outer.scrollHeight) break;
+          }
+        } else collect();
+        return { answer, sentences: [...sentences].slice(0, 3), maths, errors: stderr.size, stderr: [...stderr] };
+      }, scroller);
       if (!seen.answer) {
         // What the page shows instead: a screenshot and the first error output, for the failure message.
         const shot = join(root, '.cache', `lab-${notebook.split('/').pop()}.png`);
@@ -135,7 +166,7 @@ test('JupyterLab shows the dollar amounts of notebooks 07 and 03 as text, not as
       }
       assert.ok(seen.sentences.length > 0, `${notebook}: no rendered sentence with two dollar amounts; answer box: ${seen.answer}`);
       assert.equal(seen.maths, 0, `${notebook}: ${seen.maths} dollar spans rendered as maths`);
-      assert.equal(seen.errors, 0, `${notebook}: cells wrote to stderr`);
+      assert.equal(seen.errors, 0, `${notebook}: cells wrote to stderr: ${seen.stderr.join(' | ')}`);
       assert.deepEqual(pageErrors, []);
       await page.close();
     }
