@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { readTextCapped } from '../util/files.js';
+import { readJsonCapped } from '../util/files.js';
 import { join } from 'node:path';
 import { totalmem } from 'node:os';
 import { loadLatestFittedRoofline } from '../cost/store.js';
@@ -290,13 +290,7 @@ export function resolveHardware(ref: string, field = 'hardware'): HardwareSpec {
   if (typeof ref !== 'string' || ref === '' || !(existsSync(ref) || /[\\/]|\.json$/i.test(ref))) {
     throw new InputError(field, ref, `a catalog id (${[...catalogIds(), THIS_MACHINE].join(', ')}) or the path of a hardware file shaped like data/hardware/*.json`);
   }
-  const text = readTextCapped(field, ref, { maxBytes: HARDWARE_FILE_BYTES, what: 'hardware JSON file' });
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new InputError(field, ref, 'a hardware file shaped like data/hardware/*.json (valid JSON)', (err as Error).message);
-  }
+  const json = readJsonCapped(field, ref, { maxBytes: HARDWARE_FILE_BYTES, what: 'hardware JSON file' });
   try {
     return hardwareFromJson(json);
   } catch (err) {

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { readTextCapped } from '../util/files.js';
+import { readJsonCapped } from '../util/files.js';
 import { InputError } from '../util/errors.js';
 import { checkInt } from '../util/validate.js';
 import { batchlabDataDir } from '../util/package-root.js';
@@ -501,13 +501,7 @@ export function loadModelFile(path: string, field = 'model file'): ModelSpec {
   } catch {
     throw new InputError(field, path, `a catalog id (${listModelIds().join(', ')}) or the path of an HF config.json or of a folder holding one`, 'no such file');
   }
-  const text = readTextCapped(field, file, { maxBytes: MODEL_FILE_BYTES, what: 'config.json file' });
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new InputError(field, file, 'an HF config.json (valid JSON)', (err as Error).message);
-  }
+  const json = readJsonCapped(field, file, { maxBytes: MODEL_FILE_BYTES, what: 'config.json file' });
   const named = json !== null && typeof json === 'object' && typeof (json as { _name_or_path?: unknown })._name_or_path === 'string' ? (json as { _name_or_path: string })._name_or_path : '';
   const stem = basename(file) === 'config.json' ? basename(dirname(file)) : basename(file).replace(/\.json$/i, '');
   try {

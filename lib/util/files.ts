@@ -250,6 +250,6 @@ export function readJsonCapped(field: string, path: unknown, caps: ReadCaps): un
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new InputError(field, path, `a ${caps.what ?? 'JSON file'}`, `not JSON: ${(err as Error).message.split('\n')[0]}`);
+    throw new InputError(field, path, `a ${caps.what ?? 'JSON file'}`, `not JSON: ${(err as Error).message.split('\n')[0]}; valid JSON is expected`);
   }
 }
