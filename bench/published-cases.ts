@@ -1,5 +1,5 @@
-// Published serving figures as validation: every case of data/published/ beside the
-// calibrated model's prediction, grouped by source, and the leave-one-source-out table.
+// Published serving figures as validation: the calibrated model's errors grouped by
+// source, and the leave-one-source-out table.
 //   node --import tsx bench/published-cases.ts
 // A source's held-out error is its error when no constant of batchlab comes from it. The
 // bench reads every hardware calibration entry's source and flags a published source that
@@ -41,12 +41,9 @@ const rows: Row[] = publishedCases().map((c) => {
   const p = predictPublishedCase(c);
   return { source: fileOf.get(c.id) ?? '?', id: c.id, published: p.published, predicted: p.predicted, error: p.error };
 });
-const pct = (x: number): string => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)} %`;
 const abspct = (x: number): string => `${(x * 100).toFixed(1)} %`;
 
-console.log('published cases beside the calibrated model (predicted / published − 1)');
-console.table(rows.map((r) => ({ source: r.source, case: r.id, published: Math.round(r.published), predicted: Math.round(r.predicted), error: pct(r.error) })));
-
+// The case-by-case table is bench/kernel-db-published.ts's (calibrated beside kernel tables); this bench groups by source.
 console.log('leave one source out: each source\'s cases when no constant comes from that source');
 const sources = [...new Set(rows.map((r) => r.source))].sort();
 const table = sources.map((s) => {
