@@ -33,7 +33,7 @@ export interface PublishedCase {
   label: string;
   model: string;
   hardware: string;
-  phase: 'prefill' | 'decode' | 'offline';
+  phase: 'prefill' | 'decode' | 'offline' | 'latency';
   /** GPUs of one instance (tp · dp). */
   devices: number;
   devicesPerNode: number;
@@ -53,6 +53,17 @@ export interface PublishedCase {
    */
   concurrency?: { kind: 'guaranteed-no-evict'; kvCacheFraction: number; maxBatchSize: number; source: string };
   contextTokens?: number;
+  /**
+   * Latency: requests in flight on one instance (a benchmark at a fixed concurrency: each
+   * user sends its next request when the last one finishes).
+   */
+  users?: number;
+  /**
+   * Latency: what the published figure measures, per request: 'itl' the mean time between
+   * output tokens (ms), 'userTokensPerSecond' its inverse (output tokens/s per user), 'ttft'
+   * the time to the first token (ms; one user only: no queueing is priced).
+   */
+  metric?: 'itl' | 'userTokensPerSecond' | 'ttft';
   /**
    * Decode: tokens each sequence processes per step (2 with one speculative
    * multi-token-prediction draft) and output tokens it gains on average (1 + acceptance).
@@ -106,7 +117,7 @@ export interface PublishedComparison {
   unit: string;
   published: number;
   predicted: number;
-  /** predicted / published − 1. */
+  /** predicted / published − 1 (for a latency in ms, above 0 means predicted slower). */
   error: number;
   step: StepTime;
   source: string;
@@ -131,13 +142,16 @@ export function checkPublishedCase(raw: unknown, opts: { where?: string; source?
   return checkCase(raw, where, { source });
 }
 
+const PHASES = ['prefill', 'decode', 'offline', 'latency'] as const;
+const LATENCY_METRICS = ['itl', 'userTokensPerSecond', 'ttft'] as const;
+
 function checkCase(raw: unknown, where: string, file: { source: string; url?: string; date?: string }): PublishedCase {
   if (typeof raw !== 'object' || raw === null) throw new InputError(where, raw, 'a published case object');
   const c = raw as Record<string, unknown>;
   for (const f of ['id', 'label', 'model', 'hardware']) {
     if (typeof c[f] !== 'string' || (c[f] as string) === '') throw new InputError(`${where}.${f}`, c[f], 'a non-empty string');
   }
-  const phase = checkOneOf(`${where}.phase`, c.phase, ['prefill', 'decode', 'offline'] as const);
+  const phase = checkOneOf(`${where}.phase`, c.phase, PHASES);
   const devices = checkInt(`${where}.devices`, c.devices, { min: 1, max: 1 << 16 });
   const pub = c.published as Record<string, unknown> | undefined;
   if (typeof pub !== 'object' || pub === null) throw new InputError(`${where}.published`, pub, 'an object { value, unit }');
@@ -188,7 +202,13 @@ function checkCase(raw: unknown, where: string, file: { source: string; url?: st
     }
     out.promptMix = c.promptMix;
   }
-  if (phase === 'prefill') {
+  if (phase === 'latency') {
+    out.users = checkInt(`${where}.users`, c.users, { min: 1, max: 1 << 16 });
+    out.metric = checkOneOf(`${where}.metric`, c.metric, LATENCY_METRICS);
+    if (out.metric === 'ttft' && out.users !== 1) throw new InputError(`${where}.users`, c.users, "1 for metric 'ttft': a time to first token is priced as one prefill step, without queueing");
+    out.promptTokens = checkInt(`${where}.promptTokens`, c.promptTokens, { min: 1, max: 1 << 20 });
+    out.outputTokens = checkInt(`${where}.outputTokens`, c.outputTokens, { min: 1, max: 1 << 20 });
+  } else if (phase === 'prefill') {
     out.promptTokens = checkInt(`${where}.promptTokens`, c.promptTokens, { min: 1, max: 1 << 20 });
     out.tokensPerDevice = checkInt(`${where}.tokensPerDevice`, c.tokensPerDevice, { min: 1, max: 1 << 20 });
     out.cachedTokens = checkNumber(`${where}.cachedTokens`, c.cachedTokens ?? 0, { min: 0, max: out.promptTokens - 1 });
@@ -420,10 +440,36 @@ function guaranteedNoEvictBatch(model: ModelSpec, hw: HardwareSpec, config: Perf
 }
 
 /**
+ * One step of continuous batching in steady state over `seqs` sequences in flight, each of
+ * `isl` prompt and `osl` output tokens: every sequence gains one token per step, so seqs/osl
+ * requests finish per step and as many prompts are prefilled beside them; a decoding
+ * sequence is on average halfway through its output. The step a fixed-concurrency benchmark
+ * and a throughput run at a fixed batch both repeat.
+ */
+function steadyStateStep(model: ModelSpec, hw: HardwareSpec, config: PerfConfig, seqs: number, isl: number, osl: number): StepTime {
+  const context = isl + (osl - 1) / 2;
+  const prompts = seqs / osl;
+  const prefillTokens = Math.max(1, Math.round(prompts * isl));
+  const work: StepWork = {
+    prefillTokens,
+    decodeTokens: seqs,
+    contextTokens: seqs * context,
+    prefillSequences: Math.max(1, Math.ceil(prompts)),
+    // A step prices whole tokens; each computed token attends at least to itself (a fraction of a short prompt per step, at low concurrency).
+    prefillAttentionPairs: Math.max(prefillTokens, prompts * prefillAttentionPairs(isl, 0)),
+  };
+  const fit = memoryFit(model, hw, config, { batch: seqs, context: Math.ceil(context), tokens: seqs + work.prefillTokens });
+  if (!fit.fits) throw new InputError('memory', fit.totalBytes, `at most ${fit.capacityBytes} bytes per device`, fit.message);
+  return stepTime(model, hw, { ...config, checkMemory: false }, work);
+}
+
+/**
  * batchlab's prediction of a published case: the step of its deployment priced by
  * `stepTime` with the hardware's calibration (no constant depends on the case), turned
  * into the case's unit — tokens per second per node, at the steady-state interval
- * between steps. `kernels.framework` prices GEMMs, attention and all-reduces from that
+ * between steps; for a latency case, a user's time between output tokens (or its inverse)
+ * in the steady state of its concurrency, or the time of its prompt's prefill step (TTFT).
+ * `kernels.framework` prices GEMMs, attention and all-reduces from that
  * framework's kernel tables instead (where the database holds the device);
  * `kernels.efficiency: 'spec'` prices every operation at the datasheet (a bound).
  *
@@ -434,7 +480,7 @@ function guaranteedNoEvictBatch(model: ModelSpec, hw: HardwareSpec, config: Perf
 export function predictPublishedCase(c: PublishedCase, kernels: Pick<PerfConfig, 'framework' | 'kernelDb' | 'efficiency'> = {}): PublishedComparison {
   // Cases built in code skip the file reader's checks: the fields every branch divides by are checked here.
   if (typeof c !== 'object' || c === null) throw new InputError('case', c, 'a PublishedCase (see publishedCases())');
-  checkOneOf('case.phase', c.phase, ['prefill', 'decode', 'offline'] as const);
+  checkOneOf('case.phase', c.phase, PHASES);
   checkNumber('case.published.value', c.published?.value, { min: 0, exclusiveMin: true });
   checkInt('case.devices', c.devices, { min: 1, max: 1 << 16 });
   checkInt('case.devicesPerNode', c.devicesPerNode, { min: 1, max: 1024 });
@@ -465,22 +511,28 @@ export function predictPublishedCase(c: PublishedCase, kernels: Pick<PerfConfig,
     const isl = c.promptTokens as number;
     const osl = c.outputTokens as number;
     const seqs = c.concurrency ? guaranteedNoEvictBatch(model, hw, config, c.concurrency, isl + osl) : (c.sequencesPerDevice as number) * c.devices;
-    // Steady state: every sequence in flight gains one token per step, so seqs/osl requests
-    // finish per step and as many start; a decoding sequence is on average halfway through.
-    const context = isl + (osl - 1) / 2;
-    const prompts = seqs / osl;
-    const work: StepWork = {
-      prefillTokens: Math.max(1, Math.round(prompts * isl)),
-      decodeTokens: seqs,
-      contextTokens: seqs * context,
-      prefillSequences: Math.max(1, Math.ceil(prompts)),
-      prefillAttentionPairs: prompts * prefillAttentionPairs(isl, 0),
-    };
-    const fit = memoryFit(model, hw, config, { batch: seqs, context: Math.ceil(context), tokens: seqs + work.prefillTokens });
-    if (!fit.fits) throw new InputError('memory', fit.totalBytes, `at most ${fit.capacityBytes} bytes per device`, fit.message);
-    step = stepTime(model, hw, { ...config, checkMemory: false }, work);
+    step = steadyStateStep(model, hw, config, seqs, isl, osl);
     predicted = seqs / step.intervalSeconds / nodes;
     sequencesPerDevice = seqs / c.devices;
+  } else if (c.phase === 'latency') {
+    const users = checkInt('case.users', c.users, { min: 1, max: 1 << 16 });
+    const metric = checkOneOf('case.metric', c.metric, LATENCY_METRICS);
+    const isl = checkInt('case.promptTokens', c.promptTokens, { min: 1, max: 1 << 20 });
+    const osl = checkInt('case.outputTokens', c.outputTokens, { min: 1, max: 1 << 20 });
+    if (metric === 'ttft') {
+      if (users !== 1) throw new InputError('case.users', users, "1 for metric 'ttft': a time to first token is priced as one prefill step, without queueing");
+      // One prompt alone: the step that computes it ends with its first output token.
+      const work: StepWork = { prefillTokens: isl, decodeTokens: 0, contextTokens: 0, prefillSequences: 1, prefillAttentionPairs: prefillAttentionPairs(isl, 0) };
+      const fit = memoryFit(model, hw, config, { batch: 1, context: isl, tokens: isl });
+      if (!fit.fits) throw new InputError('memory', fit.totalBytes, `at most ${fit.capacityBytes} bytes per device`, fit.message);
+      step = stepTime(model, hw, { ...config, checkMemory: false }, work);
+      predicted = step.seconds * 1000;
+    } else {
+      // A user's next token needs the whole pass through every stage: its interval is the step's latency.
+      step = steadyStateStep(model, hw, config, users, isl, osl);
+      predicted = metric === 'itl' ? step.seconds * 1000 : 1 / step.seconds;
+    }
+    sequencesPerDevice = users / c.devices;
   } else {
     const perSeq = c.tokensPerSequenceStep as number;
     const context = c.contextTokens as number;

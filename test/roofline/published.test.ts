@@ -15,7 +15,7 @@ import { calibrationFromJson } from '../../lib/perf/index.js';
 // The cases batchlab's calibrated model was built beside (DeepSeek's and SGLang's systems on Hopper); TensorRT-LLM's dense tables (next test) are held out.
 
 test('predictPublishedCase(): every published serving throughput beside its prediction (printed); capacity cases within ±25 %, none off by 2×', () => {
-  const cases = publishedCases().filter((c) => !c.id.startsWith('trtllm-llama'));
+  const cases = publishedCases().filter((c) => !c.heldOut);
   // data/published: DeepSeek's day (2 production cases built from its figures), DeepSeek's profile (2, as LMSYS derived them),
   // LMSYS's SGLang runs (3 prefill + 1 perfect-EPLB prefill + 2 decode, one with simulated MTP), TensorRT-LLM's DeepSeek-R1 throughput run on 8×H200.
   assert.deepEqual(cases.map((c) => c.id), [
@@ -214,8 +214,11 @@ test('checkPublishedCase(): an offline case takes a concurrency rule or a batch,
 
 test('publishedMethodRows(): every case priced by the calibrated model, the kernel database and the datasheet bound, built-beside cases before held-out ones', () => {
   const all = publishedCases();
-  // data/published/nvidia-trtllm-perf-overview.json says "heldOut": true; the other files do not.
-  for (const c of all) assert.equal(c.heldOut === true, c.file === 'nvidia-trtllm-perf-overview', c.id);
+  // A case is held out exactly when its data/published file says "heldOut": true.
+  const dir = join(import.meta.dirname, '../../data/published');
+  const heldFiles = readdirSync(dir).filter((f) => (JSON.parse(readFileSync(join(dir, f), 'utf8')) as { heldOut?: boolean }).heldOut === true).map((f) => f.slice(0, -'.json'.length));
+  assert.ok(heldFiles.includes('nvidia-trtllm-perf-overview') && !heldFiles.includes('deepseek-2025-inference-system'));
+  for (const c of all) assert.equal(c.heldOut === true, heldFiles.includes(c.file ?? ''), c.id);
   const pick = ['trtllm-llama8b-h200-tp1-128-2048', 'deepseek-profile-decode', 'lmsys-prefill-4k'].map((id) => all.find((c) => c.id === id)!);
   const rows = publishedMethodRows(pick);
   assert.deepEqual(rows.map((r) => [r.id, r.heldOut]), [['deepseek-profile-decode', false], ['lmsys-prefill-4k', false], ['trtllm-llama8b-h200-tp1-128-2048', true]]);
