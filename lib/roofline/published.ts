@@ -65,6 +65,15 @@ export interface PublishedCase {
    */
   metric?: 'itl' | 'userTokensPerSecond' | 'ttft';
   /**
+   * Latency: how the users' requests overlap. 'staggered' (default): continuous batching in
+   * steady state, a finished request's successor prefilled beside the others' decode steps.
+   * 'waves': the users start together and, every request of the same lengths, stay in step
+   * (a closed-loop benchmark of fixed lengths started at once): `users` prompts are prefilled
+   * in one step (its time is the TTFT), then `users` sequences decode `outputTokens` steps
+   * with no prompt beside them (their step is the ITL).
+   */
+  schedule?: 'staggered' | 'waves';
+  /**
    * Decode: tokens each sequence processes per step (2 with one speculative
    * multi-token-prediction draft) and output tokens it gains on average (1 + acceptance).
    */
@@ -103,6 +112,11 @@ export interface PublishedCase {
   assumptions?: string;
   /** The data/published file (name without .json) the case comes from. */
   file?: string;
+  /**
+   * Who published the file's figures (its `publisher`): files of one publisher are one
+   * source, not independent ones.
+   */
+  publisher?: string;
   /**
    * The file says `"heldOut": true`: its figures were not beside the calibrated model
    * while it was built (validation only); the other cases were.
@@ -144,6 +158,7 @@ export function checkPublishedCase(raw: unknown, opts: { where?: string; source?
 
 const PHASES = ['prefill', 'decode', 'offline', 'latency'] as const;
 const LATENCY_METRICS = ['itl', 'userTokensPerSecond', 'ttft'] as const;
+const LATENCY_SCHEDULES = ['staggered', 'waves'] as const;
 
 function checkCase(raw: unknown, where: string, file: { source: string; url?: string; date?: string }): PublishedCase {
   if (typeof raw !== 'object' || raw === null) throw new InputError(where, raw, 'a published case object');
@@ -205,7 +220,8 @@ function checkCase(raw: unknown, where: string, file: { source: string; url?: st
   if (phase === 'latency') {
     out.users = checkInt(`${where}.users`, c.users, { min: 1, max: 1 << 16 });
     out.metric = checkOneOf(`${where}.metric`, c.metric, LATENCY_METRICS);
-    if (out.metric === 'ttft' && out.users !== 1) throw new InputError(`${where}.users`, c.users, "1 for metric 'ttft': a time to first token is priced as one prefill step, without queueing");
+    out.schedule = checkOneOf(`${where}.schedule`, c.schedule ?? 'staggered', LATENCY_SCHEDULES);
+    if (out.metric === 'ttft' && out.schedule === 'staggered' && out.users !== 1) throw new InputError(`${where}.users`, c.users, "1 for metric 'ttft' with schedule 'staggered': a time to first token is priced as one prefill step, without queueing");
     out.promptTokens = checkInt(`${where}.promptTokens`, c.promptTokens, { min: 1, max: 1 << 20 });
     out.outputTokens = checkInt(`${where}.outputTokens`, c.outputTokens, { min: 1, max: 1 << 20 });
   } else if (phase === 'prefill') {
@@ -363,7 +379,8 @@ export function publishedCases(): PublishedCase[] {
     const json = readPublishedFile(name.slice(0, -'.json'.length));
     const file = { source: json.source, url: json.url as string | undefined, date: json.date as string | undefined };
     if (json.heldOut !== undefined && typeof json.heldOut !== 'boolean') throw new InputError(`data/published/${name} heldOut`, json.heldOut, 'true or false');
-    const origin = { file: name.slice(0, -'.json'.length), ...(json.heldOut === true ? { heldOut: true } : {}) };
+    if (json.publisher !== undefined && (typeof json.publisher !== 'string' || json.publisher === '')) throw new InputError(`data/published/${name} publisher`, json.publisher, 'a non-empty string naming who published the figures');
+    const origin = { file: name.slice(0, -'.json'.length), ...(json.heldOut === true ? { heldOut: true } : {}), ...(typeof json.publisher === 'string' ? { publisher: json.publisher } : {}) };
     if (typeof json.day === 'object' && json.day !== null) out.push(...dayCases(json.day as DayJson, name, file).map((c) => ({ ...c, ...origin })));
     if (!Array.isArray(json.cases)) continue;
     json.cases.forEach((c, i) => out.push({ ...checkCase(c, `data/published/${name} cases[${i}]`, file), ...origin }));
@@ -439,6 +456,11 @@ function guaranteedNoEvictBatch(model: ModelSpec, hw: HardwareSpec, config: Perf
   return seqs;
 }
 
+/** A latency case whose figure is a time (ITL or TTFT, ms): lower is better, and a bound sits below it. */
+function publishedCaseIsTime(c: PublishedCase): boolean {
+  return c.phase === 'latency' && c.metric !== 'userTokensPerSecond';
+}
+
 /**
  * One step of continuous batching in steady state over `seqs` sequences in flight, each of
  * `isl` prompt and `osl` output tokens: every sequence gains one token per step, so seqs/osl
@@ -461,6 +483,17 @@ function steadyStateStep(model: ModelSpec, hw: HardwareSpec, config: PerfConfig,
   const fit = memoryFit(model, hw, config, { batch: seqs, context: Math.ceil(context), tokens: seqs + work.prefillTokens });
   if (!fit.fits) throw new InputError('memory', fit.totalBytes, `at most ${fit.capacityBytes} bytes per device`, fit.message);
   return stepTime(model, hw, { ...config, checkMemory: false }, work);
+}
+
+/**
+ * A decode step of `seqs` sequences that started together (a wave): no prompt beside them,
+ * each halfway through its `osl` output tokens after an `isl`-token prompt on average.
+ */
+function waveDecodeStep(model: ModelSpec, hw: HardwareSpec, config: PerfConfig, seqs: number, isl: number, osl: number): StepTime {
+  const context = isl + (osl - 1) / 2;
+  const fit = memoryFit(model, hw, config, { batch: seqs, context: isl + osl, tokens: seqs });
+  if (!fit.fits) throw new InputError('memory', fit.totalBytes, `at most ${fit.capacityBytes} bytes per device`, fit.message);
+  return stepTime(model, hw, { ...config, checkMemory: false }, { prefillTokens: 0, decodeTokens: seqs, contextTokens: seqs * context });
 }
 
 /**
@@ -517,19 +550,20 @@ export function predictPublishedCase(c: PublishedCase, kernels: Pick<PerfConfig,
   } else if (c.phase === 'latency') {
     const users = checkInt('case.users', c.users, { min: 1, max: 1 << 16 });
     const metric = checkOneOf('case.metric', c.metric, LATENCY_METRICS);
+    const schedule = checkOneOf('case.schedule', c.schedule ?? 'staggered', LATENCY_SCHEDULES);
     const isl = checkInt('case.promptTokens', c.promptTokens, { min: 1, max: 1 << 20 });
     const osl = checkInt('case.outputTokens', c.outputTokens, { min: 1, max: 1 << 20 });
+    if (metric === 'ttft' && schedule === 'staggered' && users !== 1) throw new InputError('case.users', users, "1 for metric 'ttft' with schedule 'staggered': a time to first token is priced as one prefill step, without queueing");
     if (metric === 'ttft') {
-      if (users !== 1) throw new InputError('case.users', users, "1 for metric 'ttft': a time to first token is priced as one prefill step, without queueing");
-      // One prompt alone: the step that computes it ends with its first output token.
-      const work: StepWork = { prefillTokens: isl, decodeTokens: 0, contextTokens: 0, prefillSequences: 1, prefillAttentionPairs: prefillAttentionPairs(isl, 0) };
-      const fit = memoryFit(model, hw, config, { batch: 1, context: isl, tokens: isl });
+      // The prompts that start together (one, or a wave of `users`) in one step; it ends with their first output tokens.
+      const work: StepWork = { prefillTokens: users * isl, decodeTokens: 0, contextTokens: 0, prefillSequences: users, prefillAttentionPairs: users * prefillAttentionPairs(isl, 0) };
+      const fit = memoryFit(model, hw, config, { batch: users, context: isl, tokens: users * isl });
       if (!fit.fits) throw new InputError('memory', fit.totalBytes, `at most ${fit.capacityBytes} bytes per device`, fit.message);
       step = stepTime(model, hw, { ...config, checkMemory: false }, work);
       predicted = step.seconds * 1000;
     } else {
       // A user's next token needs the whole pass through every stage: its interval is the step's latency.
-      step = steadyStateStep(model, hw, config, users, isl, osl);
+      step = schedule === 'staggered' ? steadyStateStep(model, hw, config, users, isl, osl) : waveDecodeStep(model, hw, config, users, isl, osl);
       predicted = metric === 'itl' ? step.seconds * 1000 : 1 / step.seconds;
     }
     sequencesPerDevice = users / c.devices;
@@ -698,6 +732,11 @@ export interface PublishedMethodRow {
   hardware: string;
   /** Held out: the calibrated model was not built beside this case. */
   heldOut: boolean;
+  /**
+   * The figure is a time (a latency case's ITL or TTFT): the datasheet bound sits below
+   * it, not above, and a prediction below it is optimistic.
+   */
+  isTime?: boolean;
   unit: string;
   published: number;
   calibrated: number;
@@ -745,6 +784,7 @@ export function publishedMethodRows(cases: readonly PublishedCase[] = publishedC
       file: c.file ?? '',
       hardware: c.hardware,
       heldOut: c.heldOut === true,
+      isTime: publishedCaseIsTime(c),
       unit: c.published.unit,
       published: c.published.value,
       calibrated: predictPublishedCase(c).predicted,
@@ -762,28 +802,29 @@ export function publishedMethodRows(cases: readonly PublishedCase[] = publishedC
 const errorPct = (predicted: number | null, published: number): number | null => (predicted === null ? null : Math.round((predicted / published - 1) * 1000) / 10);
 
 /**
- * Published-case rows as a table: published, each method's prediction (tokens/s) and
- * its error in percent, with readable headers; '–' where a method cannot price a case
+ * Published-case rows as a table: published, each method's prediction (in the case's
+ * unit, the last column) and its error in percent, with readable headers; '–' where a method cannot price a case
  * (and for the kernel database where it holds no table of the device).
  *
  * @example
  * showTable(publishedMethodTable(publishedMethodRows()))
  */
 export function publishedMethodTable(rows: readonly PublishedMethodRow[], framework = 'trtllm'): Array<Record<string, string | number>> {
-  const n = (x: number | null): string | number => (x === null ? '–' : Math.round(x));
+  // Three significant digits at least: a latency of 25.7 ms keeps its decimal, a throughput of 6,920 tokens/s none.
+  const n = (x: number | null): string | number => (x === null ? '–' : Math.abs(x) >= 100 ? Math.round(x) : Number(x.toPrecision(3)));
   return rows.map((r) => {
     // A device without a table is the calibrated model again: no kernel-database figure to show.
     const db = r.kernelDbTableShare > 0 ? r.kernelDb : null;
     return {
       group: r.heldOut ? 'held out' : 'built beside',
       case: r.id,
-      'published (tokens/s)': Math.round(r.published),
-      'calibrated (tokens/s)': Math.round(r.calibrated),
+      published: n(r.published),
+      calibrated: n(r.calibrated),
       'calibrated error %': errorPct(r.calibrated, r.published) as number,
-      [`kernel db, ${framework} (tokens/s)`]: r.kernelDb !== null && db === null ? `– (no ${r.hardware} table)` : n(db),
+      [`kernel db, ${framework}`]: r.kernelDb !== null && db === null ? `– (no ${r.hardware} table)` : n(db),
       'kernel db error %': errorPct(db, r.published) ?? '–',
       'kernel calls from tables %': Math.round(r.kernelDbTableShare * 100),
-      'datasheet bound (tokens/s)': n(r.spec),
+      'datasheet bound': n(r.spec),
       'bound / published': r.spec === null ? '–' : Math.round((r.spec / r.published) * 100) / 100,
       unit: r.unit,
     };
@@ -815,7 +856,8 @@ export function publishedMethodSummary(rows: readonly PublishedMethodRow[], tole
     const db = within(rs, (r) => (r.kernelDbTableShare > 0 ? r.kernelDb : null));
     const noTable = rs.filter((r) => r.kernelDb !== null && r.kernelDbTableShare === 0);
     const spec = rs.filter((r) => r.spec !== null);
-    const below = spec.filter((r) => (r.spec as number) < r.published);
+    // A bound on a throughput sits above the published figure, a bound on a time below it.
+    const below = spec.filter((r) => (r.isTime ? (r.spec as number) > r.published : (r.spec as number) < r.published));
     const specIn = within(rs, (r) => r.spec);
     const hw = [...new Set(noTable.map((r) => r.hardware))].join(', ');
     const dbPart =
@@ -824,8 +866,8 @@ export function publishedMethodSummary(rows: readonly PublishedMethodRow[], tole
         : `the kernel database (${framework}) ${db.within} of the ${db.priced} it prices from its tables (${med(db.median)})`;
     const noTablePart = noTable.length ? ` For ${noTable.length} of them (${hw}) the database holds no table, so they fall back to the calibrated model and are left out of its count.` : '';
     const belowPart = below.length
-      ? ` The bound holds only at the batch each case is priced at: in ${below.length} of ${spec.length} cases the published figure exceeds it, so there the benchmark ran more sequences per step than the case's modelled admission gives, or less work per step than modelled.`
-      : ` The bound sits above every published figure, as a bound should.`;
+      ? ` The bound holds only at the batch each case is priced at: in ${below.length} of ${spec.length} cases the published figure beats it, so there the benchmark ran more sequences per step than the case's modelled admission gives, or less work per step than modelled.`
+      : ` The bound sits above every published throughput and below every published time, as a bound should.`;
     return (
       `**${name} (${rs.length} cases):** within ${tol} of the published figure, the calibrated model puts ${cal.within} of ${cal.priced} (${med(cal.median)}), ${dbPart}, ` +
       `and the datasheet bound ${specIn.within} of ${specIn.priced}.${noTablePart}${belowPart}`

@@ -94,6 +94,46 @@ test('predictPublishedCase(): an offline case is the steady state of continuous 
   assert.throws(() => predictPublishedCase({ ...c, phase: 'train' as never }), /case\.phase/);
 });
 
+test('predictPublishedCase(): a latency case prices a user\'s inter-token time from the step its users share; waves decode with no prompt beside them, their TTFT is the wave\'s prefill step', () => {
+  const all = publishedCases();
+  const one = all.find((x) => x.id === 'gptfast-llama2-70b-a100-tp8-bs1')!;
+  // data/published/pytorch-gpt-fast-a100.json: batch 1, 5-token prompt, 200 output tokens (generate.py default), TP8.
+  assert.deepEqual([one.phase, one.users, one.metric, one.promptTokens, one.outputTokens, one.devices], ['latency', 1, 'userTokensPerSecond', 5, 200, 8]);
+  const cfg = (c: typeof one) => ({ parallelism: { devicesPerNode: 8, ...c.parallelism }, precision: c.precision, checkMemory: false });
+  // Staggered, one user: every step decodes its token and carries 5/200 of its next prompt (rounded up to one token,
+  // which attends to itself): tokens/s per user = 1 / step latency.
+  const stag: StepWork = { prefillTokens: 1, decodeTokens: 1, contextTokens: 5 + 199 / 2, prefillSequences: 1, prefillAttentionPairs: 1 };
+  const s1 = stepTime(loadModel('llama-2-70b'), loadHardware('a100-80gb'), cfg(one), stag);
+  const p1 = predictPublishedCase(one);
+  assert.ok(Math.abs(p1.predicted - 1 / s1.seconds) < 1e-9 * p1.predicted);
+  // The same figure as an ITL in ms is its inverse.
+  const itl = predictPublishedCase({ ...one, metric: 'itl', published: { value: 50, unit: 'ms' } });
+  assert.ok(Math.abs(itl.predicted - 1000 / p1.predicted) < 1e-9 * itl.predicted);
+  // Waves (dstack's DeepSeek-R1 runs, 3,200 in / 800 out): a decode-only step of `users` sequences halfway through their output.
+  const w = all.find((x) => x.id === 'dstack-r1-h200-vllm-c16-itl')!;
+  assert.deepEqual([w.schedule, w.users, w.promptTokens, w.outputTokens], ['waves', 16, 3200, 800]);
+  const ws = stepTime(loadModel('deepseek-v3'), loadHardware('h200'), cfg(w), { prefillTokens: 0, decodeTokens: 16, contextTokens: 16 * (3200 + 799 / 2) });
+  assert.ok(Math.abs(predictPublishedCase(w).predicted - ws.seconds * 1000) < 1e-9 * ws.seconds * 1000);
+  // More users share each step: a slower token for each of them.
+  assert.ok(predictPublishedCase({ ...w, users: 64 }).predicted > predictPublishedCase(w).predicted);
+  // TTFT of a wave: one prefill step of all 16 prompts (each token attends to the earlier ones of its prompt).
+  const t = all.find((x) => x.id === 'dstack-r1-h200-vllm-c16-ttft')!;
+  const ts = stepTime(loadModel('deepseek-v3'), loadHardware('h200'), cfg(t), { prefillTokens: 16 * 3200, decodeTokens: 0, contextTokens: 0, prefillSequences: 16, prefillAttentionPairs: (16 * 3200 * 3201) / 2 });
+  assert.ok(Math.abs(predictPublishedCase(t).predicted - ts.seconds * 1000) < 1e-9 * ts.seconds * 1000);
+  // A staggered TTFT is priced for one user only (no queueing model), and says so; so do bad fields, by name.
+  assert.throws(() => predictPublishedCase({ ...t, schedule: 'staggered' }), /case\.users/);
+  const base = { id: 'x', label: 'x', model: 'llama-3.1-8b', hardware: 'h200', phase: 'latency', devices: 1, users: 4, metric: 'itl', promptTokens: 128, outputTokens: 128, published: { value: 10, unit: 'ms' }, source: 'a test case written here' };
+  assert.equal(checkPublishedCase(base).schedule, 'staggered');
+  assert.throws(() => checkPublishedCase({ ...base, metric: 'tpot' }), /case\.metric/);
+  assert.throws(() => checkPublishedCase({ ...base, users: 0 }), /case\.users/);
+  assert.throws(() => checkPublishedCase({ ...base, schedule: 'poisson' }), /case\.schedule/);
+  assert.throws(() => checkPublishedCase({ ...base, metric: 'ttft' }), /case\.users/);
+  assert.equal(checkPublishedCase({ ...base, metric: 'ttft', schedule: 'waves' }).users, 4);
+  assert.throws(() => checkPublishedCase({ ...base, outputTokens: undefined }), /case\.outputTokens/);
+  // A wave that cannot hold its users' KV caches is refused with the shortfall.
+  assert.throws(() => predictPublishedCase({ ...w, users: 1 << 14 }), /memory/);
+});
+
 test("predictPublishedCase(): DeepSeek's served decode is the most sequences per GPU that still give users the published 21 tokens/s", () => {
   const c = publishedCases().find((x) => x.id === 'deepseek-decode')!;
   // Overview: 20-22 output tokens/s per user; the midpoint is the target.
@@ -212,6 +252,20 @@ test('checkPublishedCase(): an offline case takes a concurrency rule or a batch,
   assert.throws(() => checkPublishedCase(base), /case\.sequencesPerDevice/);
 });
 
+test('publishedCases(): at least 25 cases from at least 6 publishers, on A100, H100 and H200, throughput and latency at a concurrency, every held-out file naming its publisher', () => {
+  const all = publishedCases();
+  const publishers = new Set(all.map((c) => c.publisher ?? c.file));
+  console.log(`${all.length} published cases from ${publishers.size} publishers: ${[...publishers].join(', ')}`);
+  // Issue 22: ≥ 25 cases from ≥ 6 independent sources; two files of one publisher (NVIDIA's) count once.
+  assert.ok(all.length >= 25, `${all.length} cases`);
+  assert.ok(publishers.size >= 6, [...publishers].join(', '));
+  for (const hw of ['a100-80gb', 'h100-sxm', 'h200']) assert.ok(all.some((c) => c.hardware === hw), hw);
+  for (const m of ['itl', 'ttft'] as const) assert.ok(all.some((c) => c.phase === 'latency' && c.metric === m), m);
+  assert.ok(all.some((c) => c.phase === 'offline') && all.some((c) => c.phase === 'decode') && all.some((c) => c.phase === 'prefill'));
+  // Every held-out case names who published it, so that the bench groups sources by publisher.
+  for (const c of all.filter((x) => x.heldOut)) assert.ok(typeof c.publisher === 'string' && c.publisher.length > 0, c.id);
+});
+
 test('publishedMethodRows(): every case priced by the calibrated model, the kernel database and the datasheet bound, built-beside cases before held-out ones', () => {
   const all = publishedCases();
   // A case is held out exactly when its data/published file says "heldOut": true.
@@ -248,18 +302,22 @@ test('publishedMethodSummary(): counts computed per group from the rows; a case 
   assert.match(beside, /calibrated model puts 1 of 2/);
   assert.match(beside, /kernel database \(trtllm\) 1 of the 1 it prices from its tables/);
   assert.match(beside, /For 1 of them \(h800\) the database holds no table/);
-  assert.match(beside, /above every published figure/);
+  assert.match(beside, /above every published throughput/);
   assert.match(held, /Held-out cases \(3 cases\)/);
   assert.match(held, /calibrated model puts 2 of 3/);
   assert.match(held, /kernel database \(trtllm\) 1 of the 3/);
   // Bounds 95, 130, 120: one below the published 100, two within ±25 % (−5 %, +20 %).
   assert.match(held, /datasheet bound 2 of 3/);
-  assert.match(held, /in 1 of 3 cases the published figure exceeds it/);
+  assert.match(held, /in 1 of 3 cases the published figure beats it/);
+  // A time (ms) is beaten by a bound above it: bound 120 ms against a published 100 ms is the violation, 80 ms is not.
+  const times = publishedMethodSummary([{ ...rows[2], isTime: true, spec: 120 }, { ...rows[3], isTime: true, spec: 80 }]);
+  assert.match(times, /in 1 of 2 cases the published figure beats it/);
+  assert.match(publishedMethodSummary([{ ...rows[2], isTime: true, spec: 80 }]), /below every published time/);
   const table = publishedMethodTable([{ ...rows[0], spec: null, specMissing: 'memory' }]);
-  assert.equal(table[0]['datasheet bound (tokens/s)'], '–');
+  assert.equal(table[0]['datasheet bound'], '–');
   assert.equal(table[0]['calibrated error %'], 10);
   // Row a has no kernel table (share 0): its database figure is the calibrated model's, so none is shown.
-  assert.equal(table[0]['kernel db, trtllm (tokens/s)'], '– (no h800 table)');
+  assert.equal(table[0]['kernel db, trtllm'], '– (no h800 table)');
   assert.equal(table[0]['kernel db error %'], '–');
   assert.throws(() => publishedMethodSummary([]), InputError);
 });
