@@ -5,13 +5,21 @@
  * serving simulator only ever sees a StepCostFn built from one of them.
  */
 
-/** Element types a cost can be asked for. */
-export type Dtype = 'fp32' | 'tf32' | 'bf16' | 'fp16' | 'fp8' | 'int8';
+/**
+ * Element types a cost can be asked for. 'nvfp4' is NVIDIA's block-scaled 4-bit float
+ * (Blackwell's FP4 tensor cores): E2M1 values with one FP8 (E4M3) scale per 16 of them.
+ */
+export type Dtype = 'fp32' | 'tf32' | 'bf16' | 'fp16' | 'fp8' | 'int8' | 'nvfp4';
 /** Every element type batchlab prices, in `DTYPE_BYTES` order of width. */
-export const DTYPES: readonly Dtype[] = ['fp32', 'tf32', 'bf16', 'fp16', 'fp8', 'int8'];
+export const DTYPES: readonly Dtype[] = ['fp32', 'tf32', 'bf16', 'fp16', 'fp8', 'int8', 'nvfp4'];
 
-/** Bytes per element of each dtype. */
-export const DTYPE_BYTES: Readonly<Record<Dtype, number>> = { fp32: 4, tf32: 4, bf16: 2, fp16: 2, fp8: 1, int8: 1 };
+/**
+ * Bytes per element of each dtype. NVFP4 stores two 4-bit values per byte and one FP8
+ * scale per 16 values: 0.5 + 1/16 = 0.5625 bytes (NVIDIA NeMo AutoModel, nemo_automodel
+ * quantization/nvfp4: "0.5625 bytes per parameter plus 4 bytes per row", the per-row FP32
+ * scale left out here).
+ */
+export const DTYPE_BYTES: Readonly<Record<Dtype, number>> = { fp32: 4, tf32: 4, bf16: 2, fp16: 2, fp8: 1, int8: 1, nvfp4: 0.5625 };
 
 /** X[m×k] · W[k×n], repeated `batch` times over independent operands (default 1). */
 export interface MatmulShape {

@@ -53,6 +53,11 @@ test('catalog peaks are dense: the with-sparsity datasheet figures halved', () =
   assert.equal(loadHardware('mi300x').peakFlops.bf16, 1307.4e12);
   // NVIDIA HGX B200: 36 PFLOPS FP16/BF16 with sparsity for 8 GPUs -> 2.25 PFLOPS dense each.
   assert.equal(loadHardware('b200').peakFlops.bf16, 36e15 / 8 / 2);
+  // NVIDIA HGX B200: FP4 Tensor Core 144 PFLOPS with sparsity for 8 GPUs -> 9 PFLOPS dense NVFP4 each, twice FP8.
+  assert.equal(loadHardware('b200').peakFlops.nvfp4, 144e15 / 8 / 2);
+  assert.equal(loadHardware('b200').peakFlops.nvfp4, 2 * loadHardware('b200').peakFlops.fp8!);
+  // Hopper has no FP4 tensor cores: asked for one, the error lists what it has.
+  assert.throws(() => hardwarePeakFlops(loadHardware('h200'), 'nvfp4'), (e: unknown) => e instanceof InputError && /fp8/.test(e.message));
 });
 
 test('hardwarePeakFlops() rejects a dtype the device has no figure for, naming the ones it has', () => {

@@ -38,6 +38,13 @@ test('kernelPricer() reads the framework the caller names and refuses one the de
   assert.match(b.from, /sglang/);
   assert.notEqual(a.kind, 'bound');
   assert.throws(() => kernelPricer(db, loadHardware('a100-80gb'), 'sglang'), (e: unknown) => e instanceof InputError && e.field === 'framework' && /trtllm 1\.0\.0/.test(e.message));
+  // B200's GEMM table holds NVFP4 rows (aiconfigurator's nvfp4 sweep): an NVFP4 GEMM is read from them, not bounded.
+  const blackwell = kernelPricer(db, loadHardware('b200'), 'trtllm');
+  const f4 = blackwell.gemm(4096, 8192, 8192, 'nvfp4');
+  assert.notEqual(f4.kind, 'bound');
+  assert.match(f4.from, /b200_sxm/);
+  // The datasheet bound of the same GEMM at 9 PFLOPS (NVFP4) sits below the measured time.
+  assert.ok(f4.seconds >= (2 * 4096 * 8192 * 8192) / loadHardware('b200').peakFlops.nvfp4!);
   // A dtype no table holds falls back to the bound rather than failing.
   assert.equal(t.generationAttention({ batch: 1, context: 1024, heads: 8, kvHeads: 1, headDim: 128, dtype: 'fp16', kvDtype: 'fp16' }).kind, 'bound');
 });

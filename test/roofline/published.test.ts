@@ -220,8 +220,10 @@ test('every calibration entry of the catalog names its evidence (kernel measurem
 
 test("predictPublishedCase(): TensorRT-LLM's dense throughput tables are priced at the batch its capacity scheduler admits (printed; held out, no target asserted here)", () => {
   const cases = publishedCases().filter((c) => c.id.startsWith('trtllm-llama'));
-  // data/published/nvidia-trtllm-perf-overview.json: Llama 3.1 8B, 3.3 70B and 3.1 405B on H200 and H100, three lengths each.
-  assert.equal(cases.length, 18);
+  // data/published/nvidia-trtllm-perf-overview.json: Llama 3.1 8B, 3.3 70B and 3.1 405B on H200 and H100, three lengths each,
+  // and Llama 3.3 70B in NVFP4 on one B200 at five lengths (a later version of the document).
+  assert.equal(cases.length, 23);
+  assert.equal(cases.filter((c) => c.hardware === 'b200' && c.precision.weights === 'nvfp4').length, 5);
   const rows = cases.map((c) => {
     const p = predictPublishedCase(c);
     assert.ok(Number.isFinite(p.predicted) && p.predicted > 0, c.id);
@@ -236,6 +238,11 @@ test("predictPublishedCase(): TensorRT-LLM's dense throughput tables are priced 
   const params = paramCounts(loadModel('llama-3.1-8b')).total;
   const expected = Math.floor((0.9 * (141e9 - params)) / (2176 * 131072));
   assert.equal(predictPublishedCase(c).sequencesPerDevice, expected);
+  // The same rule for Llama 3.3 70B in NVFP4 on one B200 (180 GB, DGX B200 datasheet), 1,000 + 1,000 tokens: NVFP4 weights
+  // take 0.5625 bytes per parameter (4-bit values and one FP8 scale per 16); KV per token 2 · 80 layers · 8 KV heads · 128 · 2 bytes = 327,680 B.
+  const b = cases.find((x) => x.id === 'trtllm-llama70b-b200-tp1-fp4-1000-1000')!;
+  const p70 = paramCounts(loadModel('llama-3.1-70b')).total;
+  assert.equal(predictPublishedCase(b).sequencesPerDevice, Math.floor((0.9 * (180e9 - 0.5625 * p70)) / (2000 * 327680)));
   // The rule caps the batch at maxBatchSize (trtllm-bench: 4096 / pp).
   const capped = predictPublishedCase({ ...c, concurrency: { ...c.concurrency!, maxBatchSize: 7 } });
   assert.equal(capped.sequencesPerDevice, 7);
@@ -252,14 +259,14 @@ test('checkPublishedCase(): an offline case takes a concurrency rule or a batch,
   assert.throws(() => checkPublishedCase(base), /case\.sequencesPerDevice/);
 });
 
-test('publishedCases(): at least 25 cases from at least 6 publishers, on A100, H100 and H200, throughput and latency at a concurrency, every held-out file naming its publisher', () => {
+test('publishedCases(): at least 25 cases from at least 6 publishers, on A100, H100, H200 and B200, throughput and latency at a concurrency, every held-out file naming its publisher', () => {
   const all = publishedCases();
   const publishers = new Set(all.map((c) => c.publisher ?? c.file));
   console.log(`${all.length} published cases from ${publishers.size} publishers: ${[...publishers].join(', ')}`);
   // Issue 22: ≥ 25 cases from ≥ 6 independent sources; two files of one publisher (NVIDIA's) count once.
   assert.ok(all.length >= 25, `${all.length} cases`);
   assert.ok(publishers.size >= 6, [...publishers].join(', '));
-  for (const hw of ['a100-80gb', 'h100-sxm', 'h200']) assert.ok(all.some((c) => c.hardware === hw), hw);
+  for (const hw of ['a100-80gb', 'h100-sxm', 'h200', 'b200']) assert.ok(all.some((c) => c.hardware === hw), hw);
   for (const m of ['itl', 'ttft'] as const) assert.ok(all.some((c) => c.phase === 'latency' && c.metric === m), m);
   assert.ok(all.some((c) => c.phase === 'offline') && all.some((c) => c.phase === 'decode') && all.some((c) => c.phase === 'prefill'));
   // Every held-out case names who published it, so that the bench groups sources by publisher.
