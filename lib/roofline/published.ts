@@ -26,7 +26,10 @@ import { median } from '../util/stats.js';
  * an offline step (a throughput benchmark at a fixed concurrency with continuous
  * batching) holds `sequencesPerDevice` sequences per GPU that each decode one token,
  * plus the prompts of the requests that replace finished ones (on average
- * `sequencesPerDevice / outputTokens` prompts of `promptTokens` per GPU per step).
+ * `sequencesPerDevice / outputTokens` prompts of `promptTokens` per GPU per step); a
+ * latency case (a benchmark at a fixed concurrency) holds `users` requests of
+ * `promptTokens` in and `outputTokens` out on one instance and publishes a per-request
+ * time (`metric`: inter-token latency or time to first token) or its inverse.
  */
 export interface PublishedCase {
   id: string;
@@ -456,6 +459,12 @@ function guaranteedNoEvictBatch(model: ModelSpec, hw: HardwareSpec, config: Perf
   return seqs;
 }
 
+/** The load fits the devices' memory, or an InputError with the shortfall (a case is refused, not priced). */
+function checkFits(model: ModelSpec, hw: HardwareSpec, config: PerfConfig, load: Parameters<typeof memoryFit>[3]): void {
+  const fit = memoryFit(model, hw, config, load);
+  if (!fit.fits) throw new InputError('memory', fit.totalBytes, `at most ${fit.capacityBytes} bytes per device`, fit.message);
+}
+
 /** A latency case whose figure is a time (ITL or TTFT, ms): lower is better, and a bound sits below it. */
 function publishedCaseIsTime(c: PublishedCase): boolean {
   return c.phase === 'latency' && c.metric !== 'userTokensPerSecond';
@@ -480,8 +489,7 @@ function steadyStateStep(model: ModelSpec, hw: HardwareSpec, config: PerfConfig,
     // A step prices whole tokens; each computed token attends at least to itself (a fraction of a short prompt per step, at low concurrency).
     prefillAttentionPairs: Math.max(prefillTokens, prompts * prefillAttentionPairs(isl, 0)),
   };
-  const fit = memoryFit(model, hw, config, { batch: seqs, context: Math.ceil(context), tokens: seqs + work.prefillTokens });
-  if (!fit.fits) throw new InputError('memory', fit.totalBytes, `at most ${fit.capacityBytes} bytes per device`, fit.message);
+  checkFits(model, hw, config, { batch: seqs, context: Math.ceil(context), tokens: seqs + work.prefillTokens });
   return stepTime(model, hw, { ...config, checkMemory: false }, work);
 }
 
@@ -491,8 +499,7 @@ function steadyStateStep(model: ModelSpec, hw: HardwareSpec, config: PerfConfig,
  */
 function waveDecodeStep(model: ModelSpec, hw: HardwareSpec, config: PerfConfig, seqs: number, isl: number, osl: number): StepTime {
   const context = isl + (osl - 1) / 2;
-  const fit = memoryFit(model, hw, config, { batch: seqs, context: isl + osl, tokens: seqs });
-  if (!fit.fits) throw new InputError('memory', fit.totalBytes, `at most ${fit.capacityBytes} bytes per device`, fit.message);
+  checkFits(model, hw, config, { batch: seqs, context: isl + osl, tokens: seqs });
   return stepTime(model, hw, { ...config, checkMemory: false }, { prefillTokens: 0, decodeTokens: seqs, contextTokens: seqs * context });
 }
 
@@ -557,8 +564,7 @@ export function predictPublishedCase(c: PublishedCase, kernels: Pick<PerfConfig,
     if (metric === 'ttft') {
       // The prompts that start together (one, or a wave of `users`) in one step; it ends with their first output tokens.
       const work: StepWork = { prefillTokens: users * isl, decodeTokens: 0, contextTokens: 0, prefillSequences: users, prefillAttentionPairs: users * prefillAttentionPairs(isl, 0) };
-      const fit = memoryFit(model, hw, config, { batch: users, context: isl, tokens: users * isl });
-      if (!fit.fits) throw new InputError('memory', fit.totalBytes, `at most ${fit.capacityBytes} bytes per device`, fit.message);
+      checkFits(model, hw, config, { batch: users, context: isl, tokens: users * isl });
       step = stepTime(model, hw, { ...config, checkMemory: false }, work);
       predicted = step.seconds * 1000;
     } else {
@@ -585,8 +591,7 @@ export function predictPublishedCase(c: PublishedCase, kernels: Pick<PerfConfig,
     }
     const seqs = perDevice * c.devices;
     // Speculative drafts share their sequence's KV cache: memory holds `seqs` caches, not one per token.
-    const fit = memoryFit(model, hw, config, { batch: seqs, context, tokens: seqs * perSeq });
-    if (!fit.fits) throw new InputError('memory', fit.totalBytes, `at most ${fit.capacityBytes} bytes per device`, fit.message);
+    checkFits(model, hw, config, { batch: seqs, context, tokens: seqs * perSeq });
     step = decodeStep(perDevice);
     predicted = (seqs * (c.outputTokensPerStep as number)) / step.intervalSeconds / nodes;
     sequencesPerDevice = perDevice;
