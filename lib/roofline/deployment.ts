@@ -1,4 +1,5 @@
 import type { Dtype, MatmulCostModel, StepCostFn, StepWork } from '../core/types.js';
+import { checkPrefillSequences } from '../core/matmul.js';
 import { DTYPE_BYTES, DTYPES } from '../core/types.js';
 import { InputError } from '../util/errors.js';
 import { checkInt, checkNumber, checkOneOf } from '../util/validate.js';
@@ -385,7 +386,10 @@ function groupWork(work: CheckedWork, dp: number) {
   const P = Math.ceil(work.prefillTokens / dp);
   const D = Math.ceil(work.decodeTokens / dp);
   const C = work.decodeTokens > 0 ? (work.contextTokens * D) / work.decodeTokens : 0;
-  const S = P > 0 ? Math.min(P, Math.ceil(work.prefillSequences / dp)) : 1;
+  // Whole prompts land whole on the busiest group; a steady state's mean number of whole
+  // prompts (not a whole number) spreads evenly over the groups.
+  const whole = Number.isInteger(work.prefillSequences);
+  const S = P > 0 ? (whole ? Math.min(P, Math.ceil(work.prefillSequences / dp)) : work.prefillSequences / dp) : 1;
   // The busiest group's share of the causal pairs, in proportion to its prompt tokens.
   const pairs = work.prefillAttentionPairs === undefined || P === 0 ? undefined : (work.prefillAttentionPairs * P) / work.prefillTokens;
   return { P, D, C, S, pairs };
@@ -632,7 +636,7 @@ function checkWork(work: StepWork): CheckedWork {
   const P = checkInt('prefillTokens', work.prefillTokens, { min: 0, max: MAX_TOKENS });
   const D = checkInt('decodeTokens', work.decodeTokens, { min: 0, max: MAX_TOKENS });
   const C = checkNumber('contextTokens', work.contextTokens, { min: 0, max: MAX_TOKENS * MAX_TOKENS });
-  const S = P === 0 ? 1 : checkInt('prefillSequences', work.prefillSequences ?? 1, { min: 1, max: P });
+  const S = P === 0 ? 1 : checkPrefillSequences(work.prefillSequences, P);
   const out: CheckedWork = { prefillTokens: P, decodeTokens: D, contextTokens: D > 0 ? C : 0, prefillSequences: S };
   if (P > 0 && work.prefillAttentionPairs !== undefined) {
     out.prefillAttentionPairs = checkNumber('prefillAttentionPairs', work.prefillAttentionPairs, { min: 0, max: MAX_TOKENS * MAX_TOKENS });
@@ -658,9 +662,14 @@ function boundOf(b: StepTimeBreakdown): StepTime['bound'] {
 function halfWork(w: CheckedWork): CheckedWork {
   const P = w.prefillTokens / 2;
   const D = w.decodeTokens / 2;
-  const out: CheckedWork = { prefillTokens: P, decodeTokens: D, contextTokens: w.contextTokens / 2, prefillSequences: Math.max(1, w.prefillSequences / 2) };
+  const out: CheckedWork = { prefillTokens: P, decodeTokens: D, contextTokens: w.contextTokens / 2, prefillSequences: halfPrompts(w.prefillSequences) };
   if (w.prefillAttentionPairs !== undefined) out.prefillAttentionPairs = w.prefillAttentionPairs / 2;
   return out;
+}
+
+/** Whole prompts split as whole prompts (at least one per micro-batch: a prompt may be split between them); a steady-state mean halves. */
+function halfPrompts(S: number): number {
+  return Number.isInteger(S) ? Math.max(1, Math.ceil(S / 2)) : S / 2;
 }
 
 /** A stage cost of one micro-batch, doubled: both micro-batches run every kernel and every collective. */

@@ -468,12 +468,15 @@ export function predictPublishedCase(c: PublishedCase, kernels: Pick<PerfConfig,
     // Steady state: every sequence in flight gains one token per step, so seqs/osl requests
     // finish per step and as many start; a decoding sequence is on average halfway through.
     const context = isl + (osl - 1) / 2;
-    const prompts = seqs / osl;
+    // The engine prefills each prompt whole, in the step that admits it: the mean step
+    // holds a share of whole prompts of `isl` tokens (prefillSequences not a whole number).
+    const prefillTokens = Math.max(1, Math.round((seqs / osl) * isl));
+    const prompts = prefillTokens / isl;
     const work: StepWork = {
-      prefillTokens: Math.max(1, Math.round(prompts * isl)),
+      prefillTokens,
       decodeTokens: seqs,
       contextTokens: seqs * context,
-      prefillSequences: Math.max(1, Math.ceil(prompts)),
+      prefillSequences: prompts,
       prefillAttentionPairs: prompts * prefillAttentionPairs(isl, 0),
     };
     const fit = memoryFit(model, hw, config, { batch: seqs, context: Math.ceil(context), tokens: seqs + work.prefillTokens });

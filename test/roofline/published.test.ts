@@ -79,7 +79,9 @@ test('predictPublishedCase(): an offline case is the steady state of continuous 
   assert.deepEqual([c.sequencesPerDevice, c.promptTokens, c.outputTokens, c.devices], [128, 1024, 2048, 8]);
   const p = predictPublishedCase(c);
   const seqs = 128 * 8;
-  const work: StepWork = { prefillTokens: (seqs / 2048) * 1024, decodeTokens: seqs, contextTokens: seqs * (1024 + 2047 / 2), prefillSequences: 1, prefillAttentionPairs: (seqs / 2048) * ((1024 * 1025) / 2) };
+  // 1,024 / 2,048 = 0.5 requests finish per step and as many whole 1,024-token prompts are
+  // prefilled: the mean step holds half of one prompt (prefillSequences 0.5, not a whole 1).
+  const work: StepWork = { prefillTokens: (seqs / 2048) * 1024, decodeTokens: seqs, contextTokens: seqs * (1024 + 2047 / 2), prefillSequences: seqs / 2048, prefillAttentionPairs: (seqs / 2048) * ((1024 * 1025) / 2) };
   const step = stepTime(loadModel('deepseek-v3'), loadHardware('h200'), { parallelism: { devicesPerNode: 8, ...c.parallelism }, precision: c.precision, checkMemory: false }, work);
   // One node of 8 GPUs: output tokens/s per node = sequences in flight / step interval.
   assert.ok(Math.abs(p.predicted - seqs / step.intervalSeconds) < 1e-9 * p.predicted);
