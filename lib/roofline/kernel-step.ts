@@ -109,7 +109,7 @@ export function contextAttentionCall(g: Pick<GroupWork, 'P' | 'S' | 'pairs'>): C
  * then prices it with its own model.
  *
  * - Weight GEMMs: one GEMM-table query per matmul at the device's (m, n/tp, k), times
- *   the independent operands and the layers.
+ *   the independent operands and the layers; the LM head in the activations' 16 bits.
  * - Decode attention: the generation-attention table at the group's sequences, their
  *   mean cached tokens and the device's heads.
  * - Prefill attention: the context-attention table at whole prompts, at the full length
@@ -157,6 +157,11 @@ export function kernelOpSeconds(
   // A batched matmul (MLA's per-head absorbed projections) runs as one kernel, not as
   // `batch` separate GEMMs: the GEMM table does not price it.
   if (op.matmuls.some((sh) => (sh.batch ?? 1) / split.batch > 1)) return undefined;
+  // The LM head stays in 16 bits: quantized checkpoints leave it out (ModelOpt FP8's
+  // hf_quant_config.json: "exclude_modules": ["lm_head"]), and aiconfigurator prices every
+  // model's logits GEMM from its bfloat16 table (aic-core/src/aiconfigurator_core/sdk/
+  // models/llama.py:129-136 and 191-197, GEMMQuantMode.bfloat16, commit 095f58a5).
+  const dtype = op.group === 'lm-head' ? dtypes.attention : dtypes.weights;
   let t = 0;
   for (const sh of op.matmuls) {
     // A GEMM runs whole rows: an expected row count m below one (the LM head of a step
@@ -165,7 +170,7 @@ export function kernelOpSeconds(
     const rows = sh.m * split.m;
     const m = Math.max(1, rows);
     const operands = (sh.batch ?? 1) / split.batch;
-    const s = take('gemm', k.gemm(m, sh.n / split.n, sh.k, dtypes.weights), op.calls * operands);
+    const s = take('gemm', k.gemm(m, sh.n / split.n, sh.k, dtype), op.calls * operands);
     if (s === undefined) return undefined;
     t += s * operands * Math.min(1, rows);
   }

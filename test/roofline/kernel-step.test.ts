@@ -98,3 +98,16 @@ test("stepTime() with framework 'trtllm' prices a GEMM of an expected row count 
   const d = gemm(1) - gemm(0.096);
   assert.ok(Math.abs(d - (1 - 0.096) * lmHead) / lmHead < 1e-9, `${d} vs ${(1 - 0.096) * lmHead}`);
 });
+
+test("stepTime() with framework 'trtllm' prices FP8 weight GEMMs from the fp8 table and the LM head from the 16-bit one, as aiconfigurator does", () => {
+  const hw = loadHardware('h200');
+  const k = kernelPricer(defaultKernelDb(), hw, 'trtllm');
+  const t = stepTime(llama, hw, { parallelism: { tp: 8 }, precision: { weights: 'fp8', activations: 'bf16', kvCache: 'bf16' }, framework: 'trtllm' }, DECODE);
+  // Llama-3.1-70B config.json shapes split 8 ways, 16 rows (the decode batch).
+  const perLayer = k.gemm(16, 10240 / 8, 8192, 'fp8').seconds + k.gemm(16, 8192 / 8, 8192, 'fp8').seconds + k.gemm(16, (2 * 28672) / 8, 8192, 'fp8').seconds + k.gemm(16, 8192 / 8, 28672, 'fp8').seconds;
+  const lmHead16 = k.gemm(16, 128256 / 8, 8192, 'bf16').seconds;
+  const lmHead8 = k.gemm(16, 128256 / 8, 8192, 'fp8').seconds;
+  // What is left is the embedding gather (a few nanoseconds), far below the two LM heads' gap.
+  const rest = t.breakdown.gemmSeconds - 80 * perLayer - lmHead16;
+  assert.ok(rest >= 0 && rest < Math.abs(lmHead16 - lmHead8) / 100, `rest ${rest} vs LM head gap ${lmHead16 - lmHead8}`);
+});
