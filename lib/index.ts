@@ -320,6 +320,7 @@ export type {
   KernelUsage,
   KvCapacity,
   PublishedMethodRow,
+  Fp8Activations,
 } from './roofline/index.js';
 
 // perf

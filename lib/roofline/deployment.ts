@@ -166,7 +166,18 @@ export interface PerfConfig {
    * switches it off, so every op is priced by the efficiency mode's model.
    */
   kernelDb?: KernelDb | false;
+  /**
+   * With `framework`: how FP8 weight GEMMs scale their activations. 'dynamic' (default):
+   * a per-tensor scale computed every call, the kernels the tables' 'fp8' rows measured;
+   * 'static': the checkpoint's calibrated per-tensor scale (NVIDIA ModelOpt FP8
+   * checkpoints), priced as those kernels less the activation-quantize passes they skip
+   * (`KernelPricer.gemmFp8Static`).
+   */
+  fp8Activations?: Fp8Activations;
 }
+
+/** How FP8 GEMMs scale their activations (see `PerfConfig.fp8Activations`). */
+export type Fp8Activations = 'dynamic' | 'static';
 
 /** Where a step's seconds go, per device of the busiest stage, summed over its layers. */
 export interface StepTimeBreakdown {
@@ -262,6 +273,7 @@ interface Resolved {
   /** Share of the datasheet capacity the fit may fill. */
   memoryFraction: number;
   kernels?: KernelPricer;
+  fp8Activations: Fp8Activations;
 }
 
 
@@ -330,6 +342,7 @@ function resolve(model: ModelSpec, hw: HardwareSpec, config: PerfConfig): Resolv
   }
   if (config.checkMemory !== undefined && typeof config.checkMemory !== 'boolean') throw new InputError('checkMemory', config.checkMemory, 'true or false');
   const memoryFraction = checkNumber('memoryFraction', config.memoryFraction ?? USABLE_MEMORY_FRACTION, { min: 0, max: 1, exclusiveMin: true });
+  const fp8Activations = checkOneOf('fp8Activations', config.fp8Activations ?? 'dynamic', ['dynamic', 'static'] as const);
   let kernels: KernelPricer | undefined;
   if (config.framework !== undefined) {
     const db = config.kernelDb === false ? undefined : (config.kernelDb ?? defaultKernelDb());
@@ -355,6 +368,7 @@ function resolve(model: ModelSpec, hw: HardwareSpec, config: PerfConfig): Resolv
     checkMemory: config.checkMemory ?? true,
     memoryFraction,
     kernels,
+    fp8Activations,
   };
 }
 
@@ -443,7 +457,7 @@ function priceOp(
   }
   const computeBound = computeSeconds >= memorySeconds && computeSeconds > 0;
   if (r.kernels) {
-    const t = kernelOpSeconds(op, model, r.kernels, { weights: p.compute, attention: p.activations, kvCache: p.kvCache }, split, g, tally);
+    const t = kernelOpSeconds(op, model, r.kernels, { weights: p.compute, attention: p.activations, kvCache: p.kvCache, fp8Activations: r.fp8Activations }, split, g, tally);
     if (t !== undefined) return { seconds: t, computeSeconds, memorySeconds, computeBound };
     tally.add(isCore ? 'attention' : op.group, { kind: r.mode, from: `${hw.name} performance model (${r.mode})`, rows: [] }, op.calls);
   }

@@ -109,7 +109,8 @@ export function contextAttentionCall(g: Pick<GroupWork, 'P' | 'S' | 'pairs'>): C
  * then prices it with its own model.
  *
  * - Weight GEMMs: one GEMM-table query per matmul at the device's (m, n/tp, k), times
- *   the independent operands and the layers; the LM head in the activations' 16 bits.
+ *   the independent operands and the layers; the LM head in the activations' 16 bits;
+ *   FP8 GEMMs with static activation scales by `KernelPricer.gemmFp8Static`.
  * - Decode attention: the generation-attention table at the group's sequences, their
  *   mean cached tokens and the device's heads.
  * - Prefill attention: the context-attention table at whole prompts, at the full length
@@ -123,7 +124,7 @@ export function kernelOpSeconds(
   op: ModelOperation,
   model: ModelSpec,
   k: KernelPricer,
-  dtypes: { weights: Dtype; attention: Dtype; kvCache: Dtype },
+  dtypes: { weights: Dtype; attention: Dtype; kvCache: Dtype; fp8Activations?: 'dynamic' | 'static' },
   split: OpSplit,
   g: GroupWork,
   tally: KernelTally,
@@ -162,6 +163,11 @@ export function kernelOpSeconds(
   // model's logits GEMM from its bfloat16 table (aic-core/src/aiconfigurator_core/sdk/
   // models/llama.py:129-136 and 191-197, GEMMQuantMode.bfloat16, commit 095f58a5).
   const dtype = op.group === 'lm-head' ? dtypes.attention : dtypes.weights;
+  const static8 = dtype === 'fp8' && dtypes.fp8Activations === 'static';
+  // The output projection reads attention's output and the down projection the gated
+  // activation, both written in FP8 by the kernel before them: aiconfigurator marks these
+  // GEMMs low_precision_input (models/llama.py:94-102 and 120-127, commit 095f58a5).
+  const quantizedInput = /(^|\.)(o_proj|down_proj)$/.test(op.name);
   let t = 0;
   for (const sh of op.matmuls) {
     // A GEMM runs whole rows: an expected row count m below one (the LM head of a step
@@ -170,7 +176,7 @@ export function kernelOpSeconds(
     const rows = sh.m * split.m;
     const m = Math.max(1, rows);
     const operands = (sh.batch ?? 1) / split.batch;
-    const s = take('gemm', k.gemm(m, sh.n / split.n, sh.k, dtype), op.calls * operands);
+    const s = take('gemm', static8 ? k.gemmFp8Static(m, sh.n / split.n, sh.k, quantizedInput) : k.gemm(m, sh.n / split.n, sh.k, dtype), op.calls * operands);
     if (s === undefined) return undefined;
     t += s * operands * Math.min(1, rows);
   }
