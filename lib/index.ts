@@ -320,7 +320,7 @@ export type {
   KernelUsage,
   KvCapacity,
   PublishedMethodRow,
-  Fp8Activations,
+  Fp8Scaling,
 } from './roofline/index.js';
 
 // perf

@@ -167,17 +167,23 @@ export interface PerfConfig {
    */
   kernelDb?: KernelDb | false;
   /**
-   * With `framework`: how FP8 weight GEMMs scale their activations. 'dynamic' (default):
-   * a per-tensor scale computed every call, the kernels the tables' 'fp8' rows measured;
-   * 'static': the checkpoint's calibrated per-tensor scale (NVIDIA ModelOpt FP8
-   * checkpoints), priced as those kernels less the activation-quantize passes they skip
-   * (`KernelPricer.gemmFp8Static`).
+   * With `framework`: how the checkpoint scales its FP8 weight GEMMs, which picks the
+   * kernel table. 'dynamic' (default): one scale per tensor, the activations' computed
+   * every call, the tables' 'fp8' rows; 'static': the checkpoint's calibrated per-tensor
+   * activation scale (NVIDIA ModelOpt FP8 checkpoints), priced as those kernels less the
+   * activation-quantize passes they skip (`KernelPricer.gemmFp8Static`); 'block': 128-wide
+   * blocks of weights and activations (DeepSeek-V3's `weight_block_size`), the tables'
+   * 'fp8_block' rows. aiconfigurator maps checkpoints the same way
+   * (aic-core/src/aiconfigurator_core/sdk/models/helpers.py:598-612 and sdk/utils.py:1205-1207, commit 095f58a5).
    */
-  fp8Activations?: Fp8Activations;
+  fp8Scaling?: Fp8Scaling;
 }
 
-/** How FP8 GEMMs scale their activations (see `PerfConfig.fp8Activations`). */
-export type Fp8Activations = 'dynamic' | 'static';
+/** How a checkpoint scales its FP8 GEMMs (see `PerfConfig.fp8Scaling`). */
+export type Fp8Scaling = 'dynamic' | 'static' | 'block';
+
+/** Every Fp8Scaling, for validation. */
+export const FP8_SCALINGS: readonly Fp8Scaling[] = ['dynamic', 'static', 'block'];
 
 /** Where a step's seconds go, per device of the busiest stage, summed over its layers. */
 export interface StepTimeBreakdown {
@@ -273,7 +279,7 @@ interface Resolved {
   /** Share of the datasheet capacity the fit may fill. */
   memoryFraction: number;
   kernels?: KernelPricer;
-  fp8Activations: Fp8Activations;
+  fp8Scaling: Fp8Scaling;
 }
 
 
@@ -342,7 +348,7 @@ function resolve(model: ModelSpec, hw: HardwareSpec, config: PerfConfig): Resolv
   }
   if (config.checkMemory !== undefined && typeof config.checkMemory !== 'boolean') throw new InputError('checkMemory', config.checkMemory, 'true or false');
   const memoryFraction = checkNumber('memoryFraction', config.memoryFraction ?? USABLE_MEMORY_FRACTION, { min: 0, max: 1, exclusiveMin: true });
-  const fp8Activations = checkOneOf('fp8Activations', config.fp8Activations ?? 'dynamic', ['dynamic', 'static'] as const);
+  const fp8Scaling = checkOneOf('fp8Scaling', config.fp8Scaling ?? 'dynamic', FP8_SCALINGS);
   let kernels: KernelPricer | undefined;
   if (config.framework !== undefined) {
     const db = config.kernelDb === false ? undefined : (config.kernelDb ?? defaultKernelDb());
@@ -368,7 +374,7 @@ function resolve(model: ModelSpec, hw: HardwareSpec, config: PerfConfig): Resolv
     checkMemory: config.checkMemory ?? true,
     memoryFraction,
     kernels,
-    fp8Activations,
+    fp8Scaling,
   };
 }
 
@@ -457,7 +463,7 @@ function priceOp(
   }
   const computeBound = computeSeconds >= memorySeconds && computeSeconds > 0;
   if (r.kernels) {
-    const t = kernelOpSeconds(op, model, r.kernels, { weights: p.compute, attention: p.activations, kvCache: p.kvCache, fp8Activations: r.fp8Activations }, split, g, tally);
+    const t = kernelOpSeconds(op, model, r.kernels, { weights: p.compute, attention: p.activations, kvCache: p.kvCache, fp8Scaling: r.fp8Scaling }, split, g, tally);
     if (t !== undefined) return { seconds: t, computeSeconds, memorySeconds, computeBound };
     tally.add(isCore ? 'attention' : op.group, { kind: r.mode, from: `${hw.name} performance model (${r.mode})`, rows: [] }, op.calls);
   }

@@ -124,7 +124,7 @@ export function kernelOpSeconds(
   op: ModelOperation,
   model: ModelSpec,
   k: KernelPricer,
-  dtypes: { weights: Dtype; attention: Dtype; kvCache: Dtype; fp8Activations?: 'dynamic' | 'static' },
+  dtypes: { weights: Dtype; attention: Dtype; kvCache: Dtype; fp8Scaling?: 'dynamic' | 'static' | 'block' },
   split: OpSplit,
   g: GroupWork,
   tally: KernelTally,
@@ -162,8 +162,9 @@ export function kernelOpSeconds(
   // hf_quant_config.json: "exclude_modules": ["lm_head"]), and aiconfigurator prices every
   // model's logits GEMM from its bfloat16 table (aic-core/src/aiconfigurator_core/sdk/
   // models/llama.py:129-136 and 191-197, GEMMQuantMode.bfloat16, commit 095f58a5).
-  const dtype = op.group === 'lm-head' ? dtypes.attention : dtypes.weights;
-  const static8 = dtype === 'fp8' && dtypes.fp8Activations === 'static';
+  const weights = dtypes.weights === 'fp8' && dtypes.fp8Scaling === 'block' ? 'fp8_block' : dtypes.weights;
+  const dtype = op.group === 'lm-head' ? dtypes.attention : weights;
+  const static8 = dtype === 'fp8' && dtypes.fp8Scaling === 'static';
   // The output projection reads attention's output and the down projection the gated
   // activation, both written in FP8 by the kernel before them: aiconfigurator marks these
   // GEMMs low_precision_input (models/llama.py:94-102 and 120-127, commit 095f58a5).

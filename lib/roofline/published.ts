@@ -9,8 +9,8 @@ import { loadHardware } from '../hardware/spec.js';
 import { loadModel } from '../models/spec.js';
 import type { ModelSpec } from '../models/spec.js';
 import type { HardwareSpec } from '../hardware/spec.js';
-import type { Fp8Activations, Parallelism, PerfConfig, Precision, StepTime } from './deployment.js';
-import { maxBatchThatFits, memoryFit, precisionOfClasses, stepTime } from './deployment.js';
+import type { Fp8Scaling, Parallelism, PerfConfig, Precision, StepTime } from './deployment.js';
+import { FP8_SCALINGS, maxBatchThatFits, memoryFit, precisionOfClasses, stepTime } from './deployment.js';
 import { smallestTrue } from '../perf/bound.js';
 import { prefillAttentionPairs } from '../core/matmul.js';
 import { uniformRoutingLoadFactor } from './routing.js';
@@ -53,10 +53,10 @@ export interface PublishedCase {
    */
   concurrency?: { kind: 'guaranteed-no-evict'; kvCacheFraction: number; maxBatchSize: number; source: string };
   /**
-   * How the checkpoint's FP8 GEMMs scale their activations (`PerfConfig.fp8Activations`,
-   * default 'dynamic'): 'static' for a calibrated per-tensor FP8 checkpoint.
+   * How the checkpoint scales its FP8 GEMMs (`PerfConfig.fp8Scaling`, default 'dynamic'):
+   * 'static' for a calibrated per-tensor FP8 checkpoint, 'block' for 128-wide blocks.
    */
-  fp8Activations?: Fp8Activations;
+  fp8Scaling?: Fp8Scaling;
   contextTokens?: number;
   /**
    * Decode: tokens each sequence processes per step (2 with one speculative
@@ -166,7 +166,7 @@ function checkCase(raw: unknown, where: string, file: { source: string; url?: st
     date: file.date,
   };
   if (typeof c.assumptions === 'string') out.assumptions = c.assumptions;
-  if (c.fp8Activations !== undefined) out.fp8Activations = checkOneOf(`${where}.fp8Activations`, c.fp8Activations, ['dynamic', 'static'] as const);
+  if (c.fp8Scaling !== undefined) out.fp8Scaling = checkOneOf(`${where}.fp8Scaling`, c.fp8Scaling, FP8_SCALINGS);
   // A case may cite its own document (a figure derived by a third party) instead of the file's.
   if (typeof c.source === 'string' && c.source !== '') out.source = c.source;
   const load = c.expertLoad as PublishedCase['expertLoad'] | undefined;
@@ -449,7 +449,7 @@ export function predictPublishedCase(c: PublishedCase, kernels: Pick<PerfConfig,
   const parallelism: Parallelism = { devicesPerNode: c.devicesPerNode, ...c.parallelism };
   const factor = publishedCaseLoadFactor(c);
   if (factor !== 1) parallelism.expertLoadFactor = factor;
-  const config: PerfConfig = { parallelism, precision: c.precision, ...(c.fp8Activations === undefined ? {} : { fp8Activations: c.fp8Activations }), ...kernels };
+  const config: PerfConfig = { parallelism, precision: c.precision, ...(c.fp8Scaling === undefined ? {} : { fp8Scaling: c.fp8Scaling }), ...kernels };
   const nodes = c.devices / c.devicesPerNode;
   let predicted: number;
   let step: StepTime;

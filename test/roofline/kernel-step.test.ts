@@ -112,11 +112,11 @@ test("stepTime() with framework 'trtllm' prices FP8 weight GEMMs from the fp8 ta
   assert.ok(rest >= 0 && rest < Math.abs(lmHead16 - lmHead8) / 100, `rest ${rest} vs LM head gap ${lmHead16 - lmHead8}`);
 });
 
-test("stepTime() with fp8Activations 'static' prices FP8 GEMMs without the activation-quantize passes, the conversion too where the input arrives in FP8", () => {
+test("stepTime() with fp8Scaling 'static' prices FP8 GEMMs without the activation-quantize passes, the conversion too where the input arrives in FP8", () => {
   const hw = loadHardware('h200');
   const k = kernelPricer(defaultKernelDb(), hw, 'trtllm');
   const config = { parallelism: { tp: 8 }, precision: { weights: 'fp8', activations: 'bf16', kvCache: 'bf16' }, framework: 'trtllm' } as const;
-  const t = stepTime(llama, hw, { ...config, fp8Activations: 'static' }, DECODE);
+  const t = stepTime(llama, hw, { ...config, fp8Scaling: 'static' }, DECODE);
   // Llama-3.1-70B config.json shapes split 8 ways; o_proj and down_proj read FP8 written by the kernel before them
   // (aiconfigurator models/llama.py low_precision_input).
   const perLayer =
@@ -126,5 +126,15 @@ test("stepTime() with fp8Activations 'static' prices FP8 GEMMs without the activ
   // What is left is the embedding gather, nanoseconds.
   assert.ok(rest >= 0 && rest < 1e-7, `rest ${rest}`);
   assert.ok(t.breakdown.gemmSeconds < stepTime(llama, hw, config, DECODE).breakdown.gemmSeconds);
-  assert.throws(() => stepTime(llama, hw, { ...config, fp8Activations: 'per-channel' as never }, DECODE), /fp8Activations/);
+  assert.throws(() => stepTime(llama, hw, { ...config, fp8Scaling: 'per-channel' as never }, DECODE), /fp8Scaling/);
+});
+
+test("stepTime() with fp8Scaling 'block' prices FP8 weight GEMMs from the fp8_block table (DeepSeek-style 128-wide blocks)", () => {
+  const hw = loadHardware('h200');
+  const k = kernelPricer(defaultKernelDb(), hw, 'trtllm');
+  const t = stepTime(llama, hw, { parallelism: { tp: 8 }, precision: { weights: 'fp8', activations: 'bf16', kvCache: 'bf16' }, framework: 'trtllm', fp8Scaling: 'block' }, DECODE);
+  // Llama-3.1-70B config.json shapes split 8 ways, 16 rows.
+  const perLayer = k.gemm(16, 10240 / 8, 8192, 'fp8_block').seconds + k.gemm(16, 8192 / 8, 8192, 'fp8_block').seconds + k.gemm(16, (2 * 28672) / 8, 8192, 'fp8_block').seconds + k.gemm(16, 8192 / 8, 28672, 'fp8_block').seconds;
+  const rest = t.breakdown.gemmSeconds - 80 * perLayer - k.gemm(16, 128256 / 8, 8192, 'bf16').seconds;
+  assert.ok(rest >= 0 && rest < 1e-7, `rest ${rest}`);
 });

@@ -211,9 +211,10 @@ test('checkPublishedCase(): an offline case takes a concurrency rule or a batch,
   assert.throws(() => checkPublishedCase({ ...base, concurrency: { ...rule, kvCacheFraction: 1.5 } }), /case\.concurrency\.kvCacheFraction/);
   assert.throws(() => checkPublishedCase({ ...base, concurrency: { ...rule, kind: 'max-utilization' } }), /case\.concurrency\.kind/);
   assert.throws(() => checkPublishedCase({ ...base, concurrency: { ...rule, source: '' } }), /case\.concurrency\.source/);
-  assert.throws(() => checkPublishedCase(base), /case\.sequencesPerDevice/);  // How FP8 GEMMs scale their activations is the checkpoint's: 'dynamic' or 'static', nothing else.
-  assert.equal(checkPublishedCase({ ...base, concurrency: rule, fp8Activations: 'static' }).fp8Activations, 'static');
-  assert.throws(() => checkPublishedCase({ ...base, concurrency: rule, fp8Activations: 'block' }), /case\.fp8Activations/);
+  assert.throws(() => checkPublishedCase(base), /case\.sequencesPerDevice/);  // How FP8 GEMMs scale is the checkpoint's: 'dynamic', 'static' or 'block', nothing else.
+  assert.equal(checkPublishedCase({ ...base, concurrency: rule, fp8Scaling: 'static' }).fp8Scaling, 'static');
+  assert.equal(checkPublishedCase({ ...base, concurrency: rule, fp8Scaling: 'block' }).fp8Scaling, 'block');
+  assert.throws(() => checkPublishedCase({ ...base, concurrency: rule, fp8Scaling: 'per-channel' }), /case\.fp8Scaling/);
 });
 
 test('publishedMethodRows(): every case priced by the calibrated model, the kernel database and the datasheet bound, built-beside cases before held-out ones', () => {
