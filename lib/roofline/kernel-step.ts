@@ -4,6 +4,7 @@ import type { KernelAnswer, KernelAnswerKind } from '../kernels/schema.js';
 import type { KernelPricer } from '../kernels/pricer.js';
 import type { ModelOperation } from '../models/ops.js';
 import type { ModelSpec } from '../models/spec.js';
+import type { Fp8Scaling } from './deployment.js';
 
 /** How many kernel calls of one family a step priced from one source, and of which kind. */
 export interface KernelUsage {
@@ -124,7 +125,7 @@ export function kernelOpSeconds(
   op: ModelOperation,
   model: ModelSpec,
   k: KernelPricer,
-  dtypes: { weights: Dtype; attention: Dtype; kvCache: Dtype; fp8Scaling?: 'dynamic' | 'static' | 'block' },
+  dtypes: { weights: Dtype; attention: Dtype; kvCache: Dtype; fp8Scaling?: Fp8Scaling },
   split: OpSplit,
   g: GroupWork,
   tally: KernelTally,
