@@ -320,6 +320,7 @@ export type {
   KernelUsage,
   KvCapacity,
   PublishedMethodRow,
+  Fp8Scaling,
 } from './roofline/index.js';
 
 // perf

@@ -183,3 +183,6 @@ export type {
 } from './report/index.js';
 export { ANSWER_MIME, ANSWER_CLASS, DOLLAR_HTML, escapeHtmlText } from './report/index.js';
 export { LOG_TICK_FORMAT, formatTick, logTicks, secondsLogAxis, withLogTicks, wrapWords } from './plot/index.js';
+
+// core
+export { checkPrefillSequences } from './core/index.js';

@@ -21,6 +21,7 @@
 // GEMMs (int4_wo, int8_wo, sq, awq, gptq), power columns, kernel_source, sliding-window
 // attention, non-balanced (power-law) MoE routing, non-gated MoE kernels, the per-module
 // MLA/DSA/linear-attention tables, which batchlab's models do not use.
+// Also kept: the FP8 activation-quantize tables (quantize/computescale_perf, scale_matrix_perf).
 
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -136,6 +137,22 @@ const TABLES = [
       DTYPE[r.nccl_dtype]
         ? { collective: String(r.op_name), dtype: DTYPE[r.nccl_dtype], ranks: int(r.num_gpus), bytes: int(r.message_size) * bytesOf(DTYPE[r.nccl_dtype]), scope: 'intra' }
         : null,
+  },
+  // The activation-quantize passes of an FP8 GEMM (aiconfigurator's fp8_static mode takes
+  // them off the dynamic-FP8 GEMM time: aic-core/rust/aiconfigurator-core/src/operators/gemm.rs).
+  {
+    op: 'compute_scale',
+    dir: 'quantize',
+    file: 'computescale_perf',
+    columns: ['dtype', 'm', 'k'],
+    row: (r) => (DTYPE[r.quant_dtype] ? { dtype: DTYPE[r.quant_dtype], m: int(r.m), k: int(r.k) } : null),
+  },
+  {
+    op: 'scale_matrix',
+    dir: 'quantize',
+    file: 'scale_matrix_perf',
+    columns: ['dtype', 'm', 'k'],
+    row: (r) => (DTYPE[r.quant_dtype] ? { dtype: DTYPE[r.quant_dtype], m: int(r.m), k: int(r.k) } : null),
   },
 ];
 

@@ -1,6 +1,6 @@
 import type { Dtype, MatmulShape } from '../core/types.js';
 import { DTYPE_BYTES, DTYPES } from '../core/types.js';
-import { prefillAttentionPairs } from '../core/matmul.js';
+import { checkPrefillSequences, prefillAttentionPairs } from '../core/matmul.js';
 import { InputError } from '../util/errors.js';
 import { checkInt, checkNumber, checkOneOf } from '../util/validate.js';
 import type { AttentionShape } from './shape.js';
@@ -132,7 +132,7 @@ export function prefillAttentionCalls(
     if (opts.pairs !== undefined && opts.pairs !== 0) throw new InputError('prefillAttentionPairs', opts.pairs, '0 or absent when there are no prefill tokens');
     return [];
   }
-  const S = checkInt('prefillSequences', opts.sequences ?? 1, { min: 1, max: P });
+  const S = checkPrefillSequences(opts.sequences, P);
   // Each token sees at least itself; a token can see at most the longest context there is.
   const pairs = opts.pairs === undefined ? undefined : checkNumber('prefillAttentionPairs', opts.pairs, { min: P, max: P * MAX_TOKENS });
   const s = DTYPE_BYTES[dtype];

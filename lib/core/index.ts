@@ -2,5 +2,5 @@
 // counts, the work of a step and the cost contracts. Nothing here imports the rest of lib.
 export type { Dtype, MatmulShape, MatmulCostModel, StepWork, StepCostFn, FittedRoofline } from './types.js';
 export { DTYPES, DTYPE_BYTES } from './types.js';
-export { matmulFlops, matmulBytes, matmulWeightBytes, prefillAttentionPairs } from './matmul.js';
+export { matmulFlops, matmulBytes, matmulWeightBytes, prefillAttentionPairs, checkPrefillSequences } from './matmul.js';
 export { atLeastOnceProbability, expectedDistinctExperts } from './moe.js';

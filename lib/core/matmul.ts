@@ -1,4 +1,5 @@
 import { DTYPE_BYTES } from './types.js';
+import { InputError } from '../util/errors.js';
 import type { Dtype } from './types.js';
 
 /**
@@ -44,4 +45,21 @@ export function matmulWeightBytes(k: number, n: number, dtype: Dtype, batch = 1)
  */
 export function prefillAttentionPairs(chunk: number, offset = 0): number {
   return chunk * offset + (chunk * (chunk + 1)) / 2;
+}
+
+/**
+ * The prompts a step's `prefillTokens` belong to (`StepWork.prefillSequences`), checked:
+ * a number in (0, prefillTokens], default 1. A whole number is that many prompts or
+ * chunks; any other is the mean of a steady state that prefills whole prompts of
+ * `prefillTokens / prefillSequences` tokens (0.096: one prompt every 10.4 steps).
+ * Anything else is an InputError naming the field.
+ *
+ * @example
+ * checkPrefillSequences(undefined, 512) // => 1
+ * checkPrefillSequences(0.096, 96) // => 0.096 (a 1000-token prompt every 10.4 steps)
+ */
+export function checkPrefillSequences(value: unknown, prefillTokens: number): number {
+  const v = value ?? 1;
+  if (typeof v === 'number' && Number.isFinite(v) && v > 0 && v <= prefillTokens) return v;
+  throw new InputError('prefillSequences', value, `a number in (0, ${prefillTokens}]: whole prompts or chunks, or the mean number of whole prompts a steady-state step holds`);
 }

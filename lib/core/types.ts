@@ -49,6 +49,8 @@ export interface StepWork {
   /**
    * Prompts (or prompt chunks) the prefill tokens belong to (default 1). k prompts
    * prefilled together cost k single-prompt prefills, not one prompt k times as long.
+   * A number that is not whole is the mean of a steady state that prefills whole prompts
+   * of `prefillTokens / prefillSequences` tokens (0.096: one prompt every 10.4 steps).
    */
   prefillSequences?: number;
   /**

@@ -48,6 +48,13 @@ function peakDtype(d: string): Dtype {
   return checkOneOf('dtype', d, DTYPES);
 }
 
+const KIND_ORDER: readonly KernelAnswer['kind'][] = ['measured', 'interpolated', 'extrapolated', 'bound'];
+
+/** The least certain kind among answers combined into one. */
+function worstKind(parts: readonly KernelAnswer[]): KernelAnswer['kind'] {
+  return parts.reduce<KernelAnswer['kind']>((w, p) => (KIND_ORDER.indexOf(p.kind) > KIND_ORDER.indexOf(w) ? p.kind : w), 'measured');
+}
+
 /** Query of context (prefill) attention: one call over `batch` prompts of `prompt` tokens. */
 export interface ContextAttentionQuery {
   batch: number;
@@ -103,6 +110,15 @@ export interface KernelPricer {
   readonly device: string | undefined;
   readonly framework: string;
   gemm(m: number, n: number, k: number, dtype: string): KernelAnswer;
+  /**
+   * An FP8 GEMM whose activations carry a static per-tensor scale (a calibrated
+   * checkpoint's), as aiconfigurator's `fp8_static` mode prices it: the measured dynamic
+   * FP8 GEMM less the activation's amax-and-scale pass (`compute_scale`) it does not run,
+   * and less the conversion pass too (`scale_matrix`) when its input already arrives in
+   * FP8 (`quantizedInput`), never below the GEMM's datasheet roofline. Without the
+   * quantize tables: the dynamic kernel's time, an upper bound.
+   */
+  gemmFp8Static(m: number, n: number, k: number, quantizedInput: boolean): KernelAnswer;
   contextAttention(q: ContextAttentionQuery): KernelAnswer;
   generationAttention(q: GenerationAttentionQuery): KernelAnswer;
   mlaContext(q: MlaQuery): KernelAnswer;
@@ -149,15 +165,28 @@ export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framewo
   const sizes = (op: string, q: Record<string, unknown>): void => {
     for (const [f, v] of Object.entries(q)) if (typeof v !== 'string') checkNumber(`${op}.${f}`, v, { min: 0, exclusiveMin: true, max: 1e15 });
   };
+  const gemmRoofline = (m: number, n: number, k: number, dtype: string): number =>
+    rooflineSeconds(2 * m * n * k, (m * k + k * n + m * n) * bytesOf(dtype), hardwarePeakFlops(hw, peakDtype(dtype)), mem);
   return {
     device,
     framework,
     gemm(m, n, k, dtype) {
       sizes('gemm', { m, n, k });
-      return (
-        ask('gemm', { dtype, m, n, k }) ??
-        bound(rooflineSeconds(2 * m * n * k, (m * k + k * n + m * n) * bytesOf(dtype), hardwarePeakFlops(hw, peakDtype(dtype)), mem))
-      );
+      return ask('gemm', { dtype, m, n, k }) ?? bound(gemmRoofline(m, n, k, dtype));
+    },
+    gemmFp8Static(m, n, k, quantizedInput) {
+      sizes('gemm', { m, n, k });
+      // aic-core/rust/aiconfigurator-core/src/operators/gemm.rs:73-167 (query, the fp8_static branch)
+      // at commit 095f58a5: the 'fp8' table less compute_scale(m, k), less scale_matrix(m, k)
+      // with low_precision_input, floored at the GEMM's roofline.
+      const floor = gemmRoofline(m, n, k, 'fp8');
+      const g = ask('gemm', { dtype: 'fp8', m, n, k });
+      if (!g) return bound(floor);
+      const passes = [ask('compute_scale', { dtype: 'fp8', m, k }), ...(quantizedInput ? [ask('scale_matrix', { dtype: 'fp8', m, k })] : [])];
+      if (passes.some((p) => p === undefined)) return g;
+      const parts = [g, ...(passes as KernelAnswer[])];
+      const seconds = Math.max(floor, g.seconds - parts.slice(1).reduce((s, p) => s + p.seconds, 0));
+      return { seconds, kind: worstKind(parts), rows: parts.flatMap((p) => p.rows), from: g.from };
     },
     contextAttention(q) {
       sizes('contextAttention', { ...q });

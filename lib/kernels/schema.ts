@@ -9,10 +9,10 @@
  */
 
 /** Kernel families the database prices. */
-export type KernelOp = 'gemm' | 'context_attention' | 'generation_attention' | 'mla_context' | 'mla_generation' | 'moe' | 'allreduce' | 'nccl';
+export type KernelOp = 'gemm' | 'context_attention' | 'generation_attention' | 'mla_context' | 'mla_generation' | 'moe' | 'allreduce' | 'nccl' | 'compute_scale' | 'scale_matrix';
 
 /** Every KernelOp, in the order tables are listed. */
-export const KERNEL_OPS: readonly KernelOp[] = ['gemm', 'context_attention', 'generation_attention', 'mla_context', 'mla_generation', 'moe', 'allreduce', 'nccl'];
+export const KERNEL_OPS: readonly KernelOp[] = ['gemm', 'context_attention', 'generation_attention', 'mla_context', 'mla_generation', 'moe', 'allreduce', 'nccl', 'compute_scale', 'scale_matrix'];
 
 /** What kind of number a kernel-database answer is. */
 export type KernelAnswerKind = 'measured' | 'interpolated' | 'extrapolated' | 'bound';
@@ -32,6 +32,9 @@ export interface KernelOpSchema {
  * (aic-core/src/aiconfigurator_core/systems/data): attention heads are per device
  * (after tensor parallelism), `context` is the KV length a decode step reads,
  * collective `bytes` is the message one rank contributes, `scope` 'intra' or 'inter' node.
+ * `compute_scale` (an activation's per-tensor amax and scale) and `scale_matrix` (its
+ * conversion to the `dtype`) are the two quantize passes over an `m`×`k` activation that a
+ * GEMM with dynamic FP8 activations runs and one with static scales does not.
  */
 export const KERNEL_SCHEMA: Readonly<Record<KernelOp, KernelOpSchema>> = {
   gemm: { keys: ['dtype'], axes: ['n', 'k', 'm'], numericKeys: [] },
@@ -42,6 +45,8 @@ export const KERNEL_SCHEMA: Readonly<Record<KernelOp, KernelOpSchema>> = {
   moe: { keys: ['dtype', 'experts', 'topk', 'tp', 'ep'], axes: ['hidden', 'inter', 'tokens'], numericKeys: ['experts', 'topk', 'tp', 'ep'] },
   allreduce: { keys: ['dtype', 'scope'], axes: ['ranks', 'bytes'], numericKeys: [] },
   nccl: { keys: ['collective', 'dtype', 'scope'], axes: ['ranks', 'bytes'], numericKeys: [] },
+  compute_scale: { keys: ['dtype'], axes: ['k', 'm'], numericKeys: [] },
+  scale_matrix: { keys: ['dtype'], axes: ['k', 'm'], numericKeys: [] },
 };
 
 /** Where a row was read: a file and its 1-based line (the header is line 1). */

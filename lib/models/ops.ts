@@ -1,6 +1,6 @@
 import type { Dtype, MatmulShape } from '../core/types.js';
 import { DTYPE_BYTES, DTYPES } from '../core/types.js';
-import { matmulBytes, matmulFlops, matmulWeightBytes } from '../core/matmul.js';
+import { checkPrefillSequences, matmulBytes, matmulFlops, matmulWeightBytes } from '../core/matmul.js';
 import { expectedDistinctExperts } from '../core/moe.js';
 import { InputError } from '../util/errors.js';
 import { checkInt, checkNumber, checkOneOf } from '../util/validate.js';
@@ -54,7 +54,7 @@ export interface StepOpsInput {
   decodeTokens: number;
   /** KV tokens read by the decoding sequences, summed over them. */
   contextTokens: number;
-  /** Prompts (or prompt chunks) the prefill tokens belong to (default 1). */
+  /** Prompts (or prompt chunks) the prefill tokens belong to (default 1), or a steady state's mean of whole prompts (`checkPrefillSequences`). */
   prefillSequences?: number;
   /**
    * Causal query–key pairs of the prefill, summed over its chunks
@@ -106,7 +106,7 @@ export function modelStepOps(model: ModelSpec, input: StepOpsInput): ModelOperat
   const dtype = checkOneOf('dtype', input.dtype ?? 'bf16', DTYPES);
   if (P + D === 0) throw new InputError('prefillTokens + decodeTokens', 0, 'at least 1');
   if (D === 0 && C > 0) throw new InputError('contextTokens', C, '0 when decodeTokens is 0');
-  const S = P === 0 ? 0 : checkInt('prefillSequences', input.prefillSequences ?? 1, { min: 1, max: P });
+  const S = P === 0 ? 0 : checkPrefillSequences(input.prefillSequences, P);
   const s = DTYPE_BYTES[dtype];
   const T = P + D;
   const h = model.hiddenSize;

@@ -1,4 +1,5 @@
 import type { Dtype, MatmulCostModel, StepCostFn, StepWork } from '../core/types.js';
+import { checkPrefillSequences } from '../core/matmul.js';
 import { DTYPE_BYTES, DTYPES } from '../core/types.js';
 import { InputError } from '../util/errors.js';
 import { checkInt, checkNumber, checkOneOf } from '../util/validate.js';
@@ -165,7 +166,24 @@ export interface PerfConfig {
    * switches it off, so every op is priced by the efficiency mode's model.
    */
   kernelDb?: KernelDb | false;
+  /**
+   * With `framework`: how the checkpoint scales its FP8 weight GEMMs, which picks the
+   * kernel table. 'dynamic' (default): one scale per tensor, the activations' computed
+   * every call, the tables' 'fp8' rows; 'static': the checkpoint's calibrated per-tensor
+   * activation scale (NVIDIA ModelOpt FP8 checkpoints), priced as those kernels less the
+   * activation-quantize passes they skip (`KernelPricer.gemmFp8Static`); 'block': 128-wide
+   * blocks of weights and activations (DeepSeek-V3's `weight_block_size`), the tables'
+   * 'fp8_block' rows. aiconfigurator maps checkpoints the same way
+   * (aic-core/src/aiconfigurator_core/sdk/models/helpers.py:598-612 and sdk/utils.py:1205-1207, commit 095f58a5).
+   */
+  fp8Scaling?: Fp8Scaling;
 }
+
+/** How a checkpoint scales its FP8 GEMMs (see `PerfConfig.fp8Scaling`). */
+export type Fp8Scaling = 'dynamic' | 'static' | 'block';
+
+/** Every Fp8Scaling, for validation. */
+export const FP8_SCALINGS: readonly Fp8Scaling[] = ['dynamic', 'static', 'block'];
 
 /** Where a step's seconds go, per device of the busiest stage, summed over its layers. */
 export interface StepTimeBreakdown {
@@ -261,6 +279,7 @@ interface Resolved {
   /** Share of the datasheet capacity the fit may fill. */
   memoryFraction: number;
   kernels?: KernelPricer;
+  fp8Scaling: Fp8Scaling;
 }
 
 
@@ -329,6 +348,7 @@ function resolve(model: ModelSpec, hw: HardwareSpec, config: PerfConfig): Resolv
   }
   if (config.checkMemory !== undefined && typeof config.checkMemory !== 'boolean') throw new InputError('checkMemory', config.checkMemory, 'true or false');
   const memoryFraction = checkNumber('memoryFraction', config.memoryFraction ?? USABLE_MEMORY_FRACTION, { min: 0, max: 1, exclusiveMin: true });
+  const fp8Scaling = checkOneOf('fp8Scaling', config.fp8Scaling ?? 'dynamic', FP8_SCALINGS);
   let kernels: KernelPricer | undefined;
   if (config.framework !== undefined) {
     const db = config.kernelDb === false ? undefined : (config.kernelDb ?? defaultKernelDb());
@@ -354,6 +374,7 @@ function resolve(model: ModelSpec, hw: HardwareSpec, config: PerfConfig): Resolv
     checkMemory: config.checkMemory ?? true,
     memoryFraction,
     kernels,
+    fp8Scaling,
   };
 }
 
@@ -385,7 +406,10 @@ function groupWork(work: CheckedWork, dp: number) {
   const P = Math.ceil(work.prefillTokens / dp);
   const D = Math.ceil(work.decodeTokens / dp);
   const C = work.decodeTokens > 0 ? (work.contextTokens * D) / work.decodeTokens : 0;
-  const S = P > 0 ? Math.min(P, Math.ceil(work.prefillSequences / dp)) : 1;
+  // Whole prompts land whole on the busiest group; a steady state's mean number of whole
+  // prompts (not a whole number) spreads evenly over the groups.
+  const whole = Number.isInteger(work.prefillSequences);
+  const S = P > 0 ? (whole ? Math.min(P, Math.ceil(work.prefillSequences / dp)) : work.prefillSequences / dp) : 1;
   // The busiest group's share of the causal pairs, in proportion to its prompt tokens.
   const pairs = work.prefillAttentionPairs === undefined || P === 0 ? undefined : (work.prefillAttentionPairs * P) / work.prefillTokens;
   return { P, D, C, S, pairs };
@@ -439,7 +463,7 @@ function priceOp(
   }
   const computeBound = computeSeconds >= memorySeconds && computeSeconds > 0;
   if (r.kernels) {
-    const t = kernelOpSeconds(op, model, r.kernels, { weights: p.compute, attention: p.activations, kvCache: p.kvCache }, split, g, tally);
+    const t = kernelOpSeconds(op, model, r.kernels, { weights: p.compute, attention: p.activations, kvCache: p.kvCache, fp8Scaling: r.fp8Scaling }, split, g, tally);
     if (t !== undefined) return { seconds: t, computeSeconds, memorySeconds, computeBound };
     tally.add(isCore ? 'attention' : op.group, { kind: r.mode, from: `${hw.name} performance model (${r.mode})`, rows: [] }, op.calls);
   }
@@ -632,7 +656,7 @@ function checkWork(work: StepWork): CheckedWork {
   const P = checkInt('prefillTokens', work.prefillTokens, { min: 0, max: MAX_TOKENS });
   const D = checkInt('decodeTokens', work.decodeTokens, { min: 0, max: MAX_TOKENS });
   const C = checkNumber('contextTokens', work.contextTokens, { min: 0, max: MAX_TOKENS * MAX_TOKENS });
-  const S = P === 0 ? 1 : checkInt('prefillSequences', work.prefillSequences ?? 1, { min: 1, max: P });
+  const S = P === 0 ? 1 : checkPrefillSequences(work.prefillSequences, P);
   const out: CheckedWork = { prefillTokens: P, decodeTokens: D, contextTokens: D > 0 ? C : 0, prefillSequences: S };
   if (P > 0 && work.prefillAttentionPairs !== undefined) {
     out.prefillAttentionPairs = checkNumber('prefillAttentionPairs', work.prefillAttentionPairs, { min: 0, max: MAX_TOKENS * MAX_TOKENS });
@@ -658,9 +682,14 @@ function boundOf(b: StepTimeBreakdown): StepTime['bound'] {
 function halfWork(w: CheckedWork): CheckedWork {
   const P = w.prefillTokens / 2;
   const D = w.decodeTokens / 2;
-  const out: CheckedWork = { prefillTokens: P, decodeTokens: D, contextTokens: w.contextTokens / 2, prefillSequences: Math.max(1, w.prefillSequences / 2) };
+  const out: CheckedWork = { prefillTokens: P, decodeTokens: D, contextTokens: w.contextTokens / 2, prefillSequences: halfPrompts(w.prefillSequences) };
   if (w.prefillAttentionPairs !== undefined) out.prefillAttentionPairs = w.prefillAttentionPairs / 2;
   return out;
+}
+
+/** Whole prompts split as whole prompts (at least one per micro-batch: a prompt may be split between them); a steady-state mean halves. */
+function halfPrompts(S: number): number {
+  return Number.isInteger(S) ? Math.max(1, Math.ceil(S / 2)) : S / 2;
 }
 
 /** A stage cost of one micro-batch, doubled: both micro-batches run every kernel and every collective. */

@@ -25,3 +25,4 @@ export type { PublishedCase, PublishedComparison } from './published.js';
 export { hardwareRooflines, decodeOpRooflines, criticalBatchRatios } from './machines.js';
 export type { HardwareAtDtype, HardwareRooflineRow, DecodeOpRooflineSeries, CriticalBatchRatios } from './machines.js';
 export type { KernelUsage } from './kernel-step.js';
+export type { Fp8Scaling } from './deployment.js';

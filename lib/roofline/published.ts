@@ -9,8 +9,8 @@ import { loadHardware } from '../hardware/spec.js';
 import { loadModel } from '../models/spec.js';
 import type { ModelSpec } from '../models/spec.js';
 import type { HardwareSpec } from '../hardware/spec.js';
-import type { Parallelism, PerfConfig, Precision, StepTime } from './deployment.js';
-import { maxBatchThatFits, memoryFit, precisionOfClasses, stepTime } from './deployment.js';
+import type { Fp8Scaling, Parallelism, PerfConfig, Precision, StepTime } from './deployment.js';
+import { FP8_SCALINGS, maxBatchThatFits, memoryFit, precisionOfClasses, stepTime } from './deployment.js';
 import { smallestTrue } from '../perf/bound.js';
 import { prefillAttentionPairs } from '../core/matmul.js';
 import { uniformRoutingLoadFactor } from './routing.js';
@@ -55,6 +55,11 @@ export interface PublishedCase {
    * memory left beside weights and activations holds, at most `maxBatchSize`.
    */
   concurrency?: { kind: 'guaranteed-no-evict'; kvCacheFraction: number; maxBatchSize: number; source: string };
+  /**
+   * How the checkpoint scales its FP8 GEMMs (`PerfConfig.fp8Scaling`, default 'dynamic'):
+   * 'static' for a calibrated per-tensor FP8 checkpoint, 'block' for 128-wide blocks.
+   */
+  fp8Scaling?: Fp8Scaling;
   contextTokens?: number;
   /**
    * Latency: requests in flight on one instance (a benchmark at a fixed concurrency: each
@@ -193,6 +198,7 @@ function checkCase(raw: unknown, where: string, file: { source: string; url?: st
     date: file.date,
   };
   if (typeof c.assumptions === 'string') out.assumptions = c.assumptions;
+  if (c.fp8Scaling !== undefined) out.fp8Scaling = checkOneOf(`${where}.fp8Scaling`, c.fp8Scaling, FP8_SCALINGS);
   // A case may cite its own document (a figure derived by a third party) instead of the file's.
   if (typeof c.source === 'string' && c.source !== '') out.source = c.source;
   const load = c.expertLoad as PublishedCase['expertLoad'] | undefined;
@@ -479,15 +485,16 @@ function publishedCaseIsTime(c: PublishedCase): boolean {
  */
 function steadyStateStep(model: ModelSpec, hw: HardwareSpec, config: PerfConfig, seqs: number, isl: number, osl: number): StepTime {
   const context = isl + (osl - 1) / 2;
-  const prompts = seqs / osl;
-  const prefillTokens = Math.max(1, Math.round(prompts * isl));
+  // The engine prefills each prompt whole, in the step that admits it: the mean step
+  // holds a share of whole prompts of `isl` tokens (prefillSequences not a whole number).
+  const prefillTokens = Math.max(1, Math.round((seqs / osl) * isl));
+  const prompts = prefillTokens / isl;
   const work: StepWork = {
     prefillTokens,
     decodeTokens: seqs,
     contextTokens: seqs * context,
-    prefillSequences: Math.max(1, Math.ceil(prompts)),
-    // A step prices whole tokens; each computed token attends at least to itself (a fraction of a short prompt per step, at low concurrency).
-    prefillAttentionPairs: Math.max(prefillTokens, prompts * prefillAttentionPairs(isl, 0)),
+    prefillSequences: prompts,
+    prefillAttentionPairs: prompts * prefillAttentionPairs(isl, 0),
   };
   checkFits(model, hw, config, { batch: seqs, context: Math.ceil(context), tokens: seqs + work.prefillTokens });
   return stepTime(model, hw, { ...config, checkMemory: false }, work);
@@ -529,7 +536,7 @@ export function predictPublishedCase(c: PublishedCase, kernels: Pick<PerfConfig,
   const parallelism: Parallelism = { devicesPerNode: c.devicesPerNode, ...c.parallelism };
   const factor = publishedCaseLoadFactor(c);
   if (factor !== 1) parallelism.expertLoadFactor = factor;
-  const config: PerfConfig = { parallelism, precision: c.precision, ...kernels };
+  const config: PerfConfig = { parallelism, precision: c.precision, ...(c.fp8Scaling === undefined ? {} : { fp8Scaling: c.fp8Scaling }), ...kernels };
   const nodes = c.devices / c.devicesPerNode;
   let predicted: number;
   let step: StepTime;

@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { defaultKernelDb, kernelPricer } from '../../lib/kernels/index.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defaultKernelDb, kernelPricer, loadKernelDb, lookupKernel, writeKernelTable } from '../../lib/kernels/index.js';
 import { loadHardware } from '../../lib/hardware/spec.js';
 import { InputError } from '../../lib/util/errors.js';
 
@@ -47,4 +50,44 @@ test('kernelPricer() reads the framework the caller names and refuses one the de
   assert.ok(f4.seconds >= (2 * 4096 * 8192 * 8192) / loadHardware('b200').peakFlops.nvfp4!);
   // A dtype no table holds falls back to the bound rather than failing.
   assert.equal(t.generationAttention({ batch: 1, context: 1024, heads: 8, kvHeads: 1, headDim: 128, dtype: 'fp16', kvDtype: 'fp16' }).kind, 'bound');
+});
+
+test("kernelPricer().gemmFp8Static() is the dynamic FP8 GEMM less the activation-quantize passes it skips, as aiconfigurator's fp8_static mode", () => {
+  const db = defaultKernelDb();
+  const k = kernelPricer(db, loadHardware('h200'), 'trtllm');
+  // The measured rows themselves (aiconfigurator commit 095f58a5, h200_sxm trtllm 1.3.0rc20:
+  // gemm_perf, quantize/computescale_perf and scale_matrix_perf at m = 1, k = 8192).
+  const row = (op: 'gemm' | 'compute_scale' | 'scale_matrix', q: Record<string, string | number>): number => lookupKernel(db.table('h200_sxm', 'trtllm', op)!, q)!.seconds;
+  const gemm = row('gemm', { dtype: 'fp8', m: 1, n: 8192, k: 8192 });
+  const amax = row('compute_scale', { dtype: 'fp8', m: 1, k: 8192 });
+  const convert = row('scale_matrix', { dtype: 'fp8', m: 1, k: 8192 });
+  const plain = k.gemmFp8Static(1, 8192, 8192, false);
+  assert.equal(plain.seconds, gemm - amax);
+  assert.equal(plain.kind, 'measured');
+  assert.equal(plain.rows.length, 2);
+  assert.equal(k.gemmFp8Static(1, 8192, 8192, true).seconds, gemm - amax - convert);
+  // Both passes are real time on this shape: the static kernel is faster than the dynamic one.
+  assert.ok(plain.seconds < k.gemm(1, 8192, 8192, 'fp8').seconds);
+});
+
+test('kernelPricer().gemmFp8Static() never answers below the GEMM roofline, keeps the dynamic time without quantize tables, and is the roofline on a spec-only device', () => {
+  const root = mkdtempSync(join(tmpdir(), 'batchlab-fp8static-'));
+  try {
+    const meta = { device: 'h200_sxm', framework: 'mine', version: '1' } as const;
+    // 15 µs of GEMM less a 10 µs pass would be 5 µs, below the roofline of 8192·8192 FP8 bytes at 4.8 TB/s (data/hardware/h200.json).
+    writeKernelTable(root, { ...meta, op: 'gemm' }, [{ dtype: 'fp8', m: 1, n: 8192, k: 8192, time_us: 15 }]);
+    const hw = loadHardware('h200');
+    const floor = (8192 + 8192 * 8192 + 8192) / hw.memoryBytesPerSecond;
+    const noPasses = kernelPricer(loadKernelDb(root), hw, 'mine');
+    assert.equal(noPasses.gemmFp8Static(1, 8192, 8192, false).seconds, 15e-6);
+    writeKernelTable(root, { ...meta, op: 'compute_scale' }, [{ dtype: 'fp8', m: 1, k: 8192, time_us: 10 }]);
+    const k = kernelPricer(loadKernelDb(root), hw, 'mine');
+    assert.ok(Math.abs(k.gemmFp8Static(1, 8192, 8192, false).seconds - floor) < 1e-15);
+    // A quantized input needs the conversion table too: without it, the dynamic time.
+    assert.equal(k.gemmFp8Static(1, 8192, 8192, true).seconds, 15e-6);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+  const spec = kernelPricer(defaultKernelDb(), loadHardware('h800'), 'trtllm').gemmFp8Static(1, 8192, 8192, true);
+  assert.equal(spec.kind, 'bound');
 });

@@ -161,6 +161,17 @@ test('operation builders reject bad input with InputError naming the field', () 
 const coreFlops = (ops: ModelOperation[]): number => sum(ops, (o) => o.flops, (o) => o.group === 'attention-core');
 const coreBytes = (ops: ModelOperation[]): number => sum(ops, (o) => o.bytes, (o) => o.group === 'attention-core');
 
+test("modelStepOps(): a steady state's mean share of one prompt costs that share of the whole prompt's attention and LM-head rows", () => {
+  const m = loadModel('llama-3.1-70b');
+  // One 1,000-token prompt every 10.4 steps: 96 tokens of 0.096 prompts per mean step.
+  const share = modelStepOps(m, { prefillTokens: 96, decodeTokens: 0, contextTokens: 0, prefillSequences: 0.096 });
+  const whole = modelStepOps(m, { prefillTokens: 1000, decodeTokens: 0, contextTokens: 0 });
+  // Causal pairs 0.096 · 1000·1001/2, against 96·97/2 if the 96 tokens were a prompt of their own.
+  assert.ok(Math.abs(coreFlops(share) - 0.096 * coreFlops(whole)) < 1e-9 * coreFlops(whole));
+  // The LM head runs on each prompt's last token: 0.096 rows per mean step.
+  assert.equal(share.find((o) => o.name === 'lm_head')!.m, 0.096);
+});
+
 test('modelStepOps(): k prompts prefilled together cost exactly the sum of k single-prompt prefills', () => {
   // Causal attention of k prompts of L tokens is k · L(L+1)/2 pairs, not (kL)(kL+1)/2 (issue 12, honest pricing).
   for (const id of ['llama-3.1-70b', 'deepseek-v3', 'gpt-oss-120b']) {

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { stepTime } from '../../lib/roofline/deployment.js';
+import { contextAttentionCall } from '../../lib/roofline/kernel-step.js';
+import { prefillAttentionPairs } from '../../lib/core/matmul.js';
 import { defaultKernelDb, kernelPricer } from '../../lib/kernels/index.js';
 import { loadHardware } from '../../lib/hardware/spec.js';
 import { loadModel } from '../../lib/models/spec.js';
@@ -49,4 +51,90 @@ test("stepTime() with framework 'trtllm' prices each layer's GEMMs, decode atten
   const gemmUsage = t.kernels!.filter((u) => u.op === 'gemm');
   assert.equal(gemmUsage.reduce((s, u) => s + u.calls, 0), 4 * 80 + 1);
   assert.ok(gemmUsage.every((u) => u.from.endsWith('h200_sxm/trtllm/1.3.0rc20/gemm.csv.gz')));
+});
+
+test('contextAttentionCall() reads whole prompts, a steady-state share of one prompt and a chunk after a cached prefix in closed form', () => {
+  // Two whole 2,048-token prompts: one call of batch 2, paid in full.
+  assert.deepEqual(contextAttentionCall({ P: 4096, S: 2 }), { batch: 2, prompt: 2048, prefix: 0, share: 1 });
+  // One 1,000-token prompt every 10.4 steps: 96 tokens and 0.096 of its 1000·1001/2 pairs per mean step.
+  const share = contextAttentionCall({ P: 96, S: 0.096, pairs: 0.096 * prefillAttentionPairs(1000, 0) });
+  assert.equal(share.batch, 1);
+  assert.ok(Math.abs(share.prompt - 1000) < 1e-9 && share.prefix === 0 && Math.abs(share.share - 0.096) < 1e-12, JSON.stringify(share));
+  // A 2,048-token chunk after 2,048 cached tokens: aiconfigurator's prefix correction (4096² − 2048²) / 4096² = 0.75.
+  const chunk = contextAttentionCall({ P: 2048, S: 1, pairs: prefillAttentionPairs(2048, 2048) });
+  assert.ok(chunk.batch === 1 && chunk.prompt === 2048 && Math.abs(chunk.prefix - 2048) < 1e-9 && Math.abs(chunk.share - 0.75) < 1e-12, JSON.stringify(chunk));
+  // Fewer pairs than fresh prompts imply (5,050 for 100 tokens) only scale the call down.
+  assert.deepEqual(contextAttentionCall({ P: 100, S: 1, pairs: 2000 }), { batch: 1, prompt: 100, prefix: 0, share: 2000 / 5050 });
+});
+
+test("stepTime() with framework 'trtllm' charges a step holding a share of one prompt that share of the whole prompt's context-attention kernel, never a short prompt's fixed cost scaled up", () => {
+  const hw = loadHardware('h200');
+  const k = kernelPricer(defaultKernelDb(), hw, 'trtllm');
+  // Llama-3.1-70B config.json: 80 layers, 64 heads, 8 KV heads of 128; TP1 keeps them all on one device.
+  const ctx = (batch: number, prompt: number): number => k.contextAttention({ batch, prompt, heads: 64, kvHeads: 8, headDim: 128, dtype: 'bf16', kvDtype: 'bf16' }).seconds;
+  const attention = (work: Parameters<typeof stepTime>[3]): number => stepTime(llama, hw, { parallelism: { tp: 1 }, framework: 'trtllm', checkMemory: false }, work).breakdown.attentionSeconds;
+  const near = (a: number, b: number, what: string): void => assert.ok(Math.abs(a - b) / b < 1e-9, `${what}: ${a} vs ${b}`);
+  // Offline steady state at 1000 in / 1000 out with 96 sequences: 0.096 prompts per step.
+  const S = 0.096;
+  near(attention({ prefillTokens: 96, decodeTokens: 0, contextTokens: 0, prefillSequences: S, prefillAttentionPairs: S * prefillAttentionPairs(1000, 0) }), 80 * S * ctx(1, 1000), 'share of one prompt');
+  // The same share priced as a 96-token prompt scaled by its pair ratio (≈ 10.4×) would cost several times more.
+  assert.ok(80 * ctx(1, 96) * ((S * prefillAttentionPairs(1000, 0)) / prefillAttentionPairs(96, 0)) > 5 * 80 * S * ctx(1, 1000));
+  // 2.5 prompts per mean step: 3 whole prompts in one call, 2.5 / 3 of it paid.
+  near(attention({ prefillTokens: 2500, decodeTokens: 0, contextTokens: 0, prefillSequences: 2.5 }), 80 * (2.5 / 3) * ctx(3, 1000), 'mean of 2.5 prompts');
+  // A 2,048-token chunk after 2,048 cached tokens: the call at 4,096 tokens, 0.75 of it.
+  near(attention({ prefillTokens: 2048, decodeTokens: 0, contextTokens: 0, prefillSequences: 1, prefillAttentionPairs: prefillAttentionPairs(2048, 2048) }), 80 * 0.75 * ctx(1, 4096), 'chunk after a prefix');
+  // Whole prompts are the table's own call.
+  near(attention(PREFILL), 80 * ctx(2, 2048), 'two whole prompts');
+});
+
+test("stepTime() with framework 'trtllm' prices a GEMM of an expected row count below one as that share of a one-row call", () => {
+  const hw = loadHardware('h200');
+  const k = kernelPricer(defaultKernelDb(), hw, 'trtllm');
+  const gemm = (S: number): number =>
+    stepTime(llama, hw, { parallelism: { tp: 8 }, framework: 'trtllm', checkMemory: false }, { prefillTokens: 96, decodeTokens: 0, contextTokens: 0, prefillSequences: S }).breakdown.gemmSeconds;
+  // A prefill-only step runs the LM head on each prompt's last token: 0.096 of one row, vs one whole row at S = 1
+  // (vocab 128256 split 8 ways, hidden 8192, config.json); every other GEMM sees the same 96 rows.
+  const lmHead = k.gemm(1, 128256 / 8, 8192, 'bf16').seconds;
+  const d = gemm(1) - gemm(0.096);
+  assert.ok(Math.abs(d - (1 - 0.096) * lmHead) / lmHead < 1e-9, `${d} vs ${(1 - 0.096) * lmHead}`);
+});
+
+test("stepTime() with framework 'trtllm' prices FP8 weight GEMMs from the fp8 table and the LM head from the 16-bit one, as aiconfigurator does", () => {
+  const hw = loadHardware('h200');
+  const k = kernelPricer(defaultKernelDb(), hw, 'trtllm');
+  const t = stepTime(llama, hw, { parallelism: { tp: 8 }, precision: { weights: 'fp8', activations: 'bf16', kvCache: 'bf16' }, framework: 'trtllm' }, DECODE);
+  // Llama-3.1-70B config.json shapes split 8 ways, 16 rows (the decode batch).
+  const perLayer = k.gemm(16, 10240 / 8, 8192, 'fp8').seconds + k.gemm(16, 8192 / 8, 8192, 'fp8').seconds + k.gemm(16, (2 * 28672) / 8, 8192, 'fp8').seconds + k.gemm(16, 8192 / 8, 28672, 'fp8').seconds;
+  const lmHead16 = k.gemm(16, 128256 / 8, 8192, 'bf16').seconds;
+  const lmHead8 = k.gemm(16, 128256 / 8, 8192, 'fp8').seconds;
+  // What is left is the embedding gather (a few nanoseconds), far below the two LM heads' gap.
+  const rest = t.breakdown.gemmSeconds - 80 * perLayer - lmHead16;
+  assert.ok(rest >= 0 && rest < Math.abs(lmHead16 - lmHead8) / 100, `rest ${rest} vs LM head gap ${lmHead16 - lmHead8}`);
+});
+
+test("stepTime() with fp8Scaling 'static' prices FP8 GEMMs without the activation-quantize passes, the conversion too where the input arrives in FP8", () => {
+  const hw = loadHardware('h200');
+  const k = kernelPricer(defaultKernelDb(), hw, 'trtllm');
+  const config = { parallelism: { tp: 8 }, precision: { weights: 'fp8', activations: 'bf16', kvCache: 'bf16' }, framework: 'trtllm' } as const;
+  const t = stepTime(llama, hw, { ...config, fp8Scaling: 'static' }, DECODE);
+  // Llama-3.1-70B config.json shapes split 8 ways; o_proj and down_proj read FP8 written by the kernel before them
+  // (aiconfigurator models/llama.py low_precision_input).
+  const perLayer =
+    k.gemmFp8Static(16, 10240 / 8, 8192, false).seconds + k.gemmFp8Static(16, 8192 / 8, 8192, true).seconds + k.gemmFp8Static(16, (2 * 28672) / 8, 8192, false).seconds + k.gemmFp8Static(16, 8192 / 8, 28672, true).seconds;
+  const lmHead = k.gemm(16, 128256 / 8, 8192, 'bf16').seconds;
+  const rest = t.breakdown.gemmSeconds - 80 * perLayer - lmHead;
+  // What is left is the embedding gather, nanoseconds.
+  assert.ok(rest >= 0 && rest < 1e-7, `rest ${rest}`);
+  assert.ok(t.breakdown.gemmSeconds < stepTime(llama, hw, config, DECODE).breakdown.gemmSeconds);
+  assert.throws(() => stepTime(llama, hw, { ...config, fp8Scaling: 'per-channel' as never }, DECODE), /fp8Scaling/);
+});
+
+test("stepTime() with fp8Scaling 'block' prices FP8 weight GEMMs from the fp8_block table (DeepSeek-style 128-wide blocks)", () => {
+  const hw = loadHardware('h200');
+  const k = kernelPricer(defaultKernelDb(), hw, 'trtllm');
+  const t = stepTime(llama, hw, { parallelism: { tp: 8 }, precision: { weights: 'fp8', activations: 'bf16', kvCache: 'bf16' }, framework: 'trtllm', fp8Scaling: 'block' }, DECODE);
+  // Llama-3.1-70B config.json shapes split 8 ways, 16 rows.
+  const perLayer = k.gemm(16, 10240 / 8, 8192, 'fp8_block').seconds + k.gemm(16, 8192 / 8, 8192, 'fp8_block').seconds + k.gemm(16, (2 * 28672) / 8, 8192, 'fp8_block').seconds + k.gemm(16, 8192 / 8, 28672, 'fp8_block').seconds;
+  const rest = t.breakdown.gemmSeconds - 80 * perLayer - k.gemm(16, 128256 / 8, 8192, 'bf16').seconds;
+  assert.ok(rest >= 0 && rest < 1e-7, `rest ${rest}`);
 });

@@ -79,7 +79,9 @@ test('predictPublishedCase(): an offline case is the steady state of continuous 
   assert.deepEqual([c.sequencesPerDevice, c.promptTokens, c.outputTokens, c.devices], [128, 1024, 2048, 8]);
   const p = predictPublishedCase(c);
   const seqs = 128 * 8;
-  const work: StepWork = { prefillTokens: (seqs / 2048) * 1024, decodeTokens: seqs, contextTokens: seqs * (1024 + 2047 / 2), prefillSequences: 1, prefillAttentionPairs: (seqs / 2048) * ((1024 * 1025) / 2) };
+  // 1,024 / 2,048 = 0.5 requests finish per step and as many whole 1,024-token prompts are
+  // prefilled: the mean step holds half of one prompt (prefillSequences 0.5, not a whole 1).
+  const work: StepWork = { prefillTokens: (seqs / 2048) * 1024, decodeTokens: seqs, contextTokens: seqs * (1024 + 2047 / 2), prefillSequences: seqs / 2048, prefillAttentionPairs: (seqs / 2048) * ((1024 * 1025) / 2) };
   const step = stepTime(loadModel('deepseek-v3'), loadHardware('h200'), { parallelism: { devicesPerNode: 8, ...c.parallelism }, precision: c.precision, checkMemory: false }, work);
   // One node of 8 GPUs: output tokens/s per node = sequences in flight / step interval.
   assert.ok(Math.abs(p.predicted - seqs / step.intervalSeconds) < 1e-9 * p.predicted);
@@ -256,7 +258,10 @@ test('checkPublishedCase(): an offline case takes a concurrency rule or a batch,
   assert.throws(() => checkPublishedCase({ ...base, concurrency: { ...rule, kvCacheFraction: 1.5 } }), /case\.concurrency\.kvCacheFraction/);
   assert.throws(() => checkPublishedCase({ ...base, concurrency: { ...rule, kind: 'max-utilization' } }), /case\.concurrency\.kind/);
   assert.throws(() => checkPublishedCase({ ...base, concurrency: { ...rule, source: '' } }), /case\.concurrency\.source/);
-  assert.throws(() => checkPublishedCase(base), /case\.sequencesPerDevice/);
+  assert.throws(() => checkPublishedCase(base), /case\.sequencesPerDevice/);  // How FP8 GEMMs scale is the checkpoint's: 'dynamic', 'static' or 'block', nothing else.
+  assert.equal(checkPublishedCase({ ...base, concurrency: rule, fp8Scaling: 'static' }).fp8Scaling, 'static');
+  assert.equal(checkPublishedCase({ ...base, concurrency: rule, fp8Scaling: 'block' }).fp8Scaling, 'block');
+  assert.throws(() => checkPublishedCase({ ...base, concurrency: rule, fp8Scaling: 'per-channel' }), /case\.fp8Scaling/);
 });
 
 test('publishedCases(): at least 25 cases from at least 6 publishers, on A100, H100, H200 and B200, throughput and latency at a concurrency, every held-out file naming its publisher', () => {
