@@ -33,6 +33,13 @@ for (const file of files) {
         `  ${String(p.concurrency).padStart(11)}  ${`${p.published.ttftMs.toFixed(1)} / ${p.predicted.ttftMs.toFixed(1)}`.padStart(26)}  ${`${p.published.itlMs.toFixed(2)} / ${p.predicted.itlMs.toFixed(2)}`.padStart(26)}  ${`${p.published.outputTokensPerSecond.toFixed(0)} / ${p.predicted.outputTokensPerSecond.toFixed(0)}`.padStart(32)}`,
       );
     }
+    const pl = c.plateau;
+    const pub = c.points.reduce((a, b) => (b.published.outputTokensPerSecond > a.published.outputTokensPerSecond ? b : a)).published;
+    console.log(
+      `  plateau (simulated): at ${pl.concurrency} clients, mean batch ${pl.meanBatch.toFixed(1)} sequences/step, decode-only step of ${Math.round(pl.meanBatch)} at the mean context ${pl.decodeStepMs.toFixed(2)} ms (step model); ` +
+        `KV ${pl.kvCapacityTokens} tokens at ${(pl.memoryFraction * 100).toFixed(1)} % of device memory holds ${pl.kvBoundBatch} requests; batch limit ${pl.maxBatch}; limited by ${pl.limit}`,
+    );
+    console.log(`  plateau (published): ${pub.outputTokensPerSecond} tok/s at ${pub.concurrency} clients with ITL ${pub.itlMs} ms, a decoding batch of about ${pl.publishedBatch.toFixed(1)} (throughput × ITL, Little's law); at the curve's precision it ${pl.publishedBatchFit.fits ? 'fits' : 'does NOT fit'}: ${pl.publishedBatchFit.message}`);
   }
 }
 console.log('\nTargets (published: read from the source; predicted: simulated; saturation error is the ratio predicted / published)');

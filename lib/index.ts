@@ -507,6 +507,7 @@ export {
   predictPublishedCurve,
   publishedSaturation,
   publishedCurveTargets,
+  engineMemoryFraction,
 } from './batching/index.js';
 export type {
   AffineStepCostParams,
@@ -551,6 +552,7 @@ export type {
   PublishedCurveComparison,
   CurveTarget,
   CurveTargetRow,
+  EngineMemoryRule,
 } from './batching/index.js';
 
 // engine

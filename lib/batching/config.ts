@@ -241,7 +241,7 @@ export function resolveServing(config: ServingConfig | ServingEngineConfig, seed
     description += `, prompt ${ps.describe}, output ${os.describe}, ${n} requests`;
   }
   const kvBlocks = checkOneOf('kvAdmission', config.kvAdmission ?? preset?.kvAdmission ?? 'reserve', ['reserve', 'blocks'] as const) === 'blocks';
-  const kvBlockTokens = checkInt('kvBlockTokens', config.kvBlockTokens ?? 16, { min: 1, max: 1 << 20 });
+  const kvBlockTokens = checkInt('kvBlockTokens', config.kvBlockTokens ?? preset?.kvBlockTokens ?? 16, { min: 1, max: 1 << 20 });
   let kvCapacity = Infinity;
   if (config.kvCapacityTokens !== undefined) {
     // A lone request must always fit, so the engine can never stall with a full cache.

@@ -112,7 +112,7 @@ export interface ServingConfig {
    * preempted and recomputed later (their prompt and generated tokens prefilled again).
    */
   kvAdmission?: 'reserve' | 'blocks';
-  /** Tokens per KV block under `blocks` admission (default 16, vLLM's block size). */
+  /** Tokens per KV block under `blocks` admission (default: the engine preset's, e.g. 64 for vLLM 0.34, else 16). */
   kvBlockTokens?: number;
   /**
    * Fraction of every prompt found in a prefix cache, in [0, 1]: cached tokens skip
