@@ -171,9 +171,9 @@ function concurrencyTable(o: SimulateCliOptions, cmd: Command, replica: ReturnTy
   emit(cmd, value, () => [
     `scheduler: ${scheduler}`,
     `step model: ${replica.label}; every figure is simulated (no measurement)`,
-    `workload: prompt ${workload.promptTokens.tokens}, output ${workload.outputTokens.tokens} tokens; closed loop, zero think time, ${perClient} requests per client, the first of each client excluded as warm-up; figures as vllm bench serve defines them (TPOT excludes the first token; median and p99 ITL include the warm-up)`,
+    `workload: prompt ${workload.promptTokens.tokens}, output ${workload.outputTokens.tokens} tokens; closed loop, zero think time, ${perClient} requests per client, the first of each client excluded as warm-up from every figure; figures as vllm bench serve defines them (TPOT = (E2EL − TTFT) / (output − 1) and ITL exclude the first token), over the steady-state window from the first measured send to the last measured finish (window s)`,
     '',
-    'concurrency  completed  req/s     output tok/s  total tok/s  TTFT ms mean/median/p99   TPOT ms mean/median/p99   ITL ms mean/median/p99    E2EL ms mean/median/p99   drain s',
+    'concurrency  completed  req/s     output tok/s  total tok/s  TTFT ms mean/median/p99   TPOT ms mean/median/p99   ITL ms mean/median/p99    E2EL ms mean/median/p99   window s       drain s',
     ...rows.map((r) =>
       [
         String(r.clients).padStart(11),
@@ -185,6 +185,7 @@ function concurrencyTable(o: SimulateCliOptions, cmd: Command, replica: ReturnTy
         `${ms(n('meanTpotMs', r))}/${ms(n('medianTpotMs', r))}/${ms(n('p99TpotMs', r))}`.padStart(24),
         `${ms(n('meanItlMs', r))}/${ms(n('medianItlMs', r))}/${ms(n('p99ItlMs', r))}`.padStart(24),
         `${ms(n('meanE2elMs', r))}/${ms(n('medianE2elMs', r))}/${ms(n('p99E2elMs', r))}`.padStart(24),
+        `${(n('windowStartSeconds', r) as number).toFixed(2)}–${(n('windowEndSeconds', r) as number).toFixed(2)}`.padStart(13),
         (n('drainSeconds', r) as number).toFixed(2).padStart(8),
       ].join('  '),
     ),

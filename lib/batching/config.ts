@@ -46,6 +46,8 @@ export interface ResolvedServing {
   nextOutput: () => number;
   costLabel: string;
   description: string;
+  /** Requests sent first that a benchmark leaves out (their ITL kept apart); 0: none. */
+  warmupRequests: number;
 }
 
 function checkLength(field: string, spec: ServingLengthSpec | undefined): { max: number; mean: number; describe: string } {
@@ -258,5 +260,6 @@ export function resolveServing(config: ServingConfig | ServingEngineConfig, seed
   description += `; ${preset ? `${preset.engine} preset (${preset.version}): ` : ''}${servingPolicyModule(policy.kind).describe(policy)}${Number.isFinite(kvCapacity) ? `, KV ${kvCapacity} tok${kvBlocks ? ` in ${kvBlockTokens}-token blocks` : ''}` : ''}`;
   if (prefixHit > 0) description += `, prefix hit ${prefixHit}`;
   if (decodePadding) description += `, decode-only steps padded to CUDA-graph sizes ≤ ${decodePadding.length - 1}`;
-  return { n, policy, loop, clients, nextThink, kvCapacity, kvBlocks, kvBlockTokens, prefixHit, slo, decodePadding, maxRequestTokens, nextArrival, nextPrompt, nextOutput, costLabel, description };
+  const warmupRequests = checkInt('warmupRequests', config.warmupRequests ?? 0, { min: 0, max: n - 1 });
+  return { n, policy, loop, clients, nextThink, kvCapacity, kvBlocks, kvBlockTokens, prefixHit, slo, decodePadding, maxRequestTokens, nextArrival, nextPrompt, nextOutput, costLabel, description, warmupRequests };
 }
