@@ -162,6 +162,7 @@ export function resolveServing(config: ServingConfig | ServingEngineConfig, seed
   let nextPrompt: () => number;
   let nextOutput: () => number;
   let maxRequestTokens: number;
+  let maxPromptTokens = 0;
   let description: string;
   if (akind === 'trace') {
     const tr = (arr as Extract<ServingArrivalSpec, { kind: 'trace' }>).trace;
@@ -187,6 +188,7 @@ export function resolveServing(config: ServingConfig | ServingEngineConfig, seed
       const t = tr.promptTokens[r] + tr.outputTokens[r];
       if (!(t >= 2)) throw new InputError(`arrivals.trace row ${r + 1}`, t, 'prompt and output tokens ≥ 1 each (a trace from parseServingTrace)');
       maxRequestTokens = Math.max(maxRequestTokens, t);
+      maxPromptTokens = Math.max(maxPromptTokens, tr.promptTokens[r]);
       work += t;
     }
     if (work > MAX_SERVING_WORK_TOKENS) throw new InputError('requests', n, `a trace of at most ${MAX_SERVING_WORK_TOKENS} tokens in all`, `${work} tokens`);
@@ -234,6 +236,7 @@ export function resolveServing(config: ServingConfig | ServingEngineConfig, seed
     nextPrompt = lengthSource(config.promptTokens!, fork(seed, 'prompt'));
     nextOutput = lengthSource(config.outputTokens!, fork(seed, 'output'));
     maxRequestTokens = ps.max + os.max;
+    maxPromptTokens = ps.max;
     // Expected, not worst-case, work: a capped long tail (lognormal up to 60× its median)
     // would otherwise refuse runs that finish in seconds.
     const meanRequestTokens = ps.mean + os.mean;
@@ -243,6 +246,11 @@ export function resolveServing(config: ServingConfig | ServingEngineConfig, seed
     description += `, prompt ${ps.describe}, output ${os.describe}, ${n} requests`;
   }
   const kvBlocks = checkOneOf('kvAdmission', config.kvAdmission ?? preset?.kvAdmission ?? 'reserve', ['reserve', 'blocks'] as const) === 'blocks';
+  if (policy.kind === 'chunked' && policy.wholePrompts) {
+    // A prompt longer than a step could never be admitted, nor a recompute after a preemption: refuse rather than hang.
+    if (maxPromptTokens > policy.tokenBudget) throw new InputError('policy.tokenBudget', policy.tokenBudget, `at least the longest prompt (${maxPromptTokens} tokens) when prompts are prefilled whole`);
+    if (kvBlocks) throw new InputError('kvAdmission', 'blocks', "'reserve' when prompts are prefilled whole (a recompute after a preemption could outgrow the step)");
+  }
   const kvBlockTokens = checkInt('kvBlockTokens', config.kvBlockTokens ?? preset?.kvBlockTokens ?? 16, { min: 1, max: 1 << 20 });
   let kvCapacity = Infinity;
   if (config.kvCapacityTokens !== undefined) {

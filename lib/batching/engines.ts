@@ -231,7 +231,7 @@ export function servingEnginePreset(engine: ServingEngineName, device?: EngineDe
   return {
     engine: e,
     version: TRTLLM_VERSION,
-    policy: { kind: 'chunked', maxBatch: 2048, tokenBudget: 8192 },
+    policy: { kind: 'chunked', maxBatch: 2048, tokenBudget: 8192, wholePrompts: true },
     kvAdmission: 'reserve',
     memory: { fraction: 0.9, basis: 'free', source: `${TRTLLM_SERVE}: free_gpu_memory_fraction = 0.9; ${TRTLLM_MEMORY}` },
     defaults: [
@@ -245,7 +245,7 @@ export function servingEnginePreset(engine: ServingEngineName, device?: EngineDe
     modelling: [
       'GUARANTEED_NO_EVICT: a request is admitted only with KV reserved for its prompt and whole output, never paused (batchlab kvAdmission "reserve")',
       'KV cache: 90 % of the memory left beside the weights (activations and runtime buffers, not subtracted here, make the real pool somewhat smaller)',
-      'chunked prefill off: TensorRT-LLM admits a prompt only whole and within max_num_tokens; batchlab splits prompts at the 8192-token budget, decode-first (the same steps for prompts that fit the budget beside the decodes)',
+      'chunked prefill off: a prompt is admitted only whole, when the 8192-token step budget left beside the running decodes holds it (batchlab chunked policy with wholePrompts, decode-first); prompts longer than max_num_tokens are refused',
       'no CUDA-graph padding of decode batches',
     ],
   };

@@ -30,7 +30,7 @@ test('servingEnginePreset(trtllm) takes trtllm-serve defaults: BuildConfig batch
   // tensorrt_llm/builder.py @ 008b2b8d: max_batch_size 2048, max_num_tokens 8192; commands/serve.py @ 00209af1:
   // GUARANTEED_NO_EVICT, enable_chunked_prefill False, free_gpu_memory_fraction 0.9.
   const p = servingEnginePreset('trtllm', device('h100-sxm'));
-  assert.deepEqual(p.policy, { kind: 'chunked', maxBatch: 2048, tokenBudget: 8192 });
+  assert.deepEqual(p.policy, { kind: 'chunked', maxBatch: 2048, tokenBudget: 8192, wholePrompts: true });
   assert.equal(p.kvAdmission, 'reserve');
   const value = (k: string) => p.defaults.find((d) => d.setting === k)?.value;
   assert.deepEqual([value('capacity_scheduler_policy'), value('enable_chunked_prefill'), value('free_gpu_memory_fraction')], ['GUARANTEED_NO_EVICT', false, 0.9]);
@@ -101,4 +101,26 @@ test('servingEnginePreset(vllm) captures CUDA graphs at [1, 2, 4] + 8..248 by 8 
   assert.deepEqual(g.slice(0, 5), [1, 2, 4, 8, 16]);
   assert.equal(g[g.length - 1], 512);
   assert.equal(servingEnginePreset('trtllm').decodeGraphSizes, undefined);
+});
+
+test('simulateServing with whole prompts (trtllm, chunked prefill off) never splits a prompt: a hand-made timeline', () => {
+  // Three 600-token prompts at t = 0, 2-token outputs, a 1000-token step budget, a constant step S.
+  // Split (chunked): s1 r0 600 + r1 400; s2 r0 decode + r1 200 + r2 600 → r2's first token at 2S; 3 steps.
+  // Whole: s1 r0; s2 r0 decode + r1 (r2 needs 600 of the 399 left); s3 r1 decode + r2; s4 r2 decode → r2's first token at 3S; 4 steps.
+  const S = 0.01;
+  const cfg = {
+    arrivals: { kind: 'burst' as const },
+    requests: 3,
+    promptTokens: { kind: 'fixed' as const, tokens: 600 },
+    outputTokens: { kind: 'fixed' as const, tokens: 2 },
+    stepCost: constantStepCost(S),
+  };
+  const split = simulateServing({ ...cfg, policy: { kind: 'chunked', maxBatch: 4, tokenBudget: 1000 } }, 1);
+  const whole = simulateServing({ ...cfg, policy: { kind: 'chunked', maxBatch: 4, tokenBudget: 1000, wholePrompts: true } }, 1);
+  assert.deepEqual([split.steps, whole.steps], [3, 4]);
+  assert.ok(Math.abs(split.requestLog!.firstToken[2] - 2 * S) < 1e-12);
+  assert.ok(Math.abs(whole.requestLog!.firstToken[2] - 3 * S) < 1e-12);
+  // A prompt longer than the budget, or paged KV (a recompute could outgrow a step), is refused rather than left to hang.
+  assert.throws(() => simulateServing({ ...cfg, policy: { kind: 'chunked', maxBatch: 4, tokenBudget: 500, wholePrompts: true } }, 1), /tokenBudget/);
+  assert.throws(() => simulateServing({ ...cfg, kvAdmission: 'blocks', kvCapacityTokens: 4000, policy: { kind: 'chunked', maxBatch: 4, tokenBudget: 1000, wholePrompts: true } }, 1), /kvAdmission/);
 });
