@@ -508,6 +508,7 @@ export {
   publishedSaturation,
   publishedCurveTargets,
   engineMemoryFraction,
+  presetMemoryFraction,
 } from './batching/index.js';
 export type {
   AffineStepCostParams,

@@ -6,7 +6,8 @@ import { kvCacheCapacity, memoryFit, perfStepCost } from '../roofline/deployment
 import { readPublishedFile } from '../roofline/published.js';
 import { InputError } from '../util/errors.js';
 import { checkInt, checkNumber, checkOneOf } from '../util/validate.js';
-import { SERVING_ENGINES, engineDevice, engineMemoryFraction, servingEnginePreset, type ServingEngineName, type ServingEnginePreset } from './engines.js';
+import { SERVING_ENGINES, engineDevice, servingEnginePreset, type ServingEngineName, type ServingEnginePreset } from './engines.js';
+import { presetMemoryFraction } from './replica.js';
 import { servingConcurrencySweep } from './study.js';
 import type { ServingStepCost } from './types.js';
 
@@ -242,9 +243,7 @@ function curveReplica(curve: PublishedCurve): { label: string; kind: 'kernel-tab
   const label = `${model.id} on ${curve.tp}× ${hw.id} tp ${curve.tp}: ${how}`;
   fn.label = label;
   const preset = servingEnginePreset(curve.engine, engineDevice(hw, curve.tp));
-  // The one memory fit: the weights' share of a device, then the preset's rule over it.
-  const weightShare = kvCacheCapacity(model, hw, { ...base, memoryFraction: 1 }).fit.weightBytes / hw.memoryCapacityBytes;
-  const memoryFraction = engineMemoryFraction(preset.memory, Math.min(1, weightShare));
+  const memoryFraction = presetMemoryFraction(preset, model, hw, base);
   const kvCapacityTokens = kvCacheCapacity(model, hw, { ...base, memoryFraction }).tokens;
   if (!(kvCapacityTokens >= curve.promptTokens + curve.outputTokens)) throw new InputError(`${curve.id} parallelism.tp`, curve.tp, `enough devices to hold ${model.id}'s weights and one request's KV cache`);
   return { label, kind, stepCost: fn, kvCapacityTokens, memoryFraction, preset };
