@@ -554,6 +554,7 @@ export type {
   CurveTarget,
   CurveTargetRow,
   EngineMemoryRule,
+  CurvePlateau,
 } from './batching/index.js';
 
 // engine

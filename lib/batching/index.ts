@@ -39,4 +39,4 @@ export type { ServingEngineConfig } from './types.js';
 export { serveBenchmarkMetrics } from './benchmark.js';
 export type { ServeBenchmarkMetrics } from './benchmark.js';
 export { readPublishedCurves, checkPublishedCurve, predictPublishedCurve, publishedSaturation, publishedCurveTargets } from './published-curves.js';
-export type { PublishedCurve, PublishedCurvePoint, PublishedCurveComparison, CurveTarget, CurveTargetRow } from './published-curves.js';
+export type { PublishedCurve, PublishedCurvePoint, PublishedCurveComparison, CurveTarget, CurveTargetRow, CurvePlateau } from './published-curves.js';
