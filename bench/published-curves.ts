@@ -4,10 +4,13 @@
 // the per-curve targets met or missed: saturation concurrency within 2×, ITL at
 // concurrency 1 and plateau throughput within ±25 %, TTFT below saturation within ±50 %.
 // Nothing is fitted to these curves; the time of each prediction is printed beside the
-// time of the first (the reference measured in the same run).
-//   node --import tsx bench/published-curves.ts [--seed 1] [--requests-per-client 4]
+// time of the first (the reference measured in the same run). `--kv-cache DTYPE` is a
+// what-if: every curve's KV-cache precision (stated or assumed in the data file) is
+// replaced by DTYPE, and the printout says so; it changes no file and no default.
+//   node --import tsx bench/published-curves.ts [--seed 1] [--requests-per-client 4] [--kv-cache fp8]
 import { predictPublishedCurve, publishedCurveTargets, readPublishedCurves } from '../lib/batching/published-curves.js';
-import { checkInt } from '../lib/util/validate.js';
+import { DTYPES } from '../lib/core/types.js';
+import { checkInt, checkOneOf } from '../lib/util/validate.js';
 
 const flag = (name: string, def: number): number => {
   const i = process.argv.indexOf(name);
@@ -15,12 +18,16 @@ const flag = (name: string, def: number): number => {
 };
 const seed = flag('--seed', 1);
 const perClient = flag('--requests-per-client', 4);
+const kvAt = process.argv.indexOf('--kv-cache');
+const kvCache = kvAt >= 0 ? checkOneOf('--kv-cache', process.argv[kvAt + 1], DTYPES) : undefined;
+if (kvCache) console.log(`WHAT-IF: every curve's KV cache priced and sized at ${kvCache}, not at the precision its data file states or assumes`);
 const files = ['nvidia-nim-llm-benchmarking-curves'];
 const pct = (x: number): string => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)} %`;
 const comparisons = [];
 let reference = 0;
 for (const file of files) {
-  for (const curve of readPublishedCurves(file)) {
+  for (const read of readPublishedCurves(file)) {
+    const curve = kvCache ? { ...read, precision: { ...read.precision, kvCache } } : read;
     const t0 = performance.now();
     const c = predictPublishedCurve(curve, { seed, requestsPerClient: perClient });
     const s = (performance.now() - t0) / 1000;
@@ -33,6 +40,13 @@ for (const file of files) {
         `  ${String(p.concurrency).padStart(11)}  ${`${p.published.ttftMs.toFixed(1)} / ${p.predicted.ttftMs.toFixed(1)}`.padStart(26)}  ${`${p.published.itlMs.toFixed(2)} / ${p.predicted.itlMs.toFixed(2)}`.padStart(26)}  ${`${p.published.outputTokensPerSecond.toFixed(0)} / ${p.predicted.outputTokensPerSecond.toFixed(0)}`.padStart(32)}`,
       );
     }
+    const pl = c.plateau;
+    const pub = c.points.reduce((a, b) => (b.published.outputTokensPerSecond > a.published.outputTokensPerSecond ? b : a)).published;
+    console.log(
+      `  plateau (simulated): at ${pl.concurrency} clients, mean batch ${pl.meanBatch.toFixed(1)} sequences/step, decode-only step of ${Math.round(pl.meanBatch)} at the mean context ${pl.decodeStepMs.toFixed(2)} ms (step model); ` +
+        `KV ${pl.kvCapacityTokens} tokens at ${(pl.memoryFraction * 100).toFixed(1)} % of device memory holds ${pl.kvBoundBatch} requests; batch limit ${pl.maxBatch}; limited by ${pl.limit}`,
+    );
+    console.log(`  plateau (published): ${pub.outputTokensPerSecond} tok/s at ${pub.concurrency} clients with ITL ${pub.itlMs} ms, a decoding batch of about ${pl.publishedBatch.toFixed(1)} (throughput × ITL, Little's law); at the curve's precision it ${pl.publishedBatchFit.fits ? 'fits' : 'does NOT fit'}: ${pl.publishedBatchFit.message}`);
   }
 }
 console.log('\nTargets (published: read from the source; predicted: simulated; saturation error is the ratio predicted / published)');

@@ -508,6 +508,8 @@ export {
   predictPublishedCurve,
   publishedSaturation,
   publishedCurveTargets,
+  engineMemoryFraction,
+  presetMemoryFraction,
 } from './batching/index.js';
 export type {
   AffineStepCostParams,
@@ -552,6 +554,8 @@ export type {
   PublishedCurveComparison,
   CurveTarget,
   CurveTargetRow,
+  EngineMemoryRule,
+  CurvePlateau,
 } from './batching/index.js';
 
 // engine

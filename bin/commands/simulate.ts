@@ -3,8 +3,8 @@ import { constantStepCost } from '../../lib/batching/cost.js';
 import { simulateServing } from '../../lib/batching/simulate.js';
 import { loadServingTrace } from '../../lib/batching/trace.js';
 import type { ServingConfig, ServingEngineConfig, ServingPolicy, ServingStepCost } from '../../lib/batching/types.js';
-import { SERVING_ENGINES, describeEnginePreset, engineDevice, servingEnginePreset, type ServingEnginePreset } from '../../lib/batching/engines.js';
-import { catalogServingReplica } from '../../lib/batching/replica.js';
+import { SERVING_ENGINES, describeEnginePreset, engineDevice, servingEnginePreset, type ServingEngineName, type ServingEnginePreset } from '../../lib/batching/engines.js';
+import { catalogServingReplica, presetMemoryFraction } from '../../lib/batching/replica.js';
 import { EFFICIENCY_MODES } from '../../lib/roofline/deployment.js';
 import { servingConcurrencySweep } from '../../lib/batching/study.js';
 import { loadHardware } from '../../lib/hardware/spec.js';
@@ -37,8 +37,11 @@ interface SimulateCliOptions {
 const POLICY_FLAGS = ['maxBatch', 'windowMs', 'tokenBudget'] as const;
 const FLAG_NAMES: Record<(typeof POLICY_FLAGS)[number], string> = { maxBatch: '--max-batch', windowMs: '--window-ms', tokenBudget: '--token-budget' };
 
-/** The step cost (and KV capacity) of the run: a catalog replica with --model and --hardware, else --step-ms. */
-function replicaOf(o: SimulateCliOptions, cmd: Command): { label: string; stepCost: ServingStepCost; kvCapacityTokens?: number; device?: { name: string; memoryCapacityBytes: number } } {
+/**
+ * The step cost (and KV capacity) of the run: a catalog replica with --model and --hardware, else --step-ms.
+ * Under an engine preset the replica's KV cache is what the preset's memory rule leaves (presetMemoryFraction).
+ */
+function replicaOf(o: SimulateCliOptions, cmd: Command, engine?: ServingEngineName): { label: string; stepCost: ServingStepCost; kvCapacityTokens?: number; preset?: ServingEnginePreset } {
   if ((o.model === undefined) !== (o.hardware === undefined)) {
     throw new InputError(o.model === undefined ? '--model' : '--hardware', undefined, 'given together with ' + (o.model === undefined ? '--hardware' : '--model') + ' (a catalog replica needs both)');
   }
@@ -47,7 +50,7 @@ function replicaOf(o: SimulateCliOptions, cmd: Command): { label: string; stepCo
     if (o.efficiency !== undefined) throw new InputError('--efficiency', o.efficiency, 'left out without --model and --hardware');
     const stepSeconds = checkNumber('--step-ms', decimalArg('--step-ms', o.stepMs), { min: 1e-6, max: 1e6 }) / 1e3;
     const stepCost = constantStepCost(stepSeconds);
-    return { label: stepCost.label!, stepCost };
+    return { label: stepCost.label!, stepCost, ...(engine === undefined ? {} : { preset: servingEnginePreset(engine) }) };
   }
   if (cmd.getOptionValueSource('stepMs') === 'cli') throw new InputError('--step-ms', o.stepMs, 'left out with --model and --hardware (the catalog replica prices each step)');
   const model = asFlags(() => loadModel(o.model!), { 'model id': '--model' });
@@ -55,9 +58,12 @@ function replicaOf(o: SimulateCliOptions, cmd: Command): { label: string; stepCo
   const devices = intArg('--tp', o.tp, 1, 4096);
   // --efficiency prices steps with stepTime's model (the same as deploy); without it, the datasheet roofline.
   const efficiency = o.efficiency === undefined ? undefined : checkOneOf('--efficiency', o.efficiency, EFFICIENCY_MODES);
-  const opts = efficiency === undefined ? { dtype: 'bf16' as const, devices } : { precision: 'bf16' as const, parallelism: { tp: devices }, efficiency };
+  const preset = engine === undefined ? undefined : servingEnginePreset(engine, engineDevice(hw, devices));
+  const memoryFraction = preset ? asFlags(() => presetMemoryFraction(preset, model, hw, { precision: 'bf16', parallelism: { tp: devices } }), { memory: '--tp' }) : undefined;
+  const share = memoryFraction === undefined ? {} : { memoryFraction };
+  const opts = efficiency === undefined ? { dtype: 'bf16' as const, devices, ...share } : { precision: 'bf16' as const, parallelism: { tp: devices }, efficiency, ...share };
   const r = asFlags(() => catalogServingReplica(model, hw, opts), { devices: '--tp', 'parallelism.tp': '--tp', efficiency: '--efficiency' });
-  return { ...r, device: engineDevice(hw) };
+  return { ...r, ...(preset ? { preset } : {}) };
 }
 
 const ms = (x: number | null) => (x === null ? '-' : x >= 100 ? x.toFixed(0) : x.toFixed(2));
@@ -97,9 +103,9 @@ export function register(program: Command): void {
       const byPolicy = o.policy !== undefined;
       let policy: ServingPolicy | undefined;
       let preset: ServingEnginePreset | undefined;
-      const replica = replicaOf(o, cmd);
+      if (byPolicy && o.engine !== undefined) throw new InputError('--engine', o.engine, 'left out with --policy (a preset brings its own policy)');
+      const replica = replicaOf(o, cmd, byPolicy ? undefined : checkOneOf('--engine', o.engine ?? 'vllm', SERVING_ENGINES));
       if (byPolicy) {
-        if (o.engine !== undefined) throw new InputError('--engine', o.engine, 'left out with --policy (a preset brings its own policy)');
         const kind = checkOneOf('--policy', o.policy, ['window', 'continuous', 'chunked'] as const);
         const maxBatch = intArg('--max-batch', o.maxBatch, 1, 1_000_000);
         // Flags of other policies are checked too (they have defaults): "--window-ms abc" never passes silently.
@@ -113,8 +119,7 @@ export function register(program: Command): void {
               : { kind, maxBatch };
       } else {
         for (const f of POLICY_FLAGS) if (cmd.getOptionValueSource(f) === 'cli') throw new InputError(FLAG_NAMES[f], o[f], 'given with --policy (an engine preset sets the batch and the token budget)');
-        const engine = checkOneOf('--engine', o.engine ?? 'vllm', SERVING_ENGINES);
-        preset = servingEnginePreset(engine, replica.device);
+        preset = replica.preset!;
       }
       const seed = decimalArg('--seed', o.seed);
       if (o.concurrency !== undefined) return concurrencyTable(o, cmd, replica, policy ?? preset!, seed);
@@ -171,9 +176,9 @@ function concurrencyTable(o: SimulateCliOptions, cmd: Command, replica: ReturnTy
   emit(cmd, value, () => [
     `scheduler: ${scheduler}`,
     `step model: ${replica.label}; every figure is simulated (no measurement)`,
-    `workload: prompt ${workload.promptTokens.tokens}, output ${workload.outputTokens.tokens} tokens; closed loop, zero think time, ${perClient} requests per client, the first of each client excluded as warm-up; figures as vllm bench serve defines them (TPOT excludes the first token; median and p99 ITL include the warm-up)`,
+    `workload: prompt ${workload.promptTokens.tokens}, output ${workload.outputTokens.tokens} tokens; closed loop, zero think time, ${perClient} requests per client, the first of each client excluded as warm-up from every figure; figures as vllm bench serve defines them (TPOT = (E2EL − TTFT) / (output − 1) and ITL exclude the first token), over the steady-state window from the first measured send to the last measured finish (window s)`,
     '',
-    'concurrency  completed  req/s     output tok/s  total tok/s  TTFT ms mean/median/p99   TPOT ms mean/median/p99   ITL ms mean/median/p99    E2EL ms mean/median/p99   drain s',
+    'concurrency  completed  req/s     output tok/s  total tok/s  TTFT ms mean/median/p99   TPOT ms mean/median/p99   ITL ms mean/median/p99    E2EL ms mean/median/p99   window s       drain s',
     ...rows.map((r) =>
       [
         String(r.clients).padStart(11),
@@ -185,6 +190,7 @@ function concurrencyTable(o: SimulateCliOptions, cmd: Command, replica: ReturnTy
         `${ms(n('meanTpotMs', r))}/${ms(n('medianTpotMs', r))}/${ms(n('p99TpotMs', r))}`.padStart(24),
         `${ms(n('meanItlMs', r))}/${ms(n('medianItlMs', r))}/${ms(n('p99ItlMs', r))}`.padStart(24),
         `${ms(n('meanE2elMs', r))}/${ms(n('medianE2elMs', r))}/${ms(n('p99E2elMs', r))}`.padStart(24),
+        `${(n('windowStartSeconds', r) as number).toFixed(2)}–${(n('windowEndSeconds', r) as number).toFixed(2)}`.padStart(13),
         (n('drainSeconds', r) as number).toFixed(2).padStart(8),
       ].join('  '),
     ),

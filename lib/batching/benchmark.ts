@@ -4,15 +4,19 @@ import { latencyStatsInPlace } from './stats.js';
 import type { ServingResult } from './types.js';
 
 /**
- * A run's figures as `vllm bench serve` reports them (vllm/benchmarks/serve.py @ 009e6d4a,
- * calculate_metrics), over the measured requests: every request but the warm-up ones.
+ * A run's figures as `vllm bench serve` reports them (vLLM 0.34.0, vllm/benchmarks/serve.py
+ * calculate_metrics at :602), over the measured requests: every request but the warm-up
+ * ones, which `vllm bench serve --num-warmups` sends before the benchmark starts and
+ * leaves out of every figure (serve.py:926-948; the clock starts after them, :1048).
  *
  * - TTFT: first token − send; E2EL: last token − send.
- * - TPOT: (E2EL − TTFT) / (output − 1), per request with more than one output token;
- *   it excludes the first token.
- * - ITL: every gap between two consecutive tokens of a request, pooled over requests.
+ * - TPOT: (E2EL − TTFT) / (output − 1), per request with more than one output token
+ *   (serve.py:656-657); it excludes the first token.
+ * - ITL: every gap between two consecutive tokens of a request
+ *   (vllm/benchmarks/lib/endpoint_request_func.py:289-295), pooled over requests
+ *   (serve.py:661), median and percentiles over that pool (:797-799).
  * - Throughputs: completed requests, output tokens, and prompt + output tokens, over
- *   the benchmark's duration (first measured send to last measured finish).
+ *   the steady-state window: first measured send to last measured finish.
  *
  * Means, medians and p99 are over requests (TTFT, TPOT, E2EL) or tokens (ITL), with
  * linear interpolation between ranks as numpy's percentile does. Times in ms.
@@ -23,6 +27,10 @@ export interface ServeBenchmarkMetrics {
   warmupRequests: number;
   totalInput: number;
   totalOutput: number;
+  /** The steady-state window the figures cover: first measured send, seconds from the run's start. */
+  windowStartSeconds: number;
+  /** Last measured finish, seconds from the run's start. */
+  windowEndSeconds: number;
   /** First measured send to last measured finish, seconds. */
   durationSeconds: number;
   /** Last measured finish − last measured send: the drain at the end of the window, when fewer requests are in flight. */
@@ -38,7 +46,12 @@ export interface ServeBenchmarkMetrics {
   p99TpotMs: number | null;
   /** Exact over the measured requests: their gaps sum to (last − first token) per request. */
   meanItlMs: number | null;
-  /** Median and p99 ITL come from the whole run's token histogram (warm-up included, 0.05 % bins). */
+  /**
+   * Median and p99 ITL over the measured requests' tokens, from the run's log histogram
+   * (0.1 % bins): the whole run's when no request is left out, else the one the run kept
+   * for its requests after the warm-up (ServingConfig.warmupRequests, which must equal
+   * `warmupRequests`; null when the run kept none for this warm-up).
+   */
   medianItlMs: number | null;
   p99ItlMs: number | null;
   meanE2elMs: number;
@@ -49,11 +62,12 @@ export interface ServeBenchmarkMetrics {
 /**
  * The `vllm bench serve` figures of a simulated run that kept its request log, leaving
  * out the first `warmupRequests` requests sent (a closed loop's first round, one per
- * client, all sent at t = 0: the ramp-up a benchmark's warm-up absorbs).
+ * client, all sent at t = 0: the ramp-up a benchmark's warm-up absorbs). Simulate the
+ * run with the same `warmupRequests` for exact median and p99 ITL of the rest.
  *
  * @example
- * const r = simulateServing({ ...config, arrivals: { kind: 'closed', clients: 16 } }, 1);
- * serveBenchmarkMetrics(r, 16).medianTtftMs
+ * const r = simulateServing({ ...config, arrivals: { kind: 'closed', clients: 16 }, warmupRequests: 16 }, 1);
+ * serveBenchmarkMetrics(r, 16).medianItlMs
  */
 export function serveBenchmarkMetrics(r: ServingResult, warmupRequests: number): ServeBenchmarkMetrics {
   const log = r.requestLog;
@@ -88,11 +102,16 @@ export function serveBenchmarkMetrics(r: ServingResult, warmupRequests: number):
   for (let i = w; i < n; i++) scratch[i - w] = finish[i] - arrival[i];
   const e2el = latencyStatsInPlace(scratch, m);
   const dur = end - start;
+  const itl = w === 0 ? r.itl : r.itlAfterWarmup?.warmupRequests === w ? r.itlAfterWarmup.itl : null;
+  let first = Infinity;
+  for (let i = 0; i < n; i++) if (arrival[i] < first) first = arrival[i];
   return {
     completed: m,
     warmupRequests: w,
     totalInput: input,
     totalOutput: output,
+    windowStartSeconds: start - first,
+    windowEndSeconds: end - first,
     durationSeconds: dur,
     drainSeconds: end - lastSend,
     requestThroughput: m / dur,
@@ -105,8 +124,8 @@ export function serveBenchmarkMetrics(r: ServingResult, warmupRequests: number):
     medianTpotMs: tpot ? ms(tpot.p50) : null,
     p99TpotMs: tpot ? ms(tpot.p99) : null,
     meanItlMs: gaps > 0 ? ms(decodeSeconds / gaps) : null,
-    medianItlMs: r.itl && gaps > 0 ? ms(r.itl.p50) : null,
-    p99ItlMs: r.itl && gaps > 0 ? ms(r.itl.p99) : null,
+    medianItlMs: itl && gaps > 0 ? ms(itl.p50) : null,
+    p99ItlMs: itl && gaps > 0 ? ms(itl.p99) : null,
     meanE2elMs: ms(e2el.mean),
     medianE2elMs: ms(e2el.p50),
     p99E2elMs: ms(e2el.p99),

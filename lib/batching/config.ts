@@ -46,6 +46,8 @@ export interface ResolvedServing {
   nextOutput: () => number;
   costLabel: string;
   description: string;
+  /** Requests sent first that a benchmark leaves out (their ITL kept apart); 0: none. */
+  warmupRequests: number;
 }
 
 function checkLength(field: string, spec: ServingLengthSpec | undefined): { max: number; mean: number; describe: string } {
@@ -160,6 +162,7 @@ export function resolveServing(config: ServingConfig | ServingEngineConfig, seed
   let nextPrompt: () => number;
   let nextOutput: () => number;
   let maxRequestTokens: number;
+  let maxPromptTokens = 0;
   let description: string;
   if (akind === 'trace') {
     const tr = (arr as Extract<ServingArrivalSpec, { kind: 'trace' }>).trace;
@@ -185,6 +188,7 @@ export function resolveServing(config: ServingConfig | ServingEngineConfig, seed
       const t = tr.promptTokens[r] + tr.outputTokens[r];
       if (!(t >= 2)) throw new InputError(`arrivals.trace row ${r + 1}`, t, 'prompt and output tokens ≥ 1 each (a trace from parseServingTrace)');
       maxRequestTokens = Math.max(maxRequestTokens, t);
+      maxPromptTokens = Math.max(maxPromptTokens, tr.promptTokens[r]);
       work += t;
     }
     if (work > MAX_SERVING_WORK_TOKENS) throw new InputError('requests', n, `a trace of at most ${MAX_SERVING_WORK_TOKENS} tokens in all`, `${work} tokens`);
@@ -232,6 +236,7 @@ export function resolveServing(config: ServingConfig | ServingEngineConfig, seed
     nextPrompt = lengthSource(config.promptTokens!, fork(seed, 'prompt'));
     nextOutput = lengthSource(config.outputTokens!, fork(seed, 'output'));
     maxRequestTokens = ps.max + os.max;
+    maxPromptTokens = ps.max;
     // Expected, not worst-case, work: a capped long tail (lognormal up to 60× its median)
     // would otherwise refuse runs that finish in seconds.
     const meanRequestTokens = ps.mean + os.mean;
@@ -241,7 +246,12 @@ export function resolveServing(config: ServingConfig | ServingEngineConfig, seed
     description += `, prompt ${ps.describe}, output ${os.describe}, ${n} requests`;
   }
   const kvBlocks = checkOneOf('kvAdmission', config.kvAdmission ?? preset?.kvAdmission ?? 'reserve', ['reserve', 'blocks'] as const) === 'blocks';
-  const kvBlockTokens = checkInt('kvBlockTokens', config.kvBlockTokens ?? 16, { min: 1, max: 1 << 20 });
+  if (policy.kind === 'chunked' && policy.wholePrompts) {
+    // A prompt longer than a step could never be admitted, nor a recompute after a preemption: refuse rather than hang.
+    if (maxPromptTokens > policy.tokenBudget) throw new InputError('policy.tokenBudget', policy.tokenBudget, `at least the longest prompt (${maxPromptTokens} tokens) when prompts are prefilled whole`);
+    if (kvBlocks) throw new InputError('kvAdmission', 'blocks', "'reserve' when prompts are prefilled whole (a recompute after a preemption could outgrow the step)");
+  }
+  const kvBlockTokens = checkInt('kvBlockTokens', config.kvBlockTokens ?? preset?.kvBlockTokens ?? 16, { min: 1, max: 1 << 20 });
   let kvCapacity = Infinity;
   if (config.kvCapacityTokens !== undefined) {
     // A lone request must always fit, so the engine can never stall with a full cache.
@@ -258,5 +268,6 @@ export function resolveServing(config: ServingConfig | ServingEngineConfig, seed
   description += `; ${preset ? `${preset.engine} preset (${preset.version}): ` : ''}${servingPolicyModule(policy.kind).describe(policy)}${Number.isFinite(kvCapacity) ? `, KV ${kvCapacity} tok${kvBlocks ? ` in ${kvBlockTokens}-token blocks` : ''}` : ''}`;
   if (prefixHit > 0) description += `, prefix hit ${prefixHit}`;
   if (decodePadding) description += `, decode-only steps padded to CUDA-graph sizes ≤ ${decodePadding.length - 1}`;
-  return { n, policy, loop, clients, nextThink, kvCapacity, kvBlocks, kvBlockTokens, prefixHit, slo, decodePadding, maxRequestTokens, nextArrival, nextPrompt, nextOutput, costLabel, description };
+  const warmupRequests = checkInt('warmupRequests', config.warmupRequests ?? 0, { min: 0, max: n - 1 });
+  return { n, policy, loop, clients, nextThink, kvCapacity, kvBlocks, kvBlockTokens, prefixHit, slo, decodePadding, maxRequestTokens, nextArrival, nextPrompt, nextOutput, costLabel, description, warmupRequests };
 }

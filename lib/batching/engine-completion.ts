@@ -43,14 +43,21 @@ export function completeStep(s: EngineState, t: number): void {
   const decoded = stepDecoding > 0;
   const { prompt, output, generated, phase, finishRound } = s.req;
   const itl = s.itl;
+  const steady = s.itlSteady;
+  const from = s.measureFrom;
   if (decoded) {
     s.decodeRounds++;
     s.emitted += stepDecoding;
     s.contextSum += stepDecoding;
     if (s.mainCount > 0) itl.add(t - s.lastDecodeEnd, s.mainCount);
     for (let g = 0; g < s.groups; g++) itl.add(t - s.groupTime[g], s.groupCount[g]);
+    if (steady !== null) {
+      if (s.mainM > 0) steady.add(t - s.lastDecodeEnd, s.mainM);
+      for (let g = 0; g < s.groups; g++) if (s.groupM[g] > 0) steady.add(t - s.groupTime[g], s.groupM[g]);
+    }
     s.groups = 0;
     s.mainCount = stepDecoding;
+    s.mainM = s.stepDecodingM;
     s.lastDecodeEnd = t;
     // finishRound is the decode round that emits a sequence's last token.
     const finishing = s.finishing;
@@ -66,15 +73,23 @@ export function completeStep(s: EngineState, t: number): void {
       s.contextSum -= prompt[r] + output[r];
       s.decoding--;
       s.mainCount--;
+      if (r >= from) {
+        s.decodingM--;
+        s.mainM--;
+      }
       retireRequest(s, r, t);
     }
   }
   let joined = 0;
+  let joinedM = 0;
   const ring = s.prefillRing;
   while (ring.length > 0 && s.req.prefillLeft[ring.at(0)] === 0) {
     const r = ring.popFront();
     if (generated[r] === 0) s.req.firstToken[r] = t;
-    else itl.add(t - s.req.joinTime[r], 1);
+    else {
+      itl.add(t - s.req.joinTime[r], 1);
+      if (steady !== null && r >= from) steady.add(t - s.req.joinTime[r], 1);
+    }
     s.emitted++;
     const g = generated[r] + 1;
     if (g === output[r]) {
@@ -86,6 +101,10 @@ export function completeStep(s: EngineState, t: number): void {
       phase[r] = 2;
       s.decoding++;
       joined++;
+      if (r >= from) {
+        s.decodingM++;
+        joinedM++;
+      }
       s.contextSum += prompt[r] + g;
       s.req.joinRound[r] = s.decodeRounds;
       s.req.joinTime[r] = t;
@@ -96,7 +115,9 @@ export function completeStep(s: EngineState, t: number): void {
     }
   }
   if (joined > 0) {
-    if (decoded) s.mainCount += joined;
-    else addItlGroup(s, t, joined);
+    if (decoded) {
+      s.mainCount += joined;
+      s.mainM += joinedM;
+    } else addItlGroup(s, t, joined, joinedM);
   }
 }

@@ -17,7 +17,9 @@ export function preempt(s: EngineState, r: number): void {
   s.kvUsed -= heldBlocks(s, r);
   if (s.req.phase[r] === 2) {
     const g = s.req.generated[r] + s.decodeRounds - s.req.joinRound[r];
+    const measured = r >= s.measureFrom ? 1 : 0;
     s.decoding--;
+    s.decodingM -= measured;
     s.contextSum -= s.req.prompt[r] + g;
     s.bucket[growthKey(s, r)]--;
     if (s.req.joinTime[r] > s.lastDecodeEnd) {
@@ -25,8 +27,10 @@ export function preempt(s: EngineState, r: number): void {
       let gi = 0;
       while (s.groupTime[gi] !== tj) gi++;
       s.groupCount[gi]--;
+      s.groupM[gi] -= measured;
     } else {
       s.mainCount--;
+      s.mainM -= measured;
       s.req.joinTime[r] = s.lastDecodeEnd;
     }
     s.req.generated[r] = g;
@@ -116,6 +120,7 @@ export function composeStep(s: EngineState, d: PolicyDecision & { kind: 'step' }
   s.prefillPending -= prefillTokens;
   const decoding = d.decode ? s.decoding : 0;
   s.stepDecoding = decoding;
+  s.stepDecodingM = decoding > 0 ? s.decodingM : 0;
   const w = s.work;
   w.prefillTokens = prefillTokens;
   // A decode-only step replays the captured graph of the next size up: priced padded.

@@ -115,6 +115,14 @@ export class EngineState {
   groupTime: Float64Array;
   groupCount: Float64Array;
   groups = 0;
+  // The same counts for the measured requests only (ids from measureFrom on, the ones a
+  // benchmark keeps after its warm-up), and their own histogram (null without a warm-up).
+  readonly measureFrom: number;
+  readonly itlSteady: DurationHistogram | null;
+  decodingM = 0;
+  stepDecodingM = 0;
+  mainM = 0;
+  groupM: Float64Array;
 
   // Time integrals for Little's law.
   lastT = 0;
@@ -151,6 +159,9 @@ export class EngineState {
     this.itl = new DurationHistogram();
     this.groupTime = new Float64Array(16);
     this.groupCount = new Float64Array(16);
+    this.measureFrom = R.warmupRequests;
+    this.itlSteady = R.warmupRequests > 0 ? new DurationHistogram() : null;
+    this.groupM = new Float64Array(16);
     const s = this;
     this.view = {
       now: 0,
@@ -245,22 +256,27 @@ export function unlinkRunning(s: EngineState, r: number): void {
 }
 
 /**
- * Appends a group of `count` sequences that joined decoding at t in a step that did
- * not decode; their next token's latency counts from t.
+ * Appends a group of `count` sequences (`measured` of them after the warm-up) that
+ * joined decoding at t in a step that did not decode; their next token's latency
+ * counts from t.
  *
  * @example
- * addItlGroup(s, 0.25, 3); s.groups // => 1
+ * addItlGroup(s, 0.25, 3, 3); s.groups // => 1
  */
-export function addItlGroup(s: EngineState, t: number, count: number): void {
+export function addItlGroup(s: EngineState, t: number, count: number, measured: number): void {
   if (s.groups === s.groupTime.length) {
     const time = new Float64Array(2 * s.groups);
     const cnt = new Float64Array(2 * s.groups);
+    const cntM = new Float64Array(2 * s.groups);
     time.set(s.groupTime);
     cnt.set(s.groupCount);
+    cntM.set(s.groupM);
     s.groupTime = time;
     s.groupCount = cnt;
+    s.groupM = cntM;
   }
   s.groupTime[s.groups] = t;
   s.groupCount[s.groups] = count;
+  s.groupM[s.groups] = measured;
   s.groups++;
 }

@@ -29,6 +29,8 @@ export interface EngineRun {
   areaQueue: number;
   preemptions: number;
   itl: DurationHistogram;
+  /** Inter-token latencies of the requests after the first `warmupRequests` (null without a warm-up). */
+  itlSteady: DurationHistogram | null;
   flops: number;
   bytes: number;
   thinkSum: number;
@@ -122,6 +124,7 @@ export function engineRun(s: EngineState): EngineRun {
     areaSystem: s.areaSystem,
     areaQueue: s.areaQueue,
     itl: s.itl,
+    itlSteady: s.itlSteady,
     kvPeakTokens: s.blocks ? s.kvPeak * s.blockTokens : s.kvPeak,
     steps: s.steps,
     seqSum: s.seqSum,

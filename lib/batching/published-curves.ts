@@ -2,11 +2,12 @@ import { DTYPES } from '../core/types.js';
 import { loadHardware } from '../hardware/spec.js';
 import { loadModel } from '../models/spec.js';
 import type { Precision, PerfConfig } from '../roofline/deployment.js';
-import { kvCacheCapacity, perfStepCost } from '../roofline/deployment.js';
+import { kvCacheCapacity, memoryFit, perfStepCost } from '../roofline/deployment.js';
 import { readPublishedFile } from '../roofline/published.js';
 import { InputError } from '../util/errors.js';
 import { checkInt, checkNumber, checkOneOf } from '../util/validate.js';
-import { SERVING_ENGINES, engineDevice, servingEnginePreset, type ServingEngineName } from './engines.js';
+import { SERVING_ENGINES, engineDevice, servingEnginePreset, type ServingEngineName, type ServingEnginePreset } from './engines.js';
+import { presetMemoryFraction } from './replica.js';
 import { servingConcurrencySweep } from './study.js';
 import type { ServingStepCost } from './types.js';
 
@@ -135,6 +136,37 @@ export interface CurveTarget {
   met: boolean;
 }
 
+/**
+ * The simulated plateau of a curve, explained: at the concurrency of the highest
+ * simulated throughput, the mean batch per step, the step model's time for a
+ * decode-only step of that batch at the mean context (prompt + output / 2), the KV
+ * cache the preset's memory rule leaves and how many requests it holds under the
+ * preset's admission, the preset's batch limit, and which of KV capacity, batch limit
+ * or clients binds: the tightest of the three when the mean batch reaches 80 % of it
+ * (the mean counts warm-up and drain steps), else 'step time'. Beside it, the batch
+ * the published plateau implies (throughput × ITL) and whether weights plus its KV
+ * cache fit the devices at the curve's stated or assumed precision (memoryFit).
+ */
+export interface CurvePlateau {
+  concurrency: number;
+  /** Simulated mean sequences per step over the run at that concurrency. */
+  meanBatch: number;
+  /** Decode-only step of round(meanBatch) sequences at the mean context, ms (the step model's, a model figure). */
+  decodeStepMs: number;
+  /** The memory fraction of the device the KV cache was sized at (engineMemoryFraction of the preset's rule). */
+  memoryFraction: number;
+  kvCapacityTokens: number;
+  /** Requests the KV cache holds at once: prompt + output each (reserve admission) or prompt + output / 2 on average (paged). */
+  kvBoundBatch: number;
+  /** The preset's maxBatch (max_num_seqs, max_running_requests, max_batch_size). */
+  maxBatch: number;
+  limit: 'KV capacity' | 'batch limit' | 'clients' | 'step time';
+  /** The decoding batch the published plateau implies: its throughput × its ITL (Little's law), at its concurrency. */
+  publishedBatch: number;
+  /** memoryFit of that batch at the mean context and the curve's KV precision, on the whole device memory: can any engine hold it? */
+  publishedBatchFit: { fits: boolean; totalBytes: number; capacityBytes: number; message: string };
+}
+
 /** A published curve beside the simulator's prediction of it. */
 export interface PublishedCurveComparison {
   id: string;
@@ -158,6 +190,8 @@ export interface PublishedCurveComparison {
   plateauThroughput: CurveTarget;
   /** TTFT at the points below the published saturation, the one of largest |error|; target ±50 %. Null when no point lies below. */
   ttftBelowSaturation: (CurveTarget & { concurrency: number; points: number }) | null;
+  /** What holds the simulated plateau down: the batch it reaches, its step time and the limit it meets. */
+  plateau: CurvePlateau;
   source: string;
   assumptions?: string;
 }
@@ -187,11 +221,12 @@ function target(published: number, predicted: number, tol: number): CurveTarget 
 
 /**
  * The step cost of a curve's deployment: kernel tables of the engine's framework where
- * the kernel database holds the device, else the calibrated model; the KV capacity
- * is what 90 % of the memory holds beside the weights (vLLM's and TensorRT-LLM's
- * default memory fraction).
+ * the kernel database holds the device, else the calibrated model; the KV capacity is
+ * what the preset's memory rule leaves beside the weights (engineMemoryFraction: vLLM's
+ * gpu_memory_utilization, SGLang's mem_fraction_static, TensorRT-LLM's
+ * free_gpu_memory_fraction of the memory the weights leave).
  */
-function curveReplica(curve: PublishedCurve): { label: string; kind: 'kernel-tables' | 'calibrated'; stepCost: ServingStepCost; kvCapacityTokens: number; device: ReturnType<typeof engineDevice> } {
+function curveReplica(curve: PublishedCurve): { label: string; kind: 'kernel-tables' | 'calibrated'; stepCost: ServingStepCost; kvCapacityTokens: number; memoryFraction: number; preset: ServingEnginePreset } {
   const model = loadModel(curve.model);
   const hw = loadHardware(curve.hardware);
   const base: PerfConfig = { parallelism: { tp: curve.tp }, precision: curve.precision };
@@ -207,10 +242,11 @@ function curveReplica(curve: PublishedCurve): { label: string; kind: 'kernel-tab
   const how = kind === 'kernel-tables' ? `kernel tables of ${curve.engine} for ${hw.id} (shipped data/kernels), calibrated model where a table holds no op` : `calibrated model (no ${curve.engine} kernel table for ${hw.id})`;
   const label = `${model.id} on ${curve.tp}× ${hw.id} tp ${curve.tp}: ${how}`;
   fn.label = label;
-  // The one memory fit, at the 90 % share the engines default to (memoryFraction).
-  const kvCapacityTokens = kvCacheCapacity(model, hw, { ...base, memoryFraction: 0.9 }).tokens;
+  const preset = servingEnginePreset(curve.engine, engineDevice(hw, curve.tp));
+  const memoryFraction = presetMemoryFraction(preset, model, hw, base);
+  const kvCapacityTokens = kvCacheCapacity(model, hw, { ...base, memoryFraction }).tokens;
   if (!(kvCapacityTokens >= curve.promptTokens + curve.outputTokens)) throw new InputError(`${curve.id} parallelism.tp`, curve.tp, `enough devices to hold ${model.id}'s weights and one request's KV cache`);
-  return { label, kind, stepCost: fn, kvCapacityTokens, device: engineDevice(hw) };
+  return { label, kind, stepCost: fn, kvCapacityTokens, memoryFraction, preset };
 }
 
 /**
@@ -233,10 +269,10 @@ export function predictPublishedCurve(curve: PublishedCurve, opts: { seed?: numb
   const seed = checkInt('seed', opts.seed ?? 1, { min: 0, max: 2 ** 31 });
   const perClient = checkInt('requestsPerClient', opts.requestsPerClient ?? 4, { min: 2, max: 1000 });
   const r = curveReplica(curve);
-  const preset = servingEnginePreset(curve.engine, r.device);
+  const preset = r.preset;
   const workload = { promptTokens: { kind: 'fixed' as const, tokens: curve.promptTokens }, outputTokens: { kind: 'fixed' as const, tokens: curve.outputTokens } };
   const sweep = servingConcurrencySweep(r, workload, preset, curve.points.map((p) => p.concurrency), seed, { requestsPerClient: perClient });
-  const rows = sweep.table.objects() as Array<{ clients: number; meanTtftMs: number; meanTpotMs: number | null; outputThroughput: number }>;
+  const rows = sweep.table.objects() as Array<{ clients: number; meanTtftMs: number; meanTpotMs: number | null; outputThroughput: number; meanBatch: number }>;
   const points = curve.points.map((p, i) => ({
     concurrency: p.concurrency,
     published: p,
@@ -251,6 +287,28 @@ export function predictPublishedCurve(curve: PublishedCurve, opts: { seed?: numb
     if (!ttft || Math.abs(t.error) > Math.abs(ttft.error)) ttft = { ...t, concurrency: p.concurrency, points: below.length };
   }
   if (ttft) ttft.met = below.every((p) => Math.abs(p.predicted.ttftMs / p.published.ttftMs - 1) <= 0.5);
+  const top = rows.reduce((a, b) => (b.outputThroughput > a.outputThroughput ? b : a));
+  const b = Math.max(1, Math.round(top.meanBatch));
+  const context = curve.promptTokens + curve.outputTokens / 2;
+  const decodeStepMs = 1000 * r.stepCost({ prefillTokens: 0, decodeTokens: b, contextTokens: b * context, prefillSequences: 0, prefillAttentionPairs: 0 });
+  const kvBoundBatch = Math.floor(r.kvCapacityTokens / (preset.kvAdmission === 'reserve' ? curve.promptTokens + curve.outputTokens : context));
+  const bound = Math.min(kvBoundBatch, preset.policy.maxBatch, top.clients);
+  const pubTop = curve.points.reduce((a, p) => (p.outputTokensPerSecond > a.outputTokensPerSecond ? p : a));
+  const publishedBatch = (pubTop.outputTokensPerSecond * pubTop.itlMs) / 1000;
+  const fit = memoryFit(loadModel(curve.model), loadHardware(curve.hardware), { parallelism: { tp: curve.tp }, precision: curve.precision, memoryFraction: 1 }, { batch: Math.round(publishedBatch), context: Math.round(context), tokens: 0 });
+  const plateau: CurvePlateau = {
+    concurrency: top.clients,
+    meanBatch: top.meanBatch,
+    decodeStepMs,
+    memoryFraction: r.memoryFraction,
+    kvCapacityTokens: r.kvCapacityTokens,
+    kvBoundBatch,
+    maxBatch: preset.policy.maxBatch,
+    // The tightest of the three bounds, when the mean batch (warm-up and drain included) reaches 80 % of it.
+    limit: top.meanBatch < 0.8 * bound ? 'step time' : bound === kvBoundBatch ? 'KV capacity' : bound === preset.policy.maxBatch ? 'batch limit' : 'clients',
+    publishedBatch,
+    publishedBatchFit: { fits: fit.fits, totalBytes: fit.totalBytes, capacityBytes: fit.capacityBytes, message: fit.message },
+  };
   return {
     id: curve.id,
     label: curve.label,
@@ -262,6 +320,7 @@ export function predictPublishedCurve(curve: PublishedCurve, opts: { seed?: numb
     itlAtOne: target(points[0].published.itlMs, points[0].predicted.itlMs, 0.25),
     plateauThroughput: target(Math.max(...points.map((p) => p.published.outputTokensPerSecond)), Math.max(...points.map((p) => p.predicted.outputTokensPerSecond)), 0.25),
     ttftBelowSaturation: ttft,
+    plateau,
     source: curve.url ? `${curve.source} (${curve.url})` : curve.source,
     ...(curve.assumptions ? { assumptions: curve.assumptions } : {}),
   };

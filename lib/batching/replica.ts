@@ -6,7 +6,8 @@ import { modelStepOps, type ModelOperation } from '../models/ops.js';
 import { hardwarePeakFlops } from '../hardware/spec.js';
 import { rooflineStepCost } from '../roofline/model.js';
 import type { PerfConfig } from '../roofline/deployment.js';
-import { kvCacheCapacity, perfStepCost } from '../roofline/deployment.js';
+import { kvCacheCapacity, memoryFit, perfStepCost } from '../roofline/deployment.js';
+import { engineMemoryFraction, type ServingEnginePreset } from './engines.js';
 import { InputError } from '../util/errors.js';
 import * as aq from 'arquero';
 import { checkArray, checkInt, checkOneOf, checkPositive } from '../util/validate.js';
@@ -37,6 +38,20 @@ export interface CatalogReplicaOptions extends PerfConfig {
   dtype?: Dtype;
   /** Short form: tensor-parallel devices (default 1). Not with `parallelism`. */
   devices?: number;
+}
+
+/**
+ * The `memoryFraction` of each device that holds weights and KV cache when an engine
+ * preset sizes the cache (its memory rule, engineMemoryFraction), for a deployment
+ * whose weights `memoryFit` prices under `config` (parallelism and precision).
+ *
+ * @example
+ * presetMemoryFraction(servingEnginePreset('trtllm'), loadModel('llama-3.1-8b'), loadHardware('h100-sxm'), { precision: 'fp8' }) // => 0.9 + 0.1 · weights / 80 GB
+ */
+export function presetMemoryFraction(preset: ServingEnginePreset, model: ModelSpec, hw: HardwareSpec, config: PerfConfig): number {
+  if (!preset || typeof preset !== 'object' || !preset.memory) throw new InputError('preset', preset, 'an engine preset from servingEnginePreset');
+  const weights = memoryFit(model, hw, { ...config, memoryFraction: 1 }, { batch: 0, context: 0 }).weightBytes;
+  return engineMemoryFraction(preset.memory, Math.min(1, weights / hw.memoryCapacityBytes));
 }
 
 /**

@@ -99,6 +99,7 @@ function servingResult(run: EngineRun, config: ServingConfig | ServingEngineConf
     tokens: { prompt: run.promptTotal, output: run.outputTotal, emitted: run.emitted, prefilled: run.prefilled, cached: run.cached, recomputed: run.recomputed },
     provenance: { config: description, seed, cost: costLabel },
   };
+  if (run.itlSteady !== null) result.itlAfterWarmup = { warmupRequests: config.warmupRequests ?? 0, itl: run.itlSteady.stats() };
   if (run.thinkCount > 0 || config.arrivals.kind === 'closed') result.meanThinkSeconds = run.thinkCount > 0 ? run.thinkSum / run.thinkCount : 0;
   if (config.keepRequests !== false) {
     result.requestLog = { arrival, admitted, firstToken, finish, promptTokens: prompt, outputTokens: output };

@@ -227,7 +227,7 @@ export function servingConcurrencySweep(
     if (requests !== undefined && warmup >= requests) {
       throw new InputError(perClient ? 'requestsPerClient' : 'workload.requests', perClient ?? requests, `more than the ${warmup} warm-up requests at ${n} clients`);
     }
-    const base = { ...workload, ...(perClient ? { requests: n * perClient } : {}), arrivals: { kind: 'closed' as const, clients: n, thinkSeconds: think, think: opts.think ?? 'fixed' }, stepCost: r.stepCost, costLabel: r.label, kvCapacityTokens: r.kvCapacityTokens };
+    const base = { ...workload, ...(perClient ? { requests: n * perClient } : {}), ...(Number.isFinite(warmup) && warmup > 0 ? { warmupRequests: warmup } : {}), arrivals: { kind: 'closed' as const, clients: n, thinkSeconds: think, think: opts.think ?? 'fixed' }, stepCost: r.stepCost, costLabel: r.label, kvCapacityTokens: r.kvCapacityTokens };
     const res = simulateServing(byEngine ? { ...base, engine: policy as ServingEngineName | ServingEnginePreset } : { ...base, policy: policy as ServingPolicy }, seed);
     const bench = serveBenchmarkMetrics(res, warmup);
     return {

@@ -130,7 +130,7 @@ function sweepPoints(grid: ServingSweepGrid): Array<{ config: ServingConfig; eng
       }
     }
     for (const e of engines) {
-      points.push({ config: { ...grid.base, arrivals, policy: e.policy, kvAdmission: grid.base.kvAdmission ?? e.kvAdmission, decodeGraphSizes: grid.base.decodeGraphSizes ?? e.decodeGraphSizes, keepRequests: false }, engine: e.engine });
+      points.push({ config: { ...grid.base, arrivals, policy: e.policy, kvAdmission: grid.base.kvAdmission ?? e.kvAdmission, kvBlockTokens: grid.base.kvBlockTokens ?? e.kvBlockTokens, decodeGraphSizes: grid.base.decodeGraphSizes ?? e.decodeGraphSizes, keepRequests: false }, engine: e.engine });
     }
   }
   return points;

@@ -112,7 +112,7 @@ export interface ServingConfig {
    * preempted and recomputed later (their prompt and generated tokens prefilled again).
    */
   kvAdmission?: 'reserve' | 'blocks';
-  /** Tokens per KV block under `blocks` admission (default 16, vLLM's block size). */
+  /** Tokens per KV block under `blocks` admission (default: the engine preset's, e.g. 64 for vLLM 0.34, else 16). */
   kvBlockTokens?: number;
   /**
    * Fraction of every prompt found in a prefix cache, in [0, 1]: cached tokens skip
@@ -129,6 +129,12 @@ export interface ServingConfig {
   slo?: ServingSlo;
   /** Keep per-request timestamps in the result (default true). */
   keepRequests?: boolean;
+  /**
+   * Requests a benchmark leaves out as warm-up: the first `warmupRequests` sent (default
+   * 0). The run then also keeps the inter-token latencies of the other requests alone
+   * (`itlAfterWarmup`), so their median and p99 exclude the warm-up exactly.
+   */
+  warmupRequests?: number;
 }
 
 /**
@@ -188,6 +194,8 @@ export interface ServingResult {
    * from a log histogram with bins 0.1 % wide. Null when every output is one token.
    */
   itl: ServingLatencyStats | null;
+  /** `itl` over the requests after the first `warmupRequests` sent; present when the config asked for a warm-up. */
+  itlAfterWarmup?: { warmupRequests: number; itl: ServingLatencyStats | null };
   /** End-to-end latency: arrival to last token. */
   e2e: ServingLatencyStats;
   /** Fraction of the makespan the engine was running a step. */

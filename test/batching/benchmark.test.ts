@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { simulateServing, serveBenchmarkMetrics, servingConcurrencySweep, constantStepCost, type ServingConfig } from '../../lib/batching/index.js';
+import { simulateServing, serveBenchmarkMetrics, servingConcurrencySweep, constantStepCost, parseServingTrace, type ServingConfig } from '../../lib/batching/index.js';
 import { InputError } from '../../lib/util/errors.js';
 
 const S = 0.01;
@@ -17,6 +17,7 @@ test('serveBenchmarkMetrics: one client at a constant step S has TTFT S, TPOT = 
     outputTokens: { kind: 'fixed', tokens: o },
     policy: { kind: 'continuous', maxBatch: 4 },
     stepCost: constantStepCost(S),
+    warmupRequests: 1,
   };
   const m = serveBenchmarkMetrics(simulateServing(config, 1), 1);
   assert.equal(m.completed, 49);
@@ -26,6 +27,10 @@ test('serveBenchmarkMetrics: one client at a constant step S has TTFT S, TPOT = 
   close(m.meanTpotMs, 1000 * S);
   close(m.meanItlMs, 1000 * S);
   close(m.medianItlMs, 1000 * S, 1e-3); // histogram bin, 0.05 %
+  close(m.p99ItlMs, 1000 * S, 1e-3);
+  // The steady-state window: the second request is sent when the first finishes (o · S) and the last finishes at 50 o S.
+  close(m.windowStartSeconds, o * S);
+  close(m.windowEndSeconds, 50 * o * S);
   close(m.meanE2elMs, 1000 * o * S);
   close(m.durationSeconds, 49 * o * S);
   close(m.drainSeconds, o * S);
@@ -64,6 +69,48 @@ test('serveBenchmarkMetrics leaves the warm-up round out: its requests wait for 
   assert.equal(warm.meanItlMs, null);
 });
 
+// A hand-made timeline (trace replay, prefill-first continuous batching, a constant step S):
+// r0 (warm-up) arrives at 0, r1 at 1.5 S.
+//   [0, S)   prefill r0            -> r0 token 1 at S
+//   [S, 2S)  decode r0             -> r0 token 2 at 2S (gap S)
+//   [2S, 3S) prefill r1, r0 paused -> r1 token 1 at 3S
+//   [3S, 4S) decode r0, r1         -> r0 token 3 at 4S (gap 2S, done), r1 token 2 at 4S (gap S, done)
+// ITL as vllm bench serve pools it (vllm/benchmarks/serve.py:661, endpoint_request_func.py:289-295):
+// all requests {S, 2S, S}; after the one warm-up request {S}. TPOT (serve.py:656-657): r0 (4S − S) / 2 = 1.5 S, r1 S.
+const timeline: ServingConfig = {
+  arrivals: { kind: 'trace', trace: parseServingTrace(`timestamp,prompt_tokens,output_tokens\n0,16,3\n${1.5 * S},16,2\n`) },
+  promptTokens: { kind: 'fixed', tokens: 16 },
+  outputTokens: { kind: 'fixed', tokens: 2 },
+  policy: { kind: 'continuous', maxBatch: 4, priority: 'prefill-first' },
+  stepCost: constantStepCost(S),
+};
+
+test('serveBenchmarkMetrics of a hand-made timeline: the warm-up request\'s long gap leaves median and p99 ITL', () => {
+  const all = serveBenchmarkMetrics(simulateServing(timeline, 1), 0);
+  const warm = serveBenchmarkMetrics(simulateServing({ ...timeline, warmupRequests: 1 }, 1), 1);
+  close(all.meanItlMs, (1000 * 4 * S) / 3); // (S + 2S + S) / 3
+  close(all.meanTpotMs, 1000 * 1.25 * S); // (1.5 S + S) / 2
+  assert.ok(all.p99ItlMs! > 1000 * 1.9 * S, `${all.p99ItlMs}`); // the 2S gap is in the pool
+  close(warm.meanItlMs, 1000 * S);
+  close(warm.medianItlMs, 1000 * S, 1e-3);
+  close(warm.p99ItlMs, 1000 * S, 1e-3); // r1's one gap, S: the warm-up's 2S is left out
+  close(warm.meanTpotMs, 1000 * S);
+  close(warm.meanTtftMs, 1000 * 1.5 * S); // r1: sent at 1.5 S, first token at 3S
+  // Steady-state window: r1's send (1.5 S) to its finish (4S).
+  close(warm.windowStartSeconds, 1.5 * S);
+  close(warm.windowEndSeconds, 4 * S);
+  close(warm.outputThroughput, 2 / (2.5 * S));
+  // A run simulated without that warm-up kept no separate ITL for it: no median or p99 to give.
+  const other = serveBenchmarkMetrics(simulateServing(timeline, 1), 1);
+  assert.equal(other.medianItlMs, null);
+  assert.equal(other.p99ItlMs, null);
+  close(other.meanItlMs, 1000 * S); // the mean comes from the request log, exact either way
+});
+
+test('simulateServing refuses a warm-up that leaves no request to measure', () => {
+  assert.throws(() => simulateServing({ ...timeline, warmupRequests: 2 }, 1), (e: unknown) => e instanceof InputError && e.field === 'warmupRequests');
+});
+
 test('serveBenchmarkMetrics names the field of a bad warm-up or a run without its log', () => {
   const config: ServingConfig = { arrivals: { kind: 'burst' }, requests: 4, promptTokens: { kind: 'fixed', tokens: 4 }, outputTokens: { kind: 'fixed', tokens: 2 }, policy: { kind: 'continuous', maxBatch: 4 }, stepCost: constantStepCost(S) };
   assert.throws(() => serveBenchmarkMetrics(simulateServing(config, 1), 4), (e: unknown) => e instanceof InputError && e.field === 'warmupRequests');
@@ -81,4 +128,38 @@ test('servingConcurrencySweep reports the bench-serve figures per row and takes 
   // Output throughput = output tokens / duration; with 16-token outputs, 16 × the request throughput.
   close(rows[1].outputThroughput as number, 16 * (rows[1].requestThroughput as number));
   assert.throws(() => servingConcurrencySweep(replica, workload, 'vllm', [8], 1, { requestsPerClient: 1 }), (e: unknown) => e instanceof InputError && e.field === 'requestsPerClient');
+});
+
+test('itlAfterWarmup holds exactly the measured requests\' gaps, through preemptions and recomputes', () => {
+  // Every request after the warm-up contributes output − 1 gaps summing to finish − first token (the request log).
+  const config: ServingConfig = {
+    arrivals: { kind: 'closed', clients: 24 },
+    requests: 240,
+    promptTokens: { kind: 'uniform', min: 20, max: 400 },
+    outputTokens: { kind: 'uniform', min: 2, max: 120 },
+    policy: { kind: 'chunked', maxBatch: 24, tokenBudget: 256 },
+    kvAdmission: 'blocks',
+    kvBlockTokens: 16,
+    kvCapacityTokens: 2400,
+    stepCost: constantStepCost(S),
+    warmupRequests: 24,
+  };
+  const r = simulateServing(config, 5);
+  assert.ok(r.preemptions > 0, 'the tight KV cache preempts');
+  const log = r.requestLog!;
+  let gaps = 0;
+  let seconds = 0;
+  for (let i = 24; i < r.requests; i++) {
+    gaps += log.outputTokens[i] - 1;
+    seconds += log.finish[i] - log.firstToken[i];
+  }
+  const steady = r.itlAfterWarmup!;
+  assert.equal(steady.warmupRequests, 24);
+  assert.equal(steady.itl!.count, gaps);
+  close(steady.itl!.mean, seconds / gaps, 1e-9);
+  assert.ok(r.itl!.count > gaps);
+  // Simulating with a warm-up changes nothing else of the run.
+  const plain = simulateServing({ ...config, warmupRequests: undefined }, 5);
+  const { itlAfterWarmup: _kept, ...rest } = r;
+  assert.deepEqual({ ...plain, provenance: null }, { ...rest, provenance: null });
 });

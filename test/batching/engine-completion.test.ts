@@ -81,3 +81,21 @@ test('retireRequest in a closed loop sends the client’s next request after its
   assert.equal(s.thinkSum, 0.5);
   assert.equal(s.events.peekValue(), 2.5);
 });
+
+test('completeStep keeps the warm-up requests out of the measured ITL: request 0 of a one-request warm-up counts only in the whole-run histogram', () => {
+  // Request 0 is the warm-up (warmupRequests 1): its two gaps (0.05 s, 0.1 s) go to itl, none to itlSteady.
+  const s = prefilled({ prompt: 100, output: 3, warmupRequests: 1 });
+  completeStep(s, 0.3);
+  assert.deepEqual([s.decoding, s.decodingM, s.groupM[0]], [1, 0, 0]);
+  for (const t of [0.35, 0.45]) {
+    s.stepDecoding = s.decoding;
+    s.stepDecodingM = s.decodingM;
+    s.busy = true;
+    completeStep(s, t);
+  }
+  assert.equal(s.itl.count, 2);
+  assert.equal(s.itlSteady!.count, 0);
+  assert.equal(s.decodingM, 0);
+  // Without a warm-up every request is measured and no second histogram is kept.
+  assert.equal(prefilled({ prompt: 100, output: 3 }).itlSteady, null);
+});

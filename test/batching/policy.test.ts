@@ -60,6 +60,16 @@ test('chunked decider gives decodes their token first, earlier prompts the next,
   assert.equal((d(view({ running: 5, decoding: 4, prefilling: 1, prefillPending: 60, queue: [[30, 1, 0]] })) as { admit: number }).admit, 0);
 });
 
+test('chunked decider with wholePrompts admits a prompt only when the budget left holds all of it', () => {
+  const d = decider({ kind: 'chunked', maxBatch: 8, tokenBudget: 64, wholePrompts: true });
+  // Budget 64 − 4 decodes = 60: 30 fits whole, then 25 of the 30 left fits, then 10 does not (5 left).
+  assert.deepEqual(d(view({ running: 4, decoding: 4, queue: [[30, 1, 0], [25, 1, 0], [10, 1, 0]] })), { kind: 'step', admit: 2, prefillTokens: 60, decode: true });
+  // 61 tokens never fit beside 4 decodes; without wholePrompts the same head is admitted and split.
+  assert.equal((d(view({ running: 4, decoding: 4, queue: [[61, 1, 0]] })) as { admit: number }).admit, 0);
+  assert.equal((decider({ kind: 'chunked', maxBatch: 8, tokenBudget: 64 })(view({ running: 4, decoding: 4, queue: [[61, 1, 0]] })) as { admit: number }).admit, 1);
+  assert.throws(() => decider({ kind: 'chunked', maxBatch: 8, tokenBudget: 64, wholePrompts: 'yes' }), (e: unknown) => e instanceof InputError && e.field === 'policy.wholePrompts');
+});
+
 test('window decider waits until W after the previous tick started unless the batch limit is reached; W = 0 never waits', () => {
   const d = decider({ kind: 'window', windowMs: 50, maxBatch: 4 });
   assert.deepEqual(d(view({ now: 1.02, lastStepStart: 1, running: 2, decoding: 2, queue: [[10, 1, 1.01]] })), { kind: 'wait', until: 1.05 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { catalogServingReplica, servingCapacity, servingReplicaSweep, constantStepCost, simulateServing, servingSweepPoints } from '../../lib/batching/index.js';
+import { catalogServingReplica, servingCapacity, servingReplicaSweep, constantStepCost, simulateServing, servingSweepPoints, presetMemoryFraction, servingEnginePreset, engineDevice } from '../../lib/batching/index.js';
 import { loadModel } from '../../lib/models/index.js';
 import { loadHardware } from '../../lib/hardware/index.js';
 import { InputError } from '../../lib/util/errors.js';
@@ -155,4 +155,19 @@ test('catalogServingReplica takes the PerfConfig of stepTime: the calibrated mod
   assert.equal(t.kvCapacityTokens, kvCacheCapacity(model, h200, { ...kt, framework: undefined }).tokens);
   // A calibrated model that does not fit names memory.
   assert.throws(() => catalogServingReplica(loadModel('deepseek-v3'), loadHardware('h200'), { precision: 'fp8' }), (e: unknown) => e instanceof InputError && e.field === 'memory');
+});
+
+test('presetMemoryFraction applies an engine preset\'s memory rule to a deployment\'s weights', () => {
+  const model = loadModel('llama-3.1-8b');
+  const hw = loadHardware('h100-sxm');
+  const config = { precision: 'fp8' as const, parallelism: { tp: 1 } };
+  // Weights by memoryFit (about 8e9 parameters at 1 byte) over 80e9 bytes (data/hardware/h100-sxm.json).
+  const w = memoryFit(model, hw, config, { batch: 0, context: 0 }).weightBytes / 80e9;
+  // trtllm: 90 % of the memory left beside the weights (serve.py @ 00209af1): 0.9 + 0.1 · w.
+  assert.ok(Math.abs(presetMemoryFraction(servingEnginePreset('trtllm'), model, hw, config) - (0.9 + 0.1 * w)) < 1e-12);
+  // vLLM 0.34: gpu_memory_utilization 1.0 of the device; SGLang: its mem_fraction_static, whatever the weights.
+  assert.equal(presetMemoryFraction(servingEnginePreset('vllm'), model, hw, config), 1);
+  const sg = servingEnginePreset('sglang', engineDevice(hw));
+  assert.equal(presetMemoryFraction(sg, model, hw, config), sg.memory.fraction);
+  assert.throws(() => presetMemoryFraction(null as never, model, hw, config), /preset/);
 });

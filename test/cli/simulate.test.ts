@@ -60,11 +60,12 @@ test('batchlab simulate --engine vllm --model --hardware --concurrency prints a 
   const r = await run(['simulate', '--engine', 'vllm', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--tp', '1', '--concurrency', '1,16', '--requests-per-client', '4']);
   assert.equal(r.code, 0, r.err);
   const lines = r.out.split('\n');
-  // vLLM's API-server defaults on an 80 GB H100 (vllm/engine/arg_utils.py @ 99d7eb5d).
-  assert.match(lines[0], /^scheduler: vLLM .*max_num_batched_tokens 8192, max_num_seqs 1024, max_cudagraph_capture_size 512$/);
+  // vLLM 0.34.0's API-server defaults on an 80 GB H100 (vllm/engine/arg_utils.py:3010-3043, vllm/config/vllm.py:2398-2408).
+  assert.match(lines[0], /^scheduler: vLLM 0\.34\.0 .*max_num_batched_tokens 8192, max_num_seqs 1024, .*max_cudagraph_capture_size 512$/);
+  assert.match(lines[2], /first of each client excluded as warm-up from every figure/);
   assert.match(lines[1], /^step model: llama-3\.1-8b bf16 on 1× h100-sxm \(spec roofline\)/);
   const header = lines.findIndex((l) => l.startsWith('concurrency'));
-  assert.match(lines[header], /TTFT ms mean\/median\/p99 +TPOT ms mean\/median\/p99 +ITL ms mean\/median\/p99 +E2EL ms mean\/median\/p99/);
+  assert.match(lines[header], /TTFT ms mean\/median\/p99 +TPOT ms mean\/median\/p99 +ITL ms mean\/median\/p99 +E2EL ms mean\/median\/p99 +window s +drain s/);
   // 1 client × 4 requests, the first warm-up: 3 completed; 16 clients: 48.
   assert.deepEqual([lines[header + 1], lines[header + 2]].map((l) => Number(l.trim().split(/\s+/)[1])), [3, 48]);
   const json = JSON.parse((await run(['--json', 'simulate', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--concurrency', '1', '--requests-per-client', '3'])).out);

@@ -11,6 +11,12 @@ export interface ChunkedPolicy extends PolicyConfigBase {
   tokenBudget: number;
   /** 'decode-first' (default): decodes take their token first, prompt chunks the rest; 'prefill-first': a step with prompt chunks pauses decoding. */
   priority?: StepPriority;
+  /**
+   * Never split a prompt: admit a request only when the step's budget left holds its
+   * whole prompt (TensorRT-LLM with chunked context off, where max_num_tokens bounds
+   * each step). Needs every prompt within `tokenBudget` and kvAdmission 'reserve'.
+   */
+  wholePrompts?: boolean;
 }
 
 /**
@@ -34,12 +40,17 @@ export const chunkedPolicy: ServingPolicyModule<ChunkedPolicy> = {
     const tokenBudget = checkInt('policy.tokenBudget', p.tokenBudget, { min: Math.max(1, maxBatch), max: MAX_STEP_TOKENS });
     const out: ChunkedPolicy = { kind: 'chunked', maxBatch, tokenBudget };
     if (p.priority !== undefined) out.priority = checkPriority(p);
+    if (p.wholePrompts !== undefined) {
+      if (typeof p.wholePrompts !== 'boolean') throw new InputError('policy.wholePrompts', p.wholePrompts, 'true or false');
+      if (p.wholePrompts) out.wholePrompts = true;
+    }
     return out;
   },
-  describe: (p) => `chunked prefill, budget ${p.tokenBudget} tok/step, batch ≤ ${p.maxBatch}${p.priority === 'prefill-first' ? ', prefill-first' : ''}`,
+  describe: (p) => `${p.wholePrompts ? 'whole prompts' : 'chunked prefill'}, budget ${p.tokenBudget} tok/step, batch ≤ ${p.maxBatch}${p.priority === 'prefill-first' ? ', prefill-first' : ''}`,
   decider(p) {
     const { maxBatch, tokenBudget } = p;
     const priority = p.priority ?? 'decode-first';
-    return (view) => iterationStep(view, maxBatch, tokenBudget, priority);
+    const whole = p.wholePrompts === true;
+    return (view) => iterationStep(view, maxBatch, tokenBudget, priority, whole);
   },
 };

@@ -39,21 +39,24 @@ export function checkPriority(p: { priority?: unknown }): StepPriority {
 /**
  * Queued requests admitted first-come first-served while the batch has room, the KV
  * cache holds them and prompt budget is left (each admitted prompt takes what it
- * needs of the budget, at least one token). Stops at the first request that does not
- * fit, so nobody overtakes the head of the queue.
+ * needs of the budget, at least one token; with `whole`, only a prompt the budget left
+ * holds entirely is admitted). Stops at the first request that does not fit, so nobody
+ * overtakes the head of the queue.
  *
  * @example
  * admitFifo(view, 8, Infinity) // => how many of view's queued requests join the next step
  */
-export function admitFifo(view: SchedulerView, maxBatch: number, budget: number): number {
+export function admitFifo(view: SchedulerView, maxBatch: number, budget: number, whole = false): number {
   let k = 0;
   let free = view.kvFree;
   let b = budget;
   while (k < view.queued && view.running + k < maxBatch && b > 0) {
     const need = view.queuedKvNeed(k);
     if (need > free) break;
+    const prefill = view.queuedPrefill(k);
+    if (whole && prefill > b) break;
     free -= need;
-    b -= Math.min(view.queuedPrefill(k), b);
+    b -= Math.min(prefill, b);
     k++;
   }
   return k;
@@ -62,15 +65,16 @@ export function admitFifo(view: SchedulerView, maxBatch: number, budget: number)
 /**
  * Iteration-level batching with a per-step prompt budget (Infinity: whole prompts).
  * Decode-first: every decoding sequence takes one token of the step, prompts the rest.
- * Prefill-first: a step that has prompt work to do carries no decode tokens.
+ * Prefill-first: a step that has prompt work to do carries no decode tokens. With
+ * `wholePrompts`, a prompt is admitted only when the step's budget left holds all of it.
  *
  * @example
  * iterationStep(view, 256, 2048, 'decode-first') // => { kind: 'step', admit, prefillTokens: 2048 − decoding, decode: true }
  */
-export function iterationStep(view: SchedulerView, maxBatch: number, stepTokens: number, priority: StepPriority): PolicyDecision {
+export function iterationStep(view: SchedulerView, maxBatch: number, stepTokens: number, priority: StepPriority, wholePrompts = false): PolicyDecision {
   const prefillFirst = priority === 'prefill-first';
   const budget = prefillFirst ? stepTokens : stepTokens - view.decoding;
-  const admit = admitFifo(view, maxBatch, budget - Math.min(view.prefillPending, budget));
+  const admit = admitFifo(view, maxBatch, budget - Math.min(view.prefillPending, budget), wholePrompts);
   const prompts = view.prefilling > 0 || admit > 0;
   if (!prompts && view.decoding === 0) return WAIT_FOR_EVENT;
   return { kind: 'step', admit, prefillTokens: budget, decode: !(prefillFirst && prompts) };
