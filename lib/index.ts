@@ -32,6 +32,7 @@ export {
   machineId,
   rng as seededRng,
   thisMachineFacts,
+  projectRelativePath,
 } from './util/index.js';
 export type {
   MachineFacts,
@@ -412,6 +413,8 @@ export {
   moeTokensToReachExperts,
   moeZipfPopularity,
   moeStepShares,
+  moeRoutingChange,
+  moeDeviceImbalance,
 } from './moe/index.js';
 export type {
   BinomialWindow,
@@ -432,6 +435,7 @@ export type {
   MoeRoutingStatsRow,
   MoeRoutingSweepRow,
   MoeStepShares,
+  MoeRoutingChange,
 } from './moe/index.js';
 
 // pipeline
@@ -624,6 +628,7 @@ export {
   engineMemoryBudget,
   measureEngineVsLocal,
   describeEngineVsLocal,
+  predictionRowsByUnit,
 } from './server/index.js';
 export type {
   ArrivalRecord,
@@ -651,6 +656,7 @@ export type {
   LoadPlan,
   EngineVsLocalRow,
   EngineVsLocalResult,
+  PredictionRowsOfUnit,
 } from './server/index.js';
 
 // deployment
