@@ -93,6 +93,8 @@ export {
   timingStats,
   writeGemmResults,
   readGemmCsvForResume,
+  probeMachineRooflines,
+  medianRoofline,
 } from './gemm/index.js';
 export type {
   GemmBenchOptions,
@@ -110,6 +112,7 @@ export type {
   SyncMode,
   TimingOptions,
   TimingStats,
+  RooflineProbeRepeatOptions,
 } from './gemm/index.js';
 
 // cost
@@ -511,6 +514,7 @@ export {
   predictPublishedCurve,
   publishedSaturation,
   publishedCurveTargets,
+  servingSweepSpread,
 } from './batching/index.js';
 export type {
   AffineStepCostParams,

@@ -2,7 +2,9 @@ import { hostname } from 'node:os';
 import { matmulBytes, matmulFlops } from '../core/matmul.js';
 import type { FittedRoofline } from '../core/types.js';
 import { activeBackend } from '../backend/registry.js';
-import { checkInt } from '../util/validate.js';
+import { checkArray, checkInt, checkNumber } from '../util/validate.js';
+import { InputError } from '../util/errors.js';
+import { summarizeSample } from '../util/stats.js';
 import { timeTfOp } from './timing.js';
 
 /** Sizes of the quick probe; the defaults take about a second on a 2-core CPU. */
@@ -61,5 +63,59 @@ export async function probeMachineRoofline(opts: RooflineProbeOptions = {}): Pro
     bytesPerSecond,
     dtype: 'fp32',
     label: `quick probe (${size}³ matmul, ${gemvSize}² GEMV) on ${backend.name}, ${hostname()}, ${date}`,
+  };
+}
+
+/** `probeMachineRoofline`'s sizes and how many times the whole probe runs. */
+export interface RooflineProbeRepeatOptions extends RooflineProbeOptions {
+  /** Independent probes, each a full `probeMachineRoofline` (default 5). */
+  repeats?: number;
+}
+
+/**
+ * `probeMachineRoofline` run `repeats` times in a row: one fit per repetition, each
+ * labelled "probe i of n". A machine shared with other processes, or one whose clocks
+ * move, gives a different fit each time; a figure derived from each fit then carries
+ * the spread of the repetitions (summarizeSample's median, p10 and p90) instead of
+ * one draw stated as a fact.
+ *
+ * @example
+ * const fits = await probeMachineRooflines({ repeats: 5 });
+ * summarizeSample(fits.map((f) => f.peakFlopsPerSecond)).median // => e.g. 6e10 on a 2-core CPU
+ */
+export async function probeMachineRooflines(opts: RooflineProbeRepeatOptions = {}): Promise<FittedRoofline[]> {
+  const repeats = checkInt('repeats', opts.repeats ?? 5, { min: 1, max: 100 });
+  const fits: FittedRoofline[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const fit = await probeMachineRoofline(opts);
+    fits.push({ ...fit, label: `${fit.label}, probe ${i + 1} of ${repeats}` });
+  }
+  return fits;
+}
+
+/**
+ * One roofline standing for repeated fits of the same machine (probeMachineRooflines):
+ * the median of each parameter over the fits (summarizeSample), labelled with how many.
+ * Fits of different dtypes are an InputError; one fit is returned as it is.
+ *
+ * @example
+ * const fits = await probeMachineRooflines({ repeats: 5 });
+ * medianRoofline(fits).peakFlopsPerSecond // => the median of the five peaks
+ */
+export function medianRoofline(fits: readonly FittedRoofline[]): FittedRoofline {
+  const list = checkArray<FittedRoofline>('fits', fits, 10_000);
+  if (list.length === 0) throw new InputError('fits', fits, 'at least one FittedRoofline');
+  list.forEach((f, i) => {
+    for (const k of ['overheadSeconds', 'peakFlopsPerSecond', 'bytesPerSecond'] as const) checkNumber(`fits[${i}].${k}`, f?.[k], { min: 0 });
+    if (f.dtype !== list[0].dtype) throw new InputError(`fits[${i}].dtype`, f.dtype, `the dtype of fits[0] (${list[0].dtype})`);
+  });
+  if (list.length === 1) return list[0];
+  const med = (k: 'overheadSeconds' | 'peakFlopsPerSecond' | 'bytesPerSecond'): number => summarizeSample(list.map((f) => f[k])).median;
+  return {
+    overheadSeconds: med('overheadSeconds'),
+    peakFlopsPerSecond: med('peakFlopsPerSecond'),
+    bytesPerSecond: med('bytesPerSecond'),
+    dtype: list[0].dtype,
+    label: `median of ${list.length} fits (${list[0].label.replace(/, probe \d+ of \d+$/, '')})`,
   };
 }

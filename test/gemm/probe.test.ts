@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { probeMachineRoofline } from '../../lib/gemm/index.js';
+import { medianRoofline, probeMachineRoofline, probeMachineRooflines } from '../../lib/gemm/index.js';
 import { thisMachineHardware } from '../../lib/hardware/index.js';
 import { InputError } from '../../lib/util/errors.js';
 
@@ -20,4 +20,30 @@ test('probeMachineRoofline() rejects sizes outside its range before touching the
   await assert.rejects(probeMachineRoofline({ size: 0 }), (e: unknown) => e instanceof InputError && /size/.test(e.message));
   await assert.rejects(probeMachineRoofline({ gemvSize: 1e6 }), /gemvSize/);
   await assert.rejects(probeMachineRoofline({ reps: 1.5 }), /reps/);
+});
+
+test('probeMachineRooflines({ repeats }) runs the whole probe that many times: one labelled, positive fit per repetition', async () => {
+  const fits = await probeMachineRooflines({ size: 64, gemvSize: 128, reps: 2, repeats: 3 });
+  assert.equal(fits.length, 3);
+  fits.forEach((f, i) => {
+    assert.match(f.label, new RegExp(`^quick probe \\(64³ matmul, 128² GEMV\\) on .*, probe ${i + 1} of 3$`));
+    for (const v of [f.peakFlopsPerSecond, f.bytesPerSecond]) assert.ok(Number.isFinite(v) && v > 0);
+  });
+  // Repetitions are timed separately: the three fits are three objects, not one copied.
+  assert.equal(new Set(fits).size, 3);
+  await assert.rejects(probeMachineRooflines({ repeats: 0 }), (e: unknown) => e instanceof InputError && e.field === 'repeats');
+  await assert.rejects(probeMachineRooflines({ repeats: 2, size: 0 }), (e: unknown) => e instanceof InputError && e.field === 'size');
+});
+
+test('medianRoofline(fits) takes the median of each parameter (the middle of three), keeps one fit as it is, and refuses mixed dtypes', async () => {
+  const f = (o: number, p: number, b: number) => ({ overheadSeconds: o, peakFlopsPerSecond: p, bytesPerSecond: b, dtype: 'fp32' as const, label: `quick probe x, probe 1 of 3` });
+  // Parameters vary independently: the median of each column, 2e-5, 5e10 and 4e9, need not come from one fit.
+  const m = medianRoofline([f(1e-5, 6e10, 3e9), f(3e-5, 5e10, 5e9), f(2e-5, 4e10, 4e9)]);
+  assert.deepEqual([m.overheadSeconds, m.peakFlopsPerSecond, m.bytesPerSecond], [2e-5, 5e10, 4e9]);
+  assert.equal(m.label, 'median of 3 fits (quick probe x)');
+  const one = f(1e-5, 6e10, 3e9);
+  assert.equal(medianRoofline([one]), one);
+  assert.throws(() => medianRoofline([]), (e: unknown) => e instanceof InputError && e.field === 'fits');
+  assert.throws(() => medianRoofline([one, { ...one, dtype: 'bf16' }]), (e: unknown) => e instanceof InputError && e.field === 'fits[1].dtype');
+  assert.throws(() => medianRoofline([one, { ...one, bytesPerSecond: NaN }]), (e: unknown) => e instanceof InputError && e.field === 'fits[1].bytesPerSecond');
 });
