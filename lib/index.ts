@@ -33,6 +33,7 @@ export {
   rng as seededRng,
   thisMachineFacts,
   projectRelativePath,
+  medianBy,
 } from './util/index.js';
 export type {
   MachineFacts,
@@ -94,7 +95,6 @@ export {
   writeGemmResults,
   readGemmCsvForResume,
   probeMachineRooflines,
-  medianRoofline,
 } from './gemm/index.js';
 export type {
   GemmBenchOptions,

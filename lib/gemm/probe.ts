@@ -2,9 +2,7 @@ import { hostname } from 'node:os';
 import { matmulBytes, matmulFlops } from '../core/matmul.js';
 import type { FittedRoofline } from '../core/types.js';
 import { activeBackend } from '../backend/registry.js';
-import { checkArray, checkInt, checkNumber } from '../util/validate.js';
-import { InputError } from '../util/errors.js';
-import { summarizeSample } from '../util/stats.js';
+import { checkInt } from '../util/validate.js';
 import { timeTfOp } from './timing.js';
 
 /** Sizes of the quick probe; the defaults take about a second on a 2-core CPU. */
@@ -81,7 +79,7 @@ export interface RooflineProbeRepeatOptions extends RooflineProbeOptions {
  *
  * @example
  * const fits = await probeMachineRooflines({ repeats: 5 });
- * summarizeSample(fits.map((f) => f.peakFlopsPerSecond)).median // => e.g. 6e10 on a 2-core CPU
+ * medianBy(fits, (f) => f.peakFlopsPerSecond / f.bytesPerSecond) // => the probe with the median ridge
  */
 export async function probeMachineRooflines(opts: RooflineProbeRepeatOptions = {}): Promise<FittedRoofline[]> {
   const repeats = checkInt('repeats', opts.repeats ?? 5, { min: 1, max: 100 });
@@ -91,31 +89,4 @@ export async function probeMachineRooflines(opts: RooflineProbeRepeatOptions = {
     fits.push({ ...fit, label: `${fit.label}, probe ${i + 1} of ${repeats}` });
   }
   return fits;
-}
-
-/**
- * One roofline standing for repeated fits of the same machine (probeMachineRooflines):
- * the median of each parameter over the fits (summarizeSample), labelled with how many.
- * Fits of different dtypes are an InputError; one fit is returned as it is.
- *
- * @example
- * const fits = await probeMachineRooflines({ repeats: 5 });
- * medianRoofline(fits).peakFlopsPerSecond // => the median of the five peaks
- */
-export function medianRoofline(fits: readonly FittedRoofline[]): FittedRoofline {
-  const list = checkArray<FittedRoofline>('fits', fits, 10_000);
-  if (list.length === 0) throw new InputError('fits', fits, 'at least one FittedRoofline');
-  list.forEach((f, i) => {
-    for (const k of ['overheadSeconds', 'peakFlopsPerSecond', 'bytesPerSecond'] as const) checkNumber(`fits[${i}].${k}`, f?.[k], { min: 0 });
-    if (f.dtype !== list[0].dtype) throw new InputError(`fits[${i}].dtype`, f.dtype, `the dtype of fits[0] (${list[0].dtype})`);
-  });
-  if (list.length === 1) return list[0];
-  const med = (k: 'overheadSeconds' | 'peakFlopsPerSecond' | 'bytesPerSecond'): number => summarizeSample(list.map((f) => f[k])).median;
-  return {
-    overheadSeconds: med('overheadSeconds'),
-    peakFlopsPerSecond: med('peakFlopsPerSecond'),
-    bytesPerSecond: med('bytesPerSecond'),
-    dtype: list[0].dtype,
-    label: `median of ${list.length} fits (${list[0].label.replace(/, probe \d+ of \d+$/, '')})`,
-  };
 }

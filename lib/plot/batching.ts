@@ -242,7 +242,8 @@ export function windowEffectChart(
     layout: {
       title: { text: opts.title ?? 'Latency and cost per token against the collection window, at fixed loads' },
       xaxis: { domain: [0, 0.45], type: 'category', categoryorder: 'array', categoryarray: categories, title: { text: 'collection window W' } },
-      yaxis: secondsLogAxis(data.filter((d) => d.yaxis === 'y').flatMap((d) => d.y as number[]), opts.latencyLabel ?? metricLabel(latency)),
+      // The axis spans the error bars too (customdata holds each point's p10 and p90).
+      yaxis: secondsLogAxis(data.filter((d) => d.yaxis === 'y').flatMap((d) => [...(d.y as number[]), ...((d.customdata as number[][] | undefined) ?? []).flat()]), opts.latencyLabel ?? metricLabel(latency)),
       xaxis2: { domain: [0.57, 1], type: 'category', categoryorder: 'array', categoryarray: categories, title: { text: 'collection window W' }, anchor: 'y2' },
       yaxis2: { type: 'log', tickformat: LOG_TICK_FORMAT, anchor: 'x2', title: { text: opts.costLabel ?? (cost === 'busySecondsPer1kTokens' ? 'engine busy seconds per 1,000 output tokens' : cost === 'usdPerMTok' ? '$ per million output tokens' : cost) } },
       legend: { orientation: 'h', y: -0.25 },

@@ -2,7 +2,7 @@ export { InputError } from './errors.js';
 export { checkNumber, checkInt, checkPositive, checkFraction, checkOneOf, checkArray } from './validate.js';
 export type { Bounds } from './validate.js';
 export { smallestIntegerWhere } from './search.js';
-export { summarizeSample } from './stats.js';
+export { summarizeSample, medianBy } from './stats.js';
 export type { SampleSummary } from './stats.js';
 export type { Table } from './table.js';
 export { rng, fork, exponential, gammaByMeanCv, normal, logNormal, uniform, randomInt } from './random.js';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { medianRoofline, probeMachineRoofline, probeMachineRooflines } from '../../lib/gemm/index.js';
+import { probeMachineRoofline, probeMachineRooflines } from '../../lib/gemm/index.js';
 import { thisMachineHardware } from '../../lib/hardware/index.js';
 import { InputError } from '../../lib/util/errors.js';
 
@@ -33,17 +33,4 @@ test('probeMachineRooflines({ repeats }) runs the whole probe that many times: o
   assert.equal(new Set(fits).size, 3);
   await assert.rejects(probeMachineRooflines({ repeats: 0 }), (e: unknown) => e instanceof InputError && e.field === 'repeats');
   await assert.rejects(probeMachineRooflines({ repeats: 2, size: 0 }), (e: unknown) => e instanceof InputError && e.field === 'size');
-});
-
-test('medianRoofline(fits) takes the median of each parameter (the middle of three), keeps one fit as it is, and refuses mixed dtypes', async () => {
-  const f = (o: number, p: number, b: number) => ({ overheadSeconds: o, peakFlopsPerSecond: p, bytesPerSecond: b, dtype: 'fp32' as const, label: `quick probe x, probe 1 of 3` });
-  // Parameters vary independently: the median of each column, 2e-5, 5e10 and 4e9, need not come from one fit.
-  const m = medianRoofline([f(1e-5, 6e10, 3e9), f(3e-5, 5e10, 5e9), f(2e-5, 4e10, 4e9)]);
-  assert.deepEqual([m.overheadSeconds, m.peakFlopsPerSecond, m.bytesPerSecond], [2e-5, 5e10, 4e9]);
-  assert.equal(m.label, 'median of 3 fits (quick probe x)');
-  const one = f(1e-5, 6e10, 3e9);
-  assert.equal(medianRoofline([one]), one);
-  assert.throws(() => medianRoofline([]), (e: unknown) => e instanceof InputError && e.field === 'fits');
-  assert.throws(() => medianRoofline([one, { ...one, dtype: 'bf16' }]), (e: unknown) => e instanceof InputError && e.field === 'fits[1].dtype');
-  assert.throws(() => medianRoofline([one, { ...one, bytesPerSecond: NaN }]), (e: unknown) => e instanceof InputError && e.field === 'fits[1].bytesPerSecond');
 });

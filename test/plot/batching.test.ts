@@ -37,6 +37,9 @@ test('windowEffectChart draws p10–p90 error bars from <column>P10/P90 (serving
   assert.deepEqual(cost.error_y.array, [5, 3]);
   assert.deepEqual(lat.customdata, [[0.8, 1.5], [1.1, 1.2]]);
   assert.match(lat.hovertemplate, /p10–p90/);
+  // The latency axis (log, seconds) spans the bars: from below p10 = 0.8 s to above p90 = 1.5 s.
+  const range = (fig.layout.yaxis as { range?: number[]; tickvals?: number[] });
+  if (range.range) assert.ok(10 ** range.range[0] <= 0.8 && 10 ** range.range[1] >= 1.5, JSON.stringify(range.range));
   // Without the P10/P90 columns (one run) there are no bars.
   const single = windowEffectChart(rows.map(({ loadLabel, windowMs, itlP99, busySecondsPer1kTokens }) => ({ loadLabel, windowMs, itlP99, busySecondsPer1kTokens })), { groupBy: 'loadLabel' });
   assert.ok(single.data.every((d) => !('error_y' in d)));
