@@ -32,6 +32,8 @@ export {
   machineId,
   rng as seededRng,
   thisMachineFacts,
+  projectRelativePath,
+  medianBy,
 } from './util/index.js';
 export type {
   MachineFacts,
@@ -92,6 +94,7 @@ export {
   timingStats,
   writeGemmResults,
   readGemmCsvForResume,
+  probeMachineRooflines,
 } from './gemm/index.js';
 export type {
   GemmBenchOptions,
@@ -109,6 +112,7 @@ export type {
   SyncMode,
   TimingOptions,
   TimingStats,
+  RooflineProbeRepeatOptions,
 } from './gemm/index.js';
 
 // cost
@@ -413,6 +417,8 @@ export {
   moeTokensToReachExperts,
   moeZipfPopularity,
   moeStepShares,
+  moeRoutingChange,
+  moeDeviceImbalance,
 } from './moe/index.js';
 export type {
   BinomialWindow,
@@ -433,6 +439,7 @@ export type {
   MoeRoutingStatsRow,
   MoeRoutingSweepRow,
   MoeStepShares,
+  MoeRoutingChange,
 } from './moe/index.js';
 
 // pipeline
@@ -510,6 +517,7 @@ export {
   publishedCurveTargets,
   engineMemoryFraction,
   presetMemoryFraction,
+  servingSweepSpread,
 } from './batching/index.js';
 export type {
   AffineStepCostParams,
@@ -629,6 +637,7 @@ export {
   engineMemoryBudget,
   measureEngineVsLocal,
   describeEngineVsLocal,
+  predictionRowsByUnit,
 } from './server/index.js';
 export type {
   ArrivalRecord,
@@ -656,6 +665,7 @@ export type {
   LoadPlan,
   EngineVsLocalRow,
   EngineVsLocalResult,
+  PredictionRowsOfUnit,
 } from './server/index.js';
 
 // deployment

@@ -6,7 +6,7 @@ import { selectBackend, BACKEND_NAMES } from '../../lib/backend/registry.js';
 import { loadServingTrace } from '../../lib/batching/trace.js';
 import { measuredDir } from '../../lib/gemm/store.js';
 import { InputError } from '../../lib/util/errors.js';
-import { ensureDir } from '../../lib/util/files.js';
+import { checkWritableDir, ensureDir } from '../../lib/util/files.js';
 import { asFlags, asFlagsAsync, decimalInRange, emit, intArg, ioOf } from './context.js';
 
 interface AttentionCliOptions {
@@ -60,6 +60,8 @@ export function register(program: Command): void {
     .option('--tag <name>', 'file name suffix')
     .exitOverride()
     .action(async (o: AttentionCliOptions, cmd: Command) => {
+      // The output folder first (a file, a device, /proc/x): refused before the trace is read or the backend loads.
+      checkWritableDir('--out', o.out ?? measuredDir());
       if (o.backend !== 'auto' && !(BACKEND_NAMES as readonly string[]).includes(o.backend)) throw new InputError('--backend', o.backend, `one of auto, ${BACKEND_NAMES.join(', ')}`);
       // Strict decimal integers: Number('0x10') would read a typo as 16.
       const int = (f: string, raw: string): number => intArg(f, raw, 1, 1 << 20);
@@ -77,7 +79,6 @@ export function register(program: Command): void {
       if (heads % shape.kvHeads !== 0) throw new InputError('--kv-heads', shape.kvHeads, `a divisor of --heads (${heads})`);
       const rounds = intArg('--rounds', o.rounds, 1, 1000);
       const minTimeMs = decimalInRange('--min-time-ms', o.minTimeMs, { min: 0, max: 600_000 });
-      // Every flag, the output folder included (a file, /proc/x), is checked before the backend loads.
       ensureDir('--out', o.out ?? measuredDir());
       await selectBackend(o.backend as (typeof BACKEND_NAMES)[number] | 'auto', { log: () => {} });
       // The cache-size cap depends on every length at once: it names the flags that set them.

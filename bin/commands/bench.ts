@@ -13,6 +13,7 @@ import { machineId, thisMachineFacts } from '../../lib/util/machine.js';
 import { join } from 'node:path';
 import type { GemmVariant } from '../../lib/gemm/sweep.js';
 import { InputError } from '../../lib/util/errors.js';
+import { checkWritableDir } from '../../lib/util/files.js';
 import { checkNumber, checkOneOf } from '../../lib/util/validate.js';
 import { decimalArg, emit, intArg, ioOf } from './context.js';
 
@@ -63,6 +64,8 @@ interface GemmCliOptions {
 
 async function benchGemm(o: GemmCliOptions, cmd: Command): Promise<void> {
   const io = ioOf(cmd);
+  // The output folder first (a file, a device, /proc/x): refused before anything is parsed, loaded or measured.
+  checkWritableDir('--out', o.out ?? measuredDir());
   const backend = checkOneOf('--backend', o.backend, ['auto', ...BACKEND_NAMES] as const) as BackendName | 'auto';
   const ms = parseBatchList('--m', o.m);
   let shapes: Array<{ k: number; n: number }>;

@@ -129,7 +129,7 @@ const flagName = (k: string): string => `--${k.replace(/[A-Z]/g, (c) => `-${c.to
 function localCommand(o: DeployOptions, io: CliIo): void {
   const model = modelFlag(o.model);
   if (o.local !== undefined && o.setup !== undefined) throw new InputError('--local/--setup', `${o.local}, ${o.setup}`, 'one of them: a catalog setup id or a setup file');
-  let setup = o.setup !== undefined ? loadLocalSetupFile(o.setup) : asFlags(() => loadLocalSetup(o.local!), { 'local setup id': '--local' });
+  let setup = o.setup !== undefined ? asFlags(() => loadLocalSetupFile(o.setup!), { 'setup file': '--setup' }) : asFlags(() => loadLocalSetup(o.local!), { 'local setup id': '--local' });
   const over: LocalSetupOverrides = {};
   for (const [flag, field, unit] of SETUP_FLAGS) {
     const raw = o[flag];

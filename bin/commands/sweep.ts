@@ -10,7 +10,7 @@ import type { ServingSweepSpec } from '../../lib/sweep/serving.js';
 import type { SweepDefinition } from '../../lib/sweep/run.js';
 import { runSweepShard, sweepShardFileName, writeSweepShard } from '../../lib/sweep/run.js';
 import { checkOneOf } from '../../lib/util/validate.js';
-import { ensureDir } from '../../lib/util/files.js';
+import { checkWritableDir, ensureDir } from '../../lib/util/files.js';
 import { asFlagsAsync } from './context.js';
 import { readJsonSpec } from './search.js';
 import { progressBar } from './inputs.js';
@@ -19,10 +19,12 @@ const KINDS = ['deployment-search', 'serving'] as const;
 
 async function sweepCommand(o: { kind: string; spec?: string; shard: string; out: string; json?: boolean }, io: CliIo): Promise<void> {
   const kind = checkOneOf('--kind', o.kind, KINDS);
+  // The output folder first: a file, a device or /proc/x is refused before the spec is read.
+  checkWritableDir('--out', o.out);
   const raw = readJsonSpec('--spec', o.spec);
   const def: SweepDefinition<unknown> = kind === 'serving' ? servingSweepDefinition(raw as ServingSweepSpec) : searchSweep(raw as SearchSpec);
   const shard = parseShard(o.shard);
-  // The folder is made (or refused: a file, /proc/x) before the sweep runs, not after it.
+  // The folder is made before the sweep runs, not after it.
   ensureDir('--out', o.out);
   const bar = progressBar(io, `sweep shard ${shard.index}/${shard.count}: points`);
   let file: ReturnType<typeof runSweepShard>;

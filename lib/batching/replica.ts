@@ -11,6 +11,7 @@ import { engineMemoryFraction, type ServingEnginePreset } from './engines.js';
 import { InputError } from '../util/errors.js';
 import * as aq from 'arquero';
 import { checkArray, checkInt, checkOneOf, checkPositive } from '../util/validate.js';
+import { summarizeSample } from '../util/stats.js';
 import { simulateServing } from './simulate.js';
 import { servingSweep, type ServingSweepGrid } from './sweep.js';
 
@@ -204,5 +205,51 @@ export function servingReplicaSweep(
       rows.push({ replica: replica.label, series: `${replica.label} · ${row.engine ?? row.policy}`, load, loadLabel: `${+(load * 100).toFixed(1)} % load`, capacityRps: capacity, usdPerMTok: usd, ...row });
     }
   }
+  return aq.from(rows);
+}
+
+/**
+ * Sweeps of the same grid repeated (e.g. once per fit of repeated machine probes)
+ * summarised point by point: for every combination of `keys`, each of `columns` becomes
+ * the median over the repetitions, with `<column>P10` and `<column>P90` beside it
+ * (summarizeSample: linear interpolation between ranks), and `repeats` counts the
+ * repetitions that had the point. Nulls and NaN are skipped; a column with no value at
+ * a point is null there. Points keep the order of the first sweep that has them.
+ *
+ * @example
+ * const sweeps = fits.map((f) => servingReplicaSweep([replicaOf(f)], grid, 1));
+ * const spread = servingSweepSpread(sweeps, { keys: ['loadLabel', 'windowMs'], columns: ['itlP99', 'busySecondsPer1kTokens'] });
+ * spread.objects()[0] // => { loadLabel: '20 % load', windowMs: 0, repeats: 5, itlP99: …, itlP99P10: …, itlP99P90: …, … }
+ */
+export function servingSweepSpread(sweeps: readonly Table[], opts: { keys: readonly string[]; columns: readonly string[] }): Table {
+  const list = checkArray<Table>('sweeps', sweeps, 10_000);
+  if (list.length === 0) throw new InputError('sweeps', sweeps, 'at least one sweep table');
+  const keys = checkArray<string>('keys', opts?.keys, 64);
+  const columns = checkArray<string>('columns', opts?.columns, 64);
+  if (keys.length === 0 || columns.length === 0) throw new InputError(keys.length === 0 ? 'keys' : 'columns', keys.length === 0 ? keys : columns, 'at least one column name');
+  const points = new Map<string, { key: Record<string, unknown>; values: number[][] }>();
+  list.forEach((t, i) => {
+    if (!t || typeof (t as { objects?: unknown }).objects !== 'function') throw new InputError(`sweeps[${i}]`, t, 'a sweep table (servingReplicaSweep or servingSweep)');
+    for (const row of t.objects() as Array<Record<string, unknown>>) {
+      for (const k of keys) if (!(k in row)) throw new InputError(`keys`, k, `a column of sweeps[${i}] (${Object.keys(row).join(', ')})`);
+      const id = JSON.stringify(keys.map((k) => row[k]));
+      const p = points.get(id) ?? { key: Object.fromEntries(keys.map((k) => [k, row[k]])), values: columns.map(() => []) };
+      columns.forEach((c, j) => {
+        const v = row[c];
+        if (typeof v === 'number' && Number.isFinite(v)) p.values[j].push(v);
+      });
+      points.set(id, p);
+    }
+  });
+  const rows = [...points.values()].map((p) => {
+    const out: Record<string, unknown> = { ...p.key, repeats: Math.max(...p.values.map((v) => v.length)) };
+    columns.forEach((c, j) => {
+      const s = p.values[j].length ? summarizeSample(p.values[j]) : null;
+      out[c] = s?.median ?? null;
+      out[`${c}P10`] = s?.p10 ?? null;
+      out[`${c}P90`] = s?.p90 ?? null;
+    });
+    return out;
+  });
   return aq.from(rows);
 }

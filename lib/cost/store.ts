@@ -87,7 +87,7 @@ export function loadLatestFittedRoofline(opts: { machine?: string; host?: string
     const file = join(d, name);
     let doc: Partial<StoredRooflineFit>;
     try {
-      // Capped by bytes read: a device or FIFO named *.json in the folder is skipped, not read for ever.
+      // Only regular files are read: a device or FIFO named *.json in the folder is refused at once and skipped.
       doc = readJsonCapped('dir', file, { maxBytes: 256 * 2 ** 20 }) as Partial<StoredRooflineFit>;
     } catch {
       continue; // not JSON, or being replaced: not a fit

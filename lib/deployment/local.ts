@@ -1,4 +1,5 @@
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { readJsonCapped } from '../util/files.js';
 import { join } from 'node:path';
 import type { Dtype } from '../core/types.js';
 import type { HardwareSpec } from '../hardware/spec.js';
@@ -121,20 +122,8 @@ function setupFromJson(j: Record<string, unknown>, i: number): LocalSetup {
  */
 export function loadLocalSetupFile(path: string): LocalSetup {
   if (typeof path !== 'string' || path === '') throw new InputError('setup file', path, 'a path to a JSON file');
-  let text: string;
-  try {
-    if (!statSync(path).isFile()) throw new Error('not a regular file');
-    if (statSync(path).size > 1 << 20) throw new Error('larger than 1 MiB');
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new InputError('setup file', path, 'a readable JSON file of at most 1 MiB', (e as Error).message);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new InputError(path, 'unparsable', 'valid JSON', (e as Error).message);
-  }
+  // The one capped reader: only a regular file, at most 1 MiB counted while reading.
+  const json = readJsonCapped('setup file', path, { maxBytes: 1 << 20, what: 'JSON file' });
   return localSetupFromJson(json, path, path);
 }
 

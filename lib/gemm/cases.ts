@@ -11,6 +11,7 @@ import { checkDim, gemmBytes, gemmFlops, gemmWeightBytes } from './shapes.js';
 import { gemmBackend, gemmDtypes, gemmTable, gemmTiming, gemmVariantProduct } from './sweep.js';
 import type { GemmBenchOptions } from './sweep.js';
 import { timeTfOp } from './timing.js';
+import type { TimingStats } from './stats.js';
 import type { Table } from '../util/table.js';
 
 /** One point of the one-big-vs-many-small comparison. */
@@ -157,6 +158,8 @@ export interface GroupedExpertsSummary {
   batchedSpeedup: number;
   /** separateSeconds / denseSeconds: the cost of spreading the same FLOPs over experts. */
   expertPenalty: number;
+  /** The repetitions behind each median (seconds): p10, p90 and count, the spread a report quotes (benchGroupedExperts always sets it). */
+  timings?: { batched: TimingStats; separate: TimingStats; dense: TimingStats };
 }
 
 /**
@@ -258,6 +261,7 @@ export async function benchGroupedExperts(opts: GroupedExpertsOptions): Promise<
     denseSeconds: dense.stats.median,
     batchedSpeedup: separate.stats.median / batched.stats.median,
     expertPenalty: separate.stats.median / dense.stats.median,
+    timings: { batched: batched.stats, separate: separate.stats, dense: dense.stats },
   };
   return { table: gemmTable(rows), summary };
 }

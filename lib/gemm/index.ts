@@ -14,7 +14,7 @@ export { benchOneVsMany, benchDispatchOverhead, benchGroupedExperts } from './ca
 export type { OneVsManyPoint, GroupedExpertsOptions, GroupedExpertsSummary } from './cases.js';
 export { measuredDir, gemmFileStem, gemmCsv, parseGemmCsv, readGemmCsv, writeGemmResults, sweepGemmToFiles, readMeasuredGemm, readGemmCsvForResume } from './store.js';
 export type { GemmResultDoc, GemmSweepFileOptions } from './store.js';
-export { probeMachineRoofline } from './probe.js';
-export type { RooflineProbeOptions } from './probe.js';
+export { probeMachineRoofline, probeMachineRooflines } from './probe.js';
+export type { RooflineProbeOptions, RooflineProbeRepeatOptions } from './probe.js';
 export { gemmLineRefinement, GEMM_REFINE_MARGIN, GEMM_REFINE_MAX_EXTRA } from './refine.js';
 export type { GemmLinePoint, GemmRefineOptions, GemmRefineInterval } from './refine.js';

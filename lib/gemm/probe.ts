@@ -63,3 +63,30 @@ export async function probeMachineRoofline(opts: RooflineProbeOptions = {}): Pro
     label: `quick probe (${size}³ matmul, ${gemvSize}² GEMV) on ${backend.name}, ${hostname()}, ${date}`,
   };
 }
+
+/** `probeMachineRoofline`'s sizes and how many times the whole probe runs. */
+export interface RooflineProbeRepeatOptions extends RooflineProbeOptions {
+  /** Independent probes, each a full `probeMachineRoofline` (default 5). */
+  repeats?: number;
+}
+
+/**
+ * `probeMachineRoofline` run `repeats` times in a row: one fit per repetition, each
+ * labelled "probe i of n". A machine shared with other processes, or one whose clocks
+ * move, gives a different fit each time; a figure derived from each fit then carries
+ * the spread of the repetitions (summarizeSample's median, p10 and p90) instead of
+ * one draw stated as a fact.
+ *
+ * @example
+ * const fits = await probeMachineRooflines({ repeats: 5 });
+ * medianBy(fits, (f) => f.peakFlopsPerSecond / f.bytesPerSecond) // => the probe with the median ridge
+ */
+export async function probeMachineRooflines(opts: RooflineProbeRepeatOptions = {}): Promise<FittedRoofline[]> {
+  const repeats = checkInt('repeats', opts.repeats ?? 5, { min: 1, max: 100 });
+  const fits: FittedRoofline[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const fit = await probeMachineRoofline(opts);
+    fits.push({ ...fit, label: `${fit.label}, probe ${i + 1} of ${repeats}` });
+  }
+  return fits;
+}

@@ -21,8 +21,8 @@ export {
   MOE_MAX_CLOSED_FORM_TOKENS,
 } from './closed.js';
 export type { BinomialWindow } from './closed.js';
-export { moeMeanCi, moeRoutingStats, moeRoutingSweep, moeStepShares } from './montecarlo.js';
-export type { MoeMeanCi, MoeRoutingStatsRow, MoeRoutingSweepRow, MoeStepShares } from './montecarlo.js';
+export { moeMeanCi, moeRoutingStats, moeRoutingSweep, moeStepShares, moeRoutingChange } from './montecarlo.js';
+export type { MoeMeanCi, MoeRoutingStatsRow, MoeRoutingSweepRow, MoeStepShares, MoeRoutingChange } from './montecarlo.js';
 export {
   moeStaticPlacement,
   moeDeviceLoads,
@@ -31,6 +31,7 @@ export {
   moeBalanceExperts,
   moeExpertParallelSteps,
   moeImbalanceSweep,
+  moeDeviceImbalance,
 } from './placement.js';
 export type { MoeExpertPlacement, MoeDeviceTokens, MoeExpertParallelRun, MoeImbalanceRow } from './placement.js';
 export {

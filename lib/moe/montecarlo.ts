@@ -194,3 +194,38 @@ export function moeStepShares(row: Pick<MoeRoutingSweepRow, 'experts' | 'distinc
   const busiest = checkNumber('row.maxLoadMc.mean', row.maxLoadMc?.mean, { min: 0 });
   return { weightShareRead: distinct / experts, busiestExcess: busiest / perActive - 1 };
 }
+
+/** How one routing's Monte Carlo statistics differ from a reference routing's at one batch size. */
+export interface MoeRoutingChange {
+  tokens: number;
+  /** Distinct experts reached, other / base − 1: −0.01 means 1 % fewer. */
+  distinctExperts: number;
+  /** Tokens on the busiest expert, other / base − 1. */
+  maxLoad: number;
+}
+
+/**
+ * The relative change other / base − 1 of the experts a batch reaches and of the busiest
+ * expert's load, row by row, between two `moeRoutingStats` results over the same batch
+ * sizes (e.g. group-limited routing against uniform top-k). Rows of different batch
+ * sizes, or a base mean of 0, are InputErrors.
+ *
+ * @example
+ * const base = moeRoutingStats({ kind: 'uniform', experts: 256, topK: 8 }, { tokens: [10], trials: 200, seed: 3 });
+ * const grouped = moeRoutingStats({ kind: 'group-limited', experts: 256, topK: 8, groups: 8, groupsPerToken: 4 }, { tokens: [10], trials: 200, seed: 3 });
+ * moeRoutingChange(base, grouped)[0].distinctExperts // => a few hundredths below 0: grouping reaches slightly fewer experts
+ */
+export function moeRoutingChange(base: readonly MoeRoutingStatsRow[], other: readonly MoeRoutingStatsRow[]): MoeRoutingChange[] {
+  if (!Array.isArray(base) || base.length === 0) throw new InputError('base', base, 'a non-empty array of moeRoutingStats rows');
+  if (!Array.isArray(other) || other.length !== base.length) throw new InputError('other', other, `an array of ${base.length} moeRoutingStats rows, one per row of base`);
+  return base.map((b, i) => {
+    const o = other[i];
+    if (o?.tokens !== b?.tokens) throw new InputError(`other[${i}].tokens`, o?.tokens, `the batch size of base[${i}] (${b?.tokens})`);
+    const rel = (field: 'distinctExperts' | 'maxLoad'): number => {
+      const from = checkNumber(`base[${i}].${field}.mean`, b[field]?.mean, { min: 0, exclusiveMin: true });
+      const to = checkNumber(`other[${i}].${field}.mean`, o[field]?.mean, { min: 0 });
+      return to / from - 1;
+    };
+    return { tokens: b.tokens, distinctExperts: rel('distinctExperts'), maxLoad: rel('maxLoad') };
+  });
+}

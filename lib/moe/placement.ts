@@ -327,3 +327,23 @@ export function moeImbalanceSweep(opts: {
   }
   return rows;
 }
+
+/**
+ * The busiest device's load over the mean device load (mean over the steps) of one point
+ * of `moeImbalanceSweep`, and its excess ratio − 1 (0.05: the busiest device carries 5 %
+ * more than the mean). A point the sweep did not run is an InputError naming it.
+ *
+ * @example
+ * const rows = moeImbalanceSweep({ experts: 256, topK: 8, tokens: 4096, devices: 32, zipfExponents: [0, 1], redundant: [0, 32], steps: 30, seed: 1 });
+ * moeDeviceImbalance(rows, { policy: 'static', redundant: 0, zipfExponent: 1 }).ratio // => the busiest / mean device load at s = 1, static placement
+ */
+export function moeDeviceImbalance(rows: readonly MoeImbalanceRow[], point: { policy: MoeImbalanceRow['policy']; redundant: number; zipfExponent: number }): { ratio: number; excess: number } {
+  if (!Array.isArray(rows) || rows.length === 0) throw new InputError('rows', rows, 'a non-empty array of moeImbalanceSweep rows');
+  const row = rows.find((r) => r?.policy === point?.policy && r.redundant === point.redundant && r.zipfExponent === point.zipfExponent);
+  if (!row) {
+    const have = rows.map((r) => `${r?.policy} R=${r?.redundant} s=${r?.zipfExponent}`).join(', ');
+    throw new InputError('point', point, `a point the sweep ran (${have})`);
+  }
+  const ratio = checkNumber('imbalance.mean', row.imbalance?.mean, { min: 0 });
+  return { ratio, excess: ratio - 1 };
+}

@@ -30,6 +30,21 @@ function groups(rows: Rows, by: string | undefined): Map<string, Rows> {
 }
 
 /**
+ * Asymmetric error bars from `<col>P10` and `<col>P90` (servingSweepSpread) when every
+ * row has both, else undefined: the chart of a single run has no bars.
+ */
+function spreadBars(rows: Rows, col: string, mid: number[], color: string): { error_y: Record<string, unknown>; customdata: number[][] } | undefined {
+  const lo = rows.map((r) => r[`${col}P10`]);
+  const hi = rows.map((r) => r[`${col}P90`]);
+  const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+  if (!lo.every(finite) || !hi.every(finite)) return undefined;
+  return {
+    error_y: { type: 'data', symmetric: false, array: hi.map((h, i) => Math.max(0, h - mid[i])), arrayminus: lo.map((l, i) => Math.max(0, mid[i] - l)), visible: true, color, thickness: 1.5, width: 4 },
+    customdata: lo.map((l, i) => [l, hi[i]]),
+  };
+}
+
+/**
  * Throughput against tail latency: every sweep point as a faint marker and each
  * group's frontier as a line. Latency is in seconds on a log axis, which reads as
  * well for a GPU's milliseconds as for a CPU's minutes. Pass the full sweep and its
@@ -187,10 +202,12 @@ function windowLabel(w: unknown): string {
  * axis: a tail latency (left) and the cost of a token (right), one line per group
  * (e.g. replica · load). Rows are tick-window sweep points (policy `window`) with a
  * `windowMs` column; both value axes are logarithmic so a GPU's milliseconds and a
- * CPU's seconds read alike.
+ * CPU's seconds read alike. Rows of repeated runs (servingSweepSpread: the median, with
+ * `<column>P10` and `<column>P90`) get p10–p90 error bars on both panels.
  *
  * @example
  * show(windowEffectChart(table.filter((d) => d.policy === 'window'), { groupBy: ['replica', 'loadLabel'] }));
+ * show(windowEffectChart(servingSweepSpread(sweeps, { keys: ['loadLabel', 'windowMs'], columns: ['itlP99', 'busySecondsPer1kTokens'] }), { groupBy: 'loadLabel' }));
  */
 export function windowEffectChart(
   rows: TableLike,
@@ -211,8 +228,13 @@ export function windowEffectChart(
     const colour = PALETTE[i % PALETTE.length];
     const dash = ['solid', 'dash', 'dot', 'dashdot'][Math.floor(i / PALETTE.length) % 4];
     i++;
-    data.push({ type: 'scatter', mode: 'lines+markers', name: g, legendgroup: g, x, y: numberColumn(sorted, latency, 'rows'), line: { color: colour, dash }, xaxis: 'x', yaxis: 'y', hovertemplate: `${g}<br>W = %{x}: %{y:.3g} s<extra></extra>` });
-    data.push({ type: 'scatter', mode: 'lines+markers', name: g, legendgroup: g, showlegend: false, x, y: numberColumn(sorted, cost, 'rows'), line: { color: colour, dash }, xaxis: 'x2', yaxis: 'y2', hovertemplate: `${g}<br>W = %{x}: %{y:.3s}<extra></extra>` });
+    const lat = numberColumn(sorted, latency, 'rows');
+    const cst = numberColumn(sorted, cost, 'rows');
+    const latBars = spreadBars(sorted, latency, lat, colour);
+    const costBars = spreadBars(sorted, cost, cst, colour);
+    const range = (bars: unknown, fmt: string): string => (bars ? ` (p10–p90 %{customdata[0]:${fmt}}–%{customdata[1]:${fmt}})` : '');
+    data.push({ type: 'scatter', mode: 'lines+markers', name: g, legendgroup: g, x, y: lat, line: { color: colour, dash }, xaxis: 'x', yaxis: 'y', ...(latBars ?? {}), hovertemplate: `${g}<br>W = %{x}: %{y:.3g} s${range(latBars, '.3g')}<extra></extra>` });
+    data.push({ type: 'scatter', mode: 'lines+markers', name: g, legendgroup: g, showlegend: false, x, y: cst, line: { color: colour, dash }, xaxis: 'x2', yaxis: 'y2', ...(costBars ?? {}), hovertemplate: `${g}<br>W = %{x}: %{y:.3s}${range(costBars, '.3s')}<extra></extra>` });
   }
   const categories = windows.map(windowLabel);
   return withLogTicks({
@@ -220,7 +242,8 @@ export function windowEffectChart(
     layout: {
       title: { text: opts.title ?? 'Latency and cost per token against the collection window, at fixed loads' },
       xaxis: { domain: [0, 0.45], type: 'category', categoryorder: 'array', categoryarray: categories, title: { text: 'collection window W' } },
-      yaxis: secondsLogAxis(data.filter((d) => d.yaxis === 'y').flatMap((d) => d.y as number[]), opts.latencyLabel ?? metricLabel(latency)),
+      // The axis spans the error bars too (customdata holds each point's p10 and p90).
+      yaxis: secondsLogAxis(data.filter((d) => d.yaxis === 'y').flatMap((d) => [...(d.y as number[]), ...((d.customdata as number[][] | undefined) ?? []).flat()]), opts.latencyLabel ?? metricLabel(latency)),
       xaxis2: { domain: [0.57, 1], type: 'category', categoryorder: 'array', categoryarray: categories, title: { text: 'collection window W' }, anchor: 'y2' },
       yaxis2: { type: 'log', tickformat: LOG_TICK_FORMAT, anchor: 'x2', title: { text: opts.costLabel ?? (cost === 'busySecondsPer1kTokens' ? 'engine busy seconds per 1,000 output tokens' : cost === 'usdPerMTok' ? '$ per million output tokens' : cost) } },
       legend: { orientation: 'h', y: -0.25 },

@@ -57,9 +57,19 @@ export function logTicks(values: readonly unknown[], format: (v: number) => stri
   return { tickvals: kept, ticktext: kept.map(format), range: [Math.log10(kept[0]), Math.log10(kept[kept.length - 1])] };
 }
 
+/** Where a trace's error bars along `axis` end (value ± its `error_x`/`error_y` arrays), so that an axis range holds them. */
+function errorBarEnds(trace: Record<string, unknown>, axis: string): number[] {
+  const bars = trace[`error_${axis}`] as { type?: string; array?: unknown; arrayminus?: unknown; symmetric?: boolean; visible?: boolean } | undefined;
+  const at = trace[axis];
+  if (!bars || bars.visible === false || (bars.type !== undefined && bars.type !== 'data') || !Array.isArray(at) || !Array.isArray(bars.array)) return [];
+  const up = bars.array as unknown[];
+  const down = (bars.symmetric === false && Array.isArray(bars.arrayminus) ? bars.arrayminus : up) as unknown[];
+  return at.flatMap((v, i) => [Number(v) + Number(up[i] ?? 0), Number(v) - Number(down[i] ?? 0)]);
+}
+
 /**
  * The figure with every log axis that has no ticks of its own given logTicks over the
- * values plotted on it (x or y of the traces drawn against that axis): plotly's own log
+ * values plotted on it (x or y of the traces drawn against that axis, error bars included): plotly's own log
  * ticks print minor ticks as bare digits ("2 3 … 9") or crowd them, and small values
  * with an SI letter ("10m" for 0.01).
  *
@@ -73,7 +83,7 @@ export function withLogTicks(fig: Figure): Figure {
     const a = axis as Record<string, unknown> | undefined;
     if (!m || !a || a.type !== 'log' || a.tickvals !== undefined) continue;
     const id = `${m[1]}${m[2]}`;
-    const values = fig.data.filter((t) => (t[`${m[1]}axis`] ?? m[1]) === id).flatMap((t) => (Array.isArray(t[m[1]]) ? (t[m[1]] as unknown[]) : []));
+    const values = fig.data.filter((t) => (t[`${m[1]}axis`] ?? m[1]) === id).flatMap((t) => [...(Array.isArray(t[m[1]]) ? (t[m[1]] as unknown[]) : []), ...errorBarEnds(t, m[1])]);
     const ticks = logTicks(values);
     if (!ticks) continue;
     const { tickformat: _unused, ...rest } = a;

@@ -47,6 +47,12 @@ export interface NotebookProfile {
   rooflineBatches: number[];
   /** Notebook 03: offered loads (fraction of capacity) of the collection-window sweep. */
   loads: number[];
+  /**
+   * Notebooks 02 and 03: independent repetitions of the machine roofline probe
+   * (probeMachineRooflines); a figure derived from them is quoted as a median with its
+   * p10–p90 over the repetitions.
+   */
+  machineProbeRepeats: number;
   /** Notebook 04: Monte Carlo trials of the routing sweep against batch size. */
   routingSweepTrials: number;
   /** Notebook 04: trials of the group-limited routing comparison. */
@@ -98,6 +104,7 @@ const PROFILES: Record<ProfileName, NotebookProfile> = {
     probeReps: 5,
     rooflineBatches: [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536],
     loads: [0.2, 0.4, 0.6, 0.8, 0.95],
+    machineProbeRepeats: 5,
     routingSweepTrials: 50,
     groupRoutingTrials: 20,
     imbalanceSteps: 25,
@@ -126,6 +133,7 @@ const PROFILES: Record<ProfileName, NotebookProfile> = {
     probeReps: 20,
     rooflineBatches: range(33, (i) => Math.round(2 ** (i / 2))),
     loads: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0],
+    machineProbeRepeats: 9,
     routingSweepTrials: 500,
     groupRoutingTrials: 200,
     imbalanceSteps: 250,

@@ -4,6 +4,7 @@ import { engineStepCost } from '../engine/stepcost.js';
 import type { EngineStepCostFit } from '../engine/stepcost.js';
 import type { LoadResult, LoadWorkload } from './load.js';
 import { median } from '../util/stats.js';
+import { InputError } from '../util/errors.js';
 
 /**
  * Costs of serving that are not engine steps, measured on the running server before a
@@ -82,6 +83,41 @@ export function comparePrediction(measured: LoadResult, predicted: ServingResult
   return rows
     .filter((r): r is [string, number, number] => r[1] !== undefined && r[2] !== undefined)
     .map(([metric, p, m]) => ({ metric, predicted: p, measured: m, error: (p - m) / m }));
+}
+
+/** Prediction rows of one unit, for a table whose headers carry it. */
+export interface PredictionRowsOfUnit<T> {
+  /** 'ms' for the latencies, else the unit the metric's name carries ('tok/s'). */
+  unit: string;
+  /** The rows, each metric named without its unit, predicted and measured in `unit`. */
+  rows: T[];
+}
+
+/**
+ * The rows of comparePrediction (or predictedVsMeasured's `table`) grouped by unit for
+ * display, latencies in milliseconds as the charts draw them: a metric named
+ * "TTFT p50 (s)" becomes "TTFT p50" in the 'ms' group, its predicted and measured
+ * values × 1000 (1 s = 1000 ms); "throughput (tok/s)" stays in tok/s. The relative
+ * error does not depend on the unit and is kept. Groups come in first-seen order.
+ *
+ * @example
+ * predictionRowsByUnit([{ metric: 'TTFT p50 (s)', predicted: 0.012, measured: 0.010, error: 0.2 }])
+ * // => [{ unit: 'ms', rows: [{ metric: 'TTFT p50', predicted: 12, measured: 10, error: 0.2 }] }]
+ */
+export function predictionRowsByUnit<T extends { metric: string; predicted: number; measured: number }>(rows: readonly T[]): Array<PredictionRowsOfUnit<T>> {
+  if (!Array.isArray(rows)) throw new InputError('rows', rows, 'an array of { metric, predicted, measured } rows');
+  const groups = new Map<string, T[]>();
+  rows.forEach((r, i) => {
+    const m = /^(.*\S)\s*\(([^()]+)\)$/.exec(typeof r?.metric === 'string' ? r.metric : '');
+    if (!m) throw new InputError(`rows[${i}].metric`, r?.metric, 'a metric name ending in its unit in parentheses, e.g. "TTFT p50 (s)"');
+    const seconds = m[2] === 's';
+    const unit = seconds ? 'ms' : m[2];
+    const scale = seconds ? 1e3 : 1;
+    const list = groups.get(unit) ?? [];
+    list.push({ ...r, metric: m[1], predicted: r.predicted * scale, measured: r.measured * scale });
+    groups.set(unit, list);
+  });
+  return [...groups].map(([unit, list]) => ({ unit, rows: list }));
 }
 
 /** How far off a set of predictions is, for one metric (a plain record, so tables take it). */

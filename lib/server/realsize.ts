@@ -202,7 +202,7 @@ export async function measureEngineVsLocal(
 export function describeEngineVsLocal(r: EngineVsLocalResult): string {
   const gib = (b: number): string => `${(b / 2 ** 30).toFixed(2)} GiB`;
   const per = r.rows
-    .map((x) => `batch ${x.batch}: ${x.measuredTokensPerSecond.toFixed(2)} tokens/s measured, ${x.predictedTokensPerSecond.toFixed(2)} predicted (${x.error >= 0 ? '+' : ''}${(100 * x.error).toFixed(0)} %, ${x.limitedBy}-limited)`)
+    .map((x) => `batch ${x.batch}: ${x.measuredTokensPerSecond.toFixed(2)} tokens/s measured (median; slowest–fastest round ${x.measuredTokensPerSecondRange[0].toFixed(2)}–${x.measuredTokensPerSecondRange[1].toFixed(2)}), ${x.predictedTokensPerSecond.toFixed(2)} predicted (${x.error >= 0 ? '+' : ''}${(100 * x.error).toFixed(0)} %, ${x.limitedBy}-limited)`)
     .join('; ');
   const b = r.batchCost;
   return [

@@ -59,7 +59,7 @@ export function resolveEngineConfig(model: string, maxContext?: number): EngineC
   const isDir = existsSync(model) && statSync(model).isDirectory();
   const path = isDir ? join(model, 'config.json') : join(batchlabDataDir('models'), `${model}.json`);
   if (!existsSync(path)) throw new InputError('model', model, 'a catalog model id (data/models/<id>.json) or a folder with config.json');
-  // A config.json is kilobytes; the cap counts bytes read (a FIFO or device reports size 0).
+  // A config.json is kilobytes; only a regular file is read, capped by bytes read.
   const json = readJsonCapped('model', path, { maxBytes: 16 * 2 ** 20, what: 'HF config.json' });
   return engineConfigFromHf(json, { id: isDir ? undefined : model, maxContext });
 }

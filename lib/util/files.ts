@@ -1,7 +1,7 @@
 import { constants as bufferConstants } from 'node:buffer';
-import { closeSync, constants, mkdirSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readSync, statSync, unlinkSync } from 'node:fs';
 import type { Stats } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { InputError } from './errors.js';
 
@@ -28,16 +28,44 @@ function checkPathString(field: string, path: unknown, allowed: string): string 
   return path;
 }
 
+let probes = 0;
+
+/**
+ * Creates and removes an empty file in `folder`: the one test that a folder accepts new
+ * entries. Permission bits say nothing to root, and a pseudo file system (/proc, /sys) or a
+ * read-only mount refuses only the create itself; an atomic write creates its temporary
+ * file there, so this is the create it will need, done before any work.
+ */
+function probeCreate(field: string, path: string, folder: string, allowed: string): void {
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const probe = join(folder, `.batchlab-write-probe-${process.pid}-${probes++}`);
+    let fd: number;
+    try {
+      fd = openSync(probe, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      throw new InputError(field, path, allowed, `its folder ${folder} accepts no new file: ${errnoText(err).split(',')[0]}`);
+    }
+    closeSync(fd);
+    unlinkSync(probe);
+    return;
+  }
+  throw new InputError(field, path, allowed, `its folder ${folder} holds stale .batchlab-write-probe-* files`);
+}
+
 /**
  * Checks that `path` may be written: an existing regular file (through symbolic links) or
- * a new name in an existing folder. Devices (/dev/null, /dev/zero, /dev/full), FIFOs,
- * sockets and folders are refused: an atomic write renames a temporary file over the
- * target, which would replace a device node rather than write to it. Call it before any
- * work whose result goes to `path`, so that a bad flag fails at once.
+ * a new name in an existing folder that accepts new files. Devices (/dev/null, /dev/zero,
+ * /dev/full), FIFOs, sockets and folders are refused: an atomic write renames a temporary
+ * file over the target, which would replace a device node rather than write to it. The
+ * folder is tested by creating and removing an empty file in it, so a name under /proc
+ * or on a read-only mount is refused here too. Call it before any work whose result goes
+ * to `path`, so that a bad flag fails at once.
  *
  * @example
  * checkWritableFile('--out', '/tmp/merged.json') // => '/tmp/merged.json'
  * checkWritableFile('--out', '/dev/null') // throws "--out must be a regular file or a new file in an existing folder; got "/dev/null" (it is a character device)"
+ * checkWritableFile('--out', '/proc/x') // throws "... (its folder /proc accepts no new file: ENOENT: ...)"
  */
 export function checkWritableFile(field: string, path: unknown): string {
   const allowed = 'a regular file or a new file in an existing folder';
@@ -48,10 +76,7 @@ export function checkWritableFile(field: string, path: unknown): string {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new InputError(field, p, allowed, errnoText(err));
   }
-  if (st) {
-    if (!st.isFile()) throw new InputError(field, p, allowed, `it is ${kindOf(st)}`);
-    return p;
-  }
+  if (st && !st.isFile()) throw new InputError(field, p, allowed, `it is ${kindOf(st)}`);
   const parent = dirname(resolve(p));
   let up: Stats;
   try {
@@ -60,6 +85,8 @@ export function checkWritableFile(field: string, path: unknown): string {
     throw new InputError(field, p, allowed, `its folder ${parent}: ${errnoText(err)}`);
   }
   if (!up.isDirectory()) throw new InputError(field, p, allowed, `${parent} is ${kindOf(up)}`);
+  // An existing file is replaced by a rename too: its folder must take the temporary file.
+  probeCreate(field, p, parent, allowed);
   return p;
 }
 
@@ -102,15 +129,18 @@ export async function writeFileSafeAsync(field: string, path: string, data: stri
 
 /**
  * Checks that `dir` is a folder or can be made one, without making it: the nearest
- * existing ancestor must be a folder. Under a pseudo file system that refuses new
- * entries (/proc/x) the refusal comes from `ensureDir` at write time, also naming `field`.
+ * existing ancestor must be a folder that accepts new entries (tested by creating and
+ * removing an empty file in it), so /proc/x, a read-only mount and a path under a file
+ * or device are refused before any work, naming `field`.
  *
  * @example
  * checkWritableDir('--out', '/tmp/new/sub') // => '/tmp/new/sub'
+ * checkWritableDir('--out', '/proc/x') // throws "--out must be a folder this user can create and write; got "/proc/x" (its folder /proc accepts no new file: ...)"
  */
 export function checkWritableDir(field: string, dir: unknown): string {
   const d = checkPathString(field, dir, 'a folder path');
-  nearestExisting(field, d);
+  const { at } = nearestExisting(field, d);
+  probeCreate(field, d, at, 'a folder this user can create and write');
   return d;
 }
 
@@ -169,62 +199,56 @@ export interface ReadCaps {
 
 /** Read size of one chunk: small enough that the cap is overrun by at most this much. */
 const CHUNK = 1 << 16;
-/** How long a FIFO may stay silent (a writer attached, no bytes) before the read is refused. */
-export const FIFO_IDLE_MS = 30_000;
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 /**
  * Reads a UTF-8 text file, refusing it once more than `maxBytes` have been read or at its
- * first NUL byte (no text batchlab reads holds one; /dev/zero is nothing else). The cap
- * counts bytes actually read, so a device or FIFO that `stat` calls empty cannot grow
- * memory without bound. Folders, sockets and unreadable paths are InputErrors naming
- * `field` with the errno code. A FIFO is opened without blocking, so one that no process
- * writes reads as empty instead of waiting for ever, and one whose writer stays silent
- * for FIFO_IDLE_MS is refused; a pipe that is being written (`--spec <(...)`) reads whole.
+ * first NUL byte (no text batchlab reads holds one). Only a regular file is read: the
+ * path is checked with stat, opened without blocking (open(2) on a FIFO would wait for a
+ * writer) and the opened descriptor checked again with fstat, so a FIFO, socket,
+ * character or block device (/dev/zero, /dev/stdin) or folder is refused at once, naming
+ * `field`, before a byte is read; no flag reads standard input. The cap counts bytes
+ * actually read, not `stat`'s size, so a file that grows while it is read cannot grow
+ * memory without bound. Unreadable paths are InputErrors naming `field` with the errno code.
  *
  * @example
  * readTextCapped('--spec', 'spec.json', { maxBytes: 16 * 2 ** 20 }) // => the file's text
- * readTextCapped('--spec', '/dev/zero', { maxBytes: 16 * 2 ** 20 }) // throws "--spec must be a text file of at most 16777216 bytes; got "/dev/zero" (a NUL byte at offset 0)"
+ * readTextCapped('--spec', '/dev/zero', { maxBytes: 16 * 2 ** 20 }) // throws "--spec must be a text file of at most 16777216 bytes; got "/dev/zero" (it is a character device, not a regular file)"
  */
 export function readTextCapped(field: string, path: unknown, caps: ReadCaps): string {
   const maxBytes = caps.maxBytes;
   const allowed = `a ${caps.what ?? 'text file'} of at most ${maxBytes} bytes`;
   const p = checkPathString(field, path, allowed);
+  const readable = `a readable ${caps.what ?? 'text file'}`;
   let st: Stats;
   try {
     st = statSync(p);
   } catch (err) {
-    throw new InputError(field, p, `a readable ${caps.what ?? 'text file'}`, errnoText(err));
+    throw new InputError(field, p, readable, errnoText(err));
   }
-  if (st.isDirectory() || st.isSocket()) throw new InputError(field, p, allowed, `it is ${kindOf(st)}`);
-  const fifo = st.isFIFO();
+  // Refused by the path first, so that a device is not even opened (opening some has effects) ...
+  if (!st.isFile()) throw new InputError(field, p, allowed, `it is ${kindOf(st)}, not a regular file`);
   let fd: number;
   try {
-    fd = openSync(p, fifo ? constants.O_RDONLY | constants.O_NONBLOCK : constants.O_RDONLY);
+    // O_NONBLOCK: were the path swapped for a FIFO meanwhile, open(2) would wait for a writer.
+    fd = openSync(p, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
-    throw new InputError(field, p, `a readable ${caps.what ?? 'text file'}`, errnoText(err));
+    throw new InputError(field, p, readable, errnoText(err));
   }
   const chunks: Buffer[] = [];
   let total = 0;
-  let idleMs = 0;
   try {
+    // ... and by what was opened, which no rename between stat and open can change.
+    const opened = fstatSync(fd);
+    if (!opened.isFile()) throw new InputError(field, p, allowed, `it is ${kindOf(opened)}, not a regular file`);
     for (;;) {
       const buf = Buffer.allocUnsafe(CHUNK);
       let n: number;
       try {
         n = readSync(fd, buf, 0, CHUNK, null);
       } catch (err) {
-        if (fifo && (err as NodeJS.ErrnoException).code === 'EAGAIN') {
-          // A writer is attached but has nothing yet: wait a little, up to the idle limit.
-          if (idleMs >= FIFO_IDLE_MS) throw new InputError(field, p, allowed, `a FIFO whose writer sent nothing for ${FIFO_IDLE_MS / 1000} s`);
-          Atomics.wait(sleeper, 0, 0, 5);
-          idleMs += 5;
-          continue;
-        }
-        throw new InputError(field, p, `a readable ${caps.what ?? 'text file'}`, errnoText(err));
+        throw new InputError(field, p, readable, errnoText(err));
       }
       if (n === 0) break;
-      idleMs = 0;
       const nul = buf.subarray(0, n).indexOf(0);
       if (nul >= 0) throw new InputError(field, p, allowed, `a NUL byte at offset ${total + nul}: not text`);
       total += n;

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { InputError } from './errors.js';
 import { fileURLToPath } from 'node:url';
 
 let cached: string | undefined;
@@ -30,4 +31,19 @@ export function batchlabRoot(): string {
 /** Absolute path of a folder under data/ in the package root. */
 export function batchlabDataDir(sub: string): string {
   return join(batchlabRoot(), 'data', sub);
+}
+
+/**
+ * A path as a report prints it: relative to the batchlab project when it lies inside it
+ * (`data/measured/x.csv`), else its file name alone, so that no report carries the
+ * absolute folders of the machine that ran it.
+ *
+ * @example
+ * projectRelativePath(join(batchlabRoot(), 'data', 'measured', 'a.csv')) // => 'data/measured/a.csv'
+ * projectRelativePath('/tmp/elsewhere/a.csv') // => 'a.csv'
+ */
+export function projectRelativePath(path: string): string {
+  if (typeof path !== 'string' || path === '') throw new InputError('path', path, 'a non-empty path');
+  const rel = relative(batchlabRoot(), resolve(path));
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel.split(sep).join('/') : basename(path);
 }

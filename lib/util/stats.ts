@@ -1,5 +1,6 @@
 // The one home of summary statistics: every folder of lib that summarises a sample
 // imports from here, and only this file imports simple-statistics.
+import { InputError } from './errors.js';
 import { max, mean, median, min, probit, quantile, quantileSorted, sampleStandardDeviation, sampleVariance } from 'simple-statistics';
 
 // median and quantile interpolate linearly between ranks (R type 7, numpy's default);
@@ -49,4 +50,26 @@ export function summarizeSample(values: ArrayLike<number>): SampleSummary {
     p90: quantileSorted(sorted, 0.9),
     max: max(sorted),
   };
+}
+
+/**
+ * The item whose key is the median of the items' keys (the lower of the two middle ones
+ * for an even count): one real repetition standing for all of them, so that a figure
+ * quoted from it and everything derived from the same item stay consistent (a median
+ * taken per field could mix repetitions). Non-finite keys are an InputError naming the item.
+ *
+ * @example
+ * medianBy([{ id: 'a', ridge: 30 }, { id: 'b', ridge: 10 }, { id: 'c', ridge: 20 }], (x) => x.ridge).id // => 'c'
+ */
+export function medianBy<T>(items: readonly T[], key: (item: T) => number): T {
+  if (!Array.isArray(items) || items.length === 0) throw new InputError('items', items, 'a non-empty array');
+  if (typeof key !== 'function') throw new InputError('key', key, 'a function from an item to a number');
+  const keyed = items.map((item, i) => {
+    const k = key(item);
+    if (typeof k !== 'number' || !Number.isFinite(k)) throw new InputError(`key(items[${i}])`, k, 'a finite number');
+    return { item, k, i };
+  });
+  // Ties keep the input order, so the choice is reproducible.
+  keyed.sort((a, b) => a.k - b.k || a.i - b.i);
+  return keyed[(keyed.length - 1) >> 1].item;
 }

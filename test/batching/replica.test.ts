@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { catalogServingReplica, servingCapacity, servingReplicaSweep, constantStepCost, simulateServing, servingSweepPoints, presetMemoryFraction, servingEnginePreset, engineDevice } from '../../lib/batching/index.js';
+import { catalogServingReplica, servingCapacity, servingReplicaSweep, servingSweepSpread, constantStepCost, simulateServing, servingSweepPoints, presetMemoryFraction, servingEnginePreset, engineDevice } from '../../lib/batching/index.js';
+import * as aq from 'arquero';
 import { loadModel } from '../../lib/models/index.js';
 import { loadHardware } from '../../lib/hardware/index.js';
 import { InputError } from '../../lib/util/errors.js';
@@ -170,4 +171,27 @@ test('presetMemoryFraction applies an engine preset\'s memory rule to a deployme
   const sg = servingEnginePreset('sglang', engineDevice(hw));
   assert.equal(presetMemoryFraction(sg, model, hw, config), sg.memory.fraction);
   assert.throws(() => presetMemoryFraction(null as never, model, hw, config), /preset/);
+});
+
+test('servingSweepSpread(sweeps, { keys, columns }) gives each point the median, p10 and p90 over the repetitions (linear interpolation between ranks)', () => {
+  // Five hand-made repetitions of two points: values 1..5 at W = 0 (listed out of order) and 10 at W = 5 in all but one.
+  const reps = [3, 1, 5, 2, 4].map((v, i) => aq.from([{ loadLabel: '50 % load', windowMs: 0, itlP99: v, other: 'x' }, { loadLabel: '50 % load', windowMs: 5, itlP99: i === 2 ? null : 10 }]));
+  const [w0, w5] = servingSweepSpread(reps, { keys: ['loadLabel', 'windowMs'], columns: ['itlP99'] }).objects() as Array<Record<string, unknown>>;
+  // R type 7 on 1..5: median 3, p10 = 1 + 0.1·4 = 1.4, p90 = 1 + 0.9·4 = 4.6.
+  assert.deepEqual(w0, { loadLabel: '50 % load', windowMs: 0, repeats: 5, itlP99: 3, itlP99P10: 1.4, itlP99P90: 4.6 });
+  // A null is skipped, not read as 0: four repetitions of 10.
+  assert.deepEqual(w5, { loadLabel: '50 % load', windowMs: 5, repeats: 4, itlP99: 10, itlP99P10: 10, itlP99P90: 10 });
+  // Real sweeps of one replica at three step costs: the median of each point is the middle of its three values.
+  const workload = { requests: 200, arrivals: { kind: 'poisson' as const, ratePerSecond: 1 }, promptTokens: { kind: 'fixed' as const, tokens: 32 }, outputTokens: { kind: 'fixed' as const, tokens: 8 } };
+  const sweeps = [0.01, 0.012, 0.015].map((s) => servingReplicaSweep([{ label: 'r', stepCost: constantStepCost(s) }], { workload, policies: ['window'], windowsMs: [0, 20], maxBatches: [16], loads: [0.5] }, 1));
+  const spread = servingSweepSpread(sweeps, { keys: ['loadLabel', 'windowMs'], columns: ['itlP99', 'busySecondsPer1kTokens'] }).objects() as Array<Record<string, number>>;
+  assert.equal(spread.length, 2);
+  for (const p of spread) {
+    const values = sweeps.map((t) => (t.objects() as Array<Record<string, number>>).find((r) => r.windowMs === p.windowMs)!.itlP99).sort((a, b) => a - b);
+    assert.equal(p.itlP99, values[1]);
+    assert.ok(p.itlP99P10 >= values[0] && p.itlP99P10 <= p.itlP99 && p.itlP99P90 <= values[2] && p.itlP99P90 >= p.itlP99);
+  }
+  assert.throws(() => servingSweepSpread([], { keys: ['windowMs'], columns: ['itlP99'] }), (e: unknown) => e instanceof InputError && e.field === 'sweeps');
+  assert.throws(() => servingSweepSpread(reps, { keys: ['nope'], columns: ['itlP99'] }), (e: unknown) => e instanceof InputError && e.field === 'keys');
+  assert.throws(() => servingSweepSpread(reps, { keys: ['windowMs'], columns: [] }), (e: unknown) => e instanceof InputError && e.field === 'columns');
 });

@@ -42,5 +42,5 @@ test('batchlab deploy --setup file.json prints calibrated speeds with sources; f
   }
   const missing = await run(['deploy', '--setup', '/nonexistent/my.json']);
   assert.equal(missing.code, 2);
-  assert.match(missing.err, /setup file must be a readable JSON file/);
+  assert.match(missing.err, /^batchlab: --setup must be a readable JSON file/);
 });

@@ -9,7 +9,7 @@ const CASES: Array<[string[], string]> = [
   [['roofline', '--hardware', 'nope'], 'batchlab: --hardware must be a catalog id (a100-80gb, '],
   [['deploy', '--hardware', 'nope'], 'batchlab: --hardware must be a catalog id (a100-80gb, '],
   [['deploy', '--model', './missing/config.json'], 'batchlab: --model must be a catalog id (deepseek-v3, '],
-  [['deploy', '--hardware', '/dev/zero'], 'batchlab: --hardware must be a hardware JSON file of at most 4194304 bytes; got "/dev/zero" (a NUL byte at offset 0'],
+  [['deploy', '--hardware', '/dev/zero'], 'batchlab: --hardware must be a hardware JSON file of at most 4194304 bytes; got "/dev/zero" (it is a character device, not a regular file)'],
   [['deploy', '--usd-per-hour', '-1'], 'batchlab: --usd-per-hour must be a number in [0, 1000000]; got "-1"'],
   [['deploy', '--local', 'nope'], 'batchlab: --local must be one of '],
   [['bench', 'attention', '--heads', '8', '--kv-heads', '3'], 'batchlab: --kv-heads must be a divisor of --heads (8); got 3'],

@@ -173,7 +173,7 @@ test('localSetupFromJson()/loadLocalSetupFile(): a user setup with a missing or 
     writeFileSync(join(dir, 'my.json'), JSON.stringify(ok));
     assert.equal(loadLocalSetupFile(join(dir, 'my.json')).name, 'my box');
     writeFileSync(join(dir, 'bad.json'), '{ nope');
-    assert.throws(() => loadLocalSetupFile(join(dir, 'bad.json')), (e: unknown) => e instanceof InputError && e.field === join(dir, 'bad.json'));
+    assert.throws(() => loadLocalSetupFile(join(dir, 'bad.json')), (e: unknown) => e instanceof InputError && e.field === 'setup file' && /not JSON/.test(e.message));
     assert.throws(() => loadLocalSetupFile(dir), (e: unknown) => e instanceof InputError && /regular file/.test(e.message));
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -5,7 +5,7 @@
 // flag: never a write through a device, a hang, unbounded memory, a TypeError or a NaN.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -17,7 +17,7 @@ import { loadModel, loadModelConfig } from '../../lib/models/index.js';
 import { pipelineTickClosedForm } from '../../lib/pipeline/index.js';
 import { mergeSweepShards, runSweepShard, sweepResultText, writeSweepShard } from '../../lib/sweep/run.js';
 import type { SweepDefinition } from '../../lib/sweep/run.js';
-import { checkWritableFile, readTextCapped, writeFileSafe } from '../../lib/util/files.js';
+import { checkWritableFile, readJsonCapped, readTextCapped, writeFileSafe } from '../../lib/util/files.js';
 import { InputError } from '../../lib/util/errors.js';
 import { assertAllFinite, expectCleanOutcome, FC_RUN, HOSTILE_NUMBERS, reportTallies, tallies, withOneMutation } from './harness.js';
 
@@ -73,9 +73,8 @@ test('fuzz writers: a hostile output path is an InputError naming the field; dev
   const writable = (p: string): boolean => !p.startsWith('/dev/') && p !== paths.linkToNull;
   fc.assert(
     fc.property(fc.constantFrom(...hostileOutPaths()), fc.constantFrom('--out', '--records', 'path'), fc.string({ maxLength: 40 }), (p, field, data) => {
-      // A new name under /proc passes the check (its folder exists) and is refused by the write itself.
-      const refusedAtWrite = p.startsWith('/proc/');
-      expectCleanOutcome('checkWritableFile (hostile path)', () => checkWritableFile(field, p), () => assert.ok(refusedAtWrite, `accepted ${p}`));
+      // Every one is refused by the up-front check, /proc included (its folder accepts no new file).
+      expectCleanOutcome('checkWritableFile (hostile path)', () => checkWritableFile(field, p), () => assert.fail(`accepted ${p}`));
       if (writable(p)) expectCleanOutcome('writeFileSafe (hostile path)', () => writeFileSafe(field, p, data), () => assert.fail(`wrote ${p}`));
       assertUntouched();
     }),
@@ -83,20 +82,29 @@ test('fuzz writers: a hostile output path is an InputError naming the field; dev
   );
 });
 
-test('fuzz readers: any bytes, devices and folders read as text of at most the cap or an InputError naming the field, quickly', () => {
+/** Paths no reader may read: devices, FIFOs (also through a link), a folder. */
+function hostileInPaths(): string[] {
+  return [...['/dev/zero', '/dev/urandom', '/dev/null', '/dev/full'].filter((p) => existsSync(p)), paths.linkToNull, ...(haveFifo ? [paths.fifo, paths.linkToFifo] : []), paths.folder];
+}
+
+test('fuzz readers: any bytes read as text of at most the cap or an InputError naming the field; devices, FIFOs and folders are refused at once', () => {
   const sources = fc.oneof(
     fc.uint8Array({ maxLength: 3000 }).map((b) => ({ bytes: b })),
-    fc.constantFrom(...[...['/dev/zero', '/dev/urandom', '/dev/null'].filter((p) => existsSync(p)), paths.folder, join(dir, 'none'), ''].map((p) => ({ path: p }))),
+    fc.constantFrom(...[...hostileInPaths(), join(dir, 'none'), ''].map((p) => ({ path: p }))),
   );
   let n = 0;
   fc.assert(
-    fc.property(sources, fc.integer({ min: 1, max: 4096 }), (src, cap) => {
+    fc.property(sources, fc.integer({ min: 1, max: 4096 }), fc.constantFrom<'text' | 'json'>('text', 'json'), (src, cap, how) => {
       const p = 'bytes' in src ? join(dir, `r${n++}.bin`) : src.path;
       if ('bytes' in src) writeFileSync(p, src.bytes);
-      expectCleanOutcome('readTextCapped', () => readTextCapped('--spec', p, { maxBytes: cap }), (text) => {
+      const read = (): unknown => (how === 'text' ? readTextCapped('--spec', p, { maxBytes: cap }) : readJsonCapped('--spec', p, { maxBytes: cap }));
+      expectCleanOutcome(`read${how === 'text' ? 'Text' : 'Json'}Capped`, read, (v) => {
+        // Only a regular file is read: /dev/null is not an empty file, a FIFO not a stream.
+        assert.ok('bytes' in src, `read ${p}`);
+        if (typeof v !== 'string') return;
         // Each byte read decodes to at most one UTF-16 unit, so the text is no longer than the cap.
-        assert.ok(text.length <= cap, 'more text than the cap');
-        assert.ok(!text.includes('\0'));
+        assert.ok(v.length <= cap, 'more text than the cap');
+        assert.ok(!v.includes('\0'));
       });
     }),
     { ...FC_RUN, numRuns: 300 },
@@ -226,15 +234,24 @@ test('fuzz CLI paths and flags: hostile --out, --spec, --trace and flags of othe
   writeFileSync(arraySpec, '[{"model":"llama-3.1-8b"}]');
   const shard = join(dir, 'cli-shard.json');
   await writeSweepShard(shard, runSweepShard(toy, { index: 0, count: 1 }));
-  const badIn = fc.constantFrom(...['/dev/zero', '/dev/urandom', paths.folder, join(dir, 'none.json'), arraySpec].filter((p) => !p.startsWith('/dev/') || existsSync(p)));
+  const badIn = fc.constantFrom(...hostileInPaths(), join(dir, 'none.json'), arraySpec);
   const badOut = fc.constantFrom(...hostileOutPaths().filter((p) => p !== ''));
   // A folder, or one that can be made, is a good sweep --out.
   const badDir = fc.constantFrom(...hostileOutPaths().filter((p) => p !== '' && p !== paths.folder && !p.includes('missing')));
+  const missing = join(dir, 'missing-input.json');
   const badValue = fc.constantFrom('abc', 'NaN', '-1', '1e999', '0x10', '');
   // Each case: the arguments and the flag the refusal must name.
   const cmd = fc.oneof(
     badOut.map((o) => ({ args: ['merge', shard, '--out', o], flag: '--out' })),
     badDir.map((o) => ({ args: ['sweep', '--spec', spec, '--shard', '0/1000', '--out', o], flag: '--out' })),
+    // Every --out is checked before any work: the input is missing, or the work would run for hours,
+    // so a refusal that names --out can only come from the up-front check.
+    badOut.map((o) => ({ args: ['merge', missing, '--out', o], flag: '--out' })),
+    badDir.map((o) => ({ args: ['sweep', '--spec', missing, '--out', o], flag: '--out' })),
+    badDir.map((o) => ({ args: ['bench', 'gemm', '--backend', 'cpu', '--m', 'pow2:4096', '--k', '16384', '--n', '16384', '--min-time-ms', '600000', '--out', o], flag: '--out' })),
+    badDir.map((o) => ({ args: ['bench', 'attention', '--backend', 'cpu', '--batches', '64', '--rounds', '1000', '--trace', missing, '--out', o], flag: '--out' })),
+    // No server listens on port 9 (discard): --records is refused before it is contacted.
+    badOut.map((o) => ({ args: ['load', '--url', 'http://127.0.0.1:9', '--rate', '1', '--records', o], flag: '--records' })),
     badIn.map((p) => ({ args: ['search', '--spec', p], flag: '--spec' })),
     badIn.map((p) => ({ args: ['sweep', '--spec', p, '--out', join(dir, 'sweep-out')], flag: '--spec' })),
     // A readable file that is not a trace is refused by its content, naming the line.
@@ -257,6 +274,39 @@ test('fuzz CLI paths and flags: hostile --out, --spec, --trace and flags of othe
       t.inputErrors++;
       assertUntouched();
     }),
-    { ...FC_RUN, numRuns: 150 },
+    { ...FC_RUN, numRuns: 300 },
   );
+});
+
+test('CLI input files: a FIFO whose writer stays silent, /dev/zero and a folder are refused at once, naming the flag (regression: a silent FIFO was refused after 30 s)', async (t) => {
+  if (!haveFifo) return t.skip('mkfifo unavailable');
+  // The writer holds the FIFO open and sends nothing, as a stalled producer would.
+  const writer = spawn('sh', ['-c', `exec sleep 60 > '${paths.fifo}'`], { stdio: 'ignore' });
+  await new Promise((r) => setTimeout(r, 300));
+  try {
+    const flags: Array<[string[], string]> = [
+      [['search', '--spec'], '--spec'],
+      [['sweep', '--out', join(dir, 'sweep-out'), '--spec'], '--spec'],
+      [['simulate', '--trace'], '--trace'],
+      [['deploy', '--model'], '--model'],
+      [['deploy', '--hardware'], '--hardware'],
+      [['roofline', '--model'], '--model'],
+      [['deploy', '--setup'], '--setup'],
+    ];
+    for (const input of [paths.fifo, paths.linkToFifo, ...['/dev/zero'].filter((p) => existsSync(p)), paths.folder]) {
+      for (const [args, flag] of flags) {
+        const err: string[] = [];
+        const t0 = performance.now();
+        const code = await runBatchlabCli([...args, input], { out: () => {}, err: (s) => err.push(s), progress: false });
+        const ms = performance.now() - t0;
+        assert.equal(code, 2, `${[...args, input].join(' ')}: ${err.join('\n')}`);
+        assert.match(err.join('\n'), new RegExp(`^batchlab: ${flag} must be `), [...args, input].join(' '));
+        // Refused before a read could wait: far below the 30 s the silent writer used to cost.
+        assert.ok(ms < 5000, `${args.join(' ')} ${input}: ${ms.toFixed(0)} ms`);
+      }
+    }
+  } finally {
+    writer.kill();
+  }
+  assert.ok(statSync(paths.fifo).isFIFO());
 });

@@ -126,6 +126,14 @@ test('benchGroupedExperts handles uneven counts and idle experts; padding effici
   assert.ok(Math.abs(s.batchedSpeedup - s.separateSeconds / s.batchedSeconds) < 1e-12);
   assert.ok(Math.abs(s.expertPenalty - s.separateSeconds / s.denseSeconds) < 1e-12);
   const rows = gemmRows(r.table);
+  // The repetitions behind each median travel with it: the same median, p10 ≤ median ≤ p90, as in the table's rows.
+  for (const [phase, i] of [['batched', 0], ['separate', 1], ['dense', 2]] as const) {
+    const t = s.timings![phase];
+    assert.equal(t.median, rows[i].median_s);
+    assert.equal(t.p10, rows[i].p10_s);
+    assert.equal(t.p90, rows[i].p90_s);
+    assert.ok(t.p10 <= t.median && t.median <= t.p90 && t.n >= 1);
+  }
   assert.deepEqual(rows.map((x) => x.variant), ['padded-batched', 'separate', 'dense']);
   // Equal useful FLOPs (2·9·16·8); the experts read 3 weights, the dense matmul one.
   for (const x of rows) assert.equal(x.flops, 2 * 9 * 16 * 8);

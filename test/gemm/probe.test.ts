@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { probeMachineRoofline } from '../../lib/gemm/index.js';
+import { probeMachineRoofline, probeMachineRooflines } from '../../lib/gemm/index.js';
 import { thisMachineHardware } from '../../lib/hardware/index.js';
 import { InputError } from '../../lib/util/errors.js';
 
@@ -20,4 +20,17 @@ test('probeMachineRoofline() rejects sizes outside its range before touching the
   await assert.rejects(probeMachineRoofline({ size: 0 }), (e: unknown) => e instanceof InputError && /size/.test(e.message));
   await assert.rejects(probeMachineRoofline({ gemvSize: 1e6 }), /gemvSize/);
   await assert.rejects(probeMachineRoofline({ reps: 1.5 }), /reps/);
+});
+
+test('probeMachineRooflines({ repeats }) runs the whole probe that many times: one labelled, positive fit per repetition', async () => {
+  const fits = await probeMachineRooflines({ size: 64, gemvSize: 128, reps: 2, repeats: 3 });
+  assert.equal(fits.length, 3);
+  fits.forEach((f, i) => {
+    assert.match(f.label, new RegExp(`^quick probe \\(64³ matmul, 128² GEMV\\) on .*, probe ${i + 1} of 3$`));
+    for (const v of [f.peakFlopsPerSecond, f.bytesPerSecond]) assert.ok(Number.isFinite(v) && v > 0);
+  });
+  // Repetitions are timed separately: the three fits are three objects, not one copied.
+  assert.equal(new Set(fits).size, 3);
+  await assert.rejects(probeMachineRooflines({ repeats: 0 }), (e: unknown) => e instanceof InputError && e.field === 'repeats');
+  await assert.rejects(probeMachineRooflines({ repeats: 2, size: 0 }), (e: unknown) => e instanceof InputError && e.field === 'size');
 });

@@ -94,8 +94,8 @@ test('loadModelFile() / resolveModel(): a missing path, a folder without config.
   assert.throws(() => loadModelFile(dir, '--model'), (e: unknown) => e instanceof InputError && /valid JSON/.test(e.message));
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...fixture('qwen3-8b'), num_key_value_heads: 5 }));
   assert.throws(() => loadModelFile(dir, '--model'), (e: unknown) => e instanceof InputError && /^--model .*config\.json: num_key_value_heads/.test(e.field));
-  // A device is read until its first NUL byte and refused: /dev/zero at offset 0 (lib/util/files.ts readTextCapped).
-  assert.throws(() => loadModelFile('/dev/zero', '--model'), (e: unknown) => e instanceof InputError && e.field === '--model' && /NUL byte at offset 0/.test(e.message));
+  // A device is refused before a byte is read: only a regular file is read (lib/util/files.ts readTextCapped).
+  assert.throws(() => loadModelFile('/dev/zero', '--model'), (e: unknown) => e instanceof InputError && e.field === '--model' && /it is a character device, not a regular file/.test(e.message));
   assert.throws(() => resolveModel('no-such-model', '--model'), (e: unknown) => e instanceof InputError && /catalog id/.test(e.message));
 });
 

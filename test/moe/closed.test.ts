@@ -15,6 +15,7 @@ import {
   moeRoutingSweep,
   moeRouteCounts,
   moeStepShares,
+  moeRoutingChange,
 } from '../../lib/moe/index.js';
 
 /** Binomial pmf from log-gamma: an independent reference for the ratio-recurrence window. */
@@ -166,4 +167,21 @@ test('bad closed-form input throws InputError naming the field', () => {
   for (const [fn, field] of bad) {
     assert.throws(fn, (e: unknown) => e instanceof InputError && e.field === field, `expected InputError on ${field}`);
   }
+});
+
+test('moeRoutingChange(base, other) is other / base − 1 of the mean distinct experts and busiest load, row by row', () => {
+  const ci = (mean: number) => ({ mean, halfWidth: 0, low: mean, high: mean, samples: 1 });
+  const row = (tokens: number, distinct: number, maxLoad: number) => ({ tokens, distinctExperts: ci(distinct), maxLoad: ci(maxLoad), tokensPerActiveExpert: ci(1), maxOverMean: ci(1), fractionAtLeast: ci(1), minTokens: 1 });
+  // Hand-made rows: 100 → 99 experts is −1 %, a busiest load of 10 → 12 is +20 % (relative change b / a − 1).
+  const [c] = moeRoutingChange([row(10, 100, 10)], [row(10, 99, 12)]);
+  assert.equal(c.tokens, 10);
+  assert.ok(Math.abs(c.distinctExperts - -0.01) < 1e-15);
+  assert.ok(Math.abs(c.maxLoad - 0.2) < 1e-15);
+  // The same routing and seed against itself changes nothing.
+  const spec = { kind: 'group-limited' as const, experts: 256, topK: 8, groups: 8, groupsPerToken: 4 };
+  const a = moeRoutingStats(spec, { tokens: [10, 4000], trials: 50, seed: 3 });
+  assert.deepEqual(moeRoutingChange(a, a).map((x) => [x.distinctExperts, x.maxLoad]), [[0, 0], [0, 0]]);
+  assert.throws(() => moeRoutingChange(a, a.slice(0, 1)), (e: unknown) => e instanceof InputError && e.field === 'other');
+  assert.throws(() => moeRoutingChange([row(10, 1, 1)], [row(11, 1, 1)]), (e: unknown) => e instanceof InputError && e.field === 'other[0].tokens');
+  assert.throws(() => moeRoutingChange([row(10, 0, 1)], [row(10, 1, 1)]), (e: unknown) => e instanceof InputError && e.field === 'base[0].distinctExperts.mean');
 });

@@ -10,6 +10,7 @@ import {
   moeImbalanceSweep,
   moeZipfPopularity,
   moeDeviceExpertTokens,
+  moeDeviceImbalance,
 } from '../../lib/moe/index.js';
 import type { MoeExpertPlacement } from '../../lib/moe/index.js';
 
@@ -144,4 +145,20 @@ test('bad placement input throws InputError naming the field', () => {
   for (const [fn, field] of bad) {
     assert.throws(fn, (e: unknown) => e instanceof InputError && e.field === field, `expected InputError on ${field}`);
   }
+});
+
+test('moeDeviceImbalance(rows, point) is the busiest / mean device load of the point and its excess ratio − 1; one device is exactly 1', () => {
+  // One device holds every expert: the busiest device is the mean device (ratio exactly 1, excess 0).
+  const one = moeImbalanceSweep({ experts: 16, topK: 2, tokens: 64, devices: 1, zipfExponents: [0, 1], redundant: [0], steps: 5, seed: 1 });
+  for (const s of [0, 1]) assert.deepEqual(moeDeviceImbalance(one, { policy: 'static', redundant: 0, zipfExponent: s }), { ratio: 1, excess: 0 });
+  const rows = moeImbalanceSweep({ experts: 64, topK: 4, tokens: 256, devices: 8, zipfExponents: [0, 1.25], redundant: [0, 8], steps: 10, seed: 2 });
+  for (const r of rows) {
+    const got = moeDeviceImbalance(rows, r);
+    assert.equal(got.ratio, r.imbalance.mean);
+    assert.equal(got.excess, r.imbalance.mean - 1);
+    // The busiest device never carries less than the mean.
+    assert.ok(got.ratio >= 1);
+  }
+  assert.throws(() => moeDeviceImbalance(rows, { policy: 'balanced', redundant: 3, zipfExponent: 0 }), (e: unknown) => e instanceof InputError && e.field === 'point' && /balanced R=8 s=0/.test(e.message));
+  assert.throws(() => moeDeviceImbalance([], { policy: 'static', redundant: 0, zipfExponent: 0 }), (e: unknown) => e instanceof InputError && e.field === 'rows');
 });

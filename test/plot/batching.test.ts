@@ -22,6 +22,29 @@ test('windowEffectChart draws latency and cost panels per group over window cate
   assert.throws(() => windowEffectChart([{ windowMs: null }]), InputError);
 });
 
+test('windowEffectChart draws p10–p90 error bars from <column>P10/P90 (servingSweepSpread rows), and none for a single run', () => {
+  const rows = [
+    { loadLabel: '50 % load', windowMs: 0, itlP99: 1.0, itlP99P10: 0.8, itlP99P90: 1.5, busySecondsPer1kTokens: 20, busySecondsPer1kTokensP10: 18, busySecondsPer1kTokensP90: 25 },
+    { loadLabel: '50 % load', windowMs: 200, itlP99: 1.2, itlP99P10: 1.1, itlP99P90: 1.2, busySecondsPer1kTokens: 19, busySecondsPer1kTokensP10: 19, busySecondsPer1kTokensP90: 22 },
+  ];
+  const fig = windowEffectChart(rows, { groupBy: 'loadLabel' });
+  const [lat, cost] = fig.data as Array<{ error_y: { array: number[]; arrayminus: number[]; symmetric: boolean }; customdata: number[][]; hovertemplate: string }>;
+  // Bars reach from the median down to p10 and up to p90: 1.0 − 0.8 and 1.5 − 1.0, etc.
+  assert.equal(lat.error_y.symmetric, false);
+  assert.deepEqual(lat.error_y.arrayminus.map((x) => +x.toFixed(12)), [0.2, 0.1]);
+  assert.deepEqual(lat.error_y.array.map((x) => +x.toFixed(12)), [0.5, 0]);
+  assert.deepEqual(cost.error_y.arrayminus, [2, 0]);
+  assert.deepEqual(cost.error_y.array, [5, 3]);
+  assert.deepEqual(lat.customdata, [[0.8, 1.5], [1.1, 1.2]]);
+  assert.match(lat.hovertemplate, /p10–p90/);
+  // The latency axis (log, seconds) spans the bars: from below p10 = 0.8 s to above p90 = 1.5 s.
+  const range = (fig.layout.yaxis as { range?: number[]; tickvals?: number[] });
+  if (range.range) assert.ok(10 ** range.range[0] <= 0.8 && 10 ** range.range[1] >= 1.5, JSON.stringify(range.range));
+  // Without the P10/P90 columns (one run) there are no bars.
+  const single = windowEffectChart(rows.map(({ loadLabel, windowMs, itlP99, busySecondsPer1kTokens }) => ({ loadLabel, windowMs, itlP99, busySecondsPer1kTokens })), { groupBy: 'loadLabel' });
+  assert.ok(single.data.every((d) => !('error_y' in d)));
+});
+
 test('servingLoadLimitChart shows each row\'s load as a percentage of capacity, one bar series per replica', () => {
   const fig = servingLoadLimitChart([
     { replica: 'a', policy: 'window', windowMs: 0, load: 0.9, ratePerSecond: 9, limits: 'ttftP99 ≤ 1 s' },

@@ -55,3 +55,14 @@ test('withLogTicks(fig) sets ticks on each log axis from the traces drawn on it,
   assert.deepEqual(l.yaxis2.tickvals, [100, 200, 500, 1000]);
   assert.deepEqual(l.xaxis2.tickvals, [1]);
 });
+
+test('withLogTicks spans error bars: bars from 0.5 to 100 around points at 1 and 10 set the axis, hidden bars do not', () => {
+  const fig = withLogTicks({ data: [{ x: [1, 2], y: [1, 10], error_y: { type: 'data', symmetric: false, array: [0, 90], arrayminus: [0.5, 0] } }], layout: { yaxis: { type: 'log' } } });
+  const y = fig.layout.yaxis as { tickvals: number[]; range: number[] };
+  // Ends of the bars: 1 − 0.5 = 0.5 and 10 + 90 = 100; the axis is logTicks over points and bar ends together.
+  assert.deepEqual(fig.layout.yaxis, { type: 'log', ...logTicks([1, 10, 0.5, 100]) });
+  assert.ok(10 ** y.range[0] <= 0.5 && 10 ** y.range[1] >= 100);
+  // Hidden bars do not count: the axis is that of the points alone.
+  const hidden = withLogTicks({ data: [{ y: [1, 10], error_y: { visible: false, array: [100, 100] } }], layout: { yaxis: { type: 'log' } } });
+  assert.deepEqual(hidden.layout.yaxis, { type: 'log', ...logTicks([1, 10]) });
+});

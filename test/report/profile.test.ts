@@ -16,7 +16,7 @@ test('notebookProfile(name) gives thorough at least the sizes of quick', () => {
   assert.ok(t.gemmTiming.minTimeMs >= q.gemmTiming.minTimeMs && t.gemmTiming.minReps >= q.gemmTiming.minReps);
   assert.ok(t.expertBenchTiming.minTimeMs >= q.expertBenchTiming.minTimeMs);
   for (const key of ['gemmShapes', 'oneVsManyBatches', 'rooflineBatches', 'loads', 'pipelineMicroBatches'] as const) assert.ok(t[key].length >= q[key].length, key);
-  for (const key of ['probeReps', 'routingSweepTrials', 'groupRoutingTrials', 'imbalanceSteps', 'trials', 'simRequests'] as const) assert.ok(t[key] >= q[key], key);
+  for (const key of ['probeReps', 'machineProbeRepeats', 'routingSweepTrials', 'groupRoutingTrials', 'imbalanceSteps', 'trials', 'simRequests'] as const) assert.ok(t[key] >= q[key], key);
 });
 
 test('notebookProfile() returns a copy: editing one profile leaves the next call unchanged', () => {

@@ -6,7 +6,7 @@ import { fitEngineStepCost } from '../../lib/engine/stepcost.js';
 import type { EngineStepCostFit, EngineStepCostPoint } from '../../lib/engine/stepcost.js';
 import { planLoad, summariseLoad } from '../../lib/server/load.js';
 import type { LoadRequestRecord } from '../../lib/server/load.js';
-import { comparePrediction, describePredictionErrors, predictLoad, predictionErrorSummary, serverStepCost } from '../../lib/server/predict.js';
+import { comparePrediction, describePredictionErrors, predictLoad, predictionErrorSummary, predictionRowsByUnit, serverStepCost } from '../../lib/server/predict.js';
 import { predictionChart, predictionErrorChart } from '../../lib/plot/server.js';
 import { promptTokens, tokenText } from '../../lib/server/http.js';
 import { InputError } from '../../lib/util/errors.js';
@@ -141,4 +141,27 @@ test('predictLoad in closed loop counts the request overhead as think time (the 
   assert.equal(p.makespanSeconds, s.makespanSeconds);
   // Without the overhead the same run finishes sooner.
   assert.ok(predictLoad(w, { kind: 'continuous', maxBatch: 4 }, f, 1).makespanSeconds < p.makespanSeconds);
+});
+
+test('predictionRowsByUnit(rows) puts latencies in ms (× 1000, 1 s = 1000 ms) and keeps throughput in tok/s and every error', () => {
+  const rows = [
+    { model: 'dense', metric: 'TTFT p50 (s)', predicted: 0.012, measured: 0.01, error: 0.2 },
+    { model: 'dense', metric: 'throughput (tok/s)', predicted: 90, measured: 100, error: -0.1 },
+    { model: 'MoE', metric: 'ITL p50 (s)', predicted: 0.0031, measured: 0.0025, error: 0.24 },
+  ];
+  const groups = predictionRowsByUnit(rows);
+  assert.deepEqual(groups.map((g) => g.unit), ['ms', 'tok/s']);
+  const [ms, tput] = groups;
+  assert.deepEqual(ms.rows.map((r) => [r.model, r.metric, r.error]), [['dense', 'TTFT p50', 0.2], ['MoE', 'ITL p50', 0.24]]);
+  assert.ok(Math.abs(ms.rows[0].predicted - 12) < 1e-12 && Math.abs(ms.rows[0].measured - 10) < 1e-12);
+  assert.ok(Math.abs(ms.rows[1].predicted - 3.1) < 1e-12 && Math.abs(ms.rows[1].measured - 2.5) < 1e-12);
+  // The error is a ratio of the same unit: converting both sides leaves it as (p − m) / m.
+  assert.ok(Math.abs((ms.rows[0].predicted - ms.rows[0].measured) / ms.rows[0].measured - ms.rows[0].error) < 1e-12);
+  assert.deepEqual(tput.rows, [{ model: 'dense', metric: 'throughput', predicted: 90, measured: 100, error: -0.1 }]);
+  // Every metric comparePrediction names carries its unit: four latencies to ms, throughput kept.
+  const f = fit();
+  const workload = { arrivals: { kind: 'poisson' as const, ratePerSecond: 5 }, requests: 10, promptTokens: { kind: 'fixed' as const, tokens: 8 }, outputTokens: { kind: 'fixed' as const, tokens: 5 } };
+  const compared = comparePrediction(summariseLoad(records([[0, 0.05, 5, 0.02], [0.5, 0.07, 5, 0.02]]), { url: 'x', workload: 'w', seed: 2 }), predictLoad(workload, { kind: 'continuous', maxBatch: 4 }, f, 2));
+  assert.deepEqual(predictionRowsByUnit(compared).map((g) => [g.unit, g.rows.length]), [['ms', 4], ['tok/s', 1]]);
+  assert.throws(() => predictionRowsByUnit([{ metric: 'no unit', predicted: 1, measured: 1 }]), (e: unknown) => e instanceof InputError && e.field === 'rows[0].metric');
 });

@@ -25,5 +25,9 @@ test('measureEngineVsLocal(): each batch measured beside a calibrated prediction
   assert.equal(r.batchCost.measured, r.rows[1].measuredStepSeconds / r.rows[0].measuredStepSeconds);
   const text = describeEngineVsLocal(r);
   assert.ok(text.includes(r.model) && text.includes(r.rows[0].measuredTokensPerSecond.toFixed(2)));
+  // A measured speed is quoted with the spread of its rounds.
+  const [lo, hi] = r.rows[0].measuredTokensPerSecondRange;
+  assert.ok(lo <= r.rows[0].measuredTokensPerSecond && r.rows[0].measuredTokensPerSecond <= hi);
+  assert.ok(text.includes(`slowest–fastest round ${lo.toFixed(2)}–${hi.toFixed(2)}`), text);
   await assert.rejects(() => measureEngineVsLocal({ batches: [0] }), (e: unknown) => e instanceof InputError && e.field === 'batches[0]');
 });

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkWritableDir, checkWritableFile, ensureDir, readJsonCapped, readTextCapped, writeFileSafe, writeFileSafeAsync } from '../../lib/util/files.js';
@@ -39,6 +40,24 @@ test('checkWritableFile(field, path) refuses character devices, FIFOs, folders a
   assert.equal(checkWritableFile('--out', join(dir, 'old.json')), join(dir, 'old.json'));
 });
 
+test('checkWritableFile and checkWritableDir refuse a folder that accepts no new file (/proc) at once, and leave no probe file behind', (t) => {
+  const dir = tmp();
+  writeFileSync(join(dir, 'old.json'), '{}');
+  const before = readdirSync(dir).sort();
+  checkWritableFile('--out', join(dir, 'new.json'));
+  checkWritableFile('--out', join(dir, 'old.json'));
+  checkWritableDir('--out', join(dir, 'sub', 'deeper'));
+  checkWritableDir('--out', dir);
+  // The probe is created and removed: the folder lists what it held before.
+  assert.deepEqual(readdirSync(dir).sort(), before);
+  if (!existsSync('/proc/self')) return t.skip('no procfs');
+  // procfs refuses new names even to root, whose permission bits pass every access() test.
+  assert.throws(() => checkWritableFile('--out', '/proc/batchlab-x'), named('--out', /its folder \/proc accepts no new file/));
+  assert.throws(() => checkWritableDir('--out', '/proc/batchlab-x/y'), named('--out', /its folder \/proc accepts no new file/));
+  // A regular file under /proc is replaced by a rename too, which its folder refuses.
+  if (existsSync('/proc/self/environ')) assert.throws(() => checkWritableFile('--out', '/proc/self/environ'), named('--out', /accepts no new file/));
+});
+
 test('writeFileSafe and writeFileSafeAsync write regular files and leave a FIFO a FIFO (regression: replaced by a regular file)', async (t) => {
   const dir = tmp();
   writeFileSafe('--out', join(dir, 'a.txt'), 'one\n');
@@ -51,11 +70,28 @@ test('writeFileSafe and writeFileSafeAsync write regular files and leave a FIFO 
   assert.ok(statSync(f).isFIFO());
 });
 
-test('readTextCapped stops at the first NUL byte: /dev/zero is refused at once, not read to the cap', (t) => {
-  if (!existsSync('/dev/zero')) return t.skip('no /dev/zero');
-  const t0 = performance.now();
-  assert.throws(() => readTextCapped('--spec', '/dev/zero', { maxBytes: 1 << 30 }), named('--spec', /NUL byte at offset 0/));
-  assert.ok(performance.now() - t0 < 2000);
+test('readTextCapped refuses /dev/zero, a folder and a socket as not regular files, at once and before reading a byte', async (t) => {
+  const dir = tmp();
+  if (existsSync('/dev/zero')) {
+    const t0 = performance.now();
+    assert.throws(() => readTextCapped('--spec', '/dev/zero', { maxBytes: 1 << 30 }), named('--spec', /it is a character device, not a regular file/));
+    assert.ok(performance.now() - t0 < 2000);
+  } else t.diagnostic('no /dev/zero: device case not run');
+  assert.throws(() => readTextCapped('--spec', dir, { maxBytes: 100 }), named('--spec', /it is a folder, not a regular file/));
+  const sock = join(dir, 'sock');
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(sock, r));
+  try {
+    assert.throws(() => readTextCapped('--spec', sock, { maxBytes: 100 }), named('--spec', /it is a socket, not a regular file/));
+  } finally {
+    server.close();
+  }
+});
+
+test('readTextCapped stops at the first NUL byte of a regular file: binary is not text', () => {
+  const dir = tmp();
+  writeFileSync(join(dir, 'bin'), Buffer.from([0x7b, 0x7d, 0x00, 0x41]));
+  assert.throws(() => readTextCapped('--spec', join(dir, 'bin'), { maxBytes: 100 }), named('--spec', /NUL byte at offset 2/));
 });
 
 test('readTextCapped counts bytes read: a file of cap + 1 bytes is refused, the cap itself is read whole', () => {
@@ -72,21 +108,29 @@ test('readTextCapped counts bytes read: a file of cap + 1 bytes is refused, the 
   assert.ok(readTextCapped('--trace', join(dir, 'utf8.txt'), { maxBytes: cap }).endsWith('é'));
 });
 
-test('readTextCapped on a FIFO fed without end stops at the cap (stat reports size 0 for it)', async (t) => {
+test('readTextCapped refuses a FIFO at once, whether its writer streams without end or stays silent (regression: refused after 30 s)', async (t) => {
   const dir = tmp();
   const f = fifo(dir);
   if (f === null) return t.skip('mkfifo unavailable');
-  // `yes` writes "y\n" forever; it dies of SIGPIPE once the reader closes.
-  const writer = spawn('sh', ['-c', `exec yes > '${f}'`], { stdio: 'ignore' });
-  // The writer counts as attached once it waits in open(); then the read sees its bytes, not an empty FIFO.
-  await new Promise((r) => setTimeout(r, 300));
-  try {
-    const t0 = performance.now();
-    assert.throws(() => readTextCapped('--trace', f, { maxBytes: 1 << 20 }), named('--trace', /more than 1048576 bytes read/));
-    assert.ok(performance.now() - t0 < 5000);
-  } finally {
-    writer.kill();
+  // No writer: open(2) without O_NONBLOCK would wait for one for ever.
+  let t0 = performance.now();
+  assert.throws(() => readTextCapped('--trace', f, { maxBytes: 1 << 20 }), named('--trace', /it is a FIFO \(named pipe\), not a regular file/));
+  assert.ok(performance.now() - t0 < 2000);
+  // A silent writer holds the FIFO open and sends nothing; `yes` would send "y\n" for ever.
+  for (const cmd of [`exec sleep 30 > '${f}'`, `exec yes > '${f}'`]) {
+    const writer = spawn('sh', ['-c', cmd], { stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 300));
+    try {
+      t0 = performance.now();
+      assert.throws(() => readTextCapped('--trace', f, { maxBytes: 1 << 20 }), named('--trace', /FIFO/));
+      assert.ok(performance.now() - t0 < 2000, cmd);
+    } finally {
+      writer.kill();
+    }
   }
+  // Through a symbolic link it is the same FIFO.
+  symlinkSync(f, join(dir, 'link'));
+  assert.throws(() => readJsonCapped('--spec', join(dir, 'link'), { maxBytes: 100 }), named('--spec', /FIFO/));
 });
 
 test('readJsonCapped: text that is not JSON is an InputError naming the field', () => {
@@ -116,10 +160,3 @@ test('ensureDir and checkWritableDir: /proc/x and a file on the way are refused 
   assert.equal(ensureDir('--out', join(dir, 'c')), join(dir, 'c'));
 });
 
-test('readTextCapped on a FIFO nobody writes reads as empty at once instead of waiting for a writer', (t) => {
-  const f = fifo(tmp());
-  if (f === null) return t.skip('mkfifo unavailable');
-  const t0 = performance.now();
-  assert.equal(readTextCapped('--spec', f, { maxBytes: 100 }), '');
-  assert.ok(performance.now() - t0 < 2000);
-});

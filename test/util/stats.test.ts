@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { summarizeSample } from '../../lib/util/index.js';
+import { medianBy, summarizeSample } from '../../lib/util/index.js';
+import { InputError } from '../../lib/util/errors.js';
 
 test('summarizeSample(values) matches hand-computed statistics', () => {
   const s = summarizeSample([10, 1, 4, 3, 2]);
@@ -26,4 +27,17 @@ test('summarizeSample skips NaN and leaves std NaN for one value (pandas convent
   assert.equal(one.count, 1);
   assert.ok(Number.isNaN(one.std));
   assert.equal(summarizeSample([]).count, 0);
+});
+
+test('medianBy(items, key) returns the item with the median key (the lower middle one for an even count), ties in input order', () => {
+  const fits = [{ id: 'a', ridge: 30 }, { id: 'b', ridge: 10 }, { id: 'c', ridge: 20 }];
+  // Sorted keys 10, 20, 30: the median 20 is item c, returned whole (not a median per field).
+  assert.equal(medianBy(fits, (x) => x.ridge), fits[2]);
+  // Four keys 10, 20, 30, 40: the lower middle one, 20.
+  assert.equal(medianBy([...fits, { id: 'd', ridge: 40 }], (x) => x.ridge).id, 'c');
+  assert.equal(medianBy([{ id: 'x', ridge: 5 }], (x) => x.ridge).id, 'x');
+  // Equal keys keep the input order: the middle of p, q, r is q.
+  assert.equal(medianBy([{ id: 'p', ridge: 1 }, { id: 'q', ridge: 1 }, { id: 'r', ridge: 1 }], (x) => x.ridge).id, 'q');
+  assert.throws(() => medianBy([], (x: number) => x), (e: unknown) => e instanceof InputError && e.field === 'items');
+  assert.throws(() => medianBy([1, NaN], (x) => x), (e: unknown) => e instanceof InputError && e.field === 'key(items[1])');
 });
