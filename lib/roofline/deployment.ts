@@ -165,6 +165,13 @@ export interface PerfConfig {
    * switches it off, so every op is priced by the efficiency mode's model.
    */
   kernelDb?: KernelDb | false;
+  /**
+   * Kernels a step launches besides its weight GEMMs and attention cores (norms,
+   * residual adds, rotary, activations, splits, sampling), each paying the launch
+   * cost. Default 6 per layer (`ELEMENTWISE_KERNELS_PER_LAYER`: a serving engine's
+   * fused kernels); an unfused engine counts its own (tf.profile of a step).
+   */
+  auxiliaryKernels?: number;
 }
 
 /** Where a step's seconds go, per device of the busiest stage, summed over its layers. */
@@ -240,6 +247,8 @@ export interface MemoryFit {
 // ---------------------------------------------------------------- validated config
 
 interface Resolved {
+  /** Non-GEMM, non-attention kernels per step, when the config counts them. */
+  auxiliaryKernels?: number;
   tp: number;
   dp: number;
   ep: number;
@@ -334,7 +343,9 @@ function resolve(model: ModelSpec, hw: HardwareSpec, config: PerfConfig): Resolv
     const db = config.kernelDb === false ? undefined : (config.kernelDb ?? defaultKernelDb());
     kernels = kernelPricer(db, hw, config.framework, config.frameworkVersion);
   }
+  const auxiliaryKernels = config.auxiliaryKernels === undefined ? undefined : checkNumber('auxiliaryKernels', config.auxiliaryKernels, { min: 0, max: 1e7 });
   return {
+    auxiliaryKernels,
     tp,
     dp,
     ep,
@@ -546,7 +557,7 @@ function stageCost(model: ModelSpec, hw: HardwareSpec, r: Resolved, work: Checke
   const elementwiseBytesSeconds = (elementwiseElements * DTYPE_BYTES[r.precision.activations]) / (hw.memoryBytesPerSecond * r.cal.memoryEfficiency);
   const elementwise =
     r.mode === 'spec' ? 0 : r.kernels?.device ? elementwiseBytesSeconds : Math.max(elementwiseBytesSeconds, r.cal.auxiliaryKernelFraction * (gemm + attention));
-  if (r.mode !== 'spec') kernels += ELEMENTWISE_KERNELS_PER_LAYER * model.numLayers;
+  if (r.mode !== 'spec') kernels += r.auxiliaryKernels ?? ELEMENTWISE_KERNELS_PER_LAYER * model.numLayers;
 
   // Communication.
   const actBytes = DTYPE_BYTES[r.precision.activations];
