@@ -92,6 +92,7 @@ export {
   timingStats,
   writeGemmResults,
   readGemmCsvForResume,
+  timeTfCallsInTurn,
 } from './gemm/index.js';
 export type {
   GemmBenchOptions,
@@ -351,6 +352,7 @@ export {
   kernelRowsFromGemm,
   writeKernelTable,
   kernelDeviceFolder,
+  kernelDbOfRows,
 } from './kernels/index.js';
 export type {
   ContextAttentionQuery,
@@ -624,6 +626,7 @@ export {
   engineMemoryBudget,
   measureEngineVsLocal,
   describeEngineVsLocal,
+  engineKernelBench,
 } from './server/index.js';
 export type {
   ArrivalRecord,
@@ -651,6 +654,9 @@ export type {
   LoadPlan,
   EngineVsLocalRow,
   EngineVsLocalResult,
+  EngineKernelResult,
+  EngineKernelBench,
+  EngineKernelRow,
 } from './server/index.js';
 
 // deployment
