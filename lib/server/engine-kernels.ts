@@ -41,9 +41,9 @@ export interface EngineKernelBench {
  *
  * - GEMM rows (m = batch, n and k of each projection): x·Wᵀ over every layer's own
  *   matrix in the engine's order (qkv, o, gate/up, down of layer 0, then layer 1, …,
- *   then the LM head), so each weight comes from memory as it does in a step (4.6 GiB
- *   pass between two reads of a matrix for Llama-3.2-1B, not a matrix left in cache
- *   by the call before);
+ *   with the LM head after a third, two thirds and all of the layers), so each weight
+ *   comes from memory as it does in a step (gigabytes pass between two reads of a
+ *   matrix for Llama-3.2-1B, not a matrix left in cache by the call before);
  * - generation-attention rows (batch sequences with `context` cached tokens each):
  *   `attendSegments`, the engine's own attention of one layer (split per sequence,
  *   KV append, q·Kᵀ, softmax, ·V, concat), called once per layer, with the new caches
@@ -87,9 +87,12 @@ export function engineKernelBench(engine: DecodeEngine, o: { batches: readonly n
       callsOf.push([]);
     }
     const layers = Math.max(...projections.map((p) => p.weights.length));
+    // A matrix used once per step (the LM head) is timed after a third, two thirds and all of the layers: three
+    // samples a round instead of one, each after as many other weights as in a step, not back to back.
+    const once = new Set([Math.floor(layers / 3) - 1, Math.floor((2 * layers) / 3) - 1, layers - 1].filter((l) => l >= 0));
     for (let l = 0; l < layers; l++) {
       projections.forEach((p, j) => {
-        const w = p.weights[l];
+        const w = p.weights.length === 1 ? (once.has(l) ? p.weights[0] : undefined) : p.weights[l];
         if (!w) return;
         const x = xOf(p.k);
         callsOf[first + j].push(runs.length);
