@@ -117,7 +117,7 @@ function machineOf(launch: number, bytesPerSecond: number, flopsPerSecond: numbe
  * provenance.json beside them), and stepTime prices from that file. Everything else a
  * step does is priced from measurement too: its other kernels (norms, rotary, residual
  * adds, splits, sampling; counted by tf.profile of a step) at the per-kernel launch
- * cost (256 dependent tiny ops, one sync), and their activation traffic at the
+ * cost (the median of 16 runs of 64 dependent tiny ops, one sync each), and their activation traffic at the
  * bandwidth the one-row GEMMs achieve. Each round's own rows give a prediction too:
  * their lowest and highest are the prediction's spread.
  *
@@ -159,19 +159,25 @@ export async function measureEngineVsLocal(
   // Cached tokens before a timed step: the prompt, the warm-up decode step and the profiled one, then one per round.
   // The attention rows are measured at the middle round's context, and the prediction prices that context.
   const context = prompt + 2 + Math.floor((rounds - 1) / 2);
-  // Per-kernel launch cost on this backend: 256 dependent tiny ops, one sync at the end (as a step syncs once).
+  // Per-kernel launch cost on this backend: 16 runs of 64 dependent tiny ops, one sync at the end of each (as a step
+  // syncs once); the median run, as the kernel rows take the median call, so that one run the scheduler preempts
+  // (the machine is shared) does not set the cost of every launch.
   const tiny = tf.ones([4]);
   const launch = (): number => {
-    const a = performance.now();
-    let y = tf.add(tiny, tiny);
-    for (let k = 0; k < 255; k++) {
-      const z = tf.add(y, tiny);
+    const runs: number[] = [];
+    for (let r = 0; r < 16; r++) {
+      const a = performance.now();
+      let y = tf.add(tiny, tiny);
+      for (let k = 0; k < 63; k++) {
+        const z = tf.add(y, tiny);
+        y.dispose();
+        y = z;
+      }
+      y.dataSync();
       y.dispose();
-      y = z;
+      runs.push((performance.now() - a) / 1000 / 64);
     }
-    y.dataSync();
-    y.dispose();
-    return (performance.now() - a) / 1000 / 256;
+    return median(runs);
   };
   const kernels = new Map<number, number>();
   const auxiliary = new Map<number, number>();
