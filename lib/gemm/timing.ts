@@ -145,7 +145,8 @@ export async function timeTfOp(run: () => Tensor | Tensor[], opts: TimingOptions
  * caches as a model's step leaves them (each call between the others, not repeated
  * back to back on operands already in cache), and a change of the machine's load
  * moves every call alike. Each call runs inside `tf.tidy`, is completed according to
- * the sync mode, and its outputs are disposed. `warmup` untimed rounds come first.
+ * the sync mode, and its outputs are disposed, within its time (as in `timeTfOp`).
+ * `warmup` untimed rounds come first.
  *
  * @example
  * const s = timeTfCallsInTurn(tf, ws.map((w) => () => tf.matMul(x, w, false, true)), { rounds: 3, sync: 'return' });
@@ -162,8 +163,9 @@ export function timeTfCallsInTurn(tf: Tf, runs: ReadonlyArray<() => Tensor | Ten
       const y = tf.tidy(run);
       const ys = Array.isArray(y) ? y : [y];
       if (sync === 'readback') readbackOne(tf, ys);
-      const t1 = performance.now();
+      // Freeing the outputs is part of the call, as in timeTfOp: a model frees what each op makes.
       for (const t of ys) t.dispose();
+      const t1 = performance.now();
       if (r >= 0) out[i].push((t1 - t0) / 1e3);
     });
   }

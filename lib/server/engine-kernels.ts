@@ -29,8 +29,8 @@ export interface EngineKernelBench {
    * calls) by their index in `rows`.
    */
   round(batch: number): Map<number, number>;
-  /** Kernels one attention call of `batch` sequences launches (tf.profile of one call). */
-  attentionKernels(batch: number): Promise<number>;
+  /** The kernels one attention call of `batch` sequences launches, by name, in order (tf.profile of one call). */
+  attentionKernels(batch: number): Promise<string[]>;
   /** Frees the microbenchmark's inputs (never the engine's weights). */
   dispose(): void;
 }
@@ -145,7 +145,7 @@ export function engineKernelBench(engine: DecodeEngine, o: { batches: readonly n
         const y = tf.tidy(run);
         tf.dispose(y);
       });
-      return prof.kernels.length;
+      return prof.kernels.map((k) => k.name);
     },
     dispose() {
       tf.dispose(made);

@@ -52,9 +52,11 @@ export interface EngineVsLocalRow {
   limitedBy: StepTime['bound'];
   /** Where the predicted step goes (seconds): the weight GEMMs and attention from the kernel rows, elementwise traffic at the measured bandwidth, launches. */
   breakdown: { gemm: number; attention: number; elementwise: number; launch: number };
-  /** Kernels the engine launched in one step of this batch (tf.profile), and those besides its GEMMs and attention (priced as launches). */
+  /** Kernels the engine launched in one step of this batch (tf.profile), and those besides its GEMMs and attention (priced at `kernelSeconds` each). */
   kernels: number;
   auxiliaryKernels: number;
+  /** Mean seconds of one such kernel at this batch: their kernel times in a profiled step (tf.profile, measured) over their count. */
+  kernelSeconds: number;
 }
 
 /** One kernel-database row measured in this run: its medians and spread over the rounds. */
@@ -73,11 +75,10 @@ export interface EngineVsLocalResult {
   /**
    * This machine as the prediction saw it (medians over the rounds, measured): the
    * weight-streaming bandwidth of the one-row GEMMs over the engine's weights, the
-   * per-kernel launch cost, and the kernel rows with their spread.
+   * kernel rows with their spread (each batch's per-kernel cost is in its row).
    */
   machine: {
     bytesPerSecond: number;
-    kernelLaunchSeconds: number;
     kernels: EngineKernelResult[];
     /** The folder the rows were written to (gemm.csv, generation_attention.csv, provenance.json), or null if kept in memory. */
     kernelTable: string | null;
@@ -100,9 +101,31 @@ function kernelMeta(backend: string, version: string) {
   return { device: machineId(thisMachineFacts()), framework: `tfjs-${backend}`, version };
 }
 
-/** This machine as the kernel pricer's hardware: its measured launch cost and bandwidth, the best measured GEMM rate. */
+/** This machine as the kernel pricer's hardware: its measured per-kernel cost and bandwidth, the best measured GEMM rate. */
 function machineOf(launch: number, bytesPerSecond: number, flopsPerSecond: number, label: string): HardwareSpec {
   return thisMachineHardware({ overheadSeconds: launch, peakFlopsPerSecond: flopsPerSecond, bytesPerSecond, dtype: 'fp32', label }, { name: 'this machine (engine kernel microbenchmarks)' });
+}
+
+/**
+ * The auxiliary kernels of a profiled step: every kernel but the weight GEMMs
+ * (BatchMatMul outside an attention call) and the attention calls (each a run of kernels
+ * named as `attention`, one attention call's kernels in order); their count and the sum
+ * of their kernel times (seconds).
+ */
+function auxiliaryKernelsOf(list: ReadonlyArray<{ name: string; kernelTimeMs: unknown }>, attention: readonly string[]): { count: number; seconds: number } {
+  let count = 0;
+  let ms = 0;
+  for (let i = 0; i < list.length; ) {
+    if (attention.length > 0 && attention.every((n, j) => list[i + j]?.name === n)) {
+      i += attention.length;
+      continue;
+    }
+    const k = list[i++];
+    if (k.name === 'BatchMatMul') continue;
+    count++;
+    if (typeof k.kernelTimeMs === 'number') ms += k.kernelTimeMs;
+  }
+  return { count, seconds: ms / 1000 };
 }
 
 /**
@@ -116,9 +139,10 @@ function machineOf(launch: number, bytesPerSecond: number, flopsPerSecond: numbe
  * under `kernelDir` (`<machine id>/tfjs-<backend>/<tfjs version>/`, with
  * provenance.json beside them), and stepTime prices from that file. Everything else a
  * step does is priced from measurement too: its other kernels (norms, rotary, residual
- * adds, splits, sampling; counted by tf.profile of a step) at the per-kernel launch
- * cost (the median of 16 runs of 64 dependent tiny ops, one sync each), and their activation traffic at the
- * bandwidth the one-row GEMMs achieve. Each round's own rows give a prediction too:
+ * adds, splits, sampling: the kernels of a step that tf.profile lists besides its
+ * weight GEMMs and its layers' attention calls) at their mean kernel time in that
+ * profiled step (measured), and their activation traffic at the bandwidth the
+ * one-row GEMMs achieve. Each round's own rows give a prediction too:
  * their lowest and highest are the prediction's spread.
  *
  * @example
@@ -159,30 +183,10 @@ export async function measureEngineVsLocal(
   // Cached tokens before a timed step: the prompt, the warm-up decode step and the profiled one, then one per round.
   // The attention rows are measured at the middle round's context, and the prediction prices that context.
   const context = prompt + 2 + Math.floor((rounds - 1) / 2);
-  // Per-kernel launch cost on this backend: 16 runs of 64 dependent tiny ops, one sync at the end of each (as a step
-  // syncs once); the median run, as the kernel rows take the median call, so that one run the scheduler preempts
-  // (the machine is shared) does not set the cost of every launch.
-  const tiny = tf.ones([4]);
-  const launch = (): number => {
-    const runs: number[] = [];
-    for (let r = 0; r < 16; r++) {
-      const a = performance.now();
-      let y = tf.add(tiny, tiny);
-      for (let k = 0; k < 63; k++) {
-        const z = tf.add(y, tiny);
-        y.dispose();
-        y = z;
-      }
-      y.dataSync();
-      y.dispose();
-      runs.push((performance.now() - a) / 1000 / 64);
-    }
-    return median(runs);
-  };
   const kernels = new Map<number, number>();
   const auxiliary = new Map<number, number>();
   let long: EngineVsLocalResult['longPrompt'] = null;
-  const launches: number[] = [];
+  const auxSeconds = new Map<number, number>();
   const kernelSeconds: number[][] = [];
   const times = new Map<number, number[]>(batches.map((B) => [B, []]));
   let bench: ReturnType<typeof engineKernelBench> | undefined;
@@ -193,17 +197,19 @@ export async function measureEngineVsLocal(
       engine.step(seqs.get(B)!.map((s) => ({ seq: s, tokens: [1] })));
     }
     bench = engineKernelBench(engine, { batches, context });
-    const gemmCalls = engine.projections().reduce((a, p) => a + p.weights.length, 0);
-    // Kernels one decode step launches, counted once per batch (tf.profile lists every kernel run); those besides the
-    // GEMMs and the attention are the step's auxiliary kernels.
+    // Kernels one decode step launches, listed once per batch by tf.profile with each one's kernel time: those besides
+    // the weight GEMMs and the layers' attention calls (each found as the run of kernels one attention call makes)
+    // are the step's auxiliary kernels.
     for (const B of batches) {
-      const total = (await tf.profile(() => { engine.step(seqs.get(B)!.map((s) => ({ seq: s, tokens: [1] }))); })).kernels.length;
-      kernels.set(B, total);
-      auxiliary.set(B, Math.max(0, total - gemmCalls - cfg.numLayers * (await bench.attentionKernels(B))));
+      // Copied: the next tf.profile reuses the object it returns.
+      const step = (await tf.profile(() => { engine.step(seqs.get(B)!.map((s) => ({ seq: s, tokens: [1] }))); })).kernels.map((k) => ({ name: k.name, kernelTimeMs: k.kernelTimeMs }));
+      const att = await bench.attentionKernels(B);
+      const aux = auxiliaryKernelsOf(step, att);
+      kernels.set(B, step.length);
+      auxiliary.set(B, aux.count);
+      auxSeconds.set(B, aux.seconds);
     }
-    launch();
     for (let r = 0; r < rounds; r++) {
-      launches.push(launch());
       const round: number[] = [];
       // Each batch's kernels just before its step: a pair the machine's load moves alike.
       for (const B of batches) {
@@ -226,7 +232,6 @@ export async function measureEngineVsLocal(
     }
   } finally {
     bench?.dispose();
-    tiny.dispose();
     engine.dispose();
   }
   const rowsBench = bench!.rows;
@@ -279,15 +284,18 @@ export async function measureEngineVsLocal(
   const predict = (spec: ModelSpec, kdb: KernelDb, hw: HardwareSpec, B: number): StepTime =>
     stepTime(spec, hw, { framework: meta.framework, frameworkVersion: meta.version, kernelDb: kdb, precision: 'fp32', efficiency: 'calibrated', checkMemory: false, auxiliaryKernels: auxiliary.get(B) }, { prefillTokens: 0, decodeTokens: B, contextTokens: B * context });
   const bytesPerSecond = streaming(medianOf);
-  const launchSeconds = median(launches);
-  const hw = machineOf(launchSeconds, bytesPerSecond, bestFlops(medianOf), `engine kernel microbenchmarks on ${engine.backend}, medians of ${rounds} rounds`);
+  const launchSeconds = new Map(batches.map((B) => [B, auxSeconds.get(B)! / Math.max(1, auxiliary.get(B)!)]));
+  const flops = bestFlops(medianOf);
+  const hwOf = (B: number): HardwareSpec => machineOf(launchSeconds.get(B)!, bytesPerSecond, flops, `engine kernel microbenchmarks at batch ${B} on ${engine.backend}, medians of ${rounds} rounds`);
   const perRound = kernelSeconds.map((s, r) => {
     const at = (i: number): number => s[i];
-    return { db: kernelDbOfRows(`round ${r + 1} (in memory)`, asRows(at, `round ${r + 1}`)), hw: machineOf(launches[r], streaming(at), bestFlops(at), `engine kernel microbenchmarks, round ${r + 1}`) };
+    const bw = streaming(at);
+    const best = bestFlops(at);
+    return { db: kernelDbOfRows(`round ${r + 1} (in memory)`, asRows(at, `round ${r + 1}`)), hw: (B: number) => machineOf(launchSeconds.get(B)!, bw, best, `engine kernel microbenchmarks at batch ${B}, round ${r + 1}`) };
   });
   const rows = batches.map((B): EngineVsLocalRow => {
     const step = median(times.get(B)!);
-    const pred = predict(model, db, hw, B);
+    const pred = predict(model, db, hwOf(B), B);
     const b = pred.breakdown;
     return {
       batch: B,
@@ -296,10 +304,10 @@ export async function measureEngineVsLocal(
       measuredTokensPerSecondRange: [B / Math.max(...times.get(B)!), B / Math.min(...times.get(B)!)],
       predictedStepSeconds: pred.seconds,
       predictedTokensPerSecond: B / pred.seconds,
-      predictedTokensPerSecondRange: range(perRound.map((x) => B / predict(model, x.db, x.hw, B).seconds)),
+      predictedTokensPerSecondRange: range(perRound.map((x) => B / predict(model, x.db, x.hw(B), B).seconds)),
       error: B / pred.seconds / (B / step) - 1,
       roundErrors: (() => {
-        const e = perRound.map((x, r) => times.get(B)![r] / predict(model, x.db, x.hw, B).seconds - 1);
+        const e = perRound.map((x, r) => times.get(B)![r] / predict(model, x.db, x.hw(B), B).seconds - 1);
         return [Math.min(...e), median(e), Math.max(...e)];
       })(),
       prediction: 'kernel-table',
@@ -307,6 +315,7 @@ export async function measureEngineVsLocal(
       breakdown: { gemm: b.gemmSeconds, attention: b.attentionSeconds, elementwise: b.elementwiseSeconds, launch: b.launchSeconds },
       kernels: kernels.get(B)!,
       auxiliaryKernels: auxiliary.get(B)!,
+      kernelSeconds: launchSeconds.get(B)!,
     };
   });
   const cached = batches.reduce((a, B) => a + B, 0) * (prompt + 2 + rounds) + longPrompt;
@@ -317,7 +326,7 @@ export async function measureEngineVsLocal(
     model: cfg.id,
     parameters: params,
     rows,
-    machine: { bytesPerSecond, kernelLaunchSeconds: launchSeconds, kernels: results, kernelTable, context },
+    machine: { bytesPerSecond, kernels: results, kernelTable, context },
     memory: { peakRssBytes: peakRssBytes(), ...m },
     longPrompt: long,
     batchCost: { batch: last.batch, measured: last.measuredStepSeconds / first.measuredStepSeconds, predicted: last.predictedStepSeconds / first.predictedStepSeconds },
@@ -346,7 +355,7 @@ export function describeEngineVsLocal(r: EngineVsLocalResult): string {
   const b = r.batchCost;
   const m = r.machine;
   return [
-    `This machine ran ${r.model} (${(r.parameters / 1e9).toFixed(2)} B parameters, float32), and \`stepTime\` predicted each step from a kernel table of this machine measured in the same run: the engine's GEMMs on its own weights and its own attention at ${m.context} cached tokens (medians of the rounds), its ${r.rows.map((x) => x.auxiliaryKernels).join(', ')} other kernels per step at ${(m.kernelLaunchSeconds * 1e6).toFixed(0)} µs each (measured launch cost), their traffic at ${(m.bytesPerSecond / 1e9).toFixed(1)} GB/s (the one-row GEMMs' measured weight streaming): ${per}.`,
+    `This machine ran ${r.model} (${(r.parameters / 1e9).toFixed(2)} B parameters, float32), and \`stepTime\` predicted each step from a kernel table of this machine measured in the same run: the engine's GEMMs on its own weights and its own attention at ${m.context} cached tokens (medians of the rounds), its ${r.rows.map((x) => x.auxiliaryKernels).join(', ')} other kernels per step at ${r.rows.map((x) => (x.kernelSeconds * 1e6).toFixed(0)).join(', ')} µs each (an elementwise op on the batch's activation, measured), their traffic at ${(m.bytesPerSecond / 1e9).toFixed(1)} GB/s (the one-row GEMMs' measured weight streaming): ${per}.`,
     b.measured <= b.batch / 4
       ? `A step of ${b.batch} sequences took ${b.measured.toFixed(2)}× the time of a step of one (predicted ${b.predicted.toFixed(2)}×) while making ${b.batch}× the tokens: reading the weights costs the same for one token or ${b.batch}, so a batch costs almost what one token costs.`
       : `A step of ${b.batch} sequences took ${b.measured.toFixed(2)}× the time of a step of one (predicted ${b.predicted.toFixed(2)}×) for ${b.batch}× the tokens: on this run the batch did not come almost free.`,

@@ -31,7 +31,9 @@ test('engineKernelBench: one GEMM row per projection and batch at the engine\'s 
   assert.deepEqual([...t.keys()].sort((a, b) => a - b), bench.rows.map((r, i) => (r.dims.m === 4 || r.dims.batch === 4 ? i : -1)).filter((i) => i >= 0));
   for (const s of t.values()) assert.ok(s > 0 && Number.isFinite(s));
   // One attention call of 4 sequences launches at least the per-sequence q·Kᵀ, softmax and ·V (3 kernels each).
-  assert.ok((await bench.attentionKernels(4)) >= 12);
+  const names = await bench.attentionKernels(4);
+  assert.ok(names.length >= 12);
+  assert.equal(names.filter((n) => n === 'Softmax').length, 4);
   assert.throws(() => bench.round(2), (err: unknown) => err instanceof InputError && err.field === 'batch');
   bench.dispose();
   assert.equal(tf.memory().numTensors, before);
