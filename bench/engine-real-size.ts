@@ -28,7 +28,7 @@ for (const k of m0.kernels) {
   const d = k.op === 'gemm' ? `m=${k.dims.m} n=${k.dims.n} k=${k.dims.k}` : `batch=${k.dims.batch} context=${k.dims.context}`;
   console.log(`  ${k.name.padEnd(17)} ${d.padEnd(26)} ${(k.seconds * 1e3).toFixed(3).padStart(8)} ms (${span([k.range[0] * 1e3, k.range[1] * 1e3], 3)}) × ${k.callsPerStep}`);
 }
-console.log(`weight streaming ${(m0.bytesPerSecond / 1e9).toFixed(2)} GB/s (one-row GEMMs, measured); other kernels ${r.rows.map((x) => `${(x.kernelSeconds * 1e6).toFixed(1)} µs at batch ${x.batch}`).join(', ')} (an add of the batch's activation, measured)`);
+console.log(`weight streaming ${(m0.bytesPerSecond / 1e9).toFixed(2)} GB/s (one-row GEMMs, measured); other kernels ${r.rows.map((x) => `${(x.kernelSeconds * 1e6).toFixed(1)} µs at batch ${x.batch}`).join(', ')} (mean kernel time of the step's other kernels in a profiled step, measured)`);
 console.log('\n batch | measured tok/s (rounds) | kernel-table prediction tok/s (rounds) | error of medians | paired by round: median (lowest…highest) | predicted step: gemm + attention + elementwise + launch');
 const pct = (e: number): string => `${e >= 0 ? '+' : ''}${(100 * e).toFixed(1)} %`;
 let worst = 0;
