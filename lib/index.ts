@@ -95,6 +95,7 @@ export {
   writeGemmResults,
   readGemmCsvForResume,
   probeMachineRooflines,
+  timeTfCallsInTurn,
 } from './gemm/index.js';
 export type {
   GemmBenchOptions,
@@ -356,6 +357,7 @@ export {
   kernelRowsFromGemm,
   writeKernelTable,
   kernelDeviceFolder,
+  kernelDbOfRows,
 } from './kernels/index.js';
 export type {
   ContextAttentionQuery,
@@ -638,6 +640,7 @@ export {
   measureEngineVsLocal,
   describeEngineVsLocal,
   predictionRowsByUnit,
+  engineKernelBench,
 } from './server/index.js';
 export type {
   ArrivalRecord,
@@ -666,6 +669,9 @@ export type {
   EngineVsLocalRow,
   EngineVsLocalResult,
   PredictionRowsOfUnit,
+  EngineKernelResult,
+  EngineKernelBench,
+  EngineKernelRow,
 } from './server/index.js';
 
 // deployment

@@ -121,6 +121,11 @@ export {
   checkEngineWeights,
   expectedWeightShapes,
   pointWork,
+  attendSegments,
+} from './engine/index.js';
+export type {
+  EngineAttentionDims,
+  LayerKv,
 } from './engine/index.js';
 
 // server

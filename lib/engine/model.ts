@@ -2,7 +2,9 @@ import type { Tensor, Tensor1D, Tensor2D, Tensor3D } from '@tensorflow/tfjs-core
 import { activeBackend, selectBackend } from '../backend/registry.js';
 import type { BackendName } from '../backend/registry.js';
 import { InputError } from '../util/errors.js';
+import { checkInt } from '../util/validate.js';
 import type { EngineConfig } from './config.js';
+import { attendSegments } from './attention.js';
 import { checkEngineTensor, checkEngineWeights, expectedWeightShapes } from './weights.js';
 import type { EngineWeightSource } from './weights.js';
 
@@ -177,6 +179,46 @@ export class DecodeEngine {
     return [...this.cache.keys()];
   }
 
+  /**
+   * The engine's dense weight matrices by projection, each stored [n, k] and multiplied
+   * as x·Wᵀ, named as `modelStepOps` names the operations (one matrix per layer; the LM
+   * head once): what a kernel microbenchmark times to price the engine's own GEMMs on
+   * its own weights. MoE experts and routers are left out. The tensors are the engine's:
+   * do not dispose them.
+   *
+   * @example
+   * engine.projections().map((p) => `${p.name} ${p.n}×${p.k}`) // => ['attn.qkv_proj 3072×2048', 'attn.o_proj 2048×2048', ...]
+   */
+  projections(): Array<{ name: string; n: number; k: number; weights: Tensor2D[] }> {
+    const of = (name: string, ws: Tensor2D[]) => ({ name, n: ws[0].shape[0], k: ws[0].shape[1], weights: ws });
+    const out = [of('attn.qkv_proj', this.layers.map((l) => l.qkv)), of('attn.o_proj', this.layers.map((l) => l.o))];
+    if (this.config.numExperts === 0) out.push(of('ffn.gate_up_proj', this.layers.map((l) => l.gateUp[0])), of('ffn.down_proj', this.layers.map((l) => l.down[0])));
+    out.push(of('lm_head', [this.lmHead]));
+    return out;
+  }
+
+  /**
+   * Gives a new sequence a KV cache of `tokens` placeholder keys and values (zeros) in
+   * every layer, as a prompt of that length would leave it, without running the
+   * prompt: a decode step's work depends on the cache's size, not on what it holds, so
+   * a step-cost measurement can time decode steps at a long context without paying for
+   * the prompts (a 1,020-token cache for 4 sequences is 4,080 prompt tokens, minutes of
+   * prefill for Llama-3.2-1B on 2 CPU cores). The tokens it generates are meaningless.
+   *
+   * @example
+   * engine.fillCache(7, 1000);
+   * engine.step([{ seq: 7, tokens: [1] }]); // a decode step at context 1,000
+   */
+  fillCache(seq: number, tokens: number): void {
+    if (this.disposed) throw new Error('DecodeEngine: used after dispose()');
+    if (!Number.isSafeInteger(seq)) throw new InputError('seq', seq, 'an integer sequence id');
+    if (this.cache.has(seq)) throw new InputError('seq', seq, 'a sequence without a cache (release it first)');
+    checkInt('tokens', tokens, { min: 1, max: this.config.maxContext - 1 });
+    const { numKvHeads, headDim, numLayers } = this.config;
+    const zeros = (): Tensor3D => this.tf.zeros([numKvHeads, tokens, headDim]) as Tensor3D;
+    this.cache.set(seq, { k: Array.from({ length: numLayers }, zeros), v: Array.from({ length: numLayers }, zeros), length: tokens });
+  }
+
   /** Frees a sequence's KV cache; unknown ids are ignored. */
   release(seq: number): void {
     const c = this.cache.get(seq);
@@ -231,7 +273,6 @@ export class DecodeEngine {
     const tf = this.tf;
     const c = this.config;
     const { numHeads: nh, numKvHeads: nkv, headDim: hd } = c;
-    const group = nh / nkv;
     const half = hd / 2;
     const ids: number[] = [];
     const positions: number[] = [];
@@ -274,32 +315,17 @@ export class DecodeEngine {
           const q = rope(tf.mul(qf, scale).reshape([T, nh, hd]) as Tensor3D);
           const k = rope(kf.reshape([T, nkv, hd]) as Tensor3D);
           const v = vf.reshape([T, nkv, hd]) as Tensor3D;
-          const qs = segments.length > 1 ? tf.split(q, sizes, 0) : [q];
-          const ks = segments.length > 1 ? tf.split(k, sizes, 0) : [k];
-          const vs = segments.length > 1 ? tf.split(v, sizes, 0) : [v];
-          const outs = segments.map((s, i) => {
-            const n = sizes[i];
-            // [n, nkv, hd] → [nkv, n, hd]; the cache grows along its middle axis.
-            const kNew = (n === 1 ? ks[i].reshape([nkv, 1, hd]) : tf.transpose(ks[i], [1, 0, 2])) as Tensor3D;
-            const vNew = (n === 1 ? vs[i].reshape([nkv, 1, hd]) : tf.transpose(vs[i], [1, 0, 2])) as Tensor3D;
+          const att = attendSegments(tf, c, q, k, v, sizes, caches.map((old) => (old.length > 0 ? { k: old.k[l], v: old.v[l] } : {})), masks);
+          segments.forEach((_, i) => {
             const old = caches[i];
-            const K = tf.keep(old.length > 0 ? (tf.concat([old.k[l], kNew], 1) as Tensor3D) : kNew);
-            const V = tf.keep(old.length > 0 ? (tf.concat([old.v[l], vNew], 1) as Tensor3D) : vNew);
             if (old.length > 0) {
               old.k[l].dispose();
               old.v[l].dispose();
             }
-            newK[i].push(K);
-            newV[i].push(V);
-            // Query head h uses KV head floor(h / group) (HF repeat_kv): [n, nkv, g, hd] → [nkv, g·n, hd].
-            const qh = (n === 1 ? qs[i].reshape([nkv, group, hd]) : tf.transpose(qs[i].reshape([n, nkv, group, hd]), [1, 2, 0, 3]).reshape([nkv, group * n, hd])) as Tensor3D;
-            let scores: Tensor = tf.matMul(qh, K, false, true);
-            const mask = masks[i];
-            if (mask) scores = tf.add(scores.reshape([nkv, group, n, K.shape[1]]), mask).reshape([nkv, group * n, K.shape[1]]);
-            const att = tf.matMul(tf.softmax(scores), V);
-            return n === 1 ? att.reshape([1, nh * hd]) : tf.transpose(att.reshape([nkv, group, n, hd]), [2, 0, 1, 3]).reshape([n, nh * hd]);
+            newK[i].push(att.k[i]);
+            newV[i].push(att.v[i]);
           });
-          const attn = (outs.length > 1 ? tf.concat(outs, 0) : outs[0]) as Tensor2D;
+          const attn = att.out;
           const x1 = tf.add(x, tf.matMul(attn, L.o, false, true)) as Tensor2D;
           const h2 = this.rmsNorm(x1, L.postNorm);
           return tf.add(x1, L.router ? this.moe(h2, L) : this.swiglu(h2, L.gateUp[0], L.down[0])) as Tensor2D;

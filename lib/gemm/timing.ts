@@ -138,3 +138,36 @@ export async function timeTfOp(run: () => Tensor | Tensor[], opts: TimingOptions
   }
   return { samples, stats: timingStats(samples), warmup: o.warmup, sync, backend: backend.name };
 }
+
+/**
+ * Times several tfjs calls in turn, each once per round, for `rounds` rounds, and
+ * returns their seconds as `[call][round]`: interleaved, so that a kernel sees the
+ * caches as a model's step leaves them (each call between the others, not repeated
+ * back to back on operands already in cache), and a change of the machine's load
+ * moves every call alike. Each call runs inside `tf.tidy`, is completed according to
+ * the sync mode, and its outputs are disposed, within its time (as in `timeTfOp`).
+ * `warmup` untimed rounds come first.
+ *
+ * @example
+ * const s = timeTfCallsInTurn(tf, ws.map((w) => () => tf.matMul(x, w, false, true)), { rounds: 3, sync: 'return' });
+ * s[0].length // => 3
+ */
+export function timeTfCallsInTurn(tf: Tf, runs: ReadonlyArray<() => Tensor | Tensor[]>, o: { rounds: number; warmup?: number; sync: SyncMode }): number[][] {
+  const rounds = checkInt('rounds', o.rounds, { min: 1, max: 100_000 });
+  const warmup = checkInt('warmup', o.warmup ?? 0, { min: 0, max: 1000 });
+  const sync = checkOneOf('sync', o.sync, SYNC_MODES);
+  const out = runs.map(() => [] as number[]);
+  for (let r = -warmup; r < rounds; r++) {
+    runs.forEach((run, i) => {
+      const t0 = performance.now();
+      const y = tf.tidy(run);
+      const ys = Array.isArray(y) ? y : [y];
+      if (sync === 'readback') readbackOne(tf, ys);
+      // Freeing the outputs is part of the call, as in timeTfOp: a model frees what each op makes.
+      for (const t of ys) t.dispose();
+      const t1 = performance.now();
+      if (r >= 0) out[i].push((t1 - t0) / 1e3);
+    });
+  }
+  return out;
+}

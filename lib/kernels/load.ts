@@ -223,6 +223,38 @@ export function loadKernelDb(root: string = batchlabDataDir('kernels'), opts: Ai
   };
 }
 
+/**
+ * A kernel database held in memory: rows already measured (one round of a
+ * microbenchmark, say), indexed as `loadKernelDb` indexes files; `root` names where
+ * the rows came from and is each entry's path.
+ *
+ * @example
+ * const db = kernelDbOfRows('round 1', rows);
+ * db.table(rows[0].device, rows[0].framework, 'gemm')?.rows.length
+ */
+export function kernelDbOfRows(root: string, rows: readonly KernelRow[]): KernelDb {
+  const groups = new Map<string, { entry: KernelTableEntry; rows: KernelRow[] }>();
+  for (const r of rows) {
+    const key = [r.device, r.framework, r.version, r.op].join('/');
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { entry: { device: r.device, framework: r.framework, version: r.version, op: r.op, path: root }, rows: [] }));
+    g.rows.push(r);
+  }
+  const tables = new Map([...groups].map(([key, g]) => [key, kernelTableFromRows({ ...g.entry, file: root }, g.rows)]));
+  const entries = [...groups.values()].map((g) => g.entry);
+  return {
+    root,
+    entries,
+    table(device, framework, op, version) {
+      const e = entries
+        .filter((x) => x.device === device && x.framework === framework && x.op === op && (version === undefined || x.version === version))
+        .sort((a, b) => compareKernelVersions(a.version, b.version))
+        .at(-1);
+      return e ? tables.get([e.device, e.framework, e.version, e.op].join('/')) : undefined;
+    },
+  };
+}
+
 let shipped: KernelDb | undefined;
 
 /**

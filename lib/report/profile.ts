@@ -78,7 +78,7 @@ export interface NotebookProfile {
   /** Notebook 08: repetitions of the server's step-cost calibration. */
   serverCalibrateReps: number;
   /**
-   * Notebooks 07 and 08: the engine measured beside the local model's prediction
+   * Notebooks 07 and 08: the engine measured beside its kernel-table prediction
    * (measureEngineVsLocal): the full Llama-3.2-1B, or a scaled copy that keeps the quick
    * report within minutes on 2 cores.
    */

@@ -177,6 +177,13 @@ export interface PerfConfig {
    * (aic-core/src/aiconfigurator_core/sdk/models/helpers.py:598-612 and sdk/utils.py:1205-1207, commit 095f58a5).
    */
   fp8Scaling?: Fp8Scaling;
+  /**
+   * Kernels a step launches besides its weight GEMMs and attention cores (norms,
+   * residual adds, rotary, activations, splits, sampling), each paying the launch
+   * cost. Default 6 per layer (`ELEMENTWISE_KERNELS_PER_LAYER`: a serving engine's
+   * fused kernels); an unfused engine counts its own (tf.profile of a step).
+   */
+  auxiliaryKernels?: number;
 }
 
 /** How a checkpoint scales its FP8 GEMMs (see `PerfConfig.fp8Scaling`). */
@@ -258,6 +265,8 @@ export interface MemoryFit {
 // ---------------------------------------------------------------- validated config
 
 interface Resolved {
+  /** Non-GEMM, non-attention kernels per step, when the config counts them. */
+  auxiliaryKernels?: number;
   tp: number;
   dp: number;
   ep: number;
@@ -354,7 +363,9 @@ function resolve(model: ModelSpec, hw: HardwareSpec, config: PerfConfig): Resolv
     const db = config.kernelDb === false ? undefined : (config.kernelDb ?? defaultKernelDb());
     kernels = kernelPricer(db, hw, config.framework, config.frameworkVersion);
   }
+  const auxiliaryKernels = config.auxiliaryKernels === undefined ? undefined : checkNumber('auxiliaryKernels', config.auxiliaryKernels, { min: 0, max: 1e7 });
   return {
+    auxiliaryKernels,
     tp,
     dp,
     ep,
@@ -570,7 +581,7 @@ function stageCost(model: ModelSpec, hw: HardwareSpec, r: Resolved, work: Checke
   const elementwiseBytesSeconds = (elementwiseElements * DTYPE_BYTES[r.precision.activations]) / (hw.memoryBytesPerSecond * r.cal.memoryEfficiency);
   const elementwise =
     r.mode === 'spec' ? 0 : r.kernels?.device ? elementwiseBytesSeconds : Math.max(elementwiseBytesSeconds, r.cal.auxiliaryKernelFraction * (gemm + attention));
-  if (r.mode !== 'spec') kernels += ELEMENTWISE_KERNELS_PER_LAYER * model.numLayers;
+  if (r.mode !== 'spec') kernels += r.auxiliaryKernels ?? ELEMENTWISE_KERNELS_PER_LAYER * model.numLayers;
 
   // Communication.
   const actBytes = DTYPE_BYTES[r.precision.activations];

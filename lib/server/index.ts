@@ -13,4 +13,6 @@ export type { EngineServerOptions, ChildServer } from './serve.js';
 export { predictedVsMeasured, describeExperiment, calibrateOnServedSteps } from './experiment.js';
 export type { ExperimentModel, ExperimentPoint, ExperimentSpec, ExperimentResult } from './experiment.js';
 export { measureEngineVsLocal, describeEngineVsLocal } from './realsize.js';
-export type { EngineVsLocalRow, EngineVsLocalResult } from './realsize.js';
+export type { EngineVsLocalRow, EngineVsLocalResult, EngineKernelResult } from './realsize.js';
+export { engineKernelBench } from './engine-kernels.js';
+export type { EngineKernelBench, EngineKernelRow } from './engine-kernels.js';

@@ -140,3 +140,41 @@ test('DecodeEngine.forward rejects bad segments with an InputError before touchi
   assert.deepEqual(e.sequences(), [0]);
   e.dispose();
 });
+
+test('DecodeEngine.fillCache(seq, n): a decode step over n placeholder tokens runs the shapes of one over an n-token prompt, and leaks nothing', () => {
+  const e = engine(TINY_DENSE);
+  e.step([{ seq: 0, tokens: PROMPT.slice(0, 6) }]);
+  e.fillCache(1, 6);
+  assert.equal(e.length(1), 6);
+  const before = tf.memory().numTensors;
+  // Both sequences in one step: the cache shapes match, so the step stacks them like two real sequences.
+  const next = e.step([{ seq: 0, tokens: [1] }, { seq: 1, tokens: [1] }]);
+  assert.equal(next.length, 2);
+  assert.equal(e.length(0), 7);
+  assert.equal(e.length(1), 7);
+  // Each step replaces every layer's K and V of a sequence: the tensor count is unchanged.
+  assert.equal(tf.memory().numTensors, before);
+  assert.throws(() => e.fillCache(1, 3), (err: unknown) => err instanceof InputError && err.field === 'seq');
+  assert.throws(() => e.fillCache(2, TINY_DENSE.maxContext), (err: unknown) => err instanceof InputError && err.field === 'tokens');
+  e.release(1);
+  e.dispose();
+});
+
+test('DecodeEngine.projections(): each layer\'s matrices named as modelStepOps names them, [n, k] as the config gives them', () => {
+  const e = engine(TINY_DENSE);
+  const c = TINY_DENSE;
+  const p = e.projections();
+  // Shapes from the config: qkv stacks q, k and v heads; gate/up stacks two FFN widths; the LM head is vocab × hidden.
+  assert.deepEqual(p.map((x) => [x.name, x.n, x.k, x.weights.length]), [
+    ['attn.qkv_proj', (c.numHeads + 2 * c.numKvHeads) * c.headDim, c.hiddenSize, c.numLayers],
+    ['attn.o_proj', c.hiddenSize, c.numHeads * c.headDim, c.numLayers],
+    ['ffn.gate_up_proj', 2 * c.intermediateSize, c.hiddenSize, c.numLayers],
+    ['ffn.down_proj', c.hiddenSize, c.intermediateSize, c.numLayers],
+    ['lm_head', c.vocabSize, c.hiddenSize, 1],
+  ]);
+  e.dispose();
+  // MoE experts are left out: the attention projections and the LM head remain.
+  const m = engine(TINY_MOE);
+  assert.deepEqual(m.projections().map((x) => x.name), ['attn.qkv_proj', 'attn.o_proj', 'lm_head']);
+  m.dispose();
+});

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { activeBackend } from '../../lib/backend/index.js';
 import {
   timeTfOp,
+  timeTfCallsInTurn,
   sweepGemm,
   gemmRows,
   benchOneVsMany,
@@ -31,6 +32,24 @@ test('timeTfOp repeats until both the minimum count and the minimum time are rea
     const capped = await timeTfOp(() => tf.matMul(a, a), { minReps: 2, minTimeMs: 60_000, maxReps: 5, warmup: 0 });
     assert.equal(capped.stats.n, 5);
     assert.equal(t.sync, defaultSyncMode(t.backend));
+  } finally {
+    a.dispose();
+  }
+});
+
+test('timeTfCallsInTurn times each call once per round, in order, and leaves no tensor behind', async () => {
+  const { tf } = await activeBackend();
+  const a = tf.ones([8, 8]);
+  const order: number[] = [];
+  try {
+    const before = tf.memory().numTensors;
+    const s = timeTfCallsInTurn(tf, [0, 1, 2].map((i) => () => (order.push(i), tf.matMul(a, a))), { rounds: 3, warmup: 1, sync: 'return' });
+    // 3 calls × 3 rounds timed, after one untimed round, each round in the given order.
+    assert.deepEqual(s.map((x) => x.length), [3, 3, 3]);
+    assert.deepEqual(order, [0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2]);
+    for (const x of s.flat()) assert.ok(x > 0 && Number.isFinite(x));
+    assert.equal(tf.memory().numTensors, before);
+    assert.throws(() => timeTfCallsInTurn(tf, [() => tf.matMul(a, a)], { rounds: 0, sync: 'return' }), isInput('rounds'));
   } finally {
     a.dispose();
   }

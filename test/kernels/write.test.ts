@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { kernelRowsFromGemm, loadKernelDb, lookupKernel, writeKernelTable } from '../../lib/kernels/index.js';
+import { kernelDbOfRows, kernelRowsFromGemm, loadKernelDb, lookupKernel, writeKernelTable } from '../../lib/kernels/index.js';
 import { InputError } from '../../lib/util/errors.js';
 
 const point = (m: number, median: number, extra: Partial<Parameters<typeof kernelRowsFromGemm>[0][number]> = {}) => ({ case: 'sweep', variant: 'plain', m, k: 64, n: 32, batch: 1, calls: 1, dtype: 'fp32', median_s: median, ...extra });
@@ -49,4 +49,23 @@ test('bench/gpu/torch_gemm_sweep.py writes rows the kernel-database loader accep
   const table = loadKernelDb(root).table('gpu_x', 'torch', 'gemm')!;
   // 2.5e-5 s per call = 25 µs.
   assert.equal(lookupKernel(table, { dtype: 'bf16', m: 4, n: 64, k: 32 })!.seconds, 25e-6);
+});
+
+test('kernelDbOfRows(): rows held in memory answer lookups as a loaded table of the same rows does', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'batchlab-kdb-mem-'));
+  const rows = [
+    { dtype: 'fp32', m: 1, n: 2048, k: 2048, time_us: 2000 },
+    { dtype: 'fp32', m: 8, n: 2048, k: 2048, time_us: 4000 },
+  ];
+  const meta = { device: 'cpu-box', framework: 'tfjs-tensorflow', version: '4.22.0', op: 'gemm' as const };
+  writeKernelTable(dir, meta, rows);
+  const loaded = loadKernelDb(dir).table('cpu-box', 'tfjs-tensorflow', 'gemm')!;
+  const mem = kernelDbOfRows('memory', loaded.rows);
+  assert.deepEqual(mem.entries.map((e) => [e.device, e.framework, e.version, e.op]), [['cpu-box', 'tfjs-tensorflow', '4.22.0', 'gemm']]);
+  const t = mem.table('cpu-box', 'tfjs-tensorflow', 'gemm')!;
+  // m = 4 lies between the rows: log-log interpolation, 2000 · 2^(2/3) µs (the slope between 1 and 8 is 1/3).
+  const q = { dtype: 'fp32', m: 4, n: 2048, k: 2048 };
+  assert.equal(lookupKernel(t, q)!.seconds, lookupKernel(loaded, q)!.seconds);
+  assert.ok(Math.abs(lookupKernel(t, q)!.seconds - 2000e-6 * 2 ** (2 / 3)) < 1e-12);
+  assert.equal(mem.table('cpu-box', 'tfjs-tensorflow', 'generation_attention'), undefined);
 });

@@ -254,3 +254,13 @@ test('memoryFit is the one fit: USABLE_MEMORY_FRACTION of the datasheet capacity
   // Weights that leave no room are refused, naming memory.
   assert.throws(() => kvCacheCapacity(llama, h100, { ...cfg, parallelism: { tp: 1 } }), (e: unknown) => e instanceof InputError && e.field === 'memory');
 });
+
+test('stepTime({ auxiliaryKernels }) launches that many kernels besides the ops instead of 6 per layer', () => {
+  const w = { prefillTokens: 0, decodeTokens: 8, contextTokens: 8 * 1024 };
+  const model = loadModel('llama-3.1-8b');
+  const base = stepTime(model, h100, { precision: 'bf16', launch: 'eager' }, w);
+  const more = stepTime(model, h100, { precision: 'bf16', launch: 'eager', auxiliaryKernels: 6 * model.numLayers + 1000 }, w);
+  // 6 per layer is the default count (ELEMENTWISE_KERNELS_PER_LAYER): 1,000 more kernels add 1,000 launches of the calibration's eager cost.
+  assert.ok(rel(more.breakdown.launchSeconds - base.breakdown.launchSeconds, 1000 * h100.calibration!.kernelLaunchSeconds) < 1e-9);
+  assert.throws(() => stepTime(model, h100, { precision: 'bf16', auxiliaryKernels: -1 }, w), (e: unknown) => e instanceof InputError && e.field === 'auxiliaryKernels');
+});
