@@ -294,6 +294,7 @@ export {
   publishedMethodRows,
   publishedMethodTable,
   publishedMethodSummary,
+  publishedCaseTables,
 } from './roofline/index.js';
 export type {
   CriticalBatchGridPoint,
@@ -321,6 +322,7 @@ export type {
   KvCapacity,
   PublishedMethodRow,
   Fp8Scaling,
+  PublishedCaseTables,
 } from './roofline/index.js';
 
 // perf
@@ -352,6 +354,7 @@ export {
   kernelRowsFromGemm,
   writeKernelTable,
   kernelDeviceFolder,
+  kernelFrameworksOf,
 } from './kernels/index.js';
 export type {
   ContextAttentionQuery,

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { median } from 'simple-statistics';
-import { publishedCases, predictPublishedCase, publishedCasePromptMix, checkPublishedCase, calibratedMatmulCost, publishedComparisons, publishedComparisonNotes, stepTime, publishedMethodRows, publishedMethodSummary, publishedMethodTable } from '../../lib/roofline/index.js';
+import { publishedCases, predictPublishedCase, publishedCasePromptMix, checkPublishedCase, calibratedMatmulCost, publishedComparisons, publishedComparisonNotes, stepTime, publishedMethodRows, publishedMethodSummary, publishedMethodTable, publishedCaseTables } from '../../lib/roofline/index.js';
 import type { PublishedMethodRow } from '../../lib/roofline/index.js';
 import { InputError } from '../../lib/util/errors.js';
 import { prefillAttentionPairs } from '../../lib/core/matmul.js';
@@ -262,6 +262,42 @@ test('checkPublishedCase(): an offline case takes a concurrency rule or a batch,
   assert.equal(checkPublishedCase({ ...base, concurrency: rule, fp8Scaling: 'static' }).fp8Scaling, 'static');
   assert.equal(checkPublishedCase({ ...base, concurrency: rule, fp8Scaling: 'block' }).fp8Scaling, 'block');
   assert.throws(() => checkPublishedCase({ ...base, concurrency: rule, fp8Scaling: 'per-channel' }), /case\.fp8Scaling/);
+  // The framework that ran the case is one whose tables batchlab can hold: trtllm, sglang or vllm.
+  assert.equal(checkPublishedCase({ ...base, concurrency: rule, framework: 'sglang' }).framework, 'sglang');
+  assert.equal(checkPublishedCase({ ...base, concurrency: rule }).framework, undefined);
+  assert.throws(() => checkPublishedCase({ ...base, concurrency: rule, framework: 'tensorrt' }), (e: unknown) => e instanceof InputError && /case\.framework/.test(e.message));
+  const c = checkPublishedCase({ ...base, concurrency: rule });
+  assert.throws(() => predictPublishedCase({ ...c, framework: 'pytorch' as never }), /case\.framework/);
+});
+
+test('published cases: each names the framework its label (the source) says ran it, and none where the source ran its own system', () => {
+  // The labels quote the source's engine: vLLM, SGLang, TensorRT-LLM; DeepSeek's own system and gpt-fast (PyTorch) are none of them.
+  for (const c of publishedCases()) {
+    const said = /vLLM/.test(c.label) ? 'vllm' : /SGLang/.test(c.label) ? 'sglang' : /TensorRT-LLM/.test(c.label) ? 'trtllm' : undefined;
+    assert.equal(c.framework, said, `${c.id}: ${c.label}`);
+  }
+  assert.ok(publishedCases().some((c) => c.framework === undefined && c.file === 'pytorch-gpt-fast-a100'));
+});
+
+test("publishedCaseTables(): a case's own framework's tables where the database holds them for its device, else TensorRT-LLM's, saying why; an explicit framework overrides", () => {
+  const all = publishedCases();
+  const byId = (id: string) => all.find((c) => c.id === id)!;
+  // data/kernels ships h200_sxm under sglang, trtllm and vllm; h100_sxm and a100_sxm under trtllm only; no h800 folder.
+  assert.deepEqual(publishedCaseTables(byId('dstack-r1-h200-sglang-c4-itl')), { framework: 'sglang', label: 'sglang' });
+  assert.deepEqual(publishedCaseTables(byId('dstack-r1-h200-vllm-c4-itl')), { framework: 'vllm', label: 'vllm' });
+  assert.deepEqual(publishedCaseTables(byId('gpustack-qwen3-8b-h100-sglang-c4-itl')), { framework: 'trtllm', label: 'trtllm, no sglang tables for h100-sxm' });
+  assert.deepEqual(publishedCaseTables(byId('gptfast-llama2-7b-a100-tp1-bs1')), { framework: 'trtllm', label: 'trtllm, the case names no framework' });
+  assert.deepEqual(publishedCaseTables(byId('deepseek-profile-decode')), { framework: 'trtllm', label: 'trtllm, no h800 tables' });
+  assert.deepEqual(publishedCaseTables(byId('dstack-r1-h200-sglang-c4-itl'), { framework: 'trtllm' }), { framework: 'trtllm', label: 'trtllm' });
+  // With the database switched off no device has tables: the case keeps its framework, priced by the calibrated model.
+  assert.deepEqual(publishedCaseTables(byId('dstack-r1-h200-vllm-c4-itl'), { kernelDb: false }), { framework: 'vllm', label: 'vllm, no h200 tables' });
+  assert.throws(() => publishedCaseTables(byId('dstack-r1-h200-vllm-c4-itl'), { framework: '' }), InputError);
+  // The tables picked are the ones that price: SGLang's H200 kernels differ from TensorRT-LLM's, so the two predictions do.
+  const c = byId('dstack-r1-h200-sglang-c4-itl');
+  const own = predictPublishedCase(c, { framework: publishedCaseTables(c).framework });
+  const trt = predictPublishedCase(c, { framework: 'trtllm' });
+  assert.notEqual(own.predicted, trt.predicted);
+  assert.ok((own.step.kernels ?? []).some((u) => u.rows > 0));
 });
 
 test('publishedCases(): at least 25 cases from at least 6 publishers, on A100, H100, H200 and B200, throughput and latency at a concurrency, every held-out file naming its publisher', () => {
@@ -299,6 +335,17 @@ test('publishedMethodRows(): every case priced by the calibrated model, the kern
   assert.equal(h800.kernelDb, h800.calibrated);
   const h200 = rows.find((r) => r.heldOut)!;
   assert.ok(h200.kernelDbTableShare > 0.5, `share of H200 kernel calls from tables ${h200.kernelDbTableShare}`);
+  // Each row says which tables priced it: the case's framework where the device has them (publishedCaseTables).
+  assert.equal(h200.kernelDbTables, 'trtllm');
+  assert.equal(rows.find((r) => r.id === 'lmsys-prefill-4k')!.kernelDbTables, 'trtllm, no sglang tables for h100-sxm');
+  const sgl = all.find((c) => c.id === 'dstack-r1-h200-sglang-c4-itl')!;
+  const [own] = publishedMethodRows([sgl]);
+  assert.equal(own.kernelDbTables, 'sglang');
+  assert.equal(own.kernelDb, predictPublishedCase(sgl, { framework: 'sglang' }).predicted);
+  // An explicit framework prices every case from its tables (the behaviour before cases named theirs).
+  const [forced] = publishedMethodRows([sgl], 'trtllm');
+  assert.equal(forced.kernelDbTables, 'trtllm');
+  assert.equal(forced.kernelDb, predictPublishedCase(sgl, { framework: 'trtllm' }).predicted);
   assert.throws(() => publishedMethodRows([]), InputError);
 });
 
@@ -308,7 +355,7 @@ test('publishedMethodSummary(): counts computed per group from the rows; a case 
   });
   // Errors by construction (published 100): beside: calibrated +10 %, −30 %; held out: −20 %, −50 %, +5 %.
   const rows = [row('a', false, 110, 110, 0, 200), row('b', false, 70, 124, 0.8, 190), row('c', true, 80, 90, 0.9, 95), row('d', true, 50, 60, 0.9, 130), row('e', true, 105, 140, 0.9, 120)];
-  const s = publishedMethodSummary(rows);
+  const s = publishedMethodSummary(rows, 0.25, 'trtllm');
   const [beside, held] = s.split('\n\n');
   assert.match(beside, /built beside \(2 cases\)/);
   assert.match(beside, /calibrated model puts 1 of 2/);
@@ -329,7 +376,11 @@ test('publishedMethodSummary(): counts computed per group from the rows; a case 
   assert.equal(table[0]['datasheet bound'], '–');
   assert.equal(table[0]['calibrated error %'], 10);
   // Row a has no kernel table (share 0): its database figure is the calibrated model's, so none is shown.
-  assert.equal(table[0]['kernel db, trtllm'], '– (no h800 table)');
+  assert.equal(table[0]['kernel db'], '– (no h800 table)');
+  // Rows that say which tables priced them are counted per framework (the label's first word).
+  const mixed = publishedMethodSummary([{ ...rows[2], kernelDbTables: 'sglang' }, { ...rows[3], kernelDbTables: 'trtllm, no sglang tables for h100-sxm' }, { ...rows[4], kernelDbTables: 'trtllm' }]);
+  assert.match(mixed, /kernel database \(sglang tables for 1, trtllm tables for 2\) 1 of the 3/);
+  assert.equal(publishedMethodTable([{ ...rows[2], kernelDbTables: 'sglang' }])[0]['kernel tables'], 'sglang');
   assert.equal(table[0]['kernel db error %'], '–');
   assert.throws(() => publishedMethodSummary([]), InputError);
 });
