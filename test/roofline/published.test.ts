@@ -102,9 +102,10 @@ test('predictPublishedCase(): a latency case prices a user\'s inter-token time f
   // data/published/pytorch-gpt-fast-a100.json: batch 1, 5-token prompt, 200 output tokens (generate.py default), TP8.
   assert.deepEqual([one.phase, one.users, one.metric, one.promptTokens, one.outputTokens, one.devices], ['latency', 1, 'userTokensPerSecond', 5, 200, 8]);
   const cfg = (c: typeof one) => ({ parallelism: { devicesPerNode: 8, ...c.parallelism }, precision: c.precision, checkMemory: false });
-  // Staggered, one user: every step decodes its token and carries 5/200 of its next prompt (rounded up to one token,
-  // which attends to itself): tokens/s per user = 1 / step latency.
-  const stag: StepWork = { prefillTokens: 1, decodeTokens: 1, contextTokens: 5 + 199 / 2, prefillSequences: 1, prefillAttentionPairs: 1 };
+  // Staggered, one user: every step decodes its token and carries 5/200 of its next prompt, rounded up to one token;
+  // prompts are prefilled whole, so that token is 1/5 of a 5-token prompt and carries 1/5 of its 5·6/2 = 15 attention
+  // pairs: tokens/s per user = 1 / step latency.
+  const stag: StepWork = { prefillTokens: 1, decodeTokens: 1, contextTokens: 5 + 199 / 2, prefillSequences: 1 / 5, prefillAttentionPairs: 15 / 5 };
   const s1 = stepTime(loadModel('llama-2-70b'), loadHardware('a100-80gb'), cfg(one), stag);
   const p1 = predictPublishedCase(one);
   assert.ok(Math.abs(p1.predicted - 1 / s1.seconds) < 1e-9 * p1.predicted);
