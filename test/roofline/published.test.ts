@@ -280,6 +280,17 @@ test('published cases: each names the framework its label (the source) says ran 
   assert.ok(publishedCases().some((c) => c.framework === undefined && c.file === 'pytorch-gpt-fast-a100'));
 });
 
+test("published cases: every FP8 DeepSeek-V3/R1 case served by a framework scales its GEMMs in 128-wide blocks, as DeepSeek-V3's config.json ships them", () => {
+  // data/models/deepseek-v3.json (DeepSeek-V3's config.json): quantization_config.weight_block_size [128, 128].
+  const cfg = JSON.parse(readFileSync(join(import.meta.dirname, '../../data/models/deepseek-v3.json'), 'utf8')) as { quantization_config?: { weight_block_size?: number[] } };
+  assert.deepEqual(cfg.quantization_config?.weight_block_size, [128, 128]);
+  const r1 = publishedCases().filter((c) => c.model === 'deepseek-v3' && c.precision.weights === 'fp8' && c.framework !== undefined);
+  assert.ok(r1.filter((c) => c.file === 'dstack-2025-deepseek-r1-h200').length >= 13, 'the dstack cases');
+  for (const c of r1) assert.equal(c.fp8Scaling, 'block', c.id);
+  // Qwen3-8B-FP8: no source read here states how the checkpoint scales its FP8 weights, so it keeps the default.
+  assert.equal(publishedCases().find((c) => c.id === 'gpustack-qwen3-8b-fp8-h100-sglang-c4-itl')!.fp8Scaling, undefined);
+});
+
 test("publishedCaseTables(): a case's own framework's tables where the database holds them for its device, else TensorRT-LLM's, saying why; an explicit framework overrides", () => {
   const all = publishedCases();
   const byId = (id: string) => all.find((c) => c.id === id)!;
