@@ -7,7 +7,7 @@ const device = (id: string) => engineDevice(loadHardware(id));
 
 test('servingEnginePreset(vllm) takes the API-server batch defaults of a ≥ 70 GiB GPU that is not an A100', () => {
   // vllm/engine/arg_utils.py @ 99d7eb5d: OPENAI_API_SERVER 8192 batched tokens, 1024 sequences;
-  // H100 SXM has 80e9 bytes (data/hardware/h100-sxm.json) ≥ 70 · 2^30.
+  // H100 SXM has 80 · 2^30 bytes (data/hardware/h100-sxm.json) ≥ 70 · 2^30.
   const p = servingEnginePreset('vllm', device('h100-sxm'));
   assert.deepEqual(p.policy, { kind: 'chunked', maxBatch: 1024, tokenBudget: 8192 });
   assert.equal(p.kvAdmission, 'blocks');
@@ -57,8 +57,8 @@ test('simulateServing refuses an engine together with a policy', () => {
 });
 
 test('servingEnginePreset(sglang) sizes its prefill chunk by device memory and does not mix prefill with decode', () => {
-  // SGLang server_args.py GPU-memory tiers: 8192 tokens from 60 to 160 GiB (H100 80 GB, H200 141 GB),
-  // 16384 at or above 160 GiB (B200, 180e9 bytes in data/hardware/b200.json), 2048 below 35 GiB (RTX 4090, 24 GB), 4096 with no device.
+  // SGLang server_args.py GPU-memory tiers: 8192 tokens from 60 to 160 GiB (H100 80 GiB, H200 141 GiB),
+  // 16384 at or above 160 GiB (B200, 180 GiB in data/hardware/b200.json), 2048 below 35 GiB (RTX 4090, 24 GB), 4096 with no device.
   const chunk = (id?: string) => (servingEnginePreset('sglang', id ? device(id) : undefined).policy as { tokenBudget: number }).tokenBudget;
   assert.deepEqual([chunk('h100-sxm'), chunk('h200'), chunk('b200'), chunk('rtx-4090'), chunk()], [8192, 8192, 16384, 2048, 4096]);
   const p = servingEnginePreset('sglang', device('h100-sxm'));

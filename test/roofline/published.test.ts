@@ -234,18 +234,18 @@ test("predictPublishedCase(): TensorRT-LLM's dense throughput tables are priced 
   });
   console.table(rows);
   console.log(`${rows.filter((r) => Math.abs(r['error %']) <= 25).length} of ${rows.length} held-out TensorRT-LLM cases within ±25 %`);
-  // GUARANTEED_NO_EVICT in closed form for Llama 3.1 8B on one H200 (141 GB, datasheet), 128 + 2,048 tokens:
+  // GUARANTEED_NO_EVICT in closed form for Llama 3.1 8B on one H200 (141 GiB, data/hardware/h200.json), 128 + 2,048 tokens:
   // KV per token 2 · 32 layers · 8 KV heads · 128 · 2 bytes = 131,072 B (config.json); FP8 weights 1 byte per parameter;
   // an empty batch holds no activations; 0.9 of the rest holds the cache.
   const c = cases.find((x) => x.id === 'trtllm-llama8b-h200-tp1-128-2048')!;
   const params = paramCounts(loadModel('llama-3.1-8b')).total;
-  const expected = Math.floor((0.9 * (141e9 - params)) / (2176 * 131072));
+  const expected = Math.floor((0.9 * (141 * 2 ** 30 - params)) / (2176 * 131072));
   assert.equal(predictPublishedCase(c).sequencesPerDevice, expected);
-  // The same rule for Llama 3.3 70B in NVFP4 on one B200 (180 GB, DGX B200 datasheet), 1,000 + 1,000 tokens: NVFP4 weights
+  // The same rule for Llama 3.3 70B in NVFP4 on one B200 (180 GiB, data/hardware/b200.json), 1,000 + 1,000 tokens: NVFP4 weights
   // take 0.5625 bytes per parameter (4-bit values and one FP8 scale per 16); KV per token 2 · 80 layers · 8 KV heads · 128 · 2 bytes = 327,680 B.
   const b = cases.find((x) => x.id === 'trtllm-llama70b-b200-tp1-fp4-1000-1000')!;
   const p70 = paramCounts(loadModel('llama-3.1-70b')).total;
-  assert.equal(predictPublishedCase(b).sequencesPerDevice, Math.floor((0.9 * (180e9 - 0.5625 * p70)) / (2000 * 327680)));
+  assert.equal(predictPublishedCase(b).sequencesPerDevice, Math.floor((0.9 * (180 * 2 ** 30 - 0.5625 * p70)) / (2000 * 327680)));
   // The rule caps the batch at maxBatchSize (trtllm-bench: 4096 / pp).
   const capped = predictPublishedCase({ ...c, concurrency: { ...c.concurrency!, maxBatchSize: 7 } });
   assert.equal(capped.sequencesPerDevice, 7);
