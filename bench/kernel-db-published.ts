@@ -3,24 +3,27 @@
 // (data/kernels, NVIDIA aiconfigurator's measured tables) of each case's framework.
 // Prints both errors against the published figure; nothing is fitted to these cases.
 //   node --import tsx bench/kernel-db-published.ts [--framework trtllm]
-import { publishedCases, predictPublishedCase } from '../lib/roofline/published.js';
+// Without --framework each case reads its own framework's tables where the database holds
+// them for its device, else TensorRT-LLM's; the last column says which priced it.
+import { publishedCases, publishedCaseTables, predictPublishedCase } from '../lib/roofline/published.js';
 import { KERNEL_FRAMEWORKS } from '../lib/kernels/pricer.js';
 import { checkOneOf } from '../lib/util/validate.js';
 
 const arg = process.argv.indexOf('--framework');
-const framework = checkOneOf('--framework', arg >= 0 ? process.argv[arg + 1] : 'trtllm', KERNEL_FRAMEWORKS);
+const framework = arg >= 0 ? checkOneOf('--framework', process.argv[arg + 1], KERNEL_FRAMEWORKS) : undefined;
 const pct = (x: number): string => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)} %`;
 // Three significant digits at least: a latency of 25.7 ms keeps its decimal, a throughput of 6,920 tokens/s none.
 const num = (x: number): string => (Math.abs(x) >= 100 ? x.toFixed(0) : x.toPrecision(3));
-const rows: string[][] = [['case', 'hardware', 'unit', 'published', 'calibrated', 'error', `kernel db (${framework})`, 'error', 'from tables']];
+const rows: string[][] = [['case', 'hardware', 'unit', 'published', 'calibrated', 'error', 'kernel db', 'error', 'from tables', 'tables']];
 const errs: { cal: number[]; db: number[] } = { cal: [], db: [] };
 for (const c of publishedCases()) {
   const cal = predictPublishedCase(c);
+  const tables = publishedCaseTables(c, { framework });
   let db;
   try {
-    db = predictPublishedCase(c, { framework });
+    db = predictPublishedCase(c, { framework: tables.framework });
   } catch (e) {
-    rows.push([c.id, c.hardware, c.published.unit, String(c.published.value), num(cal.predicted), pct(cal.error), '-', '-', (e as Error).message.slice(0, 60)]);
+    rows.push([c.id, c.hardware, c.published.unit, String(c.published.value), num(cal.predicted), pct(cal.error), '-', '-', (e as Error).message.slice(0, 60), tables.label]);
     continue;
   }
   // Share of priced kernel calls that a table answered (the rest: the calibrated model).
@@ -29,7 +32,7 @@ for (const c of publishedCases()) {
   const fromTables = usage.filter((u) => u.rows > 0).reduce((s, u) => s + u.calls, 0);
   errs.cal.push(Math.abs(cal.error));
   errs.db.push(Math.abs(db.error));
-  rows.push([c.id, c.hardware, c.published.unit, String(c.published.value), num(cal.predicted), pct(cal.error), num(db.predicted), pct(db.error), `${all ? Math.round((100 * fromTables) / all) : 0} % of calls`]);
+  rows.push([c.id, c.hardware, c.published.unit, String(c.published.value), num(cal.predicted), pct(cal.error), num(db.predicted), pct(db.error), `${all ? Math.round((100 * fromTables) / all) : 0} % of calls`, tables.label]);
 }
 const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
 for (const r of rows) console.log(r.map((x, i) => x.padEnd(widths[i])).join('  '));

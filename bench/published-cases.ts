@@ -1,6 +1,8 @@
 // Published serving figures as validation: the errors grouped by source, and the
 // leave-one-source-out table.
 //   node --import tsx bench/published-cases.ts [--framework trtllm]
+// Without --framework each case reads its own framework's tables where the database holds
+// them for its device, else TensorRT-LLM's (publishedCaseTables).
 // A source is a publisher (a data/published file's `publisher`, else the file): two files
 // of one publisher are one source, not two independent ones. A source's held-out error is
 // its error when no constant of batchlab comes from it. The bench reads every hardware
@@ -9,14 +11,15 @@
 // calibrated model and from the kernel database (where it holds tables of the device).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { publishedCases, predictPublishedCase } from '../lib/roofline/index.js';
+import { publishedCases, publishedCaseTables, predictPublishedCase } from '../lib/roofline/index.js';
 import { KERNEL_FRAMEWORKS } from '../lib/kernels/pricer.js';
 import { batchlabDataDir } from '../lib/util/package-root.js';
 import { checkOneOf } from '../lib/util/validate.js';
 import { median } from '../lib/util/stats.js';
 
 const arg = process.argv.indexOf('--framework');
-const framework = checkOneOf('--framework', arg >= 0 ? process.argv[arg + 1] : 'trtllm', KERNEL_FRAMEWORKS);
+const framework = arg >= 0 ? checkOneOf('--framework', process.argv[arg + 1], KERNEL_FRAMEWORKS) : undefined;
+const tablesWord = framework === undefined ? "each case's framework's tables where the device has them, else trtllm" : `${framework} tables`;
 
 interface Row { source: string; file: string; id: string; error: number; dbError: number | null }
 
@@ -41,7 +44,7 @@ const rows: Row[] = publishedCases().map((c) => {
   const p = predictPublishedCase(c);
   let dbError: number | null = null;
   try {
-    const d = predictPublishedCase(c, { framework });
+    const d = predictPublishedCase(c, { framework: publishedCaseTables(c, { framework }).framework });
     // A device without a table is the calibrated model again: not a kernel-database figure.
     if ((d.step.kernels ?? []).some((u) => u.rows > 0)) dbError = d.error;
   } catch {
@@ -53,7 +56,7 @@ const rows: Row[] = publishedCases().map((c) => {
 const abspct = (x: number): string => `${(x * 100).toFixed(1)} %`;
 
 // The case-by-case table is bench/kernel-db-published.ts's (calibrated beside kernel tables); this bench groups by source.
-console.log(`leave one source out: each source's cases when no constant comes from that source (calibrated model; kernel database: ${framework} tables)`);
+console.log(`leave one source out: each source's cases when no constant comes from that source (calibrated model; kernel database: ${tablesWord})`);
 const sources = [...new Set(rows.map((r) => r.source))].sort((a, b) => a.localeCompare(b));
 const table = sources.map((s) => {
   const mine = rows.filter((r) => r.source === s);
@@ -77,5 +80,5 @@ const heldOut = rows.filter((r) => table.find((t) => t.source === r.source)?.['h
 const abs = rows.map((r) => Math.abs(r.error));
 const db = rows.filter((r) => r.dbError !== null).map((r) => Math.abs(r.dbError as number));
 console.log(`all ${rows.length} cases from ${sources.length} sources: median |error| ${abspct(median(abs))} (target ≤ 10 %), ${abs.filter((a) => a <= 0.25).length} within ±25 % (target: all)`);
-if (db.length) console.log(`kernel database (${framework}), the ${db.length} cases it prices from tables: median |error| ${abspct(median(db))}, ${db.filter((a) => a <= 0.25).length} within ±25 %`);
+if (db.length) console.log(`kernel database (${tablesWord}), the ${db.length} cases it prices from tables: median |error| ${abspct(median(db))}, ${db.filter((a) => a <= 0.25).length} within ±25 %`);
 if (heldOut.length) console.log(`held-out sources only (${heldOut.length} cases): median |error| ${abspct(median(heldOut.map((r) => Math.abs(r.error))))}`);

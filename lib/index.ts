@@ -299,6 +299,7 @@ export {
   publishedMethodRows,
   publishedMethodTable,
   publishedMethodSummary,
+  publishedCaseTables,
 } from './roofline/index.js';
 export type {
   CriticalBatchGridPoint,
@@ -326,6 +327,7 @@ export type {
   KvCapacity,
   PublishedMethodRow,
   Fp8Scaling,
+  PublishedCaseTables,
 } from './roofline/index.js';
 
 // perf
@@ -358,6 +360,7 @@ export {
   writeKernelTable,
   kernelDeviceFolder,
   kernelDbOfRows,
+  kernelFrameworksOf,
 } from './kernels/index.js';
 export type {
   ContextAttentionQuery,

@@ -316,7 +316,7 @@ export function register(program: Command, io: CliIo): void {
     .addHelpText(
       'after',
       '\nThe defaults describe Llama-3.1-70B in bf16 on 4 H100 SXM (--tp 4) decoding 64 sequences of 2048 tokens per rank:\n' +
-        '35 GB of weights and 11 GB of KV cache per 80 GB device. A batch or layout that does not fit in memory is refused\n' +
+        '35 GB of weights and 11 GB of KV cache per 80 GiB (85.9 GB) device. A batch or layout that does not fit in memory is refused\n' +
         '(exit code 2) with the shortfall and the largest --batch that fits; with --json the refusal is also printed as\n' +
         '{ "fits": false, "reason": ... }.',
     )

@@ -8,5 +8,6 @@ export { compareKernelVersions, defaultKernelDb, kernelDbOfRows, loadKernelDb, r
 export type { ContextAttentionQuery, GenerationAttentionQuery, KernelFramework, KernelPricer, KernelScope, MlaQuery, MoeQuery } from './pricer.js';
 export { KERNEL_FRAMEWORKS, kernelPricer } from './pricer.js';
 export { kernelDeviceFolder } from './pricer.js';
+export { kernelFrameworksOf } from './pricer.js';
 export type { GemmTiming } from './write.js';
 export { kernelRowsFromGemm, writeKernelTable } from './write.js';

@@ -42,6 +42,18 @@ export function kernelDeviceFolder(hw: Pick<HardwareSpec, 'id'>): string {
   return DEVICE_FOLDER[hw.id] ?? (hw.id === THIS_MACHINE ? machineId(thisMachineFacts()) : hw.id);
 }
 
+/**
+ * The frameworks whose tables a kernel database holds for a catalog device, sorted
+ * (none for a device it does not hold: a spec-only part, or H800).
+ *
+ * @example
+ * kernelFrameworksOf(defaultKernelDb(), loadHardware('h200')) // => ['sglang', 'trtllm', 'vllm']
+ */
+export function kernelFrameworksOf(db: KernelDb | undefined, hw: Pick<HardwareSpec, 'id'>): string[] {
+  const folder = kernelDeviceFolder(hw);
+  return [...new Set((db?.entries ?? []).filter((e) => e.device === folder).map((e) => e.framework))].sort();
+}
+
 /** The element type a kernel-table dtype runs on the tensor cores, for its datasheet bound. */
 function peakDtype(d: string): Dtype {
   if (d === 'fp8_block') return 'fp8';

@@ -195,7 +195,7 @@ export function publishedComparisonChart(comparisons: readonly PublishedComparis
  * @example
  * show(publishedMethodChart(publishedMethodRows()));
  */
-export function publishedMethodChart(rows: readonly PublishedMethodRow[], title = 'Predicted over published, per case', tolerance = 0.25, framework = 'trtllm'): Figure {
+export function publishedMethodChart(rows: readonly PublishedMethodRow[], title = 'Predicted over published, per case', tolerance = 0.25, framework?: string): Figure {
   if (!Array.isArray(rows) || rows.length === 0) throw new InputError('rows', rows, 'a non-empty array of published method rows');
   if (!(tolerance > 0 && tolerance < 1)) throw new InputError('tolerance', tolerance, 'a number in (0, 1)');
   const y = rows.map((r) => r.id);
@@ -203,7 +203,7 @@ export function publishedMethodChart(rows: readonly PublishedMethodRow[], title 
   const pct = (v: number | null) => (v === null ? '' : `${v >= 1 ? '+' : ''}${((v - 1) * 100).toFixed(0)} %`);
   const methods: Array<[string, (r: PublishedMethodRow) => number | null, string]> = [
     ['calibrated model', (r) => ratio(r.calibrated, r), 'circle'],
-    [`kernel database (${framework})`, (r) => (r.kernelDbTableShare > 0 ? ratio(r.kernelDb, r) : null), 'diamond'],
+    [framework === undefined ? "kernel database (each case's framework)" : `kernel database (${framework})`, (r) => (r.kernelDbTableShare > 0 ? ratio(r.kernelDb, r) : null), 'diamond'],
     ['datasheet bound', (r) => ratio(r.spec, r), 'triangle-right'],
   ];
   const data = methods.map(([name, get, symbol], i) => ({
@@ -215,8 +215,9 @@ export function publishedMethodChart(rows: readonly PublishedMethodRow[], title 
     marker: { color: PALETTE[i], symbol, size: 9 },
     hovertext: rows.map((r) => {
       const v = get(r);
-      if (v !== null) return `${r.label}: ${name} ${pct(v)} (${r.unit})`;
-      return `${r.label}: ${name} not shown (${i === 1 && r.kernelDb !== null ? `no ${framework} table for ${r.hardware}` : (r.kernelDbMissing ?? r.specMissing ?? 'not priced')})`;
+      const tables = i === 1 ? (r.kernelDbTables ?? framework) : undefined;
+      if (v !== null) return `${r.label}: ${name} ${pct(v)} (${r.unit}${tables === undefined ? '' : `; ${tables} tables`})`;
+      return `${r.label}: ${name} not shown (${i === 1 && r.kernelDb !== null ? `no kernel table for ${r.hardware}` : (r.kernelDbMissing ?? r.specMissing ?? 'not priced')})`;
     }),
     hoverinfo: 'text',
   }));

@@ -832,7 +832,7 @@ function fitOf(model: ModelSpec, hw: HardwareSpec, r: Resolved, x: { sequences: 
  *
  * @example
  * memoryFit(loadModel('deepseek-v3'), loadHardware('h100-sxm'), { precision: 'fp8' }, { batch: 1, context: 4096 }).message
- * // => "deepseek-v3 on 1× h100-sxm (tp 1, dp 1, ep 1, pp 1) does not fit: 671.0 GB weights (fp8) + … = 671.2 GB per device, 591.2 GB more than its 80.0 GB"
+ * // => "deepseek-v3 on 1× h100-sxm (tp 1, dp 1, ep 1, pp 1) does not fit: 671.0 GB weights (fp8) + … = 671.2 GB per device, 585.3 GB more than its 85.9 GB"
  */
 export function memoryFit(model: ModelSpec, hw: HardwareSpec, config: PerfConfig, opts: { batch: number; context: number; tokens?: number }): MemoryFit {
   const r = resolve(model, hw, config);

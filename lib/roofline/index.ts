@@ -19,6 +19,8 @@ export type { KvCapacity } from './deployment.js';
 export { publishedCases, predictPublishedCase, publishedComparisons, publishedComparisonTable, publishedComparisonSummary, publishedComparisonNotes, readPublishedFile, publishedCaseLoadFactor, publishedCasePromptMix, checkPublishedCase } from './published.js';
 export { publishedMethodRows, publishedMethodTable, publishedMethodSummary } from './published.js';
 export type { PublishedMethodRow } from './published.js';
+export { publishedCaseTables } from './published.js';
+export type { PublishedCaseTables } from './published.js';
 export type { CasePromptMix } from './published.js';
 export { uniformRoutingLoadFactor } from './routing.js';
 export type { PublishedCase, PublishedComparison } from './published.js';

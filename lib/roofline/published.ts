@@ -17,6 +17,10 @@ import { uniformRoutingLoadFactor } from './routing.js';
 import type { PromptMixScaling, PromptMixStats } from '../attention/prompts.js';
 import { loadPromptMix, promptMixStats, scalePromptMix } from '../attention/prompts.js';
 import { median } from '../util/stats.js';
+import type { KernelDb } from '../kernels/load.js';
+import { defaultKernelDb } from '../kernels/load.js';
+import type { KernelFramework } from '../kernels/pricer.js';
+import { KERNEL_FRAMEWORKS, kernelFrameworksOf } from '../kernels/pricer.js';
 
 /**
  * A throughput a real serving system published, with the deployment that reached it
@@ -60,6 +64,12 @@ export interface PublishedCase {
    * 'static' for a calibrated per-tensor FP8 checkpoint, 'block' for 128-wide blocks.
    */
   fp8Scaling?: Fp8Scaling;
+  /**
+   * The serving framework the source says ran the case (its kernels are that framework's);
+   * absent where the source's system is none of them (DeepSeek's own, plain PyTorch).
+   * `publishedCaseTables` picks its kernel tables by it.
+   */
+  framework?: KernelFramework;
   contextTokens?: number;
   /**
    * Latency: requests in flight on one instance (a benchmark at a fixed concurrency: each
@@ -199,6 +209,7 @@ function checkCase(raw: unknown, where: string, file: { source: string; url?: st
   };
   if (typeof c.assumptions === 'string') out.assumptions = c.assumptions;
   if (c.fp8Scaling !== undefined) out.fp8Scaling = checkOneOf(`${where}.fp8Scaling`, c.fp8Scaling, FP8_SCALINGS);
+  if (c.framework !== undefined) out.framework = checkOneOf(`${where}.framework`, c.framework, KERNEL_FRAMEWORKS);
   // A case may cite its own document (a figure derived by a third party) instead of the file's.
   if (typeof c.source === 'string' && c.source !== '') out.source = c.source;
   const load = c.expertLoad as PublishedCase['expertLoad'] | undefined;
@@ -510,6 +521,46 @@ function waveDecodeStep(model: ModelSpec, hw: HardwareSpec, config: PerfConfig, 
   return stepTime(model, hw, { ...config, checkMemory: false }, { prefillTokens: 0, decodeTokens: seqs, contextTokens: seqs * context });
 }
 
+/** Which kernel tables price a published case (`publishedCaseTables`). */
+export interface PublishedCaseTables {
+  /** The framework whose tables price the case (PerfConfig.framework). */
+  framework: string;
+  /**
+   * Those tables in words, with the reason for a fallback: 'sglang', 'trtllm, no sglang
+   * tables for h100-sxm', 'trtllm, the case names no framework', 'trtllm, no h800 tables'.
+   */
+  label: string;
+}
+
+/**
+ * The kernel tables that price a published case: an explicit `framework` as given (the
+ * database must hold it for the device, as `stepTime` checks); else the case's own
+ * framework where the database holds that framework's tables for its device; else
+ * TensorRT-LLM's (the one framework the shipped database holds for every device), saying
+ * why. A device the database does not hold at all keeps the case's framework and is
+ * priced by the calibrated model, as `stepTime` does for any framework there.
+ *
+ * @example
+ * const c = publishedCases().find((x) => x.id === 'gpustack-qwen3-8b-h100-sglang-c4-itl')!;
+ * publishedCaseTables(c).label // => 'trtllm, no sglang tables for h100-sxm'
+ * predictPublishedCase(c, { framework: publishedCaseTables(c).framework })
+ */
+export function publishedCaseTables(c: PublishedCase, opts: { framework?: string; kernelDb?: KernelDb | false } = {}): PublishedCaseTables {
+  if (typeof c !== 'object' || c === null) throw new InputError('case', c, 'a PublishedCase (see publishedCases())');
+  if (opts.framework !== undefined) {
+    if (typeof opts.framework !== 'string' || opts.framework === '') throw new InputError('framework', opts.framework, `a framework name, e.g. ${KERNEL_FRAMEWORKS.join(', ')}`);
+    return { framework: opts.framework, label: opts.framework };
+  }
+  const wanted = c.framework === undefined ? undefined : checkOneOf('case.framework', c.framework, KERNEL_FRAMEWORKS);
+  const db = opts.kernelDb === false ? undefined : (opts.kernelDb ?? defaultKernelDb());
+  const held = kernelFrameworksOf(db, loadHardware(c.hardware));
+  const fallback: KernelFramework = 'trtllm';
+  if (held.length === 0) return { framework: wanted ?? fallback, label: `${wanted ?? fallback}, no ${c.hardware} tables` };
+  if (wanted !== undefined && held.includes(wanted)) return { framework: wanted, label: wanted };
+  const other = held.includes(fallback) ? fallback : held[0];
+  return { framework: other, label: wanted === undefined ? `${other}, the case names no framework` : `${other}, no ${wanted} tables for ${c.hardware}` };
+}
+
 /**
  * batchlab's prediction of a published case: the step of its deployment priced by
  * `stepTime` with the hardware's calibration (no constant depends on the case), turned
@@ -531,6 +582,7 @@ export function predictPublishedCase(c: PublishedCase, kernels: Pick<PerfConfig,
   checkNumber('case.published.value', c.published?.value, { min: 0, exclusiveMin: true });
   checkInt('case.devices', c.devices, { min: 1, max: 1 << 16 });
   checkInt('case.devicesPerNode', c.devicesPerNode, { min: 1, max: 1024 });
+  if (c.framework !== undefined) checkOneOf('case.framework', c.framework, KERNEL_FRAMEWORKS);
   const model = loadModel(c.model);
   const hw = loadHardware(c.hardware);
   const parallelism: Parallelism = { devicesPerNode: c.devicesPerNode, ...c.parallelism };
@@ -758,6 +810,8 @@ export interface PublishedMethodRow {
    * database holds no table of the device: the calibrated model priced every call).
    */
   kernelDbTableShare: number;
+  /** Which tables priced the kernel-database column (`PublishedCaseTables.label`). */
+  kernelDbTables?: string;
   /** Why the kernel database could not price the case. */
   kernelDbMissing?: string;
   spec: number | null;
@@ -765,15 +819,18 @@ export interface PublishedMethodRow {
 }
 
 /**
- * Every published case priced by the calibrated model, from `framework`'s kernel tables
- * (default 'trtllm') and at the datasheet bound, grouped as the files are: first the
- * cases the calibrated model was built beside, then the held-out ones. A case a method
- * cannot price keeps a null and the reason.
+ * Every published case priced by the calibrated model, from kernel tables and at the
+ * datasheet bound, grouped as the files are: first the cases the calibrated model was
+ * built beside, then the held-out ones. The kernel tables are each case's own
+ * framework's where the database holds them for its device, else TensorRT-LLM's
+ * (`publishedCaseTables`; each row says which), or `framework`'s for every case when
+ * one is given. A case a method cannot price keeps a null and the reason.
  *
  * @example
  * publishedMethodRows().filter((r) => r.heldOut).length // => the cases of held-out files
+ * publishedMethodRows(undefined, 'trtllm') // every case from TensorRT-LLM's tables
  */
-export function publishedMethodRows(cases: readonly PublishedCase[] = publishedCases(), framework = 'trtllm'): PublishedMethodRow[] {
+export function publishedMethodRows(cases: readonly PublishedCase[] = publishedCases(), framework?: string): PublishedMethodRow[] {
   if (!Array.isArray(cases) || cases.length === 0) throw new InputError('cases', cases, 'a non-empty array of published cases');
   const tryPrice = (c: PublishedCase, k: Pick<PerfConfig, 'framework' | 'efficiency'>): { value: number | null; share: number; missing?: string } => {
     try {
@@ -788,7 +845,8 @@ export function publishedMethodRows(cases: readonly PublishedCase[] = publishedC
     }
   };
   const rows = cases.map((c): PublishedMethodRow => {
-    const db = tryPrice(c, { framework });
+    const tables = publishedCaseTables(c, { framework });
+    const db = tryPrice(c, { framework: tables.framework });
     const spec = tryPrice(c, { efficiency: 'spec' });
     return {
       id: c.id,
@@ -802,6 +860,7 @@ export function publishedMethodRows(cases: readonly PublishedCase[] = publishedC
       calibrated: predictPublishedCase(c).predicted,
       kernelDb: db.value,
       kernelDbTableShare: db.share,
+      kernelDbTables: tables.label,
       ...(db.missing === undefined ? {} : { kernelDbMissing: db.missing }),
       spec: spec.value,
       ...(spec.missing === undefined ? {} : { specMissing: spec.missing }),
@@ -815,13 +874,15 @@ const errorPct = (predicted: number | null, published: number): number | null =>
 
 /**
  * Published-case rows as a table: published, each method's prediction (in the case's
- * unit, the last column) and its error in percent, with readable headers; '–' where a method cannot price a case
- * (and for the kernel database where it holds no table of the device).
+ * unit, the last column) and its error in percent, with readable headers, and which
+ * kernel tables priced the kernel-database column (`framework` names them for rows that
+ * do not say); '–' where a method cannot price a case (and for the kernel database where
+ * it holds no table of the device).
  *
  * @example
  * showTable(publishedMethodTable(publishedMethodRows()))
  */
-export function publishedMethodTable(rows: readonly PublishedMethodRow[], framework = 'trtllm'): Array<Record<string, string | number>> {
+export function publishedMethodTable(rows: readonly PublishedMethodRow[], framework?: string): Array<Record<string, string | number>> {
   // Three significant digits at least: a latency of 25.7 ms keeps its decimal, a throughput of 6,920 tokens/s none.
   const n = (x: number | null): string | number => (x === null ? '–' : Math.abs(x) >= 100 ? Math.round(x) : Number(x.toPrecision(3)));
   return rows.map((r) => {
@@ -833,8 +894,9 @@ export function publishedMethodTable(rows: readonly PublishedMethodRow[], framew
       published: n(r.published),
       calibrated: n(r.calibrated),
       'calibrated error %': errorPct(r.calibrated, r.published) as number,
-      [`kernel db, ${framework}`]: r.kernelDb !== null && db === null ? `– (no ${r.hardware} table)` : n(db),
+      'kernel db': r.kernelDb !== null && db === null ? `– (no ${r.hardware} table)` : n(db),
       'kernel db error %': errorPct(db, r.published) ?? '–',
+      'kernel tables': r.kernelDbTables ?? framework ?? '–',
       'kernel calls from tables %': Math.round(r.kernelDbTableShare * 100),
       'datasheet bound': n(r.spec),
       'bound / published': r.spec === null ? '–' : Math.round((r.spec / r.published) * 100) / 100,
@@ -846,13 +908,14 @@ export function publishedMethodTable(rows: readonly PublishedMethodRow[], framew
 /**
  * How each method fares, computed from the rows, one sentence per group (built beside,
  * held out): cases within ±`tolerance` (default 25 %) for the calibrated model and the
- * kernel database (of those it prices), median |error|, and how many datasheet bounds
- * sit above the published figure, as a bound should.
+ * kernel database (of those it prices, with how many cases each framework's tables
+ * priced, or `framework` for rows that do not say), median |error|, and how many
+ * datasheet bounds sit above the published figure, as a bound should.
  *
  * @example
  * showMarkdown(publishedMethodSummary(publishedMethodRows()))
  */
-export function publishedMethodSummary(rows: readonly PublishedMethodRow[], tolerance = 0.25, framework = 'trtllm'): string {
+export function publishedMethodSummary(rows: readonly PublishedMethodRow[], tolerance = 0.25, framework?: string): string {
   checkNumber('tolerance', tolerance, { min: 0, exclusiveMin: true, max: 10 });
   if (!Array.isArray(rows) || rows.length === 0) throw new InputError('rows', rows, 'a non-empty array of published method rows');
   const tol = `±${(tolerance * 100).toFixed(0)} %`;
@@ -872,10 +935,17 @@ export function publishedMethodSummary(rows: readonly PublishedMethodRow[], tole
     const below = spec.filter((r) => (r.isTime ? (r.spec as number) > r.published : (r.spec as number) < r.published));
     const specIn = within(rs, (r) => r.spec);
     const hw = [...new Set(noTable.map((r) => r.hardware))].join(', ');
+    // The framework of each row's tables: the label's first word ('trtllm, no sglang tables for …').
+    const counts = new Map<string, number>();
+    for (const r of rs.filter((x) => x.kernelDb !== null && x.kernelDbTableShare > 0)) {
+      const label = r.kernelDbTables ?? framework;
+      if (label !== undefined) counts.set(label.split(',')[0], (counts.get(label.split(',')[0]) ?? 0) + 1);
+    }
+    const which = counts.size === 0 ? '' : counts.size === 1 ? ` (${[...counts.keys()][0]})` : ` (${[...counts].map(([f, k]) => `${f} tables for ${k}`).join(', ')})`;
     const dbPart =
       db.priced === 0
-        ? `the kernel database (${framework}) prices none of them from its tables`
-        : `the kernel database (${framework}) ${db.within} of the ${db.priced} it prices from its tables (${med(db.median)})`;
+        ? `the kernel database prices none of them from its tables`
+        : `the kernel database${which} ${db.within} of the ${db.priced} it prices from its tables (${med(db.median)})`;
     const noTablePart = noTable.length ? ` For ${noTable.length} of them (${hw}) the database holds no table, so they fall back to the calibrated model and are left out of its count.` : '';
     const belowPart = below.length
       ? ` The bound holds only at the batch each case is priced at: in ${below.length} of ${spec.length} cases the published figure beats it, so there the benchmark ran more sequences per step than the case's modelled admission gives, or less work per step than modelled.`

@@ -59,8 +59,8 @@ test('modelKvBatchLimit(): DeepSeek-V3 (MLA, sharded by sequence) on 8 × H200 i
   const h200 = loadHardware('h200');
   const lim = modelKvBatchLimit(ds, { dtype: 'fp8', context: 32768, deviceMemoryBytes: h200.memoryCapacityBytes, devices: 8 });
   const perSeq = attentionKvBytesPerToken(modelAttentionShape(ds), 'fp8') * 32768;
-  // Upper bound: all memory after the weights, no activations or fragmentation.
-  const bound = Math.floor((8 * 141e9 * 0.9 - paramCounts(ds).total) / perSeq);
+  // Upper bound: all memory after the weights, no activations or fragmentation; 141 GiB per H200 (data/hardware/h200.json).
+  const bound = Math.floor((8 * 141 * 2 ** 30 * 0.9 - paramCounts(ds).total) / perSeq);
   assert.ok(lim.sequences > 0 && lim.sequences <= bound, `${lim.sequences} vs ${bound}`);
   assert.ok(lim.sequences > 0.9 * bound);
   assert.equal(lim.kvShards, 1);

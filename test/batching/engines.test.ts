@@ -7,7 +7,7 @@ const device = (id: string) => engineDevice(loadHardware(id));
 
 test('servingEnginePreset(vllm) takes the API-server batch defaults of vLLM 0.34 by device memory and name', () => {
   // vllm/engine/arg_utils.py:3010-3043 (vLLM 0.34.0): OPENAI_API_SERVER 8192 batched tokens and 1024 sequences
-  // at ≥ 70 GiB unless an A100; H100 SXM has 80e9 bytes (data/hardware/h100-sxm.json) ≥ 70 · 2^30.
+  // at ≥ 70 GiB unless an A100; H100 SXM has 80 · 2^30 bytes (data/hardware/h100-sxm.json) ≥ 70 · 2^30.
   const p = servingEnginePreset('vllm', device('h100-sxm'));
   assert.deepEqual(p.policy, { kind: 'chunked', maxBatch: 1024, tokenBudget: 8192 });
   assert.equal(p.kvAdmission, 'blocks');
@@ -17,7 +17,7 @@ test('servingEnginePreset(vllm) takes the API-server batch defaults of vLLM 0.34
   for (const q of [servingEnginePreset('vllm', device('a100-80gb')), servingEnginePreset('vllm')]) {
     assert.deepEqual(q.policy, { kind: 'chunked', maxBatch: 256, tokenBudget: 2048 });
   }
-  // ≥ 160 GiB (B200: 180e9 bytes, data/hardware/b200.json): 16384 tokens, 1024 sequences.
+  // ≥ 160 GiB (B200: 180 GiB, data/hardware/b200.json): 16384 tokens, 1024 sequences.
   assert.deepEqual(servingEnginePreset('vllm', device('b200')).policy, { kind: 'chunked', maxBatch: 1024, tokenBudget: 16384 });
   for (const d of p.defaults) assert.match(d.source, /^vllm\/(engine|config|v1)\/[a-z_/]+\.py:\d+/);
   assert.match(p.version, /vLLM 0\.34\.0 \(commit 62d4bc3c7/);
@@ -74,8 +74,8 @@ test('simulateServing refuses an engine together with a policy', () => {
 });
 
 test('servingEnginePreset(sglang) sizes its prefill chunk, decode graphs and memory fraction by device memory and tp', () => {
-  // sglang/srt/arg_groups/memory_hook.py:88-178 (SGLang 0.5.23), memory in MiB: 8192 tokens from 60 to 160 GiB (H100 80e9 B,
-  // H200 141e9 B), 16384 from 160 GiB (B200, 180e9 B), 4096 from 20 to 35 GiB (RTX 4090, 24e9 B), 4096 with no device.
+  // sglang/srt/arg_groups/memory_hook.py:88-178 (SGLang 0.5.23), memory in MiB: 8192 tokens from 60 to 160 GiB (H100 80 GiB,
+  // H200 141 GiB), 16384 from 160 GiB (B200, 180 GiB), 4096 from 20 to 35 GiB (RTX 4090, 24e9 B), 4096 with no device.
   const chunk = (id?: string) => servingEnginePreset('sglang', id ? device(id) : undefined).defaults.find((d) => d.setting === 'chunked_prefill_size')!.value;
   assert.deepEqual([chunk('h100-sxm'), chunk('h200'), chunk('b200'), chunk('rtx-4090'), chunk()], [8192, 8192, 16384, 4096, 4096]);
   const p = servingEnginePreset('sglang', engineDevice(loadHardware('h100-sxm'), 2));
@@ -88,9 +88,9 @@ test('servingEnginePreset(sglang) sizes its prefill chunk, decode graphs and mem
   assert.equal(g.length, 36);
   assert.deepEqual([g[4], g[5], g[g.length - 1]], [12, 16, 256]);
   assert.equal(servingEnginePreset('sglang', engineDevice(loadHardware('h100-sxm'), 8)).decodeGraphSizes!.at(-1), 512);
-  // mem_fraction_static (memory_hook.py:281-330, :357-390) on 80e9 B = 76293.9 MiB, tp 2: reserved = 512 + 1.5 · 8192
-  // + 2 / 8 · 1024 + 2 · 256 + 8 · 58 prefill graph sizes up to 8192 = 14032 MiB; (76293.9 − 14032) / 76293.9 = 0.816.
-  assert.equal(p.memory.fraction, 0.816);
+  // mem_fraction_static (memory_hook.py:281-330, :357-390) on 80 GiB = 81920 MiB, tp 2: reserved = 512 + 1.5 · 8192
+  // + 2 / 8 · 1024 + 2 · 256 + 8 · 58 prefill graph sizes up to 8192 = 14032 MiB; (81920 − 14032) / 81920 = 0.8287 → 0.829.
+  assert.equal(p.memory.fraction, 0.829);
   assert.equal(servingEnginePreset('sglang').memory.fraction, 0.95);
 });
 

@@ -118,14 +118,14 @@ test('publishedCurveTargets lists the four targets of a curve with the compariso
 
 test('predictPublishedCurve sizes the KV cache by the preset memory rule and says what bounds its plateau', () => {
   // trtllm: free_gpu_memory_fraction 0.9 of what the weights leave (serve.py @ 00209af1). llama-3.1-8b fp8 on
-  // one h100-sxm: weights w of 80e9 bytes; device share 0.9 + 0.1 · w / 80e9 (closed form).
+  // one h100-sxm: weights w of 80 · 2^30 bytes; device share 0.9 + 0.1 · w / (80 · 2^30) (closed form).
   const model = loadModel('llama-3.1-8b');
   const hw = loadHardware('h100-sxm');
   const precision = { weights: 'fp8', compute: 'fp8', activations: 'bf16', kvCache: 'bf16' } as const;
   const w = memoryFit(model, hw, { parallelism: { tp: 1 }, precision }, { batch: 0, context: 0 }).weightBytes;
   // Four clients of 512 + 32 tokens: the KV cache holds hundreds of requests and the batch limit is 2048, so the clients bind.
   const r = predictPublishedCurve(small({ points: [{ concurrency: 1, ttftMs: 20, itlMs: 5, outputTokensPerSecond: 190 }, { concurrency: 4, ttftMs: 30, itlMs: 6, outputTokensPerSecond: 600 }] }), { seed: 1 });
-  assert.ok(Math.abs(r.plateau.memoryFraction - (0.9 + (0.1 * w) / 80e9)) < 1e-12);
+  assert.ok(Math.abs(r.plateau.memoryFraction - (0.9 + (0.1 * w) / (80 * 2 ** 30))) < 1e-12);
   assert.equal(r.plateau.kvCapacityTokens, kvCacheCapacity(model, hw, { parallelism: { tp: 1 }, precision, memoryFraction: r.plateau.memoryFraction }).tokens);
   // Reserve admission: prompt + output per request.
   assert.equal(r.plateau.kvBoundBatch, Math.floor(r.plateau.kvCapacityTokens / 544));

@@ -30,20 +30,20 @@ test('servingCapacity equals maxBatch / S for one-step requests at constant step
   );
 });
 
-test('catalogServingReplica KV capacity for Llama-3.1-70B bf16 on 4×H100 is (4·80 GB − weights) / 327,680 B: memoryFit\'s whole capacity', () => {
+test('catalogServingReplica KV capacity for Llama-3.1-70B bf16 on 4×H100 is (4·80 GiB − weights) / 327,680 B: memoryFit\'s whole capacity', () => {
   // 327,680 B/token = 2 (K,V) × 8 KV heads × 128 head dim × 80 layers × 2 bytes (data/models/llama-3.1-70b.json);
-  // 80 GB per H100 SXM (data/hardware/h100-sxm.json). The capacity is what memoryFit leaves
-  // beside the weights (USABLE_MEMORY_FRACTION = 1). This test used to expect 0.9·4·80 GB
+  // 80 GiB per H100 SXM (data/hardware/h100-sxm.json, from aiconfigurator's h100_sxm.yaml). The capacity is what
+  // memoryFit leaves beside the weights (USABLE_MEMORY_FRACTION = 1). This test used to expect 0.9·4·80 GB
   // (about 448,300 tokens): a second memory assumption that only the replica made; it is now
   // the explicit memoryFraction below.
   const model = loadModel('llama-3.1-70b');
   const r = catalogServingReplica(model, loadHardware('h100-sxm'), { dtype: 'bf16', devices: 4 });
   const weights = 70.55e9 * 2; // ≈70.55 B parameters (Meta's model card rounds to 70B)
-  const expected = (4 * 80e9 - weights) / 327_680;
+  const expected = (4 * 80 * 2 ** 30 - weights) / 327_680;
   assert.ok(Math.abs(r.kvCapacityTokens - expected) / expected < 0.002, `${r.kvCapacityTokens} vs ${expected}`);
   // vLLM's default gpu_memory_utilization (0.9), given as the engine's setting.
   const v = catalogServingReplica(model, loadHardware('h100-sxm'), { dtype: 'bf16', devices: 4, memoryFraction: 0.9 });
-  const expected09 = (0.9 * 4 * 80e9 - weights) / 327_680;
+  const expected09 = (0.9 * 4 * 80 * 2 ** 30 - weights) / 327_680;
   assert.ok(Math.abs(v.kvCapacityTokens - expected09) / expected09 < 0.002, `${v.kvCapacityTokens} vs ${expected09}`);
   // The same answer as the one memory fit: that many tokens fit, in sequences of 4,096, and one more sequence does not.
   const seqs = Math.floor(r.kvCapacityTokens / 4096);
@@ -139,8 +139,8 @@ test('catalogServingReplica takes the PerfConfig of stepTime: the calibrated mod
   // The calibrated step is slower than the datasheet bound of the same config.
   assert.ok(r.stepCost(w) > perfStepCost(model, hw, { ...config, efficiency: 'spec' })(w));
   assert.equal(r.kvCapacityTokens, kvCacheCapacity(model, hw, config).tokens);
-  // fp8 KV: 163,840 B per token (half the bf16 figure of the test above), weights 70.55 GB over 4 devices.
-  const expected = (4 * 80e9 - 70.55e9) / 163_840;
+  // fp8 KV: 163,840 B per token (half the bf16 figure of the test above), weights 70.55 GB over 4 devices of 80 GiB.
+  const expected = (4 * 80 * 2 ** 30 - 70.55e9) / 163_840;
   assert.ok(Math.abs(r.kvCapacityTokens - expected) / expected < 0.002, `${r.kvCapacityTokens} vs ${expected}`);
   assert.equal(r.usdPerHour, 4 * hw.hourlyPriceUsd);
   // Two ways of saying the same thing are refused, naming the field.
@@ -162,8 +162,8 @@ test('presetMemoryFraction applies an engine preset\'s memory rule to a deployme
   const model = loadModel('llama-3.1-8b');
   const hw = loadHardware('h100-sxm');
   const config = { precision: 'fp8' as const, parallelism: { tp: 1 } };
-  // Weights by memoryFit (about 8e9 parameters at 1 byte) over 80e9 bytes (data/hardware/h100-sxm.json).
-  const w = memoryFit(model, hw, config, { batch: 0, context: 0 }).weightBytes / 80e9;
+  // Weights by memoryFit (about 8e9 parameters at 1 byte) over 80 · 2^30 bytes (data/hardware/h100-sxm.json).
+  const w = memoryFit(model, hw, config, { batch: 0, context: 0 }).weightBytes / (80 * 2 ** 30);
   // trtllm: 90 % of the memory left beside the weights (serve.py @ 00209af1): 0.9 + 0.1 · w.
   assert.ok(Math.abs(presetMemoryFraction(servingEnginePreset('trtllm'), model, hw, config) - (0.9 + 0.1 * w)) < 1e-12);
   // vLLM 0.34: gpu_memory_utilization 1.0 of the device; SGLang: its mem_fraction_static, whatever the weights.

@@ -128,7 +128,8 @@ test('batchlab list models|hardware|setups: a text table with units in the heade
   assert.equal(lines.length, 1 + listModelIds().length);
   const h = JSON.parse((await run(['--json', 'list', 'hardware'])).out);
   assert.deepEqual(h.map((x: { id: string }) => x.id), listHardware().map((x) => x.id));
-  assert.match((await run(['list', 'hardware'])).out, /h100-sxm +NVIDIA H100 SXM5 80GB +989\.5 +80 +3\.35 +\$2\.99 +sourced/);
+  // Memory in decimal GB: 80 GiB (data/hardware/h100-sxm.json) = 85.9 GB.
+  assert.match((await run(['list', 'hardware'])).out, /h100-sxm +NVIDIA H100 SXM5 80GB +989\.5 +85\.9 +3\.35 +\$2\.99 +sourced/);
   assert.match((await run(['list', 'setups'])).out, /rtx-4090-desktop/);
   const bad = await run(['list', 'gpus']);
   assert.equal(bad.code, 2);

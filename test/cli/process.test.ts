@@ -17,7 +17,7 @@ test('batchlab refusals from the review: exit 2, one line on stderr naming the f
   const cases: Array<[string[], RegExp]> = [
     [['deploy', '--cache-hit', '1.5'], /^batchlab: --cache-hit must be a number in \[0, 1\); got "1.5"$/],
     [['deploy', '--drafts', '-1'], /^batchlab: --drafts must be an integer in \[0, 16\]; got -1$/],
-    [['deploy', '--tp', '1'], /^batchlab: --tp\/--pp\/--ep\/--precision must be .*short by 104 GB\)$/],
+    [['deploy', '--tp', '1'], /^batchlab: --tp\/--pp\/--ep\/--precision must be .*short by 98\.2 GB\)$/],
     [['deploy', '--simulate'], /^batchlab: --rate must be given with --simulate/],
     [['simulate', '--trace', '/nonexistent.csv'], /^batchlab: --trace must be a readable CSV file/],
     [['load'], /^batchlab: --rate\/--clients must be exactly one of/],

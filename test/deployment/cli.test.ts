@@ -106,16 +106,17 @@ test('batchlab deploy: the defaults fit in memory, and --help states them truthf
   assert.equal(help.code, 0);
   const text = help.out.replace(/\s+/g, ' ');
   assert.match(text, /--tp <n> tensor parallelism \(default: "4"\)/);
-  assert.match(text, new RegExp(`${Math.round(m.weightBytes / 1e9)} GB of weights and ${Math.round(m.kvBytes / 1e9)} GB of KV cache per ${Math.round(m.capacityBytes / 1e9)} GB device`));
+  assert.match(text, new RegExp(`${Math.round(m.weightBytes / 1e9)} GB of weights and ${Math.round(m.kvBytes / 1e9)} GB of KV cache per ${Math.round(m.capacityBytes / 2 ** 30)} GiB \\(${(m.capacityBytes / 1e9).toFixed(1)} GB\\) device`));
   const plain = await run(['deploy']);
   assert.match(plain.out, /\(fits\)/);
   assert.doesNotMatch(plain.out, /does not fit/);
 });
 
 test('batchlab deploy refuses a layout or batch that does not fit, with the shortfall (it used to price them)', async () => {
-  // Weights alone: 141.1 GB of bf16 weights on one 80 GB H100 (catalog capacity 80e9 B).
+  // Weights alone: 141.1 GB of bf16 weights on one 80 GiB H100 (catalog capacity 80 · 2^30 B = 85.9 GB); short by
+  // 141.1 + 42.9 (KV) + 0.02 (activations) − 85.9 = 98.2 GB.
   const w = await run(['deploy', '--tp', '1', '--json']);
-  refused(w, /^batchlab: --tp\/--pp\/--ep\/--precision must be a layout whose weights and one sequence fit in 80 GB per device .*short by 104 GB\)$/);
+  refused(w, /^batchlab: --tp\/--pp\/--ep\/--precision must be a layout whose weights and one sequence fit in 85\.9 GB per device .*short by 98\.2 GB\)$/);
   const j = JSON.parse(w.out);
   assert.equal(j.fits, false);
   assert.match(j.reason, /^the weights alone do not fit in memory/);
@@ -124,7 +125,7 @@ test('batchlab deploy refuses a layout or batch that does not fit, with the shor
   // Activations: 64 tokens × (2 × 8,192 hidden + 128,256 vocab) × 2 B (the widest op, data/models/llama-3.1-70b.json).
   assert.equal(j.memory.kvBytes, 42_949_672_960);
   assert.equal(j.memory.activationBytes, 64 * (2 * 8192 + 128_256) * 2);
-  assert.equal(j.memory.shortfallBytes, j.memory.weightBytes + 42_949_672_960 + j.memory.activationBytes - 80e9);
+  assert.equal(j.memory.shortfallBytes, j.memory.weightBytes + 42_949_672_960 + j.memory.activationBytes - 80 * 2 ** 30);
   assert.doesNotMatch(w.out, /usdPerMillion/);
   // Batch: the refusal gives the largest --batch that fits; it fits and one more does not.
   const b = await run(['deploy', '--model', 'llama-3.2-1b', '--tp', '1', '--batch', '65536']);

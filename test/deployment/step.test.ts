@@ -102,8 +102,8 @@ test('deviceMemoryFit(): memoryFit of weights + KV + activations per device; Dee
   assert.equal(fit.weightBytes, paramCounts(ds).total);
   assert.equal(fit.kvBytes, kvBytesPerToken(ds, 'fp8') * 4096);
   assert.equal(fit.needBytes, fit.weightBytes + fit.kvBytes + fit.activationBytes);
-  assert.equal(fit.shortfallBytes, fit.needBytes - 80e9);
-  assert.throws(() => assertMemoryFit(m, 1, 4096, 'one H100'), (e: unknown) => e instanceof InputError && e.field === 'memory' && /short by 591\.\d GB/.test(e.message));
+  assert.equal(fit.shortfallBytes, fit.needBytes - 80 * 2 ** 30); // 80 GiB per H100 (data/hardware/h100-sxm.json)
+  assert.throws(() => assertMemoryFit(m, 1, 4096, 'one H100'), (e: unknown) => e instanceof InputError && e.field === 'memory' && /short by 585\.\d GB/.test(e.message)); // 671.2 GB − 85.9 GB
   assert.equal(maxSequencesThatFit(m, 4096), 0);
 });
 

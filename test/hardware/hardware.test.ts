@@ -42,11 +42,16 @@ test('catalog peaks are dense: the with-sparsity datasheet figures halved', () =
   // NVIDIA H100 datasheet (SXM): BF16 1,979 TFLOPS and FP8 3,958 TFLOPS "with sparsity".
   assert.equal(loadHardware('h100-sxm').peakFlops.bf16! * 2, 1979e12);
   assert.equal(loadHardware('h100-sxm').peakFlops.fp8! * 2, 3958e12);
-  // NVIDIA H200 datasheet: same compute as H100 SXM, 4.8 TB/s and 141 GB.
+  // NVIDIA H200 datasheet: same compute as H100 SXM, 4.8 TB/s and 141 GB; aiconfigurator's h200_sxm.yaml reads the
+  // capacity as 141 GiB ('mem_capacity: 151397597184 # 141GiB', commit 095f58a5).
   const h200 = loadHardware('h200');
   assert.equal(h200.peakFlops.bf16! * 2, 1979e12);
   assert.equal(h200.memoryBytesPerSecond, 4.8e12);
-  assert.equal(h200.memoryCapacityBytes, 141e9);
+  assert.equal(h200.memoryCapacityBytes, 141 * 2 ** 30);
+  // The same file's GiB for A100 80GB, H100 SXM (80 GiB) and B200 (180 GiB): a100_sxm, h100_sxm and b200_sxm.yaml.
+  assert.equal(loadHardware('a100-80gb').memoryCapacityBytes, 85899345920);
+  assert.equal(loadHardware('h100-sxm').memoryCapacityBytes, 80 * 2 ** 30);
+  assert.equal(loadHardware('b200').memoryCapacityBytes, 180 * 2 ** 30);
   // NVIDIA A100 datasheet lists dense BF16 312 TFLOPS next to 624 with sparsity.
   assert.equal(loadHardware('a100-80gb').peakFlops.bf16, 312e12);
   // AMD MI300X datasheet: BF16 1,307.4 TFLOPS dense (2,614.9 with sparsity).

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultKernelDb, kernelPricer, loadKernelDb, lookupKernel, writeKernelTable } from '../../lib/kernels/index.js';
+import { defaultKernelDb, kernelFrameworksOf, kernelPricer, loadKernelDb, lookupKernel, writeKernelTable } from '../../lib/kernels/index.js';
 import { loadHardware } from '../../lib/hardware/spec.js';
 import { InputError } from '../../lib/util/errors.js';
 
@@ -50,6 +50,17 @@ test('kernelPricer() reads the framework the caller names and refuses one the de
   assert.ok(f4.seconds >= (2 * 4096 * 8192 * 8192) / loadHardware('b200').peakFlops.nvfp4!);
   // A dtype no table holds falls back to the bound rather than failing.
   assert.equal(t.generationAttention({ batch: 1, context: 1024, heads: 8, kvHeads: 1, headDim: 128, dtype: 'fp16', kvDtype: 'fp16' }).kind, 'bound');
+});
+
+test('kernelFrameworksOf() lists the frameworks whose tables the database holds for a device, none for one it does not hold', () => {
+  const db = defaultKernelDb();
+  // data/kernels ships h200_sxm under sglang 0.5.14, trtllm 1.3.0rc20 and vllm 0.24.0, h100_sxm under trtllm only, no h800 folder.
+  assert.deepEqual(kernelFrameworksOf(db, loadHardware('h200')), ['sglang', 'trtllm', 'vllm']);
+  assert.deepEqual(kernelFrameworksOf(db, loadHardware('h100-sxm')), ['trtllm']);
+  assert.deepEqual(kernelFrameworksOf(db, loadHardware('h800')), []);
+  assert.deepEqual(kernelFrameworksOf(undefined, loadHardware('h200')), []);
+  // Every framework it lists is one kernelPricer reads for that device.
+  for (const f of kernelFrameworksOf(db, loadHardware('h200'))) assert.equal(kernelPricer(db, loadHardware('h200'), f).device, 'h200_sxm');
 });
 
 test("kernelPricer().gemmFp8Static() is the dynamic FP8 GEMM less the activation-quantize passes it skips, as aiconfigurator's fp8_static mode", () => {

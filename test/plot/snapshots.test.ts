@@ -100,7 +100,7 @@ const fixedStep = (gemm: number, attention: number, comm: number, bound: StepTim
 // Fixed method rows: one built-beside case whose device has no kernel table, one held-out case the database prices.
 const methodRows: PublishedMethodRow[] = [
   { id: 'a-decode', label: 'A decode', file: 'file-a', hardware: 'h800', heldOut: false, unit: 'tokens/s', published: 1000, calibrated: 1100, kernelDb: 1100, kernelDbTableShare: 0, spec: 2000 },
-  { id: 'b-offline', label: 'B offline', file: 'file-b', hardware: 'h200', heldOut: true, unit: 'tokens/s', published: 500, calibrated: 250, kernelDb: 400, kernelDbTableShare: 0.9, spec: null, specMissing: 'memory' },
+  { id: 'b-offline', label: 'B offline', file: 'file-b', hardware: 'h200', heldOut: true, unit: 'tokens/s', published: 500, calibrated: 250, kernelDb: 400, kernelDbTableShare: 0.9, kernelDbTables: 'sglang', spec: null, specMissing: 'memory' },
 ];
 const comparisons: PublishedComparison[] = [
   { id: 'fixture-prefill', label: 'A prefill case, 4K prompts', unit: 'input tokens/s per node', published: 50000, predicted: 55000, error: 0.1, step: fixedStep(0.03, 0.01, 0.005, 'compute'), source: 'fixture' },

@@ -72,14 +72,15 @@ test('stepTime() refuses a deployment that does not fit, saying by how much; mem
   const work = { prefillTokens: 0, decodeTokens: 1, contextTokens: 4096 };
   assert.throws(
     () => stepTime(ds, h100, { precision: 'fp8' }, work),
-    (e: unknown) => e instanceof InputError && e.field === 'memory' && /does not fit/.test(e.message) && /more than its 80\.0 GB/.test(e.message),
+    // 80 GiB per H100 (data/hardware/h100-sxm.json) = 85.9 GB, the unit the message prints.
+    (e: unknown) => e instanceof InputError && e.field === 'memory' && /does not fit/.test(e.message) && /more than its 85\.9 GB/.test(e.message),
   );
   const fit = memoryFit(ds, h100, { precision: 'fp8' }, { batch: 1, context: 4096 });
   // Weights: every parameter at 1 byte (fp8) on one device; KV: the MLA latent of one 4096-token sequence in fp8.
   assert.equal(fit.weightBytes, paramCounts(ds).total);
   assert.equal(fit.kvCacheBytes, kvCacheBytesPerSequence(ds, 'fp8', 4096));
-  assert.ok(rel(-fit.headroomBytes, fit.totalBytes - 80e9) < 1e-12);
-  assert.match(fit.message, new RegExp(`${((fit.totalBytes - 80e9) / 1e9).toFixed(1)} GB more`));
+  assert.ok(rel(-fit.headroomBytes, fit.totalBytes - 80 * 2 ** 30) < 1e-12);
+  assert.match(fit.message, new RegExp(`${((fit.totalBytes - 80 * 2 ** 30) / 1e9).toFixed(1)} GB more`));
   // Spread over 32 devices with expert parallelism it fits.
   assert.ok(memoryFit(ds, h100, { precision: 'fp8', parallelism: { dp: 32, ep: 32 } }, { batch: 32 * 128, context: 4096 }).fits);
 });
@@ -226,21 +227,21 @@ test('memoryFit is the one fit: USABLE_MEMORY_FRACTION of the datasheet capacity
   const { kvCacheCapacity } = await import('../../lib/roofline/deployment.js');
   const { USABLE_MEMORY_FRACTION } = await import('../../lib/hardware/spec.js');
   const llama = loadModel('llama-3.1-70b');
-  const h100 = loadHardware('h100-sxm'); // 80 GB (data/hardware/h100-sxm.json)
+  const h100 = loadHardware('h100-sxm'); // 80 GiB (data/hardware/h100-sxm.json)
   const cfg: PerfConfig = { parallelism: { tp: 4 }, precision: 'bf16', efficiency: 'spec' };
   assert.equal(USABLE_MEMORY_FRACTION, 1);
   const whole = memoryFit(llama, h100, cfg, { batch: 8, context: 4096 });
-  assert.equal(whole.capacityBytes, 80e9);
-  // vLLM's default gpu_memory_utilization 0.9, given as the engine's setting: 72 GB of the 80.
+  assert.equal(whole.capacityBytes, 80 * 2 ** 30);
+  // vLLM's default gpu_memory_utilization 0.9, given as the engine's setting: 72 GiB of the 80.
   const vllm = memoryFit(llama, h100, { ...cfg, memoryFraction: 0.9 }, { batch: 8, context: 4096 });
-  assert.equal(vllm.capacityBytes, 0.9 * 80e9);
+  assert.equal(vllm.capacityBytes, 0.9 * 80 * 2 ** 30);
   assert.equal(vllm.totalBytes, whole.totalBytes);
   assert.match(vllm.message, /90 % of memory/);
   assert.ok(maxBatchThatFits(llama, h100, { ...cfg, memoryFraction: 0.9 }, 4096) < maxBatchThatFits(llama, h100, cfg, 4096));
   for (const bad of [0, 1.5, Number.NaN]) {
     assert.throws(() => memoryFit(llama, h100, { ...cfg, memoryFraction: bad }, { batch: 1, context: 1 }), (e: unknown) => e instanceof InputError && e.field === 'memoryFraction');
   }
-  // KV tokens: (80 GB − 141.1 GB / 4) / (327,680 B / 4) per device (data/models/llama-3.1-70b.json: 8 KV heads split 4 ways).
+  // KV tokens: (80 GiB − 141.1 GB / 4) / (327,680 B / 4) per device (data/models/llama-3.1-70b.json: 8 KV heads split 4 ways).
   const kv = kvCacheCapacity(llama, h100, cfg);
   assert.equal(kv.bytesPerTokenPerDevice, 327_680 / 4);
   assert.equal(kv.tokens, Math.floor((whole.capacityBytes - whole.weightBytes) / (327_680 / 4)));

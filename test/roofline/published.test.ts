@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { median } from 'simple-statistics';
-import { publishedCases, predictPublishedCase, publishedCasePromptMix, checkPublishedCase, calibratedMatmulCost, publishedComparisons, publishedComparisonNotes, stepTime, publishedMethodRows, publishedMethodSummary, publishedMethodTable } from '../../lib/roofline/index.js';
+import { publishedCases, predictPublishedCase, publishedCasePromptMix, checkPublishedCase, calibratedMatmulCost, publishedComparisons, publishedComparisonNotes, stepTime, publishedMethodRows, publishedMethodSummary, publishedMethodTable, publishedCaseTables } from '../../lib/roofline/index.js';
 import type { PublishedMethodRow } from '../../lib/roofline/index.js';
 import { InputError } from '../../lib/util/errors.js';
 import { prefillAttentionPairs } from '../../lib/core/matmul.js';
@@ -102,10 +102,10 @@ test('predictPublishedCase(): a latency case prices a user\'s inter-token time f
   // data/published/pytorch-gpt-fast-a100.json: batch 1, 5-token prompt, 200 output tokens (generate.py default), TP8.
   assert.deepEqual([one.phase, one.users, one.metric, one.promptTokens, one.outputTokens, one.devices], ['latency', 1, 'userTokensPerSecond', 5, 200, 8]);
   const cfg = (c: typeof one) => ({ parallelism: { devicesPerNode: 8, ...c.parallelism }, precision: c.precision, checkMemory: false });
-  // Staggered, one user: every step decodes its token and carries 5/200 of its next prompt, rounded up to one
-  // token: a fifth of one whole 5-token prompt (prefillSequences 1/5, its share of 5·6/2 causal pairs);
-  // tokens/s per user = 1 / step latency.
-  const stag: StepWork = { prefillTokens: 1, decodeTokens: 1, contextTokens: 5 + 199 / 2, prefillSequences: 1 / 5, prefillAttentionPairs: (1 / 5) * ((5 * 6) / 2) };
+  // Staggered, one user: every step decodes its token and carries 5/200 of its next prompt, rounded up to one token;
+  // prompts are prefilled whole, so that token is 1/5 of a 5-token prompt and carries 1/5 of its 5·6/2 = 15 attention
+  // pairs: tokens/s per user = 1 / step latency.
+  const stag: StepWork = { prefillTokens: 1, decodeTokens: 1, contextTokens: 5 + 199 / 2, prefillSequences: 1 / 5, prefillAttentionPairs: 15 / 5 };
   const s1 = stepTime(loadModel('llama-2-70b'), loadHardware('a100-80gb'), cfg(one), stag);
   const p1 = predictPublishedCase(one);
   assert.ok(Math.abs(p1.predicted - 1 / s1.seconds) < 1e-9 * p1.predicted);
@@ -234,18 +234,18 @@ test("predictPublishedCase(): TensorRT-LLM's dense throughput tables are priced 
   });
   console.table(rows);
   console.log(`${rows.filter((r) => Math.abs(r['error %']) <= 25).length} of ${rows.length} held-out TensorRT-LLM cases within ±25 %`);
-  // GUARANTEED_NO_EVICT in closed form for Llama 3.1 8B on one H200 (141 GB, datasheet), 128 + 2,048 tokens:
+  // GUARANTEED_NO_EVICT in closed form for Llama 3.1 8B on one H200 (141 GiB, data/hardware/h200.json), 128 + 2,048 tokens:
   // KV per token 2 · 32 layers · 8 KV heads · 128 · 2 bytes = 131,072 B (config.json); FP8 weights 1 byte per parameter;
   // an empty batch holds no activations; 0.9 of the rest holds the cache.
   const c = cases.find((x) => x.id === 'trtllm-llama8b-h200-tp1-128-2048')!;
   const params = paramCounts(loadModel('llama-3.1-8b')).total;
-  const expected = Math.floor((0.9 * (141e9 - params)) / (2176 * 131072));
+  const expected = Math.floor((0.9 * (141 * 2 ** 30 - params)) / (2176 * 131072));
   assert.equal(predictPublishedCase(c).sequencesPerDevice, expected);
-  // The same rule for Llama 3.3 70B in NVFP4 on one B200 (180 GB, DGX B200 datasheet), 1,000 + 1,000 tokens: NVFP4 weights
+  // The same rule for Llama 3.3 70B in NVFP4 on one B200 (180 GiB, data/hardware/b200.json), 1,000 + 1,000 tokens: NVFP4 weights
   // take 0.5625 bytes per parameter (4-bit values and one FP8 scale per 16); KV per token 2 · 80 layers · 8 KV heads · 128 · 2 bytes = 327,680 B.
   const b = cases.find((x) => x.id === 'trtllm-llama70b-b200-tp1-fp4-1000-1000')!;
   const p70 = paramCounts(loadModel('llama-3.1-70b')).total;
-  assert.equal(predictPublishedCase(b).sequencesPerDevice, Math.floor((0.9 * (180e9 - 0.5625 * p70)) / (2000 * 327680)));
+  assert.equal(predictPublishedCase(b).sequencesPerDevice, Math.floor((0.9 * (180 * 2 ** 30 - 0.5625 * p70)) / (2000 * 327680)));
   // The rule caps the batch at maxBatchSize (trtllm-bench: 4096 / pp).
   const capped = predictPublishedCase({ ...c, concurrency: { ...c.concurrency!, maxBatchSize: 7 } });
   assert.equal(capped.sequencesPerDevice, 7);
@@ -263,6 +263,53 @@ test('checkPublishedCase(): an offline case takes a concurrency rule or a batch,
   assert.equal(checkPublishedCase({ ...base, concurrency: rule, fp8Scaling: 'static' }).fp8Scaling, 'static');
   assert.equal(checkPublishedCase({ ...base, concurrency: rule, fp8Scaling: 'block' }).fp8Scaling, 'block');
   assert.throws(() => checkPublishedCase({ ...base, concurrency: rule, fp8Scaling: 'per-channel' }), /case\.fp8Scaling/);
+  // The framework that ran the case is one whose tables batchlab can hold: trtllm, sglang or vllm.
+  assert.equal(checkPublishedCase({ ...base, concurrency: rule, framework: 'sglang' }).framework, 'sglang');
+  assert.equal(checkPublishedCase({ ...base, concurrency: rule }).framework, undefined);
+  assert.throws(() => checkPublishedCase({ ...base, concurrency: rule, framework: 'tensorrt' }), (e: unknown) => e instanceof InputError && /case\.framework/.test(e.message));
+  const c = checkPublishedCase({ ...base, concurrency: rule });
+  assert.throws(() => predictPublishedCase({ ...c, framework: 'pytorch' as never }), /case\.framework/);
+});
+
+test('published cases: each names the framework its label (the source) says ran it, and none where the source ran its own system', () => {
+  // The labels quote the source's engine: vLLM, SGLang, TensorRT-LLM; DeepSeek's own system and gpt-fast (PyTorch) are none of them.
+  for (const c of publishedCases()) {
+    const said = /vLLM/.test(c.label) ? 'vllm' : /SGLang/.test(c.label) ? 'sglang' : /TensorRT-LLM/.test(c.label) ? 'trtllm' : undefined;
+    assert.equal(c.framework, said, `${c.id}: ${c.label}`);
+  }
+  assert.ok(publishedCases().some((c) => c.framework === undefined && c.file === 'pytorch-gpt-fast-a100'));
+});
+
+test("published cases: every FP8 DeepSeek-V3/R1 case served by a framework scales its GEMMs in 128-wide blocks, as DeepSeek-V3's config.json ships them", () => {
+  // data/models/deepseek-v3.json (DeepSeek-V3's config.json): quantization_config.weight_block_size [128, 128].
+  const cfg = JSON.parse(readFileSync(join(import.meta.dirname, '../../data/models/deepseek-v3.json'), 'utf8')) as { quantization_config?: { weight_block_size?: number[] } };
+  assert.deepEqual(cfg.quantization_config?.weight_block_size, [128, 128]);
+  const r1 = publishedCases().filter((c) => c.model === 'deepseek-v3' && c.precision.weights === 'fp8' && c.framework !== undefined);
+  assert.ok(r1.filter((c) => c.file === 'dstack-2025-deepseek-r1-h200').length >= 13, 'the dstack cases');
+  for (const c of r1) assert.equal(c.fp8Scaling, 'block', c.id);
+  // Qwen3-8B-FP8: no source read here states how the checkpoint scales its FP8 weights, so it keeps the default.
+  assert.equal(publishedCases().find((c) => c.id === 'gpustack-qwen3-8b-fp8-h100-sglang-c4-itl')!.fp8Scaling, undefined);
+});
+
+test("publishedCaseTables(): a case's own framework's tables where the database holds them for its device, else TensorRT-LLM's, saying why; an explicit framework overrides", () => {
+  const all = publishedCases();
+  const byId = (id: string) => all.find((c) => c.id === id)!;
+  // data/kernels ships h200_sxm under sglang, trtllm and vllm; h100_sxm and a100_sxm under trtllm only; no h800 folder.
+  assert.deepEqual(publishedCaseTables(byId('dstack-r1-h200-sglang-c4-itl')), { framework: 'sglang', label: 'sglang' });
+  assert.deepEqual(publishedCaseTables(byId('dstack-r1-h200-vllm-c4-itl')), { framework: 'vllm', label: 'vllm' });
+  assert.deepEqual(publishedCaseTables(byId('gpustack-qwen3-8b-h100-sglang-c4-itl')), { framework: 'trtllm', label: 'trtllm, no sglang tables for h100-sxm' });
+  assert.deepEqual(publishedCaseTables(byId('gptfast-llama2-7b-a100-tp1-bs1')), { framework: 'trtllm', label: 'trtllm, the case names no framework' });
+  assert.deepEqual(publishedCaseTables(byId('deepseek-profile-decode')), { framework: 'trtllm', label: 'trtllm, no h800 tables' });
+  assert.deepEqual(publishedCaseTables(byId('dstack-r1-h200-sglang-c4-itl'), { framework: 'trtllm' }), { framework: 'trtllm', label: 'trtllm' });
+  // With the database switched off no device has tables: the case keeps its framework, priced by the calibrated model.
+  assert.deepEqual(publishedCaseTables(byId('dstack-r1-h200-vllm-c4-itl'), { kernelDb: false }), { framework: 'vllm', label: 'vllm, no h200 tables' });
+  assert.throws(() => publishedCaseTables(byId('dstack-r1-h200-vllm-c4-itl'), { framework: '' }), InputError);
+  // The tables picked are the ones that price: SGLang's H200 kernels differ from TensorRT-LLM's, so the two predictions do.
+  const c = byId('dstack-r1-h200-sglang-c4-itl');
+  const own = predictPublishedCase(c, { framework: publishedCaseTables(c).framework });
+  const trt = predictPublishedCase(c, { framework: 'trtllm' });
+  assert.notEqual(own.predicted, trt.predicted);
+  assert.ok((own.step.kernels ?? []).some((u) => u.rows > 0));
 });
 
 test('publishedCases(): at least 25 cases from at least 6 publishers, on A100, H100, H200 and B200, throughput and latency at a concurrency, every held-out file naming its publisher', () => {
@@ -300,6 +347,17 @@ test('publishedMethodRows(): every case priced by the calibrated model, the kern
   assert.equal(h800.kernelDb, h800.calibrated);
   const h200 = rows.find((r) => r.heldOut)!;
   assert.ok(h200.kernelDbTableShare > 0.5, `share of H200 kernel calls from tables ${h200.kernelDbTableShare}`);
+  // Each row says which tables priced it: the case's framework where the device has them (publishedCaseTables).
+  assert.equal(h200.kernelDbTables, 'trtllm');
+  assert.equal(rows.find((r) => r.id === 'lmsys-prefill-4k')!.kernelDbTables, 'trtllm, no sglang tables for h100-sxm');
+  const sgl = all.find((c) => c.id === 'dstack-r1-h200-sglang-c4-itl')!;
+  const [own] = publishedMethodRows([sgl]);
+  assert.equal(own.kernelDbTables, 'sglang');
+  assert.equal(own.kernelDb, predictPublishedCase(sgl, { framework: 'sglang' }).predicted);
+  // An explicit framework prices every case from its tables (the behaviour before cases named theirs).
+  const [forced] = publishedMethodRows([sgl], 'trtllm');
+  assert.equal(forced.kernelDbTables, 'trtllm');
+  assert.equal(forced.kernelDb, predictPublishedCase(sgl, { framework: 'trtllm' }).predicted);
   assert.throws(() => publishedMethodRows([]), InputError);
 });
 
@@ -309,7 +367,7 @@ test('publishedMethodSummary(): counts computed per group from the rows; a case 
   });
   // Errors by construction (published 100): beside: calibrated +10 %, −30 %; held out: −20 %, −50 %, +5 %.
   const rows = [row('a', false, 110, 110, 0, 200), row('b', false, 70, 124, 0.8, 190), row('c', true, 80, 90, 0.9, 95), row('d', true, 50, 60, 0.9, 130), row('e', true, 105, 140, 0.9, 120)];
-  const s = publishedMethodSummary(rows);
+  const s = publishedMethodSummary(rows, 0.25, 'trtllm');
   const [beside, held] = s.split('\n\n');
   assert.match(beside, /built beside \(2 cases\)/);
   assert.match(beside, /calibrated model puts 1 of 2/);
@@ -330,7 +388,11 @@ test('publishedMethodSummary(): counts computed per group from the rows; a case 
   assert.equal(table[0]['datasheet bound'], '–');
   assert.equal(table[0]['calibrated error %'], 10);
   // Row a has no kernel table (share 0): its database figure is the calibrated model's, so none is shown.
-  assert.equal(table[0]['kernel db, trtllm'], '– (no h800 table)');
+  assert.equal(table[0]['kernel db'], '– (no h800 table)');
+  // Rows that say which tables priced them are counted per framework (the label's first word).
+  const mixed = publishedMethodSummary([{ ...rows[2], kernelDbTables: 'sglang' }, { ...rows[3], kernelDbTables: 'trtllm, no sglang tables for h100-sxm' }, { ...rows[4], kernelDbTables: 'trtllm' }]);
+  assert.match(mixed, /kernel database \(sglang tables for 1, trtllm tables for 2\) 1 of the 3/);
+  assert.equal(publishedMethodTable([{ ...rows[2], kernelDbTables: 'sglang' }])[0]['kernel tables'], 'sglang');
   assert.equal(table[0]['kernel db error %'], '–');
   assert.throws(() => publishedMethodSummary([]), InputError);
 });

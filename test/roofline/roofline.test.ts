@@ -206,11 +206,11 @@ test('moeExpertBatch() and decodeMemoryBatchLimit() follow their closed forms', 
   assert.ok(rel(e.tokensPerExpert, (4096 * 8) / e.activeExperts) < 1e-12);
   assert.deepEqual(moeExpertBatch(loadModel('llama-3.1-8b'), 10), { activeExperts: 1, tokensPerExpert: 10 });
   const llama = loadModel('llama-3.1-70b');
-  // 70.55B bf16 weights (141 GB) do not fit one 80 GB H100.
+  // 70.55B bf16 weights (141 GB) do not fit one 80 GiB H100.
   assert.equal(decodeMemoryBatchLimit(llama, h100, { dtype: 'bf16', context: 4096 }), 0);
   // H200, fp8 weights; each sequence also holds one token's activations, (2 × 8,192 hidden + 128,256 vocab) × 1 B
   // (memoryFit's widest op, data/models/llama-3.1-70b.json), which this closed form used to leave out.
-  const free = 141e9 - paramCounts(llama).total;
+  const free = 141 * 2 ** 30 - paramCounts(llama).total; // 141 GiB per H200 (data/hardware/h200.json)
   assert.equal(decodeMemoryBatchLimit(llama, loadHardware('h200'), { dtype: 'fp8', context: 4096 }), Math.floor(free / (4096 * 163840 + 2 * 8192 + 128_256)));
 });
 
