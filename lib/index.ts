@@ -624,6 +624,8 @@ export {
   engineMemoryBudget,
   measureEngineVsLocal,
   describeEngineVsLocal,
+  requestTimelines,
+  timelineMedians,
 } from './server/index.js';
 export type {
   ArrivalRecord,
@@ -651,6 +653,8 @@ export type {
   LoadPlan,
   EngineVsLocalRow,
   EngineVsLocalResult,
+  RequestTimeline,
+  ServerRunLog,
 } from './server/index.js';
 
 // deployment

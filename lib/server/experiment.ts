@@ -16,6 +16,13 @@ import { comparePrediction, predictLoad, serverStepCost } from './predict.js';
 import type { ServerOverheads } from './predict.js';
 import { resolveEngineConfig, spawnServer } from './serve.js';
 import type { Table } from '../util/table.js';
+import { requestTimelines, timelineMedians } from './timeline.js';
+import type { ServerRunLog } from './timeline.js';
+
+/** The server's log of the run since its last reset. */
+async function serverLog(url: string): Promise<ServerRunLog> {
+  return (await (await fetch(`${url}/batchlab/metrics`)).json()) as ServerRunLog;
+}
 
 
 /** A model to serve: a catalog id and its shrink factors. */
@@ -192,6 +199,7 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
       const fitNow = spec.scaleBySpeed === true ? scaleStepCostFit(fit, ratio / speedAtFit) : fit;
       const workload: LoadWorkload = { ...spec.workload, arrivals: clients !== undefined ? { kind: 'closed', clients } : { kind: 'poisson', ratePerSecond: drawRate } };
       const m = await runLoad({ url: srv.url, workload, seed: spec.seed });
+      const logs = [await serverLog(srv.url)];
       const pr = predictLoad(workload, policy, fitNow, spec.seed, overheads);
       measured.push(m);
       predicted.push(pr);
@@ -201,14 +209,19 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
         const again = await fetch(`${srv.url}/batchlab/reset`, { method: 'POST', body: JSON.stringify({ policy }) });
         if (!again.ok) throw new Error(`the server refused the reset: ${await again.text()}`);
         runs.push([spec.outside.label, await spec.outside.run(srv.url, workload, spec.seed)]);
+        logs.push(await serverLog(srv.url));
       }
-      for (const [client, mm] of runs) {
+      for (const [k, [client, mm]] of runs.entries()) {
         const ov = client === 'batchlab' ? overheads : outsideOverheads!;
         // In closed loop predictLoad counts the client's own HTTP path as think time.
         const prc = clients !== undefined && ov !== overheads ? predictLoad(workload, policy, fitNow, spec.seed, ov) : pr;
         const cmp = comparePrediction(mm, prc, ov);
         const offered = Number.isFinite(rate) ? `${rate.toFixed(2)} req/s, offered ${mm.offeredRatePerSecond.toFixed(2)}` : `${clients} clients`;
         log(`batchlab: ${spec.model.label} · ${describe} · ${name} (${offered}, speed ×${ratio.toFixed(2)}, ${client} client): ` + cmp.map((c) => `${c.metric.split(' (')[0]} ${(100 * c.error).toFixed(0)} %`).join(', '));
+        const parts = timelineMedians(requestTimelines(mm, logs[k]));
+        const ms = (x: number): string => (x * 1e3).toFixed(1);
+        log(`batchlab:   TTFT parts (medians, ms): send→headers read ${ms(parts.toHeaders)}, →submitted ${ms(parts.toSubmit)}, →admitted ${ms(parts.toAdmit)}, →first token written ${ms(parts.toFirstToken)}, →read by the client ${ms(parts.toClient)}; ` +
+          `served steps ${logs[k].steps.length} (predicted ${prc.steps}), client CPU ${ms(mm.clientCpuSeconds / mm.outputTokens)} ms per output token`);
         for (const c of cmp) rows.push({ model: spec.model.label, policy: describe, point: name, client, ratePerSecond: rate, offeredRatePerSecond: mm.offeredRatePerSecond, speedRatio: ratio, ...c, meanBatchPredicted: prc.meanBatch, stepsPredicted: prc.steps });
       }
       perPoint.push({

@@ -14,3 +14,5 @@ export { predictedVsMeasured, describeExperiment, calibrateOnServedSteps } from 
 export type { ExperimentModel, ExperimentPoint, ExperimentSpec, ExperimentResult } from './experiment.js';
 export { measureEngineVsLocal, describeEngineVsLocal } from './realsize.js';
 export type { EngineVsLocalRow, EngineVsLocalResult } from './realsize.js';
+export { requestTimelines, timelineMedians } from './timeline.js';
+export type { RequestTimeline, ServerRunLog } from './timeline.js';

@@ -13,3 +13,4 @@ export type { MachineFacts, SoftwareFacts } from './machine.js';
 export { checkWritableFile, checkWritableDir, ensureDir, readTextCapped, readJsonCapped, writeFileSafe, writeFileSafeAsync } from './files.js';
 export type { ReadCaps } from './files.js';
 export { formatUsd } from './money.js';
+export { monotonicSeconds } from './clock.js';
