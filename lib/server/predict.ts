@@ -4,6 +4,7 @@ import { engineStepCost } from '../engine/stepcost.js';
 import type { EngineStepCostFit } from '../engine/stepcost.js';
 import type { LoadResult, LoadWorkload } from './load.js';
 import { median } from '../util/stats.js';
+import type { StepWork } from '../core/types.js';
 
 /**
  * Costs of serving that are not engine steps, measured on the running server before a
@@ -50,6 +51,22 @@ export function predictLoad(workload: LoadWorkload, policy: ServingPolicy, fit: 
   const a = workload.arrivals;
   const arrivals = a.kind === 'closed' && (overheads?.requestSeconds ?? 0) > 0 && (a.think ?? 'fixed') === 'fixed' ? { ...a, thinkSeconds: (a.thinkSeconds ?? 0) + overheads!.requestSeconds } : a;
   return simulateServing({ ...workload, arrivals, policy, stepCost, costLabel: stepCost.label }, seed);
+}
+
+/**
+ * How much slower (> 1) or faster the steps a server ran were than a step-cost fit says
+ * for the same work: the median over the logged steps of (next decision − start) /
+ * fit(work), the served-step duration the served calibration fits. On a machine shared
+ * with other processes it shows how far the machine's speed moved between the
+ * calibration and a run; NaN without a timed step.
+ *
+ * @example
+ * servedStepRatio(log.steps, fit) // => 1.08: the run's steps took 8 % longer than the fit
+ */
+export function servedStepRatio(steps: Array<{ start: number; nextDecision: number | null; work: StepWork }>, fit: EngineStepCostFit): number {
+  const cost = engineStepCost(fit);
+  const r = steps.filter((s) => Number.isFinite(s.nextDecision ?? NaN)).map((s) => (s.nextDecision! - s.start) / cost(s.work));
+  return r.length ? median(r) : NaN;
 }
 
 /** One metric, predicted beside measured. */
