@@ -6,7 +6,7 @@ import { fitEngineStepCost } from '../../lib/engine/stepcost.js';
 import type { EngineStepCostFit, EngineStepCostPoint } from '../../lib/engine/stepcost.js';
 import { planLoad, summariseLoad } from '../../lib/server/load.js';
 import type { LoadRequestRecord } from '../../lib/server/load.js';
-import { comparePrediction, describePredictionErrors, predictLoad, predictionErrorSummary, serverStepCost } from '../../lib/server/predict.js';
+import { comparePrediction, describePredictionErrors, predictLoad, predictionErrorSummary, servedStepRatio, serverStepCost } from '../../lib/server/predict.js';
 import { predictionChart, predictionErrorChart } from '../../lib/plot/server.js';
 import { promptTokens, tokenText } from '../../lib/server/http.js';
 import { InputError } from '../../lib/util/errors.js';
@@ -141,4 +141,19 @@ test('predictLoad in closed loop counts the request overhead as think time (the 
   assert.equal(p.makespanSeconds, s.makespanSeconds);
   // Without the overhead the same run finishes sooner.
   assert.ok(predictLoad(w, { kind: 'continuous', maxBatch: 4 }, f, 1).makespanSeconds < p.makespanSeconds);
+});
+
+test('servedStepRatio(steps, fit) is the median of served step durations over the fit\'s cost for the same work', () => {
+  const f = fit();
+  const cost = serverStepCost(f);
+  const w = (b: number) => ({ prefillTokens: 0, decodeTokens: b, contextTokens: 20 * b });
+  // Three steps taking 1.1×, 1.3× and 2× their fitted cost (median 1.3); one without a next decision is left out.
+  const steps = [
+    { start: 0, nextDecision: 1.1 * cost(w(1)), work: w(1) },
+    { start: 1, nextDecision: 1 + 1.3 * cost(w(4)), work: w(4) },
+    { start: 2, nextDecision: 2 + 2 * cost(w(8)), work: w(8) },
+    { start: 3, nextDecision: null, work: w(2) },
+  ];
+  assert.ok(Math.abs(servedStepRatio(steps, f) - 1.3) < 1e-9, String(servedStepRatio(steps, f)));
+  assert.ok(Number.isNaN(servedStepRatio([], f)));
 });
