@@ -29,6 +29,13 @@ export interface EngineStepCostFit {
   points: EngineStepCostPoint[];
   label: string;
   provenance: { backend: string; model: string; date: string; reps: number; statistic: string };
+  /**
+   * A fit to served steps only (fitStepCostSamples): each calibration step's duration over
+   * the fit's cost for its work, the slowest steps included, sorted (at most 4096, evenly
+   * spaced quantiles). Their spread is the machine's, measured: other processes on the
+   * same cores stretch some steps far beyond the fit.
+   */
+  stepFactors?: number[];
 }
 
 /** One measured step shape: its work and the median seconds over the repetitions. */
@@ -220,6 +227,10 @@ export function fitStepCostSamples(samples: StepSample[], meta: { label: string;
     provenance: { backend: meta.backend, model: meta.model, date: meta.date ?? new Date().toISOString(), reps: ok.length, statistic: `least squares over ${work.length} served steps (slowest 5 % dropped)` },
   };
   fit.rmsRelativeError = rmsRelative(engineStepCost(fit), work, y);
+  const final = engineStepCost(fit);
+  const factors = ok.map((x) => x.seconds / final(x.work)).sort((a, b) => a - b);
+  const keepN = Math.min(factors.length, 4096);
+  fit.stepFactors = Array.from({ length: keepN }, (_, i) => factors[Math.round((i * (factors.length - 1)) / Math.max(1, keepN - 1))]);
   return fit;
 }
 

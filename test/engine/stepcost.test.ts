@@ -102,5 +102,9 @@ test('fitStepCostSamples recovers a known cost from mixed served steps and ignor
   assert.ok(Math.abs(fit.perKeySeconds - 1e-6) < 1e-11, String(fit.perKeySeconds));
   const cost = engineStepCost(fit);
   for (const s of samples) assert.ok(Math.abs(cost(s.work) - truth(s.work)) < 1e-9);
+  // The measured spread keeps the two slow steps: 46 factors of 1, then two of 10, sorted.
+  const f = fit.stepFactors!;
+  assert.equal(f.length, samples.length);
+  assert.ok(f.slice(0, -2).every((x) => Math.abs(x - 1) < 1e-6) && f.slice(-2).every((x) => Math.abs(x - 10) < 1e-5), f.slice(-3).join(' '));
   assert.throws(() => fitStepCostSamples(timed.slice(0, 5), { label: 's', backend: 'none', model: 'none' }), InputError);
 });

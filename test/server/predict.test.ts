@@ -157,3 +157,20 @@ test('servedStepRatio(steps, fit) is the median of served step durations over th
   assert.ok(Math.abs(servedStepRatio(steps, f) - 1.3) < 1e-9, String(servedStepRatio(steps, f)));
   assert.ok(Number.isNaN(servedStepRatio([], f)));
 });
+
+test('serverStepCost(fit, overheads, seed) multiplies each step by a seeded draw from the fit\'s served-step factors', () => {
+  const f = { ...fit(), stepFactors: [1, 1, 1, 3] };
+  const w = { prefillTokens: 0, decodeTokens: 4, contextTokens: 80 };
+  const base = serverStepCost(f)(w);
+  const a = serverStepCost(f, undefined, 5);
+  const b = serverStepCost(f, undefined, 5);
+  const draws = Array.from({ length: 4000 }, () => a(w) / base);
+  // Every draw is one of the factors; the same seed gives the same sequence.
+  assert.ok(draws.every((d) => Math.abs(d - 1) < 1e-9 || Math.abs(d - 3) < 1e-9));
+  assert.deepEqual(Array.from({ length: 4000 }, () => b(w) / base), draws);
+  // Mean of the factors {1, 1, 1, 3} is 1.5; 4000 draws of a factor with sd 0.87 land within 0.07 (4.5 sd of the mean).
+  const m = draws.reduce((x, y) => x + y, 0) / draws.length;
+  assert.ok(Math.abs(m - 1.5) < 0.07, String(m));
+  // Without a seed, or without factors, the cost is the fit's own.
+  assert.equal(serverStepCost(f)(w), serverStepCost(fit(), undefined, 5)(w));
+});
