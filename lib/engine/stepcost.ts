@@ -144,17 +144,22 @@ function rmsRelative(cost: StepCostFn, work: StepWork[], y: number[]): number {
   return Math.sqrt(se / work.length);
 }
 
-/** Least squares of the three parts on given knots; negative per-sequence or per-key parts are pinned at 0. */
-function fitParts(work: StepWork[], y: number[], knots: number[]): Pick<EngineStepCostFit, 'tokenKnots' | 'tokenSeconds' | 'perSequenceSeconds' | 'perKeySeconds'> {
+/**
+ * Least squares of the three parts on given knots; negative per-sequence or per-key parts
+ * are pinned at 0. `fixed`: the per-sequence and per-key parts are given (their share is
+ * taken off each step) and only the token curve is fitted.
+ */
+function fitParts(work: StepWork[], yIn: number[], knots: number[], fixed?: FixedAttention): Pick<EngineStepCostFit, 'tokenKnots' | 'tokenSeconds' | 'perSequenceSeconds' | 'perKeySeconds'> {
   const feats = work.map(features);
+  const y = fixed ? yIn.map((v, i) => v - fixed.perSequenceSeconds * feats[i].sequences - fixed.perKeySeconds * feats[i].keys) : yIn;
   // Hat functions on the knots make the token curve piecewise linear through its knot values.
   const hat = (t: number): number[] => knots.map((_, i) => {
     const v = new Array(knots.length).fill(0);
     v[i] = 1;
     return interpolate(knots, v, t);
   });
-  let useSeq = true;
-  let useKey = true;
+  let useSeq = !fixed;
+  let useKey = !fixed;
   let b: number[] = [];
   for (let round = 0; round < 3; round++) {
     const X = feats.map((f) => [...hat(f.tokens), ...(useSeq ? [f.sequences] : []), ...(useKey ? [f.keys] : [])]);
@@ -172,9 +177,15 @@ function fitParts(work: StepWork[], y: number[], knots: number[]): Pick<EngineSt
   return {
     tokenKnots: knots,
     tokenSeconds,
-    perSequenceSeconds: useSeq ? b[knots.length] : 0,
-    perKeySeconds: useKey ? b[knots.length + (useSeq ? 1 : 0)] : 0,
+    perSequenceSeconds: fixed ? fixed.perSequenceSeconds : useSeq ? b[knots.length] : 0,
+    perKeySeconds: fixed ? fixed.perKeySeconds : useKey ? b[knots.length + (useSeq ? 1 : 0)] : 0,
   };
+}
+
+/** Per-sequence and per-cached-token step costs taken as given by a fit (from another measurement). */
+export interface FixedAttention {
+  perSequenceSeconds: number;
+  perKeySeconds: number;
 }
 
 /** One step a server ran: its work and how long it took, decision to next decision. */
@@ -189,12 +200,19 @@ export interface StepSample {
  * token writes, the loop's yield to I/O, and the client and sockets competing for the
  * same cores. Knots sit at powers of two of tokens per step (and the largest seen)
  * wherever samples exist; the slowest 5 % of samples relative to a first fit (steps hit
- * by another process) are dropped before the final fit.
+ * by another process) are dropped before the final fit. `fixed` gives the per-sequence
+ * and per-key costs (e.g. the engine's, from timed shapes that vary batch and context
+ * apart): served steps of a closed loop grow in tokens, sequences and cached tokens
+ * together, so fitted from them alone the three parts trade off against each other.
  *
  * @example
  * const fit = fitStepCostSamples(steps.map((s) => ({ work: s.work, seconds: s.nextDecision - s.start })), { label: 'served', backend: 'tensorflow', model: cfg.id });
  */
-export function fitStepCostSamples(samples: StepSample[], meta: { label: string; backend: string; model: string; date?: string }): EngineStepCostFit {
+export function fitStepCostSamples(samples: StepSample[], meta: { label: string; backend: string; model: string; date?: string }, fixed?: FixedAttention): EngineStepCostFit {
+  if (fixed) {
+    checkNumber('fixed.perSequenceSeconds', fixed.perSequenceSeconds, { min: 0, max: 10 });
+    checkNumber('fixed.perKeySeconds', fixed.perKeySeconds, { min: 0, max: 10 });
+  }
   const ok = (Array.isArray(samples) ? samples : []).filter((s) => s && s.work && s.seconds > 0 && Number.isFinite(s.seconds));
   if (ok.length < 8) throw new InputError('samples', samples?.length, 'at least 8 steps with a positive duration');
   const tokensOf = (w: StepWork): number => w.prefillTokens + w.decodeTokens;
@@ -211,20 +229,20 @@ export function fitStepCostSamples(samples: StepSample[], meta: { label: string;
   });
   let work = ok.map((s) => s.work);
   let y = ok.map((s) => s.seconds);
-  let parts = fitParts(work, y, knots);
+  let parts = fitParts(work, y, knots, fixed);
   const first = engineStepCost({ ...parts, rmsRelativeError: 0, points: [], label: '', provenance: { backend: '', model: '', date: '', reps: 0, statistic: '' } });
   const rel = work.map((w, i) => y[i] / first(w));
   const cut = [...rel].sort((a, b) => a - b)[Math.floor(0.95 * (rel.length - 1))];
   const keep = rel.map((r) => r <= cut);
   work = work.filter((_, i) => keep[i]);
   y = y.filter((_, i) => keep[i]);
-  parts = fitParts(work, y, knots);
+  parts = fitParts(work, y, knots, fixed);
   const fit: EngineStepCostFit = {
     ...parts,
     rmsRelativeError: 0,
     points: [],
     label: meta.label,
-    provenance: { backend: meta.backend, model: meta.model, date: meta.date ?? new Date().toISOString(), reps: ok.length, statistic: `least squares over ${work.length} served steps (slowest 5 % dropped)` },
+    provenance: { backend: meta.backend, model: meta.model, date: meta.date ?? new Date().toISOString(), reps: ok.length, statistic: `least squares over ${work.length} served steps (slowest 5 % dropped)${fixed ? '; per-sequence and per-key costs given' : ''}` },
   };
   fit.rmsRelativeError = rmsRelative(engineStepCost(fit), work, y);
   const final = engineStepCost(fit);

@@ -305,7 +305,9 @@ export function describeExperiment(r: ExperimentResult): string {
  * clients, think time 0, `2·clients + 4` requests of the workload's lengths each) against
  * an idle server and fits the step cost to the steps it ran, each timed from the decision
  * on it to the loop's next decision, so the fit carries the server's time between steps
- * (token writes, reading new requests, the client on the same cores). `batchlab load
+ * (token writes, reading new requests, the client on the same cores); the per-sequence
+ * and per-key costs are the engine fit's (when it was timed on shapes), the token curve
+ * is fitted to the served steps. `batchlab load
  * --predict`, notebook 08 and the engine-vs-simulator benchmark all use it.
  *
  * @example
@@ -334,5 +336,7 @@ export async function calibrateOnServedSteps(
       if (Number.isFinite(next)) samples.push({ work: s.work, seconds: next - s.start });
     }
   }
-  return fitStepCostSamples(samples, { label: `${engineFit.provenance.model} served steps on ${engineFit.provenance.backend}, ${new Date().toISOString().slice(0, 10)}`, backend: engineFit.provenance.backend, model: engineFit.provenance.model });
+  // The engine's timed shapes vary batch and context apart, so its per-sequence and per-key costs are identified; served steps are not.
+  const attention = engineFit.points.length > 0 ? { perSequenceSeconds: engineFit.perSequenceSeconds, perKeySeconds: engineFit.perKeySeconds } : undefined;
+  return fitStepCostSamples(samples, { label: `${engineFit.provenance.model} served steps on ${engineFit.provenance.backend}, ${new Date().toISOString().slice(0, 10)}`, backend: engineFit.provenance.backend, model: engineFit.provenance.model }, attention);
 }
