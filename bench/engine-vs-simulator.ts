@@ -16,7 +16,14 @@
 // median served step of the run against the calibrated step cost for the same work (1.00:
 // the machine ran at the calibration's speed). Each client has its own served-step
 // calibration (its own work shares the cores) and its own HTTP path, both measured in the
-// run before the points.
+// run before the points. The served-step fit takes the engine's per-sequence and per-key
+// costs (timed shapes) and fits the token curve to served steps; the simulator multiplies
+// each step by a factor drawn from the calibration's measured step spread (slow steps that
+// other processes cause). The server's own additions are priced by measurement: the
+// HTTP path per request (probeServerOverheads, per client), the time between steps and
+// the settle before a step (inside every served step, decision to next decision), and
+// admission at step boundaries (a request that arrives during a step waits for its end,
+// in the simulator as on the server). bench/http-path.ts shows each part of a TTFT.
 import { cpus, hostname, loadavg } from 'node:os';
 import { describeExperiment, predictedVsMeasured } from '../lib/server/experiment.js';
 import type { ExperimentResult } from '../lib/server/experiment.js';

@@ -595,6 +595,7 @@ export type {
   StepSample,
   EngineWeightSource,
   SafetensorsFile,
+  FixedAttention,
 } from './engine/index.js';
 
 // server
@@ -626,6 +627,7 @@ export {
   describeEngineVsLocal,
   requestTimelines,
   timelineMedians,
+  servedStepRatio,
 } from './server/index.js';
 export type {
   ArrivalRecord,
