@@ -1,7 +1,7 @@
 // Predicted vs measured on this machine: a real batched decode server (lib/engine behind
 // lib/server, in a child process) against simulateServing fed the engine's step cost
 // measured on this machine, with the same Poisson workload and seed.
-//   node --import tsx bench/engine-vs-simulator.ts [--requests 40] [--engine-steps] [--no-outside | --only-outside] [--repeats 2] [--scale-by-speed]
+//   node --import tsx bench/engine-vs-simulator.ts [--requests 40] [--engine-steps] [--no-outside | --only-outside] [--repeats 2] [--scale-by-speed] [--real-size]
 // Three loads (light, near the knee, saturated: 0.3, 0.75 and 1.2 × the predicted
 // capacity under continuous batching), two policies (continuous; the tick-level window
 // of 30 ms), two configs (dense Llama-3.2-1B and MoE Mixtral-8x7B, scaled down).
@@ -117,11 +117,14 @@ if (!process.argv.includes('--no-outside')) {
       ...loads.map(([name, load]) => ({ policy, load, name })),
       ...[1, 4, 16].map((clients) => ({ policy, clients, name: `closed ${clients}` })),
     ];
-    console.log(`default model (Llama-3.2-1B, DEFAULT_ENGINE_SCALE), continuous ≤ 16; measured with batchlab's client and the openai Python package ("python"); ${repeats} repeats`);
+    // --real-size: the full Llama-3.2-1B (1.24 B parameters, about 6 GB of memory; steps of about a second on 2 cores).
+    const realSize = process.argv.includes('--real-size');
+    const served = realSize ? { label: 'real size', id: 'llama-3.2-1b', scale: { width: 1, depth: 1, vocab: 1 } } : { label: 'default', id: 'llama-3.2-1b', scale: DEFAULT_ENGINE_SCALE };
+    console.log(`${realSize ? 'real-size model (Llama-3.2-1B, 1.24 B parameters)' : 'default model (Llama-3.2-1B, DEFAULT_ENGINE_SCALE)'}, continuous ≤ 16; measured with batchlab's client and the openai Python package ("python"); ${repeats} repeats`);
     const spread = new Map<string, number[]>();
     for (let rep = 0; rep < repeats; rep++) {
       const r = await predictedVsMeasured({
-        model: { label: 'default', id: 'llama-3.2-1b', scale: DEFAULT_ENGINE_SCALE },
+        model: served,
         workload: { requests, promptTokens: { kind: 'uniform', min: 16, max: 64 }, outputTokens: { kind: 'uniform', min: 8, max: 32 } },
         points,
         seed: seed + rep,
@@ -141,7 +144,7 @@ if (!process.argv.includes('--no-outside')) {
         if (!keys.includes(row.metric as string)) continue;
         const k = `${row.point} · ${row.client} · ${row.metric}`;
         spread.set(k, [...(spread.get(k) ?? []), row.error as number]);
-        all.push({ model: `default/${row.client}`, metric: row.metric as string, error: row.error as number });
+        all.push({ model: `${served.label}/${row.client}`, metric: row.metric as string, error: row.error as number });
       }
       console.log();
     }
