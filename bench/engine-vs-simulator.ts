@@ -64,6 +64,7 @@ console.log(`engine vs simulator; ${hostname()}, ${cpus().length} CPUs (${cpus()
 console.log(`workload: Poisson arrivals, prompts U[16, 64], outputs U[8, 32], ${requests} requests per point, seed ${seed}; step cost from ${calibration === 'served' ? 'served steps under a calibration load' : 'engine steps timed back to back'}\n`);
 const t0 = performance.now();
 const all: Array<{ model: string; metric: string; error: number }> = [];
+const steady: Array<{ metric: string; error: number }> = [];
 const onlyOutside = process.argv.includes('--only-outside');
 for (const model of onlyOutside ? [] : models) {
   const r = await predictedVsMeasured({
@@ -145,6 +146,7 @@ if (!process.argv.includes('--no-outside')) {
         const k = `${row.point} · ${row.client} · ${row.metric}`;
         spread.set(k, [...(spread.get(k) ?? []), row.error as number]);
         all.push({ model: `${served.label}/${row.client}`, metric: row.metric as string, error: row.error as number });
+        if (Math.abs((row.stepRatio as number) - 1) <= 0.05) steady.push({ metric: row.metric as string, error: row.error as number });
       }
       console.log();
     }
@@ -154,6 +156,12 @@ if (!process.argv.includes('--no-outside')) {
       const hi = Math.max(...errs);
       const med = median(errs);
       console.log(`  ${k.padEnd(48)} ${(100 * med).toFixed(1).padStart(7)} % (${(100 * lo).toFixed(1)} … ${(100 * hi).toFixed(1)} %)${Math.abs(med) > 0.1 ? '  > 10 %' : ''}`);
+    }
+    console.log();
+    // Where the machine ran its served steps at the calibration's speed (steps× within 5 %), the error is the model's, not the machine's drift.
+    console.log(`points whose served steps ran within 5 % of the calibrated cost (steps× 0.95–1.05): ${steady.length / keys.length} of ${spread.size / keys.length * repeats}`);
+    for (const sm of predictionErrorSummary(steady)) {
+      console.log(`  ${sm.metric.padEnd(19)} |error| median ${(100 * sm.medianAbsError).toFixed(1)} %, max ${(100 * sm.maxAbsError).toFixed(1)} %; ${sm.within10}/${sm.points} within 10 %`);
     }
     console.log();
   }
