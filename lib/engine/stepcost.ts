@@ -86,17 +86,23 @@ export function engineStepCost(fit: EngineStepCostFit): StepCostFn & { label: st
   return fn;
 }
 
-/** Solves the least-squares problem min ‖X·b − y‖ (rows weighted by 1/y: relative error) by normal equations. */
-function leastSquares(X: number[][], y: number[]): number[] {
+/**
+ * Solves the least-squares problem min ‖X·b − y‖ (rows weighted by 1/scale²: relative
+ * error against `scale`, by default y itself) by normal equations. A ridge of 1e-10 of
+ * each column's own diagonal term keeps columns that the rows cannot tell apart (two
+ * knots seen only by the same steps) solvable: they share the fit instead of failing it.
+ */
+function leastSquares(X: number[][], y: number[], scale: number[] = y): number[] {
   const p = X[0].length;
   const A = Array.from({ length: p }, () => new Float64Array(p + 1));
   X.forEach((row, r) => {
-    const w = 1 / (y[r] * y[r]);
+    const w = 1 / (scale[r] * scale[r]);
     for (let i = 0; i < p; i++) {
       for (let j = 0; j < p; j++) A[i][j] += w * row[i] * row[j];
       A[i][p] += w * row[i] * y[r];
     }
   });
+  for (let i = 0; i < p; i++) A[i][i] *= 1 + 1e-10;
   for (let c = 0; c < p; c++) {
     let piv = c;
     for (let r = c + 1; r < p; r++) if (Math.abs(A[r][c]) > Math.abs(A[piv][c])) piv = r;
@@ -163,7 +169,7 @@ function fitParts(work: StepWork[], yIn: number[], knots: number[], fixed?: Fixe
   let b: number[] = [];
   for (let round = 0; round < 3; round++) {
     const X = feats.map((f) => [...hat(f.tokens), ...(useSeq ? [f.sequences] : []), ...(useKey ? [f.keys] : [])]);
-    b = leastSquares(X, y);
+    b = leastSquares(X, y, yIn);
     const s = useSeq ? b[knots.length] : 0;
     const a = useKey ? b[knots.length + (useSeq ? 1 : 0)] : 0;
     if (s >= 0 && a >= 0) break;
@@ -233,10 +239,18 @@ export function fitStepCostSamples(samples: StepSample[], meta: { label: string;
   const first = engineStepCost({ ...parts, rmsRelativeError: 0, points: [], label: '', provenance: { backend: '', model: '', date: '', reps: 0, statistic: '' } });
   const rel = work.map((w, i) => y[i] / first(w));
   const cut = [...rel].sort((a, b) => a - b)[Math.floor(0.95 * (rel.length - 1))];
-  const keep = rel.map((r) => r <= cut);
+  // A step no slower than the first fit is not one that another process hit, whatever its rank.
+  const keep = rel.map((r) => r <= cut || r <= 1 + 1e-6);
   work = work.filter((_, i) => keep[i]);
   y = y.filter((_, i) => keep[i]);
-  parts = fitParts(work, y, knots, fixed);
+  // A knot whose only steps were among the slowest has nothing left to fit it: the curve runs through its neighbours.
+  const kept = work.map(tokensOf);
+  const finalKnots = knots.filter((_, j) => {
+    const lo = j > 0 ? knots[j - 1] : 0;
+    const hi = j + 1 < knots.length ? knots[j + 1] : Infinity;
+    return kept.some((t) => t > lo && t < hi);
+  });
+  parts = fitParts(work, y, finalKnots, fixed);
   const fit: EngineStepCostFit = {
     ...parts,
     rmsRelativeError: 0,

@@ -125,3 +125,14 @@ test('fitStepCostSamples(samples, meta, fixed) takes the per-sequence and per-ke
   for (const x of samples) assert.ok(Math.abs(cost(x.work) - x.seconds) < 1e-9);
   assert.throws(() => fitStepCostSamples(samples, { label: 's', backend: 'none', model: 'none' }, { perSequenceSeconds: -1, perKeySeconds: 0 }), InputError);
 });
+
+test('fitStepCostSamples fits steps that leave two knots indistinguishable (both seen only by one step length) instead of failing', () => {
+  // Steps of 1, 2 and 4 tokens, of 24 (between knots 16 and 32, half on each) and of 40 tokens: knots 16 and 32 are only seen at 24.
+  const cost = (t: number): number => 0.01 + 0.001 * t;
+  const samples = [1, 2, 4, 24, 40].flatMap((t) => Array.from({ length: 4 }, () => ({ work: { prefillTokens: t - 1, decodeTokens: 1, contextTokens: 0, prefillSequences: 1 }, seconds: cost(t) })));
+  const fit = fitStepCostSamples(samples, { label: 'served', backend: 'none', model: 'none' }, { perSequenceSeconds: 0, perKeySeconds: 0 });
+  assert.deepEqual(fit.tokenKnots, [1, 2, 4, 16, 32, 40]);
+  // The fit still goes through every step (the exact linear cost of the samples).
+  const f = engineStepCost(fit);
+  for (const x of samples) assert.ok(Math.abs(f(x.work) / x.seconds - 1) < 1e-6, `${x.work.prefillTokens + 1} tokens: ${f(x.work)} against ${x.seconds}`);
+});
