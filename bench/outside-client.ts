@@ -28,8 +28,8 @@ export async function runOutsideLoad(url: string, workload: LoadWorkload, seed: 
   const code = await new Promise<number | null>((r) => child.once('exit', r));
   clearTimeout(timer);
   if (code !== 0) throw new Error(`the outside client failed (exit ${code}): ${err.slice(-2000)}`);
-  const raw = JSON.parse(out) as Array<{ index: number; send: number; tokenTimes: number[]; tokens: number[]; finish: number; status: number; error?: string }>;
-  const records: LoadRequestRecord[] = raw.map((r) => ({ ...r, promptTokens: plan.requests[r.index].prompt.length, outputTokens: plan.requests[r.index].maxTokens }));
+  const raw = JSON.parse(out) as { monotonicStart: number; cpuSeconds: number; records: Array<{ index: number; send: number; tokenTimes: number[]; tokens: number[]; finish: number; status: number; error?: string; id?: string }> };
+  const records: LoadRequestRecord[] = raw.records.map((r) => ({ ...r, promptTokens: plan.requests[r.index].prompt.length, outputTokens: plan.requests[r.index].maxTokens }));
   const nominal = workload.arrivals.kind === 'poisson' || workload.arrivals.kind === 'gamma' ? workload.arrivals.ratePerSecond : null;
-  return summariseLoad(records, { url, workload: `${plan.description} (openai Python client)`, seed }, { nominalRatePerSecond: nominal });
+  return summariseLoad(records, { url, workload: `${plan.description} (openai Python client)`, seed }, { nominalRatePerSecond: nominal, monotonicStart: raw.monotonicStart, clientCpuSeconds: raw.cpuSeconds });
 }

@@ -3,11 +3,14 @@ keep-alive connections from its httpx pool), driving `batchlab serve` with a pla
 requests that batchlab drew (planLoad), so the run is the one the simulator predicts.
 
 Reads {"url", "loop": "open"|"closed", "clients", "requests": [{"at", "prompt", "maxTokens"}]}
-on stdin; prints one JSON list of records, times in seconds since the first send:
-{"index", "send", "tokenTimes", "tokens", "finish", "status", "error"}.
+on stdin; prints {"monotonicStart": the first send on CLOCK_MONOTONIC in seconds, "cpuSeconds": the
+process's user + system CPU time from the first send to the last finish, "records": [...]},
+each record's times in seconds since the first send:
+{"index", "send", "tokenTimes", "tokens", "finish", "status", "error", "id"} (id: the response's).
 """
 import asyncio
 import json
+import resource
 import sys
 import time
 
@@ -22,6 +25,8 @@ async def main(plan):
     warm = plan["clients"] if plan["loop"] == "closed" else 16
     await asyncio.gather(*(client.models.list() for _ in range(warm)))
     t0 = time.perf_counter()
+    monotonic_start = time.clock_gettime(time.CLOCK_MONOTONIC) - (time.perf_counter() - t0)
+    cpu0 = resource.getrusage(resource.RUSAGE_SELF)
 
     async def send(i):
         q = reqs[i]
@@ -31,6 +36,7 @@ async def main(plan):
             stream = await client.completions.create(model="batchlab", prompt=q["prompt"], max_tokens=q["maxTokens"], stream=True)
             rec["status"] = 200
             async for chunk in stream:
+                rec.setdefault("id", chunk.id)
                 if chunk.choices and chunk.choices[0].text:
                     t = time.perf_counter() - t0
                     for part in chunk.choices[0].text.split():
@@ -62,8 +68,10 @@ async def main(plan):
                 await send(i)
 
         await asyncio.gather(*(worker() for _ in range(plan["clients"])))
+    cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = cpu1.ru_utime - cpu0.ru_utime + cpu1.ru_stime - cpu0.ru_stime
     await client.close()
-    return records
+    return {"monotonicStart": monotonic_start, "cpuSeconds": cpu, "records": records}
 
 
 print(json.dumps(asyncio.run(main(json.load(sys.stdin)))))

@@ -613,6 +613,7 @@ export type {
   StepSample,
   EngineWeightSource,
   SafetensorsFile,
+  FixedAttention,
 } from './engine/index.js';
 
 // server
@@ -644,6 +645,9 @@ export {
   describeEngineVsLocal,
   predictionRowsByUnit,
   engineKernelBench,
+  requestTimelines,
+  timelineMedians,
+  servedStepRatio,
 } from './server/index.js';
 export type {
   ArrivalRecord,
@@ -675,6 +679,8 @@ export type {
   EngineKernelResult,
   EngineKernelBench,
   EngineKernelRow,
+  RequestTimeline,
+  ServerRunLog,
 } from './server/index.js';
 
 // deployment

@@ -27,6 +27,7 @@ export {
   writeFileSafe,
   writeFileSafeAsync,
   formatUsd,
+  monotonicSeconds,
 } from './util/index.js';
 export type {
   Bounds,

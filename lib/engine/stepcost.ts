@@ -29,6 +29,13 @@ export interface EngineStepCostFit {
   points: EngineStepCostPoint[];
   label: string;
   provenance: { backend: string; model: string; date: string; reps: number; statistic: string };
+  /**
+   * A fit to served steps only (fitStepCostSamples): each calibration step's duration over
+   * the fit's cost for its work, the slowest steps included, sorted (at most 4096, evenly
+   * spaced quantiles). Their spread is the machine's, measured: other processes on the
+   * same cores stretch some steps far beyond the fit.
+   */
+  stepFactors?: number[];
 }
 
 /** One measured step shape: its work and the median seconds over the repetitions. */
@@ -79,17 +86,23 @@ export function engineStepCost(fit: EngineStepCostFit): StepCostFn & { label: st
   return fn;
 }
 
-/** Solves the least-squares problem min ‖X·b − y‖ (rows weighted by 1/y: relative error) by normal equations. */
-function leastSquares(X: number[][], y: number[]): number[] {
+/**
+ * Solves the least-squares problem min ‖X·b − y‖ (rows weighted by 1/scale²: relative
+ * error against `scale`, by default y itself) by normal equations. A ridge of 1e-10 of
+ * each column's own diagonal term keeps columns that the rows cannot tell apart (two
+ * knots seen only by the same steps) solvable: they share the fit instead of failing it.
+ */
+function leastSquares(X: number[][], y: number[], scale: number[] = y): number[] {
   const p = X[0].length;
   const A = Array.from({ length: p }, () => new Float64Array(p + 1));
   X.forEach((row, r) => {
-    const w = 1 / (y[r] * y[r]);
+    const w = 1 / (scale[r] * scale[r]);
     for (let i = 0; i < p; i++) {
       for (let j = 0; j < p; j++) A[i][j] += w * row[i] * row[j];
       A[i][p] += w * row[i] * y[r];
     }
   });
+  for (let i = 0; i < p; i++) A[i][i] *= 1 + 1e-10;
   for (let c = 0; c < p; c++) {
     let piv = c;
     for (let r = c + 1; r < p; r++) if (Math.abs(A[r][c]) > Math.abs(A[piv][c])) piv = r;
@@ -137,21 +150,26 @@ function rmsRelative(cost: StepCostFn, work: StepWork[], y: number[]): number {
   return Math.sqrt(se / work.length);
 }
 
-/** Least squares of the three parts on given knots; negative per-sequence or per-key parts are pinned at 0. */
-function fitParts(work: StepWork[], y: number[], knots: number[]): Pick<EngineStepCostFit, 'tokenKnots' | 'tokenSeconds' | 'perSequenceSeconds' | 'perKeySeconds'> {
+/**
+ * Least squares of the three parts on given knots; negative per-sequence or per-key parts
+ * are pinned at 0. `fixed`: the per-sequence and per-key parts are given (their share is
+ * taken off each step) and only the token curve is fitted.
+ */
+function fitParts(work: StepWork[], yIn: number[], knots: number[], fixed?: FixedAttention): Pick<EngineStepCostFit, 'tokenKnots' | 'tokenSeconds' | 'perSequenceSeconds' | 'perKeySeconds'> {
   const feats = work.map(features);
+  const y = fixed ? yIn.map((v, i) => v - fixed.perSequenceSeconds * feats[i].sequences - fixed.perKeySeconds * feats[i].keys) : yIn;
   // Hat functions on the knots make the token curve piecewise linear through its knot values.
   const hat = (t: number): number[] => knots.map((_, i) => {
     const v = new Array(knots.length).fill(0);
     v[i] = 1;
     return interpolate(knots, v, t);
   });
-  let useSeq = true;
-  let useKey = true;
+  let useSeq = !fixed;
+  let useKey = !fixed;
   let b: number[] = [];
   for (let round = 0; round < 3; round++) {
     const X = feats.map((f) => [...hat(f.tokens), ...(useSeq ? [f.sequences] : []), ...(useKey ? [f.keys] : [])]);
-    b = leastSquares(X, y);
+    b = leastSquares(X, y, yIn);
     const s = useSeq ? b[knots.length] : 0;
     const a = useKey ? b[knots.length + (useSeq ? 1 : 0)] : 0;
     if (s >= 0 && a >= 0) break;
@@ -165,9 +183,15 @@ function fitParts(work: StepWork[], y: number[], knots: number[]): Pick<EngineSt
   return {
     tokenKnots: knots,
     tokenSeconds,
-    perSequenceSeconds: useSeq ? b[knots.length] : 0,
-    perKeySeconds: useKey ? b[knots.length + (useSeq ? 1 : 0)] : 0,
+    perSequenceSeconds: fixed ? fixed.perSequenceSeconds : useSeq ? b[knots.length] : 0,
+    perKeySeconds: fixed ? fixed.perKeySeconds : useKey ? b[knots.length + (useSeq ? 1 : 0)] : 0,
   };
+}
+
+/** Per-sequence and per-cached-token step costs taken as given by a fit (from another measurement). */
+export interface FixedAttention {
+  perSequenceSeconds: number;
+  perKeySeconds: number;
 }
 
 /** One step a server ran: its work and how long it took, decision to next decision. */
@@ -182,12 +206,19 @@ export interface StepSample {
  * token writes, the loop's yield to I/O, and the client and sockets competing for the
  * same cores. Knots sit at powers of two of tokens per step (and the largest seen)
  * wherever samples exist; the slowest 5 % of samples relative to a first fit (steps hit
- * by another process) are dropped before the final fit.
+ * by another process) are dropped before the final fit. `fixed` gives the per-sequence
+ * and per-key costs (e.g. the engine's, from timed shapes that vary batch and context
+ * apart): served steps of a closed loop grow in tokens, sequences and cached tokens
+ * together, so fitted from them alone the three parts trade off against each other.
  *
  * @example
  * const fit = fitStepCostSamples(steps.map((s) => ({ work: s.work, seconds: s.nextDecision - s.start })), { label: 'served', backend: 'tensorflow', model: cfg.id });
  */
-export function fitStepCostSamples(samples: StepSample[], meta: { label: string; backend: string; model: string; date?: string }): EngineStepCostFit {
+export function fitStepCostSamples(samples: StepSample[], meta: { label: string; backend: string; model: string; date?: string }, fixed?: FixedAttention): EngineStepCostFit {
+  if (fixed) {
+    checkNumber('fixed.perSequenceSeconds', fixed.perSequenceSeconds, { min: 0, max: 10 });
+    checkNumber('fixed.perKeySeconds', fixed.perKeySeconds, { min: 0, max: 10 });
+  }
   const ok = (Array.isArray(samples) ? samples : []).filter((s) => s && s.work && s.seconds > 0 && Number.isFinite(s.seconds));
   if (ok.length < 8) throw new InputError('samples', samples?.length, 'at least 8 steps with a positive duration');
   const tokensOf = (w: StepWork): number => w.prefillTokens + w.decodeTokens;
@@ -204,22 +235,34 @@ export function fitStepCostSamples(samples: StepSample[], meta: { label: string;
   });
   let work = ok.map((s) => s.work);
   let y = ok.map((s) => s.seconds);
-  let parts = fitParts(work, y, knots);
+  let parts = fitParts(work, y, knots, fixed);
   const first = engineStepCost({ ...parts, rmsRelativeError: 0, points: [], label: '', provenance: { backend: '', model: '', date: '', reps: 0, statistic: '' } });
   const rel = work.map((w, i) => y[i] / first(w));
   const cut = [...rel].sort((a, b) => a - b)[Math.floor(0.95 * (rel.length - 1))];
-  const keep = rel.map((r) => r <= cut);
+  // A step no slower than the first fit is not one that another process hit, whatever its rank.
+  const keep = rel.map((r) => r <= cut || r <= 1 + 1e-6);
   work = work.filter((_, i) => keep[i]);
   y = y.filter((_, i) => keep[i]);
-  parts = fitParts(work, y, knots);
+  // A knot whose only steps were among the slowest has nothing left to fit it: the curve runs through its neighbours.
+  const kept = work.map(tokensOf);
+  const finalKnots = knots.filter((_, j) => {
+    const lo = j > 0 ? knots[j - 1] : 0;
+    const hi = j + 1 < knots.length ? knots[j + 1] : Infinity;
+    return kept.some((t) => t > lo && t < hi);
+  });
+  parts = fitParts(work, y, finalKnots, fixed);
   const fit: EngineStepCostFit = {
     ...parts,
     rmsRelativeError: 0,
     points: [],
     label: meta.label,
-    provenance: { backend: meta.backend, model: meta.model, date: meta.date ?? new Date().toISOString(), reps: ok.length, statistic: `least squares over ${work.length} served steps (slowest 5 % dropped)` },
+    provenance: { backend: meta.backend, model: meta.model, date: meta.date ?? new Date().toISOString(), reps: ok.length, statistic: `least squares over ${work.length} served steps (slowest 5 % dropped)${fixed ? '; per-sequence and per-key costs given' : ''}` },
   };
   fit.rmsRelativeError = rmsRelative(engineStepCost(fit), work, y);
+  const final = engineStepCost(fit);
+  const factors = ok.map((x) => x.seconds / final(x.work)).sort((a, b) => a - b);
+  const keepN = Math.min(factors.length, 4096);
+  fit.stepFactors = Array.from({ length: keepN }, (_, i) => factors[Math.round((i * (factors.length - 1)) / Math.max(1, keepN - 1))]);
   return fit;
 }
 

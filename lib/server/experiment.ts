@@ -12,10 +12,17 @@ import { InputError } from '../util/errors.js';
 import { checkArray, checkInt, checkPositive } from '../util/validate.js';
 import { planLoad, probeServerOverheads, runLoad } from './load.js';
 import type { LoadResult, LoadWorkload } from './load.js';
-import { comparePrediction, predictLoad, serverStepCost } from './predict.js';
+import { comparePrediction, predictLoad, servedStepRatio, serverStepCost } from './predict.js';
 import type { ServerOverheads } from './predict.js';
 import { resolveEngineConfig, spawnServer } from './serve.js';
 import type { Table } from '../util/table.js';
+import { requestTimelines, timelineMedians } from './timeline.js';
+import type { ServerRunLog } from './timeline.js';
+
+/** The server's log of the run since its last reset. */
+async function serverLog(url: string): Promise<ServerRunLog> {
+  return (await (await fetch(`${url}/batchlab/metrics`)).json()) as ServerRunLog;
+}
 
 
 /** A model to serve: a catalog id and its shrink factors. */
@@ -91,8 +98,9 @@ export interface ExperimentSpec {
 /** What an experiment returns: one row per point and metric, the fit and the capacity. */
 export interface ExperimentResult {
   /**
-   * Columns: model, policy, point, ratePerSecond, speedRatio (probeEngineSpeed just before
-   * the point), metric, predicted, measured, error;
+   * Columns: model, policy, point, client, ratePerSecond, offeredRatePerSecond, speedRatio
+   * (probeEngineSpeed just before the point), stepRatio (servedStepRatio of the run's steps
+   * against the client's calibrated step cost), metric, predicted, measured, error;
    * plus meanBatchPredicted and stepsPredicted per point (the simulator's view).
    */
   table: Table;
@@ -162,10 +170,16 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
     }
     // The outside client's own HTTP path (its request building and parsing included), probed the same way.
     let outsideOverheads: ServerOverheads | undefined;
+    // The step cost served to the outside client: its own work shares the cores with the engine.
+    let outsideFit = fit;
     if (spec.outside) {
       const o = await probeServerOverheads(srv.url, 8, spec.outside.run);
       outsideOverheads = { stepSeconds: overheads.stepSeconds, requestSeconds: o.requestSeconds };
       log(`batchlab: the ${spec.outside.label} client's HTTP path: ${(o.requestSeconds * 1e3).toFixed(2)} ms per request`);
+      if (spec.calibration === 'served') {
+        outsideFit = await calibrateOnServedSteps(srv.url, spec.workload, capBatch, spec.seed + 1000, fit, undefined, spec.outside.run);
+        log(`batchlab: step cost fitted to ${outsideFit.provenance.reps} steps served to the ${spec.outside.label} client (fit rms error ${(100 * outsideFit.rmsRelativeError).toFixed(0)} %)`);
+      }
     }
     const base = { ...spec.workload, arrivals: { kind: 'poisson' as const, ratePerSecond: 1 }, stepCost: serverStepCost(fit, overheads) };
     const capacityRps = servingCapacity(base, { kind: 'continuous', maxBatch: capBatch }, spec.seed);
@@ -190,8 +204,10 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
       if (!speed.ok) throw new Error(`the server refused the speed probe: ${await speed.text()}`);
       const ratio = ((await speed.json()) as { ratio: number }).ratio;
       const fitNow = spec.scaleBySpeed === true ? scaleStepCostFit(fit, ratio / speedAtFit) : fit;
+      const outsideFitNow = spec.scaleBySpeed === true ? scaleStepCostFit(outsideFit, ratio / speedAtFit) : outsideFit;
       const workload: LoadWorkload = { ...spec.workload, arrivals: clients !== undefined ? { kind: 'closed', clients } : { kind: 'poisson', ratePerSecond: drawRate } };
       const m = await runLoad({ url: srv.url, workload, seed: spec.seed });
+      const logs = [await serverLog(srv.url)];
       const pr = predictLoad(workload, policy, fitNow, spec.seed, overheads);
       measured.push(m);
       predicted.push(pr);
@@ -201,15 +217,22 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
         const again = await fetch(`${srv.url}/batchlab/reset`, { method: 'POST', body: JSON.stringify({ policy }) });
         if (!again.ok) throw new Error(`the server refused the reset: ${await again.text()}`);
         runs.push([spec.outside.label, await spec.outside.run(srv.url, workload, spec.seed)]);
+        logs.push(await serverLog(srv.url));
       }
-      for (const [client, mm] of runs) {
-        const ov = client === 'batchlab' ? overheads : outsideOverheads!;
-        // In closed loop predictLoad counts the client's own HTTP path as think time.
-        const prc = clients !== undefined && ov !== overheads ? predictLoad(workload, policy, fitNow, spec.seed, ov) : pr;
+      for (const [k, [client, mm]] of runs.entries()) {
+        const own = client === 'batchlab';
+        const ov = own ? overheads : outsideOverheads!;
+        // The outside client's own step cost; in closed loop predictLoad counts its HTTP path as think time.
+        const prc = own ? pr : predictLoad(workload, policy, outsideFitNow, spec.seed, ov);
+        const drift = servedStepRatio(logs[k].steps, own ? fit : outsideFit);
         const cmp = comparePrediction(mm, prc, ov);
         const offered = Number.isFinite(rate) ? `${rate.toFixed(2)} req/s, offered ${mm.offeredRatePerSecond.toFixed(2)}` : `${clients} clients`;
         log(`batchlab: ${spec.model.label} · ${describe} · ${name} (${offered}, speed ×${ratio.toFixed(2)}, ${client} client): ` + cmp.map((c) => `${c.metric.split(' (')[0]} ${(100 * c.error).toFixed(0)} %`).join(', '));
-        for (const c of cmp) rows.push({ model: spec.model.label, policy: describe, point: name, client, ratePerSecond: rate, offeredRatePerSecond: mm.offeredRatePerSecond, speedRatio: ratio, ...c, meanBatchPredicted: prc.meanBatch, stepsPredicted: prc.steps });
+        const parts = timelineMedians(requestTimelines(mm, logs[k]));
+        const ms = (x: number): string => (x * 1e3).toFixed(1);
+        log(`batchlab:   TTFT parts (medians, ms): send→headers read ${ms(parts.toHeaders)}, →submitted ${ms(parts.toSubmit)}, →admitted ${ms(parts.toAdmit)}, →first token written ${ms(parts.toFirstToken)}, →read by the client ${ms(parts.toClient)}; ` +
+          `served steps ${logs[k].steps.length} (predicted ${prc.steps}), ×${drift.toFixed(2)} the calibrated step cost (median), client CPU ${ms(mm.clientCpuSeconds / mm.outputTokens)} ms per output token`);
+        for (const c of cmp) rows.push({ model: spec.model.label, policy: describe, point: name, client, ratePerSecond: rate, offeredRatePerSecond: mm.offeredRatePerSecond, speedRatio: ratio, stepRatio: drift, ...c, meanBatchPredicted: prc.meanBatch, stepsPredicted: prc.steps });
       }
       perPoint.push({
         model: spec.model.label,
@@ -282,24 +305,38 @@ export function describeExperiment(r: ExperimentResult): string {
  * clients, think time 0, `2·clients + 4` requests of the workload's lengths each) against
  * an idle server and fits the step cost to the steps it ran, each timed from the decision
  * on it to the loop's next decision, so the fit carries the server's time between steps
- * (token writes, reading new requests, the client on the same cores). `batchlab load
+ * (token writes, reading new requests, the client on the same cores); the per-sequence
+ * and per-key costs are the engine fit's (when it was timed on shapes), the token curve
+ * is fitted to the served steps. `batchlab load
  * --predict`, notebook 08 and the engine-vs-simulator benchmark all use it.
  *
  * @example
  * const fit = await calibrateOnServedSteps(url, { requests: 40, promptTokens: { kind: 'fixed', tokens: 32 }, outputTokens: { kind: 'fixed', tokens: 16 } }, 16, 1001, engineFit);
  * // `policy`: the policy the calibration runs under (default continuous at maxBatch); the server is left with it.
+ * // `client`: who sends the calibration load (default batchlab's runLoad): a client's own work on the same
+ * // cores slows the steps it is served, so another client (bench/outside-client.ts) calibrates its own.
  */
-export async function calibrateOnServedSteps(url: string, workload: Omit<LoadWorkload, 'arrivals'>, maxBatch: number, seed: number, engineFit: EngineStepCostFit, policy: ServingPolicy = { kind: 'continuous', maxBatch }): Promise<EngineStepCostFit> {
+export async function calibrateOnServedSteps(
+  url: string,
+  workload: Omit<LoadWorkload, 'arrivals'>,
+  maxBatch: number,
+  seed: number,
+  engineFit: EngineStepCostFit,
+  policy: ServingPolicy = { kind: 'continuous', maxBatch },
+  client: (url: string, workload: LoadWorkload, seed: number) => Promise<LoadResult> = (u, w, s) => runLoad({ url: u, workload: w, seed: s }),
+): Promise<EngineStepCostFit> {
   const samples: StepSample[] = [];
   for (const clients of [...new Set([1, Math.max(1, Math.round(maxBatch / 2)), maxBatch])]) {
     const reset = await fetch(`${url}/batchlab/reset`, { method: 'POST', body: JSON.stringify({ policy }) });
     if (!reset.ok) throw new Error(`the server refused the reset: ${await reset.text()}`);
-    await runLoad({ url, seed: seed + clients, workload: { ...workload, arrivals: { kind: 'closed', clients }, requests: 2 * clients + 4 } });
+    await client(url, { ...workload, arrivals: { kind: 'closed', clients }, requests: 2 * clients + 4 }, seed + clients);
     const m = (await (await fetch(`${url}/batchlab/metrics`)).json()) as { steps: Array<{ start: number; end: number; nextDecision: number | null; work: StepSample['work'] }> };
     for (const s of m.steps) {
       const next = s.nextDecision ?? NaN;
       if (Number.isFinite(next)) samples.push({ work: s.work, seconds: next - s.start });
     }
   }
-  return fitStepCostSamples(samples, { label: `${engineFit.provenance.model} served steps on ${engineFit.provenance.backend}, ${new Date().toISOString().slice(0, 10)}`, backend: engineFit.provenance.backend, model: engineFit.provenance.model });
+  // The engine's timed shapes vary batch and context apart, so its per-sequence and per-key costs are identified; served steps are not.
+  const attention = engineFit.points.length > 0 ? { perSequenceSeconds: engineFit.perSequenceSeconds, perKeySeconds: engineFit.perKeySeconds } : undefined;
+  return fitStepCostSamples(samples, { label: `${engineFit.provenance.model} served steps on ${engineFit.provenance.backend}, ${new Date().toISOString().slice(0, 10)}`, backend: engineFit.provenance.backend, model: engineFit.provenance.model }, attention);
 }

@@ -221,7 +221,7 @@ export async function startCompletionServer(loop: ServingLoop, opts: CompletionS
   let counter = 0;
   const modelCard = { id: model, object: 'model', created: started, owned_by: 'batchlab' };
 
-  async function completions(kind: 'completions' | 'chat', req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function completions(kind: 'completions' | 'chat', req: IncomingMessage, res: ServerResponse, receivedAt: number): Promise<void> {
     let body: Record<string, unknown>;
     try {
       const text = await readBody(req, () => loop.noteIntake());
@@ -291,7 +291,7 @@ export async function startCompletionServer(loop: ServingLoop, opts: CompletionS
             }
           },
         },
-        { sampler },
+        { sampler, receivedAt, label: id },
       );
     } catch (e) {
       if (e instanceof InputError) {
@@ -312,6 +312,7 @@ export async function startCompletionServer(loop: ServingLoop, opts: CompletionS
   }
 
   const server = createServer((req, res) => {
+    const receivedAt = loop.clockReading();
     const url = (req.url ?? '/').split('?')[0];
     const route = `${req.method} ${url}`;
     loop.noteIntake();
@@ -329,12 +330,12 @@ export async function startCompletionServer(loop: ServingLoop, opts: CompletionS
     switch (route) {
       case 'POST /v1/completions':
       case 'POST /v1/chat/completions':
-        completions(route === 'POST /v1/completions' ? 'completions' : 'chat', req, res).catch((e) => sendError(res, 500, (e as Error).message, null, null));
+        completions(route === 'POST /v1/completions' ? 'completions' : 'chat', req, res, receivedAt).catch((e) => sendError(res, 500, (e as Error).message, null, null));
         return;
       case 'GET /v1/models':
         return sendJson(res, 200, { object: 'list', data: [modelCard] });
       case 'GET /batchlab/metrics':
-        return sendJson(res, 200, { ...loop.metrics(), policy: loop.policy, engine: loop.engine.config, backend: loop.engine.backend, steps: loop.steps, arrivals: loop.arrivals, decisions: loop.decisions });
+        return sendJson(res, 200, { ...loop.metrics(), monotonicOrigin: loop.monotonicOrigin(), policy: loop.policy, engine: loop.engine.config, backend: loop.engine.backend, steps: loop.steps, arrivals: loop.arrivals, decisions: loop.decisions });
       case 'POST /batchlab/reset':
         readBody(req)
           .then((text) => {

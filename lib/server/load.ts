@@ -10,6 +10,7 @@ import type { ServingConfig, ServingLatencyStats } from '../batching/types.js';
 import { fork } from '../util/random.js';
 import { median } from '../util/stats.js';
 import { InputError } from '../util/errors.js';
+import { monotonicSeconds } from '../util/clock.js';
 import { checkInt, checkNumber } from '../util/validate.js';
 
 /** A workload: the simulator's arrival and length specs (no policy, no cost). */
@@ -29,6 +30,8 @@ export interface LoadRequestRecord {
   /** HTTP status, or 0 when the connection failed. */
   status: number;
   error?: string;
+  /** The response's id (the `id` of its chunks), to match the server's record of the request. */
+  id?: string;
 }
 
 /**
@@ -66,6 +69,14 @@ export interface LoadResult {
   /** Time-averaged requests in flight, from the client's send and finish times. */
   meanInSystem: number;
   records: LoadRequestRecord[];
+  /** The run's time 0 on CLOCK_MONOTONIC in seconds (see monotonicSeconds); NaN when the client did not report it. */
+  monotonicStart: number;
+  /**
+   * CPU seconds (user + system) the client process spent from its first send to its last
+   * finish (measured; NaN when not reported): on a machine whose cores the server shares,
+   * the client's own work slows the server's steps.
+   */
+  clientCpuSeconds: number;
   provenance: { url: string; workload: string; seed: number; date: string };
 }
 
@@ -222,6 +233,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const warmUp = (pool: ConnectionPool): Promise<number> => pool.send('/v1/models', 'GET', undefined, () => {}, timeoutMs);
   let created = 0;
   let t0 = NaN;
+  let cpu0 = process.cpuUsage();
   const clock = (): number => (performance.now() - t0) / 1000;
 
   const send = async (pool: ConnectionPool, i: number): Promise<void> => {
@@ -231,7 +243,9 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     let error = '';
     const onData = sseReader((data) => {
       if (data === '[DONE]') return;
-      const text = (JSON.parse(data) as { choices?: Array<{ text?: string }> }).choices?.[0]?.text;
+      const chunk = JSON.parse(data) as { id?: string; choices?: Array<{ text?: string }> };
+      rec.id ??= chunk.id;
+      const text = chunk.choices?.[0]?.text;
       if (!text) return;
       const t = clock();
       for (const part of text.trim().split(/\s+/)) {
@@ -257,6 +271,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     if (R.loop === 'open') {
       await Promise.all(Array.from({ length: warm }, () => warmUp(pools[0])));
       t0 = performance.now();
+      cpu0 = process.cpuUsage();
       const pending: Array<Promise<void>> = [];
       for (let i = 0; i < n; i++) {
         const wait = plan.requests[i].at - clock();
@@ -269,6 +284,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     } else {
       await Promise.all(pools.map(warmUp));
       t0 = performance.now();
+      cpu0 = process.cpuUsage();
       const client = async (pool: ConnectionPool): Promise<void> => {
         while (created < n && !o.signal?.aborted) {
           const i = created++;
@@ -283,9 +299,10 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   } finally {
     for (const p of pools) p.close();
   }
+  const cpu = process.cpuUsage(cpu0);
   const nominal = o.workload.arrivals.kind === 'poisson' || o.workload.arrivals.kind === 'gamma' ? o.workload.arrivals.ratePerSecond : null;
   const connections = pools.reduce((s, p) => s + p.sockets.size, 0);
-  return summariseLoad(records, { url: o.url, workload: workloadText, seed: o.seed }, { nominalRatePerSecond: nominal, connections });
+  return summariseLoad(records, { url: o.url, workload: workloadText, seed: o.seed }, { nominalRatePerSecond: nominal, connections, monotonicStart: monotonicSeconds(t0), clientCpuSeconds: (cpu.user + cpu.system) / 1e6 });
 }
 
 /**
@@ -296,7 +313,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
  * @example
  * summariseLoad(records, { url, workload: 'poisson 4/s', seed: 1 }).e2e.p50
  */
-export function summariseLoad(records: LoadRequestRecord[], meta: { url: string; workload: string; seed: number }, run: { nominalRatePerSecond?: number | null; connections?: number } = {}): LoadResult {
+export function summariseLoad(records: LoadRequestRecord[], meta: { url: string; workload: string; seed: number }, run: { nominalRatePerSecond?: number | null; connections?: number; monotonicStart?: number; clientCpuSeconds?: number } = {}): LoadResult {
   const ok = records.filter((r) => r.status === 200 && r.tokenTimes.length > 0);
   if (ok.length === 0) throw new InputError('records', records.length, 'at least one successful request', records[0]?.error);
   const first = Math.min(...ok.map((r) => r.send));
@@ -334,6 +351,8 @@ export function summariseLoad(records: LoadRequestRecord[], meta: { url: string;
     e2e: stats(ok.map((r) => r.finish - r.send)),
     meanInSystem: area / span,
     records: records.slice().sort((a, b) => a.index - b.index),
+    monotonicStart: run.monotonicStart ?? NaN,
+    clientCpuSeconds: run.clientCpuSeconds ?? NaN,
     provenance: { ...meta, date: new Date().toISOString() },
   };
 }

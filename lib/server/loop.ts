@@ -5,6 +5,7 @@ import type { PolicyConfigBase, PolicyDecider, PolicyDecision, SchedulerView } f
 import '../batching/policies/index.js';
 import type { DecodeEngine } from '../engine/model.js';
 import { InputError } from '../util/errors.js';
+import { monotonicSeconds } from '../util/clock.js';
 
 /** What the loop tells whoever submitted a request. */
 export interface RequestSink {
@@ -21,6 +22,10 @@ export type TokenSampler = (logits: Float32Array) => number;
 export interface SubmitOptions {
   /** Samples each token from the logits; absent: greedy, the engine's own argmax. */
   sampler?: TokenSampler;
+  /** When the front end read the request's headers, a reading of the loop's clock (`clockReading()`); recorded as `ArrivalRecord.received`. */
+  receivedAt?: number;
+  /** The response id the front end gives the request (e.g. "cmpl-7"), recorded so a client's records can be matched to the server's. */
+  label?: string;
 }
 
 /** One accepted request inside the loop. */
@@ -57,6 +62,9 @@ export interface StepRecord {
 
 /** One accepted request as the loop saw it, on the loop's clock (NaN for what has not happened). */
 export interface ArrivalRecord {
+  /** When the front end read the request's headers (before its body was read and parsed); NaN when not reported. */
+  received: number;
+  /** When the request was submitted to the loop (body read, parsed and checked). */
   arrival: number;
   promptTokens: number;
   outputTokens: number;
@@ -64,6 +72,8 @@ export interface ArrivalRecord {
   finish: number;
   /** The number of the step that admitted it (StepRecord.index); NaN until admitted. */
   admitStep: number;
+  /** The front end's response id (SubmitOptions.label). */
+  label?: string;
 }
 
 /** Options of a ServingLoop. */
@@ -111,6 +121,7 @@ export class ServingLoop {
   private readonly kvCapacity: number;
   private readonly keepSteps: boolean;
   private origin = NaN;
+  private readonly defaultClock: boolean;
   private nextId = 0;
   private queue: LiveRequest[] = [];
   /** Admitted with prompt left, in admission order. */
@@ -143,6 +154,7 @@ export class ServingLoop {
     this.decide = module.decider(this.policyConfig);
     const perf = (): number => performance.now() / 1000;
     this.clock = opts.now ?? perf;
+    this.defaultClock = opts.now === undefined;
     this.kvCapacity = opts.kvCapacityTokens ?? Infinity;
     this.keepSteps = opts.recordSteps ?? true;
     this.maxSettle = opts.maxSettleSeconds ?? 0.02;
@@ -179,6 +191,22 @@ export class ServingLoop {
       this.policyConfig = checked;
     }
     this.resetClock();
+  }
+
+  /** A raw reading of the loop's clock in seconds (for `SubmitOptions.receivedAt`). */
+  clockReading(): number {
+    return this.clock();
+  }
+
+  /**
+   * The clock's origin (the first arrival since the last reset) on CLOCK_MONOTONIC in
+   * seconds, the clock that Python's `time.perf_counter()` and Node's `process.hrtime`
+   * read on Linux, so another process can place the loop's times on its own clock; NaN
+   * before the first arrival or when the loop runs on a clock of its own (`now`).
+   */
+  monotonicOrigin(): number {
+    if (!this.defaultClock || Number.isNaN(this.origin)) return NaN;
+    return monotonicSeconds(1000 * this.origin);
   }
 
   /** Seconds since the clock's origin (the first arrival); 0 before it. */
@@ -251,7 +279,8 @@ export class ServingLoop {
     this.queue.push(r);
     this.intake++;
     if (this.keepSteps && this.arrivals.length < MAX_STEP_RECORDS) {
-      r.record = { arrival: t, promptTokens: prompt.length, outputTokens: maxTokens, firstToken: NaN, finish: NaN, admitStep: NaN };
+      const received = opts.receivedAt === undefined ? NaN : opts.receivedAt - this.origin;
+      r.record = { received, arrival: t, promptTokens: prompt.length, outputTokens: maxTokens, firstToken: NaN, finish: NaN, admitStep: NaN, label: opts.label };
       this.arrivals.push(r.record);
     }
     this.stats.accepted++;

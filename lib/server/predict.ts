@@ -3,8 +3,10 @@ import type { ServingPolicy, ServingResult, ServingStepCost } from '../batching/
 import { engineStepCost } from '../engine/stepcost.js';
 import type { EngineStepCostFit } from '../engine/stepcost.js';
 import type { LoadResult, LoadWorkload } from './load.js';
-import { median } from '../util/stats.js';
+import { mean, median } from '../util/stats.js';
 import { InputError } from '../util/errors.js';
+import { fork } from '../util/random.js';
+import type { StepWork } from '../core/types.js';
 
 /**
  * Costs of serving that are not engine steps, measured on the running server before a
@@ -21,23 +23,30 @@ export interface ServerOverheads {
 
 /**
  * The step cost the simulator runs for a server: the engine's measured step cost plus
- * the loop's per-step overhead.
+ * the loop's per-step overhead. With a `seed` and a fit to served steps that carries
+ * their measured spread (`stepFactors`), each step's cost is multiplied by a factor drawn
+ * from them (seeded, one draw per step), so the prediction carries the slow steps that
+ * other processes on the same cores cause, as often as the calibration saw them.
  *
  * @example
  * serverStepCost(fit, { stepSeconds: 5e-4, requestSeconds: 0 })({ prefillTokens: 0, decodeTokens: 4, contextTokens: 200 })
  */
-export function serverStepCost(fit: EngineStepCostFit, overheads?: ServerOverheads): ServingStepCost {
+export function serverStepCost(fit: EngineStepCostFit, overheads?: ServerOverheads, seed?: number): ServingStepCost {
   const engine = engineStepCost(fit);
   const extra = overheads?.stepSeconds ?? 0;
-  const fn: ServingStepCost = (w) => engine(w) + extra;
-  fn.label = extra > 0 ? `${fit.label} + ${(extra * 1e3).toFixed(2)} ms loop overhead per step` : fit.label;
+  const factors = seed === undefined ? [] : fit.stepFactors ?? [];
+  const draw = factors.length ? fork(seed!, 'served-step-factors') : undefined;
+  const fn: ServingStepCost = draw ? (w) => engine(w) * factors[Math.floor(draw() * factors.length)] + extra : (w) => engine(w) + extra;
+  const spread = draw ? ` × a factor drawn per step from ${factors.length} served steps (median ${median(factors).toFixed(2)}, mean ${mean(factors).toFixed(2)})` : '';
+  fn.label = `${fit.label}${spread}${extra > 0 ? ` + ${(extra * 1e3).toFixed(2)} ms loop overhead per step` : ''}`;
   return fn;
 }
 
 /**
  * The simulator's prediction of a measured run: `simulateServing` with the same
  * workload, seed and policy, and the engine's step cost measured on this machine (plus
- * the loop's measured per-step overhead, when given). In closed loop the request
+ * the loop's measured per-step overhead, when given; a fit to served steps draws each
+ * step's factor from their measured spread, seeded by `seed`, see serverStepCost). In closed loop the request
  * overhead (the client's HTTP path) is added to each client's think time, since the
  * server sees the next request that much after the client saw the last token.
  *
@@ -46,11 +55,27 @@ export function serverStepCost(fit: EngineStepCostFit, overheads?: ServerOverhea
  * predicted.ttft.p50
  */
 export function predictLoad(workload: LoadWorkload, policy: ServingPolicy, fit: EngineStepCostFit, seed: number, overheads?: ServerOverheads): ServingResult {
-  const stepCost = serverStepCost(fit, overheads);
+  const stepCost = serverStepCost(fit, overheads, seed);
   // In closed loop a client's HTTP path lies between its finish and the server seeing its next request: think time to the server.
   const a = workload.arrivals;
   const arrivals = a.kind === 'closed' && (overheads?.requestSeconds ?? 0) > 0 && (a.think ?? 'fixed') === 'fixed' ? { ...a, thinkSeconds: (a.thinkSeconds ?? 0) + overheads!.requestSeconds } : a;
   return simulateServing({ ...workload, arrivals, policy, stepCost, costLabel: stepCost.label }, seed);
+}
+
+/**
+ * How much slower (> 1) or faster the steps a server ran were than a step-cost fit says
+ * for the same work: the median over the logged steps of (next decision − start) /
+ * fit(work), the served-step duration the served calibration fits. On a machine shared
+ * with other processes it shows how far the machine's speed moved between the
+ * calibration and a run; NaN without a timed step.
+ *
+ * @example
+ * servedStepRatio(log.steps, fit) // => 1.08: the run's steps took 8 % longer than the fit
+ */
+export function servedStepRatio(steps: Array<{ start: number; nextDecision: number | null; work: StepWork }>, fit: EngineStepCostFit): number {
+  const cost = engineStepCost(fit);
+  const r = steps.filter((s) => Number.isFinite(s.nextDecision ?? NaN)).map((s) => (s.nextDecision! - s.start) / cost(s.work));
+  return r.length ? median(r) : NaN;
 }
 
 /** One metric, predicted beside measured. */

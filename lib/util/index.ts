@@ -14,3 +14,4 @@ export { checkWritableFile, checkWritableDir, ensureDir, readTextCapped, readJso
 export type { ReadCaps } from './files.js';
 export { formatUsd } from './money.js';
 export { projectRelativePath } from './package-root.js';
+export { monotonicSeconds } from './clock.js';

@@ -9,6 +9,9 @@ import { join, resolve } from 'node:path';
 import OpenAI from 'openai';
 import { spawnServer } from '../../lib/server/serve.js';
 import type { ChildServer } from '../../lib/server/serve.js';
+import { requestTimelines } from '../../lib/server/timeline.js';
+import type { ServerRunLog } from '../../lib/server/timeline.js';
+import { runOutsideLoad } from '../../bench/outside-client.js';
 
 const root = resolve(import.meta.dirname, '..', '..');
 const python = join(root, '.venv', 'bin', 'python');
@@ -63,4 +66,20 @@ test('the openai Python package and the Node one get the same answers from batch
   for (const field of ['temperature', 'top_p', 'logprobs', 'best_of', 'echo']) assert.deepEqual(py.errors[field], { status: 400, param: field }, field);
   assert.equal(py.concurrent.length, 8);
   assert.ok(py.concurrent.every((c) => c.tokens === 6 && c.ttft > 0), JSON.stringify(py.concurrent));
+});
+
+test('the outside load client (bench/outside_load.py) reports its clock on CLOCK_MONOTONIC and each response id, so every TTFT splits into the server\'s parts', { timeout: 240_000 }, async (t) => {
+  if (!existsSync(python) || spawnSync(python, ['-c', 'import openai'], { encoding: 'utf8' }).status !== 0) {
+    t.skip('the venv has no openai package; run node scripts/setup.mjs');
+    return;
+  }
+  const reset = await fetch(`${srv!.url}/batchlab/reset`, { method: 'POST' });
+  assert.equal(reset.status, 200);
+  const run = await runOutsideLoad(srv!.url, { arrivals: { kind: 'closed', clients: 2 }, requests: 6, promptTokens: { kind: 'fixed', tokens: 8 }, outputTokens: { kind: 'fixed', tokens: 4 } }, 2);
+  const log = (await (await fetch(`${srv!.url}/batchlab/metrics`)).json()) as ServerRunLog;
+  assert.ok(run.clientCpuSeconds > 0, `client CPU ${run.clientCpuSeconds} s`);
+  const parts = requestTimelines(run, log);
+  assert.equal(parts.length, 6, 'every request matched by its response id');
+  // Python's perf_counter and the server's clock are both CLOCK_MONOTONIC: a wrong origin would put some part far below 0.
+  for (const x of parts) for (const k of ['toHeaders', 'toSubmit', 'toAdmit', 'toFirstToken', 'toClient'] as const) assert.ok(x[k] > -1e-3, `${x.id} ${k} = ${x[k]}`);
 });

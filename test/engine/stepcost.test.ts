@@ -102,5 +102,37 @@ test('fitStepCostSamples recovers a known cost from mixed served steps and ignor
   assert.ok(Math.abs(fit.perKeySeconds - 1e-6) < 1e-11, String(fit.perKeySeconds));
   const cost = engineStepCost(fit);
   for (const s of samples) assert.ok(Math.abs(cost(s.work) - truth(s.work)) < 1e-9);
+  // The measured spread keeps the two slow steps: 46 factors of 1, then two of 10, sorted.
+  const f = fit.stepFactors!;
+  assert.equal(f.length, samples.length);
+  assert.ok(f.slice(0, -2).every((x) => Math.abs(x - 1) < 1e-6) && f.slice(-2).every((x) => Math.abs(x - 10) < 1e-5), f.slice(-3).join(' '));
   assert.throws(() => fitStepCostSamples(timed.slice(0, 5), { label: 's', backend: 'none', model: 'none' }), InputError);
+});
+
+test('fitStepCostSamples(samples, meta, fixed) takes the per-sequence and per-key costs as given and fits the token curve to the rest', () => {
+  // Steps whose tokens, sequences and keys grow together (a closed loop): batch b decodes b tokens over 60 cached tokens each.
+  const truth = (b: number): number => 0.01 + 0.001 * b + 0.0005 * b + 2e-6 * 60 * b;
+  const samples = Array.from({ length: 16 }, (_, i) => {
+    const b = i + 1;
+    return { work: { prefillTokens: 0, decodeTokens: b, contextTokens: 60 * b, prefillSequences: 0 }, seconds: truth(b) };
+  });
+  const fit = fitStepCostSamples(samples, { label: 'served', backend: 'none', model: 'none' }, { perSequenceSeconds: 0.0005, perKeySeconds: 2e-6 });
+  assert.equal(fit.perSequenceSeconds, 0.0005);
+  assert.equal(fit.perKeySeconds, 2e-6);
+  // The token curve is what is left: 0.01 + 0.001·b at each knot (1, 2, 4, 8, 16).
+  fit.tokenKnots.forEach((k, i) => assert.ok(Math.abs(fit.tokenSeconds[i] - (0.01 + 0.001 * k)) < 1e-9, `knot ${k}: ${fit.tokenSeconds[i]}`));
+  const cost = engineStepCost(fit);
+  for (const x of samples) assert.ok(Math.abs(cost(x.work) - x.seconds) < 1e-9);
+  assert.throws(() => fitStepCostSamples(samples, { label: 's', backend: 'none', model: 'none' }, { perSequenceSeconds: -1, perKeySeconds: 0 }), InputError);
+});
+
+test('fitStepCostSamples fits steps that leave two knots indistinguishable (both seen only by one step length) instead of failing', () => {
+  // Steps of 1, 2 and 4 tokens, of 24 (between knots 16 and 32, half on each) and of 40 tokens: knots 16 and 32 are only seen at 24.
+  const cost = (t: number): number => 0.01 + 0.001 * t;
+  const samples = [1, 2, 4, 24, 40].flatMap((t) => Array.from({ length: 4 }, () => ({ work: { prefillTokens: t - 1, decodeTokens: 1, contextTokens: 0, prefillSequences: 1 }, seconds: cost(t) })));
+  const fit = fitStepCostSamples(samples, { label: 'served', backend: 'none', model: 'none' }, { perSequenceSeconds: 0, perKeySeconds: 0 });
+  assert.deepEqual(fit.tokenKnots, [1, 2, 4, 16, 32, 40]);
+  // The fit still goes through every step (the exact linear cost of the samples).
+  const f = engineStepCost(fit);
+  for (const x of samples) assert.ok(Math.abs(f(x.work) / x.seconds - 1) < 1e-6, `${x.work.prefillTokens + 1} tokens: ${f(x.work)} against ${x.seconds}`);
 });

@@ -7,6 +7,9 @@ import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { spawnServer } from '../../lib/server/serve.js';
 import type { ChildServer } from '../../lib/server/serve.js';
+import { runLoad } from '../../lib/server/load.js';
+import { requestTimelines } from '../../lib/server/timeline.js';
+import type { ServerRunLog } from '../../lib/server/timeline.js';
 
 // 19 M parameters (hidden 512, 4 layers): a 200-token prefill is a step of tens of milliseconds or more.
 const ARGS = ['--model', 'llama-3.2-1b', '--width', '0.25', '--depth', '0.25', '--vocab', '0.0625', '--max-context', '256', '--seed', '1', '--max-batch', '16'];
@@ -61,4 +64,19 @@ test('10 simultaneous requests on fresh connections reach the scheduler at one s
   // The step log agrees: the step that admitted them lists N (or N + the blocker) admissions.
   const step = m.steps.find((s) => s.index === steps[0])!;
   assert.ok(step.admitted >= N, `step ${step.index} admitted ${step.admitted}`);
+});
+
+test('the server logs when it read each request\'s headers; requestTimelines puts them on the client\'s clock in order: send ≤ headers ≤ submitted ≤ admitted ≤ first token ≤ read', async () => {
+  const reset = await fetch(`${srv.url}/batchlab/reset`, { method: 'POST' });
+  assert.equal(reset.status, 200);
+  const run = await runLoad({ url: srv.url, seed: 3, workload: { arrivals: { kind: 'closed', clients: 2 }, requests: 6, promptTokens: { kind: 'fixed', tokens: 16 }, outputTokens: { kind: 'fixed', tokens: 4 } } });
+  const log = (await (await fetch(`${srv.url}/batchlab/metrics`)).json()) as ServerRunLog;
+  assert.ok(Number.isFinite(log.monotonicOrigin));
+  const t = requestTimelines(run, log);
+  assert.equal(t.length, 6, 'every request matched by its response id');
+  // Both clocks are CLOCK_MONOTONIC: a misplaced origin would make some part negative by far more than 1 ms.
+  for (const x of t) {
+    for (const k of ['toHeaders', 'toSubmit', 'toAdmit', 'toFirstToken', 'toClient'] as const) assert.ok(x[k] > -1e-3, `${x.id} ${k} = ${x[k]}`);
+    assert.ok(Math.abs(x.toHeaders + x.toSubmit + x.toAdmit + x.toFirstToken + x.toClient - x.ttft) < 1e-9);
+  }
 });

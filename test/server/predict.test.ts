@@ -6,7 +6,7 @@ import { fitEngineStepCost } from '../../lib/engine/stepcost.js';
 import type { EngineStepCostFit, EngineStepCostPoint } from '../../lib/engine/stepcost.js';
 import { planLoad, summariseLoad } from '../../lib/server/load.js';
 import type { LoadRequestRecord } from '../../lib/server/load.js';
-import { comparePrediction, describePredictionErrors, predictLoad, predictionErrorSummary, predictionRowsByUnit, serverStepCost } from '../../lib/server/predict.js';
+import { comparePrediction, describePredictionErrors, predictLoad, predictionErrorSummary, predictionRowsByUnit, servedStepRatio, serverStepCost } from '../../lib/server/predict.js';
 import { predictionChart, predictionErrorChart } from '../../lib/plot/server.js';
 import { promptTokens, tokenText } from '../../lib/server/http.js';
 import { InputError } from '../../lib/util/errors.js';
@@ -164,4 +164,36 @@ test('predictionRowsByUnit(rows) puts latencies in ms (× 1000, 1 s = 1000 ms) a
   const compared = comparePrediction(summariseLoad(records([[0, 0.05, 5, 0.02], [0.5, 0.07, 5, 0.02]]), { url: 'x', workload: 'w', seed: 2 }), predictLoad(workload, { kind: 'continuous', maxBatch: 4 }, f, 2));
   assert.deepEqual(predictionRowsByUnit(compared).map((g) => [g.unit, g.rows.length]), [['ms', 4], ['tok/s', 1]]);
   assert.throws(() => predictionRowsByUnit([{ metric: 'no unit', predicted: 1, measured: 1 }]), (e: unknown) => e instanceof InputError && e.field === 'rows[0].metric');
+});
+
+test('servedStepRatio(steps, fit) is the median of served step durations over the fit\'s cost for the same work', () => {
+  const f = fit();
+  const cost = serverStepCost(f);
+  const w = (b: number) => ({ prefillTokens: 0, decodeTokens: b, contextTokens: 20 * b });
+  // Three steps taking 1.1×, 1.3× and 2× their fitted cost (median 1.3); one without a next decision is left out.
+  const steps = [
+    { start: 0, nextDecision: 1.1 * cost(w(1)), work: w(1) },
+    { start: 1, nextDecision: 1 + 1.3 * cost(w(4)), work: w(4) },
+    { start: 2, nextDecision: 2 + 2 * cost(w(8)), work: w(8) },
+    { start: 3, nextDecision: null, work: w(2) },
+  ];
+  assert.ok(Math.abs(servedStepRatio(steps, f) - 1.3) < 1e-9, String(servedStepRatio(steps, f)));
+  assert.ok(Number.isNaN(servedStepRatio([], f)));
+});
+
+test('serverStepCost(fit, overheads, seed) multiplies each step by a seeded draw from the fit\'s served-step factors', () => {
+  const f = { ...fit(), stepFactors: [1, 1, 1, 3] };
+  const w = { prefillTokens: 0, decodeTokens: 4, contextTokens: 80 };
+  const base = serverStepCost(f)(w);
+  const a = serverStepCost(f, undefined, 5);
+  const b = serverStepCost(f, undefined, 5);
+  const draws = Array.from({ length: 4000 }, () => a(w) / base);
+  // Every draw is one of the factors; the same seed gives the same sequence.
+  assert.ok(draws.every((d) => Math.abs(d - 1) < 1e-9 || Math.abs(d - 3) < 1e-9));
+  assert.deepEqual(Array.from({ length: 4000 }, () => b(w) / base), draws);
+  // Mean of the factors {1, 1, 1, 3} is 1.5; 4000 draws of a factor with sd 0.87 land within 0.07 (4.5 sd of the mean).
+  const m = draws.reduce((x, y) => x + y, 0) / draws.length;
+  assert.ok(Math.abs(m - 1.5) < 0.07, String(m));
+  // Without a seed, or without factors, the cost is the fit's own.
+  assert.equal(serverStepCost(f)(w), serverStepCost(fit(), undefined, 5)(w));
 });
