@@ -8,7 +8,9 @@ import { formatUsd } from '../../lib/util/money.js';
 import { HARDWARE_FLAG_HELP, MODEL_FLAG_HELP, PRICE_FLAG_HELP, hardwareFlag, modelFlag, modelNoteLines, priceSource } from './inputs.js';
 import { loadPromptMix, promptMixStats, scalePromptMix } from '../../lib/attention/prompts.js';
 import { deepseekDayReproduction } from '../../lib/deployment/deepseek.js';
-import { checkPrecision } from '../../lib/deployment/layout.js';
+import { checkPrecision, layoutParallelism } from '../../lib/deployment/layout.js';
+import { presetMemoryFraction } from '../../lib/batching/replica.js';
+import { precisionOfClasses } from '../../lib/roofline/deployment.js';
 import { loadLocalSetup, loadLocalSetupFile, localDecode, withSetupOverrides } from '../../lib/deployment/local.js';
 import type { LocalSetupOverrides } from '../../lib/deployment/local.js';
 import { decodePerformance, maxSequencesThatFit, prefillPerformance } from '../../lib/deployment/pool.js';
@@ -22,7 +24,7 @@ import type { DeviceStepModel, PoolLayout } from '../../lib/deployment/types.js'
 import { InputError } from '../../lib/util/errors.js';
 import { checkOneOf } from '../../lib/util/validate.js';
 import { SERVING_ENGINES, describeEnginePreset, engineDevice, servingEnginePreset, type ServingEnginePreset } from '../../lib/batching/engines.js';
-import { kernelOptionsFromFlags, kernelUsageLines } from './kernels.js';
+import { FP8_SCALING_FLAG_HELP, fp8TableText, kernelOptionsFromFlags, kernelUsageLines } from './kernels.js';
 
 interface DeployOptions {
   deepseekDay?: boolean;
@@ -65,6 +67,7 @@ interface DeployOptions {
   usdPerHour?: string;
   framework?: string;
   kernelDb?: string;
+  fp8Scaling?: string;
   json?: boolean;
 }
 
@@ -222,11 +225,11 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
       output: intArg('--output', o.output, 1, 1 << 22),
       requests: intArg('--requests', o.requests, 1, 1_000_000),
       seed: decimalArg('--seed', o.seed),
-      ...(o.engine === undefined ? {} : { engine: servingEnginePreset(checkOneOf('--engine', o.engine, SERVING_ENGINES), engineDevice(hw)) }),
+      ...(o.engine === undefined ? {} : { engine: servingEnginePreset(checkOneOf('--engine', o.engine, SERVING_ENGINES), engineDevice(hw, layout.tensorParallel)) }),
     };
   }
   const kernels = kernelOptionsFromFlags(o, hw);
-  const step = asFlags(() => perfDeviceStepModel(model, hw, layout, precision, { efficiency, ...kernels }), { ...LAYOUT_FLAGS, framework: '--framework' }, LAYOUT_WORDS);
+  const step = asFlags(() => perfDeviceStepModel(model, hw, layout, precision, { efficiency, ...kernels }), { ...LAYOUT_FLAGS, framework: '--framework', fp8Scaling: '--fp8-scaling' }, LAYOUT_WORDS);
   const decode = decodePerformance(step, layout, { sequencesPerRank: batch, context, speculative });
   if (!decode.memory.fits) {
     const refusal = memoryRefusal(step, decode, batch, layout.pipelineParallel, context);
@@ -269,13 +272,17 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
     ...(decodeStep ? { decodeStepKernels: decodeStep.kernels ?? [] } : {}),
   };
   if (sim) {
+    // Under an engine preset the rank's KV cache is what the preset's memory rule leaves
+    // beside the weights (presetMemoryFraction), not batchlab's default share of memory.
+    const memoryFraction = sim.engine ? presetMemoryFraction(sim.engine, model, hw, { parallelism: layoutParallelism(model, layout), precision: precisionOfClasses(precision) }) : undefined;
+    const simStep = memoryFraction === undefined ? step : perfDeviceStepModel(model, hw, layout, precision, { efficiency, ...kernels, memoryFraction });
     const s = simulateDeployment(
-      step,
+      simStep,
       { ratePerSecond: sim.rate, promptTokens: { kind: 'fixed', tokens: uncached }, outputTokens: { kind: 'fixed', tokens: sim.output }, maxBatch: batch, requests: sim.requests, engine: sim.engine },
       sim.seed,
     );
     const { result: _r, ...rest } = s;
-    out.simulated = { ...rest, scheduler: sim.engine ? describeEnginePreset(sim.engine) : `continuous batching, batch ≤ ${batch}` };
+    out.simulated = { ...rest, scheduler: sim.engine ? describeEnginePreset(sim.engine) : `continuous batching, batch ≤ ${batch}`, ...(memoryFraction === undefined ? {} : { memoryFraction }) };
   }
   if (o.json) {
     io.out(JSON.stringify(out, null, 2));
@@ -290,7 +297,8 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
   io.out(`  memory per device: weights ${gb(decode.memory.weightBytes)} + KV ${gb(decode.memory.kvBytes)} of ${gb(decode.memory.capacityBytes)} (fits)`);
   io.out(`  decode: ${fmt(decode.tokensPerSecondPerDevice)} output tok/s per device, ${fmt(decode.tokensPerSecondPerUser)} tok/s per user (TPOT ${fmt(decode.tpotSeconds * 1e3)} ms)`);
   if (decodeStep) {
-    io.out(`  inter-token latency ${fmt(decode.tpotSeconds * 1e3)} ms at batch ${batch}; one decode step (${fmt(decodeStep.seconds * 1e3)} ms) priced by:`);
+    const fp8 = precision.weights === 'fp8' ? ` (FP8 GEMMs, ${fp8TableText(kernels.fp8Scaling)})` : '';
+    io.out(`  inter-token latency ${fmt(decode.tpotSeconds * 1e3)} ms at batch ${batch}; one decode step (${fmt(decodeStep.seconds * 1e3)} ms) priced by${fp8}:`);
     for (const line of kernelUsageLines(decodeStep.kernels ?? [])) io.out(`    ${line}`);
   }
   io.out(`  prefill: ${fmt(prefill.inputTokensPerSecondPerDevice)} input tok/s per device (cache hits counted), step ${fmt(prefill.ttftSeconds * 1e3)} ms`);
@@ -300,8 +308,9 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
   } else io.out(`  no hourly price (${priceSource(hw)}): give one with --usd-per-hour`);
   for (const line of modelNoteLines(model)) io.out(line);
   if (out.simulated) {
-    const s = out.simulated as { ttftP50: number; ttftP99: number; tpotP50: number | null; tpotP99: number | null; scheduler: string };
-    io.out(`  simulated (${s.scheduler}): TTFT p50 ${fmt(s.ttftP50 * 1e3)} ms, p99 ${fmt(s.ttftP99 * 1e3)} ms; TPOT p50 ${s.tpotP50 === null ? '-' : fmt(s.tpotP50 * 1e3)} ms, p99 ${s.tpotP99 === null ? '-' : fmt(s.tpotP99 * 1e3)} ms`);
+    const s = out.simulated as { ttftP50: number; ttftP99: number; tpotP50: number | null; tpotP99: number | null; scheduler: string; memoryFraction?: number };
+    const kv = s.memoryFraction === undefined ? '' : `; weights and KV cache in ${+(s.memoryFraction * 100).toFixed(2)} % of each device's memory, the preset's rule`;
+    io.out(`  simulated (${s.scheduler}${kv}): TTFT p50 ${fmt(s.ttftP50 * 1e3)} ms, p99 ${fmt(s.ttftP99 * 1e3)} ms; TPOT p50 ${s.tpotP50 === null ? '-' : fmt(s.tpotP50 * 1e3)} ms, p99 ${s.tpotP99 === null ? '-' : fmt(s.tpotP99 * 1e3)} ms`);
   }
 }
 
@@ -352,7 +361,7 @@ export function register(program: Command, io: CliIo): void {
     .option('--drafts <n>', 'speculative draft tokens per step, in [0, 16]', '0')
     .option('--acceptance <f>', 'acceptance rate of each draft token', '0.8')
     .option('--simulate', 'run the serving simulator for TTFT and TPOT percentiles')
-    .option('--engine <name>', 'with --simulate: schedule as this engine preset (vllm, sglang or trtllm) instead of continuous batching up to --batch')
+    .option('--engine <name>', 'with --simulate: schedule as this engine preset (vllm, sglang or trtllm) instead of continuous batching up to --batch, its KV cache sized by the preset\'s memory rule')
     .option('--rate <rps>', 'requests per second per rank (required with --simulate)')
     .option('--output <n>', 'output tokens per request (the all-in price and --simulate)', '256')
     .option('--requests <n>', 'requests to simulate with --simulate', '2000')
@@ -360,6 +369,7 @@ export function register(program: Command, io: CliIo): void {
     .option('--efficiency <mode>', 'calibrated (default when the hardware has a calibration), typical, or spec (the datasheet bound)')
     .option('--framework <name>', 'price GEMMs, attention and all-reduces from this serving framework\'s measured kernel tables: trtllm, sglang or vllm')
     .option('--kernel-db <dir>', 'kernel tables in batchlab\'s schema, <dir>/<device>/<framework>/<version>/<op>.csv[.gz] (default: the shipped data/kernels)')
+    .option('--fp8-scaling <kind>', FP8_SCALING_FLAG_HELP)
     .exitOverride()
     // A local setup serves one user unless --batch says otherwise; the pool default (64 per rank) is a server's.
     .action((o: DeployOptions, cmd: Command) => deployCommand({ ...o, json: wantsJson(cmd), ...((o.local !== undefined || o.setup !== undefined) && cmd.getOptionValueSource('batch') !== 'cli' ? { batch: '1' } : {}) }, io));

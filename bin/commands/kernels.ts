@@ -4,20 +4,29 @@ import { kernelDeviceFolder } from '../../lib/kernels/pricer.js';
 import type { HardwareSpec } from '../../lib/hardware/spec.js';
 import type { KernelUsage } from '../../lib/roofline/kernel-step.js';
 import { InputError } from '../../lib/util/errors.js';
+import { checkOneOf } from '../../lib/util/validate.js';
+import { FP8_SCALINGS } from '../../lib/roofline/deployment.js';
+import type { Fp8Scaling } from '../../lib/roofline/deployment.js';
 import { asFlags } from './context.js';
 
 /**
- * The kernel-database options of `--framework` and `--kernel-db`: none without
- * `--framework`; `--kernel-db` alone is refused (it names tables no framework picks).
+ * The kernel-database options of `--framework`, `--kernel-db` and `--fp8-scaling`: none
+ * without `--framework`; `--kernel-db` or `--fp8-scaling` alone is refused (each only
+ * picks tables, and without a framework no table prices the step).
  * `--kernel-db` may be an aiconfigurator checkout: only `hw`'s device and the framework
  * are converted (every device without `hw`).
  *
  * @example
  * kernelOptionsFromFlags({ framework: 'trtllm' }) // => { framework: 'trtllm', kernelDb: undefined }
  */
-export function kernelOptionsFromFlags(o: { framework?: string; kernelDb?: string }, hw?: HardwareSpec): { framework?: string; kernelDb?: KernelDb } {
+export function kernelOptionsFromFlags(
+  o: { framework?: string; kernelDb?: string; fp8Scaling?: string },
+  hw?: HardwareSpec,
+): { framework?: string; kernelDb?: KernelDb; fp8Scaling?: Fp8Scaling } {
+  const fp8Scaling = o.fp8Scaling === undefined ? undefined : (checkOneOf('--fp8-scaling', o.fp8Scaling, FP8_SCALINGS) as Fp8Scaling);
   if (o.framework === undefined) {
     if (o.kernelDb !== undefined) throw new InputError('--framework', undefined, 'given with --kernel-db: the framework folder to read, e.g. trtllm');
+    if (fp8Scaling !== undefined) throw new InputError('--fp8-scaling', fp8Scaling, 'given with --framework: it picks the FP8 GEMM kernel table, e.g. --framework trtllm');
     return {};
   }
   // An aiconfigurator checkout converts only the tables this command reads (its device, its framework).
@@ -26,7 +35,23 @@ export function kernelOptionsFromFlags(o: { framework?: string; kernelDb?: strin
   const db = kernelDb ?? defaultKernelDb();
   const held = [...new Set(db.entries.map((e) => e.framework))].sort();
   if (!held.includes(o.framework)) throw new InputError('--framework', o.framework, `one of the frameworks ${o.kernelDb ?? 'data/kernels'} holds: ${held.join(', ')}`);
-  return { framework: o.framework, kernelDb };
+  return { framework: o.framework, kernelDb, ...(fp8Scaling === undefined ? {} : { fp8Scaling }) };
+}
+
+/** The `--fp8-scaling` help text, shared by the commands that take it. */
+export const FP8_SCALING_FLAG_HELP = `with --framework: how the checkpoint scales its FP8 GEMMs, which picks their kernel table: ${FP8_SCALINGS.join(', ')} (default dynamic)`;
+
+/**
+ * Which rows of the GEMM table priced a step's FP8 weight GEMMs under `scaling`
+ * (PerfConfig `fp8Scaling`; the mapping is `kernelOpSeconds` in lib/roofline/kernel-step.ts).
+ *
+ * @example
+ * fp8TableText('static') // => "static scaling: the GEMM table's 'fp8' rows less its compute_scale and scale_matrix passes"
+ */
+export function fp8TableText(scaling: Fp8Scaling = 'dynamic'): string {
+  if (scaling === 'block') return "block scaling: the GEMM table's 'fp8_block' rows";
+  if (scaling === 'static') return "static scaling: the GEMM table's 'fp8' rows less its compute_scale and scale_matrix passes";
+  return "dynamic scaling: the GEMM table's 'fp8' rows";
 }
 
 /**

@@ -14,7 +14,7 @@ import type { SearchSpec } from '../../lib/deployment/spec.js';
 import { InputError } from '../../lib/util/errors.js';
 import { readJsonCapped } from '../../lib/util/files.js';
 import { kernelTableStepModel } from '../../lib/deployment/perf.js';
-import { kernelOptionsFromFlags } from './kernels.js';
+import { FP8_SCALING_FLAG_HELP, kernelOptionsFromFlags } from './kernels.js';
 
 /** A spec is a few kilobytes of JSON; the cap counts bytes read, so /dev/zero or a FIFO cannot grow memory. */
 export const MAX_SPEC_BYTES = 16 * 2 ** 20;
@@ -143,7 +143,7 @@ function sloText(slo: Slo): string {
   return parts.length ? parts.join(', ') : 'none';
 }
 
-function searchCommand(o: { spec?: string; json?: boolean; frontier?: boolean; bruteForce?: boolean; usdPerHour?: string; framework?: string; kernelDb?: string }, io: CliIo): void {
+function searchCommand(o: { spec?: string; json?: boolean; frontier?: boolean; bruteForce?: boolean; usdPerHour?: string; framework?: string; kernelDb?: string; fp8Scaling?: string }, io: CliIo): void {
   const spec = readJsonSpec('--spec', o.spec) as SearchSpec;
   const kernels = kernelOptionsFromFlags(o);
   const space: SearchSpace = { ...searchSpaceFromSpec(spec), ...(kernels.framework === undefined ? {} : { stepModel: kernelTableStepModel(kernels) }) };
@@ -193,6 +193,7 @@ export function register(program: Command, io: CliIo): void {
     .option('--usd-per-hour <usd>', `${PRICE_FLAG_HELP} (every hardware of the spec)`)
     .option('--framework <name>', 'price GEMMs, attention and all-reduces from this serving framework\'s measured kernel tables: trtllm, sglang or vllm')
     .option('--kernel-db <dir>', 'kernel tables in batchlab\'s schema (default: the shipped data/kernels)')
+    .option('--fp8-scaling <kind>', FP8_SCALING_FLAG_HELP)
     .exitOverride()
     .action((o, cmd: Command) => searchCommand({ ...o, json: wantsJson(cmd) }, io));
 }

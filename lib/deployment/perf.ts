@@ -1,7 +1,7 @@
 import type { StepWork } from '../core/types.js';
 import type { HardwareSpec } from '../hardware/spec.js';
 import type { ModelSpec } from '../models/spec.js';
-import type { EfficiencyMode, MemoryFit, Parallelism, PerfConfig } from '../roofline/deployment.js';
+import type { EfficiencyMode, Fp8Scaling, MemoryFit, Parallelism, PerfConfig } from '../roofline/deployment.js';
 import { memoryFit, precisionOfClasses, stepTime } from '../roofline/deployment.js';
 import { checkInt, checkNumber } from '../util/validate.js';
 import { uniformRoutingLoadFactor } from '../roofline/routing.js';
@@ -22,6 +22,10 @@ export interface PerfStepOptions {
   frameworkVersion?: string;
   /** The kernel database (default: the shipped one); `false` switches it off. */
   kernelDb?: PerfConfig['kernelDb'];
+  /** With `framework`: how the checkpoint scales its FP8 GEMMs, which picks their table (PerfConfig `fp8Scaling`, default 'dynamic'). */
+  fp8Scaling?: Fp8Scaling;
+  /** Share of each device's memory for weights and KV cache (PerfConfig `memoryFraction`, e.g. an engine preset's `presetMemoryFraction`). */
+  memoryFraction?: number;
 }
 
 /**
@@ -48,6 +52,8 @@ export function perfDeviceStepModel(model: ModelSpec, hw: HardwareSpec, layout: 
     framework: opts.framework,
     frameworkVersion: opts.frameworkVersion,
     kernelDb: opts.kernelDb,
+    ...(opts.fp8Scaling === undefined ? {} : { fp8Scaling: opts.fp8Scaling }),
+    ...(opts.memoryFraction === undefined ? {} : { memoryFraction: opts.memoryFraction }),
   };
   // Validates the configuration once, up front.
   const probe = stepTime(model, hw, config, { prefillTokens: 0, decodeTokens: dp, contextTokens: 0 });
@@ -131,7 +137,7 @@ export const calibratedStepModel: StepModelFactory = (model, hw, layout, precisi
  * const make = kernelTableStepModel({ framework: 'trtllm' });
  * make(loadModel('llama-3.1-70b'), loadHardware('h200'), layout, uniformPrecision('bf16'), 'decode').label
  */
-export function kernelTableStepModel(opts: Pick<PerfStepOptions, 'framework' | 'frameworkVersion' | 'kernelDb' | 'efficiency'>): StepModelFactory {
+export function kernelTableStepModel(opts: Pick<PerfStepOptions, 'framework' | 'frameworkVersion' | 'kernelDb' | 'efficiency' | 'fp8Scaling'>): StepModelFactory {
   return (model, hw, layout, precision, role, extras) =>
     perfDeviceStepModel(model, hw, layout, precision, { ...opts, dispatch: role === 'prefill' ? 'per-node' : 'per-expert', expertLoadFactor: extras?.expertLoadFactor });
 }

@@ -53,3 +53,53 @@ test('batchlab bench gemm writes kernel-database rows, and this machine is then 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('batchlab deploy --fp8-scaling static prices an FP8 decode step at most the dynamic one, and names the FP8 table', async () => {
+  const args = ['deploy', '--framework', 'trtllm', '--model', 'llama-3.1-70b', '--hardware', 'h200', '--tp', '8', '--batch', '1', '--precision', 'fp8'];
+  const tpot = async (scaling: string): Promise<number> => {
+    const r = await run([...args, '--fp8-scaling', scaling, '--json']);
+    assert.equal(r.code, 0, r.err);
+    return (JSON.parse(r.out) as { decode: { tpotSeconds: number } }).decode.tpotSeconds;
+  };
+  const dynamic = await tpot('dynamic');
+  const stat = await tpot('static');
+  // KernelPricer.gemmFp8Static (lib/kernels/pricer.ts): the 'fp8' table's time less the measured
+  // compute_scale (and scale_matrix) passes, floored at the roofline: never above the dynamic price.
+  // The h200_sxm/trtllm tables hold those passes, so the static step is strictly faster.
+  assert.ok(stat < dynamic, `static ${stat} s vs dynamic ${dynamic} s`);
+  const human = await run([...args, '--fp8-scaling', 'static']);
+  assert.equal(human.code, 0, human.err);
+  assert.match(human.out, /priced by \(FP8 GEMMs, static scaling: the GEMM table's 'fp8' rows less its compute_scale and scale_matrix passes\):/);
+  const block = await run([...args, '--fp8-scaling', 'block']);
+  assert.match(block.out, /priced by \(FP8 GEMMs, block scaling: the GEMM table's 'fp8_block' rows\):/);
+});
+
+test('batchlab deploy and search refuse --fp8-scaling with a bad value or without --framework, naming the flag', async () => {
+  const a = await run(['deploy', '--framework', 'trtllm', '--fp8-scaling', 'tensor']);
+  assert.equal(a.code, 2);
+  assert.match(a.err, /^batchlab: --fp8-scaling must be one of "dynamic", "static", "block"; got "tensor"/);
+  const b = await run(['deploy', '--fp8-scaling', 'static']);
+  assert.equal(b.code, 2);
+  assert.match(b.err, /^batchlab: --fp8-scaling must be given with --framework/);
+  const c = await run(['search', '--spec', 'docs/search-spec.example.json', '--fp8-scaling', 'block']);
+  assert.equal(c.code, 2);
+  assert.match(c.err, /^batchlab: --fp8-scaling must be given with --framework/);
+});
+
+test('batchlab deploy --simulate --engine sizes the KV cache by the preset memory rule at the layout tp', async () => {
+  const { presetMemoryFraction } = await import('../../lib/batching/replica.js');
+  const { engineDevice, servingEnginePreset } = await import('../../lib/batching/engines.js');
+  const { loadHardware } = await import('../../lib/hardware/spec.js');
+  const { loadModel } = await import('../../lib/models/index.js');
+  const r = await run(['deploy', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--tp', '2', '--simulate', '--rate', '4', '--requests', '200', '--engine', 'trtllm', '--json']);
+  assert.equal(r.code, 0, r.err);
+  const sim = (JSON.parse(r.out) as { simulated: { memoryFraction: number } }).simulated;
+  const hw = loadHardware('h100-sxm');
+  const expected = presetMemoryFraction(servingEnginePreset('trtllm', engineDevice(hw, 2)), loadModel('llama-3.1-8b'), hw, { parallelism: { tp: 2 }, precision: 'bf16' });
+  assert.equal(sim.memoryFraction, expected);
+  // TensorRT-LLM's free_gpu_memory_fraction 0.9 of what the weights leave (lib/batching/engines.ts):
+  // 0.9 + 0.1 · weights / capacity, strictly between 0.9 and 1 for weights that fit.
+  assert.ok(sim.memoryFraction > 0.9 && sim.memoryFraction < 1, String(sim.memoryFraction));
+  const plain = await run(['deploy', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--tp', '2', '--simulate', '--rate', '4', '--requests', '200', '--json']);
+  assert.equal((JSON.parse(plain.out) as { simulated: { memoryFraction?: number } }).simulated.memoryFraction, undefined);
+});
