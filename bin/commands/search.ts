@@ -63,13 +63,15 @@ function describe(p: SearchPoint, space: SearchSpace): string {
     `(${formatUsd(p.usdPerMillionOutputFullBatch)} were every slot busy)`;
 }
 
+// A word as a POSIX shell reads it back: single-quoted unless plain.
+const quote = (x: string): string => (/^[\w./:@-]+$/.test(x) ? x : `'${x.replace(/'/g, "'\\''")}'`);
+
 /** The `batchlab deploy` line that prices the same configuration (its full-batch all-in $/M equals the search's). */
-function deployCommandFor(p: SearchPoint, space: SearchSpace, spec: SearchSpec, usdPerHour: string | undefined): string {
+function deployCommandFor(p: SearchPoint, space: SearchSpace, spec: SearchSpec, usdPerHour: string | undefined, kernelFlags: string[]): string {
   const l = space.layouts[p.layout];
   const pr = space.precisions[p.precision];
   const hit = space.load.cacheHitFraction ?? 0;
   const computed = Math.max(1, space.load.promptTokens - Math.floor(space.load.promptTokens * hit));
-  const quote = (x: string): string => (/^[\w./:@-]+$/.test(x) ? x : `'${x.replace(/'/g, "'\\''")}'`);
   const hwRef = spec.hardware.find((h) => h === p.hardware) ?? spec.hardware[space.hardware.findIndex((h) => h.id === p.hardware)];
   const args = [
     'batchlab deploy', `--model ${quote(spec.model)}`, `--hardware ${quote(hwRef)}`,
@@ -79,6 +81,7 @@ function deployCommandFor(p: SearchPoint, space: SearchSpace, spec: SearchSpec, 
     `--batch ${p.batch}`, `--context ${searchDecodeContext(space.load)}`, `--prompt ${space.load.promptTokens}`, `--cache-hit ${hit}`,
     `--prefill-tokens ${computed}`, `--output ${space.load.outputTokens}`,
     ...(usdPerHour !== undefined ? [`--usd-per-hour ${usdPerHour}`] : []),
+    ...kernelFlags,
   ];
   return args.join(' ');
 }
@@ -165,7 +168,9 @@ function searchCommand(o: { spec?: string; json?: boolean; frontier?: boolean; b
   const brute = o.bruteForce ? cheapestByBruteForce(space, slo) : undefined;
   const frontier = o.frontier ? deploymentFrontier(evaluateSearchSpace(space)) : undefined;
   const none = best ? null : whyNone(space, slo);
-  const deploy = best ? deployCommandFor(best, space, spec, o.usdPerHour) : null;
+  // The kernel-table flags, so the printed deploy command prices the point the same way.
+  const kernelFlags = kernels.framework === undefined ? [] : [`--framework ${kernels.framework}`, ...(o.kernelDb === undefined ? [] : [`--kernel-db ${quote(o.kernelDb)}`]), ...(kernels.fp8Scaling === undefined ? [] : [`--fp8-scaling ${kernels.fp8Scaling}`])];
+  const deploy = best ? deployCommandFor(best, space, spec, o.usdPerHour, kernelFlags) : null;
   if (o.json) {
     io.out(JSON.stringify({ slo, best, evaluated, seconds, reason: none?.reason ?? null, reasonKind: none?.kind ?? null, sameAsDeploy: deploy, notes: space.model.notes ?? [], ...(brute !== undefined ? { bruteForce: brute, agrees: brute?.index === best?.index } : {}), ...(frontier ? { frontier } : {}) }, null, 2));
     return;

@@ -103,3 +103,29 @@ test('batchlab deploy --simulate --engine sizes the KV cache by the preset memor
   const plain = await run(['deploy', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--tp', '2', '--simulate', '--rate', '4', '--requests', '200', '--json']);
   assert.equal((JSON.parse(plain.out) as { simulated: { memoryFraction?: number } }).simulated.memoryFraction, undefined);
 });
+
+test('batchlab search --framework --fp8-scaling prints a deploy command that prices its answer the same way', async () => {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'batchlab-fp8-'));
+  try {
+    const spec = { model: 'llama-3.1-70b', hardware: ['h200'], layouts: [{ tensorParallel: 8 }], precisions: ['fp8'], batches: [1, 8, 64], load: { requestsPerSecond: 2, promptTokens: 1024, outputTokens: 128 }, slo: { tpotSeconds: 0.1 } };
+    const path = join(dir, 'spec.json');
+    writeFileSync(path, JSON.stringify(spec));
+    const price = async (scaling: string): Promise<{ best: { usdPerMillionOutputFullBatch: number }; sameAsDeploy: string }> => {
+      const r = await run(['--json', 'search', '--spec', path, '--framework', 'trtllm', '--fp8-scaling', scaling]);
+      assert.equal(r.code, 0, r.err);
+      return JSON.parse(r.out);
+    };
+    const s = await price('static');
+    // KernelPricer.gemmFp8Static: the static GEMMs cost at most the dynamic ones, and less on these tables.
+    assert.ok(s.best.usdPerMillionOutputFullBatch < (await price('dynamic')).best.usdPerMillionOutputFullBatch);
+    assert.match(s.sameAsDeploy, / --framework trtllm --fp8-scaling static$/);
+    const d = JSON.parse((await run(['--json', ...s.sameAsDeploy.replace(/^batchlab /, '').split(' ')])).out) as { usdPerMillionOutputAllIn: number };
+    // One pricing path (search and deploy share requestPrice over the same step model): equal to rounding.
+    assert.ok(Math.abs(d.usdPerMillionOutputAllIn - s.best.usdPerMillionOutputFullBatch) <= 1e-9 * s.best.usdPerMillionOutputFullBatch, `${d.usdPerMillionOutputAllIn} vs ${s.best.usdPerMillionOutputFullBatch}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
