@@ -198,7 +198,7 @@ export class DecodeEngine {
   }
 
   /**
-   * Gives a new sequence a KV cache of `tokens` placeholder keys and values (zeros) in
+   * Gives a new sequence a KV cache of `tokens` zero-valued keys and values in
    * every layer, as a prompt of that length would leave it, without running the
    * prompt: a decode step's work depends on the cache's size, not on what it holds, so
    * a step-cost measurement can time decode steps at a long context without paying for
