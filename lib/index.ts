@@ -598,6 +598,7 @@ export {
   checkEngineTensor,
   ENGINE_BYTES_PER_PARAM,
   ENGINE_HEADROOM_BYTES,
+  enginePassTokens,
   openSafetensors,
   openSafetensorsDir,
 } from './engine/index.js';

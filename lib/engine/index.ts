@@ -1,6 +1,6 @@
 export { engineConfigFromHf, engineConfigFromSpec, scaleEngineConfig, engineParamCount, engineModelSpec, MAX_ENGINE_CONTEXT } from './config.js';
 export type { EngineConfig, EngineScale } from './config.js';
-export { seededWeights, expectedWeightShapes, checkEngineWeights, seededWeightSource, engineParamLimit, checkEngineFits, checkEngineTensor, ENGINE_BYTES_PER_PARAM, ENGINE_HEADROOM_BYTES } from './weights.js';
+export { seededWeights, expectedWeightShapes, checkEngineWeights, seededWeightSource, engineParamLimit, checkEngineFits, checkEngineTensor, enginePassTokens, ENGINE_BYTES_PER_PARAM, ENGINE_HEADROOM_BYTES } from './weights.js';
 export type { EngineWeights, EngineWeightSource, HostTensor } from './weights.js';
 export { readSafetensors, writeSafetensors, loadSafetensorsDir, saveSafetensors, openSafetensors, openSafetensorsDir } from './safetensors.js';
 export type { SafetensorsFile } from './safetensors.js';

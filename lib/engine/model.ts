@@ -5,7 +5,7 @@ import { InputError } from '../util/errors.js';
 import { checkInt } from '../util/validate.js';
 import type { EngineConfig } from './config.js';
 import { attendSegments } from './attention.js';
-import { checkEngineTensor, checkEngineWeights, expectedWeightShapes } from './weights.js';
+import { checkEngineTensor, checkEngineWeights, enginePassTokens, expectedWeightShapes } from './weights.js';
 import type { EngineWeightSource } from './weights.js';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
@@ -70,13 +70,14 @@ export class DecodeEngine {
 
   /**
    * Builds an engine on the active backend (or `opts.backend`), uploading the weights.
+   * `opts.passTokens` bounds the new tokens of one forward pass (default `enginePassTokens(config)`).
    *
    * @example
    * const engine = await DecodeEngine.create(cfg, seededWeights(cfg, 1), { backend: 'tensorflow' });
    */
-  static async create(config: EngineConfig, weights: EngineWeightSource, opts: { backend?: BackendName | 'auto' } = {}): Promise<DecodeEngine> {
+  static async create(config: EngineConfig, weights: EngineWeightSource, opts: { backend?: BackendName | 'auto'; passTokens?: number } = {}): Promise<DecodeEngine> {
     const sel = opts.backend && opts.backend !== 'auto' ? await selectBackend(opts.backend, { log: () => {} }) : await activeBackend();
-    return new DecodeEngine(sel.tf, config, weights);
+    return new DecodeEngine(sel.tf, config, weights, { passTokens: opts.passTokens });
   }
 
   /**
@@ -85,10 +86,11 @@ export class DecodeEngine {
    * tensor at a time (seededWeightSource, openSafetensorsDir), each checked as it is
    * read, so a model near the memory bound never has every weight twice in memory.
    */
-  constructor(tf: Tf, config: EngineConfig, weights: EngineWeightSource) {
+  constructor(tf: Tf, config: EngineConfig, weights: EngineWeightSource, opts: { passTokens?: number } = {}) {
     if (weights instanceof Map) checkEngineWeights(config, weights);
     this.tf = tf;
     this.config = config;
+    this.passTokens = opts.passTokens === undefined ? enginePassTokens(config) : checkInt('passTokens', opts.passTokens, { min: 1 });
     this.backend = tf.getBackend();
     const shapes = expectedWeightShapes(config);
     const made: Tensor[] = [];
@@ -270,6 +272,55 @@ export class DecodeEngine {
    */
   forward(segments: EngineSegment[]): Tensor2D {
     this.checkSegments(segments);
+    const limit = this.passTokens;
+    if (segments.reduce((n, s) => n + s.tokens.length, 0) <= limit) return this.pass(segments);
+    // A step over the pass size runs as passes of at most `limit` tokens, in segment
+    // order; a segment cut between passes continues from the cache its earlier chunk
+    // filled. Each pass's rows of segments that end in it are the step's logits.
+    const tf = this.tf;
+    const rows: Tensor2D[] = [];
+    let batch: EngineSegment[] = [];
+    let ends: number[] = [];
+    let room = limit;
+    const flush = (): void => {
+      const logits = this.pass(batch);
+      if (ends.length === batch.length) rows.push(logits);
+      else {
+        if (ends.length > 0) rows.push(tf.tidy(() => tf.gather(logits, tf.tensor1d(ends, 'int32'))) as Tensor2D);
+        logits.dispose();
+      }
+      batch = [];
+      ends = [];
+      room = limit;
+    };
+    try {
+      for (const s of segments) {
+        for (let at = 0; at < s.tokens.length; ) {
+          const take = Math.min(room, s.tokens.length - at);
+          batch.push({ seq: s.seq, tokens: Array.prototype.slice.call(s.tokens, at, at + take) as number[] });
+          at += take;
+          room -= take;
+          if (at === s.tokens.length) ends.push(batch.length - 1);
+          if (room === 0) flush();
+        }
+      }
+      if (batch.length > 0) flush();
+    } catch (e) {
+      // As a failed pass does: a step that failed part-way leaves no sequence of it half-extended.
+      for (const r of rows) r.dispose();
+      for (const s of segments) this.release(s.seq);
+      throw e;
+    }
+    if (rows.length === 1) return rows[0];
+    const out = tf.concat(rows, 0) as Tensor2D;
+    for (const r of rows) r.dispose();
+    return out;
+  }
+
+  /** New tokens one forward pass runs at most (`enginePassTokens` of the config). */
+  readonly passTokens: number;
+
+  private pass(segments: EngineSegment[]): Tensor2D {
     const tf = this.tf;
     const c = this.config;
     const { numHeads: nh, numKvHeads: nkv, headDim: hd } = c;

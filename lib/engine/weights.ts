@@ -61,6 +61,29 @@ export const ENGINE_BYTES_PER_PARAM = 4;
 export const ENGINE_HEADROOM_BYTES = 2 * 2 ** 30;
 
 /**
+ * The most new tokens one forward pass of the engine runs at once. A pass holds one
+ * layer's intermediates at a time (float32, freed when the layer ends), and they grow
+ * with its tokens: per token about 7 hidden-wide rows (norms, projections, residuals),
+ * the query/key/value projections twice and their rotary temporaries five times, 7
+ * FFN-wide rows (gate and up, their split, SiLU, product; an MoE token's k experts
+ * each), and 3 rows of attention scores over up to `maxContext` keys per query head
+ * (scores, mask, softmax), counted from the ops in `DecodeEngine.forward`,
+ * `attendSegments` and `swiglu`. Half of ENGINE_HEADROOM_BYTES is given to them, the
+ * rest to the runtime; a larger step runs as several passes, a long prompt as chunks
+ * that attend to what the earlier chunks cached (the tokens produced are the same).
+ *
+ * @example
+ * enginePassTokens(resolveEngineConfig('llama-3.2-1b', 1024)) // => 1420 (Llama-3.2-1B at context 1,024: 756 KB per token)
+ */
+export function enginePassTokens(c: EngineConfig, headroomBytes: number = ENGINE_HEADROOM_BYTES): number {
+  const qkv = (c.numHeads + 2 * c.numKvHeads) * c.headDim;
+  const rope = (c.numHeads + c.numKvHeads) * c.headDim;
+  const ffn = c.intermediateSize * Math.max(1, c.numExperts > 0 ? c.expertsPerToken : 1);
+  const floats = 7 * c.hiddenSize + 2 * qkv + 5 * rope + 7 * ffn + 3 * c.numHeads * c.maxContext;
+  return Math.max(1, Math.floor(headroomBytes / 2 / (4 * floats)));
+}
+
+/**
  * The most parameters the engine accepts on a machine: float32 weights
  * (ENGINE_BYTES_PER_PARAM) plus ENGINE_HEADROOM_BYTES must fit in the memory
  * available now (os.freemem(), which counts reclaimable page cache on Linux) and in

@@ -2,7 +2,7 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { selectBackend } from '../../lib/backend/registry.js';
 import { DecodeEngine } from '../../lib/engine/model.js';
-import { seededWeights } from '../../lib/engine/weights.js';
+import { ENGINE_HEADROOM_BYTES, enginePassTokens, seededWeights } from '../../lib/engine/weights.js';
 import type { EngineConfig } from '../../lib/engine/config.js';
 import { InputError } from '../../lib/util/errors.js';
 import { referenceLogits } from './reference.js';
@@ -177,4 +177,42 @@ test('DecodeEngine.projections(): each layer\'s matrices named as modelStepOps n
   const m = engine(TINY_MOE);
   assert.deepEqual(m.projections().map((x) => x.name), ['attn.qkv_proj', 'attn.o_proj', 'lm_head']);
   m.dispose();
+});
+
+for (const c of [TINY_DENSE, TINY_MOE]) {
+  test(`DecodeEngine.forward(${c.id}) in passes of 4 tokens gives the float64 reference's last-token logits of every segment, and leaves the same caches`, () => {
+    const w = seededWeights(c, 7);
+    const tensorsBefore = tf.memory().numTensors;
+    const e = new DecodeEngine(tf, c, w, { passTokens: 4 });
+    // Segments of 6, 1 and 3 new tokens (10 tokens, passes 4 + 4 + 2): the first is cut
+    // after 4 tokens and continues in the next pass from its cache; the second and third
+    // share a pass with it. Each row must be the reference row of its segment's last token.
+    const A = PROMPT.slice(0, 6);
+    const B = [PROMPT[6]];
+    const C = PROMPT.slice(7, 10);
+    const got = rows(e, [{ seq: 0, tokens: A }, { seq: 1, tokens: B }, { seq: 2, tokens: C }]);
+    assert.equal(got.length, 3);
+    assert.ok(maxAbsDiff(got[0], referenceLogits(c, w, A)[5]) < F32_TOL);
+    assert.ok(maxAbsDiff(got[1], referenceLogits(c, w, B)[0]) < F32_TOL);
+    assert.ok(maxAbsDiff(got[2], referenceLogits(c, w, C)[2]) < F32_TOL);
+    // Sequence 0's cache holds all 6 tokens: one more token continues at position 6.
+    assert.equal(e.length(0), 6);
+    const next = rows(e, [{ seq: 0, tokens: [PROMPT[6]] }])[0];
+    assert.ok(maxAbsDiff(next, referenceLogits(c, w, PROMPT.slice(0, 7))[6]) < F32_TOL);
+    e.dispose();
+    // Rows of passes that were gathered or concatenated were all freed.
+    assert.equal(tf.memory().numTensors, tensorsBefore);
+  });
+}
+
+test('enginePassTokens: half of ENGINE_HEADROOM_BYTES over the float32 intermediates of one token in one layer', () => {
+  // Llama-3.2-1B at context 1,024 (hidden 2048, 32 heads, 8 KV heads of 64, FFN 8192):
+  // 7·2048 + 2·3072 + 5·2560 + 7·8192 + 3·32·1024 = 188,928 floats = 755,712 bytes a token;
+  // 2^30 / 755,712 = 1420.8.
+  const c = { ...TINY_DENSE, hiddenSize: 2048, numHeads: 32, numKvHeads: 8, headDim: 64, intermediateSize: 8192, numExperts: 0, expertsPerToken: 0, maxContext: 1024 };
+  assert.equal(enginePassTokens(c), 1420);
+  // Twice the headroom, twice the tokens (to the floor); never below one token.
+  assert.equal(enginePassTokens(c, 2 * ENGINE_HEADROOM_BYTES), Math.floor(2 ** 31 / 755_712));
+  assert.equal(enginePassTokens(c, 1), 1);
+  assert.throws(() => new DecodeEngine(tf, TINY_DENSE, seededWeights(TINY_DENSE, 7), { passTokens: 0 }), (e: unknown) => e instanceof InputError && /passTokens/.test(e.message));
 });
