@@ -138,3 +138,25 @@ test("stepTime() with fp8Scaling 'block' prices FP8 weight GEMMs from the fp8_bl
   const rest = t.breakdown.gemmSeconds - 80 * perLayer - k.gemm(16, 128256 / 8, 8192, 'bf16').seconds;
   assert.ok(rest >= 0 && rest < 1e-7, `rest ${rest}`);
 });
+
+test("stepTime() with an FP8 KV cache reads the attention tables' kv_dtype fp8 rows (16-bit FMHA over an FP8 cache), not the 16-bit cache's", () => {
+  const hw = loadHardware('h200');
+  const k = kernelPricer(defaultKernelDb(), hw, 'trtllm');
+  const config = { parallelism: { tp: 8 }, precision: { weights: 'fp8', activations: 'bf16', kvCache: 'fp8' }, framework: 'trtllm' } as const;
+  // Decode: Llama-3.1-70B config.json, 64 heads and 8 KV heads of 128 split 8 ways, 16 sequences of 2,048 cached tokens, 80 layers.
+  const decode = stepTime(llama, hw, config, DECODE);
+  const gen = k.generationAttention({ batch: 16, context: 2048, heads: 8, kvHeads: 1, headDim: 128, dtype: 'bf16', kvDtype: 'fp8' });
+  assert.notEqual(gen.kind, 'bound');
+  assert.ok(gen.rows.length > 0 && gen.rows.every((r) => r.dims.kv_dtype === 'fp8' && r.dims.dtype === 'bf16'));
+  assert.ok(Math.abs(decode.breakdown.attentionSeconds - 80 * gen.seconds) / (80 * gen.seconds) < 1e-12);
+  const usage = decode.kernels!.filter((u) => u.op === 'attention');
+  assert.ok(usage.length > 0 && usage.every((u) => u.from.endsWith('h200_sxm/trtllm/1.3.0rc20/generation_attention.csv.gz')));
+  // An FP8 cache reads half the bytes of a 16-bit one: the measured kernel is faster (table rows, not a formula).
+  const gen16 = k.generationAttention({ batch: 16, context: 2048, heads: 8, kvHeads: 1, headDim: 128, dtype: 'bf16', kvDtype: 'bf16' });
+  assert.ok(gen.seconds < gen16.seconds, `${gen.seconds} vs ${gen16.seconds}`);
+  // Prefill: two prompts of 2,048 tokens in one context-attention call per layer, 16-bit FMHA over the FP8 cache.
+  const prefill = stepTime(llama, hw, config, PREFILL);
+  const ctx = k.contextAttention({ batch: 2, prompt: 2048, heads: 8, kvHeads: 1, headDim: 128, dtype: 'bf16', kvDtype: 'fp8' });
+  assert.ok(ctx.rows.length > 0 && ctx.rows.every((r) => r.dims.kv_dtype === 'fp8' && r.dims.dtype === 'bf16'));
+  assert.ok(Math.abs(prefill.breakdown.attentionSeconds - 80 * ctx.seconds) / (80 * ctx.seconds) < 1e-12);
+});

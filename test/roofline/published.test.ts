@@ -242,10 +242,15 @@ test("predictPublishedCase(): TensorRT-LLM's dense throughput tables are priced 
   const expected = Math.floor((0.9 * (141 * 2 ** 30 - params)) / (2176 * 131072));
   assert.equal(predictPublishedCase(c).sequencesPerDevice, expected);
   // The same rule for Llama 3.3 70B in NVFP4 on one B200 (180 GiB, data/hardware/b200.json), 1,000 + 1,000 tokens: NVFP4 weights
-  // take 0.5625 bytes per parameter (4-bit values and one FP8 scale per 16); KV per token 2 · 80 layers · 8 KV heads · 128 · 2 bytes = 327,680 B.
+  // take 0.5625 bytes per parameter (4-bit values and one FP8 scale per 16); the checkpoint's FP8 KV cache (the case's text cites
+  // TensorRT-LLM's test of nvidia/Llama-3.3-70B-Instruct-FP4) holds 2 · 80 layers · 8 KV heads · 128 · 1 byte = 163,840 B per token.
   const b = cases.find((x) => x.id === 'trtllm-llama70b-b200-tp1-fp4-1000-1000')!;
+  assert.equal(b.precision.kvCache, 'fp8');
   const p70 = paramCounts(loadModel('llama-3.1-70b')).total;
-  assert.equal(predictPublishedCase(b).sequencesPerDevice, Math.floor((0.9 * (180 * 2 ** 30 - 0.5625 * p70)) / (2000 * 327680)));
+  const fp8Seqs = Math.floor((0.9 * (180 * 2 ** 30 - 0.5625 * p70)) / (2000 * 163840));
+  assert.equal(predictPublishedCase(b).sequencesPerDevice, fp8Seqs);
+  // A 16-bit cache (327,680 B per token) admits half as many, rounded down.
+  assert.equal(predictPublishedCase({ ...b, precision: { ...b.precision, kvCache: 'bf16' } }).sequencesPerDevice, Math.floor((0.9 * (180 * 2 ** 30 - 0.5625 * p70)) / (2000 * 327680)));
   // The rule caps the batch at maxBatchSize (trtllm-bench: 4096 / pp).
   const capped = predictPublishedCase({ ...c, concurrency: { ...c.concurrency!, maxBatchSize: 7 } });
   assert.equal(capped.sequencesPerDevice, 7);
@@ -287,8 +292,30 @@ test("published cases: every FP8 DeepSeek-V3/R1 case served by a framework scale
   const r1 = publishedCases().filter((c) => c.model === 'deepseek-v3' && c.precision.weights === 'fp8' && c.framework !== undefined);
   assert.ok(r1.filter((c) => c.file === 'dstack-2025-deepseek-r1-h200').length >= 13, 'the dstack cases');
   for (const c of r1) assert.equal(c.fp8Scaling, 'block', c.id);
-  // Qwen3-8B-FP8: no source read here states how the checkpoint scales its FP8 weights, so it keeps the default.
-  assert.equal(publishedCases().find((c) => c.id === 'gpustack-qwen3-8b-fp8-h100-sglang-c4-itl')!.fp8Scaling, undefined);
+});
+
+test("published cases: Qwen/Qwen3-8B-FP8 scales its GEMMs in 128-wide blocks, as its config.json's quantization_config (quoted in the case) says", () => {
+  // Qwen/Qwen3-8B-FP8 config.json: quantization_config { activation_scheme: dynamic, quant_method: fp8, weight_block_size: [128, 128] }
+  // (quoted by paladin8/infer docs/PHASE_10.md, commit dcff964d; the case's text cites it).
+  const q = publishedCases().find((c) => c.id === 'gpustack-qwen3-8b-fp8-h100-sglang-c4-itl')!;
+  assert.equal(q.fp8Scaling, 'block');
+  assert.match(q.assumptions ?? '', /weight_block_size: \[128, 128\]/);
+  assert.equal(q.precision.kvCache, 'bf16');
+});
+
+test('published cases: a KV cache narrower than 16 bits only where the case cites the checkpoint\'s kv_cache_quant_algo, and every 16-bit one of an NVIDIA FP8 or NVFP4 checkpoint says what fixed it or that nothing did', () => {
+  const all = publishedCases();
+  for (const c of all.filter((x) => x.precision.kvCache !== 'bf16' && x.precision.kvCache !== 'fp16')) {
+    assert.match(c.assumptions ?? '', /kv_cache_quant_algo/, `${c.id}: a narrow KV cache names its source`);
+  }
+  // data/published/nvidia-trtllm-perf-overview.json: the five B200 rows run nvidia/Llama-3.3-70B-Instruct-FP4, whose FP8 cache
+  // TensorRT-LLM's accuracy test asserts; the H100/H200 FP8 rows keep 16 bits, sourced (8B) or said to be unsourced (70B, 405B).
+  const trt = all.filter((c) => c.id.startsWith('trtllm-llama'));
+  assert.deepEqual(new Set(trt.filter((c) => c.precision.kvCache === 'fp8').map((c) => c.hardware)), new Set(['b200']));
+  for (const c of trt.filter((x) => x.precision.kvCache === 'bf16')) {
+    assert.match(c.assumptions ?? '', /KV cache and attention core in 16 bits(, unsourced)?:/, c.id);
+    if (c.model !== 'llama-3.1-8b') assert.match(c.assumptions ?? '', /16 bits, unsourced/, c.id);
+  }
 });
 
 test("publishedCaseTables(): a case's own framework's tables where the database holds them for its device, else TensorRT-LLM's, saying why; an explicit framework overrides", () => {
