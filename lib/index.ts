@@ -740,6 +740,7 @@ export {
   loadLocalRuntime,
   PREFILL_CHUNK,
   layoutParallelism,
+  layoutPresetMemoryFraction,
 } from './deployment/index.js';
 export type {
   ArchitectureRow,
