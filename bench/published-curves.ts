@@ -7,7 +7,11 @@
 // time of the first (the reference measured in the same run). `--kv-cache DTYPE` is a
 // what-if: every curve's KV-cache precision (stated or assumed in the data file) is
 // replaced by DTYPE, and the printout says so; it changes no file and no default.
-//   node --import tsx bench/published-curves.ts [--seed 1] [--requests-per-client 4] [--kv-cache fp8]
+// `--warmup-per-client 0` counts each client's first request (the wave all sent at t = 0)
+// as genai-perf does by default, instead of leaving it out as warm-up.
+// Each point prints how the simulated clients group: requests admitted per admission
+// step and measured requests per distinct send instant (above 1: lockstep groups).
+//   node --import tsx bench/published-curves.ts [--seed 1] [--requests-per-client 4] [--warmup-per-client 1] [--kv-cache fp8]
 import { predictPublishedCurve, publishedCurveTargets, readPublishedCurves } from '../lib/batching/published-curves.js';
 import { DTYPES } from '../lib/core/types.js';
 import { checkInt, checkOneOf } from '../lib/util/validate.js';
@@ -18,6 +22,8 @@ const flag = (name: string, def: number): number => {
 };
 const seed = flag('--seed', 1);
 const perClient = flag('--requests-per-client', 4);
+const warmPerClient = flag('--warmup-per-client', 1);
+if (warmPerClient !== 1) console.log(`WHAT-IF: ${warmPerClient} request(s) per client left out as warm-up (default 1)`);
 const kvAt = process.argv.indexOf('--kv-cache');
 const kvCache = kvAt >= 0 ? checkOneOf('--kv-cache', process.argv[kvAt + 1], DTYPES) : undefined;
 if (kvCache) console.log(`WHAT-IF: every curve's KV cache priced and sized at ${kvCache}, not at the precision its data file states or assumes`);
@@ -29,15 +35,15 @@ for (const file of files) {
   for (const read of readPublishedCurves(file)) {
     const curve = kvCache ? { ...read, precision: { ...read.precision, kvCache } } : read;
     const t0 = performance.now();
-    const c = predictPublishedCurve(curve, { seed, requestsPerClient: perClient });
+    const c = predictPublishedCurve(curve, { seed, requestsPerClient: perClient, warmupRequestsPerClient: warmPerClient });
     const s = (performance.now() - t0) / 1000;
     if (!reference) reference = s;
     comparisons.push(c);
     console.log(`\n${c.label}\n  source: ${c.source}\n  step model: ${c.stepModel}\n  scheduler: ${c.scheduler}\n  simulated in ${s.toFixed(2)} s (${(s / reference).toFixed(2)}× the first curve)`);
-    console.log('  concurrency  TTFT ms published/predicted   ITL ms published/predicted   output tok/s published/predicted');
+    console.log('  concurrency  TTFT ms published/predicted   ITL ms published/predicted   output tok/s published/predicted   simulated: admitted/step  requests/send instant');
     for (const p of c.points) {
       console.log(
-        `  ${String(p.concurrency).padStart(11)}  ${`${p.published.ttftMs.toFixed(1)} / ${p.predicted.ttftMs.toFixed(1)}`.padStart(26)}  ${`${p.published.itlMs.toFixed(2)} / ${p.predicted.itlMs.toFixed(2)}`.padStart(26)}  ${`${p.published.outputTokensPerSecond.toFixed(0)} / ${p.predicted.outputTokensPerSecond.toFixed(0)}`.padStart(32)}`,
+        `  ${String(p.concurrency).padStart(11)}  ${`${p.published.ttftMs.toFixed(1)} / ${p.predicted.ttftMs.toFixed(1)}`.padStart(26)}  ${`${p.published.itlMs.toFixed(2)} / ${p.predicted.itlMs.toFixed(2)}`.padStart(26)}  ${`${p.published.outputTokensPerSecond.toFixed(0)} / ${p.predicted.outputTokensPerSecond.toFixed(0)}`.padStart(32)}  ${p.grouping.meanAdmitted.toFixed(2).padStart(24)}  ${p.grouping.requestsPerSendInstant.toFixed(2).padStart(21)}`,
       );
     }
     const pl = c.plateau;

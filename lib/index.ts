@@ -741,6 +741,7 @@ export {
   loadLocalRuntime,
   PREFILL_CHUNK,
   layoutParallelism,
+  layoutPresetMemoryFraction,
 } from './deployment/index.js';
 export type {
   ArchitectureRow,

@@ -8,14 +8,12 @@ import { formatUsd } from '../../lib/util/money.js';
 import { HARDWARE_FLAG_HELP, MODEL_FLAG_HELP, PRICE_FLAG_HELP, hardwareFlag, modelFlag, modelNoteLines, priceSource } from './inputs.js';
 import { loadPromptMix, promptMixStats, scalePromptMix } from '../../lib/attention/prompts.js';
 import { deepseekDayReproduction } from '../../lib/deployment/deepseek.js';
-import { checkPrecision, layoutParallelism } from '../../lib/deployment/layout.js';
-import { presetMemoryFraction } from '../../lib/batching/replica.js';
-import { precisionOfClasses } from '../../lib/roofline/deployment.js';
+import { checkPrecision } from '../../lib/deployment/layout.js';
 import { loadLocalSetup, loadLocalSetupFile, localDecode, withSetupOverrides } from '../../lib/deployment/local.js';
 import type { LocalSetupOverrides } from '../../lib/deployment/local.js';
 import { decodePerformance, maxSequencesThatFit, prefillPerformance } from '../../lib/deployment/pool.js';
 import type { DecodePerformance, PrefillPerformance } from '../../lib/deployment/pool.js';
-import { simulateDeployment } from '../../lib/deployment/serve.js';
+import { layoutPresetMemoryFraction, simulateDeployment } from '../../lib/deployment/serve.js';
 import { perfDeviceStepModel } from '../../lib/deployment/perf.js';
 import { prefillFromMix } from '../../lib/deployment/deployment.js';
 import { EFFICIENCY_MODES } from '../../lib/roofline/deployment.js';
@@ -273,8 +271,8 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
   };
   if (sim) {
     // Under an engine preset the rank's KV cache is what the preset's memory rule leaves
-    // beside the weights (presetMemoryFraction), not batchlab's default share of memory.
-    const memoryFraction = sim.engine ? presetMemoryFraction(sim.engine, model, hw, { parallelism: layoutParallelism(model, layout), precision: precisionOfClasses(precision) }) : undefined;
+    // beside the weights (layoutPresetMemoryFraction), not batchlab's default share of memory.
+    const memoryFraction = sim.engine ? layoutPresetMemoryFraction(sim.engine, model, hw, layout, precision) : undefined;
     const simStep = memoryFraction === undefined ? step : perfDeviceStepModel(model, hw, layout, precision, { efficiency, ...kernels, memoryFraction });
     const s = simulateDeployment(
       simStep,

@@ -181,6 +181,12 @@ export interface PublishedCurveComparison {
     published: PublishedCurvePoint;
     /** Simulated (vllm bench serve definitions: mean TTFT, mean TPOT, output throughput). */
     predicted: PublishedCurvePoint;
+    /**
+     * How the simulated clients' prompts group at this concurrency: requests admitted
+     * per admission step, and measured requests per distinct send instant (above 1: the
+     * clients resend in lockstep, and each group's prompts wait for one another's prefill).
+     */
+    grouping: { meanAdmitted: number; requestsPerSendInstant: number };
   }>;
   /** Kleinrock's N* = X_max · R(1), from the published points and from the simulated curve; target within 2×. */
   saturation: CurveTarget;
@@ -260,23 +266,41 @@ function curveReplica(curve: PublishedCurve): { label: string; kind: 'kernel-tab
  * throughput within ±25 %, TTFT below the published saturation within ±50 %. Nothing is
  * fitted to the published points. Bit-identical for a seed.
  *
+ * Each point also says how the simulated clients group (`grouping`): with fixed lengths
+ * and no think time, the clients whose prompts share a first-wave step share every later
+ * step, finish together and resend together, so each group's prompts are prefilled in
+ * one step and TTFT is that whole step. genai-perf, the NIM curves' tool, does nothing
+ * to break such groups: perf_analyzer's concurrency workers send every free slot's
+ * request at once (triton-inference-server/perf_analyzer @ 263c5f6e,
+ * src/concurrency_worker.cc:165-171), prompt lengths are drawn with the stated stddev
+ * (0 in NIM's sweeps; genai_perf/inputs/retrievers/synthetic_prompt_generator.py:64-66),
+ * and the first wave is measured too: no warm-up by default (genai_perf/config/input/
+ * config_defaults.py:86), requests counted by their end inside the measurement windows
+ * from the start of the run (src/inference_profiler.cc:1357, :1423;
+ * src/profile_data_collector.cc:79). `warmupRequestsPerClient: 0` counts that first
+ * wave as genai-perf does; the default (1) leaves it out as `vllm bench serve
+ * --num-warmups` does, since the NIM tables state neither their measurement windows nor
+ * a warm-up.
+ *
  * @example
  * const c = predictPublishedCurve(readPublishedCurves('nvidia-nim-llm-benchmarking-curves')[0], { seed: 1 });
- * c.saturation.met; c.plateauThroughput.error; c.stepModel
+ * c.saturation.met; c.plateauThroughput.error; c.stepModel; c.points[2].grouping.requestsPerSendInstant
  */
-export function predictPublishedCurve(curve: PublishedCurve, opts: { seed?: number; requestsPerClient?: number } = {}): PublishedCurveComparison {
+export function predictPublishedCurve(curve: PublishedCurve, opts: { seed?: number; requestsPerClient?: number; warmupRequestsPerClient?: number } = {}): PublishedCurveComparison {
   if (!curve || typeof curve !== 'object' || !Array.isArray(curve.points)) throw new InputError('curve', curve, 'a PublishedCurve from readPublishedCurves or checkPublishedCurve');
   const seed = checkInt('seed', opts.seed ?? 1, { min: 0, max: 2 ** 31 });
   const perClient = checkInt('requestsPerClient', opts.requestsPerClient ?? 4, { min: 2, max: 1000 });
+  const warmPerClient = checkInt('warmupRequestsPerClient', opts.warmupRequestsPerClient ?? 1, { min: 0, max: perClient - 1 });
   const r = curveReplica(curve);
   const preset = r.preset;
   const workload = { promptTokens: { kind: 'fixed' as const, tokens: curve.promptTokens }, outputTokens: { kind: 'fixed' as const, tokens: curve.outputTokens } };
-  const sweep = servingConcurrencySweep(r, workload, preset, curve.points.map((p) => p.concurrency), seed, { requestsPerClient: perClient });
-  const rows = sweep.table.objects() as Array<{ clients: number; meanTtftMs: number; meanTpotMs: number | null; outputThroughput: number; meanBatch: number }>;
+  const sweep = servingConcurrencySweep(r, workload, preset, curve.points.map((p) => p.concurrency), seed, { requestsPerClient: perClient, warmupRequestsPerClient: warmPerClient });
+  const rows = sweep.table.objects() as Array<{ clients: number; meanTtftMs: number; meanTpotMs: number | null; outputThroughput: number; meanBatch: number; meanAdmitted: number; requestsPerSendInstant: number }>;
   const points = curve.points.map((p, i) => ({
     concurrency: p.concurrency,
     published: p,
     predicted: { concurrency: p.concurrency, ttftMs: rows[i].meanTtftMs, itlMs: rows[i].meanTpotMs ?? NaN, outputTokensPerSecond: rows[i].outputThroughput },
+    grouping: { meanAdmitted: rows[i].meanAdmitted, requestsPerSendInstant: rows[i].requestsPerSendInstant },
   }));
   const nPub = publishedSaturation(curve);
   const sat: CurveTarget = { published: nPub, predicted: sweep.saturationClients, error: sweep.saturationClients / nPub, met: sweep.saturationClients / nPub <= 2 && sweep.saturationClients / nPub >= 0.5 };

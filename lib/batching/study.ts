@@ -174,6 +174,19 @@ export function servingLoadUnderLimitTable(
   return aq.from(rows);
 }
 
+/**
+ * Measured requests (those from index `from` on) per distinct send instant: 1 when
+ * every request is sent at its own moment, g when closed-loop clients resend in groups
+ * of g (fixed lengths and no think time keep the clients of one first-wave step in
+ * lockstep: they share every later step, so they finish and resend together).
+ */
+function requestsPerSendInstant(arrival: Float64Array, from: number): number {
+  const t = Float64Array.from(arrival.subarray(from)).sort();
+  let instants = 0;
+  for (let i = 0; i < t.length; i++) if (i === 0 || t[i] !== t[i - 1]) instants++;
+  return instants === 0 ? 0 : t.length / instants;
+}
+
 /** A closed-loop concurrency curve and where it saturates. */
 export interface ConcurrencyCurve {
   /** One row per client count: clients, throughput, TTFT/ITL/e2e statistics. */
@@ -197,6 +210,9 @@ export interface ConcurrencyCurve {
  * token throughput; mean, median and p99 TTFT, TPOT, ITL and E2EL in ms) over the
  * requests after the warm-up (by default each client's first request, the round all
  * sent at t = 0), the measured window and its drain, and the saturation point N*.
+ * Two columns say how the clients' sends group: `meanAdmitted` (requests admitted
+ * per admission step) and `requestsPerSendInstant` (measured requests per distinct
+ * send time: above 1, clients resend in lockstep and their prompts share a step).
  * `requestsPerClient` sizes each run by its concurrency (N × it requests) instead of
  * `workload.requests`, so every client completes as many requests at every N. The
  * `policy` is a policy config, or an engine name or preset (servingEnginePreset) whose
@@ -242,6 +258,8 @@ export function servingConcurrencySweep(
       e2eMean: res.e2e.mean,
       thinkSeconds: res.meanThinkSeconds ?? 0,
       meanBatch: res.meanBatch,
+      meanAdmitted: res.meanAdmitted,
+      requestsPerSendInstant: requestsPerSendInstant(res.requestLog!.arrival, warmup),
       busySecondsPer1kTokens: res.busySecondsPer1kTokens,
       ...bench,
       seed,

@@ -21,6 +21,7 @@ export type { SearchLoad, Slo, SearchSpace, SearchPoint } from './search.js';
 export { searchSpaceFromSpec, searchSweep } from './spec.js';
 export type { SearchSpec } from './spec.js';
 export { deploymentStepCost, simulateDeployment, simulateSearchPoint } from './serve.js';
+export { layoutPresetMemoryFraction } from './serve.js';
 export type { DeploymentServing } from './serve.js';
 export { perfDeviceStepModel, calibratedStepModel, specBoundStepModel } from './perf.js';
 export { rooflineDeviceStepModel } from './perf.js';

@@ -7,7 +7,7 @@ import { checkInt, checkNumber } from '../util/validate.js';
 import { uniformRoutingLoadFactor } from '../roofline/routing.js';
 import { checkPrecision, layoutParallelism, resolveLayout } from './layout.js';
 import { checkStepInput } from './step.js';
-import type { DeploymentPrecision, DeviceStepBreakdown, DeviceStepInput, DeviceStepModel, PoolLayout, StepModelFactory } from './types.js';
+import type { DeploymentPrecision, DeviceStepBreakdown, DeviceStepInput, DeviceStepModel, PoolLayout, PoolRole, StepModelExtras, StepModelFactory } from './types.js';
 
 /** Options of the calibrated per-device model. */
 export interface PerfStepOptions {
@@ -125,8 +125,16 @@ export function rooflineDeviceStepModel(model: ModelSpec, hw: HardwareSpec, layo
  * @example
  * calibratedStepModel(loadModel('deepseek-v3'), loadHardware('h800'), layout, precision, 'decode').label
  */
-export const calibratedStepModel: StepModelFactory = (model, hw, layout, precision, role, extras) =>
-  perfDeviceStepModel(model, hw, layout, precision, { dispatch: role === 'prefill' ? 'per-node' : 'per-expert', expertLoadFactor: extras?.expertLoadFactor });
+export const calibratedStepModel: StepModelFactory = (model, hw, layout, precision, role, extras) => perfDeviceStepModel(model, hw, layout, precision, poolOptions(role, extras));
+
+/** What every pool factory passes on: dispatch by role (DeepEP's kernels), and the extras' expert load factor and memory share. */
+function poolOptions(role: PoolRole, extras: StepModelExtras | undefined): PerfStepOptions {
+  return {
+    dispatch: role === 'prefill' ? 'per-node' : 'per-expert',
+    expertLoadFactor: extras?.expertLoadFactor,
+    ...(extras?.memoryFraction === undefined ? {} : { memoryFraction: extras.memoryFraction }),
+  };
+}
 
 /**
  * The calibrated model with GEMMs, attention and tensor-parallel all-reduces priced
@@ -139,7 +147,7 @@ export const calibratedStepModel: StepModelFactory = (model, hw, layout, precisi
  */
 export function kernelTableStepModel(opts: Pick<PerfStepOptions, 'framework' | 'frameworkVersion' | 'kernelDb' | 'efficiency' | 'fp8Scaling'>): StepModelFactory {
   return (model, hw, layout, precision, role, extras) =>
-    perfDeviceStepModel(model, hw, layout, precision, { ...opts, dispatch: role === 'prefill' ? 'per-node' : 'per-expert', expertLoadFactor: extras?.expertLoadFactor });
+    perfDeviceStepModel(model, hw, layout, precision, { ...opts, ...poolOptions(role, extras) });
 }
 
 /**
@@ -149,7 +157,7 @@ export function kernelTableStepModel(opts: Pick<PerfStepOptions, 'framework' | '
  * specBoundStepModel(loadModel('deepseek-v3'), loadHardware('h800'), layout, precision, 'decode').label
  */
 export const specBoundStepModel: StepModelFactory = (model, hw, layout, precision, role, extras) =>
-  perfDeviceStepModel(model, hw, layout, precision, { efficiency: 'spec', dispatch: role === 'prefill' ? 'per-node' : 'per-expert', expertLoadFactor: extras?.expertLoadFactor });
+  perfDeviceStepModel(model, hw, layout, precision, { efficiency: 'spec', ...poolOptions(role, extras) });
 
 /**
  * The expert load factor a layout sees from routing alone (uniform top-k routing over

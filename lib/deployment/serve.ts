@@ -4,11 +4,15 @@ import { engineDevice, servingEnginePreset, type ServingEngineName, type Serving
 import type { ServingLengthSpec, ServingResult, ServingStepCost } from '../batching/types.js';
 import { checkInt, checkNumber, checkPositive } from '../util/validate.js';
 import { InputError } from '../util/errors.js';
-import { checkPrecision } from './layout.js';
+import { presetMemoryFraction } from '../batching/replica.js';
+import type { HardwareSpec } from '../hardware/spec.js';
+import type { ModelSpec } from '../models/spec.js';
+import { precisionOfClasses } from '../roofline/deployment.js';
+import { checkPrecision, layoutParallelism } from './layout.js';
 import { calibratedStepModel } from './perf.js';
 import { searchPointCoordinates } from './search.js';
 import type { SearchPoint, SearchSpace } from './search.js';
-import type { DeviceStepModel } from './types.js';
+import type { DeploymentPrecision, DeviceStepModel, PoolLayout } from './types.js';
 import { assertMemoryFit } from './pool.js';
 
 /**
@@ -41,7 +45,22 @@ export interface DeploymentServing {
   tpotP99: number | null;
   /** Output tokens per second of the rank. */
   outputTokensPerSecond: number;
+  /** KV tokens the rank holds: what the step model's memory fit leaves beside the weights (null: unbounded). */
+  kvCapacityTokens: number | null;
   result: ServingResult;
+}
+
+/**
+ * The share of each device's memory that holds weights and KV cache when an engine
+ * preset sizes the cache of a pool (presetMemoryFraction at the layout's parallelism
+ * and the precision's classes): what `deploy --simulate --engine` and
+ * `simulateSearchPoint` with `engine` size the rank's KV cache by.
+ *
+ * @example
+ * layoutPresetMemoryFraction(servingEnginePreset('trtllm'), loadModel('llama-3.1-8b'), loadHardware('h100-sxm'), layout, uniformPrecision('fp8')) // => 0.9 + 0.1 · weights / device memory
+ */
+export function layoutPresetMemoryFraction(preset: ServingEnginePreset, model: ModelSpec, hw: HardwareSpec, layout: PoolLayout, precision: DeploymentPrecision): number {
+  return presetMemoryFraction(preset, model, hw, { parallelism: layoutParallelism(model, layout), precision: precisionOfClasses(checkPrecision(precision)) });
 }
 
 /**
@@ -88,6 +107,7 @@ export function simulateDeployment(
     tpotP50: result.tpot ? result.tpot.p50 : null,
     tpotP99: result.tpot ? result.tpot.p99 : null,
     outputTokensPerSecond: result.throughputTokensPerSecond,
+    kvCapacityTokens: kvCapacityTokens ?? null,
     result,
   };
 }
@@ -98,7 +118,10 @@ export function simulateDeployment(
  * prompt (cache misses only) and output lengths, at `utilisation` of the rank's
  * capacity (1 / device-seconds per request × the rank's devices). Gives the TTFT and
  * TPOT percentiles the analytic search only bounds. With `engine`, the rank schedules
- * as that engine's preset on the point's hardware.
+ * as that engine's preset on the point's hardware at the layout's tensor parallelism,
+ * and its KV cache is what the preset's memory rule leaves beside the weights
+ * (layoutPresetMemoryFraction, as `deploy --simulate --engine`); `memoryFraction` says
+ * which share of memory that was (null without an engine: the step model's default).
  *
  * @example
  * simulateSearchPoint(space, searchCheapestDeployment(space, slo).best!, { requests: 2000 }, 1).tpotP99
@@ -108,13 +131,21 @@ export function simulateSearchPoint(
   point: SearchPoint,
   opts: { utilisation?: number; requests: number; engine?: ServingEngineName },
   seed: number,
-): DeploymentServing & { ratePerSecond: number; loadFraction: number } {
+): DeploymentServing & { ratePerSecond: number; loadFraction: number; memoryFraction: number | null } {
   if (!point || !point.feasible) throw new InputError('point', point?.reason ?? point, 'a feasible SearchPoint of the space');
   const co = searchPointCoordinates(space, point.index);
   const u = checkNumber('utilisation', opts.utilisation ?? 0.8, { min: 0, exclusiveMin: true, max: 1 });
   const layout = space.layouts[co.l];
+  const hw = space.hardware[co.h];
+  const precision = checkPrecision(space.precisions[co.p]);
   const make = space.stepModel ?? calibratedStepModel;
-  const step = make(space.model, space.hardware[co.h], layout, checkPrecision(space.precisions[co.p]), 'decode');
+  const preset = opts.engine === undefined ? undefined : servingEnginePreset(opts.engine, engineDevice(hw, layout.tensorParallel));
+  const memoryFraction = preset ? layoutPresetMemoryFraction(preset, space.model, hw, layout, precision) : null;
+  const step = make(space.model, hw, layout, precision, 'decode', memoryFraction === null ? undefined : { memoryFraction });
+  // A factory that ignores the memory share would size the cache by its own default without a word.
+  if (memoryFraction !== null && Math.abs(step.fit(0, 1).capacityBytes - hw.memoryCapacityBytes * memoryFraction) > 1e-6 * hw.memoryCapacityBytes) {
+    throw new InputError('space.stepModel', step.label, `a step model factory that sizes memory by extras.memoryFraction (${memoryFraction} under the ${opts.engine} preset)`);
+  }
   const prompt = Math.max(1, space.load.promptTokens - Math.floor(space.load.promptTokens * (space.load.cacheHitFraction ?? 0)));
   const rate = (u * layout.tensorParallel * layout.pipelineParallel) / point.deviceSecondsPerRequest;
   const sim = simulateDeployment(
@@ -125,9 +156,9 @@ export function simulateSearchPoint(
       outputTokens: { kind: 'fixed', tokens: space.load.outputTokens },
       maxBatch: point.batch,
       requests: opts.requests,
-      ...(opts.engine === undefined ? {} : { engine: servingEnginePreset(opts.engine, engineDevice(space.hardware[co.h])) }),
+      ...(preset === undefined ? {} : { engine: preset }),
     },
     seed,
   );
-  return { ...sim, ratePerSecond: rate, loadFraction: u };
+  return { ...sim, ratePerSecond: rate, loadFraction: u, memoryFraction };
 }

@@ -120,6 +120,8 @@ export type PoolRole = 'prefill' | 'decode';
 export interface StepModelExtras {
   /** Busiest expert device's routed tokens over the mean (default 1: perfectly balanced). */
   expertLoadFactor?: number;
+  /** Share of each device's memory for weights and KV cache (PerfConfig `memoryFraction`), e.g. an engine preset's rule; absent: batchlab's default. The model's `fit` reports against it. */
+  memoryFraction?: number;
 }
 
 /** Builds the per-device performance model of one pool. */

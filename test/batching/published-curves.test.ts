@@ -136,3 +136,20 @@ test('predictPublishedCurve sizes the KV cache by the preset memory rule and say
   assert.ok(Math.abs(r.plateau.publishedBatch - 3.6) < 1e-12);
   assert.equal(r.plateau.publishedBatchFit.fits, true);
 });
+
+test('predictPublishedCurve: clients sent together at t = 0 stay in lockstep, so TTFT at 8 clients is one step prefilling all 8 prompts', async () => {
+  const { prefillAttentionPairs } = await import('../../lib/core/matmul.js');
+  const r = predictPublishedCurve(small(), { seed: 1 });
+  // One client: every request sent at its own instant, admitted alone.
+  assert.deepEqual(r.points[0].grouping, { meanAdmitted: 1, requestsPerSendInstant: 1 });
+  // 8 prompts of 512 tokens fit the trtllm preset's 8192-token step together: the first wave is one
+  // group, it finishes together and resends together into an idle engine, every round.
+  assert.deepEqual(r.points[1].grouping, { meanAdmitted: 8, requestsPerSendInstant: 8 });
+  const step = perfStepCost(loadModel('llama-3.1-8b'), loadHardware('h100-sxm'), { parallelism: { tp: 1 }, precision: { weights: 'fp8', compute: 'fp8', activations: 'bf16', kvCache: 'bf16' }, framework: 'trtllm' });
+  const eight = step({ prefillTokens: 8 * 512, decodeTokens: 0, contextTokens: 0, prefillSequences: 8, prefillAttentionPairs: 8 * prefillAttentionPairs(512) });
+  assert.ok(Math.abs(r.points[1].predicted.ttftMs - eight * 1000) < 1e-6, `${r.points[1].predicted.ttftMs} vs ${eight * 1000}`);
+  // Counting the first wave too (genai-perf's default: no warm-up) changes nothing here: it is the same step.
+  const withWave = predictPublishedCurve(small(), { seed: 1, warmupRequestsPerClient: 0 });
+  assert.ok(Math.abs(withWave.points[1].predicted.ttftMs - eight * 1000) < 1e-6);
+  assert.throws(() => predictPublishedCurve(small(), { requestsPerClient: 3, warmupRequestsPerClient: 3 }), (e: unknown) => e instanceof InputError && e.field === 'warmupRequestsPerClient');
+});

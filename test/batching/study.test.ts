@@ -87,3 +87,29 @@ test('servingReplicaSweep keeps each load exactly as given and prices busy time 
   // $36/h = $0.01/s; busy seconds per 1k tokens × 1000 × $0.01.
   for (const r of rows) close(r.usdPerMTok, r.busySecondsPer1kTokens * 10);
 });
+
+test('servingConcurrencySweep: closed-loop clients with fixed lengths resend in the groups their first wave was prefilled in', () => {
+  // 10 clients send 300-token prompts at t = 0 into whole-prompt steps of 1000 tokens: the
+  // first wave is prefilled 3 + 3 + 3 + 1 (each step's budget less its running decodes:
+  // 1000, 997, 994, 991 tokens, room for 3 prompts of 300 each), so 4 groups.
+  const workload: ServingWorkload = { promptTokens: { kind: 'fixed', tokens: 300 }, outputTokens: { kind: 'fixed', tokens: 20 } };
+  const policy = { kind: 'chunked' as const, maxBatch: 64, tokenBudget: 1000, wholePrompts: true };
+  const row = (stepCost: typeof replica.stepCost) =>
+    (servingConcurrencySweep({ label: 'grouping', stepCost }, { ...workload, kvAdmission: 'reserve' } as ServingWorkload, policy, [10], 1, { requestsPerClient: 6 }).table.objects()[0] as { requestsPerSendInstant: number; meanAdmitted: number });
+  const steady = row(constantStepCost(S));
+  // Every later round keeps the groups: 50 measured requests at 4 × 5 send instants.
+  assert.equal(steady.requestsPerSendInstant, 10 / 4);
+  assert.equal(steady.meanAdmitted, 10 / 4);
+  // Step times that vary from step to step do not split a group: its members share every step.
+  let x = 1;
+  const noisy = Object.assign(() => {
+    x = (x * 48271) % 2147483647;
+    return S * (0.5 + x / 2147483647);
+  }, { label: 'constant 10 ms ± 50 %, seeded' });
+  const jittered = row(noisy);
+  assert.equal(jittered.requestsPerSendInstant, 10 / 4);
+  assert.equal(jittered.meanAdmitted, 10 / 4);
+  // One client alone sends each request at its own instant.
+  const one = servingConcurrencySweep({ label: 'one', stepCost: constantStepCost(S) }, { ...workload, kvAdmission: 'reserve' } as ServingWorkload, policy, [1], 1, { requestsPerClient: 6 }).table.objects()[0] as { requestsPerSendInstant: number };
+  assert.equal(one.requestsPerSendInstant, 1);
+});

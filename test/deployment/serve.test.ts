@@ -21,3 +21,39 @@ test('simulateDeployment with an engine schedules the rank as the preset, and wi
   assert.equal(vllm.result.tokens.prefilled, 200 * 12_000);
   assert.ok(vllm.result.steps > plain.result.steps);
 });
+
+test('simulateSearchPoint with an engine sizes the KV cache by the preset memory rule (closed form from llama-3.1-70b config.json)', async () => {
+  const { candidateLayouts } = await import('../../lib/deployment/compare.js');
+  const { searchCheapestDeployment } = await import('../../lib/deployment/search.js');
+  const { simulateSearchPoint, layoutPresetMemoryFraction } = await import('../../lib/deployment/serve.js');
+  const { memoryFit } = await import('../../lib/roofline/deployment.js');
+  const m = loadModel('llama-3.1-70b');
+  const hw = loadHardware('h100-sxm');
+  const space = { model: m, hardware: [hw], layouts: candidateLayouts(m), precisions: [uniformPrecision('bf16')], batches: [8, 16, 32, 64], load: { requestsPerSecond: 5, promptTokens: 500, outputTokens: 100 } };
+  const best = searchCheapestDeployment(space, { tpotSeconds: 0.05 }).best!;
+  const tp = space.layouts[best.layout].tensorParallel;
+  const M = hw.memoryCapacityBytes;
+  // Weights per device, the one memory fit's figure (bf16 shard of the checkpoint over tp).
+  const W = memoryFit(m, hw, { parallelism: { tp }, precision: 'bf16', memoryFraction: 1 }, { batch: 0, context: 0 }).weightBytes;
+  // config.json: 80 layers × 8 KV heads × head 128, K and V in bf16 (2 bytes), heads split over min(tp, 8) devices.
+  const kvPerToken = (2 * 80 * 8 * 128 * 2) / Math.min(tp, 8);
+  const plain = simulateSearchPoint(space, best, { requests: 200 }, 1);
+  assert.equal(plain.memoryFraction, null);
+  // The KV cache is what an empty batch leaves beside the weights. No engine: the whole device (USABLE_MEMORY_FRACTION = 1).
+  assert.equal(plain.kvCapacityTokens, Math.floor((M - W) / kvPerToken));
+  const trt = simulateSearchPoint(space, best, { requests: 200, engine: 'trtllm' }, 1);
+  // trtllm-serve: free_gpu_memory_fraction 0.9 of the memory the weights leave, so weights and KV hold 0.9 + 0.1 · W / M.
+  const f = 0.9 + (0.1 * W) / M;
+  assert.ok(Math.abs(trt.memoryFraction! - f) < 1e-12);
+  assert.equal(trt.kvCapacityTokens, Math.floor((M * trt.memoryFraction! - W) / kvPerToken));
+  assert.ok(trt.kvCapacityTokens! < plain.kvCapacityTokens!);
+  // SGLang: mem_fraction_static of the device at the layout's tp, the same rule as deploy --simulate --engine.
+  const sg = simulateSearchPoint(space, best, { requests: 200, engine: 'sglang' }, 1);
+  const sgPreset = servingEnginePreset('sglang', engineDevice(hw, tp));
+  assert.equal(sg.memoryFraction, sgPreset.memory.fraction);
+  assert.equal(sg.memoryFraction, layoutPresetMemoryFraction(sgPreset, m, hw, space.layouts[best.layout], uniformPrecision('bf16')));
+  assert.equal(sg.kvCapacityTokens, Math.floor((M * sgPreset.memory.fraction - W) / kvPerToken));
+  // A factory that ignores extras.memoryFraction is refused rather than sizing the cache by its own default.
+  const deaf = { ...space, stepModel: (mm: typeof m, h: typeof hw, l: (typeof space.layouts)[number], p: ReturnType<typeof uniformPrecision>) => perfDeviceStepModel(mm, h, l, p) };
+  assert.throws(() => simulateSearchPoint(deaf, best, { requests: 200, engine: 'trtllm' }, 1), (e: unknown) => e instanceof Error && (e as { field?: string }).field === 'space.stepModel');
+});
