@@ -203,8 +203,8 @@ export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framewo
   };
   // Whether a table files any row under these leading key values (a dtype, a distribution).
   const holds = (op: KernelOp, ...lead: string[]): boolean => {
-    const prefix = lead.join('|') + '|';
-    return [...(tableOf(op)?.index.keys() ?? [])].some((k) => k.startsWith(prefix));
+    const whole = lead.join('|');
+    return [...(tableOf(op)?.index.keys() ?? [])].some((k) => k === whole || k.startsWith(`${whole}|`));
   };
   const link = (scope: KernelScope) => ({ latencySeconds: 0, bytesPerSecond: scope === 'intra' ? hw.intraNodeBytesPerSecond : hw.interNodeBytesPerSecond });
   const mem = hw.memoryBytesPerSecond;
