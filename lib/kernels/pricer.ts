@@ -152,7 +152,9 @@ export interface KernelPricer {
   gemmFp8Static(m: number, n: number, k: number, quantizedInput: boolean): KernelAnswer;
   contextAttention(q: ContextAttentionQuery): KernelAnswer;
   generationAttention(q: GenerationAttentionQuery): KernelAnswer;
+  /** MLA prefill attention; past the measured prompts or batches, the boundary row's utilization of aiconfigurator's context-MLA roofline held ('extrapolated'). */
   mlaContext(q: MlaQuery): KernelAnswer;
+  /** MLA decode attention; past the measured contexts or batches, the boundary row's utilization of aiconfigurator's generation-MLA roofline held ('extrapolated'). */
   mlaGeneration(q: MlaQuery): KernelAnswer;
   /**
    * One absorbed MLA decode matmul as aiconfigurator's MLABmm prices it: the exact head
@@ -256,17 +258,30 @@ export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framewo
     },
     mlaContext(q) {
       sizes('mlaContext', { ...q });
-      const found = ask('mla_context', { dtype: q.dtype, kv_dtype: q.kvDtype, heads: q.heads, prompt: q.tokens, batch: q.batch });
-      // DeepSeek-V3's MLA in prefill: per head, 192-wide keys and 128-wide values.
-      const flops = 2 * q.batch * q.heads * (192 + 128) * prefillAttentionPairs(q.tokens, 0);
-      return found ?? bound(flops / hardwarePeakFlops(hw, peakDtype(q.dtype)));
+      // aiconfigurator's context-MLA roofline at no prefix (aic-core/rust/aiconfigurator-core/src/
+      // perf_database/mla.rs:689-705, commit 095f58a5): DeepSeek-V3's 192-wide query-key and
+      // 128-wide value heads, b·n·320·s² FLOPs at the attention dtype's peak; b·n·320·s
+      // elements of KV cache and twice that of activations.
+      const roofline = (p: Readonly<Record<string, number>>): number =>
+        rooflineSeconds(p.batch * p.heads * 320 * p.prompt * p.prompt, p.batch * p.heads * (bytesOf(q.kvDtype) * p.prompt * 320 + 2 * p.prompt * 320), hardwarePeakFlops(hw, peakDtype(q.dtype)), mem);
+      // Past the measured prompts and batches the boundary row's utilization is held, as
+      // aiconfigurator's perf_interp engine holds one (perf_interp.rs:19-25; for several
+      // axes at once it transfers it from the nearest collected rows instead, 471-487).
+      const point = { heads: q.heads, prompt: q.tokens, batch: q.batch };
+      const found = ask('mla_context', { dtype: q.dtype, kv_dtype: q.kvDtype, ...point }, { axes: ['prompt', 'batch'], roofline });
+      return found ?? bound(roofline(point));
     },
     mlaGeneration(q) {
       sizes('mlaGeneration', { ...q });
-      const found = ask('mla_generation', { kv_dtype: q.kvDtype, heads: q.heads, context: q.tokens, batch: q.batch });
-      // DeepSeek-V3's MLA in decode reads one 576-wide latent per cached token.
-      const bytes = q.batch * q.tokens * 576 * bytesOf(q.kvDtype);
-      return found ?? bound(bytes / mem);
+      // aiconfigurator's generation-MLA roofline (perf_database/mla.rs:728-741): 2·b·n·1088·s
+      // FLOPs at the FP8 peak for an FP8 cache, else the 16-bit one; b·(n·1088·2 + (s − 1)·576)
+      // elements, the latent in the cache's dtype.
+      const peak = hardwarePeakFlops(hw, q.kvDtype === 'fp8' ? 'fp8' : 'bf16');
+      const roofline = (p: Readonly<Record<string, number>>): number =>
+        rooflineSeconds(2 * p.batch * p.heads * 1088 * p.context, p.batch * (p.heads * 1088 * 2 + Math.max(0, p.context - 1) * 576 * bytesOf(q.kvDtype)), peak, mem);
+      const point = { heads: q.heads, context: q.tokens, batch: q.batch };
+      const found = ask('mla_generation', { kv_dtype: q.kvDtype, ...point }, { axes: ['context', 'batch'], roofline });
+      return found ?? bound(roofline(point));
     },
     mlaBmm(q) {
       sizes('mlaBmm', { ...q });

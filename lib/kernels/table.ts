@@ -123,10 +123,12 @@ function walk(node: AxisNode | KernelRow, point: readonly number[], depth: numbe
     // (aiconfigurator's singleton underflow, perf_database/moe.rs:200-207), no answer.
     if (lo === 0 && v.length === 1) return undefined;
     const at = lo === 0 ? 0 : v.length - 1;
-    const edge = walk(node.children[at], point, depth + 1, w);
+    // The edge is read at the boundary value, so holds on several axes telescope to
+    // roofline(query) / roofline(the corner they start from).
+    const there = point.map((p, j) => (j === depth ? v[at] : p));
+    const edge = walk(node.children[at], there, depth + 1, w);
     if (!edge) return undefined;
     const named = (p: readonly number[]): Record<string, number> => Object.fromEntries(w.axes.map((a, j) => [a, p[j]]));
-    const there = point.map((p, j) => (j === depth ? v[at] : p));
     const ratio = w.hold.roofline(named(point)) / w.hold.roofline(named(there));
     if (!(ratio > 0) || !Number.isFinite(ratio)) return undefined;
     return { logT: edge.logT + Math.log(ratio), rows: edge.rows, rank: KIND_RANK.extrapolated };

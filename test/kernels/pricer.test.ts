@@ -126,6 +126,8 @@ const ownDb = kernelDbOfRows('hand-built', [
   bmmRow({ dtype: 'fp8', phase: 'pre', heads: 32, tokens: 1 }, 6),
   bmmRow({ dtype: 'fp8', phase: 'pre', heads: 32, tokens: 64 }, 10),
 ]);
+const genRow = (batch: number, context: number, us: number): KernelRow => ({ ...own, op: 'mla_generation', dims: { kv_dtype: 'bf16', heads: 16, batch, context }, dtype: 'bf16', timeUs: us, source: { file: 'mla_generation.csv', line: ++line } });
+const genDb = kernelDbOfRows('hand-built MLA', [genRow(1, 1024, 10), genRow(1, 4096, 20), genRow(8, 1024, 30), genRow(8, 4096, 90)]);
 const bf16Db = kernelDbOfRows('hand-built bf16', [bmmRow({ dtype: 'bf16', phase: 'post', heads: 16, tokens: 1 }, 6), bmmRow({ dtype: 'bf16', phase: 'post', heads: 16, tokens: 64 }, 9)]);
 const h200 = loadHardware('h200');
 const near = (a: number, b: number, what: string): void => assert.ok(Math.abs(a - b) / b < 1e-12, `${what}: ${a} vs ${b}`);
@@ -205,4 +207,24 @@ test('kernelPricer().mlaBmm() reads the exact head count, else the next power of
   assert.equal(none.kind, 'bound');
   near(none.seconds, sol(64), 'bound');
   assert.throws(() => k.mlaBmm({ tokens: 64, heads: 16, dtype: 'fp8', phase: 'mid' as 'pre' }), (e: unknown) => e instanceof InputError && e.field === 'mlaBmm.phase');
+});
+
+test('kernelPricer().mlaGeneration() holds the boundary row\'s utilization of the generation-MLA roofline past the measured context and batch, on both axes at once from the corner row', () => {
+  const k = kernelPricer(genDb, h200, 'own');
+  const q = { heads: 16, dtype: 'bf16', kvDtype: 'bf16' };
+  // aiconfigurator's generation-MLA roofline (perf_database/mla.rs:728-741) on H200: 2·b·n·1088·s FLOPs
+  // at the bf16 peak (989.5 TFLOPS dense) against b·(n·1088·2 + (s − 1)·576·2) bytes at 4.8 TB/s.
+  const sol = (b: number, s: number): number => Math.max((2 * b * 16 * 1088 * s) / 989.5e12, (b * (16 * 1088 * 2 + (s - 1) * 576 * 2)) / 4.8e12);
+  assert.equal(k.mlaGeneration({ ...q, batch: 8, tokens: 4096 }).seconds, 90e-6);
+  // Log-space interpolation at context 2048: √(10 · 20) µs.
+  near(k.mlaGeneration({ ...q, batch: 1, tokens: 2048 }).seconds, Math.sqrt(10 * 20) * 1e-6, 'interpolated');
+  const ctx = k.mlaGeneration({ ...q, batch: 8, tokens: 16384 });
+  assert.equal(ctx.kind, 'extrapolated');
+  near(ctx.seconds, 90e-6 * (sol(8, 16384) / sol(8, 4096)), 'context held');
+  // Both axes past their range: the (8, 4096) corner times roofline(32, 16384) / roofline(8, 4096).
+  near(k.mlaGeneration({ ...q, batch: 32, tokens: 16384 }).seconds, 90e-6 * (sol(32, 16384) / sol(8, 4096)), 'corner held');
+  // No table: the same roofline as a bound.
+  const none = kernelPricer(genDb, h200, 'own').mlaGeneration({ ...q, kvDtype: 'fp8', batch: 8, tokens: 4096 });
+  assert.equal(none.kind, 'bound');
+  near(none.seconds, Math.max((2 * 8 * 16 * 1088 * 4096) / 1979e12, (8 * (16 * 1088 * 2 + 4095 * 576)) / 4.8e12), 'bound');
 });
