@@ -46,7 +46,8 @@ const us = (ms) => Number((Number(ms) * 1000).toPrecision(6));
 /**
  * One aiconfigurator table → one batchlab op file. `row` maps a parquet row to the
  * op's columns (without time_us) or null to drop it; `key` names the columns that
- * identify a measurement (first row wins).
+ * identify a measurement (first row wins); `first`, where given, ranks rows before that
+ * (lower first, file order within a rank).
  */
 const TABLES = [
   {
@@ -109,8 +110,16 @@ const TABLES = [
     dir: 'moe',
     file: 'moe_perf',
     columns: ['dtype', 'distribution', 'tokens', 'experts', 'topk', 'hidden', 'inter', 'tp', 'ep'],
+    // TensorRT-LLM's small-batch NVFP4 kernel (kernel_source moe_torch_flow_min_latency):
+    // aiconfigurator reads it first for gated NVFP4 layers of at most 128 tokens and its
+    // default kernel otherwise (aic-core/rust/aiconfigurator-core/src/operators/moe.rs:364-405).
+    // Kept for those token counts only, ahead of the default kernel's rows of the same shape.
+    first: (r) => (r.kernel_source === 'moe_torch_flow_min_latency' ? 0 : 1),
     row: (r) =>
-      String(r.kernel_source ?? '').includes('nongated') || !DTYPE[r.moe_dtype] || !SAFE_DISTRIBUTION.test(String(r.distribution ?? 'balanced'))
+      String(r.kernel_source ?? '').includes('nongated') ||
+      !DTYPE[r.moe_dtype] ||
+      !SAFE_DISTRIBUTION.test(String(r.distribution ?? 'balanced')) ||
+      (r.kernel_source === 'moe_torch_flow_min_latency' && (r.moe_dtype !== 'nvfp4' || int(r.num_tokens) > 128))
         ? null
         : {
             dtype: DTYPE[r.moe_dtype],
@@ -332,7 +341,8 @@ async function main() {
       for (const t of TABLES) {
         const p = tableFor(s, device, t, framework, version);
         if (!p) continue;
-        const rows = await readParquet(s.read(p));
+        const read = await readParquet(s.read(p));
+        const rows = t.first ? read.map((r, i) => [t.first(r), i, r]).sort((a, b) => a[0] - b[0] || a[1] - b[1]).map((x) => x[2]) : read;
         const seen = new Set();
         const lines = [[...t.columns, 'time_us'].join(',')];
         let dropped = 0;
