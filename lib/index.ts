@@ -381,6 +381,8 @@ export type {
   MoeQuery,
   GemmTiming,
   AiconfiguratorOptions,
+  KernelHold,
+  MlaBmmQuery,
 } from './kernels/index.js';
 
 // moe

@@ -16,10 +16,11 @@
 // generation attention's KV length is `isl + step` (perf_database/attention.rs).
 // Duplicate keys keep the first row, as aiconfigurator's loaders do.
 //
-// Kept: the dtypes batchlab prices (bf16, fp16, fp8, fp8_block, nvfp4); balanced MoE
-// routing; full attention (window 0); beam width 1. Dropped: weight-only and smooth-quant
-// GEMMs (int4_wo, int8_wo, sq, awq, gptq), power columns, kernel_source, sliding-window
-// attention, non-balanced (power-law) MoE routing, non-gated MoE kernels, the per-module
+// Kept: the dtypes batchlab prices (bf16, fp16, fp8, fp8_block, nvfp4); every MoE routing
+// distribution (balanced and the power-law ones aiconfigurator's models ask for); full
+// attention (window 0); beam width 1; MLA's absorbed decode BMMs (mla_bmm). Dropped:
+// weight-only and smooth-quant GEMMs (int4_wo, int8_wo, sq, awq, gptq), power columns,
+// kernel_source, sliding-window attention, non-gated MoE kernels, the per-module
 // MLA/DSA/linear-attention tables, which batchlab's models do not use.
 // Also kept: the FP8 activation-quantize tables (quantize/computescale_perf, scale_matrix_perf).
 
@@ -38,12 +39,15 @@ const FRAMEWORKS = { a100_sxm: ['trtllm'], h100_sxm: ['trtllm'], h200_sxm: ['trt
 
 const DTYPE = { bfloat16: 'bf16', float16: 'fp16', half: 'fp16', fp16: 'fp16', fp8: 'fp8', fp8_block: 'fp8_block', nvfp4: 'nvfp4', int8: 'int8' };
 const int = (v) => Number(v);
+// A routing distribution's name as aiconfigurator writes it ('balanced', 'power_law_1.01'): a plain CSV cell.
+const SAFE_DISTRIBUTION = /^[A-Za-z0-9_.]+$/;
 const us = (ms) => Number((Number(ms) * 1000).toPrecision(6));
 
 /**
  * One aiconfigurator table → one batchlab op file. `row` maps a parquet row to the
  * op's columns (without time_us) or null to drop it; `key` names the columns that
- * identify a measurement (first row wins).
+ * identify a measurement (first row wins); `first`, where given, ranks rows before that
+ * (lower first, file order within a rank).
  */
 const TABLES = [
   {
@@ -105,12 +109,21 @@ const TABLES = [
     op: 'moe',
     dir: 'moe',
     file: 'moe_perf',
-    columns: ['dtype', 'tokens', 'experts', 'topk', 'hidden', 'inter', 'tp', 'ep'],
+    columns: ['dtype', 'distribution', 'tokens', 'experts', 'topk', 'hidden', 'inter', 'tp', 'ep'],
+    // TensorRT-LLM's small-batch NVFP4 kernel (kernel_source moe_torch_flow_min_latency):
+    // aiconfigurator reads it first for gated NVFP4 layers of at most 128 tokens and its
+    // default kernel otherwise (aic-core/rust/aiconfigurator-core/src/operators/moe.rs:364-405).
+    // Kept for those token counts only, ahead of the default kernel's rows of the same shape.
+    first: (r) => (r.kernel_source === 'moe_torch_flow_min_latency' ? 0 : 1),
     row: (r) =>
-      (r.distribution ?? 'balanced') !== 'balanced' || String(r.kernel_source ?? '').includes('nongated') || !DTYPE[r.moe_dtype]
+      String(r.kernel_source ?? '').includes('nongated') ||
+      !DTYPE[r.moe_dtype] ||
+      !SAFE_DISTRIBUTION.test(String(r.distribution ?? 'balanced')) ||
+      (r.kernel_source === 'moe_torch_flow_min_latency' && (r.moe_dtype !== 'nvfp4' || int(r.num_tokens) > 128))
         ? null
         : {
             dtype: DTYPE[r.moe_dtype],
+            distribution: String(r.distribution ?? 'balanced'),
             tokens: int(r.num_tokens),
             experts: int(r.num_experts),
             topk: int(r.topk),
@@ -119,6 +132,19 @@ const TABLES = [
             tp: int(r.moe_tp_size),
             ep: int(r.moe_ep_size),
           },
+  },
+  {
+    // MLA's absorbed per-head matmuls of a decode step: `mla_gen_pre` (q_nope · W_UK) and
+    // `mla_gen_post` (attention output · W_UV), priced by aiconfigurator's MLABmm
+    // (aic-core/rust/aiconfigurator-core/src/perf_database/mla.rs, query_bmm).
+    op: 'mla_bmm',
+    dir: 'mla_bmm',
+    file: 'mla_bmm_perf',
+    columns: ['dtype', 'phase', 'heads', 'tokens'],
+    row: (r) =>
+      !DTYPE[r.bmm_dtype] || !/^mla_gen_(pre|post)$/.test(String(r.op_name))
+        ? null
+        : { dtype: DTYPE[r.bmm_dtype], phase: String(r.op_name).slice('mla_gen_'.length), heads: int(r.num_heads), tokens: int(r.num_tokens) },
   },
   {
     op: 'allreduce',
@@ -315,7 +341,8 @@ async function main() {
       for (const t of TABLES) {
         const p = tableFor(s, device, t, framework, version);
         if (!p) continue;
-        const rows = await readParquet(s.read(p));
+        const read = await readParquet(s.read(p));
+        const rows = t.first ? read.map((r, i) => [t.first(r), i, r]).sort((a, b) => a[0] - b[0] || a[1] - b[1]).map((x) => x[2]) : read;
         const seen = new Set();
         const lines = [[...t.columns, 'time_us'].join(',')];
         let dropped = 0;
@@ -335,7 +362,7 @@ async function main() {
           lines.push(`${key},${time}`);
         }
         if (lines.length === 1) {
-          // Every row dropped (A100's MoE table holds only power-law routing): no file.
+          // Every row dropped: no file.
           console.log(`${device}/${framework}/${version}/${t.op}: no row kept of ${rows.length} in ${p}`);
           continue;
         }

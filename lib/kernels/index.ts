@@ -11,3 +11,5 @@ export { kernelDeviceFolder } from './pricer.js';
 export { kernelFrameworksOf } from './pricer.js';
 export type { GemmTiming } from './write.js';
 export { kernelRowsFromGemm, writeKernelTable } from './write.js';
+export type { KernelHold } from './table.js';
+export type { MlaBmmQuery } from './pricer.js';

@@ -10,6 +10,7 @@ import { InputError } from '../util/errors.js';
 import { checkNumber, checkOneOf } from '../util/validate.js';
 import type { KernelDb } from './load.js';
 import type { KernelAnswer, KernelOp } from './schema.js';
+import type { KernelHold, KernelTable } from './table.js';
 import { lookupKernel } from './table.js';
 
 /** Serving frameworks whose kernels the shipped database holds. */
@@ -90,19 +91,21 @@ export interface GenerationAttentionQuery {
   kvDtype: string;
 }
 
-/** Query of MLA attention (DeepSeek): `heads` of the model per `tp` devices. */
+/** Query of MLA attention (DeepSeek's 192-wide query-key and 128-wide value heads over a 576-wide latent). */
 export interface MlaQuery {
   batch: number;
   /** Prompt tokens (context phase) or cached tokens (generation phase). */
   tokens: number;
+  /** Query heads on one device (after tensor parallelism). */
   heads: number;
-  tp: number;
+  /** The attention kernel's dtype (the decode tables key on `kvDtype` alone). */
   dtype: string;
   kvDtype: string;
 }
 
-/** Query of one MoE layer's grouped expert GEMMs. */
+/** Query of one MoE layer's grouped expert GEMMs (gate, up and down projections of a gated FFN). */
 export interface MoeQuery {
+  /** Tokens entering the layer before dispatch: every attention data-parallel rank's together. */
   tokens: number;
   experts: number;
   topk: number;
@@ -111,6 +114,22 @@ export interface MoeQuery {
   dtype: string;
   tp: number;
   ep: number;
+  /**
+   * The routing distribution the kernel was timed under ('balanced', 'power_law_1.01', ...);
+   * one the table lacks for `dtype` falls back to 'uniform', as aiconfigurator's does.
+   */
+  distribution: string;
+}
+
+/** Query of one of MLA's absorbed per-head decode matmuls (DeepSeek's 128-wide heads and 512-wide latent). */
+export interface MlaBmmQuery {
+  /** Decode tokens (rows per head). */
+  tokens: number;
+  /** Heads on one device. */
+  heads: number;
+  dtype: string;
+  /** 'pre': the query's no-position part into the latent (W_UK); 'post': the latent output out to the heads (W_UV). */
+  phase: 'pre' | 'post';
 }
 
 /** Where a collective runs: inside one node (NVLink) or across nodes. */
@@ -133,8 +152,22 @@ export interface KernelPricer {
   gemmFp8Static(m: number, n: number, k: number, quantizedInput: boolean): KernelAnswer;
   contextAttention(q: ContextAttentionQuery): KernelAnswer;
   generationAttention(q: GenerationAttentionQuery): KernelAnswer;
+  /** MLA prefill attention; past the measured prompts or batches, the boundary row's utilization of aiconfigurator's context-MLA roofline held ('extrapolated'). */
   mlaContext(q: MlaQuery): KernelAnswer;
+  /** MLA decode attention; past the measured contexts or batches, the boundary row's utilization of aiconfigurator's generation-MLA roofline held ('extrapolated'). */
   mlaGeneration(q: MlaQuery): KernelAnswer;
+  /**
+   * One absorbed MLA decode matmul as aiconfigurator's MLABmm prices it: the exact head
+   * count's rows, else the next power of two's scaled by heads / that power; the 16-bit
+   * rows where the table holds none of `dtype`; past the measured tokens, the boundary's
+   * utilization of the BMM roofline held ('extrapolated').
+   */
+  mlaBmm(q: MlaBmmQuery): KernelAnswer;
+  /**
+   * One MoE layer's expert GEMMs from the MoE table at the query's routing distribution;
+   * past the measured token counts, the boundary row's utilization of the MoE roofline
+   * held ('extrapolated'), as aiconfigurator's MoE query does.
+   */
   moe(q: MoeQuery): KernelAnswer;
   /** All-reduce of a `bytes` buffer over `ranks` devices. */
   allReduce(bytes: number, ranks: number, scope: KernelScope, dtype: string): KernelAnswer;
@@ -165,10 +198,15 @@ export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framewo
   const device = held ? folder : undefined;
   const datasheet = `${hw.name} datasheet roofline`;
   const bound = (seconds: number): KernelAnswer => ({ seconds, kind: 'bound', rows: [], from: datasheet });
-  const ask = (op: KernelOp, query: Record<string, string | number>): KernelAnswer | undefined => {
-    if (!device || !db) return undefined;
-    const t = db.table(device, framework, op, version);
-    return t ? lookupKernel(t, query) : undefined;
+  const tableOf = (op: KernelOp): KernelTable | undefined => (device && db ? db.table(device, framework, op, version) : undefined);
+  const ask = (op: KernelOp, query: Record<string, string | number>, hold?: KernelHold): KernelAnswer | undefined => {
+    const t = tableOf(op);
+    return t ? lookupKernel(t, query, hold) : undefined;
+  };
+  // Whether a table files any row under these leading key values (a dtype, a distribution).
+  const holds = (op: KernelOp, ...lead: string[]): boolean => {
+    const whole = lead.join('|');
+    return [...(tableOf(op)?.index.keys() ?? [])].some((k) => k === whole || k.startsWith(`${whole}|`));
   };
   const link = (scope: KernelScope) => ({ latencySeconds: 0, bytesPerSecond: scope === 'intra' ? hw.intraNodeBytesPerSecond : hw.interNodeBytesPerSecond });
   const mem = hw.memoryBytesPerSecond;
@@ -220,27 +258,71 @@ export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framewo
     },
     mlaContext(q) {
       sizes('mlaContext', { ...q });
-      const found = ask('mla_context', { dtype: q.dtype, kv_dtype: q.kvDtype, tp: q.tp, heads: q.heads, prompt: q.tokens, batch: q.batch });
-      // DeepSeek-V3's MLA in prefill: per head, 192-wide keys and 128-wide values.
-      const flops = (2 * q.batch * (q.heads / q.tp) * (192 + 128) * prefillAttentionPairs(q.tokens, 0));
-      return found ?? bound(flops / hardwarePeakFlops(hw, peakDtype(q.dtype)));
+      // aiconfigurator's context-MLA roofline at no prefix (aic-core/rust/aiconfigurator-core/src/
+      // perf_database/mla.rs:689-705, commit 095f58a5): DeepSeek-V3's 192-wide query-key and
+      // 128-wide value heads, b·n·320·s² FLOPs at the attention dtype's peak; b·n·320·s
+      // elements of KV cache and twice that of activations.
+      const roofline = (p: Readonly<Record<string, number>>): number =>
+        rooflineSeconds(p.batch * p.heads * 320 * p.prompt * p.prompt, p.batch * p.heads * (bytesOf(q.kvDtype) * p.prompt * 320 + 2 * p.prompt * 320), hardwarePeakFlops(hw, peakDtype(q.dtype)), mem);
+      // Past the measured prompts and batches the boundary row's utilization is held, as
+      // aiconfigurator's perf_interp engine holds one (perf_interp.rs:19-25; for several
+      // axes at once it transfers it from the nearest collected rows instead, 471-487).
+      const point = { heads: q.heads, prompt: q.tokens, batch: q.batch };
+      const found = ask('mla_context', { dtype: q.dtype, kv_dtype: q.kvDtype, ...point }, { axes: ['prompt', 'batch'], roofline });
+      return found ?? bound(roofline(point));
     },
     mlaGeneration(q) {
       sizes('mlaGeneration', { ...q });
-      const found = ask('mla_generation', { dtype: q.dtype, kv_dtype: q.kvDtype, tp: q.tp, heads: q.heads, context: q.tokens, batch: q.batch });
-      // DeepSeek-V3's MLA in decode reads one 576-wide latent per cached token.
-      const bytes = q.batch * q.tokens * 576 * bytesOf(q.kvDtype);
-      return found ?? bound(bytes / mem);
+      // aiconfigurator's generation-MLA roofline (perf_database/mla.rs:728-741): 2·b·n·1088·s
+      // FLOPs at the FP8 peak for an FP8 cache, else the 16-bit one; b·(n·1088·2 + (s − 1)·576)
+      // elements, the latent in the cache's dtype.
+      const peak = hardwarePeakFlops(hw, q.kvDtype === 'fp8' ? 'fp8' : 'bf16');
+      const roofline = (p: Readonly<Record<string, number>>): number =>
+        rooflineSeconds(2 * p.batch * p.heads * 1088 * p.context, p.batch * (p.heads * 1088 * 2 + Math.max(0, p.context - 1) * 576 * bytesOf(q.kvDtype)), peak, mem);
+      const point = { heads: q.heads, context: q.tokens, batch: q.batch };
+      const found = ask('mla_generation', { kv_dtype: q.kvDtype, ...point }, { axes: ['context', 'batch'], roofline });
+      return found ?? bound(roofline(point));
+    },
+    mlaBmm(q) {
+      sizes('mlaBmm', { ...q });
+      checkOneOf('mlaBmm.phase', q.phase, ['pre', 'post'] as const);
+      // aic-core/rust/aiconfigurator-core/src/perf_database/mla.rs:763-775 (mla_bmm_sol, commit
+      // 095f58a5): 2·t·n·128·512 FLOPs; n·(t·640 + 128·512) elements of the requested dtype.
+      const roofline = (tokens: number): number =>
+        rooflineSeconds(2 * tokens * q.heads * 128 * 512, q.heads * (tokens * 640 + 128 * 512) * bytesOf(q.dtype), hardwarePeakFlops(hw, peakDtype(q.dtype)), mem);
+      // mla.rs:307-318 and 484-495: the requested dtype's rows where the table holds any, else bfloat16's.
+      const dtype = holds('mla_bmm', q.dtype) ? q.dtype : 'bf16';
+      // operators/mla.rs:437-457 (resolve_bmm_slice_heads): exact heads, else the next power
+      // of two's rows scaled linearly by the head ratio (the BMM is batched per head).
+      const pow2 = 2 ** Math.ceil(Math.log2(q.heads));
+      const exact = pow2 === q.heads || holds('mla_bmm', dtype, q.phase, String(q.heads));
+      const heads = exact ? q.heads : pow2;
+      const scale = q.heads / heads;
+      const hold: KernelHold = { axes: ['tokens'], roofline: (p) => roofline(p.tokens) };
+      const found = ask('mla_bmm', { dtype, phase: q.phase, heads, tokens: q.tokens }, hold);
+      return found ? { ...found, seconds: found.seconds * scale } : bound(roofline(q.tokens));
     },
     moe(q) {
+      if (typeof q.distribution !== 'string' || !/^[A-Za-z0-9_.]+$/.test(q.distribution)) throw new InputError('moe.distribution', q.distribution, "a routing distribution's name, e.g. 'balanced' or 'power_law_1.01'");
       sizes('moe', { ...q });
-      const found = ask('moe', { dtype: q.dtype, experts: q.experts, topk: q.topk, tp: q.tp, ep: q.ep, hidden: q.hidden, inter: q.inter, tokens: q.tokens });
-      if (found) return found;
-      const split = q.tp * q.ep;
-      const flops = (6 * q.tokens * q.topk * q.hidden * q.inter) / split;
-      const active = Math.min(q.experts, q.tokens * q.topk);
-      const bytes = (active * 3 * q.hidden * q.inter * bytesOf(q.dtype)) / split;
-      return bound(rooflineSeconds(flops, bytes, hardwarePeakFlops(hw, peakDtype(q.dtype)), mem));
+      // aiconfigurator's MoE roofline (aic-core/rust/aiconfigurator-core/src/operators/moe.rs:799-817,
+      // moe_sol, commit 095f58a5), in real rather than integer division: a gated FFN's three
+      // GEMMs over tokens·topk routed rows split tp·ep ways; bytes are the rows in and out, the
+      // intermediate, and the weights of the experts those rows can reach.
+      const roofline = (tokens: number, hidden: number, inter: number): number => {
+        const rows = tokens * q.topk;
+        const flops = (rows * hidden * inter * 3 * 2) / q.ep / q.tp;
+        const elements = (rows / q.ep) * hidden * 2 + ((rows / q.ep) * inter * 3) / q.tp + ((hidden * inter * 3) / q.tp) * Math.min(q.experts / q.ep, rows / q.ep);
+        return rooflineSeconds(flops, elements * bytesOf(q.dtype), hardwarePeakFlops(hw, peakDtype(q.dtype)), mem);
+      };
+      // perf_database/moe_index.rs:84-125 (resolve_uniform): the requested distribution where
+      // the table holds it for the dtype, else 'uniform'.
+      const distribution = holds('moe', q.dtype, q.distribution) ? q.distribution : 'uniform';
+      // perf_database/moe.rs:146-209: beyond the measured token counts the boundary's
+      // utilization of the roofline is held (k_tail = 1).
+      const hold: KernelHold = { axes: ['tokens'], roofline: (p) => roofline(p.tokens, p.hidden, p.inter) };
+      const found = ask('moe', { dtype: q.dtype, distribution, experts: q.experts, topk: q.topk, tp: q.tp, ep: q.ep, hidden: q.hidden, inter: q.inter, tokens: q.tokens }, hold);
+      return found ?? bound(roofline(q.tokens, q.hidden, q.inter));
     },
     allReduce(bytes, ranks, scope, dtype) {
       sizes('allReduce', { bytes, ranks });

@@ -9,10 +9,10 @@
  */
 
 /** Kernel families the database prices. */
-export type KernelOp = 'gemm' | 'context_attention' | 'generation_attention' | 'mla_context' | 'mla_generation' | 'moe' | 'allreduce' | 'nccl' | 'compute_scale' | 'scale_matrix';
+export type KernelOp = 'gemm' | 'context_attention' | 'generation_attention' | 'mla_context' | 'mla_generation' | 'mla_bmm' | 'moe' | 'allreduce' | 'nccl' | 'compute_scale' | 'scale_matrix';
 
 /** Every KernelOp, in the order tables are listed. */
-export const KERNEL_OPS: readonly KernelOp[] = ['gemm', 'context_attention', 'generation_attention', 'mla_context', 'mla_generation', 'moe', 'allreduce', 'nccl', 'compute_scale', 'scale_matrix'];
+export const KERNEL_OPS: readonly KernelOp[] = ['gemm', 'context_attention', 'generation_attention', 'mla_context', 'mla_generation', 'mla_bmm', 'moe', 'allreduce', 'nccl', 'compute_scale', 'scale_matrix'];
 
 /** What kind of number a kernel-database answer is. */
 export type KernelAnswerKind = 'measured' | 'interpolated' | 'extrapolated' | 'bound';
@@ -35,14 +35,24 @@ export interface KernelOpSchema {
  * `compute_scale` (an activation's per-tensor amax and scale) and `scale_matrix` (its
  * conversion to the `dtype`) are the two quantize passes over an `m`×`k` activation that a
  * GEMM with dynamic FP8 activations runs and one with static scales does not.
+ * MLA rows are filed under the heads on one device alone, whatever tensor parallelism
+ * they were collected at (their `tp` column is provenance), and a decode kernel's under
+ * its KV dtype alone, as aiconfigurator's loaders file them
+ * (aic-core/rust/aiconfigurator-core/src/perf_database/mla.rs:865-989, commit 095f58a5).
+ * `moe` rows name the routing `distribution` the kernel was timed under ('balanced',
+ * 'power_law_1.01', ...) and `tokens`, the tokens entering one MoE layer before dispatch
+ * (all attention data-parallel ranks' together). `mla_bmm` holds MLA's absorbed per-head
+ * decode matmuls, `phase` 'pre' (query · W_UK) or 'post' (output · W_UV), at exact head
+ * counts per device (`heads` is a key: aiconfigurator never interpolates it).
  */
 export const KERNEL_SCHEMA: Readonly<Record<KernelOp, KernelOpSchema>> = {
   gemm: { keys: ['dtype'], axes: ['n', 'k', 'm'], numericKeys: [] },
   context_attention: { keys: ['dtype', 'kv_dtype', 'kv_heads', 'head_dim'], axes: ['heads', 'prompt', 'batch'], numericKeys: ['kv_heads', 'head_dim'] },
   generation_attention: { keys: ['dtype', 'kv_dtype', 'kv_heads', 'head_dim'], axes: ['heads', 'context', 'batch'], numericKeys: ['kv_heads', 'head_dim'] },
-  mla_context: { keys: ['dtype', 'kv_dtype', 'tp'], axes: ['heads', 'prompt', 'batch'], numericKeys: ['tp'] },
-  mla_generation: { keys: ['dtype', 'kv_dtype', 'tp'], axes: ['heads', 'context', 'batch'], numericKeys: ['tp'] },
-  moe: { keys: ['dtype', 'experts', 'topk', 'tp', 'ep'], axes: ['hidden', 'inter', 'tokens'], numericKeys: ['experts', 'topk', 'tp', 'ep'] },
+  mla_context: { keys: ['dtype', 'kv_dtype'], axes: ['heads', 'prompt', 'batch'], numericKeys: [] },
+  mla_generation: { keys: ['kv_dtype'], axes: ['heads', 'context', 'batch'], numericKeys: [] },
+  mla_bmm: { keys: ['dtype', 'phase', 'heads'], axes: ['tokens'], numericKeys: ['heads'] },
+  moe: { keys: ['dtype', 'distribution', 'experts', 'topk', 'tp', 'ep'], axes: ['hidden', 'inter', 'tokens'], numericKeys: ['experts', 'topk', 'tp', 'ep'] },
   allreduce: { keys: ['dtype', 'scope'], axes: ['ranks', 'bytes'], numericKeys: [] },
   nccl: { keys: ['collective', 'dtype', 'scope'], axes: ['ranks', 'bytes'], numericKeys: [] },
   compute_scale: { keys: ['dtype'], axes: ['k', 'm'], numericKeys: [] },

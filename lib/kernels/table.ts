@@ -86,7 +86,25 @@ interface Partial {
   rank: number;
 }
 
-function walk(node: AxisNode | KernelRow, point: readonly number[], depth: number): Partial | undefined {
+/**
+ * How a lookup continues past the measured range of some axes: as NVIDIA aiconfigurator's
+ * perf_interp engine does (aic-core/rust/aiconfigurator-core/src/perf_database/perf_interp.rs:19-25
+ * and 511-556, grid_hold_1d with k_tail = 1, commit 095f58a5), it holds the boundary row's
+ * utilization against the kernel's roofline: seconds = roofline(query) · t(boundary) / roofline(boundary).
+ */
+export interface KernelHold {
+  /** Axes held this way (the others extrapolate by their log-log slope). */
+  axes: readonly string[];
+  /** The kernel's roofline seconds at a point (every axis of the op, by name). */
+  roofline: (point: Readonly<Record<string, number>>) => number;
+}
+
+interface Walk {
+  axes: readonly string[];
+  hold?: KernelHold;
+}
+
+function walk(node: AxisNode | KernelRow, point: readonly number[], depth: number, w: Walk): Partial | undefined {
   if (!('values' in node)) return { logT: Math.log(node.timeUs / 1e6), rows: [node], rank: 0 };
   const x = point[depth];
   const v = node.values;
@@ -98,14 +116,29 @@ function walk(node: AxisNode | KernelRow, point: readonly number[], depth: numbe
     if (v[mid] < x) lo = mid + 1;
     else hi = mid;
   }
-  if (lo < v.length && v[lo] === x) return walk(node.children[lo], point, depth + 1);
+  if (lo < v.length && v[lo] === x) return walk(node.children[lo], point, depth + 1, w);
+  const inside = lo > 0 && lo < v.length;
+  if (!inside && w.hold?.axes.includes(w.axes[depth])) {
+    // One measured value and a query below it: one large row cannot define a launch floor
+    // (aiconfigurator's singleton underflow, perf_database/moe.rs:200-207), no answer.
+    if (lo === 0 && v.length === 1) return undefined;
+    const at = lo === 0 ? 0 : v.length - 1;
+    // The edge is read at the boundary value, so holds on several axes telescope to
+    // roofline(query) / roofline(the corner they start from).
+    const there = point.map((p, j) => (j === depth ? v[at] : p));
+    const edge = walk(node.children[at], there, depth + 1, w);
+    if (!edge) return undefined;
+    const named = (p: readonly number[]): Record<string, number> => Object.fromEntries(w.axes.map((a, j) => [a, p[j]]));
+    const ratio = w.hold.roofline(named(point)) / w.hold.roofline(named(there));
+    if (!(ratio > 0) || !Number.isFinite(ratio)) return undefined;
+    return { logT: edge.logT + Math.log(ratio), rows: edge.rows, rank: KIND_RANK.extrapolated };
+  }
   // One measured value on this axis: no slope to follow. Holding it would be a clamp,
   // so the table does not answer (the caller falls back to its model or the bound).
   if (v.length === 1) return undefined;
-  const inside = lo > 0 && lo < v.length;
   const i = inside ? lo - 1 : lo === 0 ? 0 : v.length - 2;
-  const a = walk(node.children[i], point, depth + 1);
-  const b = walk(node.children[i + 1], point, depth + 1);
+  const a = walk(node.children[i], point, depth + 1, w);
+  const b = walk(node.children[i + 1], point, depth + 1, w);
   if (!a || !b) return undefined;
   const lx = Math.log(x);
   const la = Math.log(v[i]);
@@ -126,13 +159,16 @@ function walk(node: AxisNode | KernelRow, point: readonly number[], depth: numbe
  * linear between the two measured values that bracket the query on each axis
  * (monotone between them), and past the measured range the last two points' log-log
  * slope, clamped to [0, 2] and flagged 'extrapolated' (never silently clamped).
+ * With `hold`, the axes it names continue past their measured range at the boundary
+ * row's utilization of the kernel's roofline instead (`KernelHold`), also flagged
+ * 'extrapolated'.
  * Undefined when the table has no row with the query's keys (dtype, head dim, ...),
  * or when the query leaves an axis on which only one value was measured (no slope).
  *
  * @example
  * lookupKernel(table, { dtype: 'bf16', m: 64, n: 8192, k: 8192 })?.kind // => 'interpolated' between measured m = 48 and 80
  */
-export function lookupKernel(table: KernelTable, query: Readonly<Record<string, string | number>>): KernelAnswer | undefined {
+export function lookupKernel(table: KernelTable, query: Readonly<Record<string, string | number>>, hold?: KernelHold): KernelAnswer | undefined {
   const s = KERNEL_SCHEMA[table.op];
   const point = s.axes.map((a) => {
     const x = query[a];
@@ -141,7 +177,7 @@ export function lookupKernel(table: KernelTable, query: Readonly<Record<string, 
   });
   const root = table.index.get(kernelKey(table.op, query));
   if (!root) return undefined;
-  const p = walk(root, point, 0);
+  const p = walk(root, point, 0, { axes: s.axes, hold });
   if (!p) return undefined;
   // A measured shape answers its own row's time, not exp(log(t)) one rounding away.
   return { seconds: p.rank === 0 ? p.rows[0].timeUs / 1e6 : Math.exp(p.logT), kind: KIND_OF[p.rank], rows: [...new Set(p.rows)], from: table.file };

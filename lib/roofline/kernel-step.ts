@@ -8,7 +8,7 @@ import type { Fp8Scaling } from './deployment.js';
 
 /** How many kernel calls of one family a step priced from one source, and of which kind. */
 export interface KernelUsage {
-  /** 'gemm', 'attention', 'allreduce', or the op group priced by the performance model instead. */
+  /** 'gemm', 'attention', 'mla' (MLA attention), 'mla_bmm' (its absorbed decode matmuls), 'moe' (routed experts), 'allreduce', or the op group priced by the performance model instead. */
   op: string;
   /** The answer's kind, or the efficiency mode of the model that priced it where no table did. */
   kind: KernelAnswerKind | 'calibrated' | 'typical' | 'spec';
@@ -104,10 +104,26 @@ export function contextAttentionCall(g: Pick<GroupWork, 'P' | 'S' | 'pairs'>): C
 }
 
 /**
+ * The routing distribution aiconfigurator's model of an architecture times its MoE
+ * kernels under (its default `workload_distribution` "power_law" with the model's alpha,
+ * aic-core/src/aiconfigurator_core/sdk/config.py:37): DeepSeek-V3's family 1.01
+ * (sdk/models/deepseek.py:170 and 241-245), its generic MoE models (Mixtral, Qwen3-MoE,
+ * gpt-oss: sdk/common.py:708-711) 1.2 (sdk/models/moe.py:128), commit 095f58a5.
+ *
+ * @example
+ * moeRoutingDistribution(loadModel('deepseek-v3')) // => 'power_law_1.01'
+ */
+export function moeRoutingDistribution(model: Pick<ModelSpec, 'architecture'>): string {
+  return model.architecture === 'deepseek_v3' ? 'power_law_1.01' : 'power_law_1.2';
+}
+
+/** MLA's absorbed per-head decode matmuls and the phase of aiconfigurator's MLABmm table that times each. */
+const MLA_BMM_PHASE: Readonly<Record<string, 'pre' | 'post'>> = { 'attn.q_absorb': 'pre', 'attn.v_absorb': 'post' };
+
+/**
  * Seconds of one operation from the kernel database, or undefined where no table
- * holds it (routed experts, MLA attention and its batched per-head matmuls,
- * sliding-window attention, a dtype the tables lack, a spec-only device): the caller
- * then prices it with its own model.
+ * holds it (sliding-window attention, a dtype or shape the tables lack, a spec-only
+ * device): the caller then prices it with its own model.
  *
  * - Weight GEMMs: one GEMM-table query per matmul at the device's (m, n/tp, k), times
  *   the independent operands and the layers; the LM head in the activations' 16 bits;
@@ -117,6 +133,16 @@ export function contextAttentionCall(g: Pick<GroupWork, 'P' | 'S' | 'pairs'>): C
  * - Prefill attention: the context-attention table at whole prompts, at the full length
  *   of a chunk with its cached prefix, charged the share of that call the step holds
  *   (`contextAttentionCall`).
+ * - Routed experts: one MoE-table call per MoE layer for the whole expert FFN (gate, up
+ *   and down), at the tokens entering the layer (every data-parallel group's, times the
+ *   expert load factor), the expert tensor- and expert-parallel widths, the weights'
+ *   dtype (FP8 with block scales: 'fp8_block') and the architecture's routing
+ *   distribution (`moeRoutingDistribution`); the down projection is inside that call.
+ * - MLA attention (TensorRT-LLM, SGLang): the MLA context and generation tables at the
+ *   device's heads, as aiconfigurator's DeepSeek model; its absorbed per-head decode
+ *   matmuls from the MLA BMM table. Under vLLM, aiconfigurator prices DeepSeek's attention
+ *   as standard attention with one KV head per query head of `v_head_dim` and no BMM: the
+ *   attention tables price it so, and the BMMs stay with the caller's model.
  *
  * @example
  * kernelOpSeconds(op, model, pricer, { weights: 'bf16', attention: 'bf16', kvCache: 'bf16' }, split, group, tally) // => seconds or undefined
@@ -131,17 +157,18 @@ export function kernelOpSeconds(
   tally: KernelTally,
 ): number | undefined {
   if (!k.device) return undefined;
-  const take = (family: string, a: KernelAnswer, calls: number): number | undefined => {
-    if (a.kind === 'bound') return undefined;
-    tally.add(family, a, calls);
-    return a.seconds;
-  };
+  const take = (family: string, a: KernelAnswer, calls: number): number | undefined => tallied(tally, family, a, calls);
   if (op.group === 'attention-core') {
     const at = model.attention;
-    if (at.kind === 'mla' || op.name.endsWith('.sliding')) return undefined;
+    if (op.name.endsWith('.sliding')) return undefined;
+    if (at.kind === 'mla' && k.framework !== 'vllm') return mlaCoreSeconds(op, at.numHeads, k, dtypes, split, g, tally);
     const heads = at.numHeads / split.heads;
-    const kvHeads = Math.max(1, at.numKvHeads / split.kv);
-    const base = { heads, kvHeads, headDim: at.headDim, dtype: dtypes.attention, kvDtype: dtypes.kvCache };
+    // aiconfigurator's vLLM DeepSeek: ContextAttention/GenerationAttention at num_heads // tp,
+    // num_key_value_heads // tp (DeepSeek-V3's config.json: 128, one per query head) and
+    // head_size v_head_dim (sdk/models/deepseek.py:126-132, 588-597 and 809-818, commit 095f58a5).
+    const kvHeads = at.kind === 'mla' ? heads : Math.max(1, at.numKvHeads / split.kv);
+    const headDim = at.kind === 'mla' ? at.vHeadDim : at.headDim;
+    const base = { heads, kvHeads, headDim, dtype: dtypes.attention, kvDtype: dtypes.kvCache };
     if (op.name === 'attn.core.decode') {
       if (g.D <= 0) return undefined;
       const s = take('attention', k.generationAttention({ ...base, batch: g.D, context: Math.max(1, g.C / g.D) }), op.calls);
@@ -155,15 +182,32 @@ export function kernelOpSeconds(
     }
     return undefined;
   }
-  if (op.group === 'routed-expert' || op.matmuls.length === 0) return undefined;
-  // A batched matmul (MLA's per-head absorbed projections) runs as one kernel, not as
-  // `batch` separate GEMMs: the GEMM table does not price it.
+  if (op.matmuls.length === 0) return undefined;
+  const weights = dtypes.weights === 'fp8' && dtypes.fp8Scaling === 'block' ? 'fp8_block' : dtypes.weights;
+  if (op.group === 'routed-expert') return moeSeconds(op, model, k, weights, split, tally);
+  const phase = MLA_BMM_PHASE[op.name];
+  if (phase && model.attention.kind === 'mla') {
+    // vLLM: aiconfigurator's DeepSeek graph has no BMM op (sdk/models/deepseek.py:804-819).
+    if (k.framework === 'vllm') return undefined;
+    // The BMMs inherit the kv projection's dtype: FP8 under any quantized GEMM mode, else
+    // bfloat16 (sdk/models/deepseek.py:205-212, mla_bmm_quant_mode).
+    const dtype = dtypes.weights === 'bf16' || dtypes.weights === 'fp16' ? 'bf16' : 'fp8';
+    const sh = op.matmuls[0];
+    // MLABmm at num_heads // tp (sdk/models/deepseek.py:821-840): the op's heads over the
+    // devices that split its output.
+    const heads = (sh.batch ?? 1) / split.n;
+    if (!Number.isInteger(heads) || heads < 1) return undefined;
+    const rows = sh.m * split.m;
+    const s = take('mla_bmm', k.mlaBmm({ tokens: Math.max(1, rows), heads, dtype, phase }), op.calls);
+    return s === undefined ? undefined : s * Math.min(1, rows) * op.calls;
+  }
+  // A batched matmul runs as one kernel, not as `batch` separate GEMMs: the GEMM table
+  // does not price it.
   if (op.matmuls.some((sh) => (sh.batch ?? 1) / split.batch > 1)) return undefined;
   // The LM head stays in 16 bits: quantized checkpoints leave it out (ModelOpt FP8's
   // hf_quant_config.json: "exclude_modules": ["lm_head"]), and aiconfigurator prices every
   // model's logits GEMM from its bfloat16 table (aic-core/src/aiconfigurator_core/sdk/
   // models/llama.py:129-136 and 191-197, GEMMQuantMode.bfloat16, commit 095f58a5).
-  const weights = dtypes.weights === 'fp8' && dtypes.fp8Scaling === 'block' ? 'fp8_block' : dtypes.weights;
   const dtype = op.group === 'lm-head' ? dtypes.attention : weights;
   const static8 = dtype === 'fp8' && dtypes.fp8Scaling === 'static';
   // The output projection reads attention's output and the down projection the gated
@@ -183,4 +227,79 @@ export function kernelOpSeconds(
     t += s * operands * Math.min(1, rows);
   }
   return t * op.calls;
+}
+
+/** A table's answer, tallied; undefined for a datasheet bound (the caller's model prices it instead). */
+function tallied(tally: KernelTally, family: string, a: KernelAnswer, calls: number): number | undefined {
+  if (a.kind === 'bound') return undefined;
+  tally.add(family, a, calls);
+  return a.seconds;
+}
+
+/**
+ * MLA attention from the MLA tables, as aiconfigurator's DeepSeek model on TensorRT-LLM
+ * and SGLang prices it (sdk/models/deepseek.py:598-605 ContextMLA and 828-833
+ * GenerationMLA, commit 095f58a5), at the device's query heads. aiconfigurator queries
+ * `128 // tp` heads for every model of that class; batchlab the model's own heads per
+ * device, the same for DeepSeek-V3/R1. The tables key on those heads alone, whatever
+ * tensor parallelism a row was collected at (perf_database/mla.rs:217-279 and 865-989).
+ */
+function mlaCoreSeconds(
+  op: ModelOperation,
+  numHeads: number,
+  k: KernelPricer,
+  dtypes: { attention: Dtype; kvCache: Dtype },
+  split: OpSplit,
+  g: GroupWork,
+  tally: KernelTally,
+): number | undefined {
+  const base = { heads: numHeads / split.heads, dtype: dtypes.attention, kvDtype: dtypes.kvCache };
+  if (op.name === 'attn.core.decode') {
+    if (g.D <= 0) return undefined;
+    const s = tallied(tally, 'mla', k.mlaGeneration({ ...base, batch: g.D, tokens: Math.max(1, g.C / g.D) }), op.calls);
+    return s === undefined ? undefined : s * op.calls;
+  }
+  if (op.name === 'attn.core.prefill') {
+    if (g.P <= 0) return undefined;
+    // The table's call at the full length of a chunk and its cached prefix, charged
+    // (full² − prefix²) / full² of it (operators/mla.rs:30-37 and 269-280), and a step's
+    // share of whole prompts: contextAttentionCall, as for standard attention.
+    const q = contextAttentionCall(g);
+    const s = tallied(tally, 'mla', k.mlaContext({ ...base, batch: q.batch, tokens: q.prompt + q.prefix }), op.calls);
+    return s === undefined ? undefined : s * q.share * op.calls;
+  }
+  return undefined;
+}
+
+/**
+ * One MoE layer's routed experts from the MoE table, charged on the gate/up op (the
+ * table times the whole expert FFN); the down projection is inside that call (0 s).
+ * As aiconfigurator's MoE op (operators/moe.rs:274-279, sdk/models/deepseek.py:722-739):
+ * the layer's tokens before dispatch, all attention data-parallel ranks' together
+ * (`x · attention_dp_size`), at moe_tp and moe_ep.
+ */
+function moeSeconds(op: ModelOperation, model: ModelSpec, k: KernelPricer, dtype: string, split: OpSplit, tally: KernelTally): number | undefined {
+  const moe = model.moe;
+  if (!moe) return undefined;
+  const sh = op.matmuls[0];
+  // The op runs `batch` active experts of m rows each: tokens × top-k rows in all.
+  const tokens = Math.round((sh.m * (sh.batch ?? 1)) / moe.expertsPerToken);
+  if (tokens < 1) return undefined;
+  const a = k.moe({
+    // The busiest device's load: the expert load factor scales every device's tokens alike.
+    tokens: tokens * split.m,
+    experts: moe.numExperts,
+    topk: moe.expertsPerToken,
+    hidden: model.hiddenSize,
+    inter: moe.expertIntermediateSize,
+    dtype,
+    tp: split.n,
+    ep: split.batch,
+    distribution: moeRoutingDistribution(model),
+  });
+  if (a.kind === 'bound') return undefined;
+  if (op.name === 'moe.expert.down_proj') return 0;
+  if (op.name !== 'moe.expert.gate_up_proj') return undefined;
+  tally.add('moe', a, op.calls);
+  return a.seconds * op.calls;
 }

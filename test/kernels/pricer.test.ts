@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultKernelDb, kernelFrameworksOf, kernelPricer, loadKernelDb, lookupKernel, writeKernelTable } from '../../lib/kernels/index.js';
+import { defaultKernelDb, kernelDbOfRows, kernelFrameworksOf, kernelPricer, loadKernelDb, lookupKernel, writeKernelTable } from '../../lib/kernels/index.js';
+import type { KernelRow } from '../../lib/kernels/index.js';
 import { loadHardware } from '../../lib/hardware/spec.js';
 import { InputError } from '../../lib/util/errors.js';
 
@@ -101,4 +102,129 @@ test('kernelPricer().gemmFp8Static() never answers below the GEMM roofline, keep
   }
   const spec = kernelPricer(defaultKernelDb(), loadHardware('h800'), 'trtllm').gemmFp8Static(1, 8192, 8192, true);
   assert.equal(spec.kind, 'bound');
+});
+
+// Hand-built MoE and MLA BMM tables for h200_sxm under a framework of their own: the
+// expected seconds below are these rows, their log-space interpolation, or a boundary row
+// times aiconfigurator's roofline ratio, each computed here.
+const own = { device: 'h200_sxm', framework: 'own', version: '1' };
+let line = 1;
+const moeRow = (dims: Record<string, string | number>, us: number): KernelRow => ({ ...own, op: 'moe', dims: { experts: 256, topk: 8, hidden: 7168, inter: 2048, tp: 1, ...dims }, dtype: String(dims.dtype), timeUs: us, source: { file: 'moe.csv', line: ++line } });
+const bmmRow = (dims: Record<string, string | number>, us: number): KernelRow => ({ ...own, op: 'mla_bmm', dims, dtype: String(dims.dtype), timeUs: us, source: { file: 'mla_bmm.csv', line: ++line } });
+const MOE_US: Record<number, number> = { 1024: 100, 4096: 250, 16384: 800 };
+const ownDb = kernelDbOfRows('hand-built', [
+  ...Object.entries(MOE_US).map(([t, us]) => moeRow({ dtype: 'fp8_block', distribution: 'power_law_1.01', ep: 8, tokens: Number(t) }, us)),
+  // One measured token count at ep 16.
+  moeRow({ dtype: 'fp8_block', distribution: 'power_law_1.01', ep: 16, tokens: 4096 }, 300),
+  // 'uniform' rows at ep 4, and none of power_law_1.2 for fp8_block.
+  moeRow({ dtype: 'fp8_block', distribution: 'uniform', ep: 4, tokens: 1024 }, 90),
+  moeRow({ dtype: 'fp8_block', distribution: 'uniform', ep: 4, tokens: 4096 }, 200),
+  bmmRow({ dtype: 'fp8', phase: 'pre', heads: 16, tokens: 1 }, 5),
+  bmmRow({ dtype: 'fp8', phase: 'pre', heads: 16, tokens: 64 }, 8),
+  bmmRow({ dtype: 'fp8', phase: 'pre', heads: 12, tokens: 1 }, 4.5),
+  bmmRow({ dtype: 'fp8', phase: 'pre', heads: 12, tokens: 64 }, 7),
+  bmmRow({ dtype: 'fp8', phase: 'pre', heads: 32, tokens: 1 }, 6),
+  bmmRow({ dtype: 'fp8', phase: 'pre', heads: 32, tokens: 64 }, 10),
+]);
+const genRow = (batch: number, context: number, us: number): KernelRow => ({ ...own, op: 'mla_generation', dims: { kv_dtype: 'bf16', heads: 16, batch, context }, dtype: 'bf16', timeUs: us, source: { file: 'mla_generation.csv', line: ++line } });
+const genDb = kernelDbOfRows('hand-built MLA', [genRow(1, 1024, 10), genRow(1, 4096, 20), genRow(8, 1024, 30), genRow(8, 4096, 90)]);
+const bf16Db = kernelDbOfRows('hand-built bf16', [bmmRow({ dtype: 'bf16', phase: 'post', heads: 16, tokens: 1 }, 6), bmmRow({ dtype: 'bf16', phase: 'post', heads: 16, tokens: 64 }, 9)]);
+const h200 = loadHardware('h200');
+const near = (a: number, b: number, what: string): void => assert.ok(Math.abs(a - b) / b < 1e-12, `${what}: ${a} vs ${b}`);
+
+/**
+ * aiconfigurator's MoE roofline (aic-core/rust/aiconfigurator-core/src/operators/moe.rs:799-817,
+ * commit 095f58a5) in seconds, for DeepSeek-V3's expert shape (config.json: hidden 7168,
+ * moe_intermediate_size 2048, 256 experts, top-8) in FP8 on H200 (1,979 TFLOPS dense, 4.8 TB/s).
+ */
+function moeSol(tokens: number, ep: number): number {
+  const rows = tokens * 8;
+  const flops = (rows * 7168 * 2048 * 3 * 2) / ep;
+  const elements = (rows / ep) * 7168 * 2 + (rows / ep) * 2048 * 3 + 7168 * 2048 * 3 * Math.min(256 / ep, rows / ep);
+  return Math.max(flops / 1979e12, elements / 4.8e12);
+}
+
+test('kernelPricer().moe() reads a measured row, interpolates the tokens in log space, and past the last row holds its utilization of the MoE roofline, flagged extrapolated', () => {
+  const k = kernelPricer(ownDb, h200, 'own');
+  const q = { experts: 256, topk: 8, hidden: 7168, inter: 2048, dtype: 'fp8_block', tp: 1, ep: 8, distribution: 'power_law_1.01' };
+  const at = k.moe({ ...q, tokens: 4096 });
+  assert.equal(at.kind, 'measured');
+  assert.equal(at.seconds, 250e-6);
+  // Log-space interpolation at 2048, halfway between 1024 and 4096 in log: √(100 · 250) µs.
+  const mid = k.moe({ ...q, tokens: 2048 });
+  assert.equal(mid.kind, 'interpolated');
+  near(mid.seconds, Math.sqrt(100 * 250) * 1e-6, 'interpolated');
+  // Past 16,384 tokens: the 16,384 row times roofline(65,536) / roofline(16,384), never the edge row itself.
+  const past = k.moe({ ...q, tokens: 65536 });
+  assert.equal(past.kind, 'extrapolated');
+  near(past.seconds, 800e-6 * (moeSol(65536, 8) / moeSol(16384, 8)), 'held utilization');
+  assert.ok(past.seconds > 800e-6);
+  assert.deepEqual(past.rows.map((r) => r.dims.tokens), [16384]);
+  // Below 1,024 tokens the first row's utilization is held the same way.
+  near(k.moe({ ...q, tokens: 256 }).seconds, 100e-6 * (moeSol(256, 8) / moeSol(1024, 8)), 'held below');
+  // One measured token count (ep 16 at 4,096): above it held, below it no floor to read (the bound).
+  near(k.moe({ ...q, ep: 16, tokens: 8192 }).seconds, 300e-6 * (moeSol(8192, 16) / moeSol(4096, 16)), 'singleton above');
+  const under = k.moe({ ...q, ep: 16, tokens: 1024 });
+  assert.equal(under.kind, 'bound');
+  near(under.seconds, moeSol(1024, 16), 'bound is the same roofline');
+});
+
+test("kernelPricer().moe() asks for the query's routing distribution and falls back to 'uniform' only where the dtype has none of it", () => {
+  const k = kernelPricer(ownDb, h200, 'own');
+  const q = { experts: 256, topk: 8, hidden: 7168, inter: 2048, dtype: 'fp8_block', tp: 1, ep: 4, tokens: 1024 };
+  // power_law_1.2: no fp8_block rows at all, so the 'uniform' rows answer (90 µs).
+  const fallback = k.moe({ ...q, distribution: 'power_law_1.2' });
+  assert.equal(fallback.kind, 'measured');
+  assert.equal(fallback.seconds, 90e-6);
+  // power_law_1.01 has fp8_block rows, none at ep 4: no fallback, the datasheet bound.
+  assert.equal(k.moe({ ...q, distribution: 'power_law_1.01' }).kind, 'bound');
+  assert.throws(() => k.moe({ ...q, distribution: 'a,b' }), (e: unknown) => e instanceof InputError && e.field === 'moe.distribution');
+  assert.throws(() => k.moe({ ...q, distribution: 'uniform', tokens: Number.NaN }), (e: unknown) => e instanceof InputError && e.field === 'moe.tokens');
+});
+
+test('kernelPricer().mlaBmm() reads the exact head count, else the next power of two scaled by the head ratio, and the 16-bit rows where the dtype has none', () => {
+  const k = kernelPricer(ownDb, h200, 'own');
+  assert.equal(k.mlaBmm({ tokens: 64, heads: 16, dtype: 'fp8', phase: 'pre' }).seconds, 8e-6);
+  // 12 heads were measured: read at scale 1.
+  assert.equal(k.mlaBmm({ tokens: 64, heads: 12, dtype: 'fp8', phase: 'pre' }).seconds, 7e-6);
+  // 24 heads were not: the 32-head rows times 24 / 32 (operators/mla.rs:437-457).
+  const scaled = k.mlaBmm({ tokens: 64, heads: 24, dtype: 'fp8', phase: 'pre' });
+  assert.equal(scaled.kind, 'measured');
+  near(scaled.seconds, 10e-6 * (24 / 32), 'head ratio');
+  // Log-space interpolation in tokens at 8 = 64^(1/2): √(5 · 8) µs.
+  near(k.mlaBmm({ tokens: 8, heads: 16, dtype: 'fp8', phase: 'pre' }).seconds, Math.sqrt(5 * 8) * 1e-6, 'interpolated');
+  // Past 64 tokens: the 64-token row times aiconfigurator's BMM roofline ratio (perf_database/mla.rs:763-775):
+  // 2·t·n·128·512 FLOPs at the FP8 peak against n·(t·640 + 128·512) bytes at 4.8 TB/s.
+  const sol = (t: number): number => Math.max((2 * t * 16 * 128 * 512) / 1979e12, (16 * (t * 640 + 128 * 512)) / 4.8e12);
+  const past = k.mlaBmm({ tokens: 1024, heads: 16, dtype: 'fp8', phase: 'pre' });
+  assert.equal(past.kind, 'extrapolated');
+  near(past.seconds, 8e-6 * (sol(1024) / sol(64)), 'held utilization');
+  // A table without FP8 rows answers an FP8 query from its bfloat16 rows (perf_database/mla.rs:307-318).
+  const fallback = kernelPricer(bf16Db, h200, 'own').mlaBmm({ tokens: 64, heads: 16, dtype: 'fp8', phase: 'post' });
+  assert.equal(fallback.seconds, 9e-6);
+  // No 'post' rows in the FP8 table: the bound, the BMM roofline itself.
+  const none = k.mlaBmm({ tokens: 64, heads: 16, dtype: 'fp8', phase: 'post' });
+  assert.equal(none.kind, 'bound');
+  near(none.seconds, sol(64), 'bound');
+  assert.throws(() => k.mlaBmm({ tokens: 64, heads: 16, dtype: 'fp8', phase: 'mid' as 'pre' }), (e: unknown) => e instanceof InputError && e.field === 'mlaBmm.phase');
+});
+
+test('kernelPricer().mlaGeneration() holds the boundary row\'s utilization of the generation-MLA roofline past the measured context and batch, on both axes at once from the corner row', () => {
+  const k = kernelPricer(genDb, h200, 'own');
+  const q = { heads: 16, dtype: 'bf16', kvDtype: 'bf16' };
+  // aiconfigurator's generation-MLA roofline (perf_database/mla.rs:728-741) on H200: 2·b·n·1088·s FLOPs
+  // at the bf16 peak (989.5 TFLOPS dense) against b·(n·1088·2 + (s − 1)·576·2) bytes at 4.8 TB/s.
+  const sol = (b: number, s: number): number => Math.max((2 * b * 16 * 1088 * s) / 989.5e12, (b * (16 * 1088 * 2 + (s - 1) * 576 * 2)) / 4.8e12);
+  assert.equal(k.mlaGeneration({ ...q, batch: 8, tokens: 4096 }).seconds, 90e-6);
+  // Log-space interpolation at context 2048: √(10 · 20) µs.
+  near(k.mlaGeneration({ ...q, batch: 1, tokens: 2048 }).seconds, Math.sqrt(10 * 20) * 1e-6, 'interpolated');
+  const ctx = k.mlaGeneration({ ...q, batch: 8, tokens: 16384 });
+  assert.equal(ctx.kind, 'extrapolated');
+  near(ctx.seconds, 90e-6 * (sol(8, 16384) / sol(8, 4096)), 'context held');
+  // Both axes past their range: the (8, 4096) corner times roofline(32, 16384) / roofline(8, 4096).
+  near(k.mlaGeneration({ ...q, batch: 32, tokens: 16384 }).seconds, 90e-6 * (sol(32, 16384) / sol(8, 4096)), 'corner held');
+  // No table: the same roofline as a bound.
+  const none = kernelPricer(genDb, h200, 'own').mlaGeneration({ ...q, kvDtype: 'fp8', batch: 8, tokens: 4096 });
+  assert.equal(none.kind, 'bound');
+  near(none.seconds, Math.max((2 * 8 * 16 * 1088 * 4096) / 1979e12, (8 * (16 * 1088 * 2 + 4095 * 576)) / 4.8e12), 'bound');
 });

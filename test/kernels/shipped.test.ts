@@ -37,6 +37,24 @@ const AIC = [
     q: { dtype: 'bf16', scope: 'intra', ranks: 2, bytes: 256 },
     ms: 0.0026371198892593383,
   },
+  {
+    device: 'h200_sxm',
+    framework: 'trtllm',
+    op: 'moe',
+    parquet: 'h200_sxm/moe/trtllm/1.3.0rc20/moe_perf.parquet row 0 (fp8, power_law_1.01, 1 token, hidden 3072, inter 1024, top-8 of 256, moe_tp 16, moe_ep 16)',
+    q: { dtype: 'fp8', distribution: 'power_law_1.01', experts: 256, topk: 8, tp: 16, ep: 16, hidden: 3072, inter: 1024, tokens: 1 },
+    ms: 0.026169601082801818,
+  },
+  {
+    device: 'h200_sxm',
+    framework: 'trtllm',
+    op: 'mla_context',
+    // Filed under its 16 heads whatever tp_size (4) collected it, as aiconfigurator's loader files it.
+    parquet: 'h200_sxm/mla/trtllm/1.3.0rc20/context_mla_perf.parquet row 1408 (bfloat16, bfloat16 KV, 16 heads, batch 4, isl 4096, tp_size 4)',
+    q: { dtype: 'bf16', kv_dtype: 'bf16', heads: 16, prompt: 4096, batch: 4 },
+    ms: 0.6613866488138834,
+  },
+  { device: 'h200_sxm', framework: 'trtllm', op: 'mla_bmm', parquet: 'h200_sxm/mla_bmm/trtllm/1.3.0rc20/mla_bmm_perf.parquet row 0 (mla_gen_pre, bfloat16, 128 heads, 1 token)', q: { dtype: 'bf16', phase: 'pre', heads: 128, tokens: 1 }, ms: 0.005961599946022034 },
   { device: 'h200_sxm', framework: 'trtllm', op: 'compute_scale', parquet: 'h200_sxm/quantize/trtllm/1.3.0rc20/computescale_perf.parquet row 1606', q: { dtype: 'fp8', m: 1, k: 8192 }, ms: 0.007196800410747528 },
   { device: 'h200_sxm', framework: 'trtllm', op: 'scale_matrix', parquet: 'h200_sxm/quantize/trtllm/1.3.0rc20/scale_matrix_perf.parquet row 1604', q: { dtype: 'fp8', m: 1, k: 8192 }, ms: 0.001312000056107839 },
 ] as const;

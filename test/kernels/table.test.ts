@@ -67,6 +67,31 @@ test('lookupKernel() flags a shape outside the table as extrapolated and does no
   assert.throws(() => lookupKernel(table, { dtype: 'bf16', m: 0, n: 1024, k: 1024 }), InputError);
 });
 
+test('lookupKernel() with a hold continues a held axis past its range at the boundary row times the roofline ratio, and refuses a singleton underflow', () => {
+  // Any roofline will do for the identity: here m·n·k, so past m = 256 the time grows by m / 256.
+  const roof = (p: Readonly<Record<string, number>>): number => p.m * p.n * p.k;
+  const hold = { axes: ['m'], roofline: roof };
+  const edge = lookupKernel(table, { dtype: 'bf16', m: 256, n: 4096, k: 1024 })!;
+  assert.equal(edge.kind, 'measured');
+  const past = lookupKernel(table, { dtype: 'bf16', m: 1024, n: 4096, k: 1024 }, hold)!;
+  assert.equal(past.kind, 'extrapolated');
+  // timeOf(256, 4096, 1024) · roof(m = 1024) / roof(m = 256): the edge row's utilization held.
+  const want = (timeOf(256, 4096, 1024) / 1e6) * (1024 / 256);
+  assert.ok(Math.abs(past.seconds - want) / want < 1e-12, `${past.seconds} vs ${want}`);
+  assert.deepEqual(past.rows, edge.rows);
+  // Inside the range a hold changes nothing: the log-space interpolation stands.
+  assert.equal(lookupKernel(table, { dtype: 'bf16', m: 64, n: 4096, k: 1024 }, hold)!.seconds, lookupKernel(table, { dtype: 'bf16', m: 64, n: 4096, k: 1024 })!.seconds);
+  // Below the first m the hold anchors on m = 1: timeOf(1, …) · 0.5 / 1.
+  const below = lookupKernel(table, { dtype: 'bf16', m: 0.5, n: 1024, k: 1024 }, hold)!;
+  assert.equal(below.kind, 'extrapolated');
+  assert.ok(Math.abs(below.seconds - (timeOf(1, 1024, 1024) / 1e6) * 0.5) < 1e-15);
+  // One measured k (1024): above it the hold answers, below it a single row defines no floor.
+  const held = { axes: ['k'], roofline: roof };
+  const kPast = lookupKernel(table, { dtype: 'bf16', m: 16, n: 1024, k: 4096 }, held)!;
+  assert.ok(Math.abs(kPast.seconds - (timeOf(16, 1024, 1024) / 1e6) * 4) < 1e-15);
+  assert.equal(lookupKernel(table, { dtype: 'bf16', m: 16, n: 1024, k: 512 }, held), undefined);
+});
+
 function tableFile(text: string, gz = false): string {
   const dir = mkdtempSync(join(tmpdir(), 'kdb-'));
   const p = join(dir, gz ? 'gemm.csv.gz' : 'gemm.csv');

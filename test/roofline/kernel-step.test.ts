@@ -160,3 +160,65 @@ test("stepTime() with an FP8 KV cache reads the attention tables' kv_dtype fp8 r
   assert.ok(ctx.rows.length > 0 && ctx.rows.every((r) => r.dims.kv_dtype === 'fp8' && r.dims.dtype === 'bf16'));
   assert.ok(Math.abs(prefill.breakdown.attentionSeconds - 80 * ctx.seconds) / (80 * ctx.seconds) < 1e-12);
 });
+
+// DeepSeek-V3 config.json: 61 layers, the first 3 dense (first_k_dense_replace), 128 heads,
+// 256 routed experts of moe_intermediate_size 2048, top-8, hidden 7168; FP8 in 128-wide blocks.
+const dsv3 = loadModel('deepseek-v3');
+const FP8 = { weights: 'fp8', activations: 'bf16', kvCache: 'bf16' } as const;
+
+test("stepTime() prices DeepSeek-V3's routed experts, MLA attention and absorbed decode matmuls on H200 from trtllm's MoE, MLA and MLA BMM tables, and lists them in its kernel usage", () => {
+  const hw = loadHardware('h200');
+  const k = kernelPricer(defaultKernelDb(), hw, 'trtllm');
+  const config = { parallelism: { tp: 8 }, precision: FP8, fp8Scaling: 'block', framework: 'trtllm', checkMemory: false } as const;
+  const decode = { prefillTokens: 0, decodeTokens: 64, contextTokens: 64 * 2048 };
+  const t = stepTime(dsv3, hw, config, decode);
+  const usage = (op: string) => t.kernels!.filter((u) => u.op === op);
+  // 128 heads over TP8: 16 per device; 64 sequences reading 2,048 cached tokens; one call per layer.
+  const mla = k.mlaGeneration({ batch: 64, tokens: 2048, heads: 16, dtype: 'bf16', kvDtype: 'bf16' });
+  assert.notEqual(mla.kind, 'bound');
+  assert.ok(Math.abs(t.breakdown.attentionSeconds - 61 * mla.seconds) / (61 * mla.seconds) < 1e-12);
+  assert.deepEqual(usage('mla').map((u) => [u.calls, u.from]), [[61, 'data/kernels/h200_sxm/trtllm/1.3.0rc20/mla_generation.csv.gz']]);
+  // Two absorbed BMMs (pre and post) per layer, and one MoE call per MoE layer (61 − 3 = 58).
+  assert.equal(usage('mla_bmm').reduce((s, u) => s + u.calls, 0), 2 * 61);
+  assert.ok(usage('mla_bmm').every((u) => u.from.endsWith('mla_bmm.csv.gz') && u.rows > 0));
+  assert.deepEqual(usage('moe').map((u) => [u.calls, u.kind, u.from]), [[58, 'measured', 'data/kernels/h200_sxm/trtllm/1.3.0rc20/moe.csv.gz']]);
+  // No attention or expert op is left to the performance model (only the embedding gather is).
+  assert.deepEqual(t.kernels!.filter((u) => u.rows === 0).map((u) => u.op), ['embedding']);
+  // The MoE call sees the step's 64 tokens: an expert load factor of 2 prices it at 128 tokens, in
+  // fp8_block under DeepSeek's power-law routing (alpha 1.01), moe_tp 8, moe_ep 1.
+  const moe = (tokens: number): number => k.moe({ tokens, experts: 256, topk: 8, hidden: 7168, inter: 2048, dtype: 'fp8_block', tp: 8, ep: 1, distribution: 'power_law_1.01' }).seconds;
+  const loaded = stepTime(dsv3, hw, { ...config, parallelism: { tp: 8, expertLoadFactor: 2 } }, decode);
+  const d = loaded.breakdown.gemmSeconds - t.breakdown.gemmSeconds;
+  const want = 58 * (moe(128) - moe(64));
+  assert.ok(Math.abs(d - want) / want < 1e-9, `${d} vs ${want}`);
+});
+
+test('stepTime() flags a DeepSeek-V3 prefill past the MoE table\'s 16,384 tokens as extrapolated in its kernel usage, and prices its MLA context from the table', () => {
+  const hw = loadHardware('h200');
+  const k = kernelPricer(defaultKernelDb(), hw, 'trtllm');
+  // Eight 4,096-token prompts: 32,768 tokens enter each MoE layer.
+  const t = stepTime(dsv3, hw, { parallelism: { tp: 8 }, precision: FP8, fp8Scaling: 'block', framework: 'trtllm', checkMemory: false }, { prefillTokens: 32768, decodeTokens: 0, contextTokens: 0, prefillSequences: 8 });
+  const moe = t.kernels!.filter((u) => u.op === 'moe');
+  assert.deepEqual(moe.map((u) => [u.calls, u.kind]), [[58, 'extrapolated']]);
+  const ctx = k.mlaContext({ batch: 8, tokens: 4096, heads: 16, dtype: 'bf16', kvDtype: 'bf16' });
+  assert.equal(ctx.kind, 'measured');
+  assert.ok(Math.abs(t.breakdown.attentionSeconds - 61 * ctx.seconds) / (61 * ctx.seconds) < 1e-12);
+});
+
+test("stepTime() under vLLM prices DeepSeek-V3's attention as aiconfigurator's vLLM model does: standard attention of v_head_dim with a KV head per query head, the BMMs left to the model", () => {
+  const hw = loadHardware('h200');
+  const k = kernelPricer(defaultKernelDb(), hw, 'vllm');
+  const config = { parallelism: { tp: 8 }, precision: FP8, fp8Scaling: 'block', framework: 'vllm', checkMemory: false } as const;
+  // Two 2,048-token prompts: the context-attention table at 16 heads and 16 KV heads of 128 per device.
+  const p = stepTime(dsv3, hw, config, { prefillTokens: 4096, decodeTokens: 0, contextTokens: 0, prefillSequences: 2 });
+  const a = k.contextAttention({ batch: 2, prompt: 2048, heads: 16, kvHeads: 16, headDim: 128, dtype: 'bf16', kvDtype: 'bf16' });
+  assert.notEqual(a.kind, 'bound');
+  assert.ok(Math.abs(p.breakdown.attentionSeconds - 61 * a.seconds) / (61 * a.seconds) < 1e-12);
+  assert.ok(p.kernels!.some((u) => u.op === 'attention' && u.from.endsWith('vllm/0.24.0/context_attention.csv.gz') && u.calls === 61));
+  // Decode: vLLM's table holds no 16-KV-head decode rows of 128, so the model prices the attention
+  // core (61 calls) as it does q_absorb and v_absorb (61 each); no MLA or BMM table is read.
+  const d = stepTime(dsv3, hw, config, { prefillTokens: 0, decodeTokens: 64, contextTokens: 64 * 2048 });
+  assert.equal(k.generationAttention({ batch: 64, context: 2048, heads: 16, kvHeads: 16, headDim: 128, dtype: 'bf16', kvDtype: 'bf16' }).kind, 'bound');
+  assert.equal(d.kernels!.filter((u) => u.op === 'mla_bmm' || u.op === 'mla').length, 0);
+  assert.deepEqual(d.kernels!.filter((u) => u.op === 'attention').map((u) => [u.calls, u.kind]), [[3 * 61, 'calibrated']]);
+});
