@@ -6,7 +6,7 @@
 //   node scripts/kernel-db-from-aiconfigurator.mjs --source <checkout or bare git dir>
 //        [--commit <sha>] [--out data/kernels] [--devices all|a,b] [--frameworks all|a,b]
 // Default selection (the shipped data/kernels): trtllm on a100_sxm, h100_sxm, h200_sxm and
-// b200_sxm, plus sglang and vllm on h200_sxm. `all` takes every device folder of the
+// b200_sxm, plus sglang and vllm on h100_sxm and h200_sxm. `all` takes every device folder of the
 // source, or all of trtllm, sglang and vllm.
 //
 // Source layout read: aic-core/src/aiconfigurator_core/systems/data/<device>/<op>/<framework>/<version>/*.parquet,
@@ -34,8 +34,9 @@ import { compressors } from 'hyparquet-compressors';
 const DATA = 'aic-core/src/aiconfigurator_core/systems/data';
 const REPO = 'https://github.com/ai-dynamo/aiconfigurator';
 const DEVICES = ['a100_sxm', 'h100_sxm', 'h200_sxm', 'b200_sxm'];
-// trtllm for every device; sglang and vllm for h200 so that `framework` has a choice.
-const FRAMEWORKS = { a100_sxm: ['trtllm'], h100_sxm: ['trtllm'], h200_sxm: ['trtllm', 'sglang', 'vllm'], b200_sxm: ['trtllm'] };
+// trtllm for every device; sglang and vllm for h100 and h200 so that `framework` has a choice
+// there, and the published H100 cases that ran SGLang or vLLM read their own framework's tables.
+const FRAMEWORKS = { a100_sxm: ['trtllm'], h100_sxm: ['trtllm', 'sglang', 'vllm'], h200_sxm: ['trtllm', 'sglang', 'vllm'], b200_sxm: ['trtllm'] };
 
 const DTYPE = { bfloat16: 'bf16', float16: 'fp16', half: 'fp16', fp16: 'fp16', fp8: 'fp8', fp8_block: 'fp8_block', nvfp4: 'nvfp4', int8: 'int8' };
 const int = (v) => Number(v);

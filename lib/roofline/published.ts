@@ -527,7 +527,7 @@ export interface PublishedCaseTables {
   framework: string;
   /**
    * Those tables in words, with the reason for a fallback: 'sglang', 'trtllm, no sglang
-   * tables for h100-sxm', 'trtllm, the case names no framework', 'trtllm, no h800 tables'.
+   * tables for a100-80gb', 'trtllm, the case names no framework', 'trtllm, no h800 tables'.
    */
   label: string;
 }
@@ -542,7 +542,8 @@ export interface PublishedCaseTables {
  *
  * @example
  * const c = publishedCases().find((x) => x.id === 'gpustack-qwen3-8b-h100-sglang-c4-itl')!;
- * publishedCaseTables(c).label // => 'trtllm, no sglang tables for h100-sxm'
+ * publishedCaseTables(c).label // => 'sglang' (data/kernels holds h100_sxm's SGLang tables)
+ * publishedCaseTables({ ...c, hardware: 'a100-80gb' }).label // => 'trtllm, no sglang tables for a100-80gb'
  * predictPublishedCase(c, { framework: publishedCaseTables(c).framework })
  */
 export function publishedCaseTables(c: PublishedCase, opts: { framework?: string; kernelDb?: KernelDb | false } = {}): PublishedCaseTables {

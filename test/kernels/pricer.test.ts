@@ -55,9 +55,10 @@ test('kernelPricer() reads the framework the caller names and refuses one the de
 
 test('kernelFrameworksOf() lists the frameworks whose tables the database holds for a device, none for one it does not hold', () => {
   const db = defaultKernelDb();
-  // data/kernels ships h200_sxm under sglang 0.5.14, trtllm 1.3.0rc20 and vllm 0.24.0, h100_sxm under trtllm only, no h800 folder.
+  // data/kernels (SOURCE.json) ships h100_sxm and h200_sxm under sglang 0.5.14, trtllm 1.3.0rc20 and vllm 0.24.0, a100_sxm under trtllm only, no h800 folder.
   assert.deepEqual(kernelFrameworksOf(db, loadHardware('h200')), ['sglang', 'trtllm', 'vllm']);
-  assert.deepEqual(kernelFrameworksOf(db, loadHardware('h100-sxm')), ['trtllm']);
+  assert.deepEqual(kernelFrameworksOf(db, loadHardware('h100-sxm')), ['sglang', 'trtllm', 'vllm']);
+  assert.deepEqual(kernelFrameworksOf(db, loadHardware('a100-80gb')), ['trtllm']);
   assert.deepEqual(kernelFrameworksOf(db, loadHardware('h800')), []);
   assert.deepEqual(kernelFrameworksOf(undefined, loadHardware('h200')), []);
   // Every framework it lists is one kernelPricer reads for that device.

@@ -55,6 +55,26 @@ const AIC = [
     ms: 0.6613866488138834,
   },
   { device: 'h200_sxm', framework: 'trtllm', op: 'mla_bmm', parquet: 'h200_sxm/mla_bmm/trtllm/1.3.0rc20/mla_bmm_perf.parquet row 0 (mla_gen_pre, bfloat16, 128 heads, 1 token)', q: { dtype: 'bf16', phase: 'pre', heads: 128, tokens: 1 }, ms: 0.005961599946022034 },
+  // H100 under SGLang and vLLM, the frameworks of the published H100 cases that ran them.
+  { device: 'h100_sxm', framework: 'sglang', op: 'gemm', parquet: 'h100_sxm/gemm/sglang/0.5.14/gemm_perf.parquet row 85556', q: { dtype: 'fp8', m: 64, n: 8192, k: 8192 }, ms: 0.030615998639000788 },
+  { device: 'h100_sxm', framework: 'vllm', op: 'gemm', parquet: 'h100_sxm/gemm/vllm/0.24.0/gemm_perf.parquet row 106108', q: { dtype: 'bf16', m: 1, n: 8192, k: 1024 }, ms: 0.009564444422721863 },
+  {
+    device: 'h100_sxm',
+    framework: 'vllm',
+    op: 'generation_attention',
+    // isl 1 + step 1 = 2 cached tokens.
+    parquet: 'h100_sxm/attention/vllm/0.24.0/generation_attention_perf.parquet row 0 (batch 32, isl 1, step 1, 64 heads, 1 KV head, head dim 64, bf16)',
+    q: { dtype: 'bf16', kv_dtype: 'bf16', kv_heads: 1, head_dim: 64, heads: 64, context: 2, batch: 32 },
+    ms: 0.01126933346192042,
+  },
+  {
+    device: 'h100_sxm',
+    framework: 'sglang',
+    op: 'moe',
+    parquet: 'h100_sxm/moe/sglang/0.5.14/moe_perf.parquet row 41506 (fp8_block, balanced, 16384 tokens, hidden 7168, inter 2048, top-8 of 256, moe_tp 1, moe_ep 32)',
+    q: { dtype: 'fp8_block', distribution: 'balanced', experts: 256, topk: 8, tp: 1, ep: 32, hidden: 7168, inter: 2048, tokens: 16384 },
+    ms: 10.518552246093751,
+  },
   { device: 'h200_sxm', framework: 'trtllm', op: 'compute_scale', parquet: 'h200_sxm/quantize/trtllm/1.3.0rc20/computescale_perf.parquet row 1606', q: { dtype: 'fp8', m: 1, k: 8192 }, ms: 0.007196800410747528 },
   { device: 'h200_sxm', framework: 'trtllm', op: 'scale_matrix', parquet: 'h200_sxm/quantize/trtllm/1.3.0rc20/scale_matrix_perf.parquet row 1604', q: { dtype: 'fp8', m: 1, k: 8192 }, ms: 0.001312000056107839 },
 ] as const;
@@ -79,6 +99,11 @@ test('data/kernels/SOURCE.json names the aiconfigurator commit and license, and 
   assert.equal(index.license, 'Apache-2.0');
   const devices = new Set(index.tables.map((t: { device: string }) => t.device));
   for (const d of ['a100_sxm', 'h100_sxm', 'h200_sxm', 'b200_sxm']) assert.ok(devices.has(d), d);
+  // H100 and H200 under all three frameworks (the converter's default selection), so a case's own framework prices it there.
+  for (const d of ['h100_sxm', 'h200_sxm']) {
+    const frameworks = index.tables.filter((t: { device: string }) => t.device === d).map((t: { framework: string }) => t.framework);
+    assert.deepEqual(frameworks.sort(), ['sglang', 'trtllm', 'vllm'], d);
+  }
   for (const t of index.tables) {
     const own = JSON.parse(readFileSync(new URL(`${t.dir}/SOURCE.json`, root), 'utf8'));
     assert.equal(own.commit, index.commit);

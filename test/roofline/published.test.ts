@@ -321,10 +321,15 @@ test('published cases: a KV cache narrower than 16 bits only where the case cite
 test("publishedCaseTables(): a case's own framework's tables where the database holds them for its device, else TensorRT-LLM's, saying why; an explicit framework overrides", () => {
   const all = publishedCases();
   const byId = (id: string) => all.find((c) => c.id === id)!;
-  // data/kernels ships h200_sxm under sglang, trtllm and vllm; h100_sxm and a100_sxm under trtllm only; no h800 folder.
+  // data/kernels (SOURCE.json) ships h100_sxm and h200_sxm under sglang, trtllm and vllm; a100_sxm and b200_sxm under trtllm only; no h800 folder.
   assert.deepEqual(publishedCaseTables(byId('dstack-r1-h200-sglang-c4-itl')), { framework: 'sglang', label: 'sglang' });
   assert.deepEqual(publishedCaseTables(byId('dstack-r1-h200-vllm-c4-itl')), { framework: 'vllm', label: 'vllm' });
-  assert.deepEqual(publishedCaseTables(byId('gpustack-qwen3-8b-h100-sglang-c4-itl')), { framework: 'trtllm', label: 'trtllm, no sglang tables for h100-sxm' });
+  // The H100 cases that ran SGLang or vLLM read their own framework's tables (data/kernels/h100_sxm/sglang/0.5.14, vllm/0.24.0).
+  assert.deepEqual(publishedCaseTables(byId('gpustack-qwen3-8b-h100-sglang-c4-itl')), { framework: 'sglang', label: 'sglang' });
+  assert.deepEqual(publishedCaseTables(byId('gpustack-qwen3-8b-h100-vllm-c4-itl')), { framework: 'vllm', label: 'vllm' });
+  assert.deepEqual(publishedCaseTables(byId('lmsys-prefill-4k')), { framework: 'sglang', label: 'sglang' });
+  // A device whose folder holds trtllm only: the same SGLang case moved to A100 falls back, saying why.
+  assert.deepEqual(publishedCaseTables({ ...byId('gpustack-qwen3-8b-h100-sglang-c4-itl'), hardware: 'a100-80gb' }), { framework: 'trtllm', label: 'trtllm, no sglang tables for a100-80gb' });
   assert.deepEqual(publishedCaseTables(byId('gptfast-llama2-7b-a100-tp1-bs1')), { framework: 'trtllm', label: 'trtllm, the case names no framework' });
   assert.deepEqual(publishedCaseTables(byId('deepseek-profile-decode')), { framework: 'trtllm', label: 'trtllm, no h800 tables' });
   assert.deepEqual(publishedCaseTables(byId('dstack-r1-h200-sglang-c4-itl'), { framework: 'trtllm' }), { framework: 'trtllm', label: 'trtllm' });
@@ -376,7 +381,8 @@ test('publishedMethodRows(): every case priced by the calibrated model, the kern
   assert.ok(h200.kernelDbTableShare > 0.5, `share of H200 kernel calls from tables ${h200.kernelDbTableShare}`);
   // Each row says which tables priced it: the case's framework where the device has them (publishedCaseTables).
   assert.equal(h200.kernelDbTables, 'trtllm');
-  assert.equal(rows.find((r) => r.id === 'lmsys-prefill-4k')!.kernelDbTables, 'trtllm, no sglang tables for h100-sxm');
+  // LMSYS ran SGLang on H100: data/kernels/h100_sxm/sglang/0.5.14 prices it.
+  assert.equal(rows.find((r) => r.id === 'lmsys-prefill-4k')!.kernelDbTables, 'sglang');
   const sgl = all.find((c) => c.id === 'dstack-r1-h200-sglang-c4-itl')!;
   const [own] = publishedMethodRows([sgl]);
   assert.equal(own.kernelDbTables, 'sglang');
@@ -417,7 +423,7 @@ test('publishedMethodSummary(): counts computed per group from the rows; a case 
   // Row a has no kernel table (share 0): its database figure is the calibrated model's, so none is shown.
   assert.equal(table[0]['kernel db'], '– (no h800 table)');
   // Rows that say which tables priced them are counted per framework (the label's first word).
-  const mixed = publishedMethodSummary([{ ...rows[2], kernelDbTables: 'sglang' }, { ...rows[3], kernelDbTables: 'trtllm, no sglang tables for h100-sxm' }, { ...rows[4], kernelDbTables: 'trtllm' }]);
+  const mixed = publishedMethodSummary([{ ...rows[2], kernelDbTables: 'sglang' }, { ...rows[3], kernelDbTables: 'trtllm, no sglang tables for a100-80gb' }, { ...rows[4], kernelDbTables: 'trtllm' }]);
   assert.match(mixed, /kernel database \(sglang tables for 1, trtllm tables for 2\) 1 of the 3/);
   assert.equal(publishedMethodTable([{ ...rows[2], kernelDbTables: 'sglang' }])[0]['kernel tables'], 'sglang');
   assert.equal(table[0]['kernel db error %'], '–');
