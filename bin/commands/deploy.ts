@@ -77,7 +77,7 @@ function precisionArg(raw: string): ReturnType<typeof checkPrecision> {
   const parts = raw.split(',').map((s) => s.trim());
   const d = parts.map((p, i) => checkOneOf(`--precision[${i}]`, p, DTYPES)) as Dtype[];
   if (d.length === 1) return checkPrecision({ weights: d[0], attention: d[0], dispatch: d[0], combine: d[0] });
-  if (d.length !== 4) throw new InputError('--precision', raw, 'one dtype, or four: weights,attention,dispatch,combine');
+  if (d.length !== 4) throw new InputError('--precision', raw, 'one dtype, or four: weights,attention,dispatch,combine (the KV cache has its own flag, --kv-cache)');
   return checkPrecision({ weights: d[0], attention: d[1], dispatch: d[2], combine: d[3] });
 }
 

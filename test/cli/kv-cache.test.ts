@@ -49,6 +49,8 @@ test('batchlab deploy --kv-cache: an unknown dtype names the flag and the allowe
   refused(await run(['deploy', '--kv-cache', 'fp7']), /^batchlab: --kv-cache must be one of "fp32", "tf32", "bf16", "fp16", "fp8", "int8", "nvfp4"; got "fp7"$/);
   refused(await run(['deploy', '--local', 'mac-studio-m3-ultra', '--model', 'deepseek-v3', '--kv-cache', 'fp8']), /^batchlab: --kv-cache must be left out with --local \(/);
   refused(await run(['deploy', '--deepseek-day', '--kv-cache', 'fp8']), /^batchlab: --kv-cache must be left out with --deepseek-day \(/);
+  // The KV cache is not a fifth class of --precision: one spelling per setting.
+  refused(await run(['deploy', '--precision', 'bf16,bf16,bf16,bf16,fp8']), /^batchlab: --precision must be one dtype, or four: weights,attention,dispatch,combine \(the KV cache has its own flag, --kv-cache\); got "bf16,bf16,bf16,bf16,fp8"$/);
   refused(await run(['search', '--spec', 'docs/search-spec.example.json', '--kv-cache', 'e5m2']), /^batchlab: --kv-cache must be one of "fp32", .*; got "e5m2"$/);
 });
 
