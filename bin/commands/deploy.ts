@@ -23,6 +23,7 @@ import { InputError } from '../../lib/util/errors.js';
 import { checkOneOf } from '../../lib/util/validate.js';
 import { SERVING_ENGINES, describeEnginePreset, engineDevice, servingEnginePreset, type ServingEnginePreset } from '../../lib/batching/engines.js';
 import { FP8_SCALING_FLAG_HELP, fp8TableText, kernelOptionsFromFlags, kernelUsageLines } from './kernels.js';
+import { KV_CACHE_FLAG_HELP, kvCacheArg, withKvCache } from './precision.js';
 
 interface DeployOptions {
   deepseekDay?: boolean;
@@ -66,6 +67,7 @@ interface DeployOptions {
   framework?: string;
   kernelDb?: string;
   fp8Scaling?: string;
+  kvCache?: string;
   json?: boolean;
 }
 
@@ -73,7 +75,7 @@ function precisionArg(raw: string): ReturnType<typeof checkPrecision> {
   const parts = raw.split(',').map((s) => s.trim());
   const d = parts.map((p, i) => checkOneOf(`--precision[${i}]`, p, DTYPES)) as Dtype[];
   if (d.length === 1) return checkPrecision({ weights: d[0], attention: d[0], dispatch: d[0], combine: d[0] });
-  if (d.length !== 4) throw new InputError('--precision', raw, 'one dtype, or four: weights,attention,dispatch,combine');
+  if (d.length !== 4) throw new InputError('--precision', raw, 'one dtype, or four: weights,attention,dispatch,combine (the KV cache has its own flag, --kv-cache)');
   return checkPrecision({ weights: d[0], attention: d[1], dispatch: d[2], combine: d[3] });
 }
 
@@ -177,12 +179,16 @@ function memoryRefusal(step: DeviceStepModel, decode: DecodePerformance, batch: 
     return { reason, error: new InputError('--batch', batch, `an integer in [1, ${most}] for this layout and --context ${context} (KV caches and activations beside the weights)`, parts) };
   }
   const reason = `${m.weightBytes > m.capacityBytes ? 'the weights alone do not fit in memory' : `not even one sequence per rank fits beside the weights${pp > 1 ? ` (${pp} in flight with --pp ${pp})` : ''}`}: ${parts}`;
-  return { reason, error: new InputError('--tp/--pp/--ep/--precision', `${gb(m.weightBytes)} of weights per device`, `a layout whose weights and one sequence fit in ${gb(m.capacityBytes)} per device (raise --tp, --pp or --ep, or lower --precision)`, parts) };
+  return { reason, error: new InputError('--tp/--pp/--ep/--precision', `${gb(m.weightBytes)} of weights per device`, `a layout whose weights and one sequence fit in ${gb(m.capacityBytes)} per device (raise --tp, --pp or --ep, or lower --precision or --kv-cache)`, parts) };
 }
 
 function deployCommand(o: DeployOptions, io: CliIo): void {
   // --bits has a default and applies to --local only; it is checked whichever path runs.
   decimalInRange('--bits', o.bits, { min: 0, exclusiveMin: true, max: 32 });
+  const kvCache = kvCacheArg(o.kvCache);
+  // DeepSeek's day has its published precision; a local setup prices its KV cache in bf16.
+  const fixed = o.deepseekDay ? '--deepseek-day' : o.local !== undefined ? '--local' : o.setup !== undefined ? '--setup' : undefined;
+  if (kvCache !== undefined && fixed !== undefined) throw new InputError('--kv-cache', kvCache, `left out with ${fixed} (it applies to a deployment of --model on --hardware)`);
   if (o.deepseekDay) return deepseekDay(o, io);
   if (o.local !== undefined || o.setup !== undefined) return localCommand(o, io);
   const model = modelFlag(o.model);
@@ -197,7 +203,7 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
     microBatchOverlap: o.overlap === true,
   };
   const efficiency = o.efficiency === undefined ? undefined : (checkOneOf('--efficiency', o.efficiency, EFFICIENCY_MODES) as EfficiencyMode);
-  const precision = precisionArg(o.precision);
+  const precision = withKvCache(precisionArg(o.precision), kvCache);
   const batch = intArg('--batch', o.batch, 1, MAX_BATCH);
   const context = intArg('--context', o.context, 0, MAX_TOKENS);
   const prefillTokens = intArg('--prefill-tokens', o.prefillTokens, 1, MAX_TOKENS);
@@ -350,6 +356,7 @@ export function register(program: Command, io: CliIo): void {
     .option('--gpus-per-node <n>', 'devices per node', '8')
     .option('--overlap', 'two micro-batches overlap communication with computation')
     .option('--precision <list>', 'one dtype, or weights,attention,dispatch,combine', 'bf16')
+    .option('--kv-cache <dtype>', KV_CACHE_FLAG_HELP)
     .option('--batch <n>', 'decoding sequences per rank (with --local or --setup: default 1, one user)', '64')
     .option('--context <n>', 'tokens in each sequence cache', '2048')
     .option('--prompt <n>', 'prompt tokens per request', '2048')

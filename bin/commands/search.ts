@@ -5,7 +5,7 @@ import { cheapestByBruteForce, deploymentFrontier, evaluateSearchPoint, evaluate
 import type { SearchPoint, SearchSpace, Slo } from '../../lib/deployment/search.js';
 import { searchSpaceFromSpec } from '../../lib/deployment/spec.js';
 import { searchDecodeContext } from '../../lib/deployment/search.js';
-import type { DeploymentPrecision, PoolLayout } from '../../lib/deployment/types.js';
+import type { PoolLayout } from '../../lib/deployment/types.js';
 import { hardwareWithPrice } from '../../lib/hardware/spec.js';
 import { formatUsd } from '../../lib/util/money.js';
 import { decimalInRange } from './context.js';
@@ -15,6 +15,7 @@ import { InputError } from '../../lib/util/errors.js';
 import { readJsonCapped } from '../../lib/util/files.js';
 import { kernelTableStepModel } from '../../lib/deployment/perf.js';
 import { FP8_SCALING_FLAG_HELP, kernelOptionsFromFlags } from './kernels.js';
+import { KV_CACHE_FLAG_HELP, kvCacheArg, precisionFlags, precisionText, withKvCache } from './precision.js';
 
 /** A spec is a few kilobytes of JSON; the cap counts bytes read, so /dev/zero or a FIFO cannot grow memory. */
 export const MAX_SPEC_BYTES = 16 * 2 ** 20;
@@ -42,11 +43,6 @@ function layoutText(l: PoolLayout): string {
   if (l.redundantExperts > 0) t += `, ${countOf(l.redundantExperts, 'redundant expert')}`;
   if (l.microBatchOverlap) t += ', overlapped';
   return t;
-}
-
-function precisionText(p: DeploymentPrecision): string {
-  if (p.weights === p.attention && p.attention === p.dispatch && p.dispatch === p.combine) return p.weights;
-  return `${p.weights} weights, ${p.attention} attention, ${p.dispatch} dispatch, ${p.combine} combine`;
 }
 
 function where(p: SearchPoint, space: SearchSpace): string {
@@ -77,7 +73,7 @@ function deployCommandFor(p: SearchPoint, space: SearchSpace, spec: SearchSpec, 
     'batchlab deploy', `--model ${quote(spec.model)}`, `--hardware ${quote(hwRef)}`,
     `--tp ${l.tensorParallel}`, `--dp ${l.dataParallelAttention}`, `--pp ${l.pipelineParallel}`, `--ep ${l.expertParallel}`,
     ...(l.redundantExperts > 0 ? [`--redundant ${l.redundantExperts}`] : []), `--gpus-per-node ${l.gpusPerNode}`, ...(l.microBatchOverlap ? ['--overlap'] : []),
-    `--precision ${precisionText(pr) === pr.weights ? pr.weights : [pr.weights, pr.attention, pr.dispatch, pr.combine].join(',')}`,
+    precisionFlags(pr),
     `--batch ${p.batch}`, `--context ${searchDecodeContext(space.load)}`, `--prompt ${space.load.promptTokens}`, `--cache-hit ${hit}`,
     `--prefill-tokens ${computed}`, `--output ${space.load.outputTokens}`,
     ...(usdPerHour !== undefined ? [`--usd-per-hour ${usdPerHour}`] : []),
@@ -146,10 +142,13 @@ function sloText(slo: Slo): string {
   return parts.length ? parts.join(', ') : 'none';
 }
 
-function searchCommand(o: { spec?: string; json?: boolean; frontier?: boolean; bruteForce?: boolean; usdPerHour?: string; framework?: string; kernelDb?: string; fp8Scaling?: string }, io: CliIo): void {
+function searchCommand(o: { spec?: string; json?: boolean; frontier?: boolean; bruteForce?: boolean; usdPerHour?: string; framework?: string; kernelDb?: string; fp8Scaling?: string; kvCache?: string }, io: CliIo): void {
+  const kvCache = kvCacheArg(o.kvCache);
   const spec = readJsonSpec('--spec', o.spec) as SearchSpec;
   const kernels = kernelOptionsFromFlags(o);
   const space: SearchSpace = { ...searchSpaceFromSpec(spec), ...(kernels.framework === undefined ? {} : { stepModel: kernelTableStepModel(kernels) }) };
+  // Every precision of the spec stores its KV cache at --kv-cache.
+  space.precisions = space.precisions.map((p, i) => withKvCache(p, kvCache, `precisions[${i}] of the spec`));
   if (o.usdPerHour !== undefined) {
     const price = decimalInRange('--usd-per-hour', o.usdPerHour, { min: 0, max: 1e6 });
     space.hardware = space.hardware.map((h) => hardwareWithPrice(h, price, '--usd-per-hour'));
@@ -199,6 +198,7 @@ export function register(program: Command, io: CliIo): void {
     .option('--framework <name>', 'price GEMMs, attention and all-reduces from this serving framework\'s measured kernel tables: trtllm, sglang or vllm')
     .option('--kernel-db <dir>', 'kernel tables in batchlab\'s schema (default: the shipped data/kernels)')
     .option('--fp8-scaling <kind>', FP8_SCALING_FLAG_HELP)
+    .option('--kv-cache <dtype>', `${KV_CACHE_FLAG_HELP}; applies to every precision of the spec`)
     .exitOverride()
     .action((o, cmd: Command) => searchCommand({ ...o, json: wantsJson(cmd) }, io));
 }

@@ -14,13 +14,16 @@ export function matmulFlops(m: number, k: number, n: number, batch = 1): number 
 }
 
 /**
- * Bytes a matmul must move at least: read X and W, write Y, once each.
+ * Bytes a matmul must move at least: read X and W, write Y, once each. W may be
+ * stored in a narrower `wDtype` than X and Y (an FP8 KV cache read by BF16 attention).
  *
  * @example
  * matmulBytes(1, 4096, 4096, 'bf16') // => 33570816
+ * matmulBytes(1, 4096, 4096, 'bf16', 1, 'fp8') // => 16793600 (W at one byte, X and Y at two)
  */
-export function matmulBytes(m: number, k: number, n: number, dtype: Dtype, batch = 1): number {
-  return DTYPE_BYTES[dtype] * (m * k + k * n + m * n) * batch;
+export function matmulBytes(m: number, k: number, n: number, dtype: Dtype, batch = 1, wDtype: Dtype = dtype): number {
+  if (wDtype === dtype) return DTYPE_BYTES[dtype] * (m * k + k * n + m * n) * batch;
+  return (DTYPE_BYTES[dtype] * (m * k + m * n) + DTYPE_BYTES[wDtype] * k * n) * batch;
 }
 
 /**

@@ -26,8 +26,15 @@ export interface MatmulShape {
   m: number;
   k: number;
   n: number;
+  /** The compute dtype, and the element type of X, Y and (unless `wDtype` says otherwise) W. */
   dtype: Dtype;
   batch?: number;
+  /**
+   * The element type W is stored and read in, when it is not `dtype`: the attention
+   * core's keys and values from an FP8 KV cache under BF16 attention (the kernel loads
+   * them narrow and computes at `dtype`). Its k·n elements move at these bytes. Default `dtype`.
+   */
+  wDtype?: Dtype;
 }
 
 /** Seconds for one matmul shape. */

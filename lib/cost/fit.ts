@@ -89,7 +89,7 @@ export function checkPoints(input: Table | readonly RooflineFitPoint[]): Rooflin
 export function fittedRooflineSeconds(fit: FittedRooflineWithForm, shape: MatmulShape): number {
   const batch = shape.batch ?? 1;
   const flops = gemmFlops(shape.m, shape.k, shape.n, batch);
-  const bytes = gemmBytes(shape.m, shape.k, shape.n, shape.dtype, batch);
+  const bytes = gemmBytes(shape.m, shape.k, shape.n, shape.dtype, batch, shape.wDtype ?? shape.dtype);
   return fit.overheadSeconds + combine(fit.form, flops / fit.peakFlopsPerSecond, bytes / fit.bytesPerSecond);
 }
 
@@ -204,6 +204,7 @@ export function fittedMatmulCost(fit: FittedRooflineWithForm): MatmulCostModel {
       checkInt('shape.n', shape.n, { min: 1 });
       checkInt('shape.batch', shape.batch ?? 1, { min: 1 });
       checkOneOf('shape.dtype', shape.dtype, DTYPES);
+      if (shape.wDtype !== undefined) checkOneOf('shape.wDtype', shape.wDtype, DTYPES);
       if (shape.m === 0) return 0;
       return fittedRooflineSeconds(f, shape);
     },

@@ -54,7 +54,10 @@ function interp(xs: number[], ys: number[], x: number): number {
  * Beyond the measured M range both follow the roofline fitted to the points, times the
  * measured ratio to it at the nearest end. So a measured shape is reproduced exactly,
  * and only beyond the table does the roofline alone set the curve's shape. Repeated
- * measurements of one shape enter as their median.
+ * measurements of one shape enter as their median. A shape whose W is stored in
+ * another dtype than it computes in (`wDtype`: an FP8 KV cache read by 16-bit
+ * attention) is scaled from its compute dtype's line the same way as an unmeasured
+ * (K, N): by the fitted roofline with W's k·n elements at `wDtype`'s bytes.
  *
  * The default was chosen by measurement: the GEMM bench (bench/gemm-vs-reference.ts)
  * prints the held-out error of both on lines measured in rotating rounds. In eight runs
@@ -128,6 +131,9 @@ export function measuredMatmulCost(
       checkInt('shape.n', shape.n, { min: 1 });
       const batch = checkInt('shape.batch', shape.batch ?? 1, { min: 1 });
       const dtype = checkOneOf('shape.dtype', shape.dtype, DTYPES);
+      // W stored narrower than the measured dtype (an FP8 KV cache under 16-bit attention):
+      // the measured kernel's time, scaled by the fitted roofline with W's bytes at its own dtype.
+      const wDtype = checkOneOf('shape.wDtype', shape.wDtype ?? dtype, DTYPES);
       if (shape.m === 0) return 0;
       const fit = fits.get(dtype);
       if (!fit) throw new InputError('shape.dtype', dtype, `a measured dtype (${[...fits.keys()].join(', ')})`);
@@ -142,12 +148,12 @@ export function measuredMatmulCost(
         }
       }
       const line = best as TableLine;
-      const asked = { ...shape, batch };
+      const asked = { ...shape, batch, wDtype };
       const m = shape.m;
       if (interpolation === 'linear-m' && m >= line.ms[0] && m <= line.ms[line.ms.length - 1]) {
         const onLine = interp(line.ms, line.seconds, m);
-        if (line.k === shape.k && line.n === shape.n && line.batch === batch) return onLine;
-        return (onLine * fittedRooflineSeconds(fit, asked)) / fittedRooflineSeconds(fit, { ...asked, k: line.k, n: line.n, batch: line.batch });
+        if (line.k === shape.k && line.n === shape.n && line.batch === batch && wDtype === dtype) return onLine;
+        return (onLine * fittedRooflineSeconds(fit, asked)) / fittedRooflineSeconds(fit, { ...asked, k: line.k, n: line.n, batch: line.batch, wDtype: dtype });
       }
       return fittedRooflineSeconds(fit, asked) * Math.exp(interp(line.logM, line.residual, Math.log(m)));
     },

@@ -1,6 +1,7 @@
 import type { HardwareSpec } from '../hardware/spec.js';
 import type { ModelSpec } from '../models/spec.js';
 import { kvBytesPerToken } from '../models/params.js';
+import { precisionOfClasses } from '../roofline/deployment.js';
 import type { PromptMix, PromptMixStats } from '../attention/prompts.js';
 import { promptMixStats, scalePromptMix } from '../attention/prompts.js';
 import { InputError } from '../util/errors.js';
@@ -106,7 +107,7 @@ export function evaluateDeployment(d: Deployment): DeploymentEvaluation {
       inputTokensPerSecondPerDevice: prefill.inputTokensPerSecondPerDevice,
       outputTokensPerSecondPerDevice: decode.tokensPerSecondPerDevice,
       // A cache hit's KV is read from the distributed cache over the device's network link.
-      cachedTokenDeviceSeconds: kvBytesPerToken(d.model, d.precision.attention) / d.hardware.interNodeBytesPerSecond,
+      cachedTokenDeviceSeconds: kvBytesPerToken(d.model, precisionOfClasses(d.precision).kvCache) / d.hardware.interNodeBytesPerSecond,
       prefillUnitDevices: pl.unitDevices,
       decodeUnitDevices: dl.unitDevices,
       devicesPerNode: pl.gpusPerNode,

@@ -50,18 +50,21 @@ export function resolveLayout(model: ModelSpec, layout: PoolLayout): ResolvedLay
 }
 
 /**
- * Checks a precision: every tensor class one of the known dtypes.
+ * Checks a precision: every tensor class one of the known dtypes. `kvCache` stays
+ * absent when it is (the KV cache then takes the attention dtype, `precisionOfClasses`).
  *
  * @example
  * checkPrecision({ weights: 'fp8', attention: 'bf16', dispatch: 'fp8', combine: 'bf16' }).weights // => 'fp8'
+ * checkPrecision({ weights: 'bf16', attention: 'bf16', dispatch: 'bf16', combine: 'bf16', kvCache: 'fp8' }).kvCache // => 'fp8'
  */
 export function checkPrecision(p: DeploymentPrecision): DeploymentPrecision {
-  if (typeof p !== 'object' || p === null) throw new InputError('precision', p, 'an object { weights, attention, dispatch, combine }');
+  if (typeof p !== 'object' || p === null) throw new InputError('precision', p, 'an object { weights, attention, dispatch, combine, kvCache? }');
   return {
     weights: checkOneOf('precision.weights', p.weights, DTYPES),
     attention: checkOneOf('precision.attention', p.attention, DTYPES),
     dispatch: checkOneOf('precision.dispatch', p.dispatch, DTYPES),
     combine: checkOneOf('precision.combine', p.combine, DTYPES),
+    ...(p.kvCache === undefined ? {} : { kvCache: checkOneOf('precision.kvCache', p.kvCache, DTYPES) }),
   };
 }
 

@@ -43,10 +43,11 @@ export interface PerfStepOptions {
 export function perfDeviceStepModel(model: ModelSpec, hw: HardwareSpec, layout: PoolLayout, precision: DeploymentPrecision, opts: PerfStepOptions = {}): DeviceStepModel {
   const L = resolveLayout(model, layout);
   const pr = checkPrecision(precision);
+  const classes = precisionOfClasses(pr);
   const dp = L.dataParallelAttention;
   const config: PerfConfig = {
     parallelism: layoutParallelism(model, layout, { dispatch: opts.dispatch, expertLoadFactor: opts.expertLoadFactor }),
-    precision: precisionOfClasses(pr),
+    precision: classes,
     efficiency: opts.efficiency,
     checkMemory: false,
     framework: opts.framework,
@@ -58,7 +59,9 @@ export function perfDeviceStepModel(model: ModelSpec, hw: HardwareSpec, layout: 
   // Validates the configuration once, up front.
   const probe = stepTime(model, hw, config, { prefillTokens: 0, decodeTokens: dp, contextTokens: 0 });
   const kernelsOf = probe.kernels ? ` and ${opts.framework} kernel tables` : '';
-  const label = `${hw.name} performance model, ${probe.efficiency} efficiency${kernelsOf} (TP${L.tensorParallel}${L.expertParallel > 1 ? ` EP${L.expertParallel}` : ''}${dp > 1 ? ` DP${dp}` : ''}${L.pipelineParallel > 1 ? ` PP${L.pipelineParallel}` : ''}, ${pr.weights} weights, ${pr.attention} attention)`;
+  // The KV cache is named only where it differs from the attention dtype that otherwise stands for it.
+  const kvOf = classes.kvCache === pr.attention ? '' : `, ${classes.kvCache} KV cache`;
+  const label = `${hw.name} performance model, ${probe.efficiency} efficiency${kernelsOf} (TP${L.tensorParallel}${L.expertParallel > 1 ? ` EP${L.expertParallel}` : ''}${dp > 1 ? ` DP${dp}` : ''}${L.pipelineParallel > 1 ? ` PP${L.pipelineParallel}` : ''}, ${pr.weights} weights, ${pr.attention} attention${kvOf})`;
 
   const step = (raw: DeviceStepInput): DeviceStepBreakdown => {
     const w = checkStepInput(raw);

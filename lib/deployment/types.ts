@@ -9,14 +9,22 @@ import type { MemoryFit } from '../roofline/deployment.js';
  * Element types per tensor class: DeepSeek serves with FP8 matmul weights and FP8
  * dispatch, but BF16 attention (MLA core and KV cache) and BF16 combine. The coarse
  * form of the roofline's Precision (lib/roofline/deployment.ts), mapped by
- * `precisionOfClasses`: weights → weights and compute, attention → activations and
- * kvCache, dispatch → dispatch, combine → combine.
+ * `precisionOfClasses`: weights → weights and compute, attention → activations (and
+ * kvCache unless `kvCache` says otherwise), kvCache → kvCache, dispatch → dispatch,
+ * combine → combine.
  */
 export interface DeploymentPrecision {
   /** Weights and activations of every linear layer (attention projections, FFNs, experts). */
   weights: Dtype;
-  /** The attention core and the KV cache. */
+  /** The attention core, and the KV cache unless `kvCache` is given. */
   attention: Dtype;
+  /**
+   * The KV cache, when it is stored narrower (or wider) than the attention core computes:
+   * an FP8 cache under BF16 attention is vLLM's and SGLang's `--kv-cache-dtype fp8` and
+   * TensorRT-LLM's FP8 KV cache (the kernel reads FP8 keys and values and computes in
+   * BF16). Default: `attention`.
+   */
+  kvCache?: Dtype;
   /** Tokens sent to their experts (all-to-all dispatch). */
   dispatch: Dtype;
   /** Expert outputs sent back (all-to-all combine). */

@@ -84,22 +84,24 @@ export interface Precision {
 }
 
 /**
- * A Precision from the four tensor classes of a deployment (lib/deployment's
+ * A Precision from the tensor classes of a deployment (lib/deployment's
  * DeploymentPrecision): `weights` is also the GEMMs' compute dtype, `attention` the
- * activations' and the KV cache's. The one mapping between the two vocabularies.
+ * activations', and the KV cache's unless `kvCache` gives its own (an FP8 cache under
+ * BF16 attention). The one mapping between the two vocabularies.
  *
  * @example
  * precisionOfClasses({ weights: 'fp8', attention: 'bf16', dispatch: 'fp8', combine: 'bf16' }).kvCache // => 'bf16'
+ * precisionOfClasses({ weights: 'bf16', attention: 'bf16', dispatch: 'bf16', combine: 'bf16', kvCache: 'fp8' }).kvCache // => 'fp8'
  */
-export function precisionOfClasses(p: { weights: Dtype; attention: Dtype; dispatch: Dtype; combine: Dtype }): Precision {
-  if (typeof p !== 'object' || p === null) throw new InputError('precision', p, 'an object { weights, attention, dispatch, combine }');
+export function precisionOfClasses(p: { weights: Dtype; attention: Dtype; dispatch: Dtype; combine: Dtype; kvCache?: Dtype }): Precision {
+  if (typeof p !== 'object' || p === null) throw new InputError('precision', p, 'an object { weights, attention, dispatch, combine, kvCache? }');
   const weights = checkOneOf('precision.weights', p.weights, DTYPES);
   const attention = checkOneOf('precision.attention', p.attention, DTYPES);
   return {
     weights,
     compute: weights,
     activations: attention,
-    kvCache: attention,
+    kvCache: p.kvCache === undefined ? attention : checkOneOf('precision.kvCache', p.kvCache, DTYPES),
     dispatch: checkOneOf('precision.dispatch', p.dispatch, DTYPES),
     combine: checkOneOf('precision.combine', p.combine, DTYPES),
   };
@@ -486,7 +488,9 @@ function priceOp(
           ? { ...sh, m: sh.m / split.heads }
           : { ...sh, batch: (sh.batch ?? 1) / split.heads }
         : { ...sh, m: sh.m * split.m, n: sh.n / split.n, batch: (sh.batch ?? 1) / split.batch };
-      t += fractionalMatmulSeconds(r.matmulCost, { ...shape, dtype: computeDtype });
+      // The core's W operand is the keys and values: read at the KV cache's dtype, as `kv` above.
+      const wDtype = isCore && p.kvCache !== computeDtype ? { wDtype: p.kvCache } : {};
+      t += fractionalMatmulSeconds(r.matmulCost, { ...shape, dtype: computeDtype, ...wDtype });
     }
     return { seconds: t * op.calls, computeSeconds, memorySeconds, computeBound };
   }

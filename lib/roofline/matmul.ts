@@ -12,14 +12,16 @@ import { gemmComputeSeconds } from '../perf/gemm.js';
 
 const MAX_DIM = 2 ** 40;
 
-function checkShape(shape: MatmulShape, fallbackDtype: Dtype): { m: number; k: number; n: number; b: number; dtype: Dtype } {
-  if (typeof shape !== 'object' || shape === null) throw new InputError('shape', shape, 'an object { m, k, n, dtype, batch? }');
+function checkShape(shape: MatmulShape, fallbackDtype: Dtype): { m: number; k: number; n: number; b: number; dtype: Dtype; wDtype: Dtype } {
+  if (typeof shape !== 'object' || shape === null) throw new InputError('shape', shape, 'an object { m, k, n, dtype, batch?, wDtype? }');
+  const dtype = checkOneOf('dtype', shape.dtype ?? fallbackDtype, DTYPES);
   return {
     m: checkNumber('m', shape.m, { min: 0, max: MAX_DIM }),
     k: checkNumber('k', shape.k, { min: 0, max: MAX_DIM }),
     n: checkNumber('n', shape.n, { min: 0, max: MAX_DIM }),
     b: checkNumber('batch', shape.batch ?? 1, { min: 0, max: MAX_DIM }),
-    dtype: checkOneOf('dtype', shape.dtype ?? fallbackDtype, DTYPES),
+    dtype,
+    wDtype: checkOneOf('wDtype', shape.wDtype ?? dtype, DTYPES),
   };
 }
 
@@ -41,8 +43,8 @@ export function rooflineMatmulCost(hw: HardwareSpec, dtype: Dtype): MatmulCostMo
     kind: 'roofline',
     label: `${hw.name} spec roofline (${dtype})`,
     matmulSeconds(shape: MatmulShape): number {
-      const { m, k, n, b, dtype: dt } = checkShape(shape, dtype);
-      return rooflineSeconds(matmulFlops(m, k, n, b), matmulBytes(m, k, n, dt, b), hardwarePeakFlops(hw, dt), hw.memoryBytesPerSecond);
+      const { m, k, n, b, dtype: dt, wDtype } = checkShape(shape, dtype);
+      return rooflineSeconds(matmulFlops(m, k, n, b), matmulBytes(m, k, n, dt, b, wDtype), hardwarePeakFlops(hw, dt), hw.memoryBytesPerSecond);
     },
   };
 }
@@ -67,9 +69,9 @@ export function calibratedMatmulCost(hw: HardwareSpec, dtype: Dtype): MatmulCost
     kind: 'roofline',
     label: `${hw.name} ${hw.calibration ? 'calibrated' : 'typical (spec-only entry)'} GEMM (${dtype})`,
     matmulSeconds(shape: MatmulShape): number {
-      const { m, k, n, b, dtype: dt } = checkShape(shape, dtype);
+      const { m, k, n, b, dtype: dt, wDtype } = checkShape(shape, dtype);
       const compute = gemmComputeSeconds({ m, k, n, batch: b }, hardwarePeakFlops(hw, dt), cal, calibrationGemmEfficiency(cal, dt));
-      const memory = matmulBytes(m, k, n, dt, b) / (hw.memoryBytesPerSecond * cal.memoryEfficiency);
+      const memory = matmulBytes(m, k, n, dt, b, wDtype) / (hw.memoryBytesPerSecond * cal.memoryEfficiency);
       return rooflineSeconds(compute, memory, 1, 1);
     },
   };
@@ -107,7 +109,7 @@ export function fractionalMatmulSeconds(cost: MatmulCostModel, shape: MatmulShap
       w *= up ? t : 1 - t;
     });
     if (w === 0) continue;
-    total += w * cost.matmulSeconds({ m: s.m, k: s.k, n: s.n, batch: s.batch, dtype: shape.dtype });
+    total += w * cost.matmulSeconds({ m: s.m, k: s.k, n: s.n, batch: s.batch, dtype: shape.dtype, ...(shape.wDtype === undefined ? {} : { wDtype: shape.wDtype }) });
   }
   return total;
 }

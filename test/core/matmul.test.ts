@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkPrefillSequences, prefillAttentionPairs } from '../../lib/core/matmul.js';
+import { checkPrefillSequences, matmulBytes, prefillAttentionPairs } from '../../lib/core/matmul.js';
 import { InputError } from '../../lib/util/errors.js';
 
 test('prefillAttentionPairs(c, o) equals c·o + c·(c+1)/2, and chunks of a prompt sum to the prompt in one piece', () => {
@@ -18,4 +18,11 @@ test('checkPrefillSequences(v, P) takes whole prompts in [1, P] and a steady-sta
   for (const bad of [0, -1, Number.NaN, Infinity, 513, '2']) {
     assert.throws(() => checkPrefillSequences(bad, 512), (e: unknown) => e instanceof InputError && e.field === 'prefillSequences', String(bad));
   }
+});
+
+test('matmulBytes(m, k, n, dtype, batch, wDtype) moves X and Y at dtype and W at wDtype; without wDtype all at dtype', () => {
+  // Closed form: X[m×k] and Y[m×n] at 2 bytes (bf16), W[k×n] at 1 byte (fp8), times batch.
+  assert.equal(matmulBytes(8, 128, 4096, 'bf16', 256, 'fp8'), (2 * (8 * 128 + 8 * 4096) + 128 * 4096) * 256);
+  assert.equal(matmulBytes(8, 128, 4096, 'bf16', 256), 2 * (8 * 128 + 128 * 4096 + 8 * 4096) * 256);
+  assert.equal(matmulBytes(8, 128, 4096, 'bf16', 256, 'bf16'), matmulBytes(8, 128, 4096, 'bf16', 256));
 });

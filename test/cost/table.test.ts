@@ -105,3 +105,21 @@ test('measuredMatmulCostForMachine() picks the saved sweeps of a machine by file
   assert.ok(cost && cost.points >= 8 && /tensorflow on vm/.test(cost.label));
   assert.equal(measuredMatmulCostForMachine({ machine: 'no-such-machine', dir }), undefined);
 });
+
+test('measuredMatmulCost() prices a W stored narrower (wDtype) as its measured line scaled by the fitted roofline with W at wDtype bytes', () => {
+  const pts = [...grid(1024, 1024, [1, 2, 4, 8, 16, 32, 64, 128, 256]), ...grid(4096, 4096, [1, 8, 64, 512])];
+  const cost = measuredMatmulCost(pts);
+  const fit = fitRoofline(pts);
+  for (const p of pts) {
+    // wDtype equal to the measured dtype is the measured point itself.
+    assert.equal(cost.matmulSeconds({ ...p, wDtype: 'fp32' }), cost.matmulSeconds(p));
+    // Closed form of the scaling: measured × roofline(W at 1 byte) / roofline(W at 4 bytes).
+    const narrow = cost.matmulSeconds({ ...p, wDtype: 'fp8' });
+    const expected = (p.seconds * fittedRooflineSeconds(fit, { ...p, wDtype: 'fp8' })) / fittedRooflineSeconds(fit, p);
+    assert.ok(Math.abs(narrow / expected - 1) < 1e-12, `m ${p.m} k ${p.k}: ${narrow} vs ${expected}`);
+    assert.ok(narrow <= p.seconds);
+  }
+  // A one-row product is memory-bound on this machine (truth above): a 4× narrower W is clearly faster.
+  assert.ok(cost.matmulSeconds({ m: 1, k: 4096, n: 4096, dtype: 'fp32', wDtype: 'fp8' }) < 0.5 * cost.matmulSeconds({ m: 1, k: 4096, n: 4096, dtype: 'fp32' }));
+  assert.throws(() => cost.matmulSeconds({ m: 1, k: 4096, n: 4096, dtype: 'fp32', wDtype: 'fp7' as 'fp8' }), (e: unknown) => e instanceof InputError && e.field === 'shape.wDtype');
+});

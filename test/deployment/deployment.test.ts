@@ -6,6 +6,7 @@ import { evaluateDeployment } from '../../lib/deployment/deployment.js';
 import { uniformPrecision } from '../../lib/deployment/layout.js';
 import { InputError } from '../../lib/util/errors.js';
 
+const rel = (a: number, b: number): number => Math.abs(a - b) / Math.abs(b);
 const tp4 = { gpusPerNode: 8, tensorParallel: 4, dataParallelAttention: 1, pipelineParallel: 1, expertParallel: 1, redundantExperts: 0, microBatchOverlap: false };
 const deployment = {
   model: loadModel('llama-3.1-70b'),
@@ -68,4 +69,21 @@ test('simulateSearchPoint(): the simulator on a searched point is seed-determini
   assert.ok(Math.abs(a.ratePerSecond - (0.8 * space.layouts[best.layout].tensorParallel) / best.deviceSecondsPerRequest) < 1e-12);
   assert.ok(a.tpotP50! >= best.tpotSeconds * 0.999);
   assert.ok(a.ttftP50 >= best.ttftSeconds * 0.999);
+});
+
+test('evaluateDeployment() with an FP8 KV cache: a cache hit moves the cache\'s own bytes per token over the network, half the bf16 ones', async () => {
+  const { kvBytesPerToken } = await import('../../lib/models/index.js');
+  const fp8 = { ...deployment, precision: { ...uniformPrecision('bf16'), kvCache: 'fp8' as const } };
+  // Llama-3.1-70B (data/models/llama-3.1-70b.json): 80 layers × 2 × 8 KV heads × 128 dims × 1 byte.
+  assert.equal(kvBytesPerToken(deployment.model, 'fp8'), 80 * 2 * 8 * 128);
+  for (const [d, kv] of [[deployment, 'bf16'], [fp8, 'fp8']] as const) {
+    const e = evaluateDeployment(d);
+    // priceDay: a hit costs min(KV bytes / network bandwidth, 1 / prefill rate) device-seconds; computed tokens the rest.
+    const inRate = e.prefill.inputTokensPerSecondPerDevice;
+    const cached = d.load.inputTokens * d.load.cacheHitFraction;
+    const perHit = Math.min(kvBytesPerToken(d.model, kv) / d.hardware.interNodeBytesPerSecond, 1 / inRate);
+    const perComputed = (d.load.inputTokens / inRate - cached * perHit) / (d.load.inputTokens - cached);
+    const ratio = e.day.perMillion.cachedInput / e.day.perMillion.input;
+    assert.ok(rel(ratio, perHit / perComputed) < 1e-9, `${kv}: ${ratio} vs ${perHit / perComputed}`);
+  }
 });

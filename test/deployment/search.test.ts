@@ -140,3 +140,36 @@ test('denseVsMoe(): each question answered for both models; MTP raises per-user 
     assert.ok(r.frontiers[m].length > 0);
   }
 });
+
+test('a search precision with an FP8 KV cache: kept by searchSpaceFromSpec, fits batches the bf16 cache cannot, and reaches the simulated rank', async () => {
+  const { simulateSearchPoint } = await import('../../lib/deployment/serve.js');
+  const { perfDeviceStepModel } = await import('../../lib/deployment/perf.js');
+  const { maxSequencesThatFit } = await import('../../lib/deployment/pool.js');
+  const { searchDecodeContext } = await import('../../lib/deployment/search.js');
+  const load = { requestsPerSecond: 200, promptTokens: 2000, outputTokens: 500 };
+  const fromSpec = (precisions: never[]) => searchSpaceFromSpec({ model: 'llama-3.1-70b', hardware: ['h100-sxm'], layouts: [{ tensorParallel: 4 }], precisions, batches: { pow2: 1024 }, load });
+  const s = fromSpec(['bf16', { weights: 'bf16', attention: 'bf16', dispatch: 'bf16', combine: 'bf16', kvCache: 'fp8' }] as never[]);
+  assert.equal(s.precisions[1].kvCache, 'fp8');
+  assert.equal(s.precisions[0].kvCache, undefined);
+  const points = evaluateSearchSpace(s);
+  const B = s.batches.length;
+  const fitsAt = (p: number) => points.slice(p * B, (p + 1) * B).filter((x) => !x.reason?.startsWith('memory')).map((x) => x.batch);
+  // The largest power of two at most maxSequencesThatFit (its closed form is in step.test.ts) at the search's
+  // context (2000 prompt + 500 / 2 output tokens): Llama-3.1-70B on 4 H100s holds 274 sequences per rank with
+  // the bf16 cache and 548 with the fp8 one, so batch 512 fits with the fp8 cache only.
+  const ctx = searchDecodeContext(s.load);
+  assert.equal(ctx, 2250);
+  const pow2Below = (n: number): number => 2 ** Math.floor(Math.log2(n));
+  const most = s.precisions.map((p) => maxSequencesThatFit(perfDeviceStepModel(llama, s.hardware[0], s.layouts[0], p), ctx));
+  assert.ok(most[1] >= 2 * most[0], `${most}`);
+  assert.equal(Math.max(...fitsAt(0)), pow2Below(most[0]));
+  assert.equal(Math.max(...fitsAt(1)), pow2Below(most[1]));
+  assert.equal(pow2Below(most[1]), 2 * pow2Below(most[0]));
+  // The same precision with kvCache equal to attention is the default, point for point.
+  const same = fromSpec([{ weights: 'bf16', attention: 'bf16', dispatch: 'bf16', combine: 'bf16', kvCache: 'bf16' }] as never[]);
+  assert.deepEqual(evaluateSearchSpace(same), points.slice(0, B));
+  const best = points.slice(B).filter((p) => p.feasible).at(-1)!;
+  const sim = simulateSearchPoint(s, best, { requests: 100 }, 1);
+  assert.match(sim.result.provenance.cost, /fp8 KV cache/);
+  assert.throws(() => fromSpec([{ weights: 'bf16', attention: 'bf16', dispatch: 'bf16', combine: 'bf16', kvCache: 'fp7' }] as never[]), (e: unknown) => e instanceof InputError && e.field === 'precision.kvCache');
+});

@@ -194,3 +194,39 @@ test('layoutParallelism() and precisionOfClasses(): the one mapping from the dep
   assert.throws(() => precisionOfClasses({ ...pub.precision, attention: 'fp7' as 'fp8' }), (e: unknown) => e instanceof InputError && e.field === 'precision.attention');
   assert.throws(() => layoutParallelism(llama, { ...tp(4), expertParallel: 2 }), (e: unknown) => e instanceof InputError && e.field === 'layout.expertParallel');
 });
+
+test('perfDeviceStepModel() with an FP8 KV cache under bf16 attention: half the KV bytes per token (GQA closed form), more sequences fit, the label names it', () => {
+  // Llama-3.1-70B (data/models/llama-3.1-70b.json): 80 layers × 2 (K and V) × 8 KV heads × 128 dims (8192 / 64 heads).
+  assert.equal(kvBytesPerToken(llama, 'bf16'), 80 * 2 * 8 * 128 * 2);
+  assert.equal(kvBytesPerToken(llama, 'fp8'), 80 * 2 * 8 * 128 * 1);
+  const bf16 = perfDeviceStepModel(llama, h100, tp(4), uniformPrecision('bf16'));
+  const fp8 = perfDeviceStepModel(llama, h100, tp(4), { ...uniformPrecision('bf16'), kvCache: 'fp8' });
+  const ctx = 2048;
+  // TP4 holds 8 / 4 = 2 KV heads per device: a quarter of each token's cache.
+  assert.equal(bf16.memory(ctx).kvBytesPerSequence, (ctx * 80 * 2 * 8 * 128 * 2) / 4);
+  assert.equal(fp8.memory(ctx).kvBytesPerSequence, bf16.memory(ctx).kvBytesPerSequence / 2);
+  assert.equal(fp8.memory(ctx).weightBytes, bf16.memory(ctx).weightBytes);
+  // The batch that fits: (capacity − weights) over one sequence's KV cache and activations (both linear in sequences).
+  const most = (m: typeof bf16): number => {
+    const one = m.fit(1, ctx);
+    return Math.floor((one.capacityBytes - one.weightBytes) / (one.kvCacheBytes + one.activationBytes));
+  };
+  assert.equal(maxSequencesThatFit(bf16, ctx), most(bf16));
+  assert.equal(maxSequencesThatFit(fp8, ctx), most(fp8));
+  assert.ok(maxSequencesThatFit(fp8, ctx) > 1.9 * maxSequencesThatFit(bf16, ctx), `${maxSequencesThatFit(fp8, ctx)} vs ${maxSequencesThatFit(bf16, ctx)}`);
+  // Reading half the cache shortens a long-context decode step; the label says which cache priced it.
+  const w = { prefillTokens: 0, decodeSequences: 64, decodeContext: 8192 };
+  assert.ok(fp8.step(w).attentionSeconds < bf16.step(w).attentionSeconds);
+  assert.match(fp8.label, /, bf16 weights, bf16 attention, fp8 KV cache\)$/);
+  assert.doesNotMatch(bf16.label, /KV cache/);
+});
+
+test('perfDeviceStepModel(): a kvCache equal to the attention dtype is the default, step, memory and label alike', () => {
+  const base = perfDeviceStepModel(ds, h800, deepseekPublishedDay().decode, deepseekPublishedDay().precision);
+  const same = perfDeviceStepModel(ds, h800, deepseekPublishedDay().decode, { ...deepseekPublishedDay().precision, kvCache: deepseekPublishedDay().precision.attention });
+  assert.equal(same.label, base.label);
+  const w = { prefillTokens: 0, decodeSequences: 64, decodeContext: 4096 };
+  assert.deepEqual(same.step(w), base.step(w));
+  assert.deepEqual(same.fit(64, 4096), base.fit(64, 4096));
+  assert.throws(() => perfDeviceStepModel(llama, h100, tp(4), { ...uniformPrecision('bf16'), kvCache: 'fp7' as 'fp8' }), (e: unknown) => e instanceof InputError && e.field === 'precision.kvCache');
+});

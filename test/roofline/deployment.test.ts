@@ -265,3 +265,32 @@ test('stepTime({ auxiliaryKernels }) launches that many kernels besides the ops 
   assert.ok(rel(more.breakdown.launchSeconds - base.breakdown.launchSeconds, 1000 * h100.calibration!.kernelLaunchSeconds) < 1e-9);
   assert.throws(() => stepTime(model, h100, { precision: 'bf16', auxiliaryKernels: -1 }, w), (e: unknown) => e instanceof InputError && e.field === 'auxiliaryKernels');
 });
+
+test('precisionOfClasses(): the KV cache takes the attention dtype unless kvCache gives its own, checked', async () => {
+  const { precisionOfClasses } = await import('../../lib/roofline/index.js');
+  const classes = { weights: 'bf16', attention: 'bf16', dispatch: 'bf16', combine: 'bf16' } as const;
+  assert.equal(precisionOfClasses(classes).kvCache, 'bf16');
+  const fp8 = precisionOfClasses({ ...classes, kvCache: 'fp8' });
+  assert.deepEqual(fp8, { weights: 'bf16', compute: 'bf16', activations: 'bf16', kvCache: 'fp8', dispatch: 'bf16', combine: 'bf16' });
+  assert.throws(() => precisionOfClasses({ ...classes, kvCache: 'fp7' as 'fp8' }), (e: unknown) => e instanceof InputError && e.field === 'precision.kvCache');
+});
+
+test('stepTime() with a matmulCost reads the attention core\'s keys and values at the KV-cache dtype (W of both core matmuls), not the activation dtype', async () => {
+  const { rooflineMatmulCost } = await import('../../lib/roofline/index.js');
+  // Llama-3.1-70B (data/models/llama-3.1-70b.json): 80 layers, 64 query and 8 KV heads of 128 dims; one device.
+  const D = 32;
+  const ctx = 4096;
+  const w = { prefillTokens: 0, decodeTokens: D, contextTokens: D * ctx };
+  const cost = rooflineMatmulCost(h100, 'bf16');
+  const at = (kvCache: 'bf16' | 'fp8') => stepTime(llama, h100, { precision: { weights: 'bf16', activations: 'bf16', kvCache }, efficiency: 'spec', launch: 'none', matmulCost: cost, checkMemory: false }, w).breakdown.attentionSeconds;
+  // Closed form: per layer, scores Q[8×128]·K[128×ctx] and values P[8×ctx]·V[ctx×128], 8·D of each;
+  // X and Y at 2 bytes, K or V at the cache's bytes; max(FLOPs / 989.5e12, bytes / 3.35e12) (H100 SXM datasheet, bf16 dense).
+  const matmul = (m: number, k: number, n: number, kvBytes: number): number => {
+    const b = 8 * D;
+    return Math.max((2 * m * k * n * b) / 989.5e12, ((2 * (m * k + m * n) + kvBytes * k * n) * b) / 3.35e12);
+  };
+  const expected = (kvBytes: number): number => 80 * (matmul(8, 128, ctx, kvBytes) + matmul(8, ctx, 128, kvBytes));
+  assert.ok(rel(at('bf16'), expected(2)) < 1e-9, `${at('bf16')} vs ${expected(2)}`);
+  assert.ok(rel(at('fp8'), expected(1)) < 1e-9, `${at('fp8')} vs ${expected(1)}`);
+  assert.ok(at('fp8') < 0.6 * at('bf16'));
+});
