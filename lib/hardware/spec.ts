@@ -135,7 +135,7 @@ function specFromJson(json: unknown, checkDonor: boolean): HardwareSpec {
     }
     spec.computeKernelsFrom = raw.device;
     sources.computeKernelsFrom = { source: raw.source, ...(typeof raw.notes === 'string' ? { notes: raw.notes } : {}) };
-    if (checkDonor) computeKernelDonor(spec);
+    if (checkDonor) checkedDonor(spec);
   }
   return spec;
 }
@@ -153,25 +153,22 @@ function kernelFigures(hw: HardwareSpec): Map<string, number | undefined> {
   return figures;
 }
 
-/**
- * The catalog device whose kernel tables price `hw`'s compute and memory kernels
- * (`hw.computeKernelsFrom`), or undefined when it names none. Refused with an InputError
- * naming the field where any figure a kernel's time rests on differs: a dense peak of any
- * dtype (present on one and not the other counts), the memory bandwidth, or the compute
- * units where both have a calibration. The donor must be another catalog entry that
- * borrows from no one.
- *
- * @example
- * computeKernelDonor(loadHardware('h800'))?.id // => 'h100-sxm'
- * computeKernelDonor(loadHardware('h200')) // => undefined
- */
-export function computeKernelDonor(hw: HardwareSpec): HardwareSpec | undefined {
+// Catalog files do not change while batchlab runs: a donor's entry is read once, so that
+// a step priced in a loop does not read it again; the figures are compared on every call.
+const donorEntries = new Map<string, HardwareSpec>();
+
+function checkedDonor(hw: HardwareSpec): HardwareSpec | undefined {
   const id = hw.computeKernelsFrom;
   if (id === undefined) return undefined;
-  if (typeof id !== 'string' || id === hw.id || id === THIS_MACHINE || !catalogIds().includes(id)) {
-    throw new InputError('computeKernelsFrom', id, `the catalog id of another device (one of ${catalogIds().filter((c) => c !== hw.id).join(', ')})`);
+  let donor = typeof id === 'string' ? donorEntries.get(id) : undefined;
+  if (!donor) {
+    if (typeof id !== 'string' || id === THIS_MACHINE || !catalogIds().includes(id)) {
+      throw new InputError('computeKernelsFrom', id, `the catalog id of another device (one of ${catalogIds().filter((c) => c !== hw.id).join(', ')})`);
+    }
+    donor = catalogEntry(id, false);
+    donorEntries.set(id, donor);
   }
-  const donor = catalogEntry(id, false);
+  if (id === hw.id) throw new InputError('computeKernelsFrom', id, `the catalog id of another device than ${hw.id}`);
   if (donor.computeKernelsFrom !== undefined) {
     throw new InputError('computeKernelsFrom', id, `a device that reads its own tables (${id} borrows ${donor.computeKernelsFrom}'s)`);
   }
@@ -188,6 +185,34 @@ export function computeKernelDonor(hw: HardwareSpec): HardwareSpec | undefined {
     }
   }
   return donor;
+}
+
+/**
+ * The catalog device whose kernel tables price `hw`'s compute and memory kernels
+ * (`hw.computeKernelsFrom`), or undefined when it names none. Refused with an InputError
+ * naming the field where any figure a kernel's time rests on differs: a dense peak of any
+ * dtype (present on one and not the other counts), the memory bandwidth, or the compute
+ * units where both have a calibration. The donor must be another catalog entry that
+ * borrows from no one.
+ *
+ * @example
+ * computeKernelDonor(loadHardware('h800'))?.id // => 'h100-sxm'
+ * computeKernelDonor(loadHardware('h200')) // => undefined
+ */
+export function computeKernelDonor(hw: HardwareSpec): HardwareSpec | undefined {
+  const donor = checkedDonor(hw);
+  return donor && structuredClone(donor);
+}
+
+/**
+ * `computeKernelDonor(hw)?.id`, checked the same way, without copying the donor's entry:
+ * what the kernel pricer asks on every step.
+ *
+ * @example
+ * computeKernelDonorId(loadHardware('h800')) // => 'h100-sxm'
+ */
+export function computeKernelDonorId(hw: HardwareSpec): string | undefined {
+  return checkedDonor(hw)?.id;
 }
 
 function hardwareDir(): string {

@@ -2,7 +2,7 @@ import type { Dtype } from '../core/types.js';
 import { DTYPE_BYTES, DTYPES } from '../core/types.js';
 import { prefillAttentionPairs } from '../core/matmul.js';
 import type { HardwareSpec } from '../hardware/spec.js';
-import { computeKernelDonor, hardwarePeakFlops, THIS_MACHINE } from '../hardware/spec.js';
+import { computeKernelDonorId, hardwarePeakFlops, THIS_MACHINE } from '../hardware/spec.js';
 import { machineId, thisMachineFacts } from '../util/machine.js';
 import { rooflineSeconds } from '../perf/bound.js';
 import { ringAllReduceSeconds } from '../perf/collective.js';
@@ -77,9 +77,9 @@ export interface KernelTablesOf {
  */
 export function kernelTablesOf(hw: HardwareSpec, db?: KernelDb): KernelTablesOf {
   const own = ownFolder(hw.id);
-  const donor = computeKernelDonor(hw);
+  const donor = computeKernelDonorId(hw);
   if (!donor || db?.entries.some((e) => e.device === own)) return { compute: own, links: own };
-  return { compute: ownFolder(donor.id), links: own, donor: donor.id, borrowed: `${hw.id} borrows ${donor.id}'s compute and memory kernel tables: same datasheet compute and memory figures` };
+  return { compute: ownFolder(donor), links: own, donor, borrowed: `${hw.id} borrows ${donor}'s compute and memory kernel tables: same datasheet compute and memory figures` };
 }
 
 /**
