@@ -157,6 +157,7 @@ export {
   resolveHardware,
   hardwareWithPrice,
   USABLE_MEMORY_FRACTION,
+  computeKernelDonor,
 } from './hardware/index.js';
 export type {
   HardwareSpec,
@@ -361,6 +362,7 @@ export {
   kernelDeviceFolder,
   kernelDbOfRows,
   kernelFrameworksOf,
+  kernelTablesOf,
 } from './kernels/index.js';
 export type {
   ContextAttentionQuery,
@@ -383,6 +385,7 @@ export type {
   AiconfiguratorOptions,
   KernelHold,
   MlaBmmQuery,
+  KernelTablesOf,
 } from './kernels/index.js';
 
 // moe

@@ -44,6 +44,14 @@ export interface HardwareSpec {
    * performance model prices as a band from the datasheet bound to a typical device.
    */
   calibration?: HardwareCalibration;
+  /**
+   * The catalog id of the device whose measured kernel tables price this device's
+   * compute and memory kernels (same silicon, different links), its source in
+   * `sources.computeKernelsFrom`. Allowed only where every compute and memory figure
+   * equals the other device's (`computeKernelDonor` checks it); collectives stay with
+   * this device's own links.
+   */
+  computeKernelsFrom?: string;
 }
 
 const SCALAR_FIELDS = [
@@ -88,6 +96,12 @@ function sourced(field: string, raw: unknown, allowZero: boolean): { value: numb
  * hardwareFromJson(JSON.parse(text)).peakFlops.bf16 // => 989.5e12 for h100-sxm
  */
 export function hardwareFromJson(json: unknown): HardwareSpec {
+  return specFromJson(json, true);
+}
+
+// `checkDonor` false reads a donor's own entry without following its borrowing: a chain is
+// refused by computeKernelDonor, never followed.
+function specFromJson(json: unknown, checkDonor: boolean): HardwareSpec {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new InputError('hardware', json, 'a JSON object');
   const j = json as Record<string, unknown>;
   for (const f of ['id', 'name', 'vendor'] as const) {
@@ -111,7 +125,94 @@ export function hardwareFromJson(json: unknown): HardwareSpec {
   }
   const spec: HardwareSpec = { id: j.id as string, name: j.name as string, vendor: j.vendor as string, peakFlops, ...scalars, sources };
   if (j.calibration !== undefined) spec.calibration = calibrationFromJson(j.calibration);
+  if (j.computeKernelsFrom !== undefined) {
+    const raw = j.computeKernelsFrom as { device?: unknown; source?: unknown; notes?: unknown } | null;
+    if (typeof raw !== 'object' || raw === null || typeof raw.device !== 'string' || raw.device === '') {
+      throw new InputError('computeKernelsFrom', j.computeKernelsFrom, 'an object { device, source }: the catalog id of a device with the same compute and memory figures');
+    }
+    if (typeof raw.source !== 'string' || raw.source.trim() === '') {
+      throw new InputError('computeKernelsFrom.source', raw.source, 'a non-empty string naming the datasheets whose compute and memory figures agree');
+    }
+    spec.computeKernelsFrom = raw.device;
+    sources.computeKernelsFrom = { source: raw.source, ...(typeof raw.notes === 'string' ? { notes: raw.notes } : {}) };
+    if (checkDonor) checkedDonor(spec);
+  }
   return spec;
+}
+
+/**
+ * The figures a kernel's time rests on: every dense peak, the memory bandwidth and the
+ * compute units. Capacity (what fits, not how fast) and the links are left out: they
+ * stay the device's own.
+ */
+function kernelFigures(hw: HardwareSpec): Map<string, number | undefined> {
+  const figures = new Map<string, number | undefined>();
+  for (const d of DTYPES) if (hw.peakFlops[d] !== undefined) figures.set(`peakFlops.${d}`, hw.peakFlops[d]);
+  figures.set('memoryBytesPerSecond', hw.memoryBytesPerSecond);
+  if (hw.calibration) figures.set('calibration.computeUnits', hw.calibration.computeUnits);
+  return figures;
+}
+
+// Catalog files do not change while batchlab runs: a donor's entry is read once, so that
+// a step priced in a loop does not read it again; the figures are compared on every call.
+const donorEntries = new Map<string, HardwareSpec>();
+
+function checkedDonor(hw: HardwareSpec): HardwareSpec | undefined {
+  const id = hw.computeKernelsFrom;
+  if (id === undefined) return undefined;
+  let donor = typeof id === 'string' ? donorEntries.get(id) : undefined;
+  if (!donor) {
+    if (typeof id !== 'string' || id === THIS_MACHINE || !catalogIds().includes(id)) {
+      throw new InputError('computeKernelsFrom', id, `the catalog id of another device (one of ${catalogIds().filter((c) => c !== hw.id).join(', ')})`);
+    }
+    donor = catalogEntry(id, false);
+    donorEntries.set(id, donor);
+  }
+  if (id === hw.id) throw new InputError('computeKernelsFrom', id, `the catalog id of another device than ${hw.id}`);
+  if (donor.computeKernelsFrom !== undefined) {
+    throw new InputError('computeKernelsFrom', id, `a device that reads its own tables (${id} borrows ${donor.computeKernelsFrom}'s)`);
+  }
+  const mine = kernelFigures(hw);
+  const theirs = kernelFigures(donor);
+  for (const field of new Set([...mine.keys(), ...theirs.keys()])) {
+    if (field === 'calibration.computeUnits' && !(mine.has(field) && theirs.has(field))) continue;
+    if (mine.get(field) !== theirs.get(field)) {
+      throw new InputError(
+        field,
+        mine.get(field),
+        `${theirs.get(field) ?? 'absent'}, ${donor.name}'s figure, to price ${hw.name}'s compute and memory kernels from ${donor.name}'s tables (computeKernelsFrom: ${id})`,
+      );
+    }
+  }
+  return donor;
+}
+
+/**
+ * The catalog device whose kernel tables price `hw`'s compute and memory kernels
+ * (`hw.computeKernelsFrom`), or undefined when it names none. Refused with an InputError
+ * naming the field where any figure a kernel's time rests on differs: a dense peak of any
+ * dtype (present on one and not the other counts), the memory bandwidth, or the compute
+ * units where both have a calibration. The donor must be another catalog entry that
+ * borrows from no one.
+ *
+ * @example
+ * computeKernelDonor(loadHardware('h800'))?.id // => 'h100-sxm'
+ * computeKernelDonor(loadHardware('h200')) // => undefined
+ */
+export function computeKernelDonor(hw: HardwareSpec): HardwareSpec | undefined {
+  const donor = checkedDonor(hw);
+  return donor && structuredClone(donor);
+}
+
+/**
+ * `computeKernelDonor(hw)?.id`, checked the same way, without copying the donor's entry:
+ * what the kernel pricer asks on every step.
+ *
+ * @example
+ * computeKernelDonorId(loadHardware('h800')) // => 'h100-sxm'
+ */
+export function computeKernelDonorId(hw: HardwareSpec): string | undefined {
+  return checkedDonor(hw)?.id;
 }
 
 function hardwareDir(): string {
@@ -164,6 +265,10 @@ function savedThisMachine(measuredDir?: string): HardwareSpec {
  */
 export function loadHardware(id: string, opts: { measuredDir?: string } = {}): HardwareSpec {
   if (id === THIS_MACHINE) return savedThisMachine(opts.measuredDir);
+  return catalogEntry(id, true);
+}
+
+function catalogEntry(id: string, checkDonor: boolean): HardwareSpec {
   const ids = catalogIds();
   if (typeof id !== 'string' || !ids.includes(id)) throw new InputError('hardware id', id, `one of ${[...ids, THIS_MACHINE].join(', ')}`);
   const file = join(hardwareDir(), `${id}.json`);
@@ -173,7 +278,7 @@ export function loadHardware(id: string, opts: { measuredDir?: string } = {}): H
   } catch (err) {
     throw new InputError(`data/hardware/${id}.json`, id, 'valid JSON', (err as Error).message);
   }
-  const spec = hardwareFromJson(json);
+  const spec = specFromJson(json, checkDonor);
   if (spec.id !== id) throw new InputError(`data/hardware/${id}.json id`, spec.id, `"${id}" (the file name)`);
   return spec;
 }

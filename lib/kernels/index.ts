@@ -13,3 +13,5 @@ export type { GemmTiming } from './write.js';
 export { kernelRowsFromGemm, writeKernelTable } from './write.js';
 export type { KernelHold } from './table.js';
 export type { MlaBmmQuery } from './pricer.js';
+export type { KernelTablesOf } from './pricer.js';
+export { kernelTablesOf } from './pricer.js';

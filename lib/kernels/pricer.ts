@@ -2,7 +2,7 @@ import type { Dtype } from '../core/types.js';
 import { DTYPE_BYTES, DTYPES } from '../core/types.js';
 import { prefillAttentionPairs } from '../core/matmul.js';
 import type { HardwareSpec } from '../hardware/spec.js';
-import { hardwarePeakFlops, THIS_MACHINE } from '../hardware/spec.js';
+import { computeKernelDonorId, hardwarePeakFlops, THIS_MACHINE } from '../hardware/spec.js';
 import { machineId, thisMachineFacts } from '../util/machine.js';
 import { rooflineSeconds } from '../perf/bound.js';
 import { ringAllReduceSeconds } from '../perf/collective.js';
@@ -27,31 +27,86 @@ export const KERNEL_FRAMEWORKS: readonly KernelFramework[] = ['trtllm', 'sglang'
 /**
  * Kernel-database device folder of each catalog entry whose silicon the shipped tables
  * measured (aiconfigurator's system names). A catalog id that is itself a folder (this
- * machine's id, a user's own table) needs no entry; "this-machine" reads its machine id's folder. H800 is left out: its NVLink differs.
+ * machine's id, a user's own table) needs no entry; "this-machine" reads its machine id's
+ * folder. H800 has none of its own: its hardware file names H100 SXM's for compute
+ * (`computeKernelsFrom`), and its links differ.
  */
 const DEVICE_FOLDER: Readonly<Record<string, string>> = { 'a100-80gb': 'a100_sxm', 'h100-sxm': 'h100_sxm', h200: 'h200_sxm', b200: 'b200_sxm' };
 
-/**
- * The kernel-database folder of a catalog device: aiconfigurator's system name for the
- * parts its tables measured, this machine's id for "this-machine" (its own rows from
- * `batchlab bench gemm`), else the catalog id itself.
- *
- * @example
- * kernelDeviceFolder(loadHardware('h200')) // => 'h200_sxm'
- */
-export function kernelDeviceFolder(hw: Pick<HardwareSpec, 'id'>): string {
-  return DEVICE_FOLDER[hw.id] ?? (hw.id === THIS_MACHINE ? machineId(thisMachineFacts()) : hw.id);
+/** The device's own folder: aiconfigurator's system name, this machine's id, else the catalog id. */
+function ownFolder(id: string): string {
+  return DEVICE_FOLDER[id] ?? (id === THIS_MACHINE ? machineId(thisMachineFacts()) : id);
 }
 
 /**
- * The frameworks whose tables a kernel database holds for a catalog device, sorted
- * (none for a device it does not hold: a spec-only part, or H800).
+ * Kernel families that are communication: read from the device's own folder only, never
+ * borrowed, since they run over the device's own links.
+ */
+const LINK_OPS: ReadonlySet<KernelOp> = new Set<KernelOp>(['allreduce', 'nccl']);
+
+/** Which folders of a kernel database price a device (`kernelTablesOf`). */
+export interface KernelTablesOf {
+  /**
+   * The folder of its compute and memory kernels: GEMM, attention, MLA, MLA BMM, MoE
+   * expert compute and the quantize passes. aiconfigurator's MoE table times one
+   * expert-parallel rank's grouped GEMMs on one GPU with no collective. At commit 095f58a5,
+   * collector/trtllm/collect_moe.py:273-293 pins one device, 342-345 sets `moe_ep_size` on a
+   * fresh Mapping, and 504-513 passes `reduce_results: False`. Its roofline
+   * (aic-core/rust/aiconfigurator-core/src/operators/moe.rs:785-817, moe_sol) counts only
+   * tensor-core FLOPs and memory bytes. All-to-all has its own table (moe_a2a).
+   */
+  compute: string;
+  /** The folder of its collectives (all-reduce, NCCL, all-to-all): always its own. */
+  links: string;
+  /** The catalog id of the device whose compute tables these are, where they are another's. */
+  donor?: string;
+  /** Why `compute` is another device's folder, where it is; undefined for its own. */
+  borrowed?: string;
+}
+
+/**
+ * The kernel-database folders that price a catalog device. A device whose hardware file
+ * names `computeKernelsFrom` (same datasheet compute and memory figures, checked by
+ * `computeKernelDonor`) reads that device's folder for its compute and memory kernels
+ * and its own for collectives, unless the database holds a folder of its own, whose
+ * measurements then price everything. Every other device reads its own folder.
+ *
+ * @example
+ * kernelTablesOf(loadHardware('h800')) // => { compute: 'h100_sxm', links: 'h800', donor: 'h100-sxm', borrowed: "h800 borrows h100-sxm's compute and memory kernel tables: same datasheet compute and memory figures" }
+ * kernelTablesOf(loadHardware('h200')) // => { compute: 'h200_sxm', links: 'h200_sxm' }
+ */
+export function kernelTablesOf(hw: HardwareSpec, db?: KernelDb): KernelTablesOf {
+  const own = ownFolder(hw.id);
+  const donor = computeKernelDonorId(hw);
+  if (!donor || db?.entries.some((e) => e.device === own)) return { compute: own, links: own };
+  return { compute: ownFolder(donor), links: own, donor, borrowed: `${hw.id} borrows ${donor}'s compute and memory kernel tables: same datasheet compute and memory figures` };
+}
+
+/**
+ * The kernel-database folder of a catalog device's compute kernels: aiconfigurator's
+ * system name for the parts its tables measured, this machine's id for "this-machine"
+ * (its own rows from `batchlab bench gemm`), the folder of the device it borrows compute
+ * tables from (`kernelTablesOf`), else the catalog id itself.
+ *
+ * @example
+ * kernelDeviceFolder(loadHardware('h200')) // => 'h200_sxm'
+ * kernelDeviceFolder(loadHardware('h800')) // => 'h100_sxm'
+ */
+export function kernelDeviceFolder(hw: HardwareSpec): string {
+  return kernelTablesOf(hw).compute;
+}
+
+/**
+ * The frameworks whose compute tables a kernel database holds for a catalog device,
+ * sorted (none for a device it does not hold: a spec-only part). A device that borrows
+ * another's compute tables lists that device's frameworks.
  *
  * @example
  * kernelFrameworksOf(defaultKernelDb(), loadHardware('h200')) // => ['sglang', 'trtllm', 'vllm']
+ * kernelFrameworksOf(defaultKernelDb(), loadHardware('h800')) // => ['trtllm'] (H100 SXM's)
  */
-export function kernelFrameworksOf(db: KernelDb | undefined, hw: Pick<HardwareSpec, 'id'>): string[] {
-  const folder = kernelDeviceFolder(hw);
+export function kernelFrameworksOf(db: KernelDb | undefined, hw: HardwareSpec): string[] {
+  const folder = kernelTablesOf(hw, db).compute;
   return [...new Set((db?.entries ?? []).filter((e) => e.device === folder).map((e) => e.framework))].sort();
 }
 
@@ -137,8 +192,14 @@ export type KernelScope = 'intra' | 'inter';
 
 /** Kernel times of one (device, framework), with the datasheet bound where no table holds the kernel. */
 export interface KernelPricer {
-  /** The device folder the tables came from, or undefined for a spec-only device. */
+  /** The device folder the compute tables came from, or undefined for a spec-only device. */
   readonly device: string | undefined;
+  /**
+   * Where the compute tables are another device's (same datasheet compute and memory:
+   * `kernelTablesOf`), why; each such answer's `from` says it too. Collectives are
+   * never borrowed.
+   */
+  readonly borrowed?: string;
   readonly framework: string;
   gemm(m: number, n: number, k: number, dtype: string): KernelAnswer;
   /**
@@ -189,19 +250,23 @@ export interface KernelPricer {
  */
 export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framework: string, version?: string): KernelPricer {
   if (typeof framework !== 'string' || framework === '') throw new InputError('framework', framework, `a framework name, e.g. ${KERNEL_FRAMEWORKS.join(', ')}`);
-  const folder = kernelDeviceFolder(hw);
+  const tables = kernelTablesOf(hw, db);
+  const folder = tables.compute;
   const held = db?.entries.some((e) => e.device === folder && e.framework === framework && (version === undefined || e.version === version));
   if (db && !held && db.entries.some((e) => e.device === folder)) {
     const have = [...new Set(db.entries.filter((e) => e.device === folder).map((e) => `${e.framework} ${e.version}`))];
-    throw new InputError('framework', version ? `${framework} ${version}` : framework, `one the kernel database holds for ${hw.id}: ${have.join(', ')}`);
+    throw new InputError('framework', version ? `${framework} ${version}` : framework, `one the kernel database holds for ${hw.id}${tables.borrowed ? ` (${tables.borrowed})` : ''}: ${have.join(', ')}`);
   }
   const device = held ? folder : undefined;
+  const borrowed = device ? tables.borrowed : undefined;
   const datasheet = `${hw.name} datasheet roofline`;
   const bound = (seconds: number): KernelAnswer => ({ seconds, kind: 'bound', rows: [], from: datasheet });
-  const tableOf = (op: KernelOp): KernelTable | undefined => (device && db ? db.table(device, framework, op, version) : undefined);
+  // Collectives read the device's own folder: borrowed compute tables never price its links.
+  const tableOf = (op: KernelOp): KernelTable | undefined => (device && db ? db.table(LINK_OPS.has(op) ? tables.links : device, framework, op, version) : undefined);
   const ask = (op: KernelOp, query: Record<string, string | number>, hold?: KernelHold): KernelAnswer | undefined => {
     const t = tableOf(op);
-    return t ? lookupKernel(t, query, hold) : undefined;
+    const a = t ? lookupKernel(t, query, hold) : undefined;
+    return a && borrowed && !LINK_OPS.has(op) ? { ...a, from: `${a.from} (${borrowed})` } : a;
   };
   // Whether a table files any row under these leading key values (a dtype, a distribution).
   const holds = (op: KernelOp, ...lead: string[]): boolean => {
@@ -219,6 +284,7 @@ export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framewo
     rooflineSeconds(2 * m * n * k, (m * k + k * n + m * n) * bytesOf(dtype), hardwarePeakFlops(hw, peakDtype(dtype)), mem);
   return {
     device,
+    ...(borrowed ? { borrowed } : {}),
     framework,
     gemm(m, n, k, dtype) {
       sizes('gemm', { m, n, k });

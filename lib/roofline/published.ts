@@ -20,7 +20,7 @@ import { median } from '../util/stats.js';
 import type { KernelDb } from '../kernels/load.js';
 import { defaultKernelDb } from '../kernels/load.js';
 import type { KernelFramework } from '../kernels/pricer.js';
-import { KERNEL_FRAMEWORKS, kernelFrameworksOf } from '../kernels/pricer.js';
+import { KERNEL_FRAMEWORKS, kernelFrameworksOf, kernelTablesOf } from '../kernels/pricer.js';
 
 /**
  * A throughput a real serving system published, with the deployment that reached it
@@ -527,7 +527,9 @@ export interface PublishedCaseTables {
   framework: string;
   /**
    * Those tables in words, with the reason for a fallback: 'sglang', 'trtllm, no sglang
-   * tables for a100-80gb', 'trtllm, the case names no framework', 'trtllm, no h800 tables'.
+   * tables for a100-80gb', 'trtllm, the case names no framework', 'vllm, no h200 tables'
+   * (the database switched off); a device that borrows another's compute tables says whose:
+   * 'trtllm, the case names no framework; h100-sxm's compute tables' for H800.
    */
   label: string;
 }
@@ -548,18 +550,21 @@ export interface PublishedCaseTables {
  */
 export function publishedCaseTables(c: PublishedCase, opts: { framework?: string; kernelDb?: KernelDb | false } = {}): PublishedCaseTables {
   if (typeof c !== 'object' || c === null) throw new InputError('case', c, 'a PublishedCase (see publishedCases())');
-  if (opts.framework !== undefined) {
-    if (typeof opts.framework !== 'string' || opts.framework === '') throw new InputError('framework', opts.framework, `a framework name, e.g. ${KERNEL_FRAMEWORKS.join(', ')}`);
-    return { framework: opts.framework, label: opts.framework };
+  if (opts.framework !== undefined && (typeof opts.framework !== 'string' || opts.framework === '')) {
+    throw new InputError('framework', opts.framework, `a framework name, e.g. ${KERNEL_FRAMEWORKS.join(', ')}`);
   }
-  const wanted = c.framework === undefined ? undefined : checkOneOf('case.framework', c.framework, KERNEL_FRAMEWORKS);
   const db = opts.kernelDb === false ? undefined : (opts.kernelDb ?? defaultKernelDb());
-  const held = kernelFrameworksOf(db, loadHardware(c.hardware));
+  const hw = loadHardware(c.hardware);
+  const held = kernelFrameworksOf(db, hw);
+  const donor = held.length > 0 ? kernelTablesOf(hw, db).donor : undefined;
+  const of = donor ? `; ${donor}'s compute tables` : '';
+  if (opts.framework !== undefined) return { framework: opts.framework, label: `${opts.framework}${held.includes(opts.framework) ? of : ''}` };
+  const wanted = c.framework === undefined ? undefined : checkOneOf('case.framework', c.framework, KERNEL_FRAMEWORKS);
   const fallback: KernelFramework = 'trtllm';
   if (held.length === 0) return { framework: wanted ?? fallback, label: `${wanted ?? fallback}, no ${c.hardware} tables` };
-  if (wanted !== undefined && held.includes(wanted)) return { framework: wanted, label: wanted };
+  if (wanted !== undefined && held.includes(wanted)) return { framework: wanted, label: `${wanted}${of}` };
   const other = held.includes(fallback) ? fallback : held[0];
-  return { framework: other, label: wanted === undefined ? `${other}, the case names no framework` : `${other}, no ${wanted} tables for ${c.hardware}` };
+  return { framework: other, label: `${wanted === undefined ? `${other}, the case names no framework` : `${other}, no ${wanted} tables for ${c.hardware}`}${of}` };
 }
 
 /**

@@ -13,6 +13,19 @@ test('batchlab deploy --framework trtllm prints the inter-token latency and the 
   assert.match(r.out, /allreduce: 160 \w+ calls/);
 });
 
+test("batchlab deploy --framework trtllm --hardware h800 prices compute from H100 SXM's rows, says so, and its all-reduces from its own links", async () => {
+  const r = await run(['deploy', '--framework', 'trtllm', '--model', 'llama-3.1-70b', '--hardware', 'h800', '--tp', '8', '--batch', '1']);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /inter-token latency [\d.]+ ms at batch 1/);
+  assert.match(r.out, /gemm: \d+ \w+ calls \(\d+ table rows\) from data\/kernels\/h100_sxm\/trtllm\/[^/]+\/gemm\.csv\.gz \(h800 borrows h100-sxm's compute and memory kernel tables: same datasheet compute and memory figures\)/);
+  // Two all-reduces in each of 80 layers (data/models/llama-3.1-70b.json), none from H100 SXM's table.
+  assert.match(r.out, /allreduce: 160 calibrated calls from NVIDIA H800 SXM5 80GB performance model \(calibrated\)/);
+  // SGLang's H100 SXM tables are borrowed the same way (data/kernels ships h100_sxm/sglang/0.5.14).
+  const b = await run(['deploy', '--framework', 'sglang', '--model', 'llama-3.1-70b', '--hardware', 'h800', '--tp', '8']);
+  assert.equal(b.code, 0, b.err);
+  assert.match(b.out, /gemm: \d+ \w+ calls \(\d+ table rows\) from data\/kernels\/h100_sxm\/sglang\/0\.5\.14\/gemm\.csv\.gz \(h800 borrows h100-sxm's/);
+});
+
 test('batchlab deploy refuses a framework the device has no table for, and --kernel-db without --framework, naming the flag', async () => {
   const a = await run(['deploy', '--framework', 'sglang', '--hardware', 'a100-80gb', '--tp', '4']);
   assert.equal(a.code, 2);

@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { listHardware, loadHardware, hardwareFromJson, hardwarePeakFlops, thisMachineHardware } from '../../lib/hardware/index.js';
+import { computeKernelDonor, listHardware, loadHardware, hardwareFromJson, hardwarePeakFlops, resolveHardware, thisMachineHardware } from '../../lib/hardware/index.js';
 import { batchlabRoot } from '../../lib/util/package-root.js';
 import { InputError } from '../../lib/util/errors.js';
 import type { FittedRoofline } from '../../lib/core/types.js';
@@ -91,6 +92,73 @@ test('hardwareFromJson() names the field that is missing or invalid', () => {
   delete missing.interNodeBytesPerSecond;
   assert.throws(() => hardwareFromJson(missing), /interNodeBytesPerSecond/);
   assert.throws(() => hardwareFromJson([]), InputError);
+});
+
+test("computeKernelDonor(): H800 borrows H100 SXM's kernel tables, every datasheet peak, the bandwidth and the SMs equal; its links differ", () => {
+  const h800 = loadHardware('h800');
+  const h100 = loadHardware('h100-sxm');
+  assert.equal(h800.computeKernelsFrom, 'h100-sxm');
+  assert.match(h800.sources.computeKernelsFrom.source, /H800 Tensor Core GPU datasheet, SXM column, against the NVIDIA H100 Tensor Core GPU datasheet, SXM column/);
+  assert.equal(computeKernelDonor(h800)?.id, 'h100-sxm');
+  for (const id of ['h100-sxm', 'h200', 'mi300x']) assert.equal(computeKernelDonor(loadHardware(id)), undefined, id);
+  // The figures compared, as the two catalog files give them (each citing its datasheet's SXM column).
+  assert.deepEqual(h800.peakFlops, h100.peakFlops);
+  assert.equal(h800.memoryBytesPerSecond, h100.memoryBytesPerSecond);
+  assert.equal(h800.calibration?.computeUnits, h100.calibration?.computeUnits);
+  for (const f of [...Object.keys(h800.peakFlops).map((d) => `peakFlops.${d}`), 'memoryBytesPerSecond']) {
+    assert.match(h800.sources[f].source, /^NVIDIA H800 Tensor Core GPU datasheet, SXM column/, f);
+    assert.match(h100.sources[f].source, /^NVIDIA H100 Tensor Core GPU datasheet, SXM column/, f);
+  }
+  // Only the links differ: NVLink 400 GB/s against 900 GB/s in the datasheets (one direction stored).
+  assert.equal(h800.intraNodeBytesPerSecond, 200e9);
+  assert.equal(h100.intraNodeBytesPerSecond, 450e9);
+});
+
+test('hardwareFromJson() refuses computeKernelsFrom where a compute or memory figure differs from the named device, naming the field', () => {
+  const good = JSON.parse(readFileSync(join(batchlabRoot(), 'data/hardware/h800.json'), 'utf8'));
+  const named = (field: string) => (e: unknown) => e instanceof InputError && e.field === field;
+  const fp8 = structuredClone(good);
+  fp8.peakFlops.fp8.value = 1.5e15;
+  assert.throws(() => hardwareFromJson(fp8), (e: unknown) => named('peakFlops.fp8')(e) && /1979000000000000, NVIDIA H100 SXM5 80GB's figure/.test((e as Error).message));
+  const bandwidth = structuredClone(good);
+  bandwidth.memoryBytesPerSecond.value = 4.8e12;
+  assert.throws(() => hardwareFromJson(bandwidth), named('memoryBytesPerSecond'));
+  // A dtype one device has and the other lacks differs too.
+  const fewer = structuredClone(good);
+  delete fewer.peakFlops.int8;
+  assert.throws(() => hardwareFromJson(fewer), named('peakFlops.int8'));
+  const sms = structuredClone(good);
+  sms.calibration.computeUnits.value = 114;
+  assert.throws(() => hardwareFromJson(sms), named('calibration.computeUnits'));
+  // Links and capacity are the device's own: a different NVLink or memory size is allowed.
+  const links = structuredClone(good);
+  links.intraNodeBytesPerSecond.value = 100e9;
+  links.memoryCapacityBytes.value = 64e9;
+  assert.equal(hardwareFromJson(links).computeKernelsFrom, 'h100-sxm');
+  // The donor must be another catalog device that reads its own tables, and the choice must be sourced.
+  for (const device of ['h999', 'h800', 'this-machine']) {
+    const bad = structuredClone(good);
+    bad.computeKernelsFrom.device = device;
+    assert.throws(() => hardwareFromJson(bad), named('computeKernelsFrom'), device);
+  }
+  const chain = structuredClone(good);
+  chain.id = 'lab-h800';
+  chain.computeKernelsFrom.device = 'h800';
+  assert.throws(() => hardwareFromJson(chain), (e: unknown) => named('computeKernelsFrom')(e) && /h800 borrows h100-sxm/.test((e as Error).message));
+  const unsourced = structuredClone(good);
+  delete unsourced.computeKernelsFrom.source;
+  assert.throws(() => hardwareFromJson(unsourced), named('computeKernelsFrom.source'));
+  // A user's file is refused the same way, the field prefixed with the flag and the file.
+  const dir = mkdtempSync(join(tmpdir(), 'batchlab-donor-'));
+  try {
+    const file = join(dir, 'lab-h800.json');
+    writeFileSync(file, JSON.stringify({ ...fp8, id: 'lab-h800' }));
+    assert.throws(() => resolveHardware(file, '--hardware'), named(`--hardware ${file}: peakFlops.fp8`));
+    writeFileSync(file, JSON.stringify({ ...good, id: 'lab-h800' }));
+    assert.equal(computeKernelDonor(resolveHardware(file, '--hardware'))?.id, 'h100-sxm');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('thisMachineHardware(fit) takes the fitted peak and bandwidth, labelled as measured', () => {

@@ -3,14 +3,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultKernelDb, kernelDbOfRows, kernelFrameworksOf, kernelPricer, loadKernelDb, lookupKernel, writeKernelTable } from '../../lib/kernels/index.js';
+import { defaultKernelDb, kernelDbOfRows, kernelFrameworksOf, kernelPricer, kernelTablesOf, loadKernelDb, lookupKernel, writeKernelTable } from '../../lib/kernels/index.js';
 import type { KernelRow } from '../../lib/kernels/index.js';
 import { loadHardware } from '../../lib/hardware/spec.js';
 import { InputError } from '../../lib/util/errors.js';
 
 test('kernelPricer() on a device without tables answers the datasheet roofline, kind bound', () => {
-  // H800 (data/hardware/h800.json) is not in the shipped database.
-  const hw = loadHardware('h800');
+  // MI300X (data/hardware/mi300x.json) is not in the shipped database and borrows no tables.
+  const hw = loadHardware('mi300x');
   const k = kernelPricer(defaultKernelDb(), hw, 'trtllm');
   assert.equal(k.device, undefined);
   const a = k.gemm(4096, 4096, 4096, 'bf16');
@@ -55,14 +55,98 @@ test('kernelPricer() reads the framework the caller names and refuses one the de
 
 test('kernelFrameworksOf() lists the frameworks whose tables the database holds for a device, none for one it does not hold', () => {
   const db = defaultKernelDb();
-  // data/kernels (SOURCE.json) ships h100_sxm and h200_sxm under sglang 0.5.14, trtllm 1.3.0rc20 and vllm 0.24.0, a100_sxm under trtllm only, no h800 folder.
+  // data/kernels (SOURCE.json) ships h100_sxm and h200_sxm under sglang 0.5.14, trtllm 1.3.0rc20 and vllm 0.24.0, a100_sxm under trtllm only, no h800 or mi300x folder.
   assert.deepEqual(kernelFrameworksOf(db, loadHardware('h200')), ['sglang', 'trtllm', 'vllm']);
   assert.deepEqual(kernelFrameworksOf(db, loadHardware('h100-sxm')), ['sglang', 'trtllm', 'vllm']);
   assert.deepEqual(kernelFrameworksOf(db, loadHardware('a100-80gb')), ['trtllm']);
-  assert.deepEqual(kernelFrameworksOf(db, loadHardware('h800')), []);
+  // data/hardware/h800.json names h100-sxm in computeKernelsFrom: H100 SXM's frameworks.
+  assert.deepEqual(kernelFrameworksOf(db, loadHardware('h800')), ['sglang', 'trtllm', 'vllm']);
+  assert.deepEqual(kernelFrameworksOf(db, loadHardware('mi300x')), []);
   assert.deepEqual(kernelFrameworksOf(undefined, loadHardware('h200')), []);
   // Every framework it lists is one kernelPricer reads for that device.
   for (const f of kernelFrameworksOf(db, loadHardware('h200'))) assert.equal(kernelPricer(db, loadHardware('h200'), f).device, 'h200_sxm');
+});
+
+test("kernelPricer() on H800 reads H100 SXM's compute and memory tables row for row, and says so in every answer", () => {
+  const db = defaultKernelDb();
+  const h800 = kernelPricer(db, loadHardware('h800'), 'trtllm');
+  const h100 = kernelPricer(db, loadHardware('h100-sxm'), 'trtllm');
+  assert.equal(h800.device, 'h100_sxm');
+  assert.match(h800.borrowed ?? '', /^h800 borrows h100-sxm's compute and memory kernel tables: same datasheet compute and memory figures$/);
+  assert.equal(h100.borrowed, undefined);
+  // A measured row of H100 SXM's GEMM table (data/kernels/h100_sxm/trtllm/*/gemm.csv.gz) is H800's answer, to the bit.
+  const row = db.table('h100_sxm', 'trtllm', 'gemm')!.rows.find((r) => r.dtype === 'fp8')!;
+  const { m, n, k } = row.dims as { m: number; n: number; k: number };
+  const a = h800.gemm(m, n, k, 'fp8');
+  assert.equal(a.kind, 'measured');
+  assert.equal(a.seconds, row.timeUs / 1e6);
+  assert.equal(a.seconds, h100.gemm(m, n, k, 'fp8').seconds);
+  assert.deepEqual(a.rows, [row]);
+  assert.equal(a.from, `${row.source.file} (${h800.borrowed})`);
+  // Between rows the same interpolation: identical seconds and rows, the label naming the borrowing.
+  const between = h800.gemm(m + 1, n, k, 'fp8');
+  assert.equal(between.seconds, h100.gemm(m + 1, n, k, 'fp8').seconds);
+  assert.match(between.from, /h100_sxm\/trtllm\/.*gemm\.csv\.gz \(h800 borrows h100-sxm's/);
+  // Attention, MLA and MoE expert compute are compute and memory kernels: borrowed alike.
+  const moe = { tokens: 4096, experts: 256, topk: 8, hidden: 7168, inter: 2048, dtype: 'fp8_block', tp: 1, ep: 8, distribution: 'power_law_1.01' };
+  const mla = { batch: 8, tokens: 2048, heads: 16, dtype: 'bf16', kvDtype: 'bf16' };
+  const gen = { batch: 8, context: 2048, heads: 8, kvHeads: 1, headDim: 128, dtype: 'bf16', kvDtype: 'bf16' };
+  for (const [what, x, y] of [
+    ['moe', h800.moe(moe), h100.moe(moe)],
+    ['mlaGeneration', h800.mlaGeneration(mla), h100.mlaGeneration(mla)],
+    ['generationAttention', h800.generationAttention(gen), h100.generationAttention(gen)],
+  ] as const) {
+    assert.notEqual(y.kind, 'bound', `${what}: H100 SXM holds the table`);
+    assert.equal(x.seconds, y.seconds, what);
+    assert.equal(x.kind, y.kind, what);
+    assert.equal(x.from, `${y.from} (${h800.borrowed})`, what);
+  }
+});
+
+test("kernelPricer() on H800 never reads H100 SXM's all-reduce or NCCL tables: collectives are bounds over H800's own links", () => {
+  const db = defaultKernelDb();
+  const hw = loadHardware('h800');
+  const h800 = kernelPricer(db, hw, 'trtllm');
+  const h100 = kernelPricer(db, loadHardware('h100-sxm'), 'trtllm');
+  for (const bytes of [16384, 1 << 24]) {
+    const theirs = h100.allReduce(bytes, 8, 'intra', 'bf16');
+    assert.match(theirs.from, /h100_sxm\/trtllm\/.*allreduce/);
+    const mine = h800.allReduce(bytes, 8, 'intra', 'bf16');
+    assert.equal(mine.kind, 'bound');
+    assert.deepEqual(mine.rows, []);
+    assert.doesNotMatch(mine.from, /h100_sxm/);
+    // Ring all-reduce, 2(r−1)/r of the buffer over H800's one-direction NVLink (data/hardware/h800.json: 200 GB/s).
+    assert.equal(mine.seconds, ((2 * 7) / 8) * bytes / hw.intraNodeBytesPerSecond);
+    assert.equal(hw.intraNodeBytesPerSecond, 200e9);
+  }
+  const a2a = h800.allToAll(1 << 20, 8, 'intra', 'bf16');
+  assert.equal(a2a.kind, 'bound');
+  assert.equal(a2a.seconds, ((7 / 8) * (1 << 20)) / 200e9);
+  // Every framework H100 SXM has tables for is borrowed the same way (data/kernels ships h100_sxm/sglang/0.5.14).
+  const sg = kernelPricer(db, hw, 'sglang').gemm(16, 4096, 4096, 'bf16');
+  assert.match(sg.from, /h100_sxm\/sglang\/0\.5\.14\/gemm/);
+  assert.match(sg.from, /h800 borrows h100-sxm's/);
+});
+
+test("kernelTablesOf(): a database holding the device's own folder prices it from its own rows, borrowing nothing", () => {
+  const root = mkdtempSync(join(tmpdir(), 'batchlab-own-h800-'));
+  try {
+    writeKernelTable(root, { device: 'h800', framework: 'trtllm', version: '1', op: 'gemm' }, [{ dtype: 'fp8', m: 64, n: 7168, k: 2048, time_us: 21 }]);
+    writeKernelTable(root, { device: 'h100_sxm', framework: 'trtllm', version: '1', op: 'gemm' }, [{ dtype: 'fp8', m: 64, n: 7168, k: 2048, time_us: 19 }]);
+    const db = loadKernelDb(root);
+    const hw = loadHardware('h800');
+    assert.deepEqual(kernelTablesOf(hw, db), { compute: 'h800', links: 'h800' });
+    const k = kernelPricer(db, hw, 'trtllm');
+    assert.equal(k.device, 'h800');
+    assert.equal(k.borrowed, undefined);
+    // The row written above for h800, not h100_sxm's.
+    assert.equal(k.gemm(64, 7168, 2048, 'fp8').seconds, 21e-6);
+    // Without it, the shipped database's folders.
+    assert.deepEqual({ ...kernelTablesOf(hw), borrowed: undefined }, { compute: 'h100_sxm', links: 'h800', donor: 'h100-sxm', borrowed: undefined });
+    assert.deepEqual(kernelTablesOf(loadHardware('h200')), { compute: 'h200_sxm', links: 'h200_sxm' });
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });
 
 test("kernelPricer().gemmFp8Static() is the dynamic FP8 GEMM less the activation-quantize passes it skips, as aiconfigurator's fp8_static mode", () => {
@@ -101,7 +185,7 @@ test('kernelPricer().gemmFp8Static() never answers below the GEMM roofline, keep
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
-  const spec = kernelPricer(defaultKernelDb(), loadHardware('h800'), 'trtllm').gemmFp8Static(1, 8192, 8192, true);
+  const spec = kernelPricer(defaultKernelDb(), loadHardware('mi300x'), 'trtllm').gemmFp8Static(1, 8192, 8192, true);
   assert.equal(spec.kind, 'bound');
 });
 

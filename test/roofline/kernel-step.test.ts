@@ -23,10 +23,31 @@ test('stepTime() with the kernel database switched off and at full efficiency re
       assert.ok(off.kernels!.every((u) => u.kind === 'spec' && u.rows === 0));
     }
   }
-  // A device the database does not hold (H800) is the same roofline with the database on.
+  // A device the database does not hold (MI300X, which borrows no tables) is the same roofline with the database on.
+  const mi300x = loadHardware('mi300x');
+  const spec = stepTime(llama, mi300x, { parallelism: { tp: 8 }, efficiency: 'spec' }, DECODE);
+  assert.equal(stepTime(llama, mi300x, { parallelism: { tp: 8 }, efficiency: 'spec', framework: 'trtllm' }, DECODE).seconds, spec.seconds);
+});
+
+test("stepTime() on H800 with tables: GEMMs and attention are H100 SXM's rows, the usage names the borrowing, all-reduces are the calibrated model over H800's links", () => {
   const h800 = loadHardware('h800');
-  const spec = stepTime(llama, h800, { parallelism: { tp: 8 }, efficiency: 'spec' }, DECODE);
-  assert.equal(stepTime(llama, h800, { parallelism: { tp: 8 }, efficiency: 'spec', framework: 'trtllm' }, DECODE).seconds, spec.seconds);
+  const h100 = loadHardware('h100-sxm');
+  const cfg = { parallelism: { tp: 8 }, framework: 'trtllm' };
+  const a = stepTime(llama, h800, cfg, DECODE);
+  const b = stepTime(llama, h100, cfg, DECODE);
+  // Same tables, same datasheet peaks and bandwidth (data/hardware/h800.json and h100-sxm.json): the same kernel seconds.
+  assert.equal(a.breakdown.gemmSeconds, b.breakdown.gemmSeconds);
+  assert.equal(a.breakdown.attentionSeconds, b.breakdown.attentionSeconds);
+  // H100 SXM reads its all-reduce table; H800 does not, and its 200 GB/s NVLink (against 450 GB/s) costs more.
+  assert.ok(a.breakdown.tensorParallelSeconds > b.breakdown.tensorParallelSeconds, `${a.breakdown.tensorParallelSeconds} vs ${b.breakdown.tensorParallelSeconds}`);
+  const usage = a.kernels!;
+  const tables = usage.filter((u) => u.rows > 0);
+  assert.ok(tables.some((u) => u.op === 'gemm') && tables.some((u) => u.op === 'attention'));
+  for (const u of tables) assert.match(u.from, /^data\/kernels\/h100_sxm\/trtllm\/[^ ]+ \(h800 borrows h100-sxm's compute and memory kernel tables: same datasheet compute and memory figures\)$/, u.op);
+  const ar = usage.filter((u) => u.op === 'allreduce');
+  // Two all-reduces in each of Llama-3.1-70B's 80 layers (data/models/llama-3.1-70b.json), none from a table.
+  assert.deepEqual(ar.map((u) => [u.kind, u.from, u.calls, u.rows]), [['calibrated', 'NVIDIA H800 SXM5 80GB performance model (calibrated)', 160, 0]]);
+  assert.ok(b.kernels!.some((u) => u.op === 'allreduce' && u.rows > 0 && /h100_sxm/.test(u.from)));
 });
 
 test("stepTime() with framework 'trtllm' prices each layer's GEMMs, decode attention and all-reduces from the tables", () => {

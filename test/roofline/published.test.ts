@@ -321,7 +321,8 @@ test('published cases: a KV cache narrower than 16 bits only where the case cite
 test("publishedCaseTables(): a case's own framework's tables where the database holds them for its device, else TensorRT-LLM's, saying why; an explicit framework overrides", () => {
   const all = publishedCases();
   const byId = (id: string) => all.find((c) => c.id === id)!;
-  // data/kernels (SOURCE.json) ships h100_sxm and h200_sxm under sglang, trtllm and vllm; a100_sxm and b200_sxm under trtllm only; no h800 folder.
+  // data/kernels (SOURCE.json) ships h100_sxm and h200_sxm under sglang, trtllm and vllm; a100_sxm and b200_sxm under trtllm only; no h800 folder
+  // (data/hardware/h800.json borrows h100-sxm's compute tables: computeKernelsFrom).
   assert.deepEqual(publishedCaseTables(byId('dstack-r1-h200-sglang-c4-itl')), { framework: 'sglang', label: 'sglang' });
   assert.deepEqual(publishedCaseTables(byId('dstack-r1-h200-vllm-c4-itl')), { framework: 'vllm', label: 'vllm' });
   // The H100 cases that ran SGLang or vLLM read their own framework's tables (data/kernels/h100_sxm/sglang/0.5.14, vllm/0.24.0).
@@ -331,7 +332,9 @@ test("publishedCaseTables(): a case's own framework's tables where the database 
   // A device whose folder holds trtllm only: the same SGLang case moved to A100 falls back, saying why.
   assert.deepEqual(publishedCaseTables({ ...byId('gpustack-qwen3-8b-h100-sglang-c4-itl'), hardware: 'a100-80gb' }), { framework: 'trtllm', label: 'trtllm, no sglang tables for a100-80gb' });
   assert.deepEqual(publishedCaseTables(byId('gptfast-llama2-7b-a100-tp1-bs1')), { framework: 'trtllm', label: 'trtllm, the case names no framework' });
-  assert.deepEqual(publishedCaseTables(byId('deepseek-profile-decode')), { framework: 'trtllm', label: 'trtllm, no h800 tables' });
+  assert.deepEqual(publishedCaseTables(byId('deepseek-profile-decode')), { framework: 'trtllm', label: "trtllm, the case names no framework; h100-sxm's compute tables" });
+  assert.deepEqual(publishedCaseTables(byId('deepseek-profile-decode'), { framework: 'trtllm' }), { framework: 'trtllm', label: "trtllm; h100-sxm's compute tables" });
+  assert.deepEqual(publishedCaseTables(byId('deepseek-profile-decode'), { kernelDb: false }), { framework: 'trtllm', label: 'trtllm, no h800 tables' });
   assert.deepEqual(publishedCaseTables(byId('dstack-r1-h200-sglang-c4-itl'), { framework: 'trtllm' }), { framework: 'trtllm', label: 'trtllm' });
   // With the database switched off no device has tables: the case keeps its framework, priced by the calibrated model.
   assert.deepEqual(publishedCaseTables(byId('dstack-r1-h200-vllm-c4-itl'), { kernelDb: false }), { framework: 'vllm', label: 'vllm, no h200 tables' });
@@ -373,10 +376,12 @@ test('publishedMethodRows(): every case priced by the calibrated model, the kern
     assert.ok(r.spec !== null && r.spec >= r.calibrated, `${r.id}: bound ${r.spec} against calibrated ${r.calibrated}`);
     assert.equal(r.calibrated, predictPublishedCase(pick.find((c) => c.id === r.id)!).predicted);
   }
-  // data/kernels holds no H800 table: that case is the calibrated model again, and says so by its share.
+  // H800 borrows H100 SXM's compute tables (data/hardware/h800.json computeKernelsFrom): its GEMMs, MLA and
+  // routed experts are read from them, its collectives stay with the calibrated model over its own links.
   const h800 = rows.find((r) => r.id === 'deepseek-profile-decode')!;
-  assert.equal(h800.kernelDbTableShare, 0);
-  assert.equal(h800.kernelDb, h800.calibrated);
+  assert.ok(h800.kernelDbTableShare > 0.9, `share of H800 kernel calls from tables ${h800.kernelDbTableShare}`);
+  assert.notEqual(h800.kernelDb, h800.calibrated);
+  assert.equal(h800.kernelDbTables, "trtllm, the case names no framework; h100-sxm's compute tables");
   const h200 = rows.find((r) => r.heldOut)!;
   assert.ok(h200.kernelDbTableShare > 0.5, `share of H200 kernel calls from tables ${h200.kernelDbTableShare}`);
   // Each row says which tables priced it: the case's framework where the device has them (publishedCaseTables).
