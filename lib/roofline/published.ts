@@ -117,11 +117,18 @@ export interface PublishedCase {
    */
   promptMix?: string;
   /**
-   * How busy the busiest expert device is: balanced (default; DeepSeek's profiles
-   * simulate "an absolutely balanced MoE routing") or the imbalance of seeded uniform
-   * routing over the layout with `redundantExperts` copies (`uniformRoutingLoadFactor`).
+   * How busy the busiest expert device is, where the case says so.
+   * - Absent (the case states no balance): the performance model prices experts
+   *   alike, and the MoE tables are read under the architecture's power law, whose
+   *   rows hold the busiest rank's load (aiconfigurator's default).
+   * - 'balanced': the case states perfectly balanced experts (DeepSeek's profiles
+   *   "simulate an absolutely balanced MoE routing strategy", LMSYS's "Simulated
+   *   Perfect EPLB"), in its own words (`source`): the MoE tables' 'balanced' rows.
+   * - 'uniform-routing': the performance model's busiest device under seeded uniform
+   *   routing over the layout with `redundantExperts` copies (`uniformRoutingLoadFactor`);
+   *   the MoE tables keep the power law and take no factor on top of it.
    */
-  expertLoad?: { kind: 'balanced' } | { kind: 'uniform-routing'; redundantExperts: number; seed: number; steps: number };
+  expertLoad?: { kind: 'balanced'; source?: string } | { kind: 'uniform-routing'; redundantExperts: number; seed: number; steps: number };
   published: { value: number; unit: string };
   /** Where the number comes from: the file's document, its URL and date. */
   source: string;
@@ -178,6 +185,12 @@ const PHASES = ['prefill', 'decode', 'offline', 'latency'] as const;
 const LATENCY_METRICS = ['itl', 'userTokensPerSecond', 'ttft'] as const;
 const LATENCY_SCHEDULES = ['staggered', 'waves'] as const;
 
+/** The case's own words stating its balanced experts: a case may not assume balance unstated. */
+function balanceSource(field: string, v: unknown): string {
+  if (typeof v !== 'string' || v === '') throw new InputError(field, v, "a non-empty string quoting where the case states balanced experts");
+  return v;
+}
+
 function checkCase(raw: unknown, where: string, file: { source: string; url?: string; date?: string }): PublishedCase {
   if (typeof raw !== 'object' || raw === null) throw new InputError(where, raw, 'a published case object');
   const c = raw as Record<string, unknown>;
@@ -217,7 +230,7 @@ function checkCase(raw: unknown, where: string, file: { source: string; url?: st
     const kind = checkOneOf(`${where}.expertLoad.kind`, (load as { kind?: unknown }).kind, ['balanced', 'uniform-routing'] as const);
     out.expertLoad =
       kind === 'balanced'
-        ? { kind }
+        ? { kind, source: balanceSource(`${where}.expertLoad.source`, (load as { source?: unknown }).source) }
         : {
             kind,
             redundantExperts: checkInt(`${where}.expertLoad.redundantExperts`, (load as { redundantExperts?: unknown }).redundantExperts, { min: 0, max: 1 << 16 }),
@@ -588,6 +601,7 @@ export function predictPublishedCase(c: PublishedCase, kernels: Pick<PerfConfig,
   const parallelism: Parallelism = { devicesPerNode: c.devicesPerNode, ...c.parallelism };
   const factor = publishedCaseLoadFactor(c);
   if (factor !== 1) parallelism.expertLoadFactor = factor;
+  if (c.expertLoad?.kind === 'balanced') parallelism.expertRouting = 'balanced';
   const config: PerfConfig = { parallelism, precision: c.precision, ...(c.fp8Scaling === undefined ? {} : { fp8Scaling: c.fp8Scaling }), ...kernels };
   const nodes = c.devices / c.devicesPerNode;
   let predicted: number;
