@@ -259,7 +259,12 @@ export function kernelOpSeconds(
   // hf_quant_config.json: "exclude_modules": ["lm_head"]), and aiconfigurator prices every
   // model's logits GEMM from its bfloat16 table (aic-core/src/aiconfigurator_core/sdk/
   // models/llama.py:129-136 and 191-197, GEMMQuantMode.bfloat16, commit 095f58a5).
-  const dtype = op.group === 'lm-head' ? dtypes.attention : weights;
+  // So does the MoE router, and every device computes all of its expert scores: aiconfigurator
+  // times it at n = num_experts, unsplit, from the bfloat16 table whatever the experts' dtype
+  // (sdk/models/deepseek.py:688-699 and 933-939, blocks/moe.py:314-326).
+  const router = op.group === 'router';
+  const dtype = op.group === 'lm-head' || router ? dtypes.attention : weights;
+  const columns = router ? 1 : split.n;
   const static8 = dtype === 'fp8' && dtypes.fp8Scaling === 'static';
   // The output projection reads attention's output and the down projection the gated
   // activation, both written in FP8 by the kernel before them: aiconfigurator marks these
@@ -273,7 +278,7 @@ export function kernelOpSeconds(
     const rows = sh.m * split.m;
     const m = Math.max(1, rows);
     const operands = (sh.batch ?? 1) / split.batch;
-    const s = take('gemm', static8 ? k.gemmFp8Static(m, sh.n / split.n, sh.k, quantizedInput) : k.gemm(m, sh.n / split.n, sh.k, dtype), op.calls * operands);
+    const s = take('gemm', static8 ? k.gemmFp8Static(m, sh.n / columns, sh.k, quantizedInput) : k.gemm(m, sh.n / columns, sh.k, dtype), op.calls * operands);
     if (s === undefined) return undefined;
     t += s * operands * Math.min(1, rows);
   }

@@ -225,26 +225,27 @@ test("stepTime() under vLLM prices DeepSeek-V3's attention as aiconfigurator's v
 });
 
 // Hand-built H200 trtllm tables for DeepSeek-V3 at TP8 (moe_tp 8, moe_ep 1) and 64 tokens per
-// step, fp8_block: the MoE call, and the GEMMs of the router (n 256 / 8, k 7168) and of the
-// shared expert (gate/up n 2·2048 / 8, k 7168; down n 7168 / 8, k 2048), from config.json.
-// Guard rows at n 33, 513 and 897 (k 1 only) keep every other GEMM of the step off these rows
-// (no interpolation between them), so those stay with the performance model in every table.
+// step: the fp8_block MoE call and shared-expert GEMMs (gate/up n 2·2048 / 8, k 7168; down
+// n 7168 / 8, k 2048), and the router's bfloat16 GEMM at all 256 experts, unsplit, as
+// aiconfigurator times it (sdk/models/deepseek.py:933-939), from config.json.
+// Guard rows at n 511, 513 and 897 (k 1 only) keep every other fp8_block GEMM of the step off
+// these rows (no interpolation between them): those stay with the performance model.
 let line = 1;
 const row = (op: KernelRow['op'], dims: Record<string, string | number>, us: number): KernelRow => ({
   device: 'h200_sxm', framework: 'trtllm', version: '1', op, dims, dtype: String(dims.dtype), timeUs: us, source: { file: `${op}.csv`, line: ++line },
 });
 const moeDims = { dtype: 'fp8_block', experts: 256, topk: 8, hidden: 7168, inter: 2048, tp: 8, ep: 1 };
-const gemmRow = (n: number, k: number, us: number): KernelRow => row('gemm', { dtype: 'fp8_block', m: 64, n, k }, us);
+const gemmRow = (n: number, k: number, us: number, dtype = 'fp8_block'): KernelRow => row('gemm', { dtype, m: 64, n, k }, us);
 function moeBlockDb(us: { powerLaw: [number, number]; balanced: [number, number]; router: number; sharedGateUp: number; sharedDown: number }) {
   return kernelDbOfRows('hand-built', [
     row('moe', { ...moeDims, distribution: 'power_law_1.01', tokens: 64 }, us.powerLaw[0]),
     row('moe', { ...moeDims, distribution: 'power_law_1.01', tokens: 128 }, us.powerLaw[1]),
     row('moe', { ...moeDims, distribution: 'balanced', tokens: 64 }, us.balanced[0]),
     row('moe', { ...moeDims, distribution: 'balanced', tokens: 128 }, us.balanced[1]),
-    gemmRow(32, 7168, us.router),
+    gemmRow(256, 7168, us.router, 'bf16'),
     gemmRow(512, 7168, us.sharedGateUp),
     gemmRow(896, 2048, us.sharedDown),
-    ...[33, 513, 897].map((n) => gemmRow(n, 1, 1)),
+    ...[511, 513, 897].map((n) => gemmRow(n, 1, 1)),
   ]);
 }
 const BLOCK = { powerLaw: [100, 160] as [number, number], balanced: [70, 110] as [number, number], router: 2, sharedGateUp: 1, sharedDown: 1 };
