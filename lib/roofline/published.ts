@@ -375,7 +375,7 @@ function dayCases(day: DayJson, name: string, file: { source: string; url?: stri
       ...(mixName === undefined ? {} : { promptMix: mixName }),
       expertLoad: { kind: 'uniform-routing', redundantExperts: pre.redundantExperts, seed: 1, steps: 2 },
       published: { value: f('prefillTokensPerNodePerSecond'), unit: 'input tokens/s per node (incl. cache hits)' },
-      assumptions: `the profile-data prefill batch (${w('prefillTokensPerGpu')} computed tokens per GPU) in prompts of ${prompt} tokens on average of which the day's ${(hit * 100).toFixed(1)} % are cache hits, attended to but not computed; ${mixName === undefined ? 'every prompt alike' : `prompt lengths assumed to spread like those of the ${mixName} mix (data/traces, another service's production trace) scaled to that mean, with the day's hit fraction of every prompt cached: DeepSeek publishes only the means`}; expert load of uniform routing over ${pre.redundantExperts} redundant experts; capacity, not the load the day served`,
+      assumptions: `the profile-data prefill batch (${w('prefillTokensPerGpu')} computed tokens per GPU) in prompts of ${prompt} tokens on average of which the day's ${(hit * 100).toFixed(1)} % are cache hits, attended to but not computed; ${mixName === undefined ? 'every prompt alike' : `prompt lengths assumed to spread like those of the ${mixName} mix (data/traces, another service's production trace) scaled to that mean, with the day's hit fraction of every prompt cached: DeepSeek publishes only the means`}; expert load of uniform routing over ${pre.redundantExperts} redundant experts in the performance model (MoE tables: their power-law rows, which hold the busiest rank's load); capacity, not the load the day served`,
     },
     {
       ...base,
@@ -391,7 +391,7 @@ function dayCases(day: DayJson, name: string, file: { source: string; url?: stri
       tokensPerSecondPerUser: (f('outputTokensPerUserLow') + f('outputTokensPerUserHigh')) / 2,
       expertLoad: { kind: 'uniform-routing', redundantExperts: dec.redundantExperts, seed: 1, steps: 10 },
       published: { value: f('decodeTokensPerNodePerSecond'), unit: 'output tokens/s per node' },
-      assumptions: `the served load, not capacity: the most sequences per GPU at which each user still gets the published ${(f('outputTokensPerUserLow') + f('outputTokensPerUserHigh')) / 2} tokens/s (midpoint of 20-22), at the day's mean KV length (${w('decodeContextTokens')} tokens), one MTP draft per sequence accepted ${(acceptance * 100).toFixed(0)} % of the time; expert load of uniform routing over ${dec.redundantExperts} redundant experts at the profiling batch (${w('decodeSequencesPerGpu')} sequences per GPU)`,
+      assumptions: `the served load, not capacity: the most sequences per GPU at which each user still gets the published ${(f('outputTokensPerUserLow') + f('outputTokensPerUserHigh')) / 2} tokens/s (midpoint of 20-22), at the day's mean KV length (${w('decodeContextTokens')} tokens), one MTP draft per sequence accepted ${(acceptance * 100).toFixed(0)} % of the time; expert load of uniform routing over ${dec.redundantExperts} redundant experts at the profiling batch in the performance model (MoE tables: their power-law rows, which hold the busiest rank's load) (${w('decodeSequencesPerGpu')} sequences per GPU)`,
     },
   ];
   return cases;
