@@ -329,6 +329,7 @@ export type {
   PublishedMethodRow,
   Fp8Scaling,
   PublishedCaseTables,
+  ExpertRouting,
 } from './roofline/index.js';
 
 // perf

@@ -22,7 +22,7 @@ import { defaultKernelDb } from '../kernels/load.js';
 import type { KernelPricer } from '../kernels/pricer.js';
 import { kernelPricer } from '../kernels/pricer.js';
 import type { GroupWork, KernelUsage } from './kernel-step.js';
-import { KernelTally, kernelOpSeconds } from './kernel-step.js';
+import { KernelTally, kernelOpSeconds, sharedExpertsOverlapRouted } from './kernel-step.js';
 
 /**
  * How a model is spread over devices. One instance serves one step on
@@ -64,10 +64,26 @@ export interface Parallelism {
   overlap?: boolean | number;
   /**
    * Busiest expert device's tokens over the mean (default 1: balanced routing). Take it
-   * from the MoE placement tools (`moeLoadImbalance`, `moeImbalanceSweep`).
+   * from the MoE placement tools (`moeLoadImbalance`, `moeImbalanceSweep`). The
+   * performance model's imbalance only: where an MoE table prices the routed experts,
+   * the routing distribution its rows were measured under carries the imbalance
+   * (`expertRouting`), and this factor is not applied on top of it.
    */
   expertLoadFactor?: number;
+  /**
+   * The routing the MoE tables are read under (default 'power-law'): the architecture's
+   * power law, whose rows time the busiest expert-parallel rank (aiconfigurator's
+   * default `workload_distribution`), or 'balanced' for a deployment that states
+   * perfectly balanced experts (rows measured with equal tokens per expert).
+   */
+  expertRouting?: ExpertRouting;
 }
+
+/** The routing distribution an MoE table is read under: the architecture's power law, or every expert alike. */
+export type ExpertRouting = 'power-law' | 'balanced';
+
+/** Every ExpertRouting, for validation. */
+const EXPERT_ROUTINGS: readonly ExpertRouting[] = ['power-law', 'balanced'];
 
 /** An element type per tensor class. */
 export interface Precision {
@@ -281,6 +297,7 @@ interface Resolved {
   /** Fraction of the shorter of computation and communication hidden by overlap. */
   overlap: number;
   loadFactor: number;
+  routing: ExpertRouting;
   precision: Precision;
   mode: EfficiencyMode;
   cal: HardwareCalibration;
@@ -339,6 +356,7 @@ function resolve(model: ModelSpec, hw: HardwareSpec, config: PerfConfig): Resolv
   const overlap =
     par.overlap === undefined || par.overlap === false ? 0 : par.overlap === true ? -1 : checkNumber('parallelism.overlap', par.overlap, { min: 0, max: 1 });
   const loadFactor = checkNumber('parallelism.expertLoadFactor', par.expertLoadFactor ?? 1, { min: 1, max: MAX_DEVICES });
+  const routing = checkOneOf('parallelism.expertRouting', par.expertRouting ?? 'power-law', EXPERT_ROUTINGS);
   const precision = resolvePrecision(config.precision);
   for (const d of [precision.compute, precision.activations]) hardwarePeakFlops(hw, d);
   const mode = checkOneOf('efficiency', config.efficiency ?? (hw.calibration ? 'calibrated' : 'typical'), EFFICIENCY_MODES);
@@ -379,6 +397,7 @@ function resolve(model: ModelSpec, hw: HardwareSpec, config: PerfConfig): Resolv
     dispatchMode,
     maxNodes,
     loadFactor,
+    routing,
     precision,
     mode,
     cal,
@@ -476,7 +495,7 @@ function priceOp(
   }
   const computeBound = computeSeconds >= memorySeconds && computeSeconds > 0;
   if (r.kernels) {
-    const t = kernelOpSeconds(op, model, r.kernels, { weights: p.compute, attention: p.activations, kvCache: p.kvCache, fp8Scaling: r.fp8Scaling }, split, g, tally);
+    const t = kernelOpSeconds(op, model, r.kernels, { weights: p.compute, attention: p.activations, kvCache: p.kvCache, fp8Scaling: r.fp8Scaling, routing: r.routing }, split, g, tally);
     if (t !== undefined) return { seconds: t, computeSeconds, memorySeconds, computeBound };
     tally.add(isCore ? 'attention' : op.group, { kind: r.mode, from: `${hw.name} performance model (${r.mode})`, rows: [] }, op.calls);
   }
@@ -552,6 +571,9 @@ function stageCost(model: ModelSpec, hw: HardwareSpec, r: Resolved, work: Checke
   let flopSeconds = 0;
   let byteSeconds = 0;
   const tally = new KernelTally();
+  // The MoE block's two streams (router and routed experts; shared experts), each split
+  // into its compute- and memory-bound seconds, for the decode overlap below.
+  const streams = { routed: { cb: 0, mb: 0 }, shared: { cb: 0, mb: 0 } };
   const add = (op: ModelOperation, split: typeof denseSplit): void => {
     const pr = priceOp(op, model, hw, r, split, g, tally);
     flopSeconds += pr.computeSeconds;
@@ -560,6 +582,9 @@ function stageCost(model: ModelSpec, hw: HardwareSpec, r: Resolved, work: Checke
     else gemm += pr.seconds;
     if (pr.computeBound) cb += pr.seconds;
     else mb += pr.seconds;
+    const stream = op.group === 'router' || op.group === 'routed-expert' ? streams.routed : op.group === 'shared-expert' ? streams.shared : undefined;
+    if (stream && pr.computeBound) stream.cb += pr.seconds;
+    else if (stream) stream.mb += pr.seconds;
     kernels += op.calls;
   };
   for (const op of groupOps) {
@@ -567,6 +592,16 @@ function stageCost(model: ModelSpec, hw: HardwareSpec, r: Resolved, work: Checke
     add(op, op.group === 'attention-core' ? coreSplit : denseSplit);
   }
   for (const op of expertOps) if (op.group === 'routed-expert') add(op, expertSplit);
+  // Under a framework's kernel tables, a decode step runs the shared experts on a second
+  // stream beside the router and routed experts and pays the longer of the two, as
+  // aiconfigurator's graph does (sharedExpertsOverlapRouted): the shorter is hidden.
+  if (r.kernels?.device && sharedExpertsOverlapRouted(model, work, { framework: r.kernels.framework, expertTensorParallel: r.etp, expertParallel: r.ep })) {
+    const [a, b] = [streams.routed, streams.shared];
+    const hidden = a.cb + a.mb < b.cb + b.mb ? a : b;
+    gemm -= hidden.cb + hidden.mb;
+    cb -= hidden.cb;
+    mb -= hidden.mb;
+  }
 
   // Elementwise traffic per token and layer, in elements: two norms (read h, write h),
   // two residual adds (read 2h, write h) and the gated activation (read 2·F, write F)

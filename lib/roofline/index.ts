@@ -28,3 +28,4 @@ export { hardwareRooflines, decodeOpRooflines, criticalBatchRatios } from './mac
 export type { HardwareAtDtype, HardwareRooflineRow, DecodeOpRooflineSeries, CriticalBatchRatios } from './machines.js';
 export type { KernelUsage } from './kernel-step.js';
 export type { Fp8Scaling } from './deployment.js';
+export type { ExpertRouting } from './deployment.js';

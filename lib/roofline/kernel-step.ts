@@ -4,7 +4,7 @@ import type { KernelAnswer, KernelAnswerKind } from '../kernels/schema.js';
 import type { KernelPricer } from '../kernels/pricer.js';
 import type { ModelOperation } from '../models/ops.js';
 import type { ModelSpec } from '../models/spec.js';
-import type { Fp8Scaling } from './deployment.js';
+import type { ExpertRouting, Fp8Scaling } from './deployment.js';
 
 /** How many kernel calls of one family a step priced from one source, and of which kind. */
 export interface KernelUsage {
@@ -110,11 +110,61 @@ export function contextAttentionCall(g: Pick<GroupWork, 'P' | 'S' | 'pairs'>): C
  * (sdk/models/deepseek.py:170 and 241-245), its generic MoE models (Mixtral, Qwen3-MoE,
  * gpt-oss: sdk/common.py:708-711) 1.2 (sdk/models/moe.py:128), commit 095f58a5.
  *
+ * `routing: 'balanced'` is aiconfigurator's `workload_distribution="balanced"`, which
+ * its models pass to the table untouched (sdk/models/helpers.py:165-175,
+ * deepseek.py:241-245): rows measured with every expert given the same tokens
+ * (collector/helper.py:1051-1067, balanced_logits).
+ *
+ * The power-law rows already hold the imbalance: the collector puts the busiest
+ * expert-parallel rank's experts on the measured rank (collector/helper.py:1357 and
+ * 1422-1433), and the MoE op adds no load factor of its own (operators/moe.rs:274-279).
+ * Its fused MoE op, the one these tables serve, ignores EPLB (operators/moe.rs:328-343):
+ * a deployment with EPLB keeps the power law unless it states balanced experts.
+ *
  * @example
  * moeRoutingDistribution(loadModel('deepseek-v3')) // => 'power_law_1.01'
+ * moeRoutingDistribution(loadModel('deepseek-v3'), 'balanced') // => 'balanced'
  */
-export function moeRoutingDistribution(model: Pick<ModelSpec, 'architecture'>): string {
+export function moeRoutingDistribution(model: Pick<ModelSpec, 'architecture'>, routing: ExpertRouting = 'power-law'): string {
+  if (routing === 'balanced') return 'balanced';
   return model.architecture === 'deepseek_v3' ? 'power_law_1.01' : 'power_law_1.2';
+}
+
+/**
+ * Whether a step runs its shared experts beside its routed ones, the step then paying
+ * the longer of the two groups instead of their sum: aiconfigurator's DeepSeek model
+ * puts the router GEMM and the routed experts in one group and the shared expert's
+ * GEMMs in another of an OverlapOp in generation (sdk/models/deepseek.py:894-896 and
+ * 906-987, two CUDA streams under CUDA Graph), priced `max(sum_a, sum_b)`
+ * (aic-core/rust/aiconfigurator-core/src/operators/op.rs:459-484; sdk/operations/overlap.py:149-160),
+ * commit 095f58a5. Its context phase runs them one after the other (deepseek.py:656-658),
+ * and so does a mixed step, whose non-attention work, decode tokens included, it prices
+ * with the context ops (engine/runtime.rs:691-715). Its generic MoE models carry no shared expert
+ * (sdk/models/moe.py:246-248): only DeepSeek-V3's architecture overlaps.
+ *
+ * That is the graph of its fused MoE op, the one the MoE tables serve. Where SGLang or
+ * vLLM run the experts one per device (moe_tp 1, moe_ep > 1) and its all-to-all tables
+ * cover the width, it takes its large expert-parallel graph instead
+ * (src/aiconfigurator/sdk/task_v2.py:1375-1420), whose shared experts run in line with
+ * the routed ones on those two frameworks and beside them on TensorRT-LLM only
+ * (sdk/models/blocks/moe.py:640-652): batchlab's own dispatch model stands in for
+ * those tables, and the same layouts run in line.
+ *
+ * @example
+ * const tp8 = { framework: 'trtllm', expertTensorParallel: 8, expertParallel: 1 };
+ * sharedExpertsOverlapRouted(loadModel('deepseek-v3'), { prefillTokens: 0, decodeTokens: 64 }, tp8) // => true
+ * sharedExpertsOverlapRouted(loadModel('deepseek-v3'), { prefillTokens: 4096, decodeTokens: 64 }, tp8) // => false
+ * sharedExpertsOverlapRouted(loadModel('deepseek-v3'), { prefillTokens: 0, decodeTokens: 64 }, { framework: 'sglang', expertTensorParallel: 1, expertParallel: 72 }) // => false
+ */
+export function sharedExpertsOverlapRouted(
+  model: Pick<ModelSpec, 'architecture' | 'moe'>,
+  work: { prefillTokens: number; decodeTokens: number },
+  deployment: { framework: string; expertTensorParallel: number; expertParallel: number },
+): boolean {
+  if (model.architecture !== 'deepseek_v3' || (model.moe?.sharedExperts ?? 0) === 0) return false;
+  if (work.prefillTokens !== 0 || work.decodeTokens <= 0) return false;
+  const largeEp = deployment.expertTensorParallel === 1 && deployment.expertParallel > 1;
+  return !(largeEp && deployment.framework !== 'trtllm');
 }
 
 /** MLA's absorbed per-head decode matmuls and the phase of aiconfigurator's MLABmm table that times each. */
@@ -134,10 +184,11 @@ const MLA_BMM_PHASE: Readonly<Record<string, 'pre' | 'post'>> = { 'attn.q_absorb
  *   of a chunk with its cached prefix, charged the share of that call the step holds
  *   (`contextAttentionCall`).
  * - Routed experts: one MoE-table call per MoE layer for the whole expert FFN (gate, up
- *   and down), at the tokens entering the layer (every data-parallel group's, times the
- *   expert load factor), the expert tensor- and expert-parallel widths, the weights'
- *   dtype (FP8 with block scales: 'fp8_block') and the architecture's routing
- *   distribution (`moeRoutingDistribution`); the down projection is inside that call.
+ *   and down), at the tokens entering the layer (every data-parallel group's), the expert
+ *   tensor- and expert-parallel widths, the weights' dtype (FP8 with block scales:
+ *   'fp8_block') and the routing distribution (`moeRoutingDistribution`), whose rows
+ *   hold the busiest rank's load: the expert load factor (`split.m`) is not applied on
+ *   top of it. The down projection is inside that call.
  * - MLA attention (TensorRT-LLM, SGLang): the MLA context and generation tables at the
  *   device's heads, as aiconfigurator's DeepSeek model; its absorbed per-head decode
  *   matmuls from the MLA BMM table. Under vLLM, aiconfigurator prices DeepSeek's attention
@@ -151,7 +202,7 @@ export function kernelOpSeconds(
   op: ModelOperation,
   model: ModelSpec,
   k: KernelPricer,
-  dtypes: { weights: Dtype; attention: Dtype; kvCache: Dtype; fp8Scaling?: Fp8Scaling },
+  dtypes: { weights: Dtype; attention: Dtype; kvCache: Dtype; fp8Scaling?: Fp8Scaling; routing?: ExpertRouting },
   split: OpSplit,
   g: GroupWork,
   tally: KernelTally,
@@ -184,7 +235,7 @@ export function kernelOpSeconds(
   }
   if (op.matmuls.length === 0) return undefined;
   const weights = dtypes.weights === 'fp8' && dtypes.fp8Scaling === 'block' ? 'fp8_block' : dtypes.weights;
-  if (op.group === 'routed-expert') return moeSeconds(op, model, k, weights, split, tally);
+  if (op.group === 'routed-expert') return moeSeconds(op, model, k, weights, dtypes.routing ?? 'power-law', split, tally);
   const phase = MLA_BMM_PHASE[op.name];
   if (phase && model.attention.kind === 'mla') {
     // vLLM: aiconfigurator's DeepSeek graph has no BMM op (sdk/models/deepseek.py:804-819).
@@ -208,7 +259,12 @@ export function kernelOpSeconds(
   // hf_quant_config.json: "exclude_modules": ["lm_head"]), and aiconfigurator prices every
   // model's logits GEMM from its bfloat16 table (aic-core/src/aiconfigurator_core/sdk/
   // models/llama.py:129-136 and 191-197, GEMMQuantMode.bfloat16, commit 095f58a5).
-  const dtype = op.group === 'lm-head' ? dtypes.attention : weights;
+  // So does the MoE router, and every device computes all of its expert scores: aiconfigurator
+  // times it at n = num_experts, unsplit, from the bfloat16 table whatever the experts' dtype
+  // (sdk/models/deepseek.py:688-699 and 933-939, blocks/moe.py:314-326).
+  const router = op.group === 'router';
+  const dtype = op.group === 'lm-head' || router ? dtypes.attention : weights;
+  const columns = router ? 1 : split.n;
   const static8 = dtype === 'fp8' && dtypes.fp8Scaling === 'static';
   // The output projection reads attention's output and the down projection the gated
   // activation, both written in FP8 by the kernel before them: aiconfigurator marks these
@@ -222,7 +278,7 @@ export function kernelOpSeconds(
     const rows = sh.m * split.m;
     const m = Math.max(1, rows);
     const operands = (sh.batch ?? 1) / split.batch;
-    const s = take('gemm', static8 ? k.gemmFp8Static(m, sh.n / split.n, sh.k, quantizedInput) : k.gemm(m, sh.n / split.n, sh.k, dtype), op.calls * operands);
+    const s = take('gemm', static8 ? k.gemmFp8Static(m, sh.n / columns, sh.k, quantizedInput) : k.gemm(m, sh.n / columns, sh.k, dtype), op.calls * operands);
     if (s === undefined) return undefined;
     t += s * operands * Math.min(1, rows);
   }
@@ -276,9 +332,10 @@ function mlaCoreSeconds(
  * table times the whole expert FFN); the down projection is inside that call (0 s).
  * As aiconfigurator's MoE op (operators/moe.rs:274-279, sdk/models/deepseek.py:722-739):
  * the layer's tokens before dispatch, all attention data-parallel ranks' together
- * (`x · attention_dp_size`), at moe_tp and moe_ep.
+ * (`x · attention_dp_size`), at moe_tp and moe_ep, and nothing more: the routing
+ * distribution's rows carry the busiest rank's load (`moeRoutingDistribution`).
  */
-function moeSeconds(op: ModelOperation, model: ModelSpec, k: KernelPricer, dtype: string, split: OpSplit, tally: KernelTally): number | undefined {
+function moeSeconds(op: ModelOperation, model: ModelSpec, k: KernelPricer, dtype: string, routing: ExpertRouting, split: OpSplit, tally: KernelTally): number | undefined {
   const moe = model.moe;
   if (!moe) return undefined;
   const sh = op.matmuls[0];
@@ -286,8 +343,7 @@ function moeSeconds(op: ModelOperation, model: ModelSpec, k: KernelPricer, dtype
   const tokens = Math.round((sh.m * (sh.batch ?? 1)) / moe.expertsPerToken);
   if (tokens < 1) return undefined;
   const a = k.moe({
-    // The busiest device's load: the expert load factor scales every device's tokens alike.
-    tokens: tokens * split.m,
+    tokens,
     experts: moe.numExperts,
     topk: moe.expertsPerToken,
     hidden: model.hiddenSize,
@@ -295,7 +351,7 @@ function moeSeconds(op: ModelOperation, model: ModelSpec, k: KernelPricer, dtype
     dtype,
     tp: split.n,
     ep: split.batch,
-    distribution: moeRoutingDistribution(model),
+    distribution: moeRoutingDistribution(model, routing),
   });
   if (a.kind === 'bound') return undefined;
   if (op.name === 'moe.expert.down_proj') return 0;

@@ -117,11 +117,18 @@ export interface PublishedCase {
    */
   promptMix?: string;
   /**
-   * How busy the busiest expert device is: balanced (default; DeepSeek's profiles
-   * simulate "an absolutely balanced MoE routing") or the imbalance of seeded uniform
-   * routing over the layout with `redundantExperts` copies (`uniformRoutingLoadFactor`).
+   * How busy the busiest expert device is, where the case says so.
+   * - Absent (the case states no balance): the performance model prices experts
+   *   alike, and the MoE tables are read under the architecture's power law, whose
+   *   rows hold the busiest rank's load (aiconfigurator's default).
+   * - 'balanced': the case states perfectly balanced experts (DeepSeek's profiles
+   *   "simulate an absolutely balanced MoE routing strategy", LMSYS's "Simulated
+   *   Perfect EPLB"), in its own words (`source`): the MoE tables' 'balanced' rows.
+   * - 'uniform-routing': the performance model's busiest device under seeded uniform
+   *   routing over the layout with `redundantExperts` copies (`uniformRoutingLoadFactor`);
+   *   the MoE tables keep the power law and take no factor on top of it.
    */
-  expertLoad?: { kind: 'balanced' } | { kind: 'uniform-routing'; redundantExperts: number; seed: number; steps: number };
+  expertLoad?: { kind: 'balanced'; source?: string } | { kind: 'uniform-routing'; redundantExperts: number; seed: number; steps: number };
   published: { value: number; unit: string };
   /** Where the number comes from: the file's document, its URL and date. */
   source: string;
@@ -178,6 +185,12 @@ const PHASES = ['prefill', 'decode', 'offline', 'latency'] as const;
 const LATENCY_METRICS = ['itl', 'userTokensPerSecond', 'ttft'] as const;
 const LATENCY_SCHEDULES = ['staggered', 'waves'] as const;
 
+/** The case's own words stating its balanced experts: a case may not assume balance unstated. */
+function balanceSource(field: string, v: unknown): string {
+  if (typeof v !== 'string' || v === '') throw new InputError(field, v, "a non-empty string quoting where the case states balanced experts");
+  return v;
+}
+
 function checkCase(raw: unknown, where: string, file: { source: string; url?: string; date?: string }): PublishedCase {
   if (typeof raw !== 'object' || raw === null) throw new InputError(where, raw, 'a published case object');
   const c = raw as Record<string, unknown>;
@@ -217,7 +230,7 @@ function checkCase(raw: unknown, where: string, file: { source: string; url?: st
     const kind = checkOneOf(`${where}.expertLoad.kind`, (load as { kind?: unknown }).kind, ['balanced', 'uniform-routing'] as const);
     out.expertLoad =
       kind === 'balanced'
-        ? { kind }
+        ? { kind, source: balanceSource(`${where}.expertLoad.source`, (load as { source?: unknown }).source) }
         : {
             kind,
             redundantExperts: checkInt(`${where}.expertLoad.redundantExperts`, (load as { redundantExperts?: unknown }).redundantExperts, { min: 0, max: 1 << 16 }),
@@ -362,7 +375,7 @@ function dayCases(day: DayJson, name: string, file: { source: string; url?: stri
       ...(mixName === undefined ? {} : { promptMix: mixName }),
       expertLoad: { kind: 'uniform-routing', redundantExperts: pre.redundantExperts, seed: 1, steps: 2 },
       published: { value: f('prefillTokensPerNodePerSecond'), unit: 'input tokens/s per node (incl. cache hits)' },
-      assumptions: `the profile-data prefill batch (${w('prefillTokensPerGpu')} computed tokens per GPU) in prompts of ${prompt} tokens on average of which the day's ${(hit * 100).toFixed(1)} % are cache hits, attended to but not computed; ${mixName === undefined ? 'every prompt alike' : `prompt lengths assumed to spread like those of the ${mixName} mix (data/traces, another service's production trace) scaled to that mean, with the day's hit fraction of every prompt cached: DeepSeek publishes only the means`}; expert load of uniform routing over ${pre.redundantExperts} redundant experts; capacity, not the load the day served`,
+      assumptions: `the profile-data prefill batch (${w('prefillTokensPerGpu')} computed tokens per GPU) in prompts of ${prompt} tokens on average of which the day's ${(hit * 100).toFixed(1)} % are cache hits, attended to but not computed; ${mixName === undefined ? 'every prompt alike' : `prompt lengths assumed to spread like those of the ${mixName} mix (data/traces, another service's production trace) scaled to that mean, with the day's hit fraction of every prompt cached: DeepSeek publishes only the means`}; expert load of uniform routing over ${pre.redundantExperts} redundant experts in the performance model (MoE tables: their power-law rows, which hold the busiest rank's load); capacity, not the load the day served`,
     },
     {
       ...base,
@@ -378,7 +391,7 @@ function dayCases(day: DayJson, name: string, file: { source: string; url?: stri
       tokensPerSecondPerUser: (f('outputTokensPerUserLow') + f('outputTokensPerUserHigh')) / 2,
       expertLoad: { kind: 'uniform-routing', redundantExperts: dec.redundantExperts, seed: 1, steps: 10 },
       published: { value: f('decodeTokensPerNodePerSecond'), unit: 'output tokens/s per node' },
-      assumptions: `the served load, not capacity: the most sequences per GPU at which each user still gets the published ${(f('outputTokensPerUserLow') + f('outputTokensPerUserHigh')) / 2} tokens/s (midpoint of 20-22), at the day's mean KV length (${w('decodeContextTokens')} tokens), one MTP draft per sequence accepted ${(acceptance * 100).toFixed(0)} % of the time; expert load of uniform routing over ${dec.redundantExperts} redundant experts at the profiling batch (${w('decodeSequencesPerGpu')} sequences per GPU)`,
+      assumptions: `the served load, not capacity: the most sequences per GPU at which each user still gets the published ${(f('outputTokensPerUserLow') + f('outputTokensPerUserHigh')) / 2} tokens/s (midpoint of 20-22), at the day's mean KV length (${w('decodeContextTokens')} tokens), one MTP draft per sequence accepted ${(acceptance * 100).toFixed(0)} % of the time; expert load of uniform routing over ${dec.redundantExperts} redundant experts at the profiling batch in the performance model (MoE tables: their power-law rows, which hold the busiest rank's load) (${w('decodeSequencesPerGpu')} sequences per GPU)`,
     },
   ];
   return cases;
@@ -594,6 +607,7 @@ export function predictPublishedCase(c: PublishedCase, kernels: Pick<PerfConfig,
   const parallelism: Parallelism = { devicesPerNode: c.devicesPerNode, ...c.parallelism };
   const factor = publishedCaseLoadFactor(c);
   if (factor !== 1) parallelism.expertLoadFactor = factor;
+  if (c.expertLoad?.kind === 'balanced') parallelism.expertRouting = 'balanced';
   const config: PerfConfig = { parallelism, precision: c.precision, ...(c.fp8Scaling === undefined ? {} : { fp8Scaling: c.fp8Scaling }), ...kernels };
   const nodes = c.devices / c.devicesPerNode;
   let predicted: number;

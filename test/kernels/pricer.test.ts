@@ -267,6 +267,21 @@ test("kernelPricer().moe() asks for the query's routing distribution and falls b
   assert.throws(() => k.moe({ ...q, distribution: 'uniform', tokens: Number.NaN }), (e: unknown) => e instanceof InputError && e.field === 'moe.tokens');
 });
 
+test("kernelPricer().moe() reads 'balanced' rows under their own name, as aiconfigurator's workload_distribution 'balanced' does, and 'uniform' where the dtype has none", () => {
+  const q = { experts: 256, topk: 8, hidden: 7168, inter: 2048, dtype: 'fp8_block', tp: 1, ep: 4, tokens: 1024 };
+  // A name other than the power law reaches the table untouched (aiconfigurator sdk/models/helpers.py:165-175);
+  // one the dtype lacks falls back to 'uniform' (perf_database/moe_index.rs:84-125).
+  const db = kernelDbOfRows('hand-built balanced', [
+    moeRow({ dtype: 'fp8_block', distribution: 'balanced', ep: 4, tokens: 1024 }, 60),
+    moeRow({ dtype: 'fp8_block', distribution: 'power_law_1.01', ep: 4, tokens: 1024 }, 110),
+  ]);
+  const k = kernelPricer(db, h200, 'own');
+  assert.equal(k.moe({ ...q, distribution: 'balanced' }).seconds, 60e-6);
+  assert.equal(k.moe({ ...q, distribution: 'power_law_1.01' }).seconds, 110e-6);
+  // ownDb holds no 'balanced' rows: its 'uniform' row at ep 4 answers (90 µs).
+  assert.equal(kernelPricer(ownDb, h200, 'own').moe({ ...q, distribution: 'balanced' }).seconds, 90e-6);
+});
+
 test('kernelPricer().mlaBmm() reads the exact head count, else the next power of two scaled by the head ratio, and the 16-bit rows where the dtype has none', () => {
   const k = kernelPricer(ownDb, h200, 'own');
   assert.equal(k.mlaBmm({ tokens: 64, heads: 16, dtype: 'fp8', phase: 'pre' }).seconds, 8e-6);

@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { median } from 'simple-statistics';
 import { publishedCases, predictPublishedCase, publishedCasePromptMix, checkPublishedCase, calibratedMatmulCost, publishedComparisons, publishedComparisonNotes, stepTime, publishedMethodRows, publishedMethodSummary, publishedMethodTable, publishedCaseTables } from '../../lib/roofline/index.js';
-import type { PublishedMethodRow } from '../../lib/roofline/index.js';
+import type { PublishedCase, PublishedMethodRow } from '../../lib/roofline/index.js';
 import { InputError } from '../../lib/util/errors.js';
 import { prefillAttentionPairs } from '../../lib/core/matmul.js';
 import { loadModel, paramCounts } from '../../lib/models/index.js';
@@ -433,4 +433,20 @@ test('publishedMethodSummary(): counts computed per group from the rows; a case 
   assert.equal(publishedMethodTable([{ ...rows[2], kernelDbTables: 'sglang' }])[0]['kernel tables'], 'sglang');
   assert.equal(table[0]['kernel db error %'], '–');
   assert.throws(() => publishedMethodSummary([]), InputError);
+});
+
+test('checkPublishedCase(): balanced experts are a case\'s own statement, quoted; predictPublishedCase() reads the MoE tables\' balanced rows for it and the power law otherwise', () => {
+  const base = { id: 'x', label: 'x', model: 'deepseek-v3', hardware: 'h100-sxm', phase: 'prefill', devices: 32, promptTokens: 4096, tokensPerDevice: 16384, published: { value: 1, unit: 'tok/s' }, source: 'a test case written here' };
+  assert.throws(() => checkPublishedCase({ ...base, expertLoad: { kind: 'balanced' } }), /case\.expertLoad\.source/);
+  assert.equal(checkPublishedCase({ ...base, expertLoad: { kind: 'balanced', source: 'the case says so' } }).expertLoad?.kind, 'balanced');
+  // LMSYS's 'SGLang + Simulated Perfect EPLB' row, priced with and without its statement.
+  const perfect = publishedCases().find((c) => c.id === 'lmsys-prefill-4k-perfect-eplb')!;
+  assert.equal(perfect.expertLoad?.kind, 'balanced');
+  const unstated = { ...perfect, expertLoad: undefined };
+  // The performance model prices experts alike either way (load factor 1).
+  assert.equal(predictPublishedCase(perfect).predicted, predictPublishedCase(unstated).predicted);
+  // The tables: the 'balanced' rows (every expert the same tokens, aiconfigurator collector/helper.py:1051-1067)
+  // against the power-law rows timed on the busiest rank (collector/helper.py:1422-1433), at EP32.
+  const table = (c: PublishedCase) => predictPublishedCase(c, { framework: 'trtllm' }).predicted;
+  assert.ok(table(perfect) > table(unstated), `${table(perfect)} vs ${table(unstated)}`);
 });
