@@ -12,6 +12,7 @@ import { loadModel } from '../../lib/models/spec.js';
 import { InputError } from '../../lib/util/errors.js';
 import { checkNumber, checkOneOf } from '../../lib/util/validate.js';
 import { asFlags, decimalArg, emit, intArg } from './context.js';
+import { kernelOptionsFromFlags } from './kernels.js';
 
 interface SimulateCliOptions {
   requests: string;
@@ -30,6 +31,8 @@ interface SimulateCliOptions {
   hardware?: string;
   tp: string;
   efficiency?: string;
+  framework?: string;
+  kernelDb?: string;
   concurrency?: string;
   requestsPerClient: string;
 }
@@ -48,6 +51,7 @@ function replicaOf(o: SimulateCliOptions, cmd: Command, engine?: ServingEngineNa
   if (o.model === undefined || o.hardware === undefined) {
     if (cmd.getOptionValueSource('tp') === 'cli') throw new InputError('--tp', o.tp, 'left out without --model and --hardware');
     if (o.efficiency !== undefined) throw new InputError('--efficiency', o.efficiency, 'left out without --model and --hardware');
+    if (o.framework !== undefined) throw new InputError('--framework', o.framework, 'left out without --model and --hardware');
     const stepSeconds = checkNumber('--step-ms', decimalArg('--step-ms', o.stepMs), { min: 1e-6, max: 1e6 }) / 1e3;
     const stepCost = constantStepCost(stepSeconds);
     return { label: stepCost.label!, stepCost, ...(engine === undefined ? {} : { preset: servingEnginePreset(engine) }) };
@@ -61,8 +65,11 @@ function replicaOf(o: SimulateCliOptions, cmd: Command, engine?: ServingEngineNa
   const preset = engine === undefined ? undefined : servingEnginePreset(engine, engineDevice(hw, devices));
   const memoryFraction = preset ? asFlags(() => presetMemoryFraction(preset, model, hw, { precision: 'bf16', parallelism: { tp: devices } }), { memory: '--tp' }) : undefined;
   const share = memoryFraction === undefined ? {} : { memoryFraction };
-  const opts = efficiency === undefined ? { dtype: 'bf16' as const, devices, ...share } : { precision: 'bf16' as const, parallelism: { tp: devices }, efficiency, ...share };
-  const r = asFlags(() => catalogServingReplica(model, hw, opts), { devices: '--tp', 'parallelism.tp': '--tp', efficiency: '--efficiency' });
+  // --framework prices from that framework's measured kernel tables (as deploy does), the performance model where none holds an op.
+  const kernels = kernelOptionsFromFlags(o, hw);
+  const perf = efficiency !== undefined || kernels.framework !== undefined;
+  const opts = perf ? { precision: 'bf16' as const, parallelism: { tp: devices }, ...(efficiency === undefined ? {} : { efficiency }), ...kernels, ...share } : { dtype: 'bf16' as const, devices, ...share };
+  const r = asFlags(() => catalogServingReplica(model, hw, opts), { devices: '--tp', 'parallelism.tp': '--tp', efficiency: '--efficiency', framework: '--framework' });
   return { ...r, ...(preset ? { preset } : {}) };
 }
 
@@ -94,6 +101,8 @@ export function register(program: Command): void {
     .option('--hardware <id>', 'catalog hardware (with --model)')
     .option('--tp <int>', 'devices of the replica, tensor parallel (with --model)', '1')
     .option('--efficiency <mode>', `price steps with the performance model of deploy: ${EFFICIENCY_MODES.join(', ')} (with --model; default: the spec roofline)`)
+    .option('--framework <name>', 'price steps from this serving framework\'s measured kernel tables, as deploy does: trtllm, sglang or vllm (with --model)')
+    .option('--kernel-db <dir>', 'kernel tables in batchlab\'s schema (default: the shipped data/kernels; with --framework)')
     .option('--concurrency <list>', 'closed-loop clients, comma-separated (e.g. 1,16,64,256): a benchmark table as vllm bench serve reports it')
     .option('--requests-per-client <int>', 'requests each client sends at every --concurrency (the first is warm-up)', '20')
     .option('--step-ms <ms>', 'milliseconds per engine step', '20')

@@ -8,6 +8,8 @@ import { rooflineStepCost } from '../roofline/model.js';
 import type { PerfConfig } from '../roofline/deployment.js';
 import { kvCacheCapacity, memoryFit, perfStepCost } from '../roofline/deployment.js';
 import { engineMemoryFraction, type ServingEnginePreset } from './engines.js';
+import { defaultKernelDb } from '../kernels/load.js';
+import { kernelFrameworksOf } from '../kernels/pricer.js';
 import { InputError } from '../util/errors.js';
 import * as aq from 'arquero';
 import { checkArray, checkInt, checkOneOf, checkPositive } from '../util/validate.js';
@@ -109,7 +111,10 @@ export function catalogServingReplica(model: ModelSpec, hw: HardwareSpec, opts: 
   } else {
     fn = perfStepCost(model, hw, config) as ServingStepCost;
     const mode = config.efficiency ?? (hw.calibration ? 'calibrated' : 'typical');
-    how = `performance model, ${mode}${config.framework !== undefined && config.kernelDb !== false ? `, ${config.framework} kernel tables` : ''}`;
+    // Name the tables only where the database holds the device under that framework: elsewhere every op is the model's.
+    const fw = config.framework;
+    const held = fw !== undefined && config.kernelDb !== false && kernelFrameworksOf(config.kernelDb || defaultKernelDb(), hw).includes(fw);
+    how = `performance model, ${mode}${fw === undefined || config.kernelDb === false ? '' : held ? `, ${fw} kernel tables` : `, no ${fw} kernel tables for ${hw.id}`}`;
   }
   const label = `${model.id} ${weightsDtype} on ${devices}× ${hw.id} (${how})`;
   fn.label = label;

@@ -106,3 +106,19 @@ test('batchlab simulate --efficiency calibrated prices the catalog replica with 
   const noModel = await run(['simulate', '--efficiency', 'spec']);
   assert.match(noModel.err, /--efficiency must be left out without --model and --hardware/);
 });
+
+test('batchlab simulate --framework prices the replica from that framework\'s kernel tables where data/kernels holds the device, says so, and says where it does not', async () => {
+  // data/kernels (SOURCE.json) ships h100_sxm/vllm/0.24.0; no mi300x folder.
+  const a = await run(['simulate', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--framework', 'vllm', '--requests', '200']);
+  assert.equal(a.code, 0, a.err);
+  assert.match(a.out, /step model: llama-3\.1-8b bf16 on 1× h100-sxm \(performance model, calibrated, vllm kernel tables\)/);
+  const b = await run(['simulate', '--model', 'llama-3.1-8b', '--hardware', 'mi300x', '--framework', 'vllm', '--requests', '200']);
+  assert.equal(b.code, 0, b.err);
+  assert.match(b.out, /\(performance model, typical, no vllm kernel tables for mi300x\)/);
+  const c = await run(['simulate', '--framework', 'vllm']);
+  assert.equal(c.code, 2);
+  assert.match(c.err, /--framework must be left out without --model and --hardware/);
+  const d = await run(['simulate', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--framework', 'tgi']);
+  assert.equal(d.code, 2);
+  assert.match(d.err, /--framework must be one of the frameworks data\/kernels holds: sglang, trtllm, vllm; got "tgi"/);
+});
