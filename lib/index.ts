@@ -600,6 +600,7 @@ export {
   ENGINE_HEADROOM_BYTES,
   openSafetensors,
   openSafetensorsDir,
+  fitServedStepCost,
 } from './engine/index.js';
 export type {
   EngineConfig,
@@ -614,6 +615,7 @@ export type {
   EngineWeightSource,
   SafetensorsFile,
   FixedAttention,
+  ServedStepParts,
 } from './engine/index.js';
 
 // server
@@ -648,6 +650,7 @@ export {
   requestTimelines,
   timelineMedians,
   servedStepRatio,
+  servedStepSamples,
 } from './server/index.js';
 export type {
   ArrivalRecord,
@@ -681,6 +684,7 @@ export type {
   EngineKernelRow,
   RequestTimeline,
   ServerRunLog,
+  ServedStep,
 } from './server/index.js';
 
 // deployment

@@ -36,6 +36,32 @@ export interface EngineStepCostFit {
    * same cores stretch some steps far beyond the fit.
    */
   stepFactors?: number[];
+  /**
+   * Seconds per prompt token a served step costs beyond the engine's timed shapes
+   * (fitServedStepCost); absent (0) for a fit to engine steps.
+   */
+  perPromptTokenSeconds?: number;
+  /** A fit to served steps over an engine fit (fitServedStepCost): what serving added, as fitted. */
+  served?: ServedStepParts;
+}
+
+/**
+ * What serving adds to the engine's timed step cost, fitted to served steps by
+ * fitServedStepCost: a served step costs `speedRatio` × the engine fit's cost of its
+ * work, plus `perPromptTokenSeconds` per prompt token, `perSequenceSeconds` per sequence
+ * and `perStepSeconds` per step.
+ */
+export interface ServedStepParts {
+  /** Served steps against the engine's timing of the same work (the client and sockets share the cores; the machine's speed drifts). */
+  speedRatio: number;
+  /** Per prompt token beyond the engine's timed prompt shapes (prompt steps served slower than timed back to back). */
+  perPromptTokenSeconds: number;
+  /** Per sequence in the step: each emits a token at its end (the server's write, the client's read and parse on the same cores). */
+  perSequenceSeconds: number;
+  /** Per step: the loop's time from a step's end to its next decision (settling the intake, bookkeeping). */
+  perStepSeconds: number;
+  /** The engine fit the served fit scales (its label). */
+  engine: string;
 }
 
 /** One measured step shape: its work and the median seconds over the repetitions. */
@@ -78,9 +104,10 @@ function interpolate(knots: number[], values: number[], x: number): number {
  */
 export function engineStepCost(fit: EngineStepCostFit): StepCostFn & { label: string } {
   const { tokenKnots, tokenSeconds, perSequenceSeconds: s, perKeySeconds: a } = fit;
+  const p = fit.perPromptTokenSeconds ?? 0;
   const fn = ((w: StepWork) => {
     const f = features(w);
-    return interpolate(tokenKnots, tokenSeconds, f.tokens) + s * f.sequences + a * f.keys;
+    return interpolate(tokenKnots, tokenSeconds, f.tokens) + s * f.sequences + a * f.keys + p * w.prefillTokens;
   }) as StepCostFn & { label: string };
   fn.label = fit.label;
   return fn;
@@ -219,8 +246,7 @@ export function fitStepCostSamples(samples: StepSample[], meta: { label: string;
     checkNumber('fixed.perSequenceSeconds', fixed.perSequenceSeconds, { min: 0, max: 10 });
     checkNumber('fixed.perKeySeconds', fixed.perKeySeconds, { min: 0, max: 10 });
   }
-  const ok = (Array.isArray(samples) ? samples : []).filter((s) => s && s.work && s.seconds > 0 && Number.isFinite(s.seconds));
-  if (ok.length < 8) throw new InputError('samples', samples?.length, 'at least 8 steps with a positive duration');
+  const ok = timedSamples(samples);
   const tokensOf = (w: StepWork): number => w.prefillTokens + w.decodeTokens;
   const ts = ok.map((s) => tokensOf(s.work));
   const maxT = Math.max(...ts);
@@ -237,10 +263,7 @@ export function fitStepCostSamples(samples: StepSample[], meta: { label: string;
   let y = ok.map((s) => s.seconds);
   let parts = fitParts(work, y, knots, fixed);
   const first = engineStepCost({ ...parts, rmsRelativeError: 0, points: [], label: '', provenance: { backend: '', model: '', date: '', reps: 0, statistic: '' } });
-  const rel = work.map((w, i) => y[i] / first(w));
-  const cut = [...rel].sort((a, b) => a - b)[Math.floor(0.95 * (rel.length - 1))];
-  // A step no slower than the first fit is not one that another process hit, whatever its rank.
-  const keep = rel.map((r) => r <= cut || r <= 1 + 1e-6);
+  const keep = notSlowest(work.map((w, i) => y[i] / first(w)));
   work = work.filter((_, i) => keep[i]);
   y = y.filter((_, i) => keep[i]);
   // A knot whose only steps were among the slowest has nothing left to fit it: the curve runs through its neighbours.
@@ -259,10 +282,115 @@ export function fitStepCostSamples(samples: StepSample[], meta: { label: string;
     provenance: { backend: meta.backend, model: meta.model, date: meta.date ?? new Date().toISOString(), reps: ok.length, statistic: `least squares over ${work.length} served steps (slowest 5 % dropped)${fixed ? '; per-sequence and per-key costs given' : ''}` },
   };
   fit.rmsRelativeError = rmsRelative(engineStepCost(fit), work, y);
-  const final = engineStepCost(fit);
-  const factors = ok.map((x) => x.seconds / final(x.work)).sort((a, b) => a - b);
+  fit.stepFactors = stepSpread(ok, engineStepCost(fit));
+  return fit;
+}
+
+/** The samples with a work and a positive finite duration; at least 8 of them. */
+function timedSamples(samples: StepSample[]): StepSample[] {
+  const ok = (Array.isArray(samples) ? samples : []).filter((s) => s && s.work && s.seconds > 0 && Number.isFinite(s.seconds));
+  if (ok.length < 8) throw new InputError('samples', samples?.length, 'at least 8 steps with a positive duration');
+  return ok;
+}
+
+/**
+ * Which steps to keep for a final fit, from each step's duration over a first fit's cost:
+ * all but the slowest 5 % (steps another process hit); a step no slower than the first fit
+ * is not one that another process hit, whatever its rank.
+ */
+function notSlowest(rel: number[]): boolean[] {
+  const cut = [...rel].sort((a, b) => a - b)[Math.floor(0.95 * (rel.length - 1))];
+  return rel.map((r) => r <= cut || r <= 1 + 1e-6);
+}
+
+/** Each step's duration over a fit's cost for its work, the slowest included, sorted (at most 4096, evenly spaced quantiles). */
+function stepSpread(samples: StepSample[], cost: StepCostFn): number[] {
+  const factors = samples.map((x) => x.seconds / cost(x.work)).sort((a, b) => a - b);
   const keepN = Math.min(factors.length, 4096);
-  fit.stepFactors = Array.from({ length: keepN }, (_, i) => factors[Math.round((i * (factors.length - 1)) / Math.max(1, keepN - 1))]);
+  return Array.from({ length: keepN }, (_, i) => factors[Math.round((i * (factors.length - 1)) / Math.max(1, keepN - 1))]);
+}
+
+/**
+ * Least squares on relative error with every coefficient ≥ 0: a negative one is pinned
+ * at 0 and the rest refitted; a column that is zero in every row is left at 0.
+ */
+function nonNegativeLeastSquares(X: number[][], y: number[]): number[] {
+  const p = X[0].length;
+  let use = Array.from({ length: p }, (_, j) => X.some((r) => r[j] !== 0));
+  for (let round = 0; round <= p; round++) {
+    const cols = use.flatMap((u, j) => (u ? [j] : []));
+    const b = new Array<number>(p).fill(0);
+    if (cols.length === 0) return b;
+    leastSquares(X.map((r) => cols.map((j) => r[j])), y).forEach((v, k) => (b[cols[k]] = v));
+    if (b.every((v) => v >= 0)) return b;
+    use = use.map((u, j) => u && b[j] >= 0);
+  }
+  return new Array<number>(p).fill(0);
+}
+
+/**
+ * Fits what serving adds to an engine's timed step cost, from steps a server ran: a
+ * served step costs `speedRatio` × the engine fit's cost of its work, plus a cost per
+ * prompt token, per sequence and per step (ServedStepParts), each ≥ 0, by least squares
+ * on relative error; the slowest 5 % of steps relative to a first fit (steps another
+ * process hit) are dropped before the final fit, and the spread of every step against it
+ * is kept (stepFactors).
+ *
+ * The shape of the cost in tokens, sequences and cached tokens is the engine fit's: its
+ * token curve was timed on decode batches and on single prompts of every length
+ * (measureEngineStepCost), so it prices a prompt step, alone or beside decodes, from what
+ * the engine does with its tokens. Served steps of a closed loop cannot tell these
+ * apart: tokens, sequences and cached tokens grow together, and a token curve fitted to
+ * them takes a prompt's price from the steps that mix it with decodes (their per-token
+ * writes and the client's parsing included), from knots that few steps support. The
+ * per-prompt-token part measures, on the served steps that carry prompts, what the
+ * engine's back-to-back prompt shapes miss.
+ *
+ * The result is an EngineStepCostFit with the parts folded in (token curve × ratio +
+ * per step, per-sequence × ratio + per sequence, per-key × ratio, per prompt token), so
+ * engineStepCost, scaleStepCostFit and the simulator take it as any fit; `served` keeps
+ * the fitted parts.
+ *
+ * @example
+ * const served = fitServedStepCost(log.steps.map((s) => ({ work: s.work, seconds: s.nextDecision - s.start })), engineFit, { label: 'served', backend: 'tensorflow', model: cfg.id });
+ * served.served // => { speedRatio: 1.04, perPromptTokenSeconds: 2e-4, perSequenceSeconds: 3e-4, perStepSeconds: 5e-4, engine: '...' }
+ */
+export function fitServedStepCost(samples: StepSample[], engineFit: EngineStepCostFit, meta: { label: string; backend: string; model: string; date?: string }): EngineStepCostFit {
+  const f = engineFit;
+  const ok0 = f && Array.isArray(f.tokenKnots) && Array.isArray(f.tokenSeconds) && f.tokenKnots.length > 0 && f.tokenKnots.length === f.tokenSeconds.length;
+  if (!ok0 || ![...f.tokenSeconds, f.perSequenceSeconds, f.perKeySeconds, f.perPromptTokenSeconds ?? 0].every((v) => Number.isFinite(v) && v >= 0)) {
+    throw new InputError('engineFit', f?.label, 'an engine step-cost fit with a token curve and non-negative parts');
+  }
+  const ok = timedSamples(samples);
+  const engine = engineStepCost(f);
+  const row = (w: StepWork): number[] => [engine(w), w.prefillTokens, features(w).sequences, 1];
+  const solve = (set: StepSample[]): number[] => nonNegativeLeastSquares(set.map((s) => row(s.work)), set.map((s) => s.seconds));
+  const costOf = (b: number[]) => (w: StepWork): number => row(w).reduce((sum, x, i) => sum + b[i] * x, 0);
+  const first = costOf(solve(ok));
+  const keep = notSlowest(ok.map((s) => s.seconds / first(s.work)));
+  const kept = ok.filter((_, i) => keep[i]);
+  const [ratio, perPrompt, perSeq, perStep] = solve(kept);
+  const fit: EngineStepCostFit = {
+    tokenKnots: f.tokenKnots.slice(),
+    tokenSeconds: f.tokenSeconds.map((v) => ratio * v + perStep),
+    perSequenceSeconds: ratio * f.perSequenceSeconds + perSeq,
+    perKeySeconds: ratio * f.perKeySeconds,
+    perPromptTokenSeconds: ratio * (f.perPromptTokenSeconds ?? 0) + perPrompt,
+    served: { speedRatio: ratio, perPromptTokenSeconds: perPrompt, perSequenceSeconds: perSeq, perStepSeconds: perStep, engine: f.label },
+    rmsRelativeError: 0,
+    points: [],
+    label: meta.label,
+    provenance: {
+      backend: meta.backend,
+      model: meta.model,
+      date: meta.date ?? new Date().toISOString(),
+      reps: ok.length,
+      statistic: `least squares over ${kept.length} served steps (slowest 5 % dropped): the engine's timed step cost × a ratio, plus per prompt token, per sequence and per step`,
+    },
+  };
+  const cost = engineStepCost(fit);
+  fit.rmsRelativeError = rmsRelative(cost, kept.map((s) => s.work), kept.map((s) => s.seconds));
+  fit.stepFactors = stepSpread(ok, cost);
   return fit;
 }
 
@@ -448,6 +576,7 @@ export function scaleStepCostFit(fit: EngineStepCostFit, ratio: number): EngineS
     tokenSeconds: fit.tokenSeconds.map((s) => s * r),
     perSequenceSeconds: fit.perSequenceSeconds * r,
     perKeySeconds: fit.perKeySeconds * r,
+    ...(fit.perPromptTokenSeconds === undefined ? {} : { perPromptTokenSeconds: fit.perPromptTokenSeconds * r }),
     label: `${fit.label} × ${r.toFixed(3)} (speed probed before the run)`,
   };
 }

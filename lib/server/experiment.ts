@@ -5,7 +5,7 @@ import { servingPolicyModule } from '../batching/policy.js';
 import type { ServingPolicy, ServingResult } from '../batching/types.js';
 import { engineParamCount, scaleEngineConfig } from '../engine/config.js';
 import type { EngineScale } from '../engine/config.js';
-import { fitStepCostSamples, scaleStepCostFit } from '../engine/stepcost.js';
+import { engineStepCost, fitServedStepCost, fitStepCostSamples, scaleStepCostFit } from '../engine/stepcost.js';
 import type { StepSample } from '../engine/stepcost.js';
 import type { EngineStepCostFit } from '../engine/stepcost.js';
 import { InputError } from '../util/errors.js';
@@ -160,7 +160,7 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
       fit = await calibrateOnServedSteps(srv.url, spec.workload, capBatch, spec.seed + 1000, fit);
       // The served steps already include the loop's time between steps.
       overheads = { stepSeconds: 0, requestSeconds: probed.requestSeconds };
-      log(`batchlab: step cost fitted to ${fit.provenance.reps} served steps (fit rms error ${(100 * fit.rmsRelativeError).toFixed(0)} %)`);
+      log(`batchlab: step cost fitted to ${fit.provenance.reps} served steps (fit rms error ${(100 * fit.rmsRelativeError).toFixed(0)} %)${describeServedParts(fit)}`);
       if (spec.scaleBySpeed === true) {
         const sp = await fetch(`${srv.url}/batchlab/speed`, { method: 'POST' });
         if (!sp.ok) throw new Error(`the server refused the speed probe: ${await sp.text()}`);
@@ -178,7 +178,7 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
       log(`batchlab: the ${spec.outside.label} client's HTTP path: ${(o.requestSeconds * 1e3).toFixed(2)} ms per request`);
       if (spec.calibration === 'served') {
         outsideFit = await calibrateOnServedSteps(srv.url, spec.workload, capBatch, spec.seed + 1000, fit, undefined, spec.outside.run);
-        log(`batchlab: step cost fitted to ${outsideFit.provenance.reps} steps served to the ${spec.outside.label} client (fit rms error ${(100 * outsideFit.rmsRelativeError).toFixed(0)} %)`);
+        log(`batchlab: step cost fitted to ${outsideFit.provenance.reps} steps served to the ${spec.outside.label} client (fit rms error ${(100 * outsideFit.rmsRelativeError).toFixed(0)} %)${describeServedParts(outsideFit)}`);
       }
     }
     const base = { ...spec.workload, arrivals: { kind: 'poisson' as const, ratePerSecond: 1 }, stepCost: serverStepCost(fit, overheads) };
@@ -277,6 +277,13 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
   }
 }
 
+/** The calibrated parts of a served-step fit over the engine's (fitServedStepCost), as a clause; empty for other fits. */
+function describeServedParts(f: EngineStepCostFit): string {
+  const p = f.served;
+  if (!p) return '';
+  return `: calibrated ×${p.speedRatio.toFixed(3)} the engine's timed cost + ${(p.perPromptTokenSeconds * 1e3).toFixed(3)} ms per prompt token + ${(p.perSequenceSeconds * 1e3).toFixed(2)} ms per sequence + ${(p.perStepSeconds * 1e3).toFixed(2)} ms per step`;
+}
+
 /**
  * One markdown bullet on what an experiment served and measured: parameters, the
  * measured step cost in its three parts, the server's overheads and the predicted
@@ -290,7 +297,7 @@ export function describeExperiment(r: ExperimentResult): string {
   const p = r.params;
   return (
     `- **${r.model.label}** (${f.provenance.model}): ${(p.total / 1e6).toFixed(1)} M parameters, ${(p.active / 1e6).toFixed(1)} M active per token. ` +
-    `A decode step of 1 sequence costs ${(1e3 * (f.tokenSeconds[0] + f.perSequenceSeconds)).toFixed(1)} ms; each further sequence adds ` +
+    `A decode step of 1 sequence costs ${(1e3 * engineStepCost(f)({ prefillTokens: 0, decodeTokens: 1, contextTokens: 0 })).toFixed(1)} ms; each further sequence adds ` +
     `${(1e3 * f.perSequenceSeconds).toFixed(2)} ms of attention plus its share of the GEMMs, each cached token ${(1e6 * f.perKeySeconds).toFixed(2)} µs ` +
     `(fit error ${(100 * f.rmsRelativeError).toFixed(0)} % rms over ${f.points.length ? `${f.points.length} timed shapes` : `${f.provenance.reps} served steps`}). ` +
     (f.points.length ? `The server adds ${(1e3 * r.overheads.stepSeconds).toFixed(2)} ms per step and ` : 'The served steps include the loop\'s time between steps; the HTTP path adds ') +
@@ -300,15 +307,42 @@ export function describeExperiment(r: ExperimentResult): string {
   );
 }
 
+/** A step as the server's log reports it (StepRecord; `nextDecision` null when the loop has not decided since). */
+export interface ServedStep {
+  start: number;
+  nextDecision: number | null;
+  work: StepSample['work'];
+}
+
+/**
+ * The samples a served-step fit takes from a server's step log: each step's work and its
+ * duration from the decision on it to the loop's next decision (the step, its token
+ * writes and the loop's settle before the next step); a step the loop has not decided
+ * after yet gives none.
+ *
+ * @example
+ * servedStepSamples([{ start: 0, nextDecision: 0.07, work: { prefillTokens: 32, decodeTokens: 0, contextTokens: 0 } }])
+ * // => [{ work: { prefillTokens: 32, ... }, seconds: 0.07 }]
+ */
+export function servedStepSamples(steps: ServedStep[]): StepSample[] {
+  if (!Array.isArray(steps)) throw new InputError('steps', steps, 'an array of served steps { start, nextDecision, work }');
+  return steps.flatMap((s) => {
+    const next = s?.nextDecision ?? NaN;
+    return s && s.work && Number.isFinite(next) && Number.isFinite(s.start) ? [{ work: s.work, seconds: next - s.start }] : [];
+  });
+}
+
 /**
  * The served-step calibration: runs closed-loop loads (1, half and all of `maxBatch`
  * clients, think time 0, `2·clients + 4` requests of the workload's lengths each) against
  * an idle server and fits the step cost to the steps it ran, each timed from the decision
  * on it to the loop's next decision, so the fit carries the server's time between steps
- * (token writes, reading new requests, the client on the same cores); the per-sequence
- * and per-key costs are the engine fit's (when it was timed on shapes), the token curve
- * is fitted to the served steps. `batchlab load
- * --predict`, notebook 08 and the engine-vs-simulator benchmark all use it.
+ * (token writes, reading new requests, the client on the same cores). When the engine fit
+ * was timed on shapes, the served fit is fitServedStepCost: the engine's cost of each
+ * step's work × a ratio, plus per prompt token, per sequence and per step (a prompt is
+ * priced as the engine runs one, alone or beside decodes); otherwise the three parts are
+ * fitted to the served steps alone (fitStepCostSamples). `batchlab load --predict`,
+ * notebook 08 and the engine-vs-simulator benchmark all use it.
  *
  * @example
  * const fit = await calibrateOnServedSteps(url, { requests: 40, promptTokens: { kind: 'fixed', tokens: 32 }, outputTokens: { kind: 'fixed', tokens: 16 } }, 16, 1001, engineFit);
@@ -330,13 +364,12 @@ export async function calibrateOnServedSteps(
     const reset = await fetch(`${url}/batchlab/reset`, { method: 'POST', body: JSON.stringify({ policy }) });
     if (!reset.ok) throw new Error(`the server refused the reset: ${await reset.text()}`);
     await client(url, { ...workload, arrivals: { kind: 'closed', clients }, requests: 2 * clients + 4 }, seed + clients);
-    const m = (await (await fetch(`${url}/batchlab/metrics`)).json()) as { steps: Array<{ start: number; end: number; nextDecision: number | null; work: StepSample['work'] }> };
-    for (const s of m.steps) {
-      const next = s.nextDecision ?? NaN;
-      if (Number.isFinite(next)) samples.push({ work: s.work, seconds: next - s.start });
-    }
+    const m = (await (await fetch(`${url}/batchlab/metrics`)).json()) as { steps: ServedStep[] };
+    samples.push(...servedStepSamples(m.steps));
   }
-  // The engine's timed shapes vary batch and context apart, so its per-sequence and per-key costs are identified; served steps are not.
-  const attention = engineFit.points.length > 0 ? { perSequenceSeconds: engineFit.perSequenceSeconds, perKeySeconds: engineFit.perKeySeconds } : undefined;
-  return fitStepCostSamples(samples, { label: `${engineFit.provenance.model} served steps on ${engineFit.provenance.backend}, ${new Date().toISOString().slice(0, 10)}`, backend: engineFit.provenance.backend, model: engineFit.provenance.model }, attention);
+  const meta = { label: `${engineFit.provenance.model} served steps on ${engineFit.provenance.backend}, ${new Date().toISOString().slice(0, 10)}`, backend: engineFit.provenance.backend, model: engineFit.provenance.model };
+  // The engine's timed shapes vary batch, context and prompt length apart, so the served fit takes its cost's shape from them
+  // (a prompt priced as the engine runs one, not from the mixed steps of a closed loop) and fits what serving adds.
+  if (engineFit.points.length > 0) return fitServedStepCost(samples, engineFit, meta);
+  return fitStepCostSamples(samples, meta);
 }
