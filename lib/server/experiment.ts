@@ -225,13 +225,16 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
         // The outside client's own step cost; in closed loop predictLoad counts its HTTP path as think time.
         const prc = own ? pr : predictLoad(workload, policy, outsideFitNow, spec.seed, ov);
         const drift = servedStepRatio(logs[k].steps, own ? fit : outsideFit);
+        // The same ratio over the steps that carry prompt tokens and over decode-only steps: where a TTFT error comes from.
+        const promptDrift = servedStepRatio(logs[k].steps.filter((st) => st.work.prefillTokens > 0), own ? fit : outsideFit);
+        const decodeDrift = servedStepRatio(logs[k].steps.filter((st) => st.work.prefillTokens === 0), own ? fit : outsideFit);
         const cmp = comparePrediction(mm, prc, ov);
         const offered = Number.isFinite(rate) ? `${rate.toFixed(2)} req/s, offered ${mm.offeredRatePerSecond.toFixed(2)}` : `${clients} clients`;
         log(`batchlab: ${spec.model.label} · ${describe} · ${name} (${offered}, speed ×${ratio.toFixed(2)}, ${client} client): ` + cmp.map((c) => `${c.metric.split(' (')[0]} ${(100 * c.error).toFixed(0)} %`).join(', '));
         const parts = timelineMedians(requestTimelines(mm, logs[k]));
         const ms = (x: number): string => (x * 1e3).toFixed(1);
         log(`batchlab:   TTFT parts (medians, ms): send→headers read ${ms(parts.toHeaders)}, →submitted ${ms(parts.toSubmit)}, →admitted ${ms(parts.toAdmit)}, →first token written ${ms(parts.toFirstToken)}, →read by the client ${ms(parts.toClient)}; ` +
-          `served steps ${logs[k].steps.length} (predicted ${prc.steps}), ×${drift.toFixed(2)} the calibrated step cost (median), client CPU ${ms(mm.clientCpuSeconds / mm.outputTokens)} ms per output token`);
+          `served steps ${logs[k].steps.length} (predicted ${prc.steps}), ×${drift.toFixed(2)} the calibrated step cost (median; steps with prompt tokens ×${promptDrift.toFixed(2)}, decode-only ×${decodeDrift.toFixed(2)}), client CPU ${ms(mm.clientCpuSeconds / mm.outputTokens)} ms per output token`);
         for (const c of cmp) rows.push({ model: spec.model.label, policy: describe, point: name, client, ratePerSecond: rate, offeredRatePerSecond: mm.offeredRatePerSecond, speedRatio: ratio, stepRatio: drift, ...c, meanBatchPredicted: prc.meanBatch, stepsPredicted: prc.steps });
       }
       perPoint.push({
