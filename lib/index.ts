@@ -600,7 +600,6 @@ export {
   ENGINE_HEADROOM_BYTES,
   openSafetensors,
   openSafetensorsDir,
-  fitServedStepCost,
 } from './engine/index.js';
 export type {
   EngineConfig,
@@ -615,7 +614,6 @@ export type {
   EngineWeightSource,
   SafetensorsFile,
   FixedAttention,
-  ServedStepParts,
 } from './engine/index.js';
 
 // server

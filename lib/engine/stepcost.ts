@@ -37,31 +37,10 @@ export interface EngineStepCostFit {
    */
   stepFactors?: number[];
   /**
-   * Seconds per prompt token a served step costs beyond the engine's timed shapes
-   * (fitServedStepCost); absent (0) for a fit to engine steps.
+   * A fit to served steps with the per-sequence and per-key costs given (fitStepCostSamples
+   * with `fixed`): the part of perSequenceSeconds the served steps added to the given one.
    */
-  perPromptTokenSeconds?: number;
-  /** A fit to served steps over an engine fit (fitServedStepCost): what serving added, as fitted. */
-  served?: ServedStepParts;
-}
-
-/**
- * What serving adds to the engine's timed step cost, fitted to served steps by
- * fitServedStepCost: a served step costs `speedRatio` × the engine fit's cost of its
- * work, plus `perPromptTokenSeconds` per prompt token, `perSequenceSeconds` per sequence
- * and `perStepSeconds` per step.
- */
-export interface ServedStepParts {
-  /** Served steps against the engine's timing of the same work (the client and sockets share the cores; the machine's speed drifts). */
-  speedRatio: number;
-  /** Per prompt token beyond the engine's timed prompt shapes (prompt steps served slower than timed back to back). */
-  perPromptTokenSeconds: number;
-  /** Per sequence in the step: each emits a token at its end (the server's write, the client's read and parse on the same cores). */
-  perSequenceSeconds: number;
-  /** Per step: the loop's time from a step's end to its next decision (settling the intake, bookkeeping). */
-  perStepSeconds: number;
-  /** The engine fit the served fit scales (its label). */
-  engine: string;
+  servedPerSequenceSeconds?: number;
 }
 
 /** One measured step shape: its work and the median seconds over the repetitions. */
@@ -104,10 +83,9 @@ function interpolate(knots: number[], values: number[], x: number): number {
  */
 export function engineStepCost(fit: EngineStepCostFit): StepCostFn & { label: string } {
   const { tokenKnots, tokenSeconds, perSequenceSeconds: s, perKeySeconds: a } = fit;
-  const p = fit.perPromptTokenSeconds ?? 0;
   const fn = ((w: StepWork) => {
     const f = features(w);
-    return interpolate(tokenKnots, tokenSeconds, f.tokens) + s * f.sequences + a * f.keys + p * w.prefillTokens;
+    return interpolate(tokenKnots, tokenSeconds, f.tokens) + s * f.sequences + a * f.keys;
   }) as StepCostFn & { label: string };
   fn.label = fit.label;
   return fn;
@@ -182,36 +160,58 @@ function rmsRelative(cost: StepCostFn, work: StepWork[], y: number[]): number {
  * are pinned at 0. `fixed`: the per-sequence and per-key parts are given (their share is
  * taken off each step) and only the token curve is fitted.
  */
-function fitParts(work: StepWork[], yIn: number[], knots: number[], fixed?: FixedAttention): Pick<EngineStepCostFit, 'tokenKnots' | 'tokenSeconds' | 'perSequenceSeconds' | 'perKeySeconds'> {
+function fitParts(work: StepWork[], yIn: number[], knots: number[], fixed?: FixedAttention): Pick<EngineStepCostFit, 'tokenKnots' | 'tokenSeconds' | 'perSequenceSeconds' | 'perKeySeconds' | 'servedPerSequenceSeconds'> {
   const feats = work.map(features);
   const y = fixed ? yIn.map((v, i) => v - fixed.perSequenceSeconds * feats[i].sequences - fixed.perKeySeconds * feats[i].keys) : yIn;
   // Hat functions on the knots make the token curve piecewise linear through its knot values.
-  const hat = (t: number): number[] => knots.map((_, i) => {
+  const hats = feats.map((f) => knots.map((_, i) => {
     const v = new Array(knots.length).fill(0);
     v[i] = 1;
-    return interpolate(knots, v, t);
-  });
-  let useSeq = !fixed;
-  let useKey = !fixed;
-  let b: number[] = [];
-  for (let round = 0; round < 3; round++) {
-    const X = feats.map((f) => [...hat(f.tokens), ...(useSeq ? [f.sequences] : []), ...(useKey ? [f.keys] : [])]);
-    b = leastSquares(X, y, yIn);
-    const s = useSeq ? b[knots.length] : 0;
-    const a = useKey ? b[knots.length + (useSeq ? 1 : 0)] : 0;
-    if (s >= 0 && a >= 0) break;
-    if (s < 0) useSeq = false;
-    if (a < 0) useKey = false;
-  }
-  const tokenSeconds = b.slice(0, knots.length);
-  for (let i = 0; i < tokenSeconds.length; i++) {
-    tokenSeconds[i] = Math.max(tokenSeconds[i], i > 0 ? tokenSeconds[i - 1] : 1e-6, 1e-6);
+    return interpolate(knots, v, f.tokens);
+  }));
+  // Beside the curve: the per-sequence and per-key costs, or, when those are given, what a served step adds per sequence
+  // (its token's write, the client's read): steps that carry a prompt beside decodes separate it from the curve, which
+  // would otherwise take the decodes' share at the mixed steps' token counts and price a prompt alone by it.
+  const extra = (f: { sequences: number; keys: number }): number[] => (fixed ? [f.sequences] : [f.sequences, f.keys]);
+  // Only steps that carry a prompt beside decodes, set against prompts alone, tell it from the curve (in decode steps
+  // tokens and sequences move together).
+  const identified = work.some((w) => w.prefillTokens > 0 && w.decodeTokens > 0) && work.some((w) => w.prefillTokens > 0 && w.decodeTokens === 0);
+  let use = fixed ? [identified] : [true, true];
+  let groups: number[][] = knots.map((_, i) => [i]);
+  let curve: number[];
+  let ex: number[];
+  for (;;) {
+    const X = feats.map((f, r) => [...groups.map((g) => g.reduce((sum, i) => sum + hats[r][i], 0)), ...extra(f).filter((_, j) => use[j])]);
+    const b = leastSquares(X, y, yIn);
+    let k = groups.length;
+    ex = use.map((u) => (u ? b[k++] : 0));
+    // A negative per-sequence or per-key part is pinned at 0 and the rest refitted.
+    if (ex.some((v) => v < 0)) {
+      use = use.map((u, j) => u && ex[j] >= 0);
+      continue;
+    }
+    // A curve that falls between two groups of knots: the steepest fall's groups share one value and the rest is refitted
+    // (pooling adjacent violators), so a knot that few steps fit does not lift every knot above it.
+    let worst = -1;
+    let fall = 0;
+    for (let g = 0; g + 1 < groups.length; g++) {
+      if (b[g] - b[g + 1] > fall) {
+        fall = b[g] - b[g + 1];
+        worst = g;
+      }
+    }
+    if (worst < 0) {
+      curve = knots.map((_, i) => b[groups.findIndex((g) => g.includes(i))]);
+      break;
+    }
+    groups.splice(worst, 2, [...groups[worst], ...groups[worst + 1]]);
   }
   return {
     tokenKnots: knots,
-    tokenSeconds,
-    perSequenceSeconds: fixed ? fixed.perSequenceSeconds : useSeq ? b[knots.length] : 0,
-    perKeySeconds: fixed ? fixed.perKeySeconds : useKey ? b[knots.length + (useSeq ? 1 : 0)] : 0,
+    tokenSeconds: curve.map((v) => Math.max(v, 1e-6)),
+    perSequenceSeconds: fixed ? fixed.perSequenceSeconds + ex[0] : ex[0],
+    perKeySeconds: fixed ? fixed.perKeySeconds : ex[1],
+    ...(fixed ? { servedPerSequenceSeconds: ex[0] } : {}),
   };
 }
 
@@ -237,6 +237,13 @@ export interface StepSample {
  * and per-key costs (e.g. the engine's, from timed shapes that vary batch and context
  * apart): served steps of a closed loop grow in tokens, sequences and cached tokens
  * together, so fitted from them alone the three parts trade off against each other.
+ * Given those, what a served step adds per sequence beyond them (its token's write, the
+ * client's read on the same cores; ≥ 0, in `servedPerSequenceSeconds` and added to
+ * perSequenceSeconds) is fitted beside the token curve when some steps carry a prompt
+ * beside decodes and some a prompt alone: without it the curve takes the decodes' served share at those steps'
+ * token counts and prices a prompt alone by it. The curve is kept non-decreasing by
+ * pooling adjacent knots that fall into one value and refitting, so a knot that a few
+ * slow steps fit does not lift every knot above it.
  *
  * @example
  * const fit = fitStepCostSamples(steps.map((s) => ({ work: s.work, seconds: s.nextDecision - s.start })), { label: 'served', backend: 'tensorflow', model: cfg.id });
@@ -279,7 +286,7 @@ export function fitStepCostSamples(samples: StepSample[], meta: { label: string;
     rmsRelativeError: 0,
     points: [],
     label: meta.label,
-    provenance: { backend: meta.backend, model: meta.model, date: meta.date ?? new Date().toISOString(), reps: ok.length, statistic: `least squares over ${work.length} served steps (slowest 5 % dropped)${fixed ? '; per-sequence and per-key costs given' : ''}` },
+    provenance: { backend: meta.backend, model: meta.model, date: meta.date ?? new Date().toISOString(), reps: ok.length, statistic: `least squares over ${work.length} served steps (slowest 5 % dropped)${fixed ? '; per-sequence and per-key costs given, served per-sequence addition fitted' : ''}` },
   };
   fit.rmsRelativeError = rmsRelative(engineStepCost(fit), work, y);
   fit.stepFactors = stepSpread(ok, engineStepCost(fit));
@@ -308,90 +315,6 @@ function stepSpread(samples: StepSample[], cost: StepCostFn): number[] {
   const factors = samples.map((x) => x.seconds / cost(x.work)).sort((a, b) => a - b);
   const keepN = Math.min(factors.length, 4096);
   return Array.from({ length: keepN }, (_, i) => factors[Math.round((i * (factors.length - 1)) / Math.max(1, keepN - 1))]);
-}
-
-/**
- * Least squares on relative error with every coefficient ≥ 0: a negative one is pinned
- * at 0 and the rest refitted; a column that is zero in every row is left at 0.
- */
-function nonNegativeLeastSquares(X: number[][], y: number[]): number[] {
-  const p = X[0].length;
-  let use = Array.from({ length: p }, (_, j) => X.some((r) => r[j] !== 0));
-  for (let round = 0; round <= p; round++) {
-    const cols = use.flatMap((u, j) => (u ? [j] : []));
-    const b = new Array<number>(p).fill(0);
-    if (cols.length === 0) return b;
-    leastSquares(X.map((r) => cols.map((j) => r[j])), y).forEach((v, k) => (b[cols[k]] = v));
-    if (b.every((v) => v >= 0)) return b;
-    use = use.map((u, j) => u && b[j] >= 0);
-  }
-  return new Array<number>(p).fill(0);
-}
-
-/**
- * Fits what serving adds to an engine's timed step cost, from steps a server ran: a
- * served step costs `speedRatio` × the engine fit's cost of its work, plus a cost per
- * prompt token, per sequence and per step (ServedStepParts), each ≥ 0, by least squares
- * on relative error; the slowest 5 % of steps relative to a first fit (steps another
- * process hit) are dropped before the final fit, and the spread of every step against it
- * is kept (stepFactors).
- *
- * The shape of the cost in tokens, sequences and cached tokens is the engine fit's: its
- * token curve was timed on decode batches and on single prompts of every length
- * (measureEngineStepCost), so it prices a prompt step, alone or beside decodes, from what
- * the engine does with its tokens. Served steps of a closed loop cannot tell these
- * apart: tokens, sequences and cached tokens grow together, and a token curve fitted to
- * them takes a prompt's price from the steps that mix it with decodes (their per-token
- * writes and the client's parsing included), from knots that few steps support. The
- * per-prompt-token part measures, on the served steps that carry prompts, what the
- * engine's back-to-back prompt shapes miss.
- *
- * The result is an EngineStepCostFit with the parts folded in (token curve × ratio +
- * per step, per-sequence × ratio + per sequence, per-key × ratio, per prompt token), so
- * engineStepCost, scaleStepCostFit and the simulator take it as any fit; `served` keeps
- * the fitted parts.
- *
- * @example
- * const served = fitServedStepCost(log.steps.map((s) => ({ work: s.work, seconds: s.nextDecision - s.start })), engineFit, { label: 'served', backend: 'tensorflow', model: cfg.id });
- * served.served // => { speedRatio: 1.04, perPromptTokenSeconds: 2e-4, perSequenceSeconds: 3e-4, perStepSeconds: 5e-4, engine: '...' }
- */
-export function fitServedStepCost(samples: StepSample[], engineFit: EngineStepCostFit, meta: { label: string; backend: string; model: string; date?: string }): EngineStepCostFit {
-  const f = engineFit;
-  const ok0 = f && Array.isArray(f.tokenKnots) && Array.isArray(f.tokenSeconds) && f.tokenKnots.length > 0 && f.tokenKnots.length === f.tokenSeconds.length;
-  if (!ok0 || ![...f.tokenSeconds, f.perSequenceSeconds, f.perKeySeconds, f.perPromptTokenSeconds ?? 0].every((v) => Number.isFinite(v) && v >= 0)) {
-    throw new InputError('engineFit', f?.label, 'an engine step-cost fit with a token curve and non-negative parts');
-  }
-  const ok = timedSamples(samples);
-  const engine = engineStepCost(f);
-  const row = (w: StepWork): number[] => [engine(w), w.prefillTokens, features(w).sequences, 1];
-  const solve = (set: StepSample[]): number[] => nonNegativeLeastSquares(set.map((s) => row(s.work)), set.map((s) => s.seconds));
-  const costOf = (b: number[]) => (w: StepWork): number => row(w).reduce((sum, x, i) => sum + b[i] * x, 0);
-  const first = costOf(solve(ok));
-  const keep = notSlowest(ok.map((s) => s.seconds / first(s.work)));
-  const kept = ok.filter((_, i) => keep[i]);
-  const [ratio, perPrompt, perSeq, perStep] = solve(kept);
-  const fit: EngineStepCostFit = {
-    tokenKnots: f.tokenKnots.slice(),
-    tokenSeconds: f.tokenSeconds.map((v) => ratio * v + perStep),
-    perSequenceSeconds: ratio * f.perSequenceSeconds + perSeq,
-    perKeySeconds: ratio * f.perKeySeconds,
-    perPromptTokenSeconds: ratio * (f.perPromptTokenSeconds ?? 0) + perPrompt,
-    served: { speedRatio: ratio, perPromptTokenSeconds: perPrompt, perSequenceSeconds: perSeq, perStepSeconds: perStep, engine: f.label },
-    rmsRelativeError: 0,
-    points: [],
-    label: meta.label,
-    provenance: {
-      backend: meta.backend,
-      model: meta.model,
-      date: meta.date ?? new Date().toISOString(),
-      reps: ok.length,
-      statistic: `least squares over ${kept.length} served steps (slowest 5 % dropped): the engine's timed step cost × a ratio, plus per prompt token, per sequence and per step`,
-    },
-  };
-  const cost = engineStepCost(fit);
-  fit.rmsRelativeError = rmsRelative(cost, kept.map((s) => s.work), kept.map((s) => s.seconds));
-  fit.stepFactors = stepSpread(ok, cost);
-  return fit;
 }
 
 /**
@@ -576,7 +499,7 @@ export function scaleStepCostFit(fit: EngineStepCostFit, ratio: number): EngineS
     tokenSeconds: fit.tokenSeconds.map((s) => s * r),
     perSequenceSeconds: fit.perSequenceSeconds * r,
     perKeySeconds: fit.perKeySeconds * r,
-    ...(fit.perPromptTokenSeconds === undefined ? {} : { perPromptTokenSeconds: fit.perPromptTokenSeconds * r }),
+    ...(fit.servedPerSequenceSeconds === undefined ? {} : { servedPerSequenceSeconds: fit.servedPerSequenceSeconds * r }),
     label: `${fit.label} × ${r.toFixed(3)} (speed probed before the run)`,
   };
 }

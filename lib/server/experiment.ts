@@ -5,7 +5,7 @@ import { servingPolicyModule } from '../batching/policy.js';
 import type { ServingPolicy, ServingResult } from '../batching/types.js';
 import { engineParamCount, scaleEngineConfig } from '../engine/config.js';
 import type { EngineScale } from '../engine/config.js';
-import { engineStepCost, fitServedStepCost, fitStepCostSamples, scaleStepCostFit } from '../engine/stepcost.js';
+import { engineStepCost, fitStepCostSamples, scaleStepCostFit } from '../engine/stepcost.js';
 import type { StepSample } from '../engine/stepcost.js';
 import type { EngineStepCostFit } from '../engine/stepcost.js';
 import { InputError } from '../util/errors.js';
@@ -160,7 +160,7 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
       fit = await calibrateOnServedSteps(srv.url, spec.workload, capBatch, spec.seed + 1000, fit);
       // The served steps already include the loop's time between steps.
       overheads = { stepSeconds: 0, requestSeconds: probed.requestSeconds };
-      log(`batchlab: step cost fitted to ${fit.provenance.reps} served steps (fit rms error ${(100 * fit.rmsRelativeError).toFixed(0)} %)${describeServedParts(fit)}`);
+      log(`batchlab: step cost fitted to ${fit.provenance.reps} served steps (fit rms error ${(100 * fit.rmsRelativeError).toFixed(0)} %)${describeServedPerSequence(fit)}`);
       if (spec.scaleBySpeed === true) {
         const sp = await fetch(`${srv.url}/batchlab/speed`, { method: 'POST' });
         if (!sp.ok) throw new Error(`the server refused the speed probe: ${await sp.text()}`);
@@ -178,7 +178,7 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
       log(`batchlab: the ${spec.outside.label} client's HTTP path: ${(o.requestSeconds * 1e3).toFixed(2)} ms per request`);
       if (spec.calibration === 'served') {
         outsideFit = await calibrateOnServedSteps(srv.url, spec.workload, capBatch, spec.seed + 1000, fit, undefined, spec.outside.run);
-        log(`batchlab: step cost fitted to ${outsideFit.provenance.reps} steps served to the ${spec.outside.label} client (fit rms error ${(100 * outsideFit.rmsRelativeError).toFixed(0)} %)${describeServedParts(outsideFit)}`);
+        log(`batchlab: step cost fitted to ${outsideFit.provenance.reps} steps served to the ${spec.outside.label} client (fit rms error ${(100 * outsideFit.rmsRelativeError).toFixed(0)} %)${describeServedPerSequence(outsideFit)}`);
       }
     }
     const base = { ...spec.workload, arrivals: { kind: 'poisson' as const, ratePerSecond: 1 }, stepCost: serverStepCost(fit, overheads) };
@@ -280,11 +280,9 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
   }
 }
 
-/** The calibrated parts of a served-step fit over the engine's (fitServedStepCost), as a clause; empty for other fits. */
-function describeServedParts(f: EngineStepCostFit): string {
-  const p = f.served;
-  if (!p) return '';
-  return `: calibrated ×${p.speedRatio.toFixed(3)} the engine's timed cost + ${(p.perPromptTokenSeconds * 1e3).toFixed(3)} ms per prompt token + ${(p.perSequenceSeconds * 1e3).toFixed(2)} ms per sequence + ${(p.perStepSeconds * 1e3).toFixed(2)} ms per step`;
+/** What a served-step fit added per sequence to the engine's cost, as a clause; empty for other fits. */
+function describeServedPerSequence(f: EngineStepCostFit): string {
+  return f.servedPerSequenceSeconds === undefined ? '' : `; served steps add ${(f.servedPerSequenceSeconds * 1e3).toFixed(2)} ms per sequence to the engine's ${((f.perSequenceSeconds - f.servedPerSequenceSeconds) * 1e3).toFixed(2)} ms (calibrated)`;
 }
 
 /**
@@ -337,15 +335,14 @@ export function servedStepSamples(steps: ServedStep[]): StepSample[] {
 
 /**
  * The served-step calibration: runs closed-loop loads (1, half and all of `maxBatch`
- * clients, think time 0, `2·clients + 4` requests of the workload's lengths each) against
+ * clients, think time 0, 12 requests of the workload's lengths at 1 client, where prompts
+ * run alone, and `2·clients + 4` at the others) against
  * an idle server and fits the step cost to the steps it ran, each timed from the decision
  * on it to the loop's next decision, so the fit carries the server's time between steps
- * (token writes, reading new requests, the client on the same cores). When the engine fit
- * was timed on shapes, the served fit is fitServedStepCost: the engine's cost of each
- * step's work × a ratio, plus per prompt token, per sequence and per step (a prompt is
- * priced as the engine runs one, alone or beside decodes); otherwise the three parts are
- * fitted to the served steps alone (fitStepCostSamples). `batchlab load --predict`,
- * notebook 08 and the engine-vs-simulator benchmark all use it.
+ * (token writes, reading new requests, the client on the same cores). The per-sequence
+ * and per-key costs are the engine fit's (when it was timed on shapes); the token curve and
+ * what a served step adds per sequence are fitted to the served steps (fitStepCostSamples).
+ * `batchlab load --predict`, notebook 08 and the engine-vs-simulator benchmark all use it.
  *
  * @example
  * const fit = await calibrateOnServedSteps(url, { requests: 40, promptTokens: { kind: 'fixed', tokens: 32 }, outputTokens: { kind: 'fixed', tokens: 16 } }, 16, 1001, engineFit);
@@ -366,13 +363,12 @@ export async function calibrateOnServedSteps(
   for (const clients of [...new Set([1, Math.max(1, Math.round(maxBatch / 2)), maxBatch])]) {
     const reset = await fetch(`${url}/batchlab/reset`, { method: 'POST', body: JSON.stringify({ policy }) });
     if (!reset.ok) throw new Error(`the server refused the reset: ${await reset.text()}`);
-    await client(url, { ...workload, arrivals: { kind: 'closed', clients }, requests: 2 * clients + 4 }, seed + clients);
+    // One client is where prompts run alone, the only steps that time a prompt's own cost: it sends 12, the others 2·clients + 4.
+    await client(url, { ...workload, arrivals: { kind: 'closed', clients }, requests: clients === 1 ? 12 : 2 * clients + 4 }, seed + clients);
     const m = (await (await fetch(`${url}/batchlab/metrics`)).json()) as { steps: ServedStep[] };
     samples.push(...servedStepSamples(m.steps));
   }
-  const meta = { label: `${engineFit.provenance.model} served steps on ${engineFit.provenance.backend}, ${new Date().toISOString().slice(0, 10)}`, backend: engineFit.provenance.backend, model: engineFit.provenance.model };
-  // The engine's timed shapes vary batch, context and prompt length apart, so the served fit takes its cost's shape from them
-  // (a prompt priced as the engine runs one, not from the mixed steps of a closed loop) and fits what serving adds.
-  if (engineFit.points.length > 0) return fitServedStepCost(samples, engineFit, meta);
-  return fitStepCostSamples(samples, meta);
+  // The engine's timed shapes vary batch and context apart, so its per-sequence and per-key costs are identified; served steps are not.
+  const attention = engineFit.points.length > 0 ? { perSequenceSeconds: engineFit.perSequenceSeconds, perKeySeconds: engineFit.perKeySeconds } : undefined;
+  return fitStepCostSamples(samples, { label: `${engineFit.provenance.model} served steps on ${engineFit.provenance.backend}, ${new Date().toISOString().slice(0, 10)}`, backend: engineFit.provenance.backend, model: engineFit.provenance.model }, attention);
 }

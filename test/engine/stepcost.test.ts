@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { selectBackend } from '../../lib/backend/registry.js';
 import { DecodeEngine } from '../../lib/engine/model.js';
 import { seededWeights } from '../../lib/engine/weights.js';
-import { defaultStepCostGrid, engineStepCost, fitEngineStepCost, fitServedStepCost, fitStepCostSamples, measureEngineStepCost, pointWork, probeEngineSpeed, scaleStepCostFit } from '../../lib/engine/stepcost.js';
+import { defaultStepCostGrid, engineStepCost, fitEngineStepCost, fitStepCostSamples, measureEngineStepCost, pointWork, probeEngineSpeed, scaleStepCostFit } from '../../lib/engine/stepcost.js';
 import type { EngineStepCostPoint } from '../../lib/engine/stepcost.js';
 import { InputError } from '../../lib/util/errors.js';
 import { TINY_DENSE } from './fixtures.js';
@@ -137,26 +137,16 @@ test('fitStepCostSamples fits steps that leave two knots indistinguishable (both
   for (const x of samples) assert.ok(Math.abs(f(x.work) / x.seconds - 1) < 1e-6, `${x.work.prefillTokens + 1} tokens: ${f(x.work)} against ${x.seconds}`);
 });
 
-test('fitServedStepCost pins a negative part at 0 and refits, keeps the engine fit\'s knots, and refuses a fit without a token curve', () => {
-  const engine = fitEngineStepCost(synthetic(), { label: 'engine', backend: 'none', model: 'none', reps: 1 });
-  const cost = engineStepCost(engine);
-  // Served steps 0.9 × the engine's cost minus 0.1 ms per sequence: the per-sequence part would be negative, so it is pinned at 0.
-  const works = [1, 2, 4, 8].flatMap((b) => [0, 20].map((p) => ({ prefillTokens: p, decodeTokens: b, contextTokens: 40 * b, prefillSequences: p > 0 ? 1 : 0 })));
-  const samples = works.map((w) => ({ work: w, seconds: 0.9 * cost(w) - 1e-4 * (w.decodeTokens + w.prefillSequences) }));
-  const fit = fitServedStepCost(samples, engine, { label: 'served', backend: 'none', model: 'none' });
-  assert.equal(fit.served!.perSequenceSeconds, 0);
-  assert.ok(fit.served!.speedRatio > 0 && fit.served!.perStepSeconds >= 0 && fit.served!.perPromptTokenSeconds >= 0);
-  assert.deepEqual(fit.tokenKnots, engine.tokenKnots);
-  assert.deepEqual(fit.points, []);
-  // Every part ≥ 0, so the served cost never falls when work grows.
-  const served = engineStepCost(fit);
-  const base = { prefillTokens: 10, decodeTokens: 3, contextTokens: 300, prefillSequences: 1 };
-  for (const k of ['prefillTokens', 'decodeTokens', 'contextTokens', 'prefillSequences'] as const) assert.ok(served({ ...base, [k]: base[k] + 7 }) >= served(base), k);
-  // Scaling a served fit scales its per-prompt-token part with the rest.
-  const w = { prefillTokens: 30, decodeTokens: 2, contextTokens: 90, prefillSequences: 1 };
-  const withPrompt = { ...fit, perPromptTokenSeconds: 1e-3 };
-  assert.ok(Math.abs(engineStepCost(scaleStepCostFit(withPrompt, 2))(w) - 2 * engineStepCost(withPrompt)(w)) < 1e-15);
-  assert.throws(() => fitServedStepCost(samples, { ...engine, tokenKnots: [] }, { label: 's', backend: 'none', model: 'none' }), InputError);
-  assert.throws(() => fitServedStepCost(samples, { ...engine, perKeySeconds: -1 }, { label: 's', backend: 'none', model: 'none' }), InputError);
-  assert.throws(() => fitServedStepCost(samples.slice(0, 7), engine, { label: 's', backend: 'none', model: 'none' }), InputError);
+test('fitStepCostSamples(samples, meta, fixed) pins a served per-sequence part that would be negative at 0, and scaleStepCostFit scales it', () => {
+  // Served steps 0.2 ms per sequence cheaper than the given per-sequence cost: the served addition would be negative.
+  const curve = (t: number): number => 0.01 + 0.0004 * t;
+  const works = [
+    ...[1, 2, 4, 8].flatMap((b) => [0, 20].map((p) => ({ prefillTokens: p, decodeTokens: b, contextTokens: 40 * b, prefillSequences: p > 0 ? 1 : 0 }))),
+    ...[18, 21, 24, 28].map((p) => ({ prefillTokens: p, decodeTokens: 0, contextTokens: 0, prefillSequences: 1 })),
+  ];
+  const samples = works.map((w) => ({ work: w, seconds: curve(w.prefillTokens + w.decodeTokens) + 0.0003 * (w.decodeTokens + w.prefillSequences) }));
+  const fit = fitStepCostSamples(samples, { label: 's', backend: 'none', model: 'none' }, { perSequenceSeconds: 0.0005, perKeySeconds: 0 });
+  assert.equal(fit.servedPerSequenceSeconds, 0);
+  assert.equal(fit.perSequenceSeconds, 0.0005);
+  assert.equal(scaleStepCostFit({ ...fit, servedPerSequenceSeconds: 0.001 }, 2).servedPerSequenceSeconds, 0.002);
 });
