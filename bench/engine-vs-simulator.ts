@@ -16,11 +16,10 @@
 // median served step of the run against the calibrated step cost for the same work (1.00:
 // the machine ran at the calibration's speed). Each client has its own served-step
 // calibration (its own work shares the cores) and its own HTTP path, both measured in the
-// run before the points. The served-step fit (fitServedStepCost) keeps the engine's timed
-// cost shape (token curve from decode batches and single prompts, per-sequence and per-key
-// costs) and fits a ratio to it plus costs per prompt token, per sequence and per step
-// (printed as "calibrated"); each point's line splits the run's steps× into steps with
-// prompt tokens and decode-only steps (shared cores slow the two apart); the simulator multiplies
+// run before the points. The served-step fit takes the engine's per-sequence and per-key
+// costs (timed shapes) and fits the token curve and what serving adds per sequence to
+// served steps; each point's line splits the run's steps× into steps with prompt tokens
+// and decode-only steps (shared cores slow the two apart); the simulator multiplies
 // each step by a factor drawn from the calibration's measured step spread (slow steps that
 // other processes cause). The server's own additions are priced by measurement: the
 // HTTP path per request (probeServerOverheads, per client), the time between steps and
