@@ -150,7 +150,8 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
   ]);
   try {
     for (const line of srv.output) if (/engine|step cost/.test(line)) log(line);
-    let fit = (await (await fetch(`${srv.url}/batchlab/step-cost`)).json()) as EngineStepCostFit;
+    const engineFit = (await (await fetch(`${srv.url}/batchlab/step-cost`)).json()) as EngineStepCostFit;
+    let fit = engineFit;
     const probed = await probeServerOverheads(srv.url);
     log(`batchlab: server overheads: ${(probed.stepSeconds * 1e3).toFixed(2)} ms per step (loop), ${(probed.requestSeconds * 1e3).toFixed(2)} ms per request (HTTP path)`);
     let overheads: ServerOverheads = probed;
@@ -177,7 +178,8 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
       outsideOverheads = { stepSeconds: overheads.stepSeconds, requestSeconds: o.requestSeconds };
       log(`batchlab: the ${spec.outside.label} client's HTTP path: ${(o.requestSeconds * 1e3).toFixed(2)} ms per request`);
       if (spec.calibration === 'served') {
-        outsideFit = await calibrateOnServedSteps(srv.url, spec.workload, capBatch, spec.seed + 1000, fit, undefined, spec.outside.run);
+        // Over the engine fit, as batchlab's own: its timed per-sequence and per-key costs (a served fit has no timed shapes to give them).
+        outsideFit = await calibrateOnServedSteps(srv.url, spec.workload, capBatch, spec.seed + 1000, engineFit, undefined, spec.outside.run);
         log(`batchlab: step cost fitted to ${outsideFit.provenance.reps} steps served to the ${spec.outside.label} client (fit rms error ${(100 * outsideFit.rmsRelativeError).toFixed(0)} %)${describeServedPerSequence(outsideFit)}`);
       }
     }
