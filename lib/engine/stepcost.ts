@@ -157,8 +157,10 @@ function rmsRelative(cost: StepCostFn, work: StepWork[], y: number[]): number {
 
 /**
  * Least squares of the three parts on given knots; negative per-sequence or per-key parts
- * are pinned at 0. `fixed`: the per-sequence and per-key parts are given (their share is
- * taken off each step) and only the token curve is fitted.
+ * are pinned at 0, and knots where the curve would fall are pooled. `fixed`: the
+ * per-sequence and per-key parts are given (their share is taken off each step) and the
+ * token curve is fitted, with what served steps add per sequence when steps that carry a
+ * prompt beside decodes and prompts alone tell it apart.
  */
 function fitParts(work: StepWork[], yIn: number[], knots: number[], fixed?: FixedAttention): Pick<EngineStepCostFit, 'tokenKnots' | 'tokenSeconds' | 'perSequenceSeconds' | 'perKeySeconds' | 'servedPerSequenceSeconds'> {
   const feats = work.map(features);
@@ -240,10 +242,10 @@ export interface StepSample {
  * Given those, what a served step adds per sequence beyond them (its token's write, the
  * client's read on the same cores; ≥ 0, in `servedPerSequenceSeconds` and added to
  * perSequenceSeconds) is fitted beside the token curve when some steps carry a prompt
- * beside decodes and some a prompt alone: without it the curve takes the decodes' served share at those steps'
- * token counts and prices a prompt alone by it. The curve is kept non-decreasing by
- * pooling adjacent knots that fall into one value and refitting, so a knot that a few
- * slow steps fit does not lift every knot above it.
+ * beside decodes and some a prompt alone: without it the curve takes the decodes' served
+ * share at those steps' token counts and prices a prompt alone by it. The curve is kept
+ * non-decreasing by pooling adjacent knots that fall into one value and refitting, so a
+ * knot that a few slow steps fit does not lift every knot above it.
  *
  * @example
  * const fit = fitStepCostSamples(steps.map((s) => ({ work: s.work, seconds: s.nextDecision - s.start })), { label: 'served', backend: 'tensorflow', model: cfg.id });
