@@ -17,7 +17,9 @@
 // the machine ran at the calibration's speed). Each client has its own served-step
 // calibration (its own work shares the cores) and its own HTTP path, both measured in the
 // run before the points. The served-step fit takes the engine's per-sequence and per-key
-// costs (timed shapes) and fits the token curve to served steps; the simulator multiplies
+// costs (timed shapes) and fits the token curve and what serving adds per sequence to
+// served steps; each point's line splits the run's steps× into steps with prompt tokens
+// and decode-only steps (shared cores slow the two apart); the simulator multiplies
 // each step by a factor drawn from the calibration's measured step spread (slow steps that
 // other processes cause). The server's own additions are priced by measurement: the
 // HTTP path per request (probeServerOverheads, per client), the time between steps and

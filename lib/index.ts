@@ -655,6 +655,7 @@ export {
   requestTimelines,
   timelineMedians,
   servedStepRatio,
+  servedStepSamples,
 } from './server/index.js';
 export type {
   ArrivalRecord,
@@ -688,6 +689,7 @@ export type {
   EngineKernelRow,
   RequestTimeline,
   ServerRunLog,
+  ServedStep,
 } from './server/index.js';
 
 // deployment

@@ -36,6 +36,11 @@ export interface EngineStepCostFit {
    * same cores stretch some steps far beyond the fit.
    */
   stepFactors?: number[];
+  /**
+   * A fit to served steps with the per-sequence and per-key costs given (fitStepCostSamples
+   * with `fixed`): the part of perSequenceSeconds the served steps added to the given one.
+   */
+  servedPerSequenceSeconds?: number;
 }
 
 /** One measured step shape: its work and the median seconds over the repetitions. */
@@ -152,39 +157,63 @@ function rmsRelative(cost: StepCostFn, work: StepWork[], y: number[]): number {
 
 /**
  * Least squares of the three parts on given knots; negative per-sequence or per-key parts
- * are pinned at 0. `fixed`: the per-sequence and per-key parts are given (their share is
- * taken off each step) and only the token curve is fitted.
+ * are pinned at 0, and knots where the curve would fall are pooled. `fixed`: the
+ * per-sequence and per-key parts are given (their share is taken off each step) and the
+ * token curve is fitted, with what served steps add per sequence when steps that carry a
+ * prompt beside decodes and prompts alone tell it apart.
  */
-function fitParts(work: StepWork[], yIn: number[], knots: number[], fixed?: FixedAttention): Pick<EngineStepCostFit, 'tokenKnots' | 'tokenSeconds' | 'perSequenceSeconds' | 'perKeySeconds'> {
+function fitParts(work: StepWork[], yIn: number[], knots: number[], fixed?: FixedAttention): Pick<EngineStepCostFit, 'tokenKnots' | 'tokenSeconds' | 'perSequenceSeconds' | 'perKeySeconds' | 'servedPerSequenceSeconds'> {
   const feats = work.map(features);
   const y = fixed ? yIn.map((v, i) => v - fixed.perSequenceSeconds * feats[i].sequences - fixed.perKeySeconds * feats[i].keys) : yIn;
   // Hat functions on the knots make the token curve piecewise linear through its knot values.
-  const hat = (t: number): number[] => knots.map((_, i) => {
+  const hats = feats.map((f) => knots.map((_, i) => {
     const v = new Array(knots.length).fill(0);
     v[i] = 1;
-    return interpolate(knots, v, t);
-  });
-  let useSeq = !fixed;
-  let useKey = !fixed;
-  let b: number[] = [];
-  for (let round = 0; round < 3; round++) {
-    const X = feats.map((f) => [...hat(f.tokens), ...(useSeq ? [f.sequences] : []), ...(useKey ? [f.keys] : [])]);
-    b = leastSquares(X, y, yIn);
-    const s = useSeq ? b[knots.length] : 0;
-    const a = useKey ? b[knots.length + (useSeq ? 1 : 0)] : 0;
-    if (s >= 0 && a >= 0) break;
-    if (s < 0) useSeq = false;
-    if (a < 0) useKey = false;
-  }
-  const tokenSeconds = b.slice(0, knots.length);
-  for (let i = 0; i < tokenSeconds.length; i++) {
-    tokenSeconds[i] = Math.max(tokenSeconds[i], i > 0 ? tokenSeconds[i - 1] : 1e-6, 1e-6);
+    return interpolate(knots, v, f.tokens);
+  }));
+  // Beside the curve: the per-sequence and per-key costs, or, when those are given, what a served step adds per sequence
+  // (its token's write, the client's read): steps that carry a prompt beside decodes separate it from the curve, which
+  // would otherwise take the decodes' share at the mixed steps' token counts and price a prompt alone by it.
+  const extra = (f: { sequences: number; keys: number }): number[] => (fixed ? [f.sequences] : [f.sequences, f.keys]);
+  // Only steps that carry a prompt beside decodes, set against prompts alone, tell it from the curve (in decode steps
+  // tokens and sequences move together).
+  const identified = work.some((w) => w.prefillTokens > 0 && w.decodeTokens > 0) && work.some((w) => w.prefillTokens > 0 && w.decodeTokens === 0);
+  let use = fixed ? [identified] : [true, true];
+  let groups: number[][] = knots.map((_, i) => [i]);
+  let curve: number[];
+  let ex: number[];
+  for (;;) {
+    const X = feats.map((f, r) => [...groups.map((g) => g.reduce((sum, i) => sum + hats[r][i], 0)), ...extra(f).filter((_, j) => use[j])]);
+    const b = leastSquares(X, y, yIn);
+    let k = groups.length;
+    ex = use.map((u) => (u ? b[k++] : 0));
+    // A negative per-sequence or per-key part is pinned at 0 and the rest refitted.
+    if (ex.some((v) => v < 0)) {
+      use = use.map((u, j) => u && ex[j] >= 0);
+      continue;
+    }
+    // A curve that falls between two groups of knots: the steepest fall's groups share one value and the rest is refitted
+    // (pooling adjacent violators), so a knot that few steps fit does not lift every knot above it.
+    let worst = -1;
+    let fall = 0;
+    for (let g = 0; g + 1 < groups.length; g++) {
+      if (b[g] - b[g + 1] > fall) {
+        fall = b[g] - b[g + 1];
+        worst = g;
+      }
+    }
+    if (worst < 0) {
+      curve = knots.map((_, i) => b[groups.findIndex((g) => g.includes(i))]);
+      break;
+    }
+    groups.splice(worst, 2, [...groups[worst], ...groups[worst + 1]]);
   }
   return {
     tokenKnots: knots,
-    tokenSeconds,
-    perSequenceSeconds: fixed ? fixed.perSequenceSeconds : useSeq ? b[knots.length] : 0,
-    perKeySeconds: fixed ? fixed.perKeySeconds : useKey ? b[knots.length + (useSeq ? 1 : 0)] : 0,
+    tokenSeconds: curve.map((v) => Math.max(v, 1e-6)),
+    perSequenceSeconds: fixed ? fixed.perSequenceSeconds + ex[0] : ex[0],
+    perKeySeconds: fixed ? fixed.perKeySeconds : ex[1],
+    ...(fixed ? { servedPerSequenceSeconds: ex[0] } : {}),
   };
 }
 
@@ -210,6 +239,13 @@ export interface StepSample {
  * and per-key costs (e.g. the engine's, from timed shapes that vary batch and context
  * apart): served steps of a closed loop grow in tokens, sequences and cached tokens
  * together, so fitted from them alone the three parts trade off against each other.
+ * Given those, what a served step adds per sequence beyond them (its token's write, the
+ * client's read on the same cores; ≥ 0, in `servedPerSequenceSeconds` and added to
+ * perSequenceSeconds) is fitted beside the token curve when some steps carry a prompt
+ * beside decodes and some a prompt alone: without it the curve takes the decodes' served
+ * share at those steps' token counts and prices a prompt alone by it. The curve is kept
+ * non-decreasing by pooling adjacent knots that fall into one value and refitting, so a
+ * knot that a few slow steps fit does not lift every knot above it.
  *
  * @example
  * const fit = fitStepCostSamples(steps.map((s) => ({ work: s.work, seconds: s.nextDecision - s.start })), { label: 'served', backend: 'tensorflow', model: cfg.id });
@@ -219,8 +255,7 @@ export function fitStepCostSamples(samples: StepSample[], meta: { label: string;
     checkNumber('fixed.perSequenceSeconds', fixed.perSequenceSeconds, { min: 0, max: 10 });
     checkNumber('fixed.perKeySeconds', fixed.perKeySeconds, { min: 0, max: 10 });
   }
-  const ok = (Array.isArray(samples) ? samples : []).filter((s) => s && s.work && s.seconds > 0 && Number.isFinite(s.seconds));
-  if (ok.length < 8) throw new InputError('samples', samples?.length, 'at least 8 steps with a positive duration');
+  const ok = timedSamples(samples);
   const tokensOf = (w: StepWork): number => w.prefillTokens + w.decodeTokens;
   const ts = ok.map((s) => tokensOf(s.work));
   const maxT = Math.max(...ts);
@@ -237,10 +272,7 @@ export function fitStepCostSamples(samples: StepSample[], meta: { label: string;
   let y = ok.map((s) => s.seconds);
   let parts = fitParts(work, y, knots, fixed);
   const first = engineStepCost({ ...parts, rmsRelativeError: 0, points: [], label: '', provenance: { backend: '', model: '', date: '', reps: 0, statistic: '' } });
-  const rel = work.map((w, i) => y[i] / first(w));
-  const cut = [...rel].sort((a, b) => a - b)[Math.floor(0.95 * (rel.length - 1))];
-  // A step no slower than the first fit is not one that another process hit, whatever its rank.
-  const keep = rel.map((r) => r <= cut || r <= 1 + 1e-6);
+  const keep = notSlowest(work.map((w, i) => y[i] / first(w)));
   work = work.filter((_, i) => keep[i]);
   y = y.filter((_, i) => keep[i]);
   // A knot whose only steps were among the slowest has nothing left to fit it: the curve runs through its neighbours.
@@ -256,14 +288,35 @@ export function fitStepCostSamples(samples: StepSample[], meta: { label: string;
     rmsRelativeError: 0,
     points: [],
     label: meta.label,
-    provenance: { backend: meta.backend, model: meta.model, date: meta.date ?? new Date().toISOString(), reps: ok.length, statistic: `least squares over ${work.length} served steps (slowest 5 % dropped)${fixed ? '; per-sequence and per-key costs given' : ''}` },
+    provenance: { backend: meta.backend, model: meta.model, date: meta.date ?? new Date().toISOString(), reps: ok.length, statistic: `least squares over ${work.length} served steps (slowest 5 % dropped)${fixed ? '; per-sequence and per-key costs given, served per-sequence addition fitted' : ''}` },
   };
   fit.rmsRelativeError = rmsRelative(engineStepCost(fit), work, y);
-  const final = engineStepCost(fit);
-  const factors = ok.map((x) => x.seconds / final(x.work)).sort((a, b) => a - b);
-  const keepN = Math.min(factors.length, 4096);
-  fit.stepFactors = Array.from({ length: keepN }, (_, i) => factors[Math.round((i * (factors.length - 1)) / Math.max(1, keepN - 1))]);
+  fit.stepFactors = stepSpread(ok, engineStepCost(fit));
   return fit;
+}
+
+/** The samples with a work and a positive finite duration; at least 8 of them. */
+function timedSamples(samples: StepSample[]): StepSample[] {
+  const ok = (Array.isArray(samples) ? samples : []).filter((s) => s && s.work && s.seconds > 0 && Number.isFinite(s.seconds));
+  if (ok.length < 8) throw new InputError('samples', samples?.length, 'at least 8 steps with a positive duration');
+  return ok;
+}
+
+/**
+ * Which steps to keep for a final fit, from each step's duration over a first fit's cost:
+ * all but the slowest 5 % (steps another process hit); a step no slower than the first fit
+ * is not one that another process hit, whatever its rank.
+ */
+function notSlowest(rel: number[]): boolean[] {
+  const cut = [...rel].sort((a, b) => a - b)[Math.floor(0.95 * (rel.length - 1))];
+  return rel.map((r) => r <= cut || r <= 1 + 1e-6);
+}
+
+/** Each step's duration over a fit's cost for its work, the slowest included, sorted (at most 4096, evenly spaced quantiles). */
+function stepSpread(samples: StepSample[], cost: StepCostFn): number[] {
+  const factors = samples.map((x) => x.seconds / cost(x.work)).sort((a, b) => a - b);
+  const keepN = Math.min(factors.length, 4096);
+  return Array.from({ length: keepN }, (_, i) => factors[Math.round((i * (factors.length - 1)) / Math.max(1, keepN - 1))]);
 }
 
 /**
@@ -448,6 +501,7 @@ export function scaleStepCostFit(fit: EngineStepCostFit, ratio: number): EngineS
     tokenSeconds: fit.tokenSeconds.map((s) => s * r),
     perSequenceSeconds: fit.perSequenceSeconds * r,
     perKeySeconds: fit.perKeySeconds * r,
+    ...(fit.servedPerSequenceSeconds === undefined ? {} : { servedPerSequenceSeconds: fit.servedPerSequenceSeconds * r }),
     label: `${fit.label} × ${r.toFixed(3)} (speed probed before the run)`,
   };
 }

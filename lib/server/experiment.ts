@@ -5,7 +5,7 @@ import { servingPolicyModule } from '../batching/policy.js';
 import type { ServingPolicy, ServingResult } from '../batching/types.js';
 import { engineParamCount, scaleEngineConfig } from '../engine/config.js';
 import type { EngineScale } from '../engine/config.js';
-import { fitStepCostSamples, scaleStepCostFit } from '../engine/stepcost.js';
+import { engineStepCost, fitStepCostSamples, scaleStepCostFit } from '../engine/stepcost.js';
 import type { StepSample } from '../engine/stepcost.js';
 import type { EngineStepCostFit } from '../engine/stepcost.js';
 import { InputError } from '../util/errors.js';
@@ -150,7 +150,8 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
   ]);
   try {
     for (const line of srv.output) if (/engine|step cost/.test(line)) log(line);
-    let fit = (await (await fetch(`${srv.url}/batchlab/step-cost`)).json()) as EngineStepCostFit;
+    const engineFit = (await (await fetch(`${srv.url}/batchlab/step-cost`)).json()) as EngineStepCostFit;
+    let fit = engineFit;
     const probed = await probeServerOverheads(srv.url);
     log(`batchlab: server overheads: ${(probed.stepSeconds * 1e3).toFixed(2)} ms per step (loop), ${(probed.requestSeconds * 1e3).toFixed(2)} ms per request (HTTP path)`);
     let overheads: ServerOverheads = probed;
@@ -160,7 +161,7 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
       fit = await calibrateOnServedSteps(srv.url, spec.workload, capBatch, spec.seed + 1000, fit);
       // The served steps already include the loop's time between steps.
       overheads = { stepSeconds: 0, requestSeconds: probed.requestSeconds };
-      log(`batchlab: step cost fitted to ${fit.provenance.reps} served steps (fit rms error ${(100 * fit.rmsRelativeError).toFixed(0)} %)`);
+      log(`batchlab: step cost fitted to ${fit.provenance.reps} served steps (fit rms error ${(100 * fit.rmsRelativeError).toFixed(0)} %)${describeServedPerSequence(fit)}`);
       if (spec.scaleBySpeed === true) {
         const sp = await fetch(`${srv.url}/batchlab/speed`, { method: 'POST' });
         if (!sp.ok) throw new Error(`the server refused the speed probe: ${await sp.text()}`);
@@ -177,8 +178,9 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
       outsideOverheads = { stepSeconds: overheads.stepSeconds, requestSeconds: o.requestSeconds };
       log(`batchlab: the ${spec.outside.label} client's HTTP path: ${(o.requestSeconds * 1e3).toFixed(2)} ms per request`);
       if (spec.calibration === 'served') {
-        outsideFit = await calibrateOnServedSteps(srv.url, spec.workload, capBatch, spec.seed + 1000, fit, undefined, spec.outside.run);
-        log(`batchlab: step cost fitted to ${outsideFit.provenance.reps} steps served to the ${spec.outside.label} client (fit rms error ${(100 * outsideFit.rmsRelativeError).toFixed(0)} %)`);
+        // Over the engine fit, as batchlab's own: its timed per-sequence and per-key costs (a served fit has no timed shapes to give them).
+        outsideFit = await calibrateOnServedSteps(srv.url, spec.workload, capBatch, spec.seed + 1000, engineFit, undefined, spec.outside.run);
+        log(`batchlab: step cost fitted to ${outsideFit.provenance.reps} steps served to the ${spec.outside.label} client (fit rms error ${(100 * outsideFit.rmsRelativeError).toFixed(0)} %)${describeServedPerSequence(outsideFit)}`);
       }
     }
     const base = { ...spec.workload, arrivals: { kind: 'poisson' as const, ratePerSecond: 1 }, stepCost: serverStepCost(fit, overheads) };
@@ -225,13 +227,16 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
         // The outside client's own step cost; in closed loop predictLoad counts its HTTP path as think time.
         const prc = own ? pr : predictLoad(workload, policy, outsideFitNow, spec.seed, ov);
         const drift = servedStepRatio(logs[k].steps, own ? fit : outsideFit);
+        // The same ratio over the steps that carry prompt tokens and over decode-only steps: where a TTFT error comes from.
+        const promptDrift = servedStepRatio(logs[k].steps.filter((st) => st.work.prefillTokens > 0), own ? fit : outsideFit);
+        const decodeDrift = servedStepRatio(logs[k].steps.filter((st) => st.work.prefillTokens === 0), own ? fit : outsideFit);
         const cmp = comparePrediction(mm, prc, ov);
         const offered = Number.isFinite(rate) ? `${rate.toFixed(2)} req/s, offered ${mm.offeredRatePerSecond.toFixed(2)}` : `${clients} clients`;
         log(`batchlab: ${spec.model.label} · ${describe} · ${name} (${offered}, speed ×${ratio.toFixed(2)}, ${client} client): ` + cmp.map((c) => `${c.metric.split(' (')[0]} ${(100 * c.error).toFixed(0)} %`).join(', '));
         const parts = timelineMedians(requestTimelines(mm, logs[k]));
         const ms = (x: number): string => (x * 1e3).toFixed(1);
         log(`batchlab:   TTFT parts (medians, ms): send→headers read ${ms(parts.toHeaders)}, →submitted ${ms(parts.toSubmit)}, →admitted ${ms(parts.toAdmit)}, →first token written ${ms(parts.toFirstToken)}, →read by the client ${ms(parts.toClient)}; ` +
-          `served steps ${logs[k].steps.length} (predicted ${prc.steps}), ×${drift.toFixed(2)} the calibrated step cost (median), client CPU ${ms(mm.clientCpuSeconds / mm.outputTokens)} ms per output token`);
+          `served steps ${logs[k].steps.length} (predicted ${prc.steps}), ×${drift.toFixed(2)} the calibrated step cost (median; steps with prompt tokens ×${promptDrift.toFixed(2)}, decode-only ×${decodeDrift.toFixed(2)}), client CPU ${ms(mm.clientCpuSeconds / mm.outputTokens)} ms per output token`);
         for (const c of cmp) rows.push({ model: spec.model.label, policy: describe, point: name, client, ratePerSecond: rate, offeredRatePerSecond: mm.offeredRatePerSecond, speedRatio: ratio, stepRatio: drift, ...c, meanBatchPredicted: prc.meanBatch, stepsPredicted: prc.steps });
       }
       perPoint.push({
@@ -277,6 +282,11 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
   }
 }
 
+/** What a served-step fit added per sequence to the engine's cost, as a clause; empty for other fits. */
+function describeServedPerSequence(f: EngineStepCostFit): string {
+  return f.servedPerSequenceSeconds === undefined ? '' : `; served steps add ${(f.servedPerSequenceSeconds * 1e3).toFixed(2)} ms per sequence to the engine's ${((f.perSequenceSeconds - f.servedPerSequenceSeconds) * 1e3).toFixed(2)} ms (calibrated)`;
+}
+
 /**
  * One markdown bullet on what an experiment served and measured: parameters, the
  * measured step cost in its three parts, the server's overheads and the predicted
@@ -290,7 +300,7 @@ export function describeExperiment(r: ExperimentResult): string {
   const p = r.params;
   return (
     `- **${r.model.label}** (${f.provenance.model}): ${(p.total / 1e6).toFixed(1)} M parameters, ${(p.active / 1e6).toFixed(1)} M active per token. ` +
-    `A decode step of 1 sequence costs ${(1e3 * (f.tokenSeconds[0] + f.perSequenceSeconds)).toFixed(1)} ms; each further sequence adds ` +
+    `A decode step of 1 sequence costs ${(1e3 * engineStepCost(f)({ prefillTokens: 0, decodeTokens: 1, contextTokens: 0 })).toFixed(1)} ms; each further sequence adds ` +
     `${(1e3 * f.perSequenceSeconds).toFixed(2)} ms of attention plus its share of the GEMMs, each cached token ${(1e6 * f.perKeySeconds).toFixed(2)} µs ` +
     `(fit error ${(100 * f.rmsRelativeError).toFixed(0)} % rms over ${f.points.length ? `${f.points.length} timed shapes` : `${f.provenance.reps} served steps`}). ` +
     (f.points.length ? `The server adds ${(1e3 * r.overheads.stepSeconds).toFixed(2)} ms per step and ` : 'The served steps include the loop\'s time between steps; the HTTP path adds ') +
@@ -300,15 +310,41 @@ export function describeExperiment(r: ExperimentResult): string {
   );
 }
 
+/** A step as the server's log reports it (StepRecord; `nextDecision` null when the loop has not decided since). */
+export interface ServedStep {
+  start: number;
+  nextDecision: number | null;
+  work: StepSample['work'];
+}
+
+/**
+ * The samples a served-step fit takes from a server's step log: each step's work and its
+ * duration from the decision on it to the loop's next decision (the step, its token
+ * writes and the loop's settle before the next step); a step the loop has not decided
+ * after yet gives none.
+ *
+ * @example
+ * servedStepSamples([{ start: 0, nextDecision: 0.07, work: { prefillTokens: 32, decodeTokens: 0, contextTokens: 0 } }])
+ * // => [{ work: { prefillTokens: 32, ... }, seconds: 0.07 }]
+ */
+export function servedStepSamples(steps: ServedStep[]): StepSample[] {
+  if (!Array.isArray(steps)) throw new InputError('steps', steps, 'an array of served steps { start, nextDecision, work }');
+  return steps.flatMap((s) => {
+    const next = s?.nextDecision ?? NaN;
+    return s && s.work && Number.isFinite(next) && Number.isFinite(s.start) ? [{ work: s.work, seconds: next - s.start }] : [];
+  });
+}
+
 /**
  * The served-step calibration: runs closed-loop loads (1, half and all of `maxBatch`
- * clients, think time 0, `2·clients + 4` requests of the workload's lengths each) against
+ * clients, think time 0, 12 requests of the workload's lengths at 1 client, where prompts
+ * run alone, and `2·clients + 4` at the others) against
  * an idle server and fits the step cost to the steps it ran, each timed from the decision
  * on it to the loop's next decision, so the fit carries the server's time between steps
- * (token writes, reading new requests, the client on the same cores); the per-sequence
- * and per-key costs are the engine fit's (when it was timed on shapes), the token curve
- * is fitted to the served steps. `batchlab load
- * --predict`, notebook 08 and the engine-vs-simulator benchmark all use it.
+ * (token writes, reading new requests, the client on the same cores). The per-sequence
+ * and per-key costs are the engine fit's (when it was timed on shapes); the token curve and
+ * what a served step adds per sequence are fitted to the served steps (fitStepCostSamples).
+ * `batchlab load --predict`, notebook 08 and the engine-vs-simulator benchmark all use it.
  *
  * @example
  * const fit = await calibrateOnServedSteps(url, { requests: 40, promptTokens: { kind: 'fixed', tokens: 32 }, outputTokens: { kind: 'fixed', tokens: 16 } }, 16, 1001, engineFit);
@@ -329,12 +365,10 @@ export async function calibrateOnServedSteps(
   for (const clients of [...new Set([1, Math.max(1, Math.round(maxBatch / 2)), maxBatch])]) {
     const reset = await fetch(`${url}/batchlab/reset`, { method: 'POST', body: JSON.stringify({ policy }) });
     if (!reset.ok) throw new Error(`the server refused the reset: ${await reset.text()}`);
-    await client(url, { ...workload, arrivals: { kind: 'closed', clients }, requests: 2 * clients + 4 }, seed + clients);
-    const m = (await (await fetch(`${url}/batchlab/metrics`)).json()) as { steps: Array<{ start: number; end: number; nextDecision: number | null; work: StepSample['work'] }> };
-    for (const s of m.steps) {
-      const next = s.nextDecision ?? NaN;
-      if (Number.isFinite(next)) samples.push({ work: s.work, seconds: next - s.start });
-    }
+    // One client is where prompts run alone, the only steps that time a prompt's own cost: it sends 12, the others 2·clients + 4.
+    await client(url, { ...workload, arrivals: { kind: 'closed', clients }, requests: clients === 1 ? 12 : 2 * clients + 4 }, seed + clients);
+    const m = (await (await fetch(`${url}/batchlab/metrics`)).json()) as { steps: ServedStep[] };
+    samples.push(...servedStepSamples(m.steps));
   }
   // The engine's timed shapes vary batch and context apart, so its per-sequence and per-key costs are identified; served steps are not.
   const attention = engineFit.points.length > 0 ? { perSequenceSeconds: engineFit.perSequenceSeconds, perKeySeconds: engineFit.perKeySeconds } : undefined;

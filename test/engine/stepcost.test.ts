@@ -136,3 +136,17 @@ test('fitStepCostSamples fits steps that leave two knots indistinguishable (both
   const f = engineStepCost(fit);
   for (const x of samples) assert.ok(Math.abs(f(x.work) / x.seconds - 1) < 1e-6, `${x.work.prefillTokens + 1} tokens: ${f(x.work)} against ${x.seconds}`);
 });
+
+test('fitStepCostSamples(samples, meta, fixed) pins a served per-sequence part that would be negative at 0, and scaleStepCostFit scales it', () => {
+  // Served steps 0.2 ms per sequence cheaper than the given per-sequence cost: the served addition would be negative.
+  const curve = (t: number): number => 0.01 + 0.0004 * t;
+  const works = [
+    ...[1, 2, 4, 8].flatMap((b) => [0, 20].map((p) => ({ prefillTokens: p, decodeTokens: b, contextTokens: 40 * b, prefillSequences: p > 0 ? 1 : 0 }))),
+    ...[18, 21, 24, 28].map((p) => ({ prefillTokens: p, decodeTokens: 0, contextTokens: 0, prefillSequences: 1 })),
+  ];
+  const samples = works.map((w) => ({ work: w, seconds: curve(w.prefillTokens + w.decodeTokens) + 0.0003 * (w.decodeTokens + w.prefillSequences) }));
+  const fit = fitStepCostSamples(samples, { label: 's', backend: 'none', model: 'none' }, { perSequenceSeconds: 0.0005, perKeySeconds: 0 });
+  assert.equal(fit.servedPerSequenceSeconds, 0);
+  assert.equal(fit.perSequenceSeconds, 0.0005);
+  assert.equal(scaleStepCostFit({ ...fit, servedPerSequenceSeconds: 0.001 }, 2).servedPerSequenceSeconds, 0.002);
+});
