@@ -174,7 +174,11 @@ export interface ExpertLayout {
  *
  * aiconfigurator also keeps a layout fused where its wide-EP tables hold no rows at that
  * width (task_v2.py:1406-1420); batchlab ships none of those tables, so the rule above is
- * the structural one alone.
+ * the structural one alone. On SGLang its large-EP DeepSeek graph also reads MLA, with its
+ * q_b/kv_b/o projections, from WideEP MLA tables (sdk/models/deepseek.py:436-560) and
+ * leaves out the router GEMM (blocks/moe.py:660-674): batchlab ships no WideEP MLA table,
+ * so MLA and its projections stay priced from the MLA and GEMM tables, and the router,
+ * which the deployment runs, stays priced.
  *
  * @example
  * const dsv3 = loadModel('deepseek-v3');
