@@ -301,6 +301,7 @@ export {
   publishedMethodTable,
   publishedMethodSummary,
   publishedCaseTables,
+  largeExpertParallel,
 } from './roofline/index.js';
 export type {
   CriticalBatchGridPoint,
@@ -330,6 +331,8 @@ export type {
   Fp8Scaling,
   PublishedCaseTables,
   ExpertRouting,
+  ExpertAllToAll,
+  ExpertLayout,
 } from './roofline/index.js';
 
 // perf

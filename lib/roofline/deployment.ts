@@ -22,7 +22,8 @@ import { defaultKernelDb } from '../kernels/load.js';
 import type { KernelPricer } from '../kernels/pricer.js';
 import { kernelPricer } from '../kernels/pricer.js';
 import type { GroupWork, KernelUsage } from './kernel-step.js';
-import { KernelTally, kernelOpSeconds, sharedExpertsOverlapRouted } from './kernel-step.js';
+import { EXPERT_ALL_TO_ALLS, KernelTally, NO_WIDE_EP_MOE_TABLE, kernelOpSeconds, largeExpertParallel, sharedExpertsOverlapRouted } from './kernel-step.js';
+import type { ExpertAllToAll } from './kernel-step.js';
 
 /**
  * How a model is spread over devices. One instance serves one step on
@@ -77,6 +78,13 @@ export interface Parallelism {
    * perfectly balanced experts (rows measured with equal tokens per expert).
    */
   expertRouting?: ExpertRouting;
+  /**
+   * The expert all-to-all the deployment's source states it ran ('deepep': DeepEP's
+   * kernels). With one whole expert per device (ep = tp·dp, ep > 1), such a layout is
+   * large expert-parallel whatever tables price it (`largeExpertParallel`): its routed
+   * experts are not read from the fused MoE table.
+   */
+  expertAllToAll?: ExpertAllToAll;
 }
 
 /** The routing distribution an MoE table is read under: the architecture's power law, or every expert alike. */
@@ -308,6 +316,8 @@ interface Resolved {
   memoryFraction: number;
   kernels?: KernelPricer;
   fp8Scaling: Fp8Scaling;
+  /** aiconfigurator's large expert-parallel graph (`largeExpertParallel`): routed experts priced by the performance model. */
+  largeExpertParallel: boolean;
 }
 
 
@@ -357,6 +367,7 @@ function resolve(model: ModelSpec, hw: HardwareSpec, config: PerfConfig): Resolv
     par.overlap === undefined || par.overlap === false ? 0 : par.overlap === true ? -1 : checkNumber('parallelism.overlap', par.overlap, { min: 0, max: 1 });
   const loadFactor = checkNumber('parallelism.expertLoadFactor', par.expertLoadFactor ?? 1, { min: 1, max: MAX_DEVICES });
   const routing = checkOneOf('parallelism.expertRouting', par.expertRouting ?? 'power-law', EXPERT_ROUTINGS);
+  const allToAll = par.expertAllToAll === undefined ? undefined : checkOneOf('parallelism.expertAllToAll', par.expertAllToAll, EXPERT_ALL_TO_ALLS);
   const precision = resolvePrecision(config.precision);
   for (const d of [precision.compute, precision.activations]) hardwarePeakFlops(hw, d);
   const mode = checkOneOf('efficiency', config.efficiency ?? (hw.calibration ? 'calibrated' : 'typical'), EFFICIENCY_MODES);
@@ -407,6 +418,8 @@ function resolve(model: ModelSpec, hw: HardwareSpec, config: PerfConfig): Resolv
     memoryFraction,
     kernels,
     fp8Scaling,
+    largeExpertParallel:
+      kernels !== undefined && largeExpertParallel(model, { framework: kernels.framework, expertTensorParallel: (tp * dp) / ep, expertParallel: ep, allToAll }),
   };
 }
 
@@ -495,9 +508,11 @@ function priceOp(
   }
   const computeBound = computeSeconds >= memorySeconds && computeSeconds > 0;
   if (r.kernels) {
-    const t = kernelOpSeconds(op, model, r.kernels, { weights: p.compute, attention: p.activations, kvCache: p.kvCache, fp8Scaling: r.fp8Scaling, routing: r.routing }, split, g, tally);
+    const dtypes = { weights: p.compute, attention: p.activations, kvCache: p.kvCache, fp8Scaling: r.fp8Scaling, routing: r.routing, largeExpertParallel: r.largeExpertParallel };
+    const t = kernelOpSeconds(op, model, r.kernels, dtypes, split, g, tally);
     if (t !== undefined) return { seconds: t, computeSeconds, memorySeconds, computeBound };
-    tally.add(isCore ? 'attention' : op.group, { kind: r.mode, from: `${hw.name} performance model (${r.mode})`, rows: [] }, op.calls);
+    const why = op.group === 'routed-expert' && r.largeExpertParallel ? `: ${NO_WIDE_EP_MOE_TABLE}` : '';
+    tally.add(isCore ? 'attention' : op.group, { kind: r.mode, from: `${hw.name} performance model (${r.mode})${why}`, rows: [] }, op.calls);
   }
   if (r.matmulCost && op.matmuls.length > 0) {
     let t = 0;
@@ -595,7 +610,7 @@ function stageCost(model: ModelSpec, hw: HardwareSpec, r: Resolved, work: Checke
   // Under a framework's kernel tables, a decode step runs the shared experts on a second
   // stream beside the router and routed experts and pays the longer of the two, as
   // aiconfigurator's graph does (sharedExpertsOverlapRouted): the shorter is hidden.
-  if (r.kernels?.device && sharedExpertsOverlapRouted(model, work, { framework: r.kernels.framework, expertTensorParallel: r.etp, expertParallel: r.ep })) {
+  if (r.kernels?.device && sharedExpertsOverlapRouted(model, work, { framework: r.kernels.framework, largeExpertParallel: r.largeExpertParallel })) {
     const [a, b] = [streams.routed, streams.shared];
     const hidden = a.cb + a.mb < b.cb + b.mb ? a : b;
     gemm -= hidden.cb + hidden.mb;

@@ -29,3 +29,5 @@ export type { HardwareAtDtype, HardwareRooflineRow, DecodeOpRooflineSeries, Crit
 export type { KernelUsage } from './kernel-step.js';
 export type { Fp8Scaling } from './deployment.js';
 export type { ExpertRouting } from './deployment.js';
+export { largeExpertParallel } from './kernel-step.js';
+export type { ExpertAllToAll, ExpertLayout } from './kernel-step.js';

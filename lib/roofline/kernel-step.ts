@@ -130,6 +130,70 @@ export function moeRoutingDistribution(model: Pick<ModelSpec, 'architecture'>, r
   return model.architecture === 'deepseek_v3' ? 'power_law_1.01' : 'power_law_1.2';
 }
 
+/** An expert all-to-all a source states its deployment ran: DeepEP's (normal kernels in prefill, low-latency in decode). */
+export type ExpertAllToAll = 'deepep';
+
+/** Every ExpertAllToAll, for validation. */
+export const EXPERT_ALL_TO_ALLS: readonly ExpertAllToAll[] = ['deepep'];
+
+/** Where aiconfigurator's large expert-parallel graph prices routed experts, and why no table of batchlab's does. */
+export const NO_WIDE_EP_MOE_TABLE =
+  'no wide-EP MoE table (aiconfigurator prices DeepEP/wide-EP layouts from MoEExpertCompute tables, sdk/models/deepseek.py:97-110, sdk/models/blocks/moe.py:297-312 and 609)';
+
+/** The layout facts that decide aiconfigurator's MoE graph (see `largeExpertParallel`). */
+export interface ExpertLayout {
+  /** The framework whose tables price the step (aiconfigurator's backend_name). */
+  framework: string;
+  /** Tensor-parallel degree inside one expert (aiconfigurator's moe_tp_size): (tp·dp)/ep. */
+  expertTensorParallel: number;
+  /** Expert-parallel degree (moe_ep_size). */
+  expertParallel: number;
+  /** The expert all-to-all the deployment's source states it ran, if it states one. */
+  allToAll?: ExpertAllToAll;
+}
+
+/**
+ * Whether a layout takes aiconfigurator's large expert-parallel graph (its enumerator
+ * sets `moe_comm_backend`: MoEAllToAll + MoEExpertCompute ops priced from wide-EP
+ * tables) instead of the fused MoE op its MoE tables serve. Its rule
+ * (src/aiconfigurator/sdk/task_v2.py:1375-1420, `_resolve_moe_comm_backend`, and the
+ * backends of aic-core/src/aiconfigurator_core/sdk/operations/moe_comm.py:55-112,
+ * commit 095f58a5), in batchlab's layout:
+ *
+ * - one whole expert per device and more than one expert-parallel rank
+ *   (`moe_tp == 1`, `moe_ep > 1`; task_v2.py:1396-1398);
+ * - SGLang and vLLM: the DeepEP backends (deepep_ht in context, deepep_ll in
+ *   generation, no SM minimum; moe_comm.py:86-97), where they can serve the layout:
+ *   top-k ≤ 8 and `ep` dividing the routed experts (moe_comm.py:75-82, `feasible`);
+ * - TensorRT-LLM: its wide-EP backends (nvlink_two_sided/one_sided) need SM 100 or
+ *   newer (moe_comm.py:98-111) and attention data parallelism (task_v2.py:1399-1404).
+ *   batchlab's hardware catalog holds no SM version: TensorRT-LLM layouts stay fused;
+ * - a deployment whose source states DeepEP (`allToAll: 'deepep'`, the case's own
+ *   words) ran DeepEP's kernels whatever tables price it: large EP at any such width,
+ *   its published expert placement (redundant experts included) shows that it runs.
+ *
+ * aiconfigurator also keeps a layout fused where its wide-EP tables hold no rows at that
+ * width (task_v2.py:1406-1420); batchlab ships none of those tables, so the rule above is
+ * the structural one alone. On SGLang its large-EP DeepSeek graph also reads MLA, with its
+ * q_b/kv_b/o projections, from WideEP MLA tables (sdk/models/deepseek.py:436-560) and
+ * leaves out the router GEMM (blocks/moe.py:660-674): batchlab ships no WideEP MLA table,
+ * so MLA and its projections stay priced from the MLA and GEMM tables, and the router,
+ * which the deployment runs, stays priced.
+ *
+ * @example
+ * const dsv3 = loadModel('deepseek-v3');
+ * largeExpertParallel(dsv3, { framework: 'sglang', expertTensorParallel: 1, expertParallel: 32 }) // => true
+ * largeExpertParallel(dsv3, { framework: 'trtllm', expertTensorParallel: 1, expertParallel: 8 }) // => false
+ * largeExpertParallel(dsv3, { framework: 'trtllm', expertTensorParallel: 1, expertParallel: 144, allToAll: 'deepep' }) // => true
+ */
+export function largeExpertParallel(model: Pick<ModelSpec, 'moe'>, layout: ExpertLayout): boolean {
+  const moe = model.moe;
+  if (!moe || layout.expertTensorParallel !== 1 || layout.expertParallel <= 1) return false;
+  if (layout.allToAll === 'deepep') return true;
+  if (layout.framework !== 'sglang' && layout.framework !== 'vllm') return false;
+  return moe.expertsPerToken <= 8 && layout.expertParallel <= moe.numExperts && moe.numExperts % layout.expertParallel === 0;
+}
+
 /**
  * Whether a step runs its shared experts beside its routed ones, the step then paying
  * the longer of the two groups instead of their sum: aiconfigurator's DeepSeek model
@@ -142,29 +206,25 @@ export function moeRoutingDistribution(model: Pick<ModelSpec, 'architecture'>, r
  * with the context ops (engine/runtime.rs:691-715). Its generic MoE models carry no shared expert
  * (sdk/models/moe.py:246-248): only DeepSeek-V3's architecture overlaps.
  *
- * That is the graph of its fused MoE op, the one the MoE tables serve. Where SGLang or
- * vLLM run the experts one per device (moe_tp 1, moe_ep > 1) and its all-to-all tables
- * cover the width, it takes its large expert-parallel graph instead
- * (src/aiconfigurator/sdk/task_v2.py:1375-1420), whose shared experts run in line with
- * the routed ones on those two frameworks and beside them on TensorRT-LLM only
- * (sdk/models/blocks/moe.py:640-652): batchlab's own dispatch model stands in for
- * those tables, and the same layouts run in line.
+ * That is the graph of its fused MoE op. A large expert-parallel layout
+ * (`largeExpertParallel`) takes its large-EP graph instead, whose shared experts run
+ * beside the routed ones on TensorRT-LLM only and in line with them on SGLang and vLLM
+ * (sdk/models/blocks/moe.py:640-652).
  *
  * @example
- * const tp8 = { framework: 'trtllm', expertTensorParallel: 8, expertParallel: 1 };
- * sharedExpertsOverlapRouted(loadModel('deepseek-v3'), { prefillTokens: 0, decodeTokens: 64 }, tp8) // => true
- * sharedExpertsOverlapRouted(loadModel('deepseek-v3'), { prefillTokens: 4096, decodeTokens: 64 }, tp8) // => false
- * sharedExpertsOverlapRouted(loadModel('deepseek-v3'), { prefillTokens: 0, decodeTokens: 64 }, { framework: 'sglang', expertTensorParallel: 1, expertParallel: 72 }) // => false
+ * const fused = { framework: 'trtllm', largeExpertParallel: false };
+ * sharedExpertsOverlapRouted(loadModel('deepseek-v3'), { prefillTokens: 0, decodeTokens: 64 }, fused) // => true
+ * sharedExpertsOverlapRouted(loadModel('deepseek-v3'), { prefillTokens: 4096, decodeTokens: 64 }, fused) // => false
+ * sharedExpertsOverlapRouted(loadModel('deepseek-v3'), { prefillTokens: 0, decodeTokens: 64 }, { framework: 'sglang', largeExpertParallel: true }) // => false
  */
 export function sharedExpertsOverlapRouted(
   model: Pick<ModelSpec, 'architecture' | 'moe'>,
   work: { prefillTokens: number; decodeTokens: number },
-  deployment: { framework: string; expertTensorParallel: number; expertParallel: number },
+  deployment: { framework: string; largeExpertParallel: boolean },
 ): boolean {
   if (model.architecture !== 'deepseek_v3' || (model.moe?.sharedExperts ?? 0) === 0) return false;
   if (work.prefillTokens !== 0 || work.decodeTokens <= 0) return false;
-  const largeEp = deployment.expertTensorParallel === 1 && deployment.expertParallel > 1;
-  return !(largeEp && deployment.framework !== 'trtllm');
+  return !(deployment.largeExpertParallel && deployment.framework !== 'trtllm');
 }
 
 /** MLA's absorbed per-head decode matmuls and the phase of aiconfigurator's MLABmm table that times each. */
@@ -188,7 +248,10 @@ const MLA_BMM_PHASE: Readonly<Record<string, 'pre' | 'post'>> = { 'attn.q_absorb
  *   tensor- and expert-parallel widths, the weights' dtype (FP8 with block scales:
  *   'fp8_block') and the routing distribution (`moeRoutingDistribution`), whose rows
  *   hold the busiest rank's load: the expert load factor (`split.m`) is not applied on
- *   top of it. The down projection is inside that call.
+ *   top of it. The down projection is inside that call. Not for a large expert-parallel
+ *   layout (`dtypes.largeExpertParallel`, see `largeExpertParallel`): aiconfigurator
+ *   prices those experts from wide-EP tables batchlab does not ship
+ *   (`NO_WIDE_EP_MOE_TABLE`), and the caller's model prices them.
  * - MLA attention (TensorRT-LLM, SGLang): the MLA context and generation tables at the
  *   device's heads, as aiconfigurator's DeepSeek model; its absorbed per-head decode
  *   matmuls from the MLA BMM table. Under vLLM, aiconfigurator prices DeepSeek's attention
@@ -202,12 +265,14 @@ export function kernelOpSeconds(
   op: ModelOperation,
   model: ModelSpec,
   k: KernelPricer,
-  dtypes: { weights: Dtype; attention: Dtype; kvCache: Dtype; fp8Scaling?: Fp8Scaling; routing?: ExpertRouting },
+  dtypes: { weights: Dtype; attention: Dtype; kvCache: Dtype; fp8Scaling?: Fp8Scaling; routing?: ExpertRouting; largeExpertParallel?: boolean },
   split: OpSplit,
   g: GroupWork,
   tally: KernelTally,
 ): number | undefined {
   if (!k.device) return undefined;
+  // A large expert-parallel layout's experts are no fused-MoE call: NO_WIDE_EP_MOE_TABLE.
+  if (op.group === 'routed-expert' && dtypes.largeExpertParallel) return undefined;
   const take = (family: string, a: KernelAnswer, calls: number): number | undefined => tallied(tally, family, a, calls);
   if (op.group === 'attention-core') {
     const at = model.attention;

@@ -20,6 +20,8 @@ import { median } from '../util/stats.js';
 import type { KernelDb } from '../kernels/load.js';
 import { defaultKernelDb } from '../kernels/load.js';
 import type { KernelFramework } from '../kernels/pricer.js';
+import type { ExpertAllToAll } from './kernel-step.js';
+import { EXPERT_ALL_TO_ALLS } from './kernel-step.js';
 import { KERNEL_FRAMEWORKS, kernelFrameworksOf, kernelTablesOf } from '../kernels/pricer.js';
 
 /**
@@ -129,6 +131,12 @@ export interface PublishedCase {
    *   the MoE tables keep the power law and take no factor on top of it.
    */
   expertLoad?: { kind: 'balanced'; source?: string } | { kind: 'uniform-routing'; redundantExperts: number; seed: number; steps: number };
+  /**
+   * The expert all-to-all the source states the deployment ran, in its own words
+   * (`source`): 'deepep', DeepEP's kernels. The layout is then large expert-parallel
+   * (`largeExpertParallel`): its routed experts are not read from the fused MoE table.
+   */
+  expertAllToAll?: { kind: ExpertAllToAll; source: string };
   published: { value: number; unit: string };
   /** Where the number comes from: the file's document, its URL and date. */
   source: string;
@@ -191,6 +199,15 @@ function balanceSource(field: string, v: unknown): string {
   return v;
 }
 
+/** A stated expert all-to-all: `{ kind, source }`, the source quoting where the case states it. */
+function checkAllToAll(field: string, v: unknown): { kind: ExpertAllToAll; source: string } {
+  if (typeof v !== 'object' || v === null) throw new InputError(field, v, `an object { kind: ${EXPERT_ALL_TO_ALLS.join(' | ')}, source }`);
+  const o = v as { kind?: unknown; source?: unknown };
+  const kind = checkOneOf(`${field}.kind`, o.kind, EXPERT_ALL_TO_ALLS);
+  if (typeof o.source !== 'string' || o.source === '') throw new InputError(`${field}.source`, o.source, 'a non-empty string quoting where the case states its all-to-all');
+  return { kind, source: o.source };
+}
+
 function checkCase(raw: unknown, where: string, file: { source: string; url?: string; date?: string }): PublishedCase {
   if (typeof raw !== 'object' || raw === null) throw new InputError(where, raw, 'a published case object');
   const c = raw as Record<string, unknown>;
@@ -238,6 +255,7 @@ function checkCase(raw: unknown, where: string, file: { source: string; url?: st
             steps: checkInt(`${where}.expertLoad.steps`, (load as { steps?: unknown }).steps, { min: 1, max: 1000 }),
           };
   }
+  if (c.expertAllToAll !== undefined) out.expertAllToAll = checkAllToAll(`${where}.expertAllToAll`, c.expertAllToAll);
   if (c.promptMix !== undefined) {
     if (phase !== 'prefill') throw new InputError(`${where}.promptMix`, c.promptMix, 'absent: only prefill cases price a prompt mix');
     if (typeof c.promptMix !== 'string') throw new InputError(`${where}.promptMix`, c.promptMix, 'the name of a data/traces prompt mix');
@@ -316,6 +334,7 @@ interface DayJson {
   figures: Record<string, Sourced>;
   layout: Record<string, { nodesPerUnit: number; expertParallel: number; dataParallelAttention: number; redundantExperts: number } & Record<string, unknown>> & {
     microBatchOverlap: { value: boolean };
+    expertAllToAll?: { value: unknown; source: unknown };
   };
   workload: Record<string, Sourced>;
 }
@@ -360,7 +379,9 @@ function dayCases(day: DayJson, name: string, file: { source: string; url?: stri
   }
   const mixName = mixEntry?.value as string | undefined;
   const acceptance = w('mtpAcceptance');
-  const base = { model: day.model, hardware: day.hardware, devicesPerNode: gpn, precision: precisionOf(), source: file.source, url: file.url, date: file.date };
+  const a2a = day.layout.expertAllToAll;
+  const expertAllToAll = a2a === undefined ? {} : { expertAllToAll: checkAllToAll(`${where}.layout.expertAllToAll`, { kind: a2a.value, source: a2a.source }) };
+  const base = { model: day.model, hardware: day.hardware, devicesPerNode: gpn, precision: precisionOf(), source: file.source, url: file.url, date: file.date, ...expertAllToAll };
   const cases: PublishedCase[] = [
     {
       ...base,
@@ -608,6 +629,7 @@ export function predictPublishedCase(c: PublishedCase, kernels: Pick<PerfConfig,
   const factor = publishedCaseLoadFactor(c);
   if (factor !== 1) parallelism.expertLoadFactor = factor;
   if (c.expertLoad?.kind === 'balanced') parallelism.expertRouting = 'balanced';
+  if (c.expertAllToAll !== undefined) parallelism.expertAllToAll = c.expertAllToAll.kind;
   const config: PerfConfig = { parallelism, precision: c.precision, ...(c.fp8Scaling === undefined ? {} : { fp8Scaling: c.fp8Scaling }), ...kernels };
   const nodes = c.devices / c.devicesPerNode;
   let predicted: number;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { stepTime } from '../../lib/roofline/deployment.js';
-import { contextAttentionCall, moeRoutingDistribution, sharedExpertsOverlapRouted } from '../../lib/roofline/kernel-step.js';
+import { NO_WIDE_EP_MOE_TABLE, contextAttentionCall, largeExpertParallel, moeRoutingDistribution, sharedExpertsOverlapRouted } from '../../lib/roofline/kernel-step.js';
 import { prefillAttentionPairs } from '../../lib/core/matmul.js';
 import { defaultKernelDb, kernelDbOfRows, kernelPricer } from '../../lib/kernels/index.js';
 import type { KernelRow } from '../../lib/kernels/index.js';
@@ -285,16 +285,68 @@ test('moeRoutingDistribution() reads the architecture\'s power law unless the ro
   assert.equal(moeRoutingDistribution(dsv3, 'balanced'), 'balanced');
   // OverlapOp in DeepSeek's generation graph only (sdk/models/deepseek.py:985-987); context and
   // mixed steps run sequentially (deepseek.py:656-658, engine/runtime.rs:691-715); Mixtral has no shared expert.
-  const tp8 = { framework: 'sglang', expertTensorParallel: 8, expertParallel: 1 };
+  const tp8 = { framework: 'sglang', largeExpertParallel: false };
   assert.equal(sharedExpertsOverlapRouted(dsv3, { prefillTokens: 0, decodeTokens: 64 }, tp8), true);
   assert.equal(sharedExpertsOverlapRouted(dsv3, { prefillTokens: 64, decodeTokens: 64 }, tp8), false);
   assert.equal(sharedExpertsOverlapRouted(dsv3, { prefillTokens: 0, decodeTokens: 0 }, tp8), false);
   assert.equal(sharedExpertsOverlapRouted(loadModel('mixtral-8x7b'), { prefillTokens: 0, decodeTokens: 64 }, tp8), false);
-  // One expert per device at EP72: the large-EP graph, overlapped on TensorRT-LLM only (sdk/models/blocks/moe.py:640-652).
-  const ep72 = { expertTensorParallel: 1, expertParallel: 72 };
-  assert.equal(sharedExpertsOverlapRouted(dsv3, { prefillTokens: 0, decodeTokens: 64 }, { ...ep72, framework: 'trtllm' }), true);
-  assert.equal(sharedExpertsOverlapRouted(dsv3, { prefillTokens: 0, decodeTokens: 64 }, { ...ep72, framework: 'sglang' }), false);
-  assert.equal(sharedExpertsOverlapRouted(dsv3, { prefillTokens: 0, decodeTokens: 64 }, { ...ep72, framework: 'vllm' }), false);
+  // The large-EP graph: shared experts overlapped on TensorRT-LLM only (sdk/models/blocks/moe.py:640-652).
+  const large = { largeExpertParallel: true };
+  assert.equal(sharedExpertsOverlapRouted(dsv3, { prefillTokens: 0, decodeTokens: 64 }, { ...large, framework: 'trtllm' }), true);
+  assert.equal(sharedExpertsOverlapRouted(dsv3, { prefillTokens: 0, decodeTokens: 64 }, { ...large, framework: 'sglang' }), false);
+  assert.equal(sharedExpertsOverlapRouted(dsv3, { prefillTokens: 0, decodeTokens: 64 }, { ...large, framework: 'vllm' }), false);
+});
+
+test("largeExpertParallel() is aiconfigurator's rule for its large-EP graph (moe_comm_backend set), in batchlab's layout", () => {
+  // aiconfigurator commit 095f58a5: src/aiconfigurator/sdk/task_v2.py:1375-1420 (_resolve_moe_comm_backend) and
+  // aic-core/src/aiconfigurator_core/sdk/operations/moe_comm.py:55-111 (the backends and their `feasible`).
+  const layout = (framework: string, etp: number, ep: number, allToAll?: 'deepep') => ({ framework, expertTensorParallel: etp, expertParallel: ep, ...(allToAll ? { allToAll } : {}) });
+  // SGLang/vLLM with one whole expert per device: DeepEP (deepep_ht/deepep_ll, moe_comm.py:86-97), 256 experts over 32 or 8 ranks.
+  assert.equal(largeExpertParallel(dsv3, layout('sglang', 1, 32)), true);
+  assert.equal(largeExpertParallel(dsv3, layout('vllm', 1, 8)), true);
+  // moe_tp != 1 or moe_ep <= 1 stays fused (task_v2.py:1396-1398): TP8 experts, or EP 1.
+  assert.equal(largeExpertParallel(dsv3, layout('sglang', 8, 1)), false);
+  assert.equal(largeExpertParallel(dsv3, layout('sglang', 2, 4)), false);
+  assert.equal(largeExpertParallel(dsv3, layout('sglang', 1, 1)), false);
+  // `feasible` (moe_comm.py:75-82): the experts must divide evenly over the ranks (256 % 72 = 32) ...
+  assert.equal(largeExpertParallel(dsv3, layout('sglang', 1, 72)), false);
+  // ... and top-k at most 8: Mixtral's top-2 over 8 experts at EP8 qualifies.
+  assert.equal(largeExpertParallel(loadModel('mixtral-8x7b'), layout('sglang', 1, 8)), true);
+  // TensorRT-LLM's wide-EP backends need SM 100+ (moe_comm.py:98-111): batchlab's catalog holds no SM version, fused.
+  assert.equal(largeExpertParallel(dsv3, layout('trtllm', 1, 8)), false);
+  // A source stating DeepEP ran DeepEP's kernels: large EP whatever tables price it, at any width it deployed.
+  assert.equal(largeExpertParallel(dsv3, layout('trtllm', 1, 144, 'deepep')), true);
+  assert.equal(largeExpertParallel(dsv3, layout('sglang', 1, 72, 'deepep')), true);
+  assert.equal(largeExpertParallel(dsv3, layout('trtllm', 8, 1, 'deepep')), false);
+  // A dense model has no MoE graph.
+  assert.equal(largeExpertParallel(llama, layout('sglang', 1, 8)), false);
+});
+
+test("stepTime() on a large expert-parallel layout leaves the routed experts to the performance model, saying why, and reads its GEMMs and MLA from the tables", () => {
+  const hw = loadHardware('h100-sxm');
+  // LMSYS's decode layout shape: SGLang, DP-attention 32, EP32, 64 sequences per device.
+  const work = { prefillTokens: 0, decodeTokens: 32 * 64, contextTokens: 32 * 64 * 2048 };
+  const config = { parallelism: { dp: 32, ep: 32 }, precision: FP8, fp8Scaling: 'block', framework: 'sglang', checkMemory: false } as const;
+  const t = stepTime(dsv3, hw, config, work);
+  const usage = (op: string) => t.kernels!.filter((u) => u.op === op);
+  assert.deepEqual(usage('moe'), []);
+  assert.deepEqual(
+    usage('routed-expert').map((u) => [u.kind, u.from, u.rows]),
+    [['calibrated', `${hw.name} performance model (calibrated): ${NO_WIDE_EP_MOE_TABLE}`, 0]],
+  );
+  // Every GEMM and the MLA attention are still table rows of SGLang's H100 SXM tables.
+  for (const op of ['gemm', 'mla', 'mla_bmm']) {
+    assert.ok(usage(op).length > 0 && usage(op).every((u) => u.rows > 0 && u.from.startsWith('data/kernels/h100_sxm/sglang/')), op);
+  }
+  // Stating DeepEP on a TensorRT-LLM-priced layout takes the same path; the same layout unstated
+  // reads trtllm's fused MoE table (its wide-EP backends need SM 100+).
+  const trt = { ...config, framework: 'trtllm' } as const;
+  const stated = stepTime(dsv3, hw, { ...trt, parallelism: { dp: 32, ep: 32, expertAllToAll: 'deepep' } }, work);
+  assert.equal(stated.kernels!.filter((u) => u.op === 'moe').length, 0);
+  assert.equal(stated.kernels!.filter((u) => u.op === 'routed-expert').length, 1);
+  const fused = stepTime(dsv3, hw, trt, work);
+  assert.deepEqual(fused.kernels!.filter((u) => u.op === 'moe').map((u) => [u.calls, u.from]), [[58, 'data/kernels/h100_sxm/trtllm/1.3.0rc20/moe.csv.gz']]);
+  assert.throws(() => stepTime(dsv3, hw, { ...trt, parallelism: { dp: 32, ep: 32, expertAllToAll: 'nccl' as 'deepep' } }, work), (e: unknown) => e instanceof InputError && /parallelism\.expertAllToAll/.test(e.message));
 });
 
 test('stepTime() with an MoE table counts routing imbalance once: the power-law row at the mean tokens, no expert load factor on top; balanced routing reads the balanced rows', () => {
