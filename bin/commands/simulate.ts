@@ -52,6 +52,7 @@ function replicaOf(o: SimulateCliOptions, cmd: Command, engine?: ServingEngineNa
     if (cmd.getOptionValueSource('tp') === 'cli') throw new InputError('--tp', o.tp, 'left out without --model and --hardware');
     if (o.efficiency !== undefined) throw new InputError('--efficiency', o.efficiency, 'left out without --model and --hardware');
     if (o.framework !== undefined) throw new InputError('--framework', o.framework, 'left out without --model and --hardware');
+    if (o.kernelDb !== undefined) throw new InputError('--kernel-db', o.kernelDb, 'left out without --model and --hardware');
     const stepSeconds = checkNumber('--step-ms', decimalArg('--step-ms', o.stepMs), { min: 1e-6, max: 1e6 }) / 1e3;
     const stepCost = constantStepCost(stepSeconds);
     return { label: stepCost.label!, stepCost, ...(engine === undefined ? {} : { preset: servingEnginePreset(engine) }) };
@@ -69,7 +70,7 @@ function replicaOf(o: SimulateCliOptions, cmd: Command, engine?: ServingEngineNa
   const kernels = kernelOptionsFromFlags(o, hw);
   const perf = efficiency !== undefined || kernels.framework !== undefined;
   const opts = perf ? { precision: 'bf16' as const, parallelism: { tp: devices }, ...(efficiency === undefined ? {} : { efficiency }), ...kernels, ...share } : { dtype: 'bf16' as const, devices, ...share };
-  const r = asFlags(() => catalogServingReplica(model, hw, opts), { devices: '--tp', 'parallelism.tp': '--tp', efficiency: '--efficiency', framework: '--framework' });
+  const r = asFlags(() => catalogServingReplica(model, hw, opts), { devices: '--tp', 'parallelism.tp': '--tp', efficiency: '--efficiency', framework: '--framework', memory: '--tp' });
   return { ...r, ...(preset ? { preset } : {}) };
 }
 

@@ -213,7 +213,8 @@ function fitParts(work: StepWork[], yIn: number[], knots: number[], fixed?: Fixe
     tokenSeconds: curve.map((v) => Math.max(v, 1e-6)),
     perSequenceSeconds: fixed ? fixed.perSequenceSeconds + ex[0] : ex[0],
     perKeySeconds: fixed ? fixed.perKeySeconds : ex[1],
-    ...(fixed ? { servedPerSequenceSeconds: ex[0] } : {}),
+    // Only a log with prompts both beside decodes and alone separates the addition from the curve.
+    ...(fixed && identified ? { servedPerSequenceSeconds: ex[0] } : {}),
   };
 }
 
@@ -288,7 +289,7 @@ export function fitStepCostSamples(samples: StepSample[], meta: { label: string;
     rmsRelativeError: 0,
     points: [],
     label: meta.label,
-    provenance: { backend: meta.backend, model: meta.model, date: meta.date ?? new Date().toISOString(), reps: ok.length, statistic: `least squares over ${work.length} served steps (slowest 5 % dropped)${fixed ? '; per-sequence and per-key costs given, served per-sequence addition fitted' : ''}` },
+    provenance: { backend: meta.backend, model: meta.model, date: meta.date ?? new Date().toISOString(), reps: ok.length, statistic: `least squares over ${work.length} served steps (slowest 5 % dropped)${fixed ? `; per-sequence and per-key costs given, ${parts.servedPerSequenceSeconds === undefined ? 'no served per-sequence addition (no steps with prompts both beside decodes and alone to separate it)' : 'served per-sequence addition fitted'}` : ''}` },
   };
   fit.rmsRelativeError = rmsRelative(engineStepCost(fit), work, y);
   fit.stepFactors = stepSpread(ok, engineStepCost(fit));

@@ -103,7 +103,7 @@ export function kernelDeviceFolder(hw: HardwareSpec): string {
  *
  * @example
  * kernelFrameworksOf(defaultKernelDb(), loadHardware('h200')) // => ['sglang', 'trtllm', 'vllm']
- * kernelFrameworksOf(defaultKernelDb(), loadHardware('h800')) // => ['trtllm'] (H100 SXM's)
+ * kernelFrameworksOf(defaultKernelDb(), loadHardware('h800')) // => ['sglang', 'trtllm', 'vllm'] (H100 SXM's)
  */
 export function kernelFrameworksOf(db: KernelDb | undefined, hw: HardwareSpec): string[] {
   const folder = kernelTablesOf(hw, db).compute;

@@ -1,4 +1,4 @@
-import type { Dtype } from '../core/types.js';
+import { DTYPE_BYTES, type Dtype } from '../core/types.js';
 import { prefillAttentionPairs } from '../core/matmul.js';
 import type { KernelAnswer, KernelAnswerKind } from '../kernels/schema.js';
 import type { KernelPricer } from '../kernels/pricer.js';
@@ -328,7 +328,9 @@ export function kernelOpSeconds(
   // times it at n = num_experts, unsplit, from the bfloat16 table whatever the experts' dtype
   // (sdk/models/deepseek.py:688-699 and 933-939, blocks/moe.py:314-326).
   const router = op.group === 'router';
-  const dtype = op.group === 'lm-head' || router ? dtypes.attention : weights;
+  // 16 bits even where attention itself runs narrower (an all-FP8 precision).
+  const sixteen: Dtype = DTYPE_BYTES[dtypes.attention] >= 2 ? dtypes.attention : 'bf16';
+  const dtype = op.group === 'lm-head' || router ? sixteen : weights;
   const columns = router ? 1 : split.n;
   const static8 = dtype === 'fp8' && dtypes.fp8Scaling === 'static';
   // The output projection reads attention's output and the down projection the gated

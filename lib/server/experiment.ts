@@ -301,7 +301,10 @@ export function describeExperiment(r: ExperimentResult): string {
   return (
     `- **${r.model.label}** (${f.provenance.model}): ${(p.total / 1e6).toFixed(1)} M parameters, ${(p.active / 1e6).toFixed(1)} M active per token. ` +
     `A decode step of 1 sequence costs ${(1e3 * engineStepCost(f)({ prefillTokens: 0, decodeTokens: 1, contextTokens: 0 })).toFixed(1)} ms; each further sequence adds ` +
-    `${(1e3 * f.perSequenceSeconds).toFixed(2)} ms of attention plus its share of the GEMMs, each cached token ${(1e6 * f.perKeySeconds).toFixed(2)} µs ` +
+    (f.servedPerSequenceSeconds === undefined
+      ? `${(1e3 * f.perSequenceSeconds).toFixed(2)} ms of attention plus its share of the GEMMs`
+      : `${(1e3 * (f.perSequenceSeconds - f.servedPerSequenceSeconds)).toFixed(2)} ms of attention plus its share of the GEMMs and ${(1e3 * f.servedPerSequenceSeconds).toFixed(2)} ms that serving adds`) +
+    `, each cached token ${(1e6 * f.perKeySeconds).toFixed(2)} µs ` +
     `(fit error ${(100 * f.rmsRelativeError).toFixed(0)} % rms over ${f.points.length ? `${f.points.length} timed shapes` : `${f.provenance.reps} served steps`}). ` +
     (f.points.length ? `The server adds ${(1e3 * r.overheads.stepSeconds).toFixed(2)} ms per step and ` : 'The served steps include the loop\'s time between steps; the HTTP path adds ') +
     `${(1e3 * r.overheads.requestSeconds).toFixed(1)} ms per request; predicted capacity ${r.capacityRps.toFixed(1)} requests/s ` +

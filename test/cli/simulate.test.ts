@@ -118,6 +118,9 @@ test('batchlab simulate --framework prices the replica from that framework\'s ke
   const c = await run(['simulate', '--framework', 'vllm']);
   assert.equal(c.code, 2);
   assert.match(c.err, /--framework must be left out without --model and --hardware/);
+  const e = await run(['simulate', '--kernel-db', 'data/kernels']);
+  assert.equal(e.code, 2);
+  assert.match(e.err, /--kernel-db must be left out without --model and --hardware/);
   const d = await run(['simulate', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--framework', 'tgi']);
   assert.equal(d.code, 2);
   assert.match(d.err, /--framework must be one of the frameworks data\/kernels holds: sglang, trtllm, vllm; got "tgi"/);

@@ -387,3 +387,15 @@ test('stepTime() under a framework overlaps the shared expert with the router an
   const p1 = step({}, DS_PREFILL).breakdown.gemmSeconds;
   close(step({ sharedGateUp: 5, sharedDown: 5 }, DS_PREFILL).breakdown.gemmSeconds - p1, 58 * 8 * 1e-6, 'prefill sums');
 });
+
+test("stepTime() prices the LM head from the 16-bit GEMM table even when attention runs in FP8 (aiconfigurator's logits GEMM is bfloat16 whatever the precision)", () => {
+  const hw = loadHardware('h200');
+  const k = kernelPricer(defaultKernelDb(), hw, 'trtllm');
+  const t = stepTime(llama, hw, { parallelism: { tp: 8 }, precision: { weights: 'fp8', activations: 'fp8', kvCache: 'fp8' }, framework: 'trtllm' }, DECODE);
+  // Llama-3.1-70B config.json shapes split 8 ways, 16 rows; models/llama.py:129-136 and 191-197 (GEMMQuantMode.bfloat16, commit 095f58a5).
+  const perLayer = k.gemm(16, 10240 / 8, 8192, 'fp8').seconds + k.gemm(16, 8192 / 8, 8192, 'fp8').seconds + k.gemm(16, (2 * 28672) / 8, 8192, 'fp8').seconds + k.gemm(16, 8192 / 8, 28672, 'fp8').seconds;
+  const lmHead16 = k.gemm(16, 128256 / 8, 8192, 'bf16').seconds;
+  const lmHead8 = k.gemm(16, 128256 / 8, 8192, 'fp8').seconds;
+  const rest = t.breakdown.gemmSeconds - 80 * perLayer - lmHead16;
+  assert.ok(rest >= 0 && rest < Math.abs(lmHead16 - lmHead8) / 100, `rest ${rest} vs LM head gap ${lmHead16 - lmHead8}`);
+});
