@@ -122,17 +122,20 @@ test("stepTime() with framework 'trtllm' prices a GEMM of an expected row count 
   assert.ok(Math.abs(d - (1 - 0.096) * lmHead) / lmHead < 1e-9, `${d} vs ${(1 - 0.096) * lmHead}`);
 });
 
-test("stepTime() with framework 'trtllm' prices FP8 weight GEMMs from the fp8 table and the LM head from the 16-bit one, as aiconfigurator does", () => {
+test("stepTime() with framework 'trtllm' prices FP8 weight GEMMs from the fp8 table and the LM head from the 16-bit one, as aiconfigurator does, even when attention runs in FP8", () => {
   const hw = loadHardware('h200');
   const k = kernelPricer(defaultKernelDb(), hw, 'trtllm');
-  const t = stepTime(llama, hw, { parallelism: { tp: 8 }, precision: { weights: 'fp8', activations: 'bf16', kvCache: 'bf16' }, framework: 'trtllm' }, DECODE);
-  // Llama-3.1-70B config.json shapes split 8 ways, 16 rows (the decode batch).
-  const perLayer = k.gemm(16, 10240 / 8, 8192, 'fp8').seconds + k.gemm(16, 8192 / 8, 8192, 'fp8').seconds + k.gemm(16, (2 * 28672) / 8, 8192, 'fp8').seconds + k.gemm(16, 8192 / 8, 28672, 'fp8').seconds;
-  const lmHead16 = k.gemm(16, 128256 / 8, 8192, 'bf16').seconds;
-  const lmHead8 = k.gemm(16, 128256 / 8, 8192, 'fp8').seconds;
-  // What is left is the embedding gather (a few nanoseconds), far below the two LM heads' gap.
-  const rest = t.breakdown.gemmSeconds - 80 * perLayer - lmHead16;
-  assert.ok(rest >= 0 && rest < Math.abs(lmHead16 - lmHead8) / 100, `rest ${rest} vs LM head gap ${lmHead16 - lmHead8}`);
+  // aiconfigurator's logits GEMM is bfloat16 whatever the precision (models/llama.py:129-136 and 191-197, GEMMQuantMode.bfloat16, commit 095f58a5).
+  for (const attention of ['bf16', 'fp8'] as const) {
+    const t = stepTime(llama, hw, { parallelism: { tp: 8 }, precision: { weights: 'fp8', activations: attention, kvCache: attention }, framework: 'trtllm' }, DECODE);
+    // Llama-3.1-70B config.json shapes split 8 ways, 16 rows (the decode batch).
+    const perLayer = k.gemm(16, 10240 / 8, 8192, 'fp8').seconds + k.gemm(16, 8192 / 8, 8192, 'fp8').seconds + k.gemm(16, (2 * 28672) / 8, 8192, 'fp8').seconds + k.gemm(16, 8192 / 8, 28672, 'fp8').seconds;
+    const lmHead16 = k.gemm(16, 128256 / 8, 8192, 'bf16').seconds;
+    const lmHead8 = k.gemm(16, 128256 / 8, 8192, 'fp8').seconds;
+    // What is left is the embedding gather (a few nanoseconds), far below the two LM heads' gap.
+    const rest = t.breakdown.gemmSeconds - 80 * perLayer - lmHead16;
+    assert.ok(rest >= 0 && rest < Math.abs(lmHead16 - lmHead8) / 100, `${attention} attention: rest ${rest} vs LM head gap ${lmHead16 - lmHead8}`);
+  }
 });
 
 test("stepTime() with fp8Scaling 'static' prices FP8 GEMMs without the activation-quantize passes, the conversion too where the input arrives in FP8", () => {
@@ -386,16 +389,4 @@ test('stepTime() under a framework overlaps the shared expert with the router an
   // Prefill runs them one after the other (deepseek.py:656-658): 8 µs more per layer.
   const p1 = step({}, DS_PREFILL).breakdown.gemmSeconds;
   close(step({ sharedGateUp: 5, sharedDown: 5 }, DS_PREFILL).breakdown.gemmSeconds - p1, 58 * 8 * 1e-6, 'prefill sums');
-});
-
-test("stepTime() prices the LM head from the 16-bit GEMM table even when attention runs in FP8 (aiconfigurator's logits GEMM is bfloat16 whatever the precision)", () => {
-  const hw = loadHardware('h200');
-  const k = kernelPricer(defaultKernelDb(), hw, 'trtllm');
-  const t = stepTime(llama, hw, { parallelism: { tp: 8 }, precision: { weights: 'fp8', activations: 'fp8', kvCache: 'fp8' }, framework: 'trtllm' }, DECODE);
-  // Llama-3.1-70B config.json shapes split 8 ways, 16 rows; models/llama.py:129-136 and 191-197 (GEMMQuantMode.bfloat16, commit 095f58a5).
-  const perLayer = k.gemm(16, 10240 / 8, 8192, 'fp8').seconds + k.gemm(16, 8192 / 8, 8192, 'fp8').seconds + k.gemm(16, (2 * 28672) / 8, 8192, 'fp8').seconds + k.gemm(16, 8192 / 8, 28672, 'fp8').seconds;
-  const lmHead16 = k.gemm(16, 128256 / 8, 8192, 'bf16').seconds;
-  const lmHead8 = k.gemm(16, 128256 / 8, 8192, 'fp8').seconds;
-  const rest = t.breakdown.gemmSeconds - 80 * perLayer - lmHead16;
-  assert.ok(rest >= 0 && rest < Math.abs(lmHead16 - lmHead8) / 100, `rest ${rest} vs LM head gap ${lmHead16 - lmHead8}`);
 });
