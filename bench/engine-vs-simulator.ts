@@ -104,9 +104,8 @@ for (const model of onlyOutside || simulatedLoads.length === 0 ? [] : models) {
     calibrationFraction,
     log,
   });
-  const f = r.fit;
   console.log(describeExperiment(r));
-  console.log(`step cost by tokens per step: ${f.tokenKnots.map((k, i) => `${k}: ${(f.tokenSeconds[i] * 1e3).toFixed(1)}`).join(', ')} ms`);
+  printTokenCurve(r.fit);
   console.log(`${'model'.padEnd(6)} ${'policy'.padEnd(30)} ${'load'.padEnd(10)} ${'rate/s'.padStart(7)} ${'metric'.padEnd(19)} ${'predicted'.padStart(10)} ${'measured'.padStart(10)} ${'error'.padStart(8)}`);
   for (const row of r.table.objects() as Array<Record<string, unknown>>) {
     const err = row.error as number;
@@ -118,6 +117,9 @@ for (const model of onlyOutside || simulatedLoads.length === 0 ? [] : models) {
     if (key) all.push({ model: model.label, metric: row.metric as string, error: err });
   }
   console.log();
+}
+function printTokenCurve(f: ExperimentResult['fit']): void {
+  console.log(`step cost by tokens per step: ${f.tokenKnots.map((k, i) => `${k}: ${(f.tokenSeconds[i] * 1e3).toFixed(1)}`).join(', ')} ms`);
 }
 function printTable(r: ExperimentResult, keys: string[]): void {
   console.log(`${'point'.padEnd(10)} ${'client'.padEnd(8)} ${'nominal'.padStart(8)} ${'offered'.padStart(8)} ${'steps×'.padStart(6)} ${'metric'.padEnd(19)} ${'predicted'.padStart(10)} ${'measured'.padStart(10)} ${'error'.padStart(8)}`);
@@ -166,6 +168,7 @@ if (!process.argv.includes('--no-outside')) {
         log,
       });
       console.log(describeExperiment(r));
+      printTokenCurve(r.fit);
       console.log(`repeat ${rep + 1} of ${repeats} (seed ${seed + rep}):`);
       printTable(r, keys);
       for (const row of r.table.objects() as Array<Record<string, unknown>>) {
