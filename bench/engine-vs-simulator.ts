@@ -2,6 +2,11 @@
 // lib/server, in a child process) against simulateServing fed the engine's step cost
 // measured on this machine, with the same Poisson workload and seed.
 //   node --import tsx bench/engine-vs-simulator.ts [--requests 40] [--engine-steps] [--no-outside | --only-outside] [--repeats 2] [--scale-by-speed] [--real-size]
+//     [--points light,knee,saturated,closed 1,closed 4,closed 16] [--calibration-fraction 1]
+// --points measures only the named points (names as the tables print them; default all);
+// --calibration-fraction sends that fraction of the served-step calibration's requests
+// (default 1). Both make a reduced run of the real-size model possible; every progress
+// line carries the wall time since the start and since the line before (the phase it ends).
 // Three loads (light, near the knee, saturated: 0.3, 0.75 and 1.2 × the predicted
 // capacity under continuous batching), two policies (continuous; the tick-level window
 // of 30 ms), two configs (dense Llama-3.2-1B and MoE Mixtral-8x7B, scaled down).
@@ -35,12 +40,15 @@ import { predictionErrorSummary } from '../lib/server/predict.js';
 import { median } from '../lib/util/stats.js';
 import type { ExperimentModel } from '../lib/server/experiment.js';
 import type { ServingPolicy } from '../lib/batching/types.js';
+import { InputError } from '../lib/util/errors.js';
 
 const arg = (name: string, dflt: number): number => {
   const i = process.argv.indexOf(name);
   return i > 0 ? Number(process.argv[i + 1]) : dflt;
 };
 const requests = arg('--requests', 40);
+const calibrationFraction = arg('--calibration-fraction', 1);
+if (!(calibrationFraction > 0 && calibrationFraction <= 1)) throw new InputError('--calibration-fraction', process.argv[process.argv.indexOf('--calibration-fraction') + 1], 'a number in (0, 1]');
 const seed = arg('--seed', 1);
 // Default: the step cost is fitted to steps the server ran under a calibration load (a
 // different seed from the measured points); --engine-steps uses engine steps timed back to back.
@@ -61,6 +69,20 @@ const loads: Array<[string, number]> = [
   ['knee', 0.75],
   ['saturated', 1.2],
 ];
+const closedClients = [1, 4, 16];
+const pointNames = [...loads.map(([name]) => name), ...closedClients.map((c) => `closed ${c}`)];
+const pointsIndex = process.argv.indexOf('--points');
+const chosen = pointsIndex > 0 ? (process.argv[pointsIndex + 1] ?? '').split(',').map((n) => n.trim()) : pointNames;
+for (const n of chosen) if (!pointNames.includes(n)) throw new InputError('--points', n, `a comma-separated list of ${pointNames.join(', ')}`);
+const wanted = (name: string): boolean => chosen.includes(name);
+const tStart = performance.now();
+let tLast = tStart;
+// Each line says when it was printed and how long since the line before: the wall time of the phase it ends.
+const log = (line: string): void => {
+  const now = performance.now();
+  console.log(`[${((now - tStart) / 1000).toFixed(0).padStart(5)} s, +${((now - tLast) / 1000).toFixed(0).padStart(4)} s] ${line}`);
+  tLast = now;
+};
 
 console.log(`engine vs simulator; ${hostname()}, ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 console.log(`workload: Poisson arrivals, prompts U[16, 64], outputs U[8, 32], ${requests} requests per point, seed ${seed}; step cost from ${calibration === 'served' ? 'served steps under a calibration load' : 'engine steps timed back to back'}\n`);
@@ -68,21 +90,22 @@ const t0 = performance.now();
 const all: Array<{ model: string; metric: string; error: number }> = [];
 const steady: Array<{ metric: string; error: number }> = [];
 const onlyOutside = process.argv.includes('--only-outside');
-for (const model of onlyOutside ? [] : models) {
+const simulatedLoads = loads.filter(([name]) => wanted(name));
+for (const model of onlyOutside || simulatedLoads.length === 0 ? [] : models) {
   const r = await predictedVsMeasured({
     model,
     workload: { requests, promptTokens: { kind: 'uniform', min: 16, max: 64 }, outputTokens: { kind: 'uniform', min: 8, max: 32 } },
-    points: policies.flatMap((policy) => loads.map(([name, load]) => ({ policy, load, name }))),
+    points: policies.flatMap((policy) => simulatedLoads.map(([name, load]) => ({ policy, load, name }))),
     seed,
     maxContext: 256,
     capacityBatch: maxBatch,
     calibrateReps: 5,
     calibration,
-    log: (l) => console.log(l),
+    calibrationFraction,
+    log,
   });
-  const f = r.fit;
   console.log(describeExperiment(r));
-  console.log(`step cost by tokens per step: ${f.tokenKnots.map((k, i) => `${k}: ${(f.tokenSeconds[i] * 1e3).toFixed(1)}`).join(', ')} ms`);
+  printTokenCurve(r.fit);
   console.log(`${'model'.padEnd(6)} ${'policy'.padEnd(30)} ${'load'.padEnd(10)} ${'rate/s'.padStart(7)} ${'metric'.padEnd(19)} ${'predicted'.padStart(10)} ${'measured'.padStart(10)} ${'error'.padStart(8)}`);
   for (const row of r.table.objects() as Array<Record<string, unknown>>) {
     const err = row.error as number;
@@ -94,6 +117,9 @@ for (const model of onlyOutside ? [] : models) {
     if (key) all.push({ model: model.label, metric: row.metric as string, error: err });
   }
   console.log();
+}
+function printTokenCurve(f: ExperimentResult['fit']): void {
+  console.log(`step cost by tokens per step: ${f.tokenKnots.map((k, i) => `${k}: ${(f.tokenSeconds[i] * 1e3).toFixed(1)}`).join(', ')} ms`);
 }
 function printTable(r: ExperimentResult, keys: string[]): void {
   console.log(`${'point'.padEnd(10)} ${'client'.padEnd(8)} ${'nominal'.padStart(8)} ${'offered'.padStart(8)} ${'steps×'.padStart(6)} ${'metric'.padEnd(19)} ${'predicted'.padStart(10)} ${'measured'.padStart(10)} ${'error'.padStart(8)}`);
@@ -118,12 +144,12 @@ if (!process.argv.includes('--no-outside')) {
     const policy: ServingPolicy = { kind: 'continuous', maxBatch: 16 };
     const points = [
       ...loads.map(([name, load]) => ({ policy, load, name })),
-      ...[1, 4, 16].map((clients) => ({ policy, clients, name: `closed ${clients}` })),
-    ];
+      ...closedClients.map((clients) => ({ policy, clients, name: `closed ${clients}` })),
+    ].filter((p) => wanted(p.name));
     // --real-size: the full Llama-3.2-1B (1.24 B parameters, about 6 GB of memory; steps of about a second on 2 cores).
     const realSize = process.argv.includes('--real-size');
     const served = realSize ? { label: 'real size', id: 'llama-3.2-1b', scale: { width: 1, depth: 1, vocab: 1 } } : { label: 'default', id: 'llama-3.2-1b', scale: DEFAULT_ENGINE_SCALE };
-    console.log(`${realSize ? 'real-size model (Llama-3.2-1B, 1.24 B parameters)' : 'default model (Llama-3.2-1B, DEFAULT_ENGINE_SCALE)'}, continuous ≤ 16; measured with batchlab's client and the openai Python package ("python"); ${repeats} repeats`);
+    console.log(`${realSize ? 'real-size model (Llama-3.2-1B, 1.24 B parameters)' : 'default model (Llama-3.2-1B, DEFAULT_ENGINE_SCALE)'}, continuous ≤ 16; measured with batchlab's client and the openai Python package ("python"); ${repeats} repeats; points ${points.map((p) => p.name).join(', ')}; ${requests} requests per point; served-step calibration at ${calibrationFraction} of its requests`);
     const spread = new Map<string, number[]>();
     for (let rep = 0; rep < repeats; rep++) {
       const r = await predictedVsMeasured({
@@ -138,9 +164,11 @@ if (!process.argv.includes('--no-outside')) {
         realiseNominalRate: true,
         scaleBySpeed: process.argv.includes('--scale-by-speed'),
         outside: { label: 'python', run: (url, workload, s) => runOutsideLoad(url, workload, s) },
-        log: (l) => console.log(l),
+        calibrationFraction,
+        log,
       });
       console.log(describeExperiment(r));
+      printTokenCurve(r.fit);
       console.log(`repeat ${rep + 1} of ${repeats} (seed ${seed + rep}):`);
       printTable(r, keys);
       for (const row of r.table.objects() as Array<Record<string, unknown>>) {

@@ -87,6 +87,13 @@ export interface ExperimentSpec {
    */
   realiseNominalRate?: boolean;
   /**
+   * Fraction of the served-step calibration's requests to send (default 1: 12 at one
+   * client, 2·clients + 4 at the others; see calibrateOnServedSteps). A model whose steps
+   * take about a second (the full Llama-3.2-1B on 2 cores) spends minutes on the
+   * calibration; a fraction below 1 shortens it at the price of fewer fitted steps.
+   */
+  calibrationFraction?: number;
+  /**
    * A second client to measure every point with, after batchlab's own (e.g. the openai
    * Python package): its rows carry its label in the `client` column.
    */
@@ -139,6 +146,7 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
   const points = checkArray<ExperimentPoint>('points', spec.points, 100);
   const maxContext = checkInt('maxContext', spec.maxContext, { min: 2, max: 32768 });
   const capBatch = checkInt('capacityBatch', spec.capacityBatch, { min: 1, max: 4096 });
+  const calFraction = spec.calibrationFraction === undefined ? 1 : checkPositive('calibrationFraction', spec.calibrationFraction, 1);
   const maxPrompt = spec.workload.promptTokens && spec.workload.promptTokens.kind !== 'lognormal' ? (spec.workload.promptTokens.kind === 'fixed' ? spec.workload.promptTokens.tokens : spec.workload.promptTokens.max) : 128;
   const s = spec.model.scale;
   const srv = await spawnServer([
@@ -158,7 +166,7 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
     // The speed when the prediction's step cost was timed, against the engine fit (1 for that fit itself).
     let speedAtFit = 1;
     if (spec.calibration === 'served') {
-      fit = await calibrateOnServedSteps(srv.url, spec.workload, capBatch, spec.seed + 1000, fit);
+      fit = await calibrateOnServedSteps(srv.url, spec.workload, capBatch, spec.seed + 1000, fit, undefined, undefined, calFraction);
       // The served steps already include the loop's time between steps.
       overheads = { stepSeconds: 0, requestSeconds: probed.requestSeconds };
       log(`batchlab: step cost fitted to ${fit.provenance.reps} served steps (fit rms error ${(100 * fit.rmsRelativeError).toFixed(0)} %)${describeServedPerSequence(fit)}`);
@@ -179,7 +187,7 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
       log(`batchlab: the ${spec.outside.label} client's HTTP path: ${(o.requestSeconds * 1e3).toFixed(2)} ms per request`);
       if (spec.calibration === 'served') {
         // Over the engine fit, as batchlab's own: its timed per-sequence and per-key costs (a served fit has no timed shapes to give them).
-        outsideFit = await calibrateOnServedSteps(srv.url, spec.workload, capBatch, spec.seed + 1000, engineFit, undefined, spec.outside.run);
+        outsideFit = await calibrateOnServedSteps(srv.url, spec.workload, capBatch, spec.seed + 1000, engineFit, undefined, spec.outside.run, calFraction);
         log(`batchlab: step cost fitted to ${outsideFit.provenance.reps} steps served to the ${spec.outside.label} client (fit rms error ${(100 * outsideFit.rmsRelativeError).toFixed(0)} %)${describeServedPerSequence(outsideFit)}`);
       }
     }
@@ -354,6 +362,7 @@ export function servedStepSamples(steps: ServedStep[]): StepSample[] {
  * // `policy`: the policy the calibration runs under (default continuous at maxBatch); the server is left with it.
  * // `client`: who sends the calibration load (default batchlab's runLoad): a client's own work on the same
  * // cores slows the steps it is served, so another client (bench/outside-client.ts) calibrates its own.
+ * // `fraction` (0, 1]: send this fraction of each load's requests, rounded up and at least one per client (default 1).
  */
 export async function calibrateOnServedSteps(
   url: string,
@@ -363,17 +372,24 @@ export async function calibrateOnServedSteps(
   engineFit: EngineStepCostFit,
   policy: ServingPolicy = { kind: 'continuous', maxBatch },
   client: (url: string, workload: LoadWorkload, seed: number) => Promise<LoadResult> = (u, w, s) => runLoad({ url: u, workload: w, seed: s }),
+  fraction = 1,
 ): Promise<EngineStepCostFit> {
+  const f = checkPositive('fraction', fraction, 1);
   const samples: StepSample[] = [];
   for (const clients of [...new Set([1, Math.max(1, Math.round(maxBatch / 2)), maxBatch])]) {
     const reset = await fetch(`${url}/batchlab/reset`, { method: 'POST', body: JSON.stringify({ policy }) });
     if (!reset.ok) throw new Error(`the server refused the reset: ${await reset.text()}`);
     // One client is where prompts run alone, the only steps that time a prompt's own cost: it sends 12, the others 2·clients + 4.
-    await client(url, { ...workload, arrivals: { kind: 'closed', clients }, requests: clients === 1 ? 12 : 2 * clients + 4 }, seed + clients);
+    await client(url, { ...workload, arrivals: { kind: 'closed', clients }, requests: calibrationRequests(clients, f) }, seed + clients);
     const m = (await (await fetch(`${url}/batchlab/metrics`)).json()) as { steps: ServedStep[] };
     samples.push(...servedStepSamples(m.steps));
   }
   // The engine's timed shapes vary batch and context apart, so its per-sequence and per-key costs are identified; served steps are not.
   const attention = engineFit.points.length > 0 ? { perSequenceSeconds: engineFit.perSequenceSeconds, perKeySeconds: engineFit.perKeySeconds } : undefined;
   return fitStepCostSamples(samples, { label: `${engineFit.provenance.model} served steps on ${engineFit.provenance.backend}, ${new Date().toISOString().slice(0, 10)}`, backend: engineFit.provenance.backend, model: engineFit.provenance.model }, attention);
+}
+
+/** Requests the served-step calibration sends at `clients` closed-loop clients: 12 at one, 2·clients + 4 at more, times `fraction`, rounded up, at least one per client. */
+function calibrationRequests(clients: number, fraction: number): number {
+  return Math.max(clients, Math.ceil(fraction * (clients === 1 ? 12 : 2 * clients + 4)));
 }

@@ -1,11 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { engineStepCost, fitStepCostSamples } from '../../lib/engine/stepcost.js';
 import type { StepWork } from '../../lib/core/types.js';
-import { servedStepSamples } from '../../lib/server/experiment.js';
+import { calibrateOnServedSteps, servedStepSamples } from '../../lib/server/experiment.js';
 import type { ServedStep } from '../../lib/server/experiment.js';
 import { summariseLoad } from '../../lib/server/load.js';
-import type { LoadRequestRecord } from '../../lib/server/load.js';
+import type { LoadRequestRecord, LoadResult, LoadWorkload } from '../../lib/server/load.js';
 import { comparePrediction, predictLoad } from '../../lib/server/predict.js';
 import { InputError } from '../../lib/util/errors.js';
 
@@ -98,4 +100,38 @@ test('predictLoad at closed loop N = 1 gives TTFT = the fitted cost of the promp
   const ttft = comparePrediction(summariseLoad(records, { url: 'x', workload: 'w', seed: 1 }), predicted, { stepSeconds: 0, requestSeconds: http }).find((r) => r.metric === 'TTFT p50 (s)')!;
   assert.ok(Math.abs(ttft.predicted - (prefill + http)) < 1e-9, `${ttft.predicted} against ${prefill + http}`);
   assert.ok(Math.abs(predicted.ttft.p99 - prefill) < 1e-9);
+});
+
+test('calibrateOnServedSteps(..., fraction) sends that fraction of 12 requests at 1 client and 2·clients + 4 at the others, rounded up, at least one per client', async () => {
+  // A server that answers the calibration's resets and serves the step log above as each load's metrics.
+  const steps = stepLog();
+  const srv = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.end(req.url === '/batchlab/metrics' ? JSON.stringify({ steps }) : '{}'));
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+  const sent: Array<[number, number]> = [];
+  const client = async (_u: string, w: LoadWorkload): Promise<LoadResult> => {
+    sent.push([w.arrivals.kind === 'closed' ? w.arrivals.clients : NaN, w.requests ?? NaN]);
+    return {} as LoadResult;
+  };
+  const engineFit = { ...fitStepCostSamples(servedStepSamples(steps), meta, ENGINE), points: [] };
+  const workload = { requests: 40, promptTokens: { kind: 'fixed' as const, tokens: 32 }, outputTokens: { kind: 'fixed' as const, tokens: 8 } };
+  try {
+    // Clients 1, 8 and 16 at maxBatch 16; the full calibration sends 12, 20 and 36 requests (the doc's closed form).
+    const full = await calibrateOnServedSteps(url, workload, 16, 1, engineFit, undefined, client);
+    assert.deepEqual(sent.splice(0), [[1, 12], [8, 20], [16, 36]]);
+    // Each load's step log is the same one: the fit keeps three copies of it less the slowest 5 %, more than two copies hold.
+    assert.ok(full.provenance.reps > 2 * steps.length && full.provenance.reps <= 3 * steps.length, String(full.provenance.reps));
+    await calibrateOnServedSteps(url, workload, 16, 1, engineFit, undefined, client, 0.5);
+    assert.deepEqual(sent.splice(0), [[1, 6], [8, 10], [16, 18]]);
+    // 0.1 × (12, 20, 36) rounds up to (2, 2, 4); a closed loop of 8 or 16 clients sends at least one request each.
+    await calibrateOnServedSteps(url, workload, 16, 1, engineFit, undefined, client, 0.1);
+    assert.deepEqual(sent.splice(0), [[1, 2], [8, 8], [16, 16]]);
+    for (const bad of [0, 1.5, NaN]) await assert.rejects(calibrateOnServedSteps(url, workload, 16, 1, engineFit, undefined, client, bad), InputError);
+    assert.equal(sent.length, 0);
+  } finally {
+    await new Promise((r) => srv.close(r));
+  }
 });
