@@ -93,8 +93,8 @@ test('predictPublishedCurve is bit-identical for a seed', () => {
   assert.deepEqual(predictPublishedCurve(small(), { seed: 7 }), predictPublishedCurve(small(), { seed: 7 }));
 });
 
-test('predictPublishedCurve falls back to the calibrated model where no kernel table holds the device and framework (h100_sxm has trtllm tables only)', () => {
-  const r = predictPublishedCurve(small({ engine: 'sglang' }), { seed: 1 });
+test('predictPublishedCurve falls back to the calibrated model where no kernel table holds the device and framework (data/kernels: b200_sxm has trtllm tables only)', () => {
+  const r = predictPublishedCurve(small({ engine: 'sglang', hardware: 'b200' }), { seed: 1 });
   assert.equal(r.stepModelKind, 'calibrated');
   assert.match(r.stepModel, /calibrated model/);
 });
