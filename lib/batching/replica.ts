@@ -9,7 +9,7 @@ import type { PerfConfig } from '../roofline/deployment.js';
 import { kvCacheCapacity, memoryFit, perfStepCost } from '../roofline/deployment.js';
 import { engineMemoryFraction, type ServingEnginePreset } from './engines.js';
 import { defaultKernelDb } from '../kernels/load.js';
-import { kernelFrameworksOf, kernelTablesOf } from '../kernels/pricer.js';
+import { kernelTablesText } from '../kernels/pricer.js';
 import { InputError } from '../util/errors.js';
 import * as aq from 'arquero';
 import { checkArray, checkInt, checkOneOf, checkPositive } from '../util/validate.js';
@@ -111,13 +111,8 @@ export function catalogServingReplica(model: ModelSpec, hw: HardwareSpec, opts: 
   } else {
     fn = perfStepCost(model, hw, config) as ServingStepCost;
     const mode = config.efficiency ?? (hw.calibration ? 'calibrated' : 'typical');
-    // Name the tables only where the database holds the device under that framework: elsewhere every op is the model's.
     const fw = config.framework;
-    const db = config.kernelDb || defaultKernelDb();
-    const held = fw !== undefined && config.kernelDb !== false && kernelFrameworksOf(db, hw).includes(fw);
-    // A device that borrows another's compute tables (same silicon, other links) says whose, as deploy's label does.
-    const donor = held ? kernelTablesOf(hw, db).donor : undefined;
-    how = `performance model, ${mode}${fw === undefined || config.kernelDb === false ? '' : held ? `, ${fw} kernel tables${donor ? ` (${donor}'s for compute)` : ''}` : `, no ${fw} kernel tables for ${hw.id}`}`;
+    how = `performance model, ${mode}${fw === undefined || config.kernelDb === false ? '' : `, ${kernelTablesText(config.kernelDb || defaultKernelDb(), hw, fw)}`}`;
   }
   const label = `${model.id} ${weightsDtype} on ${devices}× ${hw.id} (${how})`;
   fn.label = label;

@@ -6,7 +6,7 @@ import { memoryFit, precisionOfClasses, stepTime } from '../roofline/deployment.
 import { checkInt, checkNumber } from '../util/validate.js';
 import { uniformRoutingLoadFactor } from '../roofline/routing.js';
 import { defaultKernelDb } from '../kernels/load.js';
-import { kernelTablesOf } from '../kernels/pricer.js';
+import { kernelTablesText } from '../kernels/pricer.js';
 import { checkPrecision, layoutParallelism, resolveLayout } from './layout.js';
 import { checkStepInput } from './step.js';
 import type { DeploymentPrecision, DeviceStepBreakdown, DeviceStepInput, DeviceStepModel, PoolLayout, PoolRole, StepModelExtras, StepModelFactory } from './types.js';
@@ -60,9 +60,7 @@ export function perfDeviceStepModel(model: ModelSpec, hw: HardwareSpec, layout: 
   };
   // Validates the configuration once, up front.
   const probe = stepTime(model, hw, config, { prefillTokens: 0, decodeTokens: dp, contextTokens: 0 });
-  // A device that borrows another's compute tables (same silicon, other links) says whose.
-  const donor = probe.kernels ? kernelTablesOf(hw, opts.kernelDb || defaultKernelDb()).donor : undefined;
-  const kernelsOf = probe.kernels ? ` and ${opts.framework} kernel tables${donor ? ` (${donor}'s for compute)` : ''}` : '';
+  const kernelsOf = probe.kernels ? ` and ${kernelTablesText(opts.kernelDb || defaultKernelDb(), hw, opts.framework!)}` : '';
   // The KV cache is named only where it differs from the attention dtype that otherwise stands for it.
   const kvOf = classes.kvCache === pr.attention ? '' : `, ${classes.kvCache} KV cache`;
   const label = `${hw.name} performance model, ${probe.efficiency} efficiency${kernelsOf} (TP${L.tensorParallel}${L.expertParallel > 1 ? ` EP${L.expertParallel}` : ''}${dp > 1 ? ` DP${dp}` : ''}${L.pipelineParallel > 1 ? ` PP${L.pipelineParallel}` : ''}, ${pr.weights} weights, ${pr.attention} attention${kvOf})`;

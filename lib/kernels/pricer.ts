@@ -110,6 +110,21 @@ export function kernelFrameworksOf(db: KernelDb | undefined, hw: HardwareSpec): 
   return [...new Set((db?.entries ?? []).filter((e) => e.device === folder).map((e) => e.framework))].sort();
 }
 
+/**
+ * How a step model's label names the kernel tables of `framework` on a device: the
+ * tables, with the donor of a device that borrows another's compute tables, or that the
+ * database holds none for the device (every op is then the performance model's).
+ *
+ * @example
+ * kernelTablesText(defaultKernelDb(), loadHardware('h800'), 'trtllm') // => "trtllm kernel tables (h100-sxm's for compute)"
+ * kernelTablesText(defaultKernelDb(), loadHardware('mi300x'), 'vllm') // => 'no vllm kernel tables for mi300x'
+ */
+export function kernelTablesText(db: KernelDb | undefined, hw: HardwareSpec, framework: string): string {
+  if (!kernelFrameworksOf(db, hw).includes(framework)) return `no ${framework} kernel tables for ${hw.id}`;
+  const donor = kernelTablesOf(hw, db).donor;
+  return `${framework} kernel tables${donor ? ` (${donor}'s for compute)` : ''}`;
+}
+
 /** The element type a kernel-table dtype runs on the tensor cores, for its datasheet bound. */
 function peakDtype(d: string): Dtype {
   if (d === 'fp8_block') return 'fp8';

@@ -277,7 +277,16 @@ export function kernelOpSeconds(
   if (op.group === 'attention-core') {
     const at = model.attention;
     if (op.name.endsWith('.sliding')) return undefined;
-    if (at.kind === 'mla' && k.framework !== 'vllm') return mlaCoreSeconds(op, at.numHeads, k, dtypes, split, g, tally);
+    if (at.kind === 'mla' && k.framework !== 'vllm') {
+      // MLA attention from the MLA tables, as aiconfigurator's DeepSeek model on TensorRT-LLM
+      // and SGLang prices it (sdk/models/deepseek.py:598-605 ContextMLA and 828-833
+      // GenerationMLA, commit 095f58a5), at the device's query heads. aiconfigurator queries
+      // `128 // tp` heads for every model of that class; batchlab the model's own heads per
+      // device, the same for DeepSeek-V3/R1. The tables key on those heads alone, whatever
+      // tensor parallelism a row was collected at (perf_database/mla.rs:217-279 and 865-989).
+      const mla = { heads: at.numHeads / split.heads, dtype: dtypes.attention, kvDtype: dtypes.kvCache };
+      return attentionCoreSeconds(op, g, tally, 'mla', (batch, tokens) => k.mlaGeneration({ ...mla, batch, tokens }), (batch, tokens) => k.mlaContext({ ...mla, batch, tokens }));
+    }
     const heads = at.numHeads / split.heads;
     // aiconfigurator's vLLM DeepSeek: ContextAttention/GenerationAttention at num_heads // tp,
     // num_key_value_heads // tp (DeepSeek-V3's config.json: 128, one per query head) and
@@ -285,18 +294,7 @@ export function kernelOpSeconds(
     const kvHeads = at.kind === 'mla' ? heads : Math.max(1, at.numKvHeads / split.kv);
     const headDim = at.kind === 'mla' ? at.vHeadDim : at.headDim;
     const base = { heads, kvHeads, headDim, dtype: dtypes.attention, kvDtype: dtypes.kvCache };
-    if (op.name === 'attn.core.decode') {
-      if (g.D <= 0) return undefined;
-      const s = take('attention', k.generationAttention({ ...base, batch: g.D, context: Math.max(1, g.C / g.D) }), op.calls);
-      return s === undefined ? undefined : s * op.calls;
-    }
-    if (op.name === 'attn.core.prefill') {
-      if (g.P <= 0) return undefined;
-      const q = contextAttentionCall(g);
-      const s = take('attention', k.contextAttention({ ...base, batch: q.batch, prompt: q.prompt + q.prefix }), op.calls);
-      return s === undefined ? undefined : s * q.share * op.calls;
-    }
-    return undefined;
+    return attentionCoreSeconds(op, g, tally, 'attention', (batch, context) => k.generationAttention({ ...base, batch, context }), (batch, prompt) => k.contextAttention({ ...base, batch, prompt }));
   }
   if (op.matmuls.length === 0) return undefined;
   const weights = dtypes.weights === 'fp8' && dtypes.fp8Scaling === 'block' ? 'fp8_block' : dtypes.weights;
@@ -360,35 +358,28 @@ function tallied(tally: KernelTally, family: string, a: KernelAnswer, calls: num
 }
 
 /**
- * MLA attention from the MLA tables, as aiconfigurator's DeepSeek model on TensorRT-LLM
- * and SGLang prices it (sdk/models/deepseek.py:598-605 ContextMLA and 828-833
- * GenerationMLA, commit 095f58a5), at the device's query heads. aiconfigurator queries
- * `128 // tp` heads for every model of that class; batchlab the model's own heads per
- * device, the same for DeepSeek-V3/R1. The tables key on those heads alone, whatever
- * tensor parallelism a row was collected at (perf_database/mla.rs:217-279 and 865-989).
+ * One attention core call from a table: decode by `decode(sequences, mean cached tokens)`,
+ * prefill by `prefill(prompts, full length)` for the whole-prompt call the step holds a
+ * share of (`contextAttentionCall`); undefined where the step has no such work or the
+ * table gives only a bound.
  */
-function mlaCoreSeconds(
+function attentionCoreSeconds(
   op: ModelOperation,
-  numHeads: number,
-  k: KernelPricer,
-  dtypes: { attention: Dtype; kvCache: Dtype },
-  split: OpSplit,
   g: GroupWork,
   tally: KernelTally,
+  family: string,
+  decode: (batch: number, context: number) => KernelAnswer,
+  prefill: (batch: number, tokens: number) => KernelAnswer,
 ): number | undefined {
-  const base = { heads: numHeads / split.heads, dtype: dtypes.attention, kvDtype: dtypes.kvCache };
   if (op.name === 'attn.core.decode') {
     if (g.D <= 0) return undefined;
-    const s = tallied(tally, 'mla', k.mlaGeneration({ ...base, batch: g.D, tokens: Math.max(1, g.C / g.D) }), op.calls);
+    const s = tallied(tally, family, decode(g.D, Math.max(1, g.C / g.D)), op.calls);
     return s === undefined ? undefined : s * op.calls;
   }
   if (op.name === 'attn.core.prefill') {
     if (g.P <= 0) return undefined;
-    // The table's call at the full length of a chunk and its cached prefix, charged
-    // (full² − prefix²) / full² of it (operators/mla.rs:30-37 and 269-280), and a step's
-    // share of whole prompts: contextAttentionCall, as for standard attention.
     const q = contextAttentionCall(g);
-    const s = tallied(tally, 'mla', k.mlaContext({ ...base, batch: q.batch, tokens: q.prompt + q.prefix }), op.calls);
+    const s = tallied(tally, family, prefill(q.batch, q.prompt + q.prefix), op.calls);
     return s === undefined ? undefined : s * q.share * op.calls;
   }
   return undefined;
