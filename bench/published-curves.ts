@@ -40,6 +40,7 @@ for (const file of files) {
     if (!reference) reference = s;
     comparisons.push(c);
     console.log(`\n${c.label}\n  source: ${c.source}\n  step model: ${c.stepModel}\n  scheduler: ${c.scheduler}\n  simulated in ${s.toFixed(2)} s (${(s / reference).toFixed(2)}× the first curve)`);
+    if (c.unsourcedEngineSettings) console.log(`  engine settings no source states (the preset's stand in): ${c.unsourcedEngineSettings.join(', ')}`);
     console.log('  concurrency  TTFT ms published/predicted   ITL ms published/predicted   output tok/s published/predicted   simulated: admitted/step  requests/send instant');
     for (const p of c.points) {
       console.log(

@@ -5,7 +5,7 @@ import type { Precision, PerfConfig } from '../roofline/deployment.js';
 import { kvCacheCapacity, memoryFit, perfStepCost } from '../roofline/deployment.js';
 import { readPublishedFile } from '../roofline/published.js';
 import { InputError } from '../util/errors.js';
-import { checkInt, checkNumber, checkOneOf } from '../util/validate.js';
+import { checkArray, checkInt, checkNumber, checkOneOf } from '../util/validate.js';
 import { SERVING_ENGINES, engineDevice, servingEnginePreset, type ServingEngineName, type ServingEnginePreset } from './engines.js';
 import { presetMemoryFraction } from './replica.js';
 import { servingConcurrencySweep } from './study.js';
@@ -43,6 +43,12 @@ export interface PublishedCurve {
   stated?: string;
   /** What it does not state and the file assumes. */
   assumptions?: string;
+  /**
+   * Engine settings no source read for the curve states (e.g. "chunked prefill",
+   * "max_num_tokens", "KV cache dtype"): the simulation takes them from the engine
+   * preset or from `assumptions`, so a prediction's miss may lie in any of them.
+   */
+  unsourcedEngineSettings?: string[];
   source: string;
   url?: string;
   date?: string;
@@ -120,11 +126,23 @@ export function checkPublishedCurve(raw: unknown, opts: { where?: string; source
   });
   const out: PublishedCurve = { id: c.id as string, label: c.label as string, model: c.model as string, hardware: c.hardware as string, engine, tp, precision, promptTokens, outputTokens, points, source };
   for (const f of ['engineVersion', 'stated', 'assumptions'] as const) if (typeof c[f] === 'string') out[f] = c[f] as string;
+  if (c.unsourcedEngineSettings !== undefined) out.unsourcedEngineSettings = checkSettingNames(`${where}.unsourcedEngineSettings`, c.unsourcedEngineSettings);
   // A curve may cite its own document (a figure quoted elsewhere) instead of the file's.
   if (typeof c.url === 'string' && c.url !== '') out.url = c.url;
   else if (opts.url && c.source === undefined) out.url = opts.url;
   if (opts.date) out.date = opts.date;
   return out;
+}
+
+/** A list of 1 to 32 distinct engine-setting names, each a non-empty string of at most 200 characters. */
+function checkSettingNames(field: string, raw: unknown): string[] {
+  const seen = new Set<string>();
+  return checkArray<unknown>(field, raw, 32).map((v, i) => {
+    if (typeof v !== 'string' || v.trim() === '' || v.length > 200) throw new InputError(`${field}[${i}]`, v, 'a non-empty setting name of at most 200 characters');
+    if (seen.has(v)) throw new InputError(`${field}[${i}]`, v, 'a setting the list does not already name');
+    seen.add(v);
+    return v;
+  });
 }
 
 /** One target of a curve: published and predicted, the error and whether it is met. */
@@ -200,6 +218,8 @@ export interface PublishedCurveComparison {
   plateau: CurvePlateau;
   source: string;
   assumptions?: string;
+  /** The curve's engine settings that no source read states (the simulation takes the preset's). */
+  unsourcedEngineSettings?: string[];
 }
 
 /**
@@ -280,7 +300,16 @@ function curveReplica(curve: PublishedCurve): { label: string; kind: 'kernel-tab
  * src/profile_data_collector.cc:79). `warmupRequestsPerClient: 0` counts that first
  * wave as genai-perf does; the default (1) leaves it out as `vllm bench serve
  * --num-warmups` does, since the NIM tables state neither their measurement windows nor
- * a warm-up.
+ * a warm-up. The NIM page names its benchmark process only by pointing to its 'Using
+ * AIPerf to Benchmark' guide; the commands of that guide's version beside the tables
+ * (1.0.0) were not read, and a condensed copy of its later version
+ * (docs.nvidia.com/nim/benchmarking/llm/latest/quickstart.html) runs one warm-up load
+ * first, then each concurrency with `--request-count` 3 × concurrency and no warm-up
+ * option, at concurrencies (1, 2, 5, 10, 50, 100, 250) other than the tables', so it does
+ * not say how the tables were measured and the defaults stay; `{ requestsPerClient: 3,
+ * warmupRequestsPerClient: 0 }` counts requests as that guide does. The comparison
+ * carries the curve's `unsourcedEngineSettings`: what the preset supplies because no
+ * source states it.
  *
  * @example
  * const c = predictPublishedCurve(readPublishedCurves('nvidia-nim-llm-benchmarking-curves')[0], { seed: 1 });
@@ -347,6 +376,7 @@ export function predictPublishedCurve(curve: PublishedCurve, opts: { seed?: numb
     plateau,
     source: curve.url ? `${curve.source} (${curve.url})` : curve.source,
     ...(curve.assumptions ? { assumptions: curve.assumptions } : {}),
+    ...(curve.unsourcedEngineSettings ? { unsourcedEngineSettings: [...curve.unsourcedEngineSettings] } : {}),
   };
 }
 

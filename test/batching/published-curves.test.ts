@@ -5,6 +5,7 @@ import { kvCacheCapacity, memoryFit, perfStepCost } from '../../lib/roofline/dep
 import { loadHardware } from '../../lib/hardware/spec.js';
 import { loadModel } from '../../lib/models/spec.js';
 import { InputError } from '../../lib/util/errors.js';
+import { DTYPE_BYTES } from '../../lib/core/types.js';
 
 const FILE = 'nvidia-nim-llm-benchmarking-curves';
 
@@ -152,4 +153,46 @@ test('predictPublishedCurve: clients sent together at t = 0 stay in lockstep, so
   const withWave = predictPublishedCurve(small(), { seed: 1, warmupRequestsPerClient: 0 });
   assert.ok(Math.abs(withWave.points[1].predicted.ttftMs - eight * 1000) < 1e-6);
   assert.throws(() => predictPublishedCurve(small(), { requestsPerClient: 3, warmupRequestsPerClient: 3 }), (e: unknown) => e instanceof InputError && e.field === 'warmupRequestsPerClient');
+});
+
+test('checkPublishedCurve reads unsourcedEngineSettings as a list of distinct setting names, and predictPublishedCurve carries it', () => {
+  const c = small({ unsourcedEngineSettings: ['max_num_tokens', 'KV cache dtype'] });
+  assert.deepEqual(c.unsourcedEngineSettings, ['max_num_tokens', 'KV cache dtype']);
+  assert.equal(small().unsourcedEngineSettings, undefined);
+  const bad = (v: unknown, field: string) => assert.throws(() => small({ unsourcedEngineSettings: v }), (e: unknown) => e instanceof InputError && e.field === field, JSON.stringify(v));
+  bad([], 'curve.unsourcedEngineSettings');
+  bad('max_num_tokens', 'curve.unsourcedEngineSettings');
+  bad(Array.from({ length: 33 }, (_, i) => `s${i}`), 'curve.unsourcedEngineSettings');
+  bad(['max_num_tokens', ''], 'curve.unsourcedEngineSettings[1]');
+  bad(['max_num_tokens', 7], 'curve.unsourcedEngineSettings[1]');
+  bad(['max_num_tokens', 'max_num_tokens'], 'curve.unsourcedEngineSettings[1]');
+  const r = predictPublishedCurve(c, { seed: 1 });
+  assert.deepEqual(r.unsourcedEngineSettings, ['max_num_tokens', 'KV cache dtype']);
+  // The comparison holds its own copy: changing it leaves the curve as read.
+  r.unsourcedEngineSettings!.push('x');
+  assert.deepEqual(c.unsourcedEngineSettings, ['max_num_tokens', 'KV cache dtype']);
+});
+
+test("the NIM curves: a KV cache narrower than 16 bits only with its source cited; every 16-bit KV cache of an FP8 curve says it is unsourced and lists the KV dtype among the unsourced engine settings", () => {
+  const cs = readPublishedCurves(FILE);
+  for (const c of cs) {
+    const kv = c.precision.kvCache ?? 'bf16';
+    if (DTYPE_BYTES[kv] < 2) {
+      // A narrow cache names where its dtype was read (a checkpoint's kv_cache_quant_algo, a NIM profile's settings).
+      assert.match(c.assumptions ?? '', /KV cache in (8|4) bits, sourced:/, c.id);
+      assert.ok(!(c.unsourcedEngineSettings ?? []).includes('KV cache dtype'), c.id);
+    } else if (c.precision.weights === 'fp8') {
+      assert.match(c.assumptions ?? '', /KV cache in 16 bits, unsourced:/, c.id);
+      assert.ok((c.unsourcedEngineSettings ?? []).includes('KV cache dtype'), c.id);
+    }
+  }
+  // None of NIM's TensorRT-LLM scheduler settings is stated in the sources the file cites: each curve says so,
+  // and its case text says the trtllm preset stands in for them.
+  for (const c of cs) {
+    assert.equal(c.engine, 'trtllm', c.id);
+    for (const s of ['chunked prefill (TensorRT-LLM enable_chunked_context)', 'max_num_tokens', 'max_batch_size', 'capacity scheduler policy', 'KV cache memory fraction']) {
+      assert.ok((c.unsourcedEngineSettings ?? []).includes(s), `${c.id}: ${s}`);
+    }
+    if (!c.id.startsWith('nim-1.5.0')) assert.match(c.assumptions ?? '', /trtllm preset \(trtllm-serve's defaults\); NIM's own TensorRT-LLM settings for these profiles are unsourced/, c.id);
+  }
 });
