@@ -137,6 +137,13 @@ export interface PublishedCase {
    * (`largeExpertParallel`): its routed experts are not read from the fused MoE table.
    */
   expertAllToAll?: { kind: ExpertAllToAll; source: string };
+  /**
+   * Whose wide-EP tables (wide-EP MoE compute, DeepEP dispatch and combine) price the
+   * case's large expert-parallel layout where they are not its `framework`'s, and why
+   * (`source`): the kernels each framework's tables time against those the case states
+   * it ran (`PerfConfig.wideEpFramework`).
+   */
+  wideEpTables?: { framework: KernelFramework; source: string };
   published: { value: number; unit: string };
   /** Where the number comes from: the file's document, its URL and date. */
   source: string;
@@ -208,6 +215,16 @@ function checkAllToAll(field: string, v: unknown): { kind: ExpertAllToAll; sourc
   return { kind, source: o.source };
 }
 
+function checkWideEpTables(field: string, v: unknown, allToAll: PublishedCase['expertAllToAll']): { framework: KernelFramework; source: string } {
+  if (typeof v !== 'object' || v === null) throw new InputError(field, v, `an object { framework: ${KERNEL_FRAMEWORKS.join(' | ')}, source }`);
+  const o = v as { framework?: unknown; source?: unknown };
+  const framework = checkOneOf(`${field}.framework`, o.framework, KERNEL_FRAMEWORKS);
+  if (typeof o.source !== 'string' || o.source === '') throw new InputError(`${field}.source`, o.source, 'a non-empty string saying which kernels those tables time and why they fit the case');
+  // Only a layout whose source states its all-to-all is large expert-parallel whatever the framework.
+  if (allToAll === undefined) throw new InputError(field, v, 'absent unless the case states its expert all-to-all (expertAllToAll)');
+  return { framework, source: o.source };
+}
+
 function checkCase(raw: unknown, where: string, file: { source: string; url?: string; date?: string }): PublishedCase {
   if (typeof raw !== 'object' || raw === null) throw new InputError(where, raw, 'a published case object');
   const c = raw as Record<string, unknown>;
@@ -256,6 +273,7 @@ function checkCase(raw: unknown, where: string, file: { source: string; url?: st
           };
   }
   if (c.expertAllToAll !== undefined) out.expertAllToAll = checkAllToAll(`${where}.expertAllToAll`, c.expertAllToAll);
+  if (c.wideEpTables !== undefined) out.wideEpTables = checkWideEpTables(`${where}.wideEpTables`, c.wideEpTables, out.expertAllToAll);
   if (c.promptMix !== undefined) {
     if (phase !== 'prefill') throw new InputError(`${where}.promptMix`, c.promptMix, 'absent: only prefill cases price a prompt mix');
     if (typeof c.promptMix !== 'string') throw new InputError(`${where}.promptMix`, c.promptMix, 'the name of a data/traces prompt mix');
@@ -335,6 +353,7 @@ interface DayJson {
   layout: Record<string, { nodesPerUnit: number; expertParallel: number; dataParallelAttention: number; redundantExperts: number } & Record<string, unknown>> & {
     microBatchOverlap: { value: boolean };
     expertAllToAll?: { value: unknown; source: unknown };
+    wideEpTables?: { value: unknown; source: unknown };
   };
   workload: Record<string, Sourced>;
 }
@@ -381,7 +400,10 @@ function dayCases(day: DayJson, name: string, file: { source: string; url?: stri
   const acceptance = w('mtpAcceptance');
   const a2a = day.layout.expertAllToAll;
   const expertAllToAll = a2a === undefined ? {} : { expertAllToAll: checkAllToAll(`${where}.layout.expertAllToAll`, { kind: a2a.value, source: a2a.source }) };
-  const base = { model: day.model, hardware: day.hardware, devicesPerNode: gpn, precision: precisionOf(), source: file.source, url: file.url, date: file.date, ...expertAllToAll };
+  const wide = day.layout.wideEpTables;
+  const wideEpTables =
+    wide === undefined ? {} : { wideEpTables: checkWideEpTables(`${where}.layout.wideEpTables`, { framework: wide.value, source: wide.source }, expertAllToAll.expertAllToAll) };
+  const base = { model: day.model, hardware: day.hardware, devicesPerNode: gpn, precision: precisionOf(), source: file.source, url: file.url, date: file.date, ...expertAllToAll, ...wideEpTables };
   const cases: PublishedCase[] = [
     {
       ...base,
@@ -396,7 +418,7 @@ function dayCases(day: DayJson, name: string, file: { source: string; url?: stri
       ...(mixName === undefined ? {} : { promptMix: mixName }),
       expertLoad: { kind: 'uniform-routing', redundantExperts: pre.redundantExperts, seed: 1, steps: 2 },
       published: { value: f('prefillTokensPerNodePerSecond'), unit: 'input tokens/s per node (incl. cache hits)' },
-      assumptions: `the profile-data prefill batch (${w('prefillTokensPerGpu')} computed tokens per GPU) in prompts of ${prompt} tokens on average of which the day's ${(hit * 100).toFixed(1)} % are cache hits, attended to but not computed; ${mixName === undefined ? 'every prompt alike' : `prompt lengths assumed to spread like those of the ${mixName} mix (data/traces, another service's production trace) scaled to that mean, with the day's hit fraction of every prompt cached: DeepSeek publishes only the means`}; expert load of uniform routing over ${pre.redundantExperts} redundant experts in the performance model, which prices the routed experts under kernel tables too (a DeepEP layout: no wide-EP MoE table ships); capacity, not the load the day served`,
+      assumptions: `the profile-data prefill batch (${w('prefillTokensPerGpu')} computed tokens per GPU) in prompts of ${prompt} tokens on average of which the day's ${(hit * 100).toFixed(1)} % are cache hits, attended to but not computed; ${mixName === undefined ? 'every prompt alike' : `prompt lengths assumed to spread like those of the ${mixName} mix (data/traces, another service's production trace) scaled to that mean, with the day's hit fraction of every prompt cached: DeepSeek publishes only the means`}; expert load of uniform routing over ${pre.redundantExperts} redundant experts in the performance model; under kernel tables a DeepEP layout, whose routed experts the wide-EP tables its wideEpTables names price where they hold the layout; capacity, not the load the day served`,
     },
     {
       ...base,
@@ -412,7 +434,7 @@ function dayCases(day: DayJson, name: string, file: { source: string; url?: stri
       tokensPerSecondPerUser: (f('outputTokensPerUserLow') + f('outputTokensPerUserHigh')) / 2,
       expertLoad: { kind: 'uniform-routing', redundantExperts: dec.redundantExperts, seed: 1, steps: 10 },
       published: { value: f('decodeTokensPerNodePerSecond'), unit: 'output tokens/s per node' },
-      assumptions: `the served load, not capacity: the most sequences per GPU at which each user still gets the published ${(f('outputTokensPerUserLow') + f('outputTokensPerUserHigh')) / 2} tokens/s (midpoint of 20-22), at the day's mean KV length (${w('decodeContextTokens')} tokens), one MTP draft per sequence accepted ${(acceptance * 100).toFixed(0)} % of the time; expert load of uniform routing over ${dec.redundantExperts} redundant experts at the profiling batch in the performance model, which prices the routed experts under kernel tables too (a DeepEP layout: no wide-EP MoE table ships) (${w('decodeSequencesPerGpu')} sequences per GPU)`,
+      assumptions: `the served load, not capacity: the most sequences per GPU at which each user still gets the published ${(f('outputTokensPerUserLow') + f('outputTokensPerUserHigh')) / 2} tokens/s (midpoint of 20-22), at the day's mean KV length (${w('decodeContextTokens')} tokens), one MTP draft per sequence accepted ${(acceptance * 100).toFixed(0)} % of the time; expert load of uniform routing over ${dec.redundantExperts} redundant experts at the profiling batch in the performance model; under kernel tables a DeepEP layout, whose routed experts the wide-EP tables its wideEpTables names price where they hold the layout (${w('decodeSequencesPerGpu')} sequences per GPU)`,
     },
   ];
   return cases;
@@ -630,7 +652,8 @@ export function predictPublishedCase(c: PublishedCase, kernels: Pick<PerfConfig,
   if (factor !== 1) parallelism.expertLoadFactor = factor;
   if (c.expertLoad?.kind === 'balanced') parallelism.expertRouting = 'balanced';
   if (c.expertAllToAll !== undefined) parallelism.expertAllToAll = c.expertAllToAll.kind;
-  const config: PerfConfig = { parallelism, precision: c.precision, ...(c.fp8Scaling === undefined ? {} : { fp8Scaling: c.fp8Scaling }), ...kernels };
+  const wideEp = c.wideEpTables !== undefined && kernels.framework !== undefined ? { wideEpFramework: c.wideEpTables.framework } : {};
+  const config: PerfConfig = { parallelism, precision: c.precision, ...(c.fp8Scaling === undefined ? {} : { fp8Scaling: c.fp8Scaling }), ...kernels, ...wideEp };
   const nodes = c.devices / c.devicesPerNode;
   let predicted: number;
   let step: StepTime;
