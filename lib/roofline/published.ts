@@ -354,6 +354,7 @@ interface DayJson {
     microBatchOverlap: { value: boolean };
     expertAllToAll?: { value: unknown; source: unknown };
     wideEpTables?: { value: unknown; source: unknown };
+    fp8Scaling?: { value: unknown; source: unknown };
   };
   workload: Record<string, Sourced>;
 }
@@ -403,7 +404,9 @@ function dayCases(day: DayJson, name: string, file: { source: string; url?: stri
   const wide = day.layout.wideEpTables;
   const wideEpTables =
     wide === undefined ? {} : { wideEpTables: checkWideEpTables(`${where}.layout.wideEpTables`, { framework: wide.value, source: wide.source }, expertAllToAll.expertAllToAll) };
-  const base = { model: day.model, hardware: day.hardware, devicesPerNode: gpn, precision: precisionOf(), source: file.source, url: file.url, date: file.date, ...expertAllToAll, ...wideEpTables };
+  const fp8 = day.layout.fp8Scaling;
+  const fp8Scaling = fp8 === undefined ? {} : { fp8Scaling: checkOneOf(`${where}.layout.fp8Scaling`, fp8.value, FP8_SCALINGS) };
+  const base = { model: day.model, hardware: day.hardware, devicesPerNode: gpn, precision: precisionOf(), source: file.source, url: file.url, date: file.date, ...expertAllToAll, ...wideEpTables, ...fp8Scaling };
   const cases: PublishedCase[] = [
     {
       ...base,
