@@ -76,7 +76,8 @@ export interface Parallelism {
    * The routing the MoE tables are read under (default 'power-law'): the architecture's
    * power law, whose rows time the busiest expert-parallel rank (aiconfigurator's
    * default `workload_distribution`), or 'balanced' for a deployment that states
-   * perfectly balanced experts (rows measured with equal tokens per expert).
+   * perfectly balanced experts (rows measured with equal tokens per expert), or 'eplb'
+   * for a deployment that states EPLB rebalancing (`moeRoutingDistribution`).
    */
   expertRouting?: ExpertRouting;
   /**
@@ -88,11 +89,14 @@ export interface Parallelism {
   expertAllToAll?: ExpertAllToAll;
 }
 
-/** The routing distribution an MoE table is read under: the architecture's power law, or every expert alike. */
-export type ExpertRouting = 'power-law' | 'balanced';
+/**
+ * The routing distribution an MoE table is read under: the architecture's power law,
+ * every expert alike, or the power law as EPLB rebalancing leaves it (`moeRoutingDistribution`).
+ */
+export type ExpertRouting = 'power-law' | 'balanced' | 'eplb';
 
 /** Every ExpertRouting, for validation. */
-const EXPERT_ROUTINGS: readonly ExpertRouting[] = ['power-law', 'balanced'];
+const EXPERT_ROUTINGS: readonly ExpertRouting[] = ['power-law', 'balanced', 'eplb'];
 
 /** An element type per tensor class. */
 export interface Precision {
