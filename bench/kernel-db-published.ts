@@ -1,5 +1,5 @@
 // Published serving cases (data/published/) priced two ways: by the calibrated model and
-// with GEMMs, attention (MLA included), routed experts and tensor-parallel all-reduces read from the kernel database
+// with GEMMs, attention (MLA included), routed experts (wide-EP MoE rows for large expert-parallel layouts), DeepEP dispatch/combine and tensor-parallel all-reduces read from the kernel database
 // (data/kernels, NVIDIA aiconfigurator's measured tables) of each case's framework.
 // Prints both errors against the published figure; nothing is fitted to these cases.
 //   node --import tsx bench/kernel-db-published.ts [--framework trtllm]

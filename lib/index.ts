@@ -390,6 +390,8 @@ export type {
   KernelHold,
   MlaBmmQuery,
   KernelTablesOf,
+  WideEpMoeQuery,
+  DeepEpQuery,
 } from './kernels/index.js';
 
 // moe

@@ -22,7 +22,8 @@
 // weight-only and smooth-quant GEMMs (int4_wo, int8_wo, sq, awq, gptq), power columns,
 // kernel_source, sliding-window attention, non-gated MoE kernels, the per-module
 // MLA/DSA/linear-attention tables, which batchlab's models do not use.
-// Also kept: the FP8 activation-quantize tables (quantize/computescale_perf, scale_matrix_perf).
+// Also kept: the FP8 activation-quantize tables (quantize/computescale_perf, scale_matrix_perf),
+// and for SGLang the wide-EP MoE and DeepEP tables (WIDE_EP below).
 
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -183,6 +184,74 @@ const TABLES = [
   },
 ];
 
+// Large expert-parallel (wide-EP) tables: aiconfigurator prices a layout that takes its
+// large-EP graph (moe_comm_backend set) from these instead of the fused MoE table
+// (aic-core/src/aiconfigurator_core/sdk/models/blocks/moe.py:297-312 and 520-652, commit 095f58a5).
+// SGLang only: its DeepEP MoE compute (DeepEPMoE.run_moe_core with the deep_gemm runner,
+// block-scaled FP8: collector/wideep/sglang/collect_deepep_moe.py:4-17 and 56-70) and DeepEP's
+// normal (prefill) and low-latency (decode) all-to-all. TensorRT-LLM's wide-EP table
+// (wideep_moe_perf, CUTLASS) serves backends that need SM 100 (sdk/operations/moe_comm.py:98-111)
+// and is not converted.
+//
+// aiconfigurator reads them at a version that collected none from every earlier version that
+// did, nearest first, the first row of a key winning: its shared-layer resolver's channel 3
+// (aic-core/rust/aiconfigurator-core/src/perf_database/source_resolution.rs:957-1013, nearest-earlier
+// same-backend siblings; the comm-family exclusion at 889-895 does not fire for a table the
+// requested version lacks, whose primary path is the legacy layout, 569-590) and the keep-first
+// legacy adapters (perf_database/moe_expert_compute.rs:503-596, perf_database/moe_a2a.rs:403-530).
+// Each row keeps the version it was measured under in a `version` column.
+const WIDE_EP = [
+  {
+    // perf_database/moe_expert_compute.rs:535-596 (_adapt_legacy_sglang_wideep_moe): the phase is the
+    // file's, num_slots = num_experts; only moe_tp_size 1 is queried (operators/moe_expert_compute.rs:201-224).
+    op: 'wideep_moe',
+    dir: 'moe',
+    files: [
+      ['wideep_context_moe_perf', 'context'],
+      ['wideep_generation_moe_perf', 'generation'],
+    ],
+    columns: ['dtype', 'distribution', 'phase', 'experts', 'topk', 'hidden', 'inter', 'ep', 'tokens'],
+    rows: (r, phase) =>
+      !DTYPE[r.moe_dtype] || int(r.moe_tp_size ?? 1) !== 1 || !SAFE_DISTRIBUTION.test(String(r.distribution))
+        ? []
+        : [{ dtype: DTYPE[r.moe_dtype], distribution: String(r.distribution), phase, experts: int(r.num_experts), topk: int(r.topk), hidden: int(r.hidden_size), inter: int(r.inter_size), ep: int(r.moe_ep_size), tokens: int(r.num_tokens), time_us: us(r.latency) }],
+  },
+  {
+    // perf_database/moe_a2a.rs:403-474 (_adapt_legacy_deepep_normal): dispatch = transmit + notify,
+    // combine = transmit + notify, microseconds, keyed by dispatch_sms; ep = node_num · 8 (the tables
+    // were collected on 8-GPU nodes, moe_a2a.rs:301-308).
+    op: 'deepep_normal',
+    dir: 'comm',
+    files: [['wideep_deepep_normal_perf']],
+    columns: ['phase', 'nodes', 'ep', 'hidden', 'topk', 'experts', 'sms', 'tokens'],
+    rows: (r) => deepEpRows(r, (phase) => Number(r[`${phase}_transmit_us`] ?? 0) + Number(r[`${phase}_notify_us`] ?? 0), { sms: int(r.dispatch_sms) }),
+  },
+  {
+    // perf_database/moe_a2a.rs:476-530 (_adapt_legacy_deepep_ll): the per-phase averages; no SM budget.
+    op: 'deepep_ll',
+    dir: 'comm',
+    files: [['wideep_deepep_ll_perf']],
+    columns: ['phase', 'nodes', 'ep', 'hidden', 'topk', 'experts', 'tokens'],
+    rows: (r) => deepEpRows(r, (phase) => Number(r[`${phase}_avg_t_us`] ?? 0)),
+  },
+];
+const WIDE_EP_FRAMEWORKS = new Set(['sglang']);
+
+/** One legacy DeepEP row as a dispatch row and a combine row, `timeUs(phase)` microseconds each. */
+function deepEpRows(r, timeUs, extra = {}) {
+  return ['dispatch', 'combine'].map((phase) => ({
+    phase,
+    nodes: int(r.node_num),
+    ep: int(r.node_num) * 8,
+    hidden: int(r.hidden_size),
+    topk: int(r.num_topk),
+    experts: int(r.num_experts),
+    ...extra,
+    tokens: int(r.num_token),
+    time_us: Number(timeUs(phase).toPrecision(6)),
+  }));
+}
+
 function bytesOf(d) {
   return d === 'fp8' || d === 'int8' ? 1 : d === 'nvfp4' ? 0.5 : 2;
 }
@@ -310,6 +379,25 @@ function tableFor(s, device, t, framework, version) {
   return undefined;
 }
 
+/**
+ * The files aiconfigurator reads `table` from for (device, framework, version): the version's
+ * own (or its reuse.yaml donor's), then every earlier version's that holds the file, nearest first.
+ */
+function sourcesFor(s, device, dir, framework, version, table) {
+  const own = resolveTable(s, device, dir, framework, version, table);
+  const earlier = s
+    .list(`${DATA}/${device}/${dir}/${framework}`)
+    .filter((v) => compareVersions(v, version) < 0)
+    .sort(compareVersions)
+    .reverse()
+    .map((v) => `${DATA}/${device}/${dir}/${framework}/${v}/${table}.parquet`)
+    .filter((p) => s.list(path.dirname(p)).includes(`${table}.parquet`));
+  return [...new Set([...(own ? [own] : []), ...earlier])];
+}
+
+/** The version folder a source path lies in. */
+const versionOf = (p) => path.basename(path.dirname(p));
+
 async function readParquet(buf) {
   const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
   return parquetReadObjects({ file: ab, compressors });
@@ -373,6 +461,41 @@ async function main() {
         total += gz.length;
         tables[t.op] = { path: p, rows: lines.length - 1, droppedRows: dropped };
         console.log(`${device}/${framework}/${version}/${t.op}: ${lines.length - 1} rows (${dropped} dropped) from ${p}, ${(gz.length / 1024).toFixed(0)} KiB`);
+      }
+      if (WIDE_EP_FRAMEWORKS.has(framework)) {
+        for (const t of WIDE_EP) {
+          const seen = new Set();
+          const lines = [[...t.columns, 'time_us', 'version'].join(',')];
+          const from = [];
+          let dropped = 0;
+          for (const [file, phase] of t.files) {
+            for (const p of sourcesFor(s, device, t.dir, framework, version, file)) {
+              const read = await readParquet(s.read(p));
+              let kept = 0;
+              for (const r of read) {
+                const out = t.rows(r, phase);
+                if (out.length === 0) dropped++;
+                for (const o of out) {
+                  const key = t.columns.map((c) => o[c]).join(',');
+                  if (!(o.time_us > 0) || seen.has(key)) {
+                    dropped++;
+                    continue;
+                  }
+                  seen.add(key);
+                  lines.push(`${key},${o.time_us},${versionOf(p)}`);
+                  kept++;
+                }
+              }
+              from.push({ path: p, version: versionOf(p), rows: read.length, kept });
+            }
+          }
+          if (lines.length === 1) continue;
+          const gz = zlib.gzipSync(lines.join('\n') + '\n', { level: 9 });
+          fs.writeFileSync(path.join(dirOut, `${t.op}.csv.gz`), gz);
+          total += gz.length;
+          tables[t.op] = { paths: from, rows: lines.length - 1, droppedRows: dropped, note: `measured under ${framework} ${[...new Set(from.map((f) => f.version))].join(', ')}: the versions aiconfigurator reads for ${version}` };
+          console.log(`${device}/${framework}/${version}/${t.op}: ${lines.length - 1} rows (${dropped} dropped) from ${from.map((f) => f.path).join(', ')}, ${(gz.length / 1024).toFixed(0)} KiB`);
+        }
       }
       const meta = { repo: REPO, commit: s.commit, commitDate: s.date, license: 'Apache-2.0', converted, device, framework, version, tables };
       fs.writeFileSync(path.join(dirOut, 'SOURCE.json'), JSON.stringify(meta, null, 2) + '\n');

@@ -15,3 +15,4 @@ export type { KernelHold } from './table.js';
 export type { MlaBmmQuery } from './pricer.js';
 export type { KernelTablesOf } from './pricer.js';
 export { kernelTablesOf } from './pricer.js';
+export type { DeepEpQuery, WideEpMoeQuery } from './pricer.js';

@@ -103,6 +103,8 @@ export function readKernelRows(path: string, meta: { device: string; framework: 
     at[c] = header.indexOf(c);
     if (at[c] < 0) throw new InputError(`${file}:1`, header.join(','), `a header naming the ${meta.op} columns ${need.join(',')}`, `missing ${c}`);
   }
+  // Optional: the framework version each row was measured under (see KernelRow.measuredVersion).
+  const versionAt = header.indexOf('version');
   const rows: KernelRow[] = [];
   for (let i = 1; i < records.length; i++) {
     const r = records[i];
@@ -121,7 +123,9 @@ export function readKernelRows(path: string, meta: { device: string; framework: 
     const dims: Record<string, string | number> = {};
     for (const k of s.keys) dims[k] = s.numericKeys.includes(k) ? num(k) : cell(k);
     for (const a of s.axes) dims[a] = num(a);
-    rows.push({ ...meta, dims, dtype: String(dims.dtype ?? ''), timeUs: num('time_us'), source: { file, line } });
+    const measured = versionAt >= 0 ? r[versionAt] : undefined;
+    if (measured !== undefined && !SAFE_NAME.test(measured)) throw new InputError(`${file}:${line} version`, measured, 'a framework version, e.g. 0.5.10');
+    rows.push({ ...meta, dims, dtype: String(dims.dtype ?? ''), timeUs: num('time_us'), source: { file, line }, ...(measured && measured !== meta.version ? { measuredVersion: measured } : {}) });
   }
   return rows;
 }

@@ -10,6 +10,7 @@ import { InputError } from '../util/errors.js';
 import { checkNumber, checkOneOf } from '../util/validate.js';
 import type { KernelDb } from './load.js';
 import type { KernelAnswer, KernelOp } from './schema.js';
+import { KERNEL_OPS } from './schema.js';
 import type { KernelHold, KernelTable } from './table.js';
 import { lookupKernel } from './table.js';
 
@@ -42,7 +43,19 @@ function ownFolder(id: string): string {
  * Kernel families that are communication: read from the device's own folder only, never
  * borrowed, since they run over the device's own links.
  */
-const LINK_OPS: ReadonlySet<KernelOp> = new Set<KernelOp>(['allreduce', 'nccl']);
+const LINK_OPS: ReadonlySet<KernelOp> = new Set<KernelOp>(['allreduce', 'nccl', 'deepep_normal', 'deepep_ll']);
+
+/**
+ * The large expert-parallel (wide-EP) tables: read from the folder of the framework that
+ * `kernelPricer`'s `wideEp` option names, else the pricer's own framework's.
+ */
+const WIDE_EP_OPS: ReadonlySet<KernelOp> = new Set<KernelOp>(['wideep_moe', 'deepep_normal', 'deepep_ll']);
+
+/**
+ * DeepEP normal kernels' SM budget that aiconfigurator queries: its config's default
+ * (aic-core/src/aiconfigurator_core/sdk/config.py:49, `sms: int = 20`; blocks/moe.py:578, commit 095f58a5).
+ */
+const DEEPEP_NORMAL_SMS = 20;
 
 /** Which folders of a kernel database price a device (`kernelTablesOf`). */
 export interface KernelTablesOf {
@@ -131,6 +144,17 @@ function peakDtype(d: string): Dtype {
   return checkOneOf('dtype', d, DTYPES);
 }
 
+/** A routing distribution's name as the tables file it ('balanced', 'power_law_1.01'). */
+function checkDistribution(op: string, d: unknown): void {
+  if (typeof d !== 'string' || !/^[A-Za-z0-9_.]+$/.test(d)) throw new InputError(`${op}.distribution`, d, "a routing distribution's name, e.g. 'balanced' or 'power_law_1.01'");
+}
+
+/** Where an answer's rows were measured under versions other than their table folder's, which (`KernelRow.measuredVersion`). */
+function measuredUnder(t: KernelTable, a: KernelAnswer): string[] {
+  const versions = [...new Set(a.rows.map((r) => r.measuredVersion).filter((v): v is string => v !== undefined))];
+  return versions.length ? [`rows measured under ${t.framework} ${versions.join(', ')}: the earlier versions aiconfigurator reads for ${t.version}`] : [];
+}
+
 const KIND_ORDER: readonly KernelAnswer['kind'][] = ['measured', 'interpolated', 'extrapolated', 'bound'];
 
 /** The least certain kind among answers combined into one. */
@@ -191,6 +215,34 @@ export interface MoeQuery {
   distribution: string;
 }
 
+/**
+ * Query of one MoE layer's routed experts in a large expert-parallel layout: one whole
+ * expert per device (aiconfigurator's MoEExpertCompute). A `distribution` the table lacks
+ * for the phase falls back to 'uniform', then to the first the table holds for it.
+ */
+export interface WideEpMoeQuery extends Omit<MoeQuery, 'tp'> {
+  /** 'context' (a step with prefill) or 'generation'. */
+  phase: 'context' | 'generation';
+}
+
+/** Query of one DeepEP dispatch or combine of one MoE layer (aiconfigurator's MoEAllToAll on the deepep backends). */
+export interface DeepEpQuery {
+  /** 'normal' (DeepEP's prefill kernels, aiconfigurator's deepep_ht) or 'll' (low-latency decode kernels). */
+  mode: 'normal' | 'll';
+  phase: 'dispatch' | 'combine';
+  /** Tokens one rank sends (its attention group's, over its attention tensor parallelism in prefill). */
+  tokens: number;
+  /** Expert-parallel ranks and the nodes they span. */
+  ep: number;
+  nodes: number;
+  hidden: number;
+  topk: number;
+  experts: number;
+  /** Bytes one rank puts on the wire, for the datasheet bound where no table holds the layout. */
+  bytes: number;
+  scope: KernelScope;
+}
+
 /** Query of one of MLA's absorbed per-head decode matmuls (DeepSeek's 128-wide heads and 512-wide latent). */
 export interface MlaBmmQuery {
   /** Decode tokens (rows per head). */
@@ -216,6 +268,8 @@ export interface KernelPricer {
    */
   readonly borrowed?: string;
   readonly framework: string;
+  /** The framework whose wide-EP tables `wideEpMoe` and `deepEp` read (`kernelPricer`'s `wideEp` option, else `framework`). */
+  readonly wideEpFramework: string;
   gemm(m: number, n: number, k: number, dtype: string): KernelAnswer;
   /**
    * An FP8 GEMM whose activations carry a static per-tensor scale (a calibrated
@@ -245,6 +299,22 @@ export interface KernelPricer {
    * held ('extrapolated'), as aiconfigurator's MoE query does.
    */
   moe(q: MoeQuery): KernelAnswer;
+  /**
+   * One MoE layer's routed experts of a large expert-parallel layout from the wide-EP MoE
+   * table (aiconfigurator's MoEExpertCompute): exact shape, the routing distribution, else
+   * 'uniform', else the first the table holds for the phase; tokens interpolated, and past
+   * the measured ones the boundary row's utilization of the MoE roofline held ('extrapolated').
+   */
+  wideEpMoe(q: WideEpMoeQuery): KernelAnswer;
+  /**
+   * One DeepEP dispatch or combine from the DeepEP tables (normal kernels at aiconfigurator's
+   * default SM budget of 20, or low-latency): exact layout, tokens interpolated, and past the
+   * measured ones time per token held ('extrapolated'), as aiconfigurator's token-proportional
+   * proxy roofline does.
+   */
+  deepEp(q: DeepEpQuery): KernelAnswer;
+  /** The table file of an op this pricer reads, or undefined where it holds none. */
+  tableFile(op: KernelOp): string | undefined;
   /** All-reduce of a `bytes` buffer over `ranks` devices. */
   allReduce(bytes: number, ranks: number, scope: KernelScope, dtype: string): KernelAnswer;
   /** All-to-all where each rank sends `bytes` in all. */
@@ -263,8 +333,9 @@ export interface KernelPricer {
  * const k = kernelPricer(loadKernelDb(), loadHardware('h200'), 'trtllm');
  * k.gemm(1, 1280, 8192, 'bf16').kind // => 'interpolated' (or 'measured' on a measured shape)
  */
-export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framework: string, version?: string): KernelPricer {
+export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framework: string, version?: string, opts: { wideEp?: string } = {}): KernelPricer {
   if (typeof framework !== 'string' || framework === '') throw new InputError('framework', framework, `a framework name, e.g. ${KERNEL_FRAMEWORKS.join(', ')}`);
+  const wideEp = opts.wideEp === undefined ? undefined : checkOneOf('wideEp', opts.wideEp, KERNEL_FRAMEWORKS);
   const tables = kernelTablesOf(hw, db);
   const folder = tables.compute;
   const held = db?.entries.some((e) => e.device === folder && e.framework === framework && (version === undefined || e.version === version));
@@ -277,11 +348,22 @@ export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framewo
   const datasheet = `${hw.name} datasheet roofline`;
   const bound = (seconds: number): KernelAnswer => ({ seconds, kind: 'bound', rows: [], from: datasheet });
   // Collectives read the device's own folder: borrowed compute tables never price its links.
-  const tableOf = (op: KernelOp): KernelTable | undefined => (device && db ? db.table(LINK_OPS.has(op) ? tables.links : device, framework, op, version) : undefined);
+  // The wide-EP tables of another framework (`opts.wideEp`) are read at its newest version.
+  const tableOf = (op: KernelOp): KernelTable | undefined => {
+    if (!device || !db) return undefined;
+    const folder = LINK_OPS.has(op) ? tables.links : device;
+    return wideEp !== undefined && WIDE_EP_OPS.has(op) ? db.table(folder, wideEp, op) : db.table(folder, framework, op, version);
+  };
   const ask = (op: KernelOp, query: Record<string, string | number>, hold?: KernelHold): KernelAnswer | undefined => {
     const t = tableOf(op);
     const a = t ? lookupKernel(t, query, hold) : undefined;
-    return a && borrowed && !LINK_OPS.has(op) ? { ...a, from: `${a.from} (${borrowed})` } : a;
+    if (!a) return undefined;
+    const notes = [
+      ...(wideEp !== undefined && wideEp !== framework && WIDE_EP_OPS.has(op) ? [`${wideEp}'s wide-EP table`] : []),
+      ...measuredUnder(t!, a),
+      ...(borrowed && !LINK_OPS.has(op) ? [borrowed] : []),
+    ];
+    return notes.length ? { ...a, from: `${a.from} (${notes.join('; ')})` } : a;
   };
   // Whether a table files any row under these leading key values (a dtype, a distribution).
   const holds = (op: KernelOp, ...lead: string[]): boolean => {
@@ -297,10 +379,21 @@ export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framewo
   };
   const gemmRoofline = (m: number, n: number, k: number, dtype: string): number =>
     rooflineSeconds(2 * m * n * k, (m * k + k * n + m * n) * bytesOf(dtype), hardwarePeakFlops(hw, peakDtype(dtype)), mem);
+  // aiconfigurator's MoE roofline (aic-core/rust/aiconfigurator-core/src/operators/moe.rs:799-817,
+  // moe_sol, commit 095f58a5), in real rather than integer division: a gated FFN's three
+  // GEMMs over tokens·topk routed rows split tp·ep ways; bytes are the rows in and out, the
+  // intermediate, and the weights of the experts those rows can reach.
+  const moeRoofline = (q: Pick<MoeQuery, 'topk' | 'ep' | 'tp' | 'experts' | 'dtype'>, tokens: number, hidden: number, inter: number): number => {
+    const rows = tokens * q.topk;
+    const flops = (rows * hidden * inter * 3 * 2) / q.ep / q.tp;
+    const elements = (rows / q.ep) * hidden * 2 + ((rows / q.ep) * inter * 3) / q.tp + ((hidden * inter * 3) / q.tp) * Math.min(q.experts / q.ep, rows / q.ep);
+    return rooflineSeconds(flops, elements * bytesOf(q.dtype), hardwarePeakFlops(hw, peakDtype(q.dtype)), mem);
+  };
   return {
     device,
     ...(borrowed ? { borrowed } : {}),
     framework,
+    wideEpFramework: wideEp ?? framework,
     gemm(m, n, k, dtype) {
       sizes('gemm', { m, n, k });
       return ask('gemm', { dtype, m, n, k }) ?? bound(gemmRoofline(m, n, k, dtype));
@@ -384,18 +477,9 @@ export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framewo
       return found ? { ...found, seconds: found.seconds * scale } : bound(roofline(q.tokens));
     },
     moe(q) {
-      if (typeof q.distribution !== 'string' || !/^[A-Za-z0-9_.]+$/.test(q.distribution)) throw new InputError('moe.distribution', q.distribution, "a routing distribution's name, e.g. 'balanced' or 'power_law_1.01'");
+      checkDistribution('moe', q.distribution);
       sizes('moe', { ...q });
-      // aiconfigurator's MoE roofline (aic-core/rust/aiconfigurator-core/src/operators/moe.rs:799-817,
-      // moe_sol, commit 095f58a5), in real rather than integer division: a gated FFN's three
-      // GEMMs over tokens·topk routed rows split tp·ep ways; bytes are the rows in and out, the
-      // intermediate, and the weights of the experts those rows can reach.
-      const roofline = (tokens: number, hidden: number, inter: number): number => {
-        const rows = tokens * q.topk;
-        const flops = (rows * hidden * inter * 3 * 2) / q.ep / q.tp;
-        const elements = (rows / q.ep) * hidden * 2 + ((rows / q.ep) * inter * 3) / q.tp + ((hidden * inter * 3) / q.tp) * Math.min(q.experts / q.ep, rows / q.ep);
-        return rooflineSeconds(flops, elements * bytesOf(q.dtype), hardwarePeakFlops(hw, peakDtype(q.dtype)), mem);
-      };
+      const roofline = (tokens: number, hidden: number, inter: number): number => moeRoofline(q, tokens, hidden, inter);
       // perf_database/moe_index.rs:84-125 (resolve_uniform): the requested distribution where
       // the table holds it for the dtype, else 'uniform'.
       const distribution = holds('moe', q.dtype, q.distribution) ? q.distribution : 'uniform';
@@ -404,6 +488,43 @@ export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framewo
       const hold: KernelHold = { axes: ['tokens'], roofline: (p) => roofline(p.tokens, p.hidden, p.inter) };
       const found = ask('moe', { dtype: q.dtype, distribution, experts: q.experts, topk: q.topk, tp: q.tp, ep: q.ep, hidden: q.hidden, inter: q.inter, tokens: q.tokens }, hold);
       return found ?? bound(roofline(q.tokens, q.hidden, q.inter));
+    },
+    wideEpMoe(q) {
+      checkDistribution('wideEpMoe', q.distribution);
+      checkOneOf('wideEpMoe.phase', q.phase, ['context', 'generation'] as const);
+      sizes('wideEpMoe', { ...q });
+      // The WideEP roofline (perf_database/moe_expert_compute.rs:453-501, get_sol_latency,
+      // commit 095f58a5) is the fused one with tp 1 and num_slots = num_experts.
+      const roofline = (tokens: number): number => moeRoofline({ ...q, tp: 1 }, tokens, q.hidden, q.inter);
+      // moe_expert_compute.rs:299-336 (_resolve_ep_distribution): the requested distribution where
+      // the table holds it for the dtype and phase, else 'uniform', else the first it holds.
+      const lead = (d: string): string[] => [q.dtype, d, q.phase];
+      const first = [...(tableOf('wideep_moe')?.index.keys() ?? [])].map((k) => k.split('|')).find((k) => k[0] === q.dtype && k[2] === q.phase)?.[1];
+      const distribution = holds('wideep_moe', ...lead(q.distribution)) ? q.distribution : holds('wideep_moe', ...lead('uniform')) ? 'uniform' : first;
+      // moe_expert_compute.rs:362-394: tokens interpolate; beyond them the boundary's utilization
+      // of the roofline is held; one measured token count queried below is no answer.
+      const hold: KernelHold = { axes: ['tokens'], roofline: (p) => roofline(p.tokens) };
+      const { dtype, phase, experts, topk, hidden, inter, ep, tokens } = q;
+      const found = distribution === undefined ? undefined : ask('wideep_moe', { dtype, distribution, phase, experts, topk, hidden, inter, ep, tokens }, hold);
+      return found ?? bound(roofline(q.tokens));
+    },
+    deepEp(q) {
+      checkOneOf('deepEp.mode', q.mode, ['normal', 'll'] as const);
+      checkOneOf('deepEp.phase', q.phase, ['dispatch', 'combine'] as const);
+      checkOneOf('deepEp.scope', q.scope, ['intra', 'inter'] as const);
+      sizes('deepEp', { ...q });
+      // perf_database/moe_a2a.rs:39-46: past the measured tokens the proxy roofline is the token
+      // count itself, so the boundary's time per token is held.
+      const hold: KernelHold = { axes: ['tokens'], roofline: (p) => p.tokens };
+      const { phase, nodes, ep, hidden, topk, experts, tokens } = q;
+      const found =
+        q.mode === 'normal'
+          ? ask('deepep_normal', { phase, nodes, ep, hidden, topk, experts, sms: DEEPEP_NORMAL_SMS, tokens }, hold)
+          : ask('deepep_ll', { phase, nodes, ep, hidden, topk, experts, tokens }, hold);
+      return found ?? bound(q.bytes / link(q.scope).bytesPerSecond);
+    },
+    tableFile(op) {
+      return tableOf(checkOneOf('op', op, KERNEL_OPS))?.file;
     },
     allReduce(bytes, ranks, scope, dtype) {
       sizes('allReduce', { bytes, ranks });

@@ -9,10 +9,39 @@
  */
 
 /** Kernel families the database prices. */
-export type KernelOp = 'gemm' | 'context_attention' | 'generation_attention' | 'mla_context' | 'mla_generation' | 'mla_bmm' | 'moe' | 'allreduce' | 'nccl' | 'compute_scale' | 'scale_matrix';
+export type KernelOp =
+  | 'gemm'
+  | 'context_attention'
+  | 'generation_attention'
+  | 'mla_context'
+  | 'mla_generation'
+  | 'mla_bmm'
+  | 'moe'
+  | 'allreduce'
+  | 'nccl'
+  | 'compute_scale'
+  | 'scale_matrix'
+  | 'wideep_moe'
+  | 'deepep_normal'
+  | 'deepep_ll';
 
 /** Every KernelOp, in the order tables are listed. */
-export const KERNEL_OPS: readonly KernelOp[] = ['gemm', 'context_attention', 'generation_attention', 'mla_context', 'mla_generation', 'mla_bmm', 'moe', 'allreduce', 'nccl', 'compute_scale', 'scale_matrix'];
+export const KERNEL_OPS: readonly KernelOp[] = [
+  'gemm',
+  'context_attention',
+  'generation_attention',
+  'mla_context',
+  'mla_generation',
+  'mla_bmm',
+  'moe',
+  'allreduce',
+  'nccl',
+  'compute_scale',
+  'scale_matrix',
+  'wideep_moe',
+  'deepep_normal',
+  'deepep_ll',
+];
 
 /** What kind of number a kernel-database answer is. */
 export type KernelAnswerKind = 'measured' | 'interpolated' | 'extrapolated' | 'bound';
@@ -44,6 +73,17 @@ export interface KernelOpSchema {
  * (all attention data-parallel ranks' together). `mla_bmm` holds MLA's absorbed per-head
  * decode matmuls, `phase` 'pre' (query · W_UK) or 'post' (output · W_UV), at exact head
  * counts per device (`heads` is a key: aiconfigurator never interpolates it).
+ *
+ * The wide-EP tables price a large expert-parallel layout (aiconfigurator's MoEExpertCompute
+ * and MoEAllToAll ops; aic-core/src/aiconfigurator_core/sdk/models/blocks/moe.py:520-652,
+ * commit 095f58a5). `wideep_moe`: one expert-parallel rank's routed-expert compute, one whole
+ * expert per device, at the `tokens` entering the layer (all attention data-parallel ranks'),
+ * `phase` 'context' or 'generation'; its shape walk is exact, only tokens interpolate
+ * (perf_database/moe_expert_compute.rs:337-394). `deepep_normal` (prefill) and `deepep_ll`
+ * (decode): one DeepEP dispatch or combine (`phase`) of `tokens` per rank over `nodes` 8-GPU
+ * nodes (`ep` = nodes · 8), the normal kernels at an SM budget `sms` (perf_database/moe_a2a.rs:1-50).
+ * A row of these tables may carry the framework version it was measured under (`version`
+ * column) where aiconfigurator reads it from an earlier version's folder.
  */
 export const KERNEL_SCHEMA: Readonly<Record<KernelOp, KernelOpSchema>> = {
   gemm: { keys: ['dtype'], axes: ['n', 'k', 'm'], numericKeys: [] },
@@ -57,6 +97,9 @@ export const KERNEL_SCHEMA: Readonly<Record<KernelOp, KernelOpSchema>> = {
   nccl: { keys: ['collective', 'dtype', 'scope'], axes: ['ranks', 'bytes'], numericKeys: [] },
   compute_scale: { keys: ['dtype'], axes: ['k', 'm'], numericKeys: [] },
   scale_matrix: { keys: ['dtype'], axes: ['k', 'm'], numericKeys: [] },
+  wideep_moe: { keys: ['dtype', 'distribution', 'phase', 'experts', 'topk', 'hidden', 'inter', 'ep'], axes: ['tokens'], numericKeys: ['experts', 'topk', 'hidden', 'inter', 'ep'] },
+  deepep_normal: { keys: ['phase', 'nodes', 'ep', 'hidden', 'topk', 'experts', 'sms'], axes: ['tokens'], numericKeys: ['nodes', 'ep', 'hidden', 'topk', 'experts', 'sms'] },
+  deepep_ll: { keys: ['phase', 'nodes', 'ep', 'hidden', 'topk', 'experts'], axes: ['tokens'], numericKeys: ['nodes', 'ep', 'hidden', 'topk', 'experts'] },
 };
 
 /** Where a row was read: a file and its 1-based line (the header is line 1). */
@@ -77,6 +120,11 @@ export interface KernelRow {
   dtype: string;
   /** Measured microseconds per call. */
   timeUs: number;
+  /**
+   * The framework version the row was measured under, where its table names one (a `version`
+   * column) other than its folder's: aiconfigurator reads some tables from earlier versions.
+   */
+  measuredVersion?: string;
   source: KernelRowSource;
 }
 

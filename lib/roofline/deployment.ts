@@ -17,6 +17,7 @@ import { gemmComputeSeconds } from '../perf/gemm.js';
 import type { Link } from '../perf/collective.js';
 import { linkSeconds, ringAllReduceSeconds } from '../perf/collective.js';
 import { fractionalMatmulSeconds } from './matmul.js';
+import type { KernelAnswer } from '../kernels/schema.js';
 import type { KernelDb } from '../kernels/load.js';
 import { defaultKernelDb } from '../kernels/load.js';
 import type { KernelPricer } from '../kernels/pricer.js';
@@ -75,7 +76,8 @@ export interface Parallelism {
    * The routing the MoE tables are read under (default 'power-law'): the architecture's
    * power law, whose rows time the busiest expert-parallel rank (aiconfigurator's
    * default `workload_distribution`), or 'balanced' for a deployment that states
-   * perfectly balanced experts (rows measured with equal tokens per expert).
+   * perfectly balanced experts (rows measured with equal tokens per expert), or 'eplb'
+   * for a deployment that states EPLB rebalancing (`moeRoutingDistribution`).
    */
   expertRouting?: ExpertRouting;
   /**
@@ -87,11 +89,14 @@ export interface Parallelism {
   expertAllToAll?: ExpertAllToAll;
 }
 
-/** The routing distribution an MoE table is read under: the architecture's power law, or every expert alike. */
-export type ExpertRouting = 'power-law' | 'balanced';
+/**
+ * The routing distribution an MoE table is read under: the architecture's power law,
+ * every expert alike, or the power law as EPLB rebalancing leaves it (`moeRoutingDistribution`).
+ */
+export type ExpertRouting = 'power-law' | 'balanced' | 'eplb';
 
 /** Every ExpertRouting, for validation. */
-const EXPERT_ROUTINGS: readonly ExpertRouting[] = ['power-law', 'balanced'];
+const EXPERT_ROUTINGS: readonly ExpertRouting[] = ['power-law', 'balanced', 'eplb'];
 
 /** An element type per tensor class. */
 export interface Precision {
@@ -187,6 +192,13 @@ export interface PerfConfig {
   framework?: string;
   /** Framework version (default: the newest the database holds). */
   frameworkVersion?: string;
+  /**
+   * With `framework`: the framework whose wide-EP tables (wide-EP MoE compute, DeepEP
+   * dispatch and combine) price a large expert-parallel layout (`largeExpertParallel`),
+   * where a source states which kernels its deployment ran and another framework's
+   * tables time them (a case field says which and why). Default: `framework`'s own.
+   */
+  wideEpFramework?: string;
   /**
    * The kernel database `framework` reads (default: the shipped data/kernels); `false`
    * switches it off, so every op is priced by the efficiency mode's model.
@@ -392,7 +404,7 @@ function resolve(model: ModelSpec, hw: HardwareSpec, config: PerfConfig): Resolv
   let kernels: KernelPricer | undefined;
   if (config.framework !== undefined) {
     const db = config.kernelDb === false ? undefined : (config.kernelDb ?? defaultKernelDb());
-    kernels = kernelPricer(db, hw, config.framework, config.frameworkVersion);
+    kernels = kernelPricer(db, hw, config.framework, config.frameworkVersion, config.wideEpFramework === undefined ? {} : { wideEp: config.wideEpFramework });
   }
   const auxiliaryKernels = config.auxiliaryKernels === undefined ? undefined : checkNumber('auxiliaryKernels', config.auxiliaryKernels, { min: 0, max: 1e7 });
   return {
@@ -511,7 +523,8 @@ function priceOp(
     const dtypes = { weights: p.compute, attention: p.activations, kvCache: p.kvCache, fp8Scaling: r.fp8Scaling, routing: r.routing, largeExpertParallel: r.largeExpertParallel };
     const t = kernelOpSeconds(op, model, r.kernels, dtypes, split, g, tally);
     if (t !== undefined) return { seconds: t, computeSeconds, memorySeconds, computeBound };
-    const why = op.group === 'routed-expert' && r.largeExpertParallel ? `: ${NO_WIDE_EP_MOE_TABLE}` : '';
+    const wideTable = r.kernels.tableFile('wideep_moe');
+    const why = op.group === 'routed-expert' && r.largeExpertParallel ? `: ${wideTable ? `no row of ${wideTable} holds this layout` : NO_WIDE_EP_MOE_TABLE}` : '';
     tally.add(isCore ? 'attention' : op.group, { kind: r.mode, from: `${hw.name} performance model (${r.mode})${why}`, rows: [] }, op.calls);
   }
   if (r.matmulCost && op.matmuls.length > 0) {
@@ -679,6 +692,17 @@ function stageCost(model: ModelSpec, hw: HardwareSpec, r: Resolved, work: Checke
     dispatch = moeLayers * a2a(r.precision.dispatch);
     combine = moeLayers * a2a(r.precision.combine);
     if (r.mode !== 'spec') kernels += 2 * moeLayers;
+    // A large expert-parallel layout's dispatch and combine are DeepEP's: read from its tables
+    // where they hold the layout, as aiconfigurator's MoEAllToAll prices them (blocks/moe.py:569-634).
+    if (r.kernels?.device && r.largeExpertParallel) {
+      const priced = deepEpSeconds(r.kernels, model, r, work, tokens, (d) => sendTokens * h * wireBytesPerElement(d) * (interCopies + intraCopies));
+      for (const [phase, seconds] of [['dispatch', priced.dispatch], ['combine', priced.combine]] as const) {
+        if (seconds === undefined) tally.add('deepep', { kind: r.mode, from: `${hw.name} performance model (${r.mode}): ${priced.table ? `no row of ${priced.table} holds this layout` : 'no DeepEP table for the device'}`, rows: [] }, moeLayers);
+        else if (phase === 'dispatch') dispatch = moeLayers * seconds;
+        else combine = moeLayers * seconds;
+      }
+      for (const a of priced.answers) tally.add('deepep', a, moeLayers);
+    }
   }
   const launch = kernels * r.launchSecondsPerKernel;
   const compute = gemm + attention + elementwise + launch;
@@ -714,6 +738,35 @@ function stageCost(model: ModelSpec, hw: HardwareSpec, r: Resolved, work: Checke
     byteSeconds: byteSeconds * scale,
   };
   return { breakdown, stageSeconds: (compute + exposed) * scale, p2pSeconds: p2p, kernels: r.kernels ? tally.list() : undefined };
+}
+
+/**
+ * One MoE layer's DeepEP dispatch and combine from the kernel tables, each undefined where
+ * no table row holds the layout. As aiconfigurator's large-EP graph queries them
+ * (sdk/models/blocks/moe.py:565-583 and 626-634; operators/moe_a2a.rs:136-194, commit
+ * 095f58a5): the normal kernels (deepep_ht) for a step with prefill, whose ranks send
+ * their attention group's tokens over its tensor parallelism; the low-latency kernels for
+ * decode, whose ranks send their group's tokens; over `ceil(ep / devices per node)` nodes.
+ */
+function deepEpSeconds(
+  k: KernelPricer,
+  model: ModelSpec,
+  r: Resolved,
+  work: CheckedWork,
+  groupTokens: number,
+  wireBytes: (d: Dtype) => number,
+): { dispatch?: number; combine?: number; answers: KernelAnswer[]; table?: string } {
+  const moe = model.moe!;
+  const context = work.prefillTokens > 0;
+  const table = k.tableFile(context ? 'deepep_normal' : 'deepep_ll');
+  const tokens = Math.floor(context ? groupTokens / r.tp : groupTokens);
+  if (tokens < 1) return { answers: [], table };
+  const nodes = Math.ceil((r.ep * r.etp) / r.perNode);
+  const base = { mode: context ? ('normal' as const) : ('ll' as const), tokens, ep: r.ep, nodes, hidden: model.hiddenSize, topk: moe.expertsPerToken, experts: moe.numExperts, scope: nodes > 1 ? ('inter' as const) : ('intra' as const) };
+  const d = k.deepEp({ ...base, phase: 'dispatch', bytes: wireBytes(r.precision.dispatch) });
+  const c = k.deepEp({ ...base, phase: 'combine', bytes: wireBytes(r.precision.combine) });
+  const answers = [d, c].filter((a) => a.kind !== 'bound');
+  return { ...(d.kind !== 'bound' ? { dispatch: d.seconds } : {}), ...(c.kind !== 'bound' ? { combine: c.seconds } : {}), answers, table };
 }
 
 function checkWork(work: StepWork): CheckedWork {

@@ -120,13 +120,19 @@ export function contextAttentionCall(g: Pick<GroupWork, 'P' | 'S' | 'pairs'>): C
  * 1422-1433), and the MoE op adds no load factor of its own (operators/moe.rs:274-279).
  * Its fused MoE op, the one these tables serve, ignores EPLB (operators/moe.rs:328-343):
  * a deployment with EPLB keeps the power law unless it states balanced experts.
+ * `routing: 'eplb'` differs only where aiconfigurator's large-EP graph reads SGLang's or
+ * vLLM's wide-EP table in the context phase (`eplbWideEpContext`): there EPLB flattens the
+ * power law to alpha 0.6 (sdk/models/moe.py:145-153, sdk/models/helpers.py:236-238);
+ * the generation phase keeps the family's alpha.
  *
  * @example
  * moeRoutingDistribution(loadModel('deepseek-v3')) // => 'power_law_1.01'
  * moeRoutingDistribution(loadModel('deepseek-v3'), 'balanced') // => 'balanced'
+ * moeRoutingDistribution(loadModel('deepseek-v3'), 'eplb', true) // => 'power_law_0.6'
  */
-export function moeRoutingDistribution(model: Pick<ModelSpec, 'architecture'>, routing: ExpertRouting = 'power-law'): string {
+export function moeRoutingDistribution(model: Pick<ModelSpec, 'architecture'>, routing: ExpertRouting = 'power-law', eplbWideEpContext = false): string {
   if (routing === 'balanced') return 'balanced';
+  if (routing === 'eplb' && eplbWideEpContext) return 'power_law_0.6';
   return model.architecture === 'deepseek_v3' ? 'power_law_1.01' : 'power_law_1.2';
 }
 
@@ -136,7 +142,7 @@ export type ExpertAllToAll = 'deepep';
 /** Every ExpertAllToAll, for validation. */
 export const EXPERT_ALL_TO_ALLS: readonly ExpertAllToAll[] = ['deepep'];
 
-/** Where aiconfigurator's large expert-parallel graph prices routed experts, and why no table of batchlab's does. */
+/** Where aiconfigurator's large expert-parallel graph prices routed experts, and that the kernel database holds no such table for the device and framework. */
 export const NO_WIDE_EP_MOE_TABLE =
   'no wide-EP MoE table (aiconfigurator prices DeepEP/wide-EP layouts from MoEExpertCompute tables, sdk/models/deepseek.py:97-110, sdk/models/blocks/moe.py:297-312 and 609)';
 
@@ -172,9 +178,11 @@ export interface ExpertLayout {
  *   words) ran DeepEP's kernels whatever tables price it: large EP at any such width,
  *   its published expert placement (redundant experts included) shows that it runs.
  *
- * aiconfigurator also keeps a layout fused where its wide-EP tables hold no rows at that
- * width (task_v2.py:1406-1420); batchlab ships none of those tables, so the rule above is
- * the structural one alone. On SGLang its large-EP DeepSeek graph also reads MLA, with its
+ * aiconfigurator also keeps a layout fused where its all-to-all tables hold no rows at that
+ * width (task_v2.py:1406-1420). batchlab keeps the structural rule alone: the layout's
+ * kernels are DeepEP's whatever a table covers, and routed experts or a dispatch that no
+ * wide-EP row prices fall to the performance model, named in the step's usage. On SGLang
+ * its large-EP DeepSeek graph also reads MLA, with its
  * q_b/kv_b/o projections, from WideEP MLA tables (sdk/models/deepseek.py:436-560) and
  * leaves out the router GEMM (blocks/moe.py:660-674): batchlab ships no WideEP MLA table,
  * so MLA and its projections stay priced from the MLA and GEMM tables, and the router,
@@ -248,10 +256,12 @@ const MLA_BMM_PHASE: Readonly<Record<string, 'pre' | 'post'>> = { 'attn.q_absorb
  *   tensor- and expert-parallel widths, the weights' dtype (FP8 with block scales:
  *   'fp8_block') and the routing distribution (`moeRoutingDistribution`), whose rows
  *   hold the busiest rank's load: the expert load factor (`split.m`) is not applied on
- *   top of it. The down projection is inside that call. Not for a large expert-parallel
- *   layout (`dtypes.largeExpertParallel`, see `largeExpertParallel`): aiconfigurator
- *   prices those experts from wide-EP tables batchlab does not ship
- *   (`NO_WIDE_EP_MOE_TABLE`), and the caller's model prices them.
+ *   top of it. The down projection is inside that call. A large expert-parallel layout
+ *   (`dtypes.largeExpertParallel`, see `largeExpertParallel`) reads the wide-EP MoE table
+ *   instead (`KernelPricer.wideEpMoe`, aiconfigurator's MoEExpertCompute), in the context
+ *   phase where the step holds prefill and the generation phase otherwise (aiconfigurator
+ *   prices a mixed step's non-attention work with its context ops, engine/runtime.rs:691-715);
+ *   where no wide-EP table holds the layout (`NO_WIDE_EP_MOE_TABLE`) the caller's model prices them.
  * - MLA attention (TensorRT-LLM, SGLang): the MLA context and generation tables at the
  *   device's heads, as aiconfigurator's DeepSeek model; its absorbed per-head decode
  *   matmuls from the MLA BMM table. Under vLLM, aiconfigurator prices DeepSeek's attention
@@ -271,8 +281,6 @@ export function kernelOpSeconds(
   tally: KernelTally,
 ): number | undefined {
   if (!k.device) return undefined;
-  // A large expert-parallel layout's experts are no fused-MoE call: NO_WIDE_EP_MOE_TABLE.
-  if (op.group === 'routed-expert' && dtypes.largeExpertParallel) return undefined;
   const take = (family: string, a: KernelAnswer, calls: number): number | undefined => tallied(tally, family, a, calls);
   if (op.group === 'attention-core') {
     const at = model.attention;
@@ -298,7 +306,10 @@ export function kernelOpSeconds(
   }
   if (op.matmuls.length === 0) return undefined;
   const weights = dtypes.weights === 'fp8' && dtypes.fp8Scaling === 'block' ? 'fp8_block' : dtypes.weights;
-  if (op.group === 'routed-expert') return moeSeconds(op, model, k, weights, dtypes.routing ?? 'power-law', split, tally);
+  if (op.group === 'routed-expert') {
+    const wide = dtypes.largeExpertParallel ? { phase: g.P > 0 ? ('context' as const) : ('generation' as const) } : undefined;
+    return moeSeconds(op, model, k, weights, dtypes.routing ?? 'power-law', split, tally, wide);
+  }
   const phase = MLA_BMM_PHASE[op.name];
   if (phase && model.attention.kind === 'mla') {
     // vLLM: aiconfigurator's DeepSeek graph has no BMM op (sdk/models/deepseek.py:804-819).
@@ -392,28 +403,36 @@ function attentionCoreSeconds(
  * the layer's tokens before dispatch, all attention data-parallel ranks' together
  * (`x · attention_dp_size`), at moe_tp and moe_ep, and nothing more: the routing
  * distribution's rows carry the busiest rank's load (`moeRoutingDistribution`).
+ * With `wide`, a large expert-parallel layout's experts from the wide-EP MoE table at the
+ * same tokens (aiconfigurator's MoEExpertCompute also globalizes them by attention_dp_size:
+ * operators/moe_expert_compute.rs:151-154, commit 095f58a5). Under EPLB (`routing:
+ * 'eplb'`) an SGLang or vLLM wide-EP table's context rows are read as aiconfigurator
+ * reads them: at the power law EPLB leaves (alpha 0.6, `moeRoutingDistribution`) and at
+ * `int(tokens × 0.8)` of the globalized tokens (moe_expert_compute.rs:159-166, applied
+ * to SGLang-adapted kernel sources only; TensorRT-LLM marks EPLB by `_eplb` rows instead).
  */
-function moeSeconds(op: ModelOperation, model: ModelSpec, k: KernelPricer, dtype: string, routing: ExpertRouting, split: OpSplit, tally: KernelTally): number | undefined {
+function moeSeconds(
+  op: ModelOperation,
+  model: ModelSpec,
+  k: KernelPricer,
+  dtype: string,
+  routing: ExpertRouting,
+  split: OpSplit,
+  tally: KernelTally,
+  wide?: { phase: 'context' | 'generation' },
+): number | undefined {
   const moe = model.moe;
   if (!moe) return undefined;
   const sh = op.matmuls[0];
   // The op runs `batch` active experts of m rows each: tokens × top-k rows in all.
   const tokens = Math.round((sh.m * (sh.batch ?? 1)) / moe.expertsPerToken);
   if (tokens < 1) return undefined;
-  const a = k.moe({
-    tokens,
-    experts: moe.numExperts,
-    topk: moe.expertsPerToken,
-    hidden: model.hiddenSize,
-    inter: moe.expertIntermediateSize,
-    dtype,
-    tp: split.n,
-    ep: split.batch,
-    distribution: moeRoutingDistribution(model, routing),
-  });
+  const eplb = routing === 'eplb' && wide?.phase === 'context' && (k.wideEpFramework === 'sglang' || k.wideEpFramework === 'vllm');
+  const q = { tokens, experts: moe.numExperts, topk: moe.expertsPerToken, hidden: model.hiddenSize, inter: moe.expertIntermediateSize, dtype, ep: split.batch, distribution: moeRoutingDistribution(model, routing, eplb) };
+  const a = wide ? k.wideEpMoe({ ...q, tokens: eplb ? Math.max(1, Math.trunc(tokens * 0.8)) : tokens, phase: wide.phase }) : k.moe({ ...q, tp: split.n });
   if (a.kind === 'bound') return undefined;
   if (op.name === 'moe.expert.down_proj') return 0;
   if (op.name !== 'moe.expert.gate_up_proj') return undefined;
-  tally.add('moe', a, op.calls);
+  tally.add(wide ? 'wideep_moe' : 'moe', a, op.calls);
   return a.seconds * op.calls;
 }

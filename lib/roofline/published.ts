@@ -132,11 +132,25 @@ export interface PublishedCase {
    */
   expertLoad?: { kind: 'balanced'; source?: string } | { kind: 'uniform-routing'; redundantExperts: number; seed: number; steps: number };
   /**
+   * Expert rebalancing the source states the deployment ran, in its own words (`source`):
+   * 'eplb', an expert-parallel load balancer placing redundant copies of busy experts.
+   * The tables are then read under `expertRouting: 'eplb'` (`moeRoutingDistribution`);
+   * a case that states balanced experts (`expertLoad` 'balanced') reads the balanced rows.
+   */
+  expertBalancing?: { kind: 'eplb'; source: string };
+  /**
    * The expert all-to-all the source states the deployment ran, in its own words
    * (`source`): 'deepep', DeepEP's kernels. The layout is then large expert-parallel
    * (`largeExpertParallel`): its routed experts are not read from the fused MoE table.
    */
   expertAllToAll?: { kind: ExpertAllToAll; source: string };
+  /**
+   * Whose wide-EP tables (wide-EP MoE compute, DeepEP dispatch and combine) price the
+   * case's large expert-parallel layout where they are not its `framework`'s, and why
+   * (`source`): the kernels each framework's tables time against those the case states
+   * it ran (`PerfConfig.wideEpFramework`).
+   */
+  wideEpTables?: { framework: KernelFramework; source: string };
   published: { value: number; unit: string };
   /** Where the number comes from: the file's document, its URL and date. */
   source: string;
@@ -189,13 +203,16 @@ export function checkPublishedCase(raw: unknown, opts: { where?: string; source?
   return checkCase(raw, where, { source });
 }
 
+/** Where DeepSeek's overview states its expert rebalancing. */
+const EPLB_SOURCE = "DeepSeek's overview, 'Load Balancing': '3. Expert-Parallel Load Balancer', whose goal is balanced expert computation on each GPU, with the redundant routed experts of each unit (read in copies of the document in the stored GitHub index, file ids 13472768486 and 56732513952)";
+
 const PHASES = ['prefill', 'decode', 'offline', 'latency'] as const;
 const LATENCY_METRICS = ['itl', 'userTokensPerSecond', 'ttft'] as const;
 const LATENCY_SCHEDULES = ['staggered', 'waves'] as const;
 
 /** The case's own words stating its balanced experts: a case may not assume balance unstated. */
-function balanceSource(field: string, v: unknown): string {
-  if (typeof v !== 'string' || v === '') throw new InputError(field, v, "a non-empty string quoting where the case states balanced experts");
+function balanceSource(field: string, v: unknown, what = 'balanced experts'): string {
+  if (typeof v !== 'string' || v === '') throw new InputError(field, v, `a non-empty string quoting where the case states ${what}`);
   return v;
 }
 
@@ -206,6 +223,16 @@ function checkAllToAll(field: string, v: unknown): { kind: ExpertAllToAll; sourc
   const kind = checkOneOf(`${field}.kind`, o.kind, EXPERT_ALL_TO_ALLS);
   if (typeof o.source !== 'string' || o.source === '') throw new InputError(`${field}.source`, o.source, 'a non-empty string quoting where the case states its all-to-all');
   return { kind, source: o.source };
+}
+
+function checkWideEpTables(field: string, v: unknown, allToAll: PublishedCase['expertAllToAll']): { framework: KernelFramework; source: string } {
+  if (typeof v !== 'object' || v === null) throw new InputError(field, v, `an object { framework: ${KERNEL_FRAMEWORKS.join(' | ')}, source }`);
+  const o = v as { framework?: unknown; source?: unknown };
+  const framework = checkOneOf(`${field}.framework`, o.framework, KERNEL_FRAMEWORKS);
+  if (typeof o.source !== 'string' || o.source === '') throw new InputError(`${field}.source`, o.source, 'a non-empty string saying which kernels those tables time and why they fit the case');
+  // Only a layout whose source states its all-to-all is large expert-parallel whatever the framework.
+  if (allToAll === undefined) throw new InputError(field, v, 'absent unless the case states its expert all-to-all (expertAllToAll)');
+  return { framework, source: o.source };
 }
 
 function checkCase(raw: unknown, where: string, file: { source: string; url?: string; date?: string }): PublishedCase {
@@ -255,7 +282,13 @@ function checkCase(raw: unknown, where: string, file: { source: string; url?: st
             steps: checkInt(`${where}.expertLoad.steps`, (load as { steps?: unknown }).steps, { min: 1, max: 1000 }),
           };
   }
+  if (c.expertBalancing !== undefined) {
+    const b = c.expertBalancing as { kind?: unknown; source?: unknown };
+    if (typeof b !== 'object' || b === null) throw new InputError(`${where}.expertBalancing`, b, "an object { kind: 'eplb', source }");
+    out.expertBalancing = { kind: checkOneOf(`${where}.expertBalancing.kind`, b.kind, ['eplb'] as const), source: balanceSource(`${where}.expertBalancing.source`, b.source, 'its expert rebalancing') };
+  }
   if (c.expertAllToAll !== undefined) out.expertAllToAll = checkAllToAll(`${where}.expertAllToAll`, c.expertAllToAll);
+  if (c.wideEpTables !== undefined) out.wideEpTables = checkWideEpTables(`${where}.wideEpTables`, c.wideEpTables, out.expertAllToAll);
   if (c.promptMix !== undefined) {
     if (phase !== 'prefill') throw new InputError(`${where}.promptMix`, c.promptMix, 'absent: only prefill cases price a prompt mix');
     if (typeof c.promptMix !== 'string') throw new InputError(`${where}.promptMix`, c.promptMix, 'the name of a data/traces prompt mix');
@@ -335,6 +368,8 @@ interface DayJson {
   layout: Record<string, { nodesPerUnit: number; expertParallel: number; dataParallelAttention: number; redundantExperts: number } & Record<string, unknown>> & {
     microBatchOverlap: { value: boolean };
     expertAllToAll?: { value: unknown; source: unknown };
+    wideEpTables?: { value: unknown; source: unknown };
+    fp8Scaling?: { value: unknown; source: unknown };
   };
   workload: Record<string, Sourced>;
 }
@@ -381,7 +416,12 @@ function dayCases(day: DayJson, name: string, file: { source: string; url?: stri
   const acceptance = w('mtpAcceptance');
   const a2a = day.layout.expertAllToAll;
   const expertAllToAll = a2a === undefined ? {} : { expertAllToAll: checkAllToAll(`${where}.layout.expertAllToAll`, { kind: a2a.value, source: a2a.source }) };
-  const base = { model: day.model, hardware: day.hardware, devicesPerNode: gpn, precision: precisionOf(), source: file.source, url: file.url, date: file.date, ...expertAllToAll };
+  const wide = day.layout.wideEpTables;
+  const wideEpTables =
+    wide === undefined ? {} : { wideEpTables: checkWideEpTables(`${where}.layout.wideEpTables`, { framework: wide.value, source: wide.source }, expertAllToAll.expertAllToAll) };
+  const fp8 = day.layout.fp8Scaling;
+  const fp8Scaling = fp8 === undefined ? {} : { fp8Scaling: checkOneOf(`${where}.layout.fp8Scaling`, fp8.value, FP8_SCALINGS) };
+  const base = { model: day.model, hardware: day.hardware, devicesPerNode: gpn, precision: precisionOf(), source: file.source, url: file.url, date: file.date, ...expertAllToAll, ...wideEpTables, ...fp8Scaling };
   const cases: PublishedCase[] = [
     {
       ...base,
@@ -395,8 +435,9 @@ function dayCases(day: DayJson, name: string, file: { source: string; url?: stri
       tokensPerDevice: w('prefillTokensPerGpu'),
       ...(mixName === undefined ? {} : { promptMix: mixName }),
       expertLoad: { kind: 'uniform-routing', redundantExperts: pre.redundantExperts, seed: 1, steps: 2 },
+      expertBalancing: { kind: 'eplb', source: EPLB_SOURCE },
       published: { value: f('prefillTokensPerNodePerSecond'), unit: 'input tokens/s per node (incl. cache hits)' },
-      assumptions: `the profile-data prefill batch (${w('prefillTokensPerGpu')} computed tokens per GPU) in prompts of ${prompt} tokens on average of which the day's ${(hit * 100).toFixed(1)} % are cache hits, attended to but not computed; ${mixName === undefined ? 'every prompt alike' : `prompt lengths assumed to spread like those of the ${mixName} mix (data/traces, another service's production trace) scaled to that mean, with the day's hit fraction of every prompt cached: DeepSeek publishes only the means`}; expert load of uniform routing over ${pre.redundantExperts} redundant experts in the performance model, which prices the routed experts under kernel tables too (a DeepEP layout: no wide-EP MoE table ships); capacity, not the load the day served`,
+      assumptions: `the profile-data prefill batch (${w('prefillTokensPerGpu')} computed tokens per GPU) in prompts of ${prompt} tokens on average of which the day's ${(hit * 100).toFixed(1)} % are cache hits, attended to but not computed; ${mixName === undefined ? 'every prompt alike' : `prompt lengths assumed to spread like those of the ${mixName} mix (data/traces, another service's production trace) scaled to that mean, with the day's hit fraction of every prompt cached: DeepSeek publishes only the means`}; expert load of uniform routing over ${pre.redundantExperts} redundant experts in the performance model; under kernel tables a DeepEP layout, whose routed experts the wide-EP tables its wideEpTables names price where they hold the layout; capacity, not the load the day served`,
     },
     {
       ...base,
@@ -411,8 +452,9 @@ function dayCases(day: DayJson, name: string, file: { source: string; url?: stri
       outputTokensPerStep: 1 + acceptance,
       tokensPerSecondPerUser: (f('outputTokensPerUserLow') + f('outputTokensPerUserHigh')) / 2,
       expertLoad: { kind: 'uniform-routing', redundantExperts: dec.redundantExperts, seed: 1, steps: 10 },
+      expertBalancing: { kind: 'eplb', source: EPLB_SOURCE },
       published: { value: f('decodeTokensPerNodePerSecond'), unit: 'output tokens/s per node' },
-      assumptions: `the served load, not capacity: the most sequences per GPU at which each user still gets the published ${(f('outputTokensPerUserLow') + f('outputTokensPerUserHigh')) / 2} tokens/s (midpoint of 20-22), at the day's mean KV length (${w('decodeContextTokens')} tokens), one MTP draft per sequence accepted ${(acceptance * 100).toFixed(0)} % of the time; expert load of uniform routing over ${dec.redundantExperts} redundant experts at the profiling batch in the performance model, which prices the routed experts under kernel tables too (a DeepEP layout: no wide-EP MoE table ships) (${w('decodeSequencesPerGpu')} sequences per GPU)`,
+      assumptions: `the served load, not capacity: the most sequences per GPU at which each user still gets the published ${(f('outputTokensPerUserLow') + f('outputTokensPerUserHigh')) / 2} tokens/s (midpoint of 20-22), at the day's mean KV length (${w('decodeContextTokens')} tokens), one MTP draft per sequence accepted ${(acceptance * 100).toFixed(0)} % of the time; expert load of uniform routing over ${dec.redundantExperts} redundant experts at the profiling batch in the performance model; under kernel tables a DeepEP layout, whose routed experts the wide-EP tables its wideEpTables names price where they hold the layout (${w('decodeSequencesPerGpu')} sequences per GPU)`,
     },
   ];
   return cases;
@@ -629,8 +671,10 @@ export function predictPublishedCase(c: PublishedCase, kernels: Pick<PerfConfig,
   const factor = publishedCaseLoadFactor(c);
   if (factor !== 1) parallelism.expertLoadFactor = factor;
   if (c.expertLoad?.kind === 'balanced') parallelism.expertRouting = 'balanced';
+  else if (c.expertBalancing?.kind === 'eplb') parallelism.expertRouting = 'eplb';
   if (c.expertAllToAll !== undefined) parallelism.expertAllToAll = c.expertAllToAll.kind;
-  const config: PerfConfig = { parallelism, precision: c.precision, ...(c.fp8Scaling === undefined ? {} : { fp8Scaling: c.fp8Scaling }), ...kernels };
+  const wideEp = c.wideEpTables !== undefined && kernels.framework !== undefined ? { wideEpFramework: c.wideEpTables.framework } : {};
+  const config: PerfConfig = { parallelism, precision: c.precision, ...(c.fp8Scaling === undefined ? {} : { fp8Scaling: c.fp8Scaling }), ...kernels, ...wideEp };
   const nodes = c.devices / c.devicesPerNode;
   let predicted: number;
   let step: StepTime;

@@ -328,3 +328,77 @@ test('kernelPricer().mlaGeneration() holds the boundary row\'s utilization of th
   assert.equal(none.kind, 'bound');
   near(none.seconds, Math.max((2 * 8 * 16 * 1088 * 4096) / 1979e12, (8 * (16 * 1088 * 2 + 4095 * 576)) / 4.8e12), 'bound');
 });
+
+// Rows of NVIDIA aiconfigurator at commit 095f58a5, aic-core/src/aiconfigurator_core/systems/data/h100_sxm/,
+// `latency` column (ms) or DeepEP's microsecond columns, row index 0-based; batchlab's SGLang 0.5.14
+// folder holds them because aiconfigurator reads them for 0.5.14 from these earlier versions.
+const WIDE = { experts: 256, topk: 8, hidden: 7168, inter: 2048, dtype: 'fp8_block', ep: 32, distribution: 'power_law_1.01' } as const;
+const GEN_1024 = 0.17088895797729492e-3; // moe/sglang/0.5.10/wideep_generation_moe_perf.parquet row 241 (1024 tokens)
+const GEN_2048 = 0.18774463653564452e-3; // same file, row 259 (2048 tokens)
+const CTX_524288 = 36.45703206743513e-3; // moe/sglang/0.5.10/wideep_context_moe_perf.parquet row 457, its largest token count
+
+test('kernelPricer().wideEpMoe() reads the wide-EP table exactly on a measured row, in log space between rows, and holds the roofline utilization past the last, each answer saying the version it was measured under', () => {
+  const h100 = loadHardware('h100-sxm');
+  const k = kernelPricer(defaultKernelDb(), h100, 'sglang');
+  const at = k.wideEpMoe({ ...WIDE, phase: 'generation', tokens: 2048 });
+  assert.equal(at.kind, 'measured');
+  near(at.seconds, Number((GEN_2048 * 1e6).toPrecision(6)) * 1e-6, 'measured row (6 significant digits of µs)');
+  assert.equal(at.from, 'data/kernels/h100_sxm/sglang/0.5.14/wideep_moe.csv.gz (rows measured under sglang 0.5.10: the earlier versions aiconfigurator reads for 0.5.14)');
+  assert.equal(at.rows[0].measuredVersion, '0.5.10');
+  // Halfway in log between 1024 and 2048 tokens: the geometric mean of the two rows, and between them.
+  const mid = k.wideEpMoe({ ...WIDE, phase: 'generation', tokens: Math.round(Math.sqrt(1024 * 2048)) });
+  assert.equal(mid.kind, 'interpolated');
+  assert.ok(mid.seconds > GEN_1024 * 0.99999 && mid.seconds < GEN_2048 * 1.00001, 'monotone between the rows');
+  // The context table and the generation table are different kernels (DeepEP normal and low-latency layouts).
+  assert.notEqual(k.wideEpMoe({ ...WIDE, phase: 'context', tokens: 2048 }).seconds, at.seconds);
+  // Past the largest context row: that row's utilization of the MoE roofline held, flagged.
+  const past = k.wideEpMoe({ ...WIDE, phase: 'context', tokens: 2 * 524288 });
+  assert.equal(past.kind, 'extrapolated');
+  assert.ok(past.seconds > CTX_524288 * 0.99999, 'past the edge it costs more than the edge row');
+  assert.deepEqual(past.rows.map((r) => r.dims.tokens), [524288]);
+  // 'balanced' is not a distribution of the SGLang wide-EP tables: 'uniform' prices it (moe_expert_compute.rs:323-336).
+  const balanced = k.wideEpMoe({ ...WIDE, distribution: 'balanced', phase: 'generation', tokens: 2048 });
+  assert.equal(balanced.rows[0].dims.distribution, 'uniform');
+  // A width the tables never measured (EP 72) or another model's shape: no row, the datasheet bound.
+  assert.equal(k.wideEpMoe({ ...WIDE, ep: 72, phase: 'generation', tokens: 2048 }).kind, 'bound');
+  assert.equal(k.wideEpMoe({ ...WIDE, hidden: 4096, phase: 'generation', tokens: 2048 }).kind, 'bound');
+  assert.throws(() => k.wideEpMoe({ ...WIDE, phase: 'decode' as 'generation', tokens: 2048 }), (e: unknown) => e instanceof InputError && /wideEpMoe\.phase/.test(e.message));
+  // TensorRT-LLM's folder holds no wide-EP table: the bound, and the file lookup says so.
+  const trt = kernelPricer(defaultKernelDb(), h100, 'trtllm');
+  assert.equal(trt.wideEpMoe({ ...WIDE, phase: 'generation', tokens: 2048 }).kind, 'bound');
+  assert.equal(trt.tableFile('wideep_moe'), undefined);
+  assert.equal(k.tableFile('wideep_moe'), 'data/kernels/h100_sxm/sglang/0.5.14/wideep_moe.csv.gz');
+  // Another framework's wide-EP tables where a caller names them, saying whose.
+  const named = kernelPricer(defaultKernelDb(), h100, 'trtllm', undefined, { wideEp: 'sglang' }).wideEpMoe({ ...WIDE, phase: 'generation', tokens: 2048 });
+  assert.equal(named.seconds, at.seconds);
+  assert.match(named.from, /sglang's wide-EP table; rows measured under sglang 0\.5\.10/);
+});
+
+test('kernelPricer().deepEp() reads DeepEP dispatch and combine per layout, holds time per token past the rows, and borrows no other device\'s links', () => {
+  const h100 = loadHardware('h100-sxm');
+  const k = kernelPricer(defaultKernelDb(), h100, 'sglang');
+  const q = { ep: 32, nodes: 4, hidden: 7168, topk: 8, experts: 256, bytes: 1e6, scope: 'inter' } as const;
+  // comm/sglang/0.5.6.post2/wideep_deepep_ll_perf.parquet row 59 (4 nodes, 64 tokens, 256 experts):
+  // dispatch_avg_t_us 82.93, combine_avg_t_us 151.67.
+  const d = k.deepEp({ ...q, mode: 'll', phase: 'dispatch', tokens: 64 });
+  const c = k.deepEp({ ...q, mode: 'll', phase: 'combine', tokens: 64 });
+  assert.deepEqual([d.kind, c.kind], ['measured', 'measured']);
+  near(d.seconds, 82.93e-6, 'LL dispatch');
+  near(c.seconds, 151.67e-6, 'LL combine');
+  // comm/sglang/0.5.6.post2/wideep_deepep_normal_perf.parquet row 267 (4 nodes, 4096 tokens, dispatch_sms 20):
+  // dispatch = transmit 1801 + notify 59.47 µs; aiconfigurator's default SM budget is 20 (sdk/config.py:49).
+  near(k.deepEp({ ...q, mode: 'normal', phase: 'dispatch', tokens: 4096 }).seconds, 1860.47e-6, 'normal dispatch');
+  // Past the largest measured count (131,072 tokens per rank) the time per token is held.
+  const edge = k.deepEp({ ...q, mode: 'normal', phase: 'dispatch', tokens: 131072 });
+  const past = k.deepEp({ ...q, mode: 'normal', phase: 'dispatch', tokens: 262144 });
+  assert.equal(past.kind, 'extrapolated');
+  near(past.seconds, 2 * edge.seconds, 'twice the tokens, twice the time');
+  // 9 nodes (EP 72): no table row, the bytes over the link.
+  const wide = k.deepEp({ ...q, ep: 72, nodes: 9, mode: 'll', phase: 'dispatch', tokens: 64 });
+  assert.equal(wide.kind, 'bound');
+  near(wide.seconds, 1e6 / h100.interNodeBytesPerSecond, 'bound');
+  // H800 borrows H100 SXM's compute tables, never its links: DeepEP is a bound over H800's own.
+  const h800 = kernelPricer(defaultKernelDb(), loadHardware('h800'), 'sglang');
+  assert.equal(h800.deepEp({ ...q, mode: 'll', phase: 'dispatch', tokens: 64 }).kind, 'bound');
+  assert.equal(h800.wideEpMoe({ ...WIDE, phase: 'generation', tokens: 2048 }).kind, 'measured');
+});

@@ -77,7 +77,56 @@ const AIC = [
   },
   { device: 'h200_sxm', framework: 'trtllm', op: 'compute_scale', parquet: 'h200_sxm/quantize/trtllm/1.3.0rc20/computescale_perf.parquet row 1606', q: { dtype: 'fp8', m: 1, k: 8192 }, ms: 0.007196800410747528 },
   { device: 'h200_sxm', framework: 'trtllm', op: 'scale_matrix', parquet: 'h200_sxm/quantize/trtllm/1.3.0rc20/scale_matrix_perf.parquet row 1604', q: { dtype: 'fp8', m: 1, k: 8192 }, ms: 0.001312000056107839 },
+  // SGLang's wide-EP tables, filed under 0.5.14 (the versions aiconfigurator reads for it hold them).
+  {
+    device: 'h100_sxm',
+    framework: 'sglang',
+    op: 'wideep_moe',
+    parquet: 'h100_sxm/moe/sglang/0.5.10/wideep_generation_moe_perf.parquet row 259 (fp8_block, power_law_1.01, 2048 tokens, top-8 of 256, hidden 7168, inter 2048, moe_ep 32)',
+    q: { dtype: 'fp8_block', distribution: 'power_law_1.01', phase: 'generation', experts: 256, topk: 8, hidden: 7168, inter: 2048, ep: 32, tokens: 2048 },
+    ms: 0.18774463653564452,
+  },
+  {
+    device: 'h100_sxm',
+    framework: 'sglang',
+    op: 'deepep_ll',
+    parquet: 'h100_sxm/comm/sglang/0.5.6.post2/wideep_deepep_ll_perf.parquet row 59 (4 nodes, 64 tokens, top-8 of 256, hidden 7168): combine_avg_t_us 151.67',
+    q: { phase: 'combine', nodes: 4, ep: 32, hidden: 7168, topk: 8, experts: 256, tokens: 64 },
+    ms: 0.15167,
+  },
+  {
+    device: 'h100_sxm',
+    framework: 'sglang',
+    op: 'deepep_normal',
+    parquet: 'h100_sxm/comm/sglang/0.5.6.post2/wideep_deepep_normal_perf.parquet row 267 (4 nodes, 4096 tokens, dispatch_sms 20): dispatch_transmit_us 1801 + dispatch_notify_us 59.47',
+    q: { phase: 'dispatch', nodes: 4, ep: 32, hidden: 7168, topk: 8, experts: 256, sms: 20, tokens: 4096 },
+    ms: 1.86047,
+  },
 ] as const;
+
+test('the shipped wide-EP tables keep every row of the nearest version that measured them, and the earlier versions fill only what it lacks', () => {
+  const db = defaultKernelDb();
+  const root = new URL('../../data/kernels/', import.meta.url);
+  // Parquet row counts at aiconfigurator commit 095f58a5 (h100_sxm): wideep_context_moe_perf 461 and
+  // wideep_generation_moe_perf 336 rows under moe/sglang/0.5.10; wideep_deepep_normal_perf 2484 and
+  // wideep_deepep_ll_perf 176 rows under comm/sglang/0.5.12, each DeepEP row a dispatch and a combine row.
+  const nearest = { wideep_moe: ['0.5.10', 461 + 336], deepep_normal: ['0.5.12', 2 * 2484], deepep_ll: ['0.5.12', 2 * 176] } as const;
+  const own = JSON.parse(readFileSync(new URL('h100_sxm/sglang/0.5.14/SOURCE.json', root), 'utf8'));
+  for (const [op, [version, rows]] of Object.entries(nearest)) {
+    const t = db.table('h100_sxm', 'sglang', op as keyof typeof nearest)!;
+    assert.equal(t.version, '0.5.14');
+    assert.equal(t.rows.length, own.tables[op].rows, `${op}: SOURCE.json row count`);
+    assert.equal(t.rows.filter((r) => r.measuredVersion === version).length, rows, `${op}: every ${version} row kept`);
+    // The earlier version (0.5.6.post2) adds rows, none at a key the nearest one measured.
+    const older = t.rows.filter((r) => r.measuredVersion === '0.5.6.post2');
+    assert.ok(older.length > 0 && older.length + rows === t.rows.length, op);
+    assert.ok(own.tables[op].paths.every((p: { path: string }) => p.path.includes(`/sglang/${version}/`) || p.path.includes('/sglang/0.5.6.post2/')), op);
+  }
+  // DeepEP normal kernels measured at 2, 4 and 8 nodes come only from 0.5.6.post2; 0.5.12 measured one node.
+  const normal = db.table('h100_sxm', 'sglang', 'deepep_normal')!;
+  assert.deepEqual([...new Set(normal.rows.filter((r) => r.measuredVersion === '0.5.12').map((r) => r.dims.nodes))], [1]);
+  assert.deepEqual([...new Set(normal.rows.map((r) => r.dims.nodes))].sort(), [1, 2, 4, 8]);
+});
 
 test('the shipped tables hold the times of their aiconfigurator source rows', () => {
   const db = defaultKernelDb();

@@ -115,6 +115,11 @@ test('readKernelRows() names the file and line of a negative, NaN or missing val
   bad('dtype,m,n,k,time_us\n,1,1024,1024,3\n', 2, 'dtype');
   const p = tableFile('dtype,m,k,time_us\nbf16,1,1024,3\n');
   assert.throws(() => readKernelRows(p, meta), (e: unknown) => e instanceof InputError && e.field.endsWith('gemm.csv:1') && /missing n/.test(e.message));
+  // An optional `version` column names the framework version a row was measured under (the folder's: none kept).
+  const versioned = readKernelRows(tableFile('dtype,m,n,k,time_us,version\nbf16,1,1024,1024,3,0.9\nbf16,2,1024,1024,4,' + meta.version + '\n'), meta);
+  assert.deepEqual(versioned.map((r) => r.measuredVersion), ['0.9', undefined]);
+  bad('dtype,m,n,k,time_us,version\nbf16,1,1024,1024,3,0.9\nbf16,2,1024,1024,4,../x\n', 3, 'version');
+  bad('dtype,m,n,k,time_us,version\nbf16,1,1024,1024,3,\n', 2, 'version');
 });
 
 test('loadKernelDb() opens a user table in batchlab schema (gzip or plain), and names a checkout whose tables do not convert', () => {

@@ -325,31 +325,62 @@ test("largeExpertParallel() is aiconfigurator's rule for its large-EP graph (moe
   assert.equal(largeExpertParallel(llama, layout('sglang', 1, 8)), false);
 });
 
-test("stepTime() on a large expert-parallel layout leaves the routed experts to the performance model, saying why, and reads its GEMMs and MLA from the tables", () => {
+test("stepTime() on a large expert-parallel layout reads routed experts and DeepEP dispatch/combine from SGLang's wide-EP tables, and its GEMMs and MLA from the usual ones", () => {
   const hw = loadHardware('h100-sxm');
-  // LMSYS's decode layout shape: SGLang, DP-attention 32, EP32, 64 sequences per device.
+  // LMSYS's decode layout shape: SGLang, DP-attention 32, EP32 over 4 nodes of 8, 64 sequences per device.
   const work = { prefillTokens: 0, decodeTokens: 32 * 64, contextTokens: 32 * 64 * 2048 };
   const config = { parallelism: { dp: 32, ep: 32 }, precision: FP8, fp8Scaling: 'block', framework: 'sglang', checkMemory: false } as const;
   const t = stepTime(dsv3, hw, config, work);
   const usage = (op: string) => t.kernels!.filter((u) => u.op === op);
   assert.deepEqual(usage('moe'), []);
-  assert.deepEqual(
-    usage('routed-expert').map((u) => [u.kind, u.from, u.rows]),
-    [['calibrated', `${hw.name} performance model (calibrated): ${NO_WIDE_EP_MOE_TABLE}`, 0]],
-  );
+  assert.deepEqual(usage('routed-expert'), []);
+  // One wide-EP call per MoE layer (DeepSeek-V3's 58) at the 2048 tokens entering it, the generation
+  // table's power-law row: aiconfigurator's h100_sxm/moe/sglang/0.5.10/wideep_generation_moe_perf.parquet
+  // row 259 (ep 32, 2048 tokens, power_law_1.01), 0.18774463653564452 ms.
+  const wide = 'data/kernels/h100_sxm/sglang/0.5.14/wideep_moe.csv.gz (rows measured under sglang 0.5.10: the earlier versions aiconfigurator reads for 0.5.14)';
+  assert.deepEqual(usage('wideep_moe').map((u) => [u.kind, u.from, u.calls, u.rows]), [['measured', wide, 58, 1]]);
+  // DeepEP low-latency, 64 tokens per rank over 4 nodes: h100_sxm/comm/sglang/0.5.6.post2/wideep_deepep_ll_perf.parquet
+  // row 59, dispatch 82.93 µs and combine 151.67 µs, once per MoE layer.
+  const ll = 'data/kernels/h100_sxm/sglang/0.5.14/deepep_ll.csv.gz (rows measured under sglang 0.5.6.post2: the earlier versions aiconfigurator reads for 0.5.14)';
+  assert.deepEqual(usage('deepep').map((u) => [u.kind, u.from, u.calls, u.rows]), [['measured', ll, 116, 2]]);
+  assert.ok(Math.abs(t.breakdown.dispatchSeconds - 58 * 82.93e-6) < 1e-12);
+  assert.ok(Math.abs(t.breakdown.combineSeconds - 58 * 151.67e-6) < 1e-12);
   // Every GEMM and the MLA attention are still table rows of SGLang's H100 SXM tables.
   for (const op of ['gemm', 'mla', 'mla_bmm']) {
     assert.ok(usage(op).length > 0 && usage(op).every((u) => u.rows > 0 && u.from.startsWith('data/kernels/h100_sxm/sglang/')), op);
   }
-  // Stating DeepEP on a TensorRT-LLM-priced layout takes the same path; the same layout unstated
-  // reads trtllm's fused MoE table (its wide-EP backends need SM 100+).
-  const trt = { ...config, framework: 'trtllm' } as const;
-  const stated = stepTime(dsv3, hw, { ...trt, parallelism: { dp: 32, ep: 32, expertAllToAll: 'deepep' } }, work);
+  // A prefill step reads the context table and DeepEP's normal kernels.
+  const pre = stepTime(dsv3, hw, config, { prefillTokens: 32 * 4096, decodeTokens: 0, contextTokens: 0, prefillSequences: 32 });
+  assert.ok(pre.kernels!.some((u) => u.op === 'deepep' && u.from.startsWith('data/kernels/h100_sxm/sglang/0.5.14/deepep_normal.csv.gz')));
+  assert.ok(pre.kernels!.some((u) => u.op === 'wideep_moe' && u.kind === 'measured'));
+});
+
+test('stepTime() on a large expert-parallel layout where no wide-EP table exists says NO_WIDE_EP_MOE_TABLE, and reads the tables another framework names for it', () => {
+  const hw = loadHardware('h100-sxm');
+  const work = { prefillTokens: 0, decodeTokens: 32 * 64, contextTokens: 32 * 64 * 2048 };
+  // Stating DeepEP on a TensorRT-LLM-priced layout makes it large expert-parallel; TensorRT-LLM's
+  // folder holds no wide-EP table, so the performance model prices the experts and the all-to-all.
+  const trt = { parallelism: { dp: 32, ep: 32, expertAllToAll: 'deepep' }, precision: FP8, fp8Scaling: 'block', framework: 'trtllm', checkMemory: false } as const;
+  const stated = stepTime(dsv3, hw, trt, work);
   assert.equal(stated.kernels!.filter((u) => u.op === 'moe').length, 0);
-  assert.equal(stated.kernels!.filter((u) => u.op === 'routed-expert').length, 1);
-  const fused = stepTime(dsv3, hw, trt, work);
+  assert.deepEqual(
+    stated.kernels!.filter((u) => u.op === 'routed-expert').map((u) => [u.kind, u.from, u.rows]),
+    [['calibrated', `${hw.name} performance model (calibrated): ${NO_WIDE_EP_MOE_TABLE}`, 0]],
+  );
+  assert.deepEqual(stated.kernels!.filter((u) => u.op === 'deepep').map((u) => u.from), [`${hw.name} performance model (calibrated): no DeepEP table for the device`]);
+  // The same layout unstated reads trtllm's fused MoE table (its wide-EP backends need SM 100+).
+  const fused = stepTime(dsv3, hw, { ...trt, parallelism: { dp: 32, ep: 32 } }, work);
   assert.deepEqual(fused.kernels!.filter((u) => u.op === 'moe').map((u) => [u.calls, u.from]), [[58, 'data/kernels/h100_sxm/trtllm/1.3.0rc20/moe.csv.gz']]);
+  // Naming SGLang's wide-EP tables prices the experts from them, saying whose.
+  const named = stepTime(dsv3, hw, { ...trt, wideEpFramework: 'sglang' }, work);
+  assert.deepEqual(named.kernels!.filter((u) => u.op === 'routed-expert'), []);
+  assert.match(named.kernels!.find((u) => u.op === 'wideep_moe')!.from, /^data\/kernels\/h100_sxm\/sglang\/0\.5\.14\/wideep_moe\.csv\.gz \(sglang's wide-EP table; /);
+  // H200's SGLang folder holds them too; H800 borrows H100 SXM's compute tables, not its DeepEP links.
+  const h800 = stepTime(dsv3, loadHardware('h800'), { ...trt, wideEpFramework: 'sglang' }, work);
+  assert.ok(h800.kernels!.some((u) => u.op === 'wideep_moe' && u.rows === 1 && /h800 borrows h100-sxm's compute/.test(u.from)));
+  assert.ok(h800.kernels!.some((u) => u.op === 'deepep' && u.rows === 0));
   assert.throws(() => stepTime(dsv3, hw, { ...trt, parallelism: { dp: 32, ep: 32, expertAllToAll: 'nccl' as 'deepep' } }, work), (e: unknown) => e instanceof InputError && /parallelism\.expertAllToAll/.test(e.message));
+  assert.throws(() => stepTime(dsv3, hw, { ...trt, wideEpFramework: 'tensorrt' }, work), (e: unknown) => e instanceof InputError && /wideEp/.test(e.message));
 });
 
 test('stepTime() with an MoE table counts routing imbalance once: the power-law row at the mean tokens, no expert load factor on top; balanced routing reads the balanced rows', () => {
@@ -389,4 +420,33 @@ test('stepTime() under a framework overlaps the shared expert with the router an
   // Prefill runs them one after the other (deepseek.py:656-658): 8 µs more per layer.
   const p1 = step({}, DS_PREFILL).breakdown.gemmSeconds;
   close(step({ sharedGateUp: 5, sharedDown: 5 }, DS_PREFILL).breakdown.gemmSeconds - p1, 58 * 8 * 1e-6, 'prefill sums');
+});
+
+test("stepTime() under EPLB (expertRouting 'eplb') reads SGLang's wide-EP context rows as aiconfigurator does: power law 0.6 at int(0.8 × tokens); decode keeps the family's power law", () => {
+  const hw = loadHardware('h100-sxm');
+  const k = kernelPricer(defaultKernelDb(), hw, 'sglang');
+  const config = { parallelism: { dp: 32, ep: 32 }, precision: FP8, fp8Scaling: 'block', framework: 'sglang', checkMemory: false } as const;
+  const eplb = { ...config, parallelism: { ...config.parallelism, expertRouting: 'eplb' } } as const;
+  // Routed experts are GEMM time; every other GEMM is the same in both configurations, so the difference is theirs.
+  const gemm = (t: ReturnType<typeof stepTime>) => t.breakdown.gemmSeconds;
+  // Prefill of 32 prompts of 4096 tokens: 131,072 tokens enter each of DeepSeek-V3's 58 MoE layers.
+  const pre = { prefillTokens: 32 * 4096, decodeTokens: 0, contextTokens: 0, prefillSequences: 32 };
+  const q = { experts: 256, topk: 8, hidden: 7168, inter: 2048, dtype: 'fp8_block', ep: 32, phase: 'context' as const };
+  // aiconfigurator: sdk/models/moe.py:145-153 and sdk/models/helpers.py:236-238 (alpha 0.6 in the context phase
+  // under EPLB on SGLang/vLLM); operators/moe_expert_compute.rs:159-166 (int(tokens × 0.8) after globalizing), commit 095f58a5.
+  const want = 58 * k.wideEpMoe({ ...q, distribution: 'power_law_0.6', tokens: Math.trunc(131072 * 0.8) }).seconds;
+  // Without EPLB: the family's power law (1.01) at every token.
+  const plain = 58 * k.wideEpMoe({ ...q, distribution: 'power_law_1.01', tokens: 131072 }).seconds;
+  const delta = gemm(stepTime(dsv3, hw, config, pre)) - gemm(stepTime(dsv3, hw, eplb, pre));
+  assert.ok(Math.abs(delta - (plain - want)) < 1e-9 * plain, `${delta} vs ${plain - want}`);
+  assert.ok(want < plain);
+  // Decode: EPLB changes nothing (the generation phase keeps the family alpha).
+  const dec = { prefillTokens: 0, decodeTokens: 32 * 64, contextTokens: 32 * 64 * 2048 };
+  assert.equal(gemm(stepTime(dsv3, hw, eplb, dec)), gemm(stepTime(dsv3, hw, config, dec)));
+  // The fused MoE op ignores EPLB (operators/moe.rs:328-343): TP8 experts under 'eplb' read the power law.
+  const fused = { ...config, parallelism: { tp: 8 }, framework: 'trtllm' } as const;
+  assert.equal(gemm(stepTime(dsv3, hw, { ...fused, parallelism: { tp: 8, expertRouting: 'eplb' } }, pre)), gemm(stepTime(dsv3, hw, fused, pre)));
+  assert.equal(moeRoutingDistribution(dsv3, 'eplb'), 'power_law_1.01');
+  assert.equal(moeRoutingDistribution(dsv3, 'eplb', true), 'power_law_0.6');
+  assert.throws(() => stepTime(dsv3, hw, { ...config, parallelism: { ...config.parallelism, expertRouting: 'eplb-ish' as 'eplb' } }, dec), /parallelism\.expertRouting/);
 });

@@ -376,9 +376,9 @@ test('publishedMethodRows(): every case priced by the calibrated model, the kern
     assert.ok(r.spec !== null && r.spec >= r.calibrated, `${r.id}: bound ${r.spec} against calibrated ${r.calibrated}`);
     assert.equal(r.calibrated, predictPublishedCase(pick.find((c) => c.id === r.id)!).predicted);
   }
-  // H800 borrows H100 SXM's compute tables (data/hardware/h800.json computeKernelsFrom): its GEMMs and MLA
-  // are read from them; its collectives stay with the calibrated model over its own links, and so do its
-  // routed experts, a DeepEP layout that no fused-MoE row prices (largeExpertParallel): 232 of its 1,450 kernel calls.
+  // H800 borrows H100 SXM's compute tables (data/hardware/h800.json computeKernelsFrom): its GEMMs, MLA and
+  // routed experts (SGLang's wide-EP table, the case's wideEpTables) are read from them; its collectives,
+  // DeepEP's dispatch and combine included, stay with the calibrated model over its own links: 234 of 1,566 kernel calls.
   const h800 = rows.find((r) => r.id === 'deepseek-profile-decode')!;
   assert.ok(h800.kernelDbTableShare > 0.8 && h800.kernelDbTableShare < 0.9, `share of H800 kernel calls from tables ${h800.kernelDbTableShare}`);
   assert.notEqual(h800.kernelDb, h800.calibrated);
@@ -453,7 +453,7 @@ test('checkPublishedCase(): balanced experts are a case\'s own statement, quoted
   assert.ok(table(perfect) > table(unstated), `${table(perfect)} vs ${table(unstated)}`);
 });
 
-test("published cases: DeepSeek's and LMSYS's large-EP cases state DeepEP in their sources' words; their routed experts are no fused-MoE call, while TensorRT-LLM's EP8 case still reads the MoE table", () => {
+test("published cases: DeepSeek's and LMSYS's large-EP cases state DeepEP in their sources' words; their routed experts are no fused-MoE call but wide-EP rows where the tables hold the layout, while TensorRT-LLM's EP8 case still reads the MoE table", () => {
   const all = publishedCases();
   const deepep = all.filter((c) => c.expertAllToAll !== undefined);
   // deepseek-prefill/decode (the day's layout), deepseek-profile-prefill/decode, and LMSYS's six cases.
@@ -469,17 +469,51 @@ test("published cases: DeepSeek's and LMSYS's large-EP cases state DeepEP in the
   const base = { id: 'x', label: 'x', model: 'deepseek-v3', hardware: 'h100-sxm', phase: 'prefill', devices: 32, promptTokens: 4096, tokensPerDevice: 16384, published: { value: 1, unit: 'tok/s' }, source: 'a test case written here' };
   assert.throws(() => checkPublishedCase({ ...base, expertAllToAll: { kind: 'deepep' } }), /case\.expertAllToAll\.source/);
   assert.throws(() => checkPublishedCase({ ...base, expertAllToAll: { kind: 'nccl', source: 's' } }), /case\.expertAllToAll\.kind/);
-  // LMSYS's decode (SGLang, EP72, DeepEP): routed experts by the performance model, saying why; GEMMs and MLA from tables.
+  // LMSYS's decode (SGLang, EP72 over 9 nodes, DeepEP): SGLang's wide-EP tables measured EP 2 to 256 in
+  // powers of two and DeepEP over 1, 2, 4 and 8 nodes, so routed experts and the all-to-all fall to the
+  // performance model, saying why; GEMMs and MLA from tables.
   const lmsys = predictPublishedCase(all.find((c) => c.id === 'lmsys-decode-2k')!, { framework: 'sglang' }).step.kernels!;
   assert.equal(lmsys.filter((u) => u.op === 'moe').length, 0);
   const routed = lmsys.filter((u) => u.op === 'routed-expert');
   assert.equal(routed.length, 1);
   assert.equal(routed[0].kind, 'calibrated');
-  assert.match(routed[0].from, /no wide-EP MoE table \(aiconfigurator prices DeepEP\/wide-EP layouts from MoEExpertCompute tables, sdk\/models\/deepseek\.py:/);
+  assert.match(routed[0].from, /no row of data\/kernels\/h100_sxm\/sglang\/0\.5\.14\/wideep_moe\.csv\.gz holds this layout/);
+  assert.match(lmsys.find((u) => u.op === 'deepep')!.from, /no row of data\/kernels\/h100_sxm\/sglang\/0\.5\.14\/deepep_ll\.csv\.gz holds this layout/);
   assert.ok(lmsys.some((u) => u.op === 'gemm' && u.rows > 0) && lmsys.some((u) => u.op === 'mla' && u.rows > 0));
+  // LMSYS's prefill at EP32 over 4 nodes: routed experts and DeepEP normal dispatch/combine are table rows.
+  const prefill = predictPublishedCase(all.find((c) => c.id === 'lmsys-prefill-4k')!, { framework: 'sglang' }).step.kernels!;
+  assert.ok(prefill.some((u) => u.op === 'wideep_moe' && u.rows > 0 && u.from.startsWith('data/kernels/h100_sxm/sglang/0.5.14/wideep_moe.csv.gz')));
+  assert.ok(prefill.some((u) => u.op === 'deepep' && u.rows > 0 && u.from.startsWith('data/kernels/h100_sxm/sglang/0.5.14/deepep_normal.csv.gz')));
+  assert.equal(prefill.filter((u) => u.op === 'routed-expert').length, 0);
+  // DeepSeek's own cases name SGLang's wide-EP tables, saying why: they time DeepEP-driven kernels, and
+  // TensorRT-LLM's time CUTLASS behind SM-100 all-to-all backends; a case without a stated all-to-all may not.
+  for (const c of all.filter((x) => x.file === 'deepseek-2025-inference-system')) {
+    assert.equal(c.wideEpTables?.framework, 'sglang', c.id);
+    assert.match(c.wideEpTables!.source, /collect_deepep_moe\.py/);
+    assert.equal(c.fp8Scaling, 'block', c.id);
+  }
+  assert.throws(() => checkPublishedCase({ ...base, wideEpTables: { framework: 'sglang', source: 's' } }), /case\.wideEpTables/);
+  assert.throws(() => checkPublishedCase({ ...base, expertAllToAll: { kind: 'deepep', source: 's' }, wideEpTables: { framework: 'sglang' } }), /case\.wideEpTables\.source/);
   // TensorRT-LLM on H200 at EP8 (attention DP 8): no DeepEP stated and its wide-EP backends need SM 100+
   // (aiconfigurator sdk/operations/moe_comm.py:98-111): the fused MoE table prices its experts.
   const trt = predictPublishedCase(all.find((c) => c.id === 'trtllm-r1-h200')!, { framework: 'trtllm' }).step.kernels!;
   assert.ok(trt.some((u) => u.op === 'moe' && u.rows > 0 && u.from.endsWith('moe.csv.gz')));
   assert.equal(trt.filter((u) => u.op === 'routed-expert').length, 0);
+});
+
+test("published cases: a stated EPLB (expertBalancing) reads the tables under expertRouting 'eplb', in the source's words; LMSYS's and DeepSeek's production cases state it, their balanced cases do not need it", () => {
+  const all = publishedCases();
+  const stated = all.filter((c) => c.expertBalancing !== undefined).map((c) => c.id).sort();
+  assert.deepEqual(stated, ['deepseek-decode', 'deepseek-prefill', 'lmsys-decode-2k', 'lmsys-decode-4k-mtp', 'lmsys-prefill-1k', 'lmsys-prefill-2k', 'lmsys-prefill-4k']);
+  for (const c of all.filter((x) => x.expertBalancing !== undefined)) assert.match(c.expertBalancing!.source, /EPLB|Expert-Parallel Load Balancer/, c.id);
+  const base = { id: 'x', label: 'x', model: 'deepseek-v3', hardware: 'h100-sxm', phase: 'prefill', devices: 32, promptTokens: 4096, tokensPerDevice: 16384, published: { value: 1, unit: 'tok/s' }, source: 'a test case written here' };
+  assert.throws(() => checkPublishedCase({ ...base, expertBalancing: { kind: 'eplb' } }), /case\.expertBalancing\.source/);
+  assert.throws(() => checkPublishedCase({ ...base, expertBalancing: { kind: 'redundant', source: 's' } }), /case\.expertBalancing\.kind/);
+  // LMSYS's 4K prefill: with its EPLB statement the wide-EP context rows are read at power law 0.6 and 0.8 × tokens
+  // (aiconfigurator sdk/models/helpers.py:236-238, operators/moe_expert_compute.rs:159-166), faster than without.
+  const c = all.find((x) => x.id === 'lmsys-prefill-4k')!;
+  const gemm = (x: PublishedCase) => predictPublishedCase(x, { framework: 'sglang' }).step.breakdown.gemmSeconds;
+  assert.ok(gemm(c) < gemm({ ...c, expertBalancing: undefined }));
+  // The performance model is unchanged by the statement.
+  assert.equal(predictPublishedCase(c).predicted, predictPublishedCase({ ...c, expertBalancing: undefined }).predicted);
 });
