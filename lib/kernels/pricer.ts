@@ -268,8 +268,6 @@ export interface KernelPricer {
    */
   readonly borrowed?: string;
   readonly framework: string;
-  /** The framework whose wide-EP tables `wideEpMoe` and `deepEp` read (`kernelPricer`'s `wideEp` option, else `framework`). */
-  readonly wideEpFramework: string;
   gemm(m: number, n: number, k: number, dtype: string): KernelAnswer;
   /**
    * An FP8 GEMM whose activations carry a static per-tensor scale (a calibrated
@@ -393,7 +391,6 @@ export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framewo
     device,
     ...(borrowed ? { borrowed } : {}),
     framework,
-    wideEpFramework: wideEp ?? framework,
     gemm(m, n, k, dtype) {
       sizes('gemm', { m, n, k });
       return ask('gemm', { dtype, m, n, k }) ?? bound(gemmRoofline(m, n, k, dtype));

@@ -76,8 +76,7 @@ export interface Parallelism {
    * The routing the MoE tables are read under (default 'power-law'): the architecture's
    * power law, whose rows time the busiest expert-parallel rank (aiconfigurator's
    * default `workload_distribution`), or 'balanced' for a deployment that states
-   * perfectly balanced experts (rows measured with equal tokens per expert), or 'eplb'
-   * for a deployment that states EPLB rebalancing (`moeRoutingDistribution`).
+   * perfectly balanced experts (rows measured with equal tokens per expert).
    */
   expertRouting?: ExpertRouting;
   /**
@@ -89,14 +88,11 @@ export interface Parallelism {
   expertAllToAll?: ExpertAllToAll;
 }
 
-/**
- * The routing distribution an MoE table is read under: the architecture's power law,
- * every expert alike, or the power law as EPLB rebalancing leaves it (`moeRoutingDistribution`).
- */
-export type ExpertRouting = 'power-law' | 'balanced' | 'eplb';
+/** The routing distribution an MoE table is read under: the architecture's power law, or every expert alike. */
+export type ExpertRouting = 'power-law' | 'balanced';
 
 /** Every ExpertRouting, for validation. */
-const EXPERT_ROUTINGS: readonly ExpertRouting[] = ['power-law', 'balanced', 'eplb'];
+const EXPERT_ROUTINGS: readonly ExpertRouting[] = ['power-law', 'balanced'];
 
 /** An element type per tensor class. */
 export interface Precision {

@@ -120,19 +120,13 @@ export function contextAttentionCall(g: Pick<GroupWork, 'P' | 'S' | 'pairs'>): C
  * 1422-1433), and the MoE op adds no load factor of its own (operators/moe.rs:274-279).
  * Its fused MoE op, the one these tables serve, ignores EPLB (operators/moe.rs:328-343):
  * a deployment with EPLB keeps the power law unless it states balanced experts.
- * `routing: 'eplb'` differs only where aiconfigurator's large-EP graph reads SGLang's or
- * vLLM's wide-EP table in the context phase (`eplbWideEpContext`): there EPLB flattens the
- * power law to alpha 0.6 (sdk/models/moe.py:145-153, sdk/models/helpers.py:236-238);
- * the generation phase keeps the family's alpha.
  *
  * @example
  * moeRoutingDistribution(loadModel('deepseek-v3')) // => 'power_law_1.01'
  * moeRoutingDistribution(loadModel('deepseek-v3'), 'balanced') // => 'balanced'
- * moeRoutingDistribution(loadModel('deepseek-v3'), 'eplb', true) // => 'power_law_0.6'
  */
-export function moeRoutingDistribution(model: Pick<ModelSpec, 'architecture'>, routing: ExpertRouting = 'power-law', eplbWideEpContext = false): string {
+export function moeRoutingDistribution(model: Pick<ModelSpec, 'architecture'>, routing: ExpertRouting = 'power-law'): string {
   if (routing === 'balanced') return 'balanced';
-  if (routing === 'eplb' && eplbWideEpContext) return 'power_law_0.6';
   return model.architecture === 'deepseek_v3' ? 'power_law_1.01' : 'power_law_1.2';
 }
 
@@ -405,11 +399,9 @@ function attentionCoreSeconds(
  * distribution's rows carry the busiest rank's load (`moeRoutingDistribution`).
  * With `wide`, a large expert-parallel layout's experts from the wide-EP MoE table at the
  * same tokens (aiconfigurator's MoEExpertCompute also globalizes them by attention_dp_size:
- * operators/moe_expert_compute.rs:151-154, commit 095f58a5). Under EPLB (`routing:
- * 'eplb'`) an SGLang or vLLM wide-EP table's context rows are read as aiconfigurator
- * reads them: at the power law EPLB leaves (alpha 0.6, `moeRoutingDistribution`) and at
- * `int(tokens × 0.8)` of the globalized tokens (moe_expert_compute.rs:159-166, applied
- * to SGLang-adapted kernel sources only; TensorRT-LLM marks EPLB by `_eplb` rows instead).
+ * operators/moe_expert_compute.rs:151-154, commit 095f58a5). Its SGLang EPLB correction
+ * (context tokens × 0.8 under `enable_eplb`, 159-166) is not applied: batchlab's layouts
+ * carry no EPLB switch, and the power-law rows already hold the busiest rank's load.
  */
 function moeSeconds(
   op: ModelOperation,
@@ -427,9 +419,8 @@ function moeSeconds(
   // The op runs `batch` active experts of m rows each: tokens × top-k rows in all.
   const tokens = Math.round((sh.m * (sh.batch ?? 1)) / moe.expertsPerToken);
   if (tokens < 1) return undefined;
-  const eplb = routing === 'eplb' && wide?.phase === 'context' && (k.wideEpFramework === 'sglang' || k.wideEpFramework === 'vllm');
-  const q = { tokens, experts: moe.numExperts, topk: moe.expertsPerToken, hidden: model.hiddenSize, inter: moe.expertIntermediateSize, dtype, ep: split.batch, distribution: moeRoutingDistribution(model, routing, eplb) };
-  const a = wide ? k.wideEpMoe({ ...q, tokens: eplb ? Math.max(1, Math.trunc(tokens * 0.8)) : tokens, phase: wide.phase }) : k.moe({ ...q, tp: split.n });
+  const q = { tokens, experts: moe.numExperts, topk: moe.expertsPerToken, hidden: model.hiddenSize, inter: moe.expertIntermediateSize, dtype, ep: split.batch, distribution: moeRoutingDistribution(model, routing) };
+  const a = wide ? k.wideEpMoe({ ...q, phase: wide.phase }) : k.moe({ ...q, tp: split.n });
   if (a.kind === 'bound') return undefined;
   if (op.name === 'moe.expert.down_proj') return 0;
   if (op.name !== 'moe.expert.gate_up_proj') return undefined;

@@ -132,13 +132,6 @@ export interface PublishedCase {
    */
   expertLoad?: { kind: 'balanced'; source?: string } | { kind: 'uniform-routing'; redundantExperts: number; seed: number; steps: number };
   /**
-   * Expert rebalancing the source states the deployment ran, in its own words (`source`):
-   * 'eplb', an expert-parallel load balancer placing redundant copies of busy experts.
-   * The tables are then read under `expertRouting: 'eplb'` (`moeRoutingDistribution`);
-   * a case that states balanced experts (`expertLoad` 'balanced') reads the balanced rows.
-   */
-  expertBalancing?: { kind: 'eplb'; source: string };
-  /**
    * The expert all-to-all the source states the deployment ran, in its own words
    * (`source`): 'deepep', DeepEP's kernels. The layout is then large expert-parallel
    * (`largeExpertParallel`): its routed experts are not read from the fused MoE table.
@@ -203,16 +196,13 @@ export function checkPublishedCase(raw: unknown, opts: { where?: string; source?
   return checkCase(raw, where, { source });
 }
 
-/** Where DeepSeek's overview states its expert rebalancing. */
-const EPLB_SOURCE = "DeepSeek's overview, 'Load Balancing': '3. Expert-Parallel Load Balancer', whose goal is balanced expert computation on each GPU, with the redundant routed experts of each unit (read in copies of the document in the stored GitHub index, file ids 13472768486 and 56732513952)";
-
 const PHASES = ['prefill', 'decode', 'offline', 'latency'] as const;
 const LATENCY_METRICS = ['itl', 'userTokensPerSecond', 'ttft'] as const;
 const LATENCY_SCHEDULES = ['staggered', 'waves'] as const;
 
 /** The case's own words stating its balanced experts: a case may not assume balance unstated. */
-function balanceSource(field: string, v: unknown, what = 'balanced experts'): string {
-  if (typeof v !== 'string' || v === '') throw new InputError(field, v, `a non-empty string quoting where the case states ${what}`);
+function balanceSource(field: string, v: unknown): string {
+  if (typeof v !== 'string' || v === '') throw new InputError(field, v, "a non-empty string quoting where the case states balanced experts");
   return v;
 }
 
@@ -281,11 +271,6 @@ function checkCase(raw: unknown, where: string, file: { source: string; url?: st
             seed: checkInt(`${where}.expertLoad.seed`, (load as { seed?: unknown }).seed, { min: 0, max: 2 ** 31 }),
             steps: checkInt(`${where}.expertLoad.steps`, (load as { steps?: unknown }).steps, { min: 1, max: 1000 }),
           };
-  }
-  if (c.expertBalancing !== undefined) {
-    const b = c.expertBalancing as { kind?: unknown; source?: unknown };
-    if (typeof b !== 'object' || b === null) throw new InputError(`${where}.expertBalancing`, b, "an object { kind: 'eplb', source }");
-    out.expertBalancing = { kind: checkOneOf(`${where}.expertBalancing.kind`, b.kind, ['eplb'] as const), source: balanceSource(`${where}.expertBalancing.source`, b.source, 'its expert rebalancing') };
   }
   if (c.expertAllToAll !== undefined) out.expertAllToAll = checkAllToAll(`${where}.expertAllToAll`, c.expertAllToAll);
   if (c.wideEpTables !== undefined) out.wideEpTables = checkWideEpTables(`${where}.wideEpTables`, c.wideEpTables, out.expertAllToAll);
@@ -435,7 +420,6 @@ function dayCases(day: DayJson, name: string, file: { source: string; url?: stri
       tokensPerDevice: w('prefillTokensPerGpu'),
       ...(mixName === undefined ? {} : { promptMix: mixName }),
       expertLoad: { kind: 'uniform-routing', redundantExperts: pre.redundantExperts, seed: 1, steps: 2 },
-      expertBalancing: { kind: 'eplb', source: EPLB_SOURCE },
       published: { value: f('prefillTokensPerNodePerSecond'), unit: 'input tokens/s per node (incl. cache hits)' },
       assumptions: `the profile-data prefill batch (${w('prefillTokensPerGpu')} computed tokens per GPU) in prompts of ${prompt} tokens on average of which the day's ${(hit * 100).toFixed(1)} % are cache hits, attended to but not computed; ${mixName === undefined ? 'every prompt alike' : `prompt lengths assumed to spread like those of the ${mixName} mix (data/traces, another service's production trace) scaled to that mean, with the day's hit fraction of every prompt cached: DeepSeek publishes only the means`}; expert load of uniform routing over ${pre.redundantExperts} redundant experts in the performance model; under kernel tables a DeepEP layout, whose routed experts the wide-EP tables its wideEpTables names price where they hold the layout; capacity, not the load the day served`,
     },
@@ -452,7 +436,6 @@ function dayCases(day: DayJson, name: string, file: { source: string; url?: stri
       outputTokensPerStep: 1 + acceptance,
       tokensPerSecondPerUser: (f('outputTokensPerUserLow') + f('outputTokensPerUserHigh')) / 2,
       expertLoad: { kind: 'uniform-routing', redundantExperts: dec.redundantExperts, seed: 1, steps: 10 },
-      expertBalancing: { kind: 'eplb', source: EPLB_SOURCE },
       published: { value: f('decodeTokensPerNodePerSecond'), unit: 'output tokens/s per node' },
       assumptions: `the served load, not capacity: the most sequences per GPU at which each user still gets the published ${(f('outputTokensPerUserLow') + f('outputTokensPerUserHigh')) / 2} tokens/s (midpoint of 20-22), at the day's mean KV length (${w('decodeContextTokens')} tokens), one MTP draft per sequence accepted ${(acceptance * 100).toFixed(0)} % of the time; expert load of uniform routing over ${dec.redundantExperts} redundant experts at the profiling batch in the performance model; under kernel tables a DeepEP layout, whose routed experts the wide-EP tables its wideEpTables names price where they hold the layout (${w('decodeSequencesPerGpu')} sequences per GPU)`,
     },
@@ -671,7 +654,6 @@ export function predictPublishedCase(c: PublishedCase, kernels: Pick<PerfConfig,
   const factor = publishedCaseLoadFactor(c);
   if (factor !== 1) parallelism.expertLoadFactor = factor;
   if (c.expertLoad?.kind === 'balanced') parallelism.expertRouting = 'balanced';
-  else if (c.expertBalancing?.kind === 'eplb') parallelism.expertRouting = 'eplb';
   if (c.expertAllToAll !== undefined) parallelism.expertAllToAll = c.expertAllToAll.kind;
   const wideEp = c.wideEpTables !== undefined && kernels.framework !== undefined ? { wideEpFramework: c.wideEpTables.framework } : {};
   const config: PerfConfig = { parallelism, precision: c.precision, ...(c.fp8Scaling === undefined ? {} : { fp8Scaling: c.fp8Scaling }), ...kernels, ...wideEp };

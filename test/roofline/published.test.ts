@@ -500,20 +500,3 @@ test("published cases: DeepSeek's and LMSYS's large-EP cases state DeepEP in the
   assert.ok(trt.some((u) => u.op === 'moe' && u.rows > 0 && u.from.endsWith('moe.csv.gz')));
   assert.equal(trt.filter((u) => u.op === 'routed-expert').length, 0);
 });
-
-test("published cases: a stated EPLB (expertBalancing) reads the tables under expertRouting 'eplb', in the source's words; LMSYS's and DeepSeek's production cases state it, their balanced cases do not need it", () => {
-  const all = publishedCases();
-  const stated = all.filter((c) => c.expertBalancing !== undefined).map((c) => c.id).sort();
-  assert.deepEqual(stated, ['deepseek-decode', 'deepseek-prefill', 'lmsys-decode-2k', 'lmsys-decode-4k-mtp', 'lmsys-prefill-1k', 'lmsys-prefill-2k', 'lmsys-prefill-4k']);
-  for (const c of all.filter((x) => x.expertBalancing !== undefined)) assert.match(c.expertBalancing!.source, /EPLB|Expert-Parallel Load Balancer/, c.id);
-  const base = { id: 'x', label: 'x', model: 'deepseek-v3', hardware: 'h100-sxm', phase: 'prefill', devices: 32, promptTokens: 4096, tokensPerDevice: 16384, published: { value: 1, unit: 'tok/s' }, source: 'a test case written here' };
-  assert.throws(() => checkPublishedCase({ ...base, expertBalancing: { kind: 'eplb' } }), /case\.expertBalancing\.source/);
-  assert.throws(() => checkPublishedCase({ ...base, expertBalancing: { kind: 'redundant', source: 's' } }), /case\.expertBalancing\.kind/);
-  // LMSYS's 4K prefill: with its EPLB statement the wide-EP context rows are read at power law 0.6 and 0.8 × tokens
-  // (aiconfigurator sdk/models/helpers.py:236-238, operators/moe_expert_compute.rs:159-166), faster than without.
-  const c = all.find((x) => x.id === 'lmsys-prefill-4k')!;
-  const gemm = (x: PublishedCase) => predictPublishedCase(x, { framework: 'sglang' }).step.breakdown.gemmSeconds;
-  assert.ok(gemm(c) < gemm({ ...c, expertBalancing: undefined }));
-  // The performance model is unchanged by the statement.
-  assert.equal(predictPublishedCase(c).predicted, predictPublishedCase({ ...c, expertBalancing: undefined }).predicted);
-});
