@@ -610,6 +610,7 @@ export {
   enginePassTokens,
   openSafetensors,
   openSafetensorsDir,
+  stepCostBins,
 } from './engine/index.js';
 export type {
   EngineConfig,
@@ -624,6 +625,7 @@ export type {
   EngineWeightSource,
   SafetensorsFile,
   FixedAttention,
+  StepCostBin,
 } from './engine/index.js';
 
 // server
@@ -659,6 +661,7 @@ export {
   timelineMedians,
   servedStepRatio,
   servedStepSamples,
+  describeStepCostBins,
 } from './server/index.js';
 export type {
   ArrivalRecord,
@@ -693,6 +696,7 @@ export type {
   RequestTimeline,
   ServerRunLog,
   ServedStep,
+  ExperimentSteps,
 } from './server/index.js';
 
 // deployment
