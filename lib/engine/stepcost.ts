@@ -479,21 +479,32 @@ export function pointWork(p: EngineStepCostPoint): StepWork {
   };
 }
 
-/** What to measure: batch sizes of decode steps, their contexts, and prompt lengths. */
+/** What to measure: batch sizes of decode steps, their contexts, prompt lengths, and bursts of prompts. */
 export interface StepCostGrid {
   decodeBatches: number[];
   decodeContexts: number[];
   prefillTokens: number[];
+  /**
+   * Steps of several prompts at once (`sequences` prompts of `tokensPerSequence` tokens), as
+   * a burst of arrivals is admitted: they time the curve's top, where single prompts end.
+   */
+  prefillBursts?: Array<{ sequences: number; tokensPerSequence: number }>;
   /** Timed repetitions per shape (default 5). */
   reps?: number;
 }
 
 /**
  * A grid that covers a server's operating range: decode batches 1..maxBatch (powers of
- * two), contexts from a short one up to maxContext, and prompts up to maxPrompt.
+ * two), contexts from a short one up to maxContext, prompts up to maxPrompt, and one burst
+ * of maxBatch prompts of maxPrompt tokens (the largest step a burst of arrivals makes
+ * the server run; none at maxBatch 1). Single prompts alone leave the curve above
+ * maxPrompt tokens extrapolated, and steps of many prompts cost more than that: on this
+ * 2-core machine 15 prompts of 46 tokens took 1.15–1.20 × what a fit to single prompts up
+ * to 64 tokens extrapolates, 16 of 64 tokens 1.12–1.15 × (default model, timed right after the fit).
  *
  * @example
  * defaultStepCostGrid({ maxBatch: 16, maxContext: 256, maxPrompt: 128 }).decodeBatches // => [1, 2, 4, 8, 16]
+ * defaultStepCostGrid({ maxBatch: 16, maxContext: 256, maxPrompt: 128 }).prefillBursts // => [{ sequences: 16, tokensPerSequence: 128 }]
  */
 export function defaultStepCostGrid(o: { maxBatch: number; maxContext: number; maxPrompt: number; reps?: number }): StepCostGrid {
   const maxBatch = checkInt('maxBatch', o.maxBatch, { min: 1, max: 4096 });
@@ -508,7 +519,8 @@ export function defaultStepCostGrid(o: { maxBatch: number; maxContext: number; m
   // The longest context leaves room for the decode steps timed back to back after it.
   const longest = Math.max(1, maxContext - DECODE_RUN - 1);
   const ctxs = [...new Set([Math.min(16, longest), Math.max(1, Math.floor(maxContext / 4)), Math.max(1, Math.floor(maxContext / 2)), longest])].sort((a, b) => a - b);
-  return { decodeBatches: pow(maxBatch), decodeContexts: ctxs, prefillTokens: pow(maxPrompt, Math.min(8, maxPrompt)), reps: o.reps };
+  const prompt = Math.min(maxPrompt, maxContext);
+  return { decodeBatches: pow(maxBatch), decodeContexts: ctxs, prefillTokens: pow(maxPrompt, Math.min(8, maxPrompt)), prefillBursts: maxBatch > 1 ? [{ sequences: maxBatch, tokensPerSequence: prompt }] : [], reps: o.reps };
 }
 
 /** Decode steps timed back to back after each set-up, as a server runs them. */
@@ -517,8 +529,9 @@ const DECODE_RUN = 3;
 /**
  * Times the engine's own steps on this machine and fits an EngineStepCostFit. Shapes:
  * decode steps at every batch size at the shortest context and at every context at
- * the middle batch size, and single prompts at every prompt length (which include the
- * decode batch sizes, so the per-sequence and per-token parts separate). The shapes are
+ * the middle batch size, single prompts at every prompt length (which include the
+ * decode batch sizes, so the per-sequence and per-token parts separate), and the grid's
+ * bursts of prompts in one step (the curve's top). The shapes are
  * timed in rounds, each round one step of every shape in turn, so a change in the
  * machine's load shifts all shapes alike; a decode shape is timed over 3 steps back to
  * back after its set-up (as a server decodes; the set-up fills its sequences' caches to
@@ -558,15 +571,21 @@ export function measureEngineStepCost(engine: DecodeEngine, grid: StepCostGrid, 
       times: [],
     });
   };
-  const prefill = (n: number): void => {
+  const prefill = (n: number, count = 1): void => {
     if (n > maxCtx) return;
-    shapes.push({ point: { kind: 'prefill', sequences: 1, tokensPerSequence: n, context: 0 }, setup: () => {}, run: () => engine.step([{ seq: base, tokens: tokens(n, 0) }]), repeat: 1, times: [] });
+    const ids = seqs(count);
+    shapes.push({ point: { kind: 'prefill', sequences: count, tokensPerSequence: n, context: 0 }, setup: () => {}, run: () => engine.step(ids.map((s, i) => ({ seq: s, tokens: tokens(n, i) }))), repeat: 1, times: [] });
   };
   const shortest = Math.min(...grid.decodeContexts);
   for (const b of grid.decodeBatches) decode(b, shortest);
   const mid = grid.decodeBatches[Math.floor(grid.decodeBatches.length / 2)];
   for (const c of grid.decodeContexts) decode(mid, c);
   for (const p of [...new Set([...grid.prefillTokens, ...grid.decodeBatches.filter((b) => b >= 2)])].sort((a, b) => a - b)) prefill(p);
+  (grid.prefillBursts ?? []).forEach((b, i) => {
+    const count = checkInt(`grid.prefillBursts[${i}].sequences`, b?.sequences, { min: 1, max: 4096 });
+    const n = checkInt(`grid.prefillBursts[${i}].tokensPerSequence`, b?.tokensPerSequence, { min: 1, max: maxCtx });
+    if (!shapes.some((s) => s.point.kind === 'prefill' && s.point.sequences === count && s.point.tokensPerSequence === n)) prefill(n, count);
+  });
   const release = (): void => {
     for (const s of engine.sequences()) if (s >= base) engine.release(s);
   };

@@ -52,11 +52,14 @@ test('measureEngineStepCost times every grid shape on the engine and frees its s
   const e = new DecodeEngine(tf, TINY_DENSE, seededWeights(TINY_DENSE, 1));
   const fit = measureEngineStepCost(e, defaultStepCostGrid({ maxBatch: 4, maxContext: 32, maxPrompt: 16, reps: 2 }));
   // Contexts 8 (= 32/4), 16, 28 (= 32 − 3 back-to-back steps − 1): batches 1, 2, 4 at the
-  // shortest, the middle batch 2 at the others; prompts 8 and 16 plus the batch sizes 2 and 4.
+  // shortest, the middle batch 2 at the others; prompts 8 and 16 plus the batch sizes 2 and 4;
+  // and a burst of maxBatch = 4 prompts of maxPrompt = 16 tokens in one step.
   assert.deepEqual(
     fit.points.map((p) => `${p.kind}:${p.sequences}x${p.tokensPerSequence}@${p.context}`),
-    ['decode:1x1@8', 'decode:2x1@8', 'decode:4x1@8', 'decode:2x1@16', 'decode:2x1@28', 'prefill:1x2@0', 'prefill:1x4@0', 'prefill:1x8@0', 'prefill:1x16@0'],
+    ['decode:1x1@8', 'decode:2x1@8', 'decode:4x1@8', 'decode:2x1@16', 'decode:2x1@28', 'prefill:1x2@0', 'prefill:1x4@0', 'prefill:1x8@0', 'prefill:1x16@0', 'prefill:4x16@0'],
   );
+  // The burst's 64 tokens are the curve's top knot (4 × 16), timed rather than extrapolated from the 16-token prompt.
+  assert.equal(fit.tokenKnots[fit.tokenKnots.length - 1], 64);
   assert.ok(fit.points.every((p) => p.medianSeconds > 0 && Number.isFinite(p.iqrRelative)));
   assert.deepEqual(e.sequences(), []);
   assert.equal(fit.provenance.backend, e.backend);
@@ -74,6 +77,17 @@ test('measureEngineStepCost times every grid shape on the engine and frees its s
     cost({ prefillTokens: 0, decodeTokens: 1, contextTokens: 9 }) + cost({ prefillTokens: 0, decodeTokens: 1, contextTokens: 10 });
   assert.ok(Math.abs(slow - 3 / predicted) < 1e-9 * slow);
   e.dispose();
+});
+
+test('defaultStepCostGrid adds one burst of maxBatch prompts of maxPrompt tokens (none at maxBatch 1), and measureEngineStepCost refuses a bad burst', () => {
+  assert.deepEqual(defaultStepCostGrid({ maxBatch: 16, maxContext: 256, maxPrompt: 64 }).prefillBursts, [{ sequences: 16, tokensPerSequence: 64 }]);
+  // A prompt longer than the context is cut to it.
+  assert.deepEqual(defaultStepCostGrid({ maxBatch: 8, maxContext: 32, maxPrompt: 64 }).prefillBursts, [{ sequences: 8, tokensPerSequence: 32 }]);
+  assert.deepEqual(defaultStepCostGrid({ maxBatch: 1, maxContext: 256, maxPrompt: 64 }).prefillBursts, []);
+  const grid = { decodeBatches: [1, 2], decodeContexts: [8], prefillTokens: [8], reps: 1 };
+  const fake = { config: { maxContext: 32, vocabSize: 64 } } as unknown as DecodeEngine;
+  assert.throws(() => measureEngineStepCost(fake, { ...grid, prefillBursts: [{ sequences: 0, tokensPerSequence: 8 }] }), InputError);
+  assert.throws(() => measureEngineStepCost(fake, { ...grid, prefillBursts: [{ sequences: 2, tokensPerSequence: 33 }] }), /tokensPerSequence/);
 });
 
 test('scaleStepCostFit multiplies every part of the step cost by the ratio', () => {
