@@ -435,7 +435,7 @@ export interface StepCostBin {
  *
  * @example
  * stepCostBins(fit, servedStepSamples(log.steps))
- * // => [{ fromTokens: 1, toTokens: 1, steps: 40, median: 1.01, p90: 1.2 }, …, { fromTokens: 256, toTokens: 511, steps: 2, median: 0.62, p90: 0.7 }]
+ * // => e.g. [{ fromTokens: 1, toTokens: 1, steps: 168, median: 1.04, p90: 1.15 }, …, { fromTokens: 64, toTokens: 127, steps: 3, median: 0.95, p90: 0.97 }]
  */
 export function stepCostBins(fit: EngineStepCostFit, samples: StepSample[]): StepCostBin[] {
   if (!Array.isArray(samples)) throw new InputError('samples', samples, 'an array of served steps { work, seconds }');
