@@ -495,18 +495,21 @@ export interface StepCostGrid {
 
 /**
  * A grid that covers a server's operating range: decode batches 1..maxBatch (powers of
- * two), contexts from a short one up to maxContext, prompts up to maxPrompt, and one burst
- * of maxBatch prompts of maxPrompt tokens (the largest step a burst of arrivals makes
- * the server run; none at maxBatch 1). Single prompts alone leave the curve above
- * maxPrompt tokens extrapolated, and steps of many prompts cost more than that: on this
- * 2-core machine 15 prompts of 46 tokens took 1.15–1.20 × what a fit to single prompts up
- * to 64 tokens extrapolates, 16 of 64 tokens 1.12–1.15 × (default model, timed right after the fit).
+ * two), contexts from a short one up to maxContext, prompts up to maxPrompt, and with
+ * `burst` one step of maxBatch prompts of maxPrompt tokens (the largest step a burst of
+ * arrivals makes the server run; none at maxBatch 1). Single prompts alone leave the
+ * curve above maxPrompt tokens extrapolated, and steps of many prompts cost more than
+ * that: on this 2-core machine 15 prompts of 46 tokens took 1.15–1.20 × what a fit to
+ * single prompts up to 64 tokens extrapolates, 16 of 64 tokens 1.12–1.15 × (default
+ * model, timed right after the fit). The burst is opt-in because it is the grid's
+ * costliest shape: at real size (Llama-3.2-1B, 16 × 128 tokens) it took `serve
+ * --calibrate` from about 61 s to 144 s of timing on this machine.
  *
  * @example
  * defaultStepCostGrid({ maxBatch: 16, maxContext: 256, maxPrompt: 128 }).decodeBatches // => [1, 2, 4, 8, 16]
- * defaultStepCostGrid({ maxBatch: 16, maxContext: 256, maxPrompt: 128 }).prefillBursts // => [{ sequences: 16, tokensPerSequence: 128 }]
+ * defaultStepCostGrid({ maxBatch: 16, maxContext: 256, maxPrompt: 128, burst: true }).prefillBursts // => [{ sequences: 16, tokensPerSequence: 128 }]
  */
-export function defaultStepCostGrid(o: { maxBatch: number; maxContext: number; maxPrompt: number; reps?: number }): StepCostGrid {
+export function defaultStepCostGrid(o: { maxBatch: number; maxContext: number; maxPrompt: number; reps?: number; burst?: boolean }): StepCostGrid {
   const maxBatch = checkInt('maxBatch', o.maxBatch, { min: 1, max: 4096 });
   const maxContext = checkInt('maxContext', o.maxContext, { min: 2, max: 1 << 20 });
   const maxPrompt = checkInt('maxPrompt', o.maxPrompt, { min: 1, max: 1 << 20 });
@@ -520,7 +523,7 @@ export function defaultStepCostGrid(o: { maxBatch: number; maxContext: number; m
   const longest = Math.max(1, maxContext - DECODE_RUN - 1);
   const ctxs = [...new Set([Math.min(16, longest), Math.max(1, Math.floor(maxContext / 4)), Math.max(1, Math.floor(maxContext / 2)), longest])].sort((a, b) => a - b);
   const prompt = Math.min(maxPrompt, maxContext);
-  return { decodeBatches: pow(maxBatch), decodeContexts: ctxs, prefillTokens: pow(maxPrompt, Math.min(8, maxPrompt)), prefillBursts: maxBatch > 1 ? [{ sequences: maxBatch, tokensPerSequence: prompt }] : [], reps: o.reps };
+  return { decodeBatches: pow(maxBatch), decodeContexts: ctxs, prefillTokens: pow(maxPrompt, Math.min(8, maxPrompt)), prefillBursts: o.burst === true && maxBatch > 1 ? [{ sequences: maxBatch, tokensPerSequence: prompt }] : [], reps: o.reps };
 }
 
 /** Decode steps timed back to back after each set-up, as a server runs them. */

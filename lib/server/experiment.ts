@@ -172,7 +172,7 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
     '--width', String(s.width), '--depth', String(s.depth), '--vocab', String(s.vocab),
     '--max-context', String(maxContext), '--seed', String(spec.seed),
     '--policy', 'continuous', '--max-batch', String(capBatch),
-    '--calibrate', '--calibrate-max-prompt', String(Math.min(maxContext, Math.max(2 * capBatch, maxPrompt))), '--calibrate-reps', String(spec.calibrateReps ?? 5),
+    '--calibrate', '--calibrate-max-prompt', String(Math.min(maxContext, Math.max(2 * capBatch, maxPrompt))), '--calibrate-reps', String(spec.calibrateReps ?? 5), '--calibrate-burst',
   ]);
   try {
     for (const line of srv.output) if (/engine|step cost/.test(line)) log(line);

@@ -50,7 +50,7 @@ test('engineStepCost is non-decreasing in every StepWork field', () => {
 test('measureEngineStepCost times every grid shape on the engine and frees its sequences', async () => {
   const tf = (await selectBackend('auto', { log: () => {} })).tf;
   const e = new DecodeEngine(tf, TINY_DENSE, seededWeights(TINY_DENSE, 1));
-  const fit = measureEngineStepCost(e, defaultStepCostGrid({ maxBatch: 4, maxContext: 32, maxPrompt: 16, reps: 2 }));
+  const fit = measureEngineStepCost(e, defaultStepCostGrid({ maxBatch: 4, maxContext: 32, maxPrompt: 16, reps: 2, burst: true }));
   // Contexts 8 (= 32/4), 16, 28 (= 32 − 3 back-to-back steps − 1): batches 1, 2, 4 at the
   // shortest, the middle batch 2 at the others; prompts 8 and 16 plus the batch sizes 2 and 4;
   // and a burst of maxBatch = 4 prompts of maxPrompt = 16 tokens in one step.
@@ -79,11 +79,13 @@ test('measureEngineStepCost times every grid shape on the engine and frees its s
   e.dispose();
 });
 
-test('defaultStepCostGrid adds one burst of maxBatch prompts of maxPrompt tokens (none at maxBatch 1), and measureEngineStepCost refuses a bad burst', () => {
-  assert.deepEqual(defaultStepCostGrid({ maxBatch: 16, maxContext: 256, maxPrompt: 64 }).prefillBursts, [{ sequences: 16, tokensPerSequence: 64 }]);
+test('defaultStepCostGrid adds, when asked, one burst of maxBatch prompts of maxPrompt tokens (none at maxBatch 1), and measureEngineStepCost refuses a bad burst', () => {
+  assert.deepEqual(defaultStepCostGrid({ maxBatch: 16, maxContext: 256, maxPrompt: 64, burst: true }).prefillBursts, [{ sequences: 16, tokensPerSequence: 64 }]);
+  // Not asked: no burst (the costliest shape; serve --calibrate-burst asks for it).
+  assert.deepEqual(defaultStepCostGrid({ maxBatch: 16, maxContext: 256, maxPrompt: 64 }).prefillBursts, []);
   // A prompt longer than the context is cut to it.
-  assert.deepEqual(defaultStepCostGrid({ maxBatch: 8, maxContext: 32, maxPrompt: 64 }).prefillBursts, [{ sequences: 8, tokensPerSequence: 32 }]);
-  assert.deepEqual(defaultStepCostGrid({ maxBatch: 1, maxContext: 256, maxPrompt: 64 }).prefillBursts, []);
+  assert.deepEqual(defaultStepCostGrid({ maxBatch: 8, maxContext: 32, maxPrompt: 64, burst: true }).prefillBursts, [{ sequences: 8, tokensPerSequence: 32 }]);
+  assert.deepEqual(defaultStepCostGrid({ maxBatch: 1, maxContext: 256, maxPrompt: 64, burst: true }).prefillBursts, []);
   const grid = { decodeBatches: [1, 2], decodeContexts: [8], prefillTokens: [8], reps: 1 };
   const fake = { config: { maxContext: 32, vocabSize: 64 } } as unknown as DecodeEngine;
   assert.throws(() => measureEngineStepCost(fake, { ...grid, prefillBursts: [{ sequences: 0, tokensPerSequence: 8 }] }), InputError);
