@@ -2,7 +2,11 @@
 // lib/server, in a child process) against simulateServing fed the engine's step cost
 // measured on this machine, with the same Poisson workload and seed.
 //   node --import tsx bench/engine-vs-simulator.ts [--requests 40] [--engine-steps] [--no-outside | --only-outside] [--repeats 2] [--scale-by-speed] [--real-size]
-//     [--points light,knee,saturated,closed 1,closed 4,closed 16] [--calibration-fraction 1]
+//     [--points light,knee,saturated,closed 1,closed 4,closed 16] [--calibration-fraction 1] [--save-steps <dir>]
+// --save-steps <dir> writes, per repeat and client, the served-step calibration's steps and each
+// point's steps (work and seconds, decision to next decision) with the fits and provenance, as
+// JSON files in <dir> (created; regular files, written atomically), so a step-cost fit can be
+// judged on steps it never saw. Each point also prints stepCostBins: measured/fitted by tokens per step.
 // --points measures only the named points (names as the tables print them; default all);
 // --calibration-fraction sends that fraction of the served-step calibration's requests
 // (default 1). Both make a reduced run of the real-size model possible; every progress
@@ -32,6 +36,7 @@
 // admission at step boundaries (a request that arrives during a step waits for its end,
 // in the simulator as on the server). bench/http-path.ts shows each part of a TTFT.
 import { cpus, hostname, loadavg } from 'node:os';
+import { join } from 'node:path';
 import { describeExperiment, predictedVsMeasured } from '../lib/server/experiment.js';
 import type { ExperimentResult } from '../lib/server/experiment.js';
 import { DEFAULT_ENGINE_SCALE } from '../lib/server/serve.js';
@@ -41,6 +46,7 @@ import { median } from '../lib/util/stats.js';
 import type { ExperimentModel } from '../lib/server/experiment.js';
 import type { ServingPolicy } from '../lib/batching/types.js';
 import { InputError } from '../lib/util/errors.js';
+import { checkWritableDir, ensureDir, writeFileSafe } from '../lib/util/files.js';
 
 const arg = (name: string, dflt: number): number => {
   const i = process.argv.indexOf(name);
@@ -75,6 +81,36 @@ const pointsIndex = process.argv.indexOf('--points');
 const chosen = pointsIndex > 0 ? (process.argv[pointsIndex + 1] ?? '').split(',').map((n) => n.trim()) : pointNames;
 for (const n of chosen) if (!pointNames.includes(n)) throw new InputError('--points', n, `a comma-separated list of ${pointNames.join(', ')}`);
 const wanted = (name: string): boolean => chosen.includes(name);
+const saveIndex = process.argv.indexOf('--save-steps');
+// Checked before any work, so that a bad folder fails at once.
+const saveSteps = saveIndex > 0 ? checkWritableDir('--save-steps', process.argv[saveIndex + 1]) : undefined;
+const loadBefore = loadavg();
+/** Writes one JSON file per client of a run: its calibration's steps, its points' steps, its fit and the engine's, with provenance. */
+function writeSteps(r: ExperimentResult, run: string): void {
+  if (!saveSteps) return;
+  const dir = ensureDir('--save-steps', saveSteps);
+  for (const client of Object.keys(r.steps.fits)) {
+    const file = join(dir, `steps-${run}-${client}.json`.replace(/[^A-Za-z0-9._-]/g, '_'));
+    const body = {
+      provenance: {
+        what: 'served steps: work and seconds from the loop\'s decision on a step to its next decision (measured); calibration steps are the fit\'s samples, point steps are held out',
+        date: r.provenance.date,
+        machine: `${hostname()}, ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}`,
+        loadAverage: { beforeBench: loadBefore, afterRun: r.provenance.loadAverage },
+        model: r.model,
+        backend: r.provenance.backend,
+        seed: r.provenance.seed,
+        client,
+      },
+      fit: r.steps.fits[client],
+      engineFit: r.engineFit,
+      calibration: r.steps.calibration.filter((c) => c.client === client),
+      points: r.steps.points.filter((p) => p.client === client),
+    };
+    writeFileSafe('--save-steps', file, `${JSON.stringify(body)}\n`);
+    log(`served steps of the ${client} client written to ${file}`);
+  }
+}
 const tStart = performance.now();
 let tLast = tStart;
 // Each line says when it was printed and how long since the line before: the wall time of the phase it ends.
@@ -106,6 +142,7 @@ for (const model of onlyOutside || simulatedLoads.length === 0 ? [] : models) {
   });
   console.log(describeExperiment(r));
   printTokenCurve(r.fit);
+  writeSteps(r, `${model.label}-seed${seed}`);
   console.log(`${'model'.padEnd(6)} ${'policy'.padEnd(30)} ${'load'.padEnd(10)} ${'rate/s'.padStart(7)} ${'metric'.padEnd(19)} ${'predicted'.padStart(10)} ${'measured'.padStart(10)} ${'error'.padStart(8)}`);
   for (const row of r.table.objects() as Array<Record<string, unknown>>) {
     const err = row.error as number;
@@ -119,7 +156,9 @@ for (const model of onlyOutside || simulatedLoads.length === 0 ? [] : models) {
   console.log();
 }
 function printTokenCurve(f: ExperimentResult['fit']): void {
-  console.log(`step cost by tokens per step: ${f.tokenKnots.map((k, i) => `${k}: ${(f.tokenSeconds[i] * 1e3).toFixed(1)}`).join(', ')} ms`);
+  const upTo = f.servedUpToTokens ?? Infinity;
+  // Knots past the largest steps the calibration ran enough of are extrapolated (the engine's timed curve carried up): marked "(x)".
+  console.log(`step cost by tokens per step: ${f.tokenKnots.map((k, i) => `${k}: ${(f.tokenSeconds[i] * 1e3).toFixed(1)}${k > upTo ? ' (x)' : ''}`).join(', ')} ms${Number.isFinite(upTo) ? `; (x): extrapolated past ${upTo} tokens with the engine's timed curve` : ''}`);
 }
 function printTable(r: ExperimentResult, keys: string[]): void {
   console.log(`${'point'.padEnd(10)} ${'client'.padEnd(8)} ${'nominal'.padStart(8)} ${'offered'.padStart(8)} ${'steps×'.padStart(6)} ${'metric'.padEnd(19)} ${'predicted'.padStart(10)} ${'measured'.padStart(10)} ${'error'.padStart(8)}`);
@@ -169,6 +208,7 @@ if (!process.argv.includes('--no-outside')) {
       });
       console.log(describeExperiment(r));
       printTokenCurve(r.fit);
+      writeSteps(r, `${served.label}-seed${seed + rep}`);
       console.log(`repeat ${rep + 1} of ${repeats} (seed ${seed + rep}):`);
       printTable(r, keys);
       for (const row of r.table.objects() as Array<Record<string, unknown>>) {

@@ -612,6 +612,7 @@ export {
   enginePassTokens,
   openSafetensors,
   openSafetensorsDir,
+  stepCostBins,
 } from './engine/index.js';
 export type {
   EngineConfig,
@@ -626,6 +627,7 @@ export type {
   EngineWeightSource,
   SafetensorsFile,
   FixedAttention,
+  StepCostBin,
 } from './engine/index.js';
 
 // server
@@ -661,6 +663,7 @@ export {
   timelineMedians,
   servedStepRatio,
   servedStepSamples,
+  describeStepCostBins,
 } from './server/index.js';
 export type {
   ArrivalRecord,
@@ -695,6 +698,7 @@ export type {
   RequestTimeline,
   ServerRunLog,
   ServedStep,
+  ExperimentSteps,
 } from './server/index.js';
 
 // deployment

@@ -25,6 +25,7 @@ interface ServeOptions {
   calibrate: boolean;
   calibrateMaxPrompt: string;
   calibrateReps: string;
+  calibrateBurst: boolean;
   maxSettleMs: string;
 }
 
@@ -74,6 +75,7 @@ export function register(program: Command, io: { out: (s: string) => void; err: 
     .option('--calibrate', 'measure the step cost first and publish it at /batchlab/step-cost', false)
     .option('--calibrate-max-prompt <n>', 'longest prompt the calibration times', '128')
     .option('--calibrate-reps <n>', 'rounds of the calibration', '5')
+    .option('--calibrate-burst', 'also time one step of max-batch prompts of --calibrate-max-prompt tokens (the top of the step-cost curve; the costliest shape)', false)
     .option('--max-settle-ms <ms>', 'longest wait before a step for requests still being read (0: one event-loop turn per step)', '20')
     .exitOverride()
     .action(async (o: ServeOptions) => {
@@ -89,7 +91,7 @@ export function register(program: Command, io: { out: (s: string) => void; err: 
         port: num('--port', o.port, { min: 0, max: 65535, int: true }),
         backend: o.backend as BackendName | 'auto',
         calibrate: o.calibrate
-          ? { maxBatch: policy.maxBatch as number, maxContext, maxPrompt: Math.min(maxContext, num('--calibrate-max-prompt', o.calibrateMaxPrompt, { min: 1, int: true })), reps: num('--calibrate-reps', o.calibrateReps, { min: 1, max: 100, int: true }) }
+          ? { maxBatch: policy.maxBatch as number, maxContext, maxPrompt: Math.min(maxContext, num('--calibrate-max-prompt', o.calibrateMaxPrompt, { min: 1, int: true })), reps: num('--calibrate-reps', o.calibrateReps, { min: 1, max: 100, int: true }), burst: o.calibrateBurst === true }
           : undefined,
         maxSettleSeconds: num('--max-settle-ms', o.maxSettleMs, { min: 0, max: 1000 }) / 1000,
         log: io.out,

@@ -6,7 +6,7 @@ export { readSafetensors, writeSafetensors, loadSafetensorsDir, saveSafetensors,
 export type { SafetensorsFile } from './safetensors.js';
 export { DecodeEngine } from './model.js';
 export type { EngineSegment } from './model.js';
-export { measureEngineStepCost, fitEngineStepCost, engineStepCost, defaultStepCostGrid, pointWork, probeEngineSpeed, scaleStepCostFit, fitStepCostSamples } from './stepcost.js';
-export type { EngineStepCostFit, EngineStepCostPoint, StepCostGrid, StepSample, FixedAttention } from './stepcost.js';
+export { measureEngineStepCost, fitEngineStepCost, engineStepCost, defaultStepCostGrid, pointWork, probeEngineSpeed, scaleStepCostFit, fitStepCostSamples, stepCostBins } from './stepcost.js';
+export type { EngineStepCostFit, EngineStepCostPoint, StepCostGrid, StepSample, FixedAttention, StepCostBin } from './stepcost.js';
 export { attendSegments } from './attention.js';
 export type { EngineAttentionDims, LayerKv } from './attention.js';

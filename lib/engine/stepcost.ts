@@ -1,7 +1,7 @@
 import { prefillAttentionPairs } from '../core/matmul.js';
 import type { StepCostFn, StepWork } from '../core/types.js';
 import { InputError } from '../util/errors.js';
-import { median, quantile } from '../util/stats.js';
+import { median, quantile, summarizeSample } from '../util/stats.js';
 import { checkInt, checkNumber } from '../util/validate.js';
 import type { DecodeEngine, EngineSegment } from './model.js';
 
@@ -41,6 +41,13 @@ export interface EngineStepCostFit {
    * with `fixed`): the part of perSequenceSeconds the served steps added to the given one.
    */
   servedPerSequenceSeconds?: number;
+  /**
+   * A fit to served steps whose largest steps were too few to fit a knot (fitStepCostSamples):
+   * the tokens per step up to which served steps fitted the curve. Knots above it are
+   * extrapolated: the curve rises from there as the engine's timed curve does (or with the
+   * last fitted slope when no engine curve was given).
+   */
+  servedUpToTokens?: number;
 }
 
 /** One measured step shape: its work and the median seconds over the repetitions. */
@@ -222,7 +229,25 @@ function fitParts(work: StepWork[], yIn: number[], knots: number[], fixed?: Fixe
 export interface FixedAttention {
   perSequenceSeconds: number;
   perKeySeconds: number;
+  /**
+   * The engine's timed token curve (measureEngineStepCost's tokenKnots and tokenSeconds):
+   * past the last knot that enough served steps support, a served fit's curve rises as
+   * this one does, timed on shapes with repetitions, instead of following a step or two.
+   */
+  tokenCurve?: { tokenKnots: number[]; tokenSeconds: number[] };
 }
+
+/**
+ * Steps' worth of data a served-step fit needs at its top knot: the sum over steps of the
+ * knot's hat function (a step at the knot counts 1, one halfway down to the knot below ½).
+ * One step cannot tell a step that was cold or that another process interrupted from the
+ * cost: the 16-client calibration's first step (15 prompts, 690 tokens, the only step above
+ * 512 tokens) took 1352 ms in one calibration and 684 ms in the next on the same server
+ * (engine-vs-simulator --save-steps, default model, 2 CPU cores), and a knot fitted by it
+ * alone priced every step above 512 tokens by it. Two steps' worth is the least that
+ * lets the fit see a disagreement (then the slowest-5 % drop and the least squares judge).
+ */
+const MIN_TOP_KNOT_STEPS = 2;
 
 /** One step a server ran: its work and how long it took, decision to next decision. */
 export interface StepSample {
@@ -246,7 +271,12 @@ export interface StepSample {
  * beside decodes and some a prompt alone: without it the curve takes the decodes' served
  * share at those steps' token counts and prices a prompt alone by it. The curve is kept
  * non-decreasing by pooling adjacent knots that fall into one value and refitting, so a
- * knot that a few slow steps fit does not lift every knot above it.
+ * knot that a few slow steps fit does not lift every knot above it. The top knot must
+ * carry at least two steps' worth of its hat function (MIN_TOP_KNOT_STEPS: one step cannot
+ * tell a cold or interrupted step from the cost); one that does not is dropped, with the
+ * steps above the new top, until one does. Past that knot (`servedUpToTokens`) the curve
+ * is extrapolated: it rises as `fixed.tokenCurve` (the engine's timed curve) does, or with
+ * the last fitted slope; the dropped steps stay in the measured spread (`stepFactors`).
  *
  * @example
  * const fit = fitStepCostSamples(steps.map((s) => ({ work: s.work, seconds: s.nextDecision - s.start })), { label: 'served', backend: 'tensorflow', model: cfg.id });
@@ -255,6 +285,7 @@ export function fitStepCostSamples(samples: StepSample[], meta: { label: string;
   if (fixed) {
     checkNumber('fixed.perSequenceSeconds', fixed.perSequenceSeconds, { min: 0, max: 10 });
     checkNumber('fixed.perKeySeconds', fixed.perKeySeconds, { min: 0, max: 10 });
+    if (fixed.tokenCurve) checkTokenCurve(fixed.tokenCurve);
   }
   const ok = timedSamples(samples);
   const tokensOf = (w: StepWork): number => w.prefillTokens + w.decodeTokens;
@@ -263,37 +294,93 @@ export function fitStepCostSamples(samples: StepSample[], meta: { label: string;
   const candidates: number[] = [];
   for (let t = 1; t < maxT; t *= 2) candidates.push(t);
   candidates.push(maxT);
-  // A knot is kept only when some step lies between its neighbours, or its value is unidentified.
-  const knots = candidates.filter((k, i) => {
-    const lo = i > 0 ? candidates[i - 1] : 0;
-    const hi = i + 1 < candidates.length ? candidates[i + 1] : Infinity;
-    return ts.some((t) => t > lo && t < hi);
-  });
-  let work = ok.map((s) => s.work);
-  let y = ok.map((s) => s.seconds);
+  const knots = supportedKnots(candidates, ts);
+  // Steps above the top supported knot are too few to fit: the curve there is extrapolated (see extendCurve).
+  const top = knots[knots.length - 1];
+  const fitted = ok.filter((_, i) => ts[i] <= top);
+  let work = fitted.map((s) => s.work);
+  let y = fitted.map((s) => s.seconds);
   let parts = fitParts(work, y, knots, fixed);
   const first = engineStepCost({ ...parts, rmsRelativeError: 0, points: [], label: '', provenance: { backend: '', model: '', date: '', reps: 0, statistic: '' } });
   const keep = notSlowest(work.map((w, i) => y[i] / first(w)));
   work = work.filter((_, i) => keep[i]);
   y = y.filter((_, i) => keep[i]);
   // A knot whose only steps were among the slowest has nothing left to fit it: the curve runs through its neighbours.
-  const kept = work.map(tokensOf);
-  const finalKnots = knots.filter((_, j) => {
-    const lo = j > 0 ? knots[j - 1] : 0;
-    const hi = j + 1 < knots.length ? knots[j + 1] : Infinity;
-    return kept.some((t) => t > lo && t < hi);
-  });
+  const finalKnots = supportedKnots(knots, work.map(tokensOf));
+  const finalTop = finalKnots[finalKnots.length - 1];
+  const within = work.map((w) => tokensOf(w) <= finalTop);
+  work = work.filter((_, i) => within[i]);
+  y = y.filter((_, i) => within[i]);
   parts = fitParts(work, y, finalKnots, fixed);
+  const extended = finalTop < maxT ? extendCurve(parts.tokenKnots, parts.tokenSeconds, fixed?.tokenCurve) : undefined;
+  const tail = extended
+    ? `; above ${finalTop} tokens per step (${plural(ts.filter((t) => t > finalTop).length, 'step')}, under ${MIN_TOP_KNOT_STEPS} steps' worth at a knot) the curve is extrapolated ${fixed?.tokenCurve ? 'with the engine\'s timed curve' : 'with the last fitted slope'}`
+    : '';
   const fit: EngineStepCostFit = {
     ...parts,
+    ...(extended ? { tokenKnots: extended.knots, tokenSeconds: extended.seconds, servedUpToTokens: finalTop } : {}),
     rmsRelativeError: 0,
     points: [],
     label: meta.label,
-    provenance: { backend: meta.backend, model: meta.model, date: meta.date ?? new Date().toISOString(), reps: ok.length, statistic: `least squares over ${work.length} served steps (slowest 5 % dropped)${fixed ? `; per-sequence and per-key costs given, ${parts.servedPerSequenceSeconds === undefined ? 'no served per-sequence addition (no steps with prompts both beside decodes and alone to separate it)' : 'served per-sequence addition fitted'}` : ''}` },
+    provenance: { backend: meta.backend, model: meta.model, date: meta.date ?? new Date().toISOString(), reps: ok.length, statistic: `least squares over ${work.length} served steps (slowest 5 % dropped)${fixed ? `; per-sequence and per-key costs given, ${parts.servedPerSequenceSeconds === undefined ? 'no served per-sequence addition (no steps with prompts both beside decodes and alone to separate it)' : 'served per-sequence addition fitted'}` : ''}${tail}` },
   };
   fit.rmsRelativeError = rmsRelative(engineStepCost(fit), work, y);
   fit.stepFactors = stepSpread(ok, engineStepCost(fit));
   return fit;
+}
+
+/**
+ * The knots a served-step fit can fit, from candidate knots and the steps' tokens per step:
+ * a knot is kept only when some step lies strictly between its neighbours (else its value
+ * is unidentified), and the top knot only while it carries at least MIN_TOP_KNOT_STEPS
+ * steps' worth of its hat function (steps above it are not counted: they lie past the
+ * fitted curve once it is dropped); at least the first knot is kept.
+ */
+function supportedKnots(candidates: number[], ts: number[]): number[] {
+  const knots = candidates.filter((_, i) => {
+    const lo = i > 0 ? candidates[i - 1] : 0;
+    const hi = i + 1 < candidates.length ? candidates[i + 1] : Infinity;
+    return ts.some((t) => t > lo && t < hi);
+  });
+  if (knots.length === 0) return [candidates[0]];
+  while (knots.length > 1) {
+    const n = knots.length;
+    const lo = knots[n - 2];
+    const hi = knots[n - 1];
+    const weight = ts.reduce((sum, t) => sum + (t > lo && t <= hi ? (t - lo) / (hi - lo) : 0), 0);
+    if (weight >= MIN_TOP_KNOT_STEPS) break;
+    knots.pop();
+  }
+  return knots;
+}
+
+/**
+ * A token curve carried past its top knot K: with an engine curve e, knots at e's knots
+ * above K (at 2·K when it has none) valued c(K) + e(t) − e(K), so that the curve (linear
+ * between knots, extrapolated with the last slope) rises past K exactly as e does; without
+ * one, knot 2·K on the last fitted slope (what interpolation would extrapolate anyway), so
+ * that the extrapolated part shows.
+ */
+function extendCurve(knots: number[], seconds: number[], engine?: { tokenKnots: number[]; tokenSeconds: number[] }): { knots: number[]; seconds: number[] } {
+  const top = knots[knots.length - 1];
+  const at = engine ? (t: number): number => interpolate(engine.tokenKnots, engine.tokenSeconds, t) : (t: number): number => interpolate(knots, seconds, t);
+  const above = engine ? engine.tokenKnots.filter((k) => k > top) : [];
+  const extra = above.length ? above : [2 * top];
+  return { knots: [...knots, ...extra], seconds: [...seconds, ...extra.map((t) => seconds[seconds.length - 1] + at(t) - at(top))] };
+}
+
+/** Checks a token curve given to a fit: ascending positive knots, non-negative finite seconds, as many as knots. */
+function checkTokenCurve(c: { tokenKnots: number[]; tokenSeconds: number[] }): void {
+  const allowed = 'ascending positive knots with as many non-negative seconds';
+  if (!c || !Array.isArray(c.tokenKnots) || !Array.isArray(c.tokenSeconds) || c.tokenKnots.length === 0 || c.tokenKnots.length !== c.tokenSeconds.length) throw new InputError('fixed.tokenCurve', c, allowed);
+  c.tokenKnots.forEach((k, i) => {
+    checkNumber(`fixed.tokenCurve.tokenKnots[${i}]`, k, { min: i > 0 ? c.tokenKnots[i - 1] : 0, exclusiveMin: true, max: 1 << 30 });
+    checkNumber(`fixed.tokenCurve.tokenSeconds[${i}]`, c.tokenSeconds[i], { min: 0, max: 1e4 });
+  });
+}
+
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 /** The samples with a work and a positive finite duration; at least 8 of them. */
@@ -315,9 +402,63 @@ function notSlowest(rel: number[]): boolean[] {
 
 /** Each step's duration over a fit's cost for its work, the slowest included, sorted (at most 4096, evenly spaced quantiles). */
 function stepSpread(samples: StepSample[], cost: StepCostFn): number[] {
-  const factors = samples.map((x) => x.seconds / cost(x.work)).sort((a, b) => a - b);
+  const factors = samples.map((x) => stepRatio(x, cost)).sort((a, b) => a - b);
   const keepN = Math.min(factors.length, 4096);
   return Array.from({ length: keepN }, (_, i) => factors[Math.round((i * (factors.length - 1)) / Math.max(1, keepN - 1))]);
+}
+
+/** A step's measured duration over a cost's seconds for its work (> 1: slower than the cost says). */
+function stepRatio(s: StepSample, cost: StepCostFn): number {
+  return s.seconds / cost(s.work);
+}
+
+/** Served steps set against a fit, in one bin of tokens per step. */
+export interface StepCostBin {
+  /** Tokens per step (prompt and decode tokens together) of the bin: from a power of two to just below the next. */
+  fromTokens: number;
+  toTokens: number;
+  /** Steps in the bin. */
+  steps: number;
+  /** Median of measured seconds over the fit's seconds for the same work, over the bin's steps (measured). */
+  median: number;
+  /** 90th percentile of the same ratio (linear between ranks, summarizeSample). */
+  p90: number;
+}
+
+/**
+ * How a step-cost fit prices steps it was not fitted to, by tokens per step: the served
+ * steps grouped in power-of-two bins of tokens per step (1, 2–3, 4–7, …), each bin with
+ * the median and 90th percentile of measured over fitted seconds. A fit whose curve is
+ * right gives medians near 1 in every bin (the machine's own drift moves them all alike);
+ * a bin far from its neighbours is where the curve is off. Steps without a positive
+ * finite duration are skipped; bins without steps are left out.
+ *
+ * @example
+ * stepCostBins(fit, servedStepSamples(log.steps))
+ * // => e.g. [{ fromTokens: 1, toTokens: 1, steps: 168, median: 1.04, p90: 1.15 }, …, { fromTokens: 64, toTokens: 127, steps: 3, median: 0.95, p90: 0.97 }]
+ */
+export function stepCostBins(fit: EngineStepCostFit, samples: StepSample[]): StepCostBin[] {
+  if (!Array.isArray(samples)) throw new InputError('samples', samples, 'an array of served steps { work, seconds }');
+  const cost = engineStepCost(fit);
+  const byBin = new Map<number, number[]>();
+  for (const s of samples) {
+    if (!s || !s.work || !(s.seconds > 0) || !Number.isFinite(s.seconds)) continue;
+    const t = s.work.prefillTokens + s.work.decodeTokens;
+    if (!(t >= 1) || !Number.isFinite(t)) continue;
+    let from = 2 ** Math.floor(Math.log2(t));
+    // log2 rounds: the bin is the largest power of two not above t.
+    if (from > t) from /= 2;
+    else if (2 * from <= t) from *= 2;
+    const bin = byBin.get(from) ?? [];
+    bin.push(stepRatio(s, cost));
+    byBin.set(from, bin);
+  }
+  return [...byBin.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([from, ratios]) => {
+      const sm = summarizeSample(ratios);
+      return { fromTokens: from, toTokens: 2 * from - 1, steps: sm.count, median: sm.median, p90: sm.p90 };
+    });
 }
 
 /**
@@ -338,23 +479,37 @@ export function pointWork(p: EngineStepCostPoint): StepWork {
   };
 }
 
-/** What to measure: batch sizes of decode steps, their contexts, and prompt lengths. */
+/** What to measure: batch sizes of decode steps, their contexts, prompt lengths, and bursts of prompts. */
 export interface StepCostGrid {
   decodeBatches: number[];
   decodeContexts: number[];
   prefillTokens: number[];
+  /**
+   * Steps of several prompts at once (`sequences` prompts of `tokensPerSequence` tokens), as
+   * a burst of arrivals is admitted: they time the curve's top, where single prompts end.
+   */
+  prefillBursts?: Array<{ sequences: number; tokensPerSequence: number }>;
   /** Timed repetitions per shape (default 5). */
   reps?: number;
 }
 
 /**
  * A grid that covers a server's operating range: decode batches 1..maxBatch (powers of
- * two), contexts from a short one up to maxContext, and prompts up to maxPrompt.
+ * two), contexts from a short one up to maxContext, prompts up to maxPrompt, and with
+ * `burst` one step of maxBatch prompts of maxPrompt tokens (the largest step a burst of
+ * arrivals makes the server run; none at maxBatch 1). Single prompts alone leave the
+ * curve above maxPrompt tokens extrapolated, and steps of many prompts cost more than
+ * that: on this 2-core machine 15 prompts of 46 tokens took 1.15–1.20 × what a fit to
+ * single prompts up to 64 tokens extrapolates, 16 of 64 tokens 1.12–1.15 × (default
+ * model, timed right after the fit). The burst is opt-in because it is the grid's
+ * costliest shape: at real size (Llama-3.2-1B, 16 × 128 tokens) it took `serve
+ * --calibrate` from about 61 s to 144 s of timing on this machine.
  *
  * @example
  * defaultStepCostGrid({ maxBatch: 16, maxContext: 256, maxPrompt: 128 }).decodeBatches // => [1, 2, 4, 8, 16]
+ * defaultStepCostGrid({ maxBatch: 16, maxContext: 256, maxPrompt: 128, burst: true }).prefillBursts // => [{ sequences: 16, tokensPerSequence: 128 }]
  */
-export function defaultStepCostGrid(o: { maxBatch: number; maxContext: number; maxPrompt: number; reps?: number }): StepCostGrid {
+export function defaultStepCostGrid(o: { maxBatch: number; maxContext: number; maxPrompt: number; reps?: number; burst?: boolean }): StepCostGrid {
   const maxBatch = checkInt('maxBatch', o.maxBatch, { min: 1, max: 4096 });
   const maxContext = checkInt('maxContext', o.maxContext, { min: 2, max: 1 << 20 });
   const maxPrompt = checkInt('maxPrompt', o.maxPrompt, { min: 1, max: 1 << 20 });
@@ -367,7 +522,8 @@ export function defaultStepCostGrid(o: { maxBatch: number; maxContext: number; m
   // The longest context leaves room for the decode steps timed back to back after it.
   const longest = Math.max(1, maxContext - DECODE_RUN - 1);
   const ctxs = [...new Set([Math.min(16, longest), Math.max(1, Math.floor(maxContext / 4)), Math.max(1, Math.floor(maxContext / 2)), longest])].sort((a, b) => a - b);
-  return { decodeBatches: pow(maxBatch), decodeContexts: ctxs, prefillTokens: pow(maxPrompt, Math.min(8, maxPrompt)), reps: o.reps };
+  const prompt = Math.min(maxPrompt, maxContext);
+  return { decodeBatches: pow(maxBatch), decodeContexts: ctxs, prefillTokens: pow(maxPrompt, Math.min(8, maxPrompt)), prefillBursts: o.burst === true && maxBatch > 1 ? [{ sequences: maxBatch, tokensPerSequence: prompt }] : [], reps: o.reps };
 }
 
 /** Decode steps timed back to back after each set-up, as a server runs them. */
@@ -376,8 +532,9 @@ const DECODE_RUN = 3;
 /**
  * Times the engine's own steps on this machine and fits an EngineStepCostFit. Shapes:
  * decode steps at every batch size at the shortest context and at every context at
- * the middle batch size, and single prompts at every prompt length (which include the
- * decode batch sizes, so the per-sequence and per-token parts separate). The shapes are
+ * the middle batch size, single prompts at every prompt length (which include the
+ * decode batch sizes, so the per-sequence and per-token parts separate), and the grid's
+ * bursts of prompts in one step (the curve's top). The shapes are
  * timed in rounds, each round one step of every shape in turn, so a change in the
  * machine's load shifts all shapes alike; a decode shape is timed over 3 steps back to
  * back after its set-up (as a server decodes; the set-up fills its sequences' caches to
@@ -417,15 +574,21 @@ export function measureEngineStepCost(engine: DecodeEngine, grid: StepCostGrid, 
       times: [],
     });
   };
-  const prefill = (n: number): void => {
+  const prefill = (n: number, count = 1): void => {
     if (n > maxCtx) return;
-    shapes.push({ point: { kind: 'prefill', sequences: 1, tokensPerSequence: n, context: 0 }, setup: () => {}, run: () => engine.step([{ seq: base, tokens: tokens(n, 0) }]), repeat: 1, times: [] });
+    const ids = seqs(count);
+    shapes.push({ point: { kind: 'prefill', sequences: count, tokensPerSequence: n, context: 0 }, setup: () => {}, run: () => engine.step(ids.map((s, i) => ({ seq: s, tokens: tokens(n, i) }))), repeat: 1, times: [] });
   };
   const shortest = Math.min(...grid.decodeContexts);
   for (const b of grid.decodeBatches) decode(b, shortest);
   const mid = grid.decodeBatches[Math.floor(grid.decodeBatches.length / 2)];
   for (const c of grid.decodeContexts) decode(mid, c);
   for (const p of [...new Set([...grid.prefillTokens, ...grid.decodeBatches.filter((b) => b >= 2)])].sort((a, b) => a - b)) prefill(p);
+  (grid.prefillBursts ?? []).forEach((b, i) => {
+    const count = checkInt(`grid.prefillBursts[${i}].sequences`, b?.sequences, { min: 1, max: 4096 });
+    const n = checkInt(`grid.prefillBursts[${i}].tokensPerSequence`, b?.tokensPerSequence, { min: 1, max: maxCtx });
+    if (!shapes.some((s) => s.point.kind === 'prefill' && s.point.sequences === count && s.point.tokensPerSequence === n)) prefill(n, count);
+  });
   const release = (): void => {
     for (const s of engine.sequences()) if (s >= base) engine.release(s);
   };

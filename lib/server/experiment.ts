@@ -5,8 +5,8 @@ import { servingPolicyModule } from '../batching/policy.js';
 import type { ServingPolicy, ServingResult } from '../batching/types.js';
 import { engineParamCount, scaleEngineConfig } from '../engine/config.js';
 import type { EngineScale } from '../engine/config.js';
-import { engineStepCost, fitStepCostSamples, scaleStepCostFit } from '../engine/stepcost.js';
-import type { StepSample } from '../engine/stepcost.js';
+import { engineStepCost, fitStepCostSamples, scaleStepCostFit, stepCostBins } from '../engine/stepcost.js';
+import type { StepCostBin, StepSample } from '../engine/stepcost.js';
 import type { EngineStepCostFit } from '../engine/stepcost.js';
 import { InputError } from '../util/errors.js';
 import { checkArray, checkInt, checkPositive } from '../util/validate.js';
@@ -117,11 +117,29 @@ export interface ExperimentResult {
   /** Parameters of the served engine (total, and active per token). */
   params: { total: number; active: number };
   fit: EngineStepCostFit;
+  /** The engine's own step cost, timed on shapes in the server process (measureEngineStepCost). */
+  engineFit: EngineStepCostFit;
   overheads: ServerOverheads;
   capacityRps: number;
   measured: LoadResult[];
   predicted: ServingResult[];
+  /**
+   * The steps the server ran (servedStepSamples: work and seconds, decision to next
+   * decision): per client, the served-step calibration's (the steps its fit was fitted
+   * to; empty with the 'engine' calibration) and each point's (steps the fit never saw).
+   */
+  steps: ExperimentSteps;
   provenance: { model: string; backend: string; date: string; seed: number; loadAverage: number[]; note: string };
+}
+
+/** Served steps of an experiment, per client: its calibration's and its points'. */
+export interface ExperimentSteps {
+  /** Per client, the calibration loads' steps, each load named by its closed-loop clients. */
+  calibration: Array<{ client: string; clients: number; steps: StepSample[] }>;
+  /** Per point and client, the run's steps. */
+  points: Array<{ point: string; client: string; steps: StepSample[] }>;
+  /** Per client, the step cost its predictions used (before any speed scaling). */
+  fits: Record<string, EngineStepCostFit>;
 }
 
 /**
@@ -154,7 +172,7 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
     '--width', String(s.width), '--depth', String(s.depth), '--vocab', String(s.vocab),
     '--max-context', String(maxContext), '--seed', String(spec.seed),
     '--policy', 'continuous', '--max-batch', String(capBatch),
-    '--calibrate', '--calibrate-max-prompt', String(Math.min(maxContext, Math.max(2 * capBatch, maxPrompt))), '--calibrate-reps', String(spec.calibrateReps ?? 5),
+    '--calibrate', '--calibrate-max-prompt', String(Math.min(maxContext, Math.max(2 * capBatch, maxPrompt))), '--calibrate-reps', String(spec.calibrateReps ?? 5), '--calibrate-burst',
   ]);
   try {
     for (const line of srv.output) if (/engine|step cost/.test(line)) log(line);
@@ -165,8 +183,10 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
     let overheads: ServerOverheads = probed;
     // The speed when the prediction's step cost was timed, against the engine fit (1 for that fit itself).
     let speedAtFit = 1;
+    const steps: ExperimentSteps = { calibration: [], points: [], fits: {} };
+    const recordCalibration = (client: string) => (clients: number, st: StepSample[]): void => void steps.calibration.push({ client, clients, steps: st });
     if (spec.calibration === 'served') {
-      fit = await calibrateOnServedSteps(srv.url, spec.workload, capBatch, spec.seed + 1000, fit, undefined, undefined, calFraction);
+      fit = await calibrateOnServedSteps(srv.url, spec.workload, capBatch, spec.seed + 1000, fit, undefined, undefined, calFraction, recordCalibration('batchlab'));
       // The served steps already include the loop's time between steps.
       overheads = { stepSeconds: 0, requestSeconds: probed.requestSeconds };
       log(`batchlab: step cost fitted to ${fit.provenance.reps} served steps (fit rms error ${(100 * fit.rmsRelativeError).toFixed(0)} %)${describeServedPerSequence(fit)}`);
@@ -187,10 +207,12 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
       log(`batchlab: the ${spec.outside.label} client's HTTP path: ${(o.requestSeconds * 1e3).toFixed(2)} ms per request`);
       if (spec.calibration === 'served') {
         // Over the engine fit, as batchlab's own: its timed per-sequence and per-key costs (a served fit has no timed shapes to give them).
-        outsideFit = await calibrateOnServedSteps(srv.url, spec.workload, capBatch, spec.seed + 1000, engineFit, undefined, spec.outside.run, calFraction);
+        outsideFit = await calibrateOnServedSteps(srv.url, spec.workload, capBatch, spec.seed + 1000, engineFit, undefined, spec.outside.run, calFraction, recordCalibration(spec.outside.label));
         log(`batchlab: step cost fitted to ${outsideFit.provenance.reps} steps served to the ${spec.outside.label} client (fit rms error ${(100 * outsideFit.rmsRelativeError).toFixed(0)} %)${describeServedPerSequence(outsideFit)}`);
       }
     }
+    steps.fits.batchlab = fit;
+    if (spec.outside) steps.fits[spec.outside.label] = outsideFit;
     const base = { ...spec.workload, arrivals: { kind: 'poisson' as const, ratePerSecond: 1 }, stepCost: serverStepCost(fit, overheads) };
     const capacityRps = servingCapacity(base, { kind: 'continuous', maxBatch: capBatch }, spec.seed);
     log(`batchlab: predicted capacity ${capacityRps.toFixed(2)} requests/s (continuous, batch ≤ ${capBatch})`);
@@ -245,6 +267,9 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
         const ms = (x: number): string => (x * 1e3).toFixed(1);
         log(`batchlab:   TTFT parts (medians, ms): send→headers read ${ms(parts.toHeaders)}, →submitted ${ms(parts.toSubmit)}, →admitted ${ms(parts.toAdmit)}, →first token written ${ms(parts.toFirstToken)}, →read by the client ${ms(parts.toClient)}; ` +
           `served steps ${logs[k].steps.length} (predicted ${prc.steps}), ×${drift.toFixed(2)} the calibrated step cost (median; steps with prompt tokens ×${promptDrift.toFixed(2)}, decode-only ×${decodeDrift.toFixed(2)}), client CPU ${ms(mm.clientCpuSeconds / mm.outputTokens)} ms per output token`);
+        const held = servedStepSamples(logs[k].steps);
+        steps.points.push({ point: name, client, steps: held });
+        log(`batchlab:   ${describeStepCostBins(stepCostBins(own ? fit : outsideFit, held))}`);
         for (const c of cmp) rows.push({ model: spec.model.label, policy: describe, point: name, client, ratePerSecond: rate, offeredRatePerSecond: mm.offeredRatePerSecond, speedRatio: ratio, stepRatio: drift, ...c, meanBatchPredicted: prc.meanBatch, stepsPredicted: prc.steps });
       }
       perPoint.push({
@@ -272,10 +297,12 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
       table: aq.from(rows),
       points: aq.from(perPoint),
       fit,
+      engineFit,
       overheads,
       capacityRps,
       measured,
       predicted,
+      steps,
       provenance: {
         model: fit.provenance.model,
         backend: fit.provenance.backend,
@@ -288,6 +315,18 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
   } finally {
     await srv.stop('SIGTERM');
   }
+}
+
+/**
+ * One line on how a fit prices held-out served steps by tokens per step (stepCostBins):
+ * per bin, the median and 90th percentile of measured over fitted seconds and the steps.
+ *
+ * @example
+ * describeStepCostBins([{ fromTokens: 64, toTokens: 127, steps: 5, median: 0.91, p90: 1.2 }])
+ * // => 'held-out steps, measured/fitted by tokens per step (median, p90, steps): 64–127 0.91 1.20 5'
+ */
+export function describeStepCostBins(bins: StepCostBin[]): string {
+  return `held-out steps, measured/fitted by tokens per step (median, p90, steps): ${bins.length ? bins.map((b) => `${b.fromTokens === b.toTokens ? b.fromTokens : `${b.fromTokens}–${b.toTokens}`} ${b.median.toFixed(2)} ${b.p90.toFixed(2)} ${b.steps}`).join('; ') : 'none'}`;
 }
 
 /** What a served-step fit added per sequence to the engine's cost, as a clause; empty for other fits. */
@@ -363,6 +402,7 @@ export function servedStepSamples(steps: ServedStep[]): StepSample[] {
  * // `client`: who sends the calibration load (default batchlab's runLoad): a client's own work on the same
  * // cores slows the steps it is served, so another client (bench/outside-client.ts) calibrates its own.
  * // `fraction` (0, 1]: send this fraction of each load's requests, rounded up and at least one per client (default 1).
+ * // `record`: called with each load's closed-loop clients and its served steps (the samples the fit gets).
  */
 export async function calibrateOnServedSteps(
   url: string,
@@ -373,6 +413,7 @@ export async function calibrateOnServedSteps(
   policy: ServingPolicy = { kind: 'continuous', maxBatch },
   client: (url: string, workload: LoadWorkload, seed: number) => Promise<LoadResult> = (u, w, s) => runLoad({ url: u, workload: w, seed: s }),
   fraction = 1,
+  record?: (clients: number, steps: StepSample[]) => void,
 ): Promise<EngineStepCostFit> {
   const f = checkPositive('fraction', fraction, 1);
   const samples: StepSample[] = [];
@@ -382,10 +423,13 @@ export async function calibrateOnServedSteps(
     // One client is where prompts run alone, the only steps that time a prompt's own cost: it sends 12, the others 2·clients + 4.
     await client(url, { ...workload, arrivals: { kind: 'closed', clients }, requests: calibrationRequests(clients, f) }, seed + clients);
     const m = (await (await fetch(`${url}/batchlab/metrics`)).json()) as { steps: ServedStep[] };
-    samples.push(...servedStepSamples(m.steps));
+    const load = servedStepSamples(m.steps);
+    record?.(clients, load);
+    samples.push(...load);
   }
   // The engine's timed shapes vary batch and context apart, so its per-sequence and per-key costs are identified; served steps are not.
-  const attention = engineFit.points.length > 0 ? { perSequenceSeconds: engineFit.perSequenceSeconds, perKeySeconds: engineFit.perKeySeconds } : undefined;
+  // Its token curve, timed with repetitions, carries the served curve past the largest steps the calibration ran enough of.
+  const attention = engineFit.points.length > 0 ? { perSequenceSeconds: engineFit.perSequenceSeconds, perKeySeconds: engineFit.perKeySeconds, tokenCurve: { tokenKnots: engineFit.tokenKnots, tokenSeconds: engineFit.tokenSeconds } } : undefined;
   return fitStepCostSamples(samples, { label: `${engineFit.provenance.model} served steps on ${engineFit.provenance.backend}, ${new Date().toISOString().slice(0, 10)}`, backend: engineFit.provenance.backend, model: engineFit.provenance.model }, attention);
 }
 

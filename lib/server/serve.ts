@@ -42,7 +42,7 @@ export interface EngineServerOptions {
   port?: number;
   backend?: BackendName | 'auto';
   /** Measure the step cost before serving, over this operating range. */
-  calibrate?: { maxBatch: number; maxContext: number; maxPrompt: number; reps?: number };
+  calibrate?: { maxBatch: number; maxContext: number; maxPrompt: number; reps?: number; burst?: boolean };
   /** Longest wait before a step for requests still being read (ServingLoopOptions.maxSettleSeconds). */
   maxSettleSeconds?: number;
   log?: (line: string) => void;
