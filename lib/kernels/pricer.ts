@@ -268,6 +268,11 @@ export interface KernelPricer {
    */
   readonly borrowed?: string;
   readonly framework: string;
+  /**
+   * The framework whose wide-EP tables price a large expert-parallel layout: `kernelPricer`'s
+   * `wideEp` option where named, else `framework`. A large-EP graph's structure follows it.
+   */
+  readonly wideEpFramework: string;
   gemm(m: number, n: number, k: number, dtype: string): KernelAnswer;
   /**
    * An FP8 GEMM whose activations carry a static per-tensor scale (a calibrated
@@ -346,11 +351,12 @@ export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framewo
   const datasheet = `${hw.name} datasheet roofline`;
   const bound = (seconds: number): KernelAnswer => ({ seconds, kind: 'bound', rows: [], from: datasheet });
   // Collectives read the device's own folder: borrowed compute tables never price its links.
-  // The wide-EP tables of another framework (`opts.wideEp`) are read at its newest version.
+  // The wide-EP tables of another framework (`opts.wideEp`) are read at its newest version;
+  // those of the pricer's own framework at its pinned version, as every other table.
   const tableOf = (op: KernelOp): KernelTable | undefined => {
     if (!device || !db) return undefined;
     const folder = LINK_OPS.has(op) ? tables.links : device;
-    return wideEp !== undefined && WIDE_EP_OPS.has(op) ? db.table(folder, wideEp, op) : db.table(folder, framework, op, version);
+    return wideEp !== undefined && wideEp !== framework && WIDE_EP_OPS.has(op) ? db.table(folder, wideEp, op) : db.table(folder, framework, op, version);
   };
   const ask = (op: KernelOp, query: Record<string, string | number>, hold?: KernelHold): KernelAnswer | undefined => {
     const t = tableOf(op);
@@ -391,6 +397,7 @@ export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framewo
     device,
     ...(borrowed ? { borrowed } : {}),
     framework,
+    wideEpFramework: wideEp ?? framework,
     gemm(m, n, k, dtype) {
       sizes('gemm', { m, n, k });
       return ask('gemm', { dtype, m, n, k }) ?? bound(gemmRoofline(m, n, k, dtype));

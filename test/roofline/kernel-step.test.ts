@@ -406,6 +406,25 @@ test('stepTime() with an MoE table counts routing imbalance once: the power-law 
   assert.throws(() => stepTime(dsv3, h200, dsConfig(db, { expertRouting: 'skewed' }), DS_DECODE), (e: unknown) => e instanceof InputError && e.field === 'parallelism.expertRouting');
 });
 
+test("stepTime() on a large expert-parallel layout priced by another framework's wide-EP tables takes that framework's large-EP graph: SGLang's runs the shared experts in line", () => {
+  // TensorRT-LLM's GEMM rows above plus hand-built SGLang wide-EP MoE rows for DeepSeek-V3 at
+  // moe_ep 8 (generation phase, 64 and 128 tokens): tp 8 with ep 8 and a stated DeepEP is large EP.
+  const wide = (tokens: number, us: number): KernelRow => ({ ...row('wideep_moe', { dtype: 'fp8_block', distribution: 'power_law_1.01', phase: 'generation', experts: 256, topk: 8, hidden: 7168, inter: 2048, ep: 8, tokens }, us), framework: 'sglang' });
+  const db = (shared: number) => kernelDbOfRows('hand-built', [...moeBlockDb({ ...BLOCK, sharedGateUp: shared, sharedDown: shared }).table('h200_sxm', 'trtllm', 'gemm')!.rows, wide(64, 100), wide(128, 160)]);
+  const config = (shared: number, wideEp?: string) => ({ ...dsConfig(db(shared) as ReturnType<typeof moeBlockDb>, { ep: 8, expertAllToAll: 'deepep' }), ...(wideEp ? { wideEpFramework: wideEp } : {}) });
+  const gemm = (shared: number, wideEp?: string) => stepTime(dsv3, h200, config(shared, wideEp) as Parameters<typeof stepTime>[2], DS_DECODE).breakdown.gemmSeconds;
+  // The routed experts come from the SGLang row (100 µs at 64 tokens) in all 58 MoE layers.
+  const usage = stepTime(dsv3, h200, config(1, 'sglang') as Parameters<typeof stepTime>[2], DS_DECODE).kernels!.filter((u) => u.op === 'wideep_moe');
+  assert.deepEqual(usage.map((u) => [u.calls, u.kind, u.rows]), [[58, 'measured', 1]]);
+  // SGLang's large-EP graph runs the shared experts after the routed ones (sdk/models/blocks/moe.py:640-652):
+  // shared 200 + 200 µs instead of 1 + 1 adds all 398 µs per layer. TensorRT-LLM's graph (647-650)
+  // would have hidden them behind router 2 + MoE 100 µs: 298 µs per layer.
+  close(gemm(200, 'sglang') - gemm(1, 'sglang'), 58 * 398 * 1e-6, "SGLang's large-EP graph adds the shared experts");
+  // Without a named wide-EP framework the layout is TensorRT-LLM's own, and its decode overlaps
+  // the two streams: the shared experts' 2 µs stay hidden behind the routed experts.
+  assert.ok(gemm(200) - gemm(1) < 58 * 398 * 1e-6);
+});
+
 test('stepTime() under a framework overlaps the shared expert with the router and routed experts in decode (the longer of the two), and adds them in prefill', () => {
   const step = (us: Partial<typeof BLOCK>, work: typeof DS_DECODE | typeof DS_PREFILL) => stepTime(dsv3, h200, dsConfig(moeBlockDb({ ...BLOCK, ...us })), work);
   // Every one of the three GEMMs per MoE layer is read from the hand-built rows.
