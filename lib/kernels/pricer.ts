@@ -149,10 +149,18 @@ function checkDistribution(op: string, d: unknown): void {
   if (typeof d !== 'string' || !/^[A-Za-z0-9_.]+$/.test(d)) throw new InputError(`${op}.distribution`, d, "a routing distribution's name, e.g. 'balanced' or 'power_law_1.01'");
 }
 
-/** Where an answer's rows were measured under versions other than their table folder's, which (`KernelRow.measuredVersion`). */
+/**
+ * Where an answer's rows were measured under versions other than their table folder's, which
+ * (`KernelRow.measuredVersion`, the source file's version column); and where they were
+ * measured on another device than the folder they are filed under, which (`KernelRow.measuredOn`).
+ */
 function measuredUnder(t: KernelTable, a: KernelAnswer): string[] {
   const versions = [...new Set(a.rows.map((r) => r.measuredVersion).filter((v): v is string => v !== undefined))];
-  return versions.length ? [`rows measured under ${t.framework} ${versions.join(', ')}: the earlier versions aiconfigurator reads for ${t.version}`] : [];
+  const devices = [...new Set(a.rows.map((r) => r.measuredOn).filter((v): v is string => v !== undefined))];
+  return [
+    ...(versions.length ? [`rows measured under ${t.framework} ${versions.join(', ')}, read from the earlier version folders aiconfigurator reads for ${t.version}`] : []),
+    ...(devices.length ? [`rows measured on ${devices.join(', ')}, filed under ${t.device} by aiconfigurator`] : []),
+  ];
 }
 
 const KIND_ORDER: readonly KernelAnswer['kind'][] = ['measured', 'interpolated', 'extrapolated', 'bound'];
