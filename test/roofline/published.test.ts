@@ -498,16 +498,16 @@ test("published cases: DeepSeek's and LMSYS's large-EP cases state DeepEP in the
   for (const field of ['wideEpTables', 'fp8Scaling']) assert.equal(text.split(JSON.stringify(layout[field].source)).length - 1, 1, field);
   for (const c of all.filter((x) => x.id.startsWith('deepseek-profile-'))) {
     assert.equal(c.wideEpTables!.source, layout.wideEpTables.source, c.id);
-    assert.ok(c.assumptions.endsWith(layout.fp8Scaling.source), c.id);
+    assert.ok((c.assumptions ?? '').endsWith(layout.fp8Scaling.source), c.id);
   }
   // The case texts say what the tables hold: 'uniform' rows a balanced request reads; at EP72 over 9 nodes no row,
   // so LMSYS's decode experts and all-to-all are the performance model's; a stated EPLB is not modelled under them.
   for (const c of all.filter((x) => x.file === 'lmsys-2025-large-scale-ep')) {
-    assert.doesNotMatch(c.assumptions, /hold no balanced rows|at the layouts they hold/, c.id);
-    if (c.phase === 'decode') assert.match(c.assumptions, /EP72 over 9 nodes neither SGLang wide-EP table holds the layout/, c.id);
+    assert.doesNotMatch(c.assumptions ?? '', /hold no balanced rows|at the layouts they hold/, c.id);
+    if (c.phase === 'decode') assert.match(c.assumptions ?? '', /EP72 over 9 nodes neither SGLang wide-EP table holds the layout/, c.id);
   }
   for (const id of ['lmsys-prefill-1k', 'lmsys-prefill-2k', 'lmsys-prefill-4k', 'deepseek-prefill']) {
-    assert.match(all.find((c) => c.id === id)!.assumptions, /not modelled under the tables.*heuristic of undocumented origin, not a kernel measurement/, id);
+    assert.match(all.find((c) => c.id === id)!.assumptions ?? '', /not modelled under the tables.*heuristic of undocumented origin, not a kernel measurement/, id);
   }
   assert.throws(() => checkPublishedCase({ ...base, wideEpTables: { framework: 'sglang', source: 's' } }), /case\.wideEpTables/);
   assert.throws(() => checkPublishedCase({ ...base, expertAllToAll: { kind: 'deepep', source: 's' }, wideEpTables: { framework: 'sglang' } }), /case\.wideEpTables\.source/);
