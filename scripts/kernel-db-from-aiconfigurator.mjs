@@ -199,7 +199,10 @@ const TABLES = [
 // same-backend siblings; the comm-family exclusion at 889-895 does not fire for a table the
 // requested version lacks, whose primary path is the legacy layout, 569-590) and the keep-first
 // legacy adapters (perf_database/moe_expert_compute.rs:503-596, perf_database/moe_a2a.rs:403-530).
-// Each row keeps the version it was measured under in a `version` column.
+// Each row keeps the framework version it was measured under in a `version` column, read from the
+// parquet's own `version` column (the DeepEP files in comm/sglang/0.5.6.post2/ say 0.5.0 in every
+// row), the folder's version only where a file has none; and the aiconfigurator device folder
+// whose GPU measured it in a `measured_on` column (FILED_COPIES).
 const WIDE_EP = [
   {
     // perf_database/moe_expert_compute.rs:535-596 (_adapt_legacy_sglang_wideep_moe): the phase is the
@@ -236,6 +239,52 @@ const WIDE_EP = [
   },
 ];
 const WIDE_EP_FRAMEWORKS = new Set(['sglang']);
+
+// Wide-EP files that aiconfigurator files under one device folder while their rows are another
+// device's measurements. At commit 095f58a5, h200_sxm/comm/sglang/0.5.6.post2/wideep_deepep_{normal,ll}_perf.parquet
+// hold, value for value in every column but `device`, the rows of h100_sxm's files of the same
+// path (two GPUs do not time 532 kernels identically), and the single-node rows of the normal
+// file say `device: "NVIDIA H100"`: they are H100 SXM measurements. The converter checks the
+// identity on every run (a snapshot where it no longer holds is reported, not relabelled), and
+// reports any other wide-EP file that is value-identical to another device folder's.
+const FILED_COPIES = [{ device: 'h200_sxm', dir: 'comm', framework: 'sglang', version: '0.5.6.post2', measuredOn: 'h100_sxm' }];
+
+/** A parquet row without its `device` label, as a comparable string. */
+const valuesOf = (r) => JSON.stringify(Object.entries(r).filter(([k]) => k !== 'device'), (_, v) => (typeof v === 'bigint' ? String(v) : v));
+
+/** Whether two tables hold the same rows, value for value in every column but `device`. */
+function sameValues(a, b) {
+  if (a.length !== b.length) return false;
+  const count = new Map();
+  for (const r of a) count.set(valuesOf(r), (count.get(valuesOf(r)) ?? 0) + 1);
+  for (const r of b) {
+    const k = valuesOf(r);
+    if (!count.get(k)) return false;
+    count.set(k, count.get(k) - 1);
+  }
+  return true;
+}
+
+/**
+ * The device folder whose GPU measured the rows of wide-EP file `p` of `device`, and what the
+ * converter found: its own folder, or the donor FILED_COPIES names where the identity holds.
+ */
+async function measuredOn(s, device, dir, framework, p, rows) {
+  const version = versionOf(p);
+  const other = (d) => p.replace(`${DATA}/${device}/`, `${DATA}/${d}/`);
+  const same = [];
+  for (const d of s.list(DATA)) {
+    if (d === device || !s.list(path.dirname(other(d))).includes(path.basename(p))) continue;
+    if (sameValues(rows, await readParquet(s.read(other(d))))) same.push(d);
+  }
+  const filed = FILED_COPIES.find((c) => c.device === device && c.dir === dir && c.framework === framework && c.version === version);
+  if (filed && same.includes(filed.measuredOn)) return { folder: filed.measuredOn, note: `rows measured on ${filed.measuredOn}, filed under ${device} by aiconfigurator: value for value those of ${other(filed.measuredOn)}` };
+  const copied = FILED_COPIES.filter((c) => c.measuredOn === device && c.dir === dir && c.framework === framework && c.version === version && same.includes(c.device));
+  if (copied.length && copied.length === same.length) return { folder: device, note: `${copied.map((c) => c.device).join(', ')} files these rows too (FILED_COPIES)` };
+  if (filed) console.warn(`${p}: FILED_COPIES names ${filed.measuredOn}, whose file no longer holds the same rows; labelled ${device}`);
+  if (same.length) console.warn(`${p}: the same rows as ${same.map(other).join(', ')}; which device measured them is not known, labelled ${device}`);
+  return { folder: device, ...(same.length ? { note: `the same rows as ${same.map(other).join(', ')}` } : {}) };
+}
 
 /** One legacy DeepEP row as a dispatch row and a combine row, `timeUs(phase)` microseconds each. */
 function deepEpRows(r, timeUs, extra = {}) {
@@ -465,16 +514,21 @@ async function main() {
       if (WIDE_EP_FRAMEWORKS.has(framework)) {
         for (const t of WIDE_EP) {
           const seen = new Set();
-          const lines = [[...t.columns, 'time_us', 'version'].join(',')];
+          const lines = [[...t.columns, 'time_us', 'version', 'measured_on'].join(',')];
           const from = [];
           let dropped = 0;
           for (const [file, phase] of t.files) {
             for (const p of sourcesFor(s, device, t.dir, framework, version, file)) {
               const read = await readParquet(s.read(p));
+              const on = await measuredOn(s, device, t.dir, framework, p, read);
+              const versions = {};
+              const devices = {};
               let kept = 0;
               for (const r of read) {
                 const out = t.rows(r, phase);
                 if (out.length === 0) dropped++;
+                // The version the row says it was measured under; the folder's where it says none.
+                const measured = SAFE_DISTRIBUTION.test(String(r.version ?? '')) ? String(r.version) : versionOf(p);
                 for (const o of out) {
                   const key = t.columns.map((c) => o[c]).join(',');
                   if (!(o.time_us > 0) || seen.has(key)) {
@@ -482,18 +536,29 @@ async function main() {
                     continue;
                   }
                   seen.add(key);
-                  lines.push(`${key},${o.time_us},${versionOf(p)}`);
+                  lines.push(`${key},${o.time_us},${measured},${on.folder}`);
                   kept++;
+                  versions[measured] = (versions[measured] ?? 0) + 1;
+                  devices[String(r.device ?? 'unstated')] = (devices[String(r.device ?? 'unstated')] ?? 0) + 1;
                 }
               }
-              from.push({ path: p, version: versionOf(p), rows: read.length, kept });
+              from.push({ path: p, folderVersion: versionOf(p), rows: read.length, kept, measuredUnder: versions, keptDeviceColumn: devices, measuredOn: on.folder, ...(on.note ? { note: on.note } : {}) });
             }
           }
           if (lines.length === 1) continue;
           const gz = zlib.gzipSync(lines.join('\n') + '\n', { level: 9 });
           fs.writeFileSync(path.join(dirOut, `${t.op}.csv.gz`), gz);
           total += gz.length;
-          tables[t.op] = { paths: from, rows: lines.length - 1, droppedRows: dropped, note: `measured under ${framework} ${[...new Set(from.map((f) => f.version))].join(', ')}: the versions aiconfigurator reads for ${version}` };
+          const under = [...new Set(from.flatMap((f) => Object.keys(f.measuredUnder)))];
+          const on = [...new Set(from.filter((f) => f.kept > 0).map((f) => f.measuredOn))];
+          tables[t.op] = {
+            paths: from,
+            rows: lines.length - 1,
+            droppedRows: dropped,
+            note:
+              `measured under ${framework} ${under.join(', ')} (each file's version column), read from the folders aiconfigurator reads for ${version}` +
+              (on.some((d) => d !== device) ? `; rows measured on ${on.join(' and ')}, ${on.filter((d) => d !== device).join(', ')}'s filed under ${device} by aiconfigurator` : ''),
+          };
           console.log(`${device}/${framework}/${version}/${t.op}: ${lines.length - 1} rows (${dropped} dropped) from ${from.map((f) => f.path).join(', ')}, ${(gz.length / 1024).toFixed(0)} KiB`);
         }
       }

@@ -103,8 +103,10 @@ export function readKernelRows(path: string, meta: { device: string; framework: 
     at[c] = header.indexOf(c);
     if (at[c] < 0) throw new InputError(`${file}:1`, header.join(','), `a header naming the ${meta.op} columns ${need.join(',')}`, `missing ${c}`);
   }
-  // Optional: the framework version each row was measured under (see KernelRow.measuredVersion).
+  // Optional: the framework version and the device folder each row was measured under and on
+  // (see KernelRow.measuredVersion and measuredOn).
   const versionAt = header.indexOf('version');
+  const onAt = header.indexOf('measured_on');
   const rows: KernelRow[] = [];
   for (let i = 1; i < records.length; i++) {
     const r = records[i];
@@ -125,7 +127,17 @@ export function readKernelRows(path: string, meta: { device: string; framework: 
     for (const a of s.axes) dims[a] = num(a);
     const measured = versionAt >= 0 ? r[versionAt] : undefined;
     if (measured !== undefined && !SAFE_NAME.test(measured)) throw new InputError(`${file}:${line} version`, measured, 'a framework version, e.g. 0.5.10');
-    rows.push({ ...meta, dims, dtype: String(dims.dtype ?? ''), timeUs: num('time_us'), source: { file, line }, ...(measured && measured !== meta.version ? { measuredVersion: measured } : {}) });
+    const on = onAt >= 0 ? r[onAt] : undefined;
+    if (on !== undefined && !SAFE_NAME.test(on)) throw new InputError(`${file}:${line} measured_on`, on, 'a device folder name, e.g. h100_sxm');
+    rows.push({
+      ...meta,
+      dims,
+      dtype: String(dims.dtype ?? ''),
+      timeUs: num('time_us'),
+      source: { file, line },
+      ...(measured && measured !== meta.version ? { measuredVersion: measured } : {}),
+      ...(on && on !== meta.device ? { measuredOn: on } : {}),
+    });
   }
   return rows;
 }

@@ -149,10 +149,18 @@ function checkDistribution(op: string, d: unknown): void {
   if (typeof d !== 'string' || !/^[A-Za-z0-9_.]+$/.test(d)) throw new InputError(`${op}.distribution`, d, "a routing distribution's name, e.g. 'balanced' or 'power_law_1.01'");
 }
 
-/** Where an answer's rows were measured under versions other than their table folder's, which (`KernelRow.measuredVersion`). */
+/**
+ * Where an answer's rows were measured under versions other than their table folder's, which
+ * (`KernelRow.measuredVersion`, the source file's version column); and where they were
+ * measured on another device than the folder they are filed under, which (`KernelRow.measuredOn`).
+ */
 function measuredUnder(t: KernelTable, a: KernelAnswer): string[] {
   const versions = [...new Set(a.rows.map((r) => r.measuredVersion).filter((v): v is string => v !== undefined))];
-  return versions.length ? [`rows measured under ${t.framework} ${versions.join(', ')}: the earlier versions aiconfigurator reads for ${t.version}`] : [];
+  const devices = [...new Set(a.rows.map((r) => r.measuredOn).filter((v): v is string => v !== undefined))];
+  return [
+    ...(versions.length ? [`rows measured under ${t.framework} ${versions.join(', ')}, read from the earlier version folders aiconfigurator reads for ${t.version}`] : []),
+    ...(devices.length ? [`rows measured on ${devices.join(', ')}, filed under ${t.device} by aiconfigurator`] : []),
+  ];
 }
 
 const KIND_ORDER: readonly KernelAnswer['kind'][] = ['measured', 'interpolated', 'extrapolated', 'bound'];
@@ -268,6 +276,11 @@ export interface KernelPricer {
    */
   readonly borrowed?: string;
   readonly framework: string;
+  /**
+   * The framework whose wide-EP tables price a large expert-parallel layout: `kernelPricer`'s
+   * `wideEp` option where named, else `framework`. A large-EP graph's structure follows it.
+   */
+  readonly wideEpFramework: string;
   gemm(m: number, n: number, k: number, dtype: string): KernelAnswer;
   /**
    * An FP8 GEMM whose activations carry a static per-tensor scale (a calibrated
@@ -300,15 +313,23 @@ export interface KernelPricer {
   /**
    * One MoE layer's routed experts of a large expert-parallel layout from the wide-EP MoE
    * table (aiconfigurator's MoEExpertCompute): exact shape, the routing distribution, else
-   * 'uniform', else the first the table holds for the phase; tokens interpolated, and past
-   * the measured ones the boundary row's utilization of the MoE roofline held ('extrapolated').
+   * 'uniform', else the first the table holds for the phase; past the measured tokens the
+   * boundary row's utilization of the MoE roofline held ('extrapolated'), as aiconfigurator
+   * does. Between measured tokens batchlab interpolates in log-log space, as every table;
+   * aiconfigurator interpolates this family linearly in raw values
+   * (perf_database/axis_curve.rs:104-143, from moe_expert_compute.rs:394, commit 095f58a5).
+   * The two differ by about 1 %: H100 SXM, context, EP 32, power_law_1.01, 419,430 tokens
+   * between the 262,144- and 524,288-token rows reads 30.52 ms in log space, 30.27 ms linearly (+0.8 %).
    */
   wideEpMoe(q: WideEpMoeQuery): KernelAnswer;
   /**
    * One DeepEP dispatch or combine from the DeepEP tables (normal kernels at aiconfigurator's
-   * default SM budget of 20, or low-latency): exact layout, tokens interpolated, and past the
-   * measured ones time per token held ('extrapolated'), as aiconfigurator's token-proportional
-   * proxy roofline does.
+   * default SM budget of 20, or low-latency): exact layout; past the measured tokens time per
+   * token held ('extrapolated'), as aiconfigurator's token-proportional proxy roofline does.
+   * Between measured tokens batchlab interpolates in log-log space, aiconfigurator linearly in
+   * raw values (perf_database/axis_curve.rs:104-143 from moe_a2a.rs:221): on H100 SXM's normal
+   * dispatch at 4 nodes, 3,000 tokens between the 2,048- and 4,096-token rows reads 1,404.4 µs
+   * in log space and 1,397.2 µs linearly (+0.5 %).
    */
   deepEp(q: DeepEpQuery): KernelAnswer;
   /** The table file of an op this pricer reads, or undefined where it holds none. */
@@ -346,11 +367,12 @@ export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framewo
   const datasheet = `${hw.name} datasheet roofline`;
   const bound = (seconds: number): KernelAnswer => ({ seconds, kind: 'bound', rows: [], from: datasheet });
   // Collectives read the device's own folder: borrowed compute tables never price its links.
-  // The wide-EP tables of another framework (`opts.wideEp`) are read at its newest version.
+  // The wide-EP tables of another framework (`opts.wideEp`) are read at its newest version;
+  // those of the pricer's own framework at its pinned version, as every other table.
   const tableOf = (op: KernelOp): KernelTable | undefined => {
     if (!device || !db) return undefined;
     const folder = LINK_OPS.has(op) ? tables.links : device;
-    return wideEp !== undefined && WIDE_EP_OPS.has(op) ? db.table(folder, wideEp, op) : db.table(folder, framework, op, version);
+    return wideEp !== undefined && wideEp !== framework && WIDE_EP_OPS.has(op) ? db.table(folder, wideEp, op) : db.table(folder, framework, op, version);
   };
   const ask = (op: KernelOp, query: Record<string, string | number>, hold?: KernelHold): KernelAnswer | undefined => {
     const t = tableOf(op);
@@ -391,6 +413,7 @@ export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framewo
     device,
     ...(borrowed ? { borrowed } : {}),
     framework,
+    wideEpFramework: wideEp ?? framework,
     gemm(m, n, k, dtype) {
       sizes('gemm', { m, n, k });
       return ask('gemm', { dtype, m, n, k }) ?? bound(gemmRoofline(m, n, k, dtype));
@@ -498,8 +521,9 @@ export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framewo
       const lead = (d: string): string[] => [q.dtype, d, q.phase];
       const first = [...(tableOf('wideep_moe')?.index.keys() ?? [])].map((k) => k.split('|')).find((k) => k[0] === q.dtype && k[2] === q.phase)?.[1];
       const distribution = holds('wideep_moe', ...lead(q.distribution)) ? q.distribution : holds('wideep_moe', ...lead('uniform')) ? 'uniform' : first;
-      // moe_expert_compute.rs:362-394: tokens interpolate; beyond them the boundary's utilization
-      // of the roofline is held; one measured token count queried below is no answer.
+      // moe_expert_compute.rs:362-394: beyond the measured tokens the boundary's utilization of the
+      // roofline is held; one measured token count queried below is no answer. Between them the
+      // table's log-log reading, not aiconfigurator's linear one (see `wideEpMoe`'s doc).
       const hold: KernelHold = { axes: ['tokens'], roofline: (p) => roofline(p.tokens) };
       const { dtype, phase, experts, topk, hidden, inter, ep, tokens } = q;
       const found = distribution === undefined ? undefined : ask('wideep_moe', { dtype, distribution, phase, experts, topk, hidden, inter, ep, tokens }, hold);

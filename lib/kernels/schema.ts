@@ -83,7 +83,9 @@ export interface KernelOpSchema {
  * (decode): one DeepEP dispatch or combine (`phase`) of `tokens` per rank over `nodes` 8-GPU
  * nodes (`ep` = nodes · 8), the normal kernels at an SM budget `sms` (perf_database/moe_a2a.rs:1-50).
  * A row of these tables may carry the framework version it was measured under (`version`
- * column) where aiconfigurator reads it from an earlier version's folder.
+ * column, the source file's own) where aiconfigurator reads it from an earlier version's
+ * folder, and the device folder whose GPU measured it (`measured_on`) where that is not
+ * the folder it is filed under.
  */
 export const KERNEL_SCHEMA: Readonly<Record<KernelOp, KernelOpSchema>> = {
   gemm: { keys: ['dtype'], axes: ['n', 'k', 'm'], numericKeys: [] },
@@ -125,6 +127,12 @@ export interface KernelRow {
    * column) other than its folder's: aiconfigurator reads some tables from earlier versions.
    */
   measuredVersion?: string;
+  /**
+   * The device folder whose GPU measured the row, where its table names one (a `measured_on`
+   * column) other than the folder it is filed under: aiconfigurator files some H100 SXM
+   * DeepEP rows under h200_sxm (scripts/kernel-db-from-aiconfigurator.mjs, FILED_COPIES).
+   */
+  measuredOn?: string;
   source: KernelRowSource;
 }
 

@@ -427,7 +427,7 @@ function resolve(model: ModelSpec, hw: HardwareSpec, config: PerfConfig): Resolv
     kernels,
     fp8Scaling,
     largeExpertParallel:
-      kernels !== undefined && largeExpertParallel(model, { framework: kernels.framework, expertTensorParallel: (tp * dp) / ep, expertParallel: ep, allToAll }),
+      kernels !== undefined && largeExpertParallel(model, { framework: kernels.wideEpFramework, expertTensorParallel: (tp * dp) / ep, expertParallel: ep, allToAll }),
   };
 }
 
@@ -618,8 +618,9 @@ function stageCost(model: ModelSpec, hw: HardwareSpec, r: Resolved, work: Checke
   for (const op of expertOps) if (op.group === 'routed-expert') add(op, expertSplit);
   // Under a framework's kernel tables, a decode step runs the shared experts on a second
   // stream beside the router and routed experts and pays the longer of the two, as
-  // aiconfigurator's graph does (sharedExpertsOverlapRouted): the shorter is hidden.
-  if (r.kernels?.device && sharedExpertsOverlapRouted(model, work, { framework: r.kernels.framework, largeExpertParallel: r.largeExpertParallel })) {
+  // aiconfigurator's graph does (sharedExpertsOverlapRouted): the shorter is hidden. A large
+  // expert-parallel layout's graph is that of the framework whose wide-EP tables price it.
+  if (r.kernels?.device && sharedExpertsOverlapRouted(model, work, { framework: r.kernels.wideEpFramework, largeExpertParallel: r.largeExpertParallel })) {
     const [a, b] = [streams.routed, streams.shared];
     const hidden = a.cb + a.mb < b.cb + b.mb ? a : b;
     gemm -= hidden.cb + hidden.mb;

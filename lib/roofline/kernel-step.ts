@@ -142,7 +142,11 @@ export const NO_WIDE_EP_MOE_TABLE =
 
 /** The layout facts that decide aiconfigurator's MoE graph (see `largeExpertParallel`). */
 export interface ExpertLayout {
-  /** The framework whose tables price the step (aiconfigurator's backend_name). */
+  /**
+   * The framework whose large-EP graph the layout would take (aiconfigurator's backend_name):
+   * the one whose wide-EP tables price it (`KernelPricer.wideEpFramework`), which is the
+   * step's own framework unless a case names another's tables.
+   */
   framework: string;
   /** Tensor-parallel degree inside one expert (aiconfigurator's moe_tp_size): (tp·dp)/ep. */
   expertTensorParallel: number;
@@ -172,10 +176,13 @@ export interface ExpertLayout {
  *   words) ran DeepEP's kernels whatever tables price it: large EP at any such width,
  *   its published expert placement (redundant experts included) shows that it runs.
  *
- * aiconfigurator also keeps a layout fused where its all-to-all tables hold no rows at that
- * width (task_v2.py:1406-1420). batchlab keeps the structural rule alone: the layout's
- * kernels are DeepEP's whatever a table covers, and routed experts or a dispatch that no
- * wide-EP row prices fall to the performance model, named in the step's usage. On SGLang
+ * aiconfigurator also keeps a layout fused where its tables do not cover it
+ * (task_v2.py:1406-1420, using `_large_ep_coverage` at 1262-1307): the all-to-all table
+ * must hold dispatch and combine rows for the model's shape at that width and node count,
+ * and the expert-compute (wide-EP MoE) table must cover the shape under the MoE quantization
+ * mode in both the context and the generation phase, whichever phase the worker runs. batchlab keeps the structural rule alone: the layout's kernels are DeepEP's whatever
+ * a table covers, and routed experts or a dispatch that no wide-EP row prices fall to the
+ * performance model, named in the step's usage. On SGLang
  * its large-EP DeepSeek graph also reads MLA, with its
  * q_b/kv_b/o projections, from WideEP MLA tables (sdk/models/deepseek.py:436-560) and
  * leaves out the router GEMM (blocks/moe.py:660-674): batchlab ships no WideEP MLA table,
@@ -211,7 +218,10 @@ export function largeExpertParallel(model: Pick<ModelSpec, 'moe'>, layout: Exper
  * That is the graph of its fused MoE op. A large expert-parallel layout
  * (`largeExpertParallel`) takes its large-EP graph instead, whose shared experts run
  * beside the routed ones on TensorRT-LLM only and in line with them on SGLang and vLLM
- * (sdk/models/blocks/moe.py:640-652).
+ * (sdk/models/blocks/moe.py:640-652, the TensorRT-LLM branch at 647-650). Pass as
+ * `framework` the one whose large-EP graph the layout takes, `KernelPricer.wideEpFramework`:
+ * a TensorRT-LLM deployment whose large-EP layout SGLang's wide-EP tables price takes
+ * SGLang's graph, shared experts in line.
  *
  * @example
  * const fused = { framework: 'trtllm', largeExpertParallel: false };

@@ -421,7 +421,7 @@ function dayCases(day: DayJson, name: string, file: { source: string; url?: stri
       ...(mixName === undefined ? {} : { promptMix: mixName }),
       expertLoad: { kind: 'uniform-routing', redundantExperts: pre.redundantExperts, seed: 1, steps: 2 },
       published: { value: f('prefillTokensPerNodePerSecond'), unit: 'input tokens/s per node (incl. cache hits)' },
-      assumptions: `the profile-data prefill batch (${w('prefillTokensPerGpu')} computed tokens per GPU) in prompts of ${prompt} tokens on average of which the day's ${(hit * 100).toFixed(1)} % are cache hits, attended to but not computed; ${mixName === undefined ? 'every prompt alike' : `prompt lengths assumed to spread like those of the ${mixName} mix (data/traces, another service's production trace) scaled to that mean, with the day's hit fraction of every prompt cached: DeepSeek publishes only the means`}; expert load of uniform routing over ${pre.redundantExperts} redundant experts in the performance model; under kernel tables a DeepEP layout, whose routed experts the wide-EP tables its wideEpTables names price where they hold the layout; capacity, not the load the day served`,
+      assumptions: `the profile-data prefill batch (${w('prefillTokensPerGpu')} computed tokens per GPU) in prompts of ${prompt} tokens on average of which the day's ${(hit * 100).toFixed(1)} % are cache hits, attended to but not computed; ${mixName === undefined ? 'every prompt alike' : `prompt lengths assumed to spread like those of the ${mixName} mix (data/traces, another service's production trace) scaled to that mean, with the day's hit fraction of every prompt cached: DeepSeek publishes only the means`}; expert load of uniform routing over ${pre.redundantExperts} redundant experts in the performance model; under kernel tables a DeepEP layout, whose routed experts the wide-EP tables its wideEpTables names price where they hold the layout; expert-parallel load balancing (the redundant experts the layout states) is stated but not modelled under the tables: the power-law rows time the busiest rank without it (aiconfigurator's SGLang EPLB correction, context tokens × 0.8 at power law 0.6, sdk/models/helpers.py:236-238 and operators/moe_expert_compute.rs:159-166, is a heuristic of undocumented origin, not a kernel measurement, so batchlab does not apply it); capacity, not the load the day served`,
     },
     {
       ...base,
@@ -443,6 +443,34 @@ function dayCases(day: DayJson, name: string, file: { source: string; url?: stri
   return cases;
 }
 
+/** What a case field may name instead of repeating its day's layout entry: that entry's value and source. */
+const DAY_LAYOUT = 'day.layout';
+
+/**
+ * A case of a file with a `day` whose `wideEpTables` or `fp8Scaling` is 'day.layout' takes
+ * the day layout's entry, the one home of its value and source text: `wideEpTables` its
+ * framework and source, `fp8Scaling` its value, the source closing the assumptions.
+ */
+function fromDayLayout(raw: unknown, day: DayJson | undefined, where: string): unknown {
+  if (typeof raw !== 'object' || raw === null) return raw;
+  const c = { ...(raw as Record<string, unknown>) };
+  const entry = (field: 'wideEpTables' | 'fp8Scaling'): { value: unknown; source: unknown } => {
+    const e = day?.layout[field];
+    if (e === undefined) throw new InputError(`${where}.${field}`, DAY_LAYOUT, `a value of its own: the file's day layout states no ${field}`);
+    return e;
+  };
+  if (c.wideEpTables === DAY_LAYOUT) {
+    const e = entry('wideEpTables');
+    c.wideEpTables = { framework: e.value, source: e.source };
+  }
+  if (c.fp8Scaling === DAY_LAYOUT) {
+    const e = entry('fp8Scaling');
+    c.fp8Scaling = e.value;
+    if (typeof c.assumptions === 'string' && typeof e.source === 'string') c.assumptions = `${c.assumptions}; FP8 GEMM scaling (fp8Scaling '${String(e.value)}'): ${e.source}`;
+  }
+  return c;
+}
+
 /**
  * Every published case under data/published/ (files with a `cases` array, and the
  * production cases of a file's `day`), in file and case order; a malformed one is an
@@ -462,7 +490,8 @@ export function publishedCases(): PublishedCase[] {
     const origin = { file: name.slice(0, -'.json'.length), ...(json.heldOut === true ? { heldOut: true } : {}), ...(typeof json.publisher === 'string' ? { publisher: json.publisher } : {}) };
     if (typeof json.day === 'object' && json.day !== null) out.push(...dayCases(json.day as DayJson, name, file).map((c) => ({ ...c, ...origin })));
     if (!Array.isArray(json.cases)) continue;
-    json.cases.forEach((c, i) => out.push({ ...checkCase(c, `data/published/${name} cases[${i}]`, file), ...origin }));
+    const day = typeof json.day === 'object' && json.day !== null ? (json.day as DayJson) : undefined;
+    json.cases.forEach((c, i) => out.push({ ...checkCase(fromDayLayout(c, day, `data/published/${name} cases[${i}]`), `data/published/${name} cases[${i}]`, file), ...origin }));
   }
   return out;
 }

@@ -222,11 +222,11 @@ const near = (a: number, b: number, what: string): void => assert.ok(Math.abs(a 
  * commit 095f58a5) in seconds, for DeepSeek-V3's expert shape (config.json: hidden 7168,
  * moe_intermediate_size 2048, 256 experts, top-8) in FP8 on H200 (1,979 TFLOPS dense, 4.8 TB/s).
  */
-function moeSol(tokens: number, ep: number): number {
+function moeSol(tokens: number, ep: number, bytesPerSecond = 4.8e12): number {
   const rows = tokens * 8;
   const flops = (rows * 7168 * 2048 * 3 * 2) / ep;
   const elements = (rows / ep) * 7168 * 2 + (rows / ep) * 2048 * 3 + 7168 * 2048 * 3 * Math.min(256 / ep, rows / ep);
-  return Math.max(flops / 1979e12, elements / 4.8e12);
+  return Math.max(flops / 1979e12, elements / bytesPerSecond);
 }
 
 test('kernelPricer().moe() reads a measured row, interpolates the tokens in log space, and past the last row holds its utilization of the MoE roofline, flagged extrapolated', () => {
@@ -343,18 +343,24 @@ test('kernelPricer().wideEpMoe() reads the wide-EP table exactly on a measured r
   const at = k.wideEpMoe({ ...WIDE, phase: 'generation', tokens: 2048 });
   assert.equal(at.kind, 'measured');
   near(at.seconds, Number((GEN_2048 * 1e6).toPrecision(6)) * 1e-6, 'measured row (6 significant digits of µs)');
-  assert.equal(at.from, 'data/kernels/h100_sxm/sglang/0.5.14/wideep_moe.csv.gz (rows measured under sglang 0.5.10: the earlier versions aiconfigurator reads for 0.5.14)');
+  assert.equal(at.from, 'data/kernels/h100_sxm/sglang/0.5.14/wideep_moe.csv.gz (rows measured under sglang 0.5.10, read from the earlier version folders aiconfigurator reads for 0.5.14)');
   assert.equal(at.rows[0].measuredVersion, '0.5.10');
-  // Halfway in log between 1024 and 2048 tokens: the geometric mean of the two rows, and between them.
-  const mid = k.wideEpMoe({ ...WIDE, phase: 'generation', tokens: Math.round(Math.sqrt(1024 * 2048)) });
+  // 1448 tokens (√(1024 · 2048) rounded), between the 1024- and 2048-token rows: log-log linear,
+  // t = t1024 · (t2048 / t1024)^f with f = ln(1448 / 1024) / ln 2, at the rows' stored 6 significant digits.
+  const mid = k.wideEpMoe({ ...WIDE, phase: 'generation', tokens: 1448 });
   assert.equal(mid.kind, 'interpolated');
-  assert.ok(mid.seconds > GEN_1024 * 0.99999 && mid.seconds < GEN_2048 * 1.00001, 'monotone between the rows');
+  const [t1, t2] = [GEN_1024, GEN_2048].map((t) => Number((t * 1e6).toPrecision(6)) * 1e-6);
+  near(mid.seconds, t1 * (t2 / t1) ** (Math.log(1448 / 1024) / Math.log(2)), 'log-space interpolation');
+  assert.deepEqual(mid.rows.map((r) => r.dims.tokens), [1024, 2048]);
   // The context table and the generation table are different kernels (DeepEP normal and low-latency layouts).
   assert.notEqual(k.wideEpMoe({ ...WIDE, phase: 'context', tokens: 2048 }).seconds, at.seconds);
   // Past the largest context row: that row's utilization of the MoE roofline held, flagged.
   const past = k.wideEpMoe({ ...WIDE, phase: 'context', tokens: 2 * 524288 });
   assert.equal(past.kind, 'extrapolated');
-  assert.ok(past.seconds > CTX_524288 * 0.99999, 'past the edge it costs more than the edge row');
+  // The edge row times roofline(1,048,576) / roofline(524,288): aiconfigurator's MoE roofline (moeSol)
+  // on H100 SXM's datasheet (1,979 TFLOPS dense FP8, 3.35 TB/s), EP 32.
+  const edge = Number((CTX_524288 * 1e6).toPrecision(6)) * 1e-6;
+  near(past.seconds, edge * (moeSol(2 * 524288, 32, 3.35e12) / moeSol(524288, 32, 3.35e12)), 'held utilization');
   assert.deepEqual(past.rows.map((r) => r.dims.tokens), [524288]);
   // 'balanced' is not a distribution of the SGLang wide-EP tables: 'uniform' prices it (moe_expert_compute.rs:323-336).
   const balanced = k.wideEpMoe({ ...WIDE, distribution: 'balanced', phase: 'generation', tokens: 2048 });
@@ -401,4 +407,34 @@ test('kernelPricer().deepEp() reads DeepEP dispatch and combine per layout, hold
   const h800 = kernelPricer(defaultKernelDb(), loadHardware('h800'), 'sglang');
   assert.equal(h800.deepEp({ ...q, mode: 'll', phase: 'dispatch', tokens: 64 }).kind, 'bound');
   assert.equal(h800.wideEpMoe({ ...WIDE, phase: 'generation', tokens: 2048 }).kind, 'measured');
+});
+
+test("kernelPricer() on H200 reads H200's own wide-EP rows, and says of the DeepEP rows aiconfigurator filed there from H100 SXM that they were measured on h100_sxm", () => {
+  const k = kernelPricer(defaultKernelDb(), h200, 'sglang');
+  // h200_sxm/moe/sglang/0.5.10/wideep_generation_moe_perf.parquet row 184 (fp8_block, power_law_1.01,
+  // 2048 tokens, moe_ep 32, device NVIDIA H200): latency 0.17157567977905272 ms.
+  const moe = k.wideEpMoe({ ...WIDE, phase: 'generation', tokens: 2048 });
+  near(moe.seconds, Number((0.17157567977905272e3).toPrecision(6)) * 1e-6, 'H200 wide-EP row');
+  assert.equal(moe.from, 'data/kernels/h200_sxm/sglang/0.5.14/wideep_moe.csv.gz (rows measured under sglang 0.5.10, read from the earlier version folders aiconfigurator reads for 0.5.14)');
+  // h200_sxm/comm/sglang/0.5.12/wideep_deepep_ll_perf.parquet row 149 (one node, 64 tokens, NVIDIA H200): dispatch 22.994 µs.
+  const q = { hidden: 7168, topk: 8, experts: 256, bytes: 1e6, mode: 'll', phase: 'dispatch', tokens: 64 } as const;
+  const own = k.deepEp({ ...q, ep: 8, nodes: 1, scope: 'intra' });
+  near(own.seconds, 22.994e-6, 'H200 single-node DeepEP');
+  assert.doesNotMatch(own.from, /measured on/);
+  // h200_sxm/comm/sglang/0.5.6.post2/wideep_deepep_ll_perf.parquet row 59 is h100_sxm's row 59 value for value
+  // (version column 0.5.0): dispatch 82.93 µs, an H100 SXM measurement.
+  const copied = k.deepEp({ ...q, ep: 32, nodes: 4, scope: 'inter' });
+  near(copied.seconds, 82.93e-6, 'H100 row filed under H200');
+  assert.equal(copied.from, 'data/kernels/h200_sxm/sglang/0.5.14/deepep_ll.csv.gz (rows measured under sglang 0.5.0, read from the earlier version folders aiconfigurator reads for 0.5.14; rows measured on h100_sxm, filed under h200_sxm by aiconfigurator)');
+});
+
+test('kernelPricer() reads its own framework\'s wide-EP tables at the pinned version, also where the wideEp option names that framework', () => {
+  const wide = (version: string, us: number): KernelRow => ({ device: 'h200_sxm', framework: 'sglang', version, op: 'wideep_moe', dims: { ...WIDE, phase: 'generation', tokens: 2048 }, dtype: WIDE.dtype, timeUs: us, source: { file: `${version}/wideep_moe.csv`, line: 2 } });
+  const db = kernelDbOfRows('two versions', [wide('1.0', 100), wide('2.0', 200)]);
+  const q = { ...WIDE, phase: 'generation', tokens: 2048 } as const;
+  // The newest by default, the pinned version's row when one is pinned, with or without naming wideEp.
+  assert.equal(kernelPricer(db, h200, 'sglang').wideEpMoe(q).seconds, 200e-6);
+  assert.equal(kernelPricer(db, h200, 'sglang', '1.0').wideEpMoe(q).seconds, 100e-6);
+  assert.equal(kernelPricer(db, h200, 'sglang', '1.0', { wideEp: 'sglang' }).wideEpMoe(q).seconds, 100e-6);
+  assert.equal(kernelPricer(db, h200, 'sglang', '1.0', { wideEp: 'sglang' }).wideEpFramework, 'sglang');
 });

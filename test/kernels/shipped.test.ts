@@ -117,15 +117,47 @@ test('the shipped wide-EP tables keep every row of the nearest version that meas
     assert.equal(t.version, '0.5.14');
     assert.equal(t.rows.length, own.tables[op].rows, `${op}: SOURCE.json row count`);
     assert.equal(t.rows.filter((r) => r.measuredVersion === version).length, rows, `${op}: every ${version} row kept`);
-    // The earlier version (0.5.6.post2) adds rows, none at a key the nearest one measured.
-    const older = t.rows.filter((r) => r.measuredVersion === '0.5.6.post2');
+    // The earlier folder (0.5.6.post2) adds rows, none at a key the nearest one measured; each row
+    // says the version its parquet's `version` column names: 0.5.6.post2 for the MoE files, 0.5.0
+    // in every row of the DeepEP files in comm/sglang/0.5.6.post2/.
+    const older = t.rows.filter((r) => r.measuredVersion === (op === 'wideep_moe' ? '0.5.6.post2' : '0.5.0'));
     assert.ok(older.length > 0 && older.length + rows === t.rows.length, op);
+    // H100 SXM's own rows, all of them.
+    assert.ok(t.rows.every((r) => r.measuredOn === undefined), op);
     assert.ok(own.tables[op].paths.every((p: { path: string }) => p.path.includes(`/sglang/${version}/`) || p.path.includes('/sglang/0.5.6.post2/')), op);
   }
   // DeepEP normal kernels measured at 2, 4 and 8 nodes come only from 0.5.6.post2; 0.5.12 measured one node.
   const normal = db.table('h100_sxm', 'sglang', 'deepep_normal')!;
   assert.deepEqual([...new Set(normal.rows.filter((r) => r.measuredVersion === '0.5.12').map((r) => r.dims.nodes))], [1]);
   assert.deepEqual([...new Set(normal.rows.map((r) => r.dims.nodes))].sort(), [1, 2, 4, 8]);
+});
+
+test("H200's shipped DeepEP rows from comm/sglang/0.5.6.post2 say they are H100 SXM measurements filed under h200_sxm; its own rows and its wide-EP MoE rows say nothing", () => {
+  const db = defaultKernelDb();
+  const root = new URL('../../data/kernels/', import.meta.url);
+  const own = JSON.parse(readFileSync(new URL('h200_sxm/sglang/0.5.14/SOURCE.json', root), 'utf8'));
+  for (const op of ['deepep_normal', 'deepep_ll'] as const) {
+    const h200 = db.table('h200_sxm', 'sglang', op)!;
+    const h100 = db.table('h100_sxm', 'sglang', op)!;
+    // aiconfigurator commit 095f58a5: h200_sxm/comm/sglang/0.5.6.post2/wideep_deepep_*_perf.parquet hold
+    // h100_sxm's rows of the same path value for value (checked by the converter, FILED_COPIES);
+    // comm/sglang/0.5.12 measured one node on each GPU, different times.
+    const copied = h200.rows.filter((r) => r.measuredOn === 'h100_sxm');
+    assert.deepEqual([...new Set(copied.map((r) => r.measuredVersion))], ['0.5.0'], op);
+    assert.deepEqual([...new Set(h200.rows.filter((r) => r.measuredOn === undefined).map((r) => r.measuredVersion))], ['0.5.12'], op);
+    const key = (r: { dims: Readonly<Record<string, string | number>>; timeUs: number }) => JSON.stringify([r.dims, r.timeUs]);
+    const h100Rows = new Set(h100.rows.filter((r) => r.measuredVersion === '0.5.0').map(key));
+    assert.ok(copied.length > 0 && copied.every((r) => h100Rows.has(key(r))), `${op}: the same rows as H100 SXM's`);
+    const files = own.tables[op].paths as { path: string; measuredOn: string; measuredUnder: Record<string, number> }[];
+    assert.deepEqual(files.map((f) => [f.path.split('/sglang/')[1], f.measuredOn, Object.keys(f.measuredUnder)]), [
+      [`0.5.12/wideep_${op}_perf.parquet`, 'h200_sxm', ['0.5.12']],
+      [`0.5.6.post2/wideep_${op}_perf.parquet`, 'h100_sxm', ['0.5.0']],
+    ]);
+    assert.match(own.tables[op].note, /h100_sxm's filed under h200_sxm by aiconfigurator/);
+  }
+  // The wide-EP MoE parquets under h200_sxm say NVIDIA H200 and their folder's version in every row.
+  assert.ok(db.table('h200_sxm', 'sglang', 'wideep_moe')!.rows.every((r) => r.measuredOn === undefined));
+  assert.deepEqual(Object.keys(own.tables.wideep_moe.paths[0].keptDeviceColumn), ['NVIDIA H200']);
 });
 
 test('the shipped tables hold the times of their aiconfigurator source rows', () => {

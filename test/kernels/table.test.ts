@@ -120,6 +120,10 @@ test('readKernelRows() names the file and line of a negative, NaN or missing val
   assert.deepEqual(versioned.map((r) => r.measuredVersion), ['0.9', undefined]);
   bad('dtype,m,n,k,time_us,version\nbf16,1,1024,1024,3,0.9\nbf16,2,1024,1024,4,../x\n', 3, 'version');
   bad('dtype,m,n,k,time_us,version\nbf16,1,1024,1024,3,\n', 2, 'version');
+  // An optional `measured_on` column names the device folder whose GPU measured a row (the folder's own: none kept).
+  const on = readKernelRows(tableFile(`dtype,m,n,k,time_us,measured_on\nbf16,1,1024,1024,3,h100_sxm\nbf16,2,1024,1024,4,${meta.device}\n`), meta);
+  assert.deepEqual(on.map((r) => r.measuredOn), ['h100_sxm', undefined]);
+  bad('dtype,m,n,k,time_us,measured_on\nbf16,1,1024,1024,3,../h100\n', 2, 'measured_on');
 });
 
 test('loadKernelDb() opens a user table in batchlab schema (gzip or plain), and names a checkout whose tables do not convert', () => {

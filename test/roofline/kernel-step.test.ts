@@ -337,11 +337,11 @@ test("stepTime() on a large expert-parallel layout reads routed experts and Deep
   // One wide-EP call per MoE layer (DeepSeek-V3's 58) at the 2048 tokens entering it, the generation
   // table's power-law row: aiconfigurator's h100_sxm/moe/sglang/0.5.10/wideep_generation_moe_perf.parquet
   // row 259 (ep 32, 2048 tokens, power_law_1.01), 0.18774463653564452 ms.
-  const wide = 'data/kernels/h100_sxm/sglang/0.5.14/wideep_moe.csv.gz (rows measured under sglang 0.5.10: the earlier versions aiconfigurator reads for 0.5.14)';
+  const wide = 'data/kernels/h100_sxm/sglang/0.5.14/wideep_moe.csv.gz (rows measured under sglang 0.5.10, read from the earlier version folders aiconfigurator reads for 0.5.14)';
   assert.deepEqual(usage('wideep_moe').map((u) => [u.kind, u.from, u.calls, u.rows]), [['measured', wide, 58, 1]]);
   // DeepEP low-latency, 64 tokens per rank over 4 nodes: h100_sxm/comm/sglang/0.5.6.post2/wideep_deepep_ll_perf.parquet
   // row 59, dispatch 82.93 µs and combine 151.67 µs, once per MoE layer.
-  const ll = 'data/kernels/h100_sxm/sglang/0.5.14/deepep_ll.csv.gz (rows measured under sglang 0.5.6.post2: the earlier versions aiconfigurator reads for 0.5.14)';
+  const ll = 'data/kernels/h100_sxm/sglang/0.5.14/deepep_ll.csv.gz (rows measured under sglang 0.5.0, read from the earlier version folders aiconfigurator reads for 0.5.14)';
   assert.deepEqual(usage('deepep').map((u) => [u.kind, u.from, u.calls, u.rows]), [['measured', ll, 116, 2]]);
   assert.ok(Math.abs(t.breakdown.dispatchSeconds - 58 * 82.93e-6) < 1e-12);
   assert.ok(Math.abs(t.breakdown.combineSeconds - 58 * 151.67e-6) < 1e-12);
@@ -353,6 +353,26 @@ test("stepTime() on a large expert-parallel layout reads routed experts and Deep
   const pre = stepTime(dsv3, hw, config, { prefillTokens: 32 * 4096, decodeTokens: 0, contextTokens: 0, prefillSequences: 32 });
   assert.ok(pre.kernels!.some((u) => u.op === 'deepep' && u.from.startsWith('data/kernels/h100_sxm/sglang/0.5.14/deepep_normal.csv.gz')));
   assert.ok(pre.kernels!.some((u) => u.op === 'wideep_moe' && u.kind === 'measured'));
+});
+
+test("stepTime() sends a prefill rank's DeepEP tokens over its attention tensor parallelism, and a layout with expert tensor parallelism never reaches the DeepEP tables", () => {
+  const hw = loadHardware('h100-sxm');
+  // Attention TP 2 in 16 data-parallel groups, EP 32 (expert TP (2 · 16) / 32 = 1) over 4 nodes of 8:
+  // each group's 8192 prefill tokens leave as 8192 / 2 = 4096 per rank (aiconfigurator's
+  // attention_tp_size, sdk/models/blocks/moe.py:582; operators/moe_a2a.rs:164). SGLang's
+  // h100_sxm/comm/sglang/0.5.6.post2/wideep_deepep_normal_perf.parquet row 267 (4 nodes, 4096 tokens,
+  // dispatch_sms 20): dispatch 1801 + 59.47 µs, once per MoE layer (58).
+  const config = { parallelism: { tp: 2, dp: 16, ep: 32 }, precision: FP8, fp8Scaling: 'block', framework: 'sglang', checkMemory: false } as const;
+  const work = { prefillTokens: 16 * 8192, decodeTokens: 0, contextTokens: 0, prefillSequences: 16 * 2 };
+  const t = stepTime(dsv3, hw, config, work);
+  assert.ok(Math.abs(t.breakdown.dispatchSeconds - 58 * 1860.47e-6) < 1e-12, `${t.breakdown.dispatchSeconds}`);
+  assert.ok(t.kernels!.some((u) => u.op === 'deepep' && u.kind === 'measured' && u.rows === 2));
+  // Expert TP 2 (tp 2, dp 16, ep 16): aiconfigurator's large-EP graph needs moe_tp 1 (task_v2.py:1396-1398),
+  // so its node count over moe_ep · moe_tp (blocks/moe.py:570) never meets expert TP > 1: even a stated
+  // DeepEP stays on the fused MoE table and the all-to-all model, no DeepEP row read.
+  const etp = stepTime(dsv3, hw, { ...config, parallelism: { tp: 2, dp: 16, ep: 16, expertAllToAll: 'deepep' } }, work);
+  assert.equal(etp.kernels!.filter((u) => u.op === 'deepep' || u.op === 'wideep_moe').length, 0);
+  assert.ok(etp.kernels!.some((u) => u.op === 'moe'));
 });
 
 test('stepTime() on a large expert-parallel layout where no wide-EP table exists says NO_WIDE_EP_MOE_TABLE, and reads the tables another framework names for it', () => {
@@ -404,6 +424,25 @@ test('stepTime() with an MoE table counts routing imbalance once: the power-law 
   const off = (f: number) => stepTime(dsv3, h200, { ...dsConfig(db, { expertLoadFactor: f }), kernelDb: false }, DS_PREFILL).breakdown.gemmSeconds;
   assert.ok(off(2) > off(1));
   assert.throws(() => stepTime(dsv3, h200, dsConfig(db, { expertRouting: 'skewed' }), DS_DECODE), (e: unknown) => e instanceof InputError && e.field === 'parallelism.expertRouting');
+});
+
+test("stepTime() on a large expert-parallel layout priced by another framework's wide-EP tables takes that framework's large-EP graph: SGLang's runs the shared experts in line", () => {
+  // TensorRT-LLM's GEMM rows above plus hand-built SGLang wide-EP MoE rows for DeepSeek-V3 at
+  // moe_ep 8 (generation phase, 64 and 128 tokens): tp 8 with ep 8 and a stated DeepEP is large EP.
+  const wide = (tokens: number, us: number): KernelRow => ({ ...row('wideep_moe', { dtype: 'fp8_block', distribution: 'power_law_1.01', phase: 'generation', experts: 256, topk: 8, hidden: 7168, inter: 2048, ep: 8, tokens }, us), framework: 'sglang' });
+  const db = (shared: number) => kernelDbOfRows('hand-built', [...moeBlockDb({ ...BLOCK, sharedGateUp: shared, sharedDown: shared }).table('h200_sxm', 'trtllm', 'gemm')!.rows, wide(64, 100), wide(128, 160)]);
+  const config = (shared: number, wideEp?: string) => ({ ...dsConfig(db(shared) as ReturnType<typeof moeBlockDb>, { ep: 8, expertAllToAll: 'deepep' }), ...(wideEp ? { wideEpFramework: wideEp } : {}) });
+  const gemm = (shared: number, wideEp?: string) => stepTime(dsv3, h200, config(shared, wideEp) as Parameters<typeof stepTime>[2], DS_DECODE).breakdown.gemmSeconds;
+  // The routed experts come from the SGLang row (100 µs at 64 tokens) in all 58 MoE layers.
+  const usage = stepTime(dsv3, h200, config(1, 'sglang') as Parameters<typeof stepTime>[2], DS_DECODE).kernels!.filter((u) => u.op === 'wideep_moe');
+  assert.deepEqual(usage.map((u) => [u.calls, u.kind, u.rows]), [[58, 'measured', 1]]);
+  // SGLang's large-EP graph runs the shared experts after the routed ones (sdk/models/blocks/moe.py:640-652):
+  // shared 200 + 200 µs instead of 1 + 1 adds all 398 µs per layer. TensorRT-LLM's graph (647-650)
+  // would have hidden them behind router 2 + MoE 100 µs: 298 µs per layer.
+  close(gemm(200, 'sglang') - gemm(1, 'sglang'), 58 * 398 * 1e-6, "SGLang's large-EP graph adds the shared experts");
+  // Without a named wide-EP framework the layout is TensorRT-LLM's own, and its decode overlaps
+  // the two streams: the shared experts' 2 µs stay hidden behind the routed experts.
+  assert.ok(gemm(200) - gemm(1) < 58 * 398 * 1e-6);
 });
 
 test('stepTime() under a framework overlaps the shared expert with the router and routed experts in decode (the longer of the two), and adds them in prefill', () => {

@@ -492,6 +492,23 @@ test("published cases: DeepSeek's and LMSYS's large-EP cases state DeepEP in the
     assert.match(c.wideEpTables!.source, /collect_deepep_moe\.py/);
     assert.equal(c.fp8Scaling, 'block', c.id);
   }
+  // One home: the file states each source text once, in its day's layout; its profile cases name it ('day.layout').
+  const text = readFileSync(new URL('../../data/published/deepseek-2025-inference-system.json', import.meta.url), 'utf8');
+  const layout = JSON.parse(text).day.layout;
+  for (const field of ['wideEpTables', 'fp8Scaling']) assert.equal(text.split(JSON.stringify(layout[field].source)).length - 1, 1, field);
+  for (const c of all.filter((x) => x.id.startsWith('deepseek-profile-'))) {
+    assert.equal(c.wideEpTables!.source, layout.wideEpTables.source, c.id);
+    assert.ok((c.assumptions ?? '').endsWith(layout.fp8Scaling.source), c.id);
+  }
+  // The case texts say what the tables hold: 'uniform' rows a balanced request reads; at EP72 over 9 nodes no row,
+  // so LMSYS's decode experts and all-to-all are the performance model's; a stated EPLB is not modelled under them.
+  for (const c of all.filter((x) => x.file === 'lmsys-2025-large-scale-ep')) {
+    assert.doesNotMatch(c.assumptions ?? '', /hold no balanced rows|at the layouts they hold/, c.id);
+    if (c.phase === 'decode') assert.match(c.assumptions ?? '', /EP72 over 9 nodes neither SGLang wide-EP table holds the layout/, c.id);
+  }
+  for (const id of ['lmsys-prefill-1k', 'lmsys-prefill-2k', 'lmsys-prefill-4k', 'deepseek-prefill']) {
+    assert.match(all.find((c) => c.id === id)!.assumptions ?? '', /not modelled under the tables.*heuristic of undocumented origin, not a kernel measurement/, id);
+  }
   assert.throws(() => checkPublishedCase({ ...base, wideEpTables: { framework: 'sglang', source: 's' } }), /case\.wideEpTables/);
   assert.throws(() => checkPublishedCase({ ...base, expertAllToAll: { kind: 'deepep', source: 's' }, wideEpTables: { framework: 'sglang' } }), /case\.wideEpTables\.source/);
   // TensorRT-LLM on H200 at EP8 (attention DP 8): no DeepEP stated and its wide-EP backends need SM 100+
