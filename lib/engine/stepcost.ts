@@ -445,10 +445,9 @@ export function stepCostBins(fit: EngineStepCostFit, samples: StepSample[]): Ste
     if (!s || !s.work || !(s.seconds > 0) || !Number.isFinite(s.seconds)) continue;
     const t = s.work.prefillTokens + s.work.decodeTokens;
     if (!(t >= 1) || !Number.isFinite(t)) continue;
-    let from = 2 ** Math.floor(Math.log2(t));
-    // log2 rounds: the bin is the largest power of two not above t.
-    if (from > t) from /= 2;
-    else if (2 * from <= t) from *= 2;
+    // The bin: the largest power of two not above t.
+    let from = 1;
+    while (2 * from <= t) from *= 2;
     const bin = byBin.get(from) ?? [];
     bin.push(stepRatio(s, cost));
     byBin.set(from, bin);

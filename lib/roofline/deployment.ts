@@ -519,8 +519,8 @@ function priceOp(
     const dtypes = { weights: p.compute, attention: p.activations, kvCache: p.kvCache, fp8Scaling: r.fp8Scaling, routing: r.routing, largeExpertParallel: r.largeExpertParallel };
     const t = kernelOpSeconds(op, model, r.kernels, dtypes, split, g, tally);
     if (t !== undefined) return { seconds: t, computeSeconds, memorySeconds, computeBound };
-    const wideTable = r.kernels.tableFile('wideep_moe');
-    const why = op.group === 'routed-expert' && r.largeExpertParallel ? `: ${wideTable ? `no row of ${wideTable} holds this layout` : NO_WIDE_EP_MOE_TABLE}` : '';
+    const wideTable = op.group === 'routed-expert' && r.largeExpertParallel ? r.kernels.tableFile('wideep_moe') ?? null : undefined;
+    const why = wideTable === undefined ? '' : `: ${wideTable ? `no row of ${wideTable} holds this layout` : NO_WIDE_EP_MOE_TABLE}`;
     tally.add(isCore ? 'attention' : op.group, { kind: r.mode, from: `${hw.name} performance model (${r.mode})${why}`, rows: [] }, op.calls);
   }
   if (r.matmulCost && op.matmuls.length > 0) {
