@@ -35,6 +35,7 @@
 // the settle before a step (inside every served step, decision to next decision), and
 // admission at step boundaries (a request that arrives during a step waits for its end,
 // in the simulator as on the server). bench/http-path.ts shows each part of a TTFT.
+import { PREDICTION_DRAWS } from '../lib/server/predict.js';
 import { cpus, hostname, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { describeExperiment, predictedVsMeasured } from '../lib/server/experiment.js';
@@ -121,7 +122,8 @@ const log = (line: string): void => {
 };
 
 console.log(`engine vs simulator; ${hostname()}, ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-console.log(`workload: Poisson arrivals, prompts U[16, 64], outputs U[8, 32], ${requests} requests per point, seed ${seed}; step cost from ${calibration === 'served' ? 'served steps under a calibration load' : 'engine steps timed back to back'}\n`);
+console.log(`workload: Poisson arrivals, prompts U[16, 64], outputs U[8, 32], ${requests} requests per point, seed ${seed}; step cost from ${calibration === 'served' ? 'served steps under a calibration load' : 'engine steps timed back to back'}\n` +
+  `predicted: the median over ${PREDICTION_DRAWS} seeded draws of the served steps' measured spread (one run when the fit has none), the smallest and largest draw beside it; closed loop: each client's first request is warm-up, left out of measured and predicted figures alike\n`);
 const t0 = performance.now();
 const all: Array<{ model: string; metric: string; error: number }> = [];
 const steady: Array<{ metric: string; error: number }> = [];
@@ -161,7 +163,7 @@ function printTokenCurve(f: ExperimentResult['fit']): void {
   console.log(`step cost by tokens per step: ${f.tokenKnots.map((k, i) => `${k}: ${(f.tokenSeconds[i] * 1e3).toFixed(1)}${k > upTo ? ' (x)' : ''}`).join(', ')} ms${Number.isFinite(upTo) ? `; (x): extrapolated past ${upTo} tokens with the engine's timed curve` : ''}`);
 }
 function printTable(r: ExperimentResult, keys: string[]): void {
-  console.log(`${'point'.padEnd(10)} ${'client'.padEnd(8)} ${'nominal'.padStart(8)} ${'offered'.padStart(8)} ${'steps×'.padStart(6)} ${'metric'.padEnd(19)} ${'predicted'.padStart(10)} ${'measured'.padStart(10)} ${'error'.padStart(8)}`);
+  console.log(`${'point'.padEnd(10)} ${'client'.padEnd(8)} ${'nominal'.padStart(8)} ${'offered'.padStart(8)} ${'steps×'.padStart(6)} ${'metric'.padEnd(19)} ${'predicted'.padStart(10)} ${'draws min–max'.padStart(19)} ${'measured'.padStart(10)} ${'error'.padStart(8)}`);
   for (const row of r.table.objects() as Array<Record<string, unknown>>) {
     const err = row.error as number;
     const key = keys.includes(row.metric as string);
@@ -169,9 +171,14 @@ function printTable(r: ExperimentResult, keys: string[]): void {
     const offered = Number.isFinite(row.offeredRatePerSecond as number) ? (row.offeredRatePerSecond as number).toFixed(2) : '-';
     console.log(
       `${String(row.point).padEnd(10)} ${String(row.client).padEnd(8)} ${nominal.padStart(8)} ${offered.padStart(8)} ${(row.stepRatio as number).toFixed(2).padStart(6)} ${String(row.metric).padEnd(19)} ` +
-        `${(row.predicted as number).toPrecision(4).padStart(10)} ${(row.measured as number).toPrecision(4).padStart(10)} ${(100 * err).toFixed(1).padStart(7)} %${key && Math.abs(err) > 0.1 ? '  > 10 %' : ''}`,
+        `${(row.predicted as number).toPrecision(4).padStart(10)} ${band(row).padStart(19)} ${(row.measured as number).toPrecision(4).padStart(10)} ${(100 * err).toFixed(1).padStart(7)} %${key && Math.abs(err) > 0.1 ? '  > 10 %' : ''}`,
     );
   }
+}
+function band(row: Record<string, unknown>): string {
+  const lo = row.predictedMin as number | undefined;
+  const hi = row.predictedMax as number | undefined;
+  return lo === undefined || hi === undefined ? '-' : `${lo.toPrecision(4)}–${hi.toPrecision(4)}`;
 }
 
 if (!process.argv.includes('--no-outside')) {

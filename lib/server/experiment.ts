@@ -12,7 +12,9 @@ import { InputError } from '../util/errors.js';
 import { checkArray, checkInt, checkPositive } from '../util/validate.js';
 import { planLoad, probeServerOverheads, runLoad } from './load.js';
 import type { LoadResult, LoadWorkload } from './load.js';
-import { comparePrediction, predictLoad, servedStepRatio, serverStepCost } from './predict.js';
+import { comparePrediction, predictLoadDraws, servedStepRatio, serverStepCost } from './predict.js';
+import type { PredictionRow } from './predict.js';
+import { median } from '../util/stats.js';
 import type { ServerOverheads } from './predict.js';
 import { resolveEngineConfig, spawnServer } from './serve.js';
 import type { Table } from '../util/table.js';
@@ -240,7 +242,10 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
       const workload: LoadWorkload = { ...spec.workload, arrivals: clients !== undefined ? { kind: 'closed', clients } : { kind: 'poisson', ratePerSecond: drawRate } };
       const m = await runLoad({ url: srv.url, workload, seed: spec.seed });
       const logs = [await serverLog(srv.url)];
-      const pr = predictLoad(workload, policy, fitNow, spec.seed, overheads);
+      // A closed loop's first round (one request per client, sent together) is warm-up: left out of both sides.
+      const warmupRequests = clients ?? 0;
+      const prs = predictLoadDraws(workload, policy, fitNow, spec.seed, overheads, { warmupRequests });
+      const pr = prs[0];
       measured.push(m);
       predicted.push(pr);
       const name = p.name ?? (clients !== undefined ? `closed ${clients}` : p.load !== undefined ? `load ${p.load}` : `${rate} req/s`);
@@ -251,16 +256,19 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
         runs.push([spec.outside.label, await spec.outside.run(srv.url, workload, spec.seed)]);
         logs.push(await serverLog(srv.url));
       }
+      let ownCmp: PredictionRow[] = [];
       for (const [k, [client, mm]] of runs.entries()) {
         const own = client === 'batchlab';
         const ov = own ? overheads : outsideOverheads!;
         // The outside client's own step cost; in closed loop predictLoad counts its HTTP path as think time.
-        const prc = own ? pr : predictLoad(workload, policy, outsideFitNow, spec.seed, ov);
+        const prcs = own ? prs : predictLoadDraws(workload, policy, outsideFitNow, spec.seed, ov, { warmupRequests });
+        const prc = prcs[0];
         const drift = servedStepRatio(logs[k].steps, own ? fit : outsideFit);
         // The same ratio over the steps that carry prompt tokens and over decode-only steps: where a TTFT error comes from.
         const promptDrift = servedStepRatio(logs[k].steps.filter((st) => st.work.prefillTokens > 0), own ? fit : outsideFit);
         const decodeDrift = servedStepRatio(logs[k].steps.filter((st) => st.work.prefillTokens === 0), own ? fit : outsideFit);
-        const cmp = comparePrediction(mm, prc, ov);
+        const cmp = comparePrediction(mm, prcs, ov, { warmupRequests });
+        if (own) ownCmp = cmp;
         const offered = Number.isFinite(rate) ? `${rate.toFixed(2)} req/s, offered ${mm.offeredRatePerSecond.toFixed(2)}` : `${clients} clients`;
         log(`batchlab: ${spec.model.label} · ${describe} · ${name} (${offered}, speed ×${ratio.toFixed(2)}, ${client} client): ` + cmp.map((c) => `${c.metric.split(' (')[0]} ${(100 * c.error).toFixed(0)} %`).join(', '));
         const parts = timelineMedians(requestTimelines(mm, logs[k]));
@@ -281,14 +289,15 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
         point: name,
         ratePerSecond: rate,
         speedRatio: ratio,
-        measuredThroughput: m.throughputTokensPerSecond,
-        predictedThroughput: pr.throughputTokensPerSecond,
-        measuredTtftP50: m.ttft.p50,
-        predictedTtftP50: pr.ttft.p50 + overheads.requestSeconds,
-        measuredItlP50: m.itl?.p50 ?? NaN,
-        predictedItlP50: pr.itl?.p50 ?? NaN,
+        // As the table's batchlab-client rows (median over the draws, warm-up left out); e2e over every request, median over the draws.
+        measuredThroughput: row(ownCmp, 'throughput (tok/s)').measured,
+        predictedThroughput: row(ownCmp, 'throughput (tok/s)').predicted,
+        measuredTtftP50: row(ownCmp, 'TTFT p50 (s)').measured,
+        predictedTtftP50: row(ownCmp, 'TTFT p50 (s)').predicted,
+        measuredItlP50: row(ownCmp, 'ITL p50 (s)').measured,
+        predictedItlP50: row(ownCmp, 'ITL p50 (s)').predicted,
         measuredE2eP50: m.e2e.p50,
-        predictedE2eP50: pr.e2e.p50 + overheads.requestSeconds,
+        predictedE2eP50: median(prs.map((x) => x.e2e.p50)) + overheads.requestSeconds,
       });
     }
     return {
@@ -436,4 +445,9 @@ export async function calibrateOnServedSteps(
 /** Requests the served-step calibration sends at `clients` closed-loop clients: 12 at one, 2·clients + 4 at more, times `fraction`, rounded up, at least one per client. */
 function calibrationRequests(clients: number, fraction: number): number {
   return Math.max(clients, Math.ceil(fraction * (clients === 1 ? 12 : 2 * clients + 4)));
+}
+
+/** A metric's row of comparePrediction; NaN values when the run gave none (no ITL with one-token outputs). */
+function row(rows: PredictionRow[], metric: string): { predicted: number; measured: number } {
+  return rows.find((r) => r.metric === metric) ?? { predicted: NaN, measured: NaN };
 }

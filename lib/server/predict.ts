@@ -6,6 +6,9 @@ import type { LoadResult, LoadWorkload } from './load.js';
 import { mean, median } from '../util/stats.js';
 import { InputError } from '../util/errors.js';
 import { fork } from '../util/random.js';
+import { checkInt } from '../util/validate.js';
+import { serveBenchmarkMetrics } from '../batching/benchmark.js';
+import { summariseLoad } from './load.js';
 import type { StepWork } from '../core/types.js';
 
 /**
@@ -31,13 +34,14 @@ export interface ServerOverheads {
  * @example
  * serverStepCost(fit, { stepSeconds: 5e-4, requestSeconds: 0 })({ prefillTokens: 0, decodeTokens: 4, contextTokens: 200 })
  */
-export function serverStepCost(fit: EngineStepCostFit, overheads?: ServerOverheads, seed?: number): ServingStepCost {
+export function serverStepCost(fit: EngineStepCostFit, overheads?: ServerOverheads, seed?: number, draw = 0): ServingStepCost {
   const engine = engineStepCost(fit);
   const extra = overheads?.stepSeconds ?? 0;
   const factors = seed === undefined ? [] : fit.stepFactors ?? [];
-  const draw = factors.length ? fork(seed!, 'served-step-factors') : undefined;
-  const fn: ServingStepCost = draw ? (w) => engine(w) * factors[Math.floor(draw() * factors.length)] + extra : (w) => engine(w) + extra;
-  const spread = draw ? ` × a factor drawn per step from ${factors.length} served steps (median ${median(factors).toFixed(2)}, mean ${mean(factors).toFixed(2)})` : '';
+  // Draw 0 keeps the stream every earlier prediction used; draw i > 0 is its own seeded stream.
+  const rng = factors.length ? fork(seed!, draw === 0 ? 'served-step-factors' : `served-step-factors/${checkInt('draw', draw, { min: 0, max: 1_000_000 })}`) : undefined;
+  const fn: ServingStepCost = rng ? (w) => engine(w) * factors[Math.floor(rng() * factors.length)] + extra : (w) => engine(w) + extra;
+  const spread = rng ? ` × a factor drawn per step from ${factors.length} served steps (median ${median(factors).toFixed(2)}, mean ${mean(factors).toFixed(2)})` : '';
   fn.label = `${fit.label}${spread}${extra > 0 ? ` + ${(extra * 1e3).toFixed(2)} ms loop overhead per step` : ''}`;
   return fn;
 }
@@ -54,12 +58,53 @@ export function serverStepCost(fit: EngineStepCostFit, overheads?: ServerOverhea
  * const predicted = predictLoad(workload, { kind: 'continuous', maxBatch: 8 }, fit, 1);
  * predicted.ttft.p50
  */
-export function predictLoad(workload: LoadWorkload, policy: ServingPolicy, fit: EngineStepCostFit, seed: number, overheads?: ServerOverheads): ServingResult {
-  const stepCost = serverStepCost(fit, overheads, seed);
+export function predictLoad(workload: LoadWorkload, policy: ServingPolicy, fit: EngineStepCostFit, seed: number, overheads?: ServerOverheads, opts: PredictOptions = {}): ServingResult {
+  const stepCost = serverStepCost(fit, overheads, seed, opts.draw ?? 0);
   // In closed loop a client's HTTP path lies between its finish and the server seeing its next request: think time to the server.
   const a = workload.arrivals;
   const arrivals = a.kind === 'closed' && (overheads?.requestSeconds ?? 0) > 0 && (a.think ?? 'fixed') === 'fixed' ? { ...a, thinkSeconds: (a.thinkSeconds ?? 0) + overheads!.requestSeconds } : a;
-  return simulateServing({ ...workload, arrivals, policy, stepCost, costLabel: stepCost.label }, seed);
+  const warmupRequests = opts.warmupRequests ?? 0;
+  return simulateServing({ ...workload, arrivals, policy, stepCost, costLabel: stepCost.label, ...(warmupRequests > 0 ? { warmupRequests } : {}) }, seed);
+}
+
+/** How a prediction draws the served steps' factors and which requests it counts. */
+export interface PredictOptions {
+  /** Which seeded stream of step factors to draw from (0, the default, is predictLoad's own). */
+  draw?: number;
+  /** Requests left out of the latencies as warm-up: the first sent (see serveBenchmarkMetrics). */
+  warmupRequests?: number;
+}
+
+/**
+ * Seeded draws of the step factors a prediction takes its median over: enough that the
+ * median of a run's p99 TTFT no longer moves with one draw, odd so that it is one draw's
+ * value. One draw of 48 requests puts the p99 TTFT anywhere in a band about ±25 % wide
+ * (measured on served-step fits of the default engine); a run's median over 15 draws is
+ * the prediction, the band beside it.
+ */
+export const PREDICTION_DRAWS = 15;
+
+/**
+ * The simulator's prediction of a measured run as `draws` runs of predictLoad: the same
+ * workload, arrivals and lengths (seeded by `seed`), each with its own seeded draw of
+ * the step factors. A fit without a measured spread gives one run (every draw would be
+ * the same). comparePrediction takes the median of each metric over them.
+ *
+ * @example
+ * const runs = predictLoadDraws(workload, { kind: 'continuous', maxBatch: 16 }, fit, 1, overheads);
+ * comparePrediction(measured, runs, overheads) // predicted = median over the runs
+ */
+export function predictLoadDraws(
+  workload: LoadWorkload,
+  policy: ServingPolicy,
+  fit: EngineStepCostFit,
+  seed: number,
+  overheads?: ServerOverheads,
+  opts: { draws?: number; warmupRequests?: number } = {},
+): ServingResult[] {
+  const draws = checkInt('draws', opts.draws ?? PREDICTION_DRAWS, { min: 1, max: 1001 });
+  const n = fit.stepFactors?.length ? draws : 1;
+  return Array.from({ length: n }, (_, draw) => predictLoad(workload, policy, fit, seed, overheads, { draw, warmupRequests: opts.warmupRequests }));
 }
 
 /**
@@ -81,10 +126,14 @@ export function servedStepRatio(steps: Array<{ start: number; nextDecision: numb
 /** One metric, predicted beside measured. */
 export interface PredictionRow {
   metric: string;
+  /** The prediction: one run's value, or the median over a prediction's draws (predictLoadDraws). */
   predicted: number;
   measured: number;
   /** (predicted − measured) / measured. */
   error: number;
+  /** Over several draws: the smallest and largest value a single draw gave (the band of the prediction). */
+  predictedMin?: number;
+  predictedMax?: number;
 }
 
 /**
@@ -93,21 +142,39 @@ export interface PredictionRow {
  * throughput, each with its relative error. The request overhead, when given, is added
  * to the predicted TTFT (the simulator's requests arrive at the engine instantly).
  *
+ * Given several runs (predictLoadDraws), each metric's prediction is its median over
+ * them, with the smallest and largest beside it. With `warmupRequests` w > 0, both sides
+ * leave out the first w requests sent, as serveBenchmarkMetrics does for the simulator:
+ * every metric is over the rest, throughput over their window (first send to last
+ * finish). The runs must have been simulated with the same warm-up (for their ITL).
+ *
  * @example
  * comparePrediction(measured, predicted).map((r) => `${r.metric}: ${(100 * r.error).toFixed(1)} %`)
  */
-export function comparePrediction(measured: LoadResult, predicted: ServingResult, overheads?: ServerOverheads): PredictionRow[] {
+export function comparePrediction(measured: LoadResult, predicted: ServingResult | readonly ServingResult[], overheads?: ServerOverheads, opts: { warmupRequests?: number } = {}): PredictionRow[] {
   const req = overheads?.requestSeconds ?? 0;
-  const rows: Array<[string, number | undefined, number | undefined]> = [
-    ['TTFT p50 (s)', predicted.ttft.p50 + req, measured.ttft.p50],
-    ['TTFT p99 (s)', predicted.ttft.p99 + req, measured.ttft.p99],
-    ['ITL p50 (s)', predicted.itl?.p50, measured.itl?.p50],
-    ['TPOT p50 (s)', predicted.tpot?.p50, measured.tpot?.p50],
-    ['throughput (tok/s)', predicted.throughputTokensPerSecond, measured.throughputTokensPerSecond],
-  ];
-  return rows
-    .filter((r): r is [string, number, number] => r[1] !== undefined && r[2] !== undefined)
-    .map(([metric, p, m]) => ({ metric, predicted: p, measured: m, error: (p - m) / m }));
+  const runs: readonly ServingResult[] = Array.isArray(predicted) ? predicted : [predicted as ServingResult];
+  if (runs.length === 0) throw new InputError('predicted', runs, 'at least one simulated run');
+  const w = checkInt('warmupRequests', opts.warmupRequests ?? 0, { min: 0, max: Math.max(0, measured.records.length - 1) });
+  // The measured requests after the warm-up: the first w sent are left out.
+  const m = w === 0 ? measured : summariseLoad(measured.records.slice().sort((x, y) => x.send - y.send).slice(w), { url: measured.provenance.url, workload: measured.provenance.workload, seed: measured.provenance.seed });
+  const metricsOf = (r: ServingResult): Array<number | undefined> => {
+    if (w === 0) return [r.ttft.p50 + req, r.ttft.p99 + req, r.itl?.p50, r.tpot?.p50, r.throughputTokensPerSecond];
+    const b = serveBenchmarkMetrics(r, w);
+    return [b.medianTtftMs / 1e3 + req, b.p99TtftMs / 1e3 + req, b.medianItlMs === null ? undefined : b.medianItlMs / 1e3, b.medianTpotMs === null ? undefined : b.medianTpotMs / 1e3, b.outputThroughput];
+  };
+  const perRun = runs.map(metricsOf);
+  const names = ['TTFT p50 (s)', 'TTFT p99 (s)', 'ITL p50 (s)', 'TPOT p50 (s)', 'throughput (tok/s)'];
+  const measuredValues = [m.ttft.p50, m.ttft.p99, m.itl?.p50, m.tpot?.p50, m.throughputTokensPerSecond];
+  const rows: PredictionRow[] = [];
+  names.forEach((metric, j) => {
+    const values = perRun.map((v) => v[j]).filter((x): x is number => x !== undefined);
+    const mv = measuredValues[j];
+    if (values.length !== perRun.length || mv === undefined) return;
+    const p = median(values);
+    rows.push({ metric, predicted: p, measured: mv, error: (p - mv) / mv, ...(values.length > 1 ? { predictedMin: Math.min(...values), predictedMax: Math.max(...values) } : {}) });
+  });
+  return rows;
 }
 
 /** Prediction rows of one unit, for a table whose headers carry it. */

@@ -6,7 +6,7 @@ import { fitEngineStepCost } from '../../lib/engine/stepcost.js';
 import type { EngineStepCostFit, EngineStepCostPoint } from '../../lib/engine/stepcost.js';
 import { planLoad, summariseLoad } from '../../lib/server/load.js';
 import type { LoadRequestRecord } from '../../lib/server/load.js';
-import { comparePrediction, describePredictionErrors, predictLoad, predictionErrorSummary, predictionRowsByUnit, servedStepRatio, serverStepCost } from '../../lib/server/predict.js';
+import { comparePrediction, describePredictionErrors, predictLoad, predictLoadDraws, PREDICTION_DRAWS, predictionErrorSummary, predictionRowsByUnit, servedStepRatio, serverStepCost } from '../../lib/server/predict.js';
 import { predictionChart, predictionErrorChart } from '../../lib/plot/server.js';
 import { promptTokens, tokenText } from '../../lib/server/http.js';
 import { InputError } from '../../lib/util/errors.js';
@@ -196,4 +196,61 @@ test('serverStepCost(fit, overheads, seed) multiplies each step by a seeded draw
   assert.ok(Math.abs(m - 1.5) < 0.07, String(m));
   // Without a seed, or without factors, the cost is the fit's own.
   assert.equal(serverStepCost(f)(w), serverStepCost(fit(), undefined, 5)(w));
+});
+
+test('predictLoadDraws: one run without a measured spread; with one, PREDICTION_DRAWS seeded runs of the same workload, draw 0 being predictLoad', () => {
+  const f = fit();
+  const workload = { arrivals: { kind: 'poisson' as const, ratePerSecond: 20 }, requests: 40, promptTokens: { kind: 'uniform' as const, min: 4, max: 32 }, outputTokens: { kind: 'fixed' as const, tokens: 6 } };
+  const policy = { kind: 'continuous' as const, maxBatch: 4 };
+  assert.equal(predictLoadDraws(workload, policy, f, 1).length, 1);
+  // A spread of step factors 1 and 3 (half the steps three times slower): the draws differ, each as seeded.
+  const spread: EngineStepCostFit = { ...f, stepFactors: [1, 1, 3, 3] };
+  const runs = predictLoadDraws(workload, policy, spread, 1);
+  assert.equal(runs.length, PREDICTION_DRAWS);
+  assert.equal(runs[0].ttft.p99, predictLoad(workload, policy, spread, 1).ttft.p99);
+  assert.deepEqual(predictLoadDraws(workload, policy, spread, 1).map((r) => r.ttft.p99), runs.map((r) => r.ttft.p99));
+  assert.ok(new Set(runs.map((r) => r.ttft.p99)).size > 1);
+  // Every draw runs the same requests: the arrivals are the workload's, not the draw's.
+  for (const r of runs) assert.deepEqual(Array.from(r.requestLog!.arrival), Array.from(runs[0].requestLog!.arrival));
+  assert.throws(() => predictLoadDraws(workload, policy, spread, 1, undefined, { draws: 0 }), InputError);
+});
+
+test('comparePrediction over several runs: the median of each metric, with the smallest and largest run beside it', () => {
+  const f: EngineStepCostFit = { ...fit(), stepFactors: [1, 1, 3, 3] };
+  const workload = { arrivals: { kind: 'poisson' as const, ratePerSecond: 20 }, requests: 40, promptTokens: { kind: 'uniform' as const, min: 4, max: 32 }, outputTokens: { kind: 'fixed' as const, tokens: 6 } };
+  const runs = predictLoadDraws(workload, { kind: 'continuous', maxBatch: 4 }, f, 1);
+  const measured = summariseLoad(records([[0, 0.05, 5, 0.02], [0.5, 0.07, 5, 0.02]]), { url: 'x', workload: 'w', seed: 1 });
+  const p99 = comparePrediction(measured, runs).find((r) => r.metric === 'TTFT p99 (s)')!;
+  const sorted = runs.map((r) => r.ttft.p99).sort((a, b) => a - b);
+  // An odd number of runs: the median is the middle one.
+  assert.equal(p99.predicted, sorted[(sorted.length - 1) / 2]);
+  assert.equal(p99.predictedMin, sorted[0]);
+  assert.equal(p99.predictedMax, sorted[sorted.length - 1]);
+  // One run: its own value and no band.
+  const one = comparePrediction(measured, runs[0]).find((r) => r.metric === 'TTFT p99 (s)')!;
+  assert.equal(one.predicted, runs[0].ttft.p99);
+  assert.equal(one.predictedMin, undefined);
+});
+
+test('comparePrediction with warm-up leaves the first requests sent out of both sides: a closed loop of 2 whose first round waited 1 s', () => {
+  // Measured: requests 0 and 1 (the first round) took 1 s to their first token, the next four 0.1 s.
+  const rec = records([[0, 1, 5, 0.02], [0, 1, 5, 0.02], [1.1, 0.1, 5, 0.02], [1.1, 0.1, 5, 0.02], [1.3, 0.1, 5, 0.02], [1.3, 0.1, 5, 0.02]]);
+  const measured = summariseLoad(rec, { url: 'x', workload: 'w', seed: 1 });
+  const f = fit();
+  const workload = { arrivals: { kind: 'closed' as const, clients: 2 }, requests: 6, promptTokens: { kind: 'fixed' as const, tokens: 8 }, outputTokens: { kind: 'fixed' as const, tokens: 5 } };
+  const runs = predictLoadDraws(workload, { kind: 'continuous', maxBatch: 4 }, f, 1, undefined, { warmupRequests: 2 });
+  const all = comparePrediction(measured, runs);
+  const steady = comparePrediction(measured, runs, undefined, { warmupRequests: 2 });
+  const at = (rows: typeof all, m: string) => rows.find((r) => r.metric === m)!;
+  // With the first round: p99 by linear interpolation over the sorted [0.1, 0.1, 0.1, 0.1, 1, 1] at rank 0.99 × 5 = 4.95, between the two 1 s values: 1; without it every TTFT is 0.1.
+  assert.ok(Math.abs(at(all, 'TTFT p99 (s)').measured - 1) < 1e-9);
+  assert.ok(Math.abs(at(steady, 'TTFT p99 (s)').measured - 0.1) < 1e-9);
+  // Throughput over the rest's window: 4 requests × 5 tokens from the first of them sent (1.1 s) to the last finish (1.3 + 0.1 + 0.08 = 1.48 s).
+  assert.ok(Math.abs(at(steady, 'throughput (tok/s)').measured - 20 / 0.38) < 1e-9);
+  // The prediction leaves out the simulated first round the same way (serveBenchmarkMetrics).
+  const sim = runs[0].requestLog!;
+  const order = Array.from(sim.arrival.keys()).sort((a, b) => sim.arrival[a] - sim.arrival[b] || a - b).slice(2);
+  const ttfts = order.map((i) => sim.firstToken[i] - sim.arrival[i]).sort((a, b) => a - b);
+  assert.ok(Math.abs(at(steady, 'TTFT p50 (s)').predicted - (ttfts[1] + ttfts[2]) / 2) < 1e-9);
+  assert.throws(() => comparePrediction(measured, runs, undefined, { warmupRequests: 6 }), InputError);
 });
