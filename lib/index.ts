@@ -640,6 +640,7 @@ export {
   predictLoad,
   predictLoadDraws,
   PREDICTION_DRAWS,
+  closedLoopWarmup,
   predictedVsMeasured,
   predictionErrorSummary,
   probeServerOverheads,

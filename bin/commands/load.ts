@@ -6,7 +6,7 @@ import type { EngineStepCostFit } from '../../lib/engine/stepcost.js';
 import { servingPolicyModule } from '../../lib/batching/policy.js';
 import { probeServerOverheads, runLoad } from '../../lib/server/load.js';
 import type { LoadWorkload } from '../../lib/server/load.js';
-import { comparePrediction, predictLoadDraws, PREDICTION_DRAWS } from '../../lib/server/predict.js';
+import { closedLoopWarmup, comparePrediction, predictLoadDraws, PREDICTION_DRAWS } from '../../lib/server/predict.js';
 import type { ServerOverheads } from '../../lib/server/predict.js';
 import { calibrateOnServedSteps } from '../../lib/server/experiment.js';
 import { InputError } from '../../lib/util/errors.js';
@@ -143,7 +143,7 @@ export function register(program: Command, io: { out: (s: string) => void; err: 
       const r = await runLoad({ url, workload, seed, signal: io.signal });
       let rows: ReturnType<typeof comparePrediction> | undefined;
       // A closed loop's first round (one request per client, sent together) is warm-up, left out of both sides as in the benchmark.
-      const warmupRequests = workload.arrivals.kind === 'closed' ? workload.arrivals.clients : 0;
+      const warmupRequests = closedLoopWarmup(workload);
       if (o.predict) rows = comparePrediction(r, predictLoadDraws(workload, policy!, fit!, seed, overheads, { warmupRequests }), overheads, { warmupRequests });
       const serverPolicy = await reportedPolicy(url);
       if (o.records) writeFileSafe('--records', o.records, JSON.stringify(r, null, 1));

@@ -12,7 +12,7 @@ import { InputError } from '../util/errors.js';
 import { checkArray, checkInt, checkPositive } from '../util/validate.js';
 import { planLoad, probeServerOverheads, runLoad } from './load.js';
 import type { LoadResult, LoadWorkload } from './load.js';
-import { comparePrediction, predictLoadDraws, servedStepRatio, serverStepCost } from './predict.js';
+import { closedLoopWarmup, comparePrediction, predictLoadDraws, servedStepRatio, serverStepCost } from './predict.js';
 import type { PredictionRow } from './predict.js';
 import { median } from '../util/stats.js';
 import type { ServerOverheads } from './predict.js';
@@ -243,7 +243,7 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
       const m = await runLoad({ url: srv.url, workload, seed: spec.seed });
       const logs = [await serverLog(srv.url)];
       // A closed loop's first round (one request per client, sent together) is warm-up: left out of both sides.
-      const warmupRequests = clients ?? 0;
+      const warmupRequests = closedLoopWarmup(workload);
       const prs = predictLoadDraws(workload, policy, fitNow, spec.seed, overheads, { warmupRequests });
       const pr = prs[0];
       measured.push(m);

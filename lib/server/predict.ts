@@ -76,6 +76,19 @@ export interface PredictOptions {
 }
 
 /**
+ * The requests a comparison leaves out as warm-up: in closed loop each client's first
+ * request (the clients send them together at the start, and which of them reach the
+ * first step is a race of microseconds), when the run sends more than one round; else none.
+ *
+ * @example
+ * closedLoopWarmup({ arrivals: { kind: 'closed', clients: 16 }, requests: 48, promptTokens: { kind: 'fixed', tokens: 8 }, outputTokens: { kind: 'fixed', tokens: 8 } }) // => 16
+ */
+export function closedLoopWarmup(workload: Pick<LoadWorkload, 'arrivals' | 'requests'>): number {
+  const a = workload.arrivals;
+  return a.kind === 'closed' && (workload.requests ?? 0) > a.clients ? a.clients : 0;
+}
+
+/**
  * Seeded draws of the step factors a prediction takes its median over (odd, so that the
  * median is one draw's value). One draw is one possible run: on the served-step fits of
  * the default engine (seed 1, 48 requests, 303 draws), single draws put the p99 TTFT

@@ -6,7 +6,7 @@ import { fitEngineStepCost } from '../../lib/engine/stepcost.js';
 import type { EngineStepCostFit, EngineStepCostPoint } from '../../lib/engine/stepcost.js';
 import { planLoad, summariseLoad } from '../../lib/server/load.js';
 import type { LoadRequestRecord } from '../../lib/server/load.js';
-import { comparePrediction, describePredictionErrors, predictLoad, predictLoadDraws, PREDICTION_DRAWS, predictionErrorSummary, predictionRowsByUnit, servedStepRatio, serverStepCost } from '../../lib/server/predict.js';
+import { comparePrediction, describePredictionErrors, predictLoad, predictLoadDraws, PREDICTION_DRAWS, closedLoopWarmup, predictionErrorSummary, predictionRowsByUnit, servedStepRatio, serverStepCost } from '../../lib/server/predict.js';
 import { predictionChart, predictionErrorChart } from '../../lib/plot/server.js';
 import { promptTokens, tokenText } from '../../lib/server/http.js';
 import { InputError } from '../../lib/util/errors.js';
@@ -253,4 +253,12 @@ test('comparePrediction with warm-up leaves the first requests sent out of both 
   const ttfts = order.map((i) => sim.firstToken[i] - sim.arrival[i]).sort((a, b) => a - b);
   assert.ok(Math.abs(at(steady, 'TTFT p50 (s)').predicted - (ttfts[1] + ttfts[2]) / 2) < 1e-9);
   assert.throws(() => comparePrediction(measured, runs, undefined, { warmupRequests: 6 }), InputError);
+});
+
+test('closedLoopWarmup: each client\'s first request in a closed loop of more than one round; none in open loop or in a single round', () => {
+  const lengths = { promptTokens: { kind: 'fixed' as const, tokens: 8 }, outputTokens: { kind: 'fixed' as const, tokens: 8 } };
+  assert.equal(closedLoopWarmup({ ...lengths, arrivals: { kind: 'closed', clients: 16 }, requests: 48 }), 16);
+  // 16 requests from 16 clients are all the first round: nothing would be left to measure.
+  assert.equal(closedLoopWarmup({ ...lengths, arrivals: { kind: 'closed', clients: 16 }, requests: 16 }), 0);
+  assert.equal(closedLoopWarmup({ ...lengths, arrivals: { kind: 'poisson', ratePerSecond: 4 }, requests: 48 }), 0);
 });
