@@ -123,9 +123,10 @@ export interface PublishedCase {
    * - Absent (the case states no balance): the performance model prices experts
    *   alike, and the MoE tables are read under the architecture's power law, whose
    *   rows hold the busiest rank's load (aiconfigurator's default).
-   * - 'balanced': the case states perfectly balanced experts (DeepSeek's profiles
-   *   "simulate an absolutely balanced MoE routing strategy", LMSYS's "Simulated
-   *   Perfect EPLB"), in its own words (`source`): the MoE tables' 'balanced' rows.
+   * - 'balanced': the case states perfectly balanced experts, every expert the same
+   *   tokens (DeepSeek's profiles "simulate an absolutely balanced MoE routing strategy"),
+   *   in its own words (`source`): the MoE tables' 'balanced' rows. LMSYS's "Simulated
+   *   Perfect EPLB" is random expert selection, uniform routing: 'eplb'.
    * - 'eplb': the case states expert-parallel load balancing (EPLB), in its own words
    *   (`source`), over `redundantExperts` copies (0 where it states none): the layout is
    *   priced under `expertRouting: 'eplb'`, the busiest device at the load factor of seeded
@@ -379,7 +380,7 @@ interface DayJson {
  * attended to but not computed (its capacity: no published figure says how full the
  * prefill pool ran); decode at its served operating point, the most sequences per GPU
  * at which users still get the published per-user speed, with one MTP draft per
- * sequence; expert load from seeded uniform routing over the redundant placement.
+ * sequence; EPLB over the redundant experts the layout states (expertLoad 'eplb').
  */
 function dayCases(day: DayJson, name: string, file: { source: string; url?: string; date?: string }): PublishedCase[] {
   const where = `data/published/${name} day`;
@@ -513,7 +514,9 @@ export function publishedCases(): PublishedCase[] {
 
 /**
  * The busiest expert device's load over the mean that a case assumes: 1 when balanced,
- * else the seeded uniform-routing imbalance of its layout (computed once per process).
+ * else, for a case that states EPLB, the placement model's factor for seeded uniform routing
+ * over its layout and redundant copies at its own batch (`uniformRoutingLoadFactor`, which
+ * computes each point once per process): the factor `predictPublishedCase` prices it at.
  *
  * @example
  * publishedCaseLoadFactor(publishedCases().find((c) => c.id === 'deepseek-decode')!) // => about 1.18
