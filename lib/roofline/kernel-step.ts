@@ -126,7 +126,7 @@ export function contextAttentionCall(g: Pick<GroupWork, 'P' | 'S' | 'pairs'>): C
  * remove that skew) reads the 'uniform' rows instead, at the busiest device's tokens
  * (`eplbMoeTokens`). In the wide-EP table those rows give every local expert the same
  * tokens, `num_token · topk · ep / num_experts` (collector/wideep/sglang/collect_deepep_moe.py:
- * 477-507 in context, 766-776 in generation): the measured rank carries the mean load. (The
+ * 472-515 in context, 767-776 in generation): the measured rank carries the mean load. (The
  * fused SGLang MoE collector's 'uniform' draws `torch.randn` router logits instead,
  * collector/sglang/collect_moe.py:291-292; the shipped fused tables hold no 'uniform' rows.)
  *
