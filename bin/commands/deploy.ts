@@ -47,6 +47,7 @@ interface DeployOptions {
   redundant: string;
   gpusPerNode: string;
   overlap?: boolean;
+  eplb?: boolean;
   precision: string;
   batch: string;
   context: string;
@@ -189,6 +190,7 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
   // DeepSeek's day has its published precision; a local setup prices its KV cache in bf16.
   const fixed = o.deepseekDay ? '--deepseek-day' : o.local !== undefined ? '--local' : o.setup !== undefined ? '--setup' : undefined;
   if (kvCache !== undefined && fixed !== undefined) throw new InputError('--kv-cache', kvCache, `left out with ${fixed} (it applies to a deployment of --model on --hardware)`);
+  if (o.eplb && fixed !== undefined) throw new InputError('--eplb', true, `left out with ${fixed} (it applies to a deployment of --model on --hardware)`);
   if (o.deepseekDay) return deepseekDay(o, io);
   if (o.local !== undefined || o.setup !== undefined) return localCommand(o, io);
   const model = modelFlag(o.model);
@@ -233,7 +235,9 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
     };
   }
   const kernels = kernelOptionsFromFlags(o, hw);
-  const step = asFlags(() => perfDeviceStepModel(model, hw, layout, precision, { efficiency, ...kernels }), { ...LAYOUT_FLAGS, framework: '--framework', fp8Scaling: '--fp8-scaling' }, LAYOUT_WORDS);
+  if (o.eplb && !model.moe) throw new InputError('--eplb', true, `left out for ${model.id}: a dense model has no routed experts to balance`);
+  const routing = o.eplb ? { expertRouting: 'eplb' as const } : {};
+  const step = asFlags(() => perfDeviceStepModel(model, hw, layout, precision, { efficiency, ...kernels, ...routing }), { ...LAYOUT_FLAGS, framework: '--framework', fp8Scaling: '--fp8-scaling' }, LAYOUT_WORDS);
   const decode = decodePerformance(step, layout, { sequencesPerRank: batch, context, speculative });
   if (!decode.memory.fits) {
     const refusal = memoryRefusal(step, decode, batch, layout.pipelineParallel, context);
@@ -353,6 +357,7 @@ export function register(program: Command, io: CliIo): void {
     .option('--pp <n>', 'pipeline stages', '1')
     .option('--ep <n>', 'expert parallelism (1, or tp × dp)', '1')
     .option('--redundant <n>', 'redundant experts', '0')
+    .option('--eplb', "the deployment balances its experts with EPLB over the --redundant copies: the busiest expert GPU at the load factor batchlab's placement model gives uniform routing, in the model and on the kernel tables' 'uniform' rows")
     .option('--gpus-per-node <n>', 'devices per node', '8')
     .option('--overlap', 'two micro-batches overlap communication with computation')
     .option('--precision <list>', 'one dtype, or weights,attention,dispatch,combine', 'bf16')

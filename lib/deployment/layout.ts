@@ -81,18 +81,21 @@ export function uniformPrecision(dtype: DeploymentPrecision['weights']): Deploym
 /**
  * The roofline's Parallelism of a pool layout: tensorParallel → tp,
  * dataParallelAttention → dp, expertParallel → ep, pipelineParallel → pp, gpusPerNode →
- * devicesPerNode, microBatchOverlap → overlap; `dispatch` and `expertLoadFactor` come
- * from the pool's role and routing. redundantExperts and routedExpertsPerDevice have
- * no Parallelism field: they enter through `expertLoadFactor`. The one mapping between
- * the two vocabularies.
+ * devicesPerNode, microBatchOverlap → overlap; `dispatch`, `expertLoadFactor` and
+ * `expertRouting` come from the pool's role and routing. Under `expertRouting: 'eplb'`
+ * redundantExperts → redundantExperts (the placement model then gives the load factor);
+ * otherwise redundantExperts, like routedExpertsPerDevice, enters only through a given
+ * `expertLoadFactor`. The one mapping between the two vocabularies.
  *
  * @example
  * layoutParallelism(loadModel('llama-3.1-70b'), { gpusPerNode: 8, tensorParallel: 4, dataParallelAttention: 1,
  *   pipelineParallel: 1, expertParallel: 1, redundantExperts: 0, microBatchOverlap: false }).tp // => 4
  */
-export function layoutParallelism(model: ModelSpec, layout: PoolLayout, opts: Pick<Parallelism, 'dispatch' | 'expertLoadFactor'> = {}): Parallelism {
+export function layoutParallelism(model: ModelSpec, layout: PoolLayout, opts: Pick<Parallelism, 'dispatch' | 'expertLoadFactor' | 'expertRouting'> = {}): Parallelism {
   const L = resolveLayout(model, layout);
+  const routing = opts.expertRouting === undefined ? {} : { expertRouting: opts.expertRouting, ...(opts.expertRouting === 'eplb' ? { redundantExperts: L.redundantExperts } : {}) };
   return {
+    ...routing,
     tp: L.tensorParallel,
     dp: L.dataParallelAttention,
     ep: L.expertParallel,

@@ -1,7 +1,7 @@
 import type { StepWork } from '../core/types.js';
 import type { HardwareSpec } from '../hardware/spec.js';
 import type { ModelSpec } from '../models/spec.js';
-import type { EfficiencyMode, Fp8Scaling, MemoryFit, Parallelism, PerfConfig } from '../roofline/deployment.js';
+import type { EfficiencyMode, ExpertRouting, Fp8Scaling, MemoryFit, Parallelism, PerfConfig } from '../roofline/deployment.js';
 import { memoryFit, precisionOfClasses, stepTime } from '../roofline/deployment.js';
 import { checkInt, checkNumber } from '../util/validate.js';
 import { uniformRoutingLoadFactor } from '../roofline/routing.js';
@@ -19,6 +19,13 @@ export interface PerfStepOptions {
   dispatch?: Parallelism['dispatch'];
   /** Busiest expert device's tokens over the mean (default 1); see `expertLoadFactorFromRouting`. */
   expertLoadFactor?: number;
+  /**
+   * How the deployment routes tokens to its experts (PerfConfig `parallelism.expertRouting`):
+   * 'eplb' balances them over the layout's `redundantExperts` copies, the busiest device at the
+   * placement model's load factor for each step, in the performance model and on the kernel
+   * tables' 'uniform' rows alike (not with `expertLoadFactor`).
+   */
+  expertRouting?: ExpertRouting;
   /** Price GEMMs, attention and all-reduces from this framework's kernel tables (PerfConfig `framework`). */
   framework?: string;
   frameworkVersion?: string;
@@ -48,7 +55,7 @@ export function perfDeviceStepModel(model: ModelSpec, hw: HardwareSpec, layout: 
   const classes = precisionOfClasses(pr);
   const dp = L.dataParallelAttention;
   const config: PerfConfig = {
-    parallelism: layoutParallelism(model, layout, { dispatch: opts.dispatch, expertLoadFactor: opts.expertLoadFactor }),
+    parallelism: layoutParallelism(model, layout, { dispatch: opts.dispatch, expertLoadFactor: opts.expertLoadFactor, expertRouting: opts.expertRouting }),
     precision: classes,
     efficiency: opts.efficiency,
     checkMemory: false,

@@ -62,7 +62,8 @@ export interface PoolLayout {
 // `layoutParallelism` (layout.ts): tensorParallel → tp, dataParallelAttention → dp,
 // expertParallel → ep, pipelineParallel → pp, gpusPerNode → devicesPerNode,
 // microBatchOverlap → overlap; redundantExperts and routedExpertsPerDevice enter the
-// model as its expertLoadFactor. Both stay: renaming every layout of data/ and bin/ is
+// model as its expertLoadFactor, or, under expertRouting 'eplb', redundantExperts as the
+// copies the placement model balances over. Both stay: renaming every layout of data/ and bin/ is
 // not worth one vocabulary.
 
 /** The work of one step on one attention rank (one data-parallel batch). */

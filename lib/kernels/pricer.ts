@@ -334,6 +334,12 @@ export interface KernelPricer {
   deepEp(q: DeepEpQuery): KernelAnswer;
   /** The table file of an op this pricer reads, or undefined where it holds none. */
   tableFile(op: KernelOp): string | undefined;
+  /**
+   * The routing distributions an MoE table files rows under for `dtype` (and, for the wide-EP
+   * table, `phase`), sorted; none where the pricer reads no such table. The MoE queries fall
+   * back from a distribution the table lacks; a caller that must not fall back asks here first.
+   */
+  moeDistributions(op: 'moe' | 'wideep_moe', dtype: string, phase?: 'context' | 'generation'): string[];
   /** All-reduce of a `bytes` buffer over `ranks` devices. */
   allReduce(bytes: number, ranks: number, scope: KernelScope, dtype: string): KernelAnswer;
   /** All-to-all where each rank sends `bytes` in all. */
@@ -546,6 +552,13 @@ export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framewo
     },
     tableFile(op) {
       return tableOf(checkOneOf('op', op, KERNEL_OPS))?.file;
+    },
+    moeDistributions(op, dtype, phase) {
+      checkOneOf('op', op, ['moe', 'wideep_moe'] as const);
+      // Both tables' keys lead with dtype and distribution; the wide-EP table's third is the phase.
+      const keys = [...(tableOf(op)?.index.keys() ?? [])].map((k) => k.split('|'));
+      const held = keys.filter((k) => k[0] === dtype && (op === 'moe' || phase === undefined || k[2] === phase)).map((k) => k[1]);
+      return [...new Set(held)].sort();
     },
     allReduce(bytes, ranks, scope, dtype) {
       sizes('allReduce', { bytes, ranks });

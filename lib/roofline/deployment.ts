@@ -23,8 +23,9 @@ import { defaultKernelDb } from '../kernels/load.js';
 import type { KernelPricer } from '../kernels/pricer.js';
 import { kernelPricer } from '../kernels/pricer.js';
 import type { GroupWork, KernelUsage } from './kernel-step.js';
-import { EXPERT_ALL_TO_ALLS, KernelTally, NO_WIDE_EP_MOE_TABLE, kernelOpSeconds, largeExpertParallel, sharedExpertsOverlapRouted } from './kernel-step.js';
+import { EXPERT_ALL_TO_ALLS, KernelTally, NO_WIDE_EP_MOE_TABLE, eplbNote, eplbTableGap, kernelWeightDtype, kernelOpSeconds, largeExpertParallel, sharedExpertsOverlapRouted } from './kernel-step.js';
 import type { ExpertAllToAll } from './kernel-step.js';
+import { uniformRoutingLoadFactor } from './routing.js';
 
 /**
  * How a model is spread over devices. One instance serves one step on
@@ -69,16 +70,37 @@ export interface Parallelism {
    * from the MoE placement tools (`moeLoadImbalance`, `moeImbalanceSweep`). The
    * performance model's imbalance only: where an MoE table prices the routed experts,
    * the routing distribution its rows were measured under carries the imbalance
-   * (`expertRouting`), and this factor is not applied on top of it.
+   * (`expertRouting`), and this factor is not applied on top of it. Absent under
+   * `expertRouting: 'eplb'`, where the placement model gives it.
    */
   expertLoadFactor?: number;
   /**
-   * The routing the MoE tables are read under (default 'power-law'): the architecture's
-   * power law, whose rows time the busiest expert-parallel rank (aiconfigurator's
-   * default `workload_distribution`), or 'balanced' for a deployment that states
-   * perfectly balanced experts (rows measured with equal tokens per expert).
+   * How the deployment routes tokens to its experts (default 'power-law'), one meaning for
+   * the performance model and the MoE tables:
+   * - 'power-law': the architecture's power law, whose table rows time the busiest
+   *   expert-parallel rank (aiconfigurator's default `workload_distribution`); the
+   *   performance model takes `expertLoadFactor`.
+   * - 'balanced': the deployment states perfectly balanced experts: rows measured with
+   *   equal tokens per expert.
+   * - 'eplb': the deployment states expert-parallel load balancing (EPLB) over its
+   *   `redundantExperts` copies. The busiest device carries the load factor batchlab's
+   *   placement model gives uniform top-k routing over the layout's experts and copies
+   *   (`uniformRoutingLoadFactor`, sampled as `expertLoadSample` says); the performance model
+   *   applies it as its expert load factor, and the MoE tables are read at their 'uniform' rows
+   *   (every local expert given the mean's tokens) at that factor times the layer's tokens.
+   *   A table without 'uniform' rows for the layout's dtype does not price them: the
+   *   performance model does, and the step's usage says why. An MoE model only.
    */
   expertRouting?: ExpertRouting;
+  /** Under `expertRouting: 'eplb'`: the redundant expert copies the layout places beside its experts (default 0). */
+  redundantExperts?: number;
+  /**
+   * Under `expertRouting: 'eplb'`: the routing sample the placement model draws
+   * (`uniformRoutingLoadFactor`): its seed (default 1), its steps (default 5, that
+   * function's own), and the tokens of one step (default: the step's tokens entering an MoE
+   * layer, every data-parallel rank's together).
+   */
+  expertLoadSample?: { seed?: number; steps?: number; tokens?: number };
   /**
    * The expert all-to-all the deployment's source states it ran ('deepep': DeepEP's
    * kernels). With one whole expert per device (ep = tp·dp, ep > 1), such a layout is
@@ -88,11 +110,11 @@ export interface Parallelism {
   expertAllToAll?: ExpertAllToAll;
 }
 
-/** The routing distribution an MoE table is read under: the architecture's power law, or every expert alike. */
-export type ExpertRouting = 'power-law' | 'balanced';
+/** How a deployment routes tokens to its experts: the architecture's power law, every expert alike, or EPLB over redundant copies (see `Parallelism.expertRouting`). */
+export type ExpertRouting = 'power-law' | 'balanced' | 'eplb';
 
 /** Every ExpertRouting, for validation. */
-const EXPERT_ROUTINGS: readonly ExpertRouting[] = ['power-law', 'balanced'];
+const EXPERT_ROUTINGS: readonly ExpertRouting[] = ['power-law', 'balanced', 'eplb'];
 
 /** An element type per tensor class. */
 export interface Precision {
@@ -314,6 +336,8 @@ interface Resolved {
   overlap: number;
   loadFactor: number;
   routing: ExpertRouting;
+  /** Under 'eplb': the placement model's layout and routing sample, and, once a step's tokens are known, the load factor it gives (`withEplbLoad`). */
+  eplb?: EplbLoad;
   precision: Precision;
   mode: EfficiencyMode;
   cal: HardwareCalibration;
@@ -350,6 +374,50 @@ function resolvePrecision(p: PerfConfig['precision']): Precision {
   };
 }
 
+/** A layout's EPLB as the placement model prices it: its redundant copies, its routing sample, and the load factor that sample gives. */
+export interface EplbLoad {
+  redundantExperts: number;
+  seed: number;
+  steps: number;
+  /** Tokens of the sampled step: the layout's stated sample, else the step's own. */
+  tokens?: number;
+  /** The busiest expert device's load over the mean (`uniformRoutingLoadFactor`), once priced. */
+  factor?: number;
+}
+
+/**
+ * Under 'eplb', the resolved layout with the placement model's load factor at the step's
+ * tokens (every data-parallel rank's, as they enter an MoE layer), or at the stated sample's:
+ * the performance model's expert load factor, and the factor the MoE tables' 'uniform' rows are
+ * read at. A step split into two micro-batches keeps its whole step's factor.
+ */
+function withEplbLoad(model: ModelSpec, r: Resolved, w: CheckedWork): Resolved {
+  if (!r.eplb) return r;
+  const tokens = r.eplb.tokens ?? Math.max(1, Math.round(w.prefillTokens + w.decodeTokens));
+  const factor = uniformRoutingLoadFactor(model, { expertParallel: r.ep, redundantExperts: r.eplb.redundantExperts }, tokens, r.eplb.seed, r.eplb.steps);
+  return { ...r, loadFactor: factor, eplb: { ...r.eplb, tokens, factor } };
+}
+
+/** The EPLB fields of a layout, checked: only under `expertRouting: 'eplb'`, only for an MoE model. */
+function resolveEplb(model: ModelSpec, par: Parallelism, routing: ExpertRouting, ep: number): Resolved['eplb'] {
+  if (routing !== 'eplb') {
+    if (par.redundantExperts !== undefined) throw new InputError('parallelism.redundantExperts', par.redundantExperts, "absent unless parallelism.expertRouting is 'eplb'");
+    if (par.expertLoadSample !== undefined) throw new InputError('parallelism.expertLoadSample', par.expertLoadSample, "absent unless parallelism.expertRouting is 'eplb'");
+    return undefined;
+  }
+  if (!model.moe) throw new InputError('parallelism.expertRouting', routing, `'power-law' or 'balanced': EPLB balances routed experts, and ${model.id} is a dense model`);
+  if (par.expertLoadFactor !== undefined) throw new InputError('parallelism.expertLoadFactor', par.expertLoadFactor, "absent under expertRouting 'eplb': the placement model gives the load factor (uniformRoutingLoadFactor)");
+  const redundantExperts = checkInt('parallelism.redundantExperts', par.redundantExperts ?? 0, { min: 0, max: model.moe.numExperts * Math.max(0, ep - 1) });
+  const sample = par.expertLoadSample ?? {};
+  if (typeof sample !== 'object' || sample === null) throw new InputError('parallelism.expertLoadSample', sample, 'an object { seed?, steps?, tokens? }');
+  return {
+    redundantExperts,
+    seed: checkInt('parallelism.expertLoadSample.seed', sample.seed ?? 1, { min: 0, max: 2 ** 31 }),
+    steps: checkInt('parallelism.expertLoadSample.steps', sample.steps ?? 5, { min: 2, max: 1000 }),
+    ...(sample.tokens === undefined ? {} : { tokens: checkInt('parallelism.expertLoadSample.tokens', sample.tokens, { min: 1, max: 1 << 22 }) }),
+  };
+}
+
 function resolve(model: ModelSpec, hw: HardwareSpec, config: PerfConfig): Resolved {
   if (typeof config !== 'object' || config === null) throw new InputError('config', config, 'a PerfConfig object');
   const par = config.parallelism ?? {};
@@ -375,6 +443,7 @@ function resolve(model: ModelSpec, hw: HardwareSpec, config: PerfConfig): Resolv
     par.overlap === undefined || par.overlap === false ? 0 : par.overlap === true ? -1 : checkNumber('parallelism.overlap', par.overlap, { min: 0, max: 1 });
   const loadFactor = checkNumber('parallelism.expertLoadFactor', par.expertLoadFactor ?? 1, { min: 1, max: MAX_DEVICES });
   const routing = checkOneOf('parallelism.expertRouting', par.expertRouting ?? 'power-law', EXPERT_ROUTINGS);
+  const eplb = resolveEplb(model, par, routing, ep);
   const allToAll = par.expertAllToAll === undefined ? undefined : checkOneOf('parallelism.expertAllToAll', par.expertAllToAll, EXPERT_ALL_TO_ALLS);
   const precision = resolvePrecision(config.precision);
   for (const d of [precision.compute, precision.activations]) hardwarePeakFlops(hw, d);
@@ -417,6 +486,7 @@ function resolve(model: ModelSpec, hw: HardwareSpec, config: PerfConfig): Resolv
     maxNodes,
     loadFactor,
     routing,
+    ...(eplb ? { eplb } : {}),
     precision,
     mode,
     cal,
@@ -516,11 +586,16 @@ function priceOp(
   }
   const computeBound = computeSeconds >= memorySeconds && computeSeconds > 0;
   if (r.kernels) {
-    const dtypes = { weights: p.compute, attention: p.activations, kvCache: p.kvCache, fp8Scaling: r.fp8Scaling, routing: r.routing, largeExpertParallel: r.largeExpertParallel };
+    const dtypes = { weights: p.compute, attention: p.activations, kvCache: p.kvCache, fp8Scaling: r.fp8Scaling, routing: r.routing, largeExpertParallel: r.largeExpertParallel, ...(r.eplb ? { eplb: r.eplb } : {}) };
     const t = kernelOpSeconds(op, model, r.kernels, dtypes, split, g, tally);
     if (t !== undefined) return { seconds: t, computeSeconds, memorySeconds, computeBound };
     const wideTable = op.group === 'routed-expert' && r.largeExpertParallel ? r.kernels.tableFile('wideep_moe') ?? null : undefined;
-    const why = wideTable === undefined ? '' : `: ${wideTable ? `no row of ${wideTable} holds this layout` : NO_WIDE_EP_MOE_TABLE}`;
+    const gap = op.group === 'routed-expert' && r.routing === 'eplb' ? eplbTableGap(r.kernels, r.largeExpertParallel ? 'wideep_moe' : 'moe', kernelWeightDtype(p.compute, r.fp8Scaling), r.largeExpertParallel ? (g.P > 0 ? 'context' : 'generation') : undefined) : undefined;
+    const reasons = [
+      ...(gap ? [gap] : wideTable === undefined ? [] : [wideTable ? `no row of ${wideTable} holds this layout` : NO_WIDE_EP_MOE_TABLE]),
+      ...(op.group === 'routed-expert' && r.eplb ? [eplbNote(model, r.ep, r.eplb, 'model')] : []),
+    ];
+    const why = reasons.length ? `: ${reasons.join('; ')}` : '';
     tally.add(isCore ? 'attention' : op.group, { kind: r.mode, from: `${hw.name} performance model (${r.mode})${why}`, rows: [] }, op.calls);
   }
   if (r.matmulCost && op.matmuls.length > 0) {
@@ -826,7 +901,7 @@ function stageCostOf(model: ModelSpec, hw: HardwareSpec, r: Resolved, w: Checked
 
 function stepTimeOf(model: ModelSpec, hw: HardwareSpec, r: Resolved, w: ReturnType<typeof checkWork>): { seconds: number; interval: number; cost: StageCost } {
   const at = (x: typeof w) => {
-    const cost = stageCostOf(model, hw, r, x);
+    const cost = stageCostOf(model, hw, withEplbLoad(model, r, x), x);
     const seconds = r.pp * cost.stageSeconds + (r.pp - 1) * cost.p2pSeconds;
     return { seconds, interval: cost.stageSeconds + cost.p2pSeconds * (r.pp > 1 ? 1 : 0), cost };
   };

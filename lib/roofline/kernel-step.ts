@@ -1,10 +1,11 @@
 import { DTYPE_BYTES, type Dtype } from '../core/types.js';
 import { prefillAttentionPairs } from '../core/matmul.js';
 import type { KernelAnswer, KernelAnswerKind } from '../kernels/schema.js';
+import { checkNumber } from '../util/validate.js';
 import type { KernelPricer } from '../kernels/pricer.js';
 import type { ModelOperation } from '../models/ops.js';
 import type { ModelSpec } from '../models/spec.js';
-import type { ExpertRouting, Fp8Scaling } from './deployment.js';
+import type { EplbLoad, ExpertRouting, Fp8Scaling } from './deployment.js';
 
 /** How many kernel calls of one family a step priced from one source, and of which kind. */
 export interface KernelUsage {
@@ -121,13 +122,82 @@ export function contextAttentionCall(g: Pick<GroupWork, 'P' | 'S' | 'pairs'>): C
  * Its fused MoE op, the one these tables serve, ignores EPLB (operators/moe.rs:328-343):
  * a deployment with EPLB keeps the power law unless it states balanced experts.
  *
+ * `routing: 'eplb'` (a deployment that states EPLB over redundant experts, which exists to
+ * remove that skew) reads the 'uniform' rows instead, at the busiest device's tokens
+ * (`eplbMoeTokens`). In the wide-EP table those rows give every local expert the same
+ * tokens, `num_token · topk · ep / num_experts` (collector/wideep/sglang/collect_deepep_moe.py:
+ * 472-515 in context, 767-776 in generation): the measured rank carries the mean load. (The
+ * fused SGLang MoE collector's 'uniform' draws `torch.randn` router logits instead,
+ * collector/sglang/collect_moe.py:291-292; the shipped fused tables hold no 'uniform' rows.)
+ *
  * @example
  * moeRoutingDistribution(loadModel('deepseek-v3')) // => 'power_law_1.01'
  * moeRoutingDistribution(loadModel('deepseek-v3'), 'balanced') // => 'balanced'
+ * moeRoutingDistribution(loadModel('deepseek-v3'), 'eplb') // => 'uniform'
  */
 export function moeRoutingDistribution(model: Pick<ModelSpec, 'architecture'>, routing: ExpertRouting = 'power-law'): string {
   if (routing === 'balanced') return 'balanced';
+  if (routing === 'eplb') return EPLB_DISTRIBUTION;
   return model.architecture === 'deepseek_v3' ? 'power_law_1.01' : 'power_law_1.2';
+}
+
+/** The MoE tables' rows an EPLB layout's routed experts are read from: every local expert given the mean's tokens. */
+const EPLB_DISTRIBUTION = 'uniform';
+
+/**
+ * The tokens an EPLB layout's MoE-table query asks for: the layer's tokens times the
+ * placement model's load factor (the busiest device over the mean), rounded to whole tokens,
+ * so that a table timing the mean-load rank ('uniform' rows) answers for the busiest one.
+ *
+ * @example
+ * eplbMoeTokens(524288, 1.0053) // => 527067
+ */
+export function eplbMoeTokens(tokens: number, factor: number): number {
+  checkNumber('tokens', tokens, { min: 1, max: 1e15 });
+  checkNumber('factor', factor, { min: 1, max: 1 << 16 });
+  return Math.round(tokens * factor);
+}
+
+/**
+ * Why an EPLB layout's routed experts fall to the performance model where the MoE table
+ * the step reads (`table`) files no 'uniform' rows for the experts' dtype, or undefined where
+ * it does: the usage says so instead of reading another distribution's rows.
+ *
+ * @example
+ * eplbTableGap(pricer, 'wideep_moe', 'fp8_block', 'context') // => undefined where the table holds 'uniform' rows
+ */
+export function eplbTableGap(k: KernelPricer, table: 'moe' | 'wideep_moe', dtype: string, phase?: 'context' | 'generation'): string | undefined {
+  const file = k.tableFile(table);
+  if (file === undefined) return undefined;
+  const held = k.moeDistributions(table, dtype, phase);
+  if (held.includes(EPLB_DISTRIBUTION)) return undefined;
+  return `EPLB reads 'uniform' rows and ${file} files none for ${dtype}${phase ? ` ${phase}` : ''} (it holds ${held.length ? held.join(', ') : 'no row of that dtype'})`;
+}
+
+/**
+ * The provenance an EPLB layout's routed experts carry: the load factor applied, its value and
+ * where it comes from, as the table's 'uniform' rows read it (`priced: 'table'`) or as the
+ * performance model applies it (`'model'`).
+ *
+ * @example
+ * eplbNote(loadModel('deepseek-v3'), 32, { redundantExperts: 32, seed: 1, steps: 2, tokens: 524288, factor: 1.0053 }, 'table')
+ * // => "EPLB: 'uniform' rows at 1.0053 × the layer's tokens, the busiest device over the mean from batchlab's placement model (…)"
+ */
+export function eplbNote(model: Pick<ModelSpec, 'moe'>, ep: number, e: EplbLoad, priced: 'table' | 'model'): string {
+  const f = (e.factor ?? 1).toFixed(4);
+  const what = priced === 'table' ? `'uniform' rows at ${f} × the layer's tokens` : `expert load factor ${f}`;
+  return `EPLB: ${what}, the busiest device over the mean from batchlab's placement model (uniformRoutingLoadFactor: uniform top-${model.moe?.expertsPerToken ?? 0} routing of ${e.tokens ?? '?'} tokens over ${ep} devices with ${e.redundantExperts} redundant experts, seed ${e.seed}, ${e.steps} steps)`;
+}
+
+/**
+ * The dtype the GEMM and MoE tables file a weight matmul under: FP8 weights with block scales
+ * are 'fp8_block' (aiconfigurator's fp8_block mode), any other the weights' own.
+ *
+ * @example
+ * kernelWeightDtype('fp8', 'block') // => 'fp8_block'
+ */
+export function kernelWeightDtype(weights: Dtype, fp8Scaling?: Fp8Scaling): string {
+  return weights === 'fp8' && fp8Scaling === 'block' ? 'fp8_block' : weights;
 }
 
 /** An expert all-to-all a source states its deployment ran: DeepEP's (normal kernels in prefill, low-latency in decode). */
@@ -279,7 +349,7 @@ export function kernelOpSeconds(
   op: ModelOperation,
   model: ModelSpec,
   k: KernelPricer,
-  dtypes: { weights: Dtype; attention: Dtype; kvCache: Dtype; fp8Scaling?: Fp8Scaling; routing?: ExpertRouting; largeExpertParallel?: boolean },
+  dtypes: { weights: Dtype; attention: Dtype; kvCache: Dtype; fp8Scaling?: Fp8Scaling; routing?: ExpertRouting; largeExpertParallel?: boolean; eplb?: EplbLoad },
   split: OpSplit,
   g: GroupWork,
   tally: KernelTally,
@@ -309,10 +379,10 @@ export function kernelOpSeconds(
     return attentionCoreSeconds(op, g, tally, 'attention', (batch, context) => k.generationAttention({ ...base, batch, context }), (batch, prompt) => k.contextAttention({ ...base, batch, prompt }));
   }
   if (op.matmuls.length === 0) return undefined;
-  const weights = dtypes.weights === 'fp8' && dtypes.fp8Scaling === 'block' ? 'fp8_block' : dtypes.weights;
+  const weights = kernelWeightDtype(dtypes.weights, dtypes.fp8Scaling);
   if (op.group === 'routed-expert') {
     const wide = dtypes.largeExpertParallel ? { phase: g.P > 0 ? ('context' as const) : ('generation' as const) } : undefined;
-    return moeSeconds(op, model, k, weights, dtypes.routing ?? 'power-law', split, tally, wide);
+    return moeSeconds(op, model, k, weights, dtypes.routing ?? 'power-law', split, tally, wide, dtypes.eplb);
   }
   const phase = MLA_BMM_PHASE[op.name];
   if (phase && model.attention.kind === 'mla') {
@@ -410,8 +480,10 @@ function attentionCoreSeconds(
  * With `wide`, a large expert-parallel layout's experts from the wide-EP MoE table at the
  * same tokens (aiconfigurator's MoEExpertCompute also globalizes them by attention_dp_size:
  * operators/moe_expert_compute.rs:151-154, commit 095f58a5). Its SGLang EPLB correction
- * (context tokens × 0.8 under `enable_eplb`, 159-166) is not applied: batchlab's layouts
- * carry no EPLB switch, and the power-law rows already hold the busiest rank's load.
+ * (context tokens × 0.8 under `enable_eplb`, 159-166) is not applied: it is a heuristic, not a
+ * measurement. A layout that states EPLB (`routing: 'eplb'`) reads the 'uniform' rows at the
+ * layer's tokens times the placement model's load factor instead (`eplbMoeTokens`), and where
+ * the table files no 'uniform' rows for the dtype it is not priced here (`eplbTableGap`).
  */
 function moeSeconds(
   op: ModelOperation,
@@ -422,18 +494,22 @@ function moeSeconds(
   split: OpSplit,
   tally: KernelTally,
   wide?: { phase: 'context' | 'generation' },
+  eplb?: EplbLoad,
 ): number | undefined {
   const moe = model.moe;
   if (!moe) return undefined;
   const sh = op.matmuls[0];
   // The op runs `batch` active experts of m rows each: tokens × top-k rows in all.
-  const tokens = Math.round((sh.m * (sh.batch ?? 1)) / moe.expertsPerToken);
-  if (tokens < 1) return undefined;
+  const layer = Math.round((sh.m * (sh.batch ?? 1)) / moe.expertsPerToken);
+  if (layer < 1) return undefined;
+  const byEplb = routing === 'eplb';
+  if (byEplb && eplbTableGap(k, wide ? 'wideep_moe' : 'moe', dtype, wide?.phase) !== undefined) return undefined;
+  const tokens = byEplb ? eplbMoeTokens(layer, eplb?.factor ?? 1) : layer;
   const q = { tokens, experts: moe.numExperts, topk: moe.expertsPerToken, hidden: model.hiddenSize, inter: moe.expertIntermediateSize, dtype, ep: split.batch, distribution: moeRoutingDistribution(model, routing) };
   const a = wide ? k.wideEpMoe({ ...q, phase: wide.phase }) : k.moe({ ...q, tp: split.n });
   if (a.kind === 'bound') return undefined;
   if (op.name === 'moe.expert.down_proj') return 0;
   if (op.name !== 'moe.expert.gate_up_proj') return undefined;
-  tally.add(wide ? 'wideep_moe' : 'moe', a, op.calls);
+  tally.add(wide ? 'wideep_moe' : 'moe', byEplb && eplb ? { ...a, from: `${a.from} (${eplbNote(model, split.batch, eplb, 'table')})` } : a, op.calls);
   return a.seconds * op.calls;
 }

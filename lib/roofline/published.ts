@@ -123,14 +123,20 @@ export interface PublishedCase {
    * - Absent (the case states no balance): the performance model prices experts
    *   alike, and the MoE tables are read under the architecture's power law, whose
    *   rows hold the busiest rank's load (aiconfigurator's default).
-   * - 'balanced': the case states perfectly balanced experts (DeepSeek's profiles
-   *   "simulate an absolutely balanced MoE routing strategy", LMSYS's "Simulated
-   *   Perfect EPLB"), in its own words (`source`): the MoE tables' 'balanced' rows.
-   * - 'uniform-routing': the performance model's busiest device under seeded uniform
-   *   routing over the layout with `redundantExperts` copies (`uniformRoutingLoadFactor`);
-   *   the MoE tables keep the power law and take no factor on top of it.
+   * - 'balanced': the case states perfectly balanced experts, every expert the same
+   *   tokens (DeepSeek's profiles "simulate an absolutely balanced MoE routing strategy"),
+   *   in its own words (`source`): the MoE tables' 'balanced' rows. LMSYS's "Simulated
+   *   Perfect EPLB" is random expert selection, uniform routing: 'eplb'.
+   * - 'eplb': the case states expert-parallel load balancing (EPLB), in its own words
+   *   (`source`), over `redundantExperts` copies (0 where it states none): the layout is
+   *   priced under `expertRouting: 'eplb'`, the busiest device at the load factor of seeded
+   *   uniform routing over the layout and its copies (`uniformRoutingLoadFactor`, `seed` and
+   *   `steps`, at the case's own batch: `publishedCaseLoadFactor`), in the performance model
+   *   and on the MoE tables' 'uniform' rows alike. Uniform routing is the most favourable
+   *   routing: real routing is skewed, so for a deployment that serves real requests it is
+   *   a bound on how balanced EPLB gets.
    */
-  expertLoad?: { kind: 'balanced'; source?: string } | { kind: 'uniform-routing'; redundantExperts: number; seed: number; steps: number };
+  expertLoad?: { kind: 'balanced'; source?: string } | { kind: 'eplb'; redundantExperts: number; seed: number; steps: number; source: string };
   /**
    * The expert all-to-all the source states the deployment ran, in its own words
    * (`source`): 'deepep', DeepEP's kernels. The layout is then large expert-parallel
@@ -206,6 +212,24 @@ function balanceSource(field: string, v: unknown): string {
   return v;
 }
 
+/** A stated expert load: balanced experts, or EPLB over redundant copies with its routing sample, each quoting where the case states it. */
+function checkExpertLoad(field: string, load: unknown, c: Pick<PublishedCase, 'model' | 'phase'>): NonNullable<PublishedCase['expertLoad']> {
+  if (typeof load !== 'object' || load === null) throw new InputError(field, load, "an object { kind: 'balanced' | 'eplb', source, … }");
+  const o = load as { kind?: unknown; source?: unknown; redundantExperts?: unknown; seed?: unknown; steps?: unknown };
+  const kind = checkOneOf(`${field}.kind`, o.kind, ['balanced', 'eplb'] as const);
+  if (kind === 'balanced') return { kind, source: balanceSource(`${field}.source`, o.source) };
+  if (typeof o.source !== 'string' || o.source === '') throw new InputError(`${field}.source`, o.source, 'a non-empty string quoting where the case states EPLB');
+  if (!loadModel(c.model).moe) throw new InputError(`${field}.kind`, kind, `'balanced' or absent: EPLB balances routed experts, and ${c.model} is a dense model`);
+  if (c.phase !== 'prefill' && c.phase !== 'decode') throw new InputError(`${field}.kind`, kind, `absent for a ${c.phase} case: the routing sample is a prefill or decode case's batch`);
+  return {
+    kind,
+    redundantExperts: checkInt(`${field}.redundantExperts`, o.redundantExperts, { min: 0, max: 1 << 16 }),
+    seed: checkInt(`${field}.seed`, o.seed, { min: 0, max: 2 ** 31 }),
+    steps: checkInt(`${field}.steps`, o.steps, { min: 2, max: 1000 }),
+    source: o.source,
+  };
+}
+
 /** A stated expert all-to-all: `{ kind, source }`, the source quoting where the case states it. */
 function checkAllToAll(field: string, v: unknown): { kind: ExpertAllToAll; source: string } {
   if (typeof v !== 'object' || v === null) throw new InputError(field, v, `an object { kind: ${EXPERT_ALL_TO_ALLS.join(' | ')}, source }`);
@@ -260,18 +284,7 @@ function checkCase(raw: unknown, where: string, file: { source: string; url?: st
   // A case may cite its own document (a figure derived by a third party) instead of the file's.
   if (typeof c.source === 'string' && c.source !== '') out.source = c.source;
   const load = c.expertLoad as PublishedCase['expertLoad'] | undefined;
-  if (load !== undefined) {
-    const kind = checkOneOf(`${where}.expertLoad.kind`, (load as { kind?: unknown }).kind, ['balanced', 'uniform-routing'] as const);
-    out.expertLoad =
-      kind === 'balanced'
-        ? { kind, source: balanceSource(`${where}.expertLoad.source`, (load as { source?: unknown }).source) }
-        : {
-            kind,
-            redundantExperts: checkInt(`${where}.expertLoad.redundantExperts`, (load as { redundantExperts?: unknown }).redundantExperts, { min: 0, max: 1 << 16 }),
-            seed: checkInt(`${where}.expertLoad.seed`, (load as { seed?: unknown }).seed, { min: 0, max: 2 ** 31 }),
-            steps: checkInt(`${where}.expertLoad.steps`, (load as { steps?: unknown }).steps, { min: 1, max: 1000 }),
-          };
-  }
+  if (load !== undefined) out.expertLoad = checkExpertLoad(`${where}.expertLoad`, load, out);
   if (c.expertAllToAll !== undefined) out.expertAllToAll = checkAllToAll(`${where}.expertAllToAll`, c.expertAllToAll);
   if (c.wideEpTables !== undefined) out.wideEpTables = checkWideEpTables(`${where}.wideEpTables`, c.wideEpTables, out.expertAllToAll);
   if (c.promptMix !== undefined) {
@@ -367,7 +380,7 @@ interface DayJson {
  * attended to but not computed (its capacity: no published figure says how full the
  * prefill pool ran); decode at its served operating point, the most sequences per GPU
  * at which users still get the published per-user speed, with one MTP draft per
- * sequence; expert load from seeded uniform routing over the redundant placement.
+ * sequence; EPLB over the redundant experts the layout states (expertLoad 'eplb').
  */
 function dayCases(day: DayJson, name: string, file: { source: string; url?: string; date?: string }): PublishedCase[] {
   const where = `data/published/${name} day`;
@@ -387,6 +400,9 @@ function dayCases(day: DayJson, name: string, file: { source: string; url?: stri
   };
   const pre = pool('prefill');
   const dec = pool('decode');
+  // The pool's own layout text, which states its redundant routed experts: EPLB's copies.
+  const eplbSource = (l: { source?: unknown; redundantExperts: number }): string =>
+    `${typeof l.source === 'string' ? l.source : `${l.redundantExperts} redundant routed experts`} (redundant experts are the copies EPLB places)`;
   const precisionOf = (): Partial<Precision> => {
     const p = day.layout.precision as unknown as Parameters<typeof precisionOfClasses>[0];
     return precisionOfClasses(p);
@@ -419,9 +435,9 @@ function dayCases(day: DayJson, name: string, file: { source: string; url?: stri
       cachedTokens: prompt * hit,
       tokensPerDevice: w('prefillTokensPerGpu'),
       ...(mixName === undefined ? {} : { promptMix: mixName }),
-      expertLoad: { kind: 'uniform-routing', redundantExperts: pre.redundantExperts, seed: 1, steps: 2 },
+      expertLoad: { kind: 'eplb', redundantExperts: pre.redundantExperts, seed: 1, steps: 2, source: eplbSource(pre) },
       published: { value: f('prefillTokensPerNodePerSecond'), unit: 'input tokens/s per node (incl. cache hits)' },
-      assumptions: `the profile-data prefill batch (${w('prefillTokensPerGpu')} computed tokens per GPU) in prompts of ${prompt} tokens on average of which the day's ${(hit * 100).toFixed(1)} % are cache hits, attended to but not computed; ${mixName === undefined ? 'every prompt alike' : `prompt lengths assumed to spread like those of the ${mixName} mix (data/traces, another service's production trace) scaled to that mean, with the day's hit fraction of every prompt cached: DeepSeek publishes only the means`}; expert load of uniform routing over ${pre.redundantExperts} redundant experts in the performance model; under kernel tables a DeepEP layout, whose routed experts the wide-EP tables its wideEpTables names price where they hold the layout; expert-parallel load balancing (the redundant experts the layout states) is stated but not modelled under the tables: the power-law rows time the busiest rank without it (aiconfigurator's SGLang EPLB correction, context tokens × 0.8 at power law 0.6, sdk/models/helpers.py:236-238 and operators/moe_expert_compute.rs:159-166, is a heuristic of undocumented origin, not a kernel measurement, so batchlab does not apply it); capacity, not the load the day served`,
+      assumptions: `the profile-data prefill batch (${w('prefillTokensPerGpu')} computed tokens per GPU) in prompts of ${prompt} tokens on average of which the day's ${(hit * 100).toFixed(1)} % are cache hits, attended to but not computed; ${mixName === undefined ? 'every prompt alike' : `prompt lengths assumed to spread like those of the ${mixName} mix (data/traces, another service's production trace) scaled to that mean, with the day's hit fraction of every prompt cached: DeepSeek publishes only the means`}; EPLB over the ${pre.redundantExperts} redundant experts the layout states (expertRouting 'eplb'): the busiest expert GPU at the load factor of seeded uniform routing over that placement, in the performance model and under kernel tables alike, where a DeepEP layout's routed experts are read from the 'uniform' rows (every local expert given the mean's tokens) of the wide-EP tables its wideEpTables names at that factor times the layer's tokens (real routing is skewed: the factor is the most favourable EPLB gets); capacity, not the load the day served`,
     },
     {
       ...base,
@@ -435,9 +451,9 @@ function dayCases(day: DayJson, name: string, file: { source: string; url?: stri
       tokensPerSequenceStep: 2,
       outputTokensPerStep: 1 + acceptance,
       tokensPerSecondPerUser: (f('outputTokensPerUserLow') + f('outputTokensPerUserHigh')) / 2,
-      expertLoad: { kind: 'uniform-routing', redundantExperts: dec.redundantExperts, seed: 1, steps: 10 },
+      expertLoad: { kind: 'eplb', redundantExperts: dec.redundantExperts, seed: 1, steps: 10, source: eplbSource(dec) },
       published: { value: f('decodeTokensPerNodePerSecond'), unit: 'output tokens/s per node' },
-      assumptions: `the served load, not capacity: the most sequences per GPU at which each user still gets the published ${(f('outputTokensPerUserLow') + f('outputTokensPerUserHigh')) / 2} tokens/s (midpoint of 20-22), at the day's mean KV length (${w('decodeContextTokens')} tokens), one MTP draft per sequence accepted ${(acceptance * 100).toFixed(0)} % of the time; expert load of uniform routing over ${dec.redundantExperts} redundant experts at the profiling batch in the performance model; under kernel tables a DeepEP layout, whose routed experts the wide-EP tables its wideEpTables names price where they hold the layout (${w('decodeSequencesPerGpu')} sequences per GPU)`,
+      assumptions: `the served load, not capacity: the most sequences per GPU at which each user still gets the published ${(f('outputTokensPerUserLow') + f('outputTokensPerUserHigh')) / 2} tokens/s (midpoint of 20-22), at the day's mean KV length (${w('decodeContextTokens')} tokens), one MTP draft per sequence accepted ${(acceptance * 100).toFixed(0)} % of the time; EPLB over the ${dec.redundantExperts} redundant experts the layout states (expertRouting 'eplb'): the busiest expert GPU at the load factor of seeded uniform routing over that placement at the profiling batch (${w('decodeSequencesPerGpu')} sequences per GPU), in the performance model and under kernel tables alike; under kernel tables a DeepEP layout, whose routed experts the wide-EP tables its wideEpTables names price from their 'uniform' rows at that factor where they hold the layout`,
     },
   ];
   return cases;
@@ -496,11 +512,11 @@ export function publishedCases(): PublishedCase[] {
   return out;
 }
 
-const loadFactorCache = new Map<string, number>();
-
 /**
  * The busiest expert device's load over the mean that a case assumes: 1 when balanced,
- * else the seeded uniform-routing imbalance of its layout (computed once per process).
+ * else, for a case that states EPLB, the placement model's factor for seeded uniform routing
+ * over its layout and redundant copies at its own batch (`uniformRoutingLoadFactor`, which
+ * computes each point once per process): the factor `predictPublishedCase` prices it at.
  *
  * @example
  * publishedCaseLoadFactor(publishedCases().find((c) => c.id === 'deepseek-decode')!) // => about 1.18
@@ -508,15 +524,18 @@ const loadFactorCache = new Map<string, number>();
 export function publishedCaseLoadFactor(c: PublishedCase): number {
   const e = c.expertLoad;
   if (e === undefined || e.kind === 'balanced') return 1;
+  return uniformRoutingLoadFactor(loadModel(c.model), { expertParallel: c.parallelism.ep ?? 1, redundantExperts: e.redundantExperts }, eplbSampleTokens(c), e.seed, e.steps);
+}
+
+/**
+ * The tokens of the step an EPLB case samples its routing at: a prefill step's computed
+ * tokens, or a decode step at the case's stated batch (`sequencesPerDevice`, also where the
+ * served speed sets the batch priced), every expert-parallel rank's together.
+ */
+function eplbSampleTokens(c: PublishedCase): number {
   const ep = c.parallelism.ep ?? 1;
-  const tokens = c.phase === 'prefill' ? (c.tokensPerDevice as number) * ep : (c.sequencesPerDevice as number) * (c.tokensPerSequenceStep as number) * ep;
-  const key = `${c.model}|${ep}|${e.redundantExperts}|${tokens}|${e.seed}|${e.steps}`;
-  let f = loadFactorCache.get(key);
-  if (f === undefined) {
-    f = uniformRoutingLoadFactor(loadModel(c.model), { expertParallel: ep, redundantExperts: e.redundantExperts }, tokens, e.seed, e.steps);
-    loadFactorCache.set(key, f);
-  }
-  return f;
+  if (c.phase === 'prefill') return checkInt(`${c.id}.tokensPerDevice`, c.tokensPerDevice, { min: 1, max: 1 << 20 }) * ep;
+  return checkInt(`${c.id}.sequencesPerDevice`, c.sequencesPerDevice, { min: 1, max: 1 << 20 }) * (c.tokensPerSequenceStep ?? 1) * ep;
 }
 
 /** A prefill case's prompt mix: the shipped mix as read, and as scaled to the case's means. */
@@ -680,9 +699,13 @@ export function predictPublishedCase(c: PublishedCase, kernels: Pick<PerfConfig,
   const model = loadModel(c.model);
   const hw = loadHardware(c.hardware);
   const parallelism: Parallelism = { devicesPerNode: c.devicesPerNode, ...c.parallelism };
-  const factor = publishedCaseLoadFactor(c);
-  if (factor !== 1) parallelism.expertLoadFactor = factor;
-  if (c.expertLoad?.kind === 'balanced') parallelism.expertRouting = 'balanced';
+  const load = c.expertLoad;
+  if (load?.kind === 'balanced') parallelism.expertRouting = 'balanced';
+  if (load?.kind === 'eplb') {
+    parallelism.expertRouting = 'eplb';
+    parallelism.redundantExperts = load.redundantExperts;
+    parallelism.expertLoadSample = { seed: load.seed, steps: load.steps, tokens: eplbSampleTokens(c) };
+  }
   if (c.expertAllToAll !== undefined) parallelism.expertAllToAll = c.expertAllToAll.kind;
   const wideEp = c.wideEpTables !== undefined && kernels.framework !== undefined ? { wideEpFramework: c.wideEpTables.framework } : {};
   const config: PerfConfig = { parallelism, precision: c.precision, ...(c.fp8Scaling === undefined ? {} : { fp8Scaling: c.fp8Scaling }), ...kernels, ...wideEp };

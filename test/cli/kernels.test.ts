@@ -142,3 +142,17 @@ test('batchlab search --framework --fp8-scaling prints a deploy command that pri
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("batchlab deploy --eplb prices a wide-EP layout's routed experts from the 'uniform' rows at the placement model's load factor, says so, and is refused for a dense model naming the flag", async () => {
+  const layout = ['--model', 'deepseek-v3', '--hardware', 'h100-sxm', '--tp', '1', '--dp', '32', '--ep', '32', '--precision', 'fp8', '--framework', 'sglang', '--fp8-scaling', 'block', '--batch', '64', '--context', '2048'];
+  const eplb = await run(['deploy', ...layout, '--redundant', '32', '--eplb']);
+  assert.equal(eplb.code, 0, eplb.err);
+  // 64 sequences on each of 32 ranks: 2,048 tokens enter each MoE layer, routed over 32 GPUs with 32 copies.
+  assert.match(eplb.out, /wideep_moe: 58 \w+ calls .*wideep_moe\.csv\.gz .*EPLB: 'uniform' rows at 1\.\d{4} × the layer's tokens.*uniform top-8 routing of 2048 tokens over 32 devices with 32 redundant experts/);
+  const plain = await run(['deploy', ...layout, '--redundant', '32']);
+  assert.equal(plain.code, 0, plain.err);
+  assert.doesNotMatch(plain.out, /EPLB/);
+  const dense = await run(['deploy', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--eplb']);
+  assert.notEqual(dense.code, 0);
+  assert.match(dense.err, /--eplb .*dense model/);
+});

@@ -230,3 +230,24 @@ test('perfDeviceStepModel(): a kvCache equal to the attention dtype is the defau
   assert.deepEqual(same.fit(64, 4096), base.fit(64, 4096));
   assert.throws(() => perfDeviceStepModel(llama, h100, tp(4), { ...uniformPrecision('bf16'), kvCache: 'fp7' as 'fp8' }), (e: unknown) => e instanceof InputError && e.field === 'precision.kvCache');
 });
+
+test("layoutParallelism() and perfDeviceStepModel() under expertRouting 'eplb': the layout's redundant experts become the roofline's, and each step carries the placement model's load factor at its tokens", async () => {
+  const { layoutParallelism } = await import('../../lib/deployment/layout.js');
+  const { expertLoadFactorFromRouting } = await import('../../lib/deployment/perf.js');
+  const pub = deepseekPublishedDay();
+  // DeepSeek's decode pool states 32 redundant experts (data/published/deepseek-2025-inference-system.json, the day's layout).
+  const par = layoutParallelism(ds, pub.decode, { expertRouting: 'eplb' });
+  assert.equal(par.expertRouting, 'eplb');
+  assert.equal(par.redundantExperts, pub.decode.redundantExperts);
+  assert.equal(layoutParallelism(ds, pub.decode).redundantExperts, undefined);
+  // 64 sequences on each of the 144 ranks: the factor of 64 · 144 tokens, as a hand-set load factor would give it.
+  const tokens = 64 * pub.decode.dataParallelAttention;
+  const f = expertLoadFactorFromRouting(ds, pub.decode, tokens, 1, 5);
+  assert.ok(f > 1, `${f}`);
+  const input = { prefillTokens: 0, decodeSequences: 64, decodeContext: 4096 };
+  const eplb = perfDeviceStepModel(ds, h800, pub.decode, pub.precision, { expertRouting: 'eplb' }).step(input).seconds;
+  const byHand = perfDeviceStepModel(ds, h800, pub.decode, pub.precision, { expertLoadFactor: f }).step(input).seconds;
+  assert.equal(eplb, byHand);
+  // A dense model has no experts to balance.
+  assert.throws(() => perfDeviceStepModel(llama, h800, tp(8), uniformPrecision('bf16'), { expertRouting: 'eplb' }), (e: unknown) => e instanceof InputError && e.field === 'parallelism.expertRouting');
+});

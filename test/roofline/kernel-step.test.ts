@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { stepTime } from '../../lib/roofline/deployment.js';
-import { NO_WIDE_EP_MOE_TABLE, contextAttentionCall, largeExpertParallel, moeRoutingDistribution, sharedExpertsOverlapRouted } from '../../lib/roofline/kernel-step.js';
+import { KernelTally, NO_WIDE_EP_MOE_TABLE, contextAttentionCall, eplbMoeTokens, kernelOpSeconds, largeExpertParallel, moeRoutingDistribution, sharedExpertsOverlapRouted } from '../../lib/roofline/kernel-step.js';
+import { uniformRoutingLoadFactor } from '../../lib/roofline/routing.js';
+import { modelStepOps } from '../../lib/models/ops.js';
 import { prefillAttentionPairs } from '../../lib/core/matmul.js';
 import { defaultKernelDb, kernelDbOfRows, kernelPricer } from '../../lib/kernels/index.js';
 import type { KernelRow } from '../../lib/kernels/index.js';
@@ -459,4 +461,98 @@ test('stepTime() under a framework overlaps the shared expert with the router an
   // Prefill runs them one after the other (deepseek.py:656-658): 8 µs more per layer.
   const p1 = step({}, DS_PREFILL).breakdown.gemmSeconds;
   close(step({ sharedGateUp: 5, sharedDown: 5 }, DS_PREFILL).breakdown.gemmSeconds - p1, 58 * 8 * 1e-6, 'prefill sums');
+});
+
+// Hand-built SGLang wide-EP MoE rows for DeepSeek-V3 at moe_ep 8, generation phase: 'uniform' (every local expert
+// given the mean's tokens) at 64, 128 and 256 tokens, and power-law rows that an EPLB layout must not read.
+const wideRow = (distribution: string, tokens: number, us: number): KernelRow => ({
+  ...row('wideep_moe', { dtype: 'fp8_block', distribution, phase: 'generation', experts: 256, topk: 8, hidden: 7168, inter: 2048, ep: 8, tokens }, us),
+  framework: 'sglang',
+});
+const UNIFORM: Array<[number, number]> = [[64, 100], [128, 160], [256, 250]];
+const eplbDb = (uniform = true) =>
+  kernelDbOfRows('hand-built', [
+    ...moeBlockDb(BLOCK).table('h200_sxm', 'trtllm', 'gemm')!.rows,
+    ...(uniform ? UNIFORM.map(([t, us]) => wideRow('uniform', t, us)) : []),
+    ...UNIFORM.map(([t, us]) => wideRow('power_law_1.01', t, 3 * us)),
+  ]);
+// Log-log reading of the uniform rows at `tokens` (64 to 256): the closed form of the table's interpolation.
+const uniformUs = (tokens: number): number => {
+  const [lo, hi] = tokens <= 128 ? [UNIFORM[0], UNIFORM[1]] : [UNIFORM[1], UNIFORM[2]];
+  return lo[1] * Math.exp((Math.log(tokens / lo[0]) / Math.log(hi[0] / lo[0])) * Math.log(hi[1] / lo[1]));
+};
+const eplbConfig = (db: ReturnType<typeof eplbDb>, par: Record<string, unknown> = {}) =>
+  ({ ...dsConfig(db as ReturnType<typeof moeBlockDb>, { ep: 8, expertAllToAll: 'deepep', expertRouting: 'eplb', ...par }), wideEpFramework: 'sglang' }) as Parameters<typeof stepTime>[2];
+
+test("kernelOpSeconds() under routing 'eplb' reads the wide-EP table's 'uniform' rows at the layer's tokens times the load factor: the measured row at factor 1, the table's log-log reading between rows", () => {
+  const k = kernelPricer(eplbDb(), h200, 'trtllm', undefined, { wideEp: 'sglang' });
+  const op = modelStepOps(dsv3, { ...DS_DECODE, dtype: 'fp8' }).find((o) => o.name === 'moe.expert.gate_up_proj')!;
+  const split = { n: 1, batch: 8, m: 1, heads: 1, kv: 1 };
+  const g = { P: 0, D: 64, C: 64 * 2048, S: 0 };
+  const at = (factor: number) => {
+    const tally = new KernelTally();
+    const eplb = { redundantExperts: 0, seed: 1, steps: 5, tokens: 64, factor };
+    const dtypes = { weights: 'fp8', attention: 'bf16', kvCache: 'bf16', fp8Scaling: 'block', routing: 'eplb', largeExpertParallel: true, eplb } as const;
+    return { seconds: kernelOpSeconds(op, dsv3, k, dtypes, split, g, tally)!, usage: tally.list() };
+  };
+  // Factor 1: the 64-token uniform row itself (100 µs) once per MoE layer, measured.
+  const one = at(1);
+  close(one.seconds, op.calls * 100e-6, 'factor 1');
+  assert.deepEqual(one.usage.map((u) => [u.op, u.kind, u.rows]), [['wideep_moe', 'measured', 1]]);
+  assert.match(one.usage[0].from, /EPLB: 'uniform' rows at 1\.0000 × the layer's tokens, the busiest device over the mean from batchlab's placement model \(uniformRoutingLoadFactor: uniform top-8 routing of 64 tokens over 8 devices with 0 redundant experts, seed 1, 5 steps\)/);
+  // Factor 1.5: 96 tokens, read in log-log space between the 64- and 128-token rows (eplbMoeTokens rounds to whole tokens).
+  assert.equal(eplbMoeTokens(64, 1.5), 96);
+  const more = at(1.5);
+  close(more.seconds, op.calls * uniformUs(96) * 1e-6, 'factor 1.5');
+  assert.equal(more.usage[0].kind, 'interpolated');
+  assert.match(more.usage[0].from, /'uniform' rows at 1\.5000 ×/);
+  assert.throws(() => eplbMoeTokens(64, 0.5), (e: unknown) => e instanceof InputError && e.field === 'factor');
+});
+
+test("stepTime() with expertRouting 'eplb' prices routed experts at the placement model's load factor in both paths: 'uniform' rows at tokens × factor under tables, the same factor in the performance model; with and without redundant copies, each at its own factor", () => {
+  const gemm = (db: ReturnType<typeof eplbDb> | false, par: Record<string, unknown>) =>
+    stepTime(dsv3, h200, { ...eplbConfig(db === false ? eplbDb() : db, par), ...(db === false ? { kernelDb: false } : {}) }, DS_DECODE);
+  // 64 tokens over EP8 (DeepSeek-V3: 256 experts, top-8), without and with 8 redundant copies.
+  const f0 = uniformRoutingLoadFactor(dsv3, { expertParallel: 8, redundantExperts: 0 }, 64, 1, 5);
+  const f8 = uniformRoutingLoadFactor(dsv3, { expertParallel: 8, redundantExperts: 8 }, 64, 1, 5);
+  assert.ok(f0 > 1 && f8 > 1 && f0 !== f8, `${f0} ${f8}`);
+  const a = gemm(eplbDb(), {});
+  const b = gemm(eplbDb(), { redundantExperts: 8 });
+  // Each step reads the uniform rows at its own factor, and only the routed experts differ (58 MoE layers).
+  const usage = (t: typeof a) => t.kernels!.filter((u) => u.op === 'wideep_moe');
+  assert.equal(usage(a).length, 1);
+  assert.ok(usage(a)[0].from.includes(`'uniform' rows at ${f0.toFixed(4)} ×`) && usage(b)[0].from.includes(`'uniform' rows at ${f8.toFixed(4)} ×`));
+  assert.match(usage(b)[0].from, /with 8 redundant experts/);
+  close(a.breakdown.gemmSeconds - b.breakdown.gemmSeconds, 58 * (uniformUs(eplbMoeTokens(64, f0)) - uniformUs(eplbMoeTokens(64, f8))) * 1e-6, 'copies');
+  // The power-law rows (three times the uniform ones) are not read: without EPLB the same layout costs more.
+  assert.ok(stepTime(dsv3, h200, eplbConfig(eplbDb(), { expertRouting: 'power-law' }), DS_DECODE).breakdown.gemmSeconds > a.breakdown.gemmSeconds);
+  // The performance model takes the same factor as its expert load factor: 'eplb' equals that factor stated by hand.
+  const byHand = stepTime(dsv3, h200, { ...eplbConfig(eplbDb(), { expertRouting: 'power-law', expertLoadFactor: f0 }), kernelDb: false }, DS_DECODE);
+  assert.equal(gemm(false, {}).breakdown.gemmSeconds, byHand.breakdown.gemmSeconds);
+  // A stated sample fixes the factor whatever the step: the factor of 256 tokens, priced on a 64-token step.
+  const f256 = uniformRoutingLoadFactor(dsv3, { expertParallel: 8, redundantExperts: 0 }, 256, 1, 5);
+  assert.ok(usage(gemm(eplbDb(), { expertLoadSample: { tokens: 256 } }))[0].from.includes(`'uniform' rows at ${f256.toFixed(4)} ×`));
+});
+
+test("stepTime() with expertRouting 'eplb' on a table without 'uniform' rows lets the performance model price the experts and says why; the mode is refused for a dense model and beside a hand-set load factor", () => {
+  // The wide-EP table holds power-law rows only: no silent fallback to them.
+  const t = stepTime(dsv3, h200, eplbConfig(eplbDb(false)), DS_DECODE);
+  assert.deepEqual(t.kernels!.filter((u) => u.op === 'wideep_moe'), []);
+  const routed = t.kernels!.filter((u) => u.op === 'routed-expert');
+  assert.equal(routed.length, 1);
+  assert.match(routed[0].from, /EPLB reads 'uniform' rows and \S+ files none for fp8_block generation \(it holds power_law_1\.01\); EPLB: expert load factor \d\.\d{4}, the busiest device over the mean from batchlab's placement model/);
+  // The fused TensorRT-LLM table of moeBlockDb holds balanced and power-law rows, no uniform ones.
+  const fused = stepTime(dsv3, h200, dsConfig(moeBlockDb(BLOCK), { expertRouting: 'eplb' }), DS_DECODE).kernels!;
+  assert.deepEqual(fused.filter((u) => u.op === 'moe'), []);
+  assert.match(fused.find((u) => u.op === 'routed-expert')!.from, /EPLB reads 'uniform' rows and \S+ files none for fp8_block \(it holds balanced, power_law_1\.01\)/);
+  // Refusals name the field and what is allowed.
+  const refused = (model: typeof dsv3, par: Record<string, unknown>, field: string) =>
+    assert.throws(() => stepTime(model, h200, { parallelism: { tp: 8, ...par }, checkMemory: false }, DECODE), (e: unknown) => e instanceof InputError && e.field === field, field);
+  refused(llama, { expertRouting: 'eplb' }, 'parallelism.expertRouting');
+  assert.throws(() => stepTime(llama, h200, { parallelism: { tp: 8, expertRouting: 'eplb' } }, DECODE), /dense model/);
+  refused(dsv3, { ep: 8, expertRouting: 'eplb', expertLoadFactor: 1.2 }, 'parallelism.expertLoadFactor');
+  refused(dsv3, { ep: 8, redundantExperts: 32 }, 'parallelism.redundantExperts');
+  refused(dsv3, { ep: 8, expertRouting: 'eplb', redundantExperts: -1 }, 'parallelism.redundantExperts');
+  refused(dsv3, { ep: 8, expertRouting: 'eplb', expertLoadSample: { steps: 1 } }, 'parallelism.expertLoadSample.steps');
+  assert.equal(moeRoutingDistribution(dsv3, 'eplb'), 'uniform');
 });

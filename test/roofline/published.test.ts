@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { median } from 'simple-statistics';
-import { publishedCases, predictPublishedCase, publishedCasePromptMix, checkPublishedCase, calibratedMatmulCost, publishedComparisons, publishedComparisonNotes, stepTime, publishedMethodRows, publishedMethodSummary, publishedMethodTable, publishedCaseTables } from '../../lib/roofline/index.js';
+import { publishedCases, predictPublishedCase, publishedCaseLoadFactor, publishedCasePromptMix, checkPublishedCase, calibratedMatmulCost, publishedComparisons, publishedComparisonNotes, stepTime, publishedMethodRows, publishedMethodSummary, publishedMethodTable, publishedCaseTables } from '../../lib/roofline/index.js';
 import type { PublishedCase, PublishedMethodRow } from '../../lib/roofline/index.js';
 import { InputError } from '../../lib/util/errors.js';
 import { prefillAttentionPairs } from '../../lib/core/matmul.js';
@@ -33,10 +33,11 @@ test('predictPublishedCase(): every published serving throughput beside its pred
   console.log(`${within} of ${rows.length} published cases within ±25 %`);
   // A calibrated model that misses a real system by 2× or more has lost a term or a unit.
   for (const r of rows) assert.ok(Math.abs(Math.log(r.predicted / r.published)) < Math.log(2), `${r.case}: ${r['error %']} %`);
-  // Target: every published case within ±25 %. Since overlap is no longer fitted to SGLang's ablations, SGLang's 2K decode
-  // (+30 %) misses it; the rest hold. The prefill day rests on an assumption, that DeepSeek's prompt lengths
+  // Target: every published case within ±25 %. SGLang's 2K decode missed it (+30.1 %) while its stated EPLB was priced as
+  // balanced experts; at EPLB's load factor from the placement model (1.18 at EP72, 256 experts on 72 GPUs) it reads +23.9 %
+  // (bench/kernel-db-published.ts, calibrated column). The prefill day rests on an assumption, that DeepSeek's prompt lengths
   // spread like those of Mooncake's production trace (data/traces); its prediction with every prompt alike is printed by the next test.
-  for (const r of rows) if (r.case !== 'lmsys-decode-2k') assert.ok(Math.abs(r['error %']) <= 25, `${r.case}: ${r['error %']} %`);
+  for (const r of rows) assert.ok(Math.abs(r['error %']) <= 25, `${r.case}: ${r['error %']} %`);
 });
 
 test("predictPublishedCase(): DeepSeek's prefill day in prompts whose lengths spread like a production trace's costs more attention per computed token than prompts all alike", () => {
@@ -440,8 +441,8 @@ test('checkPublishedCase(): balanced experts are a case\'s own statement, quoted
   const base = { id: 'x', label: 'x', model: 'deepseek-v3', hardware: 'h100-sxm', phase: 'prefill', devices: 32, promptTokens: 4096, tokensPerDevice: 16384, published: { value: 1, unit: 'tok/s' }, source: 'a test case written here' };
   assert.throws(() => checkPublishedCase({ ...base, expertLoad: { kind: 'balanced' } }), /case\.expertLoad\.source/);
   assert.equal(checkPublishedCase({ ...base, expertLoad: { kind: 'balanced', source: 'the case says so' } }).expertLoad?.kind, 'balanced');
-  // LMSYS's 'SGLang + Simulated Perfect EPLB' row, priced with and without its statement.
-  const perfect = publishedCases().find((c) => c.id === 'lmsys-prefill-4k-perfect-eplb')!;
+  // DeepSeek's profile prefill ("an absolutely balanced MoE routing strategy", profile-data README), priced with and without its statement.
+  const perfect = publishedCases().find((c) => c.id === 'deepseek-profile-prefill')!;
   assert.equal(perfect.expertLoad?.kind, 'balanced');
   const unstated = { ...perfect, expertLoad: undefined };
   // The performance model prices experts alike either way (load factor 1).
@@ -500,14 +501,14 @@ test("published cases: DeepSeek's and LMSYS's large-EP cases state DeepEP in the
     assert.equal(c.wideEpTables!.source, layout.wideEpTables.source, c.id);
     assert.ok((c.assumptions ?? '').endsWith(layout.fp8Scaling.source), c.id);
   }
-  // The case texts say what the tables hold: 'uniform' rows a balanced request reads; at EP72 over 9 nodes no row,
-  // so LMSYS's decode experts and all-to-all are the performance model's; a stated EPLB is not modelled under them.
+  // The case texts say what the tables hold: at EP72 over 9 nodes no row, so LMSYS's decode experts and all-to-all are
+  // the performance model's; a stated EPLB reads the 'uniform' rows at the placement model's load factor.
   for (const c of all.filter((x) => x.file === 'lmsys-2025-large-scale-ep')) {
     assert.doesNotMatch(c.assumptions ?? '', /hold no balanced rows|at the layouts they hold/, c.id);
     if (c.phase === 'decode') assert.match(c.assumptions ?? '', /EP72 over 9 nodes neither SGLang wide-EP table holds the layout/, c.id);
   }
   for (const id of ['lmsys-prefill-1k', 'lmsys-prefill-2k', 'lmsys-prefill-4k', 'deepseek-prefill']) {
-    assert.match(all.find((c) => c.id === id)!.assumptions ?? '', /not modelled under the tables.*heuristic of undocumented origin, not a kernel measurement/, id);
+    assert.match(all.find((c) => c.id === id)!.assumptions ?? '', /EPLB.*'uniform' rows \(every local expert given the mean's tokens\)/, id);
   }
   assert.throws(() => checkPublishedCase({ ...base, wideEpTables: { framework: 'sglang', source: 's' } }), /case\.wideEpTables/);
   assert.throws(() => checkPublishedCase({ ...base, expertAllToAll: { kind: 'deepep', source: 's' }, wideEpTables: { framework: 'sglang' } }), /case\.wideEpTables\.source/);
@@ -516,4 +517,46 @@ test("published cases: DeepSeek's and LMSYS's large-EP cases state DeepEP in the
   const trt = predictPublishedCase(all.find((c) => c.id === 'trtllm-r1-h200')!, { framework: 'trtllm' }).step.kernels!;
   assert.ok(trt.some((u) => u.op === 'moe' && u.rows > 0 && u.from.endsWith('moe.csv.gz')));
   assert.equal(trt.filter((u) => u.op === 'routed-expert').length, 0);
+});
+
+test("published cases: every case whose source states EPLB (DeepSeek's production day, LMSYS's six runs) is priced under expertRouting 'eplb', quoting it; the wide-EP usage names the 'uniform' rows and the placement model's load factor", () => {
+  const all = publishedCases();
+  const eplb = all.filter((c) => c.expertLoad?.kind === 'eplb');
+  // deepseek-2025-inference-system.json: 32 redundant routed experts in both pools (the day's layout); lmsys-2025-large-scale-ep.json:
+  // 'EPLB expert rebalancing' in the file's notes, and the 'Simulated Perfect EPLB' row's random expert selection.
+  assert.deepEqual(eplb.map((c) => c.id).sort(), [
+    'deepseek-decode', 'deepseek-prefill',
+    'lmsys-decode-2k', 'lmsys-decode-4k-mtp', 'lmsys-prefill-1k', 'lmsys-prefill-2k', 'lmsys-prefill-4k', 'lmsys-prefill-4k-perfect-eplb',
+  ]);
+  for (const c of eplb) {
+    const e = c.expertLoad as Extract<PublishedCase['expertLoad'], { kind: 'eplb' }>;
+    assert.match(e.source, /EPLB|redundant routed experts/, c.id);
+    // The day's layout states 32 redundant experts per pool; LMSYS's file records none.
+    assert.equal(e.redundantExperts, c.file === 'deepseek-2025-inference-system' ? 32 : 0, c.id);
+  }
+  // DeepSeek's profiles state "an absolutely balanced MoE routing strategy": balanced, not EPLB.
+  for (const id of ['deepseek-profile-prefill', 'deepseek-profile-decode']) assert.equal(all.find((c) => c.id === id)!.expertLoad?.kind, 'balanced');
+  // The provenance of a table-priced EPLB layer: the wide-EP file, the 'uniform' rows and the factor the placement model gives the case.
+  const c = all.find((x) => x.id === 'lmsys-prefill-4k')!;
+  const f = publishedCaseLoadFactor(c);
+  assert.ok(f > 1 && f < 1.05, `${f}`);
+  const wide = predictPublishedCase(c, { framework: 'sglang' }).step.kernels!.filter((u) => u.op === 'wideep_moe');
+  assert.equal(wide.length, 1);
+  assert.ok(wide[0].from.startsWith('data/kernels/h100_sxm/sglang/0.5.14/wideep_moe.csv.gz'));
+  assert.ok(wide[0].from.includes(`EPLB: 'uniform' rows at ${f.toFixed(4)} × the layer's tokens`), wide[0].from);
+  // 16,384 tokens per GPU over EP32 (the case's profile-data batch) with no redundant copies.
+  assert.match(wide[0].from, /uniformRoutingLoadFactor: uniform top-8 routing of 524288 tokens over 32 devices with 0 redundant experts, seed 1, 2 steps/);
+  // The same layout without the statement reads the power-law rows, which time the busiest rank without EPLB:
+  // H100 SXM's context rows at EP32 and 524,288 tokens, 36,457 µs (power_law_1.01) against 14,264.6 µs (uniform).
+  const unstated = predictPublishedCase({ ...c, expertLoad: undefined }, { framework: 'sglang' });
+  assert.ok(unstated.predicted < predictPublishedCase(c, { framework: 'sglang' }).predicted);
+  assert.ok(unstated.step.kernels!.some((u) => u.op === 'wideep_moe' && !u.from.includes('EPLB')));
+  // A dense model states no EPLB, and a case that claims one is refused naming the field.
+  const dense = { id: 'x', label: 'x', model: 'llama-3.1-8b', hardware: 'h200', phase: 'prefill', devices: 1, promptTokens: 1024, tokensPerDevice: 8192, published: { value: 1, unit: 'tok/s' }, source: 'a test case written here' };
+  const stated = { kind: 'eplb', redundantExperts: 0, seed: 1, steps: 2, source: 'the case says so' };
+  assert.throws(() => checkPublishedCase({ ...dense, expertLoad: stated }), (e: unknown) => e instanceof InputError && e.field === 'case.expertLoad.kind');
+  const moe = { ...dense, model: 'deepseek-v3', devices: 32, parallelism: { dp: 32, ep: 32 } };
+  assert.equal(checkPublishedCase({ ...moe, expertLoad: stated }).expertLoad?.kind, 'eplb');
+  assert.throws(() => checkPublishedCase({ ...moe, expertLoad: { ...stated, source: '' } }), (e: unknown) => e instanceof InputError && e.field === 'case.expertLoad.source');
+  assert.throws(() => checkPublishedCase({ ...moe, expertLoad: { ...stated, redundantExperts: -1 } }), (e: unknown) => e instanceof InputError && e.field === 'case.expertLoad.redundantExperts');
 });
