@@ -273,7 +273,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       // An error's body is its reason (the server's message), not events: keep it for the record.
       rec.status = await pool.send('/v1/completions', 'POST', body, (c, status) => {
         if (status === 200) onData(c);
-        else error += c.toString();
+        else if (error.length < 4096) error += c.toString(); // bounded: another server's error body may be anything
       }, timeoutMs);
       if (rec.status !== 200) rec.error = `HTTP ${rec.status}: ${errorReason(error)}`;
     } catch (e) {
