@@ -667,6 +667,7 @@ export {
   servedStepRatio,
   servedStepSamples,
   describeStepCostBins,
+  measuredAfterWarmup,
 } from './server/index.js';
 export type {
   ArrivalRecord,

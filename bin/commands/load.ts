@@ -6,7 +6,7 @@ import type { EngineStepCostFit } from '../../lib/engine/stepcost.js';
 import { servingPolicyModule } from '../../lib/batching/policy.js';
 import { probeServerOverheads, runLoad } from '../../lib/server/load.js';
 import type { LoadWorkload } from '../../lib/server/load.js';
-import { closedLoopWarmup, comparePrediction, predictLoadDraws, PREDICTION_DRAWS } from '../../lib/server/predict.js';
+import { closedLoopWarmup, comparePrediction, predictLoadDraws } from '../../lib/server/predict.js';
 import type { ServerOverheads } from '../../lib/server/predict.js';
 import { calibrateOnServedSteps } from '../../lib/server/experiment.js';
 import { InputError } from '../../lib/util/errors.js';
@@ -42,7 +42,9 @@ function ms(s: number | undefined): string {
  * exponential gaps, so its realised rate scatters around the nominal one with a relative
  * standard deviation of about 1/√(n − 1) (16 % at 40 requests).
  */
-function offeredRateLine(nominal: number | null, offered: number, n: number): string {
+function offeredRateLine(nominal: number | null, offered: number, n: number, clients: number): string {
+  // (n − 1) / the span of the sends: in a single round every client sends at the start, and that span is microseconds.
+  if (nominal === null && n <= clients) return `offered: every client sent its one request at the start (closed loop, a single round of ${n})`;
   if (nominal === null) return `offered ${offered.toFixed(2)} requests/s (closed loop: set by the server's speed)`;
   if (n < 2) return `arrival rate: nominal ${nominal}/s (one request)`;
   const sd = 1 / Math.sqrt(n - 1);
@@ -144,17 +146,24 @@ export function register(program: Command, io: { out: (s: string) => void; err: 
       let rows: ReturnType<typeof comparePrediction> | undefined;
       // A closed loop's first round (one request per client, sent together) is warm-up, left out of both sides as in the benchmark.
       const warmupRequests = closedLoopWarmup(workload);
-      if (o.predict) rows = comparePrediction(r, predictLoadDraws(workload, policy!, fit!, seed, overheads, { warmupRequests }), overheads, { warmupRequests });
+      // One run when the fit has no measured spread of served steps (--calibration engine), else PREDICTION_DRAWS.
+      let draws = 0;
+      if (o.predict) {
+        const runs = predictLoadDraws(workload, policy!, fit!, seed, overheads, { warmupRequests });
+        draws = runs.length;
+        rows = comparePrediction(r, runs, overheads, { warmupRequests });
+      }
       const serverPolicy = await reportedPolicy(url);
       if (o.records) writeFileSafe('--records', o.records, JSON.stringify(r, null, 1));
       if (wantsJson(cmd)) {
         const { records: _records, ...summary } = r as typeof r & { records?: unknown };
-        io.out(JSON.stringify({ ...summary, serverPolicy, overheads: overheads ?? null, prediction: rows ?? null }, null, 2));
+        // The prediction's measured column leaves out `warmupRequests` (each client's first request in closed loop); the summary above it does not.
+        io.out(JSON.stringify({ ...summary, serverPolicy, overheads: overheads ?? null, prediction: rows ?? null, ...(rows ? { predictionDraws: draws, warmupRequests } : {}) }, null, 2));
         return;
       }
       io.out(`batchlab: ${r.requests} requests (${r.failed} failed) in ${r.makespanSeconds.toFixed(2)} s over ${r.connections} connections; ${r.provenance.workload}`);
       io.out(`  server policy: ${serverPolicy ? describePolicy(serverPolicy) : 'not reported by the server'}`);
-      io.out(`  ${offeredRateLine(r.nominalRatePerSecond, r.offeredRatePerSecond, r.requests + r.failed)}`);
+      io.out(`  ${offeredRateLine(r.nominalRatePerSecond, r.offeredRatePerSecond, r.requests + r.failed, workload.arrivals.kind === 'closed' ? workload.arrivals.clients : 0)}`);
       io.out(`  measured on the client's clock; definitions of vllm bench serve (ITL excludes the first token, TPOT = (e2e − TTFT) / (output − 1))`);
       io.out(`  ${'Successful requests:'.padEnd(34)} ${r.requests}`);
       io.out(`  ${'Benchmark duration (s):'.padEnd(34)} ${r.makespanSeconds.toFixed(2)}`);
@@ -170,9 +179,13 @@ export function register(program: Command, io: { out: (s: string) => void; err: 
       }
       if (rows) {
         io.out(`  step cost: ${o.calibration === 'served' ? `fitted to ${fit!.provenance.reps} served steps (rms error ${(100 * fit!.rmsRelativeError).toFixed(0)} %), the time between steps included` : `engine steps timed back to back, plus ${(overheads!.stepSeconds * 1e3).toFixed(2)} ms per step measured between served steps`}; HTTP path ${(overheads!.requestSeconds * 1e3).toFixed(2)} ms per request, measured before the run`);
-        io.out(`  predicted: simulateServing of the same workload and seed, the median over ${PREDICTION_DRAWS} seeded draws of the served steps' measured spread where the fit has one; measured: this run${warmupRequests > 0 ? `; both leave out each client's first request (${warmupRequests}, warm-up)` : ''}`);
-        io.out('  metric               predicted    measured     error');
-        for (const row of rows) io.out(`  ${row.metric.padEnd(20)} ${row.predicted.toPrecision(4).padStart(10)} ${row.measured.toPrecision(4).padStart(10)} ${(100 * row.error).toFixed(1).padStart(8)} %`);
+        io.out(`  predicted: simulateServing of the same workload and seed, ${draws > 1 ? `the median over ${draws} seeded draws of the served steps' measured spread, the smallest and largest draw beside it` : 'one run (the step cost has no measured spread)'}; measured: this run`);
+        if (warmupRequests > 0) io.out(`  warm-up: both columns leave out each client's first request (${warmupRequests} requests, sent together at the start), so the measured column is over ${r.requests + r.failed - warmupRequests} requests, the figures above over all ${r.requests + r.failed}`);
+        io.out(`  ${'metric'.padEnd(20)} ${'predicted'.padStart(10)} ${draws > 1 ? `${'draws min–max'.padStart(19)} ` : ''}${'measured'.padStart(10)} ${'error'.padStart(8)}`);
+        for (const row of rows) {
+          const band = row.predictedMin !== undefined && row.predictedMax !== undefined ? `${row.predictedMin.toPrecision(4)}–${row.predictedMax.toPrecision(4)}`.padStart(19) + ' ' : draws > 1 ? `${'-'.padStart(19)} ` : '';
+          io.out(`  ${row.metric.padEnd(20)} ${row.predicted.toPrecision(4).padStart(10)} ${band}${row.measured.toPrecision(4).padStart(10)} ${(100 * row.error).toFixed(1).padStart(8)} %`);
+        }
       }
     });
 }

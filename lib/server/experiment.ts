@@ -12,7 +12,8 @@ import { InputError } from '../util/errors.js';
 import { checkArray, checkInt, checkPositive } from '../util/validate.js';
 import { planLoad, probeServerOverheads, runLoad } from './load.js';
 import type { LoadResult, LoadWorkload } from './load.js';
-import { closedLoopWarmup, comparePrediction, predictLoadDraws, servedStepRatio, serverStepCost } from './predict.js';
+import { closedLoopWarmup, comparePrediction, measuredAfterWarmup, predictLoadDraws, servedStepRatio, serverStepCost } from './predict.js';
+import { serveBenchmarkMetrics } from '../batching/benchmark.js';
 import type { PredictionRow } from './predict.js';
 import { median } from '../util/stats.js';
 import type { ServerOverheads } from './predict.js';
@@ -109,11 +110,15 @@ export interface ExperimentResult {
   /**
    * Columns: model, policy, point, client, ratePerSecond, offeredRatePerSecond, speedRatio
    * (probeEngineSpeed just before the point), stepRatio (servedStepRatio of the run's steps
-   * against the client's calibrated step cost), metric, predicted, measured, error;
-   * plus meanBatchPredicted and stepsPredicted per point (the simulator's view).
+   * against the client's calibrated step cost), metric, predicted (the median over the
+   * prediction's draws, see predictLoadDraws), predictedMin and predictedMax (the smallest
+   * and largest draw; absent when the fit has no measured spread, so one run), measured,
+   * error; plus meanBatchPredicted and stepsPredicted per point (the simulator's view,
+   * medians over the draws). In closed loop every figure leaves out each client's first
+   * request on both sides (closedLoopWarmup).
    */
   table: Table;
-  /** One row per point: measured and predicted throughput, TTFT p50, ITL p50 and e2e p50. */
+  /** One row per point: measured and predicted throughput, TTFT p50, ITL p50 and e2e p50 (batchlab's client; as `table`, warm-up left out). */
   points: Table;
   model: ExperimentModel;
   /** Parameters of the served engine (total, and active per token). */
@@ -124,6 +129,7 @@ export interface ExperimentResult {
   overheads: ServerOverheads;
   capacityRps: number;
   measured: LoadResult[];
+  /** Per point, one simulated run: draw 0 of the prediction (predictLoad's own step factors); the tables take the median over all draws. */
   predicted: ServingResult[];
   /**
    * The steps the server ran (servedStepSamples: work and seconds, decision to next
@@ -263,6 +269,9 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
         // The outside client's own step cost; in closed loop predictLoad counts its HTTP path as think time.
         const prcs = own ? prs : predictLoadDraws(workload, policy, outsideFitNow, spec.seed, ov, { warmupRequests });
         const prc = prcs[0];
+        // The simulator's view of the run, as its figures: the median over the draws.
+        const stepsPredicted = median(prcs.map((x) => x.steps));
+        const meanBatchPredicted = median(prcs.map((x) => x.meanBatch));
         const drift = servedStepRatio(logs[k].steps, own ? fit : outsideFit);
         // The same ratio over the steps that carry prompt tokens and over decode-only steps: where a TTFT error comes from.
         const promptDrift = servedStepRatio(logs[k].steps.filter((st) => st.work.prefillTokens > 0), own ? fit : outsideFit);
@@ -274,11 +283,11 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
         const parts = timelineMedians(requestTimelines(mm, logs[k]));
         const ms = (x: number): string => (x * 1e3).toFixed(1);
         log(`batchlab:   TTFT parts (medians, ms): send→headers read ${ms(parts.toHeaders)}, →submitted ${ms(parts.toSubmit)}, →admitted ${ms(parts.toAdmit)}, →first token written ${ms(parts.toFirstToken)}, →read by the client ${ms(parts.toClient)}; ` +
-          `served steps ${logs[k].steps.length} (predicted ${prc.steps}), ×${drift.toFixed(2)} the calibrated step cost (median; steps with prompt tokens ×${promptDrift.toFixed(2)}, decode-only ×${decodeDrift.toFixed(2)}), client CPU ${ms(mm.clientCpuSeconds / mm.outputTokens)} ms per output token`);
+          `served steps ${logs[k].steps.length} (predicted ${stepsPredicted}), ×${drift.toFixed(2)} the calibrated step cost (median; steps with prompt tokens ×${promptDrift.toFixed(2)}, decode-only ×${decodeDrift.toFixed(2)}), client CPU ${ms(mm.clientCpuSeconds / mm.outputTokens)} ms per output token`);
         const held = servedStepSamples(logs[k].steps);
         steps.points.push({ point: name, client, steps: held });
         log(`batchlab:   ${describeStepCostBins(stepCostBins(own ? fit : outsideFit, held))}`);
-        for (const c of cmp) rows.push({ model: spec.model.label, policy: describe, point: name, client, ratePerSecond: rate, offeredRatePerSecond: mm.offeredRatePerSecond, speedRatio: ratio, stepRatio: drift, ...c, meanBatchPredicted: prc.meanBatch, stepsPredicted: prc.steps });
+        for (const c of cmp) rows.push({ model: spec.model.label, policy: describe, point: name, client, ratePerSecond: rate, offeredRatePerSecond: mm.offeredRatePerSecond, speedRatio: ratio, stepRatio: drift, ...c, meanBatchPredicted, stepsPredicted });
       }
       perPoint.push({
         model: spec.model.label,
@@ -289,15 +298,15 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
         point: name,
         ratePerSecond: rate,
         speedRatio: ratio,
-        // As the table's batchlab-client rows (median over the draws, warm-up left out); e2e over every request, median over the draws.
+        // As the table's batchlab-client rows: the median over the draws, the warm-up left out of both sides.
         measuredThroughput: row(ownCmp, 'throughput (tok/s)').measured,
         predictedThroughput: row(ownCmp, 'throughput (tok/s)').predicted,
         measuredTtftP50: row(ownCmp, 'TTFT p50 (s)').measured,
         predictedTtftP50: row(ownCmp, 'TTFT p50 (s)').predicted,
         measuredItlP50: row(ownCmp, 'ITL p50 (s)').measured,
         predictedItlP50: row(ownCmp, 'ITL p50 (s)').predicted,
-        measuredE2eP50: m.e2e.p50,
-        predictedE2eP50: median(prs.map((x) => x.e2e.p50)) + overheads.requestSeconds,
+        measuredE2eP50: measuredAfterWarmup(m, warmupRequests).e2e.p50,
+        predictedE2eP50: median(prs.map((x) => serveBenchmarkMetrics(x, warmupRequests).medianE2elMs / 1e3)) + overheads.requestSeconds,
       });
     }
     return {

@@ -85,11 +85,10 @@ function readBody(req: IncomingMessage, onBytes: () => void = () => {}): Promise
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
     let size = 0;
-    let refused = false;
+    let refused: BodyTooLarge | null = null;
     const refuse = (bytes: string): void => {
-      refused = true;
+      refused = new BodyTooLarge('body', bytes, `at most ${MAX_BODY_BYTES} bytes`);
       parts.length = 0;
-      reject(new BodyTooLarge('body', bytes, `at most ${MAX_BODY_BYTES} bytes`));
     };
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) refuse(`${declared} bytes (content-length)`);
@@ -97,18 +96,25 @@ function readBody(req: IncomingMessage, onBytes: () => void = () => {}): Promise
       onBytes();
       size += c.length;
       if (refused) {
-        // Read and drop the rest, so the client is not reset before it reads the 413; bounded.
-        if (size > MAX_DISCARD_BYTES) req.destroy();
+        // Read and drop the rest, bounded: a 413 sent (and the connection closed) while the
+        // client still sends resets the connection before the client reads it.
+        if (size > MAX_DISCARD_BYTES) {
+          req.destroy();
+          reject(refused);
+        }
         return;
       }
       if (size > MAX_BODY_BYTES) return refuse(`more than ${MAX_BODY_BYTES} bytes`);
       parts.push(c);
     });
     req.on('end', () => {
-      if (!refused) resolve(Buffer.concat(parts).toString('utf8'));
+      if (refused) reject(refused);
+      else resolve(Buffer.concat(parts).toString('utf8'));
     });
-    req.on('error', (e) => {
-      if (!refused) reject(e);
+    // A client that goes away mid-body settles the read (the promise keeps the first outcome).
+    req.on('error', (e) => reject(refused ?? e));
+    req.on('close', () => {
+      if (!req.complete) reject(refused ?? new Error('the client closed the connection before the body ended'));
     });
   });
 }

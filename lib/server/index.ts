@@ -6,7 +6,7 @@ export type { SamplingParams } from './sampling.js';
 export type { CompletionServer, CompletionServerOptions } from './http.js';
 export { runLoad, summariseLoad, probeServerOverheads, planLoad } from './load.js';
 export type { LoadWorkload, LoadRequestRecord, LoadResult, LoadOptions, LoadPlan } from './load.js';
-export { predictLoad, predictLoadDraws, PREDICTION_DRAWS, closedLoopWarmup, comparePrediction, serverStepCost, predictionErrorSummary, describePredictionErrors, predictionRowsByUnit, servedStepRatio } from './predict.js';
+export { predictLoad, predictLoadDraws, PREDICTION_DRAWS, closedLoopWarmup, measuredAfterWarmup, comparePrediction, serverStepCost, predictionErrorSummary, describePredictionErrors, predictionRowsByUnit, servedStepRatio } from './predict.js';
 export type { PredictionRow, PredictOptions, ServerOverheads, PredictionErrorSummary, PredictionRowsOfUnit } from './predict.js';
 export { startEngineServer, spawnServer, resolveEngineConfig, DEFAULT_ENGINE_SCALE, peakRssBytes, engineMemoryBudget } from './serve.js';
 export type { EngineServerOptions, ChildServer } from './serve.js';

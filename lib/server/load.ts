@@ -108,25 +108,26 @@ class ConnectionPool {
   private readonly url: URL;
   private readonly active = new Set<ReturnType<typeof httpRequest>>();
 
-  /** `signal` aborts every request in flight (one listener, however many requests). */
-  constructor(url: string, maxSockets: number, signal?: AbortSignal) {
-    signal?.addEventListener('abort', () => {
-      for (const r of this.active) r.destroy(new Error('aborted'));
-    }, { once: true });
+  constructor(url: string, maxSockets: number) {
     this.url = new URL(url);
     const https = this.url.protocol === 'https:';
     this.agent = https ? new HttpsAgent({ keepAlive: true, maxSockets }) : new HttpAgent({ keepAlive: true, maxSockets });
     this.request = https ? httpsRequest : httpRequest;
   }
 
-  /** One request; the response body is handed to `onData` and read to its end. */
-  send(path: string, method: string, body: string | undefined, onData: (chunk: Buffer) => void, timeoutMs = 600_000): Promise<number> {
+  /** Ends every request in flight. */
+  abort(): void {
+    for (const r of this.active) r.destroy(new Error('aborted'));
+  }
+
+  /** One request; the response body is handed to `onData` with the response's status and read to its end. */
+  send(path: string, method: string, body: string | undefined, onData: (chunk: Buffer, status: number) => void, timeoutMs = 600_000): Promise<number> {
     return new Promise((resolve, reject) => {
       const req = this.request(
         new URL(path, this.url),
         { method, agent: this.agent, timeout: timeoutMs, headers: body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
         (res: IncomingMessage) => {
-          res.on('data', onData);
+          res.on('data', (c: Buffer) => onData(c, res.statusCode ?? 0));
           res.on('end', () => resolve(res.statusCode ?? 0));
           res.on('error', reject);
         },
@@ -143,6 +144,17 @@ class ConnectionPool {
   close(): void {
     this.agent.destroy();
   }
+}
+
+/** The message of an OpenAI-style error body ({"error": {"message"}}), else the body itself (at most 300 characters). */
+function errorReason(body: string): string {
+  try {
+    const m = (JSON.parse(body) as { error?: { message?: unknown } }).error?.message;
+    if (typeof m === 'string') return m;
+  } catch {
+    // not JSON: the body as it came
+  }
+  return body.length > 300 ? `${body.slice(0, 297)}...` : body;
 }
 
 /** Splits server-sent events into their data lines; `[DONE]` is passed on like any other. */
@@ -229,7 +241,10 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const timeoutMs = 1000 * checkNumber('timeoutSeconds', o.timeoutSeconds ?? 600, { min: 0.001, max: 86_400 });
   const clients = R.loop === 'open' ? 0 : Math.min(R.clients, n);
   // Open loop: one shared pool; closed loop: one keep-alive connection per client.
-  const pools = R.loop === 'open' ? [new ConnectionPool(o.url, Infinity, o.signal)] : Array.from({ length: clients }, () => new ConnectionPool(o.url, 1, o.signal));
+  const pools = R.loop === 'open' ? [new ConnectionPool(o.url, Infinity)] : Array.from({ length: clients }, () => new ConnectionPool(o.url, 1));
+  // One listener for the run, removed at its end, however many clients (one per pool tripped Node's leak warning at 11).
+  const abort = (): void => pools.forEach((p) => p.abort());
+  o.signal?.addEventListener('abort', abort, { once: true });
   const warmUp = (pool: ConnectionPool): Promise<number> => pool.send('/v1/models', 'GET', undefined, () => {}, timeoutMs);
   let created = 0;
   let t0 = NaN;
@@ -255,11 +270,12 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     });
     try {
       const body = JSON.stringify({ model: o.model, prompt: q.prompt, max_tokens: q.maxTokens, stream: true });
-      rec.status = await pool.send('/v1/completions', 'POST', body, (c) => {
-        if (rec.status === 0) onData(c);
-        else error += c.toString();
+      // An error's body is its reason (the server's message), not events: keep it for the record.
+      rec.status = await pool.send('/v1/completions', 'POST', body, (c, status) => {
+        if (status === 200) onData(c);
+        else if (error.length < 4096) error += c.toString(); // bounded: another server's error body may be anything
       }, timeoutMs);
-      if (rec.status !== 200) rec.error = error;
+      if (rec.status !== 200) rec.error = `HTTP ${rec.status}: ${errorReason(error)}`;
     } catch (e) {
       rec.error = (e as Error).message;
     }
@@ -297,6 +313,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       await Promise.all(pools.map(client));
     }
   } finally {
+    o.signal?.removeEventListener('abort', abort);
     for (const p of pools) p.close();
   }
   const cpu = process.cpuUsage(cpu0);

@@ -30,6 +30,8 @@ export interface ServerOverheads {
  * their measured spread (`stepFactors`), each step's cost is multiplied by a factor drawn
  * from them (seeded, one draw per step), so the prediction carries the slow steps that
  * other processes on the same cores cause, as often as the calibration saw them.
+ * `draw` (an integer in [0, 1000000]) picks one of the seed's independent streams of
+ * factors (predictLoadDraws runs several); 0, the default, is the stream of a single prediction.
  *
  * @example
  * serverStepCost(fit, { stepSeconds: 5e-4, requestSeconds: 0 })({ prefillTokens: 0, decodeTokens: 4, contextTokens: 200 })
@@ -38,8 +40,9 @@ export function serverStepCost(fit: EngineStepCostFit, overheads?: ServerOverhea
   const engine = engineStepCost(fit);
   const extra = overheads?.stepSeconds ?? 0;
   const factors = seed === undefined ? [] : fit.stepFactors ?? [];
+  checkInt('draw', draw, { min: 0, max: 1_000_000 });
   // Draw 0 keeps the stream every earlier prediction used; draw i > 0 is its own seeded stream.
-  const rng = factors.length ? fork(seed!, draw === 0 ? 'served-step-factors' : `served-step-factors/${checkInt('draw', draw, { min: 0, max: 1_000_000 })}`) : undefined;
+  const rng = factors.length ? fork(seed!, draw === 0 ? 'served-step-factors' : `served-step-factors/${draw}`) : undefined;
   const fn: ServingStepCost = rng ? (w) => engine(w) * factors[Math.floor(rng() * factors.length)] + extra : (w) => engine(w) + extra;
   const spread = rng ? ` × a factor drawn per step from ${factors.length} served steps (median ${median(factors).toFixed(2)}, mean ${mean(factors).toFixed(2)})` : '';
   fn.label = `${fit.label}${spread}${extra > 0 ? ` + ${(extra * 1e3).toFixed(2)} ms loop overhead per step` : ''}`;
@@ -162,7 +165,8 @@ export interface PredictionRow {
  * them, with the smallest and largest beside it. With `warmupRequests` w > 0, both sides
  * leave out the first w requests sent, as serveBenchmarkMetrics does for the simulator:
  * every metric is over the rest, throughput over their window (first send to last
- * finish). The runs must have been simulated with the same warm-up (for their ITL).
+ * finish). The runs must have been simulated with the same warm-up (predictLoadDraws'
+ * `warmupRequests`: it keeps the ITL of the rest); a run simulated without it is an InputError.
  *
  * @example
  * comparePrediction(measured, predicted).map((r) => `${r.metric}: ${(100 * r.error).toFixed(1)} %`)
@@ -172,8 +176,10 @@ export function comparePrediction(measured: LoadResult, predicted: ServingResult
   const runs: readonly ServingResult[] = Array.isArray(predicted) ? predicted : [predicted as ServingResult];
   if (runs.length === 0) throw new InputError('predicted', runs, 'at least one simulated run');
   const w = checkInt('warmupRequests', opts.warmupRequests ?? 0, { min: 0, max: Math.max(0, measured.records.length - 1) });
-  // The measured requests after the warm-up: the first w sent are left out.
-  const m = w === 0 ? measured : summariseLoad(measured.records.slice().sort((x, y) => x.send - y.send).slice(w), { url: measured.provenance.url, workload: measured.provenance.workload, seed: measured.provenance.seed });
+  // A run simulated without this warm-up has no ITL of the rest: refuse it rather than drop the ITL row.
+  const unmatched = w === 0 ? -1 : runs.findIndex((r) => r.itlAfterWarmup?.warmupRequests !== w);
+  if (unmatched >= 0) throw new InputError(`predicted[${unmatched}]`, runs[unmatched].itlAfterWarmup?.warmupRequests ?? 0, `runs simulated with the comparison's warm-up, warmupRequests ${w} (predictLoadDraws(..., { warmupRequests }))`);
+  const m = measuredAfterWarmup(measured, w);
   const metricsOf = (r: ServingResult): Array<number | undefined> => {
     if (w === 0) return [r.ttft.p50 + req, r.ttft.p99 + req, r.itl?.p50, r.tpot?.p50, r.throughputTokensPerSecond];
     const b = serveBenchmarkMetrics(r, w);
@@ -191,6 +197,20 @@ export function comparePrediction(measured: LoadResult, predicted: ServingResult
     rows.push({ metric, predicted: p, measured: mv, error: (p - mv) / mv, ...(values.length > 1 ? { predictedMin: Math.min(...values), predictedMax: Math.max(...values) } : {}) });
   });
   return rows;
+}
+
+/**
+ * The metrics of a measured run without its first `warmupRequests` requests sent (the
+ * side of comparePrediction's warm-up that the client measured); the run itself when none.
+ *
+ * @example
+ * measuredAfterWarmup(closedLoopRun, closedLoopWarmup(workload)).ttft.p99 // each client's first request left out
+ */
+export function measuredAfterWarmup(measured: LoadResult, warmupRequests: number): LoadResult {
+  const w = checkInt('warmupRequests', warmupRequests, { min: 0, max: Math.max(0, measured.records.length - 1) });
+  if (w === 0) return measured;
+  const rest = measured.records.slice().sort((x, y) => x.send - y.send).slice(w);
+  return summariseLoad(rest, { url: measured.provenance.url, workload: measured.provenance.workload, seed: measured.provenance.seed });
 }
 
 /** Prediction rows of one unit, for a table whose headers carry it. */

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { spawnServer } from '../../lib/server/serve.js';
 import type { ChildServer } from '../../lib/server/serve.js';
 import { run } from './run.js';
+import { PREDICTION_DRAWS } from '../../lib/server/predict.js';
 
 const ARGS = ['--model', 'llama-3.2-1b', '--width', '0.0625', '--depth', '0.125', '--vocab', '0.002', '--max-context', '256', '--seed', '1'];
 let srv: ChildServer;
@@ -66,10 +67,26 @@ test('batchlab load --predict fits the step cost to served steps (the calibratio
     // Closed loops at 1, 2 and 4 clients of 2·clients + 4 requests each: 6 + 8 + 12 requests, at least one step each.
     const m = /step cost: fitted to (\d+) served steps/.exec(r.out);
     assert.ok(m && Number(m[1]) >= 26, r.out);
-    for (const metric of ['TTFT p50 (s)', 'TTFT p99 (s)', 'ITL p50 (s)', 'throughput (tok/s)']) assert.match(r.out, new RegExp(`^ {2}${metric.replace(/[()]/g, '\\$&')} +[\\d.e+-]+ +[\\d.e+-]+ +-?[\\d.]+ %$`, 'm'));
-    const engine = await run(['load', '--url', cal.url, '--clients', '1', '--requests', '2', '--prompt', '8', '--output', '4', '--predict', '--calibration', 'engine']);
+    // A served fit keeps its steps' spread: the median over the draws, the smallest and largest draw beside it.
+    const draws = /the median over (\d+) seeded draws/.exec(r.out);
+    assert.ok(draws && Number(draws[1]) === PREDICTION_DRAWS, r.out);
+    for (const metric of ['TTFT p50 (s)', 'TTFT p99 (s)', 'ITL p50 (s)', 'throughput (tok/s)']) assert.match(r.out, new RegExp(`^ {2}${metric.replace(/[()]/g, '\\$&')} +[\\d.e+-]+ +[\\d.e+-]+–[\\d.e+-]+ +[\\d.e+-]+ +-?[\\d.]+ %$`, 'm'));
+    // 6 requests from 2 clients: each client's first request (2) is warm-up, the measured column over the other 4.
+    assert.match(r.out, /^ {2}warm-up: both columns leave out each client's first request \(2 requests, sent together at the start\), so the measured column is over 4 requests, the figures above over all 6$/m);
+    const engine = await run(['load', '--url', cal.url, '--clients', '1', '--requests', '2', '--prompt', '8', '--output', '4', '--predict', '--calibration', 'engine', '--json']);
     assert.equal(engine.code, 0, engine.err);
-    assert.match(engine.out, /step cost: engine steps timed back to back, plus [\d.]+ ms per step/);
+    // Engine steps timed back to back have no spread: one run, no band; one client's first of 2 requests is warm-up.
+    const j = JSON.parse(engine.out);
+    assert.equal(j.predictionDraws, 1);
+    assert.equal(j.warmupRequests, 1);
+    assert.ok(j.prediction.length >= 4 && j.prediction.every((row: { predictedMin?: number }) => row.predictedMin === undefined), engine.out);
+    // A single round (as many clients as requests): no warm-up, and no offered rate from sends microseconds apart.
+    const one = await run(['load', '--url', cal.url, '--clients', '2', '--requests', '2', '--prompt', '8', '--output', '4', '--predict', '--calibration', 'engine']);
+    assert.equal(one.code, 0, one.err);
+    assert.match(one.out, /step cost: engine steps timed back to back, plus [\d.]+ ms per step/);
+    assert.match(one.out, /^ {2}offered: every client sent its one request at the start \(closed loop, a single round of 2\)$/m);
+    assert.match(one.out, /one run \(the step cost has no measured spread\)/);
+    assert.doesNotMatch(one.out, /warm-up/);
   } finally {
     await cal.stop('SIGKILL');
   }

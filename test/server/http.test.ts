@@ -4,6 +4,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
+import { getEventListeners } from 'node:events';
+import { connect } from 'node:net';
+import { InputError } from '../../lib/util/errors.js';
 import { selectBackend } from '../../lib/backend/registry.js';
 import { scaleEngineConfig } from '../../lib/engine/config.js';
 import { DecodeEngine } from '../../lib/engine/model.js';
@@ -229,6 +232,45 @@ test('unsupported or out-of-range fields are a 400 naming the field; a body over
   const t = Math.floor(Date.now() / 1000);
   const c = await client.completions.create(base);
   assert.ok(c.created >= t && c.created <= Math.floor(Date.now() / 1000), `created ${c.created}, asked at ${t}`);
+});
+
+test('a body over 1 MiB from a client that writes it all before reading (as httpx does) is answered with a 413, never a reset', async () => {
+  // A raw connection that reads nothing until its 2 MiB body is written, in 64 KiB chunks 2 ms apart: a 413 sent
+  // (and the connection closed) before the body ends fails its next write with EPIPE, as it did for httpx.
+  const { hostname, port } = new URL(srv.url);
+  const once = (): Promise<string> =>
+    new Promise((done) => {
+      const sock = connect(Number(port), hostname);
+      const chunks: Buffer[] = [];
+      let err: string | null = null;
+      sock.on('error', (e: NodeJS.ErrnoException) => void (err ??= e.code ?? e.message));
+      sock.on('data', (c: Buffer) => chunks.push(c));
+      sock.on('close', () => {
+        const text = Buffer.concat(chunks).toString();
+        done(text.startsWith('HTTP/1.1 ') ? text.slice(9, 12) : err ?? 'closed without an answer');
+      });
+      sock.pause();
+      sock.write(`POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${2 << 20}\r\n\r\n`);
+      const chunk = Buffer.alloc(64 << 10, 0x61);
+      let sent = 0;
+      const next = (): void => {
+        if (err !== null || sent++ === 32) return void sock.resume();
+        sock.write(chunk, () => setTimeout(next, 2));
+      };
+      next();
+    });
+  const answers: string[] = [];
+  for (let i = 0; i < 4; i++) answers.push(await once());
+  assert.deepEqual(answers, Array(4).fill('413'));
+});
+
+test('runLoad keeps the server\'s reason for a refused request and leaves no listener on its signal', async () => {
+  const ac = new AbortController();
+  // A prompt beyond the server's 256-token context: every request is a 400 whose body says why.
+  const workload = { arrivals: { kind: 'closed' as const, clients: 12 }, requests: 12, promptTokens: { kind: 'fixed' as const, tokens: 300 }, outputTokens: { kind: 'fixed' as const, tokens: 4 } };
+  await assert.rejects(runLoad({ url: srv.url, seed: 1, workload, signal: ac.signal }), (e: unknown) => e instanceof InputError && /at most 256 tokens/.test(e.message));
+  // One listener per client (12) tripped Node's MaxListenersExceededWarning at 11 and outlived the run.
+  assert.equal(getEventListeners(ac.signal, 'abort').length, 0);
 });
 
 test('SIGTERM stops the server only after every accepted request has finished', async () => {

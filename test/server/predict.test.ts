@@ -6,7 +6,7 @@ import { fitEngineStepCost } from '../../lib/engine/stepcost.js';
 import type { EngineStepCostFit, EngineStepCostPoint } from '../../lib/engine/stepcost.js';
 import { planLoad, summariseLoad } from '../../lib/server/load.js';
 import type { LoadRequestRecord } from '../../lib/server/load.js';
-import { comparePrediction, describePredictionErrors, predictLoad, predictLoadDraws, PREDICTION_DRAWS, closedLoopWarmup, predictionErrorSummary, predictionRowsByUnit, servedStepRatio, serverStepCost } from '../../lib/server/predict.js';
+import { comparePrediction, describePredictionErrors, measuredAfterWarmup, predictLoad, predictLoadDraws, PREDICTION_DRAWS, closedLoopWarmup, predictionErrorSummary, predictionRowsByUnit, servedStepRatio, serverStepCost } from '../../lib/server/predict.js';
 import { predictionChart, predictionErrorChart } from '../../lib/plot/server.js';
 import { promptTokens, tokenText } from '../../lib/server/http.js';
 import { InputError } from '../../lib/util/errors.js';
@@ -261,4 +261,38 @@ test('closedLoopWarmup: each client\'s first request in a closed loop of more th
   // 16 requests from 16 clients are all the first round: nothing would be left to measure.
   assert.equal(closedLoopWarmup({ ...lengths, arrivals: { kind: 'closed', clients: 16 }, requests: 16 }), 0);
   assert.equal(closedLoopWarmup({ ...lengths, arrivals: { kind: 'poisson', ratePerSecond: 4 }, requests: 48 }), 0);
+});
+
+test('comparePrediction with warm-up refuses runs simulated without it (they carry no ITL of the rest) instead of dropping the ITL row', () => {
+  const rec = records([[0, 1, 5, 0.02], [0, 1, 5, 0.02], [1.1, 0.1, 5, 0.02], [1.1, 0.1, 5, 0.02], [1.3, 0.1, 5, 0.02], [1.3, 0.1, 5, 0.02]]);
+  const measured = summariseLoad(rec, { url: 'x', workload: 'w', seed: 1 });
+  const workload = { arrivals: { kind: 'closed' as const, clients: 2 }, requests: 6, promptTokens: { kind: 'fixed' as const, tokens: 8 }, outputTokens: { kind: 'fixed' as const, tokens: 5 } };
+  const policy = { kind: 'continuous' as const, maxBatch: 4 };
+  const plain = predictLoadDraws(workload, policy, fit(), 1);
+  assert.throws(() => comparePrediction(measured, plain, undefined, { warmupRequests: 2 }), (e: unknown) => e instanceof InputError && /^predicted\[0\]/.test(e.message) && /warmupRequests 2/.test(e.message));
+  const warm = predictLoadDraws(workload, policy, fit(), 1, undefined, { warmupRequests: 2 });
+  const rows = comparePrediction(measured, warm, undefined, { warmupRequests: 2 });
+  // Every metric is there, ITL and TPOT included: each request has 5 tokens, so 4 gaps; the measured ones are all 0.02 s (records above).
+  assert.deepEqual(rows.map((r) => r.metric), ['TTFT p50 (s)', 'TTFT p99 (s)', 'ITL p50 (s)', 'TPOT p50 (s)', 'throughput (tok/s)']);
+  assert.ok(Math.abs(rows[2].measured - 0.02) < 1e-9);
+});
+
+test('measuredAfterWarmup(run, w) leaves out the first w requests sent, whatever their index: e2e p50 of the rest', () => {
+  // Indices out of send order: the two sent at 0 (e2e 1 + 4 × 0.02 = 1.08 s) are left out; the rest have e2e 0.18 s and 0.28 s.
+  const rec = records([[1.1, 0.1, 5, 0.02], [0, 1, 5, 0.02], [1.2, 0.2, 5, 0.02], [0, 1, 5, 0.02]]);
+  const measured = summariseLoad(rec, { url: 'x', workload: 'w', seed: 1 });
+  const rest = measuredAfterWarmup(measured, 2);
+  assert.equal(rest.requests, 2);
+  // Median of {0.18, 0.28} (linear interpolation): 0.23.
+  assert.ok(Math.abs(rest.e2e.p50 - 0.23) < 1e-9, String(rest.e2e.p50));
+  assert.equal(measuredAfterWarmup(measured, 0), measured);
+  assert.throws(() => measuredAfterWarmup(measured, 4), InputError);
+});
+
+test('predictLoad(…, { draw }) refuses a draw that is not an integer in [0, 1000000], with or without a measured spread', () => {
+  const workload = { arrivals: { kind: 'poisson' as const, ratePerSecond: 20 }, requests: 4, promptTokens: { kind: 'fixed' as const, tokens: 8 }, outputTokens: { kind: 'fixed' as const, tokens: 4 } };
+  const policy = { kind: 'continuous' as const, maxBatch: 4 };
+  for (const f of [fit(), { ...fit(), stepFactors: [1, 2] }]) {
+    for (const draw of [-1, 1.5, NaN, 1_000_001]) assert.throws(() => predictLoad(workload, policy, f, 1, undefined, { draw }), (e: unknown) => e instanceof InputError && /^draw /.test(e.message));
+  }
 });
