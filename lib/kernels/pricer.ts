@@ -398,6 +398,9 @@ export interface KernelPricer {
    * (perf_database/axis_curve.rs:104-143, from moe_expert_compute.rs:394, commit 095f58a5).
    * The two differ by about 1 %: H100 SXM, context, EP 32, power_law_1.01, 419,430 tokens
    * between the 262,144- and 524,288-token rows reads 30.52 ms in log space, 30.27 ms linearly (+0.8 %).
+   * At an EP the table lacks, the rows with the same experts per device (`q.slots / q.ep`) at the
+   * tokens that give each device the same load (`wideEpTableReading`), the answer saying so;
+   * where there are none, the bound, its `from` saying why.
    */
   wideEpMoe(q: WideEpMoeQuery): KernelAnswer;
   /**
@@ -413,7 +416,10 @@ export interface KernelPricer {
    * Between measured tokens batchlab interpolates in log-log space, aiconfigurator linearly in
    * raw values (perf_database/axis_curve.rs:104-143 from moe_a2a.rs:221): on H100 SXM's normal
    * dispatch at 4 nodes, 3,000 tokens between the 2,048- and 4,096-token rows reads 1,404.4 µs
-   * in log space and 1,397.2 µs linearly (+0.5 %).
+   * in log space and 1,397.2 µs linearly (+0.5 %). A low-latency query at an EP the table lacks
+   * reads the largest multi-node EP below it that the table holds for the shape, times
+   * `deepEpLowLatencyEpScale` ('extrapolated', the answer saying which EP it was read at);
+   * aiconfigurator answers none there (perf_database/moe_a2a.rs:142-212).
    */
   deepEp(q: DeepEpQuery): KernelAnswer;
   /** The table file of an op this pricer reads, or undefined where it holds none. */
