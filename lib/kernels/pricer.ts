@@ -242,11 +242,11 @@ export interface WideEpMoeQuery extends Omit<MoeQuery, 'tp'> {
 /**
  * The factor that carries a DeepEP low-latency dispatch or combine timed over `fromNodes`
  * 8-GPU nodes to `toNodes` (both at least 2) at the same tokens per rank: the ratio of the
- * ranks' inter-node shares, `((toNodes − 1)/toNodes) / ((fromNodes − 1)/fromNodes)`. The
- * low-latency kernels send every token to each of its top-k experts' ranks, a
- * `topk · (nodes − 1)/nodes` share of them off the node (batchlab's per-expert all-to-all
- * bound, `dispatch: 'per-expert'`); the rows' utilization of that bound is held, as the tables
- * hold it past their measured tokens. On H100 SXM's rows (7168 hidden, top-8 of 256) it
+ * ranks' inter-node shares, `((toNodes − 1)/toNodes) / ((fromNodes − 1)/fromNodes)`.
+ * batchlab's all-to-all model prices a per-expert dispatch (`dispatch: 'per-expert'`, as
+ * DeepSeek's decode cases state it) as top-k copies of each token, a `(nodes − 1)/nodes` share
+ * of them off the node; the rows' utilization of that bound is held, as the tables hold it
+ * past their measured tokens. On H100 SXM's rows (7168 hidden, top-8 of 256) it
  * carries EP32 (4 nodes) to EP64 (8 nodes) as × 7/6 = 1.1667: the measured 142.97 µs dispatch
  * of 128 tokens per rank gives 166.80 µs against 166.77 µs measured, combine 263.27 µs gives
  * 307.15 µs against 304.73 µs.
