@@ -367,6 +367,8 @@ export {
   kernelDbOfRows,
   kernelFrameworksOf,
   kernelTablesOf,
+  wideEpTableReading,
+  deepEpLowLatencyEpScale,
 } from './kernels/index.js';
 export type {
   ContextAttentionQuery,
@@ -392,6 +394,7 @@ export type {
   KernelTablesOf,
   WideEpMoeQuery,
   DeepEpQuery,
+  WideEpReading,
 } from './kernels/index.js';
 
 // moe

@@ -16,3 +16,5 @@ export type { MlaBmmQuery } from './pricer.js';
 export type { KernelTablesOf } from './pricer.js';
 export { kernelTablesOf } from './pricer.js';
 export type { DeepEpQuery, WideEpMoeQuery } from './pricer.js';
+export { wideEpTableReading, deepEpLowLatencyEpScale } from './pricer.js';
+export type { WideEpReading } from './pricer.js';

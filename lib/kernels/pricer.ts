@@ -7,7 +7,7 @@ import { machineId, thisMachineFacts } from '../util/machine.js';
 import { rooflineSeconds } from '../perf/bound.js';
 import { ringAllReduceSeconds } from '../perf/collective.js';
 import { InputError } from '../util/errors.js';
-import { checkNumber, checkOneOf } from '../util/validate.js';
+import { checkInt, checkNumber, checkOneOf } from '../util/validate.js';
 import type { KernelDb } from './load.js';
 import type { KernelAnswer, KernelOp } from './schema.js';
 import { KERNEL_OPS } from './schema.js';
@@ -231,6 +231,84 @@ export interface MoeQuery {
 export interface WideEpMoeQuery extends Omit<MoeQuery, 'tp'> {
   /** 'context' (a step with prefill) or 'generation'. */
   phase: 'context' | 'generation';
+  /**
+   * The layout's expert slots: its experts plus their redundant copies (SGLang's physical
+   * experts, `num_logical_experts + ep_num_redundant_experts`); `experts` where absent. At an
+   * EP the table does not hold, they set the rows read (`wideEpTableReading`).
+   */
+  slots?: number;
+}
+
+/**
+ * The factor that carries a DeepEP low-latency dispatch or combine timed over `fromNodes`
+ * 8-GPU nodes to `toNodes` (both at least 2) at the same tokens per rank: the ratio of the
+ * ranks' inter-node shares, `((toNodes − 1)/toNodes) / ((fromNodes − 1)/fromNodes)`.
+ * batchlab's all-to-all model prices a per-expert dispatch (`dispatch: 'per-expert'`, as
+ * DeepSeek's decode cases state it) as top-k copies of each token, a `(nodes − 1)/nodes` share
+ * of them off the node; the rows' utilization of that bound is held, as the tables hold it
+ * past their measured tokens. On H100 SXM's rows (7168 hidden, top-8 of 256) it
+ * carries EP32 (4 nodes) to EP64 (8 nodes) as × 7/6 = 1.1667: the measured 142.97 µs dispatch
+ * of 128 tokens per rank gives 166.80 µs against 166.77 µs measured, combine 263.27 µs gives
+ * 307.15 µs against 304.73 µs.
+ *
+ * @example
+ * deepEpLowLatencyEpScale(8, 18) // => (17/18) / (7/8) = 1.0794
+ */
+export function deepEpLowLatencyEpScale(fromNodes: number, toNodes: number): number {
+  const a = checkInt('fromNodes', fromNodes, { min: 2, max: 1 << 16 });
+  const b = checkInt('toNodes', toNodes, { min: 2, max: 1 << 16 });
+  return ((b - 1) / b) / ((a - 1) / a);
+}
+
+/** Where the wide-EP MoE table is read for one layout: the EP of its rows and the tokens asked of them. */
+export interface WideEpReading {
+  /** The EP whose rows are read. */
+  ep: number;
+  /** The layer's tokens asked of those rows. */
+  tokens: number;
+  /** Provenance where the rows are another EP's: which, and the token scaling. */
+  note?: string;
+}
+
+/**
+ * Where a large-EP layout's routed experts are read from the wide-EP MoE table, whose rows
+ * hold `experts / ep` whole experts per device and the layer's `tokens` (every attention
+ * data-parallel rank's, each device given `tokens · topk / ep` rows on average). At an EP the
+ * table holds (`held`), its own rows at the layer's tokens. At another, a device's expert work
+ * is its slots (`slots / ep` experts, SGLang asserting that EP divides the slots:
+ * python/sglang/srt/eplb/expert_location.py, `ExpertLocationMetadata._init_common`, commit
+ * 01fec5c2) and its tokens: the rows at `EP' = experts / (slots / ep)` hold the same experts
+ * per device, and read at `tokens · EP' / ep` they give each device the same
+ * `tokens · topk / ep` rows. Where the slots per device are not whole, or the table holds no
+ * `EP'`, a gap saying which (the caller's model then prices the experts).
+ *
+ * @example
+ * wideEpTableReading({ experts: 256, slots: 288, ep: 144, tokens: 9216, topk: 8 }, [2, 4, 8, 16, 32, 64, 128, 256])
+ * // => { ep: 128, tokens: 8192, note: 'EP 144 read at EP 128 …' }
+ * wideEpTableReading({ experts: 256, slots: 256, ep: 72, tokens: 9216, topk: 8 }, [64, 128]).gap // => 'no EP 72 rows, and 256 slots over 72 devices are 3.556 per device, not whole …'
+ */
+export function wideEpTableReading(q: { experts: number; slots: number; ep: number; tokens: number; topk: number }, held: readonly number[]): WideEpReading | { gap: string } {
+  const experts = checkInt('wideEp.experts', q.experts, { min: 1, max: 1 << 20 });
+  const slots = checkInt('wideEp.slots', q.slots, { min: experts, max: experts * 64 });
+  const ep = checkInt('wideEp.ep', q.ep, { min: 1, max: 1 << 20 });
+  const tokens = checkNumber('wideEp.tokens', q.tokens, { min: 0, exclusiveMin: true, max: 1e15 });
+  const topk = checkNumber('wideEp.topk', q.topk, { min: 0, exclusiveMin: true, max: experts });
+  if (held.includes(ep)) return { ep, tokens };
+  const eps = held.length ? `it holds EP ${[...held].sort((a, b) => a - b).join(', ')}` : 'it holds no row of this shape';
+  const perDevice = slots / ep;
+  if (!Number.isInteger(perDevice)) {
+    return { gap: `no EP ${ep} rows, and ${slots} slots over ${ep} devices are ${+perDevice.toFixed(3)} per device, not whole (SGLang requires EP to divide the slots; ${eps})` };
+  }
+  const at = experts / perDevice;
+  if (!Number.isInteger(at) || !held.includes(at)) {
+    return { gap: `no EP ${ep} rows, and no EP whose rows hold ${perDevice} experts per device (${experts} / ${perDevice} = ${+at.toFixed(3)}; ${eps})` };
+  }
+  const perDeviceTokens = (tokens * topk) / ep;
+  return {
+    ep: at,
+    tokens: (tokens * at) / ep,
+    note: `EP ${ep} read at EP ${at}, whose rows hold the same ${perDevice} experts per device (${slots} slots over ${ep} devices), at tokens × ${at}/${ep}: the same ${+perDeviceTokens.toFixed(2)} routed tokens per device`,
+  };
 }
 
 /** Query of one DeepEP dispatch or combine of one MoE layer (aiconfigurator's MoEAllToAll on the deepep backends). */
@@ -320,8 +398,17 @@ export interface KernelPricer {
    * (perf_database/axis_curve.rs:104-143, from moe_expert_compute.rs:394, commit 095f58a5).
    * The two differ by about 1 %: H100 SXM, context, EP 32, power_law_1.01, 419,430 tokens
    * between the 262,144- and 524,288-token rows reads 30.52 ms in log space, 30.27 ms linearly (+0.8 %).
+   * At an EP the table lacks, the rows with the same experts per device (`q.slots / q.ep`) at the
+   * tokens that give each device the same load (`wideEpTableReading`), the answer saying so;
+   * where there are none, the bound, its `from` saying why.
    */
   wideEpMoe(q: WideEpMoeQuery): KernelAnswer;
+  /**
+   * Where `wideEpMoe` reads the query from (`wideEpTableReading` over the EPs the wide-EP
+   * table holds for its shape, at the distribution it resolves), or undefined where the
+   * pricer reads no wide-EP rows of that dtype and phase.
+   */
+  wideEpReading(q: WideEpMoeQuery): WideEpReading | { gap: string } | undefined;
   /**
    * One DeepEP dispatch or combine from the DeepEP tables (normal kernels at aiconfigurator's
    * default SM budget of 20, or low-latency): exact layout; past the measured tokens time per
@@ -329,7 +416,10 @@ export interface KernelPricer {
    * Between measured tokens batchlab interpolates in log-log space, aiconfigurator linearly in
    * raw values (perf_database/axis_curve.rs:104-143 from moe_a2a.rs:221): on H100 SXM's normal
    * dispatch at 4 nodes, 3,000 tokens between the 2,048- and 4,096-token rows reads 1,404.4 µs
-   * in log space and 1,397.2 µs linearly (+0.5 %).
+   * in log space and 1,397.2 µs linearly (+0.5 %). A low-latency query at an EP the table lacks
+   * reads the largest multi-node EP below it that the table holds for the shape, times
+   * `deepEpLowLatencyEpScale` ('extrapolated', the answer saying which EP it was read at);
+   * aiconfigurator answers none there (perf_database/moe_a2a.rs:142-212).
    */
   deepEp(q: DeepEpQuery): KernelAnswer;
   /** The table file of an op this pricer reads, or undefined where it holds none. */
@@ -414,6 +504,37 @@ export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framewo
     const flops = (rows * hidden * inter * 3 * 2) / q.ep / q.tp;
     const elements = (rows / q.ep) * hidden * 2 + ((rows / q.ep) * inter * 3) / q.tp + ((hidden * inter * 3) / q.tp) * Math.min(q.experts / q.ep, rows / q.ep);
     return rooflineSeconds(flops, elements * bytesOf(q.dtype), hardwarePeakFlops(hw, peakDtype(q.dtype)), mem);
+  };
+  // moe_expert_compute.rs:299-336 (_resolve_ep_distribution): the requested distribution where
+  // the table holds it for the dtype and phase, else 'uniform', else the first it holds.
+  const wideDistribution = (q: WideEpMoeQuery): string | undefined => {
+    const lead = (d: string): string[] => [q.dtype, d, q.phase];
+    const first = [...(tableOf('wideep_moe')?.index.keys() ?? [])].map((k) => k.split('|')).find((k) => k[0] === q.dtype && k[2] === q.phase)?.[1];
+    return holds('wideep_moe', ...lead(q.distribution)) ? q.distribution : holds('wideep_moe', ...lead('uniform')) ? 'uniform' : first;
+  };
+  // The EPs the wide-EP table files rows under for the query's shape (the key's last field).
+  const wideReading = (q: WideEpMoeQuery, distribution: string): WideEpReading | { gap: string } => {
+    const shape = [q.dtype, distribution, q.phase, q.experts, q.topk, q.hidden, q.inter].join('|');
+    const held = [...(tableOf('wideep_moe')?.index.keys() ?? [])].filter((k) => k.startsWith(`${shape}|`)).map((k) => Number(k.slice(shape.length + 1)));
+    return wideEpTableReading({ experts: q.experts, slots: q.slots ?? q.experts, ep: q.ep, tokens: q.tokens, topk: q.topk }, held);
+  };
+  // DeepEP's low-latency kernels at an EP their table lacks: the nearest multi-node EP below
+  // it that the table holds for the shape, scaled by `deepEpLowLatencyEpScale`.
+  const lowLatencyAtOtherEp = (q: DeepEpQuery, hold: KernelHold): KernelAnswer | undefined => {
+    const shape = `|${q.hidden}|${q.topk}|${q.experts}`;
+    const held = [...(tableOf('deepep_ll')?.index.keys() ?? [])]
+      .filter((k) => k.startsWith(`${q.phase}|`) && k.endsWith(shape))
+      .map((k) => k.split('|').map(Number))
+      .map(([, nodes, ep]) => ({ nodes, ep }))
+      .filter((r) => r.nodes >= 2 && r.ep < q.ep && q.nodes > r.nodes)
+      .sort((a, b) => b.ep - a.ep);
+    const from = held[0];
+    if (!from) return undefined;
+    const a = ask('deepep_ll', { phase: q.phase, nodes: from.nodes, ep: from.ep, hidden: q.hidden, topk: q.topk, experts: q.experts, tokens: q.tokens }, hold);
+    if (!a) return undefined;
+    const scale = deepEpLowLatencyEpScale(from.nodes, q.nodes);
+    const note = `EP ${q.ep} over ${q.nodes} nodes read at EP ${from.ep} over ${from.nodes} nodes × ${scale.toFixed(4)}, the inter-node share (${q.nodes} − 1)/${q.nodes} over (${from.nodes} − 1)/${from.nodes}: the row's utilization of the per-expert all-to-all bound held`;
+    return { ...a, seconds: a.seconds * scale, kind: 'extrapolated', from: `${a.from} (${note})` };
   };
   return {
     device,
@@ -522,18 +643,26 @@ export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framewo
       // The WideEP roofline (perf_database/moe_expert_compute.rs:453-501, get_sol_latency,
       // commit 095f58a5) is the fused one with tp 1 and num_slots = num_experts.
       const roofline = (tokens: number): number => moeRoofline({ ...q, tp: 1 }, tokens, q.hidden, q.inter);
-      // moe_expert_compute.rs:299-336 (_resolve_ep_distribution): the requested distribution where
-      // the table holds it for the dtype and phase, else 'uniform', else the first it holds.
-      const lead = (d: string): string[] => [q.dtype, d, q.phase];
-      const first = [...(tableOf('wideep_moe')?.index.keys() ?? [])].map((k) => k.split('|')).find((k) => k[0] === q.dtype && k[2] === q.phase)?.[1];
-      const distribution = holds('wideep_moe', ...lead(q.distribution)) ? q.distribution : holds('wideep_moe', ...lead('uniform')) ? 'uniform' : first;
+      const distribution = wideDistribution(q);
+      const reading = distribution === undefined ? undefined : wideReading(q, distribution);
+      if (!reading || 'gap' in reading) return reading ? { ...bound(roofline(q.tokens)), from: `${datasheet} (${reading.gap})` } : bound(roofline(q.tokens));
       // moe_expert_compute.rs:362-394: beyond the measured tokens the boundary's utilization of the
       // roofline is held; one measured token count queried below is no answer. Between them the
-      // table's log-log reading, not aiconfigurator's linear one (see `wideEpMoe`'s doc).
-      const hold: KernelHold = { axes: ['tokens'], roofline: (p) => roofline(p.tokens) };
-      const { dtype, phase, experts, topk, hidden, inter, ep, tokens } = q;
-      const found = distribution === undefined ? undefined : ask('wideep_moe', { dtype, distribution, phase, experts, topk, hidden, inter, ep, tokens }, hold);
-      return found ?? bound(roofline(q.tokens));
+      // table's log-log reading, not aiconfigurator's linear one (see `wideEpMoe`'s doc). At another
+      // EP's rows (`wideEpTableReading`) the roofline is that EP's, as the rows are.
+      const at = { ...q, ep: reading.ep };
+      const hold: KernelHold = { axes: ['tokens'], roofline: (p) => moeRoofline({ ...at, tp: 1 }, p.tokens, q.hidden, q.inter) };
+      const { dtype, phase, experts, topk, hidden, inter } = q;
+      const found = ask('wideep_moe', { dtype, distribution: distribution!, phase, experts, topk, hidden, inter, ep: reading.ep, tokens: reading.tokens }, hold);
+      if (!found) return bound(roofline(q.tokens));
+      return reading.note ? { ...found, from: `${found.from} (${reading.note})` } : found;
+    },
+    wideEpReading(q) {
+      checkDistribution('wideEpMoe', q.distribution);
+      checkOneOf('wideEpMoe.phase', q.phase, ['context', 'generation'] as const);
+      sizes('wideEpMoe', { ...q });
+      const distribution = wideDistribution(q);
+      return distribution === undefined ? undefined : wideReading(q, distribution);
     },
     deepEp(q) {
       checkOneOf('deepEp.mode', q.mode, ['normal', 'll'] as const);
@@ -547,7 +676,7 @@ export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framewo
       const found =
         q.mode === 'normal'
           ? ask('deepep_normal', { phase, nodes, ep, hidden, topk, experts, sms: DEEPEP_NORMAL_SMS, tokens }, hold)
-          : ask('deepep_ll', { phase, nodes, ep, hidden, topk, experts, tokens }, hold);
+          : (ask('deepep_ll', { phase, nodes, ep, hidden, topk, experts, tokens }, hold) ?? lowLatencyAtOtherEp(q, hold));
       return found ?? bound(q.bytes / link(q.scope).bytesPerSecond);
     },
     tableFile(op) {

@@ -23,7 +23,7 @@ import { defaultKernelDb } from '../kernels/load.js';
 import type { KernelPricer } from '../kernels/pricer.js';
 import { kernelPricer } from '../kernels/pricer.js';
 import type { GroupWork, KernelUsage } from './kernel-step.js';
-import { EXPERT_ALL_TO_ALLS, KernelTally, NO_WIDE_EP_MOE_TABLE, eplbNote, eplbTableGap, kernelWeightDtype, kernelOpSeconds, largeExpertParallel, sharedExpertsOverlapRouted } from './kernel-step.js';
+import { EXPERT_ALL_TO_ALLS, KernelTally, NO_WIDE_EP_MOE_TABLE, eplbNote, eplbTableGap, kernelWeightDtype, kernelOpSeconds, largeExpertParallel, sharedExpertsOverlapRouted, wideEpLayoutGap } from './kernel-step.js';
 import type { ExpertAllToAll } from './kernel-step.js';
 import { uniformRoutingLoadFactor } from './routing.js';
 
@@ -590,9 +590,13 @@ function priceOp(
     const t = kernelOpSeconds(op, model, r.kernels, dtypes, split, g, tally);
     if (t !== undefined) return { seconds: t, computeSeconds, memorySeconds, computeBound };
     const wideTable = op.group === 'routed-expert' && r.largeExpertParallel ? r.kernels.tableFile('wideep_moe') ?? null : undefined;
+    const wideGap = (): string => {
+      const why = wideEpLayoutGap(r.kernels!, model, r.ep, kernelWeightDtype(p.compute, r.fp8Scaling), r.routing, g.P > 0 ? 'context' : 'generation', r.eplb);
+      return why ? ` (${why})` : '';
+    };
     const gap = op.group === 'routed-expert' && r.routing === 'eplb' ? eplbTableGap(r.kernels, r.largeExpertParallel ? 'wideep_moe' : 'moe', kernelWeightDtype(p.compute, r.fp8Scaling), r.largeExpertParallel ? (g.P > 0 ? 'context' : 'generation') : undefined) : undefined;
     const reasons = [
-      ...(gap ? [gap] : wideTable === undefined ? [] : [wideTable ? `no row of ${wideTable} holds this layout` : NO_WIDE_EP_MOE_TABLE]),
+      ...(gap ? [gap] : wideTable === undefined ? [] : [wideTable ? `no row of ${wideTable} holds this layout${wideGap()}` : NO_WIDE_EP_MOE_TABLE]),
       ...(op.group === 'routed-expert' && r.eplb ? [eplbNote(model, r.ep, r.eplb, 'model')] : []),
     ];
     const why = reasons.length ? `: ${reasons.join('; ')}` : '';

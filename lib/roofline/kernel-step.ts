@@ -471,6 +471,31 @@ function attentionCoreSeconds(
 }
 
 /**
+ * A layout's expert slots, its experts and their redundant copies: the copies enter with a
+ * stated EPLB only (`redundantExperts` is EPLB's), as they do everywhere else.
+ */
+function moeSlots(model: ModelSpec, routing: ExpertRouting, eplb?: EplbLoad): number {
+  return (model.moe?.numExperts ?? 0) + (routing === 'eplb' ? (eplb?.redundantExperts ?? 0) : 0);
+}
+
+/**
+ * Why a large-EP layout's routed experts find no wide-EP rows (`KernelPricer.wideEpReading`'s
+ * gap: an EP the table lacks whose slots per device are not whole, or map to no EP it holds),
+ * or undefined where they do or no wide-EP table of that dtype and phase is read.
+ *
+ * @example
+ * wideEpLayoutGap(pricer, loadModel('deepseek-v3'), 72, 'fp8_block', 'power-law', 'generation')
+ * // => 'no EP 72 rows, and 256 slots over 72 devices are 3.556 per device, not whole (…)'
+ */
+export function wideEpLayoutGap(k: KernelPricer, model: ModelSpec, ep: number, dtype: string, routing: ExpertRouting, phase: 'context' | 'generation', eplb?: EplbLoad): string | undefined {
+  const moe = model.moe;
+  if (!moe) return undefined;
+  const q = { tokens: 1, experts: moe.numExperts, topk: moe.expertsPerToken, hidden: model.hiddenSize, inter: moe.expertIntermediateSize, dtype, ep, distribution: moeRoutingDistribution(model, routing), phase, slots: moeSlots(model, routing, eplb) };
+  const r = k.wideEpReading(q);
+  return r && 'gap' in r ? r.gap : undefined;
+}
+
+/**
  * One MoE layer's routed experts from the MoE table, charged on the gate/up op (the
  * table times the whole expert FFN); the down projection is inside that call (0 s).
  * As aiconfigurator's MoE op (operators/moe.rs:274-279, sdk/models/deepseek.py:722-739):
@@ -484,6 +509,9 @@ function attentionCoreSeconds(
  * measurement. A layout that states EPLB (`routing: 'eplb'`) reads the 'uniform' rows at the
  * layer's tokens times the placement model's load factor instead (`eplbMoeTokens`), and where
  * the table files no 'uniform' rows for the dtype it is not priced here (`eplbTableGap`).
+ * At an EP the wide-EP table lacks, the rows with the same experts per device are read at the
+ * tokens that give each device the same load (`wideEpTableReading`), the layout's redundant
+ * experts counted in its slots where it states EPLB; the EPLB factor scales the tokens first.
  */
 function moeSeconds(
   op: ModelOperation,
@@ -506,7 +534,7 @@ function moeSeconds(
   if (byEplb && eplbTableGap(k, wide ? 'wideep_moe' : 'moe', dtype, wide?.phase) !== undefined) return undefined;
   const tokens = byEplb ? eplbMoeTokens(layer, eplb?.factor ?? 1) : layer;
   const q = { tokens, experts: moe.numExperts, topk: moe.expertsPerToken, hidden: model.hiddenSize, inter: moe.expertIntermediateSize, dtype, ep: split.batch, distribution: moeRoutingDistribution(model, routing) };
-  const a = wide ? k.wideEpMoe({ ...q, phase: wide.phase }) : k.moe({ ...q, tp: split.n });
+  const a = wide ? k.wideEpMoe({ ...q, phase: wide.phase, slots: moeSlots(model, routing, eplb) }) : k.moe({ ...q, tp: split.n });
   if (a.kind === 'bound') return undefined;
   if (op.name === 'moe.expert.down_proj') return 0;
   if (op.name !== 'moe.expert.gate_up_proj') return undefined;

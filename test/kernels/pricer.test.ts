@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultKernelDb, kernelDbOfRows, kernelFrameworksOf, kernelPricer, kernelTablesOf, loadKernelDb, lookupKernel, writeKernelTable } from '../../lib/kernels/index.js';
+import { deepEpLowLatencyEpScale, defaultKernelDb, kernelDbOfRows, kernelFrameworksOf, kernelPricer, kernelTablesOf, loadKernelDb, lookupKernel, wideEpTableReading, writeKernelTable } from '../../lib/kernels/index.js';
 import type { KernelRow } from '../../lib/kernels/index.js';
 import { loadHardware } from '../../lib/hardware/spec.js';
 import { InputError } from '../../lib/util/errors.js';
@@ -365,7 +365,8 @@ test('kernelPricer().wideEpMoe() reads the wide-EP table exactly on a measured r
   // 'balanced' is not a distribution of the SGLang wide-EP tables: 'uniform' prices it (moe_expert_compute.rs:323-336).
   const balanced = k.wideEpMoe({ ...WIDE, distribution: 'balanced', phase: 'generation', tokens: 2048 });
   assert.equal(balanced.rows[0].dims.distribution, 'uniform');
-  // A width the tables never measured (EP 72) or another model's shape: no row, the datasheet bound.
+  // A width the tables never measured whose slots are not whole per device (EP 72, 256 slots) or
+  // another model's shape: no row, the datasheet bound.
   assert.equal(k.wideEpMoe({ ...WIDE, ep: 72, phase: 'generation', tokens: 2048 }).kind, 'bound');
   assert.equal(k.wideEpMoe({ ...WIDE, hidden: 4096, phase: 'generation', tokens: 2048 }).kind, 'bound');
   assert.throws(() => k.wideEpMoe({ ...WIDE, phase: 'decode' as 'generation', tokens: 2048 }), (e: unknown) => e instanceof InputError && /wideEpMoe\.phase/.test(e.message));
@@ -399,14 +400,101 @@ test('kernelPricer().deepEp() reads DeepEP dispatch and combine per layout, hold
   const past = k.deepEp({ ...q, mode: 'normal', phase: 'dispatch', tokens: 262144 });
   assert.equal(past.kind, 'extrapolated');
   near(past.seconds, 2 * edge.seconds, 'twice the tokens, twice the time');
-  // 9 nodes (EP 72): no table row, the bytes over the link.
-  const wide = k.deepEp({ ...q, ep: 72, nodes: 9, mode: 'll', phase: 'dispatch', tokens: 64 });
+  // 9 nodes (EP 72) under the normal kernels: no table row, the bytes over the link.
+  const wide = k.deepEp({ ...q, ep: 72, nodes: 9, mode: 'normal', phase: 'dispatch', tokens: 64 });
   assert.equal(wide.kind, 'bound');
   near(wide.seconds, 1e6 / h100.interNodeBytesPerSecond, 'bound');
   // H800 borrows H100 SXM's compute tables, never its links: DeepEP is a bound over H800's own.
   const h800 = kernelPricer(defaultKernelDb(), loadHardware('h800'), 'sglang');
   assert.equal(h800.deepEp({ ...q, mode: 'll', phase: 'dispatch', tokens: 64 }).kind, 'bound');
   assert.equal(h800.wideEpMoe({ ...WIDE, phase: 'generation', tokens: 2048 }).kind, 'measured');
+});
+
+test('wideEpTableReading(q, held) reads a held EP at its own rows and tokens, another at the rows with the same experts per device at tokens × EP\'/EP, and names the gap otherwise', () => {
+  const held = [2, 4, 8, 16, 32, 64, 128, 256]; // the EPs of the shipped SGLang wide-EP rows (data/kernels/h100_sxm/sglang/0.5.14/wideep_moe.csv.gz)
+  // A held EP: its own rows at the layer's tokens, whatever the slots (no note: nothing mapped).
+  assert.deepEqual(wideEpTableReading({ experts: 256, slots: 256, ep: 32, tokens: 4096, topk: 8 }, held), { ep: 32, tokens: 4096 });
+  assert.deepEqual(wideEpTableReading({ experts: 256, slots: 288, ep: 32, tokens: 4096, topk: 8 }, held), { ep: 32, tokens: 4096 });
+  // DeepSeek's decode (EP 144, 32 redundant experts: 288 slots, 2 per device, inference-system overview):
+  // EP' = 256 / 2 = 128, tokens × 128/144; per device 9216 · 8 / 144 = 512 = 8192 · 8 / 128 routed tokens.
+  const r = wideEpTableReading({ experts: 256, slots: 288, ep: 144, tokens: 9216, topk: 8 }, held);
+  assert.ok(!('gap' in r));
+  assert.equal(r.ep, 128);
+  assert.equal(r.tokens, (9216 * 128) / 144);
+  assert.equal((r.tokens * 8) / r.ep, (9216 * 8) / 144);
+  assert.equal(r.note, 'EP 144 read at EP 128, whose rows hold the same 2 experts per device (288 slots over 144 devices), at tokens × 128/144: the same 512 routed tokens per device');
+  // EP 72 with 256 slots: 3.556 per device, not whole (SGLang asserts EP divides the slots).
+  const g = wideEpTableReading({ experts: 256, slots: 256, ep: 72, tokens: 9216, topk: 8 }, held);
+  assert.ok('gap' in g);
+  assert.match(g.gap, /^no EP 72 rows, and 256 slots over 72 devices are 3\.556 per device, not whole .*it holds EP 2, 4, 8, 16, 32, 64, 128, 256\)$/);
+  // Whole per device but no held EP with that many experts per device: 288 slots over 96 devices = 3, 256 / 3 not whole.
+  const g3 = wideEpTableReading({ experts: 256, slots: 288, ep: 96, tokens: 9216, topk: 8 }, held);
+  assert.ok('gap' in g3);
+  assert.match(g3.gap, /no EP whose rows hold 3 experts per device \(256 \/ 3 = 85\.333/);
+  // 288 slots over 72 devices = 4 per device: EP 64's rows, which this held list lacks.
+  const g4 = wideEpTableReading({ experts: 256, slots: 288, ep: 72, tokens: 9216, topk: 8 }, [128, 256]);
+  assert.ok('gap' in g4);
+  assert.match(g4.gap, /4 experts per device \(256 \/ 4 = 64; it holds EP 128, 256\)/);
+  assert.throws(() => wideEpTableReading({ experts: 256, slots: 200, ep: 8, tokens: 1, topk: 8 }, held), (e: unknown) => e instanceof InputError && /wideEp\.slots/.test(e.message));
+  assert.throws(() => wideEpTableReading({ experts: 256, slots: 256, ep: 8, tokens: Number.NaN, topk: 8 }, held), (e: unknown) => e instanceof InputError && /wideEp\.tokens/.test(e.message));
+});
+
+test('kernelPricer().wideEpMoe() at EP 144 with 288 slots answers the EP 128 row at tokens × 128/144, with that row\'s kind and a provenance naming both', () => {
+  const k = kernelPricer(defaultKernelDb(), loadHardware('h100-sxm'), 'sglang');
+  const q = { ...WIDE, phase: 'generation' } as const;
+  // moe/sglang/0.5.10/wideep_generation_moe_perf.parquet, EP 128, power_law_1.01, 8192 tokens: 220.339 µs
+  // (batchlab's shipped row, data/kernels/h100_sxm/sglang/0.5.14/wideep_moe.csv.gz).
+  const own = k.wideEpMoe({ ...q, ep: 128, tokens: 8192 });
+  assert.equal(own.kind, 'measured');
+  near(own.seconds, 220.339e-6, 'EP 128 row');
+  // With slots = experts at a held EP the reading is the table's own row, unchanged.
+  assert.deepEqual(k.wideEpMoe({ ...q, ep: 128, slots: 256, tokens: 8192 }), own);
+  const mapped = k.wideEpMoe({ ...q, ep: 144, slots: 288, tokens: 9216 });
+  assert.equal(mapped.kind, 'measured');
+  assert.equal(mapped.seconds, own.seconds);
+  assert.deepEqual(mapped.rows, own.rows);
+  assert.equal(mapped.from, `${own.from} (EP 144 read at EP 128, whose rows hold the same 2 experts per device (288 slots over 144 devices), at tokens × 128/144: the same 512 routed tokens per device)`);
+  // Between rows the mapped query interpolates like any other: 6000 tokens at EP 144 is EP 128 at 5333.3.
+  const between = k.wideEpMoe({ ...q, ep: 144, slots: 288, tokens: 6000 });
+  assert.equal(between.kind, 'interpolated');
+  near(between.seconds, k.wideEpMoe({ ...q, ep: 128, tokens: (6000 * 128) / 144 }).seconds, 'mapped interpolation');
+  // The gap reaches the caller: EP 144 without redundant experts (256 / 144 per device) is the bound, and says why.
+  const gap = k.wideEpMoe({ ...q, ep: 144, tokens: 9216 });
+  assert.equal(gap.kind, 'bound');
+  assert.match(gap.from, /\(no EP 144 rows, and 256 slots over 144 devices are 1\.778 per device, not whole/);
+  const reading = k.wideEpReading({ ...q, ep: 144, slots: 288, tokens: 9216 });
+  assert.deepEqual(reading && !('gap' in reading) ? [reading.ep, reading.tokens] : undefined, [128, 8192]);
+  assert.equal(kernelPricer(defaultKernelDb(), loadHardware('h100-sxm'), 'trtllm').wideEpReading({ ...q, ep: 144, slots: 288, tokens: 9216 }), undefined);
+});
+
+test('kernelPricer().deepEp() low-latency at an EP past the table reads the largest multi-node EP below it times the inter-node share ratio, flagged extrapolated', () => {
+  // ((n − 1)/n) / ((m − 1)/m), closed form.
+  near(deepEpLowLatencyEpScale(8, 9), (8 / 9) / (7 / 8), '8 → 9 nodes');
+  near(deepEpLowLatencyEpScale(8, 18), (17 / 18) / (7 / 8), '8 → 18 nodes');
+  assert.equal(deepEpLowLatencyEpScale(4, 4), 1);
+  assert.throws(() => deepEpLowLatencyEpScale(1, 4), (e: unknown) => e instanceof InputError && /fromNodes/.test(e.message));
+  const h100 = loadHardware('h100-sxm');
+  const k = kernelPricer(defaultKernelDb(), h100, 'sglang');
+  const q = { hidden: 7168, topk: 8, experts: 256, bytes: 1e6, scope: 'inter', mode: 'll' } as const;
+  // comm/sglang/0.5.6.post2/wideep_deepep_ll_perf.parquet, 8 nodes (EP 64), 128 tokens: dispatch 166.77 µs,
+  // combine 304.73 µs (batchlab's shipped rows, data/kernels/h100_sxm/sglang/0.5.14/deepep_ll.csv.gz).
+  const d = k.deepEp({ ...q, ep: 72, nodes: 9, phase: 'dispatch', tokens: 128 });
+  assert.equal(d.kind, 'extrapolated');
+  near(d.seconds, 166.77e-6 * ((8 / 9) / (7 / 8)), 'EP 72 dispatch');
+  assert.deepEqual([...new Set(d.rows.map((r) => r.dims.ep))], [64]);
+  assert.match(d.from, /\(EP 72 over 9 nodes read at EP 64 over 8 nodes × 1\.0159, the inter-node share/);
+  near(k.deepEp({ ...q, ep: 144, nodes: 18, phase: 'combine', tokens: 128 }).seconds, 304.73e-6 * ((17 / 18) / (7 / 8)), 'EP 144 combine');
+  // The rule checked on the table itself: EP 32's rows (4 nodes) carried to EP 64 (8 nodes) against EP 64's
+  // measured ones, 128 tokens per rank: dispatch 142.97 µs → 166.80 (measured 166.77), combine 263.27 → 307.15 (304.73).
+  for (const phase of ['dispatch', 'combine'] as const) {
+    const at32 = k.deepEp({ ...q, ep: 32, nodes: 4, phase, tokens: 128 }).seconds;
+    const at64 = k.deepEp({ ...q, ep: 64, nodes: 8, phase, tokens: 128 }).seconds;
+    const carried = at32 * deepEpLowLatencyEpScale(4, 8);
+    assert.ok(Math.abs(carried / at64 - 1) < 0.01, `${phase}: ${carried} against ${at64}`);
+  }
+  // A held EP still reads its own row; the normal kernels take no such rule.
+  assert.equal(k.deepEp({ ...q, ep: 64, nodes: 8, phase: 'dispatch', tokens: 128 }).kind, 'measured');
+  assert.equal(k.deepEp({ ...q, mode: 'normal', ep: 72, nodes: 9, phase: 'dispatch', tokens: 128 }).kind, 'bound');
 });
 
 test("kernelPricer() on H200 reads H200's own wide-EP rows, and says of the DeepEP rows aiconfigurator filed there from H100 SXM that they were measured on h100_sxm", () => {

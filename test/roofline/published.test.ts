@@ -471,15 +471,24 @@ test("published cases: DeepSeek's and LMSYS's large-EP cases state DeepEP in the
   assert.throws(() => checkPublishedCase({ ...base, expertAllToAll: { kind: 'deepep' } }), /case\.expertAllToAll\.source/);
   assert.throws(() => checkPublishedCase({ ...base, expertAllToAll: { kind: 'nccl', source: 's' } }), /case\.expertAllToAll\.kind/);
   // LMSYS's decode (SGLang, EP72 over 9 nodes, DeepEP): SGLang's wide-EP tables measured EP 2 to 256 in
-  // powers of two and DeepEP over 1, 2, 4 and 8 nodes, so routed experts and the all-to-all fall to the
-  // performance model, saying why; GEMMs and MLA from tables.
+  // powers of two, and 256 experts without stated copies over 72 devices are not whole per device, so the
+  // routed experts fall to the performance model, saying why (wideEpTableReading); DeepEP's low-latency rows
+  // (1, 2, 4 and 8 nodes) are carried from EP 64 over 8 nodes by the inter-node share (8/9)/(7/8)
+  // (deepEpLowLatencyEpScale), flagged extrapolated; GEMMs and MLA from tables.
   const lmsys = predictPublishedCase(all.find((c) => c.id === 'lmsys-decode-2k')!, { framework: 'sglang' }).step.kernels!;
   assert.equal(lmsys.filter((u) => u.op === 'moe').length, 0);
   const routed = lmsys.filter((u) => u.op === 'routed-expert');
   assert.equal(routed.length, 1);
   assert.equal(routed[0].kind, 'calibrated');
-  assert.match(routed[0].from, /no row of data\/kernels\/h100_sxm\/sglang\/0\.5\.14\/wideep_moe\.csv\.gz holds this layout/);
-  assert.match(lmsys.find((u) => u.op === 'deepep')!.from, /no row of data\/kernels\/h100_sxm\/sglang\/0\.5\.14\/deepep_ll\.csv\.gz holds this layout/);
+  assert.match(routed[0].from, /no row of data\/kernels\/h100_sxm\/sglang\/0\.5\.14\/wideep_moe\.csv\.gz holds this layout \(no EP 72 rows, and 256 slots over 72 devices are 3\.556 per device, not whole/);
+  const a2a = lmsys.filter((u) => u.op === 'deepep');
+  assert.ok(a2a.length > 0 && a2a.every((u) => u.kind === 'extrapolated' && u.from.startsWith('data/kernels/h100_sxm/sglang/0.5.14/deepep_ll.csv.gz')));
+  assert.match(a2a[0].from, /EP 72 over 9 nodes read at EP 64 over 8 nodes × 1\.0159/);
+  // DeepSeek's decode day (EP144 over 18 nodes, 32 redundant experts: 2 slots per device) reads SGLang's
+  // EP 128 rows at tokens × 128/144, saying so.
+  const day = predictPublishedCase(all.find((c) => c.id === 'deepseek-decode')!, { framework: 'trtllm' }).step.kernels!;
+  assert.equal(day.filter((u) => u.op === 'routed-expert').length, 0);
+  assert.ok(day.some((u) => u.op === 'wideep_moe' && u.rows > 0 && u.from.includes('(EP 144 read at EP 128, whose rows hold the same 2 experts per device (288 slots over 144 devices), at tokens × 128/144')));
   assert.ok(lmsys.some((u) => u.op === 'gemm' && u.rows > 0) && lmsys.some((u) => u.op === 'mla' && u.rows > 0));
   // LMSYS's prefill at EP32 over 4 nodes: routed experts and DeepEP normal dispatch/combine are table rows.
   const prefill = predictPublishedCase(all.find((c) => c.id === 'lmsys-prefill-4k')!, { framework: 'sglang' }).step.kernels!;
@@ -501,11 +510,12 @@ test("published cases: DeepSeek's and LMSYS's large-EP cases state DeepEP in the
     assert.equal(c.wideEpTables!.source, layout.wideEpTables.source, c.id);
     assert.ok((c.assumptions ?? '').endsWith(layout.fp8Scaling.source), c.id);
   }
-  // The case texts say what the tables hold: at EP72 over 9 nodes no row, so LMSYS's decode experts and all-to-all are
-  // the performance model's; a stated EPLB reads the 'uniform' rows at the placement model's load factor.
+  // The case texts say what the tables hold: at EP72 over 9 nodes no wide-EP row with the same experts per device,
+  // so LMSYS's decode experts are the performance model's, its all-to-all DeepEP's EP 64 rows carried to 9 nodes;
+  // a stated EPLB reads the 'uniform' rows at the placement model's load factor.
   for (const c of all.filter((x) => x.file === 'lmsys-2025-large-scale-ep')) {
     assert.doesNotMatch(c.assumptions ?? '', /hold no balanced rows|at the layouts they hold/, c.id);
-    if (c.phase === 'decode') assert.match(c.assumptions ?? '', /EP72 over 9 nodes neither SGLang wide-EP table holds the layout/, c.id);
+    if (c.phase === 'decode') assert.match(c.assumptions ?? '', /EP72 over 9 nodes the wide-EP MoE rows .* hold no layout with the same experts per device.*DeepEP's EP 64 rows over 8 nodes carried to 9/, c.id);
   }
   for (const id of ['lmsys-prefill-1k', 'lmsys-prefill-2k', 'lmsys-prefill-4k', 'deepseek-prefill']) {
     assert.match(all.find((c) => c.id === id)!.assumptions ?? '', /EPLB.*'uniform' rows \(every local expert given the mean's tokens\)/, id);
