@@ -12,7 +12,6 @@
 // bound on output tokens/s that reading the KV cache alone at datasheet bandwidth sets.
 import { publishedCases, publishedCaseTables, predictPublishedCase, type PublishedCase, type PublishedComparison } from '../lib/roofline/published.js';
 import { memoryFit } from '../lib/roofline/deployment.js';
-import { kvCacheBytesPerSequence } from '../lib/models/params.js';
 import { loadModel } from '../lib/models/spec.js';
 import { loadHardware } from '../lib/hardware/spec.js';
 import { KERNEL_FRAMEWORKS } from '../lib/kernels/pricer.js';
@@ -63,9 +62,8 @@ function diagnoseCase(c: PublishedCase, db: PublishedComparison): string {
   const osl = c.outputTokens as number;
   const config = { parallelism: { devicesPerNode: c.devicesPerNode, ...c.parallelism }, precision: c.precision };
   const empty = memoryFit(model, hw, config, { batch: 0, context: isl + osl, tokens: 0 });
-  const tp = c.parallelism.tp ?? 1;
-  // One token's KV bytes on one device: its share of the KV heads (as memoryFit splits them).
-  const kvToken = kvCacheBytesPerSequence(model, c.precision.kvCache, 1) / Math.min(tp, model.attention.kind === 'mla' ? 1 : model.attention.numKvHeads);
+  // One token's KV bytes on one device, as memoryFit counts them (its share of the KV heads).
+  const kvToken = memoryFit(model, hw, config, { batch: 1, context: 1, tokens: 0 }).kvCacheBytes;
   const fraction = c.concurrency!.kvCacheFraction;
   const kvTokens = Math.floor((fraction * (empty.capacityBytes - empty.weightBytes - empty.activationBytes)) / kvToken);
   const seqs = (db.sequencesPerDevice as number) * c.devices;
@@ -83,11 +81,11 @@ function diagnoseCase(c: PublishedCase, db: PublishedComparison): string {
   const kinds = (db.step.kernels ?? []).filter((u) => u.rows > 0).map((u) => `${u.op}:${u.from.split('/').pop()?.replace('.csv.gz', '')}=${u.kind}`);
   return [
     `${c.id}: published ${c.published.value}, predicted ${db.predicted.toFixed(0)} (${pct(db.error)})`,
-    `  memory per device: ${gb(empty.capacityBytes)} GB capacity (catalog) - ${gb(empty.weightBytes)} GB weights - ${gb(empty.activationBytes)} GB activations, x ${fraction} KV fraction = ${kvTokens} KV tokens (${c.precision.kvCache}, ${kvToken} B/token/device); ${seqs} sequences of ${isl + osl} tokens (${osl} out)`,
+    `  memory per device: ${gb(empty.capacityBytes)} GB capacity (catalog) - ${gb(empty.weightBytes)} GB weights - ${gb(empty.activationBytes)} GB activations, x ${fraction} KV fraction = ${kvTokens} KV tokens (${kvToken} B/token/device); ${seqs} sequences of ${isl + osl} tokens (${osl} out)`,
     `  step ${ms(db.step.seconds)} ms: gemm ${ms(b.gemmSeconds)}, attention ${ms(b.attentionSeconds)}, elementwise ${ms(b.elementwiseSeconds)}, launch ${ms(b.launchSeconds)}, all-reduce ${ms(b.tensorParallelSeconds)} (exposed communication ${ms(b.exposedCommunicationSeconds)})`,
     `  rows: ${kinds.join(', ')}`,
     `  attention reads KV at ${(attnBw / 1e12).toFixed(2)} TB/s = ${((100 * attnBw) / bw).toFixed(0)} % of the datasheet ${(bw / 1e12).toFixed(2)} TB/s (attention time includes prefill)`,
-    `  KV-read bound (any batch, datasheet bandwidth, ${c.precision.kvCache} KV): ${bound.toFixed(0)} output tokens/s of the group; published/bound ${(c.published.value / bound).toFixed(2)}, predicted/bound ${(db.predicted / bound).toFixed(2)}`,
+    `  KV-read bound (any batch, datasheet bandwidth, the case's KV dtype): ${bound.toFixed(0)} output tokens/s of the group; published/bound ${(c.published.value / bound).toFixed(2)}, predicted/bound ${(db.predicted / bound).toFixed(2)}`,
   ].join('\n');
 }
 if (diagnose) console.log(`\n${diagnoses.join('\n')}`);
