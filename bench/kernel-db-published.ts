@@ -5,7 +5,15 @@
 //   node --import tsx bench/kernel-db-published.ts [--framework trtllm]
 // Without --framework each case reads its own framework's tables where the database holds
 // them for its device, else TensorRT-LLM's; the last column says which priced it.
-import { publishedCases, publishedCaseTables, predictPublishedCase } from '../lib/roofline/published.js';
+// --diagnose adds, for every offline case whose batch the KV cache bounds (TensorRT-LLM's
+// guaranteed-no-evict cases), what the prediction used: sequences per device, the memory
+// budget (weights, activations, KV fraction, KV tokens), the step split by kernel family with
+// the kind of table answer behind each op, the HBM bandwidth the attention rows imply, and the
+// bound on output tokens/s that reading the KV cache alone at datasheet bandwidth sets.
+import { publishedCases, publishedCaseTables, predictPublishedCase, type PublishedCase, type PublishedComparison } from '../lib/roofline/published.js';
+import { memoryFit } from '../lib/roofline/deployment.js';
+import { loadModel } from '../lib/models/spec.js';
+import { loadHardware } from '../lib/hardware/spec.js';
 import { KERNEL_FRAMEWORKS } from '../lib/kernels/pricer.js';
 import { checkOneOf } from '../lib/util/validate.js';
 
@@ -14,6 +22,8 @@ const framework = arg >= 0 ? checkOneOf('--framework', process.argv[arg + 1], KE
 const pct = (x: number): string => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)} %`;
 // Three significant digits at least: a latency of 25.7 ms keeps its decimal, a throughput of 6,920 tokens/s none.
 const num = (x: number): string => (Math.abs(x) >= 100 ? x.toFixed(0) : x.toPrecision(3));
+const diagnose = process.argv.includes('--diagnose');
+const diagnoses: string[] = [];
 const rows: string[][] = [['case', 'hardware', 'unit', 'published', 'calibrated', 'error', 'kernel db', 'error', 'from tables', 'tables']];
 const errs: { cal: number[]; db: number[] } = { cal: [], db: [] };
 for (const c of publishedCases()) {
@@ -30,6 +40,7 @@ for (const c of publishedCases()) {
   const usage = db.step.kernels ?? [];
   const all = usage.reduce((s, u) => s + u.calls, 0);
   const fromTables = usage.filter((u) => u.rows > 0).reduce((s, u) => s + u.calls, 0);
+  if (diagnose && c.phase === 'offline' && c.concurrency) diagnoses.push(diagnoseCase(c, db));
   errs.cal.push(Math.abs(cal.error));
   errs.db.push(Math.abs(db.error));
   rows.push([c.id, c.hardware, c.published.unit, String(c.published.value), num(cal.predicted), pct(cal.error), num(db.predicted), pct(db.error), `${all ? Math.round((100 * fromTables) / all) : 0} % of calls`, tables.label]);
@@ -42,3 +53,39 @@ const median = (xs: number[]): number => {
 };
 console.log(`\nmedian |error|: calibrated ${(median(errs.cal) * 100).toFixed(1)} %, kernel db ${(median(errs.db) * 100).toFixed(1)} % over ${errs.db.length} cases`);
 console.log(`within ±25 %: calibrated ${errs.cal.filter((e) => e <= 0.25).length}, kernel db ${errs.db.filter((e) => e <= 0.25).length} of ${errs.db.length}`);
+
+/** What the prediction of a KV-bound offline case used, and the KV-read bound (see the header). */
+function diagnoseCase(c: PublishedCase, db: PublishedComparison): string {
+  const model = loadModel(c.model);
+  const hw = loadHardware(c.hardware);
+  const isl = c.promptTokens as number;
+  const osl = c.outputTokens as number;
+  const config = { parallelism: { devicesPerNode: c.devicesPerNode, ...c.parallelism }, precision: c.precision };
+  const empty = memoryFit(model, hw, config, { batch: 0, context: isl + osl, tokens: 0 });
+  // One token's KV bytes on one device, as memoryFit counts them (its share of the KV heads).
+  const kvToken = memoryFit(model, hw, config, { batch: 1, context: 1, tokens: 0 }).kvCacheBytes;
+  const fraction = c.concurrency!.kvCacheFraction;
+  const kvTokens = Math.floor((fraction * (empty.capacityBytes - empty.weightBytes - empty.activationBytes)) / kvToken);
+  const seqs = (db.sequencesPerDevice as number) * c.devices;
+  const context = isl + (osl - 1) / 2;
+  const b = db.step.breakdown;
+  const ms = (x: number): string => (x * 1e3).toFixed(2);
+  const gb = (x: number): string => (x / 1e9).toFixed(1);
+  const bw = hw.memoryBytesPerSecond;
+  // Bandwidth the attention rows imply: the KV bytes a decode step reads on one device over its
+  // attention time (prefill attention included, so a lower bound on the decode kernels' rate).
+  const attnBw = (seqs * context * kvToken) / b.attentionSeconds;
+  // Any batch: every output token reads its sequence's cache (mean context), each device its
+  // share at datasheet bandwidth, so the group's output tokens/s is at most bw / (context · kvToken).
+  const bound = bw / (context * kvToken);
+  const kinds = (db.step.kernels ?? []).filter((u) => u.rows > 0).map((u) => `${u.op}:${u.from.split('/').pop()?.replace('.csv.gz', '')}=${u.kind}`);
+  return [
+    `${c.id}: published ${c.published.value}, predicted ${db.predicted.toFixed(0)} (${pct(db.error)})`,
+    `  memory per device: ${gb(empty.capacityBytes)} GB capacity (catalog) - ${gb(empty.weightBytes)} GB weights - ${gb(empty.activationBytes)} GB activations, x ${fraction} KV fraction = ${kvTokens} KV tokens (${kvToken} B/token/device); ${seqs} sequences of ${isl + osl} tokens (${osl} out)`,
+    `  step ${ms(db.step.seconds)} ms: gemm ${ms(b.gemmSeconds)}, attention ${ms(b.attentionSeconds)}, elementwise ${ms(b.elementwiseSeconds)}, launch ${ms(b.launchSeconds)}, all-reduce ${ms(b.tensorParallelSeconds)} (exposed communication ${ms(b.exposedCommunicationSeconds)})`,
+    `  rows: ${kinds.join(', ')}`,
+    `  attention reads KV at ${(attnBw / 1e12).toFixed(2)} TB/s = ${((100 * attnBw) / bw).toFixed(0)} % of the datasheet ${(bw / 1e12).toFixed(2)} TB/s (attention time includes prefill)`,
+    `  KV-read bound (any batch, datasheet bandwidth, the case's KV dtype): ${bound.toFixed(0)} output tokens/s of the group; published/bound ${(c.published.value / bound).toFixed(2)}, predicted/bound ${(db.predicted / bound).toFixed(2)}`,
+  ].join('\n');
+}
+if (diagnose) console.log(`\n${diagnoses.join('\n')}`);

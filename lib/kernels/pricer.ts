@@ -370,6 +370,7 @@ export interface KernelPricer {
    */
   gemmFp8Static(m: number, n: number, k: number, quantizedInput: boolean): KernelAnswer;
   contextAttention(q: ContextAttentionQuery): KernelAnswer;
+  /** GQA/MHA decode attention; past the measured contexts or batches, the boundary row's utilization of the decode-attention roofline held ('extrapolated'), as aiconfigurator holds it. */
   generationAttention(q: GenerationAttentionQuery): KernelAnswer;
   /** MLA prefill attention; past the measured prompts or batches, the boundary row's utilization of aiconfigurator's context-MLA roofline held ('extrapolated'). */
   mlaContext(q: MlaQuery): KernelAnswer;
@@ -571,11 +572,21 @@ export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framewo
     generationAttention(q) {
       sizes('generationAttention', { ...q });
       const kvKey = q.heads === q.kvHeads ? q.heads : q.kvHeads;
-      const found = ask('generation_attention', { dtype: q.dtype, kv_dtype: q.kvDtype, kv_heads: kvKey, head_dim: q.headDim, heads: q.heads, context: q.context, batch: q.batch });
-      if (found) return found;
-      const flops = 4 * q.batch * q.heads * q.headDim * q.context;
-      const bytes = q.batch * q.context * 2 * q.kvHeads * q.headDim * bytesOf(q.kvDtype);
-      return bound(rooflineSeconds(flops, bytes, hardwarePeakFlops(hw, peakDtype(q.dtype)), mem));
+      // The decode-attention roofline: 4·b·n·h·s FLOPs, the cache's b·s·2·n_kv·h elements read.
+      const roofline = (p: Readonly<Record<string, number>>): number =>
+        rooflineSeconds(4 * p.batch * p.heads * q.headDim * p.context, p.batch * p.context * 2 * q.kvHeads * q.headDim * bytesOf(q.kvDtype), hardwarePeakFlops(hw, peakDtype(q.dtype)), mem);
+      // Past the measured contexts and batches (the collector stops at about 2^19 cached tokens
+      // per call, so a large batch at a long context lies outside) the boundary row's utilization
+      // of the roofline is held, as aiconfigurator does for generation attention ('Past the
+      // collected range — including the truncated large-seq x large-batch staircase corner — the
+      // engine holds the boundary util', aic-core/rust/aiconfigurator-core/src/perf_database/
+      // attention.rs:24-27, commit 095f58a5): a log-log slope below 1 along the batch would read
+      // the cache faster than any measured row (H200 SXM's bf16 rows at 8 KV heads reach 91 % of
+      // the datasheet bandwidth; the slope read Llama 3.1 8B's at 1,000 + 500 tokens and
+      // batch 492 at 100 %).
+      const point = { heads: q.heads, context: q.context, batch: q.batch };
+      const found = ask('generation_attention', { dtype: q.dtype, kv_dtype: q.kvDtype, kv_heads: kvKey, head_dim: q.headDim, ...point }, { axes: ['context', 'batch'], roofline });
+      return found ?? bound(roofline(point));
     },
     mlaContext(q) {
       sizes('mlaContext', { ...q });

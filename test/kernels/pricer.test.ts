@@ -526,3 +526,25 @@ test('kernelPricer() reads its own framework\'s wide-EP tables at the pinned ver
   assert.equal(kernelPricer(db, h200, 'sglang', '1.0', { wideEp: 'sglang' }).wideEpMoe(q).seconds, 100e-6);
   assert.equal(kernelPricer(db, h200, 'sglang', '1.0', { wideEp: 'sglang' }).wideEpFramework, 'sglang');
 });
+
+test('kernelPricer().generationAttention() holds the boundary row\'s utilization of the decode-attention roofline past the measured batch, never reading the cache faster than that row', () => {
+  // Shipped rows (data/kernels/h200_sxm/trtllm/1.3.0rc20/generation_attention.csv.gz, aiconfigurator
+  // 095f58a5 generation_attention_perf.parquet), bf16 query and cache, 32 heads over 8 KV heads of 128:
+  // batch 256 at context 1024 took 258.395 µs, batch 128 at 1024 took 138.352 µs; no row has batch 512 at 1024.
+  const h200 = loadHardware('h200');
+  const k = kernelPricer(defaultKernelDb(), h200, 'trtllm');
+  const q = { heads: 32, kvHeads: 8, headDim: 128, dtype: 'bf16', kvDtype: 'bf16' };
+  near(k.generationAttention({ ...q, batch: 256, context: 1024 }).seconds, 258.395e-6, 'measured');
+  // The decode-attention roofline at these shapes is memory-bound (b·s·2·8·128·2 bytes at 4.8 TB/s
+  // against 4·b·32·128·s FLOPs at the bf16 peak), so holding the row's utilization doubles its time
+  // at twice the batch, as aiconfigurator's engine holds it (perf_database/attention.rs:24-27).
+  const past = k.generationAttention({ ...q, batch: 512, context: 1024 });
+  assert.equal(past.kind, 'extrapolated');
+  near(past.seconds, 2 * 258.395e-6, 'batch held');
+  // The last two measured batches' log-log slope (log2(258.395 / 138.352) = 0.90) would have answered less.
+  assert.ok(past.seconds > 258.395e-6 * 2 ** Math.log2(258.395 / 138.352) * 1.05);
+  // Without a table row for the dtype: the same roofline as a bound.
+  const none = k.generationAttention({ ...q, dtype: 'fp16', kvDtype: 'fp16', batch: 512, context: 1024 });
+  assert.equal(none.kind, 'bound');
+  near(none.seconds, (512 * 1024 * 2 * 8 * 128 * 2) / h200.memoryBytesPerSecond, 'bound');
+});
