@@ -236,6 +236,7 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
   }
   const kernels = kernelOptionsFromFlags(o, hw);
   if (o.eplb && !model.moe) throw new InputError('--eplb', true, `left out for ${model.id}: a dense model has no routed experts to balance`);
+  if (o.eplb && layout.expertParallel === 1) throw new InputError('--eplb', true, 'left out at --ep 1: EPLB balances routed experts over expert-parallel devices (give --ep in [2, 65536])');
   const routing = o.eplb ? { expertRouting: 'eplb' as const } : {};
   const step = asFlags(() => perfDeviceStepModel(model, hw, layout, precision, { efficiency, ...kernels, ...routing }), { ...LAYOUT_FLAGS, framework: '--framework', fp8Scaling: '--fp8-scaling' }, LAYOUT_WORDS);
   const decode = decodePerformance(step, layout, { sequencesPerRank: batch, context, speculative });
@@ -283,7 +284,7 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
     // Under an engine preset the rank's KV cache is what the preset's memory rule leaves
     // beside the weights (layoutPresetMemoryFraction), not batchlab's default share of memory.
     const memoryFraction = sim.engine ? layoutPresetMemoryFraction(sim.engine, model, hw, layout, precision) : undefined;
-    const simStep = memoryFraction === undefined ? step : perfDeviceStepModel(model, hw, layout, precision, { efficiency, ...kernels, memoryFraction });
+    const simStep = memoryFraction === undefined ? step : perfDeviceStepModel(model, hw, layout, precision, { efficiency, ...kernels, ...routing, memoryFraction });
     const s = simulateDeployment(
       simStep,
       { ratePerSecond: sim.rate, promptTokens: { kind: 'fixed', tokens: uncached }, outputTokens: { kind: 'fixed', tokens: sim.output }, maxBatch: batch, requests: sim.requests, engine: sim.engine },

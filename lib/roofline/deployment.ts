@@ -406,6 +406,7 @@ function resolveEplb(model: ModelSpec, par: Parallelism, routing: ExpertRouting,
     return undefined;
   }
   if (!model.moe) throw new InputError('parallelism.expertRouting', routing, `'power-law' or 'balanced': EPLB balances routed experts, and ${model.id} is a dense model`);
+  if (ep === 1) throw new InputError('parallelism.expertRouting', routing, "'power-law' or 'balanced' at ep 1: EPLB balances routed experts over expert-parallel devices (parallelism.ep > 1)");
   if (par.expertLoadFactor !== undefined) throw new InputError('parallelism.expertLoadFactor', par.expertLoadFactor, "absent under expertRouting 'eplb': the placement model gives the load factor (uniformRoutingLoadFactor)");
   const redundantExperts = checkInt('parallelism.redundantExperts', par.redundantExperts ?? 0, { min: 0, max: model.moe.numExperts * Math.max(0, ep - 1) });
   const sample = par.expertLoadSample ?? {};

@@ -155,4 +155,8 @@ test("batchlab deploy --eplb prices a wide-EP layout's routed experts from the '
   const dense = await run(['deploy', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--eplb']);
   assert.notEqual(dense.code, 0);
   assert.match(dense.err, /--eplb .*dense model/);
+  // At --ep 1 there are no expert-parallel devices to balance over.
+  const noEp = await run(['deploy', '--model', 'deepseek-v3', '--hardware', 'h100-sxm', '--tp', '8', '--precision', 'fp8', '--eplb']);
+  assert.notEqual(noEp.code, 0);
+  assert.match(noEp.err, /--eplb .*--ep 1.*\[2, 65536\]/);
 });

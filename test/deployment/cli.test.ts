@@ -160,3 +160,17 @@ test('batchlab deploy --deepseek-day prints the margin in percent and dollars wi
   assert.match(r.out, /daily cost: published \$87,072\.00, predicted \$[\d,]+\.\d\d /);
   assert.doesNotMatch(r.out, /published 5\.45/);
 });
+
+test('batchlab deploy --eplb --simulate --engine: the simulated replica is priced under the EPLB it states, as the printed figures are', async () => {
+  const args = ['deploy', '--model', 'deepseek-v3', '--hardware', 'h200', '--tp', '1', '--dp', '8', '--ep', '8', '--batch', '16', '--precision', 'fp8', '--simulate', '--rate', '2', '--requests', '20', '--engine', 'sglang', '--json'];
+  const plain = await run(args);
+  const eplb = await run([...args, '--eplb']);
+  assert.equal(plain.code, 0, plain.err);
+  assert.equal(eplb.code, 0, eplb.err);
+  const [p, e] = [JSON.parse(plain.out), JSON.parse(eplb.out)];
+  // The placement model's factor is above 1 at any finite batch (uniformRoutingLoadFactor), so the busiest expert
+  // device, and every step with it, is slower under EPLB than at the performance model's default factor of 1.
+  assert.ok(e.decode.tpotSeconds > p.decode.tpotSeconds);
+  // The engine preset's replica is another step model (its memory rule): it must carry --eplb too.
+  assert.ok(e.simulated.ttftP50 > p.simulated.ttftP50, `${e.simulated.ttftP50} against ${p.simulated.ttftP50}`);
+});

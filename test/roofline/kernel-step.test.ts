@@ -550,6 +550,9 @@ test("stepTime() with expertRouting 'eplb' on a table without 'uniform' rows let
     assert.throws(() => stepTime(model, h200, { parallelism: { tp: 8, ...par }, checkMemory: false }, DECODE), (e: unknown) => e instanceof InputError && e.field === field, field);
   refused(llama, { expertRouting: 'eplb' }, 'parallelism.expertRouting');
   assert.throws(() => stepTime(llama, h200, { parallelism: { tp: 8, expertRouting: 'eplb' } }, DECODE), /dense model/);
+  // At ep 1 (tp 8 here) no device holds other experts than its neighbour: nothing to balance.
+  refused(dsv3, { expertRouting: 'eplb' }, 'parallelism.expertRouting');
+  assert.throws(() => stepTime(dsv3, h200, { parallelism: { tp: 8, expertRouting: 'eplb' }, checkMemory: false }, DECODE), /parallelism\.ep > 1/);
   refused(dsv3, { ep: 8, expertRouting: 'eplb', expertLoadFactor: 1.2 }, 'parallelism.expertLoadFactor');
   refused(dsv3, { ep: 8, redundantExperts: 32 }, 'parallelism.redundantExperts');
   refused(dsv3, { ep: 8, expertRouting: 'eplb', redundantExperts: -1 }, 'parallelism.redundantExperts');
