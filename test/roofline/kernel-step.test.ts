@@ -541,8 +541,9 @@ test("stepTime() with expertRouting 'eplb' on a table without 'uniform' rows let
   const routed = t.kernels!.filter((u) => u.op === 'routed-expert');
   assert.equal(routed.length, 1);
   assert.match(routed[0].from, /EPLB reads 'uniform' rows and \S+ files none for fp8_block generation \(it holds power_law_1\.01\); EPLB: expert load factor \d\.\d{4}, the busiest device over the mean from batchlab's placement model/);
-  // The fused TensorRT-LLM table of moeBlockDb holds balanced and power-law rows, no uniform ones.
-  const fused = stepTime(dsv3, h200, dsConfig(moeBlockDb(BLOCK), { expertRouting: 'eplb' }), DS_DECODE).kernels!;
+  // The fused TensorRT-LLM table of moeBlockDb holds balanced and power-law rows, no uniform ones (EP 8 over the
+  // tensor-parallel group, no DeepEP: the fused table's layout).
+  const fused = stepTime(dsv3, h200, dsConfig(moeBlockDb(BLOCK), { ep: 8, expertRouting: 'eplb' }), DS_DECODE).kernels!;
   assert.deepEqual(fused.filter((u) => u.op === 'moe'), []);
   assert.match(fused.find((u) => u.op === 'routed-expert')!.from, /EPLB reads 'uniform' rows and \S+ files none for fp8_block \(it holds balanced, power_law_1\.01\)/);
   // Refusals name the field and what is allowed.
