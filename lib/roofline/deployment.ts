@@ -983,7 +983,9 @@ function fitOf(model: ModelSpec, hw: HardwareSpec, r: Resolved, x: { sequences: 
   const pc = paramCounts(model);
   const W = DTYPE_BYTES[r.precision.weights];
   const replicated = pc.total - pc.routedExperts;
-  const weightBytes = ((replicated / r.tp + pc.routedExperts / (r.ep * r.etp)) * W) / r.pp;
+  // Under EPLB the devices also hold the redundant copies: (experts + copies) / experts of the routed weights.
+  const slotShare = r.eplb && model.moe ? (model.moe.numExperts + r.eplb.redundantExperts) / model.moe.numExperts : 1;
+  const weightBytes = ((replicated / r.tp + (pc.routedExperts * slotShare) / (r.ep * r.etp)) * W) / r.pp;
   const seqs = Math.ceil(x.sequences / r.dp);
   const kvSplit = model.attention.kind === 'mla' ? 1 : Math.min(r.tp, model.attention.numKvHeads);
   const kvCacheBytes = (seqs * kvCacheBytesPerSequence(model, r.precision.kvCache, Math.min(MAX_TOKENS, Math.ceil(x.context)))) / kvSplit / r.pp;
