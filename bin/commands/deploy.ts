@@ -23,6 +23,7 @@ import { InputError } from '../../lib/util/errors.js';
 import { checkOneOf } from '../../lib/util/validate.js';
 import { SERVING_ENGINES, describeEnginePreset, engineDevice, servingEnginePreset, type ServingEnginePreset } from '../../lib/batching/engines.js';
 import { FP8_SCALING_FLAG_HELP, fp8TableText, kernelOptionsFromFlags, kernelUsageLines } from './kernels.js';
+import { eplbNote } from '../../lib/roofline/kernel-step.js';
 import { KV_CACHE_FLAG_HELP, kvCacheArg, withKvCache } from './precision.js';
 
 interface DeployOptions {
@@ -311,6 +312,10 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
     for (const line of kernelUsageLines(decodeStep.kernels ?? [])) io.out(`    ${line}`);
   }
   io.out(`  prefill: ${fmt(prefill.inputTokensPerSecondPerDevice)} input tok/s per device (cache hits counted), step ${fmt(prefill.ttftSeconds * 1e3)} ms`);
+  // The load factor each figure was priced at: a bound on EPLB's balance (uniform routing; real routing is skewed).
+  for (const [phase, load] of [['decode', decode.step.expertLoad], ['prefill', prefill.step.expertLoad]] as const) {
+    if (load) io.out(`  ${phase} ${eplbNote(model, layout.expertParallel, load, 'model')}: the most balanced EPLB gets (uniform routing; real routing is skewed)`);
+  }
   if (price > 0) {
     io.out(`  at ${formatUsd(price)} per device-hour (${priceSource(hw)}), every slot busy: ${formatUsd(cost.usdPerMillionOutputDecode)} per million output tokens (decode) and ${formatUsd(cost.usdPerMillionInputPrefill)} per million input tokens (prefill)`);
     io.out(`  all-in, a ${prompt}-token prompt and ${output} output tokens: ${formatUsd(cost.usdPerMillionOutput)} per million output tokens (what \`batchlab search\` prices at full batch)`);

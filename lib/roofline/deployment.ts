@@ -302,6 +302,8 @@ export interface StepTime {
   band?: { boundSeconds: number; typicalSeconds: number };
   /** With `framework`: which kernel-table rows (and which model, where no table held an op) priced the step. */
   kernels?: KernelUsage[];
+  /** Under `expertRouting: 'eplb'`: the placement model's load factor that priced the step, and the routing sample it was drawn at. */
+  expertLoad?: EplbLoad;
 }
 
 /** Memory one device of a deployment needs, against what it has. */
@@ -904,11 +906,12 @@ function stageCostOf(model: ModelSpec, hw: HardwareSpec, r: Resolved, w: Checked
   return stageCost(model, hw, r, w);
 }
 
-function stepTimeOf(model: ModelSpec, hw: HardwareSpec, r: Resolved, w: ReturnType<typeof checkWork>): { seconds: number; interval: number; cost: StageCost } {
+function stepTimeOf(model: ModelSpec, hw: HardwareSpec, r: Resolved, w: ReturnType<typeof checkWork>): { seconds: number; interval: number; cost: StageCost; eplb?: EplbLoad } {
   const at = (x: typeof w) => {
-    const cost = stageCostOf(model, hw, withEplbLoad(model, r, x), x);
+    const priced = withEplbLoad(model, r, x);
+    const cost = stageCostOf(model, hw, priced, x);
     const seconds = r.pp * cost.stageSeconds + (r.pp - 1) * cost.p2pSeconds;
-    return { seconds, interval: cost.stageSeconds + cost.p2pSeconds * (r.pp > 1 ? 1 : 0), cost };
+    return { seconds, interval: cost.stageSeconds + cost.p2pSeconds * (r.pp > 1 ? 1 : 0), cost, ...(priced.eplb ? { eplb: priced.eplb } : {}) };
   };
   // An empty step still has to be positive and no dearer than any step with work.
   if (w.prefillTokens + w.decodeTokens === 0) {
@@ -946,7 +949,7 @@ export function stepTime(model: ModelSpec, hw: HardwareSpec, config: PerfConfig,
     const fit = fitOf(model, hw, r, { sequences: seqs, context, tokens: w.prefillTokens + w.decodeTokens });
     if (!fit.fits) throw new InputError('memory', fit.totalBytes, `at most ${fit.capacityBytes} bytes per device`, fit.message);
   }
-  const { seconds, interval, cost } = stepTimeOf(model, hw, r, w);
+  const { seconds, interval, cost, eplb } = stepTimeOf(model, hw, r, w);
   const out: StepTime = {
     seconds,
     intervalSeconds: interval,
@@ -956,6 +959,7 @@ export function stepTime(model: ModelSpec, hw: HardwareSpec, config: PerfConfig,
     efficiency: r.mode,
   };
   if (cost.kernels) out.kernels = cost.kernels;
+  if (eplb) out.expertLoad = eplb;
   if (r.mode === 'typical') {
     // The datasheet bound hides all of what overlap can hide.
     const bound = stepTimeOf(model, hw, { ...r, mode: 'spec', cal: SPEC_CALIBRATION, launchSecondsPerKernel: 0, overlap: r.overlap > 0 ? 1 : 0, kernels: undefined }, w).seconds;

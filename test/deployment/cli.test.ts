@@ -174,3 +174,24 @@ test('batchlab deploy --eplb --simulate --engine: the simulated replica is price
   // The engine preset's replica is another step model (its memory rule): it must carry --eplb too.
   assert.ok(e.simulated.ttftP50 > p.simulated.ttftP50, `${e.simulated.ttftP50} against ${p.simulated.ttftP50}`);
 });
+
+test('batchlab deploy --eplb without kernel tables says which load factor priced decode and prefill, and where it comes from', async () => {
+  const { uniformRoutingLoadFactor } = await import('../../lib/roofline/routing.js');
+  const { loadModel } = await import('../../lib/models/spec.js');
+  const args = ['deploy', '--model', 'deepseek-v3', '--hardware', 'h200', '--tp', '1', '--dp', '32', '--ep', '32', '--redundant', '32', '--eplb', '--batch', '64', '--prefill-tokens', '4096', '--prompt', '2048', '--precision', 'fp8'];
+  const r = await run(args);
+  assert.equal(r.code, 0, r.err);
+  // Each step's tokens over the 32 ranks: 64 sequences each in decode, 4,096 prompt tokens each in prefill;
+  // the placement model's default sample (seed 1, 5 steps) at those tokens.
+  const ds = loadModel('deepseek-v3');
+  const decode = uniformRoutingLoadFactor(ds, { expertParallel: 32, redundantExperts: 32 }, 64 * 32, 1, 5);
+  const prefill = uniformRoutingLoadFactor(ds, { expertParallel: 32, redundantExperts: 32 }, 4096 * 32, 1, 5);
+  assert.ok(r.out.includes(`decode EPLB: expert load factor ${decode.toFixed(4)}, the busiest device over the mean from batchlab's placement model (uniformRoutingLoadFactor: uniform top-8 routing of 2048 tokens over 32 devices with 32 redundant experts, seed 1, 5 steps)`), r.out);
+  assert.ok(r.out.includes(`prefill EPLB: expert load factor ${prefill.toFixed(4)}, `), r.out);
+  const j = JSON.parse((await run([...args, '--json'])).out);
+  assert.equal(j.decode.step.expertLoad.factor, decode);
+  assert.equal(j.decode.step.expertLoad.tokens, 64 * 32);
+  // Without --eplb nothing is said of EPLB.
+  const plain = await run(args.filter((a) => a !== '--eplb'));
+  assert.doesNotMatch(plain.out, /EPLB/);
+});
