@@ -24,6 +24,7 @@ import { checkOneOf } from '../../lib/util/validate.js';
 import { SERVING_ENGINES, describeEnginePreset, engineDevice, servingEnginePreset, type ServingEnginePreset } from '../../lib/batching/engines.js';
 import { FP8_SCALING_FLAG_HELP, fp8TableText, kernelOptionsFromFlags, kernelUsageLines } from './kernels.js';
 import { eplbNote } from '../../lib/roofline/kernel-step.js';
+import { ROUTING_SAMPLE_MAX_TOKENS } from '../../lib/roofline/routing.js';
 import { KV_CACHE_FLAG_HELP, kvCacheArg, withKvCache } from './precision.js';
 
 interface DeployOptions {
@@ -238,6 +239,14 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
   const kernels = kernelOptionsFromFlags(o, hw);
   if (o.eplb && !model.moe) throw new InputError('--eplb', true, `left out for ${model.id}: a dense model has no routed experts to balance`);
   if (o.eplb && layout.expertParallel === 1) throw new InputError('--eplb', true, 'left out at --ep 1: EPLB balances routed experts over expert-parallel devices (give --ep in [2, 65536])');
+  if (o.eplb) {
+    // The placement model draws the routing of each priced step's tokens over every attention rank.
+    const dp = layout.dataParallelAttention;
+    const most = Math.floor(ROUTING_SAMPLE_MAX_TOKENS / dp);
+    if (prefillTokens > most) throw new InputError('--prefill-tokens', prefillTokens, `an integer in [1, ${most}] with --eplb: the placement model samples the routing of --prefill-tokens × --dp ${dp} tokens, at most ${ROUTING_SAMPLE_MAX_TOKENS}`);
+    const perSequence = 1 + (speculative?.draftTokens ?? 0);
+    if (batch * perSequence > most) throw new InputError('--batch', batch, `an integer in [1, ${Math.floor(most / perSequence)}] with --eplb: the placement model samples the routing of --batch × ${perSequence} tokens × --dp ${dp}, at most ${ROUTING_SAMPLE_MAX_TOKENS}`);
+  }
   const routing = o.eplb ? { expertRouting: 'eplb' as const } : {};
   const step = asFlags(() => perfDeviceStepModel(model, hw, layout, precision, { efficiency, ...kernels, ...routing }), { ...LAYOUT_FLAGS, framework: '--framework', fp8Scaling: '--fp8-scaling' }, LAYOUT_WORDS);
   const decode = decodePerformance(step, layout, { sequencesPerRank: batch, context, speculative });

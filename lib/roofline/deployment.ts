@@ -25,7 +25,7 @@ import { kernelPricer } from '../kernels/pricer.js';
 import type { GroupWork, KernelUsage } from './kernel-step.js';
 import { EXPERT_ALL_TO_ALLS, KernelTally, NO_WIDE_EP_MOE_TABLE, eplbNote, eplbTableGap, kernelWeightDtype, kernelOpSeconds, largeExpertParallel, sharedExpertsOverlapRouted, wideEpLayoutGap } from './kernel-step.js';
 import type { ExpertAllToAll } from './kernel-step.js';
-import { uniformRoutingLoadFactor } from './routing.js';
+import { ROUTING_SAMPLE_MAX_TOKENS, uniformRoutingLoadFactor } from './routing.js';
 
 /**
  * How a model is spread over devices. One instance serves one step on
@@ -396,6 +396,9 @@ export interface EplbLoad {
 function withEplbLoad(model: ModelSpec, r: Resolved, w: CheckedWork): Resolved {
   if (!r.eplb) return r;
   const tokens = r.eplb.tokens ?? Math.max(1, Math.round(w.prefillTokens + w.decodeTokens));
+  if (tokens > ROUTING_SAMPLE_MAX_TOKENS) {
+    throw new InputError('prefillTokens + decodeTokens', tokens, `at most ${ROUTING_SAMPLE_MAX_TOKENS} under expertRouting 'eplb' (the placement model draws the routing of the step's tokens), or a parallelism.expertLoadSample.tokens in [1, ${ROUTING_SAMPLE_MAX_TOKENS}]`);
+  }
   const factor = uniformRoutingLoadFactor(model, { expertParallel: r.ep, redundantExperts: r.eplb.redundantExperts }, tokens, r.eplb.seed, r.eplb.steps);
   return { ...r, loadFactor: factor, eplb: { ...r.eplb, tokens, factor } };
 }
@@ -417,7 +420,7 @@ function resolveEplb(model: ModelSpec, par: Parallelism, routing: ExpertRouting,
     redundantExperts,
     seed: checkInt('parallelism.expertLoadSample.seed', sample.seed ?? 1, { min: 0, max: 2 ** 31 }),
     steps: checkInt('parallelism.expertLoadSample.steps', sample.steps ?? 5, { min: 2, max: 1000 }),
-    ...(sample.tokens === undefined ? {} : { tokens: checkInt('parallelism.expertLoadSample.tokens', sample.tokens, { min: 1, max: 1 << 22 }) }),
+    ...(sample.tokens === undefined ? {} : { tokens: checkInt('parallelism.expertLoadSample.tokens', sample.tokens, { min: 1, max: ROUTING_SAMPLE_MAX_TOKENS }) }),
   };
 }
 

@@ -6,6 +6,9 @@ import { checkInt } from '../util/validate.js';
 // kept while among the most recently used `ROUTING_CACHE_POINTS` (a simulated run asks one point
 // per distinct step size, so the cache is bounded; an evicted point is drawn again, identically).
 const ROUTING_CACHE_POINTS = 1024;
+
+/** The most tokens one routing sample of `uniformRoutingLoadFactor` draws (each a top-k draw; 524,288 take about 2 s). */
+export const ROUTING_SAMPLE_MAX_TOKENS = 1 << 22;
 const computed = new Map<string, number>();
 
 /**
@@ -53,7 +56,7 @@ export function uniformRoutingLoadFactor(
   const rows = moeImbalanceSweep({
     experts: model.moe.numExperts,
     topK: model.moe.expertsPerToken,
-    tokens: checkInt('tokens', tokens, { min: 1, max: 1 << 22 }),
+    tokens: checkInt('tokens', tokens, { min: 1, max: ROUTING_SAMPLE_MAX_TOKENS }),
     devices: layout.expertParallel,
     zipfExponents: [0],
     redundant: [layout.redundantExperts],

@@ -555,6 +555,9 @@ test("stepTime() with expertRouting 'eplb' on a table without 'uniform' rows let
   refused(dsv3, { expertRouting: 'eplb' }, 'parallelism.expertRouting');
   assert.throws(() => stepTime(dsv3, h200, { parallelism: { tp: 8, expertRouting: 'eplb' }, checkMemory: false }, DECODE), /parallelism\.ep > 1/);
   refused(dsv3, { ep: 8, expertRouting: 'eplb', expertLoadFactor: 1.2 }, 'parallelism.expertLoadFactor');
+  // A step past the routing sample's 4,194,304 tokens (ROUTING_SAMPLE_MAX_TOKENS) is refused, naming the step's tokens, before any draw.
+  const huge = { prefillTokens: 1 << 23, decodeTokens: 0, contextTokens: 0, prefillSequences: 1 << 10 };
+  assert.throws(() => stepTime(dsv3, h200, { parallelism: { tp: 1, dp: 8, ep: 8, expertRouting: 'eplb' }, checkMemory: false }, huge), (e: unknown) => e instanceof InputError && e.field === 'prefillTokens + decodeTokens' && /at most 4194304/.test(e.message));
   refused(dsv3, { ep: 8, redundantExperts: 32 }, 'parallelism.redundantExperts');
   refused(dsv3, { ep: 8, expertRouting: 'eplb', redundantExperts: -1 }, 'parallelism.redundantExperts');
   refused(dsv3, { ep: 8, expertRouting: 'eplb', expertLoadSample: { steps: 1 } }, 'parallelism.expertLoadSample.steps');
