@@ -4,7 +4,8 @@
 // Prints both errors against the published figure; nothing is fitted to these cases.
 //   node --import tsx bench/kernel-db-published.ts [--framework trtllm]
 // Without --framework each case reads its own framework's tables where the database holds
-// them for its device, else TensorRT-LLM's; the last column says which priced it.
+// them for its device, else TensorRT-LLM's; the last column says which priced it. 'from tables'
+// is the share of kernel calls a table row priced, with the share of them extrapolated past the rows.
 // --diagnose adds, for every offline case whose batch the KV cache bounds (TensorRT-LLM's
 // guaranteed-no-evict cases), what the prediction used: sequences per device, the memory
 // budget (weights, activations, KV fraction, KV tokens), the step split by kernel family with
@@ -40,10 +41,13 @@ for (const c of publishedCases()) {
   const usage = db.step.kernels ?? [];
   const all = usage.reduce((s, u) => s + u.calls, 0);
   const fromTables = usage.filter((u) => u.rows > 0).reduce((s, u) => s + u.calls, 0);
+  // Of those, the calls read past the rows (past their tokens, or DeepEP carried to an EP they lack).
+  const extrapolated = usage.filter((u) => u.rows > 0 && u.kind === 'extrapolated').reduce((s, u) => s + u.calls, 0);
+  const share = (n: number): number => (all ? Math.round((100 * n) / all) : 0);
   if (diagnose && c.phase === 'offline' && c.concurrency) diagnoses.push(diagnoseCase(c, db));
   errs.cal.push(Math.abs(cal.error));
   errs.db.push(Math.abs(db.error));
-  rows.push([c.id, c.hardware, c.published.unit, String(c.published.value), num(cal.predicted), pct(cal.error), num(db.predicted), pct(db.error), `${all ? Math.round((100 * fromTables) / all) : 0} % of calls`, tables.label]);
+  rows.push([c.id, c.hardware, c.published.unit, String(c.published.value), num(cal.predicted), pct(cal.error), num(db.predicted), pct(db.error), `${share(fromTables)} % of calls${extrapolated ? ` (${share(extrapolated) || '<1'} % extrapolated)` : ''}`, tables.label]);
 }
 const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
 for (const r of rows) console.log(r.map((x, i) => x.padEnd(widths[i])).join('  '));

@@ -23,6 +23,8 @@ import { InputError } from '../../lib/util/errors.js';
 import { checkOneOf } from '../../lib/util/validate.js';
 import { SERVING_ENGINES, describeEnginePreset, engineDevice, servingEnginePreset, type ServingEnginePreset } from '../../lib/batching/engines.js';
 import { FP8_SCALING_FLAG_HELP, fp8TableText, kernelOptionsFromFlags, kernelUsageLines } from './kernels.js';
+import { eplbNote } from '../../lib/roofline/kernel-step.js';
+import { ROUTING_SAMPLE_MAX_TOKENS } from '../../lib/roofline/routing.js';
 import { KV_CACHE_FLAG_HELP, kvCacheArg, withKvCache } from './precision.js';
 
 interface DeployOptions {
@@ -236,6 +238,15 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
   }
   const kernels = kernelOptionsFromFlags(o, hw);
   if (o.eplb && !model.moe) throw new InputError('--eplb', true, `left out for ${model.id}: a dense model has no routed experts to balance`);
+  if (o.eplb && layout.expertParallel === 1) throw new InputError('--eplb', true, 'left out at --ep 1: EPLB balances routed experts over expert-parallel devices (give --ep in [2, 65536])');
+  if (o.eplb) {
+    // The placement model draws the routing of each priced step's tokens over every attention rank.
+    const dp = layout.dataParallelAttention;
+    const most = Math.floor(ROUTING_SAMPLE_MAX_TOKENS / dp);
+    if (prefillTokens > most) throw new InputError('--prefill-tokens', prefillTokens, `an integer in [1, ${most}] with --eplb: the placement model samples the routing of --prefill-tokens × --dp ${dp} tokens, at most ${ROUTING_SAMPLE_MAX_TOKENS}`);
+    const perSequence = 1 + (speculative?.draftTokens ?? 0);
+    if (batch * perSequence > most) throw new InputError('--batch', batch, `an integer in [1, ${Math.floor(most / perSequence)}] with --eplb: the placement model samples the routing of --batch × ${perSequence} tokens × --dp ${dp}, at most ${ROUTING_SAMPLE_MAX_TOKENS}`);
+  }
   const routing = o.eplb ? { expertRouting: 'eplb' as const } : {};
   const step = asFlags(() => perfDeviceStepModel(model, hw, layout, precision, { efficiency, ...kernels, ...routing }), { ...LAYOUT_FLAGS, framework: '--framework', fp8Scaling: '--fp8-scaling' }, LAYOUT_WORDS);
   const decode = decodePerformance(step, layout, { sequencesPerRank: batch, context, speculative });
@@ -283,7 +294,7 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
     // Under an engine preset the rank's KV cache is what the preset's memory rule leaves
     // beside the weights (layoutPresetMemoryFraction), not batchlab's default share of memory.
     const memoryFraction = sim.engine ? layoutPresetMemoryFraction(sim.engine, model, hw, layout, precision) : undefined;
-    const simStep = memoryFraction === undefined ? step : perfDeviceStepModel(model, hw, layout, precision, { efficiency, ...kernels, memoryFraction });
+    const simStep = memoryFraction === undefined ? step : perfDeviceStepModel(model, hw, layout, precision, { efficiency, ...kernels, ...routing, memoryFraction });
     const s = simulateDeployment(
       simStep,
       { ratePerSecond: sim.rate, promptTokens: { kind: 'fixed', tokens: uncached }, outputTokens: { kind: 'fixed', tokens: sim.output }, maxBatch: batch, requests: sim.requests, engine: sim.engine },
@@ -310,6 +321,10 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
     for (const line of kernelUsageLines(decodeStep.kernels ?? [])) io.out(`    ${line}`);
   }
   io.out(`  prefill: ${fmt(prefill.inputTokensPerSecondPerDevice)} input tok/s per device (cache hits counted), step ${fmt(prefill.ttftSeconds * 1e3)} ms`);
+  // The load factor each figure was priced at: a bound on EPLB's balance (uniform routing; real routing is skewed).
+  for (const [phase, load] of [['decode', decode.step.expertLoad], ['prefill', prefill.step.expertLoad]] as const) {
+    if (load) io.out(`  ${phase} ${eplbNote(model, layout.expertParallel, load, 'model')}: the most balanced EPLB gets (uniform routing; real routing is skewed)`);
+  }
   if (price > 0) {
     io.out(`  at ${formatUsd(price)} per device-hour (${priceSource(hw)}), every slot busy: ${formatUsd(cost.usdPerMillionOutputDecode)} per million output tokens (decode) and ${formatUsd(cost.usdPerMillionInputPrefill)} per million input tokens (prefill)`);
     io.out(`  all-in, a ${prompt}-token prompt and ${output} output tokens: ${formatUsd(cost.usdPerMillionOutput)} per million output tokens (what \`batchlab search\` prices at full batch)`);

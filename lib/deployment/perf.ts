@@ -94,6 +94,7 @@ export function perfDeviceStepModel(model: ModelSpec, hw: HardwareSpec, layout: 
       communicationSeconds: b.communicationSeconds + b.pipelineSeconds,
       seconds: t.intervalSeconds,
       ...(t.kernels ? { kernels: t.kernels } : {}),
+      ...(t.expertLoad ? { expertLoad: t.expertLoad } : {}),
     };
   };
 

@@ -3,7 +3,7 @@ import type { HardwareSpec } from '../hardware/spec.js';
 import type { ModelSpec } from '../models/spec.js';
 
 import type { KernelUsage } from '../roofline/kernel-step.js';
-import type { MemoryFit } from '../roofline/deployment.js';
+import type { EplbLoad, MemoryFit } from '../roofline/deployment.js';
 
 /**
  * Element types per tensor class: DeepSeek serves with FP8 matmul weights and FP8
@@ -102,6 +102,8 @@ export interface DeviceStepBreakdown {
   seconds: number;
   /** With a kernel-database framework: which table rows (or which model) priced the step. */
   kernels?: KernelUsage[];
+  /** Under EPLB: the placement model's load factor that priced the step's busiest expert device, and its routing sample. */
+  expertLoad?: EplbLoad;
 }
 
 /**

@@ -25,7 +25,7 @@ import { kernelPricer } from '../kernels/pricer.js';
 import type { GroupWork, KernelUsage } from './kernel-step.js';
 import { EXPERT_ALL_TO_ALLS, KernelTally, NO_WIDE_EP_MOE_TABLE, eplbNote, eplbTableGap, kernelWeightDtype, kernelOpSeconds, largeExpertParallel, sharedExpertsOverlapRouted, wideEpLayoutGap } from './kernel-step.js';
 import type { ExpertAllToAll } from './kernel-step.js';
-import { uniformRoutingLoadFactor } from './routing.js';
+import { ROUTING_SAMPLE_MAX_TOKENS, uniformRoutingLoadFactor } from './routing.js';
 
 /**
  * How a model is spread over devices. One instance serves one step on
@@ -302,6 +302,8 @@ export interface StepTime {
   band?: { boundSeconds: number; typicalSeconds: number };
   /** With `framework`: which kernel-table rows (and which model, where no table held an op) priced the step. */
   kernels?: KernelUsage[];
+  /** Under `expertRouting: 'eplb'`: the placement model's load factor that priced the step, and the routing sample it was drawn at. */
+  expertLoad?: EplbLoad;
 }
 
 /** Memory one device of a deployment needs, against what it has. */
@@ -394,6 +396,9 @@ export interface EplbLoad {
 function withEplbLoad(model: ModelSpec, r: Resolved, w: CheckedWork): Resolved {
   if (!r.eplb) return r;
   const tokens = r.eplb.tokens ?? Math.max(1, Math.round(w.prefillTokens + w.decodeTokens));
+  if (tokens > ROUTING_SAMPLE_MAX_TOKENS) {
+    throw new InputError('prefillTokens + decodeTokens', tokens, `at most ${ROUTING_SAMPLE_MAX_TOKENS} under expertRouting 'eplb' (the placement model draws the routing of the step's tokens), or a parallelism.expertLoadSample.tokens in [1, ${ROUTING_SAMPLE_MAX_TOKENS}]`);
+  }
   const factor = uniformRoutingLoadFactor(model, { expertParallel: r.ep, redundantExperts: r.eplb.redundantExperts }, tokens, r.eplb.seed, r.eplb.steps);
   return { ...r, loadFactor: factor, eplb: { ...r.eplb, tokens, factor } };
 }
@@ -406,6 +411,7 @@ function resolveEplb(model: ModelSpec, par: Parallelism, routing: ExpertRouting,
     return undefined;
   }
   if (!model.moe) throw new InputError('parallelism.expertRouting', routing, `'power-law' or 'balanced': EPLB balances routed experts, and ${model.id} is a dense model`);
+  if (ep === 1) throw new InputError('parallelism.expertRouting', routing, "'power-law' or 'balanced' at ep 1: EPLB balances routed experts over expert-parallel devices (parallelism.ep > 1)");
   if (par.expertLoadFactor !== undefined) throw new InputError('parallelism.expertLoadFactor', par.expertLoadFactor, "absent under expertRouting 'eplb': the placement model gives the load factor (uniformRoutingLoadFactor)");
   const redundantExperts = checkInt('parallelism.redundantExperts', par.redundantExperts ?? 0, { min: 0, max: model.moe.numExperts * Math.max(0, ep - 1) });
   const sample = par.expertLoadSample ?? {};
@@ -414,7 +420,7 @@ function resolveEplb(model: ModelSpec, par: Parallelism, routing: ExpertRouting,
     redundantExperts,
     seed: checkInt('parallelism.expertLoadSample.seed', sample.seed ?? 1, { min: 0, max: 2 ** 31 }),
     steps: checkInt('parallelism.expertLoadSample.steps', sample.steps ?? 5, { min: 2, max: 1000 }),
-    ...(sample.tokens === undefined ? {} : { tokens: checkInt('parallelism.expertLoadSample.tokens', sample.tokens, { min: 1, max: 1 << 22 }) }),
+    ...(sample.tokens === undefined ? {} : { tokens: checkInt('parallelism.expertLoadSample.tokens', sample.tokens, { min: 1, max: ROUTING_SAMPLE_MAX_TOKENS }) }),
   };
 }
 
@@ -903,11 +909,12 @@ function stageCostOf(model: ModelSpec, hw: HardwareSpec, r: Resolved, w: Checked
   return stageCost(model, hw, r, w);
 }
 
-function stepTimeOf(model: ModelSpec, hw: HardwareSpec, r: Resolved, w: ReturnType<typeof checkWork>): { seconds: number; interval: number; cost: StageCost } {
+function stepTimeOf(model: ModelSpec, hw: HardwareSpec, r: Resolved, w: ReturnType<typeof checkWork>): { seconds: number; interval: number; cost: StageCost; eplb?: EplbLoad } {
   const at = (x: typeof w) => {
-    const cost = stageCostOf(model, hw, withEplbLoad(model, r, x), x);
+    const priced = withEplbLoad(model, r, x);
+    const cost = stageCostOf(model, hw, priced, x);
     const seconds = r.pp * cost.stageSeconds + (r.pp - 1) * cost.p2pSeconds;
-    return { seconds, interval: cost.stageSeconds + cost.p2pSeconds * (r.pp > 1 ? 1 : 0), cost };
+    return { seconds, interval: cost.stageSeconds + cost.p2pSeconds * (r.pp > 1 ? 1 : 0), cost, ...(priced.eplb ? { eplb: priced.eplb } : {}) };
   };
   // An empty step still has to be positive and no dearer than any step with work.
   if (w.prefillTokens + w.decodeTokens === 0) {
@@ -945,7 +952,7 @@ export function stepTime(model: ModelSpec, hw: HardwareSpec, config: PerfConfig,
     const fit = fitOf(model, hw, r, { sequences: seqs, context, tokens: w.prefillTokens + w.decodeTokens });
     if (!fit.fits) throw new InputError('memory', fit.totalBytes, `at most ${fit.capacityBytes} bytes per device`, fit.message);
   }
-  const { seconds, interval, cost } = stepTimeOf(model, hw, r, w);
+  const { seconds, interval, cost, eplb } = stepTimeOf(model, hw, r, w);
   const out: StepTime = {
     seconds,
     intervalSeconds: interval,
@@ -955,6 +962,7 @@ export function stepTime(model: ModelSpec, hw: HardwareSpec, config: PerfConfig,
     efficiency: r.mode,
   };
   if (cost.kernels) out.kernels = cost.kernels;
+  if (eplb) out.expertLoad = eplb;
   if (r.mode === 'typical') {
     // The datasheet bound hides all of what overlap can hide.
     const bound = stepTimeOf(model, hw, { ...r, mode: 'spec', cal: SPEC_CALIBRATION, launchSecondsPerKernel: 0, overlap: r.overlap > 0 ? 1 : 0, kernels: undefined }, w).seconds;
@@ -982,7 +990,9 @@ function fitOf(model: ModelSpec, hw: HardwareSpec, r: Resolved, x: { sequences: 
   const pc = paramCounts(model);
   const W = DTYPE_BYTES[r.precision.weights];
   const replicated = pc.total - pc.routedExperts;
-  const weightBytes = ((replicated / r.tp + pc.routedExperts / (r.ep * r.etp)) * W) / r.pp;
+  // Under EPLB the devices also hold the redundant copies: (experts + copies) / experts of the routed weights.
+  const slotShare = r.eplb && model.moe ? (model.moe.numExperts + r.eplb.redundantExperts) / model.moe.numExperts : 1;
+  const weightBytes = ((replicated / r.tp + (pc.routedExperts * slotShare) / (r.ep * r.etp)) * W) / r.pp;
   const seqs = Math.ceil(x.sequences / r.dp);
   const kvSplit = model.attention.kind === 'mla' ? 1 : Math.min(r.tp, model.attention.numKvHeads);
   const kvCacheBytes = (seqs * kvCacheBytesPerSequence(model, r.precision.kvCache, Math.min(MAX_TOKENS, Math.ceil(x.context)))) / kvSplit / r.pp;

@@ -2,8 +2,24 @@ import type { ModelSpec } from '../models/spec.js';
 import { moeImbalanceSweep } from '../moe/placement.js';
 import { checkInt } from '../util/validate.js';
 
-// Each point is a seeded draw, the same for the same arguments: computed once per process.
+// Each point is a seeded draw, the same for the same arguments: computed once per process and
+// kept while among the most recently used `ROUTING_CACHE_POINTS` (a simulated run asks one point
+// per distinct step size, so the cache is bounded; an evicted point is drawn again, identically).
+const ROUTING_CACHE_POINTS = 1024;
+
+/** The most tokens one routing sample of `uniformRoutingLoadFactor` draws (each a top-k draw; 524,288 take about 2 s). */
+export const ROUTING_SAMPLE_MAX_TOKENS = 1 << 22;
 const computed = new Map<string, number>();
+
+/**
+ * How many load-factor points `uniformRoutingLoadFactor` holds (at most 1024).
+ *
+ * @example
+ * routingLoadFactorCacheSize() // => 0 before the first call, never above 1024
+ */
+export function routingLoadFactorCacheSize(): number {
+  return computed.size;
+}
 
 /**
  * The expert load factor that routing alone gives a layout: the mean over seeded steps
@@ -31,11 +47,16 @@ export function uniformRoutingLoadFactor(
   if (!model.moe || layout.expertParallel === 1) return 1;
   const key = `${model.moe.numExperts}|${model.moe.expertsPerToken}|${layout.expertParallel}|${layout.redundantExperts}|${tokens}|${seed}|${steps}`;
   const known = computed.get(key);
-  if (known !== undefined) return known;
+  if (known !== undefined) {
+    // Most recently used last: the Map's first key is the one evicted.
+    computed.delete(key);
+    computed.set(key, known);
+    return known;
+  }
   const rows = moeImbalanceSweep({
     experts: model.moe.numExperts,
     topK: model.moe.expertsPerToken,
-    tokens: checkInt('tokens', tokens, { min: 1, max: 1 << 22 }),
+    tokens: checkInt('tokens', tokens, { min: 1, max: ROUTING_SAMPLE_MAX_TOKENS }),
     devices: layout.expertParallel,
     zipfExponents: [0],
     redundant: [layout.redundantExperts],
@@ -45,5 +66,6 @@ export function uniformRoutingLoadFactor(
   const balanced = rows.find((r) => r.policy === 'balanced');
   const f = Math.max(1, balanced ? balanced.imbalance.mean : 1);
   computed.set(key, f);
+  if (computed.size > ROUTING_CACHE_POINTS) computed.delete(computed.keys().next().value as string);
   return f;
 }

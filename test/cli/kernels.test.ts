@@ -155,4 +155,12 @@ test("batchlab deploy --eplb prices a wide-EP layout's routed experts from the '
   const dense = await run(['deploy', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--eplb']);
   assert.notEqual(dense.code, 0);
   assert.match(dense.err, /--eplb .*dense model/);
+  // At --ep 1 there are no expert-parallel devices to balance over.
+  const noEp = await run(['deploy', '--model', 'deepseek-v3', '--hardware', 'h100-sxm', '--tp', '8', '--precision', 'fp8', '--eplb']);
+  assert.notEqual(noEp.code, 0);
+  assert.match(noEp.err, /--eplb .*--ep 1.*\[2, 65536\]/);
+  // The placement model samples --prefill-tokens × --dp tokens, at most 4,194,304 (ROUTING_SAMPLE_MAX_TOKENS): 65,536 per rank over 64.
+  const big = await run(['deploy', '--model', 'deepseek-v3', '--hardware', 'h200', '--tp', '1', '--dp', '64', '--ep', '64', '--precision', 'fp8', '--prefill-tokens', '131072', '--prompt', '2048', '--eplb']);
+  assert.notEqual(big.code, 0);
+  assert.match(big.err, /--prefill-tokens must be an integer in \[1, 65536\] with --eplb/);
 });

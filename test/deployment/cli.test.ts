@@ -160,3 +160,38 @@ test('batchlab deploy --deepseek-day prints the margin in percent and dollars wi
   assert.match(r.out, /daily cost: published \$87,072\.00, predicted \$[\d,]+\.\d\d /);
   assert.doesNotMatch(r.out, /published 5\.45/);
 });
+
+test('batchlab deploy --eplb --simulate --engine: the simulated replica is priced under the EPLB it states, as the printed figures are', async () => {
+  const args = ['deploy', '--model', 'deepseek-v3', '--hardware', 'h200', '--tp', '1', '--dp', '8', '--ep', '8', '--batch', '16', '--precision', 'fp8', '--simulate', '--rate', '2', '--requests', '20', '--engine', 'sglang', '--json'];
+  const plain = await run(args);
+  const eplb = await run([...args, '--eplb']);
+  assert.equal(plain.code, 0, plain.err);
+  assert.equal(eplb.code, 0, eplb.err);
+  const [p, e] = [JSON.parse(plain.out), JSON.parse(eplb.out)];
+  // The placement model's factor is above 1 at any finite batch (uniformRoutingLoadFactor), so the busiest expert
+  // device, and every step with it, is slower under EPLB than at the performance model's default factor of 1.
+  assert.ok(e.decode.tpotSeconds > p.decode.tpotSeconds);
+  // The engine preset's replica is another step model (its memory rule): it must carry --eplb too.
+  assert.ok(e.simulated.ttftP50 > p.simulated.ttftP50, `${e.simulated.ttftP50} against ${p.simulated.ttftP50}`);
+});
+
+test('batchlab deploy --eplb without kernel tables says which load factor priced decode and prefill, and where it comes from', async () => {
+  const { uniformRoutingLoadFactor } = await import('../../lib/roofline/routing.js');
+  const { loadModel } = await import('../../lib/models/spec.js');
+  const args = ['deploy', '--model', 'deepseek-v3', '--hardware', 'h200', '--tp', '1', '--dp', '32', '--ep', '32', '--redundant', '32', '--eplb', '--batch', '64', '--prefill-tokens', '4096', '--prompt', '2048', '--precision', 'fp8'];
+  const r = await run(args);
+  assert.equal(r.code, 0, r.err);
+  // Each step's tokens over the 32 ranks: 64 sequences each in decode, 4,096 prompt tokens each in prefill;
+  // the placement model's default sample (seed 1, 5 steps) at those tokens.
+  const ds = loadModel('deepseek-v3');
+  const decode = uniformRoutingLoadFactor(ds, { expertParallel: 32, redundantExperts: 32 }, 64 * 32, 1, 5);
+  const prefill = uniformRoutingLoadFactor(ds, { expertParallel: 32, redundantExperts: 32 }, 4096 * 32, 1, 5);
+  assert.ok(r.out.includes(`decode EPLB: expert load factor ${decode.toFixed(4)}, the busiest device over the mean from batchlab's placement model (uniformRoutingLoadFactor: uniform top-8 routing of 2048 tokens over 32 devices with 32 redundant experts, seed 1, 5 steps)`), r.out);
+  assert.ok(r.out.includes(`prefill EPLB: expert load factor ${prefill.toFixed(4)}, `), r.out);
+  const j = JSON.parse((await run([...args, '--json'])).out);
+  assert.equal(j.decode.step.expertLoad.factor, decode);
+  assert.equal(j.decode.step.expertLoad.tokens, 64 * 32);
+  // Without --eplb nothing is said of EPLB.
+  const plain = await run(args.filter((a) => a !== '--eplb'));
+  assert.doesNotMatch(plain.out, /EPLB/);
+});

@@ -294,3 +294,15 @@ test('stepTime() with a matmulCost reads the attention core\'s keys and values a
   assert.ok(rel(at('fp8'), expected(1)) < 1e-9, `${at('fp8')} vs ${expected(1)}`);
   assert.ok(at('fp8') < 0.6 * at('bf16'));
 });
+
+test("memoryFit() under expertRouting 'eplb' holds the redundant copies' weights beside the experts", () => {
+  const h200 = loadHardware('h200');
+  const par = { tp: 1, dp: 32, ep: 32 };
+  const plain = memoryFit(ds, h200, { parallelism: par, precision: 'fp8' }, { batch: 64, context: 2048 });
+  const eplb = memoryFit(ds, h200, { parallelism: { ...par, expertRouting: 'eplb', redundantExperts: 32 }, precision: 'fp8' }, { batch: 64, context: 2048 });
+  // 32 copies over 32 devices: one more expert per device in each of DeepSeek-V3's 58 MoE layers (config.json: 61 layers,
+  // first_k_dense_replace 3), each expert 3 · 7168 · 2048 FP8 weights (hidden_size, moe_intermediate_size), 1 byte each.
+  assert.equal(eplb.weightBytes - plain.weightBytes, 58 * 3 * 7168 * 2048);
+  // EPLB without copies places the experts alone.
+  assert.equal(memoryFit(ds, h200, { parallelism: { ...par, expertRouting: 'eplb' }, precision: 'fp8' }, { batch: 64, context: 2048 }).weightBytes, plain.weightBytes);
+});

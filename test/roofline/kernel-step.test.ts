@@ -541,8 +541,9 @@ test("stepTime() with expertRouting 'eplb' on a table without 'uniform' rows let
   const routed = t.kernels!.filter((u) => u.op === 'routed-expert');
   assert.equal(routed.length, 1);
   assert.match(routed[0].from, /EPLB reads 'uniform' rows and \S+ files none for fp8_block generation \(it holds power_law_1\.01\); EPLB: expert load factor \d\.\d{4}, the busiest device over the mean from batchlab's placement model/);
-  // The fused TensorRT-LLM table of moeBlockDb holds balanced and power-law rows, no uniform ones.
-  const fused = stepTime(dsv3, h200, dsConfig(moeBlockDb(BLOCK), { expertRouting: 'eplb' }), DS_DECODE).kernels!;
+  // The fused TensorRT-LLM table of moeBlockDb holds balanced and power-law rows, no uniform ones (EP 8 over the
+  // tensor-parallel group, no DeepEP: the fused table's layout).
+  const fused = stepTime(dsv3, h200, dsConfig(moeBlockDb(BLOCK), { ep: 8, expertRouting: 'eplb' }), DS_DECODE).kernels!;
   assert.deepEqual(fused.filter((u) => u.op === 'moe'), []);
   assert.match(fused.find((u) => u.op === 'routed-expert')!.from, /EPLB reads 'uniform' rows and \S+ files none for fp8_block \(it holds balanced, power_law_1\.01\)/);
   // Refusals name the field and what is allowed.
@@ -550,7 +551,13 @@ test("stepTime() with expertRouting 'eplb' on a table without 'uniform' rows let
     assert.throws(() => stepTime(model, h200, { parallelism: { tp: 8, ...par }, checkMemory: false }, DECODE), (e: unknown) => e instanceof InputError && e.field === field, field);
   refused(llama, { expertRouting: 'eplb' }, 'parallelism.expertRouting');
   assert.throws(() => stepTime(llama, h200, { parallelism: { tp: 8, expertRouting: 'eplb' } }, DECODE), /dense model/);
+  // At ep 1 (tp 8 here) no device holds other experts than its neighbour: nothing to balance.
+  refused(dsv3, { expertRouting: 'eplb' }, 'parallelism.expertRouting');
+  assert.throws(() => stepTime(dsv3, h200, { parallelism: { tp: 8, expertRouting: 'eplb' }, checkMemory: false }, DECODE), /parallelism\.ep > 1/);
   refused(dsv3, { ep: 8, expertRouting: 'eplb', expertLoadFactor: 1.2 }, 'parallelism.expertLoadFactor');
+  // A step past the routing sample's 4,194,304 tokens (ROUTING_SAMPLE_MAX_TOKENS) is refused, naming the step's tokens, before any draw.
+  const huge = { prefillTokens: 1 << 23, decodeTokens: 0, contextTokens: 0, prefillSequences: 1 << 10 };
+  assert.throws(() => stepTime(dsv3, h200, { parallelism: { tp: 1, dp: 8, ep: 8, expertRouting: 'eplb' }, checkMemory: false }, huge), (e: unknown) => e instanceof InputError && e.field === 'prefillTokens + decodeTokens' && /at most 4194304/.test(e.message));
   refused(dsv3, { ep: 8, redundantExperts: 32 }, 'parallelism.redundantExperts');
   refused(dsv3, { ep: 8, expertRouting: 'eplb', redundantExperts: -1 }, 'parallelism.redundantExperts');
   refused(dsv3, { ep: 8, expertRouting: 'eplb', expertLoadSample: { steps: 1 } }, 'parallelism.expertLoadSample.steps');

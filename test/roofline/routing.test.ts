@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { uniformRoutingLoadFactor } from '../../lib/roofline/routing.js';
+import { routingLoadFactorCacheSize, uniformRoutingLoadFactor } from '../../lib/roofline/routing.js';
+import { moeImbalanceSweep } from '../../lib/moe/placement.js';
 import { loadModel } from '../../lib/models/spec.js';
 import { errorFunction } from 'simple-statistics';
 
@@ -49,6 +50,17 @@ test('uniformRoutingLoadFactor() of a layout with redundant experts is lower whe
   const withCopies = uniformRoutingLoadFactor(dsv3, { expertParallel: 48, redundantExperts: 32 }, T, 1, 5);
   assert.ok(without >= 6 / (256 / 48), `${without}`);
   assert.ok(withCopies >= 5.5 / (256 / 48) && withCopies < 6 / (256 / 48), `${withCopies}`);
-  // The same arguments give the same seeded draw.
-  assert.equal(uniformRoutingLoadFactor(dsv3, { expertParallel: 48, redundantExperts: 32 }, T, 1, 5), withCopies);
+  // The same arguments give the same seeded draw: the placement model's own sweep, drawn again outside the cache.
+  const drawn = moeImbalanceSweep({ experts: 256, topK: 8, tokens: T, devices: 48, zipfExponents: [0], redundant: [32], steps: 5, seed: 1 });
+  assert.equal(drawn.find((r) => r.policy === 'balanced')!.imbalance.mean, withCopies);
+  // Another seed is another draw.
+  assert.notEqual(uniformRoutingLoadFactor(dsv3, { expertParallel: 48, redundantExperts: 32 }, T, 2, 5), withCopies);
+});
+
+test('uniformRoutingLoadFactor() keeps at most 1024 points, and a point drawn again after eviction is the same', () => {
+  const first = uniformRoutingLoadFactor(dsv3, { expertParallel: 2, redundantExperts: 0 }, 64, 7, 2);
+  // 1,100 more points (1 to 1,100 tokens over 2 devices): the first is evicted.
+  for (let t = 1; t <= 1100; t++) uniformRoutingLoadFactor(dsv3, { expertParallel: 2, redundantExperts: 0 }, t, 8, 2);
+  assert.ok(routingLoadFactorCacheSize() <= 1024, `${routingLoadFactorCacheSize()}`);
+  assert.equal(uniformRoutingLoadFactor(dsv3, { expertParallel: 2, redundantExperts: 0 }, 64, 7, 2), first);
 });
