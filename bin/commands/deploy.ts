@@ -237,6 +237,7 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
     };
   }
   const kernels = kernelOptionsFromFlags(o, hw);
+  if (!o.eplb && layout.redundantExperts > 0) throw new InputError('--redundant', layout.redundantExperts, '0 without --eplb: redundant copies are EPLB\'s (give --eplb to balance the experts over them)');
   if (o.eplb && !model.moe) throw new InputError('--eplb', true, `left out for ${model.id}: a dense model has no routed experts to balance`);
   if (o.eplb && layout.expertParallel === 1) throw new InputError('--eplb', true, 'left out at --ep 1: EPLB balances routed experts over expert-parallel devices (give --ep in [2, 65536])');
   if (o.eplb) {

@@ -145,6 +145,7 @@ function poolOptions(role: PoolRole, extras: StepModelExtras | undefined): PerfS
   return {
     dispatch: role === 'prefill' ? 'per-node' : 'per-expert',
     expertLoadFactor: extras?.expertLoadFactor,
+    ...(extras?.expertRouting === undefined ? {} : { expertRouting: extras.expertRouting }),
     ...(extras?.memoryFraction === undefined ? {} : { memoryFraction: extras.memoryFraction }),
   };
 }
