@@ -372,7 +372,7 @@ export function register(program: Command, io: CliIo): void {
     .option('--dp <n>', 'data-parallel attention ranks', '1')
     .option('--pp <n>', 'pipeline stages', '1')
     .option('--ep <n>', 'expert parallelism (1, or tp × dp)', '1')
-    .option('--redundant <n>', 'redundant experts', '0')
+    .option('--redundant <n>', 'redundant experts, the copies --eplb balances over (needs --eplb)', '0')
     .option('--eplb', "the deployment balances its experts with EPLB over the --redundant copies: the busiest expert GPU at the load factor batchlab's placement model gives uniform routing, in the model and on the kernel tables' 'uniform' rows")
     .option('--gpus-per-node <n>', 'devices per node', '8')
     .option('--overlap', 'two micro-batches overlap communication with computation')
