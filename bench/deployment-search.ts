@@ -12,6 +12,7 @@ import { loadModel } from '../lib/models/index.js';
 import { calibratedStepModel, candidateLayouts, cheapestByBruteForce, deploymentFrontier, evaluateSearchSpace, rooflineDeviceStepModel, searchCheapestDeployment, searchSpaceSize, uniformPrecision } from '../lib/deployment/index.js';
 import type { SearchSpace, StepModelFactory } from '../lib/deployment/index.js';
 import { formatUsd } from '../lib/util/money.js';
+import { sampledRoutingLoadFactor, uniformRoutingLoadFactor } from '../lib/roofline/routing.js';
 
 const model = loadModel('llama-3.1-70b');
 const base: SearchSpace = {
@@ -46,3 +47,21 @@ for (const [name, stepModel] of [['datasheet roofline', roofline], ['calibrated 
   console.log(`  optimum ${best ? `${best.hardware}, layout ${best.layout}, precision ${best.precision}, batch ${best.batch}, ${formatUsd(best.usdPerMillionOutput)}/M output at ${(100 * best.utilisation).toFixed(0)} % utilisation` : 'none'}; brute force ${brute?.index === best?.index ? 'agrees' : 'DISAGREES'}`);
 }
 console.log(`\nslowest full evaluation: ${worst.toFixed(2)} s for 10,000 configurations (target ≤ 60 s on 2 cores): ${worst <= 60 ? 'met' : 'missed'}`);
+
+// EPLB's load factor (issue 22): a step priced under expertRouting 'eplb' asks the placement model's factor at
+// its own tokens. The step sizes below are the distinct ones `deploy --model deepseek-v3 --hardware h200 --tp 1
+// --dp 32 --ep 32 --redundant 32 --eplb --batch 64 --simulate --rate 2 --requests 200` asked (recorded from that run),
+// those up to 132,640 tokens: one exact draw each (sampledRoutingLoadFactor) against the grid of
+// uniformRoutingLoadFactor, each on its own seed so that neither reads the other's cached draws.
+const dsv3 = loadModel('deepseek-v3');
+const eplbLayout = { expertParallel: 32, redundantExperts: 32 };
+const stepTokens = [32, 64, 224, 256, 768, 2048, 65536, 67552, 132640];
+let t0 = performance.now();
+const exact = stepTokens.map((t) => sampledRoutingLoadFactor(dsv3, eplbLayout, t, 11));
+const exactS = (performance.now() - t0) / 1000;
+t0 = performance.now();
+const grid = stepTokens.map((t) => uniformRoutingLoadFactor(dsv3, eplbLayout, t, 11 + 1));
+const gridS = (performance.now() - t0) / 1000;
+const gridOnSame = stepTokens.map((t) => uniformRoutingLoadFactor(dsv3, eplbLayout, t, 11));
+const diff = Math.max(...gridOnSame.map((g, i) => Math.abs(g / exact[i] - 1)));
+console.log(`\nEPLB load factor over ${stepTokens.length} step sizes (32 to 132,640 tokens, EP32 with 32 copies): exact sampling ${exactS.toFixed(2)} s, grid ${gridS.toFixed(2)} s (${(exactS / gridS).toFixed(1)}× faster), largest relative difference ${(100 * diff).toFixed(2)} % (grid against exact, seed 11)`);

@@ -334,6 +334,7 @@ export type {
   ExpertAllToAll,
   ExpertLayout,
 } from './roofline/index.js';
+export { sampledRoutingLoadFactor, routingLoadFactorBasis } from './roofline/index.js';
 
 // perf
 export {

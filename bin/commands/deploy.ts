@@ -237,6 +237,7 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
     };
   }
   const kernels = kernelOptionsFromFlags(o, hw);
+  if (!o.eplb && layout.redundantExperts > 0) throw new InputError('--redundant', layout.redundantExperts, '0 without --eplb: redundant copies are EPLB\'s (give --eplb to balance the experts over them)');
   if (o.eplb && !model.moe) throw new InputError('--eplb', true, `left out for ${model.id}: a dense model has no routed experts to balance`);
   if (o.eplb && layout.expertParallel === 1) throw new InputError('--eplb', true, 'left out at --ep 1: EPLB balances routed experts over expert-parallel devices (give --ep in [2, 65536])');
   if (o.eplb) {
@@ -371,7 +372,7 @@ export function register(program: Command, io: CliIo): void {
     .option('--dp <n>', 'data-parallel attention ranks', '1')
     .option('--pp <n>', 'pipeline stages', '1')
     .option('--ep <n>', 'expert parallelism (1, or tp × dp)', '1')
-    .option('--redundant <n>', 'redundant experts', '0')
+    .option('--redundant <n>', 'redundant experts, the copies --eplb balances over (needs --eplb)', '0')
     .option('--eplb', "the deployment balances its experts with EPLB over the --redundant copies: the busiest expert GPU at the load factor batchlab's placement model gives uniform routing, in the model and on the kernel tables' 'uniform' rows")
     .option('--gpus-per-node <n>', 'devices per node', '8')
     .option('--overlap', 'two micro-batches overlap communication with computation')

@@ -72,7 +72,7 @@ function deployCommandFor(p: SearchPoint, space: SearchSpace, spec: SearchSpec, 
   const args = [
     'batchlab deploy', `--model ${quote(spec.model)}`, `--hardware ${quote(hwRef)}`,
     `--tp ${l.tensorParallel}`, `--dp ${l.dataParallelAttention}`, `--pp ${l.pipelineParallel}`, `--ep ${l.expertParallel}`,
-    ...(l.redundantExperts > 0 ? [`--redundant ${l.redundantExperts}`] : []), `--gpus-per-node ${l.gpusPerNode}`, ...(l.microBatchOverlap ? ['--overlap'] : []),
+    ...(l.redundantExperts > 0 ? [`--redundant ${l.redundantExperts}`, '--eplb'] : []), `--gpus-per-node ${l.gpusPerNode}`, ...(l.microBatchOverlap ? ['--overlap'] : []),
     precisionFlags(pr),
     `--batch ${p.batch}`, `--context ${searchDecodeContext(space.load)}`, `--prompt ${space.load.promptTokens}`, `--cache-hit ${hit}`,
     `--prefill-tokens ${computed}`, `--output ${space.load.outputTokens}`,

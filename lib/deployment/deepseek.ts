@@ -11,8 +11,8 @@ import type { PublishedDay } from './published.js';
 import { deepseekPublishedDay } from './published.js';
 import { calibratedStepModel, specBoundStepModel } from './perf.js';
 import type { PublishedCase } from '../roofline/published.js';
-import { publishedCaseLoadFactor, publishedCases } from '../roofline/published.js';
-import type { StepModelFactory } from './types.js';
+import { publishedCases } from '../roofline/published.js';
+import type { DeviceStepInput, DeviceStepModel, StepModelFactory } from './types.js';
 
 /** One published figure beside the model's prediction. */
 export interface PublishedVsPredicted {
@@ -100,23 +100,24 @@ export interface DeepseekDayReproduction {
  * deepseekDayReproduction().rows.map((r) => `${r.figure}: ${r.predicted} vs ${r.published}`)
  */
 export function deepseekDayReproduction(opts: { stepModel?: StepModelFactory; bound?: boolean } = {}): DeepseekDayReproduction {
-  const factors = loadFactors();
-  const main = reproduce(opts.stepModel ?? calibratedStepModel, factors);
+  const main = reproduce(opts.stepModel ?? calibratedStepModel);
   if (opts.bound === false) return main;
-  const b = reproduce(specBoundStepModel, factors);
+  const b = reproduce(specBoundStepModel);
   main.rows.forEach((r, i) => (r.bound = b.rows[i].predicted));
   return main;
 }
 
-// The expert load factors are those of the published production cases (lib/roofline),
-// built from the same facts: the two layers price the day identically.
-function loadFactors(): { prefill: number; decode: number } {
-  const cases = publishedCases();
-  const of = (id: string): number => publishedCaseLoadFactor(cases.find((c) => c.id === id) as PublishedCase);
-  return { prefill: of('deepseek-prefill'), decode: of('deepseek-decode') };
+// The day's source states EPLB with 32 redundant experts in each pool: both pools are priced
+// under expertRouting 'eplb', as the published deepseek-* cases are (lib/roofline), the
+// placement model giving each step's load factor at its own tokens.
+const EPLB = { expertRouting: 'eplb' } as const;
+
+/** The load factor the placement model priced a step at (1 when the step states no EPLB). */
+function stepLoadFactor(step: DeviceStepModel, input: DeviceStepInput): number {
+  return step.step(input).expertLoad?.factor ?? 1;
 }
 
-function reproduce(make: StepModelFactory, factors: { prefill: number; decode: number }): DeepseekDayReproduction {
+function reproduce(make: StepModelFactory): DeepseekDayReproduction {
   const pub = deepseekPublishedDay();
   const f = pub.figures;
   const w = pub.workload;
@@ -130,7 +131,7 @@ function reproduce(make: StepModelFactory, factors: { prefill: number; decode: n
   // Decode runs at its served operating point: the most sequences per GPU at which each
   // user still gets the published speed (the published rates are throughput at the load
   // served). The profiling batch gives the pool's capacity, reported beside it.
-  const decodeStep = make(model, hw, pub.decode, pub.precision, 'decode', { expertLoadFactor: factors.decode });
+  const decodeStep = make(model, hw, pub.decode, pub.precision, 'decode', EPLB);
   const served = decodeAtUserSpeed(decodeStep, pub.decode, { context: w.decodeContextTokens, tokensPerSecondPerUser: perUser, speculative });
   const capacity = decodePerformance(decodeStep, pub.decode, { sequencesPerRank: w.decodeSequencesPerGpu, context: w.decodeContextTokens, speculative });
   const e = evaluateDeployment({
@@ -143,8 +144,13 @@ function reproduce(make: StepModelFactory, factors: { prefill: number; decode: n
     pricePerDeviceHour: f.pricePerGpuHourUsd,
     granularity: 'fractional',
     stepModel: make,
-    expertLoadFactor: factors,
+    expertRouting: 'eplb',
   });
+  const prefillStep = make(model, hw, pub.prefill, pub.precision, 'prefill', EPLB);
+  const factors = {
+    prefill: stepLoadFactor(prefillStep, { prefillTokens: w.prefillTokensPerGpu, decodeSequences: 0, decodeContext: 0 }),
+    decode: stepLoadFactor(decodeStep, { prefillTokens: 0, decodeSequences: served.sequencesPerRank, decodeContext: w.decodeContextTokens, decodeTokensPerSequence: 1 + speculative.draftTokens }),
+  };
   const { prefill, decode, day } = e;
   const cases = publishedCases();
   const profileRate = (id: string): number => (cases.find((c) => c.id === id) as PublishedCase).published.value;
@@ -184,14 +190,14 @@ function reproduce(make: StepModelFactory, factors: { prefill: number; decode: n
     },
     stepModel: e.stepModel,
     expertLoadFactor: factors,
-    ...(pub.prefillPromptMix === undefined ? {} : { prefillPromptMix: mixSummary(make, pub, factors.prefill, prefill.computedTokensPerSecondPerDevice, profileRate('deepseek-profile-prefill')) }),
+    ...(pub.prefillPromptMix === undefined ? {} : { prefillPromptMix: mixSummary(make, pub, prefill.computedTokensPerSecondPerDevice, profileRate('deepseek-profile-prefill')) }),
   };
 }
 
 // The prompt mix's part in the prefill figure, with the same per-device model as the
 // reproduction: the mix as shipped and as priced, the figure with every prompt alike, and
 // how much of the day-versus-profile gap the model's own day-versus-profile ratio carries.
-function mixSummary(make: StepModelFactory, pub: PublishedDay, prefillLoad: number, dayComputedPerDevice: number, profilePerNode: number): NonNullable<DeepseekDayReproduction['prefillPromptMix']> {
+function mixSummary(make: StepModelFactory, pub: PublishedDay, dayComputedPerDevice: number, profilePerNode: number): NonNullable<DeepseekDayReproduction['prefillPromptMix']> {
   const f = pub.figures;
   const w = pub.workload;
   const model = loadModel(pub.model);
@@ -201,7 +207,7 @@ function mixSummary(make: StepModelFactory, pub: PublishedDay, prefillLoad: numb
   const mix = loadPromptMix(name);
   const s = promptMixStats(scalePromptMix(mix, { meanPromptTokens: w.prefillPromptTokens, cacheHitFraction: hit }));
   const cached = s.meanPromptTokens - s.meanComputedTokens;
-  const step = make(model, hw, pub.prefill, pub.precision, 'prefill', { expertLoadFactor: prefillLoad });
+  const step = make(model, hw, pub.prefill, pub.precision, 'prefill', EPLB);
   const alike = prefillPerformance(step, pub.prefill, { tokensPerRank: w.prefillTokensPerGpu, promptTokens: Math.max(1, w.prefillPromptTokens - w.prefillPromptTokens * hit), cachedTokens: w.prefillPromptTokens * hit });
   // DeepSeek's profiling run: the same pool, balanced experts, whole prompts computed.
   const profile = prefillPerformance(make(model, hw, pub.prefill, pub.precision, 'prefill', {}), pub.prefill, { tokensPerRank: w.prefillTokensPerGpu, promptTokens: w.prefillPromptTokens });

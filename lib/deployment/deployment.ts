@@ -2,6 +2,7 @@ import type { HardwareSpec } from '../hardware/spec.js';
 import type { ModelSpec } from '../models/spec.js';
 import { kvBytesPerToken } from '../models/params.js';
 import { precisionOfClasses } from '../roofline/deployment.js';
+import type { ExpertRouting } from '../roofline/deployment.js';
 import type { PromptMix, PromptMixStats } from '../attention/prompts.js';
 import { promptMixStats, scalePromptMix } from '../attention/prompts.js';
 import { InputError } from '../util/errors.js';
@@ -37,8 +38,10 @@ export interface Deployment {
   granularity?: 'unit' | 'fractional';
   /** The per-device model (default: the calibrated performance model). */
   stepModel?: StepModelFactory;
-  /** Busiest expert device over the mean, per pool (default 1); see `expertLoadFactorFromRouting`. */
+  /** Busiest expert device over the mean, per pool (default 1). */
   expertLoadFactor?: { prefill?: number; decode?: number };
+  /** How both pools route tokens to their experts (PerfConfig `parallelism.expertRouting`): 'eplb' balances them over each layout's redundant copies, the placement model giving each step's load factor. */
+  expertRouting?: ExpertRouting;
 }
 
 /**
@@ -92,8 +95,8 @@ export function evaluateDeployment(d: Deployment): DeploymentEvaluation {
   const pl = resolveLayout(d.model, d.prefill.layout);
   const dl = resolveLayout(d.model, d.decode.layout);
   if (pl.gpusPerNode !== dl.gpusPerNode) throw new InputError('decode.layout.gpusPerNode', dl.gpusPerNode, `${pl.gpusPerNode}, as the prefill pool's nodes`);
-  const prefillStep = make(d.model, d.hardware, d.prefill.layout, d.precision, 'prefill', { expertLoadFactor: d.expertLoadFactor?.prefill });
-  const decodeStep = make(d.model, d.hardware, d.decode.layout, d.precision, 'decode', { expertLoadFactor: d.expertLoadFactor?.decode });
+  const prefillStep = make(d.model, d.hardware, d.prefill.layout, d.precision, 'prefill', { expertLoadFactor: d.expertLoadFactor?.prefill, ...(d.expertRouting === undefined ? {} : { expertRouting: d.expertRouting }) });
+  const decodeStep = make(d.model, d.hardware, d.decode.layout, d.precision, 'decode', { expertLoadFactor: d.expertLoadFactor?.decode, ...(d.expertRouting === undefined ? {} : { expertRouting: d.expertRouting }) });
   const prefill =
     d.load.promptMix === undefined
       ? prefillPerformance(prefillStep, d.prefill.layout, { tokensPerRank: d.prefill.tokensPerRank, promptTokens: Math.max(1, prompt - prompt * load.cacheHitFraction), cachedTokens: prompt * load.cacheHitFraction })

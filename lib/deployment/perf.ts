@@ -4,7 +4,6 @@ import type { ModelSpec } from '../models/spec.js';
 import type { EfficiencyMode, ExpertRouting, Fp8Scaling, MemoryFit, Parallelism, PerfConfig } from '../roofline/deployment.js';
 import { memoryFit, precisionOfClasses, stepTime } from '../roofline/deployment.js';
 import { checkInt, checkNumber } from '../util/validate.js';
-import { uniformRoutingLoadFactor } from '../roofline/routing.js';
 import { defaultKernelDb } from '../kernels/load.js';
 import { kernelTablesText } from '../kernels/pricer.js';
 import { checkPrecision, layoutParallelism, resolveLayout } from './layout.js';
@@ -17,7 +16,7 @@ export interface PerfStepOptions {
   efficiency?: EfficiencyMode;
   /** How dispatch reaches a token's experts: one copy per expert (default) or per remote node. */
   dispatch?: Parallelism['dispatch'];
-  /** Busiest expert device's tokens over the mean (default 1); see `expertLoadFactorFromRouting`. */
+  /** Busiest expert device's tokens over the mean (default 1); under `expertRouting: 'eplb'` the placement model gives it (`uniformRoutingLoadFactor`). */
   expertLoadFactor?: number;
   /**
    * How the deployment routes tokens to its experts (PerfConfig `parallelism.expertRouting`):
@@ -145,6 +144,7 @@ function poolOptions(role: PoolRole, extras: StepModelExtras | undefined): PerfS
   return {
     dispatch: role === 'prefill' ? 'per-node' : 'per-expert',
     expertLoadFactor: extras?.expertLoadFactor,
+    ...(extras?.expertRouting === undefined ? {} : { expertRouting: extras.expertRouting }),
     ...(extras?.memoryFraction === undefined ? {} : { memoryFraction: extras.memoryFraction }),
   };
 }
@@ -171,16 +171,3 @@ export function kernelTableStepModel(opts: Pick<PerfStepOptions, 'framework' | '
  */
 export const specBoundStepModel: StepModelFactory = (model, hw, layout, precision, role, extras) =>
   perfDeviceStepModel(model, hw, layout, precision, { efficiency: 'spec', ...poolOptions(role, extras) });
-
-/**
- * The expert load factor a layout sees from routing alone (uniform top-k routing over
- * its expert devices with its redundant copies placed EPLB-style); the computation
- * lives in lib/roofline (`uniformRoutingLoadFactor`), where the published cases use it too.
- *
- * @example
- * expertLoadFactorFromRouting(loadModel('deepseek-v3'), decodeLayout, 128 * 2 * 144, 1) // => about 1.18
- */
-export function expertLoadFactorFromRouting(model: ModelSpec, layout: PoolLayout, tokens: number, seed: number, steps = 5): number {
-  const L = resolveLayout(model, layout);
-  return uniformRoutingLoadFactor(model, { expertParallel: L.expertParallel, redundantExperts: L.redundantExperts }, tokens, seed, steps);
-}

@@ -134,7 +134,8 @@ function groupModel(space: SearchSpace, h: number, l: number, p: number, load: R
   let step: DeviceStepModel;
   let unit: number;
   try {
-    step = make(space.model, hw, layout, checkPrecision(space.precisions[p]), 'decode');
+    // Redundant copies are EPLB's: a layout that has them is priced balancing its experts over them.
+    step = make(space.model, hw, layout, checkPrecision(space.precisions[p]), 'decode', layout.redundantExperts > 0 ? { expertRouting: 'eplb' } : {});
     unit = resolveLayout(space.model, layout).unitDevices;
   } catch (e) {
     if (e instanceof InputError) return { step: null, reason: `layout: ${e.message}`, ttft: Infinity, prefillRate: 0, unit: 1 };

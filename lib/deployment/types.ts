@@ -3,7 +3,7 @@ import type { HardwareSpec } from '../hardware/spec.js';
 import type { ModelSpec } from '../models/spec.js';
 
 import type { KernelUsage } from '../roofline/kernel-step.js';
-import type { EplbLoad, MemoryFit } from '../roofline/deployment.js';
+import type { EplbLoad, ExpertRouting, MemoryFit } from '../roofline/deployment.js';
 
 /**
  * Element types per tensor class: DeepSeek serves with FP8 matmul weights and FP8
@@ -131,6 +131,8 @@ export type PoolRole = 'prefill' | 'decode';
 export interface StepModelExtras {
   /** Busiest expert device's routed tokens over the mean (default 1: perfectly balanced). */
   expertLoadFactor?: number;
+  /** How tokens reach the experts (PerfConfig `parallelism.expertRouting`); 'eplb' balances them over the layout's redundant copies, the placement model giving the load factor. */
+  expertRouting?: ExpertRouting;
   /** Share of each device's memory for weights and KV cache (PerfConfig `memoryFraction`), e.g. an engine preset's rule; absent: batchlab's default. The model's `fit` reports against it. */
   memoryFraction?: number;
 }

@@ -23,6 +23,7 @@ export { publishedCaseTables } from './published.js';
 export type { PublishedCaseTables } from './published.js';
 export type { CasePromptMix } from './published.js';
 export { uniformRoutingLoadFactor } from './routing.js';
+export { sampledRoutingLoadFactor, routingLoadFactorBasis } from './routing.js';
 export type { PublishedCase, PublishedComparison } from './published.js';
 export { hardwareRooflines, decodeOpRooflines, criticalBatchRatios } from './machines.js';
 export type { HardwareAtDtype, HardwareRooflineRow, DecodeOpRooflineSeries, CriticalBatchRatios } from './machines.js';

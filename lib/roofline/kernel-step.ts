@@ -1,4 +1,5 @@
 import { DTYPE_BYTES, type Dtype } from '../core/types.js';
+import { routingLoadFactorBasis } from './routing.js';
 import { prefillAttentionPairs } from '../core/matmul.js';
 import type { KernelAnswer, KernelAnswerKind } from '../kernels/schema.js';
 import { checkNumber } from '../util/validate.js';
@@ -181,12 +182,12 @@ export function eplbTableGap(k: KernelPricer, table: 'moe' | 'wideep_moe', dtype
  *
  * @example
  * eplbNote(loadModel('deepseek-v3'), 32, { redundantExperts: 32, seed: 1, steps: 2, tokens: 524288, factor: 1.0053 }, 'table')
- * // => "EPLB: 'uniform' rows at 1.0053 × the layer's tokens, the busiest device over the mean from batchlab's placement model (…)"
+ * // => "EPLB: 'uniform' rows at 1.0053 × the layer's tokens, the busiest device over the mean from batchlab's placement model (… 2 steps, extrapolated from a sample of 65536 tokens …)"
  */
 export function eplbNote(model: Pick<ModelSpec, 'moe'>, ep: number, e: EplbLoad, priced: 'table' | 'model'): string {
   const f = (e.factor ?? 1).toFixed(4);
   const what = priced === 'table' ? `'uniform' rows at ${f} × the layer's tokens` : `expert load factor ${f}`;
-  return `EPLB: ${what}, the busiest device over the mean from batchlab's placement model (uniformRoutingLoadFactor: uniform top-${model.moe?.expertsPerToken ?? 0} routing of ${e.tokens ?? '?'} tokens over ${ep} devices with ${e.redundantExperts} redundant experts, seed ${e.seed}, ${e.steps} steps)`;
+  return `EPLB: ${what}, the busiest device over the mean from batchlab's placement model (uniformRoutingLoadFactor: uniform top-${model.moe?.expertsPerToken ?? 0} routing of ${e.tokens ?? '?'} tokens over ${ep} devices with ${e.redundantExperts} redundant experts, seed ${e.seed}, ${e.steps} steps, ${e.tokens === undefined ? 'sample unknown' : routingLoadFactorBasis(e.tokens)})`;
 }
 
 /**

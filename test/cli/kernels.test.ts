@@ -149,9 +149,13 @@ test("batchlab deploy --eplb prices a wide-EP layout's routed experts from the '
   assert.equal(eplb.code, 0, eplb.err);
   // 64 sequences on each of 32 ranks: 2,048 tokens enter each MoE layer, routed over 32 GPUs with 32 copies.
   assert.match(eplb.out, /wideep_moe: 58 \w+ calls .*wideep_moe\.csv\.gz .*EPLB: 'uniform' rows at 1\.\d{4} × the layer's tokens.*uniform top-8 routing of 2048 tokens over 32 devices with 32 redundant experts/);
-  const plain = await run(['deploy', ...layout, '--redundant', '32']);
+  const plain = await run(['deploy', ...layout]);
   assert.equal(plain.code, 0, plain.err);
   assert.doesNotMatch(plain.out, /EPLB/);
+  // Redundant copies are EPLB's: without --eplb they would change nothing, so they are refused naming both flags.
+  const copiesOnly = await run(['deploy', ...layout, '--redundant', '32']);
+  assert.equal(copiesOnly.code, 2);
+  assert.match(copiesOnly.err, /^batchlab: --redundant must be 0 without --eplb: redundant copies are EPLB's \(give --eplb to balance the experts over them\); got 32$/);
   const dense = await run(['deploy', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--eplb']);
   assert.notEqual(dense.code, 0);
   assert.match(dense.err, /--eplb .*dense model/);
@@ -163,4 +167,28 @@ test("batchlab deploy --eplb prices a wide-EP layout's routed experts from the '
   const big = await run(['deploy', '--model', 'deepseek-v3', '--hardware', 'h200', '--tp', '1', '--dp', '64', '--ep', '64', '--precision', 'fp8', '--prefill-tokens', '131072', '--prompt', '2048', '--eplb']);
   assert.notEqual(big.code, 0);
   assert.match(big.err, /--prefill-tokens must be an integer in \[1, 65536\] with --eplb/);
+});
+
+test('batchlab search prints --eplb wherever it prints --redundant, and that deploy command prices its answer the same way', async () => {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'batchlab-eplb-'));
+  try {
+    // DeepSeek-V3 over EP32 with 32 redundant experts (the layout of DeepSeek's prefill pool, data/published).
+    const spec = { model: 'deepseek-v3', hardware: ['h200'], layouts: [{ tensorParallel: 1, dataParallelAttention: 32, expertParallel: 32, redundantExperts: 32 }], precisions: ['fp8'], batches: [8, 32], load: { requestsPerSecond: 400, promptTokens: 1024, outputTokens: 128 }, slo: { tpotSeconds: 1 } };
+    const path = join(dir, 'spec.json');
+    writeFileSync(path, JSON.stringify(spec));
+    const r = await run(['--json', 'search', '--spec', path]);
+    assert.equal(r.code, 0, r.err);
+    const s = JSON.parse(r.out) as { best: { usdPerMillionOutputFullBatch: number }; sameAsDeploy: string };
+    assert.match(s.sameAsDeploy, / --redundant 32 --eplb /);
+    const d = await run(['--json', ...s.sameAsDeploy.replace(/^batchlab /, '').split(' ')]);
+    assert.equal(d.code, 0, d.err);
+    const all = (JSON.parse(d.out) as { usdPerMillionOutputAllIn: number }).usdPerMillionOutputAllIn;
+    // One pricing path: the search prices the copies under EPLB as deploy --eplb does, equal to rounding.
+    assert.ok(Math.abs(all - s.best.usdPerMillionOutputFullBatch) <= 1e-9 * s.best.usdPerMillionOutputFullBatch, `${all} vs ${s.best.usdPerMillionOutputFullBatch}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -31,7 +31,7 @@ test('batchlab deploy: a deployment priced; --local on a setup; bad flags exit 2
   const c = await run(['deploy', '--tp', '0']);
   assert.equal(c.code, 2);
   assert.match(c.err, /^batchlab: --tp must be an integer in \[1, 1024\]; got 0$/);
-  const d = await run(['deploy', '--model', 'deepseek-v3', '--hardware', 'h800', '--dp', '144', '--ep', '144', '--redundant', '32', '--precision', 'fp8,bf16,fp8,bf16', '--batch', '64', '--simulate', '--rate', '0', '--json']);
+  const d = await run(['deploy', '--model', 'deepseek-v3', '--hardware', 'h800', '--dp', '144', '--ep', '144', '--precision', 'fp8,bf16,fp8,bf16', '--batch', '64', '--simulate', '--rate', '0', '--json']);
   assert.equal(d.code, 2);
   assert.match(d.err, /^batchlab: --rate must be a number in \(0, 1000000\]; got "0"$/);
 });
@@ -186,12 +186,13 @@ test('batchlab deploy --eplb without kernel tables says which load factor priced
   const ds = loadModel('deepseek-v3');
   const decode = uniformRoutingLoadFactor(ds, { expertParallel: 32, redundantExperts: 32 }, 64 * 32, 1, 5);
   const prefill = uniformRoutingLoadFactor(ds, { expertParallel: 32, redundantExperts: 32 }, 4096 * 32, 1, 5);
-  assert.ok(r.out.includes(`decode EPLB: expert load factor ${decode.toFixed(4)}, the busiest device over the mean from batchlab's placement model (uniformRoutingLoadFactor: uniform top-8 routing of 2048 tokens over 32 devices with 32 redundant experts, seed 1, 5 steps)`), r.out);
+  assert.ok(r.out.includes(`decode EPLB: expert load factor ${decode.toFixed(4)}, the busiest device over the mean from batchlab's placement model (uniformRoutingLoadFactor: uniform top-8 routing of 2048 tokens over 32 devices with 32 redundant experts, seed 1, 5 steps, sampled at 2048 tokens)`), r.out);
+  assert.ok(r.out.includes('extrapolated from a sample of 65536 tokens as 1/√tokens'), r.out);
   assert.ok(r.out.includes(`prefill EPLB: expert load factor ${prefill.toFixed(4)}, `), r.out);
   const j = JSON.parse((await run([...args, '--json'])).out);
   assert.equal(j.decode.step.expertLoad.factor, decode);
   assert.equal(j.decode.step.expertLoad.tokens, 64 * 32);
-  // Without --eplb nothing is said of EPLB.
-  const plain = await run(args.filter((a) => a !== '--eplb'));
+  // Without --eplb (and so without its copies) nothing is said of EPLB.
+  const plain = await run(args.filter((a) => a !== '--eplb').filter((a, i, all) => a !== '--redundant' && all[i - 1] !== '--redundant'));
   assert.doesNotMatch(plain.out, /EPLB/);
 });

@@ -76,3 +76,28 @@ test("the deployment layer and the published-case table price DeepSeek's day ide
   assert.equal(byId['deepseek-prefill'].published, r.published.figures.prefillTokensPerNodePerSecond);
   assert.equal(byId['deepseek-decode'].published, r.published.figures.decodeTokensPerNodePerSecond);
 });
+
+test("deepseekDayReproduction() states EPLB as the published deepseek-* cases do (expertRouting 'eplb' over the day's 32 redundant experts): each pool's factor is the placement model's at its own step, and under kernel tables the routed experts are read as EPLB's", async () => {
+  const { uniformRoutingLoadFactor } = await import('../../lib/roofline/routing.js');
+  const { kernelTableStepModel } = await import('../../lib/deployment/perf.js');
+  const { loadModel } = await import('../../lib/models/spec.js');
+  const pub = deepseekPublishedDay();
+  const ds = loadModel(pub.model);
+  const r = deepseekDayReproduction({ bound: false });
+  // data/published/deepseek-2025-inference-system.json: 32 redundant routed experts in each pool.
+  assert.equal(pub.prefill.redundantExperts, 32);
+  assert.equal(pub.decode.redundantExperts, 32);
+  // Prefill: the day's tokens per GPU on each of the pool's ranks; decode: the served sequences, each verifying 1 + 1 MTP draft.
+  const at = (layout: typeof pub.prefill, tokens: number): number => uniformRoutingLoadFactor(ds, { expertParallel: layout.expertParallel, redundantExperts: layout.redundantExperts }, tokens, 1, 5);
+  assert.equal(r.expertLoadFactor.prefill, at(pub.prefill, pub.workload.prefillTokensPerGpu * pub.prefill.dataParallelAttention));
+  assert.equal(r.expertLoadFactor.decode, at(pub.decode, r.decode.sequencesPerRank * 2 * pub.decode.dataParallelAttention));
+  assert.ok(r.expertLoadFactor.prefill > 1 && r.expertLoadFactor.decode > r.expertLoadFactor.prefill, JSON.stringify(r.expertLoadFactor));
+  // Under SGLang's tables the day's routed experts say EPLB, not the power-law rows of an unbalanced deployment.
+  const tables = deepseekDayReproduction({ stepModel: kernelTableStepModel({ framework: 'sglang' }), bound: false });
+  assert.equal(tables.expertLoadFactor.prefill, r.expertLoadFactor.prefill);
+  const make = kernelTableStepModel({ framework: 'sglang' });
+  const { loadHardware } = await import('../../lib/hardware/spec.js');
+  const step = make(ds, loadHardware(pub.hardware), pub.prefill, pub.precision, 'prefill', { expertRouting: 'eplb' }).step({ prefillTokens: pub.workload.prefillTokensPerGpu, decodeSequences: 0, decodeContext: 0 });
+  const routed = (step.kernels ?? []).filter((k) => k.op === 'routed-expert' || /moe/.test(k.op));
+  assert.ok(routed.length > 0 && routed.every((k) => /EPLB/.test(k.from)), JSON.stringify(routed));
+});

@@ -128,18 +128,6 @@ test('speculativeTokensPerStep() is 1 + a + … + a^d and decodePerformance() mu
   assert.ok(rel(d.tpotSeconds, d.step.seconds) < 1e-12);
 });
 
-test('expertLoadFactorFromRouting(): 1 for dense models and replicated experts; above 1 and seed-deterministic under expert parallelism', async () => {
-  const { expertLoadFactorFromRouting } = await import('../../lib/deployment/perf.js');
-  const pub = deepseekPublishedDay();
-  assert.equal(expertLoadFactorFromRouting(llama, tp(8), 1024, 1), 1);
-  assert.equal(expertLoadFactorFromRouting(ds, tp(8), 1024, 1), 1);
-  const a = expertLoadFactorFromRouting(ds, pub.decode, 128 * 144, 3, 3);
-  assert.ok(a > 1 && a < 2, String(a));
-  assert.equal(expertLoadFactorFromRouting(ds, pub.decode, 128 * 144, 3, 3), a);
-  // More tokens per step average the routing noise out: the factor falls toward 1.
-  assert.ok(expertLoadFactorFromRouting(ds, pub.decode, 16 * 128 * 144, 3, 3) < a);
-});
-
 test('decodeAtUserSpeed(): the most sequences per rank whose users still get the target speed; an unreachable target is an InputError naming it', () => {
   const pub = deepseekPublishedDay();
   const step = perfDeviceStepModel(ds, h800, pub.decode, pub.precision);
@@ -233,7 +221,7 @@ test('perfDeviceStepModel(): a kvCache equal to the attention dtype is the defau
 
 test("layoutParallelism() and perfDeviceStepModel() under expertRouting 'eplb': the layout's redundant experts become the roofline's, and each step carries the placement model's load factor at its tokens", async () => {
   const { layoutParallelism } = await import('../../lib/deployment/layout.js');
-  const { expertLoadFactorFromRouting } = await import('../../lib/deployment/perf.js');
+  const { uniformRoutingLoadFactor } = await import('../../lib/roofline/routing.js');
   const pub = deepseekPublishedDay();
   // DeepSeek's decode pool states 32 redundant experts (data/published/deepseek-2025-inference-system.json, the day's layout).
   const par = layoutParallelism(ds, pub.decode, { expertRouting: 'eplb' });
@@ -242,7 +230,7 @@ test("layoutParallelism() and perfDeviceStepModel() under expertRouting 'eplb': 
   assert.equal(layoutParallelism(ds, pub.decode).redundantExperts, undefined);
   // 64 sequences on each of the 144 ranks: the factor of 64 · 144 tokens, as a hand-set load factor would give it.
   const tokens = 64 * pub.decode.dataParallelAttention;
-  const f = expertLoadFactorFromRouting(ds, pub.decode, tokens, 1, 5);
+  const f = uniformRoutingLoadFactor(ds, { expertParallel: pub.decode.expertParallel, redundantExperts: pub.decode.redundantExperts }, tokens, 1, 5);
   assert.ok(f > 1, `${f}`);
   const input = { prefillTokens: 0, decodeSequences: 64, decodeContext: 4096 };
   const eplb = perfDeviceStepModel(ds, h800, pub.decode, pub.precision, { expertRouting: 'eplb' }).step(input).seconds;

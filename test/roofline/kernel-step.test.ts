@@ -499,7 +499,7 @@ test("kernelOpSeconds() under routing 'eplb' reads the wide-EP table's 'uniform'
   const one = at(1);
   close(one.seconds, op.calls * 100e-6, 'factor 1');
   assert.deepEqual(one.usage.map((u) => [u.op, u.kind, u.rows]), [['wideep_moe', 'measured', 1]]);
-  assert.match(one.usage[0].from, /EPLB: 'uniform' rows at 1\.0000 × the layer's tokens, the busiest device over the mean from batchlab's placement model \(uniformRoutingLoadFactor: uniform top-8 routing of 64 tokens over 8 devices with 0 redundant experts, seed 1, 5 steps\)/);
+  assert.match(one.usage[0].from, /EPLB: 'uniform' rows at 1\.0000 × the layer's tokens, the busiest device over the mean from batchlab's placement model \(uniformRoutingLoadFactor: uniform top-8 routing of 64 tokens over 8 devices with 0 redundant experts, seed 1, 5 steps, sampled at 64 tokens\)/);
   // Factor 1.5: 96 tokens, read in log-log space between the 64- and 128-token rows (eplbMoeTokens rounds to whole tokens).
   assert.equal(eplbMoeTokens(64, 1.5), 96);
   const more = at(1.5);
