@@ -96,7 +96,7 @@ export function closedLoopWarmup(workload: Pick<LoadWorkload, 'arrivals' | 'requ
  * median is one draw's value). One draw is one possible run: on the served-step fits of
  * the default engine (seed 1, 48 requests, 303 draws), single draws put the p99 TTFT
  * anywhere from 0.19 to 0.36 s at light load and from 0.35 to 0.78 s at the knee; the
- * median of 101 draws moved by at most 8 % between three disjoint sets of draws (0.456,
+ * median of 101 draws moved by up to 9 % between three disjoint sets of draws (0.456,
  * 0.481, 0.485 s at the knee with batchlab's client; 0.481, 0.522, 0.522 s with the
  * Python client), that of 15 draws by up to 13 %. A simulation of such a run takes
  * milliseconds, so 101 draws cost well under a second.
