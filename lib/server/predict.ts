@@ -119,7 +119,7 @@ export function predictLoadDraws(
   fit: EngineStepCostFit,
   seed: number,
   overheads?: ServerOverheads,
-  opts: { draws?: number; warmupRequests?: number } = {},
+  opts: Omit<PredictOptions, 'draw'> & { draws?: number } = {},
 ): ServingResult[] {
   const draws = checkInt('draws', opts.draws ?? PREDICTION_DRAWS, { min: 1, max: 1001 });
   const n = fit.stepFactors?.length ? draws : 1;
