@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const all = ['gemm-vs-reference', 'simulator', 'deployment-search', 'published-cases', 'kernel-db-published', 'engine-vs-simulator', 'engine-real-size', 'published-curves', 'http-path'];
+const all = ['gemm-vs-reference', 'simulator', 'deployment-search', 'published-cases', 'kernel-db-published', 'measured-steps', 'engine-vs-simulator', 'engine-real-size', 'published-curves', 'http-path'];
 const pick = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const flags = process.argv.slice(2).filter((a) => a.startsWith('--'));
 let failed = 0;

@@ -32,3 +32,5 @@ export type { Fp8Scaling } from './deployment.js';
 export type { ExpertRouting } from './deployment.js';
 export { largeExpertParallel } from './kernel-step.js';
 export type { ExpertAllToAll, ExpertLayout } from './kernel-step.js';
+export { readMeasuredSteps, compareMeasuredSteps } from './measured-steps.js';
+export type { MeasuredStep, MeasuredStepComparison } from './measured-steps.js';

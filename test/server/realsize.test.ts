@@ -33,11 +33,10 @@ test('measureEngineVsLocal(): each batch measured beside stepTime over kernel ro
       assert.ok(Math.abs(x.breakdown.attention - Number(att.seconds.toPrecision(6)) * att.callsPerStep) <= 1e-5 * x.breakdown.attention);
       // Every kernel the step launches is either a GEMM, an attention kernel or an auxiliary one.
       assert.ok(x.auxiliaryKernels > 0 && x.auxiliaryKernels < x.kernels);
-      // stepTime launches the auxiliary kernels and one kernel per operation and layer (embedding, LM head, and per
-      // layer qkv, o, attention, gate/up, down: 5·layers + 2), each at the auxiliary kernels' measured mean time.
-      const layers = r.machine.kernels.find((k) => k.name === 'attn.qkv_proj')!.callsPerStep;
+      // stepTime launches the auxiliary kernels and the embedding gather, each at the auxiliary kernels' measured mean
+      // time; the GEMMs and attention are table rows, whose timed calls already hold their launch.
       assert.ok(x.kernelSeconds > 0);
-      assert.ok(Math.abs(x.breakdown.launch - (x.auxiliaryKernels + 5 * layers + 2) * x.kernelSeconds) <= 1e-9 * x.breakdown.launch);
+      assert.ok(Math.abs(x.breakdown.launch - (x.auxiliaryKernels + 1) * x.kernelSeconds) <= 1e-9 * x.breakdown.launch);
     }
     // The rows were written in the kernel database's schema, with their provenance beside them.
     assert.ok(r.machine.kernelTable && existsSync(join(r.machine.kernelTable, 'gemm.csv')) && existsSync(join(r.machine.kernelTable, 'generation_attention.csv')));

@@ -1,0 +1,469 @@
+"""Kernel-database rows for batchlab, measured with PyTorch on one CUDA GPU.
+
+One prepared run fills a table in batchlab's schema (lib/kernels/schema.ts) for the GPU it
+runs on, under framework 'torch':
+
+    <out>/<device>/torch/<torch version>/gemm.csv                  dtype,m,n,k,time_us
+    <out>/<device>/torch/<torch version>/compute_scale.csv         dtype,m,k,time_us
+    <out>/<device>/torch/<torch version>/scale_matrix.csv          dtype,m,k,time_us
+    <out>/<device>/torch/<torch version>/context_attention.csv     dtype,kv_dtype,batch,prompt,heads,kv_heads,head_dim,time_us
+    <out>/<device>/torch/<torch version>/generation_attention.csv  dtype,kv_dtype,batch,context,heads,kv_heads,head_dim,time_us
+    <out>/<device>/torch/<torch version>/SOURCE.json               provenance and method
+    <out>/steps-<device>-torch-<version>.csv                       whole decode and prefill steps of a Llama-3.1-8B-shaped model
+
+Every row also carries p10_us, p90_us and replays (extra columns the loader ignores).
+`batchlab deploy --framework torch --kernel-db <out> --hardware h200 ...` then prices a step
+from this GPU's own kernels, and the steps file checks that step model against whole
+steps timed on the same GPU (test/kernels/torch-h200.test.ts, bench/kernel-db-published.ts).
+
+Method (as aiconfigurator's collectors, collector/helper.py benchmark_with_power): every
+point is captured once in a CUDA graph and replayed; each replay is bracketed by CUDA
+events, and the row is the median over replays of the time per call. Unlike those
+collectors, a GEMM cycles through enough copies of its weight to pass twice the L2 cache,
+so that a decode-sized GEMM reads its weight from memory as it does in a served step.
+FP8 GEMMs are torch._scaled_mm with per-tensor scales; the 'fp8' row is the dynamic path
+(compute_scale + scale_matrix + the GEMM), as vLLM's dynamic FP8 linear runs it, and the
+two quantize passes have their own tables so that static scaling is their difference.
+Attention is F.scaled_dot_product_attention (the backend torch picks is recorded).
+
+Rows are appended and flushed as they are measured, so an interrupted run keeps what it
+measured; --budget-s stops cleanly before an outer time limit.
+
+Run (on a machine with a CUDA GPU and PyTorch; no Node needed):
+    python bench/gpu/kernel_tables.py --out data/measured/kernels
+    python bench/gpu/kernel_tables.py --out /tmp/db --ops gemm --budget-s 120
+"""
+import argparse
+import csv
+import datetime as dt
+import json
+import math
+import os
+import platform
+import socket
+import statistics
+import sys
+import time
+
+OPS = ("gemm", "context_attention", "generation_attention", "decode_step", "prefill_step")
+COLUMNS = {
+    "gemm": ["dtype", "m", "n", "k"],
+    "compute_scale": ["dtype", "m", "k"],
+    "scale_matrix": ["dtype", "m", "k"],
+    "context_attention": ["dtype", "kv_dtype", "batch", "prompt", "heads", "kv_heads", "head_dim"],
+    "generation_attention": ["dtype", "kv_dtype", "batch", "context", "heads", "kv_heads", "head_dim"],
+}
+STATS = ["time_us", "p10_us", "p90_us", "replays"]
+# A full step's kernels by class (count, then summed device time), from one profiled eager step.
+PROFILE_COLUMNS = ("gemm", "attention", "other", "gemm_us", "attention_us", "other_us")
+# aiconfigurator's system names for the GPUs it measured (aic-core/.../systems/*.yaml).
+DEVICE_FOLDERS = {"nvidia h200": "h200_sxm", "nvidia h100 80gb hbm3": "h100_sxm", "nvidia a100-sxm4-80gb": "a100_sxm", "nvidia b200": "b200_sxm"}
+
+# Shapes. GEMM (n, k): Llama-3.1-8B's linears at tensor parallelism 1 (q/k/v fused, output,
+# gate/up fused, down, LM head), then points of aiconfigurator's own grid (its
+# collector/cases/base_ops/gemm.yaml) so the two tables meet on exact rows.
+LLAMA_8B = dict(hidden=4096, inter=14336, heads=32, kv_heads=8, head_dim=128, layers=32, vocab=128256)
+GEMM_NK = [(6144, 4096), (4096, 4096), (28672, 4096), (4096, 14336), (128256, 4096),
+           (8192, 8192), (1024, 8192), (8192, 1024), (7168, 8192), (8192, 3584), (16384, 4096)]
+GEMM_M = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192]
+# (heads, kv_heads, head_dim) per device: Llama-3.1-8B at TP 1, 70B at TP 1, 4 and 8.
+ATTN_HEADS = [(32, 8, 128), (64, 8, 128), (16, 2, 128), (8, 1, 128)]
+CTX_BATCH = [1, 2, 4, 8, 16, 32, 64]
+CTX_PROMPT = [128, 512, 1024, 2048, 4096, 8192, 16384]
+GEN_BATCH = [1, 4, 16, 64, 256]
+GEN_CONTEXT = [128, 512, 1024, 2048, 4096, 8192, 16384, 32768]
+STEP_POINTS = [(1, 1024), (8, 1024), (32, 1024), (64, 1024), (128, 1024), (256, 1024), (1, 4096), (32, 4096), (64, 4096)]
+# (prompts, tokens each) of whole prefill steps.
+PREFILL_POINTS = [(1, 128), (1, 512), (1, 1024), (1, 2048), (1, 4096), (1, 8192), (4, 2048), (16, 512)]
+
+
+def quantile(xs, q):
+    s = sorted(xs)
+    pos = (len(s) - 1) * q
+    lo = int(pos)
+    hi = min(lo + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
+
+
+class Table:
+    """One CSV, appended row by row and flushed, so an interrupted run keeps its rows."""
+
+    def __init__(self, path, columns):
+        self.columns = columns + STATS
+        fresh = not os.path.exists(path)
+        self.f = open(path, "a", newline="")
+        self.w = csv.writer(self.f, lineterminator="\n")
+        if fresh:
+            self.w.writerow(self.columns)
+        self.rows = 0
+
+    def add(self, values, stats):
+        self.w.writerow(list(values) + [f"{stats['median']:.6g}", f"{stats['p10']:.6g}", f"{stats['p90']:.6g}", stats["replays"]])
+        self.f.flush()
+        self.rows += 1
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", required=True, help="kernel-database root to write into")
+    ap.add_argument("--ops", default=",".join(OPS), help=f"comma list of {', '.join(OPS)}")
+    ap.add_argument("--budget-s", type=float, default=420.0, help="stop measuring after this many seconds (default 420)")
+    ap.add_argument("--min-replays", type=int, default=10)
+    ap.add_argument("--min-time-ms", type=float, default=40.0, help="replay each point until this much GPU time (default 40)")
+    ap.add_argument("--device-name", default=None, help="device folder (default: aiconfigurator's name for the GPU)")
+    args = ap.parse_args()
+    ops = [o.strip() for o in args.ops.split(",") if o.strip()]
+    for o in ops:
+        if o not in OPS:
+            sys.exit(f"--ops entries must be one of {', '.join(OPS)}; got {o}")
+    if not (args.budget_s > 0 and math.isfinite(args.budget_s)):
+        sys.exit(f"--budget-s must be a number > 0; got {args.budget_s}")
+    if args.min_replays < 1:
+        sys.exit(f"--min-replays must be an integer >= 1; got {args.min_replays}")
+
+    import torch  # here, so that --help works without PyTorch
+    import torch.nn.functional as F
+
+    if not torch.cuda.is_available():
+        sys.exit("no CUDA device: this script measures a GPU")
+    t0 = time.perf_counter()
+    dev = torch.device("cuda")
+    props = torch.cuda.get_device_properties(dev)
+    folder = args.device_name or DEVICE_FOLDERS.get(props.name.lower()) or "".join(c if c.isalnum() else "_" for c in props.name.lower())
+    if not folder or folder.startswith(".") or "/" in folder:
+        sys.exit(f"--device-name must be a plain folder name; got {folder}")
+    version = torch.__version__.split("+")[0]
+    root = os.path.join(args.out, folder, "torch", version)
+    os.makedirs(root, exist_ok=True)
+    l2 = getattr(props, "L2_cache_size", 50 * 2**20)
+    out_of_time = lambda: time.perf_counter() - t0 > args.budget_s
+    skipped = []
+
+    def timed(fn, calls):
+        """Median, p10 and p90 seconds per call of `fn` (which makes `calls` calls), graph-replayed."""
+        s = torch.cuda.Stream()
+        s.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(s):
+            for _ in range(3):
+                fn()
+        torch.cuda.current_stream().wait_stream(s)
+        g = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(g):
+            fn()
+        for _ in range(3):
+            g.replay()
+        torch.cuda.synchronize()
+        samples, total = [], 0.0
+        while len(samples) < args.min_replays or total < args.min_time_ms / 1e3:
+            e0, e1 = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            e0.record()
+            g.replay()
+            e1.record()
+            e1.synchronize()
+            t = e0.elapsed_time(e1) / 1e3
+            samples.append(t / calls)
+            total += t
+            if len(samples) >= 2000:
+                break
+        del g
+        return {"median": quantile(samples, 0.5) * 1e6, "p10": quantile(samples, 0.1) * 1e6, "p90": quantile(samples, 0.9) * 1e6, "replays": len(samples)}
+
+    def attempt(what, fn):
+        try:
+            return fn()
+        except (RuntimeError, torch.cuda.OutOfMemoryError) as e:  # one shape a kernel refuses is skipped, not fatal
+            skipped.append(f"{what}: {str(e).splitlines()[0][:160]}")
+            print(f"skip {what}: {str(e).splitlines()[0][:160]}", file=sys.stderr)
+            torch.cuda.synchronize()
+            torch.cuda.empty_cache()
+            return None
+
+    backends = {}
+
+    # --- GEMM, bf16 and dynamic FP8, and the two quantize passes -------------------------
+    if "gemm" in ops:
+        gemm = Table(os.path.join(root, "gemm.csv"), COLUMNS["gemm"] + ["copies"])
+        cscale = Table(os.path.join(root, "compute_scale.csv"), COLUMNS["compute_scale"])
+        smat = Table(os.path.join(root, "scale_matrix.csv"), COLUMNS["scale_matrix"])
+        f8 = torch.float8_e4m3fn
+        done_quant = set()
+        for n, k in GEMM_NK:
+            if out_of_time():
+                break
+            for dtype in ("bf16", "fp8"):
+                b = 2 if dtype == "bf16" else 1
+                copies = max(1, min(16, math.ceil(2 * l2 / (n * k * b))))
+                w16 = [torch.empty(n, k, device=dev, dtype=torch.bfloat16).uniform_(-0.05, 0.05) for _ in range(copies)]
+                ws = w16 if dtype == "bf16" else [w.to(f8) for w in w16]
+                if dtype == "fp8":
+                    del w16
+                one = torch.ones((), device=dev, dtype=torch.float32)
+                for m in GEMM_M:
+                    if out_of_time():
+                        break
+                    x = torch.empty(m, k, device=dev, dtype=torch.bfloat16).uniform_(-1, 1)
+
+                    if dtype == "bf16":
+                        def fn():
+                            for w in ws:
+                                F.linear(x, w)
+                    else:
+                        def quant():
+                            scale = x.abs().amax().float().clamp(min=1e-12) / 448.0
+                            return (x / scale).to(f8), scale
+
+                        def fn():
+                            for w in ws:
+                                x8, scale = quant()
+                                torch._scaled_mm(x8, w.t(), scale_a=scale, scale_b=one, out_dtype=torch.bfloat16)
+                    st = attempt(f"gemm {dtype} m={m} n={n} k={k}", lambda: timed(fn, copies))
+                    if st:
+                        gemm.add([dtype, m, n, k, copies], st)
+                    if dtype == "fp8" and (m, k) not in done_quant:
+                        done_quant.add((m, k))
+                        reps = 8
+
+                        def cs():
+                            for _ in range(reps):
+                                x.abs().amax().float().clamp(min=1e-12) / 448.0
+                        scale = x.abs().amax().float().clamp(min=1e-12) / 448.0
+
+                        def sm():
+                            for _ in range(reps):
+                                (x / scale).to(f8)
+                        a = attempt(f"compute_scale m={m} k={k}", lambda: timed(cs, reps))
+                        if a:
+                            cscale.add(["fp8", m, k], a)
+                        a = attempt(f"scale_matrix m={m} k={k}", lambda: timed(sm, reps))
+                        if a:
+                            smat.add(["fp8", m, k], a)
+                    del x
+                del ws
+                torch.cuda.empty_cache()
+            print(f"[{time.perf_counter() - t0:.0f}s] gemm n={n} k={k}: {gemm.rows} rows", file=sys.stderr)
+
+    def sdpa_backend(q, k, v, causal):
+        from torch.nn.attention import SDPBackend, sdpa_kernel
+        for b in (SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.CUDNN_ATTENTION, SDPBackend.MATH):
+            try:
+                with sdpa_kernel([b]):
+                    F.scaled_dot_product_attention(q, k, v, is_causal=causal, enable_gqa=True)
+                return b
+            except RuntimeError:
+                continue
+        raise RuntimeError("no SDPA backend ran this shape")
+
+    def attention(q, k, v, causal, label):
+        from torch.nn.attention import sdpa_kernel
+        b = sdpa_backend(q, k, v, causal)
+        backends.setdefault(label, set()).add(str(b).split(".")[-1].lower())
+
+        def fn():
+            with sdpa_kernel([b]):
+                F.scaled_dot_product_attention(q, k, v, is_causal=causal, enable_gqa=True)
+        return timed(fn, 1)
+
+    # --- context (prefill) attention: causal, every prompt of one length -------------------
+    if "context_attention" in ops:
+        ctx = Table(os.path.join(root, "context_attention.csv"), COLUMNS["context_attention"])
+        for h, kvh, d in ATTN_HEADS:
+            for p in CTX_PROMPT:
+                for bsz in CTX_BATCH:
+                    if bsz * p > 65536 or out_of_time():
+                        continue
+
+                    def run():
+                        q = torch.randn(bsz, h, p, d, device=dev, dtype=torch.bfloat16)
+                        kk = torch.randn(bsz, kvh, p, d, device=dev, dtype=torch.bfloat16)
+                        vv = torch.randn(bsz, kvh, p, d, device=dev, dtype=torch.bfloat16)
+                        return attention(q, kk, vv, True, "context_attention")
+                    st = attempt(f"context_attention b={bsz} p={p} h={h}/{kvh}", run)
+                    if st:
+                        ctx.add(["bf16", "bf16", bsz, p, h, kvh, d], st)
+            print(f"[{time.perf_counter() - t0:.0f}s] context_attention heads {h}/{kvh}: {ctx.rows} rows", file=sys.stderr)
+
+    # --- generation (decode) attention: one query token per sequence over its KV cache -----
+    if "generation_attention" in ops:
+        gen = Table(os.path.join(root, "generation_attention.csv"), COLUMNS["generation_attention"])
+        for h, kvh, d in ATTN_HEADS:
+            for c in GEN_CONTEXT:
+                for bsz in GEN_BATCH:
+                    if bsz * c > 2**20 or out_of_time():
+                        continue
+
+                    def run():
+                        q = torch.randn(bsz, h, 1, d, device=dev, dtype=torch.bfloat16)
+                        kk = torch.randn(bsz, kvh, c, d, device=dev, dtype=torch.bfloat16)
+                        vv = torch.randn(bsz, kvh, c, d, device=dev, dtype=torch.bfloat16)
+                        return attention(q, kk, vv, False, "generation_attention")
+                    st = attempt(f"generation_attention b={bsz} c={c} h={h}/{kvh}", run)
+                    if st:
+                        gen.add(["bf16", "bf16", bsz, c, h, kvh, d], st)
+            print(f"[{time.perf_counter() - t0:.0f}s] generation_attention heads {h}/{kvh}: {gen.rows} rows", file=sys.stderr)
+
+    def profile(fn):
+        """Kernels one eager call of `fn` launches, by class, from the PyTorch profiler:
+        GEMMs, attention, and the rest (count and summed device time)."""
+        from torch.profiler import ProfilerActivity
+        from torch.profiler import profile as tprofile
+        fn()
+        torch.cuda.synchronize()
+        with tprofile(activities=[ProfilerActivity.CUDA]) as p:
+            fn()
+            torch.cuda.synchronize()
+        c = {"gemm": 0, "attention": 0, "other": 0, "gemm_us": 0.0, "attention_us": 0.0, "other_us": 0.0}
+        for e in p.events():
+            if getattr(e, "device_type", None) is None or "CUDA" not in str(e.device_type):
+                continue
+            n = e.name.lower()
+            # Attention first: flash-attention's template names mention cutlass too.
+            kind = "attention" if any(w in n for w in ("flash", "fmha", "attention")) else \
+                "gemm" if any(w in n for w in ("gemm", "gemv", "nvjet", "xmma", "cutlass", "sm90_")) else "other"
+            c[kind] += 1
+            c[kind + "_us"] += e.device_time_total if hasattr(e, "device_time_total") else e.cuda_time_total
+        for k in ("gemm_us", "attention_us", "other_us"):
+            c[k] = round(c[k], 1)
+        return {"full": c}
+
+    # --- whole steps of a Llama-3.1-8B-shaped model (random weights) ----------------------
+    step_path = os.path.join(args.out, f"steps-{folder}-torch-{version}.csv")
+    if "decode_step" in ops or "prefill_step" in ops:
+        steps = Table(step_path, ["model", "tp", "phase", "variant", "dtype", "kv_dtype", "batch", "tokens", "context", "gemm_kernels", "attention_kernels", "other_kernels", "gemm_kernel_us", "attention_kernel_us", "other_kernel_us"])
+        cfg = LLAMA_8B
+        H, I, nh, nkv, hd, L, V = (cfg[x] for x in ("hidden", "inter", "heads", "kv_heads", "head_dim", "layers", "vocab"))
+        bf, f8 = torch.bfloat16, torch.float8_e4m3fn
+        mk = lambda *s: torch.empty(*s, device=dev, dtype=bf).uniform_(-0.02, 0.02)
+        shapes = dict(qkv=((nh + 2 * nkv) * hd, H), o=(H, nh * hd), gu=(2 * I, H), down=(H, I))
+        one = torch.ones((), device=dev, dtype=torch.float32)
+
+        def rms(x, w):
+            return (x.float() * torch.rsqrt(x.float().pow(2).mean(-1, keepdim=True) + 1e-5)).to(bf) * w
+
+        for wdt in ("bf16", "fp8"):
+            if out_of_time():
+                break
+            layers = []
+            for _ in range(L):
+                lw = {k: mk(*sh) for k, sh in shapes.items()}
+                if wdt == "fp8":
+                    lw = {k: w.to(f8) for k, w in lw.items()}
+                lw["n1"], lw["n2"] = torch.ones(H, device=dev, dtype=bf), torch.ones(H, device=dev, dtype=bf)
+                layers.append(lw)
+            head, norm = mk(V, H), torch.ones(H, device=dev, dtype=bf)
+
+            def lin(x, w):
+                # The LM head stays bf16; FP8 linears quantize their input per tensor (dynamic).
+                if w.dtype != f8:
+                    return F.linear(x, w)
+                scale = x.abs().amax().float().clamp(min=1e-12) / 448.0
+                return torch._scaled_mm((x / scale).to(f8), w.t(), scale_a=scale, scale_b=one, out_dtype=bf)
+
+            points = ([("decode", b, 1, c) for b, c in STEP_POINTS] if "decode_step" in ops else []) + \
+                     ([("prefill", b, t, t) for b, t in PREFILL_POINTS] if "prefill_step" in ops and wdt == "bf16" else [])
+            for phase, bsz, T, c in points:
+                if out_of_time():
+                    break
+
+                def run():
+                    from torch.nn.attention import sdpa_kernel
+                    decode = phase == "decode"
+                    kv = [(torch.randn(bsz, nkv, c, hd, device=dev, dtype=bf), torch.randn(bsz, nkv, c, hd, device=dev, dtype=bf)) for _ in range(L)] if decode else None
+                    x0 = torch.randn(bsz * T, H, device=dev, dtype=bf)
+                    pos = torch.full((1,), c - 1, device=dev, dtype=torch.long)
+                    cos = torch.randn(bsz, 1, T, hd // 2, device=dev, dtype=bf)
+                    sin = torch.randn(bsz, 1, T, hd // 2, device=dev, dtype=bf)
+                    qs = torch.randn(bsz, nh, T, hd, device=dev, dtype=bf)
+                    ks = kv[0][0] if decode else torch.randn(bsz, nkv, T, hd, device=dev, dtype=bf)
+                    b = sdpa_backend(qs, ks, ks, not decode)
+                    del qs
+                    backends.setdefault(f"{phase}_step", set()).add(str(b).split(".")[-1].lower())
+
+                    def rope(t):
+                        a, z = t[..., : hd // 2], t[..., hd // 2:]
+                        return torch.cat((a * cos - z * sin, z * cos + a * sin), -1)
+
+                    def step(core=False):
+                        # core: the GEMMs and attention alone (no norms, rotary, KV write,
+                        # residual adds or activation), to check that a step is the sum of its kernels.
+                        x = x0
+                        for i, lw in enumerate(layers):
+                            h_ = x if core else rms(x, lw["n1"])
+                            qkv = lin(h_, lw["qkv"]).view(bsz, T, -1)
+                            q = qkv[..., : nh * hd].reshape(bsz, T, nh, hd).transpose(1, 2)
+                            kn = qkv[..., nh * hd:(nh + nkv) * hd].reshape(bsz, T, nkv, hd).transpose(1, 2)
+                            vn = qkv[..., (nh + nkv) * hd:].reshape(bsz, T, nkv, hd).transpose(1, 2)
+                            if not core:
+                                q, kn = rope(q), rope(kn)
+                            if decode:
+                                kc, vc = kv[i]
+                                if not core:
+                                    kc.index_copy_(2, pos, kn)
+                                    vc.index_copy_(2, pos, vn)
+                            else:
+                                kc, vc = kn, vn
+                            with sdpa_kernel([b]):
+                                a = F.scaled_dot_product_attention(q, kc, vc, is_causal=not decode, enable_gqa=True)
+                            o = lin(a.transpose(1, 2).reshape(bsz * T, nh * hd), lw["o"])
+                            if core:
+                                gu = lin(o, lw["gu"])
+                                x = lin(gu[:, :I], lw["down"])
+                                continue
+                            x = x + o
+                            h_ = rms(x, lw["n2"])
+                            gu = lin(h_, lw["gu"])
+                            x = x + lin(F.silu(gu[:, :I]) * gu[:, I:], lw["down"])
+                        # The LM head reads each sequence's last token only.
+                        return F.linear(x.view(bsz, T, H)[:, -1] if core else rms(x.view(bsz, T, H)[:, -1], norm), head)
+                    out = {"full": timed(step, 1)}
+                    if wdt == "bf16":
+                        out["core"] = timed(lambda: step(core=True), 1)
+                    out["profile"] = profile(step)
+                    del kv
+                    return out
+                res = attempt(f"{phase}_step {wdt} b={bsz} t={T} c={c}", run)
+                if res:
+                    pr = res["profile"]
+                    for variant in ("full", "core"):
+                        if variant in res:
+                            st = res[variant]
+                            counts = [pr["full"][k] for k in PROFILE_COLUMNS] if variant == "full" else [""] * len(PROFILE_COLUMNS)
+                            steps.add(["llama-3.1-8b", 1, phase, variant, wdt, "bf16", bsz, bsz * T, c] + counts, st)
+                torch.cuda.empty_cache()
+                print(f"[{time.perf_counter() - t0:.0f}s] {phase} step {wdt} b={bsz} t={T} c={c}: " + (", ".join(f"{v} {round(res[v]['median'])} us" for v in ("full", "core") if v in res) + f"; kernels {res['profile']['full']}" if res else "skipped"), file=sys.stderr)
+            del layers, head
+            torch.cuda.empty_cache()
+
+    source = {
+        "what": "kernel times measured with PyTorch on one GPU by bench/gpu/kernel_tables.py",
+        "device": props.name, "device_folder": folder, "multiprocessors": props.multi_processor_count,
+        "memory_gib": round(props.total_memory / 2**30, 1), "l2_bytes": l2,
+        "host": socket.gethostname(), "torch": torch.__version__, "cuda": torch.version.cuda,
+        "cudnn": torch.backends.cudnn.version(), "python": platform.python_version(),
+        "driver": _driver(), "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "method": "CUDA graph per point, 3 warm-up replays, then replays bracketed by CUDA events until "
+                  f"{args.min_replays} replays and {args.min_time_ms} ms; time_us = median per call, p10_us/p90_us over replays",
+        "gemm": "F.linear (bf16) and torch._scaled_mm with per-tensor scales (fp8 = amax scale + quantize + GEMM); "
+                "each graph cycles `copies` weights to pass twice the L2 cache",
+        "attention_backends": {k: sorted(v) for k, v in backends.items()},
+        "steps": "Llama-3.1-8B shapes, random weights (bf16, or fp8 with dynamic per-tensor activation scales and a bf16 LM head), "
+                 "eager PyTorch ops in one CUDA graph: RMSNorm, fused QKV, rotary, KV write (decode), SDPA (over the cache in decode, "
+                 "causal over the prompt in prefill), output, SwiGLU MLP, final norm and the LM head on each sequence's last token",
+        "skipped": skipped, "seconds": round(time.perf_counter() - t0, 1), "stopped_by_budget": out_of_time(),
+    }
+    tmp = os.path.join(root, f"SOURCE.json.tmp-{os.getpid()}")
+    with open(tmp, "w") as f:
+        json.dump(source, f, indent=2)
+    os.replace(tmp, os.path.join(root, "SOURCE.json"))
+    print(root)
+
+
+def _driver():
+    try:
+        import subprocess
+        return subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"], capture_output=True, text=True, timeout=10).stdout.strip()
+    except Exception:
+        return "unknown"
+
+
+if __name__ == "__main__":
+    main()

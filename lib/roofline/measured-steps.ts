@@ -1,0 +1,129 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { parse } from 'csv-parse/sync';
+import type { KernelDb } from '../kernels/load.js';
+import { loadHardware } from '../hardware/spec.js';
+import { loadModel } from '../models/spec.js';
+import { InputError } from '../util/errors.js';
+import { stepTime } from './deployment.js';
+
+/**
+ * One whole engine step timed on a GPU by bench/gpu/kernel_tables.py: a model's decode step
+ * (one token for each of `batch` sequences over `context` cached tokens) or prefill step
+ * (`batch` prompts of `context` tokens), replayed in a CUDA graph. Variant 'full' runs every
+ * kernel of the step; 'core' its GEMMs and attention alone, so that it can be set against
+ * the sum of their kernel-table rows. A full step also lists its kernels by class, from one
+ * profiled eager step.
+ */
+export interface MeasuredStep {
+  model: string;
+  tp: number;
+  phase: 'decode' | 'prefill';
+  variant: 'full' | 'core';
+  dtype: 'bf16' | 'fp8';
+  batch: number;
+  tokens: number;
+  context: number;
+  /** Median seconds over CUDA-graph replays. */
+  seconds: number;
+  p10Seconds: number;
+  p90Seconds: number;
+  /** Kernels besides GEMMs and attention (full steps only): count and summed device seconds. */
+  otherKernels?: number;
+  otherKernelSeconds?: number;
+  /** Where it was read: file and 1-based line. */
+  source: { file: string; line: number };
+}
+
+const MAX_BYTES = 1 << 20;
+
+/**
+ * Reads a steps file written by bench/gpu/kernel_tables.py; a bad row is an InputError
+ * naming the file, line and column.
+ *
+ * @example
+ * readMeasuredSteps('data/examples/measured/steps-h200_sxm-torch-2.11.0.csv').length // => 34
+ */
+export function readMeasuredSteps(file: string): MeasuredStep[] {
+  if (!existsSync(file) || !statSync(file).isFile()) throw new InputError('steps file', file, 'a readable CSV file');
+  if (statSync(file).size > MAX_BYTES) throw new InputError('steps file', file, `a file of at most ${MAX_BYTES} bytes`);
+  let records: Record<string, string>[];
+  try {
+    records = parse(readFileSync(file, 'utf8'), { columns: true, trim: true }) as Record<string, string>[];
+  } catch (e) {
+    throw new InputError('steps file', file, 'well-formed CSV with a header', (e as Error).message);
+  }
+  return records.map((r, i) => {
+    const line = i + 2;
+    const at = (c: string): string => {
+      const v = r[c];
+      if (v === undefined || v === '') throw new InputError(`${file}:${line} ${c}`, v, 'a value');
+      return v;
+    };
+    const num = (c: string): number => {
+      const v = Number(at(c));
+      if (!Number.isFinite(v) || v <= 0) throw new InputError(`${file}:${line} ${c}`, r[c], 'a finite number > 0');
+      return v;
+    };
+    const oneOf = <T extends string>(c: string, allowed: readonly T[]): T => {
+      const v = at(c) as T;
+      if (!allowed.includes(v)) throw new InputError(`${file}:${line} ${c}`, v, `one of ${allowed.join(', ')}`);
+      return v;
+    };
+    const step: MeasuredStep = {
+      model: at('model'),
+      tp: num('tp'),
+      phase: oneOf('phase', ['decode', 'prefill'] as const),
+      variant: oneOf('variant', ['full', 'core'] as const),
+      dtype: oneOf('dtype', ['bf16', 'fp8'] as const),
+      batch: num('batch'),
+      tokens: num('tokens'),
+      context: num('context'),
+      seconds: num('time_us') / 1e6,
+      p10Seconds: num('p10_us') / 1e6,
+      p90Seconds: num('p90_us') / 1e6,
+      source: { file, line },
+    };
+    if (step.variant === 'full' && r.other_kernels) {
+      step.otherKernels = num('other_kernels');
+      step.otherKernelSeconds = num('other_kernel_us') / 1e6;
+    }
+    return step;
+  });
+}
+
+/** A measured step beside what stepTime predicts for it from a kernel database. */
+export interface MeasuredStepComparison {
+  step: MeasuredStep;
+  /**
+   * Predicted seconds: for a 'core' step its GEMMs and attention alone (the sum of their
+   * table rows); for a 'full' step the whole step, with the profiled count of other kernels
+   * as `auxiliaryKernels`.
+   */
+  predictedSeconds: number;
+  /** predicted / measured − 1. */
+  error: number;
+}
+
+/**
+ * Prices measured steps with `stepTime` from `db` under `framework` on `hardware` (a
+ * catalog id), the way `batchlab deploy --framework` does; nothing is fitted to the steps.
+ *
+ * @example
+ * const db = loadKernelDb('data/examples/measured/kernels');
+ * compareMeasuredSteps(readMeasuredSteps('data/examples/measured/steps-h200_sxm-torch-2.11.0.csv'), db, 'torch', 'h200')[0].error
+ */
+export function compareMeasuredSteps(steps: readonly MeasuredStep[], db: KernelDb, framework: string, hardware: string): MeasuredStepComparison[] {
+  const hw = loadHardware(hardware);
+  return steps.map((s) => {
+    const model = loadModel(s.model);
+    const work =
+      s.phase === 'decode'
+        ? { prefillTokens: 0, decodeTokens: s.batch, contextTokens: s.batch * s.context }
+        : { prefillTokens: s.tokens, decodeTokens: 0, contextTokens: 0, prefillSequences: s.batch };
+    const precision = s.dtype === 'fp8' ? ({ weights: 'fp8', activations: 'bf16' } as const) : ('bf16' as const);
+    const full = s.variant === 'full';
+    const t = stepTime(model, hw, { framework, kernelDb: db, precision, parallelism: { tp: s.tp }, checkMemory: false, ...(full && s.otherKernels ? { auxiliaryKernels: s.otherKernels } : {}) }, work);
+    const predictedSeconds = full ? t.seconds : t.breakdown.gemmSeconds + t.breakdown.attentionSeconds;
+    return { step: s, predictedSeconds, error: predictedSeconds / s.seconds - 1 };
+  });
+}
