@@ -7,14 +7,18 @@
 // counts and stepTime prices at the calibration's graph-kernel cost plus their modelled bytes.
 //   node --import tsx bench/measured-steps.ts [--steps FILE --kernel-db DIR --framework NAME --hardware ID]
 import { compareMeasuredSteps, readMeasuredSteps } from '../lib/roofline/measured-steps.js';
-import { loadKernelDb } from '../lib/kernels/load.js';
+import { defaultKernelDb, loadKernelDb } from '../lib/kernels/load.js';
+import { kernelTableAgreement } from '../lib/kernels/compare.js';
+import type { KernelOp } from '../lib/kernels/schema.js';
 
 const flag = (name: string, fallback: string): string => {
   const i = process.argv.indexOf(name);
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
 };
 const steps = flag('--steps', 'data/examples/measured/steps-h200_sxm-torch-2.11.0.csv');
-const rows = compareMeasuredSteps(readMeasuredSteps(steps), loadKernelDb(flag('--kernel-db', 'data/examples/measured/kernels')), flag('--framework', 'torch'), flag('--hardware', 'h200'));
+const own = loadKernelDb(flag('--kernel-db', 'data/examples/measured/kernels'));
+const framework = flag('--framework', 'torch');
+const rows = compareMeasuredSteps(readMeasuredSteps(steps), own, framework, flag('--hardware', 'h200'));
 const table = [['phase', 'variant', 'dtype', 'batch', 'tokens', 'context', 'measured ms (p10–p90)', 'predicted ms', 'error', 'other kernels']];
 for (const r of rows) {
   const s = r.step;
@@ -32,3 +36,20 @@ for (const [label, variant, phase, dtype] of [
   const e = rows.filter((r) => r.step.variant === variant && (phase === undefined || r.step.phase === phase) && (dtype === undefined || r.step.dtype === dtype)).map((r) => r.error);
   if (e.length) console.log(`${label}: ${e.length} steps, error ${(Math.min(...e) * 100).toFixed(1)} … ${(Math.max(...e) * 100).toFixed(1)} %`);
 }
+
+// The shipped tables (aiconfigurator's collectors) against this GPU's own on the shapes both measured.
+const device = flag('--device', 'h200_sxm');
+console.log(`\nshipped data/kernels ${device} rows over ${framework}'s rows of the same shapes (ratio < 1: the shipped kernel is faster; exact shapes only)`);
+const agree = [['op', 'dtype', 'framework', 'shapes', 'median', 'p10', 'p90']];
+for (const [op, dtype] of [['gemm', 'bf16'], ['gemm', 'fp8'], ['context_attention', 'bf16'], ['generation_attention', 'bf16']] as Array<[KernelOp, string]>) {
+  const mine = own.table(device, framework, op);
+  if (!mine) continue;
+  for (const fw of ['trtllm', 'vllm', 'sglang']) {
+    const theirs = defaultKernelDb().table(device, fw, op);
+    if (!theirs) continue;
+    const a = kernelTableAgreement(theirs, mine, (d) => d.dtype === dtype && (d.kv_dtype === undefined || d.kv_dtype === dtype));
+    if (a.median !== undefined) agree.push([op, dtype, `${fw} ${theirs.version}`, String(a.pairs.length), a.median.toFixed(3), a.p10!.toFixed(3), a.p90!.toFixed(3)]);
+  }
+}
+const aw = agree[0].map((_, i) => Math.max(...agree.map((r) => r[i].length)));
+for (const r of agree) console.log(r.map((c, i) => c.padEnd(aw[i])).join('  '));

@@ -372,6 +372,7 @@ export {
   kernelTablesOf,
   wideEpTableReading,
   deepEpLowLatencyEpScale,
+  kernelTableAgreement,
 } from './kernels/index.js';
 export type {
   ContextAttentionQuery,
@@ -398,6 +399,7 @@ export type {
   WideEpMoeQuery,
   DeepEpQuery,
   WideEpReading,
+  KernelTableAgreement,
 } from './kernels/index.js';
 
 // moe

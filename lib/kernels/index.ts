@@ -18,3 +18,5 @@ export { kernelTablesOf } from './pricer.js';
 export type { DeepEpQuery, WideEpMoeQuery } from './pricer.js';
 export { wideEpTableReading, deepEpLowLatencyEpScale } from './pricer.js';
 export type { WideEpReading } from './pricer.js';
+export type { KernelTableAgreement } from './compare.js';
+export { kernelTableAgreement } from './compare.js';
