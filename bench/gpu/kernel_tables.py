@@ -263,43 +263,28 @@ def main():
                 F.scaled_dot_product_attention(q, k, v, is_causal=causal, enable_gqa=True)
         return timed(fn, 1)
 
-    # --- context (prefill) attention: causal, every prompt of one length -------------------
-    if "context_attention" in ops:
-        ctx = Table(os.path.join(root, "context_attention.csv"), COLUMNS["context_attention"])
+    # --- attention: context (causal prefill, every prompt of one length) and generation ----
+    # (one query token per sequence over its KV cache), at (batch, length) up to a token cap.
+    for op, lengths, batches, cap, causal in (("context_attention", CTX_PROMPT, CTX_BATCH, 65536, True),
+                                              ("generation_attention", GEN_CONTEXT, GEN_BATCH, 2**20, False)):
+        if op not in ops:
+            continue
+        table = Table(os.path.join(root, f"{op}.csv"), COLUMNS[op])
         for h, kvh, d in ATTN_HEADS:
-            for p in CTX_PROMPT:
-                for bsz in CTX_BATCH:
-                    if bsz * p > 65536 or out_of_time():
+            for n in lengths:
+                for bsz in batches:
+                    if bsz * n > cap or out_of_time():
                         continue
 
                     def run():
-                        q = torch.randn(bsz, h, p, d, device=dev, dtype=torch.bfloat16)
-                        kk = torch.randn(bsz, kvh, p, d, device=dev, dtype=torch.bfloat16)
-                        vv = torch.randn(bsz, kvh, p, d, device=dev, dtype=torch.bfloat16)
-                        return attention(q, kk, vv, True, "context_attention")
-                    st = attempt(f"context_attention b={bsz} p={p} h={h}/{kvh}", run)
+                        q = torch.randn(bsz, h, n if causal else 1, d, device=dev, dtype=torch.bfloat16)
+                        kk = torch.randn(bsz, kvh, n, d, device=dev, dtype=torch.bfloat16)
+                        vv = torch.randn(bsz, kvh, n, d, device=dev, dtype=torch.bfloat16)
+                        return attention(q, kk, vv, causal, op)
+                    st = attempt(f"{op} b={bsz} n={n} h={h}/{kvh}", run)
                     if st:
-                        ctx.add(["bf16", "bf16", bsz, p, h, kvh, d], st)
-            print(f"[{time.perf_counter() - t0:.0f}s] context_attention heads {h}/{kvh}: {ctx.rows} rows", file=sys.stderr)
-
-    # --- generation (decode) attention: one query token per sequence over its KV cache -----
-    if "generation_attention" in ops:
-        gen = Table(os.path.join(root, "generation_attention.csv"), COLUMNS["generation_attention"])
-        for h, kvh, d in ATTN_HEADS:
-            for c in GEN_CONTEXT:
-                for bsz in GEN_BATCH:
-                    if bsz * c > 2**20 or out_of_time():
-                        continue
-
-                    def run():
-                        q = torch.randn(bsz, h, 1, d, device=dev, dtype=torch.bfloat16)
-                        kk = torch.randn(bsz, kvh, c, d, device=dev, dtype=torch.bfloat16)
-                        vv = torch.randn(bsz, kvh, c, d, device=dev, dtype=torch.bfloat16)
-                        return attention(q, kk, vv, False, "generation_attention")
-                    st = attempt(f"generation_attention b={bsz} c={c} h={h}/{kvh}", run)
-                    if st:
-                        gen.add(["bf16", "bf16", bsz, c, h, kvh, d], st)
-            print(f"[{time.perf_counter() - t0:.0f}s] generation_attention heads {h}/{kvh}: {gen.rows} rows", file=sys.stderr)
+                        table.add(["bf16", "bf16", bsz, n, h, kvh, d], st)
+            print(f"[{time.perf_counter() - t0:.0f}s] {op} heads {h}/{kvh}: {table.rows} rows", file=sys.stderr)
 
     def profile(fn):
         """Kernels one eager call of `fn` launches, by class, from the PyTorch profiler:
