@@ -6,7 +6,8 @@
 // writes, residual adds, activation, and in FP8 the activation quantization) the profiler
 // counts and stepTime prices at the calibration's graph-kernel cost plus their modelled bytes.
 //   node --import tsx bench/measured-steps.ts [--steps FILE --kernel-db DIR --framework NAME --hardware ID]
-import { compareMeasuredSteps, readMeasuredSteps } from '../lib/roofline/measured-steps.js';
+import { measuredStepsCheck, measuredStepsSummary, SHIPPED_GPU_STEPS } from '../lib/roofline/measured-steps.js';
+import { batchlabDataDir, projectRelativePath } from '../lib/util/package-root.js';
 import { defaultKernelDb, loadKernelDb } from '../lib/kernels/load.js';
 import { kernelTableAgreement } from '../lib/kernels/compare.js';
 import type { KernelOp } from '../lib/kernels/schema.js';
@@ -15,10 +16,11 @@ const flag = (name: string, fallback: string): string => {
   const i = process.argv.indexOf(name);
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
 };
-const steps = flag('--steps', 'data/examples/measured/steps-h200_sxm-torch-2.11.0.csv');
-const own = loadKernelDb(flag('--kernel-db', 'data/examples/measured/kernels'));
-const framework = flag('--framework', 'torch');
-const rows = compareMeasuredSteps(readMeasuredSteps(steps), own, framework, flag('--hardware', 'h200'));
+const steps = flag('--steps', batchlabDataDir(SHIPPED_GPU_STEPS.steps));
+const kernelDb = flag('--kernel-db', batchlabDataDir(SHIPPED_GPU_STEPS.kernelDb));
+const framework = flag('--framework', SHIPPED_GPU_STEPS.framework);
+const own = loadKernelDb(kernelDb);
+const rows = measuredStepsCheck({ steps, kernelDb, framework, hardware: flag('--hardware', SHIPPED_GPU_STEPS.hardware) });
 const table = [['phase', 'variant', 'dtype', 'batch', 'tokens', 'context', 'measured ms (p10–p90)', 'predicted ms', 'error', 'other kernels']];
 for (const r of rows) {
   const s = r.step;
@@ -26,16 +28,8 @@ for (const r of rows) {
 }
 const w = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)));
 for (const r of table) console.log(r.map((c, i) => c.padEnd(w[i])).join('  '));
-console.log(`\n${steps}: measured steps; predicted = stepTime from the kernel tables ('core': the GEMM and attention rows' sum; 'full': the whole step with the profiled other-kernel count)`);
-for (const [label, variant, phase, dtype] of [
-  ['core (GEMMs and attention alone)', 'core', undefined, undefined],
-  ['full bf16 decode', 'full', 'decode', 'bf16'],
-  ['full bf16 prefill', 'full', 'prefill', 'bf16'],
-  ['full fp8 decode', 'full', 'decode', 'fp8'],
-] as const) {
-  const e = rows.filter((r) => r.step.variant === variant && (phase === undefined || r.step.phase === phase) && (dtype === undefined || r.step.dtype === dtype)).map((r) => r.error);
-  if (e.length) console.log(`${label}: ${e.length} steps, error ${(Math.min(...e) * 100).toFixed(1)} … ${(Math.max(...e) * 100).toFixed(1)} %`);
-}
+console.log(`\n${projectRelativePath(steps)}: measured steps; predicted = stepTime from the kernel tables ('core': the GEMM and attention rows' sum; 'full': the whole step with the profiled other-kernel count)`);
+for (const g of measuredStepsSummary(rows)) console.log(`${g.label}: ${g.steps} steps, error ${(g.minError * 100).toFixed(1)} … ${(g.maxError * 100).toFixed(1)} %`);
 
 // The shipped tables (aiconfigurator's collectors) against this GPU's own on the shapes both measured.
 const device = flag('--device', 'h200_sxm');

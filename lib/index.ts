@@ -335,8 +335,8 @@ export type {
   ExpertLayout,
 } from './roofline/index.js';
 export { sampledRoutingLoadFactor, routingLoadFactorBasis } from './roofline/index.js';
-export { readMeasuredSteps, compareMeasuredSteps } from './roofline/index.js';
-export type { MeasuredStep, MeasuredStepComparison } from './roofline/index.js';
+export { readMeasuredSteps, compareMeasuredSteps, measuredStepsCheck, measuredStepsSummary, measuredStepLabel, SHIPPED_GPU_STEPS } from './roofline/index.js';
+export type { MeasuredStep, MeasuredStepComparison, MeasuredStepsGroup } from './roofline/index.js';
 
 // perf
 export {

@@ -57,11 +57,15 @@ export function deploymentFrontierChart(series: Record<string, readonly SearchPo
 /**
  * Published figures beside predictions: one bar group per figure, predicted / published
  * (1 = exact), with the datasheet bound when present and the ±25 % band shaded.
+ * `reference` names what the figures are when they are not published ones, e.g. 'measured'
+ * for steps timed on a GPU (`measuredStepsCheck`).
  *
  * @example
  * show(publishedVsPredictedChart(deepseekDayReproduction().rows));
  */
-export function publishedVsPredictedChart(rows: readonly PublishedVsPredicted[], opts: { title?: string } = {}): Figure {
+export function publishedVsPredictedChart(rows: readonly PublishedVsPredicted[], opts: { title?: string; reference?: string } = {}): Figure {
+  // What the predictions are set against: a published figure by default, or a measurement.
+  const ref = opts.reference ?? 'published';
   checkArray<PublishedVsPredicted>('rows', rows, 100);
   // Horizontal bars, first figure on top: long figure names stay readable.
   const y = rows.map((r) => r.figure);
@@ -69,7 +73,7 @@ export function publishedVsPredictedChart(rows: readonly PublishedVsPredicted[],
     {
       type: 'bar',
       orientation: 'h',
-      name: 'model / published',
+      name: `model / ${ref}`,
       y,
       x: rows.map((r) => r.ratio),
       text: rows.map((r) => `${r.ratio.toFixed(2)}×`),
@@ -78,9 +82,9 @@ export function publishedVsPredictedChart(rows: readonly PublishedVsPredicted[],
     },
   ];
   if (rows.every((r) => r.bound !== undefined)) {
-    data.push({ type: 'bar', orientation: 'h', name: 'datasheet bound / published', y, x: rows.map((r) => r.bound! / r.published), marker: { color: PALETTE[7] } });
+    data.push({ type: 'bar', orientation: 'h', name: `datasheet bound / ${ref}`, y, x: rows.map((r) => r.bound! / r.published), marker: { color: PALETTE[7] } });
   }
-  const layout = baseLayout(opts.title ?? 'Predicted against published (1 = exact; shaded: ±25 %)', { title: 'ratio to the published figure' }, { title: '' });
+  const layout = baseLayout(opts.title ?? `Predicted against ${ref} (1 = exact; shaded: ±25 %)`, { title: `ratio to the ${ref} figure` }, { title: '' });
   layout.barmode = 'group';
   layout.yaxis = { ...(layout.yaxis as Record<string, unknown>), autorange: 'reversed', automargin: true };
   layout.shapes = [

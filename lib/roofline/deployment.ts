@@ -701,8 +701,8 @@ function stageCost(model: ModelSpec, hw: HardwareSpec, r: Resolved, work: Checke
     else if (stream) stream.mb += pr.seconds;
     // Measured: Llama-3.1-8B steps of table kernels alone, replayed in one CUDA graph on an H200,
     // took the sum of their rows within 13.3 % at 17 batch and prompt sizes
-    // (data/examples/measured/steps-h200_sxm-torch-2.11.0.csv, variant 'core'; test/kernels/
-    // torch-h200.test.ts). Charging each table call the graph-kernel cost as well adds 0.32 ms to
+    // (data/examples/measured/steps-h200_sxm-torch-2.11.0.csv, variant 'core'; test/roofline/
+    // measured-steps.test.ts). Charging each table call the graph-kernel cost as well adds 0.32 ms to
     // the one-sequence decode step: 13 % above its measured 4.44 ms instead of 5.6 %.
     if (!pr.fromTable) kernels += op.calls;
   };

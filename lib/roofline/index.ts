@@ -32,5 +32,5 @@ export type { Fp8Scaling } from './deployment.js';
 export type { ExpertRouting } from './deployment.js';
 export { largeExpertParallel } from './kernel-step.js';
 export type { ExpertAllToAll, ExpertLayout } from './kernel-step.js';
-export { readMeasuredSteps, compareMeasuredSteps } from './measured-steps.js';
-export type { MeasuredStep, MeasuredStepComparison } from './measured-steps.js';
+export { readMeasuredSteps, compareMeasuredSteps, measuredStepsCheck, measuredStepsSummary, measuredStepLabel, SHIPPED_GPU_STEPS } from './measured-steps.js';
+export type { MeasuredStep, MeasuredStepComparison, MeasuredStepsGroup } from './measured-steps.js';

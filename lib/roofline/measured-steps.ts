@@ -4,6 +4,8 @@ import type { KernelDb } from '../kernels/load.js';
 import { loadHardware } from '../hardware/spec.js';
 import { loadModel } from '../models/spec.js';
 import { InputError } from '../util/errors.js';
+import { batchlabDataDir } from '../util/package-root.js';
+import { loadKernelDb } from '../kernels/load.js';
 import { stepTime } from './deployment.js';
 
 /**
@@ -41,7 +43,7 @@ const MAX_BYTES = 1 << 20;
  * naming the file, line and column.
  *
  * @example
- * readMeasuredSteps('data/examples/measured/steps-h200_sxm-torch-2.11.0.csv').length // => 34
+ * readMeasuredSteps('data/examples/measured/steps-h200_sxm-torch-2.11.0.csv').length // => 43
  */
 export function readMeasuredSteps(file: string): MeasuredStep[] {
   if (!existsSync(file) || !statSync(file).isFile()) throw new InputError('steps file', file, 'a readable CSV file');
@@ -126,4 +128,62 @@ export function compareMeasuredSteps(steps: readonly MeasuredStep[], db: KernelD
     const predictedSeconds = full ? t.seconds : t.breakdown.gemmSeconds + t.breakdown.attentionSeconds;
     return { step: s, predictedSeconds, error: predictedSeconds / s.seconds - 1 };
   });
+}
+
+/** The GPU run that ships with batchlab: one NVIDIA H200, PyTorch 2.11.0 (data/examples/measured). */
+export const SHIPPED_GPU_STEPS = { steps: 'examples/measured/steps-h200_sxm-torch-2.11.0.csv', kernelDb: 'examples/measured/kernels', framework: 'torch', hardware: 'h200' } as const;
+
+/**
+ * The shipped GPU run's steps beside `stepTime` from the same run's kernel tables
+ * (`SHIPPED_GPU_STEPS`), or another run's: `steps` and `kernelDb` are paths, `framework` the
+ * tables' folder, `hardware` a catalog id.
+ *
+ * @example
+ * measuredStepsCheck().filter((c) => c.step.variant === 'core').length // => 17
+ */
+export function measuredStepsCheck(opts: { steps?: string; kernelDb?: string; framework?: string; hardware?: string } = {}): MeasuredStepComparison[] {
+  const steps = opts.steps ?? batchlabDataDir(SHIPPED_GPU_STEPS.steps);
+  const db = loadKernelDb(opts.kernelDb ?? batchlabDataDir(SHIPPED_GPU_STEPS.kernelDb));
+  return compareMeasuredSteps(readMeasuredSteps(steps), db, opts.framework ?? SHIPPED_GPU_STEPS.framework, opts.hardware ?? SHIPPED_GPU_STEPS.hardware);
+}
+
+/** One group of measured steps and how far stepTime was from them. */
+export interface MeasuredStepsGroup {
+  label: string;
+  steps: number;
+  minError: number;
+  maxError: number;
+}
+
+/**
+ * Groups a step check the way its errors differ: the GEMM-and-attention 'core' steps (the
+ * tables' sum), whole bf16 decode steps, whole bf16 prefill steps, whole FP8 decode steps.
+ * Groups with no step are left out.
+ *
+ * @example
+ * measuredStepsSummary(measuredStepsCheck()).map((g) => g.label)
+ * // => ['GEMMs and attention alone', 'whole bf16 decode steps', 'whole bf16 prefill steps', 'whole FP8 decode steps']
+ */
+export function measuredStepsSummary(rows: readonly MeasuredStepComparison[]): MeasuredStepsGroup[] {
+  const groups: Array<[string, (s: MeasuredStep) => boolean]> = [
+    ['GEMMs and attention alone', (s) => s.variant === 'core'],
+    ['whole bf16 decode steps', (s) => s.variant === 'full' && s.phase === 'decode' && s.dtype === 'bf16'],
+    ['whole bf16 prefill steps', (s) => s.variant === 'full' && s.phase === 'prefill' && s.dtype === 'bf16'],
+    ['whole FP8 decode steps', (s) => s.variant === 'full' && s.phase === 'decode' && s.dtype === 'fp8'],
+  ];
+  return groups.flatMap(([label, pick]) => {
+    const e = rows.filter((r) => pick(r.step)).map((r) => r.error);
+    return e.length ? [{ label, steps: e.length, minError: Math.min(...e), maxError: Math.max(...e) }] : [];
+  });
+}
+
+/**
+ * A step's label for tables and charts, e.g. "decode, 64 sequences at 1,024 tokens (GEMMs and attention)".
+ *
+ * @example
+ * measuredStepLabel(measuredStepsCheck()[0].step) // => 'decode, 1 sequence at 1,024 tokens (bf16)'
+ */
+export function measuredStepLabel(s: MeasuredStep): string {
+  const what = s.phase === 'decode' ? `${s.batch} sequence${s.batch === 1 ? '' : 's'} at ${s.context.toLocaleString('en-US')} tokens` : `${s.batch} prompt${s.batch === 1 ? '' : 's'} of ${s.context.toLocaleString('en-US')} tokens`;
+  return `${s.phase}, ${what} (${s.variant === 'core' ? 'GEMMs and attention' : s.dtype})`;
 }

@@ -32,6 +32,11 @@ test('publishedVsPredictedChart(rows) draws predicted/published with the ±25 % 
   assert.deepEqual(fig.data[1].x, [2, 0.8]);
   const band = (fig.layout.shapes as Array<{ x0: number; x1: number }>)[0];
   assert.deepEqual([band.x0, band.x1], [0.75, 1.25]);
+  assert.equal(fig.data[0].name, 'model / published');
+  // Set against measurements, the legend and axis say so.
+  const measured = publishedVsPredictedChart(rows, { reference: 'measured' });
+  assert.deepEqual([measured.data[0].name, measured.data[1].name], ['model / measured', 'datasheet bound / measured']);
+  assert.equal((measured.layout.xaxis as { title: { text: string } }).title.text, 'ratio to the measured figure');
 });
 
 test('localSetupChart(points) plots $ per million (y) against tokens/s per user (x), log–log, local and scale apart, each labelled with its basis', () => {

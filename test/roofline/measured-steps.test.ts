@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compareMeasuredSteps, readMeasuredSteps } from '../../lib/roofline/measured-steps.js';
+import { measuredStepsCheck, readMeasuredSteps } from '../../lib/roofline/measured-steps.js';
 import { loadKernelDb } from '../../lib/kernels/index.js';
 import { InputError } from '../../lib/util/errors.js';
 
@@ -38,7 +38,7 @@ test('the H200 kernel tables load in the database schema, with their provenance'
 test('a CUDA-graph step of GEMMs and attention alone is the sum of its kernel-table rows within 15 %', () => {
   // Measured: 17 'core' steps (decode at 1–256 sequences over 1,024 and 4,096 cached tokens,
   // prefill of 128–8,192 tokens) were within −11.0 … +13.3 % of their rows' sum.
-  const rows = compareMeasuredSteps(readMeasuredSteps(STEPS), loadKernelDb(DB), 'torch', 'h200').filter((r) => r.step.variant === 'core');
+  const rows = measuredStepsCheck().filter((r) => r.step.variant === 'core');
   assert.equal(rows.length, 17);
   for (const r of rows) assert.ok(Math.abs(r.error) <= 0.15, `${r.step.phase} batch ${r.step.batch} tokens ${r.step.tokens}: ${(r.error * 100).toFixed(1)} %`);
 });
@@ -48,7 +48,7 @@ test('a whole bf16 decode step is its table kernels plus its profiled other kern
   // residual adds, activation) are counted by the profiler and priced at the calibration's
   // 2 µs graph-kernel cost each (a DeepSeek H800 trace's median gap); measured, they averaged
   // 1.5–3.5 µs of device time each. Nine decode steps were within −14.1 … +7.5 %.
-  const rows = compareMeasuredSteps(readMeasuredSteps(STEPS), loadKernelDb(DB), 'torch', 'h200').filter((r) => r.step.variant === 'full' && r.step.phase === 'decode' && r.step.dtype === 'bf16');
+  const rows = measuredStepsCheck().filter((r) => r.step.variant === 'full' && r.step.phase === 'decode' && r.step.dtype === 'bf16');
   assert.equal(rows.length, 9);
   for (const r of rows) {
     assert.ok(r.step.otherKernels! > 1000, 'eager PyTorch launches over 1,000 other kernels per step');
