@@ -14,11 +14,12 @@ runs on, under framework 'torch':
 Every row also carries p10_us, p90_us and replays (extra columns the loader ignores).
 `batchlab deploy --framework torch --kernel-db <out> --hardware h200 ...` then prices a step
 from this GPU's own kernels, and the steps file checks that step model against whole
-steps timed on the same GPU (test/kernels/torch-h200.test.ts, bench/kernel-db-published.ts).
+steps timed on the same GPU (test/roofline/measured-steps.test.ts, bench/measured-steps.ts).
 
 Method (as aiconfigurator's collectors, collector/helper.py benchmark_with_power): every
-point is captured once in a CUDA graph and replayed; each replay is bracketed by CUDA
-events, and the row is the median over replays of the time per call. Unlike those
+point is captured once in a CUDA graph and replayed; samples of several back-to-back
+replays (about 200 us each) are bracketed by CUDA events, so the host's graph launch is not
+timed, and the row is the median over samples of the time per call. Unlike those
 collectors, a GEMM cycles through enough copies of its weight to pass twice the L2 cache,
 so that a decode-sized GEMM reads its weight from memory as it does in a served step.
 FP8 GEMMs are torch._scaled_mm with per-tensor scales; the 'fp8' row is the dynamic path
@@ -27,7 +28,9 @@ two quantize passes have their own tables so that static scaling is their differ
 Attention is F.scaled_dot_product_attention (the backend torch picks is recorded).
 
 Rows are appended and flushed as they are measured, so an interrupted run keeps what it
-measured; --budget-s stops cleanly before an outer time limit.
+measured, and SOURCE.json is written before the first row ("complete": false until the end).
+Run again into the same --out, it resumes: points already in a table are not measured again
+(a table with other columns is refused). --budget-s stops cleanly before an outer time limit.
 
 Run (on a machine with a CUDA GPU and PyTorch; no Node needed):
     python bench/gpu/kernel_tables.py --out data/measured/kernels
@@ -86,20 +89,36 @@ def quantile(xs, q):
 
 
 class Table:
-    """One CSV, appended row by row and flushed, so an interrupted run keeps its rows."""
+    """One CSV, appended row by row and flushed, so an interrupted run keeps its rows. A run
+    into a file that already holds rows resumes it: a point already there (its first `keys`
+    columns equal) is not measured again. A file with other columns is refused."""
 
-    def __init__(self, path, columns):
-        self.columns = columns + STATS
+    def __init__(self, path, columns, keys=None):
+        self.columns = list(columns) + STATS
+        self.keys = keys if keys is not None else len(columns)
+        self.have = set()
+        if os.path.exists(path):
+            with open(path, newline="") as f:
+                r = csv.reader(f)
+                header = next(r, None)
+                if header != self.columns:
+                    sys.exit(f"{path}: its header {','.join(header or [])} is not this script's {','.join(self.columns)}; "
+                             "write into another --out folder")
+                self.have = {tuple(row[: self.keys]) for row in r if row}
         fresh = not os.path.exists(path)
         self.f = open(path, "a", newline="")
         self.w = csv.writer(self.f, lineterminator="\n")
         if fresh:
             self.w.writerow(self.columns)
-        self.rows = 0
+        self.rows = len(self.have)
+
+    def measured(self, values):
+        return tuple(str(v) for v in list(values)[: self.keys]) in self.have
 
     def add(self, values, stats):
         self.w.writerow(list(values) + [f"{stats['median']:.6g}", f"{stats['p10']:.6g}", f"{stats['p90']:.6g}", stats["replays"]])
         self.f.flush()
+        self.have.add(tuple(str(v) for v in list(values)[: self.keys]))
         self.rows += 1
 
 
@@ -120,6 +139,8 @@ def main():
         sys.exit(f"--budget-s must be a number > 0; got {args.budget_s}")
     if args.min_replays < 1:
         sys.exit(f"--min-replays must be an integer >= 1; got {args.min_replays}")
+    if not (args.min_time_ms >= 0 and math.isfinite(args.min_time_ms)):
+        sys.exit(f"--min-time-ms must be a number >= 0; got {args.min_time_ms}")
 
     import torch  # here, so that --help works without PyTorch
     import torch.nn.functional as F
@@ -136,7 +157,13 @@ def main():
     root = os.path.join(args.out, folder, "torch", version)
     os.makedirs(root, exist_ok=True)
     l2 = getattr(props, "L2_cache_size", 50 * 2**20)
-    out_of_time = lambda: time.perf_counter() - t0 > args.budget_s
+    budget_hit = []
+
+    def out_of_time():
+        if time.perf_counter() - t0 > args.budget_s:
+            budget_hit.append(True)
+            return True
+        return False
     skipped = []
 
     def timed(fn, calls):
@@ -153,15 +180,24 @@ def main():
         for _ in range(3):
             g.replay()
         torch.cuda.synchronize()
+        # Each sample enqueues `k` replays between its two events, enough for about 200 µs, so
+        # that the host's graph launch overlaps the device's work and is not timed.
+        e0, e1 = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        e0.record()
+        g.replay()
+        e1.record()
+        e1.synchronize()
+        k = max(1, min(64, math.ceil(200e-6 / max(e0.elapsed_time(e1) / 1e3, 1e-7))))
         samples, total = [], 0.0
         while len(samples) < args.min_replays or total < args.min_time_ms / 1e3:
             e0, e1 = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
             e0.record()
-            g.replay()
+            for _ in range(k):
+                g.replay()
             e1.record()
             e1.synchronize()
             t = e0.elapsed_time(e1) / 1e3
-            samples.append(t / calls)
+            samples.append(t / (k * calls))
             total += t
             if len(samples) >= 2000:
                 break
@@ -179,10 +215,46 @@ def main():
             return None
 
     backends = {}
+    # Provenance is written before the first row and rewritten at the end: an interrupted run's
+    # rows keep theirs ("complete": false). A resumed run keeps the earlier runs' beside its own.
+    source_path = os.path.join(root, "SOURCE.json")
+    earlier = []
+    if os.path.exists(source_path):
+        with open(source_path) as f:
+            old = json.load(f)
+        earlier = old.pop("earlier_runs", []) + [old]
+
+    def write_source(final):
+        source = {
+            "what": "kernel times measured with PyTorch on one GPU by bench/gpu/kernel_tables.py",
+            "device": props.name, "device_folder": folder, "multiprocessors": props.multi_processor_count,
+            "memory_gib": round(props.total_memory / 2**30, 1), "l2_bytes": l2,
+            "host": socket.gethostname(), "torch": torch.__version__, "cuda": torch.version.cuda,
+            "cudnn": torch.backends.cudnn.version(), "python": platform.python_version(),
+            "driver": _driver(), "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "method": "CUDA graph per point, 3 warm-up replays, then samples of k back-to-back replays (k for about 200 us, at most 64) "
+                      f"bracketed by CUDA events until {args.min_replays} samples and {args.min_time_ms} ms (at most 2000 samples); "
+                      "time_us = median per call, p10_us/p90_us over samples, replays = samples",
+            "gemm": "F.linear (bf16) and torch._scaled_mm with per-tensor scales (fp8 = amax scale + quantize + GEMM); "
+                    "each graph cycles `copies` weights (at most 256) to pass twice the L2 cache",
+            "attention_backends": {k: sorted(v) for k, v in backends.items()},
+            "steps": "Llama-3.1-8B shapes, random weights (bf16, or fp8 with dynamic per-tensor activation scales and a bf16 LM head), "
+                     "eager PyTorch ops in one CUDA graph: RMSNorm, fused QKV, rotary, KV write (decode), SDPA (over the cache in decode, "
+                     "causal over the prompt in prefill), output, SwiGLU MLP, final norm and the LM head on each sequence's last token",
+            "skipped": skipped, "seconds": round(time.perf_counter() - t0, 1), "stopped_by_budget": bool(budget_hit), "complete": final,
+        }
+        if earlier:
+            source["earlier_runs"] = earlier
+        tmp = f"{source_path}.tmp-{os.getpid()}"
+        with open(tmp, "w") as f:
+            json.dump(source, f, indent=2)
+        os.replace(tmp, source_path)
+
+    write_source(final=False)
 
     # --- GEMM, bf16 and dynamic FP8, and the two quantize passes -------------------------
     if "gemm" in ops:
-        gemm = Table(os.path.join(root, "gemm.csv"), COLUMNS["gemm"] + ["copies"])
+        gemm = Table(os.path.join(root, "gemm.csv"), COLUMNS["gemm"] + ["copies"], keys=len(COLUMNS["gemm"]))
         cscale = Table(os.path.join(root, "compute_scale.csv"), COLUMNS["compute_scale"])
         smat = Table(os.path.join(root, "scale_matrix.csv"), COLUMNS["scale_matrix"])
         f8 = torch.float8_e4m3fn
@@ -192,7 +264,7 @@ def main():
                 break
             for dtype in ("bf16", "fp8"):
                 b = 2 if dtype == "bf16" else 1
-                copies = max(1, min(16, math.ceil(2 * l2 / (n * k * b))))
+                copies = max(1, min(256, math.ceil(2 * l2 / (n * k * b))))
                 w16 = [torch.empty(n, k, device=dev, dtype=torch.bfloat16).uniform_(-0.05, 0.05) for _ in range(copies)]
                 ws = w16 if dtype == "bf16" else [w.to(f8) for w in w16]
                 if dtype == "fp8":
@@ -216,10 +288,10 @@ def main():
                             for w in ws:
                                 x8, scale = quant()
                                 torch._scaled_mm(x8, w.t(), scale_a=scale, scale_b=one, out_dtype=torch.bfloat16)
-                    st = attempt(f"gemm {dtype} m={m} n={n} k={k}", lambda: timed(fn, copies))
+                    st = None if gemm.measured([dtype, m, n, k]) else attempt(f"gemm {dtype} m={m} n={n} k={k}", lambda: timed(fn, copies))
                     if st:
                         gemm.add([dtype, m, n, k, copies], st)
-                    if dtype == "fp8" and (m, k) not in done_quant:
+                    if dtype == "fp8" and (m, k) not in done_quant and not (cscale.measured(["fp8", m, k]) and smat.measured(["fp8", m, k])):
                         done_quant.add((m, k))
                         reps = 8
 
@@ -273,7 +345,7 @@ def main():
         for h, kvh, d in ATTN_HEADS:
             for n in lengths:
                 for bsz in batches:
-                    if bsz * n > cap or out_of_time():
+                    if bsz * n > cap or table.measured(["bf16", "bf16", bsz, n, h, kvh, d]) or out_of_time():
                         continue
 
                     def run():
@@ -313,7 +385,7 @@ def main():
     # --- whole steps of a Llama-3.1-8B-shaped model (random weights) ----------------------
     step_path = os.path.join(args.out, f"steps-{folder}-torch-{version}.csv")
     if "decode_step" in ops or "prefill_step" in ops:
-        steps = Table(step_path, ["model", "tp", "phase", "variant", "dtype", "kv_dtype", "batch", "tokens", "context", "gemm_kernels", "attention_kernels", "other_kernels", "gemm_kernel_us", "attention_kernel_us", "other_kernel_us"])
+        steps = Table(step_path, ["model", "tp", "phase", "variant", "dtype", "kv_dtype", "batch", "tokens", "context", "gemm_kernels", "attention_kernels", "other_kernels", "gemm_kernel_us", "attention_kernel_us", "other_kernel_us", "quantize_kernels"], keys=9)
         cfg = LLAMA_8B
         H, I, nh, nkv, hd, L, V = (cfg[x] for x in ("hidden", "inter", "heads", "kv_heads", "head_dim", "layers", "vocab"))
         bf, f8 = torch.bfloat16, torch.float8_e4m3fn
@@ -336,16 +408,26 @@ def main():
                 layers.append(lw)
             head, norm = mk(V, H), torch.ones(H, device=dev, dtype=bf)
 
+            def quantize(x):
+                scale = x.abs().amax().float().clamp(min=1e-12) / 448.0
+                return (x / scale).to(f8), scale
+
+            # Kernels one activation quantize launches (every FP8 linear runs one).
+            probe = torch.randn(8, H, device=dev, dtype=bf)
+            quant_kernels = sum(profile(lambda: quantize(probe))["full"][c] for c in ("gemm", "attention", "other"))
+
             def lin(x, w):
                 # The LM head stays bf16; FP8 linears quantize their input per tensor (dynamic).
                 if w.dtype != f8:
                     return F.linear(x, w)
-                scale = x.abs().amax().float().clamp(min=1e-12) / 448.0
-                return torch._scaled_mm((x / scale).to(f8), w.t(), scale_a=scale, scale_b=one, out_dtype=bf)
+                x8, scale = quantize(x)
+                return torch._scaled_mm(x8, w.t(), scale_a=scale, scale_b=one, out_dtype=bf)
 
             points = ([("decode", b, 1, c) for b, c in STEP_POINTS] if "decode_step" in ops else []) + \
                      ([("prefill", b, t, t) for b, t in PREFILL_POINTS] if "prefill_step" in ops and wdt == "bf16" else [])
             for phase, bsz, T, c in points:
+                if steps.measured(["llama-3.1-8b", 1, phase, "full", wdt, "bf16", bsz, bsz * T, c]):
+                    continue
                 if out_of_time():
                     break
 
@@ -411,34 +493,16 @@ def main():
                     for variant in ("full", "core"):
                         if variant in res:
                             st = res[variant]
-                            counts = [pr["full"][k] for k in PROFILE_COLUMNS] if variant == "full" else [""] * len(PROFILE_COLUMNS)
+                            # The FP8 GEMM rows hold their activation's quantize kernels; say how many
+                            # of the other kernels those are, so that they are not priced twice.
+                            counts = [pr["full"][k] for k in PROFILE_COLUMNS] + [quant_kernels * 4 * L if wdt == "fp8" else 0] if variant == "full" else [""] * (len(PROFILE_COLUMNS) + 1)
                             steps.add(["llama-3.1-8b", 1, phase, variant, wdt, "bf16", bsz, bsz * T, c] + counts, st)
                 torch.cuda.empty_cache()
                 print(f"[{time.perf_counter() - t0:.0f}s] {phase} step {wdt} b={bsz} t={T} c={c}: " + (", ".join(f"{v} {round(res[v]['median'])} us" for v in ("full", "core") if v in res) + f"; kernels {res['profile']['full']}" if res else "skipped"), file=sys.stderr)
             del layers, head
             torch.cuda.empty_cache()
 
-    source = {
-        "what": "kernel times measured with PyTorch on one GPU by bench/gpu/kernel_tables.py",
-        "device": props.name, "device_folder": folder, "multiprocessors": props.multi_processor_count,
-        "memory_gib": round(props.total_memory / 2**30, 1), "l2_bytes": l2,
-        "host": socket.gethostname(), "torch": torch.__version__, "cuda": torch.version.cuda,
-        "cudnn": torch.backends.cudnn.version(), "python": platform.python_version(),
-        "driver": _driver(), "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
-        "method": "CUDA graph per point, 3 warm-up replays, then replays bracketed by CUDA events until "
-                  f"{args.min_replays} replays and {args.min_time_ms} ms; time_us = median per call, p10_us/p90_us over replays",
-        "gemm": "F.linear (bf16) and torch._scaled_mm with per-tensor scales (fp8 = amax scale + quantize + GEMM); "
-                "each graph cycles `copies` weights to pass twice the L2 cache",
-        "attention_backends": {k: sorted(v) for k, v in backends.items()},
-        "steps": "Llama-3.1-8B shapes, random weights (bf16, or fp8 with dynamic per-tensor activation scales and a bf16 LM head), "
-                 "eager PyTorch ops in one CUDA graph: RMSNorm, fused QKV, rotary, KV write (decode), SDPA (over the cache in decode, "
-                 "causal over the prompt in prefill), output, SwiGLU MLP, final norm and the LM head on each sequence's last token",
-        "skipped": skipped, "seconds": round(time.perf_counter() - t0, 1), "stopped_by_budget": out_of_time(),
-    }
-    tmp = os.path.join(root, f"SOURCE.json.tmp-{os.getpid()}")
-    with open(tmp, "w") as f:
-        json.dump(source, f, indent=2)
-    os.replace(tmp, os.path.join(root, "SOURCE.json"))
+    write_source(final=True)
     print(root)
 
 

@@ -6,6 +6,7 @@ import { loadModel } from '../models/spec.js';
 import { InputError } from '../util/errors.js';
 import { batchlabDataDir } from '../util/package-root.js';
 import { loadKernelDb } from '../kernels/load.js';
+import { kernelFrameworksOf } from '../kernels/pricer.js';
 import { stepTime } from './deployment.js';
 
 /**
@@ -32,6 +33,11 @@ export interface MeasuredStep {
   /** Kernels besides GEMMs and attention (full steps only): count and summed device seconds. */
   otherKernels?: number;
   otherKernelSeconds?: number;
+  /**
+   * How many of the other kernels quantize an FP8 linear's activation (full FP8 steps): the
+   * tables' 'fp8' GEMM rows already hold them.
+   */
+  quantizeKernels?: number;
   /** Where it was read: file and 1-based line. */
   source: { file: string; line: number };
 }
@@ -85,9 +91,24 @@ export function readMeasuredSteps(file: string): MeasuredStep[] {
       p90Seconds: num('p90_us') / 1e6,
       source: { file, line },
     };
-    if (step.variant === 'full' && r.other_kernels) {
-      step.otherKernels = num('other_kernels');
-      step.otherKernelSeconds = num('other_kernel_us') / 1e6;
+    const count = (c: string): number => {
+      const v = Number(at(c));
+      if (!Number.isInteger(v) || v < 0) throw new InputError(`${file}:${line} ${c}`, r[c], 'a whole number ≥ 0');
+      return v;
+    };
+    for (const c of ['tp', 'batch', 'tokens', 'context'] as const) {
+      if (!Number.isInteger(step[c])) throw new InputError(`${file}:${line} ${c}`, r[c], 'a whole number ≥ 1');
+    }
+    // A decode step makes one token per sequence; a prefill step reads whole prompts.
+    const tokens = step.phase === 'decode' ? step.batch : step.batch * step.context;
+    if (step.tokens !== tokens) throw new InputError(`${file}:${line} tokens`, r.tokens, `${tokens} (batch${step.phase === 'decode' ? '' : ' × context'} of a ${step.phase} step)`);
+    if (!(step.p10Seconds <= step.seconds && step.seconds <= step.p90Seconds)) throw new InputError(`${file}:${line} time_us`, r.time_us, `a median between p10_us (${r.p10_us}) and p90_us (${r.p90_us})`);
+    if (step.variant === 'full' && r.other_kernels !== undefined && r.other_kernels !== '') {
+      step.otherKernels = count('other_kernels');
+      step.otherKernelSeconds = Number(at('other_kernel_us')) / 1e6;
+      if (!(step.otherKernelSeconds >= 0)) throw new InputError(`${file}:${line} other_kernel_us`, r.other_kernel_us, 'a number ≥ 0');
+      step.quantizeKernels = r.quantize_kernels === undefined || r.quantize_kernels === '' ? 0 : count('quantize_kernels');
+      if (step.quantizeKernels > step.otherKernels) throw new InputError(`${file}:${line} quantize_kernels`, r.quantize_kernels, `at most other_kernels (${step.otherKernels})`);
     }
     return step;
   });
@@ -116,15 +137,31 @@ export interface MeasuredStepComparison {
  */
 export function compareMeasuredSteps(steps: readonly MeasuredStep[], db: KernelDb, framework: string, hardware: string): MeasuredStepComparison[] {
   const hw = loadHardware(hardware);
+  // Without the device's tables every kernel would be the performance model's: no check at all.
+  const held = kernelFrameworksOf(db, hw);
+  if (!held.includes(framework)) throw new InputError('framework', framework, `one of the frameworks the database holds for ${hw.id}: ${held.join(', ') || 'none'}`);
   return steps.map((s) => {
-    const model = loadModel(s.model);
+    const where = `${s.source.file}:${s.source.line}`;
+    let model;
+    try {
+      model = loadModel(s.model);
+    } catch (e) {
+      throw new InputError(`${where} model`, s.model, 'a catalog model id', (e as Error).message);
+    }
     const work =
       s.phase === 'decode'
         ? { prefillTokens: 0, decodeTokens: s.batch, contextTokens: s.batch * s.context }
         : { prefillTokens: s.tokens, decodeTokens: 0, contextTokens: 0, prefillSequences: s.batch };
     const precision = s.dtype === 'fp8' ? ({ weights: 'fp8', activations: 'bf16' } as const) : ('bf16' as const);
     const full = s.variant === 'full';
-    const t = stepTime(model, hw, { framework, kernelDb: db, precision, parallelism: { tp: s.tp }, checkMemory: false, ...(full && s.otherKernels ? { auxiliaryKernels: s.otherKernels } : {}) }, work);
+    // The FP8 GEMM rows hold their quantize kernels: the rest of the other kernels are the step's own.
+    const auxiliaryKernels = full && s.otherKernels !== undefined ? { auxiliaryKernels: s.otherKernels - (s.quantizeKernels ?? 0) } : {};
+    let t;
+    try {
+      t = stepTime(model, hw, { framework, kernelDb: db, precision, parallelism: { tp: s.tp }, checkMemory: false, ...auxiliaryKernels }, work);
+    } catch (e) {
+      throw e instanceof InputError ? new InputError(`${where} ${e.field}`, e.value, e.allowed, e.detail) : e;
+    }
     const predictedSeconds = full ? t.seconds : t.breakdown.gemmSeconds + t.breakdown.attentionSeconds;
     return { step: s, predictedSeconds, error: predictedSeconds / s.seconds - 1 };
   });
