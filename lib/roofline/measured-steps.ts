@@ -215,12 +215,12 @@ export function measuredStepsSummary(rows: readonly MeasuredStepComparison[]): M
 }
 
 /**
- * A step's label for tables and charts, e.g. "decode, 64 sequences at 1,024 tokens (GEMMs and attention)".
+ * A step's label for tables and charts, e.g. "decode, 64 sequences at 1,024 tokens (GEMMs and attention alone)".
  *
  * @example
- * measuredStepLabel(measuredStepsCheck()[0].step) // => 'decode, 1 sequence at 1,024 tokens (bf16)'
+ * measuredStepLabel(measuredStepsCheck()[0].step) // => 'decode, 1 sequence at 1,024 tokens (whole step, bf16)'
  */
 export function measuredStepLabel(s: MeasuredStep): string {
   const what = s.phase === 'decode' ? `${s.batch} sequence${s.batch === 1 ? '' : 's'} at ${s.context.toLocaleString('en-US')} tokens` : `${s.batch} prompt${s.batch === 1 ? '' : 's'} of ${s.context.toLocaleString('en-US')} tokens`;
-  return `${s.phase}, ${what} (${s.variant === 'core' ? 'GEMMs and attention' : s.dtype})`;
+  return `${s.phase}, ${what} (${s.variant === 'core' ? 'GEMMs and attention alone' : `whole step, ${s.dtype}`})`;
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { measuredStepsCheck, readMeasuredSteps } from '../../lib/roofline/measured-steps.js';
+import { measuredStepLabel, measuredStepsCheck, measuredStepsSummary, readMeasuredSteps } from '../../lib/roofline/measured-steps.js';
 import { loadKernelDb } from '../../lib/kernels/index.js';
 import { InputError } from '../../lib/util/errors.js';
 import { stepTime } from '../../lib/roofline/deployment.js';
@@ -100,4 +100,14 @@ test('a table call pays no launch under CUDA graphs and only the eager launch be
   const eagerExtra = cal.kernelLaunchSeconds - cal.graphKernelSeconds;
   assert.ok(eagerExtra > 0);
   assert.ok(Math.abs(eager.breakdown.launchSeconds - (cal.kernelLaunchSeconds + tableCalls * eagerExtra)) <= 1e-12);
+});
+
+test('measuredStepsSummary() groups the check by what sets its error, and measuredStepLabel() names a step', () => {
+  const rows = measuredStepsCheck();
+  const groups = measuredStepsSummary(rows);
+  assert.deepEqual(groups.map((g) => [g.label, g.steps]), [['GEMMs and attention alone', 17], ['whole bf16 decode steps', 9], ['whole bf16 prefill steps', 8], ['whole FP8 decode steps', 9]]);
+  for (const g of groups) assert.ok(g.minError <= g.maxError);
+  assert.equal(groups.reduce((a, g) => a + g.steps, 0), rows.length);
+  assert.equal(measuredStepLabel(rows[0].step), 'decode, 1 sequence at 1,024 tokens (whole step, bf16)');
+  assert.equal(measuredStepLabel(rows.find((r) => r.step.phase === 'prefill' && r.step.variant === 'core' && r.step.batch === 4)!.step), 'prefill, 4 prompts of 2,048 tokens (GEMMs and attention alone)');
 });
