@@ -1,6 +1,6 @@
 import { InputError } from '../util/errors.js';
 import { checkInt } from '../util/validate.js';
-import { latencyStatsInPlace } from './stats.js';
+import { latencyStats } from './stats.js';
 import type { ServingResult } from './types.js';
 
 /**
@@ -95,12 +95,12 @@ export function serveBenchmarkMetrics(r: ServingResult, warmupRequests: number):
   }
   const ms = (s: number) => s * 1000;
   for (let i = w; i < n; i++) scratch[i - w] = firstToken[i] - arrival[i];
-  const ttft = latencyStatsInPlace(scratch, m);
+  const ttft = latencyStats(scratch, m);
   let k = 0;
   for (let i = w; i < n; i++) if (outputTokens[i] > 1) scratch[k++] = (finish[i] - firstToken[i]) / (outputTokens[i] - 1);
-  const tpot = k > 0 ? latencyStatsInPlace(scratch, k) : null;
+  const tpot = k > 0 ? latencyStats(scratch, k) : null;
   for (let i = w; i < n; i++) scratch[i - w] = finish[i] - arrival[i];
-  const e2el = latencyStatsInPlace(scratch, m);
+  const e2el = latencyStats(scratch, m);
   const dur = end - start;
   const itl = w === 0 ? r.itl : r.itlAfterWarmup?.warmupRequests === w ? r.itlAfterWarmup.itl : null;
   let first = Infinity;

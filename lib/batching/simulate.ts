@@ -2,7 +2,7 @@ import { InputError } from '../util/errors.js';
 import { resolveServing } from './config.js';
 import { runServingEngine, type EngineRun } from './engine.js';
 import { servingPolicyModule } from './policy.js';
-import { latencyStatsInPlace } from './stats.js';
+import { latencyStats } from './stats.js';
 import type { ServingConfig, ServingEngineConfig, ServingResult } from './types.js';
 
 /**
@@ -50,14 +50,14 @@ function servingResult(run: EngineRun, config: ServingConfig | ServingEngineConf
   }
   const scratch = new Float64Array(n);
   for (let r = 0; r < n; r++) scratch[r] = admitted[r] - arrival[r];
-  const wait = latencyStatsInPlace(scratch, n);
+  const wait = latencyStats(scratch, n);
   for (let r = 0; r < n; r++) scratch[r] = firstToken[r] - arrival[r];
-  const ttft = latencyStatsInPlace(scratch, n);
+  const ttft = latencyStats(scratch, n);
   let m = 0;
   for (let r = 0; r < n; r++) if (output[r] > 1) scratch[m++] = (finish[r] - firstToken[r]) / (output[r] - 1);
-  const tpot = m > 0 ? latencyStatsInPlace(scratch, m) : null;
+  const tpot = m > 0 ? latencyStats(scratch, m) : null;
   for (let r = 0; r < n; r++) scratch[r] = finish[r] - arrival[r];
-  const e2e = latencyStatsInPlace(scratch, n);
+  const e2e = latencyStats(scratch, n);
   let goodputRps: number | null = null;
   if (slo) {
     let good = 0;

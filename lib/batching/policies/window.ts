@@ -38,10 +38,16 @@ export const windowPolicy: ServingPolicyModule<WindowPolicy> = {
     const w = p.windowMs / 1000;
     const maxBatch = p.maxBatch;
     const priority = p.priority ?? 'decode-first';
+    // One wait decision, rewritten on each call: the engine reads it before asking again, and
+    // a window run asks about three times per step (most answers are this wait).
+    const wait = { kind: 'wait' as const, until: 0 };
     return (view) => {
       if (view.running === 0 && view.queued === 0) return WAIT_FOR_EVENT;
       const due = view.lastStepStart + w;
-      if (view.now < due && view.running + view.queued < maxBatch) return { kind: 'wait', until: due };
+      if (view.now < due && view.running + view.queued < maxBatch) {
+        wait.until = due;
+        return wait;
+      }
       return iterationStep(view, maxBatch, Infinity, priority);
     };
   },
