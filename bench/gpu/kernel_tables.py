@@ -28,7 +28,7 @@ two quantize passes have their own tables so that static scaling is their differ
 Attention is F.scaled_dot_product_attention (the backend torch picks is recorded).
 
 Rows are appended and flushed as they are measured, so an interrupted run keeps what it
-measured, and SOURCE.json is written before the first row ("complete": false until the end).
+measured, and SOURCE.json is written before the run's first row ("complete": false until the end).
 Run again into the same --out, it resumes: points already in a table are not measured again
 (a table with other columns is refused). --budget-s stops cleanly before an outer time limit.
 
@@ -91,7 +91,11 @@ def quantile(xs, q):
 class Table:
     """One CSV, appended row by row and flushed, so an interrupted run keeps its rows. A run
     into a file that already holds rows resumes it: a point already there (its first `keys`
-    columns equal) is not measured again. A file with other columns is refused."""
+    columns equal) is not measured again. A file with other columns is refused. `before_add`
+    runs once, before this run's first row (the provenance is written then)."""
+
+    before_add = None
+    added = 0
 
     def __init__(self, path, columns, keys=None):
         self.columns = list(columns) + STATS
@@ -116,6 +120,9 @@ class Table:
         return tuple(str(v) for v in list(values)[: self.keys]) in self.have
 
     def add(self, values, stats):
+        if Table.added == 0 and Table.before_add:
+            Table.before_add()
+        Table.added += 1
         self.w.writerow(list(values) + [f"{stats['median']:.6g}", f"{stats['p10']:.6g}", f"{stats['p90']:.6g}", stats["replays"]])
         self.f.flush()
         self.have.add(tuple(str(v) for v in list(values)[: self.keys]))
@@ -215,14 +222,15 @@ def main():
             return None
 
     backends = {}
-    # Provenance is written before the first row and rewritten at the end: an interrupted run's
-    # rows keep theirs ("complete": false). A resumed run keeps the earlier runs' beside its own.
+    # Provenance is written before this run's first row and rewritten at the end: an interrupted
+    # run's rows keep theirs ("complete": false). A resumed run that adds rows keeps the earlier
+    # runs' provenance beside its own; one that adds none leaves it, noting only that it ran.
     source_path = os.path.join(root, "SOURCE.json")
-    earlier = []
+    old, earlier = None, []
     if os.path.exists(source_path):
         with open(source_path) as f:
             old = json.load(f)
-        earlier = old.pop("earlier_runs", []) + [old]
+        earlier = old.get("earlier_runs", []) + [{k: v for k, v in old.items() if k != "earlier_runs"}]
 
     def write_source(final):
         source = {
@@ -250,7 +258,7 @@ def main():
             json.dump(source, f, indent=2)
         os.replace(tmp, source_path)
 
-    write_source(final=False)
+    Table.before_add = lambda: write_source(final=False)
 
     # --- GEMM, bf16 and dynamic FP8, and the two quantize passes -------------------------
     if "gemm" in ops:
@@ -502,7 +510,16 @@ def main():
             del layers, head
             torch.cuda.empty_cache()
 
-    write_source(final=True)
+    if Table.added > 0 or old is None:
+        write_source(final=True)
+    else:
+        old.setdefault("resumed_without_rows", []).append({
+            "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "seconds": round(time.perf_counter() - t0, 1), "skipped": skipped, "stopped_by_budget": bool(budget_hit)})
+        tmp = f"{source_path}.tmp-{os.getpid()}"
+        with open(tmp, "w") as f:
+            json.dump(old, f, indent=2)
+        os.replace(tmp, source_path)
     print(root)
 
 
