@@ -1,4 +1,4 @@
-import { median, quantileSorted } from 'simple-statistics';
+import { median, quantileSorted } from '../util/stats.js';
 import { InputError } from '../util/errors.js';
 import { KERNEL_SCHEMA } from './schema.js';
 import type { KernelRow } from './schema.js';
