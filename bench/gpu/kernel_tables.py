@@ -28,7 +28,8 @@ two quantize passes have their own tables so that static scaling is their differ
 Attention is F.scaled_dot_product_attention (the backend torch picks is recorded).
 
 Rows are appended and flushed as they are measured, so an interrupted run keeps what it
-measured, and SOURCE.json is written before the run's first row ("complete": false until the end).
+measured, and SOURCE.json is written before the run's first row, after each kind of kernel and
+on an interruption ("ended": false until the end; "complete" also needs every point reached).
 Run again into the same --out, it resumes: points already in a table are not measured again
 (a table with other columns is refused). --budget-s stops cleanly before an outer time limit.
 
@@ -37,12 +38,14 @@ Run (on a machine with a CUDA GPU and PyTorch; no Node needed):
     python bench/gpu/kernel_tables.py --out /tmp/db --ops gemm --budget-s 120
 """
 import argparse
+import atexit
 import csv
 import datetime as dt
 import json
 import math
 import os
 import platform
+import signal
 import socket
 import statistics
 import sys
@@ -59,6 +62,8 @@ COLUMNS = {
 STATS = ["time_us", "p10_us", "p90_us", "replays"]
 # A full step's kernels by class (count, then summed device time), from one profiled eager step.
 PROFILE_COLUMNS = ("gemm", "attention", "other", "gemm_us", "attention_us", "other_us")
+STEP_COLUMNS = ["model", "tp", "phase", "variant", "dtype", "kv_dtype", "batch", "tokens", "context", "gemm_kernels", "attention_kernels",
+                "other_kernels", "gemm_kernel_us", "attention_kernel_us", "other_kernel_us", "quantize_kernels"]
 # aiconfigurator's system names for the GPUs it measured (aic-core/.../systems/*.yaml).
 DEVICE_FOLDERS = {"nvidia h200": "h200_sxm", "nvidia h100 80gb hbm3": "h100_sxm", "nvidia a100-sxm4-80gb": "a100_sxm", "nvidia b200": "b200_sxm"}
 
@@ -101,20 +106,39 @@ class Table:
         self.columns = list(columns) + STATS
         self.keys = keys if keys is not None else len(columns)
         self.have = set()
-        if os.path.exists(path):
+        if Table.check(path, self.columns):
             with open(path, newline="") as f:
                 r = csv.reader(f)
-                header = next(r, None)
-                if header != self.columns:
-                    sys.exit(f"{path}: its header {','.join(header or [])} is not this script's {','.join(self.columns)}; "
-                             "write into another --out folder")
-                self.have = {tuple(row[: self.keys]) for row in r if row}
-        fresh = not os.path.exists(path)
-        self.f = open(path, "a", newline="")
+                next(r)
+                self.have = {tuple(row[: self.keys]) for row in r if len(row) == len(self.columns)}
+            fresh = False
+        else:
+            fresh = True
+        self.f = open(path, "w" if fresh else "a", newline="")
         self.w = csv.writer(self.f, lineterminator="\n")
         if fresh:
             self.w.writerow(self.columns)
+            self.f.flush()
         self.rows = len(self.have)
+
+    @staticmethod
+    def check(path, columns):
+        """Whether `path` holds rows to resume (False: absent or empty). Exits on a header other
+        than `columns`; drops a last line an interrupted run left without its newline."""
+        if not os.path.exists(path) or os.path.getsize(path) == 0:
+            return False
+        with open(path, "rb+") as f:
+            data = f.read()
+            if not data.endswith(b"\n"):
+                f.truncate(data.rfind(b"\n") + 1)
+        with open(path, newline="") as f:
+            header = next(csv.reader(f), None)
+        if header is None:
+            return False
+        if header != list(columns):
+            sys.exit(f"{path}: its header {','.join(header)} is not this script's {','.join(columns)}; "
+                     "write into another --out folder")
+        return True
 
     def measured(self, values):
         return tuple(str(v) for v in list(values)[: self.keys]) in self.have
@@ -198,6 +222,7 @@ def main():
         samples, total = [], 0.0
         while len(samples) < args.min_replays or total < args.min_time_ms / 1e3:
             e0, e1 = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            g.replay()  # untimed: keeps the stream busy while the timed replays are launched
             e0.record()
             for _ in range(k):
                 g.replay()
@@ -249,7 +274,8 @@ def main():
             "steps": "Llama-3.1-8B shapes, random weights (bf16, or fp8 with dynamic per-tensor activation scales and a bf16 LM head), "
                      "eager PyTorch ops in one CUDA graph: RMSNorm, fused QKV, rotary, KV write (decode), SDPA (over the cache in decode, "
                      "causal over the prompt in prefill), output, SwiGLU MLP, final norm and the LM head on each sequence's last token",
-            "skipped": skipped, "seconds": round(time.perf_counter() - t0, 1), "stopped_by_budget": bool(budget_hit), "complete": final,
+            "skipped": skipped, "seconds": round(time.perf_counter() - t0, 1), "stopped_by_budget": bool(budget_hit), "ended": final,
+                "complete": final and not budget_hit,
         }
         if earlier:
             source["earlier_runs"] = earlier
@@ -259,6 +285,21 @@ def main():
         os.replace(tmp, source_path)
 
     Table.before_add = lambda: write_source(final=False)
+    # An interrupted run (an exception, Ctrl-C, or the SIGTERM of an outer `timeout`) still
+    # rewrites its provenance with what it got through; after each kind of kernel it is rewritten too.
+    ended = []
+    atexit.register(lambda: Table.added > 0 and not ended and write_source(final=False))
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    checkpoint = lambda: Table.added > 0 and write_source(final=False)
+    # Every table this run will append to is checked first, not minutes into the run.
+    planned = {"gemm": [("gemm", COLUMNS["gemm"] + ["copies"]), ("compute_scale", COLUMNS["compute_scale"]), ("scale_matrix", COLUMNS["scale_matrix"])],
+               "context_attention": [("context_attention", COLUMNS["context_attention"])],
+               "generation_attention": [("generation_attention", COLUMNS["generation_attention"])]}
+    for op in ops:
+        for name, cols in planned.get(op, []):
+            Table.check(os.path.join(root, f"{name}.csv"), list(cols) + STATS)
+    if "decode_step" in ops or "prefill_step" in ops:
+        Table.check(os.path.join(args.out, f"steps-{folder}-torch-{version}.csv"), STEP_COLUMNS + STATS)
 
     # --- GEMM, bf16 and dynamic FP8, and the two quantize passes -------------------------
     if "gemm" in ops:
@@ -299,7 +340,7 @@ def main():
                     st = None if gemm.measured([dtype, m, n, k]) else attempt(f"gemm {dtype} m={m} n={n} k={k}", lambda: timed(fn, copies))
                     if st:
                         gemm.add([dtype, m, n, k, copies], st)
-                    if dtype == "fp8" and (m, k) not in done_quant and not (cscale.measured(["fp8", m, k]) and smat.measured(["fp8", m, k])):
+                    if dtype == "fp8" and (m, k) not in done_quant:
                         done_quant.add((m, k))
                         reps = 8
 
@@ -311,16 +352,17 @@ def main():
                         def sm():
                             for _ in range(reps):
                                 (x / scale).to(f8)
-                        a = attempt(f"compute_scale m={m} k={k}", lambda: timed(cs, reps))
+                        a = None if cscale.measured(["fp8", m, k]) else attempt(f"compute_scale m={m} k={k}", lambda: timed(cs, reps))
                         if a:
                             cscale.add(["fp8", m, k], a)
-                        a = attempt(f"scale_matrix m={m} k={k}", lambda: timed(sm, reps))
+                        a = None if smat.measured(["fp8", m, k]) else attempt(f"scale_matrix m={m} k={k}", lambda: timed(sm, reps))
                         if a:
                             smat.add(["fp8", m, k], a)
                     del x
                 del ws
                 torch.cuda.empty_cache()
             print(f"[{time.perf_counter() - t0:.0f}s] gemm n={n} k={k}: {gemm.rows} rows", file=sys.stderr)
+        checkpoint()
 
     def sdpa_backend(q, k, v, causal):
         from torch.nn.attention import SDPBackend, sdpa_kernel
@@ -365,6 +407,7 @@ def main():
                     if st:
                         table.add(["bf16", "bf16", bsz, n, h, kvh, d], st)
             print(f"[{time.perf_counter() - t0:.0f}s] {op} heads {h}/{kvh}: {table.rows} rows", file=sys.stderr)
+        checkpoint()
 
     def profile(fn):
         """Kernels one eager call of `fn` launches, by class, from the PyTorch profiler:
@@ -383,7 +426,7 @@ def main():
             n = e.name.lower()
             # Attention first: flash-attention's template names mention cutlass too.
             kind = "attention" if any(w in n for w in ("flash", "fmha", "attention")) else \
-                "gemm" if any(w in n for w in ("gemm", "gemv", "nvjet", "xmma", "cutlass", "sm90_")) else "other"
+                "gemm" if any(w in n for w in ("gemm", "gemv", "nvjet", "xmma", "cutlass", "sm90_", "splitk")) else "other"
             c[kind] += 1
             c[kind + "_us"] += e.device_time_total if hasattr(e, "device_time_total") else e.cuda_time_total
         for k in ("gemm_us", "attention_us", "other_us"):
@@ -393,7 +436,7 @@ def main():
     # --- whole steps of a Llama-3.1-8B-shaped model (random weights) ----------------------
     step_path = os.path.join(args.out, f"steps-{folder}-torch-{version}.csv")
     if "decode_step" in ops or "prefill_step" in ops:
-        steps = Table(step_path, ["model", "tp", "phase", "variant", "dtype", "kv_dtype", "batch", "tokens", "context", "gemm_kernels", "attention_kernels", "other_kernels", "gemm_kernel_us", "attention_kernel_us", "other_kernel_us", "quantize_kernels"], keys=9)
+        steps = Table(step_path, STEP_COLUMNS, keys=9)
         cfg = LLAMA_8B
         H, I, nh, nkv, hd, L, V = (cfg[x] for x in ("hidden", "inter", "heads", "kv_heads", "head_dim", "layers", "vocab"))
         bf, f8 = torch.bfloat16, torch.float8_e4m3fn
@@ -509,7 +552,9 @@ def main():
                 print(f"[{time.perf_counter() - t0:.0f}s] {phase} step {wdt} b={bsz} t={T} c={c}: " + (", ".join(f"{v} {round(res[v]['median'])} us" for v in ("full", "core") if v in res) + f"; kernels {res['profile']['full']}" if res else "skipped"), file=sys.stderr)
             del layers, head
             torch.cuda.empty_cache()
+            checkpoint()
 
+    ended.append(True)
     if Table.added > 0 or old is None:
         write_source(final=True)
     else:

@@ -705,7 +705,7 @@ function stageCost(model: ModelSpec, hw: HardwareSpec, r: Resolved, work: Checke
     // took the sum of their rows within −10.6 … +16.5 % at 17 batch and prompt sizes
     // (data/examples/measured/steps-h200_sxm-torch-2.11.0.csv, variant 'core'; test/roofline/
     // measured-steps.test.ts). Charging each table call the graph-kernel cost as well adds 0.32 ms
-    // to the one-sequence decode step: 7.0 % above its measured 4.49 ms instead of 0.2 % below.
+    // to the one-sequence decode step: 6.9 % above its measured 4.49 ms instead of 0.2 % below.
     // An eager launch costs more than a graph's, which the rows do not hold: that difference stays.
     if (pr.fromTable) tableKernels += op.calls;
     else kernels += op.calls;

@@ -56,10 +56,11 @@ export function readMeasuredSteps(file: string): MeasuredStep[] {
   if (statSync(file).size > MAX_BYTES) throw new InputError('steps file', file, `a file of at most ${MAX_BYTES} bytes`);
   let records: Record<string, string>[];
   try {
-    records = parse(readFileSync(file, 'utf8'), { columns: true, trim: true }) as Record<string, string>[];
+    records = parse(readFileSync(file, 'utf8'), { columns: true, trim: true, bom: true }) as Record<string, string>[];
   } catch (e) {
     throw new InputError('steps file', file, 'well-formed CSV with a header', (e as Error).message);
   }
+  if (records.length === 0) throw new InputError('steps file', file, 'a header and at least one step row');
   return records.map((r, i) => {
     const line = i + 2;
     const at = (c: string): string => {
@@ -67,10 +68,16 @@ export function readMeasuredSteps(file: string): MeasuredStep[] {
       if (v === undefined || v === '') throw new InputError(`${file}:${line} ${c}`, v, 'a value');
       return v;
     };
-    const num = (c: string): number => {
+    // Sizes are whole numbers within what a step can hold; times within 0.01 µs … 10^9 µs.
+    const whole = (c: string, max: number): number => {
+      const v = at(c);
+      if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > max) throw new InputError(`${file}:${line} ${c}`, v, `a whole number from 1 to ${max}`);
+      return Number(v);
+    };
+    const us = (c: string): number => {
       const v = Number(at(c));
-      if (!Number.isFinite(v) || v <= 0) throw new InputError(`${file}:${line} ${c}`, r[c], 'a finite number > 0');
-      return v;
+      if (!Number.isFinite(v) || v < 0.01 || v > 1e9) throw new InputError(`${file}:${line} ${c}`, r[c], 'microseconds from 0.01 to 10^9');
+      return v / 1e6;
     };
     const oneOf = <T extends string>(c: string, allowed: readonly T[]): T => {
       const v = at(c) as T;
@@ -79,34 +86,32 @@ export function readMeasuredSteps(file: string): MeasuredStep[] {
     };
     const step: MeasuredStep = {
       model: at('model'),
-      tp: num('tp'),
+      tp: whole('tp', 1024),
       phase: oneOf('phase', ['decode', 'prefill'] as const),
       variant: oneOf('variant', ['full', 'core'] as const),
       dtype: oneOf('dtype', ['bf16', 'fp8'] as const),
-      batch: num('batch'),
-      tokens: num('tokens'),
-      context: num('context'),
-      seconds: num('time_us') / 1e6,
-      p10Seconds: num('p10_us') / 1e6,
-      p90Seconds: num('p90_us') / 1e6,
+      batch: whole('batch', 1e6),
+      tokens: whole('tokens', 1e8),
+      context: whole('context', 1e7),
+      seconds: us('time_us'),
+      p10Seconds: us('p10_us'),
+      p90Seconds: us('p90_us'),
       source: { file, line },
     };
     const count = (c: string): number => {
-      const v = Number(at(c));
-      if (!Number.isInteger(v) || v < 0) throw new InputError(`${file}:${line} ${c}`, r[c], 'a whole number ≥ 0');
-      return v;
+      const v = at(c);
+      if (!/^\d+$/.test(v) || Number(v) > 1e6) throw new InputError(`${file}:${line} ${c}`, v, 'a whole number from 0 to 10^6');
+      return Number(v);
     };
-    for (const c of ['tp', 'batch', 'tokens', 'context'] as const) {
-      if (!Number.isInteger(step[c])) throw new InputError(`${file}:${line} ${c}`, r[c], 'a whole number ≥ 1');
-    }
     // A decode step makes one token per sequence; a prefill step reads whole prompts.
     const tokens = step.phase === 'decode' ? step.batch : step.batch * step.context;
     if (step.tokens !== tokens) throw new InputError(`${file}:${line} tokens`, r.tokens, `${tokens} (batch${step.phase === 'decode' ? '' : ' × context'} of a ${step.phase} step)`);
     if (!(step.p10Seconds <= step.seconds && step.seconds <= step.p90Seconds)) throw new InputError(`${file}:${line} time_us`, r.time_us, `a median between p10_us (${r.p10_us}) and p90_us (${r.p90_us})`);
     if (step.variant === 'full' && r.other_kernels !== undefined && r.other_kernels !== '') {
       step.otherKernels = count('other_kernels');
-      step.otherKernelSeconds = Number(at('other_kernel_us')) / 1e6;
-      if (!(step.otherKernelSeconds >= 0)) throw new InputError(`${file}:${line} other_kernel_us`, r.other_kernel_us, 'a number ≥ 0');
+      const otherUs = Number(at('other_kernel_us'));
+      if (!Number.isFinite(otherUs) || otherUs < 0 || otherUs > 1e9) throw new InputError(`${file}:${line} other_kernel_us`, r.other_kernel_us, 'microseconds from 0 to 10^9');
+      step.otherKernelSeconds = otherUs / 1e6;
       step.quantizeKernels = r.quantize_kernels === undefined || r.quantize_kernels === '' ? 0 : count('quantize_kernels');
       if (step.quantizeKernels > step.otherKernels) throw new InputError(`${file}:${line} quantize_kernels`, r.quantize_kernels, `at most other_kernels (${step.otherKernels})`);
     }

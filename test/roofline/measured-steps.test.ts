@@ -78,6 +78,18 @@ test('readMeasuredSteps() names the file, line and column of a bad row', () => {
   row[cols.indexOf('p10_us')] = String(Number(row[cols.indexOf('time_us')]) * 1.1);
   writeFileSync(f, [lines[0], row.join(',')].join('\n'));
   assert.throws(() => readMeasuredSteps(f), (e: unknown) => e instanceof InputError && e.field === `${f}:2 time_us`);
+  // No rows, an underflowing time, a hexadecimal count: each named. A byte-order mark is no column.
+  writeFileSync(f, lines[0] + '\n');
+  assert.throws(() => readMeasuredSteps(f), (e: unknown) => e instanceof InputError && e.field === 'steps file');
+  const at = (c: string, v: string): string => { const x = lines[1].split(','); x[cols.indexOf(c)] = v; return [lines[0], x.join(',')].join('\n'); };
+  writeFileSync(f, at('time_us', '1e-320'));
+  assert.throws(() => readMeasuredSteps(f), (e: unknown) => e instanceof InputError && e.field === `${f}:2 time_us`);
+  writeFileSync(f, at('other_kernels', '0x10'));
+  assert.throws(() => readMeasuredSteps(f), (e: unknown) => e instanceof InputError && e.field === `${f}:2 other_kernels`);
+  writeFileSync(f, at('batch', '1e9'));
+  assert.throws(() => readMeasuredSteps(f), (e: unknown) => e instanceof InputError && e.field === `${f}:2 batch`);
+  writeFileSync(f, '\ufeff' + [lines[0], lines[1]].join('\n'));
+  assert.equal(readMeasuredSteps(f)[0].model, 'llama-3.1-8b');
   // An unknown model is named with its file and line; hardware without the framework's tables is refused.
   writeFileSync(f, [lines[0], lines[1].replace('llama-3.1-8b,', 'llama-9-1t,')].join('\n'));
   assert.throws(() => measuredStepsCheck({ steps: f }), (e: unknown) => e instanceof InputError && e.field === `${f}:2 model`);
