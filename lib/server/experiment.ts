@@ -97,6 +97,17 @@ export interface ExperimentSpec {
    */
   calibrationFraction?: number;
   /**
+   * With the 'served' calibration, run it again (for every client) right before each
+   * point after the first, and predict the point from that fit (default false: one
+   * calibration before all points). On a shared machine the speed drifts over a run: in
+   * one 22-minute run of the default model the points' served steps went from ×1.06 to
+   * ×1.42 the one calibration's, with the speed probe (probeEngineSpeed) rising from ×0.93
+   * to ×1.29 over the same minutes. A fresh calibration carries the machine's speed of the
+   * minute before the point, measured on served steps (client and HTTP writes included),
+   * which the probe's back-to-back engine steps are not.
+   */
+  recalibrateEachPoint?: boolean;
+  /**
    * A second client to measure every point with, after batchlab's own (e.g. the openai
    * Python package): its rows carry its label in the `client` column.
    */
@@ -123,6 +134,7 @@ export interface ExperimentResult {
   model: ExperimentModel;
   /** Parameters of the served engine (total, and active per token). */
   params: { total: number; active: number };
+  /** batchlab's client's step cost of the last point (with `recalibrateEachPoint`, that point's own calibration; steps.fits holds the first). */
   fit: EngineStepCostFit;
   /** The engine's own step cost, timed on shapes in the server process (measureEngineStepCost). */
   engineFit: EngineStepCostFit;
@@ -142,12 +154,14 @@ export interface ExperimentResult {
 
 /** Served steps of an experiment, per client: its calibration's and its points'. */
 export interface ExperimentSteps {
-  /** Per client, the calibration loads' steps, each load named by its closed-loop clients. */
-  calibration: Array<{ client: string; clients: number; steps: StepSample[] }>;
+  /** Per client, the calibration loads' steps, each load named by its closed-loop clients (and, for a recalibration, the point it preceded). */
+  calibration: Array<{ client: string; clients: number; steps: StepSample[]; beforePoint?: string }>;
   /** Per point and client, the run's steps. */
   points: Array<{ point: string; client: string; steps: StepSample[] }>;
-  /** Per client, the step cost its predictions used (before any speed scaling). */
+  /** Per client, the step cost its predictions used (before any speed scaling); with `recalibrateEachPoint`, the first point's. */
   fits: Record<string, EngineStepCostFit>;
+  /** With `recalibrateEachPoint`: per point after the first and per client, the fit calibrated right before it. */
+  pointFits?: Array<{ point: string; client: string; fit: EngineStepCostFit }>;
 }
 
 /**
@@ -192,7 +206,7 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
     // The speed when the prediction's step cost was timed, against the engine fit (1 for that fit itself).
     let speedAtFit = 1;
     const steps: ExperimentSteps = { calibration: [], points: [], fits: {} };
-    const recordCalibration = (client: string) => (clients: number, st: StepSample[]): void => void steps.calibration.push({ client, clients, steps: st });
+    const recordCalibration = (client: string, beforePoint?: string) => (clients: number, st: StepSample[]): void => void steps.calibration.push({ client, clients, steps: st, ...(beforePoint ? { beforePoint } : {}) });
     if (spec.calibration === 'served') {
       fit = await calibrateOnServedSteps(srv.url, spec.workload, capBatch, spec.seed + 1000, fit, undefined, undefined, calFraction, recordCalibration('batchlab'));
       // The served steps already include the loop's time between steps.
@@ -237,6 +251,24 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
       const drawRate = spec.realiseNominalRate === true && Number.isFinite(rate) && unitPlan.length > 1 ? (rate * unitPlan[unitPlan.length - 1].at) / (unitPlan.length - 1) : rate;
       const policy = servingPolicyModule(p.policy?.kind).check(p.policy) as ServingPolicy;
       const describe = servingPolicyModule(policy.kind).describe(policy);
+      const name = p.name ?? (clients !== undefined ? `closed ${clients}` : p.load !== undefined ? `load ${p.load}` : `${rate} req/s`);
+      if (spec.recalibrateEachPoint === true && spec.calibration === 'served' && i > 0) {
+        // The same calibration loads as the first (same seed), so two fits differ only by the machine's state.
+        fit = await calibrateOnServedSteps(srv.url, spec.workload, capBatch, spec.seed + 1000, engineFit, undefined, undefined, calFraction, recordCalibration('batchlab', name));
+        (steps.pointFits ??= []).push({ point: name, client: 'batchlab', fit });
+        let line = `batchlab: recalibrated before ${name}: ${fit.provenance.reps} served steps (fit rms error ${(100 * fit.rmsRelativeError).toFixed(0)} %)`;
+        if (spec.outside) {
+          outsideFit = await calibrateOnServedSteps(srv.url, spec.workload, capBatch, spec.seed + 1000, engineFit, undefined, spec.outside.run, calFraction, recordCalibration(spec.outside.label, name));
+          steps.pointFits.push({ point: name, client: spec.outside.label, fit: outsideFit });
+          line += `; ${outsideFit.provenance.reps} steps served to the ${spec.outside.label} client (fit rms error ${(100 * outsideFit.rmsRelativeError).toFixed(0)} %)`;
+        }
+        log(line);
+        if (spec.scaleBySpeed === true) {
+          const sp = await fetch(`${srv.url}/batchlab/speed`, { method: 'POST' });
+          if (!sp.ok) throw new Error(`the server refused the speed probe: ${await sp.text()}`);
+          speedAtFit = ((await sp.json()) as { ratio: number }).ratio;
+        }
+      }
       const reset = await fetch(`${srv.url}/batchlab/reset`, { method: 'POST', body: JSON.stringify({ policy }) });
       if (!reset.ok) throw new Error(`the server refused the reset: ${await reset.text()}`);
       // The machine's speed just before the run, against the step-cost measurement.
@@ -254,7 +286,6 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
       const pr = prs[0];
       measured.push(m);
       predicted.push(pr);
-      const name = p.name ?? (clients !== undefined ? `closed ${clients}` : p.load !== undefined ? `load ${p.load}` : `${rate} req/s`);
       const runs: Array<[string, LoadResult]> = [['batchlab', m]];
       if (spec.outside) {
         const again = await fetch(`${srv.url}/batchlab/reset`, { method: 'POST', body: JSON.stringify({ policy }) });

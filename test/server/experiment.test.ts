@@ -4,9 +4,9 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { engineStepCost, fitStepCostSamples } from '../../lib/engine/stepcost.js';
 import type { StepWork } from '../../lib/core/types.js';
-import { calibrateOnServedSteps, servedStepSamples } from '../../lib/server/experiment.js';
+import { calibrateOnServedSteps, predictedVsMeasured, servedStepSamples } from '../../lib/server/experiment.js';
 import type { ServedStep } from '../../lib/server/experiment.js';
-import { summariseLoad } from '../../lib/server/load.js';
+import { runLoad, summariseLoad } from '../../lib/server/load.js';
 import type { LoadRequestRecord, LoadResult, LoadWorkload } from '../../lib/server/load.js';
 import { comparePrediction, predictLoad } from '../../lib/server/predict.js';
 import { InputError } from '../../lib/util/errors.js';
@@ -134,4 +134,30 @@ test('calibrateOnServedSteps(..., fraction) sends that fraction of 12 requests a
   } finally {
     await new Promise((r) => srv.close(r));
   }
+});
+
+test('predictedVsMeasured with recalibrateEachPoint runs the served-step calibration again, per client, before every point after the first, and predicts each point from its own fit', async () => {
+  // A real server with a tiny engine (about 4 s): two closed-loop points, batchlab's client and a second one.
+  const r = await predictedVsMeasured({
+    model: { label: 'tiny', id: 'llama-3.2-1b', scale: { width: 0.125, depth: 0.125, vocab: 0.03125 } },
+    workload: { requests: 4, promptTokens: { kind: 'fixed', tokens: 8 }, outputTokens: { kind: 'fixed', tokens: 4 } },
+    points: [{ policy: { kind: 'continuous', maxBatch: 2 }, clients: 1 }, { policy: { kind: 'continuous', maxBatch: 2 }, clients: 2 }],
+    seed: 1,
+    maxContext: 64,
+    capacityBatch: 2,
+    calibrateReps: 1,
+    calibration: 'served',
+    recalibrateEachPoint: true,
+    calibrationFraction: 0.25,
+    outside: { label: 'second', run: (url, workload, seed) => runLoad({ url, workload, seed }) },
+  });
+  // The calibration's loads are closed loops of 1 and 2 clients (1, half and all of capacityBatch 2), per client:
+  // once before all points, once more before 'closed 2', none before 'closed 1'.
+  const loads = r.steps.calibration.map((c) => `${c.client}/${c.clients}/${c.beforePoint ?? 'start'}`);
+  assert.deepEqual(loads, ['batchlab/1/start', 'batchlab/2/start', 'second/1/start', 'second/2/start', 'batchlab/1/closed 2', 'batchlab/2/closed 2', 'second/1/closed 2', 'second/2/closed 2']);
+  assert.deepEqual(r.steps.pointFits?.map((f) => `${f.client}/${f.point}`), ['batchlab/closed 2', 'second/closed 2']);
+  // Each recalibrated fit is fitted to its own loads' steps, not the first calibration's.
+  for (const f of r.steps.pointFits!) assert.notEqual(f.fit, r.steps.fits[f.client]);
+  assert.equal(r.fit, r.steps.pointFits![0].fit);
+  assert.deepEqual([...new Set(r.table.array('point') as string[])], ['closed 1', 'closed 2']);
 });
