@@ -8,12 +8,12 @@
 // JSON files in <dir> (created; regular files, written atomically), so a step-cost fit can be
 // judged on steps it never saw. Each point also prints stepCostBins: measured/fitted by tokens per step.
 // --points measures only the named points (names as the tables print them; default all);
-// --calibrate-once runs the served-step calibration once before all points; by default the
-// issue-24 section runs it again before each point (the real-size model: once, unless
-// --recalibrate-each-point), because a shared machine's speed drifts over a run.
 // --calibration-fraction sends that fraction of the served-step calibration's requests
 // (default 1). Both make a reduced run of the real-size model possible; every progress
 // line carries the wall time since the start and since the line before (the phase it ends).
+// --calibrate-once runs the served-step calibration once before all points; by default the
+// issue-24 section runs it again before each point (the real-size model: once, unless
+// --recalibrate-each-point), because a shared machine's speed drifts over a run.
 // Three loads (light, near the knee, saturated: 0.3, 0.75 and 1.2 × the predicted
 // capacity under continuous batching), two policies (continuous; the tick-level window
 // of 30 ms), two configs (dense Llama-3.2-1B and MoE Mixtral-8x7B, scaled down).
@@ -60,6 +60,7 @@ const requests = arg('--requests', 40);
 const calibrationFraction = arg('--calibration-fraction', 1);
 if (!(calibrationFraction > 0 && calibrationFraction <= 1)) throw new InputError('--calibration-fraction', process.argv[process.argv.indexOf('--calibration-fraction') + 1], 'a number in (0, 1]');
 const seed = arg('--seed', 1);
+if (process.argv.includes('--recalibrate-each-point') && process.argv.includes('--calibrate-once')) throw new InputError('--calibrate-once', 'given with --recalibrate-each-point', 'left out when --recalibrate-each-point is given (the two flags ask for opposite calibrations)');
 // Default: the step cost is fitted to steps the server ran under a calibration load (a
 // different seed from the measured points); --engine-steps uses engine steps timed back to back.
 const calibration = process.argv.includes('--engine-steps') ? 'engine' : 'served';

@@ -134,7 +134,7 @@ export interface ExperimentResult {
   model: ExperimentModel;
   /** Parameters of the served engine (total, and active per token). */
   params: { total: number; active: number };
-  /** batchlab's client's step cost of the last point (with `recalibrateEachPoint`, that point's own calibration; steps.fits holds the first). */
+  /** batchlab's client's step cost from the calibration before all points (before any speed scaling): the capacity's and the first point's; with `recalibrateEachPoint` later points' fits are in steps.pointFits. */
   fit: EngineStepCostFit;
   /** The engine's own step cost, timed on shapes in the server process (measureEngineStepCost). */
   engineFit: EngineStepCostFit;
@@ -170,7 +170,8 @@ export interface ExperimentSteps {
  * beyond engine steps (probeServerOverheads), then for every point: resets
  * the server to the point's policy, probes the engine's speed now against the measured
  * step cost (probeEngineSpeed; recorded, and used to scale the step cost when
- * `scaleBySpeed`), drives it with Poisson arrivals of the workload and
+ * `scaleBySpeed`; with `recalibrateEachPoint` the served-step calibration runs again
+ * first, per client, and the point is predicted from that fit), drives it with Poisson arrivals of the workload and
  * seed, and predicts the same run with `simulateServing` from the measured step cost.
  * Returns predicted beside measured TTFT p50/p99, inter-token latency p50, time per
  * output token p50 and throughput, each with its relative error.
@@ -187,6 +188,13 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
   const maxContext = checkInt('maxContext', spec.maxContext, { min: 2, max: 32768 });
   const capBatch = checkInt('capacityBatch', spec.capacityBatch, { min: 1, max: 4096 });
   const calFraction = spec.calibrationFraction === undefined ? 1 : checkPositive('calibrationFraction', spec.calibrationFraction, 1);
+  if (spec.recalibrateEachPoint === true && spec.calibration !== 'served') throw new InputError('recalibrateEachPoint', spec.recalibrateEachPoint, "true only with calibration 'served' (the engine calibration is timed once, when the server starts)");
+  // Names label the recalibrations and the saved steps: each must say which point it is.
+  const names = points.map((p, i) => {
+    if (p.name !== undefined && (typeof p.name !== 'string' || p.name.trim() === '' || p.name.length > 200)) throw new InputError(`points[${i}].name`, p.name, 'a non-empty string of at most 200 characters');
+    return p.name;
+  });
+  for (const [i, n] of names.entries()) if (n !== undefined && names.indexOf(n) !== i) throw new InputError(`points[${i}].name`, n, 'a name no other point has');
   const maxPrompt = spec.workload.promptTokens && spec.workload.promptTokens.kind !== 'lognormal' ? (spec.workload.promptTokens.kind === 'fixed' ? spec.workload.promptTokens.tokens : spec.workload.promptTokens.max) : 128;
   const s = spec.model.scale;
   const srv = await spawnServer([
@@ -203,21 +211,26 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
     const probed = await probeServerOverheads(srv.url);
     log(`batchlab: server overheads: ${(probed.stepSeconds * 1e3).toFixed(2)} ms per step (loop), ${(probed.requestSeconds * 1e3).toFixed(2)} ms per request (HTTP path)`);
     let overheads: ServerOverheads = probed;
-    // The speed when the prediction's step cost was timed, against the engine fit (1 for that fit itself).
+    // Per client, the speed when its prediction's step cost was timed, against the engine fit (1 for that fit itself).
     let speedAtFit = 1;
+    let outsideSpeedAtFit = 1;
     const steps: ExperimentSteps = { calibration: [], points: [], fits: {} };
-    const recordCalibration = (client: string, beforePoint?: string) => (clients: number, st: StepSample[]): void => void steps.calibration.push({ client, clients, steps: st, ...(beforePoint ? { beforePoint } : {}) });
+    // One client's served-step calibration (its loads recorded, before a point when named), then, with scaleBySpeed, the speed right after it.
+    const calibrateClient = async (client: string, run: ((url: string, workload: LoadWorkload, seed: number) => Promise<LoadResult>) | undefined, beforePoint?: string): Promise<{ fit: EngineStepCostFit; speed: number }> => {
+      const record = (clients: number, st: StepSample[]): void => void steps.calibration.push({ client, clients, steps: st, ...(beforePoint === undefined ? {} : { beforePoint }) });
+      // Over the engine fit: its timed per-sequence and per-key costs (a served fit has no timed shapes to give them).
+      const f = await calibrateOnServedSteps(srv.url, spec.workload, capBatch, spec.seed + 1000, engineFit, undefined, run, calFraction, record);
+      if (spec.scaleBySpeed !== true) return { fit: f, speed: 1 };
+      const sp = await fetch(`${srv.url}/batchlab/speed`, { method: 'POST' });
+      if (!sp.ok) throw new Error(`the server refused the speed probe: ${await sp.text()}`);
+      return { fit: f, speed: ((await sp.json()) as { ratio: number }).ratio };
+    };
     if (spec.calibration === 'served') {
-      fit = await calibrateOnServedSteps(srv.url, spec.workload, capBatch, spec.seed + 1000, fit, undefined, undefined, calFraction, recordCalibration('batchlab'));
+      ({ fit, speed: speedAtFit } = await calibrateClient('batchlab', undefined));
       // The served steps already include the loop's time between steps.
       overheads = { stepSeconds: 0, requestSeconds: probed.requestSeconds };
       log(`batchlab: step cost fitted to ${fit.provenance.reps} served steps (fit rms error ${(100 * fit.rmsRelativeError).toFixed(0)} %)${describeServedPerSequence(fit)}`);
-      if (spec.scaleBySpeed === true) {
-        const sp = await fetch(`${srv.url}/batchlab/speed`, { method: 'POST' });
-        if (!sp.ok) throw new Error(`the server refused the speed probe: ${await sp.text()}`);
-        speedAtFit = ((await sp.json()) as { ratio: number }).ratio;
-        log(`batchlab: engine speed right after the served calibration ×${speedAtFit.toFixed(2)} of the engine fit`);
-      }
+      if (spec.scaleBySpeed === true) log(`batchlab: engine speed right after the served calibration ×${speedAtFit.toFixed(2)} of the engine fit`);
     }
     // The outside client's own HTTP path (its request building and parsing included), probed the same way.
     let outsideOverheads: ServerOverheads | undefined;
@@ -228,8 +241,7 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
       outsideOverheads = { stepSeconds: overheads.stepSeconds, requestSeconds: o.requestSeconds };
       log(`batchlab: the ${spec.outside.label} client's HTTP path: ${(o.requestSeconds * 1e3).toFixed(2)} ms per request`);
       if (spec.calibration === 'served') {
-        // Over the engine fit, as batchlab's own: its timed per-sequence and per-key costs (a served fit has no timed shapes to give them).
-        outsideFit = await calibrateOnServedSteps(srv.url, spec.workload, capBatch, spec.seed + 1000, engineFit, undefined, spec.outside.run, calFraction, recordCalibration(spec.outside.label));
+        ({ fit: outsideFit, speed: outsideSpeedAtFit } = await calibrateClient(spec.outside.label, spec.outside.run));
         log(`batchlab: step cost fitted to ${outsideFit.provenance.reps} steps served to the ${spec.outside.label} client (fit rms error ${(100 * outsideFit.rmsRelativeError).toFixed(0)} %)${describeServedPerSequence(outsideFit)}`);
       }
     }
@@ -252,22 +264,23 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
       const policy = servingPolicyModule(p.policy?.kind).check(p.policy) as ServingPolicy;
       const describe = servingPolicyModule(policy.kind).describe(policy);
       const name = p.name ?? (clients !== undefined ? `closed ${clients}` : p.load !== undefined ? `load ${p.load}` : `${rate} req/s`);
-      if (spec.recalibrateEachPoint === true && spec.calibration === 'served' && i > 0) {
+      // The step costs this point is predicted from: the first calibration's, or with recalibrateEachPoint its own.
+      let ownFit = fit;
+      let ownSpeed = speedAtFit;
+      let otherFit = outsideFit;
+      let otherSpeed = outsideSpeedAtFit;
+      if (spec.recalibrateEachPoint === true && i > 0) {
         // The same calibration loads as the first (same seed), so two fits differ only by the machine's state.
-        fit = await calibrateOnServedSteps(srv.url, spec.workload, capBatch, spec.seed + 1000, engineFit, undefined, undefined, calFraction, recordCalibration('batchlab', name));
-        (steps.pointFits ??= []).push({ point: name, client: 'batchlab', fit });
-        let line = `batchlab: recalibrated before ${name}: ${fit.provenance.reps} served steps (fit rms error ${(100 * fit.rmsRelativeError).toFixed(0)} %)`;
+        ({ fit: ownFit, speed: ownSpeed } = await calibrateClient('batchlab', undefined, name));
+        (steps.pointFits ??= []).push({ point: name, client: 'batchlab', fit: ownFit });
+        const speeds = (x: number): string => (spec.scaleBySpeed === true ? `, engine speed right after ×${x.toFixed(2)}` : '');
+        let line = `batchlab: recalibrated before ${name}: ${ownFit.provenance.reps} served steps (fit rms error ${(100 * ownFit.rmsRelativeError).toFixed(0)} %${speeds(ownSpeed)})`;
         if (spec.outside) {
-          outsideFit = await calibrateOnServedSteps(srv.url, spec.workload, capBatch, spec.seed + 1000, engineFit, undefined, spec.outside.run, calFraction, recordCalibration(spec.outside.label, name));
-          steps.pointFits.push({ point: name, client: spec.outside.label, fit: outsideFit });
-          line += `; ${outsideFit.provenance.reps} steps served to the ${spec.outside.label} client (fit rms error ${(100 * outsideFit.rmsRelativeError).toFixed(0)} %)`;
+          ({ fit: otherFit, speed: otherSpeed } = await calibrateClient(spec.outside.label, spec.outside.run, name));
+          steps.pointFits.push({ point: name, client: spec.outside.label, fit: otherFit });
+          line += `; ${otherFit.provenance.reps} steps served to the ${spec.outside.label} client (fit rms error ${(100 * otherFit.rmsRelativeError).toFixed(0)} %${speeds(otherSpeed)})`;
         }
         log(line);
-        if (spec.scaleBySpeed === true) {
-          const sp = await fetch(`${srv.url}/batchlab/speed`, { method: 'POST' });
-          if (!sp.ok) throw new Error(`the server refused the speed probe: ${await sp.text()}`);
-          speedAtFit = ((await sp.json()) as { ratio: number }).ratio;
-        }
       }
       const reset = await fetch(`${srv.url}/batchlab/reset`, { method: 'POST', body: JSON.stringify({ policy }) });
       if (!reset.ok) throw new Error(`the server refused the reset: ${await reset.text()}`);
@@ -275,8 +288,8 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
       const speed = await fetch(`${srv.url}/batchlab/speed`, { method: 'POST' });
       if (!speed.ok) throw new Error(`the server refused the speed probe: ${await speed.text()}`);
       const ratio = ((await speed.json()) as { ratio: number }).ratio;
-      const fitNow = spec.scaleBySpeed === true ? scaleStepCostFit(fit, ratio / speedAtFit) : fit;
-      const outsideFitNow = spec.scaleBySpeed === true ? scaleStepCostFit(outsideFit, ratio / speedAtFit) : outsideFit;
+      const fitNow = spec.scaleBySpeed === true ? scaleStepCostFit(ownFit, ratio / ownSpeed) : ownFit;
+      const outsideFitNow = spec.scaleBySpeed === true ? scaleStepCostFit(otherFit, ratio / otherSpeed) : otherFit;
       const workload: LoadWorkload = { ...spec.workload, arrivals: clients !== undefined ? { kind: 'closed', clients } : { kind: 'poisson', ratePerSecond: drawRate } };
       const m = await runLoad({ url: srv.url, workload, seed: spec.seed });
       const logs = [await serverLog(srv.url)];
@@ -303,10 +316,10 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
         // The simulator's view of the run, as its figures: the median over the draws.
         const stepsPredicted = median(prcs.map((x) => x.steps));
         const meanBatchPredicted = median(prcs.map((x) => x.meanBatch));
-        const drift = servedStepRatio(logs[k].steps, own ? fit : outsideFit);
+        const drift = servedStepRatio(logs[k].steps, own ? ownFit : otherFit);
         // The same ratio over the steps that carry prompt tokens and over decode-only steps: where a TTFT error comes from.
-        const promptDrift = servedStepRatio(logs[k].steps.filter((st) => st.work.prefillTokens > 0), own ? fit : outsideFit);
-        const decodeDrift = servedStepRatio(logs[k].steps.filter((st) => st.work.prefillTokens === 0), own ? fit : outsideFit);
+        const promptDrift = servedStepRatio(logs[k].steps.filter((st) => st.work.prefillTokens > 0), own ? ownFit : otherFit);
+        const decodeDrift = servedStepRatio(logs[k].steps.filter((st) => st.work.prefillTokens === 0), own ? ownFit : otherFit);
         const cmp = comparePrediction(mm, prcs, ov, { warmupRequests });
         if (own) ownCmp = cmp;
         const offered = Number.isFinite(rate) ? `${rate.toFixed(2)} req/s, offered ${mm.offeredRatePerSecond.toFixed(2)}` : `${clients} clients`;
@@ -317,7 +330,7 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
           `served steps ${logs[k].steps.length} (predicted ${stepsPredicted}), ×${drift.toFixed(2)} the calibrated step cost (median; steps with prompt tokens ×${promptDrift.toFixed(2)}, decode-only ×${decodeDrift.toFixed(2)}), client CPU ${ms(mm.clientCpuSeconds / mm.outputTokens)} ms per output token`);
         const held = servedStepSamples(logs[k].steps);
         steps.points.push({ point: name, client, steps: held });
-        log(`batchlab:   ${describeStepCostBins(stepCostBins(own ? fit : outsideFit, held))}`);
+        log(`batchlab:   ${describeStepCostBins(stepCostBins(own ? ownFit : otherFit, held))}`);
         for (const c of cmp) rows.push({ model: spec.model.label, policy: describe, point: name, client, ratePerSecond: rate, offeredRatePerSecond: mm.offeredRatePerSecond, speedRatio: ratio, stepRatio: drift, ...c, meanBatchPredicted, stepsPredicted });
       }
       perPoint.push({
