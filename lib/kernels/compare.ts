@@ -1,4 +1,4 @@
-import { median, quantileSorted } from '../util/stats.js';
+import { quantileSorted } from '../util/stats.js';
 import { InputError } from '../util/errors.js';
 import { KERNEL_SCHEMA } from './schema.js';
 import type { KernelRow } from './schema.js';
@@ -42,5 +42,5 @@ export function kernelTableAgreement(table: KernelTable, reference: KernelTable,
   }
   if (pairs.length === 0) return { pairs };
   const sorted = pairs.map((p) => p.ratio).sort((a, b) => a - b);
-  return { pairs, median: median(sorted), p10: quantileSorted(sorted, 0.1), p90: quantileSorted(sorted, 0.9) };
+  return { pairs, median: quantileSorted(sorted, 0.5), p10: quantileSorted(sorted, 0.1), p90: quantileSorted(sorted, 0.9) };
 }

@@ -787,7 +787,8 @@ function stageCost(model: ModelSpec, hw: HardwareSpec, r: Resolved, work: Checke
     };
     dispatch = moeLayers * a2a(r.precision.dispatch);
     combine = moeLayers * a2a(r.precision.combine);
-    if (r.mode !== 'spec') kernels += 2 * moeLayers;
+    // Dispatch and combine phases priced from DeepEP's tables: table calls (see `add`), the others the model's kernels.
+    let tablePhases = 0;
     // A large expert-parallel layout's dispatch and combine are DeepEP's: read from its tables
     // where they hold the layout, as aiconfigurator's MoEAllToAll prices them (blocks/moe.py:569-634).
     if (r.kernels?.device && r.largeExpertParallel) {
@@ -799,13 +800,13 @@ function stageCost(model: ModelSpec, hw: HardwareSpec, r: Resolved, work: Checke
         }
         if (phase === 'dispatch') dispatch = moeLayers * seconds;
         else combine = moeLayers * seconds;
-        // A table-priced dispatch or combine is a table call like any other (see `add`).
-        if (r.mode !== 'spec') {
-          kernels -= moeLayers;
-          tableKernels += moeLayers;
-        }
+        tablePhases++;
       }
       for (const a of priced.answers) tally.add('deepep', a, moeLayers);
+    }
+    if (r.mode !== 'spec') {
+      kernels += (2 - tablePhases) * moeLayers;
+      tableKernels += tablePhases * moeLayers;
     }
   }
   // A table call's row already holds a graph's launch gap: it pays only what a launch costs

@@ -190,11 +190,13 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
   const calFraction = spec.calibrationFraction === undefined ? 1 : checkPositive('calibrationFraction', spec.calibrationFraction, 1);
   if (spec.recalibrateEachPoint === true && spec.calibration !== 'served') throw new InputError('recalibrateEachPoint', spec.recalibrateEachPoint, "true only with calibration 'served' (the engine calibration is timed once, when the server starts)");
   // Names label the recalibrations and the saved steps: each must say which point it is.
-  const names = points.map((p, i) => {
-    if (p.name !== undefined && (typeof p.name !== 'string' || p.name.trim() === '' || p.name.length > 200)) throw new InputError(`points[${i}].name`, p.name, 'a non-empty string of at most 200 characters');
-    return p.name;
-  });
-  for (const [i, n] of names.entries()) if (n !== undefined && names.indexOf(n) !== i) throw new InputError(`points[${i}].name`, n, 'a name no other point has');
+  const names = new Set<string>();
+  for (const [i, p] of points.entries()) {
+    if (p.name === undefined) continue;
+    if (typeof p.name !== 'string' || p.name.trim() === '' || p.name.length > 200) throw new InputError(`points[${i}].name`, p.name, 'a non-empty string of at most 200 characters');
+    if (names.has(p.name)) throw new InputError(`points[${i}].name`, p.name, 'a name no other point has');
+    names.add(p.name);
+  }
   const maxPrompt = spec.workload.promptTokens && spec.workload.promptTokens.kind !== 'lognormal' ? (spec.workload.promptTokens.kind === 'fixed' ? spec.workload.promptTokens.tokens : spec.workload.promptTokens.max) : 128;
   const s = spec.model.scale;
   const srv = await spawnServer([
@@ -215,15 +217,18 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
     let speedAtFit = 1;
     let outsideSpeedAtFit = 1;
     const steps: ExperimentSteps = { calibration: [], points: [], fits: {} };
+    // The engine's speed now against its step-cost measurement (probeEngineSpeed, in the server).
+    const probeSpeed = async (): Promise<number> => {
+      const sp = await fetch(`${srv.url}/batchlab/speed`, { method: 'POST' });
+      if (!sp.ok) throw new Error(`the server refused the speed probe: ${await sp.text()}`);
+      return ((await sp.json()) as { ratio: number }).ratio;
+    };
     // One client's served-step calibration (its loads recorded, before a point when named), then, with scaleBySpeed, the speed right after it.
-    const calibrateClient = async (client: string, run: ((url: string, workload: LoadWorkload, seed: number) => Promise<LoadResult>) | undefined, beforePoint?: string): Promise<{ fit: EngineStepCostFit; speed: number }> => {
+    const calibrateClient = async (client: string, run: NonNullable<ExperimentSpec['outside']>['run'] | undefined, beforePoint?: string): Promise<{ fit: EngineStepCostFit; speed: number }> => {
       const record = (clients: number, st: StepSample[]): void => void steps.calibration.push({ client, clients, steps: st, ...(beforePoint === undefined ? {} : { beforePoint }) });
       // Over the engine fit: its timed per-sequence and per-key costs (a served fit has no timed shapes to give them).
       const f = await calibrateOnServedSteps(srv.url, spec.workload, capBatch, spec.seed + 1000, engineFit, undefined, run, calFraction, record);
-      if (spec.scaleBySpeed !== true) return { fit: f, speed: 1 };
-      const sp = await fetch(`${srv.url}/batchlab/speed`, { method: 'POST' });
-      if (!sp.ok) throw new Error(`the server refused the speed probe: ${await sp.text()}`);
-      return { fit: f, speed: ((await sp.json()) as { ratio: number }).ratio };
+      return { fit: f, speed: spec.scaleBySpeed === true ? await probeSpeed() : 1 };
     };
     if (spec.calibration === 'served') {
       ({ fit, speed: speedAtFit } = await calibrateClient('batchlab', undefined));
@@ -285,9 +290,7 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
       const reset = await fetch(`${srv.url}/batchlab/reset`, { method: 'POST', body: JSON.stringify({ policy }) });
       if (!reset.ok) throw new Error(`the server refused the reset: ${await reset.text()}`);
       // The machine's speed just before the run, against the step-cost measurement.
-      const speed = await fetch(`${srv.url}/batchlab/speed`, { method: 'POST' });
-      if (!speed.ok) throw new Error(`the server refused the speed probe: ${await speed.text()}`);
-      const ratio = ((await speed.json()) as { ratio: number }).ratio;
+      const ratio = await probeSpeed();
       const fitNow = spec.scaleBySpeed === true ? scaleStepCostFit(ownFit, ratio / ownSpeed) : ownFit;
       const outsideFitNow = spec.scaleBySpeed === true ? scaleStepCostFit(otherFit, ratio / otherSpeed) : otherFit;
       const workload: LoadWorkload = { ...spec.workload, arrivals: clients !== undefined ? { kind: 'closed', clients } : { kind: 'poisson', ratePerSecond: drawRate } };
