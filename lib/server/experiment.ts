@@ -104,7 +104,10 @@ export interface ExperimentSpec {
    * ×1.42 the one calibration's, with the speed probe (probeEngineSpeed) rising from ×0.93
    * to ×1.29 over the same minutes. A fresh calibration carries the machine's speed of the
    * minute before the point, measured on served steps (client and HTTP writes included),
-   * which the probe's back-to-back engine steps are not.
+   * which the probe's back-to-back engine steps are not. Each client's calibration runs
+   * right before its own run of the point (batchlab's, then the outside client's, the
+   * outside client's first one included), so no other run lies between a fit and the run
+   * it predicts.
    */
   recalibrateEachPoint?: boolean;
   /**
@@ -120,7 +123,7 @@ export interface ExperimentSpec {
 export interface ExperimentResult {
   /**
    * Columns: model, policy, point, client, ratePerSecond, offeredRatePerSecond, speedRatio
-   * (probeEngineSpeed just before the point), stepRatio (servedStepRatio of the run's steps
+   * (probeEngineSpeed just before the client's run of the point), stepRatio (servedStepRatio of the run's steps
    * against the client's calibrated step cost), metric, predicted (the median over the
    * prediction's draws, see predictLoadDraws), predictedMin and predictedMax (the smallest
    * and largest draw; absent when the fit has no measured spread, so one run), measured,
@@ -245,7 +248,8 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
       const o = await probeServerOverheads(srv.url, 8, spec.outside.run);
       outsideOverheads = { stepSeconds: overheads.stepSeconds, requestSeconds: o.requestSeconds };
       log(`batchlab: the ${spec.outside.label} client's HTTP path: ${(o.requestSeconds * 1e3).toFixed(2)} ms per request`);
-      if (spec.calibration === 'served') {
+      // With a calibration before each point, the outside client's first one runs right before its first run (below).
+      if (spec.calibration === 'served' && spec.recalibrateEachPoint !== true) {
         ({ fit: outsideFit, speed: outsideSpeedAtFit } = await calibrateClient(spec.outside.label, spec.outside.run));
         log(`batchlab: step cost fitted to ${outsideFit.provenance.reps} steps served to the ${spec.outside.label} client (fit rms error ${(100 * outsideFit.rmsRelativeError).toFixed(0)} %)${describeServedPerSequence(outsideFit)}`);
       }
@@ -274,25 +278,21 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
       let ownSpeed = speedAtFit;
       let otherFit = outsideFit;
       let otherSpeed = outsideSpeedAtFit;
+      const speeds = (x: number): string => (spec.scaleBySpeed === true ? `, engine speed right after ×${x.toFixed(2)}` : '');
       if (spec.recalibrateEachPoint === true && i > 0) {
         // The same calibration loads as the first (same seed), so two fits differ only by the machine's state.
         ({ fit: ownFit, speed: ownSpeed } = await calibrateClient('batchlab', undefined, name));
         (steps.pointFits ??= []).push({ point: name, client: 'batchlab', fit: ownFit });
-        const speeds = (x: number): string => (spec.scaleBySpeed === true ? `, engine speed right after ×${x.toFixed(2)}` : '');
-        let line = `batchlab: recalibrated before ${name}: ${ownFit.provenance.reps} served steps (fit rms error ${(100 * ownFit.rmsRelativeError).toFixed(0)} %${speeds(ownSpeed)})`;
-        if (spec.outside) {
-          ({ fit: otherFit, speed: otherSpeed } = await calibrateClient(spec.outside.label, spec.outside.run, name));
-          steps.pointFits.push({ point: name, client: spec.outside.label, fit: otherFit });
-          line += `; ${otherFit.provenance.reps} steps served to the ${spec.outside.label} client (fit rms error ${(100 * otherFit.rmsRelativeError).toFixed(0)} %${speeds(otherSpeed)})`;
-        }
-        log(line);
+        log(`batchlab: recalibrated before ${name}: ${ownFit.provenance.reps} served steps (fit rms error ${(100 * ownFit.rmsRelativeError).toFixed(0)} %${speeds(ownSpeed)})`);
       }
-      const reset = await fetch(`${srv.url}/batchlab/reset`, { method: 'POST', body: JSON.stringify({ policy }) });
-      if (!reset.ok) throw new Error(`the server refused the reset: ${await reset.text()}`);
-      // The machine's speed just before the run, against the step-cost measurement.
-      const ratio = await probeSpeed();
+      // Resets to the point's policy, then probes the machine's speed just before a run, against the step-cost measurement.
+      const resetAndProbe = async (): Promise<number> => {
+        const reset = await fetch(`${srv.url}/batchlab/reset`, { method: 'POST', body: JSON.stringify({ policy }) });
+        if (!reset.ok) throw new Error(`the server refused the reset: ${await reset.text()}`);
+        return probeSpeed();
+      };
+      const ratio = await resetAndProbe();
       const fitNow = spec.scaleBySpeed === true ? scaleStepCostFit(ownFit, ratio / ownSpeed) : ownFit;
-      const outsideFitNow = spec.scaleBySpeed === true ? scaleStepCostFit(otherFit, ratio / otherSpeed) : otherFit;
       const workload: LoadWorkload = { ...spec.workload, arrivals: clients !== undefined ? { kind: 'closed', clients } : { kind: 'poisson', ratePerSecond: drawRate } };
       const m = await runLoad({ url: srv.url, workload, seed: spec.seed });
       const logs = [await serverLog(srv.url)];
@@ -303,9 +303,25 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
       measured.push(m);
       predicted.push(pr);
       const runs: Array<[string, LoadResult]> = [['batchlab', m]];
+      const ratios = [ratio];
+      let outsideFitNow = otherFit;
       if (spec.outside) {
-        const again = await fetch(`${srv.url}/batchlab/reset`, { method: 'POST', body: JSON.stringify({ policy }) });
-        if (!again.ok) throw new Error(`the server refused the reset: ${await again.text()}`);
+        if (spec.recalibrateEachPoint === true) {
+          // Right before its own run, as batchlab's client's: a fit made before the other client's run would carry minutes of drift more.
+          ({ fit: otherFit, speed: otherSpeed } = await calibrateClient(spec.outside.label, spec.outside.run, i > 0 ? name : undefined));
+          if (i === 0) {
+            outsideFit = otherFit;
+            outsideSpeedAtFit = otherSpeed;
+            steps.fits[spec.outside.label] = otherFit;
+            log(`batchlab: step cost fitted to ${otherFit.provenance.reps} steps served to the ${spec.outside.label} client (fit rms error ${(100 * otherFit.rmsRelativeError).toFixed(0)} %)${describeServedPerSequence(otherFit)}`);
+          } else {
+            (steps.pointFits ??= []).push({ point: name, client: spec.outside.label, fit: otherFit });
+            log(`batchlab: recalibrated before ${name}: ${otherFit.provenance.reps} steps served to the ${spec.outside.label} client (fit rms error ${(100 * otherFit.rmsRelativeError).toFixed(0)} %${speeds(otherSpeed)})`);
+          }
+        }
+        const outsideRatio = await resetAndProbe();
+        ratios.push(outsideRatio);
+        outsideFitNow = spec.scaleBySpeed === true ? scaleStepCostFit(otherFit, outsideRatio / otherSpeed) : otherFit;
         runs.push([spec.outside.label, await spec.outside.run(srv.url, workload, spec.seed)]);
         logs.push(await serverLog(srv.url));
       }
@@ -326,7 +342,7 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
         const cmp = comparePrediction(mm, prcs, ov, { warmupRequests });
         if (own) ownCmp = cmp;
         const offered = Number.isFinite(rate) ? `${rate.toFixed(2)} req/s, offered ${mm.offeredRatePerSecond.toFixed(2)}` : `${clients} clients`;
-        log(`batchlab: ${spec.model.label} · ${describe} · ${name} (${offered}, speed ×${ratio.toFixed(2)}, ${client} client): ` + cmp.map((c) => `${c.metric.split(' (')[0]} ${(100 * c.error).toFixed(0)} %`).join(', '));
+        log(`batchlab: ${spec.model.label} · ${describe} · ${name} (${offered}, speed ×${ratios[k].toFixed(2)}, ${client} client): ` + cmp.map((c) => `${c.metric.split(' (')[0]} ${(100 * c.error).toFixed(0)} %`).join(', '));
         const parts = timelineMedians(requestTimelines(mm, logs[k]));
         const ms = (x: number): string => (x * 1e3).toFixed(1);
         log(`batchlab:   TTFT parts (medians, ms): send→headers read ${ms(parts.toHeaders)}, →submitted ${ms(parts.toSubmit)}, →admitted ${ms(parts.toAdmit)}, →first token written ${ms(parts.toFirstToken)}, →read by the client ${ms(parts.toClient)}; ` +
@@ -334,7 +350,7 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
         const held = servedStepSamples(logs[k].steps);
         steps.points.push({ point: name, client, steps: held });
         log(`batchlab:   ${describeStepCostBins(stepCostBins(own ? ownFit : otherFit, held))}`);
-        for (const c of cmp) rows.push({ model: spec.model.label, policy: describe, point: name, client, ratePerSecond: rate, offeredRatePerSecond: mm.offeredRatePerSecond, speedRatio: ratio, stepRatio: drift, ...c, meanBatchPredicted, stepsPredicted });
+        for (const c of cmp) rows.push({ model: spec.model.label, policy: describe, point: name, client, ratePerSecond: rate, offeredRatePerSecond: mm.offeredRatePerSecond, speedRatio: ratios[k], stepRatio: drift, ...c, meanBatchPredicted, stepsPredicted });
       }
       perPoint.push({
         model: spec.model.label,

@@ -136,8 +136,9 @@ test('calibrateOnServedSteps(..., fraction) sends that fraction of 12 requests a
   }
 });
 
-test('predictedVsMeasured with recalibrateEachPoint runs the served-step calibration again, per client, before every point after the first, and predicts each point from its own fit', async () => {
+test('predictedVsMeasured with recalibrateEachPoint runs the served-step calibration again, per client, before every point after the first, right before the client\'s own run, and predicts each point from its own fit', async () => {
   // A real server with a tiny engine (about 4 s): two closed-loop points, batchlab's client and a second one.
+  const second: Array<{ seed: number; start: number }> = [];
   const r = await predictedVsMeasured({
     model: { label: 'tiny', id: 'llama-3.2-1b', scale: { width: 0.125, depth: 0.125, vocab: 0.03125 } },
     workload: { requests: 4, promptTokens: { kind: 'fixed', tokens: 8 }, outputTokens: { kind: 'fixed', tokens: 4 } },
@@ -149,12 +150,24 @@ test('predictedVsMeasured with recalibrateEachPoint runs the served-step calibra
     calibration: 'served',
     recalibrateEachPoint: true,
     calibrationFraction: 0.25,
-    outside: { label: 'second', run: (url, workload, seed) => runLoad({ url, workload, seed }) },
+    outside: {
+      label: 'second',
+      run: async (url, workload, seed) => {
+        const m = await runLoad({ url, workload, seed });
+        second.push({ seed, start: m.monotonicStart });
+        return m;
+      },
+    },
   });
   // The calibration's loads are closed loops of 1 and 2 clients (1, half and all of capacityBatch 2), per client:
   // once before all points, once more before 'closed 2', none before 'closed 1'.
   const loads = r.steps.calibration.map((c) => `${c.client}/${c.clients}/${c.beforePoint ?? 'start'}`);
   assert.deepEqual(loads, ['batchlab/1/start', 'batchlab/2/start', 'second/1/start', 'second/2/start', 'batchlab/1/closed 2', 'batchlab/2/closed 2', 'second/1/closed 2', 'second/2/closed 2']);
+  // After the probe of its HTTP path (seed 7, probeServerOverheads), the second client's calibrations (seeds 1 + 1000 + clients)
+  // and runs (seed 1) alternate, and each of its calibrations starts after batchlab's client ran the point: nothing but a
+  // speed probe lies between them and its own run.
+  assert.deepEqual(second.map((x) => x.seed), [7, 1002, 1003, 1, 1002, 1003, 1]);
+  for (const [i, at] of [[0, 1], [1, 4]] as const) assert.ok(second[at].start > r.measured[i].monotonicStart, `point ${i}: the second client calibrated before batchlab's run`);
   assert.deepEqual(r.steps.pointFits?.map((f) => `${f.client}/${f.point}`), ['batchlab/closed 2', 'second/closed 2']);
   // Each recalibrated fit is the fit of its own loads' steps (the rule calibrateOnServedSteps applies), not of the first calibration's.
   const e = r.engineFit;
