@@ -127,7 +127,9 @@ export interface ExperimentResult {
    * against the client's calibrated step cost), metric, predicted (the median over the
    * prediction's draws, see predictLoadDraws), predictedMin and predictedMax (the smallest
    * and largest draw; absent when the fit has no measured spread, so one run), measured,
-   * error; plus meanBatchPredicted and stepsPredicted per point (the simulator's view,
+   * error, errorAtServedCost (a posteriori, not a prediction: the error of the same
+   * simulation with the client's fit scaled by stepRatio, the step cost the run was
+   * actually served; NaN when the run logged no steps); plus meanBatchPredicted and stepsPredicted per point (the simulator's view,
    * medians over the draws). In closed loop every figure leaves out each client's first
    * request on both sides (closedLoopWarmup).
    */
@@ -341,6 +343,10 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
         const decodeDrift = servedStepRatio(logs[k].steps.filter((st) => st.work.prefillTokens === 0), own ? ownFit : otherFit);
         const cmp = comparePrediction(mm, prcs, ov, { warmupRequests });
         if (own) ownCmp = cmp;
+        // A posteriori, not a prediction: the same simulation at the step cost the run was served (the fit times its median
+        // served-step ratio), so what error remains is the simulator's, and the rest is the calibration's (the machine's drift).
+        const servedCost = Number.isFinite(drift) ? scaleStepCostFit(own ? ownFit : otherFit, drift) : undefined;
+        const atServed = servedCost ? comparePrediction(mm, predictLoadDraws(workload, policy, servedCost, spec.seed, ov, { warmupRequests }), ov, { warmupRequests }) : [];
         const offered = Number.isFinite(rate) ? `${rate.toFixed(2)} req/s, offered ${mm.offeredRatePerSecond.toFixed(2)}` : `${clients} clients`;
         log(`batchlab: ${spec.model.label} · ${describe} · ${name} (${offered}, speed ×${ratios[k].toFixed(2)}, ${client} client): ` + cmp.map((c) => `${c.metric.split(' (')[0]} ${(100 * c.error).toFixed(0)} %`).join(', '));
         const parts = timelineMedians(requestTimelines(mm, logs[k]));
@@ -350,7 +356,7 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
         const held = servedStepSamples(logs[k].steps);
         steps.points.push({ point: name, client, steps: held });
         log(`batchlab:   ${describeStepCostBins(stepCostBins(own ? ownFit : otherFit, held))}`);
-        for (const c of cmp) rows.push({ model: spec.model.label, policy: describe, point: name, client, ratePerSecond: rate, offeredRatePerSecond: mm.offeredRatePerSecond, speedRatio: ratios[k], stepRatio: drift, ...c, meanBatchPredicted, stepsPredicted });
+        for (const c of cmp) rows.push({ model: spec.model.label, policy: describe, point: name, client, ratePerSecond: rate, offeredRatePerSecond: mm.offeredRatePerSecond, speedRatio: ratios[k], stepRatio: drift, ...c, errorAtServedCost: atServed.find((a) => a.metric === c.metric)?.error ?? NaN, meanBatchPredicted, stepsPredicted });
       }
       perPoint.push({
         model: spec.model.label,

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { engineStepCost, fitStepCostSamples } from '../../lib/engine/stepcost.js';
+import { engineStepCost, fitStepCostSamples, scaleStepCostFit } from '../../lib/engine/stepcost.js';
 import type { StepWork } from '../../lib/core/types.js';
 import { calibrateOnServedSteps, predictedVsMeasured, servedStepSamples } from '../../lib/server/experiment.js';
 import type { ServedStep } from '../../lib/server/experiment.js';
@@ -182,6 +182,11 @@ test('predictedVsMeasured with recalibrateEachPoint runs the served-step calibra
   const opts = { warmupRequests: closedLoopWarmup(w) };
   assert.deepEqual(r.predicted[1], predictLoadDraws(w, policy, r.steps.pointFits![0].fit, 1, r.overheads, opts)[0]);
   assert.notDeepEqual(r.predicted[1], predictLoadDraws(w, policy, r.steps.fits.batchlab, 1, r.overheads, opts)[0]);
+  // errorAtServedCost is the same simulation at the step cost the run was served: the point's own fit times the run's steps×.
+  const row1 = (r.table.objects() as Array<Record<string, number | string>>).find((x) => x.point === 'closed 2' && x.client === 'batchlab' && x.metric === 'ITL p50 (s)')!;
+  const atServed = comparePrediction(r.measured[1], predictLoadDraws(w, policy, scaleStepCostFit(r.steps.pointFits![0].fit, row1.stepRatio as number), 1, r.overheads, opts), r.overheads, opts);
+  assert.equal(row1.errorAtServedCost, atServed.find((x) => x.metric === 'ITL p50 (s)')!.error);
+  assert.ok((r.table.objects() as Array<Record<string, number>>).every((x) => !Number.isFinite(x.error) || Number.isFinite(x.errorAtServedCost)));
   // The result's fit is the first calibration's, the one the capacity was computed from.
   assert.equal(r.fit, r.steps.fits.batchlab);
   assert.deepEqual([...new Set(r.table.array('point') as string[])], ['closed 1', 'closed 2']);
