@@ -40,8 +40,9 @@
 // in the simulator as on the server). bench/http-path.ts shows each part of a TTFT.
 // The "at served" column is a posteriori, not a prediction: the error of the same
 // simulation at the step cost the run was actually served (the client's fit × steps×).
-// Where it is small and the error is not, the miss is the calibration's (the machine
-// ran at another speed than a minute before), not the simulator's.
+// Where it is small and the error is not, the miss is the step cost's (the machine ran
+// at another speed than a minute before, or the fit prices this point's steps wrongly),
+// not the simulator's.
 import { PREDICTION_DRAWS } from '../lib/server/predict.js';
 import { cpus, hostname, loadavg } from 'node:os';
 import { join } from 'node:path';

@@ -61,8 +61,8 @@ export interface ExperimentSpec {
   /** Rounds of the step-cost measurement (default 5). */
   calibrateReps?: number;
   /**
-   * Scale the measured step cost by the speed probed just before each point (default
-   * false; the ratio is recorded either way). On a shared machine the speed drifts
+   * Scale the measured step cost by the speed probed just before each client's run of a
+   * point (default false; the ratio is recorded either way, per client). On a shared machine the speed drifts
    * between the measurement and a run, but a probe of back-to-back engine steps also
    * misses what slows a served step (the client and the HTTP writes on the same cores),
    * and on this 2-core machine it made the predictions worse on average. With the
@@ -129,7 +129,8 @@ export interface ExperimentResult {
    * and largest draw; absent when the fit has no measured spread, so one run), measured,
    * error, errorAtServedCost (a posteriori, not a prediction: the error of the same
    * simulation with the client's fit scaled by stepRatio, the step cost the run was
-   * actually served; NaN when the run logged no steps); plus meanBatchPredicted and stepsPredicted per point (the simulator's view,
+   * actually served, the loop's time between steps included; NaN when the run logged no
+   * steps); plus meanBatchPredicted and stepsPredicted per point (the simulator's view,
    * medians over the draws). In closed loop every figure leaves out each client's first
    * request on both sides (closedLoopWarmup).
    */
@@ -176,8 +177,9 @@ export interface ExperimentSteps {
  * the server to the point's policy, probes the engine's speed now against the measured
  * step cost (probeEngineSpeed; recorded, and used to scale the step cost when
  * `scaleBySpeed`; with `recalibrateEachPoint` the served-step calibration runs again
- * first, per client, and the point is predicted from that fit), drives it with Poisson arrivals of the workload and
- * seed, and predicts the same run with `simulateServing` from the measured step cost.
+ * first, and the point is predicted from that fit), drives it with Poisson arrivals of the workload and
+ * seed, and predicts the same run with `simulateServing` from the measured step cost. With
+ * an outside client, the reset, probe (and recalibration) run again right before its own run.
  * Returns predicted beside measured TTFT p50/p99, inter-token latency p50, time per
  * output token p50 and throughput, each with its relative error.
  *
@@ -344,9 +346,11 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
         const cmp = comparePrediction(mm, prcs, ov, { warmupRequests });
         if (own) ownCmp = cmp;
         // A posteriori, not a prediction: the same simulation at the step cost the run was served (the fit times its median
-        // served-step ratio), so what error remains is the simulator's, and the rest is the calibration's (the machine's drift).
-        const servedCost = Number.isFinite(drift) ? scaleStepCostFit(own ? ownFit : otherFit, drift) : undefined;
-        const atServed = servedCost ? comparePrediction(mm, predictLoadDraws(workload, policy, servedCost, spec.seed, ov, { warmupRequests }), ov, { warmupRequests }) : [];
+        // served-step ratio), so what error remains is the simulator's, and the rest is the step cost's (the machine's drift,
+        // or the fit pricing this point's mix of steps). Served steps run decision to decision: the loop's time is in the ratio.
+        const servedCost = Number.isFinite(drift) && drift > 0 && drift <= 1000 ? scaleStepCostFit(own ? ownFit : otherFit, drift) : undefined;
+        const servedOv = { ...ov, stepSeconds: 0 };
+        const atServed = servedCost ? comparePrediction(mm, predictLoadDraws(workload, policy, servedCost, spec.seed, servedOv, { warmupRequests }), servedOv, { warmupRequests }) : [];
         const offered = Number.isFinite(rate) ? `${rate.toFixed(2)} req/s, offered ${mm.offeredRatePerSecond.toFixed(2)}` : `${clients} clients`;
         log(`batchlab: ${spec.model.label} · ${describe} · ${name} (${offered}, speed ×${ratios[k].toFixed(2)}, ${client} client): ` + cmp.map((c) => `${c.metric.split(' (')[0]} ${(100 * c.error).toFixed(0)} %`).join(', '));
         const parts = timelineMedians(requestTimelines(mm, logs[k]));

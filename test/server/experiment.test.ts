@@ -183,9 +183,16 @@ test('predictedVsMeasured with recalibrateEachPoint runs the served-step calibra
   assert.deepEqual(r.predicted[1], predictLoadDraws(w, policy, r.steps.pointFits![0].fit, 1, r.overheads, opts)[0]);
   assert.notDeepEqual(r.predicted[1], predictLoadDraws(w, policy, r.steps.fits.batchlab, 1, r.overheads, opts)[0]);
   // errorAtServedCost is the same simulation at the step cost the run was served: the point's own fit times the run's steps×.
-  const row1 = (r.table.objects() as Array<Record<string, number | string>>).find((x) => x.point === 'closed 2' && x.client === 'batchlab' && x.metric === 'ITL p50 (s)')!;
-  const atServed = comparePrediction(r.measured[1], predictLoadDraws(w, policy, scaleStepCostFit(r.steps.pointFits![0].fit, row1.stepRatio as number), 1, r.overheads, opts), r.overheads, opts);
+  // Per client: batchlab's against its run (r.measured) and fit; the second client's fit is pointFits[1], and its row's
+  // stepRatio differs from batchlab's, so a swapped fit or ratio would not give the same error.
+  const rows = r.table.objects() as Array<Record<string, number | string>>;
+  const at = (client: string) => rows.find((x) => x.point === 'closed 2' && x.client === client && x.metric === 'ITL p50 (s)')!;
+  const row1 = at('batchlab');
+  const servedOv = { ...r.overheads, stepSeconds: 0 };
+  const atServed = comparePrediction(r.measured[1], predictLoadDraws(w, policy, scaleStepCostFit(r.steps.pointFits![0].fit, row1.stepRatio as number), 1, servedOv, opts), servedOv, opts);
   assert.equal(row1.errorAtServedCost, atServed.find((x) => x.metric === 'ITL p50 (s)')!.error);
+  assert.notEqual(at('second').stepRatio, row1.stepRatio);
+  assert.notEqual(at('second').errorAtServedCost, row1.errorAtServedCost);
   assert.ok((r.table.objects() as Array<Record<string, number>>).every((x) => !Number.isFinite(x.error) || Number.isFinite(x.errorAtServedCost)));
   // The result's fit is the first calibration's, the one the capacity was computed from.
   assert.equal(r.fit, r.steps.fits.batchlab);
