@@ -187,6 +187,11 @@ function printTable(r: ExperimentResult, keys: string[]): void {
     );
   }
 }
+function printSummary(errors: Array<{ metric: string; error: number }>, indent: string, within: string): void {
+  for (const sm of predictionErrorSummary(errors)) {
+    console.log(`${indent}${sm.metric.padEnd(19)} |error| median ${(100 * sm.medianAbsError).toFixed(1)} %, max ${(100 * sm.maxAbsError).toFixed(1)} %; ${sm.within10}/${sm.points} ${within}`);
+  }
+}
 function band(row: Record<string, unknown>): string {
   const lo = row.predictedMin as number | undefined;
   const hi = row.predictedMax as number | undefined;
@@ -256,19 +261,13 @@ if (!process.argv.includes('--no-outside')) {
     console.log();
     // Where the machine ran its served steps at the calibration's speed (steps× within 5 %), the error is the model's, not the machine's drift.
     console.log(`points whose served steps ran within 5 % of the calibrated cost (steps× 0.95–1.05): ${steady.length / keys.length} of ${spread.size / keys.length * repeats}`);
-    for (const sm of predictionErrorSummary(steady)) {
-      console.log(`  ${sm.metric.padEnd(19)} |error| median ${(100 * sm.medianAbsError).toFixed(1)} %, max ${(100 * sm.maxAbsError).toFixed(1)} %; ${sm.within10}/${sm.points} within 10 %`);
-    }
+    printSummary(steady, '  ', 'within 10 %');
     // The same errors with each run's own served step cost in the simulation: what the simulator gets wrong when the step cost is right.
     console.log('a posteriori, not a prediction: each run re-simulated at the step cost it was served (its fit × steps×):');
-    for (const sm of predictionErrorSummary(atServed)) {
-      console.log(`  ${sm.metric.padEnd(19)} |error| median ${(100 * sm.medianAbsError).toFixed(1)} %, max ${(100 * sm.maxAbsError).toFixed(1)} %; ${sm.within10}/${sm.points} within 10 %`);
-    }
+    printSummary(atServed, '  ', 'within 10 %');
     console.log();
   }
 }
 
-for (const sm of predictionErrorSummary(all)) {
-  console.log(`${sm.metric.padEnd(19)} |error| median ${(100 * sm.medianAbsError).toFixed(1)} %, max ${(100 * sm.maxAbsError).toFixed(1)} %; ${sm.within10}/${sm.points} within the 10 % target`);
-}
+printSummary(all, '', 'within the 10 % target');
 console.log(`\nrun time ${((performance.now() - t0) / 1000).toFixed(0)} s; load average after ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);

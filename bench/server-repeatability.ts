@@ -60,14 +60,14 @@ try {
         console.log(`${name} · ${client} · run ${rep + 1}: TTFT p50 ${ms(m.ttft.p50)} ms, p99 ${ms(m.ttft.p99)} ms, ITL p50 ${m.itl ? ms(m.itl.p50) : '-'} ms, throughput ${m.throughputTokensPerSecond.toFixed(2)} tok/s`);
       }
     }
-    for (const [client, ms_] of measured) {
+    for (const [client, results] of measured) {
       const metrics: Array<[string, (m: LoadResult) => number]> = [['TTFT p50', (m) => m.ttft.p50], ['TTFT p99', (m) => m.ttft.p99], ['ITL p50', (m) => m.itl?.p50 ?? NaN], ['throughput', (m) => m.throughputTokensPerSecond]];
       const parts = metrics.map(([label, f]) => {
-        const v = ms_.map(f).filter((x) => Number.isFinite(x));
+        const v = results.map(f).filter((x) => Number.isFinite(x));
         // largest / smallest of identical runs, and the half-range over the median (the ± a single run carries).
         return `${label} ×${(Math.max(...v) / Math.min(...v)).toFixed(2)} (±${((50 * (Math.max(...v) - Math.min(...v))) / median(v)).toFixed(0)} %)`;
       });
-      console.log(`  ${name} · ${client}: measured largest / smallest over ${ms_.length} identical runs: ${parts.join(', ')}`);
+      console.log(`  ${name} · ${client}: measured largest / smallest over ${results.length} identical runs: ${parts.join(', ')}`);
     }
     console.log();
   }

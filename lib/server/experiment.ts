@@ -339,16 +339,18 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
         // The simulator's view of the run, as its figures: the median over the draws.
         const stepsPredicted = median(prcs.map((x) => x.steps));
         const meanBatchPredicted = median(prcs.map((x) => x.meanBatch));
-        const drift = servedStepRatio(logs[k].steps, own ? ownFit : otherFit);
+        // The step cost this client's run was predicted from, before any speed scaling.
+        const clientFit = own ? ownFit : otherFit;
+        const drift = servedStepRatio(logs[k].steps, clientFit);
         // The same ratio over the steps that carry prompt tokens and over decode-only steps: where a TTFT error comes from.
-        const promptDrift = servedStepRatio(logs[k].steps.filter((st) => st.work.prefillTokens > 0), own ? ownFit : otherFit);
-        const decodeDrift = servedStepRatio(logs[k].steps.filter((st) => st.work.prefillTokens === 0), own ? ownFit : otherFit);
+        const promptDrift = servedStepRatio(logs[k].steps.filter((st) => st.work.prefillTokens > 0), clientFit);
+        const decodeDrift = servedStepRatio(logs[k].steps.filter((st) => st.work.prefillTokens === 0), clientFit);
         const cmp = comparePrediction(mm, prcs, ov, { warmupRequests });
         if (own) ownCmp = cmp;
         // A posteriori, not a prediction: the same simulation at the step cost the run was served (the fit times its median
         // served-step ratio), so what error remains is the simulator's, and the rest is the step cost's (the machine's drift,
         // or the fit pricing this point's mix of steps). Served steps run decision to decision: the loop's time is in the ratio.
-        const servedCost = Number.isFinite(drift) && drift > 0 && drift <= 1000 ? scaleStepCostFit(own ? ownFit : otherFit, drift) : undefined;
+        const servedCost = Number.isFinite(drift) && drift > 0 && drift <= 1000 ? scaleStepCostFit(clientFit, drift) : undefined;
         const servedOv = { ...ov, stepSeconds: 0 };
         const atServed = servedCost ? comparePrediction(mm, predictLoadDraws(workload, policy, servedCost, spec.seed, servedOv, { warmupRequests }), servedOv, { warmupRequests }) : [];
         const offered = Number.isFinite(rate) ? `${rate.toFixed(2)} req/s, offered ${mm.offeredRatePerSecond.toFixed(2)}` : `${clients} clients`;
@@ -359,7 +361,7 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
           `served steps ${logs[k].steps.length} (predicted ${stepsPredicted}), ×${drift.toFixed(2)} the calibrated step cost (median; steps with prompt tokens ×${promptDrift.toFixed(2)}, decode-only ×${decodeDrift.toFixed(2)}), client CPU ${ms(mm.clientCpuSeconds / mm.outputTokens)} ms per output token`);
         const held = servedStepSamples(logs[k].steps);
         steps.points.push({ point: name, client, steps: held });
-        log(`batchlab:   ${describeStepCostBins(stepCostBins(own ? ownFit : otherFit, held))}`);
+        log(`batchlab:   ${describeStepCostBins(stepCostBins(clientFit, held))}`);
         for (const c of cmp) rows.push({ model: spec.model.label, policy: describe, point: name, client, ratePerSecond: rate, offeredRatePerSecond: mm.offeredRatePerSecond, speedRatio: ratios[k], stepRatio: drift, ...c, errorAtServedCost: atServed.find((a) => a.metric === c.metric)?.error ?? NaN, meanBatchPredicted, stepsPredicted });
       }
       perPoint.push({
