@@ -144,7 +144,8 @@ for (const model of onlyOutside || simulatedLoads.length === 0 ? [] : models) {
   const r = await predictedVsMeasured({
     model,
     workload: { requests, promptTokens: { kind: 'uniform', min: 16, max: 64 }, outputTokens: { kind: 'uniform', min: 8, max: 32 } },
-    points: policies.flatMap((policy) => simulatedLoads.map(([name, load]) => ({ policy, load, name }))),
+    // A point's name is its key (its steps, its fit): a load run under two policies is two points.
+    points: policies.flatMap((policy) => simulatedLoads.map(([name, load]) => ({ policy, load, name: `${name} (${policy.kind})` }))),
     seed,
     maxContext: 256,
     capacityBatch: maxBatch,
@@ -156,12 +157,12 @@ for (const model of onlyOutside || simulatedLoads.length === 0 ? [] : models) {
   console.log(describeExperiment(r));
   printTokenCurve(r.fit);
   writeSteps(r, `${model.label}-seed${seed}`);
-  console.log(`${'model'.padEnd(6)} ${'policy'.padEnd(30)} ${'load'.padEnd(10)} ${'rate/s'.padStart(7)} ${'metric'.padEnd(19)} ${'predicted'.padStart(10)} ${'measured'.padStart(10)} ${'error'.padStart(8)}`);
+  console.log(`${'model'.padEnd(6)} ${'policy'.padEnd(30)} ${'load'.padEnd(22)} ${'rate/s'.padStart(7)} ${'metric'.padEnd(19)} ${'predicted'.padStart(10)} ${'measured'.padStart(10)} ${'error'.padStart(8)}`);
   for (const row of r.table.objects() as Array<Record<string, unknown>>) {
     const err = row.error as number;
     const key = ['TTFT p50 (s)', 'ITL p50 (s)', 'throughput (tok/s)'].includes(row.metric as string);
     console.log(
-      `${String(row.model).padEnd(6)} ${String(row.policy).padEnd(30)} ${String(row.point).padEnd(10)} ${(row.ratePerSecond as number).toFixed(2).padStart(7)} ${String(row.metric).padEnd(19)} ` +
+      `${String(row.model).padEnd(6)} ${String(row.policy).padEnd(30)} ${String(row.point).padEnd(22)} ${(row.ratePerSecond as number).toFixed(2).padStart(7)} ${String(row.metric).padEnd(19)} ` +
         `${(row.predicted as number).toPrecision(4).padStart(10)} ${(row.measured as number).toPrecision(4).padStart(10)} ${(100 * err).toFixed(1).padStart(7)} %${key && Math.abs(err) > 0.1 ? '  > 10 %' : ''}`,
     );
     if (key) all.push({ model: model.label, metric: row.metric as string, error: err });

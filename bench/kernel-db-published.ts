@@ -27,6 +27,9 @@ const diagnose = process.argv.includes('--diagnose');
 const diagnoses: string[] = [];
 const rows: string[][] = [['case', 'hardware', 'unit', 'published', 'calibrated', 'error', 'kernel db', 'error', 'from tables', 'tables']];
 const errs: { cal: number[]; db: number[] } = { cal: [], db: [] };
+// Kernel-database errors of cases that state a release of their framework other than the tables', by how it stands.
+const dbErrors: Array<{ id: string; error: number }> = [];
+const acrossReleases: Record<'older' | 'newer', Array<{ id: string; error: number }>> = { older: [], newer: [] };
 for (const c of publishedCases()) {
   const cal = predictPublishedCase(c);
   const tables = publishedCaseTables(c, { framework });
@@ -47,6 +50,8 @@ for (const c of publishedCases()) {
   if (diagnose && c.phase === 'offline' && c.concurrency) diagnoses.push(diagnoseCase(c, db));
   errs.cal.push(Math.abs(cal.error));
   errs.db.push(Math.abs(db.error));
+  dbErrors.push({ id: c.id, error: db.error });
+  if (tables.caseRelease) acrossReleases[tables.caseRelease].push({ id: c.id, error: db.error });
   rows.push([c.id, c.hardware, c.published.unit, String(c.published.value), num(cal.predicted), pct(cal.error), num(db.predicted), pct(db.error), `${share(fromTables)} % of calls${extrapolated ? ` (${share(extrapolated) || '<1'} % extrapolated)` : ''}`, tables.label]);
 }
 const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
@@ -57,6 +62,15 @@ const median = (xs: number[]): number => {
 };
 console.log(`\nmedian |error|: calibrated ${(median(errs.cal) * 100).toFixed(1)} %, kernel db ${(median(errs.db) * 100).toFixed(1)} % over ${errs.db.length} cases`);
 console.log(`within ±25 %: calibrated ${errs.cal.filter((e) => e <= 0.25).length}, kernel db ${errs.db.filter((e) => e <= 0.25).length} of ${errs.db.length}`);
+// A kernel of another release is another kernel: the cases that state a release other than the
+// tables' check the tables across releases, and are summarised apart (all stay in the totals above).
+const summary = (abs: number[]): string => `kernel db median |error| ${(median(abs) * 100).toFixed(1)} %, ${abs.filter((e) => e <= 0.25).length} of ${abs.length} within ±25 %`;
+const across = [...acrossReleases.older, ...acrossReleases.newer].map((x) => x.id);
+for (const [release, cases] of Object.entries(acrossReleases)) {
+  if (cases.length === 0) continue;
+  console.log(`cases that ran ${release === 'older' ? 'an older' : 'a newer'} release of their framework than the tables that priced them: ${summary(cases.map((x) => Math.abs(x.error)))} (${cases.map((x) => x.id).join(', ')})`);
+}
+if (across.length) console.log(`the other cases (the tables' own release, or none stated): ${summary(dbErrors.filter((x) => !across.includes(x.id)).map((x) => Math.abs(x.error)))}`);
 
 /** What the prediction of a KV-bound offline case used, and the KV-read bound (see the header). */
 function diagnoseCase(c: PublishedCase, db: PublishedComparison): string {

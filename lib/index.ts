@@ -362,6 +362,7 @@ export {
   defaultKernelDb,
   kernelPricer,
   loadKernelDb,
+  newestKernelVersion,
   lookupKernel,
   readKernelRows,
   kernelRowsFromGemm,

@@ -4,7 +4,7 @@ export type { KernelTable } from './table.js';
 export { kernelKey, kernelTableFromRows, lookupKernel } from './table.js';
 export type { KernelDb, KernelTableEntry } from './load.js';
 export type { AiconfiguratorOptions } from './load.js';
-export { compareKernelVersions, defaultKernelDb, kernelDbOfRows, loadKernelDb, readKernelRows } from './load.js';
+export { compareKernelVersions, defaultKernelDb, kernelDbOfRows, loadKernelDb, newestKernelVersion, readKernelRows } from './load.js';
 export type { ContextAttentionQuery, GenerationAttentionQuery, KernelFramework, KernelPricer, KernelScope, MlaQuery, MoeQuery } from './pricer.js';
 export { KERNEL_FRAMEWORKS, kernelPricer } from './pricer.js';
 export { kernelDeviceFolder } from './pricer.js';

@@ -271,6 +271,18 @@ export function kernelDbOfRows(root: string, rows: readonly KernelRow[]): Kernel
   };
 }
 
+/**
+ * The newest version of a framework's tables a kernel database holds for a device folder
+ * (the one `KernelDb.table` reads when no version is named), or undefined.
+ *
+ * @example
+ * newestKernelVersion(defaultKernelDb(), 'h200_sxm', 'sglang') // => '0.5.14'
+ */
+export function newestKernelVersion(db: KernelDb | undefined, device: string, framework: string): string | undefined {
+  const versions = [...new Set((db?.entries ?? []).filter((e) => e.device === device && e.framework === framework).map((e) => e.version))];
+  return versions.sort(compareKernelVersions).at(-1);
+}
+
 let shipped: KernelDb | undefined;
 
 /**

@@ -216,7 +216,7 @@ export function publishedMethodChart(rows: readonly PublishedMethodRow[], title 
     hovertext: rows.map((r) => {
       const v = get(r);
       const tables = i === 1 ? (r.kernelDbTables ?? framework) : undefined;
-      if (v !== null) return `${r.label}: ${name} ${pct(v)} (${r.unit}${tables === undefined ? '' : `; ${tables} tables`})`;
+      if (v !== null) return `${r.label}: ${name} ${pct(v)} (${r.unit}${tables === undefined ? '' : `; tables: ${tables}`})`;
       return `${r.label}: ${name} not shown (${i === 1 && r.kernelDb !== null ? `no kernel table for ${r.hardware}` : (r.kernelDbMissing ?? r.specMissing ?? 'not priced')})`;
     }),
     hoverinfo: 'text',

@@ -18,7 +18,7 @@ import type { PromptMixScaling, PromptMixStats } from '../attention/prompts.js';
 import { loadPromptMix, promptMixStats, scalePromptMix } from '../attention/prompts.js';
 import { median } from '../util/stats.js';
 import type { KernelDb } from '../kernels/load.js';
-import { defaultKernelDb } from '../kernels/load.js';
+import { compareKernelVersions, defaultKernelDb, newestKernelVersion } from '../kernels/load.js';
 import type { KernelFramework } from '../kernels/pricer.js';
 import type { ExpertAllToAll } from './kernel-step.js';
 import { EXPERT_ALL_TO_ALLS } from './kernel-step.js';
@@ -72,6 +72,12 @@ export interface PublishedCase {
    * `publishedCaseTables` picks its kernel tables by it.
    */
   framework?: KernelFramework;
+  /**
+   * The version of `framework` the source says ran the case ('0.4.3.post2'), where it says.
+   * The kernel tables that price the case are of their own version; `publishedCaseTables`
+   * names both when they differ, since a kernel of another release is another kernel.
+   */
+  frameworkVersion?: string;
   contextTokens?: number;
   /**
    * Latency: requests in flight on one instance (a benchmark at a fixed concurrency: each
@@ -205,6 +211,8 @@ export function checkPublishedCase(raw: unknown, opts: { where?: string; source?
 const PHASES = ['prefill', 'decode', 'offline', 'latency'] as const;
 const LATENCY_METRICS = ['itl', 'userTokensPerSecond', 'ttft'] as const;
 const LATENCY_SCHEDULES = ['staggered', 'waves'] as const;
+// A release as frameworks print it: '0.4.3.post2', '1.2.0rc1', '0.7.4.dev181+gf35f8e22'.
+const FRAMEWORK_VERSION = /^\d+(?:\.\d+){1,3}[A-Za-z0-9.+-]{0,40}$/;
 
 /** The case's own words stating its balanced experts: a case may not assume balance unstated. */
 function balanceSource(field: string, v: unknown): string {
@@ -281,6 +289,11 @@ function checkCase(raw: unknown, where: string, file: { source: string; url?: st
   if (typeof c.assumptions === 'string') out.assumptions = c.assumptions;
   if (c.fp8Scaling !== undefined) out.fp8Scaling = checkOneOf(`${where}.fp8Scaling`, c.fp8Scaling, FP8_SCALINGS);
   if (c.framework !== undefined) out.framework = checkOneOf(`${where}.framework`, c.framework, KERNEL_FRAMEWORKS);
+  if (c.frameworkVersion !== undefined) {
+    if (out.framework === undefined) throw new InputError(`${where}.frameworkVersion`, c.frameworkVersion, 'absent unless the case names its framework');
+    if (typeof c.frameworkVersion !== 'string' || !FRAMEWORK_VERSION.test(c.frameworkVersion)) throw new InputError(`${where}.frameworkVersion`, c.frameworkVersion, "a release as the framework prints it, e.g. '0.4.3.post2' or '1.2.0rc1'");
+    out.frameworkVersion = c.frameworkVersion;
+  }
   // A case may cite its own document (a figure derived by a third party) instead of the file's.
   if (typeof c.source === 'string' && c.source !== '') out.source = c.source;
   const load = c.expertLoad as PublishedCase['expertLoad'] | undefined;
@@ -636,9 +649,19 @@ export interface PublishedCaseTables {
    * Those tables in words, with the reason for a fallback: 'sglang', 'trtllm, no sglang
    * tables for a100-80gb', 'trtllm, the case names no framework', 'vllm, no h200 tables'
    * (the database switched off); a device that borrows another's compute tables says whose:
-   * 'trtllm, the case names no framework; h100-sxm's compute tables' for H800.
+   * 'trtllm, the case names no framework; h100-sxm's compute tables' for H800; a case that
+   * states a release of its framework other than the tables' says both: 'sglang 0.5.14; the
+   * case ran 0.4.3.post2 (older)'.
    */
   label: string;
+  /** The version of those tables (the newest the database holds for the device), where it holds them. */
+  version?: string;
+  /**
+   * Where the case states the release of its own framework and the tables are of another:
+   * how the case's release stands to the tables' ('older' or 'newer'). A kernel of
+   * another release is another kernel, so such a case checks the tables across versions.
+   */
+  caseRelease?: 'older' | 'newer';
 }
 
 /**
@@ -663,15 +686,25 @@ export function publishedCaseTables(c: PublishedCase, opts: { framework?: string
   const db = opts.kernelDb === false ? undefined : (opts.kernelDb ?? defaultKernelDb());
   const hw = loadHardware(c.hardware);
   const held = kernelFrameworksOf(db, hw);
-  const donor = held.length > 0 ? kernelTablesOf(hw, db).donor : undefined;
-  const of = donor ? `; ${donor}'s compute tables` : '';
-  if (opts.framework !== undefined) return { framework: opts.framework, label: `${opts.framework}${held.includes(opts.framework) ? of : ''}` };
+  const tablesOf = held.length > 0 ? kernelTablesOf(hw, db) : undefined;
+  const of = tablesOf?.donor ? `; ${tablesOf.donor}'s compute tables` : '';
+  // The tables' release, and the case's where it states one and ran these tables' framework.
+  const priced = (framework: string, label: string): PublishedCaseTables => {
+    const version = tablesOf && held.includes(framework) ? newestKernelVersion(db, tablesOf.compute, framework) : undefined;
+    if (version === undefined) return { framework, label };
+    const ran = framework === c.framework ? c.frameworkVersion : undefined;
+    if (ran === undefined || ran === version) return { framework, label, version };
+    const caseRelease = compareKernelVersions(ran, version) < 0 ? 'older' : 'newer';
+    // Every label of the case's own framework begins with its name: the release goes right after it.
+    return { framework, label: `${framework} ${version}${label.slice(framework.length)}; the case ran ${ran} (${caseRelease})`, version, caseRelease };
+  };
+  if (opts.framework !== undefined) return priced(opts.framework, `${opts.framework}${held.includes(opts.framework) ? of : ''}`);
   const wanted = c.framework === undefined ? undefined : checkOneOf('case.framework', c.framework, KERNEL_FRAMEWORKS);
   const fallback: KernelFramework = 'trtllm';
   if (held.length === 0) return { framework: wanted ?? fallback, label: `${wanted ?? fallback}, no ${c.hardware} tables` };
-  if (wanted !== undefined && held.includes(wanted)) return { framework: wanted, label: `${wanted}${of}` };
+  if (wanted !== undefined && held.includes(wanted)) return priced(wanted, `${wanted}${of}`);
   const other = held.includes(fallback) ? fallback : held[0];
-  return { framework: other, label: `${wanted === undefined ? `${other}, the case names no framework` : `${other}, no ${wanted} tables for ${c.hardware}`}${of}` };
+  return priced(other, `${wanted === undefined ? `${other}, the case names no framework` : `${other}, no ${wanted} tables for ${c.hardware}`}${of}`);
 }
 
 /**
@@ -1055,11 +1088,11 @@ export function publishedMethodSummary(rows: readonly PublishedMethodRow[], tole
     const below = spec.filter((r) => (r.isTime ? (r.spec as number) > r.published : (r.spec as number) < r.published));
     const specIn = within(rs, (r) => r.spec);
     const hw = [...new Set(noTable.map((r) => r.hardware))].join(', ');
-    // The framework of each row's tables: the label's first word ('trtllm, no sglang tables for …').
+    // The framework of each row's tables: the label's first word ('trtllm, no sglang tables for …', 'sglang 0.5.14; the case ran …').
     const counts = new Map<string, number>();
     for (const r of rs.filter((x) => x.kernelDb !== null && x.kernelDbTableShare > 0)) {
-      const label = r.kernelDbTables ?? framework;
-      if (label !== undefined) counts.set(label.split(',')[0], (counts.get(label.split(',')[0]) ?? 0) + 1);
+      const first = (r.kernelDbTables ?? framework)?.split(/[ ,;]/)[0];
+      if (first !== undefined) counts.set(first, (counts.get(first) ?? 0) + 1);
     }
     const which = counts.size === 0 ? '' : counts.size === 1 ? ` (${[...counts.keys()][0]})` : ` (${[...counts].map(([f, k]) => `${f} tables for ${k}`).join(', ')})`;
     const dbPart =

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { kernelTableFromRows, loadKernelDb, lookupKernel, readKernelRows } from '../../lib/kernels/index.js';
+import { kernelTableFromRows, loadKernelDb, lookupKernel, newestKernelVersion, readKernelRows } from '../../lib/kernels/index.js';
 import type { KernelRow } from '../../lib/kernels/index.js';
 import { InputError } from '../../lib/util/errors.js';
 
@@ -135,6 +135,16 @@ test('loadKernelDb() opens a user table in batchlab schema (gzip or plain), and 
   assert.equal(t.rows.length, 2);
   assert.equal(lookupKernel(t, { dtype: 'bf16', m: 8, n: 1024, k: 1024 })!.seconds, 6e-6);
   assert.equal(db.table('my_gpu', 'torch', 'moe'), undefined);
+  // Two releases of one framework: the newest by release order (2.10 after 2.5, a release after its candidates), which `table` reads.
+  for (const v of ['2.10.0rc1', '2.10.0', '2.9.1']) {
+    mkdirSync(join(root, 'my_gpu', 'torch', v), { recursive: true });
+    writeFileSync(join(root, 'my_gpu', 'torch', v, 'gemm.csv'), 'dtype,m,n,k,time_us\nbf16,1,1024,1024,4\n');
+  }
+  const db2 = loadKernelDb(root);
+  assert.equal(newestKernelVersion(db2, 'my_gpu', 'torch'), '2.10.0');
+  assert.equal(db2.table('my_gpu', 'torch', 'gemm')!.version, '2.10.0');
+  assert.equal(newestKernelVersion(db2, 'my_gpu', 'vllm'), undefined);
+  assert.equal(newestKernelVersion(undefined, 'my_gpu', 'torch'), undefined);
   // An aiconfigurator layout without any device table: the converter's refusal is reported.
   const checkout = mkdtempSync(join(tmpdir(), 'kdb-aic-'));
   mkdirSync(join(checkout, 'aic-core/src/aiconfigurator_core/systems/data'), { recursive: true });

@@ -134,6 +134,13 @@ test('predictPublishedCase(): a latency case prices a user\'s inter-token time f
   assert.throws(() => checkPublishedCase({ ...base, metric: 'ttft' }), /case\.users/);
   assert.equal(checkPublishedCase({ ...base, metric: 'ttft', schedule: 'waves' }).users, 4);
   assert.throws(() => checkPublishedCase({ ...base, outputTokens: undefined }), /case\.outputTokens/);
+  // A case's release of its framework: only beside a framework, and as the framework prints one.
+  assert.equal(checkPublishedCase({ ...base, framework: 'sglang', frameworkVersion: '0.4.3.post2' }).frameworkVersion, '0.4.3.post2');
+  assert.equal(checkPublishedCase({ ...base, framework: 'vllm', frameworkVersion: '0.7.4.dev181+gf35f8e22' }).frameworkVersion, '0.7.4.dev181+gf35f8e22');
+  assert.throws(() => checkPublishedCase({ ...base, frameworkVersion: '0.4.3' }), /case\.frameworkVersion.*names its framework/);
+  for (const bad of ['latest', 'v0.4.3', '0.4/../x', 7, '', `0.4.${'a'.repeat(64)}`]) {
+    assert.throws(() => checkPublishedCase({ ...base, framework: 'sglang', frameworkVersion: bad }), /case\.frameworkVersion/, String(bad));
+  }
   // A wave that cannot hold its users' KV caches is refused with the shortfall.
   assert.throws(() => predictPublishedCase({ ...w, users: 1 << 14 }), /memory/);
 });
@@ -324,19 +331,25 @@ test("publishedCaseTables(): a case's own framework's tables where the database 
   const byId = (id: string) => all.find((c) => c.id === id)!;
   // data/kernels (SOURCE.json) ships h100_sxm and h200_sxm under sglang, trtllm and vllm; a100_sxm and b200_sxm under trtllm only; no h800 folder
   // (data/hardware/h800.json borrows h100-sxm's compute tables: computeKernelsFrom).
-  assert.deepEqual(publishedCaseTables(byId('dstack-r1-h200-sglang-c4-itl')), { framework: 'sglang', label: 'sglang' });
-  assert.deepEqual(publishedCaseTables(byId('dstack-r1-h200-vllm-c4-itl')), { framework: 'vllm', label: 'vllm' });
+  // dstack's runs state their releases (SGLang 0.4.3.post2, vLLM 0.7.4.dev181+gf35f8e22: the source's README), a year before the
+  // tables' (data/kernels/h200_sxm/sglang/0.5.14, vllm/0.24.0): the label says so.
+  assert.deepEqual(publishedCaseTables(byId('dstack-r1-h200-sglang-c4-itl')), { framework: 'sglang', label: 'sglang 0.5.14; the case ran 0.4.3.post2 (older)', version: '0.5.14', caseRelease: 'older' });
+  assert.deepEqual(publishedCaseTables(byId('dstack-r1-h200-vllm-c4-itl')), { framework: 'vllm', label: 'vllm 0.24.0; the case ran 0.7.4.dev181+gf35f8e22 (older)', version: '0.24.0', caseRelease: 'older' });
   // The H100 cases that ran SGLang or vLLM read their own framework's tables (data/kernels/h100_sxm/sglang/0.5.14, vllm/0.24.0).
-  assert.deepEqual(publishedCaseTables(byId('gpustack-qwen3-8b-h100-sglang-c4-itl')), { framework: 'sglang', label: 'sglang' });
-  assert.deepEqual(publishedCaseTables(byId('gpustack-qwen3-8b-h100-vllm-c4-itl')), { framework: 'vllm', label: 'vllm' });
-  assert.deepEqual(publishedCaseTables(byId('lmsys-prefill-4k')), { framework: 'sglang', label: 'sglang' });
+  assert.deepEqual(publishedCaseTables(byId('gpustack-qwen3-8b-h100-sglang-c4-itl')), { framework: 'sglang', label: 'sglang 0.5.14; the case ran 0.5.3.post3 (older)', version: '0.5.14', caseRelease: 'older' });
+  assert.deepEqual(publishedCaseTables(byId('gpustack-qwen3-8b-h100-vllm-c4-itl')), { framework: 'vllm', label: 'vllm 0.24.0; the case ran 0.11.0 (older)', version: '0.24.0', caseRelease: 'older' });
+  // A case of the tables' own release, or one that states none, names no release.
+  assert.deepEqual(publishedCaseTables({ ...byId('gpustack-qwen3-8b-h100-sglang-c4-itl'), frameworkVersion: '0.5.14' }), { framework: 'sglang', label: 'sglang', version: '0.5.14' });
+  assert.equal(publishedCaseTables({ ...byId('gpustack-qwen3-8b-h100-sglang-c4-itl'), frameworkVersion: '0.6.0' }).caseRelease, 'newer');
+  assert.deepEqual(publishedCaseTables(byId('lmsys-prefill-4k')), { framework: 'sglang', label: 'sglang', version: '0.5.14' });
   // A device whose folder holds trtllm only: the same SGLang case moved to A100 falls back, saying why.
-  assert.deepEqual(publishedCaseTables({ ...byId('gpustack-qwen3-8b-h100-sglang-c4-itl'), hardware: 'a100-80gb' }), { framework: 'trtllm', label: 'trtllm, no sglang tables for a100-80gb' });
-  assert.deepEqual(publishedCaseTables(byId('gptfast-llama2-7b-a100-tp1-bs1')), { framework: 'trtllm', label: 'trtllm, the case names no framework' });
-  assert.deepEqual(publishedCaseTables(byId('deepseek-profile-decode')), { framework: 'trtllm', label: "trtllm, the case names no framework; h100-sxm's compute tables" });
-  assert.deepEqual(publishedCaseTables(byId('deepseek-profile-decode'), { framework: 'trtllm' }), { framework: 'trtllm', label: "trtllm; h100-sxm's compute tables" });
+  // (The SGLang release it ran is not TensorRT-LLM's: the fallback names no release of the case.)
+  assert.deepEqual(publishedCaseTables({ ...byId('gpustack-qwen3-8b-h100-sglang-c4-itl'), hardware: 'a100-80gb' }), { framework: 'trtllm', label: 'trtllm, no sglang tables for a100-80gb', version: '1.0.0' });
+  assert.deepEqual(publishedCaseTables(byId('gptfast-llama2-7b-a100-tp1-bs1')), { framework: 'trtllm', label: 'trtllm, the case names no framework', version: '1.0.0' });
+  assert.deepEqual(publishedCaseTables(byId('deepseek-profile-decode')), { framework: 'trtllm', label: "trtllm, the case names no framework; h100-sxm's compute tables", version: '1.3.0rc20' });
+  assert.deepEqual(publishedCaseTables(byId('deepseek-profile-decode'), { framework: 'trtllm' }), { framework: 'trtllm', label: "trtllm; h100-sxm's compute tables", version: '1.3.0rc20' });
   assert.deepEqual(publishedCaseTables(byId('deepseek-profile-decode'), { kernelDb: false }), { framework: 'trtllm', label: 'trtllm, no h800 tables' });
-  assert.deepEqual(publishedCaseTables(byId('dstack-r1-h200-sglang-c4-itl'), { framework: 'trtllm' }), { framework: 'trtllm', label: 'trtllm' });
+  assert.deepEqual(publishedCaseTables(byId('dstack-r1-h200-sglang-c4-itl'), { framework: 'trtllm' }), { framework: 'trtllm', label: 'trtllm', version: '1.3.0rc20' });
   // With the database switched off no device has tables: the case keeps its framework, priced by the calibrated model.
   assert.deepEqual(publishedCaseTables(byId('dstack-r1-h200-vllm-c4-itl'), { kernelDb: false }), { framework: 'vllm', label: 'vllm, no h200 tables' });
   assert.throws(() => publishedCaseTables(byId('dstack-r1-h200-vllm-c4-itl'), { framework: '' }), InputError);
@@ -392,7 +405,8 @@ test('publishedMethodRows(): every case priced by the calibrated model, the kern
   assert.equal(rows.find((r) => r.id === 'lmsys-prefill-4k')!.kernelDbTables, 'sglang');
   const sgl = all.find((c) => c.id === 'dstack-r1-h200-sglang-c4-itl')!;
   const [own] = publishedMethodRows([sgl]);
-  assert.equal(own.kernelDbTables, 'sglang');
+  // dstack ran SGLang 0.4.3.post2; the tables are 0.5.14's: the row says both.
+  assert.equal(own.kernelDbTables, 'sglang 0.5.14; the case ran 0.4.3.post2 (older)');
   assert.equal(own.kernelDb, predictPublishedCase(sgl, { framework: 'sglang' }).predicted);
   // An explicit framework prices every case from its tables (the behaviour before cases named theirs).
   const [forced] = publishedMethodRows([sgl], 'trtllm');
@@ -432,6 +446,9 @@ test('publishedMethodSummary(): counts computed per group from the rows; a case 
   // Rows that say which tables priced them are counted per framework (the label's first word).
   const mixed = publishedMethodSummary([{ ...rows[2], kernelDbTables: 'sglang' }, { ...rows[3], kernelDbTables: 'trtllm, no sglang tables for a100-80gb' }, { ...rows[4], kernelDbTables: 'trtllm' }]);
   assert.match(mixed, /kernel database \(sglang tables for 1, trtllm tables for 2\) 1 of the 3/);
+  // A label with the tables' release, or a donor's tables, counts under its framework too.
+  const released = publishedMethodSummary([{ ...rows[2], kernelDbTables: 'sglang 0.5.14; the case ran 0.4.3.post2 (older)' }, { ...rows[3], kernelDbTables: "trtllm; h100-sxm's compute tables" }, { ...rows[4], kernelDbTables: 'sglang' }]);
+  assert.match(released, /kernel database \(sglang tables for 2, trtllm tables for 1\)/);
   assert.equal(publishedMethodTable([{ ...rows[2], kernelDbTables: 'sglang' }])[0]['kernel tables'], 'sglang');
   assert.equal(table[0]['kernel db error %'], '–');
   assert.throws(() => publishedMethodSummary([]), InputError);
