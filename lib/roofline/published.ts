@@ -965,6 +965,8 @@ export interface PublishedMethodRow {
   kernelDbTableShare: number;
   /** Which tables priced the kernel-database column (`PublishedCaseTables.label`). */
   kernelDbTables?: string;
+  /** Where the case states a release of its framework other than the tables': how it stands to theirs (`PublishedCaseTables.caseRelease`). */
+  kernelDbCaseRelease?: 'older' | 'newer';
   /** Why the kernel database could not price the case. */
   kernelDbMissing?: string;
   spec: number | null;
@@ -1014,6 +1016,7 @@ export function publishedMethodRows(cases: readonly PublishedCase[] = publishedC
       kernelDb: db.value,
       kernelDbTableShare: db.share,
       kernelDbTables: tables.label,
+      ...(tables.caseRelease === undefined ? {} : { kernelDbCaseRelease: tables.caseRelease }),
       ...(db.missing === undefined ? {} : { kernelDbMissing: db.missing }),
       spec: spec.value,
       ...(spec.missing === undefined ? {} : { specMissing: spec.missing }),
@@ -1099,13 +1102,21 @@ export function publishedMethodSummary(rows: readonly PublishedMethodRow[], tole
       db.priced === 0
         ? `the kernel database prices none of them from its tables`
         : `the kernel database${which} ${db.within} of the ${db.priced} it prices from its tables (${med(db.median)})`;
+    // A kernel of another release is another kernel: the cases that ran one are counted apart too.
+    const released = (['older', 'newer'] as const).map((rel) => {
+      const mine = rs.filter((r) => r.kernelDbCaseRelease === rel);
+      const d = within(mine, (r) => (r.kernelDbTableShare > 0 ? r.kernelDb : null));
+      return d.priced === 0 ? '' : ` ${d.priced} of them ran ${rel === 'older' ? 'an older' : 'a newer'} release of their framework than the tables that price them: the database puts ${d.within} of those within ${tol} (${med(d.median)})`;
+    }).filter((x) => x !== '');
+    const others = within(rs.filter((r) => r.kernelDbCaseRelease === undefined), (r) => (r.kernelDbTableShare > 0 ? r.kernelDb : null));
+    const releasePart = released.length === 0 ? '' : `${released.join(';')}; and ${others.within} of the ${others.priced} others (${med(others.median)}).`;
     const noTablePart = noTable.length ? ` For ${noTable.length} of them (${hw}) the database holds no table, so they fall back to the calibrated model and are left out of its count.` : '';
     const belowPart = below.length
       ? ` The bound holds only at the batch each case is priced at: in ${below.length} of ${spec.length} cases the published figure beats it, so there the benchmark ran more sequences per step than the case's modelled admission gives, or less work per step than modelled.`
       : ` The bound sits above every published throughput and below every published time, as a bound should.`;
     return (
       `**${name} (${rs.length} cases):** within ${tol} of the published figure, the calibrated model puts ${cal.within} of ${cal.priced} (${med(cal.median)}), ${dbPart}, ` +
-      `and the datasheet bound ${specIn.within} of ${specIn.priced}.${noTablePart}${belowPart}`
+      `and the datasheet bound ${specIn.within} of ${specIn.priced}.${releasePart}${noTablePart}${belowPart}`
     );
   };
   const out: string[] = [];

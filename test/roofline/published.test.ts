@@ -449,6 +449,11 @@ test('publishedMethodSummary(): counts computed per group from the rows; a case 
   // A label with the tables' release, or a donor's tables, counts under its framework too.
   const released = publishedMethodSummary([{ ...rows[2], kernelDbTables: 'sglang 0.5.14; the case ran 0.4.3.post2 (older)' }, { ...rows[3], kernelDbTables: "trtllm; h100-sxm's compute tables" }, { ...rows[4], kernelDbTables: 'sglang' }]);
   assert.match(released, /kernel database \(sglang tables for 2, trtllm tables for 1\)/);
+  // Rows that ran another release of their framework than the tables are counted apart, each count from the rows.
+  // By construction (published 100): c's database figure −10 %, d's −40 % (both older), e's +40 %.
+  const acrossRelease = publishedMethodSummary([{ ...rows[2], kernelDbCaseRelease: 'older' }, { ...rows[3], kernelDbCaseRelease: 'older' }, { ...rows[4] }]);
+  assert.match(acrossRelease, /2 of them ran an older release of their framework than the tables that price them: the database puts 1 of those within ±25 % \(median \|error\| 25 %\); and 0 of the 1 others \(median \|error\| 40 %\)\./);
+  assert.doesNotMatch(publishedMethodSummary([rows[2], rows[3], rows[4]]), /release/);
   assert.equal(publishedMethodTable([{ ...rows[2], kernelDbTables: 'sglang' }])[0]['kernel tables'], 'sglang');
   assert.equal(table[0]['kernel db error %'], '–');
   assert.throws(() => publishedMethodSummary([]), InputError);
