@@ -17,6 +17,7 @@ import { loadModel } from '../lib/models/spec.js';
 import { loadHardware } from '../lib/hardware/spec.js';
 import { KERNEL_FRAMEWORKS } from '../lib/kernels/pricer.js';
 import { checkOneOf } from '../lib/util/validate.js';
+import { median } from '../lib/util/stats.js';
 
 const arg = process.argv.indexOf('--framework');
 const framework = arg >= 0 ? checkOneOf('--framework', process.argv[arg + 1], KERNEL_FRAMEWORKS) : undefined;
@@ -56,10 +57,6 @@ for (const c of publishedCases()) {
 }
 const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
 for (const r of rows) console.log(r.map((x, i) => x.padEnd(widths[i])).join('  '));
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 console.log(`\nmedian |error|: calibrated ${(median(errs.cal) * 100).toFixed(1)} %, kernel db ${(median(errs.db) * 100).toFixed(1)} % over ${errs.db.length} cases`);
 console.log(`within ±25 %: calibrated ${errs.cal.filter((e) => e <= 0.25).length}, kernel db ${errs.db.filter((e) => e <= 0.25).length} of ${errs.db.length}`);
 // A kernel of another release is another kernel: the cases that state a release other than the
@@ -70,7 +67,7 @@ for (const [release, cases] of Object.entries(acrossReleases)) {
   if (cases.length === 0) continue;
   console.log(`cases that ran ${release === 'older' ? 'an older' : 'a newer'} release of their framework than the tables that priced them: ${summary(cases.map((x) => Math.abs(x.error)))} (${cases.map((x) => x.id).join(', ')})`);
 }
-if (across.length) console.log(`the other cases (the tables' own release, or none stated): ${summary(dbErrors.filter((x) => !across.includes(x.id)).map((x) => Math.abs(x.error)))}`);
+if (across.length && dbErrors.length > across.length) console.log(`the other cases (the tables' own release, or none stated): ${summary(dbErrors.filter((x) => !across.includes(x.id)).map((x) => Math.abs(x.error)))}`);
 
 /** What the prediction of a KV-bound offline case used, and the KV-read bound (see the header). */
 function diagnoseCase(c: PublishedCase, db: PublishedComparison): string {

@@ -37,27 +37,51 @@ const MAX_TABLE_BYTES = 256 * 1024 * 1024;
 /** A folder name a kernel database may hold: no path separators, no leading dot. */
 export const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
 
-/** Orders versions numerically, a release candidate before its release (1.3.0rc20 < 1.3.0). */
-function versionParts(v: string): number[] {
-  const m = /^(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:\.post(\d+))?(?:rc(\d+))?/.exec(v);
-  if (!m) return [-1];
-  return [Number(m[1]), Number(m[2] ?? 0), Number(m[3] ?? 0), m[5] === undefined ? 1e9 : Number(m[5]), Number(m[4] ?? 0)];
+/**
+ * A release as frameworks print theirs (the shape of PEP 440): up to four numbers, an
+ * optional a/b/rc pre-release, .postN, .devN and a +local tag ('0.4.3.post2', '1.3.0rc20',
+ * '0.7.4.dev181+gf35f8e22').
+ */
+export const KERNEL_RELEASE = /^(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:\.(\d+))?(?:\.?(a|b|rc)(\d+))?(?:\.post(\d+))?(?:\.dev(\d+))?(?:\+[A-Za-z0-9.]{1,40})?$/;
+const PRE_RELEASE: Readonly<Record<string, number>> = { a: 1, b: 2, rc: 3 };
+
+/**
+ * A release's sort key in PEP 440's order (1.0.dev1 < 1.0a1 < 1.0b1 < 1.0rc1 < 1.0 <
+ * 1.0.post1; a dev build just before what it builds; the local tag ignored), or undefined
+ * for a name of another shape.
+ */
+function versionParts(v: string): number[] | undefined {
+  const m = KERNEL_RELEASE.exec(v);
+  if (!m) return undefined;
+  const n = (x: string | undefined, none = 0): number => (x === undefined ? none : Number(x));
+  // A dev build of a final release (no pre-release, no post) sorts before its alphas.
+  const pre = m[5] !== undefined ? PRE_RELEASE[m[5]] : m[8] !== undefined && m[7] === undefined ? 0 : 4;
+  return [n(m[1]), n(m[2]), n(m[3]), n(m[4]), pre, n(m[6]), n(m[7], -1), m[8] === undefined ? 1 : 0, n(m[8])];
 }
 
 /**
- * Compares two framework versions: negative when `a` is older.
+ * Compares two framework versions: negative when `a` is older, 0 for one release (local
+ * tags aside). A name that is not a release sorts before every release, and two such
+ * names as strings.
  *
  * @example
  * compareKernelVersions('1.3.0rc20', '1.3.0') < 0 // => true
+ * compareKernelVersions('0.7.4.dev181+gf35f8e22', '0.7.4') < 0 // => true
  */
 export function compareKernelVersions(a: string, b: string): number {
   const x = versionParts(a);
   const y = versionParts(b);
-  for (let i = 0; i < Math.max(x.length, y.length); i++) {
-    const d = (x[i] ?? 0) - (y[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return a < b ? -1 : a > b ? 1 : 0;
+  if (x === undefined || y === undefined) return x !== undefined ? 1 : y !== undefined ? -1 : a < b ? -1 : a > b ? 1 : 0;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return x[i] - y[i];
+  return 0;
+}
+
+/** Of table entries, the newest version's (of `version` when named): the one `KernelDb.table` reads. */
+function newestEntry<E extends KernelTableEntry>(entries: readonly E[], device: string, framework: string, op: KernelOp, version?: string): E | undefined {
+  return entries
+    .filter((e) => e.device === device && e.framework === framework && e.op === op && (version === undefined || e.version === version))
+    .sort((a, b) => compareKernelVersions(a.version, b.version))
+    .at(-1);
 }
 
 const dirs = (p: string): string[] => readdirSync(p, { withFileTypes: true }).filter((d) => d.isDirectory() && SAFE_NAME.test(d.name)).map((d) => d.name);
@@ -224,9 +248,8 @@ export function loadKernelDb(root: string = batchlabDataDir('kernels'), opts: Ai
     root,
     entries,
     table(device, framework, op, version) {
-      const candidates = entries.filter((e) => e.device === device && e.framework === framework && e.op === op && (version === undefined || e.version === version));
-      if (candidates.length === 0) return undefined;
-      const e = candidates.sort((a, b) => compareKernelVersions(a.version, b.version)).at(-1)!;
+      const e = newestEntry(entries, device, framework, op, version);
+      if (e === undefined) return undefined;
       const key = e.path;
       let t = cache.get(key);
       if (!t) {
@@ -262,24 +285,23 @@ export function kernelDbOfRows(root: string, rows: readonly KernelRow[]): Kernel
     root,
     entries,
     table(device, framework, op, version) {
-      const e = entries
-        .filter((x) => x.device === device && x.framework === framework && x.op === op && (version === undefined || x.version === version))
-        .sort((a, b) => compareKernelVersions(a.version, b.version))
-        .at(-1);
+      const e = newestEntry(entries, device, framework, op, version);
       return e ? tables.get([e.device, e.framework, e.version, e.op].join('/')) : undefined;
     },
   };
 }
 
 /**
- * The newest version of a framework's tables a kernel database holds for a device folder
- * (the one `KernelDb.table` reads when no version is named), or undefined.
+ * The newest release of a framework's tables a kernel database holds for a device folder,
+ * or undefined. `KernelDb.table` reads each op at the newest release that holds it, so
+ * with an op's `op` this is the release that prices it; without, the newest of any op
+ * (the shipped database files every op of a framework under one release).
  *
  * @example
  * newestKernelVersion(defaultKernelDb(), 'h200_sxm', 'sglang') // => '0.5.14'
  */
-export function newestKernelVersion(db: KernelDb | undefined, device: string, framework: string): string | undefined {
-  const versions = [...new Set((db?.entries ?? []).filter((e) => e.device === device && e.framework === framework).map((e) => e.version))];
+export function newestKernelVersion(db: KernelDb | undefined, device: string, framework: string, op?: KernelOp): string | undefined {
+  const versions = [...new Set((db?.entries ?? []).filter((e) => e.device === device && e.framework === framework && (op === undefined || e.op === op)).map((e) => e.version))];
   return versions.sort(compareKernelVersions).at(-1);
 }
 

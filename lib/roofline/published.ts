@@ -18,7 +18,7 @@ import type { PromptMixScaling, PromptMixStats } from '../attention/prompts.js';
 import { loadPromptMix, promptMixStats, scalePromptMix } from '../attention/prompts.js';
 import { median } from '../util/stats.js';
 import type { KernelDb } from '../kernels/load.js';
-import { compareKernelVersions, defaultKernelDb, newestKernelVersion } from '../kernels/load.js';
+import { compareKernelVersions, defaultKernelDb, KERNEL_RELEASE, newestKernelVersion } from '../kernels/load.js';
 import type { KernelFramework } from '../kernels/pricer.js';
 import type { ExpertAllToAll } from './kernel-step.js';
 import { EXPERT_ALL_TO_ALLS } from './kernel-step.js';
@@ -73,11 +73,12 @@ export interface PublishedCase {
    */
   framework?: KernelFramework;
   /**
-   * The version of `framework` the source says ran the case ('0.4.3.post2'), where it says.
-   * The kernel tables that price the case are of their own version; `publishedCaseTables`
-   * names both when they differ, since a kernel of another release is another kernel.
+   * The release of `framework` the source says ran the case ('0.4.3.post2'), where it says.
+   * Not `PerfConfig.frameworkVersion`, which picks the tables: the tables that price the
+   * case are of their own release, and `publishedCaseTables` names both when they differ,
+   * since a kernel of another release is another kernel.
    */
-  frameworkVersion?: string;
+  ranVersion?: string;
   contextTokens?: number;
   /**
    * Latency: requests in flight on one instance (a benchmark at a fixed concurrency: each
@@ -211,8 +212,6 @@ export function checkPublishedCase(raw: unknown, opts: { where?: string; source?
 const PHASES = ['prefill', 'decode', 'offline', 'latency'] as const;
 const LATENCY_METRICS = ['itl', 'userTokensPerSecond', 'ttft'] as const;
 const LATENCY_SCHEDULES = ['staggered', 'waves'] as const;
-// A release as frameworks print it: '0.4.3.post2', '1.2.0rc1', '0.7.4.dev181+gf35f8e22'.
-const FRAMEWORK_VERSION = /^\d+(?:\.\d+){1,3}[A-Za-z0-9.+-]{0,40}$/;
 
 /** The case's own words stating its balanced experts: a case may not assume balance unstated. */
 function balanceSource(field: string, v: unknown): string {
@@ -289,10 +288,12 @@ function checkCase(raw: unknown, where: string, file: { source: string; url?: st
   if (typeof c.assumptions === 'string') out.assumptions = c.assumptions;
   if (c.fp8Scaling !== undefined) out.fp8Scaling = checkOneOf(`${where}.fp8Scaling`, c.fp8Scaling, FP8_SCALINGS);
   if (c.framework !== undefined) out.framework = checkOneOf(`${where}.framework`, c.framework, KERNEL_FRAMEWORKS);
-  if (c.frameworkVersion !== undefined) {
-    if (out.framework === undefined) throw new InputError(`${where}.frameworkVersion`, c.frameworkVersion, 'absent unless the case names its framework');
-    if (typeof c.frameworkVersion !== 'string' || !FRAMEWORK_VERSION.test(c.frameworkVersion)) throw new InputError(`${where}.frameworkVersion`, c.frameworkVersion, "a release as the framework prints it, e.g. '0.4.3.post2' or '1.2.0rc1'");
-    out.frameworkVersion = c.frameworkVersion;
+  if (c.ranVersion !== undefined) {
+    if (out.framework === undefined) throw new InputError(`${where}.ranVersion`, c.ranVersion, 'absent unless the case names its framework');
+    if (typeof c.ranVersion !== 'string' || c.ranVersion.length > 64 || !KERNEL_RELEASE.test(c.ranVersion)) {
+      throw new InputError(`${where}.ranVersion`, c.ranVersion, "a release as the framework prints it, e.g. '0.4.3.post2', '1.2.0rc1' or '0.7.4.dev181+gf35f8e22'");
+    }
+    out.ranVersion = c.ranVersion;
   }
   // A case may cite its own document (a figure derived by a third party) instead of the file's.
   if (typeof c.source === 'string' && c.source !== '') out.source = c.source;
@@ -654,7 +655,12 @@ export interface PublishedCaseTables {
    * case ran 0.4.3.post2 (older)'.
    */
   label: string;
-  /** The version of those tables (the newest the database holds for the device), where it holds them. */
+  /**
+   * The release of those tables: the newest the database holds for the device's compute
+   * tables under that framework (`newestKernelVersion`; the shipped database files each
+   * framework's ops under one release), where it holds them. Wide-EP tables read from
+   * another framework (`wideEpTables`) are that framework's newest, not this.
+   */
   version?: string;
   /**
    * Where the case states the release of its own framework and the tables are of another:
@@ -692,9 +698,10 @@ export function publishedCaseTables(c: PublishedCase, opts: { framework?: string
   const priced = (framework: string, label: string): PublishedCaseTables => {
     const version = tablesOf && held.includes(framework) ? newestKernelVersion(db, tablesOf.compute, framework) : undefined;
     if (version === undefined) return { framework, label };
-    const ran = framework === c.framework ? c.frameworkVersion : undefined;
-    if (ran === undefined || ran === version) return { framework, label, version };
-    const caseRelease = compareKernelVersions(ran, version) < 0 ? 'older' : 'newer';
+    const ran = framework === c.framework ? c.ranVersion : undefined;
+    const order = ran === undefined ? 0 : compareKernelVersions(ran, version);
+    if (ran === undefined || order === 0) return { framework, label, version };
+    const caseRelease = order < 0 ? 'older' : 'newer';
     // Every label of the case's own framework begins with its name: the release goes right after it.
     return { framework, label: `${framework} ${version}${label.slice(framework.length)}; the case ran ${ran} (${caseRelease})`, version, caseRelease };
   };
@@ -1026,6 +1033,9 @@ export function publishedMethodRows(cases: readonly PublishedCase[] = publishedC
   return [...rows.filter((r) => !r.heldOut), ...rows.filter((r) => r.heldOut)];
 }
 
+// A case whose device has no table is priced by the calibrated model again: not a kernel-database figure.
+const kernelDbFromTables = (r: PublishedMethodRow): number | null => (r.kernelDbTableShare > 0 ? r.kernelDb : null);
+
 const errorPct = (predicted: number | null, published: number): number | null => (predicted === null ? null : Math.round((predicted / published - 1) * 1000) / 10);
 
 /**
@@ -1042,8 +1052,7 @@ export function publishedMethodTable(rows: readonly PublishedMethodRow[], framew
   // Three significant digits at least: a latency of 25.7 ms keeps its decimal, a throughput of 6,920 tokens/s none.
   const n = (x: number | null): string | number => (x === null ? '–' : Math.abs(x) >= 100 ? Math.round(x) : Number(x.toPrecision(3)));
   return rows.map((r) => {
-    // A device without a table is the calibrated model again: no kernel-database figure to show.
-    const db = r.kernelDbTableShare > 0 ? r.kernelDb : null;
+    const db = kernelDbFromTables(r);
     return {
       group: r.heldOut ? 'held out' : 'built beside',
       case: r.id,
@@ -1083,8 +1092,7 @@ export function publishedMethodSummary(rows: readonly PublishedMethodRow[], tole
   const med = (x: number) => `median |error| ${(x * 100).toFixed(0)} %`;
   const sentence = (name: string, rs: readonly PublishedMethodRow[]): string => {
     const cal = within(rs, (r) => r.calibrated);
-    // A case whose device has no table is priced by the calibrated model again: not a kernel-database prediction.
-    const db = within(rs, (r) => (r.kernelDbTableShare > 0 ? r.kernelDb : null));
+    const db = within(rs, kernelDbFromTables);
     const noTable = rs.filter((r) => r.kernelDb !== null && r.kernelDbTableShare === 0);
     const spec = rs.filter((r) => r.spec !== null);
     // A bound on a throughput sits above the published figure, a bound on a time below it.
@@ -1105,11 +1113,12 @@ export function publishedMethodSummary(rows: readonly PublishedMethodRow[], tole
     // A kernel of another release is another kernel: the cases that ran one are counted apart too.
     const released = (['older', 'newer'] as const).map((rel) => {
       const mine = rs.filter((r) => r.kernelDbCaseRelease === rel);
-      const d = within(mine, (r) => (r.kernelDbTableShare > 0 ? r.kernelDb : null));
+      const d = within(mine, kernelDbFromTables);
       return d.priced === 0 ? '' : ` ${d.priced} of them ran ${rel === 'older' ? 'an older' : 'a newer'} release of their framework than the tables that price them: the database puts ${d.within} of those within ${tol} (${med(d.median)})`;
     }).filter((x) => x !== '');
-    const others = within(rs.filter((r) => r.kernelDbCaseRelease === undefined), (r) => (r.kernelDbTableShare > 0 ? r.kernelDb : null));
-    const releasePart = released.length === 0 ? '' : `${released.join(';')}; and ${others.within} of the ${others.priced} others (${med(others.median)}).`;
+    const others = within(rs.filter((r) => r.kernelDbCaseRelease === undefined), kernelDbFromTables);
+    const othersPart = others.priced === 0 ? '' : `; and ${others.within} of the ${others.priced} others (${med(others.median)})`;
+    const releasePart = released.length === 0 ? '' : `${released.join(';')}${othersPart}.`;
     const noTablePart = noTable.length ? ` For ${noTable.length} of them (${hw}) the database holds no table, so they fall back to the calibrated model and are left out of its count.` : '';
     const belowPart = below.length
       ? ` The bound holds only at the batch each case is priced at: in ${below.length} of ${spec.length} cases the published figure beats it, so there the benchmark ran more sequences per step than the case's modelled admission gives, or less work per step than modelled.`

@@ -48,6 +48,11 @@ export interface ExperimentPoint {
   name?: string;
 }
 
+/** A point's name in tables, saved steps and recalibrations: its own, else its clients, load or rate. */
+function pointName(p: ExperimentPoint): string {
+  return p.name ?? (p.clients !== undefined ? `closed ${p.clients}` : p.load !== undefined ? `load ${p.load}` : `${p.ratePerSecond} req/s`);
+}
+
 /** A predicted-vs-measured experiment on one model. */
 export interface ExperimentSpec {
   model: ExperimentModel;
@@ -196,13 +201,13 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
   const capBatch = checkInt('capacityBatch', spec.capacityBatch, { min: 1, max: 4096 });
   const calFraction = spec.calibrationFraction === undefined ? 1 : checkPositive('calibrationFraction', spec.calibrationFraction, 1);
   if (spec.recalibrateEachPoint === true && spec.calibration !== 'served') throw new InputError('recalibrateEachPoint', spec.recalibrateEachPoint, "true only with calibration 'served' (the engine calibration is timed once, when the server starts)");
-  // Names label the recalibrations and the saved steps: each must say which point it is.
+  // Names label the recalibrations and the saved steps: each must say which point it is, a default name (pointName) too.
   const names = new Set<string>();
   for (const [i, p] of points.entries()) {
-    if (p.name === undefined) continue;
-    if (typeof p.name !== 'string' || p.name.trim() === '' || p.name.length > 200) throw new InputError(`points[${i}].name`, p.name, 'a non-empty string of at most 200 characters');
-    if (names.has(p.name)) throw new InputError(`points[${i}].name`, p.name, 'a name no other point has');
-    names.add(p.name);
+    if (p.name !== undefined && (typeof p.name !== 'string' || p.name.trim() === '' || p.name.length > 200)) throw new InputError(`points[${i}].name`, p.name, 'a non-empty string of at most 200 characters');
+    const name = pointName(p);
+    if (names.has(name)) throw new InputError(`points[${i}].name`, p.name ?? name, `a name no other point has${p.name === undefined ? ` (unnamed, the point is called '${name}'; name the points that share a load under different policies)` : ''}`);
+    names.add(name);
   }
   const maxPrompt = spec.workload.promptTokens && spec.workload.promptTokens.kind !== 'lognormal' ? (spec.workload.promptTokens.kind === 'fixed' ? spec.workload.promptTokens.tokens : spec.workload.promptTokens.max) : 128;
   const s = spec.model.scale;
@@ -276,7 +281,7 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
       const drawRate = spec.realiseNominalRate === true && Number.isFinite(rate) && unitPlan.length > 1 ? (rate * unitPlan[unitPlan.length - 1].at) / (unitPlan.length - 1) : rate;
       const policy = servingPolicyModule(p.policy?.kind).check(p.policy) as ServingPolicy;
       const describe = servingPolicyModule(policy.kind).describe(policy);
-      const name = p.name ?? (clients !== undefined ? `closed ${clients}` : p.load !== undefined ? `load ${p.load}` : `${rate} req/s`);
+      const name = pointName(p);
       // The step costs this point is predicted from: the first calibration's, or with recalibrateEachPoint its own.
       let ownFit = fit;
       let ownSpeed = speedAtFit;

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { kernelTableFromRows, loadKernelDb, lookupKernel, newestKernelVersion, readKernelRows } from '../../lib/kernels/index.js';
+import { compareKernelVersions, kernelTableFromRows, loadKernelDb, lookupKernel, newestKernelVersion, readKernelRows } from '../../lib/kernels/index.js';
 import type { KernelRow } from '../../lib/kernels/index.js';
 import { InputError } from '../../lib/util/errors.js';
 
@@ -145,6 +145,12 @@ test('loadKernelDb() opens a user table in batchlab schema (gzip or plain), and 
   assert.equal(db2.table('my_gpu', 'torch', 'gemm')!.version, '2.10.0');
   assert.equal(newestKernelVersion(db2, 'my_gpu', 'vllm'), undefined);
   assert.equal(newestKernelVersion(undefined, 'my_gpu', 'torch'), undefined);
+  // Per op: an op filed only under an older release is read there.
+  mkdirSync(join(root, 'my_gpu', 'torch', '2.9.1'), { recursive: true });
+  writeFileSync(join(root, 'my_gpu', 'torch', '2.9.1', 'nccl.csv'), 'collective,dtype,ranks,bytes,scope,time_us\nall_gather,fp16,2,512,intra,5.36\n');
+  const db3 = loadKernelDb(root);
+  assert.equal(newestKernelVersion(db3, 'my_gpu', 'torch', 'nccl'), '2.9.1');
+  assert.equal(db3.table('my_gpu', 'torch', 'nccl')?.version, '2.9.1');
   // An aiconfigurator layout without any device table: the converter's refusal is reported.
   const checkout = mkdtempSync(join(tmpdir(), 'kdb-aic-'));
   mkdirSync(join(checkout, 'aic-core/src/aiconfigurator_core/systems/data'), { recursive: true });
@@ -166,4 +172,19 @@ test('loadKernelDb() converts an aiconfigurator git directory once and reads its
   assert.equal(gemm.rows.length, 107225);
   // A second open reuses the cache.
   assert.equal(loadKernelDb(mirror, { devices: ['h200_sxm'], frameworks: ['vllm'] }).root, db.root);
+});
+
+test('compareKernelVersions(): releases in PEP 440 order, a local tag aside; a name of another shape before every release', () => {
+  // PEP 440 (packaging.python.org, 'Version specifiers', summary of permitted suffixes and relative ordering):
+  // X.devN < X.aN < X.bN < X.rcN < X < X.postN; a dev build of a post release just before it; local labels do not order releases here.
+  const ordered = ['0.4.3', '0.4.3.post2', '0.5.14', '0.7.4.dev181+gf35f8e22', '0.7.4a1', '0.7.4b2', '0.7.4rc1', '0.7.4', '0.7.4.post1.dev3', '0.7.4.post1', '0.24.0', '1.2.0rc1', '1.3.0rc20', '1.3.0', '1.3.0.1', '1.3.0.10'];
+  for (let i = 0; i + 1 < ordered.length; i++) {
+    assert.ok(compareKernelVersions(ordered[i], ordered[i + 1]) < 0, `${ordered[i]} < ${ordered[i + 1]}`);
+    assert.ok(compareKernelVersions(ordered[i + 1], ordered[i]) > 0, `${ordered[i + 1]} > ${ordered[i]}`);
+  }
+  assert.equal(compareKernelVersions('0.5.14+cu128', '0.5.14'), 0);
+  assert.equal(compareKernelVersions('2.5', '2.5.0'), 0);
+  assert.ok(compareKernelVersions('main', '0.1') < 0);
+  assert.ok(compareKernelVersions('0.1', 'main') > 0);
+  assert.ok(compareKernelVersions('main', 'nightly') < 0);
 });

@@ -135,11 +135,11 @@ test('predictPublishedCase(): a latency case prices a user\'s inter-token time f
   assert.equal(checkPublishedCase({ ...base, metric: 'ttft', schedule: 'waves' }).users, 4);
   assert.throws(() => checkPublishedCase({ ...base, outputTokens: undefined }), /case\.outputTokens/);
   // A case's release of its framework: only beside a framework, and as the framework prints one.
-  assert.equal(checkPublishedCase({ ...base, framework: 'sglang', frameworkVersion: '0.4.3.post2' }).frameworkVersion, '0.4.3.post2');
-  assert.equal(checkPublishedCase({ ...base, framework: 'vllm', frameworkVersion: '0.7.4.dev181+gf35f8e22' }).frameworkVersion, '0.7.4.dev181+gf35f8e22');
-  assert.throws(() => checkPublishedCase({ ...base, frameworkVersion: '0.4.3' }), /case\.frameworkVersion.*names its framework/);
-  for (const bad of ['latest', 'v0.4.3', '0.4/../x', 7, '', `0.4.${'a'.repeat(64)}`]) {
-    assert.throws(() => checkPublishedCase({ ...base, framework: 'sglang', frameworkVersion: bad }), /case\.frameworkVersion/, String(bad));
+  assert.equal(checkPublishedCase({ ...base, framework: 'sglang', ranVersion: '0.4.3.post2' }).ranVersion, '0.4.3.post2');
+  assert.equal(checkPublishedCase({ ...base, framework: 'vllm', ranVersion: '0.7.4.dev181+gf35f8e22' }).ranVersion, '0.7.4.dev181+gf35f8e22');
+  assert.throws(() => checkPublishedCase({ ...base, ranVersion: '0.4.3' }), /case\.ranVersion.*names its framework/);
+  for (const bad of ['latest', 'v0.4.3', '0.4/../x', 7, '', '1.0....', '1.0+-+', '1.2.3.4.5', `0.4.3+${'a'.repeat(64)}`]) {
+    assert.throws(() => checkPublishedCase({ ...base, framework: 'sglang', ranVersion: bad }), /case\.ranVersion/, String(bad));
   }
   // A wave that cannot hold its users' KV caches is refused with the shortfall.
   assert.throws(() => predictPublishedCase({ ...w, users: 1 << 14 }), /memory/);
@@ -338,9 +338,16 @@ test("publishedCaseTables(): a case's own framework's tables where the database 
   // The H100 cases that ran SGLang or vLLM read their own framework's tables (data/kernels/h100_sxm/sglang/0.5.14, vllm/0.24.0).
   assert.deepEqual(publishedCaseTables(byId('gpustack-qwen3-8b-h100-sglang-c4-itl')), { framework: 'sglang', label: 'sglang 0.5.14; the case ran 0.5.3.post3 (older)', version: '0.5.14', caseRelease: 'older' });
   assert.deepEqual(publishedCaseTables(byId('gpustack-qwen3-8b-h100-vllm-c4-itl')), { framework: 'vllm', label: 'vllm 0.24.0; the case ran 0.11.0 (older)', version: '0.24.0', caseRelease: 'older' });
+  // TensorRT-LLM 1.2.0rc1 against 1.3.0rc20 tables (GPUStack); an explicit framework that is the case's own says the same.
+  assert.deepEqual(publishedCaseTables(byId('gpustack-qwen3-8b-h100-trtllm-c4-itl')), { framework: 'trtllm', label: 'trtllm 1.3.0rc20; the case ran 1.2.0rc1 (older)', version: '1.3.0rc20', caseRelease: 'older' });
+  assert.deepEqual(publishedCaseTables(byId('gpustack-qwen3-8b-h100-trtllm-c4-itl'), { framework: 'trtllm' }), publishedCaseTables(byId('gpustack-qwen3-8b-h100-trtllm-c4-itl')));
+  // A device that borrows another's compute tables keeps saying whose, the release after the framework.
+  assert.deepEqual(publishedCaseTables({ ...byId('gpustack-qwen3-8b-h100-trtllm-c4-itl'), hardware: 'h800' }), { framework: 'trtllm', label: "trtllm 1.3.0rc20; h100-sxm's compute tables; the case ran 1.2.0rc1 (older)", version: '1.3.0rc20', caseRelease: 'older' });
+  // A local tag is the same release.
+  assert.deepEqual(publishedCaseTables({ ...byId('gpustack-qwen3-8b-h100-sglang-c4-itl'), ranVersion: '0.5.14+cu128' }), { framework: 'sglang', label: 'sglang', version: '0.5.14' });
   // A case of the tables' own release, or one that states none, names no release.
-  assert.deepEqual(publishedCaseTables({ ...byId('gpustack-qwen3-8b-h100-sglang-c4-itl'), frameworkVersion: '0.5.14' }), { framework: 'sglang', label: 'sglang', version: '0.5.14' });
-  assert.equal(publishedCaseTables({ ...byId('gpustack-qwen3-8b-h100-sglang-c4-itl'), frameworkVersion: '0.6.0' }).caseRelease, 'newer');
+  assert.deepEqual(publishedCaseTables({ ...byId('gpustack-qwen3-8b-h100-sglang-c4-itl'), ranVersion: '0.5.14' }), { framework: 'sglang', label: 'sglang', version: '0.5.14' });
+  assert.equal(publishedCaseTables({ ...byId('gpustack-qwen3-8b-h100-sglang-c4-itl'), ranVersion: '0.6.0' }).caseRelease, 'newer');
   assert.deepEqual(publishedCaseTables(byId('lmsys-prefill-4k')), { framework: 'sglang', label: 'sglang', version: '0.5.14' });
   // A device whose folder holds trtllm only: the same SGLang case moved to A100 falls back, saying why.
   // (The SGLang release it ran is not TensorRT-LLM's: the fallback names no release of the case.)
@@ -407,6 +414,8 @@ test('publishedMethodRows(): every case priced by the calibrated model, the kern
   const [own] = publishedMethodRows([sgl]);
   // dstack ran SGLang 0.4.3.post2; the tables are 0.5.14's: the row says both.
   assert.equal(own.kernelDbTables, 'sglang 0.5.14; the case ran 0.4.3.post2 (older)');
+  assert.equal(own.kernelDbCaseRelease, 'older');
+  assert.equal(publishedMethodRows([all.find((c) => c.id === 'lmsys-prefill-4k')!])[0].kernelDbCaseRelease, undefined);
   assert.equal(own.kernelDb, predictPublishedCase(sgl, { framework: 'sglang' }).predicted);
   // An explicit framework prices every case from its tables (the behaviour before cases named theirs).
   const [forced] = publishedMethodRows([sgl], 'trtllm');

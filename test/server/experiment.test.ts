@@ -212,4 +212,12 @@ test('predictedVsMeasured refuses recalibrateEachPoint without the served calibr
   await assert.rejects(predictedVsMeasured({ ...base, calibration: 'engine', recalibrateEachPoint: true }), InputError);
   await assert.rejects(predictedVsMeasured({ ...base, points: [{ ...base.points[0], name: ' ' }] }), (err: unknown) => err instanceof InputError && /points\[0\]\.name/.test(err.message));
   await assert.rejects(predictedVsMeasured({ ...base, points: [{ ...base.points[0], name: 'a' }, { ...base.points[0], name: 'a' }] }), (err: unknown) => err instanceof InputError && /points\[1\]\.name/.test(err.message));
+  // Unnamed points take their load as a name: one load under two policies is refused too, saying the name it took.
+  const windowed = { kind: 'window' as const, windowMs: 30, maxBatch: 2 };
+  await assert.rejects(
+    predictedVsMeasured({ ...base, points: [{ policy: base.points[0].policy, load: 0.3 }, { policy: windowed, load: 0.3 }] }),
+    (err: unknown) => err instanceof InputError && /points\[1\]\.name/.test(err.message) && /'load 0\.3'/.test(err.message),
+  );
+  // A named point may not take an unnamed one's default name either.
+  await assert.rejects(predictedVsMeasured({ ...base, points: [{ ...base.points[0] }, { ...base.points[0], clients: 2, name: 'closed 1' }] }), (err: unknown) => err instanceof InputError && /points\[1\]\.name/.test(err.message));
 });
