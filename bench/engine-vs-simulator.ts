@@ -2,7 +2,7 @@
 // lib/server, in a child process) against simulateServing fed the engine's step cost
 // measured on this machine, with the same Poisson workload and seed.
 //   node --import tsx bench/engine-vs-simulator.ts [--requests 40] [--engine-steps] [--no-outside | --only-outside] [--repeats 2] [--scale-by-speed] [--calibrate-once | --recalibrate-each-point] [--real-size]
-//     [--points light,knee,saturated,closed 1,closed 4,closed 16] [--calibration-fraction 1] [--save-steps <dir>]
+//     [--points light,knee,saturated,closed 1,closed 4,closed 16] [--calibration-fraction 1] [--save-steps <dir>] [--check]
 // --save-steps <dir> writes, per repeat and client, the served-step calibration's steps and each
 // point's steps (work and seconds, decision to next decision) with the fits and provenance, as
 // JSON files in <dir> (created; regular files, written atomically), so a step-cost fit can be
@@ -11,6 +11,8 @@
 // --calibration-fraction sends that fraction of the served-step calibration's requests
 // (default 1). Both make a reduced run of the real-size model possible; every progress
 // line carries the wall time since the start and since the line before (the phase it ends).
+// --check checks both sections' point plans (as predictedVsMeasured would) and stops before
+// starting any server (test/server/experiment.test.ts runs it).
 // --calibrate-once runs the served-step calibration once before all points; by default the
 // issue-24 section runs it again before each point (the real-size model: once, unless
 // --recalibrate-each-point), because a shared machine's speed drifts over a run.
@@ -46,7 +48,7 @@
 import { PREDICTION_DRAWS } from '../lib/server/predict.js';
 import { cpus, hostname, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { describeExperiment, predictedVsMeasured } from '../lib/server/experiment.js';
+import { checkExperimentPoints, describeExperiment, predictedVsMeasured } from '../lib/server/experiment.js';
 import type { ExperimentResult } from '../lib/server/experiment.js';
 import { DEFAULT_ENGINE_SCALE } from '../lib/server/serve.js';
 import { outsideClientAvailable, runOutsideLoad } from './outside-client.js';
@@ -140,12 +142,26 @@ const all: Array<{ model: string; metric: string; error: number }> = [];
 const steady: Array<{ metric: string; error: number }> = [];
 const onlyOutside = process.argv.includes('--only-outside');
 const simulatedLoads = loads.filter(([name]) => wanted(name));
+// A point's name is its key (its steps, its fit): a load run under two policies is two points.
+const firstPoints = policies.flatMap((policy) => simulatedLoads.map(([name, load]) => ({ policy, load, name: `${name} (${policy.kind})` })));
+const outsidePolicy: ServingPolicy = { kind: 'continuous', maxBatch: 16 };
+const outsidePoints = [
+  ...loads.map(([name, load]) => ({ policy: outsidePolicy, load, name })),
+  ...closedClients.map((clients) => ({ policy: outsidePolicy, clients, name: `closed ${clients}` })),
+].filter((p) => wanted(p.name));
+// Both plans are checked before any server starts; --check stops there (a test runs it, so a plan that
+// predictedVsMeasured would refuse fails in CI, not minutes into npm run bench).
+if (firstPoints.length) checkExperimentPoints(firstPoints);
+if (outsidePoints.length) checkExperimentPoints(outsidePoints);
+if (process.argv.includes('--check')) {
+  console.log(`plan checked: ${firstPoints.length} points per model in the first section, ${outsidePoints.length} with the outside client`);
+  process.exit(0);
+}
 for (const model of onlyOutside || simulatedLoads.length === 0 ? [] : models) {
   const r = await predictedVsMeasured({
     model,
     workload: { requests, promptTokens: { kind: 'uniform', min: 16, max: 64 }, outputTokens: { kind: 'uniform', min: 8, max: 32 } },
-    // A point's name is its key (its steps, its fit): a load run under two policies is two points.
-    points: policies.flatMap((policy) => simulatedLoads.map(([name, load]) => ({ policy, load, name: `${name} (${policy.kind})` }))),
+    points: firstPoints,
     seed,
     maxContext: 256,
     capacityBatch: maxBatch,
@@ -205,11 +221,7 @@ if (!process.argv.includes('--no-outside')) {
   } else {
     const repeats = arg('--repeats', 2);
     const keys = ['TTFT p50 (s)', 'TTFT p99 (s)', 'ITL p50 (s)', 'throughput (tok/s)'];
-    const policy: ServingPolicy = { kind: 'continuous', maxBatch: 16 };
-    const points = [
-      ...loads.map(([name, load]) => ({ policy, load, name })),
-      ...closedClients.map((clients) => ({ policy, clients, name: `closed ${clients}` })),
-    ].filter((p) => wanted(p.name));
+    const points = outsidePoints;
     // --real-size: the full Llama-3.2-1B (1.24 B parameters, about 6 GB of memory; steps of about a second on 2 cores).
     const realSize = process.argv.includes('--real-size');
     const served = realSize ? { label: 'real size', id: 'llama-3.2-1b', scale: { width: 1, depth: 1, vocab: 1 } } : { label: 'default', id: 'llama-3.2-1b', scale: DEFAULT_ENGINE_SCALE };

@@ -651,6 +651,7 @@ export {
   PREDICTION_DRAWS,
   closedLoopWarmup,
   predictedVsMeasured,
+  checkExperimentPoints,
   predictionErrorSummary,
   probeServerOverheads,
   resolveEngineConfig,

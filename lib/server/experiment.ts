@@ -53,6 +53,30 @@ function pointName(p: ExperimentPoint): string {
   return p.name ?? (p.clients !== undefined ? `closed ${p.clients}` : p.load !== undefined ? `load ${p.load}` : `${p.ratePerSecond} req/s`);
 }
 
+/**
+ * Checks an experiment's points before anything runs: each one closed-loop clients, a load
+ * or a rate, and every name (its own, or the default its clients, load or rate give it)
+ * unlike the others', since names label the recalibrations and the saved steps.
+ * `predictedVsMeasured` calls it before starting a server; a benchmark can call it on its
+ * whole plan first.
+ *
+ * @example
+ * checkExperimentPoints([{ policy: { kind: 'continuous', maxBatch: 8 }, load: 0.3 }, { policy: { kind: 'window', windowMs: 30, maxBatch: 8 }, load: 0.3 }])
+ * // => InputError: points[1].name must be a name no other point has (unnamed, the point is called 'load 0.3'; …)
+ */
+export function checkExperimentPoints(points: readonly ExperimentPoint[]): void {
+  checkArray<ExperimentPoint>('points', points, 100);
+  const names = new Set<string>();
+  for (const [i, p] of points.entries()) {
+    if (typeof p !== 'object' || p === null) throw new InputError(`points[${i}]`, p, 'a point object');
+    if (p.clients === undefined && p.load === undefined && p.ratePerSecond === undefined) throw new InputError(`points[${i}]`, p, 'a point with ratePerSecond, load or clients');
+    if (p.name !== undefined && (typeof p.name !== 'string' || p.name.trim() === '' || p.name.length > 200)) throw new InputError(`points[${i}].name`, p.name, 'a non-empty string of at most 200 characters');
+    const name = pointName(p);
+    if (names.has(name)) throw new InputError(`points[${i}].name`, p.name ?? name, `a name no other point has${p.name === undefined ? ` (unnamed, the point is called '${name}'; name the points that share a load under different policies)` : ''}`);
+    names.add(name);
+  }
+}
+
 /** A predicted-vs-measured experiment on one model. */
 export interface ExperimentSpec {
   model: ExperimentModel;
@@ -201,14 +225,7 @@ export async function predictedVsMeasured(spec: ExperimentSpec): Promise<Experim
   const capBatch = checkInt('capacityBatch', spec.capacityBatch, { min: 1, max: 4096 });
   const calFraction = spec.calibrationFraction === undefined ? 1 : checkPositive('calibrationFraction', spec.calibrationFraction, 1);
   if (spec.recalibrateEachPoint === true && spec.calibration !== 'served') throw new InputError('recalibrateEachPoint', spec.recalibrateEachPoint, "true only with calibration 'served' (the engine calibration is timed once, when the server starts)");
-  // Names label the recalibrations and the saved steps: each must say which point it is, a default name (pointName) too.
-  const names = new Set<string>();
-  for (const [i, p] of points.entries()) {
-    if (p.name !== undefined && (typeof p.name !== 'string' || p.name.trim() === '' || p.name.length > 200)) throw new InputError(`points[${i}].name`, p.name, 'a non-empty string of at most 200 characters');
-    const name = pointName(p);
-    if (names.has(name)) throw new InputError(`points[${i}].name`, p.name ?? name, `a name no other point has${p.name === undefined ? ` (unnamed, the point is called '${name}'; name the points that share a load under different policies)` : ''}`);
-    names.add(name);
-  }
+  checkExperimentPoints(points);
   const maxPrompt = spec.workload.promptTokens && spec.workload.promptTokens.kind !== 'lognormal' ? (spec.workload.promptTokens.kind === 'fixed' ? spec.workload.promptTokens.tokens : spec.workload.promptTokens.max) : 128;
   const s = spec.model.scale;
   const srv = await spawnServer([

@@ -10,7 +10,7 @@ export { predictLoad, predictLoadDraws, PREDICTION_DRAWS, closedLoopWarmup, meas
 export type { PredictionRow, PredictOptions, ServerOverheads, PredictionErrorSummary, PredictionRowsOfUnit } from './predict.js';
 export { startEngineServer, spawnServer, resolveEngineConfig, DEFAULT_ENGINE_SCALE, peakRssBytes, engineMemoryBudget } from './serve.js';
 export type { EngineServerOptions, ChildServer } from './serve.js';
-export { predictedVsMeasured, describeExperiment, calibrateOnServedSteps, servedStepSamples, describeStepCostBins } from './experiment.js';
+export { predictedVsMeasured, checkExperimentPoints, describeExperiment, calibrateOnServedSteps, servedStepSamples, describeStepCostBins } from './experiment.js';
 export type { ExperimentModel, ExperimentPoint, ExperimentSpec, ExperimentResult, ServedStep, ExperimentSteps } from './experiment.js';
 export { measureEngineVsLocal, describeEngineVsLocal } from './realsize.js';
 export type { EngineVsLocalRow, EngineVsLocalResult, EngineKernelResult } from './realsize.js';

@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { engineStepCost, fitStepCostSamples, scaleStepCostFit } from '../../lib/engine/stepcost.js';
 import type { StepWork } from '../../lib/core/types.js';
-import { calibrateOnServedSteps, predictedVsMeasured, servedStepSamples } from '../../lib/server/experiment.js';
+import { calibrateOnServedSteps, checkExperimentPoints, predictedVsMeasured, servedStepSamples } from '../../lib/server/experiment.js';
 import type { ServedStep } from '../../lib/server/experiment.js';
 import { runLoad, summariseLoad } from '../../lib/server/load.js';
 import type { LoadRequestRecord, LoadResult, LoadWorkload } from '../../lib/server/load.js';
@@ -199,6 +200,22 @@ test('predictedVsMeasured with recalibrateEachPoint runs the served-step calibra
   assert.deepEqual([...new Set(r.table.array('point') as string[])], ['closed 1', 'closed 2']);
 });
 
+test("bench/engine-vs-simulator.ts --check: npm run bench's point plans pass the checks predictedVsMeasured makes, before any server starts", () => {
+  // A plan that predictedVsMeasured refuses (a repeated point name stopped npm run bench once) fails here, not minutes into the bench.
+  for (const extra of [[], ['--only-outside', '--points', 'knee,closed 4']]) {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/engine-vs-simulator.ts', '--check', ...extra], { encoding: 'utf8', timeout: 120_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const m = /plan checked: (\d+) points per model in the first section, (\d+) with the outside client/.exec(r.stdout);
+    assert.ok(m, r.stdout);
+    // 3 loads × 2 policies, and 6 points with the outside client (3 loads, 3 closed loops); --points keeps the named ones.
+    assert.deepEqual([Number(m[1]), Number(m[2])], extra.length ? [2, 2] : [6, 6]);
+  }
+  // A name the plan does not hold is refused naming the flag.
+  const bad = spawnSync(process.execPath, ['--import', 'tsx', 'bench/engine-vs-simulator.ts', '--check', '--points', 'nowhere'], { encoding: 'utf8', timeout: 120_000 });
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /--points/);
+});
+
 test('predictedVsMeasured refuses recalibrateEachPoint without the served calibration, and an empty or repeated point name, before starting a server', async () => {
   const base = {
     model: { label: 'tiny', id: 'llama-3.2-1b', scale: { width: 0.125, depth: 0.125, vocab: 0.03125 } },
@@ -218,6 +235,9 @@ test('predictedVsMeasured refuses recalibrateEachPoint without the served calibr
     predictedVsMeasured({ ...base, points: [{ policy: base.points[0].policy, load: 0.3 }, { policy: windowed, load: 0.3 }] }),
     (err: unknown) => err instanceof InputError && /points\[1\]\.name/.test(err.message) && /'load 0\.3'/.test(err.message),
   );
+  // The same checks alone, without a server: a point needs clients, a load or a rate.
+  assert.throws(() => checkExperimentPoints([{ policy: base.points[0].policy }]), (err: unknown) => err instanceof InputError && err.field === 'points[0]');
+  assert.doesNotThrow(() => checkExperimentPoints([{ policy: base.points[0].policy, load: 0.3 }, { policy: windowed, load: 0.3, name: 'load 0.3 (window)' }]));
   // A named point may not take an unnamed one's default name either.
   await assert.rejects(predictedVsMeasured({ ...base, points: [{ ...base.points[0] }, { ...base.points[0], clients: 2, name: 'closed 1' }] }), (err: unknown) => err instanceof InputError && /points\[1\]\.name/.test(err.message));
 });
