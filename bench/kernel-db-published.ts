@@ -28,9 +28,8 @@ const diagnose = process.argv.includes('--diagnose');
 const diagnoses: string[] = [];
 const rows: string[][] = [['case', 'hardware', 'unit', 'published', 'calibrated', 'error', 'kernel db', 'error', 'from tables', 'tables']];
 const errs: { cal: number[]; db: number[] } = { cal: [], db: [] };
-// Kernel-database errors of cases that state a release of their framework other than the tables', by how it stands.
-const dbErrors: Array<{ id: string; error: number }> = [];
-const acrossReleases: Record<'older' | 'newer', Array<{ id: string; error: number }>> = { older: [], newer: [] };
+// Each case's kernel-database error, with how the release it ran stands to the tables' where it states another.
+const dbErrors: Array<{ id: string; error: number; release?: 'older' | 'newer' }> = [];
 for (const c of publishedCases()) {
   const cal = predictPublishedCase(c);
   const tables = publishedCaseTables(c, { framework });
@@ -51,8 +50,7 @@ for (const c of publishedCases()) {
   if (diagnose && c.phase === 'offline' && c.concurrency) diagnoses.push(diagnoseCase(c, db));
   errs.cal.push(Math.abs(cal.error));
   errs.db.push(Math.abs(db.error));
-  dbErrors.push({ id: c.id, error: db.error });
-  if (tables.caseRelease) acrossReleases[tables.caseRelease].push({ id: c.id, error: db.error });
+  dbErrors.push({ id: c.id, error: db.error, release: tables.caseRelease });
   rows.push([c.id, c.hardware, c.published.unit, String(c.published.value), num(cal.predicted), pct(cal.error), num(db.predicted), pct(db.error), `${share(fromTables)} % of calls${extrapolated ? ` (${share(extrapolated) || '<1'} % extrapolated)` : ''}`, tables.label]);
 }
 const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
@@ -62,12 +60,13 @@ console.log(`within ±25 %: calibrated ${errs.cal.filter((e) => e <= 0.25).lengt
 // A kernel of another release is another kernel: the cases that state a release other than the
 // tables' check the tables across releases, and are summarised apart (all stay in the totals above).
 const summary = (abs: number[]): string => `kernel db median |error| ${(median(abs) * 100).toFixed(1)} %, ${abs.filter((e) => e <= 0.25).length} of ${abs.length} within ±25 %`;
-const across = [...acrossReleases.older, ...acrossReleases.newer].map((x) => x.id);
-for (const [release, cases] of Object.entries(acrossReleases)) {
+for (const release of ['older', 'newer'] as const) {
+  const cases = dbErrors.filter((x) => x.release === release);
   if (cases.length === 0) continue;
   console.log(`cases that ran ${release === 'older' ? 'an older' : 'a newer'} release of their framework than the tables that priced them: ${summary(cases.map((x) => Math.abs(x.error)))} (${cases.map((x) => x.id).join(', ')})`);
 }
-if (across.length && dbErrors.length > across.length) console.log(`the other cases (the tables' own release, or none stated): ${summary(dbErrors.filter((x) => !across.includes(x.id)).map((x) => Math.abs(x.error)))}`);
+const others = dbErrors.filter((x) => x.release === undefined);
+if (others.length > 0 && others.length < dbErrors.length) console.log(`the other cases (the tables' own release, or none stated): ${summary(others.map((x) => Math.abs(x.error)))}`);
 
 /** What the prediction of a KV-bound offline case used, and the KV-read bound (see the header). */
 function diagnoseCase(c: PublishedCase, db: PublishedComparison): string {
