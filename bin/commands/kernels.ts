@@ -1,6 +1,6 @@
 import type { KernelDb } from '../../lib/kernels/load.js';
 import { defaultKernelDb, loadKernelDb } from '../../lib/kernels/load.js';
-import { kernelDeviceFolder } from '../../lib/kernels/pricer.js';
+import { kernelDeviceFolder, kernelFrameworksOf } from '../../lib/kernels/pricer.js';
 import type { HardwareSpec } from '../../lib/hardware/spec.js';
 import type { KernelUsage } from '../../lib/roofline/kernel-step.js';
 import { InputError } from '../../lib/util/errors.js';
@@ -38,6 +38,19 @@ export function kernelOptionsFromFlags(
   return { framework: o.framework, kernelDb, ...(fp8Scaling === undefined ? {} : { fp8Scaling }) };
 }
 
+/**
+ * Whether the kernel options of `kernelOptionsFromFlags` price anything from tables on `hw`:
+ * a framework whose tables the database (given or shipped) holds for the device (or its
+ * compute donor). Otherwise every op is the performance model's, and the output says so.
+ *
+ * @example
+ * tablesPrice({ framework: 'vllm' }, loadHardware('h100-sxm')) // => true
+ * tablesPrice({ framework: 'vllm' }, loadHardware('mi300x')) // => false
+ */
+export function tablesPrice(kernels: { framework?: string; kernelDb?: KernelDb }, hw: HardwareSpec): boolean {
+  return kernels.framework !== undefined && kernelFrameworksOf(kernels.kernelDb ?? defaultKernelDb(), hw).includes(kernels.framework);
+}
+
 /** The `--fp8-scaling` help text, shared by the commands that take it. */
 export const FP8_SCALING_FLAG_HELP = `with --framework: how the checkpoint scales its FP8 GEMMs, which picks their kernel table: ${FP8_SCALINGS.join(', ')} (default dynamic)`;
 
@@ -60,7 +73,9 @@ export function fp8TableText(scaling: Fp8Scaling = 'dynamic'): string {
  *
  * @example
  * kernelUsageLines([{ op: 'gemm', kind: 'measured', from: 'gemm.csv', calls: 160, rows: 2 }]) // => ['gemm: 160 measured calls (2 table rows) from gemm.csv']
+ * kernelUsageLines([{ op: 'attention', kind: 'measured', from: 'attention.csv', calls: 1, rows: 1 }]) // => ['attention: 1 measured call (1 table row) from attention.csv']
  */
 export function kernelUsageLines(usage: readonly KernelUsage[]): string[] {
-  return usage.map((u) => `${u.op}: ${u.calls} ${u.kind} calls${u.rows > 0 ? ` (${u.rows} table rows)` : ''} from ${u.from}`);
+  const n = (k: number, word: string): string => `${k} ${word}${k === 1 ? '' : 's'}`;
+  return usage.map((u) => `${u.op}: ${u.calls} ${u.kind} call${u.calls === 1 ? '' : 's'}${u.rows > 0 ? ` (${n(u.rows, 'table row')})` : ''} from ${u.from}`);
 }

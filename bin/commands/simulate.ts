@@ -12,7 +12,7 @@ import { loadModel } from '../../lib/models/spec.js';
 import { InputError } from '../../lib/util/errors.js';
 import { checkNumber, checkOneOf } from '../../lib/util/validate.js';
 import { asFlags, decimalArg, emit, intArg } from './context.js';
-import { kernelOptionsFromFlags } from './kernels.js';
+import { kernelOptionsFromFlags, tablesPrice } from './kernels.js';
 
 interface SimulateCliOptions {
   requests: string;
@@ -44,7 +44,7 @@ const FLAG_NAMES: Record<(typeof POLICY_FLAGS)[number], string> = { maxBatch: '-
  * The step cost (and KV capacity) of the run: a catalog replica with --model and --hardware, else --step-ms.
  * Under an engine preset the replica's KV cache is what the preset's memory rule leaves (presetMemoryFraction).
  */
-function replicaOf(o: SimulateCliOptions, cmd: Command, engine?: ServingEngineName): { label: string; stepCost: ServingStepCost; kvCapacityTokens?: number; preset?: ServingEnginePreset } {
+function replicaOf(o: SimulateCliOptions, cmd: Command, engine?: ServingEngineName): { label: string; stepCost: ServingStepCost; kvCapacityTokens?: number; preset?: ServingEnginePreset; figures: StepModelKind } {
   if ((o.model === undefined) !== (o.hardware === undefined)) {
     throw new InputError(o.model === undefined ? '--model' : '--hardware', undefined, 'given together with ' + (o.model === undefined ? '--hardware' : '--model') + ' (a catalog replica needs both)');
   }
@@ -55,23 +55,44 @@ function replicaOf(o: SimulateCliOptions, cmd: Command, engine?: ServingEngineNa
     if (o.kernelDb !== undefined) throw new InputError('--kernel-db', o.kernelDb, 'left out without --model and --hardware');
     const stepSeconds = checkNumber('--step-ms', decimalArg('--step-ms', o.stepMs), { min: 1e-6, max: 1e6 }) / 1e3;
     const stepCost = constantStepCost(stepSeconds);
-    return { label: stepCost.label!, stepCost, ...(engine === undefined ? {} : { preset: servingEnginePreset(engine) }) };
+    return { label: stepCost.label!, stepCost, figures: 'constant', ...(engine === undefined ? {} : { preset: servingEnginePreset(engine) }) };
   }
   if (cmd.getOptionValueSource('stepMs') === 'cli') throw new InputError('--step-ms', o.stepMs, 'left out with --model and --hardware (the catalog replica prices each step)');
   const model = asFlags(() => loadModel(o.model!), { 'model id': '--model' });
   const hw = asFlags(() => loadHardware(o.hardware!), { 'hardware id': '--hardware' });
   const devices = intArg('--tp', o.tp, 1, 4096);
-  // --efficiency prices steps with stepTime's model (the same as deploy); without it, the datasheet roofline.
+  // Steps are priced by stepTime's model, as deploy prices them: --efficiency picks its
+  // efficiencies (spec: the datasheet bound), --framework its kernel tables. With neither,
+  // an engine preset reads its own engine's tables (a vLLM run is priced by vLLM's kernels,
+  // as the published curves are), a --policy run deploy's default efficiencies.
   const efficiency = o.efficiency === undefined ? undefined : checkOneOf('--efficiency', o.efficiency, EFFICIENCY_MODES);
   const preset = engine === undefined ? undefined : servingEnginePreset(engine, engineDevice(hw, devices));
   const memoryFraction = preset ? asFlags(() => presetMemoryFraction(preset, model, hw, { precision: 'bf16', parallelism: { tp: devices } }), { memory: '--tp' }) : undefined;
   const share = memoryFraction === undefined ? {} : { memoryFraction };
-  // --framework prices from that framework's measured kernel tables (as deploy does), the performance model where none holds an op.
-  const kernels = kernelOptionsFromFlags(o, hw);
-  const perf = efficiency !== undefined || kernels.framework !== undefined;
-  const opts = perf ? { precision: 'bf16' as const, parallelism: { tp: devices }, ...(efficiency === undefined ? {} : { efficiency }), ...kernels, ...share } : { dtype: 'bf16' as const, devices, ...share };
+  const framework = o.framework ?? (engine !== undefined && efficiency === undefined ? engine : undefined);
+  const kernels = kernelOptionsFromFlags({ ...o, framework }, hw);
+  const opts = { precision: 'bf16' as const, parallelism: { tp: devices }, ...(efficiency === undefined ? {} : { efficiency }), ...kernels, ...share };
   const r = asFlags(() => catalogServingReplica(model, hw, opts), { devices: '--tp', 'parallelism.tp': '--tp', efficiency: '--efficiency', framework: '--framework', memory: '--tp' });
-  return { ...r, ...(preset ? { preset } : {}) };
+  const mode = efficiency ?? (hw.calibration ? 'calibrated' : 'typical');
+  const figures: StepModelKind = mode === 'spec' ? 'bound' : tablesPrice(kernels, hw) ? 'kernel tables' : mode;
+  return { ...r, figures, ...(preset ? { preset } : {}) };
+}
+
+/** What priced a run's steps, and so what its figures are. */
+type StepModelKind = 'constant' | 'bound' | 'kernel tables' | 'calibrated' | 'typical';
+
+/**
+ * What a run's figures are, by the step model that priced them: every figure is simulated,
+ * over steps that are given, datasheet bounds, measured kernels or sourced efficiencies.
+ *
+ * @example
+ * figuresText('bound') // => "every figure is simulated over datasheet-bound steps: latencies are lower bounds, throughputs upper bounds"
+ */
+export function figuresText(kind: StepModelKind): string {
+  if (kind === 'constant') return 'every figure is simulated over steps of the constant --step-ms (given, not measured)';
+  if (kind === 'bound') return 'every figure is simulated over datasheet-bound steps: latencies are lower bounds, throughputs upper bounds';
+  if (kind === 'kernel tables') return "every figure is simulated over steps priced from measured kernel tables (interpolated between their rows; the performance model for an op no table holds)";
+  return `every figure is simulated over steps priced by the performance model at ${kind === 'calibrated' ? "the hardware's sourced calibration" : 'typical'} efficiencies (not measured kernels)`;
 }
 
 const ms = (x: number | null) => (x === null ? '-' : x >= 100 ? x.toFixed(0) : x.toFixed(2));
@@ -79,8 +100,9 @@ const ms = (x: number | null) => (x === null ? '-' : x >= 100 ? x.toFixed(0) : x
 /**
  * `batchlab simulate`: one run of the serving simulator (Poisson arrivals, fixed lengths,
  * or a trace file) under an engine preset (vLLM's by default) or a policy, priced by a
- * constant step cost or a catalog replica's spec roofline; with `--concurrency`, a
- * closed-loop benchmark table as `vllm bench serve` reports it.
+ * constant step cost or a catalog replica's performance model (under an engine preset,
+ * that engine's kernel tables by default); with `--concurrency`, a closed-loop benchmark
+ * table as `vllm bench serve` reports it. Each output says what its figures are.
  *
  * @example
  * register(new Command('batchlab')); // batchlab simulate --engine vllm --model llama-3.1-8b --hardware h100-sxm --tp 1 --concurrency 1,16,64,256
@@ -98,11 +120,11 @@ export function register(program: Command): void {
     .option('--max-batch <int>', 'largest batch (with --policy)', '32')
     .option('--window-ms <ms>', 'collection window (--policy window)', '20')
     .option('--token-budget <int>', 'tokens per step (--policy chunked)', '2048')
-    .option('--model <id>', 'catalog model: price steps with its spec roofline on --hardware (with --hardware)')
+    .option('--model <id>', 'catalog model: price steps with the performance model of deploy on --hardware (with --hardware)')
     .option('--hardware <id>', 'catalog hardware (with --model)')
     .option('--tp <int>', 'devices of the replica, tensor parallel (with --model)', '1')
-    .option('--efficiency <mode>', `price steps with the performance model of deploy: ${EFFICIENCY_MODES.join(', ')} (with --model; default: the spec roofline)`)
-    .option('--framework <name>', 'price steps from this serving framework\'s measured kernel tables, as deploy does: trtllm, sglang or vllm (with --model)')
+    .option('--efficiency <mode>', `the performance model's efficiencies: ${EFFICIENCY_MODES.join(', ')} (spec: the datasheet bound; with --model; default: calibrated where the hardware has a calibration, else typical)`)
+    .option('--framework <name>', 'price steps from this serving framework\'s measured kernel tables, as deploy does: trtllm, sglang or vllm (with --model; default: the engine preset\'s own, unless --efficiency or --policy is given)')
     .option('--kernel-db <dir>', 'kernel tables in batchlab\'s schema (default: the shipped data/kernels; with --framework)')
     .option('--concurrency <list>', 'closed-loop clients, comma-separated (e.g. 1,16,64,256): a benchmark table as vllm bench serve reports it')
     .option('--requests-per-client <int>', 'requests each client sends at every --concurrency (the first is warm-up)', '20')
@@ -155,13 +177,13 @@ export function register(program: Command): void {
       }
       const r = asFlags(() => simulateServing({ ...config, keepRequests: false }, seed), { requests: '--requests' });
       const result = {
-        description: r.provenance.config, stepModel: r.provenance.cost, requests: r.requests, steps: r.steps, makespanSeconds: r.makespanSeconds,
+        description: r.provenance.config, stepModel: r.provenance.cost, figures: figuresText(replica.figures), requests: r.requests, steps: r.steps, makespanSeconds: r.makespanSeconds,
         throughputRequestsPerSecond: r.throughputRequestsPerSecond, throughputTokensPerSecond: r.throughputTokensPerSecond,
         meanBatch: r.meanBatch, utilisation: r.utilisation, ttft: r.ttft, e2e: r.e2e,
       };
       emit(cmd, result, () => [
         `${r.provenance.config}`,
-        `step model: ${r.provenance.cost}`,
+        `step model: ${r.provenance.cost}; ${figuresText(replica.figures)}`,
         `${r.requests} requests in ${r.makespanSeconds.toFixed(2)} s: ${r.throughputTokensPerSecond.toFixed(1)} tokens/s, mean batch ${r.meanBatch.toFixed(2)}, utilisation ${(r.utilisation * 100).toFixed(1)} %`,
         `time to first token: p50 ${(r.ttft.p50 * 1e3).toFixed(1)} ms, p99 ${(r.ttft.p99 * 1e3).toFixed(1)} ms`,
         `end-to-end latency: p50 ${(r.e2e.p50 * 1e3).toFixed(1)} ms, p99 ${(r.e2e.p99 * 1e3).toFixed(1)} ms`,
@@ -181,11 +203,11 @@ function concurrencyTable(o: SimulateCliOptions, cmd: Command, replica: ReturnTy
   const curve = asFlags(() => servingConcurrencySweep(replica, workload, how, clients, seed, { requestsPerClient: perClient }), { clients: '--concurrency', requestsPerClient: '--requests-per-client' });
   const rows = curve.table.objects() as Array<Record<string, number | null | string>>;
   const scheduler = 'engine' in how ? describeEnginePreset(how) : `policy ${JSON.stringify(how)}`;
-  const value = { scheduler, stepModel: replica.label, saturationClients: curve.saturationClients, maxThroughputRps: curve.maxThroughputRps, rows };
+  const value = { scheduler, stepModel: replica.label, figures: figuresText(replica.figures), saturationClients: curve.saturationClients, maxThroughputRps: curve.maxThroughputRps, rows };
   const n = (k: string, r: Record<string, number | null | string>) => r[k] as number | null;
   emit(cmd, value, () => [
     `scheduler: ${scheduler}`,
-    `step model: ${replica.label}; every figure is simulated (no measurement)`,
+    `step model: ${replica.label}; ${figuresText(replica.figures)}`,
     `workload: prompt ${workload.promptTokens.tokens}, output ${workload.outputTokens.tokens} tokens; closed loop, zero think time, ${perClient} requests per client, the first of each client excluded as warm-up from every figure; figures as vllm bench serve defines them (TPOT = (E2EL − TTFT) / (output − 1) and ITL exclude the first token), over the steady-state window from the first measured send to the last measured finish (window s)`,
     '',
     'concurrency  completed  req/s     output tok/s  total tok/s  TTFT ms mean/median/p99   TPOT ms mean/median/p99   ITL ms mean/median/p99    E2EL ms mean/median/p99   window s       drain s',

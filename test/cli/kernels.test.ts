@@ -11,6 +11,13 @@ test('batchlab deploy --framework trtllm prints the inter-token latency and the 
   assert.equal(gemmCalls, 4 * 80 + 1);
   assert.match(r.out, /attention: 80 \w+ calls .* from data\/kernels\/h200_sxm\/trtllm\/[^/]+\/generation_attention\.csv\.gz/);
   assert.match(r.out, /allreduce: 160 \w+ calls/);
+  // Tables priced the step, so the figures say so (not 'calibrated figures').
+  assert.match(r.out, /these figures are priced from measured kernel tables \(interpolated between their rows\) where a table holds the op/);
+  assert.doesNotMatch(r.out, /these are calibrated figures/);
+  // One of a kind reads as one: the LM head's single embedding lookup, an op one table row priced.
+  assert.match(r.out, /embedding: 1 calibrated call from /);
+  assert.match(r.out, /calls \(1 table row\) from /);
+  assert.doesNotMatch(r.out, /\b1 (\w+ )?(calls|table rows)\b/);
 });
 
 test("batchlab deploy --framework trtllm --hardware h800 prices compute from H100 SXM's rows, says so, and its all-reduces from its own links", async () => {

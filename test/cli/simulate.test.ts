@@ -63,7 +63,8 @@ test('batchlab simulate --engine vllm --model --hardware --concurrency prints a 
   // vLLM 0.34.0's API-server defaults on an 80 GB H100 (vllm/engine/arg_utils.py:3010-3043, vllm/config/vllm.py:2398-2408).
   assert.match(lines[0], /^scheduler: vLLM 0\.34\.0 .*max_num_batched_tokens 8192, max_num_seqs 1024, .*max_cudagraph_capture_size 512$/);
   assert.match(lines[2], /first of each client excluded as warm-up from every figure/);
-  assert.match(lines[1], /^step model: llama-3\.1-8b bf16 on 1× h100-sxm \(spec roofline\)/);
+  // Under an engine preset and no --efficiency or --framework, the engine's own kernel tables price the steps (data/kernels ships h100_sxm/vllm).
+  assert.equal(lines[1], 'step model: llama-3.1-8b bf16 on 1× h100-sxm (performance model, calibrated, vllm kernel tables); every figure is simulated over steps priced from measured kernel tables (interpolated between their rows; the performance model for an op no table holds)');
   const header = lines.findIndex((l) => l.startsWith('concurrency'));
   assert.match(lines[header], /TTFT ms mean\/median\/p99 +TPOT ms mean\/median\/p99 +ITL ms mean\/median\/p99 +E2EL ms mean\/median\/p99 +window s +drain s/);
   // 1 client × 4 requests, the first warm-up: 3 completed; 16 clients: 48.
@@ -88,14 +89,21 @@ test('batchlab simulate refuses policy flags without --policy, --engine with --p
   assert.match(engine.err, /^batchlab: --engine must be one of/);
 });
 
-test('batchlab simulate --efficiency calibrated prices the catalog replica with the performance model of deploy; it is slower than the spec roofline', async () => {
+test('batchlab simulate --policy prices the catalog replica with the performance model of deploy (calibrated by default); --efficiency spec is the datasheet bound, faster, and says so', async () => {
   const args = ['--json', 'simulate', '--policy', 'continuous', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--requests', '50', '--rate', '5'];
-  const spec = await run(args);
+  const spec = await run([...args, '--efficiency', 'spec']);
   const cal = await run([...args, '--efficiency', 'calibrated']);
+  const byDefault = await run(args);
   assert.equal(cal.code, 0, cal.err);
+  assert.equal(spec.code, 0, spec.err);
   const a = JSON.parse(spec.out);
   const b = JSON.parse(cal.out);
   assert.equal(b.stepModel, 'llama-3.1-8b bf16 on 1× h100-sxm (performance model, calibrated)');
+  assert.match(b.figures, /performance model at the hardware's sourced calibration efficiencies \(not measured kernels\)$/);
+  assert.equal(a.stepModel, 'llama-3.1-8b bf16 on 1× h100-sxm (performance model, spec)');
+  assert.match(a.figures, /datasheet-bound steps: latencies are lower bounds, throughputs upper bounds$/);
+  // deploy's default: h100-sxm has a calibration, so no --efficiency is --efficiency calibrated, run for run.
+  assert.deepEqual(JSON.parse(byDefault.out), b);
   // The same arrivals and lengths (seed 1); the calibrated steps take longer than their datasheet bound (h100-sxm calibration).
   assert.ok(b.e2e.p50 > a.e2e.p50, `${b.e2e.p50} vs ${a.e2e.p50}`);
   // One memory fit: the same KV capacity whichever model prices the steps.
@@ -124,4 +132,27 @@ test('batchlab simulate --framework prices the replica from that framework\'s ke
   const d = await run(['simulate', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--framework', 'tgi']);
   assert.equal(d.code, 2);
   assert.match(d.err, /--framework must be one of the frameworks data\/kernels holds: sglang, trtllm, vllm; got "tgi"/);
+});
+
+test('batchlab simulate under an engine preset reads that engine\'s kernel tables unless --efficiency or --framework says otherwise, and every output says what its figures are', async () => {
+  const base = ['--json', 'simulate', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--requests', '100', '--rate', '5'];
+  const vllm = JSON.parse((await run(base)).out);
+  assert.equal(vllm.stepModel, 'llama-3.1-8b bf16 on 1× h100-sxm (performance model, calibrated, vllm kernel tables)');
+  assert.match(vllm.figures, /measured kernel tables/);
+  // The same run as --framework vllm typed out: the default is that flag, nothing else.
+  assert.deepEqual(JSON.parse((await run([...base, '--framework', 'vllm'])).out), vllm);
+  const trt = JSON.parse((await run([...base, '--engine', 'trtllm'])).out);
+  assert.equal(trt.stepModel, 'llama-3.1-8b bf16 on 1× h100-sxm (performance model, calibrated, trtllm kernel tables)');
+  // --efficiency alone keeps the tables out: the spec bound is a bound, not vLLM's kernels.
+  const bound = JSON.parse((await run([...base, '--efficiency', 'spec'])).out);
+  assert.equal(bound.stepModel, 'llama-3.1-8b bf16 on 1× h100-sxm (performance model, spec)');
+  assert.match(bound.figures, /lower bounds/);
+  // The bound is faster than vLLM's measured kernels: same arrivals and lengths (seed 1).
+  assert.ok(bound.e2e.p50 < vllm.e2e.p50, `${bound.e2e.p50} vs ${vllm.e2e.p50}`);
+  // A device the tables lack: the performance model, and the figures say which (data/kernels has no mi300x folder).
+  const amd = JSON.parse((await run(['--json', 'simulate', '--model', 'llama-3.1-8b', '--hardware', 'mi300x', '--requests', '100', '--rate', '5'])).out);
+  assert.match(amd.stepModel, /\(performance model, typical, no vllm kernel tables for mi300x\)$/);
+  assert.match(amd.figures, /performance model at typical efficiencies \(not measured kernels\)$/);
+  const constant = JSON.parse((await run(['--json', 'simulate', '--requests', '20'])).out);
+  assert.match(constant.figures, /constant --step-ms \(given, not measured\)$/);
 });
