@@ -10,6 +10,9 @@
 // closed loop of --clients and Poisson arrivals at --rate (about 0.75 × its capacity on 2
 // cores, the engine-vs-simulator knee), prompts U[16, 64], outputs U[8, 32]; a closed
 // loop's first round is left out, as in engine-vs-simulator. About 10 minutes with the defaults.
+// Each run also prints the client's own CPU (cores it kept busy over the run) and the whole
+// machine's busy cores: on a machine whose cores the server shares with the client (and with
+// anything else running), a run whose steps were slower shows whether the cores were full.
 // Not in the default `npm run bench` list: run it by name (node scripts/bench.mjs server-repeatability).
 import { parseArgs } from 'node:util';
 import { cpus, hostname, loadavg } from 'node:os';
@@ -36,6 +39,14 @@ const rate = checkNumber('--rate', Number(values.rate), { min: 0, exclusiveMin: 
 const clients = checkInt('--clients', Number(values.clients), { min: 1, max: 64 });
 
 type Run = (url: string, workload: LoadWorkload, seed: number) => Promise<LoadResult>;
+/** Busy and total milliseconds over every core so far (os.cpus(): user, nice, sys, irq against idle). */
+const cpuTimes = (): { busy: number; total: number } =>
+  cpus().reduce((acc, c) => {
+    const busy = c.times.user + c.times.nice + c.times.sys + c.times.irq;
+    return { busy: acc.busy + busy, total: acc.total + busy + c.times.idle };
+  }, { busy: 0, total: 0 });
+/** The machine's busy share of all its cores between two cpuTimes readings. */
+const cpuShare = (a: { busy: number; total: number }, b: { busy: number; total: number }): number => (b.busy - a.busy) / Math.max(1, b.total - a.total);
 const runs: Array<[string, Run]> = [['batchlab', (url, workload, seed) => runLoad({ url, workload, seed })]];
 if (!values['no-outside']) {
   if (outsideClientAvailable()) runs.push(['python', runOutsideLoad]);
@@ -55,9 +66,17 @@ try {
         const reset = await fetch(`${srv.url}/batchlab/reset`, { method: 'POST', body: JSON.stringify({ policy: { kind: 'continuous', maxBatch: 16 } }) });
         if (!reset.ok) throw new Error(`the server refused the reset: ${await reset.text()}`);
         const workload: LoadWorkload = { requests, promptTokens: { kind: 'uniform', min: 16, max: 64 }, outputTokens: { kind: 'uniform', min: 8, max: 32 }, arrivals };
-        const m = measuredAfterWarmup(await run(srv.url, workload, 1), closedLoopWarmup(workload));
+        const before = cpuTimes();
+        const raw = await run(srv.url, workload, 1);
+        const busy = cpuShare(before, cpuTimes());
+        const m = measuredAfterWarmup(raw, closedLoopWarmup(workload));
         measured.set(client, [...(measured.get(client) ?? []), m]);
-        console.log(`${name} · ${client} · run ${rep + 1}: TTFT p50 ${ms(m.ttft.p50)} ms, p99 ${ms(m.ttft.p99)} ms, ITL p50 ${m.itl ? ms(m.itl.p50) : '-'} ms, throughput ${m.throughputTokensPerSecond.toFixed(2)} tok/s`);
+        // Where the cores went during the run (warm-up included): the client's own CPU, and the machine's busy share over all its cores.
+        const clientCores = raw.clientCpuSeconds / raw.makespanSeconds;
+        console.log(
+          `${name} · ${client} · run ${rep + 1}: TTFT p50 ${ms(m.ttft.p50)} ms, p99 ${ms(m.ttft.p99)} ms, ITL p50 ${m.itl ? ms(m.itl.p50) : '-'} ms, throughput ${m.throughputTokensPerSecond.toFixed(2)} tok/s; ` +
+            `client CPU ${Number.isFinite(clientCores) ? clientCores.toFixed(2) : '-'} cores, machine busy ${(busy * cpus().length).toFixed(2)} of ${cpus().length} cores`,
+        );
       }
     }
     for (const [client, results] of measured) {

@@ -22,7 +22,7 @@ import type { DeviceStepModel, PoolLayout } from '../../lib/deployment/types.js'
 import { InputError } from '../../lib/util/errors.js';
 import { checkOneOf } from '../../lib/util/validate.js';
 import { SERVING_ENGINES, describeEnginePreset, engineDevice, servingEnginePreset, type ServingEnginePreset } from '../../lib/batching/engines.js';
-import { FP8_SCALING_FLAG_HELP, fp8TableText, kernelOptionsFromFlags, kernelUsageLines, tablesPrice } from './kernels.js';
+import { FP8_SCALING_FLAG_HELP, fp8TableText, kernelOptionsFromFlags, kernelUsageLines, tablesPrice, efficiencyText } from './kernels.js';
 import { eplbNote } from '../../lib/roofline/kernel-step.js';
 import { ROUTING_SAMPLE_MAX_TOKENS } from '../../lib/roofline/routing.js';
 import { KV_CACHE_FLAG_HELP, kvCacheArg, withKvCache } from './precision.js';
@@ -280,7 +280,7 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
   const decodeStep = kernels.framework === undefined ? undefined : step.step({ prefillTokens: 0, decodeSequences: batch, decodeContext: context });
   const out: Record<string, unknown> = {
     stepModel: step.label,
-    figures: mode === 'spec' ? 'bound' : mode,
+    figures: tablesPrice(kernels, hw) ? 'kernel tables' : mode === 'spec' ? 'bound' : mode,
     fits: true,
     decode,
     prefill,
@@ -309,18 +309,17 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
     return;
   }
   io.out(`${model.id} on ${hw.name}: ${step.label}`);
-  const tables = tablesPrice(kernels, hw);
   io.out(
-    mode === 'spec'
-      ? '  these are bounds: the datasheet roofline, every kernel at peak (no efficiency loss, launch or link latency)'
-      : tables
-        ? `  these figures are priced from measured kernel tables (interpolated between their rows) where a table holds the op, and at the hardware's ${mode === 'calibrated' ? 'sourced calibration' : 'typical'} efficiencies elsewhere (the rows below say which); \`batchlab roofline\` gives the datasheet bound, which is faster`
+    tablesPrice(kernels, hw)
+      ? `  these figures are priced from measured kernel tables (interpolated between their rows) where a table holds the op, and ${efficiencyText(mode)} elsewhere (the rows below say which)${mode === 'spec' ? '' : '; `batchlab roofline` gives the datasheet bound, which is faster'}`
+      : mode === 'spec'
+        ? '  these are bounds: the datasheet roofline, every kernel at peak (no efficiency loss, launch or link latency)'
         : `  these are ${mode} figures: kernels at the hardware's ${mode === 'calibrated' ? 'sourced calibration' : 'typical'} efficiencies with launch and link costs; \`batchlab roofline\` gives the datasheet bound, which is faster`,
   );
   io.out(`  memory per device: weights ${gb(decode.memory.weightBytes)} + KV ${gb(decode.memory.kvBytes)} of ${gb(decode.memory.capacityBytes)} (fits)`);
   io.out(`  decode: ${fmt(decode.tokensPerSecondPerDevice)} output tok/s per device, ${fmt(decode.tokensPerSecondPerUser)} tok/s per user (TPOT ${fmt(decode.tpotSeconds * 1e3)} ms)`);
   if (decodeStep) {
-    const fp8 = precision.weights === 'fp8' ? ` (FP8 GEMMs, ${fp8TableText(kernels.fp8Scaling)})` : '';
+    const fp8 = precision.weights === 'fp8' && tablesPrice(kernels, hw) ? ` (FP8 GEMMs, ${fp8TableText(kernels.fp8Scaling)})` : '';
     io.out(`  inter-token latency ${fmt(decode.tpotSeconds * 1e3)} ms at batch ${batch}; one decode step (${fmt(decodeStep.seconds * 1e3)} ms) priced by${fp8}:`);
     for (const line of kernelUsageLines(decodeStep.kernels ?? [])) io.out(`    ${line}`);
   }

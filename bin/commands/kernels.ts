@@ -6,7 +6,7 @@ import type { KernelUsage } from '../../lib/roofline/kernel-step.js';
 import { InputError } from '../../lib/util/errors.js';
 import { checkOneOf } from '../../lib/util/validate.js';
 import { FP8_SCALINGS } from '../../lib/roofline/deployment.js';
-import type { Fp8Scaling } from '../../lib/roofline/deployment.js';
+import type { EfficiencyMode, Fp8Scaling } from '../../lib/roofline/deployment.js';
 import { asFlags } from './context.js';
 
 /**
@@ -49,6 +49,17 @@ export function kernelOptionsFromFlags(
  */
 export function tablesPrice(kernels: { framework?: string; kernelDb?: KernelDb }, hw: HardwareSpec): boolean {
   return kernels.framework !== undefined && kernelFrameworksOf(kernels.kernelDb ?? defaultKernelDb(), hw).includes(kernels.framework);
+}
+
+/**
+ * How an op the kernel tables do not hold is priced, by the performance model's efficiency mode.
+ *
+ * @example
+ * efficiencyText('spec') // => 'at the datasheet bound'
+ */
+export function efficiencyText(mode: EfficiencyMode): string {
+  if (mode === 'spec') return 'at the datasheet bound';
+  return mode === 'calibrated' ? "at the hardware's sourced calibration efficiencies" : 'at typical efficiencies';
 }
 
 /** The `--fp8-scaling` help text, shared by the commands that take it. */

@@ -14,7 +14,8 @@ import type { SearchSpec } from '../../lib/deployment/spec.js';
 import { InputError } from '../../lib/util/errors.js';
 import { readJsonCapped } from '../../lib/util/files.js';
 import { kernelTableStepModel } from '../../lib/deployment/perf.js';
-import { FP8_SCALING_FLAG_HELP, kernelOptionsFromFlags } from './kernels.js';
+import { FP8_SCALING_FLAG_HELP, efficiencyText, kernelOptionsFromFlags, tablesPrice } from './kernels.js';
+import type { KernelDb } from '../../lib/kernels/load.js';
 import { KV_CACHE_FLAG_HELP, kvCacheArg, precisionFlags, precisionText, withKvCache } from './precision.js';
 
 /** A spec is a few kilobytes of JSON; the cap counts bytes read, so /dev/zero or a FIFO cannot grow memory. */
@@ -50,6 +51,14 @@ function where(p: SearchPoint, space: SearchSpace): string {
 }
 
 const pct = (x: number): string => `${(100 * x).toFixed(0)} %`;
+
+/** What a point's figures are: kernel tables where the flags' framework holds its device, else the performance model at the hardware's efficiencies. */
+function figuresOf(p: SearchPoint, space: SearchSpace, kernels: { framework?: string; kernelDb?: KernelDb }): string {
+  const hw = space.hardware.find((h) => h.id === p.hardware)!;
+  const mode = hw.calibration ? 'calibrated' : 'typical';
+  if (tablesPrice(kernels, hw)) return `figures are priced from measured kernel tables (interpolated between their rows) where a table holds the op, ${efficiencyText(mode)} elsewhere`;
+  return `figures are ${mode} (the performance model ${efficiencyText(mode)}${kernels.framework === undefined ? '' : `; no ${kernels.framework} kernel tables for ${hw.id}`})`;
+}
 
 function describe(p: SearchPoint, space: SearchSpace): string {
   return `${where(p, space)}, batch ${p.batch}: ` +
@@ -179,7 +188,7 @@ function searchCommand(o: { spec?: string; json?: boolean; frontier?: boolean; b
   io.out(best ? `cheapest: ${describe(best, space)}` : none!.reason);
   if (best) {
     io.out(`  the load keeps ${best.concurrency.toFixed(1)} sequences in flight (Little's law: ${L.requestsPerSecond} req/s × (TTFT + ${L.outputTokens} × TPOT)) in ${best.slots.toFixed(0)} slots; batches it cannot fill are not priced`);
-    io.out(`  figures are calibrated (the performance model); the same configuration: ${deploy}`);
+    io.out(`  ${figuresOf(best, space, kernels)}; the same configuration: ${deploy}`);
   }
   if (brute !== undefined) io.out(`brute force: ${brute ? `point ${brute.index}` : 'none'} (${brute?.index === best?.index ? 'agrees' : 'DISAGREES'})`);
   if (frontier) for (const p of frontier) io.out(`  frontier: ${describe(p, space)}`);

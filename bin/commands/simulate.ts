@@ -5,14 +5,16 @@ import { loadServingTrace } from '../../lib/batching/trace.js';
 import type { ServingConfig, ServingEngineConfig, ServingPolicy, ServingStepCost } from '../../lib/batching/types.js';
 import { SERVING_ENGINES, describeEnginePreset, engineDevice, servingEnginePreset, type ServingEngineName, type ServingEnginePreset } from '../../lib/batching/engines.js';
 import { catalogServingReplica, presetMemoryFraction } from '../../lib/batching/replica.js';
-import { EFFICIENCY_MODES } from '../../lib/roofline/deployment.js';
+import { EFFICIENCY_MODES, type EfficiencyMode } from '../../lib/roofline/deployment.js';
 import { servingConcurrencySweep } from '../../lib/batching/study.js';
 import { loadHardware } from '../../lib/hardware/spec.js';
 import { loadModel } from '../../lib/models/spec.js';
 import { InputError } from '../../lib/util/errors.js';
 import { checkNumber, checkOneOf } from '../../lib/util/validate.js';
 import { asFlags, decimalArg, emit, intArg } from './context.js';
-import { kernelOptionsFromFlags, tablesPrice } from './kernels.js';
+import { efficiencyText, kernelOptionsFromFlags, tablesPrice } from './kernels.js';
+import { kernelTablesText } from '../../lib/kernels/pricer.js';
+import { defaultKernelDb } from '../../lib/kernels/load.js';
 
 interface SimulateCliOptions {
   requests: string;
@@ -69,30 +71,34 @@ function replicaOf(o: SimulateCliOptions, cmd: Command, engine?: ServingEngineNa
   const preset = engine === undefined ? undefined : servingEnginePreset(engine, engineDevice(hw, devices));
   const memoryFraction = preset ? asFlags(() => presetMemoryFraction(preset, model, hw, { precision: 'bf16', parallelism: { tp: devices } }), { memory: '--tp' }) : undefined;
   const share = memoryFraction === undefined ? {} : { memoryFraction };
-  const framework = o.framework ?? (engine !== undefined && efficiency === undefined ? engine : undefined);
-  const kernels = kernelOptionsFromFlags({ ...o, framework }, hw);
+  // The engine's own tables by default; where the database holds none of its for the device
+  // (a spec-only device, or tables of other frameworks only), the performance model, and the label says so.
+  const byEngine = o.framework === undefined && engine !== undefined && efficiency === undefined;
+  let kernels = kernelOptionsFromFlags({ ...o, framework: o.framework ?? (byEngine ? engine : undefined) }, hw);
+  const missing = byEngine && !tablesPrice(kernels, hw) ? kernelTablesText(kernels.kernelDb ?? defaultKernelDb(), hw, engine!) : undefined;
+  if (missing) kernels = { ...kernels, framework: undefined };
   const opts = { precision: 'bf16' as const, parallelism: { tp: devices }, ...(efficiency === undefined ? {} : { efficiency }), ...kernels, ...share };
   const r = asFlags(() => catalogServingReplica(model, hw, opts), { devices: '--tp', 'parallelism.tp': '--tp', efficiency: '--efficiency', framework: '--framework', memory: '--tp' });
+  if (missing) r.stepCost.label = r.label = r.label.replace(/\)$/, `, ${missing})`);
   const mode = efficiency ?? (hw.calibration ? 'calibrated' : 'typical');
-  const figures: StepModelKind = mode === 'spec' ? 'bound' : tablesPrice(kernels, hw) ? 'kernel tables' : mode;
-  return { ...r, figures, ...(preset ? { preset } : {}) };
+  return { ...r, figures: { tables: tablesPrice(kernels, hw), mode }, ...(preset ? { preset } : {}) };
 }
 
-/** What priced a run's steps, and so what its figures are. */
-type StepModelKind = 'constant' | 'bound' | 'kernel tables' | 'calibrated' | 'typical';
+/** What priced a run's steps, and so what its figures are: given steps, or the performance model at its efficiencies, kernel tables or not. */
+type StepModelKind = 'constant' | { tables: boolean; mode: EfficiencyMode };
 
 /**
  * What a run's figures are, by the step model that priced them: every figure is simulated,
- * over steps that are given, datasheet bounds, measured kernels or sourced efficiencies.
+ * over steps that are given, measured kernels, datasheet bounds or sourced efficiencies.
  *
  * @example
- * figuresText('bound') // => "every figure is simulated over datasheet-bound steps: latencies are lower bounds, throughputs upper bounds"
+ * figuresText({ tables: false, mode: 'spec' }) // => "every figure is simulated over datasheet-bound steps: latencies are lower bounds, throughputs upper bounds"
  */
 export function figuresText(kind: StepModelKind): string {
   if (kind === 'constant') return 'every figure is simulated over steps of the constant --step-ms (given, not measured)';
-  if (kind === 'bound') return 'every figure is simulated over datasheet-bound steps: latencies are lower bounds, throughputs upper bounds';
-  if (kind === 'kernel tables') return "every figure is simulated over steps priced from measured kernel tables (interpolated between their rows; the performance model for an op no table holds)";
-  return `every figure is simulated over steps priced by the performance model at ${kind === 'calibrated' ? "the hardware's sourced calibration" : 'typical'} efficiencies (not measured kernels)`;
+  if (kind.tables) return `every figure is simulated over steps priced from measured kernel tables (interpolated between their rows), an op no table holds ${efficiencyText(kind.mode)}`;
+  if (kind.mode === 'spec') return 'every figure is simulated over datasheet-bound steps: latencies are lower bounds, throughputs upper bounds';
+  return `every figure is simulated over steps priced by the performance model ${efficiencyText(kind.mode)} (not measured kernels)`;
 }
 
 const ms = (x: number | null) => (x === null ? '-' : x >= 100 ? x.toFixed(0) : x.toFixed(2));

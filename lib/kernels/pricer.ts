@@ -9,6 +9,7 @@ import { ringAllReduceSeconds } from '../perf/collective.js';
 import { InputError } from '../util/errors.js';
 import { checkInt, checkNumber, checkOneOf } from '../util/validate.js';
 import type { KernelDb } from './load.js';
+import { newestKernelVersion } from './load.js';
 import type { KernelAnswer, KernelOp } from './schema.js';
 import { KERNEL_OPS } from './schema.js';
 import type { KernelHold, KernelTable } from './table.js';
@@ -125,17 +126,20 @@ export function kernelFrameworksOf(db: KernelDb | undefined, hw: HardwareSpec): 
 
 /**
  * How a step model's label names the kernel tables of `framework` on a device: the
- * tables, with the donor of a device that borrows another's compute tables, or that the
- * database holds none for the device (every op is then the performance model's).
+ * tables and their release (the newest the database holds for the device: a kernel of
+ * another release is another kernel, and an engine preset may name a newer one), with
+ * the donor of a device that borrows another's compute tables, or that the database
+ * holds none for the device (every op is then the performance model's).
  *
  * @example
- * kernelTablesText(defaultKernelDb(), loadHardware('h800'), 'trtllm') // => "trtllm kernel tables (h100-sxm's for compute)"
+ * kernelTablesText(defaultKernelDb(), loadHardware('h800'), 'trtllm') // => "trtllm 1.3.0rc20 kernel tables (h100-sxm's for compute)"
  * kernelTablesText(defaultKernelDb(), loadHardware('mi300x'), 'vllm') // => 'no vllm kernel tables for mi300x'
  */
 export function kernelTablesText(db: KernelDb | undefined, hw: HardwareSpec, framework: string): string {
   if (!kernelFrameworksOf(db, hw).includes(framework)) return `no ${framework} kernel tables for ${hw.id}`;
-  const donor = kernelTablesOf(hw, db).donor;
-  return `${framework} kernel tables${donor ? ` (${donor}'s for compute)` : ''}`;
+  const of = kernelTablesOf(hw, db);
+  const version = newestKernelVersion(db, of.compute, framework);
+  return `${framework}${version ? ` ${version}` : ''} kernel tables${of.donor ? ` (${of.donor}'s for compute)` : ''}`;
 }
 
 /** The element type a kernel-table dtype runs on the tensor cores, for its datasheet bound. */

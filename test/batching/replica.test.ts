@@ -151,7 +151,7 @@ test('catalogServingReplica takes the PerfConfig of stepTime: the calibrated mod
   const kt = { parallelism: { tp: 8 }, precision: 'bf16' as const, framework: 'trtllm' };
   const h200 = loadHardware('h200');
   const t = catalogServingReplica(model, h200, kt);
-  assert.match(t.label, /\(performance model, calibrated, trtllm kernel tables\)$/);
+  assert.match(t.label, /\(performance model, calibrated, trtllm 1\.3\.0rc20 kernel tables\)$/);
   assert.equal(t.stepCost(w), perfStepCost(model, h200, kt)(w));
   assert.equal(t.kvCapacityTokens, kvCacheCapacity(model, h200, { ...kt, framework: undefined }).tokens);
   // A calibrated model that does not fit names memory.

@@ -80,6 +80,21 @@ test('search and deploy agree on $/M for the same configuration (one pricing pat
   assert.match(text.out, /Little's law/);
   assert.doesNotMatch(text.out, /\{"/, 'no JSON fragments');
   assert.doesNotMatch(text.out, /\b1 devices\b/);
+  // h100-sxm has a calibration, so the figures are calibrated; with tables they say so (data/kernels ships h100_sxm/vllm).
+  assert.match(text.out, /figures are calibrated \(the performance model at the hardware's sourced calibration efficiencies\); the same configuration/);
+  const tables = await run(['search', '--spec', path, '--framework', 'vllm']);
+  assert.match(tables.out, /figures are priced from measured kernel tables \(interpolated between their rows\) where a table holds the op, at the hardware's sourced calibration efficiencies elsewhere; the same configuration/);
+}));
+
+test('batchlab search names what its answer\'s figures are: typical on a device with no calibration, and no tables where the framework has none for it', withDir(async (dir) => {
+  // mi300x has no calibration entry and no folder in data/kernels.
+  const spec = { model: 'llama-3.1-8b', hardware: ['mi300x'], layouts: [{ tensorParallel: 1 }], precisions: ['bf16'], batches: [8, 16], load: { requestsPerSecond: 40, promptTokens: 512, outputTokens: 128 }, slo: { tpotSeconds: 1 } };
+  const path = join(dir, 'spec.json');
+  writeFileSync(path, JSON.stringify(spec));
+  const r = await run(['search', '--spec', path, '--framework', 'vllm']);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /figures are typical \(the performance model at typical efficiencies; no vllm kernel tables for mi300x\)/);
+  assert.doesNotMatch(r.out, /figures are calibrated/);
 }));
 
 test('batchlab search: a load too light to fill even one serving unit at the smallest batch is named as the reason (kind "load")', withDir(async (dir) => {

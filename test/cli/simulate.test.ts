@@ -64,7 +64,7 @@ test('batchlab simulate --engine vllm --model --hardware --concurrency prints a 
   assert.match(lines[0], /^scheduler: vLLM 0\.34\.0 .*max_num_batched_tokens 8192, max_num_seqs 1024, .*max_cudagraph_capture_size 512$/);
   assert.match(lines[2], /first of each client excluded as warm-up from every figure/);
   // Under an engine preset and no --efficiency or --framework, the engine's own kernel tables price the steps (data/kernels ships h100_sxm/vllm).
-  assert.equal(lines[1], 'step model: llama-3.1-8b bf16 on 1× h100-sxm (performance model, calibrated, vllm kernel tables); every figure is simulated over steps priced from measured kernel tables (interpolated between their rows; the performance model for an op no table holds)');
+  assert.equal(lines[1], "step model: llama-3.1-8b bf16 on 1× h100-sxm (performance model, calibrated, vllm 0.24.0 kernel tables); every figure is simulated over steps priced from measured kernel tables (interpolated between their rows), an op no table holds at the hardware's sourced calibration efficiencies");
   const header = lines.findIndex((l) => l.startsWith('concurrency'));
   assert.match(lines[header], /TTFT ms mean\/median\/p99 +TPOT ms mean\/median\/p99 +ITL ms mean\/median\/p99 +E2EL ms mean\/median\/p99 +window s +drain s/);
   // 1 client × 4 requests, the first warm-up: 3 completed; 16 clients: 48.
@@ -119,7 +119,7 @@ test('batchlab simulate --framework prices the replica from that framework\'s ke
   // data/kernels (SOURCE.json) ships h100_sxm/vllm/0.24.0; no mi300x folder.
   const a = await run(['simulate', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--framework', 'vllm', '--requests', '200']);
   assert.equal(a.code, 0, a.err);
-  assert.match(a.out, /step model: llama-3\.1-8b bf16 on 1× h100-sxm \(performance model, calibrated, vllm kernel tables\)/);
+  assert.match(a.out, /step model: llama-3\.1-8b bf16 on 1× h100-sxm \(performance model, calibrated, vllm 0\.24\.0 kernel tables\)/);
   const b = await run(['simulate', '--model', 'llama-3.1-8b', '--hardware', 'mi300x', '--framework', 'vllm', '--requests', '200']);
   assert.equal(b.code, 0, b.err);
   assert.match(b.out, /\(performance model, typical, no vllm kernel tables for mi300x\)/);
@@ -137,12 +137,13 @@ test('batchlab simulate --framework prices the replica from that framework\'s ke
 test('batchlab simulate under an engine preset reads that engine\'s kernel tables unless --efficiency or --framework says otherwise, and every output says what its figures are', async () => {
   const base = ['--json', 'simulate', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--requests', '100', '--rate', '5'];
   const vllm = JSON.parse((await run(base)).out);
-  assert.equal(vllm.stepModel, 'llama-3.1-8b bf16 on 1× h100-sxm (performance model, calibrated, vllm kernel tables)');
+  // The tables' release is in the label: the preset is vLLM 0.34.0's scheduler, the kernels vLLM 0.24.0's (data/kernels/SOURCE.json).
+  assert.equal(vllm.stepModel, 'llama-3.1-8b bf16 on 1× h100-sxm (performance model, calibrated, vllm 0.24.0 kernel tables)');
   assert.match(vllm.figures, /measured kernel tables/);
   // The same run as --framework vllm typed out: the default is that flag, nothing else.
   assert.deepEqual(JSON.parse((await run([...base, '--framework', 'vllm'])).out), vllm);
   const trt = JSON.parse((await run([...base, '--engine', 'trtllm'])).out);
-  assert.equal(trt.stepModel, 'llama-3.1-8b bf16 on 1× h100-sxm (performance model, calibrated, trtllm kernel tables)');
+  assert.equal(trt.stepModel, 'llama-3.1-8b bf16 on 1× h100-sxm (performance model, calibrated, trtllm 1.3.0rc20 kernel tables)');
   // --efficiency alone keeps the tables out: the spec bound is a bound, not vLLM's kernels.
   const bound = JSON.parse((await run([...base, '--efficiency', 'spec'])).out);
   assert.equal(bound.stepModel, 'llama-3.1-8b bf16 on 1× h100-sxm (performance model, spec)');
@@ -153,6 +154,20 @@ test('batchlab simulate under an engine preset reads that engine\'s kernel table
   const amd = JSON.parse((await run(['--json', 'simulate', '--model', 'llama-3.1-8b', '--hardware', 'mi300x', '--requests', '100', '--rate', '5'])).out);
   assert.match(amd.stepModel, /\(performance model, typical, no vllm kernel tables for mi300x\)$/);
   assert.match(amd.figures, /performance model at typical efficiencies \(not measured kernels\)$/);
+  // --efficiency spec with --framework: the tables price what they hold, so the figures are not called bounds.
+  const mixed = JSON.parse((await run([...base, '--efficiency', 'spec', '--framework', 'vllm'])).out);
+  assert.equal(mixed.stepModel, 'llama-3.1-8b bf16 on 1× h100-sxm (performance model, spec, vllm 0.24.0 kernel tables)');
+  assert.match(mixed.figures, /measured kernel tables \(interpolated between their rows\), an op no table holds at the datasheet bound$/);
+  assert.ok(mixed.e2e.p50 > bound.e2e.p50, `${mixed.e2e.p50} vs ${bound.e2e.p50}`);
+  // The database holds tables for a100-80gb, but only TensorRT-LLM's (data/kernels/SOURCE.json): the default vLLM preset is
+  // priced by the performance model there and says so; a typed --framework vllm is still refused, naming the flag.
+  const a100 = await run(['--json', 'simulate', '--model', 'llama-3.1-8b', '--hardware', 'a100-80gb', '--requests', '100', '--rate', '5']);
+  assert.equal(a100.code, 0, a100.err);
+  assert.match(JSON.parse(a100.out).stepModel, /\(performance model, calibrated, no vllm kernel tables for a100-80gb\)$|\(performance model, typical, no vllm kernel tables for a100-80gb\)$/);
+  assert.match(JSON.parse(a100.out).figures, /not measured kernels/);
+  const typed = await run(['simulate', '--model', 'llama-3.1-8b', '--hardware', 'a100-80gb', '--framework', 'vllm', '--requests', '10']);
+  assert.equal(typed.code, 2);
+  assert.match(typed.err, /^batchlab: --framework must be one the kernel database holds for a100-80gb/);
   const constant = JSON.parse((await run(['--json', 'simulate', '--requests', '20'])).out);
   assert.match(constant.figures, /constant --step-ms \(given, not measured\)$/);
 });
