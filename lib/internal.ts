@@ -27,6 +27,7 @@ export {
   writeFileSafe,
   writeFileSafeAsync,
   formatUsd,
+  countOf,
   monotonicSeconds,
 } from './util/index.js';
 export type {

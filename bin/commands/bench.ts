@@ -14,8 +14,8 @@ import { join } from 'node:path';
 import type { GemmVariant } from '../../lib/gemm/sweep.js';
 import { InputError } from '../../lib/util/errors.js';
 import { checkWritableDir } from '../../lib/util/files.js';
-import { checkNumber, checkOneOf } from '../../lib/util/validate.js';
-import { decimalArg, emit, intArg, ioOf } from './context.js';
+import { checkOneOf } from '../../lib/util/validate.js';
+import { decimalInRange, emit, intArg, ioOf } from './context.js';
 
 /**
  * Parses a batch-size list: "1,2,8,64", or "pow2:4096" (powers of two and the points
@@ -84,12 +84,12 @@ async function benchGemm(o: GemmCliOptions, cmd: Command): Promise<void> {
   });
   const variants = o.variants.split(',').map((v, i) => checkOneOf(`--variants[${i}]`, v.trim(), GEMM_VARIANTS)) as GemmVariant[];
   const minReps = intArg('--min-reps', o.minReps, 1, 1_000_000);
-  const minTimeMs = checkNumber('--min-time-ms', decimalArg('--min-time-ms', o.minTimeMs), { min: 0, max: 3_600_000 });
+  const minTimeMs = decimalInRange('--min-time-ms', o.minTimeMs, { min: 0, max: 3_600_000 });
   const warmup = intArg('--warmup', o.warmup, 0, 1000);
   const memoryBudgetBytes =
     o.memoryBudgetGib === undefined
       ? undefined
-      : checkNumber('--memory-budget-gib', decimalArg('--memory-budget-gib', o.memoryBudgetGib), { min: 0, exclusiveMin: true, max: 1e6 }) * 2 ** 30;
+      : decimalInRange('--memory-budget-gib', o.memoryBudgetGib, { min: 0, exclusiveMin: true, max: 1e6 }) * 2 ** 30;
 
   if (backend === 'cpu') {
     // tfjs's plain cpu backend prints "install our node backend" on its first tensor;

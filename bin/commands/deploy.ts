@@ -22,12 +22,14 @@ import type { DeviceStepModel, PoolLayout } from '../../lib/deployment/types.js'
 import { InputError } from '../../lib/util/errors.js';
 import { checkOneOf } from '../../lib/util/validate.js';
 import { SERVING_ENGINES, describeEnginePreset, engineDevice, servingEnginePreset, type ServingEnginePreset } from '../../lib/batching/engines.js';
-import { FP8_SCALING_FLAG_HELP, fp8TableText, kernelOptionsFromFlags, kernelUsageLines, tablesPrice, efficiencyText } from './kernels.js';
+import { FP8_SCALING_FLAG_HELP, FRAMEWORK_FLAG_HELP, fp8TableText, kernelOptionsFromFlags, kernelUsageLines, tablesPrice, efficiencyText } from './kernels.js';
 import { eplbNote } from '../../lib/roofline/kernel-step.js';
 import { ROUTING_SAMPLE_MAX_TOKENS } from '../../lib/roofline/routing.js';
 import { KV_CACHE_FLAG_HELP, kvCacheArg, withKvCache } from './precision.js';
 
 interface DeployOptions {
+  /** The command's own flags the user typed (long names), so a flag the chosen mode does not read is refused, not ignored. */
+  typed?: string[];
   deepseekDay?: boolean;
   local?: string;
   setup?: string;
@@ -185,6 +187,27 @@ function memoryRefusal(step: DeviceStepModel, decode: DecodePerformance, batch: 
   return { reason, error: new InputError('--tp/--pp/--ep/--precision', `${gb(m.weightBytes)} of weights per device`, `a layout whose weights and one sequence fit in ${gb(m.capacityBytes)} per device (raise --tp, --pp or --ep, or lower --precision or --kv-cache)`, parts) };
 }
 
+// The flags each mode reads beyond its own switch: a typed flag the mode does not read is refused.
+const LOCAL_FLAGS = ['--model', '--memory', '--bandwidth', '--host-memory', '--host-bandwidth', '--link-bandwidth', '--usd-per-hour', '--sockets', '--bits', '--context', '--batch', '--bound', '--runtime'];
+const SIMULATE_FLAGS = ['--engine', '--rate', '--requests', '--seed'];
+
+/**
+ * Refuses a typed flag the chosen mode would ignore: any with --deepseek-day (the day fixes
+ * its model, layout, load and prices), the pool's with --local or --setup, the local
+ * setups' without them, and the simulator's without --simulate.
+ */
+function refuseUnread(o: DeployOptions, fixed: string | undefined): void {
+  const typed = o.typed ?? [];
+  const value = (flag: string): unknown => o[flag.slice(2).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) as keyof DeployOptions];
+  const refuse = (flag: string | undefined, allowed: string): void => {
+    if (flag !== undefined) throw new InputError(flag, value(flag), allowed);
+  };
+  if (fixed === '--deepseek-day') return refuse(typed.find((f) => f !== '--deepseek-day'), "left out with --deepseek-day (DeepSeek's published day fixes its model, layout, load and prices)");
+  if (fixed !== undefined) return refuse(typed.find((f) => f !== '--local' && f !== '--setup' && !LOCAL_FLAGS.includes(f)), `left out with ${fixed} (a local setup reads only ${LOCAL_FLAGS.join(', ')})`);
+  refuse(typed.find((f) => LOCAL_FLAGS.includes(f) && !['--model', '--usd-per-hour', '--context', '--batch'].includes(f)), 'given with --local or --setup (it describes a local setup)');
+  if (!o.simulate) refuse(typed.find((f) => SIMULATE_FLAGS.includes(f)), 'given with --simulate (it sets up the serving simulation)');
+}
+
 function deployCommand(o: DeployOptions, io: CliIo): void {
   // --bits has a default and applies to --local only; it is checked whichever path runs.
   decimalInRange('--bits', o.bits, { min: 0, exclusiveMin: true, max: 32 });
@@ -193,6 +216,7 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
   const fixed = o.deepseekDay ? '--deepseek-day' : o.local !== undefined ? '--local' : o.setup !== undefined ? '--setup' : undefined;
   if (kvCache !== undefined && fixed !== undefined) throw new InputError('--kv-cache', kvCache, `left out with ${fixed} (it applies to a deployment of --model on --hardware)`);
   if (o.eplb && fixed !== undefined) throw new InputError('--eplb', true, `left out with ${fixed} (it applies to a deployment of --model on --hardware)`);
+  refuseUnread(o, fixed);
   if (o.deepseekDay) return deepseekDay(o, io);
   if (o.local !== undefined || o.setup !== undefined) return localCommand(o, io);
   const model = modelFlag(o.model);
@@ -225,7 +249,6 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
   const drafts = intArg('--drafts', o.drafts, 0, 16);
   const speculative = drafts > 0 ? { draftTokens: drafts, acceptance: decimalInRange('--acceptance', o.acceptance, { min: 0, max: 1 }) } : undefined;
   let sim: { rate: number; output: number; requests: number; seed: number; engine?: ServingEnginePreset } | undefined;
-  if (o.engine !== undefined && !o.simulate) throw new InputError('--engine', o.engine, 'given with --simulate (it picks the simulated scheduler)');
   if (o.simulate) {
     if (o.rate === undefined) throw new InputError('--rate', undefined, 'given with --simulate: requests per second per rank, a number in (0, 1000000]');
     sim = {
@@ -236,7 +259,12 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
       ...(o.engine === undefined ? {} : { engine: servingEnginePreset(checkOneOf('--engine', o.engine, SERVING_ENGINES), engineDevice(hw, layout.tensorParallel)) }),
     };
   }
-  const kernels = kernelOptionsFromFlags(o, hw);
+  // As in simulate: an engine preset's steps are priced from that engine's own kernel tables
+  // unless --framework or --efficiency says otherwise, and where the database holds none of
+  // its tables for the device, by the performance model (the label names what priced them).
+  const byEngine = sim?.engine !== undefined && o.framework === undefined && o.efficiency === undefined;
+  let kernels = kernelOptionsFromFlags({ ...o, framework: o.framework ?? (byEngine ? sim!.engine!.engine : undefined) }, hw);
+  if (byEngine && !tablesPrice(kernels, hw)) kernels = { ...kernels, framework: undefined };
   if (!o.eplb && layout.redundantExperts > 0) throw new InputError('--redundant', layout.redundantExperts, '0 without --eplb: redundant copies are EPLB\'s (give --eplb to balance the experts over them)');
   if (o.eplb && !model.moe) throw new InputError('--eplb', true, `left out for ${model.id}: a dense model has no routed experts to balance`);
   if (o.eplb && layout.expertParallel === 1) throw new InputError('--eplb', true, 'left out at --ep 1: EPLB balances routed experts over expert-parallel devices (give --ep in [2, 65536])');
@@ -389,16 +417,19 @@ export function register(program: Command, io: CliIo): void {
     .option('--drafts <n>', 'speculative draft tokens per step, in [0, 16]', '0')
     .option('--acceptance <f>', 'acceptance rate of each draft token', '0.8')
     .option('--simulate', 'run the serving simulator for TTFT and TPOT percentiles')
-    .option('--engine <name>', 'with --simulate: schedule as this engine preset (vllm, sglang or trtllm) instead of continuous batching up to --batch, its KV cache sized by the preset\'s memory rule')
+    .option('--engine <name>', 'with --simulate: schedule as this engine preset (vllm, sglang or trtllm) instead of continuous batching up to --batch, its KV cache sized by the preset\'s memory rule, and (unless --framework or --efficiency is given) price every figure from that engine\'s kernel tables where data/kernels holds the device')
     .option('--rate <rps>', 'requests per second per rank (required with --simulate)')
     .option('--output <n>', 'output tokens per request (the all-in price and --simulate)', '256')
     .option('--requests <n>', 'requests to simulate with --simulate', '2000')
     .option('--seed <n>', 'simulation seed', '1')
     .option('--efficiency <mode>', 'calibrated (default when the hardware has a calibration), typical, or spec (the datasheet bound)')
-    .option('--framework <name>', 'price GEMMs, attention and all-reduces from this serving framework\'s measured kernel tables: trtllm, sglang or vllm')
+    .option('--framework <name>', `price GEMMs, attention and all-reduces from this serving framework's measured kernel tables: ${FRAMEWORK_FLAG_HELP}`)
     .option('--kernel-db <dir>', 'kernel tables in batchlab\'s schema, <dir>/<device>/<framework>/<version>/<op>.csv[.gz] (default: the shipped data/kernels)')
     .option('--fp8-scaling <kind>', FP8_SCALING_FLAG_HELP)
     .exitOverride()
     // A local setup serves one user unless --batch says otherwise; the pool default (64 per rank) is a server's.
-    .action((o: DeployOptions, cmd: Command) => deployCommand({ ...o, json: wantsJson(cmd), ...((o.local !== undefined || o.setup !== undefined) && cmd.getOptionValueSource('batch') !== 'cli' ? { batch: '1' } : {}) }, io));
+    .action((o: DeployOptions, cmd: Command) => {
+      const typed = cmd.options.filter((opt) => opt.long !== undefined && cmd.getOptionValueSource(opt.attributeName()) === 'cli').map((opt) => opt.long!);
+      deployCommand({ ...o, typed, json: wantsJson(cmd), ...((o.local !== undefined || o.setup !== undefined) && cmd.getOptionValueSource('batch') !== 'cli' ? { batch: '1' } : {}) }, io);
+    });
 }

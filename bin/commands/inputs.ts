@@ -48,15 +48,7 @@ export function modelNoteLines(model: ModelSpec, indent = '  '): string[] {
   return (model.notes ?? []).map((n) => `${indent}note: ${n}`);
 }
 
-/**
- * "1 device", "2 devices": a count with its noun in the right number.
- *
- * @example
- * countOf(1, 'device') // => '1 device'
- */
-export function countOf(n: number, noun: string, plural = `${noun}s`): string {
-  return `${n.toLocaleString('en-US')} ${n === 1 ? noun : plural}`;
-}
+export { countOf } from '../../lib/util/words.js';
 
 /**
  * A progress bar on stderr for work that may take long: it appears only on a terminal

@@ -62,6 +62,9 @@ export function efficiencyText(mode: EfficiencyMode): string {
   return mode === 'calibrated' ? "at the hardware's sourced calibration efficiencies" : 'at typical efficiencies';
 }
 
+/** The `--framework` help text's list of frameworks, shared by the commands that take it. */
+export const FRAMEWORK_FLAG_HELP = "trtllm, sglang or vllm in the shipped data/kernels; with --kernel-db, any framework folder it holds (e.g. torch for bench/gpu's tables)";
+
 /** The `--fp8-scaling` help text, shared by the commands that take it. */
 export const FP8_SCALING_FLAG_HELP = `with --framework: how the checkpoint scales its FP8 GEMMs, which picks their kernel table: ${FP8_SCALINGS.join(', ')} (default dynamic)`;
 

@@ -1,3 +1,4 @@
+import { countOf } from './inputs.js';
 import { Command } from 'commander';
 import { moeDistinctExperts } from '../../lib/moe/closed.js';
 import { moeRouteCounts } from '../../lib/moe/routing.js';
@@ -42,8 +43,8 @@ export function register(program: Command): void {
       const perExpert = expected > 0 ? (tokens * topK) / expected : 0;
       const result = { experts, topK, tokens, seed, expectedDistinctExperts: expected, expectedTokensPerActiveExpert: perExpert, sampledDistinctExperts: touched, sampledMaxLoad: max };
       emit(cmd, result, () => [
-        `B = ${tokens} tokens, top-${topK} of ${experts} experts: ${expected.toFixed(1)} experts touched on average, ${perExpert.toFixed(2)} tokens per active expert`,
-        `one sample (seed ${seed}): ${touched} experts touched, busiest expert ${max} tokens`,
+        `B = ${countOf(tokens, 'token')}, top-${topK} of ${experts} experts: ${expected.toFixed(1)} experts touched on average, ${perExpert.toFixed(2)} tokens per active expert`,
+        `one sample (seed ${seed}): ${touched} experts touched, busiest expert ${countOf(max, 'token')}`,
       ]);
     });
 }

@@ -1,8 +1,7 @@
 import { Command } from 'commander';
 import { pipelineBubbleFraction } from '../../lib/pipeline/bubbles.js';
 import { pipelineSchedule } from '../../lib/pipeline/schedule.js';
-import { checkNumber } from '../../lib/util/validate.js';
-import { asFlags, decimalArg, emit, intArg } from './context.js';
+import { asFlags, decimalInRange, emit, intArg } from './context.js';
 import { countOf } from './inputs.js';
 
 interface PipelineCliOptions {
@@ -37,7 +36,7 @@ export function register(program: Command): void {
       const microBatches = intArg('--micro-batches', o.microBatches, 1, 4096);
       const chunks = intArg('--chunks', o.chunks, 1, 64);
       const ticks = intArg('--ticks', o.ticks, 1, 64);
-      const layerSeconds = checkNumber('--layer-ms', decimalArg('--layer-ms', o.layerMs), { min: 1e-6, max: 1e6 }) / 1e3;
+      const layerSeconds = decimalInRange('--layer-ms', o.layerMs, { min: 1e-6, max: 1e6 }) / 1e3;
       const closed = pipelineBubbleFraction({ stages, microBatches, chunks });
       const run = asFlags(
         () => pipelineSchedule({ layers, stages, layerSeconds }, chunks > 1 ? { kind: 'interleaved', microBatches, chunks, ticks } : { kind: 'fill-drain', microBatches, ticks }),
@@ -49,7 +48,7 @@ export function register(program: Command): void {
         closedFormBubble: closed, simulatedBubble: run.bubbleFraction, makespanSeconds: run.makespanSeconds, microBatchesPerSecond: run.microBatchesPerSecond,
       };
       emit(cmd, result, () => [
-        `S = ${stages} stages, m = ${microBatches} micro-batches, v = ${chunks}: bubble ${(closed * 100).toFixed(1)} % (closed form (S−1)/(v·m+S−1)), ${(run.bubbleFraction * 100).toFixed(1)} % simulated`,
+        `S = ${countOf(stages, 'stage')}, m = ${countOf(microBatches, 'micro-batch', 'micro-batches')}, v = ${chunks}: bubble ${(closed * 100).toFixed(1)} % (closed form (S−1)/(v·m+S−1)), ${(run.bubbleFraction * 100).toFixed(1)} % simulated`,
         `makespan ${(run.makespanSeconds * 1e3).toFixed(2)} ms for ${countOf(ticks, 'tick')}, ${run.microBatchesPerSecond.toFixed(1)} micro-batches/s`,
       ]);
     });

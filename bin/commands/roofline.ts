@@ -5,7 +5,7 @@ import { HARDWARE_FLAG_HELP, MODEL_FLAG_HELP, countOf, hardwareFlag, modelFlag, 
 import { memoryFit } from '../../lib/roofline/deployment.js';
 import { decodeCriticalBatch, decodeStepTime } from '../../lib/roofline/model.js';
 import { checkOneOf } from '../../lib/util/validate.js';
-import { emit, intArg } from './context.js';
+import { asFlags, emit, intArg } from './context.js';
 
 interface RooflineCliOptions {
   model: string;
@@ -46,11 +46,12 @@ export function register(program: Command): void {
       const devices = intArg('--devices', o.devices, 1, 4096);
       const model = modelFlag(o.model);
       const hw = hardwareFlag(o.hardware);
-      const seconds = decodeStepTime(model, hw, { dtype, batch, context, devices });
+      // The layout checks name the library's fields (parallelism.tp, devices): this command's flag is --devices.
+      const seconds = asFlags(() => decodeStepTime(model, hw, { dtype, batch, context, devices }), { devices: '--devices', 'parallelism.tp': '--devices' });
       const critical = decodeCriticalBatch(model, hw, { dtype, context });
       // The roofline prices any configuration; whether it fits is stated first, not refused,
       // so that a what-if beyond one device's memory still reads as one.
-      const fit = memoryFit(model, hw, { precision: dtype, parallelism: { tp: devices }, efficiency: 'spec', launch: 'none' }, { batch, context });
+      const fit = asFlags(() => memoryFit(model, hw, { precision: dtype, parallelism: { tp: devices }, efficiency: 'spec', launch: 'none' }, { batch, context }), { devices: '--devices', 'parallelism.tp': '--devices' });
       const gb = (b: number): string => `${(b / 1e9).toFixed(1)} GB`;
       const memory = { fits: fit.fits, weightBytes: fit.weightBytes, kvCacheBytes: fit.kvCacheBytes, activationBytes: fit.activationBytes, totalBytes: fit.totalBytes, capacityBytes: fit.capacityBytes, shortfallBytes: Math.max(0, -fit.headroomBytes) };
       const finite = Number.isFinite(critical);

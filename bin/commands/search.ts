@@ -14,7 +14,7 @@ import type { SearchSpec } from '../../lib/deployment/spec.js';
 import { InputError } from '../../lib/util/errors.js';
 import { readJsonCapped } from '../../lib/util/files.js';
 import { kernelTableStepModel } from '../../lib/deployment/perf.js';
-import { FP8_SCALING_FLAG_HELP, efficiencyText, kernelOptionsFromFlags, tablesPrice } from './kernels.js';
+import { FP8_SCALING_FLAG_HELP, FRAMEWORK_FLAG_HELP, efficiencyText, kernelOptionsFromFlags, tablesPrice } from './kernels.js';
 import type { KernelDb } from '../../lib/kernels/load.js';
 import { KV_CACHE_FLAG_HELP, kvCacheArg, precisionFlags, precisionText, withKvCache } from './precision.js';
 
@@ -204,7 +204,7 @@ export function register(program: Command, io: CliIo): void {
     .option('--frontier', 'also print the Pareto frontier of tokens/s per user against tokens/s per device')
     .option('--brute-force', 'check the optimum against a brute-force evaluation of every point')
     .option('--usd-per-hour <usd>', `${PRICE_FLAG_HELP} (every hardware of the spec)`)
-    .option('--framework <name>', 'price GEMMs, attention and all-reduces from this serving framework\'s measured kernel tables: trtllm, sglang or vllm')
+    .option('--framework <name>', `price GEMMs, attention and all-reduces from this serving framework's measured kernel tables: ${FRAMEWORK_FLAG_HELP}`)
     .option('--kernel-db <dir>', 'kernel tables in batchlab\'s schema (default: the shipped data/kernels)')
     .option('--fp8-scaling <kind>', FP8_SCALING_FLAG_HELP)
     .option('--kv-cache <dtype>', `${KV_CACHE_FLAG_HELP}; applies to every precision of the spec`)

@@ -1,3 +1,4 @@
+import { countOf } from './inputs.js';
 import { Command } from 'commander';
 import { constantStepCost } from '../../lib/batching/cost.js';
 import { simulateServing } from '../../lib/batching/simulate.js';
@@ -10,9 +11,9 @@ import { servingConcurrencySweep } from '../../lib/batching/study.js';
 import { loadHardware } from '../../lib/hardware/spec.js';
 import { loadModel } from '../../lib/models/spec.js';
 import { InputError } from '../../lib/util/errors.js';
-import { checkNumber, checkOneOf } from '../../lib/util/validate.js';
-import { asFlags, decimalArg, emit, intArg } from './context.js';
-import { efficiencyText, kernelOptionsFromFlags, tablesPrice } from './kernels.js';
+import { checkOneOf } from '../../lib/util/validate.js';
+import { asFlags, decimalArg, decimalInRange, emit, intArg } from './context.js';
+import { FRAMEWORK_FLAG_HELP, efficiencyText, kernelOptionsFromFlags, tablesPrice } from './kernels.js';
 import { kernelTablesText } from '../../lib/kernels/pricer.js';
 import { defaultKernelDb } from '../../lib/kernels/load.js';
 
@@ -55,7 +56,7 @@ function replicaOf(o: SimulateCliOptions, cmd: Command, engine?: ServingEngineNa
     if (o.efficiency !== undefined) throw new InputError('--efficiency', o.efficiency, 'left out without --model and --hardware');
     if (o.framework !== undefined) throw new InputError('--framework', o.framework, 'left out without --model and --hardware');
     if (o.kernelDb !== undefined) throw new InputError('--kernel-db', o.kernelDb, 'left out without --model and --hardware');
-    const stepSeconds = checkNumber('--step-ms', decimalArg('--step-ms', o.stepMs), { min: 1e-6, max: 1e6 }) / 1e3;
+    const stepSeconds = decimalInRange('--step-ms', o.stepMs, { min: 1e-6, max: 1e6 }) / 1e3;
     const stepCost = constantStepCost(stepSeconds);
     return { label: stepCost.label!, stepCost, figures: 'constant', ...(engine === undefined ? {} : { preset: servingEnginePreset(engine) }) };
   }
@@ -69,7 +70,16 @@ function replicaOf(o: SimulateCliOptions, cmd: Command, engine?: ServingEngineNa
   // as the published curves are), a --policy run deploy's default efficiencies.
   const efficiency = o.efficiency === undefined ? undefined : checkOneOf('--efficiency', o.efficiency, EFFICIENCY_MODES);
   const preset = engine === undefined ? undefined : servingEnginePreset(engine, engineDevice(hw, devices));
-  const memoryFraction = preset ? asFlags(() => presetMemoryFraction(preset, model, hw, { precision: 'bf16', parallelism: { tp: devices } }), { memory: '--tp' }) : undefined;
+  // The library names its own fields; a layout or memory refusal is about --tp here.
+  const tpFlags = <T>(fn: () => T): T => {
+    try {
+      return asFlags(fn, { devices: '--tp', 'parallelism.tp': '--tp', efficiency: '--efficiency', framework: '--framework' });
+    } catch (e) {
+      if (e instanceof InputError && e.field === 'memory') throw new InputError('--tp', devices, `an integer large enough for ${model.id}'s weights and a KV cache on ${hw.id}`, e.detail ?? e.message);
+      throw e;
+    }
+  };
+  const memoryFraction = preset ? tpFlags(() => presetMemoryFraction(preset, model, hw, { precision: 'bf16', parallelism: { tp: devices } })) : undefined;
   const share = memoryFraction === undefined ? {} : { memoryFraction };
   // The engine's own tables by default; where the database holds none of its for the device
   // (a spec-only device, or tables of other frameworks only), the performance model, and the label says so.
@@ -78,7 +88,7 @@ function replicaOf(o: SimulateCliOptions, cmd: Command, engine?: ServingEngineNa
   const missing = byEngine && !tablesPrice(kernels, hw) ? kernelTablesText(kernels.kernelDb ?? defaultKernelDb(), hw, engine!) : undefined;
   if (missing) kernels = { ...kernels, framework: undefined };
   const opts = { precision: 'bf16' as const, parallelism: { tp: devices }, ...(efficiency === undefined ? {} : { efficiency }), ...kernels, ...share };
-  const r = asFlags(() => catalogServingReplica(model, hw, opts), { devices: '--tp', 'parallelism.tp': '--tp', efficiency: '--efficiency', framework: '--framework', memory: '--tp' });
+  const r = tpFlags(() => catalogServingReplica(model, hw, opts));
   if (missing) r.stepCost.label = r.label = r.label.replace(/\)$/, `, ${missing})`);
   const mode = efficiency ?? (hw.calibration ? 'calibrated' : 'typical');
   return { ...r, figures: { tables: tablesPrice(kernels, hw), mode }, ...(preset ? { preset } : {}) };
@@ -117,7 +127,7 @@ export function register(program: Command): void {
   program
     .command('simulate')
     .description('serving simulator: latency and throughput under an engine preset or a batching policy')
-    .option('--requests <int>', 'requests to simulate; with --trace, the first N of the trace (default: all of it)', '1000')
+    .option('--requests <int>', 'requests to simulate (with --trace: the first N of the trace; all of it when not given)', '1000')
     .option('--rate <per-second>', 'Poisson arrival rate (not with --trace)', '10')
     .option('--prompt <tokens>', 'prompt tokens per request (not with --trace)', '256')
     .option('--output <tokens>', 'output tokens per request (not with --trace)', '64')
@@ -130,7 +140,7 @@ export function register(program: Command): void {
     .option('--hardware <id>', 'catalog hardware (with --model)')
     .option('--tp <int>', 'devices of the replica, tensor parallel (with --model)', '1')
     .option('--efficiency <mode>', `the performance model's efficiencies: ${EFFICIENCY_MODES.join(', ')} (spec: the datasheet bound; with --model; default: calibrated where the hardware has a calibration, else typical)`)
-    .option('--framework <name>', 'price steps from this serving framework\'s measured kernel tables, as deploy does: trtllm, sglang or vllm (with --model; default: the engine preset\'s own, unless --efficiency or --policy is given)')
+    .option('--framework <name>', `price steps from this serving framework's measured kernel tables, as deploy does: ${FRAMEWORK_FLAG_HELP} (with --model; default: the engine preset's own, unless --efficiency or --policy is given)`)
     .option('--kernel-db <dir>', 'kernel tables in batchlab\'s schema (default: the shipped data/kernels; with --framework)')
     .option('--concurrency <list>', 'closed-loop clients, comma-separated (e.g. 1,16,64,256): a benchmark table as vllm bench serve reports it')
     .option('--requests-per-client <int>', 'requests each client sends at every --concurrency (the first is warm-up)', '20')
@@ -145,13 +155,16 @@ export function register(program: Command): void {
       const replica = replicaOf(o, cmd, byPolicy ? undefined : checkOneOf('--engine', o.engine ?? 'vllm', SERVING_ENGINES));
       if (byPolicy) {
         const kind = checkOneOf('--policy', o.policy, ['window', 'continuous', 'chunked'] as const);
+        // A typed flag of another policy would be ignored: refused instead.
+        if (kind !== 'window' && cmd.getOptionValueSource('windowMs') === 'cli') throw new InputError('--window-ms', o.windowMs, `left out with --policy ${kind} (the collection window is the window policy's)`);
+        if (kind !== 'chunked' && cmd.getOptionValueSource('tokenBudget') === 'cli') throw new InputError('--token-budget', o.tokenBudget, `left out with --policy ${kind} (the token budget is the chunked policy's)`);
         const maxBatch = intArg('--max-batch', o.maxBatch, 1, 1_000_000);
         // Flags of other policies are checked too (they have defaults): "--window-ms abc" never passes silently.
-        checkNumber('--window-ms', decimalArg('--window-ms', o.windowMs), { min: 1e-3, max: 3.6e6 });
+        decimalInRange('--window-ms', o.windowMs, { min: 1e-3, max: 3.6e6 });
         intArg('--token-budget', o.tokenBudget, kind === 'chunked' ? maxBatch : 1, 10_000_000);
         policy =
           kind === 'window'
-            ? { kind, maxBatch, windowMs: checkNumber('--window-ms', decimalArg('--window-ms', o.windowMs), { min: 1e-3, max: 3.6e6 }) }
+            ? { kind, maxBatch, windowMs: decimalInRange('--window-ms', o.windowMs, { min: 1e-3, max: 3.6e6 }) }
             : kind === 'chunked'
               ? { kind, maxBatch, tokenBudget: intArg('--token-budget', o.tokenBudget, maxBatch, 10_000_000) }
               : { kind, maxBatch };
@@ -161,6 +174,7 @@ export function register(program: Command): void {
       }
       const seed = decimalArg('--seed', o.seed);
       if (o.concurrency !== undefined) return concurrencyTable(o, cmd, replica, policy ?? preset!, seed);
+      if (cmd.getOptionValueSource('requestsPerClient') === 'cli') throw new InputError('--requests-per-client', o.requestsPerClient, 'given with --concurrency (each closed-loop client sends that many)');
       const how = { stepCost: replica.stepCost, costLabel: replica.label, kvCapacityTokens: replica.kvCapacityTokens, ...(policy ? { policy } : { engine: preset! }) };
       let config: ServingConfig | ServingEngineConfig;
       if (o.trace !== undefined) {
@@ -175,7 +189,7 @@ export function register(program: Command): void {
       } else {
         config = {
           requests: intArg('--requests', o.requests, 1, 5_000_000),
-          arrivals: { kind: 'poisson', ratePerSecond: checkNumber('--rate', decimalArg('--rate', o.rate), { min: 1e-6, max: 1e9 }) },
+          arrivals: { kind: 'poisson', ratePerSecond: decimalInRange('--rate', o.rate, { min: 1e-6, max: 1e9 }) },
           promptTokens: { kind: 'fixed', tokens: intArg('--prompt', o.prompt, 1, 10_000_000) },
           outputTokens: { kind: 'fixed', tokens: intArg('--output', o.output, 1, 10_000_000) },
           ...how,
@@ -185,21 +199,43 @@ export function register(program: Command): void {
       const result = {
         description: r.provenance.config, stepModel: r.provenance.cost, figures: figuresText(replica.figures), requests: r.requests, steps: r.steps, makespanSeconds: r.makespanSeconds,
         throughputRequestsPerSecond: r.throughputRequestsPerSecond, throughputTokensPerSecond: r.throughputTokensPerSecond,
-        meanBatch: r.meanBatch, utilisation: r.utilisation, ttft: r.ttft, e2e: r.e2e,
+        meanBatch: r.meanBatch, utilisation: r.utilisation, ttft: r.ttft, tpot: r.tpot, e2e: r.e2e,
       };
       emit(cmd, result, () => [
         `${r.provenance.config}`,
         `step model: ${r.provenance.cost}; ${figuresText(replica.figures)}`,
-        `${r.requests} requests in ${r.makespanSeconds.toFixed(2)} s: ${r.throughputTokensPerSecond.toFixed(1)} tokens/s, mean batch ${r.meanBatch.toFixed(2)}, utilisation ${(r.utilisation * 100).toFixed(1)} %`,
+        `${countOf(r.requests, 'request')} in ${r.makespanSeconds.toFixed(2)} s: ${r.throughputTokensPerSecond.toFixed(1)} tokens/s, mean batch ${r.meanBatch.toFixed(2)}, utilisation ${(r.utilisation * 100).toFixed(1)} %`,
         `time to first token: p50 ${(r.ttft.p50 * 1e3).toFixed(1)} ms, p99 ${(r.ttft.p99 * 1e3).toFixed(1)} ms`,
+        ...(r.tpot ? [`time per output token (after the first): p50 ${(r.tpot.p50 * 1e3).toFixed(1)} ms, p99 ${(r.tpot.p99 * 1e3).toFixed(1)} ms`] : []),
         `end-to-end latency: p50 ${(r.e2e.p50 * 1e3).toFixed(1)} ms, p99 ${(r.e2e.p99 * 1e3).toFixed(1)} ms`,
       ]);
     });
 }
 
+/**
+ * Kleinrock's saturation number in words, with what bounds it: X_max is the highest
+ * steady-state throughput of the table; R(1) + Z is measured at one client, else N / X at
+ * the smallest count (an upper bound); a highest throughput at the largest count swept
+ * means the curve may still be rising, so X_max and N* are lower bounds.
+ *
+ * @example
+ * saturationLine({ saturationClients: 51.9, maxThroughputRps: 180.11, maxThroughputClients: 256 }, [1, 16, 64, 256])
+ */
+export function saturationLine(curve: { saturationClients: number; maxThroughputRps: number; maxThroughputClients: number }, clients: number[]): string {
+  const largest = Math.max(...clients);
+  const smallest = Math.min(...clients);
+  const r1 = smallest === 1 ? 'R(1) + Z, one client\'s cycle' : `R(1) + Z ≤ N / X at N = ${smallest}, an upper bound (no run at one client)`;
+  const rising = curve.maxThroughputClients === largest && clients.length > 0
+    ? `; the highest throughput is at the largest concurrency swept (${largest}): the curve may still be rising, so X_max and N* are lower bounds (add larger --concurrency values)`
+    : '';
+  return `saturation: N* = ${curve.saturationClients.toFixed(1)} clients (X_max ${curve.maxThroughputRps.toFixed(2)} req/s, the table's highest, at N = ${curve.maxThroughputClients}, × ${r1}), where the two asymptotes X = N / (R(1) + Z) and X = X_max meet${rising}`;
+}
+
 /** `--concurrency`: one closed-loop run per client count, printed as vllm bench serve reports it. */
 function concurrencyTable(o: SimulateCliOptions, cmd: Command, replica: ReturnType<typeof replicaOf>, how: ServingPolicy | ServingEnginePreset, seed: number): void {
   const clients = o.concurrency!.split(',').map((c, i) => intArg(`--concurrency[${i}]`, c.trim(), 1, 100_000));
+  const seen = clients.findIndex((c, i) => clients.indexOf(c) !== i);
+  if (seen >= 0) throw new InputError(`--concurrency[${seen}]`, clients[seen], 'a client count the list does not already hold (each is one run)');
   const perClient = intArg('--requests-per-client', o.requestsPerClient, 2, 100_000);
   if (o.trace !== undefined) throw new InputError('--trace', o.trace, 'left out with --concurrency (closed-loop clients send the requests)');
   for (const flag of ['requests', 'rate'] as const) {
@@ -209,12 +245,12 @@ function concurrencyTable(o: SimulateCliOptions, cmd: Command, replica: ReturnTy
   const curve = asFlags(() => servingConcurrencySweep(replica, workload, how, clients, seed, { requestsPerClient: perClient }), { clients: '--concurrency', requestsPerClient: '--requests-per-client' });
   const rows = curve.table.objects() as Array<Record<string, number | null | string>>;
   const scheduler = 'engine' in how ? describeEnginePreset(how) : `policy ${JSON.stringify(how)}`;
-  const value = { scheduler, stepModel: replica.label, figures: figuresText(replica.figures), saturationClients: curve.saturationClients, maxThroughputRps: curve.maxThroughputRps, rows };
+  const value = { scheduler, stepModel: replica.label, figures: figuresText(replica.figures), saturationClients: curve.saturationClients, maxThroughputRps: curve.maxThroughputRps, maxThroughputClients: curve.maxThroughputClients, saturation: saturationLine(curve, clients), rows };
   const n = (k: string, r: Record<string, number | null | string>) => r[k] as number | null;
   emit(cmd, value, () => [
     `scheduler: ${scheduler}`,
     `step model: ${replica.label}; ${figuresText(replica.figures)}`,
-    `workload: prompt ${workload.promptTokens.tokens}, output ${workload.outputTokens.tokens} tokens; closed loop, zero think time, ${perClient} requests per client, the first of each client excluded as warm-up from every figure; figures as vllm bench serve defines them (TPOT = (E2EL − TTFT) / (output − 1) and ITL exclude the first token), over the steady-state window from the first measured send to the last measured finish (window s)`,
+    `workload: prompt ${countOf(workload.promptTokens.tokens, 'token')}, output ${countOf(workload.outputTokens.tokens, 'token')}; closed loop, zero think time, ${perClient} requests per client, the first of each client excluded as warm-up from every figure; figures as vllm bench serve defines them (TPOT = (E2EL − TTFT) / (output − 1) and ITL exclude the first token), over the steady-state window from the first measured send to the last measured finish (window s)`,
     '',
     'concurrency  completed  req/s     output tok/s  total tok/s  TTFT ms mean/median/p99   TPOT ms mean/median/p99   ITL ms mean/median/p99    E2EL ms mean/median/p99   window s       drain s',
     ...rows.map((r) =>
@@ -233,6 +269,6 @@ function concurrencyTable(o: SimulateCliOptions, cmd: Command, replica: ReturnTy
       ].join('  '),
     ),
     '',
-    `saturation: N* = ${curve.saturationClients.toFixed(1)} clients (X_max ${curve.maxThroughputRps.toFixed(2)} req/s × (R(1) + Z)), where the two asymptotes X = N / (R(1) + Z) and X = X_max meet`,
+    saturationLine(curve, clients),
   ]);
 }

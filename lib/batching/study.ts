@@ -191,8 +191,10 @@ function requestsPerSendInstant(arrival: Float64Array, from: number): number {
 export interface ConcurrencyCurve {
   /** One row per client count: clients, throughput, TTFT/ITL/e2e statistics. */
   table: Table;
-  /** Highest throughput over the sweep, requests/s. */
+  /** Highest throughput over the sweep, requests/s: each row's `requestThroughput`, over its steady-state window (warm-up left out), as the table reports it. */
   maxThroughputRps: number;
+  /** The client count of that highest throughput: the largest count swept means the curve may not have levelled off, and N* is then a lower bound. */
+  maxThroughputClients: number;
   /**
    * Kleinrock's saturation number N* = X_max · (R(1) + Z): the client count at which the
    * two asymptotes of the response-time law meet (X = N / (R(1) + Z) for few clients,
@@ -267,10 +269,12 @@ export function servingConcurrencySweep(
       cost: res.provenance.cost,
     };
   });
-  const maxThroughputRps = Math.max(...rows.map((x) => x.throughputRps));
+  // X_max and R(1) from the figures the table reports (the steady-state window after the warm-up), not
+  // the whole run's: with few requests per client the warm-up round alone would set them.
+  const top = rows.reduce((best, x) => (x.requestThroughput > best.requestThroughput ? x : best), rows[0]);
   // R(1) + Z from the smallest client count: at N = 1 it is measured directly; otherwise
   // the response-time law gives it back as N / X at that N, an upper bound.
   const first = rows[0];
-  const cycle = first.clients === 1 ? first.e2eMean + first.thinkSeconds : first.clients / first.throughputRps;
-  return { table: aq.from(rows), maxThroughputRps, saturationClients: maxThroughputRps * cycle };
+  const cycle = first.clients === 1 ? first.meanE2elMs / 1e3 + first.thinkSeconds : first.clients / first.requestThroughput;
+  return { table: aq.from(rows), maxThroughputRps: top.requestThroughput, maxThroughputClients: top.clients, saturationClients: top.requestThroughput * cycle };
 }

@@ -3,6 +3,7 @@ import type { StepCostFn, StepWork } from '../core/types.js';
 import { InputError } from '../util/errors.js';
 import { median, quantile, summarizeSample } from '../util/stats.js';
 import { checkInt, checkNumber } from '../util/validate.js';
+import { countOf } from '../util/words.js';
 import type { DecodeEngine, EngineSegment } from './model.js';
 
 /**
@@ -314,7 +315,7 @@ export function fitStepCostSamples(samples: StepSample[], meta: { label: string;
   parts = fitParts(work, y, finalKnots, fixed);
   const extended = finalTop < maxT ? extendCurve(parts.tokenKnots, parts.tokenSeconds, fixed?.tokenCurve) : undefined;
   const tail = extended
-    ? `; above ${finalTop} tokens per step (${plural(ts.filter((t) => t > finalTop).length, 'step')}, under ${MIN_TOP_KNOT_STEPS} steps' worth at a knot) the curve is extrapolated ${fixed?.tokenCurve ? 'with the engine\'s timed curve' : 'with the last fitted slope'}`
+    ? `; above ${finalTop} tokens per step (${countOf(ts.filter((t) => t > finalTop).length, 'step')}, under ${MIN_TOP_KNOT_STEPS} steps' worth at a knot) the curve is extrapolated ${fixed?.tokenCurve ? 'with the engine\'s timed curve' : 'with the last fitted slope'}`
     : '';
   const fit: EngineStepCostFit = {
     ...parts,
@@ -377,10 +378,6 @@ function checkTokenCurve(c: { tokenKnots: number[]; tokenSeconds: number[] }): v
     checkNumber(`fixed.tokenCurve.tokenKnots[${i}]`, k, { min: i > 0 ? c.tokenKnots[i - 1] : 0, exclusiveMin: true, max: 1 << 30 });
     checkNumber(`fixed.tokenCurve.tokenSeconds[${i}]`, c.tokenSeconds[i], { min: 0, max: 1e4 });
   });
-}
-
-function plural(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 /** The samples with a work and a positive finite duration; at least 8 of them. */

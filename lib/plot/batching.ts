@@ -310,7 +310,8 @@ export function concurrencyCurveChart(curve: { table: TableLike; maxThroughputRp
   if (!curve || typeof curve !== 'object') throw new InputError('curve', curve, 'a ConcurrencyCurve from servingConcurrencySweep');
   const rows = [...rowsOf(curve.table, 'curve.table')].sort((a, b) => (a.clients as number) - (b.clients as number));
   const n = numberColumn(rows, 'clients', 'curve.table');
-  const x = numberColumn(rows, 'throughputRps', 'curve.table');
+  // The benchmark's steady-state throughput where the rows carry it (servingConcurrencySweep), as X_max is taken.
+  const x = numberColumn(rows, rows.every((r) => typeof r.requestThroughput === 'number') ? 'requestThroughput' : 'throughputRps', 'curve.table');
   const itl = rows.map((r) => r.itlP50 as number | null);
   const { maxThroughputRps: xmax, saturationClients: nstar } = curve;
   const lo = n[0];

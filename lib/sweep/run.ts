@@ -1,3 +1,4 @@
+import { countOf } from '../util/words.js';
 import { createHash } from 'node:crypto';
 import stringify from 'fast-json-stable-stringify';
 import { InputError } from '../util/errors.js';
@@ -185,12 +186,12 @@ export function mergeSweepShards(paths: string[]): SweepResult {
   const rows: unknown[] = [];
   for (const { p, f } of files) {
     if (f.start === f.end) continue;
-    if (f.start > next) throw new InputError('shard files', `${paths.length} files`, 'shards covering every point', `points ${next}..${f.start - 1} are missing`);
+    if (f.start > next) throw new InputError('shard files', countOf(paths.length, 'file'), 'shards covering every point', `points ${next}..${f.start - 1} are missing`);
     if (f.start < next) throw new InputError('shard files', p, 'shards that do not overlap', `points ${f.start}..${Math.min(next, f.end) - 1} appear twice`);
     rows.push(...f.rows);
     next = f.end;
   }
-  if (next !== first.size) throw new InputError('shard files', `${paths.length} files`, 'shards covering every point', `points ${next}..${first.size - 1} are missing`);
+  if (next !== first.size) throw new InputError('shard files', countOf(paths.length, 'file'), 'shards covering every point', `points ${next}..${first.size - 1} are missing`);
   return { format: 'batchlab-sweep/1', kind: first.kind, specHash: first.specHash, size: first.size, rows };
 }
 

@@ -2,7 +2,7 @@ import type { Dtype } from '../core/types.js';
 import { loadHardware } from '../hardware/spec.js';
 import { loadModel } from '../models/spec.js';
 import type { EfficiencyMode, Parallelism } from '../roofline/deployment.js';
-import { perfStepCost } from '../roofline/deployment.js';
+import { catalogServingReplica } from '../batching/replica.js';
 import { runServingSweepPoint, servingSweepPoints } from '../batching/sweep.js';
 import type { ServingSweepGrid, ServingSweepRow } from '../batching/sweep.js';
 import type { ServingArrivalSpec, ServingLengthSpec, ServingPolicyKind } from '../batching/types.js';
@@ -47,7 +47,8 @@ export function servingSweepDefinition(spec: ServingSweepSpec): SweepDefinition<
   if (typeof spec.model !== 'string') throw new InputError('model', spec.model, 'a model catalog id');
   if (typeof spec.hardware !== 'string') throw new InputError('hardware', spec.hardware, 'a hardware catalog id');
   const seed = checkInt('seed', spec.seed, { min: 0, max: 2 ** 32 - 1 });
-  const stepCost = perfStepCost(loadModel(spec.model), loadHardware(spec.hardware), { precision: spec.precision, parallelism: spec.parallelism, efficiency: spec.efficiency });
+  // The catalog replica's step cost and label (what priced every row), as the simulator CLI names it.
+  const { stepCost, label } = catalogServingReplica(loadModel(spec.model), loadHardware(spec.hardware), { precision: spec.precision, parallelism: spec.parallelism, efficiency: spec.efficiency });
   const grid: ServingSweepGrid = {
     base: {
       arrivals: spec.arrivals,
@@ -55,6 +56,7 @@ export function servingSweepDefinition(spec: ServingSweepSpec): SweepDefinition<
       promptTokens: spec.promptTokens,
       outputTokens: spec.outputTokens,
       stepCost,
+      costLabel: label,
       kvCapacityTokens: spec.kvCapacityTokens,
     },
     policies: spec.policies,

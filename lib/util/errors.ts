@@ -13,7 +13,8 @@ export class InputError extends Error {
   readonly allowed: string;
   readonly detail?: string;
   constructor(field: string, value: unknown, allowed: string, detail?: string) {
-    super(`${field} must be ${allowed}; got ${describe(value)}${detail ? ` (${detail})` : ''}`);
+    // A value that was never given (a missing flag or field) has nothing to quote: "got undefined" says nothing.
+    super(`${field} must be ${allowed}${value === undefined ? '' : `; got ${describe(value)}`}${detail ? ` (${detail})` : ''}`);
     this.name = 'InputError';
     this.field = field;
     this.value = value;

@@ -199,3 +199,19 @@ test('batchlab search prints --eplb wherever it prints --redundant, and that dep
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('batchlab deploy --simulate --engine prices from that engine\'s kernel tables by default, as simulate does; --efficiency keeps them out', async () => {
+  const args = ['deploy', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--tp', '1', '--simulate', '--rate', '4', '--requests', '100', '--engine', 'vllm', '--json'];
+  const byEngine = JSON.parse((await run(args)).out);
+  const typed = JSON.parse((await run([...args, '--framework', 'vllm'])).out);
+  assert.match(byEngine.stepModel, /vllm 0\.24\.0 kernel tables/);
+  assert.equal(byEngine.figures, 'kernel tables');
+  assert.deepEqual(byEngine, typed);
+  const calibrated = JSON.parse((await run([...args, '--efficiency', 'calibrated'])).out);
+  assert.equal(calibrated.figures, 'calibrated');
+  assert.doesNotMatch(calibrated.stepModel, /kernel tables/);
+  // a100-80gb holds TensorRT-LLM's tables only (data/kernels/SOURCE.json): the vLLM preset falls back to the performance model.
+  const a100 = await run(['deploy', '--model', 'llama-3.1-8b', '--hardware', 'a100-80gb', '--tp', '1', '--simulate', '--rate', '4', '--requests', '100', '--engine', 'vllm', '--json']);
+  assert.equal(a100.code, 0, a100.err);
+  assert.notEqual(JSON.parse(a100.out).figures, 'kernel tables');
+});

@@ -171,3 +171,34 @@ test('batchlab simulate under an engine preset reads that engine\'s kernel table
   const constant = JSON.parse((await run(['--json', 'simulate', '--requests', '20'])).out);
   assert.match(constant.figures, /constant --step-ms \(given, not measured\)$/);
 });
+
+test('batchlab simulate --concurrency: X_max is the table\'s highest steady-state throughput, a curve still rising at its largest concurrency says N* is a lower bound, and a repeated count is refused', async () => {
+  // Two requests per client, the first warm-up: the whole run's throughput (warm-up round included) is not what the table reports.
+  const j = JSON.parse((await run(['--json', 'simulate', '--concurrency', '1,4,64', '--requests-per-client', '2'])).out);
+  assert.equal(j.maxThroughputRps, Math.max(...j.rows.map((r: { requestThroughput: number }) => r.requestThroughput)));
+  assert.equal(j.maxThroughputClients, 64);
+  assert.match(j.saturation, /the highest throughput is at the largest concurrency swept \(64\): the curve may still be rising, so X_max and N\* are lower bounds/);
+  // A constant 20 ms step with no batch limit beyond the preset's: throughput keeps rising, N* is a lower bound.
+  const text = await run(['simulate', '--concurrency', '2,8', '--requests-per-client', '3']);
+  assert.equal(text.code, 0, text.err);
+  assert.match(text.out, /R\(1\) \+ Z ≤ N \/ X at N = 2, an upper bound \(no run at one client\)/);
+  const twice = await run(['simulate', '--concurrency', '8,8,1']);
+  assert.equal(twice.code, 2);
+  assert.equal(twice.err, 'batchlab: --concurrency[1] must be a client count the list does not already hold (each is one run); got 8');
+});
+
+test('batchlab simulate refuses a flag the chosen run would ignore, naming it', async () => {
+  for (const [args, message] of [
+    [['--policy', 'continuous', '--window-ms', '500'], /^batchlab: --window-ms must be left out with --policy continuous/],
+    [['--policy', 'window', '--token-budget', '1'], /^batchlab: --token-budget must be left out with --policy window/],
+    [['--requests-per-client', '9'], /^batchlab: --requests-per-client must be given with --concurrency/],
+    [['--rate', 'abc'], /^batchlab: --rate must be a number in \[0\.000001, 1000000000\]; got "abc"$/],
+    [['--model', 'llama-3.1-8b'], /^batchlab: --hardware must be given together with --model \(a catalog replica needs both\)$/],
+    [['--model', 'llama-3.1-405b', '--hardware', 'h100-sxm'], /^batchlab: --tp must be an integer large enough for llama-3\.1-405b's weights and a KV cache on h100-sxm; got 1 \(/],
+    [['--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--tp', '3'], /^batchlab: --tp must be a divisor of the 32 attention heads/],
+  ] as Array<[string[], RegExp]>) {
+    const r = await run(['simulate', ...args]);
+    assert.equal(r.code, 2, args.join(' '));
+    assert.match(r.err, message, args.join(' '));
+  }
+});

@@ -196,3 +196,27 @@ test('batchlab deploy --eplb without kernel tables says which load factor priced
   const plain = await run(args.filter((a) => a !== '--eplb').filter((a, i, all) => a !== '--redundant' && all[i - 1] !== '--redundant'));
   assert.doesNotMatch(plain.out, /EPLB/);
 });
+
+test('batchlab deploy refuses a typed flag its mode would ignore, naming the flag and the mode that reads it', async () => {
+  for (const [args, message] of [
+    [['--rate', '5'], /^batchlab: --rate must be given with --simulate \(it sets up the serving simulation\); got "5"$/],
+    [['--requests', '5'], /^batchlab: --requests must be given with --simulate/],
+    [['--seed', '3'], /^batchlab: --seed must be given with --simulate/],
+    [['--engine', 'vllm'], /^batchlab: --engine must be given with --simulate/],
+    [['--memory', '100'], /^batchlab: --memory must be given with --local or --setup/],
+    [['--bits', '4'], /^batchlab: --bits must be given with --local or --setup/],
+    [['--bound'], /^batchlab: --bound must be given with --local or --setup/],
+    [['--deepseek-day', '--tp', '2'], /^batchlab: --tp must be left out with --deepseek-day/],
+    [['--deepseek-day', '--model', 'llama-3.1-8b'], /^batchlab: --model must be left out with --deepseek-day/],
+    [['--local', 'rtx-4090-desktop', '--tp', '8'], /^batchlab: --tp must be left out with --local \(a local setup reads only /],
+    [['--local', 'rtx-4090-desktop', '--hardware', 'h200'], /^batchlab: --hardware must be left out with --local/],
+    [['--simulate'], /^batchlab: --rate must be given with --simulate: requests per second per rank, a number in \(0, 1000000\]$/],
+  ] as Array<[string[], RegExp]>) {
+    const r = await run(['deploy', ...args]);
+    assert.equal(r.code, 2, args.join(' '));
+    assert.match(r.err, message, args.join(' '));
+  }
+  // What a mode reads still passes: a local setup's own overrides, and the simulator's flags with --simulate.
+  assert.equal((await run(['deploy', '--local', 'rtx-4090-desktop', '--memory', '20', '--bits', '4'])).code, 0);
+  assert.equal((await run(['deploy', '--model', 'llama-3.1-8b', '--tp', '1', '--simulate', '--rate', '2', '--requests', '50', '--seed', '3', '--engine', 'vllm'])).code, 0);
+});

@@ -37,3 +37,10 @@ test('gammaByMeanCv(mean, cv) has the requested mean and coefficient of variatio
   assert.ok(Math.abs(mean - 2) < 0.02, `mean ${mean}`);
   assert.ok(Math.abs(sd / mean - 0.5) < 0.01, `cv ${sd / mean}`);
 });
+
+test('InputError quotes the value it got, and says nothing of a value never given (no "got undefined")', () => {
+  assert.equal(new InputError('batch', 0, 'an integer in [1, 65536]').message, 'batch must be an integer in [1, 65536]; got 0');
+  assert.equal(new InputError('--hardware', undefined, 'given together with --model').message, '--hardware must be given together with --model');
+  assert.equal(new InputError('x', null, 'a number').message, 'x must be a number; got null');
+  assert.equal(new InputError('--rate', undefined, 'given with --simulate', 'no rate').message, '--rate must be given with --simulate (no rate)');
+});
