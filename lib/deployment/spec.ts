@@ -4,7 +4,7 @@ import { resolveHardware } from '../hardware/spec.js';
 import { resolveModel } from '../models/spec.js';
 import type { SweepDefinition } from '../sweep/run.js';
 import { InputError } from '../util/errors.js';
-import { checkArray, checkInt, checkOneOf } from '../util/validate.js';
+import { checkArray, checkInt, checkKnownKeys, checkOneOf } from '../util/validate.js';
 import { checkPrecision, uniformPrecision } from './layout.js';
 import type { SearchLoad, SearchPoint, SearchSpace, Slo } from './search.js';
 import { evaluateSearchPoint, searchSpaceSize } from './search.js';
@@ -29,20 +29,33 @@ export interface SearchSpec {
   speculative?: SpeculativeDecoding;
 }
 
+// The fields a search spec may hold; any other (a typo such as "slo": { "tpot": … }) is refused.
+const SPEC_FIELDS = ['model', 'hardware', 'layouts', 'precisions', 'batches', 'load', 'slo', 'speculative'] as const;
+const LAYOUT_FIELDS = ['gpusPerNode', 'tensorParallel', 'dataParallelAttention', 'pipelineParallel', 'expertParallel', 'redundantExperts', 'routedExpertsPerDevice', 'microBatchOverlap'] as const;
+const LOAD_FIELDS = ['requestsPerSecond', 'promptTokens', 'outputTokens', 'cacheHitFraction'] as const;
+const SLO_FIELDS = ['ttftSeconds', 'tpotSeconds'] as const;
+const SPECULATIVE_FIELDS = ['draftTokens', 'acceptance'] as const;
+
 /**
- * Builds the SearchSpace a spec describes; bad fields are InputErrors naming them.
+ * Builds the SearchSpace a spec describes; bad fields are InputErrors naming them, and so are unknown ones.
  *
  * @example
  * searchSpaceFromSpec({ model: 'llama-3.1-70b', hardware: ['h100-sxm'], layouts: [{ tensorParallel: 4 }],
  *   precisions: ['bf16'], batches: { pow2: 256 }, load: { requestsPerSecond: 5, promptTokens: 1000, outputTokens: 300 } }).batches.length // => 9
  */
 export function searchSpaceFromSpec(spec: SearchSpec): SearchSpace {
-  if (typeof spec !== 'object' || spec === null) throw new InputError('spec', spec, 'a search spec object');
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) throw new InputError('spec', spec, 'a search spec object');
+  checkKnownKeys('spec', spec, SPEC_FIELDS);
+  for (const [k, allowed] of [['load', LOAD_FIELDS], ['slo', SLO_FIELDS], ['speculative', SPECULATIVE_FIELDS]] as const) {
+    const v = spec[k];
+    if (typeof v === 'object' && v !== null && !Array.isArray(v)) checkKnownKeys(k, v, allowed);
+  }
   if (typeof spec.model !== 'string') throw new InputError('model', spec.model, 'a model catalog id or the path of an HF config.json');
   const model = resolveModel(spec.model, 'model');
   const hardware = checkArray<string>('hardware', spec.hardware, 1000).map((id, i) => resolveHardware(id, `hardware[${i}]`));
   const layouts = checkArray<Partial<PoolLayout>>('layouts', spec.layouts, 10_000).map((l, i) => {
     if (typeof l !== 'object' || l === null) throw new InputError(`layouts[${i}]`, l, 'an object { tensorParallel, ... }');
+    checkKnownKeys(`layouts[${i}]`, l, LAYOUT_FIELDS);
     return {
       gpusPerNode: l.gpusPerNode ?? 8,
       tensorParallel: l.tensorParallel as number,

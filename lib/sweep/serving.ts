@@ -7,7 +7,7 @@ import { runServingSweepPoint, servingSweepPoints } from '../batching/sweep.js';
 import type { ServingSweepGrid, ServingSweepRow } from '../batching/sweep.js';
 import type { ServingArrivalSpec, ServingLengthSpec, ServingPolicyKind } from '../batching/types.js';
 import { InputError } from '../util/errors.js';
-import { checkInt } from '../util/validate.js';
+import { checkInt, checkKnownKeys } from '../util/validate.js';
 import type { SweepDefinition } from './run.js';
 
 /**
@@ -43,7 +43,8 @@ export interface ServingSweepSpec {
  * runSweepShard(servingSweepDefinition(spec), parseShard('0/8')).rows[0].ttftP99
  */
 export function servingSweepDefinition(spec: ServingSweepSpec): SweepDefinition<ServingSweepRow> {
-  if (typeof spec !== 'object' || spec === null) throw new InputError('spec', spec, 'a serving sweep spec object');
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) throw new InputError('spec', spec, 'a serving sweep spec object');
+  checkKnownKeys('spec', spec, ['model', 'hardware', 'precision', 'parallelism', 'efficiency', 'arrivals', 'requests', 'promptTokens', 'outputTokens', 'kvCapacityTokens', 'policies', 'maxBatches', 'windowsMs', 'tokenBudgets', 'ratesPerSecond', 'seed']);
   if (typeof spec.model !== 'string') throw new InputError('model', spec.model, 'a model catalog id');
   if (typeof spec.hardware !== 'string') throw new InputError('hardware', spec.hardware, 'a hardware catalog id');
   const seed = checkInt('seed', spec.seed, { min: 0, max: 2 ** 32 - 1 });

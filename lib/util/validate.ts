@@ -84,6 +84,19 @@ export function checkOneOf<T extends string>(field: string, value: unknown, allo
 }
 
 /**
+ * An object whose keys are all among `allowed`: a misspelt or unknown field of a JSON
+ * spec is refused, naming it, instead of silently falling back to a default.
+ *
+ * @example
+ * checkKnownKeys('slo', { tpotSeconds: 0.05 }, ['ttftSeconds', 'tpotSeconds']) // passes
+ * checkKnownKeys('slo', { tpot: 0.05 }, ['ttftSeconds', 'tpotSeconds']) // throws "slo.tpot must be left out (slo has the fields ttftSeconds, tpotSeconds); got 0.05"
+ */
+export function checkKnownKeys(field: string, value: object, allowed: readonly string[]): void {
+  const unknown = Object.keys(value).find((k) => !allowed.includes(k));
+  if (unknown !== undefined) throw new InputError(`${field}.${unknown}`, (value as Record<string, unknown>)[unknown], `left out (${field} has the fields ${allowed.join(', ')})`);
+}
+
+/**
  * A non-empty array whose length is at most `maxLength`.
  *
  * @example

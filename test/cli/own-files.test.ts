@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { batchlabRoot } from '../../lib/util/package-root.js';
 import { listModelIds } from '../../lib/models/spec.js';
 import { listHardware } from '../../lib/hardware/spec.js';
@@ -186,3 +186,18 @@ test('progressBar(): silent when progress is off or the work is quick; draws on 
   assert.match(written.join(''), /slow/);
 });
 
+
+test('batchlab search and sweep refuse a spec field they do not read (a typo would have priced the default silently)', withDir(async (dir) => {
+  const spec = { model: 'llama-3.1-8b', hardware: ['h100-sxm'], layouts: [{ tensorParallel: 1 }], precisions: ['bf16'], batches: [8], load: { requestsPerSecond: 40, promptTokens: 512, outputTokens: 128 }, slo: { tpot: 0.05 } };
+  const path = join(dir, 'spec.json');
+  writeFileSync(path, JSON.stringify(spec));
+  const r = await run(['search', '--spec', path]);
+  assert.equal(r.code, 2);
+  assert.equal(r.err, 'batchlab: slo.tpot must be left out (slo has the fields ttftSeconds, tpotSeconds); got 0.05');
+  writeFileSync(path, JSON.stringify({ ...spec, slo: {}, layouts: [{ tensorParallel: 1, tp: 2 }] }));
+  assert.match((await run(['search', '--spec', path])).err, /^batchlab: layouts\[0\]\.tp must be left out \(layouts\[0\] has the fields gpusPerNode, tensorParallel, /);
+  writeFileSync(path, JSON.stringify({ ...JSON.parse(readFileSync(resolve(import.meta.dirname, '../../docs/serving-sweep.example.json'), 'utf8')), policy: 'window' }));
+  const s = await run(['sweep', '--kind', 'serving', '--spec', path, '--out', join(dir, 'out')]);
+  assert.equal(s.code, 2);
+  assert.match(s.err, /^batchlab: spec\.policy must be left out \(spec has the fields model, hardware, /);
+}));

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkInt, checkNumber, checkOneOf, checkPositive, InputError, rng, fork, gammaByMeanCv } from '../../lib/util/index.js';
+import { checkKnownKeys } from '../../lib/util/validate.js';
 
 test('checkInt(field, v, bounds) names the field and the allowed range', () => {
   assert.equal(checkInt('batch', 4, { min: 1, max: 8 }), 4);
@@ -43,4 +44,9 @@ test('InputError quotes the value it got, and says nothing of a value never give
   assert.equal(new InputError('--hardware', undefined, 'given together with --model').message, '--hardware must be given together with --model');
   assert.equal(new InputError('x', null, 'a number').message, 'x must be a number; got null');
   assert.equal(new InputError('--rate', undefined, 'given with --simulate', 'no rate').message, '--rate must be given with --simulate (no rate)');
+});
+
+test('checkKnownKeys refuses a field a spec does not have, naming it and the fields it has', () => {
+  checkKnownKeys('slo', { tpotSeconds: 0.05 }, ['ttftSeconds', 'tpotSeconds']);
+  assert.throws(() => checkKnownKeys('slo', { tpot: 0.05 }, ['ttftSeconds', 'tpotSeconds']), (e: unknown) => e instanceof InputError && e.field === 'slo.tpot' && e.message === 'slo.tpot must be left out (slo has the fields ttftSeconds, tpotSeconds); got 0.05');
 });
