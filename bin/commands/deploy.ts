@@ -22,7 +22,7 @@ import type { DeviceStepModel, PoolLayout } from '../../lib/deployment/types.js'
 import { InputError } from '../../lib/util/errors.js';
 import { checkOneOf } from '../../lib/util/validate.js';
 import { SERVING_ENGINES, describeEnginePreset, engineDevice, servingEnginePreset, type ServingEnginePreset } from '../../lib/batching/engines.js';
-import { FP8_SCALING_FLAG_HELP, FRAMEWORK_FLAG_HELP, fp8TableText, kernelOptionsFromFlags, kernelUsageLines, tablesPrice, efficiencyText } from './kernels.js';
+import { FP8_SCALING_FLAG_HELP, FRAMEWORK_FLAG_HELP, engineKernelOptions, fp8TableText, kernelUsageLines, tablesPrice, efficiencyText } from './kernels.js';
 import { eplbNote } from '../../lib/roofline/kernel-step.js';
 import { ROUTING_SAMPLE_MAX_TOKENS } from '../../lib/roofline/routing.js';
 import { KV_CACHE_FLAG_HELP, kvCacheArg, withKvCache } from './precision.js';
@@ -206,6 +206,7 @@ function refuseUnread(o: DeployOptions, fixed: string | undefined): void {
   if (fixed !== undefined) return refuse(typed.find((f) => f !== '--local' && f !== '--setup' && !LOCAL_FLAGS.includes(f)), `left out with ${fixed} (a local setup reads only ${LOCAL_FLAGS.join(', ')})`);
   refuse(typed.find((f) => LOCAL_FLAGS.includes(f) && !['--model', '--usd-per-hour', '--context', '--batch'].includes(f)), 'given with --local or --setup (it describes a local setup)');
   if (!o.simulate) refuse(typed.find((f) => SIMULATE_FLAGS.includes(f)), 'given with --simulate (it sets up the serving simulation)');
+  if (typed.includes('--acceptance') && (!typed.includes('--drafts') || Number(o.drafts) === 0)) refuse('--acceptance', 'given with --drafts of 1 or more (it is the acceptance rate of each draft token)');
 }
 
 function deployCommand(o: DeployOptions, io: CliIo): void {
@@ -214,8 +215,6 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
   const kvCache = kvCacheArg(o.kvCache);
   // DeepSeek's day has its published precision; a local setup prices its KV cache in bf16.
   const fixed = o.deepseekDay ? '--deepseek-day' : o.local !== undefined ? '--local' : o.setup !== undefined ? '--setup' : undefined;
-  if (kvCache !== undefined && fixed !== undefined) throw new InputError('--kv-cache', kvCache, `left out with ${fixed} (it applies to a deployment of --model on --hardware)`);
-  if (o.eplb && fixed !== undefined) throw new InputError('--eplb', true, `left out with ${fixed} (it applies to a deployment of --model on --hardware)`);
   refuseUnread(o, fixed);
   if (o.deepseekDay) return deepseekDay(o, io);
   if (o.local !== undefined || o.setup !== undefined) return localCommand(o, io);
@@ -262,9 +261,7 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
   // As in simulate: an engine preset's steps are priced from that engine's own kernel tables
   // unless --framework or --efficiency says otherwise, and where the database holds none of
   // its tables for the device, by the performance model (the label names what priced them).
-  const byEngine = sim?.engine !== undefined && o.framework === undefined && o.efficiency === undefined;
-  let kernels = kernelOptionsFromFlags({ ...o, framework: o.framework ?? (byEngine ? sim!.engine!.engine : undefined) }, hw);
-  if (byEngine && !tablesPrice(kernels, hw)) kernels = { ...kernels, framework: undefined };
+  const { kernels, missing } = engineKernelOptions(o, hw, sim?.engine?.engine);
   if (!o.eplb && layout.redundantExperts > 0) throw new InputError('--redundant', layout.redundantExperts, '0 without --eplb: redundant copies are EPLB\'s (give --eplb to balance the experts over them)');
   if (o.eplb && !model.moe) throw new InputError('--eplb', true, `left out for ${model.id}: a dense model has no routed experts to balance`);
   if (o.eplb && layout.expertParallel === 1) throw new InputError('--eplb', true, 'left out at --ep 1: EPLB balances routed experts over expert-parallel devices (give --ep in [2, 65536])');
@@ -278,10 +275,12 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
   }
   const routing = o.eplb ? { expertRouting: 'eplb' as const } : {};
   const step = asFlags(() => perfDeviceStepModel(model, hw, layout, precision, { efficiency, ...kernels, ...routing }), { ...LAYOUT_FLAGS, framework: '--framework', fp8Scaling: '--fp8-scaling' }, LAYOUT_WORDS);
+  // The engine preset's own tables were asked for and the database has none for the device: the label says so.
+  const stepLabel = missing ? `${step.label}; ${missing}` : step.label;
   const decode = decodePerformance(step, layout, { sequencesPerRank: batch, context, speculative });
   if (!decode.memory.fits) {
     const refusal = memoryRefusal(step, decode, batch, layout.pipelineParallel, context);
-    if (o.json) io.out(JSON.stringify({ stepModel: step.label, fits: false, reason: refusal.reason, memory: decode.memory }, null, 2));
+    if (o.json) io.out(JSON.stringify({ stepModel: stepLabel, fits: false, reason: refusal.reason, memory: decode.memory }, null, 2));
     throw refusal.error;
   }
   let prefill: PrefillPerformance;
@@ -307,7 +306,7 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
   // One decode step at the flags' batch and context, for the rows that priced it.
   const decodeStep = kernels.framework === undefined ? undefined : step.step({ prefillTokens: 0, decodeSequences: batch, decodeContext: context });
   const out: Record<string, unknown> = {
-    stepModel: step.label,
+    stepModel: stepLabel,
     figures: tablesPrice(kernels, hw) ? 'kernel tables' : mode === 'spec' ? 'bound' : mode,
     fits: true,
     decode,
@@ -336,7 +335,7 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
     io.out(JSON.stringify(out, null, 2));
     return;
   }
-  io.out(`${model.id} on ${hw.name}: ${step.label}`);
+  io.out(`${model.id} on ${hw.name}: ${stepLabel}`);
   io.out(
     tablesPrice(kernels, hw)
       ? `  these figures are priced from measured kernel tables (interpolated between their rows) where a table holds the op, and ${efficiencyText(mode)} elsewhere (the rows below say which)${mode === 'spec' ? '' : '; `batchlab roofline` gives the datasheet bound, which is faster'}`

@@ -1,6 +1,6 @@
 import type { KernelDb } from '../../lib/kernels/load.js';
 import { defaultKernelDb, loadKernelDb } from '../../lib/kernels/load.js';
-import { kernelDeviceFolder, kernelFrameworksOf } from '../../lib/kernels/pricer.js';
+import { kernelDeviceFolder, kernelFrameworksOf, kernelTablesText } from '../../lib/kernels/pricer.js';
 import type { HardwareSpec } from '../../lib/hardware/spec.js';
 import type { KernelUsage } from '../../lib/roofline/kernel-step.js';
 import { InputError } from '../../lib/util/errors.js';
@@ -8,6 +8,7 @@ import { checkOneOf } from '../../lib/util/validate.js';
 import { FP8_SCALINGS } from '../../lib/roofline/deployment.js';
 import type { EfficiencyMode, Fp8Scaling } from '../../lib/roofline/deployment.js';
 import { asFlags } from './context.js';
+import { countOf } from '../../lib/util/words.js';
 
 /**
  * The kernel-database options of `--framework`, `--kernel-db` and `--fp8-scaling`: none
@@ -62,6 +63,35 @@ export function efficiencyText(mode: EfficiencyMode): string {
   return mode === 'calibrated' ? "at the hardware's sourced calibration efficiencies" : 'at typical efficiencies';
 }
 
+/**
+ * The kernel options of a run under an engine preset: `kernelOptionsFromFlags`, with the
+ * engine's own framework standing in for `--framework` when neither it nor `--efficiency`
+ * was given (an engine preset is priced by its engine's kernels). Where the database holds
+ * none of that engine's tables for the device, the performance model prices every op:
+ * `missing` then says so for the label, and `--fp8-scaling`, which only picks a table, is
+ * refused. A `--kernel-db` without the engine's framework is refused naming both flags.
+ *
+ * @example
+ * engineKernelOptions({}, loadHardware('a100-80gb'), 'vllm') // => { kernels: {}, missing: 'no vllm kernel tables for a100-80gb' }
+ */
+export function engineKernelOptions(
+  o: { framework?: string; kernelDb?: string; fp8Scaling?: string; efficiency?: string },
+  hw: HardwareSpec,
+  engine: string | undefined,
+): { kernels: { framework?: string; kernelDb?: KernelDb; fp8Scaling?: Fp8Scaling }; missing?: string } {
+  if (engine === undefined || o.framework !== undefined || o.efficiency !== undefined) return { kernels: kernelOptionsFromFlags(o, hw) };
+  if (o.kernelDb !== undefined) {
+    const db = asFlags(() => loadKernelDb(o.kernelDb, { devices: [kernelDeviceFolder(hw)] }), { kernelDb: '--kernel-db' });
+    const held = [...new Set(db.entries.map((e) => e.framework))].sort();
+    if (!held.includes(engine)) throw new InputError('--framework', undefined, `given with --kernel-db ${o.kernelDb}: it holds ${held.join(', ') || 'no table'}, not the ${engine} tables the engine preset would read`);
+  }
+  const kernels = kernelOptionsFromFlags({ ...o, framework: engine }, hw);
+  if (tablesPrice(kernels, hw)) return { kernels };
+  const missing = kernelTablesText(kernels.kernelDb ?? defaultKernelDb(), hw, engine);
+  if (kernels.fp8Scaling !== undefined) throw new InputError('--fp8-scaling', kernels.fp8Scaling, `left out: it picks an FP8 GEMM table, and there are ${missing}`);
+  return { kernels: {}, missing };
+}
+
 /** The `--framework` help text's list of frameworks, shared by the commands that take it. */
 export const FRAMEWORK_FLAG_HELP = "trtllm, sglang or vllm in the shipped data/kernels; with --kernel-db, any framework folder it holds (e.g. torch for bench/gpu's tables)";
 
@@ -90,6 +120,5 @@ export function fp8TableText(scaling: Fp8Scaling = 'dynamic'): string {
  * kernelUsageLines([{ op: 'attention', kind: 'measured', from: 'attention.csv', calls: 1, rows: 1 }]) // => ['attention: 1 measured call (1 table row) from attention.csv']
  */
 export function kernelUsageLines(usage: readonly KernelUsage[]): string[] {
-  const n = (k: number, word: string): string => `${k} ${word}${k === 1 ? '' : 's'}`;
-  return usage.map((u) => `${u.op}: ${u.calls} ${u.kind} call${u.calls === 1 ? '' : 's'}${u.rows > 0 ? ` (${n(u.rows, 'table row')})` : ''} from ${u.from}`);
+  return usage.map((u) => `${u.op}: ${u.calls} ${u.kind} call${u.calls === 1 ? '' : 's'}${u.rows > 0 ? ` (${countOf(u.rows, 'table row')})` : ''} from ${u.from}`);
 }

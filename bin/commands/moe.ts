@@ -43,8 +43,8 @@ export function register(program: Command): void {
       const perExpert = expected > 0 ? (tokens * topK) / expected : 0;
       const result = { experts, topK, tokens, seed, expectedDistinctExperts: expected, expectedTokensPerActiveExpert: perExpert, sampledDistinctExperts: touched, sampledMaxLoad: max };
       emit(cmd, result, () => [
-        `B = ${countOf(tokens, 'token')}, top-${topK} of ${experts} experts: ${expected.toFixed(1)} experts touched on average, ${perExpert.toFixed(2)} tokens per active expert`,
-        `one sample (seed ${seed}): ${touched} experts touched, busiest expert ${countOf(max, 'token')}`,
+        `B = ${countOf(tokens, 'token')}, top-${topK} of ${countOf(experts, 'expert')}: ${expected.toFixed(1)} experts touched on average, ${perExpert.toFixed(2)} tokens per active expert`,
+        `one sample (seed ${seed}): ${countOf(touched, 'expert')} touched, busiest expert ${countOf(max, 'token')}`,
       ]);
     });
 }

@@ -16,6 +16,8 @@ import { readJsonCapped } from '../../lib/util/files.js';
 import { kernelTableStepModel } from '../../lib/deployment/perf.js';
 import { FP8_SCALING_FLAG_HELP, FRAMEWORK_FLAG_HELP, efficiencyText, kernelOptionsFromFlags, tablesPrice } from './kernels.js';
 import type { KernelDb } from '../../lib/kernels/load.js';
+import { defaultKernelDb } from '../../lib/kernels/load.js';
+import { kernelTablesText } from '../../lib/kernels/pricer.js';
 import { KV_CACHE_FLAG_HELP, kvCacheArg, precisionFlags, precisionText, withKvCache } from './precision.js';
 
 /** A spec is a few kilobytes of JSON; the cap counts bytes read, so /dev/zero or a FIFO cannot grow memory. */
@@ -52,12 +54,13 @@ function where(p: SearchPoint, space: SearchSpace): string {
 
 const pct = (x: number): string => `${(100 * x).toFixed(0)} %`;
 
-/** What a point's figures are: kernel tables where the flags' framework holds its device, else the performance model at the hardware's efficiencies. */
-function figuresOf(p: SearchPoint, space: SearchSpace, kernels: { framework?: string; kernelDb?: KernelDb }): string {
+/** What a point's figures are (short, as deploy's --json gives it, and in words): kernel tables where the flags' framework holds its device, else the performance model at the hardware's efficiencies. */
+function figuresOf(p: SearchPoint, space: SearchSpace, kernels: { framework?: string; kernelDb?: KernelDb }): { kind: string; note: string } {
   const hw = space.hardware.find((h) => h.id === p.hardware)!;
   const mode = hw.calibration ? 'calibrated' : 'typical';
-  if (tablesPrice(kernels, hw)) return `figures are priced from measured kernel tables (interpolated between their rows) where a table holds the op, ${efficiencyText(mode)} elsewhere`;
-  return `figures are ${mode} (the performance model ${efficiencyText(mode)}${kernels.framework === undefined ? '' : `; no ${kernels.framework} kernel tables for ${hw.id}`})`;
+  const tables = kernels.framework === undefined ? undefined : kernelTablesText(kernels.kernelDb ?? defaultKernelDb(), hw, kernels.framework);
+  if (tablesPrice(kernels, hw)) return { kind: 'kernel tables', note: `figures are priced from measured ${tables} (interpolated between their rows) where a table holds the op, ${efficiencyText(mode)} elsewhere` };
+  return { kind: mode, note: `figures are ${mode} (the performance model ${efficiencyText(mode)}${tables === undefined ? '' : `; ${tables}`})` };
 }
 
 function describe(p: SearchPoint, space: SearchSpace): string {
@@ -180,7 +183,8 @@ function searchCommand(o: { spec?: string; json?: boolean; frontier?: boolean; b
   const kernelFlags = kernels.framework === undefined ? [] : [`--framework ${kernels.framework}`, ...(o.kernelDb === undefined ? [] : [`--kernel-db ${quote(o.kernelDb)}`]), ...(kernels.fp8Scaling === undefined ? [] : [`--fp8-scaling ${kernels.fp8Scaling}`])];
   const deploy = best ? deployCommandFor(best, space, spec, o.usdPerHour, kernelFlags) : null;
   if (o.json) {
-    io.out(JSON.stringify({ slo, best, evaluated, seconds, reason: none?.reason ?? null, reasonKind: none?.kind ?? null, sameAsDeploy: deploy, notes: space.model.notes ?? [], ...(brute !== undefined ? { bruteForce: brute, agrees: brute?.index === best?.index } : {}), ...(frontier ? { frontier } : {}) }, null, 2));
+    const figures = best ? figuresOf(best, space, kernels) : undefined;
+    io.out(JSON.stringify({ slo, best, ...(figures ? { figures: figures.kind, figuresNote: figures.note } : {}), evaluated, seconds, reason: none?.reason ?? null, reasonKind: none?.kind ?? null, sameAsDeploy: deploy, notes: space.model.notes ?? [], ...(brute !== undefined ? { bruteForce: brute, agrees: brute?.index === best?.index } : {}), ...(frontier ? { frontier } : {}) }, null, 2));
     return;
   }
   const L = space.load;
@@ -188,7 +192,7 @@ function searchCommand(o: { spec?: string; json?: boolean; frontier?: boolean; b
   io.out(best ? `cheapest: ${describe(best, space)}` : none!.reason);
   if (best) {
     io.out(`  the load keeps ${best.concurrency.toFixed(1)} sequences in flight (Little's law: ${L.requestsPerSecond} req/s × (TTFT + ${L.outputTokens} × TPOT)) in ${best.slots.toFixed(0)} slots; batches it cannot fill are not priced`);
-    io.out(`  ${figuresOf(best, space, kernels)}; the same configuration: ${deploy}`);
+    io.out(`  ${figuresOf(best, space, kernels).note}; the same configuration: ${deploy}`);
   }
   if (brute !== undefined) io.out(`brute force: ${brute ? `point ${brute.index}` : 'none'} (${brute?.index === best?.index ? 'agrees' : 'DISAGREES'})`);
   if (frontier) for (const p of frontier) io.out(`  frontier: ${describe(p, space)}`);

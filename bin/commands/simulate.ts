@@ -13,9 +13,7 @@ import { loadModel } from '../../lib/models/spec.js';
 import { InputError } from '../../lib/util/errors.js';
 import { checkOneOf } from '../../lib/util/validate.js';
 import { asFlags, decimalArg, decimalInRange, emit, intArg } from './context.js';
-import { FRAMEWORK_FLAG_HELP, efficiencyText, kernelOptionsFromFlags, tablesPrice } from './kernels.js';
-import { kernelTablesText } from '../../lib/kernels/pricer.js';
-import { defaultKernelDb } from '../../lib/kernels/load.js';
+import { FRAMEWORK_FLAG_HELP, efficiencyText, engineKernelOptions, tablesPrice } from './kernels.js';
 
 interface SimulateCliOptions {
   requests: string;
@@ -83,10 +81,7 @@ function replicaOf(o: SimulateCliOptions, cmd: Command, engine?: ServingEngineNa
   const share = memoryFraction === undefined ? {} : { memoryFraction };
   // The engine's own tables by default; where the database holds none of its for the device
   // (a spec-only device, or tables of other frameworks only), the performance model, and the label says so.
-  const byEngine = o.framework === undefined && engine !== undefined && efficiency === undefined;
-  let kernels = kernelOptionsFromFlags({ ...o, framework: o.framework ?? (byEngine ? engine : undefined) }, hw);
-  const missing = byEngine && !tablesPrice(kernels, hw) ? kernelTablesText(kernels.kernelDb ?? defaultKernelDb(), hw, engine!) : undefined;
-  if (missing) kernels = { ...kernels, framework: undefined };
+  const { kernels, missing } = engineKernelOptions(o, hw, engine);
   const opts = { precision: 'bf16' as const, parallelism: { tp: devices }, ...(efficiency === undefined ? {} : { efficiency }), ...kernels, ...share };
   const r = tpFlags(() => catalogServingReplica(model, hw, opts));
   if (missing) r.stepCost.label = r.label = r.label.replace(/\)$/, `, ${missing})`);
@@ -104,6 +99,12 @@ type StepModelKind = 'constant' | { tables: boolean; mode: EfficiencyMode };
  * @example
  * figuresText({ tables: false, mode: 'spec' }) // => "every figure is simulated over datasheet-bound steps: latencies are lower bounds, throughputs upper bounds"
  */
+/** The short name of what a run's figures are, as deploy's and search's --json `figures` give it. */
+function figuresKind(kind: StepModelKind): string {
+  if (kind === 'constant') return 'constant step';
+  return kind.tables ? 'kernel tables' : kind.mode === 'spec' ? 'bound' : kind.mode;
+}
+
 export function figuresText(kind: StepModelKind): string {
   if (kind === 'constant') return 'every figure is simulated over steps of the constant --step-ms (given, not measured)';
   if (kind.tables) return `every figure is simulated over steps priced from measured kernel tables (interpolated between their rows), an op no table holds ${efficiencyText(kind.mode)}`;
@@ -141,7 +142,7 @@ export function register(program: Command): void {
     .option('--tp <int>', 'devices of the replica, tensor parallel (with --model)', '1')
     .option('--efficiency <mode>', `the performance model's efficiencies: ${EFFICIENCY_MODES.join(', ')} (spec: the datasheet bound; with --model; default: calibrated where the hardware has a calibration, else typical)`)
     .option('--framework <name>', `price steps from this serving framework's measured kernel tables, as deploy does: ${FRAMEWORK_FLAG_HELP} (with --model; default: the engine preset's own, unless --efficiency or --policy is given)`)
-    .option('--kernel-db <dir>', 'kernel tables in batchlab\'s schema (default: the shipped data/kernels; with --framework)')
+    .option('--kernel-db <dir>', 'kernel tables in batchlab\'s schema (default: the shipped data/kernels; with --framework, or under an engine preset, whose own framework it must hold)')
     .option('--concurrency <list>', 'closed-loop clients, comma-separated (e.g. 1,16,64,256): a benchmark table as vllm bench serve reports it')
     .option('--requests-per-client <int>', 'requests each client sends at every --concurrency (the first is warm-up)', '20')
     .option('--step-ms <ms>', 'milliseconds per engine step', '20')
@@ -197,14 +198,14 @@ export function register(program: Command): void {
       }
       const r = asFlags(() => simulateServing({ ...config, keepRequests: false }, seed), { requests: '--requests' });
       const result = {
-        description: r.provenance.config, stepModel: r.provenance.cost, figures: figuresText(replica.figures), requests: r.requests, steps: r.steps, makespanSeconds: r.makespanSeconds,
+        description: r.provenance.config, stepModel: r.provenance.cost, figures: figuresKind(replica.figures), figuresNote: figuresText(replica.figures), requests: r.requests, steps: r.steps, makespanSeconds: r.makespanSeconds,
         throughputRequestsPerSecond: r.throughputRequestsPerSecond, throughputTokensPerSecond: r.throughputTokensPerSecond,
         meanBatch: r.meanBatch, utilisation: r.utilisation, ttft: r.ttft, tpot: r.tpot, e2e: r.e2e,
       };
       emit(cmd, result, () => [
         `${r.provenance.config}`,
         `step model: ${r.provenance.cost}; ${figuresText(replica.figures)}`,
-        `${countOf(r.requests, 'request')} in ${r.makespanSeconds.toFixed(2)} s: ${r.throughputTokensPerSecond.toFixed(1)} tokens/s, mean batch ${r.meanBatch.toFixed(2)}, utilisation ${(r.utilisation * 100).toFixed(1)} %`,
+        `${countOf(r.requests, 'request', undefined, false)} in ${r.makespanSeconds.toFixed(2)} s: ${r.throughputTokensPerSecond.toFixed(1)} tokens/s, mean batch ${r.meanBatch.toFixed(2)}, utilisation ${(r.utilisation * 100).toFixed(1)} %`,
         `time to first token: p50 ${(r.ttft.p50 * 1e3).toFixed(1)} ms, p99 ${(r.ttft.p99 * 1e3).toFixed(1)} ms`,
         ...(r.tpot ? [`time per output token (after the first): p50 ${(r.tpot.p50 * 1e3).toFixed(1)} ms, p99 ${(r.tpot.p99 * 1e3).toFixed(1)} ms`] : []),
         `end-to-end latency: p50 ${(r.e2e.p50 * 1e3).toFixed(1)} ms, p99 ${(r.e2e.p99 * 1e3).toFixed(1)} ms`,
@@ -215,8 +216,9 @@ export function register(program: Command): void {
 /**
  * Kleinrock's saturation number in words, with what bounds it: X_max is the highest
  * steady-state throughput of the table; R(1) + Z is measured at one client, else N / X at
- * the smallest count (an upper bound); a highest throughput at the largest count swept
- * means the curve may still be rising, so X_max and N* are lower bounds.
+ * the smallest count (an upper bound, and N* with it); a highest throughput at the largest
+ * count swept means the curve may still be rising (X_max and N* lower bounds); with both,
+ * N* bounds nothing.
  *
  * @example
  * saturationLine({ saturationClients: 51.9, maxThroughputRps: 180.11, maxThroughputClients: 256 }, [1, 16, 64, 256])
@@ -224,11 +226,20 @@ export function register(program: Command): void {
 export function saturationLine(curve: { saturationClients: number; maxThroughputRps: number; maxThroughputClients: number }, clients: number[]): string {
   const largest = Math.max(...clients);
   const smallest = Math.min(...clients);
-  const r1 = smallest === 1 ? 'R(1) + Z, one client\'s cycle' : `R(1) + Z ≤ N / X at N = ${smallest}, an upper bound (no run at one client)`;
-  const rising = curve.maxThroughputClients === largest && clients.length > 0
-    ? `; the highest throughput is at the largest concurrency swept (${largest}): the curve may still be rising, so X_max and N* are lower bounds (add larger --concurrency values)`
-    : '';
-  return `saturation: N* = ${curve.saturationClients.toFixed(1)} clients (X_max ${curve.maxThroughputRps.toFixed(2)} req/s, the table's highest, at N = ${curve.maxThroughputClients}, × ${r1}), where the two asymptotes X = N / (R(1) + Z) and X = X_max meet${rising}`;
+  // R(1) + Z is one client's cycle only when one client was run; else N / X at the smallest N, an upper bound.
+  const r1Upper = smallest !== 1;
+  // The highest throughput at the largest N swept: the curve may still be rising, X_max a lower bound.
+  const xLower = curve.maxThroughputClients === largest;
+  const r1 = r1Upper ? `R(1) + Z ≤ N / X at N = ${smallest} (no run at one client)` : "R(1) + Z, one client's cycle";
+  const x = `X_max ${curve.maxThroughputRps.toFixed(2)} req/s, the table's highest, at N = ${curve.maxThroughputClients}${xLower ? ', the largest swept: the curve may still be rising' : ''}`;
+  const bound = xLower && r1Upper
+    ? '; N* is a product of a lower and an upper bound, so it bounds nothing (add 1 and larger values to --concurrency)'
+    : xLower
+      ? '; X_max and N* are lower bounds (add larger --concurrency values)'
+      : r1Upper
+        ? '; N* is an upper bound (add 1 to --concurrency)'
+        : '';
+  return `saturation: N* = ${curve.saturationClients.toFixed(1)} clients (${x}; × ${r1}), where the two asymptotes X = N / (R(1) + Z) and X = X_max meet${bound}`;
 }
 
 /** `--concurrency`: one closed-loop run per client count, printed as vllm bench serve reports it. */
@@ -245,7 +256,7 @@ function concurrencyTable(o: SimulateCliOptions, cmd: Command, replica: ReturnTy
   const curve = asFlags(() => servingConcurrencySweep(replica, workload, how, clients, seed, { requestsPerClient: perClient }), { clients: '--concurrency', requestsPerClient: '--requests-per-client' });
   const rows = curve.table.objects() as Array<Record<string, number | null | string>>;
   const scheduler = 'engine' in how ? describeEnginePreset(how) : `policy ${JSON.stringify(how)}`;
-  const value = { scheduler, stepModel: replica.label, figures: figuresText(replica.figures), saturationClients: curve.saturationClients, maxThroughputRps: curve.maxThroughputRps, maxThroughputClients: curve.maxThroughputClients, saturation: saturationLine(curve, clients), rows };
+  const value = { scheduler, stepModel: replica.label, figures: figuresKind(replica.figures), figuresNote: figuresText(replica.figures), saturationClients: curve.saturationClients, maxThroughputRps: curve.maxThroughputRps, maxThroughputClients: curve.maxThroughputClients, saturation: saturationLine(curve, clients), rows };
   const n = (k: string, r: Record<string, number | null | string>) => r[k] as number | null;
   emit(cmd, value, () => [
     `scheduler: ${scheduler}`,

@@ -1,3 +1,4 @@
+import { countOf } from '../util/words.js';
 import { InputError } from '../util/errors.js';
 import { checkArray, checkInt, checkNumber, checkOneOf, checkPositive } from '../util/validate.js';
 import { exponential, fork, gammaByMeanCv, normal, type Rng } from '../util/random.js';
@@ -207,7 +208,7 @@ export function resolveServing(config: ServingConfig | ServingEngineConfig, seed
       const how = checkOneOf('arrivals.think', c.think ?? 'fixed', ['fixed', 'exponential'] as const);
       nextThink = how === 'exponential' && think > 0 ? exponential(fork(seed, 'think'), 1 / think) : () => think;
       gap = () => 0;
-      description = `closed loop, ${clients} client${clients === 1 ? '' : 's'}, think ${how === 'exponential' && think > 0 ? 'Exp ' : ''}${think} s`;
+      description = `closed loop, ${countOf(clients, 'client', undefined, false)}, think ${how === 'exponential' && think > 0 ? 'Exp ' : ''}${think} s`;
     } else if (akind === 'gamma') {
       const rate = checkPositive('arrivals.ratePerSecond', (arr as { ratePerSecond: number }).ratePerSecond, 1e9);
       const ar = fork(seed, 'arrivals');
@@ -243,7 +244,7 @@ export function resolveServing(config: ServingConfig | ServingEngineConfig, seed
     if (n * meanRequestTokens > MAX_SERVING_WORK_TOKENS) {
       throw new InputError('requests', n, `at most ${Math.floor(MAX_SERVING_WORK_TOKENS / meanRequestTokens)} for requests of ${Math.round(meanRequestTokens)} tokens on average (expected total work ≤ ${MAX_SERVING_WORK_TOKENS} tokens)`);
     }
-    description += `, prompt ${ps.describe}, output ${os.describe}, ${n} request${n === 1 ? '' : 's'}`;
+    description += `, prompt ${ps.describe}, output ${os.describe}, ${countOf(n, 'request', undefined, false)}`;
   }
   const kvBlocks = checkOneOf('kvAdmission', config.kvAdmission ?? preset?.kvAdmission ?? 'reserve', ['reserve', 'blocks'] as const) === 'blocks';
   if (policy.kind === 'chunked' && policy.wholePrompts) {

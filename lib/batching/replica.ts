@@ -58,6 +58,30 @@ export function presetMemoryFraction(preset: ServingEnginePreset, model: ModelSp
 }
 
 /**
+ * A replica's label: model, weights dtype, devices, hardware, and what prices its steps.
+ *
+ * @example
+ * replicaLabel(loadModel('llama-3.1-70b'), loadHardware('h100-sxm'), 'bf16', 4, 'spec roofline') // => 'llama-3.1-70b bf16 on 4× h100-sxm (spec roofline)'
+ */
+export function replicaLabel(model: Pick<ModelSpec, 'id'>, hw: Pick<HardwareSpec, 'id'>, weights: string, devices: number, how: string): string {
+  return `${model.id} ${weights} on ${devices}× ${hw.id} (${how})`;
+}
+
+/**
+ * How a replica's label names the performance model that prices its steps: its efficiency
+ * mode (the hardware's calibration by default, else typical) and, with a framework, that
+ * framework's kernel tables and their release, or that the database has none for the device.
+ *
+ * @example
+ * perfModelText(loadHardware('h100-sxm'), { framework: 'trtllm' }) // => 'performance model, calibrated, trtllm 1.3.0rc20 kernel tables'
+ */
+export function perfModelText(hw: HardwareSpec, config: Pick<PerfConfig, 'efficiency' | 'framework' | 'kernelDb'>): string {
+  const mode = config.efficiency ?? (hw.calibration ? 'calibrated' : 'typical');
+  const fw = config.framework;
+  return `performance model, ${mode}${fw === undefined || config.kernelDb === false ? '' : `, ${kernelTablesText(config.kernelDb || defaultKernelDb(), hw, fw)}`}`;
+}
+
+/**
  * One replica of a catalog model on catalog hardware, for the serving simulator. Its
  * KV capacity is `kvCacheCapacity` (lib/roofline): the memory `memoryFit` leaves
  * beside each device's weights, the one memory fit of batchlab (the whole datasheet
@@ -110,11 +134,9 @@ export function catalogServingReplica(model: ModelSpec, hw: HardwareSpec, opts: 
     how = opts.matmulCost ? opts.matmulCost.label : 'spec roofline';
   } else {
     fn = perfStepCost(model, hw, config) as ServingStepCost;
-    const mode = config.efficiency ?? (hw.calibration ? 'calibrated' : 'typical');
-    const fw = config.framework;
-    how = `performance model, ${mode}${fw === undefined || config.kernelDb === false ? '' : `, ${kernelTablesText(config.kernelDb || defaultKernelDb(), hw, fw)}`}`;
+    how = perfModelText(hw, config);
   }
-  const label = `${model.id} ${weightsDtype} on ${devices}× ${hw.id} (${how})`;
+  const label = replicaLabel(model, hw, weightsDtype, devices, how);
   fn.label = label;
   // The engine asks for FLOPs and then bytes of the same step: list its operations once.
   // It rewrites one StepWork object every step, so the cache compares the counts, not the object.

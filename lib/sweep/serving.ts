@@ -2,7 +2,8 @@ import type { Dtype } from '../core/types.js';
 import { loadHardware } from '../hardware/spec.js';
 import { loadModel } from '../models/spec.js';
 import type { EfficiencyMode, Parallelism } from '../roofline/deployment.js';
-import { catalogServingReplica } from '../batching/replica.js';
+import { perfModelText, replicaLabel } from '../batching/replica.js';
+import { perfStepCost } from '../roofline/deployment.js';
 import { runServingSweepPoint, servingSweepPoints } from '../batching/sweep.js';
 import type { ServingSweepGrid, ServingSweepRow } from '../batching/sweep.js';
 import type { ServingArrivalSpec, ServingLengthSpec, ServingPolicyKind } from '../batching/types.js';
@@ -48,8 +49,14 @@ export function servingSweepDefinition(spec: ServingSweepSpec): SweepDefinition<
   if (typeof spec.model !== 'string') throw new InputError('model', spec.model, 'a model catalog id');
   if (typeof spec.hardware !== 'string') throw new InputError('hardware', spec.hardware, 'a hardware catalog id');
   const seed = checkInt('seed', spec.seed, { min: 0, max: 2 ** 32 - 1 });
-  // The catalog replica's step cost and label (what priced every row), as the simulator CLI names it.
-  const { stepCost, label } = catalogServingReplica(loadModel(spec.model), loadHardware(spec.hardware), { precision: spec.precision, parallelism: spec.parallelism, efficiency: spec.efficiency });
+  // The performance model prices every row (the spec may give its own KV capacity, so no memory fit
+  // is asked of the layout), and each row names it as a catalog replica's label does.
+  const model = loadModel(spec.model);
+  const hw = loadHardware(spec.hardware);
+  const config = { precision: spec.precision, parallelism: spec.parallelism, efficiency: spec.efficiency };
+  const stepCost = perfStepCost(model, hw, config);
+  const par = spec.parallelism ?? {};
+  const label = replicaLabel(model, hw, spec.precision ?? 'bf16', (par.tp ?? 1) * (par.dp ?? 1) * (par.pp ?? 1), perfModelText(hw, config));
   const grid: ServingSweepGrid = {
     base: {
       arrivals: spec.arrivals,

@@ -214,4 +214,13 @@ test('batchlab deploy --simulate --engine prices from that engine\'s kernel tabl
   const a100 = await run(['deploy', '--model', 'llama-3.1-8b', '--hardware', 'a100-80gb', '--tp', '1', '--simulate', '--rate', '4', '--requests', '100', '--engine', 'vllm', '--json']);
   assert.equal(a100.code, 0, a100.err);
   assert.notEqual(JSON.parse(a100.out).figures, 'kernel tables');
+  assert.match(JSON.parse(a100.out).stepModel, /; no vllm kernel tables for a100-80gb$/);
+  // With no tables to pick from, --fp8-scaling would do nothing: refused (mi300x has no folder in data/kernels).
+  const fp8 = await run(['deploy', '--model', 'llama-3.1-8b', '--hardware', 'mi300x', '--tp', '1', '--simulate', '--rate', '2', '--engine', 'vllm', '--precision', 'fp8', '--fp8-scaling', 'block']);
+  assert.equal(fp8.code, 2);
+  assert.equal(fp8.err, 'batchlab: --fp8-scaling must be left out: it picks an FP8 GEMM table, and there are no vllm kernel tables for mi300x; got "block"');
+  // A --kernel-db without the engine's framework names both flags (data/examples/measured/kernels holds torch only).
+  const db = await run(['simulate', '--model', 'llama-3.1-8b', '--hardware', 'h200', '--kernel-db', 'data/examples/measured/kernels']);
+  assert.equal(db.code, 2);
+  assert.equal(db.err, 'batchlab: --framework must be given with --kernel-db data/examples/measured/kernels: it holds torch, not the vllm tables the engine preset would read');
 });

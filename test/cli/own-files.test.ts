@@ -83,7 +83,11 @@ test('search and deploy agree on $/M for the same configuration (one pricing pat
   // h100-sxm has a calibration, so the figures are calibrated; with tables they say so (data/kernels ships h100_sxm/vllm).
   assert.match(text.out, /figures are calibrated \(the performance model at the hardware's sourced calibration efficiencies\); the same configuration/);
   const tables = await run(['search', '--spec', path, '--framework', 'vllm']);
-  assert.match(tables.out, /figures are priced from measured kernel tables \(interpolated between their rows\) where a table holds the op, at the hardware's sourced calibration efficiencies elsewhere; the same configuration/);
+  assert.match(tables.out, /figures are priced from measured vllm 0\.24\.0 kernel tables \(interpolated between their rows\) where a table holds the op, at the hardware's sourced calibration efficiencies elsewhere; the same configuration/);
+  const tablesJson = JSON.parse((await run(['--json', 'search', '--spec', path, '--framework', 'vllm'])).out);
+  assert.equal(tablesJson.figures, 'kernel tables');
+  assert.match(tablesJson.figuresNote, /^figures are priced from measured vllm 0\.24\.0 kernel tables/);
+  assert.equal(s.figures, 'calibrated');
 }));
 
 test('batchlab search names what its answer\'s figures are: typical on a device with no calibration, and no tables where the framework has none for it', withDir(async (dir) => {

@@ -99,9 +99,9 @@ test('batchlab simulate --policy prices the catalog replica with the performance
   const a = JSON.parse(spec.out);
   const b = JSON.parse(cal.out);
   assert.equal(b.stepModel, 'llama-3.1-8b bf16 on 1× h100-sxm (performance model, calibrated)');
-  assert.match(b.figures, /performance model at the hardware's sourced calibration efficiencies \(not measured kernels\)$/);
+  assert.match(b.figuresNote, /performance model at the hardware's sourced calibration efficiencies \(not measured kernels\)$/);
   assert.equal(a.stepModel, 'llama-3.1-8b bf16 on 1× h100-sxm (performance model, spec)');
-  assert.match(a.figures, /datasheet-bound steps: latencies are lower bounds, throughputs upper bounds$/);
+  assert.match(a.figuresNote, /datasheet-bound steps: latencies are lower bounds, throughputs upper bounds$/);
   // deploy's default: h100-sxm has a calibration, so no --efficiency is --efficiency calibrated, run for run.
   assert.deepEqual(JSON.parse(byDefault.out), b);
   // The same arrivals and lengths (seed 1); the calibrated steps take longer than their datasheet bound (h100-sxm calibration).
@@ -139,7 +139,8 @@ test('batchlab simulate under an engine preset reads that engine\'s kernel table
   const vllm = JSON.parse((await run(base)).out);
   // The tables' release is in the label: the preset is vLLM 0.34.0's scheduler, the kernels vLLM 0.24.0's (data/kernels/SOURCE.json).
   assert.equal(vllm.stepModel, 'llama-3.1-8b bf16 on 1× h100-sxm (performance model, calibrated, vllm 0.24.0 kernel tables)');
-  assert.match(vllm.figures, /measured kernel tables/);
+  assert.match(vllm.figuresNote, /measured kernel tables/);
+  assert.equal(vllm.figures, 'kernel tables');
   // The same run as --framework vllm typed out: the default is that flag, nothing else.
   assert.deepEqual(JSON.parse((await run([...base, '--framework', 'vllm'])).out), vllm);
   const trt = JSON.parse((await run([...base, '--engine', 'trtllm'])).out);
@@ -147,29 +148,31 @@ test('batchlab simulate under an engine preset reads that engine\'s kernel table
   // --efficiency alone keeps the tables out: the spec bound is a bound, not vLLM's kernels.
   const bound = JSON.parse((await run([...base, '--efficiency', 'spec'])).out);
   assert.equal(bound.stepModel, 'llama-3.1-8b bf16 on 1× h100-sxm (performance model, spec)');
-  assert.match(bound.figures, /lower bounds/);
+  assert.match(bound.figuresNote, /lower bounds/);
+  assert.equal(bound.figures, 'bound');
   // The bound is faster than vLLM's measured kernels: same arrivals and lengths (seed 1).
   assert.ok(bound.e2e.p50 < vllm.e2e.p50, `${bound.e2e.p50} vs ${vllm.e2e.p50}`);
   // A device the tables lack: the performance model, and the figures say which (data/kernels has no mi300x folder).
   const amd = JSON.parse((await run(['--json', 'simulate', '--model', 'llama-3.1-8b', '--hardware', 'mi300x', '--requests', '100', '--rate', '5'])).out);
   assert.match(amd.stepModel, /\(performance model, typical, no vllm kernel tables for mi300x\)$/);
-  assert.match(amd.figures, /performance model at typical efficiencies \(not measured kernels\)$/);
+  assert.match(amd.figuresNote, /performance model at typical efficiencies \(not measured kernels\)$/);
   // --efficiency spec with --framework: the tables price what they hold, so the figures are not called bounds.
   const mixed = JSON.parse((await run([...base, '--efficiency', 'spec', '--framework', 'vllm'])).out);
   assert.equal(mixed.stepModel, 'llama-3.1-8b bf16 on 1× h100-sxm (performance model, spec, vllm 0.24.0 kernel tables)');
-  assert.match(mixed.figures, /measured kernel tables \(interpolated between their rows\), an op no table holds at the datasheet bound$/);
+  assert.match(mixed.figuresNote, /measured kernel tables \(interpolated between their rows\), an op no table holds at the datasheet bound$/);
   assert.ok(mixed.e2e.p50 > bound.e2e.p50, `${mixed.e2e.p50} vs ${bound.e2e.p50}`);
   // The database holds tables for a100-80gb, but only TensorRT-LLM's (data/kernels/SOURCE.json): the default vLLM preset is
   // priced by the performance model there and says so; a typed --framework vllm is still refused, naming the flag.
   const a100 = await run(['--json', 'simulate', '--model', 'llama-3.1-8b', '--hardware', 'a100-80gb', '--requests', '100', '--rate', '5']);
   assert.equal(a100.code, 0, a100.err);
   assert.match(JSON.parse(a100.out).stepModel, /\(performance model, calibrated, no vllm kernel tables for a100-80gb\)$|\(performance model, typical, no vllm kernel tables for a100-80gb\)$/);
-  assert.match(JSON.parse(a100.out).figures, /not measured kernels/);
+  assert.match(JSON.parse(a100.out).figuresNote, /not measured kernels/);
+  assert.equal(JSON.parse(a100.out).figures, 'typical');
   const typed = await run(['simulate', '--model', 'llama-3.1-8b', '--hardware', 'a100-80gb', '--framework', 'vllm', '--requests', '10']);
   assert.equal(typed.code, 2);
   assert.match(typed.err, /^batchlab: --framework must be one the kernel database holds for a100-80gb/);
   const constant = JSON.parse((await run(['--json', 'simulate', '--requests', '20'])).out);
-  assert.match(constant.figures, /constant --step-ms \(given, not measured\)$/);
+  assert.match(constant.figuresNote, /constant --step-ms \(given, not measured\)$/);
 });
 
 test('batchlab simulate --concurrency: X_max is the table\'s highest steady-state throughput, a curve still rising at its largest concurrency says N* is a lower bound, and a repeated count is refused', async () => {
@@ -177,11 +180,13 @@ test('batchlab simulate --concurrency: X_max is the table\'s highest steady-stat
   const j = JSON.parse((await run(['--json', 'simulate', '--concurrency', '1,4,64', '--requests-per-client', '2'])).out);
   assert.equal(j.maxThroughputRps, Math.max(...j.rows.map((r: { requestThroughput: number }) => r.requestThroughput)));
   assert.equal(j.maxThroughputClients, 64);
-  assert.match(j.saturation, /the highest throughput is at the largest concurrency swept \(64\): the curve may still be rising, so X_max and N\* are lower bounds/);
-  // A constant 20 ms step with no batch limit beyond the preset's: throughput keeps rising, N* is a lower bound.
+  assert.match(j.saturation, /at N = 64, the largest swept: the curve may still be rising; × R\(1\) \+ Z, one client's cycle\).*; X_max and N\* are lower bounds/);
+  // No run at one client and throughput still rising at the largest N (a constant 20 ms step, the vLLM preset's batch
+  // limit far above 8): R(1) + Z is an upper bound, X_max a lower one, so N* bounds nothing and says so.
   const text = await run(['simulate', '--concurrency', '2,8', '--requests-per-client', '3']);
   assert.equal(text.code, 0, text.err);
-  assert.match(text.out, /R\(1\) \+ Z ≤ N \/ X at N = 2, an upper bound \(no run at one client\)/);
+  assert.match(text.out, /R\(1\) \+ Z ≤ N \/ X at N = 2 \(no run at one client\)/);
+  assert.match(text.out, /N\* is a product of a lower and an upper bound, so it bounds nothing/);
   const twice = await run(['simulate', '--concurrency', '8,8,1']);
   assert.equal(twice.code, 2);
   assert.equal(twice.err, 'batchlab: --concurrency[1] must be a client count the list does not already hold (each is one run); got 8');

@@ -211,6 +211,9 @@ test('batchlab deploy refuses a typed flag its mode would ignore, naming the fla
     [['--local', 'rtx-4090-desktop', '--tp', '8'], /^batchlab: --tp must be left out with --local \(a local setup reads only /],
     [['--local', 'rtx-4090-desktop', '--hardware', 'h200'], /^batchlab: --hardware must be left out with --local/],
     [['--simulate'], /^batchlab: --rate must be given with --simulate: requests per second per rank, a number in \(0, 1000000\]$/],
+    [['--acceptance', '0.5'], /^batchlab: --acceptance must be given with --drafts of 1 or more/],
+    [['--drafts', '0', '--acceptance', '0.5'], /^batchlab: --acceptance must be given with --drafts of 1 or more/],
+    [['--local', 'rtx-4090-desktop', '--kv-cache', 'fp8'], /^batchlab: --kv-cache must be left out with --local/],
   ] as Array<[string[], RegExp]>) {
     const r = await run(['deploy', ...args]);
     assert.equal(r.code, 2, args.join(' '));
@@ -218,5 +221,6 @@ test('batchlab deploy refuses a typed flag its mode would ignore, naming the fla
   }
   // What a mode reads still passes: a local setup's own overrides, and the simulator's flags with --simulate.
   assert.equal((await run(['deploy', '--local', 'rtx-4090-desktop', '--memory', '20', '--bits', '4'])).code, 0);
+  assert.equal((await run(['deploy', '--model', 'llama-3.1-8b', '--tp', '1', '--drafts', '1', '--acceptance', '0.5'])).code, 0);
   assert.equal((await run(['deploy', '--model', 'llama-3.1-8b', '--tp', '1', '--simulate', '--rate', '2', '--requests', '50', '--seed', '3', '--engine', 'vllm'])).code, 0);
 });

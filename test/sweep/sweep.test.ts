@@ -8,6 +8,7 @@ import { parseShard, shardRange } from '../../lib/sweep/shard.js';
 import { mergeSweepShards, readSweepShard, runSweepShard, sweepShardContentHash, sweepShardFileName, writeSweepShard, sweepResultText, sweepSpecHash } from '../../lib/sweep/run.js';
 import type { SweepDefinition } from '../../lib/sweep/run.js';
 import { gemmMachineFingerprint, mergeGemmCsvFiles } from '../../lib/sweep/gemm.js';
+import { servingSweepDefinition } from '../../lib/sweep/serving.js';
 import { InputError } from '../../lib/util/errors.js';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -205,4 +206,14 @@ test('mergeSweepShards() refuses rows set to null or reversed, shards without ki
   // The untouched shard reads back whole.
   writeFileSync(path, JSON.stringify(file));
   assert.deepEqual(readSweepShard(path).rows, file.rows);
+});
+
+test('servingSweepDefinition: every row names its step model, and a spec that gives its own KV capacity is priced whatever the memory fit says', () => {
+  const spec = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../docs/serving-sweep.example.json'), 'utf8'));
+  const def = servingSweepDefinition({ ...spec, requests: 50, ratesPerSecond: [2], maxBatches: [16], windowsMs: [5] });
+  assert.equal(def.point(0).cost, 'llama-3.1-70b bf16 on 4× h100-sxm (performance model, calibrated)');
+  // Llama-3.1-70B in bf16 on one H100 holds no KV cache beside 141 GB of weights; the spec's own capacity stands in.
+  const one = servingSweepDefinition({ ...spec, parallelism: { tp: 1 }, kvCapacityTokens: 100000, requests: 20, ratesPerSecond: [2], maxBatches: [16], windowsMs: [5] });
+  assert.ok(one.point(0).ttftP99 > 0);
+  assert.throws(() => servingSweepDefinition({ ...spec, policy: 'window' }), /spec\.policy must be left out/);
 });
