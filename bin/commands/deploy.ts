@@ -5,7 +5,7 @@ import { DTYPES } from '../../lib/core/types.js';
 import type { Dtype } from '../../lib/core/types.js';
 import { requestPrice } from '../../lib/deployment/cost.js';
 import { formatUsd } from '../../lib/util/money.js';
-import { HARDWARE_FLAG_HELP, MODEL_FLAG_HELP, PRICE_FLAG_HELP, hardwareFlag, modelFlag, modelNoteLines, priceSource } from './inputs.js';
+import { HARDWARE_FLAG_HELP, MODEL_FLAG_HELP, PRICE_FLAG_HELP, checkModelContext, hardwareFlag, modelFlag, modelNoteLines, priceSource } from './inputs.js';
 import { loadPromptMix, promptMixStats, scalePromptMix } from '../../lib/attention/prompts.js';
 import { deepseekDayReproduction } from '../../lib/deployment/deepseek.js';
 import { checkPrecision } from '../../lib/deployment/layout.js';
@@ -237,6 +237,8 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
   // A hit fraction of 1 would leave no token to compute; the library prices at least one.
   const hit = decimalInRange('--cache-hit', o.cacheHit, { min: 0, max: 1, exclusiveMax: true });
   const prompt = intArg('--prompt', o.prompt, 1, MAX_TOKENS);
+  checkModelContext(model, context, '--context', context, '--context');
+  checkModelContext(model, prompt + intArg('--output', o.output, 1, 1 << 22), '--prompt', prompt, `--prompt + --output ${o.output}`);
   const cached = Math.floor(prompt * hit);
   const uncached = prompt - cached;
   if (uncached > prefillTokens) {
@@ -408,7 +410,7 @@ export function register(program: Command, io: CliIo): void {
     .option('--precision <list>', 'one dtype, or weights,attention,dispatch,combine', 'bf16')
     .option('--kv-cache <dtype>', KV_CACHE_FLAG_HELP)
     .option('--batch <n>', 'decoding sequences per rank (with --local or --setup: default 1, one user)', '64')
-    .option('--context <n>', 'tokens in each sequence cache', '2048')
+    .option('--context <n>', 'tokens in each sequence cache (at most the model\'s max_position_embeddings, as is --prompt + --output)', '2048')
     .option('--prompt <n>', 'prompt tokens per request', '2048')
     .option('--cache-hit <f>', 'prefix-cache hit fraction, in [0, 1)', '0')
     .option('--prompt-mix <name>', 'shape prompts and hits like a data/traces prompt mix (e.g. mooncake-conversation-prompts), scaled to --prompt and --cache-hit')

@@ -5,6 +5,7 @@ import type { ModelSpec } from '../../lib/models/spec.js';
 import { resolveModel } from '../../lib/models/spec.js';
 import { asFlags, decimalInRange } from './context.js';
 import type { CliIo } from './context.js';
+import { InputError } from '../../lib/util/errors.js';
 
 /** Help text of every --model flag. */
 export const MODEL_FLAG_HELP = 'catalog id (batchlab list models), or an HF config.json or a folder holding one';
@@ -49,6 +50,20 @@ export function modelNoteLines(model: ModelSpec, indent = '  '): string[] {
 }
 
 export { countOf } from '../../lib/util/words.js';
+
+/**
+ * Refuses a sequence longer than the model's declared context (its config's
+ * max_position_embeddings, the length engines allow by default): `tokens` is the
+ * sequence's length, `flag` and `value` the flag to name, `what` how the tokens add up.
+ * A model whose config states no context passes.
+ *
+ * @example
+ * checkModelContext(loadModel('llama-3.1-8b'), 200_000, '--prompt', 199_936, '--prompt + --output') // throws "--prompt must be ... at most 131072 tokens ..."
+ */
+export function checkModelContext(model: Pick<ModelSpec, 'id' | 'maxContextTokens'>, tokens: number, flag: string, value: number, what: string): void {
+  const max = model.maxContextTokens;
+  if (max !== undefined && tokens > max) throw new InputError(flag, value, `small enough that ${what} (${tokens.toLocaleString('en-US')} tokens) is at most ${model.id}'s context of ${max.toLocaleString('en-US')} tokens (max_position_embeddings of its config)`);
+}
 
 /**
  * A progress bar on stderr for work that may take long: it appears only on a terminal

@@ -1,4 +1,5 @@
-import { countOf } from './inputs.js';
+import { checkModelContext, countOf } from './inputs.js';
+import type { ModelSpec } from '../../lib/models/spec.js';
 import { Command } from 'commander';
 import { constantStepCost } from '../../lib/batching/cost.js';
 import { simulateServing } from '../../lib/batching/simulate.js';
@@ -45,7 +46,7 @@ const FLAG_NAMES: Record<(typeof POLICY_FLAGS)[number], string> = { maxBatch: '-
  * The step cost (and KV capacity) of the run: a catalog replica with --model and --hardware, else --step-ms.
  * Under an engine preset the replica's KV cache is what the preset's memory rule leaves (presetMemoryFraction).
  */
-function replicaOf(o: SimulateCliOptions, cmd: Command, engine?: ServingEngineName): { label: string; stepCost: ServingStepCost; kvCapacityTokens?: number; preset?: ServingEnginePreset; figures: StepModelKind } {
+function replicaOf(o: SimulateCliOptions, cmd: Command, engine?: ServingEngineName): { label: string; stepCost: ServingStepCost; kvCapacityTokens?: number; preset?: ServingEnginePreset; figures: StepModelKind; model?: ModelSpec } {
   if ((o.model === undefined) !== (o.hardware === undefined)) {
     throw new InputError(o.model === undefined ? '--model' : '--hardware', undefined, 'given together with ' + (o.model === undefined ? '--hardware' : '--model') + ' (a catalog replica needs both)');
   }
@@ -86,7 +87,7 @@ function replicaOf(o: SimulateCliOptions, cmd: Command, engine?: ServingEngineNa
   const r = tpFlags(() => catalogServingReplica(model, hw, opts));
   if (missing) r.stepCost.label = r.label = r.label.replace(/\)$/, `, ${missing})`);
   const mode = efficiency ?? (hw.calibration ? 'calibrated' : 'typical');
-  return { ...r, figures: { tables: tablesPrice(kernels, hw), mode }, ...(preset ? { preset } : {}) };
+  return { ...r, figures: { tables: tablesPrice(kernels, hw), mode }, model, ...(preset ? { preset } : {}) };
 }
 
 /** What priced a run's steps, and so what its figures are: given steps, or the performance model at its efficiencies, kernel tables or not. */
@@ -112,6 +113,14 @@ export function figuresText(kind: StepModelKind): string {
   return `every figure is simulated over steps priced by the performance model ${efficiencyText(kind.mode)} (not measured kernels)`;
 }
 
+/** --prompt and --output, a request of which fits the catalog model's declared context (no model: any length). */
+function lengths(o: SimulateCliOptions, replica: { model?: ModelSpec }): { prompt: number; output: number } {
+  const prompt = intArg('--prompt', o.prompt, 1, 10_000_000);
+  const output = intArg('--output', o.output, 1, 10_000_000);
+  if (replica.model) checkModelContext(replica.model, prompt + output, '--prompt', prompt, `--prompt + --output ${output}`);
+  return { prompt, output };
+}
+
 const ms = (x: number | null) => (x === null ? '-' : x >= 100 ? x.toFixed(0) : x.toFixed(2));
 
 /**
@@ -130,7 +139,7 @@ export function register(program: Command): void {
     .description('serving simulator: latency and throughput under an engine preset or a batching policy')
     .option('--requests <int>', 'requests to simulate (with --trace: the first N of the trace; all of it when not given)', '1000')
     .option('--rate <per-second>', 'Poisson arrival rate (not with --trace)', '10')
-    .option('--prompt <tokens>', 'prompt tokens per request (not with --trace)', '256')
+    .option('--prompt <tokens>', 'prompt tokens per request (not with --trace; with --model, prompt + output within the model\'s max_position_embeddings)', '256')
     .option('--output <tokens>', 'output tokens per request (not with --trace)', '64')
     .option('--engine <name>', `engine preset: ${SERVING_ENGINES.join(' or ')} (default: vllm unless --policy is given)`)
     .option('--policy <kind>', 'window, continuous or chunked, instead of an engine preset')
@@ -191,8 +200,8 @@ export function register(program: Command): void {
         config = {
           requests: intArg('--requests', o.requests, 1, 5_000_000),
           arrivals: { kind: 'poisson', ratePerSecond: decimalInRange('--rate', o.rate, { min: 1e-6, max: 1e9 }) },
-          promptTokens: { kind: 'fixed', tokens: intArg('--prompt', o.prompt, 1, 10_000_000) },
-          outputTokens: { kind: 'fixed', tokens: intArg('--output', o.output, 1, 10_000_000) },
+          promptTokens: { kind: 'fixed', tokens: lengths(o, replica).prompt },
+          outputTokens: { kind: 'fixed', tokens: lengths(o, replica).output },
           ...how,
         } as ServingConfig | ServingEngineConfig;
       }
@@ -252,7 +261,8 @@ function concurrencyTable(o: SimulateCliOptions, cmd: Command, replica: ReturnTy
   for (const flag of ['requests', 'rate'] as const) {
     if (cmd.getOptionValueSource(flag) === 'cli') throw new InputError(`--${flag}`, o[flag], 'left out with --concurrency (each client sends --requests-per-client requests, each as soon as its last one finishes)');
   }
-  const workload = { promptTokens: { kind: 'fixed' as const, tokens: intArg('--prompt', o.prompt, 1, 10_000_000) }, outputTokens: { kind: 'fixed' as const, tokens: intArg('--output', o.output, 1, 10_000_000) } };
+  const { prompt, output } = lengths(o, replica);
+  const workload = { promptTokens: { kind: 'fixed' as const, tokens: prompt }, outputTokens: { kind: 'fixed' as const, tokens: output } };
   const curve = asFlags(() => servingConcurrencySweep(replica, workload, how, clients, seed, { requestsPerClient: perClient }), { clients: '--concurrency', requestsPerClient: '--requests-per-client' });
   const rows = curve.table.objects() as Array<Record<string, number | null | string>>;
   const scheduler = 'engine' in how ? describeEnginePreset(how) : `policy ${JSON.stringify(how)}`;

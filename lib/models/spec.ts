@@ -113,6 +113,12 @@ export interface ModelSpec {
   moeLayers: number;
   moe: MoeSpec | null;
   /**
+   * The longest sequence (prompt and output together) the config declares, its
+   * max_position_embeddings: what vLLM, SGLang and TensorRT-LLM allow by default
+   * (max_model_len, context_length, max_seq_len). Absent when the config states none.
+   */
+  maxContextTokens?: number;
+  /**
    * What the config asks for that the step cost does not price, one sentence each
    * (soft-capping, q/k norms, fused projections…), and how the windows it does price
    * are counted. Printed beside every figure computed from this model.
@@ -259,7 +265,9 @@ export function loadModelConfig(json: unknown, id?: string): ModelSpec {
   const vocabSize = int(cfg, 'vocab_size', { min: 1, max: 1 << 24 });
   const tieWordEmbeddings = bool(cfg, 'tie_word_embeddings', false);
   const name = id ?? (typeof cfg._name_or_path === 'string' && cfg._name_or_path ? cfg._name_or_path : architecture);
-  const base = { id: name, architecture, hiddenSize, numLayers, vocabSize, tieWordEmbeddings };
+  const maxPos = own(cfg, 'max_position_embeddings');
+  const maxContext = maxPos === undefined || maxPos === null ? {} : { maxContextTokens: checkInt('max_position_embeddings', maxPos, { min: 1, max: 1 << 26 }) };
+  const base = { id: name, architecture, hiddenSize, numLayers, vocabSize, tieWordEmbeddings, ...maxContext };
 
   switch (architecture) {
     case 'llama': {

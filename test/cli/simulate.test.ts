@@ -201,6 +201,8 @@ test('batchlab simulate refuses a flag the chosen run would ignore, naming it', 
     [['--model', 'llama-3.1-8b'], /^batchlab: --hardware must be given together with --model \(a catalog replica needs both\)$/],
     [['--model', 'llama-3.1-405b', '--hardware', 'h100-sxm'], /^batchlab: --tp must be an integer large enough for llama-3\.1-405b's weights and a KV cache on h100-sxm; got 1 \(/],
     [['--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--tp', '3'], /^batchlab: --tp must be a divisor of the 32 attention heads/],
+    // Llama 3.1's config.json: max_position_embeddings 131072 (data/models/llama-3.1-8b.json).
+    [['--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--prompt', '131009'], /^batchlab: --prompt must be small enough that --prompt \+ --output 64 \(131,073 tokens\) is at most llama-3\.1-8b's context of 131,072 tokens/],
   ] as Array<[string[], RegExp]>) {
     const r = await run(['simulate', ...args]);
     assert.equal(r.code, 2, args.join(' '));

@@ -212,6 +212,9 @@ test('batchlab deploy refuses a typed flag its mode would ignore, naming the fla
     [['--local', 'rtx-4090-desktop', '--hardware', 'h200'], /^batchlab: --hardware must be left out with --local/],
     [['--simulate'], /^batchlab: --rate must be given with --simulate: requests per second per rank, a number in \(0, 1000000\]$/],
     [['--acceptance', '0.5'], /^batchlab: --acceptance must be given with --drafts of 1 or more/],
+    // Llama 2's config.json: max_position_embeddings 4096 (data/models/llama-2-7b.json).
+    [['--model', 'llama-2-7b', '--tp', '1', '--context', '4097'], /^batchlab: --context must be small enough that --context \(4,097 tokens\) is at most llama-2-7b's context of 4,096 tokens/],
+    [['--model', 'llama-2-7b', '--tp', '1', '--prompt', '3841'], /^batchlab: --prompt must be small enough that --prompt \+ --output 256 \(4,097 tokens\)/],
     [['--drafts', '0', '--acceptance', '0.5'], /^batchlab: --acceptance must be given with --drafts of 1 or more/],
     [['--local', 'rtx-4090-desktop', '--kv-cache', 'fp8'], /^batchlab: --kv-cache must be left out with --local/],
   ] as Array<[string[], RegExp]>) {
@@ -222,5 +225,6 @@ test('batchlab deploy refuses a typed flag its mode would ignore, naming the fla
   // What a mode reads still passes: a local setup's own overrides, and the simulator's flags with --simulate.
   assert.equal((await run(['deploy', '--local', 'rtx-4090-desktop', '--memory', '20', '--bits', '4'])).code, 0);
   assert.equal((await run(['deploy', '--model', 'llama-3.1-8b', '--tp', '1', '--drafts', '1', '--acceptance', '0.5'])).code, 0);
+  assert.equal((await run(['deploy', '--model', 'llama-2-7b', '--tp', '1', '--batch', '8', '--context', '4096', '--prompt', '3840'])).code, 0);
   assert.equal((await run(['deploy', '--model', 'llama-3.1-8b', '--tp', '1', '--simulate', '--rate', '2', '--requests', '50', '--seed', '3', '--engine', 'vllm'])).code, 0);
 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { loadModel, loadModelConfig, listModelIds } from '../../lib/models/index.js';
 import { batchlabRoot } from '../../lib/util/package-root.js';
 import { InputError } from '../../lib/util/errors.js';
@@ -80,4 +80,16 @@ test('loadModelConfig() follows each architecture\'s layer rules (Qwen3 sparse s
   // A llama config with as many KV heads as query heads is plain MHA.
   const mha = loadModelConfig({ ...config('llama-3.1-8b'), num_key_value_heads: 32 });
   assert.equal(mha.attention.kind, 'mha');
+});
+
+test("loadModel carries the config's max_position_embeddings as maxContextTokens, and a config without one has none", () => {
+  // data/models/*.json are the HF config.json files: Llama 2 4096, Llama 3.1 131072, Qwen3 40960, DeepSeek-V3 163840.
+  assert.equal(loadModel('llama-2-7b').maxContextTokens, 4096);
+  assert.equal(loadModel('llama-3.1-8b').maxContextTokens, 131072);
+  assert.equal(loadModel('qwen3-8b').maxContextTokens, 40960);
+  assert.equal(loadModel('deepseek-v3').maxContextTokens, 163840);
+  const cfg = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../data/models/llama-3.1-8b.json'), 'utf8'));
+  delete cfg.max_position_embeddings;
+  assert.equal(loadModelConfig(cfg, 'x').maxContextTokens, undefined);
+  assert.throws(() => loadModelConfig({ ...cfg, max_position_embeddings: -1 }, 'x'), /max_position_embeddings must be an integer/);
 });
