@@ -16,13 +16,13 @@ import type { DecodePerformance, PrefillPerformance } from '../../lib/deployment
 import { layoutPresetMemoryFraction, simulateDeployment } from '../../lib/deployment/serve.js';
 import { perfDeviceStepModel } from '../../lib/deployment/perf.js';
 import { prefillFromMix } from '../../lib/deployment/deployment.js';
-import { EFFICIENCY_MODES } from '../../lib/roofline/deployment.js';
+import { EFFICIENCY_MODES, efficiencyModeOf } from '../../lib/roofline/deployment.js';
 import type { EfficiencyMode } from '../../lib/roofline/deployment.js';
 import type { DeviceStepModel, PoolLayout } from '../../lib/deployment/types.js';
 import { InputError } from '../../lib/util/errors.js';
 import { checkOneOf } from '../../lib/util/validate.js';
 import { SERVING_ENGINES, describeEnginePreset, engineDevice, servingEnginePreset, type ServingEnginePreset } from '../../lib/batching/engines.js';
-import { FP8_SCALING_FLAG_HELP, FRAMEWORK_FLAG_HELP, engineKernelOptions, fp8TableText, kernelUsageLines, tablesPrice, efficiencyText } from './kernels.js';
+import { FP8_SCALING_FLAG_HELP, FRAMEWORK_FLAG_HELP, engineKernelOptions, figuresKind, fp8TableText, kernelUsageLines, tablesPrice, efficiencyText } from './kernels.js';
 import { eplbNote } from '../../lib/roofline/kernel-step.js';
 import { ROUTING_SAMPLE_MAX_TOKENS } from '../../lib/roofline/routing.js';
 import { KV_CACHE_FLAG_HELP, kvCacheArg, withKvCache } from './precision.js';
@@ -304,12 +304,12 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
     decodeTokensPerSecondPerDevice: decode.tokensPerSecondPerDevice,
     usdPerDeviceHour: price,
   });
-  const mode = (efficiency ?? (hw.calibration ? 'calibrated' : 'typical')) as EfficiencyMode;
+  const mode = efficiencyModeOf(hw, efficiency);
   // One decode step at the flags' batch and context, for the rows that priced it.
   const decodeStep = kernels.framework === undefined ? undefined : step.step({ prefillTokens: 0, decodeSequences: batch, decodeContext: context });
   const out: Record<string, unknown> = {
     stepModel: stepLabel,
-    figures: tablesPrice(kernels, hw) ? 'kernel tables' : mode === 'spec' ? 'bound' : mode,
+    figures: figuresKind(tablesPrice(kernels, hw), mode),
     fits: true,
     decode,
     prefill,

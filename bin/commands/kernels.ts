@@ -15,7 +15,8 @@ import { countOf } from '../../lib/util/words.js';
  * without `--framework`; `--kernel-db` or `--fp8-scaling` alone is refused (each only
  * picks tables, and without a framework no table prices the step).
  * `--kernel-db` may be an aiconfigurator checkout: only `hw`'s device and the framework
- * are converted (every device without `hw`).
+ * are converted (every device without `hw`). `byEngine`: the framework stands in for an
+ * engine preset's, not typed, and a `--kernel-db` without it is refused saying so.
  *
  * @example
  * kernelOptionsFromFlags({ framework: 'trtllm' }) // => { framework: 'trtllm', kernelDb: undefined }
@@ -23,6 +24,7 @@ import { countOf } from '../../lib/util/words.js';
 export function kernelOptionsFromFlags(
   o: { framework?: string; kernelDb?: string; fp8Scaling?: string },
   hw?: HardwareSpec,
+  byEngine = false,
 ): { framework?: string; kernelDb?: KernelDb; fp8Scaling?: Fp8Scaling } {
   const fp8Scaling = o.fp8Scaling === undefined ? undefined : (checkOneOf('--fp8-scaling', o.fp8Scaling, FP8_SCALINGS) as Fp8Scaling);
   if (o.framework === undefined) {
@@ -35,7 +37,10 @@ export function kernelOptionsFromFlags(
   const kernelDb = o.kernelDb === undefined ? undefined : asFlags(() => loadKernelDb(o.kernelDb, only), { kernelDb: '--kernel-db', frameworks: '--framework' });
   const db = kernelDb ?? defaultKernelDb();
   const held = [...new Set(db.entries.map((e) => e.framework))].sort();
-  if (!held.includes(o.framework)) throw new InputError('--framework', o.framework, `one of the frameworks ${o.kernelDb ?? 'data/kernels'} holds: ${held.join(', ')}`);
+  if (!held.includes(o.framework)) {
+    if (byEngine) throw new InputError('--framework', undefined, `given with --kernel-db ${o.kernelDb}: it holds ${held.join(', ') || 'no table'}, not the ${o.framework} tables the engine preset would read`);
+    throw new InputError('--framework', o.framework, `one of the frameworks ${o.kernelDb ?? 'data/kernels'} holds: ${held.join(', ')}`);
+  }
   return { framework: o.framework, kernelDb, ...(fp8Scaling === undefined ? {} : { fp8Scaling }) };
 }
 
@@ -50,6 +55,17 @@ export function kernelOptionsFromFlags(
  */
 export function tablesPrice(kernels: { framework?: string; kernelDb?: KernelDb }, hw: HardwareSpec): boolean {
   return kernels.framework !== undefined && kernelFrameworksOf(kernels.kernelDb ?? defaultKernelDb(), hw).includes(kernels.framework);
+}
+
+/**
+ * The short name of what a command's figures are, as every `--json` gives it: kernel tables
+ * where tables priced the step, else the performance model's mode, 'bound' for spec.
+ *
+ * @example
+ * figuresKind(false, 'spec') // => 'bound'
+ */
+export function figuresKind(tables: boolean, mode: EfficiencyMode): string {
+  return tables ? 'kernel tables' : mode === 'spec' ? 'bound' : mode;
 }
 
 /**
@@ -80,12 +96,7 @@ export function engineKernelOptions(
   engine: string | undefined,
 ): { kernels: { framework?: string; kernelDb?: KernelDb; fp8Scaling?: Fp8Scaling }; missing?: string } {
   if (engine === undefined || o.framework !== undefined || o.efficiency !== undefined) return { kernels: kernelOptionsFromFlags(o, hw) };
-  if (o.kernelDb !== undefined) {
-    const db = asFlags(() => loadKernelDb(o.kernelDb, { devices: [kernelDeviceFolder(hw)] }), { kernelDb: '--kernel-db' });
-    const held = [...new Set(db.entries.map((e) => e.framework))].sort();
-    if (!held.includes(engine)) throw new InputError('--framework', undefined, `given with --kernel-db ${o.kernelDb}: it holds ${held.join(', ') || 'no table'}, not the ${engine} tables the engine preset would read`);
-  }
-  const kernels = kernelOptionsFromFlags({ ...o, framework: engine }, hw);
+  const kernels = kernelOptionsFromFlags({ ...o, framework: engine }, hw, true);
   if (tablesPrice(kernels, hw)) return { kernels };
   const missing = kernelTablesText(kernels.kernelDb ?? defaultKernelDb(), hw, engine);
   if (kernels.fp8Scaling !== undefined) throw new InputError('--fp8-scaling', kernels.fp8Scaling, `left out: it picks an FP8 GEMM table, and there are ${missing}`);

@@ -1,3 +1,4 @@
+import { efficiencyModeOf } from '../../lib/roofline/deployment.js';
 import { wantsJson } from './context.js';
 import type { Command } from 'commander';
 import type { CliIo } from './io.js';
@@ -14,7 +15,7 @@ import type { SearchSpec } from '../../lib/deployment/spec.js';
 import { InputError } from '../../lib/util/errors.js';
 import { readJsonCapped } from '../../lib/util/files.js';
 import { kernelTableStepModel } from '../../lib/deployment/perf.js';
-import { FP8_SCALING_FLAG_HELP, FRAMEWORK_FLAG_HELP, efficiencyText, kernelOptionsFromFlags, tablesPrice } from './kernels.js';
+import { FP8_SCALING_FLAG_HELP, FRAMEWORK_FLAG_HELP, efficiencyText, figuresKind, kernelOptionsFromFlags, tablesPrice } from './kernels.js';
 import type { KernelDb } from '../../lib/kernels/load.js';
 import { defaultKernelDb } from '../../lib/kernels/load.js';
 import { kernelTablesText } from '../../lib/kernels/pricer.js';
@@ -57,10 +58,10 @@ const pct = (x: number): string => `${(100 * x).toFixed(0)} %`;
 /** What a point's figures are (short, as deploy's --json gives it, and in words): kernel tables where the flags' framework holds its device, else the performance model at the hardware's efficiencies. */
 function figuresOf(p: SearchPoint, space: SearchSpace, kernels: { framework?: string; kernelDb?: KernelDb }): { kind: string; note: string } {
   const hw = space.hardware.find((h) => h.id === p.hardware)!;
-  const mode = hw.calibration ? 'calibrated' : 'typical';
+  const mode = efficiencyModeOf(hw);
   const tables = kernels.framework === undefined ? undefined : kernelTablesText(kernels.kernelDb ?? defaultKernelDb(), hw, kernels.framework);
-  if (tablesPrice(kernels, hw)) return { kind: 'kernel tables', note: `figures are priced from measured ${tables} (interpolated between their rows) where a table holds the op, ${efficiencyText(mode)} elsewhere` };
-  return { kind: mode, note: `figures are ${mode} (the performance model ${efficiencyText(mode)}${tables === undefined ? '' : `; ${tables}`})` };
+  if (tablesPrice(kernels, hw)) return { kind: figuresKind(true, mode), note: `figures are priced from measured ${tables} (interpolated between their rows) where a table holds the op, ${efficiencyText(mode)} elsewhere` };
+  return { kind: figuresKind(false, mode), note: `figures are ${mode} (the performance model ${efficiencyText(mode)}${tables === undefined ? '' : `; ${tables}`})` };
 }
 
 function describe(p: SearchPoint, space: SearchSpace): string {

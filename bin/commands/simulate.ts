@@ -7,14 +7,14 @@ import { loadServingTrace } from '../../lib/batching/trace.js';
 import type { ServingConfig, ServingEngineConfig, ServingPolicy, ServingStepCost } from '../../lib/batching/types.js';
 import { SERVING_ENGINES, describeEnginePreset, engineDevice, servingEnginePreset, type ServingEngineName, type ServingEnginePreset } from '../../lib/batching/engines.js';
 import { catalogServingReplica, presetMemoryFraction } from '../../lib/batching/replica.js';
-import { EFFICIENCY_MODES, type EfficiencyMode } from '../../lib/roofline/deployment.js';
+import { EFFICIENCY_MODES, efficiencyModeOf, type EfficiencyMode } from '../../lib/roofline/deployment.js';
 import { servingConcurrencySweep } from '../../lib/batching/study.js';
 import { loadHardware } from '../../lib/hardware/spec.js';
 import { loadModel } from '../../lib/models/spec.js';
 import { InputError } from '../../lib/util/errors.js';
 import { checkOneOf } from '../../lib/util/validate.js';
 import { asFlags, decimalArg, decimalInRange, emit, intArg } from './context.js';
-import { FRAMEWORK_FLAG_HELP, efficiencyText, engineKernelOptions, tablesPrice } from './kernels.js';
+import { FRAMEWORK_FLAG_HELP, efficiencyText, engineKernelOptions, figuresKind, tablesPrice } from './kernels.js';
 
 interface SimulateCliOptions {
   requests: string;
@@ -86,12 +86,17 @@ function replicaOf(o: SimulateCliOptions, cmd: Command, engine?: ServingEngineNa
   const opts = { precision: 'bf16' as const, parallelism: { tp: devices }, ...(efficiency === undefined ? {} : { efficiency }), ...kernels, ...share };
   const r = tpFlags(() => catalogServingReplica(model, hw, opts));
   if (missing) r.stepCost.label = r.label = r.label.replace(/\)$/, `, ${missing})`);
-  const mode = efficiency ?? (hw.calibration ? 'calibrated' : 'typical');
+  const mode = efficiencyModeOf(hw, efficiency);
   return { ...r, figures: { tables: tablesPrice(kernels, hw), mode }, model, ...(preset ? { preset } : {}) };
 }
 
 /** What priced a run's steps, and so what its figures are: given steps, or the performance model at its efficiencies, kernel tables or not. */
 type StepModelKind = 'constant' | { tables: boolean; mode: EfficiencyMode };
+
+/** The short name of what a run's figures are, as deploy's and search's --json `figures` give it. */
+function figuresName(kind: StepModelKind): string {
+  return kind === 'constant' ? 'constant step' : figuresKind(kind.tables, kind.mode);
+}
 
 /**
  * What a run's figures are, by the step model that priced them: every figure is simulated,
@@ -100,12 +105,6 @@ type StepModelKind = 'constant' | { tables: boolean; mode: EfficiencyMode };
  * @example
  * figuresText({ tables: false, mode: 'spec' }) // => "every figure is simulated over datasheet-bound steps: latencies are lower bounds, throughputs upper bounds"
  */
-/** The short name of what a run's figures are, as deploy's and search's --json `figures` give it. */
-function figuresKind(kind: StepModelKind): string {
-  if (kind === 'constant') return 'constant step';
-  return kind.tables ? 'kernel tables' : kind.mode === 'spec' ? 'bound' : kind.mode;
-}
-
 export function figuresText(kind: StepModelKind): string {
   if (kind === 'constant') return 'every figure is simulated over steps of the constant --step-ms (given, not measured)';
   if (kind.tables) return `every figure is simulated over steps priced from measured kernel tables (interpolated between their rows), an op no table holds ${efficiencyText(kind.mode)}`;
@@ -120,6 +119,9 @@ function lengths(o: SimulateCliOptions, replica: { model?: ModelSpec }): { promp
   if (replica.model) checkModelContext(replica.model, prompt + output, '--prompt', prompt, `--prompt + --output ${output}`);
   return { prompt, output };
 }
+
+/** A workload's fixed prompt and output lengths. */
+const fixedLengths = (l: { prompt: number; output: number }) => ({ promptTokens: { kind: 'fixed' as const, tokens: l.prompt }, outputTokens: { kind: 'fixed' as const, tokens: l.output } });
 
 const ms = (x: number | null) => (x === null ? '-' : x >= 100 ? x.toFixed(0) : x.toFixed(2));
 
@@ -200,14 +202,13 @@ export function register(program: Command): void {
         config = {
           requests: intArg('--requests', o.requests, 1, 5_000_000),
           arrivals: { kind: 'poisson', ratePerSecond: decimalInRange('--rate', o.rate, { min: 1e-6, max: 1e9 }) },
-          promptTokens: { kind: 'fixed', tokens: lengths(o, replica).prompt },
-          outputTokens: { kind: 'fixed', tokens: lengths(o, replica).output },
+          ...fixedLengths(lengths(o, replica)),
           ...how,
         } as ServingConfig | ServingEngineConfig;
       }
       const r = asFlags(() => simulateServing({ ...config, keepRequests: false }, seed), { requests: '--requests' });
       const result = {
-        description: r.provenance.config, stepModel: r.provenance.cost, figures: figuresKind(replica.figures), figuresNote: figuresText(replica.figures), requests: r.requests, steps: r.steps, makespanSeconds: r.makespanSeconds,
+        description: r.provenance.config, stepModel: r.provenance.cost, figures: figuresName(replica.figures), figuresNote: figuresText(replica.figures), requests: r.requests, steps: r.steps, makespanSeconds: r.makespanSeconds,
         throughputRequestsPerSecond: r.throughputRequestsPerSecond, throughputTokensPerSecond: r.throughputTokensPerSecond,
         meanBatch: r.meanBatch, utilisation: r.utilisation, ttft: r.ttft, tpot: r.tpot, e2e: r.e2e,
       };
@@ -261,12 +262,11 @@ function concurrencyTable(o: SimulateCliOptions, cmd: Command, replica: ReturnTy
   for (const flag of ['requests', 'rate'] as const) {
     if (cmd.getOptionValueSource(flag) === 'cli') throw new InputError(`--${flag}`, o[flag], 'left out with --concurrency (each client sends --requests-per-client requests, each as soon as its last one finishes)');
   }
-  const { prompt, output } = lengths(o, replica);
-  const workload = { promptTokens: { kind: 'fixed' as const, tokens: prompt }, outputTokens: { kind: 'fixed' as const, tokens: output } };
+  const workload = fixedLengths(lengths(o, replica));
   const curve = asFlags(() => servingConcurrencySweep(replica, workload, how, clients, seed, { requestsPerClient: perClient }), { clients: '--concurrency', requestsPerClient: '--requests-per-client' });
   const rows = curve.table.objects() as Array<Record<string, number | null | string>>;
   const scheduler = 'engine' in how ? describeEnginePreset(how) : `policy ${JSON.stringify(how)}`;
-  const value = { scheduler, stepModel: replica.label, figures: figuresKind(replica.figures), figuresNote: figuresText(replica.figures), saturationClients: curve.saturationClients, maxThroughputRps: curve.maxThroughputRps, maxThroughputClients: curve.maxThroughputClients, saturation: saturationLine(curve, clients), rows };
+  const value = { scheduler, stepModel: replica.label, figures: figuresName(replica.figures), figuresNote: figuresText(replica.figures), saturationClients: curve.saturationClients, maxThroughputRps: curve.maxThroughputRps, maxThroughputClients: curve.maxThroughputClients, saturation: saturationLine(curve, clients), rows };
   const n = (k: string, r: Record<string, number | null | string>) => r[k] as number | null;
   emit(cmd, value, () => [
     `scheduler: ${scheduler}`,

@@ -6,7 +6,7 @@ import { modelStepOps, type ModelOperation } from '../models/ops.js';
 import { hardwarePeakFlops } from '../hardware/spec.js';
 import { rooflineStepCost } from '../roofline/model.js';
 import type { PerfConfig } from '../roofline/deployment.js';
-import { kvCacheCapacity, memoryFit, perfStepCost } from '../roofline/deployment.js';
+import { efficiencyModeOf, kvCacheCapacity, memoryFit, perfStepCost } from '../roofline/deployment.js';
 import { engineMemoryFraction, type ServingEnginePreset } from './engines.js';
 import { defaultKernelDb } from '../kernels/load.js';
 import { kernelTablesText } from '../kernels/pricer.js';
@@ -76,7 +76,7 @@ export function replicaLabel(model: Pick<ModelSpec, 'id'>, hw: Pick<HardwareSpec
  * perfModelText(loadHardware('h100-sxm'), { framework: 'trtllm' }) // => 'performance model, calibrated, trtllm 1.3.0rc20 kernel tables'
  */
 export function perfModelText(hw: HardwareSpec, config: Pick<PerfConfig, 'efficiency' | 'framework' | 'kernelDb'>): string {
-  const mode = config.efficiency ?? (hw.calibration ? 'calibrated' : 'typical');
+  const mode = efficiencyModeOf(hw, config.efficiency);
   const fw = config.framework;
   return `performance model, ${mode}${fw === undefined || config.kernelDb === false ? '' : `, ${kernelTablesText(config.kernelDb || defaultKernelDb(), hw, fw)}`}`;
 }

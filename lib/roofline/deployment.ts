@@ -424,6 +424,18 @@ function resolveEplb(model: ModelSpec, par: Parallelism, routing: ExpertRouting,
   };
 }
 
+
+/**
+ * The efficiency mode a configuration is priced at: the one asked for, else the hardware's
+ * sourced calibration where it has one, else typical (the performance model's default).
+ *
+ * @example
+ * efficiencyModeOf(loadHardware('h100-sxm')) // => 'calibrated'
+ * efficiencyModeOf(loadHardware('mi300x')) // => 'typical'
+ */
+export function efficiencyModeOf(hw: Pick<HardwareSpec, 'calibration'>, efficiency?: EfficiencyMode): EfficiencyMode {
+  return efficiency ?? (hw.calibration ? 'calibrated' : 'typical');
+}
 function resolve(model: ModelSpec, hw: HardwareSpec, config: PerfConfig): Resolved {
   if (typeof config !== 'object' || config === null) throw new InputError('config', config, 'a PerfConfig object');
   const par = config.parallelism ?? {};
@@ -453,7 +465,7 @@ function resolve(model: ModelSpec, hw: HardwareSpec, config: PerfConfig): Resolv
   const allToAll = par.expertAllToAll === undefined ? undefined : checkOneOf('parallelism.expertAllToAll', par.expertAllToAll, EXPERT_ALL_TO_ALLS);
   const precision = resolvePrecision(config.precision);
   for (const d of [precision.compute, precision.activations]) hardwarePeakFlops(hw, d);
-  const mode = checkOneOf('efficiency', config.efficiency ?? (hw.calibration ? 'calibrated' : 'typical'), EFFICIENCY_MODES);
+  const mode = checkOneOf('efficiency', efficiencyModeOf(hw, config.efficiency), EFFICIENCY_MODES);
   let cal: HardwareCalibration;
   if (mode === 'spec') cal = SPEC_CALIBRATION;
   else if (mode === 'typical') cal = TYPICAL_CALIBRATION;
