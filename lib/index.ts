@@ -771,6 +771,7 @@ export {
   withSetupOverrides,
   listLocalRuntimes,
   loadLocalRuntime,
+  runtimeFactorFor,
   PREFILL_CHUNK,
   layoutParallelism,
   layoutPresetMemoryFraction,
@@ -817,6 +818,7 @@ export type {
   LocalSetupOverrides,
   LocalRuntime,
   RuntimeFactor,
+  AppliedRuntimeFactor,
 } from './deployment/index.js';
 
 // sweep

@@ -160,15 +160,22 @@ function localCommand(o: DeployOptions, io: CliIo): void {
   io.out(`${model.id} on ${setup.name}, ${bitsPerWeight} bits per weight, batch ${run.batch}, context ${context}`);
   io.out(`  runtimes: device ${run.runtimes.device ?? 'none (bound)'}${run.runtimes.host ? `, host CPU ${run.runtimes.host}` : ''}; ${run.numa}`);
   for (const t of run.tiers) {
-    io.out(`  ${t.tier}: ${fmt(t.weightBytes / 1e9)} GB weights, ${fmt(t.bytesPerStep / 1e9)} GB read per step at ${fmt(t.bytesPerSecond / 1e9)} GB/s (${t.bandwidthFactor === 1 && t.factorSource.startsWith('bound') ? 'datasheet, bound' : `${t.bandwidthFactor} × datasheet, calibrated`}) = ${fmt(t.seconds * 1e3)} ms, ${t.limitedBy}-limited`);
+    const factor = t.bandwidthFactor === 1 && t.factorSource.startsWith('bound') ? 'datasheet, bound' : `${t.bandwidthFactor} × datasheet, calibrated${t.factorMeasuredOn ? ` on ${measuredOnText(t.factorMeasuredOn, t.factorOnThisDevice)}` : ''}`;
+    io.out(`  ${t.tier}: ${fmt(t.weightBytes / 1e9)} GB weights, ${fmt(t.bytesPerStep / 1e9)} GB read per step at ${fmt(t.bytesPerSecond / 1e9)} GB/s (${factor}) = ${fmt(t.seconds * 1e3)} ms, ${t.limitedBy}-limited`);
   }
   io.out(`  decode: ${fmt(run.tokensPerSecondPerUser)} tok/s per user, ${fmt(run.tokensPerSecond)} tok/s in all [${kind(run.calibration)}]; ${formatUsd(run.usdPerMillionOutput)} per million output tokens`);
-  io.out(`  prefill: ${fmt(run.prefillTokensPerSecond)} prompt tok/s [${kind(run.prefillCalibration)}]`);
+  const on = run.prefillFactorMeasuredOn;
+  io.out(`  prefill: ${fmt(run.prefillTokensPerSecond)} prompt tok/s [${kind(run.prefillCalibration)}${on ? ` on ${measuredOnText(on.device, on.onThisDevice)}` : ''}]`);
   if (run.sources.length) {
     io.out('  sources:');
     for (const src of run.sources) io.out(`    - ${src}`);
   }
   for (const line of modelNoteLines(model)) io.out(line);
+}
+
+/** Where a runtime factor was measured, and whether that is this tier's device model (undefined: not known, a host CPU). */
+function measuredOnText(device: string, onThisDevice: boolean | undefined): string {
+  return onThisDevice === undefined ? device : onThisDevice ? `${device}, as here` : `${device}, not this device`;
 }
 
 /**

@@ -10,7 +10,7 @@ import { kvBytesPerToken, paramCounts } from '../models/params.js';
 import { InputError } from '../util/errors.js';
 import { batchlabDataDir } from '../util/package-root.js';
 import type { Provenance } from '../util/provenance.js';
-import { checkInt, checkNumber, checkOneOf, checkPositive } from '../util/validate.js';
+import { checkInt, checkKnownKeys, checkNumber, checkOneOf, checkPositive } from '../util/validate.js';
 
 /**
  * A machine people run models on at home: its accelerator(s), the host memory
@@ -170,6 +170,8 @@ export function withSetupOverrides(setup: LocalSetup, o: LocalSetupOverrides, gi
 /** A runtime's achieved fraction of a datasheet figure, with the benchmark it was derived from. */
 export interface RuntimeFactor {
   value: number;
+  /** The device the benchmark ran on, as its model name ('RTX 4090', 'M3 Ultra'). */
+  measuredOn: string;
   /** The published benchmark: where, which model, which figures. */
   source: string;
   /** The arithmetic from the published figures to the value. */
@@ -189,15 +191,62 @@ export interface LocalRuntime {
   replicatesWeightsAcrossSockets: boolean;
   /** For a split runtime: the runtimes of its device tier and of its CPU tier. */
   composedOf?: [string, string];
+  /** The same benchmarks' factors on other devices, each read for a device of that model (see runtimeFactorFor). */
+  otherDevices: { bandwidthFactor: RuntimeFactor[]; prefillComputeFactor: RuntimeFactor[] };
   notes: string[];
+}
+
+/** A factor applied to a device, and whether the benchmark ran on a device of that model. */
+export interface AppliedRuntimeFactor extends RuntimeFactor {
+  onThisDevice: boolean;
+}
+
+/** Lower case, words split on spaces, hyphens, underscores and brackets: 'rtx-3090' and 'GeForce RTX 3090' share 'rtx 3090'. */
+function deviceWords(s: string): string {
+  return ` ${s.toLowerCase().replace(/[\s\-_(),]+/g, ' ').trim()} `;
+}
+
+/**
+ * The runtime's factor for a device: the one whose benchmark ran on a device of the same
+ * model (its `measuredOn` words appear in the device's name or id), else the runtime's
+ * default, marked as measured on another device; null where the runtime has none.
+ *
+ * @example
+ * runtimeFactorFor(loadLocalRuntime('llama.cpp-cuda'), 'bandwidthFactor', { id: 'my-gpu', name: 'GeForce RTX 3090' })
+ * // => { value: 0.646, measuredOn: 'RTX 3090', onThisDevice: true, … }
+ */
+export function runtimeFactorFor(rt: LocalRuntime, which: 'bandwidthFactor' | 'prefillComputeFactor', device: Pick<HardwareSpec, 'id' | 'name'>): AppliedRuntimeFactor | null {
+  const base = rt[which];
+  if (!base) return null;
+  const words = `${deviceWords(device.name)}${deviceWords(device.id)}`;
+  const same = [base, ...rt.otherDevices[which]].find((f) => words.includes(deviceWords(f.measuredOn)));
+  return same ? { ...same, onThisDevice: true } : { ...base, onThisDevice: false };
 }
 
 function factorFromJson(at: string, raw: unknown): RuntimeFactor | null {
   if (raw === null) return null;
-  const r = raw as { value?: unknown; source?: unknown; derivation?: unknown };
+  const r = raw as { value?: unknown; measuredOn?: unknown; source?: unknown; derivation?: unknown };
   if (typeof r !== 'object' || r === null) throw new InputError(at, raw, 'null or { value, source, derivation }');
   for (const f of ['source', 'derivation'] as const) if (typeof r[f] !== 'string' || (r[f] as string).length < 20) throw new InputError(`${at}.${f}`, r[f], 'a sentence naming the benchmark and its figures');
-  return { value: checkNumber(`${at}.value`, r.value, { min: 0, exclusiveMin: true, max: 4 }), source: r.source as string, derivation: r.derivation as string };
+  if (typeof r.measuredOn !== 'string' || r.measuredOn.trim() === '') throw new InputError(`${at}.measuredOn`, r.measuredOn, "the device model the benchmark ran on, e.g. 'RTX 4090'");
+  return { value: checkNumber(`${at}.value`, r.value, { min: 0, exclusiveMin: true, max: 4 }), measuredOn: r.measuredOn, source: r.source as string, derivation: r.derivation as string };
+}
+
+function otherDevicesFromJson(at: string, raw: unknown): LocalRuntime['otherDevices'] {
+  const out: LocalRuntime['otherDevices'] = { bandwidthFactor: [], prefillComputeFactor: [] };
+  if (raw === undefined) return out;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new InputError(at, raw, 'an object { bandwidthFactor?, prefillComputeFactor? } of factor lists');
+  checkKnownKeys(at, raw as Record<string, unknown>, ['bandwidthFactor', 'prefillComputeFactor']);
+  for (const k of ['bandwidthFactor', 'prefillComputeFactor'] as const) {
+    const list = (raw as Record<string, unknown>)[k];
+    if (list === undefined) continue;
+    if (!Array.isArray(list)) throw new InputError(`${at}.${k}`, list, 'a list of factors');
+    out[k] = list.map((f, i) => {
+      if (f === null) throw new InputError(`${at}.${k}[${i}]`, f, 'a factor { value, measuredOn, source, derivation }');
+      return factorFromJson(`${at}.${k}[${i}]`, f)!;
+    });
+  }
+  return out;
 }
 
 /**
@@ -209,8 +258,14 @@ function factorFromJson(at: string, raw: unknown): RuntimeFactor | null {
  * listLocalRuntimes().find((r) => r.id === 'llama.cpp-metal')!.bandwidthFactor!.value // => 0.43
  */
 export function listLocalRuntimes(): LocalRuntime[] {
-  const j = JSON.parse(readFileSync(join(batchlabDataDir('deployment'), 'local-runtimes.json'), 'utf8')) as { runtimes: Array<Record<string, unknown>> };
-  return j.runtimes.map((r, i) => {
+  return localRuntimesFromJson(JSON.parse(readFileSync(join(batchlabDataDir('deployment'), 'local-runtimes.json'), 'utf8')));
+}
+
+/** The runtimes of a catalog in local-runtimes.json's form; a missing or malformed field is an InputError naming it. */
+export function localRuntimesFromJson(raw: unknown): LocalRuntime[] {
+  const j = raw as { runtimes?: unknown };
+  if (typeof j !== 'object' || j === null || !Array.isArray(j.runtimes)) throw new InputError('runtimes', j, 'an object { runtimes: [...] }');
+  return (j.runtimes as Array<Record<string, unknown>>).map((r, i) => {
     const at = `runtimes[${i}]`;
     for (const f of ['id', 'name', 'deviceClass'] as const) if (typeof r[f] !== 'string' || r[f] === '') throw new InputError(`${at}.${f}`, r[f], 'a non-empty string');
     const notes = ['numaNote', 'prefillNote', 'bandwidthNote'].map((k) => r[k]).filter((x): x is string => typeof x === 'string');
@@ -221,6 +276,7 @@ export function listLocalRuntimes(): LocalRuntime[] {
       bandwidthFactor: factorFromJson(`${at}.bandwidthFactor`, r.bandwidthFactor),
       prefillComputeFactor: factorFromJson(`${at}.prefillComputeFactor`, r.prefillComputeFactor),
       replicatesWeightsAcrossSockets: r.replicatesWeightsAcrossSockets === true,
+      otherDevices: otherDevicesFromJson(`${at}.otherDevices`, r.otherDevices),
       notes,
     };
     if (Array.isArray(r.composedOf)) rt.composedOf = [String(r.composedOf[0]), String(r.composedOf[1])];
@@ -335,6 +391,10 @@ export interface LocalTier {
   /** Achieved / datasheet bandwidth applied, and where it comes from ('bound': none applied). */
   bandwidthFactor: number;
   factorSource: string;
+  /** The device model the factor's benchmark ran on, where a factor applies. */
+  factorMeasuredOn?: string;
+  /** Whether that is this tier's device model (false: the runtime's factor from another device; absent: not known, a host CPU). */
+  factorOnThisDevice?: boolean;
   seconds: number;
   /** Whether the tier's time is its bytes at its bandwidth or the device's share of the FLOPs. */
   limitedBy: 'bandwidth' | 'compute';
@@ -361,6 +421,8 @@ export interface LocalRun {
   /** Prompt tokens per second of one prompt, in chunks of PREFILL_CHUNK tokens (see localDecode). */
   prefillTokensPerSecond: number;
   prefillCalibration: 'calibrated' | 'bound';
+  /** The device model the prefill factor's benchmark ran on, and whether it is this setup's. */
+  prefillFactorMeasuredOn?: { device: string; onThisDevice: boolean };
   /** What the numbers assume about sockets and NUMA. */
   numa: string;
   /** The sources of every factor applied. */
@@ -486,13 +548,14 @@ export function localDecode(model: ModelSpec, setup: LocalSetup, opts: LocalRunO
   const reached = moe ? expectedActiveExperts(moe.numExperts, moe.expertsPerToken, B) / moe.numExperts : 1;
   const dt = computeDtype(setup.device);
   const flopsPerStep = 2 * p.active * B;
-  const devFactor = rts.device?.bandwidthFactor ?? null;
+  const devFactor = rts.device ? runtimeFactorFor(rts.device, 'bandwidthFactor', setup.device) : null;
+  // A setup names no host CPU model, so whether the host factor's CPU is this one is not known.
   const hostFactor = hostCompute === 'cpu' ? (rts.host?.bandwidthFactor ?? null) : null;
   // Host memory read by CPU cores: one socket's bandwidth, or every socket's when each holds its own copy.
   const hostBw = hostCompute === 'cpu' ? setup.hostBytesPerSecond * copies : Math.min(setup.hostBytesPerSecond, setup.hostLinkBytesPerSecond);
   const bw = [setup.device.memoryBytesPerSecond, hostBw, setup.ssdBytesPerSecond];
-  const factors: Array<RuntimeFactor | null> = [devFactor, hostFactor, null];
-  const computeFactor = rts.device?.prefillComputeFactor ?? null;
+  const factors: Array<RuntimeFactor | AppliedRuntimeFactor | null> = [devFactor, hostFactor, null];
+  const computeFactor = rts.device ? runtimeFactorFor(rts.device, 'prefillComputeFactor', setup.device) : null;
   const peak = (setup.device.peakFlops[dt] as number) * setup.devices * (computeFactor?.value ?? 1);
   const names = ['device', 'host', 'ssd'] as const;
   const tiers: LocalTier[] = [];
@@ -529,7 +592,19 @@ export function localDecode(model: ModelSpec, setup: LocalSetup, opts: LocalRunO
         limitedBy = 'compute';
       }
     }
-    tiers.push({ tier: names[t], weightBytes, kvBytes, bytesPerStep, bytesPerSecond: rate, bandwidthFactor: f?.value ?? 1, factorSource: f ? f.source : (measured ?? 'bound: the datasheet bandwidth, no runtime factor'), seconds, limitedBy });
+    tiers.push({
+      tier: names[t],
+      weightBytes,
+      kvBytes,
+      bytesPerStep,
+      bytesPerSecond: rate,
+      bandwidthFactor: f?.value ?? 1,
+      factorSource: f ? f.source : (measured ?? 'bound: the datasheet bandwidth, no runtime factor'),
+      ...(f ? { factorMeasuredOn: f.measuredOn } : {}),
+      ...(f && 'onThisDevice' in f ? { factorOnThisDevice: f.onThisDevice } : {}),
+      seconds,
+      limitedBy,
+    });
     step += seconds;
   }
   // Prefill: one device computes every prompt token (split layers take turns; llama.cpp copies offloaded weights to the
@@ -566,6 +641,7 @@ export function localDecode(model: ModelSpec, setup: LocalSetup, opts: LocalRunO
     runtimes: { device: rts.device?.id ?? null, host: hostCompute === 'cpu' && tiers.some((t) => t.tier === 'host') ? (rts.host?.id ?? null) : null },
     prefillTokensPerSecond: chunk / prefillSeconds,
     prefillCalibration: computeFactor || computeMeasured ? 'calibrated' : 'bound',
+    ...(computeFactor ? { prefillFactorMeasuredOn: { device: computeFactor.measuredOn, onThisDevice: computeFactor.onThisDevice } } : {}),
     numa,
     sources: [...sources],
   };

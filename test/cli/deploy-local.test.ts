@@ -8,9 +8,10 @@ test('batchlab deploy --local mac-studio-m3-ultra prints calibrated speeds with 
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /runtimes: device llama\.cpp-metal/);
   // The Metal factor of data/deployment/local-runtimes.json, applied to 819 GB/s.
-  assert.ok(r.out.includes(`${loadLocalRuntime('llama.cpp-metal').bandwidthFactor!.value} × datasheet, calibrated`), r.out);
+  // The catalog's M3 Ultra is the device the Metal benchmark ran on: the line says so.
+  assert.ok(r.out.includes(`${loadLocalRuntime('llama.cpp-metal').bandwidthFactor!.value} × datasheet, calibrated on M3 Ultra, as here`), r.out);
   assert.match(r.out, /decode: .* \[calibrated\]/);
-  assert.match(r.out, /prefill: .* \[calibrated\]/);
+  assert.match(r.out, /prefill: .* \[calibrated on M3 Ultra, as here\]/);
   assert.match(r.out, /discussions\/4167/);
   const b = await run(['deploy', '--local', 'mac-studio-m3-ultra', '--model', 'deepseek-v3', '--batch', '1', '--bound']);
   assert.equal(b.code, 0, b.err);
@@ -22,6 +23,9 @@ test('batchlab deploy --setup file.json prints calibrated speeds with sources; f
   const r = await run(['deploy', '--setup', 'docs/local-setup.example.json', '--model', 'llama-3.1-8b', '--batch', '1']);
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /on my desktop: one RTX 3090/);
+  // llama.cpp's CUDA table measured an RTX 3090 too: its own factor; prefill has the 4090's alone, and says so.
+  assert.match(r.out, /\(0\.646 × datasheet, calibrated on RTX 3090, as here\)/);
+  assert.match(r.out, /prefill: .* \[calibrated on RTX 4090, not this device\]/);
   assert.match(r.out, /decode: .* \[calibrated\]/);
   assert.match(r.out, /discussions\/15013/);
   const j = await run(['deploy', '--setup', 'docs/local-setup.example.json', '--model', 'llama-3.1-8b', '--batch', '1', '--bandwidth', '468', '--json']);

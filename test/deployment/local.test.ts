@@ -2,10 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadModel, paramCounts, kvBytesPerToken } from '../../lib/models/index.js';
 import { loadHardware, thisMachineHardware } from '../../lib/hardware/index.js';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { listLocalRuntimes, listLocalSetups, loadLocalRuntime, loadLocalSetup, loadLocalSetupFile, localDecode, localSetupFromJson, singleDeviceSetup, withSetupOverrides } from '../../lib/deployment/local.js';
+import { listLocalRuntimes, listLocalSetups, loadLocalRuntime, loadLocalSetup, loadLocalSetupFile, localDecode, localRuntimesFromJson, localSetupFromJson, runtimeFactorFor, singleDeviceSetup, withSetupOverrides } from '../../lib/deployment/local.js';
 import { expectedActiveExperts } from '../../lib/models/ops.js';
 import { InputError } from '../../lib/util/errors.js';
 
@@ -102,6 +102,46 @@ test('local runtime factors equal the arithmetic of the published figures they c
   assert.ok(Math.abs(loadLocalRuntime('mlx').bandwidthFactor!.value - (4.7 * 2 * 70_553_706_496) / 800e9) < 5e-4);
   // llama.cpp #1556: 117.91 ms per token of a 7B Q4_0 (4.5 bits per weight) against one socket of 4 × 1866 MT/s × 8 B.
   assert.ok(Math.abs(loadLocalRuntime('llama.cpp-cpu').bandwidthFactor!.value - (6_738_415_616 * 4.5) / 8 / 0.11791 / (4 * 1866e6 * 8)) < 5e-3);
+  // The same tables' other devices: RTX 3090 tg128 158.2 t/s at 936 GB/s (#15013); M2 Ultra 94.3 and M1 Ultra 83.7 t/s at 800 GB/s (#4167).
+  const other = (id: string, on: string) => loadLocalRuntime(id).otherDevices.bandwidthFactor.find((f) => f.measuredOn === on)!.value;
+  assert.ok(Math.abs(other('llama.cpp-cuda', 'RTX 3090') - (158.2 * 3.56 * GiB) / 936e9) < 5e-4);
+  assert.ok(Math.abs(other('llama.cpp-metal', 'M2 Ultra') - (94.3 * 3.56 * GiB) / 800e9) < 5e-4);
+  assert.ok(Math.abs(other('llama.cpp-metal', 'M1 Ultra') - (83.7 * 3.56 * GiB) / 800e9) < 5e-4);
+});
+
+test('runtimeFactorFor(): a device of the model a factor was measured on gets that factor; any other gets the default, marked as another device', () => {
+  const cuda = loadLocalRuntime('llama.cpp-cuda');
+  const on3090 = runtimeFactorFor(cuda, 'bandwidthFactor', { id: 'my-desktop', name: 'GeForce RTX 3090' })!;
+  assert.equal(on3090.measuredOn, 'RTX 3090');
+  assert.equal(on3090.onThisDevice, true);
+  // The catalog's RTX 4090 matches by its name ("NVIDIA GeForce RTX 4090 24GB") and by its id (rtx-4090).
+  const on4090 = runtimeFactorFor(cuda, 'bandwidthFactor', loadLocalSetup('rtx-4090-desktop').device)!;
+  assert.deepEqual([on4090.value, on4090.onThisDevice], [cuda.bandwidthFactor!.value, true]);
+  assert.equal(runtimeFactorFor(cuda, 'bandwidthFactor', { id: 'rtx-4090', name: 'my card' })!.onThisDevice, true);
+  // Another model's name, or one that only contains the digits, is not a match: the default, flagged.
+  for (const name of ['GeForce RTX 3080', 'RTX 30900', 'A6000']) {
+    const f = runtimeFactorFor(cuda, 'bandwidthFactor', { id: 'x', name })!;
+    assert.deepEqual([f.value, f.measuredOn, f.onThisDevice], [cuda.bandwidthFactor!.value, 'RTX 4090', false], name);
+  }
+  // The 3090 has no prefill figure of its own: the 4090's, flagged.
+  const pre = runtimeFactorFor(cuda, 'prefillComputeFactor', { id: 'x', name: 'GeForce RTX 3090' })!;
+  assert.deepEqual([pre.measuredOn, pre.onThisDevice], ['RTX 4090', false]);
+  assert.equal(runtimeFactorFor(loadLocalRuntime('mlx'), 'prefillComputeFactor', { id: 'x', name: 'M2 Ultra' }), null);
+});
+
+test('localDecode() on a device another runtime row measured reads at that row: an RTX 3090 at 0.646, not the 4090\'s 0.717', () => {
+  const s = localSetupFromJson(JSON.parse(readFileSync('docs/local-setup.example.json', 'utf8')), 'docs/local-setup.example.json', 'docs/local-setup.example.json');
+  const r = localDecode(loadModel('llama-3.1-8b'), s, { bitsPerWeight: 4.8, context: 2048 });
+  const f = loadLocalRuntime('llama.cpp-cuda').otherDevices.bandwidthFactor.find((x) => x.measuredOn === 'RTX 3090')!;
+  assert.equal(r.tiers[0].bandwidthFactor, f.value);
+  assert.equal(r.tiers[0].bytesPerSecond, 936e9 * f.value);
+  assert.deepEqual([r.tiers[0].factorMeasuredOn, r.tiers[0].factorOnThisDevice], ['RTX 3090', true]);
+  assert.deepEqual(r.prefillFactorMeasuredOn, { device: 'RTX 4090', onThisDevice: false });
+  assert.ok(r.sources.some((x) => x.includes('RTX 3090 tg128 158.2')));
+});
+
+test('a runtime factor without the device it was measured on is refused by name', () => {
+  assert.throws(() => localRuntimesFromJson({ runtimes: [{ id: 'x', name: 'x', deviceClass: 'x', bandwidthFactor: { value: 0.5, source: 'a benchmark of some model somewhere', derivation: 'some arithmetic from its figures' } }] }), /runtimes\[0\]\.bandwidthFactor\.measuredOn/);
 });
 
 test('localDecode() calibrated: the Mac reads at 0.43 × 819 GB/s and says so; the bound is faster and says it is a bound', () => {
