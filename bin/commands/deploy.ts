@@ -338,7 +338,7 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
       sim.seed,
     );
     const { result: _r, ...rest } = s;
-    out.simulated = { ...rest, scheduler: sim.engine ? describeEnginePreset(sim.engine) : `continuous batching, batch ≤ ${batch}`, ...(memoryFraction === undefined ? {} : { memoryFraction }) };
+    out.simulated = { ...rest, latencyUnit: 'seconds', scheduler: sim.engine ? describeEnginePreset(sim.engine) : `continuous batching, batch ≤ ${batch}`, ...(memoryFraction === undefined ? {} : { memoryFraction }) };
   }
   if (o.json) {
     io.out(JSON.stringify(out, null, 2));

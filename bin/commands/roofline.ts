@@ -1,10 +1,11 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { DTYPES } from '../../lib/core/types.js';
 import type { Dtype } from '../../lib/core/types.js';
 import { HARDWARE_FLAG_HELP, MODEL_FLAG_HELP, countOf, hardwareFlag, modelFlag, modelNoteLines } from './inputs.js';
 import { memoryFit } from '../../lib/roofline/deployment.js';
 import { decodeCriticalBatch, decodeStepTime } from '../../lib/roofline/model.js';
 import { checkOneOf } from '../../lib/util/validate.js';
+import { InputError } from '../../lib/util/errors.js';
 import { asFlags, emit, intArg } from './context.js';
 
 interface RooflineCliOptions {
@@ -13,7 +14,8 @@ interface RooflineCliOptions {
   dtype: string;
   batch: string;
   context: string;
-  devices: string;
+  tp?: string;
+  devices?: string;
 }
 
 /**
@@ -38,25 +40,30 @@ export function register(program: Command): void {
     .option('--dtype <dtype>', `weight and activation type: ${DTYPES.join(', ')}`, 'bf16')
     .option('--batch <int>', 'sequences decoded per step', '1')
     .option('--context <int>', 'tokens of KV cache per sequence', '0')
-    .option('--devices <int>', 'tensor-parallel devices', '1')
+    .option('--tp <int>', 'tensor-parallel devices (as deploy and simulate name them)', '1')
+    // The flag's first name, kept so that older command lines still run; --tp is the one vocabulary.
+    .addOption(new Option('--devices <int>', 'tensor-parallel devices (older name of --tp)').hideHelp())
     .action((o: RooflineCliOptions, cmd: Command) => {
       const dtype = checkOneOf('--dtype', o.dtype, DTYPES) as Dtype;
       const batch = intArg('--batch', o.batch, 1, 1 << 20);
       const context = intArg('--context', o.context, 0, 1 << 24);
-      const devices = intArg('--devices', o.devices, 1, 4096);
+      const typedTp = cmd.getOptionValueSource('tp') === 'cli';
+      if (typedTp && o.devices !== undefined) throw new InputError('--devices', o.devices, 'left out when --tp is given (--devices is the older name of --tp)');
+      const flag = o.devices !== undefined ? '--devices' : '--tp';
+      const devices = intArg(flag, o.devices ?? o.tp ?? '1', 1, 4096);
       const model = modelFlag(o.model);
       const hw = hardwareFlag(o.hardware);
-      // The layout checks name the library's fields (parallelism.tp, devices): this command's flag is --devices.
-      const seconds = asFlags(() => decodeStepTime(model, hw, { dtype, batch, context, devices }), { devices: '--devices', 'parallelism.tp': '--devices' });
+      // The layout checks name the library's fields (parallelism.tp, devices): this command's flag is --tp.
+      const seconds = asFlags(() => decodeStepTime(model, hw, { dtype, batch, context, devices }), { devices: flag, 'parallelism.tp': flag });
       const critical = decodeCriticalBatch(model, hw, { dtype, context });
       // The roofline prices any configuration; whether it fits is stated first, not refused,
       // so that a what-if beyond one device's memory still reads as one.
-      const fit = asFlags(() => memoryFit(model, hw, { precision: dtype, parallelism: { tp: devices }, efficiency: 'spec', launch: 'none' }, { batch, context }), { devices: '--devices', 'parallelism.tp': '--devices' });
+      const fit = asFlags(() => memoryFit(model, hw, { precision: dtype, parallelism: { tp: devices }, efficiency: 'spec', launch: 'none' }, { batch, context }), { devices: flag, 'parallelism.tp': flag });
       const gb = (b: number): string => `${(b / 1e9).toFixed(1)} GB`;
       const memory = { fits: fit.fits, weightBytes: fit.weightBytes, kvCacheBytes: fit.kvCacheBytes, activationBytes: fit.activationBytes, totalBytes: fit.totalBytes, capacityBytes: fit.capacityBytes, shortfallBytes: Math.max(0, -fit.headroomBytes) };
       const finite = Number.isFinite(critical);
       const result = {
-        model: model.id, hardware: hw.id, figures: 'bound', dtype, batch, context, devices, stepSeconds: seconds, tokensPerSecond: batch / seconds,
+        model: model.id, hardware: hw.id, figures: 'bound', dtype, batch, context, tp: devices, devices, stepSeconds: seconds, tokensPerSecond: batch / seconds,
         criticalBatch: finite ? critical : null,
         ...(finite ? {} : { criticalBatchReason: `memory-bound at every batch: at context ${context} the KV reads grow with the batch as fast as its FLOPs` }),
         memory,

@@ -210,7 +210,7 @@ export function register(program: Command): void {
       const result = {
         description: r.provenance.config, stepModel: r.provenance.cost, figures: figuresName(replica.figures), figuresNote: figuresText(replica.figures), requests: r.requests, steps: r.steps, makespanSeconds: r.makespanSeconds,
         throughputRequestsPerSecond: r.throughputRequestsPerSecond, throughputTokensPerSecond: r.throughputTokensPerSecond,
-        meanBatch: r.meanBatch, utilisation: r.utilisation, ttft: r.ttft, tpot: r.tpot, e2e: r.e2e,
+        meanBatch: r.meanBatch, utilisation: r.utilisation, latencyUnit: 'seconds', ttft: r.ttft, tpot: r.tpot, e2e: r.e2e,
       };
       emit(cmd, result, () => [
         `${r.provenance.config}`,

@@ -127,6 +127,22 @@ test('roofline says it is a bound and deploy says it is calibrated: the two diff
   assert.equal(spec.figures, 'bound');
 });
 
+test('roofline names tensor parallelism --tp, as deploy and simulate do; --devices, its older name, gives the same step; both at once is refused', async () => {
+  const base = ['--json', 'roofline', '--model', 'llama-3.1-70b', '--hardware', 'h100-sxm', '--batch', '8'];
+  const tp = JSON.parse((await run([...base, '--tp', '4'])).out);
+  const old = JSON.parse((await run([...base, '--devices', '4'])).out);
+  assert.equal(tp.tp, 4);
+  assert.deepEqual(tp, old);
+  // Four devices each read a quarter of the weights: the bound step is below one device's.
+  assert.ok(tp.stepSeconds < JSON.parse((await run(base)).out).stepSeconds / 3);
+  const both = await run([...base, '--tp', '4', '--devices', '4']);
+  assert.equal(both.code, 2);
+  assert.equal(both.err, 'batchlab: --devices must be left out when --tp is given (--devices is the older name of --tp); got "4"');
+  const zero = await run([...base, '--tp', '0']);
+  assert.equal(zero.err, 'batchlab: --tp must be an integer in [1, 4096]; got 0');
+  assert.match((await run(['roofline', '--help'])).out, /--tp <int>/);
+});
+
 test('batchlab roofline --model <gemma-2 config.json>: the sliding window and the unpriced soft-capping are stated beside the figures', async () => {
   const r = await run(['roofline', '--model', join(ROOT, 'test/fixtures/models/gemma-2-9b.json'), '--hardware', 'h100-sxm', '--context', '8192']);
   assert.equal(r.code, 0, r.err);

@@ -209,3 +209,18 @@ test('batchlab simulate refuses a flag the chosen run would ignore, naming it', 
     assert.match(r.err, message, args.join(' '));
   }
 });
+
+test('batchlab simulate --json and deploy --simulate --json name their latency unit, and the numbers are the text output\'s milliseconds in seconds', async () => {
+  const args = ['simulate', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--requests', '50', '--rate', '5'];
+  const text = await run(args);
+  const json = JSON.parse((await run(['--json', ...args])).out);
+  assert.equal(json.latencyUnit, 'seconds');
+  const ms = Number(/time to first token: p50 ([\d.]+) ms/.exec(text.out)![1]);
+  assert.ok(Math.abs(json.ttft.p50 * 1e3 - ms) <= 0.05, `${json.ttft.p50} s against ${ms} ms`);
+  const dargs = ['deploy', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--tp', '1', '--simulate', '--rate', '4', '--requests', '50'];
+  const dtext = await run(dargs);
+  const d = JSON.parse((await run([...dargs, '--json'])).out).simulated;
+  assert.equal(d.latencyUnit, 'seconds');
+  const dms = Number(/simulated \(.*\): TTFT p50 ([\d.,]+) ms/.exec(dtext.out)![1].replace(/,/g, ''));
+  assert.ok(Math.abs(d.ttftP50 * 1e3 - dms) / dms < 0.01, `${d.ttftP50} s against ${dms} ms`);
+});
