@@ -314,6 +314,10 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
   const mode = efficiencyModeOf(hw, efficiency);
   // One decode step at the flags' batch and context, for the rows that priced it.
   const decodeStep = kernels.framework === undefined ? undefined : step.step({ prefillTokens: 0, decodeSequences: batch, decodeContext: context });
+  // Measured rows need not rise with the batch (SGLang's h100 GEMM rows: batch 2 below batch 1):
+  // a larger batch priced below one sequence is stated, so that it does not read as a saving.
+  const loneStep = decodeStep && batch > 1 ? step.step({ prefillTokens: 0, decodeSequences: 1, decodeContext: context }) : undefined;
+  const belowLone = loneStep && decodeStep && loneStep.seconds > decodeStep.seconds ? { batchOneStepSeconds: loneStep.seconds } : undefined;
   const out: Record<string, unknown> = {
     stepModel: stepLabel,
     figures: figuresKind(tablesPrice(kernels, hw), mode),
@@ -326,6 +330,7 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
     usdPerMillionOutputAllIn: price > 0 ? cost.usdPerMillionOutput : null,
     notes: model.notes ?? [],
     ...(decodeStep ? { decodeStepKernels: decodeStep.kernels ?? [] } : {}),
+    ...(belowLone ? { decodeStepBelowBatchOne: belowLone } : {}),
   };
   if (sim) {
     // Under an engine preset the rank's KV cache is what the preset's memory rule leaves
@@ -358,6 +363,10 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
     const fp8 = precision.weights === 'fp8' && tablesPrice(kernels, hw) ? ` (FP8 GEMMs, ${fp8TableText(kernels.fp8Scaling)})` : '';
     io.out(`  inter-token latency ${fmt(decode.tpotSeconds * 1e3)} ms at batch ${batch}; one decode step (${fmt(decodeStep.seconds * 1e3)} ms) priced by${fp8}:`);
     for (const line of kernelUsageLines(decodeStep.kernels ?? [])) io.out(`    ${line}`);
+    if (belowLone) {
+      const below = (1 - decodeStep.seconds / belowLone.batchOneStepSeconds) * 100;
+      io.out(`    the measured rows price this step ${fmt(below)} % below one sequence's (${fmt(belowLone.batchOneStepSeconds * 1e3)} ms at batch 1); more sequences cannot make a step cheaper, so read this as the tables' row-to-row variation, not a saving from batching`);
+    }
   }
   io.out(`  prefill: ${fmt(prefill.inputTokensPerSecondPerDevice)} input tok/s per device (cache hits counted), step ${fmt(prefill.ttftSeconds * 1e3)} ms`);
   // The load factor each figure was priced at: a bound on EPLB's balance (uniform routing; real routing is skewed).

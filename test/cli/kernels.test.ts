@@ -20,6 +20,21 @@ test('batchlab deploy --framework trtllm prints the inter-token latency and the 
   assert.doesNotMatch(r.out, /\b1 (\w+ )?(calls|table rows)\b/);
 });
 
+test('batchlab deploy --framework says when the measured rows price a larger batch below one sequence, and not where they rise', async () => {
+  const args = ['deploy', '--framework', 'sglang', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--tp', '1', '--context', '2048'];
+  const one = JSON.parse((await run([...args, '--batch', '1', '--json'])).out);
+  const two = await run([...args, '--batch', '2']);
+  const twoJ = JSON.parse((await run([...args, '--batch', '2', '--json'])).out);
+  // SGLang 0.5.14's h100_sxm GEMM rows (data/kernels) time batch 2 below batch 1: the step falls.
+  assert.ok(twoJ.decode.tpotSeconds < one.decode.tpotSeconds, `${twoJ.decode.tpotSeconds} vs ${one.decode.tpotSeconds}`);
+  assert.equal(twoJ.decodeStepBelowBatchOne.batchOneStepSeconds, one.decode.tpotSeconds);
+  assert.match(two.out, /the measured rows price this step [\d.]+ % below one sequence's \([\d.]+ ms at batch 1\); more sequences cannot make a step cheaper/);
+  // At batch 64 the step is dearer than batch 1's: nothing to say.
+  const big = await run([...args, '--batch', '64']);
+  assert.doesNotMatch(big.out, /below one sequence's/);
+  assert.equal(JSON.parse((await run([...args, '--batch', '64', '--json'])).out).decodeStepBelowBatchOne, undefined);
+});
+
 test("batchlab deploy --framework trtllm --hardware h800 prices compute from H100 SXM's rows, says so, and its all-reduces from its own links", async () => {
   const r = await run(['deploy', '--framework', 'trtllm', '--model', 'llama-3.1-70b', '--hardware', 'h800', '--tp', '8', '--batch', '1']);
   assert.equal(r.code, 0, r.err);
