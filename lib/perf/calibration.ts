@@ -40,11 +40,11 @@ export interface HardwareCalibration {
    */
   overlapCommunicationUnits: number;
   /**
-   * Fraction of the shorter of computation and communication that two-micro-batch
-   * overlap actually hides (1 = all of it). Absent: 1, so that overlap follows from the
-   * computation and communication times the model prices (computation slowed by the
-   * units communication holds), with no fitted loss; the shipped catalog sets none, since
-   * the only figures that could set it are serving systems' published overlap gains.
+   * Fraction of what two-micro-batch overlap can hide that it actually hides (1 = all of
+   * it; see Parallelism.overlap for what that is). Absent: 1, so that overlap follows from
+   * the computation and communication times the model prices and the schedule that runs
+   * them, with no fitted loss; the shipped catalog sets none, since the only figures that
+   * could set it are serving systems' published overlap gains.
    */
   overlapEfficiency?: number;
   /** Per-kernel cost launched one by one from the host. */

@@ -60,9 +60,14 @@ export interface Parallelism {
   maxNodesPerToken?: number;
   /**
    * Overlap communication with computation over two micro-batches of half the work
-   * each (default false). `true` hides the calibration's `overlapEfficiency` share of
-   * the shorter of the two (all of it at the datasheet, efficiency 'spec'); a number
-   * in [0, 1] hides that fraction of it.
+   * each (default false). What full overlap hides depends on the all-to-all: with
+   * 'per-expert' dispatch (DeepEP's low-latency kernels, which hold no compute units)
+   * each MoE layer's dispatch and combine hide only behind the compute of their stage of
+   * DeepSeek's and SGLang's decode schedule (`decodeScheduleExposed`); with 'per-node'
+   * (the normal kernels, which hold some units) the shorter of the whole step's
+   * computation and communication hides, computation slowed by the units communication
+   * holds. `true` hides the calibration's `overlapEfficiency` share of that (all of it at
+   * the datasheet, efficiency 'spec'); a number in [0, 1] hides that fraction of it.
    */
   overlap?: boolean | number;
   /**
@@ -334,7 +339,7 @@ interface Resolved {
   perNode: number;
   dispatchMode: 'per-expert' | 'per-node';
   maxNodes: number;
-  /** Fraction of the shorter of computation and communication hidden by overlap. */
+  /** Fraction of what full overlap hides that is hidden (see Parallelism.overlap). */
   overlap: number;
   loadFactor: number;
   routing: ExpertRouting;
@@ -702,8 +707,11 @@ function stageCost(model: ModelSpec, hw: HardwareSpec, r: Resolved, work: Checke
   // The MoE block's two streams (router and routed experts; shared experts), each split
   // into its compute- and memory-bound seconds, for the decode overlap below.
   const streams = { routed: { cb: 0, mb: 0 }, shared: { cb: 0, mb: 0 } };
+  // Seconds of each stage of the two-micro-batch decode schedule (see decodeScheduleExposed), summed over layers.
+  const stages: DecodeStages = { beforeCore: 0, core: 0, shared: 0, routed: 0, outside: 0 };
   const add = (op: ModelOperation, split: typeof denseSplit): void => {
     const pr = priceOp(op, model, hw, r, split, g, tally);
+    stages[decodeStageOf(op)] += pr.seconds;
     flopSeconds += pr.computeSeconds;
     byteSeconds += pr.memorySeconds;
     if (op.group === 'attention-core') attention += pr.seconds;
@@ -731,7 +739,8 @@ function stageCost(model: ModelSpec, hw: HardwareSpec, r: Resolved, work: Checke
   // stream beside the router and routed experts and pays the longer of the two, as
   // aiconfigurator's graph does (sharedExpertsOverlapRouted): the shorter is hidden. A large
   // expert-parallel layout's graph is that of the framework whose wide-EP tables price it.
-  if (r.kernels?.device && sharedExpertsOverlapRouted(model, work, { framework: r.kernels.wideEpFramework, largeExpertParallel: r.largeExpertParallel })) {
+  const sharedBesideRouted = r.kernels?.device !== undefined && sharedExpertsOverlapRouted(model, work, { framework: r.kernels.wideEpFramework, largeExpertParallel: r.largeExpertParallel });
+  if (sharedBesideRouted) {
     const [a, b] = [streams.routed, streams.shared];
     const hidden = a.cb + a.mb < b.cb + b.mb ? a : b;
     gemm -= hidden.cb + hidden.mb;
@@ -833,7 +842,13 @@ function stageCost(model: ModelSpec, hw: HardwareSpec, r: Resolved, work: Checke
     overlapped = (compute * r.cal.computeUnits) / (r.cal.computeUnits - r.cal.overlapCommunicationUnits);
   }
   const hidden = r.overlap * Math.min(overlapped, communication);
-  const exposed = r.overlap > 0 ? overlapped - compute + communication - hidden : communication;
+  let exposed = r.overlap > 0 ? overlapped - compute + communication - hidden : communication;
+  // All-to-all kernels that hold no compute units (DeepEP's low-latency ones) overlap stage by
+  // stage, as DeepSeek's and SGLang's decode schedule runs them: see decodeScheduleExposed.
+  if (r.overlap > 0 && moe && moeLayers > 0 && r.dispatchMode === 'per-expert' && dispatch + combine > 0 && tensorParallel === 0 && !sharedBesideRouted) {
+    const scheduled = decodeScheduleExposed(stages, { layers: model.numLayers, moeLayers, dispatch, combine, otherCompute: elementwise + launch });
+    exposed = (1 - r.overlap) * communication + r.overlap * scheduled;
+  }
   const pp = r.pp;
   // Pipeline stages hold numLayers/pp layers each; the activations cross each boundary once.
   const stageDevices = r.tp * r.dp;
@@ -857,6 +872,67 @@ function stageCost(model: ModelSpec, hw: HardwareSpec, r: Resolved, work: Checke
     byteSeconds: byteSeconds * scale,
   };
   return { breakdown, stageSeconds: (compute + exposed) * scale, p2pSeconds: p2p, kernels: r.kernels ? tally.list() : undefined };
+}
+
+/** Seconds of a step's ops by where the two-micro-batch decode schedule runs them, summed over layers. */
+interface DecodeStages {
+  /** Attention ops before the core: norms' neighbours, the Q and KV projections, MLA's query absorption. */
+  beforeCore: number;
+  /** The attention core, what follows it (MLA's value absorption, the output projection) and the router. */
+  core: number;
+  shared: number;
+  routed: number;
+  /** Embedding, LM head and dense FFN layers: outside the MoE layers' schedule, never overlapped. */
+  outside: number;
+}
+
+function decodeStageOf(op: ModelOperation): keyof DecodeStages {
+  switch (op.group) {
+    case 'attention':
+      return op.name === 'attn.o_proj' || op.name === 'attn.v_absorb' ? 'core' : 'beforeCore';
+    case 'attention-core':
+    case 'router':
+      return 'core';
+    case 'shared-expert':
+      return 'shared';
+    case 'routed-expert':
+      return 'routed';
+    default:
+      return 'outside';
+  }
+}
+
+/**
+ * Communication left exposed when two micro-batches overlap all-to-all kernels that hold no
+ * compute units, as DeepSeek's decode runs them (github.com/deepseek-ai/profile-data README,
+ * decoding, and its figure assets/decode.jpg: SHARED + ATTN-0 beside DISPATCH, MLP alone,
+ * ATTN-1 beside COMBINE) and SGLang's two-batch overlap does
+ * (python/sglang/srt/batch_overlap/operations_strategy.py, `_compute_moe_deepseek_blog_decode`:
+ * five stages, the second micro-batch two stages behind). In every MoE layer one micro-batch's
+ * dispatch runs while the compute stream runs its shared experts and the other's pre-core
+ * attention; its routed experts wait for the dispatch and overlap nothing; its combine runs
+ * while the other's core attention and router run. Per MoE layer and micro-batch:
+ * max(shared + beforeCore, dispatch) + routed + max(core, combine). The stage seconds are one
+ * micro-batch's (attention per layer over all layers, experts per MoE layer); the step's
+ * elementwise and launch seconds spread over the stages in proportion to their seconds; dense
+ * layers, embedding and LM head overlap nothing. Returns exposed seconds (≥ 0, at most the
+ * communication).
+ *
+ * @example
+ * decodeScheduleExposed({ beforeCore: 6, core: 6, shared: 3, routed: 3, outside: 0 }, { layers: 3, moeLayers: 3, dispatch: 3, combine: 9, otherCompute: 0 })
+ * // => 3: per layer max(1 + 2, 1) + 1 + max(2, 3) = 7 against 6 of compute
+ */
+export function decodeScheduleExposed(st: DecodeStages, c: { layers: number; moeLayers: number; dispatch: number; combine: number; otherCompute: number }): number {
+  const inLayers = st.beforeCore + st.core + st.shared + st.routed;
+  const spread = inLayers > 0 ? 1 + c.otherCompute / (inLayers + st.outside) : 1;
+  const beforeCore = (st.beforeCore / c.layers) * spread;
+  const core = (st.core / c.layers) * spread;
+  const shared = (st.shared / c.moeLayers) * spread;
+  const routed = (st.routed / c.moeLayers) * spread;
+  const dispatch = c.dispatch / c.moeLayers;
+  const combine = c.combine / c.moeLayers;
+  const perLayer = Math.max(shared + beforeCore, dispatch) + routed + Math.max(core, combine) - (shared + beforeCore + routed + core);
+  return Math.min(c.dispatch + c.combine, c.moeLayers * perLayer);
 }
 
 /**

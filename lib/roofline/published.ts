@@ -893,8 +893,8 @@ export function publishedComparisonNotes(comparisons: readonly PublishedComparis
   const overlap = loadHardware('h800').calibration?.overlapEfficiency ?? 1;
   const out: string[] = [
     overlap === 1
-      ? 'Two overlapped micro-batches each run half of the step, so memory-bound GEMMs read their weights twice and every collective pays its latency twice; the overlap hides the shorter of computation and communication as the model prices them, computation running on the units communication leaves free, with no fitted loss (no serving figure sets it).'
-      : `Two overlapped micro-batches each run half of the step, so memory-bound GEMMs read their weights twice and every collective pays its latency twice, and they hide ${Math.round(overlap * 100)} % of the shorter of computation and communication (\`overlapEfficiency\` in \`data/hardware/h800.json\`).`,
+      ? "Two overlapped micro-batches each run half of the step, so memory-bound GEMMs read their weights twice and every collective pays its latency twice. In prefill the overlap hides the shorter of the step's computation and communication, computation running on the units the all-to-all leaves free (DeepSeek's prefill figure: 108 of 132 SMs). In decode it follows DeepSeek's and SGLang's schedule, layer by layer: dispatch beside the shared experts and the attention projections, combine beside the core attention, the routed experts beside nothing; with no fitted loss (no serving figure sets it)."
+      : `Two overlapped micro-batches each run half of the step, so memory-bound GEMMs read their weights twice and every collective pays its latency twice, and they hide ${Math.round(overlap * 100)} % of what their schedule can hide (\`overlapEfficiency\` in \`data/hardware/h800.json\`).`,
   ];
   const day = comparisons.filter((c) => c.id === 'deepseek-prefill' || c.id === 'deepseek-decode');
   const capacity = comparisons.filter((c) => !day.includes(c));

@@ -78,8 +78,11 @@ test('step seconds are non-decreasing in batch and context; micro-batch overlap 
     // at one sequence per rank. The removed second roofline took overlap as free (max of the
     // whole step's compute and communication), which this test used to assert at every batch.
     if (B >= 128) assert.ok(s.seconds < off.step({ prefillTokens: 0, decodeSequences: B, decodeContext: 4096 }).seconds, `B=${B}`);
-    // With overlap the step is the larger of compute and communication.
-    assert.equal(s.seconds, Math.max(s.linearSeconds + s.attentionSeconds + s.expertSeconds, s.communicationSeconds));
+    // With overlap the step is at least the longer of compute and communication and at most both: the decode
+    // schedule (stepTime's decodeScheduleExposed) hides communication only beside the compute of its stage.
+    const compute = s.linearSeconds + s.attentionSeconds + s.expertSeconds;
+    assert.ok(s.seconds >= Math.max(compute, s.communicationSeconds) * (1 - 1e-12), `B=${B}`);
+    assert.ok(s.seconds <= (compute + s.communicationSeconds) * (1 + 1e-12), `B=${B}`);
   }
   assert.ok(on.step({ prefillTokens: 0, decodeSequences: 64, decodeContext: 8192 }).seconds >= on.step({ prefillTokens: 0, decodeSequences: 64, decodeContext: 1024 }).seconds);
 });

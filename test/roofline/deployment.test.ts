@@ -106,7 +106,7 @@ test('precision per tensor class: a wider KV cache costs decode time, an FP8 dis
   assert.ok(rel(ep.breakdown.combineSeconds / ep.breakdown.dispatchSeconds, 2 / (1 + 4 / 128)) < 1e-12);
 });
 
-test('expert parallelism: the busiest device sets the step, and overlap hides the shorter of compute and communication', () => {
+test('expert parallelism: the busiest device sets the step, and overlap hides what its schedule can: stage by stage in decode, the shorter side in prefill', () => {
   const w = { prefillTokens: 0, decodeTokens: 32 * 128, contextTokens: 32 * 128 * 4096 };
   const base: PerfConfig = { precision: { weights: 'fp8', activations: 'bf16' }, parallelism: { dp: 32, ep: 32 } };
   const even = stepTime(ds, h800, base, w);
@@ -114,17 +114,23 @@ test('expert parallelism: the busiest device sets the step, and overlap hides th
   assert.ok(skew.seconds > even.seconds);
   const overlapped = stepTime(ds, h800, { ...base, parallelism: { dp: 32, ep: 32, overlap: true } }, w);
   const b = overlapped.breakdown;
-  // h800.json sets no overlapEfficiency: overlap hides all of the shorter side; the breakdown is of both half micro-batches.
+  // h800.json sets no overlapEfficiency: the decode schedule (per-expert, low-latency all-to-all) hides what its stages can;
+  // the breakdown is of both half micro-batches. The step is at least the longer side and at most both.
   assert.equal(h800.calibration!.overlapEfficiency, undefined);
-  assert.ok(rel(overlapped.seconds, Math.max(b.computeSeconds, b.communicationSeconds)) < 1e-12);
-  // A calibration that measured a loss hides only its share.
+  assert.ok(rel(overlapped.seconds, b.computeSeconds + b.exposedCommunicationSeconds) < 1e-12);
+  assert.ok(overlapped.seconds >= Math.max(b.computeSeconds, b.communicationSeconds) * (1 - 1e-12));
+  assert.ok(overlapped.seconds < b.computeSeconds + b.communicationSeconds);
+  // DeepSeek's decode at its profiling batch: combine outlasts the core attention beside it, so some communication shows.
+  assert.ok(b.exposedCommunicationSeconds > 0);
+  // A calibration that measured a loss hides only its share of what the schedule hides.
   const lossy = { ...h800, calibration: { ...h800.calibration!, overlapEfficiency: 0.5 } };
   const half = stepTime(ds, lossy, { ...base, parallelism: { dp: 32, ep: 32, overlap: true } }, w).breakdown;
-  const halfSeconds = stepTime(ds, lossy, { ...base, parallelism: { dp: 32, ep: 32, overlap: true } }, w).seconds;
-  assert.ok(rel(halfSeconds, half.computeSeconds + half.communicationSeconds - 0.5 * Math.min(half.computeSeconds, half.communicationSeconds)) < 1e-12);
-  // At the datasheet bound overlap hides all of the shorter side.
-  const specOverlap = stepTime(ds, h800, { ...base, efficiency: 'spec', checkMemory: false, parallelism: { dp: 32, ep: 32, overlap: true } }, w);
-  assert.ok(rel(specOverlap.seconds, Math.max(specOverlap.breakdown.computeSeconds, specOverlap.breakdown.communicationSeconds)) < 1e-12);
+  assert.ok(rel(half.exposedCommunicationSeconds, 0.5 * b.communicationSeconds + 0.5 * b.exposedCommunicationSeconds) < 1e-12);
+  // Prefill's normal kernels hold compute units (dispatch 'per-node'): the whole step's shorter side hides, as before.
+  // Computation then runs on the 108 of 132 SMs the all-to-all leaves (data/hardware/h800.json, DeepSeek's prefill figure).
+  const pn = stepTime(ds, h800, { ...base, parallelism: { dp: 32, ep: 32, overlap: true, dispatch: 'per-node' } }, w).breakdown;
+  const slowed = (pn.computeSeconds * 132) / 108;
+  assert.ok(rel(pn.exposedCommunicationSeconds, slowed - pn.computeSeconds + pn.communicationSeconds - Math.min(slowed, pn.communicationSeconds)) < 1e-12);
   // Two half micro-batches: memory-bound weight GEMMs read their weights twice, so overlap's GEMM time exceeds one full batch's.
   assert.ok(b.gemmSeconds > even.breakdown.gemmSeconds);
   assert.ok(rel(even.seconds, even.breakdown.computeSeconds + even.breakdown.communicationSeconds) < 1e-12);
@@ -216,11 +222,12 @@ test('stepTime() and memoryFit() reject bad work and options with an InputError 
   assert.throws(() => stepTime(llama, h100, { precision: { weights: 'fp7' as never } }, { prefillTokens: 1, decodeTokens: 0, contextTokens: 0 }), /precision\.weights/);
   assert.throws(() => memoryFit(llama, h100, { precision: 'bf16' }, { batch: -1, context: 10 }), /batch/);
   assert.throws(() => maxBatchThatFits(llama, h100, { precision: 'bf16' }, 0), /context/);
-  // A number in [0, 1] hides that share of the shorter side.
+  // A number in [0, 1] hides that share of what full overlap hides.
   const w = { prefillTokens: 0, decodeTokens: 32 * 128, contextTokens: 32 * 128 * 4096 };
-  const half = stepTime(ds, h800, { precision: { weights: 'fp8', activations: 'bf16' }, parallelism: { dp: 32, ep: 32, overlap: 0.5 } }, w);
-  const b = half.breakdown;
-  assert.ok(Math.abs(half.seconds - (b.computeSeconds + b.communicationSeconds - 0.5 * Math.min(b.computeSeconds, b.communicationSeconds))) < 1e-12);
+  const cfg = (overlap: number | boolean): PerfConfig => ({ precision: { weights: 'fp8', activations: 'bf16' }, parallelism: { dp: 32, ep: 32, overlap } });
+  const half = stepTime(ds, h800, cfg(0.5), w).breakdown;
+  const full = stepTime(ds, h800, cfg(true), w).breakdown;
+  assert.ok(Math.abs(half.exposedCommunicationSeconds - (0.5 * full.communicationSeconds + 0.5 * full.exposedCommunicationSeconds)) < 1e-12);
 });
 
 test('memoryFit is the one fit: USABLE_MEMORY_FRACTION of the datasheet capacity, or the engine share memoryFraction; kvCacheCapacity is what it leaves', async () => {
@@ -305,4 +312,26 @@ test("memoryFit() under expertRouting 'eplb' holds the redundant copies' weights
   assert.equal(eplb.weightBytes - plain.weightBytes, 58 * 3 * 7168 * 2048);
   // EPLB without copies places the experts alone.
   assert.equal(memoryFit(ds, h200, { parallelism: { ...par, expertRouting: 'eplb' }, precision: 'fp8' }, { batch: 64, context: 2048 }).weightBytes, plain.weightBytes);
+});
+
+test('decodeScheduleExposed(): per MoE layer max(shared + pre-core attention, dispatch) + routed experts + max(core attention, combine), less the compute (DeepSeek decode figure, SGLang decode strategy)', async () => {
+  const { decodeScheduleExposed } = await import('../../lib/roofline/deployment.js');
+  const none = { layers: 3, moeLayers: 3, otherCompute: 0 };
+  // Per layer: shared 1 + pre-core 2 against dispatch 1, routed 1, core 2 against combine 3: 7 against 6 of compute.
+  assert.equal(decodeScheduleExposed({ beforeCore: 6, core: 6, shared: 3, routed: 3, outside: 0 }, { ...none, dispatch: 3, combine: 9 }), 3);
+  // Each transfer shorter than the compute beside it: all hidden.
+  assert.equal(decodeScheduleExposed({ beforeCore: 6, core: 6, shared: 3, routed: 3, outside: 0 }, { ...none, dispatch: 3, combine: 6 }), 0);
+  // Routed experts wait for their dispatch and overlap nothing: with no other compute, all communication shows.
+  assert.equal(decodeScheduleExposed({ beforeCore: 0, core: 0, shared: 0, routed: 30, outside: 0 }, { ...none, dispatch: 3, combine: 6 }), 9);
+  // The step's elementwise and launch seconds widen every stage in proportion: doubled here, the core attention (2 a layer) hides the combine (2).
+  assert.equal(decodeScheduleExposed({ beforeCore: 3, core: 3, shared: 0, routed: 3, outside: 0 }, { ...none, dispatch: 3, combine: 6, otherCompute: 9 }), 0);
+  // Dense layers carry attention but no all-to-all: attention per layer over all 4, experts per MoE layer over 3.
+  // Per MoE layer: max(1 + 1, 3) + 1 + max(1, 1) = 5 against 4 of compute.
+  assert.equal(decodeScheduleExposed({ beforeCore: 4, core: 4, shared: 3, routed: 3, outside: 0 }, { layers: 4, moeLayers: 3, dispatch: 9, combine: 3, otherCompute: 0 }), 3);
+  // Never more than the communication, never less than what exceeds the compute (the whole-step bound).
+  for (const [d, c] of [[1, 1], [10, 1], [1, 10], [50, 50]]) {
+    const st = { beforeCore: 6, core: 6, shared: 3, routed: 3, outside: 0 };
+    const e = decodeScheduleExposed(st, { ...none, dispatch: d, combine: c });
+    assert.ok(e <= d + c && e >= Math.max(0, d + c - 18), `${d}, ${c}: ${e}`);
+  }
 });
