@@ -907,8 +907,9 @@ function decodeStageOf(op: ModelOperation): keyof DecodeStages {
  * compute units, as DeepSeek's decode runs them (github.com/deepseek-ai/profile-data README,
  * decoding, and its figure assets/decode.jpg: SHARED + ATTN-0 beside DISPATCH, MLP alone,
  * ATTN-1 beside COMBINE) and SGLang's two-batch overlap does
- * (python/sglang/srt/batch_overlap/operations_strategy.py, `_compute_moe_deepseek_blog_decode`:
- * five stages, the second micro-batch two stages behind). In every MoE layer one micro-batch's
+ * (`_compute_moe_deepseek_blog_decode` in python/sglang/srt/operations_strategy.py, commit
+ * 1e90555b, and python/sglang/srt/batch_overlap/operations_strategy.py, commit 0e02cef9: the
+ * layer in stages split at each yield, the second micro-batch two stages behind). In every MoE layer one micro-batch's
  * dispatch runs while the compute stream runs its shared experts and the other's pre-core
  * attention; its routed experts wait for the dispatch and overlap nothing; its combine runs
  * while the other's core attention and router run. Per MoE layer and micro-batch:
