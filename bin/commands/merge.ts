@@ -1,5 +1,5 @@
 import { asFlags, wantsJson } from './context.js';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { CliIo } from './io.js';
@@ -32,6 +32,12 @@ async function mergeCommand(inputs: string[], o: { out?: string; json?: boolean 
   // A device, FIFO or folder as --out is refused before any shard is read.
   if (o.out !== undefined) checkWritableFile('--out', o.out);
   const files = expand(inputs);
+  // Writing over an input would replace measured rows with the merge (and the next merge would read it back).
+  if (o.out !== undefined && existsSync(o.out)) {
+    const out = realpathSync(o.out);
+    const same = files.find((f) => realpathSync(f) === out);
+    if (same !== undefined) throw new InputError('--out', o.out, 'a file that is not one of the inputs', `it is the input ${same}`);
+  }
   const csv = files.filter((f) => f.endsWith('.csv'));
   if (csv.length > 0 && csv.length !== files.length) throw new InputError('inputs', files.length, 'all sweep shard files or all GEMM CSVs, not a mix');
   if (csv.length > 0) {

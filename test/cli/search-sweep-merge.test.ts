@@ -73,3 +73,26 @@ test('batchlab merge: a JSON file that is not a shard is refused naming the file
     assert.match(r.err, detail);
   }
 }));
+
+test('batchlab merge --out refuses to write over one of its inputs, shard or GEMM CSV, and leaves it as it was', withDir(async (dir) => {
+  const spec = resolve(import.meta.dirname, '../../docs/search-spec.example.json');
+  for (const shard of ['0/2', '1/2']) assert.equal((await run(['sweep', '--spec', spec, '--shard', shard, '--out', dir])).code, 0);
+  const first = join(dir, 'shard-0000-of-0002.json');
+  const before = readFileSync(first, 'utf8');
+  const r = await run(['merge', dir, '--out', first]);
+  assert.equal(r.code, 2);
+  assert.equal(r.err, `batchlab: --out must be a file that is not one of the inputs; got ${JSON.stringify(first)} (it is the input ${first})`);
+  assert.equal(readFileSync(first, 'utf8'), before);
+  // The same file by another path is the same file.
+  const again = await run(['merge', dir, '--out', join(dir, '.', 'shard-0000-of-0002.json')]);
+  assert.equal(again.code, 2);
+  // A new file beside them is fine, and the folder still merges afterwards.
+  assert.equal((await run(['merge', dir, '--out', join(dir, 'merged.json')])).code, 0);
+  assert.equal((await run(['merge', dir])).code, 0);
+  const csv = join(dir, 'gemm.csv');
+  writeFileSync(csv, 'not read');
+  const c = await run(['merge', csv, '--out', csv]);
+  assert.equal(c.code, 2);
+  assert.match(c.err, /^batchlab: --out must be a file that is not one of the inputs/);
+  assert.equal(readFileSync(csv, 'utf8'), 'not read');
+}));
