@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { InputError } from '../lib/util/errors.js';
 import { batchlabRoot } from '../lib/util/package-root.js';
 import { attachIo, fsErrorAsFlag, ioOf } from './commands/context.js';
+import { CliExit } from './commands/io.js';
 import type { CliIo } from './commands/io.js';
 import * as bench from './commands/bench.js';
 import * as moe from './commands/moe.js';
@@ -74,6 +75,7 @@ export async function runBatchlabCli(argv: string[], io: CliIo): Promise<number>
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof CliExit) return err.code;
     // A file-system error (raw errno text) is reported against the flag that named the path.
     const named = err instanceof InputError ? err : fsErrorAsFlag(err, argv);
     if (named) {

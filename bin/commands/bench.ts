@@ -1,3 +1,5 @@
+import { CliExit } from './io.js';
+import { countOf } from '../../lib/util/words.js';
 import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { BACKEND_NAMES, tfjs } from '../../lib/backend/registry.js';
@@ -29,7 +31,11 @@ export function parseBatchList(flag: string, raw: string): number[] {
   const pow = /^pow2(only)?:(.+)$/.exec(s);
   if (pow) return gemmBatchSizes(intArg(flag, pow[2], 1, MAX_GEMM_DIM), { between: !pow[1] });
   if (s === '') throw new InputError(flag, raw, 'a comma-separated list of positive integers, or pow2:<max>');
-  return s.split(',').map((p, i) => intArg(`${flag}[${i}]`, p, 1, MAX_GEMM_DIM));
+  const ms = s.split(',').map((p, i) => intArg(`${flag}[${i}]`, p, 1, MAX_GEMM_DIM));
+  // A repeated value would be measured twice and counted as two rows of one point.
+  const at = ms.findIndex((m, i) => ms.indexOf(m) !== i);
+  if (at >= 0) throw new InputError(`${flag}[${at}]`, ms[at], 'a value the list does not already hold (each is one point)');
+  return ms;
 }
 
 /**
@@ -39,11 +45,14 @@ export function parseBatchList(flag: string, raw: string): number[] {
  * parseShapeList('--shapes', '8x16') // => [{ k: 8, n: 16 }]
  */
 export function parseShapeList(flag: string, raw: string): Array<{ k: number; n: number }> {
-  return raw.split(',').map((p, i) => {
+  const shapes = raw.split(',').map((p, i) => {
     const m = /^\s*([^x]+)x([^x]+)\s*$/.exec(p);
     if (!m) throw new InputError(`${flag}[${i}]`, p, 'KxN, e.g. 4096x4096');
     return { k: intArg(`${flag}[${i}].k`, m[1], 1, MAX_GEMM_DIM), n: intArg(`${flag}[${i}].n`, m[2], 1, MAX_GEMM_DIM) };
   });
+  const at = shapes.findIndex((a, i) => shapes.findIndex((b) => b.k === a.k && b.n === a.n) !== i);
+  if (at >= 0) throw new InputError(`${flag}[${at}]`, `${shapes[at].k}x${shapes[at].n}`, 'a shape the list does not already hold (each is one line of points)');
+  return shapes;
 }
 
 interface GemmCliOptions {
@@ -158,12 +167,14 @@ async function benchGemm(o: GemmCliOptions, cmd: Command): Promise<void> {
   const heldOut = fit && pts.length >= 6 ? heldOutFitError(pts).test : undefined;
   emit(
     cmd,
-    { csv: result.csv, json: result.json, droppedLine: result.droppedLine, kernelTable, resumed: result.resumed, measured: result.measured, complete: result.complete, fit, kneeBatch: knee, heldOutError: heldOut },
+    { csv: result.csv, json: result.json, droppedLine: result.droppedLine, kernelTable, resumed: result.resumed, kept: result.kept, measured: result.measured, complete: result.complete, fit, kneeBatch: knee, heldOutError: heldOut },
     () => {
-      const lines = [`batchlab: ${result.resumed} points resumed, ${result.measured} measured -> ${result.csv}`, `batchlab: JSON with provenance -> ${result.json}`];
+      const kept = result.kept > 0 ? `; ${countOf(result.kept, 'row')} of earlier runs in the file kept (other points)` : '';
+      const lines = [`batchlab: ${countOf(result.resumed, 'point')} resumed, ${result.measured} measured${kept} -> ${result.csv}`, `batchlab: JSON with provenance -> ${result.json}`];
       if (result.droppedLine !== null) lines.push(`batchlab: the last line of ${result.csv} was cut short (no newline) and is dropped: ${JSON.stringify(result.droppedLine.slice(0, 80))}`);
       if (kernelTable) lines.push(`batchlab: ${kernelRows.length} kernel-database GEMM rows -> ${kernelTable}`);
       if (!result.complete) lines.push('batchlab: sweep interrupted; completed points are saved, re-run the same command to continue');
+      if (fit && result.kept > 0) lines.push(`batchlab: the fit below is over every row of the file: this run's points and the ${countOf(result.kept, 'row')} kept`);
       if (fit && knee !== undefined) {
         lines.push(
           `batchlab: fitted roofline: overhead ${(fit.overheadSeconds * 1e6).toFixed(1)} us, peak ${(fit.peakFlopsPerSecond / 1e9).toFixed(1)} GFLOP/s, ` +
@@ -175,6 +186,8 @@ async function benchGemm(o: GemmCliOptions, cmd: Command): Promise<void> {
       return lines;
     },
   );
+  // Stopped by Ctrl-C: what was measured is written; the exit code says the run is not whole.
+  if (!result.complete && io.signal?.aborted) throw new CliExit(130);
 }
 
 /**

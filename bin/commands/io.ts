@@ -9,3 +9,13 @@ export interface CliIo {
   progress?: boolean;
   signal?: AbortSignal;
 }
+
+/**
+ * Ends a command with an exit code and no further message (the command printed what it
+ * had to say): 130 for a run stopped by Ctrl-C or SIGTERM after saving what it completed.
+ */
+export class CliExit extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+  }
+}

@@ -1,6 +1,7 @@
 import { wantsJson } from './context.js';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { CliExit } from './io.js';
 import type { CliIo } from './io.js';
 import { searchSweep } from '../../lib/deployment/spec.js';
 import type { SearchSpec } from '../../lib/deployment/spec.js';
@@ -8,12 +9,12 @@ import { parseShard } from '../../lib/sweep/shard.js';
 import { servingSweepDefinition } from '../../lib/sweep/serving.js';
 import type { ServingSweepSpec } from '../../lib/sweep/serving.js';
 import type { SweepDefinition } from '../../lib/sweep/run.js';
-import { runSweepShard, sweepShardFileName, writeSweepShard } from '../../lib/sweep/run.js';
+import { removeSweepPartial, runSweepShardResumable, sweepPartialFileName, sweepShardFileName, writeSweepShard } from '../../lib/sweep/run.js';
 import { checkOneOf } from '../../lib/util/validate.js';
 import { checkWritableDir, ensureDir } from '../../lib/util/files.js';
 import { asFlagsAsync } from './context.js';
 import { readJsonSpec } from './search.js';
-import { progressBar } from './inputs.js';
+import { countOf, progressBar } from './inputs.js';
 
 const KINDS = ['deployment-search', 'serving'] as const;
 
@@ -27,14 +28,33 @@ async function sweepCommand(o: { kind: string; spec?: string; shard: string; out
   // The folder is made before the sweep runs, not after it.
   ensureDir('--out', o.out);
   const bar = progressBar(io, `sweep shard ${shard.index}/${shard.count}: points`);
-  let file: ReturnType<typeof runSweepShard>;
+  const partialPath = join(o.out, sweepPartialFileName(shard));
+  // A scheduler ends a task with SIGTERM (Slurm at its time limit or on preemption): it
+  // stops the shard like Ctrl-C, keeping the points done, for the same command to resume.
+  const stop = new AbortController();
+  io.signal?.addEventListener('abort', () => stop.abort());
+  const onTerm = (): void => {
+    io.err('batchlab: SIGTERM: stopping after the current point');
+    stop.abort();
+  };
+  process.once('SIGTERM', onTerm);
+  let run: Awaited<ReturnType<typeof runSweepShardResumable>>;
   try {
-    file = runSweepShard(def, shard, (done, total) => bar.update(done, total));
+    run = await runSweepShardResumable(def, shard, { partialPath, signal: stop.signal, onPoint: (done, total) => bar.update(done, total) });
   } finally {
+    process.removeListener('SIGTERM', onTerm);
     bar.stop();
+  }
+  const file = run.file;
+  if (file === null) {
+    const summary = { path: null, partial: partialPath, interrupted: true, done: run.done, points: run.total, resumed: run.resumed };
+    io.out(o.json ? JSON.stringify(summary) : `batchlab: shard ${shard.index}/${shard.count} interrupted after ${run.done} of ${countOf(run.total, 'point')}; they are kept in ${partialPath}, and the same command continues from there`);
+    throw new CliExit(130);
   }
   const path = join(o.out, sweepShardFileName(shard));
   await asFlagsAsync(() => writeSweepShard(path, file), { path: '--out' });
+  removeSweepPartial(partialPath);
+  if (run.resumed > 0) io.err(`batchlab: resumed ${countOf(run.resumed, 'point')} from ${partialPath}`);
   const points = file.end - file.start;
   // More shards than points leave the last ones empty; the file is still written so that merge sees every shard.
   const reason = points === 0 ? `${file.size} points over ${shard.count} shards leave shard ${shard.index} none` : null;

@@ -187,7 +187,7 @@ export interface GemmSweepFileOptions extends GemmSweepOptions {
  */
 export async function sweepGemmToFiles(
   opts: GemmSweepFileOptions = {},
-): Promise<{ table: Table; csv: string; json: string; resumed: number; measured: number; complete: boolean; droppedLine: string | null }> {
+): Promise<{ table: Table; csv: string; json: string; resumed: number; kept: number; measured: number; complete: boolean; droppedLine: string | null }> {
   const points = gemmSweepPoints(opts);
   if (opts.stem !== undefined) checkStem(opts.stem);
   // A folder that cannot be one (a file, a device on the way) is refused before anything is measured.
@@ -247,7 +247,10 @@ export async function sweepGemmToFiles(
   const complete = points.every((p) => have.has(`sweep|${p.variant}|${p.m}|${p.k}|${p.n}|${p.dtype}`));
   const extra = complete && opts.onComplete ? await opts.onComplete(table) : {};
   write(gemmRows(table), { provenance, complete, ...extra });
-  return { table, ...paths, resumed: previous.length, measured, complete, droppedLine: dropped };
+  // Rows of the file that are points of this run count as resumed; the file's other rows (earlier runs of other points) are kept.
+  const asked = new Set(points.map((p) => `sweep|${p.variant}|${p.m}|${p.k}|${p.n}|${p.dtype}`));
+  const resumed = previous.filter((r) => asked.has(`${r.case}|${r.variant}|${r.m}|${r.k}|${r.n}|${r.dtype}`)).length;
+  return { table, ...paths, resumed, kept: previous.length - resumed, measured, complete, droppedLine: dropped };
 }
 
 /**

@@ -1,3 +1,4 @@
+import { yieldToEventLoop } from '../util/event-loop.js';
 import type { Tensor } from '@tensorflow/tfjs-core';
 import * as aq from 'arquero';
 import { activeBackend, selectBackend } from '../backend/registry.js';
@@ -268,6 +269,8 @@ export async function sweepGemm(opts: GemmSweepOptions = {}): Promise<Table> {
   };
   try {
     for (const p of todo) {
+      // Timing loops are synchronous: let a Ctrl-C handler run between points.
+      await yieldToEventLoop();
       if (opts.signal?.aborted) break;
       await measure(p);
     }
@@ -294,6 +297,7 @@ export async function sweepGemm(opts: GemmSweepOptions = {}): Promise<Table> {
         for (const p of ask) assertGemmMemory(`X[${p.m}×${p.k}]·W[${p.k}×${p.n}] (${p.dtype})`, gemmBytes(p.m, p.k, p.n, p.dtype), budget);
         total += ask.length;
         for (const p of ask) {
+          await yieldToEventLoop();
           if (opts.signal?.aborted) break;
           await measure(p);
         }

@@ -2,6 +2,8 @@ import { countOf } from '../util/words.js';
 import { createHash } from 'node:crypto';
 import stringify from 'fast-json-stable-stringify';
 import { InputError } from '../util/errors.js';
+import { existsSync, rmSync } from 'node:fs';
+import { yieldToEventLoop } from '../util/event-loop.js';
 import { readTextCapped, writeFileSafeAsync } from '../util/files.js';
 import { checkInt } from '../util/validate.js';
 import type { Shard } from './shard.js';
@@ -72,6 +74,95 @@ export function runSweepShard<Row>(def: SweepDefinition<Row>, shard: Shard, onPo
   }
   const body = { format: SWEEP_SHARD_FORMAT, kind: def.kind, specHash: sweepSpecHash(def.spec), size: def.size, shard, start, end, rows };
   return { ...body, contentHash: sweepShardContentHash(body) };
+}
+
+/** The format of the rows an interrupted shard completed, kept to be resumed. */
+export const SWEEP_PARTIAL_FORMAT = 'batchlab-sweep-partial/1' as const;
+/** How often, at most, a running shard rewrites its partial file (besides when it is interrupted). */
+export const SWEEP_PARTIAL_EVERY_MS = 30_000;
+
+/** What `runSweepShardResumable` returns: the whole shard, or where an interrupted one stopped. */
+export interface SweepShardRun<Row> {
+  /** The shard, once every point is done; null when interrupted. */
+  file: SweepShardFile<Row> | null;
+  /** Points done (resumed ones included) and the shard's points. */
+  done: number;
+  total: number;
+  /** Points read back from an earlier interrupted run. */
+  resumed: number;
+}
+
+/**
+ * The partial file name beside a shard's: `shard-0003-of-0016.partial.json`.
+ *
+ * @example
+ * sweepPartialFileName({ index: 3, count: 16 }) // => 'shard-0003-of-0016.partial.json'
+ */
+export function sweepPartialFileName(shard: Shard): string {
+  return sweepShardFileName(shard).replace(/\.json$/, '.partial.json');
+}
+
+function readSweepPartial(path: string, want: { kind: string; specHash: string; size: number; shard: Shard; start: number; end: number }): unknown[] {
+  const field = '--out';
+  const what = `a partial shard file of this sweep and shard (format "${SWEEP_PARTIAL_FORMAT}", kind ${want.kind}, spec hash ${want.specHash.slice(0, 12)}, shard ${want.shard.index}/${want.shard.count}); delete it to start the shard afresh`;
+  const text = readTextCapped(field, path, { maxBytes: MAX_SHARD_BYTES, what: 'partial shard file' });
+  let j: Record<string, unknown>;
+  try {
+    j = JSON.parse(text) as Record<string, unknown>;
+  } catch (e) {
+    throw new InputError(field, path, what, `not JSON: ${(e as Error).message.split('\n')[0]}`);
+  }
+  const shard = (j?.shard ?? {}) as Partial<Shard>;
+  const same = j !== null && typeof j === 'object' && j.format === SWEEP_PARTIAL_FORMAT && j.kind === want.kind && j.specHash === want.specHash && j.size === want.size && shard.index === want.shard.index && shard.count === want.shard.count && j.start === want.start;
+  if (!same) throw new InputError(field, path, what, j?.specHash !== undefined && j.specHash !== want.specHash ? `it holds points of spec hash ${String(j.specHash).slice(0, 12)}` : 'its header differs');
+  if (!Array.isArray(j.rows) || j.rows.length > want.end - want.start) throw new InputError(field, path, what, `its rows are not a list of at most ${want.end - want.start}`);
+  return j.rows;
+}
+
+/**
+ * Runs one shard's points in index order, yielding to the event loop between points so
+ * that `signal` (Ctrl-C) stops it after the point in progress. The points done so far are
+ * kept in `partialPath` when it stops, and at most every SWEEP_PARTIAL_EVERY_MS while it
+ * runs; a later run with the same spec and shard resumes from that file (a file of another
+ * spec or shard is an InputError naming it) and deletes it once the shard is whole. The
+ * rows are those of `runSweepShard`: points are pure functions of (spec, index).
+ *
+ * @example
+ * const r = await runSweepShardResumable(def, { index: 0, count: 4 }, { partialPath: 'out/shard-0000-of-0004.partial.json', signal });
+ * r.file === null // => true when interrupted; r.done points are in the partial file
+ */
+export async function runSweepShardResumable<Row>(
+  def: SweepDefinition<Row>,
+  shard: Shard,
+  opts: { partialPath: string; signal?: AbortSignal; onPoint?: (done: number, total: number) => void; now?: () => number },
+): Promise<SweepShardRun<Row>> {
+  const { start, end } = shardRange(def.size, shard);
+  const head = { kind: def.kind, specHash: sweepSpecHash(def.spec), size: def.size, shard, start, end };
+  const rows = (existsSync(opts.partialPath) ? readSweepPartial(opts.partialPath, head) : []) as Row[];
+  const resumed = rows.length;
+  const now = opts.now ?? Date.now;
+  const savePartial = (): Promise<void> => writeFileSafeAsync('--out', opts.partialPath, `${JSON.stringify({ format: SWEEP_PARTIAL_FORMAT, ...head, rows })}\n`);
+  let saved = now();
+  for (let i = start + rows.length; i < end; i++) {
+    await yieldToEventLoop();
+    if (opts.signal?.aborted) {
+      await savePartial();
+      return { file: null, done: rows.length, total: end - start, resumed };
+    }
+    rows.push(def.point(i));
+    opts.onPoint?.(rows.length, end - start);
+    if (now() - saved >= SWEEP_PARTIAL_EVERY_MS && i + 1 < end) {
+      await savePartial();
+      saved = now();
+    }
+  }
+  const body = { format: SWEEP_SHARD_FORMAT, kind: def.kind, specHash: head.specHash, size: def.size, shard, start, end, rows };
+  return { file: { ...body, contentHash: sweepShardContentHash(body) }, done: rows.length, total: end - start, resumed };
+}
+
+/** Deletes a shard's partial file once the whole shard is written (nothing when there is none). */
+export function removeSweepPartial(path: string): void {
+  rmSync(path, { force: true });
 }
 
 /**

@@ -119,6 +119,17 @@ test('batchlab bench gemm: bad arguments exit 2 with the argument named; a run w
   assert.equal(readGemmCsv(join(dir, 'cli.csv')).length, 4);
   // The completed sweep's fit is what loadLatestFittedRoofline finds for this host and backend.
   assert.deepEqual(loadLatestFittedRoofline({ dir })?.fit, doc.fit);
+  // Another run into the same file: its own points count as resumed, the file's other rows as kept, and the fit says it used them.
+  const more = await run(['bench', 'gemm', '--m', '1,16', '--k', '8', '--n', '8', '--min-reps', '2', '--min-time-ms', '1', '--out', dir, '--stem', 'cli']);
+  assert.equal(more.code, 0, more.err);
+  assert.match(more.out, /1 point resumed, 1 measured; 3 rows of earlier runs in the file kept \(other points\)/);
+  assert.match(more.out, /the fit below is over every row of the file: this run's points and the 3 rows kept/);
+  assert.equal(JSON.parse((await run(['--json', 'bench', 'gemm', '--m', '1,16', '--k', '8', '--n', '8', '--out', dir, '--stem', 'cli'])).out).kept, 3);
+  // A repeated M or shape would be measured twice as one point: refused by name.
+  const twice = await run(['bench', 'gemm', '--m', '1,2,1', '--out', dir]);
+  assert.equal(twice.err, 'batchlab: --m[2] must be a value the list does not already hold (each is one point); got 1');
+  const shapes = await run(['bench', 'gemm', '--m', '1', '--shapes', '64x64,32x64,64x64', '--out', dir]);
+  assert.equal(shapes.err, 'batchlab: --shapes[2] must be a shape the list does not already hold (each is one line of points); got "64x64"');
 });
 
 test('bench/gpu/torch_gemm_sweep.py writes the harness column format, and its rows parse', () => {
