@@ -9,7 +9,8 @@ import { InputError } from '../../lib/util/errors.js';
 import { checkWritableFile, writeFileSafeAsync } from '../../lib/util/files.js';
 import { countOf } from './inputs.js';
 
-function expand(inputs: string[]): string[] {
+/** Shard files and GEMM CSVs of the inputs (folders expanded); a folder's partial shards (interrupted runs) go to `partial`. */
+function expand(inputs: string[], partial: string[] = []): string[] {
   const out: string[] = [];
   for (const p of inputs) {
     let st;
@@ -19,7 +20,9 @@ function expand(inputs: string[]): string[] {
       throw new InputError('input', p, 'an existing shard file, GEMM CSV or folder of them');
     }
     if (st.isDirectory()) {
-      const found = readdirSync(p).filter((f) => /^shard-.*\.json$|\.csv$/.test(f)).sort();
+      const names = readdirSync(p).sort();
+      partial.push(...names.filter((f) => /^shard-.*\.partial\.json$/.test(f)).map((f) => join(p, f)));
+      const found = names.filter((f) => /^shard-.*\.json$|\.csv$/.test(f) && !f.endsWith('.partial.json'));
       if (found.length === 0) throw new InputError('input', p, 'an existing shard file, GEMM CSV or folder of them', 'the folder holds no shard-*.json or *.csv file');
       out.push(...found.map((f) => join(p, f)));
     }
@@ -31,7 +34,10 @@ function expand(inputs: string[]): string[] {
 async function mergeCommand(inputs: string[], o: { out?: string; json?: boolean }, io: CliIo): Promise<void> {
   // A device, FIFO or folder as --out is refused before any shard is read.
   if (o.out !== undefined) checkWritableFile('--out', o.out);
-  const files = expand(inputs);
+  const partial: string[] = [];
+  const files = expand(inputs, partial);
+  // An interrupted shard's points are not a shard: its run resumes from them (`batchlab sweep`, same command).
+  if (partial.length > 0) io.err(`batchlab: ${countOf(partial.length, 'partial shard file')} left out (an interrupted shard; rerun its \`batchlab sweep\` command to finish it): ${partial.join(', ')}`);
   // Writing over an input would replace measured rows with the merge (and the next merge would read it back).
   if (o.out !== undefined && existsSync(o.out)) {
     const out = realpathSync(o.out);

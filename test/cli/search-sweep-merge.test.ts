@@ -89,6 +89,11 @@ test('batchlab merge --out refuses to write over one of its inputs, shard or GEM
   // A new file beside them is fine, and the folder still merges afterwards.
   assert.equal((await run(['merge', dir, '--out', join(dir, 'merged.json')])).code, 0);
   assert.equal((await run(['merge', dir])).code, 0);
+  // An interrupted shard's partial file in the folder is left out and named, not read as a shard.
+  writeFileSync(join(dir, 'shard-0001-of-0002.partial.json'), '{}');
+  const withPartial = await run(['merge', dir]);
+  assert.equal(withPartial.code, 0, withPartial.err);
+  assert.match(withPartial.err, /^batchlab: 1 partial shard file left out \(an interrupted shard; rerun its `batchlab sweep` command to finish it\): .*shard-0001-of-0002\.partial\.json$/);
   const csv = join(dir, 'gemm.csv');
   writeFileSync(csv, 'not read');
   const c = await run(['merge', csv, '--out', csv]);
