@@ -99,6 +99,7 @@ function sweepPoints(grid: ServingSweepGrid): Array<{ config: ServingConfig; eng
   if (grid.ratesPerSecond !== undefined) {
     const k = grid.base.arrivals?.kind;
     if (k === 'trace' || k === 'burst') throw new InputError('ratesPerSecond', grid.ratesPerSecond, `absent for ${k} arrivals (they fix their own arrival times)`);
+    if (k === 'closed') throw new InputError('ratesPerSecond', grid.ratesPerSecond, 'absent for closed arrivals (their clients and think time set the load)');
     rates = checkArray<number>('ratesPerSecond', grid.ratesPerSecond, 4096).map((r, i) => checkPositive(`ratesPerSecond[${i}]`, r));
   }
   // Count before building: a grid of 4096⁴ points must be refused, not allocated.

@@ -46,6 +46,16 @@ export interface ServingSweepSpec {
 export function servingSweepDefinition(spec: ServingSweepSpec): SweepDefinition<ServingSweepRow> {
   if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) throw new InputError('spec', spec, 'a serving sweep spec object');
   checkKnownKeys('spec', spec, ['model', 'hardware', 'precision', 'parallelism', 'efficiency', 'arrivals', 'requests', 'promptTokens', 'outputTokens', 'kvCapacityTokens', 'policies', 'maxBatches', 'windowsMs', 'tokenBudgets', 'ratesPerSecond', 'seed']);
+  // A field the grid would not read is refused, as an unknown one is: the spec is what a user wrote.
+  const policies = Array.isArray(spec.policies) ? spec.policies : [];
+  if (spec.windowsMs !== undefined && !policies.some((p) => p === 'window' || p === 'static')) {
+    throw new InputError('spec.windowsMs', spec.windowsMs, "left out when no listed policy reads it (the 'window' and 'static' policies do)");
+  }
+  if (spec.tokenBudgets !== undefined && !policies.includes('chunked')) throw new InputError('spec.tokenBudgets', spec.tokenBudgets, "left out when no listed policy reads it (the 'chunked' policy does)");
+  const rate = (spec.arrivals as { ratePerSecond?: unknown } | undefined)?.ratePerSecond;
+  if (spec.ratesPerSecond !== undefined && rate !== undefined) {
+    throw new InputError('spec.arrivals.ratePerSecond', rate, 'left out when spec.ratesPerSecond lists the rates (each point takes one of them)');
+  }
   if (typeof spec.model !== 'string') throw new InputError('model', spec.model, 'a model catalog id');
   if (typeof spec.hardware !== 'string') throw new InputError('hardware', spec.hardware, 'a hardware catalog id');
   const seed = checkInt('seed', spec.seed, { min: 0, max: 2 ** 32 - 1 });

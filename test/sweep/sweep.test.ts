@@ -269,3 +269,20 @@ test('batchlab sweep: SIGINT stops a shard after the point in progress, exits 13
   assert.equal(JSON.parse(readFileSync(m[2], 'utf8')).rows.length, Number(m[1]));
   assert.deepEqual(readdirSync(join(dir, 'out')), ['shard-0000-of-0001.partial.json']);
 });
+
+test('servingSweepDefinition(): spec fields the grid would not read are refused by name (a base rate beside ratesPerSecond, windows or budgets no listed policy reads, rates on closed arrivals)', () => {
+  const example = JSON.parse(readFileSync(join(root, 'docs', 'serving-sweep.example.json'), 'utf8'));
+  assert.ok(servingSweepDefinition(example).size > 0);
+  const refused: Array<[Record<string, unknown>, string]> = [
+    [{ ...example, arrivals: { kind: 'poisson', ratePerSecond: 5 } }, 'spec.arrivals.ratePerSecond'],
+    [{ ...example, policies: ['continuous'] }, 'spec.windowsMs'],
+    [{ ...example, tokenBudgets: [512] }, 'spec.tokenBudgets'],
+    [{ ...example, arrivals: { kind: 'closed', clients: 4, thinkSeconds: 0 } }, 'ratesPerSecond'],
+  ];
+  for (const [spec, field] of refused) {
+    assert.throws(() => servingSweepDefinition(spec as never), (e: unknown) => e instanceof InputError && e.field === field, field);
+  }
+  // Without the windows, continuous alone is a grid of batches × rates.
+  const { windowsMs: _w, ...plain } = example;
+  assert.equal(servingSweepDefinition({ ...plain, policies: ['continuous'] }).size, example.maxBatches.length * example.ratesPerSecond.length);
+});
