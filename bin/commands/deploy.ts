@@ -271,6 +271,8 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
   // unless --framework or --efficiency says otherwise, and where the database holds none of
   // its tables for the device, by the performance model (the label names what priced them).
   const { kernels, missing } = engineKernelOptions(o, hw, sim?.engine?.engine);
+  // The scaling picks an FP8 GEMM table: with no FP8 weights there is none to pick, and the flag would change nothing.
+  if (kernels.fp8Scaling !== undefined && precision.weights !== 'fp8') throw new InputError('--fp8-scaling', kernels.fp8Scaling, `left out with --precision ${o.precision ?? 'bf16'}: it picks the FP8 GEMM table, and these weights are ${precision.weights}`);
   if (!o.eplb && layout.redundantExperts > 0) throw new InputError('--redundant', layout.redundantExperts, '0 without --eplb: redundant copies are EPLB\'s (give --eplb to balance the experts over them)');
   if (o.eplb && !model.moe) throw new InputError('--eplb', true, `left out for ${model.id}: a dense model has no routed experts to balance`);
   if (o.eplb && layout.expertParallel === 1) throw new InputError('--eplb', true, 'left out at --ep 1: EPLB balances routed experts over expert-parallel devices (give --ep in [2, 65536])');

@@ -162,6 +162,9 @@ function searchCommand(o: { spec?: string; json?: boolean; frontier?: boolean; b
   const space: SearchSpace = { ...searchSpaceFromSpec(spec), ...(kernels.framework === undefined ? {} : { stepModel: kernelTableStepModel(kernels) }) };
   // Every precision of the spec stores its KV cache at --kv-cache.
   space.precisions = space.precisions.map((p, i) => withKvCache(p, kvCache, `precisions[${i}] of the spec`));
+  if (kernels.fp8Scaling !== undefined && !space.precisions.some((p) => p.weights === 'fp8')) {
+    throw new InputError('--fp8-scaling', kernels.fp8Scaling, 'left out when no precision of the spec has FP8 weights: it picks the FP8 GEMM table');
+  }
   if (o.usdPerHour !== undefined) {
     const price = decimalInRange('--usd-per-hour', o.usdPerHour, { min: 0, max: 1e6 });
     space.hardware = space.hardware.map((h) => hardwareWithPrice(h, price, '--usd-per-hour'));

@@ -1,5 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { run } from './run.js';
 
 test('batchlab deploy --framework trtllm prints the inter-token latency and the kernel-table rows that priced it', async () => {
@@ -119,6 +122,19 @@ test('batchlab deploy and search refuse --fp8-scaling with a bad value or withou
   const c = await run(['search', '--spec', 'docs/search-spec.example.json', '--fp8-scaling', 'block']);
   assert.equal(c.code, 2);
   assert.match(c.err, /^batchlab: --fp8-scaling must be given with --framework/);
+  // With no FP8 weights there is no FP8 GEMM table to pick: the flag changed nothing, and is refused.
+  const d = await run(['deploy', '--framework', 'trtllm', '--fp8-scaling', 'block', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--tp', '1']);
+  assert.equal(d.code, 2);
+  assert.equal(d.err, 'batchlab: --fp8-scaling must be left out with --precision bf16: it picks the FP8 GEMM table, and these weights are bf16; got "block"');
+  assert.equal((await run(['deploy', '--framework', 'trtllm', '--fp8-scaling', 'block', '--precision', 'fp8', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--tp', '1'])).code, 0);
+  const bf16Spec = JSON.parse(readFileSync('docs/search-spec.example.json', 'utf8'));
+  bf16Spec.precisions = bf16Spec.precisions.filter((p: unknown) => JSON.stringify(p).includes('bf16') && !JSON.stringify(p).includes('fp8'));
+  assert.ok(bf16Spec.precisions.length > 0);
+  const dir = mkdtempSync(join(tmpdir(), 'batchlab-fp8s-'));
+  writeFileSync(join(dir, 'spec.json'), JSON.stringify(bf16Spec));
+  const e = await run(['search', '--spec', join(dir, 'spec.json'), '--framework', 'trtllm', '--fp8-scaling', 'block']);
+  assert.equal(e.code, 2);
+  assert.match(e.err, /^batchlab: --fp8-scaling must be left out when no precision of the spec has FP8 weights/);
 });
 
 test('batchlab deploy --simulate --engine sizes the KV cache by the preset memory rule at the layout tp', async () => {
