@@ -71,7 +71,15 @@ export function batchlabProgram(io: CliIo): Command {
  */
 export async function runBatchlabCli(argv: string[], io: CliIo): Promise<number> {
   try {
-    await batchlabProgram(io).parseAsync(argv, { from: 'user' });
+    const program = batchlabProgram(io);
+    // Commander answers `batchlab nosuch --help` with the top-level help and exit 0: a typo would read as success.
+    const words = argv.filter((a) => !a.startsWith('-'));
+    const names = program.commands.map((c) => c.name());
+    if (words[0] !== undefined && !names.includes(words[0]) && words[0] !== 'help') throw new InputError('command', words[0], `one of ${names.join(', ')}`);
+    // The same one level down (`batchlab bench nosuch --help`), for a command made of subcommands.
+    const sub = program.commands.find((c) => c.name() === words[0])?.commands.map((c) => c.name()) ?? [];
+    if (sub.length > 0 && words[1] !== undefined && !sub.includes(words[1]) && words[1] !== 'help') throw new InputError(`${words[0]} command`, words[1], `one of ${sub.join(', ')}`);
+    await program.parseAsync(argv, { from: 'user' });
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;

@@ -65,6 +65,8 @@ export function register(program: Command): void {
       if (o.backend !== 'auto' && !(BACKEND_NAMES as readonly string[]).includes(o.backend)) throw new InputError('--backend', o.backend, `one of auto, ${BACKEND_NAMES.join(', ')}`);
       // Strict decimal integers: Number('0x10') would read a typo as 16.
       const int = (f: string, raw: string): number => intArg(f, raw, 1, 1 << 20);
+      // The scale applies to a trace's contexts only: without one it would be ignored.
+      if (!o.trace && cmd.getOptionValueSource('traceScale') === 'cli') throw new InputError('--trace-scale', o.traceScale, 'given with --trace (it scales the trace\'s contexts)');
       const trace = o.trace ? asFlags(() => loadServingTrace(o.trace!), { path: '--trace' }) : undefined;
       const seed = int('--seed', o.seed);
       const cases = lengthCases({

@@ -102,6 +102,11 @@ const LAYOUT_FLAGS: Record<string, string> = {
   'layout.pipelineParallel': '--pp',
   'layout.expertParallel': '--ep',
   'layout.redundantExperts': '--redundant',
+  // The roofline's own names for the same layout (resolve checks heads against parallelism.tp).
+  'parallelism.tp': '--tp',
+  'parallelism.dp': '--dp',
+  'parallelism.pp': '--pp',
+  'parallelism.ep': '--ep',
 };
 const LAYOUT_WORDS: Record<string, string> = { tensorParallel: '--tp', dataParallelAttention: '--dp', pipelineParallel: '--pp', expertParallel: '--ep' };
 

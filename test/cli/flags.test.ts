@@ -17,6 +17,12 @@ const CASES: Array<[string[], string]> = [
   // "0x10" is 16 to Number(): a typo must not become another number.
   [['bench', 'attention', '--heads', '0x10'], 'batchlab: --heads must be an integer in [1, 1024]; got "0x10"'],
   [['bench', 'attention', '--trace', 'data/traces/bursty-chat.csv', '--trace-scale', '2'], 'batchlab: --trace-scale must be a number in (0, 1]; got "2"'],
+  // Commander answered a mistyped command with --help by the top-level help and exit 0.
+  [['nosuch', '--help'], 'batchlab: command must be one of bench, simulate, '],
+  [['bench', 'nosuch', '--help'], 'batchlab: bench command must be one of gemm, attention; got "nosuch"'],
+  [['bench', 'attention', '--trace-scale', '-1'], 'batchlab: --trace-scale must be given with --trace (it scales the trace\'s contexts); got "-1"'],
+  // The roofline's parallelism.tp, which deploy's --tp feeds.
+  [['deploy', '--model', 'llama-3.1-70b', '--tp', '3'], 'batchlab: --tp must be a divisor of the 64 attention heads of llama-3.1-70b'],
   [['serve', '--model', 'nope'], 'batchlab: --model must be a catalog model id'],
   [['serve', '--width', '0'], 'batchlab: --width must be a number in (0, 1]; got "0"'],
   [['serve', '--max-batch', '0x10'], 'batchlab: --max-batch must be an integer in [1, 4096]; got "0x10"'],
