@@ -24,6 +24,8 @@ export interface SweepDefinition<Row> {
   spec: unknown;
   size: number;
   point(index: number): Row;
+  /** What each row field is, with its unit, where the names do not say it: carried into every shard and the merge. */
+  columns?: Record<string, string>;
 }
 
 /** What one shard writes. */
@@ -36,6 +38,8 @@ export interface SweepShardFile<Row = unknown> {
   start: number;
   end: number;
   rows: Row[];
+  /** The definition's `columns`, where it has them. */
+  columns?: Record<string, string>;
   /** `sweepShardContentHash` of every other field: merge recomputes it, so a changed byte anywhere is refused. */
   contentHash: string;
 }
@@ -47,6 +51,8 @@ export interface SweepResult<Row = unknown> {
   specHash: string;
   size: number;
   rows: Row[];
+  /** What each row field is, with its unit (the shards' `columns`), where the sweep states it. */
+  columns?: Record<string, string>;
 }
 
 /**
@@ -72,7 +78,7 @@ export function runSweepShard<Row>(def: SweepDefinition<Row>, shard: Shard, onPo
     rows.push(def.point(i));
     onPoint?.(i - start + 1, end - start);
   }
-  const body = { format: SWEEP_SHARD_FORMAT, kind: def.kind, specHash: sweepSpecHash(def.spec), size: def.size, shard, start, end, rows };
+  const body = { format: SWEEP_SHARD_FORMAT, kind: def.kind, specHash: sweepSpecHash(def.spec), size: def.size, shard, start, end, rows, ...(def.columns ? { columns: def.columns } : {}) };
   return { ...body, contentHash: sweepShardContentHash(body) };
 }
 
@@ -156,7 +162,7 @@ export async function runSweepShardResumable<Row>(
       saved = now();
     }
   }
-  const body = { format: SWEEP_SHARD_FORMAT, kind: def.kind, specHash: head.specHash, size: def.size, shard, start, end, rows };
+  const body = { format: SWEEP_SHARD_FORMAT, kind: def.kind, specHash: head.specHash, size: def.size, shard, start, end, rows, ...(def.columns ? { columns: def.columns } : {}) };
   return { file: { ...body, contentHash: sweepShardContentHash(body) }, done: rows.length, total: end - start, resumed };
 }
 
@@ -283,7 +289,7 @@ export function mergeSweepShards(paths: string[]): SweepResult {
     next = f.end;
   }
   if (next !== first.size) throw new InputError('shard files', countOf(paths.length, 'file'), 'shards covering every point', `points ${next}..${first.size - 1} are missing`);
-  return { format: 'batchlab-sweep/1', kind: first.kind, specHash: first.specHash, size: first.size, rows };
+  return { format: 'batchlab-sweep/1', kind: first.kind, specHash: first.specHash, size: first.size, rows, ...(first.columns ? { columns: first.columns } : {}) };
 }
 
 /**

@@ -36,6 +36,35 @@ export interface ServingSweepSpec {
   seed: number;
 }
 
+const SIMULATED_SECONDS = 'seconds, simulated';
+
+/**
+ * What each serving-sweep row field is (ServingSweepRow), with its unit: every figure is
+ * simulated over steps the row's `cost` names; latencies are seconds.
+ */
+export const SERVING_SWEEP_COLUMNS: Readonly<Record<string, string>> = {
+  ratePerSecond: 'offered arrival rate, requests per second (null: the arrivals set their own)',
+  throughputRps: 'completed requests per second, simulated',
+  throughputTokS: 'output tokens per second, simulated',
+  waitP50: `queueing before admission, ${SIMULATED_SECONDS}`,
+  waitP99: `queueing before admission, ${SIMULATED_SECONDS}`,
+  ttftP50: `time to first token, ${SIMULATED_SECONDS}`,
+  ttftP99: `time to first token, ${SIMULATED_SECONDS}`,
+  tpotP50: `time per output token after the first, per request, ${SIMULATED_SECONDS}`,
+  tpotP99: `time per output token after the first, per request, ${SIMULATED_SECONDS}`,
+  itlP50: `inter-token latency, per token, ${SIMULATED_SECONDS}`,
+  itlP99: `inter-token latency, per token, ${SIMULATED_SECONDS}`,
+  e2eP50: `request latency, arrival to last token, ${SIMULATED_SECONDS}`,
+  e2eP90: `request latency, arrival to last token, ${SIMULATED_SECONDS}`,
+  e2eP99: `request latency, arrival to last token, ${SIMULATED_SECONDS}`,
+  utilisation: 'fraction of the run the replica was busy, simulated',
+  busySecondsPer1kTokens: 'busy seconds per 1,000 output tokens, simulated',
+  tokensPerBusySecond: 'output tokens per busy second, simulated',
+  meanBatch: 'sequences per step, mean, simulated',
+  meanAdmitted: 'requests admitted at one admission instant, mean, simulated',
+  cost: 'the step model that priced every step',
+};
+
 /**
  * A serving sweep spec as a sweep: point i is `runServingSweepPoint(grid, i, seed)`, so
  * it shards over a scheduler and merges back identically.
@@ -84,5 +113,5 @@ export function servingSweepDefinition(spec: ServingSweepSpec): SweepDefinition<
     ratesPerSecond: spec.ratesPerSecond,
   };
   const size = servingSweepPoints(grid).length;
-  return { kind: 'serving', spec, size, point: (i) => runServingSweepPoint(grid, i, seed) };
+  return { kind: 'serving', spec, size, point: (i) => runServingSweepPoint(grid, i, seed), columns: SERVING_SWEEP_COLUMNS };
 }

@@ -144,6 +144,12 @@ test('servingSweepDefinition(): shards of a serving sweep merge into the rows se
   const whole = runSweepShard(def, { index: 0, count: 1 });
   assert.equal(JSON.stringify(merged.rows), JSON.stringify(whole.rows));
   assert.equal((merged.rows[5] as { index: number }).index, 5);
+  // Every latency column says its unit and that it is simulated, in each shard and in the merge.
+  const { SERVING_SWEEP_COLUMNS } = await import('../../lib/sweep/serving.js');
+  assert.deepEqual(merged.columns, SERVING_SWEEP_COLUMNS);
+  const row = merged.rows[0] as Record<string, unknown>;
+  for (const k of Object.keys(row).filter((c) => /^(wait|ttft|tpot|itl|e2e)P\d+$/.test(c))) assert.match(merged.columns![k], /seconds, simulated$/, k);
+  for (const k of Object.keys(merged.columns!)) assert.ok(k in row, `${k} is a row field`);
 });
 
 test('mergeSweepShards() refuses every single-byte change inside the rows of a shard (the content hash; regression: 309 of 450 flips merged)', async () => {
