@@ -155,6 +155,38 @@ function sloText(slo: Slo): string {
   return parts.length ? parts.join(', ') : 'none';
 }
 
+/**
+ * The spec's layouts that cannot run the model on some hardware (the heads do not divide,
+ * more experts per device than exist, …): the search leaves them out, and says so rather
+ * than searching fewer points without a word. Reasons name the spec's fields.
+ */
+function invalidLayouts(space: SearchSpace): Array<{ layout: number; text: string; hardware: string[]; reason: string }> {
+  const B = space.batches.length;
+  const P = space.precisions.length;
+  const L = space.layouts.length;
+  const out = new Map<string, { layout: number; text: string; hardware: string[]; reason: string }>();
+  for (let h = 0; h < space.hardware.length; h++) {
+    for (let l = 0; l < L; l++) {
+      for (let p = 0; p < P; p++) {
+        const point = evaluateSearchPoint(space, B * (p + P * (l + L * h)));
+        if (!point.reason?.startsWith('layout: ')) continue;
+        const reason = point.reason
+          .slice('layout: '.length)
+          .replace(/^parallelism\.tp\b/, 'tensorParallel')
+          .replace(/^parallelism\.pp\b/, 'pipelineParallel')
+          .replace(/^parallelism\.ep\b/, 'expertParallel')
+          .replace(/^parallelism\.dp\b/, 'dataParallelAttention');
+        const key = `${l}|${reason}`;
+        const hw = space.hardware[h].id;
+        const seen = out.get(key);
+        if (!seen) out.set(key, { layout: l, text: layoutText(space.layouts[l]), hardware: [hw], reason });
+        else if (!seen.hardware.includes(hw)) seen.hardware.push(hw);
+      }
+    }
+  }
+  return [...out.values()];
+}
+
 function searchCommand(o: { spec?: string; json?: boolean; frontier?: boolean; bruteForce?: boolean; usdPerHour?: string; framework?: string; kernelDb?: string; fp8Scaling?: string; kvCache?: string }, io: CliIo): void {
   const kvCache = kvCacheArg(o.kvCache);
   const spec = readJsonSpec('--spec', o.spec) as SearchSpec;
@@ -186,9 +218,10 @@ function searchCommand(o: { spec?: string; json?: boolean; frontier?: boolean; b
   // The kernel-table flags, so the printed deploy command prices the point the same way.
   const kernelFlags = kernels.framework === undefined ? [] : [`--framework ${kernels.framework}`, ...(o.kernelDb === undefined ? [] : [`--kernel-db ${quote(o.kernelDb)}`]), ...(kernels.fp8Scaling === undefined ? [] : [`--fp8-scaling ${kernels.fp8Scaling}`])];
   const deploy = best ? deployCommandFor(best, space, spec, o.usdPerHour, kernelFlags) : null;
+  const leftOut = invalidLayouts(space);
   if (o.json) {
     const figures = best ? figuresOf(best, space, kernels) : undefined;
-    io.out(JSON.stringify({ slo, best, ...(figures ? { figures: figures.kind, figuresNote: figures.note } : {}), evaluated, seconds, reason: none?.reason ?? null, reasonKind: none?.kind ?? null, sameAsDeploy: deploy, notes: space.model.notes ?? [], ...(brute !== undefined ? { bruteForce: brute, agrees: brute?.index === best?.index } : {}), ...(frontier ? { frontier } : {}) }, null, 2));
+    io.out(JSON.stringify({ slo, best, ...(figures ? { figures: figures.kind, figuresNote: figures.note } : {}), evaluated, seconds, reason: none?.reason ?? null, reasonKind: none?.kind ?? null, sameAsDeploy: deploy, layoutsLeftOut: leftOut, notes: space.model.notes ?? [], ...(brute !== undefined ? { bruteForce: brute, agrees: brute?.index === best?.index } : {}), ...(frontier ? { frontier } : {}) }, null, 2));
     return;
   }
   const L = space.load;
@@ -198,6 +231,7 @@ function searchCommand(o: { spec?: string; json?: boolean; frontier?: boolean; b
     io.out(`  the load keeps ${best.concurrency.toFixed(1)} sequences in flight (Little's law: ${L.requestsPerSecond} req/s × (TTFT + ${L.outputTokens} × TPOT)) in ${best.slots.toFixed(0)} slots; batches it cannot fill are not priced`);
     io.out(`  ${figuresOf(best, space, kernels).note}; the same configuration: ${deploy}`);
   }
+  for (const l of leftOut) io.out(`  not searched: layouts[${l.layout}] (${l.text}) on ${l.hardware.join(', ')}: ${l.reason}`);
   if (brute !== undefined) io.out(`brute force: ${brute ? `point ${brute.index}` : 'none'} (${brute?.index === best?.index ? 'agrees' : 'DISAGREES'})`);
   if (frontier) for (const p of frontier) io.out(`  frontier: ${describe(p, space)}`);
   for (const line of modelNoteLines(space.model)) io.out(line);

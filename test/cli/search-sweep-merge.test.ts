@@ -101,3 +101,17 @@ test('batchlab merge --out refuses to write over one of its inputs, shard or GEM
   assert.match(c.err, /^batchlab: --out must be a file that is not one of the inputs/);
   assert.equal(readFileSync(csv, 'utf8'), 'not read');
 }));
+
+test('batchlab search names a layout of the spec that cannot run the model (it searched fewer points without a word)', withDir(async (dir) => {
+  const spec = { ...example, layouts: [{ ...example.layouts[0], tensorParallel: 3 }, ...example.layouts.slice(1)] };
+  const path = join(dir, 'tp3.json');
+  writeFileSync(path, JSON.stringify(spec));
+  const r = await run(['search', '--spec', path]);
+  assert.equal(r.code, 0, r.err);
+  // Llama 3.1 70B has 64 attention heads (data/models/llama-3.1-70b.json): 3 divides none of them evenly.
+  assert.match(r.out, /\n {2}not searched: layouts\[0\] \(TP3\) on h100-sxm, h200, mi300x: tensorParallel must be a divisor of the 64 attention heads of llama-3.1-70b/);
+  const j = JSON.parse((await run(['--json', 'search', '--spec', path])).out);
+  assert.equal(j.layoutsLeftOut.length, 1);
+  assert.equal(j.layoutsLeftOut[0].layout, 0);
+  assert.deepEqual(JSON.parse((await run(['--json', 'search', '--spec', 'docs/search-spec.example.json'])).out).layoutsLeftOut, []);
+}));
