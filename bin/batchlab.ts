@@ -1,10 +1,11 @@
 import { runBatchlabCli } from './cli.js';
 
-// Ctrl-C stops the sweep after the point in progress; every completed point is
-// already on disk, so a second Ctrl-C may exit at once.
+// Ctrl-C aborts the command's signal: each command says what it stops (a sweep after the
+// point in progress, a load its requests in flight, a server after its accepted streams)
+// and keeps what it completed, so a second Ctrl-C may exit at once.
 const controller = new AbortController();
 process.once('SIGINT', () => {
-  process.stderr.write('\nbatchlab: stopping after the current point (Ctrl-C again to quit now)\n');
+  process.stderr.write('\nbatchlab: interrupted (Ctrl-C again to quit now)\n');
   controller.abort();
   process.once('SIGINT', () => process.exit(130));
 });

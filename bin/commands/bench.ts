@@ -114,6 +114,8 @@ async function benchGemm(o: GemmCliOptions, cmd: Command): Promise<void> {
   let started = false;
   // The library names its own fields; the user typed flags.
   const flagOf: Record<string, string> = { dir: '--out', stem: '--stem', backend: '--backend' };
+  const onAbort = (): void => io.err('batchlab: stopping after the current point');
+  io.signal?.addEventListener('abort', onAbort, { once: true });
   const result = await sweepGemmToFiles({
     backend,
     ms,
@@ -149,7 +151,10 @@ async function benchGemm(o: GemmCliOptions, cmd: Command): Promise<void> {
       }
       throw err;
     })
-    .finally(() => bar?.stop());
+    .finally(() => {
+      bar?.stop();
+      io.signal?.removeEventListener('abort', onAbort);
+    });
 
   // The same points as kernel-database rows, so this machine is priced from its own table
   // like any GPU (`--hardware this-machine --framework tfjs-<backend> --kernel-db <out>/kernels`).

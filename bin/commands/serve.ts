@@ -6,7 +6,7 @@ import { servingPolicyKinds, servingPolicyModule } from '../../lib/batching/poli
 import '../../lib/batching/policies/index.js';
 import { DEFAULT_ENGINE_SCALE, startEngineServer } from '../../lib/server/serve.js';
 import { InputError } from '../../lib/util/errors.js';
-import { asFlagsAsync, decimalInRange, intArg } from './context.js';
+import { asFlags, asFlagsAsync, decimalInRange, intArg } from './context.js';
 
 interface ServeOptions {
   model: string;
@@ -35,25 +35,68 @@ function num(flag: string, raw: string, bounds: { min?: number; max?: number; ex
   return decimalInRange(flag, raw, bounds);
 }
 
-/** The policy config of the serve flags, checked by the policy module itself. */
-export function policyFromFlags(o: { policy: string; maxBatch: string; windowMs: string; tokenBudget?: string }): Record<string, unknown> {
+// The policy flags each policy reads: one typed for a policy that does not read it is refused, not ignored.
+const POLICY_FLAGS: Record<string, string[]> = { static: ['--window-ms'], window: ['--window-ms'], continuous: [], chunked: ['--token-budget'] };
+const CALIBRATE_FLAGS = ['--calibrate-max-prompt', '--calibrate-reps', '--calibrate-burst'];
+
+/**
+ * The policy config of the serve flags, checked by the policy module itself (its refusals
+ * name the flags). `typed`: the flags the user typed; one the policy does not read is refused.
+ */
+export function policyFromFlags(o: { policy: string; maxBatch: string; windowMs: string; tokenBudget?: string; typed?: string[] }): Record<string, unknown> {
   const maxBatch = num('--max-batch', o.maxBatch, { min: 1, max: 4096, int: true });
   const p: Record<string, unknown> = { kind: o.policy, maxBatch };
   // Every flag given is checked, also where the policy does not read it: a typo never passes silently.
   const windowMs = num('--window-ms', o.windowMs, { min: 0, max: 3.6e6 });
   const tokenBudget = o.tokenBudget === undefined ? undefined : num('--token-budget', o.tokenBudget, { min: 1, max: 10_000_000, int: true });
-  if (o.policy === 'window' || o.policy === 'static') p.windowMs = windowMs;
-  if (o.policy === 'chunked') {
+  const reads = POLICY_FLAGS[o.policy] ?? [];
+  const readers = (flag: string): string => Object.keys(POLICY_FLAGS).filter((k) => POLICY_FLAGS[k].includes(flag)).join(' or ');
+  for (const flag of ['--window-ms', '--token-budget']) {
+    const given = flag === '--token-budget' ? o.tokenBudget !== undefined : (o.typed ?? []).includes(flag);
+    if (given && !reads.includes(flag) && Object.hasOwn(POLICY_FLAGS, o.policy)) {
+      throw new InputError(flag, flag === '--token-budget' ? o.tokenBudget : o.windowMs, `given only with --policy ${readers(flag)} (the ${o.policy} policy does not read it)`);
+    }
+  }
+  if (reads.includes('--window-ms')) p.windowMs = windowMs;
+  if (reads.includes('--token-budget')) {
     if (tokenBudget === undefined) throw new InputError('--token-budget', undefined, 'tokens per step (chunked policy)');
     p.tokenBudget = tokenBudget;
   }
+  // The module's own range (static's window starts at 0.001 ms, chunked's budget at --max-batch), checked before any engine is built.
+  asFlags(() => servingPolicyModule(o.policy).check(p), { 'policy.windowMs': '--window-ms', 'policy.tokenBudget': '--token-budget', 'policy.maxBatch': '--max-batch', 'policy.kind': '--policy' }, { maxBatch: '--max-batch' });
   return p;
 }
 
 /**
+ * The calibration of the serve flags, or undefined without --calibrate (where its own
+ * flags, typed, are refused). The longest calibrated prompt must fit the served context.
+ */
+function calibrationFromFlags(o: ServeOptions, typed: string[], maxBatch: number, maxContext: number): { maxBatch: number; maxContext: number; maxPrompt: number; reps: number; burst: boolean } | undefined {
+  if (!o.calibrate) {
+    const flag = typed.find((f) => CALIBRATE_FLAGS.includes(f));
+    if (flag !== undefined) {
+      const value = { '--calibrate-max-prompt': o.calibrateMaxPrompt, '--calibrate-reps': o.calibrateReps, '--calibrate-burst': o.calibrateBurst }[flag];
+      throw new InputError(flag, value, 'given only with --calibrate (it shapes the step-cost calibration, which runs only then)');
+    }
+    return undefined;
+  }
+  let maxPrompt: number;
+  try {
+    maxPrompt = intArg('--calibrate-max-prompt', o.calibrateMaxPrompt, 1, maxContext);
+  } catch (e) {
+    // The bound is another flag's value: say which, since it was once clamped to it silently.
+    if (!(e instanceof InputError)) throw e;
+    throw new InputError(e.field, e.value, `${e.allowed} (at most --max-context, the longest sequence the server runs)`);
+  }
+  return { maxBatch, maxContext, maxPrompt, reps: num('--calibrate-reps', o.calibrateReps, { min: 1, max: 100, int: true }), burst: o.calibrateBurst === true };
+}
+
+/**
  * `batchlab serve`: a Llama-architecture decode engine behind an OpenAI-compatible
- * streaming endpoint on 127.0.0.1, scheduled by one of the simulator's policies. It
- * stops on SIGINT or SIGTERM after finishing every accepted request.
+ * streaming endpoint on 127.0.0.1, scheduled by one of the simulator's policies. On
+ * SIGINT or SIGTERM it refuses new requests (503) and stops once every accepted one,
+ * queued or streaming, has run to its end. Every flag is checked, and the port bound,
+ * before the engine is built.
  */
 export function register(program: Command, io: { out: (s: string) => void; err: (s: string) => void; signal?: AbortSignal } = { out: console.log, err: console.error }): void {
   program
@@ -68,41 +111,47 @@ export function register(program: Command, io: { out: (s: string) => void; err: 
     .option('--max-context <n>', 'longest prompt + output per request', '1024')
     .addOption(new Option('--policy <kind>', 'scheduling policy').choices(servingPolicyKinds()).default('continuous'))
     .option('--max-batch <n>', 'most sequences per step', '16')
-    .option('--window-ms <ms>', 'window (window, static policies)', '20')
-    .option('--token-budget <n>', 'tokens per step (chunked policy)')
+    .option('--window-ms <ms>', 'window (window: 0 or [0.001, 3600000]; static: [0.001, 3600000]); refused with another policy', '20')
+    .option('--token-budget <n>', 'tokens per step (chunked policy, at least --max-batch); refused with another policy')
     .option('--port <n>', 'port on 127.0.0.1 (0: any free port)', '8000')
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(['auto', ...BACKEND_NAMES]).default('auto'))
     .option('--calibrate', 'measure the step cost first and publish it at /batchlab/step-cost', false)
-    .option('--calibrate-max-prompt <n>', 'longest prompt the calibration times', '128')
-    .option('--calibrate-reps <n>', 'rounds of the calibration', '5')
-    .option('--calibrate-burst', 'also time one step of max-batch prompts of --calibrate-max-prompt tokens (the top of the step-cost curve; the costliest shape)', false)
+    .option('--calibrate-max-prompt <n>', '--calibrate: longest prompt the calibration times (at most --max-context)', '128')
+    .option('--calibrate-reps <n>', '--calibrate: rounds of the calibration', '5')
+    .option('--calibrate-burst', '--calibrate: also time one step of max-batch prompts of --calibrate-max-prompt tokens (the top of the step-cost curve; the costliest shape)', false)
     .option('--max-settle-ms <ms>', 'longest wait before a step for requests still being read (0: one event-loop turn per step)', '20')
     .exitOverride()
-    .action(async (o: ServeOptions) => {
-      const policy = policyFromFlags(o);
+    .action(async (o: ServeOptions, cmd: Command) => {
+      const typed = cmd.options.filter((opt) => opt.long !== undefined && cmd.getOptionValueSource(opt.attributeName()) === 'cli').map((opt) => opt.long!);
+      const policy = policyFromFlags({ ...o, typed });
       const maxContext = num('--max-context', o.maxContext, { min: 2, max: 32768, int: true });
+      const calibrate = calibrationFromFlags(o, typed, policy.maxBatch as number, maxContext);
+      const scale = { width: num('--width', o.width, { min: 0, exclusiveMin: true, max: 1 }), depth: num('--depth', o.depth, { min: 0, exclusiveMin: true, max: 1 }), vocab: num('--vocab', o.vocab, { min: 0, exclusiveMin: true, max: 1 }) };
+      const seed = num('--seed', o.seed, { int: true });
+      const port = num('--port', o.port, { min: 0, max: 65535, int: true });
+      const maxSettleSeconds = num('--max-settle-ms', o.maxSettleMs, { min: 0, max: 1000 }) / 1000;
+      // startEngineServer binds the port before it builds the engine, so a port in use is refused before minutes of calibration.
       const s = await asFlagsAsync(() => startEngineServer({
         model: o.model,
         weights: o.weights,
-        scale: { width: num('--width', o.width, { min: 0, exclusiveMin: true, max: 1 }), depth: num('--depth', o.depth, { min: 0, exclusiveMin: true, max: 1 }), vocab: num('--vocab', o.vocab, { min: 0, exclusiveMin: true, max: 1 }) },
-        seed: num('--seed', o.seed, { int: true }),
+        scale,
+        seed,
         maxContext,
         policy,
-        port: num('--port', o.port, { min: 0, max: 65535, int: true }),
+        port,
         backend: o.backend as BackendName | 'auto',
-        calibrate: o.calibrate
-          ? { maxBatch: policy.maxBatch as number, maxContext, maxPrompt: Math.min(maxContext, num('--calibrate-max-prompt', o.calibrateMaxPrompt, { min: 1, int: true })), reps: num('--calibrate-reps', o.calibrateReps, { min: 1, max: 100, int: true }), burst: o.calibrateBurst === true }
-          : undefined,
-        maxSettleSeconds: num('--max-settle-ms', o.maxSettleMs, { min: 0, max: 1000 }) / 1000,
+        calibrate,
+        maxSettleSeconds,
         log: io.out,
-      }), { model: '--model', dir: '--model', 'scale.width': '--width', 'scale.depth': '--depth', 'scale.vocab': '--vocab', maxContext: '--max-context' });
+      }), { model: '--model', dir: '--model', 'scale.width': '--width', 'scale.depth': '--depth', 'scale.vocab': '--vocab', maxContext: '--max-context', port: '--port' });
       io.out(`batchlab: policy ${servingPolicyModule(s.loop.policy.kind).describe(s.loop.policy)}; listening on ${s.server.url}`);
       await new Promise<void>((resolve) => {
         let stopping = false;
         const stop = (why: string): void => {
           if (stopping) return;
           stopping = true;
-          io.out(`batchlab: ${why}: finishing ${s.loop.inSystem()} accepted requests, then stopping`);
+          // The CLI's own Ctrl-C line is written for sweeps ("after the current point"); this says what a server's stop does.
+          io.out(`batchlab: ${why}: refusing new requests (503); the ${s.loop.inSystem()} accepted requests run to their end, streams included, then the server stops`);
           s.server.close().then(resolve, resolve);
         };
         io.signal?.addEventListener('abort', () => stop('interrupted'));

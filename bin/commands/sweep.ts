@@ -32,7 +32,10 @@ async function sweepCommand(o: { kind: string; spec?: string; shard: string; out
   // A scheduler ends a task with SIGTERM (Slurm at its time limit or on preemption): it
   // stops the shard like Ctrl-C, keeping the points done, for the same command to resume.
   const stop = new AbortController();
-  io.signal?.addEventListener('abort', () => stop.abort());
+  io.signal?.addEventListener('abort', () => {
+    io.err('batchlab: stopping after the current point');
+    stop.abort();
+  });
   const onTerm = (): void => {
     io.err('batchlab: SIGTERM: stopping after the current point');
     stop.abort();

@@ -21,6 +21,8 @@ export interface CompletionServerOptions {
   seed?: number;
   /** A measured step cost to publish at GET /batchlab/step-cost. */
   stepCost?: () => EngineStepCostFit | undefined;
+  /** A server bound beforehand by bindServer (its port then comes from it, not `port`). */
+  server?: Server;
 }
 
 /** A running server: its address and a graceful stop. */
@@ -164,6 +166,8 @@ export function chatPrompt(messages: unknown): string {
 interface ParsedRequest {
   prompt: number[];
   maxTokens: number;
+  /** The field that set maxTokens, to name in a refusal. */
+  maxTokensField: 'max_tokens' | 'max_completion_tokens';
   stream: boolean;
   includeUsage: boolean;
   sampling: SamplingParams;
@@ -176,9 +180,15 @@ function parseRequest(kind: 'completions' | 'chat', body: Record<string, unknown
     if (INERT[k] && v !== null && v !== undefined && !INERT[k](v)) throw new InputError(k, v, 'absent or null (not supported by this server)');
   }
   const prompt = kind === 'chat' ? promptTokens(chatPrompt(body.messages)) : promptTokens(body.prompt);
-  const raw = kind === 'chat' && body.max_completion_tokens !== undefined && body.max_completion_tokens !== null ? body.max_completion_tokens : body.max_tokens;
+  const given = (v: unknown): boolean => v !== undefined && v !== null;
+  // OpenAI's chat API replaced max_tokens by max_completion_tokens; two different limits in one request leave it unclear which was meant.
+  if (kind === 'chat' && given(body.max_tokens) && given(body.max_completion_tokens) && body.max_tokens !== body.max_completion_tokens) {
+    throw new InputError('max_tokens/max_completion_tokens', `${JSON.stringify(body.max_tokens)} and ${JSON.stringify(body.max_completion_tokens)}`, 'one of the two, or both equal (they set the same limit)');
+  }
+  const maxTokensField = kind === 'chat' && given(body.max_completion_tokens) ? 'max_completion_tokens' : 'max_tokens';
+  const raw = body[maxTokensField];
   const maxTokens = raw === undefined || raw === null ? 16 : (raw as number);
-  if (!Number.isSafeInteger(maxTokens) || maxTokens < 1) throw new InputError(raw === body.max_tokens ? 'max_tokens' : 'max_completion_tokens', raw, 'an integer ≥ 1');
+  if (!Number.isSafeInteger(maxTokens) || maxTokens < 1) throw new InputError(maxTokensField, raw, 'an integer ≥ 1');
   if (body.n !== undefined && body.n !== null && body.n !== 1) throw new InputError('n', body.n, '1 (one completion per request)');
   if (body.stream !== undefined && body.stream !== null && typeof body.stream !== 'boolean') throw new InputError('stream', body.stream, 'a boolean');
   const stream = body.stream === true;
@@ -192,7 +202,30 @@ function parseRequest(kind: 'completions' | 'chat', body: Record<string, unknown
   const sampling = checkSampling(body);
   const stop = checkStop(body.stop);
   if (body.model !== undefined && strictModel && body.model !== model) throw new InputError('model', body.model, `"${model}"`);
-  return { prompt, maxTokens, stream, includeUsage: stream && (so as { include_usage?: boolean } | null)?.include_usage === true, sampling, stop };
+  return { prompt, maxTokens, maxTokensField, stream, includeUsage: stream && (so as { include_usage?: boolean } | null)?.include_usage === true, sampling, stop };
+}
+
+/**
+ * Binds an HTTP server to 127.0.0.1:`port` (0: any free port) before anything slow runs,
+ * so that a port in use is refused at once (an InputError naming `port`) rather than after
+ * minutes of building and calibrating an engine. Until startCompletionServer takes it over
+ * (its `server` option) it answers every request with a 503 saying the server is starting.
+ *
+ * @example
+ * const server = await bindServer(8000); // throws "port must be a port free on 127.0.0.1 ...; got 8000 (listen EADDRINUSE ...)" when taken
+ * const srv = await startCompletionServer(loop, { server });
+ */
+export async function bindServer(port: number): Promise<Server> {
+  if (!Number.isSafeInteger(port) || port < 0 || port > 65535) throw new InputError('port', port, 'an integer in [0, 65535]');
+  const server = createServer((_req, res) => sendError(res, 503, 'the server is starting (building or calibrating its engine)', null, 'unavailable'));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) => {
+      // Taken or not allowed is the user's choice of port; anything else is not about the port.
+      reject(e.code === 'EADDRINUSE' || e.code === 'EACCES' ? new InputError('port', port, 'a port free on 127.0.0.1 that this user may bind (0: any free port)', e.message) : e);
+    });
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  return server;
 }
 
 /**
@@ -208,7 +241,10 @@ function parseRequest(kind: 'completions' | 'chat', body: Record<string, unknown
  * `finish_reason: "stop"`. Bad input is a 400 with an OpenAI-style error body naming the
  * field (malformed JSON, max_tokens < 1, temperature outside [0, 2], a non-boolean
  * stream, `logprobs`, `echo`, `best_of` or any field the server does not serve, prompt +
- * max_tokens beyond the context with code `context_length_exceeded`); a body over
+ * max_tokens beyond the context with code `context_length_exceeded`, naming max_tokens
+ * when it alone leaves no room for a prompt; a chat request's max_tokens and
+ * max_completion_tokens when both are given and differ); `GET /v1/models` reports the
+ * context as `max_model_len`, as vLLM does; a body over
  * MAX_BODY_BYTES is a 413; a client that disconnects cancels its request. Between engine
  * steps the loop waits until every request that has arrived is read (see
  * ServingLoop.noteIntake), so simultaneous requests on fresh connections reach the same
@@ -225,7 +261,8 @@ export async function startCompletionServer(loop: ServingLoop, opts: CompletionS
   let closing = false;
   const started = Math.floor(Date.now() / 1000);
   let counter = 0;
-  const modelCard = { id: model, object: 'model', created: started, owned_by: 'batchlab' };
+  // max_model_len as vLLM's /v1/models reports it, so that a client can check a request's length before sending it.
+  const modelCard = { id: model, object: 'model', created: started, owned_by: 'batchlab', max_model_len: loop.engine.config.maxContext };
 
   async function completions(kind: 'completions' | 'chat', req: IncomingMessage, res: ServerResponse, receivedAt: number): Promise<void> {
     let body: Record<string, unknown>;
@@ -301,8 +338,11 @@ export async function startCompletionServer(loop: ServingLoop, opts: CompletionS
       );
     } catch (e) {
       if (e instanceof InputError) {
-        const ctx = e.field === 'prompt' && /context|KV capacity/.test(e.message);
-        return sendError(res, 400, e.message, e.field, ctx ? 'context_length_exceeded' : null);
+        const ctx = (e.field === 'prompt' || e.field === 'max_tokens') && /context|KV capacity/.test(e.message);
+        // The loop knows the limit as max_tokens; a chat request may have set it as max_completion_tokens.
+        const field = e.field === 'max_tokens' ? q.maxTokensField : e.field;
+        const message = field === e.field ? e.message : new InputError(field, e.value, e.allowed, e.detail).message;
+        return sendError(res, 400, message, field, ctx ? 'context_length_exceeded' : null);
       }
       return sendError(res, 503, (e as Error).message, null, 'unavailable');
     }
@@ -317,7 +357,7 @@ export async function startCompletionServer(loop: ServingLoop, opts: CompletionS
     }
   }
 
-  const server = createServer((req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const receivedAt = loop.clockReading();
     const url = (req.url ?? '/').split('?')[0];
     const route = `${req.method} ${url}`;
@@ -371,14 +411,12 @@ export async function startCompletionServer(loop: ServingLoop, opts: CompletionS
         if (['/v1/completions', '/v1/chat/completions', '/v1/models', '/batchlab/metrics', '/batchlab/reset', '/batchlab/step-cost', '/batchlab/speed'].includes(url)) return sendError(res, 405, `${req.method} is not allowed on ${url}`, null, 'method_not_allowed');
         return sendError(res, 404, `no route ${url}`, null, 'not_found');
     }
-  });
+  };
+  const server = opts.server ?? (await bindServer(opts.port ?? 0));
+  // bindServer's stand-in answered 503 while the engine was being built; from here this server answers.
+  server.removeAllListeners('request');
+  server.on('request', handle);
   server.on('connection', () => loop.noteIntake());
-  const port = opts.port ?? 0;
-  if (!Number.isSafeInteger(port) || port < 0 || port > 65535) throw new InputError('port', port, 'an integer in [0, 65535]');
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
   const actual = (server.address() as AddressInfo).port;
   void loop.run();
   return {

@@ -30,6 +30,13 @@ export interface LoadRequestRecord {
   /** HTTP status, or 0 when the connection failed. */
   status: number;
   error?: string;
+  /**
+   * False when the request never reached the server (its connection was refused or never
+   * made); absent where the client did not say (another client's records), taken as true.
+   */
+  connected?: boolean;
+  /** True when the client itself ended the request on an interrupt (LoadOptions.signal), not the server or the network. */
+  aborted?: boolean;
   /** The response's id (the `id` of its chunks), to match the server's record of the request. */
   id?: string;
 }
@@ -43,8 +50,20 @@ export interface LoadRequestRecord {
  * run's duration.
  */
 export interface LoadResult {
+  /** Requests that completed (HTTP 200 and at least one token). */
   requests: number;
+  /** Requests that ended otherwise, for any reason but the client's own interrupt (`aborted`). */
   failed: number;
+  /** Requests the client ended itself on an interrupt (LoadOptions.signal), neither completed nor failed. */
+  aborted: number;
+  /** Requests the workload asks for; more than requests + failed + aborted when an interrupt stopped the sends. */
+  requestsAsked: number;
+  /** Whether an interrupt (LoadOptions.signal) stopped the run before every request asked for had finished. */
+  interrupted: boolean;
+  /** Why requests failed: each distinct reason with its count, the most frequent first. */
+  failureReasons: Array<{ reason: string; count: number }>;
+  /** The unit of ttft, itl, tpot, e2e and makespanSeconds. */
+  latencyUnit: 'seconds';
   /** First send to last completion (vLLM's benchmark duration). */
   makespanSeconds: number;
   throughputRequestsPerSecond: number;
@@ -62,9 +81,16 @@ export interface LoadResult {
   e2e: ServingLatencyStats;
   /** Open loop: the arrival rate asked for; null in closed loop. */
   nominalRatePerSecond: number | null;
-  /** Requests sent per second between the first and the last send ((n − 1) / span); NaN for one request. */
+  /**
+   * Requests sent per second between the first and the last send ((n − 1) / span) of the
+   * requests that reached the server; NaN for one. A request whose connection was refused
+   * is left out: in closed loop its client sends the next one at once, so a server that
+   * went away would otherwise read as load offered at a high rate.
+   */
   offeredRatePerSecond: number;
-  /** TCP connections the run opened (warm-up included). */
+  /** The n of offeredRatePerSecond: requests sent that reached the server. */
+  offeredRequests: number;
+  /** TCP connections the run opened that connected (warm-up included; refused attempts are not connections). */
   connections: number;
   /** Time-averaged requests in flight, from the client's send and finish times. */
   meanInSystem: number;
@@ -103,6 +129,7 @@ export interface LoadOptions {
 /** Keep-alive connections for a load run, counting the sockets they open. */
 class ConnectionPool {
   readonly agent: Agent;
+  /** Sockets that connected; an attempt the server refused never joins. */
   readonly sockets = new Set<Socket>();
   private readonly request: typeof httpRequest;
   private readonly url: URL;
@@ -120,8 +147,8 @@ class ConnectionPool {
     for (const r of this.active) r.destroy(new Error('aborted'));
   }
 
-  /** One request; the response body is handed to `onData` with the response's status and read to its end. */
-  send(path: string, method: string, body: string | undefined, onData: (chunk: Buffer, status: number) => void, timeoutMs = 600_000): Promise<number> {
+  /** One request; the response body is handed to `onData` with the response's status and read to its end; `onConnect` once its socket is connected. */
+  send(path: string, method: string, body: string | undefined, onData: (chunk: Buffer, status: number) => void, timeoutMs = 600_000, onConnect: () => void = () => {}): Promise<number> {
     return new Promise((resolve, reject) => {
       const req = this.request(
         new URL(path, this.url),
@@ -134,7 +161,15 @@ class ConnectionPool {
       );
       this.active.add(req);
       req.on('close', () => this.active.delete(req));
-      req.on('socket', (s: Socket) => this.sockets.add(s));
+      req.on('socket', (s: Socket) => {
+        const connected = (): void => {
+          this.sockets.add(s);
+          onConnect();
+        };
+        // A kept-alive socket is connected already; a new one may yet be refused.
+        if (s.connecting) s.once('connect', connected);
+        else connected();
+      });
       req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs / 1000} s`)));
       req.on('error', reject);
       req.end(body);
@@ -155,6 +190,13 @@ function errorReason(body: string): string {
     // not JSON: the body as it came
   }
   return body.length > 300 ? `${body.slice(0, 297)}...` : body;
+}
+
+/** A failed request's reason in words, with the system's code where it has one ('connect ECONNREFUSED 127.0.0.1:8000'). */
+function requestError(e: NodeJS.ErrnoException): string {
+  // Node's word for a response cut off by the server (killed, or closing the connection) is only "aborted".
+  if (e.message === 'aborted' && e.code === 'ECONNRESET') return 'the connection closed before the response ended (ECONNRESET)';
+  return e.code && !e.message.includes(e.code) ? `${e.message} (${e.code})` : e.message;
 }
 
 /** Splits server-sent events into their data lines; `[DONE]` is passed on like any other. */
@@ -253,7 +295,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
 
   const send = async (pool: ConnectionPool, i: number): Promise<void> => {
     const q = plan.requests[i];
-    const rec: LoadRequestRecord = { index: i, promptTokens: q.prompt.length, outputTokens: q.maxTokens, send: clock(), tokenTimes: [], tokens: [], finish: NaN, status: 0 };
+    const rec: LoadRequestRecord = { index: i, promptTokens: q.prompt.length, outputTokens: q.maxTokens, send: clock(), tokenTimes: [], tokens: [], finish: NaN, status: 0, connected: false };
     records.push(rec);
     let error = '';
     const onData = sseReader((data) => {
@@ -274,10 +316,14 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       rec.status = await pool.send('/v1/completions', 'POST', body, (c, status) => {
         if (status === 200) onData(c);
         else if (error.length < 4096) error += c.toString(); // bounded: another server's error body may be anything
-      }, timeoutMs);
+      }, timeoutMs, () => (rec.connected = true));
       if (rec.status !== 200) rec.error = `HTTP ${rec.status}: ${errorReason(error)}`;
     } catch (e) {
-      rec.error = (e as Error).message;
+      // Requests in flight when the signal fired were ended by this client (pool.abort), not by the server.
+      if (o.signal?.aborted) {
+        rec.aborted = true;
+        rec.error = 'aborted by the client on an interrupt';
+      } else rec.error = requestError(e as NodeJS.ErrnoException);
     }
     rec.finish = clock();
     o.onRequest?.(rec);
@@ -319,18 +365,26 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const cpu = process.cpuUsage(cpu0);
   const nominal = o.workload.arrivals.kind === 'poisson' || o.workload.arrivals.kind === 'gamma' ? o.workload.arrivals.ratePerSecond : null;
   const connections = pools.reduce((s, p) => s + p.sockets.size, 0);
-  return summariseLoad(records, { url: o.url, workload: workloadText, seed: o.seed }, { nominalRatePerSecond: nominal, connections, monotonicStart: monotonicSeconds(t0), clientCpuSeconds: (cpu.user + cpu.system) / 1e6 });
+  const finished = records.filter((r) => !r.aborted).length;
+  const interrupted = o.signal?.aborted === true && finished < n;
+  return summariseLoad(records, { url: o.url, workload: workloadText, seed: o.seed }, { nominalRatePerSecond: nominal, connections, monotonicStart: monotonicSeconds(t0), clientCpuSeconds: (cpu.user + cpu.system) / 1e6, requestsAsked: n, interrupted });
 }
 
 /**
  * Metrics of a set of request records: latency statistics (the simulator's quantile
  * rule), throughput over first send to last finish, and the time-averaged number of
- * requests in flight. Failed requests are counted and left out of the latencies.
+ * requests in flight. Failed requests are counted, with their reasons, and left out of the
+ * latencies; requests the client aborted on an interrupt (`aborted`) are counted apart.
+ * Latencies are in seconds (`latencyUnit`).
  *
  * @example
  * summariseLoad(records, { url, workload: 'poisson 4/s', seed: 1 }).e2e.p50
  */
-export function summariseLoad(records: LoadRequestRecord[], meta: { url: string; workload: string; seed: number }, run: { nominalRatePerSecond?: number | null; connections?: number; monotonicStart?: number; clientCpuSeconds?: number } = {}): LoadResult {
+export function summariseLoad(
+  records: LoadRequestRecord[],
+  meta: { url: string; workload: string; seed: number },
+  run: { nominalRatePerSecond?: number | null; connections?: number; monotonicStart?: number; clientCpuSeconds?: number; requestsAsked?: number; interrupted?: boolean } = {},
+): LoadResult {
   const ok = records.filter((r) => r.status === 200 && r.tokenTimes.length > 0);
   if (ok.length === 0) throw new InputError('records', records.length, 'at least one successful request', records[0]?.error);
   const first = Math.min(...ok.map((r) => r.send));
@@ -349,10 +403,18 @@ export function summariseLoad(records: LoadRequestRecord[], meta: { url: string;
     for (let k = 1; k < r.tokenTimes.length; k++) gaps.push(r.tokenTimes[k] - r.tokenTimes[k - 1]);
     if (r.tokenTimes.length > 1) tpots.push((r.finish - r.tokenTimes[0]) / (r.tokenTimes.length - 1));
   }
-  const sends = records.map((r) => r.send).sort((a, b) => a - b);
+  const sends = records.filter((r) => r.connected !== false).map((r) => r.send).sort((a, b) => a - b);
+  const okSet = new Set(ok);
+  const notOk = records.filter((r) => !okSet.has(r));
+  const aborted = notOk.filter((r) => r.aborted === true).length;
   return {
     requests: ok.length,
-    failed: records.length - ok.length,
+    failed: records.length - ok.length - aborted,
+    aborted,
+    requestsAsked: run.requestsAsked ?? records.length,
+    interrupted: run.interrupted === true,
+    failureReasons: failureReasons(notOk.filter((r) => r.aborted !== true)),
+    latencyUnit: 'seconds',
     makespanSeconds: span,
     throughputRequestsPerSecond: ok.length / span,
     throughputTokensPerSecond: tokens / span,
@@ -361,6 +423,7 @@ export function summariseLoad(records: LoadRequestRecord[], meta: { url: string;
     outputTokens: tokens,
     nominalRatePerSecond: run.nominalRatePerSecond ?? null,
     offeredRatePerSecond: sends.length > 1 ? (sends.length - 1) / (sends[sends.length - 1] - sends[0]) : NaN,
+    offeredRequests: sends.length,
     connections: run.connections ?? NaN,
     ttft: stats(ok.map((r) => r.tokenTimes[0] - r.send)),
     itl: gaps.length ? stats(gaps) : null,
@@ -372,6 +435,23 @@ export function summariseLoad(records: LoadRequestRecord[], meta: { url: string;
     clientCpuSeconds: run.clientCpuSeconds ?? NaN,
     provenance: { ...meta, date: new Date().toISOString() },
   };
+}
+
+/**
+ * The reasons of failed requests, each with its count, the most frequent first (ties in
+ * first-seen order).
+ *
+ * @example
+ * failureReasons([{ error: 'connect ECONNREFUSED 127.0.0.1:8000' }, { error: 'connect ECONNREFUSED 127.0.0.1:8000' }])
+ * // => [{ reason: 'connect ECONNREFUSED 127.0.0.1:8000', count: 2 }]
+ */
+export function failureReasons(failed: Array<{ error?: string; status?: number }>): Array<{ reason: string; count: number }> {
+  const counts = new Map<string, number>();
+  for (const r of failed) {
+    const reason = r.error ?? (r.status === 200 ? 'no token in a 200 response' : `HTTP ${r.status ?? 0}`);
+    counts.set(reason, (counts.get(reason) ?? 0) + 1);
+  }
+  return [...counts].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count);
 }
 
 /**

@@ -17,9 +17,11 @@ import { engineModelSpec } from '../engine/config.js';
 import { batchlabDataDir, batchlabRoot } from '../util/package-root.js';
 import { InputError } from '../util/errors.js';
 import { readJsonCapped } from '../util/files.js';
-import { startCompletionServer } from './http.js';
+import type { Server } from 'node:http';
+import { bindServer, startCompletionServer } from './http.js';
 import type { CompletionServer } from './http.js';
 import { ServingLoop } from './loop.js';
+import { servingPolicyModule } from '../batching/policy.js';
 
 /**
  * The default shrink of a catalog model: ½ width, ½ depth, ⅛ vocabulary turns
@@ -65,8 +67,9 @@ export function resolveEngineConfig(model: string, maxContext?: number): EngineC
 }
 
 /**
- * Builds the engine, measures its step cost when asked, and serves it: the pieces of
- * `batchlab serve`.
+ * Binds the port, builds the engine, measures its step cost when asked, and serves it:
+ * the pieces of `batchlab serve`. A port in use is an InputError naming `port`, before
+ * the engine is built; until the engine serves, the port answers 503.
  *
  * @example
  * const s = await startEngineServer({ model: 'llama-3.2-1b', policy: { kind: 'continuous', maxBatch: 16 }, port: 8000 });
@@ -78,6 +81,20 @@ export async function startEngineServer(o: EngineServerOptions): Promise<{ serve
   const useDir = o.weights === 'dir';
   const config = useDir ? base : scaleEngineConfig(base, o.scale ?? DEFAULT_ENGINE_SCALE);
   if (useDir) checkEngineFits(config);
+  // The policy as the loop will check it, before the port and the engine: a bad one is refused at once.
+  servingPolicyModule((o.policy as { kind?: string } | null)?.kind as string).check(o.policy);
+  // The port first: one in use is refused now, not after the engine is built and calibrated (minutes at real size).
+  const bound = await bindServer(o.port ?? 0);
+  try {
+    return await serveOn(bound, config, o, log);
+  } catch (e) {
+    bound.close();
+    throw e;
+  }
+}
+
+async function serveOn(bound: Server, config: EngineConfig, o: EngineServerOptions, log: (line: string) => void): Promise<{ server: CompletionServer; loop: ServingLoop; engine: DecodeEngine; fit?: EngineStepCostFit }> {
+  const useDir = o.weights === 'dir';
   // Weights are read (or drawn) one tensor at a time as the engine uploads them.
   const weights = useDir ? openSafetensorsDir(o.model) : seededWeightSource(config, o.seed ?? 1);
   const sel = await selectBackend(o.backend ?? 'auto', { log });
@@ -96,7 +113,7 @@ export async function startEngineServer(o: EngineServerOptions): Promise<{ serve
     );
   }
   const loop = new ServingLoop(engine, o.policy, { maxSettleSeconds: o.maxSettleSeconds });
-  const server = await startCompletionServer(loop, { port: o.port ?? 0, model: 'batchlab', seed: o.seed ?? 1, stepCost: () => fit });
+  const server = await startCompletionServer(loop, { server: bound, model: 'batchlab', seed: o.seed ?? 1, stepCost: () => fit });
   return { server, loop, engine, fit };
 }
 

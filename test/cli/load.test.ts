@@ -29,8 +29,16 @@ test('batchlab load prints the policy the server reports, not the stand-in that 
   assert.match(r.out, /^ {2}arrival rate: nominal 50\/s, realised \d+\.\d\d\/s/m);
   for (const field of ['Request throughput (req/s):', 'Output token throughput (tok/s):', 'Median TTFT (ms):', 'P99 TTFT (ms):', 'Mean TPOT (ms):', 'Median ITL (ms):', 'P99 E2EL (ms):']) assert.ok(r.out.includes(field), field);
   assert.doesNotMatch(r.out, /batch ≤ 1\b/);
+  const t0 = performance.now();
   const j = JSON.parse((await run(['--json', ...args])).out);
+  const wallSeconds = (performance.now() - t0) / 1000;
   assert.deepEqual(j.serverPolicy, { kind: 'continuous', maxBatch: 16 });
+  // The latencies' unit is stated, and is the one they are in: no request outlasts the run, and the run fits in the wall time the test saw.
+  assert.equal(j.latencyUnit, 'seconds');
+  for (const k of ['ttft', 'itl', 'tpot', 'e2e']) assert.ok(j[k].max <= j.makespanSeconds + 1e-9, `${k}.max ${j[k].max} > makespan ${j.makespanSeconds}`);
+  assert.ok(j.makespanSeconds > 0 && j.makespanSeconds < wallSeconds, `makespan ${j.makespanSeconds} s against ${wallSeconds} s of wall time`);
+  assert.equal(j.interrupted, false);
+  assert.equal(j.requestsAsked, 4);
   assert.match(j.provenance.workload, /^poisson arrivals 50\/s, prompt 8, output 4, 4 requests$/);
 });
 

@@ -273,6 +273,34 @@ test('runLoad keeps the server\'s reason for a refused request and leaves no lis
   assert.equal(getEventListeners(ac.signal, 'abort').length, 0);
 });
 
+test('the server reports its context in /v1/models; a chat request with two different output limits, or a max_tokens that alone fills the context, is refused naming that field', async () => {
+  const models = (await (await fetch(`${srv.url}/v1/models`)).json()) as { data: Array<{ max_model_len?: number }> };
+  // --max-context 256 in ARGS; max_model_len is vLLM's name for it.
+  assert.equal(models.data[0].max_model_len, 256);
+  const post = async (path: string, body: unknown): Promise<{ status: number; body: { error?: { message: string; param: string | null; code: string | null }; usage?: { completion_tokens: number } } }> => {
+    const r = await fetch(`${srv.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    return { status: r.status, body: (await r.json()) as never };
+  };
+  const messages = [{ role: 'user', content: 'hi' }];
+  const both = await post('/v1/chat/completions', { messages, max_tokens: 4, max_completion_tokens: 6 });
+  assert.equal(both.status, 400);
+  assert.equal(both.body.error?.param, 'max_tokens/max_completion_tokens');
+  assert.equal(both.body.error?.message, 'max_tokens/max_completion_tokens must be one of the two, or both equal (they set the same limit); got "4 and 6"');
+  const same = await post('/v1/chat/completions', { messages, max_tokens: 3, max_completion_tokens: 3 });
+  assert.equal(same.status, 200);
+  assert.equal(same.body.usage?.completion_tokens, 3);
+  // 1e9 output tokens fill the 256-token context alone: max_tokens is the field to fix, not the 2-token prompt (256 − 2 = 254 left).
+  const huge = await post('/v1/completions', { prompt: [1, 2], max_tokens: 1e9 });
+  assert.equal(huge.status, 400);
+  assert.equal(huge.body.error?.param, 'max_tokens');
+  assert.equal(huge.body.error?.code, 'context_length_exceeded');
+  assert.match(huge.body.error?.message ?? '', /^max_tokens must be at most 254 with this 2-token prompt \(the engine's context of 256 tokens holds prompt and output together\); got 1000000000$/);
+  const hugeChat = await post('/v1/chat/completions', { messages, max_completion_tokens: 1e9 });
+  assert.equal(hugeChat.status, 400);
+  assert.equal(hugeChat.body.error?.param, 'max_completion_tokens');
+  assert.match(hugeChat.body.error?.message ?? '', /^max_completion_tokens must be at most \d+ with this/);
+});
+
 test('SIGTERM stops the server only after every accepted request has finished', async () => {
   const stream = await client.completions.create({ model: 'batchlab', prompt: [5, 6], max_tokens: 40, stream: true });
   const code = srv.stop('SIGTERM');
@@ -280,5 +308,6 @@ test('SIGTERM stops the server only after every accepted request has finished', 
   for await (const chunk of stream) if (chunk.choices.length) tokens += chunk.choices[0].text.trim().split(/\s+/).length;
   assert.equal(tokens, 40);
   assert.equal(await code, 0);
-  assert.ok(srv.output.some((l) => /SIGTERM: finishing 1 accepted requests/.test(l)), srv.output.join('\n'));
+  // What the stop does, in its words: no new requests, the accepted ones (here 1, streaming) to their end.
+  assert.ok(srv.output.some((l) => /SIGTERM: refusing new requests \(503\); the 1 accepted requests run to their end, streams included, then the server stops/.test(l)), srv.output.join('\n'));
 });

@@ -168,6 +168,8 @@ test('ServingLoop.submit names the field of a request the engine could never run
     [[], 4, /prompt/],
     [[1, 2], 0, /max_tokens/],
     [new Array(120).fill(1), 9, /at most 128 tokens together/],
+    // An output limit that alone fills the 128-token context (CFG) names max_tokens, not the prompt: 128 − 2 = 126 left.
+    [[1, 2], 1e9, /^max_tokens must be at most 126 with this 2-token prompt/],
     [[256], 1, /prompt\[0\].*\[0, 255\]/],
   ];
   for (const [p, m, re] of bad) assert.throws(() => loop.submit(p, m, sink().s), (e: unknown) => e instanceof InputError && re.test(e.message));
