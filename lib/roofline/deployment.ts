@@ -60,13 +60,13 @@ export interface Parallelism {
   maxNodesPerToken?: number;
   /**
    * Overlap communication with computation over two micro-batches of half the work
-   * each (default false). What full overlap hides depends on the all-to-all: with
-   * 'per-expert' dispatch (DeepEP's low-latency kernels, which hold no compute units)
+   * each (default false). What full overlap hides depends on the step: in a decode step
+   * with 'per-expert' dispatch (DeepEP's low-latency kernels, which hold no compute units)
    * each MoE layer's dispatch and combine hide only behind the compute of their stage of
-   * DeepSeek's and SGLang's decode schedule (`decodeScheduleExposed`); with 'per-node'
-   * (the normal kernels, which hold some units) the shorter of the whole step's
-   * computation and communication hides, computation slowed by the units communication
-   * holds. `true` hides the calibration's `overlapEfficiency` share of that (all of it at
+   * DeepSeek's and SGLang's decode schedule (`decodeScheduleExposed`), and tensor-parallel
+   * all-reduces run on the compute lane, never hidden; otherwise (prefill, or 'per-node'
+   * normal kernels, which hold some units) the shorter of the whole step's computation and
+   * communication hides, computation slowed by the units communication holds. `true` hides the calibration's `overlapEfficiency` share of that (all of it at
    * the datasheet, efficiency 'spec'); a number in [0, 1] hides that fraction of it.
    */
   overlap?: boolean | number;
@@ -708,7 +708,7 @@ function stageCost(model: ModelSpec, hw: HardwareSpec, r: Resolved, work: Checke
   // into its compute- and memory-bound seconds, for the decode overlap below.
   const streams = { routed: { cb: 0, mb: 0 }, shared: { cb: 0, mb: 0 } };
   // Seconds of each stage of the two-micro-batch decode schedule (see decodeScheduleExposed), summed over layers.
-  const stages: DecodeStages = { beforeCore: 0, core: 0, shared: 0, routed: 0, outside: 0 };
+  const stages: DecodeStages = { beforeCore: 0, core: 0, gate: 0, shared: 0, routed: 0, outside: 0 };
   const add = (op: ModelOperation, split: typeof denseSplit): void => {
     const pr = priceOp(op, model, hw, r, split, g, tally);
     stages[decodeStageOf(op)] += pr.seconds;
@@ -845,8 +845,16 @@ function stageCost(model: ModelSpec, hw: HardwareSpec, r: Resolved, work: Checke
   let exposed = r.overlap > 0 ? overlapped - compute + communication - hidden : communication;
   // All-to-all kernels that hold no compute units (DeepEP's low-latency ones) overlap stage by
   // stage, as DeepSeek's and SGLang's decode schedule runs them: see decodeScheduleExposed.
-  if (r.overlap > 0 && moe && moeLayers > 0 && r.dispatchMode === 'per-expert' && dispatch + combine > 0 && tensorParallel === 0 && !sharedBesideRouted) {
-    const scheduled = decodeScheduleExposed(stages, { layers: model.numLayers, moeLayers, dispatch, combine, otherCompute: elementwise + launch });
+  // Prefill runs its own schedule (the whole-step rule above); a decode step runs this one.
+  if (r.overlap > 0 && moe && moeLayers > 0 && r.dispatchMode === 'per-expert' && dispatch + combine > 0 && work.prefillTokens === 0) {
+    // Shared experts on a second stream beside the routed ones (sharedExpertsOverlapRouted) take the longer of the two.
+    const lane: DecodeStages = sharedBesideRouted ? { ...stages, routed: Math.max(stages.routed, stages.shared), shared: 0 } : { ...stages };
+    // Tensor-parallel all-reduces run on the compute lane, in the stages that prepare attention and
+    // the MoE block (SGLang's op_comm_prepare_attn and op_comm_prepare_mlp): they hide the other
+    // micro-batch's all-to-all like computation does, and are themselves never hidden.
+    const perLayerAllReduce = allReduces > 0 ? tensorParallel / allReduces : 0;
+    lane.gate += perLayerAllReduce * moeLayers;
+    const scheduled = tensorParallel + decodeScheduleExposed(lane, { layers: model.numLayers, moeLayers, dispatch, combine, otherCompute: elementwise + launch });
     exposed = (1 - r.overlap) * communication + r.overlap * scheduled;
   }
   const pp = r.pp;
@@ -878,8 +886,10 @@ function stageCost(model: ModelSpec, hw: HardwareSpec, r: Resolved, work: Checke
 interface DecodeStages {
   /** Attention ops before the core: norms' neighbours, the Q and KV projections, MLA's query absorption. */
   beforeCore: number;
-  /** The attention core, what follows it (MLA's value absorption, the output projection) and the router. */
+  /** The attention core and what follows it (MLA's value absorption, the output projection), over all layers. */
   core: number;
+  /** The router (and a tensor-parallel layout's all-reduce before the MoE block), MoE layers only; runs beside the combine with the core. */
+  gate: number;
   shared: number;
   routed: number;
   /** Embedding, LM head and dense FFN layers: outside the MoE layers' schedule, never overlapped. */
@@ -891,8 +901,9 @@ function decodeStageOf(op: ModelOperation): keyof DecodeStages {
     case 'attention':
       return op.name === 'attn.o_proj' || op.name === 'attn.v_absorb' ? 'core' : 'beforeCore';
     case 'attention-core':
-    case 'router':
       return 'core';
+    case 'router':
+      return 'gate';
     case 'shared-expert':
       return 'shared';
     case 'routed-expert':
@@ -914,20 +925,22 @@ function decodeStageOf(op: ModelOperation): keyof DecodeStages {
  * attention; its routed experts wait for the dispatch and overlap nothing; its combine runs
  * while the other's core attention and router run. Per MoE layer and micro-batch:
  * max(shared + beforeCore, dispatch) + routed + max(core, combine). The stage seconds are one
- * micro-batch's (attention per layer over all layers, experts per MoE layer); the step's
+ * micro-batch's (attention per layer over all layers; router, experts and a tensor-parallel
+ * layout's all-reduce before the MoE block per MoE layer); the step's
  * elementwise and launch seconds spread over the stages in proportion to their seconds; dense
- * layers, embedding and LM head overlap nothing. Returns exposed seconds (≥ 0, at most the
- * communication).
+ * layers, embedding and LM head overlap nothing. Returns the seconds the schedule adds to its
+ * stages' work (≥ 0, at most the dispatch and combine together); an all-reduce counted in
+ * `gate` is work of the compute lane, which the caller adds as exposed itself.
  *
  * @example
- * decodeScheduleExposed({ beforeCore: 6, core: 6, shared: 3, routed: 3, outside: 0 }, { layers: 3, moeLayers: 3, dispatch: 3, combine: 9, otherCompute: 0 })
+ * decodeScheduleExposed({ beforeCore: 6, core: 6, gate: 0, shared: 3, routed: 3, outside: 0 }, { layers: 3, moeLayers: 3, dispatch: 3, combine: 9, otherCompute: 0 })
  * // => 3: per layer max(1 + 2, 1) + 1 + max(2, 3) = 7 against 6 of compute
  */
 export function decodeScheduleExposed(st: DecodeStages, c: { layers: number; moeLayers: number; dispatch: number; combine: number; otherCompute: number }): number {
-  const inLayers = st.beforeCore + st.core + st.shared + st.routed;
+  const inLayers = st.beforeCore + st.core + st.gate + st.shared + st.routed;
   const spread = inLayers > 0 ? 1 + c.otherCompute / (inLayers + st.outside) : 1;
   const beforeCore = (st.beforeCore / c.layers) * spread;
-  const core = (st.core / c.layers) * spread;
+  const core = (st.core / c.layers + st.gate / c.moeLayers) * spread;
   const shared = (st.shared / c.moeLayers) * spread;
   const routed = (st.routed / c.moeLayers) * spread;
   const dispatch = c.dispatch / c.moeLayers;

@@ -126,6 +126,16 @@ test('expert parallelism: the busiest device sets the step, and overlap hides wh
   const lossy = { ...h800, calibration: { ...h800.calibration!, overlapEfficiency: 0.5 } };
   const half = stepTime(ds, lossy, { ...base, parallelism: { dp: 32, ep: 32, overlap: true } }, w).breakdown;
   assert.ok(rel(half.exposedCommunicationSeconds, 0.5 * b.communicationSeconds + 0.5 * b.exposedCommunicationSeconds) < 1e-12);
+  // A prefill step runs prefill's schedule, not decode's, whatever its dispatch: the whole step's shorter side hides.
+  const pw = { prefillTokens: 32 * 4096, decodeTokens: 0, contextTokens: 0, prefillSequences: 32 };
+  const pre = stepTime(ds, h800, { ...base, checkMemory: false, parallelism: { dp: 32, ep: 32, overlap: true } }, pw).breakdown;
+  assert.ok(pre.communicationSeconds > 0);
+  assert.ok(Math.abs(pre.exposedCommunicationSeconds - Math.max(0, pre.communicationSeconds - pre.computeSeconds)) <= 1e-12 * pre.computeSeconds);
+  // Tensor-parallel attention's all-reduces run on the compute lane in decode: never hidden, and a
+  // layout that adds them shows at least them (the whole-step rule hid them all).
+  const tp = stepTime(ds, h800, { ...base, checkMemory: false, parallelism: { tp: 2, dp: 16, ep: 32, overlap: true } }, w).breakdown;
+  assert.ok(tp.tensorParallelSeconds > 0);
+  assert.ok(tp.exposedCommunicationSeconds >= tp.tensorParallelSeconds * (1 - 1e-12), `${tp.exposedCommunicationSeconds} vs ${tp.tensorParallelSeconds}`);
   // Prefill's normal kernels hold compute units (dispatch 'per-node'): the whole step's shorter side hides, as before.
   // Computation then runs on the 108 of 132 SMs the all-to-all leaves (data/hardware/h800.json, DeepSeek's prefill figure).
   const pn = stepTime(ds, h800, { ...base, parallelism: { dp: 32, ep: 32, overlap: true, dispatch: 'per-node' } }, w).breakdown;
@@ -318,19 +328,22 @@ test('decodeScheduleExposed(): per MoE layer max(shared + pre-core attention, di
   const { decodeScheduleExposed } = await import('../../lib/roofline/deployment.js');
   const none = { layers: 3, moeLayers: 3, otherCompute: 0 };
   // Per layer: shared 1 + pre-core 2 against dispatch 1, routed 1, core 2 against combine 3: 7 against 6 of compute.
-  assert.equal(decodeScheduleExposed({ beforeCore: 6, core: 6, shared: 3, routed: 3, outside: 0 }, { ...none, dispatch: 3, combine: 9 }), 3);
+  assert.equal(decodeScheduleExposed({ beforeCore: 6, core: 6, gate: 0, shared: 3, routed: 3, outside: 0 }, { ...none, dispatch: 3, combine: 9 }), 3);
   // Each transfer shorter than the compute beside it: all hidden.
-  assert.equal(decodeScheduleExposed({ beforeCore: 6, core: 6, shared: 3, routed: 3, outside: 0 }, { ...none, dispatch: 3, combine: 6 }), 0);
+  assert.equal(decodeScheduleExposed({ beforeCore: 6, core: 6, gate: 0, shared: 3, routed: 3, outside: 0 }, { ...none, dispatch: 3, combine: 6 }), 0);
   // Routed experts wait for their dispatch and overlap nothing: with no other compute, all communication shows.
-  assert.equal(decodeScheduleExposed({ beforeCore: 0, core: 0, shared: 0, routed: 30, outside: 0 }, { ...none, dispatch: 3, combine: 6 }), 9);
+  assert.equal(decodeScheduleExposed({ beforeCore: 0, core: 0, gate: 0, shared: 0, routed: 30, outside: 0 }, { ...none, dispatch: 3, combine: 6 }), 9);
   // The step's elementwise and launch seconds widen every stage in proportion: doubled here, the core attention (2 a layer) hides the combine (2).
-  assert.equal(decodeScheduleExposed({ beforeCore: 3, core: 3, shared: 0, routed: 3, outside: 0 }, { ...none, dispatch: 3, combine: 6, otherCompute: 9 }), 0);
+  assert.equal(decodeScheduleExposed({ beforeCore: 3, core: 3, gate: 0, shared: 0, routed: 3, outside: 0 }, { ...none, dispatch: 3, combine: 6, otherCompute: 9 }), 0);
   // Dense layers carry attention but no all-to-all: attention per layer over all 4, experts per MoE layer over 3.
   // Per MoE layer: max(1 + 1, 3) + 1 + max(1, 1) = 5 against 4 of compute.
-  assert.equal(decodeScheduleExposed({ beforeCore: 4, core: 4, shared: 3, routed: 3, outside: 0 }, { layers: 4, moeLayers: 3, dispatch: 9, combine: 3, otherCompute: 0 }), 3);
+  assert.equal(decodeScheduleExposed({ beforeCore: 4, core: 4, gate: 0, shared: 3, routed: 3, outside: 0 }, { layers: 4, moeLayers: 3, dispatch: 9, combine: 3, otherCompute: 0 }), 3);
+  // The router runs in MoE layers only: its seconds per MoE layer (3 over 3), beside the core attention's per layer (4 over 4).
+  // Per MoE layer: max(1 + 1, 1) + 1 + max(1 + 1, 3) = 6 against 5 of compute.
+  assert.equal(decodeScheduleExposed({ beforeCore: 4, core: 4, gate: 3, shared: 3, routed: 3, outside: 0 }, { layers: 4, moeLayers: 3, dispatch: 3, combine: 9, otherCompute: 0 }), 3);
   // Never more than the communication, never less than what exceeds the compute (the whole-step bound).
   for (const [d, c] of [[1, 1], [10, 1], [1, 10], [50, 50]]) {
-    const st = { beforeCore: 6, core: 6, shared: 3, routed: 3, outside: 0 };
+    const st = { beforeCore: 6, core: 6, gate: 0, shared: 3, routed: 3, outside: 0 };
     const e = decodeScheduleExposed(st, { ...none, dispatch: d, combine: c });
     assert.ok(e <= d + c && e >= Math.max(0, d + c - 18), `${d}, ${c}: ${e}`);
   }
