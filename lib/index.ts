@@ -521,6 +521,7 @@ export {
   servingLoadUnderLimitTable,
   servingPolicyKinds,
   servingPolicyModule,
+  policiesReading,
   servingReplicaSweep,
   servingSweep,
   servingSweepPoints,

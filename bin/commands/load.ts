@@ -55,6 +55,28 @@ function offeredRateLine(nominal: number | null, offered: number, n: number, cli
   return `arrival rate: nominal ${nominal}/s, realised ${offered.toFixed(2)}/s (a sample of ${n} Poisson arrivals realises the nominal rate within ±${(100 * sd).toFixed(0)} % at one standard deviation${unusual})`;
 }
 
+/** A model list is a few hundred bytes; a server that sends more is not read past this. */
+const MODELS_BODY_BYTES = 1 << 20;
+
+/** The body as text, or as much as `max` bytes of it (a longer body is not a model list; the rest is dropped). */
+async function cappedText(res: Response, max: number): Promise<string> {
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    parts.push(value);
+    total += value.byteLength;
+    if (total > max) {
+      await reader.cancel();
+      return '';
+    }
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
+
 /**
  * One GET before the run, so that a wrong --url is one line naming it rather than a failed
  * request per request. Returns the context the server reports (max_model_len in
@@ -64,7 +86,7 @@ async function checkServerAnswers(url: string): Promise<number | undefined> {
   let body: unknown;
   try {
     const res = await fetch(`${url}/v1/models`, { signal: AbortSignal.timeout(10_000) });
-    const text = await res.text();
+    const text = await cappedText(res, MODELS_BODY_BYTES);
     try {
       body = JSON.parse(text);
     } catch {

@@ -156,15 +156,16 @@ function sloText(slo: Slo): string {
 }
 
 /**
- * The spec's layouts that cannot run the model on some hardware (the heads do not divide,
- * more experts per device than exist, …): the search leaves them out, and says so rather
- * than searching fewer points without a word. Reasons name the spec's fields.
+ * The (hardware, layout, precision) configurations of the spec the search leaves out because
+ * they cannot run at all (the heads do not divide, the device has no such dtype, more experts
+ * per device than exist, …), grouped by reason, rather than searching fewer points without a
+ * word. Reasons name the spec's fields.
  */
-function invalidLayouts(space: SearchSpace): Array<{ layout: number; text: string; hardware: string[]; reason: string }> {
+function leftOutConfigurations(space: SearchSpace): Array<{ layouts: number[]; precisions: number[]; hardware: string[]; reason: string }> {
   const B = space.batches.length;
   const P = space.precisions.length;
   const L = space.layouts.length;
-  const out = new Map<string, { layout: number; text: string; hardware: string[]; reason: string }>();
+  const out = new Map<string, { layouts: number[]; precisions: number[]; hardware: string[]; reason: string }>();
   for (let h = 0; h < space.hardware.length; h++) {
     for (let l = 0; l < L; l++) {
       for (let p = 0; p < P; p++) {
@@ -176,15 +177,22 @@ function invalidLayouts(space: SearchSpace): Array<{ layout: number; text: strin
           .replace(/^parallelism\.pp\b/, 'pipelineParallel')
           .replace(/^parallelism\.ep\b/, 'expertParallel')
           .replace(/^parallelism\.dp\b/, 'dataParallelAttention');
-        const key = `${l}|${reason}`;
-        const hw = space.hardware[h].id;
-        const seen = out.get(key);
-        if (!seen) out.set(key, { layout: l, text: layoutText(space.layouts[l]), hardware: [hw], reason });
-        else if (!seen.hardware.includes(hw)) seen.hardware.push(hw);
+        const g = out.get(reason) ?? { layouts: [], precisions: [], hardware: [], reason };
+        out.set(reason, g);
+        if (!g.layouts.includes(l)) g.layouts.push(l);
+        if (!g.precisions.includes(p)) g.precisions.push(p);
+        if (!g.hardware.includes(space.hardware[h].id)) g.hardware.push(space.hardware[h].id);
       }
     }
   }
   return [...out.values()];
+}
+
+/** One left-out group in words: which layouts and precisions (all of them unsaid), on which hardware, and why. */
+function leftOutText(g: { layouts: number[]; precisions: number[]; hardware: string[]; reason: string }, space: SearchSpace): string {
+  const layouts = g.layouts.length === space.layouts.length ? 'every layout' : g.layouts.map((l) => `layouts[${l}] (${layoutText(space.layouts[l])})`).join(', ');
+  const precisions = g.precisions.length === space.precisions.length ? '' : ` with ${g.precisions.map((p) => `precisions[${p}] (${precisionText(space.precisions[p])})`).join(', ')}`;
+  return `not searched: ${layouts}${precisions} on ${g.hardware.join(', ')}: ${g.reason}`;
 }
 
 function searchCommand(o: { spec?: string; json?: boolean; frontier?: boolean; bruteForce?: boolean; usdPerHour?: string; framework?: string; kernelDb?: string; fp8Scaling?: string; kvCache?: string }, io: CliIo): void {
@@ -218,10 +226,10 @@ function searchCommand(o: { spec?: string; json?: boolean; frontier?: boolean; b
   // The kernel-table flags, so the printed deploy command prices the point the same way.
   const kernelFlags = kernels.framework === undefined ? [] : [`--framework ${kernels.framework}`, ...(o.kernelDb === undefined ? [] : [`--kernel-db ${quote(o.kernelDb)}`]), ...(kernels.fp8Scaling === undefined ? [] : [`--fp8-scaling ${kernels.fp8Scaling}`])];
   const deploy = best ? deployCommandFor(best, space, spec, o.usdPerHour, kernelFlags) : null;
-  const leftOut = invalidLayouts(space);
+  const leftOut = leftOutConfigurations(space);
   if (o.json) {
     const figures = best ? figuresOf(best, space, kernels) : undefined;
-    io.out(JSON.stringify({ slo, best, ...(figures ? { figures: figures.kind, figuresNote: figures.note } : {}), evaluated, seconds, reason: none?.reason ?? null, reasonKind: none?.kind ?? null, sameAsDeploy: deploy, layoutsLeftOut: leftOut, notes: space.model.notes ?? [], ...(brute !== undefined ? { bruteForce: brute, agrees: brute?.index === best?.index } : {}), ...(frontier ? { frontier } : {}) }, null, 2));
+    io.out(JSON.stringify({ slo, best, ...(figures ? { figures: figures.kind, figuresNote: figures.note } : {}), evaluated, seconds, reason: none?.reason ?? null, reasonKind: none?.kind ?? null, sameAsDeploy: deploy, leftOut, notes: space.model.notes ?? [], ...(brute !== undefined ? { bruteForce: brute, agrees: brute?.index === best?.index } : {}), ...(frontier ? { frontier } : {}) }, null, 2));
     return;
   }
   const L = space.load;
@@ -231,7 +239,7 @@ function searchCommand(o: { spec?: string; json?: boolean; frontier?: boolean; b
     io.out(`  the load keeps ${best.concurrency.toFixed(1)} sequences in flight (Little's law: ${L.requestsPerSecond} req/s × (TTFT + ${L.outputTokens} × TPOT)) in ${best.slots.toFixed(0)} slots; batches it cannot fill are not priced`);
     io.out(`  ${figuresOf(best, space, kernels).note}; the same configuration: ${deploy}`);
   }
-  for (const l of leftOut) io.out(`  not searched: layouts[${l.layout}] (${l.text}) on ${l.hardware.join(', ')}: ${l.reason}`);
+  for (const g of leftOut) io.out(`  ${leftOutText(g, space)}`);
   if (brute !== undefined) io.out(`brute force: ${brute ? `point ${brute.index}` : 'none'} (${brute?.index === best?.index ? 'agrees' : 'DISAGREES'})`);
   if (frontier) for (const p of frontier) io.out(`  frontier: ${describe(p, space)}`);
   for (const line of modelNoteLines(space.model)) io.out(line);

@@ -2,7 +2,7 @@ import { Option } from 'commander';
 import type { Command } from 'commander';
 import { BACKEND_NAMES } from '../../lib/backend/registry.js';
 import type { BackendName } from '../../lib/backend/registry.js';
-import { servingPolicyKinds, servingPolicyModule } from '../../lib/batching/policy.js';
+import { policiesReading, servingPolicyKinds, servingPolicyModule } from '../../lib/batching/policy.js';
 import '../../lib/batching/policies/index.js';
 import { DEFAULT_ENGINE_SCALE, startEngineServer } from '../../lib/server/serve.js';
 import { InputError } from '../../lib/util/errors.js';
@@ -35,8 +35,8 @@ function num(flag: string, raw: string, bounds: { min?: number; max?: number; ex
   return decimalInRange(flag, raw, bounds);
 }
 
-// The policy flags each policy reads: one typed for a policy that does not read it is refused, not ignored.
-const POLICY_FLAGS: Record<string, string[]> = { static: ['--window-ms'], window: ['--window-ms'], continuous: [], chunked: ['--token-budget'] };
+// The policy flags and the config fields they set: one typed for a policy that does not read its field (the policy module's `reads`) is refused, not ignored.
+const POLICY_FIELD_FLAGS: Record<string, string> = { '--window-ms': 'windowMs', '--token-budget': 'tokenBudget' };
 const CALIBRATE_FLAGS = ['--calibrate-max-prompt', '--calibrate-reps', '--calibrate-burst'];
 
 /**
@@ -49,12 +49,13 @@ export function policyFromFlags(o: { policy: string; maxBatch: string; windowMs:
   // Every flag given is checked, also where the policy does not read it: a typo never passes silently.
   const windowMs = num('--window-ms', o.windowMs, { min: 0, max: 3.6e6 });
   const tokenBudget = o.tokenBudget === undefined ? undefined : num('--token-budget', o.tokenBudget, { min: 1, max: 10_000_000, int: true });
-  const reads = POLICY_FLAGS[o.policy] ?? [];
-  const readers = (flag: string): string => Object.keys(POLICY_FLAGS).filter((k) => POLICY_FLAGS[k].includes(flag)).join(' or ');
-  for (const flag of ['--window-ms', '--token-budget']) {
+  const known = servingPolicyKinds().includes(o.policy);
+  const fields = known ? (servingPolicyModule(o.policy).reads ?? []) : [];
+  const reads = Object.keys(POLICY_FIELD_FLAGS).filter((flag) => fields.includes(POLICY_FIELD_FLAGS[flag]));
+  for (const flag of Object.keys(POLICY_FIELD_FLAGS)) {
     const given = flag === '--token-budget' ? o.tokenBudget !== undefined : (o.typed ?? []).includes(flag);
-    if (given && !reads.includes(flag) && Object.hasOwn(POLICY_FLAGS, o.policy)) {
-      throw new InputError(flag, flag === '--token-budget' ? o.tokenBudget : o.windowMs, `given only with --policy ${readers(flag)} (the ${o.policy} policy does not read it)`);
+    if (given && !reads.includes(flag) && known) {
+      throw new InputError(flag, flag === '--token-budget' ? o.tokenBudget : o.windowMs, `given only with --policy ${policiesReading(POLICY_FIELD_FLAGS[flag]).join(' or ')} (the ${o.policy} policy does not read it)`);
     }
   }
   if (reads.includes('--window-ms')) p.windowMs = windowMs;

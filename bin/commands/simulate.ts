@@ -3,6 +3,7 @@ import type { ModelSpec } from '../../lib/models/spec.js';
 import { Command } from 'commander';
 import { constantStepCost } from '../../lib/batching/cost.js';
 import { simulateServing } from '../../lib/batching/simulate.js';
+import { servingPolicyModule } from '../../lib/batching/policy.js';
 import { loadServingTrace } from '../../lib/batching/trace.js';
 import type { ServingConfig, ServingEngineConfig, ServingPolicy, ServingStepCost } from '../../lib/batching/types.js';
 import { SERVING_ENGINES, describeEnginePreset, engineDevice, servingEnginePreset, type ServingEngineName, type ServingEnginePreset } from '../../lib/batching/engines.js';
@@ -168,8 +169,10 @@ export function register(program: Command): void {
       if (byPolicy) {
         const kind = checkOneOf('--policy', o.policy, ['window', 'continuous', 'chunked'] as const);
         // A typed flag of another policy would be ignored: refused instead.
-        if (kind !== 'window' && cmd.getOptionValueSource('windowMs') === 'cli') throw new InputError('--window-ms', o.windowMs, `left out with --policy ${kind} (the collection window is the window policy's)`);
-        if (kind !== 'chunked' && cmd.getOptionValueSource('tokenBudget') === 'cli') throw new InputError('--token-budget', o.tokenBudget, `left out with --policy ${kind} (the token budget is the chunked policy's)`);
+        // What each policy reads is its module's `reads` (static reads a window too, but this command runs window and continuous, chunked).
+        const reads = servingPolicyModule(kind).reads ?? [];
+        if (!reads.includes('windowMs') && cmd.getOptionValueSource('windowMs') === 'cli') throw new InputError('--window-ms', o.windowMs, `left out with --policy ${kind} (the collection window is the window policy's)`);
+        if (!reads.includes('tokenBudget') && cmd.getOptionValueSource('tokenBudget') === 'cli') throw new InputError('--token-budget', o.tokenBudget, `left out with --policy ${kind} (the token budget is the chunked policy's)`);
         const maxBatch = intArg('--max-batch', o.maxBatch, 1, 1_000_000);
         // Flags of other policies are checked too (they have defaults): "--window-ms abc" never passes silently.
         decimalInRange('--window-ms', o.windowMs, { min: 1e-3, max: 3.6e6 });

@@ -32,10 +32,11 @@ async function sweepCommand(o: { kind: string; spec?: string; shard: string; out
   // A scheduler ends a task with SIGTERM (Slurm at its time limit or on preemption): it
   // stops the shard like Ctrl-C, keeping the points done, for the same command to resume.
   const stop = new AbortController();
-  io.signal?.addEventListener('abort', () => {
+  const onAbort = (): void => {
     io.err('batchlab: stopping after the current point');
     stop.abort();
-  });
+  };
+  io.signal?.addEventListener('abort', onAbort, { once: true });
   const onTerm = (): void => {
     io.err('batchlab: SIGTERM: stopping after the current point');
     stop.abort();
@@ -46,6 +47,7 @@ async function sweepCommand(o: { kind: string; spec?: string; shard: string; out
     run = await runSweepShardResumable(def, shard, { partialPath, signal: stop.signal, onPoint: (done, total) => bar.update(done, total) });
   } finally {
     process.removeListener('SIGTERM', onTerm);
+    io.signal?.removeEventListener('abort', onAbort);
     bar.stop();
   }
   const file = run.file;

@@ -11,7 +11,7 @@ export type {
   ServingResult,
   ServingSlo,
 } from './types.js';
-export { registerServingPolicy, servingPolicyModule, servingPolicyKinds, checkServingPolicy } from './policy.js';
+export { registerServingPolicy, servingPolicyModule, servingPolicyKinds, policiesReading, checkServingPolicy } from './policy.js';
 export type { SchedulerView, PolicyDecision, PolicyDecider, PolicyConfigBase, ServingPolicyModule } from './policy.js';
 export { staticPolicy, windowPolicy, continuousPolicy, chunkedPolicy, admitFifo, iterationStep, WAIT_FOR_EVENT } from './policies/index.js';
 export type { StaticPolicy, WindowPolicy, ContinuousPolicy, ChunkedPolicy, StepPriority } from './policies/index.js';

@@ -83,6 +83,12 @@ export interface ServingPolicyModule<P extends PolicyConfigBase = PolicyConfigBa
   readonly kind: string;
   /** One line on what the policy does, for documentation and tables. */
   readonly summary: string;
+  /**
+   * The config fields it reads beyond kind, maxBatch and priority (window's `windowMs`,
+   * chunked's `tokenBudget`): the one list the CLI and sweep specs consult to refuse a
+   * setting no chosen policy reads. Absent: none.
+   */
+  readonly reads?: readonly string[];
   /** Validates a config (errors name `policy.<field>`) and returns a normalised copy. */
   check(config: unknown): P;
   /** A short description of a validated config, for provenance. */
@@ -119,6 +125,16 @@ export function servingPolicyModule(kind: string): ServingPolicyModule {
   const m = REGISTRY.get(kind);
   if (!m) throw new InputError('policy.kind', kind, `one of ${servingPolicyKinds().map((k) => JSON.stringify(k)).join(', ')}`);
   return m;
+}
+
+/**
+ * The registered policies that read a config field (see ServingPolicyModule.reads).
+ *
+ * @example
+ * policiesReading('windowMs') // => ['static', 'window']
+ */
+export function policiesReading(field: string): string[] {
+  return [...REGISTRY.values()].filter((m) => (m.reads ?? []).includes(field)).map((m) => m.kind);
 }
 
 /**

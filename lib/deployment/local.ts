@@ -218,9 +218,22 @@ function deviceWords(s: string): string {
 export function runtimeFactorFor(rt: LocalRuntime, which: 'bandwidthFactor' | 'prefillComputeFactor', device: Pick<HardwareSpec, 'id' | 'name'>): AppliedRuntimeFactor | null {
   const base = rt[which];
   if (!base) return null;
-  const words = `${deviceWords(device.name)}${deviceWords(device.id)}`;
-  const same = [base, ...rt.otherDevices[which]].find((f) => words.includes(deviceWords(f.measuredOn)));
+  const same = [base, ...rt.otherDevices[which]].find((f) => namesModel(device.name, f.measuredOn) || namesModel(device.id, f.measuredOn));
   return same ? { ...same, onThisDevice: true } : { ...base, onThisDevice: false };
+}
+
+// Words that make another part of a model name: an RTX 3090 Ti, 4090 D or 4090 Laptop GPU is not the RTX 3090 or 4090 measured.
+const VARIANT_WORDS = new Set(['ti', 'super', 'd', 'laptop', 'mobile', 'max', 'xt', 'pro', 'plus', 'm']);
+
+/** Whether a device name holds the model's words, not followed by a word that makes it another part. */
+function namesModel(name: string, model: string): boolean {
+  const words = deviceWords(name);
+  const want = deviceWords(model);
+  for (let at = words.indexOf(want); at >= 0; at = words.indexOf(want, at + 1)) {
+    const next = words.slice(at + want.length).split(' ')[0];
+    if (!VARIANT_WORDS.has(next)) return true;
+  }
+  return false;
 }
 
 function factorFromJson(at: string, raw: unknown): RuntimeFactor | null {

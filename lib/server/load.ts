@@ -272,6 +272,20 @@ export function planLoad(workload: LoadWorkload, seed: number): LoadPlan {
  *   promptTokens: { kind: 'fixed', tokens: 32 }, outputTokens: { kind: 'fixed', tokens: 16 } } });
  * r.ttft.p50; r.throughputTokensPerSecond;
  */
+/** Waits `seconds`, or less when `signal` aborts first: an interrupt must not wait out a think time or an arrival gap. */
+function sleepUnlessAborted(seconds: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, seconds * 1000);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   if (typeof o?.url !== 'string' || !/^https?:\/\//.test(o.url)) throw new InputError('url', o?.url, 'an http:// URL of a completion server');
   const plan = planLoad(o.workload, o.seed);
@@ -337,7 +351,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       const pending: Array<Promise<void>> = [];
       for (let i = 0; i < n; i++) {
         const wait = plan.requests[i].at - clock();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait * 1000));
+        if (wait > 0) await sleepUnlessAborted(wait, o.signal);
         if (o.signal?.aborted) break;
         pending.push(send(pools[0], i));
         created++;
@@ -353,7 +367,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
           await send(pool, i);
           if (created >= n) break;
           const think = R.nextThink();
-          if (think > 0) await new Promise((r) => setTimeout(r, think * 1000));
+          if (think > 0) await sleepUnlessAborted(think, o.signal);
         }
       };
       await Promise.all(pools.map(client));

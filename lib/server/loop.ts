@@ -265,7 +265,8 @@ export class ServingLoop {
     const { maxContext, vocabSize } = this.engine.config;
     if (!Array.isArray(prompt) || prompt.length === 0) throw new InputError('prompt', prompt, 'a non-empty array of token ids');
     if (!Number.isSafeInteger(maxTokens) || maxTokens < 1) throw new InputError('max_tokens', maxTokens, 'an integer ≥ 1');
-    // An output limit that alone fills the context leaves room for no prompt at all: that is the field to fix.
+    // A prompt that alone fills the context is the field to fix; else an output limit that alone fills it is.
+    if (prompt.length >= maxContext) throw new InputError('prompt', `${prompt.length} tokens`, `fewer than the engine's context of ${maxContext} tokens (it holds prompt and output together, at least one output token)`);
     if (maxTokens >= maxContext) throw new InputError('max_tokens', maxTokens, `at most ${maxContext - prompt.length} with this ${prompt.length}-token prompt (the engine's context of ${maxContext} tokens holds prompt and output together)`);
     if (prompt.length + maxTokens > maxContext) {
       throw new InputError('prompt', `${prompt.length} prompt + ${maxTokens} output tokens`, `at most ${maxContext} tokens together (the engine's context)`);

@@ -108,6 +108,10 @@ export function sweepPartialFileName(shard: Shard): string {
   return sweepShardFileName(shard).replace(/\.json$/, '.partial.json');
 }
 
+function partialRowsHash(rows: unknown[]): string {
+  return createHash('sha256').update(stringify(rows)).digest('hex');
+}
+
 function readSweepPartial(path: string, want: { kind: string; specHash: string; size: number; shard: Shard; start: number; end: number }): unknown[] {
   const field = '--out';
   const what = `a partial shard file of this sweep and shard (format "${SWEEP_PARTIAL_FORMAT}", kind ${want.kind}, spec hash ${want.specHash.slice(0, 12)}, shard ${want.shard.index}/${want.shard.count}); delete it to start the shard afresh`;
@@ -122,6 +126,8 @@ function readSweepPartial(path: string, want: { kind: string; specHash: string; 
   const same = j !== null && typeof j === 'object' && j.format === SWEEP_PARTIAL_FORMAT && j.kind === want.kind && j.specHash === want.specHash && j.size === want.size && shard.index === want.shard.index && shard.count === want.shard.count && j.start === want.start;
   if (!same) throw new InputError(field, path, what, j?.specHash !== undefined && j.specHash !== want.specHash ? `it holds points of spec hash ${String(j.specHash).slice(0, 12)}` : 'its header differs');
   if (!Array.isArray(j.rows) || j.rows.length > want.end - want.start) throw new InputError(field, path, what, `its rows are not a list of at most ${want.end - want.start}`);
+  // The rows go into a shard whose content hash merge trusts: a changed partial must not pass into it.
+  if (j.rowsHash !== partialRowsHash(j.rows)) throw new InputError(field, path, what, 'its rows do not match its rowsHash: the file changed after the run wrote it');
   return j.rows;
 }
 
@@ -147,7 +153,7 @@ export async function runSweepShardResumable<Row>(
   const rows = (existsSync(opts.partialPath) ? readSweepPartial(opts.partialPath, head) : []) as Row[];
   const resumed = rows.length;
   const now = opts.now ?? Date.now;
-  const savePartial = (): Promise<void> => writeFileSafeAsync('--out', opts.partialPath, `${JSON.stringify({ format: SWEEP_PARTIAL_FORMAT, ...head, rows })}\n`);
+  const savePartial = (): Promise<void> => writeFileSafeAsync('--out', opts.partialPath, `${JSON.stringify({ format: SWEEP_PARTIAL_FORMAT, ...head, rows, rowsHash: partialRowsHash(rows) })}\n`);
   let saved = now();
   for (let i = start + rows.length; i < end; i++) {
     await yieldToEventLoop();
@@ -289,7 +295,12 @@ export function mergeSweepShards(paths: string[]): SweepResult {
     next = f.end;
   }
   if (next !== first.size) throw new InputError('shard files', countOf(paths.length, 'file'), 'shards covering every point', `points ${next}..${first.size - 1} are missing`);
-  return { format: 'batchlab-sweep/1', kind: first.kind, specHash: first.specHash, size: first.size, rows, ...(first.columns ? { columns: first.columns } : {}) };
+  // Shards of one sweep written by different versions may describe their columns differently: refused, as any mismatch.
+  const described = files.filter(({ f }) => f.columns !== undefined);
+  const columns = described[0]?.f.columns;
+  const other = described.find(({ f }) => stringify(f.columns) !== stringify(columns));
+  if (other) throw new InputError(`${other.p}`, 'its columns', `the columns of ${described[0].p} (shards of one sweep describe their rows alike; re-run the older shards)`);
+  return { format: 'batchlab-sweep/1', kind: first.kind, specHash: first.specHash, size: first.size, rows, ...(columns ? { columns } : {}) };
 }
 
 /**

@@ -8,6 +8,8 @@ import { runServingSweepPoint, servingSweepPoints } from '../batching/sweep.js';
 import type { ServingSweepGrid, ServingSweepRow } from '../batching/sweep.js';
 import type { ServingArrivalSpec, ServingLengthSpec, ServingPolicyKind } from '../batching/types.js';
 import { InputError } from '../util/errors.js';
+import { policiesReading } from '../batching/policy.js';
+import '../batching/policies/index.js';
 import { checkInt, checkKnownKeys } from '../util/validate.js';
 import type { SweepDefinition } from './run.js';
 
@@ -76,11 +78,13 @@ export function servingSweepDefinition(spec: ServingSweepSpec): SweepDefinition<
   if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) throw new InputError('spec', spec, 'a serving sweep spec object');
   checkKnownKeys('spec', spec, ['model', 'hardware', 'precision', 'parallelism', 'efficiency', 'arrivals', 'requests', 'promptTokens', 'outputTokens', 'kvCapacityTokens', 'policies', 'maxBatches', 'windowsMs', 'tokenBudgets', 'ratesPerSecond', 'seed']);
   // A field the grid would not read is refused, as an unknown one is: the spec is what a user wrote.
-  const policies = Array.isArray(spec.policies) ? spec.policies : [];
-  if (spec.windowsMs !== undefined && !policies.some((p) => p === 'window' || p === 'static')) {
-    throw new InputError('spec.windowsMs', spec.windowsMs, "left out when no listed policy reads it (the 'window' and 'static' policies do)");
+  const policies: unknown[] = Array.isArray(spec.policies) ? spec.policies : [];
+  for (const [list, field] of [['windowsMs', 'windowMs'], ['tokenBudgets', 'tokenBudget']] as const) {
+    const readers = policiesReading(field);
+    if (spec[list] !== undefined && !policies.some((p) => readers.includes(p as string))) {
+      throw new InputError(`spec.${list}`, spec[list], `left out when no listed policy reads it (${readers.map((k) => `'${k}'`).join(' and ')} ${readers.length === 1 ? 'does' : 'do'})`);
+    }
   }
-  if (spec.tokenBudgets !== undefined && !policies.includes('chunked')) throw new InputError('spec.tokenBudgets', spec.tokenBudgets, "left out when no listed policy reads it (the 'chunked' policy does)");
   const rate = (spec.arrivals as { ratePerSecond?: unknown } | undefined)?.ratePerSecond;
   if (spec.ratesPerSecond !== undefined && rate !== undefined) {
     throw new InputError('spec.arrivals.ratePerSecond', rate, 'left out when spec.ratesPerSecond lists the rates (each point takes one of them)');

@@ -103,3 +103,16 @@ test('policy modules reject bad options naming the field', () => {
     assert.throws(() => servingPolicyModule((c as { kind: string }).kind).check(c), (e: unknown) => e instanceof InputError && e.field === field, field);
   }
 });
+
+test('each policy module names the config fields it reads (reads), and a config field is what its check keeps', async () => {
+  const { policiesReading, servingPolicyKinds, servingPolicyModule } = await import('../../lib/batching/policy.js');
+  assert.deepEqual(policiesReading('windowMs'), ['static', 'window']);
+  assert.deepEqual(policiesReading('tokenBudget'), ['chunked']);
+  const full = { maxBatch: 8, windowMs: 5, tokenBudget: 64 };
+  for (const kind of servingPolicyKinds()) {
+    const m = servingPolicyModule(kind);
+    const kept = m.check({ kind, ...full }) as unknown as Record<string, unknown>;
+    // A field the module says it reads survives its check; one it does not read is dropped.
+    for (const f of ['windowMs', 'tokenBudget']) assert.equal(f in kept, (m.reads ?? []).includes(f), `${kind}.${f}`);
+  }
+});

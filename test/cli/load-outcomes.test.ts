@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runBatchlabCli } from '../../bin/cli.js';
 import { withDir } from './run.js';
@@ -226,3 +226,20 @@ test('batchlab load refuses the flags its run would not read: --think with --rat
   const help = await run(['load', '--help']);
   assert.match(help.out.replace(/\s+/g, ' '), /--predict .*resets the server's metrics and request log \(POST \/batchlab\/reset\)/);
 });
+
+test('an interrupt during a closed loop\'s think time ends the run at once and still writes --records (it waited out the think time, and a second Ctrl-C then lost them)', withDir(async (dir) => {
+  const s = await standIn(() => 'complete');
+  try {
+    const ac = new AbortController();
+    const records = join(dir, 'think.json');
+    // One client thinks 30 s between requests: interrupt 1.5 s into the first think.
+    setTimeout(() => ac.abort(), 1500);
+    const t0 = Date.now();
+    const r = await run(['load', '--url', s.url, '--clients', '1', '--think', '30', '--requests', '3', ...SMALL, '--records', records], ac.signal);
+    assert.ok(Date.now() - t0 < 10_000, `took ${Date.now() - t0} ms`);
+    assert.equal(r.code, 130, r.err);
+    assert.ok(existsSync(records));
+  } finally {
+    await s.close();
+  }
+}));

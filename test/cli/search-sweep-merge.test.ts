@@ -111,7 +111,11 @@ test('batchlab search names a layout of the spec that cannot run the model (it s
   // Llama 3.1 70B has 64 attention heads (data/models/llama-3.1-70b.json): 3 divides none of them evenly.
   assert.match(r.out, /\n {2}not searched: layouts\[0\] \(TP3\) on h100-sxm, h200, mi300x: tensorParallel must be a divisor of the 64 attention heads of llama-3.1-70b/);
   const j = JSON.parse((await run(['--json', 'search', '--spec', path])).out);
-  assert.equal(j.layoutsLeftOut.length, 1);
-  assert.equal(j.layoutsLeftOut[0].layout, 0);
-  assert.deepEqual(JSON.parse((await run(['--json', 'search', '--spec', 'docs/search-spec.example.json'])).out).layoutsLeftOut, []);
+  assert.deepEqual(j.leftOut.map((g: { layouts: number[]; precisions: number[] }) => [g.layouts, g.precisions]), [[[0], [0, 1]]]);
+  assert.deepEqual(JSON.parse((await run(['--json', 'search', '--spec', 'docs/search-spec.example.json'])).out).leftOut, []);
+  // A precision a device has no peak for (A100: no FP8) is named as the precision, on that device, for every layout.
+  const a100 = join(dir, 'a100.json');
+  writeFileSync(a100, JSON.stringify({ ...example, hardware: ['a100-80gb', 'h100-sxm'] }));
+  const b = await run(['search', '--spec', a100]);
+  assert.match(b.out, /\n {2}not searched: every layout with precisions\[1\] \(fp8\) on a100-80gb: /);
 }));

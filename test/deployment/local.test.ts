@@ -119,7 +119,8 @@ test('runtimeFactorFor(): a device of the model a factor was measured on gets th
   assert.deepEqual([on4090.value, on4090.onThisDevice], [cuda.bandwidthFactor!.value, true]);
   assert.equal(runtimeFactorFor(cuda, 'bandwidthFactor', { id: 'rtx-4090', name: 'my card' })!.onThisDevice, true);
   // Another model's name, or one that only contains the digits, is not a match: the default, flagged.
-  for (const name of ['GeForce RTX 3080', 'RTX 30900', 'A6000']) {
+  // Nor is another part whose name extends the measured one (a different die or memory: the 4090 Laptop GPU reads at about 576 GB/s).
+  for (const name of ['GeForce RTX 3080', 'RTX 30900', 'A6000', 'NVIDIA GeForce RTX 4090 Laptop GPU', 'RTX 4090 D', 'GeForce RTX 3090 Ti']) {
     const f = runtimeFactorFor(cuda, 'bandwidthFactor', { id: 'x', name })!;
     assert.deepEqual([f.value, f.measuredOn, f.onThisDevice], [cuda.bandwidthFactor!.value, 'RTX 4090', false], name);
   }

@@ -268,7 +268,7 @@ test('runLoad keeps the server\'s reason for a refused request and leaves no lis
   const ac = new AbortController();
   // A prompt beyond the server's 256-token context: every request is a 400 whose body says why.
   const workload = { arrivals: { kind: 'closed' as const, clients: 12 }, requests: 12, promptTokens: { kind: 'fixed' as const, tokens: 300 }, outputTokens: { kind: 'fixed' as const, tokens: 4 } };
-  await assert.rejects(runLoad({ url: srv.url, seed: 1, workload, signal: ac.signal }), (e: unknown) => e instanceof InputError && /at most 256 tokens/.test(e.message));
+  await assert.rejects(runLoad({ url: srv.url, seed: 1, workload, signal: ac.signal }), (e: unknown) => e instanceof InputError && /context of 256 tokens/.test(e.message));
   // One listener per client (12) tripped Node's MaxListenersExceededWarning at 11 and outlived the run.
   assert.equal(getEventListeners(ac.signal, 'abort').length, 0);
 });

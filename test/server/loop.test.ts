@@ -170,6 +170,9 @@ test('ServingLoop.submit names the field of a request the engine could never run
     [new Array(120).fill(1), 9, /at most 128 tokens together/],
     // An output limit that alone fills the 128-token context (CFG) names max_tokens, not the prompt: 128 − 2 = 126 left.
     [[1, 2], 1e9, /^max_tokens must be at most 126 with this 2-token prompt/],
+    // A prompt that alone fills the context is named, not max_tokens with a limit of 0 or below (it said "at most -36").
+    [new Array(128).fill(1), 128, /^prompt must be fewer than the engine's context of 128 tokens/],
+    [new Array(200).fill(1), 64, /^prompt must be fewer than the engine's context of 128 tokens/],
     [[256], 1, /prompt\[0\].*\[0, 255\]/],
   ];
   for (const [p, m, re] of bad) assert.throws(() => loop.submit(p, m, sink().s), (e: unknown) => e instanceof InputError && re.test(e.message));

@@ -242,6 +242,13 @@ test('runSweepShardResumable(): stopped by its signal it keeps the points done i
   assert.equal(calls, 3);
   assert.equal(second.resumed, 2);
   assert.deepEqual(second.file, runSweepShard(def, shard));
+  // A partial file whose rows changed after the run wrote them is refused: they would enter a shard merge trusts.
+  const good = readFileSync(partialPath, 'utf8');
+  const junk = JSON.parse(good);
+  junk.rows[0] = { bogus: 1 };
+  writeFileSync(partialPath, JSON.stringify(junk));
+  await assert.rejects(runSweepShardResumable(def, shard, { partialPath }), (e: unknown) => e instanceof InputError && /do not match its rowsHash/.test(e.message));
+  writeFileSync(partialPath, good);
   // A partial file of another spec is refused naming --out, not silently mixed in.
   const other: SweepDefinition<{ i: number; sq: number }> = { ...def, spec: { n: 11 } };
   await assert.rejects(runSweepShardResumable(other, shard, { partialPath }), (e: unknown) => e instanceof InputError && e.field === '--out' && /delete it to start the shard afresh/.test(e.message));

@@ -31,6 +31,7 @@ export interface ChunkedPolicy extends PolicyConfigBase {
 export const chunkedPolicy: ServingPolicyModule<ChunkedPolicy> = {
   kind: 'chunked',
   summary: 'continuous batching with a per-step token cap; prompts prefilled in chunks',
+  reads: ['tokenBudget'],
   check(c) {
     if (!c || typeof c !== 'object') throw new InputError('policy', c, 'a chunked policy { kind, maxBatch, tokenBudget }');
     const p = c as ChunkedPolicy;

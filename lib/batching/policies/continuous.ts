@@ -22,6 +22,7 @@ export interface ContinuousPolicy extends PolicyConfigBase {
 export const continuousPolicy: ServingPolicyModule<ContinuousPolicy> = {
   kind: 'continuous',
   summary: 'iteration-level batching: newcomers join at every step boundary; whole prompts',
+  reads: [],
   check(c) {
     if (!c || typeof c !== 'object') throw new InputError('policy', c, 'a continuous policy { kind, maxBatch }');
     const p = c as ContinuousPolicy;

@@ -33,6 +33,7 @@ function gridTick(t: number, w: number): number {
 export const staticPolicy: ServingPolicyModule<StaticPolicy> = {
   kind: 'static',
   summary: 'request-level batching: a window collects a batch that runs to completion before the next',
+  reads: ['windowMs'],
   check(c) {
     if (!c || typeof c !== 'object') throw new InputError('policy', c, 'a static policy { kind, windowMs, maxBatch }');
     const p = c as StaticPolicy;

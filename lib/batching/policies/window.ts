@@ -26,6 +26,7 @@ export interface WindowPolicy extends PolicyConfigBase {
 export const windowPolicy: ServingPolicyModule<WindowPolicy> = {
   kind: 'window',
   summary: 'tick-level window: a step at most every W, taking every queued prompt and decode token',
+  reads: ['windowMs'],
   check(c) {
     if (!c || typeof c !== 'object') throw new InputError('policy', c, 'a window policy { kind, windowMs, maxBatch }');
     const p = c as WindowPolicy;
