@@ -299,3 +299,15 @@ test('servingSweepDefinition(): spec fields the grid would not read are refused 
   const { windowsMs: _w, ...plain } = example;
   assert.equal(servingSweepDefinition({ ...plain, policies: ['continuous'] }).size, example.maxBatches.length * example.ratesPerSecond.length);
 });
+
+test('mergeSweepShards() refuses shards of one sweep that describe their columns differently (written by different versions)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'batchlab-columns-'));
+  const def: SweepDefinition<{ i: number }> = { kind: 'ids', spec: { n: 4 }, size: 4, point: (i) => ({ i }), columns: { i: 'the point index' } };
+  const a = join(dir, sweepShardFileName({ index: 0, count: 2 }));
+  const b = join(dir, sweepShardFileName({ index: 1, count: 2 }));
+  await writeSweepShard(a, runSweepShard(def, { index: 0, count: 2 }));
+  await writeSweepShard(b, runSweepShard({ ...def, columns: { i: 'another reading' } }, { index: 1, count: 2 }));
+  assert.throws(() => mergeSweepShards([a, b]), (e: unknown) => e instanceof InputError && /describe their rows alike/.test(e.message));
+  await writeSweepShard(b, runSweepShard(def, { index: 1, count: 2 }));
+  assert.deepEqual(mergeSweepShards([a, b]).columns, { i: 'the point index' });
+});
