@@ -258,20 +258,6 @@ export function planLoad(workload: LoadWorkload, seed: number): LoadPlan {
   return { loop: R.loop, clients: R.loop === 'open' ? 0 : Math.min(R.clients, R.n), description, requests, source: R };
 }
 
-/**
- * Drives a completion server with the simulator's workload and seed: open loop (the
- * request times of `poisson`, `gamma` or `burst` arrivals, sent whatever the server is
- * doing) or closed loop (`closed`: N clients, each sending its next request when the
- * previous one finished, after its think time). Prompts and output lengths are the
- * seed's draws, so `simulateServing` of the same workload and seed predicts this run.
- * Every request streams (SSE); its TTFT, inter-token gaps and end-to-end latency are
- * recorded on the client's clock, as benchmark tools do.
- *
- * @example
- * const r = await runLoad({ url: srv.url, seed: 1, workload: { arrivals: { kind: 'poisson', ratePerSecond: 4 }, requests: 40,
- *   promptTokens: { kind: 'fixed', tokens: 32 }, outputTokens: { kind: 'fixed', tokens: 16 } } });
- * r.ttft.p50; r.throughputTokensPerSecond;
- */
 /** Waits `seconds`, or less when `signal` aborts first: an interrupt must not wait out a think time or an arrival gap. */
 function sleepUnlessAborted(seconds: number, signal?: AbortSignal): Promise<void> {
   if (signal?.aborted) return Promise.resolve();
@@ -286,6 +272,20 @@ function sleepUnlessAborted(seconds: number, signal?: AbortSignal): Promise<void
   });
 }
 
+/**
+ * Drives a completion server with the simulator's workload and seed: open loop (the
+ * request times of `poisson`, `gamma` or `burst` arrivals, sent whatever the server is
+ * doing) or closed loop (`closed`: N clients, each sending its next request when the
+ * previous one finished, after its think time). Prompts and output lengths are the
+ * seed's draws, so `simulateServing` of the same workload and seed predicts this run.
+ * Every request streams (SSE); its TTFT, inter-token gaps and end-to-end latency are
+ * recorded on the client's clock, as benchmark tools do.
+ *
+ * @example
+ * const r = await runLoad({ url: srv.url, seed: 1, workload: { arrivals: { kind: 'poisson', ratePerSecond: 4 }, requests: 40,
+ *   promptTokens: { kind: 'fixed', tokens: 32 }, outputTokens: { kind: 'fixed', tokens: 16 } } });
+ * r.ttft.p50; r.throughputTokensPerSecond;
+ */
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   if (typeof o?.url !== 'string' || !/^https?:\/\//.test(o.url)) throw new InputError('url', o?.url, 'an http:// URL of a completion server');
   const plan = planLoad(o.workload, o.seed);
