@@ -1,3 +1,4 @@
+import { refuseRepeated } from './inputs.js';
 import { CliExit } from './io.js';
 import { countOf } from '../../lib/util/words.js';
 import { Command, Option } from 'commander';
@@ -32,9 +33,7 @@ export function parseBatchList(flag: string, raw: string): number[] {
   if (pow) return gemmBatchSizes(intArg(flag, pow[2], 1, MAX_GEMM_DIM), { between: !pow[1] });
   if (s === '') throw new InputError(flag, raw, 'a comma-separated list of positive integers, or pow2:<max>');
   const ms = s.split(',').map((p, i) => intArg(`${flag}[${i}]`, p, 1, MAX_GEMM_DIM));
-  // A repeated value would be measured twice and counted as two rows of one point.
-  const at = ms.findIndex((m, i) => ms.indexOf(m) !== i);
-  if (at >= 0) throw new InputError(`${flag}[${at}]`, ms[at], 'a value the list does not already hold (each is one point)');
+  refuseRepeated(flag, ms, (m) => m, 'a value the list does not already hold (each is one point)');
   return ms;
 }
 
@@ -50,8 +49,8 @@ export function parseShapeList(flag: string, raw: string): Array<{ k: number; n:
     if (!m) throw new InputError(`${flag}[${i}]`, p, 'KxN, e.g. 4096x4096');
     return { k: intArg(`${flag}[${i}].k`, m[1], 1, MAX_GEMM_DIM), n: intArg(`${flag}[${i}].n`, m[2], 1, MAX_GEMM_DIM) };
   });
-  const at = shapes.findIndex((a, i) => shapes.findIndex((b) => b.k === a.k && b.n === a.n) !== i);
-  if (at >= 0) throw new InputError(`${flag}[${at}]`, `${shapes[at].k}x${shapes[at].n}`, 'a shape the list does not already hold (each is one line of points)');
+  const text = (x: { k: number; n: number }): string => `${x.k}x${x.n}`;
+  refuseRepeated(flag, shapes, text, 'a shape the list does not already hold (each is one line of points)', text);
   return shapes;
 }
 

@@ -60,6 +60,19 @@ export { countOf } from '../../lib/util/words.js';
  * @example
  * checkModelContext(loadModel('llama-3.1-8b'), 200_000, '--prompt', 199_936, '--prompt + --output') // throws "--prompt must be ... at most 131072 tokens ..."
  */
+/**
+ * Refuses a list flag that holds one entry twice (each entry is one run or point, and a
+ * repeat would run it twice and count it twice), naming the flag and the repeat's index.
+ *
+ * @example
+ * refuseRepeated('--m', [1, 2, 1], (m) => m, 'a value the list does not already hold (each is one point)') // throws "--m[2] must be a value ...; got 1"
+ */
+export function refuseRepeated<T>(flag: string, items: readonly T[], key: (x: T) => string | number, allowed: string, shown: (x: T) => unknown = (x) => x): void {
+  const keys = items.map(key);
+  const at = keys.findIndex((k, i) => keys.indexOf(k) !== i);
+  if (at >= 0) throw new InputError(`${flag}[${at}]`, shown(items[at]), allowed);
+}
+
 export function checkModelContext(model: Pick<ModelSpec, 'id' | 'maxContextTokens'>, tokens: number, flag: string, value: number, what: string): void {
   const max = model.maxContextTokens;
   if (max !== undefined && tokens > max) throw new InputError(flag, value, `small enough that ${what} (${tokens.toLocaleString('en-US')} tokens) is at most ${model.id}'s context of ${max.toLocaleString('en-US')} tokens (max_position_embeddings of its config)`);

@@ -103,10 +103,8 @@ const shortGb = (p: SearchPoint): number => Number(/short by ([\d.]+) GB/.exec(p
  * some that fit but miss the latency limits. Each (hardware, layout, precision) is
  * judged at its smallest batch, where memory use and TPOT are lowest.
  */
-function whyNone(space: SearchSpace, slo: Slo): { kind: 'memory' | 'layout' | 'load' | 'slo'; reason: string } {
-  const B = space.batches.length;
-  const n = searchSpaceSize(space);
-  const groups = n / B;
+function whyNone(space: SearchSpace, slo: Slo, smallestBatch: readonly SearchPoint[]): { kind: 'memory' | 'layout' | 'load' | 'slo'; reason: string } {
+  const groups = smallestBatch.length;
   let layout = 0;
   let memory = 0;
   let firstMemory: SearchPoint | null = null; // the closest to fitting
@@ -115,8 +113,7 @@ function whyNone(space: SearchSpace, slo: Slo): { kind: 'memory' | 'layout' | 'l
   let bestTpot = Infinity;
   let unfilled: SearchPoint | null = null; // meets the SLO but the load cannot fill it
   const inSlo = (p: SearchPoint): boolean => (slo.ttftSeconds === undefined || p.ttftSeconds <= slo.ttftSeconds) && (slo.tpotSeconds === undefined || p.tpotSeconds <= slo.tpotSeconds);
-  for (let g0 = 0; g0 < n; g0 += B) {
-    const p = evaluateSearchPoint(space, g0);
+  for (const p of smallestBatch) {
     // A batch the load cannot fill still fits; its latencies are what a smaller batch would beat.
     if (p.feasible || p.reason?.startsWith('load')) {
       if (!p.feasible && unfilled === null && inSlo(p)) unfilled = p;
@@ -161,31 +158,31 @@ function sloText(slo: Slo): string {
  * per device than exist, …), grouped by reason, rather than searching fewer points without a
  * word. Reasons name the spec's fields.
  */
-function leftOutConfigurations(space: SearchSpace): Array<{ layouts: number[]; precisions: number[]; hardware: string[]; reason: string }> {
-  const B = space.batches.length;
-  const P = space.precisions.length;
-  const L = space.layouts.length;
+function leftOutConfigurations(smallestBatch: readonly SearchPoint[]): Array<{ layouts: number[]; precisions: number[]; hardware: string[]; reason: string }> {
   const out = new Map<string, { layouts: number[]; precisions: number[]; hardware: string[]; reason: string }>();
-  for (let h = 0; h < space.hardware.length; h++) {
-    for (let l = 0; l < L; l++) {
-      for (let p = 0; p < P; p++) {
-        const point = evaluateSearchPoint(space, B * (p + P * (l + L * h)));
-        if (!point.reason?.startsWith('layout: ')) continue;
-        const reason = point.reason
-          .slice('layout: '.length)
-          .replace(/^parallelism\.tp\b/, 'tensorParallel')
-          .replace(/^parallelism\.pp\b/, 'pipelineParallel')
-          .replace(/^parallelism\.ep\b/, 'expertParallel')
-          .replace(/^parallelism\.dp\b/, 'dataParallelAttention');
-        const g = out.get(reason) ?? { layouts: [], precisions: [], hardware: [], reason };
-        out.set(reason, g);
-        if (!g.layouts.includes(l)) g.layouts.push(l);
-        if (!g.precisions.includes(p)) g.precisions.push(p);
-        if (!g.hardware.includes(space.hardware[h].id)) g.hardware.push(space.hardware[h].id);
-      }
-    }
+  for (const point of smallestBatch) {
+    if (!point.reason?.startsWith('layout: ')) continue;
+    const reason = point.reason
+      .slice('layout: '.length)
+      .replace(/^parallelism\.tp\b/, 'tensorParallel')
+      .replace(/^parallelism\.pp\b/, 'pipelineParallel')
+      .replace(/^parallelism\.ep\b/, 'expertParallel')
+      .replace(/^parallelism\.dp\b/, 'dataParallelAttention');
+    const g = out.get(reason) ?? { layouts: [], precisions: [], hardware: [], reason };
+    out.set(reason, g);
+    if (!g.layouts.includes(point.layout)) g.layouts.push(point.layout);
+    if (!g.precisions.includes(point.precision)) g.precisions.push(point.precision);
+    if (!g.hardware.includes(point.hardware)) g.hardware.push(point.hardware);
   }
   return [...out.values()];
+}
+
+/** Every (hardware, layout, precision) configuration at its smallest batch, in index order: what whyNone and leftOutConfigurations judge. */
+function smallestBatchPoints(space: SearchSpace): SearchPoint[] {
+  const B = space.batches.length;
+  const out: SearchPoint[] = [];
+  for (let g0 = 0; g0 < searchSpaceSize(space); g0 += B) out.push(evaluateSearchPoint(space, g0));
+  return out;
 }
 
 /** One left-out group in words: which layouts and precisions (all of them unsaid), on which hardware, and why. */
@@ -222,11 +219,12 @@ function searchCommand(o: { spec?: string; json?: boolean; frontier?: boolean; b
   const seconds = (performance.now() - t0) / 1000;
   const brute = o.bruteForce ? cheapestByBruteForce(space, slo) : undefined;
   const frontier = o.frontier ? deploymentFrontier(evaluateSearchSpace(space)) : undefined;
-  const none = best ? null : whyNone(space, slo);
+  const smallest = smallestBatchPoints(space);
+  const none = best ? null : whyNone(space, slo, smallest);
   // The kernel-table flags, so the printed deploy command prices the point the same way.
   const kernelFlags = kernels.framework === undefined ? [] : [`--framework ${kernels.framework}`, ...(o.kernelDb === undefined ? [] : [`--kernel-db ${quote(o.kernelDb)}`]), ...(kernels.fp8Scaling === undefined ? [] : [`--fp8-scaling ${kernels.fp8Scaling}`])];
   const deploy = best ? deployCommandFor(best, space, spec, o.usdPerHour, kernelFlags) : null;
-  const leftOut = leftOutConfigurations(space);
+  const leftOut = leftOutConfigurations(smallest);
   if (o.json) {
     const figures = best ? figuresOf(best, space, kernels) : undefined;
     io.out(JSON.stringify({ slo, best, ...(figures ? { figures: figures.kind, figuresNote: figures.note } : {}), evaluated, seconds, reason: none?.reason ?? null, reasonKind: none?.kind ?? null, sameAsDeploy: deploy, leftOut, notes: space.model.notes ?? [], ...(brute !== undefined ? { bruteForce: brute, agrees: brute?.index === best?.index } : {}), ...(frontier ? { frontier } : {}) }, null, 2));

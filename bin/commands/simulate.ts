@@ -1,4 +1,4 @@
-import { checkModelContext, countOf } from './inputs.js';
+import { checkModelContext, countOf, refuseRepeated } from './inputs.js';
 import type { ModelSpec } from '../../lib/models/spec.js';
 import { Command } from 'commander';
 import { constantStepCost } from '../../lib/batching/cost.js';
@@ -258,8 +258,7 @@ export function saturationLine(curve: { saturationClients: number; maxThroughput
 /** `--concurrency`: one closed-loop run per client count, printed as vllm bench serve reports it. */
 function concurrencyTable(o: SimulateCliOptions, cmd: Command, replica: ReturnType<typeof replicaOf>, how: ServingPolicy | ServingEnginePreset, seed: number): void {
   const clients = o.concurrency!.split(',').map((c, i) => intArg(`--concurrency[${i}]`, c.trim(), 1, 100_000));
-  const seen = clients.findIndex((c, i) => clients.indexOf(c) !== i);
-  if (seen >= 0) throw new InputError(`--concurrency[${seen}]`, clients[seen], 'a client count the list does not already hold (each is one run)');
+  refuseRepeated('--concurrency', clients, (c) => c, 'a client count the list does not already hold (each is one run)');
   const perClient = intArg('--requests-per-client', o.requestsPerClient, 2, 100_000);
   if (o.trace !== undefined) throw new InputError('--trace', o.trace, 'left out with --concurrency (closed-loop clients send the requests)');
   for (const flag of ['requests', 'rate'] as const) {

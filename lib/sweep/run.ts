@@ -65,6 +65,13 @@ export function sweepSpecHash(spec: unknown): string {
   return createHash('sha256').update(stringify(spec)).digest('hex');
 }
 
+/** A shard's file: its header, its rows (every point of its range, in order) and their content hash. */
+function shardFileOf<Row>(def: SweepDefinition<Row>, shard: Shard, rows: Row[]): SweepShardFile<Row> {
+  const { start, end } = shardRange(def.size, shard);
+  const body = { format: SWEEP_SHARD_FORMAT, kind: def.kind, specHash: sweepSpecHash(def.spec), size: def.size, shard, start, end, rows, ...(def.columns ? { columns: def.columns } : {}) };
+  return { ...body, contentHash: sweepShardContentHash(body) };
+}
+
 /**
  * Runs the points of one shard, in index order.
  *
@@ -78,8 +85,7 @@ export function runSweepShard<Row>(def: SweepDefinition<Row>, shard: Shard, onPo
     rows.push(def.point(i));
     onPoint?.(i - start + 1, end - start);
   }
-  const body = { format: SWEEP_SHARD_FORMAT, kind: def.kind, specHash: sweepSpecHash(def.spec), size: def.size, shard, start, end, rows, ...(def.columns ? { columns: def.columns } : {}) };
-  return { ...body, contentHash: sweepShardContentHash(body) };
+  return shardFileOf(def, shard, rows);
 }
 
 /** The format of the rows an interrupted shard completed, kept to be resumed. */
@@ -168,8 +174,7 @@ export async function runSweepShardResumable<Row>(
       saved = now();
     }
   }
-  const body = { format: SWEEP_SHARD_FORMAT, kind: def.kind, specHash: head.specHash, size: def.size, shard, start, end, rows, ...(def.columns ? { columns: def.columns } : {}) };
-  return { file: { ...body, contentHash: sweepShardContentHash(body) }, done: rows.length, total: end - start, resumed };
+  return { file: shardFileOf(def, shard, rows), done: rows.length, total: end - start, resumed };
 }
 
 /** Deletes a shard's partial file once the whole shard is written (nothing when there is none). */
