@@ -2,8 +2,9 @@
 # One shard of a batchlab sweep per Slurm array task; a last job merges them.
 #   sbatch --array=0-15 docs/slurm-array.sh docs/search-spec.example.json sweep-out
 #   sbatch --dependency=afterok:<array job id> --wrap "npx batchlab merge sweep-out --out sweep-out/merged.json"
-# Each task reads the same spec and writes sweep-out/shard-<i>-of-<n>.json atomically, so
-# a preempted task leaves no partial file and can simply be requeued (--requeue).
+# Each task reads the same spec and writes sweep-out/shard-<i>-of-<n>.json atomically. A task
+# Slurm stops with SIGTERM (time limit, preemption) keeps its points in
+# shard-<i>-of-<n>.partial.json and exits 130; requeued (--requeue), it resumes from them.
 #SBATCH --job-name=batchlab-sweep
 #SBATCH --cpus-per-task=1
 #SBATCH --mem=2G

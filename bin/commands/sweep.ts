@@ -37,11 +37,12 @@ async function sweepCommand(o: { kind: string; spec?: string; shard: string; out
     stop.abort();
   };
   io.signal?.addEventListener('abort', onAbort, { once: true });
+  // Every SIGTERM stops the shard the same way (a wrapper such as npx forwards the scheduler's, so two arrive).
   const onTerm = (): void => {
-    io.err('batchlab: SIGTERM: stopping after the current point');
+    if (!stop.signal.aborted) io.err('batchlab: SIGTERM: stopping after the current point');
     stop.abort();
   };
-  process.once('SIGTERM', onTerm);
+  process.on('SIGTERM', onTerm);
   let run: Awaited<ReturnType<typeof runSweepShardResumable>>;
   try {
     run = await runSweepShardResumable(def, shard, { partialPath, signal: stop.signal, onPoint: (done, total) => bar.update(done, total) });
