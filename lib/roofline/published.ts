@@ -16,6 +16,7 @@ import { prefillAttentionPairs } from '../core/matmul.js';
 import { uniformRoutingLoadFactor } from './routing.js';
 import type { PromptMixScaling, PromptMixStats } from '../attention/prompts.js';
 import { loadPromptMix, promptMixStats, scalePromptMix } from '../attention/prompts.js';
+import { kvBlocksForTokens } from '../attention/kv.js';
 import { median } from '../util/stats.js';
 import type { KernelDb } from '../kernels/load.js';
 import { compareKernelVersions, defaultKernelDb, KERNEL_RELEASE, newestKernelVersion } from '../kernels/load.js';
@@ -32,8 +33,8 @@ import { KERNEL_FRAMEWORKS, kernelFrameworksOf, kernelTablesOf } from '../kernel
  * an offline step (a throughput benchmark at a fixed concurrency with continuous
  * batching) holds `sequencesPerDevice` sequences per GPU that each decode one token,
  * plus the prompts of the requests that replace finished ones (on average
- * `sequencesPerDevice / outputTokens` prompts of `promptTokens` per GPU per step); a
- * latency case (a benchmark at a fixed concurrency) holds `users` requests of
+ * `sequencesPerDevice / outputTokens` prompts of `promptTokens` per GPU per step), a
+ * steady state, or a finite run of `requests` when the case states them; a latency case (a benchmark at a fixed concurrency) holds `users` requests of
  * `promptTokens` in and `outputTokens` out on one instance and publishes a per-request
  * time (`metric`: inter-token latency or time to first token) or its inverse.
  */
@@ -58,9 +59,25 @@ export interface PublishedCase {
    * requests. 'guaranteed-no-evict' (TensorRT-LLM's default capacity scheduler) admits a
    * request only while the KV cache can hold its whole prompt and output, so the batch is
    * the most sequences of `promptTokens + outputTokens` that `kvCacheFraction` of the
-   * memory left beside weights and activations holds, at most `maxBatchSize`.
+   * memory left beside weights and activations holds, at most `maxBatchSize`. Where the
+   * run's own log states the tokens its engine's KV cache was given (`kvCacheTokens`, per
+   * instance: each tensor-parallel rank holds its heads of every token; in blocks of
+   * `kvTokensPerBlock`, default 1), the batch is the most sequences those blocks hold
+   * instead: `kvCacheFraction` is then unused and batchlab's memory model is not asked.
    */
-  concurrency?: { kind: 'guaranteed-no-evict'; kvCacheFraction: number; maxBatchSize: number; source: string };
+  concurrency?: { kind: 'guaranteed-no-evict'; kvCacheFraction: number; maxBatchSize: number; kvCacheTokens?: number; kvTokensPerBlock?: number; source: string };
+  /**
+   * Offline: the run's requests, every one issued at once (a benchmark at an unbounded
+   * rate), where the source states them. The published rate is then theirs over the whole
+   * run: after the full batches a last, smaller batch of the remainder runs alone at its own
+   * step time, and fewer requests than one batch run as that one smaller batch. Absent: a
+   * steady state that never ends. Each batch is priced at the steady step of its size: with
+   * requests of one length, the batches that follow the first are admitted as the last
+   * ones finish, so every step but the first batch's ramp holds the batch in flight, and
+   * its prompts' work is spread over its steps as in the steady state (an engine's limit on
+   * tokens per step is not modelled: it moves work between steps, not the work).
+   */
+  requests?: number;
   /**
    * How the checkpoint scales its FP8 GEMMs (`PerfConfig.fp8Scaling`, default 'dynamic'):
    * 'static' for a calibrated per-tensor FP8 checkpoint, 'block' for 128-wide blocks.
@@ -313,6 +330,7 @@ function checkCase(raw: unknown, where: string, file: { source: string; url?: st
     }
     out.promptMix = c.promptMix;
   }
+  if (c.requests !== undefined && phase !== 'offline') throw new InputError(`${where}.requests`, c.requests, "absent: only an offline case prices a run of a stated number of requests");
   if (phase === 'latency') {
     out.users = checkInt(`${where}.users`, c.users, { min: 1, max: 1 << 16 });
     out.metric = checkOneOf(`${where}.metric`, c.metric, LATENCY_METRICS);
@@ -328,18 +346,22 @@ function checkCase(raw: unknown, where: string, file: { source: string; url?: st
     if (c.concurrency !== undefined) {
       if (c.sequencesPerDevice !== undefined) throw new InputError(`${where}.sequencesPerDevice`, c.sequencesPerDevice, 'absent when the case states a concurrency rule');
       const k = c.concurrency as Record<string, unknown>;
-      if (typeof k !== 'object' || k === null) throw new InputError(`${where}.concurrency`, k, "an object { kind: 'guaranteed-no-evict', kvCacheFraction, maxBatchSize, source }");
+      if (typeof k !== 'object' || k === null) throw new InputError(`${where}.concurrency`, k, "an object { kind: 'guaranteed-no-evict', kvCacheFraction, maxBatchSize, kvCacheTokens?, kvTokensPerBlock?, source }");
+      if (k.kvTokensPerBlock !== undefined && k.kvCacheTokens === undefined) throw new InputError(`${where}.concurrency.kvTokensPerBlock`, k.kvTokensPerBlock, 'absent unless the case states kvCacheTokens');
       checkOneOf(`${where}.concurrency.kind`, k.kind, ['guaranteed-no-evict'] as const);
       if (typeof k.source !== 'string' || k.source === '') throw new InputError(`${where}.concurrency.source`, k.source, 'a non-empty string citing the engine setting');
       out.concurrency = {
         kind: 'guaranteed-no-evict',
         kvCacheFraction: checkNumber(`${where}.concurrency.kvCacheFraction`, k.kvCacheFraction, { min: 0, exclusiveMin: true, max: 1 }),
         maxBatchSize: checkInt(`${where}.concurrency.maxBatchSize`, k.maxBatchSize, { min: 1, max: 1 << 16 }),
+        ...(k.kvCacheTokens === undefined ? {} : { kvCacheTokens: checkInt(`${where}.concurrency.kvCacheTokens`, k.kvCacheTokens, { min: 1, max: 2 ** 40 }) }),
+        ...(k.kvTokensPerBlock === undefined ? {} : { kvTokensPerBlock: checkInt(`${where}.concurrency.kvTokensPerBlock`, k.kvTokensPerBlock, { min: 1, max: 1 << 16 }) }),
         source: k.source,
       };
     } else out.sequencesPerDevice = checkInt(`${where}.sequencesPerDevice`, c.sequencesPerDevice, { min: 1, max: 1 << 16 });
     out.promptTokens = checkInt(`${where}.promptTokens`, c.promptTokens, { min: 1, max: 1 << 20 });
     out.outputTokens = checkInt(`${where}.outputTokens`, c.outputTokens, { min: 1, max: 1 << 20 });
+    if (c.requests !== undefined) out.requests = checkInt(`${where}.requests`, c.requests, { min: 1, max: 1 << 30 });
   } else {
     out.sequencesPerDevice = checkInt(`${where}.sequencesPerDevice`, c.sequencesPerDevice, { min: 1, max: 1 << 16 });
     out.contextTokens = checkInt(`${where}.contextTokens`, c.contextTokens, { min: 0, max: 1 << 20 });
@@ -583,11 +605,19 @@ export function publishedCasePromptMix(c: PublishedCase): CasePromptMix | undefi
 
 /**
  * The batch of an engine that admits a request only while its KV cache can hold the
- * request's whole sequence (TensorRT-LLM's GUARANTEED_NO_EVICT): `kvCacheFraction` of the
- * memory left beside weights and activations (`memoryFit` of an empty batch), divided by
- * one sequence's KV cache at `sequenceTokens`, at most `maxBatchSize` per instance.
+ * request's whole sequence (TensorRT-LLM's GUARANTEED_NO_EVICT), at most `maxBatchSize` per
+ * instance: the blocks of the run's stated `kvCacheTokens` divided by one sequence's blocks
+ * at `sequenceTokens`, where the case states them; else `kvCacheFraction` of the memory left
+ * beside weights and activations (`memoryFit` of an empty batch) divided by one sequence's
+ * KV cache.
  */
 function guaranteedNoEvictBatch(model: ModelSpec, hw: HardwareSpec, config: PerfConfig, rule: NonNullable<PublishedCase['concurrency']>, sequenceTokens: number): number {
+  if (rule.kvCacheTokens !== undefined) {
+    const perBlock = rule.kvTokensPerBlock ?? 1;
+    const seqs = Math.min(rule.maxBatchSize, Math.floor(Math.floor(rule.kvCacheTokens / perBlock) / kvBlocksForTokens(sequenceTokens, perBlock)));
+    if (!(seqs >= 1)) throw new InputError('case.concurrency.kvCacheTokens', rule.kvCacheTokens, `at least one ${sequenceTokens}-token sequence (in blocks of ${perBlock} tokens)`);
+    return seqs;
+  }
   const empty = memoryFit(model, hw, config, { batch: 0, context: sequenceTokens, tokens: 0 });
   const one = memoryFit(model, hw, config, { batch: 1, context: sequenceTokens, tokens: 0 });
   const perSequence = one.kvCacheBytes - empty.kvCacheBytes;
@@ -630,6 +660,18 @@ function steadyStateStep(model: ModelSpec, hw: HardwareSpec, config: PerfConfig,
   };
   checkFits(model, hw, config, { batch: seqs, context: Math.ceil(context), tokens: seqs + work.prefillTokens });
   return stepTime(model, hw, { ...config, checkMemory: false }, work);
+}
+
+/**
+ * Output tokens per second of a run of `requests` requests issued at once, `batch` at a
+ * time, each of a fixed output length: every full batch runs at the steady step of
+ * `batch` sequences (`stepSeconds`), and a last batch of the remainder runs alone at its
+ * own (`restStepSeconds`). Each batch lasts its output length in steps, which cancels.
+ */
+function finiteRunRate(requests: number, batch: number, stepSeconds: number, restStepSeconds: (rest: number) => number): number {
+  const full = Math.floor(requests / batch);
+  const rest = requests - full * batch;
+  return requests / (full * stepSeconds + (rest > 0 ? restStepSeconds(rest) : 0));
 }
 
 /**
@@ -736,6 +778,7 @@ export function predictPublishedCase(c: PublishedCase, kernels: Pick<PerfConfig,
   checkInt('case.devices', c.devices, { min: 1, max: 1 << 16 });
   checkInt('case.devicesPerNode', c.devicesPerNode, { min: 1, max: 1024 });
   if (c.framework !== undefined) checkOneOf('case.framework', c.framework, KERNEL_FRAMEWORKS);
+  if (c.requests !== undefined && c.phase !== 'offline') throw new InputError('case.requests', c.requests, 'absent: only an offline case prices a run of a stated number of requests');
   const model = loadModel(c.model);
   const hw = loadHardware(c.hardware);
   const parallelism: Parallelism = { devicesPerNode: c.devicesPerNode, ...c.parallelism };
@@ -769,9 +812,12 @@ export function predictPublishedCase(c: PublishedCase, kernels: Pick<PerfConfig,
   } else if (c.phase === 'offline') {
     const isl = c.promptTokens as number;
     const osl = c.outputTokens as number;
-    const seqs = c.concurrency ? guaranteedNoEvictBatch(model, hw, config, c.concurrency, isl + osl) : (c.sequencesPerDevice as number) * c.devices;
+    const requests = c.requests === undefined ? undefined : checkInt('case.requests', c.requests, { min: 1, max: 1 << 30 });
+    const admitted = c.concurrency ? guaranteedNoEvictBatch(model, hw, config, c.concurrency, isl + osl) : (c.sequencesPerDevice as number) * c.devices;
+    // Fewer requests than the engine admits run as one batch of them all.
+    const seqs = requests === undefined ? admitted : Math.min(admitted, requests);
     step = steadyStateStep(model, hw, config, seqs, isl, osl);
-    predicted = seqs / step.intervalSeconds / nodes;
+    predicted = requests === undefined ? seqs / step.intervalSeconds / nodes : finiteRunRate(requests, seqs, step.intervalSeconds, (rest) => steadyStateStep(model, hw, config, rest, isl, osl).intervalSeconds) / nodes;
     sequencesPerDevice = seqs / c.devices;
   } else if (c.phase === 'latency') {
     const users = checkInt('case.users', c.users, { min: 1, max: 1 << 16 });

@@ -97,6 +97,51 @@ test('predictPublishedCase(): an offline case is the steady state of continuous 
   assert.throws(() => predictPublishedCase({ ...c, phase: 'train' as never }), /case\.phase/);
 });
 
+test('predictPublishedCase(): an offline run of a stated number of requests issued at once is its full batches in steady state and then the remainder alone; a batch sized by the KV tokens its log states', () => {
+  const all = publishedCases();
+  const c = all.find((x) => x.id === 'trtllm-bench-llama70b-h100-tp8-128-2048')!;
+  // github.com/shaamil101-etched/trtllm-benchmarks, results/result_128_2048_3000.txt (commit aeec9f29): 'max tokens in paged KV
+  // cache (2730752)', 64 tokens per block, 'Max Runtime Batch Size: 2048', 'Number of requests: 3000'. 3,000 requests of
+  // 128 + 2,048 tokens = 34 blocks: floor(42,668 / 34) = 1,254 at a time, so two full batches and 492 alone.
+  assert.deepEqual([c.requests, c.concurrency?.kvCacheTokens, c.concurrency?.kvTokensPerBlock, c.concurrency?.maxBatchSize], [3000, 2730752, 64, 2048]);
+  const f = { framework: 'trtllm' as const };
+  const p = predictPublishedCase(c, f);
+  assert.equal(p.sequencesPerDevice! * c.devices, Math.floor(2730752 / 2176));
+  const steady = predictPublishedCase({ ...c, requests: undefined }, f);
+  const rest = predictPublishedCase({ ...c, requests: undefined, concurrency: { ...c.concurrency!, maxBatchSize: 3000 - 2 * 1254 } }, f);
+  // Output tokens/s of the run = requests / (2 · t(1,254) + t(492)), each t a steady step; t(b) = b / steady rate at b.
+  const t = (rate: number, b: number) => b / rate;
+  const expected = 3000 / (2 * t(steady.predicted, 1254) + t(rest.predicted, 492));
+  assert.ok(Math.abs(p.predicted / expected - 1) < 1e-9, `${p.predicted} vs ${expected}`);
+  // The smaller last batch amortises the weights over fewer tokens: the run is slower than its steady state, and a
+  // whole number of batches is the steady state exactly.
+  assert.ok(p.predicted < steady.predicted);
+  assert.ok(Math.abs(predictPublishedCase({ ...c, requests: 2 * 1254 }, f).predicted / steady.predicted - 1) < 1e-12);
+  // Without the log's tokens the memory model sizes the batch (its own estimate: no engine's runtime buffers).
+  const { kvCacheTokens: _, ...rule } = c.concurrency!;
+  assert.ok(predictPublishedCase({ ...c, concurrency: rule }, f).sequencesPerDevice! > p.sequencesPerDevice!);
+  // Blocks, not tokens: 1000 + 1000 tokens take 32 blocks of 64 (2,048 tokens), so 42,668 blocks hold 1,333 of them, not 1,365.
+  assert.equal(predictPublishedCase({ ...c, promptTokens: 1000, outputTokens: 1000 }, f).sequencesPerDevice! * c.devices, Math.floor(42668 / 32));
+  // Fewer requests than the engine admits run as one batch of them all, priced at its own step.
+  const few = predictPublishedCase({ ...c, requests: 500 }, f);
+  assert.equal(few.sequencesPerDevice! * c.devices, 500);
+  const steady500 = predictPublishedCase({ ...c, requests: undefined, concurrency: { ...c.concurrency!, maxBatchSize: 500 } }, f);
+  assert.ok(Math.abs(few.predicted / steady500.predicted - 1) < 1e-12 && few.predicted < steady.predicted);
+  // Cases built in code get the same clear errors as files: no NaN from zero requests, no sequence larger than the stated cache.
+  assert.throws(() => predictPublishedCase({ ...c, requests: 0 }, f), /case\.requests/);
+  assert.throws(() => predictPublishedCase({ ...c, concurrency: { ...c.concurrency!, kvCacheTokens: 1000 } }, f), /case\.concurrency\.kvCacheTokens/);
+  // Fields a case may not carry, or carries out of range, are refused by name.
+  const raw = JSON.parse(JSON.stringify(c)) as Record<string, unknown>;
+  assert.throws(() => checkPublishedCase({ ...raw, requests: 0 }), /case\.requests/);
+  assert.throws(() => checkPublishedCase({ ...raw, requests: 2.5 }), /case\.requests/);
+  assert.throws(() => checkPublishedCase({ ...raw, concurrency: { ...c.concurrency, kvCacheTokens: -1 } }), /case\.concurrency\.kvCacheTokens/);
+  assert.throws(() => checkPublishedCase({ ...raw, concurrency: { ...c.concurrency, kvTokensPerBlock: 0 } }), /case\.concurrency\.kvTokensPerBlock/);
+  const { kvCacheTokens: __, ...noTokens } = c.concurrency!;
+  assert.throws(() => checkPublishedCase({ ...raw, concurrency: noTokens }), /kvTokensPerBlock.*kvCacheTokens/);
+  const dec = all.find((x) => x.id === 'deepseek-profile-decode')!;
+  assert.throws(() => checkPublishedCase({ ...JSON.parse(JSON.stringify(dec)), requests: 10 }), /case\.requests.*offline/);
+});
+
 test('predictPublishedCase(): a latency case prices a user\'s inter-token time from the step its users share; waves decode with no prompt beside them, their TTFT is the wave\'s prefill step', () => {
   const all = publishedCases();
   const one = all.find((x) => x.id === 'gptfast-llama2-70b-a100-tp8-bs1')!;
@@ -311,10 +356,11 @@ test("published cases: Qwen/Qwen3-8B-FP8 scales its GEMMs in 128-wide blocks, as
   assert.equal(q.precision.kvCache, 'bf16');
 });
 
-test('published cases: a KV cache narrower than 16 bits only where the case cites the checkpoint\'s kv_cache_quant_algo, and every 16-bit one of an NVIDIA FP8 or NVFP4 checkpoint says what fixed it or that nothing did', () => {
+test('published cases: a KV cache narrower than 16 bits only where the case cites the checkpoint\'s kv_cache_quant_algo or the run\'s own report of its cache dtype, and every 16-bit one of an NVIDIA FP8 or NVFP4 checkpoint says what fixed it or that nothing did', () => {
   const all = publishedCases();
+  // trtllm-bench's report prints the engine's cache dtype ('KV Cache Dtype: FP8', data/published/trtllm-benchmarks-2025-llama70b-h100.json).
   for (const c of all.filter((x) => x.precision.kvCache !== 'bf16' && x.precision.kvCache !== 'fp16')) {
-    assert.match(c.assumptions ?? '', /kv_cache_quant_algo/, `${c.id}: a narrow KV cache names its source`);
+    assert.match(c.assumptions ?? '', /kv_cache_quant_algo|'KV Cache Dtype: FP8'/, `${c.id}: a narrow KV cache names its source`);
   }
   // data/published/nvidia-trtllm-perf-overview.json: the five B200 rows run nvidia/Llama-3.3-70B-Instruct-FP4, whose FP8 cache
   // TensorRT-LLM's accuracy test asserts; the H100/H200 FP8 rows keep 16 bits, sourced (8B) or said to be unsourced (70B, 405B).
