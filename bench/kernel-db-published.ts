@@ -11,7 +11,7 @@
 // budget (weights, activations, KV fraction, KV tokens), the step split by kernel family with
 // the kind of table answer behind each op, the HBM bandwidth the attention rows imply, and the
 // bound on output tokens/s that reading the KV cache alone at datasheet bandwidth sets.
-import { publishedCases, publishedCaseTables, predictPublishedCase, type PublishedCase, type PublishedComparison } from '../lib/roofline/published.js';
+import { publishedCases, publishedCaseTables, publishedGridCases, predictPublishedCase, readPublishedFile, type PublishedCase, type PublishedComparison } from '../lib/roofline/published.js';
 import { memoryFit } from '../lib/roofline/deployment.js';
 import { loadModel } from '../lib/models/spec.js';
 import { loadHardware } from '../lib/hardware/spec.js';
@@ -101,5 +101,19 @@ function diagnoseCase(c: PublishedCase, db: PublishedComparison): string {
     `  attention reads KV at ${(attnBw / 1e12).toFixed(2)} TB/s = ${((100 * attnBw) / bw).toFixed(0)} % of the datasheet ${(bw / 1e12).toFixed(2)} TB/s (attention time includes prefill)`,
     `  KV-read bound (any batch, datasheet bandwidth, the case's KV dtype): ${bound.toFixed(0)} output tokens/s of the group; published/bound ${(c.published.value / bound).toFixed(2)}, predicted/bound ${(db.predicted / bound).toFixed(2)}`,
   ].join('\n');
+}
+// A source that ran one setup over a grid of lengths: every run of it, priced as its cases
+// are, so that the rule that picked the cases is judged against the runs it left out.
+for (const file of [...new Set(publishedCases().map((c) => c.file as string))]) {
+  if (readPublishedFile(file).grid === undefined) continue;
+  const grid = publishedGridCases(file);
+  const picked = publishedCases().filter((c) => c.file === file).length;
+  const res = grid.map((c) => ({ c, e: predictPublishedCase(c, { framework: publishedCaseTables(c, { framework }).framework }).error }));
+  const abs = res.map((r) => Math.abs(r.e));
+  console.log(`\n${file}: the whole grid, ${grid.length} runs (its ${picked} cases are among them), kernel db: ${abs.filter((e) => e <= 0.25).length} of ${grid.length} within ±25 %, median |error| ${(median(abs) * 100).toFixed(1)} %, max ${(Math.max(...abs) * 100).toFixed(1)} %`);
+  for (const out of [...new Set(grid.map((c) => c.outputTokens as number))].sort((a, b) => a - b)) {
+    const row = res.filter((r) => r.c.outputTokens === out);
+    console.log(`  ${String(out).padStart(5)} out: ${row.map((r) => `${r.c.promptTokens} in ${pct(r.e)}`).join(', ')}`);
+  }
 }
 if (diagnose) console.log(`\n${diagnoses.join('\n')}`);

@@ -285,6 +285,8 @@ export {
   publishedCasePromptMix,
   checkPublishedCase,
   publishedCases,
+  publishedGridCases,
+  checkPublishedGrid,
   publishedComparisonNotes,
   publishedComparisonSummary,
   publishedComparisonTable,

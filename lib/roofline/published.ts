@@ -548,6 +548,52 @@ export function publishedCases(): PublishedCase[] {
   return out;
 }
 
+const GRID_COLUMNS = ['promptTokens', 'outputTokens', 'requests', 'outputTokensPerSecond'] as const;
+
+/**
+ * Every run of a published file's `grid` (rows of prompt and output tokens, requests and
+ * output tokens/s, with its source): where a source ran one setup over many lengths and the
+ * file's cases are some of them, by a stated rule, the grid holds them all, so that the rule
+ * can be judged against the runs it left out. Each row is the file's first case with the
+ * row's lengths, requests and figure (id `<file>-grid-<in>-<out>`). A malformed grid is an
+ * InputError naming the file and row (`checkPublishedGrid`).
+ *
+ * @example
+ * publishedGridCases('trtllm-benchmarks-2025-llama70b-h100').length // => 63
+ */
+export function publishedGridCases(id: string): PublishedCase[] {
+  const base = publishedCases().find((c) => c.file === id);
+  if (base === undefined) throw new InputError('file', id, 'a data/published file with cases');
+  return checkPublishedGrid(readPublishedFile(id).grid, base, `data/published/${id}.json grid`);
+}
+
+/**
+ * A grid written as JSON (the shape of a data/published file's `grid`) checked as the files
+ * are, its rows as cases of `base`'s setup (see `publishedGridCases`); a bad row is an
+ * InputError naming it (`where`.rows[i][j]).
+ *
+ * @example
+ * checkPublishedGrid({ source: 'my runs', columns: ['promptTokens', 'outputTokens', 'requests', 'outputTokensPerSecond'], rows: [[128, 128, 1000, 9000]] }, base)
+ */
+export function checkPublishedGrid(raw: unknown, base: PublishedCase, where = 'grid'): PublishedCase[] {
+  const grid = raw as { source?: unknown; columns?: unknown; rows?: unknown } | undefined;
+  if (typeof grid !== 'object' || grid === null) throw new InputError(where, grid, 'an object { source, columns, rows }');
+  if (typeof grid.source !== 'string' || grid.source === '') throw new InputError(`${where}.source`, grid.source, 'a non-empty string citing the rows');
+  if (JSON.stringify(grid.columns) !== JSON.stringify(GRID_COLUMNS)) throw new InputError(`${where}.columns`, grid.columns, JSON.stringify(GRID_COLUMNS));
+  if (!Array.isArray(grid.rows) || grid.rows.length === 0 || grid.rows.length > 1 << 16) throw new InputError(`${where}.rows`, grid.rows, 'an array of 1 to 65,536 rows');
+  if (base?.phase !== 'offline') throw new InputError(`${where} base`, base?.phase, 'an offline case, whose setup the grid rows share');
+  const source = grid.source;
+  return grid.rows.map((row, i) => {
+    if (!Array.isArray(row) || row.length !== GRID_COLUMNS.length) throw new InputError(`${where}.rows[${i}]`, row, `[${GRID_COLUMNS.join(', ')}]`);
+    const promptTokens = checkInt(`${where}.rows[${i}][0]`, row[0], { min: 1, max: 1 << 20 });
+    const outputTokens = checkInt(`${where}.rows[${i}][1]`, row[1], { min: 1, max: 1 << 20 });
+    const requests = checkInt(`${where}.rows[${i}][2]`, row[2], { min: 1, max: 1 << 30 });
+    const value = checkNumber(`${where}.rows[${i}][3]`, row[3], { min: 0, exclusiveMin: true });
+    const file = base.file ?? 'grid';
+    return { ...base, id: `${file}-grid-${promptTokens}-${outputTokens}`, label: `${base.label.replace(/, \d+ in \/ \d+ out.*$/, '')}, ${promptTokens} in / ${outputTokens} out, ${requests} requests`, promptTokens, outputTokens, requests, published: { value, unit: base.published.unit }, assumptions: `${source}; the setup of ${base.id}` };
+  });
+}
+
 /**
  * The busiest expert device's load over the mean that a case assumes: 1 when balanced,
  * else, for a case that states EPLB, the placement model's factor for seeded uniform routing

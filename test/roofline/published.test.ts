@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { median } from 'simple-statistics';
-import { publishedCases, predictPublishedCase, publishedCaseLoadFactor, publishedCasePromptMix, checkPublishedCase, calibratedMatmulCost, publishedComparisons, publishedComparisonNotes, stepTime, publishedMethodRows, publishedMethodSummary, publishedMethodTable, publishedCaseTables } from '../../lib/roofline/index.js';
+import { publishedCases, publishedGridCases, checkPublishedGrid, predictPublishedCase, publishedCaseLoadFactor, publishedCasePromptMix, checkPublishedCase, calibratedMatmulCost, publishedComparisons, publishedComparisonNotes, stepTime, publishedMethodRows, publishedMethodSummary, publishedMethodTable, publishedCaseTables } from '../../lib/roofline/index.js';
 import type { PublishedCase, PublishedMethodRow } from '../../lib/roofline/index.js';
 import { InputError } from '../../lib/util/errors.js';
 import { prefillAttentionPairs } from '../../lib/core/matmul.js';
@@ -140,6 +140,33 @@ test('predictPublishedCase(): an offline run of a stated number of requests issu
   assert.throws(() => checkPublishedCase({ ...raw, concurrency: noTokens }), /kvTokensPerBlock.*kvCacheTokens/);
   const dec = all.find((x) => x.id === 'deepseek-profile-decode')!;
   assert.throws(() => checkPublishedCase({ ...JSON.parse(JSON.stringify(dec)), requests: 10 }), /case\.requests.*offline/);
+});
+
+test('publishedGridCases(): a source\'s whole grid of runs holds every case taken from it, figure for figure; a bad grid or row is refused by name', () => {
+  const file = 'trtllm-benchmarks-2025-llama70b-h100';
+  const grid = publishedGridCases(file);
+  // github.com/shaamil101-etched/trtllm-benchmarks, results/summary_results.log (commit aeec9f29): 64 configurations, 16384/16384 failed.
+  assert.equal(grid.length, 63);
+  assert.equal(new Set(grid.map((c) => c.id)).size, 63);
+  const cases = publishedCases().filter((c) => c.file === file);
+  assert.equal(cases.length, 10);
+  for (const c of cases) {
+    const g = grid.find((x) => x.promptTokens === c.promptTokens && x.outputTokens === c.outputTokens);
+    assert.ok(g, c.id);
+    assert.deepEqual([g.requests, g.published.value, g.published.unit], [c.requests, c.published.value, c.published.unit], c.id);
+    // The same setup priced the same way: a grid row and its case predict alike.
+    assert.equal(predictPublishedCase(g, { framework: 'trtllm' }).predicted, predictPublishedCase(c, { framework: 'trtllm' }).predicted);
+  }
+  const base = cases[0];
+  const ok = { source: 'test', columns: ['promptTokens', 'outputTokens', 'requests', 'outputTokensPerSecond'], rows: [[128, 128, 1000, 9000]] };
+  assert.equal(checkPublishedGrid(ok, base)[0].requests, 1000);
+  assert.throws(() => checkPublishedGrid({ ...ok, rows: [[128, 128, 1000]] }, base), /grid\.rows\[0\]/);
+  assert.throws(() => checkPublishedGrid({ ...ok, rows: [[128, -1, 1000, 9000]] }, base), /grid\.rows\[0\]\[1\]/);
+  assert.throws(() => checkPublishedGrid({ ...ok, rows: [[128, 128, 1000, Number.NaN]] }, base), /grid\.rows\[0\]\[3\]/);
+  assert.throws(() => checkPublishedGrid({ ...ok, columns: ['isl', 'osl'] }, base), /grid\.columns/);
+  assert.throws(() => checkPublishedGrid({ ...ok, source: '' }, base), /grid\.source/);
+  assert.throws(() => checkPublishedGrid(ok, publishedCases().find((c) => c.phase === 'decode')!), /offline/);
+  assert.throws(() => publishedGridCases('no-such-file'), /no-such-file/);
 });
 
 test('predictPublishedCase(): a latency case prices a user\'s inter-token time from the step its users share; waves decode with no prompt beside them, their TTFT is the wave\'s prefill step', () => {
