@@ -25,6 +25,7 @@ const pct = (x: number): string => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)} 
 // Three significant digits at least: a latency of 25.7 ms keeps its decimal, a throughput of 6,920 tokens/s none.
 const num = (x: number): string => (Math.abs(x) >= 100 ? x.toFixed(0) : x.toPrecision(3));
 const diagnose = process.argv.includes('--diagnose');
+const ms = (x: number): string => (x * 1e3).toFixed(1);
 const diagnoses: string[] = [];
 const rows: string[][] = [['case', 'hardware', 'unit', 'published', 'calibrated', 'error', 'kernel db', 'error', 'from tables', 'tables']];
 const errs: { cal: number[]; db: number[] } = { cal: [], db: [] };
@@ -103,17 +104,30 @@ function diagnoseCase(c: PublishedCase, db: PublishedComparison): string {
   ].join('\n');
 }
 // A source that ran one setup over a grid of lengths: every run of it, priced as its cases
-// are, so that the rule that picked the cases is judged against the runs it left out.
-for (const file of [...new Set(publishedCases().map((c) => c.file as string))]) {
+// are, so that the rule that picked the cases is judged against the runs it left out. Each
+// run also prints what priced it (predicted, not measured): the step, the batch, and the
+// error as time per step (predicted step × error).
+const allCases = publishedCases();
+for (const file of [...new Set(allCases.map((c) => c.file as string))]) {
   if (readPublishedFile(file).grid === undefined) continue;
   const grid = publishedGridCases(file);
-  const picked = publishedCases().filter((c) => c.file === file).length;
-  const res = grid.map((c) => ({ c, e: predictPublishedCase(c, { framework: publishedCaseTables(c, { framework }).framework }).error }));
-  const abs = res.map((r) => Math.abs(r.e));
-  console.log(`\n${file}: the whole grid, ${grid.length} runs (its ${picked} cases are among them), kernel db: ${abs.filter((e) => e <= 0.25).length} of ${grid.length} within ±25 %, median |error| ${(median(abs) * 100).toFixed(1)} %, max ${(Math.max(...abs) * 100).toFixed(1)} %`);
+  const picked = allCases.filter((c) => c.file === file).length;
+  const res: Array<{ c: PublishedCase; p?: PublishedComparison; why?: string }> = grid.map((c) => {
+    try {
+      return { c, p: predictPublishedCase(c, { framework: publishedCaseTables(c, { framework }).framework }) };
+    } catch (e) {
+      return { c, why: (e as Error).message.slice(0, 80) };
+    }
+  });
+  const priced = res.filter((r) => r.p !== undefined);
+  const abs = priced.map((r) => Math.abs(r.p!.error));
+  console.log(`\n${file}: the whole grid, ${grid.length} runs (its ${picked} cases are among them), kernel db: ${abs.filter((e) => e <= 0.25).length} of ${priced.length} priced within ±25 %, median |error| ${(median(abs) * 100).toFixed(1)} %, max ${(Math.max(...abs) * 100).toFixed(1)} %`);
+  for (const r of res.filter((x) => x.p === undefined)) console.log(`  ${r.c.promptTokens}/${r.c.outputTokens} not priced: ${r.why}`);
+  console.log('  by output length: prompt tokens, error; then (predicted) step ms, batch, error × step ms');
   for (const out of [...new Set(grid.map((c) => c.outputTokens as number))].sort((a, b) => a - b)) {
-    const row = res.filter((r) => r.c.outputTokens === out);
-    console.log(`  ${String(out).padStart(5)} out: ${row.map((r) => `${r.c.promptTokens} in ${pct(r.e)}`).join(', ')}`);
+    const row = priced.filter((r) => r.c.outputTokens === out);
+    console.log(`  ${String(out).padStart(5)} out: ${row.map((r) => `${r.c.promptTokens} in ${pct(r.p!.error)}`).join(', ')}`);
+    console.log(`  ${''.padStart(9)} ${row.map((r) => `${ms(r.p!.step.intervalSeconds)}/${Math.round((r.p!.sequencesPerDevice as number) * r.c.devices)}/${ms(r.p!.step.intervalSeconds * r.p!.error)}`).join(', ')}`);
   }
 }
 if (diagnose) console.log(`\n${diagnoses.join('\n')}`);

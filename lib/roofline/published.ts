@@ -569,11 +569,14 @@ export function publishedGridCases(id: string): PublishedCase[] {
 
 /**
  * A grid written as JSON (the shape of a data/published file's `grid`) checked as the files
- * are, its rows as cases of `base`'s setup (see `publishedGridCases`); a bad row is an
- * InputError naming it (`where`.rows[i][j]).
+ * are: each row becomes `base` with the row's lengths, requests and figure, and goes through
+ * `checkPublishedCase`, so a bad row is an InputError naming it (`where`.rows[i], and the
+ * field); a length pair given twice is refused.
  *
  * @example
- * checkPublishedGrid({ source: 'my runs', columns: ['promptTokens', 'outputTokens', 'requests', 'outputTokensPerSecond'], rows: [[128, 128, 1000, 9000]] }, base)
+ * const base = publishedCases().find((c) => c.id === 'trtllm-bench-llama70b-h100-tp8-128-128')!;
+ * checkPublishedGrid({ source: 'my runs', columns: ['promptTokens', 'outputTokens', 'requests', 'outputTokensPerSecond'], rows: [[128, 256, 1000, 9000]] }, base)
+ * // => [the base's setup at 128 in / 256 out, 1000 requests, 9000 output tokens/s]
  */
 export function checkPublishedGrid(raw: unknown, base: PublishedCase, where = 'grid'): PublishedCase[] {
   const grid = raw as { source?: unknown; columns?: unknown; rows?: unknown } | undefined;
@@ -581,16 +584,21 @@ export function checkPublishedGrid(raw: unknown, base: PublishedCase, where = 'g
   if (typeof grid.source !== 'string' || grid.source === '') throw new InputError(`${where}.source`, grid.source, 'a non-empty string citing the rows');
   if (JSON.stringify(grid.columns) !== JSON.stringify(GRID_COLUMNS)) throw new InputError(`${where}.columns`, grid.columns, JSON.stringify(GRID_COLUMNS));
   if (!Array.isArray(grid.rows) || grid.rows.length === 0 || grid.rows.length > 1 << 16) throw new InputError(`${where}.rows`, grid.rows, 'an array of 1 to 65,536 rows');
-  if (base?.phase !== 'offline') throw new InputError(`${where} base`, base?.phase, 'an offline case, whose setup the grid rows share');
+  if (typeof base !== 'object' || base === null || base.phase !== 'offline') throw new InputError(`${where} base`, base?.phase, 'an offline case, whose setup the grid rows share');
   const source = grid.source;
+  const seen = new Set<string>();
+  const file = base.file ?? 'grid';
+  const origin = { ...(base.file === undefined ? {} : { file: base.file }), ...(base.publisher === undefined ? {} : { publisher: base.publisher }), ...(base.heldOut ? { heldOut: true } : {}) };
   return grid.rows.map((row, i) => {
     if (!Array.isArray(row) || row.length !== GRID_COLUMNS.length) throw new InputError(`${where}.rows[${i}]`, row, `[${GRID_COLUMNS.join(', ')}]`);
-    const promptTokens = checkInt(`${where}.rows[${i}][0]`, row[0], { min: 1, max: 1 << 20 });
-    const outputTokens = checkInt(`${where}.rows[${i}][1]`, row[1], { min: 1, max: 1 << 20 });
-    const requests = checkInt(`${where}.rows[${i}][2]`, row[2], { min: 1, max: 1 << 30 });
-    const value = checkNumber(`${where}.rows[${i}][3]`, row[3], { min: 0, exclusiveMin: true });
-    const file = base.file ?? 'grid';
-    return { ...base, id: `${file}-grid-${promptTokens}-${outputTokens}`, label: `${base.label.replace(/, \d+ in \/ \d+ out.*$/, '')}, ${promptTokens} in / ${outputTokens} out, ${requests} requests`, promptTokens, outputTokens, requests, published: { value, unit: base.published.unit }, assumptions: `${source}; the setup of ${base.id}` };
+    const [promptTokens, outputTokens, requests, value] = row as unknown[];
+    const pair = `${String(promptTokens)}/${String(outputTokens)}`;
+    if (seen.has(pair)) throw new InputError(`${where}.rows[${i}]`, row, `a length pair no earlier row has (${pair} is given twice)`);
+    seen.add(pair);
+    const label = `${String(base.label).replace(/, \d+ in \/ \d+ out.*$/, '')}, ${String(promptTokens)} in / ${String(outputTokens)} out, ${String(requests)} requests at once`;
+    const raw = { ...base, id: `${file}-grid-${String(promptTokens)}-${String(outputTokens)}`, label, promptTokens, outputTokens, requests, published: { value, unit: base.published?.unit }, assumptions: `${source}; the setup of ${base.id}` };
+    const checked = checkPublishedCase(raw, { where: `${where}.rows[${i}]`, source: base.source });
+    return { ...checked, ...(base.url === undefined ? {} : { url: base.url }), ...(base.date === undefined ? {} : { date: base.date }), ...origin };
   });
 }
 

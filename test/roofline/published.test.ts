@@ -157,12 +157,22 @@ test('publishedGridCases(): a source\'s whole grid of runs holds every case take
     // The same setup priced the same way: a grid row and its case predict alike.
     assert.equal(predictPublishedCase(g, { framework: 'trtllm' }).predicted, predictPublishedCase(c, { framework: 'trtllm' }).predicted);
   }
+  // Two runs no case took, against the source's rows (results/summary_results.log): 16384,8192,75,2089.9738 and 128,16384,400,4557.7445.
+  const row = (i: number, o: number) => grid.find((x) => x.promptTokens === i && x.outputTokens === o)!;
+  assert.deepEqual([row(16384, 8192).requests, row(16384, 8192).published.value], [75, 2089.9738]);
+  assert.deepEqual([row(128, 16384).requests, row(128, 16384).published.value], [400, 4557.7445]);
+  assert.ok(grid.every((g) => g.file === file && g.heldOut === true && g.publisher === cases[0].publisher));
   const base = cases[0];
   const ok = { source: 'test', columns: ['promptTokens', 'outputTokens', 'requests', 'outputTokensPerSecond'], rows: [[128, 128, 1000, 9000]] };
   assert.equal(checkPublishedGrid(ok, base)[0].requests, 1000);
+  assert.throws(() => checkPublishedGrid(undefined, base), /grid/);
+  assert.throws(() => checkPublishedGrid({ ...ok, rows: [] }, base), /grid\.rows/);
+  assert.throws(() => checkPublishedGrid({ ...ok, rows: ['128,128'] }, base), /grid\.rows\[0\]/);
   assert.throws(() => checkPublishedGrid({ ...ok, rows: [[128, 128, 1000]] }, base), /grid\.rows\[0\]/);
-  assert.throws(() => checkPublishedGrid({ ...ok, rows: [[128, -1, 1000, 9000]] }, base), /grid\.rows\[0\]\[1\]/);
-  assert.throws(() => checkPublishedGrid({ ...ok, rows: [[128, 128, 1000, Number.NaN]] }, base), /grid\.rows\[0\]\[3\]/);
+  assert.throws(() => checkPublishedGrid({ ...ok, rows: [[128, -1, 1000, 9000]] }, base), /grid\.rows\[0\]\.outputTokens/);
+  assert.throws(() => checkPublishedGrid({ ...ok, rows: [[128, 128, 0.5, 9000]] }, base), /grid\.rows\[0\]\.requests/);
+  assert.throws(() => checkPublishedGrid({ ...ok, rows: [[128, 128, 1000, Number.NaN]] }, base), /grid\.rows\[0\]\.published\.value/);
+  assert.throws(() => checkPublishedGrid({ ...ok, rows: [[128, 128, 1000, 9000], [256, 256, 10, 1], [128, 128, 5, 5]] }, base), /grid\.rows\[2\].*128\/128 is given twice/);
   assert.throws(() => checkPublishedGrid({ ...ok, columns: ['isl', 'osl'] }, base), /grid\.columns/);
   assert.throws(() => checkPublishedGrid({ ...ok, source: '' }, base), /grid\.source/);
   assert.throws(() => checkPublishedGrid(ok, publishedCases().find((c) => c.phase === 'decode')!), /offline/);
