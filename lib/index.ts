@@ -286,6 +286,7 @@ export {
   checkPublishedCase,
   publishedCases,
   publishedGridCases,
+  publishedGridComparisons,
   checkPublishedGrid,
   publishedComparisonNotes,
   publishedComparisonSummary,

@@ -16,7 +16,7 @@ export { stepTime, perfStepCost, memoryFit, maxBatchThatFits, EFFICIENCY_MODES, 
 export { kvCacheCapacity, precisionOfClasses } from './deployment.js';
 export type { Parallelism, Precision, PerfConfig, EfficiencyMode, LaunchMode, StepTime, StepTimeBreakdown, MemoryFit } from './deployment.js';
 export type { KvCapacity } from './deployment.js';
-export { publishedCases, predictPublishedCase, publishedComparisons, publishedComparisonTable, publishedComparisonSummary, publishedComparisonNotes, readPublishedFile, publishedGridCases, checkPublishedGrid, publishedCaseLoadFactor, publishedCasePromptMix, checkPublishedCase } from './published.js';
+export { publishedCases, predictPublishedCase, publishedComparisons, publishedComparisonTable, publishedComparisonSummary, publishedComparisonNotes, readPublishedFile, publishedGridCases, publishedGridComparisons, checkPublishedGrid, publishedCaseLoadFactor, publishedCasePromptMix, checkPublishedCase } from './published.js';
 export { publishedMethodRows, publishedMethodTable, publishedMethodSummary } from './published.js';
 export type { PublishedMethodRow } from './published.js';
 export { publishedCaseTables } from './published.js';

@@ -568,6 +568,18 @@ export function publishedGridCases(id: string): PublishedCase[] {
 }
 
 /**
+ * Every run of a published file's grid (`publishedGridCases`) beside its prediction from the
+ * kernel tables of its framework (`publishedCaseTables`; `framework` overrides), in the
+ * grid's order: the check of the rule that picked the file's cases, on the runs it left out.
+ *
+ * @example
+ * publishedGridComparisons('trtllm-benchmarks-2025-llama70b-h100').filter((c) => Math.abs(c.error) <= 0.25).length // => 54
+ */
+export function publishedGridComparisons(id: string, opts: { framework?: KernelFramework } = {}): PublishedComparison[] {
+  return publishedGridCases(id).map((c) => predictPublishedCase(c, { framework: publishedCaseTables(c, { framework: opts.framework }).framework }));
+}
+
+/**
  * A grid written as JSON (the shape of a data/published file's `grid`) checked as the files
  * are: each row becomes `base` with the row's lengths, requests and figure, and goes through
  * `checkPublishedCase`, so a bad row is an InputError naming it (`where`.rows[i], and the

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { median } from 'simple-statistics';
-import { publishedCases, publishedGridCases, checkPublishedGrid, predictPublishedCase, publishedCaseLoadFactor, publishedCasePromptMix, checkPublishedCase, calibratedMatmulCost, publishedComparisons, publishedComparisonNotes, stepTime, publishedMethodRows, publishedMethodSummary, publishedMethodTable, publishedCaseTables } from '../../lib/roofline/index.js';
+import { publishedCases, publishedGridCases, publishedGridComparisons, checkPublishedGrid, predictPublishedCase, publishedCaseLoadFactor, publishedCasePromptMix, checkPublishedCase, calibratedMatmulCost, publishedComparisons, publishedComparisonNotes, stepTime, publishedMethodRows, publishedMethodSummary, publishedMethodTable, publishedCaseTables } from '../../lib/roofline/index.js';
 import type { PublishedCase, PublishedMethodRow } from '../../lib/roofline/index.js';
 import { InputError } from '../../lib/util/errors.js';
 import { prefillAttentionPairs } from '../../lib/core/matmul.js';
@@ -162,6 +162,10 @@ test('publishedGridCases(): a source\'s whole grid of runs holds every case take
   assert.deepEqual([row(16384, 8192).requests, row(16384, 8192).published.value], [75, 2089.9738]);
   assert.deepEqual([row(128, 16384).requests, row(128, 16384).published.value], [400, 4557.7445]);
   assert.ok(grid.every((g) => g.file === file && g.heldOut === true && g.publisher === cases[0].publisher));
+  // publishedGridComparisons: the grid in its order, each run priced from its framework's tables (trtllm here), as a case is.
+  const compared = publishedGridComparisons(file);
+  assert.deepEqual(compared.map((c) => c.id), grid.map((g) => g.id));
+  for (const k of [0, 30, 62]) assert.equal(compared[k].predicted, predictPublishedCase(grid[k], { framework: 'trtllm' }).predicted);
   const base = cases[0];
   const ok = { source: 'test', columns: ['promptTokens', 'outputTokens', 'requests', 'outputTokensPerSecond'], rows: [[128, 128, 1000, 9000]] };
   assert.equal(checkPublishedGrid(ok, base)[0].requests, 1000);
