@@ -11,7 +11,7 @@
 // budget (weights, activations, KV fraction, KV tokens), the step split by kernel family with
 // the kind of table answer behind each op, the HBM bandwidth the attention rows imply, and the
 // bound on output tokens/s that reading the KV cache alone at datasheet bandwidth sets.
-import { publishedCases, publishedCaseTables, publishedGridCases, predictPublishedCase, readPublishedFile, type PublishedCase, type PublishedComparison } from '../lib/roofline/published.js';
+import { publishedCases, publishedCaseTables, publishedGridCases, publishedGridComparisons, predictPublishedCase, readPublishedFile, type PublishedCase, type PublishedComparison } from '../lib/roofline/published.js';
 import { memoryFit } from '../lib/roofline/deployment.js';
 import { loadModel } from '../lib/models/spec.js';
 import { loadHardware } from '../lib/hardware/spec.js';
@@ -110,24 +110,22 @@ function diagnoseCase(c: PublishedCase, db: PublishedComparison): string {
 const allCases = publishedCases();
 for (const file of [...new Set(allCases.map((c) => c.file as string))]) {
   if (readPublishedFile(file).grid === undefined) continue;
-  const grid = publishedGridCases(file);
+  let res: Array<{ c: PublishedCase; p: PublishedComparison }>;
+  try {
+    const grid = publishedGridCases(file);
+    res = publishedGridComparisons(file, { framework }).map((p, k) => ({ c: grid[k], p }));
+  } catch (e) {
+    console.log(`\n${file}: the whole grid not priced: ${(e as Error).message.slice(0, 160)}`);
+    continue;
+  }
   const picked = allCases.filter((c) => c.file === file).length;
-  const res: Array<{ c: PublishedCase; p?: PublishedComparison; why?: string }> = grid.map((c) => {
-    try {
-      return { c, p: predictPublishedCase(c, { framework: publishedCaseTables(c, { framework }).framework }) };
-    } catch (e) {
-      return { c, why: (e as Error).message.slice(0, 80) };
-    }
-  });
-  const priced = res.filter((r) => r.p !== undefined);
-  const abs = priced.map((r) => Math.abs(r.p!.error));
-  console.log(`\n${file}: the whole grid, ${grid.length} runs (its ${picked} cases are among them), kernel db: ${abs.filter((e) => e <= 0.25).length} of ${priced.length} priced within ±25 %, median |error| ${(median(abs) * 100).toFixed(1)} %, max ${(Math.max(...abs) * 100).toFixed(1)} %`);
-  for (const r of res.filter((x) => x.p === undefined)) console.log(`  ${r.c.promptTokens}/${r.c.outputTokens} not priced: ${r.why}`);
+  const abs = res.map((r) => Math.abs(r.p.error));
+  console.log(`\n${file}: the whole grid, ${res.length} runs (its ${picked} cases are among them), kernel db: ${abs.filter((e) => e <= 0.25).length} of ${res.length} priced within ±25 %, median |error| ${(median(abs) * 100).toFixed(1)} %, max ${(Math.max(...abs) * 100).toFixed(1)} %`);
   console.log('  by output length: prompt tokens, error; then (predicted) step ms, batch, error × step ms');
-  for (const out of [...new Set(grid.map((c) => c.outputTokens as number))].sort((a, b) => a - b)) {
-    const row = priced.filter((r) => r.c.outputTokens === out);
-    console.log(`  ${String(out).padStart(5)} out: ${row.map((r) => `${r.c.promptTokens} in ${pct(r.p!.error)}`).join(', ')}`);
-    console.log(`  ${''.padStart(9)} ${row.map((r) => `${ms(r.p!.step.intervalSeconds)}/${Math.round((r.p!.sequencesPerDevice as number) * r.c.devices)}/${ms(r.p!.step.intervalSeconds * r.p!.error)}`).join(', ')}`);
+  for (const out of [...new Set(res.map((r) => r.c.outputTokens as number))].sort((a, b) => a - b)) {
+    const row = res.filter((r) => r.c.outputTokens === out);
+    console.log(`  ${String(out).padStart(5)} out: ${row.map((r) => `${r.c.promptTokens} in ${pct(r.p.error)}`).join(', ')}`);
+    console.log(`  ${''.padStart(9)} ${row.map((r) => `${ms(r.p.step.intervalSeconds)}/${Math.round((r.p.sequencesPerDevice as number) * r.c.devices)}/${ms(r.p.step.intervalSeconds * r.p.error)}`).join(', ')}`);
   }
 }
 if (diagnose) console.log(`\n${diagnoses.join('\n')}`);

@@ -34,9 +34,10 @@ import { KERNEL_FRAMEWORKS, kernelFrameworksOf, kernelTablesOf } from '../kernel
  * batching) holds `sequencesPerDevice` sequences per GPU that each decode one token,
  * plus the prompts of the requests that replace finished ones (on average
  * `sequencesPerDevice / outputTokens` prompts of `promptTokens` per GPU per step), a
- * steady state, or a finite run of `requests` when the case states them; a latency case (a benchmark at a fixed concurrency) holds `users` requests of
- * `promptTokens` in and `outputTokens` out on one instance and publishes a per-request
- * time (`metric`: inter-token latency or time to first token) or its inverse.
+ * steady state, or a finite run of `requests` when the case states them; a latency case
+ * (a benchmark at a fixed concurrency) holds `users` requests of `promptTokens` in and
+ * `outputTokens` out on one instance and publishes a per-request time (`metric`:
+ * inter-token latency or time to first token) or its inverse.
  */
 export interface PublishedCase {
   id: string;
