@@ -7,11 +7,11 @@
 // them for its device, else TensorRT-LLM's; the last column says which priced it. 'from tables'
 // is the share of kernel calls a table row priced, with the share of them extrapolated past the rows.
 // --diagnose adds, for every offline case whose batch the KV cache bounds (TensorRT-LLM's
-// guaranteed-no-evict cases), what the prediction used: sequences per device, the memory
+// guaranteed-no-evict and max-utilization cases), what the prediction used: sequences per device, the memory
 // budget (weights, activations, KV fraction, KV tokens), the step split by kernel family with
 // the kind of table answer behind each op, the HBM bandwidth the attention rows imply, and the
 // bound on output tokens/s that reading the KV cache alone at datasheet bandwidth sets.
-import { publishedCases, publishedCaseTables, publishedGridCases, publishedGridComparisons, predictPublishedCase, readPublishedFile, type PublishedCase, type PublishedComparison } from '../lib/roofline/published.js';
+import { meanContextInFlight, publishedCaseLengthMoments, publishedCases, publishedCaseTables, publishedGridCases, publishedGridComparisons, predictPublishedCase, readPublishedFile, type PublishedCase, type PublishedComparison } from '../lib/roofline/published.js';
 import { memoryFit } from '../lib/roofline/deployment.js';
 import { loadModel } from '../lib/models/spec.js';
 import { loadHardware } from '../lib/hardware/spec.js';
@@ -69,12 +69,25 @@ for (const release of ['older', 'newer'] as const) {
 const others = dbErrors.filter((x) => x.release === undefined);
 if (others.length > 0 && others.length < dbErrors.length) console.log(`the other cases (the tables' own release, or none stated): ${summary(others.map((x) => Math.abs(x.error)))}`);
 
+// A case of many request lengths (a benchmark's dataset) is priced over its trace's spread;
+// beside it, the same case with every request at the means, what that spread is worth.
+const spread = publishedCases().filter((c) => c.lengths !== undefined);
+if (spread.length > 0) {
+  console.log('cases of many lengths, kernel db error over their stated spread / with every request at the means:');
+  for (const c of spread) {
+    const fw = { framework: publishedCaseTables(c, { framework }).framework };
+    const { lengths: _, ...alike } = c;
+    console.log(`  ${c.id}: ${pct(predictPublishedCase(c, fw).error)} / ${pct(predictPublishedCase(alike, fw).error)} (${c.lengths!.trace})`);
+  }
+}
+
 /** What the prediction of a KV-bound offline case used, and the KV-read bound (see the header). */
 function diagnoseCase(c: PublishedCase, db: PublishedComparison): string {
   const model = loadModel(c.model);
   const hw = loadHardware(c.hardware);
   const isl = c.promptTokens as number;
   const osl = c.outputTokens as number;
+  const lengths = publishedCaseLengthMoments(c);
   const config = { parallelism: { devicesPerNode: c.devicesPerNode, ...c.parallelism }, precision: c.precision };
   const empty = memoryFit(model, hw, config, { batch: 0, context: isl + osl, tokens: 0 });
   // One token's KV bytes on one device, as memoryFit counts them (its share of the KV heads).
@@ -82,7 +95,7 @@ function diagnoseCase(c: PublishedCase, db: PublishedComparison): string {
   const fraction = c.concurrency!.kvCacheFraction;
   const kvTokens = Math.floor((fraction * (empty.capacityBytes - empty.weightBytes - empty.activationBytes)) / kvToken);
   const seqs = (db.sequencesPerDevice as number) * c.devices;
-  const context = isl + (osl - 1) / 2;
+  const context = meanContextInFlight(lengths);
   const b = db.step.breakdown;
   const ms = (x: number): string => (x * 1e3).toFixed(2);
   const gb = (x: number): string => (x / 1e9).toFixed(1);
@@ -96,7 +109,7 @@ function diagnoseCase(c: PublishedCase, db: PublishedComparison): string {
   const kinds = (db.step.kernels ?? []).filter((u) => u.rows > 0).map((u) => `${u.op}:${u.from.split('/').pop()?.replace('.csv.gz', '')}=${u.kind}`);
   return [
     `${c.id}: published ${c.published.value}, predicted ${db.predicted.toFixed(0)} (${pct(db.error)})`,
-    `  memory per device: ${gb(empty.capacityBytes)} GB capacity (catalog) - ${gb(empty.weightBytes)} GB weights - ${gb(empty.activationBytes)} GB activations, x ${fraction} KV fraction = ${kvTokens} KV tokens (${kvToken} B/token/device)${c.concurrency!.kvCacheTokens === undefined ? '' : `; the run's log states ${c.concurrency!.kvCacheTokens} KV tokens, which size the batch`}; ${seqs} sequences of ${isl + osl} tokens (${osl} out)${c.requests === undefined ? '' : `; ${c.requests} requests at once, ${c.requests <= seqs ? 'one batch of them all' : c.requests % seqs === 0 ? 'whole batches only' : `the last ${c.requests % seqs} alone`}`}`,
+    `  memory per device: ${gb(empty.capacityBytes)} GB capacity (catalog) - ${gb(empty.weightBytes)} GB weights - ${gb(empty.activationBytes)} GB activations, x ${fraction} KV fraction = ${kvTokens} KV tokens (${kvToken} B/token/device)${c.concurrency!.kvCacheTokens === undefined ? '' : `; the run's log states ${c.concurrency!.kvCacheTokens} KV tokens, which size the batch`}; ${seqs} sequences of ${c.lengths === undefined ? `${isl + osl} tokens (${osl} out)` : `many lengths (${c.lengths.trace}: mean prompt ${isl}, mean output ${osl}, ${Math.round(context + 1)} tokens in flight on average, ${c.concurrency!.kind})`}${c.requests === undefined ? '' : `; ${c.requests} requests at once, ${c.requests <= seqs ? 'one batch of them all' : c.requests % seqs === 0 ? 'whole batches only' : `the last ${c.requests % seqs} alone`}`}`,
     `  step ${ms(db.step.seconds)} ms: gemm ${ms(b.gemmSeconds)}, attention ${ms(b.attentionSeconds)}, elementwise ${ms(b.elementwiseSeconds)}, launch ${ms(b.launchSeconds)}, all-reduce ${ms(b.tensorParallelSeconds)} (exposed communication ${ms(b.exposedCommunicationSeconds)})`,
     `  rows: ${kinds.join(', ')}`,
     `  attention reads KV at ${(attnBw / 1e12).toFixed(2)} TB/s = ${((100 * attnBw) / bw).toFixed(0)} % of the datasheet ${(bw / 1e12).toFixed(2)} TB/s (attention time includes prefill)`,

@@ -19,7 +19,7 @@ export { runServingEngine } from './engine.js';
 export { DurationHistogram } from './metrics.js';
 export { constantStepCost, affineStepCost } from './cost.js';
 export type { AffineStepCostParams } from './cost.js';
-export { parseServingTrace, loadServingTrace, MAX_TRACE_ROWS } from './trace.js';
+export { parseServingTrace, loadServingTrace, traceLengthMoments, MAX_TRACE_ROWS } from './trace.js';
 export { MAX_SERVING_REQUESTS, MAX_SERVING_BATCH, resolveServing, decodePaddingOf } from './config.js';
 export type { ResolvedServing } from './config.js';
 export { simulateServing } from './simulate.js';

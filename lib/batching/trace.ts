@@ -5,6 +5,8 @@ import { readTextCapped } from '../util/files.js';
 import { checkInt } from '../util/validate.js';
 import { MAX_REQUEST_TOKENS } from './config.js';
 import type { ServingTrace } from './types.js';
+import type { LengthMoments } from '../roofline/published.js';
+import { prefillAttentionPairs } from '../core/matmul.js';
 
 const COLUMNS = ['timestamp', 'prompt_tokens', 'output_tokens'] as const;
 /** Large enough for any real replay, small enough that a runaway file is refused. */
@@ -130,4 +132,33 @@ export function loadServingTrace(path: string): ServingTrace {
   if (typeof path !== 'string' || path === '') throw new InputError('path', path, 'a path to a CSV trace');
   const text = readTextCapped('path', path, { maxBytes: MAX_TRACE_BYTES, what: 'CSV file' });
   return parseServingTrace(text, basename(path));
+}
+
+/**
+ * The length moments of a trace's requests (what an offline published case prices for a
+ * dataset of many lengths, `PublishedCase.lengths`): means over requests of the prompt P,
+ * the output O, O², P·O and a whole prompt's prefill attention pairs. An empty trace is
+ * an InputError.
+ *
+ * @example
+ * traceLengthMoments(parseServingTrace('timestamp,prompt_tokens,output_tokens\n0,100,10\n0,300,30\n')).promptTimesOutput // => 5000
+ */
+export function traceLengthMoments(trace: ServingTrace): LengthMoments {
+  const n = trace?.promptTokens?.length;
+  if (!(n >= 1) || trace.outputTokens?.length !== n) throw new InputError('trace', n, 'a trace of at least one request (parseServingTrace)');
+  let prompt = 0;
+  let output = 0;
+  let outputSquare = 0;
+  let promptTimesOutput = 0;
+  let pairs = 0;
+  for (let i = 0; i < n; i++) {
+    const p = trace.promptTokens[i];
+    const o = trace.outputTokens[i];
+    prompt += p;
+    output += o;
+    outputSquare += o * o;
+    promptTimesOutput += p * o;
+    pairs += prefillAttentionPairs(p, 0);
+  }
+  return { prompt: prompt / n, output: output / n, outputSquare: outputSquare / n, promptTimesOutput: promptTimesOutput / n, prefillAttentionPairs: pairs / n };
 }

@@ -16,7 +16,7 @@ export { stepTime, perfStepCost, memoryFit, maxBatchThatFits, EFFICIENCY_MODES, 
 export { kvCacheCapacity, precisionOfClasses } from './deployment.js';
 export type { Parallelism, Precision, PerfConfig, EfficiencyMode, LaunchMode, StepTime, StepTimeBreakdown, MemoryFit } from './deployment.js';
 export type { KvCapacity } from './deployment.js';
-export { publishedCases, predictPublishedCase, publishedComparisons, publishedComparisonTable, publishedComparisonSummary, publishedComparisonNotes, readPublishedFile, publishedGridCases, publishedGridComparisons, checkPublishedGrid, publishedCaseLoadFactor, publishedCasePromptMix, checkPublishedCase } from './published.js';
+export { publishedCases, predictPublishedCase, publishedComparisons, publishedComparisonTable, publishedComparisonSummary, publishedComparisonNotes, readPublishedFile, publishedGridCases, publishedGridComparisons, checkPublishedGrid, publishedCaseLoadFactor, publishedCasePromptMix, publishedCaseLengthMoments, meanContextInFlight, checkPublishedCase } from './published.js';
 export { publishedMethodRows, publishedMethodTable, publishedMethodSummary } from './published.js';
 export type { PublishedMethodRow } from './published.js';
 export { publishedCaseTables } from './published.js';
@@ -24,7 +24,7 @@ export type { PublishedCaseTables } from './published.js';
 export type { CasePromptMix } from './published.js';
 export { uniformRoutingLoadFactor } from './routing.js';
 export { sampledRoutingLoadFactor, routingLoadFactorBasis } from './routing.js';
-export type { PublishedCase, PublishedComparison } from './published.js';
+export type { PublishedCase, PublishedComparison, LengthMoments, ConcurrencyRule } from './published.js';
 export { hardwareRooflines, decodeOpRooflines, criticalBatchRatios } from './machines.js';
 export type { HardwareAtDtype, HardwareRooflineRow, DecodeOpRooflineSeries, CriticalBatchRatios } from './machines.js';
 export type { KernelUsage } from './kernel-step.js';

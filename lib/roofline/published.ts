@@ -26,6 +26,29 @@ import { EXPERT_ALL_TO_ALLS } from './kernel-step.js';
 import { KERNEL_FRAMEWORKS, kernelFrameworksOf, kernelTablesOf } from '../kernels/pricer.js';
 
 /**
+ * How an offline benchmark's engine admits requests (TensorRT-LLM's capacity scheduler
+ * policies): 'guaranteed-no-evict' admits a request only while the KV cache can hold its
+ * whole prompt and output; 'max-utilization' admits while the cache holds the tokens its
+ * sequences have so far, so in a steady state the cache is full of sequences at their
+ * average length in flight.
+ */
+export type ConcurrencyRule = 'guaranteed-no-evict' | 'max-utilization';
+const CONCURRENCY_RULES = ['guaranteed-no-evict', 'max-utilization'] as const;
+
+/**
+ * Length moments of a set of requests (`traceLengthMoments`): means over requests of the
+ * prompt length P, the output length O, O², P·O and the prefill attention pairs of a
+ * whole prompt (`prefillAttentionPairs(P)`).
+ */
+export interface LengthMoments {
+  prompt: number;
+  output: number;
+  outputSquare: number;
+  promptTimesOutput: number;
+  prefillAttentionPairs: number;
+}
+
+/**
  * A throughput a real serving system published, with the deployment that reached it
  * (data/published/*.json). The work of one step follows from the setup: a prefill step
  * holds `tokensPerDevice` prompt tokens per GPU in prompts of `promptTokens`; a decode
@@ -66,7 +89,21 @@ export interface PublishedCase {
    * `kvTokensPerBlock`, default 1), the batch is the most sequences those blocks hold
    * instead: `kvCacheFraction` is then unused and batchlab's memory model is not asked.
    */
-  concurrency?: { kind: 'guaranteed-no-evict'; kvCacheFraction: number; maxBatchSize: number; kvCacheTokens?: number; kvTokensPerBlock?: number; source: string };
+  concurrency?: { kind: ConcurrencyRule; kvCacheFraction: number; maxBatchSize: number; kvCacheTokens?: number; kvTokensPerBlock?: number; source: string };
+  /**
+   * Offline: requests of many lengths, where the source states them (a benchmark's
+   * dataset): the moments of a data/traces trace of its per-request lengths (`trace`, as
+   * `traceLengthMoments` reads them), its outputs scaled to `meanOutputTokens` (the run's own
+   * mean of generated tokens where it states one; the trace's otherwise). The steady state
+   * then averages over requests instead of taking every one at `promptTokens` and
+   * `outputTokens`, which stay the means, rounded, for tables.
+   */
+  lengths?: { trace: string; moments: LengthMoments; meanOutputTokens: number; source: string };
+  /**
+   * Offline: copies of the instance (`devices` GPUs each) whose summed throughput the
+   * published figure is (default 1): a node that runs four TP2 engines side by side.
+   */
+  instances?: number;
   /**
    * Offline: the run's requests, every one issued at once (a benchmark at an unbounded
    * rate), where the source states them. The published rate is then theirs over the whole
@@ -274,6 +311,36 @@ function checkWideEpTables(field: string, v: unknown, allToAll: PublishedCase['e
   return { framework, source: o.source };
 }
 
+/**
+ * An offline case's stated lengths: a trace's moments, finite and consistent (a mean
+ * square at least the squared mean; prompts of at least one token), and the output mean
+ * they are scaled to; the case's `promptTokens` and `outputTokens` must be those means,
+ * rounded, so that a table of cases shows what is priced.
+ */
+function checkLengths(where: string, v: unknown, c: Pick<PublishedCase, 'promptTokens' | 'outputTokens'>): NonNullable<PublishedCase['lengths']> {
+  const field = `${where}.lengths`;
+  if (typeof v !== 'object' || v === null) throw new InputError(field, v, 'an object { trace, moments: { prompt, output, outputSquare, promptTimesOutput, prefillAttentionPairs }, meanOutputTokens, source }');
+  const o = v as { trace?: unknown; moments?: unknown; meanOutputTokens?: unknown; source?: unknown };
+  if (typeof o.trace !== 'string' || !/^[a-z0-9-]+$/.test(o.trace)) throw new InputError(`${field}.trace`, o.trace, 'the name of a data/traces trace, without .csv');
+  if (typeof o.source !== 'string' || o.source === '') throw new InputError(`${field}.source`, o.source, 'a non-empty string citing where the lengths come from');
+  const m = o.moments as Record<string, unknown> | undefined;
+  if (typeof m !== 'object' || m === null) throw new InputError(`${field}.moments`, m, 'an object { prompt, output, outputSquare, promptTimesOutput, prefillAttentionPairs }');
+  const num = (k: string, min: number) => checkNumber(`${field}.moments.${k}`, m[k], { min, max: 2 ** 40 });
+  const prompt = num('prompt', 1);
+  const output = num('output', 1);
+  const moments: LengthMoments = {
+    prompt,
+    output,
+    outputSquare: num('outputSquare', output * output),
+    promptTimesOutput: num('promptTimesOutput', 1),
+    prefillAttentionPairs: num('prefillAttentionPairs', prefillAttentionPairs(prompt)),
+  };
+  const meanOutputTokens = checkNumber(`${field}.meanOutputTokens`, o.meanOutputTokens, { min: 1, max: 1 << 20 });
+  if (Math.abs((c.promptTokens as number) - prompt) > 0.5) throw new InputError(`${where}.promptTokens`, c.promptTokens, `the mean prompt of ${field}, rounded (${Math.round(prompt)})`);
+  if (Math.abs((c.outputTokens as number) - meanOutputTokens) > 0.5) throw new InputError(`${where}.outputTokens`, c.outputTokens, `${field}.meanOutputTokens, rounded (${Math.round(meanOutputTokens)})`);
+  return { trace: o.trace, moments, meanOutputTokens, source: o.source };
+}
+
 function checkCase(raw: unknown, where: string, file: { source: string; url?: string; date?: string }): PublishedCase {
   if (typeof raw !== 'object' || raw === null) throw new InputError(where, raw, 'a published case object');
   const c = raw as Record<string, unknown>;
@@ -332,6 +399,9 @@ function checkCase(raw: unknown, where: string, file: { source: string; url?: st
     out.promptMix = c.promptMix;
   }
   if (c.requests !== undefined && phase !== 'offline') throw new InputError(`${where}.requests`, c.requests, "absent: only an offline case prices a run of a stated number of requests");
+  for (const f of ['lengths', 'instances'] as const) {
+    if (c[f] !== undefined && phase !== 'offline') throw new InputError(`${where}.${f}`, c[f], `absent: only an offline case states ${f}`);
+  }
   if (phase === 'latency') {
     out.users = checkInt(`${where}.users`, c.users, { min: 1, max: 1 << 16 });
     out.metric = checkOneOf(`${where}.metric`, c.metric, LATENCY_METRICS);
@@ -347,12 +417,12 @@ function checkCase(raw: unknown, where: string, file: { source: string; url?: st
     if (c.concurrency !== undefined) {
       if (c.sequencesPerDevice !== undefined) throw new InputError(`${where}.sequencesPerDevice`, c.sequencesPerDevice, 'absent when the case states a concurrency rule');
       const k = c.concurrency as Record<string, unknown>;
-      if (typeof k !== 'object' || k === null) throw new InputError(`${where}.concurrency`, k, "an object { kind: 'guaranteed-no-evict', kvCacheFraction, maxBatchSize, kvCacheTokens?, kvTokensPerBlock?, source }");
+      if (typeof k !== 'object' || k === null) throw new InputError(`${where}.concurrency`, k, `an object { kind: ${CONCURRENCY_RULES.join(' | ')}, kvCacheFraction, maxBatchSize, kvCacheTokens?, kvTokensPerBlock?, source }`);
       if (k.kvTokensPerBlock !== undefined && k.kvCacheTokens === undefined) throw new InputError(`${where}.concurrency.kvTokensPerBlock`, k.kvTokensPerBlock, 'absent unless the case states kvCacheTokens');
-      checkOneOf(`${where}.concurrency.kind`, k.kind, ['guaranteed-no-evict'] as const);
+      const kind = checkOneOf(`${where}.concurrency.kind`, k.kind, CONCURRENCY_RULES);
       if (typeof k.source !== 'string' || k.source === '') throw new InputError(`${where}.concurrency.source`, k.source, 'a non-empty string citing the engine setting');
       out.concurrency = {
-        kind: 'guaranteed-no-evict',
+        kind,
         kvCacheFraction: checkNumber(`${where}.concurrency.kvCacheFraction`, k.kvCacheFraction, { min: 0, exclusiveMin: true, max: 1 }),
         maxBatchSize: checkInt(`${where}.concurrency.maxBatchSize`, k.maxBatchSize, { min: 1, max: 1 << 16 }),
         ...(k.kvCacheTokens === undefined ? {} : { kvCacheTokens: checkInt(`${where}.concurrency.kvCacheTokens`, k.kvCacheTokens, { min: 1, max: 2 ** 40 }) }),
@@ -363,6 +433,11 @@ function checkCase(raw: unknown, where: string, file: { source: string; url?: st
     out.promptTokens = checkInt(`${where}.promptTokens`, c.promptTokens, { min: 1, max: 1 << 20 });
     out.outputTokens = checkInt(`${where}.outputTokens`, c.outputTokens, { min: 1, max: 1 << 20 });
     if (c.requests !== undefined) out.requests = checkInt(`${where}.requests`, c.requests, { min: 1, max: 1 << 30 });
+    if (c.lengths !== undefined) {
+      if (out.requests !== undefined) throw new InputError(`${where}.lengths`, c.lengths, 'absent in a case that states its requests: a finite run is priced for requests of one length');
+      out.lengths = checkLengths(where, c.lengths, out);
+    }
+    if (c.instances !== undefined) out.instances = checkInt(`${where}.instances`, c.instances, { min: 1, max: 1 << 16 });
   } else {
     out.sequencesPerDevice = checkInt(`${where}.sequencesPerDevice`, c.sequencesPerDevice, { min: 1, max: 1 << 16 });
     out.contextTokens = checkInt(`${where}.contextTokens`, c.contextTokens, { min: 0, max: 1 << 20 });
@@ -671,14 +746,31 @@ export function publishedCasePromptMix(c: PublishedCase): CasePromptMix | undefi
 }
 
 /**
- * The batch of an engine that admits a request only while its KV cache can hold the
- * request's whole sequence (TensorRT-LLM's GUARANTEED_NO_EVICT), at most `maxBatchSize` per
- * instance: the blocks of the run's stated `kvCacheTokens` divided by one sequence's blocks
- * at `sequenceTokens`, where the case states them; else `kvCacheFraction` of the memory left
- * beside weights and activations (`memoryFit` of an empty batch) divided by one sequence's
- * KV cache.
+ * The batch an offline case's engine holds in flight under its capacity rule, at most
+ * `maxBatchSize` per instance: as many sequences as its KV cache holds, each at
+ * - 'guaranteed-no-evict': its whole prompt and output (`promptTokens + outputTokens`: the
+ *   rule reserves a request's maximum output, which only requests of one stated length
+ *   let a case know);
+ * - 'max-utilization': the tokens a sequence in flight holds on average, its mean context
+ *   in flight plus the token it adds (the cache stays full in a steady state).
  */
-function guaranteedNoEvictBatch(model: ModelSpec, hw: HardwareSpec, config: PerfConfig, rule: NonNullable<PublishedCase['concurrency']>, sequenceTokens: number): number {
+function admittedBatch(model: ModelSpec, hw: HardwareSpec, config: PerfConfig, c: PublishedCase, lengths: LengthMoments): number {
+  const rule = c.concurrency as NonNullable<PublishedCase['concurrency']>;
+  if (rule.kind === 'guaranteed-no-evict') {
+    if (c.lengths !== undefined) throw new InputError('case.concurrency.kind', rule.kind, "'max-utilization' for requests of many lengths (lengths): 'guaranteed-no-evict' reserves each request's maximum output, which the case does not state");
+    return kvCacheBatch(model, hw, config, rule, (c.promptTokens as number) + (c.outputTokens as number));
+  }
+  return kvCacheBatch(model, hw, config, rule, Math.ceil(meanContextInFlight(lengths) + 1));
+}
+
+/**
+ * The most sequences of `sequenceTokens` each that an instance's KV cache holds, at most
+ * `maxBatchSize`: the blocks of the run's stated `kvCacheTokens` divided by one sequence's
+ * blocks, where the case states them; else `kvCacheFraction` of the memory left beside
+ * weights and activations (`memoryFit` of an empty batch) divided by one sequence's KV
+ * cache.
+ */
+function kvCacheBatch(model: ModelSpec, hw: HardwareSpec, config: PerfConfig, rule: NonNullable<PublishedCase['concurrency']>, sequenceTokens: number): number {
   if (rule.kvCacheTokens !== undefined) {
     const perBlock = rule.kvTokensPerBlock ?? 1;
     const seqs = Math.min(rule.maxBatchSize, Math.floor(Math.floor(rule.kvCacheTokens / perBlock) / kvBlocksForTokens(sequenceTokens, perBlock)));
@@ -712,21 +804,56 @@ function publishedCaseIsTime(c: PublishedCase): boolean {
  * sequence is on average halfway through its output. The step a fixed-concurrency benchmark
  * and a throughput run at a fixed batch both repeat.
  */
-function steadyStateStep(model: ModelSpec, hw: HardwareSpec, config: PerfConfig, seqs: number, isl: number, osl: number): StepTime {
-  const context = isl + (osl - 1) / 2;
+function steadyStateStep(model: ModelSpec, hw: HardwareSpec, config: PerfConfig, seqs: number, lengths: LengthMoments): StepTime {
+  const context = meanContextInFlight(lengths);
   // The engine prefills each prompt whole, in the step that admits it: the mean step
-  // holds a share of whole prompts of `isl` tokens (prefillSequences not a whole number).
-  const prefillTokens = Math.max(1, Math.round((seqs / osl) * isl));
-  const prompts = prefillTokens / isl;
+  // holds a share of whole prompts (prefillSequences not a whole number), seqs / E[O] of
+  // them, as many as finish.
+  const prefillTokens = Math.max(1, Math.round((seqs / lengths.output) * lengths.prompt));
+  const prompts = prefillTokens / lengths.prompt;
   const work: StepWork = {
     prefillTokens,
     decodeTokens: seqs,
     contextTokens: seqs * context,
     prefillSequences: prompts,
-    prefillAttentionPairs: prompts * prefillAttentionPairs(isl, 0),
+    prefillAttentionPairs: prompts * lengths.prefillAttentionPairs,
   };
   checkFits(model, hw, config, { batch: seqs, context: Math.ceil(context), tokens: seqs + work.prefillTokens });
   return stepTime(model, hw, { ...config, checkMemory: false }, work);
+}
+
+/**
+ * The context a decoding sequence has attended to, averaged over the steps of the
+ * requests in flight: a request of P prompt and O output tokens decodes at P, P + 1, …,
+ * P + O − 1 cached tokens, and longer outputs stay in flight longer, so the average
+ * weighs each request by its steps: (E[P·O] + (E[O²] − E[O]) / 2) / E[O], which is
+ * P + (O − 1) / 2 when every request is alike.
+ *
+ * @example
+ * meanContextInFlight(traceLengthMoments(parseServingTrace('timestamp,prompt_tokens,output_tokens\n0,100,10\n0,300,30\n'))) // => 262
+ */
+export function meanContextInFlight(m: LengthMoments): number {
+  return (m.promptTimesOutput + (m.outputSquare - m.output) / 2) / m.output;
+}
+
+/** The moments of requests all of `isl` prompt and `osl` output tokens. */
+function fixedLengthMoments(isl: number, osl: number): LengthMoments {
+  return { prompt: isl, output: osl, outputSquare: osl * osl, promptTimesOutput: isl * osl, prefillAttentionPairs: prefillAttentionPairs(isl, 0) };
+}
+
+/**
+ * What an offline case prices: its trace's moments with the outputs scaled to its stated
+ * mean (each output × s scales E[O²] by s² and E[P·O] by s), or every request at its
+ * `promptTokens` and `outputTokens`.
+ *
+ * @example
+ * publishedCaseLengthMoments(publishedCases().find((c) => c.id === 'mlperf-v41-llama2-70b-h100x8-offline')!).output // => 290.3 (the run's mean)
+ */
+export function publishedCaseLengthMoments(c: PublishedCase): LengthMoments {
+  const l = c.lengths;
+  if (l === undefined) return fixedLengthMoments(c.promptTokens as number, c.outputTokens as number);
+  const s = l.meanOutputTokens / l.moments.output;
+  return { ...l.moments, output: l.meanOutputTokens, outputSquare: s * s * l.moments.outputSquare, promptTimesOutput: s * l.moments.promptTimesOutput };
 }
 
 /**
@@ -846,6 +973,7 @@ export function predictPublishedCase(c: PublishedCase, kernels: Pick<PerfConfig,
   checkInt('case.devicesPerNode', c.devicesPerNode, { min: 1, max: 1024 });
   if (c.framework !== undefined) checkOneOf('case.framework', c.framework, KERNEL_FRAMEWORKS);
   if (c.requests !== undefined && c.phase !== 'offline') throw new InputError('case.requests', c.requests, 'absent: only an offline case prices a run of a stated number of requests');
+  if (c.instances !== undefined) checkInt('case.instances', c.instances, { min: 1, max: 1 << 16 });
   const model = loadModel(c.model);
   const hw = loadHardware(c.hardware);
   const parallelism: Parallelism = { devicesPerNode: c.devicesPerNode, ...c.parallelism };
@@ -877,14 +1005,14 @@ export function predictPublishedCase(c: PublishedCase, kernels: Pick<PerfConfig,
     step = stepTime(model, hw, config, work);
     predicted = ((P / step.intervalSeconds / nodes) * (c.promptTokens as number)) / computedPerPrompt;
   } else if (c.phase === 'offline') {
-    const isl = c.promptTokens as number;
-    const osl = c.outputTokens as number;
     const requests = c.requests === undefined ? undefined : checkInt('case.requests', c.requests, { min: 1, max: 1 << 30 });
-    const admitted = c.concurrency ? guaranteedNoEvictBatch(model, hw, config, c.concurrency, isl + osl) : (c.sequencesPerDevice as number) * c.devices;
+    const lengths = publishedCaseLengthMoments(c);
+    const admitted = c.concurrency ? admittedBatch(model, hw, config, c, lengths) : (c.sequencesPerDevice as number) * c.devices;
     // Fewer requests than the engine admits run as one batch of them all.
     const seqs = requests === undefined ? admitted : Math.min(admitted, requests);
-    step = steadyStateStep(model, hw, config, seqs, isl, osl);
-    predicted = requests === undefined ? seqs / step.intervalSeconds / nodes : finiteRunRate(requests, seqs, step.intervalSeconds, (rest) => steadyStateStep(model, hw, config, rest, isl, osl).intervalSeconds) / nodes;
+    step = steadyStateStep(model, hw, config, seqs, lengths);
+    const perInstance = requests === undefined ? seqs / step.intervalSeconds : finiteRunRate(requests, seqs, step.intervalSeconds, (rest) => steadyStateStep(model, hw, config, rest, lengths).intervalSeconds);
+    predicted = ((c.instances ?? 1) * perInstance) / nodes;
     sequencesPerDevice = seqs / c.devices;
   } else if (c.phase === 'latency') {
     const users = checkInt('case.users', c.users, { min: 1, max: 1 << 16 });
@@ -901,7 +1029,7 @@ export function predictPublishedCase(c: PublishedCase, kernels: Pick<PerfConfig,
       predicted = step.seconds * 1000;
     } else {
       // A user's next token needs the whole pass through every stage: its interval is the step's latency.
-      step = schedule === 'staggered' ? steadyStateStep(model, hw, config, users, isl, osl) : waveDecodeStep(model, hw, config, users, isl, osl);
+      step = schedule === 'staggered' ? steadyStateStep(model, hw, config, users, fixedLengthMoments(isl, osl)) : waveDecodeStep(model, hw, config, users, isl, osl);
       predicted = metric === 'itl' ? step.seconds * 1000 : 1 / step.seconds;
     }
     sequencesPerDevice = users / c.devices;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { median } from 'simple-statistics';
-import { publishedCases, publishedGridCases, publishedGridComparisons, checkPublishedGrid, predictPublishedCase, publishedCaseLoadFactor, publishedCasePromptMix, checkPublishedCase, calibratedMatmulCost, publishedComparisons, publishedComparisonNotes, stepTime, publishedMethodRows, publishedMethodSummary, publishedMethodTable, publishedCaseTables } from '../../lib/roofline/index.js';
+import { meanContextInFlight, publishedCaseLengthMoments, publishedCases, publishedGridCases, publishedGridComparisons, checkPublishedGrid, predictPublishedCase, publishedCaseLoadFactor, publishedCasePromptMix, checkPublishedCase, calibratedMatmulCost, publishedComparisons, publishedComparisonNotes, stepTime, publishedMethodRows, publishedMethodSummary, publishedMethodTable, publishedCaseTables } from '../../lib/roofline/index.js';
 import type { PublishedCase, PublishedMethodRow } from '../../lib/roofline/index.js';
 import { InputError } from '../../lib/util/errors.js';
 import { prefillAttentionPairs } from '../../lib/core/matmul.js';
@@ -11,6 +11,7 @@ import { loadModel, paramCounts } from '../../lib/models/index.js';
 import type { StepWork } from '../../lib/core/types.js';
 import { loadHardware } from '../../lib/hardware/index.js';
 import { calibrationFromJson } from '../../lib/perf/index.js';
+import { loadServingTrace, parseServingTrace, traceLengthMoments } from '../../lib/batching/index.js';
 
 // The cases batchlab's calibrated model was built beside (DeepSeek's and SGLang's systems on Hopper); TensorRT-LLM's dense tables (next test) are held out.
 
@@ -140,6 +141,67 @@ test('predictPublishedCase(): an offline run of a stated number of requests issu
   assert.throws(() => checkPublishedCase({ ...raw, concurrency: noTokens }), /kvTokensPerBlock.*kvCacheTokens/);
   const dec = all.find((x) => x.id === 'deepseek-profile-decode')!;
   assert.throws(() => checkPublishedCase({ ...JSON.parse(JSON.stringify(dec)), requests: 10 }), /case\.requests.*offline/);
+});
+
+test('predictPublishedCase(): an offline case of many request lengths is priced over their moments; MAX_UTILIZATION fills the KV cache at the mean tokens in flight; instances multiply', () => {
+  // Two requests, (P, O) = (100, 10) and (300, 30): E[P·O] = 5,000, E[O²] = 500, E[O] = 20. A decoding sequence's context,
+  // counted step by step: 100…109 and 300…329, 10,480 tokens over 40 steps = 262 = (5,000 + (500 − 20) / 2) / 20.
+  const two = traceLengthMoments(parseServingTrace('timestamp,prompt_tokens,output_tokens\n0,100,10\n0,300,30\n'));
+  assert.deepEqual(two, { prompt: 200, output: 20, outputSquare: 500, promptTimesOutput: 5000, prefillAttentionPairs: (prefillAttentionPairs(100) + prefillAttentionPairs(300)) / 2 });
+  assert.equal(meanContextInFlight(two), 262);
+  // Requests all alike: P + (O − 1) / 2, the steady state of a fixed-length benchmark.
+  assert.equal(meanContextInFlight(traceLengthMoments(parseServingTrace('timestamp,prompt_tokens,output_tokens\n0,128,2048\n'))), 128 + 2047 / 2);
+  assert.throws(() => traceLengthMoments({ timestamps: new Float64Array(0), promptTokens: new Int32Array(0), outputTokens: new Int32Array(0), source: 'x' }), /trace/);
+
+  // data/published/mlperf-inference-llama2-70b-nvidia.json: every case's moments are those of the trace it names, as shipped.
+  const ml = publishedCases().filter((c) => c.file === 'mlperf-inference-llama2-70b-nvidia');
+  assert.equal(ml.length, 4);
+  const shipped = traceLengthMoments(loadServingTrace(join(import.meta.dirname, '../../data/traces/mlperf-llama2-70b-openorca.csv')));
+  // mlcommons/inference language/llama2-70b/processorca.py: --num_total_samples=24576, prompts and answers under 1,024 tokens.
+  assert.equal(loadServingTrace(join(import.meta.dirname, '../../data/traces/mlperf-llama2-70b-openorca.csv')).promptTokens.length, 24576);
+  for (const c of ml) {
+    for (const k of Object.keys(shipped) as Array<keyof typeof shipped>) assert.ok(Math.abs(c.lengths!.moments[k] / shipped[k] - 1) < 1e-12, `${c.id} ${k}`);
+    // Outputs scaled to the run's mean (accuracy.txt gen_tok_len / 24,576): E[O] moves to it, E[O²] by its square.
+    const m = publishedCaseLengthMoments(c);
+    const s = c.lengths!.meanOutputTokens / shipped.output;
+    assert.ok(Math.abs(m.output - c.lengths!.meanOutputTokens) < 1e-9 && Math.abs(m.outputSquare / (s * s * shipped.outputSquare) - 1) < 1e-12 && Math.abs(m.promptTimesOutput / (s * shipped.promptTimesOutput) - 1) < 1e-12);
+    assert.equal(c.concurrency?.kind, 'max-utilization');
+  }
+  const h100 = ml.find((c) => c.id === 'mlperf-v41-llama2-70b-h100x8-offline')!;
+  // v4.1 configs/llama2-70b/Offline/__init__.py: H100_SXM_80GB_TP2x1 gpu_batch_size 896, tensor_parallelism 2; four engines on 8 GPUs.
+  assert.deepEqual([h100.concurrency?.maxBatchSize, h100.parallelism.tp, h100.instances, h100.devices], [896, 2, 4, 2]);
+  const f = { framework: 'trtllm' as const };
+  const one = predictPublishedCase({ ...h100, instances: undefined }, f);
+  assert.ok(Math.abs(predictPublishedCase(h100, f).predicted / one.predicted - 4) < 1e-12);
+
+  // The identity: moments of one length price exactly as the case without them.
+  const base = publishedCases().find((x) => x.id === 'trtllm-llama70b-h100-tp2-1000-1000')!;
+  const { requests: _, ...steadyBase } = base;
+  const alike = { ...steadyBase, concurrency: { ...steadyBase.concurrency!, kind: 'max-utilization' as const } };
+  const asMoments = { ...alike, lengths: { trace: 'one-length', moments: traceLengthMoments(parseServingTrace('timestamp,prompt_tokens,output_tokens\n0,1000,1000\n')), meanOutputTokens: 1000, source: 'written here' } };
+  const a = predictPublishedCase(alike, f);
+  const b = predictPublishedCase(asMoments, f);
+  assert.equal(b.sequencesPerDevice, a.sequencesPerDevice);
+  assert.ok(Math.abs(b.predicted / a.predicted - 1) < 1e-12);
+  // MAX_UTILIZATION holds each sequence at its mean tokens in flight, 1,000 + 999 / 2 + 1 → 1,501, where GUARANTEED_NO_EVICT
+  // reserves the whole 2,000: with the log's KV tokens stated, floor(150,000 / 1,501) = 99 against floor(150,000 / 2,000) = 75.
+  const stated = (kind: 'max-utilization' | 'guaranteed-no-evict') => predictPublishedCase({ ...alike, concurrency: { ...alike.concurrency, kind, kvCacheTokens: 150000, maxBatchSize: 4096 } }, f).sequencesPerDevice! * alike.devices;
+  assert.deepEqual([stated('max-utilization'), stated('guaranteed-no-evict')], [99, 75]);
+  // GUARANTEED_NO_EVICT reserves each request's maximum output, which many lengths do not state: refused, not guessed.
+  assert.throws(() => predictPublishedCase({ ...asMoments, concurrency: { ...alike.concurrency, kind: 'guaranteed-no-evict' } }, f), /case\.concurrency\.kind/);
+
+  // Fields out of place or out of range are refused by name.
+  const raw = JSON.parse(JSON.stringify(h100)) as Record<string, unknown> & { lengths: { moments: Record<string, number> } };
+  assert.throws(() => checkPublishedCase({ ...raw, requests: 1000 }), /case\.lengths/);
+  assert.throws(() => checkPublishedCase({ ...raw, promptTokens: 300 }), /case\.promptTokens/);
+  assert.throws(() => checkPublishedCase({ ...raw, outputTokens: 200 }), /case\.outputTokens/);
+  assert.throws(() => checkPublishedCase({ ...raw, lengths: { ...raw.lengths, moments: { ...raw.lengths.moments, outputSquare: 100 } } }), /case\.lengths\.moments\.outputSquare/);
+  assert.throws(() => checkPublishedCase({ ...raw, lengths: { ...raw.lengths, moments: { ...raw.lengths.moments, prompt: Number.NaN } } }), /case\.lengths\.moments\.prompt/);
+  assert.throws(() => checkPublishedCase({ ...raw, lengths: { ...raw.lengths, trace: '../etc/passwd' } }), /case\.lengths\.trace/);
+  assert.throws(() => checkPublishedCase({ ...raw, instances: 0 }), /case\.instances/);
+  assert.throws(() => predictPublishedCase({ ...h100, instances: 1.5 }, f), /case\.instances/);
+  const latency = publishedCases().find((x) => x.phase === 'latency')!;
+  assert.throws(() => checkPublishedCase({ ...JSON.parse(JSON.stringify(latency)), instances: 2 }), /case\.instances/);
 });
 
 test('publishedGridCases(): a source\'s whole grid of runs holds every case taken from it, figure for figure; a bad grid or row is refused by name', () => {
@@ -356,7 +418,8 @@ test('checkPublishedCase(): an offline case takes a concurrency rule or a batch,
   assert.equal(checkPublishedCase({ ...base, concurrency: rule }).concurrency?.maxBatchSize, 64);
   assert.throws(() => checkPublishedCase({ ...base, concurrency: rule, sequencesPerDevice: 8 }), /case\.sequencesPerDevice/);
   assert.throws(() => checkPublishedCase({ ...base, concurrency: { ...rule, kvCacheFraction: 1.5 } }), /case\.concurrency\.kvCacheFraction/);
-  assert.throws(() => checkPublishedCase({ ...base, concurrency: { ...rule, kind: 'max-utilization' } }), /case\.concurrency\.kind/);
+  assert.equal(checkPublishedCase({ ...base, concurrency: { ...rule, kind: 'max-utilization' } }).concurrency?.kind, 'max-utilization');
+  assert.throws(() => checkPublishedCase({ ...base, concurrency: { ...rule, kind: 'no-evict' } }), /case\.concurrency\.kind/);
   assert.throws(() => checkPublishedCase({ ...base, concurrency: { ...rule, source: '' } }), /case\.concurrency\.source/);
   assert.throws(() => checkPublishedCase(base), /case\.sequencesPerDevice/);  // How FP8 GEMMs scale is the checkpoint's: 'dynamic', 'static' or 'block', nothing else.
   assert.equal(checkPublishedCase({ ...base, concurrency: rule, fp8Scaling: 'static' }).fp8Scaling, 'static');
@@ -401,7 +464,8 @@ test('published cases: a KV cache narrower than 16 bits only where the case cite
   const all = publishedCases();
   // trtllm-bench's report prints the engine's cache dtype ('KV Cache Dtype: FP8', data/published/trtllm-benchmarks-2025-llama70b-h100.json).
   for (const c of all.filter((x) => x.precision.kvCache !== 'bf16' && x.precision.kvCache !== 'fp16')) {
-    assert.match(c.assumptions ?? '', /kv_cache_quant_algo|'KV Cache Dtype: FP8'/, `${c.id}: a narrow KV cache names its source`);
+    // MLPerf submissions publish their quantization command (quantize.py --kv_cache_dtype fp8).
+    assert.match(c.assumptions ?? '', /kv_cache_quant_algo|'KV Cache Dtype: FP8'|--kv_cache_dtype[ =]fp8/, `${c.id}: a narrow KV cache names its source`);
   }
   // data/published/nvidia-trtllm-perf-overview.json: the five B200 rows run nvidia/Llama-3.3-70B-Instruct-FP4, whose FP8 cache
   // TensorRT-LLM's accuracy test asserts; the H100/H200 FP8 rows keep 16 bits, sourced (8B) or said to be unsourced (70B, 405B).
