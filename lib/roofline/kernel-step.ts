@@ -417,10 +417,14 @@ export function kernelOpSeconds(
   const dtype = op.group === 'lm-head' || router ? sixteen : weights;
   const columns = router ? 1 : split.n;
   const static8 = dtype === 'fp8' && dtypes.fp8Scaling === 'static';
-  // The output projection reads attention's output and the down projection the gated
-  // activation, both written in FP8 by the kernel before them: aiconfigurator marks these
-  // GEMMs low_precision_input (models/llama.py:94-102 and 120-127, commit 095f58a5).
-  const quantizedInput = /(^|\.)(o_proj|down_proj)$/.test(op.name);
+  // The output and down projections are tensor parallelism's row-parallel layers: each
+  // device holds a slice of their input features, so a device's GEMM keeps every output
+  // column and splits K (aiconfigurator's shapes: models/llama.py:94-102 and 120-127,
+  // hidden_size × num_heads·head_size // tp and hidden_size × inter_size // tp, commit
+  // 095f58a5); the other projections are column-parallel and split N. Both read inputs
+  // written in FP8 by the kernel before them: aiconfigurator marks them low_precision_input.
+  const rowParallel = !router && /(^|\.)(o_proj|down_proj)$/.test(op.name);
+  const quantizedInput = rowParallel;
   let t = 0;
   for (const sh of op.matmuls) {
     // A GEMM runs whole rows: an expected row count m below one (the LM head of a step
@@ -429,7 +433,8 @@ export function kernelOpSeconds(
     const rows = sh.m * split.m;
     const m = Math.max(1, rows);
     const operands = (sh.batch ?? 1) / split.batch;
-    const s = take('gemm', static8 ? k.gemmFp8Static(m, sh.n / columns, sh.k, quantizedInput) : k.gemm(m, sh.n / columns, sh.k, dtype), op.calls * operands);
+    const [n, kk] = rowParallel ? [sh.n, sh.k / columns] : [sh.n / columns, sh.k];
+    const s = take('gemm', static8 ? k.gemmFp8Static(m, n, kk, quantizedInput) : k.gemm(m, n, kk, dtype), op.calls * operands);
     if (s === undefined) return undefined;
     t += s * operands * Math.min(1, rows);
   }

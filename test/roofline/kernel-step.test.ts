@@ -58,10 +58,10 @@ test("stepTime() with framework 'trtllm' prices each layer's GEMMs, decode atten
   const hw = loadHardware('h200');
   const t = stepTime(llama, hw, { parallelism: { tp: 8 }, framework: 'trtllm' }, DECODE);
   const k = kernelPricer(defaultKernelDb(), hw, 'trtllm');
-  // Llama-3.1-70B config.json: hidden 8192, 64 heads, 8 KV heads of 128, FFN 28672, 80 layers, vocab 128256; TP8 splits N.
+  // Llama-3.1-70B config.json: hidden 8192, 64 heads, 8 KV heads of 128, FFN 28672, 80 layers, vocab 128256; TP8 splits N of the column-parallel projections and K of the row-parallel o_proj and down_proj.
   const B = 16;
   const perLayer =
-    k.gemm(B, (10240 / 8), 8192, 'bf16').seconds + k.gemm(B, 8192 / 8, 8192, 'bf16').seconds + k.gemm(B, (2 * 28672) / 8, 8192, 'bf16').seconds + k.gemm(B, 8192 / 8, 28672, 'bf16').seconds;
+    k.gemm(B, (10240 / 8), 8192, 'bf16').seconds + k.gemm(B, 8192, 8192 / 8, 'bf16').seconds + k.gemm(B, (2 * 28672) / 8, 8192, 'bf16').seconds + k.gemm(B, 8192, 28672 / 8, 'bf16').seconds;
   const lmHead = k.gemm(B, 128256 / 8, 8192, 'bf16').seconds;
   // The embedding gather stays with the calibrated model: 16 rows of 8192 read and written in bf16,
   // split 8 ways, at 0.69 of 4.8 TB/s (data/hardware/h200.json memoryEfficiency, memoryBytesPerSecond).
@@ -131,7 +131,7 @@ test("stepTime() with framework 'trtllm' prices FP8 weight GEMMs from the fp8 ta
   for (const attention of ['bf16', 'fp8'] as const) {
     const t = stepTime(llama, hw, { parallelism: { tp: 8 }, precision: { weights: 'fp8', activations: attention, kvCache: attention }, framework: 'trtllm' }, DECODE);
     // Llama-3.1-70B config.json shapes split 8 ways, 16 rows (the decode batch).
-    const perLayer = k.gemm(16, 10240 / 8, 8192, 'fp8').seconds + k.gemm(16, 8192 / 8, 8192, 'fp8').seconds + k.gemm(16, (2 * 28672) / 8, 8192, 'fp8').seconds + k.gemm(16, 8192 / 8, 28672, 'fp8').seconds;
+    const perLayer = k.gemm(16, 10240 / 8, 8192, 'fp8').seconds + k.gemm(16, 8192, 8192 / 8, 'fp8').seconds + k.gemm(16, (2 * 28672) / 8, 8192, 'fp8').seconds + k.gemm(16, 8192, 28672 / 8, 'fp8').seconds;
     const lmHead16 = k.gemm(16, 128256 / 8, 8192, 'bf16').seconds;
     const lmHead8 = k.gemm(16, 128256 / 8, 8192, 'fp8').seconds;
     // What is left is the embedding gather (a few nanoseconds), far below the two LM heads' gap.
@@ -145,10 +145,10 @@ test("stepTime() with fp8Scaling 'static' prices FP8 GEMMs without the activatio
   const k = kernelPricer(defaultKernelDb(), hw, 'trtllm');
   const config = { parallelism: { tp: 8 }, precision: { weights: 'fp8', activations: 'bf16', kvCache: 'bf16' }, framework: 'trtllm' } as const;
   const t = stepTime(llama, hw, { ...config, fp8Scaling: 'static' }, DECODE);
-  // Llama-3.1-70B config.json shapes split 8 ways; o_proj and down_proj read FP8 written by the kernel before them
+  // Llama-3.1-70B config.json shapes split 8 ways (N, or K for the row-parallel o_proj and down_proj); o_proj and down_proj read FP8 written by the kernel before them
   // (aiconfigurator models/llama.py low_precision_input).
   const perLayer =
-    k.gemmFp8Static(16, 10240 / 8, 8192, false).seconds + k.gemmFp8Static(16, 8192 / 8, 8192, true).seconds + k.gemmFp8Static(16, (2 * 28672) / 8, 8192, false).seconds + k.gemmFp8Static(16, 8192 / 8, 28672, true).seconds;
+    k.gemmFp8Static(16, 10240 / 8, 8192, false).seconds + k.gemmFp8Static(16, 8192, 8192 / 8, true).seconds + k.gemmFp8Static(16, (2 * 28672) / 8, 8192, false).seconds + k.gemmFp8Static(16, 8192, 28672 / 8, true).seconds;
   const lmHead = k.gemm(16, 128256 / 8, 8192, 'bf16').seconds;
   const rest = t.breakdown.gemmSeconds - 80 * perLayer - lmHead;
   // What is left is the embedding gather, nanoseconds.
@@ -162,7 +162,7 @@ test("stepTime() with fp8Scaling 'block' prices FP8 weight GEMMs from the fp8_bl
   const k = kernelPricer(defaultKernelDb(), hw, 'trtllm');
   const t = stepTime(llama, hw, { parallelism: { tp: 8 }, precision: { weights: 'fp8', activations: 'bf16', kvCache: 'bf16' }, framework: 'trtllm', fp8Scaling: 'block' }, DECODE);
   // Llama-3.1-70B config.json shapes split 8 ways, 16 rows.
-  const perLayer = k.gemm(16, 10240 / 8, 8192, 'fp8_block').seconds + k.gemm(16, 8192 / 8, 8192, 'fp8_block').seconds + k.gemm(16, (2 * 28672) / 8, 8192, 'fp8_block').seconds + k.gemm(16, 8192 / 8, 28672, 'fp8_block').seconds;
+  const perLayer = k.gemm(16, 10240 / 8, 8192, 'fp8_block').seconds + k.gemm(16, 8192, 8192 / 8, 'fp8_block').seconds + k.gemm(16, (2 * 28672) / 8, 8192, 'fp8_block').seconds + k.gemm(16, 8192, 28672 / 8, 'fp8_block').seconds;
   const rest = t.breakdown.gemmSeconds - 80 * perLayer - k.gemm(16, 128256 / 8, 8192, 'bf16').seconds;
   assert.ok(rest >= 0 && rest < 1e-7, `rest ${rest}`);
 });
@@ -270,8 +270,9 @@ function moeBlockDb(us: { powerLaw: [number, number]; balanced: [number, number]
     row('moe', { ...moeDims, distribution: 'balanced', tokens: 128 }, us.balanced[1]),
     gemmRow(256, 7168, us.router, 'bf16'),
     gemmRow(512, 7168, us.sharedGateUp),
-    gemmRow(896, 2048, us.sharedDown),
-    ...[511, 513, 897].map((n) => gemmRow(n, 1, 1)),
+    // The shared expert's down projection is row-parallel: all 7,168 output columns, 2,048 / 8 input features.
+    gemmRow(7168, 256, us.sharedDown),
+    ...[511, 513, 7169].map((n) => gemmRow(n, 1, 1)),
   ]);
 }
 const BLOCK = { powerLaw: [100, 160] as [number, number], balanced: [70, 110] as [number, number], router: 2, sharedGateUp: 1, sharedDown: 1 };
@@ -562,4 +563,37 @@ test("stepTime() with expertRouting 'eplb' on a table without 'uniform' rows let
   refused(dsv3, { ep: 8, expertRouting: 'eplb', redundantExperts: -1 }, 'parallelism.redundantExperts');
   refused(dsv3, { ep: 8, expertRouting: 'eplb', expertLoadSample: { steps: 1 } }, 'parallelism.expertLoadSample.steps');
   assert.equal(moeRoutingDistribution(dsv3, 'eplb'), 'uniform');
+});
+
+test('kernelOpSeconds() reads the GEMM table at each device\'s own shape: column-parallel projections split N, the row-parallel output and down projections split K', () => {
+  // aiconfigurator's Llama (aic-core/src/aiconfigurator_core/sdk/models/llama.py:94-127, commit 095f58a5): ops.GEMM(name, layers,
+  // n, k): context_proj_gemm n = hidden, k = heads · head_size // tp; context_gate_ffn1_gemm n = 2 · inter // tp, k = hidden;
+  // context_ffn2_gemm n = hidden, k = inter // tp. Llama-3.1-70B at TP8: hidden 8,192, 64 heads of 128, intermediate 28,672.
+  const llama = loadModel('llama-3.1-70b');
+  const real = kernelPricer(defaultKernelDb(), h200, 'trtllm');
+  const asked: number[][] = [];
+  const k = new Proxy(real, {
+    get(target, prop, recv) {
+      const v = Reflect.get(target, prop, recv) as unknown;
+      if (prop !== 'gemm' || typeof v !== 'function') return v;
+      return (m: number, n: number, kk: number, dtype: string) => {
+        asked.push([m, n, kk]);
+        return (v as (...a: unknown[]) => unknown).call(target, m, n, kk, dtype);
+      };
+    },
+  });
+  const ops = modelStepOps(llama, { prefillTokens: 0, decodeTokens: 1, contextTokens: 1024 });
+  const split = { n: 8, batch: 1, m: 1, heads: 8, kv: 8 };
+  const dtypes = { weights: 'bf16', attention: 'bf16', kvCache: 'bf16' } as const;
+  const shape = (name: string): number[][] => {
+    asked.length = 0;
+    assert.ok(kernelOpSeconds(ops.find((o) => o.name === name)!, llama, k, dtypes, split, { P: 0, D: 1, C: 1024, S: 0 }, new KernelTally()) !== undefined, name);
+    return [...asked];
+  };
+  assert.deepEqual(shape('attn.o_proj'), [[1, 8192, 1024]]);
+  assert.deepEqual(shape('ffn.down_proj'), [[1, 8192, 3584]]);
+  assert.deepEqual(shape('ffn.gate_up_proj'), [[1, 7168, 8192]]);
+  // The same FLOPs either way: only the table's shape, and so its measured time, differs.
+  const o = ops.find((x) => x.name === 'attn.o_proj')!;
+  assert.equal(o.n * o.k, 8192 * 8192);
 });
