@@ -31,6 +31,8 @@ const rows: string[][] = [['case', 'hardware', 'unit', 'published', 'calibrated'
 const errs: { cal: number[]; db: number[] } = { cal: [], db: [] };
 // Each case's kernel-database error, with how the release it ran stands to the tables' where it states another.
 const dbErrors: Array<{ id: string; error: number; release?: 'older' | 'newer' }> = [];
+// Each case's kernel-database comparison and the tables that priced it, for the sections below.
+const priced = new Map<string, { db: PublishedComparison; framework: string }>();
 for (const c of publishedCases()) {
   const cal = predictPublishedCase(c);
   const tables = publishedCaseTables(c, { framework });
@@ -52,6 +54,7 @@ for (const c of publishedCases()) {
   errs.cal.push(Math.abs(cal.error));
   errs.db.push(Math.abs(db.error));
   dbErrors.push({ id: c.id, error: db.error, release: tables.caseRelease });
+  priced.set(c.id, { db, framework: tables.framework });
   rows.push([c.id, c.hardware, c.published.unit, String(c.published.value), num(cal.predicted), pct(cal.error), num(db.predicted), pct(db.error), `${share(fromTables)} % of calls${extrapolated ? ` (${share(extrapolated) || '<1'} % extrapolated)` : ''}`, tables.label]);
 }
 const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
@@ -71,13 +74,13 @@ if (others.length > 0 && others.length < dbErrors.length) console.log(`the other
 
 // A case of many request lengths (a benchmark's dataset) is priced over its trace's spread;
 // beside it, the same case with every request at the means, what that spread is worth.
-const spread = publishedCases().filter((c) => c.lengths !== undefined);
+const spread = publishedCases().filter((c) => c.lengths !== undefined && priced.has(c.id));
 if (spread.length > 0) {
   console.log('cases of many lengths, kernel db error over their stated spread / with every request at the means:');
   for (const c of spread) {
-    const fw = { framework: publishedCaseTables(c, { framework }).framework };
+    const { db, framework: fw } = priced.get(c.id)!;
     const { lengths: _, ...alike } = c;
-    console.log(`  ${c.id}: ${pct(predictPublishedCase(c, fw).error)} / ${pct(predictPublishedCase(alike, fw).error)} (${c.lengths!.trace})`);
+    console.log(`  ${c.id}: ${pct(db.error)} / ${pct(predictPublishedCase(alike, { framework: fw }).error)} (${c.lengths!.trace})`);
   }
 }
 

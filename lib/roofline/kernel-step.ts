@@ -424,7 +424,6 @@ export function kernelOpSeconds(
   // 095f58a5); the other projections are column-parallel and split N. Both read inputs
   // written in FP8 by the kernel before them: aiconfigurator marks them low_precision_input.
   const rowParallel = !router && /(^|\.)(o_proj|down_proj)$/.test(op.name);
-  const quantizedInput = rowParallel;
   let t = 0;
   for (const sh of op.matmuls) {
     // A GEMM runs whole rows: an expected row count m below one (the LM head of a step
@@ -434,7 +433,7 @@ export function kernelOpSeconds(
     const m = Math.max(1, rows);
     const operands = (sh.batch ?? 1) / split.batch;
     const [n, kk] = rowParallel ? [sh.n, sh.k / columns] : [sh.n / columns, sh.k];
-    const s = take('gemm', static8 ? k.gemmFp8Static(m, n, kk, quantizedInput) : k.gemm(m, n, kk, dtype), op.calls * operands);
+    const s = take('gemm', static8 ? k.gemmFp8Static(m, n, kk, rowParallel) : k.gemm(m, n, kk, dtype), op.calls * operands);
     if (s === undefined) return undefined;
     t += s * operands * Math.min(1, rows);
   }

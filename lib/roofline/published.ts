@@ -398,8 +398,7 @@ function checkCase(raw: unknown, where: string, file: { source: string; url?: st
     }
     out.promptMix = c.promptMix;
   }
-  if (c.requests !== undefined && phase !== 'offline') throw new InputError(`${where}.requests`, c.requests, "absent: only an offline case prices a run of a stated number of requests");
-  for (const f of ['lengths', 'instances'] as const) {
+  for (const f of ['requests', 'lengths', 'instances'] as const) {
     if (c[f] !== undefined && phase !== 'offline') throw new InputError(`${where}.${f}`, c[f], `absent: only an offline case states ${f}`);
   }
   if (phase === 'latency') {

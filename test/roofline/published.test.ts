@@ -156,9 +156,10 @@ test('predictPublishedCase(): an offline case of many request lengths is priced 
   // data/published/mlperf-inference-llama2-70b-nvidia.json: every case's moments are those of the trace it names, as shipped.
   const ml = publishedCases().filter((c) => c.file === 'mlperf-inference-llama2-70b-nvidia');
   assert.equal(ml.length, 4);
-  const shipped = traceLengthMoments(loadServingTrace(join(import.meta.dirname, '../../data/traces/mlperf-llama2-70b-openorca.csv')));
+  const trace = loadServingTrace(join(import.meta.dirname, '../../data/traces/mlperf-llama2-70b-openorca.csv'));
+  const shipped = traceLengthMoments(trace);
   // mlcommons/inference language/llama2-70b/processorca.py: --num_total_samples=24576, prompts and answers under 1,024 tokens.
-  assert.equal(loadServingTrace(join(import.meta.dirname, '../../data/traces/mlperf-llama2-70b-openorca.csv')).promptTokens.length, 24576);
+  assert.equal(trace.promptTokens.length, 24576);
   for (const c of ml) {
     for (const k of Object.keys(shipped) as Array<keyof typeof shipped>) assert.ok(Math.abs(c.lengths!.moments[k] / shipped[k] - 1) < 1e-12, `${c.id} ${k}`);
     // Outputs scaled to the run's mean (accuracy.txt gen_tok_len / 24,576): E[O] moves to it, E[O²] by its square.
