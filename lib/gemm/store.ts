@@ -135,7 +135,7 @@ export function checkStem(stem: unknown): string {
   return stem;
 }
 
-// write-file-atomic writes "<target>.<number>" and renames it over the target; a process
+// writeFileSafe writes "<target>.<digits>" and renames it over the target; a process
 // killed between the two leaves that temporary behind.
 function removeOrphanTemps(dir: string, stem: string): void {
   if (!existsSync(dir)) return;
@@ -144,7 +144,7 @@ function removeOrphanTemps(dir: string, stem: string): void {
 }
 
 /**
- * Writes the CSV and JSON of a measurement atomically (write-file-atomic: a temporary
+ * Writes the CSV and JSON of a measurement atomically (writeFileSafe: a temporary
  * file renamed over the target), so that a crash mid-write leaves the previous
  * complete file, never a truncated one.
  *

@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
 import type { GemmRow } from '../gemm/row.js';
 import { InputError } from '../util/errors.js';
+import { writeFileSafe } from '../util/files.js';
 import type { KernelOp } from './schema.js';
 import { KERNEL_SCHEMA } from './schema.js';
 import { readKernelRows, SAFE_NAME } from './load.js';
@@ -60,6 +60,6 @@ export function writeKernelTable(root: string, meta: { device: string; framework
     merged.set(key, `${key},${Number(t.toPrecision(6))}`);
   }
   mkdirSync(dir, { recursive: true });
-  writeFileAtomic.sync(path, `${[...cols, 'time_us'].join(',')}\n${[...merged.values()].join('\n')}\n`);
+  writeFileSafe('root', path, `${[...cols, 'time_us'].join(',')}\n${[...merged.values()].join('\n')}\n`);
   return path;
 }

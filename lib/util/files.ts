@@ -1,8 +1,8 @@
 import { constants as bufferConstants } from 'node:buffer';
-import { closeSync, constants, fstatSync, mkdirSync, openSync, readSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, closeSync, constants, fstatSync, fsyncSync, mkdirSync, openSync, readSync, realpathSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmod, open, rename, rm } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
 import { InputError } from './errors.js';
 
 // Every file batchlab writes or reads on a user's say-so goes through this module, so a
@@ -95,19 +95,58 @@ function writeRefused(field: string, path: string, err: unknown): unknown {
   return new InputError(field, path, 'a regular file this user can write', errnoText(err));
 }
 
+/** Temporary files this process has named (`atomicTarget`): unique with the pid. */
+let tempCount = 0;
+
 /**
- * Writes `data` to `path` atomically (write-file-atomic: a temporary file renamed over
- * the target, so a reader never sees half a file) after `checkWritableFile`; a refusal of
- * the file system is an InputError naming `field`.
+ * Where an atomic write of `path` goes: the file a symbolic link names (the link stays a
+ * link), a temporary name beside it, and the mode to keep (an existing file's permission
+ * bits; a new file gets the process's default).
+ */
+function atomicTarget(path: string): { target: string; temp: string; mode?: number } {
+  let target = resolve(path);
+  try {
+    target = realpathSync(target);
+  } catch {
+    // a new file: its own path
+  }
+  let mode: number | undefined;
+  try {
+    mode = statSync(target).mode & 0o7777;
+  } catch {
+    mode = undefined;
+  }
+  // "<target>.<digits>", the name gemm/store's removeOrphanTemps clears after a kill.
+  return { target, temp: `${target}.${process.pid}${String(++tempCount).padStart(6, '0')}`, mode };
+}
+
+/**
+ * Writes `data` to `path` atomically after `checkWritableFile`: every byte into a new
+ * temporary file beside it, flushed to disk, then renamed over the target, so a reader
+ * never sees half a file and a full disk is an error, never a short file reported as
+ * written (write-file-atomic, used before, issues one write and ignores a short count: it
+ * renamed a truncated file into place on a nearly full disk). An existing file's
+ * permission bits are kept; the temporary file is removed on any failure. A refusal of the
+ * file system is an InputError naming `field`.
  *
  * @example
  * writeFileSafe('--out', '/tmp/merged.json', '{}\n');
  */
 export function writeFileSafe(field: string, path: string, data: string | Buffer): void {
   checkWritableFile(field, path);
+  const { target, temp, mode } = atomicTarget(path);
+  let fd: number | undefined;
   try {
-    writeFileAtomic.sync(path, data);
+    fd = openSync(temp, 'wx', mode ?? 0o666);
+    writeFileSync(fd, data); // loops until every byte is written; a full disk throws ENOSPC
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = undefined;
+    if (mode !== undefined) chmodSync(temp, mode); // the umask narrowed it at open
+    renameSync(temp, target);
   } catch (err) {
+    if (fd !== undefined) closeSync(fd);
+    rmSync(temp, { force: true });
     throw writeRefused(field, path, err);
   }
 }
@@ -120,9 +159,19 @@ export function writeFileSafe(field: string, path: string, data: string | Buffer
  */
 export async function writeFileSafeAsync(field: string, path: string, data: string | Buffer): Promise<void> {
   checkWritableFile(field, path);
+  const { target, temp, mode } = atomicTarget(path);
+  let handle: Awaited<ReturnType<typeof open>> | undefined;
   try {
-    await writeFileAtomic(path, data);
+    handle = await open(temp, 'wx', mode ?? 0o666);
+    await handle.writeFile(data); // loops until every byte is written; a full disk rejects with ENOSPC
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
+    if (mode !== undefined) await chmod(temp, mode);
+    await rename(temp, target);
   } catch (err) {
+    if (handle !== undefined) await handle.close().catch(() => undefined);
+    await rm(temp, { force: true });
     throw writeRefused(field, path, err);
   }
 }

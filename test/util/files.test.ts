@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,6 +68,41 @@ test('writeFileSafe and writeFileSafeAsync write regular files and leave a FIFO 
   assert.throws(() => writeFileSafe('--out', f, 'x'), named('--out', /FIFO/));
   await assert.rejects(writeFileSafeAsync('--out', f, 'x'), named('--out', /FIFO/));
   assert.ok(statSync(f).isFIFO());
+});
+
+test('writeFileSafe and writeFileSafeAsync keep an existing file\'s mode, write through a symbolic link and leave no temporary file', async () => {
+  const dir = tmp();
+  const f = join(dir, 'kept.txt');
+  writeFileSync(f, 'old\n', { mode: 0o640 });
+  writeFileSafe('--out', f, 'new\n');
+  assert.equal(statSync(f).mode & 0o777, 0o640);
+  const link = join(dir, 'link.txt');
+  symlinkSync(f, link);
+  await writeFileSafeAsync('--out', link, 'through the link\n');
+  assert.ok(lstatSync(link).isSymbolicLink());
+  assert.equal(readFileSync(f, 'utf8'), 'through the link\n');
+  assert.deepEqual(readdirSync(dir).sort(), ['kept.txt', 'link.txt']);
+});
+
+test('writeFileSafe and writeFileSafeAsync refuse a write the disk cannot hold, naming the flag, and leave the earlier file whole (regression: a truncated file reported as written)', async (t) => {
+  // A 12 KiB tmpfs (mounting needs root; elsewhere the case is skipped): 32 KiB cannot fit.
+  const mnt = tmp();
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=12k', 'tmpfs', mnt], { stdio: 'ignore' });
+  } catch {
+    return t.skip('cannot mount a small tmpfs here (needs root)');
+  }
+  try {
+    const f = join(mnt, 'out.json');
+    writeFileSafe('--out', f, 'earlier\n');
+    const big = 'x'.repeat(32 * 1024);
+    assert.throws(() => writeFileSafe('--out', f, big), named('--out', /ENOSPC/));
+    await assert.rejects(writeFileSafeAsync('--out', f, big), named('--out', /ENOSPC/));
+    assert.equal(readFileSync(f, 'utf8'), 'earlier\n');
+    assert.deepEqual(readdirSync(mnt), ['out.json']);
+  } finally {
+    execFileSync('umount', [mnt]);
+  }
 });
 
 test('readTextCapped refuses /dev/zero, a folder and a socket as not regular files, at once and before reading a byte', async (t) => {
