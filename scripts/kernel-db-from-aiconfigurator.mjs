@@ -275,7 +275,7 @@ async function measuredOn(s, device, dir, framework, p, rows) {
   const same = [];
   for (const d of s.list(DATA)) {
     if (d === device || !s.list(path.dirname(other(d))).includes(path.basename(p))) continue;
-    if (sameValues(rows, await readParquet(s.read(other(d))))) same.push(d);
+    if (sameValues(rows, await readParquet(s, other(d)))) same.push(d);
   }
   const filed = FILED_COPIES.find((c) => c.device === device && c.dir === dir && c.framework === framework && c.version === version);
   if (filed && same.includes(filed.measuredOn)) return { folder: filed.measuredOn, note: `rows measured on ${filed.measuredOn}, filed under ${device} by aiconfigurator: value for value those of ${other(filed.measuredOn)}` };
@@ -359,9 +359,20 @@ function openSource(src, commitArg) {
     commit,
     date,
     list: (p) => (fs.existsSync(path.join(src, p)) ? fs.readdirSync(path.join(src, p)) : []),
-    read: (p) => (fs.existsSync(path.join(src, p)) ? fs.readFileSync(path.join(src, p)) : undefined),
+    read: (p) => {
+      const f = path.join(src, p);
+      if (!fs.existsSync(f)) return undefined;
+      // A link to a device (/dev/zero) or a runaway file would be read without end.
+      const st = fs.statSync(f);
+      if (!st.isFile()) throw new Error(`${f}: not a regular file`);
+      if (st.size > MAX_SOURCE_BYTES) throw new Error(`${f}: ${st.size} bytes, more than the ${MAX_SOURCE_BYTES} a table of aiconfigurator's holds`);
+      return fs.readFileSync(f);
+    },
   };
 }
+
+/** Far above any aiconfigurator table (the largest at commit 095f58a5 is 2.3 MB). */
+const MAX_SOURCE_BYTES = 256 * 2 ** 20;
 
 /** Orders versions numerically, a release candidate before its release (1.3.0rc20 < 1.3.0). */
 function versionKey(v) {
@@ -447,9 +458,16 @@ function sourcesFor(s, device, dir, framework, version, table) {
 /** The version folder a source path lies in. */
 const versionOf = (p) => path.basename(path.dirname(p));
 
-async function readParquet(buf) {
+/** The rows of the source's parquet file `p`; a file that is not parquet is an error naming it. */
+async function readParquet(s, p) {
+  const buf = s.read(p);
+  if (buf === undefined) throw new Error(`${p}: not found`);
   const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
-  return parquetReadObjects({ file: ab, compressors });
+  try {
+    return await parquetReadObjects({ file: ab, compressors });
+  } catch (e) {
+    throw new Error(`${p}: not a readable parquet file (${e.message})`);
+  }
 }
 
 // ---------------------------------------------------------------- convert
@@ -479,7 +497,7 @@ async function main() {
       for (const t of TABLES) {
         const p = tableFor(s, device, t, framework, version);
         if (!p) continue;
-        const read = await readParquet(s.read(p));
+        const read = await readParquet(s, p);
         const rows = t.first ? read.map((r, i) => [t.first(r), i, r]).sort((a, b) => a[0] - b[0] || a[1] - b[1]).map((x) => x[2]) : read;
         const seen = new Set();
         const lines = [[...t.columns, 'time_us'].join(',')];
@@ -519,7 +537,7 @@ async function main() {
           let dropped = 0;
           for (const [file, phase] of t.files) {
             for (const p of sourcesFor(s, device, t.dir, framework, version, file)) {
-              const read = await readParquet(s.read(p));
+              const read = await readParquet(s, p);
               const on = await measuredOn(s, device, t.dir, framework, p, read);
               const versions = {};
               const devices = {};
@@ -583,4 +601,8 @@ async function main() {
   console.log(`total ${(total / 1024 / 1024).toFixed(2)} MiB`);
 }
 
-await main();
+// One line on stderr, naming the file: the caller (loadKernelDb) quotes the last line.
+await main().catch((e) => {
+  process.stderr.write(`kernel-db-from-aiconfigurator: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

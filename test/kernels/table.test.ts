@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -156,6 +156,23 @@ test('loadKernelDb() opens a user table in batchlab schema (gzip or plain), and 
   mkdirSync(join(checkout, 'aic-core/src/aiconfigurator_core/systems/data'), { recursive: true });
   assert.throws(() => loadKernelDb(checkout), (e: unknown) => e instanceof InputError && e.field === 'kernelDb' && /no device folders/.test(e.message));
   assert.throws(() => loadKernelDb(join(root, 'nowhere')), InputError);
+});
+
+test('loadKernelDb() refuses a checkout whose table is a device or not parquet, at once, naming the file (regression: a link to /dev/zero was read without end)', () => {
+  const make = (fill: (file: string) => void): string => {
+    const checkout = mkdtempSync(join(tmpdir(), 'kdb-aic-bad-'));
+    const dir = join(checkout, 'aic-core/src/aiconfigurator_core/systems/data/h200_sxm/gemm/trtllm/1.3.0rc20');
+    mkdirSync(dir, { recursive: true });
+    fill(join(dir, 'gemm_perf.parquet'));
+    return checkout;
+  };
+  const refused = (checkout: string, why: RegExp): void => {
+    const t0 = performance.now();
+    assert.throws(() => loadKernelDb(checkout, { devices: ['h200_sxm'], frameworks: ['trtllm'] }), (e: unknown) => e instanceof InputError && e.field === 'kernelDb' && /gemm_perf\.parquet/.test(e.message) && why.test(e.message));
+    assert.ok(performance.now() - t0 < 20_000, 'refused within seconds');
+  };
+  if (existsSync('/dev/zero')) refused(make((f) => symlinkSync('/dev/zero', f)), /not a regular file/);
+  refused(make((f) => writeFileSync(f, 'not parquet at all\n')), /not a readable parquet file/);
 });
 
 test('loadKernelDb() converts an aiconfigurator git directory once and reads its tables', (t) => {
