@@ -52,15 +52,6 @@ export function modelNoteLines(model: ModelSpec, indent = '  '): string[] {
 export { countOf } from '../../lib/util/words.js';
 
 /**
- * Refuses a sequence longer than the model's declared context (its config's
- * max_position_embeddings, the length engines allow by default): `tokens` is the
- * sequence's length, `flag` and `value` the flag to name, `what` how the tokens add up.
- * A model whose config states no context passes.
- *
- * @example
- * checkModelContext(loadModel('llama-3.1-8b'), 200_000, '--prompt', 199_936, '--prompt + --output') // throws "--prompt must be ... at most 131072 tokens ..."
- */
-/**
  * Refuses a list flag that holds one entry twice (each entry is one run or point, and a
  * repeat would run it twice and count it twice), naming the flag and the repeat's index.
  *
@@ -73,7 +64,16 @@ export function refuseRepeated<T>(flag: string, items: readonly T[], key: (x: T)
   if (at >= 0) throw new InputError(`${flag}[${at}]`, shown(items[at]), allowed);
 }
 
-export function checkModelContext(model: Pick<ModelSpec, 'id' | 'maxContextTokens'>, tokens: number, flag: string, value: number, what: string): void {
+/**
+ * Refuses a sequence longer than the model's declared context (its config's
+ * max_position_embeddings, the length engines allow by default): `tokens` is the
+ * sequence's length, `flag` and `value` the flag to name, `what` how the tokens add up.
+ * A model whose config states no context passes.
+ *
+ * @example
+ * checkModelContext(loadModel('llama-3.1-8b'), 200_000, '--prompt', 199_936, '--prompt + --output') // throws "--prompt must be ... at most 131072 tokens ..."
+ */
+export function checkModelContext(model: Pick<ModelSpec, 'id' | 'maxContextTokens'>, tokens: number, flag: string, value: unknown, what: string): void {
   const max = model.maxContextTokens;
   if (max !== undefined && tokens > max) throw new InputError(flag, value, `small enough that ${what} (${tokens.toLocaleString('en-US')} tokens) is at most ${model.id}'s context of ${max.toLocaleString('en-US')} tokens (max_position_embeddings of its config)`);
 }

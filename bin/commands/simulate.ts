@@ -200,6 +200,13 @@ export function register(program: Command): void {
         const rows = trace.timestamps.length;
         // --requests has a default for Poisson arrivals; with a trace only a typed value cuts it.
         const requests = cmd.getOptionValueSource('requests') === 'cli' ? intArg('--requests', o.requests, 1, rows) : undefined;
+        // The trace's requests meet the model's context as --prompt + --output do: the longest one replayed is checked.
+        if (replica.model) {
+          let longest = 0;
+          for (let i = 0; i < (requests ?? rows); i++) if (trace.promptTokens[i] + trace.outputTokens[i] > trace.promptTokens[longest] + trace.outputTokens[longest]) longest = i;
+          const tokens = trace.promptTokens[longest] + trace.outputTokens[longest];
+          checkModelContext(replica.model, tokens, '--trace', o.trace, `its request ${longest + 1}, ${trace.promptTokens[longest]} prompt + ${trace.outputTokens[longest]} output tokens`);
+        }
         config = { arrivals: { kind: 'trace', trace }, requests, ...how } as ServingConfig | ServingEngineConfig;
       } else {
         config = {

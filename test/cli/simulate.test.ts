@@ -33,6 +33,25 @@ test('batchlab simulate --trace --requests N replays the first N requests of the
   }
 });
 
+test('batchlab simulate --trace with --model refuses a trace whose longest replayed request exceeds the model\'s context, as --prompt + --output are refused (it simulated a 200,000-token prompt on a 131,072-token model)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'batchlab-sim-'));
+  try {
+    const long = join(dir, 'long.csv');
+    writeFileSync(long, 'timestamp,prompt_tokens,output_tokens\n0,100,10\n0.1,200000,10\n');
+    const model = ['--model', 'llama-3.1-8b', '--hardware', 'h100-sxm'];
+    // Llama-3.1-8B config.json: max_position_embeddings 131072.
+    const r = await run(['simulate', '--trace', long, ...model]);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /^batchlab: --trace must be small enough that its request 2, 200000 prompt \+ 10 output tokens \(200,010 tokens\) is at most llama-3\.1-8b's context of 131,072 tokens/);
+    // Only the requests replayed count: the first alone fits.
+    const first = await run(['--json', 'simulate', '--trace', long, '--requests', '1', ...model]);
+    assert.equal(first.code, 0, first.err);
+    assert.equal(JSON.parse(first.out).requests, 1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('batchlab simulate --trace: --requests beyond the trace, Poisson-only flags and a missing file name the flag', async () => {
   const more = await run(['simulate', '--trace', trace, '--requests', '501']);
   assert.equal(more.code, 2);
