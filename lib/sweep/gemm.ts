@@ -38,7 +38,10 @@ export function mergeGemmCsvFiles(paths: string[]): MergedGemm {
   const seen = new Map<string, GemmRow & { machine: string }>();
   for (const p of paths) {
     if (!existsSync(p)) throw new InputError('GEMM CSV file', p, 'an existing file');
-    for (const r of parseGemmCsv(readTextCapped('GEMM CSV file', p, { maxBytes: MAX_GEMM_CSV_BYTES, what: 'GEMM CSV file' }), p)) {
+    const parsed = parseGemmCsv(readTextCapped('GEMM CSV file', p, { maxBytes: MAX_GEMM_CSV_BYTES, what: 'GEMM CSV file' }), p);
+    // A file of no rows (any text without a data line parses so) would merge into nothing, reported as done.
+    if (parsed.length === 0) throw new InputError('GEMM CSV file', p, `a GEMM harness CSV of at least one row (header ${GEMM_COLUMNS.slice(0, 4).join(',')},…; batchlab bench gemm writes them)`);
+    for (const r of parsed) {
       const machine = gemmMachineFingerprint(r);
       seen.set(`${machine}|${gemmRowKey(r)}|${r.timestamp}`, { ...r, machine });
     }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { evaluateSearchSpace } from '../../lib/deployment/search.js';
 import { searchSpaceFromSpec } from '../../lib/deployment/spec.js';
@@ -72,6 +72,17 @@ test('batchlab merge: a JSON file that is not a shard is refused naming the file
     assert.ok(r.err.startsWith(`batchlab: input must be a sweep shard file written by \`batchlab sweep\` (format "batchlab-sweep-shard/2"); got ${JSON.stringify(p)}`), r.err);
     assert.match(r.err, detail);
   }
+}));
+
+test('batchlab merge: a CSV of no GEMM rows is refused naming the file, and nothing is written (it merged "0 GEMM rows from 0 machines" with exit 0)', withDir(async (dir) => {
+  const p = join(dir, 'hello.csv');
+  writeFileSync(p, 'hello\n');
+  const out = join(dir, 'merged.csv');
+  const r = await run(['merge', p, '--out', out]);
+  assert.equal(r.code, 2);
+  assert.ok(r.err.startsWith(`batchlab: input must be a GEMM harness CSV of at least one row`), r.err);
+  assert.match(r.err, /got ".*hello\.csv"$/);
+  assert.ok(!existsSync(out));
 }));
 
 test('batchlab merge --out refuses to write over one of its inputs, shard or GEMM CSV, and leaves it as it was', withDir(async (dir) => {
