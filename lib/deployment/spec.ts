@@ -56,6 +56,17 @@ export function searchSpaceFromSpec(spec: SearchSpec): SearchSpace {
   const layouts = checkArray<Partial<PoolLayout>>('layouts', spec.layouts, 10_000).map((l, i) => {
     if (typeof l !== 'object' || l === null) throw new InputError(`layouts[${i}]`, l, 'an object { tensorParallel, ... }');
     checkKnownKeys(`layouts[${i}]`, l, LAYOUT_FIELDS);
+    // A count out of every range is the spec's error; one the model rules out (TP3 over 64
+    // heads) is a layout the search reports as not searched (resolveLayout).
+    const count = (k: 'gpusPerNode' | 'tensorParallel' | 'dataParallelAttention' | 'pipelineParallel' | 'expertParallel', max: number): void => {
+      if (l[k] !== undefined || k === 'tensorParallel') checkInt(`layouts[${i}].${k}`, l[k], { min: 1, max });
+    };
+    count('gpusPerNode', 1024);
+    count('tensorParallel', 1024);
+    count('dataParallelAttention', 65536);
+    count('pipelineParallel', 65536);
+    count('expertParallel', 65536);
+    if (l.redundantExperts !== undefined) checkInt(`layouts[${i}].redundantExperts`, l.redundantExperts, { min: 0, max: 1 << 24 });
     return {
       gpusPerNode: l.gpusPerNode ?? 8,
       tensorParallel: l.tensorParallel as number,

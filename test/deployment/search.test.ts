@@ -115,6 +115,13 @@ test('bad search input is an InputError naming the field', () => {
   assert.throws(() => evaluateSearchPoint({ ...space, load: { ...space.load, requestsPerSecond: 0 } }, 0), (e: unknown) => e instanceof InputError && e.field === 'load.requestsPerSecond');
   assert.throws(() => searchCheapestDeployment(space, { tpotSeconds: -1 }), (e: unknown) => e instanceof InputError && e.field === 'slo.tpotSeconds');
   assert.throws(() => searchSpaceFromSpec({ model: 'llama-3.1-70b', hardware: ['h100-sxm'], layouts: [{ tensorParallel: 1 }], precisions: ['bf17' as never], batches: [1], load: space.load }), (e: unknown) => e instanceof InputError && e.field === 'precisions[0]');
+  // A layout count out of every range is the spec's error, not a layout left "not searched" (it ran with exit 0).
+  const spec = (layout: Record<string, unknown>) => ({ model: 'llama-3.1-70b', hardware: ['h100-sxm'], layouts: [{ tensorParallel: 2 }, layout], precisions: ['bf16' as const], batches: [1], load: space.load });
+  for (const [layout, field] of [[{ tensorParallel: 0 }, 'layouts[1].tensorParallel'], [{ tensorParallel: 1e308 }, 'layouts[1].tensorParallel'], [{}, 'layouts[1].tensorParallel'], [{ tensorParallel: 2, pipelineParallel: 1.5 }, 'layouts[1].pipelineParallel'], [{ tensorParallel: 2, redundantExperts: -1 }, 'layouts[1].redundantExperts']] as const) {
+    assert.throws(() => searchSpaceFromSpec(spec(layout) as never), (e: unknown) => e instanceof InputError && e.field === field, JSON.stringify(layout));
+  }
+  // One the model rules out stays a layout the search reports (TP3 does not divide 64 heads).
+  assert.equal(searchSpaceFromSpec(spec({ tensorParallel: 3 }) as never).layouts[1].tensorParallel, 3);
 });
 
 test('denseVsMoe(): each question answered for both models; MTP raises per-user speed, prefix caching lowers cost', () => {
