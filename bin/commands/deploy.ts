@@ -306,6 +306,12 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
     const mix = asFlags(() => promptMixStats(scalePromptMix(loadPromptMix(name), { meanPromptTokens: prompt, cacheHitFraction: hit })), { promptMix: '--prompt-mix', cacheHitFraction: '--cache-hit' });
     prefill = prefillFromMix(step, { layout, tokensPerRank: prefillTokens }, mix);
   }
+  if (!prefill.memory.fits) {
+    // The prompts one prefill step holds keep their KV caches until they decode: they must fit as a decode batch must.
+    const prompts = Math.max(1, Math.round(prefillTokens / prefill.promptTokens));
+    const most = maxSequencesThatFit(step, Math.ceil(prefill.promptTokens + prefill.cachedTokens));
+    throw new InputError('--prefill-tokens', prefillTokens, most < 1 ? 'smaller: not one prompt\'s KV cache fits beside the weights' : `at most about ${Math.floor(most * prefill.promptTokens).toLocaleString('en-US')}: its ${prompts.toLocaleString('en-US')} prompts of ${Math.round(prefill.promptTokens + prefill.cachedTokens).toLocaleString('en-US')} tokens need ${gb(prefill.memory.needBytes)} per device, of ${gb(prefill.memory.capacityBytes)}, and ${most.toLocaleString('en-US')} fit`);
+  }
   const price = hw.hourlyPriceUsd;
   const output = intArg('--output', o.output, 1, 1 << 22);
   // The pricing search uses too: a request's prefill (its uncached prompt at the prefill

@@ -200,6 +200,8 @@ export interface PrefillPerformance {
   inputTokensPerSecondPerDevice: number;
   /** Seconds of the step that prefills a prompt: its time to first token without queueing. */
   ttftSeconds: number;
+  /** The step's prompts, each with its cached and computed tokens in the KV cache, against one device's memory. */
+  memory: DeviceMemoryFit;
 }
 
 /**
@@ -231,5 +233,6 @@ export function prefillPerformance(
     computedTokensPerSecondPerDevice: computed,
     inputTokensPerSecondPerDevice: (computed * (p + c)) / p,
     ttftSeconds: s.seconds * pp,
+    memory: deviceMemoryFit(step, sequences, Math.ceil(p + c)),
   };
 }

@@ -150,6 +150,14 @@ test('batchlab deploy errors name the flag the user typed and its range', async 
   for (const [args, pattern] of cases) refused(await run(args), pattern);
 });
 
+test('batchlab deploy refuses a prefill step whose prompts\' KV caches cannot fit, with the most that do (it printed "fits" for a million prefill tokens)', async () => {
+  // Llama-3.1-8B on one H100: 1,000,000 prefill tokens are 488 prompts of 2,048 tokens, about 128 GiB of bf16 KV cache.
+  const big = await run(['deploy', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--tp', '1', '--prefill-tokens', '1000000']);
+  refused(big, /^batchlab: --prefill-tokens must be at most about ([\d,]+): its 488 prompts of 2,048 tokens need [\d.]+ GB per device, of 85\.9 GB, and (\d+) fit; got 1000000$/);
+  const most = Number(/at most about ([\d,]+)/.exec(big.err)![1].replace(/,/g, ''));
+  assert.equal((await run(['deploy', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--tp', '1', '--prefill-tokens', String(most)])).code, 0);
+});
+
 test('batchlab deploy --deepseek-day prints the margin in percent and dollars with a $ throughout', async () => {
   const r = await run(['deploy', '--deepseek-day']);
   assert.equal(r.code, 0, r.err);
