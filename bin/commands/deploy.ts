@@ -127,15 +127,17 @@ function deepseekDay(o: DeployOptions, io: CliIo): void {
   }
 }
 
-// --local/--setup flags that replace a setup's numbers: flag, field, unit.
-const SETUP_FLAGS: Array<[keyof DeployOptions, keyof LocalSetupOverrides, number]> = [
-  ['memory', 'memoryBytes', 1e9],
-  ['bandwidth', 'memoryBytesPerSecond', 1e9],
-  ['hostMemory', 'hostMemoryBytes', 1e9],
-  ['hostBandwidth', 'hostBytesPerSecond', 1e9],
-  ['linkBandwidth', 'hostLinkBytesPerSecond', 1e9],
+// --local/--setup flags that replace a setup's numbers: flag, field, unit, and the range a
+// machine can have (a sanity range, not a constant of any device: 1 MB/s to 100 TB/s,
+// up to 100 TB of memory), so that 1e-300 or 1e290 is refused rather than printed.
+const SETUP_FLAGS: Array<[keyof DeployOptions, keyof LocalSetupOverrides, number, { min: number; exclusiveMin?: boolean; max: number }]> = [
+  ['memory', 'memoryBytes', 1e9, { min: 0, exclusiveMin: true, max: 1e5 }],
+  ['bandwidth', 'memoryBytesPerSecond', 1e9, { min: 1e-3, max: 1e5 }],
+  ['hostMemory', 'hostMemoryBytes', 1e9, { min: 0, max: 1e5 }],
+  ['hostBandwidth', 'hostBytesPerSecond', 1e9, { min: 1e-3, max: 1e5 }],
+  ['linkBandwidth', 'hostLinkBytesPerSecond', 1e9, { min: 1e-3, max: 1e5 }],
   // The same flag that replaces a device's price replaces a setup's amortised cost.
-  ['usdPerHour', 'hourlyCostUsd', 1],
+  ['usdPerHour', 'hourlyCostUsd', 1, { min: 0, max: 1e6 }],
 ];
 const flagName = (k: string): string => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
@@ -144,9 +146,9 @@ function localCommand(o: DeployOptions, io: CliIo): void {
   if (o.local !== undefined && o.setup !== undefined) throw new InputError('--local/--setup', `${o.local}, ${o.setup}`, 'one of them: a catalog setup id or a setup file');
   let setup = o.setup !== undefined ? asFlags(() => loadLocalSetupFile(o.setup!), { 'setup file': '--setup' }) : asFlags(() => loadLocalSetup(o.local!), { 'local setup id': '--local' });
   const over: LocalSetupOverrides = {};
-  for (const [flag, field, unit] of SETUP_FLAGS) {
+  for (const [flag, field, unit, range] of SETUP_FLAGS) {
     const raw = o[flag];
-    if (typeof raw === 'string') over[field] = decimalInRange(flagName(flag), raw, { min: 0, exclusiveMin: field !== 'hourlyCostUsd' && field !== 'hostMemoryBytes' }) * unit;
+    if (typeof raw === 'string') over[field] = decimalInRange(flagName(flag), raw, range) * unit;
   }
   if (o.sockets !== undefined) over.sockets = intArg('--sockets', o.sockets, 1, 8);
   setup = withSetupOverrides(setup, over, 'given on the command line');

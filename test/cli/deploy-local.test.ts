@@ -36,7 +36,11 @@ test('batchlab deploy --setup file.json prints calibrated speeds with sources; f
   assert.equal(run2.tiers[0].limitedBy, 'bandwidth');
   assert.ok(Math.abs(run2.stepSeconds / run1.stepSeconds - 2) < 1e-3);
   for (const [args, start] of [
-    [['--host-bandwidth', '-3'], 'batchlab: --host-bandwidth must be a number in (0, inf); got "-3"'],
+    [['--host-bandwidth', '-3'], 'batchlab: --host-bandwidth must be a number in [0.001, 100000]; got "-3"'],
+    // Values no machine has were accepted and printed as 1e-302 tok/s and 300-digit prices.
+    [['--host-bandwidth', '1e-300'], 'batchlab: --host-bandwidth must be a number in [0.001, 100000]; got "1e-300"'],
+    [['--memory', '1e290'], 'batchlab: --memory must be a number in (0, 100000]; got "1e290"'],
+    [['--usd-per-hour', '1e300'], 'batchlab: --usd-per-hour must be a number in [0, 1000000]; got "1e300"'],
     [['--runtime', 'vllm'], 'batchlab: --runtime must be one of '],
     [['--local', 'mac-studio-m3-ultra'], 'batchlab: --local/--setup must be one of them'],
   ] as Array<[string[], string]>) {
