@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
 import { InputError } from '../util/errors.js';
@@ -136,6 +136,8 @@ export function readKernelRows(path: string, meta: { device: string; framework: 
     const r = records[i];
     const line = i + 1;
     if (r.length === 1 && r[0] === '') continue;
+    // A short row names the column it lacks (cell below); a long one has a value no column holds.
+    if (r.length > header.length) throw new InputError(`${file}:${line}`, r.join(','), `at most ${header.length} fields, as the header has (${header.join(',')})`, `${r.length} fields`);
     const cell = (c: string): string => {
       const v = r[at[c]];
       if (v === undefined || v === '') throw new InputError(`${file}:${line} ${c}`, v, `a value (every ${meta.op} row has ${need.join(',')})`);
@@ -237,7 +239,11 @@ export function loadKernelDb(root: string = batchlabDataDir('kernels'), opts: Ai
         const here = join(root, device, framework, version);
         for (const f of readdirSync(here)) {
           const m = /^([a-z_]+)\.csv(\.gz)?$/.exec(f);
-          if (m && (KERNEL_OPS as readonly string[]).includes(m[1])) entries.push({ device, framework, version, op: m[1] as KernelOp, path: join(here, f) });
+          if (!m || !(KERNEL_OPS as readonly string[]).includes(m[1])) continue;
+          // One table per op: a .csv beside a .csv.gz would leave the one read to chance.
+          const twin = entries.find((e) => e.device === device && e.framework === framework && e.version === version && e.op === m[1]);
+          if (twin) throw new InputError('kernelDb', join(here, f), `one table per op in a folder (${basename(twin.path)} holds ${m[1]} too)`);
+          entries.push({ device, framework, version, op: m[1] as KernelOp, path: join(here, f) });
         }
       }
     }

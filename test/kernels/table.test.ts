@@ -113,6 +113,9 @@ test('readKernelRows() names the file and line of a negative, NaN or missing val
   bad('dtype,m,n,k,time_us\nbf16,1,1024,1024,3\nbf16,2,,1024,3\n', 3, 'n');
   bad('dtype,m,n,k,time_us\nbf16,1,1024,1024,3\nbf16,2,1024\n', 3, 'k');
   bad('dtype,m,n,k,time_us\n,1,1024,1024,3\n', 2, 'dtype');
+  // A value no column holds (it was read as a valid row).
+  const extra = tableFile('dtype,m,n,k,time_us\nbf16,1,8192,1024,99999,5\n');
+  assert.throws(() => readKernelRows(extra, meta), (e: unknown) => e instanceof InputError && e.field.endsWith('gemm.csv:2') && /at most 5 fields/.test(e.message));
   const p = tableFile('dtype,m,k,time_us\nbf16,1,1024,3\n');
   assert.throws(() => readKernelRows(p, meta), (e: unknown) => e instanceof InputError && e.field.endsWith('gemm.csv:1') && /missing n/.test(e.message));
   // An optional `version` column names the framework version a row was measured under (the folder's: none kept).
@@ -156,6 +159,15 @@ test('loadKernelDb() opens a user table in batchlab schema (gzip or plain), and 
   mkdirSync(join(checkout, 'aic-core/src/aiconfigurator_core/systems/data'), { recursive: true });
   assert.throws(() => loadKernelDb(checkout), (e: unknown) => e instanceof InputError && e.field === 'kernelDb' && /no device folders/.test(e.message));
   assert.throws(() => loadKernelDb(join(root, 'nowhere')), InputError);
+});
+
+test('loadKernelDb() refuses a folder holding one op twice (gemm.csv beside gemm.csv.gz), naming both, where one was read at random', () => {
+  const root = mkdtempSync(join(tmpdir(), 'kdb-twin-'));
+  const dir = join(root, 'my_gpu', 'torch', '2.10.0');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'gemm.csv'), 'dtype,m,n,k,time_us\nbf16,1,1024,1024,3\n');
+  writeFileSync(join(dir, 'gemm.csv.gz'), gzipSync('dtype,m,n,k,time_us\nbf16,1,1024,1024,9\n'));
+  assert.throws(() => loadKernelDb(root), (e: unknown) => e instanceof InputError && e.field === 'kernelDb' && /one table per op in a folder \(gemm\.csv(\.gz)? holds gemm too\)/.test(e.message));
 });
 
 test('loadKernelDb() refuses a checkout whose table is a device or not parquet, at once, naming the file (regression: a link to /dev/zero was read without end)', () => {
