@@ -54,7 +54,7 @@ export function register(program: Command): void {
       const model = modelFlag(o.model);
       const hw = hardwareFlag(o.hardware);
       // The layout checks name the library's fields (parallelism.tp, devices): this command's flag is --tp.
-      const seconds = asFlags(() => decodeStepTime(model, hw, { dtype, batch, context, devices }), { devices: flag, 'parallelism.tp': flag });
+      const seconds = asFlags(() => decodeStepTime(model, hw, { dtype, batch, context, devices }), { devices: flag, 'parallelism.tp': flag, dtype: '--dtype' });
       const critical = decodeCriticalBatch(model, hw, { dtype, context });
       // The roofline prices any configuration; whether it fits is stated first, not refused,
       // so that a what-if beyond one device's memory still reads as one.

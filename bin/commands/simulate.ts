@@ -272,7 +272,7 @@ function concurrencyTable(o: SimulateCliOptions, cmd: Command, replica: ReturnTy
     if (cmd.getOptionValueSource(flag) === 'cli') throw new InputError(`--${flag}`, o[flag], 'left out with --concurrency (each client sends --requests-per-client requests, each as soon as its last one finishes)');
   }
   const workload = fixedLengths(lengths(o, replica));
-  const curve = asFlags(() => servingConcurrencySweep(replica, workload, how, clients, seed, { requestsPerClient: perClient }), { clients: '--concurrency', requestsPerClient: '--requests-per-client' });
+  const curve = asFlags(() => servingConcurrencySweep(replica, workload, how, clients, seed, { requestsPerClient: perClient }), { clients: '--concurrency', requestsPerClient: '--requests-per-client', requests: '--concurrency × --requests-per-client' });
   const rows = curve.table.objects() as Array<Record<string, number | null | string>>;
   const scheduler = 'engine' in how ? describeEnginePreset(how) : `policy ${JSON.stringify(how)}`;
   const value = { scheduler, stepModel: replica.label, figures: figuresName(replica.figures), figuresNote: figuresText(replica.figures), saturationClients: curve.saturationClients, maxThroughputRps: curve.maxThroughputRps, maxThroughputClients: curve.maxThroughputClients, saturation: saturationLine(curve, clients), rows };

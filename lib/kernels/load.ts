@@ -184,6 +184,16 @@ function isAiconfigurator(root: string): boolean {
   return existsSync(join(root, AIC_DATA)) || (isBareGit(root) && existsSync(join(root, 'refs')) && !existsSync(join(root, 'SOURCE.json')));
 }
 
+/** Whether a process of this id is running (signal 0 only checks; EPERM means it runs as another user). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
  * Converts an aiconfigurator checkout (or bare git directory) once with
  * scripts/kernel-db-from-aiconfigurator.mjs, the one home of the table mapping, into a
@@ -203,6 +213,11 @@ function convertAiconfigurator(root: string, opts: AiconfiguratorOptions): strin
   const key = createHash('sha256').update(`${real}\0${state}\0${devices}\0${frameworks}`).digest('hex').slice(0, 16);
   const cache = join(tmpdir(), `batchlab-kernels-${key}`);
   if (existsSync(join(cache, 'SOURCE.json'))) return cache;
+  // A conversion killed midway leaves its work folder: clear any whose process is gone.
+  for (const name of readdirSync(tmpdir())) {
+    const m = /^batchlab-kernels-[0-9a-f]{16}\.tmp-(\d+)$/.exec(name);
+    if (m && !processAlive(Number(m[1]))) rmSync(join(tmpdir(), name), { recursive: true, force: true });
+  }
   const work = `${cache}.tmp-${process.pid}`;
   const script = join(batchlabRoot(), 'scripts', 'kernel-db-from-aiconfigurator.mjs');
   try {

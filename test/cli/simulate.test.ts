@@ -209,6 +209,14 @@ test('batchlab simulate --concurrency: X_max is the table\'s highest steady-stat
   const twice = await run(['simulate', '--concurrency', '8,8,1']);
   assert.equal(twice.code, 2);
   assert.equal(twice.err, 'batchlab: --concurrency[1] must be a client count the list does not already hold (each is one run); got 8');
+  // Too many requests in all names the two flags that make them (it said "requests must be …").
+  const many = await run(['simulate', '--concurrency', '10000', '--requests-per-client', '1000']);
+  assert.equal(many.code, 2);
+  assert.equal(many.err, 'batchlab: --concurrency × --requests-per-client must be an integer in [1, 5000000]; got 10000000');
+  // A dtype the device has no peak for names --dtype (it said "dtype must …").
+  const fp4 = await run(['roofline', '--dtype', 'nvfp4', '--hardware', 'h100-sxm']);
+  assert.equal(fp4.code, 2);
+  assert.ok(fp4.err.startsWith('batchlab: --dtype must be one of '), fp4.err);
 });
 
 test('batchlab simulate refuses a flag the chosen run would ignore, naming it', async () => {

@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, mkdirSync, symlinkSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { spawnSync } from 'node:child_process';
 import { compareKernelVersions, kernelTableFromRows, loadKernelDb, lookupKernel, newestKernelVersion, readKernelRows } from '../../lib/kernels/index.js';
 import type { KernelRow } from '../../lib/kernels/index.js';
 import { InputError } from '../../lib/util/errors.js';
@@ -183,8 +184,13 @@ test('loadKernelDb() refuses a checkout whose table is a device or not parquet, 
     assert.throws(() => loadKernelDb(checkout, { devices: ['h200_sxm'], frameworks: ['trtllm'] }), (e: unknown) => e instanceof InputError && e.field === 'kernelDb' && /gemm_perf\.parquet/.test(e.message) && why.test(e.message));
     assert.ok(performance.now() - t0 < 20_000, 'refused within seconds');
   };
+  // The work folder of a conversion whose process is gone (killed midway) is cleared by the next conversion.
+  const gone = spawnSync(process.execPath, ['-e', '']).pid!;
+  const stale = join(tmpdir(), `batchlab-kernels-0123456789abcdef.tmp-${gone}`);
+  mkdirSync(stale, { recursive: true });
   if (existsSync('/dev/zero')) refused(make((f) => symlinkSync('/dev/zero', f)), /not a regular file/);
   refused(make((f) => writeFileSync(f, 'not parquet at all\n')), /not a readable parquet file/);
+  assert.ok(!existsSync(stale), 'stale work folder cleared');
 });
 
 test('loadKernelDb() converts an aiconfigurator git directory once and reads its tables', (t) => {
