@@ -22,8 +22,10 @@ function expand(inputs: string[], partial: string[] = []): string[] {
     if (st.isDirectory()) {
       const names = readdirSync(p).sort();
       partial.push(...names.filter((f) => /^shard-.*\.partial\.json$/.test(f)).map((f) => join(p, f)));
-      const found = names.filter((f) => /^shard-.*\.json$|\.csv$/.test(f) && !f.endsWith('.partial.json'));
-      if (found.length === 0) throw new InputError('input', p, 'an existing shard file, GEMM CSV or folder of them', 'the folder holds no shard-*.json or *.csv file');
+      // A folder's GEMM CSVs are the harness's own files (gemmFileStem: gemm-*.csv): a measured
+      // folder also holds attention and step CSVs of other formats, which a folder merge skips.
+      const found = names.filter((f) => /^shard-.*\.json$|^gemm-.*\.csv$/.test(f) && !f.endsWith('.partial.json'));
+      if (found.length === 0) throw new InputError('input', p, 'an existing shard file, GEMM CSV or folder of them', 'the folder holds no shard-*.json or gemm-*.csv file');
       out.push(...found.map((f) => join(p, f)));
     }
     else out.push(p);

@@ -85,6 +85,17 @@ test('batchlab merge: a CSV of no GEMM rows is refused naming the file, and noth
   assert.ok(!existsSync(out));
 }));
 
+test('batchlab merge of a measured folder merges the harness\'s gemm-*.csv files and skips CSVs of other formats (it failed on the shipped example folder\'s attention CSV)', async () => {
+  // data/examples/measured: gemm-vm-tensorflow-2026-11-29.csv and two gemm-vs-reference-*.csv in the harness format, beside an
+  // attention CSV and a steps CSV of their own formats.
+  const r = await run(['--json', 'merge', resolve(import.meta.dirname, '../../data/examples/measured')]);
+  assert.equal(r.code, 0, r.err);
+  const j = JSON.parse(r.out) as { rows: number; machines: Array<{ backend: string; rows: number }> };
+  // The tfjs rows and the numpy reference rows the gemm-vs-reference files carry.
+  assert.deepEqual(new Set(j.machines.map((m) => m.backend)), new Set(['tensorflow', 'numpy']));
+  assert.equal(j.rows, j.machines.reduce((a, m) => a + m.rows, 0));
+});
+
 test('batchlab merge --out refuses to write over one of its inputs, shard or GEMM CSV, and leaves it as it was', withDir(async (dir) => {
   const spec = resolve(import.meta.dirname, '../../docs/search-spec.example.json');
   for (const shard of ['0/2', '1/2']) assert.equal((await run(['sweep', '--spec', spec, '--shard', shard, '--out', dir])).code, 0);
