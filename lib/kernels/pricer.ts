@@ -475,11 +475,27 @@ export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framewo
     const folder = LINK_OPS.has(op) ? tables.links : device;
     return wideEp !== undefined && wideEp !== framework && WIDE_EP_OPS.has(op) ? db.table(folder, wideEp, op) : db.table(folder, framework, op, version);
   };
+  // fp16 where a table files only bf16 rows: read the bf16 rows when the device's datasheet
+  // gives the two the same tensor-core peak (both are 2 bytes, so the same traffic).
+  // aiconfigurator runs its float16 FMHA mode on the bf16 pipeline for the same reason
+  // (aic-core/src/aiconfigurator_core/sdk/common.py:1275, FMHAQuantMode.float16, commit 095f58a5).
+  const sixteenAlike = hw.peakFlops.fp16 !== undefined && hw.peakFlops.fp16 === hw.peakFlops.bf16;
+  const asBf16 = (query: Record<string, string | number>): Record<string, string | number> | undefined => {
+    if (!sixteenAlike || (query.dtype !== 'fp16' && query.kv_dtype !== 'fp16')) return undefined;
+    return { ...query, ...(query.dtype === 'fp16' ? { dtype: 'bf16' } : {}), ...(query.kv_dtype === 'fp16' ? { kv_dtype: 'bf16' } : {}) };
+  };
   const ask = (op: KernelOp, query: Record<string, string | number>, hold?: KernelHold): KernelAnswer | undefined => {
     const t = tableOf(op);
-    const a = t ? lookupKernel(t, query, hold) : undefined;
+    let a = t ? lookupKernel(t, query, hold) : undefined;
+    let alias: string | undefined;
+    const bf16 = !a && t ? asBf16(query) : undefined;
+    if (bf16) {
+      a = lookupKernel(t!, bf16, hold);
+      alias = `fp16 read from the bf16 rows: ${hw.name}'s datasheet gives fp16 and bf16 the same tensor-core peak (${(hardwarePeakFlops(hw, 'bf16') / 1e12).toFixed(1)} TFLOP/s dense), both 2 bytes`;
+    }
     if (!a) return undefined;
     const notes = [
+      ...(alias ? [alias] : []),
       ...(wideEp !== undefined && wideEp !== framework && WIDE_EP_OPS.has(op) ? [`${wideEp}'s wide-EP table`] : []),
       ...measuredUnder(t!, a),
       ...(borrowed && !LINK_OPS.has(op) ? [borrowed] : []),

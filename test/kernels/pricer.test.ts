@@ -49,8 +49,29 @@ test('kernelPricer() reads the framework the caller names and refuses one the de
   assert.match(f4.from, /b200_sxm/);
   // The datasheet bound of the same GEMM at 9 PFLOPS (NVFP4) sits below the measured time.
   assert.ok(f4.seconds >= (2 * 4096 * 8192 * 8192) / loadHardware('b200').peakFlops.nvfp4!);
-  // A dtype no table holds falls back to the bound rather than failing.
-  assert.equal(t.generationAttention({ batch: 1, context: 1024, heads: 8, kvHeads: 1, headDim: 128, dtype: 'fp16', kvDtype: 'fp16' }).kind, 'bound');
+  // A dtype no table holds falls back to the bound rather than failing (generation tables file
+  // bf16 attention over bf16 or fp8 caches, no fp8 attention core).
+  assert.equal(t.generationAttention({ batch: 1, context: 1024, heads: 8, kvHeads: 1, headDim: 128, dtype: 'fp8', kvDtype: 'fp8' }).kind, 'bound');
+});
+
+test('kernelPricer() reads fp16 from the bf16 rows where the datasheet gives the two one tensor-core peak, and says so', () => {
+  const hw = loadHardware('h200');
+  const t = kernelPricer(defaultKernelDb(), hw, 'trtllm');
+  const q = { batch: 8, context: 1024, heads: 8, kvHeads: 1, headDim: 128 };
+  const bf = t.generationAttention({ ...q, dtype: 'bf16', kvDtype: 'bf16' });
+  const fp = t.generationAttention({ ...q, dtype: 'fp16', kvDtype: 'fp16' });
+  // H200 SXM datasheet (data/hardware/h200.json): FP16 and BF16 Tensor Core both 1,979 TFLOPS with sparsity.
+  assert.equal(fp.seconds, bf.seconds);
+  assert.equal(fp.kind, bf.kind);
+  assert.deepEqual(fp.rows, bf.rows);
+  assert.match(fp.from, /fp16 read from the bf16 rows: .*same tensor-core peak \(989\.5 TFLOP\/s dense\)/);
+  assert.doesNotMatch(bf.from, /fp16 read/);
+  // An fp16 core over an fp8 cache reads the bf16-over-fp8 rows.
+  const fp8kv = t.generationAttention({ ...q, dtype: 'fp16', kvDtype: 'fp8' });
+  assert.equal(fp8kv.seconds, t.generationAttention({ ...q, dtype: 'bf16', kvDtype: 'fp8' }).seconds);
+  // A device whose fp16 peak differs from its bf16 one is not read that way: the datasheet bound answers.
+  const unlike = { ...hw, peakFlops: { ...hw.peakFlops, fp16: hw.peakFlops.bf16! / 2 } };
+  assert.equal(kernelPricer(defaultKernelDb(), unlike, 'trtllm').generationAttention({ ...q, dtype: 'fp16', kvDtype: 'fp16' }).kind, 'bound');
 });
 
 test('kernelFrameworksOf() lists the frameworks whose tables the database holds for a device, none for one it does not hold', () => {
@@ -544,7 +565,8 @@ test('kernelPricer().generationAttention() holds the boundary row\'s utilization
   // The last two measured batches' log-log slope (log2(258.395 / 138.352) = 0.90) would have answered less.
   assert.ok(past.seconds > 258.395e-6 * 2 ** Math.log2(258.395 / 138.352) * 1.05);
   // Without a table row for the dtype: the same roofline as a bound.
-  const none = k.generationAttention({ ...q, dtype: 'fp16', kvDtype: 'fp16', batch: 512, context: 1024 });
+  // (no table files an fp8 attention core: the cache's 1 byte per element over the bandwidth).
+  const none = k.generationAttention({ ...q, dtype: 'fp8', kvDtype: 'fp8', batch: 512, context: 1024 });
   assert.equal(none.kind, 'bound');
-  near(none.seconds, (512 * 1024 * 2 * 8 * 128 * 2) / h200.memoryBytesPerSecond, 'bound');
+  near(none.seconds, (512 * 1024 * 2 * 8 * 128 * 1) / h200.memoryBytesPerSecond, 'bound');
 });
