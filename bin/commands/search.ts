@@ -103,7 +103,7 @@ const shortGb = (p: SearchPoint): number => Number(/short by ([\d.]+) GB/.exec(p
  * some that fit but miss the latency limits. Each (hardware, layout, precision) is
  * judged at its smallest batch, where memory use and TPOT are lowest.
  */
-function whyNone(space: SearchSpace, slo: Slo, smallestBatch: readonly SearchPoint[]): { kind: 'memory' | 'layout' | 'load' | 'slo'; reason: string } {
+function whyNone(space: SearchSpace, slo: Slo, smallestBatch: readonly SearchPoint[]): { kind: 'memory' | 'layout' | 'slo'; reason: string } {
   const groups = smallestBatch.length;
   let layout = 0;
   let memory = 0;
@@ -111,12 +111,8 @@ function whyNone(space: SearchSpace, slo: Slo, smallestBatch: readonly SearchPoi
   let firstLayout: SearchPoint | null = null;
   let bestTtft = Infinity;
   let bestTpot = Infinity;
-  let unfilled: SearchPoint | null = null; // meets the SLO but the load cannot fill it
-  const inSlo = (p: SearchPoint): boolean => (slo.ttftSeconds === undefined || p.ttftSeconds <= slo.ttftSeconds) && (slo.tpotSeconds === undefined || p.tpotSeconds <= slo.tpotSeconds);
   for (const p of smallestBatch) {
-    // A batch the load cannot fill still fits; its latencies are what a smaller batch would beat.
-    if (p.feasible || p.reason?.startsWith('load')) {
-      if (!p.feasible && unfilled === null && inSlo(p)) unfilled = p;
+    if (p.feasible) {
       bestTtft = Math.min(bestTtft, p.ttftSeconds);
       bestTpot = Math.min(bestTpot, p.tpotSeconds);
     } else if (p.reason?.startsWith('memory')) {
@@ -134,9 +130,6 @@ function whyNone(space: SearchSpace, slo: Slo, smallestBatch: readonly SearchPoi
     return { kind: 'memory', reason: `no configuration fits in memory, even at the smallest batch (${smallest})${layout ? ` (${layout} of ${groups} layouts are invalid)` : ''}; ${eg}` };
   }
   const fit = groups - memory - layout;
-  if (unfilled) {
-    return { kind: 'load', reason: `no configuration is filled by the load, even at the smallest batch (${smallest}): e.g. ${where(unfilled, space)} (${unfilled.reason}); raise load.requestsPerSecond or offer smaller serving units` };
-  }
   const limits = [
     slo.ttftSeconds === undefined ? '' : `best TTFT ${(bestTtft * 1e3).toFixed(0)} ms against ${(slo.ttftSeconds * 1e3).toFixed(0)} ms`,
     slo.tpotSeconds === undefined ? '' : `best TPOT ${(bestTpot * 1e3).toFixed(1)} ms against ${(slo.tpotSeconds * 1e3).toFixed(1)} ms`,
@@ -234,7 +227,11 @@ function searchCommand(o: { spec?: string; json?: boolean; frontier?: boolean; b
   io.out(`searched ${countOf(evaluated, 'point')} in ${seconds.toFixed(2)} s for ${space.model.id} at ${L.requestsPerSecond} req/s (${L.promptTokens} prompt + ${L.outputTokens} output tokens); SLO: ${sloText(slo)}`);
   io.out(best ? `cheapest: ${describe(best, space)}` : none!.reason);
   if (best) {
-    io.out(`  the load keeps ${best.concurrency.toFixed(1)} sequences in flight (Little's law: ${L.requestsPerSecond} req/s × (TTFT + ${L.outputTokens} × TPOT)) in ${best.slots.toFixed(0)} slots; batches it cannot fill are not priced`);
+    io.out(`  the load keeps ${best.concurrency.toFixed(1)} sequences in flight (Little's law: ${L.requestsPerSecond} req/s × (TTFT + ${L.outputTokens} × TPOT)) in ${best.slots.toFixed(0)} slots; ${
+      best.concurrency < best.slots && best.batch === space.batches[0]
+        ? `too light to fill one serving unit at the smallest batch (${best.batch}), so one unit serves it, paid by the hour; its TPOT is the full batch's, an upper bound on what the load sees`
+        : 'batches it cannot fill are not priced'
+    }`);
     io.out(`  ${figuresOf(best, space, kernels).note}; the same configuration: ${deploy}`);
   }
   for (const g of leftOut) io.out(`  ${leftOutText(g, space)}`);

@@ -173,8 +173,10 @@ function evaluate(space: SearchSpace, index: number, g: Group, load: Required<Se
   const concurrency = load.requestsPerSecond * (g.ttft + load.outputTokens * d.tpotSeconds);
   const slotsPerUnit = (g.unit * d.tokensPerSecondPerDevice) / d.tokensPerSecondPerUser;
   const perf = { tokensPerSecondPerUser: d.tokensPerSecondPerUser, tokensPerSecondPerDevice: d.tokensPerSecondPerDevice, tpotSeconds: d.tpotSeconds, ttftSeconds: g.ttft };
-  if (concurrency < slotsPerUnit) {
+  if (concurrency < slotsPerUnit && co.b > 0) {
     // Priced at this batch, the point would claim a TPOT and a $/token the load never sees.
+    // The smallest batch is priced all the same: a load too light to fill it still needs one
+    // serving unit, paid by the hour, and its TPOT at the full batch bounds the load's from above.
     const reason = `load: ${fmtRate(load.requestsPerSecond)} req/s keeps ${concurrency.toFixed(1)} sequences in flight (Little's law), fewer than the ${Math.round(slotsPerUnit)} one serving unit holds at batch ${batch}`;
     return { ...base, feasible: false, reason, ...none, ...perf, concurrency, slots: slotsPerUnit, utilisation: concurrency / slotsPerUnit };
   }
@@ -218,7 +220,9 @@ export function searchDecodeContext(load: SearchLoad): number {
  * point's batch at the mean context, prompt plus half the output). Devices for the load
  * come in whole serving units; cost is their hourly price over the tokens the load
  * produces, idle slots included. A batch the load cannot fill (Little's law: fewer
- * sequences in flight than one unit holds at that batch) is infeasible, not priced.
+ * sequences in flight than one unit holds at that batch) is infeasible, not priced,
+ * except the smallest: a load too light to fill even that needs one unit all the same,
+ * priced at its utilisation, with the full batch's TPOT as an upper bound.
  *
  * @example
  * evaluateSearchPoint(space, 0).usdPerMillionOutput

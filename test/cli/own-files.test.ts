@@ -101,15 +101,20 @@ test('batchlab search names what its answer\'s figures are: typical on a device 
   assert.doesNotMatch(r.out, /figures are calibrated/);
 }));
 
-test('batchlab search: a load too light to fill even one serving unit at the smallest batch is named as the reason (kind "load")', withDir(async (dir) => {
+test('batchlab search: a load too light to fill one serving unit at the smallest batch gets that one unit, priced by the hour at its utilisation', withDir(async (dir) => {
   // DeepSeek-V3 on 32 H800s (DP32 EP32) holds 32 sequences at batch 1; 0.1 req/s × (TTFT + 200 × TPOT) is well under 1.
   const spec = { model: 'deepseek-v3', hardware: ['h800'], layouts: [{ tensorParallel: 1, dataParallelAttention: 32, expertParallel: 32 }], precisions: ['fp8'], batches: [1, 2, 4], load: { requestsPerSecond: 0.1, promptTokens: 1000, outputTokens: 200 }, slo: { tpotSeconds: 1 } };
   const path = join(dir, 'spec.json');
   writeFileSync(path, JSON.stringify(spec));
   const j = JSON.parse((await run(['--json', 'search', '--spec', path])).out);
-  assert.equal(j.best, null);
-  assert.equal(j.reasonKind, 'load');
-  assert.match(j.reason, /no configuration is filled by the load, even at the smallest batch \(1\): .*fewer than the 32 one serving unit holds at batch 1/);
+  assert.equal(j.best.batch, 1, 'the smallest batch, not a larger one the load fills even less');
+  assert.equal(j.best.devicesNeeded, 32, 'one serving unit');
+  assert.ok(j.best.concurrency < 1 && Math.abs(j.best.utilisation - j.best.concurrency / 32) < 1e-12);
+  // 32 devices by the hour over 0.1 req/s × 200 tokens: $/M = 32 × price / 3600 / 20 × 1e6.
+  assert.ok(Math.abs(j.best.usdPerMillionOutput - ((32 * j.best.usdPerHour) / 32 / 3600 / 20) * 1e6) <= 1e-9 * j.best.usdPerMillionOutput);
+  const text = await run(['search', '--spec', path]);
+  assert.equal(text.code, 0, text.err);
+  assert.match(text.out, /too light to fill one serving unit at the smallest batch \(1\), so one unit serves it, paid by the hour; its TPOT is the full batch's, an upper bound on what the load sees/);
 }));
 
 test('roofline says it is a bound and deploy says it is calibrated: the two differ on purpose at batch 1', async () => {

@@ -108,6 +108,12 @@ test("evaluateSearchPoint(): Little's law sets the utilisation, and a batch the 
   assert.match(big.reason!, /^load: 10 req\/s keeps [\d.]+ sequences in flight \(Little's law\), fewer than the 256 one serving unit holds at batch 256/);
   assert.ok(big.concurrency < 256);
   assert.ok(pts.some((p) => p.feasible), 'a smaller batch is filled');
+  // The smallest batch is priced even when the load cannot fill it: 0.01 req/s still needs one unit.
+  const light = evaluateSearchSpace({ ...s, load: { ...load, requestsPerSecond: 0.01 } });
+  assert.ok(light[0].feasible && light[0].concurrency < light[0].slots, 'batch 1 of a TP8 unit at 0.01 req/s: one unit, underfilled');
+  assert.equal(light[0].devicesNeeded, 8);
+  assert.ok(Math.abs(light[0].utilisation - light[0].concurrency / light[0].slots) < 1e-12);
+  assert.equal(light[1].feasible, false, 'batch 8 holds still more idle slots: not priced');
 });
 
 test('bad search input is an InputError naming the field', () => {
