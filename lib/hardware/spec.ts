@@ -6,7 +6,7 @@ import { loadLatestFittedRoofline } from '../cost/store.js';
 import type { Dtype, FittedRoofline } from '../core/types.js';
 import { DTYPES } from '../core/types.js';
 import { InputError } from '../util/errors.js';
-import { checkNumber, checkPositive, checkOneOf } from '../util/validate.js';
+import { checkKnownKeys, checkNumber, checkPositive, checkOneOf } from '../util/validate.js';
 import type { Provenance } from '../util/provenance.js';
 import { batchlabDataDir } from '../util/package-root.js';
 import type { HardwareCalibration } from '../perf/calibration.js';
@@ -104,6 +104,8 @@ export function hardwareFromJson(json: unknown): HardwareSpec {
 function specFromJson(json: unknown, checkDonor: boolean): HardwareSpec {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new InputError('hardware', json, 'a JSON object');
   const j = json as Record<string, unknown>;
+  // A misspelt field (memoryBandwith) is refused by name rather than read as absent.
+  checkKnownKeys('hardware', j, ['id', 'name', 'vendor', 'peakFlops', ...SCALAR_FIELDS, 'calibration', 'computeKernelsFrom']);
   for (const f of ['id', 'name', 'vendor'] as const) {
     if (typeof j[f] !== 'string' || (j[f] as string).trim() === '') throw new InputError(f, j[f], 'a non-empty string');
   }

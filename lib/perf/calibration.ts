@@ -1,7 +1,7 @@
 import type { Dtype } from '../core/types.js';
 import { DTYPES } from '../core/types.js';
 import { InputError } from '../util/errors.js';
-import { checkNumber, checkOneOf } from '../util/validate.js';
+import { checkKnownKeys, checkNumber, checkOneOf } from '../util/validate.js';
 import type { Provenance } from '../util/provenance.js';
 
 /**
@@ -128,6 +128,8 @@ function sourcedValue(field: string, raw: unknown, kind: 'fraction' | 'count' | 
 export function calibrationFromJson(json: unknown, field = 'calibration'): HardwareCalibration {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new InputError(field, json, 'an object of { value, source } numbers');
   const j = json as Record<string, unknown>;
+  // A misspelt figure would otherwise be dropped and its neighbour's value used in its place.
+  checkKnownKeys(field, j, ['gemmEfficiency', ...FRACTIONS, 'overlapEfficiency', ...COUNTS, ...SECONDS]);
   const sources: Record<string, Provenance> = {};
   const ge = j.gemmEfficiency;
   if (typeof ge !== 'object' || ge === null || Array.isArray(ge)) throw new InputError(`${field}.gemmEfficiency`, ge, 'an object keyed by dtype');

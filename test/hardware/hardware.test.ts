@@ -92,6 +92,13 @@ test('hardwareFromJson() names the field that is missing or invalid', () => {
   delete missing.interNodeBytesPerSecond;
   assert.throws(() => hardwareFromJson(missing), /interNodeBytesPerSecond/);
   assert.throws(() => hardwareFromJson([]), InputError);
+  // A misspelt field is refused by name, not read as absent (the catalog's own fields only).
+  const typo = structuredClone(good);
+  typo.memoryBandwith = typo.memoryBytesPerSecond;
+  assert.throws(() => hardwareFromJson(typo), (e: unknown) => e instanceof InputError && e.field === 'hardware.memoryBandwith' && /hardware has the fields id, name, vendor, peakFlops, memoryBytesPerSecond/.test(e.message));
+  const calTypo = structuredClone(good);
+  calTypo.calibration.gemmEffciency = calTypo.calibration.gemmEfficiency;
+  assert.throws(() => hardwareFromJson(calTypo), (e: unknown) => e instanceof InputError && e.field === 'calibration.gemmEffciency');
 });
 
 test("computeKernelDonor(): H800 borrows H100 SXM's kernel tables, every datasheet peak, the bandwidth and the SMs equal; its links differ", () => {
