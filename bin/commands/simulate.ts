@@ -3,6 +3,7 @@ import type { ModelSpec } from '../../lib/models/spec.js';
 import { Command } from 'commander';
 import { constantStepCost } from '../../lib/batching/cost.js';
 import { simulateServing } from '../../lib/batching/simulate.js';
+import { servingBacklog, type ServingBacklog } from '../../lib/batching/benchmark.js';
 import { servingPolicyModule } from '../../lib/batching/policy.js';
 import { loadServingTrace } from '../../lib/batching/trace.js';
 import type { ServingConfig, ServingEngineConfig, ServingPolicy, ServingStepCost } from '../../lib/batching/types.js';
@@ -216,11 +217,15 @@ export function register(program: Command): void {
           ...how,
         } as ServingConfig | ServingEngineConfig;
       }
-      const r = asFlags(() => simulateServing({ ...config, keepRequests: false }, seed), { requests: '--requests' });
+      // The request log (about 50 bytes a request) is kept up to a million requests, to tell
+      // a queue that kept up from one that grew; beyond that the check is skipped and said so.
+      const keep = (config.requests ?? (config.arrivals.kind === 'trace' ? config.arrivals.trace.timestamps.length : Infinity)) <= BACKLOG_LOG_MAX;
+      const r = asFlags(() => simulateServing({ ...config, keepRequests: keep }, seed), { requests: '--requests' });
+      const backlog = keep ? servingBacklog(r) : null;
       const result = {
         description: r.provenance.config, stepModel: r.provenance.cost, figures: figuresName(replica.figures), figuresNote: figuresText(replica.figures), requests: r.requests, steps: r.steps, makespanSeconds: r.makespanSeconds,
         throughputRequestsPerSecond: r.throughputRequestsPerSecond, throughputTokensPerSecond: r.throughputTokensPerSecond,
-        meanBatch: r.meanBatch, utilisation: r.utilisation, latencyUnit: 'seconds', ttft: r.ttft, tpot: r.tpot, e2e: r.e2e,
+        meanBatch: r.meanBatch, utilisation: r.utilisation, latencyUnit: 'seconds', ttft: r.ttft, tpot: r.tpot, e2e: r.e2e, backlog,
       };
       emit(cmd, result, () => [
         `${r.provenance.config}`,
@@ -229,8 +234,18 @@ export function register(program: Command): void {
         `time to first token: p50 ${(r.ttft.p50 * 1e3).toFixed(1)} ms, p99 ${(r.ttft.p99 * 1e3).toFixed(1)} ms`,
         ...(r.tpot ? [`time per output token (after the first): p50 ${(r.tpot.p50 * 1e3).toFixed(1)} ms, p99 ${(r.tpot.p99 * 1e3).toFixed(1)} ms`] : []),
         `end-to-end latency: p50 ${(r.e2e.p50 * 1e3).toFixed(1)} ms, p99 ${(r.e2e.p99 * 1e3).toFixed(1)} ms`,
+        ...(backlog?.growing ? [backlogWarning(backlog)] : []),
+        ...(!keep ? [`(queue growth not checked: more than ${BACKLOG_LOG_MAX.toLocaleString('en-US')} requests)`] : []),
       ]);
     });
+}
+
+const BACKLOG_LOG_MAX = 1_000_000;
+
+/** An open-loop run whose queue grew, in words: what arrived, what finished, and what that means for its figures. */
+function backlogWarning(b: ServingBacklog): string {
+  const rate = (x: number): string => (x >= 100 ? x.toFixed(0) : x.toPrecision(3));
+  return `not a steady state: from ${b.fromSeconds.toFixed(2)} s to the last arrival at ${b.toSeconds.toFixed(2)} s, ${b.arrived.toLocaleString('en-US')} requests arrived and ${b.finished.toLocaleString('en-US')} finished (${rate(b.servedPerSecond)} of ${rate(b.offeredPerSecond)} req/s): the queue grew, so waits, TTFT and end-to-end latency grow with the number of requests; lower --rate, or add replicas`;
 }
 
 /**

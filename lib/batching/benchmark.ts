@@ -131,3 +131,53 @@ export function serveBenchmarkMetrics(r: ServingResult, warmupRequests: number):
     p99E2elMs: ms(e2el.p99),
   };
 }
+
+/** Whether an open-loop run kept up with its arrivals: finishes against arrivals over its later arrivals. */
+export interface ServingBacklog {
+  /** The window: from the arrival of the first request of the second quarter to the last arrival, seconds. */
+  fromSeconds: number;
+  toSeconds: number;
+  /** Requests that arrived, and that finished, within the window. */
+  arrived: number;
+  finished: number;
+  /** The same two as rates over the window. */
+  offeredPerSecond: number;
+  servedPerSecond: number;
+  /**
+   * Fewer than 90 % as many finished as arrived: the queue grew through the window, so
+   * waits and TTFT grow with the number of requests (an overloaded replica, or a run too
+   * short to reach its steady state). A stable queue finishes as many as arrive, give or
+   * take those in flight at its two ends.
+   */
+  growing: boolean;
+}
+
+/**
+ * Finishes against arrivals over an open-loop run's later arrivals (the first quarter left
+ * out as ramp-up), from its request log. Null for a run of fewer than 8 requests or whose
+ * arrivals span no time (a burst), where no rate is defined.
+ *
+ * @example
+ * const r = simulateServing({ ...config, arrivals: { kind: 'poisson', ratePerSecond: 200 } }, 1);
+ * servingBacklog(r)?.growing // => true when the replica serves fewer than 200 req/s
+ */
+export function servingBacklog(r: ServingResult): ServingBacklog | null {
+  const log = r.requestLog;
+  if (!log) throw new InputError('result.requestLog', log, 'a run simulated with keepRequests (the default)');
+  const n = r.requests;
+  if (n < 8) return null;
+  const { arrival, finish } = log;
+  let last = -Infinity;
+  for (let i = 0; i < n; i++) last = Math.max(last, arrival[i]);
+  const sorted = Float64Array.from(arrival.subarray(0, n)).sort();
+  const from = sorted[Math.floor(n / 4)];
+  if (!(last > from)) return null;
+  let arrived = 0;
+  let finished = 0;
+  for (let i = 0; i < n; i++) {
+    if (arrival[i] > from && arrival[i] <= last) arrived++;
+    if (finish[i] > from && finish[i] <= last) finished++;
+  }
+  const span = last - from;
+  return { fromSeconds: from, toSeconds: last, arrived, finished, offeredPerSecond: arrived / span, servedPerSecond: finished / span, growing: finished < 0.9 * arrived };
+}

@@ -36,7 +36,7 @@ export { SERVING_ENGINES, servingEnginePreset, describeEnginePreset, engineDevic
 export type { ServingEngineName, ServingEnginePreset, EngineDefault, EngineDevice, EngineMemoryRule } from './engines.js';
 export { resolveEnginePreset } from './config.js';
 export type { ServingEngineConfig } from './types.js';
-export { serveBenchmarkMetrics } from './benchmark.js';
-export type { ServeBenchmarkMetrics } from './benchmark.js';
+export { serveBenchmarkMetrics, servingBacklog } from './benchmark.js';
+export type { ServeBenchmarkMetrics, ServingBacklog } from './benchmark.js';
 export { readPublishedCurves, checkPublishedCurve, predictPublishedCurve, publishedSaturation, publishedCurveTargets } from './published-curves.js';
 export type { PublishedCurve, PublishedCurvePoint, PublishedCurveComparison, CurveTarget, CurveTargetRow, CurvePlateau } from './published-curves.js';

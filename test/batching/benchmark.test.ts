@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { simulateServing, serveBenchmarkMetrics, servingConcurrencySweep, constantStepCost, parseServingTrace, type ServingConfig } from '../../lib/batching/index.js';
+import { simulateServing, serveBenchmarkMetrics, servingBacklog, servingConcurrencySweep, constantStepCost, parseServingTrace, type ServingConfig } from '../../lib/batching/index.js';
 import { InputError } from '../../lib/util/errors.js';
 
 const S = 0.01;
@@ -162,4 +162,30 @@ test('itlAfterWarmup holds exactly the measured requests\' gaps, through preempt
   const plain = simulateServing({ ...config, warmupRequests: undefined }, 5);
   const { itlAfterWarmup: _kept, ...rest } = r;
   assert.deepEqual({ ...plain, provenance: null }, { ...rest, provenance: null });
+});
+
+test('servingBacklog: a replica serving one request per step S keeps up with arrivals every 2S and falls behind arrivals every S/2', () => {
+  // One sequence a step (maxBatch 1), one output token: each request is one step of S, so the
+  // replica serves at most 1/S = 100 req/s.
+  const trace = (gap: number) => parseServingTrace(`timestamp,prompt_tokens,output_tokens\n${Array.from({ length: 80 }, (_, i) => `${(i * gap).toFixed(6)},16,1`).join('\n')}\n`);
+  const run = (gap: number) => simulateServing({ arrivals: { kind: 'trace', trace: trace(gap) }, promptTokens: { kind: 'fixed', tokens: 16 }, outputTokens: { kind: 'fixed', tokens: 1 }, policy: { kind: 'continuous', maxBatch: 1 }, stepCost: constantStepCost(S) }, 1);
+  // Every 2S (50 req/s): the window runs from request 20's arrival (0.40 s) to the last (1.58 s);
+  // requests 21–79 arrive in it (59) and requests 20–78 finish in it (finish = arrival + S): 59.
+  const calm = servingBacklog(run(2 * S))!;
+  close(calm.fromSeconds, 0.4);
+  close(calm.toSeconds, 1.58);
+  assert.equal(calm.arrived, 59);
+  assert.equal(calm.finished, 59);
+  assert.equal(calm.growing, false);
+  // Every S/2 (200 req/s): the window is 0.100–0.395 s, 59 arrive; the busy replica finishes
+  // request k at (k + 1)·S, so k = 10 … 38 finish in it: 29, about 100 of 200 req/s.
+  const busy = servingBacklog(run(S / 2))!;
+  assert.equal(busy.arrived, 59);
+  assert.ok(Math.abs(busy.finished - 29) <= 1, `${busy.finished}`);
+  assert.ok(Math.abs(busy.servedPerSecond - 1 / S) <= 0.05 / S, `${busy.servedPerSecond}`);
+  close(busy.offeredPerSecond, 59 / 0.295);
+  assert.equal(busy.growing, true);
+  // Too few requests for a rate, and a run without its log, are said so.
+  assert.equal(servingBacklog(simulateServing({ ...timeline }, 1)), null);
+  assert.throws(() => servingBacklog(simulateServing({ ...timeline, keepRequests: false }, 1)), (e: unknown) => e instanceof InputError && e.field === 'result.requestLog');
 });

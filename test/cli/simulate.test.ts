@@ -251,3 +251,20 @@ test('batchlab simulate --json and deploy --simulate --json name their latency u
   const dms = Number(/simulated \(.*\): TTFT p50 ([\d.,]+) ms/.exec(dtext.out)![1].replace(/,/g, ''));
   assert.ok(Math.abs(d.ttftP50 * 1e3 - dms) / dms < 0.01, `${d.ttftP50} s against ${dms} ms`);
 });
+
+test('batchlab simulate says when an open-loop run did not keep up with its arrivals (its TTFT grows with --requests)', async () => {
+  // The default replica takes a constant 20 ms a step, 64 output tokens each, batch ≤ 256 at the
+  // default preset: at most about 256 / (64 × 0.02 s) = 200 req/s. 1,000 req/s cannot be served.
+  const over = await run(['simulate', '--rate', '1000', '--requests', '4000']);
+  assert.equal(over.code, 0, over.err);
+  const m = /not a steady state: from [\d.]+ s to the last arrival at [\d.]+ s, ([\d,]+) requests arrived and ([\d,]+) finished \(([\d.]+) of ([\d.]+) req\/s\): the queue grew/.exec(over.out);
+  assert.ok(m, over.out);
+  assert.ok(Number(m[3]) < 0.9 * Number(m[4]));
+  const j = JSON.parse((await run(['--json', 'simulate', '--rate', '1000', '--requests', '4000'])).out);
+  assert.equal(j.backlog.growing, true);
+  assert.ok(j.backlog.servedPerSecond <= 210, `${j.backlog.servedPerSecond}`);
+  // 2 req/s is far below that: no warning, and the JSON says the queue kept up.
+  const calm = await run(['simulate', '--rate', '2', '--requests', '40']);
+  assert.doesNotMatch(calm.out, /not a steady state/);
+  assert.equal(JSON.parse((await run(['--json', 'simulate', '--rate', '2', '--requests', '40'])).out).backlog.growing, false);
+});
