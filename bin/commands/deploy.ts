@@ -166,13 +166,20 @@ function localCommand(o: DeployOptions, io: CliIo): void {
   const kind = (c: string): string => (c === 'bound' ? 'bound (datasheet figures: an upper limit on speed)' : c);
   io.out(`${model.id} on ${setup.name}, ${bitsPerWeight} bits per weight, batch ${run.batch}, context ${context}`);
   io.out(`  runtimes: device ${run.runtimes.device ?? 'none (bound)'}${run.runtimes.host ? `, host CPU ${run.runtimes.host}` : ''}; ${run.numa}`);
+  // A figure given on the command line is named as such wherever a number rests on it: a
+  // factor calibrated against one device's datasheet, applied to the user's figure, is not
+  // that device's calibrated figure any more.
+  const flagsOf = (given: readonly string[] | undefined): string[] => (given ?? []).map((f) => flagName(SETUP_FLAGS.find(([, field]) => field === f)![0]));
+  const givenText = (given: readonly string[] | undefined): string => (given?.length ? `; over ${flagsOf(given).join(' and ')} as given on the command line` : '');
   for (const t of run.tiers) {
-    const factor = t.bandwidthFactor === 1 && t.factorSource.startsWith('bound') ? 'datasheet, bound' : `${t.bandwidthFactor} × datasheet, calibrated${t.factorMeasuredOn ? ` on ${measuredOnText(t.factorMeasuredOn, t.factorOnThisDevice)}` : ''}`;
+    const base = t.given?.length ? flagsOf(t.given).join(' and ') : 'datasheet';
+    const factor = t.bandwidthFactor === 1 && t.factorSource.startsWith('bound') ? `${base}, bound` : `${t.bandwidthFactor} × ${base}, ${t.given?.length ? 'a factor ' : ''}calibrated${t.factorMeasuredOn ? ` on ${measuredOnText(t.factorMeasuredOn, t.factorOnThisDevice)}` : ''}`;
     io.out(`  ${t.tier}: ${fmt(t.weightBytes / 1e9)} GB weights, ${fmt(t.bytesPerStep / 1e9)} GB read per step at ${fmt(t.bytesPerSecond / 1e9)} GB/s (${factor}) = ${fmt(t.seconds * 1e3)} ms, ${t.limitedBy}-limited`);
   }
-  io.out(`  decode: ${fmt(run.tokensPerSecondPerUser)} tok/s per user, ${fmt(run.tokensPerSecond)} tok/s in all [${kind(run.calibration)}]; ${formatUsd(run.usdPerMillionOutput)} per million output tokens`);
+  const decodeGiven = [...new Set(run.tiers.flatMap((t) => t.given ?? []))];
+  io.out(`  decode: ${fmt(run.tokensPerSecondPerUser)} tok/s per user, ${fmt(run.tokensPerSecond)} tok/s in all [${kind(run.calibration)}${givenText(decodeGiven)}]; ${formatUsd(run.usdPerMillionOutput)} per million output tokens`);
   const on = run.prefillFactorMeasuredOn;
-  io.out(`  prefill: ${fmt(run.prefillTokensPerSecond)} prompt tok/s [${kind(run.prefillCalibration)}${on ? ` on ${measuredOnText(on.device, on.onThisDevice)}` : ''}]`);
+  io.out(`  prefill: ${fmt(run.prefillTokensPerSecond)} prompt tok/s [${kind(run.prefillCalibration)}${on ? ` on ${measuredOnText(on.device, on.onThisDevice)}` : ''}${givenText(run.prefillGiven)}]`);
   if (run.sources.length) {
     io.out('  sources:');
     for (const src of run.sources) io.out(`    - ${src}`);
@@ -256,6 +263,12 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
   const cached = Math.floor(prompt * hit);
   const uncached = prompt - cached;
   if (uncached > prefillTokens) {
+    // The flag the user typed is the one to change: a --prefill-tokens below the default
+    // prompt's uncached tokens is refused by name, not blamed on a --prompt never given.
+    const typed = o.typed ?? [];
+    if (typed.includes('--prefill-tokens') && !typed.includes('--prompt')) {
+      throw new InputError('--prefill-tokens', prefillTokens, `an integer in [${uncached}, ${MAX_TOKENS}]: one prefill step holds a whole prompt's uncached tokens, ${uncached} of --prompt ${prompt} (its default) after --cache-hit ${hit}; or lower --prompt`);
+    }
     // The longest prompt whose uncached part fits in one prefill step.
     let most = Math.min(MAX_TOKENS, Math.floor(prefillTokens / (1 - hit)));
     while (most > 1 && most - Math.floor(most * hit) > prefillTokens) most--;

@@ -34,6 +34,8 @@ export interface LocalSetup {
   /** Runtimes (data/deployment/local-runtimes.json) that run on the device and on the host's CPU; absent: the datasheet bound. */
   runtimes?: { device: string; host?: string };
   sources: Record<string, Provenance>;
+  /** The figures `withSetupOverrides` replaced (LocalSetupOverrides field names): what a result built on them says it used. */
+  given?: readonly (keyof LocalSetupOverrides)[];
 }
 
 const FIELDS = ['hostMemoryBytes', 'hostBytesPerSecond', 'hostLinkBytesPerSecond', 'ssdBytesPerSecond', 'ssdBytes', 'hourlyCostUsd'] as const;
@@ -150,6 +152,8 @@ export interface LocalSetupOverrides {
 export function withSetupOverrides(setup: LocalSetup, o: LocalSetupOverrides, given = 'given by the caller'): LocalSetup {
   const s: LocalSetup = { ...setup, device: { ...setup.device, sources: { ...setup.device.sources } }, sources: { ...setup.sources } };
   const src: Provenance = { source: given };
+  const replaced = (Object.keys(o) as (keyof LocalSetupOverrides)[]).filter((k) => o[k] !== undefined && k !== 'sockets');
+  s.given = [...new Set([...(setup.given ?? []), ...replaced])];
   if (o.memoryBytes !== undefined) {
     s.device.memoryCapacityBytes = checkNumber('memoryBytes', o.memoryBytes, { min: 0, exclusiveMin: true });
     s.device.sources.memoryCapacityBytes = src;
@@ -411,6 +415,8 @@ export interface LocalTier {
   seconds: number;
   /** Whether the tier's time is its bytes at its bandwidth or the device's share of the FLOPs. */
   limitedBy: 'bandwidth' | 'compute';
+  /** Figures the caller gave (`withSetupOverrides`) that this tier's bandwidth is built on; absent when none. */
+  given?: (keyof LocalSetupOverrides)[];
 }
 
 /** A local decode estimate. */
@@ -436,6 +442,8 @@ export interface LocalRun {
   prefillCalibration: 'calibrated' | 'bound';
   /** The device model the prefill factor's benchmark ran on, and whether it is this setup's. */
   prefillFactorMeasuredOn?: { device: string; onThisDevice: boolean };
+  /** Figures the caller gave that the prefill rate is built on (the host and link bandwidths of offloaded weights); absent when none. */
+  prefillGiven?: (keyof LocalSetupOverrides)[];
   /** What the numbers assume about sockets and NUMA. */
   numa: string;
   /** The sources of every factor applied. */
@@ -571,6 +579,9 @@ export function localDecode(model: ModelSpec, setup: LocalSetup, opts: LocalRunO
   const computeFactor = rts.device ? runtimeFactorFor(rts.device, 'prefillComputeFactor', setup.device) : null;
   const peak = (setup.device.peakFlops[dt] as number) * setup.devices * (computeFactor?.value ?? 1);
   const names = ['device', 'host', 'ssd'] as const;
+  // The caller's figures each tier's bandwidth reads (the link only where the device streams host weights).
+  const givenOf = (fields: readonly (keyof LocalSetupOverrides)[]): (keyof LocalSetupOverrides)[] => fields.filter((f) => setup.given?.includes(f));
+  const tierGiven = [givenOf(['memoryBytesPerSecond']), givenOf(hostCompute === 'cpu' ? ['hostBytesPerSecond'] : ['hostBytesPerSecond', 'hostLinkBytesPerSecond']), []];
   const tiers: LocalTier[] = [];
   const sources = new Set<string>();
   let step = 0;
@@ -617,6 +628,7 @@ export function localDecode(model: ModelSpec, setup: LocalSetup, opts: LocalRunO
       ...(f && 'onThisDevice' in f ? { factorOnThisDevice: f.onThisDevice } : {}),
       seconds,
       limitedBy,
+      ...(tierGiven[t].length ? { given: tierGiven[t] } : {}),
     });
     step += seconds;
   }
@@ -655,6 +667,7 @@ export function localDecode(model: ModelSpec, setup: LocalSetup, opts: LocalRunO
     prefillTokensPerSecond: chunk / prefillSeconds,
     prefillCalibration: computeFactor || computeMeasured ? 'calibrated' : 'bound',
     ...(computeFactor ? { prefillFactorMeasuredOn: { device: computeFactor.measuredOn, onThisDevice: computeFactor.onThisDevice } } : {}),
+    ...(inHost > 0 && givenOf(['hostBytesPerSecond', 'hostLinkBytesPerSecond']).length ? { prefillGiven: givenOf(['hostBytesPerSecond', 'hostLinkBytesPerSecond']) } : {}),
     numa,
     sources: [...sources],
   };

@@ -52,3 +52,14 @@ test('batchlab deploy --setup file.json prints calibrated speeds with sources; f
   assert.equal(missing.code, 2);
   assert.match(missing.err, /^batchlab: --setup must be a readable JSON file/);
 });
+
+test('batchlab deploy --local says which printed figures rest on a bandwidth given on the command line (it called them calibrated)', async () => {
+  const r = await run(['deploy', '--local', 'rtx-4090-desktop', '--bandwidth', '2000', '--link-bandwidth', '10']);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /device: .* at 1,434 GB\/s \(0\.717 × --bandwidth, a factor calibrated on RTX 4090, as here\)/);
+  assert.match(r.out, /host: .*\(0\.539 × datasheet, calibrated on Xeon E5-2698B v3\)/);
+  assert.match(r.out, /decode: .*\[calibrated; over --bandwidth as given on the command line\]/);
+  assert.match(r.out, /prefill: .*\[calibrated on RTX 4090, as here; over --link-bandwidth as given on the command line\]/);
+  const plain = await run(['deploy', '--local', 'rtx-4090-desktop']);
+  assert.doesNotMatch(plain.out, /given on the command line/);
+});

@@ -158,6 +158,15 @@ test('batchlab deploy refuses a prefill step whose prompts\' KV caches cannot fi
   assert.equal((await run(['deploy', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--tp', '1', '--prefill-tokens', String(most)])).code, 0);
 });
 
+test('batchlab deploy names the flag the user typed when a prompt does not fit in one prefill step', async () => {
+  // --prompt defaults to 2,048 tokens, none cached: a typed --prefill-tokens 1 is the flag to change.
+  const step = await run(['deploy', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--tp', '1', '--prefill-tokens', '1']);
+  refused(step, /^batchlab: --prefill-tokens must be an integer in \[2048, 16777216\]: one prefill step holds a whole prompt's uncached tokens, 2048 of --prompt 2048 \(its default\) after --cache-hit 0; or lower --prompt; got 1$/);
+  // A typed --prompt is the one blamed, with the longest that fits (half cached: 200 uncached of 400).
+  const prompt = await run(['deploy', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--tp', '1', '--prompt', '4000', '--cache-hit', '0.5', '--prefill-tokens', '200']);
+  refused(prompt, /^batchlab: --prompt must be an integer in \[1, 400\]: its uncached tokens after --cache-hit 0\.5 must fit in one prefill step of --prefill-tokens 200; got 4000 \(2000 uncached\)$/);
+});
+
 test('batchlab deploy --deepseek-day prints the margin in percent and dollars with a $ throughout', async () => {
   const r = await run(['deploy', '--deepseek-day']);
   assert.equal(r.code, 0, r.err);

@@ -237,3 +237,29 @@ test('localDecode(kernelsPerStep): each kernel adds the device calibration\'s la
   assert.equal(a.calibration, 'calibrated');
   assert.throws(() => localDecode(m, s, { bitsPerWeight: 32, context: 16, offload: 'none', kernelsPerStep: -1 }), (e: unknown) => e instanceof InputError && e.field === 'kernelsPerStep');
 });
+
+test('localDecode names the figures the caller gave that a tier and the prefill are built on, and no other', () => {
+  // rtx-4090-desktop: Llama-3.1-70B at 4.8 bits spills to host memory, read by the CPU (llama.cpp-cpu).
+  const setup = loadLocalSetup('rtx-4090-desktop');
+  const m = loadModel('llama-3.1-70b');
+  const plain = localDecode(m, setup, { bitsPerWeight: 4.8, context: 2048, batch: 1 });
+  assert.ok(plain.tiers.every((t) => t.given === undefined) && plain.prefillGiven === undefined);
+  const fast = withSetupOverrides(setup, { memoryBytesPerSecond: 2e12 });
+  assert.deepEqual(fast.given, ['memoryBytesPerSecond']);
+  const r = localDecode(m, fast, { bitsPerWeight: 4.8, context: 2048, batch: 1 });
+  assert.deepEqual(r.tiers.find((t) => t.tier === 'device')!.given, ['memoryBytesPerSecond']);
+  assert.equal(r.tiers.find((t) => t.tier === 'host')!.given, undefined);
+  // The device tier reads the factor times the given figure, not the datasheet's.
+  const dev = r.tiers.find((t) => t.tier === 'device')!;
+  assert.ok(Math.abs(dev.bytesPerSecond - dev.bandwidthFactor * 2e12) <= 1e-9 * dev.bytesPerSecond);
+  // The CPU reads host weights at host bandwidth, so the link is not its figure; prefill streams them over both.
+  const link = localDecode(m, withSetupOverrides(setup, { hostLinkBytesPerSecond: 10e9 }), { bitsPerWeight: 4.8, context: 2048, batch: 1 });
+  assert.equal(link.tiers.find((t) => t.tier === 'host')!.given, undefined);
+  assert.deepEqual(link.prefillGiven, ['hostLinkBytesPerSecond']);
+  assert.ok(link.prefillTokensPerSecond < plain.prefillTokensPerSecond, 'a 10 GB/s link slows the prefill that streams host weights');
+  // When the device streams host weights (hostCompute 'stream') the host tier reads the link too.
+  const stream = localDecode(m, withSetupOverrides(setup, { hostLinkBytesPerSecond: 10e9 }), { bitsPerWeight: 4.8, context: 2048, batch: 1, hostCompute: 'stream' });
+  assert.deepEqual(stream.tiers.find((t) => t.tier === 'host')!.given, ['hostLinkBytesPerSecond']);
+  // Overrides accumulate: a second call keeps the first's names.
+  assert.deepEqual(withSetupOverrides(fast, { hostBytesPerSecond: 30e9 }).given, ['memoryBytesPerSecond', 'hostBytesPerSecond']);
+});
