@@ -11,7 +11,8 @@ import { SERVING_ENGINES, describeEnginePreset, engineDevice, servingEnginePrese
 import { catalogServingReplica, presetMemoryFraction } from '../../lib/batching/replica.js';
 import { EFFICIENCY_MODES, efficiencyModeOf, type EfficiencyMode } from '../../lib/roofline/deployment.js';
 import { servingConcurrencySweep } from '../../lib/batching/study.js';
-import { loadHardware } from '../../lib/hardware/spec.js';
+import { loadHardware, type HardwareSpec } from '../../lib/hardware/spec.js';
+import { defaultKernelDb, kernelTablesOf, newestKernelVersion, type KernelDb } from '../../lib/kernels/index.js';
 import { loadModel } from '../../lib/models/spec.js';
 import { InputError } from '../../lib/util/errors.js';
 import { checkOneOf } from '../../lib/util/validate.js';
@@ -88,8 +89,23 @@ function replicaOf(o: SimulateCliOptions, cmd: Command, engine?: ServingEngineNa
   const opts = { precision: 'bf16' as const, parallelism: { tp: devices }, ...(efficiency === undefined ? {} : { efficiency }), ...kernels, ...share };
   const r = tpFlags(() => catalogServingReplica(model, hw, opts));
   if (missing) r.stepCost.label = r.label = r.label.replace(/\)$/, `, ${missing})`);
+  const apart = presetTablesApart(preset, kernels, hw);
+  if (apart) r.stepCost.label = r.label = r.label.replace(/\)$/, `; ${apart})`);
   const mode = efficiencyModeOf(hw, efficiency);
   return { ...r, figures: { tables: tablesPrice(kernels, hw), mode }, model, ...(preset ? { preset } : {}) };
+}
+
+/**
+ * Where an engine preset's scheduler and the kernel tables that price its steps come from
+ * different releases of that engine, in words; undefined where they agree or are not both used.
+ */
+function presetTablesApart(preset: ServingEnginePreset | undefined, kernels: { framework?: string; kernelDb?: KernelDb }, hw: HardwareSpec): string | undefined {
+  if (!preset || kernels.framework !== preset.engine) return undefined;
+  const db = kernels.kernelDb ?? defaultKernelDb();
+  const tables = newestKernelVersion(db, kernelTablesOf(hw, db).compute, kernels.framework);
+  const release = /\d+\.\d+(?:\.\d+)?\S*/.exec(preset.version)?.[0];
+  if (tables === undefined || release === undefined || tables === release) return undefined;
+  return `the scheduler preset is ${preset.engine} ${release}'s, the kernel tables ${tables}'s: kernels of one release under another's scheduler`;
 }
 
 /** What priced a run's steps, and so what its figures are: given steps, or the performance model at its efficiencies, kernel tables or not. */
@@ -267,9 +283,11 @@ export function saturationLine(curve: { saturationClients: number; maxThroughput
   const xLower = curve.maxThroughputClients === largest;
   const r1 = r1Upper ? `R(1) + Z ≤ N / X at N = ${smallest} (no run at one client)` : "R(1) + Z, one client's cycle";
   const x = `X_max ${curve.maxThroughputRps.toFixed(2)} req/s, the table's highest, at N = ${curve.maxThroughputClients}${xLower ? ', the largest swept: the curve may still be rising' : ''}`;
-  const bound = xLower && r1Upper
-    ? '; N* is a product of a lower and an upper bound, so it bounds nothing (add 1 and larger values to --concurrency)'
-    : xLower
+  // A lower bound times an upper bound bounds nothing: no figure is printed for it.
+  if (xLower && r1Upper) {
+    return `saturation: not located by this sweep: ${x}, a lower bound on X_max, × ${r1}, an upper bound, gives no bound on N*, where the two asymptotes X = N / (R(1) + Z) and X = X_max meet (add 1 and larger values to --concurrency)`;
+  }
+  const bound = xLower
       ? '; X_max and N* are lower bounds (add larger --concurrency values)'
       : r1Upper
         ? '; N* is an upper bound (add 1 to --concurrency)'

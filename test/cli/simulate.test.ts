@@ -83,7 +83,7 @@ test('batchlab simulate --engine vllm --model --hardware --concurrency prints a 
   assert.match(lines[0], /^scheduler: vLLM 0\.34\.0 .*max_num_batched_tokens 8192, max_num_seqs 1024, .*max_cudagraph_capture_size 512$/);
   assert.match(lines[2], /first of each client excluded as warm-up from every figure/);
   // Under an engine preset and no --efficiency or --framework, the engine's own kernel tables price the steps (data/kernels ships h100_sxm/vllm).
-  assert.equal(lines[1], "step model: llama-3.1-8b bf16 on 1× h100-sxm (performance model, calibrated, vllm 0.24.0 kernel tables); every figure is simulated over steps priced from measured kernel tables (interpolated between their rows), an op no table holds at the hardware's sourced calibration efficiencies");
+  assert.equal(lines[1], "step model: llama-3.1-8b bf16 on 1× h100-sxm (performance model, calibrated, vllm 0.24.0 kernel tables; the scheduler preset is vllm 0.34.0's, the kernel tables 0.24.0's: kernels of one release under another's scheduler); every figure is simulated over steps priced from measured kernel tables (interpolated between their rows), an op no table holds at the hardware's sourced calibration efficiencies");
   const header = lines.findIndex((l) => l.startsWith('concurrency'));
   assert.match(lines[header], /TTFT ms mean\/median\/p99 +TPOT ms mean\/median\/p99 +ITL ms mean\/median\/p99 +E2EL ms mean\/median\/p99 +window s +drain s/);
   // 1 client × 4 requests, the first warm-up: 3 completed; 16 clients: 48.
@@ -138,7 +138,7 @@ test('batchlab simulate --framework prices the replica from that framework\'s ke
   // data/kernels (SOURCE.json) ships h100_sxm/vllm/0.24.0; no mi300x folder.
   const a = await run(['simulate', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--framework', 'vllm', '--requests', '200']);
   assert.equal(a.code, 0, a.err);
-  assert.match(a.out, /step model: llama-3\.1-8b bf16 on 1× h100-sxm \(performance model, calibrated, vllm 0\.24\.0 kernel tables\)/);
+  assert.match(a.out, /step model: llama-3\.1-8b bf16 on 1× h100-sxm \(performance model, calibrated, vllm 0\.24\.0 kernel tables; the scheduler preset is vllm 0\.34\.0's, the kernel tables 0\.24\.0's: kernels of one release under another's scheduler\)/);
   const b = await run(['simulate', '--model', 'llama-3.1-8b', '--hardware', 'mi300x', '--framework', 'vllm', '--requests', '200']);
   assert.equal(b.code, 0, b.err);
   assert.match(b.out, /\(performance model, typical, no vllm kernel tables for mi300x\)/);
@@ -156,13 +156,15 @@ test('batchlab simulate --framework prices the replica from that framework\'s ke
 test('batchlab simulate under an engine preset reads that engine\'s kernel tables unless --efficiency or --framework says otherwise, and every output says what its figures are', async () => {
   const base = ['--json', 'simulate', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--requests', '100', '--rate', '5'];
   const vllm = JSON.parse((await run(base)).out);
-  // The tables' release is in the label: the preset is vLLM 0.34.0's scheduler, the kernels vLLM 0.24.0's (data/kernels/SOURCE.json).
-  assert.equal(vllm.stepModel, 'llama-3.1-8b bf16 on 1× h100-sxm (performance model, calibrated, vllm 0.24.0 kernel tables)');
+  // The tables' release is in the label, and that it is not the preset's: the preset is vLLM 0.34.0's
+  // scheduler (lib/batching/engines.ts), the kernels vLLM 0.24.0's (data/kernels/SOURCE.json).
+  assert.equal(vllm.stepModel, "llama-3.1-8b bf16 on 1× h100-sxm (performance model, calibrated, vllm 0.24.0 kernel tables; the scheduler preset is vllm 0.34.0's, the kernel tables 0.24.0's: kernels of one release under another's scheduler)");
   assert.match(vllm.figuresNote, /measured kernel tables/);
   assert.equal(vllm.figures, 'kernel tables');
   // The same run as --framework vllm typed out: the default is that flag, nothing else.
   assert.deepEqual(JSON.parse((await run([...base, '--framework', 'vllm'])).out), vllm);
   const trt = JSON.parse((await run([...base, '--engine', 'trtllm'])).out);
+  // TensorRT-LLM's preset is stamped by commits, not by a release number: no release to compare.
   assert.equal(trt.stepModel, 'llama-3.1-8b bf16 on 1× h100-sxm (performance model, calibrated, trtllm 1.3.0rc20 kernel tables)');
   // --efficiency alone keeps the tables out: the spec bound is a bound, not vLLM's kernels.
   const bound = JSON.parse((await run([...base, '--efficiency', 'spec'])).out);
@@ -177,7 +179,7 @@ test('batchlab simulate under an engine preset reads that engine\'s kernel table
   assert.match(amd.figuresNote, /performance model at typical efficiencies \(not measured kernels\)$/);
   // --efficiency spec with --framework: the tables price what they hold, so the figures are not called bounds.
   const mixed = JSON.parse((await run([...base, '--efficiency', 'spec', '--framework', 'vllm'])).out);
-  assert.equal(mixed.stepModel, 'llama-3.1-8b bf16 on 1× h100-sxm (performance model, spec, vllm 0.24.0 kernel tables)');
+  assert.equal(mixed.stepModel, "llama-3.1-8b bf16 on 1× h100-sxm (performance model, spec, vllm 0.24.0 kernel tables; the scheduler preset is vllm 0.34.0's, the kernel tables 0.24.0's: kernels of one release under another's scheduler)");
   assert.match(mixed.figuresNote, /measured kernel tables \(interpolated between their rows\), an op no table holds at the datasheet bound$/);
   assert.ok(mixed.e2e.p50 > bound.e2e.p50, `${mixed.e2e.p50} vs ${bound.e2e.p50}`);
   // The database holds tables for a100-80gb, but only TensorRT-LLM's (data/kernels/SOURCE.json): the default vLLM preset is
@@ -205,7 +207,10 @@ test('batchlab simulate --concurrency: X_max is the table\'s highest steady-stat
   const text = await run(['simulate', '--concurrency', '2,8', '--requests-per-client', '3']);
   assert.equal(text.code, 0, text.err);
   assert.match(text.out, /R\(1\) \+ Z ≤ N \/ X at N = 2 \(no run at one client\)/);
-  assert.match(text.out, /N\* is a product of a lower and an upper bound, so it bounds nothing/);
+  assert.match(text.out, /saturation: not located by this sweep: .*gives no bound on N\*/);
+  assert.doesNotMatch(text.out, /N\* = /, 'no figure for a product of a lower and an upper bound');
+  const sj = JSON.parse((await run(['--json', 'simulate', '--concurrency', '2,8', '--requests-per-client', '3'])).out);
+  assert.match(sj.saturation, /^saturation: not located by this sweep/);
   const twice = await run(['simulate', '--concurrency', '8,8,1']);
   assert.equal(twice.code, 2);
   assert.equal(twice.err, 'batchlab: --concurrency[1] must be a client count the list does not already hold (each is one run); got 8');
