@@ -32,8 +32,9 @@ export const MAX_TRACE_BYTES = 512 * 2 ** 20;
 export function parseServingTrace(csv: string, source = 'inline trace', opts: { maxRows?: number } = {}): ServingTrace {
   if (typeof csv !== 'string') throw new InputError('trace', csv, 'CSV text');
   const maxRows = opts.maxRows === undefined ? MAX_TRACE_ROWS : checkInt('maxRows', opts.maxRows, { min: 1, max: MAX_TRACE_ROWS });
-  const beyond = lineOfRowBeyond(csv, maxRows);
-  if (beyond !== null) throw new InputError('trace', source, `at most ${maxRows} rows`, `row ${maxRows + 1} at line ${beyond}; refused before parsing`);
+  const scan = prescanTrace(csv, maxRows);
+  if (scan.long !== null) throw new InputError(`trace line ${scan.long.line}`, source, `a line of at most ${MAX_TRACE_LINE_CHARS} characters`, `${scan.long.chars} characters; refused before parsing`);
+  if (scan.beyond !== null) throw new InputError('trace', source, `at most ${maxRows} rows`, `row ${maxRows + 1} at line ${scan.beyond}; refused before parsing`);
   let header: string[] | undefined;
   let index: number[] = [];
   let n = 0;
@@ -97,14 +98,20 @@ export function parseServingTrace(csv: string, source = 'inline trace', opts: { 
   return { timestamps: timestamps.slice(0, n), promptTokens: promptTokens.slice(0, n), outputTokens: outputTokens.slice(0, n), source };
 }
 
+// A trace line is a timestamp, two token counts and perhaps a few more columns (a
+// Mooncake trace's block hashes run to a few kilobytes). The CSV parser takes about a
+// second per 3 MB of one unbroken field, so a longer line is refused before parsing.
+const MAX_TRACE_LINE_CHARS = 1 << 20;
+
 /**
- * The file line of row `maxRows + 1` (the header is the first line that is neither blank
- * nor a `#` comment), found in one pass without parsing; null when the text holds at most
- * `maxRows` rows. Every row csv-parse emits sits on such a line (a quoted cell spanning
- * lines counts once per line, and no valid trace cell holds a newline), so the scan never
- * refuses a trace the parser would accept.
+ * One pass over the text without parsing: the file line of row `maxRows + 1` (the header
+ * is the first line that is neither blank nor a `#` comment), null when the text holds at
+ * most `maxRows` rows; and the first line longer than MAX_TRACE_LINE_CHARS, null when none
+ * is. Every row csv-parse emits sits on such a line (a quoted cell spanning lines counts
+ * once per line, and no valid trace cell holds a newline), so the scan never refuses a
+ * trace the parser would accept.
  */
-function lineOfRowBeyond(text: string, maxRows: number): number | null {
+function prescanTrace(text: string, maxRows: number): { beyond: number | null; long: { line: number; chars: number } | null } {
   let rows = -1; // the header is not a row
   let line = 0;
   let at = 0;
@@ -112,12 +119,13 @@ function lineOfRowBeyond(text: string, maxRows: number): number | null {
     let end = text.indexOf('\n', at);
     if (end < 0) end = text.length;
     line++;
+    if (end - at > MAX_TRACE_LINE_CHARS) return { beyond: null, long: { line, chars: end - at } };
     let i = at;
     while (i < end && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9 || text.charCodeAt(i) === 13)) i++;
-    if (i < end && text.charCodeAt(i) !== 35 && ++rows > maxRows) return line;
+    if (i < end && text.charCodeAt(i) !== 35 && ++rows > maxRows) return { beyond: line, long: null };
     at = end + 1;
   }
-  return null;
+  return { beyond: null, long: null };
 }
 
 /**

@@ -102,7 +102,9 @@ export function readKernelRows(path: string, meta: { device: string; framework: 
   try {
     text = (path.endsWith('.gz') ? gunzipSync(raw, { maxOutputLength: MAX_TABLE_BYTES }) : raw).toString('utf8');
   } catch (e) {
-    throw new InputError('kernel table', path, 'a gzip file of CSV text', (e as Error).message);
+    // zlib stops at maxOutputLength with a Buffer error whose text names no file or limit.
+    const tooBig = (e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || /larger than/.test((e as Error).message);
+    throw new InputError('kernel table', path, `a gzip file of CSV text of at most ${MAX_TABLE_BYTES} bytes unpacked`, tooBig ? `it unpacks to more than ${MAX_TABLE_BYTES} bytes` : (e as Error).message);
   }
   let records: string[][];
   if (!text.includes('"')) {

@@ -350,3 +350,14 @@ test('a trace over the row cap is refused before its rows are parsed (regression
     (e: unknown) => e instanceof InputError && e.field === 'trace' && /row 1001 at line 1002; refused before parsing/.test(e.message),
   );
 });
+
+test('a trace line longer than 1 MiB is refused before parsing (regression: one 300 MB line of "a" took 106 s and 1.5 GB to refuse)', () => {
+  // 2 MiB on line 3, after a valid header and row: named by its line, and the parser never sees it.
+  const long = 'x'.repeat(2 * 2 ** 20);
+  assert.throws(
+    () => parseServingTrace(`timestamp,prompt_tokens,output_tokens\n0,1,1\n${long}\n`, 't'),
+    (e: unknown) => e instanceof InputError && e.field === 'trace line 3' && /at most 1048576 characters; got "t" \(2097152 characters; refused before parsing\)/.test(e.message),
+  );
+  // A line of exactly the limit is the parser's to judge (here: a row with one field).
+  assert.throws(() => parseServingTrace(`timestamp,prompt_tokens,output_tokens\n${'x'.repeat(2 ** 20)}\n`, 't'), (e: unknown) => e instanceof InputError && e.field === 'trace line 2');
+});

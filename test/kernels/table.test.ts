@@ -223,3 +223,18 @@ test('compareKernelVersions(): releases in PEP 440 order, a local tag aside; a n
   assert.ok(compareKernelVersions('0.1', 'main') > 0);
   assert.ok(compareKernelVersions('main', 'nightly') < 0);
 });
+
+test('readKernelRows() refuses a .gz that is not gzip, and one that unpacks past 256 MiB, naming the file and the limit', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'batchlab-gz-'));
+  const notGzip = join(dir, 'gemm.csv.gz');
+  writeFileSync(notGzip, 'dtype,m,n,k,time_us\nbf16,1,1024,1024,3\n');
+  assert.throws(() => readKernelRows(notGzip, meta), (e: unknown) => e instanceof InputError && e.field === 'kernel table' && /gemm\.csv\.gz/.test(e.message) && /incorrect header check/.test(e.message));
+  // 257 MiB of one repeated row packs into about 0.3 MB: its unpacked size, not the file's, is the limit.
+  const bomb = join(dir, 'bomb', 'gemm.csv.gz');
+  mkdirSync(join(dir, 'bomb'));
+  writeFileSync(bomb, gzipSync(Buffer.alloc(257 * 2 ** 20, 'bf16,1,1024,1024,3\n')));
+  assert.throws(
+    () => readKernelRows(bomb, meta),
+    (e: unknown) => e instanceof InputError && e.message.includes(bomb) && /at most 268435456 bytes unpacked/.test(e.message) && /it unpacks to more than 268435456 bytes/.test(e.message) && !/Cannot create a Buffer/.test(e.message),
+  );
+});
