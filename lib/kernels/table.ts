@@ -19,6 +19,11 @@ export interface KernelTable {
   rows: readonly KernelRow[];
   /** Key tuple (KERNEL_SCHEMA keys joined by '|') → tree over the axes. */
   readonly index: ReadonlyMap<string, AxisNode>;
+  /**
+   * Kept rows whose shape the file measures again with another time, with every time
+   * measured there (the kept one first); an answer built on one says so.
+   */
+  readonly remeasured?: ReadonlyMap<KernelRow, readonly number[]>;
 }
 
 // Log-log slope bounds past the last measured point: a kernel does not get faster on a
@@ -29,6 +34,8 @@ const MAX_SLOPE = 2;
 
 const KIND_RANK: Record<Exclude<KernelAnswerKind, 'bound'>, number> = { measured: 0, interpolated: 1, extrapolated: 2 };
 const KIND_OF = ['measured', 'interpolated', 'extrapolated'] as const;
+
+const fmtUs = (us: number): string => String(Number(us.toPrecision(4)));
 
 /**
  * The key under which a row (or a query) is filed: its categorical columns in schema order.
@@ -42,7 +49,9 @@ export function kernelKey(op: KernelOp, dims: Readonly<Record<string, string | n
 
 /**
  * Indexes validated rows of one op for lookup. A shape measured twice keeps its first
- * row, as NVIDIA aiconfigurator's loaders do.
+ * row, as NVIDIA aiconfigurator's loaders do ("duplicate rows are re-measurements of the
+ * same shape", aic-core/rust/aiconfigurator-core/src/perf_database/mla.rs:1066-1072,
+ * commit 095f58a5); where the times differ, `remeasured` keeps them all.
  *
  * @example
  * const t = kernelTableFromRows({ device: 'h200_sxm', framework: 'trtllm', version: '1', op: 'gemm', file: 'gemm.csv' }, rows);
@@ -53,6 +62,7 @@ export function kernelTableFromRows(meta: { device: string; framework: string; v
   type Building = Map<number, Building | KernelRow>;
   const roots = new Map<string, Building>();
   const kept: KernelRow[] = [];
+  const remeasured = new Map<KernelRow, number[]>();
   for (const row of rows) {
     const key = kernelKey(meta.op, row.dims);
     let node = roots.get(key);
@@ -60,9 +70,14 @@ export function kernelTableFromRows(meta: { device: string; framework: string; v
     for (let i = 0; i < axes.length; i++) {
       const v = row.dims[axes[i]] as number;
       if (i === axes.length - 1) {
-        if (!node.has(v)) {
+        const first = node.get(v) as KernelRow | undefined;
+        if (!first) {
           node.set(v, row);
           kept.push(row);
+        } else if (row.timeUs !== first.timeUs || remeasured.has(first)) {
+          const times = remeasured.get(first) ?? [first.timeUs];
+          times.push(row.timeUs);
+          remeasured.set(first, times);
         }
       } else {
         let next = node.get(v) as Building | undefined;
@@ -77,7 +92,7 @@ export function kernelTableFromRows(meta: { device: string; framework: string; v
   };
   const index = new Map<string, AxisNode>();
   for (const [k, m] of roots) index.set(k, freeze(m, 0));
-  return { ...meta, rows: kept, index };
+  return { ...meta, rows: kept, index, ...(remeasured.size ? { remeasured } : {}) };
 }
 
 interface Partial {
@@ -179,6 +194,13 @@ export function lookupKernel(table: KernelTable, query: Readonly<Record<string, 
   if (!root) return undefined;
   const p = walk(root, point, 0, { axes: s.axes, hold });
   if (!p) return undefined;
+  const used = [...new Set(p.rows)];
+  // A row the file measured again with other times: the first is kept, and the answer says so.
+  const again = table.remeasured ? used.filter((r) => table.remeasured!.has(r)) : [];
+  const spread = again.flatMap((r) => table.remeasured!.get(r)!);
+  const note = again.length
+    ? ` (${again.length} of the ${used.length} row${used.length === 1 ? '' : 's'} read measured more than once at its shape, ${fmtUs(Math.min(...spread))}–${fmtUs(Math.max(...spread))} µs: the first kept, as aiconfigurator keeps it)`
+    : '';
   // A measured shape answers its own row's time, not exp(log(t)) one rounding away.
-  return { seconds: p.rank === 0 ? p.rows[0].timeUs / 1e6 : Math.exp(p.logT), kind: KIND_OF[p.rank], rows: [...new Set(p.rows)], from: table.file };
+  return { seconds: p.rank === 0 ? p.rows[0].timeUs / 1e6 : Math.exp(p.logT), kind: KIND_OF[p.rank], rows: used, from: table.file + note };
 }

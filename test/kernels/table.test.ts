@@ -238,3 +238,18 @@ test('readKernelRows() refuses a .gz that is not gzip, and one that unpacks past
     (e: unknown) => e instanceof InputError && e.message.includes(bomb) && /at most 268435456 bytes unpacked/.test(e.message) && /it unpacks to more than 268435456 bytes/.test(e.message) && !/Cannot create a Buffer/.test(e.message),
   );
 });
+
+test('kernelTableFromRows() keeps the first of a shape measured twice, as aiconfigurator does, and an answer built on it says so with every time', () => {
+  const again: KernelRow[] = [...rows, { ...rows[0], timeUs: 7.5, source: { file: 'gemm.csv', line: 99 } }, { ...rows[0], timeUs: 1.5, source: { file: 'gemm.csv', line: 100 } }, { ...rows[1], timeUs: rows[1].timeUs, source: { file: 'gemm.csv', line: 101 } }];
+  const t = kernelTableFromRows({ ...meta, file: 'gemm.csv' }, again);
+  assert.equal(t.rows.length, rows.length);
+  // rows[0] is m = 1, n = 1024: measured at 2.001048576, 7.5 and 1.5 µs; the first answers.
+  const a = lookupKernel(t, { dtype: 'bf16', m: 1, n: 1024, k: 1024 })!;
+  assert.equal(a.seconds, timeOf(1, 1024, 1024) / 1e6);
+  assert.deepEqual(t.remeasured!.get(rows[0]), [timeOf(1, 1024, 1024), 7.5, 1.5]);
+  assert.equal(a.from, 'gemm.csv (1 of the 1 row read measured more than once at its shape, 1.5–7.5 µs: the first kept, as aiconfigurator keeps it)');
+  // An identical repeat (rows[1] again at its own time) is no conflict; a shape measured once says nothing.
+  assert.equal(t.remeasured!.has(rows[1]), false);
+  assert.equal(lookupKernel(t, { dtype: 'bf16', m: 1, n: 4096, k: 1024 })!.from, 'gemm.csv');
+  assert.equal(table.remeasured, undefined);
+});
