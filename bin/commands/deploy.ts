@@ -23,6 +23,7 @@ import { InputError } from '../../lib/util/errors.js';
 import { checkOneOf } from '../../lib/util/validate.js';
 import { SERVING_ENGINES, describeEnginePreset, engineDevice, servingEnginePreset, type ServingEnginePreset } from '../../lib/batching/engines.js';
 import { FP8_SCALING_FLAG_HELP, FRAMEWORK_FLAG_HELP, engineKernelOptions, figuresKind, fp8TableText, kernelUsageLines, tablesPrice, efficiencyText } from './kernels.js';
+import { defaultKernelDb, kernelFrameworksOf } from '../../lib/kernels/index.js';
 import { eplbNote } from '../../lib/roofline/kernel-step.js';
 import { ROUTING_SAMPLE_MAX_TOKENS } from '../../lib/roofline/routing.js';
 import { KV_CACHE_FLAG_HELP, kvCacheArg, withKvCache } from './precision.js';
@@ -346,6 +347,20 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
   // a larger batch priced below one sequence is stated, so that it does not read as a saving.
   const loneStep = decodeStep && batch > 1 ? step.step({ prefillTokens: 0, decodeSequences: 1, decodeContext: context }) : undefined;
   const belowLone = loneStep && decodeStep && loneStep.seconds > decodeStep.seconds ? { batchOneStepSeconds: loneStep.seconds } : undefined;
+  // Without --framework on a device the shipped tables hold, the same decode priced from each
+  // framework's measured kernels, beside the figure printed: the two models can differ several
+  // times over at small batches, and a user should see that rather than one of them alone.
+  const tablesTpot: Record<string, number> = {};
+  if (!tablesPrice(kernels, hw) && mode !== 'spec' && !o.simulate) {
+    for (const framework of kernelFrameworksOf(defaultKernelDb(), hw)) {
+      try {
+        const other = perfDeviceStepModel(model, hw, layout, precision, { efficiency, framework, kernelDb: defaultKernelDb(), ...routing });
+        tablesTpot[framework] = decodePerformance(other, layout, { sequencesPerRank: batch, context, speculative }).tpotSeconds;
+      } catch (e) {
+        if (!(e instanceof InputError)) throw e;
+      }
+    }
+  }
   const out: Record<string, unknown> = {
     stepModel: stepLabel,
     figures: figuresKind(tablesPrice(kernels, hw), mode),
@@ -359,6 +374,7 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
     notes: model.notes ?? [],
     ...(decodeStep ? { decodeStepKernels: decodeStep.kernels ?? [] } : {}),
     ...(belowLone ? { decodeStepBelowBatchOne: belowLone } : {}),
+    ...(Object.keys(tablesTpot).length ? { kernelTablesTpotSeconds: tablesTpot } : {}),
   };
   if (sim) {
     // Under an engine preset the rank's KV cache is what the preset's memory rule leaves
@@ -387,6 +403,12 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
   );
   io.out(`  memory per device: weights ${gb(decode.memory.weightBytes)} + KV ${gb(decode.memory.kvBytes)} of ${gb(decode.memory.capacityBytes)} (fits)`);
   io.out(`  decode: ${fmt(decode.tokensPerSecondPerDevice)} output tok/s per device, ${fmt(decode.tokensPerSecondPerUser)} tok/s per user (TPOT ${fmt(decode.tpotSeconds * 1e3)} ms)`);
+  const byTables = Object.entries(tablesTpot);
+  if (byTables.length) {
+    const ratios = byTables.map(([, t]) => t / decode.tpotSeconds);
+    const span = Math.min(...ratios) === Math.max(...ratios) ? `${fmt(ratios[0])}×` : `${fmt(Math.min(...ratios))}–${fmt(Math.max(...ratios))}×`;
+    io.out(`  the measured kernel tables price this TPOT at ${byTables.map(([f, t]) => `${fmt(t * 1e3)} ms (${f})`).join(', ')}: ${span} the figure above; --framework prices from them`);
+  }
   if (decodeStep) {
     const fp8 = precision.weights === 'fp8' && tablesPrice(kernels, hw) ? ` (FP8 GEMMs, ${fp8TableText(kernels.fp8Scaling)})` : '';
     io.out(`  inter-token latency ${fmt(decode.tpotSeconds * 1e3)} ms at batch ${batch}; one decode step (${fmt(decodeStep.seconds * 1e3)} ms) priced by${fp8}:`);
