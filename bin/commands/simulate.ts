@@ -233,11 +233,11 @@ export function register(program: Command): void {
           ...how,
         } as ServingConfig | ServingEngineConfig;
       }
-      // The request log (about 50 bytes a request) is kept up to a million requests, to tell
-      // a queue that kept up from one that grew; beyond that the check is skipped and said so.
-      const keep = (config.requests ?? (config.arrivals.kind === 'trace' ? config.arrivals.trace.timestamps.length : Infinity)) <= BACKLOG_LOG_MAX;
-      const r = asFlags(() => simulateServing({ ...config, keepRequests: keep }, seed), { requests: '--requests' });
-      const backlog = keep ? servingBacklog(r) : null;
+      // The request log tells a queue that kept up from one that grew (the engine holds its
+      // arrays either way: keeping them costs no memory).
+      const r = asFlags(() => simulateServing({ ...config, keepRequests: true }, seed), { requests: '--requests' });
+      const backlog = servingBacklog(r);
+      const fromTrace = config.arrivals.kind === 'trace';
       const result = {
         description: r.provenance.config, stepModel: r.provenance.cost, figures: figuresName(replica.figures), figuresNote: figuresText(replica.figures), requests: r.requests, steps: r.steps, makespanSeconds: r.makespanSeconds,
         throughputRequestsPerSecond: r.throughputRequestsPerSecond, throughputTokensPerSecond: r.throughputTokensPerSecond,
@@ -250,18 +250,16 @@ export function register(program: Command): void {
         `time to first token: p50 ${(r.ttft.p50 * 1e3).toFixed(1)} ms, p99 ${(r.ttft.p99 * 1e3).toFixed(1)} ms`,
         ...(r.tpot ? [`time per output token (after the first): p50 ${(r.tpot.p50 * 1e3).toFixed(1)} ms, p99 ${(r.tpot.p99 * 1e3).toFixed(1)} ms`] : []),
         `end-to-end latency: p50 ${(r.e2e.p50 * 1e3).toFixed(1)} ms, p99 ${(r.e2e.p99 * 1e3).toFixed(1)} ms`,
-        ...(backlog?.growing ? [backlogWarning(backlog)] : []),
-        ...(!keep ? [`(queue growth not checked: more than ${BACKLOG_LOG_MAX.toLocaleString('en-US')} requests)`] : []),
+        ...(backlog?.growing ? [backlogWarning(backlog, fromTrace)] : []),
       ]);
     });
 }
 
-const BACKLOG_LOG_MAX = 1_000_000;
-
 /** An open-loop run whose queue grew, in words: what arrived, what finished, and what that means for its figures. */
-function backlogWarning(b: ServingBacklog): string {
+function backlogWarning(b: ServingBacklog, fromTrace: boolean): string {
   const rate = (x: number): string => (x >= 100 ? x.toFixed(0) : x.toPrecision(3));
-  return `not a steady state: from ${b.fromSeconds.toFixed(2)} s to the last arrival at ${b.toSeconds.toFixed(2)} s, ${b.arrived.toLocaleString('en-US')} requests arrived and ${b.finished.toLocaleString('en-US')} finished (${rate(b.servedPerSecond)} of ${rate(b.offeredPerSecond)} req/s): the queue grew, so waits, TTFT and end-to-end latency grow with the number of requests; lower --rate, or add replicas`;
+  const s = (x: number): string => (x >= 10 ? x.toFixed(1) : x.toPrecision(3));
+  return `not a steady state: from ${b.fromSeconds.toFixed(2)} s to the last arrival at ${b.toSeconds.toFixed(2)} s, ${b.arrived.toLocaleString('en-US')} requests arrived and ${b.finished.toLocaleString('en-US')} finished (${rate(b.servedPerSecond)} of ${rate(b.offeredPerSecond)} req/s), and the median end-to-end latency rose from ${s(b.e2eSecondQuarter)} s (second quarter of arrivals) to ${s(b.e2eLastQuarter)} s (last quarter): the queue grew, so waits, TTFT and end-to-end latency grow with the number of requests; ${fromTrace ? 'the trace offers more than this replica serves (add replicas)' : 'lower --rate, or add replicas'}`;
 }
 
 /**

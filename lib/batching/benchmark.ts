@@ -1,5 +1,6 @@
 import { InputError } from '../util/errors.js';
 import { checkInt } from '../util/validate.js';
+import { median } from '../util/stats.js';
 import { latencyStats } from './stats.js';
 import type { ServingResult } from './types.js';
 
@@ -132,7 +133,7 @@ export function serveBenchmarkMetrics(r: ServingResult, warmupRequests: number):
   };
 }
 
-/** Whether an open-loop run kept up with its arrivals: finishes against arrivals over its later arrivals. */
+/** Whether an open-loop run kept up with its arrivals. */
 export interface ServingBacklog {
   /** The window: from the arrival of the first request of the second quarter to the last arrival, seconds. */
   fromSeconds: number;
@@ -143,23 +144,32 @@ export interface ServingBacklog {
   /** The same two as rates over the window. */
   offeredPerSecond: number;
   servedPerSecond: number;
+  /** Median end-to-end latency of the second quarter of requests and of the last quarter, in arrival order, seconds. */
+  e2eSecondQuarter: number;
+  e2eLastQuarter: number;
   /**
-   * Fewer than 90 % as many finished as arrived: the queue grew through the window, so
-   * waits and TTFT grow with the number of requests (an overloaded replica, or a run too
-   * short to reach its steady state). A stable queue finishes as many as arrive, give or
-   * take those in flight at its two ends.
+   * The queue grew through the run: more requests arrived than finished in the window, by
+   * over a tenth of the arrivals and over three standard deviations of a Poisson count, and
+   * the last quarter's median end-to-end latency is at least 1.5 times the second quarter's.
+   * Both are needed. A stable queue's in-flight count at the window's ends can leave the
+   * first true in a short run, while its quarters share one latency distribution; a queue
+   * that grows for the whole run makes each request wait longer than the one before (at 1.5
+   * times a replica's capacity the last quarter's median is about 1.9 times the second's
+   * with a 1.3 s service time, tending to 7/3 as waits dominate). An overload of a few per
+   * cent grows too slowly to pass both within one run, and is not flagged.
    */
   growing: boolean;
 }
 
 /**
- * Finishes against arrivals over an open-loop run's later arrivals (the first quarter left
- * out as ramp-up), from its request log. Null for a run of fewer than 8 requests or whose
- * arrivals span no time (a burst), where no rate is defined.
+ * Finishes against arrivals, and end-to-end latency early against late, over an open-loop
+ * run's arrivals after its first quarter (its ramp-up), from its request log. Null for a
+ * run of fewer than 8 requests or whose arrivals span no time (a burst), where no rate is
+ * defined.
  *
  * @example
  * const r = simulateServing({ ...config, arrivals: { kind: 'poisson', ratePerSecond: 200 } }, 1);
- * servingBacklog(r)?.growing // => true when the replica serves fewer than 200 req/s
+ * servingBacklog(r)?.growing // => true when the replica serves well below 200 req/s
  */
 export function servingBacklog(r: ServingResult): ServingBacklog | null {
   const log = r.requestLog;
@@ -167,10 +177,9 @@ export function servingBacklog(r: ServingResult): ServingBacklog | null {
   const n = r.requests;
   if (n < 8) return null;
   const { arrival, finish } = log;
-  let last = -Infinity;
-  for (let i = 0; i < n; i++) last = Math.max(last, arrival[i]);
-  const sorted = Float64Array.from(arrival.subarray(0, n)).sort();
-  const from = sorted[Math.floor(n / 4)];
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => arrival[a] - arrival[b] || a - b);
+  const from = arrival[order[Math.floor(n / 4)]];
+  const last = arrival[order[n - 1]];
   if (!(last > from)) return null;
   let arrived = 0;
   let finished = 0;
@@ -178,6 +187,19 @@ export function servingBacklog(r: ServingResult): ServingBacklog | null {
     if (arrival[i] > from && arrival[i] <= last) arrived++;
     if (finish[i] > from && finish[i] <= last) finished++;
   }
+  const medianE2e = (lo: number, hi: number): number => median(order.slice(lo, hi).map((i) => finish[i] - arrival[i]));
+  const e2eSecondQuarter = medianE2e(Math.floor(n / 4), Math.floor(n / 2));
+  const e2eLastQuarter = medianE2e(Math.floor((3 * n) / 4), n);
   const span = last - from;
-  return { fromSeconds: from, toSeconds: last, arrived, finished, offeredPerSecond: arrived / span, servedPerSecond: finished / span, growing: finished < 0.9 * arrived };
+  return {
+    fromSeconds: from,
+    toSeconds: last,
+    arrived,
+    finished,
+    offeredPerSecond: arrived / span,
+    servedPerSecond: finished / span,
+    e2eSecondQuarter,
+    e2eLastQuarter,
+    growing: arrived - finished > Math.max(0.1 * arrived, 3 * Math.sqrt(arrived)) && e2eLastQuarter >= 1.5 * e2eSecondQuarter,
+  };
 }

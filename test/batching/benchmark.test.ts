@@ -176,6 +176,9 @@ test('servingBacklog: a replica serving one request per step S keeps up with arr
   close(calm.toSeconds, 1.58);
   assert.equal(calm.arrived, 59);
   assert.equal(calm.finished, 59);
+  // Every request takes S end to end: both quarters' medians are S.
+  close(calm.e2eSecondQuarter, S);
+  close(calm.e2eLastQuarter, S);
   assert.equal(calm.growing, false);
   // Every S/2 (200 req/s): the window is 0.100–0.395 s, 59 arrive; the busy replica finishes
   // request k at (k + 1)·S, so k = 10 … 38 finish in it: 29, about 100 of 200 req/s.
@@ -184,6 +187,10 @@ test('servingBacklog: a replica serving one request per step S keeps up with arr
   assert.ok(Math.abs(busy.finished - 29) <= 1, `${busy.finished}`);
   assert.ok(Math.abs(busy.servedPerSecond - 1 / S) <= 0.05 / S, `${busy.servedPerSecond}`);
   close(busy.offeredPerSecond, 59 / 0.295);
+  // Request k waits for the k before it: end to end (k + 1)·S − k·S/2 = S + k·S/2. The second
+  // quarter's (k = 20 … 39) median is at k = 29.5, 15.75 S; the last's (k = 60 … 79) at 69.5, 35.75 S.
+  close(busy.e2eSecondQuarter, 15.75 * S, 1e-6);
+  close(busy.e2eLastQuarter, 35.75 * S, 1e-6);
   assert.equal(busy.growing, true);
   // Too few requests for a rate, and a run without its log, are said so.
   assert.equal(servingBacklog(simulateServing({ ...timeline }, 1)), null);

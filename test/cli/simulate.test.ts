@@ -262,14 +262,31 @@ test('batchlab simulate says when an open-loop run did not keep up with its arri
   // default preset: at most about 256 / (64 × 0.02 s) = 200 req/s. 1,000 req/s cannot be served.
   const over = await run(['simulate', '--rate', '1000', '--requests', '4000']);
   assert.equal(over.code, 0, over.err);
-  const m = /not a steady state: from [\d.]+ s to the last arrival at [\d.]+ s, ([\d,]+) requests arrived and ([\d,]+) finished \(([\d.]+) of ([\d.]+) req\/s\): the queue grew/.exec(over.out);
+  const m = /not a steady state: from [\d.]+ s to the last arrival at [\d.]+ s, ([\d,]+) requests arrived and ([\d,]+) finished \(([\d.]+) of ([\d.]+) req\/s\), and the median end-to-end latency rose from [\d.]+ s \(second quarter of arrivals\) to [\d.]+ s \(last quarter\): the queue grew.*; lower --rate, or add replicas$/m.exec(over.out);
   assert.ok(m, over.out);
   assert.ok(Number(m[3]) < 0.9 * Number(m[4]));
   const j = JSON.parse((await run(['--json', 'simulate', '--rate', '1000', '--requests', '4000'])).out);
   assert.equal(j.backlog.growing, true);
   assert.ok(j.backlog.servedPerSecond <= 210, `${j.backlog.servedPerSecond}`);
-  // 2 req/s is far below that: no warning, and the JSON says the queue kept up.
-  const calm = await run(['simulate', '--rate', '2', '--requests', '40']);
-  assert.doesNotMatch(calm.out, /not a steady state/);
+  assert.ok(j.backlog.e2eLastQuarter >= 1.5 * j.backlog.e2eSecondQuarter);
+  // Far below that, no warning, whatever the seed: short runs whose window holds requests still
+  // in flight (20 requests of 1.3 s at 10 req/s; 20 s outputs at 20 req/s), and 2 req/s.
+  for (const args of [['--rate', '10', '--requests', '20'], ['--policy', 'continuous', '--max-batch', '1024', '--rate', '20', '--output', '1000'], ...[1, 2, 3, 4, 5, 6, 7].map((seed) => ['--rate', '2', '--requests', '40', '--seed', String(seed)])]) {
+    const calm = await run(['simulate', ...args]);
+    assert.equal(calm.code, 0, calm.err);
+    assert.doesNotMatch(calm.out, /not a steady state/, args.join(' '));
+  }
   assert.equal(JSON.parse((await run(['--json', 'simulate', '--rate', '2', '--requests', '40'])).out).backlog.growing, false);
+  // A trace that offers 1,000 req/s: the advice names the trace, not --rate (which --trace refuses).
+  const dir = mkdtempSync(join(tmpdir(), 'batchlab-over-'));
+  try {
+    const path = join(dir, 'over.csv');
+    writeFileSync(path, `timestamp,prompt_tokens,output_tokens\n${Array.from({ length: 4000 }, (_, i) => `${(i / 1000).toFixed(3)},256,64`).join('\n')}\n`);
+    const t = await run(['simulate', '--trace', path]);
+    assert.equal(t.code, 0, t.err);
+    assert.match(t.out, /the queue grew.*; the trace offers more than this replica serves \(add replicas\)$/m);
+    assert.doesNotMatch(t.out, /--rate/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
