@@ -227,9 +227,9 @@ function searchCommand(o: { spec?: string; json?: boolean; frontier?: boolean; b
   io.out(`searched ${countOf(evaluated, 'point')} in ${seconds.toFixed(2)} s for ${space.model.id} at ${L.requestsPerSecond} req/s (${L.promptTokens} prompt + ${L.outputTokens} output tokens); SLO: ${sloText(slo)}`);
   io.out(best ? `cheapest: ${describe(best, space)}` : none!.reason);
   if (best) {
-    io.out(`  the load keeps ${best.concurrency.toFixed(1)} sequences in flight (Little's law: ${L.requestsPerSecond} req/s × (TTFT + ${L.outputTokens} × TPOT)) in ${best.slots.toFixed(0)} slots; ${
-      best.concurrency < best.slots && best.batch === space.batches[0]
-        ? `too light to fill one serving unit at the smallest batch (${best.batch}), so one unit serves it, paid by the hour; its TPOT is the full batch's, an upper bound on what the load sees`
+    io.out(`  the load keeps ${best.concurrency >= 10 ? best.concurrency.toFixed(1) : best.concurrency.toPrecision(2)} sequences in flight (Little's law: ${L.requestsPerSecond} req/s × (TTFT + ${L.outputTokens} × TPOT)) in ${best.slots.toFixed(0)} slots; ${
+      best.underfilled
+        ? `fewer than one serving unit holds at the smallest batch (${best.batch}): priced on the ${countOf(best.devicesNeeded, 'device')} its prefill and decode time need, paid by the hour, with the full batch's TPOT, an upper bound on what the load sees`
         : 'batches it cannot fill are not priced'
     }`);
     io.out(`  ${figuresOf(best, space, kernels).note}; the same configuration: ${deploy}`);

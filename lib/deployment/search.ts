@@ -75,6 +75,12 @@ export interface SearchPoint {
   slots: number;
   /** concurrency / slots: the share of the batch the load fills. */
   utilisation: number;
+  /**
+   * The smallest batch of the space, priced although the load keeps fewer sequences in
+   * flight than one serving unit holds at it: its TPOT is the full batch's, an upper bound
+   * on what the load sees. False elsewhere (a batch the load cannot fill is not priced).
+   */
+  underfilled: boolean;
 }
 
 const MAX_POINTS = 1_000_000;
@@ -151,7 +157,7 @@ function evaluate(space: SearchSpace, index: number, g: Group, load: Required<Se
   const hw = space.hardware[co.h];
   const batch = space.batches[co.b];
   const base = { index, hardware: hw.id, layout: co.l, precision: co.p, batch, devicesPerUnit: g.unit };
-  const none = { tokensPerSecondPerUser: 0, tokensPerSecondPerDevice: 0, tpotSeconds: Infinity, ttftSeconds: Infinity, deviceSecondsPerRequest: Infinity, usdPerRequest: Infinity, usdPerMillionOutput: Infinity, usdPerMillionOutputFullBatch: Infinity, devicesNeeded: Infinity, usdPerHour: Infinity, concurrency: 0, slots: 0, utilisation: 0 };
+  const none = { underfilled: false, tokensPerSecondPerUser: 0, tokensPerSecondPerDevice: 0, tpotSeconds: Infinity, ttftSeconds: Infinity, deviceSecondsPerRequest: Infinity, usdPerRequest: Infinity, usdPerMillionOutput: Infinity, usdPerMillionOutputFullBatch: Infinity, devicesNeeded: Infinity, usdPerHour: Infinity, concurrency: 0, slots: 0, utilisation: 0 };
   if (!g.step) return { ...base, feasible: false, reason: g.reason, ...none };
   const d = decodePerformance(g.step, space.layouts[co.l], { sequencesPerRank: batch, context: searchDecodeContext(load), speculative: space.speculative });
   if (!d.memory.fits) return { ...base, feasible: false, reason: `memory: short by ${(d.memory.shortfallBytes / 1e9).toFixed(1)} GB per device`, ...none, tpotSeconds: d.tpotSeconds, tokensPerSecondPerUser: d.tokensPerSecondPerUser, tokensPerSecondPerDevice: d.tokensPerSecondPerDevice };
@@ -175,8 +181,9 @@ function evaluate(space: SearchSpace, index: number, g: Group, load: Required<Se
   const perf = { tokensPerSecondPerUser: d.tokensPerSecondPerUser, tokensPerSecondPerDevice: d.tokensPerSecondPerDevice, tpotSeconds: d.tpotSeconds, ttftSeconds: g.ttft };
   if (concurrency < slotsPerUnit && co.b > 0) {
     // Priced at this batch, the point would claim a TPOT and a $/token the load never sees.
-    // The smallest batch is priced all the same: a load too light to fill it still needs one
-    // serving unit, paid by the hour, and its TPOT at the full batch bounds the load's from above.
+    // The smallest batch is priced all the same: a load too light to fill it still needs the
+    // serving units its prefill and decode time take (at least one), paid by the hour, and
+    // its TPOT at the full batch bounds the load's from above.
     const reason = `load: ${fmtRate(load.requestsPerSecond)} req/s keeps ${concurrency.toFixed(1)} sequences in flight (Little's law), fewer than the ${Math.round(slotsPerUnit)} one serving unit holds at batch ${batch}`;
     return { ...base, feasible: false, reason, ...none, ...perf, concurrency, slots: slotsPerUnit, utilisation: concurrency / slotsPerUnit };
   }
@@ -197,6 +204,7 @@ function evaluate(space: SearchSpace, index: number, g: Group, load: Required<Se
     concurrency,
     slots,
     utilisation: concurrency / slots,
+    underfilled: concurrency < slotsPerUnit,
   };
 }
 
@@ -221,8 +229,9 @@ export function searchDecodeContext(load: SearchLoad): number {
  * come in whole serving units; cost is their hourly price over the tokens the load
  * produces, idle slots included. A batch the load cannot fill (Little's law: fewer
  * sequences in flight than one unit holds at that batch) is infeasible, not priced,
- * except the smallest: a load too light to fill even that needs one unit all the same,
- * priced at its utilisation, with the full batch's TPOT as an upper bound.
+ * except the smallest: a load too light to fill even that still needs the units its
+ * device-seconds take (at least one), priced at its utilisation and marked `underfilled`,
+ * its TPOT the full batch's, an upper bound.
  *
  * @example
  * evaluateSearchPoint(space, 0).usdPerMillionOutput

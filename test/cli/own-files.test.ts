@@ -108,13 +108,28 @@ test('batchlab search: a load too light to fill one serving unit at the smallest
   writeFileSync(path, JSON.stringify(spec));
   const j = JSON.parse((await run(['--json', 'search', '--spec', path])).out);
   assert.equal(j.best.batch, 1, 'the smallest batch, not a larger one the load fills even less');
+  assert.equal(j.best.underfilled, true);
   assert.equal(j.best.devicesNeeded, 32, 'one serving unit');
   assert.ok(j.best.concurrency < 1 && Math.abs(j.best.utilisation - j.best.concurrency / 32) < 1e-12);
-  // 32 devices by the hour over 0.1 req/s × 200 tokens: $/M = 32 × price / 3600 / 20 × 1e6.
-  assert.ok(Math.abs(j.best.usdPerMillionOutput - ((32 * j.best.usdPerHour) / 32 / 3600 / 20) * 1e6) <= 1e-9 * j.best.usdPerMillionOutput);
+  // 32 H800s (data/hardware/h800.json: $2.00 per device-hour) by the hour over 0.1 req/s × 200 output tokens.
+  assert.equal(j.best.usdPerHour, 64);
+  assert.ok(Math.abs(j.best.usdPerMillionOutput - (64 / 3600 / 20) * 1e6) <= 1e-9 * j.best.usdPerMillionOutput);
   const text = await run(['search', '--spec', path]);
   assert.equal(text.code, 0, text.err);
-  assert.match(text.out, /too light to fill one serving unit at the smallest batch \(1\), so one unit serves it, paid by the hour; its TPOT is the full batch's, an upper bound on what the load sees/);
+  assert.match(text.out, /fewer than one serving unit holds at the smallest batch \(1\): priced on the 32 devices its prefill and decode time need, paid by the hour, with the full batch's TPOT, an upper bound on what the load sees/);
+}));
+
+test('batchlab search: a load that fills the smallest batch is not called underfilled, however its slots round up', withDir(async (dir) => {
+  // 50 req/s of 1,000 + 200 tokens on one H100 at batch 1: about 99 units, each full.
+  const spec = { model: 'llama-3.1-8b', hardware: ['h100-sxm'], layouts: [{ tensorParallel: 1 }], precisions: ['bf16'], batches: [1], load: { requestsPerSecond: 50, promptTokens: 1000, outputTokens: 200 }, slo: {} };
+  const path = join(dir, 'spec.json');
+  writeFileSync(path, JSON.stringify(spec));
+  const j = JSON.parse((await run(['--json', 'search', '--spec', path])).out);
+  assert.equal(j.best.underfilled, false);
+  assert.ok(j.best.devicesNeeded > 10, `${j.best.devicesNeeded}`);
+  const text = await run(['search', '--spec', path]);
+  assert.doesNotMatch(text.out, /fewer than one serving unit/);
+  assert.match(text.out, /batches it cannot fill are not priced/);
 }));
 
 test('roofline says it is a bound and deploy says it is calibrated: the two differ on purpose at batch 1', async () => {

@@ -110,7 +110,8 @@ test("evaluateSearchPoint(): Little's law sets the utilisation, and a batch the 
   assert.ok(pts.some((p) => p.feasible), 'a smaller batch is filled');
   // The smallest batch is priced even when the load cannot fill it: 0.01 req/s still needs one unit.
   const light = evaluateSearchSpace({ ...s, load: { ...load, requestsPerSecond: 0.01 } });
-  assert.ok(light[0].feasible && light[0].concurrency < light[0].slots, 'batch 1 of a TP8 unit at 0.01 req/s: one unit, underfilled');
+  assert.ok(light[0].feasible && light[0].underfilled && light[0].concurrency < light[0].slots, 'batch 1 of a TP8 unit at 0.01 req/s: one unit, underfilled');
+  assert.ok(pts.every((p) => !p.underfilled), 'at 10 req/s every priced batch is filled');
   assert.equal(light[0].devicesNeeded, 8);
   assert.ok(Math.abs(light[0].utilisation - light[0].concurrency / light[0].slots) < 1e-12);
   assert.equal(light[1].feasible, false, 'batch 8 holds still more idle slots: not priced');
