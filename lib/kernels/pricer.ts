@@ -479,19 +479,25 @@ export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framewo
   // gives the two the same tensor-core peak (both are 2 bytes, so the same traffic).
   // aiconfigurator runs its float16 FMHA mode on the bf16 pipeline for the same reason
   // (aic-core/src/aiconfigurator_core/sdk/common.py:1275, FMHAQuantMode.float16, commit 095f58a5).
+  // A collective moves bytes only, so its fp16 rows are its bf16 rows on any device.
   const sixteenAlike = hw.peakFlops.fp16 !== undefined && hw.peakFlops.fp16 === hw.peakFlops.bf16;
-  const asBf16 = (query: Record<string, string | number>): Record<string, string | number> | undefined => {
-    if (!sixteenAlike || (query.dtype !== 'fp16' && query.kv_dtype !== 'fp16')) return undefined;
+  const aliases = (op: KernelOp): boolean => sixteenAlike || LINK_OPS.has(op);
+  const asBf16 = (op: KernelOp, query: Record<string, string | number>): Record<string, string | number> | undefined => {
+    if (!aliases(op) || (query.dtype !== 'fp16' && query.kv_dtype !== 'fp16')) return undefined;
     return { ...query, ...(query.dtype === 'fp16' ? { dtype: 'bf16' } : {}), ...(query.kv_dtype === 'fp16' ? { kv_dtype: 'bf16' } : {}) };
   };
+  const aliasNote = (op: KernelOp): string =>
+    LINK_OPS.has(op)
+      ? 'fp16 read from the bf16 rows: a collective moves bytes, and both are 2 bytes an element'
+      : `fp16 read from the bf16 rows: ${hw.name}'s datasheet gives fp16 and bf16 the same tensor-core peak (${(hardwarePeakFlops(hw, 'bf16') / 1e12).toFixed(1)} TFLOP/s dense), both 2 bytes`;
   const ask = (op: KernelOp, query: Record<string, string | number>, hold?: KernelHold): KernelAnswer | undefined => {
     const t = tableOf(op);
     let a = t ? lookupKernel(t, query, hold) : undefined;
     let alias: string | undefined;
-    const bf16 = !a && t ? asBf16(query) : undefined;
+    const bf16 = !a && t ? asBf16(op, query) : undefined;
     if (bf16) {
       a = lookupKernel(t!, bf16, hold);
-      alias = `fp16 read from the bf16 rows: ${hw.name}'s datasheet gives fp16 and bf16 the same tensor-core peak (${(hardwarePeakFlops(hw, 'bf16') / 1e12).toFixed(1)} TFLOP/s dense), both 2 bytes`;
+      alias = aliasNote(op);
     }
     if (!a) return undefined;
     const notes = [
@@ -507,6 +513,8 @@ export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framewo
     const whole = lead.join('|');
     return [...(tableOf(op)?.index.keys() ?? [])].some((k) => k === whole || k.startsWith(`${whole}|`));
   };
+  // The dtype whose rows answer a query of `dtype`: its own, else bf16's where `ask` reads fp16 from them.
+  const tableDtype = (op: KernelOp, dtype: string): string => (dtype === 'fp16' && aliases(op) && !holds(op, 'fp16') && holds(op, 'bf16') ? 'bf16' : dtype);
   const link = (scope: KernelScope) => ({ latencySeconds: 0, bytesPerSecond: scope === 'intra' ? hw.intraNodeBytesPerSecond : hw.interNodeBytesPerSecond });
   const mem = hw.memoryBytesPerSecond;
   const bytesOf = (d: string): number => DTYPE_BYTES[peakDtype(d)];
@@ -529,13 +537,14 @@ export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framewo
   // moe_expert_compute.rs:299-336 (_resolve_ep_distribution): the requested distribution where
   // the table holds it for the dtype and phase, else 'uniform', else the first it holds.
   const wideDistribution = (q: WideEpMoeQuery): string | undefined => {
-    const lead = (d: string): string[] => [q.dtype, d, q.phase];
-    const first = [...(tableOf('wideep_moe')?.index.keys() ?? [])].map((k) => k.split('|')).find((k) => k[0] === q.dtype && k[2] === q.phase)?.[1];
+    const dt = tableDtype('wideep_moe', q.dtype);
+    const lead = (d: string): string[] => [dt, d, q.phase];
+    const first = [...(tableOf('wideep_moe')?.index.keys() ?? [])].map((k) => k.split('|')).find((k) => k[0] === dt && k[2] === q.phase)?.[1];
     return holds('wideep_moe', ...lead(q.distribution)) ? q.distribution : holds('wideep_moe', ...lead('uniform')) ? 'uniform' : first;
   };
   // The EPs the wide-EP table files rows under for the query's shape (the key's last field).
   const wideReading = (q: WideEpMoeQuery, distribution: string): WideEpReading | { gap: string } => {
-    const shape = [q.dtype, distribution, q.phase, q.experts, q.topk, q.hidden, q.inter].join('|');
+    const shape = [tableDtype('wideep_moe', q.dtype), distribution, q.phase, q.experts, q.topk, q.hidden, q.inter].join('|');
     const held = [...(tableOf('wideep_moe')?.index.keys() ?? [])].filter((k) => k.startsWith(`${shape}|`)).map((k) => Number(k.slice(shape.length + 1)));
     return wideEpTableReading({ experts: q.experts, slots: q.slots ?? q.experts, ep: q.ep, tokens: q.tokens, topk: q.topk }, held);
   };
@@ -660,7 +669,7 @@ export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framewo
       const roofline = (tokens: number, hidden: number, inter: number): number => moeRoofline(q, tokens, hidden, inter);
       // perf_database/moe_index.rs:84-125 (resolve_uniform): the requested distribution where
       // the table holds it for the dtype, else 'uniform'.
-      const distribution = holds('moe', q.dtype, q.distribution) ? q.distribution : 'uniform';
+      const distribution = holds('moe', tableDtype('moe', q.dtype), q.distribution) ? q.distribution : 'uniform';
       // perf_database/moe.rs:146-209: beyond the measured token counts the boundary's
       // utilization of the roofline is held (k_tail = 1).
       const hold: KernelHold = { axes: ['tokens'], roofline: (p) => roofline(p.tokens, p.hidden, p.inter) };
@@ -717,7 +726,8 @@ export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framewo
       checkOneOf('op', op, ['moe', 'wideep_moe'] as const);
       // Both tables' keys lead with dtype and distribution; the wide-EP table's third is the phase.
       const keys = [...(tableOf(op)?.index.keys() ?? [])].map((k) => k.split('|'));
-      const held = keys.filter((k) => k[0] === dtype && (op === 'moe' || phase === undefined || k[2] === phase)).map((k) => k[1]);
+      const dt = tableDtype(op, dtype);
+      const held = keys.filter((k) => k[0] === dt && (op === 'moe' || phase === undefined || k[2] === phase)).map((k) => k[1]);
       return [...new Set(held)].sort();
     },
     allReduce(bytes, ranks, scope, dtype) {

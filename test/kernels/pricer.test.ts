@@ -74,6 +74,29 @@ test('kernelPricer() reads fp16 from the bf16 rows where the datasheet gives the
   assert.equal(kernelPricer(defaultKernelDb(), unlike, 'trtllm').generationAttention({ ...q, dtype: 'fp16', kvDtype: 'fp16' }).kind, 'bound');
 });
 
+test('kernelPricer() reads fp16 MoE and collectives from the bf16 rows too: the distribution is chosen among the bf16 rows, and a collective aliases on bytes alone', () => {
+  const hw = loadHardware('h100-sxm');
+  const t = kernelPricer(defaultKernelDb(), hw, 'trtllm');
+  // Mixtral-8x7B's experts at TP2 (the shape `deploy --model mixtral-8x7b --tp 2` asks).
+  const q = { experts: 8, topk: 2, hidden: 4096, inter: 14336, tp: 2, ep: 1, tokens: 64, distribution: 'power_law_1.01' };
+  assert.deepEqual(t.moeDistributions('moe', 'fp16'), t.moeDistributions('moe', 'bf16'));
+  assert.ok(t.moeDistributions('moe', 'bf16').length > 0);
+  const bf = t.moe({ ...q, dtype: 'bf16' });
+  const fp = t.moe({ ...q, dtype: 'fp16' });
+  assert.notEqual(bf.kind, 'bound');
+  assert.equal(fp.seconds, bf.seconds);
+  assert.match(fp.from, /fp16 read from the bf16 rows: .*tensor-core peak/);
+  // An all-reduce moves bytes: the note says so, not a tensor-core reason.
+  const ar = t.allReduce(8192 * 2 * 64, 2, 'intra', 'fp16');
+  assert.equal(ar.seconds, t.allReduce(8192 * 2 * 64, 2, 'intra', 'bf16').seconds);
+  assert.match(ar.from, /fp16 read from the bf16 rows: a collective moves bytes, and both are 2 bytes an element/);
+  // On a device whose fp16 peak differs, compute kernels are not aliased and collectives still are.
+  const unlike = kernelPricer(defaultKernelDb(), { ...hw, peakFlops: { ...hw.peakFlops, fp16: hw.peakFlops.bf16! / 2 } }, 'trtllm');
+  assert.deepEqual(unlike.moeDistributions('moe', 'fp16'), []);
+  assert.equal(unlike.moe({ ...q, dtype: 'fp16' }).kind, 'bound');
+  assert.equal(unlike.allReduce(8192 * 2 * 64, 2, 'intra', 'fp16').seconds, ar.seconds);
+});
+
 test('kernelFrameworksOf() lists the frameworks whose tables the database holds for a device, none for one it does not hold', () => {
   const db = defaultKernelDb();
   // data/kernels (SOURCE.json) ships h100_sxm and h200_sxm under sglang 0.5.14, trtllm 1.3.0rc20 and vllm 0.24.0, a100_sxm under trtllm only, no h800 or mi300x folder.
