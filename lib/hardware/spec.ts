@@ -75,6 +75,7 @@ const RATE = { min: 1, max: 1e21 };
 function sourced(field: string, raw: unknown, allowZero: boolean): { value: number; prov: Provenance } {
   if (typeof raw !== 'object' || raw === null) throw new InputError(field, raw, 'an object { value, source }');
   const r = raw as Partial<SourcedNumber>;
+  checkKnownKeys(field, r, ['value', 'source', 'notes', 'date']);
   // Rates and capacities of any real machine lie in [1, 1e21]; a peak of 1e-300 would turn
   // every time into Infinity, and 1e308 every rate into 0.
   const value = checkNumber(`${field}.value`, r.value, { min: allowZero ? 0 : 1, max: 1e21 });
@@ -132,6 +133,7 @@ function specFromJson(json: unknown, checkDonor: boolean): HardwareSpec {
     if (typeof raw !== 'object' || raw === null || typeof raw.device !== 'string' || raw.device === '') {
       throw new InputError('computeKernelsFrom', j.computeKernelsFrom, 'an object { device, source }: the catalog id of a device with the same compute and memory figures');
     }
+    checkKnownKeys('computeKernelsFrom', raw, ['device', 'source', 'notes']);
     if (typeof raw.source !== 'string' || raw.source.trim() === '') {
       throw new InputError('computeKernelsFrom.source', raw.source, 'a non-empty string naming the datasheets whose compute and memory figures agree');
     }

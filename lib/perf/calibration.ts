@@ -99,6 +99,7 @@ export type CalibrationEvidence = (typeof CALIBRATION_EVIDENCE)[number];
 function sourcedValue(field: string, raw: unknown, kind: 'fraction' | 'count' | 'seconds'): { value: number; prov: Provenance & { kind: CalibrationEvidence } } {
   if (typeof raw !== 'object' || raw === null) throw new InputError(field, raw, 'an object { kind, value, source }');
   const r = raw as { value?: unknown; source?: unknown; notes?: unknown; date?: unknown; kind?: unknown };
+  checkKnownKeys(field, r, ['kind', 'value', 'source', 'notes', 'date']);
   const evidence = checkOneOf(`${field}.kind`, r.kind, CALIBRATION_EVIDENCE);
   const value =
     kind === 'fraction'
@@ -129,7 +130,7 @@ export function calibrationFromJson(json: unknown, field = 'calibration'): Hardw
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new InputError(field, json, 'an object of { value, source } numbers');
   const j = json as Record<string, unknown>;
   // A misspelt figure would otherwise be dropped and its neighbour's value used in its place.
-  checkKnownKeys(field, j, ['gemmEfficiency', ...FRACTIONS, 'overlapEfficiency', ...COUNTS, ...SECONDS]);
+  checkKnownKeys(field, j, CALIBRATION_FIELDS);
   const sources: Record<string, Provenance> = {};
   const ge = j.gemmEfficiency;
   if (typeof ge !== 'object' || ge === null || Array.isArray(ge)) throw new InputError(`${field}.gemmEfficiency`, ge, 'an object keyed by dtype');

@@ -99,6 +99,16 @@ test('hardwareFromJson() names the field that is missing or invalid', () => {
   const calTypo = structuredClone(good);
   calTypo.calibration.gemmEffciency = calTypo.calibration.gemmEfficiency;
   assert.throws(() => hardwareFromJson(calTypo), (e: unknown) => e instanceof InputError && e.field === 'calibration.gemmEffciency');
+  // And one level down: a sourced number's own fields, a calibration entry's, a borrowing's.
+  const noteTypo = structuredClone(good);
+  noteTypo.memoryBytesPerSecond.note = 'HBM3';
+  assert.throws(() => hardwareFromJson(noteTypo), (e: unknown) => e instanceof InputError && e.field === 'memoryBytesPerSecond.note');
+  const calEntry = structuredClone(good);
+  calEntry.calibration.kernelLaunchSeconds.sorce = 'x';
+  assert.throws(() => hardwareFromJson(calEntry), (e: unknown) => e instanceof InputError && e.field === 'calibration.kernelLaunchSeconds.sorce');
+  const h800 = JSON.parse(readFileSync(join(batchlabRoot(), 'data/hardware/h800.json'), 'utf8'));
+  h800.computeKernelsFrom.note = 'x';
+  assert.throws(() => hardwareFromJson(h800), (e: unknown) => e instanceof InputError && e.field === 'computeKernelsFrom.note');
 });
 
 test("computeKernelDonor(): H800 borrows H100 SXM's kernel tables, every datasheet peak, the bandwidth and the SMs equal; its links differ", () => {
