@@ -164,23 +164,26 @@ function localCommand(o: DeployOptions, io: CliIo): void {
     io.out(JSON.stringify(run, null, 2));
     return;
   }
-  const kind = (c: string): string => (c === 'bound' ? 'bound (datasheet figures: an upper limit on speed)' : c);
   io.out(`${model.id} on ${setup.name}, ${bitsPerWeight} bits per weight, batch ${run.batch}, context ${context}`);
   io.out(`  runtimes: device ${run.runtimes.device ?? 'none (bound)'}${run.runtimes.host ? `, host CPU ${run.runtimes.host}` : ''}; ${run.numa}`);
   // A figure given on the command line is named as such wherever a number rests on it: a
   // factor calibrated against one device's datasheet, applied to the user's figure, is not
   // that device's calibrated figure any more.
   const flagsOf = (given: readonly string[] | undefined): string[] => (given ?? []).map((f) => flagName(SETUP_FLAGS.find(([, field]) => field === f)![0]));
-  const givenText = (given: readonly string[] | undefined): string => (given?.length ? `; over ${flagsOf(given).join(' and ')} as given on the command line` : '');
+  // A bound over a given figure is still a bound: the figure joins the datasheet's, not a calibration.
+  const label = (c: string, given: readonly string[] | undefined, on = ''): string =>
+    c === 'bound'
+      ? `bound (${given?.length ? `${flagsOf(given).join(' and ')} as given on the command line and ` : ''}datasheet figures: an upper limit on speed)`
+      : `${c}${on}${given?.length ? `; over ${flagsOf(given).join(' and ')} as given on the command line` : ''}`;
   for (const t of run.tiers) {
     const base = t.given?.length ? flagsOf(t.given).join(' and ') : 'datasheet';
     const factor = t.bandwidthFactor === 1 && t.factorSource.startsWith('bound') ? `${base}, bound` : `${t.bandwidthFactor} × ${base}, ${t.given?.length ? 'a factor ' : ''}calibrated${t.factorMeasuredOn ? ` on ${measuredOnText(t.factorMeasuredOn, t.factorOnThisDevice)}` : ''}`;
     io.out(`  ${t.tier}: ${fmt(t.weightBytes / 1e9)} GB weights, ${fmt(t.bytesPerStep / 1e9)} GB read per step at ${fmt(t.bytesPerSecond / 1e9)} GB/s (${factor}) = ${fmt(t.seconds * 1e3)} ms, ${t.limitedBy}-limited`);
   }
   const decodeGiven = [...new Set(run.tiers.flatMap((t) => t.given ?? []))];
-  io.out(`  decode: ${fmt(run.tokensPerSecondPerUser)} tok/s per user, ${fmt(run.tokensPerSecond)} tok/s in all [${kind(run.calibration)}${givenText(decodeGiven)}]; ${formatUsd(run.usdPerMillionOutput)} per million output tokens`);
+  io.out(`  decode: ${fmt(run.tokensPerSecondPerUser)} tok/s per user, ${fmt(run.tokensPerSecond)} tok/s in all [${label(run.calibration, decodeGiven)}]; ${formatUsd(run.usdPerMillionOutput)} per million output tokens`);
   const on = run.prefillFactorMeasuredOn;
-  io.out(`  prefill: ${fmt(run.prefillTokensPerSecond)} prompt tok/s [${kind(run.prefillCalibration)}${on ? ` on ${measuredOnText(on.device, on.onThisDevice)}` : ''}${givenText(run.prefillGiven)}]`);
+  io.out(`  prefill: ${fmt(run.prefillTokensPerSecond)} prompt tok/s [${label(run.prefillCalibration, run.prefillGiven, on ? ` on ${measuredOnText(on.device, on.onThisDevice)}` : '')}]`);
   if (run.sources.length) {
     io.out('  sources:');
     for (const src of run.sources) io.out(`    - ${src}`);

@@ -572,16 +572,20 @@ export function localDecode(model: ModelSpec, setup: LocalSetup, opts: LocalRunO
   const devFactor = rts.device ? runtimeFactorFor(rts.device, 'bandwidthFactor', setup.device) : null;
   // A setup names no host CPU model, so whether the host factor's CPU is this one is not known.
   const hostFactor = hostCompute === 'cpu' ? (rts.host?.bandwidthFactor ?? null) : null;
+  // Host weights the device reads cross the host link: the slower of host memory and link binds.
+  const streamed: { bytesPerSecond: number; field: keyof LocalSetupOverrides } =
+    setup.hostLinkBytesPerSecond < setup.hostBytesPerSecond ? { bytesPerSecond: setup.hostLinkBytesPerSecond, field: 'hostLinkBytesPerSecond' } : { bytesPerSecond: setup.hostBytesPerSecond, field: 'hostBytesPerSecond' };
   // Host memory read by CPU cores: one socket's bandwidth, or every socket's when each holds its own copy.
-  const hostBw = hostCompute === 'cpu' ? setup.hostBytesPerSecond * copies : Math.min(setup.hostBytesPerSecond, setup.hostLinkBytesPerSecond);
+  const hostBw = hostCompute === 'cpu' ? setup.hostBytesPerSecond * copies : streamed.bytesPerSecond;
   const bw = [setup.device.memoryBytesPerSecond, hostBw, setup.ssdBytesPerSecond];
   const factors: Array<RuntimeFactor | AppliedRuntimeFactor | null> = [devFactor, hostFactor, null];
   const computeFactor = rts.device ? runtimeFactorFor(rts.device, 'prefillComputeFactor', setup.device) : null;
   const peak = (setup.device.peakFlops[dt] as number) * setup.devices * (computeFactor?.value ?? 1);
   const names = ['device', 'host', 'ssd'] as const;
-  // The caller's figures each tier's bandwidth reads (the link only where the device streams host weights).
+  // The caller's figures each tier's bandwidth reads: the binding one only (a given host
+  // bandwidth above the link's changes nothing the device streams, and is not named).
   const givenOf = (fields: readonly (keyof LocalSetupOverrides)[]): (keyof LocalSetupOverrides)[] => fields.filter((f) => setup.given?.includes(f));
-  const tierGiven = [givenOf(['memoryBytesPerSecond']), givenOf(hostCompute === 'cpu' ? ['hostBytesPerSecond'] : ['hostBytesPerSecond', 'hostLinkBytesPerSecond']), []];
+  const tierGiven = [givenOf(['memoryBytesPerSecond']), givenOf([hostCompute === 'cpu' ? 'hostBytesPerSecond' : streamed.field]), []];
   const tiers: LocalTier[] = [];
   const sources = new Set<string>();
   let step = 0;
@@ -637,7 +641,8 @@ export function localDecode(model: ModelSpec, setup: LocalSetup, opts: LocalRunO
   const chunk = PREFILL_CHUNK;
   const inHost = nrAt[1] + exAt[1];
   const inSsd = nrAt[2] + exAt[2];
-  const prefillSeconds = (2 * p.active * chunk) / (peak / setup.devices) + (inHost > 0 ? inHost / Math.min(setup.hostBytesPerSecond, setup.hostLinkBytesPerSecond) : 0) + (inSsd > 0 ? inSsd / setup.ssdBytesPerSecond : 0);
+  const prefillSeconds = (2 * p.active * chunk) / (peak / setup.devices) + (inHost > 0 ? inHost / streamed.bytesPerSecond : 0) + (inSsd > 0 ? inSsd / setup.ssdBytesPerSecond : 0);
+  const prefillGiven = inHost > 0 ? givenOf([streamed.field]) : [];
   if (computeFactor) sources.add(computeFactor.source);
   const computeMeasured = !computeFactor && calibration === 'calibrated' ? measuredNote(setup.device, `peakFlops.${dt}`) : null;
   if (computeMeasured) sources.add(computeMeasured);
@@ -667,7 +672,7 @@ export function localDecode(model: ModelSpec, setup: LocalSetup, opts: LocalRunO
     prefillTokensPerSecond: chunk / prefillSeconds,
     prefillCalibration: computeFactor || computeMeasured ? 'calibrated' : 'bound',
     ...(computeFactor ? { prefillFactorMeasuredOn: { device: computeFactor.measuredOn, onThisDevice: computeFactor.onThisDevice } } : {}),
-    ...(inHost > 0 && givenOf(['hostBytesPerSecond', 'hostLinkBytesPerSecond']).length ? { prefillGiven: givenOf(['hostBytesPerSecond', 'hostLinkBytesPerSecond']) } : {}),
+    ...(prefillGiven.length ? { prefillGiven } : {}),
     numa,
     sources: [...sources],
   };

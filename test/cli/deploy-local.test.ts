@@ -62,4 +62,9 @@ test('batchlab deploy --local says which printed figures rest on a bandwidth giv
   assert.match(r.out, /prefill: .*\[calibrated on RTX 4090, as here; over --link-bandwidth as given on the command line\]/);
   const plain = await run(['deploy', '--local', 'rtx-4090-desktop']);
   assert.doesNotMatch(plain.out, /given on the command line/);
+  // A bound over a given figure stays a bound, and says both.
+  const bound = await run(['deploy', '--local', 'rtx-4090-desktop', '--bound', '--bandwidth', '2000']);
+  assert.match(bound.out, /device: .* at 2,000 GB\/s \(--bandwidth, bound\)/);
+  assert.match(bound.out, /decode: .*\[bound \(--bandwidth as given on the command line and datasheet figures: an upper limit on speed\)\]/);
+  assert.doesNotMatch(bound.out, /over --bandwidth/);
 });

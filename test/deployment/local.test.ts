@@ -260,6 +260,14 @@ test('localDecode names the figures the caller gave that a tier and the prefill 
   // When the device streams host weights (hostCompute 'stream') the host tier reads the link too.
   const stream = localDecode(m, withSetupOverrides(setup, { hostLinkBytesPerSecond: 10e9 }), { bitsPerWeight: 4.8, context: 2048, batch: 1, hostCompute: 'stream' });
   assert.deepEqual(stream.tiers.find((t) => t.tier === 'host')!.given, ['hostLinkBytesPerSecond']);
+  // Only the binding figure is named: a host bandwidth above the link's changes nothing the device
+  // streams (the prefill of host weights, the host tier in stream mode), so it is not named there.
+  const wide = withSetupOverrides(setup, { hostBytesPerSecond: 5e12 });
+  const w = localDecode(m, wide, { bitsPerWeight: 4.8, context: 2048, batch: 1 });
+  assert.equal(w.prefillGiven, undefined);
+  assert.equal(w.prefillTokensPerSecond, plain.prefillTokensPerSecond);
+  assert.deepEqual(w.tiers.find((t) => t.tier === 'host')!.given, ['hostBytesPerSecond'], 'the CPU reads host memory at its bandwidth');
+  assert.equal(localDecode(m, wide, { bitsPerWeight: 4.8, context: 2048, batch: 1, hostCompute: 'stream' }).tiers.find((t) => t.tier === 'host')!.given, undefined);
   // Overrides accumulate: a second call keeps the first's names.
   assert.deepEqual(withSetupOverrides(fast, { hostBytesPerSecond: 30e9 }).given, ['memoryBytesPerSecond', 'hostBytesPerSecond']);
 });
