@@ -56,7 +56,7 @@ export function register(program: Command): void {
     .option('--rounds <int>', 'rounds over the strategies, order rotated each round', '5')
     .option('--min-time-ms <ms>', 'timed milliseconds per strategy and round', '20')
     .option('--seed <int>', 'seed of the lengths and tensors', '1')
-    .option('--out <dir>', 'output folder (default data/measured/)')
+    .option('--out <dir>', 'output folder (default data/measured/ of a checkout; ~/.local/share/batchlab/measured for an installed package; BATCHLAB_MEASURED_DIR overrides both)')
     .option('--tag <name>', 'file name suffix')
     .exitOverride()
     .action(async (o: AttentionCliOptions, cmd: Command) => {

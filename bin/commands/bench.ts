@@ -216,7 +216,7 @@ export function register(program: Command): void {
     .option('--min-time-ms <ms>', 'timed milliseconds per point at least', '200')
     .option('--warmup <int>', 'untimed calls per point', '1')
     .option('--memory-budget-gib <gib>', 'refuse shapes whose tensors exceed this (default: half of free memory)')
-    .option('--out <dir>', 'output folder (default data/measured/)')
+    .option('--out <dir>', 'output folder (default data/measured/ of a checkout; ~/.local/share/batchlab/measured for an installed package; BATCHLAB_MEASURED_DIR overrides both)')
     .option('--stem <name>', 'file name without extension (default gemm-<machine>-<backend>-<date>)')
     .action(benchGemm);
 }

@@ -128,7 +128,7 @@ export function listing(what: What): { rows: Row[]; lines: string[] } {
 export function register(program: Command, io: CliIo): void {
   program
     .command('list')
-    .description('list the catalog: models (data/models), hardware (data/hardware) or local setups (data/deployment)')
+    .description('list the catalog: models (data/models), hardware (data/hardware) or setups, the local setups (data/deployment)')
     .argument('<what>', WHAT.join(', '))
     .addHelpText('after', '\nYour own files work wherever a catalog id does: --model takes an HF config.json (or its folder), --hardware a JSON file shaped like data/hardware/*.json.')
     .exitOverride()

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { batchlabDataDir } from '../util/package-root.js';
+import { measuredDataDir } from '../util/package-root.js';
 import { InputError } from '../util/errors.js';
 import { ensureDir, readJsonCapped, writeFileSafe } from '../util/files.js';
 import type { Provenance } from '../util/provenance.js';
@@ -37,7 +37,7 @@ function isFit(x: unknown): x is FittedRoofline {
 }
 
 function fitsDir(dir?: string): string {
-  return dir ?? process.env.BATCHLAB_MEASURED_DIR ?? batchlabDataDir('measured');
+  return dir ?? measuredDataDir();
 }
 
 /**

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { deviceInfo } from '../backend/device.js';
-import { batchlabDataDir } from '../util/package-root.js';
+import { measuredDataDir } from '../util/package-root.js';
 import type { Provenance } from '../util/provenance.js';
 import { machineFingerprint, nativeStackVersions, thisMachineFacts } from '../util/machine.js';
 import { InputError } from '../util/errors.js';
@@ -14,13 +14,14 @@ import type { GemmSweepOptions } from './sweep.js';
 import type { Table } from '../util/table.js';
 
 /**
- * data/measured/ of the batchlab package (BATCHLAB_MEASURED_DIR overrides it).
+ * The folder of this machine's measurements (`measuredDataDir`: data/measured/ of a
+ * checkout, BATCHLAB_MEASURED_DIR overrides it, the user's data folder for an installed package).
  *
  * @example
- * measuredDir() // => '<package>/data/measured' unless BATCHLAB_MEASURED_DIR is set
+ * measuredDir() // => '<package>/data/measured' in a checkout, unless BATCHLAB_MEASURED_DIR is set
  */
 export function measuredDir(): string {
-  return process.env.BATCHLAB_MEASURED_DIR ?? batchlabDataDir('measured');
+  return measuredDataDir();
 }
 
 /** A file-name-safe version of a host or backend name. */

@@ -64,7 +64,7 @@ export function rooflineStepCost(model: ModelSpec, hw: HardwareSpec, opts: Roofl
  *
  * @example
  * decodeStepTime(loadModel('llama-3.1-8b'), loadHardware('h100-sxm'), { dtype: 'bf16', batch: 1, context: 0 })
- * // => about 4.8e-3 (16 GB of weights at 3.35 TB/s)
+ * // => about 4.48e-3 (15.0 GB of weights read, the embedding table's one row aside, at 3.35 TB/s)
  */
 export function decodeStepTime(
   model: ModelSpec,

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { InputError } from './errors.js';
 import { fileURLToPath } from 'node:url';
+import { homedir } from 'node:os';
 
 let cached: string | undefined;
 
@@ -31,6 +32,35 @@ export function batchlabRoot(): string {
 /** Absolute path of a folder under data/ in the package root. */
 export function batchlabDataDir(sub: string): string {
   return join(batchlabRoot(), 'data', sub);
+}
+
+/**
+ * Where this machine's measurements are saved and read: BATCHLAB_MEASURED_DIR when set;
+ * data/measured/ of a batchlab checkout; and for batchlab installed as a dependency (its
+ * root inside a node_modules folder, which a reinstall replaces and a user may not be
+ * allowed to write) the user's data folder, $XDG_DATA_HOME/batchlab/measured
+ * (~/.local/share/batchlab/measured): measurements belong to the machine, not to a project.
+ *
+ * @example
+ * measuredDataDir() // => '<checkout>/data/measured' in a checkout
+ */
+export function measuredDataDir(): string {
+  return measuredDirFor(batchlabRoot(), process.env, homedir());
+}
+
+/**
+ * `measuredDataDir` for a given package root, environment and home folder.
+ *
+ * @example
+ * measuredDirFor('/app/node_modules/batchlab', {}, '/home/me') // => '/home/me/.local/share/batchlab/measured'
+ */
+export function measuredDirFor(root: string, env: Readonly<Record<string, string | undefined>>, home: string): string {
+  const own = env.BATCHLAB_MEASURED_DIR;
+  if (own !== undefined && own !== '') return own;
+  if (!root.split(sep).includes('node_modules')) return join(root, 'data', 'measured');
+  const xdg = env.XDG_DATA_HOME;
+  // The XDG base directory specification ignores a relative XDG_DATA_HOME.
+  return join(xdg !== undefined && isAbsolute(xdg) ? xdg : join(home, '.local', 'share'), 'batchlab', 'measured');
 }
 
 /**

@@ -53,6 +53,8 @@ test('npm pack yields a package that installs and imports in a clean folder', { 
     }
     assert.doesNotMatch(listing, /package\/(test|notebooks|node_modules|\.venv|\.cache)\//);
     for (const f of ['package/scripts/native.mjs', 'package/dist/lib/internal.js', 'package/dist/lib/internal.d.ts']) assert.ok(listing.includes(f), `${f} missing from the tarball`);
+    // The license the manifest names, and the docs the README's commands and the CLI's messages point at.
+    for (const f of ['package/LICENSE', 'package/docs/search-spec.example.json', 'package/docs/local-setup.md', 'package/docs/sweeps.md']) assert.ok(listing.includes(f), `${f} missing from the tarball`);
     const app = join(dir, 'app');
     mkdirSync(app);
     consumerPath = bareBin(dir);
@@ -77,6 +79,9 @@ console.log(JSON.stringify({ experts: m.moe.numExperts, pipeline: b.pipelineBubb
     assert.equal(version, (JSON.parse(run('node', ['-p', "JSON.stringify(require('./package.json'))"], root)) as { version: string }).version);
     const help = run('npx', ['--no-install', 'batchlab', '--help'], app);
     for (const command of ['roofline', 'deploy', 'setup']) assert.match(help, new RegExp(`^  ${command}\\b`, 'm'), `batchlab --help lists no ${command} command`);
+    // The README's search example, its spec read from the installed package.
+    const search = JSON.parse(run('npx', ['--no-install', 'batchlab', '--json', 'search', '--spec', join(app, 'node_modules', 'batchlab', 'docs', 'search-spec.example.json')], app)) as { best: { devicesNeeded: number } | null };
+    assert.ok(search.best && search.best.devicesNeeded >= 1);
     const plan = JSON.parse(run('npx', ['--no-install', 'batchlab', '--json', 'setup', '--plan'], app)) as { project: string; installed: boolean; package: string };
     assert.equal(plan.installed, false);
     assert.equal(plan.project, app); // the binding goes into the project that installed batchlab
