@@ -1,5 +1,5 @@
 import { constants as bufferConstants } from 'node:buffer';
-import { chmodSync, closeSync, constants, fstatSync, fsyncSync, mkdirSync, openSync, readSync, realpathSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, constants, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readlinkSync, readSync, realpathSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { chmod, open, rename, rm } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -54,8 +54,9 @@ function probeCreate(field: string, path: string, folder: string, allowed: strin
 }
 
 /**
- * Checks that `path` may be written: an existing regular file (through symbolic links) or
- * a new name in an existing folder that accepts new files. Devices (/dev/null, /dev/zero,
+ * Checks that `path` may be written: an existing regular file (through symbolic links, as
+ * a shell's > follows them; a link to nothing is refused) or a new name in an existing
+ * folder that accepts new files. Devices (/dev/null, /dev/zero,
  * /dev/full), FIFOs, sockets and folders are refused: an atomic write renames a temporary
  * file over the target, which would replace a device node rather than write to it. The
  * folder is tested by creating and removing an empty file in it, so a name under /proc
@@ -75,6 +76,14 @@ export function checkWritableFile(field: string, path: unknown): string {
     st = statSync(p);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new InputError(field, p, allowed, errnoText(err));
+    // A symbolic link to nothing: writing would replace the link, not make what it names.
+    let link: string | undefined;
+    try {
+      link = lstatSync(p).isSymbolicLink() ? readlinkSync(p) : undefined;
+    } catch {
+      link = undefined;
+    }
+    if (link !== undefined) throw new InputError(field, p, allowed, `a symbolic link to ${link}, which does not exist`);
   }
   if (st && !st.isFile()) throw new InputError(field, p, allowed, `it is ${kindOf(st)}`);
   const parent = dirname(resolve(p));
@@ -103,12 +112,20 @@ let tempCount = 0;
  * link), a temporary name beside it, and the mode to keep (an existing file's permission
  * bits; a new file gets the process's default).
  */
-function atomicTarget(path: string): { target: string; temp: string; mode?: number } {
+function atomicTarget(field: string, path: string): { target: string; temp: string; mode?: number } {
   let target = resolve(path);
   try {
     target = realpathSync(target);
   } catch {
-    // a new file: its own path
+    // A new file: its own path. A link to nothing is refused: renaming over it would turn
+    // the link into a file, where a link to a file writes that file (as a shell's > does).
+    let link: string | undefined;
+    try {
+      link = lstatSync(target).isSymbolicLink() ? readlinkSync(target) : undefined;
+    } catch {
+      link = undefined;
+    }
+    if (link !== undefined) throw new InputError(field, path, 'a regular file this user can write, or a symbolic link to one', `a symbolic link to ${link}, which does not exist`);
   }
   let mode: number | undefined;
   try {
@@ -134,7 +151,7 @@ function atomicTarget(path: string): { target: string; temp: string; mode?: numb
  */
 export function writeFileSafe(field: string, path: string, data: string | Buffer): void {
   checkWritableFile(field, path);
-  const { target, temp, mode } = atomicTarget(path);
+  const { target, temp, mode } = atomicTarget(field, path);
   let fd: number | undefined;
   try {
     fd = openSync(temp, 'wx', mode ?? 0o666);
@@ -159,7 +176,7 @@ export function writeFileSafe(field: string, path: string, data: string | Buffer
  */
 export async function writeFileSafeAsync(field: string, path: string, data: string | Buffer): Promise<void> {
   checkWritableFile(field, path);
-  const { target, temp, mode } = atomicTarget(path);
+  const { target, temp, mode } = atomicTarget(field, path);
   let handle: Awaited<ReturnType<typeof open>> | undefined;
   try {
     handle = await open(temp, 'wx', mode ?? 0o666);

@@ -82,6 +82,13 @@ test('writeFileSafe and writeFileSafeAsync keep an existing file\'s mode, write 
   assert.ok(lstatSync(link).isSymbolicLink());
   assert.equal(readFileSync(f, 'utf8'), 'through the link\n');
   assert.deepEqual(readdirSync(dir).sort(), ['kept.txt', 'link.txt']);
+  // A link to nothing is refused before and at the write: renaming over it would replace the link with a file.
+  const dangling = join(dir, 'dangling.txt');
+  symlinkSync(join(dir, 'nowhere', 'x.txt'), dangling);
+  assert.throws(() => checkWritableFile('--out', dangling), named('--out', /a symbolic link to .*nowhere\/x\.txt, which does not exist/));
+  assert.throws(() => writeFileSafe('--out', dangling, 'x'), named('--out', /which does not exist/));
+  await assert.rejects(writeFileSafeAsync('--out', dangling, 'x'), named('--out', /which does not exist/));
+  assert.ok(lstatSync(dangling).isSymbolicLink(), 'the link is still a link');
 });
 
 test('writeFileSafe and writeFileSafeAsync refuse a write the disk cannot hold, naming the flag, and leave the earlier file whole (regression: a truncated file reported as written)', async (t) => {
