@@ -776,6 +776,7 @@ export {
   requestPrice,
   usdPerMillionAtLoad,
   searchDecodeContext,
+  checkSlo,
   kernelTableStepModel,
   localSetupFromJson,
   loadLocalSetupFile,

@@ -112,7 +112,8 @@ function checkLoad(l: SearchLoad): Required<SearchLoad> {
     requestsPerSecond: checkPositive('load.requestsPerSecond', l.requestsPerSecond, 1e9),
     promptTokens: checkInt('load.promptTokens', l.promptTokens, { min: 1, max: 1 << 22 }),
     outputTokens: checkInt('load.outputTokens', l.outputTokens, { min: 1, max: 1 << 22 }),
-    cacheHitFraction: checkFraction('load.cacheHitFraction', l.cacheHitFraction ?? 0),
+    // As deploy's --cache-hit: a fraction of 1 would leave no prompt token to compute.
+    cacheHitFraction: checkHitFraction(l.cacheHitFraction ?? 0),
   };
 }
 
@@ -258,7 +259,20 @@ function better(a: SearchPoint, b: SearchPoint | null): boolean {
   return a.usdPerRequest < b.usdPerRequest;
 }
 
-function checkSlo(slo: Slo): Slo {
+function checkHitFraction(x: unknown): number {
+  const v = checkFraction('load.cacheHitFraction', x);
+  if (v >= 1) throw new InputError('load.cacheHitFraction', v, 'a number in [0, 1) (as deploy --cache-hit): a fraction of 1 leaves no prompt token to compute');
+  return v;
+}
+
+/**
+ * An SLO checked: each limit absent or a positive finite number of seconds; an InputError
+ * names the field otherwise.
+ *
+ * @example
+ * checkSlo({ tpotSeconds: 0.05 }) // => { ttftSeconds: undefined, tpotSeconds: 0.05 }
+ */
+export function checkSlo(slo: Slo): Slo {
   if (typeof slo !== 'object' || slo === null) throw new InputError('slo', slo, 'an object { ttftSeconds?, tpotSeconds? }');
   return {
     ttftSeconds: slo.ttftSeconds === undefined ? undefined : checkPositive('slo.ttftSeconds', slo.ttftSeconds),

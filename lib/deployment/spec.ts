@@ -7,7 +7,7 @@ import { InputError } from '../util/errors.js';
 import { checkArray, checkInt, checkKnownKeys, checkOneOf } from '../util/validate.js';
 import { checkPrecision, uniformPrecision } from './layout.js';
 import type { SearchLoad, SearchPoint, SearchSpace, Slo } from './search.js';
-import { evaluateSearchPoint, searchSpaceSize } from './search.js';
+import { checkSlo, evaluateSearchPoint, searchSpaceSize } from './search.js';
 import type { SpeculativeDecoding } from './pool.js';
 import type { DeploymentPrecision, PoolLayout } from './types.js';
 
@@ -50,6 +50,8 @@ export function searchSpaceFromSpec(spec: SearchSpec): SearchSpace {
     const v = spec[k];
     if (typeof v === 'object' && v !== null && !Array.isArray(v)) checkKnownKeys(k, v, allowed);
   }
+  // The SLO is search's, but one spec file serves search and sweep alike: both refuse a bad one.
+  if (spec.slo !== undefined) checkSlo(spec.slo);
   if (typeof spec.model !== 'string') throw new InputError('model', spec.model, 'a model catalog id or the path of an HF config.json');
   const model = resolveModel(spec.model, 'model');
   const hardware = checkArray<string>('hardware', spec.hardware, 1000).map((id, i) => resolveHardware(id, `hardware[${i}]`));

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { loadHardware } from '../../lib/hardware/index.js';
 import { loadModel } from '../../lib/models/index.js';
 import { uniformPrecision } from '../../lib/deployment/layout.js';
-import { cheapestByBruteForce, deploymentFrontier, evaluateSearchPoint, evaluateSearchSpace, searchCheapestDeployment, searchSpaceSize } from '../../lib/deployment/search.js';
+import { checkSlo, cheapestByBruteForce, deploymentFrontier, evaluateSearchPoint, evaluateSearchSpace, searchCheapestDeployment, searchSpaceSize } from '../../lib/deployment/search.js';
 import type { SearchSpace } from '../../lib/deployment/search.js';
 import { searchSpaceFromSpec } from '../../lib/deployment/spec.js';
 import { candidateLayouts, denseVsMoe } from '../../lib/deployment/compare.js';
@@ -186,4 +186,13 @@ test('a search precision with an FP8 KV cache: kept by searchSpaceFromSpec, fits
   const sim = simulateSearchPoint(s, best, { requests: 100 }, 1);
   assert.match(sim.result.provenance.cost, /fp8 KV cache/);
   assert.throws(() => fromSpec([{ weights: 'bf16', attention: 'bf16', dispatch: 'bf16', combine: 'bf16', kvCache: 'fp7' }] as never[]), (e: unknown) => e instanceof InputError && e.field === 'precision.kvCache');
+});
+
+test('one search spec is checked alike for search and sweep: a cache-hit fraction of 1 and a negative SLO are refused by field (sweep took both)', () => {
+  const spec = { model: 'llama-3.1-8b', hardware: ['h100-sxm'], layouts: [{ tensorParallel: 1 }], precisions: ['bf16' as const], batches: [1], load: { requestsPerSecond: 1, promptTokens: 1000, outputTokens: 100 } };
+  // deploy refuses --cache-hit 1 ("a number in [0, 1)"): the search line it would print could not be run.
+  assert.throws(() => evaluateSearchPoint(searchSpaceFromSpec({ ...spec, load: { ...spec.load, cacheHitFraction: 1 } }), 0), (e: unknown) => e instanceof InputError && e.field === 'load.cacheHitFraction' && /\[0, 1\)/.test(e.message));
+  assert.equal(evaluateSearchPoint(searchSpaceFromSpec({ ...spec, load: { ...spec.load, cacheHitFraction: 0.99 } }), 0).feasible, true);
+  assert.throws(() => searchSpaceFromSpec({ ...spec, slo: { ttftSeconds: -1 } }), (e: unknown) => e instanceof InputError && e.field === 'slo.ttftSeconds');
+  assert.deepEqual(checkSlo({ tpotSeconds: 0.05 }), { ttftSeconds: undefined, tpotSeconds: 0.05 });
 });
