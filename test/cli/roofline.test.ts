@@ -35,3 +35,15 @@ test('batchlab roofline: with no finite critical batch it says the step stays me
   assert.equal(w.criticalBatchReason, undefined);
   assert.match((await run(['roofline', '--model', 'llama-3.1-70b', '--hardware', 'h100-sxm'])).out, new RegExp(`turns compute-bound at batch ${w.criticalBatch}$`));
 });
+
+test('batchlab roofline refuses a context past the model\'s own, as deploy and simulate do, and names the figures deploy gives for the device', async () => {
+  // Llama-3.1-8B's config.json: max_position_embeddings 131072.
+  const long = await run(['roofline', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--context', '1048576']);
+  assert.equal(long.code, 2);
+  assert.match(long.err, /--context must be small enough that --context \(1,048,576 tokens\) is at most llama-3\.1-8b's context of 131,072 tokens/);
+  // MI300X has no calibration (data/hardware/mi300x.json): deploy's figures there are typical ones.
+  const amd = await run(['roofline', '--model', 'llama-3.1-8b', '--hardware', 'mi300x']);
+  assert.match(amd.out, /`batchlab deploy` gives typical figures .*\(AMD Instinct MI300X 192GB has no calibration\)/);
+  const h100 = await run(['roofline', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm']);
+  assert.match(h100.out, /`batchlab deploy` gives calibrated figures .*sourced calibration/);
+});
