@@ -66,7 +66,14 @@ export function gemmCsv(rows: readonly GemmRow[]): string {
  * parseGemmCsv(gemmCsv(rows)).length === rows.length // => true
  */
 export function parseGemmCsv(text: string, source = 'CSV'): GemmRow[] {
-  const records = parse(text, { columns: true, skip_empty_lines: true, info: true }) as Array<{ record: Record<string, string>; info: { lines: number } }>;
+  let records: Array<{ record: Record<string, string>; info: { lines: number } }>;
+  try {
+    records = parse(text, { columns: true, skip_empty_lines: true, info: true }) as typeof records;
+  } catch (e) {
+    // csv-parse's own text ("Quote Not Closed …") names neither the file nor what was expected.
+    const err = e as { lines?: number; message?: string };
+    throw new InputError(`${source} line ${err.lines ?? '?'}`, source, 'well-formed CSV in the GEMM CSV format (lib/gemm/row.ts)', err.message);
+  }
   return records.map(({ record, info }) => {
     const row: Record<string, unknown> = {};
     for (const c of GEMM_COLUMNS) {
@@ -75,6 +82,8 @@ export function parseGemmCsv(text: string, source = 'CSV'): GemmRow[] {
       if (GEMM_NUMERIC_COLUMNS.has(c)) {
         const num = Number(v);
         if (v === '' || !Number.isFinite(num)) throw new InputError(`${source} line ${info.lines} column ${c}`, v, 'a finite number');
+        // A time, a size or a count below zero is no measurement (a resumed run would keep it).
+        if (num < 0) throw new InputError(`${source} line ${info.lines} column ${c}`, v, 'a finite number ≥ 0');
         row[c] = num;
       } else row[c] = v;
     }

@@ -29,6 +29,9 @@ test('gemmCsv and parseGemmCsv round-trip rows, quoting commas; a bad cell names
   const broken = text.replace(',0.0001,', ',fast,');
   assert.throws(() => parseGemmCsv(broken, 'f.csv'), (e: unknown) => e instanceof InputError && e.field === 'f.csv line 2 column median_s');
   assert.throws(() => parseGemmCsv('m,k\n1,2\n'), (e: unknown) => e instanceof InputError && /column case/.test(e.field));
+  // A time below zero is no measurement; damaged CSV names the file and line, not only csv-parse's words.
+  assert.throws(() => parseGemmCsv(text.replace(',0.0001,', ',-1,'), 'f.csv'), (e: unknown) => e instanceof InputError && e.field === 'f.csv line 2 column median_s' && /≥ 0/.test(e.message));
+  assert.throws(() => parseGemmCsv(`${GEMM_COLUMNS.join(',')}\n"unclosed,1\n`, 'g.csv'), (e: unknown) => e instanceof InputError && /^g\.csv line \d+$/.test(e.field) && /well-formed CSV/.test(e.message) && /Quote Not Closed/.test(e.message));
 });
 
 test('sweepGemmToFiles is resumable: an interrupted sweep keeps its points and a re-run measures only the rest', async () => {
