@@ -38,7 +38,7 @@ export interface TimingOptions {
   minReps?: number;
   /** Milliseconds of timed repetitions at least (default 200). */
   minTimeMs?: number;
-  /** Stop after this many repetitions even if minTimeMs is not reached (default 10 000). */
+  /** Stop after this many repetitions even if minTimeMs is not reached (default 10 000, or minReps when that is more). */
   maxReps?: number;
   /** Stop after this long once 3 repetitions are in, even below minReps (default max(10 s, 20 × minTimeMs)). */
   maxTimeMs?: number;
@@ -66,7 +66,8 @@ export function resolveTimingOptions(opts: TimingOptions = {}): Required<Omit<Ti
   const warmup = checkInt('warmup', opts.warmup ?? 2, { min: 0, max: 1000 });
   const minReps = checkInt('minReps', opts.minReps ?? 5, { min: 1, max: 1_000_000 });
   const minTimeMs = checkNumber('minTimeMs', opts.minTimeMs ?? 200, { min: 0, max: 3_600_000 });
-  const maxReps = checkInt('maxReps', opts.maxReps ?? 10_000, { min: minReps, max: 10_000_000 });
+  // The default cap never sits below the repetitions asked for: only a cap the caller sets can conflict.
+  const maxReps = checkInt('maxReps', opts.maxReps ?? Math.max(10_000, minReps), { min: minReps, max: 10_000_000 });
   const maxTimeMs = checkNumber('maxTimeMs', opts.maxTimeMs ?? Math.max(10_000, 20 * minTimeMs), { min: minTimeMs, max: 86_400_000 });
   const sync = opts.sync === undefined ? undefined : checkOneOf('sync', opts.sync, SYNC_MODES);
   return { warmup, minReps, minTimeMs, maxReps, maxTimeMs, sync };

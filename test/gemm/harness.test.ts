@@ -11,6 +11,7 @@ import {
   benchGroupedExperts,
   defaultSyncMode,
   GEMM_COLUMNS,
+  resolveTimingOptions,
 } from '../../lib/gemm/index.js';
 import { InputError } from '../../lib/util/errors.js';
 
@@ -170,4 +171,11 @@ test('benchGroupedExperts stores every weight in the chosen layout (nn.Linear\'s
   for (const r of plain) assert.match(r.detail, /;layout=plain$/);
   // The layout changes where the weights sit, not how much work or traffic there is.
   assert.deepEqual(def.map((r) => [r.flops, r.weight_bytes]), plain.map((r) => [r.flops, r.weight_bytes]));
+});
+
+test('resolveTimingOptions: the default repetition cap is never below --min-reps (20,000 asked for failed on a cap no flag sets)', () => {
+  assert.equal(resolveTimingOptions({}).maxReps, 10_000);
+  assert.equal(resolveTimingOptions({ minReps: 20_000 }).maxReps, 20_000);
+  // A cap the caller sets below the minimum is still the caller's error.
+  assert.throws(() => resolveTimingOptions({ minReps: 20_000, maxReps: 10 }), (e: unknown) => e instanceof InputError && e.field === 'maxReps');
 });
