@@ -3,7 +3,7 @@ import { loadHardware } from '../hardware/spec.js';
 import { loadModel } from '../models/spec.js';
 import type { EfficiencyMode, Parallelism } from '../roofline/deployment.js';
 import { perfModelText, replicaLabel } from '../batching/replica.js';
-import { perfStepCost } from '../roofline/deployment.js';
+import { kvCacheCapacity, perfStepCost } from '../roofline/deployment.js';
 import { runServingSweepPoint, servingSweepPoints } from '../batching/sweep.js';
 import type { ServingSweepGrid, ServingSweepRow } from '../batching/sweep.js';
 import type { ServingArrivalSpec, ServingLengthSpec, ServingPolicyKind } from '../batching/types.js';
@@ -92,14 +92,23 @@ export function servingSweepDefinition(spec: ServingSweepSpec): SweepDefinition<
   if (typeof spec.model !== 'string') throw new InputError('model', spec.model, 'a model catalog id');
   if (typeof spec.hardware !== 'string') throw new InputError('hardware', spec.hardware, 'a hardware catalog id');
   const seed = checkInt('seed', spec.seed, { min: 0, max: 2 ** 32 - 1 });
-  // The performance model prices every row (the spec may give its own KV capacity, so no memory fit
-  // is asked of the layout), and each row names it as a catalog replica's label does.
+  // The performance model prices every row, and each row names it as a catalog replica's
+  // label does. The KV cache is the spec's own capacity, else what the memory fit leaves
+  // beside the weights, as `simulate --model` has it (rows without a bound held 2× more).
   const model = loadModel(spec.model);
   const hw = loadHardware(spec.hardware);
   const config = { precision: spec.precision, parallelism: spec.parallelism, efficiency: spec.efficiency };
   const stepCost = perfStepCost(model, hw, config);
+  const kvCapacityTokens = spec.kvCapacityTokens ?? kvCacheCapacity(model, hw, config).tokens;
+  // Every length spec has a largest value: a request past the model's context is refused, as simulate refuses it.
+  const most = (l: ServingLengthSpec | undefined): number => (l === undefined ? 0 : l.kind === 'fixed' ? l.tokens : l.max);
+  const longest = most(spec.promptTokens) + most(spec.outputTokens);
+  if (model.maxContextTokens !== undefined && longest > model.maxContextTokens) {
+    throw new InputError('spec.promptTokens', spec.promptTokens, `lengths whose largest prompt plus largest output (${longest.toLocaleString('en-US')} tokens) is at most ${model.id}'s context of ${model.maxContextTokens.toLocaleString('en-US')} tokens (max_position_embeddings of its config)`);
+  }
   const par = spec.parallelism ?? {};
-  const label = replicaLabel(model, hw, spec.precision ?? 'bf16', (par.tp ?? 1) * (par.dp ?? 1) * (par.pp ?? 1), perfModelText(hw, config));
+  const kvText = spec.kvCapacityTokens === undefined ? `KV ${kvCapacityTokens} tok (memory fit)` : `KV ${kvCapacityTokens} tok (the spec's)`;
+  const label = replicaLabel(model, hw, spec.precision ?? 'bf16', (par.tp ?? 1) * (par.dp ?? 1) * (par.pp ?? 1), `${perfModelText(hw, config)}; ${kvText}`);
   const grid: ServingSweepGrid = {
     base: {
       arrivals: spec.arrivals,
@@ -108,7 +117,7 @@ export function servingSweepDefinition(spec: ServingSweepSpec): SweepDefinition<
       outputTokens: spec.outputTokens,
       stepCost,
       costLabel: label,
-      kvCapacityTokens: spec.kvCapacityTokens,
+      kvCapacityTokens,
     },
     policies: spec.policies,
     maxBatches: spec.maxBatches,

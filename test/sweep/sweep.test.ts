@@ -10,6 +10,9 @@ import type { SweepDefinition } from '../../lib/sweep/run.js';
 import { gemmMachineFingerprint, mergeGemmCsvFiles } from '../../lib/sweep/gemm.js';
 import { servingSweepDefinition } from '../../lib/sweep/serving.js';
 import { InputError } from '../../lib/util/errors.js';
+import { kvCacheCapacity } from '../../lib/roofline/deployment.js';
+import { loadModel } from '../../lib/models/spec.js';
+import { loadHardware } from '../../lib/hardware/spec.js';
 
 const root = resolve(import.meta.dirname, '../..');
 
@@ -217,10 +220,18 @@ test('mergeSweepShards() refuses rows set to null or reversed, shards without ki
 test('servingSweepDefinition: every row names its step model, and a spec that gives its own KV capacity is priced whatever the memory fit says', () => {
   const spec = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../docs/serving-sweep.example.json'), 'utf8'));
   const def = servingSweepDefinition({ ...spec, requests: 50, ratesPerSecond: [2], maxBatches: [16], windowsMs: [5] });
-  assert.equal(def.point(0).cost, 'llama-3.1-70b bf16 on 4× h100-sxm (performance model, calibrated)');
+  // Without a capacity of its own the KV cache is the memory fit's, as `simulate --model` sizes it (kvCacheCapacity).
+  const fit = kvCacheCapacity(loadModel('llama-3.1-70b'), loadHardware('h100-sxm'), { precision: 'bf16', parallelism: { tp: 4 } }).tokens;
+  assert.equal(def.point(0).cost, `llama-3.1-70b bf16 on 4× h100-sxm (performance model, calibrated; KV ${fit} tok (memory fit))`);
   // Llama-3.1-70B in bf16 on one H100 holds no KV cache beside 141 GB of weights; the spec's own capacity stands in.
   const one = servingSweepDefinition({ ...spec, parallelism: { tp: 1 }, kvCapacityTokens: 100000, requests: 20, ratesPerSecond: [2], maxBatches: [16], windowsMs: [5] });
   assert.ok(one.point(0).ttftP99 > 0);
+  assert.match(one.point(0).cost, /KV 100000 tok \(the spec's\)\)$/);
+  // 120,000-token prompts: the fit holds 5 at once (617,950 tokens), never the 16 the batch limit allows.
+  const long = servingSweepDefinition({ ...spec, requests: 20, promptTokens: { kind: 'fixed', tokens: 120000 }, outputTokens: { kind: 'fixed', tokens: 128 }, policies: ['continuous'], ratesPerSecond: [1], maxBatches: [16], windowsMs: undefined });
+  assert.ok(long.point(0).meanBatch <= Math.floor(fit / 120128) + 1e-9, `${long.point(0).meanBatch}`);
+  // A request past the model's context (131,072 tokens) is refused, as simulate refuses it.
+  assert.throws(() => servingSweepDefinition({ ...spec, promptTokens: { kind: 'fixed', tokens: 2_000_000 } }), (e: unknown) => e instanceof InputError && e.field === 'spec.promptTokens' && /131,072 tokens/.test(e.message));
   assert.throws(() => servingSweepDefinition({ ...spec, policy: 'window' }), /spec\.policy must be left out/);
 });
 
