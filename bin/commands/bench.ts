@@ -1,4 +1,5 @@
 import { refuseRepeated } from './inputs.js';
+import { totalmem } from 'node:os';
 import { CliExit } from './io.js';
 import { countOf } from '../../lib/util/words.js';
 import { Command, Option } from 'commander';
@@ -97,7 +98,8 @@ async function benchGemm(o: GemmCliOptions, cmd: Command): Promise<void> {
   const memoryBudgetBytes =
     o.memoryBudgetGib === undefined
       ? undefined
-      : decimalInRange('--memory-budget-gib', o.memoryBudgetGib, { min: 0, exclusiveMin: true, max: 1e6 }) * 2 ** 30;
+      : // A budget past this machine's memory would let a shape through to an allocation that fails.
+        decimalInRange('--memory-budget-gib', o.memoryBudgetGib, { min: 0, exclusiveMin: true, max: Math.floor((totalmem() / 2 ** 30) * 100) / 100 }) * 2 ** 30;
 
   if (backend === 'cpu') {
     // tfjs's plain cpu backend prints "install our node backend" on its first tensor;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { activeBackend } from '../../lib/backend/index.js';
 import { loadLatestFittedRoofline } from '../../lib/cost/index.js';
@@ -111,6 +111,10 @@ test('batchlab bench gemm: bad arguments exit 2 with the argument named; a run w
   const refused = await run(['bench', 'gemm', '--m', '4096', '--k', '4096', '--n', '4096', '--memory-budget-gib', '0.01', '--out', dir]);
   assert.equal(refused.code, 2);
   assert.match(refused.err, /^batchlab: --memory-budget-gib must be at least the 0\.19 GiB .*; got 0\.01 /);
+  // No budget past this machine's memory: a shape it let through failed in the allocator ("Invalid typed array length").
+  const huge = await run(['bench', 'gemm', '--m', '1', '--shapes', '100000x100000', '--memory-budget-gib', '1000000', '--out', dir]);
+  assert.equal(huge.code, 2);
+  assert.equal(huge.err, `batchlab: --memory-budget-gib must be a number in (0, ${Math.floor((totalmem() / 2 ** 30) * 100) / 100}]; got "1000000"`);
 
   const ok = await run(['bench', 'gemm', '--m', '1,2,4,8', '--k', '8', '--n', '8', '--min-reps', '2', '--min-time-ms', '1', '--out', dir, '--stem', 'cli']);
   assert.equal(ok.code, 0, ok.err);
