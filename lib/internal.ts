@@ -28,6 +28,7 @@ export {
   writeFileSafeAsync,
   formatUsd,
   countOf,
+  fmtFigure,
   monotonicSeconds,
 } from './util/index.js';
 export type {

@@ -5,7 +5,7 @@ import { DTYPES } from '../../lib/core/types.js';
 import type { Dtype } from '../../lib/core/types.js';
 import { requestPrice } from '../../lib/deployment/cost.js';
 import { formatUsd } from '../../lib/util/money.js';
-import { HARDWARE_FLAG_HELP, MODEL_FLAG_HELP, PRICE_FLAG_HELP, checkModelContext, hardwareFlag, modelFlag, modelNoteLines, priceSource } from './inputs.js';
+import { HARDWARE_FLAG_HELP, MODEL_FLAG_HELP, PRICE_FLAG_HELP, checkModelContext, fmtFigure, hardwareFlag, modelFlag, modelNoteLines, priceSource } from './inputs.js';
 import { loadPromptMix, promptMixStats, scalePromptMix } from '../../lib/attention/prompts.js';
 import { deepseekDayReproduction } from '../../lib/deployment/deepseek.js';
 import { checkPrecision } from '../../lib/deployment/layout.js';
@@ -85,7 +85,7 @@ function precisionArg(raw: string): ReturnType<typeof checkPrecision> {
   return checkPrecision({ weights: d[0], attention: d[1], dispatch: d[2], combine: d[3] });
 }
 
-const fmt = (x: number, digits = 3): string => (Math.abs(x) >= 1000 ? Math.round(x).toLocaleString('en-US') : Number(x.toPrecision(digits)).toString());
+const fmt = fmtFigure;
 const gb = (bytes: number): string => `${fmt(bytes / 1e9)} GB`;
 
 /** A published-vs-predicted value in its unit: dollars with a $, the margin in percent as DeepSeek published it. */

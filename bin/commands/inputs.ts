@@ -49,7 +49,7 @@ export function modelNoteLines(model: ModelSpec, indent = '  '): string[] {
   return (model.notes ?? []).map((n) => `${indent}note: ${n}`);
 }
 
-export { countOf } from '../../lib/util/words.js';
+export { countOf, fmtFigure } from '../../lib/util/words.js';
 
 /**
  * Refuses a list flag that holds one entry twice (each entry is one run or point, and a

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { pipelineBubbleFraction } from '../../lib/pipeline/bubbles.js';
 import { pipelineSchedule } from '../../lib/pipeline/schedule.js';
 import { asFlags, decimalInRange, emit, intArg } from './context.js';
-import { countOf } from './inputs.js';
+import { countOf, fmtFigure } from './inputs.js';
 
 interface PipelineCliOptions {
   layers: string;
@@ -49,7 +49,7 @@ export function register(program: Command): void {
       };
       emit(cmd, result, () => [
         `S = ${countOf(stages, 'stage')}, m = ${countOf(microBatches, 'micro-batch', 'micro-batches')}, v = ${chunks}: bubble ${(closed * 100).toFixed(1)} % (closed form (S−1)/(v·m+S−1)), ${(run.bubbleFraction * 100).toFixed(1)} % simulated`,
-        `makespan ${(run.makespanSeconds * 1e3).toFixed(2)} ms for ${countOf(ticks, 'tick')}, ${run.microBatchesPerSecond.toFixed(1)} micro-batches/s`,
+        `makespan ${fmtFigure(run.makespanSeconds * 1e3, 4)} ms for ${countOf(ticks, 'tick')}, ${fmtFigure(run.microBatchesPerSecond, 4)} micro-batches/s`,
       ]);
     });
 }

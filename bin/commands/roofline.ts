@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { DTYPES } from '../../lib/core/types.js';
 import type { Dtype } from '../../lib/core/types.js';
-import { HARDWARE_FLAG_HELP, MODEL_FLAG_HELP, checkModelContext, countOf, hardwareFlag, modelFlag, modelNoteLines } from './inputs.js';
+import { HARDWARE_FLAG_HELP, MODEL_FLAG_HELP, checkModelContext, countOf, fmtFigure, hardwareFlag, modelFlag, modelNoteLines } from './inputs.js';
 import { efficiencyModeOf, memoryFit } from '../../lib/roofline/deployment.js';
 import { decodeCriticalBatch, decodeStepTime } from '../../lib/roofline/model.js';
 import { checkOneOf } from '../../lib/util/validate.js';
@@ -73,7 +73,7 @@ export function register(program: Command): void {
       };
       emit(cmd, result, () => [
         ...(fit.fits ? [] : [`does not fit: short by ${gb(memory.shortfallBytes)} per device (${gb(fit.totalBytes)} needed of ${gb(fit.capacityBytes)}: ${gb(fit.weightBytes)} weights + ${gb(fit.kvCacheBytes)} KV cache + ${gb(fit.activationBytes)} activations); the times below assume it did`]),
-        `${model.id} on ${hw.name} (${countOf(devices, 'device')}), ${dtype}, batch ${batch}, context ${context}: ${(seconds * 1e3).toFixed(3)} ms per decode step, ${(batch / seconds).toFixed(1)} tokens/s`,
+        `${model.id} on ${hw.name} (${countOf(devices, 'device')}), ${dtype}, batch ${batch}, context ${context}: ${fmtFigure(seconds * 1e3, 4)} ms per decode step, ${fmtFigure(batch / seconds, 4)} tokens/s`,
         `this is a bound: the datasheet roofline (every byte at peak bandwidth, every FLOP at peak); \`batchlab deploy\` gives ${efficiencyModeOf(hw)} figures with kernel efficiencies and launch costs (${efficiencyModeOf(hw) === 'calibrated' ? `${hw.name}'s sourced calibration` : `${hw.name} has no calibration`}), and \`--framework\` measured kernel tables where they hold the device, all slower`,
         finite ? `the step turns compute-bound at batch ${critical}` : `the step stays memory-bound at every batch at context ${context}`,
         ...modelNoteLines(model, ''),

@@ -13,6 +13,6 @@ export type { MachineFacts, SoftwareFacts } from './machine.js';
 export { checkWritableFile, checkWritableDir, ensureDir, readTextCapped, readJsonCapped, writeFileSafe, writeFileSafeAsync } from './files.js';
 export type { ReadCaps } from './files.js';
 export { formatUsd } from './money.js';
-export { countOf } from './words.js';
+export { countOf, fmtFigure } from './words.js';
 export { projectRelativePath } from './package-root.js';
 export { monotonicSeconds } from './clock.js';

@@ -12,3 +12,17 @@
 export function countOf(n: number, noun: string, plural = `${noun}s`, grouped = true): string {
   return `${grouped ? n.toLocaleString('en-US') : String(n)} ${n === 1 ? noun : plural}`;
 }
+
+/**
+ * A figure for a person to read: grouped digits from 1,000 up, else `digits` significant
+ * digits, so that nothing non-zero prints as 0 (it printed "0.0 tokens/s" for 6.66e-11).
+ *
+ * @example
+ * fmtFigure(6.66e-11) // => '6.66e-11'
+ * fmtFigure(48123.4) // => '48,123'
+ * fmtFigure(0.0125) // => '0.0125'
+ */
+export function fmtFigure(x: number, digits = 3): string {
+  if (Math.abs(x) >= 1000) return Math.round(x).toLocaleString('en-US');
+  return Number(x.toPrecision(digits)).toString();
+}
