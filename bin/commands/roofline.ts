@@ -67,7 +67,7 @@ export function register(program: Command): void {
       const result = {
         model: model.id, hardware: hw.id, figures: 'bound', dtype, batch, context, tp: devices, devices, stepSeconds: seconds, tokensPerSecond: batch / seconds,
         criticalBatch: finite ? critical : null,
-        ...(finite ? {} : { criticalBatchReason: `memory-bound at every batch: at context ${context} the KV reads grow with the batch as fast as its FLOPs` }),
+        ...(finite ? {} : { criticalBatchReason: `memory-bound at every batch searched: ${noCriticalBatchReason(context)}` }),
         memory,
         notes: model.notes ?? [],
       };
@@ -75,8 +75,19 @@ export function register(program: Command): void {
         ...(fit.fits ? [] : [`does not fit: short by ${gb(memory.shortfallBytes)} per device (${gb(fit.totalBytes)} needed of ${gb(fit.capacityBytes)}: ${gb(fit.weightBytes)} weights + ${gb(fit.kvCacheBytes)} KV cache + ${gb(fit.activationBytes)} activations); the times below assume it did`]),
         `${model.id} on ${hw.name} (${countOf(devices, 'device')}), ${dtype}, batch ${batch}, context ${context}: ${fmtFigure(seconds * 1e3, 4)} ms per decode step, ${fmtFigure(batch / seconds, 4)} tokens/s`,
         `this is a bound: the datasheet roofline (every byte at peak bandwidth, every FLOP at peak); \`batchlab deploy\` gives ${efficiencyModeOf(hw)} figures with kernel efficiencies and launch costs (${efficiencyModeOf(hw) === 'calibrated' ? `${hw.name}'s sourced calibration` : `${hw.name} has no calibration`}), and \`--framework\` measured kernel tables where they hold the device, all slower`,
-        finite ? `the step turns compute-bound at batch ${critical}` : `the step stays memory-bound at every batch at context ${context}`,
+        finite ? `the step turns compute-bound at batch ${critical}` : `the step stays memory-bound at every batch searched: ${noCriticalBatchReason(context)}`,
         ...modelNoteLines(model, ''),
       ]);
     });
+}
+
+/**
+ * Why a decode step has no critical batch, by its context: with cached tokens their KV
+ * reads grow with the batch as fast as its FLOPs; with none, the step's FLOPs per byte
+ * stay below the hardware's ridge up to the largest batch searched (2^24 sequences).
+ */
+function noCriticalBatchReason(context: number): string {
+  return context > 0
+    ? `at context ${context} the KV reads grow with the batch as fast as its FLOPs`
+    : 'with no cached tokens, the weights read once per step stay the larger time up to 16,777,216 sequences (the largest batch searched): the hardware\'s ridge lies above any batch a step holds';
 }

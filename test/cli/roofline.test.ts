@@ -1,5 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { run } from './run.js';
 
 test('batchlab roofline says first that a configuration does not fit, with the shortfall (405B on a 24 GB card)', async () => {
@@ -24,7 +27,7 @@ test('batchlab roofline: with no finite critical batch it says the step stays me
   const args = ['roofline', '--model', 'llama-3.1-70b', '--hardware', 'h100-sxm', '--batch', '64', '--context', '4096'];
   const r = await run(args);
   assert.equal(r.code, 0, r.err);
-  assert.match(r.out, /the step stays memory-bound at every batch at context 4096/);
+  assert.match(r.out, /the step stays memory-bound at every batch searched: at context 4096 the KV reads grow with the batch as fast as its FLOPs/);
   assert.doesNotMatch(r.out, /Infinity/);
   const j = JSON.parse((await run(['--json', ...args])).out);
   assert.equal(j.criticalBatch, null);
@@ -34,6 +37,22 @@ test('batchlab roofline: with no finite critical batch it says the step stays me
   assert.ok(Number.isInteger(w.criticalBatch) && w.criticalBatch > 1);
   assert.equal(w.criticalBatchReason, undefined);
   assert.match((await run(['roofline', '--model', 'llama-3.1-70b', '--hardware', 'h100-sxm'])).out, new RegExp(`turns compute-bound at batch ${w.criticalBatch}$`));
+  // At context 0 on a device whose ridge no batch reaches (10^21 FLOP/s over 1 B/s), the reason is the ridge, not KV reads.
+  const dir = mkdtempSync(join(tmpdir(), 'batchlab-ridge-'));
+  try {
+    const hw = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../data/hardware/h100-sxm.json'), 'utf8'));
+    hw.id = 'ridge';
+    hw.peakFlops.bf16.value = 1e21;
+    hw.memoryBytesPerSecond.value = 1;
+    delete hw.calibration;
+    writeFileSync(join(dir, 'ridge.json'), JSON.stringify(hw));
+    const x = JSON.parse((await run(['--json', 'roofline', '--model', 'llama-3.1-8b', '--hardware', join(dir, 'ridge.json')])).out);
+    assert.equal(x.criticalBatch, null);
+    assert.match(x.criticalBatchReason, /with no cached tokens, the weights read once per step stay the larger time up to 16,777,216 sequences/);
+    assert.doesNotMatch(x.criticalBatchReason, /KV/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('batchlab roofline refuses a context past the model\'s own, as deploy and simulate do, and names the figures deploy gives for the device', async () => {
