@@ -28,7 +28,9 @@ export function parseShard(spec: string, env: Record<string, string | undefined>
   for (const name of SHARD_INDEX_VARIABLES) {
     const raw = env[name];
     if (raw !== undefined && raw !== '') {
-      fromEnv = { name, value: checkInt(name, /^\d+$/.test(raw) ? Number(raw) : NaN, { min: 0, max: count - 1 }) };
+      // The scheduler's text itself in the error ("-1", "abc", "1.0"), not what a parse made of it.
+      if (!/^\d+$/.test(raw)) throw new InputError(name, raw, `an integer in [0, ${count - 1}] (a shard index of "/${count}")`);
+      fromEnv = { name, value: checkInt(name, Number(raw), { min: 0, max: count - 1 }) };
       break;
     }
   }

@@ -26,6 +26,10 @@ test('parseShard(): "i/n", or "/n" with the index from SLURM_ARRAY_TASK_ID or JO
   assert.throws(() => parseShard('1/4', { SLURM_ARRAY_TASK_ID: '2' }), field('--shard i'));
   assert.throws(() => parseShard('4/4', {}), field('--shard i'));
   assert.throws(() => parseShard('/4', { SLURM_ARRAY_TASK_ID: '9' }), field('SLURM_ARRAY_TASK_ID'));
+  // Text no index reads as is quoted back as the scheduler set it (it said "got NaN").
+  for (const raw of ['-1', 'abc', '1.0']) {
+    assert.throws(() => parseShard('/4', { JOB_COMPLETION_INDEX: raw }), (e: unknown) => e instanceof InputError && e.field === 'JOB_COMPLETION_INDEX' && e.message.endsWith(`got "${raw}"`));
+  }
   assert.throws(() => parseShard('a/b', {}), field('--shard'));
 });
 
