@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { moeDistinctExperts } from '../../lib/moe/closed.js';
 import { moeRouteCounts } from '../../lib/moe/routing.js';
 import { fork } from '../../lib/util/random.js';
-import { decimalArg, emit, intArg } from './context.js';
+import { asFlags, decimalArg, emit, intArg } from './context.js';
 
 interface MoeCliOptions {
   experts: string;
@@ -32,7 +32,7 @@ export function register(program: Command): void {
       const topK = intArg('--top-k', o.topK, 1, experts);
       const tokens = intArg('--tokens', o.tokens, 0, 1_000_000);
       const seed = decimalArg('--seed', o.seed);
-      const counts = moeRouteCounts({ kind: 'uniform', experts, topK }, tokens, fork(seed, 'cli-moe'));
+      const counts = asFlags(() => moeRouteCounts({ kind: 'uniform', experts, topK }, tokens, fork(seed, 'cli-moe')), { tokens: '--tokens' });
       let touched = 0;
       let max = 0;
       for (const c of counts) {

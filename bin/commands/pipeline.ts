@@ -40,7 +40,7 @@ export function register(program: Command): void {
       const closed = pipelineBubbleFraction({ stages, microBatches, chunks });
       const run = asFlags(
         () => pipelineSchedule({ layers, stages, layerSeconds }, chunks > 1 ? { kind: 'interleaved', microBatches, chunks, ticks } : { kind: 'fill-drain', microBatches, ticks }),
-        { layers: '--layers' },
+        { layers: '--layers', 'schedule.microBatches × schedule.ticks × stages × schedule.chunks': '--micro-batches × --ticks × --stages × --chunks' },
         { 'stages × chunks': '--stages × --chunks' },
       );
       const result = {

@@ -103,7 +103,9 @@ export function pipelineSchedule(stages: PipelineStageSpec, schedule: PipelineSc
   const layout = pipelineLayout(stages, chunks);
   const slots = flows * passes * layout.stages * chunks;
   if (slots > PIPELINE_MAX_SLOTS) {
-    throw new InputError('flows × passes × stages × chunks', slots, `at most ${PIPELINE_MAX_SLOTS}`, 'fewer micro-batches, ticks or tokens');
+    // Named by the schedule's own fields, so that a caller can map them to its flags.
+    const field = schedule.kind === 'streaming' ? 'schedule.requests × schedule.tokens × stages × schedule.chunks' : 'schedule.microBatches × schedule.ticks × stages × schedule.chunks';
+    throw new InputError(field, slots, `at most ${PIPELINE_MAX_SLOTS}`, schedule.kind === 'streaming' ? 'fewer requests, tokens, stages or chunks' : 'fewer micro-batches, ticks, stages or chunks');
   }
   const timeline = simulate(layout, kind, flows, passes);
   return summarize(kind, layout, flows, passes, microBatchSize, timeline);

@@ -37,3 +37,12 @@ test('batchlab: refusals name the flag the user typed, with its range', async ()
     assert.ok(r.err.startsWith(start), `${args.join(' ')}: ${r.err}`);
   }
 });
+
+test('pipeline and moe refusals name their flags (they said "flows × passes × stages × chunks" and "tokens")', async () => {
+  const p = await run(['pipeline', '--layers', '100000', '--stages', '4096', '--micro-batches', '4096', '--chunks', '16', '--ticks', '64']);
+  assert.equal(p.code, 2);
+  assert.equal(p.err, 'batchlab: --micro-batches × --ticks × --stages × --chunks must be at most 1000000; got 17179869184 (fewer micro-batches, ticks, stages or chunks)');
+  const m = await run(['moe', '--tokens', '1000000', '--experts', '65536', '--top-k', '65536']);
+  assert.equal(m.code, 2);
+  assert.match(m.err, /^batchlab: --tokens must be at most 30517 /);
+});

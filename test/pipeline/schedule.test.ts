@@ -188,6 +188,6 @@ test('pipelineSchedule rejects bad schedules naming the field', () => {
   assert.throws(() => pipelineSchedule(spec, { kind: 'streaming', requests: 4, tokens: NaN }), field('schedule.tokens'));
   assert.throws(() => pipelineSchedule(spec, { kind: 'streaming', requests: 4, tokens: 3, microBatchSize: 0 }), field('schedule.microBatchSize'));
   // 1000 × 1000 × 4 slots would be 4e6 objects: refused before any allocation.
-  assert.throws(() => pipelineSchedule(spec, { kind: 'streaming', requests: 1000, tokens: 1000 }), /flows × passes × stages × chunks must be at most 1000000/);
+  assert.throws(() => pipelineSchedule(spec, { kind: 'streaming', requests: 1000, tokens: 1000 }), /schedule\.requests × schedule\.tokens × stages × schedule\.chunks must be at most 1000000/);
   assert.throws(() => pipelineSchedule(spec, null as never), field('schedule'));
 });
