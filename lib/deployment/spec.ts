@@ -104,5 +104,35 @@ export function searchSpaceFromSpec(spec: SearchSpec): SearchSpace {
  */
 export function searchSweep(spec: SearchSpec): SweepDefinition<SearchPoint> {
   const space = searchSpaceFromSpec(spec);
-  return { kind: 'deployment-search', spec, size: searchSpaceSize(space), point: (i) => evaluateSearchPoint(space, i) };
+  return { kind: 'deployment-search', spec, size: searchSpaceSize(space), point: (i) => evaluateSearchPoint(space, i), columns: SEARCH_SWEEP_COLUMNS };
 }
+
+// Every figure of a row is the performance model's at the row's hardware: calibrated where its
+// catalog entry has a calibration, typical where it has none (`batchlab search` says which).
+const MODELLED = "the performance model's, calibrated where the row's hardware has a calibration, else typical";
+
+/** What each field of a deployment-search row is, with its unit: the shards' and the merge's `columns`. */
+export const SEARCH_SWEEP_COLUMNS: Readonly<Record<string, string>> = {
+  index: 'the point of the space, 0 … size − 1 (hardware × layouts × precisions × batches, batches fastest)',
+  hardware: "catalog id (or file) of the spec's hardware list",
+  layout: "index into the spec's layouts (the spec whose hash is specHash)",
+  precision: "index into the spec's precisions",
+  batch: 'decode sequences per attention rank',
+  feasible: 'priced: it fits in memory and its layout is valid, and the load fills it (or it is the smallest batch)',
+  reason: 'why it is not priced (layout, memory or load), else null',
+  devicesPerUnit: 'devices of one serving unit (tensor × pipeline × data-parallel attention ranks, and the expert ranks)',
+  tokensPerSecondPerUser: `output tokens per second per sequence, ${MODELLED}`,
+  tokensPerSecondPerDevice: `output tokens per second per device at this batch, ${MODELLED}`,
+  tpotSeconds: `time per output token at this batch, seconds, ${MODELLED}`,
+  ttftSeconds: `one prompt's prefill step, seconds, ${MODELLED}`,
+  deviceSecondsPerRequest: 'device-seconds one request takes: its prefill share plus its decode share',
+  usdPerRequest: 'USD per request on the devices the load needs, idle time included',
+  usdPerMillionOutput: 'USD per million output tokens on the devices the load needs, idle time included',
+  usdPerMillionOutputFullBatch: 'USD per million output tokens were every slot busy (what `batchlab deploy` prints)',
+  devicesNeeded: 'devices the load needs, in whole serving units',
+  usdPerHour: "devicesNeeded × the hardware's hourly price, USD per hour",
+  concurrency: "sequences the load keeps in flight (Little's law: rate × (TTFT + output × TPOT))",
+  slots: 'sequences the needed devices hold at this batch',
+  utilisation: 'concurrency / slots',
+  underfilled: "the smallest batch, priced though the load fills less than one unit at it: tpotSeconds is the full batch's, an upper bound",
+};

@@ -6,7 +6,7 @@ import { loadModel } from '../../lib/models/index.js';
 import { uniformPrecision } from '../../lib/deployment/layout.js';
 import { checkSlo, cheapestByBruteForce, deploymentFrontier, evaluateSearchPoint, evaluateSearchSpace, searchCheapestDeployment, searchSpaceSize } from '../../lib/deployment/search.js';
 import type { SearchSpace } from '../../lib/deployment/search.js';
-import { searchSpaceFromSpec } from '../../lib/deployment/spec.js';
+import { searchSpaceFromSpec, searchSweep } from '../../lib/deployment/spec.js';
 import { candidateLayouts, denseVsMoe } from '../../lib/deployment/compare.js';
 import { InputError } from '../../lib/util/errors.js';
 
@@ -195,4 +195,10 @@ test('one search spec is checked alike for search and sweep: a cache-hit fractio
   assert.equal(evaluateSearchPoint(searchSpaceFromSpec({ ...spec, load: { ...spec.load, cacheHitFraction: 0.99 } }), 0).feasible, true);
   assert.throws(() => searchSpaceFromSpec({ ...spec, slo: { ttftSeconds: -1 } }), (e: unknown) => e instanceof InputError && e.field === 'slo.ttftSeconds');
   assert.deepEqual(checkSlo({ tpotSeconds: 0.05 }), { ttftSeconds: undefined, tpotSeconds: 0.05 });
+});
+
+test('searchSweep(): its shards describe every row field (columns), as a serving sweep\'s do', () => {
+  const def = searchSweep({ model: 'llama-3.1-8b', hardware: ['h100-sxm', 'mi300x'], layouts: [{ tensorParallel: 1 }], precisions: ['bf16'], batches: [1, 8], load: { requestsPerSecond: 1, promptTokens: 1000, outputTokens: 100 } });
+  assert.deepEqual(Object.keys(def.columns!).sort(), Object.keys(def.point(0)).sort());
+  assert.match(def.columns!.tpotSeconds, /seconds, the performance model's, calibrated where the row's hardware has a calibration, else typical/);
 });
