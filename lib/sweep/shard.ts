@@ -30,8 +30,10 @@ export function parseShard(spec: string, env: Record<string, string | undefined>
     if (raw !== undefined && raw !== '') {
       // The scheduler's text itself in the error ("-1", "abc", "1.0"), not what a parse made of it.
       if (!/^\d+$/.test(raw)) throw new InputError(name, raw, `an integer in [0, ${count - 1}] (a shard index of "/${count}")`);
-      fromEnv = { name, value: checkInt(name, Number(raw), { min: 0, max: count - 1 }) };
-      break;
+      const value = checkInt(name, Number(raw), { min: 0, max: count - 1 });
+      // Two schedulers' indices that disagree leave no shard to take: neither is picked silently.
+      if (fromEnv && fromEnv.value !== value) throw new InputError(name, raw, `${fromEnv.value}, as ${fromEnv.name} is set, or unset (a job is one scheduler's)`);
+      fromEnv ??= { name, value };
     }
   }
   if (m[1] === '' || m[1] === '$') {

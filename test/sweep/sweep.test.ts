@@ -26,6 +26,9 @@ test('parseShard(): "i/n", or "/n" with the index from SLURM_ARRAY_TASK_ID or JO
   assert.throws(() => parseShard('1/4', { SLURM_ARRAY_TASK_ID: '2' }), field('--shard i'));
   assert.throws(() => parseShard('4/4', {}), field('--shard i'));
   assert.throws(() => parseShard('/4', { SLURM_ARRAY_TASK_ID: '9' }), field('SLURM_ARRAY_TASK_ID'));
+  // Both schedulers' variables set and disagreeing: refused (Slurm's was taken silently); agreeing, fine.
+  assert.throws(() => parseShard('/4', { SLURM_ARRAY_TASK_ID: '1', JOB_COMPLETION_INDEX: '2' }), field('JOB_COMPLETION_INDEX'));
+  assert.deepEqual(parseShard('/4', { SLURM_ARRAY_TASK_ID: '2', JOB_COMPLETION_INDEX: '2' }), { index: 2, count: 4 });
   // Text no index reads as is quoted back as the scheduler set it (it said "got NaN").
   for (const raw of ['-1', 'abc', '1.0']) {
     assert.throws(() => parseShard('/4', { JOB_COMPLETION_INDEX: raw }), (e: unknown) => e instanceof InputError && e.field === 'JOB_COMPLETION_INDEX' && e.message.endsWith(`got "${raw}"`));
