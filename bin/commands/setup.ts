@@ -63,9 +63,12 @@ export function register(program: Command): void {
     .action(async (opts: { plan?: boolean; force?: boolean; project?: string }, cmd: Command) => {
       const io = ioOf(cmd);
       const root = batchlabRoot();
+      // resolve('') is the working folder: an empty --project is a mistake, not that folder.
+      if (opts.project !== undefined && opts.project.trim() === '') throw new InputError('--project', opts.project, 'an existing folder holding a package.json');
       const project = resolve(opts.project ?? defaultProject(root));
       if (!existsSync(project) || !statSync(project).isDirectory()) throw new InputError('--project', opts.project, 'an existing folder');
-      if (!existsSync(join(project, 'package.json'))) throw new InputError('--project', project, 'a folder with a package.json');
+      const manifest = join(project, 'package.json');
+      if (!existsSync(manifest) || !statSync(manifest).isFile()) throw new InputError('--project', project, 'a folder with a package.json (a regular file)');
       const native = (await import(pathToFileURL(join(root, 'scripts', 'native.mjs')).href)) as NativeModule;
       const plan = native.nativePlan();
       const installed = existsSync(join(project, 'node_modules', NATIVE_PACKAGE, 'package.json'));

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +32,14 @@ test('batchlab setup --project refuses a missing folder and a folder without pac
     const r = await run(['setup', '--plan', '--project', empty]);
     assert.equal(r.code, 2);
     assert.match(r.err, /--project.*package\.json/);
+    // A package.json that is a folder is no manifest; an empty --project is no folder (it meant the working folder).
+    mkdirSync(join(empty, 'package.json'));
+    const dir = await run(['setup', '--plan', '--project', empty]);
+    assert.equal(dir.code, 2);
+    assert.match(dir.err, /a package\.json \(a regular file\)/);
+    const blank = await run(['setup', '--plan', '--project', '']);
+    assert.equal(blank.code, 2);
+    assert.equal(blank.err, 'batchlab: --project must be an existing folder holding a package.json; got ""');
   } finally {
     rmSync(empty, { recursive: true, force: true });
   }
