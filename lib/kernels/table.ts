@@ -197,10 +197,14 @@ export function lookupKernel(table: KernelTable, query: Readonly<Record<string, 
   const used = [...new Set(p.rows)];
   // A row the file measured again with other times: the first is kept, and the answer says so.
   const again = table.remeasured ? used.filter((r) => table.remeasured!.has(r)) : [];
-  const spread = again.flatMap((r) => table.remeasured!.get(r)!);
-  const note = again.length
-    ? ` (${again.length} of the ${used.length} row${used.length === 1 ? '' : 's'} read measured more than once at its shape, ${fmtUs(Math.min(...spread))}–${fmtUs(Math.max(...spread))} µs: the first kept, as aiconfigurator keeps it)`
-    : '';
+  // Each row's own re-measurements: one row, its times; several, the widest ratio among them.
+  const times = again.map((r) => table.remeasured!.get(r)!);
+  const note =
+    again.length === 0
+      ? ''
+      : used.length === 1
+        ? ` (the row read measured ${times[0].length} times at its shape, ${fmtUs(Math.min(...times[0]))}–${fmtUs(Math.max(...times[0]))} µs: the first kept, as aiconfigurator keeps it)`
+        : ` (${again.length} of the ${used.length} rows read measured more than once at their shape, at most ${fmtUs(Math.max(...times.map((t) => Math.max(...t) / Math.min(...t))))}× apart: the first of each kept, as aiconfigurator keeps it)`;
   // A measured shape answers its own row's time, not exp(log(t)) one rounding away.
   return { seconds: p.rank === 0 ? p.rows[0].timeUs / 1e6 : Math.exp(p.logT), kind: KIND_OF[p.rank], rows: used, from: table.file + note };
 }

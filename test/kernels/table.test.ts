@@ -247,7 +247,10 @@ test('kernelTableFromRows() keeps the first of a shape measured twice, as aiconf
   const a = lookupKernel(t, { dtype: 'bf16', m: 1, n: 1024, k: 1024 })!;
   assert.equal(a.seconds, timeOf(1, 1024, 1024) / 1e6);
   assert.deepEqual(t.remeasured!.get(rows[0]), [timeOf(1, 1024, 1024), 7.5, 1.5]);
-  assert.equal(a.from, 'gemm.csv (1 of the 1 row read measured more than once at its shape, 1.5–7.5 µs: the first kept, as aiconfigurator keeps it)');
+  assert.equal(a.from, 'gemm.csv (the row read measured 3 times at its shape, 1.5–7.5 µs: the first kept, as aiconfigurator keeps it)');
+  // Between rows, each row's own spread, not one range over different shapes: m = 1 (7.5 / 1.5 = 5×) and m = 16.
+  const between = lookupKernel(t, { dtype: 'bf16', m: 4, n: 1024, k: 1024 })!;
+  assert.equal(between.from, 'gemm.csv (1 of the 2 rows read measured more than once at their shape, at most 5× apart: the first of each kept, as aiconfigurator keeps it)');
   // An identical repeat (rows[1] again at its own time) is no conflict; a shape measured once says nothing.
   assert.equal(t.remeasured!.has(rows[1]), false);
   assert.equal(lookupKernel(t, { dtype: 'bf16', m: 1, n: 4096, k: 1024 })!.from, 'gemm.csv');
