@@ -229,7 +229,9 @@ function searchCommand(o: { spec?: string; json?: boolean; frontier?: boolean; b
   if (best) {
     io.out(`  the load keeps ${best.concurrency >= 10 ? best.concurrency.toFixed(1) : best.concurrency.toPrecision(2)} sequences in flight (Little's law: ${L.requestsPerSecond} req/s × (TTFT + ${L.outputTokens} × TPOT)) in ${best.slots.toFixed(0)} slots; ${
       best.underfilled
-        ? `fewer than one serving unit holds at the smallest batch (${best.batch}): priced on the ${countOf(best.devicesNeeded, 'device')} its prefill and decode time need, paid by the hour, with the full batch's TPOT, an upper bound on what the load sees`
+        ? `fewer than one serving unit holds at the smallest batch (${best.batch}): priced on ${
+            best.devicesNeeded === best.devicesPerUnit ? `one serving unit (${countOf(best.devicesNeeded, 'device')}), the least a load takes` : `the ${countOf(best.devicesNeeded, 'device')} its prefill and decode time need`
+          }, paid by the hour, with the full batch's TPOT, an upper bound on what the load sees`
         : 'batches it cannot fill are not priced'
     }`);
     io.out(`  ${figuresOf(best, space, kernels).note}; the same configuration: ${deploy}`);

@@ -116,7 +116,7 @@ test('batchlab search: a load too light to fill one serving unit at the smallest
   assert.ok(Math.abs(j.best.usdPerMillionOutput - (64 / 3600 / 20) * 1e6) <= 1e-9 * j.best.usdPerMillionOutput);
   const text = await run(['search', '--spec', path]);
   assert.equal(text.code, 0, text.err);
-  assert.match(text.out, /fewer than one serving unit holds at the smallest batch \(1\): priced on the 32 devices its prefill and decode time need, paid by the hour, with the full batch's TPOT, an upper bound on what the load sees/);
+  assert.match(text.out, /fewer than one serving unit holds at the smallest batch \(1\): priced on one serving unit \(32 devices\), the least a load takes, paid by the hour, with the full batch's TPOT, an upper bound on what the load sees/);
 }));
 
 test('batchlab search: a load that fills the smallest batch is not called underfilled, however its slots round up', withDir(async (dir) => {
