@@ -186,6 +186,7 @@ export {
   stepActivationBytes,
   loadModelFile,
   resolveModel,
+  checkModelContext,
 } from './models/index.js';
 export type {
   DecodeTrafficRow,

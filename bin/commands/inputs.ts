@@ -64,19 +64,7 @@ export function refuseRepeated<T>(flag: string, items: readonly T[], key: (x: T)
   if (at >= 0) throw new InputError(`${flag}[${at}]`, shown(items[at]), allowed);
 }
 
-/**
- * Refuses a sequence longer than the model's declared context (its config's
- * max_position_embeddings, the length engines allow by default): `tokens` is the
- * sequence's length, `flag` and `value` the flag to name, `what` how the tokens add up.
- * A model whose config states no context passes.
- *
- * @example
- * checkModelContext(loadModel('llama-3.1-8b'), 200_000, '--prompt', 199_936, '--prompt + --output') // throws "--prompt must be ... at most 131072 tokens ..."
- */
-export function checkModelContext(model: Pick<ModelSpec, 'id' | 'maxContextTokens'>, tokens: number, flag: string, value: unknown, what: string): void {
-  const max = model.maxContextTokens;
-  if (max !== undefined && tokens > max) throw new InputError(flag, value, `small enough that ${what} (${tokens.toLocaleString('en-US')} tokens) is at most ${model.id}'s context of ${max.toLocaleString('en-US')} tokens (max_position_embeddings of its config)`);
-}
+export { checkModelContext } from '../../lib/models/spec.js';
 
 /**
  * A progress bar on stderr for work that may take long: it appears only on a terminal

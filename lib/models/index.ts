@@ -1,4 +1,4 @@
-export { loadModelConfig, loadModel, listModelIds, MODEL_ARCHITECTURES, loadModelFile, resolveModel } from './spec.js';
+export { loadModelConfig, loadModel, listModelIds, MODEL_ARCHITECTURES, loadModelFile, resolveModel, checkModelContext } from './spec.js';
 export type { ModelSpec, ModelArchitecture, GqaAttentionSpec, MlaAttentionSpec, MoeSpec } from './spec.js';
 export { paramCounts, kvBytesPerToken, kvCacheBytesPerSequence } from './params.js';
 export type { ParamCounts } from './params.js';

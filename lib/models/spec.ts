@@ -533,3 +533,17 @@ export function resolveModel(ref: string, field = 'model'): ModelSpec {
   if (typeof ref === 'string' && ref !== '' && (existsSync(ref) || /[\\/]|\.json$/i.test(ref))) return loadModelFile(ref, field);
   throw new InputError(field, ref, `a catalog id (${listModelIds().join(', ')}) or the path of an HF config.json or of a folder holding one`);
 }
+
+/**
+ * Refuses a sequence longer than the model's declared context (its config's
+ * max_position_embeddings, the length engines allow by default): `tokens` is the
+ * sequence's length, `flag` and `value` the flag to name, `what` how the tokens add up.
+ * A model whose config states no context passes.
+ *
+ * @example
+ * checkModelContext(loadModel('llama-3.1-8b'), 200_000, '--prompt', 199_936, '--prompt + --output') // throws "--prompt must be ... at most 131072 tokens ..."
+ */
+export function checkModelContext(model: Pick<ModelSpec, 'id' | 'maxContextTokens'>, tokens: number, flag: string, value: unknown, what: string): void {
+  const max = model.maxContextTokens;
+  if (max !== undefined && tokens > max) throw new InputError(flag, value, `small enough that ${what} (${tokens.toLocaleString('en-US')} tokens) is at most ${model.id}'s context of ${max.toLocaleString('en-US')} tokens (max_position_embeddings of its config)`);
+}

@@ -1,6 +1,6 @@
 import type { Dtype } from '../core/types.js';
 import { loadHardware } from '../hardware/spec.js';
-import { loadModel } from '../models/spec.js';
+import { checkModelContext, loadModel } from '../models/spec.js';
 import type { EfficiencyMode, Parallelism } from '../roofline/deployment.js';
 import { perfModelText, replicaLabel } from '../batching/replica.js';
 import { kvCacheCapacity, perfStepCost } from '../roofline/deployment.js';
@@ -99,13 +99,11 @@ export function servingSweepDefinition(spec: ServingSweepSpec): SweepDefinition<
   const hw = loadHardware(spec.hardware);
   const config = { precision: spec.precision, parallelism: spec.parallelism, efficiency: spec.efficiency };
   const stepCost = perfStepCost(model, hw, config);
-  const kvCapacityTokens = spec.kvCapacityTokens ?? kvCacheCapacity(model, hw, config).tokens;
+  const kvCapacityTokens = spec.kvCapacityTokens ?? kvCapacityOf(model, hw, config);
   // Every length spec has a largest value: a request past the model's context is refused, as simulate refuses it.
   const most = (l: ServingLengthSpec | undefined): number => (l === undefined ? 0 : l.kind === 'fixed' ? l.tokens : l.max);
   const longest = most(spec.promptTokens) + most(spec.outputTokens);
-  if (model.maxContextTokens !== undefined && longest > model.maxContextTokens) {
-    throw new InputError('spec.promptTokens', spec.promptTokens, `lengths whose largest prompt plus largest output (${longest.toLocaleString('en-US')} tokens) is at most ${model.id}'s context of ${model.maxContextTokens.toLocaleString('en-US')} tokens (max_position_embeddings of its config)`);
-  }
+  checkModelContext(model, longest, 'spec.promptTokens + spec.outputTokens', longest, 'the largest prompt plus the largest output');
   const par = spec.parallelism ?? {};
   const kvText = spec.kvCapacityTokens === undefined ? `KV ${kvCapacityTokens} tok (memory fit)` : `KV ${kvCapacityTokens} tok (the spec's)`;
   const label = replicaLabel(model, hw, spec.precision ?? 'bf16', (par.tp ?? 1) * (par.dp ?? 1) * (par.pp ?? 1), `${perfModelText(hw, config)}; ${kvText}`);
@@ -127,4 +125,14 @@ export function servingSweepDefinition(spec: ServingSweepSpec): SweepDefinition<
   };
   const size = servingSweepPoints(grid).length;
   return { kind: 'serving', spec, size, point: (i) => runServingSweepPoint(grid, i, seed), columns: SERVING_SWEEP_COLUMNS };
+}
+
+// The memory fit's KV cache; where the weights leave none, the refusal names what the spec can change.
+function kvCapacityOf(model: ReturnType<typeof loadModel>, hw: ReturnType<typeof loadHardware>, config: Parameters<typeof kvCacheCapacity>[2]): number {
+  try {
+    return kvCacheCapacity(model, hw, config).tokens;
+  } catch (e) {
+    if (!(e instanceof InputError) || e.field !== 'memory') throw e;
+    throw new InputError('spec.parallelism', config.parallelism ?? {}, 'a layout whose weights leave room for a KV cache (more tensor or pipeline parallelism, or a narrower spec.precision), or give spec.kvCapacityTokens', e.detail ?? e.message);
+  }
 }

@@ -237,8 +237,10 @@ test('servingSweepDefinition: every row names its step model, and a spec that gi
   // 120,000-token prompts: the fit holds 5 at once (617,950 tokens), never the 16 the batch limit allows.
   const long = servingSweepDefinition({ ...spec, requests: 20, promptTokens: { kind: 'fixed', tokens: 120000 }, outputTokens: { kind: 'fixed', tokens: 128 }, policies: ['continuous'], ratesPerSecond: [1], maxBatches: [16], windowsMs: undefined });
   assert.ok(long.point(0).meanBatch <= Math.floor(fit / 120128) + 1e-9, `${long.point(0).meanBatch}`);
+  // Weights that leave no KV cache (70B in bf16 on one H100) and no capacity given: the refusal names what to change.
+  assert.throws(() => servingSweepDefinition({ ...spec, parallelism: { tp: 1 } }), (e: unknown) => e instanceof InputError && e.field === 'spec.parallelism' && /spec\.kvCapacityTokens/.test(e.message));
   // A request past the model's context (131,072 tokens) is refused, as simulate refuses it.
-  assert.throws(() => servingSweepDefinition({ ...spec, promptTokens: { kind: 'fixed', tokens: 2_000_000 } }), (e: unknown) => e instanceof InputError && e.field === 'spec.promptTokens' && /131,072 tokens/.test(e.message));
+  assert.throws(() => servingSweepDefinition({ ...spec, promptTokens: { kind: 'fixed', tokens: 2_000_000 } }), (e: unknown) => e instanceof InputError && e.field === 'spec.promptTokens + spec.outputTokens' && /131,072 tokens/.test(e.message));
   assert.throws(() => servingSweepDefinition({ ...spec, policy: 'window' }), /spec\.policy must be left out/);
 });
 
