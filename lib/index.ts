@@ -268,6 +268,8 @@ export {
   criticalBatchGrid,
   criticalBatchRatios,
   decodeCriticalBatch,
+  decodeComputeShare,
+  DECODE_CRITICAL_BATCH_MAX,
   decodeMemoryBatchLimit,
   decodeOpRoofline,
   decodeOpRooflines,

@@ -1,9 +1,11 @@
 import { Command, Option } from 'commander';
 import { DTYPES } from '../../lib/core/types.js';
 import type { Dtype } from '../../lib/core/types.js';
+import type { ModelSpec } from '../../lib/models/spec.js';
+import type { HardwareSpec } from '../../lib/hardware/spec.js';
 import { HARDWARE_FLAG_HELP, MODEL_FLAG_HELP, checkModelContext, countOf, fmtFigure, hardwareFlag, modelFlag, modelNoteLines } from './inputs.js';
 import { efficiencyModeOf, memoryFit } from '../../lib/roofline/deployment.js';
-import { decodeCriticalBatch, decodeStepTime } from '../../lib/roofline/model.js';
+import { DECODE_CRITICAL_BATCH_MAX, decodeComputeShare, decodeCriticalBatch, decodeStepTime } from '../../lib/roofline/model.js';
 import { checkOneOf } from '../../lib/util/validate.js';
 import { InputError } from '../../lib/util/errors.js';
 import { asFlags, emit, intArg } from './context.js';
@@ -67,7 +69,7 @@ export function register(program: Command): void {
       const result = {
         model: model.id, hardware: hw.id, figures: 'bound', dtype, batch, context, tp: devices, devices, stepSeconds: seconds, tokensPerSecond: batch / seconds,
         criticalBatch: finite ? critical : null,
-        ...(finite ? {} : { criticalBatchReason: `memory-bound at every batch searched: ${noCriticalBatchReason(context)}` }),
+        ...(finite ? {} : { criticalBatchReason: `memory-bound at every batch searched: ${noCriticalBatchReason(model, hw, dtype, context)}` }),
         memory,
         notes: model.notes ?? [],
       };
@@ -75,19 +77,21 @@ export function register(program: Command): void {
         ...(fit.fits ? [] : [`does not fit: short by ${gb(memory.shortfallBytes)} per device (${gb(fit.totalBytes)} needed of ${gb(fit.capacityBytes)}: ${gb(fit.weightBytes)} weights + ${gb(fit.kvCacheBytes)} KV cache + ${gb(fit.activationBytes)} activations); the times below assume it did`]),
         `${model.id} on ${hw.name} (${countOf(devices, 'device')}), ${dtype}, batch ${batch}, context ${context}: ${fmtFigure(seconds * 1e3, 4)} ms per decode step, ${fmtFigure(batch / seconds, 4)} tokens/s`,
         `this is a bound: the datasheet roofline (every byte at peak bandwidth, every FLOP at peak); \`batchlab deploy\` gives ${efficiencyModeOf(hw)} figures with kernel efficiencies and launch costs (${efficiencyModeOf(hw) === 'calibrated' ? `${hw.name}'s sourced calibration` : `${hw.name} has no calibration`}), and \`--framework\` measured kernel tables where they hold the device, all slower`,
-        finite ? `the step turns compute-bound at batch ${critical}` : `the step stays memory-bound at every batch searched: ${noCriticalBatchReason(context)}`,
+        finite ? `the step turns compute-bound at batch ${critical}` : `the step stays memory-bound at every batch searched: ${noCriticalBatchReason(model, hw, dtype, context)}`,
         ...modelNoteLines(model, ''),
       ]);
     });
 }
 
 /**
- * Why a decode step has no critical batch, by its context: with cached tokens their KV
- * reads grow with the batch as fast as its FLOPs; with none, the step's FLOPs per byte
- * stay below the hardware's ridge up to the largest batch searched (2^24 sequences).
+ * Why a decode step has no critical batch, from its compute share at the largest batch
+ * searched: with cached tokens, each sequence's KV reads grow with the batch as its FLOPs
+ * do, so the share levels off below 1; without, the weights are read once a step and the
+ * hardware's ridge lies past any batch searched.
  */
-function noCriticalBatchReason(context: number): string {
-  return context > 0
-    ? `at context ${context} the KV reads grow with the batch as fast as its FLOPs`
-    : 'with no cached tokens, the weights read once per step stay the larger time up to 16,777,216 sequences (the largest batch searched): the hardware\'s ridge lies above any batch a step holds';
+function noCriticalBatchReason(model: ModelSpec, hw: HardwareSpec, dtype: Dtype, context: number): string {
+  const most = DECODE_CRITICAL_BATCH_MAX;
+  const share = decodeComputeShare(model, hw, { dtype, batch: most, context });
+  const at = `at ${most.toLocaleString('en-US')} sequences (the largest batch searched) its FLOPs take ${fmtFigure(share * 100)} % of the time its bytes take`;
+  return context > 0 ? `${at}: at context ${context} each sequence's KV reads grow with the batch as its FLOPs do, so more sequences no longer raise that share` : `${at}: with no cached tokens the hardware's ridge lies past any batch a step holds`;
 }

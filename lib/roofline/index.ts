@@ -7,6 +7,8 @@ export {
   decodeOpRoofline,
   prefillOpRoofline,
   decodeCriticalBatch,
+  decodeComputeShare,
+  DECODE_CRITICAL_BATCH_MAX,
   moeExpertBatch,
   decodeMemoryBatchLimit,
   criticalBatchGrid,

@@ -216,16 +216,31 @@ export function prefillOpRoofline(model: ModelSpec, hw: HardwareSpec, opts: { dt
 export function decodeCriticalBatch(model: ModelSpec, hw: HardwareSpec, opts: { dtype: Dtype; context?: number }): number {
   const { dtype } = checkOpts(hw, opts);
   const context = checkNumber('context', opts.context ?? 0, { min: 0, max: MAX_TOKENS });
-  return smallestTrue((b) => {
-    let c = 0;
-    let m = 0;
-    for (const op of decodeOps(model, { batch: b, context, dtype })) {
-      const p = opRoofline(op, hw, dtype);
-      c += p.computeSeconds;
-      m += p.memorySeconds;
-    }
-    return c >= m;
-  }, MAX_TOKENS);
+  return smallestTrue((b) => decodeComputeShare(model, hw, { dtype, batch: b, context }) >= 1, MAX_TOKENS);
+}
+
+/** The largest batch `decodeCriticalBatch` searches: 2^24 sequences. */
+export const DECODE_CRITICAL_BATCH_MAX = MAX_TOKENS;
+
+/**
+ * A decode step's time at peak FLOPs over its time at peak bandwidth, summed over its
+ * operations: ≥ 1 where the step is compute-bound. What `decodeCriticalBatch` tests.
+ *
+ * @example
+ * decodeComputeShare(loadModel('llama-3.1-8b'), loadHardware('h100-sxm'), { dtype: 'bf16', batch: 1 }) // => about 0.003
+ */
+export function decodeComputeShare(model: ModelSpec, hw: HardwareSpec, opts: { dtype: Dtype; batch: number; context?: number }): number {
+  const { dtype } = checkOpts(hw, opts);
+  const batch = checkInt('batch', opts.batch, { min: 1, max: MAX_TOKENS });
+  const context = checkNumber('context', opts.context ?? 0, { min: 0, max: MAX_TOKENS });
+  let c = 0;
+  let m = 0;
+  for (const op of decodeOps(model, { batch, context, dtype })) {
+    const p = opRoofline(op, hw, dtype);
+    c += p.computeSeconds;
+    m += p.memorySeconds;
+  }
+  return c / m;
 }
 
 /**

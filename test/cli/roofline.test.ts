@@ -27,7 +27,7 @@ test('batchlab roofline: with no finite critical batch it says the step stays me
   const args = ['roofline', '--model', 'llama-3.1-70b', '--hardware', 'h100-sxm', '--batch', '64', '--context', '4096'];
   const r = await run(args);
   assert.equal(r.code, 0, r.err);
-  assert.match(r.out, /the step stays memory-bound at every batch searched: at context 4096 the KV reads grow with the batch as fast as its FLOPs/);
+  assert.match(r.out, /the step stays memory-bound at every batch searched: at 16,777,216 sequences \(the largest batch searched\) its FLOPs take [\d.]+ % of the time its bytes take: at context 4096 each sequence's KV reads grow with the batch as its FLOPs do/);
   assert.doesNotMatch(r.out, /Infinity/);
   const j = JSON.parse((await run(['--json', ...args])).out);
   assert.equal(j.criticalBatch, null);
@@ -48,8 +48,11 @@ test('batchlab roofline: with no finite critical batch it says the step stays me
     writeFileSync(join(dir, 'ridge.json'), JSON.stringify(hw));
     const x = JSON.parse((await run(['--json', 'roofline', '--model', 'llama-3.1-8b', '--hardware', join(dir, 'ridge.json')])).out);
     assert.equal(x.criticalBatch, null);
-    assert.match(x.criticalBatchReason, /with no cached tokens, the weights read once per step stay the larger time up to 16,777,216 sequences/);
+    assert.match(x.criticalBatchReason, /its FLOPs take [\d.e-]+ % of the time its bytes take: with no cached tokens the hardware's ridge lies past any batch a step holds/);
     assert.doesNotMatch(x.criticalBatchReason, /KV/);
+    // With one cached token the share still levels off, and the reason says why at that context.
+    const one = JSON.parse((await run(['--json', 'roofline', '--model', 'llama-3.1-8b', '--hardware', join(dir, 'ridge.json'), '--context', '1'])).out);
+    assert.match(one.criticalBatchReason, /at context 1 each sequence's KV reads grow with the batch as its FLOPs do/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

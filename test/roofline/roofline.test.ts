@@ -230,3 +230,17 @@ test('criticalBatchGrid() holds decodeCriticalBatch for every model × device ×
   assert.equal(g[0].series, 'llama-3.1-70b bf16');
   assert.throws(() => criticalBatchGrid([], [h100], ['bf16']), InputError);
 });
+
+test('decodeComputeShare(): the step\'s peak-FLOP time over its peak-bandwidth time, ≥ 1 from the critical batch on, and levelling off below 1 where KV reads grow with the batch', async () => {
+  const { decodeComputeShare, DECODE_CRITICAL_BATCH_MAX } = await import('../../lib/roofline/index.js');
+  const llama = loadModel('llama-3.1-70b');
+  const h100 = loadHardware('h100-sxm');
+  const critical = decodeCriticalBatch(llama, h100, { dtype: 'bf16' });
+  assert.ok(decodeComputeShare(llama, h100, { dtype: 'bf16', batch: critical }) >= 1);
+  assert.ok(decodeComputeShare(llama, h100, { dtype: 'bf16', batch: critical - 1 }) < 1);
+  // At context 4096 the share at 2^24 sequences and at half that agree to 0.1 %: it has levelled off below 1.
+  const far = decodeComputeShare(llama, h100, { dtype: 'bf16', batch: DECODE_CRITICAL_BATCH_MAX, context: 4096 });
+  const half = decodeComputeShare(llama, h100, { dtype: 'bf16', batch: DECODE_CRITICAL_BATCH_MAX / 2, context: 4096 });
+  assert.ok(far < 1 && Math.abs(far - half) / far < 1e-3, `${far} ${half}`);
+  assert.throws(() => decodeComputeShare(llama, h100, { dtype: 'bf16', batch: 0 }), (e: unknown) => e instanceof InputError && e.field === 'batch');
+});
