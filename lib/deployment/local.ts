@@ -573,8 +573,14 @@ export function localDecode(model: ModelSpec, setup: LocalSetup, opts: LocalRunO
   // A setup names no host CPU model, so whether the host factor's CPU is this one is not known.
   const hostFactor = hostCompute === 'cpu' ? (rts.host?.bandwidthFactor ?? null) : null;
   // Host weights the device reads cross the host link: the slower of host memory and link binds.
-  const streamed: { bytesPerSecond: number; field: keyof LocalSetupOverrides } =
-    setup.hostLinkBytesPerSecond < setup.hostBytesPerSecond ? { bytesPerSecond: setup.hostLinkBytesPerSecond, field: 'hostLinkBytesPerSecond' } : { bytesPerSecond: setup.hostBytesPerSecond, field: 'hostBytesPerSecond' };
+  // Equal figures both bind: either, given, is named.
+  const streamed: { bytesPerSecond: number; fields: (keyof LocalSetupOverrides)[] } = {
+    bytesPerSecond: Math.min(setup.hostBytesPerSecond, setup.hostLinkBytesPerSecond),
+    fields: [
+      ...(setup.hostBytesPerSecond <= setup.hostLinkBytesPerSecond ? (['hostBytesPerSecond'] as const) : []),
+      ...(setup.hostLinkBytesPerSecond <= setup.hostBytesPerSecond ? (['hostLinkBytesPerSecond'] as const) : []),
+    ],
+  };
   // Host memory read by CPU cores: one socket's bandwidth, or every socket's when each holds its own copy.
   const hostBw = hostCompute === 'cpu' ? setup.hostBytesPerSecond * copies : streamed.bytesPerSecond;
   const bw = [setup.device.memoryBytesPerSecond, hostBw, setup.ssdBytesPerSecond];
@@ -585,7 +591,7 @@ export function localDecode(model: ModelSpec, setup: LocalSetup, opts: LocalRunO
   // The caller's figures each tier's bandwidth reads: the binding one only (a given host
   // bandwidth above the link's changes nothing the device streams, and is not named).
   const givenOf = (fields: readonly (keyof LocalSetupOverrides)[]): (keyof LocalSetupOverrides)[] => fields.filter((f) => setup.given?.includes(f));
-  const tierGiven = [givenOf(['memoryBytesPerSecond']), givenOf([hostCompute === 'cpu' ? 'hostBytesPerSecond' : streamed.field]), []];
+  const tierGiven = [givenOf(['memoryBytesPerSecond']), givenOf(hostCompute === 'cpu' ? ['hostBytesPerSecond'] : streamed.fields), []];
   const tiers: LocalTier[] = [];
   const sources = new Set<string>();
   let step = 0;
@@ -642,7 +648,7 @@ export function localDecode(model: ModelSpec, setup: LocalSetup, opts: LocalRunO
   const inHost = nrAt[1] + exAt[1];
   const inSsd = nrAt[2] + exAt[2];
   const prefillSeconds = (2 * p.active * chunk) / (peak / setup.devices) + (inHost > 0 ? inHost / streamed.bytesPerSecond : 0) + (inSsd > 0 ? inSsd / setup.ssdBytesPerSecond : 0);
-  const prefillGiven = inHost > 0 ? givenOf([streamed.field]) : [];
+  const prefillGiven = inHost > 0 ? givenOf(streamed.fields) : [];
   if (computeFactor) sources.add(computeFactor.source);
   const computeMeasured = !computeFactor && calibration === 'calibrated' ? measuredNote(setup.device, `peakFlops.${dt}`) : null;
   if (computeMeasured) sources.add(computeMeasured);

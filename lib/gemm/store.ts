@@ -72,13 +72,13 @@ export function parseGemmCsv(text: string, source = 'CSV'): GemmRow[] {
   } catch (e) {
     // csv-parse's own text ("Quote Not Closed …") names neither the file nor what was expected.
     const err = e as { lines?: number; message?: string };
-    throw new InputError(`${source} line ${err.lines ?? '?'}`, source, 'well-formed CSV in the GEMM CSV format (lib/gemm/row.ts)', err.message);
+    throw new InputError(`${source} line ${err.lines ?? '?'}`, source, 'well-formed CSV in the GEMM CSV format (the header `batchlab bench gemm` writes)', err.message);
   }
   return records.map(({ record, info }) => {
     const row: Record<string, unknown> = {};
     for (const c of GEMM_COLUMNS) {
       const v = record[c];
-      if (v === undefined) throw new InputError(`${source} line ${info.lines} column ${c}`, v, 'present (GEMM CSV format, lib/gemm/row.ts)');
+      if (v === undefined) throw new InputError(`${source} line ${info.lines} column ${c}`, v, 'present (GEMM CSV format: the header `batchlab bench gemm` writes)');
       if (GEMM_NUMERIC_COLUMNS.has(c)) {
         const num = Number(v);
         if (v === '' || !Number.isFinite(num)) throw new InputError(`${source} line ${info.lines} column ${c}`, v, 'a finite number');

@@ -23,6 +23,8 @@ export function countOf(n: number, noun: string, plural = `${noun}s`, grouped = 
  * fmtFigure(0.0125) // => '0.0125'
  */
 export function fmtFigure(x: number, digits = 3): string {
-  if (Math.abs(x) >= 1000) return Math.round(x).toLocaleString('en-US');
-  return Number(x.toPrecision(digits)).toString();
+  // Rounded first: 999.96 at three digits is 1,000, and prints so.
+  const r = Number(x.toPrecision(digits));
+  if (Math.abs(r) >= 1000) return Math.round(Math.abs(x) >= 1000 ? x : r).toLocaleString('en-US');
+  return r.toString();
 }

@@ -268,6 +268,9 @@ test('localDecode names the figures the caller gave that a tier and the prefill 
   assert.equal(w.prefillTokensPerSecond, plain.prefillTokensPerSecond);
   assert.deepEqual(w.tiers.find((t) => t.tier === 'host')!.given, ['hostBytesPerSecond'], 'the CPU reads host memory at its bandwidth');
   assert.equal(localDecode(m, wide, { bitsPerWeight: 4.8, context: 2048, batch: 1, hostCompute: 'stream' }).tiers.find((t) => t.tier === 'host')!.given, undefined);
+  // A link given at the host memory's own bandwidth binds as much as it does: named.
+  const same = localDecode(m, withSetupOverrides(setup, { hostLinkBytesPerSecond: setup.hostBytesPerSecond }), { bitsPerWeight: 4.8, context: 2048, batch: 1 });
+  assert.deepEqual(same.prefillGiven, ['hostLinkBytesPerSecond']);
   // Overrides accumulate: a second call keeps the first's names.
   assert.deepEqual(withSetupOverrides(fast, { hostBytesPerSecond: 30e9 }).given, ['memoryBytesPerSecond', 'hostBytesPerSecond']);
 });

@@ -225,3 +225,16 @@ test('thisMachineHardware(fit) carries a lossless calibration whose launch cost 
   assert.equal(hw.calibration?.kernelLaunchSeconds, 2e-5);
   assert.match(hw.calibration?.sources.kernelLaunchSeconds.notes ?? '', /overhead/);
 });
+
+test('"this-machine" without a saved fit names the folder it looked in (an installed package\'s user folder in full, not "data/measured")', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'batchlab-nofit-'));
+  const before = process.env.BATCHLAB_MEASURED_DIR;
+  process.env.BATCHLAB_MEASURED_DIR = dir;
+  try {
+    assert.throws(() => loadHardware('this-machine'), (e: unknown) => e instanceof InputError && e.message.includes(`in ${dir}: run \`npx batchlab bench gemm\``));
+  } finally {
+    if (before === undefined) delete process.env.BATCHLAB_MEASURED_DIR;
+    else process.env.BATCHLAB_MEASURED_DIR = before;
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -10,5 +10,8 @@ test('fmtFigure(): significant digits below 1,000 and grouped digits above, so n
   assert.equal(fmtFigure(48123.4), '48,123');
   assert.equal(fmtFigure(0), '0');
   assert.equal(fmtFigure(-2500.6), '-2,501');
+  // Rounding that reaches 1,000 is grouped as 1,000 is.
+  assert.equal(fmtFigure(999.96), '1,000');
+  assert.equal(fmtFigure(999.4, 4), '999.4');
   assert.equal(countOf(1, 'device'), '1 device');
 });
