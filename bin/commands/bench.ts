@@ -98,8 +98,7 @@ async function benchGemm(o: GemmCliOptions, cmd: Command): Promise<void> {
   const memoryBudgetBytes =
     o.memoryBudgetGib === undefined
       ? undefined
-      : // A budget past this machine's memory would let a shape through to an allocation that fails.
-        decimalInRange('--memory-budget-gib', o.memoryBudgetGib, { min: 0, exclusiveMin: true, max: Math.floor((totalmem() / 2 ** 30) * 100) / 100 }) * 2 ** 30;
+      : budgetWithinRam(decimalInRange('--memory-budget-gib', o.memoryBudgetGib, { min: 0, exclusiveMin: true, max: 1e6 })) * 2 ** 30;
 
   if (backend === 'cpu') {
     // tfjs's plain cpu backend prints "install our node backend" on its first tensor;
@@ -221,4 +220,12 @@ export function register(program: Command): void {
     .option('--out <dir>', 'output folder (default data/measured/ of a checkout; ~/.local/share/batchlab/measured for an installed package; BATCHLAB_MEASURED_DIR overrides both)')
     .option('--stem <name>', 'file name without extension (default gemm-<machine>-<backend>-<date>)')
     .action(benchGemm);
+}
+
+// A budget past this machine's RAM (as the OS reports it: a container's limit may be lower)
+// would let a shape through to an allocation that fails with the engine's own message.
+function budgetWithinRam(gib: number): number {
+  const ram = Math.floor((totalmem() / 2 ** 30) * 100) / 100;
+  if (gib > ram) throw new InputError('--memory-budget-gib', gib, `at most this machine's RAM, ${ram} GiB (the tensors are allocated in it)`);
+  return gib;
 }

@@ -114,7 +114,7 @@ const MODELLED = "the performance model's, calibrated where the row's hardware h
 /** What each field of a deployment-search row is, with its unit: the shards' and the merge's `columns`. */
 export const SEARCH_SWEEP_COLUMNS: Readonly<Record<string, string>> = {
   index: 'the point of the space, 0 … size − 1 (hardware × layouts × precisions × batches, batches fastest)',
-  hardware: "catalog id (or file) of the spec's hardware list",
+  hardware: "the hardware's id: a catalog id, or the id field of a hardware file the spec names",
   layout: "index into the spec's layouts (the spec whose hash is specHash)",
   precision: "index into the spec's precisions",
   batch: 'decode sequences per attention rank',
