@@ -227,7 +227,7 @@ function searchCommand(o: { spec?: string; json?: boolean; frontier?: boolean; b
   io.out(`searched ${countOf(evaluated, 'point')} in ${seconds.toFixed(2)} s for ${space.model.id} at ${L.requestsPerSecond} req/s (${L.promptTokens} prompt + ${L.outputTokens} output tokens); SLO: ${sloText(slo)}`);
   io.out(best ? `cheapest: ${describe(best, space)}` : none!.reason);
   if (best) {
-    io.out(`  the load keeps ${best.concurrency >= 10 ? best.concurrency.toFixed(1) : best.concurrency.toPrecision(2)} sequences in flight (Little's law: ${L.requestsPerSecond} req/s × (TTFT + ${L.outputTokens} × TPOT)) in ${best.slots.toFixed(0)} slots; ${
+    io.out(`  the load keeps ${best.concurrency >= 10 ? best.concurrency.toFixed(1) : best.concurrency.toPrecision(2)} sequences in flight (Little's law: ${L.requestsPerSecond} req/s × (TTFT + ${L.outputTokens} × TPOT)) in ${countOf(Math.round(best.slots), 'slot')}; ${
       best.underfilled
         ? `fewer than one serving unit holds at the smallest batch (${best.batch}): priced on ${
             best.devicesNeeded === best.devicesPerUnit ? `one serving unit (${countOf(best.devicesNeeded, 'device')}), the least a load takes` : `the ${countOf(best.devicesNeeded, 'device')} its prefill and decode time need`
