@@ -66,10 +66,11 @@ export function register(program: Command): void {
       const gb = (b: number): string => `${(b / 1e9).toFixed(1)} GB`;
       const memory = { fits: fit.fits, weightBytes: fit.weightBytes, kvCacheBytes: fit.kvCacheBytes, activationBytes: fit.activationBytes, totalBytes: fit.totalBytes, capacityBytes: fit.capacityBytes, shortfallBytes: Math.max(0, -fit.headroomBytes) };
       const finite = Number.isFinite(critical);
+      const reason = finite ? undefined : noCriticalBatchReason(model, hw, dtype, context);
       const result = {
         model: model.id, hardware: hw.id, figures: 'bound', dtype, batch, context, tp: devices, devices, stepSeconds: seconds, tokensPerSecond: batch / seconds,
         criticalBatch: finite ? critical : null,
-        ...(finite ? {} : { criticalBatchReason: `memory-bound at every batch searched: ${noCriticalBatchReason(model, hw, dtype, context)}` }),
+        ...(reason === undefined ? {} : { criticalBatchReason: `memory-bound at every batch searched: ${reason}` }),
         memory,
         notes: model.notes ?? [],
       };
@@ -77,7 +78,7 @@ export function register(program: Command): void {
         ...(fit.fits ? [] : [`does not fit: short by ${gb(memory.shortfallBytes)} per device (${gb(fit.totalBytes)} needed of ${gb(fit.capacityBytes)}: ${gb(fit.weightBytes)} weights + ${gb(fit.kvCacheBytes)} KV cache + ${gb(fit.activationBytes)} activations); the times below assume it did`]),
         `${model.id} on ${hw.name} (${countOf(devices, 'device')}), ${dtype}, batch ${batch}, context ${context}: ${fmtFigure(seconds * 1e3, 4)} ms per decode step, ${fmtFigure(batch / seconds, 4)} tokens/s`,
         `this is a bound: the datasheet roofline (every byte at peak bandwidth, every FLOP at peak); \`batchlab deploy\` gives ${efficiencyModeOf(hw)} figures with kernel efficiencies and launch costs (${efficiencyModeOf(hw) === 'calibrated' ? `${hw.name}'s sourced calibration` : `${hw.name} has no calibration`}), and \`--framework\` measured kernel tables where they hold the device, all slower`,
-        finite ? `the step turns compute-bound at batch ${critical}` : `the step stays memory-bound at every batch searched: ${noCriticalBatchReason(model, hw, dtype, context)}`,
+        reason === undefined ? `the step turns compute-bound at batch ${critical}` : `the step stays memory-bound at every batch searched: ${reason}`,
         ...modelNoteLines(model, ''),
       ]);
     });

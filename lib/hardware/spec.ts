@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { readJsonCapped } from '../util/files.js';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { join } from 'node:path';
 import { totalmem } from 'node:os';
 import { loadLatestFittedRoofline } from '../cost/store.js';
 import type { Dtype, FittedRoofline } from '../core/types.js';
@@ -8,7 +8,7 @@ import { DTYPES } from '../core/types.js';
 import { InputError } from '../util/errors.js';
 import { checkKnownKeys, checkNumber, checkPositive, checkOneOf } from '../util/validate.js';
 import type { Provenance } from '../util/provenance.js';
-import { batchlabDataDir, batchlabRoot, measuredDataDir } from '../util/package-root.js';
+import { batchlabDataDir, measuredDataDir, projectRelativePath } from '../util/package-root.js';
 import type { HardwareCalibration } from '../perf/calibration.js';
 import { calibrationFromJson, CALIBRATION_FIELDS, SPEC_CALIBRATION } from '../perf/calibration.js';
 import { machineId, thisMachineFacts } from '../util/machine.js';
@@ -246,13 +246,8 @@ export const THIS_MACHINE = 'this-machine';
 // A datasheet cannot describe the user's own machine; its measurement can. The newest
 // fit saved for this machine's id (lib/util/machine.ts: CPU, cores, memory, accelerator;
 // never the host name, which many machines share) stands in for the datasheet, and
-// without one the error says how to make it.
-// A folder as an error names it: relative inside a checkout (data/measured), else whole (an installed package's user folder).
-function shownDir(dir: string): string {
-  const rel = relative(batchlabRoot(), resolve(dir));
-  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : resolve(dir);
-}
-
+// without one the error says how to make it, naming the folder it read (whole outside a
+// checkout: an installed package's user folder).
 function savedThisMachine(measuredDir?: string): HardwareSpec {
   const stored = loadLatestFittedRoofline({ dir: measuredDir });
   if (!stored) {
@@ -260,7 +255,7 @@ function savedThisMachine(measuredDir?: string): HardwareSpec {
       'hardware id',
       THIS_MACHINE,
       'a catalog id, or "this-machine" once a GEMM fit is saved for this machine',
-      `no fit for machine "${machineId(thisMachineFacts())}" in ${shownDir(measuredDir ?? measuredDataDir())}: run \`npx batchlab bench gemm\` (or use thisMachineHardware(await probeMachineRoofline()))`,
+      `no fit for machine "${machineId(thisMachineFacts())}" in ${projectRelativePath(measuredDir ?? measuredDataDir(), { outside: 'whole' })}: run \`npx batchlab bench gemm\` (or use thisMachineHardware(await probeMachineRoofline()))`,
     );
   }
   return thisMachineHardware(stored.fit, { name: `this machine (${stored.fit.label})` });

@@ -66,14 +66,17 @@ export function measuredDirFor(root: string, env: Readonly<Record<string, string
 /**
  * A path as a report prints it: relative to the batchlab project when it lies inside it
  * (`data/measured/x.csv`), else its file name alone, so that no report carries the
- * absolute folders of the machine that ran it.
+ * absolute folders of the machine that ran it. With `outside: 'whole'` (an error message
+ * on the user's own machine, where the folder is the point) a path outside stays absolute.
  *
  * @example
  * projectRelativePath(join(batchlabRoot(), 'data', 'measured', 'a.csv')) // => 'data/measured/a.csv'
  * projectRelativePath('/tmp/elsewhere/a.csv') // => 'a.csv'
+ * projectRelativePath('/tmp/elsewhere', { outside: 'whole' }) // => '/tmp/elsewhere'
  */
-export function projectRelativePath(path: string): string {
+export function projectRelativePath(path: string, opts: { outside?: 'name' | 'whole' } = {}): string {
   if (typeof path !== 'string' || path === '') throw new InputError('path', path, 'a non-empty path');
   const rel = relative(batchlabRoot(), resolve(path));
-  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel.split(sep).join('/') : basename(path);
+  if (rel !== '' && !rel.startsWith('..') && !isAbsolute(rel)) return rel.split(sep).join('/');
+  return opts.outside === 'whole' ? resolve(path) : basename(path);
 }
