@@ -21,7 +21,7 @@ import type { EfficiencyMode } from '../../lib/roofline/deployment.js';
 import type { DeviceStepModel, PoolLayout } from '../../lib/deployment/types.js';
 import { InputError } from '../../lib/util/errors.js';
 import { checkOneOf } from '../../lib/util/validate.js';
-import { SERVING_ENGINES, describeEnginePreset, engineDevice, servingEnginePreset, type ServingEnginePreset } from '../../lib/batching/engines.js';
+import { DEFAULT_SERVING_ENGINE, SERVING_ENGINES, describeEnginePreset, engineDevice, servingEnginePreset, type ServingEnginePreset } from '../../lib/batching/engines.js';
 import { FP8_SCALING_FLAG_HELP, FRAMEWORK_FLAG_HELP, engineKernelOptions, figuresKind, fp8TableText, kernelUsageLines, tablesPrice, efficiencyText } from './kernels.js';
 import { defaultKernelDb, kernelFrameworksOf } from '../../lib/kernels/index.js';
 import { eplbNote } from '../../lib/roofline/kernel-step.js';
@@ -291,10 +291,11 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
       ...(o.engine === undefined ? {} : { engine: servingEnginePreset(checkOneOf('--engine', o.engine, SERVING_ENGINES), engineDevice(hw, layout.tensorParallel)) }),
     };
   }
-  // As in simulate: an engine preset's steps are priced from that engine's own kernel tables
-  // unless --framework or --efficiency says otherwise, and where the database holds none of
-  // its tables for the device, by the performance model (the label names what priced them).
-  const { kernels, missing } = engineKernelOptions(o, hw, sim?.engine?.engine);
+  // As in simulate: steps are priced from the engine's own kernel tables (the default engine's
+  // without --engine, so that deploy and simulate agree) unless --framework or --efficiency
+  // says otherwise, and where the database holds none of its tables for the device, by the
+  // performance model (the label names what priced them).
+  const { kernels, missing } = engineKernelOptions(o, hw, sim?.engine?.engine ?? DEFAULT_SERVING_ENGINE);
   // The scaling picks an FP8 GEMM table: with no FP8 weights there is none to pick, and the flag would change nothing.
   if (kernels.fp8Scaling !== undefined && precision.weights !== 'fp8') throw new InputError('--fp8-scaling', kernels.fp8Scaling, `left out with --precision ${o.precision ?? 'bf16'}: it picks the FP8 GEMM table, and these weights are ${precision.weights}`);
   if (!o.eplb && layout.redundantExperts > 0) throw new InputError('--redundant', layout.redundantExperts, '0 without --eplb: redundant copies are EPLB\'s (give --eplb to balance the experts over them)');
@@ -474,13 +475,13 @@ export function register(program: Command, io: CliIo): void {
     .option('--drafts <n>', 'speculative draft tokens per step, in [0, 16]', '0')
     .option('--acceptance <f>', 'acceptance rate of each draft token', '0.8')
     .option('--simulate', 'run the serving simulator for TTFT and TPOT percentiles')
-    .option('--engine <name>', 'with --simulate: schedule as this engine preset (vllm, sglang or trtllm) instead of continuous batching up to --batch, its KV cache sized by the preset\'s memory rule, and (unless --framework or --efficiency is given) price every figure from that engine\'s kernel tables where data/kernels holds the device')
+    .option('--engine <name>', 'with --simulate: schedule as this engine preset (vllm, sglang or trtllm) instead of continuous batching up to --batch, its KV cache sized by the preset\'s memory rule, and (unless --framework or --efficiency is given) price every figure from that engine\'s kernel tables where data/kernels holds the device (without --engine: vllm\'s tables, as simulate prices by default)')
     .option('--rate <rps>', 'requests per second per rank (required with --simulate)')
     .option('--output <n>', 'output tokens per request (the all-in price and --simulate)', '256')
     .option('--requests <n>', 'requests to simulate with --simulate', '2000')
     .option('--seed <n>', 'simulation seed', '1')
-    .option('--efficiency <mode>', 'calibrated (default when the hardware has a calibration), typical, or spec (the datasheet bound)')
-    .option('--framework <name>', `price GEMMs, attention and all-reduces from this serving framework's measured kernel tables: ${FRAMEWORK_FLAG_HELP}`)
+    .option('--efficiency <mode>', 'price every op from the performance model at these efficiencies instead of kernel tables: calibrated (default where no vllm tables hold the device and the hardware has a calibration), typical, or spec (the datasheet bound)')
+    .option('--framework <name>', `price GEMMs, attention and all-reduces from this serving framework's measured kernel tables (default: vllm's, or --engine's, where the database holds the device): ${FRAMEWORK_FLAG_HELP}`)
     .option('--kernel-db <dir>', 'kernel tables in batchlab\'s schema, <dir>/<device>/<framework>/<version>/<op>.csv[.gz] (default: the shipped data/kernels)')
     .option('--fp8-scaling <kind>', FP8_SCALING_FLAG_HELP)
     .exitOverride()

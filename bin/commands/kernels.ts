@@ -38,7 +38,7 @@ export function kernelOptionsFromFlags(
   const db = kernelDb ?? defaultKernelDb();
   const held = [...new Set(db.entries.map((e) => e.framework))].sort();
   if (!held.includes(o.framework)) {
-    if (byEngine) throw new InputError('--framework', undefined, `given with --kernel-db ${o.kernelDb}: it holds ${held.join(', ') || 'no table'}, not the ${o.framework} tables the engine preset would read`);
+    if (byEngine) throw new InputError('--framework', undefined, `given with --kernel-db ${o.kernelDb}: it holds ${held.join(', ') || 'no table'}, not the ${o.framework} tables read without --framework (the engine preset's, vllm's by default)`);
     throw new InputError('--framework', o.framework, `one of the frameworks ${o.kernelDb ?? 'data/kernels'} holds: ${held.join(', ')}`);
   }
   return { framework: o.framework, kernelDb, ...(fp8Scaling === undefined ? {} : { fp8Scaling }) };

@@ -9,6 +9,8 @@ import { DECODE_CRITICAL_BATCH_MAX, decodeComputeShare, decodeCriticalBatch, dec
 import { checkOneOf } from '../../lib/util/validate.js';
 import { InputError } from '../../lib/util/errors.js';
 import { asFlags, emit, intArg } from './context.js';
+import { tablesPrice } from './kernels.js';
+import { DEFAULT_SERVING_ENGINE } from '../../lib/batching/engines.js';
 
 interface RooflineCliOptions {
   model: string;
@@ -77,11 +79,19 @@ export function register(program: Command): void {
       emit(cmd, result, () => [
         ...(fit.fits ? [] : [`does not fit: short by ${gb(memory.shortfallBytes)} per device (${gb(fit.totalBytes)} needed of ${gb(fit.capacityBytes)}: ${gb(fit.weightBytes)} weights + ${gb(fit.kvCacheBytes)} KV cache + ${gb(fit.activationBytes)} activations); the times below assume it did`]),
         `${model.id} on ${hw.name} (${countOf(devices, 'device')}), ${dtype}, batch ${batch}, context ${context}: ${fmtFigure(seconds * 1e3, 4)} ms per decode step, ${fmtFigure(batch / seconds, 4)} tokens/s`,
-        `this is a bound: the datasheet roofline (every byte at peak bandwidth, every FLOP at peak); \`batchlab deploy\` gives ${efficiencyModeOf(hw)} figures with kernel efficiencies and launch costs (${efficiencyModeOf(hw) === 'calibrated' ? `${hw.name}'s sourced calibration` : `${hw.name} has no calibration`}), and \`--framework\` measured kernel tables where they hold the device, all slower`,
+        `this is a bound: the datasheet roofline (every byte at peak bandwidth, every FLOP at peak); \`batchlab deploy\` gives ${deployFigures(hw)}, all slower`,
         reason === undefined ? `the step turns compute-bound at batch ${critical}` : `the step stays memory-bound at every batch searched: ${reason}`,
         ...modelNoteLines(model, ''),
       ]);
     });
+}
+
+// What deploy prints for the device without flags: the default engine's kernel tables where
+// they hold it, else the performance model; other frameworks' tables with --framework.
+function deployFigures(hw: HardwareSpec): string {
+  const model = `${efficiencyModeOf(hw)} figures with kernel efficiencies and launch costs (${efficiencyModeOf(hw) === 'calibrated' ? `${hw.name}'s sourced calibration` : `${hw.name} has no calibration`})`;
+  if (tablesPrice({ framework: DEFAULT_SERVING_ENGINE }, hw)) return `figures priced from ${DEFAULT_SERVING_ENGINE}'s measured kernel tables, ${model} with \`--efficiency ${efficiencyModeOf(hw)}\`, and \`--framework\` other frameworks' tables`;
+  return `${model}, and \`--framework\` measured kernel tables where they hold the device`;
 }
 
 /**

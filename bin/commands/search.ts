@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import type { CliIo } from './io.js';
 import { cheapestByBruteForce, deploymentFrontier, evaluateSearchPoint, evaluateSearchSpace, searchCheapestDeployment, searchSpaceSize } from '../../lib/deployment/search.js';
 import type { SearchPoint, SearchSpace, Slo } from '../../lib/deployment/search.js';
-import { searchSpaceFromSpec } from '../../lib/deployment/spec.js';
+import { searchSpaceFromSpec, searchSpecFramework } from '../../lib/deployment/spec.js';
 import { searchDecodeContext } from '../../lib/deployment/search.js';
 import type { PoolLayout } from '../../lib/deployment/types.js';
 import { hardwareWithPrice } from '../../lib/hardware/spec.js';
@@ -188,8 +188,12 @@ function leftOutText(g: { layouts: number[]; precisions: number[]; hardware: str
 function searchCommand(o: { spec?: string; json?: boolean; frontier?: boolean; bruteForce?: boolean; usdPerHour?: string; framework?: string; kernelDb?: string; fp8Scaling?: string; kvCache?: string }, io: CliIo): void {
   const kvCache = kvCacheArg(o.kvCache);
   const spec = readJsonSpec('--spec', o.spec) as SearchSpec;
-  const kernels = kernelOptionsFromFlags(o);
-  const space: SearchSpace = { ...searchSpaceFromSpec(spec), ...(kernels.framework === undefined ? {} : { stepModel: kernelTableStepModel(kernels) }) };
+  // The spec's framework (the default engine's, vllm, when it names none) unless --framework
+  // says otherwise; a spec's null prices every point from the performance model alone.
+  const fromSpec = searchSpaceFromSpec(spec);
+  const specFramework = searchSpecFramework(spec);
+  const kernels = o.framework === undefined && specFramework !== null ? kernelOptionsFromFlags({ ...o, framework: specFramework }, undefined, true) : kernelOptionsFromFlags(o);
+  const space: SearchSpace = { ...fromSpec, ...(kernels.framework === undefined ? {} : { stepModel: kernelTableStepModel(kernels) }) };
   // Every precision of the spec stores its KV cache at --kv-cache.
   space.precisions = space.precisions.map((p, i) => withKvCache(p, kvCache, `precisions[${i}] of the spec`));
   if (kernels.fp8Scaling !== undefined && !space.precisions.some((p) => p.weights === 'fp8')) {
@@ -215,7 +219,11 @@ function searchCommand(o: { spec?: string; json?: boolean; frontier?: boolean; b
   const smallest = smallestBatchPoints(space);
   const none = best ? null : whyNone(space, slo, smallest);
   // The kernel-table flags, so the printed deploy command prices the point the same way.
-  const kernelFlags = kernels.framework === undefined ? [] : [`--framework ${kernels.framework}`, ...(o.kernelDb === undefined ? [] : [`--kernel-db ${quote(o.kernelDb)}`]), ...(kernels.fp8Scaling === undefined ? [] : [`--fp8-scaling ${kernels.fp8Scaling}`])];
+  // (Without tables, deploy must be told to keep its default tables out: --efficiency at the point's own mode.)
+  const bestHw = best ? space.hardware.find((h) => h.id === best.hardware) : undefined;
+  const kernelFlags = kernels.framework === undefined
+    ? (bestHw ? [`--efficiency ${efficiencyModeOf(bestHw)}`] : [])
+    : [`--framework ${kernels.framework}`, ...(o.kernelDb === undefined ? [] : [`--kernel-db ${quote(o.kernelDb)}`]), ...(kernels.fp8Scaling === undefined ? [] : [`--fp8-scaling ${kernels.fp8Scaling}`])];
   const deploy = best ? deployCommandFor(best, space, spec, o.usdPerHour, kernelFlags) : null;
   const leftOut = leftOutConfigurations(smallest);
   if (o.json) {
@@ -231,7 +239,7 @@ function searchCommand(o: { spec?: string; json?: boolean; frontier?: boolean; b
       best.underfilled
         ? `fewer than one serving unit holds at the smallest batch (${best.batch}): priced on ${
             best.devicesNeeded === best.devicesPerUnit ? `one serving unit (${countOf(best.devicesNeeded, 'device')}), the least a load takes` : `the ${countOf(best.devicesNeeded, 'device')} its prefill and decode time need`
-          }, paid by the hour, with the full batch's TPOT, an upper bound on what the load sees`
+          }, paid by the hour, at the TPOT of the ${countOf(best.loadBatch, 'sequence')} per rank the load keeps in flight (\`deploy --batch ${best.loadBatch}\` gives that TPOT)`
         : 'batches it cannot fill are not priced'
     }`);
     io.out(`  ${figuresOf(best, space, kernels).note}; the same configuration: ${deploy}`);
@@ -251,7 +259,7 @@ export function register(program: Command, io: CliIo): void {
     .option('--frontier', 'also print the Pareto frontier of tokens/s per user against tokens/s per device')
     .option('--brute-force', 'check the optimum against a brute-force evaluation of every point')
     .option('--usd-per-hour <usd>', `${PRICE_FLAG_HELP} (every hardware of the spec)`)
-    .option('--framework <name>', `price GEMMs, attention and all-reduces from this serving framework's measured kernel tables: ${FRAMEWORK_FLAG_HELP}`)
+    .option('--framework <name>', `price GEMMs, attention and all-reduces from this serving framework's measured kernel tables, where they hold a point's hardware (default: the spec's framework, else vllm's, as deploy and simulate price by default; a spec's "framework": null prices from the performance model alone): ${FRAMEWORK_FLAG_HELP}`)
     .option('--kernel-db <dir>', 'kernel tables in batchlab\'s schema (default: the shipped data/kernels)')
     .option('--fp8-scaling <kind>', FP8_SCALING_FLAG_HELP)
     .option('--kv-cache <dtype>', `${KV_CACHE_FLAG_HELP}; applies to every precision of the spec`)

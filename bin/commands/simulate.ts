@@ -7,7 +7,7 @@ import { servingBacklog, type ServingBacklog } from '../../lib/batching/benchmar
 import { servingPolicyModule } from '../../lib/batching/policy.js';
 import { loadServingTrace } from '../../lib/batching/trace.js';
 import type { ServingConfig, ServingEngineConfig, ServingPolicy, ServingStepCost } from '../../lib/batching/types.js';
-import { SERVING_ENGINES, describeEnginePreset, engineDevice, servingEnginePreset, type ServingEngineName, type ServingEnginePreset } from '../../lib/batching/engines.js';
+import { DEFAULT_SERVING_ENGINE, SERVING_ENGINES, describeEnginePreset, engineDevice, servingEnginePreset, type ServingEngineName, type ServingEnginePreset } from '../../lib/batching/engines.js';
 import { catalogServingReplica, presetMemoryFraction } from '../../lib/batching/replica.js';
 import { EFFICIENCY_MODES, efficiencyModeOf, type EfficiencyMode } from '../../lib/roofline/deployment.js';
 import { servingConcurrencySweep } from '../../lib/batching/study.js';
@@ -69,7 +69,7 @@ function replicaOf(o: SimulateCliOptions, cmd: Command, engine?: ServingEngineNa
   // Steps are priced by stepTime's model, as deploy prices them: --efficiency picks its
   // efficiencies (spec: the datasheet bound), --framework its kernel tables. With neither,
   // an engine preset reads its own engine's tables (a vLLM run is priced by vLLM's kernels,
-  // as the published curves are), a --policy run deploy's default efficiencies.
+  // as the published curves are), a --policy run the performance model at its default efficiencies.
   const efficiency = o.efficiency === undefined ? undefined : checkOneOf('--efficiency', o.efficiency, EFFICIENCY_MODES);
   const preset = engine === undefined ? undefined : servingEnginePreset(engine, engineDevice(hw, devices));
   // The library names its own fields; a layout or memory refusal is about --tp here.
@@ -182,7 +182,7 @@ export function register(program: Command): void {
       let policy: ServingPolicy | undefined;
       let preset: ServingEnginePreset | undefined;
       if (byPolicy && o.engine !== undefined) throw new InputError('--engine', o.engine, 'left out with --policy (a preset brings its own policy)');
-      const replica = replicaOf(o, cmd, byPolicy ? undefined : checkOneOf('--engine', o.engine ?? 'vllm', SERVING_ENGINES));
+      const replica = replicaOf(o, cmd, byPolicy ? undefined : checkOneOf('--engine', o.engine ?? DEFAULT_SERVING_ENGINE, SERVING_ENGINES));
       if (byPolicy) {
         const kind = checkOneOf('--policy', o.policy, ['window', 'continuous', 'chunked'] as const);
         // A typed flag of another policy would be ignored: refused instead.

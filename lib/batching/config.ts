@@ -4,7 +4,7 @@ import { checkArray, checkInt, checkNumber, checkOneOf, checkPositive } from '..
 import { exponential, fork, gammaByMeanCv, normal, type Rng } from '../util/random.js';
 import type { ServingArrivalSpec, ServingLengthSpec, ServingConfig, ServingEngineConfig, ServingPolicy, ServingSlo } from './types.js';
 import { checkServingPolicy, servingPolicyModule } from './policy.js';
-import { SERVING_ENGINES, servingEnginePreset, type ServingEnginePreset } from './engines.js';
+import { DEFAULT_SERVING_ENGINE, SERVING_ENGINES, servingEnginePreset, type ServingEnginePreset } from './engines.js';
 import './policies/index.js';
 
 /** Bounds that keep a run's memory predictable (about 90 bytes per request: 450 MB at the cap). */
@@ -105,7 +105,7 @@ export function resolveEnginePreset(config: ServingConfig | ServingEngineConfig)
   if (e !== undefined && config.policy !== undefined) {
     throw new InputError('engine', typeof e === 'string' ? e : e?.engine, 'left out when policy is given (a preset brings its own policy)');
   }
-  if (e === undefined) return config.policy === undefined ? servingEnginePreset('vllm') : null;
+  if (e === undefined) return config.policy === undefined ? servingEnginePreset(DEFAULT_SERVING_ENGINE) : null;
   if (typeof e === 'string') return servingEnginePreset(e);
   if (!e || typeof e !== 'object') throw new InputError('engine', e, `one of ${SERVING_ENGINES.join(', ')}, or a preset from servingEnginePreset`);
   checkOneOf('engine.engine', e.engine, SERVING_ENGINES);

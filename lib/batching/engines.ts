@@ -6,6 +6,13 @@ import type { ServingPolicy } from './types.js';
 export const SERVING_ENGINES = ['vllm', 'sglang', 'trtllm'] as const;
 /** The name of an engine with a preset: 'vllm', 'sglang' or 'trtllm'. */
 export type ServingEngineName = (typeof SERVING_ENGINES)[number];
+/**
+ * The engine an unconfigured run follows: vLLM, what most users run. A simulation without
+ * `engine` or `policy` schedules as its preset, and the CLI's `simulate`, `deploy` and
+ * `search` price steps from its kernel tables unless `--framework` or `--efficiency` says
+ * otherwise, so that the three agree by default.
+ */
+export const DEFAULT_SERVING_ENGINE: ServingEngineName = 'vllm';
 
 /** One default of an engine: its name in the engine, the value, and where it is read (file:line at the stamped version). */
 export interface EngineDefault {

@@ -32,7 +32,7 @@ export { servingLoadUnderLimit, servingLoadUnderLimitTable, servingConcurrencySw
 export type { ServingWorkload, ServingLatencyLimits, ConcurrencyCurve } from './study.js';
 export { servingSweepRow, describeWindowEffect, describeStaticVsWindow, describeLoadUnderLimit, describeChange } from './describe.js';
 export type { ServingSweepRowKey, ServingReplicaSweepRow } from './describe.js';
-export { SERVING_ENGINES, servingEnginePreset, describeEnginePreset, engineDevice, engineMemoryFraction } from './engines.js';
+export { SERVING_ENGINES, DEFAULT_SERVING_ENGINE, servingEnginePreset, describeEnginePreset, engineDevice, engineMemoryFraction } from './engines.js';
 export type { ServingEngineName, ServingEnginePreset, EngineDefault, EngineDevice, EngineMemoryRule } from './engines.js';
 export { resolveEnginePreset } from './config.js';
 export type { ServingEngineConfig } from './types.js';

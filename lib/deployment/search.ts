@@ -77,10 +77,18 @@ export interface SearchPoint {
   utilisation: number;
   /**
    * The smallest batch of the space, priced although the load keeps fewer sequences in
-   * flight than one serving unit holds at it: its TPOT is the full batch's, an upper bound
-   * on what the load sees. False elsewhere (a batch the load cannot fill is not priced).
+   * flight than one serving unit holds at it: its TPOT and tokens/s per user are then
+   * those of the decode batch the load itself keeps per rank (`loadBatch`). False
+   * elsewhere (a batch the load cannot fill is not priced).
    */
   underfilled: boolean;
+  /**
+   * The decode sequences per attention rank that `tpotSeconds` is priced at: `batch`, or
+   * for an underfilled point the load's own, Little's law's sequences in flight over the
+   * ranks of the needed devices, rounded up (a fixed point: the TPOT sets the sequences in
+   * flight). 0 where the layout is invalid (no step to price).
+   */
+  loadBatch: number;
 }
 
 const MAX_POINTS = 1_000_000;
@@ -158,10 +166,10 @@ function evaluate(space: SearchSpace, index: number, g: Group, load: Required<Se
   const hw = space.hardware[co.h];
   const batch = space.batches[co.b];
   const base = { index, hardware: hw.id, layout: co.l, precision: co.p, batch, devicesPerUnit: g.unit };
-  const none = { underfilled: false, tokensPerSecondPerUser: 0, tokensPerSecondPerDevice: 0, tpotSeconds: Infinity, ttftSeconds: Infinity, deviceSecondsPerRequest: Infinity, usdPerRequest: Infinity, usdPerMillionOutput: Infinity, usdPerMillionOutputFullBatch: Infinity, devicesNeeded: Infinity, usdPerHour: Infinity, concurrency: 0, slots: 0, utilisation: 0 };
+  const none = { underfilled: false, tokensPerSecondPerUser: 0, tokensPerSecondPerDevice: 0, tpotSeconds: Infinity, ttftSeconds: Infinity, deviceSecondsPerRequest: Infinity, usdPerRequest: Infinity, usdPerMillionOutput: Infinity, usdPerMillionOutputFullBatch: Infinity, devicesNeeded: Infinity, usdPerHour: Infinity, concurrency: 0, slots: 0, utilisation: 0, loadBatch: 0 };
   if (!g.step) return { ...base, feasible: false, reason: g.reason, ...none };
   const d = decodePerformance(g.step, space.layouts[co.l], { sequencesPerRank: batch, context: searchDecodeContext(load), speculative: space.speculative });
-  if (!d.memory.fits) return { ...base, feasible: false, reason: `memory: short by ${(d.memory.shortfallBytes / 1e9).toFixed(1)} GB per device`, ...none, tpotSeconds: d.tpotSeconds, tokensPerSecondPerUser: d.tokensPerSecondPerUser, tokensPerSecondPerDevice: d.tokensPerSecondPerDevice };
+  if (!d.memory.fits) return { ...base, feasible: false, reason: `memory: short by ${(d.memory.shortfallBytes / 1e9).toFixed(1)} GB per device`, ...none, tpotSeconds: d.tpotSeconds, tokensPerSecondPerUser: d.tokensPerSecondPerUser, tokensPerSecondPerDevice: d.tokensPerSecondPerDevice, loadBatch: batch };
   const cached = Math.floor(load.promptTokens * load.cacheHitFraction);
   const computed = Math.max(1, load.promptTokens - cached);
   const price = hw.hourlyPriceUsd;
@@ -186,27 +194,50 @@ function evaluate(space: SearchSpace, index: number, g: Group, load: Required<Se
     // serving units its prefill and decode time take (at least one), paid by the hour, and
     // its TPOT at the full batch bounds the load's from above.
     const reason = `load: ${fmtRate(load.requestsPerSecond)} req/s keeps ${concurrency.toFixed(1)} sequences in flight (Little's law), fewer than the ${Math.round(slotsPerUnit)} one serving unit holds at batch ${batch}`;
-    return { ...base, feasible: false, reason, ...none, ...perf, concurrency, slots: slotsPerUnit, utilisation: concurrency / slotsPerUnit };
+    return { ...base, feasible: false, reason, ...none, ...perf, concurrency, slots: slotsPerUnit, utilisation: concurrency / slotsPerUnit, loadBatch: batch };
   }
   const devicesNeeded = Math.max(1, Math.ceil((load.requestsPerSecond * dsr) / g.unit - 1e-12)) * g.unit;
   const slots = (devicesNeeded / g.unit) * slotsPerUnit;
   const usdPerHour = devicesNeeded * price;
+  const underfilled = concurrency < slotsPerUnit;
+  // An underfilled smallest batch: the load decodes at the batch it keeps per rank, not the full one.
+  const seen = underfilled ? loadDecode(g.step, space, co.l, load, g.ttft, batch, slots / batch, concurrency) : { perf, concurrency, loadBatch: batch };
   return {
     ...base,
     feasible: true,
     reason: null,
-    ...perf,
+    ...seen.perf,
     deviceSecondsPerRequest: dsr,
     usdPerRequest: usdPerHour / 3600 / load.requestsPerSecond,
     usdPerMillionOutput: usdPerMillionAtLoad({ devices: devicesNeeded, usdPerDeviceHour: price, requestsPerSecond: load.requestsPerSecond, outputTokens: load.outputTokens }),
     usdPerMillionOutputFullBatch: full.usdPerMillionOutput,
     devicesNeeded,
     usdPerHour,
-    concurrency,
+    concurrency: seen.concurrency,
     slots,
-    utilisation: concurrency / slots,
-    underfilled: concurrency < slotsPerUnit,
+    utilisation: seen.concurrency / slots,
+    underfilled,
+    loadBatch: seen.loadBatch,
   };
+}
+
+/**
+ * The decode a light load sees on its devices: the batch per rank it keeps in flight
+ * (Little's law, rounded up, at most the full batch), whose TPOT sets the sequences in
+ * flight again; iterated from the full batch's TPOT down to the fixed point. Each round
+ * the batch falls or the loop stops (measured rows need not rise with the batch), so it
+ * ends within `batch` rounds.
+ */
+function loadDecode(step: DeviceStepModel, space: SearchSpace, l: number, load: Required<SearchLoad>, ttft: number, batch: number, ranks: number, concurrency: number): { perf: Pick<SearchPoint, 'tokensPerSecondPerUser' | 'tokensPerSecondPerDevice' | 'tpotSeconds' | 'ttftSeconds'>; concurrency: number; loadBatch: number } {
+  const perRank = (c: number): number => Math.min(batch, Math.max(1, Math.ceil(c / ranks - 1e-9)));
+  let b = perRank(concurrency);
+  for (;;) {
+    const d = decodePerformance(step, space.layouts[l], { sequencesPerRank: b, context: searchDecodeContext(load), speculative: space.speculative });
+    const c = load.requestsPerSecond * (ttft + load.outputTokens * d.tpotSeconds);
+    const next = perRank(c);
+    if (next >= b) return { perf: { tokensPerSecondPerUser: d.tokensPerSecondPerUser, tokensPerSecondPerDevice: d.tokensPerSecondPerDevice, tpotSeconds: d.tpotSeconds, ttftSeconds: ttft }, concurrency: c, loadBatch: b };
+    b = next;
+  }
 }
 
 const fmtRate = (r: number): string => String(Number(r.toPrecision(3)));
@@ -232,7 +263,7 @@ export function searchDecodeContext(load: SearchLoad): number {
  * sequences in flight than one unit holds at that batch) is infeasible, not priced,
  * except the smallest: a load too light to fill even that still needs the units its
  * device-seconds take (at least one), priced at its utilisation and marked `underfilled`,
- * its TPOT the full batch's, an upper bound.
+ * its TPOT that of the batch the load keeps per rank (`loadBatch`).
  *
  * @example
  * evaluateSearchPoint(space, 0).usdPerMillionOutput

@@ -10,6 +10,9 @@ import type { SearchLoad, SearchPoint, SearchSpace, Slo } from './search.js';
 import { checkSlo, evaluateSearchPoint, searchSpaceSize } from './search.js';
 import type { SpeculativeDecoding } from './pool.js';
 import type { DeploymentPrecision, PoolLayout } from './types.js';
+import { DEFAULT_SERVING_ENGINE } from '../batching/engines.js';
+import { defaultKernelDb } from '../kernels/load.js';
+import { kernelTableStepModel } from './perf.js';
 
 /**
  * A search as plain JSON (a file every task of a cluster job reads): catalog ids (or
@@ -27,10 +30,18 @@ export interface SearchSpec {
   load: SearchLoad;
   slo?: Slo;
   speculative?: SpeculativeDecoding;
+  /**
+   * The serving framework whose measured kernel tables (the shipped data/kernels) price
+   * every point whose hardware they hold; the rest, and every op no table holds, the
+   * performance model at the hardware's efficiencies. null: the performance model alone.
+   * Default: the default engine's (DEFAULT_SERVING_ENGINE, vllm), as `batchlab simulate`
+   * and `deploy` price by default (see searchSpecFramework).
+   */
+  framework?: string | null;
 }
 
 // The fields a search spec may hold; any other (a typo such as "slo": { "tpot": … }) is refused.
-const SPEC_FIELDS = ['model', 'hardware', 'layouts', 'precisions', 'batches', 'load', 'slo', 'speculative'] as const;
+const SPEC_FIELDS = ['model', 'hardware', 'layouts', 'precisions', 'batches', 'load', 'slo', 'speculative', 'framework'] as const;
 const LAYOUT_FIELDS = ['gpusPerNode', 'tensorParallel', 'dataParallelAttention', 'pipelineParallel', 'expertParallel', 'redundantExperts', 'routedExpertsPerDevice', 'microBatchOverlap'] as const;
 const LOAD_FIELDS = ['requestsPerSecond', 'promptTokens', 'outputTokens', 'cacheHitFraction'] as const;
 const SLO_FIELDS = ['ttftSeconds', 'tpotSeconds'] as const;
@@ -90,9 +101,27 @@ export function searchSpaceFromSpec(spec: SearchSpec): SearchSpace {
     batches = [];
     for (let b = 1; b <= max; b *= 2) batches.push(b);
   } else throw new InputError('batches', spec.batches, 'an ascending list of batch sizes or { "pow2": max }');
-  const space: SearchSpace = { model, hardware, layouts, precisions, batches, load: spec.load, speculative: spec.speculative };
+  const framework = searchSpecFramework(spec);
+  const space: SearchSpace = { model, hardware, layouts, precisions, batches, load: spec.load, speculative: spec.speculative, ...(framework === null ? {} : { stepModel: kernelTableStepModel({ framework }) }) };
   searchSpaceSize(space);
   return space;
+}
+
+/**
+ * The framework whose kernel tables price a search spec's points: its `framework`, the
+ * default engine's (vllm) when it has none, null for the performance model alone. A name
+ * the shipped tables do not hold is an InputError naming `framework`.
+ *
+ * @example
+ * searchSpecFramework({ ...spec, framework: undefined }) // => 'vllm'
+ * searchSpecFramework({ ...spec, framework: null }) // => null
+ */
+export function searchSpecFramework(spec: Pick<SearchSpec, 'framework'>): string | null {
+  const f = spec.framework;
+  if (f === undefined) return DEFAULT_SERVING_ENGINE;
+  if (f === null) return null;
+  const held = [...new Set(defaultKernelDb().entries.map((e) => e.framework))].sort();
+  return checkOneOf('framework', f, held);
 }
 
 /**
@@ -104,12 +133,27 @@ export function searchSpaceFromSpec(spec: SearchSpec): SearchSpace {
  */
 export function searchSweep(spec: SearchSpec): SweepDefinition<SearchPoint> {
   const space = searchSpaceFromSpec(spec);
-  return { kind: 'deployment-search', spec, size: searchSpaceSize(space), point: (i) => evaluateSearchPoint(space, i), columns: SEARCH_SWEEP_COLUMNS };
+  return { kind: 'deployment-search', spec, size: searchSpaceSize(space), point: (i) => evaluateSearchPoint(space, i), columns: searchSweepColumns(searchSpecFramework(spec)) };
 }
 
-// Every figure of a row is the performance model's at the row's hardware: calibrated where its
-// catalog entry has a calibration, typical where it has none (`batchlab search` says which).
+// A row's figures: the performance model's at the row's hardware, calibrated where its catalog
+// entry has a calibration, typical where it has none; with a framework, its kernel tables
+// price every op they hold on the row's hardware (`batchlab search` says which).
 const MODELLED = "the performance model's, calibrated where the row's hardware has a calibration, else typical";
+const tablesOf = (framework: string): string => `priced from ${framework}'s measured kernel tables (data/kernels) where they hold the row's hardware and op, else ${MODELLED}`;
+
+/**
+ * The `columns` of a deployment-search shard priced by `framework`'s tables (null: the
+ * performance model alone): SEARCH_SWEEP_COLUMNS with the modelled figures named.
+ *
+ * @example
+ * searchSweepColumns('vllm').tpotSeconds // => "time per output token at this batch, seconds, priced from vllm's measured kernel tables …"
+ */
+export function searchSweepColumns(framework: string | null): Readonly<Record<string, string>> {
+  if (framework === null) return SEARCH_SWEEP_COLUMNS;
+  const by = tablesOf(framework);
+  return Object.fromEntries(Object.entries(SEARCH_SWEEP_COLUMNS).map(([k, v]) => [k, v.replace(MODELLED, by)]));
+}
 
 /** What each field of a deployment-search row is, with its unit: the shards' and the merge's `columns`. */
 export const SEARCH_SWEEP_COLUMNS: Readonly<Record<string, string>> = {
@@ -121,10 +165,10 @@ export const SEARCH_SWEEP_COLUMNS: Readonly<Record<string, string>> = {
   feasible: 'priced: it fits in memory and its layout is valid, and the load fills it (or it is the smallest batch)',
   reason: 'why it is not priced (layout, memory or load), else null',
   devicesPerUnit: 'devices of one serving unit (tensor × pipeline × data-parallel attention ranks, and the expert ranks)',
-  tokensPerSecondPerUser: `output tokens per second per sequence, ${MODELLED}`,
-  tokensPerSecondPerDevice: `output tokens per second per device at this batch, ${MODELLED}`,
-  tpotSeconds: `time per output token at this batch, seconds, ${MODELLED}`,
-  ttftSeconds: `one prompt's prefill step, seconds, ${MODELLED}`,
+  tokensPerSecondPerUser: `output tokens per second per sequence at loadBatch, ${MODELLED}; 0 where the layout is invalid`,
+  tokensPerSecondPerDevice: `output tokens per second per device at loadBatch, ${MODELLED}; 0 where the layout is invalid`,
+  tpotSeconds: `time per output token at loadBatch, seconds, ${MODELLED}; null (no step) where the layout is invalid`,
+  ttftSeconds: `one prompt's prefill step, seconds, ${MODELLED}; null where not priced`,
   deviceSecondsPerRequest: 'device-seconds one request takes: its prefill share plus its decode share',
   usdPerRequest: 'USD per request on the devices the load needs, idle time included',
   usdPerMillionOutput: 'USD per million output tokens on the devices the load needs, idle time included',
@@ -134,5 +178,6 @@ export const SEARCH_SWEEP_COLUMNS: Readonly<Record<string, string>> = {
   concurrency: "sequences the load keeps in flight (Little's law: rate × (TTFT + output × TPOT))",
   slots: 'sequences the needed devices hold at this batch',
   utilisation: 'concurrency / slots',
-  underfilled: "the smallest batch, priced though the load fills less than one unit at it: tpotSeconds is the full batch's, an upper bound",
+  underfilled: "the smallest batch, priced though the load fills less than one unit at it: tpotSeconds and tokensPerSecondPerUser are those of loadBatch",
+  loadBatch: "decode sequences per attention rank the step figures are priced at: batch, or for an underfilled point the load's own (Little's law over the needed devices' ranks, rounded up); 0 where the layout is invalid",
 };

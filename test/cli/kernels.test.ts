@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from './run.js';
@@ -55,9 +55,14 @@ test('batchlab deploy refuses a framework the device has no table for, and --ker
   const a = await run(['deploy', '--framework', 'sglang', '--hardware', 'a100-80gb', '--tp', '4']);
   assert.equal(a.code, 2);
   assert.match(a.err, /^batchlab: --framework must be one the kernel database holds for a100-80gb: trtllm 1\.0\.0/);
-  const b = await run(['deploy', '--kernel-db', 'data/kernels']);
-  assert.equal(b.code, 2);
-  assert.match(b.err, /^batchlab: --framework must be given with --kernel-db/);
+  // Without --framework, deploy reads the default engine's (vllm's) tables from --kernel-db, as simulate does;
+  // with --efficiency there is no framework to read, and --kernel-db alone is refused.
+  const b = await run(['deploy', '--kernel-db', 'data/kernels', '--json']);
+  assert.equal(b.code, 0, b.err);
+  assert.match(JSON.parse(b.out).stepModel, /vllm 0\.24\.0 kernel tables/);
+  const e = await run(['deploy', '--kernel-db', 'data/kernels', '--efficiency', 'calibrated']);
+  assert.equal(e.code, 2);
+  assert.match(e.err, /^batchlab: --framework must be given with --kernel-db/);
   const d = await run(['search', '--spec', 'docs/search-spec.example.json', '--framework', 'nope']);
   assert.equal(d.code, 2);
   assert.match(d.err, /^batchlab: --framework must be one of the frameworks data\/kernels holds: sglang, trtllm, vllm; got "nope"/);
@@ -116,10 +121,16 @@ test('batchlab deploy and search refuse --fp8-scaling with a bad value or withou
   const a = await run(['deploy', '--framework', 'trtllm', '--fp8-scaling', 'tensor']);
   assert.equal(a.code, 2);
   assert.match(a.err, /^batchlab: --fp8-scaling must be one of "dynamic", "static", "block"; got "tensor"/);
-  const b = await run(['deploy', '--fp8-scaling', 'static']);
+  // Without --framework the default engine's (vllm's) tables price the step, and the flag picks among them;
+  // with --efficiency, or a search spec's "framework": null, no table prices it and the flag is refused.
+  const b = await run(['deploy', '--fp8-scaling', 'static', '--efficiency', 'calibrated']);
   assert.equal(b.code, 2);
   assert.match(b.err, /^batchlab: --fp8-scaling must be given with --framework/);
-  const c = await run(['search', '--spec', 'docs/search-spec.example.json', '--fp8-scaling', 'block']);
+  assert.equal((await run(['deploy', '--fp8-scaling', 'static', '--precision', 'fp8', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--tp', '1'])).code, 0);
+  const modelOnly = mkdtempSync(join(tmpdir(), 'batchlab-fp8m-'));
+  writeFileSync(join(modelOnly, 'spec.json'), JSON.stringify({ ...JSON.parse(readFileSync('docs/search-spec.example.json', 'utf8')), framework: null }));
+  const c = await run(['search', '--spec', join(modelOnly, 'spec.json'), '--fp8-scaling', 'block']);
+  rmSync(modelOnly, { recursive: true, force: true });
   assert.equal(c.code, 2);
   assert.match(c.err, /^batchlab: --fp8-scaling must be given with --framework/);
   // With no FP8 weights there is no FP8 GEMM table to pick: the flag changed nothing, and is refused.
@@ -253,5 +264,5 @@ test('batchlab deploy --simulate --engine prices from that engine\'s kernel tabl
   // A --kernel-db without the engine's framework names both flags (data/examples/measured/kernels holds torch only).
   const db = await run(['simulate', '--model', 'llama-3.1-8b', '--hardware', 'h200', '--kernel-db', 'data/examples/measured/kernels']);
   assert.equal(db.code, 2);
-  assert.equal(db.err, 'batchlab: --framework must be given with --kernel-db data/examples/measured/kernels: it holds torch, not the vllm tables the engine preset would read');
+  assert.equal(db.err, 'batchlab: --framework must be given with --kernel-db data/examples/measured/kernels: it holds torch, not the vllm tables read without --framework (the engine preset\'s, vllm\'s by default)');
 });

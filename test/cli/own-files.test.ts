@@ -14,20 +14,25 @@ const QWEN = join(ROOT, 'data/examples/models/qwen2.5-7b');
 
 const close = (a: number, b: number, rel = 1e-12): boolean => Math.abs(a - b) <= rel * Math.max(Math.abs(a), Math.abs(b));
 
-test('batchlab deploy --model ./qwen2.5-7b/config.json --hardware h100-sxm --tp 1 prices the user\'s Qwen2.5-7B config, says its figures are calibrated, and notes what is unpriced', async () => {
+test('batchlab deploy --model ./qwen2.5-7b/config.json --hardware h100-sxm --tp 1 prices the user\'s Qwen2.5-7B config from the default engine\'s kernel tables (calibrated with --efficiency), says so, and notes what is unpriced', async () => {
   for (const ref of [join(QWEN, 'config.json'), QWEN]) {
     const r = await run(['deploy', '--model', ref, '--hardware', 'h100-sxm', '--tp', '1']);
     assert.equal(r.code, 0, r.err);
     const lines = r.out.split('\n');
-    assert.match(lines[0], /^Qwen\/Qwen2\.5-7B-Instruct on NVIDIA H100 SXM5 80GB: .*calibrated efficiency \(TP1,/);
-    assert.match(lines[1], /these are calibrated figures/);
+    // data/kernels ships h100_sxm/vllm/0.24.0: without --framework, vllm's tables price the step, as simulate's default engine does.
+    assert.match(lines[0], /^Qwen\/Qwen2\.5-7B-Instruct on NVIDIA H100 SXM5 80GB: .*calibrated efficiency and vllm 0\.24\.0 kernel tables \(TP1,/);
+    assert.match(lines[1], /these figures are priced from measured kernel tables/);
+    const c = await run(['deploy', '--model', ref, '--hardware', 'h100-sxm', '--tp', '1', '--efficiency', 'calibrated']);
+    assert.match(c.out.split('\n')[0], /calibrated efficiency \(TP1,/);
+    assert.match(c.out.split('\n')[1], /these are calibrated figures/);
     // Weights: 7.62e9 parameters × 2 bytes (bf16) = 15.2 GB (test/models/architectures.test.ts gives the closed form).
     assert.match(r.out, /memory per device: weights 15\.2 GB/);
     assert.match(r.out, /note: q, k, v projection biases/);
     assert.doesNotMatch(r.out, /[{}]/, 'human output carries no JSON');
   }
   const j = JSON.parse((await run(['--json', 'deploy', '--model', QWEN, '--hardware', 'h100-sxm', '--tp', '1'])).out);
-  assert.equal(j.figures, 'calibrated');
+  assert.equal(j.figures, 'kernel tables');
+  assert.equal(JSON.parse((await run(['--json', 'deploy', '--model', QWEN, '--hardware', 'h100-sxm', '--tp', '1', '--efficiency', 'calibrated'])).out).figures, 'calibrated');
   assert.ok(j.notes.length >= 1);
 });
 
@@ -37,7 +42,9 @@ test('batchlab deploy --hardware <file> and --usd-per-hour: the user\'s hardware
   mine.hourlyPriceUsd = { value: 1.25, source: 'our cloud contract' };
   const file = join(dir, 'my-h100.json');
   writeFileSync(file, JSON.stringify(mine));
-  const args = ['--model', 'llama-3.1-8b', '--tp', '1', '--batch', '32', '--context', '2048'];
+  // The user's file is another device to the kernel tables (they are keyed by id): both are priced by the performance model here.
+  const args = ['--model', 'llama-3.1-8b', '--tp', '1', '--batch', '32', '--context', '2048', '--efficiency', 'calibrated'];
+  assert.match(JSON.parse((await run(['--json', 'deploy', '--hardware', file, ...args.slice(0, -2)])).out).stepModel, /no vllm kernel tables for my-h100/);
   const cat = JSON.parse((await run(['--json', 'deploy', '--hardware', 'h100-sxm', ...args])).out);
   const own = JSON.parse((await run(['--json', 'deploy', '--hardware', file, ...args])).out);
   const flag = JSON.parse((await run(['--json', 'deploy', '--hardware', 'h100-sxm', '--usd-per-hour', '1.25', ...args])).out);
@@ -80,14 +87,27 @@ test('search and deploy agree on $/M for the same configuration (one pricing pat
   assert.match(text.out, /Little's law/);
   assert.doesNotMatch(text.out, /\{"/, 'no JSON fragments');
   assert.doesNotMatch(text.out, /\b1 devices\b/);
-  // h100-sxm has a calibration, so the figures are calibrated; with tables they say so (data/kernels ships h100_sxm/vllm).
-  assert.match(text.out, /figures are calibrated \(the performance model at the hardware's sourced calibration efficiencies\); the same configuration/);
-  const tables = await run(['search', '--spec', path, '--framework', 'vllm']);
-  assert.match(tables.out, /figures are priced from measured vllm 0\.24\.0 kernel tables \(interpolated between their rows\) where a table holds the op, at the hardware's sourced calibration efficiencies elsewhere; the same configuration/);
+  // Without --framework the default engine's tables price it (data/kernels ships h100_sxm/vllm), and --framework vllm is the same search.
+  assert.match(text.out, /figures are priced from measured vllm 0\.24\.0 kernel tables \(interpolated between their rows\) where a table holds the op, at the hardware's sourced calibration efficiencies elsewhere; the same configuration: .* --framework vllm$/m);
   const tablesJson = JSON.parse((await run(['--json', 'search', '--spec', path, '--framework', 'vllm'])).out);
   assert.equal(tablesJson.figures, 'kernel tables');
   assert.match(tablesJson.figuresNote, /^figures are priced from measured vllm 0\.24\.0 kernel tables/);
-  assert.equal(s.figures, 'calibrated');
+  assert.deepEqual(tablesJson.best, best);
+  assert.equal(s.figures, 'kernel tables');
+  // A spec's "framework": null prices from the performance model alone (h100-sxm has a calibration), and
+  // the deploy command it prints keeps deploy's default tables out with --efficiency, so the two still agree.
+  writeFileSync(path, JSON.stringify({ ...spec, framework: null }));
+  const m = JSON.parse((await run(['--json', 'search', '--spec', path])).out);
+  assert.equal(m.figures, 'calibrated');
+  assert.match(m.sameAsDeploy, / --efficiency calibrated$/);
+  const margs = (m.sameAsDeploy as string).replace(/^batchlab /, '').match(/'[^']*'|\S+/g)!.map((w) => w.replace(/^'(.*)'$/, '$1'));
+  const md = JSON.parse((await run(['--json', ...margs])).out);
+  assert.ok(close(md.usdPerMillionOutputAllIn, m.best.usdPerMillionOutputFullBatch, 1e-9), `${md.usdPerMillionOutputAllIn} vs ${m.best.usdPerMillionOutputFullBatch}`);
+  assert.match((await run(['search', '--spec', path])).out, /figures are calibrated \(the performance model at the hardware's sourced calibration efficiencies\); the same configuration/);
+  writeFileSync(path, JSON.stringify({ ...spec, framework: 'nope' }));
+  const bad = await run(['search', '--spec', path]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /framework must be one of "sglang", "trtllm", "vllm"; got "nope"/);
 }));
 
 test('batchlab search names what its answer\'s figures are: typical on a device with no calibration, and no tables where the framework has none for it', withDir(async (dir) => {
@@ -116,7 +136,8 @@ test('batchlab search: a load too light to fill one serving unit at the smallest
   assert.ok(Math.abs(j.best.usdPerMillionOutput - (64 / 3600 / 20) * 1e6) <= 1e-9 * j.best.usdPerMillionOutput);
   const text = await run(['search', '--spec', path]);
   assert.equal(text.code, 0, text.err);
-  assert.match(text.out, /fewer than one serving unit holds at the smallest batch \(1\): priced on one serving unit \(32 devices\), the least a load takes, paid by the hour, with the full batch's TPOT, an upper bound on what the load sees/);
+  assert.match(text.out, /fewer than one serving unit holds at the smallest batch \(1\): priced on one serving unit \(32 devices\), the least a load takes, paid by the hour, at the TPOT of the 1 sequence per rank the load keeps in flight \(`deploy --batch 1` gives that TPOT\)/);
+  assert.equal(j.best.loadBatch, 1);
 }));
 
 test('batchlab search: a load that fills the smallest batch is not called underfilled, however its slots round up', withDir(async (dir) => {
@@ -132,17 +153,20 @@ test('batchlab search: a load that fills the smallest batch is not called underf
   assert.match(text.out, /batches it cannot fill are not priced/);
 }));
 
-test('roofline says it is a bound and deploy says it is calibrated: the two differ on purpose at batch 1', async () => {
+test('roofline says it is a bound and deploy says what priced it (kernel tables by default, calibrated with --efficiency): they differ on purpose at batch 1', async () => {
   const roof = await run(['roofline', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--batch', '1']);
   assert.equal(roof.code, 0, roof.err);
   assert.match(roof.out, /\(1 device\)/);
   assert.match(roof.out, /this is a bound: the datasheet roofline/);
   const rj = JSON.parse((await run(['--json', 'roofline', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--batch', '1'])).out);
   const dj = JSON.parse((await run(['--json', 'deploy', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--tp', '1', '--batch', '1', '--context', '0'])).out);
+  const cj = JSON.parse((await run(['--json', 'deploy', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--tp', '1', '--batch', '1', '--context', '0', '--efficiency', 'calibrated'])).out);
   assert.equal(rj.figures, 'bound');
-  assert.equal(dj.figures, 'calibrated');
-  // A bound is never slower than the calibrated model of the same step.
+  assert.equal(dj.figures, 'kernel tables');
+  assert.equal(cj.figures, 'calibrated');
+  // A bound is never slower than measured kernels or the calibrated model of the same step.
   assert.ok(rj.tokensPerSecond >= dj.decode.tokensPerSecondPerDevice);
+  assert.ok(rj.tokensPerSecond >= cj.decode.tokensPerSecondPerDevice);
   const spec = JSON.parse((await run(['--json', 'deploy', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--tp', '1', '--batch', '1', '--context', '0', '--efficiency', 'spec'])).out);
   assert.equal(spec.figures, 'bound');
 });

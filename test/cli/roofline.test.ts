@@ -67,5 +67,6 @@ test('batchlab roofline refuses a context past the model\'s own, as deploy and s
   const amd = await run(['roofline', '--model', 'llama-3.1-8b', '--hardware', 'mi300x']);
   assert.match(amd.out, /`batchlab deploy` gives typical figures .*\(AMD Instinct MI300X 192GB has no calibration\)/);
   const h100 = await run(['roofline', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm']);
-  assert.match(h100.out, /`batchlab deploy` gives calibrated figures .*sourced calibration/);
+  // data/kernels holds h100_sxm/vllm: deploy prices from those tables by default, and from the calibration with --efficiency.
+  assert.match(h100.out, /`batchlab deploy` gives figures priced from vllm's measured kernel tables, calibrated figures .*sourced calibration\) with `--efficiency calibrated`/);
 });

@@ -246,13 +246,26 @@ test('batchlab deploy refuses a typed flag its mode would ignore, naming the fla
   assert.equal((await run(['deploy', '--model', 'llama-3.1-8b', '--tp', '1', '--simulate', '--rate', '2', '--requests', '50', '--seed', '3', '--engine', 'vllm'])).code, 0);
 });
 
-test('batchlab deploy without --framework says which measured kernel tables hold the device, reading only the database index (the two models differed 3× with no word)', async () => {
+test('batchlab deploy prices from the default engine\'s kernel tables, agreeing with simulate; where no table prices it, it says which measured tables hold the device (the two models differed 3× with no word)', async () => {
   const args = ['deploy', '--model', 'llama-3.1-70b', '--hardware', 'h200', '--tp', '8', '--batch', '1'];
-  const text = await run(args);
+  // Without --framework, vllm's tables price the step (data/kernels holds h200_sxm/vllm), as simulate's default engine does:
+  // one sequence's TPOT is simulate's ITL at concurrency 1 (the same step, 300 tokens of context against simulate's 256 + 64).
+  const byDefault = JSON.parse((await run(['--json', ...args, '--context', '300'])).out);
+  assert.equal(byDefault.figures, 'kernel tables');
+  assert.equal(byDefault.kernelTablesHeld, undefined);
+  const sim = JSON.parse((await run(['--json', 'simulate', '--model', 'llama-3.1-70b', '--hardware', 'h200', '--tp', '8', '--concurrency', '1'])).out);
+  assert.equal(sim.figures, 'kernel tables');
+  const itl: number = sim.rows[0].itlP50;
+  assert.ok(Math.abs(itl - byDefault.decode.tpotSeconds) <= 0.02 * itl, `${itl} vs ${byDefault.decode.tpotSeconds}`);
+  // With --efficiency the performance model prices it: data/kernels (SOURCE.json) holds h200_sxm under sglang, trtllm and vllm, and deploy says so.
+  const text = await run([...args, '--efficiency', 'calibrated']);
   assert.equal(text.code, 0, text.err);
-  // data/kernels (SOURCE.json) holds h200_sxm under sglang, trtllm and vllm.
   assert.match(text.out, /measured kernel tables hold h200 \(sglang, trtllm, vllm\): --framework <name> prices this step from them/);
-  assert.deepEqual(JSON.parse((await run(['--json', ...args])).out).kernelTablesHeld, ['sglang', 'trtllm', 'vllm']);
+  assert.deepEqual(JSON.parse((await run(['--json', ...args, '--efficiency', 'calibrated'])).out).kernelTablesHeld, ['sglang', 'trtllm', 'vllm']);
+  // a100-80gb holds TensorRT-LLM's tables only: the default falls back to the model, names the missing vllm tables, and points at trtllm's.
+  const a100 = await run(['deploy', '--model', 'llama-3.1-8b', '--hardware', 'a100-80gb', '--tp', '1']);
+  assert.match(a100.out, /no vllm kernel tables for a100-80gb/);
+  assert.match(a100.out, /measured kernel tables hold a100-80gb \(trtllm\)/);
   // Priced from tables already, or on a device they do not hold (no mi300x folder): nothing to say.
   assert.equal(JSON.parse((await run(['--json', ...args, '--framework', 'trtllm'])).out).kernelTablesHeld, undefined);
   const amd = await run(['deploy', '--model', 'llama-3.1-8b', '--hardware', 'mi300x', '--tp', '1']);

@@ -6,7 +6,9 @@ import { loadModel } from '../../lib/models/index.js';
 import { uniformPrecision } from '../../lib/deployment/layout.js';
 import { checkSlo, cheapestByBruteForce, deploymentFrontier, evaluateSearchPoint, evaluateSearchSpace, searchCheapestDeployment, searchSpaceSize } from '../../lib/deployment/search.js';
 import type { SearchSpace } from '../../lib/deployment/search.js';
-import { searchSpaceFromSpec, searchSweep } from '../../lib/deployment/spec.js';
+import { searchSpaceFromSpec, searchSpecFramework, searchSweep } from '../../lib/deployment/spec.js';
+import type { SearchSpec } from '../../lib/deployment/spec.js';
+import { DEFAULT_SERVING_ENGINE } from '../../lib/batching/engines.js';
 import { candidateLayouts, denseVsMoe } from '../../lib/deployment/compare.js';
 import { InputError } from '../../lib/util/errors.js';
 
@@ -117,6 +119,34 @@ test("evaluateSearchPoint(): Little's law sets the utilisation, and a batch the 
   assert.equal(light[1].feasible, false, 'batch 8 holds still more idle slots: not priced');
 });
 
+test('an underfilled smallest batch is priced at the decode batch the load keeps (a fixed point of Little\'s law), so a light load that meets the SLO is not refused', () => {
+  // 0.05 req/s of 1,500 + 400 tokens on a TP8 H100 unit whose smallest batch is 64 per rank: the load keeps well under one sequence.
+  const load = { requestsPerSecond: 0.05, promptTokens: 1500, outputTokens: 400 };
+  const layout = { ...candidateLayouts(llama)[0], tensorParallel: 8 };
+  const s: SearchSpace = { ...space, hardware: [loadHardware('h100-sxm')], layouts: [layout], precisions: [uniformPrecision('bf16')], batches: [64, 128], load };
+  const [p, refused] = evaluateSearchSpace(s);
+  assert.ok(p.feasible && p.underfilled);
+  assert.ok(!refused.feasible && refused.loadBatch === 128, 'a refused batch keeps its own batch\'s figures');
+  assert.equal(p.batch, 64);
+  assert.equal(p.loadBatch, 1, 'about 0.05 × (TTFT + 400 × TPOT) < 1 sequence in flight on the unit\'s one attention rank');
+  // The full batch's TPOT is what it was judged by before; the load's batch decodes faster.
+  const full = evaluateSearchSpace({ ...s, load: { ...load, requestsPerSecond: 1000 } })[0];
+  assert.equal(full.loadBatch, 64);
+  assert.ok(p.tpotSeconds < full.tpotSeconds, `${p.tpotSeconds} < ${full.tpotSeconds}`);
+  // The fixed point: Little's law at that TPOT keeps loadBatch sequences per rank (rounded up), and the utilisation follows.
+  const ranks = p.slots / p.batch;
+  assert.ok(Math.abs(p.concurrency - load.requestsPerSecond * (p.ttftSeconds + load.outputTokens * p.tpotSeconds)) <= 1e-12 * p.concurrency);
+  assert.equal(Math.max(1, Math.ceil(p.concurrency / ranks)), p.loadBatch);
+  assert.ok(Math.abs(p.utilisation - p.concurrency / p.slots) < 1e-12);
+  // An SLO between the two TPOTs: met at the load's batch (the search used to answer "no configuration").
+  const slo = { tpotSeconds: (p.tpotSeconds + full.tpotSeconds) / 2 };
+  assert.equal(searchCheapestDeployment(s, slo).best?.index, p.index);
+  // A load of several sequences per rank: the batch is its own, between 1 and the smallest batch.
+  const some = evaluateSearchSpace({ ...s, load: { ...load, requestsPerSecond: 0.5 } })[0];
+  assert.ok(some.underfilled && some.loadBatch > 1 && some.loadBatch < 64, `${some.loadBatch}`);
+  assert.equal(Math.max(1, Math.ceil(some.concurrency / (some.slots / some.batch))), some.loadBatch);
+});
+
 test('bad search input is an InputError naming the field', () => {
   assert.throws(() => searchSpaceSize({ ...space, batches: [8, 4] }), (e: unknown) => e instanceof InputError && e.field === 'batches[1]');
   assert.throws(() => evaluateSearchPoint({ ...space, load: { ...space.load, requestsPerSecond: 0 } }, 0), (e: unknown) => e instanceof InputError && e.field === 'load.requestsPerSecond');
@@ -200,5 +230,19 @@ test('one search spec is checked alike for search and sweep: a cache-hit fractio
 test('searchSweep(): its shards describe every row field (columns), as a serving sweep\'s do', () => {
   const def = searchSweep({ model: 'llama-3.1-8b', hardware: ['h100-sxm', 'mi300x'], layouts: [{ tensorParallel: 1 }], precisions: ['bf16'], batches: [1, 8], load: { requestsPerSecond: 1, promptTokens: 1000, outputTokens: 100 } });
   assert.deepEqual(Object.keys(def.columns!).sort(), Object.keys(def.point(0)).sort());
-  assert.match(def.columns!.tpotSeconds, /seconds, the performance model's, calibrated where the row's hardware has a calibration, else typical/);
+  // A spec that names no framework is priced from the default engine's (vllm's) tables, and its columns say so.
+  assert.match(def.columns!.tpotSeconds, /seconds, priced from vllm's measured kernel tables \(data\/kernels\) where they hold the row's hardware and op, else the performance model's, calibrated where the row's hardware has a calibration, else typical; null/);
+  const modelOnly = searchSweep({ ...def.spec as SearchSpec, framework: null });
+  assert.match(modelOnly.columns!.tpotSeconds, /^time per output token at loadBatch, seconds, the performance model's, calibrated/);
+  // The columns follow the pricing: h100-sxm's point differs with the tables, mi300x's (no vllm folder) does not.
+  assert.notEqual(def.point(0).tpotSeconds, modelOnly.point(0).tpotSeconds);
+  assert.equal(def.point(2).hardware, 'mi300x');
+  assert.equal(def.point(2).tpotSeconds, modelOnly.point(2).tpotSeconds);
+});
+
+test('searchSpecFramework(): the default engine\'s (vllm) without a field, null for the model alone, a held framework, else an InputError naming framework', () => {
+  assert.equal(searchSpecFramework({}), DEFAULT_SERVING_ENGINE);
+  assert.equal(searchSpecFramework({ framework: null }), null);
+  assert.equal(searchSpecFramework({ framework: 'trtllm' }), 'trtllm');
+  assert.throws(() => searchSpecFramework({ framework: 'torch' }), (e: unknown) => e instanceof InputError && e.field === 'framework');
 });
