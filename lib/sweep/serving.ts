@@ -1,6 +1,6 @@
 import type { Dtype } from '../core/types.js';
-import { loadHardware } from '../hardware/spec.js';
-import { checkModelContext, loadModel } from '../models/spec.js';
+import { resolveHardware } from '../hardware/spec.js';
+import { checkModelContext, resolveModel } from '../models/spec.js';
 import type { EfficiencyMode, Parallelism } from '../roofline/deployment.js';
 import { perfModelText, replicaLabel } from '../batching/replica.js';
 import { kvCacheCapacity, perfStepCost } from '../roofline/deployment.js';
@@ -14,8 +14,8 @@ import { checkInt, checkKnownKeys } from '../util/validate.js';
 import type { SweepDefinition } from './run.js';
 
 /**
- * A serving-simulator sweep as plain JSON: a model on catalog hardware (its step cost
- * from the performance model), a workload, and the grid of policies, batch limits,
+ * A serving-simulator sweep as plain JSON: a model (catalog id or HF config.json path) on
+ * hardware (catalog id or hardware file path; its step cost from the performance model), a workload, and the grid of policies, batch limits,
  * windows, token budgets and arrival rates that `servingSweepPoints` expands.
  */
 export interface ServingSweepSpec {
@@ -89,14 +89,15 @@ export function servingSweepDefinition(spec: ServingSweepSpec): SweepDefinition<
   if (spec.ratesPerSecond !== undefined && rate !== undefined) {
     throw new InputError('spec.arrivals.ratePerSecond', rate, 'left out when spec.ratesPerSecond lists the rates (each point takes one of them)');
   }
-  if (typeof spec.model !== 'string') throw new InputError('model', spec.model, 'a model catalog id');
-  if (typeof spec.hardware !== 'string') throw new InputError('hardware', spec.hardware, 'a hardware catalog id');
+  // As a search spec: a catalog id or the path of an HF config.json, and a catalog id or a hardware file (read relative to the working folder).
+  if (typeof spec.model !== 'string') throw new InputError('model', spec.model, 'a model catalog id or the path of an HF config.json');
+  if (typeof spec.hardware !== 'string') throw new InputError('hardware', spec.hardware, 'a hardware catalog id or the path of a hardware file');
   const seed = checkInt('seed', spec.seed, { min: 0, max: 2 ** 32 - 1 });
   // The performance model prices every row, and each row names it as a catalog replica's
   // label does. The KV cache is the spec's own capacity, else what the memory fit leaves
   // beside the weights, as `simulate --model` has it (rows without a bound held 2× more).
-  const model = loadModel(spec.model);
-  const hw = loadHardware(spec.hardware);
+  const model = resolveModel(spec.model, 'model');
+  const hw = resolveHardware(spec.hardware, 'hardware');
   const config = { precision: spec.precision, parallelism: spec.parallelism, efficiency: spec.efficiency };
   const stepCost = perfStepCost(model, hw, config);
   const kvCapacityTokens = spec.kvCapacityTokens ?? kvCapacityOf(model, hw, config);
@@ -128,7 +129,7 @@ export function servingSweepDefinition(spec: ServingSweepSpec): SweepDefinition<
 }
 
 // The memory fit's KV cache; where the weights leave none, the refusal names what the spec can change.
-function kvCapacityOf(model: ReturnType<typeof loadModel>, hw: ReturnType<typeof loadHardware>, config: Parameters<typeof kvCacheCapacity>[2]): number {
+function kvCapacityOf(model: ReturnType<typeof resolveModel>, hw: ReturnType<typeof resolveHardware>, config: Parameters<typeof kvCacheCapacity>[2]): number {
   try {
     return kvCacheCapacity(model, hw, config).tokens;
   } catch (e) {

@@ -244,6 +244,22 @@ test('servingSweepDefinition: every row names its step model, and a spec that gi
   assert.throws(() => servingSweepDefinition({ ...spec, policy: 'window' }), /spec\.policy must be left out/);
 });
 
+test('servingSweepDefinition takes a model\'s HF config.json and a hardware file, as a search spec does, and names the field of a bad one', () => {
+  const spec = JSON.parse(readFileSync(resolve(import.meta.dirname, '../../docs/serving-sweep.example.json'), 'utf8'));
+  const small = { ...spec, requests: 20, ratesPerSecond: [2], maxBatches: [16], windowsMs: [5], parallelism: { tp: 1 } };
+  const qwen = join(root, 'data/examples/models/qwen2.5-7b');
+  const dir = mkdtempSync(join(tmpdir(), 'batchlab-sweep-own-'));
+  const hw = { ...JSON.parse(readFileSync(join(root, 'data/hardware/h100-sxm.json'), 'utf8')), id: 'my-h100' };
+  writeFileSync(join(dir, 'my-h100.json'), JSON.stringify(hw));
+  const own = servingSweepDefinition({ ...small, model: join(qwen, 'config.json'), hardware: join(dir, 'my-h100.json') });
+  assert.match(own.point(0).cost, /^Qwen\/Qwen2\.5-7B-Instruct bf16 on 1× my-h100 /);
+  // The same device under another id prices the same rows as the catalog's.
+  const cat = servingSweepDefinition({ ...small, model: qwen, hardware: 'h100-sxm' });
+  assert.equal(own.point(0).ttftP99, cat.point(0).ttftP99);
+  assert.throws(() => servingSweepDefinition({ ...small, model: 'no-such-model' }), (e: unknown) => e instanceof InputError && e.field === 'model');
+  assert.throws(() => servingSweepDefinition({ ...small, hardware: join(dir, 'missing.json') }), (e: unknown) => e instanceof InputError && e.field === 'hardware');
+});
+
 test('runSweepShardResumable(): stopped by its signal it keeps the points done in the partial file; the next run resumes them and equals an uninterrupted run', async () => {
   const { runSweepShardResumable, sweepPartialFileName } = await import('../../lib/sweep/run.js');
   const dir = mkdtempSync(join(tmpdir(), 'batchlab-partial-'));
