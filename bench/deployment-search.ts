@@ -26,7 +26,8 @@ const base: SearchSpace = {
 const slo = { ttftSeconds: 1, tpotSeconds: 0.04 };
 console.log(`deployment search; ${hostname()}, ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), load average ${loadavg()[0].toFixed(2)}, Node ${process.version}`);
 console.log(`grid: ${searchSpaceSize(base)} configurations; SLO TTFT ≤ ${slo.ttftSeconds} s, TPOT ≤ ${slo.tpotSeconds * 1e3} ms`);
-const roofline: StepModelFactory = (m, h, l, p) => rooflineDeviceStepModel(m, h, l, p);
+// The datasheet bound never falls as the batch grows: the search may bisect under it, as under the calibrated model.
+const roofline: StepModelFactory = Object.assign((...[m, h, l, p]: Parameters<StepModelFactory>) => rooflineDeviceStepModel(m, h, l, p), { monotoneInBatch: true });
 let worst = 0;
 for (const [name, stepModel] of [['datasheet roofline', roofline], ['calibrated performance model', calibratedStepModel]] as const) {
   const space = { ...base, stepModel };

@@ -9,14 +9,16 @@ import { FP8_SCALINGS } from '../../lib/roofline/deployment.js';
 import type { EfficiencyMode, Fp8Scaling } from '../../lib/roofline/deployment.js';
 import { asFlags } from './context.js';
 import { countOf } from '../../lib/util/words.js';
+import { DEFAULT_SERVING_ENGINE } from '../../lib/batching/engines.js';
 
 /**
  * The kernel-database options of `--framework`, `--kernel-db` and `--fp8-scaling`: none
  * without `--framework`; `--kernel-db` or `--fp8-scaling` alone is refused (each only
  * picks tables, and without a framework no table prices the step).
  * `--kernel-db` may be an aiconfigurator checkout: only `hw`'s device and the framework
- * are converted (every device without `hw`). `byEngine`: the framework stands in for an
- * engine preset's, not typed, and a `--kernel-db` without it is refused saying so.
+ * are converted (every device without `hw`). `implied`: the framework was not typed but
+ * stands in for an engine preset's or a search spec's, and says which (a `--kernel-db`
+ * without it is refused naming it).
  *
  * @example
  * kernelOptionsFromFlags({ framework: 'trtllm' }) // => { framework: 'trtllm', kernelDb: undefined }
@@ -24,7 +26,7 @@ import { countOf } from '../../lib/util/words.js';
 export function kernelOptionsFromFlags(
   o: { framework?: string; kernelDb?: string; fp8Scaling?: string },
   hw?: HardwareSpec,
-  byEngine = false,
+  implied?: string,
 ): { framework?: string; kernelDb?: KernelDb; fp8Scaling?: Fp8Scaling } {
   const fp8Scaling = o.fp8Scaling === undefined ? undefined : (checkOneOf('--fp8-scaling', o.fp8Scaling, FP8_SCALINGS) as Fp8Scaling);
   if (o.framework === undefined) {
@@ -38,7 +40,7 @@ export function kernelOptionsFromFlags(
   const db = kernelDb ?? defaultKernelDb();
   const held = [...new Set(db.entries.map((e) => e.framework))].sort();
   if (!held.includes(o.framework)) {
-    if (byEngine) throw new InputError('--framework', undefined, `given with --kernel-db ${o.kernelDb}: it holds ${held.join(', ') || 'no table'}, not the ${o.framework} tables read without --framework (the engine preset's, vllm's by default)`);
+    if (implied !== undefined) throw new InputError('--framework', undefined, `given with --kernel-db ${o.kernelDb}: it holds ${held.join(', ') || 'no table'}, not the ${o.framework} tables ${implied}`);
     throw new InputError('--framework', o.framework, `one of the frameworks ${o.kernelDb ?? 'data/kernels'} holds: ${held.join(', ')}`);
   }
   return { framework: o.framework, kernelDb, ...(fp8Scaling === undefined ? {} : { fp8Scaling }) };
@@ -96,7 +98,7 @@ export function engineKernelOptions(
   engine: string | undefined,
 ): { kernels: { framework?: string; kernelDb?: KernelDb; fp8Scaling?: Fp8Scaling }; missing?: string } {
   if (engine === undefined || o.framework !== undefined || o.efficiency !== undefined) return { kernels: kernelOptionsFromFlags(o, hw) };
-  const kernels = kernelOptionsFromFlags({ ...o, framework: engine }, hw, true);
+  const kernels = kernelOptionsFromFlags({ ...o, framework: engine }, hw, `the engine preset reads (${DEFAULT_SERVING_ENGINE}'s without --engine)`);
   if (tablesPrice(kernels, hw)) return { kernels };
   const missing = kernelTablesText(kernels.kernelDb ?? defaultKernelDb(), hw, engine);
   if (kernels.fp8Scaling !== undefined) throw new InputError('--fp8-scaling', kernels.fp8Scaling, `left out: it picks an FP8 GEMM table, and there are ${missing}`);
@@ -107,7 +109,7 @@ export function engineKernelOptions(
 export const FRAMEWORK_FLAG_HELP = "trtllm, sglang or vllm in the shipped data/kernels; with --kernel-db, any framework folder it holds (e.g. torch for bench/gpu's tables)";
 
 /** The `--fp8-scaling` help text, shared by the commands that take it. */
-export const FP8_SCALING_FLAG_HELP = `with --framework: how the checkpoint scales its FP8 GEMMs, which picks their kernel table: ${FP8_SCALINGS.join(', ')} (default dynamic)`;
+export const FP8_SCALING_FLAG_HELP = `where kernel tables price the step (--framework's, or by default ${DEFAULT_SERVING_ENGINE}'s): how the checkpoint scales its FP8 GEMMs, which picks their kernel table: ${FP8_SCALINGS.join(', ')} (default dynamic)`;
 
 /**
  * Which rows of the GEMM table priced a step's FP8 weight GEMMs under `scaling`

@@ -15,6 +15,7 @@ import type { SearchSpec } from '../../lib/deployment/spec.js';
 import { InputError } from '../../lib/util/errors.js';
 import { readJsonCapped } from '../../lib/util/files.js';
 import { kernelTableStepModel } from '../../lib/deployment/perf.js';
+import { DEFAULT_SERVING_ENGINE } from '../../lib/batching/engines.js';
 import { FP8_SCALING_FLAG_HELP, FRAMEWORK_FLAG_HELP, efficiencyText, figuresKind, kernelOptionsFromFlags, tablesPrice } from './kernels.js';
 import type { KernelDb } from '../../lib/kernels/load.js';
 import { defaultKernelDb } from '../../lib/kernels/load.js';
@@ -192,12 +193,17 @@ function searchCommand(o: { spec?: string; json?: boolean; frontier?: boolean; b
   // says otherwise; a spec's null prices every point from the performance model alone.
   const fromSpec = searchSpaceFromSpec(spec);
   const specFramework = searchSpecFramework(spec);
-  const kernels = o.framework === undefined && specFramework !== null ? kernelOptionsFromFlags({ ...o, framework: specFramework }, undefined, true) : kernelOptionsFromFlags(o);
+  const implied = spec.framework === undefined ? `a search spec without "framework" reads (${DEFAULT_SERVING_ENGINE}'s, the default engine's)` : 'the spec\'s "framework" names';
+  const kernels = o.framework === undefined && specFramework !== null ? kernelOptionsFromFlags({ ...o, framework: specFramework }, undefined, implied) : kernelOptionsFromFlags(o);
   const space: SearchSpace = { ...fromSpec, ...(kernels.framework === undefined ? {} : { stepModel: kernelTableStepModel(kernels) }) };
   // Every precision of the spec stores its KV cache at --kv-cache.
   space.precisions = space.precisions.map((p, i) => withKvCache(p, kvCache, `precisions[${i}] of the spec`));
   if (kernels.fp8Scaling !== undefined && !space.precisions.some((p) => p.weights === 'fp8')) {
     throw new InputError('--fp8-scaling', kernels.fp8Scaling, 'left out when no precision of the spec has FP8 weights: it picks the FP8 GEMM table');
+  }
+  // As deploy refuses it on a device no table of the framework prices: the flag would change nothing.
+  if (kernels.fp8Scaling !== undefined && !space.hardware.some((h) => tablesPrice(kernels, h))) {
+    throw new InputError('--fp8-scaling', kernels.fp8Scaling, `left out: it picks an FP8 GEMM table, and there are ${space.hardware.map((h) => kernelTablesText(kernels.kernelDb ?? defaultKernelDb(), h, kernels.framework!)).join('; ')}`);
   }
   if (o.usdPerHour !== undefined) {
     const price = decimalInRange('--usd-per-hour', o.usdPerHour, { min: 0, max: 1e6 });
@@ -219,11 +225,19 @@ function searchCommand(o: { spec?: string; json?: boolean; frontier?: boolean; b
   const smallest = smallestBatchPoints(space);
   const none = best ? null : whyNone(space, slo, smallest);
   // The kernel-table flags, so the printed deploy command prices the point the same way.
-  // (Without tables, deploy must be told to keep its default tables out: --efficiency at the point's own mode.)
+  // The deploy line prices the answer as search did: from the framework's tables where they hold its
+  // hardware, else (no tables, or none of this framework's) from the model, kept to it with --efficiency.
   const bestHw = best ? space.hardware.find((h) => h.id === best.hardware) : undefined;
-  const kernelFlags = kernels.framework === undefined
-    ? (bestHw ? [`--efficiency ${efficiencyModeOf(bestHw)}`] : [])
-    : [`--framework ${kernels.framework}`, ...(o.kernelDb === undefined ? [] : [`--kernel-db ${quote(o.kernelDb)}`]), ...(kernels.fp8Scaling === undefined ? [] : [`--fp8-scaling ${kernels.fp8Scaling}`])];
+  const kernelFlags = !bestHw
+    ? []
+    : kernels.framework === undefined || !tablesPrice(kernels, bestHw)
+      ? [`--efficiency ${efficiencyModeOf(bestHw)}`]
+      : [
+          `--framework ${kernels.framework}`,
+          ...(o.kernelDb === undefined ? [] : [`--kernel-db ${quote(o.kernelDb)}`]),
+          // Only where it picked the answer's table: FP8 weights (deploy refuses it for others).
+          ...(kernels.fp8Scaling === undefined || space.precisions[best!.precision].weights !== 'fp8' ? [] : [`--fp8-scaling ${kernels.fp8Scaling}`]),
+        ];
   const deploy = best ? deployCommandFor(best, space, spec, o.usdPerHour, kernelFlags) : null;
   const leftOut = leftOutConfigurations(smallest);
   if (o.json) {
@@ -239,7 +253,7 @@ function searchCommand(o: { spec?: string; json?: boolean; frontier?: boolean; b
       best.underfilled
         ? `fewer than one serving unit holds at the smallest batch (${best.batch}): priced on ${
             best.devicesNeeded === best.devicesPerUnit ? `one serving unit (${countOf(best.devicesNeeded, 'device')}), the least a load takes` : `the ${countOf(best.devicesNeeded, 'device')} its prefill and decode time need`
-          }, paid by the hour, at the TPOT of the ${countOf(best.loadBatch, 'sequence')} per rank the load keeps in flight (\`deploy --batch ${best.loadBatch}\` gives that TPOT)`
+          }, paid by the hour, at the TPOT of ${countOf(best.loadBatch, 'sequence')} per rank, the fewest that hold what the load keeps in flight (\`deploy --batch ${best.loadBatch}\` gives that TPOT)`
         : 'batches it cannot fill are not priced'
     }`);
     io.out(`  ${figuresOf(best, space, kernels).note}; the same configuration: ${deploy}`);
@@ -259,7 +273,7 @@ export function register(program: Command, io: CliIo): void {
     .option('--frontier', 'also print the Pareto frontier of tokens/s per user against tokens/s per device')
     .option('--brute-force', 'check the optimum against a brute-force evaluation of every point')
     .option('--usd-per-hour <usd>', `${PRICE_FLAG_HELP} (every hardware of the spec)`)
-    .option('--framework <name>', `price GEMMs, attention and all-reduces from this serving framework's measured kernel tables, where they hold a point's hardware (default: the spec's framework, else vllm's, as deploy and simulate price by default; a spec's "framework": null prices from the performance model alone): ${FRAMEWORK_FLAG_HELP}`)
+    .option('--framework <name>', `price GEMMs, attention and all-reduces from this serving framework's measured kernel tables, where they hold a point's hardware (default: the spec's framework, else ${DEFAULT_SERVING_ENGINE}'s, as deploy and simulate price by default; a spec's "framework": null prices from the performance model alone): ${FRAMEWORK_FLAG_HELP}`)
     .option('--kernel-db <dir>', 'kernel tables in batchlab\'s schema (default: the shipped data/kernels)')
     .option('--fp8-scaling <kind>', FP8_SCALING_FLAG_HELP)
     .option('--kv-cache <dtype>', `${KV_CACHE_FLAG_HELP}; applies to every precision of the spec`)

@@ -5,7 +5,7 @@ import type { EfficiencyMode, ExpertRouting, Fp8Scaling, MemoryFit, Parallelism,
 import { memoryFit, precisionOfClasses, stepTime } from '../roofline/deployment.js';
 import { checkInt, checkNumber } from '../util/validate.js';
 import { defaultKernelDb } from '../kernels/load.js';
-import { kernelTablesText } from '../kernels/pricer.js';
+import { kernelFrameworksOf, kernelTablesText } from '../kernels/pricer.js';
 import { checkPrecision, layoutParallelism, resolveLayout } from './layout.js';
 import { checkStepInput } from './step.js';
 import type { DeploymentPrecision, DeviceStepBreakdown, DeviceStepInput, DeviceStepModel, PoolLayout, PoolRole, StepModelExtras, StepModelFactory } from './types.js';
@@ -137,7 +137,10 @@ export function rooflineDeviceStepModel(model: ModelSpec, hw: HardwareSpec, layo
  * @example
  * calibratedStepModel(loadModel('deepseek-v3'), loadHardware('h800'), layout, precision, 'decode').label
  */
-export const calibratedStepModel: StepModelFactory = (model, hw, layout, precision, role, extras) => perfDeviceStepModel(model, hw, layout, precision, poolOptions(role, extras));
+export const calibratedStepModel: StepModelFactory = Object.assign(
+  (model: ModelSpec, hw: HardwareSpec, layout: PoolLayout, precision: DeploymentPrecision, role: PoolRole, extras?: StepModelExtras) => perfDeviceStepModel(model, hw, layout, precision, poolOptions(role, extras)),
+  { monotoneInBatch: true },
+);
 
 /** What every pool factory passes on: dispatch by role (DeepEP's kernels), and the extras' expert load factor and memory share. */
 function poolOptions(role: PoolRole, extras: StepModelExtras | undefined): PerfStepOptions {
@@ -159,8 +162,17 @@ function poolOptions(role: PoolRole, extras: StepModelExtras | undefined): PerfS
  * make(loadModel('llama-3.1-70b'), loadHardware('h200'), layout, uniformPrecision('bf16'), 'decode').label
  */
 export function kernelTableStepModel(opts: Pick<PerfStepOptions, 'framework' | 'frameworkVersion' | 'kernelDb' | 'efficiency' | 'fp8Scaling'>): StepModelFactory {
-  return (model, hw, layout, precision, role, extras) =>
-    perfDeviceStepModel(model, hw, layout, precision, { ...opts, ...poolOptions(role, extras) });
+  return (model, hw, layout, precision, role, extras) => {
+    // A device whose tables are another framework's only (a100: trtllm) is priced by the
+    // performance model, as one with no tables is, and its label says which tables it lacks:
+    // over a search's hardware this framework's tables price what they hold, not refuse the rest.
+    const db = opts.kernelDb === false ? undefined : (opts.kernelDb ?? defaultKernelDb());
+    if (db && opts.framework !== undefined && !kernelFrameworksOf(db, hw).includes(opts.framework)) {
+      const m = perfDeviceStepModel(model, hw, layout, precision, { ...(opts.efficiency === undefined ? {} : { efficiency: opts.efficiency }), ...poolOptions(role, extras) });
+      return { ...m, label: `${m.label}; ${kernelTablesText(db, hw, opts.framework)}` };
+    }
+    return perfDeviceStepModel(model, hw, layout, precision, { ...opts, ...poolOptions(role, extras) });
+  };
 }
 
 /**
@@ -169,5 +181,8 @@ export function kernelTableStepModel(opts: Pick<PerfStepOptions, 'framework' | '
  * @example
  * specBoundStepModel(loadModel('deepseek-v3'), loadHardware('h800'), layout, precision, 'decode').label
  */
-export const specBoundStepModel: StepModelFactory = (model, hw, layout, precision, role, extras) =>
-  perfDeviceStepModel(model, hw, layout, precision, { efficiency: 'spec', ...poolOptions(role, extras) });
+export const specBoundStepModel: StepModelFactory = Object.assign(
+  (model: ModelSpec, hw: HardwareSpec, layout: PoolLayout, precision: DeploymentPrecision, role: PoolRole, extras?: StepModelExtras) =>
+    perfDeviceStepModel(model, hw, layout, precision, { efficiency: 'spec', ...poolOptions(role, extras) }),
+  { monotoneInBatch: true },
+);

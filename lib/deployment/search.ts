@@ -84,9 +84,9 @@ export interface SearchPoint {
   underfilled: boolean;
   /**
    * The decode sequences per attention rank that `tpotSeconds` is priced at: `batch`, or
-   * for an underfilled point the load's own, Little's law's sequences in flight over the
-   * ranks of the needed devices, rounded up (a fixed point: the TPOT sets the sequences in
-   * flight). 0 where the layout is invalid (no step to price).
+   * for an underfilled point the fewest per rank that hold the sequences the load keeps in
+   * flight at that batch's own TPOT (Little's law over the ranks of the needed devices,
+   * rounded up). 0 where the layout is invalid (no step to price).
    */
   loadBatch: number;
 }
@@ -201,7 +201,7 @@ function evaluate(space: SearchSpace, index: number, g: Group, load: Required<Se
   const usdPerHour = devicesNeeded * price;
   const underfilled = concurrency < slotsPerUnit;
   // An underfilled smallest batch: the load decodes at the batch it keeps per rank, not the full one.
-  const seen = underfilled ? loadDecode(g.step, space, co.l, load, g.ttft, batch, slots / batch, concurrency) : { perf, concurrency, loadBatch: batch };
+  const seen = underfilled ? loadDecode(g.step, space, co.l, load, g.ttft, batch, slots / batch) : { perf, concurrency, loadBatch: batch };
   return {
     ...base,
     feasible: true,
@@ -222,21 +222,19 @@ function evaluate(space: SearchSpace, index: number, g: Group, load: Required<Se
 }
 
 /**
- * The decode a light load sees on its devices: the batch per rank it keeps in flight
- * (Little's law, rounded up, at most the full batch), whose TPOT sets the sequences in
- * flight again; iterated from the full batch's TPOT down to the fixed point. Each round
- * the batch falls or the loop stops (measured rows need not rise with the batch), so it
- * ends within `batch` rounds.
+ * The decode a light load sees on its devices: the fewest sequences per rank, b, that hold
+ * the sequences it keeps in flight at b's own TPOT (Little's law over the ranks of the
+ * needed devices, rounded up, at most the full batch). Scanned upward from one sequence,
+ * since measured rows need not rise with the batch and a fixed point reached from above
+ * could then leave more in flight than it holds.
  */
-function loadDecode(step: DeviceStepModel, space: SearchSpace, l: number, load: Required<SearchLoad>, ttft: number, batch: number, ranks: number, concurrency: number): { perf: Pick<SearchPoint, 'tokensPerSecondPerUser' | 'tokensPerSecondPerDevice' | 'tpotSeconds' | 'ttftSeconds'>; concurrency: number; loadBatch: number } {
-  const perRank = (c: number): number => Math.min(batch, Math.max(1, Math.ceil(c / ranks - 1e-9)));
-  let b = perRank(concurrency);
-  for (;;) {
+function loadDecode(step: DeviceStepModel, space: SearchSpace, l: number, load: Required<SearchLoad>, ttft: number, batch: number, ranks: number): { perf: Pick<SearchPoint, 'tokensPerSecondPerUser' | 'tokensPerSecondPerDevice' | 'tpotSeconds' | 'ttftSeconds'>; concurrency: number; loadBatch: number } {
+  for (let b = 1; ; b++) {
     const d = decodePerformance(step, space.layouts[l], { sequencesPerRank: b, context: searchDecodeContext(load), speculative: space.speculative });
     const c = load.requestsPerSecond * (ttft + load.outputTokens * d.tpotSeconds);
-    const next = perRank(c);
-    if (next >= b) return { perf: { tokensPerSecondPerUser: d.tokensPerSecondPerUser, tokensPerSecondPerDevice: d.tokensPerSecondPerDevice, tpotSeconds: d.tpotSeconds, ttftSeconds: ttft }, concurrency: c, loadBatch: b };
-    b = next;
+    if (Math.ceil(c / ranks - 1e-9) <= b || b >= batch) {
+      return { perf: { tokensPerSecondPerUser: d.tokensPerSecondPerUser, tokensPerSecondPerDevice: d.tokensPerSecondPerDevice, tpotSeconds: d.tpotSeconds, ttftSeconds: ttft }, concurrency: c, loadBatch: b };
+    }
   }
 }
 
@@ -345,10 +343,11 @@ export function cheapestByBruteForce(space: SearchSpace, slo: Slo): SearchPoint 
 }
 
 /**
- * The cheapest deployment meeting the SLO. Within one (hardware, layout, precision)
- * a larger decode batch never lowers TPOT or memory, so the feasible batches are a
- * prefix of the ascending list: a binary search finds its end, configurations whose
- * TTFT already fails are skipped whole, and only feasible points are priced. Cost
+ * The cheapest deployment meeting the SLO. Within one (hardware, layout, precision),
+ * under a step model marked `monotoneInBatch` (the default calibrated model), a larger
+ * decode batch never lowers TPOT or memory, so the feasible batches are a prefix of the
+ * ascending list: a binary search finds its end; under any other (kernel tables) every
+ * batch is judged. Configurations whose TTFT already fails are skipped whole. Cost
  * itself is not monotone in the batch (tile quantization), so every feasible point is
  * compared. `cheapestByBruteForce` checks it on small grids. `onProgress` hears after
  * each (hardware, layout, precision) configuration, for a progress bar.
@@ -362,6 +361,7 @@ export function searchCheapestDeployment(space: SearchSpace, slo: Slo, opts: { o
   const load = checkLoad(space.load);
   speculativeTokensPerStep(space.speculative);
   const B = space.batches.length;
+  const monotone = (space.stepModel ?? calibratedStepModel).monotoneInBatch === true;
   let best: SearchPoint | null = null;
   let evaluated = 0;
   for (let g0 = 0; g0 < n; g0 += B) {
@@ -379,15 +379,20 @@ export function searchCheapestDeployment(space: SearchSpace, slo: Slo, opts: { o
       }
       return pt;
     };
-    // Batches ascend, so the SLO holds up to some batch and fails from the next one on.
-    const firstMiss = smallestIntegerWhere((b) => !meets(at(b), s), 0, B - 1);
-    const lastFeasible = firstMiss === Infinity ? B - 1 : firstMiss - 1;
+    // Under a step model whose TPOT never falls as the batch grows, batches ascend so the SLO
+    // holds up to some batch and fails from the next one on: bisect for it. Measured kernel
+    // tables need not rise with the batch, so under them every batch is judged.
+    let lastFeasible = B - 1;
+    if (monotone) {
+      const firstMiss = smallestIntegerWhere((b) => !meets(at(b), s), 0, B - 1);
+      lastFeasible = firstMiss === Infinity ? B - 1 : firstMiss - 1;
+    }
     // Cost is not monotone in the batch once GEMM tiles quantize it (a batch just past
     // a 64-row tile costs more per token than the one before), so every feasible batch
     // is priced; the binary search only skips the infeasible ones.
     for (let b = 0; b <= lastFeasible; b++) {
       const pt = at(b);
-      if (better(pt, best)) best = pt;
+      if (meets(pt, s) && better(pt, best)) best = pt;
     }
   }
   opts.onProgress?.(n / B, n / B);

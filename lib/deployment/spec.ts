@@ -121,7 +121,8 @@ export function searchSpecFramework(spec: Pick<SearchSpec, 'framework'>): string
   if (f === undefined) return DEFAULT_SERVING_ENGINE;
   if (f === null) return null;
   const held = [...new Set(defaultKernelDb().entries.map((e) => e.framework))].sort();
-  return checkOneOf('framework', f, held);
+  if (typeof f !== 'string' || !held.includes(f)) throw new InputError('framework', f, `a framework whose kernel tables data/kernels holds (${held.map((h) => `"${h}"`).join(', ')}), or null for the performance model alone`);
+  return f;
 }
 
 /**
@@ -147,7 +148,7 @@ const tablesOf = (framework: string): string => `priced from ${framework}'s meas
  * performance model alone): SEARCH_SWEEP_COLUMNS with the modelled figures named.
  *
  * @example
- * searchSweepColumns('vllm').tpotSeconds // => "time per output token at this batch, seconds, priced from vllm's measured kernel tables …"
+ * searchSweepColumns('vllm').tpotSeconds // => "time per output token at loadBatch, seconds, priced from vllm's measured kernel tables …"
  */
 export function searchSweepColumns(framework: string | null): Readonly<Record<string, string>> {
   if (framework === null) return SEARCH_SWEEP_COLUMNS;
@@ -179,5 +180,5 @@ export const SEARCH_SWEEP_COLUMNS: Readonly<Record<string, string>> = {
   slots: 'sequences the needed devices hold at this batch',
   utilisation: 'concurrency / slots',
   underfilled: "the smallest batch, priced though the load fills less than one unit at it: tpotSeconds and tokensPerSecondPerUser are those of loadBatch",
-  loadBatch: "decode sequences per attention rank the step figures are priced at: batch, or for an underfilled point the load's own (Little's law over the needed devices' ranks, rounded up); 0 where the layout is invalid",
+  loadBatch: "decode sequences per attention rank the step figures are priced at: batch, or for an underfilled point the fewest per rank that hold the sequences the load keeps in flight at that batch's TPOT (Little's law over the needed devices' ranks, rounded up); 0 where the layout is invalid",
 };

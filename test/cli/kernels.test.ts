@@ -264,5 +264,60 @@ test('batchlab deploy --simulate --engine prices from that engine\'s kernel tabl
   // A --kernel-db without the engine's framework names both flags (data/examples/measured/kernels holds torch only).
   const db = await run(['simulate', '--model', 'llama-3.1-8b', '--hardware', 'h200', '--kernel-db', 'data/examples/measured/kernels']);
   assert.equal(db.code, 2);
-  assert.equal(db.err, 'batchlab: --framework must be given with --kernel-db data/examples/measured/kernels: it holds torch, not the vllm tables read without --framework (the engine preset\'s, vllm\'s by default)');
+  assert.equal(db.err, 'batchlab: --framework must be given with --kernel-db data/examples/measured/kernels: it holds torch, not the vllm tables the engine preset reads (vllm\'s without --engine)');
+});
+
+test('batchlab search by default prices a device whose tables are another framework\'s only (b200, a100: trtllm) by the performance model, saying so, instead of calling its layouts invalid', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'batchlab-nofw-'));
+  try {
+    const spec = { model: 'llama-3.1-70b', hardware: ['b200'], layouts: [{ tensorParallel: 4 }, { tensorParallel: 8 }], precisions: ['fp8'], batches: [64], load: { requestsPerSecond: 20, promptTokens: 2000, outputTokens: 500 }, slo: { tpotSeconds: 0.04 } };
+    writeFileSync(join(dir, 'b200.json'), JSON.stringify(spec));
+    const r = await run(['--json', 'search', '--spec', join(dir, 'b200.json')]);
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out);
+    assert.ok(j.best, j.reason);
+    assert.equal(j.leftOut.length, 0, JSON.stringify(j.leftOut));
+    // data/kernels holds b200_sxm under trtllm only (SOURCE.json).
+    assert.match(j.figuresNote, /no vllm kernel tables for b200/);
+    // The deploy line reproduces the price: deploy falls back the same way.
+    const args = (j.sameAsDeploy as string).replace(/^batchlab /, '').split(' ');
+    const d = JSON.parse((await run(['--json', ...args])).out);
+    assert.ok(Math.abs(d.usdPerMillionOutputAllIn - j.best.usdPerMillionOutputFullBatch) <= 1e-9 * d.usdPerMillionOutputAllIn);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('batchlab search --fp8-scaling is printed into the deploy line only where it picked the answer\'s table, and refused where no table prices any device of the spec', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'batchlab-fp8line-'));
+  try {
+    // bf16 and fp8 on H100: the best's precision decides whether the flag picked its table.
+    const spec = { model: 'llama-3.1-8b', hardware: ['h100-sxm'], layouts: [{ tensorParallel: 1 }], precisions: ['bf16', 'fp8'], batches: [8, 16], load: { requestsPerSecond: 2, promptTokens: 1000, outputTokens: 200 } };
+    writeFileSync(join(dir, 'mixed.json'), JSON.stringify(spec));
+    const j = JSON.parse((await run(['--json', 'search', '--spec', join(dir, 'mixed.json'), '--fp8-scaling', 'block'])).out);
+    const fp8 = spec.precisions[j.best.precision] === 'fp8';
+    assert.equal(/--fp8-scaling block/.test(j.sameAsDeploy), fp8, j.sameAsDeploy);
+    // A100 has no FP8 (data/hardware/a100-80gb.json), so the answer is bf16 though the spec lists fp8: the flag is left
+    // out of its deploy line, which deploy would refuse, and that line runs.
+    writeFileSync(join(dir, 'a100.json'), JSON.stringify({ ...spec, hardware: ['a100-80gb'] }));
+    const b = JSON.parse((await run(['--json', 'search', '--spec', join(dir, 'a100.json'), '--fp8-scaling', 'block', '--framework', 'trtllm'])).out);
+    assert.equal(b.best.precision, 0);
+    assert.doesNotMatch(b.sameAsDeploy, /--fp8-scaling/);
+    assert.equal((await run(b.sameAsDeploy.replace(/^batchlab /, '').split(' '))).code, 0);
+    writeFileSync(join(dir, 'bf16best.json'), JSON.stringify({ ...spec, precisions: ['bf16', 'fp8'], layouts: [{ tensorParallel: 1 }], hardware: ['h100-sxm', 'mi300x'] }));
+    const mixedHw = JSON.parse((await run(['--json', 'search', '--spec', join(dir, 'bf16best.json'), '--fp8-scaling', 'block'])).out);
+    const d = await run(mixedHw.sameAsDeploy.replace(/^batchlab /, '').split(' '));
+    assert.equal(d.code, 0, `${mixedHw.sameAsDeploy}: ${d.err}`);
+    // mi300x alone: no vllm table prices anything, so the flag would change nothing (deploy refuses it there too).
+    writeFileSync(join(dir, 'mi.json'), JSON.stringify({ ...spec, hardware: ['mi300x'] }));
+    const mi = await run(['search', '--spec', join(dir, 'mi.json'), '--fp8-scaling', 'block']);
+    assert.equal(mi.code, 2);
+    assert.match(mi.err, /^batchlab: --fp8-scaling must be left out: it picks an FP8 GEMM table, and there are no vllm kernel tables for mi300x/);
+    // A --kernel-db without the spec's framework names where the framework came from.
+    const db = await run(['search', '--spec', join(dir, 'mixed.json'), '--kernel-db', 'data/examples/measured/kernels']);
+    assert.equal(db.code, 2);
+    assert.match(db.err, /it holds torch, not the vllm tables a search spec without "framework" reads/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -10,6 +10,7 @@ import { searchSpaceFromSpec, searchSpecFramework, searchSweep } from '../../lib
 import type { SearchSpec } from '../../lib/deployment/spec.js';
 import { DEFAULT_SERVING_ENGINE } from '../../lib/batching/engines.js';
 import { candidateLayouts, denseVsMoe } from '../../lib/deployment/compare.js';
+import { calibratedStepModel, kernelTableStepModel } from '../../lib/deployment/perf.js';
 import { InputError } from '../../lib/util/errors.js';
 
 const llama = loadModel('llama-3.1-70b');
@@ -119,7 +120,7 @@ test("evaluateSearchPoint(): Little's law sets the utilisation, and a batch the 
   assert.equal(light[1].feasible, false, 'batch 8 holds still more idle slots: not priced');
 });
 
-test('an underfilled smallest batch is priced at the decode batch the load keeps (a fixed point of Little\'s law), so a light load that meets the SLO is not refused', () => {
+test('an underfilled smallest batch is priced at the decode batch the load keeps (the fewest per rank that hold Little\'s law\'s sequences in flight), so a light load that meets the SLO is not refused', () => {
   // 0.05 req/s of 1,500 + 400 tokens on a TP8 H100 unit whose smallest batch is 64 per rank: the load keeps well under one sequence.
   const load = { requestsPerSecond: 0.05, promptTokens: 1500, outputTokens: 400 };
   const layout = { ...candidateLayouts(llama)[0], tensorParallel: 8 };
@@ -133,7 +134,7 @@ test('an underfilled smallest batch is priced at the decode batch the load keeps
   const full = evaluateSearchSpace({ ...s, load: { ...load, requestsPerSecond: 1000 } })[0];
   assert.equal(full.loadBatch, 64);
   assert.ok(p.tpotSeconds < full.tpotSeconds, `${p.tpotSeconds} < ${full.tpotSeconds}`);
-  // The fixed point: Little's law at that TPOT keeps loadBatch sequences per rank (rounded up), and the utilisation follows.
+  // Under the calibrated model (TPOT rises with the batch) the fewest that hold the load are exactly its sequences per rank, rounded up.
   const ranks = p.slots / p.batch;
   assert.ok(Math.abs(p.concurrency - load.requestsPerSecond * (p.ttftSeconds + load.outputTokens * p.tpotSeconds)) <= 1e-12 * p.concurrency);
   assert.equal(Math.max(1, Math.ceil(p.concurrency / ranks)), p.loadBatch);
@@ -145,6 +146,46 @@ test('an underfilled smallest batch is priced at the decode batch the load keeps
   const some = evaluateSearchSpace({ ...s, load: { ...load, requestsPerSecond: 0.5 } })[0];
   assert.ok(some.underfilled && some.loadBatch > 1 && some.loadBatch < 64, `${some.loadBatch}`);
   assert.equal(Math.max(1, Math.ceil(some.concurrency / (some.slots / some.batch))), some.loadBatch);
+});
+
+test('under measured kernel tables (TPOT need not rise with the batch) loadBatch holds what the load keeps in flight and no smaller batch does, and the search equals brute force', () => {
+  // Rates from 0.01 to 3 req/s of 2,000 + 500 tokens on vLLM's and SGLang's H100 tables (data/kernels), TP2, smallest batch 64.
+  for (const framework of ['vllm', 'sglang']) {
+    const stepModel = kernelTableStepModel({ framework });
+    for (let r = 0.01; r < 3; r *= 1.5) {
+      const load = { requestsPerSecond: r, promptTokens: 2000, outputTokens: 500 };
+      const s: SearchSpace = { ...space, hardware: [loadHardware('h100-sxm')], layouts: [{ ...candidateLayouts(llama)[0], tensorParallel: 2 }], precisions: [uniformPrecision('bf16')], batches: [64, 128], load, stepModel };
+      const p = evaluateSearchPoint(s, 0);
+      if (!p.underfilled) continue;
+      const ranks = p.slots / p.batch;
+      assert.ok(Math.ceil(p.concurrency / ranks - 1e-9) <= p.loadBatch, `${framework} ${r}: ${p.concurrency} in flight over ${ranks} ranks at batch ${p.loadBatch}`);
+      if (p.loadBatch > 1) {
+        const smaller = evaluateSearchPoint({ ...s, batches: [p.loadBatch - 1, 128] }, 0);
+        assert.ok(Math.ceil(smaller.concurrency / ranks - 1e-9) > p.loadBatch - 1 || !smaller.underfilled, `${framework} ${r}: batch ${p.loadBatch - 1} holds the load too`);
+      }
+    }
+  }
+  // vLLM's H100 rows, TP2, batches 1–16: some batch misses a TPOT limit of 28.5 ms that a larger one meets, so bisection
+  // stopped at batch 5 ($10.13 per million) where brute force finds batch 12 ($4.49).
+  const grid: SearchSpace = { ...space, hardware: [loadHardware('h100-sxm')], layouts: [{ ...candidateLayouts(llama)[0], tensorParallel: 2 }], precisions: [uniformPrecision('bf16')], batches: Array.from({ length: 16 }, (_, i) => i + 1), load: { requestsPerSecond: 20, promptTokens: 2000, outputTokens: 500, cacheHitFraction: 0.3 }, stepModel: kernelTableStepModel({ framework: 'vllm' }) };
+  const pts = evaluateSearchSpace(grid);
+  assert.ok(pts.some((p, i) => i > 0 && p.tpotSeconds < pts[i - 1].tpotSeconds), 'the measured rows price some batch below a smaller one');
+  for (const tpot of [0.0285, 0.035]) {
+    const brute = cheapestByBruteForce(grid, { tpotSeconds: tpot });
+    assert.ok(brute);
+    assert.equal(searchCheapestDeployment(grid, { tpotSeconds: tpot }).best?.index, brute.index, `TPOT ≤ ${tpot}`);
+  }
+});
+
+test('kernelTableStepModel prices a device whose tables are other frameworks\' only (a100: trtllm) by the performance model and says so; a search over it is not refused', () => {
+  const layout = { ...candidateLayouts(llama)[0], tensorParallel: 4 };
+  const m = kernelTableStepModel({ framework: 'vllm' })(llama, loadHardware('a100-80gb'), layout, uniformPrecision('bf16'), 'decode');
+  assert.match(m.label, /no vllm kernel tables for a100-80gb/);
+  const calibrated = calibratedStepModel(llama, loadHardware('a100-80gb'), layout, uniformPrecision('bf16'), 'decode');
+  const w = { prefillTokens: 0, decodeSequences: 8, decodeContext: 2048 };
+  assert.equal(m.step(w).seconds, calibrated.step(w).seconds);
+  const pts = evaluateSearchSpace({ ...space, hardware: [loadHardware('a100-80gb'), loadHardware('b200')], layouts: [layout], precisions: [uniformPrecision('bf16')], batches: [8, 16], stepModel: kernelTableStepModel({ framework: 'vllm' }) });
+  assert.ok(pts.every((p) => !/^layout/.test(p.reason ?? '')), pts.map((p) => p.reason).join('; '));
 });
 
 test('bad search input is an InputError naming the field', () => {
@@ -241,7 +282,8 @@ test('searchSweep(): its shards describe every row field (columns), as a serving
 });
 
 test('searchSpecFramework(): the default engine\'s (vllm) without a field, null for the model alone, a held framework, else an InputError naming framework', () => {
-  assert.equal(searchSpecFramework({}), DEFAULT_SERVING_ENGINE);
+  assert.equal(DEFAULT_SERVING_ENGINE, 'vllm');
+  assert.equal(searchSpecFramework({}), 'vllm');
   assert.equal(searchSpecFramework({ framework: null }), null);
   assert.equal(searchSpecFramework({ framework: 'trtllm' }), 'trtllm');
   assert.throws(() => searchSpecFramework({ framework: 'torch' }), (e: unknown) => e instanceof InputError && e.field === 'framework');
