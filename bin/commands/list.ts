@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import type { CliIo } from './context.js';
 import { wantsJson } from './context.js';
 import { listHardware } from '../../lib/hardware/spec.js';
+import { defaultKernelDb } from '../../lib/kernels/load.js';
+import { kernelFrameworksOf, kernelTablesOf } from '../../lib/kernels/pricer.js';
 import { listModelIds, loadModel } from '../../lib/models/spec.js';
 import { kvBytesPerToken, paramCounts } from '../../lib/models/params.js';
 import { listLocalSetups } from '../../lib/deployment/local.js';
@@ -46,6 +48,7 @@ function modelRows(): { rows: Row[]; columns: Array<[string, string]> } {
 }
 
 function hardwareRows(): { rows: Row[]; columns: Array<[string, string]> } {
+  const db = defaultKernelDb();
   const rows = listHardware().map((h) => ({
     id: h.id,
     name: h.name,
@@ -54,6 +57,9 @@ function hardwareRows(): { rows: Row[]; columns: Array<[string, string]> } {
     memoryBytesPerSecond: h.memoryBytesPerSecond,
     hourlyPriceUsd: h.hourlyPriceUsd,
     calibrated: h.calibration !== undefined,
+    // Which frameworks' measured tables price the device (deploy, search and simulate read the
+    // default engine's where held); a device that borrows another's compute tables names it.
+    kernelTables: kernelFrameworksOf(db, h).join(', ') + (kernelTablesOf(h, db).donor ? ` (${kernelTablesOf(h, db).donor}'s)` : '') || null,
   }));
   return {
     rows,
@@ -65,6 +71,7 @@ function hardwareRows(): { rows: Row[]; columns: Array<[string, string]> } {
       ['memoryBytesPerSecond', 'bandwidth (TB/s)'],
       ['hourlyPriceUsd', 'price per hour'],
       ['calibrated', 'calibration'],
+      ['kernelTables', 'kernel tables (data/kernels)'],
     ],
   };
 }

@@ -208,7 +208,12 @@ test('batchlab list models|hardware|setups: a text table with units in the heade
   const h = JSON.parse((await run(['--json', 'list', 'hardware'])).out);
   assert.deepEqual(h.map((x: { id: string }) => x.id), listHardware().map((x) => x.id));
   // Memory in decimal GB: 80 GiB (data/hardware/h100-sxm.json) = 85.9 GB.
-  assert.match((await run(['list', 'hardware'])).out, /h100-sxm +NVIDIA H100 SXM5 80GB +989\.5 +85\.9 +3\.35 +\$2\.99 +sourced/);
+  assert.match((await run(['list', 'hardware'])).out, /h100-sxm +NVIDIA H100 SXM5 80GB +989\.5 +85\.9 +3\.35 +\$2\.99 +sourced +sglang, trtllm, vllm\n/);
+  // Which kernel tables price each device (data/kernels/SOURCE.json): A100 holds TensorRT-LLM's only, H800 borrows H100 SXM's, MI300X none.
+  const held = Object.fromEntries(h.map((x: { id: string; kernelTables: string | null }) => [x.id, x.kernelTables]));
+  assert.equal(held['a100-80gb'], 'trtllm');
+  assert.equal(held.h800, "sglang, trtllm, vllm (h100-sxm's)");
+  assert.equal(held.mi300x, null);
   assert.match((await run(['list', 'setups'])).out, /rtx-4090-desktop/);
   const bad = await run(['list', 'gpus']);
   assert.equal(bad.code, 2);
