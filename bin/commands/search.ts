@@ -4,7 +4,8 @@ import type { Command } from 'commander';
 import type { CliIo } from './io.js';
 import { cheapestByBruteForce, deploymentFrontier, evaluateSearchPoint, evaluateSearchSpace, searchCheapestDeployment, searchSpaceSize } from '../../lib/deployment/search.js';
 import type { SearchPoint, SearchSpace, Slo } from '../../lib/deployment/search.js';
-import { searchSpaceFromSpec, searchSpecFramework } from '../../lib/deployment/spec.js';
+import { searchSpaceFromSpec } from '../../lib/deployment/spec.js';
+import { specFramework } from '../../lib/batching/replica.js';
 import { searchDecodeContext } from '../../lib/deployment/search.js';
 import type { PoolLayout } from '../../lib/deployment/types.js';
 import { hardwareWithPrice } from '../../lib/hardware/spec.js';
@@ -192,9 +193,9 @@ function searchCommand(o: { spec?: string; json?: boolean; frontier?: boolean; b
   // The spec's framework (the default engine's, vllm, when it names none) unless --framework
   // says otherwise; a spec's null prices every point from the performance model alone.
   const fromSpec = searchSpaceFromSpec(spec);
-  const specFramework = searchSpecFramework(spec);
+  const fromSpecFramework = specFramework(spec);
   const implied = spec.framework === undefined ? `a search spec without "framework" reads (${DEFAULT_SERVING_ENGINE}'s, the default engine's)` : 'the spec\'s "framework" names';
-  const kernels = o.framework === undefined && specFramework !== null ? kernelOptionsFromFlags({ ...o, framework: specFramework }, undefined, implied) : kernelOptionsFromFlags(o);
+  const kernels = o.framework === undefined && fromSpecFramework !== null ? kernelOptionsFromFlags({ ...o, framework: fromSpecFramework }, undefined, implied) : kernelOptionsFromFlags(o);
   const space: SearchSpace = { ...fromSpec, ...(kernels.framework === undefined ? {} : { stepModel: kernelTableStepModel(kernels) }) };
   // Every precision of the spec stores its KV cache at --kv-cache.
   space.precisions = space.precisions.map((p, i) => withKvCache(p, kvCache, `precisions[${i}] of the spec`));

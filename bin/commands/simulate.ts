@@ -69,7 +69,7 @@ function replicaOf(o: SimulateCliOptions, cmd: Command, engine?: ServingEngineNa
   // Steps are priced by stepTime's model, as deploy prices them: --efficiency picks its
   // efficiencies (spec: the datasheet bound), --framework its kernel tables. With neither,
   // an engine preset reads its own engine's tables (a vLLM run is priced by vLLM's kernels,
-  // as the published curves are), a --policy run the performance model at its default efficiencies.
+  // as the published curves are), a --policy run the default engine's.
   const efficiency = o.efficiency === undefined ? undefined : checkOneOf('--efficiency', o.efficiency, EFFICIENCY_MODES);
   const preset = engine === undefined ? undefined : servingEnginePreset(engine, engineDevice(hw, devices));
   // The library names its own fields; a layout or memory refusal is about --tp here.
@@ -83,9 +83,11 @@ function replicaOf(o: SimulateCliOptions, cmd: Command, engine?: ServingEngineNa
   };
   const memoryFraction = preset ? tpFlags(() => presetMemoryFraction(preset, model, hw, { precision: 'bf16', parallelism: { tp: devices } })) : undefined;
   const share = memoryFraction === undefined ? {} : { memoryFraction };
-  // The engine's own tables by default; where the database holds none of its for the device
-  // (a spec-only device, or tables of other frameworks only), the performance model, and the label says so.
-  const { kernels, missing } = engineKernelOptions(o, hw, engine);
+  // The engine's own tables by default (a --policy run the default engine's, as deploy prices
+  // its steps, so that a policy and the preset differ only in scheduling); where the database
+  // holds none of them for the device (a spec-only device, or tables of other frameworks only),
+  // the performance model, and the label says so.
+  const { kernels, missing } = engineKernelOptions(o, hw, engine ?? DEFAULT_SERVING_ENGINE);
   const opts = { precision: 'bf16' as const, parallelism: { tp: devices }, ...(efficiency === undefined ? {} : { efficiency }), ...kernels, ...share };
   const r = tpFlags(() => catalogServingReplica(model, hw, opts));
   if (missing) r.stepCost.label = r.label = r.label.replace(/\)$/, `, ${missing})`);
@@ -169,8 +171,8 @@ export function register(program: Command): void {
     .option('--model <id>', 'catalog model: price steps with the performance model of deploy on --hardware (with --hardware)')
     .option('--hardware <id>', 'catalog hardware (with --model)')
     .option('--tp <int>', 'devices of the replica, tensor parallel (with --model)', '1')
-    .option('--efficiency <mode>', `the performance model's efficiencies: ${EFFICIENCY_MODES.join(', ')} (spec: the datasheet bound; with --model; default: calibrated where the hardware has a calibration, else typical)`)
-    .option('--framework <name>', `price steps from this serving framework's measured kernel tables, as deploy does: ${FRAMEWORK_FLAG_HELP} (with --model; default: the engine preset's own, unless --efficiency or --policy is given)`)
+    .option('--efficiency <mode>', `price every op from the performance model at these efficiencies instead of kernel tables: ${EFFICIENCY_MODES.join(', ')} (spec: the datasheet bound; with --model; default where no tables price the device: calibrated where the hardware has a calibration, else typical)`)
+    .option('--framework <name>', `price steps from this serving framework's measured kernel tables, as deploy does: ${FRAMEWORK_FLAG_HELP} (with --model; default: the engine preset's own, or ${DEFAULT_SERVING_ENGINE}'s with --policy, where data/kernels holds the device, unless --efficiency is given)`)
     .option('--kernel-db <dir>', 'kernel tables in batchlab\'s schema (default: the shipped data/kernels; with --framework, or under an engine preset, whose own framework it must hold)')
     .option('--concurrency <list>', 'closed-loop clients, comma-separated (e.g. 1,16,64,256): a benchmark table as vllm bench serve reports it')
     .option('--requests-per-client <int>', 'requests each client sends at every --concurrency (the first is warm-up)', '20')

@@ -7,7 +7,7 @@ import { hardwarePeakFlops } from '../hardware/spec.js';
 import { rooflineStepCost } from '../roofline/model.js';
 import type { PerfConfig } from '../roofline/deployment.js';
 import { efficiencyModeOf, kvCacheCapacity, memoryFit, perfStepCost } from '../roofline/deployment.js';
-import { engineMemoryFraction, type ServingEnginePreset } from './engines.js';
+import { DEFAULT_SERVING_ENGINE, engineMemoryFraction, type ServingEnginePreset } from './engines.js';
 import { defaultKernelDb } from '../kernels/load.js';
 import { kernelTablesText } from '../kernels/pricer.js';
 import { InputError } from '../util/errors.js';
@@ -79,6 +79,28 @@ export function perfModelText(hw: HardwareSpec, config: Pick<PerfConfig, 'effici
   const mode = efficiencyModeOf(hw, config.efficiency);
   const fw = config.framework;
   return `performance model, ${mode}${fw === undefined || config.kernelDb === false ? '' : `, ${kernelTablesText(config.kernelDb || defaultKernelDb(), hw, fw)}`}`;
+}
+
+/**
+ * The framework whose kernel tables price a spec's points (a search spec's, a serving
+ * sweep's): its `framework`; null for the performance model alone, which is also what a
+ * spec that names `efficiency` and no framework asks for (as deploy's --efficiency does);
+ * else the default engine's (vllm). A name the shipped tables do not hold is an InputError
+ * naming `framework`. A point whose hardware the tables do not hold is priced by the model
+ * (kernelTableStepModel).
+ *
+ * @example
+ * specFramework({ ...spec, framework: undefined }) // => 'vllm'
+ * specFramework({ ...spec, framework: null }) // => null
+ * specFramework({ efficiency: 'calibrated' }) // => null
+ */
+export function specFramework(spec: { framework?: string | null; efficiency?: unknown }): string | null {
+  const f = spec.framework;
+  if (f === undefined) return spec.efficiency === undefined ? DEFAULT_SERVING_ENGINE : null;
+  if (f === null) return null;
+  const held = [...new Set(defaultKernelDb().entries.map((e) => e.framework))].sort();
+  if (typeof f !== 'string' || !held.includes(f)) throw new InputError('framework', f, `a framework whose kernel tables data/kernels holds (${held.map((h) => `"${h}"`).join(', ')}), or null for the performance model alone`);
+  return f;
 }
 
 /**

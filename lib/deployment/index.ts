@@ -18,7 +18,7 @@ export { listLocalSetups, loadLocalSetup, singleDeviceSetup, localDecode, localS
 export type { LocalSetup, LocalOffload, HostCompute, LocalRunOptions, LocalTier, LocalRun, LocalSetupOverrides, LocalRuntime, RuntimeFactor, AppliedRuntimeFactor } from './local.js';
 export { searchSpaceSize, searchPointCoordinates, evaluateSearchPoint, evaluateSearchSpace, cheapestByBruteForce, searchCheapestDeployment, deploymentFrontier, searchDecodeContext, checkSlo } from './search.js';
 export type { SearchLoad, Slo, SearchSpace, SearchPoint } from './search.js';
-export { searchSpaceFromSpec, searchSweep, searchSpecFramework, searchSweepColumns } from './spec.js';
+export { searchSpaceFromSpec, searchSweep, searchSweepColumns } from './spec.js';
 export type { SearchSpec } from './spec.js';
 export { deploymentStepCost, simulateDeployment, simulateSearchPoint } from './serve.js';
 export { layoutPresetMemoryFraction } from './serve.js';

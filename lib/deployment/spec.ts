@@ -10,8 +10,7 @@ import type { SearchLoad, SearchPoint, SearchSpace, Slo } from './search.js';
 import { checkSlo, evaluateSearchPoint, searchSpaceSize } from './search.js';
 import type { SpeculativeDecoding } from './pool.js';
 import type { DeploymentPrecision, PoolLayout } from './types.js';
-import { DEFAULT_SERVING_ENGINE } from '../batching/engines.js';
-import { defaultKernelDb } from '../kernels/load.js';
+import { specFramework } from '../batching/replica.js';
 import { kernelTableStepModel } from './perf.js';
 
 /**
@@ -35,7 +34,7 @@ export interface SearchSpec {
    * every point whose hardware they hold; the rest, and every op no table holds, the
    * performance model at the hardware's efficiencies. null: the performance model alone.
    * Default: the default engine's (DEFAULT_SERVING_ENGINE, vllm), as `batchlab simulate`
-   * and `deploy` price by default (see searchSpecFramework).
+   * and `deploy` price by default (see specFramework).
    */
   framework?: string | null;
 }
@@ -101,29 +100,12 @@ export function searchSpaceFromSpec(spec: SearchSpec): SearchSpace {
     batches = [];
     for (let b = 1; b <= max; b *= 2) batches.push(b);
   } else throw new InputError('batches', spec.batches, 'an ascending list of batch sizes or { "pow2": max }');
-  const framework = searchSpecFramework(spec);
+  const framework = specFramework(spec);
   const space: SearchSpace = { model, hardware, layouts, precisions, batches, load: spec.load, speculative: spec.speculative, ...(framework === null ? {} : { stepModel: kernelTableStepModel({ framework }) }) };
   searchSpaceSize(space);
   return space;
 }
 
-/**
- * The framework whose kernel tables price a search spec's points: its `framework`, the
- * default engine's (vllm) when it has none, null for the performance model alone. A name
- * the shipped tables do not hold is an InputError naming `framework`.
- *
- * @example
- * searchSpecFramework({ ...spec, framework: undefined }) // => 'vllm'
- * searchSpecFramework({ ...spec, framework: null }) // => null
- */
-export function searchSpecFramework(spec: Pick<SearchSpec, 'framework'>): string | null {
-  const f = spec.framework;
-  if (f === undefined) return DEFAULT_SERVING_ENGINE;
-  if (f === null) return null;
-  const held = [...new Set(defaultKernelDb().entries.map((e) => e.framework))].sort();
-  if (typeof f !== 'string' || !held.includes(f)) throw new InputError('framework', f, `a framework whose kernel tables data/kernels holds (${held.map((h) => `"${h}"`).join(', ')}), or null for the performance model alone`);
-  return f;
-}
 
 /**
  * A search spec as a sweep: point i is `evaluateSearchPoint(space, i)`, so the grid
@@ -134,7 +116,7 @@ export function searchSpecFramework(spec: Pick<SearchSpec, 'framework'>): string
  */
 export function searchSweep(spec: SearchSpec): SweepDefinition<SearchPoint> {
   const space = searchSpaceFromSpec(spec);
-  return { kind: 'deployment-search', spec, size: searchSpaceSize(space), point: (i) => evaluateSearchPoint(space, i), columns: searchSweepColumns(searchSpecFramework(spec)) };
+  return { kind: 'deployment-search', spec, size: searchSpaceSize(space), point: (i) => evaluateSearchPoint(space, i), columns: searchSweepColumns(specFramework(spec)) };
 }
 
 // A row's figures: the performance model's at the row's hardware, calibrated where its catalog

@@ -2,7 +2,9 @@ import type { Dtype } from '../core/types.js';
 import { resolveHardware } from '../hardware/spec.js';
 import { checkModelContext, resolveModel } from '../models/spec.js';
 import type { EfficiencyMode, Parallelism } from '../roofline/deployment.js';
-import { perfModelText, replicaLabel } from '../batching/replica.js';
+import { perfModelText, replicaLabel, specFramework } from '../batching/replica.js';
+import { defaultKernelDb } from '../kernels/load.js';
+import { kernelFrameworksOf, kernelTablesText } from '../kernels/pricer.js';
 import { kvCacheCapacity, perfStepCost } from '../roofline/deployment.js';
 import { runServingSweepPoint, servingSweepPoints } from '../batching/sweep.js';
 import type { ServingSweepGrid, ServingSweepRow } from '../batching/sweep.js';
@@ -24,6 +26,13 @@ export interface ServingSweepSpec {
   precision?: Dtype;
   parallelism?: Parallelism;
   efficiency?: EfficiencyMode;
+  /**
+   * Whose measured kernel tables (data/kernels) price the steps where they hold the hardware:
+   * a framework name, or null for the performance model alone; default the default engine's
+   * (vllm), unless `efficiency` is given (then the model alone), as a search spec and
+   * `batchlab deploy` have it (specFramework).
+   */
+  framework?: string | null;
   arrivals: ServingArrivalSpec;
   requests: number;
   promptTokens: ServingLengthSpec;
@@ -76,7 +85,7 @@ export const SERVING_SWEEP_COLUMNS: Readonly<Record<string, string>> = {
  */
 export function servingSweepDefinition(spec: ServingSweepSpec): SweepDefinition<ServingSweepRow> {
   if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) throw new InputError('spec', spec, 'a serving sweep spec object');
-  checkKnownKeys('spec', spec, ['model', 'hardware', 'precision', 'parallelism', 'efficiency', 'arrivals', 'requests', 'promptTokens', 'outputTokens', 'kvCapacityTokens', 'policies', 'maxBatches', 'windowsMs', 'tokenBudgets', 'ratesPerSecond', 'seed']);
+  checkKnownKeys('spec', spec, ['model', 'hardware', 'precision', 'parallelism', 'efficiency', 'framework', 'arrivals', 'requests', 'promptTokens', 'outputTokens', 'kvCapacityTokens', 'policies', 'maxBatches', 'windowsMs', 'tokenBudgets', 'ratesPerSecond', 'seed']);
   // A field the grid would not read is refused, as an unknown one is: the spec is what a user wrote.
   const policies: unknown[] = Array.isArray(spec.policies) ? spec.policies : [];
   for (const [list, field] of [['windowsMs', 'windowMs'], ['tokenBudgets', 'tokenBudget']] as const) {
@@ -93,12 +102,15 @@ export function servingSweepDefinition(spec: ServingSweepSpec): SweepDefinition<
   if (typeof spec.model !== 'string') throw new InputError('model', spec.model, 'a model catalog id or the path of an HF config.json');
   if (typeof spec.hardware !== 'string') throw new InputError('hardware', spec.hardware, 'a hardware catalog id or the path of a hardware file');
   const seed = checkInt('seed', spec.seed, { min: 0, max: 2 ** 32 - 1 });
-  // The performance model prices every row, and each row names it as a catalog replica's
-  // label does. The KV cache is the spec's own capacity, else what the memory fit leaves
-  // beside the weights, as `simulate --model` has it (rows without a bound held 2× more).
+  // The spec's framework's kernel tables price every row where they hold the hardware, else
+  // the performance model, and each row names which as a catalog replica's label does. The KV
+  // cache is the spec's own capacity, else what the memory fit leaves beside the weights, as
+  // `simulate --model` has it (rows without a bound held 2× more).
   const model = resolveModel(spec.model, 'model');
   const hw = resolveHardware(spec.hardware, 'hardware');
-  const config = { precision: spec.precision, parallelism: spec.parallelism, efficiency: spec.efficiency };
+  const framework = specFramework(spec);
+  const tables = framework !== null && kernelFrameworksOf(defaultKernelDb(), hw).includes(framework);
+  const config = { precision: spec.precision, parallelism: spec.parallelism, efficiency: spec.efficiency, ...(tables ? { framework: framework! } : {}) };
   const stepCost = perfStepCost(model, hw, config);
   const kvCapacityTokens = spec.kvCapacityTokens ?? kvCapacityOf(model, hw, config);
   // Every length spec has a largest value: a request past the model's context is refused, as simulate refuses it.
@@ -107,7 +119,8 @@ export function servingSweepDefinition(spec: ServingSweepSpec): SweepDefinition<
   checkModelContext(model, longest, 'spec.promptTokens + spec.outputTokens', longest, 'the largest prompt plus the largest output');
   const par = spec.parallelism ?? {};
   const kvText = spec.kvCapacityTokens === undefined ? `KV ${kvCapacityTokens} tok (memory fit)` : `KV ${kvCapacityTokens} tok (the spec's)`;
-  const label = replicaLabel(model, hw, spec.precision ?? 'bf16', (par.tp ?? 1) * (par.dp ?? 1) * (par.pp ?? 1), `${perfModelText(hw, config)}; ${kvText}`);
+  const missing = framework !== null && !tables ? `; ${kernelTablesText(defaultKernelDb(), hw, framework)}` : '';
+  const label = replicaLabel(model, hw, spec.precision ?? 'bf16', (par.tp ?? 1) * (par.dp ?? 1) * (par.pp ?? 1), `${perfModelText(hw, config)}${missing}; ${kvText}`);
   const grid: ServingSweepGrid = {
     base: {
       arrivals: spec.arrivals,

@@ -108,7 +108,7 @@ test('batchlab simulate refuses policy flags without --policy, --engine with --p
   assert.match(engine.err, /^batchlab: --engine must be one of/);
 });
 
-test('batchlab simulate --policy prices the catalog replica with the performance model of deploy (calibrated by default); --efficiency spec is the datasheet bound, faster, and says so', async () => {
+test('batchlab simulate --policy prices the catalog replica as deploy does (the default engine\'s kernel tables, the performance model with --efficiency); --efficiency spec is the datasheet bound, faster, and says so', async () => {
   const args = ['--json', 'simulate', '--policy', 'continuous', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--requests', '50', '--rate', '5'];
   const spec = await run([...args, '--efficiency', 'spec']);
   const cal = await run([...args, '--efficiency', 'calibrated']);
@@ -121,8 +121,11 @@ test('batchlab simulate --policy prices the catalog replica with the performance
   assert.match(b.figuresNote, /performance model at the hardware's sourced calibration efficiencies \(not measured kernels\)$/);
   assert.equal(a.stepModel, 'llama-3.1-8b bf16 on 1× h100-sxm (performance model, spec)');
   assert.match(a.figuresNote, /datasheet-bound steps: latencies are lower bounds, throughputs upper bounds$/);
-  // deploy's default: h100-sxm has a calibration, so no --efficiency is --efficiency calibrated, run for run.
-  assert.deepEqual(JSON.parse(byDefault.out), b);
+  // deploy's default: data/kernels holds h100_sxm/vllm, so a --policy run reads vLLM's tables, as deploy and the vLLM preset do.
+  const d = JSON.parse(byDefault.out);
+  assert.equal(d.figures, 'kernel tables');
+  assert.match(d.stepModel, /^llama-3\.1-8b bf16 on 1× h100-sxm \(performance model, calibrated, vllm 0\.24\.0 kernel tables\)/);
+  assert.equal(/KV (\d+) tok/.exec(d.description)![1], /KV (\d+) tok/.exec(b.description)![1]);
   // The same arrivals and lengths (seed 1); the calibrated steps take longer than their datasheet bound (h100-sxm calibration).
   assert.ok(b.e2e.p50 > a.e2e.p50, `${b.e2e.p50} vs ${a.e2e.p50}`);
   // One memory fit: the same KV capacity whichever model prices the steps.

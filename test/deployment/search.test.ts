@@ -6,7 +6,8 @@ import { loadModel } from '../../lib/models/index.js';
 import { uniformPrecision } from '../../lib/deployment/layout.js';
 import { checkSlo, cheapestByBruteForce, deploymentFrontier, evaluateSearchPoint, evaluateSearchSpace, searchCheapestDeployment, searchSpaceSize } from '../../lib/deployment/search.js';
 import type { SearchSpace } from '../../lib/deployment/search.js';
-import { searchSpaceFromSpec, searchSpecFramework, searchSweep } from '../../lib/deployment/spec.js';
+import { searchSpaceFromSpec, searchSweep } from '../../lib/deployment/spec.js';
+import { specFramework } from '../../lib/batching/replica.js';
 import type { SearchSpec } from '../../lib/deployment/spec.js';
 import { DEFAULT_SERVING_ENGINE } from '../../lib/batching/engines.js';
 import { candidateLayouts, denseVsMoe } from '../../lib/deployment/compare.js';
@@ -281,10 +282,10 @@ test('searchSweep(): its shards describe every row field (columns), as a serving
   assert.equal(def.point(2).tpotSeconds, modelOnly.point(2).tpotSeconds);
 });
 
-test('searchSpecFramework(): the default engine\'s (vllm) without a field, null for the model alone, a held framework, else an InputError naming framework', () => {
+test('specFramework(): the default engine\'s (vllm) without a field, null for the model alone, a held framework, else an InputError naming framework', () => {
   assert.equal(DEFAULT_SERVING_ENGINE, 'vllm');
-  assert.equal(searchSpecFramework({}), 'vllm');
-  assert.equal(searchSpecFramework({ framework: null }), null);
-  assert.equal(searchSpecFramework({ framework: 'trtllm' }), 'trtllm');
-  assert.throws(() => searchSpecFramework({ framework: 'torch' }), (e: unknown) => e instanceof InputError && e.field === 'framework');
+  assert.equal(specFramework({}), 'vllm');
+  assert.equal(specFramework({ framework: null }), null);
+  assert.equal(specFramework({ framework: 'trtllm' }), 'trtllm');
+  assert.throws(() => specFramework({ framework: 'torch' }), (e: unknown) => e instanceof InputError && e.field === 'framework');
 });

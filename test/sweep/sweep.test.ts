@@ -229,7 +229,14 @@ test('servingSweepDefinition: every row names its step model, and a spec that gi
   const def = servingSweepDefinition({ ...spec, requests: 50, ratesPerSecond: [2], maxBatches: [16], windowsMs: [5] });
   // Without a capacity of its own the KV cache is the memory fit's, as `simulate --model` sizes it (kvCacheCapacity).
   const fit = kvCacheCapacity(loadModel('llama-3.1-70b'), loadHardware('h100-sxm'), { precision: 'bf16', parallelism: { tp: 4 } }).tokens;
-  assert.equal(def.point(0).cost, `llama-3.1-70b bf16 on 4× h100-sxm (performance model, calibrated; KV ${fit} tok (memory fit))`);
+  // A spec without framework or efficiency is priced from the default engine's tables (data/kernels holds h100_sxm/vllm), as deploy is;
+  // "framework": null, or an efficiency without a framework, gives the performance model alone.
+  assert.equal(def.point(0).cost, `llama-3.1-70b bf16 on 4× h100-sxm (performance model, calibrated, vllm 0.24.0 kernel tables; KV ${fit} tok (memory fit))`);
+  const modelOnly = servingSweepDefinition({ ...spec, framework: null, requests: 50, ratesPerSecond: [2], maxBatches: [16], windowsMs: [5] });
+  assert.equal(modelOnly.point(0).cost, `llama-3.1-70b bf16 on 4× h100-sxm (performance model, calibrated; KV ${fit} tok (memory fit))`);
+  assert.equal(servingSweepDefinition({ ...spec, efficiency: 'calibrated', requests: 50, ratesPerSecond: [2], maxBatches: [16], windowsMs: [5] }).point(0).cost, modelOnly.point(0).cost);
+  assert.notEqual(def.point(0).ttftP99, modelOnly.point(0).ttftP99);
+  assert.throws(() => servingSweepDefinition({ ...spec, framework: 'torch' }), (e: unknown) => e instanceof InputError && e.field === 'framework');
   // Llama-3.1-70B in bf16 on one H100 holds no KV cache beside 141 GB of weights; the spec's own capacity stands in.
   const one = servingSweepDefinition({ ...spec, parallelism: { tp: 1 }, kvCapacityTokens: 100000, requests: 20, ratesPerSecond: [2], maxBatches: [16], windowsMs: [5] });
   assert.ok(one.point(0).ttftP99 > 0);
@@ -252,9 +259,10 @@ test('servingSweepDefinition takes a model\'s HF config.json and a hardware file
   const hw = { ...JSON.parse(readFileSync(join(root, 'data/hardware/h100-sxm.json'), 'utf8')), id: 'my-h100' };
   writeFileSync(join(dir, 'my-h100.json'), JSON.stringify(hw));
   const own = servingSweepDefinition({ ...small, model: join(qwen, 'config.json'), hardware: join(dir, 'my-h100.json') });
-  assert.match(own.point(0).cost, /^Qwen\/Qwen2\.5-7B-Instruct bf16 on 1× my-h100 /);
-  // The same device under another id prices the same rows as the catalog's.
-  const cat = servingSweepDefinition({ ...small, model: qwen, hardware: 'h100-sxm' });
+  // The kernel tables are keyed by device id: the user's file is priced by the performance model, and its rows say so.
+  assert.match(own.point(0).cost, /^Qwen\/Qwen2\.5-7B-Instruct bf16 on 1× my-h100 \(performance model, calibrated; no vllm kernel tables for my-h100; KV/);
+  // The same device under another id, both by the performance model, prices the same rows as the catalog's.
+  const cat = servingSweepDefinition({ ...small, model: qwen, hardware: 'h100-sxm', framework: null });
   assert.equal(own.point(0).ttftP99, cat.point(0).ttftP99);
   assert.throws(() => servingSweepDefinition({ ...small, model: 'no-such-model' }), (e: unknown) => e instanceof InputError && e.field === 'model');
   assert.throws(() => servingSweepDefinition({ ...small, hardware: join(dir, 'missing.json') }), (e: unknown) => e instanceof InputError && e.field === 'hardware');
