@@ -97,6 +97,9 @@ export function engineKernelOptions(
   hw: HardwareSpec,
   engine: string | undefined,
 ): { kernels: { framework?: string; kernelDb?: KernelDb; fp8Scaling?: Fp8Scaling }; missing?: string } {
+  if (o.efficiency !== undefined && o.framework === undefined && o.kernelDb !== undefined) {
+    throw new InputError('--kernel-db', o.kernelDb, 'left out with --efficiency and no --framework: --efficiency keeps kernel tables out (give --framework to read this database)');
+  }
   if (engine === undefined || o.framework !== undefined || o.efficiency !== undefined) return { kernels: kernelOptionsFromFlags(o, hw) };
   const kernels = kernelOptionsFromFlags({ ...o, framework: engine }, hw, `the engine preset reads (${DEFAULT_SERVING_ENGINE}'s without --engine)`);
   if (tablesPrice(kernels, hw)) return { kernels };

@@ -4,6 +4,7 @@ import { wantsJson } from './context.js';
 import { listHardware } from '../../lib/hardware/spec.js';
 import { defaultKernelDb } from '../../lib/kernels/load.js';
 import { kernelFrameworksOf, kernelTablesOf } from '../../lib/kernels/pricer.js';
+import { DEFAULT_SERVING_ENGINE } from '../../lib/batching/engines.js';
 import { listModelIds, loadModel } from '../../lib/models/spec.js';
 import { kvBytesPerToken, paramCounts } from '../../lib/models/params.js';
 import { listLocalSetups } from '../../lib/deployment/local.js';
@@ -13,7 +14,7 @@ import { checkOneOf } from '../../lib/util/validate.js';
 const WHAT = ['models', 'hardware', 'setups'] as const;
 type What = (typeof WHAT)[number];
 
-type Row = Record<string, string | number | boolean | null>;
+type Row = Record<string, string | number | boolean | null | string[]>;
 
 const sig = (x: number, digits = 3): string => Number(x.toPrecision(digits)).toLocaleString('en-US');
 
@@ -57,9 +58,11 @@ function hardwareRows(): { rows: Row[]; columns: Array<[string, string]> } {
     memoryBytesPerSecond: h.memoryBytesPerSecond,
     hourlyPriceUsd: h.hourlyPriceUsd,
     calibrated: h.calibration !== undefined,
-    // Which frameworks' measured tables price the device (deploy, search and simulate read the
-    // default engine's where held); a device that borrows another's compute tables names it.
-    kernelTables: kernelFrameworksOf(db, h).join(', ') + (kernelTablesOf(h, db).donor ? ` (${kernelTablesOf(h, db).donor}'s)` : '') || null,
+    // Which frameworks' measured tables data/kernels holds for the device (deploy, search and
+    // simulate read the default engine's where held, else the performance model prices it);
+    // a device that borrows another's compute tables names that device.
+    kernelTables: kernelFrameworksOf(db, h),
+    kernelTablesBorrowedFrom: kernelTablesOf(h, db).donor ?? null,
   }));
   return {
     rows,
@@ -71,7 +74,7 @@ function hardwareRows(): { rows: Row[]; columns: Array<[string, string]> } {
       ['memoryBytesPerSecond', 'bandwidth (TB/s)'],
       ['hourlyPriceUsd', 'price per hour'],
       ['calibrated', 'calibration'],
-      ['kernelTables', 'kernel tables (data/kernels)'],
+      ['kernelTables', `kernel tables held (${DEFAULT_SERVING_ENGINE}'s price by default)`],
     ],
   };
 }
@@ -91,8 +94,9 @@ function setupRows(): { rows: Row[]; columns: Array<[string, string]> } {
 }
 
 /** A cell as a person reads it: units in the header, so numbers are scaled here. */
-function cell(key: string, v: Row[string]): string {
+function cell(key: string, v: Row[string], row: Row): string {
   if (v === null) return '-';
+  if (Array.isArray(v)) return v.length === 0 ? '-' : `${v.join(', ')}${key === 'kernelTables' && row.kernelTablesBorrowedFrom ? ` (${row.kernelTablesBorrowedFrom}'s for compute)` : ''}`;
   if (typeof v === 'boolean') return key === 'calibrated' ? (v ? 'sourced' : 'datasheet only') : v ? 'yes' : 'no';
   if (typeof v === 'string') return v;
   switch (key) {
@@ -124,7 +128,7 @@ function cell(key: string, v: Row[string]): string {
  */
 export function listing(what: What): { rows: Row[]; lines: string[] } {
   const { rows, columns } = what === 'models' ? modelRows() : what === 'hardware' ? hardwareRows() : setupRows();
-  const table = [columns.map(([, h]) => h), ...rows.map((r) => columns.map(([k]) => cell(k, r[k])))];
+  const table = [columns.map(([, h]) => h), ...rows.map((r) => columns.map(([k]) => cell(k, r[k], r)))];
   const widths = columns.map((_, c) => Math.max(...table.map((r) => r[c].length)));
   const numeric = columns.map(([k]) => rows.some((r) => typeof r[k] === 'number'));
   const lines = table.map((r) => r.map((v, c) => (numeric[c] ? v.padStart(widths[c]) : v.padEnd(widths[c]))).join('  ').trimEnd());

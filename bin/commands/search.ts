@@ -243,7 +243,8 @@ function searchCommand(o: { spec?: string; json?: boolean; frontier?: boolean; b
   const leftOut = leftOutConfigurations(smallest);
   if (o.json) {
     const figures = best ? figuresOf(best, space, kernels) : undefined;
-    io.out(JSON.stringify({ slo, best, ...(figures ? { figures: figures.kind, figuresNote: figures.note } : {}), evaluated, seconds, reason: none?.reason ?? null, reasonKind: none?.kind ?? null, sameAsDeploy: deploy, leftOut, notes: space.model.notes ?? [], ...(brute !== undefined ? { bruteForce: brute, agrees: brute?.index === best?.index } : {}), ...(frontier ? { frontier } : {}) }, null, 2));
+    const pricedBy = Object.fromEntries(space.hardware.map((h) => [h.id, figuresKind(tablesPrice(kernels, h), efficiencyModeOf(h))]));
+    io.out(JSON.stringify({ slo, best, ...(figures ? { figures: figures.kind, figuresNote: figures.note } : {}), pricedBy, evaluated, seconds, reason: none?.reason ?? null, reasonKind: none?.kind ?? null, sameAsDeploy: deploy, leftOut, notes: space.model.notes ?? [], ...(brute !== undefined ? { bruteForce: brute, agrees: brute?.index === best?.index } : {}), ...(frontier ? { frontier } : {}) }, null, 2));
     return;
   }
   const L = space.load;
@@ -254,11 +255,15 @@ function searchCommand(o: { spec?: string; json?: boolean; frontier?: boolean; b
       best.underfilled
         ? `fewer than one serving unit holds at the smallest batch (${best.batch}): priced on ${
             best.devicesNeeded === best.devicesPerUnit ? `one serving unit (${countOf(best.devicesNeeded, 'device')}), the least a load takes` : `the ${countOf(best.devicesNeeded, 'device')} its prefill and decode time need`
-          }, paid by the hour, at the TPOT of ${countOf(best.loadBatch, 'sequence')} per rank, the fewest that hold what the load keeps in flight (\`deploy --batch ${best.loadBatch}\` gives that TPOT)`
+          }, paid by the hour, ${best.loadBatch === 1 ? 'at the TPOT of one sequence per rank (`deploy --batch 1` gives it)' : `with up to ${best.loadBatch} sequences per rank (the fewest that hold what the load keeps in flight), at the slowest TPOT of batches 1 to ${best.loadBatch}`}`
         : 'batches it cannot fill are not priced'
     }`);
     io.out(`  ${figuresOf(best, space, kernels).note}; the same configuration: ${deploy}`);
   }
+  // A search over hardware priced two ways ranks measured kernels against the model: say which is which.
+  const byTables = space.hardware.filter((h) => tablesPrice(kernels, h)).map((h) => h.id);
+  const byModel = space.hardware.filter((h) => !tablesPrice(kernels, h)).map((h) => `${h.id} (${efficiencyModeOf(h)})`);
+  if (byTables.length && byModel.length) io.out(`  priced from ${kernels.framework}'s kernel tables: ${byTables.join(', ')}; by the performance model: ${byModel.join(', ')} (the two can differ several times over at small batches)`);
   for (const g of leftOut) io.out(`  ${leftOutText(g, space)}`);
   if (brute !== undefined) io.out(`brute force: ${brute ? `point ${brute.index}` : 'none'} (${brute?.index === best?.index ? 'agrees' : 'DISAGREES'})`);
   if (frontier) for (const p of frontier) io.out(`  frontier: ${describe(p, space)}`);

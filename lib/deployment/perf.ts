@@ -137,10 +137,7 @@ export function rooflineDeviceStepModel(model: ModelSpec, hw: HardwareSpec, layo
  * @example
  * calibratedStepModel(loadModel('deepseek-v3'), loadHardware('h800'), layout, precision, 'decode').label
  */
-export const calibratedStepModel: StepModelFactory = Object.assign(
-  (model: ModelSpec, hw: HardwareSpec, layout: PoolLayout, precision: DeploymentPrecision, role: PoolRole, extras?: StepModelExtras) => perfDeviceStepModel(model, hw, layout, precision, poolOptions(role, extras)),
-  { monotoneInBatch: true },
-);
+export const calibratedStepModel: StepModelFactory = (model, hw, layout, precision, role, extras) => perfDeviceStepModel(model, hw, layout, precision, poolOptions(role, extras));
 
 /** What every pool factory passes on: dispatch by role (DeepEP's kernels), and the extras' expert load factor and memory share. */
 function poolOptions(role: PoolRole, extras: StepModelExtras | undefined): PerfStepOptions {
@@ -181,8 +178,5 @@ export function kernelTableStepModel(opts: Pick<PerfStepOptions, 'framework' | '
  * @example
  * specBoundStepModel(loadModel('deepseek-v3'), loadHardware('h800'), layout, precision, 'decode').label
  */
-export const specBoundStepModel: StepModelFactory = Object.assign(
-  (model: ModelSpec, hw: HardwareSpec, layout: PoolLayout, precision: DeploymentPrecision, role: PoolRole, extras?: StepModelExtras) =>
-    perfDeviceStepModel(model, hw, layout, precision, { efficiency: 'spec', ...poolOptions(role, extras) }),
-  { monotoneInBatch: true },
-);
+export const specBoundStepModel: StepModelFactory = (model, hw, layout, precision, role, extras) =>
+  perfDeviceStepModel(model, hw, layout, precision, { efficiency: 'spec', ...poolOptions(role, extras) });

@@ -1,7 +1,6 @@
 import type { HardwareSpec } from '../hardware/spec.js';
 import type { ModelSpec } from '../models/spec.js';
 import { InputError } from '../util/errors.js';
-import { smallestIntegerWhere } from '../util/search.js';
 import { checkArray, checkFraction, checkInt, checkPositive } from '../util/validate.js';
 import type { StepModelFactory } from './types.js';
 import { checkPrecision, resolveLayout } from './layout.js';
@@ -84,9 +83,9 @@ export interface SearchPoint {
   underfilled: boolean;
   /**
    * The decode sequences per attention rank that `tpotSeconds` is priced at: `batch`, or
-   * for an underfilled point the fewest per rank that hold the sequences the load keeps in
-   * flight at that batch's own TPOT (Little's law over the ranks of the needed devices,
-   * rounded up). 0 where the layout is invalid (no step to price).
+   * for an underfilled point the most the load keeps per rank: the fewest that hold the
+   * sequences it keeps in flight (Little's law over the ranks of the needed devices, rounded
+   * up), its TPOT the slowest of batches 1…loadBatch. 0 where the layout is invalid.
    */
   loadBatch: number;
 }
@@ -222,18 +221,20 @@ function evaluate(space: SearchSpace, index: number, g: Group, load: Required<Se
 }
 
 /**
- * The decode a light load sees on its devices: the fewest sequences per rank, b, that hold
- * the sequences it keeps in flight at b's own TPOT (Little's law over the ranks of the
- * needed devices, rounded up, at most the full batch). Scanned upward from one sequence,
- * since measured rows need not rise with the batch and a fixed point reached from above
- * could then leave more in flight than it holds.
+ * The decode a light load sees on its devices. Its batch per rank varies up to some b, so
+ * it is priced at the slowest step of batches 1…b (measured rows need not rise with the
+ * batch: a batch's own TPOT could undercut a smaller one the load passes through), and b
+ * is the fewest sequences per rank that hold what the load then keeps in flight (Little's
+ * law over the ranks of the needed devices, rounded up, at most the full batch).
  */
 function loadDecode(step: DeviceStepModel, space: SearchSpace, l: number, load: Required<SearchLoad>, ttft: number, batch: number, ranks: number): { perf: Pick<SearchPoint, 'tokensPerSecondPerUser' | 'tokensPerSecondPerDevice' | 'tpotSeconds' | 'ttftSeconds'>; concurrency: number; loadBatch: number } {
+  let slowest: ReturnType<typeof decodePerformance> | undefined;
   for (let b = 1; ; b++) {
     const d = decodePerformance(step, space.layouts[l], { sequencesPerRank: b, context: searchDecodeContext(load), speculative: space.speculative });
-    const c = load.requestsPerSecond * (ttft + load.outputTokens * d.tpotSeconds);
+    if (!slowest || d.tpotSeconds > slowest.tpotSeconds) slowest = d;
+    const c = load.requestsPerSecond * (ttft + load.outputTokens * slowest.tpotSeconds);
     if (Math.ceil(c / ranks - 1e-9) <= b || b >= batch) {
-      return { perf: { tokensPerSecondPerUser: d.tokensPerSecondPerUser, tokensPerSecondPerDevice: d.tokensPerSecondPerDevice, tpotSeconds: d.tpotSeconds, ttftSeconds: ttft }, concurrency: c, loadBatch: b };
+      return { perf: { tokensPerSecondPerUser: slowest.tokensPerSecondPerUser, tokensPerSecondPerDevice: slowest.tokensPerSecondPerDevice, tpotSeconds: slowest.tpotSeconds, ttftSeconds: ttft }, concurrency: c, loadBatch: b };
     }
   }
 }
@@ -343,11 +344,8 @@ export function cheapestByBruteForce(space: SearchSpace, slo: Slo): SearchPoint 
 }
 
 /**
- * The cheapest deployment meeting the SLO. Within one (hardware, layout, precision),
- * under a step model marked `monotoneInBatch` (the default calibrated model), a larger
- * decode batch never lowers TPOT or memory, so the feasible batches are a prefix of the
- * ascending list: a binary search finds its end; under any other (kernel tables) every
- * batch is judged. Configurations whose TTFT already fails are skipped whole. Cost
+ * The cheapest deployment meeting the SLO. Configurations whose TTFT already fails are
+ * skipped whole (it does not depend on the batch); every batch of the others is judged. Cost
  * itself is not monotone in the batch (tile quantization), so every feasible point is
  * compared. `cheapestByBruteForce` checks it on small grids. `onProgress` hears after
  * each (hardware, layout, precision) configuration, for a progress bar.
@@ -361,7 +359,6 @@ export function searchCheapestDeployment(space: SearchSpace, slo: Slo, opts: { o
   const load = checkLoad(space.load);
   speculativeTokensPerStep(space.speculative);
   const B = space.batches.length;
-  const monotone = (space.stepModel ?? calibratedStepModel).monotoneInBatch === true;
   let best: SearchPoint | null = null;
   let evaluated = 0;
   for (let g0 = 0; g0 < n; g0 += B) {
@@ -369,29 +366,13 @@ export function searchCheapestDeployment(space: SearchSpace, slo: Slo, opts: { o
     const co = searchPointCoordinates(space, g0);
     const g = groupModel(space, co.h, co.l, co.p, load);
     if (!g.step || (s.ttftSeconds !== undefined && g.ttft > s.ttftSeconds)) continue;
-    const priced = new Map<number, SearchPoint>();
-    const at = (b: number): SearchPoint => {
-      let pt = priced.get(b);
-      if (!pt) {
-        evaluated++;
-        pt = evaluate(space, g0 + b, g, load, { ...co, b });
-        priced.set(b, pt);
-      }
-      return pt;
-    };
-    // Under a step model whose TPOT never falls as the batch grows, batches ascend so the SLO
-    // holds up to some batch and fails from the next one on: bisect for it. Measured kernel
-    // tables need not rise with the batch, so under them every batch is judged.
-    let lastFeasible = B - 1;
-    if (monotone) {
-      const firstMiss = smallestIntegerWhere((b) => !meets(at(b), s), 0, B - 1);
-      lastFeasible = firstMiss === Infinity ? B - 1 : firstMiss - 1;
-    }
-    // Cost is not monotone in the batch once GEMM tiles quantize it (a batch just past
-    // a 64-row tile costs more per token than the one before), so every feasible batch
-    // is priced; the binary search only skips the infeasible ones.
-    for (let b = 0; b <= lastFeasible; b++) {
-      const pt = at(b);
+    // Every batch is judged: neither the SLO nor the load's fill is monotone in the batch
+    // (measured rows need not rise with it, and a batch past a GEMM tile edge has a longer
+    // TPOT and so keeps more sequences in flight than the one before it), so bisection
+    // returned dearer answers than brute force.
+    for (let b = 0; b < B; b++) {
+      evaluated++;
+      const pt = evaluate(space, g0 + b, g, load, { ...co, b });
       if (meets(pt, s) && better(pt, best)) best = pt;
     }
   }

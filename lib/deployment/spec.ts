@@ -161,6 +161,6 @@ export const SEARCH_SWEEP_COLUMNS: Readonly<Record<string, string>> = {
   concurrency: "sequences the load keeps in flight (Little's law: rate × (TTFT + output × TPOT))",
   slots: 'sequences the needed devices hold at this batch',
   utilisation: 'concurrency / slots',
-  underfilled: "the smallest batch, priced though the load fills less than one unit at it: tpotSeconds and tokensPerSecondPerUser are those of loadBatch",
-  loadBatch: "decode sequences per attention rank the step figures are priced at: batch, or for an underfilled point the fewest per rank that hold the sequences the load keeps in flight at that batch's TPOT (Little's law over the needed devices' ranks, rounded up); 0 where the layout is invalid",
+  underfilled: "the smallest batch, priced though the load fills less than one unit at it: tpotSeconds and tokensPerSecondPerUser are the slowest of batches 1…loadBatch",
+  loadBatch: "decode sequences per attention rank the step figures are priced at: batch, or for an underfilled point the fewest per rank that hold the sequences the load keeps in flight (Little's law over the needed devices' ranks, rounded up), priced at the slowest step of batches 1…loadBatch; 0 where the layout is invalid",
 };

@@ -137,11 +137,5 @@ export interface StepModelExtras {
   memoryFraction?: number;
 }
 
-/**
- * Builds the per-device performance model of one pool. `monotoneInBatch`: its step time
- * never falls as the decode batch grows (the calibrated model and the datasheet bound), so
- * a search may bisect for the largest batch that meets an SLO; measured kernel tables need
- * not (SGLang's h100 GEMM rows price batch 2 below batch 1), and a factory without the
- * mark is searched batch by batch.
- */
-export type StepModelFactory = ((model: ModelSpec, hw: HardwareSpec, layout: PoolLayout, precision: DeploymentPrecision, role: PoolRole, extras?: StepModelExtras) => DeviceStepModel) & { monotoneInBatch?: boolean };
+/** Builds the per-device performance model of one pool. */
+export type StepModelFactory = (model: ModelSpec, hw: HardwareSpec, layout: PoolLayout, precision: DeploymentPrecision, role: PoolRole, extras?: StepModelExtras) => DeviceStepModel;

@@ -62,7 +62,7 @@ test('batchlab deploy refuses a framework the device has no table for, and --ker
   assert.match(JSON.parse(b.out).stepModel, /vllm 0\.24\.0 kernel tables/);
   const e = await run(['deploy', '--kernel-db', 'data/kernels', '--efficiency', 'calibrated']);
   assert.equal(e.code, 2);
-  assert.match(e.err, /^batchlab: --framework must be given with --kernel-db/);
+  assert.match(e.err, /^batchlab: --kernel-db must be left out with --efficiency and no --framework: --efficiency keeps kernel tables out/);
   const d = await run(['search', '--spec', 'docs/search-spec.example.json', '--framework', 'nope']);
   assert.equal(d.code, 2);
   assert.match(d.err, /^batchlab: --framework must be one of the frameworks data\/kernels holds: sglang, trtllm, vllm; got "nope"/);
@@ -283,6 +283,11 @@ test('batchlab search by default prices a device whose tables are another framew
     const args = (j.sameAsDeploy as string).replace(/^batchlab /, '').split(' ');
     const d = JSON.parse((await run(['--json', ...args])).out);
     assert.ok(Math.abs(d.usdPerMillionOutputAllIn - j.best.usdPerMillionOutputFullBatch) <= 1e-9 * d.usdPerMillionOutputAllIn);
+    // A search over hardware priced two ways says which devices each prices.
+    writeFileSync(join(dir, 'mixed.json'), JSON.stringify({ ...spec, hardware: ['h100-sxm', 'b200', 'mi300x'] }));
+    const mixed = await run(['search', '--spec', join(dir, 'mixed.json')]);
+    assert.match(mixed.out, /priced from vllm's kernel tables: h100-sxm; by the performance model: b200 \(typical\), mi300x \(typical\)/);
+    assert.deepEqual(JSON.parse((await run(['--json', 'search', '--spec', join(dir, 'mixed.json')])).out).pricedBy, { 'h100-sxm': 'kernel tables', b200: 'typical', mi300x: 'typical' });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

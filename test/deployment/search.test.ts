@@ -32,8 +32,16 @@ test('searchCheapestDeployment() equals the brute-force optimum on a 1,280-point
     const brute = cheapestByBruteForce(space, slo);
     const { best, evaluated } = searchCheapestDeployment(space, slo);
     assert.deepEqual(best, brute, JSON.stringify(slo));
-    assert.ok(evaluated < searchSpaceSize(space));
+    // Configurations whose TTFT fails the SLO are skipped whole; every batch of the others is judged.
+    assert.ok(slo.ttftSeconds === undefined ? evaluated <= searchSpaceSize(space) : evaluated < searchSpaceSize(space));
   }
+  // Across a GEMM tile edge the load fills batch 193 but not 192 (the longer TPOT keeps more in flight): the batches a
+  // load fills are no prefix, and a bisection answered batch 1 at $49.67 per million where brute force finds batch 193.
+  const edge = searchSpaceFromSpec({ model: 'llama-3.1-70b', hardware: ['h100-sxm'], layouts: [{ tensorParallel: 2 }], precisions: ['fp8'], batches: [1, 192, 193, 512], load: { requestsPerSecond: 7.96, promptTokens: 2000, outputTokens: 500, cacheHitFraction: 0.3 }, framework: null });
+  const pts = evaluateSearchSpace(edge);
+  assert.ok(!pts[1].feasible && pts[2].feasible, `${pts[1].reason} / ${pts[2].reason}`);
+  assert.equal(searchCheapestDeployment(edge, { tpotSeconds: 0.05 }).best?.index, cheapestByBruteForce(edge, { tpotSeconds: 0.05 })?.index);
+  assert.equal(cheapestByBruteForce(edge, { tpotSeconds: 0.05 })?.batch, 193);
   // An impossible SLO: nothing meets it, by either method.
   assert.equal(searchCheapestDeployment(space, { tpotSeconds: 1e-6 }).best, null);
   assert.equal(cheapestByBruteForce(space, { tpotSeconds: 1e-6 }), null);
@@ -160,6 +168,9 @@ test('under measured kernel tables (TPOT need not rise with the batch) loadBatch
       if (!p.underfilled) continue;
       const ranks = p.slots / p.batch;
       assert.ok(Math.ceil(p.concurrency / ranks - 1e-9) <= p.loadBatch, `${framework} ${r}: ${p.concurrency} in flight over ${ranks} ranks at batch ${p.loadBatch}`);
+      // Priced at the slowest step of batches 1…loadBatch: never below a batch the load passes through.
+      const tpots = Array.from({ length: p.loadBatch }, (_, i) => evaluateSearchPoint({ ...s, batches: [i + 1, 128], load: { ...load, requestsPerSecond: 1e4 } }, 0).tpotSeconds);
+      assert.equal(p.tpotSeconds, Math.max(...tpots), `${framework} ${r}`);
       if (p.loadBatch > 1) {
         const smaller = evaluateSearchPoint({ ...s, batches: [p.loadBatch - 1, 128] }, 0);
         assert.ok(Math.ceil(smaller.concurrency / ranks - 1e-9) > p.loadBatch - 1 || !smaller.underfilled, `${framework} ${r}: batch ${p.loadBatch - 1} holds the load too`);
