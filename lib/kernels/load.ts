@@ -106,15 +106,24 @@ export function readKernelRows(path: string, meta: { device: string; framework: 
     const tooBig = (e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || /larger than/.test((e as Error).message);
     throw new InputError('kernel table', path, `a gzip file of CSV text of at most ${MAX_TABLE_BYTES} bytes unpacked`, tooBig ? `it unpacks to more than ${MAX_TABLE_BYTES} bytes` : (e as Error).message);
   }
-  let records: string[][];
+  // Record i (0: the header) as cells; a parsed CSV's records, or an unquoted file's lines split one at a time.
+  let records: { length: number; at(i: number): string[] };
   if (!text.includes('"')) {
     // Unquoted numeric CSV (every shipped table): a plain split is 10× faster than the parser
-    // and keeps physical line numbers.
-    records = text.split(/\r?\n/).map((l) => l.split(',').map((c) => c.trim()));
-    if (records.at(-1)?.length === 1 && records.at(-1)?.[0] === '') records.pop();
+    // and keeps physical line numbers; lines are split as they are read, not all at once
+    // (holding every line's cells doubled the parse's memory and its garbage collection).
+    const lines = text.split(/\r?\n/);
+    if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+    const split = (l: string): string[] => {
+      const cells = l.split(',');
+      if (l.includes(' ') || l.includes('\t')) for (let j = 0; j < cells.length; j++) cells[j] = cells[j].trim();
+      return cells;
+    };
+    records = { length: lines.length, at: (i) => split(lines[i]) };
   } else {
     try {
-      records = parse(text, { relax_column_count: true, trim: true }) as string[][];
+      const parsed = parse(text, { relax_column_count: true, trim: true }) as string[][];
+      records = { length: parsed.length, at: (i) => parsed[i] };
     } catch (e) {
       throw new InputError('kernel table', path, 'well-formed CSV', (e as Error).message);
     }
@@ -122,7 +131,7 @@ export function readKernelRows(path: string, meta: { device: string; framework: 
   const file = relative(batchlabRoot(), path).startsWith('..') ? path : relative(batchlabRoot(), path);
   if (records.length === 0) throw new InputError(`${file}:1`, '', `a header with columns ${[...KERNEL_SCHEMA[meta.op].keys, ...KERNEL_SCHEMA[meta.op].axes, 'time_us'].join(',')}`);
   const s = KERNEL_SCHEMA[meta.op];
-  const header = records[0];
+  const header = records.at(0);
   const need = [...s.keys, ...s.axes, 'time_us'];
   const at: Record<string, number> = {};
   for (const c of need) {
@@ -134,34 +143,39 @@ export function readKernelRows(path: string, meta: { device: string; framework: 
   const versionAt = header.indexOf('version');
   const onAt = header.indexOf('measured_on');
   const rows: KernelRow[] = [];
+  // One row's cell of column c, named by file and line when it is missing or not a number > 0.
+  const cell = (r: string[], line: number, c: string): string => {
+    const v = r[at[c]];
+    if (v === undefined || v === '') throw new InputError(`${file}:${line} ${c}`, v, `a value (every ${meta.op} row has ${need.join(',')})`);
+    return v;
+  };
+  const num = (r: string[], line: number, c: string): number => {
+    const v = Number(cell(r, line, c));
+    if (!Number.isFinite(v) || v <= 0) throw new InputError(`${file}:${line} ${c}`, cell(r, line, c), 'a finite number > 0');
+    return v;
+  };
+  const numericKey = s.keys.map((k) => s.numericKeys.includes(k));
   for (let i = 1; i < records.length; i++) {
-    const r = records[i];
+    const r = records.at(i);
     const line = i + 1;
     if (r.length === 1 && r[0] === '') continue;
-    // A short row names the column it lacks (cell below); a long one has a value no column holds.
+    // A short row names the column it lacks (cell above); a long one has a value no column holds.
     if (r.length > header.length) throw new InputError(`${file}:${line}`, r.join(','), `at most ${header.length} fields, as the header has (${header.join(',')})`, `${r.length} fields`);
-    const cell = (c: string): string => {
-      const v = r[at[c]];
-      if (v === undefined || v === '') throw new InputError(`${file}:${line} ${c}`, v, `a value (every ${meta.op} row has ${need.join(',')})`);
-      return v;
-    };
-    const num = (c: string): number => {
-      const v = Number(cell(c));
-      if (!Number.isFinite(v) || v <= 0) throw new InputError(`${file}:${line} ${c}`, cell(c), 'a finite number > 0');
-      return v;
-    };
     const dims: Record<string, string | number> = {};
-    for (const k of s.keys) dims[k] = s.numericKeys.includes(k) ? num(k) : cell(k);
-    for (const a of s.axes) dims[a] = num(a);
+    for (let k = 0; k < s.keys.length; k++) dims[s.keys[k]] = numericKey[k] ? num(r, line, s.keys[k]) : cell(r, line, s.keys[k]);
+    for (const a of s.axes) dims[a] = num(r, line, a);
     const measured = versionAt >= 0 ? r[versionAt] : undefined;
     if (measured !== undefined && !SAFE_NAME.test(measured)) throw new InputError(`${file}:${line} version`, measured, 'a framework version, e.g. 0.5.10');
     const on = onAt >= 0 ? r[onAt] : undefined;
     if (on !== undefined && !SAFE_NAME.test(on)) throw new InputError(`${file}:${line} measured_on`, on, 'a device folder name, e.g. h100_sxm');
     rows.push({
-      ...meta,
+      device: meta.device,
+      framework: meta.framework,
+      version: meta.version,
+      op: meta.op,
       dims,
       dtype: String(dims.dtype ?? ''),
-      timeUs: num('time_us'),
+      timeUs: num(r, line, 'time_us'),
       source: { file, line },
       ...(measured && measured !== meta.version ? { measuredVersion: measured } : {}),
       ...(on && on !== meta.device ? { measuredOn: on } : {}),
