@@ -52,6 +52,7 @@ export {
   gemmVariantProduct,
   readbackOne,
   resolveTimingOptions,
+  TIMING_DEFAULTS,
   tensorflowSettings,
   versionsString,
 } from './gemm/index.js';

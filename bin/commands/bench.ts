@@ -1,4 +1,5 @@
 import { refuseRepeated } from './inputs.js';
+import { TIMING_DEFAULTS } from '../../lib/gemm/timing.js';
 import { totalmem } from 'node:os';
 import { CliExit } from './io.js';
 import { countOf } from '../../lib/util/words.js';
@@ -214,7 +215,7 @@ export function register(program: Command): void {
     .option('--dtype <list>', 'element types (tfjs backends support fp32)', 'fp32')
     .option('--variants <list>', `weight layouts: ${GEMM_VARIANTS.join(', ')}`, 'plain')
     .option('--min-reps <int>', 'timed repetitions per point at least', '3')
-    .option('--min-time-ms <ms>', 'timed milliseconds per point at least, unless the point first reaches 10,000 repetitions (or --min-reps, if more) or max(10 s, 20 × this) of wall time; the reps column says how many ran', '200')
+    .option('--min-time-ms <ms>', `timed milliseconds per point at least, unless the point first reaches ${TIMING_DEFAULTS.maxReps.toLocaleString('en-US')} repetitions (or --min-reps, if more) or max(${TIMING_DEFAULTS.maxTimeMsFloor / 1000} s, ${TIMING_DEFAULTS.maxTimeMsPerMinTime} × this) of wall time; the reps column says how many ran`, String(TIMING_DEFAULTS.minTimeMs))
     .option('--warmup <int>', 'untimed calls per point', '1')
     .option('--memory-budget-gib <gib>', 'refuse shapes whose tensors exceed this (default: half of free memory)')
     .option('--out <dir>', 'output folder (default data/measured/ of a checkout; ~/.local/share/batchlab/measured for an installed package; BATCHLAB_MEASURED_DIR overrides both)')

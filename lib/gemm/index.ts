@@ -2,7 +2,7 @@
 // dispatch and grouped-expert cases, and resumable CSV/JSON results.
 export { timingStats } from './stats.js';
 export type { TimingStats } from './stats.js';
-export { timeTfOp, timeTfCallsInTurn, defaultSyncMode, readbackOne, resolveTimingOptions, SYNC_MODES } from './timing.js';
+export { timeTfOp, timeTfCallsInTurn, defaultSyncMode, readbackOne, resolveTimingOptions, SYNC_MODES, TIMING_DEFAULTS } from './timing.js';
 export type { SyncMode, TimingOptions, OpTiming } from './timing.js';
 export { assertGemmMemory, defaultGemmMemoryBudget, DEFAULT_MEMORY_FRACTION } from './memory.js';
 export { gemmBatchSizes, gemmFlops, gemmBytes, gemmWeightBytes, MAX_GEMM_DIM } from './shapes.js';

@@ -30,6 +30,13 @@ export function defaultSyncMode(backend: BackendName | string): SyncMode {
   return backend === 'tensorflow-gpu' || backend === 'webgl' || backend === 'webgpu' ? 'readback' : 'return';
 }
 
+/**
+ * The stopping rule's defaults, one home for `resolveTimingOptions` and the help that states
+ * them: the repetition cap, and the wall-time cap max(maxTimeMsFloor, maxTimeMsPerMinTime ×
+ * minTimeMs).
+ */
+export const TIMING_DEFAULTS = { warmup: 2, minReps: 5, minTimeMs: 200, maxReps: 10_000, maxTimeMsFloor: 10_000, maxTimeMsPerMinTime: 20 } as const;
+
 /** When to stop repeating a timed operation. */
 export interface TimingOptions {
   /** Untimed calls first, for kernel selection and first-touch allocation (default 2). */
@@ -63,12 +70,13 @@ export interface OpTiming {
  * resolveTimingOptions({ minReps: 3 }).warmup // => 2
  */
 export function resolveTimingOptions(opts: TimingOptions = {}): Required<Omit<TimingOptions, 'sync'>> & { sync?: SyncMode } {
-  const warmup = checkInt('warmup', opts.warmup ?? 2, { min: 0, max: 1000 });
-  const minReps = checkInt('minReps', opts.minReps ?? 5, { min: 1, max: 1_000_000 });
-  const minTimeMs = checkNumber('minTimeMs', opts.minTimeMs ?? 200, { min: 0, max: 3_600_000 });
+  const d = TIMING_DEFAULTS;
+  const warmup = checkInt('warmup', opts.warmup ?? d.warmup, { min: 0, max: 1000 });
+  const minReps = checkInt('minReps', opts.minReps ?? d.minReps, { min: 1, max: 1_000_000 });
+  const minTimeMs = checkNumber('minTimeMs', opts.minTimeMs ?? d.minTimeMs, { min: 0, max: 3_600_000 });
   // The default cap never sits below the repetitions asked for: only a cap the caller sets can conflict.
-  const maxReps = checkInt('maxReps', opts.maxReps ?? Math.max(10_000, minReps), { min: minReps, max: 10_000_000 });
-  const maxTimeMs = checkNumber('maxTimeMs', opts.maxTimeMs ?? Math.max(10_000, 20 * minTimeMs), { min: minTimeMs, max: 86_400_000 });
+  const maxReps = checkInt('maxReps', opts.maxReps ?? Math.max(d.maxReps, minReps), { min: minReps, max: 10_000_000 });
+  const maxTimeMs = checkNumber('maxTimeMs', opts.maxTimeMs ?? Math.max(d.maxTimeMsFloor, d.maxTimeMsPerMinTime * minTimeMs), { min: minTimeMs, max: 86_400_000 });
   const sync = opts.sync === undefined ? undefined : checkOneOf('sync', opts.sync, SYNC_MODES);
   return { warmup, minReps, minTimeMs, maxReps, maxTimeMs, sync };
 }

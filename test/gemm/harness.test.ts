@@ -12,6 +12,7 @@ import {
   defaultSyncMode,
   GEMM_COLUMNS,
   resolveTimingOptions,
+  TIMING_DEFAULTS,
 } from '../../lib/gemm/index.js';
 import { InputError } from '../../lib/util/errors.js';
 
@@ -178,4 +179,8 @@ test('resolveTimingOptions: the default repetition cap is never below --min-reps
   assert.equal(resolveTimingOptions({ minReps: 20_000 }).maxReps, 20_000);
   // A cap the caller sets below the minimum is still the caller's error.
   assert.throws(() => resolveTimingOptions({ minReps: 20_000, maxReps: 10 }), (e: unknown) => e instanceof InputError && e.field === 'maxReps');
+  // The wall-time cap: max(10 s, 20 × minTimeMs), as the --min-time-ms help states it from TIMING_DEFAULTS.
+  assert.equal(resolveTimingOptions({}).maxTimeMs, 10_000);
+  assert.equal(resolveTimingOptions({ minTimeMs: 1000 }).maxTimeMs, 20_000);
+  assert.deepEqual(TIMING_DEFAULTS, { warmup: 2, minReps: 5, minTimeMs: 200, maxReps: 10_000, maxTimeMsFloor: 10_000, maxTimeMsPerMinTime: 20 });
 });
