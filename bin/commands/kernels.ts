@@ -38,7 +38,7 @@ export function kernelOptionsFromFlags(
   const only = { devices: hw ? [kernelDeviceFolder(hw)] : undefined, frameworks: [o.framework] };
   const kernelDb = o.kernelDb === undefined ? undefined : asFlags(() => loadKernelDb(o.kernelDb, only), { kernelDb: '--kernel-db', frameworks: '--framework' });
   const db = kernelDb ?? defaultKernelDb();
-  const held = [...new Set(db.entries.map((e) => e.framework))].sort();
+  const held = kernelFrameworksOf(db);
   if (!held.includes(o.framework)) {
     if (implied !== undefined) throw new InputError('--framework', undefined, `given with --kernel-db ${o.kernelDb}: it holds ${held.join(', ') || 'no table'}, not the ${o.framework} tables ${implied}`);
     throw new InputError('--framework', o.framework, `one of the frameworks ${o.kernelDb ?? 'data/kernels'} holds: ${held.join(', ')}`);

@@ -9,7 +9,7 @@ import type { PerfConfig } from '../roofline/deployment.js';
 import { efficiencyModeOf, kvCacheCapacity, memoryFit, perfStepCost } from '../roofline/deployment.js';
 import { DEFAULT_SERVING_ENGINE, engineMemoryFraction, type ServingEnginePreset } from './engines.js';
 import { defaultKernelDb } from '../kernels/load.js';
-import { kernelTablesText } from '../kernels/pricer.js';
+import { kernelFrameworksOf, kernelTablesText } from '../kernels/pricer.js';
 import { InputError } from '../util/errors.js';
 import * as aq from 'arquero';
 import { checkArray, checkInt, checkOneOf, checkPositive } from '../util/validate.js';
@@ -98,7 +98,7 @@ export function specFramework(spec: { framework?: string | null; efficiency?: un
   const f = spec.framework;
   if (f === undefined) return spec.efficiency === undefined ? DEFAULT_SERVING_ENGINE : null;
   if (f === null) return null;
-  const held = [...new Set(defaultKernelDb().entries.map((e) => e.framework))].sort();
+  const held = kernelFrameworksOf(defaultKernelDb());
   if (typeof f !== 'string' || !held.includes(f)) throw new InputError('framework', f, `a framework whose kernel tables data/kernels holds (${held.map((h) => `"${h}"`).join(', ')}), or null for the performance model alone`);
   return f;
 }

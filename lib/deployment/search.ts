@@ -228,9 +228,10 @@ function evaluate(space: SearchSpace, index: number, g: Group, load: Required<Se
  * law over the ranks of the needed devices, rounded up, at most the full batch).
  */
 function loadDecode(step: DeviceStepModel, space: SearchSpace, l: number, load: Required<SearchLoad>, ttft: number, batch: number, ranks: number): { perf: Pick<SearchPoint, 'tokensPerSecondPerUser' | 'tokensPerSecondPerDevice' | 'tpotSeconds' | 'ttftSeconds'>; concurrency: number; loadBatch: number } {
+  const context = searchDecodeContext(load);
   let slowest: ReturnType<typeof decodePerformance> | undefined;
   for (let b = 1; ; b++) {
-    const d = decodePerformance(step, space.layouts[l], { sequencesPerRank: b, context: searchDecodeContext(load), speculative: space.speculative });
+    const d = decodePerformance(step, space.layouts[l], { sequencesPerRank: b, context, speculative: space.speculative });
     if (!slowest || d.tpotSeconds > slowest.tpotSeconds) slowest = d;
     const c = load.requestsPerSecond * (ttft + load.outputTokens * slowest.tpotSeconds);
     if (Math.ceil(c / ranks - 1e-9) <= b || b >= batch) {
@@ -345,9 +346,9 @@ export function cheapestByBruteForce(space: SearchSpace, slo: Slo): SearchPoint 
 
 /**
  * The cheapest deployment meeting the SLO. Configurations whose TTFT already fails are
- * skipped whole (it does not depend on the batch); every batch of the others is judged. Cost
- * itself is not monotone in the batch (tile quantization), so every feasible point is
- * compared. `cheapestByBruteForce` checks it on small grids. `onProgress` hears after
+ * skipped whole (it does not depend on the batch); every batch of the others is judged,
+ * since neither TPOT, the load's fill nor cost is monotone in the batch.
+ * `cheapestByBruteForce` checks it on small grids. `onProgress` hears after
  * each (hardware, layout, precision) configuration, for a progress bar.
  *
  * @example

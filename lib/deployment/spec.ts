@@ -106,7 +106,6 @@ export function searchSpaceFromSpec(spec: SearchSpec): SearchSpace {
   return space;
 }
 
-
 /**
  * A search spec as a sweep: point i is `evaluateSearchPoint(space, i)`, so the grid
  * can be sharded over a cluster scheduler and merged back (lib/sweep).

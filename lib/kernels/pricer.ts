@@ -112,16 +112,17 @@ export function kernelDeviceFolder(hw: HardwareSpec): string {
 
 /**
  * The frameworks whose compute tables a kernel database holds for a catalog device,
- * sorted (none for a device it does not hold: a spec-only part). A device that borrows
- * another's compute tables lists that device's frameworks.
+ * sorted (none for a device it does not hold: a spec-only part); without `hw`, for any
+ * device. A device that borrows another's compute tables lists that device's frameworks.
  *
  * @example
  * kernelFrameworksOf(defaultKernelDb(), loadHardware('h200')) // => ['sglang', 'trtllm', 'vllm']
  * kernelFrameworksOf(defaultKernelDb(), loadHardware('h800')) // => ['sglang', 'trtllm', 'vllm'] (H100 SXM's)
+ * kernelFrameworksOf(defaultKernelDb()) // => ['sglang', 'trtllm', 'vllm']
  */
-export function kernelFrameworksOf(db: KernelDb | undefined, hw: HardwareSpec): string[] {
-  const folder = kernelTablesOf(hw, db).compute;
-  return [...new Set((db?.entries ?? []).filter((e) => e.device === folder).map((e) => e.framework))].sort();
+export function kernelFrameworksOf(db: KernelDb | undefined, hw?: HardwareSpec): string[] {
+  const folder = hw === undefined ? undefined : kernelTablesOf(hw, db).compute;
+  return [...new Set((db?.entries ?? []).filter((e) => folder === undefined || e.device === folder).map((e) => e.framework))].sort();
 }
 
 /**
