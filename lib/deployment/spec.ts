@@ -115,7 +115,10 @@ export function searchSpaceFromSpec(spec: SearchSpec): SearchSpace {
  */
 export function searchSweep(spec: SearchSpec): SweepDefinition<SearchPoint> {
   const space = searchSpaceFromSpec(spec);
-  return { kind: 'deployment-search', spec, size: searchSpaceSize(space), point: (i) => evaluateSearchPoint(space, i), columns: searchSweepColumns(specFramework(spec)) };
+  const framework = specFramework(spec);
+  // The hash is of the spec as priced: a spec that leaves out `framework` and one that names
+  // the framework it defaults to run the same points, so their shards merge.
+  return { kind: 'deployment-search', spec: { ...spec, framework }, size: searchSpaceSize(space), point: (i) => evaluateSearchPoint(space, i), columns: searchSweepColumns(framework) };
 }
 
 // A row's figures: the performance model's at the row's hardware, calibrated where its catalog

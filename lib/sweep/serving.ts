@@ -138,7 +138,8 @@ export function servingSweepDefinition(spec: ServingSweepSpec): SweepDefinition<
     ratesPerSecond: spec.ratesPerSecond,
   };
   const size = servingSweepPoints(grid).length;
-  return { kind: 'serving', spec, size, point: (i) => runServingSweepPoint(grid, i, seed), columns: SERVING_SWEEP_COLUMNS };
+  // Hashed as priced (framework resolved), so a spec that leaves out the default framework and one that names it merge.
+  return { kind: 'serving', spec: { ...spec, framework }, size, point: (i) => runServingSweepPoint(grid, i, seed), columns: SERVING_SWEEP_COLUMNS };
 }
 
 // The memory fit's KV cache; where the weights leave none, the refusal names what the spec can change.

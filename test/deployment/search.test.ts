@@ -13,6 +13,10 @@ import { DEFAULT_SERVING_ENGINE } from '../../lib/batching/engines.js';
 import { candidateLayouts, denseVsMoe } from '../../lib/deployment/compare.js';
 import { calibratedStepModel, kernelTableStepModel } from '../../lib/deployment/perf.js';
 import { InputError } from '../../lib/util/errors.js';
+import { mergeSweepShards, runSweepShard, sweepShardFileName, sweepSpecHash, writeSweepShard } from '../../lib/sweep/run.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const llama = loadModel('llama-3.1-70b');
 const hardware = ['a100-80gb', 'h100-sxm', 'h200', 'mi300x'].map((id) => loadHardware(id));
@@ -291,6 +295,22 @@ test('searchSweep(): its shards describe every row field (columns), as a serving
   assert.notEqual(def.point(0).tpotSeconds, modelOnly.point(0).tpotSeconds);
   assert.equal(def.point(2).hardware, 'mi300x');
   assert.equal(def.point(2).tpotSeconds, modelOnly.point(2).tpotSeconds);
+});
+
+test('searchSweep(): shards of a spec that leaves out framework and of the same spec naming the default engine merge (the hash is of the spec as priced)', async () => {
+  const spec: SearchSpec = { model: 'llama-3.1-8b', hardware: ['h100-sxm'], layouts: [{ tensorParallel: 1 }], precisions: ['bf16'], batches: [1, 8], load: { requestsPerSecond: 1, promptTokens: 1000, outputTokens: 100 } };
+  const implicit = searchSweep(spec);
+  const named = searchSweep({ ...spec, framework: DEFAULT_SERVING_ENGINE });
+  assert.equal(sweepSpecHash(implicit.spec), sweepSpecHash(named.spec));
+  // The model alone prices other rows: its shards must not merge with these.
+  assert.notEqual(sweepSpecHash(searchSweep({ ...spec, framework: null }).spec), sweepSpecHash(implicit.spec));
+  const dir = mkdtempSync(join(tmpdir(), 'batchlab-merge-'));
+  const a = join(dir, sweepShardFileName({ index: 0, count: 2 }));
+  const b = join(dir, sweepShardFileName({ index: 1, count: 2 }));
+  await writeSweepShard(a, runSweepShard(implicit, { index: 0, count: 2 }));
+  await writeSweepShard(b, runSweepShard(named, { index: 1, count: 2 }));
+  // Through JSON, as a single-process shard file is written (an infeasible row's Infinity reads back as null).
+  assert.deepEqual(mergeSweepShards([a, b]).rows, JSON.parse(JSON.stringify(runSweepShard(implicit, { index: 0, count: 1 }).rows)));
 });
 
 test('specFramework(): the default engine\'s (vllm) without a field, null for the model alone, a held framework, else an InputError naming framework', () => {

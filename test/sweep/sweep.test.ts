@@ -236,6 +236,9 @@ test('servingSweepDefinition: every row names its step model, and a spec that gi
   assert.equal(modelOnly.point(0).cost, `llama-3.1-70b bf16 on 4× h100-sxm (performance model, calibrated; KV ${fit} tok (memory fit))`);
   assert.equal(servingSweepDefinition({ ...spec, efficiency: 'calibrated', requests: 50, ratesPerSecond: [2], maxBatches: [16], windowsMs: [5] }).point(0).cost, modelOnly.point(0).cost);
   assert.notEqual(def.point(0).ttftP99, modelOnly.point(0).ttftP99);
+  // The spec hash is of the spec as priced: naming the default engine changes nothing, the model alone does.
+  assert.equal(sweepSpecHash(servingSweepDefinition({ ...spec, framework: 'vllm', requests: 50, ratesPerSecond: [2], maxBatches: [16], windowsMs: [5] }).spec), sweepSpecHash(def.spec));
+  assert.notEqual(sweepSpecHash(modelOnly.spec), sweepSpecHash(def.spec));
   assert.throws(() => servingSweepDefinition({ ...spec, framework: 'torch' }), (e: unknown) => e instanceof InputError && e.field === 'framework');
   // Llama-3.1-70B in bf16 on one H100 holds no KV cache beside 141 GB of weights; the spec's own capacity stands in.
   const one = servingSweepDefinition({ ...spec, parallelism: { tp: 1 }, kvCapacityTokens: 100000, requests: 20, ratesPerSecond: [2], maxBatches: [16], windowsMs: [5] });
