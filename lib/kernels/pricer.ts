@@ -432,7 +432,8 @@ export interface KernelPricer {
   tableFile(op: KernelOp): string | undefined;
   /**
    * The routing distributions an MoE table files rows under for `dtype` (and, for the wide-EP
-   * table, `phase`), sorted; none where the pricer reads no such table. The MoE queries fall
+   * table, `phase`), sorted; none where the pricer reads no such table. An fp16 query reads
+   * bf16 rows where the device allows it, so it lists the distributions of both. The MoE queries fall
    * back from a distribution the table lacks; a caller that must not fall back asks here first.
    */
   moeDistributions(op: 'moe' | 'wideep_moe', dtype: string, phase?: 'context' | 'generation'): string[];
@@ -514,8 +515,14 @@ export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framewo
     const whole = lead.join('|');
     return [...(tableOf(op)?.index.keys() ?? [])].some((k) => k === whole || k.startsWith(`${whole}|`));
   };
-  // The dtype whose rows answer a query of `dtype`: its own, else bf16's where `ask` reads fp16 from them.
-  const tableDtype = (op: KernelOp, dtype: string): string => (dtype === 'fp16' && aliases(op) && !holds(op, 'fp16') && holds(op, 'bf16') ? 'bf16' : dtype);
+  // The dtype whose rows answer a query of `dtype` filed under the key values `lead` (a
+  // distribution, a phase, a shape): its own where they hold it, else bf16's where `ask`
+  // reads fp16 from them. Judged on the whole lead, so a table that files some fp16 rows
+  // chooses a distribution among the rows that will answer, as `ask` falls back row by row.
+  const tableDtype = (op: KernelOp, dtype: string, ...lead: string[]): string =>
+    dtype === 'fp16' && aliases(op) && !holds(op, 'fp16', ...lead) && holds(op, 'bf16', ...lead) ? 'bf16' : dtype;
+  // Every dtype whose rows can answer a query of `dtype`.
+  const answeringDtypes = (op: KernelOp, dtype: string): string[] => (dtype === 'fp16' && aliases(op) ? ['fp16', 'bf16'] : [dtype]);
   const link = (scope: KernelScope) => ({ latencySeconds: 0, bytesPerSecond: scope === 'intra' ? hw.intraNodeBytesPerSecond : hw.interNodeBytesPerSecond });
   const mem = hw.memoryBytesPerSecond;
   const bytesOf = (d: string): number => DTYPE_BYTES[peakDtype(d)];
@@ -538,14 +545,15 @@ export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framewo
   // moe_expert_compute.rs:299-336 (_resolve_ep_distribution): the requested distribution where
   // the table holds it for the dtype and phase, else 'uniform', else the first it holds.
   const wideDistribution = (q: WideEpMoeQuery): string | undefined => {
-    const dt = tableDtype('wideep_moe', q.dtype);
-    const lead = (d: string): string[] => [dt, d, q.phase];
-    const first = [...(tableOf('wideep_moe')?.index.keys() ?? [])].map((k) => k.split('|')).find((k) => k[0] === dt && k[2] === q.phase)?.[1];
-    return holds('wideep_moe', ...lead(q.distribution)) ? q.distribution : holds('wideep_moe', ...lead('uniform')) ? 'uniform' : first;
+    const held = (d: string): boolean => holds('wideep_moe', tableDtype('wideep_moe', q.dtype, d, q.phase), d, q.phase);
+    const dts = answeringDtypes('wideep_moe', q.dtype);
+    const first = [...(tableOf('wideep_moe')?.index.keys() ?? [])].map((k) => k.split('|')).find((k) => dts.includes(k[0]) && k[2] === q.phase)?.[1];
+    return held(q.distribution) ? q.distribution : held('uniform') ? 'uniform' : first;
   };
   // The EPs the wide-EP table files rows under for the query's shape (the key's last field).
   const wideReading = (q: WideEpMoeQuery, distribution: string): WideEpReading | { gap: string } => {
-    const shape = [tableDtype('wideep_moe', q.dtype), distribution, q.phase, q.experts, q.topk, q.hidden, q.inter].join('|');
+    const rest = [distribution, q.phase, q.experts, q.topk, q.hidden, q.inter].map(String);
+    const shape = [tableDtype('wideep_moe', q.dtype, ...rest), ...rest].join('|');
     const held = [...(tableOf('wideep_moe')?.index.keys() ?? [])].filter((k) => k.startsWith(`${shape}|`)).map((k) => Number(k.slice(shape.length + 1)));
     return wideEpTableReading({ experts: q.experts, slots: q.slots ?? q.experts, ep: q.ep, tokens: q.tokens, topk: q.topk }, held);
   };
@@ -670,7 +678,7 @@ export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framewo
       const roofline = (tokens: number, hidden: number, inter: number): number => moeRoofline(q, tokens, hidden, inter);
       // perf_database/moe_index.rs:84-125 (resolve_uniform): the requested distribution where
       // the table holds it for the dtype, else 'uniform'.
-      const distribution = holds('moe', tableDtype('moe', q.dtype), q.distribution) ? q.distribution : 'uniform';
+      const distribution = holds('moe', tableDtype('moe', q.dtype, q.distribution), q.distribution) ? q.distribution : 'uniform';
       // perf_database/moe.rs:146-209: beyond the measured token counts the boundary's
       // utilization of the roofline is held (k_tail = 1).
       const hold: KernelHold = { axes: ['tokens'], roofline: (p) => roofline(p.tokens, p.hidden, p.inter) };
@@ -727,8 +735,8 @@ export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framewo
       checkOneOf('op', op, ['moe', 'wideep_moe'] as const);
       // Both tables' keys lead with dtype and distribution; the wide-EP table's third is the phase.
       const keys = [...(tableOf(op)?.index.keys() ?? [])].map((k) => k.split('|'));
-      const dt = tableDtype(op, dtype);
-      const held = keys.filter((k) => k[0] === dt && (op === 'moe' || phase === undefined || k[2] === phase)).map((k) => k[1]);
+      const dts = answeringDtypes(op, dtype);
+      const held = keys.filter((k) => dts.includes(k[0]) && (op === 'moe' || phase === undefined || k[2] === phase)).map((k) => k[1]);
       return [...new Set(held)].sort();
     },
     allReduce(bytes, ranks, scope, dtype) {

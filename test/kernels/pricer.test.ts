@@ -326,6 +326,26 @@ test("kernelPricer().moe() reads 'balanced' rows under their own name, as aiconf
   assert.equal(kernelPricer(ownDb, h200, 'own').moe({ ...q, distribution: 'balanced' }).seconds, 90e-6);
 });
 
+test('kernelPricer().moe(): on a table that files some fp16 rows, an fp16 query chooses its distribution among the rows that answer it (bf16 where fp16 has none of it)', () => {
+  const q = { experts: 256, topk: 8, hidden: 7168, inter: 2048, dtype: 'fp16', tp: 1, ep: 4, tokens: 1024 };
+  // fp16 holds only 'uniform' rows; bf16 holds the power law the query asks for. The
+  // distribution used to be chosen among the fp16 rows alone: 'uniform', whose bf16 row
+  // (70 µs) answered a power-law query that bf16 measures (120 µs).
+  const db = kernelDbOfRows('hand-built fp16 and bf16', [
+    moeRow({ dtype: 'fp16', distribution: 'uniform', ep: 8, tokens: 1024 }, 40),
+    moeRow({ dtype: 'bf16', distribution: 'uniform', ep: 4, tokens: 1024 }, 70),
+    moeRow({ dtype: 'bf16', distribution: 'power_law_1.01', ep: 4, tokens: 1024 }, 120),
+  ]);
+  const k = kernelPricer(db, h200, 'own');
+  const a = k.moe({ ...q, distribution: 'power_law_1.01' });
+  assert.equal(a.seconds, 120e-6);
+  assert.match(a.from, /fp16 read from the bf16 rows/);
+  // The fp16 rows answer where they hold the shape; the distributions listed are both dtypes'.
+  assert.equal(k.moe({ ...q, ep: 8, distribution: 'uniform' }).seconds, 40e-6);
+  assert.deepEqual(k.moeDistributions('moe', 'fp16'), ['power_law_1.01', 'uniform']);
+  assert.deepEqual(k.moeDistributions('moe', 'bf16'), ['power_law_1.01', 'uniform']);
+});
+
 test('kernelPricer().mlaBmm() reads the exact head count, else the next power of two scaled by the head ratio, and the 16-bit rows where the dtype has none', () => {
   const k = kernelPricer(ownDb, h200, 'own');
   assert.equal(k.mlaBmm({ tokens: 64, heads: 16, dtype: 'fp8', phase: 'pre' }).seconds, 8e-6);
