@@ -305,6 +305,7 @@ export {
   uniformRoutingLoadFactor,
   kvCacheCapacity,
   precisionOfClasses,
+  fp8ScalingOf,
   publishedMethodRows,
   publishedMethodTable,
   publishedMethodSummary,

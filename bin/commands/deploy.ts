@@ -16,7 +16,7 @@ import type { DecodePerformance, PrefillPerformance } from '../../lib/deployment
 import { layoutPresetMemoryFraction, simulateDeployment } from '../../lib/deployment/serve.js';
 import { perfDeviceStepModel } from '../../lib/deployment/perf.js';
 import { prefillFromMix } from '../../lib/deployment/deployment.js';
-import { EFFICIENCY_MODES, efficiencyModeOf } from '../../lib/roofline/deployment.js';
+import { EFFICIENCY_MODES, efficiencyModeOf, fp8ScalingOf } from '../../lib/roofline/deployment.js';
 import type { EfficiencyMode } from '../../lib/roofline/deployment.js';
 import type { DeviceStepModel, PoolLayout } from '../../lib/deployment/types.js';
 import { InputError } from '../../lib/util/errors.js';
@@ -401,7 +401,7 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
     io.out(`  measured kernel tables hold ${hw.id} (${tablesHeld.join(', ')}): --framework <name> prices this step from them, an op they lack from this model; at small batches the two can differ several times over`);
   }
   if (decodeStep) {
-    const fp8 = precision.weights === 'fp8' && tablesPrice(kernels, hw) ? ` (FP8 GEMMs, ${fp8TableText(kernels.fp8Scaling)})` : '';
+    const fp8 = precision.weights === 'fp8' && tablesPrice(kernels, hw) ? ` (FP8 GEMMs, ${(({ scaling, from }) => fp8TableText(scaling, from))(fp8ScalingOf(model, kernels.fp8Scaling))})` : '';
     io.out(`  inter-token latency ${fmt(decode.tpotSeconds * 1e3)} ms at batch ${batch}; one decode step (${fmt(decodeStep.seconds * 1e3)} ms) priced by${fp8}:`);
     for (const line of kernelUsageLines(decodeStep.kernels ?? [])) io.out(`    ${line}`);
     if (belowLone) {

@@ -112,7 +112,7 @@ export function engineKernelOptions(
 export const FRAMEWORK_FLAG_HELP = "trtllm, sglang or vllm in the shipped data/kernels; with --kernel-db, any framework folder it holds (e.g. torch for bench/gpu's tables)";
 
 /** The `--fp8-scaling` help text, shared by the commands that take it. */
-export const FP8_SCALING_FLAG_HELP = `where kernel tables price the step (--framework's, or by default ${DEFAULT_SERVING_ENGINE}'s): how the checkpoint scales its FP8 GEMMs, which picks their kernel table: ${FP8_SCALINGS.join(', ')} (default dynamic)`;
+export const FP8_SCALING_FLAG_HELP = `where kernel tables price the step (--framework's, or by default ${DEFAULT_SERVING_ENGINE}'s): how the checkpoint scales its FP8 GEMMs, which picks their kernel table: ${FP8_SCALINGS.join(', ')} (default: the checkpoint's own, read from its config.json's quantization_config, e.g. block for DeepSeek-V3; else dynamic)`;
 
 /**
  * Which rows of the GEMM table priced a step's FP8 weight GEMMs under `scaling`
@@ -121,10 +121,11 @@ export const FP8_SCALING_FLAG_HELP = `where kernel tables price the step (--fram
  * @example
  * fp8TableText('static') // => "static scaling: the GEMM table's 'fp8' rows less its compute_scale and scale_matrix passes"
  */
-export function fp8TableText(scaling: Fp8Scaling = 'dynamic'): string {
-  if (scaling === 'block') return "block scaling: the GEMM table's 'fp8_block' rows";
-  if (scaling === 'static') return "static scaling: the GEMM table's 'fp8' rows less its compute_scale and scale_matrix passes";
-  return "dynamic scaling: the GEMM table's 'fp8' rows";
+export function fp8TableText(scaling: Fp8Scaling = 'dynamic', from?: 'asked' | 'checkpoint' | 'default'): string {
+  const whose = from === 'checkpoint' ? ", the checkpoint's own (its config.json's quantization_config; --fp8-scaling overrides it)" : '';
+  if (scaling === 'block') return `block scaling${whose}: the GEMM table's 'fp8_block' rows`;
+  if (scaling === 'static') return `static scaling${whose}: the GEMM table's 'fp8' rows less its compute_scale and scale_matrix passes`;
+  return `dynamic scaling${whose}: the GEMM table's 'fp8' rows`;
 }
 
 /**

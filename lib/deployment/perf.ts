@@ -30,7 +30,7 @@ export interface PerfStepOptions {
   frameworkVersion?: string;
   /** The kernel database (default: the shipped one); `false` switches it off. */
   kernelDb?: PerfConfig['kernelDb'];
-  /** With `framework`: how the checkpoint scales its FP8 GEMMs, which picks their table (PerfConfig `fp8Scaling`, default 'dynamic'). */
+  /** With `framework`: how the checkpoint scales its FP8 GEMMs, which picks their table (PerfConfig `fp8Scaling`; default the checkpoint's own, else 'dynamic': `fp8ScalingOf`). */
   fp8Scaling?: Fp8Scaling;
   /** Share of each device's memory for weights and KV cache (PerfConfig `memoryFraction`, e.g. an engine preset's `presetMemoryFraction`). */
   memoryFraction?: number;

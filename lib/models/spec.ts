@@ -119,6 +119,14 @@ export interface ModelSpec {
    */
   maxContextTokens?: number;
   /**
+   * How the checkpoint scales its FP8 weights, read from config.json's `quantization_config`
+   * (quant_method "fp8") as aiconfigurator reads it (aic-core/src/aiconfigurator_core/sdk/utils.py:1205-1207
+   * and sdk/models/helpers.py:598-612, commit 095f58a5): 'block' where it names a
+   * `weight_block_size` (DeepSeek-V3's 128 × 128), else 'dynamic' where its
+   * `activation_scheme` is "dynamic", else 'static'. Absent for a checkpoint that is not FP8.
+   */
+  checkpointFp8Scaling?: 'dynamic' | 'static' | 'block';
+  /**
    * What the config asks for that the step cost does not price, one sentence each
    * (soft-capping, q/k norms, fused projections…), and how the windows it does price
    * are counted. Printed beside every figure computed from this model.
@@ -232,6 +240,16 @@ const UNPRICED = {
   sinks: 'attention sinks (one learned logit per head): counted in the weights, not priced',
 };
 
+// quantization_config of an FP8 checkpoint (ModelSpec.checkpointFp8Scaling); anything else is not read.
+function checkpointFp8Scaling(q: unknown): ModelSpec['checkpointFp8Scaling'] {
+  if (typeof q !== 'object' || q === null || Array.isArray(q)) return undefined;
+  const c = q as Record<string, unknown>;
+  if (own(c, 'quant_method') !== 'fp8') return undefined;
+  const block = own(c, 'weight_block_size');
+  if (Array.isArray(block) && block.length > 0) return 'block';
+  return own(c, 'activation_scheme') === 'dynamic' ? 'dynamic' : 'static';
+}
+
 function mtpNote(cfg: Record<string, unknown>): string[] {
   const n = intOr(cfg, 'num_nextn_predict_layers', 0, { min: 0, max: 64 });
   return n > 0 ? [`${n} multi-token-prediction layer${n === 1 ? '' : 's'} (num_nextn_predict_layers): neither counted nor priced; speculative decoding is priced by its flags`] : [];
@@ -267,7 +285,8 @@ export function loadModelConfig(json: unknown, id?: string): ModelSpec {
   const name = id ?? (typeof cfg._name_or_path === 'string' && cfg._name_or_path ? cfg._name_or_path : architecture);
   const maxPos = own(cfg, 'max_position_embeddings');
   const maxContext = maxPos === undefined || maxPos === null ? {} : { maxContextTokens: checkInt('max_position_embeddings', maxPos, { min: 1, max: 1 << 26 }) };
-  const base = { id: name, architecture, hiddenSize, numLayers, vocabSize, tieWordEmbeddings, ...maxContext };
+  const fp8 = checkpointFp8Scaling(own(cfg, 'quantization_config'));
+  const base = { id: name, architecture, hiddenSize, numLayers, vocabSize, tieWordEmbeddings, ...maxContext, ...(fp8 ? { checkpointFp8Scaling: fp8 } : {}) };
 
   switch (architecture) {
     case 'llama': {

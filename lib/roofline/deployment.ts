@@ -229,7 +229,8 @@ export interface PerfConfig {
   kernelDb?: KernelDb | false;
   /**
    * With `framework`: how the checkpoint scales its FP8 weight GEMMs, which picks the
-   * kernel table. 'dynamic' (default): one scale per tensor, the activations' computed
+   * kernel table; by default the checkpoint's own (`fp8ScalingOf`: its config.json's
+   * quantization_config), else 'dynamic'. 'dynamic': one scale per tensor, the activations' computed
    * every call, the tables' 'fp8' rows; 'static': the checkpoint's calibrated per-tensor
    * activation scale (NVIDIA ModelOpt FP8 checkpoints), priced as those kernels less the
    * activation-quantize passes they skip (`KernelPricer.gemmFp8Static`); 'block': 128-wide
@@ -252,6 +253,22 @@ export type Fp8Scaling = 'dynamic' | 'static' | 'block';
 
 /** Every Fp8Scaling, for validation. */
 export const FP8_SCALINGS: readonly Fp8Scaling[] = ['dynamic', 'static', 'block'];
+
+/**
+ * The FP8 GEMM scaling a step is priced with: the one asked for, else the checkpoint's
+ * own (`ModelSpec.checkpointFp8Scaling`, from its config.json), else 'dynamic' (a 16-bit
+ * checkpoint quantized when served, as vLLM's `--quantization fp8` does), with where it
+ * came from.
+ *
+ * @example
+ * fp8ScalingOf(loadModel('deepseek-v3')) // => { scaling: 'block', from: 'checkpoint' }
+ * fp8ScalingOf(loadModel('llama-3.1-70b'), 'static') // => { scaling: 'static', from: 'asked' }
+ */
+export function fp8ScalingOf(model: Pick<ModelSpec, 'checkpointFp8Scaling'>, asked?: Fp8Scaling): { scaling: Fp8Scaling; from: 'asked' | 'checkpoint' | 'default' } {
+  if (asked !== undefined) return { scaling: checkOneOf('fp8Scaling', asked, FP8_SCALINGS), from: 'asked' };
+  if (model.checkpointFp8Scaling !== undefined) return { scaling: model.checkpointFp8Scaling, from: 'checkpoint' };
+  return { scaling: 'dynamic', from: 'default' };
+}
 
 /** Where a step's seconds go, per device of the busiest stage, summed over its layers. */
 export interface StepTimeBreakdown {
@@ -488,7 +505,7 @@ function resolve(model: ModelSpec, hw: HardwareSpec, config: PerfConfig): Resolv
   }
   if (config.checkMemory !== undefined && typeof config.checkMemory !== 'boolean') throw new InputError('checkMemory', config.checkMemory, 'true or false');
   const memoryFraction = checkNumber('memoryFraction', config.memoryFraction ?? USABLE_MEMORY_FRACTION, { min: 0, max: 1, exclusiveMin: true });
-  const fp8Scaling = checkOneOf('fp8Scaling', config.fp8Scaling ?? 'dynamic', FP8_SCALINGS);
+  const fp8Scaling = fp8ScalingOf(model, config.fp8Scaling).scaling;
   let kernels: KernelPricer | undefined;
   if (config.framework !== undefined) {
     const db = config.kernelDb === false ? undefined : (config.kernelDb ?? defaultKernelDb());

@@ -117,7 +117,8 @@ export interface PublishedCase {
    */
   requests?: number;
   /**
-   * How the checkpoint scales its FP8 GEMMs (`PerfConfig.fp8Scaling`, default 'dynamic'):
+   * How the checkpoint scales its FP8 GEMMs (`PerfConfig.fp8Scaling`; absent: the model's
+   * config.json says, else 'dynamic', as `fp8ScalingOf` resolves it):
    * 'static' for a calibrated per-tensor FP8 checkpoint, 'block' for 128-wide blocks.
    */
   fp8Scaling?: Fp8Scaling;

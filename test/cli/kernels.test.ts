@@ -117,6 +117,20 @@ test('batchlab deploy --fp8-scaling static prices an FP8 decode step at most the
   assert.match(block.out, /priced by \(FP8 GEMMs, block scaling: the GEMM table's 'fp8_block' rows\):/);
 });
 
+test("batchlab deploy prices DeepSeek-V3's FP8 by its checkpoint's block scaling unless --fp8-scaling says otherwise, and says whose it is", async () => {
+  const args = ['deploy', '--model', 'deepseek-v3', '--hardware', 'h200', '--tp', '8', '--batch', '64', '--precision', 'fp8'];
+  const tpot = async (extra: string[]): Promise<number> => {
+    const r = await run([...args, ...extra, '--json']);
+    assert.equal(r.code, 0, r.err);
+    return (JSON.parse(r.out) as { decode: { tpotSeconds: number } }).decode.tpotSeconds;
+  };
+  // data/models/deepseek-v3.json: quantization_config.weight_block_size [128, 128] (fp8ScalingOf).
+  assert.equal(await tpot([]), await tpot(['--fp8-scaling', 'block']));
+  assert.notEqual(await tpot([]), await tpot(['--fp8-scaling', 'dynamic']));
+  const human = await run(args);
+  assert.match(human.out, /priced by \(FP8 GEMMs, block scaling, the checkpoint's own \(its config\.json's quantization_config; --fp8-scaling overrides it\): the GEMM table's 'fp8_block' rows\):/);
+});
+
 test('batchlab deploy and search refuse --fp8-scaling with a bad value or without --framework, naming the flag', async () => {
   const a = await run(['deploy', '--framework', 'trtllm', '--fp8-scaling', 'tensor']);
   assert.equal(a.code, 2);

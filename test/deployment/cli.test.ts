@@ -186,10 +186,13 @@ test('batchlab deploy --eplb --simulate --engine: the simulated replica is price
   assert.equal(eplb.code, 0, eplb.err);
   const [p, e] = [JSON.parse(plain.out), JSON.parse(eplb.out)];
   // The placement model's factor is above 1 at any finite batch (uniformRoutingLoadFactor), so the busiest expert
-  // device, and every step with it, is slower under EPLB than at the performance model's default factor of 1.
-  assert.ok(e.decode.tpotSeconds > p.decode.tpotSeconds);
-  // The engine preset's replica is another step model (its memory rule): it must carry --eplb too.
-  assert.ok(e.simulated.ttftP50 > p.simulated.ttftP50, `${e.simulated.ttftP50} against ${p.simulated.ttftP50}`);
+  // device is slower under EPLB than the uniform rows at the layer's own tokens. Without EPLB the
+  // tables price the power-law routing rows, so a step may go either way; each figure changes.
+  assert.notEqual(e.decode.tpotSeconds, p.decode.tpotSeconds);
+  assert.notEqual(e.prefill.ttftSeconds, p.prefill.ttftSeconds);
+  // The engine preset's replica is another step model (its memory rule): it must carry --eplb too,
+  // so its simulated TTFT moves the way the printed prefill step does.
+  assert.equal(Math.sign(e.simulated.ttftP50 - p.simulated.ttftP50), Math.sign(e.prefill.ttftSeconds - p.prefill.ttftSeconds), `${e.simulated.ttftP50} against ${p.simulated.ttftP50}`);
 });
 
 test('batchlab deploy --eplb without kernel tables says which load factor priced decode and prefill, and where it comes from', async () => {

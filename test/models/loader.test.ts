@@ -93,3 +93,20 @@ test("loadModel carries the config's max_position_embeddings as maxContextTokens
   assert.equal(loadModelConfig(cfg, 'x').maxContextTokens, undefined);
   assert.throws(() => loadModelConfig({ ...cfg, max_position_embeddings: -1 }, 'x'), /max_position_embeddings must be an integer/);
 });
+
+test("loadModelConfig() reads an FP8 checkpoint's scaling from quantization_config, as aiconfigurator does (sdk/utils.py:1205-1207, sdk/models/helpers.py:598-612)", () => {
+  // deepseek-ai/DeepSeek-V3 and moonshotai/Kimi-K2-Instruct config.json: quant_method "fp8", weight_block_size [128, 128].
+  assert.equal(loadModel('deepseek-v3').checkpointFp8Scaling, 'block');
+  assert.equal(loadModel('kimi-k2').checkpointFp8Scaling, 'block');
+  // A 16-bit checkpoint, and gpt-oss's mxfp4 (not FP8): nothing.
+  assert.equal(loadModel('llama-3.1-70b').checkpointFp8Scaling, undefined);
+  assert.equal(loadModel('gpt-oss-120b').checkpointFp8Scaling, undefined);
+  // Per-tensor FP8: dynamic only where the checkpoint says so; static otherwise (helpers.py: "Non-block per-tensor FP8 is static unless the checkpoint explicitly marks dynamic activations").
+  const llama = config('llama-3.1-8b');
+  assert.equal(loadModelConfig({ ...llama, quantization_config: { quant_method: 'fp8', activation_scheme: 'dynamic' } }).checkpointFp8Scaling, 'dynamic');
+  assert.equal(loadModelConfig({ ...llama, quantization_config: { quant_method: 'fp8', activation_scheme: 'static' } }).checkpointFp8Scaling, 'static');
+  assert.equal(loadModelConfig({ ...llama, quantization_config: { quant_method: 'fp8' } }).checkpointFp8Scaling, 'static');
+  assert.equal(loadModelConfig({ ...llama, quantization_config: { quant_method: 'fp8', weight_block_size: [128, 128], activation_scheme: 'dynamic' } }).checkpointFp8Scaling, 'block');
+  assert.equal(loadModelConfig({ ...llama, quantization_config: { quant_method: 'awq' } }).checkpointFp8Scaling, undefined);
+  assert.equal(loadModelConfig({ ...llama, quantization_config: 'fp8' }).checkpointFp8Scaling, undefined);
+});
