@@ -310,7 +310,7 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
     if (batch * perSequence > most) throw new InputError('--batch', batch, `an integer in [1, ${Math.floor(most / perSequence)}] with --eplb: the placement model samples the routing of --batch × ${perSequence} tokens × --dp ${dp}, at most ${ROUTING_SAMPLE_MAX_TOKENS}`);
   }
   const routing = o.eplb ? { expertRouting: 'eplb' as const } : {};
-  const step = asFlags(() => perfDeviceStepModel(model, hw, layout, precision, { efficiency, ...kernels, ...routing }), { ...LAYOUT_FLAGS, framework: '--framework', fp8Scaling: '--fp8-scaling' }, LAYOUT_WORDS);
+  const step = asFlags(() => perfDeviceStepModel(model, hw, layout, precision, { efficiency, ...kernels, ...routing }), { ...LAYOUT_FLAGS, framework: '--framework', fp8Scaling: '--fp8-scaling', dtype: '--precision' }, LAYOUT_WORDS);
   // The engine preset's own tables were asked for and the database has none for the device: the label says so.
   const stepLabel = missing ? `${step.label}; ${missing}` : step.label;
   const decode = decodePerformance(step, layout, { sequencesPerRank: batch, context, speculative });
@@ -354,7 +354,9 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
   // Without --framework on a device the shipped tables hold, say so: the tables and this model
   // can differ several times over at small batches. Only the database's index is read (pricing
   // from every framework's tables here took four times as long and four times the memory).
-  const tablesHeld = !tablesPrice(kernels, hw) && mode !== 'spec' ? kernelFrameworksOf(defaultKernelDb(), hw) : [];
+  // The frameworks whose tables in the database this run reads (--kernel-db's, else the shipped one) hold the device.
+  const tablesHeld = !tablesPrice(kernels, hw) && mode !== 'spec' ? kernelFrameworksOf(kernels.kernelDb ?? defaultKernelDb(), hw) : [];
+  const dbName = kernels.kernelDb ? '--kernel-db' : 'data/kernels';
   const out: Record<string, unknown> = {
     stepModel: stepLabel,
     figures: figuresKind(tablesPrice(kernels, hw), mode),
@@ -398,7 +400,7 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
   io.out(`  memory per device: weights ${gb(decode.memory.weightBytes)} + KV ${gb(decode.memory.kvBytes)} of ${gb(decode.memory.capacityBytes)} (fits)`);
   io.out(`  decode: ${fmt(decode.tokensPerSecondPerDevice)} output tok/s per device, ${fmt(decode.tokensPerSecondPerUser)} tok/s per user (TPOT ${fmt(decode.tpotSeconds * 1e3)} ms)`);
   if (tablesHeld.length) {
-    io.out(`  measured kernel tables hold ${hw.id} (${tablesHeld.join(', ')}): --framework <name> prices this step from them, an op they lack from this model; at small batches the two can differ several times over`);
+    io.out(`  measured kernel tables in ${dbName} hold ${hw.id} (${tablesHeld.join(', ')}): --framework <name> prices this step from them, an op they lack from this model; at small batches the two can differ several times over`);
   }
   if (decodeStep) {
     const fp8 = precision.weights === 'fp8' && tablesPrice(kernels, hw) ? ` (FP8 GEMMs, ${(({ scaling, from }) => fp8TableText(scaling, from))(fp8ScalingOf(model, kernels.fp8Scaling))})` : '';
@@ -480,7 +482,7 @@ export function register(program: Command, io: CliIo): void {
     .option('--output <n>', 'output tokens per request (the all-in price and --simulate)', '256')
     .option('--requests <n>', 'requests to simulate with --simulate', '2000')
     .option('--seed <n>', 'simulation seed', '1')
-    .option('--efficiency <mode>', `price every op from the performance model at these efficiencies instead of kernel tables: calibrated (default where no ${DEFAULT_SERVING_ENGINE} tables hold the device and the hardware has a calibration), typical, or spec (the datasheet bound)`)
+    .option('--efficiency <mode>', `price from the performance model at these efficiencies: every op without --framework (no kernel tables), the ops no table holds with it: calibrated (default where no ${DEFAULT_SERVING_ENGINE} tables hold the device and the hardware has a calibration), typical, or spec (the datasheet bound)`)
     .option('--framework <name>', `price GEMMs, attention and all-reduces from this serving framework's measured kernel tables (default: ${DEFAULT_SERVING_ENGINE}'s, or --engine's, where the database holds the device): ${FRAMEWORK_FLAG_HELP}`)
     .option('--kernel-db <dir>', 'kernel tables in batchlab\'s schema, <dir>/<device>/<framework>/<version>/<op>.csv[.gz] (default: the shipped data/kernels)')
     .option('--fp8-scaling <kind>', FP8_SCALING_FLAG_HELP)

@@ -43,6 +43,11 @@ export function kernelOptionsFromFlags(
     if (implied !== undefined) throw new InputError('--framework', undefined, `given with --kernel-db ${o.kernelDb}: it holds ${held.join(', ') || 'no table'}, not the ${o.framework} tables ${implied}`);
     throw new InputError('--framework', o.framework, `one of the frameworks ${o.kernelDb ?? 'data/kernels'} holds: ${held.join(', ')}`);
   }
+  // Typed for one device the database holds no table of: nothing it asks for can price the step
+  // (another framework's tables on the device are refused by kernelPricer, naming them).
+  if (hw !== undefined && implied === undefined && kernelFrameworksOf(db, hw).length === 0) {
+    throw new InputError('--framework', o.framework, `left out for ${hw.id}: ${o.kernelDb ?? 'data/kernels'} holds no kernel table for it (without --framework the performance model prices it, and says so)`);
+  }
   return { framework: o.framework, kernelDb, ...(fp8Scaling === undefined ? {} : { fp8Scaling }) };
 }
 

@@ -10,7 +10,9 @@ import { searchDecodeContext } from '../../lib/deployment/search.js';
 import type { PoolLayout } from '../../lib/deployment/types.js';
 import { hardwareWithPrice } from '../../lib/hardware/spec.js';
 import { formatUsd } from '../../lib/util/money.js';
-import { decimalInRange } from './context.js';
+import { decimalInRange, intArg } from './context.js';
+import { SIMULATED_SLO_PERCENTILE, simulatedCheapestDeployment } from '../../lib/deployment/serve.js';
+import type { SimulatedCandidate } from '../../lib/deployment/serve.js';
 import { PRICE_FLAG_HELP, countOf, modelNoteLines, progressBar } from './inputs.js';
 import type { SearchSpec } from '../../lib/deployment/spec.js';
 import { InputError } from '../../lib/util/errors.js';
@@ -187,7 +189,27 @@ function leftOutText(g: { layouts: number[]; precisions: number[]; hardware: str
   return `not searched: ${layouts}${precisions} on ${g.hardware.join(', ')}: ${g.reason}`;
 }
 
-function searchCommand(o: { spec?: string; json?: boolean; frontier?: boolean; bruteForce?: boolean; usdPerHour?: string; framework?: string; kernelDb?: string; fp8Scaling?: string; kvCache?: string }, io: CliIo): void {
+const fmtRate = (r: number): string => (r >= 100 ? r.toFixed(1) : r.toPrecision(4));
+
+function simulatedText(c: SimulatedCandidate): string {
+  const ms = (x: number | null): string => (x === null ? '-' : `${(x * 1e3).toFixed(x < 0.1 ? 1 : 0)} ms`);
+  const v = c.serving;
+  return `TTFT p50 ${ms(v.ttftP50)}, p99 ${ms(v.ttftP99)}; TPOT p50 ${ms(v.tpotP50)}, p99 ${ms(v.tpotP99)} (simulated at ${fmtRate(v.ratePerSecond)} req/s per rank, ${(v.loadFraction * 100).toFixed(0)} % busy)`;
+}
+
+function simulatedJson(c: SimulatedCandidate): Record<string, unknown> {
+  const { result: _r, ...serving } = c.serving;
+  return { index: c.point.index, meets: c.meets, usdPerMillionOutput: c.point.usdPerMillionOutput, ...serving, latencyUnit: 'seconds' };
+}
+
+function searchCommand(
+  o: { spec?: string; json?: boolean; frontier?: boolean; bruteForce?: boolean; usdPerHour?: string; framework?: string; kernelDb?: string; fp8Scaling?: string; kvCache?: string; simulate?: boolean; requests?: string; candidates?: string; seed?: string },
+  io: CliIo,
+): void {
+  if (!o.simulate) for (const [flag, v] of [['--requests', o.requests], ['--candidates', o.candidates], ['--seed', o.seed]] as const) if (v !== undefined) throw new InputError(flag, v, 'given with --simulate (it sets up the simulated check)');
+  const requests = intArg('--requests', o.requests ?? '2000', 10, 1_000_000);
+  const candidates = intArg('--candidates', o.candidates ?? '10', 1, 1000);
+  const seed = intArg('--seed', o.seed ?? '1', 0, 2 ** 32 - 1);
   const kvCache = kvCacheArg(o.kvCache);
   const spec = readJsonSpec('--spec', o.spec) as SearchSpec;
   // The spec's framework (the default engine's, vllm, when it names none) unless --framework
@@ -207,7 +229,8 @@ function searchCommand(o: { spec?: string; json?: boolean; frontier?: boolean; b
     throw new InputError('--fp8-scaling', kernels.fp8Scaling, `left out: it picks an FP8 GEMM table, and there are ${space.hardware.map((h) => kernelTablesText(kernels.kernelDb ?? defaultKernelDb(), h, kernels.framework!)).join('; ')}`);
   }
   if (o.usdPerHour !== undefined) {
-    const price = decimalInRange('--usd-per-hour', o.usdPerHour, { min: 0, max: 1e6 });
+    // Search ranks by money: at no price every configuration ties, and the answer would say nothing.
+    const price = decimalInRange('--usd-per-hour', o.usdPerHour, { min: 0, exclusiveMin: true, max: 1e6 });
     space.hardware = space.hardware.map((h) => hardwareWithPrice(h, price, '--usd-per-hour'));
   }
   const slo = spec.slo ?? {};
@@ -228,23 +251,39 @@ function searchCommand(o: { spec?: string; json?: boolean; frontier?: boolean; b
   // The kernel-table flags, so the printed deploy command prices the point the same way.
   // The deploy line prices the answer as search did: from the framework's tables where they hold its
   // hardware, else (no tables, or none of this framework's) from the model, kept to it with --efficiency.
-  const bestHw = best ? space.hardware.find((h) => h.id === best.hardware) : undefined;
-  const kernelFlags = !bestHw
-    ? []
-    : kernels.framework === undefined || !tablesPrice(kernels, bestHw)
-      ? [`--efficiency ${efficiencyModeOf(bestHw)}`]
+  const kernelFlagsFor = (p: SearchPoint): string[] => {
+    const hw = space.hardware.find((h) => h.id === p.hardware)!;
+    return kernels.framework === undefined || !tablesPrice(kernels, hw)
+      ? [`--efficiency ${efficiencyModeOf(hw)}`]
       : [
           `--framework ${kernels.framework}`,
           ...(o.kernelDb === undefined ? [] : [`--kernel-db ${quote(o.kernelDb)}`]),
           // Only where it picked the answer's table: FP8 weights (deploy refuses it for others).
-          ...(kernels.fp8Scaling === undefined || space.precisions[best!.precision].weights !== 'fp8' ? [] : [`--fp8-scaling ${kernels.fp8Scaling}`]),
+          ...(kernels.fp8Scaling === undefined || space.precisions[p.precision].weights !== 'fp8' ? [] : [`--fp8-scaling ${kernels.fp8Scaling}`]),
         ];
-  const deploy = best ? deployCommandFor(best, space, spec, o.usdPerHour, kernelFlags) : null;
+  };
+  const deploy = best ? deployCommandFor(best, space, spec, o.usdPerHour, kernelFlagsFor(best)) : null;
   const leftOut = leftOutConfigurations(smallest);
+  const simBar = o.simulate && best ? progressBar(io, 'search: simulated check') : undefined;
+  let simulated: ReturnType<typeof simulatedCheapestDeployment> | undefined;
+  try {
+    simulated = o.simulate && best ? simulatedCheapestDeployment(space, slo, { requests, candidates }, seed) : undefined;
+  } finally {
+    simBar?.stop();
+  }
+  const simDeploy = simulated?.best ? deployCommandFor(simulated.best.point, space, spec, o.usdPerHour, kernelFlagsFor(simulated.best.point)) : null;
   if (o.json) {
     const figures = best ? figuresOf(best, space, kernels) : undefined;
     const pricedBy = Object.fromEntries(space.hardware.map((h) => [h.id, figuresKind(tablesPrice(kernels, h), efficiencyModeOf(h))]));
-    io.out(JSON.stringify({ slo, best, ...(figures ? { figures: figures.kind, figuresNote: figures.note } : {}), pricedBy, evaluated, seconds, reason: none?.reason ?? null, reasonKind: none?.kind ?? null, sameAsDeploy: deploy, leftOut, notes: space.model.notes ?? [], ...(brute !== undefined ? { bruteForce: brute, agrees: brute?.index === best?.index } : {}), ...(frontier ? { frontier } : {}) }, null, 2));
+    const simJson = simulated && {
+      percentile: SIMULATED_SLO_PERCENTILE,
+      requests,
+      seed,
+      best: simulated.best ? simulatedJson(simulated.best) : null,
+      sameAsDeploy: simDeploy && `${simDeploy} --simulate --rate ${Number(simulated.best!.serving.ratePerSecond.toPrecision(10))} --requests ${requests} --seed ${seed}`,
+      checked: simulated.checked.map(simulatedJson),
+    };
+    io.out(JSON.stringify({ slo, best, ...(figures ? { figures: figures.kind, figuresNote: figures.note } : {}), pricedBy, evaluated, seconds, reason: none?.reason ?? null, reasonKind: none?.kind ?? null, sameAsDeploy: deploy, leftOut, notes: space.model.notes ?? [], ...(brute !== undefined ? { bruteForce: brute, agrees: brute?.index === best?.index } : {}), ...(frontier ? { frontier } : {}), ...(simJson ? { simulated: simJson } : {}) }, null, 2));
     return;
   }
   const L = space.load;
@@ -259,6 +298,19 @@ function searchCommand(o: { spec?: string; json?: boolean; frontier?: boolean; b
         : 'batches it cannot fill are not priced'
     }`);
     io.out(`  ${figuresOf(best, space, kernels).note}; the same configuration: ${deploy}`);
+    io.out(
+      simulated
+        ? `  TTFT and TPOT above are one prompt's prefill step and a decode step at the batch; under its load, with queueing and prompts sharing steps with decodes (the serving simulator, ${requests} Poisson requests per check, seed ${seed}, SLO held at p${SIMULATED_SLO_PERCENTILE} as MLPerf's Server scenario holds it):`
+        : `  TTFT and TPOT above are one prompt's prefill step and a decode step at the batch, without queueing or prompts sharing steps with decodes: --simulate checks the cheapest answers under their load (p${SIMULATED_SLO_PERCENTILE}, the serving simulator)`,
+    );
+  }
+  if (simulated) {
+    for (const c of simulated.checked) io.out(`    ${c.meets ? 'holds' : 'misses'}: ${where(c.point, space)}, batch ${c.point.batch}, ${formatUsd(c.point.usdPerMillionOutput)}/M: ${simulatedText(c)}`);
+    io.out(
+      simulated.best
+        ? `cheapest under simulation: ${describe(simulated.best.point, space)}${simulated.best.point.index === best!.index ? ' (the same answer)' : ''}; the same configuration under its load: ${simDeploy} --simulate --rate ${Number(simulated.best.serving.ratePerSecond.toPrecision(10))} --requests ${requests} --seed ${seed}`
+        : `none of the ${countOf(simulated.checked.length, 'cheapest answer')} holds the SLO at p${SIMULATED_SLO_PERCENTILE} under simulation (raise --candidates to check more)`,
+    );
   }
   // A search over hardware priced two ways ranks measured kernels against the model: say which is which.
   const byTables = space.hardware.filter((h) => tablesPrice(kernels, h)).map((h) => h.id);
@@ -283,6 +335,10 @@ export function register(program: Command, io: CliIo): void {
     .option('--kernel-db <dir>', 'kernel tables in batchlab\'s schema (default: the shipped data/kernels)')
     .option('--fp8-scaling <kind>', FP8_SCALING_FLAG_HELP)
     .option('--kv-cache <dtype>', `${KV_CACHE_FLAG_HELP}; applies to every precision of the spec`)
+    .option('--simulate', `check the cheapest answers under their load in the serving simulator (Poisson arrivals, continuous batching up to the batch), cheapest first, until one holds the SLO at p${SIMULATED_SLO_PERCENTILE}`)
+    .option('--requests <n>', 'with --simulate: requests per check (default 2000)')
+    .option('--candidates <n>', 'with --simulate: how many of the cheapest answers to check at most (default 10)')
+    .option('--seed <n>', 'with --simulate: the simulation seed (default 1)')
     .exitOverride()
     .action((o, cmd: Command) => searchCommand({ ...o, json: wantsJson(cmd) }, io));
 }

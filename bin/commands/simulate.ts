@@ -171,7 +171,7 @@ export function register(program: Command): void {
     .option('--model <id>', 'catalog model: price steps with the performance model of deploy on --hardware (with --hardware)')
     .option('--hardware <id>', 'catalog hardware (with --model)')
     .option('--tp <int>', 'devices of the replica, tensor parallel (with --model)', '1')
-    .option('--efficiency <mode>', `price every op from the performance model at these efficiencies instead of kernel tables: ${EFFICIENCY_MODES.join(', ')} (spec: the datasheet bound; with --model; default where no tables price the device: calibrated where the hardware has a calibration, else typical)`)
+    .option('--efficiency <mode>', `price from the performance model at these efficiencies: every op without --framework (no kernel tables), the ops no table holds with it: ${EFFICIENCY_MODES.join(', ')} (spec: the datasheet bound; with --model; default where no tables price the device: calibrated where the hardware has a calibration, else typical)`)
     .option('--framework <name>', `price steps from this serving framework's measured kernel tables, as deploy does: ${FRAMEWORK_FLAG_HELP} (with --model; default: the engine preset's own, or ${DEFAULT_SERVING_ENGINE}'s with --policy, where data/kernels holds the device, unless --efficiency is given)`)
     .option('--kernel-db <dir>', 'kernel tables in batchlab\'s schema (default: the shipped data/kernels; with --framework, or under an engine preset, whose own framework it must hold)')
     .option('--concurrency <list>', 'closed-loop clients, comma-separated (e.g. 1,16,64,256): a benchmark table as vllm bench serve reports it')

@@ -286,7 +286,8 @@ function sameCost(a: number, b: number): boolean {
 }
 function better(a: SearchPoint, b: SearchPoint | null): boolean {
   if (b === null) return true;
-  if (sameCost(a.usdPerRequest, b.usdPerRequest)) return a.index < b.index;
+  // At one price, the fewer devices (less to hold, to fail, to buy), then the first listed.
+  if (sameCost(a.usdPerRequest, b.usdPerRequest)) return a.devicesNeeded !== b.devicesNeeded ? a.devicesNeeded < b.devicesNeeded : a.index < b.index;
   return a.usdPerRequest < b.usdPerRequest;
 }
 
@@ -329,6 +330,22 @@ export function evaluateSearchSpace(space: SearchSpace): SearchPoint[] {
     for (let b = 0; b < B; b++) out.push(evaluate(space, g0 + b, g, load, { ...co, b }));
   }
   return out;
+}
+
+/**
+ * The points meeting the SLO as the search judges them, cheapest first (the search's own
+ * order: cost, then fewer devices, then the first listed), at most `limit`: the candidates
+ * a simulated check walks until one holds under load (`simulatedCheapestDeployment`).
+ *
+ * @example
+ * searchCandidates(space, { tpotSeconds: 0.05 }, 10)[0]?.index === searchCheapestDeployment(space, { tpotSeconds: 0.05 }).best?.index // => true
+ */
+export function searchCandidates(space: SearchSpace, slo: Slo, limit: number): SearchPoint[] {
+  const s = checkSlo(slo);
+  const n = checkInt('limit', limit, { min: 1, max: MAX_POINTS });
+  const meeting = evaluateSearchSpace(space).filter((pt) => meets(pt, s));
+  meeting.sort((a, b) => (better(a, b) ? -1 : better(b, a) ? 1 : 0));
+  return meeting.slice(0, n);
 }
 
 /**

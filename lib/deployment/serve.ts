@@ -10,8 +10,8 @@ import type { ModelSpec } from '../models/spec.js';
 import { precisionOfClasses } from '../roofline/deployment.js';
 import { checkPrecision, layoutParallelism } from './layout.js';
 import { calibratedStepModel } from './perf.js';
-import { searchPointCoordinates } from './search.js';
-import type { SearchPoint, SearchSpace } from './search.js';
+import { checkSlo, searchCandidates, searchPointCoordinates } from './search.js';
+import type { SearchPoint, SearchSpace, Slo } from './search.js';
 import type { DeploymentPrecision, DeviceStepModel, PoolLayout } from './types.js';
 import { assertMemoryFit } from './pool.js';
 
@@ -161,4 +161,67 @@ export function simulateSearchPoint(
     seed,
   );
   return { ...sim, ratePerSecond: rate, loadFraction: u, memoryFraction };
+}
+
+/**
+ * The percentile a simulated check holds TTFT and TPOT to: MLPerf Inference's Server
+ * scenario, whose queries arrive as a Poisson process, as here, and whose LLM latency
+ * limits (TTFT and TPOT) hold at the 99th percentile (mlcommons/inference_policies,
+ * inference_rules.adoc, "Scenarios" table, commit ac93e89).
+ */
+export const SIMULATED_SLO_PERCENTILE = 99;
+
+/**
+ * The share of its rank's time a search point's load keeps busy: the load's request rate
+ * × the device-seconds a request takes, over the devices the search gives it (the
+ * utilisation `simulateSearchPoint` runs the rank at to see that load).
+ *
+ * @example
+ * searchPointLoadShare(space, point) // => 0.62: each rank busy 62 % of the time
+ */
+export function searchPointLoadShare(space: SearchSpace, point: SearchPoint): number {
+  if (!point || !point.feasible) throw new InputError('point', point?.reason ?? point, 'a feasible SearchPoint of the space');
+  const share = (checkPositive('load.requestsPerSecond', space.load.requestsPerSecond, 1e9) * point.deviceSecondsPerRequest) / point.devicesNeeded;
+  // Whole units round the devices up, so the share never exceeds 1 but for rounding.
+  return Math.min(1, share);
+}
+
+/** One candidate of `simulatedCheapestDeployment`, run under its load. */
+export interface SimulatedCandidate {
+  point: SearchPoint;
+  serving: DeploymentServing & { ratePerSecond: number; loadFraction: number; memoryFraction: number | null };
+  /** Whether the simulated p99 TTFT and p99 TPOT meet the SLO (`SIMULATED_SLO_PERCENTILE`). */
+  meets: boolean;
+}
+
+/**
+ * The cheapest deployment whose SLO holds under its load in the serving simulator: the
+ * search's candidates (`searchCandidates`), cheapest first, each run on one rank at the
+ * share of time its load keeps busy (`searchPointLoadShare`, Poisson arrivals, continuous
+ * batching up to the point's batch), until one meets the SLO at p99
+ * (`SIMULATED_SLO_PERCENTILE`). The search prices TTFT as one prompt's prefill and TPOT as
+ * a decode step at the batch; the simulation adds queueing and prompts sharing steps with
+ * decodes, so an answer can fail here that passed there. `best` is null when none of the
+ * first `candidates` holds. A pure function of its inputs and `seed`.
+ *
+ * @example
+ * simulatedCheapestDeployment(space, { ttftSeconds: 1, tpotSeconds: 0.04 }, { requests: 2000, candidates: 10 }, 1).best?.point.index
+ */
+export function simulatedCheapestDeployment(
+  space: SearchSpace,
+  slo: Slo,
+  opts: { requests: number; candidates: number },
+  seed: number,
+): { best: SimulatedCandidate | null; checked: SimulatedCandidate[] } {
+  const s = checkSlo(slo);
+  const checked: SimulatedCandidate[] = [];
+  for (const point of searchCandidates(space, s, opts.candidates)) {
+    const serving = simulateSearchPoint(space, point, { utilisation: searchPointLoadShare(space, point), requests: opts.requests }, seed);
+    const tpot = serving.tpotP99;
+    const meets = (s.ttftSeconds === undefined || serving.ttftP99 <= s.ttftSeconds) && (s.tpotSeconds === undefined || (tpot !== null && tpot <= s.tpotSeconds));
+    const c = { point, serving, meets };
+    checked.push(c);
+    if (meets) return { best: c, checked };
+  }
+  return { best: null, checked };
 }

@@ -11,7 +11,11 @@ const CASES: Array<[string[], string]> = [
   [['deploy', '--model', './missing/config.json'], 'batchlab: --model must be a catalog id (deepseek-v3, '],
   [['deploy', '--hardware', '/dev/zero'], 'batchlab: --hardware must be a hardware JSON file of at most 4194304 bytes; got "/dev/zero" (it is a character device, not a regular file)'],
   [['deploy', '--usd-per-hour', '-1'], 'batchlab: --usd-per-hour must be a number in [0, 1000000]; got "-1"'],
+  // Search ranks by money: at $0 every configuration ties (it used to answer 281 devices at batch 1 for $0).
+  [['search', '--spec', 'docs/search-spec.example.json', '--usd-per-hour', '0'], 'batchlab: --usd-per-hour must be a number in (0, 1000000]; got "0"'],
   [['deploy', '--local', 'nope'], 'batchlab: --local must be one of '],
+  // A dtype the hardware has no peak for names the flag that gave it (it named the library's "dtype").
+  [['deploy', '--model', 'gpt-oss-120b', '--hardware', 'h200', '--tp', '1', '--precision', 'nvfp4'], 'batchlab: --precision must be one of fp32, tf32, bf16, fp16, fp8, int8; got "nvfp4" (NVIDIA H200 SXM 141GB has no nvfp4 peak)'],
   [['bench', 'attention', '--heads', '8', '--kv-heads', '3'], 'batchlab: --kv-heads must be a divisor of --heads (8); got 3'],
   [['bench', 'attention', '--trace', '/nonexistent.csv'], 'batchlab: --trace must be a readable CSV file; got "/nonexistent.csv"'],
   // "0x10" is 16 to Number(): a typo must not become another number.

@@ -41,6 +41,33 @@ test('batchlab search: when configurations fit but miss the limits, the reason g
   assert.equal(ok.reason, null);
 }));
 
+test('batchlab search --simulate checks the answers under their load until one holds the SLO at p99, and its deploy line reproduces that check', withDir(async (dir) => {
+  const path = join(dir, 'h200.json');
+  writeFileSync(path, JSON.stringify({ ...example, hardware: ['h200'] }));
+  const r = await run(['--json', 'search', '--spec', path, '--simulate', '--requests', '500']);
+  assert.equal(r.code, 0, r.err);
+  const j = JSON.parse(r.out);
+  assert.equal(j.simulated.percentile, 99);
+  assert.equal(j.simulated.checked[0].index, j.best.index);
+  const slo = j.slo as { ttftSeconds: number; tpotSeconds: number };
+  for (const c of j.simulated.checked) assert.equal(c.meets, c.ttftP99 <= slo.ttftSeconds && c.tpotP99 <= slo.tpotSeconds);
+  assert.ok(j.simulated.best.meets);
+  // The printed line runs deploy --simulate on the same rank at the same rate, seed and requests: the same percentiles.
+  const line = (j.simulated.sameAsDeploy as string).split(' ').slice(1);
+  assert.ok(line.includes('--simulate'));
+  const d = await run(['--json', ...line]);
+  assert.equal(d.code, 0, d.err);
+  const sim = JSON.parse(d.out).simulated;
+  for (const k of ['ttftP99', 'tpotP99'] as const) assert.ok(Math.abs(sim[k] - j.simulated.best[k]) <= 1e-6 * j.simulated.best[k], `${k}: ${sim[k]} vs ${j.simulated.best[k]}`);
+  // The text says what the search's own TTFT and TPOT leave out, with or without the check.
+  const plain = await run(['search', '--spec', path]);
+  assert.match(plain.out, /TTFT and TPOT above are one prompt's prefill step and a decode step at the batch, without queueing or prompts sharing steps with decodes: --simulate checks/);
+  // Its flags need it.
+  const lone = await run(['search', '--spec', path, '--requests', '100']);
+  assert.equal(lone.code, 2);
+  assert.match(lone.err, /^batchlab: --requests must be given with --simulate/);
+}));
+
 test('batchlab sweep: a shard beyond the points says it holds none (it printed "points 240..239")', withDir(async (dir) => {
   const spec = resolve(import.meta.dirname, '../../docs/search-spec.example.json');
   // The example spec has 3 hardware × 4 layouts × 2 precisions × 10 batches = 240 points; 250 shards leave the last 10 empty.

@@ -142,9 +142,14 @@ test('batchlab simulate --framework prices the replica from that framework\'s ke
   const a = await run(['simulate', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--framework', 'vllm', '--requests', '200']);
   assert.equal(a.code, 0, a.err);
   assert.match(a.out, /step model: llama-3\.1-8b bf16 on 1× h100-sxm \(performance model, calibrated, vllm 0\.24\.0 kernel tables; the scheduler preset is vllm 0\.34\.0's, the kernel tables 0\.24\.0's: kernels of one release under another's scheduler\)/);
+  // Typed for a device the database holds no table of, --framework could price nothing: refused, naming the flag.
   const b = await run(['simulate', '--model', 'llama-3.1-8b', '--hardware', 'mi300x', '--framework', 'vllm', '--requests', '200']);
-  assert.equal(b.code, 0, b.err);
-  assert.match(b.out, /\(performance model, typical, no vllm kernel tables for mi300x\)/);
+  assert.equal(b.code, 2);
+  assert.match(b.err, /^batchlab: --framework must be left out for mi300x: data\/kernels holds no kernel table for it \(without --framework the performance model prices it, and says so\); got "vllm"/);
+  // Without it, the default engine's tables are missing there and the label says so.
+  const b2 = await run(['simulate', '--model', 'llama-3.1-8b', '--hardware', 'mi300x', '--requests', '200']);
+  assert.equal(b2.code, 0, b2.err);
+  assert.match(b2.out, /\(performance model, typical, no vllm kernel tables for mi300x\)/);
   const c = await run(['simulate', '--framework', 'vllm']);
   assert.equal(c.code, 2);
   assert.match(c.err, /--framework must be left out without --model and --hardware/);

@@ -263,14 +263,39 @@ test('batchlab deploy prices from the default engine\'s kernel tables, agreeing 
   // With --efficiency the performance model prices it: data/kernels (SOURCE.json) holds h200_sxm under sglang, trtllm and vllm, and deploy says so.
   const text = await run([...args, '--efficiency', 'calibrated']);
   assert.equal(text.code, 0, text.err);
-  assert.match(text.out, /measured kernel tables hold h200 \(sglang, trtllm, vllm\): --framework <name> prices this step from them/);
+  assert.match(text.out, /measured kernel tables in data\/kernels hold h200 \(sglang, trtllm, vllm\): --framework <name> prices this step from them/);
   assert.deepEqual(JSON.parse((await run(['--json', ...args, '--efficiency', 'calibrated'])).out).kernelTablesHeld, ['sglang', 'trtllm', 'vllm']);
   // a100-80gb holds TensorRT-LLM's tables only: the default falls back to the model, names the missing vllm tables, and points at trtllm's.
   const a100 = await run(['deploy', '--model', 'llama-3.1-8b', '--hardware', 'a100-80gb', '--tp', '1']);
   assert.match(a100.out, /no vllm kernel tables for a100-80gb/);
-  assert.match(a100.out, /measured kernel tables hold a100-80gb \(trtllm\)/);
+  assert.match(a100.out, /measured kernel tables in data\/kernels hold a100-80gb \(trtllm\)/);
   // Priced from tables already, or on a device they do not hold (no mi300x folder): nothing to say.
   assert.equal(JSON.parse((await run(['--json', ...args, '--framework', 'trtllm'])).out).kernelTablesHeld, undefined);
   const amd = await run(['deploy', '--model', 'llama-3.1-8b', '--hardware', 'mi300x', '--tp', '1']);
-  assert.doesNotMatch(amd.out, /measured kernel tables hold/);
+  assert.doesNotMatch(amd.out, /measured kernel tables/);
+});
+
+test('batchlab deploy --kernel-db: the tables it points at the device to are those of that database, not the shipped one', async () => {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { writeKernelTable } = await import('../../lib/kernels/write.js');
+  const root = mkdtempSync(join(tmpdir(), 'batchlab-kdb-h200-'));
+  try {
+    // A database holding h200_sxm only: h100-sxm falls back to the model, and the shipped tables it holds are not offered.
+    writeKernelTable(root, { device: 'h200_sxm', framework: 'vllm', version: '1', op: 'gemm' }, [{ dtype: 'bf16', m: 1, n: 8192, k: 8192, time_us: 30 }]);
+    // --framework typed for a device that database holds no table of: refused, naming the database (it was accepted, and the hint named the shipped tables).
+    const h100 = await run(['deploy', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--tp', '1', '--framework', 'vllm', '--kernel-db', root]);
+    assert.equal(h100.code, 2);
+    assert.match(h100.err, new RegExp(`--framework must be left out for h100-sxm: ${root.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} holds no kernel table for it`));
+    // Another framework's tables there: refused naming them (kernelPricer).
+    writeKernelTable(root, { device: 'h100_sxm', framework: 'mine', version: '1', op: 'gemm' }, [{ dtype: 'bf16', m: 1, n: 4096, k: 4096, time_us: 10 }]);
+    const other = await run(['deploy', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--tp', '1', '--framework', 'vllm', '--kernel-db', root]);
+    assert.equal(other.code, 2);
+    assert.match(other.err, /--framework must be one the kernel database holds for h100-sxm: mine 1; got "vllm"/);
+    // With --efficiency, that database's tables are what deploy points at, not the shipped ones.
+    const hint = await run(['deploy', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--tp', '1', '--efficiency', 'calibrated']);
+    assert.match(hint.out, /measured kernel tables in data\/kernels hold h100-sxm \(sglang, trtllm, vllm\)/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });

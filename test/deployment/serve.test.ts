@@ -57,3 +57,36 @@ test('simulateSearchPoint with an engine sizes the KV cache by the preset memory
   const deaf = { ...space, stepModel: (mm: typeof m, h: typeof hw, l: (typeof space.layouts)[number], p: ReturnType<typeof uniformPrecision>) => perfDeviceStepModel(mm, h, l, p) };
   assert.throws(() => simulateSearchPoint(deaf, best, { requests: 200, engine: 'trtllm' }, 1), (e: unknown) => e instanceof Error && (e as { field?: string }).field === 'space.stepModel');
 });
+
+test('simulatedCheapestDeployment walks the search\'s answers cheapest first and stops at the first whose simulated p99 TTFT and TPOT hold the SLO', async () => {
+  const { candidateLayouts } = await import('../../lib/deployment/compare.js');
+  const { searchCandidates, searchCheapestDeployment } = await import('../../lib/deployment/search.js');
+  const { simulatedCheapestDeployment, simulateSearchPoint, searchPointLoadShare, SIMULATED_SLO_PERCENTILE } = await import('../../lib/deployment/serve.js');
+  const m = loadModel('llama-3.1-70b');
+  const hw = loadHardware('h100-sxm');
+  const space = { model: m, hardware: [hw], layouts: candidateLayouts(m), precisions: [uniformPrecision('fp8')], batches: [16, 32, 64, 128], load: { requestsPerSecond: 10, promptTokens: 2000, outputTokens: 200 } };
+  const slo = { ttftSeconds: 1, tpotSeconds: 0.04 };
+  // The candidates are the search's own order: the first is its answer, and cost never falls along them.
+  const cands = searchCandidates(space, slo, 50);
+  assert.equal(cands[0].index, searchCheapestDeployment(space, slo).best!.index);
+  for (let i = 1; i < cands.length; i++) assert.ok(cands[i].usdPerRequest >= cands[i - 1].usdPerRequest * (1 - 1e-12));
+  const r = simulatedCheapestDeployment(space, slo, { requests: 400, candidates: 50 }, 1);
+  assert.equal(SIMULATED_SLO_PERCENTILE, 99);
+  assert.deepEqual(r.checked.map((c) => c.point.index), cands.slice(0, r.checked.length).map((c) => c.index));
+  // Each check is simulateSearchPoint at the share of time the point's load keeps a rank busy: rps × device-s per request / devices.
+  for (const c of r.checked) {
+    const share = (space.load.requestsPerSecond * c.point.deviceSecondsPerRequest) / c.point.devicesNeeded;
+    assert.ok(Math.abs(searchPointLoadShare(space, c.point) - Math.min(1, share)) < 1e-12);
+    assert.equal(c.serving.ttftP99, simulateSearchPoint(space, c.point, { utilisation: searchPointLoadShare(space, c.point), requests: 400 }, 1).ttftP99);
+    assert.equal(c.meets, c.serving.ttftP99 <= slo.ttftSeconds && c.serving.tpotP99! <= slo.tpotSeconds);
+  }
+  // Every check before the answer misses; the answer holds; nothing after it is checked. Here the
+  // search's own answer (calibrated model, 10 req/s of 2000-token prompts) misses under load: its
+  // decode-step TPOT leaves out the prompts that share its steps.
+  assert.ok(r.checked.slice(0, -1).every((c) => !c.meets));
+  assert.ok(r.best && r.best === r.checked.at(-1));
+  assert.ok(r.checked.length > 1);
+  assert.ok(r.checked[0].serving.tpotP99! > r.checked[0].point.tpotSeconds);
+  // Deterministic for a seed.
+  assert.deepEqual(simulatedCheapestDeployment(space, slo, { requests: 400, candidates: 50 }, 1).checked.map((c) => c.serving.ttftP99), r.checked.map((c) => c.serving.ttftP99));
+});
