@@ -218,6 +218,12 @@ export function describeLocalVsScale(rows: readonly LocalVsScaleRow[], bitsPerWe
   ].map(md).join('\n\n');
 }
 
+// What a trick does to a figure, in words that cannot contradict the two numbers as printed.
+function moves(from: number, to: number, what: string, fmt: (x: number) => string = usd): string {
+  if (fmt(from) === fmt(to)) return `leaves ${what} at ${fmt(to)}`;
+  return `${to < from ? 'lowers' : 'raises'} ${what} from ${fmt(from)} to ${fmt(to)}`;
+}
+
 /**
  * The dense-against-MoE answer in sentences, every number from `denseVsMoe`.
  *
@@ -241,7 +247,7 @@ export function describeDenseVsMoe(rows: readonly ArchitectureRow[]): string {
   return [
     `**Architecture and more GPUs per user.** Alone on its fastest layout, ${dense} reaches ${n1(fd.tokensPerSecondPerUser)} tokens/s per user on ${fd.devices} GPUs (${fd.layout}) and ${moe} ${n1(fm.tokensPerSecondPerUser)} tokens/s on ${fm.devices} (${fm.layout}): the MoE reads only its active parameters per token and MLA's small cache, but it needs many GPUs just to hold its weights, and those same GPUs make one user fast.`,
     `**Equal latency.** At ${target} tokens/s per user the cheapest ${dense} deployment costs ${usd(cd.usdPerMillionOutput)} per million output tokens (${cd.layout}, batch ${cd.batch}) and the cheapest ${moe} ${usd(cm.usdPerMillionOutput)} (${cm.layout}, batch ${cm.batch} per GPU). **Equal cost.** At ${usd(cm.usdPerMillionOutput)} per million, ${ed.batch > 0 ? `${dense} gives ${n1(ed.tokensPerSecondPerUser)} tokens/s per user` : `no ${dense} deployment on this hardware gets that cheap`}.`,
-    `**Tricks.** Speculative decoding (one draft token, stated acceptance) lowers the cost at that speed to ${usd(sd.usdPerMillionOutput)} for ${dense} and ${usd(sm.usdPerMillionOutput)} for ${moe}; prefix caching at DeepSeek's hit ratio lowers the ${moe} cost to ${usd(pm.usdPerMillionOutput)} and its time to first token from ${n0(cm.ttftSeconds * 1e3)} ms to ${n0(pm.ttftSeconds * 1e3)} ms. Quick to respond is mostly how many GPUs stand behind each user; cheap is how many users share them.`,
+    `**Tricks.** Speculative decoding (one draft token, stated acceptance) ${moves(cd.usdPerMillionOutput, sd.usdPerMillionOutput, `the cost at that speed for ${dense}`)} and ${moves(cm.usdPerMillionOutput, sm.usdPerMillionOutput, `that for ${moe}`)}; prefix caching at DeepSeek's hit ratio ${moves(cm.usdPerMillionOutput, pm.usdPerMillionOutput, `the ${moe} cost`)} and ${moves(cm.ttftSeconds * 1e3, pm.ttftSeconds * 1e3, 'its time to first token', (x) => `${n0(x)} ms`)}. Quick to respond is mostly how many GPUs stand behind each user; cheap is how many users share them.`,
   ].map(md).join('\n\n');
 }
 

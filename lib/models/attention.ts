@@ -225,17 +225,18 @@ export interface KvBatchLimitRow {
 
 /**
  * `modelKvBatchLimit` for each deployment at each context: a table of how many
- * sequences fit.
+ * sequences fit. `memoryUtilization` and `blockTokens` are an engine's (an engine
+ * preset's memory rule and block size, e.g. the default engine's as `simulate` sizes it).
  *
  * @example
  * kvBatchLimits([{ model: loadModel('llama-3.1-70b'), hardware: loadHardware('h100-sxm'), devices: 8, dtype: 'bf16' }], { contexts: [4096, 32768] })
  */
-export function kvBatchLimits(deployments: readonly KvDeployment[], opts: { contexts: readonly number[]; blockTokens?: number }): KvBatchLimitRow[] {
+export function kvBatchLimits(deployments: readonly KvDeployment[], opts: { contexts: readonly number[]; blockTokens?: number; memoryUtilization?: number }): KvBatchLimitRow[] {
   checkArray<KvDeployment>('deployments', deployments, 1000);
   const contexts = checkArray<number>('contexts', opts.contexts, 1000);
   return deployments.flatMap((d) =>
     contexts.map((context) => {
-      const lim = modelKvBatchLimit(d.model, { dtype: d.dtype, context, deviceMemoryBytes: d.hardware.memoryCapacityBytes, devices: d.devices, blockTokens: opts.blockTokens });
+      const lim = modelKvBatchLimit(d.model, { dtype: d.dtype, context, deviceMemoryBytes: d.hardware.memoryCapacityBytes, devices: d.devices, blockTokens: opts.blockTokens, memoryUtilization: opts.memoryUtilization });
       return {
         model: d.model.id,
         hardware: d.hardware.id,

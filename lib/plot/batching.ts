@@ -267,6 +267,12 @@ export function servingLoadLimitChart(rows: TableLike, opts: { title?: string } 
   const data: Array<Record<string, unknown>> = [];
   const notes: Array<Record<string, unknown>> = [];
   const missing = new Map<string, number>();
+  // Where a missing bar would stand: its category's index plus its slot in the group (plotly's
+  // grouped bars: bargap 0.2, so n bars share 0.8 of a category), so its note covers no other bar.
+  const categories = [...new Set(all.map(label))];
+  const replicas = [...groups(all, 'replica')].length;
+  const slot = (category: string, j: number): number => categories.indexOf(category) - 0.4 + ((j + 0.5) * 0.8) / replicas;
+  const wrapAt = Math.max(10, Math.floor(24 / replicas));
   let i = 0;
   for (const [g, rs] of groups(all, 'replica')) {
     data.push({
@@ -287,7 +293,7 @@ export function servingLoadLimitChart(rows: TableLike, opts: { title?: string } 
       const stacked = missing.get(label(r)) ?? 0;
       missing.set(label(r), stacked + 1);
       // In the replica's colour, wrapped to the width of a bar group, one above the other when several are missing.
-      notes.push({ x: label(r), y: 0, yanchor: 'bottom', yshift: 4 + 56 * stacked, showarrow: false, align: 'center', text: wrapWords(`no bar: ${why}`, 24), font: { size: 11, color: PALETTE[i % PALETTE.length] }, hovertext: g });
+      notes.push({ x: slot(label(r), i), y: 0, yanchor: 'bottom', yshift: 4 + 56 * stacked, showarrow: false, align: 'center', text: wrapWords(`no bar: ${why}`, wrapAt), font: { size: 11, color: PALETTE[i % PALETTE.length] }, hovertext: g });
     }
     i++;
   }
@@ -306,13 +312,14 @@ export function servingLoadLimitChart(rows: TableLike, opts: { title?: string } 
  * @example
  * show(concurrencyCurveChart(servingConcurrencySweep(replica, workload, policy, [1, 4, 16, 64], 1)));
  */
-export function concurrencyCurveChart(curve: { table: TableLike; maxThroughputRps: number; saturationClients: number }, opts: { title?: string } = {}): Figure {
+export function concurrencyCurveChart(curve: { table: TableLike; maxThroughputRps: number; saturationClients: number; maxThroughputClients?: number }, opts: { title?: string } = {}): Figure {
   if (!curve || typeof curve !== 'object') throw new InputError('curve', curve, 'a ConcurrencyCurve from servingConcurrencySweep');
   const rows = [...rowsOf(curve.table, 'curve.table')].sort((a, b) => (a.clients as number) - (b.clients as number));
   const n = numberColumn(rows, 'clients', 'curve.table');
   // The benchmark's steady-state throughput where the rows carry it (servingConcurrencySweep), as X_max is taken.
   const x = numberColumn(rows, rows.every((r) => typeof r.requestThroughput === 'number') ? 'requestThroughput' : 'throughputRps', 'curve.table');
-  const itl = rows.map((r) => r.itlP50 as number | null);
+  // In ms: an SI tick format read "10m" seconds as minutes.
+  const itl = rows.map((r) => (typeof r.itlP50 === 'number' ? r.itlP50 * 1e3 : null));
   const { maxThroughputRps: xmax, saturationClients: nstar } = curve;
   const lo = n[0];
   const hi = n[n.length - 1];
@@ -331,10 +338,11 @@ export function concurrencyCurveChart(curve: { table: TableLike; maxThroughputRp
     ],
     layout: {
       ...baseLayout(opts.title ?? 'Closed loop: throughput and inter-token latency against concurrency', { title: 'concurrent clients N', log: true }, { title: 'requests / s' }),
-      yaxis2: { overlaying: 'y', side: 'right', rangemode: 'tozero', tickformat: '.3~s', title: { text: 'ITL p50 (s)' } },
+      yaxis2: { overlaying: 'y', side: 'right', rangemode: 'tozero', title: { text: 'ITL p50 (ms)' } },
       margin: { t: 50, r: 80, b: 60, l: 70 },
       shapes: [{ type: 'line', x0: nstar, x1: nstar, yref: 'paper', y0: 0, y1: 1, line: { dash: 'dot', color: '#444', width: 1 } }],
-      annotations: [{ x: Math.log10(nstar), y: 1, yref: 'paper', text: `N* ≈ ${nstar.toFixed(0)}`, showarrow: false, yanchor: 'bottom' }],
+      // Throughput still rising at the largest N swept: X_max, and N* with it, are lower bounds.
+      annotations: [{ x: Math.log10(nstar), y: 1, yref: 'paper', text: `N* ${curve.maxThroughputClients === hi ? '≥' : '≈'} ${nstar.toFixed(0)}`, showarrow: false, yanchor: 'bottom' }],
     },
   });
 }

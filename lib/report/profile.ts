@@ -108,7 +108,8 @@ const PROFILES: Record<ProfileName, NotebookProfile> = {
     routingSweepTrials: 50,
     groupRoutingTrials: 20,
     imbalanceSteps: 25,
-    pipelineMicroBatches: [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128],
+    // To 384: 16 stages need some 240 micro-batches for a 10 % bubble (report 05), and the chart must show the crossing.
+    pipelineMicroBatches: [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384],
     attentionRounds: 5,
     attentionTiming: { warmup: 1, minReps: 2, minTimeMs: 15 },
     attentionBatches: [8, 32],
@@ -138,7 +139,7 @@ const PROFILES: Record<ProfileName, NotebookProfile> = {
     routingSweepTrials: 500,
     groupRoutingTrials: 200,
     imbalanceSteps: 250,
-    pipelineMicroBatches: range(128, (i) => i + 1),
+    pipelineMicroBatches: range(384, (i) => i + 1),
     attentionRounds: 9,
     attentionTiming: { warmup: 2, minReps: 20, minTimeMs: 200 },
     attentionBatches: [8, 32, 64],

@@ -77,3 +77,19 @@ test('localVsScale(): every row says whether its speed is calibrated, a bound or
     assert.ok(bound[i].tokensPerSecondPerUser >= r.tokensPerSecondPerUser, r.where);
   }
 });
+
+test('describeDenseVsMoe() says a trick leaves a cost where it is when the printed figures are equal (it said prefix caching "lowers" $1.42 to $1.42)', async () => {
+  const { describeDenseVsMoe } = await import('../../lib/deployment/essay.js');
+  const row = (model: string, question: string, usd: number, ttft = 0.3) => ({ model, question, layout: 'TP2', batch: 64, devices: 2, tokensPerSecondPerUser: 20, usdPerMillionOutput: usd, ttftSeconds: ttft });
+  const rows = [
+    row('dense', 'one user', 9), row('moe', 'one user', 9),
+    row('dense', 'equal latency at 20 tok/s', 0.822), row('moe', 'equal latency at 20 tok/s', 1.422, 0.276),
+    row('dense', 'equal cost', 1.422), row('moe', 'equal cost', 1.422),
+    row('dense', 'with MTP', 0.7), row('moe', 'with MTP', 1.5),
+    row('dense', 'with prefix cache', 0.822), row('moe', 'with prefix cache', 1.4221, 0.123),
+  ];
+  const text = describeDenseVsMoe(rows);
+  // Dollar signs come escaped for Markdown (md).
+  assert.match(text, /prefix caching at DeepSeek's hit ratio leaves the moe cost at \\\$1\.42 and lowers its time to first token from 276 ms to 123 ms/);
+  assert.match(text, /Speculative decoding \(one draft token, stated acceptance\) lowers the cost at that speed for dense from \\\$0\.822 to \\\$0\.700 and raises that for moe from \\\$1\.42 to \\\$1\.50/);
+});

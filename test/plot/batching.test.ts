@@ -82,12 +82,24 @@ test('servingLoadLimitChart notes a missing bar at its place with the limit the 
     { replica: 'A', policy: 'window', windowMs: 0, load: 0.9, ratePerSecond: 9, brokenAtLoad: null, brokenLimits: '', limits: 'p99 ITL ≤ 250 ms' },
     { replica: 'A', policy: 'window', windowMs: 200, load: 0, ratePerSecond: 0, brokenAtLoad: 0.02, brokenLimits: 'itlP99', limits: 'p99 ITL ≤ 250 ms' },
   ]);
-  const notes = fig.layout.annotations as Array<{ x: string; text: string }>;
+  const notes = fig.layout.annotations as Array<{ x: number; text: string }>;
   assert.equal(notes.length, 1);
-  assert.equal(notes[0].x, 'window 200 ms');
+  // At the category's index ('window 200 ms' is the second): one replica's bar fills its group's centre.
+  assert.equal(notes[0].x, 1);
   // 0.02 of capacity → "2 %"; itlP99 read as a person says it.
   assert.equal(notes[0].text, 'no bar: even 2 % breaks<br>p99 inter-token latency');
   assert.deepEqual((fig.data[0] as { text: string[] }).text, ['9.00 req/s', '']);
+});
+
+test('servingLoadLimitChart puts a missing bar\'s note in that bar\'s slot of its group, narrow enough to clear its neighbour (it sat across the other replica\'s bar)', () => {
+  const row = (replica: string, windowMs: number, load: number) => ({ replica, policy: 'window', windowMs, load, ratePerSecond: 10 * load, brokenAtLoad: load > 0 ? null : 0.02, brokenLimits: load > 0 ? '' : 'itlP99', limits: 'p99 ITL ≤ 250 ms' });
+  const fig = servingLoadLimitChart([row('A', 0, 0.9), row('A', 200, 0), row('B', 0, 0.8), row('B', 200, 0.5)]);
+  const notes = fig.layout.annotations as Array<{ x: number; text: string }>;
+  assert.equal(notes.length, 1);
+  // Two bars share 0.8 of category 1: A's slot is centred at 1 − 0.4 + 0.5 · 0.4 = 0.8, B's at 1.2.
+  assert.ok(Math.abs(notes[0].x - 0.8) < 1e-12);
+  // Wrapped to 12 characters a line (24 over two bars).
+  assert.ok(notes[0].text.split('<br>').every((line) => line.length <= 12), notes[0].text);
 });
 
 test('servingFrontierChart labels each frontier point with its window, one label for settings on the same point', () => {
