@@ -4,7 +4,7 @@ import type { Dtype } from '../../lib/core/types.js';
 import type { ModelSpec } from '../../lib/models/spec.js';
 import type { HardwareSpec } from '../../lib/hardware/spec.js';
 import { HARDWARE_FLAG_HELP, MODEL_FLAG_HELP, checkModelContext, countOf, fmtFigure, hardwareFlag, modelFlag, modelNoteLines } from './inputs.js';
-import { efficiencyModeOf, memoryFit } from '../../lib/roofline/deployment.js';
+import { efficiencyModeOf, maxBatchThatFits, memoryFit } from '../../lib/roofline/deployment.js';
 import { DECODE_CRITICAL_BATCH_MAX, decodeComputeShare, decodeCriticalBatch, decodeStepTime } from '../../lib/roofline/model.js';
 import { checkOneOf } from '../../lib/util/validate.js';
 import { InputError } from '../../lib/util/errors.js';
@@ -37,7 +37,9 @@ export function register(program: Command): void {
       'after',
       '\nA configuration whose weights, KV cache and activations exceed a device\'s memory is still priced (the roofline is a\n' +
         'what-if), but the first line says "does not fit: short by X GB per device", and --json carries memory.fits and\n' +
-        'memory.shortfallBytes. With a long context the step may stay memory-bound at every batch: criticalBatch is then null.',
+        'memory.shortfallBytes. With a long context the step may stay memory-bound at every batch: criticalBatch is then null.\n' +
+        'Where it is finite, --json carries maxBatchThatFits (the most sequences memory holds at the context), and the last\n' +
+        'line says when the critical batch lies beyond it.',
     )
     .option('--model <id|config.json|dir>', MODEL_FLAG_HELP, 'llama-3.1-8b')
     .option('--hardware <id|file.json>', HARDWARE_FLAG_HELP, 'h200')
@@ -69,9 +71,14 @@ export function register(program: Command): void {
       const memory = { fits: fit.fits, weightBytes: fit.weightBytes, kvCacheBytes: fit.kvCacheBytes, activationBytes: fit.activationBytes, totalBytes: fit.totalBytes, capacityBytes: fit.capacityBytes, shortfallBytes: Math.max(0, -fit.headroomBytes) };
       const finite = Number.isFinite(critical);
       const reason = finite ? undefined : noCriticalBatchReason(model, hw, dtype, context);
+      // A critical batch memory cannot hold is no batch to aim for: the most that fits comes first.
+      const mostThatFits = finite ? asFlags(() => maxBatchThatFits(model, hw, { precision: dtype, parallelism: { tp: devices }, efficiency: 'spec', launch: 'none' }, Math.max(1, context)), { devices: flag, 'parallelism.tp': flag }) : undefined;
+      // None at all (the weights alone do not fit) is the first line's to say.
+      const beyondMemory = mostThatFits !== undefined && mostThatFits > 0 && critical > mostThatFits;
       const result = {
         model: model.id, hardware: hw.id, figures: 'bound', dtype, batch, context, tp: devices, devices, stepSeconds: seconds, tokensPerSecond: batch / seconds,
         criticalBatch: finite ? critical : null,
+        ...(mostThatFits === undefined ? {} : { maxBatchThatFits: mostThatFits }),
         ...(reason === undefined ? {} : { criticalBatchReason: `memory-bound at every batch searched: ${reason}` }),
         memory,
         notes: model.notes ?? [],
@@ -80,7 +87,9 @@ export function register(program: Command): void {
         ...(fit.fits ? [] : [`does not fit: short by ${gb(memory.shortfallBytes)} per device (${gb(fit.totalBytes)} needed of ${gb(fit.capacityBytes)}: ${gb(fit.weightBytes)} weights + ${gb(fit.kvCacheBytes)} KV cache + ${gb(fit.activationBytes)} activations); the times below assume it did`]),
         `${model.id} on ${hw.name} (${countOf(devices, 'device')}), ${dtype}, batch ${batch}, context ${context}: ${fmtFigure(seconds * 1e3, 4)} ms per decode step, ${fmtFigure(batch / seconds, 4)} tokens/s`,
         `this is a bound: the datasheet roofline (every byte at peak bandwidth, every FLOP at peak); \`batchlab deploy\` gives ${deployFigures(hw)}, all slower`,
-        reason === undefined ? `the step turns compute-bound at batch ${critical}` : `the step stays memory-bound at every batch searched: ${reason}`,
+        reason === undefined
+          ? `the step turns compute-bound at batch ${critical}${beyondMemory ? `, beyond memory: at context ${Math.max(1, context)} ${countOf(devices, 'device')} ${devices === 1 ? 'holds' : 'hold'} at most ${mostThatFits} sequences, so memory caps the batch first` : ''}`
+          : `the step stays memory-bound at every batch searched: ${reason}`,
         ...modelNoteLines(model, ''),
       ]);
     });

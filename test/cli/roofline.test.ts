@@ -37,6 +37,11 @@ test('batchlab roofline: with no finite critical batch it says the step stays me
   assert.ok(Number.isInteger(w.criticalBatch) && w.criticalBatch > 1);
   assert.equal(w.criticalBatchReason, undefined);
   assert.match((await run(['roofline', '--model', 'llama-3.1-70b', '--hardware', 'h100-sxm'])).out, new RegExp(`turns compute-bound at batch ${w.criticalBatch}$`));
+  // A critical batch beyond what memory holds says so, with the most that fits (maxBatchThatFits, the one memory fit).
+  const far = await run(['--json', 'roofline', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--batch', '64', '--context', '300']);
+  const fj = JSON.parse(far.out);
+  assert.ok(fj.criticalBatch > fj.maxBatchThatFits && fj.maxBatchThatFits > 64, `${fj.criticalBatch} vs ${fj.maxBatchThatFits}`);
+  assert.match((await run(['roofline', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--batch', '64', '--context', '300'])).out, new RegExp(`turns compute-bound at batch ${fj.criticalBatch}, beyond memory: at context 300 1 device holds at most ${fj.maxBatchThatFits} sequences, so memory caps the batch first`));
   // At context 0 on a device whose ridge no batch reaches (10^21 FLOP/s over 1 B/s), the reason is the ridge, not KV reads.
   const dir = mkdtempSync(join(tmpdir(), 'batchlab-ridge-'));
   try {
