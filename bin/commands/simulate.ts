@@ -1,4 +1,4 @@
-import { checkModelContext, countOf, refuseRepeated } from './inputs.js';
+import { HARDWARE_FLAG_HELP, MODEL_FLAG_HELP, checkModelContext, countOf, hardwareFlag, modelFlag, refuseRepeated } from './inputs.js';
 import type { ModelSpec } from '../../lib/models/spec.js';
 import { Command } from 'commander';
 import { constantStepCost } from '../../lib/batching/cost.js';
@@ -11,9 +11,9 @@ import { DEFAULT_SERVING_ENGINE, SERVING_ENGINES, describeEnginePreset, engineDe
 import { catalogServingReplica, presetMemoryFraction } from '../../lib/batching/replica.js';
 import { EFFICIENCY_MODES, efficiencyModeOf, type EfficiencyMode } from '../../lib/roofline/deployment.js';
 import { servingConcurrencySweep } from '../../lib/batching/study.js';
-import { loadHardware, type HardwareSpec } from '../../lib/hardware/spec.js';
+import type { HardwareSpec } from '../../lib/hardware/spec.js';
 import { defaultKernelDb, kernelTablesOf, newestKernelVersion, type KernelDb } from '../../lib/kernels/index.js';
-import { loadModel } from '../../lib/models/spec.js';
+import { DTYPES, type Dtype } from '../../lib/core/types.js';
 import { InputError } from '../../lib/util/errors.js';
 import { checkOneOf } from '../../lib/util/validate.js';
 import { asFlags, decimalArg, decimalInRange, emit, intArg } from './context.js';
@@ -35,6 +35,7 @@ interface SimulateCliOptions {
   model?: string;
   hardware?: string;
   tp: string;
+  precision: string;
   efficiency?: string;
   framework?: string;
   kernelDb?: string;
@@ -55,6 +56,7 @@ function replicaOf(o: SimulateCliOptions, cmd: Command, engine?: ServingEngineNa
   }
   if (o.model === undefined || o.hardware === undefined) {
     if (cmd.getOptionValueSource('tp') === 'cli') throw new InputError('--tp', o.tp, 'left out without --model and --hardware');
+    if (cmd.getOptionValueSource('precision') === 'cli') throw new InputError('--precision', o.precision, 'left out without --model and --hardware');
     if (o.efficiency !== undefined) throw new InputError('--efficiency', o.efficiency, 'left out without --model and --hardware');
     if (o.framework !== undefined) throw new InputError('--framework', o.framework, 'left out without --model and --hardware');
     if (o.kernelDb !== undefined) throw new InputError('--kernel-db', o.kernelDb, 'left out without --model and --hardware');
@@ -63,9 +65,12 @@ function replicaOf(o: SimulateCliOptions, cmd: Command, engine?: ServingEngineNa
     return { label: stepCost.label!, stepCost, figures: 'constant', ...(engine === undefined ? {} : { preset: servingEnginePreset(engine) }) };
   }
   if (cmd.getOptionValueSource('stepMs') === 'cli') throw new InputError('--step-ms', o.stepMs, 'left out with --model and --hardware (the catalog replica prices each step)');
-  const model = asFlags(() => loadModel(o.model!), { 'model id': '--model' });
-  const hw = asFlags(() => loadHardware(o.hardware!), { 'hardware id': '--hardware' });
+  // A catalog id or the user's own files, as deploy, roofline, search and sweeps take them.
+  const model = modelFlag(o.model!);
+  const hw = hardwareFlag(o.hardware!);
   const devices = intArg('--tp', o.tp, 1, 4096);
+  // One dtype for weights and activations, as a catalog replica takes it (an FP8 checkpoint's own scaling picks its tables: fp8ScalingOf).
+  const precision = checkOneOf('--precision', o.precision, DTYPES) as Dtype;
   // Steps are priced by stepTime's model, as deploy prices them: --efficiency picks its
   // efficiencies (spec: the datasheet bound), --framework its kernel tables. With neither,
   // an engine preset reads its own engine's tables (a vLLM run is priced by vLLM's kernels,
@@ -75,20 +80,20 @@ function replicaOf(o: SimulateCliOptions, cmd: Command, engine?: ServingEngineNa
   // The library names its own fields; a layout or memory refusal is about --tp here.
   const tpFlags = <T>(fn: () => T): T => {
     try {
-      return asFlags(fn, { devices: '--tp', 'parallelism.tp': '--tp', efficiency: '--efficiency', framework: '--framework' });
+      return asFlags(fn, { devices: '--tp', 'parallelism.tp': '--tp', efficiency: '--efficiency', framework: '--framework', dtype: '--precision', precision: '--precision' });
     } catch (e) {
       if (e instanceof InputError && e.field === 'memory') throw new InputError('--tp', devices, `an integer large enough for ${model.id}'s weights and a KV cache on ${hw.id}`, e.detail ?? e.message);
       throw e;
     }
   };
-  const memoryFraction = preset ? tpFlags(() => presetMemoryFraction(preset, model, hw, { precision: 'bf16', parallelism: { tp: devices } })) : undefined;
+  const memoryFraction = preset ? tpFlags(() => presetMemoryFraction(preset, model, hw, { precision, parallelism: { tp: devices } })) : undefined;
   const share = memoryFraction === undefined ? {} : { memoryFraction };
   // The engine's own tables by default (a --policy run the default engine's, as deploy prices
   // its steps, so that a policy and the preset differ only in scheduling); where the database
   // holds none of them for the device (a spec-only device, or tables of other frameworks only),
   // the performance model, and the label says so.
   const { kernels, missing } = engineKernelOptions(o, hw, engine ?? DEFAULT_SERVING_ENGINE);
-  const opts = { precision: 'bf16' as const, parallelism: { tp: devices }, ...(efficiency === undefined ? {} : { efficiency }), ...kernels, ...share };
+  const opts = { precision, parallelism: { tp: devices }, ...(efficiency === undefined ? {} : { efficiency }), ...kernels, ...share };
   const r = tpFlags(() => catalogServingReplica(model, hw, opts));
   if (missing) r.stepCost.label = r.label = r.label.replace(/\)$/, `, ${missing})`);
   const apart = presetTablesApart(preset, kernels, hw);
@@ -168,9 +173,10 @@ export function register(program: Command): void {
     .option('--max-batch <int>', 'largest batch (with --policy)', '32')
     .option('--window-ms <ms>', 'collection window (--policy window)', '20')
     .option('--token-budget <int>', 'tokens per step (--policy chunked)', '2048')
-    .option('--model <id>', 'catalog model: price steps with the performance model of deploy on --hardware (with --hardware)')
-    .option('--hardware <id>', 'catalog hardware (with --model)')
+    .option('--model <id|config.json|dir>', `${MODEL_FLAG_HELP}: price steps with the performance model of deploy on --hardware (with --hardware)`)
+    .option('--hardware <id|file.json>', `${HARDWARE_FLAG_HELP} (with --model)`)
     .option('--tp <int>', 'devices of the replica, tensor parallel (with --model)', '1')
+    .option('--precision <dtype>', `weights and activations of the replica (with --model): ${DTYPES.join(', ')}; an FP8 checkpoint's own scaling picks its kernel tables`, 'bf16')
     .option('--efficiency <mode>', `price from the performance model at these efficiencies: every op without --framework (no kernel tables), the ops no table holds with it: ${EFFICIENCY_MODES.join(', ')} (spec: the datasheet bound; with --model; default where no tables price the device: calibrated where the hardware has a calibration, else typical)`)
     .option('--framework <name>', `price steps from this serving framework's measured kernel tables, as deploy does: ${FRAMEWORK_FLAG_HELP} (with --model; default: the engine preset's own, or ${DEFAULT_SERVING_ENGINE}'s with --policy, where data/kernels holds the device, unless --efficiency is given)`)
     .option('--kernel-db <dir>', 'kernel tables in batchlab\'s schema (default: the shipped data/kernels; with --framework, or under an engine preset, whose own framework it must hold)')

@@ -298,3 +298,23 @@ test('batchlab simulate says when an open-loop run did not keep up with its arri
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('batchlab simulate takes an HF config.json, a hardware file and --precision, as deploy and search do', async () => {
+  // DeepSeek-V3 in bf16 (1.34 TB of weights) cannot sit on 8 H200s; in FP8 it can, and simulate now runs it.
+  const bf16 = await run(['simulate', '--model', 'deepseek-v3', '--hardware', 'h200', '--tp', '8', '--concurrency', '1']);
+  assert.equal(bf16.code, 2);
+  assert.match(bf16.err, /--tp must be an integer large enough for deepseek-v3's weights/);
+  const fp8 = await run(['--json', 'simulate', '--model', 'deepseek-v3', '--hardware', 'h200', '--tp', '8', '--precision', 'fp8', '--concurrency', '1']);
+  assert.equal(fp8.code, 0, fp8.err);
+  assert.match(JSON.parse(fp8.out).stepModel, /deepseek-v3 fp8 on 8× h200/);
+  // The example config.json of data/examples (Qwen2.5-7B), and the catalog's h100-sxm as a file.
+  const own = await run(['simulate', '--model', 'data/examples/models/qwen2.5-7b/config.json', '--hardware', 'data/hardware/h100-sxm.json', '--concurrency', '1']);
+  assert.equal(own.code, 0, own.err);
+  assert.match(own.out, /step model: Qwen\/Qwen2\.5-7B-Instruct bf16 on 1× h100-sxm/);
+  const lone = await run(['simulate', '--precision', 'fp8']);
+  assert.equal(lone.code, 2);
+  assert.match(lone.err, /^batchlab: --precision must be left out without --model and --hardware; got "fp8"/);
+  const bad = await run(['simulate', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--precision', 'fp6']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /^batchlab: --precision must be one of/);
+});
