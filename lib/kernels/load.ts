@@ -281,12 +281,19 @@ export function loadKernelDb(root: string = batchlabDataDir('kernels'), opts: Ai
   }
   if (entries.length === 0) throw new InputError('kernelDb', root, 'a directory holding at least one <device>/<framework>/<version>/<op>.csv[.gz] table');
   const cache = new Map<string, KernelTable>();
+  // A simulation asks for the same table at every step: its entry is resolved once (null: none).
+  const resolved = new Map<string, KernelTableEntry | null>();
   return {
     root,
     entries,
     table(device, framework, op, version) {
-      const e = newestEntry(entries, device, framework, op, version);
-      if (e === undefined) return undefined;
+      const want = `${device}|${framework}|${op}|${version ?? ''}`;
+      let e = resolved.get(want);
+      if (e === undefined) {
+        e = newestEntry(entries, device, framework, op, version) ?? null;
+        resolved.set(want, e);
+      }
+      if (e === null) return undefined;
       const key = e.path;
       let t = cache.get(key);
       if (!t) {

@@ -472,10 +472,15 @@ export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framewo
   // Collectives read the device's own folder: borrowed compute tables never price its links.
   // The wide-EP tables of another framework (`opts.wideEp`) are read at its newest version;
   // those of the pricer's own framework at its pinned version, as every other table.
+  // Each op's table, found once: a simulation prices thousands of steps with one pricer.
+  const tableMemo = new Map<KernelOp, KernelTable | undefined>();
   const tableOf = (op: KernelOp): KernelTable | undefined => {
     if (!device || !db) return undefined;
+    if (tableMemo.has(op)) return tableMemo.get(op);
     const folder = LINK_OPS.has(op) ? tables.links : device;
-    return wideEp !== undefined && wideEp !== framework && WIDE_EP_OPS.has(op) ? db.table(folder, wideEp, op) : db.table(folder, framework, op, version);
+    const t = wideEp !== undefined && wideEp !== framework && WIDE_EP_OPS.has(op) ? db.table(folder, wideEp, op) : db.table(folder, framework, op, version);
+    tableMemo.set(op, t);
+    return t;
   };
   // fp16 where a table files only bf16 rows: read the bf16 rows when the device's datasheet
   // gives the two the same tensor-core peak (both are 2 bytes, so the same traffic).
@@ -528,7 +533,12 @@ export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framewo
   const bytesOf = (d: string): number => DTYPE_BYTES[peakDtype(d)];
   // Every size is checked up front, so a bound never turns a bad query into NaN.
   const sizes = (op: string, q: Record<string, unknown>): void => {
-    for (const [f, v] of Object.entries(q)) if (typeof v !== 'string') checkNumber(`${op}.${f}`, v, { min: 0, exclusiveMin: true, max: 1e15 });
+    for (const f in q) {
+      const v = q[f];
+      // The common case checked without building the field's name; checkNumber words the refusal.
+      if (typeof v === 'string' || (typeof v === 'number' && v > 0 && v <= 1e15)) continue;
+      checkNumber(`${op}.${f}`, v, { min: 0, exclusiveMin: true, max: 1e15 });
+    }
   };
   const gemmRoofline = (m: number, n: number, k: number, dtype: string): number =>
     rooflineSeconds(2 * m * n * k, (m * k + k * n + m * n) * bytesOf(dtype), hardwarePeakFlops(hw, peakDtype(dtype)), mem);
