@@ -287,7 +287,10 @@ function searchCommand(
     return;
   }
   const L = space.load;
-  io.out(`searched ${countOf(evaluated, 'point')} in ${seconds.toFixed(2)} s for ${space.model.id} at ${L.requestsPerSecond} req/s (${L.promptTokens} prompt + ${L.outputTokens} output tokens); SLO: ${sloText(slo)}`);
+  const total = searchSpaceSize(space);
+  const skipped = total - evaluated;
+  const searched = skipped === 0 ? countOf(evaluated, 'point') : `${evaluated} of ${countOf(total, 'point')} (${skipped} skipped: their configuration's layout is invalid or its TTFT misses the SLO at every batch)`;
+  io.out(`searched ${searched} in ${seconds.toFixed(2)} s for ${space.model.id} at ${L.requestsPerSecond} req/s (${L.promptTokens} prompt + ${L.outputTokens} output tokens); SLO: ${sloText(slo)}`);
   io.out(best ? `cheapest: ${describe(best, space)}` : none!.reason);
   if (best) {
     io.out(`  the load keeps ${best.concurrency >= 10 ? best.concurrency.toFixed(1) : best.concurrency.toPrecision(2)} sequences in flight (Little's law: ${L.requestsPerSecond} req/s × (TTFT + ${L.outputTokens} × TPOT)) in ${countOf(Math.round(best.slots), 'slot')}; ${
@@ -318,7 +321,9 @@ function searchCommand(
   if (byTables.length && byModel.length) io.out(`  priced from ${kernels.framework}'s kernel tables: ${byTables.join(', ')}; by the performance model: ${byModel.join(', ')} (the two can differ several times over at small batches)`);
   for (const g of leftOut) io.out(`  ${leftOutText(g, space)}`);
   if (brute !== undefined) io.out(`brute force: ${brute ? `point ${brute.index}` : 'none'} (${brute?.index === best?.index ? 'agrees' : 'DISAGREES'})`);
-  if (frontier) for (const p of frontier) io.out(`  frontier: ${describe(p, space)}`);
+  // Each frontier point says what priced it and whether it meets the SLO: the frontier ranges over every feasible point.
+  const withinSlo = (p: SearchPoint): boolean => (slo.ttftSeconds === undefined || p.ttftSeconds <= slo.ttftSeconds) && (slo.tpotSeconds === undefined || p.tpotSeconds <= slo.tpotSeconds);
+  if (frontier) for (const p of frontier) io.out(`  frontier: ${describe(p, space)} [${figuresOf(p, space, kernels).kind}${withinSlo(p) ? '' : '; misses the SLO'}]`);
   for (const line of modelNoteLines(space.model)) io.out(line);
 }
 

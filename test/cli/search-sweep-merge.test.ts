@@ -35,6 +35,9 @@ test('batchlab search: when configurations fit but miss the limits, the reason g
   assert.equal(j.best, null);
   assert.equal(j.reasonKind, 'slo');
   assert.match(j.reason, /^no configuration meets the SLO: \d+ of 24 configurations fit in memory at batch 1, and their best TTFT \d+ ms against 1 ms, best TPOT [\d.]+ ms against 1\.0 ms$/);
+  // The text says how many points were priced of how many, and why the rest were skipped (it said "searched 0 points" beside "23 of 24 configurations fit").
+  const text = await run(['search', '--spec', path]);
+  assert.match(text.out, /^searched 0 of 240 points \(240 skipped: their configuration's layout is invalid or its TTFT misses the SLO at every batch\) in /);
   // A search with an answer carries no reason.
   const ok = JSON.parse((await run(['--json', 'search', '--spec', resolve(import.meta.dirname, '../../docs/search-spec.example.json')])).out);
   assert.ok(ok.best);
@@ -67,6 +70,21 @@ test('batchlab search --simulate checks the answers under their load until one h
   assert.equal(lone.code, 2);
   assert.match(lone.err, /^batchlab: --requests must be given with --simulate/);
 }));
+
+test('batchlab search --frontier says what priced each frontier point and which miss the SLO', async () => {
+  const r = await run(['search', '--spec', resolve(import.meta.dirname, '../../docs/search-spec.example.json'), '--frontier']);
+  assert.equal(r.code, 0, r.err);
+  const lines = r.out.split('\n').filter((l) => l.startsWith('  frontier: '));
+  assert.ok(lines.length > 1);
+  for (const l of lines) {
+    const m = /TTFT (\d+) ms, TPOT ([\d.]+) ms;.*\[(kernel tables|typical|calibrated|spec)(; misses the SLO)?\]$/.exec(l);
+    assert.ok(m, l);
+    // docs/search-spec.example.json: TTFT ≤ 1 s and TPOT ≤ 40 ms.
+    assert.equal(m[4] !== undefined, Number(m[1]) > 1000 || Number(m[2]) > 40, l);
+  }
+  // mi300x has no kernel tables: its points are the performance model's (typical).
+  assert.ok(lines.filter((l) => l.includes('mi300x')).every((l) => /\[typical/.test(l)));
+});
 
 test('batchlab sweep: a shard beyond the points says it holds none (it printed "points 240..239")', withDir(async (dir) => {
   const spec = resolve(import.meta.dirname, '../../docs/search-spec.example.json');
