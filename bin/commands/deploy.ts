@@ -368,7 +368,7 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
     usdPerMillionInput: price > 0 ? cost.usdPerMillionInputPrefill : null,
     usdPerMillionOutputAllIn: price > 0 ? cost.usdPerMillionOutput : null,
     notes: model.notes ?? [],
-    ...(decodeStep ? { decodeStepKernels: decodeStep.kernels ?? [] } : {}),
+    ...(decodeStep ? { decodeStepKernels: decodeStep.kernels ?? [], ...(decodeStep.fromTables ? { decodeStepFromTables: decodeStep.fromTables } : {}) } : {}),
     ...(belowLone ? { decodeStepBelowBatchOne: belowLone } : {}),
     ...(tablesHeld.length ? { kernelTablesHeld: tablesHeld } : {}),
   };
@@ -404,7 +404,8 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
   }
   if (decodeStep) {
     const fp8 = precision.weights === 'fp8' && tablesPrice(kernels, hw) ? ` (FP8 GEMMs, ${(({ scaling, from }) => fp8TableText(scaling, from))(fp8ScalingOf(model, kernels.fp8Scaling))})` : '';
-    io.out(`  inter-token latency ${fmt(decode.tpotSeconds * 1e3)} ms at batch ${batch}; one decode step (${fmt(decodeStep.seconds * 1e3)} ms) priced by${fp8}:`);
+    const share = decodeStep.fromTables && decodeStep.fromTables.opSeconds > 0 ? `; ${fmt((100 * decodeStep.fromTables.tableSeconds) / decodeStep.fromTables.opSeconds)} % of its kernel and collective time, before overlap, from table rows` : '';
+    io.out(`  inter-token latency ${fmt(decode.tpotSeconds * 1e3)} ms at batch ${batch}; one decode step (${fmt(decodeStep.seconds * 1e3)} ms${share}) priced by${fp8}:`);
     for (const line of kernelUsageLines(decodeStep.kernels ?? [])) io.out(`    ${line}`);
     if (belowLone) {
       const below = (1 - decodeStep.seconds / belowLone.batchOneStepSeconds) * 100;

@@ -93,6 +93,7 @@ export function perfDeviceStepModel(model: ModelSpec, hw: HardwareSpec, layout: 
       communicationSeconds: b.communicationSeconds + b.pipelineSeconds,
       seconds: t.intervalSeconds,
       ...(t.kernels ? { kernels: t.kernels } : {}),
+      ...(t.fromTables ? { fromTables: t.fromTables } : {}),
       ...(t.expertLoad ? { expertLoad: t.expertLoad } : {}),
     };
   };

@@ -102,6 +102,8 @@ export interface DeviceStepBreakdown {
   seconds: number;
   /** With a kernel-database framework: which table rows (or which model) priced the step. */
   kernels?: KernelUsage[];
+  /** With a kernel-database framework: the step's kernel and collective seconds before overlap, and those table rows priced (`StepTime.fromTables`). */
+  fromTables?: { tableSeconds: number; opSeconds: number };
   /** Under EPLB: the placement model's load factor that priced the step's busiest expert device, and its routing sample. */
   expertLoad?: EplbLoad;
 }

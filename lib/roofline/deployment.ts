@@ -324,6 +324,12 @@ export interface StepTime {
   band?: { boundSeconds: number; typicalSeconds: number };
   /** With `framework`: which kernel-table rows (and which model, where no table held an op) priced the step. */
   kernels?: KernelUsage[];
+  /**
+   * With `framework`: the seconds of the step's kernels and collectives, summed before any
+   * overlap hides some of them (`opSeconds`), and those of them table rows priced
+   * (`tableSeconds`); the rest is the performance model's.
+   */
+  fromTables?: { tableSeconds: number; opSeconds: number };
   /** Under `expertRouting: 'eplb'`: the placement model's load factor that priced the step, and the routing sample it was drawn at. */
   expertLoad?: EplbLoad;
 }
@@ -682,6 +688,7 @@ interface StageCost {
   stageSeconds: number;
   p2pSeconds: number;
   kernels?: KernelUsage[];
+  fromTables?: { tableSeconds: number; opSeconds: number };
 }
 
 function stageCost(model: ModelSpec, hw: HardwareSpec, r: Resolved, work: CheckedWork): StageCost {
@@ -726,8 +733,13 @@ function stageCost(model: ModelSpec, hw: HardwareSpec, r: Resolved, work: Checke
   const streams = { routed: { cb: 0, mb: 0 }, shared: { cb: 0, mb: 0 } };
   // Seconds of each stage of the two-micro-batch decode schedule (see decodeScheduleExposed), summed over layers.
   const stages: DecodeStages = { beforeCore: 0, core: 0, gate: 0, shared: 0, routed: 0, outside: 0 };
+  // Op and collective seconds before any overlap, and the share of them table rows priced.
+  let opSeconds = 0;
+  let tableSeconds = 0;
   const add = (op: ModelOperation, split: typeof denseSplit): void => {
     const pr = priceOp(op, model, hw, r, split, g, tally);
+    opSeconds += pr.seconds;
+    if (pr.fromTable) tableSeconds += pr.seconds;
     stages[decodeStageOf(op)] += pr.seconds;
     flopSeconds += pr.computeSeconds;
     byteSeconds += pr.memorySeconds;
@@ -794,6 +806,7 @@ function stageCost(model: ModelSpec, hw: HardwareSpec, r: Resolved, work: Checke
     const a = r.kernels.allReduce(tokens * h * actBytes, r.tp, r.tp <= r.perNode ? 'intra' : 'inter', r.precision.activations);
     if (a.kind !== 'bound') allReduce = a.seconds;
     tally.add('allreduce', a.kind === 'bound' ? { kind: r.mode, from: `${hw.name} performance model (${r.mode})`, rows: [] } : a, allReduces);
+    if (a.kind !== 'bound') tableSeconds += allReduces * allReduce;
   }
   const tensorParallel = allReduces * allReduce;
   let dispatch = 0;
@@ -838,6 +851,7 @@ function stageCost(model: ModelSpec, hw: HardwareSpec, r: Resolved, work: Checke
         }
         if (phase === 'dispatch') dispatch = moeLayers * seconds;
         else combine = moeLayers * seconds;
+        tableSeconds += moeLayers * seconds;
         tablePhases++;
       }
       for (const a of priced.answers) tally.add('deepep', a, moeLayers);
@@ -896,7 +910,8 @@ function stageCost(model: ModelSpec, hw: HardwareSpec, r: Resolved, work: Checke
     flopSeconds: flopSeconds * scale,
     byteSeconds: byteSeconds * scale,
   };
-  return { breakdown, stageSeconds: (compute + exposed) * scale, p2pSeconds: p2p, kernels: r.kernels ? tally.list() : undefined };
+  const fromTables = r.kernels ? { tableSeconds: tableSeconds * scale, opSeconds: (opSeconds + elementwise + launch + communication) * scale } : undefined;
+  return { breakdown, stageSeconds: (compute + exposed) * scale, p2pSeconds: p2p, kernels: r.kernels ? tally.list() : undefined, fromTables };
 }
 
 /** Seconds of a step's ops by where the two-micro-batch decode schedule runs them, summed over layers. */
@@ -1039,7 +1054,7 @@ function halfPrompts(S: number): number {
 /** A stage cost of one micro-batch, doubled: both micro-batches run every kernel and every collective. */
 function twiceOf(c: StageCost): StageCost {
   const b = Object.fromEntries(Object.entries(c.breakdown).map(([k, v]) => [k, 2 * v])) as unknown as StepTimeBreakdown;
-  return { breakdown: b, stageSeconds: 2 * c.stageSeconds, p2pSeconds: 2 * c.p2pSeconds, kernels: c.kernels?.map((u) => ({ ...u, calls: 2 * u.calls })) };
+  return { breakdown: b, stageSeconds: 2 * c.stageSeconds, p2pSeconds: 2 * c.p2pSeconds, kernels: c.kernels?.map((u) => ({ ...u, calls: 2 * u.calls })), fromTables: c.fromTables && { tableSeconds: 2 * c.fromTables.tableSeconds, opSeconds: 2 * c.fromTables.opSeconds } };
 }
 
 /**
@@ -1106,6 +1121,7 @@ export function stepTime(model: ModelSpec, hw: HardwareSpec, config: PerfConfig,
     efficiency: r.mode,
   };
   if (cost.kernels) out.kernels = cost.kernels;
+  if (cost.fromTables) out.fromTables = cost.fromTables;
   if (eplb) out.expertLoad = eplb;
   if (r.mode === 'typical') {
     // The datasheet bound hides all of what overlap can hide.

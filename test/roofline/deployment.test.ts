@@ -348,3 +348,20 @@ test('decodeScheduleExposed(): per MoE layer max(shared + pre-core attention, di
     assert.ok(e <= d + c && e >= Math.max(0, d + c - 18), `${d}, ${c}: ${e}`);
   }
 });
+
+test('stepTime().fromTables: the step\'s kernel and collective seconds before overlap, and those table rows priced', () => {
+  const m = loadModel('llama-3.1-70b');
+  const hw = loadHardware('h200');
+  const work = { prefillTokens: 0, decodeTokens: 8, contextTokens: 8 * 2048 };
+  const t = stepTime(m, hw, { parallelism: { tp: 8 }, precision: 'bf16', framework: 'vllm' }, work);
+  const f = t.fromTables!;
+  // GEMMs, attention and all-reduces are table rows; the embedding, elementwise passes and launches the model's.
+  assert.ok(f.tableSeconds > 0 && f.tableSeconds < f.opSeconds, `${f.tableSeconds} of ${f.opSeconds}`);
+  // Overlap only hides time: the step is never longer than its parts summed.
+  assert.ok(t.seconds <= f.opSeconds * (1 + 1e-12));
+  // The breakdown's parts are those seconds: compute plus communication.
+  const b = t.breakdown;
+  assert.ok(Math.abs(f.opSeconds - (b.computeSeconds + b.communicationSeconds)) <= 1e-9 * f.opSeconds, `${f.opSeconds} vs ${b.computeSeconds + b.communicationSeconds}`);
+  // Priced without a framework's tables: no such field.
+  assert.equal(stepTime(m, hw, { parallelism: { tp: 8 }, precision: 'bf16' }, work).fromTables, undefined);
+});
