@@ -777,6 +777,7 @@ export {
   simulateDeployment,
   simulateSearchPoint,
   simulatedCheapestDeployment,
+  simulatedSloMisses,
   searchPointLoadShare,
   SIMULATED_SLO_PERCENTILE,
   singleDeviceSetup,

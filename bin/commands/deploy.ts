@@ -22,7 +22,7 @@ import type { DeviceStepModel, PoolLayout } from '../../lib/deployment/types.js'
 import { InputError } from '../../lib/util/errors.js';
 import { checkOneOf } from '../../lib/util/validate.js';
 import { DEFAULT_SERVING_ENGINE, SERVING_ENGINES, describeEnginePreset, engineDevice, servingEnginePreset, type ServingEnginePreset } from '../../lib/batching/engines.js';
-import { FP8_SCALING_FLAG_HELP, FRAMEWORK_FLAG_HELP, engineKernelOptions, figuresKind, fp8TableText, kernelUsageLines, tablesPrice, efficiencyText } from './kernels.js';
+import { FP8_SCALING_FLAG_HELP, FRAMEWORK_FLAG_HELP, calibrationAsPrecision, engineKernelOptions, figuresKind, fp8TableText, kernelUsageLines, tablesPrice, efficiencyText } from './kernels.js';
 import { defaultKernelDb, kernelFrameworksOf } from '../../lib/kernels/index.js';
 import { eplbNote } from '../../lib/roofline/kernel-step.js';
 import { ROUTING_SAMPLE_MAX_TOKENS } from '../../lib/roofline/routing.js';
@@ -287,7 +287,7 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
       rate: decimalInRange('--rate', o.rate, { min: 0, exclusiveMin: true, max: 1e6 }),
       output: intArg('--output', o.output, 1, 1 << 22),
       requests: intArg('--requests', o.requests, 1, 1_000_000),
-      seed: decimalArg('--seed', o.seed),
+      seed: intArg('--seed', o.seed, 0, 2 ** 32 - 1),
       ...(o.engine === undefined ? {} : { engine: servingEnginePreset(checkOneOf('--engine', o.engine, SERVING_ENGINES), engineDevice(hw, layout.tensorParallel)) }),
     };
   }
@@ -310,7 +310,13 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
     if (batch * perSequence > most) throw new InputError('--batch', batch, `an integer in [1, ${Math.floor(most / perSequence)}] with --eplb: the placement model samples the routing of --batch × ${perSequence} tokens × --dp ${dp}, at most ${ROUTING_SAMPLE_MAX_TOKENS}`);
   }
   const routing = o.eplb ? { expertRouting: 'eplb' as const } : {};
-  const step = asFlags(() => perfDeviceStepModel(model, hw, layout, precision, { efficiency, ...kernels, ...routing }), { ...LAYOUT_FLAGS, framework: '--framework', fp8Scaling: '--fp8-scaling', dtype: '--precision' }, LAYOUT_WORDS);
+  const step = (() => {
+    try {
+      return asFlags(() => perfDeviceStepModel(model, hw, layout, precision, { efficiency, ...kernels, ...routing }), { ...LAYOUT_FLAGS, framework: '--framework', fp8Scaling: '--fp8-scaling', dtype: '--precision' }, LAYOUT_WORDS);
+    } catch (e) {
+      throw calibrationAsPrecision(e, o.precision ?? 'bf16', hw);
+    }
+  })();
   // The engine preset's own tables were asked for and the database has none for the device: the label says so.
   const stepLabel = missing ? `${step.label}; ${missing}` : step.label;
   const decode = decodePerformance(step, layout, { sequencesPerRank: batch, context, speculative });
@@ -379,7 +385,7 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
     const simStep = memoryFraction === undefined ? step : perfDeviceStepModel(model, hw, layout, precision, { efficiency, ...kernels, ...routing, memoryFraction });
     const s = simulateDeployment(
       simStep,
-      { ratePerSecond: sim.rate, promptTokens: { kind: 'fixed', tokens: uncached }, outputTokens: { kind: 'fixed', tokens: sim.output }, maxBatch: batch, requests: sim.requests, engine: sim.engine },
+      { ratePerSecond: sim.rate, promptTokens: { kind: 'fixed', tokens: uncached }, outputTokens: { kind: 'fixed', tokens: sim.output }, maxBatch: batch, requests: sim.requests, engine: sim.engine, pipelineStages: layout.pipelineParallel },
       sim.seed,
     );
     const { result: _r, ...rest } = s;

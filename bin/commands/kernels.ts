@@ -144,3 +144,17 @@ export function fp8TableText(scaling: Fp8Scaling = 'dynamic', from?: 'asked' | '
 export function kernelUsageLines(usage: readonly KernelUsage[]): string[] {
   return usage.map((u) => `${u.op}: ${u.calls} ${u.kind} call${u.calls === 1 ? '' : 's'}${u.rows > 0 ? ` (${countOf(u.rows, 'table row')})` : ''} from ${u.from}`);
 }
+
+/**
+ * A calibrated model asked for a dtype its hardware's calibration has no GEMM efficiency
+ * for, as the `--precision` the user typed: the dtypes it has, and the flag that prices
+ * others (`--efficiency typical` or `spec`). Any other error is returned as it is.
+ *
+ * @example
+ * throw calibrationAsPrecision(err, 'int8', loadHardware('h100-sxm'))
+ */
+export function calibrationAsPrecision(e: unknown, precision: string, hw: HardwareSpec): unknown {
+  if (!(e instanceof InputError) || !e.field.startsWith('calibration.gemmEfficiency.')) return e;
+  const has = Object.keys(hw.calibration?.gemmEfficiency ?? {}).join(', ');
+  return new InputError('--precision', precision, `a dtype ${hw.id}'s calibration prices (${has}), or give --efficiency typical or spec to price ${precision} without it`);
+}

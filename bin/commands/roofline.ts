@@ -39,7 +39,7 @@ export function register(program: Command): void {
         'what-if), but the first line says "does not fit: short by X GB per device", and --json carries memory.fits and\n' +
         'memory.shortfallBytes. With a long context the step may stay memory-bound at every batch: criticalBatch is then null.\n' +
         'Where it is finite, --json carries maxBatchThatFits (the most sequences memory holds at the context), and the last\n' +
-        'line says when the critical batch lies beyond it.',
+        'line says when the critical batch lies beyond it (where memory holds none, the first line says so).',
     )
     .option('--model <id|config.json|dir>', MODEL_FLAG_HELP, 'llama-3.1-8b')
     .option('--hardware <id|file.json>', HARDWARE_FLAG_HELP, 'h200')

@@ -10,7 +10,7 @@ import { searchDecodeContext } from '../../lib/deployment/search.js';
 import type { PoolLayout } from '../../lib/deployment/types.js';
 import { hardwareWithPrice } from '../../lib/hardware/spec.js';
 import { formatUsd } from '../../lib/util/money.js';
-import { decimalInRange, intArg } from './context.js';
+import { asFlags, decimalInRange, intArg } from './context.js';
 import { SIMULATED_SLO_PERCENTILE, simulatedCheapestDeployment } from '../../lib/deployment/serve.js';
 import type { SimulatedCandidate } from '../../lib/deployment/serve.js';
 import { PRICE_FLAG_HELP, countOf, modelNoteLines, progressBar } from './inputs.js';
@@ -194,12 +194,12 @@ const fmtRate = (r: number): string => (r >= 100 ? r.toFixed(1) : r.toPrecision(
 function simulatedText(c: SimulatedCandidate): string {
   const ms = (x: number | null): string => (x === null ? '-' : `${(x * 1e3).toFixed(x < 0.1 ? 1 : 0)} ms`);
   const v = c.serving;
-  return `TTFT p50 ${ms(v.ttftP50)}, p99 ${ms(v.ttftP99)}; TPOT p50 ${ms(v.tpotP50)}, p99 ${ms(v.tpotP99)} (simulated at ${fmtRate(v.ratePerSecond)} req/s per rank, ${(v.loadFraction * 100).toFixed(0)} % busy)`;
+  return `TTFT p50 ${ms(v.ttftP50)}, p99 ${ms(v.ttftP99)}; TPOT p50 ${ms(v.tpotP50)}, p99 ${ms(v.tpotP99)} (simulated at ${fmtRate(v.ratePerSecond)} req/s per rank, the load keeping each rank's engine busy ${(v.loadFraction * 100).toFixed(0)} % of the time)`;
 }
 
 function simulatedJson(c: SimulatedCandidate): Record<string, unknown> {
   const { result: _r, ...serving } = c.serving;
-  return { index: c.point.index, meets: c.meets, usdPerMillionOutput: c.point.usdPerMillionOutput, ...serving, latencyUnit: 'seconds' };
+  return { index: c.point.index, meets: c.meets, missed: c.missed, usdPerMillionOutput: c.point.usdPerMillionOutput, ...serving, latencyUnit: 'seconds' };
 }
 
 function searchCommand(
@@ -207,7 +207,8 @@ function searchCommand(
   io: CliIo,
 ): void {
   if (!o.simulate) for (const [flag, v] of [['--requests', o.requests], ['--candidates', o.candidates], ['--seed', o.seed]] as const) if (v !== undefined) throw new InputError(flag, v, 'given with --simulate (it sets up the simulated check)');
-  const requests = intArg('--requests', o.requests ?? '2000', 10, 1_000_000);
+  // A p99 verdict needs a hundred requests at the least (at a hundred it is the slowest one's).
+  const requests = intArg('--requests', o.requests ?? '2000', 100, 1_000_000);
   const candidates = intArg('--candidates', o.candidates ?? '10', 1, 1000);
   const seed = intArg('--seed', o.seed ?? '1', 0, 2 ** 32 - 1);
   const kvCache = kvCacheArg(o.kvCache);
@@ -267,7 +268,7 @@ function searchCommand(
   const simBar = o.simulate && best ? progressBar(io, 'search: simulated check') : undefined;
   let simulated: ReturnType<typeof simulatedCheapestDeployment> | undefined;
   try {
-    simulated = o.simulate && best ? simulatedCheapestDeployment(space, slo, { requests, candidates }, seed) : undefined;
+    simulated = o.simulate && best ? asFlags(() => simulatedCheapestDeployment(space, slo, { requests, candidates, onCandidate: (d, n) => simBar?.update(d, n) }, seed), { requests: '--requests' }) : undefined;
   } finally {
     simBar?.stop();
   }
@@ -308,11 +309,14 @@ function searchCommand(
     );
   }
   if (simulated) {
-    for (const c of simulated.checked) io.out(`    ${c.meets ? 'holds' : 'misses'}: ${where(c.point, space)}, batch ${c.point.batch}, ${formatUsd(c.point.usdPerMillionOutput)}/M: ${simulatedText(c)}`);
+    for (const c of simulated.checked) io.out(`    ${c.meets ? 'holds' : `misses (${c.missed.join(', ')})`}: ${where(c.point, space)}, batch ${c.point.batch}, ${formatUsd(c.point.usdPerMillionOutput)}/M: ${simulatedText(c)}`);
+    const all = simulated.candidates < candidates;
     io.out(
       simulated.best
         ? `cheapest under simulation: ${describe(simulated.best.point, space)}${simulated.best.point.index === best!.index ? ' (the same answer)' : ''}; the same configuration under its load: ${simDeploy} --simulate --rate ${Number(simulated.best.serving.ratePerSecond.toPrecision(10))} --requests ${requests} --seed ${seed}`
-        : `none of the ${countOf(simulated.checked.length, 'cheapest answer')} holds the SLO at p${SIMULATED_SLO_PERCENTILE} under simulation (raise --candidates to check more)`,
+        : all
+          ? `none of the ${countOf(simulated.checked.length, 'answer')} meeting the SLO analytically holds it at p${SIMULATED_SLO_PERCENTILE} under simulation (every one was checked)`
+          : `none of the ${countOf(simulated.checked.length, 'cheapest answer')} holds the SLO at p${SIMULATED_SLO_PERCENTILE} under simulation (raise --candidates to check more)`,
     );
   }
   // A search over hardware priced two ways ranks measured kernels against the model: say which is which.
@@ -341,7 +345,7 @@ export function register(program: Command, io: CliIo): void {
     .option('--fp8-scaling <kind>', FP8_SCALING_FLAG_HELP)
     .option('--kv-cache <dtype>', `${KV_CACHE_FLAG_HELP}; applies to every precision of the spec`)
     .option('--simulate', `check the cheapest answers under their load in the serving simulator (Poisson arrivals, continuous batching up to the batch), cheapest first, until one holds the SLO at p${SIMULATED_SLO_PERCENTILE}`)
-    .option('--requests <n>', 'with --simulate: requests per check (default 2000)')
+    .option('--requests <n>', 'with --simulate: requests per check, at least 100 for a p99 (default 2000)')
     .option('--candidates <n>', 'with --simulate: how many of the cheapest answers to check at most (default 10)')
     .option('--seed <n>', 'with --simulate: the simulation seed (default 1)')
     .exitOverride()

@@ -17,7 +17,7 @@ import { DTYPES, type Dtype } from '../../lib/core/types.js';
 import { InputError } from '../../lib/util/errors.js';
 import { checkOneOf } from '../../lib/util/validate.js';
 import { asFlags, decimalArg, decimalInRange, emit, intArg } from './context.js';
-import { FRAMEWORK_FLAG_HELP, efficiencyText, engineKernelOptions, figuresKind, tablesPrice } from './kernels.js';
+import { FRAMEWORK_FLAG_HELP, calibrationAsPrecision, efficiencyText, engineKernelOptions, figuresKind, tablesPrice } from './kernels.js';
 
 interface SimulateCliOptions {
   requests: string;
@@ -83,10 +83,10 @@ function replicaOf(o: SimulateCliOptions, cmd: Command, engine?: ServingEngineNa
       return asFlags(fn, { devices: '--tp', 'parallelism.tp': '--tp', efficiency: '--efficiency', framework: '--framework', dtype: '--precision', precision: '--precision' });
     } catch (e) {
       if (e instanceof InputError && e.field === 'memory') throw new InputError('--tp', devices, `an integer large enough for ${model.id}'s weights and a KV cache on ${hw.id}`, e.detail ?? e.message);
-      throw e;
+      throw calibrationAsPrecision(e, precision, hw);
     }
   };
-  const memoryFraction = preset ? tpFlags(() => presetMemoryFraction(preset, model, hw, { precision, parallelism: { tp: devices } })) : undefined;
+  const memoryFraction = preset ? tpFlags(() => presetMemoryFraction(preset, model, hw, { precision, parallelism: { tp: devices }, ...(efficiency === undefined ? {} : { efficiency }) })) : undefined;
   const share = memoryFraction === undefined ? {} : { memoryFraction };
   // The engine's own tables by default (a --policy run the default engine's, as deploy prices
   // its steps, so that a policy and the preset differ only in scheduling); where the database
@@ -212,7 +212,7 @@ export function register(program: Command): void {
         for (const f of POLICY_FLAGS) if (cmd.getOptionValueSource(f) === 'cli') throw new InputError(FLAG_NAMES[f], o[f], 'given with --policy (an engine preset sets the batch and the token budget)');
         preset = replica.preset!;
       }
-      const seed = decimalArg('--seed', o.seed);
+      const seed = intArg('--seed', o.seed, 0, 2 ** 32 - 1);
       if (o.concurrency !== undefined) return concurrencyTable(o, cmd, replica, policy ?? preset!, seed);
       if (cmd.getOptionValueSource('requestsPerClient') === 'cli') throw new InputError('--requests-per-client', o.requestsPerClient, 'given with --concurrency (each closed-loop client sends that many)');
       const how = { stepCost: replica.stepCost, costLabel: replica.label, kvCapacityTokens: replica.kvCapacityTokens, ...(policy ? { policy } : { engine: preset! }) };

@@ -20,7 +20,7 @@ export { searchSpaceSize, searchPointCoordinates, evaluateSearchPoint, evaluateS
 export type { SearchLoad, Slo, SearchSpace, SearchPoint } from './search.js';
 export { searchSpaceFromSpec, searchSweep, searchSweepColumns } from './spec.js';
 export type { SearchSpec } from './spec.js';
-export { deploymentStepCost, simulateDeployment, simulateSearchPoint, simulatedCheapestDeployment, searchPointLoadShare, SIMULATED_SLO_PERCENTILE } from './serve.js';
+export { deploymentStepCost, simulateDeployment, simulateSearchPoint, simulatedCheapestDeployment, simulatedSloMisses, searchPointLoadShare, SIMULATED_SLO_PERCENTILE } from './serve.js';
 export type { SimulatedCandidate } from './serve.js';
 export { layoutPresetMemoryFraction } from './serve.js';
 export type { DeploymentServing } from './serve.js';

@@ -71,32 +71,44 @@ export function layoutPresetMemoryFraction(preset: ServingEnginePreset, model: M
  * (servingEnginePreset: its batch and token budget replace `maxBatch`). A pure function
  * of its inputs and `seed`.
  *
+ * With `pipelineStages` p > 1 the rank is a pipeline holding p micro-batches in flight,
+ * as `decodePerformance` prices it: each is simulated as an engine of up to `maxBatch`
+ * sequences whose every step crosses all p stages (p × one stage's step, the step model's
+ * interval), at 1/p of the arrivals and of the KV cache (each device holds its layers'
+ * cache for every micro-batch). The streams share no queue, so this splits the load
+ * evenly where a real scheduler would fill the next free micro-batch: a bound on
+ * neither side, an approximation.
+ *
  * @example
  * simulateDeployment(step, { ratePerSecond: 4, promptTokens: { kind: 'fixed', tokens: 1000 },
  *   outputTokens: { kind: 'fixed', tokens: 200 }, maxBatch: 64, requests: 2000 }, 1).ttftP99
  */
 export function simulateDeployment(
   step: DeviceStepModel,
-  opts: { ratePerSecond: number; promptTokens: ServingLengthSpec; outputTokens: ServingLengthSpec; maxBatch: number; requests: number; engine?: ServingEngineName | ServingEnginePreset },
+  opts: { ratePerSecond: number; promptTokens: ServingLengthSpec; outputTokens: ServingLengthSpec; maxBatch: number; requests: number; engine?: ServingEngineName | ServingEnginePreset; pipelineStages?: number },
   seed: number,
 ): DeploymentServing {
   const rate = checkPositive('ratePerSecond', opts.ratePerSecond, 1e6);
   const maxBatch = checkInt('maxBatch', opts.maxBatch, { min: 1, max: 1 << 16 });
   const requests = checkInt('requests', opts.requests, { min: 1, max: 1_000_000 });
+  const stages = checkInt('pipelineStages', opts.pipelineStages ?? 1, { min: 1, max: 1 << 10 });
   assertMemoryFit(step, 1, 1, 'one device of the rank');
   // The rank's KV capacity from the one memory fit: what an empty batch leaves beside the weights, over one token's KV.
   const free = step.fit(0, 1).headroomBytes;
   const kvPerToken = step.fit(1, 1).kvCacheBytes;
   const kvCapacityTokens = free > 0 && kvPerToken > 0 ? Math.floor(free / kvPerToken) : undefined;
+  const stageCost = deploymentStepCost(step);
+  // One micro-batch stream of the pipeline: its steps cross every stage.
+  const stepCost = stages === 1 ? stageCost : Object.assign((w: StepWork) => stages * stageCost(w), { label: `${stageCost.label} × ${stages} pipeline stages` });
   const result = simulateServing(
     {
-      arrivals: { kind: 'poisson', ratePerSecond: rate },
+      arrivals: { kind: 'poisson', ratePerSecond: rate / stages },
       requests,
       promptTokens: opts.promptTokens,
       outputTokens: opts.outputTokens,
       ...(opts.engine === undefined ? { policy: { kind: 'continuous' as const, maxBatch } } : { engine: opts.engine }),
-      stepCost: deploymentStepCost(step),
-      kvCapacityTokens,
+      stepCost,
+      kvCapacityTokens: kvCapacityTokens === undefined ? undefined : Math.floor(kvCapacityTokens / stages),
       keepRequests: false,
     },
     seed,
@@ -106,7 +118,7 @@ export function simulateDeployment(
     ttftP99: result.ttft.p99,
     tpotP50: result.tpot ? result.tpot.p50 : null,
     tpotP99: result.tpot ? result.tpot.p99 : null,
-    outputTokensPerSecond: result.throughputTokensPerSecond,
+    outputTokensPerSecond: result.throughputTokensPerSecond * stages,
     kvCapacityTokens: kvCapacityTokens ?? null,
     result,
   };
@@ -156,6 +168,7 @@ export function simulateSearchPoint(
       outputTokens: { kind: 'fixed', tokens: space.load.outputTokens },
       maxBatch: point.batch,
       requests: opts.requests,
+      pipelineStages: layout.pipelineParallel,
       ...(preset === undefined ? {} : { engine: preset }),
     },
     seed,
@@ -192,6 +205,8 @@ export interface SimulatedCandidate {
   serving: DeploymentServing & { ratePerSecond: number; loadFraction: number; memoryFraction: number | null };
   /** Whether the simulated p99 TTFT and p99 TPOT meet the SLO (`SIMULATED_SLO_PERCENTILE`). */
   meets: boolean;
+  /** The limits it breaks (`simulatedSloMisses`); none where it meets them. */
+  missed: string[];
 }
 
 /**
@@ -210,18 +225,36 @@ export interface SimulatedCandidate {
 export function simulatedCheapestDeployment(
   space: SearchSpace,
   slo: Slo,
-  opts: { requests: number; candidates: number },
+  opts: { requests: number; candidates: number; onCandidate?: (done: number, of: number) => void },
   seed: number,
-): { best: SimulatedCandidate | null; checked: SimulatedCandidate[] } {
+): { best: SimulatedCandidate | null; checked: SimulatedCandidate[]; candidates: number } {
   const s = checkSlo(slo);
   const checked: SimulatedCandidate[] = [];
-  for (const point of searchCandidates(space, s, opts.candidates)) {
+  const list = searchCandidates(space, s, opts.candidates);
+  for (const point of list) {
+    opts.onCandidate?.(checked.length, list.length);
     const serving = simulateSearchPoint(space, point, { utilisation: searchPointLoadShare(space, point), requests: opts.requests }, seed);
-    const tpot = serving.tpotP99;
-    const meets = (s.ttftSeconds === undefined || serving.ttftP99 <= s.ttftSeconds) && (s.tpotSeconds === undefined || (tpot !== null && tpot <= s.tpotSeconds));
-    const c = { point, serving, meets };
+    const missed = simulatedSloMisses(serving, s);
+    const c = { point, serving, meets: missed.length === 0, missed };
     checked.push(c);
-    if (meets) return { best: c, checked };
+    if (c.meets) return { best: c, checked, candidates: list.length };
   }
-  return { best: null, checked };
+  return { best: null, checked, candidates: list.length };
+}
+
+/**
+ * The limits of an SLO a simulated run breaks at p99 (`SIMULATED_SLO_PERCENTILE`), each as
+ * "TTFT p99 1.03 s > 1 s"; none where it holds. A run with no TPOT (one output token) breaks
+ * a TPOT limit: nothing shows it holds.
+ *
+ * @example
+ * simulatedSloMisses({ ttftP99: 1.2, tpotP99: 0.03 }, { ttftSeconds: 1, tpotSeconds: 0.04 }) // => ['TTFT p99 1.20 s > 1.00 s']
+ */
+export function simulatedSloMisses(serving: Pick<DeploymentServing, 'ttftP99' | 'tpotP99'>, slo: Slo): string[] {
+  const s = checkSlo(slo);
+  const t = (x: number): string => (x >= 1 ? `${x.toFixed(2)} s` : `${(x * 1e3).toPrecision(3)} ms`);
+  const out: string[] = [];
+  if (s.ttftSeconds !== undefined && !(serving.ttftP99 <= s.ttftSeconds)) out.push(`TTFT p99 ${t(serving.ttftP99)} > ${t(s.ttftSeconds)}`);
+  if (s.tpotSeconds !== undefined && !(serving.tpotP99 !== null && serving.tpotP99 <= s.tpotSeconds)) out.push(`TPOT p99 ${serving.tpotP99 === null ? 'none' : t(serving.tpotP99)} > ${t(s.tpotSeconds)}`);
+  return out;
 }

@@ -14,6 +14,11 @@ const CASES: Array<[string[], string]> = [
   // Search ranks by money: at $0 every configuration ties (it used to answer 281 devices at batch 1 for $0).
   [['search', '--spec', 'docs/search-spec.example.json', '--usd-per-hour', '0'], 'batchlab: --usd-per-hour must be a number in (0, 1000000]; got "0"'],
   [['deploy', '--local', 'nope'], 'batchlab: --local must be one of '],
+  // A seed is an integer (1.5 and -1 ran, each with its own percentiles).
+  [['deploy', '--simulate', '--rate', '1', '--seed', '1.5'], 'batchlab: --seed must be an integer in [0, 4294967295]; got "1.5"'],
+  [['simulate', '--seed', '-1'], 'batchlab: --seed must be an integer in [0, 4294967295]; got -1'],
+  // A dtype the calibration does not price names --precision and the way around it (it named calibration.gemmEfficiency.int8).
+  [['simulate', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--precision', 'int8'], 'batchlab: --precision must be a dtype h100-sxm\'s calibration prices (fp8, bf16, fp16), or give --efficiency typical or spec to price int8 without it; got "int8"'],
   // A dtype the hardware has no peak for names the flag that gave it (it named the library's "dtype").
   [['deploy', '--model', 'gpt-oss-120b', '--hardware', 'h200', '--tp', '1', '--precision', 'nvfp4'], 'batchlab: --precision must be one of fp32, tf32, bf16, fp16, fp8, int8; got "nvfp4" (NVIDIA H200 SXM 141GB has no nvfp4 peak)'],
   [['bench', 'attention', '--heads', '8', '--kv-heads', '3'], 'batchlab: --kv-heads must be a divisor of --heads (8); got 3'],

@@ -65,10 +65,17 @@ test('batchlab search --simulate checks the answers under their load until one h
   // The text says what the search's own TTFT and TPOT leave out, with or without the check.
   const plain = await run(['search', '--spec', path]);
   assert.match(plain.out, /TTFT and TPOT above are one prompt's prefill step and a decode step at the batch, without queueing or prompts sharing steps with decodes: --simulate checks/);
-  // Its flags need it.
+  // Its flags need it, and a p99 needs a hundred requests.
   const lone = await run(['search', '--spec', path, '--requests', '100']);
   assert.equal(lone.code, 2);
   assert.match(lone.err, /^batchlab: --requests must be given with --simulate/);
+  const few = await run(['search', '--spec', path, '--simulate', '--requests', '10']);
+  assert.equal(few.code, 2);
+  assert.match(few.err, /^batchlab: --requests must be an integer in \[100, 1000000\]; got 10/);
+  // A miss names the limits it breaks, each against the SLO.
+  const text = await run(['search', '--spec', path, '--simulate', '--requests', '500']);
+  for (const c of j.simulated.checked.filter((x: { meets: boolean }) => !x.meets)) assert.ok(c.missed.length > 0);
+  assert.match(text.out, /misses \((TTFT|TPOT) p99 [\d.]+ m?s > [\d.]+ m?s/);
 }));
 
 test('batchlab search --frontier says what priced each frontier point and which miss the SLO', async () => {

@@ -90,3 +90,18 @@ test('simulatedCheapestDeployment walks the search\'s answers cheapest first and
   // Deterministic for a seed.
   assert.deepEqual(simulatedCheapestDeployment(space, slo, { requests: 400, candidates: 50 }, 1).checked.map((c) => c.serving.ttftP99), r.checked.map((c) => c.serving.ttftP99));
 });
+
+test('simulateDeployment with pipeline stages: a token crosses every stage, so one sequence alone decodes at decodePerformance\'s TPOT (it took one stage\'s step)', async () => {
+  const { decodePerformance } = await import('../../lib/deployment/pool.js');
+  const hw = loadHardware('h100-sxm');
+  const layout = { gpusPerNode: 8, tensorParallel: 1, dataParallelAttention: 1, pipelineParallel: 4, expertParallel: 1, redundantExperts: 0, microBatchOverlap: false };
+  const step = perfDeviceStepModel(loadModel('llama-3.1-70b'), hw, layout, uniformPrecision('fp8'));
+  // One request every 100 s: each decodes alone, with a context that grows from 100 to 116 tokens.
+  const opts = { ratePerSecond: 0.01, promptTokens: { kind: 'fixed' as const, tokens: 100 }, outputTokens: { kind: 'fixed' as const, tokens: 32 }, maxBatch: 8, requests: 20 };
+  const piped = simulateDeployment(step, { ...opts, pipelineStages: 4 }, 1);
+  const alone = decodePerformance(step, layout, { sequencesPerRank: 1, context: 108 }).tpotSeconds;
+  assert.ok(Math.abs(piped.tpotP50! - alone) <= 0.02 * alone, `${piped.tpotP50} vs ${alone}`);
+  // Without the stages the same step model gives a quarter of it: the defect this fixes.
+  const flat = simulateDeployment(step, opts, 1);
+  assert.ok(Math.abs(flat.tpotP50! * 4 - piped.tpotP50!) <= 0.02 * piped.tpotP50!);
+});
