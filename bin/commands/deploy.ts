@@ -426,7 +426,8 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
   if (price > 0) {
     io.out(`  at ${formatUsd(price)} per device-hour (${priceSource(hw)}), every slot busy: ${formatUsd(cost.usdPerMillionOutputDecode)} per million output tokens (decode) and ${formatUsd(cost.usdPerMillionInputPrefill)} per million input tokens (prefill)`);
     io.out(`  all-in, a ${prompt}-token prompt and ${output} output tokens: ${formatUsd(cost.usdPerMillionOutput)} per million output tokens (what \`batchlab search\` prices at full batch)`);
-  } else io.out(`  no hourly price (${priceSource(hw)}): give one with --usd-per-hour`);
+  } else if (hw.sources.hourlyPriceUsd?.source === 'given by the user') io.out(`  at $0 per device-hour (${priceSource(hw)}): no money figures`);
+  else io.out(`  no hourly price (${priceSource(hw)}): give one with --usd-per-hour`);
   for (const line of modelNoteLines(model)) io.out(line);
   if (out.simulated) {
     const s = out.simulated as { ttftP50: number; ttftP99: number; tpotP50: number | null; tpotP99: number | null; scheduler: string; memoryFraction?: number };

@@ -265,6 +265,7 @@ function searchCommand(
   };
   const deploy = best ? deployCommandFor(best, space, spec, o.usdPerHour, kernelFlagsFor(best)) : null;
   const leftOut = leftOutConfigurations(smallest);
+  const withinSlo = (p: SearchPoint): boolean => (slo.ttftSeconds === undefined || p.ttftSeconds <= slo.ttftSeconds) && (slo.tpotSeconds === undefined || p.tpotSeconds <= slo.tpotSeconds);
   const simBar = o.simulate && best ? progressBar(io, 'search: simulated check') : undefined;
   let simulated: ReturnType<typeof simulatedCheapestDeployment> | undefined;
   try {
@@ -276,15 +277,16 @@ function searchCommand(
   if (o.json) {
     const figures = best ? figuresOf(best, space, kernels) : undefined;
     const pricedBy = Object.fromEntries(space.hardware.map((h) => [h.id, figuresKind(tablesPrice(kernels, h), efficiencyModeOf(h))]));
-    const simJson = simulated && {
+    const simJson = o.simulate && {
       percentile: SIMULATED_SLO_PERCENTILE,
       requests,
       seed,
-      best: simulated.best ? simulatedJson(simulated.best) : null,
-      sameAsDeploy: simDeploy && `${simDeploy} --simulate --rate ${Number(simulated.best!.serving.ratePerSecond.toPrecision(10))} --requests ${requests} --seed ${seed}`,
-      checked: simulated.checked.map(simulatedJson),
+      ...(simulated ? {} : { reason: 'no configuration meets the SLO as the search prices it: nothing to check' }),
+      best: simulated?.best ? simulatedJson(simulated.best) : null,
+      sameAsDeploy: simDeploy && `${simDeploy} --simulate --rate ${Number(simulated!.best!.serving.ratePerSecond.toPrecision(10))} --requests ${requests} --seed ${seed}`,
+      checked: (simulated?.checked ?? []).map(simulatedJson),
     };
-    io.out(JSON.stringify({ slo, best, ...(figures ? { figures: figures.kind, figuresNote: figures.note } : {}), pricedBy, evaluated, seconds, reason: none?.reason ?? null, reasonKind: none?.kind ?? null, sameAsDeploy: deploy, leftOut, notes: space.model.notes ?? [], ...(brute !== undefined ? { bruteForce: brute, agrees: brute?.index === best?.index } : {}), ...(frontier ? { frontier } : {}), ...(simJson ? { simulated: simJson } : {}) }, null, 2));
+    io.out(JSON.stringify({ slo, best, ...(figures ? { figures: figures.kind, figuresNote: figures.note } : {}), pricedBy, evaluated, seconds, reason: none?.reason ?? null, reasonKind: none?.kind ?? null, sameAsDeploy: deploy, leftOut, notes: space.model.notes ?? [], ...(brute !== undefined ? { bruteForce: brute, agrees: brute?.index === best?.index } : {}), ...(frontier ? { frontier: frontier.map((p) => ({ ...p, meetsSlo: withinSlo(p), figures: figuresOf(p, space, kernels).kind })) } : {}), ...(simJson ? { simulated: simJson } : {}) }, null, 2));
     return;
   }
   const L = space.load;
@@ -326,7 +328,6 @@ function searchCommand(
   for (const g of leftOut) io.out(`  ${leftOutText(g, space)}`);
   if (brute !== undefined) io.out(`brute force: ${brute ? `point ${brute.index}` : 'none'} (${brute?.index === best?.index ? 'agrees' : 'DISAGREES'})`);
   // Each frontier point says what priced it and whether it meets the SLO: the frontier ranges over every feasible point.
-  const withinSlo = (p: SearchPoint): boolean => (slo.ttftSeconds === undefined || p.ttftSeconds <= slo.ttftSeconds) && (slo.tpotSeconds === undefined || p.tpotSeconds <= slo.tpotSeconds);
   if (frontier) for (const p of frontier) io.out(`  frontier: ${describe(p, space)} [${figuresOf(p, space, kernels).kind}${withinSlo(p) ? '' : '; misses the SLO'}]`);
   for (const line of modelNoteLines(space.model)) io.out(line);
 }

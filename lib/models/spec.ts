@@ -246,8 +246,23 @@ function checkpointFp8Scaling(q: unknown): ModelSpec['checkpointFp8Scaling'] {
   const c = q as Record<string, unknown>;
   if (own(c, 'quant_method') !== 'fp8') return undefined;
   const block = own(c, 'weight_block_size');
-  if (Array.isArray(block) && block.length > 0) return 'block';
+  if (block !== undefined && block !== null) {
+    // A block is rows × columns of weights sharing one scale: two positive integers.
+    if (!Array.isArray(block) || block.length !== 2 || !block.every((x) => Number.isInteger(x) && (x as number) > 0)) {
+      throw new InputError('quantization_config.weight_block_size', block, 'two positive integers, e.g. [128, 128]');
+    }
+    return 'block';
+  }
   return own(c, 'activation_scheme') === 'dynamic' ? 'dynamic' : 'static';
+}
+
+// A checkpoint quantized some other way than FP8 (AWQ, GPTQ, MXFP4…) is priced at the precision a
+// command gives, not by that method's kernels: said beside every figure.
+function quantizationNote(q: unknown): string[] {
+  if (typeof q !== 'object' || q === null || Array.isArray(q)) return [];
+  const m = own(q as Record<string, unknown>, 'quant_method');
+  if (typeof m !== 'string' || m === 'fp8') return [];
+  return [`checkpoint quantized as ${m.slice(0, 40)} (quantization_config): priced at the precision given, not by ${m.slice(0, 40)} kernels`];
 }
 
 function mtpNote(cfg: Record<string, unknown>): string[] {
@@ -272,6 +287,12 @@ function windowNote(slidingLayers: number, numLayers: number, window: number | n
  * m.attention.kind // => 'gqa'
  */
 export function loadModelConfig(json: unknown, id?: string): ModelSpec {
+  const m = modelOfConfig(json, id);
+  const q = quantizationNote(Object.hasOwn(json as object, 'quantization_config') ? (json as Record<string, unknown>).quantization_config : undefined);
+  return q.length ? { ...m, notes: [...(m.notes ?? []), ...q] } : m;
+}
+
+function modelOfConfig(json: unknown, id?: string): ModelSpec {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new InputError('config', json, 'a JSON object (an HF config.json)');
   const outer = json as Record<string, unknown>;
   if (Array.isArray(outer.architectures) && outer.architectures[0] === 'Gemma3ForConditionalGeneration') return gemma3Multimodal(outer, id);

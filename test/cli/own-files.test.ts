@@ -54,6 +54,8 @@ test('batchlab deploy --hardware <file> and --usd-per-hour: the user\'s hardware
   assert.ok(close(own.usdPerMillionOutput, (cat.usdPerMillionOutput * 1.25) / cat.usdPerDeviceHour));
   assert.ok(close(flag.usdPerMillionOutput, own.usdPerMillionOutput));
   assert.match((await run(['deploy', '--hardware', 'h100-sxm', '--usd-per-hour', '1.25', ...args])).out, /at \$1\.25 per device-hour \(given with --usd-per-hour\)/);
+  // A price of 0 given is said as given (it asked for a price the user had given).
+  assert.match((await run(['deploy', '--hardware', 'h100-sxm', '--usd-per-hour', '0', ...args])).out, /at \$0 per device-hour \(given with --usd-per-hour\): no money figures/);
   mine.memoryBytesPerSecond = { value: -1, source: 'x' };
   writeFileSync(file, JSON.stringify(mine));
   const bad = await run(['deploy', '--hardware', file, ...args]);

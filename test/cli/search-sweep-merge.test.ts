@@ -34,6 +34,11 @@ test('batchlab search: when configurations fit but miss the limits, the reason g
   const j = JSON.parse((await run(['--json', 'search', '--spec', path])).out);
   assert.equal(j.best, null);
   assert.equal(j.reasonKind, 'slo');
+  // With --simulate there is nothing to check, and the JSON says why.
+  const sj = JSON.parse((await run(['--json', 'search', '--spec', path, '--simulate'])).out);
+  assert.equal(sj.simulated.best, null);
+  assert.deepEqual(sj.simulated.checked, []);
+  assert.match(sj.simulated.reason, /nothing to check/);
   assert.match(j.reason, /^no configuration meets the SLO: \d+ of 24 configurations fit in memory at batch 1, and their best TTFT \d+ ms against 1 ms, best TPOT [\d.]+ ms against 1\.0 ms$/);
   // The text says how many points were priced of how many, and why the rest were skipped (it said "searched 0 points" beside "23 of 24 configurations fit").
   const text = await run(['search', '--spec', path]);
@@ -91,6 +96,12 @@ test('batchlab search --frontier says what priced each frontier point and which 
   }
   // mi300x has no kernel tables: its points are the performance model's (typical).
   assert.ok(lines.filter((l) => l.includes('mi300x')).every((l) => /\[typical/.test(l)));
+  // The JSON says the same of each point.
+  const j = JSON.parse((await run(['--json', 'search', '--spec', resolve(import.meta.dirname, '../../docs/search-spec.example.json'), '--frontier'])).out);
+  for (const p of j.frontier) {
+    assert.equal(p.meetsSlo, p.ttftSeconds <= 1 && p.tpotSeconds <= 0.04);
+    assert.equal(p.figures, p.hardware === 'mi300x' ? 'typical' : 'kernel tables');
+  }
 });
 
 test('batchlab sweep: a shard beyond the points says it holds none (it printed "points 240..239")', withDir(async (dir) => {

@@ -109,4 +109,12 @@ test("loadModelConfig() reads an FP8 checkpoint's scaling from quantization_conf
   assert.equal(loadModelConfig({ ...llama, quantization_config: { quant_method: 'fp8', weight_block_size: [128, 128], activation_scheme: 'dynamic' } }).checkpointFp8Scaling, 'block');
   assert.equal(loadModelConfig({ ...llama, quantization_config: { quant_method: 'awq' } }).checkpointFp8Scaling, undefined);
   assert.equal(loadModelConfig({ ...llama, quantization_config: 'fp8' }).checkpointFp8Scaling, undefined);
+  // A block that is not two positive integers is refused, naming the field (it was read as block scaling).
+  for (const bad of [[0, 128], [128], ['128', 128], 128]) {
+    assert.throws(() => loadModelConfig({ ...llama, quantization_config: { quant_method: 'fp8', weight_block_size: bad } }), (e: unknown) => e instanceof InputError && e.field === 'quantization_config.weight_block_size');
+  }
+  // Another method is priced at the precision a command gives, and the notes say so: AWQ, and gpt-oss's MXFP4.
+  assert.ok(loadModelConfig({ ...llama, quantization_config: { quant_method: 'awq', bits: 4 } }).notes!.some((n) => /^checkpoint quantized as awq \(quantization_config\): priced at the precision given, not by awq kernels$/.test(n)));
+  assert.ok(loadModel('gpt-oss-120b').notes!.some((n) => /^checkpoint quantized as mxfp4 /.test(n)));
+  assert.ok(!(loadModel('deepseek-v3').notes ?? []).some((n) => /checkpoint quantized/.test(n)));
 });
