@@ -770,6 +770,7 @@ export {
   rooflineDeviceStepModel,
   searchCheapestDeployment,
   searchCandidates,
+  meetsSlo,
   searchSpaceFromSpec,
   searchSpaceSize,
   searchSweep,

@@ -73,6 +73,16 @@ export function intArg(flag: string, raw: string, min: number, max: number): num
 }
 
 /**
+ * A simulation's `--seed`: a strict integer in [0, 2³² − 1], as the simulators take it.
+ *
+ * @example
+ * seedArg('7') // => 7
+ */
+export function seedArg(raw: string): number {
+  return intArg('--seed', raw, 0, 2 ** 32 - 1);
+}
+
+/**
  * Maps a library InputError's field to the flag that fed it, so the message names
  * what the user typed: `fields` maps a field (e.g. 'layout.tensorParallel') to its
  * flag ('--tp'); `words` replaces internal names inside the allowed range as well.

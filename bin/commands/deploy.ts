@@ -1,4 +1,4 @@
-import { asFlags, decimalArg, decimalInRange, intArg, wantsJson } from './context.js';
+import { asFlags, decimalArg, decimalInRange, intArg, seedArg, wantsJson } from './context.js';
 import type { Command } from 'commander';
 import type { CliIo } from './io.js';
 import { DTYPES } from '../../lib/core/types.js';
@@ -287,7 +287,7 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
       rate: decimalInRange('--rate', o.rate, { min: 0, exclusiveMin: true, max: 1e6 }),
       output: intArg('--output', o.output, 1, 1 << 22),
       requests: intArg('--requests', o.requests, 1, 1_000_000),
-      seed: intArg('--seed', o.seed, 0, 2 ** 32 - 1),
+      seed: seedArg(o.seed),
       ...(o.engine === undefined ? {} : { engine: servingEnginePreset(checkOneOf('--engine', o.engine, SERVING_ENGINES), engineDevice(hw, layout.tensorParallel)) }),
     };
   }
@@ -310,13 +310,12 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
     if (batch * perSequence > most) throw new InputError('--batch', batch, `an integer in [1, ${Math.floor(most / perSequence)}] with --eplb: the placement model samples the routing of --batch × ${perSequence} tokens × --dp ${dp}, at most ${ROUTING_SAMPLE_MAX_TOKENS}`);
   }
   const routing = o.eplb ? { expertRouting: 'eplb' as const } : {};
-  const step = (() => {
-    try {
-      return asFlags(() => perfDeviceStepModel(model, hw, layout, precision, { efficiency, ...kernels, ...routing }), { ...LAYOUT_FLAGS, framework: '--framework', fp8Scaling: '--fp8-scaling', dtype: '--precision' }, LAYOUT_WORDS);
-    } catch (e) {
-      throw calibrationAsPrecision(e, o.precision ?? 'bf16', hw);
-    }
-  })();
+  let step: ReturnType<typeof perfDeviceStepModel>;
+  try {
+    step = asFlags(() => perfDeviceStepModel(model, hw, layout, precision, { efficiency, ...kernels, ...routing }), { ...LAYOUT_FLAGS, framework: '--framework', fp8Scaling: '--fp8-scaling', dtype: '--precision' }, LAYOUT_WORDS);
+  } catch (e) {
+    throw calibrationAsPrecision(e, o.precision ?? 'bf16', hw);
+  }
   // The engine preset's own tables were asked for and the database has none for the device: the label says so.
   const stepLabel = missing ? `${step.label}; ${missing}` : step.label;
   const decode = decodePerformance(step, layout, { sequencesPerRank: batch, context, speculative });
@@ -409,7 +408,7 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
     io.out(`  measured kernel tables in ${dbName} hold ${hw.id} (${tablesHeld.join(', ')}): --framework <name> prices this step from them, an op they lack from this model; at small batches the two can differ several times over`);
   }
   if (decodeStep) {
-    const fp8 = precision.weights === 'fp8' && tablesPrice(kernels, hw) ? ` (FP8 GEMMs, ${(({ scaling, from }) => fp8TableText(scaling, from))(fp8ScalingOf(model, kernels.fp8Scaling))})` : '';
+    const fp8 = precision.weights === 'fp8' && tablesPrice(kernels, hw) ? ` (FP8 GEMMs, ${fp8TableText(fp8ScalingOf(model, kernels.fp8Scaling))})` : '';
     const share = decodeStep.fromTables && decodeStep.fromTables.opSeconds > 0 ? `; ${fmt((100 * decodeStep.fromTables.tableSeconds) / decodeStep.fromTables.opSeconds)} % of its kernel and collective time, before overlap, from table rows` : '';
     io.out(`  inter-token latency ${fmt(decode.tpotSeconds * 1e3)} ms at batch ${batch}; one decode step (${fmt(decodeStep.seconds * 1e3)} ms${share}) priced by${fp8}:`);
     for (const line of kernelUsageLines(decodeStep.kernels ?? [])) io.out(`    ${line}`);

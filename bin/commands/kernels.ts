@@ -124,9 +124,9 @@ export const FP8_SCALING_FLAG_HELP = `where kernel tables price the step (--fram
  * (PerfConfig `fp8Scaling`; the mapping is `kernelOpSeconds` in lib/roofline/kernel-step.ts).
  *
  * @example
- * fp8TableText('static') // => "static scaling: the GEMM table's 'fp8' rows less its compute_scale and scale_matrix passes"
+ * fp8TableText({ scaling: 'static' }) // => "static scaling: the GEMM table's 'fp8' rows less its compute_scale and scale_matrix passes"
  */
-export function fp8TableText(scaling: Fp8Scaling = 'dynamic', from?: 'asked' | 'checkpoint' | 'default'): string {
+export function fp8TableText({ scaling, from }: { scaling: Fp8Scaling; from?: 'asked' | 'checkpoint' | 'default' } = { scaling: 'dynamic' }): string {
   const whose = from === 'checkpoint' ? ", the checkpoint's own (its config.json's quantization_config; --fp8-scaling overrides it)" : '';
   if (scaling === 'block') return `block scaling${whose}: the GEMM table's 'fp8_block' rows`;
   if (scaling === 'static') return `static scaling${whose}: the GEMM table's 'fp8' rows less its compute_scale and scale_matrix passes`;

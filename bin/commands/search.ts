@@ -2,7 +2,7 @@ import { efficiencyModeOf } from '../../lib/roofline/deployment.js';
 import { wantsJson } from './context.js';
 import type { Command } from 'commander';
 import type { CliIo } from './io.js';
-import { cheapestByBruteForce, deploymentFrontier, evaluateSearchPoint, evaluateSearchSpace, searchCheapestDeployment, searchSpaceSize } from '../../lib/deployment/search.js';
+import { cheapestByBruteForce, deploymentFrontier, evaluateSearchPoint, evaluateSearchSpace, meetsSlo, searchCheapestDeployment, searchSpaceSize } from '../../lib/deployment/search.js';
 import type { SearchPoint, SearchSpace, Slo } from '../../lib/deployment/search.js';
 import { searchSpaceFromSpec } from '../../lib/deployment/spec.js';
 import { specFramework } from '../../lib/batching/replica.js';
@@ -10,7 +10,7 @@ import { searchDecodeContext } from '../../lib/deployment/search.js';
 import type { PoolLayout } from '../../lib/deployment/types.js';
 import { hardwareWithPrice } from '../../lib/hardware/spec.js';
 import { formatUsd } from '../../lib/util/money.js';
-import { asFlags, decimalInRange, intArg } from './context.js';
+import { asFlags, decimalInRange, intArg, seedArg } from './context.js';
 import { SIMULATED_SLO_PERCENTILE, simulatedCheapestDeployment } from '../../lib/deployment/serve.js';
 import type { SimulatedCandidate } from '../../lib/deployment/serve.js';
 import { PRICE_FLAG_HELP, countOf, modelNoteLines, progressBar } from './inputs.js';
@@ -210,7 +210,7 @@ function searchCommand(
   // A p99 verdict needs a hundred requests at the least (at a hundred it is the slowest one's).
   const requests = intArg('--requests', o.requests ?? '2000', 100, 1_000_000);
   const candidates = intArg('--candidates', o.candidates ?? '10', 1, 1000);
-  const seed = intArg('--seed', o.seed ?? '1', 0, 2 ** 32 - 1);
+  const seed = seedArg(o.seed ?? '1');
   const kvCache = kvCacheArg(o.kvCache);
   const spec = readJsonSpec('--spec', o.spec) as SearchSpec;
   // The spec's framework (the default engine's, vllm, when it names none) unless --framework
@@ -265,7 +265,6 @@ function searchCommand(
   };
   const deploy = best ? deployCommandFor(best, space, spec, o.usdPerHour, kernelFlagsFor(best)) : null;
   const leftOut = leftOutConfigurations(smallest);
-  const withinSlo = (p: SearchPoint): boolean => (slo.ttftSeconds === undefined || p.ttftSeconds <= slo.ttftSeconds) && (slo.tpotSeconds === undefined || p.tpotSeconds <= slo.tpotSeconds);
   const simBar = o.simulate && best ? progressBar(io, 'search: simulated check') : undefined;
   let simulated: ReturnType<typeof simulatedCheapestDeployment> | undefined;
   try {
@@ -273,7 +272,9 @@ function searchCommand(
   } finally {
     simBar?.stop();
   }
-  const simDeploy = simulated?.best ? deployCommandFor(simulated.best.point, space, spec, o.usdPerHour, kernelFlagsFor(simulated.best.point)) : null;
+  // The deploy line that reruns the simulated answer's check: its rate to ten digits reproduces the percentiles.
+  const simBest = simulated?.best;
+  const simDeploy = simBest ? `${deployCommandFor(simBest.point, space, spec, o.usdPerHour, kernelFlagsFor(simBest.point))} --simulate --rate ${Number(simBest.serving.ratePerSecond.toPrecision(10))} --requests ${requests} --seed ${seed}` : null;
   if (o.json) {
     const figures = best ? figuresOf(best, space, kernels) : undefined;
     const pricedBy = Object.fromEntries(space.hardware.map((h) => [h.id, figuresKind(tablesPrice(kernels, h), efficiencyModeOf(h))]));
@@ -283,10 +284,10 @@ function searchCommand(
       seed,
       ...(simulated ? {} : { reason: 'no configuration meets the SLO as the search prices it: nothing to check' }),
       best: simulated?.best ? simulatedJson(simulated.best) : null,
-      sameAsDeploy: simDeploy && `${simDeploy} --simulate --rate ${Number(simulated!.best!.serving.ratePerSecond.toPrecision(10))} --requests ${requests} --seed ${seed}`,
+      sameAsDeploy: simDeploy,
       checked: (simulated?.checked ?? []).map(simulatedJson),
     };
-    io.out(JSON.stringify({ slo, best, ...(figures ? { figures: figures.kind, figuresNote: figures.note } : {}), pricedBy, evaluated, seconds, reason: none?.reason ?? null, reasonKind: none?.kind ?? null, sameAsDeploy: deploy, leftOut, notes: space.model.notes ?? [], ...(brute !== undefined ? { bruteForce: brute, agrees: brute?.index === best?.index } : {}), ...(frontier ? { frontier: frontier.map((p) => ({ ...p, meetsSlo: withinSlo(p), figures: figuresOf(p, space, kernels).kind })) } : {}), ...(simJson ? { simulated: simJson } : {}) }, null, 2));
+    io.out(JSON.stringify({ slo, best, ...(figures ? { figures: figures.kind, figuresNote: figures.note } : {}), pricedBy, evaluated, seconds, reason: none?.reason ?? null, reasonKind: none?.kind ?? null, sameAsDeploy: deploy, leftOut, notes: space.model.notes ?? [], ...(brute !== undefined ? { bruteForce: brute, agrees: brute?.index === best?.index } : {}), ...(frontier ? { frontier: frontier.map((p) => ({ ...p, meetsSlo: meetsSlo(p, slo), figures: figuresOf(p, space, kernels).kind })) } : {}), ...(simJson ? { simulated: simJson } : {}) }, null, 2));
     return;
   }
   const L = space.load;
@@ -315,7 +316,7 @@ function searchCommand(
     const all = simulated.candidates < candidates;
     io.out(
       simulated.best
-        ? `cheapest under simulation: ${describe(simulated.best.point, space)}${simulated.best.point.index === best!.index ? ' (the same answer)' : ''}; the same configuration under its load: ${simDeploy} --simulate --rate ${Number(simulated.best.serving.ratePerSecond.toPrecision(10))} --requests ${requests} --seed ${seed}`
+        ? `cheapest under simulation: ${describe(simulated.best.point, space)}${simulated.best.point.index === best!.index ? ' (the same answer)' : ''}; the same configuration under its load: ${simDeploy}`
         : all
           ? `none of the ${countOf(simulated.checked.length, 'answer')} meeting the SLO analytically holds it at p${SIMULATED_SLO_PERCENTILE} under simulation (every one was checked)`
           : `none of the ${countOf(simulated.checked.length, 'cheapest answer')} holds the SLO at p${SIMULATED_SLO_PERCENTILE} under simulation (raise --candidates to check more)`,
@@ -328,7 +329,7 @@ function searchCommand(
   for (const g of leftOut) io.out(`  ${leftOutText(g, space)}`);
   if (brute !== undefined) io.out(`brute force: ${brute ? `point ${brute.index}` : 'none'} (${brute?.index === best?.index ? 'agrees' : 'DISAGREES'})`);
   // Each frontier point says what priced it and whether it meets the SLO: the frontier ranges over every feasible point.
-  if (frontier) for (const p of frontier) io.out(`  frontier: ${describe(p, space)} [${figuresOf(p, space, kernels).kind}${withinSlo(p) ? '' : '; misses the SLO'}]`);
+  if (frontier) for (const p of frontier) io.out(`  frontier: ${describe(p, space)} [${figuresOf(p, space, kernels).kind}${meetsSlo(p, slo) ? '' : '; misses the SLO'}]`);
   for (const line of modelNoteLines(space.model)) io.out(line);
 }
 

@@ -16,7 +16,7 @@ import { defaultKernelDb, kernelTablesOf, newestKernelVersion, type KernelDb } f
 import { DTYPES, type Dtype } from '../../lib/core/types.js';
 import { InputError } from '../../lib/util/errors.js';
 import { checkOneOf } from '../../lib/util/validate.js';
-import { asFlags, decimalArg, decimalInRange, emit, intArg } from './context.js';
+import { asFlags, decimalArg, decimalInRange, emit, intArg, seedArg } from './context.js';
 import { FRAMEWORK_FLAG_HELP, calibrationAsPrecision, efficiencyText, engineKernelOptions, figuresKind, tablesPrice } from './kernels.js';
 
 interface SimulateCliOptions {
@@ -212,7 +212,7 @@ export function register(program: Command): void {
         for (const f of POLICY_FLAGS) if (cmd.getOptionValueSource(f) === 'cli') throw new InputError(FLAG_NAMES[f], o[f], 'given with --policy (an engine preset sets the batch and the token budget)');
         preset = replica.preset!;
       }
-      const seed = intArg('--seed', o.seed, 0, 2 ** 32 - 1);
+      const seed = seedArg(o.seed);
       if (o.concurrency !== undefined) return concurrencyTable(o, cmd, replica, policy ?? preset!, seed);
       if (cmd.getOptionValueSource('requestsPerClient') === 'cli') throw new InputError('--requests-per-client', o.requestsPerClient, 'given with --concurrency (each closed-loop client sends that many)');
       const how = { stepCost: replica.stepCost, costLabel: replica.label, kvCapacityTokens: replica.kvCapacityTokens, ...(policy ? { policy } : { engine: preset! }) };

@@ -16,7 +16,7 @@ export { deepseekDayReproduction } from './deepseek.js';
 export type { PublishedVsPredicted, DeepseekDayReproduction } from './deepseek.js';
 export { listLocalSetups, loadLocalSetup, singleDeviceSetup, localDecode, localSetupFromJson, loadLocalSetupFile, withSetupOverrides, listLocalRuntimes, loadLocalRuntime, runtimeFactorFor, PREFILL_CHUNK } from './local.js';
 export type { LocalSetup, LocalOffload, HostCompute, LocalRunOptions, LocalTier, LocalRun, LocalSetupOverrides, LocalRuntime, RuntimeFactor, AppliedRuntimeFactor } from './local.js';
-export { searchSpaceSize, searchPointCoordinates, evaluateSearchPoint, evaluateSearchSpace, cheapestByBruteForce, searchCheapestDeployment, searchCandidates, deploymentFrontier, searchDecodeContext, checkSlo } from './search.js';
+export { searchSpaceSize, searchPointCoordinates, evaluateSearchPoint, evaluateSearchSpace, cheapestByBruteForce, searchCheapestDeployment, searchCandidates, meetsSlo, deploymentFrontier, searchDecodeContext, checkSlo } from './search.js';
 export type { SearchLoad, Slo, SearchSpace, SearchPoint } from './search.js';
 export { searchSpaceFromSpec, searchSweep, searchSweepColumns } from './spec.js';
 export type { SearchSpec } from './spec.js';

@@ -275,7 +275,14 @@ export function evaluateSearchPoint(space: SearchSpace, index: number): SearchPo
   return evaluate(space, index, groupModel(space, co.h, co.l, co.p, load), load, co);
 }
 
-function meets(pt: SearchPoint, slo: Slo): boolean {
+/**
+ * Whether a point meets an SLO as the search judges it: feasible, its TTFT and TPOT within
+ * the limits the SLO gives (a checked SLO: `checkSlo`).
+ *
+ * @example
+ * meetsSlo(point, { tpotSeconds: 0.05 }) // => point.feasible && point.tpotSeconds <= 0.05
+ */
+export function meetsSlo(pt: SearchPoint, slo: Slo): boolean {
   return pt.feasible && (slo.ttftSeconds === undefined || pt.ttftSeconds <= slo.ttftSeconds) && (slo.tpotSeconds === undefined || pt.tpotSeconds <= slo.tpotSeconds);
 }
 
@@ -343,7 +350,7 @@ export function evaluateSearchSpace(space: SearchSpace): SearchPoint[] {
 export function searchCandidates(space: SearchSpace, slo: Slo, limit: number): SearchPoint[] {
   const s = checkSlo(slo);
   const n = checkInt('limit', limit, { min: 1, max: MAX_POINTS });
-  const meeting = evaluateSearchSpace(space).filter((pt) => meets(pt, s));
+  const meeting = evaluateSearchSpace(space).filter((pt) => meetsSlo(pt, s));
   meeting.sort((a, b) => (better(a, b) ? -1 : better(b, a) ? 1 : 0));
   return meeting.slice(0, n);
 }
@@ -357,7 +364,7 @@ export function searchCandidates(space: SearchSpace, slo: Slo, limit: number): S
 export function cheapestByBruteForce(space: SearchSpace, slo: Slo): SearchPoint | null {
   const s = checkSlo(slo);
   let best: SearchPoint | null = null;
-  for (const pt of evaluateSearchSpace(space)) if (meets(pt, s) && better(pt, best)) best = pt;
+  for (const pt of evaluateSearchSpace(space)) if (meetsSlo(pt, s) && better(pt, best)) best = pt;
   return best;
 }
 
@@ -391,7 +398,7 @@ export function searchCheapestDeployment(space: SearchSpace, slo: Slo, opts: { o
     for (let b = 0; b < B; b++) {
       evaluated++;
       const pt = evaluate(space, g0 + b, g, load, { ...co, b });
-      if (meets(pt, s) && better(pt, best)) best = pt;
+      if (meetsSlo(pt, s) && better(pt, best)) best = pt;
     }
   }
   opts.onProgress?.(n / B, n / B);
