@@ -306,6 +306,7 @@ export {
   kvCacheCapacity,
   precisionOfClasses,
   fp8ScalingOf,
+  residualStreamDtype,
   publishedMethodRows,
   publishedMethodTable,
   publishedMethodSummary,

@@ -497,7 +497,7 @@ export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framewo
     LINK_OPS.has(op)
       ? 'fp16 read from the bf16 rows: a collective moves bytes, and both are 2 bytes an element'
       : `fp16 read from the bf16 rows: ${hw.name}'s datasheet gives fp16 and bf16 the same tensor-core peak (${(hardwarePeakFlops(hw, 'bf16') / 1e12).toFixed(1)} TFLOP/s dense), both 2 bytes`;
-  const ask = (op: KernelOp, query: Record<string, string | number>, hold?: KernelHold): KernelAnswer | undefined => {
+  const ask = (op: KernelOp, query: Record<string, string | number>, hold?: KernelHold, note?: string): KernelAnswer | undefined => {
     const t = tableOf(op);
     let a = t ? lookupKernel(t, query, hold) : undefined;
     let alias: string | undefined;
@@ -508,6 +508,7 @@ export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framewo
     }
     if (!a) return undefined;
     const notes = [
+      ...(note ? [note] : []),
       ...(alias ? [alias] : []),
       ...(wideEp !== undefined && wideEp !== framework && WIDE_EP_OPS.has(op) ? [`${wideEp}'s wide-EP table`] : []),
       ...measuredUnder(t!, a),
@@ -526,6 +527,35 @@ export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framewo
   // chooses a distribution among the rows that will answer, as `ask` falls back row by row.
   const tableDtype = (op: KernelOp, dtype: string, ...lead: string[]): string =>
     dtype === 'fp16' && aliases(op) && !holds(op, 'fp16', ...lead) && holds(op, 'bf16', ...lead) ? 'bf16' : dtype;
+  // The attention (FMHA) dtype whose rows answer an attention query over a `kvDtype` cache,
+  // and why where it is not the one asked. Decode: aiconfigurator keys no generation table on
+  // the attention dtype, only on the cache's ('no generation table keys on fmha',
+  // sdk/models/helpers.py:892; query_generation_attention_table takes the KV mode alone,
+  // rust/aiconfigurator-core/src/operators/attention.rs:704-713, commit 095f58a5), so a table
+  // that files its rows under one attention dtype answers every other. Prefill: where the
+  // table holds no rows at the asked attention dtype over that cache but holds bf16 ones,
+  // they answer, as aiconfigurator falls back from an FP8 FMHA the tables lack
+  // (helpers.py:936-943; vLLM's tables hold only bf16 FMHA, helpers.py:718-721): slower than
+  // an engine that runs FP8 attention, which the note says.
+  const attentionMemo = new Map<string, { dtype: string; note?: string }>();
+  const attentionDtype = (op: 'context_attention' | 'generation_attention', dtype: string, kvDtype: string): { dtype: string; note?: string } => {
+    const key = `${op}|${dtype}|${kvDtype}`;
+    let a = attentionMemo.get(key);
+    if (a === undefined) attentionMemo.set(key, (a = resolveAttentionDtype(op, dtype, kvDtype)));
+    return a;
+  };
+  const resolveAttentionDtype = (op: 'context_attention' | 'generation_attention', dtype: string, kvDtype: string): { dtype: string; note?: string } => {
+    if (holds(op, dtype, kvDtype) || (aliases(op) && dtype === 'fp16' && holds(op, 'bf16', kvDtype))) return { dtype };
+    const filed = [...new Set([...(tableOf(op)?.index.keys() ?? [])].map((k) => k.split('|')).filter((k) => k[1] === kvDtype).map((k) => k[0]))].sort();
+    if (op === 'generation_attention' && filed.length > 0) {
+      const under = filed.includes('bf16') ? 'bf16' : filed[0];
+      return { dtype: under, note: `${dtype} attention with the KV cache in ${kvDtype}, read from the rows filed under ${under} attention: decode-attention tables are keyed by the cache's dtype alone, as aiconfigurator's` };
+    }
+    if (op === 'context_attention' && filed.includes('bf16')) {
+      return { dtype: 'bf16', note: `no ${dtype}-attention rows with the KV cache in ${kvDtype}: the table's bf16-attention rows, as aiconfigurator falls back; slower than an engine running ${dtype} attention` };
+    }
+    return { dtype };
+  };
   // Every dtype whose rows can answer a query of `dtype`.
   const answeringDtypes = (op: KernelOp, dtype: string): string[] => (dtype === 'fp16' && aliases(op) ? ['fp16', 'bf16'] : [dtype]);
   const link = (scope: KernelScope) => ({ latencySeconds: 0, bytesPerSecond: scope === 'intra' ? hw.intraNodeBytesPerSecond : hw.interNodeBytesPerSecond });
@@ -611,7 +641,8 @@ export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framewo
     contextAttention(q) {
       sizes('contextAttention', { ...q });
       const kvKey = q.heads === q.kvHeads ? q.heads : q.kvHeads;
-      const found = ask('context_attention', { dtype: q.dtype, kv_dtype: q.kvDtype, kv_heads: kvKey, head_dim: q.headDim, heads: q.heads, prompt: q.prompt, batch: q.batch });
+      const fmha = attentionDtype('context_attention', q.dtype, q.kvDtype);
+      const found = ask('context_attention', { dtype: fmha.dtype, kv_dtype: q.kvDtype, kv_heads: kvKey, head_dim: q.headDim, heads: q.heads, prompt: q.prompt, batch: q.batch }, undefined, fmha.note);
       if (found) return found;
       const flops = 4 * q.batch * q.heads * q.headDim * prefillAttentionPairs(q.prompt, 0);
       const bytes = q.batch * q.prompt * q.headDim * (2 * q.heads * bytesOf(q.dtype) + 2 * q.kvHeads * bytesOf(q.kvDtype));
@@ -633,7 +664,8 @@ export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framewo
       // the datasheet bandwidth; the slope read Llama 3.1 8B's at 1,000 + 500 tokens and
       // batch 492 at 100 %).
       const point = { heads: q.heads, context: q.context, batch: q.batch };
-      const found = ask('generation_attention', { dtype: q.dtype, kv_dtype: q.kvDtype, kv_heads: kvKey, head_dim: q.headDim, ...point }, { axes: ['context', 'batch'], roofline });
+      const fmha = attentionDtype('generation_attention', q.dtype, q.kvDtype);
+      const found = ask('generation_attention', { dtype: fmha.dtype, kv_dtype: q.kvDtype, kv_heads: kvKey, head_dim: q.headDim, ...point }, { axes: ['context', 'batch'], roofline }, fmha.note);
       return found ?? bound(roofline(point));
     },
     mlaContext(q) {

@@ -125,7 +125,11 @@ const EXPERT_ROUTINGS: readonly ExpertRouting[] = ['power-law', 'balanced', 'epl
 export interface Precision {
   /** Stored weights; also the tensor-core dtype of weight GEMMs unless `compute` says otherwise. */
   weights: Dtype;
-  /** Activations between operations, and the attention core's compute dtype. */
+  /**
+   * Activations between operations, and the attention core's compute dtype. Narrower than
+   * 16 bits it quantizes the inputs of GEMMs and attention only: the residual stream, its
+   * norms and the tensor-parallel all-reduce stay 16-bit (`residualStreamDtype`).
+   */
   activations: Dtype;
   kvCache: Dtype;
   /** Expert-parallel dispatch (tokens to experts) and combine (results back). */
@@ -385,6 +389,23 @@ interface Resolved {
 
 const MAX_DEVICES = 1 << 16;
 const MAX_TOKENS = 1 << 24;
+
+/**
+ * The dtype of the residual stream between a layer's GEMMs: its norms, residual adds and
+ * tensor-parallel all-reduce. The activations' dtype where it is 16 or 32 bits; bf16 where
+ * the activations are narrower, since 8- and 4-bit activations exist only as the inputs of
+ * a GEMM or attention kernel, quantized there, while the GEMMs write and the all-reduce
+ * sums 16-bit outputs (aiconfigurator prices every all-reduce at 16 bits unless told
+ * otherwise, whatever the checkpoint: ModelConfig.comm_quant_mode = CommQuantMode.half,
+ * aic-core/src/aiconfigurator_core/sdk/config.py:25, which no checkpoint inference changes,
+ * sdk/models/helpers.py:677-689, commit 095f58a5).
+ *
+ * @example
+ * residualStreamDtype({ weights: 'fp8', compute: 'fp8', activations: 'fp8', kvCache: 'fp8', dispatch: 'fp8', combine: 'fp8' }) // => 'bf16'
+ */
+export function residualStreamDtype(p: Pick<Precision, 'activations'>): Dtype {
+  return DTYPE_BYTES[p.activations] >= 2 ? p.activations : 'bf16';
+}
 
 function resolvePrecision(p: PerfConfig['precision']): Precision {
   if (p === undefined || typeof p === 'string') {
@@ -791,19 +812,20 @@ function stageCost(model: ModelSpec, hw: HardwareSpec, r: Resolved, work: Checke
   // kernels, measured as a share of GEMM + attention time (auxiliaryKernelFraction).
   // With kernel tables, GEMM and attention times are measured kernels, not a share to scale:
   // the auxiliary kernels are priced by their bytes alone.
-  const elementwiseBytesSeconds = (elementwiseElements * DTYPE_BYTES[r.precision.activations]) / (hw.memoryBytesPerSecond * r.cal.memoryEfficiency);
+  const elementwiseBytesSeconds = (elementwiseElements * DTYPE_BYTES[residualStreamDtype(r.precision)]) / (hw.memoryBytesPerSecond * r.cal.memoryEfficiency);
   const elementwise =
     r.mode === 'spec' ? 0 : r.kernels?.device ? elementwiseBytesSeconds : Math.max(elementwiseBytesSeconds, r.cal.auxiliaryKernelFraction * (gemm + attention));
   if (r.mode !== 'spec') kernels += r.auxiliaryKernels ?? ELEMENTWISE_KERNELS_PER_LAYER * model.numLayers;
 
   // Communication.
-  const actBytes = DTYPE_BYTES[r.precision.activations];
+  const residual = residualStreamDtype(r.precision);
+  const actBytes = DTYPE_BYTES[residual];
   const tpLink = linkFor(hw, r, r.tp);
   const moeLayers = moe ? model.moeLayers : 0;
   const allReduces = expertParallel ? 2 * (model.numLayers - moeLayers) + moeLayers : 2 * model.numLayers;
   let allReduce = ringAllReduceSeconds(tokens * h * actBytes, r.tp, tpLink);
   if (r.kernels?.device && r.tp > 1 && tokens > 0) {
-    const a = r.kernels.allReduce(tokens * h * actBytes, r.tp, r.tp <= r.perNode ? 'intra' : 'inter', r.precision.activations);
+    const a = r.kernels.allReduce(tokens * h * actBytes, r.tp, r.tp <= r.perNode ? 'intra' : 'inter', residual);
     if (a.kind !== 'bound') allReduce = a.seconds;
     tally.add('allreduce', a.kind === 'bound' ? { kind: r.mode, from: `${hw.name} performance model (${r.mode})`, rows: [] } : a, allReduces);
     if (a.kind !== 'bound') tableSeconds += allReduces * allReduce;
@@ -1160,7 +1182,7 @@ function fitOf(model: ModelSpec, hw: HardwareSpec, r: Resolved, x: { sequences: 
   const moe = model.moe;
   const widest = Math.max(2 * model.intermediateSize, moe ? 2 * moe.expertIntermediateSize * moe.expertsPerToken : 0, model.vocabSize) / r.tp;
   const tokens = Math.ceil(x.tokens / r.dp);
-  const activationBytes = tokens * (2 * model.hiddenSize + widest) * DTYPE_BYTES[r.precision.activations];
+  const activationBytes = tokens * (2 * model.hiddenSize + widest) * DTYPE_BYTES[residualStreamDtype(r.precision)];
   const totalBytes = weightBytes + kvCacheBytes + activationBytes;
   const capacityBytes = hw.memoryCapacityBytes * r.memoryFraction;
   const headroomBytes = capacityBytes - totalBytes;

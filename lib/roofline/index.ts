@@ -15,7 +15,7 @@ export {
 } from './model.js';
 export type { RooflineOptions, DecodeThroughputPoint, OpRooflineRow, CriticalBatchGridPoint } from './model.js';
 export { stepTime, perfStepCost, memoryFit, maxBatchThatFits, EFFICIENCY_MODES, LAUNCH_MODES } from './deployment.js';
-export { kvCacheCapacity, precisionOfClasses, fp8ScalingOf } from './deployment.js';
+export { kvCacheCapacity, precisionOfClasses, fp8ScalingOf, residualStreamDtype } from './deployment.js';
 export type { Parallelism, Precision, PerfConfig, EfficiencyMode, LaunchMode, StepTime, StepTimeBreakdown, MemoryFit } from './deployment.js';
 export type { KvCapacity } from './deployment.js';
 export { publishedCases, predictPublishedCase, publishedComparisons, publishedComparisonTable, publishedComparisonSummary, publishedComparisonNotes, readPublishedFile, publishedGridCases, publishedGridComparisons, checkPublishedGrid, publishedCaseLoadFactor, publishedCasePromptMix, publishedCaseLengthMoments, meanContextInFlight, checkPublishedCase } from './published.js';

@@ -49,9 +49,9 @@ test('kernelPricer() reads the framework the caller names and refuses one the de
   assert.match(f4.from, /b200_sxm/);
   // The datasheet bound of the same GEMM at 9 PFLOPS (NVFP4) sits below the measured time.
   assert.ok(f4.seconds >= (2 * 4096 * 8192 * 8192) / loadHardware('b200').peakFlops.nvfp4!);
-  // A dtype no table holds falls back to the bound rather than failing (generation tables file
-  // bf16 attention over bf16 or fp8 caches, no fp8 attention core).
-  assert.equal(t.generationAttention({ batch: 1, context: 1024, heads: 8, kvHeads: 1, headDim: 128, dtype: 'fp8', kvDtype: 'fp8' }).kind, 'bound');
+  // A cache dtype no table holds falls back to the bound rather than failing (generation tables
+  // file bf16 or fp8 caches, no int8 one).
+  assert.equal(t.generationAttention({ batch: 1, context: 1024, heads: 8, kvHeads: 1, headDim: 128, dtype: 'int8', kvDtype: 'int8' }).kind, 'bound');
 });
 
 test('kernelPricer() reads fp16 from the bf16 rows where the datasheet gives the two one tensor-core peak, and says so', () => {
@@ -607,9 +607,36 @@ test('kernelPricer().generationAttention() holds the boundary row\'s utilization
   near(past.seconds, 2 * 258.395e-6, 'batch held');
   // The last two measured batches' log-log slope (log2(258.395 / 138.352) = 0.90) would have answered less.
   assert.ok(past.seconds > 258.395e-6 * 2 ** Math.log2(258.395 / 138.352) * 1.05);
-  // Without a table row for the dtype: the same roofline as a bound.
-  // (no table files an fp8 attention core: the cache's 1 byte per element over the bandwidth).
-  const none = k.generationAttention({ ...q, dtype: 'fp8', kvDtype: 'fp8', batch: 512, context: 1024 });
+  // Without a table row for the cache's dtype: the same roofline as a bound
+  // (no table files an int8 cache: its 1 byte per element over the bandwidth).
+  const none = k.generationAttention({ ...q, dtype: 'int8', kvDtype: 'int8', batch: 512, context: 1024 });
   assert.equal(none.kind, 'bound');
   near(none.seconds, (512 * 1024 * 2 * 8 * 128 * 1) / h200.memoryBytesPerSecond, 'bound');
+});
+
+test('kernelPricer(): decode attention is looked up by the cache\'s dtype alone; prefill attention the table lacks at fp8 reads its bf16-attention rows, and the answer says so', () => {
+  // aiconfigurator keys no generation-attention table on the attention (FMHA) dtype
+  // (aic-core/rust/aiconfigurator-core/src/operators/attention.rs:704-713, commit 095f58a5);
+  // the shipped tables file every decode row under bf16 attention, their fp8-cache rows included.
+  const h200 = loadHardware('h200');
+  const q = { heads: 64, kvHeads: 8, headDim: 128, batch: 64, context: 2048 };
+  for (const fw of ['trtllm', 'sglang', 'vllm']) {
+    const k = kernelPricer(defaultKernelDb(), h200, fw);
+    const asked = k.generationAttention({ ...q, dtype: 'fp8', kvDtype: 'fp8' });
+    const filed = k.generationAttention({ ...q, dtype: 'bf16', kvDtype: 'fp8' });
+    assert.notEqual(asked.kind, 'bound', fw);
+    assert.equal(asked.seconds, filed.seconds, fw);
+    assert.match(asked.from, /fp8 attention with the KV cache in fp8, read from the rows filed under bf16 attention/, fw);
+    assert.doesNotMatch(filed.from, /read from the rows filed/, fw);
+  }
+  // Prefill: TensorRT-LLM's tables file fp8-attention rows over an fp8 cache and answer from them;
+  // vLLM's file none (aiconfigurator: 'VLLM perf tables only include bfloat16 FMHA',
+  // sdk/models/helpers.py:718-721), so its bf16-attention rows answer, named as a fallback.
+  const p = { heads: 64, kvHeads: 8, headDim: 128, batch: 1, prompt: 2048 };
+  const trt = kernelPricer(defaultKernelDb(), h200, 'trtllm').contextAttention({ ...p, dtype: 'fp8', kvDtype: 'fp8' });
+  assert.doesNotMatch(trt.from, /falls back/);
+  const vllm = kernelPricer(defaultKernelDb(), h200, 'vllm');
+  const fell = vllm.contextAttention({ ...p, dtype: 'fp8', kvDtype: 'fp8' });
+  assert.equal(fell.seconds, vllm.contextAttention({ ...p, dtype: 'bf16', kvDtype: 'fp8' }).seconds);
+  assert.match(fell.from, /no fp8-attention rows with the KV cache in fp8: the table's bf16-attention rows, as aiconfigurator falls back; slower than an engine running fp8 attention/);
 });

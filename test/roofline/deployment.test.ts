@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadHardware } from '../../lib/hardware/index.js';
 import { loadModel, modelStepOps, paramCounts, kvCacheBytesPerSequence } from '../../lib/models/index.js';
-import { stepTime, perfStepCost, memoryFit, maxBatchThatFits, rooflineStepCost } from '../../lib/roofline/index.js';
+import { stepTime, perfStepCost, memoryFit, maxBatchThatFits, rooflineStepCost, residualStreamDtype } from '../../lib/roofline/index.js';
 import type { PerfConfig } from '../../lib/roofline/index.js';
 import { InputError } from '../../lib/util/errors.js';
 
@@ -364,4 +364,22 @@ test('stepTime().fromTables: the step\'s kernel and collective seconds before ov
   assert.ok(Math.abs(f.opSeconds - (b.computeSeconds + b.communicationSeconds)) <= 1e-9 * f.opSeconds, `${f.opSeconds} vs ${b.computeSeconds + b.communicationSeconds}`);
   // Priced without a framework's tables: no such field.
   assert.equal(stepTime(m, hw, { parallelism: { tp: 8 }, precision: 'bf16' }, work).fromTables, undefined);
+});
+
+test('8-bit activations quantize GEMM and attention inputs only: the residual stream, its norms and the tensor-parallel all-reduce stay 16-bit (residualStreamDtype)', () => {
+  // aiconfigurator prices every all-reduce at 16 bits by default (sdk/config.py:25, comm_quant_mode half, commit 095f58a5).
+  assert.equal(residualStreamDtype({ activations: 'fp8' }), 'bf16');
+  assert.equal(residualStreamDtype({ activations: 'nvfp4' }), 'bf16');
+  assert.equal(residualStreamDtype({ activations: 'fp16' }), 'fp16');
+  assert.equal(residualStreamDtype({ activations: 'fp32' }), 'fp32');
+  const work = { prefillTokens: 0, decodeTokens: 64, contextTokens: 64 * 2048 };
+  const at = (precision: PerfConfig['precision']) => stepTime(llama, h100, { precision, efficiency: 'spec', checkMemory: false, parallelism: { tp: 4 } }, work).breakdown.communicationSeconds;
+  // The datasheet ring all-reduce of a 64 × 8192 bf16 buffer, twice per layer, whatever the activations' dtype.
+  assert.ok(at('bf16') > 0);
+  assert.equal(at('fp8'), at('bf16'));
+  assert.equal(at({ weights: 'fp8', activations: 'fp8', kvCache: 'fp8' }), at('bf16'));
+  // Under vLLM's tables a uniform fp8 step reads their bf16 all-reduce rows, not the performance model.
+  const t = stepTime(llama, loadHardware('h200'), { precision: 'fp8', parallelism: { tp: 4 }, framework: 'vllm', checkMemory: false }, work);
+  const ar = t.kernels!.filter((k) => k.op === 'allreduce');
+  assert.ok(ar.length > 0 && ar.every((k) => k.kind !== 'calibrated' && /allreduce\.csv/.test(k.from)), JSON.stringify(ar));
 });
