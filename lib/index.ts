@@ -27,6 +27,8 @@ export type {
 // util
 export {
   InputError,
+  described,
+  Described,
   fork as forkRng,
   machineFingerprint,
   machineId,

@@ -19,7 +19,7 @@ import { prefillFromMix } from '../../lib/deployment/deployment.js';
 import { EFFICIENCY_MODES, efficiencyModeOf, fp8ScalingOf } from '../../lib/roofline/deployment.js';
 import type { EfficiencyMode } from '../../lib/roofline/deployment.js';
 import type { DeviceStepModel, PoolLayout } from '../../lib/deployment/types.js';
-import { InputError } from '../../lib/util/errors.js';
+import { InputError, described } from '../../lib/util/errors.js';
 import { checkOneOf } from '../../lib/util/validate.js';
 import { DEFAULT_SERVING_ENGINE, SERVING_ENGINES, describeEnginePreset, engineDevice, servingEnginePreset, type ServingEnginePreset } from '../../lib/batching/engines.js';
 import { FP8_SCALING_FLAG_HELP, FRAMEWORK_FLAG_HELP, calibrationAsPrecision, engineKernelOptions, figuresKind, fp8TableText, kernelUsageLines, tablesPrice, efficiencyText } from './kernels.js';
@@ -144,7 +144,7 @@ const flagName = (k: string): string => `--${k.replace(/[A-Z]/g, (c) => `-${c.to
 
 function localCommand(o: DeployOptions, io: CliIo): void {
   const model = modelFlag(o.model);
-  if (o.local !== undefined && o.setup !== undefined) throw new InputError('--local/--setup', `${o.local}, ${o.setup}`, 'one of them: a catalog setup id or a setup file');
+  if (o.local !== undefined && o.setup !== undefined) throw new InputError('--local/--setup', described(`${o.local}, ${o.setup}`), 'one of them: a catalog setup id or a setup file');
   let setup = o.setup !== undefined ? asFlags(() => loadLocalSetupFile(o.setup!), { 'setup file': '--setup' }) : asFlags(() => loadLocalSetup(o.local!), { 'local setup id': '--local' });
   const over: LocalSetupOverrides = {};
   for (const [flag, field, unit, range] of SETUP_FLAGS) {
@@ -209,7 +209,7 @@ function memoryRefusal(step: DeviceStepModel, decode: DecodePerformance, batch: 
     return { reason, error: new InputError('--batch', batch, `an integer in [1, ${most}] for this layout and --context ${context} (KV caches and activations beside the weights)`, parts) };
   }
   const reason = `${m.weightBytes > m.capacityBytes ? 'the weights alone do not fit in memory' : `not even one sequence per rank fits beside the weights${pp > 1 ? ` (${pp} in flight with --pp ${pp})` : ''}`}: ${parts}`;
-  return { reason, error: new InputError('--tp/--pp/--ep/--precision', `${gb(m.weightBytes)} of weights per device`, `a layout whose weights and one sequence fit in ${gb(m.capacityBytes)} per device (raise --tp, --pp or --ep, or lower --precision or --kv-cache)`, parts) };
+  return { reason, error: new InputError('--tp/--pp/--ep/--precision', described(`${gb(m.weightBytes)} of weights per device`), `a layout whose weights and one sequence fit in ${gb(m.capacityBytes)} per device (raise --tp, --pp or --ep, or lower --precision or --kv-cache)`, parts) };
 }
 
 // The flags each mode reads beyond its own switch: a typed flag the mode does not read is refused.

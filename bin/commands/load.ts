@@ -10,7 +10,7 @@ import type { LoadRequestRecord, LoadResult, LoadWorkload } from '../../lib/serv
 import { closedLoopWarmup, comparePrediction, predictLoadDraws } from '../../lib/server/predict.js';
 import type { ServerOverheads } from '../../lib/server/predict.js';
 import { calibrateOnServedSteps } from '../../lib/server/experiment.js';
-import { InputError } from '../../lib/util/errors.js';
+import { InputError, described } from '../../lib/util/errors.js';
 import { checkWritableFile, writeFileSafe } from '../../lib/util/files.js';
 import { decimalInRange, intArg } from './context.js';
 
@@ -186,7 +186,7 @@ export function register(program: Command, io: { out: (s: string) => void; err: 
       const context = await checkServerAnswers(url);
       // Refused before sending: otherwise every request is a 400 and the run measures nothing.
       if (context !== undefined && promptLen + outputLen > context) {
-        throw new InputError('--prompt/--output', `${promptLen} + ${outputLen} = ${promptLen + outputLen} tokens`, `at most the server's context of ${context} tokens together (max_model_len at GET ${url}/v1/models)`);
+        throw new InputError('--prompt/--output', described(`${promptLen} + ${outputLen} = ${promptLen + outputLen} tokens`), `at most the server's context of ${context} tokens together (max_model_len at GET ${url}/v1/models)`);
       }
       const json = wantsJson(cmd);
       // Under --json stdout holds one JSON document, so notes go to stderr.

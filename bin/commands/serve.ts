@@ -95,7 +95,8 @@ function calibrationFromFlags(o: ServeOptions, typed: string[], maxBatch: number
 /**
  * `batchlab serve`: a Llama-architecture decode engine behind an OpenAI-compatible
  * streaming endpoint on 127.0.0.1, scheduled by one of the simulator's policies. On
- * SIGINT or SIGTERM it refuses new requests (503) and stops once every accepted one,
+ * SIGINT or SIGTERM it closes its port (new connections are refused; a request on a
+ * connection already open is answered 503) and stops once every accepted one,
  * queued or streaming, has run to its end. Every flag is checked, and the port bound,
  * before the engine is built.
  */
@@ -152,7 +153,7 @@ export function register(program: Command, io: { out: (s: string) => void; err: 
           if (stopping) return;
           stopping = true;
           // The CLI's own Ctrl-C line is written for sweeps ("after the current point"); this says what a server's stop does.
-          io.out(`batchlab: ${why}: refusing new requests (503); the ${s.loop.inSystem()} accepted requests run to their end, streams included, then the server stops`);
+          io.out(`batchlab: ${why}: closing the port (new connections are refused, a request on an open one is answered 503); the ${s.loop.inSystem()} accepted requests run to their end, streams included, then the server stops`);
           s.server.close().then(resolve, resolve);
         };
         io.signal?.addEventListener('abort', () => stop('interrupted'));

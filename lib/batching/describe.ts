@@ -1,4 +1,4 @@
-import { InputError } from '../util/errors.js';
+import { InputError, described } from '../util/errors.js';
 import { checkNumber } from '../util/validate.js';
 import type { ServingPolicyKind } from './types.js';
 import type { ServingSweepRow } from './sweep.js';
@@ -59,7 +59,7 @@ function findRow(rows: Row[], key: ServingSweepRowKey): Row {
   const policy = key.policy ?? 'window';
   const row = rows.find((o) => o.replica === key.replica && o.load === key.load && o.windowMs === key.windowMs && o.policy === policy);
   if (row === undefined) {
-    throw new InputError('key', `${key.replica}, load ${key.load}, W = ${key.windowMs} ms, ${policy}`, 'a replica, load, window and policy the sweep ran');
+    throw new InputError('key', described(`${key.replica}, load ${key.load}, W = ${key.windowMs} ms, ${policy}`), 'a replica, load, window and policy the sweep ran');
   }
   return row;
 }

@@ -1,6 +1,6 @@
 import { median as ssMedian, mean as ssMean } from '../util/stats.js';
 import { matmulBytes as gemmBytes, matmulFlops as gemmFlops } from '../core/matmul.js';
-import { InputError } from '../util/errors.js';
+import { InputError, described } from '../util/errors.js';
 import { checkArray, checkInt, checkNumber, checkOneOf, checkPositive } from '../util/validate.js';
 import { nelderMead } from './nelder-mead.js';
 import { matmulKneeBatch, rooflineSeconds } from '../perf/bound.js';
@@ -56,7 +56,7 @@ export interface RooflineFitPoint {
  */
 export function rooflineFitPoints(table: Table): RooflineFitPoint[] {
   const names = new Set(table.columnNames());
-  for (const c of ['m', 'k', 'n', 'dtype', 'median_s']) if (!names.has(c)) throw new InputError('table', `columns ${[...names].join(',')}`, `a GEMM table with column ${c}`);
+  for (const c of ['m', 'k', 'n', 'dtype', 'median_s']) if (!names.has(c)) throw new InputError('table', described(`columns ${[...names].join(',')}`), `a GEMM table with column ${c}`);
   const rows = table.objects() as Array<Record<string, unknown>>;
   return rows
     .filter((r) => !names.has('case') || r.case === 'sweep')
@@ -128,7 +128,7 @@ export function fitRoofline(input: Table | readonly RooflineFitPoint[], opts: Ro
   const form = checkOneOf('form', opts.form ?? 'max', ROOFLINE_FORMS);
   const dtype = pts[0].dtype;
   const other = pts.find((p) => p.dtype !== dtype);
-  if (other) throw new InputError('points', `dtypes ${dtype} and ${other.dtype}`, 'points of a single dtype (fit each dtype separately)');
+  if (other) throw new InputError('points', described(`dtypes ${dtype} and ${other.dtype}`), 'points of a single dtype (fit each dtype separately)');
   const flops = pts.map((p) => gemmFlops(p.m, p.k, p.n, p.batch ?? 1));
   const bytes = pts.map((p) => gemmBytes(p.m, p.k, p.n, p.dtype, p.batch ?? 1));
   const logT = pts.map((p) => Math.log(p.seconds));

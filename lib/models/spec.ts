@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { readJsonCapped } from '../util/files.js';
-import { InputError } from '../util/errors.js';
+import { InputError, described } from '../util/errors.js';
 import { checkInt } from '../util/validate.js';
 import { batchlabDataDir } from '../util/package-root.js';
 
@@ -399,7 +399,7 @@ function modelOfConfig(json: unknown, id?: string): ModelSpec {
       let moeLayers = 0;
       for (let i = 0; i < numLayers; i++) if (!only.includes(i) && (i + 1) % step === 0) moeLayers++;
       // A MoE spec with no sparse layer would carry experts that no layer uses.
-      if (moeLayers === 0) throw new InputError('mlp_only_layers/decoder_sparse_step', `${only.length} dense-only layers, step ${step}`, `settings that leave at least one of the ${numLayers} layers sparse`);
+      if (moeLayers === 0) throw new InputError('mlp_only_layers/decoder_sparse_step', described(`${only.length} dense-only layers, step ${step}`), `settings that leave at least one of the ${numLayers} layers sparse`);
       const w = qwenWindows(cfg, numLayers);
       return {
         ...base,
@@ -433,7 +433,7 @@ function modelOfConfig(json: unknown, id?: string): ModelSpec {
       // DeepseekV3DecoderLayer: MoE when layer_idx >= first_k_dense_replace and layer_idx % moe_layer_freq == 0.
       let moeLayers = 0;
       for (let i = firstDense; i < numLayers; i++) if (i % freq === 0) moeLayers++;
-      if (moeLayers === 0) throw new InputError('first_k_dense_replace/moe_layer_freq', `${firstDense}, ${freq}`, `settings that leave at least one of the ${numLayers} layers MoE`);
+      if (moeLayers === 0) throw new InputError('first_k_dense_replace/moe_layer_freq', described(`${firstDense}, ${freq}`), `settings that leave at least one of the ${numLayers} layers MoE`);
       return {
         ...base,
         attention,

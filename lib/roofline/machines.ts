@@ -3,7 +3,7 @@ import { DTYPES } from '../core/types.js';
 import type { HardwareSpec } from '../hardware/spec.js';
 import { hardwarePeakFlops, loadHardware } from '../hardware/spec.js';
 import type { ModelSpec } from '../models/spec.js';
-import { InputError } from '../util/errors.js';
+import { InputError, described } from '../util/errors.js';
 import { checkOneOf } from '../util/validate.js';
 import { ridgeIntensity } from './matmul.js';
 import type { CriticalBatchGridPoint, OpRooflineRow } from './model.js';
@@ -138,7 +138,7 @@ export function criticalBatchRatios(points: readonly CriticalBatchGridPoint[], o
     rows.push({ hardware: p.hardware, dtype: p.dtype, ratio: p.criticalBatch / q.criticalBatch });
   }
   if (rows.length === 0) {
-    throw new InputError('points', `${points.length} points`, `points of "${opts.model}" and "${opts.over}" on a shared hardware and dtype, both finite`);
+    throw new InputError('points', described(`${points.length} points`), `points of "${opts.model}" and "${opts.over}" on a shared hardware and dtype, both finite`);
   }
   const ratios = rows.map((r) => r.ratio);
   return { rows, min: Math.min(...ratios), max: Math.max(...ratios) };

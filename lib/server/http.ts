@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { InputError } from '../util/errors.js';
+import { InputError, described } from '../util/errors.js';
 import type { ServingLoop } from './loop.js';
 import { probeEngineSpeed } from '../engine/stepcost.js';
 import type { EngineStepCostFit } from '../engine/stepcost.js';
@@ -47,10 +47,12 @@ export function tokenText(id: number): string {
 
 /**
  * A prompt as token ids: an array of ids is taken as is; a string is its UTF-8 bytes
- * (ids 0-255, a byte-level tokenizer).
+ * (ids 0-255, a byte-level tokenizer). A list of one prompt (`["hi"]`, `[[1, 2]]`), which
+ * OpenAI's API reads as a batch of one, is that prompt; a batch of several is refused.
  *
  * @example
  * promptTokens('hi') // => [104, 105]
+ * promptTokens([[7, 8]]) // => [7, 8]
  */
 export function promptTokens(prompt: unknown): number[] {
   if (typeof prompt === 'string') {
@@ -58,16 +60,32 @@ export function promptTokens(prompt: unknown): number[] {
     return [...new TextEncoder().encode(prompt)];
   }
   if (Array.isArray(prompt) && prompt.length > 0 && prompt.every((t) => typeof t === 'number')) return prompt as number[];
+  const single = Array.isArray(prompt) && prompt.length === 1 ? prompt[0] : undefined;
+  if (typeof single === 'string' || (Array.isArray(single) && single.every((t) => typeof t === 'number'))) return promptTokens(single);
+  if (Array.isArray(prompt) && prompt.length > 1 && prompt.every((p) => typeof p === 'string' || Array.isArray(p))) {
+    throw new InputError('prompt', described(`a batch of ${prompt.length} prompts`), 'one prompt per request (a string, an array of token ids, or a list holding one of them)');
+  }
   throw new InputError('prompt', prompt, 'one prompt: a non-empty string or a non-empty array of token ids');
 }
 
-function sendError(res: ServerResponse, status: number, message: string, param: string | null, code: string | null): void {
+// The method each route answers: a 405 names it in its Allow header (RFC 9110, 15.5.6).
+const ROUTE_METHODS: Readonly<Record<string, string>> = {
+  '/v1/completions': 'POST',
+  '/v1/chat/completions': 'POST',
+  '/v1/models': 'GET',
+  '/batchlab/metrics': 'GET',
+  '/batchlab/reset': 'POST',
+  '/batchlab/step-cost': 'GET',
+  '/batchlab/speed': 'POST',
+};
+
+function sendError(res: ServerResponse, status: number, message: string, param: string | null, code: string | null, headers: Record<string, string> = {}): void {
   if (res.headersSent) {
     res.end();
     return;
   }
   const body = JSON.stringify({ error: { message, type: status >= 500 ? 'server_error' : 'invalid_request_error', param, code } });
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
   res.end(body);
 }
 
@@ -89,7 +107,7 @@ function readBody(req: IncomingMessage, onBytes: () => void = () => {}): Promise
     let size = 0;
     let refused: BodyTooLarge | null = null;
     const refuse = (bytes: string): void => {
-      refused = new BodyTooLarge('body', bytes, `at most ${MAX_BODY_BYTES} bytes`);
+      refused = new BodyTooLarge('body', described(bytes), `at most ${MAX_BODY_BYTES} bytes`);
       parts.length = 0;
     };
     const declared = Number(req.headers['content-length']);
@@ -183,7 +201,7 @@ function parseRequest(kind: 'completions' | 'chat', body: Record<string, unknown
   const given = (v: unknown): boolean => v !== undefined && v !== null;
   // OpenAI's chat API replaced max_tokens by max_completion_tokens; two different limits in one request leave it unclear which was meant.
   if (kind === 'chat' && given(body.max_tokens) && given(body.max_completion_tokens) && body.max_tokens !== body.max_completion_tokens) {
-    throw new InputError('max_tokens/max_completion_tokens', `${JSON.stringify(body.max_tokens)} and ${JSON.stringify(body.max_completion_tokens)}`, 'one of the two, or both equal (they set the same limit)');
+    throw new InputError('max_tokens/max_completion_tokens', described(`${JSON.stringify(body.max_tokens)} and ${JSON.stringify(body.max_completion_tokens)}`), 'one of the two, or both equal (they set the same limit)');
   }
   const maxTokensField = kind === 'chat' && given(body.max_completion_tokens) ? 'max_completion_tokens' : 'max_tokens';
   const raw = body[maxTokensField];
@@ -364,7 +382,7 @@ export async function startCompletionServer(loop: ServingLoop, opts: CompletionS
     loop.noteIntake();
     if (closing && (route === 'POST /v1/completions' || route === 'POST /v1/chat/completions')) return sendError(res, 503, 'the server is shutting down', null, 'unavailable');
     if (url.startsWith('/v1/models/')) {
-      if (req.method !== 'GET') return sendError(res, 405, `${req.method} is not allowed on ${url}`, null, 'method_not_allowed');
+      if (req.method !== 'GET') return sendError(res, 405, `${req.method} is not allowed on ${url}`, null, 'method_not_allowed', { allow: 'GET' });
       let id = url.slice('/v1/models/'.length);
       try {
         id = decodeURIComponent(id);
@@ -408,7 +426,7 @@ export async function startCompletionServer(loop: ServingLoop, opts: CompletionS
         return fit ? sendJson(res, 200, fit) : sendError(res, 404, 'no step cost was measured (start the server with a calibration)', null, 'not_found');
       }
       default:
-        if (['/v1/completions', '/v1/chat/completions', '/v1/models', '/batchlab/metrics', '/batchlab/reset', '/batchlab/step-cost', '/batchlab/speed'].includes(url)) return sendError(res, 405, `${req.method} is not allowed on ${url}`, null, 'method_not_allowed');
+        if (ROUTE_METHODS[url] !== undefined) return sendError(res, 405, `${req.method} is not allowed on ${url}`, null, 'method_not_allowed', { allow: ROUTE_METHODS[url] });
         return sendError(res, 404, `no route ${url}`, null, 'not_found');
     }
   };

@@ -4,7 +4,7 @@ import { servingPolicyModule } from '../batching/policy.js';
 import type { PolicyConfigBase, PolicyDecider, PolicyDecision, SchedulerView } from '../batching/policy.js';
 import '../batching/policies/index.js';
 import type { DecodeEngine } from '../engine/model.js';
-import { InputError } from '../util/errors.js';
+import { InputError, described } from '../util/errors.js';
 import { monotonicSeconds } from '../util/clock.js';
 
 /** What the loop tells whoever submitted a request. */
@@ -266,10 +266,10 @@ export class ServingLoop {
     if (!Array.isArray(prompt) || prompt.length === 0) throw new InputError('prompt', prompt, 'a non-empty array of token ids');
     if (!Number.isSafeInteger(maxTokens) || maxTokens < 1) throw new InputError('max_tokens', maxTokens, 'an integer ≥ 1');
     // A prompt that alone fills the context is the field to fix; else an output limit that alone fills it is.
-    if (prompt.length >= maxContext) throw new InputError('prompt', `${prompt.length} tokens`, `fewer than the engine's context of ${maxContext} tokens (it holds prompt and output together, at least one output token)`);
+    if (prompt.length >= maxContext) throw new InputError('prompt', described(`${prompt.length} tokens`), `fewer than the engine's context of ${maxContext} tokens (it holds prompt and output together, at least one output token)`);
     if (maxTokens >= maxContext) throw new InputError('max_tokens', maxTokens, `at most ${maxContext - prompt.length} with this ${prompt.length}-token prompt (the engine's context of ${maxContext} tokens holds prompt and output together)`);
     if (prompt.length + maxTokens > maxContext) {
-      throw new InputError('prompt', `${prompt.length} prompt + ${maxTokens} output tokens`, `at most ${maxContext} tokens together (the engine's context)`);
+      throw new InputError('prompt', described(`${prompt.length} prompt + ${maxTokens} output tokens`), `at most ${maxContext} tokens together (the engine's context)`);
     }
     if (prompt.length + maxTokens > this.kvCapacity) throw new InputError('prompt', prompt.length + maxTokens, `at most ${this.kvCapacity} tokens (the KV capacity)`);
     prompt.forEach((t, i) => {

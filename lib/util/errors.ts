@@ -23,7 +23,28 @@ export class InputError extends Error {
   }
 }
 
+/** A value given in words ("1030 tokens"), quoted by no InputError: see `described`. */
+export class Described {
+  constructor(readonly text: string) {}
+  toString(): string {
+    return this.text;
+  }
+}
+
+/**
+ * A value for an InputError that is a description, not the input itself: the message
+ * shows it as words, where a string value is quoted as the input it was.
+ *
+ * @example
+ * new InputError('prompt', described('1030 tokens'), 'fewer than 1024 tokens').message
+ * // => 'prompt must be fewer than 1024 tokens; got 1030 tokens'
+ */
+export function described(text: string): Described {
+  return new Described(text);
+}
+
 function describe(v: unknown): string {
+  if (v instanceof Described) return v.text;
   if (typeof v === 'string') return JSON.stringify(v.length > 60 ? `${v.slice(0, 57)}...` : v);
   if (typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined) return String(v);
   if (Array.isArray(v)) return `an array of length ${v.length}`;

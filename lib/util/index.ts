@@ -1,4 +1,4 @@
-export { InputError } from './errors.js';
+export { InputError, described, Described } from './errors.js';
 export { checkNumber, checkInt, checkPositive, checkFraction, checkOneOf, checkArray } from './validate.js';
 export type { Bounds } from './validate.js';
 export { smallestIntegerWhere } from './search.js';

@@ -52,7 +52,7 @@ async function standIn(answer: (n: number) => Answer, opts: { context?: number; 
       if (route !== 'POST /v1/completions') return json(res, 404, { error: { message: 'no route' } });
       const n = ++s.completions;
       const a = answer(n);
-      if (a === 'refuse') return json(res, 400, { error: { message: "prompt must be at most 1024 tokens together (the engine's context); got \"5000 prompt + 16 output tokens\"" } });
+      if (a === 'refuse') return json(res, 400, { error: { message: "prompt must be at most 1024 tokens together (the engine's context); got 5000 prompt + 16 output tokens" } });
       if (a === 'die') {
         server.close();
         server.closeAllConnections();
@@ -205,7 +205,7 @@ test('batchlab load refuses --prompt + --output beyond the context the server re
   try {
     const r = await run(['load', '--url', s.url, '--rate', '100', '--requests', '2', '--prompt', '5000']);
     assert.equal(r.code, 2, r.err);
-    assert.equal(r.err, `batchlab: --prompt/--output must be at most the server's context of 1024 tokens together (max_model_len at GET ${s.url}/v1/models); got "5000 + 16 = 5016 tokens"`);
+    assert.equal(r.err, `batchlab: --prompt/--output must be at most the server's context of 1024 tokens together (max_model_len at GET ${s.url}/v1/models); got 5000 + 16 = 5016 tokens`);
     assert.equal(s.completions, 0);
     // 1008 + 16 = 1024 fits exactly.
     const ok = await run(['load', '--url', s.url, '--rate', '100', '--requests', '1', '--prompt', '1008']);

@@ -90,6 +90,19 @@ test('batchlab serve answers bad input with a clear 400 and keeps serving', asyn
   const res = await fetch(`${srv.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"prompt": [1, 2' });
   assert.equal(res.status, 400);
   assert.match(((await res.json()) as { error: { message: string } }).error.message, /malformed JSON/);
+  // A 405 names the method the route answers (RFC 9110 15.5.6: a 405 carries Allow).
+  const get = await fetch(`${srv.url}/v1/completions`);
+  assert.equal(get.status, 405);
+  assert.equal(get.headers.get('allow'), 'POST');
+  assert.equal((await fetch(`${srv.url}/v1/models/batchlab`, { method: 'DELETE' })).headers.get('allow'), 'GET');
+  // OpenAI's API reads a list of prompts as a batch: a batch of one is that prompt, a batch of two is refused as a batch.
+  const one = await client.completions.create({ model: 'batchlab', prompt: ['hello'], max_tokens: 3, temperature: 0 });
+  const same = await client.completions.create({ model: 'batchlab', prompt: 'hello', max_tokens: 3, temperature: 0 });
+  assert.equal(one.choices[0].text, same.choices[0].text);
+  assert.equal((await client.completions.create({ model: 'batchlab', prompt: [[1, 2]], max_tokens: 2 })).choices.length, 1);
+  const two = await err(client.completions.create({ model: 'batchlab', prompt: ['a', 'b'], max_tokens: 2 }));
+  assert.equal(two.status, 400);
+  assert.match(two.message, /^400 prompt must be one prompt per request .*; got a batch of 2 prompts$/);
   // Still serving.
   const ok = await client.completions.create({ model: 'batchlab', prompt: 'hello', max_tokens: 3 });
   assert.equal(ok.choices[0].text.trim().split(' ').length, 3);
@@ -285,7 +298,7 @@ test('the server reports its context in /v1/models; a chat request with two diff
   const both = await post('/v1/chat/completions', { messages, max_tokens: 4, max_completion_tokens: 6 });
   assert.equal(both.status, 400);
   assert.equal(both.body.error?.param, 'max_tokens/max_completion_tokens');
-  assert.equal(both.body.error?.message, 'max_tokens/max_completion_tokens must be one of the two, or both equal (they set the same limit); got "4 and 6"');
+  assert.equal(both.body.error?.message, 'max_tokens/max_completion_tokens must be one of the two, or both equal (they set the same limit); got 4 and 6');
   const same = await post('/v1/chat/completions', { messages, max_tokens: 3, max_completion_tokens: 3 });
   assert.equal(same.status, 200);
   assert.equal(same.body.usage?.completion_tokens, 3);
@@ -309,5 +322,5 @@ test('SIGTERM stops the server only after every accepted request has finished', 
   assert.equal(tokens, 40);
   assert.equal(await code, 0);
   // What the stop does, in its words: no new requests, the accepted ones (here 1, streaming) to their end.
-  assert.ok(srv.output.some((l) => /SIGTERM: refusing new requests \(503\); the 1 accepted requests run to their end, streams included, then the server stops/.test(l)), srv.output.join('\n'));
+  assert.ok(srv.output.some((l) => /SIGTERM: closing the port \(new connections are refused, a request on an open one is answered 503\); the 1 accepted requests run to their end, streams included, then the server stops/.test(l)), srv.output.join('\n'));
 });

@@ -129,7 +129,10 @@ test('predictionChart draws measured markers and predicted lines per model; pred
 test('promptTokens reads a string as UTF-8 bytes and refuses batches; tokenText spells an id', () => {
   assert.deepEqual(promptTokens('hé'), [104, 195, 169]);
   assert.deepEqual(promptTokens([5, 6]), [5, 6]);
-  for (const bad of ['', [], [[1, 2]], ['a', 'b'], 3, null]) assert.throws(() => promptTokens(bad), InputError);
+  // A list of one prompt is OpenAI's batch of one: that prompt.
+  assert.deepEqual(promptTokens([[1, 2]]), [1, 2]);
+  assert.deepEqual(promptTokens(['hé']), [104, 195, 169]);
+  for (const bad of ['', [], [[]], [''], ['a', 'b'], [[1], [2]], [[[1]]], 3, null]) assert.throws(() => promptTokens(bad), InputError);
   assert.equal(tokenText(42), ' 42');
 });
 
