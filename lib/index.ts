@@ -531,6 +531,7 @@ export {
   runServingSweepPoint,
   servingCapacity,
   servingConcurrencySweep,
+  CONCURRENCY_COLUMNS,
   servingFrontier,
   servingLoadUnderLimit,
   servingLoadUnderLimitTable,

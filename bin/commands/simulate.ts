@@ -10,7 +10,7 @@ import type { ServingConfig, ServingEngineConfig, ServingPolicy, ServingStepCost
 import { DEFAULT_SERVING_ENGINE, SERVING_ENGINES, describeEnginePreset, engineDevice, servingEnginePreset, type ServingEngineName, type ServingEnginePreset } from '../../lib/batching/engines.js';
 import { catalogServingReplica, presetMemoryFraction } from '../../lib/batching/replica.js';
 import { EFFICIENCY_MODES, efficiencyModeOf, type EfficiencyMode } from '../../lib/roofline/deployment.js';
-import { servingConcurrencySweep } from '../../lib/batching/study.js';
+import { CONCURRENCY_COLUMNS, servingConcurrencySweep } from '../../lib/batching/study.js';
 import type { HardwareSpec } from '../../lib/hardware/spec.js';
 import { defaultKernelDb, kernelTablesOf, newestKernelVersion, type KernelDb } from '../../lib/kernels/index.js';
 import { DTYPES, type Dtype } from '../../lib/core/types.js';
@@ -314,7 +314,7 @@ function concurrencyTable(o: SimulateCliOptions, cmd: Command, replica: ReturnTy
   const curve = asFlags(() => servingConcurrencySweep(replica, workload, how, clients, seed, { requestsPerClient: perClient }), { clients: '--concurrency', requestsPerClient: '--requests-per-client', requests: '--concurrency × --requests-per-client' });
   const rows = curve.table.objects() as Array<Record<string, number | null | string>>;
   const scheduler = 'engine' in how ? describeEnginePreset(how) : `policy ${JSON.stringify(how)}`;
-  const value = { scheduler, stepModel: replica.label, figures: figuresName(replica.figures), figuresNote: figuresText(replica.figures), saturationClients: curve.saturationClients, maxThroughputRps: curve.maxThroughputRps, maxThroughputClients: curve.maxThroughputClients, saturation: saturationLine(curve, clients), rows };
+  const value = { scheduler, stepModel: replica.label, figures: figuresName(replica.figures), figuresNote: figuresText(replica.figures), saturationClients: curve.saturationClients, maxThroughputRps: curve.maxThroughputRps, maxThroughputClients: curve.maxThroughputClients, saturation: saturationLine(curve, clients), columns: CONCURRENCY_COLUMNS, rows };
   const n = (k: string, r: Record<string, number | null | string>) => r[k] as number | null;
   emit(cmd, value, () => [
     `scheduler: ${scheduler}`,

@@ -28,7 +28,7 @@ export type { ServingSweepGrid, ServingSweepRow } from './sweep.js';
 export { catalogServingReplica, servingCapacity, servingReplicaSweep, presetMemoryFraction, servingSweepSpread, specFramework } from './replica.js';
 export type { ServingReplica } from './replica.js';
 export type { CatalogReplicaOptions } from './replica.js';
-export { servingLoadUnderLimit, servingLoadUnderLimitTable, servingConcurrencySweep } from './study.js';
+export { servingLoadUnderLimit, servingLoadUnderLimitTable, servingConcurrencySweep, CONCURRENCY_COLUMNS } from './study.js';
 export type { ServingWorkload, ServingLatencyLimits, ConcurrencyCurve } from './study.js';
 export { servingSweepRow, describeWindowEffect, describeStaticVsWindow, describeLoadUnderLimit, describeChange } from './describe.js';
 export type { ServingSweepRowKey, ServingReplicaSweepRow } from './describe.js';

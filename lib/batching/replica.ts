@@ -7,7 +7,7 @@ import { hardwarePeakFlops } from '../hardware/spec.js';
 import { rooflineStepCost } from '../roofline/model.js';
 import type { PerfConfig } from '../roofline/deployment.js';
 import { efficiencyModeOf, kvCacheCapacity, memoryFit, perfStepCost } from '../roofline/deployment.js';
-import { DEFAULT_SERVING_ENGINE, engineMemoryFraction, type ServingEnginePreset } from './engines.js';
+import { DEFAULT_SERVING_ENGINE, engineDevice, engineMemoryFraction, servingEnginePreset, type EngineDevice, type ServingEnginePreset } from './engines.js';
 import { defaultKernelDb } from '../kernels/load.js';
 import { kernelFrameworksOf, kernelTablesText } from '../kernels/pricer.js';
 import { InputError } from '../util/errors.js';
@@ -28,6 +28,12 @@ export interface ServingReplica {
   kvCapacityTokens?: number;
   /** Price of the whole replica per hour, USD; absent: no dollar figures. */
   usdPerHour?: number;
+  /**
+   * The device an engine preset named by its name sizes its defaults by (`engineDevice`:
+   * memory, tensor parallelism), as `servingEnginePreset(name, device)`: set by
+   * `catalogServingReplica`; absent, a named preset takes its defaults for an unknown device.
+   */
+  device?: EngineDevice;
 }
 
 /**
@@ -121,7 +127,7 @@ export function specFramework(spec: { framework?: string | null; efficiency?: un
  *
  * @example
  * const r = catalogServingReplica(loadModel('llama-3.1-70b'), loadHardware('h100-sxm'), { dtype: 'bf16', devices: 4 });
- * r.kvCapacityTokens // => about 546,000
+ * r.kvCapacityTokens // => 617,950
  * const c = catalogServingReplica(loadModel('llama-3.1-70b'), loadHardware('h100-sxm'), { parallelism: { tp: 4 }, precision: 'bf16' });
  * c.label // => "llama-3.1-70b bf16 on 4× h100-sxm (performance model, calibrated)"
  */
@@ -179,7 +185,7 @@ export function catalogServingReplica(model: ModelSpec, hw: HardwareSpec, opts: 
   fn.peakFlopsPerSecond = hardwarePeakFlops(hw, computeDtype) * devices;
   fn.peakBytesPerSecond = hw.memoryBytesPerSecond * devices;
   const price = hw.hourlyPriceUsd * devices;
-  return { label, stepCost: fn, kvCapacityTokens: kv, ...(Number.isFinite(price) && price > 0 ? { usdPerHour: price } : {}) };
+  return { label, stepCost: fn, kvCapacityTokens: kv, device: engineDevice(hw, par.tp ?? 1), ...(Number.isFinite(price) && price > 0 ? { usdPerHour: price } : {}) };
 }
 
 /**
@@ -244,7 +250,9 @@ export function servingReplicaSweep(
     const base: Omit<ServingConfig, 'policy'> = { ...grid.workload, stepCost: replica.stepCost, costLabel: replica.label, kvCapacityTokens: replica.kvCapacityTokens };
     const capacity = servingCapacity(base, { kind: 'continuous', maxBatch }, seed);
     const rates = loads.map((l) => l * capacity);
-    const sub: ServingSweepGrid = { ...grid, base, ratesPerSecond: rates };
+    // An engine named by its name takes the preset for this replica's device, as servingConcurrencySweep does.
+    const engines = !Array.isArray(grid.engines) ? grid.engines : grid.engines.map((e) => (typeof e === 'string' && replica.device !== undefined ? servingEnginePreset(e, replica.device) : e));
+    const sub: ServingSweepGrid = { ...grid, base, ratesPerSecond: rates, ...(engines === undefined ? {} : { engines }) };
     const table = servingSweep(sub, seed);
     for (const row of table.objects() as Array<Record<string, unknown>>) {
       const load = loads[rates.indexOf(row.ratePerSecond as number)];

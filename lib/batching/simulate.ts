@@ -21,15 +21,17 @@ import type { ServingConfig, ServingEngineConfig, ServingResult } from './types.
  * prefix), so k prompts prefilled together are priced as k prompts, not one k times longer.
  *
  * @example
+ * // 10 requests/s: about half of what this step cost serves (20.5/s at batch 64), so a steady state
  * const r = simulateServing({
- *   arrivals: { kind: 'poisson', ratePerSecond: 50 },
+ *   arrivals: { kind: 'poisson', ratePerSecond: 10 },
  *   requests: 10_000,
  *   promptTokens: { kind: 'fixed', tokens: 512 },
  *   outputTokens: { kind: 'uniform', min: 16, max: 256 },
  *   policy: { kind: 'continuous', maxBatch: 64 },
  *   stepCost: affineStepCost({ fixedSeconds: 0.015, perPrefillToken: 2e-5, perDecodeToken: 5e-5 }),
  * }, 1);
- * r.e2e.p99; r.itl?.p99; r.busySecondsPer1kTokens;
+ * r.e2e.p99; r.itl?.p99; r.busySecondsPer1kTokens; // e2e p99 ≈ 4.7 s
+ * servingBacklog(r).growing // => false (at 50/s: true, and e2e p99 ≈ 281 s)
  */
 export function simulateServing(config: ServingConfig | ServingEngineConfig, seed: number): ServingResult {
   const R = resolveServing(config, seed);

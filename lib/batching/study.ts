@@ -5,7 +5,7 @@ import { simulateServing } from './simulate.js';
 import { servingCapacity, type ServingReplica } from './replica.js';
 import { checkServingPolicy } from './policy.js';
 import type { ServingConfig, ServingPolicy, ServingResult } from './types.js';
-import type { ServingEngineName, ServingEnginePreset } from './engines.js';
+import { servingEnginePreset, type ServingEngineName, type ServingEnginePreset } from './engines.js';
 import { serveBenchmarkMetrics } from './benchmark.js';
 import type { Table } from '../util/table.js';
 
@@ -189,7 +189,14 @@ function requestsPerSendInstant(arrival: Float64Array, from: number): number {
 
 /** A closed-loop concurrency curve and where it saturates. */
 export interface ConcurrencyCurve {
-  /** One row per client count: clients, throughput, TTFT/ITL/e2e statistics. */
+  /**
+   * One row per client count (`CONCURRENCY_COLUMNS` says what each field is over): the
+   * benchmark figures (`requestThroughput`, `outputThroughput`, `…TtftMs`, `…TpotMs`,
+   * `…ItlMs`, `…E2elMs`) over the requests after the warm-up, as `vllm bench serve` reports
+   * them; the simulator's run figures (`throughputRps`, `throughputTokS`, `ttftP50`,
+   * `ttftP99`, `itlP50`, `itlP99`, `e2eMean`, in seconds) over every request of the run,
+   * the warm-up round included, so they differ where the warm-up round queues.
+   */
   table: Table;
   /** Highest throughput over the sweep, requests/s: each row's `requestThroughput`, over its steady-state window (warm-up left out), as the table reports it. */
   maxThroughputRps: number;
@@ -205,6 +212,31 @@ export interface ConcurrencyCurve {
 }
 
 /**
+ * What each run figure of a concurrency-curve row is over (servingConcurrencySweep), for
+ * a table's or a JSON file's reader: the simulator's whole run, or the benchmark's
+ * requests after the warm-up.
+ *
+ * @example
+ * CONCURRENCY_COLUMNS.ttftP99 // => 'p99 TTFT, seconds, over every request of the run, the warm-up round included'
+ */
+export const CONCURRENCY_COLUMNS: Readonly<Record<string, string>> = {
+  throughputRps: 'requests per second over the whole run, the warm-up round included',
+  throughputTokS: 'output tokens per second over the whole run, the warm-up round included',
+  ttftP50: 'p50 TTFT, seconds, over every request of the run, the warm-up round included',
+  ttftP99: 'p99 TTFT, seconds, over every request of the run, the warm-up round included',
+  itlP50: 'p50 inter-token latency, seconds, over every request of the run, the warm-up round included',
+  itlP99: 'p99 inter-token latency, seconds, over every request of the run, the warm-up round included',
+  e2eMean: 'mean end-to-end latency, seconds, over every request of the run, the warm-up round included',
+  requestThroughput: 'requests per second over the steady-state window (vllm bench serve), the warm-up excluded',
+  outputThroughput: 'output tokens per second over the steady-state window, the warm-up excluded',
+  totalTokenThroughput: 'input and output tokens per second over the steady-state window, the warm-up excluded',
+  meanTtftMs: 'TTFT, ms, mean over the requests after the warm-up (likewise medianTtftMs, p99TtftMs)',
+  meanTpotMs: 'TPOT = (E2EL − TTFT) / (output − 1), ms, over the requests after the warm-up (likewise median, p99)',
+  meanItlMs: 'inter-token latency excluding the first token, ms, over the requests after the warm-up (likewise median, p99)',
+  meanE2elMs: 'end-to-end latency, ms, over the requests after the warm-up (likewise median, p99)',
+};
+
+/**
  * The closed-loop concurrency curve as benchmark tools report it: for each client count
  * N, N users each send a request, wait for it to finish, think `thinkSeconds`, and send
  * the next (`vllm bench serve --max-concurrency N` with zero think). Each row carries
@@ -218,7 +250,9 @@ export interface ConcurrencyCurve {
  * `requestsPerClient` sizes each run by its concurrency (N × it requests) instead of
  * `workload.requests`, so every client completes as many requests at every N. The
  * `policy` is a policy config, or an engine name or preset (servingEnginePreset) whose
- * policy and KV admission the runs take.
+ * policy and KV admission the runs take; a name takes the preset for the replica's
+ * `device` where it has one (`catalogServingReplica` sets it), as `batchlab simulate
+ * --engine` does.
  *
  * @example
  * const c = servingConcurrencySweep(replica, workload, 'vllm', [1, 4, 16, 64, 256], 1);
@@ -235,6 +269,7 @@ export function servingConcurrencySweep(
   const [r] = checkReplicas([replica]);
   const byEngine = typeof policy === 'string' || (!!policy && typeof policy === 'object' && 'engine' in policy);
   if (!byEngine) checkServingPolicy(policy);
+  const engine = !byEngine ? undefined : typeof policy === 'string' && r.device !== undefined ? servingEnginePreset(policy, r.device) : (policy as ServingEngineName | ServingEnginePreset);
   const ns = [...checkArray<number>('clients', clients, 1000).map((c, i) => checkInt(`clients[${i}]`, c, { min: 1, max: 1_000_000 }))].sort((a, b) => a - b);
   const think = checkNumber('thinkSeconds', opts.thinkSeconds ?? 0, { min: 0, max: 1e6 });
   const perClient = opts.requestsPerClient === undefined ? undefined : checkInt('requestsPerClient', opts.requestsPerClient, { min: 1, max: 1_000_000 });
@@ -246,7 +281,7 @@ export function servingConcurrencySweep(
       throw new InputError(perClient ? 'requestsPerClient' : 'workload.requests', perClient ?? requests, `more than the ${warmup} warm-up requests at ${n} clients`);
     }
     const base = { ...workload, ...(perClient ? { requests: n * perClient } : {}), ...(Number.isFinite(warmup) && warmup > 0 ? { warmupRequests: warmup } : {}), arrivals: { kind: 'closed' as const, clients: n, thinkSeconds: think, think: opts.think ?? 'fixed' }, stepCost: r.stepCost, costLabel: r.label, kvCapacityTokens: r.kvCapacityTokens };
-    const res = simulateServing(byEngine ? { ...base, engine: policy as ServingEngineName | ServingEnginePreset } : { ...base, policy: policy as ServingPolicy }, seed);
+    const res = simulateServing(byEngine ? { ...base, engine: engine! } : { ...base, policy: policy as ServingPolicy }, seed);
     const bench = serveBenchmarkMetrics(res, warmup);
     return {
       replica: r.label,

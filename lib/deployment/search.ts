@@ -110,6 +110,8 @@ export function searchSpaceSize(space: SearchSpace): number {
   });
   const n = hw * lay * pr * b.length;
   if (n > MAX_POINTS) throw new InputError('space', n, `at most ${MAX_POINTS} points`);
+  // The load prices every point: a bad one is refused with the space, not at the first point priced.
+  checkLoad(space.load);
   return n;
 }
 

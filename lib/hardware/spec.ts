@@ -234,7 +234,7 @@ function catalogIds(): string[] {
  * Every hardware entry of the catalog (data/hardware/*.json), sorted by id.
  *
  * @example
- * listHardware().map((h) => h.id) // => ['a100-80gb', 'b200', 'h100-sxm', 'h200', 'h800', 'mi300x', 'rtx-4090']
+ * listHardware().map((h) => h.id) // => ['a100-80gb', 'amd-epyc-9654-ddr5', 'apple-m3-ultra-512gb', 'b200', 'h100-sxm', 'h200', 'h800', 'mi300x', 'rtx-4090']
  */
 export function listHardware(): HardwareSpec[] {
   return catalogIds().map((id) => loadHardware(id));

@@ -318,8 +318,9 @@ export function concurrencyCurveChart(curve: { table: TableLike; maxThroughputRp
   const n = numberColumn(rows, 'clients', 'curve.table');
   // The benchmark's steady-state throughput where the rows carry it (servingConcurrencySweep), as X_max is taken.
   const x = numberColumn(rows, rows.every((r) => typeof r.requestThroughput === 'number') ? 'requestThroughput' : 'throughputRps', 'curve.table');
-  // In ms: an SI tick format read "10m" seconds as minutes.
-  const itl = rows.map((r) => (typeof r.itlP50 === 'number' ? r.itlP50 * 1e3 : null));
+  // In ms: an SI tick format read "10m" seconds as minutes. The benchmark's median ITL (after
+  // the warm-up) where the rows carry it, as the throughput is taken.
+  const itl = rows.map((r) => (typeof r.medianItlMs === 'number' ? r.medianItlMs : typeof r.itlP50 === 'number' ? r.itlP50 * 1e3 : null));
   const { maxThroughputRps: xmax, saturationClients: nstar } = curve;
   const lo = n[0];
   const hi = n[n.length - 1];

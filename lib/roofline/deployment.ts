@@ -2,7 +2,7 @@ import type { Dtype, MatmulCostModel, StepCostFn, StepWork } from '../core/types
 import { checkPrefillSequences } from '../core/matmul.js';
 import { DTYPE_BYTES, DTYPES } from '../core/types.js';
 import { InputError } from '../util/errors.js';
-import { checkInt, checkNumber, checkOneOf } from '../util/validate.js';
+import { checkInt, checkKnownKeys, checkNumber, checkOneOf } from '../util/validate.js';
 import type { HardwareSpec } from '../hardware/spec.js';
 import { hardwarePeakFlops, THIS_MACHINE, USABLE_MEMORY_FRACTION } from '../hardware/spec.js';
 import { measuredMatmulCostForMachine } from '../cost/table.js';
@@ -485,10 +485,17 @@ function resolveEplb(model: ModelSpec, par: Parallelism, routing: ExpertRouting,
 export function efficiencyModeOf(hw: Pick<HardwareSpec, 'calibration'>, efficiency?: EfficiencyMode): EfficiencyMode {
   return efficiency ?? (hw.calibration ? 'calibrated' : 'typical');
 }
+// Every field of a PerfConfig and of its Parallelism: a misspelt or foreign one ({ tensorParallel: 8 })
+// is refused by name rather than priced at the default it leaves in place.
+const PERF_CONFIG_KEYS = ['parallelism', 'precision', 'efficiency', 'launch', 'matmulCost', 'checkMemory', 'memoryFraction', 'framework', 'frameworkVersion', 'wideEpFramework', 'kernelDb', 'fp8Scaling', 'auxiliaryKernels'] as const satisfies readonly (keyof PerfConfig)[];
+const PARALLELISM_KEYS = ['tp', 'dp', 'ep', 'pp', 'devicesPerNode', 'dispatch', 'maxNodesPerToken', 'overlap', 'expertLoadFactor', 'expertRouting', 'redundantExperts', 'expertLoadSample', 'expertAllToAll'] as const satisfies readonly (keyof Parallelism)[];
+
 function resolve(model: ModelSpec, hw: HardwareSpec, config: PerfConfig): Resolved {
   if (typeof config !== 'object' || config === null) throw new InputError('config', config, 'a PerfConfig object');
+  checkKnownKeys('config', config, PERF_CONFIG_KEYS);
   const par = config.parallelism ?? {};
   if (typeof par !== 'object' || par === null) throw new InputError('parallelism', par, 'an object { tp?, dp?, ep?, pp?, ... }');
+  checkKnownKeys('parallelism', par, PARALLELISM_KEYS);
   const tp = checkInt('parallelism.tp', par.tp ?? 1, { min: 1, max: MAX_DEVICES });
   const dp = checkInt('parallelism.dp', par.dp ?? 1, { min: 1, max: MAX_DEVICES });
   const ep = checkInt('parallelism.ep', par.ep ?? 1, { min: 1, max: MAX_DEVICES });
@@ -1251,7 +1258,7 @@ export interface KvCapacity {
  * the weights leave no room for one token.
  *
  * @example
- * kvCacheCapacity(loadModel('llama-3.1-70b'), loadHardware('h100-sxm'), { parallelism: { tp: 4 } }).tokens // => about 546,000
+ * kvCacheCapacity(loadModel('llama-3.1-70b'), loadHardware('h100-sxm'), { parallelism: { tp: 4 } }).tokens // => 617,950
  */
 export function kvCacheCapacity(model: ModelSpec, hw: HardwareSpec, config: PerfConfig): KvCapacity {
   const r = resolve(model, hw, config);

@@ -2,6 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { simulateServing, serveBenchmarkMetrics, servingBacklog, servingConcurrencySweep, constantStepCost, parseServingTrace, type ServingConfig } from '../../lib/batching/index.js';
 import { InputError } from '../../lib/util/errors.js';
+import { catalogServingReplica, engineDevice, servingEnginePreset } from '../../lib/batching/index.js';
+import { loadHardware } from '../../lib/hardware/index.js';
+import { loadModel } from '../../lib/models/index.js';
 
 const S = 0.01;
 const close = (a: number | null, b: number, tol = 1e-9) => assert.ok(a !== null && Math.abs(a - b) <= tol * Math.abs(b), `${a} != ${b}`);
@@ -128,6 +131,21 @@ test('servingConcurrencySweep reports the bench-serve figures per row and takes 
   // Output throughput = output tokens / duration; with 16-token outputs, 16 × the request throughput.
   close(rows[1].outputThroughput as number, 16 * (rows[1].requestThroughput as number));
   assert.throws(() => servingConcurrencySweep(replica, workload, 'vllm', [8], 1, { requestsPerClient: 1 }), (e: unknown) => e instanceof InputError && e.field === 'requestsPerClient');
+});
+
+test('servingConcurrencySweep: an engine named by its name takes the preset for the replica\'s device, as the CLI does', () => {
+  const workload = { promptTokens: { kind: 'fixed' as const, tokens: 1000 }, outputTokens: { kind: 'fixed' as const, tokens: 64 } };
+  const hw = loadHardware('h100-sxm');
+  const replica = catalogServingReplica(loadModel('llama-3.1-8b'), hw, { parallelism: { tp: 1 }, precision: 'bf16', efficiency: 'spec' });
+  assert.deepEqual(replica.device, engineDevice(hw, 1));
+  const rows = (c: ReturnType<typeof servingConcurrencySweep>) => JSON.stringify(c.table.objects());
+  const named = servingConcurrencySweep(replica, workload, 'vllm', [1, 64], 1, { requestsPerClient: 4 });
+  const forDevice = servingConcurrencySweep(replica, workload, servingEnginePreset('vllm', engineDevice(hw, 1)), [1, 64], 1, { requestsPerClient: 4 });
+  assert.equal(rows(named), rows(forDevice));
+  // vLLM sizes its token budget by the device's memory (vllm/engine/arg_utils.py:3010-3043, get_batch_defaults: 8192 tokens at ≥ 70 GiB, else 2048):
+  // an H100's differs from an unknown device's, so the device is not ignored.
+  const { device: _, ...anonymous } = replica;
+  assert.notEqual(rows(servingConcurrencySweep(anonymous, workload, 'vllm', [1, 64], 1, { requestsPerClient: 4 })), rows(named));
 });
 
 test('itlAfterWarmup holds exactly the measured requests\' gaps, through preemptions and recomputes', () => {

@@ -32,6 +32,10 @@ const space: SearchSpace = {
 
 test('searchCheapestDeployment() equals the brute-force optimum on a 1,280-point grid, for several SLOs', () => {
   assert.equal(searchSpaceSize(space), 4 * 4 * 2 * 40);
+  // A bad load is refused with the space, naming its field, before any point is priced.
+  for (const [load, field] of [[{ ...space.load, requestsPerSecond: -1 }, 'load.requestsPerSecond'], [{ ...space.load, promptTokens: Number.NaN }, 'load.promptTokens']] as const) {
+    assert.throws(() => searchSpaceSize({ ...space, load }), (e: unknown) => e instanceof InputError && e.field === field);
+  }
   for (const slo of [{ tpotSeconds: 0.05 }, { tpotSeconds: 0.02, ttftSeconds: 0.5 }, { ttftSeconds: 0.2 }, { tpotSeconds: 0.01 }, {}]) {
     const brute = cheapestByBruteForce(space, slo);
     const { best, evaluated } = searchCheapestDeployment(space, slo);

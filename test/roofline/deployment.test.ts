@@ -383,3 +383,15 @@ test('8-bit activations quantize GEMM and attention inputs only: the residual st
   const ar = t.kernels!.filter((k) => k.op === 'allreduce');
   assert.ok(ar.length > 0 && ar.every((k) => k.kind !== 'calibrated' && /allreduce\.csv/.test(k.from)), JSON.stringify(ar));
 });
+
+test('stepTime() refuses a field its config or parallelism does not have, naming it, instead of pricing the default it leaves in place', () => {
+  const work = { prefillTokens: 0, decodeTokens: 64, contextTokens: 64 * 2048 };
+  assert.throws(
+    () => stepTime(llama, h100, { parallelism: { tp: 4 }, tensorParallel: 8 } as unknown as PerfConfig, work),
+    (e: unknown) => e instanceof InputError && e.field === 'config.tensorParallel' && /^config\.tensorParallel must be left out \(config has the fields parallelism, precision, /.test(e.message),
+  );
+  assert.throws(
+    () => stepTime(llama, h100, { parallelism: { tp: 4, TP: 8 } as unknown as PerfConfig['parallelism'] }, work),
+    (e: unknown) => e instanceof InputError && e.field === 'parallelism.TP' && /parallelism has the fields tp, dp, ep, pp,/.test(e.message),
+  );
+});
