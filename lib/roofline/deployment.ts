@@ -320,6 +320,10 @@ export interface StepTime {
   breakdown: StepTimeBreakdown;
   /** tp · dp · pp. */
   devices: number;
+  /**
+   * The performance model's mode: what priced every op without `framework`, and with one
+   * the ops its kernel tables do not hold (`fromTables` says how much of the step that is).
+   */
   efficiency: EfficiencyMode;
   /**
    * The datasheet lower bound and the typical estimate, for a spec-only device: one
@@ -1125,7 +1129,15 @@ function stepTimeOf(model: ModelSpec, hw: HardwareSpec, r: Resolved, w: ReturnTy
  * how much). With efficiency 'spec', tp = 1 and one dtype it equals the datasheet
  * roofline of `rooflineStepCost`.
  *
+ * Without `framework` every op is priced by the performance model (`efficiency`, by
+ * default the hardware's calibration); with one, its measured kernel tables price every
+ * op they hold (`kernels`, `fromTables`) and the model the rest. `batchlab deploy`,
+ * `search` and `simulate` price with vLLM's tables by default (`specFramework`): pass
+ * `framework: 'vllm'` for their figures.
+ *
  * @example
+ * const w = { prefillTokens: 0, decodeTokens: 64, contextTokens: 64 * 2048 };
+ * stepTime(loadModel('llama-3.1-70b'), loadHardware('h100-sxm'), { parallelism: { tp: 4 }, framework: 'vllm' }, w).fromTables // the share table rows priced: as `batchlab deploy --tp 4 --batch 64`
  * const t = stepTime(loadModel('deepseek-v3'), loadHardware('h800'),
  *   { parallelism: { dp: 32, ep: 32, overlap: true }, precision: { weights: 'fp8', activations: 'bf16' } },
  *   { prefillTokens: 0, decodeTokens: 32 * 128, contextTokens: 32 * 128 * 4096 });
