@@ -304,6 +304,7 @@ export {
   rooflineMatmulCost,
   rooflineStepCost,
   stepTime,
+  stepTimer,
   uniformRoutingLoadFactor,
   kvCacheCapacity,
   precisionOfClasses,

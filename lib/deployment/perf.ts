@@ -2,7 +2,7 @@ import type { StepWork } from '../core/types.js';
 import type { HardwareSpec } from '../hardware/spec.js';
 import type { ModelSpec } from '../models/spec.js';
 import type { EfficiencyMode, ExpertRouting, Fp8Scaling, MemoryFit, Parallelism, PerfConfig } from '../roofline/deployment.js';
-import { memoryFit, precisionOfClasses, stepTime } from '../roofline/deployment.js';
+import { memoryFit, precisionOfClasses, stepTimer } from '../roofline/deployment.js';
 import { checkInt, checkNumber } from '../util/validate.js';
 import { defaultKernelDb } from '../kernels/load.js';
 import { kernelFrameworksOf, kernelTablesText } from '../kernels/pricer.js';
@@ -64,8 +64,9 @@ export function perfDeviceStepModel(model: ModelSpec, hw: HardwareSpec, layout: 
     ...(opts.fp8Scaling === undefined ? {} : { fp8Scaling: opts.fp8Scaling }),
     ...(opts.memoryFraction === undefined ? {} : { memoryFraction: opts.memoryFraction }),
   };
-  // Validates the configuration once, up front.
-  const probe = stepTime(model, hw, config, { prefillTokens: 0, decodeTokens: dp, contextTokens: 0 });
+  // Validates and resolves the configuration once, up front: every step reuses its kernel pricer.
+  const time = stepTimer(model, hw, config);
+  const probe = time({ prefillTokens: 0, decodeTokens: dp, contextTokens: 0 });
   const kernelsOf = probe.kernels ? ` and ${kernelTablesText(opts.kernelDb || defaultKernelDb(), hw, opts.framework!)}` : '';
   // The KV cache is named only where it differs from the attention dtype that otherwise stands for it.
   const kvOf = classes.kvCache === pr.attention ? '' : `, ${classes.kvCache} KV cache`;
@@ -84,7 +85,7 @@ export function perfDeviceStepModel(model: ModelSpec, hw: HardwareSpec, layout: 
       work.prefillSequences = S * dp;
       work.prefillAttentionPairs = w.prefillTokens * dp * w.prefillAttentionPairsPerToken;
     }
-    const t = stepTime(model, hw, config, work);
+    const t = time(work);
     const b = t.breakdown;
     return {
       linearSeconds: b.gemmSeconds + b.elementwiseSeconds + b.launchSeconds,

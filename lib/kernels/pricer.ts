@@ -445,6 +445,10 @@ export interface KernelPricer {
   p2p(bytes: number, scope: KernelScope): KernelAnswer;
 }
 
+// The pricer methods whose answers are memoized (see the end of kernelPricer), and how many answers each keeps.
+const MEMO_METHODS = ['gemm', 'gemmFp8Static', 'mlaBmm', 'moe', 'wideEpMoe', 'deepEp', 'allReduce', 'allToAll'] as const satisfies readonly (keyof KernelPricer)[];
+const MEMO_LIMIT = 50_000;
+
 /**
  * The kernel pricer of one device under one framework: answers from the database's
  * tables where it holds the kernel (measured, interpolated or extrapolated, with the
@@ -615,7 +619,7 @@ export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framewo
     const note = `EP ${q.ep} over ${q.nodes} nodes read at EP ${from.ep} over ${from.nodes} nodes × ${scale.toFixed(4)}, the inter-node share (${q.nodes} − 1)/${q.nodes} over (${from.nodes} − 1)/${from.nodes}: the row's utilization of the per-expert all-to-all bound held`;
     return { ...a, seconds: a.seconds * scale, kind: 'extrapolated', from: `${a.from} (${note})` };
   };
-  return {
+  const pricer: KernelPricer = {
     device,
     ...(borrowed ? { borrowed } : {}),
     framework,
@@ -797,4 +801,28 @@ export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framewo
       return bound(bytes / link(scope).bytesPerSecond);
     },
   };
+  // A simulation prices thousands of steps whose GEMMs, expert layers and collectives repeat
+  // the same sizes (the batch is a small integer): their answers are kept, keyed by every
+  // argument. Attention, whose context changes every step, is asked afresh. A pure function
+  // of its arguments either way, so the memo changes no answer.
+  for (const name of MEMO_METHODS) {
+    const f = pricer[name] as (...args: unknown[]) => KernelAnswer;
+    const memo = new Map<string, KernelAnswer>();
+    (pricer as unknown as Record<string, unknown>)[name] = (...args: unknown[]): KernelAnswer => {
+      // Field names and values in the caller's order: an order that differs only misses the memo.
+      let key = '';
+      for (const a of args) {
+        if (typeof a === 'object' && a !== null) for (const k in a) key += `${k}=${(a as Record<string, unknown>)[k]},`;
+        else key += `${a}|`;
+      }
+      let answer = memo.get(key);
+      if (answer === undefined) {
+        answer = f(...args);
+        if (memo.size >= MEMO_LIMIT) memo.clear();
+        memo.set(key, answer);
+      }
+      return answer;
+    };
+  }
+  return pricer;
 }

@@ -1144,7 +1144,24 @@ function stepTimeOf(model: ModelSpec, hw: HardwareSpec, r: Resolved, w: ReturnTy
  * t.seconds; t.breakdown.dispatchSeconds; t.bound
  */
 export function stepTime(model: ModelSpec, hw: HardwareSpec, config: PerfConfig, work: StepWork): StepTime {
+  return stepTimer(model, hw, config)(work);
+}
+
+/**
+ * `stepTime` with the configuration validated and resolved once (its kernel pricer and
+ * table lookups built once, and kept between steps): for a caller that prices many
+ * steps of one deployment, as a simulation does. Each call equals `stepTime` of its work.
+ *
+ * @example
+ * const time = stepTimer(loadModel('llama-3.1-70b'), loadHardware('h200'), { parallelism: { tp: 4 }, framework: 'vllm' });
+ * time({ prefillTokens: 0, decodeTokens: 64, contextTokens: 64 * 2048 }).seconds
+ */
+export function stepTimer(model: ModelSpec, hw: HardwareSpec, config: PerfConfig): (work: StepWork) => StepTime {
   const r = resolve(model, hw, config);
+  return (work: StepWork): StepTime => stepTimeResolved(model, hw, r, work);
+}
+
+function stepTimeResolved(model: ModelSpec, hw: HardwareSpec, r: Resolved, work: StepWork): StepTime {
   const w = checkWork(work);
   if (r.checkMemory) {
     const seqs = w.decodeTokens + (w.prefillTokens > 0 ? w.prefillSequences : 0);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadHardware } from '../../lib/hardware/index.js';
 import { loadModel, modelStepOps, paramCounts, kvCacheBytesPerSequence } from '../../lib/models/index.js';
-import { stepTime, perfStepCost, memoryFit, maxBatchThatFits, rooflineStepCost, residualStreamDtype } from '../../lib/roofline/index.js';
+import { stepTime, stepTimer, perfStepCost, memoryFit, maxBatchThatFits, rooflineStepCost, residualStreamDtype } from '../../lib/roofline/index.js';
 import type { PerfConfig } from '../../lib/roofline/index.js';
 import { InputError } from '../../lib/util/errors.js';
 
@@ -394,4 +394,13 @@ test('stepTime() refuses a field its config or parallelism does not have, naming
     () => stepTime(llama, h100, { parallelism: { tp: 4, TP: 8 } as unknown as PerfConfig['parallelism'] }, work),
     (e: unknown) => e instanceof InputError && e.field === 'parallelism.TP' && /parallelism has the fields tp, dp, ep, pp,/.test(e.message),
   );
+});
+
+test('stepTimer() resolves once and prices each step as stepTime() does, kernel tables and their memoized answers included', () => {
+  const h200 = loadHardware('h200');
+  const config: PerfConfig = { parallelism: { dp: 8, ep: 8 }, precision: { weights: 'fp8', activations: 'bf16' }, framework: 'vllm', checkMemory: false };
+  const time = stepTimer(ds, h200, config);
+  // The same steps twice over, so the second pass reads the pricer's memo.
+  const works = [8, 64, 8, 64].map((d, i) => ({ prefillTokens: i % 2 ? 0 : 512, prefillSequences: 1, decodeTokens: d * 8, contextTokens: d * 8 * (1000 + 37 * i) }));
+  for (const w of [...works, ...works]) assert.deepEqual(time(w), stepTime(ds, h200, config, w));
 });
