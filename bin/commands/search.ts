@@ -2,7 +2,7 @@ import { efficiencyModeOf } from '../../lib/roofline/deployment.js';
 import { wantsJson } from './context.js';
 import type { Command } from 'commander';
 import type { CliIo } from './io.js';
-import { cheapestByBruteForce, deploymentFrontier, evaluateSearchPoint, evaluateSearchSpace, meetsSlo, searchCheapestDeployment, searchSpaceSize } from '../../lib/deployment/search.js';
+import { cheapestByBruteForce, deploymentFrontier, evaluateSearchPoint, evaluateSearchSpace, meetsSlo, searchCheapestDeployment, searchPointCoordinates, searchSpaceSize } from '../../lib/deployment/search.js';
 import type { SearchPoint, SearchSpace, Slo } from '../../lib/deployment/search.js';
 import { searchSpaceFromSpec } from '../../lib/deployment/spec.js';
 import { specFramework } from '../../lib/batching/replica.js';
@@ -80,6 +80,23 @@ function describe(p: SearchPoint, space: SearchSpace): string {
 const quote = (x: string): string => (/^[\w./:@-]+$/.test(x) ? x : `'${x.replace(/'/g, "'\\''")}'`);
 
 /** The `batchlab deploy` line that prices the same configuration (its full-batch all-in $/M equals the search's). */
+/**
+ * Where the search's answer was priced by the performance model and other hardware of the
+ * space by kernel tables: the cheapest point of that hardware meeting the SLO (null where
+ * none does), as the full space's point; undefined where the question does not arise.
+ */
+function cheapestFromTables(space: SearchSpace, slo: Slo, best: SearchPoint, kernels: { framework?: string; kernelDb?: KernelDb }): SearchPoint | null | undefined {
+  const tabled = space.hardware.map((h, i) => ({ h, i })).filter(({ h }) => tablesPrice(kernels, h));
+  const bestHw = space.hardware.find((h) => h.id === best.hardware)!;
+  if (tabled.length === 0 || tablesPrice(kernels, bestHw)) return undefined;
+  const sub = searchCheapestDeployment({ ...space, hardware: tabled.map(({ h }) => h) }, slo).best;
+  if (!sub) return null;
+  // The same point of the full space: batch varies fastest, then precision, layout and hardware.
+  const c = searchPointCoordinates({ ...space, hardware: tabled.map(({ h }) => h) }, sub.index);
+  const index = ((tabled[c.h].i * space.layouts.length + c.l) * space.precisions.length + c.p) * space.batches.length + c.b;
+  return evaluateSearchPoint(space, index);
+}
+
 function deployCommandFor(p: SearchPoint, space: SearchSpace, spec: SearchSpec, usdPerHour: string | undefined, kernelFlags: string[]): string {
   const l = space.layouts[p.layout];
   const pr = space.precisions[p.precision];
@@ -264,6 +281,10 @@ function searchCommand(
         ];
   };
   const deploy = best ? deployCommandFor(best, space, spec, o.usdPerHour, kernelFlagsFor(best)) : null;
+  // An answer the performance model priced beside hardware the kernel tables price: the cheapest
+  // measured one too, so a like-for-like comparison sits next to it.
+  const tablesBest = best ? cheapestFromTables(space, slo, best, kernels) : undefined;
+  const tablesDeploy = tablesBest ? deployCommandFor(tablesBest, space, spec, o.usdPerHour, kernelFlagsFor(tablesBest)) : null;
   const leftOut = leftOutConfigurations(smallest);
   const simBar = o.simulate && best ? progressBar(io, 'search: simulated check') : undefined;
   let simulated: ReturnType<typeof simulatedCheapestDeployment> | undefined;
@@ -287,7 +308,7 @@ function searchCommand(
       sameAsDeploy: simDeploy,
       checked: (simulated?.checked ?? []).map(simulatedJson),
     };
-    io.out(JSON.stringify({ slo, best, ...(figures ? { figures: figures.kind, figuresNote: figures.note } : {}), pricedBy, evaluated, seconds, reason: none?.reason ?? null, reasonKind: none?.kind ?? null, sameAsDeploy: deploy, leftOut, notes: space.model.notes ?? [], ...(brute !== undefined ? { bruteForce: brute, agrees: brute?.index === best?.index } : {}), ...(frontier ? { frontier: frontier.map((p) => ({ ...p, meetsSlo: meetsSlo(p, slo), figures: figuresOf(p, space, kernels).kind })) } : {}), ...(simJson ? { simulated: simJson } : {}) }, null, 2));
+    io.out(JSON.stringify({ slo, best, ...(figures ? { figures: figures.kind, figuresNote: figures.note } : {}), ...(tablesBest !== undefined ? { cheapestFromTables: tablesBest, cheapestFromTablesDeploy: tablesDeploy } : {}), pricedBy, evaluated, seconds, reason: none?.reason ?? null, reasonKind: none?.kind ?? null, sameAsDeploy: deploy, leftOut, notes: space.model.notes ?? [], ...(brute !== undefined ? { bruteForce: brute, agrees: brute?.index === best?.index } : {}), ...(frontier ? { frontier: frontier.map((p) => ({ ...p, meetsSlo: meetsSlo(p, slo), figures: figuresOf(p, space, kernels).kind })) } : {}), ...(simJson ? { simulated: simJson } : {}) }, null, 2));
     return;
   }
   const L = space.load;
@@ -326,6 +347,9 @@ function searchCommand(
   const byTables = space.hardware.filter((h) => tablesPrice(kernels, h)).map((h) => h.id);
   const byModel = space.hardware.filter((h) => !tablesPrice(kernels, h)).map((h) => `${h.id} (${efficiencyModeOf(h)})`);
   if (byTables.length && byModel.length) io.out(`  priced from ${kernels.framework}'s kernel tables: ${byTables.join(', ')}; by the performance model: ${byModel.join(', ')} (the two can differ several times over at small batches)`);
+  if (tablesBest !== undefined) {
+    io.out(tablesBest ? `  cheapest priced from ${kernels.framework}'s kernel tables: ${describe(tablesBest, space)}; the same configuration: ${tablesDeploy}` : `  no hardware priced from ${kernels.framework}'s kernel tables meets the SLO`);
+  }
   for (const g of leftOut) io.out(`  ${leftOutText(g, space)}`);
   if (brute !== undefined) io.out(`brute force: ${brute ? `point ${brute.index}` : 'none'} (${brute?.index === best?.index ? 'agrees' : 'DISAGREES'})`);
   // Each frontier point says what priced it and whether it meets the SLO: the frontier ranges over every feasible point.

@@ -104,6 +104,25 @@ test('batchlab search --frontier says what priced each frontier point and which 
   }
 });
 
+test('batchlab search: an answer the performance model priced comes with the cheapest the kernel tables price, the answer of the search limited to that hardware', withDir(async (dir) => {
+  const example = resolve(import.meta.dirname, '../../docs/search-spec.example.json');
+  const r = JSON.parse((await run(['--json', 'search', '--spec', example])).out);
+  // docs/search-spec.example.json: mi300x has no kernel tables (typical), h100-sxm and h200 have vLLM's.
+  assert.equal(r.best.hardware, 'mi300x');
+  const spec = JSON.parse(readFileSync(example, 'utf8')) as SearchSpec;
+  const path = join(dir, 'tabled.json');
+  writeFileSync(path, JSON.stringify({ ...spec, hardware: ['h100-sxm', 'h200'] }));
+  const only = JSON.parse((await run(['--json', 'search', '--spec', path])).out);
+  const { index: _a, ...fromTables } = r.cheapestFromTables;
+  const { index: _b, ...alone } = only.best;
+  assert.deepEqual(fromTables, alone);
+  assert.equal(r.cheapestFromTablesDeploy, only.sameAsDeploy);
+  const text = (await run(['search', '--spec', example])).out;
+  assert.match(text, /\n  cheapest priced from vllm's kernel tables: (h100-sxm|h200), TP\d+, .*; the same configuration: batchlab deploy .*--framework vllm/);
+  // An answer the tables priced needs no such line.
+  assert.equal(only.cheapestFromTables, undefined);
+}));
+
 test('batchlab sweep: a shard beyond the points says it holds none (it printed "points 240..239")', withDir(async (dir) => {
   const spec = resolve(import.meta.dirname, '../../docs/search-spec.example.json');
   // The example spec has 3 hardware × 4 layouts × 2 precisions × 10 batches = 240 points; 250 shards leave the last 10 empty.
