@@ -198,7 +198,12 @@ export interface PrefillPerformance {
   computedTokensPerSecondPerDevice: number;
   /** Input tokens per second per device, cache hits counted (DeepSeek's measure). */
   inputTokensPerSecondPerDevice: number;
-  /** Seconds of the step that prefills a prompt: its time to first token without queueing. */
+  /**
+   * Seconds of the step that prefills a prompt with the step's other prompts (tokensPerRank /
+   * promptTokens of them, through every pipeline stage): its time to first token without
+   * queueing at that step size. A prompt prefilled alone is faster: price a step of its own
+   * tokens (`tokensPerRank` = `promptTokens`, `deploy --prefill-tokens` = its computed tokens).
+   */
   ttftSeconds: number;
   /** The step's prompts, each with its cached and computed tokens in the KV cache, against one device's memory. */
   memory: DeviceMemoryFit;
