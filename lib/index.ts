@@ -523,6 +523,8 @@ export {
   continuousPolicy,
   describeLoadUnderLimit,
   describeChange,
+  servingMetricLabel,
+  servingLoadPercent,
   describeStaticVsWindow,
   describeWindowEffect,
   loadServingTrace,

@@ -21,10 +21,17 @@ function replicasOf(rows: Row[], field: string): string[] {
 }
 
 /** A load fraction as a percentage: whole percent, or one decimal below 10 %. */
-function pct(x: number): string {
+/**
+ * A load as a share of capacity, as the describers and charts write it: one decimal below 10 %.
+ *
+ * @example
+ * servingLoadPercent(0.023) // => '2.3 %'
+ */
+export function servingLoadPercent(x: number): string {
   const p = 100 * x;
   return `${p < 10 && p > 0 ? p.toFixed(1) : p.toFixed(0)} %`;
 }
+const pct = servingLoadPercent;
 
 function num(row: Row, column: string): number {
   const v = row[column];
@@ -136,6 +143,27 @@ export function describeStaticVsWindow(sweep: Table, opts: { load: number; windo
     .join('\n\n');
 }
 
+// Column names of the serving sweep as a reader says them.
+const METRIC_LABEL: Readonly<Record<string, string>> = {
+  ttftP50: 'p50 time to first token',
+  ttftP99: 'p99 time to first token',
+  itlP50: 'p50 inter-token latency',
+  itlP99: 'p99 inter-token latency',
+  tpotP99: 'p99 time per output token',
+  e2eP50: 'p50 end-to-end latency',
+  e2eP99: 'p99 end-to-end latency',
+};
+
+/**
+ * A serving-sweep metric's column name as a reader says it; a name it does not know, as is.
+ *
+ * @example
+ * servingMetricLabel('itlP99') // => 'p99 inter-token latency'
+ */
+export function servingMetricLabel(name: string): string {
+  return METRIC_LABEL[name] ?? name;
+}
+
 /**
  * One line per replica of a `servingLoadUnderLimitTable`: the load (as a share of the
  * replica's capacity, and in requests/s) each policy carries within the limits, in the
@@ -146,7 +174,7 @@ export function describeStaticVsWindow(sweep: Table, opts: { load: number; windo
  *
  * @example
  * showMarkdown(describeLoadUnderLimit(servingLoadUnderLimitTable([r70b], workload, policies, { itlP99: 0.25 }, 1)));
- * // "**llama-3.1-70b bf16 on 4× h100-sxm (spec roofline)**: W = 0 ms carries 87 % (21.0 req/s), …, W = 200 ms carries less than 2.3 % (even that load breaks itlP99)."
+ * // "**llama-3.1-70b bf16 on 4× h100-sxm (spec roofline)**: W = 0 ms carries 87 % (21.0 req/s), …, W = 200 ms carries less than 2.3 % (even that load breaks p99 inter-token latency)."
  */
 export function describeLoadUnderLimit(limited: Table): string {
   const rows = objects(limited, 'limited');
@@ -159,7 +187,7 @@ export function describeLoadUnderLimit(limited: Table): string {
           const load = num(o, 'load');
           // A zero is the bisection's floor, not a measurement: say which limit the lightest load tried broke.
           if (load === 0 && typeof o.brokenAtLoad === 'number') {
-            const limits = typeof o.brokenLimits === 'string' && o.brokenLimits !== '' ? o.brokenLimits : 'a limit';
+            const limits = typeof o.brokenLimits === 'string' && o.brokenLimits !== '' ? o.brokenLimits.split(', ').map(servingMetricLabel).join(', ') : 'a limit';
             return `${name} carries less than ${pct(o.brokenAtLoad)} (even that load breaks ${limits})`;
           }
           return `${name} carries ${pct(load)} (${num(o, 'ratePerSecond').toFixed(1)} req/s)`;

@@ -1,5 +1,6 @@
 import { InputError } from '../util/errors.js';
 import { baseLayout, LOG_TICK_FORMAT, PALETTE, secondsLogAxis, type Figure, withLogTicks, wrapWords } from './types.js';
+import { servingLoadPercent as loadPercent, servingMetricLabel as metricLabel } from '../batching/describe.js';
 
 type Rows = Array<Record<string, unknown>>;
 /** An arquero table or plain row objects. */
@@ -182,16 +183,6 @@ function frontierLabels(rows: Array<Record<string, unknown>>, x: string, y: stri
   return labels;
 }
 
-// Column names of the serving sweep as a reader says them.
-const METRIC_LABEL: Record<string, string> = {
-  ttftP50: 'p50 time to first token',
-  ttftP99: 'p99 time to first token',
-  itlP50: 'p50 inter-token latency',
-  itlP99: 'p99 inter-token latency',
-  e2eP50: 'p50 end-to-end latency',
-  e2eP99: 'p99 end-to-end latency',
-};
-const metricLabel = (name: string): string => METRIC_LABEL[name] ?? name;
 
 function windowLabel(w: unknown): string {
   return `${w} ms`;
@@ -289,7 +280,7 @@ export function servingLoadLimitChart(rows: TableLike, opts: { title?: string } 
     // A zero is the bisection's floor, not a measured load: the bar is missing, and a note at its place says why.
     for (const r of rs.filter((x) => !(Number(x.load) > 0))) {
       const broke = r.brokenLimits ? String(r.brokenLimits).split(', ').map(metricLabel).join(', ') : 'a limit';
-      const why = r.brokenAtLoad === null || r.brokenAtLoad === undefined ? 'no load meets the limits' : `even ${Math.round(100 * Number(r.brokenAtLoad))} % breaks ${broke}`;
+      const why = r.brokenAtLoad === null || r.brokenAtLoad === undefined ? 'no load meets the limits' : `even ${loadPercent(Number(r.brokenAtLoad))} breaks ${broke}`;
       const stacked = missing.get(label(r)) ?? 0;
       missing.set(label(r), stacked + 1);
       // In the replica's colour, wrapped to the width of a bar group, one above the other when several are missing.
@@ -366,24 +357,49 @@ export interface PublishedCurveSeries {
 export function publishedCurvesChart(curves: PublishedCurveSeries[], opts: { title?: string } = {}): Figure {
   if (!Array.isArray(curves) || curves.length === 0) throw new InputError('curves', curves, 'a non-empty array of PublishedCurveComparison');
   const data: Array<Record<string, unknown>> = [];
+  // A curve simulated exactly as an earlier one (same points, same figures) is drawn dashed
+  // and says whose line it repeats: drawn plain, it would hide under the earlier one.
+  const drawn: Array<{ label: string; key: string }> = [];
   curves.forEach((c, i) => {
     if (!c || !Array.isArray(c.points) || c.points.length === 0) throw new InputError(`curves[${i}].points`, c?.points, 'a non-empty array of points');
     const color = PALETTE[i % PALETTE.length];
     const n = c.points.map((p) => p.concurrency);
     const name = wrapWords(c.label, 60);
+    const key = JSON.stringify(c.points.map((p) => [p.concurrency, p.predicted.outputTokensPerSecond, p.predicted.itlMs]));
+    const twin = drawn.find((d) => d.key === key);
+    drawn.push({ label: c.label, key });
     data.push(
       { type: 'scatter', mode: 'markers', name: `${name} — published`, legendgroup: String(i), x: n, y: c.points.map((p) => p.published.outputTokensPerSecond), marker: { color, size: 8, symbol: 'circle' } },
-      { type: 'scatter', mode: 'lines', name: `${name} — predicted (simulated)`, legendgroup: String(i), x: n, y: c.points.map((p) => p.predicted.outputTokensPerSecond), line: { color, width: 2 } },
+      {
+        type: 'scatter',
+        mode: 'lines',
+        name: twin ? `${name} — predicted (simulated; the same as ${wrapWords(twin.label, 60)}'s, dashed)` : `${name} — predicted (simulated)`,
+        legendgroup: String(i),
+        x: n,
+        y: c.points.map((p) => p.predicted.outputTokensPerSecond),
+        line: { color, width: 2, ...(twin ? { dash: 'dash' } : {}) },
+      },
       { type: 'scatter', mode: 'markers', name: 'ITL published (right axis)', legendgroup: String(i), showlegend: false, x: n, y: c.points.map((p) => p.published.itlMs), yaxis: 'y2', marker: { color, size: 6, symbol: 'diamond-open' } },
       { type: 'scatter', mode: 'lines', name: 'ITL predicted (right axis)', legendgroup: String(i), showlegend: false, x: n, y: c.points.map((p) => p.predicted.itlMs), yaxis: 'y2', line: { color, dash: 'dot', width: 1 } },
     );
   });
+  // The ITL marks once in the legend, in grey: each curve's are in its colour.
+  data.push(
+    { type: 'scatter', mode: 'markers', name: 'ITL published (right axis, each curve in its colour)', legendgroup: 'itl', x: [null], y: [null], yaxis: 'y2', marker: { color: '#777', size: 6, symbol: 'diamond-open' } },
+    { type: 'scatter', mode: 'lines', name: 'ITL predicted (right axis, dotted)', legendgroup: 'itl', x: [null], y: [null], yaxis: 'y2', line: { color: '#777', dash: 'dot', width: 1 } },
+  );
+  const base = baseLayout(opts.title ?? 'Published concurrency curves (markers) against the simulator (lines): output tokens/s, and ITL dotted', { title: 'concurrency (clients)', log: true }, { title: 'output tokens / s' });
   return withLogTicks({
     data,
     layout: {
-      ...baseLayout(opts.title ?? 'Published concurrency curves (markers) against the simulator (lines): output tokens/s, and ITL dotted', { title: 'concurrency (clients)', log: true }, { title: 'output tokens / s' }),
+      ...base,
+      // Both axes from zero, so their zeros share the bottom edge.
+      yaxis: { ...(base.yaxis as Record<string, unknown>), rangemode: 'tozero' },
       yaxis2: { overlaying: 'y', side: 'right', rangemode: 'tozero', title: { text: 'ITL (ms), dotted' } },
-      margin: { t: 50, r: 80, b: 60, l: 70 },
+      // A legend of two entries per curve: below the plot with room between it and the axis title.
+      legend: { orientation: 'h', y: -0.28 },
+      height: 520 + 22 * curves.length,
+      margin: { t: 50, r: 80, b: 80, l: 70 },
     },
   });
 }

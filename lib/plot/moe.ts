@@ -118,6 +118,9 @@ export function moeImbalanceChart(rows: readonly MoeImbalanceRow[], opts: { titl
   return withLogTicks({ data, layout });
 }
 
+// Dense curves closer than this everywhere (in share of compute-bound throughput) are drawn once.
+const DENSE_SAME = 0.02;
+
 /**
  * Routed-expert efficiency against global batch for several models (solid), each
  * next to a dense FFN of equal active parameters (dashed), and optionally the share
@@ -132,10 +135,11 @@ export function moeEfficiencyChart(
 ): Figure {
   checkArray('series', series);
   const data: Array<Record<string, unknown>> = [];
-  // Dense curves of models with equal per-token shapes coincide exactly; drawn one over
-  // another, all but the top one vanish with their legend entries. One curve per distinct
-  // dense curve, named after every model it stands for, says so instead.
-  const dense = new Map<string, { labels: string[]; color: string; x: number[]; y: number[] }>();
+  // Dense curves of models with equal per-token shapes coincide, exactly or within a line's
+  // width; drawn one over another, all but the top one vanish with their legend entries. One
+  // curve per group of curves within DENSE_SAME of each other at every batch, named after every
+  // model it stands for, says so instead.
+  const dense: Array<{ labels: string[]; color: string; x: number[]; y: number[]; exact: boolean }> = [];
   series.forEach((s, i) => {
     if (typeof s?.label !== 'string') throw new InputError(`series[${i}].label`, s?.label, 'a string');
     const rs = [...checkArray<MoeEfficiencyRow>(`series[${i}].rows`, s.rows)].sort((a, b) => a.tokens - b.tokens);
@@ -143,16 +147,24 @@ export function moeEfficiencyChart(
     const x = rs.map((r) => r.tokens);
     data.push({ type: 'scatter', mode: 'lines', name: `${s.label} routed experts`, x, y: rs.map((r) => r.moeEfficiency), line: { color } });
     const y = rs.map((r) => r.denseEfficiency);
-    const key = JSON.stringify([x, y.map((v) => Number(v.toPrecision(9)))]);
-    const same = dense.get(key);
-    if (same) same.labels.push(s.label);
-    else dense.set(key, { labels: [s.label], color, x, y });
+    const gap = (d: { x: number[]; y: number[] }): number =>
+      d.x.length === x.length && d.x.every((v, j) => v === x[j]) ? Math.max(...d.y.map((v, j) => Math.abs(v - y[j]))) : Infinity;
+    const same = dense.find((d) => gap(d) <= DENSE_SAME);
+    if (same) {
+      same.labels.push(s.label);
+      same.exact &&= gap(same) <= 1e-9;
+    } else dense.push({ labels: [s.label], color, x, y, exact: true });
     if (opts.showShare) {
       data.push({ type: 'scatter', mode: 'lines', name: `${s.label} share of experts at target`, x, y: rs.map((r) => r.expertShareAtTarget), line: { color, dash: 'dot' } });
     }
   });
-  for (const d of dense.values()) {
-    const name = d.labels.length > 1 ? `${d.labels.join(' = ')} dense, equal active (identical curves)` : `${d.labels[0]} dense, equal active`;
+  for (const d of dense) {
+    const name =
+      d.labels.length === 1
+        ? `${d.labels[0]} dense, equal active`
+        : d.exact
+          ? `${d.labels.join(' = ')} dense, equal active (identical curves)`
+          : `${d.labels.join(' ≈ ')} dense, equal active (within ${DENSE_SAME * 100} points of one another: ${d.labels[0]}'s drawn)`;
     data.push({ type: 'scatter', mode: 'lines', name, x: d.x, y: d.y, line: { color: d.labels.length > 1 ? '#444' : d.color, dash: 'dash' } });
   }
   const layout = baseLayout(opts.title ?? 'FFN efficiency against global batch', { title: 'tokens in the step (global batch)', log: true }, { title: 'share of compute-bound throughput' });

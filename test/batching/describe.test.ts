@@ -63,7 +63,7 @@ test('describeLoadUnderLimit(table): a policy that broke a limit at every load t
     { replica: 'A', policy: 'window', windowMs: 200, load: 0, ratePerSecond: 0, brokenAtLoad: 0.0234375, brokenLimits: 'itlP99' },
   ]);
   // 1.5 / 2^6 = 0.0234: the lightest load six bisection steps below 150 % reach.
-  assert.equal(describeLoadUnderLimit(limited), '**A**: W = 0 ms carries 87 % (21.0 req/s), W = 200 ms carries less than 2.3 % (even that load breaks itlP99).');
+  assert.equal(describeLoadUnderLimit(limited), '**A**: W = 0 ms carries 87 % (21.0 req/s), W = 200 ms carries less than 2.3 % (even that load breaks p99 inter-token latency).');
 });
 
 test('describeChange(what, a, b) says "leaves … at" when a and b agree at the shown precision, else "changes … from … to …"', () => {

@@ -56,3 +56,17 @@ test('moeEfficiencyChart and moeGroupedBenchChart build series from their inputs
   assert.throws(() => moeGroupedBenchChart([{ label: 'x', batchedSeconds: 1, separateSeconds: 1, denseSeconds: 0 }]), (e: unknown) => e instanceof InputError && e.field === 'runs[0].denseSeconds');
   assert.throws(() => moeDistinctExpertsChart([]), InputError);
 });
+
+test('moeEfficiencyChart draws dense curves within 2 points of one another once, naming every model, and keeps apart those that differ', () => {
+  const rows = (denseAt100: number) => [
+    { tokens: 1, moeEfficiency: 0.01, denseEfficiency: 0.05, expertShareAtTarget: 0 },
+    { tokens: 100, moeEfficiency: 0.2, denseEfficiency: denseAt100, expertShareAtTarget: 0 },
+  ] as unknown as Parameters<typeof moeEfficiencyChart>[0][number]['rows'];
+  const names = (f: ReturnType<typeof moeEfficiencyChart>) => f.data.map((d) => (d as { name: string }).name).filter((n) => n.includes('dense'));
+  // 0.60, 0.61 and 0.615: within 0.02 everywhere, one dashed curve (the first's) for the three.
+  assert.deepEqual(names(moeEfficiencyChart([{ label: 'A', rows: rows(0.6) }, { label: 'B', rows: rows(0.61) }, { label: 'C', rows: rows(0.615) }])), [
+    "A ≈ B ≈ C dense, equal active (within 2 points of one another: A's drawn)",
+  ]);
+  assert.deepEqual(names(moeEfficiencyChart([{ label: 'A', rows: rows(0.6) }, { label: 'B', rows: rows(0.6) }])), ['A = B dense, equal active (identical curves)']);
+  assert.deepEqual(names(moeEfficiencyChart([{ label: 'A', rows: rows(0.6) }, { label: 'B', rows: rows(0.7) }])), ['A dense, equal active', 'B dense, equal active']);
+});

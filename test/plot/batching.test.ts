@@ -86,8 +86,8 @@ test('servingLoadLimitChart notes a missing bar at its place with the limit the 
   assert.equal(notes.length, 1);
   // At the category's index ('window 200 ms' is the second): one replica's bar fills its group's centre.
   assert.equal(notes[0].x, 1);
-  // 0.02 of capacity → "2 %"; itlP99 read as a person says it.
-  assert.equal(notes[0].text, 'no bar: even 2 % breaks<br>p99 inter-token latency');
+  // 0.02 of capacity → "2.0 %", as describeLoadUnderLimit writes it (one decimal below 10 %); itlP99 read as a person says it.
+  assert.equal(notes[0].text, 'no bar: even 2.0 %<br>breaks p99 inter-token<br>latency');
   assert.deepEqual((fig.data[0] as { text: string[] }).text, ['9.00 req/s', '']);
 });
 
@@ -125,8 +125,13 @@ test('servingFrontierChart gives settings within 3 % of each other one label, an
 test('publishedCurvesChart draws published markers and predicted lines per curve, ITL on the right axis', () => {
   const pt = (n: number, tok: number) => ({ concurrency: n, published: { itlMs: 10, outputTokensPerSecond: tok }, predicted: { itlMs: 11, outputTokensPerSecond: tok * 0.9 } });
   const fig = publishedCurvesChart([{ label: 'a', points: [pt(1, 100), pt(8, 700)] }, { label: 'b', points: [pt(1, 50)] }]);
-  // Four traces per curve: throughput published/predicted, ITL published/predicted.
-  assert.equal(fig.data.length, 8);
+  // Four traces per curve: throughput published/predicted, ITL published/predicted; then the two ITL legend keys.
+  assert.equal(fig.data.length, 10);
+  assert.deepEqual(fig.data.slice(8).map((d) => (d as { name: string }).name), ['ITL published (right axis, each curve in its colour)', 'ITL predicted (right axis, dotted)']);
+  // A curve simulated exactly as an earlier one is dashed and names it, instead of hiding under it.
+  const twin = publishedCurvesChart([{ label: 'a', points: [pt(1, 100)] }, { label: 'a again', points: [pt(1, 100)] }]).data[5] as { name: string; line: { dash?: string } };
+  assert.equal(twin.line.dash, 'dash');
+  assert.match(twin.name, /^a again — predicted \(simulated; the same as a's, dashed\)$/);
   const [pub, pred, itlPub] = fig.data as Array<{ mode: string; y: number[]; yaxis?: string }>;
   assert.equal(pub.mode, 'markers');
   assert.equal(pred.mode, 'lines');
