@@ -34,15 +34,24 @@ export function deploymentFrontierChart(series: Record<string, readonly SearchPo
   // A mark's label runs away from the nearer edge of the (log) x range, so that it is not cut off.
   const xs = [...Object.values(series).flatMap((pts) => pts.map((p) => p.tokensPerSecondPerUser)), ...(opts.marks ?? []).map((m) => m.tokensPerSecondPerUser)].filter((x) => x > 0);
   const mid = xs.length > 0 ? (Math.log(Math.min(...xs)) + Math.log(Math.max(...xs))) / 2 : 0;
+  // Two marks within a quarter decade of each other on both axes would print their labels over
+  // one another: the later one's goes below its point. Long labels wrap.
+  const placed: Array<{ x: number; y: number; top: boolean }> = [];
+  const near = (a: number, b: number): boolean => a > 0 && b > 0 && Math.abs(Math.log10(a) - Math.log10(b)) < 0.25;
   (opts.marks ?? []).forEach((m, i) => {
+    const x = m.tokensPerSecondPerUser;
+    const y = m.tokensPerSecondPerDevice;
+    const top = !placed.some((q) => q.top && near(q.x, x) && near(q.y, y));
+    placed.push({ x, y, top });
+    const side = x > 0 && Math.log(x) > mid ? 'left' : 'right';
     data.push({
       type: 'scatter',
       mode: 'markers+text',
       name: m.label,
-      x: [m.tokensPerSecondPerUser],
-      y: [m.tokensPerSecondPerDevice],
-      text: [m.label],
-      textposition: m.tokensPerSecondPerUser > 0 && Math.log(m.tokensPerSecondPerUser) > mid ? 'top left' : 'top right',
+      x: [x],
+      y: [y],
+      text: [wrapWords(m.label, 28)],
+      textposition: `${top ? 'top' : 'bottom'} ${side}`,
       marker: { symbol: 'diamond', size: 11, color: PALETTE[(Object.keys(series).length + i) % PALETTE.length] },
       showlegend: false,
     });

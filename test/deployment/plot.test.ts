@@ -54,3 +54,16 @@ test('localSetupChart(points) plots $ per million (y) against tokens/s per user 
   assert.equal(layout.annotations[0].text, 'amortised over 3 years');
   assert.throws(() => localSetupChart([]), InputError);
 });
+
+test('deploymentFrontierChart puts the label of a mark within a quarter decade of an earlier one below its point, and wraps long labels', () => {
+  const marks = [
+    { label: 'two-socket Xeon server with one RTX 4090', tokensPerSecondPerUser: 16, tokensPerSecondPerDevice: 17 },
+    { label: 'Mac Studio', tokensPerSecondPerUser: 20, tokensPerSecondPerDevice: 20 },
+    { label: 'far away', tokensPerSecondPerUser: 200, tokensPerSecondPerDevice: 2000 },
+  ];
+  const fig = deploymentFrontierChart({ a: [pt(10, 1000), pt(500, 200)] }, { marks });
+  const pos = fig.data.slice(1).map((d) => (d as { textposition: string }).textposition);
+  // log10(20/16) = 0.10 and log10(20/17) = 0.07: near on both axes, so Mac Studio's label goes below.
+  assert.deepEqual(pos.map((p) => p.split(' ')[0]), ['top', 'bottom', 'top']);
+  assert.deepEqual((fig.data[1] as { text: string[] }).text, ['two-socket Xeon server with<br>one RTX 4090']);
+});
