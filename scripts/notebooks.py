@@ -67,14 +67,30 @@ def plain(text):
     return " ".join(text.split())
 
 
+def answers_of(nb):
+    """Every answer box the notebook showed (showAnswer), in order."""
+    return [
+        out.get("data", {})[ANSWER_MIME]
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for out in cell.get("outputs", [])
+        if ANSWER_MIME in out.get("data", {})
+    ]
+
+
 def answer_of(nb):
-    """The answer box the notebook showed (showAnswer), or None."""
-    for cell in nb.cells:
-        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
-            data = out.get("data", {})
-            if ANSWER_MIME in data:
-                return data[ANSWER_MIME]
-    return None
+    """The first answer box the notebook showed (showAnswer), or None."""
+    boxes = answers_of(nb)
+    return boxes[0] if boxes else None
+
+
+def box_summary(box):
+    """An answer box for the index: its question, its first sentence and what its key numbers are."""
+    bases = []
+    for n in box.get("numbers", []) or []:
+        if n.get("basis") and n["basis"] not in bases:
+            bases.append(n["basis"])
+    return {"question": plain(box.get("question", "")), "headline": SENTENCE_END.split(plain(box.get("answer", "")))[0], "bases": bases}
 
 
 def hoist_answer(nb):
@@ -261,10 +277,13 @@ def main():
         executed = exec_dir / path.name
         nbformat.write(nb, executed)
         question, headline = question_and_headline(nb)
+        boxes = [box_summary(b) for b in answers_of(nb)]
         record = {
             "notebook": path.name,
             "question": question,
             "headline": headline,
+            # Every answer box: the index gives each question, and what each box's key numbers are.
+            "answers": boxes,
             "seconds": round(time.time() - t0, 1),
             "errors": errors,
             "plots": plots,

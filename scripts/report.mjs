@@ -59,17 +59,27 @@ const rows = summary
     const name = s.notebook.replace(/\.ipynb$/, '');
     const link = s.html ? `<a href="${esc(relative(out, s.html))}">${esc(name)}</a>` : esc(name);
     const status = s.errors.length ? `<span class="bad">${s.errors.length} error(s)</span>` : 'ok';
-    const question = s.question ? `<div class="q">${esc(s.question)}</div>` : '';
-    // One question and one sentence of answer per notebook: the rest is in the report.
-    const headline = (s.headline ?? []).length ? `<div class="a">${esc(s.headline[0])}</div>` : '';
-    return `<tr><td>${link}</td><td>${question}${headline}</td><td>${status}</td><td>${s.plots}</td><td>${s.seconds}</td></tr>`;
+    // One question and one sentence of answer per answer box (what its key numbers are beside it);
+    // a notebook without a box, its question and first sentence. The rest is in the report.
+    const boxes = (s.answers ?? []).length
+      ? s.answers
+      : [{ question: s.question, headline: (s.headline ?? [])[0], bases: [] }];
+    const cell = boxes
+      .map((b) =>
+        [
+          b.question ? `<div class="q">${esc(b.question)}</div>` : '',
+          b.headline ? `<div class="a">${esc(b.headline)}${b.bases.length ? ` <span class="b">(key numbers: ${esc(b.bases.join(', '))})</span>` : ''}</div>` : '',
+        ].join(''),
+      )
+      .join('');
+    return `<tr><td>${link}</td><td>${cell}</td><td>${status}</td><td>${s.plots}</td><td>${s.seconds}</td></tr>`;
   })
   .join('\n');
 const index = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>batchlab reports</title>
 <style>body{font-family:system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem}
 table{border-collapse:collapse}td,th{padding:.3rem .8rem;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}.bad{color:#b00}
-.q{font-weight:600}.a{margin:.2rem 0;color:#333}</style>
+.q{font-weight:600}.a{margin:.2rem 0 .6rem;color:#333}.b{color:#777;font-size:.9em}</style>
 </head><body>
 <h1>batchlab reports</h1>
 <p>Built ${esc(new Date().toISOString())} on ${esc(os.hostname())} (${esc(os.cpus()[0]?.model ?? '')}, ${os.cpus().length} cores), profile <b>${esc(profile)}</b>, in ${seconds} s.</p>

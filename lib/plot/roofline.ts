@@ -6,7 +6,7 @@ import type { PublishedComparison, PublishedMethodRow } from '../roofline/publis
 import type { StepTime, StepTimeBreakdown } from '../roofline/deployment.js';
 import { InputError } from '../util/errors.js';
 import type { Figure } from './types.js';
-import { baseLayout, PALETTE, withLogTicks } from './types.js';
+import { baseLayout, PALETTE, withLogTicks, wrapWords } from './types.js';
 
 /** One hardware/dtype roofline with the operations placed on it. */
 export interface RooflineSeries {
@@ -41,6 +41,8 @@ export function rooflineChart(series: RooflineSeries[], title = 'Roofline: opera
     lo = 1;
     hi = 1000;
   }
+  // The highest ceiling or point, so that the range leaves room above it.
+  let yHi = 0;
   series.forEach((s, i) => {
     const color = PALETTE[i % PALETTE.length];
     const peak = hardwarePeakFlops(s.hw, s.dtype);
@@ -48,20 +50,26 @@ export function rooflineChart(series: RooflineSeries[], title = 'Roofline: opera
     const ridge = peak / bw;
     const x0 = Math.min(lo, ridge) / 4;
     const x1 = Math.max(hi, ridge) * 4;
+    yHi = Math.max(yHi, peak);
+    // One legend entry per series: its points, with its ceiling in the same group (dotted).
     data.push({
       type: 'scatter',
       mode: 'lines',
       name: `${s.label} ceiling`,
+      legendgroup: String(i),
+      showlegend: false,
       x: [x0, ridge, x1],
       y: [x0 * bw, peak, peak],
       line: { color, dash: 'dot' },
       hovertemplate: `${s.label}: ridge ${ridge.toFixed(0)} FLOP/B<extra></extra>`,
     });
     const pts = s.rows.filter((r) => r.flops > 0);
+    for (const r of pts) if (r.flopsPerSecond > 0) yHi = Math.max(yHi, r.flopsPerSecond);
     data.push({
       type: 'scatter',
       mode: 'markers',
-      name: s.label,
+      name: `${wrapWords(s.label, 48)} (dotted: its ceiling)`,
+      legendgroup: String(i),
       x: pts.map((r) => r.intensity),
       y: pts.map((r) => r.flopsPerSecond),
       text: pts.map((r) => `${r.name}<br>${r.bound}-bound, ${(r.seconds * 1e3).toPrecision(3)} ms, critical batch ${Number.isFinite(r.criticalBatch) ? r.criticalBatch : '∞'}`),
@@ -69,7 +77,11 @@ export function rooflineChart(series: RooflineSeries[], title = 'Roofline: opera
       marker: { color, size: 8, symbol: pts.map((r) => (r.bound === 'compute' ? 'diamond' : 'circle')) },
     });
   });
-  return withLogTicks({ data, layout: baseLayout(title, { title: 'arithmetic intensity (FLOP/byte)', log: true }, { title: 'FLOP/s at the lower bound', log: true }) });
+  const fig = withLogTicks({ data, layout: { ...baseLayout(title, { title: 'arithmetic intensity (FLOP/byte)', log: true }, { title: 'FLOP/s at the lower bound', log: true }), height: 520 } });
+  // A peak on a grid tick ends the range there, and its ceiling and the points on it lie on the frame: a little room above.
+  const y = fig.layout.yaxis as { range?: number[] };
+  if (yHi > 0 && Array.isArray(y.range) && y.range[1] - Math.log10(yHi) < 0.1) y.range = [y.range[0], Math.log10(yHi) + 0.15];
+  return fig;
 }
 
 /**

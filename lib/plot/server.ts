@@ -52,12 +52,17 @@ export function predictionChart(points: Table, opts: { x: keyof typeof X; y: key
 export function predictionErrorChart(table: Table, opts: { metrics?: string[]; title?: string } = {}): Figure {
   const metrics = opts.metrics ?? ['TTFT p50 (s)', 'ITL p50 (s)', 'throughput (tok/s)'];
   const rows = (table.objects() as Array<Record<string, unknown>>).filter((r) => metrics.includes(String(r.metric)));
-  const series = [...new Set(rows.map((r) => `${r.model} · ${r.policy} · ${r.point}`))];
+  // A series names its model, policy and point, each once ("window 0 ms" is often both).
+  const nameOf = (r: Record<string, unknown>): string => [...new Set([r.model, r.policy, r.point].map(String))].join(' · ');
+  const series = [...new Set(rows.map(nameOf))];
+  // The bars are relative errors: a metric's unit ("TTFT p50 (s)") says nothing on this axis.
+  const metricOf = (m: unknown): string => String(m).replace(/\s*\([^)]*\)$/, '');
   const data = series.map((s, i) => {
-    const rs = rows.filter((r) => `${r.model} · ${r.policy} · ${r.point}` === s);
-    return { type: 'bar', name: s, x: rs.map((r) => r.metric), y: rs.map((r) => 100 * (r.error as number)), marker: { color: PALETTE[i % PALETTE.length] } };
+    const rs = rows.filter((r) => nameOf(r) === s);
+    return { type: 'bar', name: s, x: rs.map((r) => metricOf(r.metric)), y: rs.map((r) => 100 * (r.error as number)), marker: { color: PALETTE[i % PALETTE.length] } };
   });
-  const layout = baseLayout(opts.title ?? 'Prediction error per metric and point', { title: 'metric' }, { title: 'error (%)' });
+  const layout = baseLayout(opts.title ?? 'Prediction error per metric and point', { title: '' }, { title: 'error, (predicted − measured) / measured (%)' });
+  layout.legend = { orientation: 'h', y: -0.15 };
   layout.barmode = 'group';
   layout.shapes = [10, -10].map((v) => ({ type: 'line', xref: 'paper', x0: 0, x1: 1, y0: v, y1: v, line: { dash: 'dot', color: '#7f7f7f' } }));
   return withLogTicks({ data, layout });

@@ -75,6 +75,15 @@ test('reports/index.html shows each report\'s question and one sentence of answe
     assert.doesNotMatch(`${s.question} ${s.headline![0]}`, /\\\$|&#36;|<span/, `${s.notebook}: escaping shows in the index`);
   }
   assert.doesNotMatch(index.replace(/<(\/?)(html|head|meta|title|style|body|h1|p|b|table|thead|tbody|tr|th|td|a|div|ul|li|span)\b[^>]*>/g, ''), /<[a-z]/i);
+  // Every answer box of a report, not only its first, with what its key numbers are (showAnswer's bases).
+  for (const s of summary as Array<NotebookSummary & { answers?: Array<{ question: string; bases: string[] }> }>) {
+    assert.ok((s.answers ?? []).length > 0, `${s.notebook}: no answer box in the summary`);
+    for (const b of s.answers!) {
+      assert.ok(index.includes(b.question.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')), `${s.notebook}: "${b.question}" not in the index`);
+      assert.ok(b.bases.length > 0, `${s.notebook}: a box with no key-number basis`);
+      assert.ok(index.includes(`(key numbers: ${b.bases.join(', ')})`), `${s.notebook}: its bases are not in the index`);
+    }
+  }
 });
 
 test('reports/index.html links every report', () => {
