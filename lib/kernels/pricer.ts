@@ -538,24 +538,25 @@ export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framewo
   // rust/aiconfigurator-core/src/operators/attention.rs:704-713, commit 095f58a5), so a table
   // that files its rows under one attention dtype answers every other. Prefill: where the
   // table holds no rows at the asked attention dtype over that cache but holds bf16 ones,
-  // they answer, as aiconfigurator falls back from an FP8 FMHA the tables lack
+  // they answer (MLA prefill likewise: aiconfigurator's context op for the DeepSeek family is
+  // its MLA module), as aiconfigurator falls back from an FP8 FMHA the tables lack
   // (helpers.py:936-943; vLLM's tables hold only bf16 FMHA, helpers.py:718-721): slower than
   // an engine that runs FP8 attention, which the note says.
   const attentionMemo = new Map<string, { dtype: string; note?: string }>();
-  const attentionDtype = (op: 'context_attention' | 'generation_attention', dtype: string, kvDtype: string): { dtype: string; note?: string } => {
+  const attentionDtype = (op: 'context_attention' | 'generation_attention' | 'mla_context', dtype: string, kvDtype: string): { dtype: string; note?: string } => {
     const key = `${op}|${dtype}|${kvDtype}`;
     let a = attentionMemo.get(key);
     if (a === undefined) attentionMemo.set(key, (a = resolveAttentionDtype(op, dtype, kvDtype)));
     return a;
   };
-  const resolveAttentionDtype = (op: 'context_attention' | 'generation_attention', dtype: string, kvDtype: string): { dtype: string; note?: string } => {
+  const resolveAttentionDtype = (op: 'context_attention' | 'generation_attention' | 'mla_context', dtype: string, kvDtype: string): { dtype: string; note?: string } => {
     if (holds(op, dtype, kvDtype) || (aliases(op) && dtype === 'fp16' && holds(op, 'bf16', kvDtype))) return { dtype };
     const filed = [...new Set([...(tableOf(op)?.index.keys() ?? [])].map((k) => k.split('|')).filter((k) => k[1] === kvDtype).map((k) => k[0]))].sort();
     if (op === 'generation_attention' && filed.length > 0) {
       const under = filed.includes('bf16') ? 'bf16' : filed[0];
       return { dtype: under, note: `${dtype} attention with the KV cache in ${kvDtype}, read from the rows filed under ${under} attention: decode-attention tables are keyed by the cache's dtype alone, as aiconfigurator's` };
     }
-    if (op === 'context_attention' && filed.includes('bf16')) {
+    if ((op === 'context_attention' || op === 'mla_context') && filed.includes('bf16')) {
       return { dtype: 'bf16', note: `no ${dtype}-attention rows with the KV cache in ${kvDtype}: the table's bf16-attention rows, as aiconfigurator falls back; slower than an engine running ${dtype} attention` };
     }
     return { dtype };
@@ -684,7 +685,8 @@ export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framewo
       // aiconfigurator's perf_interp engine holds one (perf_interp.rs:19-25; for several
       // axes at once it transfers it from the nearest collected rows instead, 471-487).
       const point = { heads: q.heads, prompt: q.tokens, batch: q.batch };
-      const found = ask('mla_context', { dtype: q.dtype, kv_dtype: q.kvDtype, ...point }, { axes: ['prompt', 'batch'], roofline });
+      const fmha = attentionDtype('mla_context', q.dtype, q.kvDtype);
+      const found = ask('mla_context', { dtype: fmha.dtype, kv_dtype: q.kvDtype, ...point }, { axes: ['prompt', 'batch'], roofline }, fmha.note);
       return found ?? bound(roofline(point));
     },
     mlaGeneration(q) {

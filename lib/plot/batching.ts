@@ -357,17 +357,21 @@ export interface PublishedCurveSeries {
 export function publishedCurvesChart(curves: PublishedCurveSeries[], opts: { title?: string } = {}): Figure {
   if (!Array.isArray(curves) || curves.length === 0) throw new InputError('curves', curves, 'a non-empty array of PublishedCurveComparison');
   const data: Array<Record<string, unknown>> = [];
-  // A curve simulated exactly as an earlier one (same points, same figures) is drawn dashed
-  // and says whose line it repeats: drawn plain, it would hide under the earlier one.
-  const drawn: Array<{ label: string; key: string }> = [];
+  // A curve simulated exactly as an earlier one (the same figures at every concurrency both
+  // have, two at least) is drawn dashed and says whose line it repeats: drawn plain, it would
+  // hide under the earlier one.
+  const drawn: Array<{ label: string; at: Map<number, string> }> = [];
   curves.forEach((c, i) => {
     if (!c || !Array.isArray(c.points) || c.points.length === 0) throw new InputError(`curves[${i}].points`, c?.points, 'a non-empty array of points');
     const color = PALETTE[i % PALETTE.length];
     const n = c.points.map((p) => p.concurrency);
     const name = wrapWords(c.label, 60);
-    const key = JSON.stringify(c.points.map((p) => [p.concurrency, p.predicted.outputTokensPerSecond, p.predicted.itlMs]));
-    const twin = drawn.find((d) => d.key === key);
-    drawn.push({ label: c.label, key });
+    const at = new Map(c.points.map((p) => [p.concurrency, `${p.predicted.outputTokensPerSecond}|${p.predicted.itlMs}`]));
+    const twin = drawn.find((d) => {
+      const shared = [...at.keys()].filter((n) => d.at.has(n));
+      return shared.length >= 2 && shared.every((n) => d.at.get(n) === at.get(n));
+    });
+    drawn.push({ label: c.label, at });
     data.push(
       { type: 'scatter', mode: 'markers', name: `${name} — published`, legendgroup: String(i), x: n, y: c.points.map((p) => p.published.outputTokensPerSecond), marker: { color, size: 8, symbol: 'circle' } },
       {

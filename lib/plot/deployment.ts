@@ -35,7 +35,7 @@ export function deploymentFrontierChart(series: Record<string, readonly SearchPo
   const xs = [...Object.values(series).flatMap((pts) => pts.map((p) => p.tokensPerSecondPerUser)), ...(opts.marks ?? []).map((m) => m.tokensPerSecondPerUser)].filter((x) => x > 0);
   const mid = xs.length > 0 ? (Math.log(Math.min(...xs)) + Math.log(Math.max(...xs))) / 2 : 0;
   // Two marks within a quarter decade of each other on both axes would print their labels over
-  // one another: the later one's goes below its point. Long labels wrap.
+  // one another: the later one's goes below its point, on the other side. Long labels wrap.
   const placed: Array<{ x: number; y: number; top: boolean }> = [];
   const near = (a: number, b: number): boolean => a > 0 && b > 0 && Math.abs(Math.log10(a) - Math.log10(b)) < 0.25;
   (opts.marks ?? []).forEach((m, i) => {
@@ -43,7 +43,8 @@ export function deploymentFrontierChart(series: Record<string, readonly SearchPo
     const y = m.tokensPerSecondPerDevice;
     const top = !placed.some((q) => q.top && near(q.x, x) && near(q.y, y));
     placed.push({ x, y, top });
-    const side = x > 0 && Math.log(x) > mid ? 'left' : 'right';
+    const away = x > 0 && Math.log(x) > mid ? 'left' : 'right';
+    const side = top ? away : away === 'left' ? 'right' : 'left';
     data.push({
       type: 'scatter',
       mode: 'markers+text',

@@ -65,5 +65,7 @@ test('deploymentFrontierChart puts the label of a mark within a quarter decade o
   const pos = fig.data.slice(1).map((d) => (d as { textposition: string }).textposition);
   // log10(20/16) = 0.10 and log10(20/17) = 0.07: near on both axes, so Mac Studio's label goes below.
   assert.deepEqual(pos.map((p) => p.split(' ')[0]), ['top', 'bottom', 'top']);
+  // Below and on the other side: the two labels run apart.
+  assert.notEqual(pos[0].split(' ')[1], pos[1].split(' ')[1]);
   assert.deepEqual((fig.data[1] as { text: string[] }).text, ['two-socket Xeon server with<br>one RTX 4090']);
 });

@@ -639,4 +639,11 @@ test('kernelPricer(): decode attention is looked up by the cache\'s dtype alone;
   const fell = vllm.contextAttention({ ...p, dtype: 'fp8', kvDtype: 'fp8' });
   assert.equal(fell.seconds, vllm.contextAttention({ ...p, dtype: 'bf16', kvDtype: 'fp8' }).seconds);
   assert.match(fell.from, /no fp8-attention rows with the KV cache in fp8: the table's bf16-attention rows, as aiconfigurator falls back; slower than an engine running fp8 attention/);
+  // MLA prefill likewise: the shipped MLA context tables file bf16 attention only, over bf16 and fp8 caches.
+  const sglang = kernelPricer(defaultKernelDb(), h200, 'sglang');
+  const mla = { heads: 16, batch: 1, tokens: 2048, kvDtype: 'fp8' };
+  const mlaFell = sglang.mlaContext({ ...mla, dtype: 'fp8' });
+  assert.notEqual(mlaFell.kind, 'bound');
+  assert.equal(mlaFell.seconds, sglang.mlaContext({ ...mla, dtype: 'bf16' }).seconds);
+  assert.match(mlaFell.from, /mla_context\.csv\.gz \(no fp8-attention rows with the KV cache in fp8/);
 });

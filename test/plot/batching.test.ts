@@ -129,7 +129,7 @@ test('publishedCurvesChart draws published markers and predicted lines per curve
   assert.equal(fig.data.length, 10);
   assert.deepEqual(fig.data.slice(8).map((d) => (d as { name: string }).name), ['ITL published (right axis, each curve in its colour)', 'ITL predicted (right axis, dotted)']);
   // A curve simulated exactly as an earlier one is dashed and names it, instead of hiding under it.
-  const twin = publishedCurvesChart([{ label: 'a', points: [pt(1, 100)] }, { label: 'a again', points: [pt(1, 100)] }]).data[5] as { name: string; line: { dash?: string } };
+  const twin = publishedCurvesChart([{ label: 'a', points: [pt(1, 100), pt(8, 700), pt(64, 900)] }, { label: 'a again', points: [pt(1, 100), pt(8, 700)] }]).data[5] as { name: string; line: { dash?: string } };
   assert.equal(twin.line.dash, 'dash');
   assert.match(twin.name, /^a again — predicted \(simulated; the same as a's, dashed\)$/);
   const [pub, pred, itlPub] = fig.data as Array<{ mode: string; y: number[]; yaxis?: string }>;
