@@ -4,6 +4,13 @@ import { InputError } from '../util/errors.js';
 import { checkArray } from '../util/validate.js';
 import { baseLayout, PALETTE, type Figure, withLogTicks, wrapWords } from './types.js';
 
+// The colour of the i-th marked setup, the same in every chart that lists setups in one order
+// (deploymentFrontierChart's marks, localSetupChart's local setups): after the first two
+// colours, which frontier lines take (and more where a chart draws more lines).
+function markColor(i: number, lines = 2): string {
+  return PALETTE[(Math.max(2, lines) + i) % PALETTE.length];
+}
+
 /** A single operating point to mark on a frontier chart (a local setup, a published figure). */
 export interface FrontierMark {
   label: string;
@@ -53,7 +60,7 @@ export function deploymentFrontierChart(series: Record<string, readonly SearchPo
       y: [y],
       text: [wrapWords(m.label, 28)],
       textposition: `${top ? 'top' : 'bottom'} ${side}`,
-      marker: { symbol: 'diamond', size: 11, color: PALETTE[(Object.keys(series).length + i) % PALETTE.length] },
+      marker: { symbol: 'diamond', size: 11, color: markColor(i, Object.keys(series).length) },
       showlegend: false,
     });
   });
@@ -157,7 +164,7 @@ export function localSetupChart(bars: readonly LocalSetupBar[], opts: { title?: 
         y: [b.usdPerMillionOutput],
         hovertext: [`${b.label}: ${b.tokensPerSecondPerUser.toPrecision(3)} tok/s per user, ${usd(b.usdPerMillionOutput)}`],
         hoverinfo: 'text',
-        marker: { color: kind === 'local' ? PALETTE[(1 + j) % PALETTE.length] : j % 2 ? '#6baed6' : PALETTE[0], size: 12, symbol: kind === 'local' ? 'circle' : 'diamond', line: { width: 1, color: '#333' } },
+        marker: { color: kind === 'local' ? markColor(j) : j % 2 ? '#6baed6' : PALETTE[0], size: 12, symbol: kind === 'local' ? 'circle' : 'diamond', line: { width: 1, color: '#333' } },
       });
     });
   }

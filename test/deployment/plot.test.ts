@@ -69,3 +69,14 @@ test('deploymentFrontierChart puts the label of a mark within a quarter decade o
   assert.notEqual(pos[0].split(' ')[1], pos[1].split(' ')[1]);
   assert.deepEqual((fig.data[1] as { text: string[] }).text, ['two-socket Xeon server with<br>one RTX 4090']);
 });
+
+test('a local setup takes the same colour in localSetupChart and as a mark of deploymentFrontierChart beside two frontier lines', () => {
+  const setups = ['desktop', 'mac', 'cpu'];
+  const local = localSetupChart(setups.map((label, i) => ({ label, tokensPerSecondPerUser: 1 + i, usdPerMillionOutput: 10 })));
+  const frontier = deploymentFrontierChart({ a: [pt(10, 1000)], b: [pt(20, 500)] }, { marks: setups.map((label, i) => ({ label, tokensPerSecondPerUser: 1 + 10 * i, tokensPerSecondPerDevice: 1 + 10 * i })) });
+  const colour = (d: unknown) => (d as { marker: { color: string } }).marker.color;
+  assert.deepEqual(local.data.map(colour), frontier.data.slice(2).map(colour));
+  // And none of them is a frontier line's.
+  const lines = frontier.data.slice(0, 2).map((d) => (d as { line: { color: string } }).line.color);
+  assert.ok(local.data.map(colour).every((c) => !lines.includes(c)));
+});
