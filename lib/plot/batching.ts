@@ -79,6 +79,10 @@ export function servingFrontierChart(
       hovertemplate: '%{text}<extra></extra>',
     });
   }
+  // The pale points once in the legend, in grey: each group's are in its colour.
+  if (all.length > 0) {
+    data.push({ type: 'scatter', mode: 'markers', name: 'every setting swept (pale; the lines join the best of them)', x: [null], y: [null], marker: { color: '#777', opacity: 0.35, size: 6 }, hoverinfo: 'skip' });
+  }
   for (const [g, rows] of groups(front, opts.groupBy)) {
     data.push({
       type: 'scatter',

@@ -87,7 +87,8 @@ test('servingFrontierChart draws one faint trace per group and one frontier line
   const table = servingSweep({ ...grid, ratesPerSecond: [20] }, 1);
   const front = servingFrontier(table, { groupBy: 'policy' });
   const fig = servingFrontierChart(table, front, { groupBy: 'policy' });
-  assert.equal(fig.data.length, 6); // 3 policies × (points, frontier)
+  assert.equal(fig.data.length, 7); // 3 policies × (points, frontier), and the pale points' one legend key
+  assert.equal(fig.data.filter((d) => d.showlegend !== false && /every setting swept/.test(String(d.name))).length, 1);
   const line = fig.data.find((d) => d.name === 'continuous')!;
   const firstFront = (front.objects() as Array<{ policy: string; e2eP99: number }>).find((r) => r.policy === 'continuous')!;
   assert.equal((line.x as number[])[0], firstFront.e2eP99);
