@@ -518,6 +518,7 @@ export {
   MAX_TRACE_ROWS,
   affineStepCost,
   catalogServingReplica,
+  replicaEngine,
   chunkedPolicy,
   constantStepCost,
   continuousPolicy,

@@ -79,7 +79,6 @@ function describe(p: SearchPoint, space: SearchSpace): string {
 // A word as a POSIX shell reads it back: single-quoted unless plain.
 const quote = (x: string): string => (/^[\w./:@-]+$/.test(x) ? x : `'${x.replace(/'/g, "'\\''")}'`);
 
-/** The `batchlab deploy` line that prices the same configuration (its full-batch all-in $/M equals the search's). */
 /**
  * Where the search's answer was priced by the performance model and other hardware of the
  * space by kernel tables: the cheapest point of that hardware meeting the SLO (null where
@@ -89,14 +88,16 @@ function cheapestFromTables(space: SearchSpace, slo: Slo, best: SearchPoint, ker
   const tabled = space.hardware.map((h, i) => ({ h, i })).filter(({ h }) => tablesPrice(kernels, h));
   const bestHw = space.hardware.find((h) => h.id === best.hardware)!;
   if (tabled.length === 0 || tablesPrice(kernels, bestHw)) return undefined;
-  const sub = searchCheapestDeployment({ ...space, hardware: tabled.map(({ h }) => h) }, slo).best;
+  const subspace = { ...space, hardware: tabled.map(({ h }) => h) };
+  const sub = searchCheapestDeployment(subspace, slo).best;
   if (!sub) return null;
   // The same point of the full space: batch varies fastest, then precision, layout and hardware.
-  const c = searchPointCoordinates({ ...space, hardware: tabled.map(({ h }) => h) }, sub.index);
+  const c = searchPointCoordinates(subspace, sub.index);
   const index = ((tabled[c.h].i * space.layouts.length + c.l) * space.precisions.length + c.p) * space.batches.length + c.b;
   return evaluateSearchPoint(space, index);
 }
 
+/** The `batchlab deploy` line that prices the same configuration (its full-batch all-in $/M equals the search's). */
 function deployCommandFor(p: SearchPoint, space: SearchSpace, spec: SearchSpec, usdPerHour: string | undefined, kernelFlags: string[]): string {
   const l = space.layouts[p.layout];
   const pr = space.precisions[p.precision];

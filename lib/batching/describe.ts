@@ -20,7 +20,6 @@ function replicasOf(rows: Row[], field: string): string[] {
   return labels as string[];
 }
 
-/** A load fraction as a percentage: whole percent, or one decimal below 10 %. */
 /**
  * A load as a share of capacity, as the describers and charts write it: one decimal below 10 %.
  *

@@ -7,7 +7,7 @@ import { hardwarePeakFlops } from '../hardware/spec.js';
 import { rooflineStepCost } from '../roofline/model.js';
 import type { PerfConfig } from '../roofline/deployment.js';
 import { efficiencyModeOf, kvCacheCapacity, memoryFit, perfStepCost } from '../roofline/deployment.js';
-import { DEFAULT_SERVING_ENGINE, engineDevice, engineMemoryFraction, servingEnginePreset, type EngineDevice, type ServingEnginePreset } from './engines.js';
+import { DEFAULT_SERVING_ENGINE, engineDevice, engineMemoryFraction, servingEnginePreset, type EngineDevice, type ServingEngineName, type ServingEnginePreset } from './engines.js';
 import { defaultKernelDb } from '../kernels/load.js';
 import { kernelFrameworksOf, kernelTablesText } from '../kernels/pricer.js';
 import { InputError } from '../util/errors.js';
@@ -34,6 +34,18 @@ export interface ServingReplica {
    * `catalogServingReplica`; absent, a named preset takes its defaults for an unknown device.
    */
   device?: EngineDevice;
+}
+
+/**
+ * The engine a replica runs: a preset named by its name is taken for the replica's
+ * `device` where it has one (as `batchlab simulate --engine` takes it for its hardware);
+ * a preset given whole, or a replica without a device, as given.
+ *
+ * @example
+ * replicaEngine(catalogServingReplica(loadModel('llama-3.1-8b'), loadHardware('h100-sxm'), { parallelism: { tp: 1 } }), 'vllm').policy // => the H100's vLLM batch and token budget
+ */
+export function replicaEngine(replica: Pick<ServingReplica, 'device'>, engine: ServingEngineName | ServingEnginePreset): ServingEngineName | ServingEnginePreset {
+  return typeof engine === 'string' && replica.device !== undefined ? servingEnginePreset(engine, replica.device) : engine;
 }
 
 /**
@@ -250,8 +262,7 @@ export function servingReplicaSweep(
     const base: Omit<ServingConfig, 'policy'> = { ...grid.workload, stepCost: replica.stepCost, costLabel: replica.label, kvCapacityTokens: replica.kvCapacityTokens };
     const capacity = servingCapacity(base, { kind: 'continuous', maxBatch }, seed);
     const rates = loads.map((l) => l * capacity);
-    // An engine named by its name takes the preset for this replica's device, as servingConcurrencySweep does.
-    const engines = !Array.isArray(grid.engines) ? grid.engines : grid.engines.map((e) => (typeof e === 'string' && replica.device !== undefined ? servingEnginePreset(e, replica.device) : e));
+    const engines = !Array.isArray(grid.engines) ? grid.engines : grid.engines.map((e) => replicaEngine(replica, e));
     const sub: ServingSweepGrid = { ...grid, base, ratesPerSecond: rates, ...(engines === undefined ? {} : { engines }) };
     const table = servingSweep(sub, seed);
     for (const row of table.objects() as Array<Record<string, unknown>>) {

@@ -2,10 +2,10 @@ import * as aq from 'arquero';
 import { InputError } from '../util/errors.js';
 import { checkArray, checkInt, checkNumber, checkOneOf, checkPositive } from '../util/validate.js';
 import { simulateServing } from './simulate.js';
-import { servingCapacity, type ServingReplica } from './replica.js';
+import { replicaEngine, servingCapacity, type ServingReplica } from './replica.js';
 import { checkServingPolicy } from './policy.js';
 import type { ServingConfig, ServingPolicy, ServingResult } from './types.js';
-import { servingEnginePreset, type ServingEngineName, type ServingEnginePreset } from './engines.js';
+import type { ServingEngineName, ServingEnginePreset } from './engines.js';
 import { serveBenchmarkMetrics } from './benchmark.js';
 import type { Table } from '../util/table.js';
 
@@ -269,7 +269,7 @@ export function servingConcurrencySweep(
   const [r] = checkReplicas([replica]);
   const byEngine = typeof policy === 'string' || (!!policy && typeof policy === 'object' && 'engine' in policy);
   if (!byEngine) checkServingPolicy(policy);
-  const engine = !byEngine ? undefined : typeof policy === 'string' && r.device !== undefined ? servingEnginePreset(policy, r.device) : (policy as ServingEngineName | ServingEnginePreset);
+  const engine = byEngine ? replicaEngine(r, policy as ServingEngineName | ServingEnginePreset) : undefined;
   const ns = [...checkArray<number>('clients', clients, 1000).map((c, i) => checkInt(`clients[${i}]`, c, { min: 1, max: 1_000_000 }))].sort((a, b) => a - b);
   const think = checkNumber('thinkSeconds', opts.thinkSeconds ?? 0, { min: 0, max: 1e6 });
   const perClient = opts.requestsPerClient === undefined ? undefined : checkInt('requestsPerClient', opts.requestsPerClient, { min: 1, max: 1_000_000 });

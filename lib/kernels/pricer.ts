@@ -550,7 +550,7 @@ export function kernelPricer(db: KernelDb | undefined, hw: HardwareSpec, framewo
     return a;
   };
   const resolveAttentionDtype = (op: 'context_attention' | 'generation_attention' | 'mla_context', dtype: string, kvDtype: string): { dtype: string; note?: string } => {
-    if (holds(op, dtype, kvDtype) || (aliases(op) && dtype === 'fp16' && holds(op, 'bf16', kvDtype))) return { dtype };
+    if (holds(op, tableDtype(op, dtype, kvDtype), kvDtype)) return { dtype };
     const filed = [...new Set([...(tableOf(op)?.index.keys() ?? [])].map((k) => k.split('|')).filter((k) => k[1] === kvDtype).map((k) => k[0]))].sort();
     if (op === 'generation_attention' && filed.length > 0) {
       const under = filed.includes('bf16') ? 'bf16' : filed[0];

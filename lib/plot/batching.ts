@@ -187,7 +187,6 @@ function frontierLabels(rows: Array<Record<string, unknown>>, x: string, y: stri
   return labels;
 }
 
-
 function windowLabel(w: unknown): string {
   return `${w} ms`;
 }

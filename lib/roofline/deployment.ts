@@ -823,14 +823,14 @@ function stageCost(model: ModelSpec, hw: HardwareSpec, r: Resolved, work: Checke
   // kernels, measured as a share of GEMM + attention time (auxiliaryKernelFraction).
   // With kernel tables, GEMM and attention times are measured kernels, not a share to scale:
   // the auxiliary kernels are priced by their bytes alone.
-  const elementwiseBytesSeconds = (elementwiseElements * DTYPE_BYTES[residualStreamDtype(r.precision)]) / (hw.memoryBytesPerSecond * r.cal.memoryEfficiency);
+  const residual = residualStreamDtype(r.precision);
+  const actBytes = DTYPE_BYTES[residual];
+  const elementwiseBytesSeconds = (elementwiseElements * actBytes) / (hw.memoryBytesPerSecond * r.cal.memoryEfficiency);
   const elementwise =
     r.mode === 'spec' ? 0 : r.kernels?.device ? elementwiseBytesSeconds : Math.max(elementwiseBytesSeconds, r.cal.auxiliaryKernelFraction * (gemm + attention));
   if (r.mode !== 'spec') kernels += r.auxiliaryKernels ?? ELEMENTWISE_KERNELS_PER_LAYER * model.numLayers;
 
   // Communication.
-  const residual = residualStreamDtype(r.precision);
-  const actBytes = DTYPE_BYTES[residual];
   const tpLink = linkFor(hw, r, r.tp);
   const moeLayers = moe ? model.moeLayers : 0;
   const allReduces = expertParallel ? 2 * (model.numLayers - moeLayers) + moeLayers : 2 * model.numLayers;
@@ -1158,35 +1158,33 @@ export function stepTime(model: ModelSpec, hw: HardwareSpec, config: PerfConfig,
  */
 export function stepTimer(model: ModelSpec, hw: HardwareSpec, config: PerfConfig): (work: StepWork) => StepTime {
   const r = resolve(model, hw, config);
-  return (work: StepWork): StepTime => stepTimeResolved(model, hw, r, work);
-}
-
-function stepTimeResolved(model: ModelSpec, hw: HardwareSpec, r: Resolved, work: StepWork): StepTime {
-  const w = checkWork(work);
-  if (r.checkMemory) {
-    const seqs = w.decodeTokens + (w.prefillTokens > 0 ? w.prefillSequences : 0);
-    const context = Math.ceil((w.contextTokens + w.prefillTokens) / Math.max(1, seqs));
-    const fit = fitOf(model, hw, r, { sequences: seqs, context, tokens: w.prefillTokens + w.decodeTokens });
-    if (!fit.fits) throw new InputError('memory', fit.totalBytes, `at most ${fit.capacityBytes} bytes per device`, fit.message);
-  }
-  const { seconds, interval, cost, eplb } = stepTimeOf(model, hw, r, w);
-  const out: StepTime = {
-    seconds,
-    intervalSeconds: interval,
-    bound: boundOf(cost.breakdown),
-    breakdown: cost.breakdown,
-    devices: r.tp * r.dp * r.pp,
-    efficiency: r.mode,
+  return (work: StepWork): StepTime => {
+    const w = checkWork(work);
+    if (r.checkMemory) {
+      const seqs = w.decodeTokens + (w.prefillTokens > 0 ? w.prefillSequences : 0);
+      const context = Math.ceil((w.contextTokens + w.prefillTokens) / Math.max(1, seqs));
+      const fit = fitOf(model, hw, r, { sequences: seqs, context, tokens: w.prefillTokens + w.decodeTokens });
+      if (!fit.fits) throw new InputError('memory', fit.totalBytes, `at most ${fit.capacityBytes} bytes per device`, fit.message);
+    }
+    const { seconds, interval, cost, eplb } = stepTimeOf(model, hw, r, w);
+    const out: StepTime = {
+      seconds,
+      intervalSeconds: interval,
+      bound: boundOf(cost.breakdown),
+      breakdown: cost.breakdown,
+      devices: r.tp * r.dp * r.pp,
+      efficiency: r.mode,
+    };
+    if (cost.kernels) out.kernels = cost.kernels;
+    if (cost.fromTables) out.fromTables = cost.fromTables;
+    if (eplb) out.expertLoad = eplb;
+    if (r.mode === 'typical') {
+      // The datasheet bound hides all of what overlap can hide.
+      const bound = stepTimeOf(model, hw, { ...r, mode: 'spec', cal: SPEC_CALIBRATION, launchSecondsPerKernel: 0, overlap: r.overlap > 0 ? 1 : 0, kernels: undefined }, w).seconds;
+      out.band = { boundSeconds: bound, typicalSeconds: seconds };
+    }
+    return out;
   };
-  if (cost.kernels) out.kernels = cost.kernels;
-  if (cost.fromTables) out.fromTables = cost.fromTables;
-  if (eplb) out.expertLoad = eplb;
-  if (r.mode === 'typical') {
-    // The datasheet bound hides all of what overlap can hide.
-    const bound = stepTimeOf(model, hw, { ...r, mode: 'spec', cal: SPEC_CALIBRATION, launchSecondsPerKernel: 0, overlap: r.overlap > 0 ? 1 : 0, kernels: undefined }, w).seconds;
-    out.band = { boundSeconds: bound, typicalSeconds: seconds };
-  }
-  return out;
 }
 
 /**
