@@ -128,7 +128,8 @@ def question_and_headline(nb):
     with numbers (Markdown displays first, then printed lines)."""
     box = answer_of(nb)
     if box:
-        return plain(box.get("question", "")), [SENTENCE_END.split(plain(box.get("answer", "")))[0]]
+        first = box_summary(box)
+        return first["question"], [first["headline"]]
     question = None
     for cell in nb.cells:
         if cell.cell_type == "markdown":
