@@ -32,7 +32,11 @@ import { decimalInRange, emit, intArg, ioOf } from './context.js';
 export function parseBatchList(flag: string, raw: string): number[] {
   const s = raw.trim();
   const pow = /^pow2(only)?:(.+)$/.exec(s);
-  if (pow) return gemmBatchSizes(intArg(flag, pow[2], 1, MAX_GEMM_DIM), { between: !pow[1] });
+  if (pow) {
+    const max = pow[2].trim();
+    if (!/^\d+$/.test(max)) throw new InputError(flag, raw, `pow2:<max> or pow2only:<max> with <max> an integer in [1, ${MAX_GEMM_DIM}], or a comma-separated list of positive integers`);
+    return gemmBatchSizes(intArg(flag, max, 1, MAX_GEMM_DIM), { between: !pow[1] });
+  }
   if (s === '') throw new InputError(flag, raw, 'a comma-separated list of positive integers, or pow2:<max>');
   const ms = s.split(',').map((p, i) => intArg(`${flag}[${i}]`, p, 1, MAX_GEMM_DIM));
   refuseRepeated(flag, ms, (m) => m, 'a value the list does not already hold (each is one point)');

@@ -14,6 +14,8 @@ import type { LocalSetupOverrides } from '../../lib/deployment/local.js';
 import { decodePerformance, maxSequencesThatFit, prefillPerformance } from '../../lib/deployment/pool.js';
 import type { DecodePerformance, PrefillPerformance } from '../../lib/deployment/pool.js';
 import { layoutPresetMemoryFraction, simulateDeployment } from '../../lib/deployment/serve.js';
+import { describeBacklog } from '../../lib/batching/describe.js';
+import type { ServingBacklog } from '../../lib/batching/benchmark.js';
 import { perfDeviceStepModel } from '../../lib/deployment/perf.js';
 import { prefillFromMix } from '../../lib/deployment/deployment.js';
 import { EFFICIENCY_MODES, efficiencyModeOf, fp8ScalingOf } from '../../lib/roofline/deployment.js';
@@ -91,7 +93,7 @@ const gb = (bytes: number): string => `${fmt(bytes / 1e9)} GB`;
 /** A published-vs-predicted value in its unit: dollars with a $, the margin in percent as DeepSeek published it. */
 function inUnit(v: number, unit: string): string {
   if (unit === 'USD') return formatUsd(v);
-  if (unit === '×') return `${(v * 100).toFixed(0)} %`;
+  if (unit === '%') return `${v.toFixed(0)} %`;
   return fmt(v);
 }
 
@@ -121,7 +123,7 @@ function deepseekDay(o: DeployOptions, io: CliIo): void {
     return;
   }
   io.out(`DeepSeek-V3/R1 published day vs ${r.stepModel}`);
-  io.out(`arithmetic: ${inUnit(r.arithmetic.dailyCostUsd, 'USD')} per day, revenue ${inUnit(r.arithmetic.revenueUsd, 'USD')}, margin ${inUnit(r.arithmetic.margin, '×')}`);
+  io.out(`arithmetic: ${inUnit(r.arithmetic.dailyCostUsd, 'USD')} per day, revenue ${inUnit(r.arithmetic.revenueUsd, 'USD')}, margin ${inUnit(100 * r.arithmetic.margin, '%')}`);
   for (const row of r.rows) {
     const bound = row.bound === undefined ? '-' : inUnit(row.bound, row.unit);
     io.out(`  ${row.figure}: published ${inUnit(row.published, row.unit)}, predicted ${inUnit(row.predicted, row.unit)} (${row.ratio.toFixed(2)}×${row.within25 ? '' : ', outside ±25 %'}), datasheet bound ${bound}`);
@@ -155,7 +157,10 @@ function localCommand(o: DeployOptions, io: CliIo): void {
   setup = withSetupOverrides(setup, over, 'given on the command line');
   const bitsPerWeight = decimalInRange('--bits', o.bits, { min: 0, exclusiveMin: true, max: 32 });
   const context = intArg('--context', o.context, 0, MAX_TOKENS);
+  checkModelContext(model, context, '--context', context, '--context');
   const batch = intArg('--batch', o.batch, 1, MAX_BATCH);
+  // A bound takes the datasheet's figures: a runtime's calibration would be read by no figure.
+  if (o.bound && o.runtime !== undefined) throw new InputError('--runtime', o.runtime, 'left out with --bound (the bound uses no runtime calibration)');
   const run = asFlags(
     () => localDecode(model, setup, { bitsPerWeight, context, batch, calibration: o.bound ? 'bound' : 'calibrated', runtime: o.runtime }),
     { bitsPerWeight: '--bits', context: '--context', batch: '--batch', runtime: '--runtime' },
@@ -312,7 +317,7 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
   const routing = o.eplb ? { expertRouting: 'eplb' as const } : {};
   let step: ReturnType<typeof perfDeviceStepModel>;
   try {
-    step = asFlags(() => perfDeviceStepModel(model, hw, layout, precision, { efficiency, ...kernels, ...routing }), { ...LAYOUT_FLAGS, framework: '--framework', fp8Scaling: '--fp8-scaling', dtype: '--precision' }, LAYOUT_WORDS);
+    step = asFlags(() => perfDeviceStepModel(model, hw, layout, precision, { efficiency, ...kernels, ...routing }), { ...LAYOUT_FLAGS, framework: '--framework', fp8Scaling: '--fp8-scaling', dtype: '--precision', efficiency: '--efficiency' }, LAYOUT_WORDS);
   } catch (e) {
     throw calibrationAsPrecision(e, o.precision ?? 'bf16', hw);
   }
@@ -325,6 +330,8 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
     throw refusal.error;
   }
   let prefill: PrefillPerformance;
+  // The prompt spread prefill was priced over, where --prompt-mix set one: said beside the prefill figures.
+  const mixText = o.promptMix === undefined ? '' : `; prompts spread as the ${o.promptMix} mix (data/traces), scaled to a mean of ${prompt.toLocaleString('en-US')} tokens`;
   if (o.promptMix === undefined) prefill = prefillPerformance(step, layout, { tokensPerRank: prefillTokens, promptTokens: uncached, cachedTokens: cached });
   else {
     const name = o.promptMix;
@@ -351,16 +358,22 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
   });
   const mode = efficiencyModeOf(hw, efficiency);
   // One decode step at the flags' batch and context, for the rows that priced it.
-  const decodeStep = kernels.framework === undefined ? undefined : step.step({ prefillTokens: 0, decodeSequences: batch, decodeContext: context });
+  // The step the TPOT is priced from: with --drafts it verifies 1 + drafts tokens per sequence.
+  const decodeStep = kernels.framework === undefined ? undefined : decode.step;
   // Measured rows need not rise with the batch (SGLang's h100 GEMM rows: batch 2 below batch 1):
   // a larger batch priced below one sequence is stated, so that it does not read as a saving.
-  const loneStep = decodeStep && batch > 1 ? step.step({ prefillTokens: 0, decodeSequences: 1, decodeContext: context }) : undefined;
+  const loneStep = decodeStep && batch > 1 ? step.step({ prefillTokens: 0, decodeSequences: 1, decodeContext: context, decodeTokensPerSequence: 1 + (speculative?.draftTokens ?? 0) }) : undefined;
   const belowLone = loneStep && decodeStep && loneStep.seconds > decodeStep.seconds ? { batchOneStepSeconds: loneStep.seconds } : undefined;
   // Without --framework on a device the shipped tables hold, say so: the tables and this model
   // can differ several times over at small batches. Only the database's index is read (pricing
   // from every framework's tables here took four times as long and four times the memory).
   // The frameworks whose tables in the database this run reads (--kernel-db's, else the shipped one) hold the device.
   const tablesHeld = !tablesPrice(kernels, hw) && mode !== 'spec' ? kernelFrameworksOf(kernels.kernelDb ?? defaultKernelDb(), hw) : [];
+  // --overlap splits each step into two micro-batches: every weight is read twice and every collective pays its
+  // latency twice, which hides communication only where there is more of it than that adds (expert all-to-alls).
+  const overlapCost = layout.microBatchOverlap
+    ? decode.tpotSeconds / decodePerformance(perfDeviceStepModel(model, hw, { ...layout, microBatchOverlap: false }, precision, { efficiency, ...kernels, ...routing }), layout, { sequencesPerRank: batch, context, speculative }).tpotSeconds
+    : undefined;
   const dbName = kernels.kernelDb ? '--kernel-db' : 'data/kernels';
   const out: Record<string, unknown> = {
     stepModel: stepLabel,
@@ -376,16 +389,23 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
     ...(decodeStep ? { decodeStepKernels: decodeStep.kernels ?? [], ...(decodeStep.fromTables ? { decodeStepFromTables: decodeStep.fromTables } : {}) } : {}),
     ...(belowLone ? { decodeStepBelowBatchOne: belowLone } : {}),
     ...(tablesHeld.length ? { kernelTablesHeld: tablesHeld } : {}),
+    ...(overlapCost === undefined ? {} : { tpotOverWithoutOverlap: overlapCost }),
+    ...(o.promptMix === undefined ? {} : { promptMix: { name: o.promptMix, meanPromptTokens: prompt, cacheHitFraction: hit } }),
   };
   if (sim) {
     // Under an engine preset the rank's KV cache is what the preset's memory rule leaves
     // beside the weights (layoutPresetMemoryFraction), not batchlab's default share of memory.
     const memoryFraction = sim.engine ? layoutPresetMemoryFraction(sim.engine, model, hw, layout, precision) : undefined;
     const simStep = memoryFraction === undefined ? step : perfDeviceStepModel(model, hw, layout, precision, { efficiency, ...kernels, ...routing, memoryFraction });
-    const s = simulateDeployment(
-      simStep,
-      { ratePerSecond: sim.rate, promptTokens: { kind: 'fixed', tokens: uncached }, outputTokens: { kind: 'fixed', tokens: sim.output }, maxBatch: batch, requests: sim.requests, engine: sim.engine, pipelineStages: layout.pipelineParallel },
-      sim.seed,
+    const how = sim;
+    const s = asFlags(
+      () =>
+        simulateDeployment(
+          simStep,
+          { ratePerSecond: how.rate, promptTokens: { kind: 'fixed', tokens: uncached }, outputTokens: { kind: 'fixed', tokens: how.output }, maxBatch: batch, requests: how.requests, engine: how.engine, pipelineStages: layout.pipelineParallel },
+          how.seed,
+        ),
+      { requests: '--requests', ratePerSecond: '--rate' },
     );
     const { result: _r, ...rest } = s;
     out.simulated = { ...rest, latencyUnit: 'seconds', scheduler: sim.engine ? describeEnginePreset(sim.engine) : `continuous batching, batch ≤ ${batch}`, ...(memoryFraction === undefined ? {} : { memoryFraction }) };
@@ -404,20 +424,24 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
   );
   io.out(`  memory per device: weights ${gb(decode.memory.weightBytes)} + KV ${gb(decode.memory.kvBytes)} of ${gb(decode.memory.capacityBytes)} (fits)`);
   io.out(`  decode: ${fmt(decode.tokensPerSecondPerDevice)} output tok/s per device, ${fmt(decode.tokensPerSecondPerUser)} tok/s per user (TPOT ${fmt(decode.tpotSeconds * 1e3)} ms)`);
+  if (overlapCost !== undefined && overlapCost > 1.005) {
+    io.out(`  --overlap makes this TPOT ${fmt((overlapCost - 1) * 100)} % longer than without it: two micro-batches read every weight twice and pay every collective's latency twice, more than the communication they hide here`);
+  }
   if (tablesHeld.length) {
     io.out(`  measured kernel tables in ${dbName} hold ${hw.id} (${tablesHeld.join(', ')}): --framework <name> prices this step from them, an op they lack from this model; at small batches the two can differ several times over`);
   }
   if (decodeStep) {
     const fp8 = precision.weights === 'fp8' && tablesPrice(kernels, hw) ? ` (FP8 GEMMs, ${fp8TableText(fp8ScalingOf(model, kernels.fp8Scaling))})` : '';
     const share = decodeStep.fromTables && decodeStep.fromTables.opSeconds > 0 ? `; ${fmt((100 * decodeStep.fromTables.tableSeconds) / decodeStep.fromTables.opSeconds)} % of its kernel and collective time, before overlap, from table rows` : '';
-    io.out(`  inter-token latency ${fmt(decode.tpotSeconds * 1e3)} ms at batch ${batch}; one decode step (${fmt(decodeStep.seconds * 1e3)} ms${share}) priced by${fp8}:`);
+    const verify = speculative ? `, verifying ${1 + speculative.draftTokens} tokens per sequence of which ${fmt(decode.tokensPerStep)} are kept on average` : '';
+    io.out(`  inter-token latency ${fmt(decode.tpotSeconds * 1e3)} ms at batch ${batch}; one decode step (${fmt(decodeStep.seconds * 1e3)} ms${verify}${share}) priced by${fp8}:`);
     for (const line of kernelUsageLines(decodeStep.kernels ?? [])) io.out(`    ${line}`);
     if (belowLone) {
       const below = (1 - decodeStep.seconds / belowLone.batchOneStepSeconds) * 100;
       io.out(`    the measured rows price this step ${fmt(below)} % below one sequence's (${fmt(belowLone.batchOneStepSeconds * 1e3)} ms at batch 1); more sequences cannot make a step cheaper, so read this as the tables' row-to-row variation, not a saving from batching`);
     }
   }
-  io.out(`  prefill: ${fmt(prefill.inputTokensPerSecondPerDevice)} input tok/s per device (cache hits counted), step ${fmt(prefill.ttftSeconds * 1e3)} ms`);
+  io.out(`  prefill: ${fmt(prefill.inputTokensPerSecondPerDevice)} input tok/s per device (cache hits counted${mixText}), step ${fmt(prefill.ttftSeconds * 1e3)} ms`);
   // The load factor each figure was priced at: a bound on EPLB's balance (uniform routing; real routing is skewed).
   for (const [phase, load] of [['decode', decode.step.expertLoad], ['prefill', prefill.step.expertLoad]] as const) {
     if (load) io.out(`  ${phase} ${eplbNote(model, layout.expertParallel, load, 'model')}: the most balanced EPLB gets (uniform routing; real routing is skewed)`);
@@ -429,9 +453,11 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
   else io.out(`  no hourly price (${priceSource(hw)}): give one with --usd-per-hour`);
   for (const line of modelNoteLines(model)) io.out(line);
   if (out.simulated) {
-    const s = out.simulated as { ttftP50: number; ttftP99: number; tpotP50: number | null; tpotP99: number | null; scheduler: string; memoryFraction?: number };
+    const s = out.simulated as { ttftP50: number; ttftP99: number; tpotP50: number | null; tpotP99: number | null; scheduler: string; memoryFraction?: number; backlog: ServingBacklog | null };
     const kv = s.memoryFraction === undefined ? '' : `; weights and KV cache in ${+(s.memoryFraction * 100).toFixed(2)} % of each device's memory, the preset's rule`;
-    io.out(`  simulated (${s.scheduler}${kv}): TTFT p50 ${fmt(s.ttftP50 * 1e3)} ms, p99 ${fmt(s.ttftP99 * 1e3)} ms; TPOT p50 ${s.tpotP50 === null ? '-' : fmt(s.tpotP50 * 1e3)} ms, p99 ${s.tpotP99 === null ? '-' : fmt(s.tpotP99 * 1e3)} ms`);
+    const tpot = s.tpotP50 === null || s.tpotP99 === null ? 'no TPOT (one output token per request: nothing after the first)' : `TPOT p50 ${fmt(s.tpotP50 * 1e3)} ms, p99 ${fmt(s.tpotP99 * 1e3)} ms`;
+    io.out(`  simulated (${s.scheduler}${kv}): TTFT p50 ${fmt(s.ttftP50 * 1e3)} ms, p99 ${fmt(s.ttftP99 * 1e3)} ms; ${tpot}`);
+    if (s.backlog?.growing) io.out(`  ${describeBacklog(s.backlog, 'the rank serves less than --rate offers it (requests per second per rank): lower --rate, or spread the load over more ranks')}`);
   }
 }
 

@@ -1,6 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { HardwareSpec } from '../../lib/hardware/spec.js';
-import { hardwareWithPrice, resolveHardware } from '../../lib/hardware/spec.js';
+import { hardwareWithPrice, listHardware, resolveHardware } from '../../lib/hardware/spec.js';
 import type { ModelSpec } from '../../lib/models/spec.js';
 import { resolveModel } from '../../lib/models/spec.js';
 import { asFlags, decimalInRange } from './context.js';
@@ -41,7 +41,12 @@ export function hardwareFlag(raw: string, usdPerHour?: string, flag = '--hardwar
 export function priceSource(hw: HardwareSpec): string {
   const s = hw.sources.hourlyPriceUsd;
   if (!s) return 'no source';
-  return s.source === 'given by the user' ? `given with ${s.notes ?? 'a flag'}` : 'the catalog\'s assumed price';
+  if (s.source === 'given by the user') return `given with ${s.notes ?? 'a flag'}`;
+  // A catalog entry's price is the catalog's assumption; a file's or this machine's is its own.
+  const catalog = listHardware().find((h) => h.id === hw.id);
+  if (catalog && catalog.sources.hourlyPriceUsd?.source === s.source && catalog.hourlyPriceUsd === hw.hourlyPriceUsd) return 'the catalog\'s assumed price';
+  if (hw.hourlyPriceUsd === 0) return s.notes ?? s.source;
+  return `the hardware file's price: ${s.source}`;
 }
 
 /** The lines that say what the step cost leaves out for a model (empty when nothing). */

@@ -50,6 +50,10 @@ export function register(program: Command): void {
       emit(cmd, result, () => [
         `S = ${countOf(stages, 'stage')}, m = ${countOf(microBatches, 'micro-batch', 'micro-batches')}, v = ${chunks}: bubble ${(closed * 100).toFixed(1)} % (closed form (S−1)/(v·m+S−1)), ${(run.bubbleFraction * 100).toFixed(1)} % simulated`,
         `makespan ${fmtFigure(run.makespanSeconds * 1e3, 4)} ms for ${countOf(ticks, 'tick')}, ${fmtFigure(run.microBatchesPerSecond, 4)} micro-batches/s`,
+        // The closed form assumes equal stages; the simulated schedule holds whole layers per stage.
+        ...(layers % (stages * chunks) === 0
+          ? []
+          : [`the ${layers} layers do not split evenly over ${stages * chunks} ${chunks > 1 ? 'model chunks' : 'stages'} (${Math.floor(layers / (stages * chunks))} or ${Math.ceil(layers / (stages * chunks))} each): the slowest stage sets the pace, so the simulated bubble differs from the closed form, which assumes equal stages (a multiple of ${stages * chunks} layers agrees with it)`]),
       ]);
     });
 }

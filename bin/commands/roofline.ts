@@ -85,7 +85,7 @@ export function register(program: Command): void {
       };
       emit(cmd, result, () => [
         ...(fit.fits ? [] : [`does not fit: short by ${gb(memory.shortfallBytes)} per device (${gb(fit.totalBytes)} needed of ${gb(fit.capacityBytes)}: ${gb(fit.weightBytes)} weights + ${gb(fit.kvCacheBytes)} KV cache + ${gb(fit.activationBytes)} activations); the times below assume it did`]),
-        `${model.id} on ${hw.name} (${countOf(devices, 'device')}), ${dtype}, batch ${batch}, context ${context}: ${fmtFigure(seconds * 1e3, 4)} ms per decode step, ${fmtFigure(batch / seconds, 4)} tokens/s`,
+        `${model.id} on ${hw.name} (${countOf(devices, 'device')}), ${dtype}, batch ${batch}, context ${context}: ${fmtFigure(seconds * 1e3, 4)} ms per decode step, ${fmtFigure(batch / seconds, 4)} output tokens/s in all${devices > 1 ? ` (${fmtFigure(batch / seconds / devices, 4)} per device)` : ''}, ${fmtFigure(1 / seconds, 4)} per user`,
         `this is a bound: the datasheet roofline (every byte at peak bandwidth, every FLOP at peak); \`batchlab deploy\` gives ${deployFigures(hw)}, all slower`,
         reason === undefined
           ? `the step turns compute-bound at batch ${critical}${beyondMemory ? `, beyond memory: at context ${Math.max(1, context)} ${countOf(devices, 'device')} ${devices === 1 ? 'holds' : 'hold'} at most ${mostThatFits} sequences, so memory caps the batch first` : ''}`

@@ -69,11 +69,13 @@ function figuresOf(p: SearchPoint, space: SearchSpace, kernels: { framework?: st
 }
 
 function describe(p: SearchPoint, space: SearchSpace): string {
-  return `${where(p, space)}, batch ${p.batch}: ` +
+  // An underfilled point's step figures are those of the batch its load keeps (loadBatch), not of its batch.
+  const at = p.underfilled && p.loadBatch !== p.batch ? ` (the load keeps ${p.loadBatch} per rank; step figures at that batch)` : '';
+  return `${where(p, space)}, batch ${p.batch}${at}: ` +
     `${p.tokensPerSecondPerUser.toFixed(1)} tok/s per user, ${p.tokensPerSecondPerDevice.toFixed(0)} tok/s per device, ` +
     `TTFT ${(p.ttftSeconds * 1e3).toFixed(0)} ms, TPOT ${(p.tpotSeconds * 1e3).toFixed(1)} ms; ` +
     `${countOf(p.devicesNeeded, 'device')} (${formatUsd(p.usdPerHour)} per hour) at ${pct(p.utilisation)} utilisation: ${formatUsd(p.usdPerMillionOutput)} per million output tokens ` +
-    `(${formatUsd(p.usdPerMillionOutputFullBatch)} were every slot busy)`;
+    `(${formatUsd(p.usdPerMillionOutputFullBatch)} were every slot of batch ${p.batch} busy)`;
 }
 
 // A word as a POSIX shell reads it back: single-quoted unless plain.
@@ -98,7 +100,9 @@ function cheapestFromTables(space: SearchSpace, slo: Slo, best: SearchPoint, ker
 }
 
 /** The `batchlab deploy` line that prices the same configuration (its full-batch all-in $/M equals the search's). */
-function deployCommandFor(p: SearchPoint, space: SearchSpace, spec: SearchSpec, usdPerHour: string | undefined, kernelFlags: string[]): string {
+// batch: the batch the point's TPOT is priced at (an underfilled point's is the load's); a
+// simulation's engine cap is the point's own batch.
+function deployCommandFor(p: SearchPoint, space: SearchSpace, spec: SearchSpec, usdPerHour: string | undefined, kernelFlags: string[], batch = p.underfilled ? p.loadBatch : p.batch): string {
   const l = space.layouts[p.layout];
   const pr = space.precisions[p.precision];
   const hit = space.load.cacheHitFraction ?? 0;
@@ -109,7 +113,7 @@ function deployCommandFor(p: SearchPoint, space: SearchSpace, spec: SearchSpec, 
     `--tp ${l.tensorParallel}`, `--dp ${l.dataParallelAttention}`, `--pp ${l.pipelineParallel}`, `--ep ${l.expertParallel}`,
     ...(l.redundantExperts > 0 ? [`--redundant ${l.redundantExperts}`, '--eplb'] : []), `--gpus-per-node ${l.gpusPerNode}`, ...(l.microBatchOverlap ? ['--overlap'] : []),
     precisionFlags(pr),
-    `--batch ${p.batch}`, `--context ${searchDecodeContext(space.load)}`, `--prompt ${space.load.promptTokens}`, `--cache-hit ${hit}`,
+    `--batch ${batch}`, `--context ${searchDecodeContext(space.load)}`, `--prompt ${space.load.promptTokens}`, `--cache-hit ${hit}`,
     `--prefill-tokens ${computed}`, `--output ${space.load.outputTokens}`,
     ...(usdPerHour !== undefined ? [`--usd-per-hour ${usdPerHour}`] : []),
     ...kernelFlags,
@@ -212,7 +216,10 @@ const fmtRate = (r: number): string => (r >= 100 ? r.toFixed(1) : r.toPrecision(
 function simulatedText(c: SimulatedCandidate): string {
   const ms = (x: number | null): string => (x === null ? '-' : `${(x * 1e3).toFixed(x < 0.1 ? 1 : 0)} ms`);
   const v = c.serving;
-  return `TTFT p50 ${ms(v.ttftP50)}, p99 ${ms(v.ttftP99)}; TPOT p50 ${ms(v.tpotP50)}, p99 ${ms(v.tpotP99)} (simulated at ${fmtRate(v.ratePerSecond)} req/s per rank, the load keeping each rank's engine busy ${(v.loadFraction * 100).toFixed(0)} % of the time)`;
+  // A rank whose queue grew through the run: its percentiles are not a steady state's, only lower bounds.
+  const b = v.backlog;
+  const grew = b?.growing ? `; the queue grew (${fmtRate(b.servedPerSecond)} of ${fmtRate(b.offeredPerSecond)} req/s served): not a steady state, the TTFT grows with the number of requests` : '';
+  return `TTFT p50 ${ms(v.ttftP50)}, p99 ${ms(v.ttftP99)}; TPOT p50 ${ms(v.tpotP50)}, p99 ${ms(v.tpotP99)} (simulated at ${fmtRate(v.ratePerSecond)} req/s per rank, the load keeping each rank's engine busy ${(v.loadFraction * 100).toFixed(0)} % of the time${grew})`;
 }
 
 function simulatedJson(c: SimulatedCandidate): Record<string, unknown> {
@@ -296,7 +303,7 @@ function searchCommand(
   }
   // The deploy line that reruns the simulated answer's check: its rate to ten digits reproduces the percentiles.
   const simBest = simulated?.best;
-  const simDeploy = simBest ? `${deployCommandFor(simBest.point, space, spec, o.usdPerHour, kernelFlagsFor(simBest.point))} --simulate --rate ${Number(simBest.serving.ratePerSecond.toPrecision(10))} --requests ${requests} --seed ${seed}` : null;
+  const simDeploy = simBest ? `${deployCommandFor(simBest.point, space, spec, o.usdPerHour, kernelFlagsFor(simBest.point), simBest.point.batch)} --simulate --rate ${Number(simBest.serving.ratePerSecond.toPrecision(10))} --requests ${requests} --seed ${seed}` : null;
   if (o.json) {
     const figures = best ? figuresOf(best, space, kernels) : undefined;
     const pricedBy = Object.fromEntries(space.hardware.map((h) => [h.id, figuresKind(tablesPrice(kernels, h), efficiencyModeOf(h))]));

@@ -3,7 +3,8 @@ import type { ModelSpec } from '../../lib/models/spec.js';
 import { Command } from 'commander';
 import { constantStepCost } from '../../lib/batching/cost.js';
 import { simulateServing } from '../../lib/batching/simulate.js';
-import { servingBacklog, type ServingBacklog } from '../../lib/batching/benchmark.js';
+import { servingBacklog } from '../../lib/batching/benchmark.js';
+import { describeBacklog } from '../../lib/batching/describe.js';
 import { servingPolicyModule } from '../../lib/batching/policy.js';
 import { loadServingTrace } from '../../lib/batching/trace.js';
 import type { ServingConfig, ServingEngineConfig, ServingPolicy, ServingStepCost } from '../../lib/batching/types.js';
@@ -254,20 +255,25 @@ export function register(program: Command): void {
       emit(cmd, result, () => [
         `${r.provenance.config}`,
         `step model: ${r.provenance.cost}; ${figuresText(replica.figures)}`,
-        `${countOf(r.requests, 'request', undefined, false)} in ${r.makespanSeconds.toFixed(2)} s: ${r.throughputTokensPerSecond.toFixed(1)} tokens/s, mean batch ${r.meanBatch.toFixed(2)}, utilisation ${(r.utilisation * 100).toFixed(1)} %`,
+        `${countOf(r.requests, 'request', undefined, false)} in ${r.makespanSeconds.toFixed(2)} s: ${r.throughputTokensPerSecond.toFixed(1)} tokens/s, mean batch ${r.meanBatch.toFixed(2)}, engine busy ${(r.utilisation * 100).toFixed(1)} % of the time`,
         `time to first token: p50 ${(r.ttft.p50 * 1e3).toFixed(1)} ms, p99 ${(r.ttft.p99 * 1e3).toFixed(1)} ms`,
         ...(r.tpot ? [`time per output token (after the first): p50 ${(r.tpot.p50 * 1e3).toFixed(1)} ms, p99 ${(r.tpot.p99 * 1e3).toFixed(1)} ms`] : []),
         `end-to-end latency: p50 ${(r.e2e.p50 * 1e3).toFixed(1)} ms, p99 ${(r.e2e.p99 * 1e3).toFixed(1)} ms`,
-        ...(backlog?.growing ? [backlogWarning(backlog, fromTrace)] : []),
+        ...(backlog?.growing ? [describeBacklog(backlog, fromTrace ? 'the trace offers more than this replica serves (add replicas)' : 'lower --rate, or add replicas')] : []),
       ]);
     });
 }
 
-/** An open-loop run whose queue grew, in words: what arrived, what finished, and what that means for its figures. */
-function backlogWarning(b: ServingBacklog, fromTrace: boolean): string {
-  const rate = (x: number): string => (x >= 100 ? x.toFixed(0) : x.toPrecision(3));
-  const s = (x: number): string => (x >= 10 ? x.toFixed(1) : x.toPrecision(3));
-  return `not a steady state: from ${b.fromSeconds.toFixed(2)} s to the last arrival at ${b.toSeconds.toFixed(2)} s, ${b.arrived.toLocaleString('en-US')} requests arrived and ${b.finished.toLocaleString('en-US')} finished (${rate(b.servedPerSecond)} of ${rate(b.offeredPerSecond)} req/s), and the median end-to-end latency rose from ${s(b.e2eSecondQuarter)} s (second quarter of arrivals) to ${s(b.e2eLastQuarter)} s (last quarter): the queue grew, so waits, TTFT and end-to-end latency grow with the number of requests; ${fromTrace ? 'the trace offers more than this replica serves (add replicas)' : 'lower --rate, or add replicas'}`;
+/**
+ * What a sweep's N* is: R(1) + Z is one client's cycle only when one client was run, else
+ * N / X at the smallest N, an upper bound (r1Upper); the highest throughput at the largest
+ * N swept means the curve may still be rising, X_max a lower bound (xLower). N* is exact
+ * with neither, an upper or a lower bound with one, and bounds nothing with both.
+ */
+function saturationBounds(curve: { maxThroughputClients: number }, clients: number[]): { r1Upper: boolean; xLower: boolean; kind: 'exact' | 'upper bound' | 'lower bound' | null } {
+  const r1Upper = Math.min(...clients) !== 1;
+  const xLower = curve.maxThroughputClients === Math.max(...clients);
+  return { r1Upper, xLower, kind: r1Upper && xLower ? null : xLower ? 'lower bound' : r1Upper ? 'upper bound' : 'exact' };
 }
 
 /**
@@ -281,12 +287,8 @@ function backlogWarning(b: ServingBacklog, fromTrace: boolean): string {
  * saturationLine({ saturationClients: 51.9, maxThroughputRps: 180.11, maxThroughputClients: 256 }, [1, 16, 64, 256])
  */
 export function saturationLine(curve: { saturationClients: number; maxThroughputRps: number; maxThroughputClients: number }, clients: number[]): string {
-  const largest = Math.max(...clients);
   const smallest = Math.min(...clients);
-  // R(1) + Z is one client's cycle only when one client was run; else N / X at the smallest N, an upper bound.
-  const r1Upper = smallest !== 1;
-  // The highest throughput at the largest N swept: the curve may still be rising, X_max a lower bound.
-  const xLower = curve.maxThroughputClients === largest;
+  const { r1Upper, xLower } = saturationBounds(curve, clients);
   const r1 = r1Upper ? `R(1) + Z ≤ N / X at N = ${smallest} (no run at one client)` : "R(1) + Z, one client's cycle";
   const x = `X_max ${curve.maxThroughputRps.toFixed(2)} req/s, the table's highest, at N = ${curve.maxThroughputClients}${xLower ? ', the largest swept: the curve may still be rising' : ''}`;
   // A lower bound times an upper bound bounds nothing: no figure is printed for it.
@@ -299,6 +301,12 @@ export function saturationLine(curve: { saturationClients: number; maxThroughput
         ? '; N* is an upper bound (add 1 to --concurrency)'
         : '';
   return `saturation: N* = ${curve.saturationClients.toFixed(1)} clients (${x}; × ${r1}), where the two asymptotes X = N / (R(1) + Z) and X = X_max meet${bound}`;
+}
+
+// N* in --json: null where the sweep bounds nothing, with what the number is beside it.
+function saturationJson(curve: { saturationClients: number; maxThroughputClients: number }, clients: number[]): { saturationClients: number | null; saturationClientsKind: string | null } {
+  const { kind } = saturationBounds(curve, clients);
+  return { saturationClients: kind === null ? null : curve.saturationClients, saturationClientsKind: kind };
 }
 
 /** `--concurrency`: one closed-loop run per client count, printed as vllm bench serve reports it. */
@@ -314,7 +322,7 @@ function concurrencyTable(o: SimulateCliOptions, cmd: Command, replica: ReturnTy
   const curve = asFlags(() => servingConcurrencySweep(replica, workload, how, clients, seed, { requestsPerClient: perClient }), { clients: '--concurrency', requestsPerClient: '--requests-per-client', requests: '--concurrency × --requests-per-client' });
   const rows = curve.table.objects() as Array<Record<string, number | null | string>>;
   const scheduler = 'engine' in how ? describeEnginePreset(how) : `policy ${JSON.stringify(how)}`;
-  const value = { scheduler, stepModel: replica.label, figures: figuresName(replica.figures), figuresNote: figuresText(replica.figures), saturationClients: curve.saturationClients, maxThroughputRps: curve.maxThroughputRps, maxThroughputClients: curve.maxThroughputClients, saturation: saturationLine(curve, clients), columns: CONCURRENCY_COLUMNS, rows };
+  const value = { scheduler, stepModel: replica.label, figures: figuresName(replica.figures), figuresNote: figuresText(replica.figures), ...saturationJson(curve, clients), maxThroughputRps: curve.maxThroughputRps, maxThroughputClients: curve.maxThroughputClients, saturation: saturationLine(curve, clients), columns: CONCURRENCY_COLUMNS, rows };
   const n = (k: string, r: Record<string, number | null | string>) => r[k] as number | null;
   emit(cmd, value, () => [
     `scheduler: ${scheduler}`,

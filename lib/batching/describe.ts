@@ -1,6 +1,7 @@
 import { InputError, described } from '../util/errors.js';
 import { checkNumber } from '../util/validate.js';
 import type { ServingPolicyKind } from './types.js';
+import type { ServingBacklog } from './benchmark.js';
 import type { ServingSweepRow } from './sweep.js';
 import type { Table } from '../util/table.js';
 
@@ -214,4 +215,19 @@ export function describeChange(what: string, from: number, to: number, opts: { d
   const fa = a.toFixed(digits);
   const fb = b.toFixed(digits);
   return fa === fb ? `leaves ${what} at ${fa}${unit}` : `changes ${what} from ${fa}${unit} to ${fb}${unit}`;
+}
+
+/**
+ * An open-loop run whose queue grew, in words: what arrived, what finished, and what that
+ * means for its figures, ending with `advice` (what would keep up). Every command that
+ * simulates an open loop prints it under its figures.
+ *
+ * @example
+ * const b = servingBacklog(simulateServing({ ...config, arrivals: { kind: 'poisson', ratePerSecond: 200 } }, 1));
+ * if (b?.growing) console.log(describeBacklog(b, 'lower --rate, or add replicas'));
+ */
+export function describeBacklog(b: ServingBacklog, advice: string): string {
+  const rate = (x: number): string => (x >= 100 ? x.toFixed(0) : x.toPrecision(3));
+  const s = (x: number): string => (x >= 10 ? x.toFixed(1) : x.toPrecision(3));
+  return `not a steady state: from ${b.fromSeconds.toFixed(2)} s to the last arrival at ${b.toSeconds.toFixed(2)} s, ${b.arrived.toLocaleString('en-US')} requests arrived and ${b.finished.toLocaleString('en-US')} finished (${rate(b.servedPerSecond)} of ${rate(b.offeredPerSecond)} req/s), and the median end-to-end latency rose from ${s(b.e2eSecondQuarter)} s (second quarter of arrivals) to ${s(b.e2eLastQuarter)} s (last quarter): the queue grew, so waits, TTFT and end-to-end latency grow with the number of requests; ${advice}`;
 }

@@ -30,7 +30,7 @@ export type { ServingReplica } from './replica.js';
 export type { CatalogReplicaOptions } from './replica.js';
 export { servingLoadUnderLimit, servingLoadUnderLimitTable, servingConcurrencySweep, CONCURRENCY_COLUMNS } from './study.js';
 export type { ServingWorkload, ServingLatencyLimits, ConcurrencyCurve } from './study.js';
-export { servingSweepRow, describeWindowEffect, describeStaticVsWindow, describeLoadUnderLimit, describeChange, servingMetricLabel, servingLoadPercent } from './describe.js';
+export { servingSweepRow, describeWindowEffect, describeStaticVsWindow, describeLoadUnderLimit, describeChange, servingMetricLabel, servingLoadPercent, describeBacklog } from './describe.js';
 export type { ServingSweepRowKey, ServingReplicaSweepRow } from './describe.js';
 export { SERVING_ENGINES, DEFAULT_SERVING_ENGINE, servingEnginePreset, describeEnginePreset, engineDevice, engineMemoryFraction } from './engines.js';
 export type { ServingEngineName, ServingEnginePreset, EngineDefault, EngineDevice, EngineMemoryRule } from './engines.js';

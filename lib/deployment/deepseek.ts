@@ -25,6 +25,7 @@ export interface PublishedVsPredicted {
   within25: boolean;
   /** The same figure at the datasheet bound (every kernel at peak), when computed. */
   bound?: number;
+  /** 'tok/s', 'nodes', 'USD' or '%' (the margin, in percent as DeepSeek published it). */
   unit: string;
 }
 
@@ -170,7 +171,7 @@ function reproduce(make: StepModelFactory): DeepseekDayReproduction {
     row('decode capacity: output tokens/s per node at the profiling batch', f.decodeTokensPerNodePerSecond, capacity.tokensPerSecondPerDevice * gpn, 'tok/s'),
     row('average nodes', f.averageNodes, day.averageNodes, 'nodes'),
     row('daily cost', f.dailyCostUsd, day.costUsd, 'USD'),
-    row('cost-profit margin at R1 prices', f.margin, costProfitMargin(revenue, day.costUsd), '×'),
+    row('cost-profit margin at R1 prices', 100 * f.margin, 100 * costProfitMargin(revenue, day.costUsd), '%'),
   ];
   return {
     published: pub,

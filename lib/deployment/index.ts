@@ -19,7 +19,7 @@ export type { LocalSetup, LocalOffload, HostCompute, LocalRunOptions, LocalTier,
 export { searchSpaceSize, searchPointCoordinates, evaluateSearchPoint, evaluateSearchSpace, cheapestByBruteForce, searchCheapestDeployment, searchCandidates, meetsSlo, deploymentFrontier, searchDecodeContext, checkSlo } from './search.js';
 export type { SearchLoad, Slo, SearchSpace, SearchPoint } from './search.js';
 export { searchSpaceFromSpec, searchSweep, searchSweepColumns } from './spec.js';
-export type { SearchSpec } from './spec.js';
+export type { SearchSpec, SearchSweepRow } from './spec.js';
 export { deploymentStepCost, simulateDeployment, simulateSearchPoint, simulatedCheapestDeployment, simulatedSloMisses, searchPointLoadShare, SIMULATED_SLO_PERCENTILE } from './serve.js';
 export type { SimulatedCandidate } from './serve.js';
 export { layoutPresetMemoryFraction } from './serve.js';

@@ -86,9 +86,19 @@ function inlineDevice(at: string, j: Record<string, unknown>, given: string): Ha
 export function localSetupFromJson(j: unknown, at = 'setup', given: string | null = null): LocalSetup {
   if (typeof j !== 'object' || j === null || Array.isArray(j)) throw new InputError(at, j, 'a JSON object describing a local setup (docs/local-setup.md)');
   const o = j as Record<string, unknown>;
+  // A misspelt field (hostBandwidth) is refused by name rather than read as absent, as search and sweep specs are.
+  checkKnownKeys(at, o, ['id', 'name', 'device', 'devices', 'sockets', 'runtimes', ...FIELDS]);
   for (const f of ['id', 'name'] as const) if (typeof o[f] !== 'string' || o[f] === '') throw new InputError(`${at}.${f}`, o[f], 'a non-empty string');
   let device: HardwareSpec;
-  if (typeof o.device === 'string' && o.device !== '') device = loadHardware(o.device);
+  if (typeof o.device === 'string' && o.device !== '') {
+    // An unknown id is refused by the setup's field, not as a bare "hardware id".
+    try {
+      device = loadHardware(o.device);
+    } catch (e) {
+      if (e instanceof InputError) throw new InputError(`${at}.device`, o.device, e.allowed, e.detail);
+      throw e;
+    }
+  }
   else if (given !== null && typeof o.device === 'object' && o.device !== null && !Array.isArray(o.device)) device = inlineDevice(`${at}.device`, o.device as Record<string, unknown>, given);
   else throw new InputError(`${at}.device`, o.device, given === null ? 'a hardware catalog id' : 'a hardware catalog id, or { name, memoryBytes, memoryBytesPerSecond, peakFlops }');
   const sources: Record<string, Provenance> = {};
@@ -544,6 +554,16 @@ export function localDecode(model: ModelSpec, setup: LocalSetup, opts: LocalRunO
   const ssdCap = setup.ssdBytes;
   if (total > devCap + hostCap + ssdCap) {
     throw new InputError('memory', gb(total), `at most ${gb(devCap + hostCap + ssdCap)} (device ${gb(devCap)} + host ${gb(hostCap)}${copies > 1 ? ` (one copy per socket)` : ''} + SSD ${gb(ssdCap)}) on ${setup.name}`, `short by ${gb(total - devCap - hostCap - ssdCap)}`);
+  }
+  // The KV cache is read every step and never streamed from SSD: the batch (or, for one sequence, the
+  // context) is refused by its own name, with the most that device and host memory hold.
+  const kvRoom = devCap + hostCap;
+  if (kv > kvRoom + 1e-6) {
+    const perToken = kvBytesPerToken(model, 'bf16');
+    const most = Math.floor(kvRoom / (context * perToken));
+    const where = `its KV cache (${gb(kv)}) must fit in device and host memory, not SSD: ${gb(kvRoom)} on ${setup.name}`;
+    if (most >= 1) throw new InputError('batch', B, `at most ${most} at context ${context}: ${where}`);
+    throw new InputError('context', context, `at most ${Math.floor(kvRoom / perToken)} tokens for one sequence: ${where}`);
   }
   // Fill device, then host, then SSD: KV first (it is read every step), then always-used weights, then experts.
   const caps = [devCap, hostCap, ssdCap];

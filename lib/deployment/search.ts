@@ -1,5 +1,5 @@
 import type { HardwareSpec } from '../hardware/spec.js';
-import type { ModelSpec } from '../models/spec.js';
+import { checkModelContext, type ModelSpec } from '../models/spec.js';
 import { InputError } from '../util/errors.js';
 import { checkArray, checkFraction, checkInt, checkPositive } from '../util/validate.js';
 import type { StepModelFactory } from './types.js';
@@ -67,6 +67,7 @@ export interface SearchPoint {
   usdPerMillionOutputFullBatch: number;
   /** Devices the load needs, in whole units. */
   devicesNeeded: number;
+  /** USD an hour for the devices the load needs: devicesNeeded × the hardware's price per device-hour (Infinity where infeasible). */
   usdPerHour: number;
   /** Sequences the load keeps in flight by Little's law: requests per second × (TTFT + output tokens × TPOT). */
   concurrency: number;
@@ -88,6 +89,12 @@ export interface SearchPoint {
    * up), its TPOT the slowest of batches 1…loadBatch. 0 where the layout is invalid.
    */
   loadBatch: number;
+  /**
+   * What priced the point: its decode pool's step model (`DeviceStepModel.label`: the
+   * performance model and its efficiency, and the kernel tables where they priced it, or
+   * why none did); null where the layout is invalid and nothing was priced.
+   */
+  pricedBy: string | null;
 }
 
 const MAX_POINTS = 1_000_000;
@@ -110,8 +117,14 @@ export function searchSpaceSize(space: SearchSpace): number {
   });
   const n = hw * lay * pr * b.length;
   if (n > MAX_POINTS) throw new InputError('space', n, `at most ${MAX_POINTS} points`);
+  // A search ranks by cost: a device priced at nothing would win every search.
+  space.hardware.forEach((h, i) => {
+    if (!(h.hourlyPriceUsd > 0)) throw new InputError(`hardware[${i}].hourlyPriceUsd`, h.hourlyPriceUsd, `a price above 0 for ${h.id}: a search ranks by cost (give the hardware file an hourlyPriceUsd, or --usd-per-hour)`);
+  });
   // The load prices every point: a bad one is refused with the space, not at the first point priced.
-  checkLoad(space.load);
+  const load = checkLoad(space.load);
+  // A request longer than the model's context is no deployment's to serve (it read as "does not fit in memory").
+  checkModelContext(space.model, load.promptTokens + load.outputTokens, 'load.promptTokens', load.promptTokens, `load.promptTokens + load.outputTokens ${load.outputTokens}`);
   return n;
 }
 
@@ -166,7 +179,7 @@ function groupModel(space: SearchSpace, h: number, l: number, p: number, load: R
 function evaluate(space: SearchSpace, index: number, g: Group, load: Required<SearchLoad>, co: { h: number; l: number; p: number; b: number }): SearchPoint {
   const hw = space.hardware[co.h];
   const batch = space.batches[co.b];
-  const base = { index, hardware: hw.id, layout: co.l, precision: co.p, batch, devicesPerUnit: g.unit };
+  const base = { index, hardware: hw.id, layout: co.l, precision: co.p, batch, devicesPerUnit: g.unit, pricedBy: g.step?.label ?? null };
   const none = { underfilled: false, tokensPerSecondPerUser: 0, tokensPerSecondPerDevice: 0, tpotSeconds: Infinity, ttftSeconds: Infinity, deviceSecondsPerRequest: Infinity, usdPerRequest: Infinity, usdPerMillionOutput: Infinity, usdPerMillionOutputFullBatch: Infinity, devicesNeeded: Infinity, usdPerHour: Infinity, concurrency: 0, slots: 0, utilisation: 0, loadBatch: 0 };
   if (!g.step) return { ...base, feasible: false, reason: g.reason, ...none };
   const d = decodePerformance(g.step, space.layouts[co.l], { sequencesPerRank: batch, context: searchDecodeContext(load), speculative: space.speculative });
@@ -231,13 +244,15 @@ function evaluate(space: SearchSpace, index: number, g: Group, load: Required<Se
  */
 function loadDecode(step: DeviceStepModel, space: SearchSpace, l: number, load: Required<SearchLoad>, ttft: number, batch: number, ranks: number): { perf: Pick<SearchPoint, 'tokensPerSecondPerUser' | 'tokensPerSecondPerDevice' | 'tpotSeconds' | 'ttftSeconds'>; concurrency: number; loadBatch: number } {
   const context = searchDecodeContext(load);
-  let slowest: ReturnType<typeof decodePerformance> | undefined;
+  let slowest: { d: ReturnType<typeof decodePerformance>; batch: number } | undefined;
   for (let b = 1; ; b++) {
     const d = decodePerformance(step, space.layouts[l], { sequencesPerRank: b, context, speculative: space.speculative });
-    if (!slowest || d.tpotSeconds > slowest.tpotSeconds) slowest = d;
-    const c = load.requestsPerSecond * (ttft + load.outputTokens * slowest.tpotSeconds);
+    if (!slowest || d.tpotSeconds > slowest.d.tpotSeconds) slowest = { d, batch: b };
+    const c = load.requestsPerSecond * (ttft + load.outputTokens * slowest.d.tpotSeconds);
     if (Math.ceil(c / ranks - 1e-9) <= b || b >= batch) {
-      return { perf: { tokensPerSecondPerUser: slowest.tokensPerSecondPerUser, tokensPerSecondPerDevice: slowest.tokensPerSecondPerDevice, tpotSeconds: slowest.tpotSeconds, ttftSeconds: ttft }, concurrency: c, loadBatch: b };
+      // b sequences per rank at the slowest TPOT: the per-device rate scales with the batch from the slowest one's.
+      const perDevice = (slowest.d.tokensPerSecondPerDevice * b) / slowest.batch;
+      return { perf: { tokensPerSecondPerUser: slowest.d.tokensPerSecondPerUser, tokensPerSecondPerDevice: perDevice, tpotSeconds: slowest.d.tpotSeconds, ttftSeconds: ttft }, concurrency: c, loadBatch: b };
     }
   }
 }

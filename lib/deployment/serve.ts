@@ -1,5 +1,6 @@
 import type { StepWork } from '../core/types.js';
 import { simulateServing } from '../batching/simulate.js';
+import { servingBacklog, type ServingBacklog } from '../batching/benchmark.js';
 import { engineDevice, servingEnginePreset, type ServingEngineName, type ServingEnginePreset } from '../batching/engines.js';
 import type { ServingLengthSpec, ServingResult, ServingStepCost } from '../batching/types.js';
 import { checkInt, checkNumber, checkPositive } from '../util/validate.js';
@@ -47,6 +48,9 @@ export interface DeploymentServing {
   outputTokensPerSecond: number;
   /** KV tokens the rank holds: what the step model's memory fit leaves beside the weights (null: unbounded). */
   kvCapacityTokens: number | null;
+  /** Whether the rank kept up with its arrivals (`servingBacklog`; null for a run too short to tell): where `growing`, the percentiles grow with the number of requests. */
+  backlog: ServingBacklog | null;
+  /** The run, less its per-request log. */
   result: ServingResult;
 }
 
@@ -100,7 +104,7 @@ export function simulateDeployment(
   const stageCost = deploymentStepCost(step);
   // One micro-batch stream of the pipeline: its steps cross every stage.
   const stepCost = stages === 1 ? stageCost : Object.assign((w: StepWork) => stages * stageCost(w), { label: `${stageCost.label} × ${stages} pipeline stages` });
-  const result = simulateServing(
+  const full = simulateServing(
     {
       arrivals: { kind: 'poisson', ratePerSecond: rate / stages },
       requests,
@@ -109,10 +113,12 @@ export function simulateDeployment(
       ...(opts.engine === undefined ? { policy: { kind: 'continuous' as const, maxBatch } } : { engine: opts.engine }),
       stepCost,
       kvCapacityTokens: kvCapacityTokens === undefined ? undefined : Math.floor(kvCapacityTokens / stages),
-      keepRequests: false,
     },
     seed,
   );
+  // The request log only tells whether the queue grew; the result kept is without it.
+  const backlog = servingBacklog(full);
+  const { requestLog: _, ...result } = full;
   return {
     ttftP50: result.ttft.p50,
     ttftP99: result.ttft.p99,
@@ -120,6 +126,7 @@ export function simulateDeployment(
     tpotP99: result.tpot ? result.tpot.p99 : null,
     outputTokensPerSecond: result.throughputTokensPerSecond * stages,
     kvCapacityTokens: kvCapacityTokens ?? null,
+    backlog,
     result,
   };
 }

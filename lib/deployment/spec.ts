@@ -106,6 +106,9 @@ export function searchSpaceFromSpec(spec: SearchSpec): SearchSpace {
   return space;
 }
 
+/** A deployment-search sweep's row: a SearchPoint less its pricedBy, which the shard's columns state once. */
+export type SearchSweepRow = Omit<SearchPoint, 'pricedBy'>;
+
 /**
  * A search spec as a sweep: point i is `evaluateSearchPoint(space, i)`, so the grid
  * can be sharded over a cluster scheduler and merged back (lib/sweep).
@@ -113,12 +116,12 @@ export function searchSpaceFromSpec(spec: SearchSpec): SearchSpace {
  * @example
  * runSweepShard(searchSweep(spec), parseShard('0/4')).rows[0].usdPerMillionOutput
  */
-export function searchSweep(spec: SearchSpec): SweepDefinition<SearchPoint> {
+export function searchSweep(spec: SearchSpec): SweepDefinition<SearchSweepRow> {
   const space = searchSpaceFromSpec(spec);
   const framework = specFramework(spec);
   // The hash is of the spec as priced: a spec that leaves out `framework` and one that names
   // the framework it defaults to run the same points, so their shards merge.
-  return { kind: 'deployment-search', spec: { ...spec, framework }, size: searchSpaceSize(space), point: (i) => evaluateSearchPoint(space, i), columns: searchSweepColumns(framework) };
+  return { kind: 'deployment-search', spec: { ...spec, framework }, size: searchSpaceSize(space), point: (i) => sweepRow(evaluateSearchPoint(space, i)), columns: searchSweepColumns(framework) };
 }
 
 // A row's figures: the performance model's at the row's hardware, calibrated where its catalog
@@ -140,6 +143,13 @@ export function searchSweepColumns(framework: string | null): Readonly<Record<st
   return Object.fromEntries(Object.entries(SEARCH_SWEEP_COLUMNS).map(([k, v]) => [k, v.replace(MODELLED, by)]));
 }
 
+// A shard row leaves out the point's pricedBy: its columns say what priced every row, and a
+// label per row would multiply the size of a shard of a million points.
+function sweepRow(p: SearchPoint): SearchSweepRow {
+  const { pricedBy: _, ...row } = p;
+  return row;
+}
+
 /** What each field of a deployment-search row is, with its unit: the shards' and the merge's `columns`. */
 export const SEARCH_SWEEP_COLUMNS: Readonly<Record<string, string>> = {
   index: 'the point of the space, 0 … size − 1 (hardware × layouts × precisions × batches, batches fastest)',
@@ -154,12 +164,12 @@ export const SEARCH_SWEEP_COLUMNS: Readonly<Record<string, string>> = {
   tokensPerSecondPerDevice: `output tokens per second per device at loadBatch, ${MODELLED}; 0 where the layout is invalid`,
   tpotSeconds: `time per output token at loadBatch, seconds, ${MODELLED}; null (no step) where the layout is invalid`,
   ttftSeconds: `one prompt's prefill step, seconds, ${MODELLED}; null where not priced`,
-  deviceSecondsPerRequest: 'device-seconds one request takes: its prefill share plus its decode share',
-  usdPerRequest: 'USD per request on the devices the load needs, idle time included',
-  usdPerMillionOutput: 'USD per million output tokens on the devices the load needs, idle time included',
-  usdPerMillionOutputFullBatch: 'USD per million output tokens were every slot busy (what `batchlab deploy` prints)',
-  devicesNeeded: 'devices the load needs, in whole serving units',
-  usdPerHour: "devicesNeeded × the hardware's hourly price, USD per hour",
+  deviceSecondsPerRequest: 'device-seconds one request takes: its prefill share plus its decode share; null where not priced',
+  usdPerRequest: 'USD per request on the devices the load needs, idle time included; null where not priced',
+  usdPerMillionOutput: 'USD per million output tokens on the devices the load needs, idle time included; null where not priced',
+  usdPerMillionOutputFullBatch: 'USD per million output tokens were every slot of batch busy (what `batchlab deploy --batch <batch>` prints); null where not priced',
+  devicesNeeded: 'devices the load needs, in whole serving units; null where not priced',
+  usdPerHour: "devicesNeeded × the hardware's hourly price, USD per hour; null where not priced",
   concurrency: "sequences the load keeps in flight (Little's law: rate × (TTFT + output × TPOT))",
   slots: 'sequences the needed devices hold at this batch',
   utilisation: 'concurrency / slots',

@@ -122,7 +122,8 @@ function specFromJson(json: unknown, checkDonor: boolean): HardwareSpec {
   if (Object.keys(peakFlops).length === 0) throw new InputError('peakFlops', j.peakFlops, 'at least one dtype');
   const scalars = {} as Record<(typeof SCALAR_FIELDS)[number], number>;
   for (const f of SCALAR_FIELDS) {
-    const { value, prov } = sourced(f, j[f], f === 'hourlyPriceUsd');
+    // A device of one's own may have no rental price: the file leaves it out, and a price is given where one is needed (--usd-per-hour).
+    const { value, prov } = f === 'hourlyPriceUsd' && j[f] === undefined ? { value: 0, prov: { source: 'not stated', notes: 'the hardware file gives no hourly price' } } : sourced(f, j[f], f === 'hourlyPriceUsd');
     scalars[f] = value;
     sources[f] = prov;
   }

@@ -94,7 +94,10 @@ export function publishedVsPredictedChart(rows: readonly PublishedVsPredicted[],
       y,
       x: rows.map((r) => r.ratio),
       text: rows.map((r) => `${r.ratio.toFixed(2)}×`),
-      textposition: 'outside',
+      // Inside the bar's end: a ratio near 1 printed outside sits on the dotted line at 1.
+      textposition: 'inside',
+      insidetextanchor: 'end',
+      textfont: { color: '#fff' },
       marker: { color: PALETTE[0] },
     },
   ];
@@ -103,6 +106,8 @@ export function publishedVsPredictedChart(rows: readonly PublishedVsPredicted[],
   }
   const layout = baseLayout(opts.title ?? `Predicted against ${ref} (1 = exact; shaded: ±25 %)`, { title: `ratio to the ${ref} figure` }, { title: '' });
   layout.barmode = 'group';
+  // Thin bars (many rows) would shrink the ratio inside them past reading.
+  layout.uniformtext = { mode: 'show', minsize: 10 };
   layout.yaxis = { ...(layout.yaxis as Record<string, unknown>), autorange: 'reversed', automargin: true };
   layout.shapes = [
     { type: 'rect', yref: 'paper', y0: 0, y1: 1, x0: 0.75, x1: 1.25, fillcolor: '#2ca02c', opacity: 0.15, line: { width: 0 } },

@@ -51,7 +51,7 @@ export function gemmLatencyChart(rows: readonly GemmRow[] | { objects(): object[
 /**
  * Throughput (GFLOP/s) against batch size M (log–log): measured points, and model
  * `curves` computed elsewhere drawn as FLOPs / predicted seconds at their own M: a
- * roofline fitted to this machine (`fittedRooflineCurves`, dashed), datasheet ceilings
+ * roofline fitted to this machine (`fittedRooflineCurves`, dashed, in the colour of the measured series of its shape), datasheet ceilings
  * (`specRooflineCurves`, dotted) and any other model (a measured-table or calibrated
  * cost model's seconds per M, dash-dotted).
  *
@@ -62,15 +62,20 @@ export function gemmThroughputChart(rows: readonly GemmRow[] | { objects(): obje
   const all = rowsOf(rows);
   const groups = groupSweep(all);
   const data: Array<Record<string, unknown>> = [];
+  // A fitted curve takes the colour of the one measured series of its shape, so the two read as a pair.
+  const colourOfShape = new Map<string, string | null>();
   let i = 0;
   for (const [name, g] of groups) {
+    const colour = PALETTE[i++ % PALETTE.length];
+    const shape = `${g[0].k}x${g[0].n}`;
+    colourOfShape.set(shape, colourOfShape.has(shape) ? null : colour);
     data.push({
       type: 'scatter',
       mode: 'markers+lines',
       name,
       x: g.map((r) => r.m),
       y: g.map((r) => r.gflops),
-      line: { color: PALETTE[i++ % PALETTE.length], width: 1 },
+      line: { color: colour, width: 1 },
       hovertemplate: 'M=%{x}: %{y:.1f} GFLOP/s<extra>%{fullData.name}</extra>',
     });
   }
@@ -81,7 +86,7 @@ export function gemmThroughputChart(rows: readonly GemmRow[] | { objects(): obje
     const j = seen[style]++;
     const line =
       style === 'fitted'
-        ? { color: '#444', dash: 'dash', width: 1.5 }
+        ? { color: colourOfShape.get(`${c.k}x${c.n}`) ?? '#444', dash: 'dash', width: 1.5 }
         : style === 'spec'
           ? { color: PALETTE[(groups.size + 2 + j) % PALETTE.length], dash: 'dot', width: 2 }
           : { color: PALETTE[(groups.size + 5 + j) % PALETTE.length], dash: 'dashdot', width: 2 };
@@ -126,20 +131,29 @@ export function gemmOneVsManyChart(points: readonly OneVsManyPoint[], opts: { ti
 export function gemmGroupedExpertsChart(scenarios: ReadonlyArray<{ label: string; summary: GroupedExpertsSummary }>, opts: { title?: string } = {}): Figure {
   if (!Array.isArray(scenarios) || scenarios.length === 0) throw new InputError('scenarios', scenarios, 'a non-empty array of {label, summary}');
   const x = scenarios.map((s) => s.label);
-  const bar = (name: string, key: 'batchedSeconds' | 'separateSeconds' | 'denseSeconds', color: string, text?: (s: GroupedExpertsSummary) => string) => ({
-    type: 'bar',
-    name,
-    x,
-    y: scenarios.map((s) => s.summary[key] * 1e3),
-    text: text ? scenarios.map((s) => text(s.summary)) : undefined,
-    marker: { color },
-  });
+  const TIMING = { batchedSeconds: 'batched', separateSeconds: 'separate', denseSeconds: 'dense' } as const;
+  const bar = (name: string, key: 'batchedSeconds' | 'separateSeconds' | 'denseSeconds', color: string, text?: (s: GroupedExpertsSummary) => string) => {
+    // The repetitions' p10–p90 around each median, where every scenario carries them.
+    const stats = scenarios.map((s) => s.summary.timings?.[TIMING[key]]);
+    const spread = stats.every((t) => t !== undefined && t.n > 1)
+      ? { error_y: { type: 'data', symmetric: false, array: scenarios.map((s, i) => (stats[i]!.p90 - s.summary[key]) * 1e3), arrayminus: scenarios.map((s, i) => (s.summary[key] - stats[i]!.p10) * 1e3), thickness: 1, color: '#333' } }
+      : {};
+    return {
+      type: 'bar',
+      name,
+      x,
+      y: scenarios.map((s) => s.summary[key] * 1e3),
+      text: text ? scenarios.map((s) => text(s.summary)) : undefined,
+      marker: { color },
+      ...spread,
+    };
+  };
   return withLogTicks({
     data: [
       bar('one padded batched matmul', 'batchedSeconds', PALETTE[0], (s) => `${Math.round(s.paddingEfficiency * 100)} % rows useful`),
       bar('E separate matmuls', 'separateSeconds', PALETTE[1], (s) => `E=${s.activeExperts}`),
       bar('one dense matmul, same FLOPs', 'denseSeconds', PALETTE[2]),
     ],
-    layout: { ...baseLayout(opts.title ?? 'Grouped expert matmuls vs one dense matmul', { title: 'scenario' }, { title: 'time (ms)' }), barmode: 'group' },
+    layout: { ...baseLayout(opts.title ?? 'Grouped expert matmuls vs one dense matmul', { title: 'scenario' }, { title: 'median time (ms); bars: p10–p90 of the repetitions' }), barmode: 'group' },
   });
 }

@@ -3,10 +3,13 @@ import { quantileSorted } from '../util/stats.js';
 import { displayBundle, escapeHtmlText } from './display.js';
 import type { MimeBundle } from './display.js';
 
-/** What a printed number is (CONTRIBUTING: every number says so). */
-export type FigureBasis = 'measured' | 'interpolated' | 'extrapolated' | 'calibrated' | 'bound' | 'published' | 'predicted';
+/**
+ * What a printed number is (CONTRIBUTING: every number says so). 'validation' is how far a
+ * prediction lies from a published or measured figure: an error, or a count of targets met.
+ */
+export type FigureBasis = 'measured' | 'interpolated' | 'extrapolated' | 'calibrated' | 'bound' | 'published' | 'predicted' | 'validation';
 /** Every FigureBasis, in the order the answer box checks them. */
-export const FIGURE_BASES: readonly FigureBasis[] = ['measured', 'interpolated', 'extrapolated', 'calibrated', 'bound', 'published', 'predicted'];
+export const FIGURE_BASES: readonly FigureBasis[] = ['measured', 'interpolated', 'extrapolated', 'calibrated', 'bound', 'published', 'predicted', 'validation'];
 
 /** One key number of an answer: its value already formatted with its unit. */
 export interface KeyNumber {

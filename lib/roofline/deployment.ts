@@ -530,7 +530,7 @@ function resolve(model: ModelSpec, hw: HardwareSpec, config: PerfConfig): Resolv
   if (mode === 'spec') cal = SPEC_CALIBRATION;
   else if (mode === 'typical') cal = TYPICAL_CALIBRATION;
   else {
-    if (!hw.calibration) throw new InputError('efficiency', mode, `'spec' or 'typical' (${hw.id} is spec-only: it has no calibration)`);
+    if (!hw.calibration) throw new InputError('efficiency', mode, `'spec' or 'typical': ${hw.id} has no sourced calibration (its figures are the datasheet's, at typical efficiencies or at the bound)`);
     cal = hw.calibration;
   }
   // Checked here so that a missing dtype is reported once, naming the calibration field.

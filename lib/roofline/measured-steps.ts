@@ -204,11 +204,11 @@ export interface MeasuredStepsGroup {
  *
  * @example
  * measuredStepsSummary(measuredStepsCheck()).map((g) => g.label)
- * // => ['GEMMs and attention alone', 'whole bf16 decode steps', 'whole bf16 prefill steps', 'whole FP8 decode steps']
+ * // => ['GEMMs and attention alone (decode and prefill)', 'whole bf16 decode steps', 'whole bf16 prefill steps', 'whole FP8 decode steps']
  */
 export function measuredStepsSummary(rows: readonly MeasuredStepComparison[]): MeasuredStepsGroup[] {
   const groups: Array<[string, (s: MeasuredStep) => boolean]> = [
-    ['GEMMs and attention alone', (s) => s.variant === 'core'],
+    ['GEMMs and attention alone (decode and prefill)', (s) => s.variant === 'core'],
     ['whole bf16 decode steps', (s) => s.variant === 'full' && s.phase === 'decode' && s.dtype === 'bf16'],
     ['whole bf16 prefill steps', (s) => s.variant === 'full' && s.phase === 'prefill' && s.dtype === 'bf16'],
     ['whole FP8 decode steps', (s) => s.variant === 'full' && s.phase === 'decode' && s.dtype === 'fp8'],

@@ -54,6 +54,12 @@ const SIMULATED_SECONDS = 'seconds, simulated';
  * simulated over steps the row's `cost` names; latencies are seconds.
  */
 export const SERVING_SWEEP_COLUMNS: Readonly<Record<string, string>> = {
+  index: 'the point of the grid, 0 … size − 1',
+  engine: "the engine preset the point runs (vllm, sglang, trtllm); null: a policy of the spec's policies",
+  policy: 'the scheduling policy: window, static, continuous or chunked (an engine preset schedules as chunked or continuous)',
+  windowMs: 'the collection window, milliseconds (window and static policies; null otherwise)',
+  maxBatch: 'most sequences in one step',
+  tokenBudget: 'most tokens in one step (chunked policies; null otherwise)',
   ratePerSecond: 'offered arrival rate, requests per second (null: the arrivals set their own)',
   throughputRps: 'completed requests per second, simulated',
   throughputTokS: 'output tokens per second, simulated',
@@ -73,7 +79,14 @@ export const SERVING_SWEEP_COLUMNS: Readonly<Record<string, string>> = {
   tokensPerBusySecond: 'output tokens per busy second, simulated',
   meanBatch: 'sequences per step, mean, simulated',
   meanAdmitted: 'requests admitted at one admission instant, mean, simulated',
+  requests: 'requests simulated',
+  mfu: "achieved FLOP/s over busy time against the step model's peak, simulated; null where the step model reports no FLOPs",
+  bandwidthUtilisation: "achieved bytes/s over busy time against the step model's peak bandwidth, simulated; null where the step model reports no bytes",
+  goodputRps: 'requests per second that met an SLO; null, since a serving sweep spec sets none',
+  preemptions: 'sequences preempted for KV blocks (each recomputed later), simulated',
   cost: 'the step model that priced every step',
+  seed: "the point's random seed (the spec's seed)",
+  config: 'the simulated configuration in words',
 };
 
 /**

@@ -68,3 +68,32 @@ test('batchlab deploy --local says which printed figures rest on a bandwidth giv
   assert.match(bound.out, /decode: .*\[bound \(--bandwidth as given on the command line and datasheet figures: an upper limit on speed\)\]/);
   assert.doesNotMatch(bound.out, /over --bandwidth/);
 });
+
+test('batchlab deploy --local refuses what the datacenter path refuses, by flag: a context past the model\'s, a batch whose KV cache outgrows device and host memory (with the most that fit), and --runtime with --bound', async () => {
+  // llama-3.1-8b's max_position_embeddings is 131,072 (data/models); the datacenter path refused 200,000 and --local priced it.
+  const long = await run(['deploy', '--local', 'rtx-4090-desktop', '--model', 'llama-3.1-8b', '--context', '200000']);
+  assert.equal(long.code, 2);
+  assert.match(long.err, /^batchlab: --context must be small enough that --context \(200,000 tokens\) is at most llama-3\.1-8b's context of 131,072 tokens/);
+  // Llama-3.1-70B's bf16 KV is 327,680 bytes a token (80 layers × 8 KV heads × 128 × 2 × 2): 1,000 sequences of 2,048 tokens are
+  // 671.1 GB against the 4090's 24 GB and the desktop's 192 GB of host memory, 216 GB in all, which hold 321 such sequences.
+  const big = await run(['deploy', '--local', 'rtx-4090-desktop', '--batch', '1000']);
+  assert.equal(big.code, 2);
+  assert.match(big.err, /^batchlab: --batch must be at most 321 at context 2048: its KV cache \(671\.1 GB\) must fit in device and host memory, not SSD: 216\.0 GB on /);
+  const both = await run(['deploy', '--local', 'rtx-4090-desktop', '--bound', '--runtime', 'mlx']);
+  assert.equal(both.code, 2);
+  assert.equal(both.err, 'batchlab: --runtime must be left out with --bound (the bound uses no runtime calibration); got "mlx"');
+  // A misspelt or foreign field of a setup file is refused by name (it was read as absent).
+  const { mkdtempSync, readFileSync, rmSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'batchlab-setup-'));
+  try {
+    const file = join(dir, 'my.json');
+    writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync('docs/local-setup.example.json', 'utf8')), hostBandwidth: 1 }));
+    const extra = await run(['deploy', '--setup', file]);
+    assert.equal(extra.code, 2);
+    assert.match(extra.err, /my\.json\.hostBandwidth must be left out \(.* has the fields id, name, device, /);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

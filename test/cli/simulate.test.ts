@@ -210,6 +210,8 @@ test('batchlab simulate --concurrency: X_max is the table\'s highest steady-stat
   assert.equal(j.maxThroughputRps, Math.max(...j.rows.map((r: { requestThroughput: number }) => r.requestThroughput)));
   assert.equal(j.maxThroughputClients, 64);
   assert.match(j.saturation, /at N = 64, the largest swept: the curve may still be rising; × R\(1\) \+ Z, one client's cycle\).*; X_max and N\* are lower bounds/);
+  assert.equal(j.saturationClientsKind, 'lower bound');
+  assert.ok(j.saturationClients > 0);
   // No run at one client and throughput still rising at the largest N (a constant 20 ms step, the vLLM preset's batch
   // limit far above 8): R(1) + Z is an upper bound, X_max a lower one, so N* bounds nothing and says so.
   const text = await run(['simulate', '--concurrency', '2,8', '--requests-per-client', '3']);
@@ -219,6 +221,9 @@ test('batchlab simulate --concurrency: X_max is the table\'s highest steady-stat
   assert.doesNotMatch(text.out, /N\* = /, 'no figure for a product of a lower and an upper bound');
   const sj = JSON.parse((await run(['--json', 'simulate', '--concurrency', '2,8', '--requests-per-client', '3'])).out);
   assert.match(sj.saturation, /^saturation: not located by this sweep/);
+  // --json gives no N* where the text gives none (it printed 99.99999999999999 beside "not located").
+  assert.equal(sj.saturationClients, null);
+  assert.equal(sj.saturationClientsKind, null);
   const twice = await run(['simulate', '--concurrency', '8,8,1']);
   assert.equal(twice.code, 2);
   assert.equal(twice.err, 'batchlab: --concurrency[1] must be a client count the list does not already hold (each is one run); got 8');

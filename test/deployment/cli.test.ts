@@ -77,6 +77,9 @@ test('batchlab deploy --prompt-mix: prompts shaped like a shipped trace at the s
   // Same means (2,048-token prompts, half cached), longer cached prefixes for some: more attention per computed token.
   assert.ok(Math.abs(mixed.promptTokens - 1024) < 1e-6 && Math.abs(mixed.cachedTokens - 1024) < 1e-6);
   assert.ok(mixed.inputTokensPerSecondPerDevice < alike.inputTokensPerSecondPerDevice);
+  // The output says the mix was applied (it changed the prefill figures without a word).
+  assert.deepEqual(JSON.parse(r.out).promptMix, { name: 'mooncake-conversation-prompts', meanPromptTokens: 2048, cacheHitFraction: 0.5 });
+  assert.match((await run(['deploy', '--cache-hit', '0.5', '--prompt-mix', 'mooncake-conversation-prompts'])).out, /prefill: .*prompts spread as the mooncake-conversation-prompts mix \(data\/traces\), scaled to a mean of 2,048 tokens\)/);
   // Tiny prompts: at least one token is computed per prompt, as without a mix.
   const tiny = await run(['deploy', '--prompt', '2', '--cache-hit', '0.6', '--prompt-mix', 'mooncake-conversation-prompts', '--json']);
   assert.equal(tiny.code, 0, tiny.err);
@@ -249,6 +252,15 @@ test('batchlab deploy refuses a typed flag its mode would ignore, naming the fla
   assert.equal((await run(['deploy', '--model', 'llama-3.1-8b', '--tp', '1', '--simulate', '--rate', '2', '--requests', '50', '--seed', '3', '--engine', 'vllm'])).code, 0);
 });
 
+test('batchlab deploy --simulate at a rate the rank cannot serve says the queue grew (its percentiles grow with --requests), as simulate does', async () => {
+  // Llama-3.1-70B TP4 on H100 at batch 64 serves about 4.5 req/s of 2,048 + 256 tokens; 10 are offered.
+  const r = await run(['deploy', '--simulate', '--rate', '10', '--requests', '2000']);
+  assert.equal(r.code, 0);
+  assert.match(r.out, /\n {2}not a steady state: .* requests arrived and .* finished .*the queue grew.*lower --rate/);
+  const light = await run(['deploy', '--simulate', '--rate', '1', '--requests', '400']);
+  assert.doesNotMatch(light.out, /not a steady state/);
+});
+
 test('batchlab deploy prices from the default engine\'s kernel tables, agreeing with simulate; where no table prices it, it says which measured tables hold the device (the two models differed 3× with no word)', async () => {
   const args = ['deploy', '--model', 'llama-3.1-70b', '--hardware', 'h200', '--tp', '8', '--batch', '1'];
   // Without --framework, vllm's tables price the step (data/kernels holds h200_sxm/vllm), as simulate's default engine does:
@@ -298,4 +310,45 @@ test('batchlab deploy --kernel-db: the tables it points at the device to are tho
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
+});
+
+test('batchlab deploy --overlap says when splitting the step into two micro-batches makes it slower (a dense TP4 step: 60 % slower with no word)', async () => {
+  const plain = JSON.parse((await run(['--json', 'deploy'])).out);
+  const over = JSON.parse((await run(['--json', 'deploy', '--overlap'])).out);
+  assert.equal(plain.tpotOverWithoutOverlap, undefined);
+  assert.ok(Math.abs(over.tpotOverWithoutOverlap - over.decode.tpotSeconds / plain.decode.tpotSeconds) < 1e-9);
+  assert.ok(over.tpotOverWithoutOverlap > 1.2, `${over.tpotOverWithoutOverlap}`);
+  const text = await run(['deploy', '--overlap']);
+  assert.match(text.out, /\n {2}--overlap makes this TPOT [\d.]+ % longer than without it: two micro-batches read every weight twice/);
+});
+
+test('a hardware file with no hourly price is priced with --usd-per-hour, and each printed price says where it came from (it said "the catalog\'s assumed price" of a file\'s)', async () => {
+  const { mkdtempSync, readFileSync, rmSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'batchlab-price-'));
+  try {
+    const { hourlyPriceUsd: _, calibration: _c, ...j } = JSON.parse(readFileSync(join(root, 'data/hardware/h100-sxm.json'), 'utf8'));
+    const unpriced = join(dir, 'my-gpu.json');
+    writeFileSync(unpriced, JSON.stringify({ ...j, id: 'my-gpu', name: 'My GPU' }));
+    const priced = join(dir, 'my-priced-gpu.json');
+    writeFileSync(priced, JSON.stringify({ ...j, id: 'my-priced-gpu', name: 'My GPU', hourlyPriceUsd: { value: 0.69, source: 'my invoice' } }));
+    const base = ['deploy', '--model', 'llama-3.1-8b', '--tp', '1', '--batch', '8'];
+    assert.match((await run([...base, '--hardware', unpriced])).out, /\n {2}no hourly price \(the hardware file gives no hourly price\): give one with --usd-per-hour/);
+    assert.match((await run([...base, '--hardware', unpriced, '--usd-per-hour', '1'])).out, /at \$1\.00 per device-hour \(given with --usd-per-hour\)/);
+    assert.match((await run([...base, '--hardware', priced])).out, /at \$0\.69 per device-hour \(the hardware file's price: my invoice\)/);
+    assert.match((await run([...base, '--hardware', 'h100-sxm'])).out, /per device-hour \(the catalog's assumed price\)/);
+    assert.equal((await run(['roofline', '--hardware', unpriced])).code, 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('refusals from inside the library name the flag the user typed: --efficiency on an uncalibrated device, --requests past the simulator\'s work cap', async () => {
+  const eff = await run(['deploy', '--hardware', 'mi300x', '--efficiency', 'calibrated']);
+  assert.equal(eff.code, 2);
+  assert.match(eff.err, /^batchlab: --efficiency must be 'spec' or 'typical': mi300x has no sourced calibration/);
+  // 2,048 + 256 tokens a request on average: 10^9 tokens of work allow 434,027 requests.
+  const many = await run(['deploy', '--simulate', '--rate', '1000000', '--requests', '1000000']);
+  assert.equal(many.code, 2);
+  assert.match(many.err, /^batchlab: --requests must be at most 434027 /);
 });

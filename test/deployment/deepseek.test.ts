@@ -29,6 +29,10 @@ test('deepseekDayReproduction(): published arithmetic exact; predictions side by
   assert.equal(prefill.published, 73700);
   assert.equal(decode.published, 14800);
   assert.equal(cost.published, 87072);
+  // DeepSeek publishes the margin in percent (545 %), and the row carries it so.
+  const margin = byName['cost-profit margin at R1 prices'];
+  assert.equal(margin.unit, '%');
+  assert.equal(Math.round(margin.published), 545);
   for (const row of r.rows) {
     assert.ok(Number.isFinite(row.predicted) && row.predicted > 0, row.figure);
     assert.equal(row.ratio, row.predicted / row.published);

@@ -7,7 +7,7 @@ import { InputError } from '../../lib/util/errors.js';
 const pt = (u: number, d: number): SearchPoint => ({
   index: 0, hardware: 'h800', layout: 0, precision: 0, batch: 8, feasible: true, reason: null, devicesPerUnit: 8,
   tokensPerSecondPerUser: u, tokensPerSecondPerDevice: d, tpotSeconds: 1 / u, ttftSeconds: 0.1, deviceSecondsPerRequest: 1,
-  usdPerRequest: 1, usdPerMillionOutput: 0.5, usdPerMillionOutputFullBatch: 0.5, devicesNeeded: 8, usdPerHour: 16, concurrency: 8, slots: 8, utilisation: 1, underfilled: false, loadBatch: 8,
+  usdPerRequest: 1, usdPerMillionOutput: 0.5, usdPerMillionOutputFullBatch: 0.5, devicesNeeded: 8, usdPerHour: 16, concurrency: 8, slots: 8, utilisation: 1, underfilled: false, loadBatch: 8, pricedBy: null,
 });
 
 test('deploymentFrontierChart(series, { marks }) plots tokens/s per user on x and per device on y, log–log, marks as single points', () => {

@@ -179,6 +179,8 @@ test('under measured kernel tables (TPOT need not rise with the batch) loadBatch
       // Priced at the slowest step of batches 1…loadBatch: never below a batch the load passes through.
       const tpots = Array.from({ length: p.loadBatch }, (_, i) => evaluateSearchPoint({ ...s, batches: [i + 1, 128], load: { ...load, requestsPerSecond: 1e4 } }, 0).tpotSeconds);
       assert.equal(p.tpotSeconds, Math.max(...tpots), `${framework} ${r}`);
+      // Its tokens/s per device are loadBatch sequences per rank at that TPOT, as its column says (not the slowest batch's).
+      assert.ok(Math.abs(p.tokensPerSecondPerDevice - (p.loadBatch * ranks * p.tokensPerSecondPerUser) / p.devicesNeeded) <= 1e-9 * p.tokensPerSecondPerDevice, `${framework} ${r}`);
       if (p.loadBatch > 1) {
         const smaller = evaluateSearchPoint({ ...s, batches: [p.loadBatch - 1, 128] }, 0);
         assert.ok(Math.ceil(smaller.concurrency / ranks - 1e-9) > p.loadBatch - 1 || !smaller.underfilled, `${framework} ${r}: batch ${p.loadBatch - 1} holds the load too`);
@@ -206,10 +208,17 @@ test('kernelTableStepModel prices a device whose tables are other frameworks\' o
   assert.equal(m.step(w).seconds, calibrated.step(w).seconds);
   const pts = evaluateSearchSpace({ ...space, hardware: [loadHardware('a100-80gb'), loadHardware('b200')], layouts: [layout], precisions: [uniformPrecision('bf16')], batches: [8, 16], stepModel: kernelTableStepModel({ framework: 'vllm' }) });
   assert.ok(pts.every((p) => !/^layout/.test(p.reason ?? '')), pts.map((p) => p.reason).join('; '));
+  // Each point says what priced it: neither device has vllm tables (data/kernels), an h100-sxm point has them.
+  for (const p of pts) assert.ok(p.pricedBy?.endsWith(`typical efficiency (TP4, bf16 weights, bf16 attention); no vllm kernel tables for ${p.hardware}`), p.pricedBy ?? 'null');
+  const h100 = evaluateSearchSpace({ ...space, hardware: [loadHardware('h100-sxm')], layouts: [layout], precisions: [uniformPrecision('bf16')], batches: [8], stepModel: kernelTableStepModel({ framework: 'vllm' }) });
+  assert.match(h100[0].pricedBy ?? '', /calibrated efficiency and vllm [\d.]+ kernel tables \(TP4/);
 });
 
 test('bad search input is an InputError naming the field', () => {
   assert.throws(() => searchSpaceSize({ ...space, batches: [8, 4] }), (e: unknown) => e instanceof InputError && e.field === 'batches[1]');
+  // A device priced at nothing would win every search; a request past the model's context (llama-3.1-8b: 131,072) is no deployment's.
+  assert.throws(() => searchSpaceSize({ ...space, hardware: [loadHardware('h100-sxm'), { ...loadHardware('h200'), hourlyPriceUsd: 0 }] }), (e: unknown) => e instanceof InputError && e.field === 'hardware[1].hourlyPriceUsd');
+  assert.throws(() => searchSpaceSize({ ...space, model: loadModel('llama-3.1-8b'), load: { ...space.load, promptTokens: 200_000 } }), (e: unknown) => e instanceof InputError && e.field === 'load.promptTokens' && /131,072 tokens/.test(e.message));
   assert.throws(() => evaluateSearchPoint({ ...space, load: { ...space.load, requestsPerSecond: 0 } }, 0), (e: unknown) => e instanceof InputError && e.field === 'load.requestsPerSecond');
   assert.throws(() => searchCheapestDeployment(space, { tpotSeconds: -1 }), (e: unknown) => e instanceof InputError && e.field === 'slo.tpotSeconds');
   assert.throws(() => searchSpaceFromSpec({ model: 'llama-3.1-70b', hardware: ['h100-sxm'], layouts: [{ tensorParallel: 1 }], precisions: ['bf17' as never], batches: [1], load: space.load }), (e: unknown) => e instanceof InputError && e.field === 'precisions[0]');

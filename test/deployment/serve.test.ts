@@ -20,6 +20,14 @@ test('simulateDeployment with an engine schedules the rank as the preset, and wi
   assert.equal(plain.result.tokens.prefilled, 200 * 12_000);
   assert.equal(vllm.result.tokens.prefilled, 200 * 12_000);
   assert.ok(vllm.result.steps > plain.result.steps);
+  // 0.5 req/s is far below what the rank serves: its queue does not grow. The result keeps no per-request log.
+  assert.equal(plain.backlog?.growing, false);
+  assert.equal(plain.result.requestLog, undefined);
+  // Each 12,000-token prompt is 192 TFLOP of prefill (2 × 8 B parameters × 12,000), about 0.19 s at the H100's 989 dense
+  // bf16 TFLOPS: the rank serves at most about 5 req/s, and 20 are offered. The queue grows, and the backlog says so.
+  const over = simulateDeployment(step, { ...opts, ratePerSecond: 20 }, 1);
+  assert.equal(over.backlog?.growing, true, `${over.backlog?.servedPerSecond} of ${over.backlog?.offeredPerSecond} req/s`);
+  assert.ok(over.backlog!.servedPerSecond < 0.6 * over.backlog!.offeredPerSecond);
 });
 
 test('simulateSearchPoint with an engine sizes the KV cache by the preset memory rule (closed form from llama-3.1-70b config.json)', async () => {

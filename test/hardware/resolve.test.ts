@@ -18,6 +18,12 @@ test('resolveHardware(ref): a catalog id is the catalog entry; a file in the sam
     assert.equal(hw.id, 'lab-h200');
     // data/hardware/h200.json: 4.8 TB/s HBM3e.
     assert.equal(hw.memoryBytesPerSecond, 4.8e12);
+    // A device of one's own need not state a rental price: it reads as 0, and the source says the file gave none.
+    const { hourlyPriceUsd: _, ...unpriced } = j;
+    writeFileSync(file, JSON.stringify({ ...unpriced, id: 'lab-h200' }));
+    const own = resolveHardware(file, '--hardware');
+    assert.equal(own.hourlyPriceUsd, 0);
+    assert.deepEqual(own.sources.hourlyPriceUsd, { source: 'not stated', notes: 'the hardware file gives no hourly price' });
     writeFileSync(file, JSON.stringify({ ...j, peakFlops: { bf16: { value: 1e15 } } }));
     assert.throws(() => resolveHardware(file, '--hardware'), (e: unknown) => e instanceof InputError && e.field === `--hardware ${file}: peakFlops.bf16.source`);
     writeFileSync(file, '[');

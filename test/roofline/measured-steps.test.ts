@@ -117,7 +117,7 @@ test('a table call pays no launch under CUDA graphs and only the eager launch be
 test('measuredStepsSummary() groups the check by what sets its error, and measuredStepLabel() names a step', () => {
   const rows = measuredStepsCheck();
   const groups = measuredStepsSummary(rows);
-  assert.deepEqual(groups.map((g) => [g.label, g.steps]), [['GEMMs and attention alone', 17], ['whole bf16 decode steps', 9], ['whole bf16 prefill steps', 8], ['whole FP8 decode steps', 9]]);
+  assert.deepEqual(groups.map((g) => [g.label, g.steps]), [['GEMMs and attention alone (decode and prefill)', 17], ['whole bf16 decode steps', 9], ['whole bf16 prefill steps', 8], ['whole FP8 decode steps', 9]]);
   for (const g of groups) assert.ok(g.minError <= g.maxError);
   assert.equal(groups.reduce((a, g) => a + g.steps, 0), rows.length);
   assert.equal(measuredStepLabel(rows[0].step), 'decode, 1 sequence at 1,024 tokens (whole step, bf16)');
