@@ -41,12 +41,12 @@ export function register(program: Command): void {
         'Where it is finite, --json carries maxBatchThatFits (the most sequences memory holds at the context), and the last\n' +
         'line says when the critical batch lies beyond it (where memory holds none, the first line says so).',
     )
-    .option('--model <id|config.json|dir>', MODEL_FLAG_HELP, 'llama-3.1-8b')
-    .option('--hardware <id|file.json>', HARDWARE_FLAG_HELP, 'h200')
+    .option('--model <id|config.json|dir>', MODEL_FLAG_HELP, 'llama-3.1-70b')
+    .option('--hardware <id|file.json>', HARDWARE_FLAG_HELP, 'h100-sxm')
     .option('--dtype <dtype>', `weight and activation type: ${DTYPES.join(', ')}`, 'bf16')
-    .option('--batch <int>', 'sequences decoded per step', '1')
-    .option('--context <int>', 'tokens of KV cache per sequence', '0')
-    .option('--tp <int>', 'tensor-parallel devices (as deploy and simulate name them)', '1')
+    .option('--batch <int>', 'sequences decoded per step', '64')
+    .option('--context <int>', 'tokens of KV cache per sequence', '2048')
+    .option('--tp <int>', 'tensor-parallel devices (as deploy and simulate name them)', '4')
     // The flag's first name, kept so that older command lines still run; --tp is the one vocabulary.
     .addOption(new Option('--devices <int>', 'tensor-parallel devices (older name of --tp)').hideHelp())
     .action((o: RooflineCliOptions, cmd: Command) => {

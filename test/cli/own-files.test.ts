@@ -156,11 +156,11 @@ test('batchlab search: a load that fills the smallest batch is not called underf
 }));
 
 test('roofline says it is a bound and deploy says what priced it (kernel tables by default, calibrated with --efficiency): they differ on purpose at batch 1', async () => {
-  const roof = await run(['roofline', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--batch', '1']);
+  const roof = await run(['roofline', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--tp', '1', '--batch', '1', '--context', '0']);
   assert.equal(roof.code, 0, roof.err);
   assert.match(roof.out, /\(1 device\)/);
   assert.match(roof.out, /this is a bound: the datasheet roofline/);
-  const rj = JSON.parse((await run(['--json', 'roofline', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--batch', '1'])).out);
+  const rj = JSON.parse((await run(['--json', 'roofline', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--tp', '1', '--batch', '1', '--context', '0'])).out);
   const dj = JSON.parse((await run(['--json', 'deploy', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--tp', '1', '--batch', '1', '--context', '0'])).out);
   const cj = JSON.parse((await run(['--json', 'deploy', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--tp', '1', '--batch', '1', '--context', '0', '--efficiency', 'calibrated'])).out);
   assert.equal(rj.figures, 'bound');
@@ -180,7 +180,7 @@ test('roofline names tensor parallelism --tp, as deploy and simulate do; --devic
   assert.equal(tp.tp, 4);
   assert.deepEqual(tp, old);
   // Four devices each read a quarter of the weights: the bound step is below one device's.
-  assert.ok(tp.stepSeconds < JSON.parse((await run(base)).out).stepSeconds / 3);
+  assert.ok(tp.stepSeconds < JSON.parse((await run([...base, '--tp', '1'])).out).stepSeconds / 3);
   const both = await run([...base, '--tp', '4', '--devices', '4']);
   assert.equal(both.code, 2);
   assert.equal(both.err, 'batchlab: --devices must be left out when --tp is given (--devices is the older name of --tp); got "4"');

@@ -6,11 +6,11 @@ import { join, resolve } from 'node:path';
 import { run } from './run.js';
 
 test('batchlab roofline says first that a configuration does not fit, with the shortfall (405B on a 24 GB card)', async () => {
-  const r = await run(['roofline', '--model', 'llama-3.1-405b', '--hardware', 'rtx-4090']);
+  const r = await run(['roofline', '--model', 'llama-3.1-405b', '--hardware', 'rtx-4090', '--tp', '1']);
   assert.equal(r.code, 0, r.err);
   const lines = r.out.split('\n');
   assert.match(lines[0], /^does not fit: short by [\d.]+ GB per device/);
-  const j = JSON.parse((await run(['--json', 'roofline', '--model', 'llama-3.1-405b', '--hardware', 'rtx-4090'])).out);
+  const j = JSON.parse((await run(['--json', 'roofline', '--model', 'llama-3.1-405b', '--hardware', 'rtx-4090', '--tp', '1'])).out);
   assert.equal(j.memory.fits, false);
   // The RTX 4090 catalog entry holds 24 GB; the bf16 weights alone are 2 bytes × 405 B parameters ≈ 811 GB.
   assert.equal(j.memory.capacityBytes, 24e9);
@@ -23,6 +23,14 @@ test('batchlab roofline says first that a configuration does not fit, with the s
   assert.equal(JSON.parse((await run(['--json', 'roofline'])).out).memory.shortfallBytes, 0);
 });
 
+test('batchlab roofline with no flags bounds the deployment batchlab deploy prices with none (Llama-3.1-70B, TP4 on H100, batch 64, context 2048): deploy --efficiency spec gives its step', async () => {
+  const roof = JSON.parse((await run(['--json', 'roofline'])).out);
+  const spec = JSON.parse((await run(['--json', 'deploy', '--efficiency', 'spec'])).out);
+  assert.equal(roof.model, 'llama-3.1-70b');
+  assert.equal(roof.tp, 4);
+  assert.ok(Math.abs(roof.stepSeconds - spec.decode.tpotSeconds) <= 1e-9 * spec.decode.tpotSeconds, `${roof.stepSeconds} against ${spec.decode.tpotSeconds}`);
+});
+
 test('batchlab roofline: with no finite critical batch it says the step stays memory-bound (it printed "batch Infinity")', async () => {
   const args = ['roofline', '--model', 'llama-3.1-70b', '--hardware', 'h100-sxm', '--batch', '64', '--context', '4096'];
   const r = await run(args);
@@ -33,15 +41,15 @@ test('batchlab roofline: with no finite critical batch it says the step stays me
   assert.equal(j.criticalBatch, null);
   assert.match(j.criticalBatchReason, /memory-bound at every batch/);
   // At context 0 only the weights count: a finite batch, and no reason field.
-  const w = JSON.parse((await run(['--json', 'roofline', '--model', 'llama-3.1-70b', '--hardware', 'h100-sxm'])).out);
+  const w = JSON.parse((await run(['--json', 'roofline', '--model', 'llama-3.1-70b', '--hardware', 'h100-sxm', '--context', '0'])).out);
   assert.ok(Number.isInteger(w.criticalBatch) && w.criticalBatch > 1);
   assert.equal(w.criticalBatchReason, undefined);
-  assert.match((await run(['roofline', '--model', 'llama-3.1-70b', '--hardware', 'h100-sxm'])).out, new RegExp(`turns compute-bound at batch ${w.criticalBatch}$`));
+  assert.match((await run(['roofline', '--model', 'llama-3.1-70b', '--hardware', 'h100-sxm', '--context', '0'])).out, new RegExp(`turns compute-bound at batch ${w.criticalBatch}$`));
   // A critical batch beyond what memory holds says so, with the most that fits (maxBatchThatFits, the one memory fit).
-  const far = await run(['--json', 'roofline', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--batch', '64', '--context', '300']);
+  const far = await run(['--json', 'roofline', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--tp', '1', '--batch', '64', '--context', '300']);
   const fj = JSON.parse(far.out);
   assert.ok(fj.criticalBatch > fj.maxBatchThatFits && fj.maxBatchThatFits > 64, `${fj.criticalBatch} vs ${fj.maxBatchThatFits}`);
-  assert.match((await run(['roofline', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--batch', '64', '--context', '300'])).out, new RegExp(`turns compute-bound at batch ${fj.criticalBatch}, beyond memory: at context 300 1 device holds at most ${fj.maxBatchThatFits} sequences, so memory caps the batch first`));
+  assert.match((await run(['roofline', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--tp', '1', '--batch', '64', '--context', '300'])).out, new RegExp(`turns compute-bound at batch ${fj.criticalBatch}, beyond memory: at context 300 1 device holds at most ${fj.maxBatchThatFits} sequences, so memory caps the batch first`));
   // At context 0 on a device whose ridge no batch reaches (10^21 FLOP/s over 1 B/s), the reason is the ridge, not KV reads.
   const dir = mkdtempSync(join(tmpdir(), 'batchlab-ridge-'));
   try {
@@ -51,7 +59,7 @@ test('batchlab roofline: with no finite critical batch it says the step stays me
     hw.memoryBytesPerSecond.value = 1;
     delete hw.calibration;
     writeFileSync(join(dir, 'ridge.json'), JSON.stringify(hw));
-    const x = JSON.parse((await run(['--json', 'roofline', '--model', 'llama-3.1-8b', '--hardware', join(dir, 'ridge.json')])).out);
+    const x = JSON.parse((await run(['--json', 'roofline', '--model', 'llama-3.1-8b', '--hardware', join(dir, 'ridge.json'), '--context', '0'])).out);
     assert.equal(x.criticalBatch, null);
     assert.match(x.criticalBatchReason, /its FLOPs take [\d.e-]+ % of the time its bytes take: with no cached tokens the hardware's ridge lies past any batch a step holds/);
     assert.doesNotMatch(x.criticalBatchReason, /KV/);
