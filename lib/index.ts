@@ -519,6 +519,7 @@ export {
   affineStepCost,
   catalogServingReplica,
   replicaEngine,
+  replicaKvCapacity,
   chunkedPolicy,
   constantStepCost,
   continuousPolicy,

@@ -1,7 +1,7 @@
 import { countOf } from '../util/words.js';
 import { InputError } from '../util/errors.js';
-import { checkArray, checkInt, checkNumber, checkOneOf, checkPositive } from '../util/validate.js';
-import { exponential, fork, gammaByMeanCv, normal, type Rng } from '../util/random.js';
+import { checkArray, checkInt, checkKnownKeys, checkNumber, checkOneOf, checkPositive } from '../util/validate.js';
+import { checkSeed, exponential, fork, gammaByMeanCv, normal, type Rng } from '../util/random.js';
 import type { ServingArrivalSpec, ServingLengthSpec, ServingConfig, ServingEngineConfig, ServingPolicy, ServingSlo } from './types.js';
 import { checkServingPolicy, servingPolicyModule } from './policy.js';
 import { DEFAULT_SERVING_ENGINE, SERVING_ENGINES, servingEnginePreset, type ServingEnginePreset } from './engines.js';
@@ -105,8 +105,10 @@ export function resolveEnginePreset(config: ServingConfig | ServingEngineConfig)
   if (e !== undefined && config.policy !== undefined) {
     throw new InputError('engine', typeof e === 'string' ? e : e?.engine, 'left out when policy is given (a preset brings its own policy)');
   }
-  if (e === undefined) return config.policy === undefined ? servingEnginePreset(DEFAULT_SERVING_ENGINE) : null;
-  if (typeof e === 'string') return servingEnginePreset(e);
+  // A named preset takes the defaults of the device the step cost runs on, where it says.
+  const device = config.stepCost?.device;
+  if (e === undefined) return config.policy === undefined ? servingEnginePreset(DEFAULT_SERVING_ENGINE, device) : null;
+  if (typeof e === 'string') return servingEnginePreset(e, device);
   if (!e || typeof e !== 'object') throw new InputError('engine', e, `one of ${SERVING_ENGINES.join(', ')}, or a preset from servingEnginePreset`);
   checkOneOf('engine.engine', e.engine, SERVING_ENGINES);
   checkOneOf('engine.kvAdmission', e.kvAdmission, ['reserve', 'blocks'] as const);
@@ -135,6 +137,8 @@ export function decodePaddingOf(sizes: number[] | undefined): Int32Array | null 
   return pad;
 }
 
+const SERVING_CONFIG_KEYS = ['arrivals', 'requests', 'promptTokens', 'outputTokens', 'policy', 'engine', 'stepCost', 'costLabel', 'kvCapacityTokens', 'kvAdmission', 'kvBlockTokens', 'prefixCacheHitRatio', 'decodeGraphSizes', 'slo', 'keepRequests', 'warmupRequests'] as const satisfies readonly (keyof ServingConfig)[];
+
 /**
  * Validates a config and builds its seeded sources. Pure: same (config, seed), same sources.
  *
@@ -145,7 +149,9 @@ export function decodePaddingOf(sizes: number[] | undefined): Int32Array | null 
  */
 export function resolveServing(config: ServingConfig | ServingEngineConfig, seed: number): ResolvedServing {
   if (!config || typeof config !== 'object') throw new InputError('config', config, 'a ServingConfig object');
-  checkNumber('seed', seed);
+  // A misplaced field ({ ratePerSecond: 5 } beside arrivals) is refused by name rather than ignored.
+  checkKnownKeys('config', config, SERVING_CONFIG_KEYS);
+  checkSeed(seed);
   const preset = resolveEnginePreset(config);
   const policy = checkServingPolicy(preset ? preset.policy : config.policy) as ServingPolicy;
   if (typeof config.stepCost !== 'function') throw new InputError('stepCost', config.stepCost, 'a StepCostFn (work) => seconds');

@@ -152,6 +152,7 @@ const METRIC_LABEL: Readonly<Record<string, string>> = {
   tpotP99: 'p99 time per output token',
   e2eP50: 'p50 end-to-end latency',
   e2eP99: 'p99 end-to-end latency',
+  backlog: 'its capacity (the queue grows through the run)',
 };
 
 /**
@@ -161,8 +162,13 @@ const METRIC_LABEL: Readonly<Record<string, string>> = {
  * servingMetricLabel('itlP99') // => 'p99 inter-token latency'
  */
 export function servingMetricLabel(name: string): string {
+  // The benchmark table's columns (servingConcurrencySweep): e.g. p99TtftMs, meanItlMs.
+  const bench = /^(mean|median|p99)(Ttft|Tpot|Itl|E2el)Ms$/.exec(name);
+  if (bench) return `${bench[1] === 'median' ? 'p50' : bench[1]} ${BENCH_METRIC[bench[2]]}`;
   return METRIC_LABEL[name] ?? name;
 }
+
+const BENCH_METRIC: Readonly<Record<string, string>> = { Ttft: 'time to first token', Tpot: 'time per output token', Itl: 'inter-token latency', E2el: 'end-to-end latency' };
 
 /**
  * One line per replica of a `servingLoadUnderLimitTable`: the load (as a share of the

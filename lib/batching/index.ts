@@ -25,7 +25,7 @@ export type { ResolvedServing } from './config.js';
 export { simulateServing } from './simulate.js';
 export { servingSweepPoints, runServingSweepPoint, servingSweep, servingFrontier } from './sweep.js';
 export type { ServingSweepGrid, ServingSweepRow } from './sweep.js';
-export { catalogServingReplica, servingCapacity, servingReplicaSweep, presetMemoryFraction, servingSweepSpread, specFramework, replicaEngine } from './replica.js';
+export { catalogServingReplica, servingCapacity, servingReplicaSweep, presetMemoryFraction, servingSweepSpread, specFramework, replicaEngine, replicaKvCapacity } from './replica.js';
 export type { ServingReplica } from './replica.js';
 export type { CatalogReplicaOptions } from './replica.js';
 export { servingLoadUnderLimit, servingLoadUnderLimitTable, servingConcurrencySweep, CONCURRENCY_COLUMNS } from './study.js';

@@ -80,7 +80,9 @@ export function readPublishedCurves(id: string): PublishedCurve[] {
 }
 
 /**
- * A published concurrency curve written as JSON, checked as the files are. `opts.where`
+ * A published concurrency curve written as JSON (the file's shape: `parallelism: { tp }`,
+ * not the checked curve's `tp`), checked as the files are: its model and hardware catalog
+ * ids, and a tensor parallelism the model's attention heads split over. `opts.where`
  * prefixes every field named in an error; `opts.source` stands for the file's source.
  *
  * @example
@@ -99,6 +101,24 @@ export function checkPublishedCurve(raw: unknown, opts: { where?: string; source
   const par = c.parallelism as Record<string, unknown> | undefined;
   if (typeof par !== 'object' || par === null) throw new InputError(`${where}.parallelism`, par, 'an object { tp }');
   const tp = checkInt(`${where}.parallelism.tp`, par.tp, { min: 1, max: 64 });
+  // The catalog entries the curve is predicted on, and a split the model's heads allow, checked here rather than at prediction.
+  const catalog = <T>(field: string, load: () => T): T => {
+    try {
+      return load();
+    } catch (e) {
+      if (e instanceof InputError) throw new InputError(`${where}.${field}`, c[field], e.allowed, e.detail);
+      throw e;
+    }
+  };
+  const model = catalog('model', () => loadModel(c.model as string));
+  const hw = catalog('hardware', () => loadHardware(c.hardware as string));
+  // The performance model's own layout check (a split of whole heads), by the curve's field.
+  try {
+    memoryFit(model, hw, { parallelism: { tp } }, { batch: 0, context: 0 });
+  } catch (e) {
+    if (e instanceof InputError && e.field === 'parallelism.tp') throw new InputError(`${where}.parallelism.tp`, tp, e.allowed, e.detail);
+    throw e;
+  }
   const prec = c.precision ?? {};
   if (typeof prec !== 'object' || prec === null) throw new InputError(`${where}.precision`, prec, 'an object of dtypes per tensor class');
   const precision: Partial<Precision> = {};
@@ -166,6 +186,7 @@ export interface CurveTarget {
  * cache fit the devices at the curve's stated or assumed precision (memoryFit).
  */
 export interface CurvePlateau {
+  /** The concurrency of the simulated plateau: the client count of the highest simulated throughput (the fields to `limit` are its). */
   concurrency: number;
   /** Simulated mean sequences per step over the run at that concurrency. */
   meanBatch: number;
@@ -179,8 +200,10 @@ export interface CurvePlateau {
   /** The preset's maxBatch (max_num_seqs, max_running_requests, max_batch_size). */
   maxBatch: number;
   limit: 'KV capacity' | 'batch limit' | 'clients' | 'step time';
-  /** The decoding batch the published plateau implies: its throughput × its ITL (Little's law), at its concurrency. */
+  /** The decoding batch the published plateau implies: its throughput × its ITL (Little's law), at `publishedConcurrency`. */
   publishedBatch: number;
+  /** The concurrency of the published plateau (the highest published throughput), which need not be the simulated one's. */
+  publishedConcurrency: number;
   /** memoryFit of that batch at the mean context and the curve's KV precision, on the whole device memory: can any engine hold it? */
   publishedBatchFit: { fits: boolean; totalBytes: number; capacityBytes: number; message: string };
 }
@@ -360,6 +383,7 @@ export function predictPublishedCurve(curve: PublishedCurve, opts: { seed?: numb
     // The tightest of the three bounds, when the mean batch (warm-up and drain included) reaches 80 % of it.
     limit: top.meanBatch < 0.8 * bound ? 'step time' : bound === kvBoundBatch ? 'KV capacity' : bound === preset.policy.maxBatch ? 'batch limit' : 'clients',
     publishedBatch,
+    publishedConcurrency: pubTop.concurrency,
     publishedBatchFit: { fits: fit.fits, totalBytes: fit.totalBytes, capacityBytes: fit.capacityBytes, message: fit.message },
   };
   return {

@@ -34,6 +34,24 @@ export interface ServingReplica {
    * `catalogServingReplica`; absent, a named preset takes its defaults for an unknown device.
    */
   device?: EngineDevice;
+  /**
+   * The KV-cache tokens the replica holds under an engine preset's memory rule
+   * (`presetMemoryFraction`), as `batchlab simulate --engine` sizes them: set by
+   * `catalogServingReplica` (its own `memoryFraction`, where given, stands); absent, a
+   * preset runs on `kvCapacityTokens`.
+   */
+  kvCapacityUnder?: (preset: ServingEnginePreset) => number;
+}
+
+/**
+ * The KV capacity a replica runs an engine on: under a preset built for it, what the
+ * preset's memory rule leaves (`kvCapacityUnder`), else its own `kvCapacityTokens`.
+ *
+ * @example
+ * replicaKvCapacity(replica, replicaEngine(replica, 'sglang')) // => tokens under SGLang's mem_fraction_static rule
+ */
+export function replicaKvCapacity(replica: Pick<ServingReplica, 'kvCapacityTokens' | 'kvCapacityUnder'>, engine?: ServingEngineName | ServingEnginePreset): number | undefined {
+  return engine !== undefined && typeof engine === 'object' && replica.kvCapacityUnder ? replica.kvCapacityUnder(engine) : replica.kvCapacityTokens;
 }
 
 /**
@@ -196,8 +214,13 @@ export function catalogServingReplica(model: ModelSpec, hw: HardwareSpec, opts: 
   fn.bytes = (w) => opsOf(w).reduce((s, o) => s + o.bytes, 0);
   fn.peakFlopsPerSecond = hardwarePeakFlops(hw, computeDtype) * devices;
   fn.peakBytesPerSecond = hw.memoryBytesPerSecond * devices;
+  const device = engineDevice(hw, par.tp ?? 1);
+  fn.device = device;
+  // Under an engine preset the cache is what its memory rule leaves, unless the caller fixed the share.
+  const kvCapacityUnder = (preset: ServingEnginePreset): number =>
+    opts.memoryFraction !== undefined ? kv : kvCacheCapacity(model, hw, { ...config, memoryFraction: presetMemoryFraction(preset, model, hw, config) }).tokens;
   const price = hw.hourlyPriceUsd * devices;
-  return { label, stepCost: fn, kvCapacityTokens: kv, device: engineDevice(hw, par.tp ?? 1), ...(Number.isFinite(price) && price > 0 ? { usdPerHour: price } : {}) };
+  return { label, stepCost: fn, kvCapacityTokens: kv, device, kvCapacityUnder, ...(Number.isFinite(price) && price > 0 ? { usdPerHour: price } : {}) };
 }
 
 /**
@@ -263,7 +286,9 @@ export function servingReplicaSweep(
     const capacity = servingCapacity(base, { kind: 'continuous', maxBatch }, seed);
     const rates = loads.map((l) => l * capacity);
     const engines = !Array.isArray(grid.engines) ? grid.engines : grid.engines.map((e) => replicaEngine(replica, e));
-    const sub: ServingSweepGrid = { ...grid, base, ratesPerSecond: rates, ...(engines === undefined ? {} : { engines }) };
+    // Each engine's points hold what its memory rule leaves of the replica's memory.
+    const engineKv = engines?.map((e) => replicaKvCapacity(replica, e) ?? null);
+    const sub: ServingSweepGrid = { ...grid, base, ratesPerSecond: rates, ...(engines === undefined ? {} : { engines, engineKvCapacityTokens: engineKv }) };
     const table = servingSweep(sub, seed);
     for (const row of table.objects() as Array<Record<string, unknown>>) {
       const load = loads[rates.indexOf(row.ratePerSecond as number)];

@@ -30,6 +30,12 @@ export interface ServingSweepGrid {
    * Each point runs the preset's policy and, unless the base sets them, its KV admission and CUDA-graph sizes.
    */
   engines?: Array<ServingEngineName | ServingEnginePreset>;
+  /**
+   * The KV-cache tokens of each engine's points, in the order of `engines` (null: the
+   * base's): what each preset's memory rule leaves on the replica (`servingReplicaSweep`
+   * sets them from `replicaKvCapacity`).
+   */
+  engineKvCapacityTokens?: Array<number | null>;
 }
 
 /** One sweep result: the point's knobs, its metrics (seconds, per second) and its provenance. */
@@ -113,6 +119,8 @@ function sweepPoints(grid: ServingSweepGrid): Array<{ config: ServingConfig; eng
     if (!preset) throw new InputError(`engines[${i}]`, e, 'an engine name or preset');
     return preset;
   });
+  const engineKv = grid.engineKvCapacityTokens === undefined ? [] : checkArray<number | null>('engineKvCapacityTokens', grid.engineKvCapacityTokens, 16).map((k, i) => (k === null ? null : checkInt(`engineKvCapacityTokens[${i}]`, k, { min: 1 })));
+  if (grid.engineKvCapacityTokens !== undefined && engineKv.length !== engines.length) throw new InputError('engineKvCapacityTokens', engineKv.length, `one per engine: ${engines.length}`);
   count += engines.length;
   count *= rates.length;
   if (count > MAX_SWEEP_POINTS) throw new InputError('grid', count, `at most ${MAX_SWEEP_POINTS} points (rates × policies × batches × windows or budgets)`);
@@ -130,8 +138,8 @@ function sweepPoints(grid: ServingSweepGrid): Array<{ config: ServingConfig; eng
         for (const policy of policiesHere) points.push({ config: { ...grid.base, arrivals, policy, keepRequests: false }, engine: null });
       }
     }
-    for (const e of engines) {
-      points.push({ config: { ...grid.base, arrivals, policy: e.policy, kvAdmission: grid.base.kvAdmission ?? e.kvAdmission, kvBlockTokens: grid.base.kvBlockTokens ?? e.kvBlockTokens, decodeGraphSizes: grid.base.decodeGraphSizes ?? e.decodeGraphSizes, keepRequests: false }, engine: e.engine });
+    for (const [i, e] of engines.entries()) {
+      points.push({ config: { ...grid.base, arrivals, policy: e.policy, kvCapacityTokens: engineKv[i] ?? grid.base.kvCapacityTokens, kvAdmission: grid.base.kvAdmission ?? e.kvAdmission, kvBlockTokens: grid.base.kvBlockTokens ?? e.kvBlockTokens, decodeGraphSizes: grid.base.decodeGraphSizes ?? e.decodeGraphSizes, keepRequests: false }, engine: e.engine });
     }
   }
   return points;

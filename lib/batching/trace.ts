@@ -1,7 +1,9 @@
-import { basename } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { InputError } from '../util/errors.js';
 import { readTextCapped } from '../util/files.js';
+import { batchlabRoot } from '../util/package-root.js';
 import { checkInt } from '../util/validate.js';
 import { MAX_REQUEST_TOKENS } from './config.js';
 import type { ServingTrace } from './types.js';
@@ -131,15 +133,27 @@ function prescanTrace(text: string, maxRows: number): { beyond: number | null; l
 /**
  * Reads and parses a trace file (see parseServingTrace); a file is refused once more than
  * MAX_TRACE_BYTES have been read, or at a NUL byte (/dev/zero), so a device or FIFO
- * cannot grow memory without bound.
+ * cannot grow memory without bound. A shipped trace is also found by its name
+ * ('bursty-chat'), or by its path in the package ('data/traces/bursty-chat.csv') from any
+ * working folder, as an installed package's user has it.
  *
  * @example
- * const trace = loadServingTrace('data/traces/bursty-chat.csv');
+ * const trace = loadServingTrace('bursty-chat');
  */
 export function loadServingTrace(path: string): ServingTrace {
-  if (typeof path !== 'string' || path === '') throw new InputError('path', path, 'a path to a CSV trace');
-  const text = readTextCapped('path', path, { maxBytes: MAX_TRACE_BYTES, what: 'CSV file' });
-  return parseServingTrace(text, basename(path));
+  if (typeof path !== 'string' || path === '') throw new InputError('path', path, 'a path to a CSV trace, or the name of a shipped one (data/traces)');
+  const file = shippedTracePath(path) ?? path;
+  const text = readTextCapped('path', file, { maxBytes: MAX_TRACE_BYTES, what: 'CSV file' });
+  return parseServingTrace(text, basename(file));
+}
+
+// A file that exists where the caller points wins; else a shipped trace by name or by its path in the package.
+function shippedTracePath(path: string): string | undefined {
+  if (existsSync(path)) return undefined;
+  const name = /^[a-z0-9][a-z0-9-]*$/.test(path) ? path : /^(?:\.\/)?data\/traces\/([a-z0-9][a-z0-9-]*)\.csv$/.exec(path)?.[1];
+  if (name === undefined) return undefined;
+  const shipped = join(batchlabRoot(), 'data', 'traces', `${name}.csv`);
+  return existsSync(shipped) ? shipped : undefined;
 }
 
 /**

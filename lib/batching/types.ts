@@ -1,6 +1,6 @@
 import type { StepCostFn, StepWork } from '../core/types.js';
 import type { StaticPolicy, WindowPolicy, ContinuousPolicy, ChunkedPolicy } from './policies/index.js';
-import type { ServingEngineName, ServingEnginePreset } from './engines.js';
+import type { EngineDevice, ServingEngineName, ServingEnginePreset } from './engines.js';
 
 /** How requests arrive. Rates are requests per second of simulated time. */
 export type ServingArrivalSpec =
@@ -68,6 +68,12 @@ export type ServingStepCost = StepCostFn & {
   /** Spec peaks of the replica (all devices together). */
   peakFlopsPerSecond?: number;
   peakBytesPerSecond?: number;
+  /**
+   * The device the steps run on (set by `catalogServingReplica`): an engine preset named by
+   * its name, or the default engine of a configuration with no policy, takes that device's
+   * defaults (memory, tensor parallelism), as `batchlab simulate --engine` does.
+   */
+  device?: EngineDevice;
 };
 
 /** Latency limits a request must meet to count towards goodput. */

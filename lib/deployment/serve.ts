@@ -135,7 +135,8 @@ export function simulateDeployment(
  * Runs the serving simulator on one attention rank of a search point: its layout,
  * precision and hardware, continuous batching up to the point's batch, the load's
  * prompt (cache misses only) and output lengths, at `utilisation` of the rank's
- * capacity (1 / device-seconds per request × the rank's devices). Gives the TTFT and
+ * capacity (1 / device-seconds per request × the rank's devices; by default the share
+ * the search's load keeps it busy, `searchPointLoadShare`). Gives the TTFT and
  * TPOT percentiles the analytic search only bounds. With `engine`, the rank schedules
  * as that engine's preset on the point's hardware at the layout's tensor parallelism,
  * and its KV cache is what the preset's memory rule leaves beside the weights
@@ -153,7 +154,8 @@ export function simulateSearchPoint(
 ): DeploymentServing & { ratePerSecond: number; loadFraction: number; memoryFraction: number | null } {
   if (!point || !point.feasible) throw new InputError('point', point?.reason ?? point, 'a feasible SearchPoint of the space');
   const co = searchPointCoordinates(space, point.index);
-  const u = checkNumber('utilisation', opts.utilisation ?? 0.8, { min: 0, exclusiveMin: true, max: 1 });
+  // By default the rank runs the load the search priced the point for (it ran at 0.8 of capacity, whatever the load).
+  const u = checkNumber('utilisation', opts.utilisation ?? searchPointLoadShare(space, point), { min: 0, exclusiveMin: true, max: 1 });
   const layout = space.layouts[co.l];
   const hw = space.hardware[co.h];
   const precision = checkPrecision(space.precisions[co.p]);

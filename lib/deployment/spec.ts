@@ -86,7 +86,7 @@ export function searchSpaceFromSpec(spec: SearchSpec): SearchSpace {
       pipelineParallel: l.pipelineParallel ?? 1,
       expertParallel: l.expertParallel ?? 1,
       redundantExperts: l.redundantExperts ?? 0,
-      routedExpertsPerDevice: l.routedExpertsPerDevice,
+      ...(l.routedExpertsPerDevice === undefined ? {} : { routedExpertsPerDevice: l.routedExpertsPerDevice }),
       microBatchOverlap: l.microBatchOverlap ?? false,
     };
   });

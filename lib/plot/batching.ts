@@ -61,6 +61,9 @@ export function servingFrontierChart(
 ): Figure {
   const latency = opts.latency ?? 'e2eP99';
   const throughput = opts.throughput ?? 'throughputTokS';
+  // The benchmark tables' latency columns are in milliseconds (…Ms): the axis is in seconds, so they are scaled.
+  const toSeconds = /Ms$/.test(latency) ? 1e-3 : 1;
+  const latencies = (rows: Rows, what: string): number[] => numberColumn(rows, latency, what).map((v) => v * toSeconds);
   const all = rowsOf(points, 'points');
   const front = rowsOf(frontier, 'frontier');
   const data: Array<Record<string, unknown>> = [];
@@ -72,7 +75,7 @@ export function servingFrontierChart(
       mode: 'markers',
       name: `${g} (all points)`,
       showlegend: false,
-      x: numberColumn(rows, latency, 'points'),
+      x: latencies(rows, 'points'),
       y: numberColumn(rows, throughput, 'points'),
       text: rows.map((r) => String(r.config ?? '')),
       marker: { color: colour(g), opacity: 0.25, size: 6 },
@@ -88,7 +91,7 @@ export function servingFrontierChart(
       type: 'scatter',
       mode: 'lines+markers+text',
       name: g,
-      x: numberColumn(rows, latency, 'frontier'),
+      x: latencies(rows, 'frontier'),
       y: numberColumn(rows, throughput, 'frontier'),
       // Each frontier point says which setting it is: the policy and, for a window policy, W.
       text: frontierLabels(rows, latency, throughput),

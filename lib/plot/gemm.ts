@@ -144,6 +144,8 @@ export function gemmGroupedExpertsChart(scenarios: ReadonlyArray<{ label: string
       x,
       y: scenarios.map((s) => s.summary[key] * 1e3),
       text: text ? scenarios.map((s) => text(s.summary)) : undefined,
+      // Mid-bar, clear of the p10–p90 bar drawn from the bar's end.
+      ...(text ? { textposition: 'inside', insidetextanchor: 'middle' } : {}),
       marker: { color },
       ...spread,
     };

@@ -69,8 +69,11 @@ function sfc32Words(state: [number, number, number, number]): () => number {
   return next;
 }
 
-function checkSeed(seed: unknown): number {
-  return checkNumber('seed', seed);
+/** A seed checked: any finite number (an InputError naming `seed` otherwise). */
+export function checkSeed(seed: unknown): number {
+  // Any finite number seeds its own stream: only that is asked (checkNumber's default range read "[-inf, inf)").
+  if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new InputError('seed', seed, 'a finite number (every finite number seeds its own stream)');
+  return seed;
 }
 
 /**

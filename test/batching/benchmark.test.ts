@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { simulateServing, serveBenchmarkMetrics, servingBacklog, servingConcurrencySweep, constantStepCost, parseServingTrace, type ServingConfig } from '../../lib/batching/index.js';
 import { InputError } from '../../lib/util/errors.js';
-import { catalogServingReplica, engineDevice, servingEnginePreset } from '../../lib/batching/index.js';
+import { CONCURRENCY_COLUMNS, catalogServingReplica, engineDevice, presetMemoryFraction, replicaKvCapacity, servingEnginePreset, servingReplicaSweep } from '../../lib/batching/index.js';
 import { loadHardware } from '../../lib/hardware/index.js';
 import { loadModel } from '../../lib/models/index.js';
 
@@ -144,8 +144,41 @@ test('servingConcurrencySweep: an engine named by its name takes the preset for 
   assert.equal(rows(named), rows(forDevice));
   // vLLM sizes its token budget by the device's memory (vllm/engine/arg_utils.py:3010-3043, get_batch_defaults: 8192 tokens at ≥ 70 GiB, else 2048):
   // an H100's differs from an unknown device's, so the device is not ignored.
-  const { device: _, ...anonymous } = replica;
+  // A replica whose steps name no device (a hand-built step cost): neither it nor its step cost says where it runs.
+  const { device: _, kvCapacityUnder: _k, ...rest } = replica;
+  const anonymous = { ...rest, stepCost: Object.assign((w: Parameters<typeof replica.stepCost>[0]) => replica.stepCost(w), { label: replica.stepCost.label }) };
   assert.notEqual(rows(servingConcurrencySweep(anonymous, workload, 'vllm', [1, 64], 1, { requestsPerClient: 4 })), rows(named));
+  // simulateServing given the replica's step cost takes the same device's preset for a named engine, and for the
+  // default engine of a configuration with no policy (it took the unknown device's 2048-token budget and 256 sequences).
+  const config = { ...workload, requests: 8, arrivals: { kind: 'burst' as const }, stepCost: replica.stepCost, kvCapacityTokens: replica.kvCapacityTokens };
+  for (const run of [simulateServing({ ...config, engine: 'vllm' }, 1), simulateServing(config, 1)]) assert.match(run.provenance.config, /vllm preset .*budget 8192 tok\/step, batch ≤ 1024/);
+});
+
+test('CONCURRENCY_COLUMNS describes every column of a concurrency table, no more and no fewer (it described 13 of 39)', () => {
+  const r = catalogServingReplica(loadModel('llama-3.1-8b'), loadHardware('h100-sxm'), { parallelism: { tp: 1 }, efficiency: 'spec' });
+  const c = servingConcurrencySweep(r, { promptTokens: { kind: 'fixed', tokens: 200 }, outputTokens: { kind: 'fixed', tokens: 20 } }, 'vllm', [1, 4], 1, { requestsPerClient: 3 });
+  for (const row of c.table.objects() as Array<Record<string, unknown>>) assert.deepEqual(Object.keys(row).sort(), Object.keys(CONCURRENCY_COLUMNS).sort());
+});
+
+test('servingConcurrencySweep under a named engine sizes the KV cache by its memory rule, as simulate --engine does (SGLang on 70B TP2: it ran on the replica\'s 0.9 share, 23× the tokens)', () => {
+  const hw = loadHardware('h100-sxm');
+  const model = loadModel('llama-3.1-70b');
+  const config = { parallelism: { tp: 2 }, precision: 'bf16' as const, efficiency: 'spec' as const };
+  const replica = catalogServingReplica(model, hw, config);
+  const preset = servingEnginePreset('sglang', engineDevice(hw, 2));
+  const under = replicaKvCapacity(replica, preset)!;
+  // The preset's rule is presetMemoryFraction's share, and the CLI sizes its replica by the same share.
+  assert.equal(under, catalogServingReplica(model, hw, { ...config, memoryFraction: presetMemoryFraction(preset, model, hw, config) }).kvCapacityTokens);
+  assert.ok(under < replica.kvCapacityTokens / 4, `${under} against ${replica.kvCapacityTokens}`);
+  const c = servingConcurrencySweep(replica, { promptTokens: { kind: 'fixed', tokens: 200 }, outputTokens: { kind: 'fixed', tokens: 20 } }, 'sglang', [4], 1, { requestsPerClient: 2 });
+  assert.match(String((c.table.objects()[0] as { config: string }).config), new RegExp(`KV ${under} tok`));
+  // servingReplicaSweep's engine points hold the same; its policy points keep the replica's own cache.
+  const sweep = servingReplicaSweep([replica], { workload: { requests: 40, arrivals: { kind: 'poisson', ratePerSecond: 1 }, promptTokens: { kind: 'fixed', tokens: 200 }, outputTokens: { kind: 'fixed', tokens: 20 } }, policies: ['continuous'], engines: ['sglang'], maxBatches: [8], loads: [0.5] }, 1).objects() as Array<{ engine: string | null; config: string }>;
+  assert.match(sweep.find((r) => r.engine === 'sglang')!.config, new RegExp(`KV ${under} tok`));
+  assert.match(sweep.find((r) => r.engine === null)!.config, new RegExp(`KV ${replica.kvCapacityTokens} tok`));
+  // A share the caller fixed stands: the preset's rule does not replace it.
+  const fixed = catalogServingReplica(model, hw, { ...config, memoryFraction: 0.95 });
+  assert.equal(replicaKvCapacity(fixed, preset), fixed.kvCapacityTokens);
 });
 
 test('itlAfterWarmup holds exactly the measured requests\' gaps, through preemptions and recomputes', () => {

@@ -52,6 +52,9 @@ test('simulateServing rejects bad configs with an InputError naming the field', 
   for (const [field, patch] of cases) {
     rejects(() => simulateServing({ ...good, ...patch }, field === 'seed' ? NaN : 1), field);
   }
+  // A field out of place is refused by name (a rate beside arrivals was ignored), and a seed's message names what seeds are.
+  rejects(() => simulateServing({ ...good, ratePerSecond: 5 } as never, 1), 'config.ratePerSecond');
+  assert.throws(() => simulateServing(good, Infinity), /: seed must be a finite number \(every finite number seeds its own stream\); got Infinity$/);
 });
 
 test('simulateServing rejects a step cost that returns NaN, zero or a negative time', () => {
@@ -100,6 +103,19 @@ test('loadServingTrace reads the shipped bursty-chat trace and replays every row
   // requests below the trace length replays a prefix; above it is refused.
   assert.equal(simulateServing({ arrivals: { kind: 'trace', trace }, requests: 10, policy: { kind: 'continuous', maxBatch: 32 }, stepCost: constantStepCost(0.02) }, 1).requests, 10);
   rejects(() => simulateServing({ arrivals: { kind: 'trace', trace }, requests: 501, policy: { kind: 'continuous', maxBatch: 32 }, stepCost: constantStepCost(0.02) }, 1), 'requests');
+});
+
+test('loadServingTrace finds a shipped trace by its name or its path in the package from any working folder (an installed package\'s user got ENOENT)', () => {
+  const byPath = loadServingTrace(fixture('../../../data/traces/bursty-chat.csv'));
+  const cwd = process.cwd();
+  try {
+    process.chdir(fileURLToPath(new URL('./fixtures/', import.meta.url)));
+    assert.deepEqual(loadServingTrace('bursty-chat').promptTokens, byPath.promptTokens);
+    assert.deepEqual(loadServingTrace('data/traces/bursty-chat.csv').promptTokens, byPath.promptTokens);
+    assert.throws(() => loadServingTrace('no-such-trace'), (e: unknown) => e instanceof InputError && e.field === 'path');
+  } finally {
+    process.chdir(cwd);
+  }
 });
 
 test('resolveServing caps expected, not worst-case, work: 10^6 chat requests with long capped tails pass, 2,000 × 10^7-token answers do not', () => {

@@ -62,6 +62,10 @@ test('checkPublishedCurve names the field of bad input', () => {
   bad({ points: [{ concurrency: 4, ttftMs: 1, itlMs: 1, outputTokensPerSecond: 1 }, { concurrency: 4, ttftMs: 1, itlMs: 1, outputTokensPerSecond: 1 }] }, 'curve.points[1].concurrency');
   bad({ points: [{ concurrency: 1, ttftMs: -1, itlMs: 1, outputTokensPerSecond: 1 }, { concurrency: 4, ttftMs: 1, itlMs: 1, outputTokensPerSecond: 1 }] }, 'curve.points[0].ttftMs');
   bad({ points: [] }, 'curve.points');
+  // The catalog ids it is predicted on, and a split of whole heads (Llama-3.1-8B: 32 heads over 8 KV heads), at check time.
+  bad({ model: 'gpt-5' }, 'curve.model');
+  bad({ hardware: 'h900' }, 'curve.hardware');
+  bad({ parallelism: { tp: 3 } }, 'curve.parallelism.tp');
   assert.throws(() => checkPublishedCurve({ ...small(), source: undefined }), (e: unknown) => e instanceof InputError && e.field === 'curve.source');
 });
 
@@ -135,6 +139,7 @@ test('predictPublishedCurve sizes the KV cache by the preset memory rule and say
   assert.equal(r.plateau.limit, r.plateau.meanBatch >= 0.8 * 4 ? 'clients' : 'step time');
   // The published plateau's batch: 600 tok/s · 6 ms = 3.6 sequences (Little's law), which fits the device.
   assert.ok(Math.abs(r.plateau.publishedBatch - 3.6) < 1e-12);
+  assert.equal(r.plateau.publishedConcurrency, 4);
   assert.equal(r.plateau.publishedBatchFit.fits, true);
 });
 

@@ -48,6 +48,16 @@ test('servingLoadUnderLimit: a limit no load can meet gives load 0, the lightest
 });
 const close = (a: number, b: number) => assert.ok(Math.abs(a - b) <= 1e-9 * Math.abs(b), `${a} != ${b}`);
 
+test('servingLoadUnderLimit: a load past capacity is not carried though every limit holds (its queue grows); the backlog is named', () => {
+  // A TTFT limit of 10^6 s holds at every load of a 4,000-request run, and 1.5 × the M/D/1 capacity of 100/s was
+  // reported as carried (its served rate is the capacity's). Now a load serving under 95 % of its arrivals is not:
+  // at most 1 / 0.95 of capacity, plus the bisection's resolution (1.5 / 2^8), with 'backlog' above it.
+  const r = servingLoadUnderLimit(replica, oneToken, { kind: 'continuous', maxBatch: 1 }, { ttftP99: 1e6 }, 1, { iterations: 8, maxLoad: 1.5 });
+  assert.ok(r.load <= 1 / 0.95 + 1.5 / 2 ** 8 && r.load > 0.8, `load ${r.load}`);
+  assert.deepEqual(r.brokenLimits, ['backlog']);
+  assert.ok((r.brokenAtLoad as number) > r.load);
+});
+
 test('servingLoadUnderLimitTable: one row per replica × policy; a longer static window never carries more under a TTFT limit', () => {
   const work: ServingWorkload = { requests: 1500, promptTokens: { kind: 'fixed', tokens: 64 }, outputTokens: { kind: 'uniform', min: 1, max: 32 } };
   const cost = { label: 'affine', stepCost: affineStepCost({ fixedSeconds: 0.01, perPrefillToken: 1e-5, perDecodeToken: 1e-4 }) };

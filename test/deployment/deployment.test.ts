@@ -65,8 +65,14 @@ test('simulateSearchPoint(): the simulator on a searched point is seed-determini
   const a = simulateSearchPoint(space, best, { requests: 300 }, 2);
   const b = simulateSearchPoint(space, best, { requests: 300 }, 2);
   assert.deepEqual([a.ttftP99, a.tpotP50], [b.ttftP99, b.tpotP50]);
-  // Rate = 0.8 × devices of the rank / device-seconds per request.
-  assert.ok(Math.abs(a.ratePerSecond - (0.8 * space.layouts[best.layout].tensorParallel) / best.deviceSecondsPerRequest) < 1e-12);
+  // By default the rank runs the point's own load: its share (searchPointLoadShare) × devices of the rank / device-seconds
+  // per request, which is the load's rate over its ranks (it ran at 0.8 of capacity whatever the load).
+  const { searchPointLoadShare } = await import('../../lib/deployment/serve.js');
+  const share = searchPointLoadShare(space, best);
+  assert.equal(a.loadFraction, share);
+  assert.ok(Math.abs(a.ratePerSecond - (share * space.layouts[best.layout].tensorParallel) / best.deviceSecondsPerRequest) < 1e-12);
+  const at08 = simulateSearchPoint(space, best, { requests: 300, utilisation: 0.8 }, 2);
+  assert.ok(Math.abs(at08.ratePerSecond - (0.8 * space.layouts[best.layout].tensorParallel) / best.deviceSecondsPerRequest) < 1e-12);
   assert.ok(a.tpotP50! >= best.tpotSeconds * 0.999);
   assert.ok(a.ttftP50 >= best.ttftSeconds * 0.999);
 });

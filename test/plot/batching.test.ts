@@ -122,6 +122,20 @@ test('servingFrontierChart gives settings within 3 % of each other one label, an
   assert.deepEqual((servingFrontierChart(rows, rows).data.at(-1) as { text: string[] }).text, ['W = 0, 10 ms', '', 'W = 50 ms']);
 });
 
+test('servingFrontierChart on a benchmark table\'s millisecond column (p99TtftMs) plots seconds, as its axis ticks say, and names the metric', () => {
+  const rows = [
+    { clients: 1, policy: 'continuous', p99TtftMs: 20, outputThroughput: 100, config: 'n1' },
+    { clients: 64, policy: 'continuous', p99TtftMs: 500, outputThroughput: 3000, config: 'n64' },
+  ];
+  const fig = servingFrontierChart(rows, rows, { latency: 'p99TtftMs', throughput: 'outputThroughput' });
+  assert.deepEqual((fig.data[0] as { x: number[] }).x, [0.02, 0.5]);
+  const axis = fig.layout.xaxis as { title: { text: string }; ticktext?: string[] };
+  assert.equal(axis.title.text, 'p99 time to first token');
+  // The ticks read in ms where the values are: 20 ms, not 20 s.
+  assert.ok(axis.ticktext?.some((t) => /^\d+ ms$/.test(t)), String(axis.ticktext));
+  assert.ok(!axis.ticktext?.some((t) => /^(20|50|100|200|500) s$/.test(t)), String(axis.ticktext));
+});
+
 test('publishedCurvesChart draws published markers and predicted lines per curve, ITL on the right axis', () => {
   const pt = (n: number, tok: number) => ({ concurrency: n, published: { itlMs: 10, outputTokensPerSecond: tok }, predicted: { itlMs: 11, outputTokensPerSecond: tok * 0.9 } });
   const fig = publishedCurvesChart([{ label: 'a', points: [pt(1, 100), pt(8, 700)] }, { label: 'b', points: [pt(1, 50)] }]);
