@@ -305,6 +305,8 @@ export {
   rooflineStepCost,
   stepTime,
   stepTimer,
+  pricingFramework,
+  DEFAULT_PRICING_FRAMEWORK,
   uniformRoutingLoadFactor,
   kvCacheCapacity,
   precisionOfClasses,
@@ -747,6 +749,7 @@ export type {
 export {
   assertMemoryFit,
   calibratedStepModel,
+  defaultStepModel,
   candidateLayouts,
   cheapestByBruteForce,
   costProfitMargin,

@@ -60,8 +60,8 @@ export function kernelOptionsFromFlags(
  * tablesPrice({ framework: 'vllm' }, loadHardware('h100-sxm')) // => true
  * tablesPrice({ framework: 'vllm' }, loadHardware('mi300x')) // => false
  */
-export function tablesPrice(kernels: { framework?: string; kernelDb?: KernelDb }, hw: HardwareSpec): boolean {
-  return kernels.framework !== undefined && kernelFrameworksOf(kernels.kernelDb ?? defaultKernelDb(), hw).includes(kernels.framework);
+export function tablesPrice(kernels: { framework?: string | null; kernelDb?: KernelDb }, hw: HardwareSpec): boolean {
+  return typeof kernels.framework === 'string' && kernelFrameworksOf(kernels.kernelDb ?? defaultKernelDb(), hw).includes(kernels.framework);
 }
 
 /**
@@ -101,7 +101,7 @@ export function engineKernelOptions(
   o: { framework?: string; kernelDb?: string; fp8Scaling?: string; efficiency?: string },
   hw: HardwareSpec,
   engine: string | undefined,
-): { kernels: { framework?: string; kernelDb?: KernelDb; fp8Scaling?: Fp8Scaling }; missing?: string } {
+): { kernels: { framework?: string | null; kernelDb?: KernelDb; fp8Scaling?: Fp8Scaling }; missing?: string } {
   if (o.efficiency !== undefined && o.framework === undefined && o.kernelDb !== undefined) {
     throw new InputError('--kernel-db', o.kernelDb, 'left out with --efficiency and no --framework: --efficiency keeps kernel tables out (give --framework to read this database)');
   }
@@ -110,7 +110,8 @@ export function engineKernelOptions(
   if (tablesPrice(kernels, hw)) return { kernels };
   const missing = kernelTablesText(kernels.kernelDb ?? defaultKernelDb(), hw, engine);
   if (kernels.fp8Scaling !== undefined) throw new InputError('--fp8-scaling', kernels.fp8Scaling, `left out: it picks an FP8 GEMM table, and there are ${missing}`);
-  return { kernels: {}, missing };
+  // The performance model alone: not the default engine's tables, which the library takes for a configuration naming none.
+  return { kernels: { framework: null }, missing };
 }
 
 /** The `--framework` help text's list of frameworks, shared by the commands that take it. */

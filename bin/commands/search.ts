@@ -17,7 +17,7 @@ import { PRICE_FLAG_HELP, countOf, modelNoteLines, progressBar } from './inputs.
 import type { SearchSpec } from '../../lib/deployment/spec.js';
 import { InputError } from '../../lib/util/errors.js';
 import { readJsonCapped } from '../../lib/util/files.js';
-import { kernelTableStepModel } from '../../lib/deployment/perf.js';
+import { calibratedStepModel, kernelTableStepModel } from '../../lib/deployment/perf.js';
 import { DEFAULT_SERVING_ENGINE } from '../../lib/batching/engines.js';
 import { FP8_SCALING_FLAG_HELP, FRAMEWORK_FLAG_HELP, efficiencyText, figuresKind, kernelOptionsFromFlags, tablesPrice } from './kernels.js';
 import type { KernelDb } from '../../lib/kernels/load.js';
@@ -244,7 +244,8 @@ function searchCommand(
   const fromSpecFramework = specFramework(spec);
   const implied = spec.framework === undefined ? `a search spec without "framework" reads (${DEFAULT_SERVING_ENGINE}'s, the default engine's)` : 'the spec\'s "framework" names';
   const kernels = o.framework === undefined && fromSpecFramework !== null ? kernelOptionsFromFlags({ ...o, framework: fromSpecFramework }, undefined, implied) : kernelOptionsFromFlags(o);
-  const space: SearchSpace = { ...fromSpec, ...(kernels.framework === undefined ? {} : { stepModel: kernelTableStepModel(kernels) }) };
+  // No framework (a spec's framework null): the calibrated model alone, not the default engine's tables.
+  const space: SearchSpace = { ...fromSpec, stepModel: kernels.framework === undefined ? calibratedStepModel : kernelTableStepModel(kernels) };
   // Every precision of the spec stores its KV cache at --kv-cache.
   space.precisions = space.precisions.map((p, i) => withKvCache(p, kvCache, `precisions[${i}] of the spec`));
   if (kernels.fp8Scaling !== undefined && !space.precisions.some((p) => p.weights === 'fp8')) {

@@ -107,8 +107,8 @@ function replicaOf(o: SimulateCliOptions, cmd: Command, engine?: ServingEngineNa
  * Where an engine preset's scheduler and the kernel tables that price its steps come from
  * different releases of that engine, in words; undefined where they agree or are not both used.
  */
-function presetTablesApart(preset: ServingEnginePreset | undefined, kernels: { framework?: string; kernelDb?: KernelDb }, hw: HardwareSpec): string | undefined {
-  if (!preset || kernels.framework !== preset.engine) return undefined;
+function presetTablesApart(preset: ServingEnginePreset | undefined, kernels: { framework?: string | null; kernelDb?: KernelDb }, hw: HardwareSpec): string | undefined {
+  if (!preset || typeof kernels.framework !== 'string' || kernels.framework !== preset.engine) return undefined;
   const db = kernels.kernelDb ?? defaultKernelDb();
   const tables = newestKernelVersion(db, kernelTablesOf(hw, db).compute, kernels.framework);
   const release = /\d+\.\d+(?:\.\d+)?\S*/.exec(preset.version)?.[0];

@@ -286,7 +286,7 @@ function curveReplica(curve: PublishedCurve): { label: string; kind: 'kernel-tab
   } catch (e) {
     if (!(e instanceof InputError) || e.field !== 'framework') throw e;
     kind = 'calibrated';
-    fn = perfStepCost(model, hw, base) as ServingStepCost;
+    fn = perfStepCost(model, hw, { ...base, framework: null }) as ServingStepCost;
   }
   const how = kind === 'kernel-tables' ? `kernel tables of ${curve.engine} for ${hw.id} (shipped data/kernels), calibrated model where a table holds no op` : `calibrated model (no ${curve.engine} kernel table for ${hw.id})`;
   const label = `${model.id} on ${curve.tp}× ${hw.id} tp ${curve.tp}: ${how}`;

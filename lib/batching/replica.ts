@@ -6,7 +6,7 @@ import { modelStepOps, type ModelOperation } from '../models/ops.js';
 import { hardwarePeakFlops } from '../hardware/spec.js';
 import { rooflineStepCost } from '../roofline/model.js';
 import type { PerfConfig } from '../roofline/deployment.js';
-import { efficiencyModeOf, kvCacheCapacity, memoryFit, perfStepCost } from '../roofline/deployment.js';
+import { efficiencyModeOf, kvCacheCapacity, memoryFit, perfStepCost, pricingFramework } from '../roofline/deployment.js';
 import { DEFAULT_SERVING_ENGINE, engineDevice, engineMemoryFraction, servingEnginePreset, type EngineDevice, type ServingEngineName, type ServingEnginePreset } from './engines.js';
 import { defaultKernelDb } from '../kernels/load.js';
 import { kernelFrameworksOf, kernelTablesText } from '../kernels/pricer.js';
@@ -111,9 +111,9 @@ export function replicaLabel(model: Pick<ModelSpec, 'id'>, hw: Pick<HardwareSpec
  * @example
  * perfModelText(loadHardware('h100-sxm'), { framework: 'trtllm' }) // => 'performance model, calibrated, trtllm 1.3.0rc20 kernel tables'
  */
-export function perfModelText(hw: HardwareSpec, config: Pick<PerfConfig, 'efficiency' | 'framework' | 'kernelDb'>): string {
+export function perfModelText(hw: HardwareSpec, config: Pick<PerfConfig, 'efficiency' | 'framework' | 'kernelDb' | 'matmulCost'>): string {
   const mode = efficiencyModeOf(hw, config.efficiency);
-  const fw = config.framework;
+  const fw = pricingFramework(hw, config);
   return `performance model, ${mode}${fw === undefined || config.kernelDb === false ? '' : `, ${kernelTablesText(config.kernelDb || defaultKernelDb(), hw, fw)}`}`;
 }
 
@@ -148,8 +148,10 @@ export function specFramework(spec: { framework?: string | null; efficiency?: un
  * - with `dtype` (and `devices`, `matmulCost`): the datasheet roofline of
  *   `rooflineStepCost` (or the `matmulCost` model, e.g. a fit to this machine), as before;
  * - with a PerfConfig (`parallelism`, `precision`, `efficiency`, `framework`, ...):
- *   `perfStepCost`, the same model as `stepTime`: calibrated, typical, spec, or priced
- *   from kernel tables.
+ *   `perfStepCost`, the same model as `stepTime`: naming no framework and no efficiency,
+ *   the default engine's kernel tables where the database holds the device, as `batchlab
+ *   simulate` prices; `framework: null` or an `efficiency`, the performance model alone
+ *   (calibrated, typical or spec).
  * The step cost also reports each step's FLOPs and bytes (the model's operations,
  * summed over devices) against the devices' spec peaks, so runs report MFU and
  * bandwidth utilisation, and the replica carries its price (devices × the catalog's
@@ -159,7 +161,7 @@ export function specFramework(spec: { framework?: string | null; efficiency?: un
  * const r = catalogServingReplica(loadModel('llama-3.1-70b'), loadHardware('h100-sxm'), { dtype: 'bf16', devices: 4 });
  * r.kvCapacityTokens // => 617,950
  * const c = catalogServingReplica(loadModel('llama-3.1-70b'), loadHardware('h100-sxm'), { parallelism: { tp: 4 }, precision: 'bf16' });
- * c.label // => "llama-3.1-70b bf16 on 4× h100-sxm (performance model, calibrated)"
+ * c.label // => "llama-3.1-70b bf16 on 4× h100-sxm (performance model, calibrated, vllm 0.24.0 kernel tables)"
  */
 export function catalogServingReplica(model: ModelSpec, hw: HardwareSpec, opts: CatalogReplicaOptions): ServingReplica & { kvCapacityTokens: number } {
   if (typeof opts !== 'object' || opts === null) throw new InputError('opts', opts, 'an object { dtype, devices? } or a PerfConfig');

@@ -10,7 +10,7 @@ import { checkInt, checkNumber } from '../util/validate.js';
 import type { DailyLoad, DayCost } from './cost.js';
 import { checkDailyLoad, checkPrice, priceDay } from './cost.js';
 import { resolveLayout } from './layout.js';
-import { calibratedStepModel } from './perf.js';
+import { defaultStepModel } from './perf.js';
 import type { DecodePerformance, PrefillPerformance, SpeculativeDecoding } from './pool.js';
 import { decodePerformance, prefillPerformance } from './pool.js';
 import type { DeploymentPrecision, PoolLayout, StepModelFactory } from './types.js';
@@ -36,7 +36,7 @@ export interface Deployment {
   pricePerDeviceHour?: number;
   /** Pools in whole serving units (default) or exact fractions (node-seconds, as DeepSeek counts). */
   granularity?: 'unit' | 'fractional';
-  /** The per-device model (default: the calibrated performance model). */
+  /** The per-device model (default: `defaultStepModel`, the default engine's kernel tables where the database holds the device, as `batchlab deploy` prices). */
   stepModel?: StepModelFactory;
   /** Busiest expert device over the mean, per pool (default 1). */
   expertLoadFactor?: { prefill?: number; decode?: number };
@@ -91,7 +91,7 @@ export function evaluateDeployment(d: Deployment): DeploymentEvaluation {
   else if (d.load.outputTokensPerRequest !== undefined) context = prompt + checkInt('load.outputTokensPerRequest', d.load.outputTokensPerRequest, { min: 1, max: 1 << 22 }) / 2;
   else throw new InputError('decode.context', undefined, 'a mean KV length, or load.outputTokensPerRequest to derive it (prompt + output/2)');
   const price = checkPrice('pricePerDeviceHour', d.pricePerDeviceHour ?? d.hardware.hourlyPriceUsd);
-  const make = d.stepModel ?? calibratedStepModel;
+  const make = d.stepModel ?? defaultStepModel;
   const pl = resolveLayout(d.model, d.prefill.layout);
   const dl = resolveLayout(d.model, d.decode.layout);
   if (pl.gpusPerNode !== dl.gpusPerNode) throw new InputError('decode.layout.gpusPerNode', dl.gpusPerNode, `${pl.gpusPerNode}, as the prefill pool's nodes`);

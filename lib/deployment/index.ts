@@ -24,7 +24,7 @@ export { deploymentStepCost, simulateDeployment, simulateSearchPoint, simulatedC
 export type { SimulatedCandidate } from './serve.js';
 export { layoutPresetMemoryFraction } from './serve.js';
 export type { DeploymentServing } from './serve.js';
-export { perfDeviceStepModel, calibratedStepModel, specBoundStepModel } from './perf.js';
+export { perfDeviceStepModel, calibratedStepModel, defaultStepModel, specBoundStepModel } from './perf.js';
 export { rooflineDeviceStepModel } from './perf.js';
 export type { PerfStepOptions } from './perf.js';
 export { denseVsMoe, candidateLayouts } from './compare.js';

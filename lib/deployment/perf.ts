@@ -2,7 +2,7 @@ import type { StepWork } from '../core/types.js';
 import type { HardwareSpec } from '../hardware/spec.js';
 import type { ModelSpec } from '../models/spec.js';
 import type { EfficiencyMode, ExpertRouting, Fp8Scaling, MemoryFit, Parallelism, PerfConfig } from '../roofline/deployment.js';
-import { memoryFit, precisionOfClasses, stepTimer } from '../roofline/deployment.js';
+import { memoryFit, precisionOfClasses, pricingFramework, stepTimer } from '../roofline/deployment.js';
 import { checkInt, checkNumber } from '../util/validate.js';
 import { defaultKernelDb } from '../kernels/load.js';
 import { kernelFrameworksOf, kernelTablesText } from '../kernels/pricer.js';
@@ -25,8 +25,8 @@ export interface PerfStepOptions {
    * tables' 'uniform' rows alike (not with `expertLoadFactor`).
    */
   expertRouting?: ExpertRouting;
-  /** Price GEMMs, attention and all-reduces from this framework's kernel tables (PerfConfig `framework`). */
-  framework?: string;
+  /** Price GEMMs, attention and all-reduces from this framework's kernel tables (PerfConfig `framework`: by default the default engine's where the database holds them, `pricingFramework`; null: the performance model alone). */
+  framework?: string | null;
   frameworkVersion?: string;
   /** The kernel database (default: the shipped one); `false` switches it off. */
   kernelDb?: PerfConfig['kernelDb'];
@@ -37,7 +37,9 @@ export interface PerfStepOptions {
 }
 
 /**
- * The DeviceStepModel of the calibrated performance model (`stepTime` in lib/roofline):
+ * The DeviceStepModel of the performance model (`stepTime` in lib/roofline), priced as a
+ * PerfConfig of `opts` is (naming no framework and no efficiency: the default engine's
+ * kernel tables where the database holds the device, `pricingFramework`). Its own terms:
  * GEMMs with tile and wave quantization at the hardware's sourced efficiency, attention
  * kernels at theirs, kernel launches, collectives priced α + bytes/β, the busiest
  * attention group and expert device setting the step. One attention rank's work is
@@ -67,7 +69,7 @@ export function perfDeviceStepModel(model: ModelSpec, hw: HardwareSpec, layout: 
   // Validates and resolves the configuration once, up front: every step reuses its kernel pricer.
   const time = stepTimer(model, hw, config);
   const probe = time({ prefillTokens: 0, decodeTokens: dp, contextTokens: 0 });
-  const kernelsOf = probe.kernels ? ` and ${kernelTablesText(opts.kernelDb || defaultKernelDb(), hw, opts.framework!)}` : '';
+  const kernelsOf = probe.kernels ? ` and ${kernelTablesText(opts.kernelDb || defaultKernelDb(), hw, pricingFramework(hw, config)!)}` : '';
   // The KV cache is named only where it differs from the attention dtype that otherwise stands for it.
   const kvOf = classes.kvCache === pr.attention ? '' : `, ${classes.kvCache} KV cache`;
   const label = `${hw.name} performance model, ${probe.efficiency} efficiency${kernelsOf} (TP${L.tensorParallel}${L.expertParallel > 1 ? ` EP${L.expertParallel}` : ''}${dp > 1 ? ` DP${dp}` : ''}${L.pipelineParallel > 1 ? ` PP${L.pipelineParallel}` : ''}, ${pr.weights} weights, ${pr.attention} attention${kvOf})`;
@@ -139,7 +141,18 @@ export function rooflineDeviceStepModel(model: ModelSpec, hw: HardwareSpec, layo
  * @example
  * calibratedStepModel(loadModel('deepseek-v3'), loadHardware('h800'), layout, precision, 'decode').label
  */
-export const calibratedStepModel: StepModelFactory = (model, hw, layout, precision, role, extras) => perfDeviceStepModel(model, hw, layout, precision, poolOptions(role, extras));
+export const calibratedStepModel: StepModelFactory = (model, hw, layout, precision, role, extras) => perfDeviceStepModel(model, hw, layout, precision, { framework: null, ...poolOptions(role, extras) });
+
+/**
+ * The per-device model deployments and searches price with when given none: the default
+ * engine's measured kernel tables where the kernel database holds the device
+ * (`pricingFramework`, as `batchlab deploy` and `search` price), the calibrated
+ * performance model for every op they lack and on a device they do not hold.
+ *
+ * @example
+ * defaultStepModel(loadModel('llama-3.1-70b'), loadHardware('h100-sxm'), layout, uniformPrecision('bf16'), 'decode').label // => '… and vllm 0.24.0 kernel tables (TP4, …)'
+ */
+export const defaultStepModel: StepModelFactory = (model, hw, layout, precision, role, extras) => perfDeviceStepModel(model, hw, layout, precision, poolOptions(role, extras));
 
 /** What every pool factory passes on: dispatch by role (DeepEP's kernels), and the extras' expert load factor and memory share. */
 function poolOptions(role: PoolRole, extras: StepModelExtras | undefined): PerfStepOptions {
@@ -166,8 +179,8 @@ export function kernelTableStepModel(opts: Pick<PerfStepOptions, 'framework' | '
     // performance model, as one with no tables is, and its label says which tables it lacks:
     // over a search's hardware this framework's tables price what they hold, not refuse the rest.
     const db = opts.kernelDb === false ? undefined : (opts.kernelDb ?? defaultKernelDb());
-    if (db && opts.framework !== undefined && !kernelFrameworksOf(db, hw).includes(opts.framework)) {
-      const m = perfDeviceStepModel(model, hw, layout, precision, { ...(opts.efficiency === undefined ? {} : { efficiency: opts.efficiency }), ...poolOptions(role, extras) });
+    if (db && typeof opts.framework === 'string' && !kernelFrameworksOf(db, hw).includes(opts.framework)) {
+      const m = perfDeviceStepModel(model, hw, layout, precision, { framework: null, ...(opts.efficiency === undefined ? {} : { efficiency: opts.efficiency }), ...poolOptions(role, extras) });
       return { ...m, label: `${m.label}; ${kernelTablesText(db, hw, opts.framework)}` };
     }
     return perfDeviceStepModel(model, hw, layout, precision, { ...opts, ...poolOptions(role, extras) });

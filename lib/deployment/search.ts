@@ -6,7 +6,7 @@ import type { StepModelFactory } from './types.js';
 import { checkPrecision, resolveLayout } from './layout.js';
 import type { SpeculativeDecoding } from './pool.js';
 import { decodePerformance, prefillPerformance, speculativeTokensPerStep } from './pool.js';
-import { calibratedStepModel } from './perf.js';
+import { defaultStepModel } from './perf.js';
 import { requestPrice, usdPerMillionAtLoad } from './cost.js';
 import type { DeploymentPrecision, DeviceStepModel, PoolLayout } from './types.js';
 
@@ -38,7 +38,7 @@ export interface SearchSpace {
   batches: number[];
   load: SearchLoad;
   speculative?: SpeculativeDecoding;
-  /** The per-device model (default: the calibrated performance model, `calibratedStepModel`). */
+  /** The per-device model (default: `defaultStepModel`, the default engine's kernel tables where the database holds the device, as `batchlab search` prices). */
   stepModel?: StepModelFactory;
 }
 
@@ -159,7 +159,7 @@ type Group = { step: DeviceStepModel | null; reason: string | null; ttft: number
 function groupModel(space: SearchSpace, h: number, l: number, p: number, load: Required<SearchLoad>): Group {
   const hw = space.hardware[h];
   const layout = space.layouts[l];
-  const make = space.stepModel ?? calibratedStepModel;
+  const make = space.stepModel ?? defaultStepModel;
   let step: DeviceStepModel;
   let unit: number;
   try {

@@ -10,7 +10,7 @@ import type { HardwareSpec } from '../hardware/spec.js';
 import type { ModelSpec } from '../models/spec.js';
 import { precisionOfClasses } from '../roofline/deployment.js';
 import { checkPrecision, layoutParallelism } from './layout.js';
-import { calibratedStepModel } from './perf.js';
+import { defaultStepModel } from './perf.js';
 import { checkSlo, searchCandidates, searchPointCoordinates } from './search.js';
 import type { SearchPoint, SearchSpace, Slo } from './search.js';
 import type { DeploymentPrecision, DeviceStepModel, PoolLayout } from './types.js';
@@ -159,7 +159,7 @@ export function simulateSearchPoint(
   const layout = space.layouts[co.l];
   const hw = space.hardware[co.h];
   const precision = checkPrecision(space.precisions[co.p]);
-  const make = space.stepModel ?? calibratedStepModel;
+  const make = space.stepModel ?? defaultStepModel;
   const preset = opts.engine === undefined ? undefined : servingEnginePreset(opts.engine, engineDevice(hw, layout.tensorParallel));
   const memoryFraction = preset ? layoutPresetMemoryFraction(preset, space.model, hw, layout, precision) : null;
   const step = make(space.model, hw, layout, precision, 'decode', memoryFraction === null ? undefined : { memoryFraction });

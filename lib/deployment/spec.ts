@@ -11,7 +11,7 @@ import { checkSlo, evaluateSearchPoint, searchSpaceSize } from './search.js';
 import type { SpeculativeDecoding } from './pool.js';
 import type { DeploymentPrecision, PoolLayout } from './types.js';
 import { specFramework } from '../batching/replica.js';
-import { kernelTableStepModel } from './perf.js';
+import { calibratedStepModel, kernelTableStepModel } from './perf.js';
 
 /**
  * A search as plain JSON (a file every task of a cluster job reads): catalog ids (or
@@ -101,7 +101,7 @@ export function searchSpaceFromSpec(spec: SearchSpec): SearchSpace {
     for (let b = 1; b <= max; b *= 2) batches.push(b);
   } else throw new InputError('batches', spec.batches, 'an ascending list of batch sizes or { "pow2": max }');
   const framework = specFramework(spec);
-  const space: SearchSpace = { model, hardware, layouts, precisions, batches, load: spec.load, speculative: spec.speculative, ...(framework === null ? {} : { stepModel: kernelTableStepModel({ framework }) }) };
+  const space: SearchSpace = { model, hardware, layouts, precisions, batches, load: spec.load, speculative: spec.speculative, stepModel: framework === null ? calibratedStepModel : kernelTableStepModel({ framework }) };
   searchSpaceSize(space);
   return space;
 }

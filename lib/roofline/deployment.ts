@@ -21,7 +21,7 @@ import type { KernelAnswer } from '../kernels/schema.js';
 import type { KernelDb } from '../kernels/load.js';
 import { defaultKernelDb } from '../kernels/load.js';
 import type { KernelPricer } from '../kernels/pricer.js';
-import { kernelPricer } from '../kernels/pricer.js';
+import { kernelFrameworksOf, kernelPricer } from '../kernels/pricer.js';
 import type { GroupWork, KernelUsage } from './kernel-step.js';
 import { EXPERT_ALL_TO_ALLS, KernelTally, NO_WIDE_EP_MOE_TABLE, eplbNote, eplbTableGap, kernelWeightDtype, kernelOpSeconds, largeExpertParallel, sharedExpertsOverlapRouted, wideEpLayoutGap } from './kernel-step.js';
 import type { ExpertAllToAll } from './kernel-step.js';
@@ -214,9 +214,11 @@ export interface PerfConfig {
   /**
    * Price GEMMs, attention and tensor-parallel all-reduces from the kernel database's
    * tables of this serving framework ('trtllm', 'sglang', 'vllm', or a user table's
-   * folder name). Default: none (the calibrated model above).
+   * folder name). Default: the default engine's (DEFAULT_PRICING_FRAMEWORK, vLLM) where the
+   * kernel database holds the device and no `efficiency` is asked (`pricingFramework`), as
+   * the CLI prices; `null`: none, the performance model alone.
    */
-  framework?: string;
+  framework?: string | null;
   /** Framework version (default: the newest the database holds). */
   frameworkVersion?: string;
   /**
@@ -545,9 +547,10 @@ function resolve(model: ModelSpec, hw: HardwareSpec, config: PerfConfig): Resolv
   const memoryFraction = checkNumber('memoryFraction', config.memoryFraction ?? USABLE_MEMORY_FRACTION, { min: 0, max: 1, exclusiveMin: true });
   const fp8Scaling = fp8ScalingOf(model, config.fp8Scaling).scaling;
   let kernels: KernelPricer | undefined;
-  if (config.framework !== undefined) {
+  const framework = pricingFramework(hw, config);
+  if (framework !== undefined) {
     const db = config.kernelDb === false ? undefined : (config.kernelDb ?? defaultKernelDb());
-    kernels = kernelPricer(db, hw, config.framework, config.frameworkVersion, config.wideEpFramework === undefined ? {} : { wideEp: config.wideEpFramework });
+    kernels = kernelPricer(db, hw, framework, config.frameworkVersion, config.wideEpFramework === undefined ? {} : { wideEp: config.wideEpFramework });
   }
   const auxiliaryKernels = config.auxiliaryKernels === undefined ? undefined : checkNumber('auxiliaryKernels', config.auxiliaryKernels, { min: 0, max: 1e7 });
   return {
@@ -577,6 +580,27 @@ function resolve(model: ModelSpec, hw: HardwareSpec, config: PerfConfig): Resolv
     largeExpertParallel:
       kernels !== undefined && largeExpertParallel(model, { framework: kernels.wideEpFramework, expertTensorParallel: (tp * dp) / ep, expertParallel: ep, allToAll }),
   };
+}
+
+/** The framework whose kernel tables price a configuration that names none and asks no efficiency, as the CLI prices it (vLLM, the default serving engine). */
+export const DEFAULT_PRICING_FRAMEWORK = 'vllm';
+
+/**
+ * The framework whose kernel tables price a configuration: its `framework`; none for
+ * `framework: null` or an asked `efficiency` (the performance model alone, as the CLI's
+ * `--efficiency`); else the default engine's (DEFAULT_PRICING_FRAMEWORK) where the kernel
+ * database holds its tables for the device, as `batchlab deploy`, `search` and `simulate`
+ * price, else none.
+ *
+ * @example
+ * pricingFramework(loadHardware('h100-sxm'), {}) // => 'vllm'
+ * pricingFramework(loadHardware('a100-80gb'), {}) // => undefined (data/kernels holds no vllm tables for it)
+ */
+export function pricingFramework(hw: HardwareSpec, config: Pick<PerfConfig, 'framework' | 'efficiency' | 'matmulCost' | 'kernelDb'>): string | undefined {
+  if (config.framework === null) return undefined;
+  if (config.framework !== undefined) return config.framework;
+  if (config.efficiency !== undefined || config.matmulCost !== undefined || config.kernelDb === false || hw.id === THIS_MACHINE) return undefined;
+  return kernelFrameworksOf(config.kernelDb ?? defaultKernelDb(), hw).includes(DEFAULT_PRICING_FRAMEWORK) ? DEFAULT_PRICING_FRAMEWORK : undefined;
 }
 
 function measuredTableFor(dtype: Dtype): MatmulCostModel | undefined {
@@ -1129,15 +1153,16 @@ function stepTimeOf(model: ModelSpec, hw: HardwareSpec, r: Resolved, w: ReturnTy
  * how much). With efficiency 'spec', tp = 1 and one dtype it equals the datasheet
  * roofline of `rooflineStepCost`.
  *
- * Without `framework` every op is priced by the performance model (`efficiency`, by
- * default the hardware's calibration); with one, its measured kernel tables price every
- * op they hold (`kernels`, `fromTables`) and the model the rest. `batchlab deploy`,
- * `search` and `simulate` price with vLLM's tables by default (`specFramework`): pass
- * `framework: 'vllm'` for their figures.
+ * A framework's measured kernel tables price every op they hold (`kernels`,
+ * `fromTables`) and the performance model the rest (`efficiency`, by default the
+ * hardware's calibration). A configuration naming no framework and no efficiency takes
+ * the default engine's tables (vLLM's) where the kernel database holds the device, as
+ * `batchlab deploy`, `search` and `simulate` price (`pricingFramework`);
+ * `framework: null`, or an `efficiency`, prices with the performance model alone.
  *
  * @example
  * const w = { prefillTokens: 0, decodeTokens: 64, contextTokens: 64 * 2048 };
- * stepTime(loadModel('llama-3.1-70b'), loadHardware('h100-sxm'), { parallelism: { tp: 4 }, framework: 'vllm' }, w).fromTables // the share table rows priced: as `batchlab deploy --tp 4 --batch 64`
+ * stepTime(loadModel('llama-3.1-70b'), loadHardware('h100-sxm'), { parallelism: { tp: 4 } }, w).fromTables // the share vLLM's table rows priced: as `batchlab deploy --tp 4 --batch 64`
  * const t = stepTime(loadModel('deepseek-v3'), loadHardware('h800'),
  *   { parallelism: { dp: 32, ep: 32, overlap: true }, precision: { weights: 'fp8', activations: 'bf16' } },
  *   { prefillTokens: 0, decodeTokens: 32 * 128, contextTokens: 32 * 128 * 4096 });

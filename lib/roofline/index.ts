@@ -14,7 +14,7 @@ export {
   criticalBatchGrid,
 } from './model.js';
 export type { RooflineOptions, DecodeThroughputPoint, OpRooflineRow, CriticalBatchGridPoint } from './model.js';
-export { stepTime, stepTimer, perfStepCost, memoryFit, maxBatchThatFits, EFFICIENCY_MODES, LAUNCH_MODES } from './deployment.js';
+export { stepTime, stepTimer, perfStepCost, memoryFit, maxBatchThatFits, EFFICIENCY_MODES, LAUNCH_MODES, pricingFramework, DEFAULT_PRICING_FRAMEWORK } from './deployment.js';
 export { kvCacheCapacity, precisionOfClasses, fp8ScalingOf, residualStreamDtype } from './deployment.js';
 export type { Parallelism, Precision, PerfConfig, EfficiencyMode, LaunchMode, StepTime, StepTimeBreakdown, MemoryFit } from './deployment.js';
 export type { KvCapacity } from './deployment.js';

@@ -956,8 +956,9 @@ export function publishedCaseTables(c: PublishedCase, opts: { framework?: string
  * into the case's unit — tokens per second per node, at the steady-state interval
  * between steps; for a latency case, a user's time between output tokens (or its inverse)
  * in the steady state of its concurrency, or the time of its prompt's prefill step (TTFT).
- * `kernels.framework` prices GEMMs, attention and all-reduces from that
- * framework's kernel tables instead (where the database holds the device);
+ * Without `kernels.framework` the calibrated model prices every op (not the default
+ * engine's tables `stepTime` takes by default); with it, that framework's kernel tables
+ * price GEMMs, attention and all-reduces instead (where the database holds the device);
  * `kernels.efficiency: 'spec'` prices every operation at the datasheet (a bound).
  *
  * @example
@@ -985,8 +986,10 @@ export function predictPublishedCase(c: PublishedCase, kernels: Pick<PerfConfig,
     parallelism.expertLoadSample = { seed: load.seed, steps: load.steps, tokens: eplbSampleTokens(c) };
   }
   if (c.expertAllToAll !== undefined) parallelism.expertAllToAll = c.expertAllToAll.kind;
-  const wideEp = c.wideEpTables !== undefined && kernels.framework !== undefined ? { wideEpFramework: c.wideEpTables.framework } : {};
-  const config: PerfConfig = { parallelism, precision: c.precision, ...(c.fp8Scaling === undefined ? {} : { fp8Scaling: c.fp8Scaling }), ...kernels, ...wideEp };
+  // Without a framework the case is the calibrated model's (the comparison's own column), not the default engine's tables.
+  const framework = kernels.framework ?? null;
+  const wideEp = c.wideEpTables !== undefined && framework !== null ? { wideEpFramework: c.wideEpTables.framework } : {};
+  const config: PerfConfig = { parallelism, precision: c.precision, ...(c.fp8Scaling === undefined ? {} : { fp8Scaling: c.fp8Scaling }), ...kernels, framework, ...wideEp };
   const nodes = c.devices / c.devicesPerNode;
   let predicted: number;
   let step: StepTime;

@@ -123,7 +123,8 @@ export function servingSweepDefinition(spec: ServingSweepSpec): SweepDefinition<
   const hw = resolveHardware(spec.hardware, 'hardware');
   const framework = specFramework(spec);
   const tables = framework !== null && kernelFrameworksOf(defaultKernelDb(), hw).includes(framework);
-  const config = { precision: spec.precision, parallelism: spec.parallelism, efficiency: spec.efficiency, ...(tables ? { framework: framework! } : {}) };
+  // Where the spec's framework has no tables for the device, the performance model alone (not the default engine's tables).
+  const config = { precision: spec.precision, parallelism: spec.parallelism, efficiency: spec.efficiency, framework: tables ? framework! : null };
   const stepCost = perfStepCost(model, hw, config);
   const kvCapacityTokens = spec.kvCapacityTokens ?? kvCapacityOf(model, hw, config);
   // Every length spec has a largest value: a request past the model's context is refused, as simulate refuses it.

@@ -127,10 +127,12 @@ test('catalogServingReplica FLOPs follow the work when the engine rewrites one S
   assert.equal(decode, r.stepCost.flops!(decodeOnly));
 });
 
-test('catalogServingReplica takes the PerfConfig of stepTime: the calibrated model and its KV capacity from memoryFit', () => {
+test('catalogServingReplica takes the PerfConfig of stepTime: the default engine\'s kernel tables as the CLI prices (framework null: the calibrated model alone), and its KV capacity from memoryFit', () => {
   const model = loadModel('llama-3.1-70b');
   const hw = loadHardware('h100-sxm'); // carries a sourced calibration (data/hardware/h100-sxm.json)
-  const config = { parallelism: { tp: 4 }, precision: 'fp8' as const };
+  // Named no framework, the replica prices as batchlab simulate does: vLLM's tables (data/kernels holds h100_sxm/vllm).
+  assert.match(catalogServingReplica(model, hw, { parallelism: { tp: 4 }, precision: 'fp8' }).label, /\(performance model, calibrated, vllm [\d.]+ kernel tables\)/);
+  const config = { parallelism: { tp: 4 }, precision: 'fp8' as const, framework: null };
   const r = catalogServingReplica(model, hw, config);
   assert.match(r.label, /llama-3\.1-70b fp8 on 4× h100-sxm \(performance model, calibrated\)/);
   // The step cost is perfStepCost of the same config, to the bit.

@@ -72,7 +72,9 @@ test('simulatedCheapestDeployment walks the search\'s answers cheapest first and
   const { simulatedCheapestDeployment, simulateSearchPoint, searchPointLoadShare, SIMULATED_SLO_PERCENTILE } = await import('../../lib/deployment/serve.js');
   const m = loadModel('llama-3.1-70b');
   const hw = loadHardware('h100-sxm');
-  const space = { model: m, hardware: [hw], layouts: candidateLayouts(m), precisions: [uniformPrecision('fp8')], batches: [16, 32, 64, 128], load: { requestsPerSecond: 10, promptTokens: 2000, outputTokens: 200 } };
+  const { calibratedStepModel } = await import('../../lib/deployment/perf.js');
+  // The calibrated model, named: a space that names none prices from the default engine's tables.
+  const space = { model: m, hardware: [hw], layouts: candidateLayouts(m), precisions: [uniformPrecision('fp8')], batches: [16, 32, 64, 128], load: { requestsPerSecond: 10, promptTokens: 2000, outputTokens: 200 }, stepModel: calibratedStepModel };
   const slo = { ttftSeconds: 1, tpotSeconds: 0.04 };
   // The candidates are the search's own order: the first is its answer, and cost never falls along them.
   const cands = searchCandidates(space, slo, 50);

@@ -15,7 +15,7 @@ import { decodeOpRoofline, decodeThroughputCurve, rooflineMatmulCost } from '../
 import type { PublishedComparison, PublishedMethodRow, StepTime } from '../../lib/roofline/index.js';
 import type { AttentionRow } from '../../lib/attention/index.js';
 import { raggedStrategyTable } from '../../lib/attention/index.js';
-import { candidateLayouts, deploymentFrontier, evaluateSearchSpace, uniformPrecision } from '../../lib/deployment/index.js';
+import { calibratedStepModel, candidateLayouts, deploymentFrontier, evaluateSearchSpace, uniformPrecision } from '../../lib/deployment/index.js';
 import type { PublishedVsPredicted } from '../../lib/deployment/index.js';
 import { moeRoutingSweep, moeImbalanceSweep, moeEfficiencyCurve } from '../../lib/moe/index.js';
 import { pipelineSchedule, pipelineBubbleSweep, pipelineWindowSweep } from '../../lib/pipeline/index.js';
@@ -117,6 +117,8 @@ const frontier = deploymentFrontier(
   evaluateSearchSpace({
     model: llama70b, hardware: [h100], layouts: candidateLayouts(llama70b), precisions: [uniformPrecision('bf16')], batches: [8, 32, 128],
     load: { requestsPerSecond: 20, promptTokens: 1500, outputTokens: 400 },
+    // The chart's fixture, pinned to one step model (not the default engine's tables, which may be updated).
+    stepModel: calibratedStepModel,
   }),
 );
 const pipelineSpec = { layers: 10, stages: 4, layerSeconds: 1e-3, transferSeconds: 1e-4 };

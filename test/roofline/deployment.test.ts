@@ -2,8 +2,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadHardware } from '../../lib/hardware/index.js';
 import { loadModel, modelStepOps, paramCounts, kvCacheBytesPerSequence } from '../../lib/models/index.js';
-import { stepTime, stepTimer, perfStepCost, memoryFit, maxBatchThatFits, rooflineStepCost, residualStreamDtype } from '../../lib/roofline/index.js';
+import { stepTime as stepTimeOf, stepTimer as stepTimerOf, perfStepCost as perfStepCostOf, memoryFit, maxBatchThatFits, rooflineStepCost, residualStreamDtype, pricingFramework } from '../../lib/roofline/index.js';
 import type { PerfConfig } from '../../lib/roofline/index.js';
+
+// These tests are the performance model's: without a framework of their own they price with it alone
+// (framework null), not with the default engine's kernel tables a configuration naming none takes.
+const alone = (c: PerfConfig): PerfConfig => ({ framework: null, ...c });
+const stepTime: typeof stepTimeOf = (m, h, c, w) => stepTimeOf(m, h, alone(c), w);
+const stepTimer: typeof stepTimerOf = (m, h, c) => stepTimerOf(m, h, alone(c));
+const perfStepCost: typeof perfStepCostOf = (m, h, c) => perfStepCostOf(m, h, alone(c));
 import { InputError } from '../../lib/util/errors.js';
 
 const h100 = loadHardware('h100-sxm');
@@ -403,4 +410,16 @@ test('stepTimer() resolves once and prices each step as stepTime() does, kernel 
   // The same steps twice over, so the second pass reads the pricer's memo.
   const works = [8, 64, 8, 64].map((d, i) => ({ prefillTokens: i % 2 ? 0 : 512, prefillSequences: 1, decodeTokens: d * 8, contextTokens: d * 8 * (1000 + 37 * i) }));
   for (const w of [...works, ...works]) assert.deepEqual(time(w), stepTime(ds, h200, config, w));
+});
+
+test('a configuration naming no framework and no efficiency is priced from the default engine\'s kernel tables where the database holds the device (as batchlab deploy prices), else by the performance model alone', () => {
+  const w = { prefillTokens: 0, decodeTokens: 1, contextTokens: 2048 };
+  const cfg: PerfConfig = { parallelism: { tp: 4 }, precision: 'bf16' };
+  assert.equal(pricingFramework(h100, cfg), 'vllm');
+  assert.deepEqual(stepTimeOf(llama, h100, cfg, w), stepTimeOf(llama, h100, { ...cfg, framework: 'vllm' }, w));
+  // An asked efficiency, framework null, or a device whose tables are another framework's only (a100: trtllm) keeps the model alone.
+  for (const [hw, c] of [[h100, { ...cfg, efficiency: 'calibrated' }], [h100, { ...cfg, framework: null }], [a100, cfg]] as const) {
+    assert.equal(pricingFramework(hw, c), undefined);
+    assert.equal(stepTimeOf(llama, hw, c, w).fromTables, undefined);
+  }
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { median } from 'simple-statistics';
-import { meanContextInFlight, publishedCaseLengthMoments, publishedCases, publishedGridCases, publishedGridComparisons, checkPublishedGrid, predictPublishedCase, publishedCaseLoadFactor, publishedCasePromptMix, checkPublishedCase, calibratedMatmulCost, publishedComparisons, publishedComparisonNotes, stepTime, publishedMethodRows, publishedMethodSummary, publishedMethodTable, publishedCaseTables } from '../../lib/roofline/index.js';
+import { meanContextInFlight, publishedCaseLengthMoments, publishedCases, publishedGridCases, publishedGridComparisons, checkPublishedGrid, predictPublishedCase, publishedCaseLoadFactor, publishedCasePromptMix, checkPublishedCase, calibratedMatmulCost, publishedComparisons, publishedComparisonNotes, stepTime as stepTimeOf, publishedMethodRows, publishedMethodSummary, publishedMethodTable, publishedCaseTables } from '../../lib/roofline/index.js';
 import type { PublishedCase, PublishedMethodRow } from '../../lib/roofline/index.js';
 import { InputError } from '../../lib/util/errors.js';
 import { prefillAttentionPairs } from '../../lib/core/matmul.js';
@@ -12,6 +12,9 @@ import type { StepWork } from '../../lib/core/types.js';
 import { loadHardware } from '../../lib/hardware/index.js';
 import { calibrationFromJson } from '../../lib/perf/index.js';
 import { loadServingTrace, parseServingTrace, traceLengthMoments } from '../../lib/batching/index.js';
+
+// predictPublishedCase without a framework is the calibrated model's: the steps set beside it here are too (framework null).
+const stepTime: typeof stepTimeOf = (m, h, c, w) => stepTimeOf(m, h, { framework: null, ...c }, w);
 
 // The cases batchlab's calibrated model was built beside (DeepSeek's and SGLang's systems on Hopper); TensorRT-LLM's dense tables (next test) are held out.
 
