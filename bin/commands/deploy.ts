@@ -1,7 +1,7 @@
 import { asFlags, decimalArg, decimalInRange, intArg, seedArg, wantsJson } from './context.js';
 import type { Command } from 'commander';
 import type { CliIo } from './io.js';
-import { DTYPES } from '../../lib/core/types.js';
+import { DTYPES, DTYPE_BYTES } from '../../lib/core/types.js';
 import type { Dtype } from '../../lib/core/types.js';
 import { requestPrice } from '../../lib/deployment/cost.js';
 import { formatUsd } from '../../lib/util/money.js';
@@ -28,7 +28,7 @@ import { FP8_SCALING_FLAG_HELP, FRAMEWORK_FLAG_HELP, calibrationAsPrecision, eng
 import { defaultKernelDb, kernelFrameworksOf } from '../../lib/kernels/index.js';
 import { eplbNote } from '../../lib/roofline/kernel-step.js';
 import { ROUTING_SAMPLE_MAX_TOKENS } from '../../lib/roofline/routing.js';
-import { KV_CACHE_FLAG_HELP, kvCacheArg, withKvCache } from './precision.js';
+import { COMPUTE_FLAG_HELP, KV_CACHE_FLAG_HELP, kvCacheArg, withCompute, withKvCache } from './precision.js';
 
 interface DeployOptions {
   /** The command's own flags the user typed (long names), so a flag the chosen mode does not read is refused, not ignored. */
@@ -76,6 +76,7 @@ interface DeployOptions {
   kernelDb?: string;
   fp8Scaling?: string;
   kvCache?: string;
+  compute?: string;
   json?: boolean;
 }
 
@@ -260,7 +261,7 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
     microBatchOverlap: o.overlap === true,
   };
   const efficiency = o.efficiency === undefined ? undefined : (checkOneOf('--efficiency', o.efficiency, EFFICIENCY_MODES) as EfficiencyMode);
-  const precision = withKvCache(precisionArg(o.precision), kvCache);
+  const precision = withCompute(withKvCache(precisionArg(o.precision), kvCache), o.compute);
   const batch = intArg('--batch', o.batch, 1, MAX_BATCH);
   const context = intArg('--context', o.context, 0, MAX_TOKENS);
   const prefillTokens = intArg('--prefill-tokens', o.prefillTokens, 1, MAX_TOKENS);
@@ -319,6 +320,11 @@ function deployCommand(o: DeployOptions, io: CliIo): void {
   try {
     step = asFlags(() => perfDeviceStepModel(model, hw, layout, precision, { efficiency, ...kernels, ...routing }), { ...LAYOUT_FLAGS, framework: '--framework', fp8Scaling: '--fp8-scaling', dtype: '--precision', efficiency: '--efficiency' }, LAYOUT_WORDS);
   } catch (e) {
+    // A narrow weight dtype the device has no math for can still be stored and widened in the kernel: say how.
+    if (e instanceof InputError && e.field === '--precision' && e.value === precision.weights && o.compute === undefined && DTYPE_BYTES[precision.weights] < 2) {
+      const how = DTYPE_BYTES[precision.attention] < 2 ? `give --precision ${precision.weights},bf16,bf16,bf16 --compute bf16` : 'add --compute bf16';
+      throw new InputError('--precision', precision.weights, e.allowed, `${e.detail ?? ''}; to store ${precision.weights} weights and compute in bf16, as weight-only quantization runs, ${how}`.replace(/^; /, ''));
+    }
     throw calibrationAsPrecision(e, o.precision ?? 'bf16', hw);
   }
   // The engine preset's own tables were asked for and the database has none for the device: the label says so.
@@ -501,6 +507,7 @@ export function register(program: Command, io: CliIo): void {
     .option('--overlap', 'two micro-batches overlap communication with computation')
     .option('--precision <list>', 'one dtype, or weights,attention,dispatch,combine', 'bf16')
     .option('--kv-cache <dtype>', KV_CACHE_FLAG_HELP)
+    .option('--compute <dtype>', COMPUTE_FLAG_HELP)
     .option('--batch <n>', 'decoding sequences per rank (with --local or --setup: default 1, one user)', '64')
     .option('--context <n>', 'tokens in each sequence cache (at most the model\'s max_position_embeddings, as is --prompt + --output)', '2048')
     .option('--prompt <n>', 'prompt tokens per request', '2048')

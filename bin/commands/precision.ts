@@ -1,4 +1,4 @@
-import { DTYPES } from '../../lib/core/types.js';
+import { DTYPES, DTYPE_BYTES } from '../../lib/core/types.js';
 import type { Dtype } from '../../lib/core/types.js';
 import type { DeploymentPrecision } from '../../lib/deployment/types.js';
 import { InputError } from '../../lib/util/errors.js';
@@ -36,6 +36,25 @@ export function withKvCache(precision: DeploymentPrecision, kvCache: Dtype | und
   return { ...precision, kvCache };
 }
 
+/** The `--compute` help text. */
+export const COMPUTE_FLAG_HELP =
+  `the linear layers' math when the weights are stored narrower and widened in the kernel (weight-only quantization, e.g. nvfp4 weights with bf16 math on Hopper, which has no 4-bit tensor cores): one of ${DTYPES.join(', ')} (default: the weights' dtype)`;
+
+/**
+ * `precision` with its linear layers' math in `compute` (unchanged when undefined): an
+ * InputError naming `--compute` for a dtype batchlab does not price, or for math narrower
+ * than the weights it would widen.
+ *
+ * @example
+ * withCompute({ weights: 'nvfp4', attention: 'bf16', dispatch: 'bf16', combine: 'bf16' }, 'bf16').compute // => 'bf16'
+ */
+export function withCompute(precision: DeploymentPrecision, compute: string | undefined): DeploymentPrecision {
+  if (compute === undefined) return precision;
+  const c = checkOneOf('--compute', compute, DTYPES);
+  if (DTYPE_BYTES[c] < DTYPE_BYTES[precision.weights]) throw new InputError('--compute', c, `a dtype at least as wide as the ${precision.weights} weights it widens (weight-only quantization), or left out`);
+  return { ...precision, compute: c };
+}
+
 /**
  * A precision as `batchlab deploy` flags: `--precision` (one dtype, or the four
  * classes) and `--kv-cache` where the KV cache has its own dtype.
@@ -46,7 +65,8 @@ export function withKvCache(precision: DeploymentPrecision, kvCache: Dtype | und
 export function precisionFlags(p: DeploymentPrecision): string {
   const uniform = p.weights === p.attention && p.attention === p.dispatch && p.dispatch === p.combine;
   const kv = p.kvCache === undefined || p.kvCache === p.attention ? '' : ` --kv-cache ${p.kvCache}`;
-  return `--precision ${uniform ? p.weights : [p.weights, p.attention, p.dispatch, p.combine].join(',')}${kv}`;
+  const math = p.compute === undefined || p.compute === p.weights ? '' : ` --compute ${p.compute}`;
+  return `--precision ${uniform ? p.weights : [p.weights, p.attention, p.dispatch, p.combine].join(',')}${kv}${math}`;
 }
 
 /**
@@ -58,6 +78,7 @@ export function precisionFlags(p: DeploymentPrecision): string {
  */
 export function precisionText(p: DeploymentPrecision): string {
   const kv = p.kvCache === undefined || p.kvCache === p.attention ? '' : `, ${p.kvCache} KV cache`;
-  if (p.weights === p.attention && p.attention === p.dispatch && p.dispatch === p.combine) return `${p.weights}${kv}`;
-  return `${p.weights} weights, ${p.attention} attention, ${p.dispatch} dispatch, ${p.combine} combine${kv}`;
+  const math = p.compute === undefined || p.compute === p.weights ? '' : `, ${p.compute} math`;
+  if (p.weights === p.attention && p.attention === p.dispatch && p.dispatch === p.combine) return `${p.weights}${kv}${math}`;
+  return `${p.weights} weights, ${p.attention} attention, ${p.dispatch} dispatch, ${p.combine} combine${kv}${math}`;
 }

@@ -58,13 +58,14 @@ export function resolveLayout(model: ModelSpec, layout: PoolLayout): ResolvedLay
  * checkPrecision({ weights: 'bf16', attention: 'bf16', dispatch: 'bf16', combine: 'bf16', kvCache: 'fp8' }).kvCache // => 'fp8'
  */
 export function checkPrecision(p: DeploymentPrecision): DeploymentPrecision {
-  if (typeof p !== 'object' || p === null) throw new InputError('precision', p, 'an object { weights, attention, dispatch, combine, kvCache? }');
+  if (typeof p !== 'object' || p === null) throw new InputError('precision', p, 'an object { weights, attention, dispatch, combine, kvCache?, compute? }');
   return {
     weights: checkOneOf('precision.weights', p.weights, DTYPES),
     attention: checkOneOf('precision.attention', p.attention, DTYPES),
     dispatch: checkOneOf('precision.dispatch', p.dispatch, DTYPES),
     combine: checkOneOf('precision.combine', p.combine, DTYPES),
     ...(p.kvCache === undefined ? {} : { kvCache: checkOneOf('precision.kvCache', p.kvCache, DTYPES) }),
+    ...(p.compute === undefined ? {} : { compute: checkOneOf('precision.compute', p.compute, DTYPES) }),
   };
 }
 

@@ -72,7 +72,9 @@ export function perfDeviceStepModel(model: ModelSpec, hw: HardwareSpec, layout: 
   const kernelsOf = probe.kernels ? ` and ${kernelTablesText(opts.kernelDb || defaultKernelDb(), hw, pricingFramework(hw, config)!)}` : '';
   // The KV cache is named only where it differs from the attention dtype that otherwise stands for it.
   const kvOf = classes.kvCache === pr.attention ? '' : `, ${classes.kvCache} KV cache`;
-  const label = `${hw.name} performance model, ${probe.efficiency} efficiency${kernelsOf} (TP${L.tensorParallel}${L.expertParallel > 1 ? ` EP${L.expertParallel}` : ''}${dp > 1 ? ` DP${dp}` : ''}${L.pipelineParallel > 1 ? ` PP${L.pipelineParallel}` : ''}, ${pr.weights} weights, ${pr.attention} attention${kvOf})`;
+  // Weight-only quantization: the math is named where it is wider than the stored weights.
+  const mathOf = classes.compute === pr.weights ? '' : ` (${classes.compute} math)`;
+  const label = `${hw.name} performance model, ${probe.efficiency} efficiency${kernelsOf} (TP${L.tensorParallel}${L.expertParallel > 1 ? ` EP${L.expertParallel}` : ''}${dp > 1 ? ` DP${dp}` : ''}${L.pipelineParallel > 1 ? ` PP${L.pipelineParallel}` : ''}, ${pr.weights} weights${mathOf}, ${pr.attention} attention${kvOf})`;
 
   const step = (raw: DeviceStepInput): DeviceStepBreakdown => {
     const w = checkStepInput(raw);

@@ -131,7 +131,7 @@ export function deepseekPublishedDay(): PublishedDay {
     figures,
     prefill: pool(j.layout.prefill, overlap, figures.gpusPerNode),
     decode: pool(j.layout.decode, overlap, figures.gpusPerNode),
-    precision: { weights: pr.weights, attention: pr.attention, dispatch: pr.dispatch, combine: pr.combine, ...(pr.kvCache === undefined ? {} : { kvCache: pr.kvCache }) },
+    precision: { weights: pr.weights, attention: pr.attention, dispatch: pr.dispatch, combine: pr.combine, ...(pr.kvCache === undefined ? {} : { kvCache: pr.kvCache }), ...(pr.compute === undefined ? {} : { compute: pr.compute }) },
     workload,
     ...(prefillPromptMix === undefined ? {} : { prefillPromptMix }),
     sources,

@@ -25,6 +25,12 @@ export interface DeploymentPrecision {
    * BF16). Default: `attention`.
    */
   kvCache?: Dtype;
+  /**
+   * The math of the linear layers where the weights are stored narrower and widened inside
+   * the kernel (weight-only quantization: 4-bit weights with 16-bit math, W4A16, as Hopper
+   * runs MXFP4 or NVFP4 checkpoints, which it has no 4-bit tensor cores for). Default: `weights`.
+   */
+  compute?: Dtype;
   /** Tokens sent to their experts (all-to-all dispatch). */
   dispatch: Dtype;
   /** Expert outputs sent back (all-to-all combine). */

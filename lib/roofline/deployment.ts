@@ -149,13 +149,13 @@ export interface Precision {
  * precisionOfClasses({ weights: 'fp8', attention: 'bf16', dispatch: 'fp8', combine: 'bf16' }).kvCache // => 'bf16'
  * precisionOfClasses({ weights: 'bf16', attention: 'bf16', dispatch: 'bf16', combine: 'bf16', kvCache: 'fp8' }).kvCache // => 'fp8'
  */
-export function precisionOfClasses(p: { weights: Dtype; attention: Dtype; dispatch: Dtype; combine: Dtype; kvCache?: Dtype }): Precision {
-  if (typeof p !== 'object' || p === null) throw new InputError('precision', p, 'an object { weights, attention, dispatch, combine, kvCache? }');
+export function precisionOfClasses(p: { weights: Dtype; attention: Dtype; dispatch: Dtype; combine: Dtype; kvCache?: Dtype; compute?: Dtype }): Precision {
+  if (typeof p !== 'object' || p === null) throw new InputError('precision', p, 'an object { weights, attention, dispatch, combine, kvCache?, compute? }');
   const weights = checkOneOf('precision.weights', p.weights, DTYPES);
   const attention = checkOneOf('precision.attention', p.attention, DTYPES);
   return {
     weights,
-    compute: weights,
+    compute: p.compute === undefined ? weights : checkOneOf('precision.compute', p.compute, DTYPES),
     activations: attention,
     kvCache: p.kvCache === undefined ? attention : checkOneOf('precision.kvCache', p.kvCache, DTYPES),
     dispatch: checkOneOf('precision.dispatch', p.dispatch, DTYPES),
@@ -692,7 +692,11 @@ function priceOp(
     computeSeconds = op.calls * gemmComputeSeconds({ m: op.m * split.m, k: op.k, n: op.n / split.n, batch: op.batch / split.batch }, peak, r.cal, eff);
   }
   const computeBound = computeSeconds >= memorySeconds && computeSeconds > 0;
-  if (r.kernels) {
+  // Weight-only quantization (4-bit weights, 16-bit math): a GEMM table files a kernel whose
+  // weights are its math's width and would read four times the bytes, so the model prices
+  // these GEMMs; the LM head and router stay 16-bit (their rows answer) and attention is the KV's.
+  const weightOnly = DTYPE_BYTES[p.weights] < DTYPE_BYTES[p.compute] && !isCore && op.matmuls.length > 0 && op.group !== 'lm-head' && op.group !== 'router';
+  if (r.kernels && !weightOnly) {
     const dtypes = { weights: p.compute, attention: p.activations, kvCache: p.kvCache, fp8Scaling: r.fp8Scaling, routing: r.routing, largeExpertParallel: r.largeExpertParallel, ...(r.eplb ? { eplb: r.eplb } : {}) };
     const t = kernelOpSeconds(op, model, r.kernels, dtypes, split, g, tally);
     if (t !== undefined) return { seconds: t, computeSeconds, memorySeconds, computeBound, fromTable: true };
@@ -708,6 +712,8 @@ function priceOp(
     ];
     const why = reasons.length ? `: ${reasons.join('; ')}` : '';
     tally.add(isCore ? 'attention' : op.group, { kind: r.mode, from: `${hw.name} performance model (${r.mode})${why}`, rows: [] }, op.calls);
+  } else if (r.kernels) {
+    tally.add(op.group, { kind: r.mode, from: `${hw.name} performance model (${r.mode}): ${p.weights} weights with ${p.compute} math, which no table files`, rows: [] }, op.calls);
   }
   if (r.matmulCost && op.matmuls.length > 0) {
     let t = 0;

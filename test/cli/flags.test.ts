@@ -20,7 +20,7 @@ const CASES: Array<[string[], string]> = [
   // A dtype the calibration does not price names --precision and the way around it (it named calibration.gemmEfficiency.int8).
   [['simulate', '--model', 'llama-3.1-8b', '--hardware', 'h100-sxm', '--precision', 'int8'], 'batchlab: --precision must be a dtype h100-sxm\'s calibration prices (fp8, bf16, fp16), or give --efficiency typical or spec to price int8 without it; got "int8"'],
   // A dtype the hardware has no peak for names the flag that gave it (it named the library's "dtype").
-  [['deploy', '--model', 'gpt-oss-120b', '--hardware', 'h200', '--tp', '1', '--precision', 'nvfp4'], 'batchlab: --precision must be one of fp32, tf32, bf16, fp16, fp8, int8; got "nvfp4" (NVIDIA H200 SXM 141GB has no nvfp4 peak)'],
+  [['deploy', '--model', 'gpt-oss-120b', '--hardware', 'h200', '--tp', '1', '--precision', 'nvfp4'], 'batchlab: --precision must be one of fp32, tf32, bf16, fp16, fp8, int8; got "nvfp4" (NVIDIA H200 SXM 141GB has no nvfp4 peak; to store nvfp4 weights and compute in bf16, as weight-only quantization runs, give --precision nvfp4,bf16,bf16,bf16 --compute bf16)'],
   [['bench', 'attention', '--heads', '8', '--kv-heads', '3'], 'batchlab: --kv-heads must be a divisor of --heads (8); got 3'],
   [['bench', 'attention', '--trace', '/nonexistent.csv'], 'batchlab: --trace must be a readable CSV file; got "/nonexistent.csv"'],
   // "0x10" is 16 to Number(): a typo must not become another number.

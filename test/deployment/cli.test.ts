@@ -352,3 +352,25 @@ test('refusals from inside the library name the flag the user typed: --efficienc
   assert.equal(many.code, 2);
   assert.match(many.err, /^batchlab: --requests must be at most 434027 /);
 });
+
+test('batchlab deploy --compute prices weight-only quantization (gpt-oss-120b\'s 4-bit experts with bf16 math on an H200, which has no 4-bit tensor cores): weights at 4 bits, GEMM math at bf16, the GEMMs by the model', async () => {
+  const args = ['deploy', '--model', 'gpt-oss-120b', '--hardware', 'h200', '--tp', '1', '--precision', 'nvfp4,bf16,bf16,bf16', '--batch', '32'];
+  // Without --compute the 4-bit math is refused, and the refusal says how to ask for weight-only quantization.
+  const plain = await run(args);
+  assert.equal(plain.code, 2);
+  assert.match(plain.err, /--precision must be one of .*has no nvfp4 peak; to store nvfp4 weights and compute in bf16, .* add --compute bf16\)$/);
+  const r = await run([...args, '--compute', 'bf16']);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /nvfp4 weights \(bf16 math\), bf16 attention/);
+  // The linear layers the tables would price as 16-bit-weight GEMMs are the model's, and say why; the router stays on its bf16 rows.
+  assert.match(r.out, /routed-expert: \d+ calibrated calls from .*: nvfp4 weights with bf16 math, which no table files/);
+  assert.match(r.out, /gemm: \d+ interpolated calls/);
+  const j = JSON.parse((await run(['--json', ...args, '--compute', 'bf16'])).out);
+  const bf16 = JSON.parse((await run(['--json', ...args.slice(0, -4), '--precision', 'bf16', '--batch', '32', '--tp', '2'])).out);
+  // 4-bit weights hold the model on one H200 (bf16's need two), and read a quarter of the bytes or so.
+  assert.ok(j.decode.memory.weightBytes < 0.3 * 2 * bf16.decode.memory.weightBytes, `${j.decode.memory.weightBytes} against ${2 * bf16.decode.memory.weightBytes}`);
+  // Math narrower than the weights it would widen is refused by name.
+  const narrow = await run(['deploy', '--model', 'llama-3.1-8b', '--tp', '1', '--precision', 'bf16', '--compute', 'fp8']);
+  assert.equal(narrow.code, 2);
+  assert.equal(narrow.err, 'batchlab: --compute must be a dtype at least as wide as the bf16 weights it widens (weight-only quantization), or left out; got "fp8"');
+});
