@@ -214,6 +214,18 @@ test('kernelTableStepModel prices a device whose tables are other frameworks\' o
   assert.match(h100[0].pricedBy ?? '', /calibrated efficiency and vllm [\d.]+ kernel tables \(TP4/);
 });
 
+test('a search spec\'s precision may store its weights narrower than their math (compute): gpt-oss-120b\'s 4-bit weights with bf16 math is searched on an H200, which has no 4-bit peak', () => {
+  const spec = { model: 'gpt-oss-120b', hardware: ['h200'], layouts: [{ tensorParallel: 1 }], precisions: [{ weights: 'nvfp4' as const, attention: 'bf16' as const, dispatch: 'bf16' as const, combine: 'bf16' as const, compute: 'bf16' as const }], batches: [8, 32], load: { requestsPerSecond: 2, promptTokens: 1000, outputTokens: 200 } };
+  const space = searchSpaceFromSpec(spec);
+  assert.equal(space.precisions[0].compute, 'bf16');
+  const p = evaluateSearchPoint(space, 0);
+  assert.ok(p.feasible, p.reason ?? '');
+  assert.match(p.pricedBy ?? '', /nvfp4 weights \(bf16 math\)/);
+  // Without compute the math would be 4-bit, which the device cannot run: no layout is valid.
+  const { compute: _, ...fourBit } = spec.precisions[0];
+  assert.match(evaluateSearchPoint(searchSpaceFromSpec({ ...spec, precisions: [fourBit] }), 0).reason ?? '', /no nvfp4 peak/);
+});
+
 test('bad search input is an InputError naming the field', () => {
   assert.throws(() => searchSpaceSize({ ...space, batches: [8, 4] }), (e: unknown) => e instanceof InputError && e.field === 'batches[1]');
   // A device priced at nothing would win every search; a request past the model's context (llama-3.1-8b: 131,072) is no deployment's.
