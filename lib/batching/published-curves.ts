@@ -4,7 +4,7 @@ import { loadModel } from '../models/spec.js';
 import type { Precision, PerfConfig } from '../roofline/deployment.js';
 import { kvCacheCapacity, memoryFit, perfStepCost } from '../roofline/deployment.js';
 import { readPublishedFile } from '../roofline/published.js';
-import { InputError } from '../util/errors.js';
+import { InputError, asField } from '../util/errors.js';
 import { checkArray, checkInt, checkNumber, checkOneOf } from '../util/validate.js';
 import { SERVING_ENGINES, engineDevice, servingEnginePreset, type ServingEngineName, type ServingEnginePreset } from './engines.js';
 import { presetMemoryFraction } from './replica.js';
@@ -101,24 +101,11 @@ export function checkPublishedCurve(raw: unknown, opts: { where?: string; source
   const par = c.parallelism as Record<string, unknown> | undefined;
   if (typeof par !== 'object' || par === null) throw new InputError(`${where}.parallelism`, par, 'an object { tp }');
   const tp = checkInt(`${where}.parallelism.tp`, par.tp, { min: 1, max: 64 });
-  // The catalog entries the curve is predicted on, and a split the model's heads allow, checked here rather than at prediction.
-  const catalog = <T>(field: string, load: () => T): T => {
-    try {
-      return load();
-    } catch (e) {
-      if (e instanceof InputError) throw new InputError(`${where}.${field}`, c[field], e.allowed, e.detail);
-      throw e;
-    }
-  };
-  const model = catalog('model', () => loadModel(c.model as string));
-  const hw = catalog('hardware', () => loadHardware(c.hardware as string));
-  // The performance model's own layout check (a split of whole heads), by the curve's field.
-  try {
-    memoryFit(model, hw, { parallelism: { tp } }, { batch: 0, context: 0 });
-  } catch (e) {
-    if (e instanceof InputError && e.field === 'parallelism.tp') throw new InputError(`${where}.parallelism.tp`, tp, e.allowed, e.detail);
-    throw e;
-  }
+  // The catalog entries the curve is predicted on, and the performance model's own layout check
+  // (a split of whole heads), checked here by the curve's fields rather than at prediction.
+  const model = asField(`${where}.model`, c.model, () => loadModel(c.model as string));
+  const hw = asField(`${where}.hardware`, c.hardware, () => loadHardware(c.hardware as string));
+  asField(`${where}.parallelism.tp`, tp, () => memoryFit(model, hw, { parallelism: { tp } }, { batch: 0, context: 0 }), 'parallelism.tp');
   const prec = c.precision ?? {};
   if (typeof prec !== 'object' || prec === null) throw new InputError(`${where}.precision`, prec, 'an object of dtypes per tensor class');
   const precision: Partial<Precision> = {};

@@ -3,7 +3,7 @@ import { basename, join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { InputError } from '../util/errors.js';
 import { readTextCapped } from '../util/files.js';
-import { batchlabRoot } from '../util/package-root.js';
+import { batchlabDataDir } from '../util/package-root.js';
 import { checkInt } from '../util/validate.js';
 import { MAX_REQUEST_TOKENS } from './config.js';
 import type { ServingTrace } from './types.js';
@@ -152,7 +152,7 @@ function shippedTracePath(path: string): string | undefined {
   if (existsSync(path)) return undefined;
   const name = /^[a-z0-9][a-z0-9-]*$/.test(path) ? path : /^(?:\.\/)?data\/traces\/([a-z0-9][a-z0-9-]*)\.csv$/.exec(path)?.[1];
   if (name === undefined) return undefined;
-  const shipped = join(batchlabRoot(), 'data', 'traces', `${name}.csv`);
+  const shipped = join(batchlabDataDir('traces'), `${name}.csv`);
   return existsSync(shipped) ? shipped : undefined;
 }
 

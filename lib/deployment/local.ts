@@ -7,7 +7,7 @@ import { loadHardware } from '../hardware/spec.js';
 import type { ModelSpec } from '../models/spec.js';
 import { expectedActiveExperts } from '../models/ops.js';
 import { kvBytesPerToken, paramCounts } from '../models/params.js';
-import { InputError } from '../util/errors.js';
+import { InputError, asField } from '../util/errors.js';
 import { batchlabDataDir } from '../util/package-root.js';
 import type { Provenance } from '../util/provenance.js';
 import { checkInt, checkKnownKeys, checkNumber, checkOneOf, checkPositive } from '../util/validate.js';
@@ -90,15 +90,8 @@ export function localSetupFromJson(j: unknown, at = 'setup', given: string | nul
   checkKnownKeys(at, o, ['id', 'name', 'device', 'devices', 'sockets', 'runtimes', ...FIELDS]);
   for (const f of ['id', 'name'] as const) if (typeof o[f] !== 'string' || o[f] === '') throw new InputError(`${at}.${f}`, o[f], 'a non-empty string');
   let device: HardwareSpec;
-  if (typeof o.device === 'string' && o.device !== '') {
-    // An unknown id is refused by the setup's field, not as a bare "hardware id".
-    try {
-      device = loadHardware(o.device);
-    } catch (e) {
-      if (e instanceof InputError) throw new InputError(`${at}.device`, o.device, e.allowed, e.detail);
-      throw e;
-    }
-  }
+  // An unknown id is refused by the setup's field, not as a bare "hardware id".
+  if (typeof o.device === 'string' && o.device !== '') device = asField(`${at}.device`, o.device, () => loadHardware(o.device as string));
   else if (given !== null && typeof o.device === 'object' && o.device !== null && !Array.isArray(o.device)) device = inlineDevice(`${at}.device`, o.device as Record<string, unknown>, given);
   else throw new InputError(`${at}.device`, o.device, given === null ? 'a hardware catalog id' : 'a hardware catalog id, or { name, memoryBytes, memoryBytesPerSecond, peakFlops }');
   const sources: Record<string, Provenance> = {};

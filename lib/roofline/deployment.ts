@@ -23,7 +23,7 @@ import { defaultKernelDb } from '../kernels/load.js';
 import type { KernelPricer } from '../kernels/pricer.js';
 import { kernelFrameworksOf, kernelPricer } from '../kernels/pricer.js';
 import type { GroupWork, KernelUsage } from './kernel-step.js';
-import { EXPERT_ALL_TO_ALLS, KernelTally, NO_WIDE_EP_MOE_TABLE, eplbNote, eplbTableGap, kernelWeightDtype, kernelOpSeconds, largeExpertParallel, sharedExpertsOverlapRouted, wideEpLayoutGap } from './kernel-step.js';
+import { EXPERT_ALL_TO_ALLS, KernelTally, NO_WIDE_EP_MOE_TABLE, eplbNote, eplbTableGap, keepsSixteenBitWeights, kernelWeightDtype, kernelOpSeconds, largeExpertParallel, sharedExpertsOverlapRouted, wideEpLayoutGap } from './kernel-step.js';
 import type { ExpertAllToAll } from './kernel-step.js';
 import { ROUTING_SAMPLE_MAX_TOKENS, uniformRoutingLoadFactor } from './routing.js';
 
@@ -695,7 +695,7 @@ function priceOp(
   // Weight-only quantization (4-bit weights, 16-bit math): a GEMM table files a kernel whose
   // weights are its math's width and would read four times the bytes, so the model prices
   // these GEMMs; the LM head and router stay 16-bit (their rows answer) and attention is the KV's.
-  const weightOnly = DTYPE_BYTES[p.weights] < DTYPE_BYTES[p.compute] && !isCore && op.matmuls.length > 0 && op.group !== 'lm-head' && op.group !== 'router';
+  const weightOnly = DTYPE_BYTES[p.weights] < DTYPE_BYTES[p.compute] && !isCore && op.matmuls.length > 0 && !keepsSixteenBitWeights(op);
   if (r.kernels && !weightOnly) {
     const dtypes = { weights: p.compute, attention: p.activations, kvCache: p.kvCache, fp8Scaling: r.fp8Scaling, routing: r.routing, largeExpertParallel: r.largeExpertParallel, ...(r.eplb ? { eplb: r.eplb } : {}) };
     const t = kernelOpSeconds(op, model, r.kernels, dtypes, split, g, tally);

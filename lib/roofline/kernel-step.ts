@@ -191,6 +191,17 @@ export function eplbNote(model: Pick<ModelSpec, 'moe'>, ep: number, e: EplbLoad,
 }
 
 /**
+ * Whether a weight matmul stays 16-bit whatever the checkpoint's weights: the LM head and
+ * the MoE router (the reasons and sources are at their table lookup in `kernelOpSeconds`).
+ *
+ * @example
+ * keepsSixteenBitWeights({ group: 'lm-head' }) // => true
+ */
+export function keepsSixteenBitWeights(op: Pick<ModelOperation, 'group'>): boolean {
+  return op.group === 'lm-head' || op.group === 'router';
+}
+
+/**
  * The dtype the GEMM and MoE tables file a weight matmul under: FP8 weights with block scales
  * are 'fp8_block' (aiconfigurator's fp8_block mode), any other the weights' own.
  *
@@ -414,7 +425,7 @@ export function kernelOpSeconds(
   const router = op.group === 'router';
   // 16 bits even where attention itself runs narrower (an all-FP8 precision).
   const sixteen: Dtype = DTYPE_BYTES[dtypes.attention] >= 2 ? dtypes.attention : 'bf16';
-  const dtype = op.group === 'lm-head' || router ? sixteen : weights;
+  const dtype = keepsSixteenBitWeights(op) ? sixteen : weights;
   const columns = router ? 1 : split.n;
   const static8 = dtype === 'fp8' && dtypes.fp8Scaling === 'static';
   // The output and down projections are tensor parallelism's row-parallel layers: each

@@ -23,6 +23,23 @@ export class InputError extends Error {
   }
 }
 
+/**
+ * `fn`'s result; an InputError it throws (only one naming `only`, when given) is thrown again
+ * naming `field` and `value`, its allowed range and detail kept: a check made deeper (a
+ * catalog lookup, the performance model's layout check) refused by the caller's own field.
+ *
+ * @example
+ * asField('setup.device', 'h900', () => loadHardware('h900')) // throws "setup.device must be one of a100-80gb, …; got \"h900\""
+ */
+export function asField<T>(field: string, value: unknown, fn: () => T, only?: string): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof InputError && (only === undefined || e.field === only)) throw new InputError(field, value, e.allowed, e.detail);
+    throw e;
+  }
+}
+
 /** A value given in words ("1030 tokens"), quoted by no InputError: see `described`. */
 export class Described {
   constructor(readonly text: string) {}
